@@ -1,0 +1,502 @@
+/*
+ * rill.h - the public C API of rill, a stateful stream processor.
+ *
+ * A job is a dataflow built with this API: sources, per-row functions, key_by,
+ * keyed process functions with state, and sinks. rill_env_execute() runs it.
+ * Everything not declared here is private to the engine.
+ */
+#ifndef RILL_H
+#define RILL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RILL_API __attribute__((visibility("default")))
+#define RILL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RILL_API
+#define RILL_PRINTF(f, a)
+#endif
+
+#define RILL_VERSION_MAJOR 0
+#define RILL_VERSION_MINOR 1
+#define RILL_VERSION_PATCH 0
+#define RILL_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Result codes                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Every call that can fail returns int: 0 on success, a negative RILL_E* code on failure.
+ * System errors are -errno (as in libuv). Positive values are statuses, not errors.
+ * The text that says what was wrong and where is kept beside the code: rill_errmsg(env).
+ */
+#define RILL_ERRNO_MAP(X)                                                                     \
+    X(EPERM, -EPERM, "operation not permitted")                                               \
+    X(ENOENT, -ENOENT, "no such file or directory")                                           \
+    X(EIO, -EIO, "input/output error")                                                        \
+    X(ENOMEM, -ENOMEM, "out of memory")                                                       \
+    X(EACCES, -EACCES, "permission denied")                                                   \
+    X(EEXIST, -EEXIST, "already exists")                                                      \
+    X(ENOTDIR, -ENOTDIR, "not a directory")                                                   \
+    X(EISDIR, -EISDIR, "is a directory")                                                      \
+    X(EINVAL, -EINVAL, "invalid argument")                                                    \
+    X(ENOSPC, -ENOSPC, "no space left on device")                                             \
+    X(ERANGE, -ERANGE, "value out of range")                                                  \
+    X(ECANCELED, -ECANCELED, "operation canceled")                                            \
+    X(EPARSE, -4001, "malformed input record")                                                \
+    X(ETYPE, -4002, "type mismatch")                                                          \
+    X(ECONFIG, -4003, "invalid configuration")                                                \
+    X(EUSER, -4004, "user function failed")                                                   \
+    X(ESTATE, -4005, "invalid state access")                                                  \
+    X(ECORRUPT, -4006, "corrupt data")                                                        \
+    X(ENOSYM, -4007, "symbol not found in job object")                                        \
+    X(EGRAPH, -4008, "invalid job graph")                                                     \
+    X(ELIMIT, -4009, "limit exceeded")                                                        \
+    X(ENOTSUP, -4010, "not supported")
+
+typedef enum rill_errno {
+#define RILL_ERRNO_ENUM_(name, value, text) RILL_##name = (value),
+    RILL_ERRNO_MAP(RILL_ERRNO_ENUM_)
+#undef RILL_ERRNO_ENUM_
+} rill_errno;
+
+/* Statuses (positive, not errors). */
+#define RILL_OK 0
+#define RILL_AGAIN 1 /* output full or input empty: back-pressure, call again later */
+#define RILL_DONE 2  /* input exhausted */
+
+/* Text for a code: "invalid argument". Never NULL; static storage. */
+RILL_API const char *rill_strerror(int rc);
+/* Name of a code: "RILL_EINVAL". Never NULL; static storage. */
+RILL_API const char *rill_err_name(int rc);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Schemas                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum rill_type {
+    RILL_T_BOOL = 1,
+    RILL_T_INT64 = 2,
+    RILL_T_DOUBLE = 3,
+    RILL_T_STRING = 4,
+    RILL_T_TIMESTAMP = 5, /* int64 milliseconds since the epoch */
+} rill_type;
+
+/* An ordered list of typed, named fields. Reference-counted and immutable once used by a
+ * stream. Threads: a schema may be read from any thread; build it in one. */
+typedef struct rill_schema rill_schema;
+
+/* Max fields in one schema. */
+#define RILL_MAX_FIELDS 1024
+
+/*
+ * Parses "name TYPE [NOT NULL], ..." (TYPE one of BOOL, INT64/BIGINT, DOUBLE, STRING/VARCHAR,
+ * TIMESTAMP; case-insensitive). Fields are nullable unless NOT NULL is given.
+ * Returns 0 and *schema_out, or RILL_EPARSE with *schema_out NULL (message: rill_last_error()).
+ * The caller owns the schema: rill_schema_free().
+ */
+RILL_API int rill_schema_parse(const char *spec, rill_schema **schema_out);
+/* An empty schema to add fields to. Never NULL (aborts on out of memory). */
+RILL_API rill_schema *rill_schema_new(void);
+/* Appends a field. RILL_EINVAL for an empty or duplicate name or a bad type, RILL_ELIMIT past
+ * RILL_MAX_FIELDS, RILL_EPERM once the schema is in use by a stream. */
+RILL_API int rill_schema_add(rill_schema *schema, const char *name, rill_type type, bool nullable);
+/* Drops the caller's reference. NULL-safe. */
+RILL_API void rill_schema_free(rill_schema *schema);
+RILL_API int rill_schema_n_fields(const rill_schema *schema);
+/* Index of the named field, or RILL_ENOENT. */
+RILL_API int rill_schema_index(const rill_schema *schema, const char *name);
+/* Name of field i (borrowed, lives as long as the schema), or NULL when out of range. */
+RILL_API const char *rill_schema_field_name(const rill_schema *schema, int i);
+/* Type of field i, or 0 when out of range. */
+RILL_API rill_type rill_schema_field_type(const rill_schema *schema, int i);
+RILL_API bool rill_schema_field_nullable(const rill_schema *schema, int i);
+/* "BOOL", "INT64", ...; "?" for an unknown value. */
+RILL_API const char *rill_type_name(rill_type type);
+
+/* The message of the last failed call on this thread that has no object to keep it
+ * (rill_schema_parse, rill_env_new). Thread-local, valid until the next such call. */
+RILL_API const char *rill_last_error(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Rows                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* One batch of rows. Opaque; rows are reached through rill_row views. */
+typedef struct rill_batch rill_batch;
+
+/*
+ * A view of one row inside a batch: 8-byte slots, one per field, and a null bitmap.
+ * A row passed to a user function is valid only during that call. The accessors below do
+ * not check the field's type: field i must have the type the accessor names (TIMESTAMP
+ * reads as int64). Reading a NULL field gives 0.
+ */
+typedef struct rill_row {
+    uint64_t *v;       /* field slots */
+    uint64_t *nulls;   /* null bitmap: bit i set means field i is NULL */
+    rill_batch *batch; /* owner of the row's string bytes */
+} rill_row;
+
+static inline bool rill_row_is_null(const rill_row *r, int i)
+{
+    return (r->nulls[i >> 6] >> (i & 63)) & 1u;
+}
+static inline int64_t rill_row_i64(const rill_row *r, int i)
+{
+    return (int64_t)r->v[i];
+}
+static inline int64_t rill_row_ts(const rill_row *r, int i)
+{
+    return (int64_t)r->v[i];
+}
+static inline double rill_row_f64(const rill_row *r, int i)
+{
+    double d;
+    memcpy(&d, &r->v[i], sizeof d);
+    return d;
+}
+static inline bool rill_row_bool(const rill_row *r, int i)
+{
+    return r->v[i] != 0;
+}
+static inline void rill_row_set_i64(rill_row *r, int i, int64_t x)
+{
+    r->v[i] = (uint64_t)x;
+    r->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+static inline void rill_row_set_ts(rill_row *r, int i, int64_t ms)
+{
+    rill_row_set_i64(r, i, ms);
+}
+static inline void rill_row_set_f64(rill_row *r, int i, double d)
+{
+    memcpy(&r->v[i], &d, sizeof d);
+    r->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+static inline void rill_row_set_bool(rill_row *r, int i, bool b)
+{
+    r->v[i] = b ? 1u : 0u;
+    r->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+static inline void rill_row_set_null(rill_row *r, int i)
+{
+    r->v[i] = 0;
+    r->nulls[i >> 6] |= UINT64_C(1) << (i & 63);
+}
+
+/* The bytes of STRING field i (not NUL-terminated), length in *len_out. Borrowed: valid until
+ * the row's batch is released, i.e. during the current call. NULL field: "" and 0. */
+RILL_API const char *rill_row_str(const rill_row *r, int i, size_t *len_out);
+/* Copies len bytes into the row's batch as STRING field i. RILL_ELIMIT if the batch's string
+ * area would pass 4 GiB. */
+RILL_API int rill_row_set_str(rill_row *r, int i, const char *s, size_t len);
+/* Copies every field of src into dst (same field types, by position), strings included. */
+RILL_API int rill_row_copy(rill_row *dst, const rill_row *src);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Environment and job                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A job being built, with its options. One thread builds it; rill_env_execute runs it. */
+typedef struct rill_env rill_env;
+/* A stream: the output of one operator. Owned by the env; never freed by the caller. */
+typedef struct rill_stream rill_stream;
+/* A stream partitioned by key (rill_stream_key_by). Owned by the env. */
+typedef struct rill_keyed_stream rill_keyed_stream;
+
+/*
+ * A new env that executes on an embedded mini-cluster in this process. NULL only when
+ * configuration from the RILL_* environment is invalid (message: rill_last_error()).
+ * Free with rill_env_free. Jobs run by `rill run` receive their env and must not free it.
+ */
+RILL_API rill_env *rill_env_new(void);
+RILL_API void rill_env_free(rill_env *env);
+
+/*
+ * Sets a job option by name. Known keys:
+ *   "name"              job name (default: the job object's file name, or "job")
+ *   "parallelism"       default operator parallelism, 1..max-parallelism (default 1)
+ *   "max-parallelism"   number of key groups, 1..32768 (default 128)
+ *   "batch-size"        rows per batch, 1..65536 (default 1024)
+ *   "channel-capacity"  batches buffered per local channel, 2..65536, power of two (16)
+ *   "bad-records"       "fail" (default) or "skip": what a source does with a malformed record
+ *   "dead-letter-file"  with "skip": where skipped records are appended with their position
+ * Returns 0, or RILL_ECONFIG for an unknown key or bad value (message: rill_errmsg). Options
+ * given to `rill run` (--parallelism) are set before rill_job runs and win over the job's
+ * own calls only for "parallelism" when given on the command line.
+ */
+RILL_API int rill_env_set(rill_env *env, const char *key, const char *value);
+/* Current value of an option as text (borrowed until the next rill_env_set), or NULL. */
+RILL_API const char *rill_env_get(const rill_env *env, const char *key);
+
+/*
+ * The first error met while building or running the job: what was wrong and where (operator
+ * uid, file, line, column). "" when there was none. Borrowed: valid until the env changes.
+ */
+RILL_API const char *rill_errmsg(const rill_env *env);
+
+/*
+ * Runs the job to completion and returns 0, or a negative code when it failed (message:
+ * rill_errmsg). A bounded job finishes when every source is exhausted and all records have
+ * reached the sinks; an unbounded one runs until canceled (SIGINT/SIGTERM under `rill run`).
+ * Errors met while building the graph (unknown key field, bad option) are reported here too.
+ * Call once per env.
+ */
+RILL_API int rill_env_execute(rill_env *env);
+
+/*
+ * After rill_env_execute: the number of records that operator `uid` received and emitted,
+ * summed over its subtasks. RILL_ENOENT for an unknown uid.
+ */
+RILL_API int rill_env_operator_records(const rill_env *env, const char *uid, int64_t *in_out,
+                                       int64_t *out_out);
+/* Wall time of the last rill_env_execute in milliseconds. */
+RILL_API int64_t rill_env_elapsed_ms(const rill_env *env);
+
+/* The entry point a job shared object exports: builds the graph, calls rill_env_execute and
+ * returns its result (0 for success). argv[0] is the job object's path; the rest are the
+ * arguments after `--` on the rill command line. */
+typedef int (*rill_job_fn)(rill_env *env, int argc, char **argv);
+#define RILL_JOB_SYMBOL "rill_job"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Function context                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* What a user function sees of the engine: its user pointer, the subtask it runs in, the
+ * current key and state (keyed functions), and the outputs. Valid only during the call;
+ * every call on it must come from that thread. */
+typedef struct rill_ctx rill_ctx;
+
+/* The user pointer given when the function was added to the graph. Shared by all parallel
+ * subtasks: treat it as read-only, or keep per-subtask data with rill_ctx_set_local. */
+RILL_API void *rill_ctx_user(const rill_ctx *ctx);
+/* Per-subtask data of this operator (NULL until set). Free it in the close hook. */
+RILL_API void *rill_ctx_local(const rill_ctx *ctx);
+RILL_API void rill_ctx_set_local(rill_ctx *ctx, void *local);
+/* This subtask's index, 0..parallelism-1, and the operator's parallelism. */
+RILL_API int rill_ctx_subtask(const rill_ctx *ctx);
+RILL_API int rill_ctx_parallelism(const rill_ctx *ctx);
+/* The operator's uid. Borrowed, lives as long as the job. */
+RILL_API const char *rill_ctx_uid(const rill_ctx *ctx);
+
+/*
+ * Records why the function failed and returns RILL_EUSER, so a function can
+ * `return rill_ctx_fail(ctx, "amount %f is negative", a);`. The job then fails with
+ * "operator 'uid' (subtask i/p): message".
+ */
+RILL_API int rill_ctx_fail(rill_ctx *ctx, const char *fmt, ...) RILL_PRINTF(2, 3);
+
+/*
+ * Appends a new row to the function's main output and gives a view of it in *row_out, all
+ * fields NULL until set. The view is valid until the next rill_emit* call or the function's
+ * return. For flat_map and process functions only; RILL_EPERM elsewhere.
+ */
+RILL_API int rill_emit(rill_ctx *ctx, rill_row *row_out);
+
+/* A named side output with its own schema (Flink's OutputTag). Owned by the env. */
+typedef struct rill_output_tag rill_output_tag;
+RILL_API rill_output_tag *rill_output_tag_new(rill_env *env, const char *name,
+                                              const rill_schema *schema);
+/* Like rill_emit, to a side output. A side output that no stream consumes discards rows
+ * (counted in the operator's records). RILL_EPERM outside flat_map and process functions. */
+RILL_API int rill_emit_side(rill_ctx *ctx, const rill_output_tag *tag, rill_row *row_out);
+
+/* Per-job counters (Flink's accumulators): cheap to add from any function, summed over all
+ * subtasks when the job ends. Owned by the env. */
+typedef struct rill_counter rill_counter;
+RILL_API rill_counter *rill_counter_new(rill_env *env, const char *name);
+RILL_API void rill_counter_add(rill_ctx *ctx, rill_counter *counter, int64_t n);
+/* The total; exact after rill_env_execute returns. */
+RILL_API int64_t rill_counter_value(const rill_counter *counter);
+
+/* ------------------------------------------------------------------------------------------ */
+/* User functions                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* One output row per input row. out has the stream's output schema, all fields NULL.
+ * Return 0, or a negative code (usually from rill_ctx_fail) to fail the job. */
+typedef int (*rill_map_fn)(rill_ctx *ctx, const rill_row *in, rill_row *out);
+/* Return 1 to keep the row, 0 to drop it, negative to fail the job. */
+typedef int (*rill_filter_fn)(rill_ctx *ctx, const rill_row *in);
+/* Zero or more output rows per input row, through rill_emit. Return 0 or negative. */
+typedef int (*rill_flat_map_fn)(rill_ctx *ctx, const rill_row *in);
+/* Keyed: like flat_map, with the row's key current for state access. Return 0 or negative. */
+typedef int (*rill_process_fn)(rill_ctx *ctx, const rill_row *in);
+/* Lifecycle hooks, once per subtask: open before the first row (return 0 or negative),
+ * close after the last (also when the job fails or is canceled, if open succeeded). */
+typedef int (*rill_open_fn)(rill_ctx *ctx);
+typedef void (*rill_close_fn)(rill_ctx *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Building the dataflow                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Graph calls never fail loudly in the middle of a chain of calls: a bad argument (unknown
+ * field, schema mismatch) is recorded in the env, the call returns a stream that carries the
+ * error along, and rill_env_execute reports the first one. NULL is returned only when a NULL
+ * stream or env is passed in.
+ */
+
+/* Main output of a map: out_schema NULL keeps the input schema (and the function may then run
+ * in place). The schema is referenced, not copied; the caller keeps its own reference. */
+RILL_API rill_stream *rill_stream_map(rill_stream *in, const rill_schema *out_schema,
+                                      rill_map_fn fn, void *user);
+RILL_API rill_stream *rill_stream_filter(rill_stream *in, rill_filter_fn fn, void *user);
+RILL_API rill_stream *rill_stream_flat_map(rill_stream *in, const rill_schema *out_schema,
+                                           rill_flat_map_fn fn, void *user);
+
+/* Partitions by the comma-separated key fields ("user_id" or "region,page"): every row with
+ * the same key values reaches the same subtask, in the order it was sent. */
+RILL_API rill_keyed_stream *rill_stream_key_by(rill_stream *in, const char *fields);
+
+/* A keyed process function. out_schema NULL keeps the input schema. */
+RILL_API rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_schema,
+                                         rill_process_fn fn, void *user);
+
+/* The rows a function emitted to tag (a stream with the tag's schema). */
+RILL_API rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag);
+
+/* Sets the stable uid of the operator that produced s (default: kind and a number, e.g.
+ * "map-2"). Uids must be unique in a job; they name operators in errors, metrics and, later,
+ * savepoints. Returns s. */
+RILL_API rill_stream *rill_stream_uid(rill_stream *s, const char *uid);
+/* Sets the parallelism of the operator that produced s (1..max-parallelism). Returns s. */
+RILL_API rill_stream *rill_stream_parallelism(rill_stream *s, int parallelism);
+/* Lifecycle hooks for the operator that produced s. Returns s. */
+RILL_API rill_stream *rill_stream_hooks(rill_stream *s, rill_open_fn open, rill_close_fn close);
+/* The schema of the rows on s (borrowed, lives as long as the env). */
+RILL_API const rill_schema *rill_stream_schema(const rill_stream *s);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Keyed state                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * A state descriptor (Flink's ValueStateDescriptor): a name and a value size. Owned by the
+ * env. The same descriptor used by two operators gives each its own state. value_size 0
+ * means values of any length (rill_value_*_bytes); otherwise every value is exactly that
+ * many bytes (rill_value_get/set).
+ */
+typedef struct rill_state_desc rill_state_desc;
+RILL_API rill_state_desc *rill_value_state(rill_env *env, const char *name, size_t value_size);
+
+/*
+ * Keyed ValueState of the current key, from a keyed process function only (RILL_ESTATE
+ * elsewhere). rill_value_get copies the value into out and returns 1, or returns 0 when the
+ * key has no value. rill_value_set stores value_size bytes from val. The _bytes forms serve
+ * variable-length descriptors; the pointer from rill_value_get_bytes is borrowed until the
+ * next state call in this task: copy to keep.
+ */
+RILL_API int rill_value_get(rill_ctx *ctx, const rill_state_desc *desc, void *out);
+RILL_API int rill_value_set(rill_ctx *ctx, const rill_state_desc *desc, const void *val);
+RILL_API int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void **ptr_out,
+                                  size_t *len_out);
+RILL_API int rill_value_set_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void *val,
+                                  size_t len);
+RILL_API int rill_value_clear(rill_ctx *ctx, const rill_state_desc *desc);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sources                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* How one field of a generated row is made from the row's sequence number n (0, 1, 2, ...). */
+typedef enum rill_gen_kind {
+    RILL_GEN_NULL = 0,       /* NULL (the field must be nullable), or 0 for NOT NULL fields */
+    RILL_GEN_SEQUENCE,       /* a + n * b / (c ? c : 1)  (INT64, TIMESTAMP; DOUBLE gets it too) */
+    RILL_GEN_MODULO,         /* a + n mod b  (b > 0) */
+    RILL_GEN_UNIFORM_INT,    /* uniform in [a, b] */
+    RILL_GEN_UNIFORM_DOUBLE, /* uniform in [x, y) */
+    RILL_GEN_STRING,         /* one of choices[0..n_choices), uniform; or "<prefix><k>" with k
+                                uniform in [a, b] when n_choices is 0 (prefix = choices[0]
+                                or "" when choices is NULL) */
+    RILL_GEN_CONSTANT,       /* a (INT64, TIMESTAMP, BOOL), x (DOUBLE), choices[0] (STRING) */
+} rill_gen_kind;
+
+typedef struct rill_gen_field {
+    const char *name; /* field of the schema */
+    rill_gen_kind kind;
+    int64_t a, b, c;
+    double x, y;
+    const char *const *choices;
+    int n_choices;
+} rill_gen_field;
+
+/* Optional per-row hook after the field specs: fill or change fields of row from n. Must be
+ * a pure function of n (and the user pointer) for the source to be deterministic. */
+typedef int (*rill_gen_fn)(rill_ctx *ctx, uint64_t n, rill_row *row);
+
+typedef struct rill_gen_opts {
+    uint64_t seed;                 /* random fields are a pure function of (seed, n, field) */
+    int64_t events;                /* rows in all, over all subtasks; 0 = unbounded */
+    double rate;                   /* rows per second over all subtasks; 0 = full speed */
+    const rill_gen_field *fields;  /* fields not listed are NULL (or 0 if NOT NULL) */
+    int n_fields;
+    rill_gen_fn fn;                /* optional */
+    void *user;                    /* for fn, through rill_ctx_user */
+} rill_gen_opts;
+
+/*
+ * A deterministic generator. Row n is the same whatever the parallelism: subtask i of p makes
+ * rows i, i+p, i+2p, ... Field specs are checked against the schema here; errors go to the
+ * env as for every graph call.
+ */
+RILL_API rill_stream *rill_source_generator(rill_env *env, const rill_schema *schema,
+                                            const rill_gen_opts *opts);
+
+typedef enum rill_format {
+    RILL_FMT_CSV = 1,  /* RFC 4180: quoted fields, "" for a quote, CRLF or LF */
+    RILL_FMT_JSON = 2, /* JSON lines: one object per line, fields by name */
+} rill_format;
+
+typedef struct rill_file_opts {
+    rill_format format; /* 0 means CSV */
+    bool no_header;     /* CSV: the files have no header line; columns are in schema order */
+    char delimiter;     /* CSV: 0 means ',' */
+} rill_file_opts;
+
+/*
+ * Reads every row of one file, of the files a glob matches, or of the regular files in a
+ * directory (sorted by name; one split each, spread over the subtasks). A CSV header names
+ * the columns: they are matched to the schema by name, extra columns are ignored, and a
+ * missing NOT NULL field is an error. Malformed records follow the env's "bad-records" policy;
+ * the error names the file, line, column and what was expected. Bounded: the stream ends after
+ * the last file. opts NULL means CSV with a header.
+ */
+RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const rill_schema *schema,
+                                       const rill_file_opts *opts);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sinks                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Sinks end a stream. Each returns the sink's own stream handle, for rill_stream_uid and
+ * rill_stream_parallelism; it cannot be consumed further.
+ */
+
+/* Writes rows to standard output, CSV (with a header) or JSON lines. opts NULL: CSV. */
+RILL_API rill_stream *rill_sink_print(rill_stream *in, const rill_file_opts *opts);
+/*
+ * Writes rows to path as CSV (header first) or JSON lines. At parallelism 1 path is the file
+ * (created or truncated); above 1, path is a directory with one file "part-<subtask>" each.
+ */
+RILL_API rill_stream *rill_sink_file(rill_stream *in, const char *path, const rill_file_opts *opts);
+/* Discards rows, counting them (rill_env_operator_records). */
+RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RILL_H */

@@ -1,0 +1,85 @@
+/* parse.c - base layer: strict number parsing and shortest round-trip double formatting. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base.h"
+
+int rill__parse_i64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n == 0)
+        return RILL_EPARSE;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i = 1;
+        if (n == 1)
+            return RILL_EPARSE;
+    }
+    uint64_t v = 0;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return RILL_EPARSE;
+        if (v > (limit - d) / 10)
+            return RILL_ERANGE;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+int rill__parse_f64(const char *s, size_t n, double *out)
+{
+    char tmp[64];
+    if (n == 0 || n >= sizeof tmp)
+        return RILL_EPARSE;
+    /* strtod accepts leading spaces, hex and "nan(...)"; refuse what is not a plain number */
+    if (s[0] == ' ' || s[0] == '\t')
+        return RILL_EPARSE;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (strchr(tmp, 'x') || strchr(tmp, 'X'))
+        return RILL_EPARSE;
+    char *end;
+    errno = 0;
+    double d = strtod(tmp, &end);
+    if (end != tmp + n)
+        return RILL_EPARSE;
+    if (errno == ERANGE && isinf(d))
+        return RILL_ERANGE;
+    *out = d;
+    return 0;
+}
+
+int rill__parse_bool(const char *s, size_t n, bool *out)
+{
+    if ((n == 4 && !strncasecmp(s, "true", 4)) || (n == 1 && s[0] == '1')) {
+        *out = true;
+        return 0;
+    }
+    if ((n == 5 && !strncasecmp(s, "false", 5)) || (n == 1 && s[0] == '0')) {
+        *out = false;
+        return 0;
+    }
+    return RILL_EPARSE;
+}
+
+int rill__format_f64(char *buf, size_t cap, double d)
+{
+    if (isnan(d))
+        return snprintf(buf, cap, "NaN");
+    if (isinf(d))
+        return snprintf(buf, cap, d > 0 ? "Infinity" : "-Infinity");
+    /* the shortest precision that reads back exactly */
+    for (int prec = 1; prec <= 17; prec++) {
+        int n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return n;
+    }
+    return snprintf(buf, cap, "%.17g", d);
+}

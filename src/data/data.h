@@ -1,0 +1,203 @@
+/*
+ * data.h - the data layer's interface: schemas, batches of rows and their pools, key
+ * extraction and key groups, and the CSV / JSON-lines codecs. Depends on base only.
+ */
+#ifndef RILL_DATA_H
+#define RILL_DATA_H
+
+#include "base/base.h"
+
+/* ---- schemas ------------------------------------------------------------------------------ */
+
+typedef struct rill__field {
+    char *name;
+    rill_type type;
+    bool nullable;
+} rill__field;
+
+struct rill_schema {
+    atomic_int refs;
+    atomic_bool frozen; /* set once a stream uses it: no more fields */
+    int n_fields;
+    int null_words; /* 64-bit words of null bitmap per row */
+    rill__field *fields;
+    size_t cap;
+};
+
+rill_schema *rill__schema_ref(const rill_schema *s);
+void rill__schema_freeze(const rill_schema *s);
+/* Same field types in the same order (names may differ). */
+bool rill__schema_compatible(const rill_schema *a, const rill_schema *b);
+/* "user_id INT64 NOT NULL, amount DOUBLE" into b. */
+void rill__schema_describe(const rill_schema *s, rill__buf *b);
+
+/* ---- batches ------------------------------------------------------------------------------
+ * Row-major: row i is row_words 8-byte words at rows + i * row_words: null_words words of null
+ * bitmap, then one slot per field. A STRING slot holds (offset << 32 | length) into bytes.
+ * Reference-counted: whoever holds a reference may read; only the holder of the only reference
+ * may change rows in place. */
+
+typedef struct rill__batch_pool rill__batch_pool;
+
+struct rill_batch {
+    atomic_int refs;
+    rill__batch_pool *pool; /* returned there when refs reach 0; NULL: freed */
+    rill_schema *schema;    /* referenced */
+    uint32_t n_rows, cap_rows;
+    uint32_t n_fields, null_words, row_words;
+    uint64_t *rows;
+    char *bytes;
+    size_t n_bytes, cap_bytes;
+    uint64_t *hashes; /* key hash per row, set by a key_by partitioner; valid when has_hashes */
+    bool has_hashes;
+    int64_t *ts; /* event timestamp per row; valid when has_ts (time layer) */
+    bool has_ts;
+};
+
+/* A thread-safe free list of batches of one schema and capacity; keeps at most max_free. */
+rill__batch_pool *rill__batch_pool_new(const rill_schema *schema, uint32_t cap_rows,
+                                       uint32_t max_free);
+/* Frees the pool's idle batches; batches still out are freed when released. NULL-safe. */
+void rill__batch_pool_free(rill__batch_pool *pool);
+/* An empty batch with one reference. Never NULL. */
+rill_batch *rill__batch_get(rill__batch_pool *pool);
+/* An empty standalone batch (no pool). */
+rill_batch *rill__batch_new(const rill_schema *schema, uint32_t cap_rows);
+static inline rill_batch *rill__batch_ref(rill_batch *b)
+{
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    return b;
+}
+void rill__batch_unref(rill_batch *b); /* NULL-safe */
+static inline bool rill__batch_exclusive(const rill_batch *b)
+{
+    return atomic_load_explicit(&b->refs, memory_order_acquire) == 1;
+}
+static inline bool rill__batch_full(const rill_batch *b)
+{
+    return b->n_rows >= b->cap_rows;
+}
+/* Empties b for reuse (rows, bytes, hashes, timestamps). */
+void rill__batch_clear(rill_batch *b);
+/* View of row i. */
+static inline rill_row rill__batch_row(rill_batch *b, uint32_t i)
+{
+    uint64_t *base = b->rows + (size_t)i * b->row_words;
+    return (rill_row){.v = base + b->null_words, .nulls = base, .batch = b};
+}
+/* Appends a row with every field NULL; the batch must not be full. */
+static inline rill_row rill__batch_append(rill_batch *b)
+{
+    RILL_DASSERT(b->n_rows < b->cap_rows);
+    uint64_t *base = b->rows + (size_t)b->n_rows * b->row_words;
+    for (uint32_t w = 0; w < b->null_words; w++)
+        base[w] = ~UINT64_C(0);
+    b->n_rows++;
+    return (rill_row){.v = base + b->null_words, .nulls = base, .batch = b};
+}
+/* Removes the last row (a decoder that failed half-way through one). */
+void rill__batch_pop(rill_batch *b);
+/* Appends a copy of row src (of any batch with the same field types) to b, which must not be
+ * full; strings are copied into b's bytes. Carries the hash and timestamp when given. */
+rill_row rill__batch_append_copy(rill_batch *b, const rill_row *src);
+/* Copies n bytes into b's string area and returns the slot value (offset << 32 | n).
+ * RILL_ELIMIT (as the return of the int form) past 4 GiB. */
+int rill__batch_put_bytes(rill_batch *b, const void *p, size_t n, uint64_t *slot_out);
+/* Allocates hashes / timestamps arrays (not initialised) if not there yet. */
+void rill__batch_need_hashes(rill_batch *b);
+void rill__batch_need_ts(rill_batch *b);
+static inline const char *rill__batch_str(const rill_batch *b, uint64_t slot, size_t *len_out)
+{
+    *len_out = (size_t)(slot & 0xffffffffu);
+    return b->bytes + (slot >> 32);
+}
+
+/* ---- keys and key groups ------------------------------------------------------------------ */
+
+#define RILL_MAX_KEY_FIELDS 16
+
+/* Which fields form the key. The canonical key bytes are, per field in order: 8 bytes of the
+ * slot (INT64, TIMESTAMP, DOUBLE, BOOL), or a 4-byte length and the bytes (STRING); when any
+ * key field is nullable they are preceded by one byte per field, 1 for NULL. */
+typedef struct rill__key_spec {
+    int n;
+    int idx[RILL_MAX_KEY_FIELDS];
+    rill_type type[RILL_MAX_KEY_FIELDS];
+    bool any_nullable;
+    bool fast_u64; /* one non-nullable 8-byte field: key bytes are its slot */
+} rill__key_spec;
+
+/* Resolves "a,b" against schema. 0, or RILL_EINVAL with the message in err. */
+int rill__key_spec_init(rill__key_spec *k, const rill_schema *schema, const char *fields,
+                        rill__err *err);
+/* Writes the canonical key bytes of row into buf (grown as needed); returns their length. */
+size_t rill__key_encode(const rill__key_spec *k, const rill_row *row, rill__buf *buf);
+/* Hash of the canonical key bytes. */
+static inline uint64_t rill__key_hash(const rill__key_spec *k, const rill_row *row,
+                                      rill__buf *scratch)
+{
+    if (RILL_LIKELY(k->fast_u64))
+        return rill__hash_u64(row->v[k->idx[0]]);
+    scratch->len = 0;
+    size_t n = rill__key_encode(k, row, scratch);
+    return rill__hash_bytes(scratch->data, n, 0);
+}
+
+/* Key group of a key hash, 0..max_par-1 (multiply-shift of the upper 32 bits). */
+static inline int rill__key_group(uint64_t hash, int max_par)
+{
+    return (int)(((hash >> 32) * (uint64_t)max_par) >> 32);
+}
+/* Subtask that owns key group kg (Flink's formula). */
+static inline int rill__kg_subtask(int kg, int max_par, int par)
+{
+    return (int)((int64_t)kg * par / max_par);
+}
+/* The contiguous key groups [*first, *last] of subtask i of par. */
+void rill__kg_range(int subtask, int max_par, int par, int *first, int *last);
+
+/* ---- codecs -------------------------------------------------------------------------------- */
+
+/* Where and why one record failed to decode. */
+typedef struct rill__parse_err {
+    long column;   /* 1-based byte column in the line where the bad value starts */
+    int field;     /* schema field index, or -1 */
+    char what[256]; /* "expected INT64 for field 'amount', got \"12x\"" */
+} rill__parse_err;
+
+/*
+ * A decoder turns one line of text into one row appended to a batch. For CSV it maps columns
+ * to fields: by the header line (rill__decoder_header), or by position. JSON lines are
+ * objects whose keys name fields; unknown keys are ignored, missing nullable fields are NULL.
+ * TIMESTAMP values are epoch milliseconds, or ISO-8601 text ("2024-05-01T12:00:00.250Z",
+ * "2024-05-01 12:00:00", UTC unless an offset is given); empty CSV fields and JSON null are
+ * NULL (an error for NOT NULL fields).
+ */
+typedef struct rill__decoder {
+    const rill_schema *schema;
+    rill_format format;
+    char delim;
+    int n_cols;      /* CSV: columns in the header (or fields, without one) */
+    int *col_field;  /* CSV: column -> field index, -1 to ignore */
+    rill__buf scratch;
+    void *impl;      /* codec-private */
+} rill__decoder;
+
+void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format format,
+                        char delim);
+/* CSV: reads the header line and maps its columns; RILL_EPARSE with err when a NOT NULL
+ * field has no column or a column is named twice. */
+int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err);
+/* Decodes one line (without its line terminator) into a new row of b (which must not be
+ * full). 0; or RILL_EPARSE with err filled and no row added. */
+int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
+                      rill__parse_err *err);
+void rill__decoder_close(rill__decoder *d);
+
+/* Encoders append text with a trailing '\n'. Doubles print in the shortest form that reads
+ * back exactly; TIMESTAMP as epoch milliseconds; NULL as an empty CSV field or JSON null. */
+void rill__encode_csv_header(const rill_schema *s, char delim, rill__buf *out);
+void rill__encode_csv_row(const rill_schema *s, const rill_row *row, char delim, rill__buf *out);
+void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf *out);
+
+#endif /* RILL_DATA_H */

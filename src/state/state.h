@@ -1,0 +1,87 @@
+/*
+ * state.h - the state layer's interface: keyed state descriptors, the state backend interface
+ * (rill__state_backend_ops) and the heap backend. A RocksDB backend slots in behind the same
+ * ops later. Depends on base and data.
+ */
+#ifndef RILL_STATE_H
+#define RILL_STATE_H
+
+#include "data/data.h"
+
+typedef enum rill__state_kind {
+    RILL_STATE_VALUE = 1,
+    /* LIST, MAP, REDUCING, AGGREGATING come with the time and windows layer */
+} rill__state_kind;
+
+/* Public opaque rill_state_desc: an immutable description, shared by every subtask. */
+struct rill_state_desc {
+    int id; /* dense index within its env: operators keep an array of tables by id */
+    char *name;
+    rill__state_kind kind;
+    size_t value_size; /* 0: variable length */
+};
+
+/*
+ * The state of one key in one namespace. key is the canonical key bytes (data.h), hash their
+ * hash and kg the key group it falls in; ns is the namespace (a window, say), empty when the
+ * state has none. Borrowed for the duration of a call.
+ */
+typedef struct rill__state_key {
+    const void *key;
+    size_t key_len;
+    uint64_t hash;
+    int kg;
+    const void *ns;
+    size_t ns_len;
+} rill__state_key;
+
+typedef struct rill__state_backend rill__state_backend;
+typedef struct rill__state_table rill__state_table;
+
+/* What a backend instance serves: one operator subtask's key-group range. */
+typedef struct rill__state_backend_cfg {
+    int kg_first, kg_last; /* inclusive range of key groups owned */
+    int max_parallelism;
+    const char *operator_uid; /* for messages */
+} rill__state_backend_cfg;
+
+/* Called for each entry of a table during iteration; nonzero stops it and is returned. */
+typedef int (*rill__state_visit_fn)(void *arg, const rill__state_key *k, const void *val,
+                                    size_t val_len);
+
+/*
+ * A keyed state backend. All calls of one instance come from its task's thread. A key given to
+ * value_get/put/del must fall in the instance's key-group range.
+ * Returned value pointers are borrowed until the next call on the same backend instance.
+ */
+typedef struct rill__state_backend_ops {
+    const char *name; /* "heap" */
+    int (*create)(const rill__state_backend_cfg *cfg, rill__state_backend **out);
+    void (*destroy)(rill__state_backend *b);
+    /* The table for desc, registered on first use. RILL_EINVAL if the same name was registered
+     * with another kind or value size. */
+    int (*table)(rill__state_backend *b, const rill_state_desc *desc, rill__state_table **out);
+    /* 1 and the value when present, 0 when absent. */
+    int (*value_get)(rill__state_table *t, const rill__state_key *k, const void **val_out,
+                     size_t *len_out);
+    int (*value_put)(rill__state_table *t, const rill__state_key *k, const void *val, size_t len);
+    /* 0 whether or not it was present. */
+    int (*value_del)(rill__state_table *t, const rill__state_key *k);
+    /* Every entry of key group kg (order unspecified); the table must not change meanwhile. */
+    int (*iterate_kg)(rill__state_table *t, int kg, rill__state_visit_fn fn, void *arg);
+    /* Number of entries and approximate bytes used by the whole backend instance. */
+    void (*stats)(rill__state_backend *b, int64_t *entries_out, int64_t *bytes_out);
+} rill__state_backend_ops;
+
+/* Every backend instance starts with this header. */
+struct rill__state_backend {
+    const rill__state_backend_ops *ops;
+    rill__state_backend_cfg cfg;
+};
+
+extern const rill__state_backend_ops rill__heap_backend_ops;
+
+/* The backend ops named "heap" (later also "rocksdb"), or NULL. */
+const rill__state_backend_ops *rill__state_backend_find(const char *name);
+
+#endif /* RILL_STATE_H */
