@@ -255,11 +255,12 @@ RILL_API const char *rill_errmsg(const rill_env *env);
 RILL_API int rill_env_execute(rill_env *env);
 
 /*
- * After rill_env_execute: the number of records that operator `uid` received and emitted,
- * summed over its subtasks. RILL_ENOENT for an unknown uid.
+ * After rill_env_execute: a figure of operator `uid`, summed over its subtasks. Metrics:
+ * "records_in", "records_out" (rows received and emitted) and "records_skipped" (malformed
+ * records a source skipped under the "skip" policy). RILL_ENOENT for an unknown uid or metric.
  */
-RILL_API int rill_env_operator_records(const rill_env *env, const char *uid, int64_t *in_out,
-                                       int64_t *out_out);
+RILL_API int rill_env_metric(const rill_env *env, const char *uid, const char *metric,
+                             int64_t *value_out);
 /* Wall time of the last rill_env_execute in milliseconds. */
 RILL_API int64_t rill_env_elapsed_ms(const rill_env *env);
 
@@ -268,6 +269,8 @@ RILL_API int64_t rill_env_elapsed_ms(const rill_env *env);
  * arguments after `--` on the rill command line. */
 typedef int (*rill_job_fn)(rill_env *env, int argc, char **argv);
 #define RILL_JOB_SYMBOL "rill_job"
+/* Declared here so a job object defines it with the right signature and exports it. */
+RILL_API int rill_job(rill_env *env, int argc, char **argv);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Function context                                                                            */
@@ -493,7 +496,7 @@ RILL_API rill_stream *rill_sink_print(rill_stream *in, const rill_file_opts *opt
  * (created or truncated); above 1, path is a directory with one file "part-<subtask>" each.
  */
 RILL_API rill_stream *rill_sink_file(rill_stream *in, const char *path, const rill_file_opts *opts);
-/* Discards rows, counting them (rill_env_operator_records). */
+/* Discards rows, counting them (rill_env_metric "records_in"). */
 RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
 
 #ifdef __cplusplus

@@ -75,11 +75,21 @@ int rill__format_f64(char *buf, size_t cap, double d)
         return snprintf(buf, cap, "NaN");
     if (isinf(d))
         return snprintf(buf, cap, d > 0 ? "Infinity" : "-Infinity");
-    /* the shortest precision that reads back exactly */
-    for (int prec = 1; prec <= 17; prec++) {
-        int n = snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            return n;
+    if (d == 0)
+        return snprintf(buf, cap, signbit(d) ? "-0" : "0");
+    /* the fewest significant digits that read back exactly, then plain notation for
+     * exponents in [-7, 21) as JavaScript prints numbers, scientific beyond */
+    char tmp[64];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
     }
-    return snprintf(buf, cap, "%.17g", d);
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+    int exp10 = atoi(strchr(tmp, 'e') + 1);
+    if (exp10 < -7 || exp10 >= 21)
+        return snprintf(buf, cap, "%s", tmp);
+    int decimals = prec - 1 - exp10;
+    return snprintf(buf, cap, "%.*f", decimals > 0 ? decimals : 0, d);
 }

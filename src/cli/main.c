@@ -1,5 +1,225 @@
-/* main.c - cli layer: the rill command (placeholder until the runtime lands in this change). */
-int main(void)
+/* main.c - cli layer: the rill command. `rill run JOB.so` loads a job object and runs it on
+ * the embedded mini-cluster. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster/cluster.h"
+
+static const char usage_main[] =
+    "usage: rill <command> [options]\n"
+    "\n"
+    "rill is a stateful stream processor: keyed state, windows and exactly-once results,\n"
+    "for C jobs built against rill.h.\n"
+    "\n"
+    "commands:\n"
+    "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
+    "\n"
+    "options:\n"
+    "  -h, --help      show this help (`rill run --help` for the run options)\n"
+    "  -V, --version   show the version\n";
+
+static const char usage_run[] =
+    "usage: rill run JOB.so [options] [-- job args]\n"
+    "\n"
+    "Loads JOB.so, calls its `int rill_job(rill_env *env, int argc, char **argv)` with the\n"
+    "arguments after `--`, and runs the dataflow it builds on an embedded mini-cluster\n"
+    "(a JobManager and a TaskManager in this process). Ctrl-C cancels the job.\n"
+    "\n"
+    "options:\n"
+    "  -p, --parallelism N       default parallelism of every operator (overrides the job's)\n"
+    "      --max-parallelism N   number of key groups (default 128)\n"
+    "      --batch-size N        rows per batch (default 1024)\n"
+    "      --name NAME           job name (default: the job object's file name)\n"
+    "      --bad-records POLICY  fail (default) or skip malformed input records\n"
+    "      --dead-letter-file F  with skip: append skipped records to F (JSON lines)\n"
+    "  -v, --verbose             log the execution plan and task states (RILL_LOG=info)\n"
+    "  -h, --help                show this help\n"
+    "\n"
+    "exit status: 0 when the job finished, 1 when it failed or was canceled, 2 for bad usage.\n";
+
+static void on_signal(int sig)
 {
-    return 0;
+    (void)sig;
+    rill__minicluster_request_cancel();
+}
+
+RILL_PRINTF(1, 2) static int fail_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rill: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see `rill run --help`)\n");
+    va_end(ap);
+    return 2;
+}
+
+/* "build/examples/fraud.so" -> "fraud" */
+static char *job_name_of(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 3 && !strcmp(base + n - 3, ".so"))
+        n -= 3;
+    return rill__xstrndup(base, n);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *job_path = NULL;
+    struct {
+        const char *key, *value;
+    } opts[16];
+    int n_opts = 0;
+    const char *parallelism = NULL;
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_run, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            rill__log_set_level(RILL_LOG_INFO);
+            continue;
+        }
+        const char *key = NULL;
+        if (!strcmp(a, "-p") || !strcmp(a, "--parallelism"))
+            key = "parallelism";
+        else if (!strcmp(a, "--max-parallelism"))
+            key = "max-parallelism";
+        else if (!strcmp(a, "--batch-size"))
+            key = "batch-size";
+        else if (!strcmp(a, "--name"))
+            key = "name";
+        else if (!strcmp(a, "--bad-records"))
+            key = "bad-records";
+        else if (!strcmp(a, "--dead-letter-file"))
+            key = "dead-letter-file";
+        if (key) {
+            if (i + 1 >= argc)
+                return fail_usage("option %s needs a value", a);
+            if (!strcmp(key, "parallelism"))
+                parallelism = argv[i + 1];
+            else if (n_opts < 16) {
+                opts[n_opts].key = key;
+                opts[n_opts++].value = argv[i + 1];
+            }
+            i++;
+            continue;
+        }
+        if (a[0] == '-')
+            return fail_usage("unknown option '%s'", a);
+        if (job_path)
+            return fail_usage("unexpected argument '%s' (job arguments go after `--`)", a);
+        job_path = a;
+    }
+    if (!job_path)
+        return fail_usage("%s", "run: no job object given");
+
+    struct stat st;
+    if (stat(job_path, &st) != 0) {
+        fprintf(stderr, "rill: cannot open job '%s': %s\n", job_path, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "rill: job '%s' is not a regular file\n", job_path);
+        return 1;
+    }
+    /* dlopen searches the library path for names without a slash */
+    char *load_path = strchr(job_path, '/') ? rill__xstrdup(job_path)
+                                            : rill__xasprintf("./%s", job_path);
+    void *so = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
+    free(load_path);
+    if (!so) {
+        fprintf(stderr, "rill: cannot load job '%s': %s\n", job_path, dlerror());
+        return 1;
+    }
+    rill_job_fn job;
+    *(void **)&job = dlsym(so, RILL_JOB_SYMBOL);
+    if (!job) {
+        fprintf(stderr,
+                "rill: job '%s' does not export " RILL_JOB_SYMBOL
+                " (int rill_job(rill_env *env, int argc, char **argv))\n",
+                job_path);
+        dlclose(so);
+        return 1;
+    }
+
+    rill_env *env = rill_env_new();
+    char *name = job_name_of(job_path);
+    rill_env_set(env, "name", name);
+    free(name);
+    env->job_path = rill__xstrdup(job_path);
+    int rc = 0;
+    if (parallelism) {
+        rc = rill_env_set(env, "parallelism", parallelism);
+        env->parallelism_fixed = true;
+    }
+    for (int k = 0; k < n_opts && rc == 0; k++)
+        rc = rill_env_set(env, opts[k].key, opts[k].value);
+    if (rc) {
+        fprintf(stderr, "rill: %s\n", rill_errmsg(env));
+        rill_env_free(env);
+        dlclose(so);
+        return 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int job_argc = argc - i + 1;
+    char **job_argv = rill__xcalloc((size_t)job_argc + 1, sizeof *job_argv);
+    job_argv[0] = (char *)job_path;
+    for (int k = 1; k < job_argc; k++)
+        job_argv[k] = argv[i + k - 1];
+    rc = job(env, job_argc, job_argv);
+    if (rc == 0 && !env->executed && env->n_nodes > 0)
+        rc = rill_env_execute(env); /* the job built a graph but did not run it */
+    int status = 0;
+    if (rc != 0) {
+        const char *msg = rill_errmsg(env);
+        fprintf(stderr, "rill: job '%s' failed: %s\n", env->name,
+                msg && *msg ? msg : rill_strerror(rc));
+        status = 1;
+    }
+    free(job_argv);
+    rill_env_free(env);
+    /* the job object stays loaded: its functions may still be referenced by atexit handlers */
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("rill %s\n", RILL_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 2, argv + 2);
+    fprintf(stderr, "rill: unknown command '%s'\n", cmd);
+    fputs(usage_main, stderr);
+    return 2;
 }

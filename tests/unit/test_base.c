@@ -34,6 +34,18 @@ TEST(base_parse_numbers)
     CHECK_STR(buf, "0.1");
     rill__format_f64(buf, sizeof buf, 1.0 / 3);
     CHECK_STR(buf, "0.3333333333333333");
+    rill__format_f64(buf, sizeof buf, 1100);
+    CHECK_STR(buf, "1100");
+    rill__format_f64(buf, sizeof buf, 1050.5);
+    CHECK_STR(buf, "1050.5");
+    rill__format_f64(buf, sizeof buf, -2e-9);
+    CHECK_STR(buf, "-2e-09");
+    rill__format_f64(buf, sizeof buf, 1e21);
+    CHECK_STR(buf, "1e+21");
+    rill__format_f64(buf, sizeof buf, 123456789012345680000.0);
+    CHECK_STR(buf, "123456789012345683968");
+    rill__format_f64(buf, sizeof buf, 0.000001);
+    CHECK_STR(buf, "0.000001");
     bool b;
     CHECK_RC(rill__parse_bool("TRUE", 4, &b));
     CHECK(b);

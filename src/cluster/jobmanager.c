@@ -1,0 +1,230 @@
+/* jobmanager.c - cluster layer: the JobManager. Schedules an execution graph onto TaskManager
+ * slots, deploys it through their gateways, follows task states, cancels everything on the
+ * first failure, and reports the job's end. Restart strategies come with checkpoints. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+
+typedef struct jm_job {
+    uint64_t id;
+    rill__exec_graph *g;
+    rill__job_state state;
+    int n_tasks, n_terminal, n_failed, n_canceled;
+    int *tm_of_task; /* TaskManager index per task */
+    rill__err err;   /* the first failure */
+    bool cancel_sent;
+} jm_job;
+
+struct rill__jobmanager {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rill__tm_gateway *tms;
+    int n_tms;
+    jm_job **jobs;
+    int n_jobs;
+    uint64_t next_id;
+};
+
+const char *rill__job_state_name(rill__job_state s)
+{
+    static const char *names[] = {"CREATED", "RUNNING", "FINISHED", "FAILED", "CANCELED"};
+    return s <= RILL_JOB_CANCELED ? names[s] : "?";
+}
+
+rill__jobmanager *rill__jm_new(void)
+{
+    rill__jobmanager *jm = rill__xcalloc(1, sizeof *jm);
+    pthread_mutex_init(&jm->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&jm->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    jm->next_id = 1;
+    return jm;
+}
+
+void rill__jm_free(rill__jobmanager *jm)
+{
+    if (!jm)
+        return;
+    for (int i = 0; i < jm->n_jobs; i++) {
+        free(jm->jobs[i]->tm_of_task);
+        free(jm->jobs[i]);
+    }
+    free(jm->jobs);
+    free(jm->tms);
+    pthread_mutex_destroy(&jm->mu);
+    pthread_cond_destroy(&jm->cv);
+    free(jm);
+}
+
+int rill__jm_register_tm(rill__jobmanager *jm, const rill__tm_gateway *tm)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm->tms = rill__xrealloc(jm->tms, (size_t)(jm->n_tms + 1) * sizeof *jm->tms);
+    jm->tms[jm->n_tms++] = *tm;
+    pthread_mutex_unlock(&jm->mu);
+    return 0;
+}
+
+static jm_job *find_job(rill__jobmanager *jm, uint64_t id)
+{
+    for (int i = 0; i < jm->n_jobs; i++)
+        if (jm->jobs[i]->id == id)
+            return jm->jobs[i];
+    return NULL;
+}
+
+/* With jm->mu held. */
+static void cancel_locked(rill__jobmanager *jm, jm_job *j)
+{
+    if (j->cancel_sent)
+        return;
+    j->cancel_sent = true;
+    for (int i = 0; i < jm->n_tms; i++)
+        jm->tms[i].cancel(jm->tms[i].tm, j->id);
+}
+
+static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state state, int rc,
+                          const char *msg)
+{
+    rill__jobmanager *jm = arg;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    if (!j || state < RILL_TASK_FINISHED) {
+        pthread_mutex_unlock(&jm->mu);
+        return;
+    }
+    j->n_terminal++;
+    if (state == RILL_TASK_FAILED) {
+        j->n_failed++;
+        rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", msg && *msg ? msg : "task failed");
+        rill__log(RILL_LOG_ERROR, "job %llu: task %d failed: %s", (unsigned long long)job_id,
+                  task, j->err.msg);
+        cancel_locked(jm, j);
+    } else if (state == RILL_TASK_CANCELED) {
+        j->n_canceled++;
+    }
+    if (j->n_terminal == j->n_tasks) {
+        j->state = j->n_failed ? RILL_JOB_FAILED
+                   : (j->n_canceled || j->cancel_sent) ? RILL_JOB_CANCELED
+                                                      : RILL_JOB_FINISHED;
+        rill__log(RILL_LOG_INFO, "job %llu %s", (unsigned long long)job_id,
+                  rill__job_state_name(j->state));
+        pthread_cond_broadcast(&jm->cv);
+    }
+    pthread_mutex_unlock(&jm->mu);
+}
+
+rill__jm_gateway rill__jm_gateway_local(rill__jobmanager *jm)
+{
+    return (rill__jm_gateway){.jm = jm, .task_state = on_task_state};
+}
+
+int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id, rill__err *err)
+{
+    pthread_mutex_lock(&jm->mu);
+    int total_slots = 0;
+    for (int i = 0; i < jm->n_tms; i++)
+        total_slots += jm->tms[i].slots;
+    if (total_slots < g->max_vertex_p) {
+        pthread_mutex_unlock(&jm->mu);
+        return rill__err_set(err, RILL_ELIMIT,
+                             "the job needs %d slots (its largest parallelism) but the cluster "
+                             "has %d", g->max_vertex_p, total_slots);
+    }
+    jm_job *j = rill__xcalloc(1, sizeof *j);
+    j->id = jm->next_id++;
+    j->g = g;
+    j->n_tasks = g->n_tasks;
+    j->state = RILL_JOB_RUNNING;
+    j->tm_of_task = rill__xcalloc((size_t)g->n_tasks, sizeof *j->tm_of_task);
+    /* slot sharing: slot k holds subtask k of every vertex; slots are numbered across TMs */
+    int *slot_tm = rill__xcalloc((size_t)total_slots, sizeof *slot_tm);
+    for (int i = 0, s = 0; i < jm->n_tms; i++)
+        for (int k = 0; k < jm->tms[i].slots; k++)
+            slot_tm[s++] = i;
+    for (int v = 0; v < g->n_vertices; v++)
+        for (int k = 0; k < g->vertices[v]->parallelism; k++)
+            j->tm_of_task[g->vertices[v]->first_task + k] = slot_tm[k];
+    free(slot_tm);
+    jm->jobs = rill__xrealloc(jm->jobs, (size_t)(jm->n_jobs + 1) * sizeof *jm->jobs);
+    jm->jobs[jm->n_jobs++] = j;
+    *job_id = j->id;
+    int n_tms = jm->n_tms;
+    pthread_mutex_unlock(&jm->mu);
+
+    int *tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *tasks);
+    int rc = 0;
+    for (int i = 0; i < n_tms && rc == 0; i++) {
+        int n = 0;
+        for (int t = 0; t < g->n_tasks; t++)
+            if (j->tm_of_task[t] == i)
+                tasks[n++] = t;
+        if (n > 0)
+            rc = jm->tms[i].deploy(jm->tms[i].tm, j->id, g, tasks, n, err);
+    }
+    free(tasks);
+    if (rc != 0) {
+        pthread_mutex_lock(&jm->mu);
+        cancel_locked(jm, j);
+        j->state = RILL_JOB_FAILED;
+        rill__err_first(&j->err, rc, "%s", err->msg);
+        j->n_terminal = j->n_tasks; /* nothing more will be waited for */
+        pthread_cond_broadcast(&jm->cv);
+        pthread_mutex_unlock(&jm->mu);
+        for (int i = 0; i < n_tms; i++)
+            jm->tms[i].release(jm->tms[i].tm, j->id);
+        return rc;
+    }
+    return 0;
+}
+
+void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    if (j && j->state == RILL_JOB_RUNNING)
+        cancel_locked(jm, j);
+    pthread_mutex_unlock(&jm->mu);
+}
+
+int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *cancel_flag,
+                  rill__err *err)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    if (!j) {
+        pthread_mutex_unlock(&jm->mu);
+        return rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
+    }
+    while (j->n_terminal < j->n_tasks) {
+        if (cancel_flag && atomic_load(cancel_flag) && !j->cancel_sent) {
+            rill__log(RILL_LOG_WARN, "job %llu: canceling on request", (unsigned long long)job_id);
+            cancel_locked(jm, j);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+    }
+    int n_tms = jm->n_tms;
+    pthread_mutex_unlock(&jm->mu);
+    for (int i = 0; i < n_tms; i++)
+        jm->tms[i].release(jm->tms[i].tm, job_id);
+    switch (j->state) {
+    case RILL_JOB_FINISHED:
+        return 0;
+    case RILL_JOB_CANCELED:
+        return rill__err_set(err, RILL_ECANCELED, "job canceled");
+    default:
+        return rill__err_set(err, j->err.code ? j->err.code : RILL_EIO, "%s", j->err.msg);
+    }
+}

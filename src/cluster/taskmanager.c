@@ -1,0 +1,118 @@
+/* taskmanager.c - cluster layer: the TaskManager. Holds slots, turns a deployment into a job
+ * run (tasks and local channels), starts it, and reports task states to its JobManager. */
+#include <stdlib.h>
+
+#include "cluster.h"
+
+typedef struct tm_job {
+    uint64_t id;
+    rill__job_run *run;
+    struct tm_job *next;
+    rill__taskmanager *tm;
+} tm_job;
+
+struct rill__taskmanager {
+    pthread_mutex_t mu;
+    int slots;
+    rill__jm_gateway jm;
+    tm_job *jobs;
+};
+
+rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm)
+{
+    rill__taskmanager *tm = rill__xcalloc(1, sizeof *tm);
+    pthread_mutex_init(&tm->mu, NULL);
+    tm->slots = slots;
+    tm->jm = *jm;
+    return tm;
+}
+
+void rill__tm_free(rill__taskmanager *tm)
+{
+    if (!tm)
+        return;
+    while (tm->jobs) {
+        tm_job *j = tm->jobs;
+        tm->jobs = j->next;
+        rill__job_run_cancel(j->run);
+        rill__job_run_join(j->run);
+        rill__job_run_free(j->run);
+        free(j);
+    }
+    pthread_mutex_destroy(&tm->mu);
+    free(tm);
+}
+
+static void on_task(void *arg, rill__task *t, rill__task_state state, int rc, const char *msg)
+{
+    tm_job *j = arg;
+    rill__log(RILL_LOG_DEBUG, "task %s: %s", rill__task_name(t), rill__task_state_name(state));
+    j->tm->jm.task_state(j->tm->jm.jm, j->id, rill__task_index(t), state, rc, msg);
+}
+
+static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
+                     rill__err *err)
+{
+    rill__taskmanager *tm = arg;
+    tm_job *j = rill__xcalloc(1, sizeof *j);
+    j->id = job_id;
+    j->tm = tm;
+    int rc = rill__job_run_new(g, tasks, n, on_task, j, err, &j->run);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    pthread_mutex_lock(&tm->mu);
+    j->next = tm->jobs;
+    tm->jobs = j;
+    pthread_mutex_unlock(&tm->mu);
+    rc = rill__job_run_start(j->run);
+    if (rc < 0)
+        return rill__err_set(err, rc, "cannot start task threads: %s", rill_strerror(rc));
+    return 0;
+}
+
+static tm_job *find(rill__taskmanager *tm, uint64_t job_id)
+{
+    for (tm_job *j = tm->jobs; j; j = j->next)
+        if (j->id == job_id)
+            return j;
+    return NULL;
+}
+
+static void tm_cancel(void *arg, uint64_t job_id)
+{
+    rill__taskmanager *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    tm_job *j = find(tm, job_id);
+    if (j)
+        rill__job_run_cancel(j->run);
+    pthread_mutex_unlock(&tm->mu);
+}
+
+static void tm_release(void *arg, uint64_t job_id)
+{
+    rill__taskmanager *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    tm_job **pp = &tm->jobs;
+    while (*pp && (*pp)->id != job_id)
+        pp = &(*pp)->next;
+    tm_job *j = *pp;
+    if (j)
+        *pp = j->next;
+    pthread_mutex_unlock(&tm->mu);
+    if (!j)
+        return;
+    rill__job_run_join(j->run);
+    rill__job_run_free(j->run);
+    free(j);
+}
+
+rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm)
+{
+    return (rill__tm_gateway){.tm = tm,
+                              .slots = tm->slots,
+                              .deploy = tm_deploy,
+                              .cancel = tm_cancel,
+                              .release = tm_release};
+}

@@ -1,0 +1,96 @@
+/*
+ * connectors.h - the connectors layer's interface: sources and sinks behind one interface
+ * each, and the built-in generator, file (CSV / JSON lines), print, file and blackhole
+ * connectors. Kafka and the exactly-once file sink slot in behind the same ops later.
+ * Depends on base, data, state and ops.
+ */
+#ifndef RILL_CONNECTORS_H
+#define RILL_CONNECTORS_H
+
+#include "ops/ops.h"
+
+/* What a source or sink does with a record it cannot decode or encode. */
+typedef enum rill__bad_policy {
+    RILL_BAD_FAIL = 0, /* fail the job with the record's position and what was wrong */
+    RILL_BAD_SKIP = 1, /* count it, append it to the dead-letter file, go on */
+} rill__bad_policy;
+
+/* What every source or sink instance (one per parallel subtask) is created with. */
+typedef struct rill__conn_init {
+    const char *uid;
+    int subtask, parallelism;
+    uint32_t batch_size;
+    rill__bad_policy bad_policy;
+    const char *dead_letter_path; /* with RILL_BAD_SKIP; NULL: skipped records are only logged */
+    rill__err *err;               /* where failures are described (the task's error) */
+} rill__conn_init;
+
+/* ---- sources ------------------------------------------------------------------------------- */
+
+typedef struct rill__source rill__source;
+
+typedef struct rill__source_ops {
+    const char *kind;
+    /* Checks cfg when the graph is built: 0, or an error code with the message in err. */
+    int (*validate)(const void *cfg, const rill_schema *schema, rill__err *err);
+    /* One reader for one subtask. cfg is shared and read-only. */
+    int (*create)(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
+                  rill__source **out);
+    /*
+     * Appends up to b->cap_rows rows to the empty batch b. Returns 0 (rows may be 0),
+     * RILL_AGAIN when nothing is available now (*wait_ns_out: a hint of when to poll again),
+     * RILL_DONE when exhausted (b may still hold the last rows), or a negative error with the
+     * message in init->err.
+     */
+    int (*poll)(rill__source *s, rill_batch *b, int64_t *wait_ns_out);
+    /* Records skipped by the bad-records policy so far. */
+    int64_t (*skipped)(rill__source *s);
+    void (*destroy)(rill__source *s);
+    void (*cfg_free)(void *cfg);
+} rill__source_ops;
+
+struct rill__source {
+    const rill__source_ops *ops;
+};
+
+/* ---- sinks --------------------------------------------------------------------------------- */
+
+typedef struct rill__sink rill__sink;
+
+typedef struct rill__sink_ops {
+    const char *kind;
+    int (*validate)(const void *cfg, const rill_schema *schema, rill__err *err);
+    int (*create)(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
+                  rill__sink **out);
+    /* Writes every row of b (the caller keeps its reference). */
+    int (*write)(rill__sink *s, rill_batch *b);
+    /* End of input: make everything written durable or visible. */
+    int (*finish)(rill__sink *s);
+    void (*destroy)(rill__sink *s);
+    void (*cfg_free)(void *cfg);
+} rill__sink_ops;
+
+struct rill__sink {
+    const rill__sink_ops *ops;
+};
+
+/* An operator that writes its input to a sink instance (taking ownership of it). */
+rill__operator *rill__op_sink(const rill__op_init *init, rill__sink *sink);
+
+/* ---- built-in connectors: ops and their configs (copied by the *_cfg functions) ------------ */
+
+extern const rill__source_ops rill__generator_source_ops;
+extern const rill__source_ops rill__file_source_ops;
+extern const rill__sink_ops rill__print_sink_ops;
+extern const rill__sink_ops rill__file_sink_ops;
+extern const rill__sink_ops rill__blackhole_sink_ops;
+
+/* A deep copy of the generator options (field names, choices). */
+void *rill__generator_cfg(const rill_gen_opts *opts);
+/* The file source's config: path (file, glob or directory) and format options. */
+void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
+/* File sink config (path); print sink config (stdout, or the given FILE for tests). */
+void *rill__file_sink_cfg(const char *path, const rill_file_opts *opts);
+void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);
+
+#endif /* RILL_CONNECTORS_H */

@@ -1,0 +1,519 @@
+/*
+ * file_source.c - connectors layer: the file source (CSV or JSON lines) over one file, a glob or
+ * a directory, one split per file; malformed records fail the job or go to a dead-letter file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+
+#define READ_CHUNK ((size_t)1 << 20)  /* first buffer size and the usual read() size */
+#define MAX_LINE ((size_t)64 << 20)   /* longest line the buffer grows to hold */
+#define LOG_SKIPPED_MAX 10            /* skipped records logged one by one; then only counted */
+
+/* ---- JSON strings, for dead-letter records ------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+void rill__conn_json_str(rill__buf *out, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    rill__buf_reserve(out, n + 2);
+    rill__buf_putc(out, '"');
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            rill__buf_putc(out, (char)c);
+            i++;
+            continue;
+        }
+        switch (c) {
+        case '"': rill__buf_append(out, "\\\"", 2); i++; continue;
+        case '\\': rill__buf_append(out, "\\\\", 2); i++; continue;
+        case '\n': rill__buf_append(out, "\\n", 2); i++; continue;
+        case '\r': rill__buf_append(out, "\\r", 2); i++; continue;
+        case '\t': rill__buf_append(out, "\\t", 2); i++; continue;
+        default: break;
+        }
+        if (c < 0x20) {
+            rill__buf_printf(out, "\\u%04x", (unsigned)c);
+            i++;
+            continue;
+        }
+        size_t len = utf8_len(s + i, n - i);
+        if (len == 0) {
+            rill__buf_append(out, "\\ufffd", 6);
+            i++;
+        } else {
+            rill__buf_append(out, s + i, len);
+            i += len;
+        }
+    }
+    rill__buf_putc(out, '"');
+}
+
+/* ---- config and the list of files ---------------------------------------------------------- */
+
+typedef struct fsrc_cfg {
+    char *path;
+    rill__fmt fmt;
+} fsrc_cfg;
+
+void *rill__file_source_cfg(const char *path, const rill_file_opts *opts)
+{
+    fsrc_cfg *c = rill__xcalloc(1, sizeof *c);
+    c->path = rill__xstrdup(path ? path : "");
+    c->fmt = rill__fmt_of(opts);
+    return c;
+}
+
+static void fsrc_cfg_free(void *cfg)
+{
+    fsrc_cfg *c = cfg;
+    if (!c)
+        return;
+    free(c->path);
+    free(c);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_list(char **files, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+}
+
+static bool is_regular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The splits of path, sorted: the file itself, the regular non-hidden files of a directory,
+ * or the regular files a glob matches. 0, or an error naming the path in err. */
+static int list_files(const char *path, char ***files_out, int *n_out, rill__err *err)
+{
+    *files_out = NULL;
+    *n_out = 0;
+    char **files = NULL;
+    size_t n = 0, cap = 0;
+    struct stat st;
+    if (!path[0])
+        return rill__err_set(err, RILL_ECONFIG, "file source: empty path");
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            files = rill__xmalloc(sizeof *files);
+            files[0] = rill__xstrdup(path);
+            *files_out = files;
+            *n_out = 1;
+            return 0;
+        }
+        DIR *d = opendir(path);
+        if (!d)
+            return rill__err_set(err, -errno, "file source: cannot open directory '%s': %s",
+                                 path, strerror(errno));
+        struct dirent *de;
+        size_t plen = strlen(path);
+        bool slash = plen > 0 && path[plen - 1] == '/';
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            char *full = rill__xasprintf("%s%s%s", path, slash ? "" : "/", de->d_name);
+            if (!is_regular(full)) {
+                free(full);
+                continue;
+            }
+            rill__grow((void **)&files, &cap, n + 1, sizeof *files);
+            files[n++] = full;
+        }
+        closedir(d);
+        if (n > 1)
+            qsort(files, n, sizeof *files, cmp_str);
+        *files_out = files;
+        *n_out = (int)n;
+        return 0;
+    }
+    int e = errno;
+    if (e != ENOENT || !strpbrk(path, "*?["))
+        return rill__err_set(err, -e, "file source: cannot open '%s': %s", path, strerror(e));
+    glob_t g;
+    int grc = glob(path, 0, NULL, &g);
+    if (grc == GLOB_NOMATCH) {
+        globfree(&g);
+        return rill__err_set(err, RILL_ENOENT, "file source: no files match '%s'", path);
+    }
+    if (grc != 0) {
+        globfree(&g);
+        return rill__err_set(err, grc == GLOB_NOSPACE ? RILL_ENOMEM : RILL_EIO,
+                             "file source: cannot expand '%s'", path);
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        if (!is_regular(g.gl_pathv[i]))
+            continue;
+        rill__grow((void **)&files, &cap, n + 1, sizeof *files);
+        files[n++] = rill__xstrdup(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    if (n == 0) {
+        free(files);
+        return rill__err_set(err, RILL_ENOENT, "file source: no files match '%s'", path);
+    }
+    qsort(files, n, sizeof *files, cmp_str);
+    *files_out = files;
+    *n_out = (int)n;
+    return 0;
+}
+
+static int fsrc_validate(const void *cfg, const rill_schema *schema, rill__err *err)
+{
+    const fsrc_cfg *c = cfg;
+    (void)schema;
+    int rc = rill__fmt_check(&c->fmt, "file source", err);
+    if (rc)
+        return rc;
+    char **files;
+    int n;
+    rc = list_files(c->path, &files, &n, err);
+    if (rc)
+        return rc;
+    free_list(files, n);
+    return 0;
+}
+
+/* ---- the reader ---------------------------------------------------------------------------- */
+
+typedef struct fsrc {
+    rill__source base;
+    const fsrc_cfg *cfg;
+    const rill_schema *schema;
+    rill__err *err;
+    char *uid;
+    rill__bad_policy bad;
+    char *dl_path; /* dead-letter file, or NULL */
+    int dl_fd;
+    rill__buf dl;
+    int64_t skipped;
+    /* this subtask's splits, and the next one to open */
+    char **splits;
+    int n_splits, next;
+    /* the open split (fd >= 0) */
+    int fd;
+    const char *file;
+    char *buf;
+    size_t cap, pos, end, scan; /* unread bytes buf[pos..end); no '\n' in [pos, scan) */
+    bool eof;
+    long line_no;    /* lines read so far in this file (the current line's number) */
+    uint64_t offset; /* byte position of the next unread line (for checkpoints) */
+    bool need_header;
+    bool dec_open;
+    rill__decoder dec;
+} fsrc;
+
+static void close_split(fsrc *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (s->dec_open)
+        rill__decoder_close(&s->dec);
+    s->dec_open = false;
+    s->file = NULL;
+}
+
+static int open_split(fsrc *s)
+{
+    const char *file = s->splits[s->next++];
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rill__err_set(s->err, -errno, "%s: cannot open: %s", file, strerror(errno));
+    s->fd = fd;
+    s->file = file;
+    s->pos = s->end = s->scan = 0;
+    s->eof = false;
+    s->line_no = 0;
+    s->offset = 0;
+    s->need_header = s->cfg->fmt.format == RILL_FMT_CSV && !s->cfg->fmt.no_header;
+    rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
+    s->dec_open = true;
+    return 0;
+}
+
+/* The next line of the open split, without its terminator: 1, 0 at the end of the file, or a
+ * negative error (message set). */
+static int next_line(fsrc *s, const char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(s->buf + s->scan, '\n', s->end - s->scan);
+        size_t n, adv;
+        if (nl) {
+            n = (size_t)(nl - (s->buf + s->pos));
+            adv = n + 1;
+        } else if (s->eof) {
+            if (s->pos == s->end)
+                return 0;
+            n = adv = s->end - s->pos; /* the last line has no '\n' */
+        } else {
+            s->scan = s->end;
+            if (s->pos > 0) {
+                memmove(s->buf, s->buf + s->pos, s->end - s->pos);
+                s->end -= s->pos;
+                s->scan -= s->pos;
+                s->pos = 0;
+            }
+            if (s->end == s->cap) {
+                if (s->cap >= MAX_LINE)
+                    return rill__err_set(s->err, RILL_ELIMIT,
+                                         "%s:%ld: line longer than %zu MiB", s->file,
+                                         s->line_no + 1, MAX_LINE >> 20);
+                s->cap = RILL_MIN(s->cap * 2, MAX_LINE);
+                s->buf = rill__xrealloc(s->buf, s->cap);
+            }
+            if (rill__fault(RILL_FAULT_READ))
+                return rill__err_set(s->err, RILL_EIO, "%s: read failed: %s", s->file,
+                                     strerror(EIO));
+            ssize_t r = read(s->fd, s->buf + s->end, RILL_MIN(s->cap - s->end, READ_CHUNK));
+            if (r < 0) {
+                if (errno == EINTR)
+                    continue;
+                return rill__err_set(s->err, -errno, "%s: read failed: %s", s->file,
+                                     strerror(errno));
+            }
+            if (r == 0)
+                s->eof = true;
+            s->end += (size_t)r;
+            continue;
+        }
+        const char *p = s->buf + s->pos;
+        s->pos += adv;
+        s->scan = s->pos;
+        s->offset += adv;
+        s->line_no++;
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        if (s->line_no == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+            p += 3; /* a UTF-8 byte order mark */
+            n -= 3;
+        }
+        *line = p;
+        *len = n;
+        return 1;
+    }
+}
+
+static bool blank(const fsrc *s, const char *line, size_t len)
+{
+    if (s->cfg->fmt.format != RILL_FMT_JSON)
+        return len == 0;
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t')
+            return false;
+    return true;
+}
+
+static int dead_letter(fsrc *s, const char *line, size_t len, long col, const char *what)
+{
+    if (s->dl_fd < 0) {
+        s->dl_fd = open(s->dl_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (s->dl_fd < 0)
+            return rill__err_set(s->err, -errno, "dead-letter file %s: cannot open: %s",
+                                 s->dl_path, strerror(errno));
+    }
+    rill__buf *d = &s->dl;
+    d->len = 0;
+    rill__buf_append(d, "{\"source\":", 10);
+    rill__conn_json_str(d, s->uid, strlen(s->uid));
+    rill__buf_append(d, ",\"file\":", 8);
+    rill__conn_json_str(d, s->file, strlen(s->file));
+    rill__buf_printf(d, ",\"line\":%ld,\"column\":%ld,\"error\":", s->line_no, col);
+    rill__conn_json_str(d, what, strlen(what));
+    rill__buf_append(d, ",\"record\":", 10);
+    rill__conn_json_str(d, line, len);
+    rill__buf_append(d, "}\n", 2);
+    int rc = rill__write_all(s->dl_fd, d->data, d->len); /* O_APPEND: one record per write */
+    if (rc)
+        return rill__err_set(s->err, rc, "dead-letter file %s: write failed: %s", s->dl_path,
+                             rill_strerror(rc));
+    return 0;
+}
+
+static int handle_line(fsrc *s, const char *line, size_t len, rill_batch *b)
+{
+    if (blank(s, line, len))
+        return 0;
+    rill__parse_err pe;
+    memset(&pe, 0, sizeof pe);
+    pe.field = -1;
+    if (s->need_header) {
+        s->need_header = false;
+        int rc = rill__decoder_header(&s->dec, line, len, &pe);
+        if (rc)
+            return rill__err_set(s->err, rc, "%s:%ld:%ld: header: %s", s->file, s->line_no,
+                                 pe.column > 0 ? pe.column : 1, pe.what);
+        return 0;
+    }
+    int rc = rill__decode_line(&s->dec, line, len, b, &pe);
+    if (RILL_LIKELY(rc == 0))
+        return 0;
+    if (rc != RILL_EPARSE)
+        return rill__err_set(s->err, rc, "%s:%ld: %s", s->file, s->line_no, rill_strerror(rc));
+    long col = pe.column > 0 ? pe.column : 1;
+    if (s->bad == RILL_BAD_FAIL)
+        return rill__err_set(s->err, RILL_EPARSE, "%s:%ld:%ld: %s", s->file, s->line_no, col,
+                             pe.what);
+    s->skipped++;
+    if (s->skipped <= LOG_SKIPPED_MAX)
+        rill__log(RILL_LOG_WARN, "source '%s': skipped bad record %s:%ld:%ld: %s%s", s->uid,
+                  s->file, s->line_no, col, pe.what,
+                  s->skipped == LOG_SKIPPED_MAX ? " (further skipped records are only counted)"
+                                                : "");
+    if (s->dl_path)
+        return dead_letter(s, line, len, col, pe.what);
+    return 0;
+}
+
+static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
+                       rill__source **out)
+{
+    *out = NULL;
+    const fsrc_cfg *c = cfg;
+    int rc = rill__fmt_check(&c->fmt, "file source", init->err);
+    if (rc)
+        return rc;
+    char **files;
+    int n;
+    rc = list_files(c->path, &files, &n, init->err);
+    if (rc)
+        return rc;
+    fsrc *s = rill__xcalloc(1, sizeof *s);
+    s->base.ops = &rill__file_source_ops;
+    s->cfg = c;
+    s->schema = schema;
+    s->err = init->err;
+    s->uid = rill__xstrdup(init->uid ? init->uid : "file");
+    s->bad = init->bad_policy;
+    s->dl_path = init->bad_policy == RILL_BAD_SKIP && init->dead_letter_path
+                     ? rill__xstrdup(init->dead_letter_path)
+                     : NULL;
+    s->dl_fd = -1;
+    s->fd = -1;
+    /* subtask i of p reads splits i, i + p, ... */
+    int p = init->parallelism > 0 ? init->parallelism : 1;
+    s->splits = rill__xcalloc(n > 0 ? (size_t)n : 1, sizeof *s->splits);
+    for (int i = 0; i < n; i++) {
+        if (i % p == init->subtask)
+            s->splits[s->n_splits++] = files[i];
+        else
+            free(files[i]);
+    }
+    free(files);
+    s->cap = READ_CHUNK;
+    s->buf = rill__xmalloc(s->cap);
+    *out = &s->base;
+    return 0;
+}
+
+static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
+{
+    fsrc *s = (fsrc *)src;
+    if (wait_ns_out)
+        *wait_ns_out = 0;
+    while (!rill__batch_full(b)) {
+        if (s->fd < 0) {
+            if (s->next >= s->n_splits)
+                return RILL_DONE;
+            int rc = open_split(s);
+            if (rc)
+                return rc;
+        }
+        const char *line = NULL;
+        size_t len = 0;
+        int rc = next_line(s, &line, &len);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            close_split(s);
+            continue;
+        }
+        rc = handle_line(s, line, len, b);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int64_t fsrc_skipped(rill__source *src)
+{
+    return ((fsrc *)src)->skipped;
+}
+
+static void fsrc_destroy(rill__source *src)
+{
+    fsrc *s = (fsrc *)src;
+    if (!s)
+        return;
+    if (s->skipped > LOG_SKIPPED_MAX)
+        rill__log(RILL_LOG_WARN, "source '%s': skipped %lld bad records in all", s->uid,
+                  (long long)s->skipped);
+    close_split(s);
+    if (s->dl_fd >= 0)
+        close(s->dl_fd);
+    rill__buf_free(&s->dl);
+    free(s->dl_path);
+    free_list(s->splits, s->n_splits);
+    free(s->buf);
+    free(s->uid);
+    free(s);
+}
+
+const rill__source_ops rill__file_source_ops = {
+    .kind = "file",
+    .validate = fsrc_validate,
+    .create = fsrc_create,
+    .poll = fsrc_poll,
+    .skipped = fsrc_skipped,
+    .destroy = fsrc_destroy,
+    .cfg_free = fsrc_cfg_free,
+};

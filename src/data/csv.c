@@ -1,0 +1,544 @@
+/*
+ * csv.c - data layer: the CSV codec (RFC 4180), the decoder entry points that dispatch to
+ * CSV or JSON lines, and the helpers both codecs share (error text, timestamps).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_int.h"
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+int rill__codec_fail(rill__parse_err *err, long column, int field, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->what, sizeof err->what, fmt, ap);
+        va_end(ap);
+        err->column = column;
+        err->field = field;
+    }
+    return RILL_EPARSE;
+}
+
+const char *rill__codec_show(char *buf, size_t cap, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    size_t lim = n > RILL_CODEC_SHOW_MAX ? RILL_CODEC_SHOW_MAX : n;
+    for (size_t i = 0; i < lim && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    if (lim < n && o + 4 <= cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Exactly n decimal digits at s. */
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return false;
+        v = v * 10 + (int)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
+    if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !digits(s + 8, 2, &d))
+        return RILL_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return RILL_EPARSE;
+    size_t i = 10;
+    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        i++;
+        if (n - i < 5 || !digits(s + i, 2, &h) || s[i + 2] != ':' || !digits(s + i + 3, 2, &mi))
+            return RILL_EPARSE;
+        i += 5;
+        if (i < n && s[i] == ':') {
+            if (n - i < 3 || !digits(s + i + 1, 2, &sec))
+                return RILL_EPARSE;
+            i += 3;
+            if (i < n && (s[i] == '.' || s[i] == ',')) {
+                size_t f = ++i;
+                for (; i < n && (unsigned)(s[i] - '0') <= 9; i++)
+                    if (i - f < 3)
+                        ms = ms * 10 + (s[i] - '0');
+                if (i == f)
+                    return RILL_EPARSE;
+                for (size_t k = i - f; k < 3; k++)
+                    ms *= 10;
+            }
+        }
+        if (h > 23 || mi > 59 || sec > 59)
+            return RILL_EPARSE;
+    }
+    int64_t off_s = 0;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
+        i++;
+        if (n - i < 2 || !digits(s + i, 2, &oh))
+            return RILL_EPARSE;
+        i += 2;
+        if (i < n && s[i] == ':')
+            i++;
+        if (i < n) {
+            if (n - i < 2 || !digits(s + i, 2, &om))
+                return RILL_EPARSE;
+            i += 2;
+        }
+        if (oh > 18 || om > 59)
+            return RILL_EPARSE;
+        off_s = sign * (int64_t)(oh * 3600 + om * 60);
+    }
+    if (i != n)
+        return RILL_EPARSE;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;
+    *ms_out = secs * 1000 + ms;
+    return 0;
+}
+
+int rill__codec_parse_ts(const char *s, size_t n, int64_t *ms_out)
+{
+    int rc = rill__parse_i64(s, n, ms_out);
+    if (rc != RILL_EPARSE)
+        return rc;
+    return rill__codec_parse_iso8601(s, n, ms_out);
+}
+
+/* ---- decoder entry points ------------------------------------------------------------------ */
+
+void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format format,
+                        char delim)
+{
+    memset(d, 0, sizeof *d);
+    d->schema = schema;
+    d->format = format ? format : RILL_FMT_CSV;
+    d->delim = delim ? delim : ',';
+    /* a quote or line break as the delimiter cannot be told apart: the caller checks options */
+    RILL_ASSERT(d->delim != '"' && d->delim != '\n' && d->delim != '\r');
+    if (d->format == RILL_FMT_JSON) {
+        d->impl = rill__json_impl_new(schema);
+        return;
+    }
+    d->n_cols = schema->n_fields;
+    d->col_field = rill__xmalloc((size_t)(d->n_cols ? d->n_cols : 1) * sizeof *d->col_field);
+    for (int i = 0; i < d->n_cols; i++)
+        d->col_field[i] = i;
+}
+
+void rill__decoder_close(rill__decoder *d)
+{
+    if (!d)
+        return;
+    free(d->col_field);
+    d->col_field = NULL;
+    rill__buf_free(&d->scratch);
+    if (d->impl)
+        rill__json_impl_free(d->impl);
+    d->impl = NULL;
+}
+
+static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *row,
+                      rill__parse_err *err);
+
+int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
+                      rill__parse_err *err)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    size_t bytes0 = b->n_bytes;
+    rill_row row = rill__batch_append(b);
+    int rc = d->format == RILL_FMT_JSON ? rill__json_decode(d, line, len, &row, err)
+                                        : csv_decode(d, line, len, &row, err);
+    if (RILL_UNLIKELY(rc)) {
+        /* the failed row's strings are only referenced by it: give their bytes back too */
+        rill__batch_pop(b);
+        b->n_bytes = bytes0;
+    }
+    return rc;
+}
+
+/* ---- CSV decoding -------------------------------------------------------------------------- */
+
+/*
+ * Reads the field that starts at line[*pos]: its text in *s and *n (pointing into the line, or
+ * into d->scratch when "" escapes had to be undone), whether it was quoted, and whether a
+ * delimiter follows (*more). Advances *pos past the delimiter. 0 or RILL_EPARSE.
+ */
+static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos,
+                     const char **s, size_t *n, bool *quoted, bool *more, rill__parse_err *err)
+{
+    size_t p = *pos;
+    char delim = d->delim;
+    if (p < len && line[p] == '"') {
+        size_t start = p + 1, q = start, n_esc = 0;
+        for (;;) {
+            if (q >= len)
+                return rill__codec_fail(err, (long)p + 1, -1,
+                                        "expected a closing quote for the field that starts at "
+                                        "column %ld, got end of line",
+                                        (long)p + 1);
+            char c = line[q];
+            if (c == '"') {
+                if (q + 1 < len && line[q + 1] == '"') {
+                    n_esc++;
+                    q += 2;
+                    continue;
+                }
+                break;
+            }
+            if (RILL_UNLIKELY(c == '\n' || c == '\r'))
+                return rill__codec_fail(err, (long)q + 1, -1,
+                                        "expected a closing quote for the field that starts at "
+                                        "column %ld, got a line break (fields spanning lines are "
+                                        "not supported)",
+                                        (long)p + 1);
+            q++;
+        }
+        /* line[q] is the closing quote */
+        if (q + 1 < len && line[q + 1] != delim) {
+            char shown[8];
+            return rill__codec_fail(err, (long)q + 2, -1,
+                                    "expected a delimiter or end of line after the closing quote, "
+                                    "got '%s'",
+                                    rill__codec_show(shown, sizeof shown, line + q + 1, 1));
+        }
+        if (n_esc == 0) {
+            *s = line + start;
+            *n = q - start;
+        } else {
+            rill__buf *sb = &d->scratch;
+            sb->len = 0;
+            rill__buf_reserve(sb, q - start);
+            for (size_t i = start; i < q; i++) {
+                sb->data[sb->len++] = line[i];
+                if (line[i] == '"')
+                    i++;
+            }
+            *s = sb->data;
+            *n = sb->len;
+        }
+        *quoted = true;
+        *more = q + 1 < len;
+        *pos = q + 2;
+        return 0;
+    }
+    const char *e = p < len ? memchr(line + p, delim, len - p) : NULL;
+    size_t end = e ? (size_t)(e - line) : len;
+    *s = line + p;
+    *n = end - p;
+    *quoted = false;
+    *more = e != NULL;
+    *pos = end + 1;
+    return 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Sets field f of row from CSV text. column is where the field starts in the line. */
+static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t n, bool quoted,
+                   long column, rill__parse_err *err)
+{
+    const rill__field *fd = &d->schema->fields[f];
+    char shown[RILL_CODEC_SHOW_MAX * 4 + 8];
+    if (fd->type == RILL_T_STRING) {
+        if (n == 0 && !quoted)
+            goto empty;
+        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0)) {
+            rill__codec_fail(err, column, f, "field '%s': no room for the string in the batch",
+                             fd->name);
+            return RILL_ELIMIT;
+        }
+        return 0;
+    }
+    const char *t = s;
+    size_t tn = n;
+    while (tn > 0 && is_blank(t[0]))
+        t++, tn--;
+    while (tn > 0 && is_blank(t[tn - 1]))
+        tn--;
+    if (tn == 0)
+        goto empty;
+    int rc;
+    switch (fd->type) {
+    case RILL_T_BOOL: {
+        bool v;
+        if ((rc = rill__parse_bool(t, tn, &v)) == 0)
+            rill_row_set_bool(row, f, v);
+        break;
+    }
+    case RILL_T_INT64: {
+        int64_t v;
+        if ((rc = rill__parse_i64(t, tn, &v)) == 0)
+            rill_row_set_i64(row, f, v);
+        break;
+    }
+    case RILL_T_DOUBLE: {
+        double v;
+        if ((rc = rill__parse_f64(t, tn, &v)) == 0)
+            rill_row_set_f64(row, f, v);
+        break;
+    }
+    case RILL_T_TIMESTAMP: {
+        int64_t v;
+        if ((rc = rill__codec_parse_ts(t, tn, &v)) == 0)
+            rill_row_set_ts(row, f, v);
+        break;
+    }
+    default:
+        rc = RILL_EPARSE;
+        break;
+    }
+    if (RILL_LIKELY(rc == 0))
+        return 0;
+    return rill__codec_fail(err, column, f, "expected %s%s for field '%s', got \"%s\"%s",
+                            rill_type_name(fd->type),
+                            fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "",
+                            fd->name, rill__codec_show(shown, sizeof shown, s, n),
+                            rc == RILL_ERANGE ? " (out of range)" : "");
+empty:
+    if (RILL_LIKELY(fd->nullable))
+        return 0; /* the row starts all NULL */
+    return rill__codec_fail(err, column, f, "expected %s for NOT NULL field '%s', got an empty field",
+                            rill_type_name(fd->type), fd->name);
+}
+
+/* Counts the columns from *pos on, for the "too many columns" message. */
+static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t pos,
+                          int *count, rill__parse_err *err)
+{
+    bool more = true;
+    while (more) {
+        const char *s;
+        size_t n;
+        bool quoted;
+        int rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
+        if (rc)
+            return rc;
+        (*count)++;
+    }
+    return 0;
+}
+
+static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *row,
+                      rill__parse_err *err)
+{
+    size_t pos = 0;
+    int col = 0;
+    bool more = true;
+    while (more) {
+        size_t start = pos;
+        const char *s;
+        size_t n;
+        bool quoted;
+        int rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
+        if (RILL_UNLIKELY(rc)) {
+            if (err && col < d->n_cols)
+                err->field = d->col_field[col];
+            return rc;
+        }
+        if (RILL_UNLIKELY(col >= d->n_cols)) {
+            int found = col + 1;
+            bool exact = !more || csv_count_rest(d, line, len, pos, &found, err) == 0;
+            return rill__codec_fail(err, (long)start + 1, -1,
+                                    "too many columns: expected %d, found %s%d", d->n_cols,
+                                    exact ? "" : "at least ", found);
+        }
+        int f = d->col_field[col++];
+        if (f >= 0 && RILL_UNLIKELY(rc = csv_set(d, row, f, s, n, quoted, (long)start + 1, err)))
+            return rc;
+    }
+    if (RILL_UNLIKELY(col < d->n_cols))
+        return rill__codec_fail(err, (long)len + 1, d->col_field[col],
+                                "too few columns: expected %d, found %d", d->n_cols, col);
+    return 0;
+}
+
+int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err)
+{
+    if (d->format == RILL_FMT_JSON)
+        return 0;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    size_t pos = 0;
+    if (len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+        pos = 3; /* UTF-8 byte order mark */
+    const rill_schema *sc = d->schema;
+    int n_fields = sc->n_fields;
+    int *field_col = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *field_col);
+    for (int i = 0; i < n_fields; i++)
+        field_col[i] = -1;
+    int *cols = NULL;
+    size_t cap = 0;
+    int n_cols = 0, rc = 0;
+    bool more = true;
+    char shown[RILL_CODEC_SHOW_MAX * 4 + 8];
+    while (more) {
+        size_t start = pos;
+        const char *s;
+        size_t n;
+        bool quoted;
+        rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
+        if (rc)
+            goto out;
+        while (n > 0 && is_blank(s[0]))
+            s++, n--;
+        while (n > 0 && is_blank(s[n - 1]))
+            n--;
+        int f = -1;
+        for (int i = 0; i < n_fields; i++)
+            if (strlen(sc->fields[i].name) == n && !memcmp(sc->fields[i].name, s, n)) {
+                f = i;
+                break;
+            }
+        if (f >= 0 && field_col[f] >= 0) {
+            rc = rill__codec_fail(err, (long)start + 1, f,
+                                  "expected each column once in the header, got '%s' twice "
+                                  "(columns %d and %d)",
+                                  rill__codec_show(shown, sizeof shown, s, n), field_col[f] + 1,
+                                  n_cols + 1);
+            goto out;
+        }
+        if (f >= 0)
+            field_col[f] = n_cols;
+        rill__grow((void **)&cols, &cap, (size_t)n_cols + 1, sizeof *cols);
+        cols[n_cols++] = f;
+    }
+    for (int i = 0; i < n_fields; i++) {
+        if (field_col[i] < 0 && !sc->fields[i].nullable) {
+            rc = rill__codec_fail(err, 1, i,
+                                  "expected a column for NOT NULL field '%s' in the header, "
+                                  "found none in \"%s\"",
+                                  sc->fields[i].name,
+                                  rill__codec_show(shown, sizeof shown, line, len));
+            goto out;
+        }
+    }
+    free(d->col_field);
+    d->col_field = cols;
+    d->n_cols = n_cols;
+    cols = NULL;
+out:
+    free(cols);
+    free(field_col);
+    return rc;
+}
+
+/* ---- CSV encoding -------------------------------------------------------------------------- */
+
+static void csv_put_str(rill__buf *out, const char *s, size_t n, char delim)
+{
+    bool quote = n == 0;
+    for (size_t i = 0; i < n && !quote; i++) {
+        char c = s[i];
+        quote = c == delim || c == '"' || c == '\n' || c == '\r';
+    }
+    if (!quote) {
+        rill__buf_append(out, s, n);
+        return;
+    }
+    rill__buf_reserve(out, n + 2);
+    rill__buf_putc(out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            rill__buf_append(out, s + run, i + 1 - run); /* up to and with the quote */
+            rill__buf_putc(out, '"');
+            run = i + 1;
+        }
+    }
+    rill__buf_append(out, s + run, n - run);
+    rill__buf_putc(out, '"');
+}
+
+void rill__encode_csv_header(const rill_schema *s, char delim, rill__buf *out)
+{
+    if (!delim)
+        delim = ',';
+    for (int i = 0; i < s->n_fields; i++) {
+        if (i)
+            rill__buf_putc(out, delim);
+        csv_put_str(out, s->fields[i].name, strlen(s->fields[i].name), delim);
+    }
+    rill__buf_putc(out, '\n');
+}
+
+void rill__encode_csv_row(const rill_schema *s, const rill_row *row, char delim, rill__buf *out)
+{
+    if (!delim)
+        delim = ',';
+    for (int i = 0; i < s->n_fields; i++) {
+        if (i)
+            rill__buf_putc(out, delim);
+        if (rill_row_is_null(row, i))
+            continue;
+        switch (s->fields[i].type) {
+        case RILL_T_BOOL:
+            if (rill_row_bool(row, i))
+                rill__buf_append(out, "true", 4);
+            else
+                rill__buf_append(out, "false", 5);
+            break;
+        case RILL_T_INT64:
+        case RILL_T_TIMESTAMP:
+            rill__codec_put_i64(out, rill_row_i64(row, i));
+            break;
+        case RILL_T_DOUBLE: {
+            char num[40];
+            int n = rill__format_f64(num, sizeof num, rill_row_f64(row, i));
+            rill__buf_append(out, num, (size_t)n);
+            break;
+        }
+        case RILL_T_STRING: {
+            size_t n;
+            const char *p = rill_row_str(row, i, &n);
+            csv_put_str(out, p, n, delim);
+            break;
+        }
+        }
+    }
+    rill__buf_putc(out, '\n');
+}

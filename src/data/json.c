@@ -1,0 +1,654 @@
+/*
+ * json.c - data layer: the JSON-lines codec, a small strict parser of one object per line
+ * (fields by key, typed by the schema) and the encoder of rows as objects in schema order.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_int.h"
+
+/* Nesting allowed inside the values of ignored keys. */
+#define JSON_MAX_DEPTH 128
+
+typedef struct json_impl {
+    const rill_schema *schema;
+    uint32_t mask;     /* table size - 1 */
+    int32_t *table;    /* open addressing on the key hash: field index + 1, 0 = empty */
+    size_t *name_len;  /* per field */
+    uint32_t *seen;    /* per field: the gen of the record that set it (duplicate keys) */
+    uint32_t gen;
+    int *required;     /* NOT NULL fields */
+    int n_required;
+} json_impl;
+
+/* The parse position within one line. */
+typedef struct jp {
+    const char *line, *p, *e;
+    rill__decoder *d;
+    rill__parse_err *err;
+} jp;
+
+void *rill__json_impl_new(const rill_schema *schema)
+{
+    json_impl *j = rill__xcalloc(1, sizeof *j);
+    int n = schema->n_fields;
+    size_t nn = (size_t)(n ? n : 1);
+    uint32_t size = 8;
+    while (size < 2 * (uint32_t)n)
+        size *= 2;
+    j->schema = schema;
+    j->mask = size - 1;
+    j->table = rill__xcalloc(size, sizeof *j->table);
+    j->name_len = rill__xmalloc(nn * sizeof *j->name_len);
+    j->seen = rill__xcalloc(nn, sizeof *j->seen);
+    j->required = rill__xmalloc(nn * sizeof *j->required);
+    for (int i = 0; i < n; i++) {
+        const char *name = schema->fields[i].name;
+        size_t len = strlen(name);
+        j->name_len[i] = len;
+        uint32_t h = (uint32_t)rill__hash_bytes(name, len, 0) & j->mask;
+        while (j->table[h])
+            h = (h + 1) & j->mask;
+        j->table[h] = i + 1;
+        if (!schema->fields[i].nullable)
+            j->required[j->n_required++] = i;
+    }
+    return j;
+}
+
+void rill__json_impl_free(void *impl)
+{
+    json_impl *j = impl;
+    if (!j)
+        return;
+    free(j->table);
+    free(j->name_len);
+    free(j->seen);
+    free(j->required);
+    free(j);
+}
+
+static int lookup(const json_impl *j, const char *k, size_t n)
+{
+    uint32_t h = (uint32_t)rill__hash_bytes(k, n, 0) & j->mask;
+    for (;;) {
+        int32_t f = j->table[h];
+        if (f == 0)
+            return -1;
+        f--;
+        if (j->name_len[f] == n && !memcmp(j->schema->fields[f].name, k, n))
+            return f;
+        h = (h + 1) & j->mask;
+    }
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+static long col_of(const jp *j, const char *p)
+{
+    return (long)(p - j->line) + 1;
+}
+
+/* "'x'" for the character at p, or "end of line". */
+static const char *got_char(const jp *j, const char *p, char *buf, size_t cap)
+{
+    if (p >= j->e)
+        return "end of line";
+    char shown[8];
+    snprintf(buf, cap, "'%s'", rill__codec_show(shown, sizeof shown, p, 1));
+    return buf;
+}
+
+static int fail_at(jp *j, const char *p, int field, const char *expected)
+{
+    char buf[16];
+    return rill__codec_fail(j->err, col_of(j, p), field, "expected %s, got %s", expected,
+                            got_char(j, p, buf, sizeof buf));
+}
+
+static void skip_ws(jp *j)
+{
+    const char *p = j->p;
+    while (p < j->e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    j->p = p;
+}
+
+static int hex4(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(rill__buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | cp >> 12);
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | cp >> 18);
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    rill__buf_append(b, u, n);
+}
+
+/*
+ * The string at j->p (which is at its opening quote), escapes undone: *s points into the line
+ * when there were none, else into d->scratch (valid until the next string). Leaves j->p after
+ * the closing quote.
+ */
+static int parse_string(jp *j, int field, const char **s_out, size_t *n_out)
+{
+    const char *open = j->p, *p = open + 1, *e = j->e;
+    const char *s = p;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            *s_out = s;
+            *n_out = (size_t)(p - s);
+            j->p = p + 1;
+            return 0;
+        }
+        if (c == '\\')
+            break;
+        if (RILL_UNLIKELY(c < 0x20))
+            goto control;
+        p++;
+    }
+    rill__buf *sb = &j->d->scratch;
+    sb->len = 0;
+    rill__buf_append(sb, s, (size_t)(p - s));
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            *s_out = sb->data;
+            *n_out = sb->len;
+            j->p = p + 1;
+            return 0;
+        }
+        if (c < 0x20)
+            goto control;
+        if (c != '\\') {
+            const char *run = p;
+            while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+                p++;
+            rill__buf_append(sb, run, (size_t)(p - run));
+            continue;
+        }
+        if (p + 1 >= e)
+            break;
+        char x = p[1];
+        switch (x) {
+        case '"':
+        case '\\':
+        case '/':
+            rill__buf_putc(sb, x);
+            break;
+        case 'b':
+            rill__buf_putc(sb, '\b');
+            break;
+        case 'f':
+            rill__buf_putc(sb, '\f');
+            break;
+        case 'n':
+            rill__buf_putc(sb, '\n');
+            break;
+        case 'r':
+            rill__buf_putc(sb, '\r');
+            break;
+        case 't':
+            rill__buf_putc(sb, '\t');
+            break;
+        case 'u': {
+            uint32_t cp, lo;
+            if (e - p < 6 || hex4(p + 2, &cp))
+                return rill__codec_fail(j->err, col_of(j, p), field,
+                                        "expected 4 hex digits after \\u, got \"%.*s\"",
+                                        (int)RILL_MIN(e - p, 6), p);
+            if (cp >= 0xdc00 && cp <= 0xdfff)
+                return rill__codec_fail(j->err, col_of(j, p), field,
+                                        "expected a high surrogate before \\u%.4s, got none",
+                                        p + 2);
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (e - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return rill__codec_fail(j->err, col_of(j, p), field,
+                                            "expected a low surrogate \\uDC00-\\uDFFF after "
+                                            "\\u%.4s, got \"%.*s\"",
+                                            p + 2, (int)RILL_MIN(e - p - 6, 6), p + 6);
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            put_utf8(sb, cp);
+            p += 4;
+            break;
+        }
+        default: {
+            char shown[8];
+            return rill__codec_fail(j->err, col_of(j, p), field,
+                                    "expected an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t "
+                                    "\\uXXXX), got '\\%s'",
+                                    rill__codec_show(shown, sizeof shown, p + 1, 1));
+        }
+        }
+        p += 2;
+    }
+    return rill__codec_fail(j->err, col_of(j, open), field,
+                            "expected a closing quote for the string that starts at column "
+                            "%ld, got end of line",
+                            col_of(j, open));
+control:
+    return rill__codec_fail(j->err, col_of(j, p), field,
+                            "expected a character or escape in the string, got control "
+                            "character 0x%02x",
+                            (unsigned)(unsigned char)*p);
+}
+
+/* A number per the JSON grammar at j->p; *is_int when it has no fraction and no exponent. */
+static int scan_number(jp *j, int field, bool *is_int)
+{
+    const char *p = j->p, *e = j->e;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    else
+        return fail_at(j, p, field, "a digit");
+    *is_int = true;
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || (unsigned)(*p - '0') > 9)
+            return fail_at(j, p, field, "a digit after the decimal point");
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+        *is_int = false;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || (unsigned)(*p - '0') > 9)
+            return fail_at(j, p, field, "a digit in the exponent");
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+        *is_int = false;
+    }
+    j->p = p;
+    return 0;
+}
+
+static bool literal(jp *j, const char *word, size_t n)
+{
+    if ((size_t)(j->e - j->p) < n || memcmp(j->p, word, n) != 0)
+        return false;
+    j->p += n;
+    return true;
+}
+
+/* Skips any value (of an ignored key), checking its syntax. */
+static int skip_value(jp *j, int depth)
+{
+    if (j->p >= j->e)
+        return fail_at(j, j->p, -1, "a value");
+    const char *s;
+    size_t n;
+    bool is_int;
+    char c = *j->p;
+    switch (c) {
+    case '"':
+        return parse_string(j, -1, &s, &n);
+    case 't':
+    case 'f':
+    case 'n':
+        if (literal(j, "true", 4) || literal(j, "false", 5) || literal(j, "null", 4))
+            return 0;
+        return fail_at(j, j->p, -1, "a value (true, false or null)");
+    case '{':
+    case '[': {
+        char close = c == '{' ? '}' : ']';
+        if (depth >= JSON_MAX_DEPTH)
+            return rill__codec_fail(j->err, col_of(j, j->p), -1,
+                                    "expected at most %d levels of nesting, got more",
+                                    JSON_MAX_DEPTH);
+        j->p++;
+        skip_ws(j);
+        if (j->p < j->e && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            int rc;
+            if (c == '{') {
+                if (j->p >= j->e || *j->p != '"')
+                    return fail_at(j, j->p, -1, "a key string");
+                if ((rc = parse_string(j, -1, &s, &n)))
+                    return rc;
+                skip_ws(j);
+                if (j->p >= j->e || *j->p != ':')
+                    return fail_at(j, j->p, -1, "':' after the key");
+                j->p++;
+                skip_ws(j);
+            }
+            if ((rc = skip_value(j, depth + 1)))
+                return rc;
+            skip_ws(j);
+            if (j->p < j->e && *j->p == ',') {
+                j->p++;
+                skip_ws(j);
+                continue;
+            }
+            if (j->p < j->e && *j->p == close) {
+                j->p++;
+                return 0;
+            }
+            return fail_at(j, j->p, -1, c == '{' ? "',' or '}'" : "',' or ']'");
+        }
+    }
+    default:
+        if (c == '-' || (c >= '0' && c <= '9'))
+            return scan_number(j, -1, &is_int);
+        return fail_at(j, j->p, -1, "a value");
+    }
+}
+
+/* The value at j->p does not fit field f: say what it is. */
+static int mismatch(jp *j, int f, const char *start, int range_rc)
+{
+    const rill__field *fd = &j->d->schema->fields[f];
+    const char *tail = fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "";
+    if (*start == '{' || *start == '[')
+        return rill__codec_fail(j->err, col_of(j, start), f, "expected %s%s for field '%s', got "
+                                "a JSON %s", rill_type_name(fd->type), tail, fd->name,
+                                *start == '{' ? "object" : "array");
+    j->p = start;
+    int rc = skip_value(j, 0);
+    if (rc) {
+        if (j->err)
+            j->err->field = f;
+        return rc;
+    }
+    char shown[RILL_CODEC_SHOW_MAX * 4 + 8];
+    return rill__codec_fail(j->err, col_of(j, start), f, "expected %s%s for field '%s', got %s%s",
+                            rill_type_name(fd->type), tail, fd->name,
+                            rill__codec_show(shown, sizeof shown, start, (size_t)(j->p - start)),
+                            range_rc == RILL_ERANGE ? " (out of range)" : "");
+}
+
+/* Reads the value at j->p into field f of row. */
+static int parse_field(jp *j, rill_row *row, int f)
+{
+    const rill__field *fd = &j->d->schema->fields[f];
+    const char *start = j->p;
+    if (start >= j->e)
+        return fail_at(j, start, f, "a value");
+    char c = *start;
+    int rc;
+    if (c == 'n' && literal(j, "null", 4)) {
+        if (RILL_LIKELY(fd->nullable))
+            return 0; /* the row starts all NULL */
+        return rill__codec_fail(j->err, col_of(j, start), f,
+                                "expected %s for NOT NULL field '%s', got null",
+                                rill_type_name(fd->type), fd->name);
+    }
+    bool is_number = c == '-' || (c >= '0' && c <= '9');
+    switch (fd->type) {
+    case RILL_T_BOOL:
+        if (literal(j, "true", 4))
+            rill_row_set_bool(row, f, true);
+        else if (literal(j, "false", 5))
+            rill_row_set_bool(row, f, false);
+        else
+            return mismatch(j, f, start, 0);
+        return 0;
+    case RILL_T_INT64:
+    case RILL_T_TIMESTAMP: {
+        int64_t v;
+        if (is_number) {
+            bool is_int;
+            if ((rc = scan_number(j, f, &is_int)))
+                return rc;
+            if (!is_int)
+                return mismatch(j, f, start, 0);
+            rc = rill__parse_i64(start, (size_t)(j->p - start), &v);
+        } else if (c == '"' && fd->type == RILL_T_TIMESTAMP) {
+            const char *s;
+            size_t n;
+            if ((rc = parse_string(j, f, &s, &n)))
+                return rc;
+            rc = rill__codec_parse_ts(s, n, &v);
+        } else {
+            return mismatch(j, f, start, 0);
+        }
+        if (RILL_UNLIKELY(rc))
+            return mismatch(j, f, start, rc);
+        rill_row_set_i64(row, f, v);
+        return 0;
+    }
+    case RILL_T_DOUBLE: {
+        double v;
+        bool is_int;
+        if (!is_number)
+            return mismatch(j, f, start, 0);
+        if ((rc = scan_number(j, f, &is_int)))
+            return rc;
+        if (RILL_UNLIKELY(rc = rill__parse_f64(start, (size_t)(j->p - start), &v)))
+            return mismatch(j, f, start, rc);
+        rill_row_set_f64(row, f, v);
+        return 0;
+    }
+    case RILL_T_STRING: {
+        const char *s;
+        size_t n;
+        if (c != '"')
+            return mismatch(j, f, start, 0);
+        if ((rc = parse_string(j, f, &s, &n)))
+            return rc;
+        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0)) {
+            rill__codec_fail(j->err, col_of(j, start), f,
+                             "field '%s': no room for the string in the batch", fd->name);
+            return RILL_ELIMIT;
+        }
+        return 0;
+    }
+    }
+    return mismatch(j, f, start, 0);
+}
+
+int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *row,
+                      rill__parse_err *err)
+{
+    json_impl *im = d->impl;
+    jp j = {.line = line, .p = line, .e = line + len, .d = d, .err = err};
+    if (RILL_UNLIKELY(++im->gen == 0)) {
+        memset(im->seen, 0, (size_t)(im->schema->n_fields ? im->schema->n_fields : 1) *
+                                sizeof *im->seen);
+        im->gen = 1;
+    }
+    int rc;
+    skip_ws(&j);
+    if (j.p >= j.e || *j.p != '{')
+        return fail_at(&j, j.p, -1, "'{' to start a JSON object");
+    j.p++;
+    skip_ws(&j);
+    if (j.p < j.e && *j.p == '}') {
+        j.p++;
+    } else {
+        for (;;) {
+            if (j.p >= j.e || *j.p != '"')
+                return fail_at(&j, j.p, -1, "a key string");
+            const char *key_start = j.p, *k;
+            size_t kn;
+            if ((rc = parse_string(&j, -1, &k, &kn)))
+                return rc;
+            skip_ws(&j);
+            if (j.p >= j.e || *j.p != ':')
+                return fail_at(&j, j.p, -1, "':' after the key");
+            j.p++;
+            skip_ws(&j);
+            int f = lookup(im, k, kn);
+            if (f < 0) {
+                rc = skip_value(&j, 0);
+            } else if (RILL_UNLIKELY(im->seen[f] == im->gen)) {
+                return rill__codec_fail(err, col_of(&j, key_start), f,
+                                        "expected each key once, got \"%s\" twice",
+                                        d->schema->fields[f].name);
+            } else {
+                im->seen[f] = im->gen;
+                rc = parse_field(&j, row, f);
+            }
+            if (rc)
+                return rc;
+            skip_ws(&j);
+            if (j.p < j.e && *j.p == ',') {
+                j.p++;
+                skip_ws(&j);
+                continue;
+            }
+            if (j.p < j.e && *j.p == '}') {
+                j.p++;
+                break;
+            }
+            return fail_at(&j, j.p, -1, "',' or '}' after a value");
+        }
+    }
+    const char *close = j.p - 1;
+    skip_ws(&j);
+    if (RILL_UNLIKELY(j.p < j.e))
+        return fail_at(&j, j.p, -1, "end of line after the JSON object");
+    for (int i = 0; i < im->n_required; i++) {
+        int f = im->required[i];
+        if (RILL_UNLIKELY(im->seen[f] != im->gen))
+            return rill__codec_fail(err, col_of(&j, close), f,
+                                    "expected key \"%s\" for NOT NULL field '%s', found none",
+                                    d->schema->fields[f].name, d->schema->fields[f].name);
+    }
+    return 0;
+}
+
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+static void json_put_str(rill__buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    rill__buf_reserve(out, n + 2);
+    rill__buf_putc(out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (RILL_LIKELY(c >= 0x20 && c != '"' && c != '\\'))
+            continue;
+        rill__buf_append(out, s + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            en = 6;
+            break;
+        }
+        rill__buf_append(out, esc, en);
+    }
+    rill__buf_append(out, s + run, n - run);
+    rill__buf_putc(out, '"');
+}
+
+void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf *out)
+{
+    rill__buf_putc(out, '{');
+    for (int i = 0; i < s->n_fields; i++) {
+        if (i)
+            rill__buf_putc(out, ',');
+        json_put_str(out, s->fields[i].name, strlen(s->fields[i].name));
+        rill__buf_putc(out, ':');
+        if (rill_row_is_null(row, i)) {
+            rill__buf_append(out, "null", 4);
+            continue;
+        }
+        switch (s->fields[i].type) {
+        case RILL_T_BOOL:
+            if (rill_row_bool(row, i))
+                rill__buf_append(out, "true", 4);
+            else
+                rill__buf_append(out, "false", 5);
+            break;
+        case RILL_T_INT64:
+        case RILL_T_TIMESTAMP:
+            rill__codec_put_i64(out, rill_row_i64(row, i));
+            break;
+        case RILL_T_DOUBLE: {
+            double v = rill_row_f64(row, i);
+            if (!isfinite(v)) {
+                rill__buf_append(out, "null", 4); /* JSON has no NaN or Infinity */
+                break;
+            }
+            char num[40];
+            int n = rill__format_f64(num, sizeof num, v);
+            rill__buf_append(out, num, (size_t)n);
+            break;
+        }
+        case RILL_T_STRING: {
+            size_t n;
+            const char *p = rill_row_str(row, i, &n);
+            json_put_str(out, p, n);
+            break;
+        }
+        }
+    }
+    rill__buf_append(out, "}\n", 2);
+}

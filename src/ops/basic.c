@@ -1,0 +1,205 @@
+/* basic.c - ops layer: the stateless per-row operators map, filter and flat_map. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+typedef struct fn_op {
+    rill__operator base;
+    union {
+        rill_map_fn map;
+        rill_filter_fn filter;
+        rill_flat_map_fn flat_map;
+    } fn;
+    bool in_place;     /* map keeps the schema: rows are rewritten inside the input batch */
+    uint64_t *scratch; /* map in place: a copy of the input row */
+} fn_op;
+
+static int fn_open(rill__operator *op)
+{
+    return rill__operator_open_hook(op);
+}
+
+static void fn_close(rill__operator *op)
+{
+    rill__operator_publish_counters(op);
+    rill__operator_close_hook(op);
+}
+
+static void fn_destroy(rill__operator *op)
+{
+    fn_op *f = (fn_op *)op;
+    rill__operator_fini(op);
+    free(f->scratch);
+    free(f);
+}
+
+static inline void set_row_ts(rill__operator *op, const rill_batch *b, uint32_t i)
+{
+    op->in_has_ts = b->has_ts;
+    if (b->has_ts)
+        op->in_ts = b->ts[i];
+}
+
+/* ---- map ------------------------------------------------------------------------------------ */
+
+static int map_in_place(fn_op *f, rill_batch *b)
+{
+    rill__operator *op = &f->base;
+    uint32_t nw = b->null_words, rw = b->row_words;
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        rill_row out = rill__batch_row(b, i);
+        memcpy(f->scratch, out.nulls, rw * sizeof(uint64_t));
+        rill_row in = {.v = f->scratch + nw, .nulls = f->scratch, .batch = b};
+        for (uint32_t w = 0; w < nw; w++)
+            out.nulls[w] = ~UINT64_C(0);
+        int rc = f->fn.map(&op->ctx, &in, &out);
+        if (RILL_UNLIKELY(rc < 0)) {
+            rill__batch_unref(b);
+            return rill__operator_user_failed(op, rc, "map");
+        }
+    }
+    return rill__operator_forward(op, b);
+}
+
+static int map_process(rill__operator *op, rill_batch *b)
+{
+    fn_op *f = (fn_op *)op;
+    if (f->in_place && rill__batch_exclusive(b))
+        return map_in_place(f, b);
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        rill_row in = rill__batch_row(b, i), out;
+        set_row_ts(op, b, i);
+        op->ctx.can_emit = true;
+        int rc = rill_emit(&op->ctx, &out);
+        op->ctx.can_emit = false;
+        if (rc == 0)
+            rc = f->fn.map(&op->ctx, &in, &out);
+        if (RILL_UNLIKELY(rc < 0)) {
+            rill__batch_unref(b);
+            return rill__operator_user_failed(op, rc, "map");
+        }
+    }
+    rill__batch_unref(b);
+    return rill__operator_flush(op);
+}
+
+/* ---- filter --------------------------------------------------------------------------------- */
+
+static int filter_process(rill__operator *op, rill_batch *b)
+{
+    fn_op *f = (fn_op *)op;
+    if (!rill__batch_exclusive(b)) { /* shared: keep the rows in a batch of our own */
+        rill_batch *own = rill__batch_get(op->main.pool);
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row in = rill__batch_row(b, i);
+            int keep = f->fn.filter(&op->ctx, &in);
+            if (RILL_UNLIKELY(keep < 0)) {
+                rill__batch_unref(own);
+                rill__batch_unref(b);
+                return rill__operator_user_failed(op, keep, "filter");
+            }
+            if (keep) {
+                if (b->has_ts) {
+                    rill__batch_need_ts(own);
+                    own->has_ts = true;
+                    own->ts[own->n_rows] = b->ts[i];
+                }
+                if (b->has_hashes) {
+                    rill__batch_need_hashes(own);
+                    own->has_hashes = true;
+                    own->hashes[own->n_rows] = b->hashes[i];
+                }
+                rill__batch_append_copy(own, &in);
+            }
+        }
+        rill__batch_unref(b);
+        return rill__operator_forward(op, own);
+    }
+    /* exclusive: compact the kept rows to the front, in place */
+    uint32_t rw = b->row_words, kept = 0;
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        rill_row in = rill__batch_row(b, i);
+        int keep = f->fn.filter(&op->ctx, &in);
+        if (RILL_UNLIKELY(keep < 0)) {
+            rill__batch_unref(b);
+            return rill__operator_user_failed(op, keep, "filter");
+        }
+        if (!keep)
+            continue;
+        if (kept != i) {
+            memcpy(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw, rw * sizeof(uint64_t));
+            if (b->has_ts)
+                b->ts[kept] = b->ts[i];
+            if (b->has_hashes)
+                b->hashes[kept] = b->hashes[i];
+        }
+        kept++;
+    }
+    b->n_rows = kept;
+    return rill__operator_forward(op, b);
+}
+
+/* ---- flat_map ------------------------------------------------------------------------------- */
+
+static int flat_map_process(rill__operator *op, rill_batch *b)
+{
+    fn_op *f = (fn_op *)op;
+    op->ctx.can_emit = true;
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        rill_row in = rill__batch_row(b, i);
+        set_row_ts(op, b, i);
+        int rc = f->fn.flat_map(&op->ctx, &in);
+        if (RILL_UNLIKELY(rc < 0)) {
+            op->ctx.can_emit = false;
+            rill__batch_unref(b);
+            return rill__operator_user_failed(op, rc, "flat_map");
+        }
+    }
+    op->ctx.can_emit = false;
+    rill__batch_unref(b);
+    return rill__operator_flush(op);
+}
+
+static const rill__operator_ops map_ops = {"map", fn_open, map_process,
+                                           rill__operator_end_outputs, fn_close, fn_destroy};
+static const rill__operator_ops filter_ops = {"filter", fn_open, filter_process,
+                                              rill__operator_end_outputs, fn_close, fn_destroy};
+static const rill__operator_ops flat_map_ops = {
+    "flat_map", fn_open, flat_map_process, rill__operator_end_outputs, fn_close, fn_destroy};
+
+static fn_op *fn_op_new(const rill__operator_ops *ops, const rill__op_init *init)
+{
+    fn_op *f = rill__xcalloc(1, sizeof *f);
+    rill__operator_init(&f->base, ops, init);
+    return f;
+}
+
+rill__operator *rill__op_map(const rill__op_init *init, rill_map_fn fn)
+{
+    fn_op *f = fn_op_new(&map_ops, init);
+    f->fn.map = fn;
+    f->in_place = init->out_schema == NULL || init->out_schema == init->in_schema;
+    if (f->in_place) {
+        uint32_t nw = (uint32_t)(init->in_schema->n_fields + 63) / 64;
+        f->scratch = rill__xcalloc((nw ? nw : 1) + (size_t)init->in_schema->n_fields + 1,
+                                   sizeof(uint64_t));
+    }
+    return &f->base;
+}
+
+rill__operator *rill__op_filter(const rill__op_init *init, rill_filter_fn fn)
+{
+    rill__op_init i2 = *init;
+    i2.out_schema = NULL;
+    fn_op *f = fn_op_new(&filter_ops, &i2);
+    f->fn.filter = fn;
+    return &f->base;
+}
+
+rill__operator *rill__op_flat_map(const rill__op_init *init, rill_flat_map_fn fn)
+{
+    fn_op *f = fn_op_new(&flat_map_ops, init);
+    f->fn.flat_map = fn;
+    return &f->base;
+}

@@ -1,0 +1,580 @@
+/* graph.c - runtime layer: the job graph built through the public API (env options, streams,
+ * nodes, state descriptors, counters, side output tags). Errors are sticky in the env. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+static void *own(rill_env *env, void *p)
+{
+    rill__grow((void **)&env->owned, &env->n_owned, env->n_owned + 1, sizeof *env->owned);
+    env->owned[env->n_owned++] = p;
+    return p;
+}
+
+rill_env *rill__env_new(void)
+{
+    rill_env *env = rill__xcalloc(1, sizeof *env);
+    env->name = rill__xstrdup("job");
+    env->parallelism = 1;
+    env->max_parallelism = 128;
+    env->batch_size = 1024;
+    env->channel_capacity = 16;
+    env->bad_policy = RILL_BAD_FAIL;
+    return env;
+}
+
+void rill_env_free(rill_env *env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; i < env->n_nodes; i++) {
+        rill__node *n = env->nodes[i];
+        if (n->conn_cfg) {
+            if (n->source_ops)
+                n->source_ops->cfg_free(n->conn_cfg);
+            else if (n->sink_ops)
+                n->sink_ops->cfg_free(n->conn_cfg);
+        }
+        rill_schema_free(n->out_schema);
+        free(n->uid);
+        free(n);
+    }
+    free(env->nodes);
+    /* cap_owned counts slots, n_owned the ones in use: streams and keyed streams are plain */
+    for (size_t i = 0; i < env->n_owned; i++)
+        free(env->owned[i]);
+    free(env->owned);
+    for (size_t i = 0; i < env->n_descs; i++) {
+        free(env->descs[i]->name);
+        free(env->descs[i]);
+    }
+    free(env->descs);
+    for (size_t i = 0; i < env->n_counters; i++) {
+        free(env->counters[i]->name);
+        free(env->counters[i]);
+    }
+    free(env->counters);
+    for (size_t i = 0; i < env->n_tags; i++) {
+        free(env->tags[i]->name);
+        rill_schema_free(env->tags[i]->schema);
+        free(env->tags[i]);
+    }
+    free(env->tags);
+    free(env->dead_letter_path);
+    free(env->job_path);
+    free(env->name);
+    free(env);
+}
+
+const char *rill_errmsg(const rill_env *env)
+{
+    return env ? env->err.msg : "no env";
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+static int parse_int_opt(rill_env *env, const char *key, const char *value, long lo, long hi,
+                         long *out)
+{
+    int64_t v;
+    if (!value || rill__parse_i64(value, strlen(value), &v) != 0 || v < lo || v > hi)
+        return rill__err_first(&env->err, RILL_ECONFIG,
+                               "option %s: expected an integer from %ld to %ld, got \"%s\"", key,
+                               lo, hi, value ? value : "(null)");
+    *out = (long)v;
+    return 0;
+}
+
+int rill_env_set(rill_env *env, const char *key, const char *value)
+{
+    if (!env || !key)
+        return RILL_EINVAL;
+    long v;
+    int rc;
+    if (!strcmp(key, "name")) {
+        if (!value || !*value)
+            return rill__err_first(&env->err, RILL_ECONFIG, "option name: must not be empty");
+        free(env->name);
+        env->name = rill__xstrdup(value);
+    } else if (!strcmp(key, "parallelism")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 32768, &v)))
+            return rc;
+        if (!env->parallelism_fixed)
+            env->parallelism = (int)v;
+    } else if (!strcmp(key, "max-parallelism")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 32768, &v)))
+            return rc;
+        env->max_parallelism = (int)v;
+    } else if (!strcmp(key, "batch-size")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 65536, &v)))
+            return rc;
+        env->batch_size = (uint32_t)v;
+    } else if (!strcmp(key, "channel-capacity")) {
+        if ((rc = parse_int_opt(env, key, value, 2, 65536, &v)))
+            return rc;
+        if (v & (v - 1))
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option channel-capacity: %ld is not a power of two", v);
+        env->channel_capacity = (uint32_t)v;
+    } else if (!strcmp(key, "bad-records")) {
+        if (value && !strcmp(value, "fail"))
+            env->bad_policy = RILL_BAD_FAIL;
+        else if (value && !strcmp(value, "skip"))
+            env->bad_policy = RILL_BAD_SKIP;
+        else
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option bad-records: expected \"fail\" or \"skip\", got \"%s\"",
+                                   value ? value : "(null)");
+    } else if (!strcmp(key, "dead-letter-file")) {
+        free(env->dead_letter_path);
+        env->dead_letter_path = value && *value ? rill__xstrdup(value) : NULL;
+    } else {
+        return rill__err_first(&env->err, RILL_ECONFIG,
+                               "unknown option \"%s\" (known: name, parallelism, max-parallelism, "
+                               "batch-size, channel-capacity, bad-records, dead-letter-file)",
+                               key);
+    }
+    return 0;
+}
+
+const char *rill_env_get(const rill_env *cenv, const char *key)
+{
+    rill_env *env = (rill_env *)cenv;
+    if (!env || !key)
+        return NULL;
+    if (!strcmp(key, "name"))
+        return env->name;
+    if (!strcmp(key, "bad-records"))
+        return env->bad_policy == RILL_BAD_SKIP ? "skip" : "fail";
+    if (!strcmp(key, "dead-letter-file"))
+        return env->dead_letter_path;
+    long v;
+    if (!strcmp(key, "parallelism"))
+        v = env->parallelism;
+    else if (!strcmp(key, "max-parallelism"))
+        v = env->max_parallelism;
+    else if (!strcmp(key, "batch-size"))
+        v = env->batch_size;
+    else if (!strcmp(key, "channel-capacity"))
+        v = env->channel_capacity;
+    else
+        return NULL;
+    snprintf(env->get_buf, sizeof env->get_buf, "%ld", v);
+    return env->get_buf;
+}
+
+int rill_env_metric(const rill_env *env, const char *uid, const char *metric, int64_t *value_out)
+{
+    if (!env || !uid || !metric || !value_out)
+        return RILL_EINVAL;
+    for (size_t i = 0; i < env->n_nodes; i++) {
+        rill__node *n = env->nodes[i];
+        if (strcmp(n->uid, uid) != 0)
+            continue;
+        if (!strcmp(metric, "records_in"))
+            *value_out = atomic_load(&n->records_in);
+        else if (!strcmp(metric, "records_out"))
+            *value_out = atomic_load(&n->records_out);
+        else if (!strcmp(metric, "records_skipped"))
+            *value_out = atomic_load(&n->records_skipped);
+        else
+            return RILL_ENOENT;
+        return 0;
+    }
+    return RILL_ENOENT;
+}
+
+int64_t rill_env_elapsed_ms(const rill_env *env)
+{
+    return env ? env->elapsed_ms : 0;
+}
+
+int rill__node_parallelism(const rill_env *env, const rill__node *n)
+{
+    return n->parallelism > 0 ? n->parallelism : env->parallelism;
+}
+
+/* ---- nodes and streams ---------------------------------------------------------------------- */
+
+static const char *kind_name(rill__node_kind k)
+{
+    static const char *names[] = {"?", "source", "map", "filter", "flat_map", "process", "sink"};
+    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_SINK ? names[k] : "?";
+}
+
+/* A stream that only carries the env's error along. */
+static rill_stream *error_stream(rill_env *env)
+{
+    rill_stream *s = own(env, rill__xcalloc(1, sizeof(rill_stream)));
+    s->env = env;
+    s->tag = -1;
+    return s;
+}
+
+static rill_stream *stream_of(rill_env *env, rill__node *n, int tag, const rill_schema *schema)
+{
+    rill_stream *s = own(env, rill__xcalloc(1, sizeof(rill_stream)));
+    s->env = env;
+    s->node = n;
+    s->tag = tag;
+    s->schema = schema;
+    return s;
+}
+
+static rill__node *node_new(rill_env *env, rill__node_kind kind, const rill_stream *in,
+                            const rill_schema *out_schema)
+{
+    rill__node *n = rill__xcalloc(1, sizeof *n);
+    n->id = (int)env->n_nodes + 1;
+    n->kind = kind;
+    n->uid = rill__xasprintf("%s-%d", kind_name(kind), n->id);
+    n->input_tag = -1;
+    if (in) {
+        n->input = in->node;
+        n->input_tag = in->tag;
+    }
+    if (out_schema) {
+        n->out_schema = rill__schema_ref(out_schema);
+        rill__schema_freeze(out_schema);
+    }
+    rill__grow((void **)&env->nodes, &env->cap_nodes, env->n_nodes + 1, sizeof *env->nodes);
+    env->nodes[env->n_nodes++] = n;
+    return n;
+}
+
+/* The checks every consumer of a stream makes; NULL when it carries an error already. */
+static bool usable(rill_stream *in, const char *what)
+{
+    if (!in->node)
+        return false;
+    if (in->node->kind == RILL_NODE_SINK) {
+        rill__err_first(&in->env->err, RILL_EGRAPH, "%s: '%s' is a sink and has no output", what,
+                        in->node->uid);
+        return false;
+    }
+    return true;
+}
+
+static rill_stream *fn_node(rill_stream *in, rill__node_kind kind, const rill_schema *out_schema,
+                            rill__node_fn fn, void *user, const char *what)
+{
+    if (!in)
+        return NULL;
+    rill_env *env = in->env;
+    if (!usable(in, what))
+        return error_stream(env);
+    if (!fn.any) {
+        rill__err_first(&env->err, RILL_EINVAL, "%s: no function given", what);
+        return error_stream(env);
+    }
+    const rill_schema *schema = out_schema ? out_schema : in->schema;
+    rill__node *n = node_new(env, kind, in, schema);
+    n->fn = fn;
+    n->user = user;
+    return stream_of(env, n, -1, n->out_schema);
+}
+
+rill_stream *rill_stream_map(rill_stream *in, const rill_schema *out_schema, rill_map_fn fn,
+                             void *user)
+{
+    /* with no out_schema the node shares its input's schema, and the map runs in place */
+    return fn_node(in, RILL_NODE_MAP, out_schema, (rill__node_fn){.map = fn}, user, "map");
+}
+
+rill_stream *rill_stream_filter(rill_stream *in, rill_filter_fn fn, void *user)
+{
+    return fn_node(in, RILL_NODE_FILTER, NULL, (rill__node_fn){.filter = fn}, user, "filter");
+}
+
+rill_stream *rill_stream_flat_map(rill_stream *in, const rill_schema *out_schema,
+                                  rill_flat_map_fn fn, void *user)
+{
+    return fn_node(in, RILL_NODE_FLAT_MAP, out_schema, (rill__node_fn){.flat_map = fn}, user,
+                   "flat_map");
+}
+
+rill_keyed_stream *rill_stream_key_by(rill_stream *in, const char *fields)
+{
+    if (!in)
+        return NULL;
+    rill_keyed_stream *k = own(in->env, rill__xcalloc(1, sizeof *k));
+    k->in = in;
+    if (!usable(in, "key_by")) {
+        k->in = error_stream(in->env);
+        return k;
+    }
+    rill__err e = {0};
+    if (rill__key_spec_init(&k->key, in->schema, fields, &e) != 0) {
+        rill__err_first(&in->env->err, e.code, "%s (after '%s')", e.msg, in->node->uid);
+        k->in = error_stream(in->env);
+    }
+    return k;
+}
+
+rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_schema,
+                                rill_process_fn fn, void *user)
+{
+    if (!in)
+        return NULL;
+    rill_stream *s = fn_node(in->in, RILL_NODE_PROCESS, out_schema,
+                             (rill__node_fn){.process = fn}, user, "process");
+    if (s && s->node) {
+        s->node->keyed = true;
+        s->node->key = in->key;
+    }
+    return s;
+}
+
+rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag)
+{
+    if (!s)
+        return NULL;
+    if (!usable(s, "side_output"))
+        return error_stream(s->env);
+    if (!tag) {
+        rill__err_first(&s->env->err, RILL_EINVAL, "side_output of '%s': no tag given",
+                        s->node->uid);
+        return error_stream(s->env);
+    }
+    if (s->node->kind != RILL_NODE_FLAT_MAP && s->node->kind != RILL_NODE_PROCESS) {
+        rill__err_first(&s->env->err, RILL_EGRAPH,
+                        "side_output '%s': '%s' is a %s; only flat_map and process functions "
+                        "have side outputs", tag->name, s->node->uid, kind_name(s->node->kind));
+        return error_stream(s->env);
+    }
+    return stream_of(s->env, s->node, tag->id, tag->schema);
+}
+
+rill_stream *rill_stream_uid(rill_stream *s, const char *uid)
+{
+    if (!s || !s->node)
+        return s;
+    if (!uid || !*uid) {
+        rill__err_first(&s->env->err, RILL_EINVAL, "uid of '%s': must not be empty",
+                        s->node->uid);
+        return s;
+    }
+    free(s->node->uid);
+    s->node->uid = rill__xstrdup(uid);
+    return s;
+}
+
+rill_stream *rill_stream_parallelism(rill_stream *s, int parallelism)
+{
+    if (!s || !s->node)
+        return s;
+    if (parallelism < 1 || parallelism > 32768) {
+        rill__err_first(&s->env->err, RILL_EINVAL, "parallelism of '%s': %d is not in 1..32768",
+                        s->node->uid, parallelism);
+        return s;
+    }
+    s->node->parallelism = parallelism;
+    return s;
+}
+
+rill_stream *rill_stream_hooks(rill_stream *s, rill_open_fn open, rill_close_fn close)
+{
+    if (!s || !s->node)
+        return s;
+    s->node->open = open;
+    s->node->close = close;
+    return s;
+}
+
+const rill_schema *rill_stream_schema(const rill_stream *s)
+{
+    return s ? s->schema : NULL;
+}
+
+/* ---- sources and sinks ---------------------------------------------------------------------- */
+
+static rill_stream *source_node(rill_env *env, const rill_schema *schema,
+                                const rill__source_ops *ops, void *cfg)
+{
+    if (!schema) {
+        ops->cfg_free(cfg);
+        rill__err_first(&env->err, RILL_EINVAL, "%s source: no schema given", ops->kind);
+        return error_stream(env);
+    }
+    rill__err e = {0};
+    if (ops->validate(cfg, schema, &e) != 0) {
+        ops->cfg_free(cfg);
+        rill__err_first(&env->err, e.code, "%s source: %s", ops->kind, e.msg);
+        return error_stream(env);
+    }
+    rill__node *n = node_new(env, RILL_NODE_SOURCE, NULL, schema);
+    n->source_ops = ops;
+    n->conn_cfg = cfg;
+    return stream_of(env, n, -1, n->out_schema);
+}
+
+rill_stream *rill_source_generator(rill_env *env, const rill_schema *schema,
+                                   const rill_gen_opts *opts)
+{
+    if (!env)
+        return NULL;
+    if (!opts) {
+        rill__err_first(&env->err, RILL_EINVAL, "generator source: no options given");
+        return error_stream(env);
+    }
+    rill_stream *s = source_node(env, schema, &rill__generator_source_ops,
+                                 rill__generator_cfg(opts));
+    if (s->node)
+        s->node->user = opts->user;
+    return s;
+}
+
+rill_stream *rill_source_file(rill_env *env, const char *path, const rill_schema *schema,
+                              const rill_file_opts *opts)
+{
+    if (!env)
+        return NULL;
+    if (!path || !*path) {
+        rill__err_first(&env->err, RILL_EINVAL, "file source: no path given");
+        return error_stream(env);
+    }
+    return source_node(env, schema, &rill__file_source_ops, rill__file_source_cfg(path, opts));
+}
+
+static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *cfg)
+{
+    if (!in) {
+        ops->cfg_free(cfg);
+        return NULL;
+    }
+    rill_env *env = in->env;
+    if (!usable(in, ops->kind)) {
+        ops->cfg_free(cfg);
+        return error_stream(env);
+    }
+    rill__err e = {0};
+    if (ops->validate(cfg, in->schema, &e) != 0) {
+        ops->cfg_free(cfg);
+        rill__err_first(&env->err, e.code, "%s sink: %s", ops->kind, e.msg);
+        return error_stream(env);
+    }
+    rill__node *n = node_new(env, RILL_NODE_SINK, in, NULL);
+    n->sink_ops = ops;
+    n->conn_cfg = cfg;
+    return stream_of(env, n, -1, in->schema);
+}
+
+rill_stream *rill_sink_print(rill_stream *in, const rill_file_opts *opts)
+{
+    return sink_node(in, &rill__print_sink_ops, rill__print_sink_cfg(opts, NULL));
+}
+
+rill_stream *rill_sink_file(rill_stream *in, const char *path, const rill_file_opts *opts)
+{
+    if (in && (!path || !*path)) {
+        rill__err_first(&in->env->err, RILL_EINVAL, "file sink: no path given");
+        return error_stream(in->env);
+    }
+    return sink_node(in, &rill__file_sink_ops, rill__file_sink_cfg(path, opts));
+}
+
+rill_stream *rill_sink_blackhole(rill_stream *in)
+{
+    return sink_node(in, &rill__blackhole_sink_ops, rill__print_sink_cfg(NULL, NULL));
+}
+
+/* ---- state descriptors, counters, tags ------------------------------------------------------ */
+
+rill_state_desc *rill_value_state(rill_env *env, const char *name, size_t value_size)
+{
+    if (!env)
+        return NULL;
+    rill_state_desc *d = rill__xcalloc(1, sizeof *d);
+    d->id = (int)env->n_descs;
+    d->name = rill__xstrdup(name && *name ? name : "value");
+    d->kind = RILL_STATE_VALUE;
+    d->value_size = value_size;
+    rill__grow((void **)&env->descs, &env->cap_descs, env->n_descs + 1, sizeof *env->descs);
+    env->descs[env->n_descs++] = d;
+    return d;
+}
+
+rill_counter *rill_counter_new(rill_env *env, const char *name)
+{
+    if (!env)
+        return NULL;
+    rill_counter *c = rill__xcalloc(1, sizeof *c);
+    c->id = (int)env->n_counters;
+    c->name = rill__xstrdup(name ? name : "counter");
+    rill__grow((void **)&env->counters, &env->cap_counters, env->n_counters + 1,
+               sizeof *env->counters);
+    env->counters[env->n_counters++] = c;
+    return c;
+}
+
+rill_output_tag *rill_output_tag_new(rill_env *env, const char *name, const rill_schema *schema)
+{
+    if (!env)
+        return NULL;
+    if (!schema) {
+        rill__err_first(&env->err, RILL_EINVAL, "output tag '%s': no schema given",
+                        name ? name : "?");
+        return NULL;
+    }
+    rill_output_tag *t = rill__xcalloc(1, sizeof *t);
+    t->id = (int)env->n_tags;
+    t->name = rill__xstrdup(name && *name ? name : "side");
+    t->schema = rill__schema_ref(schema);
+    rill__schema_freeze(schema);
+    rill__grow((void **)&env->tags, &env->cap_tags, env->n_tags + 1, sizeof *env->tags);
+    env->tags[env->n_tags++] = t;
+    return t;
+}
+
+/* ---- validation ----------------------------------------------------------------------------- */
+
+int rill__env_validate(rill_env *env)
+{
+    if (env->err.code)
+        return env->err.code;
+    size_t sinks = 0;
+    for (size_t i = 0; i < env->n_nodes; i++) {
+        rill__node *n = env->nodes[i];
+        sinks += n->kind == RILL_NODE_SINK;
+        int p = rill__node_parallelism(env, n);
+        if (n->keyed && p > env->max_parallelism)
+            return rill__err_set(&env->err, RILL_ECONFIG,
+                                 "operator '%s': parallelism %d exceeds max-parallelism %d",
+                                 n->uid, p, env->max_parallelism);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(env->nodes[j]->uid, n->uid))
+                return rill__err_set(&env->err, RILL_EGRAPH,
+                                     "uid '%s' is used by two operators (%s-%d and %s-%d)",
+                                     n->uid, kind_name(env->nodes[j]->kind), env->nodes[j]->id,
+                                     kind_name(n->kind), n->id);
+    }
+    if (env->n_nodes == 0)
+        return rill__err_set(&env->err, RILL_EGRAPH, "the job has no operators");
+    if (sinks == 0)
+        return rill__err_set(&env->err, RILL_EGRAPH,
+                             "the job has no sink: add rill_sink_print, rill_sink_file or "
+                             "rill_sink_blackhole");
+    return 0;
+}
+
+/* ---- execution ------------------------------------------------------------------------------ */
+
+int rill_env_execute(rill_env *env)
+{
+    if (!env)
+        return RILL_EINVAL;
+    if (env->executed)
+        return rill__err_first(&env->err, RILL_EPERM, "rill_env_execute: the job already ran");
+    env->executed = true;
+    if (env->err.code)
+        return env->err.code;
+    if (!env->executor)
+        return rill__err_set(&env->err, RILL_ECONFIG, "rill_env_execute: no executor");
+    int64_t t0 = rill__mono_ns();
+    int rc = env->executor(env, env->executor_arg);
+    env->elapsed_ms = (rill__mono_ns() - t0) / 1000000;
+    if (rc && !env->err.code)
+        rill__err_set(&env->err, rc, "job failed: %s", rill_strerror(rc));
+    return rc;
+}

@@ -1,0 +1,267 @@
+/*
+ * runtime.h - the runtime layer's interface: the job graph that the public API builds (env,
+ * streams, nodes), the execution graph (operator chains as vertices, edges with their
+ * partitioning), local channels (bounded SPSC rings), and tasks (one thread each, running one
+ * parallel subtask of one vertex). Depends on base, data, state, ops and connectors.
+ */
+#ifndef RILL_RUNTIME_H
+#define RILL_RUNTIME_H
+
+#include <pthread.h>
+
+#include "connectors/connectors.h"
+
+/* ---- job graph ------------------------------------------------------------------------------ */
+
+typedef enum rill__node_kind {
+    RILL_NODE_SOURCE = 1,
+    RILL_NODE_MAP,
+    RILL_NODE_FILTER,
+    RILL_NODE_FLAT_MAP,
+    RILL_NODE_PROCESS,
+    RILL_NODE_SINK,
+} rill__node_kind;
+
+typedef union rill__node_fn {
+    rill_map_fn map;
+    rill_filter_fn filter;
+    rill_flat_map_fn flat_map;
+    rill_process_fn process;
+    void (*any)(void);
+} rill__node_fn;
+
+typedef struct rill__node rill__node;
+struct rill__node {
+    int id;
+    rill__node_kind kind;
+    char *uid;
+    int parallelism; /* 0: the env's default */
+    rill_schema *out_schema; /* NULL for sinks */
+    rill__node *input;       /* NULL for sources */
+    int input_tag;           /* -1: the input's main output; else a side output tag id */
+    bool keyed;              /* input is partitioned by key */
+    rill__key_spec key;
+    rill__node_fn fn;
+    void *user;
+    rill_open_fn open;
+    rill_close_fn close;
+    const rill__source_ops *source_ops;
+    const rill__sink_ops *sink_ops;
+    void *conn_cfg;
+    /* what the finished job counted */
+    atomic_llong records_in, records_out, records_skipped;
+};
+
+struct rill_stream {
+    rill_env *env;
+    rill__node *node; /* NULL when the stream carries an error */
+    int tag;          /* -1 main output, else side output tag id */
+    const rill_schema *schema;
+};
+
+struct rill_keyed_stream {
+    rill_stream *in;
+    rill__key_spec key;
+};
+
+/* How the job is run: set by whoever made the env (the mini-cluster, a TaskManager). */
+typedef int (*rill__executor_fn)(rill_env *env, void *arg);
+
+struct rill_env {
+    char *name;
+    int parallelism, max_parallelism;
+    uint32_t batch_size, channel_capacity;
+    rill__bad_policy bad_policy;
+    char *dead_letter_path;
+    bool parallelism_fixed; /* given on the command line: the job's own setting is ignored */
+    char *job_path;
+
+    rill__node **nodes;
+    size_t n_nodes, cap_nodes;
+    void **owned; /* streams, keyed streams: freed with the env */
+    size_t n_owned, cap_owned;
+    rill_state_desc **descs;
+    size_t n_descs, cap_descs;
+    rill_counter **counters;
+    size_t n_counters, cap_counters;
+    rill_output_tag **tags;
+    size_t n_tags, cap_tags;
+
+    rill__err err; /* the first error, building or running */
+    bool executed;
+    int64_t elapsed_ms;
+    rill__executor_fn executor;
+    void *executor_arg;
+    char get_buf[64];
+};
+
+/* A fresh env with defaults and no executor. */
+rill_env *rill__env_new(void);
+/* The effective parallelism of a node. */
+int rill__node_parallelism(const rill_env *env, const rill__node *n);
+/* Checks the finished graph (uids unique, at least one sink, parallelism within max). */
+int rill__env_validate(rill_env *env);
+
+/* ---- execution graph ----------------------------------------------------------------------- */
+
+typedef enum rill__partition {
+    RILL_PART_FORWARD = 1, /* subtask i to subtask i */
+    RILL_PART_HASH,        /* by key group */
+    RILL_PART_REBALANCE,   /* round robin, whole batches */
+} rill__partition;
+
+typedef struct rill__vertex rill__vertex;
+
+/* A non-chained connection: from node src (output tag) in vertex src_v to the head of dst_v. */
+typedef struct rill__exec_edge {
+    int id;
+    rill__node *src;
+    int src_tag;
+    rill__vertex *src_v, *dst_v;
+    rill__partition partition;
+} rill__exec_edge;
+
+/* A chain of nodes run by one task per parallel subtask; nodes[0] is the head. */
+struct rill__vertex {
+    int id;
+    int parallelism;
+    rill__node **nodes;
+    int n_nodes;
+    rill__exec_edge **in_edges;
+    int n_in;
+    rill__exec_edge **out_edges;
+    int n_out;
+    int first_task; /* global index of subtask 0 of this vertex */
+};
+
+typedef struct rill__exec_graph {
+    rill_env *env;
+    rill__vertex **vertices;
+    int n_vertices;
+    rill__exec_edge **edges;
+    int n_edges;
+    int n_tasks;      /* subtasks over all vertices */
+    int max_vertex_p; /* slots needed with slot sharing */
+} rill__exec_graph;
+
+int rill__exec_build(rill_env *env, rill__exec_graph **out);
+void rill__exec_free(rill__exec_graph *g);
+/* "source-1 -> map-2 (p=2) => process-3 (p=4)" one line per vertex, for logs. */
+void rill__exec_describe(const rill__exec_graph *g, rill__buf *out);
+
+/* ---- parking and channels ------------------------------------------------------------------- */
+
+/* One per task thread: sleep until woken or a timeout (Java's LockSupport). */
+typedef struct rill__parker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int sleeping;
+    bool permit;
+} rill__parker;
+void rill__parker_init(rill__parker *p);
+void rill__parker_destroy(rill__parker *p);
+/* Announce the intent to sleep; then re-check the condition; then park or cancel. */
+void rill__parker_prepare(rill__parker *p);
+void rill__parker_cancel(rill__parker *p);
+void rill__parker_park(rill__parker *p, int64_t timeout_ns);
+/* Wakes the parked (or about to park) thread. */
+void rill__parker_unpark(rill__parker *p);
+/* Wakes it only if it announced sleep: the cheap call for every push and pop. */
+static inline void rill__parker_notify(rill__parker *p)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&p->sleeping, memory_order_relaxed))
+        rill__parker_unpark(p);
+}
+
+typedef enum rill__msg_kind {
+    RILL_MSG_BATCH = 1,
+    RILL_MSG_WATERMARK, /* value: event time */
+    RILL_MSG_BARRIER,   /* value: checkpoint id */
+    RILL_MSG_END,       /* the producer's input has ended */
+} rill__msg_kind;
+
+typedef struct rill__msg {
+    rill__msg_kind kind;
+    int64_t value;
+    rill_batch *batch;
+} rill__msg;
+
+/* A bounded lock-free single-producer single-consumer ring between two local tasks. */
+typedef struct rill__channel {
+    _Alignas(RILL_CACHELINE) atomic_size_t head; /* next slot to read (consumer) */
+    size_t tail_cache;
+    _Alignas(RILL_CACHELINE) atomic_size_t tail; /* next slot to write (producer) */
+    size_t head_cache;
+    _Alignas(RILL_CACHELINE) size_t mask;
+    rill__msg *slots;
+    rill__parker *producer, *consumer;
+} rill__channel;
+
+rill__channel *rill__channel_new(size_t capacity); /* power of two */
+/* Drops what is still queued (releasing batches) and frees. */
+void rill__channel_free(rill__channel *c);
+static inline bool rill__channel_try_push(rill__channel *c, const rill__msg *m)
+{
+    size_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+    if (t - c->head_cache > c->mask) {
+        c->head_cache = atomic_load_explicit(&c->head, memory_order_acquire);
+        if (t - c->head_cache > c->mask)
+            return false;
+    }
+    c->slots[t & c->mask] = *m;
+    atomic_store_explicit(&c->tail, t + 1, memory_order_release);
+    rill__parker_notify(c->consumer);
+    return true;
+}
+static inline bool rill__channel_try_pop(rill__channel *c, rill__msg *m)
+{
+    size_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+    if (h == c->tail_cache) {
+        c->tail_cache = atomic_load_explicit(&c->tail, memory_order_acquire);
+        if (h == c->tail_cache)
+            return false;
+    }
+    *m = c->slots[h & c->mask];
+    atomic_store_explicit(&c->head, h + 1, memory_order_release);
+    rill__parker_notify(c->producer);
+    return true;
+}
+
+/* ---- tasks ---------------------------------------------------------------------------------- */
+
+typedef enum rill__task_state {
+    RILL_TASK_CREATED = 0,
+    RILL_TASK_RUNNING,
+    RILL_TASK_FINISHED,
+    RILL_TASK_FAILED,
+    RILL_TASK_CANCELED,
+} rill__task_state;
+
+const char *rill__task_state_name(rill__task_state s);
+
+typedef struct rill__task rill__task;
+
+/* Told of every task state change, from the task's thread. */
+typedef void (*rill__task_listener)(void *arg, rill__task *t, rill__task_state state,
+                                    int rc, const char *msg);
+
+/* The tasks of one job deployed in one process, with the local channels between them. */
+typedef struct rill__job_run rill__job_run;
+
+/* Creates the tasks listed (global task indices of g; NULL, n = g->n_tasks: all) and the
+ * channels between them. Every channel of the listed tasks must be local for now. */
+int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
+                      void *arg, rill__err *err, rill__job_run **out);
+/* Starts one thread per task. */
+int rill__job_run_start(rill__job_run *r);
+/* Asks every task to stop (a task blocked on a channel notices within milliseconds). */
+void rill__job_run_cancel(rill__job_run *r);
+/* Waits for every thread; then adds each task's counts into the graph's nodes. */
+void rill__job_run_join(rill__job_run *r);
+void rill__job_run_free(rill__job_run *r);
+/* Task accessors for listeners. */
+int rill__task_index(const rill__task *t);
+const char *rill__task_name(const rill__task *t);
+
+#endif /* RILL_RUNTIME_H */

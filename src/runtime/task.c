@@ -1,0 +1,670 @@
+/* task.c - runtime layer: tasks. A task runs one subtask of one vertex on its own thread: the
+ * chained operators, the source or the input gate over its channels, and the partitioning
+ * writers of its outgoing edges. A job run is the set of tasks of one job in this process. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+#define IDLE_PARK_NS (20 * 1000 * 1000) /* a safety net: wake-ups are explicit */
+
+struct rill__task {
+    int index; /* global task index in the execution graph */
+    rill__vertex *v;
+    int subtask;
+    char *name;
+    rill__job_run *run;
+    rill__operator **ops;  /* by position in v->nodes */
+    rill__source *source;  /* when the head is a source */
+    rill__batch_pool *source_pool;
+    rill__channel **in;    /* the input gate */
+    int n_in;
+    bool *in_ended;
+    int n_ended;
+    rill__parker parker;
+    pthread_t thread;
+    bool started;
+    atomic_bool cancel;
+    rill__task_state state;
+    rill__err err;
+};
+
+struct rill__job_run {
+    rill__exec_graph *g;
+    rill__task **tasks; /* by global task index; NULL when not deployed here */
+    int n_tasks;
+    rill__channel **channels;
+    int n_channels;
+    int *edge_base; /* by edge id: index of the edge's first channel */
+    rill__task_listener listener;
+    void *listener_arg;
+};
+
+const char *rill__task_state_name(rill__task_state s)
+{
+    static const char *names[] = {"CREATED", "RUNNING", "FINISHED", "FAILED", "CANCELED"};
+    return s <= RILL_TASK_CANCELED ? names[s] : "?";
+}
+
+int rill__task_index(const rill__task *t)
+{
+    return t->index;
+}
+
+const char *rill__task_name(const rill__task *t)
+{
+    return t->name;
+}
+
+/* ---- the source operator: forwards what the source reads ------------------------------------ */
+
+static int source_op_open(rill__operator *op)
+{
+    return rill__operator_open_hook(op);
+}
+
+static int source_op_process(rill__operator *op, rill_batch *b)
+{
+    return rill__operator_forward(op, b);
+}
+
+static void source_op_close(rill__operator *op)
+{
+    rill__operator_publish_counters(op);
+    rill__operator_close_hook(op);
+}
+
+static void source_op_destroy(rill__operator *op)
+{
+    rill__operator_fini(op);
+    free(op);
+}
+
+static const rill__operator_ops source_op_ops = {"source", source_op_open, source_op_process,
+                                                 rill__operator_end_outputs, source_op_close,
+                                                 source_op_destroy};
+
+/* ---- channel writers: the outputs of a task's edges ----------------------------------------- */
+
+typedef struct edge_writer {
+    rill__output base;
+    rill__task *task;
+    rill__exec_edge *edge;
+    int n;                 /* receiving subtasks */
+    rill__channel **ch;    /* by receiving subtask */
+    rill_batch **staging;  /* HASH: rows for each receiver */
+    rill__batch_pool *pool;
+    const rill__key_spec *key;
+    int max_par;
+    int next;              /* REBALANCE: round robin position */
+    rill__buf scratch;
+} edge_writer;
+
+/* Blocks while the channel is full: back-pressure. RILL_ECANCELED when the task is canceled. */
+static int channel_push(rill__task *t, rill__channel *c, const rill__msg *m)
+{
+    while (!rill__channel_try_push(c, m)) {
+        rill__parker_prepare(&t->parker);
+        if (rill__channel_try_push(c, m)) {
+            rill__parker_cancel(&t->parker);
+            return 0;
+        }
+        if (atomic_load_explicit(&t->cancel, memory_order_relaxed)) {
+            rill__parker_cancel(&t->parker);
+            return RILL_ECANCELED;
+        }
+        rill__parker_park(&t->parker, IDLE_PARK_NS);
+    }
+    return 0;
+}
+
+static int push_batch(edge_writer *w, int target, rill_batch *b)
+{
+    rill__msg m = {.kind = RILL_MSG_BATCH, .batch = b};
+    int rc = channel_push(w->task, w->ch[target], &m);
+    if (rc)
+        rill__batch_unref(b);
+    return rc;
+}
+
+static int writer_hash(edge_writer *w, rill_batch *b)
+{
+    if (w->n == 1) { /* one receiver: the whole batch goes, with its hashes */
+        if (!rill__batch_exclusive(b)) {
+            rill_batch *own = rill__batch_get(w->pool);
+            for (uint32_t i = 0; i < b->n_rows; i++) {
+                rill_row r = rill__batch_row(b, i);
+                rill__batch_append_copy(own, &r);
+            }
+            if (b->has_ts) {
+                rill__batch_need_ts(own);
+                memcpy(own->ts, b->ts, b->n_rows * sizeof *b->ts);
+                own->has_ts = true;
+            }
+            rill__batch_unref(b);
+            b = own;
+        }
+        rill__batch_need_hashes(b);
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row r = rill__batch_row(b, i);
+            b->hashes[i] = rill__key_hash(w->key, &r, &w->scratch);
+        }
+        b->has_hashes = true;
+        return push_batch(w, 0, b);
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
+        rill_row r = rill__batch_row(b, i);
+        uint64_t h = rill__key_hash(w->key, &r, &w->scratch);
+        int t = rill__kg_subtask(rill__key_group(h, w->max_par), w->max_par, w->n);
+        rill_batch *s = w->staging[t];
+        if (!s) {
+            s = w->staging[t] = rill__batch_get(w->pool);
+            rill__batch_need_hashes(s);
+            s->has_hashes = true;
+            if (b->has_ts) {
+                rill__batch_need_ts(s);
+                s->has_ts = true;
+            }
+        }
+        uint32_t at = s->n_rows;
+        rill__batch_append_copy(s, &r);
+        s->hashes[at] = h;
+        if (s->has_ts)
+            s->ts[at] = b->has_ts ? b->ts[i] : INT64_MIN;
+        if (rill__batch_full(s)) {
+            w->staging[t] = NULL;
+            rc = push_batch(w, t, s);
+        }
+    }
+    rill__batch_unref(b);
+    /* flush at the end of every incoming batch: latency stays that of one batch */
+    for (int t = 0; t < w->n && rc == 0; t++) {
+        if (w->staging[t]) {
+            rill_batch *s = w->staging[t];
+            w->staging[t] = NULL;
+            rc = push_batch(w, t, s);
+        }
+    }
+    return rc;
+}
+
+static int writer_batch(rill__output *o, rill_batch *b)
+{
+    edge_writer *w = (edge_writer *)o;
+    if (w->edge->partition == RILL_PART_HASH)
+        return writer_hash(w, b);
+    int t = w->next;
+    w->next = (w->next + 1) % w->n;
+    return push_batch(w, t, b);
+}
+
+static int writer_end(rill__output *o)
+{
+    edge_writer *w = (edge_writer *)o;
+    for (int t = 0; t < w->n; t++) {
+        rill__msg m = {.kind = RILL_MSG_END};
+        int rc = channel_push(w->task, w->ch[t], &m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void writer_destroy(rill__output *o)
+{
+    edge_writer *w = (edge_writer *)o;
+    for (int t = 0; t < w->n; t++)
+        rill__batch_unref(w->staging[t]);
+    free(w->staging);
+    free(w->ch);
+    rill__batch_pool_free(w->pool);
+    rill__buf_free(&w->scratch);
+    free(w);
+}
+
+static const rill__output_ops writer_ops = {writer_batch, writer_end, writer_destroy};
+
+static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
+{
+    rill__job_run *r = t->run;
+    edge_writer *w = rill__xcalloc(1, sizeof *w);
+    w->base.ops = &writer_ops;
+    w->task = t;
+    w->edge = e;
+    w->n = e->dst_v->parallelism;
+    w->ch = rill__xcalloc((size_t)w->n, sizeof *w->ch);
+    for (int j = 0; j < w->n; j++)
+        w->ch[j] = r->channels[r->edge_base[e->id] + t->subtask * w->n + j];
+    w->staging = rill__xcalloc((size_t)w->n, sizeof *w->staging);
+    rill__node *dst = e->dst_v->nodes[0];
+    w->key = &dst->key;
+    w->max_par = r->g->env->max_parallelism;
+    const rill_schema *schema = e->src_tag < 0 ? e->src->out_schema
+                                               : r->g->env->tags[e->src_tag]->schema;
+    w->pool = rill__batch_pool_new(schema, r->g->env->batch_size,
+                                   (uint32_t)(r->g->env->channel_capacity * w->n + 4));
+    return &w->base;
+}
+
+/* ---- building a task ------------------------------------------------------------------------ */
+
+static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **sink_out)
+{
+    rill_env *env = t->run->g->env;
+    rill__op_init init = {
+        .uid = n->uid,
+        .subtask = t->subtask,
+        .parallelism = t->v->parallelism,
+        .max_parallelism = env->max_parallelism,
+        .user = n->user,
+        .open = n->open,
+        .close = n->close,
+        .in_schema = n->input ? (n->input_tag < 0 ? n->input->out_schema
+                                                  : env->tags[n->input_tag]->schema)
+                              : n->out_schema,
+        .out_schema = n->out_schema,
+        .batch_size = env->batch_size,
+        .counters = env->counters,
+        .n_counters = (int)env->n_counters,
+        .n_tags = (int)env->n_tags,
+        .task_err = &t->err,
+    };
+    switch (n->kind) {
+    case RILL_NODE_SOURCE:
+        return NULL; /* see task_build */
+    case RILL_NODE_MAP:
+        return rill__op_map(&init, n->fn.map);
+    case RILL_NODE_FILTER:
+        return rill__op_filter(&init, n->fn.filter);
+    case RILL_NODE_FLAT_MAP:
+        return rill__op_flat_map(&init, n->fn.flat_map);
+    case RILL_NODE_PROCESS:
+        return rill__op_keyed_process(&init, &n->key, &rill__heap_backend_ops,
+                                      n->fn.process);
+    case RILL_NODE_SINK: {
+        rill__conn_init ci = {.uid = n->uid,
+                              .subtask = t->subtask,
+                              .parallelism = t->v->parallelism,
+                              .batch_size = env->batch_size,
+                              .bad_policy = env->bad_policy,
+                              .dead_letter_path = env->dead_letter_path,
+                              .err = &t->err};
+        rill__sink *sink = NULL;
+        int rc = n->sink_ops->create(n->conn_cfg, init.in_schema, &ci, &sink);
+        if (rc < 0)
+            return NULL;
+        *sink_out = sink;
+        init.out_schema = NULL;
+        return rill__op_sink(&init, sink);
+    }
+    }
+    return NULL;
+}
+
+static int task_build(rill__task *t)
+{
+    rill__vertex *v = t->v;
+    rill_env *env = t->run->g->env;
+    t->ops = rill__xcalloc((size_t)v->n_nodes, sizeof *t->ops);
+    for (int i = 0; i < v->n_nodes; i++) {
+        rill__node *n = v->nodes[i];
+        if (n->kind == RILL_NODE_SOURCE) {
+            rill__conn_init ci = {.uid = n->uid,
+                                  .subtask = t->subtask,
+                                  .parallelism = v->parallelism,
+                                  .batch_size = env->batch_size,
+                                  .bad_policy = env->bad_policy,
+                                  .dead_letter_path = env->dead_letter_path,
+                                  .err = &t->err};
+            int rc = n->source_ops->create(n->conn_cfg, n->out_schema, &ci, &t->source);
+            if (rc < 0) {
+                rill__err_first(&t->err, rc, "source '%s' (subtask %d/%d): %s", n->uid,
+                                t->subtask + 1, v->parallelism, rill_strerror(rc));
+                return rc;
+            }
+            t->source_pool = rill__batch_pool_new(n->out_schema, env->batch_size,
+                                                  env->channel_capacity + 8);
+            rill__op_init init = {.uid = n->uid,
+                                  .subtask = t->subtask,
+                                  .parallelism = v->parallelism,
+                                  .max_parallelism = env->max_parallelism,
+                                  .user = n->user,
+                                  .open = n->open,
+                                  .close = n->close,
+                                  .in_schema = n->out_schema,
+                                  .batch_size = env->batch_size,
+                                  .counters = env->counters,
+                                  .n_counters = (int)env->n_counters,
+                                  .n_tags = 0,
+                                  .task_err = &t->err};
+            rill__operator *op = rill__xcalloc(1, sizeof *op);
+            rill__operator_init(op, &source_op_ops, &init);
+            t->ops[i] = op;
+            continue;
+        }
+        rill__sink *sink = NULL;
+        t->ops[i] = make_operator(t, n, &sink);
+        if (!t->ops[i]) {
+            if (sink)
+                sink->ops->destroy(sink);
+            if (!t->err.code)
+                rill__err_set(&t->err, RILL_EGRAPH, "operator '%s' could not be created", n->uid);
+            return t->err.code;
+        }
+    }
+    /* wire every output: chained children first, then the channel edges */
+    for (int i = 0; i < v->n_nodes; i++) {
+        rill__node *n = v->nodes[i];
+        if (n->kind == RILL_NODE_SINK)
+            continue;
+        for (int tag = -1; tag < (int)env->n_tags; tag++) {
+            rill__output **outs = NULL;
+            int n_outs = 0;
+            for (int j = i + 1; j < v->n_nodes; j++) {
+                if (v->nodes[j]->input == n && v->nodes[j]->input_tag == tag) {
+                    outs = rill__xrealloc(outs, (size_t)(n_outs + 1) * sizeof *outs);
+                    outs[n_outs++] = rill__output_chain(t->ops[j]);
+                }
+            }
+            for (int e = 0; e < v->n_out; e++) {
+                if (v->out_edges[e]->src == n && v->out_edges[e]->src_tag == tag) {
+                    outs = rill__xrealloc(outs, (size_t)(n_outs + 1) * sizeof *outs);
+                    outs[n_outs++] = writer_new(t, v->out_edges[e]);
+                }
+            }
+            if (n_outs > 0)
+                rill__operator_set_output(t->ops[i], tag, rill__output_fanout(outs, n_outs));
+            else if (tag < 0)
+                rill__operator_set_output(t->ops[i], tag, rill__output_discard());
+        }
+    }
+    return 0;
+}
+
+/* ---- running a task ------------------------------------------------------------------------- */
+
+static void report(rill__task *t, rill__task_state s, int rc)
+{
+    t->state = s;
+    if (t->run->listener)
+        t->run->listener(t->run->listener_arg, t, s, rc, t->err.msg);
+}
+
+static bool canceled(rill__task *t)
+{
+    return atomic_load_explicit(&t->cancel, memory_order_relaxed);
+}
+
+static int run_source(rill__task *t)
+{
+    rill__operator *head = t->ops[0];
+    for (;;) {
+        if (canceled(t))
+            return RILL_ECANCELED;
+        rill_batch *b = rill__batch_get(t->source_pool);
+        int64_t wait_ns = 0;
+        int rc = t->source->ops->poll(t->source, b, &wait_ns);
+        if (rc < 0) {
+            rill__batch_unref(b);
+            if (!t->err.code)
+                rill__err_set(&t->err, rc, "source '%s' (subtask %d/%d): %s", head->uid,
+                              t->subtask + 1, t->v->parallelism, rill_strerror(rc));
+            return rc;
+        }
+        if (b->n_rows > 0) {
+            head->records_in += b->n_rows;
+            int prc = head->ops->process(head, b);
+            if (prc < 0)
+                return prc;
+        } else {
+            rill__batch_unref(b);
+        }
+        if (rc == RILL_DONE)
+            return head->ops->end_input(head);
+        if (rc == RILL_AGAIN) {
+            int64_t ns = wait_ns > 0 && wait_ns < IDLE_PARK_NS ? wait_ns : IDLE_PARK_NS;
+            rill__parker_prepare(&t->parker);
+            if (canceled(t)) {
+                rill__parker_cancel(&t->parker);
+                return RILL_ECANCELED;
+            }
+            rill__parker_park(&t->parker, ns);
+        }
+    }
+}
+
+static int run_gate(rill__task *t)
+{
+    rill__operator *head = t->ops[0];
+    int next = 0;
+    for (;;) {
+        if (canceled(t))
+            return RILL_ECANCELED;
+        bool got = false;
+        for (int k = 0; k < t->n_in; k++) {
+            int c = (next + k) % t->n_in;
+            if (t->in_ended[c])
+                continue;
+            rill__msg m;
+            /* take a few messages from one channel at a time, then move on: fairness */
+            for (int burst = 0; burst < 8 && rill__channel_try_pop(t->in[c], &m); burst++) {
+                got = true;
+                if (m.kind == RILL_MSG_BATCH) {
+                    head->records_in += m.batch->n_rows;
+                    int rc = head->ops->process(head, m.batch);
+                    if (rc < 0)
+                        return rc;
+                } else if (m.kind == RILL_MSG_END) {
+                    t->in_ended[c] = true;
+                    if (++t->n_ended == t->n_in)
+                        return head->ops->end_input(head);
+                    break;
+                }
+            }
+        }
+        next = (next + 1) % t->n_in;
+        if (!got) {
+            rill__parker_prepare(&t->parker);
+            bool any = false;
+            for (int c = 0; c < t->n_in && !any; c++) {
+                if (t->in_ended[c])
+                    continue;
+                rill__channel *ch = t->in[c];
+                any = atomic_load_explicit(&ch->tail, memory_order_acquire) !=
+                      atomic_load_explicit(&ch->head, memory_order_relaxed);
+            }
+            if (any || canceled(t))
+                rill__parker_cancel(&t->parker);
+            else
+                rill__parker_park(&t->parker, IDLE_PARK_NS);
+        }
+    }
+}
+
+static void *task_main(void *arg)
+{
+    rill__task *t = arg;
+    report(t, RILL_TASK_RUNNING, 0);
+    int rc = 0;
+    int opened = 0;
+    /* open from the tail of the chain to the head, so receivers are ready first */
+    for (int i = t->v->n_nodes - 1; i >= 0 && rc == 0; i--) {
+        rc = t->ops[i]->ops->open(t->ops[i]);
+        opened++;
+    }
+    if (rc == 0)
+        rc = t->source ? run_source(t) : run_gate(t);
+    for (int i = t->v->n_nodes - 1; i >= t->v->n_nodes - opened; i--)
+        t->ops[i]->ops->close(t->ops[i]);
+    if (rc == 0)
+        report(t, RILL_TASK_FINISHED, 0);
+    else if (rc == RILL_ECANCELED && !t->err.code)
+        report(t, RILL_TASK_CANCELED, rc);
+    else {
+        if (!t->err.code)
+            rill__err_set(&t->err, rc, "task %s failed: %s", t->name, rill_strerror(rc));
+        report(t, RILL_TASK_FAILED, rc);
+    }
+    return NULL;
+}
+
+/* ---- job runs ------------------------------------------------------------------------------- */
+
+static void task_free(rill__task *t)
+{
+    if (!t)
+        return;
+    if (t->ops)
+        for (int i = 0; i < t->v->n_nodes; i++)
+            rill__operator_free(t->ops[i]);
+    free(t->ops);
+    if (t->source)
+        t->source->ops->destroy(t->source);
+    rill__batch_pool_free(t->source_pool);
+    free(t->in);
+    free(t->in_ended);
+    rill__parker_destroy(&t->parker);
+    free(t->name);
+    free(t);
+}
+
+int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
+                      void *arg, rill__err *err, rill__job_run **out)
+{
+    *out = NULL;
+    rill__job_run *r = rill__xcalloc(1, sizeof *r);
+    r->g = g;
+    r->listener = fn;
+    r->listener_arg = arg;
+    r->n_tasks = g->n_tasks;
+    r->tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *r->tasks);
+    r->edge_base = rill__xcalloc((size_t)g->n_edges + 1, sizeof *r->edge_base);
+    for (int e = 0; e < g->n_edges; e++) {
+        r->edge_base[e] = r->n_channels;
+        r->n_channels += g->edges[e]->src_v->parallelism * g->edges[e]->dst_v->parallelism;
+    }
+    r->channels = rill__xcalloc((size_t)r->n_channels + 1, sizeof *r->channels);
+    for (int c = 0; c < r->n_channels; c++)
+        r->channels[c] = rill__channel_new(g->env->channel_capacity);
+    /* the tasks */
+    for (int k = 0; k < (tasks ? n : g->n_tasks); k++) {
+        int idx = tasks ? tasks[k] : k;
+        rill__vertex *v = NULL;
+        for (int i = 0; i < g->n_vertices; i++)
+            if (idx >= g->vertices[i]->first_task &&
+                idx < g->vertices[i]->first_task + g->vertices[i]->parallelism)
+                v = g->vertices[i];
+        RILL_ASSERT(v != NULL);
+        rill__task *t = rill__xcalloc(1, sizeof *t);
+        t->index = idx;
+        t->v = v;
+        t->run = r;
+        t->subtask = idx - v->first_task;
+        t->name = rill__xasprintf("%s (%d/%d)", v->nodes[0]->uid, t->subtask + 1, v->parallelism);
+        rill__parker_init(&t->parker);
+        atomic_init(&t->cancel, false);
+        r->tasks[idx] = t;
+    }
+    /* connect channel ends to the parkers of their tasks, and build the input gates */
+    for (int e = 0; e < g->n_edges; e++) {
+        rill__exec_edge *ed = g->edges[e];
+        int ps = ed->src_v->parallelism, pd = ed->dst_v->parallelism;
+        for (int i = 0; i < ps; i++) {
+            for (int j = 0; j < pd; j++) {
+                rill__channel *c = r->channels[r->edge_base[e] + i * pd + j];
+                rill__task *src = r->tasks[ed->src_v->first_task + i];
+                rill__task *dst = r->tasks[ed->dst_v->first_task + j];
+                if (!src || !dst) {
+                    rill__err_set(err, RILL_ENOTSUP,
+                                  "edge %s -> %s crosses processes: remote channels are not "
+                                  "available yet", ed->src->uid, ed->dst_v->nodes[0]->uid);
+                    rill__job_run_free(r);
+                    return RILL_ENOTSUP;
+                }
+                c->producer = &src->parker;
+                c->consumer = &dst->parker;
+                dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
+                dst->in[dst->n_in++] = c;
+            }
+        }
+    }
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t)
+            continue;
+        t->in_ended = rill__xcalloc((size_t)t->n_in + 1, sizeof *t->in_ended);
+        int rc = task_build(t);
+        if (rc < 0) {
+            rill__err_first(err, rc, "%s", t->err.msg);
+            rill__job_run_free(r);
+            return rc;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+int rill__job_run_start(rill__job_run *r)
+{
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t)
+            continue;
+        int rc = pthread_create(&t->thread, NULL, task_main, t);
+        if (rc != 0) {
+            rill__job_run_cancel(r);
+            return -rc;
+        }
+        t->started = true;
+        char tname[16];
+        snprintf(tname, sizeof tname, "rill-t%d", t->index);
+        pthread_setname_np(t->thread, tname);
+    }
+    return 0;
+}
+
+void rill__job_run_cancel(rill__job_run *r)
+{
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t)
+            continue;
+        atomic_store(&t->cancel, true);
+        rill__parker_unpark(&t->parker);
+    }
+}
+
+void rill__job_run_join(rill__job_run *r)
+{
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t || !t->started)
+            continue;
+        pthread_join(t->thread, NULL);
+        t->started = false;
+        for (int i = 0; i < t->v->n_nodes; i++) {
+            rill__operator *op = t->ops[i];
+            rill__node *n = t->v->nodes[i];
+            atomic_fetch_add(&n->records_in, op->records_in);
+            atomic_fetch_add(&n->records_out, op->records_out);
+        }
+        if (t->source && t->source->ops->skipped)
+            atomic_fetch_add(&t->v->nodes[0]->records_skipped,
+                             t->source->ops->skipped(t->source));
+    }
+}
+
+void rill__job_run_free(rill__job_run *r)
+{
+    if (!r)
+        return;
+    for (int k = 0; k < r->n_tasks; k++)
+        task_free(r->tasks[k]);
+    for (int c = 0; c < r->n_channels; c++)
+        rill__channel_free(r->channels[c]);
+    free(r->channels);
+    free(r->edge_base);
+    free(r->tasks);
+    free(r);
+}
