@@ -26,6 +26,16 @@
 #define RILL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RILL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* A hint to the CPU inside a spin loop. */
+static inline void rill__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* ---- assertions ---------------------------------------------------------------------------- */
 
 /* Always on: a breach means corrupt state, so the process stops with where and why. */

@@ -228,7 +228,7 @@ static int fsrc_validate(const void *cfg, const rill_schema *schema, rill__err *
 typedef struct fsrc {
     rill__source base;
     const fsrc_cfg *cfg;
-    const rill_schema *schema;
+    rill_schema *schema; /* referenced */
     rill__err *err;
     char *uid;
     rill__bad_policy bad;
@@ -430,7 +430,7 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
     fsrc *s = rill__xcalloc(1, sizeof *s);
     s->base.ops = &rill__file_source_ops;
     s->cfg = c;
-    s->schema = schema;
+    s->schema = rill__schema_ref(schema);
     s->err = init->err;
     s->uid = rill__xstrdup(init->uid ? init->uid : "file");
     s->bad = init->bad_policy;
@@ -505,6 +505,7 @@ static void fsrc_destroy(rill__source *src)
     free_list(s->splits, s->n_splits);
     free(s->buf);
     free(s->uid);
+    rill_schema_free(s->schema);
     free(s);
 }
 

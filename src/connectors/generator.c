@@ -262,6 +262,22 @@ static inline uint64_t f64_bits(double d)
     return u;
 }
 
+/* Writes the decimal form of v to out (at least 20 bytes); returns its length. */
+static size_t put_i64(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    memcpy(out, tmp + i, sizeof tmp - i);
+    return sizeof tmp - i;
+}
+
 static int gen_create(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
                       rill__source **out)
 {
@@ -455,9 +471,8 @@ static int fill_col(gen_source *g, gen_col *c, rill_batch *b, uint64_t n0, uint3
             for (uint32_t i = 0; i < count; i++) {
                 uint64_t h = rnd(c, n0 + i * p);
                 int64_t k = (int64_t)((uint64_t)c->a + (c->range ? mulhi(h, c->range) : h));
-                int len = snprintf(g->scratch + c->prefix_len, 32, "%lld", (long long)k);
-                int rc = rill__batch_put_bytes(b, g->scratch, c->prefix_len + (size_t)len,
-                                               &t[i]);
+                size_t len = put_i64(g->scratch + c->prefix_len, k);
+                int rc = rill__batch_put_bytes(b, g->scratch, c->prefix_len + len, &t[i]);
                 if (rc)
                     return rc;
             }

@@ -42,7 +42,6 @@ typedef struct print_cfg {
 typedef struct print_sink {
     rill__sink base;
     const print_cfg *cfg;
-    const rill_schema *schema;
     FILE *out;
     rill__err *err;
     char *uid;
@@ -97,7 +96,6 @@ static int print_create(const void *cfg, const rill_schema *schema, const rill__
     print_sink *s = rill__xcalloc(1, sizeof *s);
     s->base.ops = &rill__print_sink_ops;
     s->cfg = c;
-    s->schema = schema;
     s->out = c->out ? c->out : stdout;
     s->err = init->err;
     s->uid = rill__xstrdup(init->uid ? init->uid : "print");

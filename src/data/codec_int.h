@@ -11,8 +11,8 @@
 #define RILL_CODEC_SHOW_MAX 40
 
 /* Fills err (when not NULL) and returns RILL_EPARSE. column is 1-based. */
-RILL_PRINTF(4, 5) int rill__codec_fail(rill__parse_err *err, long column, int field,
-                                       const char *fmt, ...);
+RILL_PRINTF(4, 5)
+int rill__codec_fail(rill__parse_err *err, long column, int field, const char *fmt, ...);
 
 /* Renders n bytes of input for an error message into buf (cap >= RILL_CODEC_SHOW_MAX * 4 + 8
  * is enough for no truncation beyond the cut): printable ASCII as is, other bytes as \xNN,

@@ -147,8 +147,7 @@ int rill__codec_parse_ts(const char *s, size_t n, int64_t *ms_out)
 
 /* ---- decoder entry points ------------------------------------------------------------------ */
 
-void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format format,
-                        char delim)
+void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format format, char delim)
 {
     memset(d, 0, sizeof *d);
     d->schema = schema;
@@ -205,8 +204,8 @@ int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch
  * into d->scratch when "" escapes had to be undone), whether it was quoted, and whether a
  * delimiter follows (*more). Advances *pos past the delimiter. 0 or RILL_EPARSE.
  */
-static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos,
-                     const char **s, size_t *n, bool *quoted, bool *more, rill__parse_err *err)
+static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos, const char **s,
+                     size_t *n, bool *quoted, bool *more, rill__parse_err *err)
 {
     size_t p = *pos;
     char delim = d->delim;
@@ -334,31 +333,31 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
     }
     if (RILL_LIKELY(rc == 0))
         return 0;
-    return rill__codec_fail(err, column, f, "expected %s%s for field '%s', got \"%s\"%s",
-                            rill_type_name(fd->type),
-                            fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "",
-                            fd->name, rill__codec_show(shown, sizeof shown, s, n),
-                            rc == RILL_ERANGE ? " (out of range)" : "");
+    return rill__codec_fail(
+        err, column, f, "expected %s%s for field '%s', got \"%s\"%s", rill_type_name(fd->type),
+        fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "", fd->name,
+        rill__codec_show(shown, sizeof shown, s, n), rc == RILL_ERANGE ? " (out of range)" : "");
 empty:
     if (RILL_LIKELY(fd->nullable))
         return 0; /* the row starts all NULL */
-    return rill__codec_fail(err, column, f, "expected %s for NOT NULL field '%s', got an empty field",
+    return rill__codec_fail(err, column, f,
+                            "expected %s for NOT NULL field '%s', got an empty field",
                             rill_type_name(fd->type), fd->name);
 }
 
 /* Counts the columns from *pos on, for the "too many columns" message. */
-static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t pos,
-                          int *count, rill__parse_err *err)
+static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t pos, int *count,
+                          rill__parse_err *err)
 {
     bool more = true;
     while (more) {
         const char *s;
         size_t n;
         bool quoted;
+        (*count)++; /* a malformed column is a column too */
         int rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
         if (rc)
             return rc;
-        (*count)++;
     }
     return 0;
 }
@@ -371,23 +370,23 @@ static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *
     bool more = true;
     while (more) {
         size_t start = pos;
-        const char *s;
-        size_t n;
-        bool quoted;
-        int rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
-        if (RILL_UNLIKELY(rc)) {
-            if (err && col < d->n_cols)
-                err->field = d->col_field[col];
-            return rc;
-        }
         if (RILL_UNLIKELY(col >= d->n_cols)) {
-            int found = col + 1;
-            bool exact = !more || csv_count_rest(d, line, len, pos, &found, err) == 0;
+            int found = col;
+            bool exact = csv_count_rest(d, line, len, pos, &found, err) == 0;
             return rill__codec_fail(err, (long)start + 1, -1,
                                     "too many columns: expected %d, found %s%d", d->n_cols,
                                     exact ? "" : "at least ", found);
         }
+        const char *s;
+        size_t n;
+        bool quoted;
         int f = d->col_field[col++];
+        int rc = csv_field(d, line, len, &pos, &s, &n, &quoted, &more, err);
+        if (RILL_UNLIKELY(rc)) {
+            if (err)
+                err->field = f;
+            return rc;
+        }
         if (f >= 0 && RILL_UNLIKELY(rc = csv_set(d, row, f, s, n, quoted, (long)start + 1, err)))
             return rc;
     }
@@ -471,7 +470,11 @@ out:
 
 static void csv_put_str(rill__buf *out, const char *s, size_t n, char delim)
 {
-    bool quote = n == 0;
+    if (n == 0) {
+        rill__buf_append(out, "\"\"", 2); /* "" keeps an empty string apart from NULL */
+        return;
+    }
+    bool quote = false;
     for (size_t i = 0; i < n && !quote; i++) {
         char c = s[i];
         quote = c == delim || c == '"' || c == '\n' || c == '\r';

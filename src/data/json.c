@@ -13,12 +13,12 @@
 
 typedef struct json_impl {
     const rill_schema *schema;
-    uint32_t mask;     /* table size - 1 */
-    int32_t *table;    /* open addressing on the key hash: field index + 1, 0 = empty */
-    size_t *name_len;  /* per field */
-    uint32_t *seen;    /* per field: the gen of the record that set it (duplicate keys) */
+    uint32_t mask;    /* table size - 1 */
+    int32_t *table;   /* open addressing on the key hash: field index + 1, 0 = empty */
+    size_t *name_len; /* per field */
+    uint32_t *seen;   /* per field: the gen of the record that set it (duplicate keys) */
     uint32_t gen;
-    int *required;     /* NOT NULL fields */
+    int *required; /* NOT NULL fields */
     int n_required;
 } json_impl;
 
@@ -239,8 +239,8 @@ static int parse_string(jp *j, int field, const char **s_out, size_t *n_out)
                                         "expected a high surrogate before \\u%.4s, got none",
                                         p + 2);
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (e - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) ||
-                    lo < 0xdc00 || lo > 0xdfff)
+                if (e - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) || lo < 0xdc00 ||
+                    lo > 0xdfff)
                     return rill__codec_fail(j->err, col_of(j, p), field,
                                             "expected a low surrogate \\uDC00-\\uDFFF after "
                                             "\\u%.4s, got \"%.*s\"",
@@ -389,9 +389,9 @@ static int mismatch(jp *j, int f, const char *start, int range_rc)
     const rill__field *fd = &j->d->schema->fields[f];
     const char *tail = fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "";
     if (*start == '{' || *start == '[')
-        return rill__codec_fail(j->err, col_of(j, start), f, "expected %s%s for field '%s', got "
-                                "a JSON %s", rill_type_name(fd->type), tail, fd->name,
-                                *start == '{' ? "object" : "array");
+        return rill__codec_fail(
+            j->err, col_of(j, start), f, "expected %s%s for field '%s', got a JSON %s",
+            rill_type_name(fd->type), tail, fd->name, *start == '{' ? "object" : "array");
     j->p = start;
     int rc = skip_value(j, 0);
     if (rc) {
@@ -492,8 +492,8 @@ int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *
     json_impl *im = d->impl;
     jp j = {.line = line, .p = line, .e = line + len, .d = d, .err = err};
     if (RILL_UNLIKELY(++im->gen == 0)) {
-        memset(im->seen, 0, (size_t)(im->schema->n_fields ? im->schema->n_fields : 1) *
-                                sizeof *im->seen);
+        memset(im->seen, 0,
+               (size_t)(im->schema->n_fields ? im->schema->n_fields : 1) * sizeof *im->seen);
         im->gen = 1;
     }
     int rc;
@@ -562,6 +562,10 @@ int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *
 static void json_put_str(rill__buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    if (n == 0) { /* s may be NULL then */
+        rill__buf_append(out, "\"\"", 2);
+        return;
+    }
     rill__buf_reserve(out, n + 2);
     rill__buf_putc(out, '"');
     size_t run = 0;

@@ -5,6 +5,8 @@
 
 #include "ops.h"
 
+#define PREFETCH_AHEAD 8
+
 typedef struct keyed_op {
     rill__operator base;
     rill_process_fn fn;
@@ -52,11 +54,22 @@ static int keyed_process(rill__operator *op, rill_batch *b)
 {
     keyed_op *k = (keyed_op *)op;
     op->ctx.can_emit = true;
+    rill__state_backend *be = op->ctx.backend;
+    bool prefetch = b->has_hashes && k->key.fast_u64 && be->ops->prefetch;
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         op->in_has_ts = b->has_ts;
         if (b->has_ts)
             op->in_ts = b->ts[i];
+        if (prefetch && i + PREFETCH_AHEAD < b->n_rows) {
+            /* the state of a row a few rows ahead: its cache miss overlaps this row's work */
+            rill_row ahead = rill__batch_row(b, i + PREFETCH_AHEAD);
+            uint64_t word = ahead.v[k->key.idx[0]];
+            uint64_t h = b->hashes[i + PREFETCH_AHEAD];
+            rill__state_key pk = {.key = &word, .key_len = sizeof word, .hash = h,
+                                  .kg = rill__key_group(h, op->max_parallelism)};
+            be->ops->prefetch(be, &pk);
+        }
         set_key(k, b, i, &in);
         int rc = k->fn(&op->ctx, &in);
         if (RILL_UNLIKELY(rc < 0)) {
@@ -104,19 +117,16 @@ rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__ke
 
 /* ---- ValueState ----------------------------------------------------------------------------- */
 
-/* The current operator's table for desc, registered on first use. */
-static int state_table(rill_ctx *ctx, const rill_state_desc *desc, rill__state_table **out)
+/* The current operator's table for desc, registered on first use (the slow path). */
+__attribute__((noinline)) static int state_table_slow(rill_ctx *ctx, const rill_state_desc *desc,
+                                                      rill__state_table **out)
 {
-    if (RILL_UNLIKELY(!ctx || !ctx->keyed || !desc)) {
+    if (!ctx || !ctx->keyed || !desc) {
         if (ctx && ctx->op)
             return rill__operator_fail(ctx->op, RILL_ESTATE,
                                        "keyed state '%s' used outside a keyed process function",
                                        desc ? desc->name : "?");
         return RILL_ESTATE;
-    }
-    if (RILL_LIKELY(desc->id < ctx->n_tables && ctx->tables[desc->id])) {
-        *out = ctx->tables[desc->id];
-        return 0;
     }
     if (desc->id >= ctx->n_tables) {
         int n = desc->id + 8;
@@ -127,9 +137,19 @@ static int state_table(rill_ctx *ctx, const rill_state_desc *desc, rill__state_t
     int rc = ctx->backend->ops->table(ctx->backend, desc, &ctx->tables[desc->id]);
     if (rc < 0)
         return rill__operator_fail(ctx->op, rc, "state '%s': cannot register: %s", desc->name,
-                                   rill_strerror(rc));
+                                   rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
     *out = ctx->tables[desc->id];
     return 0;
+}
+
+static inline int state_table(rill_ctx *ctx, const rill_state_desc *desc, rill__state_table **out)
+{
+    if (RILL_LIKELY(ctx && ctx->keyed && desc && desc->id < ctx->n_tables &&
+                    ctx->tables[desc->id])) {
+        *out = ctx->tables[desc->id];
+        return 0;
+    }
+    return state_table_slow(ctx, desc, out);
 }
 
 int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void **ptr_out,
@@ -144,15 +164,22 @@ int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void 
 
 int rill_value_get(rill_ctx *ctx, const rill_state_desc *desc, void *out)
 {
+    rill__state_table *t;
+    int rc = state_table(ctx, desc, &t);
+    if (RILL_UNLIKELY(rc < 0))
+        return rc;
     const void *p;
     size_t len;
-    int rc = rill_value_get_bytes(ctx, desc, &p, &len);
+    rc = ctx->backend->ops->value_get(t, &ctx->key, &p, &len);
     if (rc == 1) {
-        if (RILL_UNLIKELY(desc->value_size == 0))
+        if (RILL_LIKELY(desc->value_size == 8))
+            memcpy(out, p, 8); /* the common case, as one load and store */
+        else if (desc->value_size > 0)
+            memcpy(out, p, desc->value_size);
+        else
             return rill__operator_fail(ctx->op, RILL_ESTATE,
                                        "state '%s' has variable-length values: use "
                                        "rill_value_get_bytes", desc->name);
-        memcpy(out, p, desc->value_size);
     }
     return rc;
 }

@@ -224,7 +224,10 @@ static inline bool rill__channel_try_pop(rill__channel *c, rill__msg *m)
     }
     *m = c->slots[h & c->mask];
     atomic_store_explicit(&c->head, h + 1, memory_order_release);
-    rill__parker_notify(c->producer);
+    /* a producer waiting on a full ring is woken once it is half empty, not at every pop:
+     * that keeps the two threads from waking each other per batch */
+    if (c->tail_cache - (h + 1) <= (c->mask >> 1))
+        rill__parker_notify(c->producer);
     return true;
 }
 

@@ -7,6 +7,7 @@
 #include "runtime.h"
 
 #define IDLE_PARK_NS (20 * 1000 * 1000) /* a safety net: wake-ups are explicit */
+#define IDLE_SPINS 256                   /* empty polls before parking: a batch is often near */
 
 struct rill__task {
     int index; /* global task index in the execution graph */
@@ -437,7 +438,7 @@ static int run_source(rill__task *t)
 static int run_gate(rill__task *t)
 {
     rill__operator *head = t->ops[0];
-    int next = 0;
+    int next = 0, idle_spins = 0;
     for (;;) {
         if (canceled(t))
             return RILL_ECANCELED;
@@ -464,7 +465,14 @@ static int run_gate(rill__task *t)
             }
         }
         next = (next + 1) % t->n_in;
-        if (!got) {
+        if (!got && ++idle_spins < IDLE_SPINS) {
+            rill__cpu_relax();
+            continue;
+        }
+        if (got) {
+            idle_spins = 0;
+        } else {
+            idle_spins = 0;
             rill__parker_prepare(&t->parker);
             bool any = false;
             for (int c = 0; c < t->n_in && !any; c++) {

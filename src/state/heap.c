@@ -8,8 +8,8 @@
 
 #include "state.h"
 
-#define INLINE_MAX 16       /* key+namespace bytes, and value bytes, kept in the slot */
-#define KG_MIN_CAP 16       /* slots of a key group's table at its first insert */
+#define INLINE_MAX 16 /* key+namespace bytes, and value bytes, kept in the slot */
+#define KG_MIN_CAP 16 /* slots of a key group's table at its first insert */
 #define KG_MAX_CAP (UINT32_C(1) << 31)
 
 enum { F_USED = 1, F_KEXT = 2, F_VEXT = 4 };
@@ -58,10 +58,10 @@ typedef struct heap_table {
 
 struct heap_backend {
     rill__state_backend base;
-    char *uid;            /* copy of cfg.operator_uid */
-    heap_table **tables;  /* in registration order */
+    char *uid;           /* copy of cfg.operator_uid */
+    heap_table **tables; /* in registration order */
     size_t n_tables, cap_tables;
-    heap_table **by_id;   /* by desc->id, for O(1) lookup; NULL holes */
+    heap_table **by_id; /* by desc->id, for O(1) lookup; NULL holes */
     size_t cap_by_id;
 };
 
@@ -411,7 +411,8 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
                                         (int)desc->kind, desc->value_size);
     } else {
         if (desc->kind != RILL_STATE_VALUE)
-            return rill__last_error_set(RILL_EINVAL, "state '%s' of operator %s: kind %d "
+            return rill__last_error_set(RILL_EINVAL,
+                                        "state '%s' of operator %s: kind %d "
                                         "not supported by the heap backend",
                                         desc->name, b->uid, (int)desc->kind);
         t = table_new(b, desc);
@@ -421,8 +422,7 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
     if (desc->id >= 0) {
         if ((size_t)desc->id >= b->cap_by_id) {
             size_t old = b->cap_by_id;
-            rill__grow((void **)&b->by_id, &b->cap_by_id, (size_t)desc->id + 1,
-                       sizeof *b->by_id);
+            rill__grow((void **)&b->by_id, &b->cap_by_id, (size_t)desc->id + 1, sizeof *b->by_id);
             memset(b->by_id + old, 0, (b->cap_by_id - old) * sizeof *b->by_id);
         }
         if (!b->by_id[desc->id])
@@ -460,12 +460,23 @@ static void heap_destroy(rill__state_backend *bb)
     free(b);
 }
 
+static void heap_prefetch(rill__state_backend *bb, const rill__state_key *k)
+{
+    heap_backend *b = (heap_backend *)bb;
+    uint64_t h = full_hash(k);
+    for (size_t i = 0; i < b->n_tables; i++) {
+        heap_table *t = b->tables[i];
+        unsigned g = (unsigned)k->kg - t->kg_first;
+        if (g < t->n_kg && t->kgs[g].slots)
+            __builtin_prefetch(&t->kgs[g].slots[(uint32_t)h & t->kgs[g].mask]);
+    }
+}
+
 static void heap_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *bytes_out)
 {
     heap_backend *b = (heap_backend *)bb;
     int64_t n = 0;
-    size_t bytes = sizeof *b + b->cap_tables * sizeof *b->tables +
-                   b->cap_by_id * sizeof *b->by_id;
+    size_t bytes = sizeof *b + b->cap_tables * sizeof *b->tables + b->cap_by_id * sizeof *b->by_id;
     for (size_t i = 0; i < b->n_tables; i++) {
         const heap_table *t = b->tables[i];
         n += t->n_entries;
@@ -486,5 +497,6 @@ const rill__state_backend_ops rill__heap_backend_ops = {
     .value_put = heap_value_put,
     .value_del = heap_value_del,
     .iterate_kg = heap_iterate_kg,
+    .prefetch = heap_prefetch,
     .stats = heap_stats,
 };

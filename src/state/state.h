@@ -36,6 +36,7 @@ typedef struct rill__state_key {
 } rill__state_key;
 
 typedef struct rill__state_backend rill__state_backend;
+/* Never defined: each backend casts it to its own table struct. */
 typedef struct rill__state_table rill__state_table;
 
 /* What a backend instance serves: one operator subtask's key-group range. */
@@ -69,6 +70,8 @@ typedef struct rill__state_backend_ops {
     int (*value_del)(rill__state_table *t, const rill__state_key *k);
     /* Every entry of key group kg (order unspecified); the table must not change meanwhile. */
     int (*iterate_kg)(rill__state_table *t, int kg, rill__state_visit_fn fn, void *arg);
+    /* A hint that k will be accessed soon in every registered table (may do nothing). */
+    void (*prefetch)(rill__state_backend *b, const rill__state_key *k);
     /* Number of entries and approximate bytes used by the whole backend instance. */
     void (*stats)(rill__state_backend *b, int64_t *entries_out, int64_t *bytes_out);
 } rill__state_backend_ops;

@@ -115,7 +115,8 @@ static int run_source(const rill__source_ops *ops, const void *cfg, const rill_s
             return rc;
         CHECK_EQ(rc, RILL_DONE);
     }
-    qsort(out->v, out->n, sizeof *out->v, cmp_keyed);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof *out->v, cmp_keyed);
     return 0;
 }
 
@@ -894,3 +895,57 @@ TEST(conn_sink_blackhole_counts)
     rill__batch_unref(b);
     rill_schema_free(schema);
 }
+
+#ifdef RILL_FAULT_INJECTION
+TEST(conn_io_faults_name_the_file)
+{
+    rill_schema *schema = schema_of(SINK_SPEC);
+    rill_batch *b = sample_batch(schema, 20);
+    char *path = path_in_tmp("faults.csv");
+    /* a failing write, then a failing fsync: an error naming the file */
+    for (int fsync_fault = 0; fsync_fault < 2; fsync_fault++) {
+        void *cfg = rill__file_sink_cfg(path, NULL);
+        rill__err err;
+        rill__conn_init init = conn_init(&err, 0, 1, 10);
+        rill__sink *sink;
+        CHECK_RC(rill__file_sink_ops.create(cfg, schema, &init, &sink));
+        rill__fault_arm(RILL_FAULT_WRITE, fsync_fault ? 0 : 1, false);
+        rill__fault_arm(RILL_FAULT_FSYNC, fsync_fault ? 1 : 0, false);
+        int rc = rill__file_sink_ops.write(sink, b);
+        if (rc == 0)
+            rc = rill__file_sink_ops.finish(sink);
+        rill__fault_arm(RILL_FAULT_WRITE, 0, false);
+        rill__fault_arm(RILL_FAULT_FSYNC, 0, false);
+        CHECK_EQ(rc, RILL_EIO);
+        CHECK_CONTAINS(err.msg, path);
+        rill__file_sink_ops.destroy(sink);
+        rill__file_sink_ops.cfg_free(cfg);
+    }
+    void *cfg = rill__file_sink_cfg(path, NULL);
+    write_sink(&rill__file_sink_ops, cfg, schema, 0, 1, b);
+    rill__file_sink_ops.cfg_free(cfg);
+    /* the N-th read fails, for every N: an error naming the file, or every row */
+    cfg = rill__file_source_cfg(path, NULL);
+    for (long nth = 1;; nth++) {
+        rill__err err;
+        lines got = {0};
+        rill__fault_arm(RILL_FAULT_READ, nth, false);
+        int rc = run_source(&rill__file_source_ops, cfg, schema, 1, 8, &got, &err);
+        long calls = rill__fault_arm(RILL_FAULT_READ, 0, false);
+        if (rc == 0) {
+            CHECK_EQ(got.n, 40);
+            CHECK(calls < nth);
+            lines_free(&got);
+            break;
+        }
+        CHECK_EQ(rc, RILL_EIO);
+        CHECK_CONTAINS(err.msg, path);
+        CHECK_CONTAINS(err.msg, "read failed");
+        lines_free(&got);
+    }
+    rill__file_source_ops.cfg_free(cfg);
+    free(path);
+    rill__batch_unref(b);
+    rill_schema_free(schema);
+}
+#endif

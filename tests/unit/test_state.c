@@ -39,8 +39,7 @@ static rill__state_key u64_key(uint64_t *kb, uint64_t v)
 {
     *kb = v;
     uint64_t h = rill__hash_u64(v);
-    return (rill__state_key){
-        .key = kb, .key_len = 8, .hash = h, .kg = rill__key_group(h, MAX_PAR)};
+    return (rill__state_key){.key = kb, .key_len = 8, .hash = h, .kg = rill__key_group(h, MAX_PAR)};
 }
 
 static rill__state_key bytes_key(const void *key, size_t n, const void *ns, size_t ns_len)
@@ -334,8 +333,9 @@ TEST(state_many_keys_against_model)
         case 2: { /* running sum: get then put */
             int64_t v = get_i64(t, &k);
             if (v != model[key])
-                rill_test_fail(__FILE__, __LINE__, "op %d key %" PRIu64 ": %" PRId64
-                               " vs model %" PRId64, op, key, v, model[key]);
+                rill_test_fail(__FILE__, __LINE__,
+                               "op %d key %" PRIu64 ": %" PRId64 " vs model %" PRId64, op, key, v,
+                               model[key]);
             int64_t nv = (v == INT64_MIN ? 0 : v) + (int64_t)(r >> 40);
             put_i64(t, &k, nv);
             n_model += model[key] == INT64_MIN;
@@ -369,8 +369,8 @@ TEST(state_many_keys_against_model)
         rill__state_key k = u64_key(&kb, i);
         int64_t v = get_i64(t, &k);
         if (v != model[i])
-            rill_test_fail(__FILE__, __LINE__, "key %" PRIu64 ": %" PRId64 " vs model %" PRId64,
-                           i, v, model[i]);
+            rill_test_fail(__FILE__, __LINE__, "key %" PRIu64 ": %" PRId64 " vs model %" PRId64, i,
+                           v, model[i]);
     }
     free(model);
     ops->destroy(b);
@@ -378,7 +378,7 @@ TEST(state_many_keys_against_model)
 
 /* Variable-length keys, namespaces and values (inline and out of line) against a model. */
 #define VK_KEYS 4000
-#define VK_NS 3
+#define VK_NS   3
 #define VK_VMAX 40
 
 typedef struct vk_model {

@@ -1,0 +1,48 @@
+# A thin wrapper over CMake presets, so `make`, `make demo`, `make test` work as people expect.
+#   make          install what is missing (Debian packages), build build/ (release preset)
+#   make demo     ... and run the fraud-detection demo on the embedded mini-cluster
+#   make test     ... and run every test, then again under ASan+UBSan (build-asan/)
+#   make bench    build and run the benchmarks, printing a table
+#   make asan | make debug | make format | make clean
+.PHONY: all build deps demo test test-release test-asan asan debug bench format clean
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+
+debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+
+demo: build
+	@echo "== fraud detection on the embedded mini-cluster: generated transactions,"
+	@echo "== a running total per user in keyed state, an alert when it passes 10000"
+	./build/rill run build/examples/fraud.so -- --events 20000000 --output build/demo-alerts.csv
+	@echo "== first alerts (build/demo-alerts.csv):"
+	@head -n 6 build/demo-alerts.csv
+
+test-release: build
+	@ctest --preset release
+
+test-asan: asan
+	@ctest --preset asan
+
+test: test-release test-asan
+
+bench: build
+	@./bench/run
+
+format:
+	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
+
+clean:
+	rm -rf build build-debug build-asan

@@ -1,0 +1,215 @@
+"""Shared helpers for the rill end-to-end tests (python3, standard library only).
+
+Each test script lists its test functions and calls main(tests): every test runs in its own
+temporary directory (removed afterwards), failures print the expected and the actual value,
+and the script exits non-zero when any test failed.
+"""
+import collections
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+RILL_BIN = os.environ.get("RILL_BIN", "")
+RILL_EXAMPLES = os.environ.get("RILL_EXAMPLES", "")
+RILL_BUILD = os.environ.get("RILL_BUILD", "")
+RILL_TEST_JOBS = os.environ.get("RILL_TEST_JOBS", "")
+
+# Generous: sanitizer builds are several times slower than release builds.
+TIMEOUT = 120
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "ThreadSanitizer", "runtime error:")
+
+ALERT_HEADER = "user_id,total,ts"
+
+
+class Failure(Exception):
+    """A failed check; the message says what was expected and what was found."""
+
+
+def fraud_so():
+    return os.path.join(RILL_EXAMPLES, "fraud.so")
+
+
+def test_job(name):
+    return os.path.join(RILL_TEST_JOBS, name + ".so")
+
+
+def short(text, limit=3000):
+    text = text if isinstance(text, str) else repr(text)
+    return text if len(text) <= limit else text[:limit] + "... (%d more chars)" % (
+        len(text) - limit)
+
+
+class Result:
+    def __init__(self, args, rc, out, err, secs):
+        self.args, self.rc, self.out, self.err, self.secs = args, rc, out, err, secs
+
+    def describe(self):
+        return ("command: %s\nexit status: %s (%.1f s)\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                % (" ".join(self.args), self.rc, self.secs, short(self.out), short(self.err)))
+
+
+def run(args, timeout=TIMEOUT, stdin_text=None, cwd=None):
+    """Runs the rill binary with args; checks it ended by itself (no signal, no timeout) and
+    that no sanitizer report was printed."""
+    cmd = [RILL_BIN] + list(args)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True,
+                           timeout=timeout, cwd=cwd, errors="replace")
+    except subprocess.TimeoutExpired as e:
+        raise Failure("command timed out after %d s: %s\nstdout: %s\nstderr: %s" % (
+            timeout, " ".join(cmd), short(e.stdout or ""), short(e.stderr or "")))
+    r = Result(cmd, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+    if r.rc < 0:
+        raise Failure("expected the process to exit normally, it was killed by signal %d\n%s"
+                      % (-r.rc, r.describe()))
+    for mark in SANITIZER_MARKS:
+        if mark in r.err:
+            raise Failure("expected no sanitizer report, found %r\n%s" % (mark, r.describe()))
+    return r
+
+
+def expect_rc(r, rc):
+    if r.rc != rc:
+        raise Failure("expected exit status %d, got %d\n%s" % (rc, r.rc, r.describe()))
+
+
+def expect(cond, what, expected, actual, r=None):
+    if not cond:
+        msg = "%s\n  expected: %s\n  actual:   %s" % (what, short(expected), short(actual))
+        if r is not None:
+            msg += "\n" + r.describe()
+        raise Failure(msg)
+
+
+def expect_in(needle, haystack, what, r=None):
+    expect(needle in haystack, what, "text containing %r" % needle, haystack, r)
+
+
+# ---- transactions and the fraud oracle -----------------------------------------------------
+
+def gen_transactions(seed, n_rows, n_users=1000, ts0=1700000000000, heavy=10, neg=True):
+    """Random transactions (user_id, amount text, ts) with strictly increasing ts, amounts in
+    cents (a few refunds below zero), and a few heavy users holding a fifth of the rows."""
+    rng = random.Random(seed)
+    heavy_users = rng.sample(range(1, n_users + 1), heavy)
+    rows, ts = [], ts0
+    for _ in range(n_rows):
+        if rng.random() < 0.2:
+            user = rng.choice(heavy_users)
+        else:
+            user = rng.randint(1, n_users)
+        cents = rng.randint(1, 50000)
+        if neg and rng.random() < 0.02:
+            cents = -cents // 4 - 1
+        sign = "-" if cents < 0 else ""
+        amount = "%s%d.%02d" % (sign, abs(cents) // 100, abs(cents) % 100)
+        ts += rng.randint(1, 5)
+        rows.append((user, amount, ts))
+    return rows
+
+
+def write_csv(path, rows, header="user_id,amount,ts"):
+    with open(path, "w", newline="") as f:
+        f.write(header + "\n")
+        for row in rows:
+            f.write(",".join(str(x) for x in row) + "\n")
+
+
+def expected_alerts(rows, threshold):
+    """Per user running total in input order; above the threshold: alert and reset to 0."""
+    totals = collections.defaultdict(float)
+    alerts = []
+    for user, amount, ts in rows:
+        t = totals[user] + float(amount)
+        if t > threshold:
+            alerts.append((int(user), t, int(ts)))
+            t = 0.0
+        totals[user] = t
+    return alerts
+
+
+def parse_alerts(text, what):
+    """Parses the fraud output CSV: exact header, then user_id,total,ts rows in file order."""
+    lines = text.splitlines()
+    expect(len(lines) >= 1 and lines[0] == ALERT_HEADER, what + ": header line",
+           ALERT_HEADER, lines[0] if lines else "(empty output)")
+    alerts = []
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split(",")
+        try:
+            expect(len(parts) == 3, "%s: line %d has 3 columns" % (what, n), 3, line)
+            alerts.append((int(parts[0]), float(parts[1]), int(parts[2])))
+        except ValueError:
+            raise Failure("%s: line %d is not user_id,total,ts: %r" % (what, n, line))
+    return alerts
+
+
+def compare_alerts(expected, actual, what):
+    """Multiset comparison (totals as exact floats) and per-user order by ts."""
+    e, a = collections.Counter(expected), collections.Counter(actual)
+    if e != a:
+        missing = list((e - a).elements())
+        extra = list((a - e).elements())
+        raise Failure("%s: alerts differ\n  expected: %d alerts\n  actual:   %d alerts\n"
+                      "  expected but missing (first 10): %s\n"
+                      "  present but not expected (first 10): %s"
+                      % (what, len(expected), len(actual), sorted(missing)[:10],
+                         sorted(extra)[:10]))
+    last = {}
+    for user, total, ts in actual:
+        if user in last and ts <= last[user]:
+            raise Failure("%s: alerts of user %d out of ts order\n  expected: ts after %d\n"
+                          "  actual:   %d" % (what, user, last[user], ts))
+        last[user] = ts
+
+
+def read_text(path):
+    with open(path, newline="") as f:
+        return f.read()
+
+
+# ---- the test driver -----------------------------------------------------------------------
+
+def check_env(need_jobs=False):
+    missing = [name for name, val in (("RILL_BIN", RILL_BIN), ("RILL_EXAMPLES", RILL_EXAMPLES))
+               if not val]
+    if need_jobs and not RILL_TEST_JOBS:
+        missing.append("RILL_TEST_JOBS")
+    if missing:
+        print("missing environment: %s (run through ctest)" % ", ".join(missing))
+        sys.exit(2)
+
+
+def main(tests, need_jobs=False):
+    check_env(need_jobs)
+    only = sys.argv[1:]
+    failed = []
+    for fn in tests:
+        name = fn.__name__
+        if only and name not in only:
+            continue
+        tmp = tempfile.mkdtemp(prefix="rill-e2e-")
+        t0 = time.monotonic()
+        try:
+            fn(tmp)
+            print("ok   %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+        except Failure as e:
+            failed.append(name)
+            print("FAIL %s: %s" % (name, e), flush=True)
+        except Exception:  # a bug in the test itself still fails the script
+            failed.append(name)
+            print("FAIL %s: exception\n%s" % (name, traceback.format_exc()), flush=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        print("%d of %d tests failed: %s" % (len(failed), len(tests), ", ".join(failed)))
+        sys.exit(1)
+    print("all %d tests passed" % len(tests))
