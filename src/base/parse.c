@@ -1,5 +1,6 @@
 /* parse.c - base layer: strict number parsing and shortest round-trip double formatting. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,15 +78,24 @@ int rill__format_f64(char *buf, size_t cap, double d)
         return snprintf(buf, cap, d > 0 ? "Infinity" : "-Infinity");
     if (d == 0)
         return snprintf(buf, cap, signbit(d) ? "-0" : "0");
-    /* the fewest significant digits that read back exactly, then plain notation for
-     * exponents in [-7, 21) as JavaScript prints numbers, scientific beyond */
+    /* the fewest significant digits that read back exactly: 15 always suffice for a double
+     * that came from 15 or fewer digits; then drop the trailing zeros of the mantissa */
     char tmp[64];
-    int prec = 1;
+    int prec = fabs(d) < DBL_MIN ? 1 : 15; /* subnormals have fewer digits of precision */
     for (; prec < 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         if (strtod(tmp, NULL) == d)
             break;
     }
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+    char *e = strchr(tmp, 'e');
+    char *last = e - 1;
+    while (*last == '0')
+        last--;
+    int digits = 0;
+    for (char *c = tmp; c <= last; c++)
+        digits += *c >= '0' && *c <= '9';
+    prec = digits;
     snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
     int exp10 = atoi(strchr(tmp, 'e') + 1);
     if (exp10 < -7 || exp10 >= 21)

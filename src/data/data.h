@@ -5,6 +5,8 @@
 #ifndef RILL_DATA_H
 #define RILL_DATA_H
 
+#include <string.h>
+
 #include "base/base.h"
 
 /* ---- schemas ------------------------------------------------------------------------------ */
@@ -92,6 +94,7 @@ static inline rill_row rill__batch_append(rill_batch *b)
     uint64_t *base = b->rows + (size_t)b->n_rows * b->row_words;
     for (uint32_t w = 0; w < b->null_words; w++)
         base[w] = ~UINT64_C(0);
+    memset(base + b->null_words, 0, b->n_fields * sizeof(uint64_t)); /* NULL reads as 0 */
     b->n_rows++;
     return (rill_row){.v = base + b->null_words, .nulls = base, .batch = b};
 }
@@ -109,7 +112,7 @@ void rill__batch_need_ts(rill_batch *b);
 static inline const char *rill__batch_str(const rill_batch *b, uint64_t slot, size_t *len_out)
 {
     *len_out = (size_t)(slot & 0xffffffffu);
-    return b->bytes + (slot >> 32);
+    return *len_out ? b->bytes + (slot >> 32) : ""; /* never NULL, even with no bytes yet */
 }
 
 /* ---- keys and key groups ------------------------------------------------------------------ */
@@ -189,7 +192,8 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
  * field has no column or a column is named twice. */
 int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err);
 /* Decodes one line (without its line terminator) into a new row of b (which must not be
- * full). 0; or RILL_EPARSE with err filled and no row added. */
+ * full). 0; or RILL_EPARSE with err filled and no row added; or RILL_ELIMIT (err filled) when
+ * the batch's string area is full. */
 int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
                       rill__parse_err *err);
 void rill__decoder_close(rill__decoder *d);

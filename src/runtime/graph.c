@@ -7,7 +7,7 @@
 
 static void *own(rill_env *env, void *p)
 {
-    rill__grow((void **)&env->owned, &env->n_owned, env->n_owned + 1, sizeof *env->owned);
+    rill__grow((void **)&env->owned, &env->cap_owned, env->n_owned + 1, sizeof *env->owned);
     env->owned[env->n_owned++] = p;
     return p;
 }

@@ -36,7 +36,7 @@ def fraud_so():
     return os.path.join(RILL_EXAMPLES, "fraud.so")
 
 
-def test_job(name):
+def job_so(name):
     return os.path.join(RILL_TEST_JOBS, name + ".so")
 
 
@@ -192,10 +192,9 @@ def main(tests, need_jobs=False):
     check_env(need_jobs)
     only = sys.argv[1:]
     failed = []
-    for fn in tests:
+    selected = [fn for fn in tests if not only or fn.__name__ in only]
+    for fn in selected:
         name = fn.__name__
-        if only and name not in only:
-            continue
         tmp = tempfile.mkdtemp(prefix="rill-e2e-")
         t0 = time.monotonic()
         try:
@@ -210,6 +209,9 @@ def main(tests, need_jobs=False):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     if failed:
-        print("%d of %d tests failed: %s" % (len(failed), len(tests), ", ".join(failed)))
+        print("%d of %d tests failed: %s" % (len(failed), len(selected), ", ".join(failed)))
         sys.exit(1)
-    print("all %d tests passed" % len(tests))
+    if not selected:
+        print("no test matches %s" % " ".join(only))
+        sys.exit(2)
+    print("all %d tests passed" % len(selected))

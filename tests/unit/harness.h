@@ -1,0 +1,41 @@
+/*
+ * harness.h - the operator test harness: drives one operator in-process with batches and end of
+ * input, and collects what it emits on its main and side outputs as rows of text.
+ */
+#ifndef RILL_TEST_HARNESS_H
+#define RILL_TEST_HARNESS_H
+
+#include "ops/ops.h"
+
+typedef struct harness_out {
+    rill__output base;
+    char **rows; /* one CSV line per emitted row */
+    int n_rows;
+    size_t cap;
+    int n_batches;
+    bool ended;
+} harness_out;
+
+typedef struct harness {
+    rill__operator *op;
+    harness_out main, side[4];
+    rill__err err;
+    rill_schema *in_schema;
+    rill__batch_pool *pool;
+} harness;
+
+/* The init an operator under test gets: uid "op", subtask 0 of parallelism 1, max parallelism
+ * 128, batch size 4 (small, so batches fill and flush often). */
+rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema *out, int n_tags);
+/* Connects outputs and opens the operator; returns open's result. */
+int harness_open(harness *h, rill__operator *op);
+/* Sends one batch of rows given as CSV lines (NULL-terminated list). With shared, the harness
+ * keeps a second reference to the batch while the operator runs (so it may not change it). */
+int harness_push(harness *h, const char *const *csv_rows, bool shared);
+int harness_end(harness *h);
+/* Closes and frees the operator and everything collected. */
+void harness_close(harness *h);
+/* All rows of an output joined with '|', for one comparison. Freed by harness_close. */
+const char *harness_rows(harness *h, harness_out *o);
+
+#endif
