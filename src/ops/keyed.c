@@ -14,7 +14,21 @@ typedef struct keyed_op {
     const rill__state_backend_ops *backend_ops;
     rill__buf key_buf;
     uint64_t key_word; /* fast path: the one 8-byte key field */
+    bool prefetch;     /* the state is larger than the caches: prefetch rows ahead */
+    int batches_since_stats;
 } keyed_op;
+
+#define PREFETCH_MIN_BYTES ((int64_t)2 << 20)
+
+static bool state_is_large(keyed_op *k)
+{
+    rill__state_backend *be = k->base.ctx.backend;
+    int64_t entries = 0, bytes = 0;
+    be->ops->stats(be, &entries, &bytes);
+    k->batches_since_stats = 0;
+    k->prefetch = bytes >= PREFETCH_MIN_BYTES;
+    return k->prefetch;
+}
 
 static int keyed_open(rill__operator *op)
 {
@@ -55,7 +69,10 @@ static int keyed_process(rill__operator *op, rill_batch *b)
     keyed_op *k = (keyed_op *)op;
     op->ctx.can_emit = true;
     rill__state_backend *be = op->ctx.backend;
-    bool prefetch = b->has_hashes && k->key.fast_u64 && be->ops->prefetch;
+    /* prefetching pays only once the state has outgrown the caches */
+    if (++k->batches_since_stats >= 64)
+        state_is_large(k);
+    bool prefetch = k->prefetch && b->has_hashes && k->key.fast_u64 && be->ops->prefetch;
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         op->in_has_ts = b->has_ts;
@@ -199,12 +216,15 @@ int rill_value_set_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void 
 
 int rill_value_set(rill_ctx *ctx, const rill_state_desc *desc, const void *val)
 {
-    if (RILL_UNLIKELY(desc && desc->value_size == 0))
-        return ctx && ctx->op ? rill__operator_fail(ctx->op, RILL_ESTATE,
-                                                    "state '%s' has variable-length values: "
-                                                    "use rill_value_set_bytes", desc->name)
-                              : RILL_ESTATE;
-    return rill_value_set_bytes(ctx, desc, val, desc ? desc->value_size : 0);
+    rill__state_table *t;
+    int rc = state_table(ctx, desc, &t);
+    if (RILL_UNLIKELY(rc < 0))
+        return rc;
+    if (RILL_UNLIKELY(desc->value_size == 0))
+        return rill__operator_fail(ctx->op, RILL_ESTATE,
+                                   "state '%s' has variable-length values: use "
+                                   "rill_value_set_bytes", desc->name);
+    return ctx->backend->ops->value_put(t, &ctx->key, val, desc->value_size);
 }
 
 int rill_value_clear(rill_ctx *ctx, const rill_state_desc *desc)

@@ -345,3 +345,77 @@ TEST(runtime_too_few_slots_is_reported)
     rill_schema_free(s);
     rill_env_free(env);
 }
+
+/* ---- fault injection: every N-th read, write or fsync failing ends in the right output or a
+ * clear error naming the file, never a crash, a hang or a partial "success" ------------------ */
+
+#ifdef RILL_FAULT_INJECTION
+static int run_file_job(const char *in, const char *out, rill__err *err_out)
+{
+    rill_env *env = rill_env_new();
+    rill_schema *s = NULL;
+    rill_schema_parse("k INT64 NOT NULL, v INT64 NOT NULL, seq INT64 NOT NULL", &s);
+    sum_desc = rill_value_state(env, "sum", 8);
+    rill_stream *src = rill_source_file(env, in, s, NULL);
+    rill_stream *p = rill_keyed_process(rill_stream_key_by(src, "k"), NULL, running_sum, NULL);
+    rill_sink_file(p, out, NULL);
+    rill_schema_free(s);
+    int rc = rill_env_execute(env);
+    rill__err_set(err_out, rc, "%s", rill_errmsg(env));
+    rill_env_free(env);
+    return rc;
+}
+
+static char *slurp(const char *path)
+{
+    char *data = NULL;
+    size_t len;
+    if (rill__read_file(path, 1 << 26, &data, &len) != 0)
+        return NULL;
+    return data;
+}
+
+TEST(runtime_fault_loop_file_io)
+{
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s/in.csv", rill_test_tmpdir());
+    snprintf(out, sizeof out, "%s/out.csv", rill_test_tmpdir());
+    FILE *f = fopen(in, "w");
+    fprintf(f, "k,v,seq\n");
+    for (int i = 0; i < 30000; i++)
+        fprintf(f, "%d,%d,%d\n", i % 37, (i * 7919) % 1000, i);
+    fclose(f);
+    rill__err err = {0};
+    CHECK_RC(run_file_job(in, out, &err));
+    char *expect = slurp(out);
+    CHECK(expect != NULL);
+    static const rill__fault_point points[] = {RILL_FAULT_READ, RILL_FAULT_WRITE,
+                                               RILL_FAULT_FSYNC};
+    static const char *names[] = {"read", "write", "fsync"};
+    for (size_t p = 0; p < RILL_ARRAY_LEN(points); p++) {
+        int failures = 0;
+        for (long nth = 1; nth <= 40; nth++) {
+            rill__fault_arm(points[p], nth, false);
+            remove(out);
+            int rc = run_file_job(in, out, &err);
+            long seen = rill__fault_arm(points[p], 0, false);
+            if (rc == 0) {
+                char *got = slurp(out);
+                if (!got || strcmp(got, expect) != 0)
+                    rill_test_fail(__FILE__, __LINE__, "%s fault at call %ld: job succeeded "
+                                   "with wrong output", names[p], nth);
+                free(got);
+                if (seen < nth)
+                    break; /* fewer calls than nth: every injection point was covered */
+            } else {
+                failures++;
+                if (!strstr(err.msg, rill_test_tmpdir()))
+                    rill_test_fail(__FILE__, __LINE__, "%s fault at call %ld: message names no "
+                                   "file: %s", names[p], nth, err.msg);
+            }
+        }
+        CHECK(failures > 0); /* the loop did reach an injection point */
+    }
+    free(expect);
+}
+#endif
