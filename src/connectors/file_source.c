@@ -245,7 +245,12 @@ typedef struct fsrc {
     char *buf;
     size_t cap, pos, end, scan; /* unread bytes buf[pos..end); no '\n' in [pos, scan) */
     bool eof;
-    long line_no;    /* lines read so far in this file (the current line's number) */
+    long line_no;    /* the line the current record starts on (1-based) */
+    long next_line;  /* the line the next record starts on */
+    bool csv_quotes; /* CSV: a quoted field may hold line breaks (RFC 4180) */
+    bool quote_odd;  /* buf[pos, qscan) ends inside a quoted field */
+    size_t qscan;    /* CSV: how far the quote state has run (complete lines only) */
+    long inner_nl;   /* line breaks inside quoted fields in buf[pos, scan) */
     uint64_t offset; /* byte position of the next unread line (for checkpoints) */
     bool need_header;
     bool dec_open;
@@ -271,9 +276,13 @@ static int open_split(fsrc *s)
         return rill__err_set(s->err, -errno, "%s: cannot open: %s", file, strerror(errno));
     s->fd = fd;
     s->file = file;
-    s->pos = s->end = s->scan = 0;
+    s->pos = s->end = s->scan = s->qscan = 0;
     s->eof = false;
     s->line_no = 0;
+    s->next_line = 1;
+    s->quote_odd = false;
+    s->inner_nl = 0;
+    s->csv_quotes = s->cfg->fmt.format == RILL_FMT_CSV;
     s->offset = 0;
     s->need_header = s->cfg->fmt.format == RILL_FMT_CSV && !s->cfg->fmt.no_header;
     rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
@@ -281,13 +290,53 @@ static int open_split(fsrc *s)
     return 0;
 }
 
-/* The next line of the open split, without its terminator: 1, 0 at the end of the file, or a
- * negative error (message set). */
+/* Runs the RFC 4180 quote state over the complete line buf[from, to): a quote opens a quoted
+ * field only at the start of a field, "" inside one is a quote, a lone quote closes it.
+ * Leaves quote_odd set when the line ends inside a quoted field. */
+static void scan_quotes(fsrc *s, size_t from, size_t to)
+{
+    const char *p = s->buf + from, *e = s->buf + to;
+    if (!s->quote_odd && !memchr(p, '"', (size_t)(e - p)))
+        return; /* the common case: no quote, no state to run */
+    char delim = s->cfg->fmt.delim ? s->cfg->fmt.delim : ',';
+    bool in_q = s->quote_odd, field_start = !in_q && from == s->pos;
+    for (; p < e; p++) {
+        char c = *p;
+        if (in_q) {
+            if (c == '"') {
+                if (p + 1 < e && p[1] == '"')
+                    p++;
+                else
+                    in_q = false;
+            }
+        } else if (c == delim) {
+            field_start = true;
+            continue;
+        } else if (c == '"' && field_start) {
+            in_q = true;
+        }
+        field_start = false;
+    }
+    s->quote_odd = in_q;
+}
+
+/* The next record of the open split, without its terminator: one line, or for CSV several
+ * when a quoted field holds line breaks. 1, 0 at the end of the file, or a negative error
+ * (message set). */
 static int next_line(fsrc *s, const char **line, size_t *len)
 {
     for (;;) {
         char *nl = memchr(s->buf + s->scan, '\n', s->end - s->scan);
         size_t n, adv;
+        if (nl && s->csv_quotes) {
+            scan_quotes(s, s->qscan, (size_t)(nl - s->buf));
+            s->qscan = (size_t)(nl - s->buf) + 1;
+            if (s->quote_odd) { /* the line break is inside a quoted field: keep going */
+                s->scan = (size_t)(nl - s->buf) + 1;
+                s->inner_nl++;
+                continue;
+            }
+        }
         if (nl) {
             n = (size_t)(nl - (s->buf + s->pos));
             adv = n + 1;
@@ -301,13 +350,14 @@ static int next_line(fsrc *s, const char **line, size_t *len)
                 memmove(s->buf, s->buf + s->pos, s->end - s->pos);
                 s->end -= s->pos;
                 s->scan -= s->pos;
+                s->qscan -= s->pos;
                 s->pos = 0;
             }
             if (s->end == s->cap) {
                 if (s->cap >= MAX_LINE)
-                    return rill__err_set(s->err, RILL_ELIMIT,
-                                         "%s:%ld: line longer than %zu MiB", s->file,
-                                         s->line_no + 1, MAX_LINE >> 20);
+                    return rill__err_set(s->err, RILL_ELIMIT, "%s:%ld: record longer than %zu MiB%s",
+                                         s->file, s->next_line, MAX_LINE >> 20,
+                                         s->quote_odd ? " (a quote that is never closed?)" : "");
                 s->cap = RILL_MIN(s->cap * 2, MAX_LINE);
                 s->buf = rill__xrealloc(s->buf, s->cap);
             }
@@ -328,9 +378,12 @@ static int next_line(fsrc *s, const char **line, size_t *len)
         }
         const char *p = s->buf + s->pos;
         s->pos += adv;
-        s->scan = s->pos;
+        s->scan = s->qscan = s->pos;
         s->offset += adv;
-        s->line_no++;
+        s->line_no = s->next_line;
+        s->next_line += 1 + s->inner_nl;
+        s->inner_nl = 0;
+        s->quote_odd = false;
         if (n > 0 && p[n - 1] == '\r')
             n--;
         if (s->line_no == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {

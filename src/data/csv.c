@@ -226,13 +226,7 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
                 }
                 break;
             }
-            if (RILL_UNLIKELY(c == '\n' || c == '\r'))
-                return rill__codec_fail(err, (long)q + 1, -1,
-                                        "expected a closing quote for the field that starts at "
-                                        "column %ld, got a line break (fields spanning lines are "
-                                        "not supported)",
-                                        (long)p + 1);
-            q++;
+            q++; /* line breaks inside quotes are data (RFC 4180) */
         }
         /* line[q] is the closing quote */
         if (q + 1 < len && line[q + 1] != delim) {

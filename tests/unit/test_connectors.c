@@ -949,3 +949,38 @@ TEST(conn_io_faults_name_the_file)
     rill_schema_free(schema);
 }
 #endif
+
+TEST(conn_file_csv_records_spanning_lines)
+{
+    char *path = path_in_tmp("multi.csv");
+    /* line 2-3: one record; line 4: a stray quote inside an unquoted field opens nothing;
+     * lines 5-7: "" escapes and a CRLF inside quotes; line 8: bad id */
+    write_text(path, "id,text\n1,\"a\nb\"\n2,x\"y\n3,\"he said \"\"hi\"\"\r\n\nok\"\r\nz,w\n4,end\n");
+    rill_schema *schema = schema_of("id INT64 NOT NULL, text STRING");
+    void *cfg = rill__file_source_cfg(path, NULL);
+    lines got = {0};
+    rill__err err;
+    CHECK_EQ(run_source(&rill__file_source_ops, cfg, schema, 1, 2, &got, &err), RILL_EPARSE);
+    char *want = rill__xasprintf("%s:8:1: ", path);
+    CHECK_CONTAINS(err.msg, want); /* the bad record's own line, after multi-line records */
+    free(want);
+    char *all = joined(&got);
+    CHECK_STR(all, "{\"id\":1,\"text\":\"a\\nb\"}\n{\"id\":2,\"text\":\"x\\\"y\"}\n"
+                   "{\"id\":3,\"text\":\"he said \\\"hi\\\"\\r\\n\\nok\"}\n");
+    free(all);
+    lines_free(&got);
+    rill__file_source_ops.cfg_free(cfg);
+
+    /* a quote that is never closed swallows the rest of the file: a clear error at its line */
+    write_text(path, "id,text\n1,ok\n2,\"never closed\n3,x\n");
+    cfg = rill__file_source_cfg(path, NULL);
+    CHECK_EQ(run_source(&rill__file_source_ops, cfg, schema, 1, 2, &got, &err), RILL_EPARSE);
+    want = rill__xasprintf("%s:3:", path);
+    CHECK_CONTAINS(err.msg, want);
+    CHECK_CONTAINS(err.msg, "closing quote");
+    free(want);
+    lines_free(&got);
+    rill__file_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    free(path);
+}
