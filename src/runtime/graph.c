@@ -400,7 +400,7 @@ static rill_stream *source_node(rill_env *env, const rill_schema *schema,
     rill__err e = {0};
     if (ops->validate(cfg, schema, &e) != 0) {
         ops->cfg_free(cfg);
-        rill__err_first(&env->err, e.code, "%s source: %s", ops->kind, e.msg);
+        rill__err_first(&env->err, e.code, "%s", e.msg); /* names the connector itself */
         return error_stream(env);
     }
     rill__node *n = node_new(env, RILL_NODE_SOURCE, NULL, schema);
@@ -451,7 +451,7 @@ static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *
     rill__err e = {0};
     if (ops->validate(cfg, in->schema, &e) != 0) {
         ops->cfg_free(cfg);
-        rill__err_first(&env->err, e.code, "%s sink: %s", ops->kind, e.msg);
+        rill__err_first(&env->err, e.code, "%s", e.msg); /* names the connector itself */
         return error_stream(env);
     }
     rill__node *n = node_new(env, RILL_NODE_SINK, in, NULL);
@@ -569,6 +569,9 @@ int rill_env_execute(rill_env *env)
     env->executed = true;
     if (env->err.code)
         return env->err.code;
+    if (env->dead_letter_path && env->bad_policy != RILL_BAD_SKIP)
+        rill__log(RILL_LOG_WARN, "dead-letter-file '%s' is unused: malformed records fail the "
+                  "job unless bad-records is \"skip\"", env->dead_letter_path);
     if (!env->executor)
         return rill__err_set(&env->err, RILL_ECONFIG, "rill_env_execute: no executor");
     int64_t t0 = rill__mono_ns();

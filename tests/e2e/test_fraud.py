@@ -1,6 +1,8 @@
 """End-to-end tests of the fraud example job: `rill run fraud.so` on random transaction files
 at parallelism 1, 2 and 4, checked against alerts computed independently here."""
+import datetime
 import os
+import random
 import re
 import sys
 
@@ -83,6 +85,30 @@ def test_glob_input(tmp):
         compare_alerts(expected, run_fraud(tmp, pattern, 1000.0, p), "glob, parallelism %d" % p)
 
 
+def iso_ms(ms):
+    """epoch ms -> ISO-8601 UTC with milliseconds: 2023-11-14T22:13:20.123Z"""
+    t = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+def test_csv_columns_by_name(tmp):
+    # columns in another order, an extra quoted column with delimiters and "" escapes, some
+    # timestamps in ISO-8601, CRLF line ends: the header maps columns to the schema by name
+    rows = gen_transactions(23, 20000)
+    rng = random.Random(23)
+    path = os.path.join(tmp, "tx.csv")
+    with open(path, "w", newline="") as f:
+        f.write("ts,note,amount,user_id\r\n")
+        for user, amount, ts in rows:
+            t = iso_ms(ts) if rng.random() < 0.3 else str(ts)
+            note = rng.choice(['plain', '"a,b"', '"say ""hi"""', '', '"x, ""y"", z"'])
+            amt = '"%s"' % amount if rng.random() < 0.1 else amount
+            f.write("%s,%s,%s,%d\r\n" % (t, note, amt, user))
+    expected = expected_alerts(rows, 1200.0)
+    for p in (1, 2):
+        compare_alerts(expected, run_fraud(tmp, path, 1200.0, p), "columns by name, p=%d" % p)
+
+
 def test_empty_input(tmp):
     path = os.path.join(tmp, "empty.csv")
     write_csv(path, [])
@@ -125,4 +151,4 @@ def test_output_stdout(tmp):
 
 if __name__ == "__main__":
     main([test_random_parallelism, test_small_batches, test_directory_input, test_glob_input,
-          test_empty_input, test_generated_demo, test_output_stdout])
+          test_csv_columns_by_name, test_empty_input, test_generated_demo, test_output_stdout])

@@ -122,8 +122,10 @@ int main(int argc, char **argv)
         }
     }
     if (only && passed + failed == 0) {
-        fprintf(stderr, "no test named %s\n", only);
-        return 2;
+        /* tests inside #ifdef RILL_FAULT_INJECTION are not compiled in every build: CTest
+         * reports this exit code as skipped */
+        fprintf(stderr, "no test named %s in this build\n", only);
+        return 77;
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
