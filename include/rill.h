@@ -102,7 +102,8 @@ typedef struct rill_schema rill_schema;
 /*
  * Parses "name TYPE [NOT NULL], ..." (TYPE one of BOOL, INT64/BIGINT, DOUBLE, STRING/VARCHAR,
  * TIMESTAMP; case-insensitive). Fields are nullable unless NOT NULL is given.
- * Returns 0 and *schema_out, or RILL_EPARSE with *schema_out NULL (message: rill_last_error()).
+ * Returns 0 and *schema_out; or RILL_EPARSE for text that does not parse, RILL_EINVAL for a
+ * NULL spec or a field named twice, with *schema_out NULL (message: rill_last_error()).
  * The caller owns the schema: rill_schema_free().
  */
 RILL_API int rill_schema_parse(const char *spec, rill_schema **schema_out);
@@ -215,9 +216,9 @@ typedef struct rill_stream rill_stream;
 typedef struct rill_keyed_stream rill_keyed_stream;
 
 /*
- * A new env that executes on an embedded mini-cluster in this process. NULL only when
- * configuration from the RILL_* environment is invalid (message: rill_last_error()).
- * Free with rill_env_free. Jobs run by `rill run` receive their env and must not free it.
+ * A new env that executes on an embedded mini-cluster in this process. Never NULL (aborts on
+ * out of memory). Free with rill_env_free. Jobs run by `rill run` receive their env and must
+ * not free it.
  */
 RILL_API rill_env *rill_env_new(void);
 RILL_API void rill_env_free(rill_env *env);
@@ -225,13 +226,15 @@ RILL_API void rill_env_free(rill_env *env);
 /*
  * Sets a job option by name. Known keys:
  *   "name"              job name (default: the job object's file name, or "job")
- *   "parallelism"       default operator parallelism, 1..max-parallelism (default 1)
+ *   "parallelism"       default operator parallelism, 1..32768 (default 1); keyed operators
+ *                       must not exceed max-parallelism (checked by rill_env_execute)
  *   "max-parallelism"   number of key groups, 1..32768 (default 128)
  *   "batch-size"        rows per batch, 1..65536 (default 1024)
  *   "channel-capacity"  batches buffered per local channel, 2..65536, power of two (16)
  *   "bad-records"       "fail" (default) or "skip": what a source does with a malformed record
  *   "dead-letter-file"  with "skip": where skipped records are appended with their position
- * Returns 0, or RILL_ECONFIG for an unknown key or bad value (message: rill_errmsg). Options
+ * Returns 0, or RILL_ECONFIG for an unknown key or bad value (message: rill_errmsg; the error
+ * is also kept, so rill_env_execute fails with it). Options
  * given to `rill run` (--parallelism) are set before rill_job runs and win over the job's
  * own calls only for "parallelism" when given on the command line.
  */
@@ -409,6 +412,236 @@ RILL_API int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, co
 RILL_API int rill_value_set_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void *val,
                                   size_t len);
 RILL_API int rill_value_clear(rill_ctx *ctx, const rill_state_desc *desc);
+
+/*
+ * The other keyed state kinds (Flink's ListState, MapState, ReducingState, AggregatingState).
+ * Every call is for the current key (and, inside windows, the current window) and returns a
+ * negative code on misuse, 0 or 1 as stated. Borrowed pointers live until the next state call
+ * in this task.
+ */
+
+/* ListState: a list of values of element_size bytes (0: any length). */
+RILL_API rill_state_desc *rill_list_state(rill_env *env, const char *name, size_t element_size);
+RILL_API int rill_list_add(rill_ctx *ctx, const rill_state_desc *desc, const void *val, size_t len);
+/* The number of elements (0 when the key has none). */
+RILL_API int64_t rill_list_size(rill_ctx *ctx, const rill_state_desc *desc);
+/* Element i (0-based, in insertion order): 1 and the element, or 0 past the end. */
+RILL_API int rill_list_get(rill_ctx *ctx, const rill_state_desc *desc, int64_t i,
+                           const void **ptr_out, size_t *len_out);
+RILL_API int rill_list_clear(rill_ctx *ctx, const rill_state_desc *desc);
+
+/* MapState: user keys to values (both any length). */
+RILL_API rill_state_desc *rill_map_state(rill_env *env, const char *name);
+/* 1 and the value, or 0 when absent. */
+RILL_API int rill_map_get(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey,
+                          size_t ukey_len, const void **val_out, size_t *len_out);
+RILL_API int rill_map_put(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey,
+                          size_t ukey_len, const void *val, size_t len);
+/* 1 when it was there, 0 when not. */
+RILL_API int rill_map_remove(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey,
+                             size_t ukey_len);
+/* Calls fn for every entry of the current key (order unspecified); fn returns 0 to go on,
+ * nonzero to stop (that value is returned). fn must not change this map state. */
+typedef int (*rill_map_visit_fn)(void *arg, const void *ukey, size_t ukey_len, const void *val,
+                                 size_t len);
+RILL_API int rill_map_iterate(rill_ctx *ctx, const rill_state_desc *desc, rill_map_visit_fn fn,
+                              void *arg);
+RILL_API int rill_map_clear(rill_ctx *ctx, const rill_state_desc *desc);
+
+/* ReducingState: one value of value_size bytes; rill_reducing_add folds a new value into it
+ * with reduce(acc, val) (acc is updated in place). */
+typedef void (*rill_reduce_fn)(void *acc, const void *val, void *user);
+RILL_API rill_state_desc *rill_reducing_state(rill_env *env, const char *name, size_t value_size,
+                                              rill_reduce_fn reduce, void *user);
+RILL_API int rill_reducing_add(rill_ctx *ctx, const rill_state_desc *desc, const void *val);
+/* 1 and the value (copied to out), or 0 when nothing was added yet. */
+RILL_API int rill_reducing_get(rill_ctx *ctx, const rill_state_desc *desc, void *out);
+
+/* An aggregate function over rows (Flink's AggregateFunction): an accumulator of acc_size bytes
+ * made by create, updated by add, combined by merge (sessions, sliding slices), read by result
+ * (which fills a row of the output schema). add and result may fail with a negative code. */
+typedef struct rill_aggregate {
+    size_t acc_size;
+    void (*create)(void *acc, void *user);
+    int (*add)(rill_ctx *ctx, void *acc, const rill_row *in);
+    void (*merge)(void *acc, const void *other, void *user);
+    int (*result)(rill_ctx *ctx, const void *acc, rill_row *out);
+    void *user;
+} rill_aggregate;
+
+/* AggregatingState: one accumulator per key; rill_aggregating_add adds a row to it. */
+RILL_API rill_state_desc *rill_aggregating_state(rill_env *env, const char *name,
+                                                 const rill_aggregate *agg);
+RILL_API int rill_aggregating_add(rill_ctx *ctx, const rill_state_desc *desc, const rill_row *in);
+/* 1 and a pointer to the accumulator, or 0 when nothing was added yet. */
+RILL_API int rill_aggregating_get(rill_ctx *ctx, const rill_state_desc *desc, const void **acc_out);
+
+/* Clears the value of any state kind for the current key. */
+RILL_API int rill_state_clear(rill_ctx *ctx, const rill_state_desc *desc);
+
+/* State time-to-live (Flink's StateTtlConfig), set on a descriptor before the job runs. A value
+ * not written (or, with RILL_TTL_ON_READ_AND_WRITE, not read or written) for ttl_ms of
+ * processing time is expired: never returned, and removed by incremental cleanup as state is
+ * accessed, so state does not grow without bound. */
+typedef enum rill_ttl_update {
+    RILL_TTL_ON_CREATE_AND_WRITE = 0,
+    RILL_TTL_ON_READ_AND_WRITE = 1,
+} rill_ttl_update;
+RILL_API int rill_state_ttl(rill_state_desc *desc, int64_t ttl_ms, rill_ttl_update update);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Event time, watermarks and timers                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The largest timestamp: the watermark of an input that has ended. */
+#define RILL_TS_MAX INT64_MAX
+#define RILL_TS_MIN INT64_MIN
+
+typedef enum rill_watermark_kind {
+    RILL_WM_BOUNDED = 0,    /* bounded out-of-orderness: max timestamp seen - delay - 1 */
+    RILL_WM_MONOTONOUS = 1, /* ascending timestamps: max timestamp seen - 1 */
+    RILL_WM_NONE = 2,       /* timestamps only, no watermarks (until the input ends) */
+} rill_watermark_kind;
+
+typedef struct rill_watermark_opts {
+    rill_watermark_kind kind;
+    int64_t max_delay_ms;    /* RILL_WM_BOUNDED */
+    int64_t idle_timeout_ms; /* > 0: an input with no rows for this long stops holding the
+                                watermark back until rows come again */
+} rill_watermark_opts;
+
+/*
+ * Event time for the rows of s: each row's timestamp is its TIMESTAMP (or INT64) field
+ * ts_field, and watermarks follow opts (NULL: bounded with delay 0). Placed directly on a
+ * source, each split (file) keeps its own watermark and the source emits their minimum, as
+ * Flink's per-split watermarks do. Watermarks never go backwards; the end of a bounded input
+ * sends RILL_TS_MAX so every window and timer fires. A row whose timestamp field is NULL fails
+ * the job (or is skipped under the "skip" bad-records policy).
+ */
+RILL_API rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
+                                             const rill_watermark_opts *opts);
+
+/* The current row's event timestamp (RILL_TS_MIN when the stream has none). */
+RILL_API int64_t rill_ctx_timestamp(const rill_ctx *ctx);
+/* The operator's current watermark (RILL_TS_MIN before the first). */
+RILL_API int64_t rill_ctx_watermark(const rill_ctx *ctx);
+/* Processing time: the task's clock in epoch milliseconds. */
+RILL_API int64_t rill_ctx_now(const rill_ctx *ctx);
+
+/* Timers of the current key, from keyed process functions (and their on_timer). Registering the
+ * same (key, timestamp, domain) twice fires once. Event-time timers fire when the watermark
+ * reaches their time, processing-time ones when the clock does, in timestamp order. */
+RILL_API int rill_timer_event(rill_ctx *ctx, int64_t ts);
+RILL_API int rill_timer_event_delete(rill_ctx *ctx, int64_t ts);
+RILL_API int rill_timer_processing(rill_ctx *ctx, int64_t ts);
+RILL_API int rill_timer_processing_delete(rill_ctx *ctx, int64_t ts);
+
+typedef enum rill_time_domain {
+    RILL_EVENT_TIME = 0,
+    RILL_PROCESSING_TIME = 1,
+} rill_time_domain;
+
+/* Called when a timer fires, with its key current (state, rill_emit and new timers work as in
+ * the process function). Output rows get the timer's timestamp as their event time. */
+typedef int (*rill_timer_fn)(rill_ctx *ctx, int64_t ts, rill_time_domain domain);
+/* Sets the on_timer function of the keyed process function that produced s. Returns s. */
+RILL_API rill_stream *rill_stream_on_timer(rill_stream *s, rill_timer_fn fn);
+
+/* The fields of the current key, in on_timer and process functions (field i of the key_by
+ * list): INT64/TIMESTAMP/BOOL as int64, DOUBLE, STRING (borrowed until the function returns).
+ * RILL_ETYPE or RILL_ERANGE when the field does not have that type or does not exist. */
+RILL_API int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out);
+RILL_API int rill_ctx_key_f64(const rill_ctx *ctx, int i, double *out);
+RILL_API int rill_ctx_key_str(const rill_ctx *ctx, int i, const char **ptr_out, size_t *len_out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Windows                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum rill_window_kind {
+    RILL_WINDOW_TUMBLING = 1, /* size, offset */
+    RILL_WINDOW_SLIDING = 2,  /* size, slide, offset */
+    RILL_WINDOW_SESSION = 3,  /* gap: windows of one key merge when they touch or overlap */
+    RILL_WINDOW_GLOBAL = 4,   /* one window per key; fires only by trigger (count, early) */
+} rill_window_kind;
+
+typedef enum rill_trigger_kind {
+    RILL_TRIGGER_DEFAULT = 0, /* fire when the time (watermark, or clock) passes the window */
+    RILL_TRIGGER_COUNT = 1,   /* fire every `count` rows of the window (and purge) */
+} rill_trigger_kind;
+
+typedef struct rill_window_spec {
+    rill_window_kind kind;
+    rill_time_domain domain;     /* event time (default) or processing time */
+    int64_t size_ms, slide_ms, offset_ms, gap_ms;
+    int64_t allowed_lateness_ms; /* event time: late rows within it update and re-fire */
+    rill_trigger_kind trigger;
+    int64_t count;               /* RILL_TRIGGER_COUNT */
+    int64_t early_every_ms;      /* > 0: also fire early every interval of processing time */
+    const rill_output_tag *late; /* rows later than the allowed lateness go here (tag with the
+                                    input's schema), as they came in; counted in any case */
+} rill_window_spec;
+
+/* Built-in incremental aggregates over one field (COUNT counts rows; field may be NULL). NULL
+ * values are ignored, as in SQL. Result types: COUNT INT64; SUM the field's type; MIN/MAX the
+ * field's type; AVG DOUBLE (NULL for no values). */
+typedef enum rill_agg_kind {
+    RILL_AGG_COUNT = 1,
+    RILL_AGG_SUM,
+    RILL_AGG_MIN,
+    RILL_AGG_MAX,
+    RILL_AGG_AVG,
+} rill_agg_kind;
+
+typedef struct rill_agg_spec {
+    rill_agg_kind kind;
+    const char *field; /* input field (not for COUNT) */
+    const char *as;    /* output field name (default: "count", "sum_<field>", ...) */
+} rill_agg_spec;
+
+/*
+ * Windowed aggregation with built-in aggregates. The output rows are: the key fields, then
+ * window_start and window_end (TIMESTAMP), then one field per aggregate; their event time is
+ * window_end - 1. Sliding windows are computed from shared slices: each row is aggregated once.
+ */
+RILL_API rill_stream *rill_window_aggregate(rill_keyed_stream *in, const rill_window_spec *w,
+                                            const rill_agg_spec *aggs, int n_aggs);
+
+/* The window being emitted, in window functions. */
+typedef struct rill_window {
+    int64_t start, end; /* [start, end); the global window is [RILL_TS_MIN, RILL_TS_MAX) */
+} rill_window;
+RILL_API int rill_ctx_window(const rill_ctx *ctx, rill_window *w_out);
+
+/* Windowed aggregation with a user aggregate: result fills one row of out_schema per firing
+ * (rill_ctx_window and the rill_ctx_key_* calls tell which window and key). */
+RILL_API rill_stream *rill_window_aggregate_fn(rill_keyed_stream *in, const rill_window_spec *w,
+                                               const rill_schema *out_schema,
+                                               const rill_aggregate *agg);
+
+/* The rows of a window, in arrival order, for a full window process function. */
+typedef struct rill_rows rill_rows;
+/* 1 and the next row, or 0 at the end. The row is valid until the next call. */
+RILL_API int rill_rows_next(rill_rows *rows, rill_row *row_out);
+RILL_API int64_t rill_rows_count(const rill_rows *rows);
+
+/* A full window function: sees every row of the window (or, after an aggregate, the one
+ * aggregated row) and emits any number of rows with rill_emit. */
+typedef int (*rill_window_fn)(rill_ctx *ctx, const rill_window *w, rill_rows *rows);
+
+/* Windowing with a full window function (rows are kept in state until the window fires). */
+RILL_API rill_stream *rill_window_process(rill_keyed_stream *in, const rill_window_spec *w,
+                                          const rill_schema *out_schema, rill_window_fn fn,
+                                          void *user);
+/* An aggregate (built-in aggs, or agg when aggs is NULL) whose one result row per firing is
+ * handed to fn, with the window (Flink's aggregate(agg, windowFunction)). */
+RILL_API rill_stream *rill_window_aggregate_process(rill_keyed_stream *in,
+                                                    const rill_window_spec *w,
+                                                    const rill_agg_spec *aggs, int n_aggs,
+                                                    const rill_aggregate *agg,
+                                                    const rill_schema *agg_schema,
+                                                    const rill_schema *out_schema,
+                                                    rill_window_fn fn, void *user);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sources                                                                                     */

@@ -36,8 +36,8 @@ static int sink_end(rill__operator *op)
 
 static void sink_close(rill__operator *op)
 {
+    rill__operator_close_hook(op); /* first: the hook may still add to counters */
     rill__operator_publish_counters(op);
-    rill__operator_close_hook(op);
 }
 
 static void sink_destroy(rill__operator *op)

@@ -22,8 +22,8 @@ static int fn_open(rill__operator *op)
 
 static void fn_close(rill__operator *op)
 {
+    rill__operator_close_hook(op); /* first: the hook may still add to counters */
     rill__operator_publish_counters(op);
-    rill__operator_close_hook(op);
 }
 
 static void fn_destroy(rill__operator *op)

@@ -102,8 +102,8 @@ static int keyed_process(rill__operator *op, rill_batch *b)
 
 static void keyed_close(rill__operator *op)
 {
+    rill__operator_close_hook(op); /* first: the hook may still add to counters */
     rill__operator_publish_counters(op);
-    rill__operator_close_hook(op);
 }
 
 static void keyed_destroy(rill__operator *op)

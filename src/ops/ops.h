@@ -6,7 +6,7 @@
 #ifndef RILL_OPS_H
 #define RILL_OPS_H
 
-#include "state/state.h"
+#include "time/time.h"
 
 typedef struct rill__operator rill__operator;
 typedef struct rill__output rill__output;

@@ -71,8 +71,8 @@ static int source_op_process(rill__operator *op, rill_batch *b)
 
 static void source_op_close(rill__operator *op)
 {
+    rill__operator_close_hook(op); /* first: the hook may still add to counters */
     rill__operator_publish_counters(op);
-    rill__operator_close_hook(op);
 }
 
 static void source_op_destroy(rill__operator *op)

@@ -10,7 +10,10 @@
 
 typedef enum rill__state_kind {
     RILL_STATE_VALUE = 1,
-    /* LIST, MAP, REDUCING, AGGREGATING come with the time and windows layer */
+    RILL_STATE_LIST,
+    RILL_STATE_MAP,
+    RILL_STATE_REDUCING,
+    RILL_STATE_AGGREGATING,
 } rill__state_kind;
 
 /* Public opaque rill_state_desc: an immutable description, shared by every subtask. */
@@ -18,7 +21,15 @@ struct rill_state_desc {
     int id; /* dense index within its env: operators keep an array of tables by id */
     char *name;
     rill__state_kind kind;
-    size_t value_size; /* 0: variable length */
+    size_t value_size; /* 0: variable length (LIST: element size; AGGREGATING: acc size) */
+    /* REDUCING */
+    rill_reduce_fn reduce;
+    void *reduce_user;
+    /* AGGREGATING */
+    rill_aggregate agg;
+    /* TTL: 0 = none */
+    int64_t ttl_ms;
+    rill_ttl_update ttl_update;
 };
 
 /*
@@ -68,8 +79,34 @@ typedef struct rill__state_backend_ops {
     int (*value_put)(rill__state_table *t, const rill__state_key *k, const void *val, size_t len);
     /* 0 whether or not it was present. */
     int (*value_del)(rill__state_table *t, const rill__state_key *k);
+    /* Appends len bytes to the value (creating it when absent): list state without a
+     * read-modify-write of the whole list. */
+    int (*value_append)(rill__state_table *t, const rill__state_key *k, const void *val,
+                        size_t len);
     /* Every entry of key group kg (order unspecified); the table must not change meanwhile. */
     int (*iterate_kg)(rill__state_table *t, int kg, rill__state_visit_fn fn, void *arg);
+
+    /* Map state: entries (user key -> value) under one (key, namespace). */
+    int (*map_get)(rill__state_table *t, const rill__state_key *k, const void *ukey,
+                   size_t ukey_len, const void **val_out, size_t *len_out); /* 1 or 0 */
+    int (*map_put)(rill__state_table *t, const rill__state_key *k, const void *ukey,
+                   size_t ukey_len, const void *val, size_t len);
+    int (*map_remove)(rill__state_table *t, const rill__state_key *k, const void *ukey,
+                      size_t ukey_len); /* 1 when it was there, 0 when not */
+    /* fn(arg, ukey, ukey_len, val, len) for every entry; nonzero stops it and is returned. */
+    int (*map_iterate)(rill__state_table *t, const rill__state_key *k,
+                       int (*fn)(void *arg, const void *ukey, size_t ukey_len, const void *val,
+                                 size_t len),
+                       void *arg);
+    /* Removes the whole map of (key, namespace). */
+    int (*map_clear)(rill__state_table *t, const rill__state_key *k);
+
+    /* Incremental cleanup: looks at up to n entries from *cursor on (0 starts over; the next
+     * position is stored back, 0 after a full round) and removes those for which expired()
+     * returns true. For TTL: value bytes start with the 8-byte last-access time. Map entries
+     * are checked one by one. Returns the number removed. */
+    int64_t (*cleanup_step)(rill__state_table *t, uint64_t *cursor, int n,
+                            bool (*expired)(void *arg, const void *val, size_t len), void *arg);
     /* A hint that k will be accessed soon in every registered table (may do nothing). */
     void (*prefetch)(rill__state_backend *b, const rill__state_key *k);
     /* Number of entries and approximate bytes used by the whole backend instance. */
