@@ -527,9 +527,13 @@ static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
         if (rc < 0)
             return rc;
         if (rc == 0) {
+            /* a batch holds rows of one split, so that each split keeps its own watermark */
+            b->split = s->next - 1;
+            b->split_done = true;
             close_split(s);
-            continue;
+            return 0;
         }
+        b->split = s->next - 1;
         rc = handle_line(s, line, len, b);
         if (rc < 0)
             return rc;

@@ -566,6 +566,7 @@ static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
         }
         want = RILL_MIN(want, due - g->k);
     }
+    b->split = 0; /* one split per subtask */
     if (want > 0) {
         int rc = fill_rows(g, b, (uint32_t)want);
         if (rc)

@@ -48,8 +48,14 @@ static void sink_destroy(rill__operator *op)
     free(s);
 }
 
-static const rill__operator_ops sink_ops = {"sink", sink_open, sink_process, sink_end,
-                                            sink_close, sink_destroy};
+static const rill__operator_ops sink_ops = {
+    .kind = "sink",
+    .open = sink_open,
+    .process = sink_process,
+    .end_input = sink_end,
+    .close = sink_close,
+    .destroy = sink_destroy,
+};
 
 rill__operator *rill__op_sink(const rill__op_init *init, rill__sink *sink)
 {

@@ -35,6 +35,7 @@ static rill_batch *batch_alloc(const rill_schema *schema, uint32_t cap_rows)
         b->null_words = 1;
     b->row_words = b->null_words + b->n_fields;
     b->rows = rill__xmalloc((size_t)b->cap_rows * b->row_words * sizeof(uint64_t));
+    b->split = -1;
     return b;
 }
 
@@ -97,6 +98,8 @@ void rill__batch_clear(rill_batch *b)
     b->n_bytes = 0;
     b->has_hashes = false;
     b->has_ts = false;
+    b->split = -1;
+    b->split_done = false;
 }
 
 void rill__batch_unref(rill_batch *b)

@@ -54,6 +54,8 @@ struct rill_batch {
     bool has_hashes;
     int64_t *ts; /* event timestamp per row; valid when has_ts (time layer) */
     bool has_ts;
+    int32_t split;   /* sources: the split (file, partition) all rows came from; -1 unknown */
+    bool split_done; /* sources: that split has no more rows (the batch may be empty) */
 };
 
 /* A thread-safe free list of batches of one schema and capacity; keeps at most max_free. */

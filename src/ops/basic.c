@@ -161,12 +161,30 @@ static int flat_map_process(rill__operator *op, rill_batch *b)
     return rill__operator_flush(op);
 }
 
-static const rill__operator_ops map_ops = {"map", fn_open, map_process,
-                                           rill__operator_end_outputs, fn_close, fn_destroy};
-static const rill__operator_ops filter_ops = {"filter", fn_open, filter_process,
-                                              rill__operator_end_outputs, fn_close, fn_destroy};
+static const rill__operator_ops map_ops = {
+    .kind = "map",
+    .open = fn_open,
+    .process = map_process,
+    .end_input = rill__operator_end_outputs,
+    .close = fn_close,
+    .destroy = fn_destroy,
+};
+static const rill__operator_ops filter_ops = {
+    .kind = "filter",
+    .open = fn_open,
+    .process = filter_process,
+    .end_input = rill__operator_end_outputs,
+    .close = fn_close,
+    .destroy = fn_destroy,
+};
 static const rill__operator_ops flat_map_ops = {
-    "flat_map", fn_open, flat_map_process, rill__operator_end_outputs, fn_close, fn_destroy};
+    .kind = "flat_map",
+    .open = fn_open,
+    .process = flat_map_process,
+    .end_input = rill__operator_end_outputs,
+    .close = fn_close,
+    .destroy = fn_destroy,
+};
 
 static fn_op *fn_op_new(const rill__operator_ops *ops, const rill__op_init *init)
 {

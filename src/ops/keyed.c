@@ -1,93 +1,36 @@
-/* keyed.c - ops layer: the keyed process operator and the keyed ValueState calls it serves
- * (the current key is set per row from the key fields and the partitioner's hash). */
+/* keyed.c - ops layer: the keyed process operator (process function, on_timer with event- and
+ * processing-time timers) and the keyed ValueState calls. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
-
-#define PREFETCH_AHEAD 8
+#include "keyed_int.h"
 
 typedef struct keyed_op {
     rill__operator base;
+    rill__keyed keyed;
     rill_process_fn fn;
-    rill__key_spec key;
-    const rill__state_backend_ops *backend_ops;
-    rill__buf key_buf;
-    uint64_t key_word; /* fast path: the one 8-byte key field */
-    bool prefetch;     /* the state is larger than the caches: prefetch rows ahead */
-    int batches_since_stats;
+    rill_timer_fn on_timer;
 } keyed_op;
-
-#define PREFETCH_MIN_BYTES ((int64_t)2 << 20)
-
-static bool state_is_large(keyed_op *k)
-{
-    rill__state_backend *be = k->base.ctx.backend;
-    int64_t entries = 0, bytes = 0;
-    be->ops->stats(be, &entries, &bytes);
-    k->batches_since_stats = 0;
-    k->prefetch = bytes >= PREFETCH_MIN_BYTES;
-    return k->prefetch;
-}
 
 static int keyed_open(rill__operator *op)
 {
     keyed_op *k = (keyed_op *)op;
-    rill__state_backend_cfg cfg = {.max_parallelism = op->max_parallelism,
-                                   .operator_uid = op->uid};
-    rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &cfg.kg_first,
-                   &cfg.kg_last);
-    int rc = k->backend_ops->create(&cfg, &op->ctx.backend);
-    if (rc < 0)
-        return rill__operator_fail(op, rc, "cannot create the %s state backend: %s",
-                                   k->backend_ops->name, rill_strerror(rc));
-    op->ctx.keyed = true;
-    return rill__operator_open_hook(op);
-}
-
-static inline void set_key(keyed_op *k, rill_batch *b, uint32_t i, const rill_row *row)
-{
-    rill__state_key *sk = &k->base.ctx.key;
-    uint64_t h;
-    if (k->key.fast_u64) {
-        k->key_word = row->v[k->key.idx[0]];
-        sk->key = &k->key_word;
-        sk->key_len = sizeof k->key_word;
-        h = b->has_hashes ? b->hashes[i] : rill__hash_u64(k->key_word);
-    } else {
-        k->key_buf.len = 0;
-        sk->key_len = rill__key_encode(&k->key, row, &k->key_buf);
-        sk->key = k->key_buf.data;
-        h = b->has_hashes ? b->hashes[i] : rill__hash_bytes(sk->key, sk->key_len, 0);
-    }
-    sk->hash = h;
-    sk->kg = rill__key_group(h, k->base.max_parallelism);
+    int rc = rill__keyed_open(&k->keyed);
+    return rc ? rc : rill__operator_open_hook(op);
 }
 
 static int keyed_process(rill__operator *op, rill_batch *b)
 {
     keyed_op *k = (keyed_op *)op;
+    rill__keyed_batch_start(&k->keyed, b);
     op->ctx.can_emit = true;
-    rill__state_backend *be = op->ctx.backend;
-    /* prefetching pays only once the state has outgrown the caches */
-    if (++k->batches_since_stats >= 64)
-        state_is_large(k);
-    bool prefetch = k->prefetch && b->has_hashes && k->key.fast_u64 && be->ops->prefetch;
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         op->in_has_ts = b->has_ts;
         if (b->has_ts)
             op->in_ts = b->ts[i];
-        if (prefetch && i + PREFETCH_AHEAD < b->n_rows) {
-            /* the state of a row a few rows ahead: its cache miss overlaps this row's work */
-            rill_row ahead = rill__batch_row(b, i + PREFETCH_AHEAD);
-            uint64_t word = ahead.v[k->key.idx[0]];
-            uint64_t h = b->hashes[i + PREFETCH_AHEAD];
-            rill__state_key pk = {.key = &word, .key_len = sizeof word, .hash = h,
-                                  .kg = rill__key_group(h, op->max_parallelism)};
-            be->ops->prefetch(be, &pk);
-        }
-        set_key(k, b, i, &in);
+        rill__keyed_prefetch(&k->keyed, b, i);
+        rill__keyed_set_row(&k->keyed, b, i, &in);
         int rc = k->fn(&op->ctx, &in);
         if (RILL_UNLIKELY(rc < 0)) {
             op->ctx.can_emit = false;
@@ -100,6 +43,47 @@ static int keyed_process(rill__operator *op, rill_batch *b)
     return rill__operator_flush(op);
 }
 
+/* Fires the timers of domain d due at limit, in timestamp order. */
+static int fire_timers(keyed_op *k, rill_time_domain d, int64_t limit)
+{
+    rill__operator *op = &k->base;
+    rill__timer t;
+    while (rill__timers_pop(op->ctx.timers, d, limit, &t) == 1) {
+        if (!k->on_timer)
+            continue; /* timers without an on_timer function fire into nothing */
+        int64_t ts = t.ts;
+        rill__keyed_set_timer_key(&k->keyed, &t);
+        op->in_has_ts = d == RILL_EVENT_TIME;
+        op->in_ts = ts;
+        op->ctx.can_emit = true;
+        int rc = k->on_timer(&op->ctx, ts, d);
+        op->ctx.can_emit = false;
+        if (rc < 0)
+            return rill__operator_user_failed(op, rc, "on_timer");
+    }
+    return 0;
+}
+
+static int keyed_watermark(rill__operator *op, int64_t wm)
+{
+    keyed_op *k = (keyed_op *)op;
+    if (wm <= op->watermark)
+        return 0;
+    op->watermark = wm; /* as in Flink, on_timer already sees the new watermark */
+    int rc = fire_timers(k, RILL_EVENT_TIME, wm);
+    return rc ? rc : rill__operator_send_watermark(op, wm);
+}
+
+static int keyed_tick(rill__operator *op, int64_t now_ms)
+{
+    keyed_op *k = (keyed_op *)op;
+    int rc = fire_timers(k, RILL_PROCESSING_TIME, now_ms);
+    if (rc == 0)
+        rc = rill__operator_flush(op);
+    op->next_tick_ms = rill__timers_next(op->ctx.timers, RILL_PROCESSING_TIME);
+    return rc;
+}
+
 static void keyed_close(rill__operator *op)
 {
     rill__operator_close_hook(op); /* first: the hook may still add to counters */
@@ -109,34 +93,40 @@ static void keyed_close(rill__operator *op)
 static void keyed_destroy(rill__operator *op)
 {
     keyed_op *k = (keyed_op *)op;
-    if (op->ctx.backend)
-        op->ctx.backend->ops->destroy(op->ctx.backend);
-    rill__buf_free(&k->key_buf);
+    rill__keyed_fini(&k->keyed);
+    rill__ctx_state_fini(&op->ctx);
     rill__operator_fini(op);
     free(k);
 }
 
-static const rill__operator_ops keyed_ops = {"process", keyed_open, keyed_process,
-                                             rill__operator_end_outputs, keyed_close,
-                                             keyed_destroy};
+static const rill__operator_ops keyed_ops = {
+    .kind = "process",
+    .open = keyed_open,
+    .process = keyed_process,
+    .watermark = keyed_watermark,
+    .tick = keyed_tick,
+    .end_input = rill__operator_end_outputs,
+    .close = keyed_close,
+    .destroy = keyed_destroy,
+};
 
 rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__key_spec *key,
                                        const rill__state_backend_ops *backend,
-                                       rill_process_fn fn)
+                                       rill_process_fn fn, rill_timer_fn on_timer)
 {
     keyed_op *k = rill__xcalloc(1, sizeof *k);
     rill__operator_init(&k->base, &keyed_ops, init);
+    rill__keyed_init(&k->keyed, &k->base, key, backend);
     k->fn = fn;
-    k->key = *key;
-    k->backend_ops = backend;
+    k->on_timer = on_timer;
     return &k->base;
 }
 
 /* ---- ValueState ----------------------------------------------------------------------------- */
 
 /* The current operator's table for desc, registered on first use (the slow path). */
-__attribute__((noinline)) static int state_table_slow(rill_ctx *ctx, const rill_state_desc *desc,
-                                                      rill__state_table **out)
+__attribute__((noinline)) int rill__ctx_table_slow(rill_ctx *ctx, const rill_state_desc *desc,
+                                                   rill__state_table **out)
 {
     if (!ctx || !ctx->keyed || !desc) {
         if (ctx && ctx->op)
@@ -161,13 +151,10 @@ __attribute__((noinline)) static int state_table_slow(rill_ctx *ctx, const rill_
 
 static inline int state_table(rill_ctx *ctx, const rill_state_desc *desc, rill__state_table **out)
 {
-    if (RILL_LIKELY(ctx && ctx->keyed && desc && desc->id < ctx->n_tables &&
-                    ctx->tables[desc->id])) {
-        *out = ctx->tables[desc->id];
-        return 0;
-    }
-    return state_table_slow(ctx, desc, out);
+    return rill__ctx_table(ctx, desc, out);
 }
+
+/* Below, values of descriptors with a TTL go through state_kinds.c: one branch on ttl_ms. */
 
 int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void **ptr_out,
                          size_t *len_out)
@@ -176,6 +163,8 @@ int rill_value_get_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void 
     int rc = state_table(ctx, desc, &t);
     if (rc < 0)
         return rc;
+    if (RILL_UNLIKELY(desc->ttl_ms > 0))
+        return rill__ttl_value_get(ctx, t, desc, ptr_out, len_out);
     return ctx->backend->ops->value_get(t, &ctx->key, ptr_out, len_out);
 }
 
@@ -187,7 +176,10 @@ int rill_value_get(rill_ctx *ctx, const rill_state_desc *desc, void *out)
         return rc;
     const void *p;
     size_t len;
-    rc = ctx->backend->ops->value_get(t, &ctx->key, &p, &len);
+    if (RILL_UNLIKELY(desc->ttl_ms > 0))
+        rc = rill__ttl_value_get(ctx, t, desc, &p, &len);
+    else
+        rc = ctx->backend->ops->value_get(t, &ctx->key, &p, &len);
     if (rc == 1) {
         if (RILL_LIKELY(desc->value_size == 8))
             memcpy(out, p, 8); /* the common case, as one load and store */
@@ -211,6 +203,8 @@ int rill_value_set_bytes(rill_ctx *ctx, const rill_state_desc *desc, const void 
         return rill__operator_fail(ctx->op, RILL_EINVAL,
                                    "state '%s' holds %zu-byte values, got %zu bytes", desc->name,
                                    desc->value_size, len);
+    if (RILL_UNLIKELY(desc->ttl_ms > 0))
+        return rill__ttl_value_put(ctx, t, desc, val, len);
     return ctx->backend->ops->value_put(t, &ctx->key, val, len);
 }
 
@@ -224,6 +218,8 @@ int rill_value_set(rill_ctx *ctx, const rill_state_desc *desc, const void *val)
         return rill__operator_fail(ctx->op, RILL_ESTATE,
                                    "state '%s' has variable-length values: use "
                                    "rill_value_set_bytes", desc->name);
+    if (RILL_UNLIKELY(desc->ttl_ms > 0))
+        return rill__ttl_value_put(ctx, t, desc, val, desc->value_size);
     return ctx->backend->ops->value_put(t, &ctx->key, val, desc->value_size);
 }
 
@@ -233,5 +229,7 @@ int rill_value_clear(rill_ctx *ctx, const rill_state_desc *desc)
     int rc = state_table(ctx, desc, &t);
     if (rc < 0)
         return rc;
+    if (RILL_UNLIKELY(desc->ttl_ms > 0))
+        return rill__ttl_value_del(ctx, t, desc);
     return ctx->backend->ops->value_del(t, &ctx->key);
 }

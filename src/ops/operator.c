@@ -25,12 +25,23 @@ static int chain_end(rill__output *o)
     return op->ops->end_input(op);
 }
 
+static int chain_watermark(rill__output *o, int64_t wm)
+{
+    return rill__operator_deliver_watermark(((chain_output *)o)->op, wm);
+}
+
+static int chain_idle(rill__output *o, bool idle)
+{
+    return rill__operator_idle(((chain_output *)o)->op, idle);
+}
+
 static void plain_destroy(rill__output *o)
 {
     free(o);
 }
 
-static const rill__output_ops chain_ops = {chain_batch, chain_end, plain_destroy};
+static const rill__output_ops chain_ops = {chain_batch, chain_watermark, chain_idle, chain_end,
+                                           plain_destroy};
 
 rill__output *rill__output_chain(rill__operator *op)
 {
@@ -72,6 +83,28 @@ static int fanout_end(rill__output *o)
     return 0;
 }
 
+static int fanout_watermark(rill__output *o, int64_t wm)
+{
+    fanout_output *f = (fanout_output *)o;
+    for (int i = 0; i < f->n; i++) {
+        int rc = f->outs[i]->ops->watermark(f->outs[i], wm);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int fanout_idle(rill__output *o, bool idle)
+{
+    fanout_output *f = (fanout_output *)o;
+    for (int i = 0; i < f->n; i++) {
+        int rc = f->outs[i]->ops->idle(f->outs[i], idle);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static void fanout_destroy(rill__output *o)
 {
     fanout_output *f = (fanout_output *)o;
@@ -81,7 +114,8 @@ static void fanout_destroy(rill__output *o)
     free(f);
 }
 
-static const rill__output_ops fanout_ops = {fanout_batch, fanout_end, fanout_destroy};
+static const rill__output_ops fanout_ops = {fanout_batch, fanout_watermark, fanout_idle,
+                                            fanout_end, fanout_destroy};
 
 rill__output *rill__output_fanout(rill__output **outs, int n)
 {
@@ -110,7 +144,20 @@ static int discard_end(rill__output *o)
     return 0;
 }
 
-static const rill__output_ops discard_ops = {discard_batch, discard_end, plain_destroy};
+static int discard_watermark(rill__output *o, int64_t wm)
+{
+    (void)o, (void)wm;
+    return 0;
+}
+
+static int discard_idle(rill__output *o, bool idle)
+{
+    (void)o, (void)idle;
+    return 0;
+}
+
+static const rill__output_ops discard_ops = {discard_batch, discard_watermark, discard_idle,
+                                             discard_end, plain_destroy};
 
 rill__output *rill__output_discard(void)
 {
@@ -207,6 +254,8 @@ void rill__operator_init(rill__operator *op, const rill__operator_ops *ops,
     op->out_schema = out ? rill__schema_ref(out) : NULL;
     op->batch_size = init->batch_size ? init->batch_size : 1024;
     op->task_err = init->task_err;
+    op->watermark = RILL_TS_MIN;
+    op->next_tick_ms = RILL_TS_MAX;
     if (op->out_schema)
         emitter_init(&op->main, op->out_schema, op->batch_size);
     op->n_side = init->n_tags;
@@ -328,6 +377,40 @@ int rill__operator_end_outputs(rill__operator *op)
         if (op->side[i].out)
             rc = op->side[i].out->ops->end(op->side[i].out);
     return rc;
+}
+
+int rill__operator_watermark(rill__operator *op, int64_t wm)
+{
+    if (wm <= op->watermark)
+        return rill__operator_flush(op);
+    return rill__operator_send_watermark(op, wm);
+}
+
+int rill__operator_send_watermark(rill__operator *op, int64_t wm)
+{
+    int rc = rill__operator_flush(op); /* rows emitted before the watermark go first */
+    if (rc)
+        return rc;
+    op->watermark = wm;
+    if (op->main.out && (rc = op->main.out->ops->watermark(op->main.out, wm)))
+        return rc;
+    for (int i = 0; i < op->n_side; i++)
+        if (op->side[i].out && (rc = op->side[i].out->ops->watermark(op->side[i].out, wm)))
+            return rc;
+    return 0;
+}
+
+int rill__operator_idle(rill__operator *op, bool idle)
+{
+    int rc = rill__operator_flush(op);
+    if (rc)
+        return rc;
+    if (op->main.out && (rc = op->main.out->ops->idle(op->main.out, idle)))
+        return rc;
+    for (int i = 0; i < op->n_side; i++)
+        if (op->side[i].out && (rc = op->side[i].out->ops->idle(op->side[i].out, idle)))
+            return rc;
+    return 0;
 }
 
 void rill__operator_publish_counters(rill__operator *op)

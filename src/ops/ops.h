@@ -17,6 +17,10 @@ typedef struct rill__output rill__output;
 typedef struct rill__output_ops {
     /* Takes over the caller's reference to b. 0 or a negative code (the task fails). */
     int (*batch)(rill__output *o, rill_batch *b);
+    /* Event time has advanced to wm: every later row has a timestamp > wm. */
+    int (*watermark)(rill__output *o, int64_t wm);
+    /* The stream became idle (no rows, its watermark should not hold others back) or active. */
+    int (*idle)(rill__output *o, bool idle);
     /* The input has ended: flush and pass it on. */
     int (*end)(rill__output *o);
     void (*destroy)(rill__output *o);
@@ -73,6 +77,15 @@ struct rill_ctx {
     rill__state_backend *backend;
     rill__state_table **tables;
     int n_tables;
+    /* state kinds and TTL (state_kinds.c): scratch for TTL-prefixed values and the TTL cleanup
+     * cursor of each table by descriptor id; freed by rill__ctx_state_fini */
+    rill__buf state_scratch;
+    uint64_t *ttl_cursors;
+    int n_ttl_cursors;
+    const rill__key_spec *key_spec; /* how the key bytes decode into fields */
+    rill__timer_service *timers;    /* keyed operators with timers */
+    rill__clock clock;              /* processing time (NULL now_ms: the wall clock) */
+    const rill_window *window;      /* window functions: the window being emitted */
     /* user counters by id, added to the totals when the operator closes */
     int64_t *counters;
     rill_counter **counter_objs;
@@ -87,6 +100,10 @@ typedef struct rill__operator_ops {
     int (*open)(rill__operator *op);
     /* Takes over the reference to b. */
     int (*process)(rill__operator *op, rill_batch *b);
+    /* The input's watermark advanced to wm (NULL: rill__operator_watermark, which forwards). */
+    int (*watermark)(rill__operator *op, int64_t wm);
+    /* Processing time has reached now_ms (called when op->next_tick_ms <= now). NULL: none. */
+    int (*tick)(rill__operator *op, int64_t now_ms);
     /* All input has been processed: emit what is pending, then end the outputs. */
     int (*end_input)(rill__operator *op);
     /* Called once, after open succeeded or failed, also on failure and cancel. */
@@ -127,6 +144,11 @@ struct rill__operator {
     /* the event timestamp of the input row being processed, inherited by emitted rows */
     bool in_has_ts;
     int64_t in_ts;
+    /* event time: the last watermark received (RILL_TS_MIN before the first) */
+    int64_t watermark;
+    /* processing time: when tick wants to run next (RILL_TS_MAX: never); the task reads it */
+    int64_t next_tick_ms;
+    rill__clock clock;
 };
 
 /* Common set-up and tear-down for operator implementations (also used by the connectors and
@@ -149,6 +171,17 @@ int rill__operator_flush(rill__operator *op);
 int rill__operator_forward(rill__operator *op, rill_batch *b);
 /* end_input's default: flush, then end every output. */
 int rill__operator_end_outputs(rill__operator *op);
+/* watermark's default: flush, remember it, and pass it to every output. */
+int rill__operator_watermark(rill__operator *op, int64_t wm);
+/* Flushes, sets op->watermark to wm and passes it to every output (no check). */
+int rill__operator_send_watermark(rill__operator *op, int64_t wm);
+/* Passes an idle / active status to every output. */
+int rill__operator_idle(rill__operator *op, bool idle);
+/* Delivers a watermark to op (its own callback or the default). */
+static inline int rill__operator_deliver_watermark(rill__operator *op, int64_t wm)
+{
+    return op->ops->watermark ? op->ops->watermark(op, wm) : rill__operator_watermark(op, wm);
+}
 /* Adds the user counters gathered by this instance to their totals. */
 void rill__operator_publish_counters(rill__operator *op);
 
@@ -158,7 +191,73 @@ rill__operator *rill__op_flat_map(const rill__op_init *init, rill_flat_map_fn fn
 /* A keyed process function over rows partitioned by key (hashes set by the partitioner). */
 rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__key_spec *key,
                                        const rill__state_backend_ops *backend,
-                                       rill_process_fn fn);
+                                       rill_process_fn fn, rill_timer_fn on_timer);
+
+/* Event time: takes each row's timestamp from field ts_field and generates watermarks per
+ * source split (batches tagged with their split) or for the whole stream, merged by minimum,
+ * with idleness; emits RILL_TS_MAX when its input ends. Rows with a NULL timestamp fail the
+ * job, or are dropped and counted with skip_null. Upstream watermarks are replaced. */
+rill__operator *rill__op_event_time(const rill__op_init *init, int ts_field,
+                                    const rill_watermark_opts *opts, bool skip_null);
+
+/* ---- keyed state kinds (keyed.c, state_kinds.c) --------------------------------------------- */
+
+/* The operator's table for desc, registered on first use; RILL_ESTATE (and the task error)
+ * outside a keyed operator. */
+int rill__ctx_table_slow(rill_ctx *ctx, const rill_state_desc *desc, rill__state_table **out);
+static inline int rill__ctx_table(rill_ctx *ctx, const rill_state_desc *desc,
+                                  rill__state_table **out)
+{
+    if (RILL_LIKELY(ctx && ctx->keyed && desc && desc->id < ctx->n_tables &&
+                    ctx->tables[desc->id])) {
+        *out = ctx->tables[desc->id];
+        return 0;
+    }
+    return rill__ctx_table_slow(ctx, desc, out);
+}
+/* TTL value access for tables whose desc has ttl_ms > 0: the stored value is [last access
+ * ms, 8 bytes][value]; these take and give the value without the prefix, treat an expired
+ * value as absent, refresh the time as desc->ttl_update says and run a cleanup step. */
+int rill__ttl_value_get(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc,
+                        const void **val_out, size_t *len_out);
+int rill__ttl_value_put(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc,
+                        const void *val, size_t len);
+int rill__ttl_value_del(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc);
+/* Frees what the state calls keep in ctx (keyed operators call it when destroyed). */
+void rill__ctx_state_fini(rill_ctx *ctx);
+
+/* ---- windows -------------------------------------------------------------------------------- */
+
+typedef enum rill__window_mode {
+    RILL_WMODE_BUILTIN = 1, /* built-in aggregates: key fields, start, end, aggregates */
+    RILL_WMODE_AGG,         /* a user aggregate fills the output row */
+    RILL_WMODE_PROCESS,     /* a window function over every row */
+    RILL_WMODE_AGG_PROCESS, /* an aggregate's row handed to a window function */
+} rill__window_mode;
+
+typedef struct rill__window_agg {
+    rill_agg_kind kind;
+    int field;      /* input field, -1 for COUNT */
+    rill_type type; /* the input field's type */
+} rill__window_agg;
+
+/* Everything a window operator is built from; checked and owned by the graph. */
+typedef struct rill__window_cfg {
+    rill_window_spec spec;
+    int late_tag; /* side output tag id for late rows, -1: none */
+    rill__window_mode mode;
+    rill__window_agg *aggs; /* BUILTIN (and AGG_PROCESS with built-ins) */
+    int n_aggs;
+    rill_aggregate agg; /* AGG (and AGG_PROCESS with a user aggregate) */
+    rill_window_fn fn;  /* PROCESS, AGG_PROCESS */
+    void *user;
+    rill_schema *agg_schema; /* AGG_PROCESS: the aggregate's row */
+} rill__window_cfg;
+
+/* Fills the part of a built-in aggregate output row after the key fields. */
+rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec *key,
+                                const rill__state_backend_ops *backend,
+                                const rill__window_cfg *cfg);
 
 void rill__operator_free(rill__operator *op); /* NULL-safe: destroy */
 

@@ -36,6 +36,7 @@ void rill_env_free(rill_env *env)
             else if (n->sink_ops)
                 n->sink_ops->cfg_free(n->conn_cfg);
         }
+        rill__window_cfg_free(n->window);
         rill_schema_free(n->out_schema);
         free(n->uid);
         free(n);
@@ -192,15 +193,20 @@ int64_t rill_env_elapsed_ms(const rill_env *env)
 
 int rill__node_parallelism(const rill_env *env, const rill__node *n)
 {
-    return n->parallelism > 0 ? n->parallelism : env->parallelism;
+    if (n->parallelism > 0)
+        return n->parallelism;
+    if (n->kind == RILL_NODE_EVENT_TIME) /* stays chained to its input, split by split */
+        return rill__node_parallelism(env, n->input);
+    return env->parallelism;
 }
 
 /* ---- nodes and streams ---------------------------------------------------------------------- */
 
 static const char *kind_name(rill__node_kind k)
 {
-    static const char *names[] = {"?", "source", "map", "filter", "flat_map", "process", "sink"};
-    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_SINK ? names[k] : "?";
+    static const char *names[] = {"?",       "source", "map",        "filter", "flat_map",
+                                  "process", "sink",   "event_time", "window"};
+    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_WINDOW ? names[k] : "?";
 }
 
 /* A stream that only carries the env's error along. */
@@ -326,6 +332,57 @@ rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_sc
     return s;
 }
 
+rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
+                                    const rill_watermark_opts *opts)
+{
+    if (!s)
+        return NULL;
+    if (!usable(s, "event_time"))
+        return error_stream(s->env);
+    int f = ts_field ? rill_schema_index(s->schema, ts_field) : RILL_ENOENT;
+    if (f < 0) {
+        rill__buf b = {0};
+        rill__schema_describe(s->schema, &b);
+        rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no field '%s' in (%s)",
+                        s->node->uid, ts_field ? ts_field : "(null)", rill__buf_cstr(&b));
+        rill__buf_free(&b);
+        return error_stream(s->env);
+    }
+    rill_type t = s->schema->fields[f].type;
+    if (t != RILL_T_TIMESTAMP && t != RILL_T_INT64) {
+        rill__err_first(&s->env->err, RILL_ETYPE,
+                        "event_time after '%s': field '%s' is %s, expected TIMESTAMP or INT64",
+                        s->node->uid, ts_field, rill_type_name(t));
+        return error_stream(s->env);
+    }
+    rill_watermark_opts o = opts ? *opts : (rill_watermark_opts){.kind = RILL_WM_BOUNDED};
+    if (o.kind > RILL_WM_NONE || o.max_delay_ms < 0 || o.idle_timeout_ms < 0) {
+        rill__err_first(&s->env->err, RILL_EINVAL,
+                        "event_time after '%s': bad watermark options (kind %d, max delay %lld, "
+                        "idle timeout %lld)", s->node->uid, (int)o.kind,
+                        (long long)o.max_delay_ms, (long long)o.idle_timeout_ms);
+        return error_stream(s->env);
+    }
+    rill__node *n = node_new(s->env, RILL_NODE_EVENT_TIME, s, s->schema);
+    n->ts_field = f;
+    n->wm_opts = o;
+    return stream_of(s->env, n, -1, n->out_schema);
+}
+
+rill_stream *rill_stream_on_timer(rill_stream *s, rill_timer_fn fn)
+{
+    if (!s || !s->node)
+        return s;
+    if (s->node->kind != RILL_NODE_PROCESS) {
+        rill__err_first(&s->env->err, RILL_EGRAPH,
+                        "on_timer: '%s' is a %s, not a keyed process function", s->node->uid,
+                        kind_name(s->node->kind));
+        return s;
+    }
+    s->node->on_timer = fn;
+    return s;
+}
+
 rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag)
 {
     if (!s)
@@ -337,10 +394,12 @@ rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag)
                         s->node->uid);
         return error_stream(s->env);
     }
-    if (s->node->kind != RILL_NODE_FLAT_MAP && s->node->kind != RILL_NODE_PROCESS) {
+    if (s->node->kind != RILL_NODE_FLAT_MAP && s->node->kind != RILL_NODE_PROCESS &&
+        s->node->kind != RILL_NODE_WINDOW) {
         rill__err_first(&s->env->err, RILL_EGRAPH,
-                        "side_output '%s': '%s' is a %s; only flat_map and process functions "
-                        "have side outputs", tag->name, s->node->uid, kind_name(s->node->kind));
+                        "side_output '%s': '%s' is a %s; only flat_map, process and window "
+                        "operators have side outputs", tag->name, s->node->uid,
+                        kind_name(s->node->kind));
         return error_stream(s->env);
     }
     return stream_of(s->env, s->node, tag->id, tag->schema);
@@ -481,19 +540,7 @@ rill_stream *rill_sink_blackhole(rill_stream *in)
 
 /* ---- state descriptors, counters, tags ------------------------------------------------------ */
 
-rill_state_desc *rill_value_state(rill_env *env, const char *name, size_t value_size)
-{
-    if (!env)
-        return NULL;
-    rill_state_desc *d = rill__xcalloc(1, sizeof *d);
-    d->id = (int)env->n_descs;
-    d->name = rill__xstrdup(name && *name ? name : "value");
-    d->kind = RILL_STATE_VALUE;
-    d->value_size = value_size;
-    rill__grow((void **)&env->descs, &env->cap_descs, env->n_descs + 1, sizeof *env->descs);
-    env->descs[env->n_descs++] = d;
-    return d;
-}
+/* (rill_value_state and the other state descriptors: state_descs.c) */
 
 rill_counter *rill_counter_new(rill_env *env, const char *name)
 {
@@ -580,4 +627,27 @@ int rill_env_execute(rill_env *env)
     if (rc && !env->err.code)
         rill__err_set(&env->err, rc, "job failed: %s", rill_strerror(rc));
     return rc;
+}
+
+/* ---- for the other graph files (window_graph.c) --------------------------------------------- */
+
+rill__node *rill__graph_node(rill_env *env, rill__node_kind kind, const rill_stream *in,
+                             const rill_schema *out_schema)
+{
+    return node_new(env, kind, in, out_schema);
+}
+
+rill_stream *rill__graph_stream(rill_env *env, rill__node *n, int tag, const rill_schema *schema)
+{
+    return stream_of(env, n, tag, schema);
+}
+
+rill_stream *rill__graph_error_stream(rill_env *env)
+{
+    return error_stream(env);
+}
+
+bool rill__graph_usable(rill_stream *in, const char *what)
+{
+    return usable(in, what);
 }

@@ -20,6 +20,8 @@ typedef enum rill__node_kind {
     RILL_NODE_FLAT_MAP,
     RILL_NODE_PROCESS,
     RILL_NODE_SINK,
+    RILL_NODE_EVENT_TIME,
+    RILL_NODE_WINDOW,
 } rill__node_kind;
 
 typedef union rill__node_fn {
@@ -48,6 +50,12 @@ struct rill__node {
     const rill__source_ops *source_ops;
     const rill__sink_ops *sink_ops;
     void *conn_cfg;
+    rill_timer_fn on_timer; /* PROCESS */
+    /* EVENT_TIME */
+    int ts_field;
+    rill_watermark_opts wm_opts;
+    /* WINDOW: its specification (owned) */
+    struct rill__window_cfg *window;
     /* what the finished job counted */
     atomic_llong records_in, records_out, records_skipped;
 };
@@ -94,6 +102,16 @@ struct rill_env {
     void *executor_arg;
     char get_buf[64];
 };
+
+/* Graph building shared by the graph files: a new node fed by in, a stream of a node, a stream
+ * carrying the env's error, and the checks every consumer of a stream makes. */
+rill__node *rill__graph_node(rill_env *env, rill__node_kind kind, const rill_stream *in,
+                             const rill_schema *out_schema);
+rill_stream *rill__graph_stream(rill_env *env, rill__node *n, int tag, const rill_schema *schema);
+rill_stream *rill__graph_error_stream(rill_env *env);
+bool rill__graph_usable(rill_stream *in, const char *what);
+/* Frees a window node's configuration. NULL-safe. */
+void rill__window_cfg_free(struct rill__window_cfg *cfg);
 
 /* A fresh env with defaults and no executor. */
 rill_env *rill__env_new(void);
@@ -177,6 +195,7 @@ static inline void rill__parker_notify(rill__parker *p)
 typedef enum rill__msg_kind {
     RILL_MSG_BATCH = 1,
     RILL_MSG_WATERMARK, /* value: event time */
+    RILL_MSG_IDLE,      /* value: 1 the producer is idle, 0 active again */
     RILL_MSG_BARRIER,   /* value: checkpoint id */
     RILL_MSG_END,       /* the producer's input has ended */
 } rill__msg_kind;

@@ -22,6 +22,9 @@ struct rill__task {
     int n_in;
     bool *in_ended;
     int n_ended;
+    rill__wm_merger wm;    /* the inputs' watermarks */
+    bool in_ended_init;    /* wm is initialised */
+    bool gate_idle;        /* every input idle: told downstream */
     rill__parker parker;
     pthread_t thread;
     bool started;
@@ -66,6 +69,8 @@ static int source_op_open(rill__operator *op)
 
 static int source_op_process(rill__operator *op, rill_batch *b)
 {
+    if (b->n_rows == 0 && b->split_done) /* still tells event time that a split ended */
+        return op->main.out->ops->batch(op->main.out, b);
     return rill__operator_forward(op, b);
 }
 
@@ -81,9 +86,14 @@ static void source_op_destroy(rill__operator *op)
     free(op);
 }
 
-static const rill__operator_ops source_op_ops = {"source", source_op_open, source_op_process,
-                                                 rill__operator_end_outputs, source_op_close,
-                                                 source_op_destroy};
+static const rill__operator_ops source_op_ops = {
+    .kind = "source",
+    .open = source_op_open,
+    .process = source_op_process,
+    .end_input = rill__operator_end_outputs,
+    .close = source_op_close,
+    .destroy = source_op_destroy,
+};
 
 /* ---- channel writers: the outputs of a task's edges ----------------------------------------- */
 
@@ -200,6 +210,28 @@ static int writer_batch(rill__output *o, rill_batch *b)
     return push_batch(w, t, b);
 }
 
+static int writer_control(edge_writer *w, rill__msg_kind kind, int64_t value)
+{
+    for (int t = 0; t < w->n; t++) {
+        rill__msg m = {.kind = kind, .value = value};
+        int rc = channel_push(w->task, w->ch[t], &m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int writer_watermark(rill__output *o, int64_t wm)
+{
+    /* staged rows were flushed at the end of their batch: they precede the watermark */
+    return writer_control((edge_writer *)o, RILL_MSG_WATERMARK, wm);
+}
+
+static int writer_idle(rill__output *o, bool idle)
+{
+    return writer_control((edge_writer *)o, RILL_MSG_IDLE, idle);
+}
+
 static int writer_end(rill__output *o)
 {
     edge_writer *w = (edge_writer *)o;
@@ -224,7 +256,8 @@ static void writer_destroy(rill__output *o)
     free(w);
 }
 
-static const rill__output_ops writer_ops = {writer_batch, writer_end, writer_destroy};
+static const rill__output_ops writer_ops = {writer_batch, writer_watermark, writer_idle,
+                                            writer_end, writer_destroy};
 
 static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
 {
@@ -282,7 +315,12 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
         return rill__op_flat_map(&init, n->fn.flat_map);
     case RILL_NODE_PROCESS:
         return rill__op_keyed_process(&init, &n->key, &rill__heap_backend_ops,
-                                      n->fn.process);
+                                      n->fn.process, n->on_timer);
+    case RILL_NODE_EVENT_TIME:
+        return rill__op_event_time(&init, n->ts_field, &n->wm_opts,
+                                   env->bad_policy == RILL_BAD_SKIP);
+    case RILL_NODE_WINDOW:
+        return rill__op_window(&init, &n->key, &rill__heap_backend_ops, n->window);
     case RILL_NODE_SINK: {
         rill__conn_init ci = {.uid = n->uid,
                               .subtask = t->subtask,
@@ -397,6 +435,54 @@ static bool canceled(rill__task *t)
     return atomic_load_explicit(&t->cancel, memory_order_relaxed);
 }
 
+/* Runs the processing-time callbacks that are due; returns how long the task may sleep
+ * before the next one (capped at IDLE_PARK_NS), or a negative error. */
+static int64_t run_ticks(rill__task *t, int *rc_out)
+{
+    *rc_out = 0;
+    int64_t next = RILL_TS_MAX;
+    for (int i = 0; i < t->v->n_nodes; i++)
+        if (t->ops[i]->next_tick_ms < next)
+            next = t->ops[i]->next_tick_ms;
+    if (next == RILL_TS_MAX)
+        return IDLE_PARK_NS;
+    int64_t now = rill__clock_now(&t->ops[0]->clock);
+    if (next <= now) {
+        for (int i = 0; i < t->v->n_nodes; i++) {
+            rill__operator *op = t->ops[i];
+            if (op->ops->tick && op->next_tick_ms <= now) {
+                int rc = op->ops->tick(op, now);
+                if (rc < 0) {
+                    *rc_out = rc;
+                    return 0;
+                }
+            }
+        }
+        return 0;
+    }
+    int64_t ns = (next - now) * 1000000;
+    return ns < IDLE_PARK_NS ? ns : IDLE_PARK_NS;
+}
+
+/* Input c's watermark moved (a watermark, its end, or idleness): tell the head when the
+ * combined one advanced, and when the gate as a whole went idle or active. */
+static int gate_watermark(rill__task *t, int c, int kind, int64_t value)
+{
+    rill__operator *head = t->ops[0];
+    int64_t wm;
+    bool advanced = kind == RILL_MSG_IDLE ? rill__wm_merger_set_idle(&t->wm, c, value != 0, &wm)
+                                          : rill__wm_merger_update(&t->wm, c, value, &wm);
+    int rc = 0;
+    if (advanced)
+        rc = rill__operator_deliver_watermark(head, wm);
+    bool idle = rill__wm_merger_all_idle(&t->wm);
+    if (rc == 0 && idle != t->gate_idle) {
+        t->gate_idle = idle;
+        rc = rill__operator_idle(head, idle);
+    }
+    return rc;
+}
+
 static int run_source(rill__task *t)
 {
     rill__operator *head = t->ops[0];
@@ -413,7 +499,7 @@ static int run_source(rill__task *t)
                               t->subtask + 1, t->v->parallelism, rill_strerror(rc));
             return rc;
         }
-        if (b->n_rows > 0) {
+        if (b->n_rows > 0 || b->split_done) {
             head->records_in += b->n_rows;
             int prc = head->ops->process(head, b);
             if (prc < 0)
@@ -423,8 +509,14 @@ static int run_source(rill__task *t)
         }
         if (rc == RILL_DONE)
             return head->ops->end_input(head);
+        int trc;
+        int64_t tick_ns = run_ticks(t, &trc);
+        if (trc < 0)
+            return trc;
         if (rc == RILL_AGAIN) {
             int64_t ns = wait_ns > 0 && wait_ns < IDLE_PARK_NS ? wait_ns : IDLE_PARK_NS;
+            if (tick_ns < ns)
+                ns = tick_ns;
             rill__parker_prepare(&t->parker);
             if (canceled(t)) {
                 rill__parker_cancel(&t->parker);
@@ -456,7 +548,15 @@ static int run_gate(rill__task *t)
                     int rc = head->ops->process(head, m.batch);
                     if (rc < 0)
                         return rc;
+                } else if (m.kind == RILL_MSG_WATERMARK || m.kind == RILL_MSG_IDLE) {
+                    int rc = gate_watermark(t, c, m.kind, m.value);
+                    if (rc < 0)
+                        return rc;
                 } else if (m.kind == RILL_MSG_END) {
+                    /* an ended input holds nothing back: its watermark is the maximum */
+                    int rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
+                    if (rc < 0)
+                        return rc;
                     t->in_ended[c] = true;
                     if (++t->n_ended == t->n_in)
                         return head->ops->end_input(head);
@@ -465,6 +565,10 @@ static int run_gate(rill__task *t)
             }
         }
         next = (next + 1) % t->n_in;
+        int trc;
+        int64_t tick_ns = run_ticks(t, &trc);
+        if (trc < 0)
+            return trc;
         if (!got && ++idle_spins < IDLE_SPINS) {
             rill__cpu_relax();
             continue;
@@ -482,10 +586,10 @@ static int run_gate(rill__task *t)
                 any = atomic_load_explicit(&ch->tail, memory_order_acquire) !=
                       atomic_load_explicit(&ch->head, memory_order_relaxed);
             }
-            if (any || canceled(t))
+            if (any || canceled(t) || tick_ns == 0)
                 rill__parker_cancel(&t->parker);
             else
-                rill__parker_park(&t->parker, IDLE_PARK_NS);
+                rill__parker_park(&t->parker, tick_ns);
         }
     }
 }
@@ -532,6 +636,8 @@ static void task_free(rill__task *t)
     rill__batch_pool_free(t->source_pool);
     free(t->in);
     free(t->in_ended);
+    if (t->in_ended_init)
+        rill__wm_merger_close(&t->wm);
     rill__parker_destroy(&t->parker);
     free(t->name);
     free(t);
@@ -602,6 +708,8 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_l
         if (!t)
             continue;
         t->in_ended = rill__xcalloc((size_t)t->n_in + 1, sizeof *t->in_ended);
+        rill__wm_merger_init(&t->wm, t->n_in);
+        t->in_ended_init = true;
         int rc = task_build(t);
         if (rc < 0) {
             rill__err_first(err, rc, "%s", t->err.msg);

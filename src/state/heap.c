@@ -1,7 +1,8 @@
 /*
  * heap.c - state layer: the heap keyed-state backend. Per registered table and per owned key
  * group, one open-addressing hash table (linear probing, backward-shift deletion) whose 64-byte
- * slots hold small keys and values inline, so the per-record get/put allocates nothing.
+ * slots hold small keys and values inline, so the per-record get/put allocates nothing. Map
+ * state hangs a small nested hash map of user keys off each entry.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,25 @@
 #define KG_MIN_CAP 16 /* slots of a key group's table at its first insert */
 #define KG_MAX_CAP (UINT32_C(1) << 31)
 
-enum { F_USED = 1, F_KEXT = 2, F_VEXT = 4 };
+enum { F_USED = 1, F_KEXT = 2, F_VEXT = 4, F_MAP = 8 };
+
+/* A user entry of a map: one allocation holding [ukey_len u32][ukey][value], which is also
+ * exactly what iterate_kg hands out for it. p NULL: a free slot. */
+typedef struct uent {
+    uint64_t hash; /* of the user key */
+    unsigned char *p;
+    uint32_t len, cap; /* bytes used and allocated at p */
+} uent;
+
+/* The user entries of one (key, namespace): linear probing, backward-shift deletion. Never
+ * empty while its entry exists: removing the last user key removes the entry. */
+typedef struct umap {
+    uent *slots;
+    uint32_t mask, n;
+} umap;
+
+#define UMAP_MIN_CAP 4
+#define UENT_HDR 4 /* the ukey_len prefix */
 
 /* One slot: a cache line, so a hit touches one line. */
 typedef struct entry {
@@ -29,6 +48,7 @@ typedef struct entry {
             unsigned char *p; /* F_VEXT: allocated, cap bytes */
             uint32_t cap;
         } ext;
+        umap *map; /* F_MAP (val_len 0) */
     } v;
 } entry;
 _Static_assert(sizeof(entry) == 64, "entry is one cache line");
@@ -47,7 +67,9 @@ typedef struct heap_table {
     heap_backend *b;
     char *name;
     rill__state_kind kind;
-    size_t value_size;
+    size_t value_size; /* the descriptor's, checked at registration */
+    size_t fixed_len;  /* every value_put must be this long; 0: any length */
+    bool ttl;          /* values carry an 8-byte TTL prefix (part of fixed_len) */
     unsigned kg_first, n_kg;
     kg_table *kgs; /* n_kg, indexed by kg - kg_first */
     entry *last;   /* last hit; NULL after anything that moves or removes entries */
@@ -230,6 +252,8 @@ static inline void set_val(heap_table *t, entry *e, const void *val, size_t len)
     e->val_len = (uint32_t)len;
 }
 
+static void umap_free(heap_table *t, umap *m);
+
 static void free_ext(heap_table *t, entry *e)
 {
     if (e->flags & F_KEXT) {
@@ -239,6 +263,8 @@ static void free_ext(heap_table *t, entry *e)
     if (e->flags & F_VEXT) {
         free(e->v.ext.p);
         t->ext_bytes -= e->v.ext.cap;
+    } else if (e->flags & F_MAP) {
+        umap_free(t, e->v.map);
     }
 }
 
@@ -297,8 +323,9 @@ static int heap_value_put(rill__state_table *tt, const rill__state_key *k, const
                           size_t len)
 {
     heap_table *t = htab(tt);
-    if (RILL_UNLIKELY(t->value_size ? len != t->value_size : len > UINT32_MAX))
-        return t->value_size ? RILL_EINVAL : RILL_ELIMIT;
+    RILL_DASSERT(t->kind != RILL_STATE_MAP);
+    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len : len > UINT32_MAX))
+        return t->fixed_len ? RILL_EINVAL : RILL_ELIMIT;
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
@@ -331,6 +358,372 @@ static int heap_value_del(rill__state_table *tt, const rill__state_key *k)
     return 0;
 }
 
+/* Appends in place with geometric growth of the out-of-line buffer: a list of n elements costs
+ * O(n) copying in all, not O(n^2). */
+static int heap_value_append(rill__state_table *tt, const rill__state_key *k, const void *val,
+                             size_t len)
+{
+    heap_table *t = htab(tt);
+    RILL_DASSERT(t->kind != RILL_STATE_MAP);
+    if (RILL_UNLIKELY(t->fixed_len))
+        return RILL_EINVAL;
+    kg_table *g = kg_of(t, k);
+    if (RILL_UNLIKELY(!g))
+        return RILL_ESTATE;
+    uint64_t h = full_hash(k);
+    entry *e = t->last;
+    if (!e || !entry_is(e, h, k)) {
+        e = find(g, h, k);
+        if (!e) {
+            if (RILL_UNLIKELY(len > UINT32_MAX || k->key_len > UINT32_MAX ||
+                              k->ns_len > UINT32_MAX || k->key_len + k->ns_len > UINT32_MAX))
+                return RILL_ELIMIT;
+            e = insert_new(t, g, h, k);
+        }
+        t->last = e;
+    }
+    size_t old = e->val_len, nl = old + len;
+    if (RILL_UNLIKELY(len > UINT32_MAX || nl > UINT32_MAX))
+        return RILL_ELIMIT;
+    if (!(e->flags & F_VEXT)) {
+        if (nl <= INLINE_MAX) {
+            if (len)
+                memcpy(e->v.inl + old, val, len);
+            e->val_len = (uint32_t)nl;
+            return 0;
+        }
+        size_t cap = nl < 64 ? 64 : nl + nl / 2;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        unsigned char *p = rill__xmalloc(cap);
+        if (old)
+            memcpy(p, e->v.inl, old);
+        e->v.ext.p = p;
+        e->v.ext.cap = (uint32_t)cap;
+        e->flags |= F_VEXT;
+        t->ext_bytes += cap;
+    } else if (nl > e->v.ext.cap) {
+        size_t cap = (size_t)e->v.ext.cap * 2;
+        if (cap < nl)
+            cap = nl;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        e->v.ext.p = rill__xrealloc(e->v.ext.p, cap);
+        t->ext_bytes += cap - e->v.ext.cap;
+        e->v.ext.cap = (uint32_t)cap;
+    }
+    memcpy(e->v.ext.p + old, val, len);
+    e->val_len = (uint32_t)nl;
+    return 0;
+}
+
+/* ---- map state: the nested user-key maps -------------------------------------------------- */
+
+static inline uint32_t uent_klen(const uent *u)
+{
+    uint32_t n;
+    memcpy(&n, u->p, sizeof n);
+    return n;
+}
+
+static inline bool uent_is(const uent *u, uint64_t h, const void *ukey, size_t ukey_len)
+{
+    return u->hash == h && uent_klen(u) == ukey_len &&
+           bytes_eq(u->p + UENT_HDR, ukey, ukey_len);
+}
+
+static inline const unsigned char *uent_val(const uent *u, uint32_t *len_out)
+{
+    uint32_t kl = uent_klen(u);
+    *len_out = u->len - UENT_HDR - kl;
+    return u->p + UENT_HDR + kl;
+}
+
+static umap *umap_new(heap_table *t)
+{
+    umap *m = rill__xcalloc(1, sizeof *m);
+    m->slots = rill__xcalloc(UMAP_MIN_CAP, sizeof *m->slots);
+    m->mask = UMAP_MIN_CAP - 1;
+    t->ext_bytes += sizeof *m + UMAP_MIN_CAP * sizeof *m->slots;
+    return m;
+}
+
+static void umap_free(heap_table *t, umap *m)
+{
+    for (size_t s = 0; s <= m->mask; s++)
+        if (m->slots[s].p) {
+            t->ext_bytes -= m->slots[s].cap;
+            free(m->slots[s].p);
+        }
+    t->ext_bytes -= sizeof *m + ((size_t)m->mask + 1) * sizeof *m->slots;
+    free(m->slots);
+    free(m);
+}
+
+static uent *umap_find(const umap *m, uint64_t h, const void *ukey, size_t ukey_len)
+{
+    for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
+        uent *u = &m->slots[i];
+        if (!u->p)
+            return NULL;
+        if (uent_is(u, h, ukey, ukey_len))
+            return u;
+    }
+}
+
+static void umap_grow(heap_table *t, umap *m)
+{
+    size_t old_cap = (size_t)m->mask + 1, cap = old_cap * 2;
+    if (cap > KG_MAX_CAP)
+        rill__panic(__FILE__, __LINE__, "map state '%s': over %u user keys under one key",
+                    t->name, (unsigned)(KG_MAX_CAP / 4 * 3));
+    uent *slots = rill__xcalloc(cap, sizeof *slots);
+    uint32_t mask = (uint32_t)(cap - 1);
+    for (size_t s = 0; s < old_cap; s++) {
+        const uent *u = &m->slots[s];
+        if (!u->p)
+            continue;
+        uint32_t i = (uint32_t)u->hash & mask;
+        while (slots[i].p)
+            i = (i + 1) & mask;
+        slots[i] = *u;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->mask = mask;
+    t->ext_bytes += (cap - old_cap) * sizeof *slots;
+}
+
+static void umap_erase(heap_table *t, umap *m, uent *u)
+{
+    t->ext_bytes -= u->cap;
+    free(u->p);
+    uint32_t mask = m->mask, i = (uint32_t)(u - m->slots), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uent *f = &m->slots[j];
+        if (!f->p)
+            break;
+        uint32_t home = (uint32_t)f->hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            m->slots[i] = *f;
+            i = j;
+        }
+    }
+    memset(&m->slots[i], 0, sizeof *u);
+    m->n--;
+}
+
+/* The map entry of k, or NULL; *g_out its key group table (NULL when k is out of range). */
+static entry *map_entry(heap_table *t, const rill__state_key *k, kg_table **g_out)
+{
+    RILL_DASSERT(t->kind == RILL_STATE_MAP);
+    kg_table *g = kg_of(t, k);
+    *g_out = g;
+    if (RILL_UNLIKELY(!g))
+        return NULL;
+    uint64_t h = full_hash(k);
+    entry *e = t->last;
+    if (!e || !entry_is(e, h, k)) {
+        e = find(g, h, k);
+        if (e)
+            t->last = e;
+    }
+    RILL_DASSERT(!e || (e->flags & F_MAP));
+    return e;
+}
+
+static int heap_map_get(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                        size_t ukey_len, const void **val_out, size_t *len_out)
+{
+    heap_table *t = htab(tt);
+    kg_table *g;
+    entry *e = map_entry(t, k, &g);
+    *val_out = NULL;
+    *len_out = 0;
+    if (RILL_UNLIKELY(!g))
+        return RILL_ESTATE;
+    if (!e)
+        return 0;
+    uent *u = umap_find(e->v.map, rill__hash_bytes(ukey, ukey_len, 0), ukey, ukey_len);
+    if (!u)
+        return 0;
+    uint32_t n;
+    *val_out = uent_val(u, &n);
+    *len_out = n;
+    return 1;
+}
+
+static int heap_map_put(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                        size_t ukey_len, const void *val, size_t len)
+{
+    heap_table *t = htab(tt);
+    if (RILL_UNLIKELY(ukey_len > UINT32_MAX || len > UINT32_MAX ||
+                      UENT_HDR + ukey_len + len > UINT32_MAX))
+        return RILL_ELIMIT;
+    kg_table *g;
+    entry *e = map_entry(t, k, &g);
+    if (RILL_UNLIKELY(!g))
+        return RILL_ESTATE;
+    if (!e) {
+        if (RILL_UNLIKELY(k->key_len > UINT32_MAX || k->ns_len > UINT32_MAX ||
+                          k->key_len + k->ns_len > UINT32_MAX))
+            return RILL_ELIMIT;
+        e = insert_new(t, g, full_hash(k), k);
+        e->v.map = umap_new(t);
+        e->flags |= F_MAP;
+        t->last = e;
+    }
+    umap *m = e->v.map;
+    uint64_t h = rill__hash_bytes(ukey, ukey_len, 0);
+    uint32_t total = (uint32_t)(UENT_HDR + ukey_len + len);
+    uent *u = umap_find(m, h, ukey, ukey_len);
+    if (!u) {
+        if ((size_t)(m->n + 1) * 4 > ((size_t)m->mask + 1) * 3)
+            umap_grow(t, m);
+        uint32_t i = (uint32_t)h & m->mask;
+        while (m->slots[i].p)
+            i = (i + 1) & m->mask;
+        u = &m->slots[i];
+        u->hash = h;
+        u->p = rill__xmalloc(total);
+        u->cap = total;
+        t->ext_bytes += total;
+        uint32_t kl = (uint32_t)ukey_len;
+        memcpy(u->p, &kl, sizeof kl);
+        if (ukey_len)
+            memcpy(u->p + UENT_HDR, ukey, ukey_len);
+        m->n++;
+    } else if (total > u->cap) {
+        u->p = rill__xrealloc(u->p, total);
+        t->ext_bytes += total - u->cap;
+        u->cap = total;
+    }
+    if (len)
+        memcpy(u->p + UENT_HDR + ukey_len, val, len);
+    u->len = total;
+    return 0;
+}
+
+static int heap_map_remove(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                           size_t ukey_len)
+{
+    heap_table *t = htab(tt);
+    kg_table *g;
+    entry *e = map_entry(t, k, &g);
+    if (RILL_UNLIKELY(!g))
+        return RILL_ESTATE;
+    if (!e)
+        return 0;
+    umap *m = e->v.map;
+    uent *u = umap_find(m, rill__hash_bytes(ukey, ukey_len, 0), ukey, ukey_len);
+    if (!u)
+        return 0;
+    umap_erase(t, m, u);
+    if (m->n == 0)
+        erase(t, g, e);
+    return 1;
+}
+
+static int heap_map_iterate(rill__state_table *tt, const rill__state_key *k,
+                            int (*fn)(void *arg, const void *ukey, size_t ukey_len,
+                                      const void *val, size_t len),
+                            void *arg)
+{
+    heap_table *t = htab(tt);
+    kg_table *g;
+    entry *e = map_entry(t, k, &g);
+    if (RILL_UNLIKELY(!g))
+        return RILL_ESTATE;
+    if (!e)
+        return 0;
+    const umap *m = e->v.map;
+    for (size_t s = 0; s <= m->mask; s++) {
+        const uent *u = &m->slots[s];
+        if (!u->p)
+            continue;
+        uint32_t n;
+        const unsigned char *v = uent_val(u, &n);
+        int rc = fn(arg, u->p + UENT_HDR, uent_klen(u), v, n);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int heap_map_clear(rill__state_table *tt, const rill__state_key *k)
+{
+    return heap_value_del(tt, k); /* erase frees the nested map */
+}
+
+/* ---- incremental cleanup ------------------------------------------------------------------ */
+
+/* The cursor is 0 (start of a round) or 1 + (key group index << 32 | slot). */
+static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
+                                 bool (*expired)(void *arg, const void *val, size_t len),
+                                 void *arg)
+{
+    heap_table *t = htab(tt);
+    uint64_t pos = *cursor ? *cursor - 1 : 0;
+    uint64_t gi = pos >> 32;
+    uint32_t slot = (uint32_t)pos;
+    int64_t removed = 0;
+    for (int examined = 0; examined < n; examined++) {
+        if (gi >= t->n_kg) {
+            *cursor = 0; /* a full round: the next call starts over */
+            return removed;
+        }
+        kg_table *g = &t->kgs[gi];
+        if (!g->slots || slot > g->mask) {
+            gi++;
+            slot = 0;
+            continue;
+        }
+        entry *e = &g->slots[slot];
+        if (!(e->flags & F_USED)) {
+            slot++;
+            continue;
+        }
+        if (e->flags & F_MAP) {
+            /* Every user value, then the entry itself when nothing is left. An erase shifts a
+             * later user entry into the hole, so the same slot is looked at again. */
+            umap *m = e->v.map;
+            for (uint32_t s = 0; s <= m->mask;) {
+                uent *u = &m->slots[s];
+                uint32_t vlen;
+                const unsigned char *v;
+                if (u->p && (v = uent_val(u, &vlen), expired(arg, v, vlen))) {
+                    umap_erase(t, m, u);
+                    removed++;
+                    examined++;
+                    continue;
+                }
+                s++;
+            }
+            if (m->n == 0) {
+                erase(t, g, e); /* a later entry may now sit in this slot: look again */
+                continue;
+            }
+            slot++;
+            continue;
+        }
+        if (expired(arg, entry_val(e), e->val_len)) {
+            erase(t, g, e);
+            removed++;
+            continue;
+        }
+        slot++;
+    }
+    *cursor = 1 + ((gi << 32) | slot);
+    return removed;
+}
+
+/*
+ * Value entries are visited once with their value bytes. A map entry is visited once per user
+ * key, with the same state key each time and val = [ukey_len u32, host order][ukey][value] (len
+ * = 4 + ukey_len + value length), so a snapshot writes one record per user key and a restore
+ * puts them back with map_put.
+ */
 static int heap_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn, void *arg)
 {
     heap_table *t = htab(tt);
@@ -352,6 +745,17 @@ static int heap_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn f
                              .kg = kg,
                              .ns = e->ns_len ? kb + e->key_len : NULL,
                              .ns_len = e->ns_len};
+        if (e->flags & F_MAP) {
+            const umap *m = e->v.map;
+            for (size_t u = 0; u <= m->mask; u++) {
+                if (!m->slots[u].p)
+                    continue;
+                int rc = fn(arg, &k, m->slots[u].p, m->slots[u].len);
+                if (rc)
+                    return rc;
+            }
+            continue;
+        }
         int rc = fn(arg, &k, entry_val(e), e->val_len);
         if (rc)
             return rc;
@@ -366,6 +770,10 @@ static heap_table *table_new(heap_backend *b, const rill_state_desc *desc)
     t->name = rill__xstrdup(desc->name);
     t->kind = desc->kind;
     t->value_size = desc->value_size;
+    t->ttl = desc->ttl_ms > 0;
+    /* Lists grow by appends and maps hold no value bytes: only the one-value kinds are fixed. */
+    if (desc->value_size && desc->kind != RILL_STATE_LIST && desc->kind != RILL_STATE_MAP)
+        t->fixed_len = desc->value_size + (t->ttl ? 8 : 0);
     t->kg_first = (unsigned)b->base.cfg.kg_first;
     t->n_kg = (unsigned)(b->base.cfg.kg_last - b->base.cfg.kg_first + 1);
     t->kgs = rill__xcalloc(t->n_kg, sizeof *t->kgs);
@@ -403,14 +811,16 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
         if (!strcmp(b->tables[i]->name, desc->name))
             t = b->tables[i];
     if (t) {
-        if (t->kind != desc->kind || t->value_size != desc->value_size)
+        if (t->kind != desc->kind || t->value_size != desc->value_size ||
+            t->ttl != (desc->ttl_ms > 0))
             return rill__last_error_set(RILL_EINVAL,
-                                        "state '%s' of operator %s: registered with kind %d "
-                                        "and value size %zu, now kind %d and value size %zu",
+                                        "state '%s' of operator %s: registered with kind %d, "
+                                        "value size %zu%s, now kind %d, value size %zu%s",
                                         t->name, b->uid, (int)t->kind, t->value_size,
-                                        (int)desc->kind, desc->value_size);
+                                        t->ttl ? " and TTL" : "", (int)desc->kind,
+                                        desc->value_size, desc->ttl_ms > 0 ? " and TTL" : "");
     } else {
-        if (desc->kind != RILL_STATE_VALUE)
+        if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
             return rill__last_error_set(RILL_EINVAL,
                                         "state '%s' of operator %s: kind %d "
                                         "not supported by the heap backend",
@@ -496,7 +906,14 @@ const rill__state_backend_ops rill__heap_backend_ops = {
     .value_get = heap_value_get,
     .value_put = heap_value_put,
     .value_del = heap_value_del,
+    .value_append = heap_value_append,
     .iterate_kg = heap_iterate_kg,
+    .map_get = heap_map_get,
+    .map_put = heap_map_put,
+    .map_remove = heap_map_remove,
+    .map_iterate = heap_map_iterate,
+    .map_clear = heap_map_clear,
+    .cleanup_step = heap_cleanup_step,
     .prefetch = heap_prefetch,
     .stats = heap_stats,
 };

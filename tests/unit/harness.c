@@ -28,12 +28,38 @@ static int out_end(rill__output *o)
     return 0;
 }
 
+static int out_watermark(rill__output *o, int64_t wm)
+{
+    harness_out *h = (harness_out *)o;
+    if (wm <= h->watermark)
+        rill_test_fail(__FILE__, __LINE__, "watermark went from %lld to %lld",
+                       (long long)h->watermark, (long long)wm);
+    h->watermark = wm;
+    h->n_watermarks++;
+    return 0;
+}
+
+static int out_idle(rill__output *o, bool idle)
+{
+    ((harness_out *)o)->idle = idle;
+    return 0;
+}
+
 static void out_destroy(rill__output *o)
 {
     (void)o; /* owned by the harness */
 }
 
-static const rill__output_ops out_ops = {out_batch, out_end, out_destroy};
+static const rill__output_ops out_ops = {out_batch, out_watermark, out_idle, out_end,
+                                         out_destroy};
+
+int64_t harness_now_ms = 1000000;
+
+static int64_t harness_clock(void *arg)
+{
+    (void)arg;
+    return harness_now_ms;
+}
 
 rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema *out, int n_tags)
 {
@@ -41,8 +67,11 @@ rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema 
     h->in_schema = rill__schema_ref(in);
     h->pool = rill__batch_pool_new(in, 4, 8);
     h->main.base.ops = &out_ops;
-    for (int i = 0; i < 4; i++)
+    h->main.watermark = INT64_MIN;
+    for (int i = 0; i < 4; i++) {
         h->side[i].base.ops = &out_ops;
+        h->side[i].watermark = INT64_MIN;
+    }
     return (rill__op_init){.uid = "op",
                            .subtask = 0,
                            .parallelism = 1,
@@ -57,6 +86,8 @@ rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema 
 int harness_open(harness *h, rill__operator *op)
 {
     h->op = op;
+    op->clock = (rill__clock){.now_ms = harness_clock};
+    op->ctx.clock = op->clock;
     if (op->main.pool)
         rill__operator_set_output(op, -1, &h->main.base);
     for (int i = 0; i < op->n_side && i < 4; i++)
@@ -82,6 +113,19 @@ int harness_push(harness *h, const char *const *csv_rows, bool shared)
     if (shared)
         rill__batch_unref(b);
     return rc;
+}
+
+int harness_watermark(harness *h, int64_t wm)
+{
+    return rill__operator_deliver_watermark(h->op, wm);
+}
+
+int harness_tick(harness *h, int64_t now_ms)
+{
+    harness_now_ms = now_ms;
+    if (h->op->ops->tick && h->op->next_tick_ms <= now_ms)
+        return h->op->ops->tick(h->op, now_ms);
+    return 0;
 }
 
 int harness_end(harness *h)

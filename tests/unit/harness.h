@@ -14,6 +14,9 @@ typedef struct harness_out {
     size_t cap;
     int n_batches;
     bool ended;
+    int64_t watermark; /* the last watermark received, RILL_TS_MIN before */
+    int n_watermarks;
+    bool idle;
 } harness_out;
 
 typedef struct harness {
@@ -33,6 +36,12 @@ int harness_open(harness *h, rill__operator *op);
  * keeps a second reference to the batch while the operator runs (so it may not change it). */
 int harness_push(harness *h, const char *const *csv_rows, bool shared);
 int harness_end(harness *h);
+/* Delivers a watermark to the operator. */
+int harness_watermark(harness *h, int64_t wm);
+/* Sets the operator's processing-time clock to now_ms and runs its tick when due. */
+int harness_tick(harness *h, int64_t now_ms);
+/* The processing time harness_tick last set (the operator's clock reads it). */
+extern int64_t harness_now_ms;
 /* Closes and frees the operator and everything collected. */
 void harness_close(harness *h);
 /* All rows of an output joined with '|', for one comparison. Freed by harness_close. */

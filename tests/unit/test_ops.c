@@ -151,7 +151,7 @@ TEST(ops_keyed_process_value_state_and_side_output)
     rill__op_init init = harness_init(&h, s, NULL, 1);
     init.user = &cfg;
     CHECK_RC(harness_open(&h, rill__op_keyed_process(&init, &key, &rill__heap_backend_ops,
-                                                     keyed_sum)));
+                                                     keyed_sum, NULL)));
     const char *const a[] = {"1,10", "2,5", "1,-1", "1,7", NULL};
     const char *const b[] = {"2,5", "3,1", "1,1", "2,-9", NULL};
     CHECK_RC(harness_push(&h, a, false));

@@ -1,0 +1,272 @@
+/* event_time.c - ops layer: the timestamp and watermark assigner. Keeps one watermark
+ * generator per source split, merged by minimum, with idleness, and never goes backwards. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+typedef struct et_op {
+    rill__operator base;
+    int field;
+    rill_watermark_opts opts;
+    bool skip_null;
+    int64_t skipped;
+    rill__wm_gen *gens; /* by merger input */
+    bool *done;         /* by merger input: the split has ended */
+    int *input_of;      /* split id -> merger input + 1 (0: none yet) */
+    int n_split_ids;
+    rill__wm_merger merger;
+    bool idle; /* told downstream */
+} et_op;
+
+/* The merger input of split id (-1: the stream as a whole), added on first sight. */
+static int input_for(et_op *e, int32_t split)
+{
+    int id = split < 0 ? 0 : split + 1;
+    if (id >= e->n_split_ids) {
+        int n = id + 8;
+        e->input_of = rill__xrealloc(e->input_of, (size_t)n * sizeof *e->input_of);
+        memset(e->input_of + e->n_split_ids, 0, (size_t)(n - e->n_split_ids) * sizeof(int));
+        e->n_split_ids = n;
+    }
+    if (e->input_of[id] == 0) {
+        int in = rill__wm_merger_add(&e->merger);
+        e->gens = rill__xrealloc(e->gens, (size_t)(in + 1) * sizeof *e->gens);
+        e->done = rill__xrealloc(e->done, (size_t)(in + 1) * sizeof *e->done);
+        e->done[in] = false;
+        rill__wm_gen_init(&e->gens[in], &e->opts, rill__clock_now(&e->base.clock));
+        e->input_of[id] = in + 1;
+    }
+    return e->input_of[id] - 1;
+}
+
+static int et_open(rill__operator *op)
+{
+    return rill__operator_open_hook(op);
+}
+
+static int set_idle(et_op *e, bool idle)
+{
+    if (idle == e->idle)
+        return 0;
+    e->idle = idle;
+    return rill__operator_idle(&e->base, idle);
+}
+
+/* The combined watermark if input `in` had watermark wm (the others as they are). */
+static int64_t combined_with(const et_op *e, int in, int64_t wm)
+{
+    int64_t m = wm;
+    for (int j = 0; j < e->merger.n; j++)
+        if (j != in && !e->merger.idle[j] && e->merger.wm[j] < m)
+            m = e->merger.wm[j];
+    return m > e->merger.current ? m : e->merger.current;
+}
+
+/* Moves rows [from, n) of b into a new batch (and truncates b): the tail after a cut. */
+static rill_batch *split_tail(rill_batch *b, uint32_t from)
+{
+    rill_batch *t = rill__batch_new(b->schema, b->cap_rows);
+    rill__batch_need_ts(t);
+    t->has_ts = true;
+    t->split = b->split;
+    t->split_done = b->split_done;
+    for (uint32_t i = from; i < b->n_rows; i++) {
+        rill_row r = rill__batch_row(b, i);
+        t->ts[t->n_rows] = b->has_ts ? b->ts[i] : RILL_TS_MIN;
+        rill__batch_append_copy(t, &r);
+    }
+    b->n_rows = from;
+    b->split_done = false;
+    return t;
+}
+
+static int et_process(rill__operator *op, rill_batch *b)
+{
+    et_op *e = (et_op *)op;
+    int in = input_for(e, b->split);
+    rill__wm_gen *g = &e->gens[in];
+    int rc = 0;
+    if (b->n_rows > 0 && e->opts.idle_timeout_ms > 0) {
+        int64_t unused; /* rejoining never raises the combined watermark */
+        bool was_idle = g->idle;
+        rill__wm_gen_active(g, rill__clock_now(&op->clock));
+        if (was_idle)
+            rill__wm_merger_set_idle(&e->merger, in, false, &unused);
+    }
+    if (b->n_rows > 0 && e->idle && (rc = set_idle(e, false)))
+        goto fail;
+    for (;;) {
+        /* Watermarks go out after each batch, yet results must be those of a watermark after
+         * every row: only a row with ts <= watermark + 1 could tell the difference (it is late,
+         * or touches a session already due), so the batch is cut before it and the watermark
+         * sent first. */
+        uint32_t cut = b->n_rows;
+        int64_t cut_wm = RILL_TS_MIN;
+        if (b->n_rows > 0) {
+            rill__batch_need_ts(b);
+            b->has_ts = true;
+        }
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row r = rill__batch_row(b, i);
+            if (RILL_UNLIKELY(rill_row_is_null(&r, e->field))) {
+                if (!e->skip_null) {
+                    rc = rill__operator_fail(op, RILL_EPARSE,
+                                             "row has a NULL timestamp in field '%s'",
+                                             op->in_schema->fields[e->field].name);
+                    goto fail;
+                }
+                e->skipped++;
+                continue;
+            }
+            int64_t ts = (int64_t)r.v[e->field];
+            if (RILL_UNLIKELY(ts <= g->max_ts) && e->opts.kind != RILL_WM_NONE) {
+                int64_t wm = combined_with(e, in, rill__wm_gen_current(g));
+                if (wm > op->watermark && (wm == RILL_TS_MAX || ts <= wm + 1)) {
+                    cut = kept;
+                    cut_wm = wm;
+                    if (kept != i) { /* close the gap left by skipped rows first */
+                        uint32_t rw = b->row_words;
+                        memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw,
+                                (size_t)(b->n_rows - i) * rw * 8);
+                        memmove(b->ts + kept, b->ts + i, (size_t)(b->n_rows - i) * 8);
+                        b->n_rows -= i - kept;
+                    }
+                    break;
+                }
+            }
+            rill__wm_gen_observe(g, ts);
+            if (kept != i) {
+                uint32_t rw = b->row_words;
+                memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw, rw * 8);
+            }
+            b->ts[kept++] = ts;
+        }
+        if (cut == b->n_rows || cut_wm == RILL_TS_MIN) {
+            b->n_rows = kept;
+            break;
+        }
+        rill_batch *tail = split_tail(b, cut);
+        if (b->n_rows > 0) {
+            if ((rc = rill__operator_forward(op, b)) < 0) {
+                rill__batch_unref(tail);
+                return rc;
+            }
+        } else {
+            rill__batch_unref(b);
+        }
+        int64_t wm;
+        if (rill__wm_merger_update(&e->merger, in, rill__wm_gen_current(g), &wm) &&
+            (rc = rill__operator_watermark(op, wm)) < 0) {
+            rill__batch_unref(tail);
+            return rc;
+        }
+        (void)cut_wm;
+        b = tail;
+    }
+    bool done = b->split_done;
+    if (b->n_rows > 0) {
+        b->split_done = false;
+        rc = rill__operator_forward(op, b);
+    } else {
+        rill__batch_unref(b);
+    }
+    if (rc)
+        return rc;
+    int64_t wm;
+    bool advanced = rill__wm_merger_update(&e->merger, in, rill__wm_gen_current(g), &wm);
+    if (done) {
+        /* a finished split stops holding the others back (as if idle for good); the end of
+         * the whole input, not of one split, sends RILL_TS_MAX */
+        e->done[in] = true;
+        advanced |= rill__wm_merger_set_idle(&e->merger, in, true, &wm);
+    }
+    return advanced ? rill__operator_watermark(op, wm) : 0;
+fail:
+    rill__batch_unref(b);
+    return rc;
+}
+
+static int et_watermark(rill__operator *op, int64_t wm)
+{
+    (void)op, (void)wm; /* upstream watermarks are replaced by this operator's */
+    return 0;
+}
+
+static int et_tick(rill__operator *op, int64_t now_ms)
+{
+    et_op *e = (et_op *)op;
+    int64_t wm;
+    bool live = false, all_idle = true;
+    for (int i = 0; i < e->merger.n; i++) {
+        if (e->done[i])
+            continue;
+        live = true;
+        if (!e->gens[i].idle && rill__wm_gen_check_idle(&e->gens[i], now_ms) &&
+            rill__wm_merger_set_idle(&e->merger, i, true, &wm)) {
+            int rc = rill__operator_watermark(op, wm);
+            if (rc)
+                return rc;
+        }
+        all_idle &= e->gens[i].idle;
+    }
+    op->next_tick_ms = now_ms + RILL_MAX(e->opts.idle_timeout_ms / 4, 1);
+    /* only a timeout makes the stream idle: finished splits between files do not */
+    return live && all_idle ? set_idle(e, true) : 0;
+}
+
+static int et_end(rill__operator *op)
+{
+    int rc = rill__operator_flush(op);
+    if (rc == 0 && op->watermark != RILL_TS_MAX)
+        rc = rill__operator_watermark(op, RILL_TS_MAX); /* a bounded input has ended */
+    if (rc == 0)
+        rc = rill__operator_end_outputs(op);
+    return rc;
+}
+
+static void et_close(rill__operator *op)
+{
+    rill__operator_close_hook(op);
+    rill__operator_publish_counters(op);
+}
+
+static void et_destroy(rill__operator *op)
+{
+    et_op *e = (et_op *)op;
+    rill__wm_merger_close(&e->merger);
+    free(e->gens);
+    free(e->done);
+    free(e->input_of);
+    rill__operator_fini(op);
+    free(e);
+}
+
+static const rill__operator_ops et_ops = {
+    .kind = "event_time",
+    .open = et_open,
+    .process = et_process,
+    .watermark = et_watermark,
+    .tick = et_tick,
+    .end_input = et_end,
+    .close = et_close,
+    .destroy = et_destroy,
+};
+
+rill__operator *rill__op_event_time(const rill__op_init *init, int ts_field,
+                                    const rill_watermark_opts *opts, bool skip_null)
+{
+    et_op *e = rill__xcalloc(1, sizeof *e);
+    rill__op_init i2 = *init;
+    i2.out_schema = NULL;
+    rill__operator_init(&e->base, &et_ops, &i2);
+    e->field = ts_field;
+    if (opts)
+        e->opts = *opts;
+    e->skip_null = skip_null;
+    rill__wm_merger_init(&e->merger, 0);
+    if (e->opts.idle_timeout_ms > 0)
+        e->base.next_tick_ms = 0; /* the first tick arms the idleness checks */
+    return &e->base;
+}

@@ -1,0 +1,1121 @@
+/*
+ * window.c - ops layer: the window operator. Tumbling and sliding windows are built from shared
+ * slices (gcd of size and slide), so each row is aggregated once; session windows merge per key;
+ * the global window fires by count. Triggers: the default (time passes the window end), count,
+ * early firings by processing time; allowed lateness re-fires; later rows go to a side output.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyed_int.h"
+
+__extension__ typedef __int128 i128;
+
+/* Timer namespaces: a tag byte, then (sessions, early firings) an 8-byte id. */
+enum { NS_FIRE = 'F', NS_CLEAN = 'C', NS_EARLY = 'E', NS_SESSION = 'S', NS_SCLEAN = 'X' };
+
+/* One built-in aggregate's accumulator. */
+typedef struct agg_acc {
+    union {
+        int64_t i;
+        double d;
+    } v;
+    int64_t n; /* non-NULL values */
+} agg_acc;
+
+/* A session of one key: [start, end) and the namespace id its state lives under. */
+typedef struct session {
+    int64_t start, end, id;
+} session;
+
+typedef struct win_op {
+    rill__operator base;
+    rill__keyed keyed;
+    const rill__window_cfg *cfg;
+    rill_window_kind kind;
+    rill_time_domain domain;
+    int64_t size, slide, offset, gap, lateness, q; /* q: slice size */
+    size_t acc_size;                                 /* 8-byte row count, then the aggregate */
+    rill_state_desc d_acc, d_rows, d_meta;
+    rill__state_table *t_acc, *t_rows, *t_meta;
+    unsigned char *acc, *acc2; /* scratch accumulators */
+    rill__buf rows_buf, meta_buf, enc;
+    rill_batch *scratch;     /* decoded rows for window functions */
+    rill_batch *agg_scratch; /* AGG_PROCESS: the aggregate's row */
+    int64_t late_rows;
+} win_op;
+
+/* ---- arithmetic ------------------------------------------------------------------------------ */
+
+static inline int64_t floor_mod(int64_t a, int64_t b, int64_t m)
+{
+    i128 r = ((i128)a - b) % m;
+    return (int64_t)(r < 0 ? r + m : r);
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? RILL_TS_MAX : RILL_TS_MIN) : r;
+}
+
+/* The start of the last window containing t (SEMANTICS.md). */
+static inline int64_t last_start(const win_op *w, int64_t t)
+{
+    return t - floor_mod(t, w->offset, w->slide);
+}
+
+/* The end of the first window containing the slice that starts at ss. */
+static int64_t first_end(const win_op *w, int64_t ss)
+{
+    int64_t ls = last_start(w, ss);
+    int64_t d = ls - (ss - w->size); /* > 0 */
+    return ls - ((d - 1) / w->slide) * w->slide + w->size;
+}
+
+/* ---- state access under a namespace ---------------------------------------------------------- */
+
+static rill__state_key nskey(win_op *w, const void *ns, size_t ns_len)
+{
+    rill__state_key k = w->base.ctx.key;
+    k.ns = ns;
+    k.ns_len = ns_len;
+    return k;
+}
+
+static int register_tables(win_op *w)
+{
+    rill__state_backend *be = w->base.ctx.backend;
+    int rc = be->ops->table(be, &w->d_acc, &w->t_acc);
+    if (rc == 0)
+        rc = be->ops->table(be, &w->d_rows, &w->t_rows);
+    if (rc == 0)
+        rc = be->ops->table(be, &w->d_meta, &w->t_meta);
+    return rc;
+}
+
+/* Loads the accumulator of namespace ns into *acc: 1 found, 0 absent (acc untouched). */
+static int acc_load(win_op *w, int64_t ns, unsigned char *acc)
+{
+    rill__state_key k = nskey(w, &ns, sizeof ns);
+    const void *p;
+    size_t len;
+    int rc = w->base.ctx.backend->ops->value_get(w->t_acc, &k, &p, &len);
+    if (rc == 1)
+        memcpy(acc, p, w->acc_size);
+    return rc;
+}
+
+static int acc_store(win_op *w, int64_t ns, const unsigned char *acc)
+{
+    rill__state_key k = nskey(w, &ns, sizeof ns);
+    return w->base.ctx.backend->ops->value_put(w->t_acc, &k, acc, w->acc_size);
+}
+
+static int ns_clear(win_op *w, int64_t ns)
+{
+    rill__state_key k = nskey(w, &ns, sizeof ns);
+    const rill__state_backend_ops *ops = w->base.ctx.backend->ops;
+    int rc = ops->value_del(w->t_acc, &k);
+    if (rc == 0 && (w->cfg->mode == RILL_WMODE_PROCESS))
+        rc = ops->value_del(w->t_rows, &k);
+    return rc;
+}
+
+/* The key's meta value (slice starts, or sessions) into w->meta_buf. */
+static int meta_load(win_op *w)
+{
+    rill__state_key k = nskey(w, NULL, 0);
+    const void *p;
+    size_t len;
+    w->meta_buf.len = 0;
+    int rc = w->base.ctx.backend->ops->value_get(w->t_meta, &k, &p, &len);
+    if (rc == 1)
+        rill__buf_append(&w->meta_buf, p, len);
+    return rc < 0 ? rc : 0;
+}
+
+static int meta_store(win_op *w)
+{
+    rill__state_key k = nskey(w, NULL, 0);
+    const rill__state_backend_ops *ops = w->base.ctx.backend->ops;
+    if (w->meta_buf.len == 0)
+        return ops->value_del(w->t_meta, &k);
+    return ops->value_put(w->t_meta, &k, w->meta_buf.data, w->meta_buf.len);
+}
+
+/* ---- accumulators ---------------------------------------------------------------------------- */
+
+static void acc_create(win_op *w, unsigned char *acc)
+{
+    memset(acc, 0, w->acc_size);
+    const rill__window_cfg *c = w->cfg;
+    if (c->n_aggs > 0) {
+        agg_acc *a = (agg_acc *)(acc + 8);
+        for (int i = 0; i < c->n_aggs; i++) {
+            if (c->aggs[i].kind == RILL_AGG_MIN || c->aggs[i].kind == RILL_AGG_MAX) {
+                if (c->aggs[i].type == RILL_T_DOUBLE)
+                    a[i].v.d = 0;
+                else
+                    a[i].v.i = 0;
+            }
+        }
+    } else if (c->agg.acc_size > 0 && c->agg.create) {
+        c->agg.create(acc + 8, c->agg.user);
+    }
+}
+
+static int acc_add(win_op *w, unsigned char *acc, const rill_row *row)
+{
+    int64_t count;
+    memcpy(&count, acc, 8);
+    count++;
+    memcpy(acc, &count, 8);
+    const rill__window_cfg *c = w->cfg;
+    if (c->n_aggs > 0) {
+        agg_acc *a = (agg_acc *)(acc + 8);
+        for (int i = 0; i < c->n_aggs; i++) {
+            const rill__window_agg *g = &c->aggs[i];
+            if (g->kind == RILL_AGG_COUNT) {
+                a[i].v.i++;
+                a[i].n++;
+                continue;
+            }
+            if (rill_row_is_null(row, g->field))
+                continue;
+            bool dbl = g->type == RILL_T_DOUBLE;
+            int64_t x = rill_row_i64(row, g->field);
+            double d = dbl ? rill_row_f64(row, g->field) : 0;
+            switch (g->kind) {
+            case RILL_AGG_SUM:
+                if (dbl)
+                    a[i].v.d += d;
+                else
+                    a[i].v.i = (int64_t)((uint64_t)a[i].v.i + (uint64_t)x); /* wraps, as Java */
+                break;
+            case RILL_AGG_MIN:
+                if (dbl ? (a[i].n == 0 || d < a[i].v.d) : (a[i].n == 0 || x < a[i].v.i)) {
+                    if (dbl)
+                        a[i].v.d = d;
+                    else
+                        a[i].v.i = x;
+                }
+                break;
+            case RILL_AGG_MAX:
+                if (dbl ? (a[i].n == 0 || d > a[i].v.d) : (a[i].n == 0 || x > a[i].v.i)) {
+                    if (dbl)
+                        a[i].v.d = d;
+                    else
+                        a[i].v.i = x;
+                }
+                break;
+            case RILL_AGG_AVG:
+                a[i].v.d += dbl ? d : (double)x;
+                break;
+            default:
+                break;
+            }
+            a[i].n++;
+        }
+        return 0;
+    }
+    if (c->agg.add) {
+        int rc = c->agg.add(&w->base.ctx, acc + 8, row);
+        if (rc < 0)
+            return rill__operator_user_failed(&w->base, rc, "aggregate add");
+    }
+    return 0;
+}
+
+static void acc_merge(win_op *w, unsigned char *into, const unsigned char *from)
+{
+    int64_t c1, c2;
+    memcpy(&c1, into, 8);
+    memcpy(&c2, from, 8);
+    c1 += c2;
+    memcpy(into, &c1, 8);
+    const rill__window_cfg *c = w->cfg;
+    if (c->n_aggs > 0) {
+        agg_acc *a = (agg_acc *)(into + 8);
+        const agg_acc *b = (const agg_acc *)(from + 8);
+        for (int i = 0; i < c->n_aggs; i++) {
+            const rill__window_agg *g = &c->aggs[i];
+            bool dbl = g->type == RILL_T_DOUBLE;
+            if (b[i].n == 0)
+                continue;
+            switch (g->kind) {
+            case RILL_AGG_COUNT:
+                a[i].v.i += b[i].v.i;
+                break;
+            case RILL_AGG_SUM:
+                if (dbl)
+                    a[i].v.d += b[i].v.d;
+                else
+                    a[i].v.i = (int64_t)((uint64_t)a[i].v.i + (uint64_t)b[i].v.i);
+                break;
+            case RILL_AGG_MIN:
+                if (a[i].n == 0 || (dbl ? b[i].v.d < a[i].v.d : b[i].v.i < a[i].v.i))
+                    a[i].v = b[i].v;
+                break;
+            case RILL_AGG_MAX:
+                if (a[i].n == 0 || (dbl ? b[i].v.d > a[i].v.d : b[i].v.i > a[i].v.i))
+                    a[i].v = b[i].v;
+                break;
+            case RILL_AGG_AVG:
+                a[i].v.d += b[i].v.d;
+                break;
+            }
+            a[i].n += b[i].n;
+        }
+    } else if (c->agg.merge) {
+        c->agg.merge(into + 8, from + 8, c->agg.user);
+    }
+}
+
+/* Writes the built-in aggregates of acc into out from field first on. */
+static void acc_builtin_result(win_op *w, const unsigned char *acc, rill_row *out, int first)
+{
+    const rill__window_cfg *c = w->cfg;
+    const agg_acc *a = (const agg_acc *)(acc + 8);
+    for (int i = 0; i < c->n_aggs; i++) {
+        const rill__window_agg *g = &c->aggs[i];
+        int f = first + i;
+        if (g->kind == RILL_AGG_COUNT) {
+            rill_row_set_i64(out, f, a[i].v.i);
+        } else if (a[i].n == 0) {
+            rill_row_set_null(out, f);
+        } else if (g->kind == RILL_AGG_AVG) {
+            rill_row_set_f64(out, f, a[i].v.d / (double)a[i].n);
+        } else if (g->type == RILL_T_DOUBLE) {
+            rill_row_set_f64(out, f, a[i].v.d);
+        } else if (g->type == RILL_T_BOOL) {
+            rill_row_set_bool(out, f, a[i].v.i != 0);
+        } else {
+            rill_row_set_i64(out, f, a[i].v.i);
+        }
+    }
+}
+
+/* ---- rows kept for window functions ---------------------------------------------------------- */
+
+/* Appends row (null words, slots, then string bytes with slots made relative) to ns's rows. */
+static int rows_add(win_op *w, int64_t ns, const rill_row *row)
+{
+    const rill_batch *b = row->batch;
+    rill__buf *e = &w->enc;
+    e->len = 0;
+    uint32_t hdr = 0;
+    rill__buf_append(e, &hdr, 4);
+    size_t base = e->len;
+    rill__buf_append(e, row->nulls, b->null_words * 8);
+    rill__buf_append(e, row->v, b->n_fields * 8);
+    uint64_t str_off = 0;
+    for (uint32_t f = 0; f < b->n_fields; f++) {
+        if (b->schema->fields[f].type != RILL_T_STRING || rill_row_is_null(row, (int)f))
+            continue;
+        size_t n;
+        const char *s = rill_row_str(row, (int)f, &n);
+        uint64_t slot = str_off << 32 | (uint64_t)n;
+        memcpy(e->data + base + (b->null_words + f) * 8, &slot, 8);
+        rill__buf_append(e, s, n);
+        str_off += n;
+    }
+    uint32_t total = (uint32_t)(e->len - 4);
+    memcpy(e->data, &total, 4);
+    rill__state_key k = nskey(w, &ns, sizeof ns);
+    return w->base.ctx.backend->ops->value_append(w->t_rows, &k, e->data, e->len);
+}
+
+struct rill_rows {
+    win_op *w;
+    const char *p, *end; /* encoded rows */
+    rill_batch *batch;   /* the row handed out */
+    int64_t count;
+    bool single; /* AGG_PROCESS: one ready row in batch */
+    bool given;
+};
+
+int rill_rows_next(rill_rows *r, rill_row *row_out)
+{
+    if (!r)
+        return 0;
+    if (r->single) {
+        if (r->given)
+            return 0;
+        r->given = true;
+        *row_out = rill__batch_row(r->batch, 0);
+        return 1;
+    }
+    if (r->p >= r->end)
+        return 0;
+    uint32_t total;
+    memcpy(&total, r->p, 4);
+    const char *rec = r->p + 4;
+    r->p = rec + total;
+    rill_batch *b = r->batch;
+    rill__batch_clear(b);
+    rill_row row = rill__batch_append(b);
+    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
+    memcpy(row.nulls, rec, fixed);
+    const char *strs = rec + fixed;
+    for (uint32_t f = 0; f < b->n_fields; f++) {
+        if (b->schema->fields[f].type != RILL_T_STRING || rill_row_is_null(&row, (int)f))
+            continue;
+        uint64_t slot = row.v[f];
+        rill_row_set_str(&row, (int)f, strs + (slot >> 32), (size_t)(slot & 0xffffffffu));
+    }
+    *row_out = row;
+    return 1;
+}
+
+int64_t rill_rows_count(const rill_rows *r)
+{
+    return r ? r->count : 0;
+}
+
+/* ---- emitting a window ----------------------------------------------------------------------- */
+
+/* Emits the result of window [start, end) of the current key from the merged accumulator acc
+ * (and, for window functions, the rows in w->rows_buf). */
+static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned char *acc)
+{
+    rill__operator *op = &w->base;
+    const rill__window_cfg *c = w->cfg;
+    int64_t count;
+    memcpy(&count, acc, 8);
+    if (count == 0)
+        return 0;
+    rill_window win = {start, end};
+    op->ctx.window = &win;
+    op->in_has_ts = true;
+    op->in_ts = end == RILL_TS_MAX ? RILL_TS_MAX : end - 1;
+    op->ctx.can_emit = true;
+    int rc = 0;
+    rill_row out;
+    switch (c->mode) {
+    case RILL_WMODE_BUILTIN:
+        if ((rc = rill_emit(&op->ctx, &out)) < 0)
+            break;
+        if ((rc = rill__keyed_write_key(&w->keyed, &out, 0)) < 0)
+            break;
+        rill_row_set_ts(&out, w->keyed.key.n, start);
+        rill_row_set_ts(&out, w->keyed.key.n + 1, end);
+        acc_builtin_result(w, acc, &out, w->keyed.key.n + 2);
+        break;
+    case RILL_WMODE_AGG:
+        if ((rc = rill_emit(&op->ctx, &out)) < 0)
+            break;
+        rc = c->agg.result(&op->ctx, acc + 8, &out);
+        if (rc < 0)
+            rc = rill__operator_user_failed(op, rc, "aggregate result");
+        break;
+    case RILL_WMODE_PROCESS: {
+        rill_rows rows = {.w = w, .p = w->rows_buf.data, .end = w->rows_buf.data + w->rows_buf.len,
+                          .batch = w->scratch, .count = count};
+        rc = c->fn(&op->ctx, &win, &rows);
+        if (rc < 0)
+            rc = rill__operator_user_failed(op, rc, "window");
+        break;
+    }
+    case RILL_WMODE_AGG_PROCESS: {
+        rill_batch *b = w->agg_scratch;
+        rill__batch_clear(b);
+        rill_row r = rill__batch_append(b);
+        if (c->n_aggs > 0) {
+            if ((rc = rill__keyed_write_key(&w->keyed, &r, 0)) < 0)
+                break;
+            rill_row_set_ts(&r, w->keyed.key.n, start);
+            rill_row_set_ts(&r, w->keyed.key.n + 1, end);
+            acc_builtin_result(w, acc, &r, w->keyed.key.n + 2);
+        } else if ((rc = c->agg.result(&op->ctx, acc + 8, &r)) < 0) {
+            rc = rill__operator_user_failed(op, rc, "aggregate result");
+            break;
+        }
+        rill_rows rows = {.w = w, .batch = b, .count = 1, .single = true};
+        rc = c->fn(&op->ctx, &win, &rows);
+        if (rc < 0)
+            rc = rill__operator_user_failed(op, rc, "window");
+        break;
+    }
+    }
+    op->ctx.can_emit = false;
+    op->ctx.window = NULL;
+    return rc < 0 ? rc : 0;
+}
+
+/* Appends ns's rows to w->rows_buf (window functions). */
+static int gather_rows(win_op *w, int64_t ns)
+{
+    if (w->cfg->mode != RILL_WMODE_PROCESS)
+        return 0;
+    rill__state_key k = nskey(w, &ns, sizeof ns);
+    const void *p;
+    size_t len;
+    int rc = w->base.ctx.backend->ops->value_get(w->t_rows, &k, &p, &len);
+    if (rc == 1)
+        rill__buf_append(&w->rows_buf, p, len);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+static int timer_add(win_op *w, char tag, int64_t id, bool with_id, int64_t ts,
+                     rill_time_domain d)
+{
+    unsigned char ns[9];
+    ns[0] = (unsigned char)tag;
+    memcpy(ns + 1, &id, 8);
+    rill__state_key k = nskey(w, ns, with_id ? 9 : 1);
+    int rc = rill__timers_register(w->base.ctx.timers, d, &k, ts);
+    if (rc == 0 && d == RILL_PROCESSING_TIME && ts < w->base.next_tick_ms)
+        w->base.next_tick_ms = ts;
+    return rc;
+}
+
+static int timer_del(win_op *w, char tag, int64_t id, int64_t ts, rill_time_domain d)
+{
+    unsigned char ns[9];
+    ns[0] = (unsigned char)tag;
+    memcpy(ns + 1, &id, 8);
+    rill__state_key k = nskey(w, ns, 9);
+    return rill__timers_delete(w->base.ctx.timers, d, &k, ts);
+}
+
+/* The time the window operator runs on: the watermark, or the clock. */
+static int64_t current_time(win_op *w)
+{
+    return w->domain == RILL_EVENT_TIME ? w->base.watermark : rill__clock_now(&w->base.clock);
+}
+
+/* ---- tumbling and sliding: slices ------------------------------------------------------------ */
+
+/* Slice starts of the current key are kept sorted in meta_buf as int64s. */
+static int64_t *slices(win_op *w, size_t *n)
+{
+    *n = w->meta_buf.len / 8;
+    return (int64_t *)(void *)w->meta_buf.data;
+}
+
+static int slices_insert(win_op *w, int64_t ss)
+{
+    int rc = meta_load(w);
+    if (rc)
+        return rc;
+    size_t n;
+    int64_t *v = slices(w, &n);
+    size_t i = n;
+    while (i > 0 && v[i - 1] > ss)
+        i--;
+    if (i > 0 && v[i - 1] == ss)
+        return 0;
+    rill__buf_append(&w->meta_buf, &ss, 8);
+    v = slices(w, &n);
+    memmove(v + i + 1, v + i, (n - 1 - i) * 8);
+    v[i] = ss;
+    return meta_store(w);
+}
+
+/* Fires window [end - size, end) of the current key from its slices. */
+static int fire_sliced(win_op *w, int64_t end)
+{
+    int rc = meta_load(w);
+    if (rc)
+        return rc;
+    size_t n;
+    int64_t *v = slices(w, &n);
+    int64_t start = end - w->size;
+    acc_create(w, w->acc);
+    w->rows_buf.len = 0;
+    bool any = false;
+    /* copy: loading accumulators may not move meta_buf, but keep it simple and safe */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < start || v[i] >= end)
+            continue;
+        if ((rc = acc_load(w, v[i], w->acc2)) < 0)
+            return rc;
+        if (rc == 1) {
+            acc_merge(w, w->acc, w->acc2);
+            if ((rc = gather_rows(w, v[i])) < 0)
+                return rc;
+            any = true;
+        }
+    }
+    return any ? emit_window(w, start, end, w->acc) : 0;
+}
+
+/* Removes the slices whose last window ends at or before end. */
+static int purge_slices(win_op *w, int64_t end)
+{
+    int rc = meta_load(w);
+    if (rc)
+        return rc;
+    size_t n, kept = 0;
+    int64_t *v = slices(w, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (last_start(w, v[i]) + w->size <= end) {
+            if ((rc = ns_clear(w, v[i])) < 0)
+                return rc;
+        } else {
+            v[kept++] = v[i];
+        }
+    }
+    w->meta_buf.len = kept * 8;
+    return meta_store(w);
+}
+
+/* The next window end after `after` that contains one of the key's slices, or RILL_TS_MAX. */
+static int64_t next_window_end(win_op *w, int64_t after)
+{
+    size_t n;
+    int64_t *v = slices(w, &n);
+    int64_t best = RILL_TS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        int64_t le = last_start(w, v[i]) + w->size; /* the slice's last window */
+        if (le <= after)
+            continue;
+        int64_t fe = first_end(w, v[i]);
+        int64_t e = fe > after ? fe : after + w->slide - floor_mod(after - fe, 0, w->slide);
+        if (e > after && e < best)
+            best = e;
+    }
+    return best;
+}
+
+static int sliced_timer(win_op *w, rill__timer *t, char tag)
+{
+    int rc;
+    if (tag == NS_FIRE) {
+        int64_t end = t->ts + 1;
+        if ((rc = fire_sliced(w, end)) < 0)
+            return rc;
+        if (w->lateness == 0 || w->domain == RILL_PROCESSING_TIME) {
+            if ((rc = purge_slices(w, end)) < 0)
+                return rc;
+        } else if ((rc = timer_add(w, NS_CLEAN, 0, false, sat_add(t->ts, w->lateness),
+                                   w->domain)) < 0) {
+            return rc;
+        }
+        if ((rc = meta_load(w)) < 0)
+            return rc;
+        int64_t next = next_window_end(w, end);
+        if (next != RILL_TS_MAX)
+            rc = timer_add(w, NS_FIRE, 0, false, next - 1, w->domain);
+        return rc;
+    }
+    if (tag == NS_CLEAN)
+        return purge_slices(w, t->ts - w->lateness + 1);
+    if (tag == NS_EARLY) {
+        int64_t end;
+        memcpy(&end, (const char *)t->key.ns + 1, 8);
+        if (end - 1 <= current_time(w))
+            return 0; /* fired for good already */
+        if ((rc = fire_sliced(w, end)) < 0)
+            return rc;
+        int64_t every = w->cfg->spec.early_every_ms;
+        return timer_add(w, NS_EARLY, end, true, t->ts + every, RILL_PROCESSING_TIME);
+    }
+    return 0;
+}
+
+/* A row of the current key at time t into its slice. */
+static int sliced_row(win_op *w, const rill_row *row, int64_t t)
+{
+    int64_t now = current_time(w);
+    int64_t ss = t - floor_mod(t, w->offset, w->q);
+    int rc = acc_load(w, ss, w->acc);
+    if (rc < 0)
+        return rc;
+    bool fresh = rc == 0;
+    if (fresh)
+        acc_create(w, w->acc);
+    if ((rc = acc_add(w, w->acc, row)) < 0)
+        return rc;
+    if ((rc = acc_store(w, ss, w->acc)) < 0)
+        return rc;
+    if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, ss, row)) < 0)
+        return rc;
+    if (w->cfg->spec.trigger == RILL_TRIGGER_COUNT) {
+        if (fresh && (rc = slices_insert(w, ss)) < 0)
+            return rc;
+        int64_t count;
+        memcpy(&count, w->acc, 8);
+        if (count >= w->cfg->spec.count) { /* fire and purge (tumbling: slice == window) */
+            int64_t start = last_start(w, t);
+            w->rows_buf.len = 0;
+            if ((rc = gather_rows(w, ss)) < 0 || (rc = emit_window(w, start, start + w->size,
+                                                                     w->acc)) < 0)
+                return rc;
+            return ns_clear(w, ss);
+        }
+        if (fresh) /* the window's state goes when it can no longer fire */
+            return timer_add(w, NS_CLEAN, 0, false,
+                             sat_add(last_start(w, t) + w->size - 1, w->lateness), w->domain);
+        return 0;
+    }
+    if (fresh && (rc = slices_insert(w, ss)) < 0)
+        return rc;
+    /* windows of this row that already fired (late but allowed): fire again now */
+    int64_t ls = last_start(w, t);
+    for (int64_t st = ls; st > t - w->size; st -= w->slide) {
+        int64_t end = st + w->size;
+        if (end - 1 <= now && sat_add(end - 1, w->lateness) > now)
+            if ((rc = fire_sliced(w, end)) < 0)
+                return rc;
+        if (st - w->slide > st) /* overflow guard */
+            break;
+    }
+    if (fresh) {
+        int64_t fe = first_end(w, ss);
+        while (fe - 1 <= now) /* windows already due fired above: the first one still to come */
+            fe += w->slide;
+        if (fe <= ls + w->size && (rc = timer_add(w, NS_FIRE, 0, false, fe - 1, w->domain)) < 0)
+            return rc;
+        if (w->cfg->spec.early_every_ms > 0) {
+            int64_t every = w->cfg->spec.early_every_ms;
+            int64_t pnow = rill__clock_now(&w->base.clock);
+            int64_t at = pnow - floor_mod(pnow, 0, every) + every;
+            for (int64_t st = ls; st > t - w->size; st -= w->slide)
+                if ((rc = timer_add(w, NS_EARLY, st + w->size, true, at,
+                                    RILL_PROCESSING_TIME)) < 0)
+                    return rc;
+        }
+        if (w->lateness > 0 && w->domain == RILL_EVENT_TIME) {
+            /* a slice first seen late: its windows that already fired need a cleanup too */
+            int64_t last_end = ls + w->size;
+            if (last_end - 1 <= now)
+                return timer_add(w, NS_CLEAN, 0, false, sat_add(last_end - 1, w->lateness),
+                                 w->domain);
+        }
+    }
+    return 0;
+}
+
+/* ---- sessions -------------------------------------------------------------------------------- */
+
+static int fire_session(win_op *w, const session *s)
+{
+    int rc = acc_load(w, s->id, w->acc);
+    if (rc <= 0)
+        return rc;
+    w->rows_buf.len = 0;
+    if ((rc = gather_rows(w, s->id)) < 0)
+        return rc;
+    return emit_window(w, s->start, s->end, w->acc);
+}
+
+static int session_row(win_op *w, const rill_row *row, int64_t t)
+{
+    int64_t now = current_time(w);
+    int rc = meta_load(w);
+    if (rc)
+        return rc;
+    /* meta: next id, then sessions sorted by start */
+    int64_t next_id = 1;
+    if (w->meta_buf.len >= 8)
+        memcpy(&next_id, w->meta_buf.data, 8);
+    else
+        rill__buf_append(&w->meta_buf, &next_id, 8);
+    size_t n = (w->meta_buf.len - 8) / sizeof(session);
+    session *v = (session *)(void *)(w->meta_buf.data + 8);
+    session cur = {t, sat_add(t, w->gap), 0};
+    /* merge every session that touches or overlaps [t, t + gap) into the first of them */
+    long first = -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        session s = v[i];
+        if (s.start <= cur.end && s.end >= cur.start) {
+            if (first < 0) {
+                first = (long)kept;
+                cur.id = s.id;
+                cur.start = RILL_MIN(cur.start, s.start);
+                cur.end = RILL_MAX(cur.end, s.end);
+                if ((rc = timer_del(w, NS_SESSION, s.id, s.end - 1, w->domain)) < 0)
+                    return rc;
+                v[kept++] = s;
+                continue;
+            }
+            /* fold s's state into the first session's */
+            cur.start = RILL_MIN(cur.start, s.start);
+            cur.end = RILL_MAX(cur.end, s.end);
+            if ((rc = timer_del(w, NS_SESSION, s.id, s.end - 1, w->domain)) < 0)
+                return rc;
+            if ((rc = acc_load(w, cur.id, w->acc)) < 0 || (rc = acc_load(w, s.id, w->acc2)) < 0)
+                return rc;
+            acc_merge(w, w->acc, w->acc2);
+            if ((rc = acc_store(w, cur.id, w->acc)) < 0)
+                return rc;
+            if (w->cfg->mode == RILL_WMODE_PROCESS) {
+                w->rows_buf.len = 0;
+                if ((rc = gather_rows(w, s.id)) < 0)
+                    return rc;
+                rill__state_key k = nskey(w, &cur.id, 8);
+                if (w->rows_buf.len &&
+                    (rc = w->base.ctx.backend->ops->value_append(w->t_rows, &k, w->rows_buf.data,
+                                                                 w->rows_buf.len)) < 0)
+                    return rc;
+            }
+            if ((rc = ns_clear(w, s.id)) < 0)
+                return rc;
+            continue;
+        }
+        v[kept++] = s;
+    }
+    if (first < 0) {
+        cur.id = next_id++;
+        memcpy(w->meta_buf.data, &next_id, 8);
+        acc_create(w, w->acc);
+        /* insert in start order */
+        size_t i = kept;
+        w->meta_buf.len = 8 + kept * sizeof(session);
+        rill__buf_append(&w->meta_buf, &cur, sizeof cur);
+        v = (session *)(void *)(w->meta_buf.data + 8);
+        while (i > 0 && v[i - 1].start > cur.start) {
+            v[i] = v[i - 1];
+            i--;
+        }
+        v[i] = cur;
+        kept++;
+    } else {
+        v[first] = cur;
+        w->meta_buf.len = 8 + kept * sizeof(session);
+        if ((rc = acc_load(w, cur.id, w->acc)) < 0)
+            return rc;
+        if (rc == 0)
+            acc_create(w, w->acc);
+    }
+    if ((rc = meta_store(w)) < 0)
+        return rc;
+    if ((rc = acc_add(w, w->acc, row)) < 0 || (rc = acc_store(w, cur.id, w->acc)) < 0)
+        return rc;
+    if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, cur.id, row)) < 0)
+        return rc;
+    if (cur.end - 1 <= now) { /* merged into a session that already fired: fire it again */
+        if ((rc = fire_session(w, &cur)) < 0)
+            return rc;
+        return timer_add(w, NS_SCLEAN, cur.id, true, sat_add(cur.end - 1, w->lateness),
+                         w->domain);
+    }
+    return timer_add(w, NS_SESSION, cur.id, true, cur.end - 1, w->domain);
+}
+
+/* Removes session id of the current key (and its state). */
+static int session_remove(win_op *w, int64_t id)
+{
+    int rc = meta_load(w);
+    if (rc || w->meta_buf.len < 8)
+        return rc;
+    size_t n = (w->meta_buf.len - 8) / sizeof(session), kept = 0;
+    session *v = (session *)(void *)(w->meta_buf.data + 8);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].id != id)
+            v[kept++] = v[i];
+    w->meta_buf.len = kept ? 8 + kept * sizeof(session) : 0;
+    if ((rc = meta_store(w)) < 0)
+        return rc;
+    return ns_clear(w, id);
+}
+
+static int session_timer(win_op *w, rill__timer *t, char tag)
+{
+    int64_t id;
+    memcpy(&id, (const char *)t->key.ns + 1, 8);
+    int rc = meta_load(w);
+    if (rc || w->meta_buf.len < 8)
+        return rc;
+    size_t n = (w->meta_buf.len - 8) / sizeof(session);
+    const session *v = (const session *)(const void *)(w->meta_buf.data + 8);
+    session s = {0, 0, -1};
+    for (size_t i = 0; i < n; i++)
+        if (v[i].id == id)
+            s = v[i];
+    if (s.id < 0)
+        return 0; /* merged away */
+    if (tag == NS_SESSION) {
+        if (s.end - 1 != t->ts)
+            return 0; /* stale: the session grew */
+        if ((rc = fire_session(w, &s)) < 0)
+            return rc;
+        if (w->lateness == 0 || w->domain == RILL_PROCESSING_TIME)
+            return session_remove(w, id);
+        return timer_add(w, NS_SCLEAN, id, true, sat_add(t->ts, w->lateness), w->domain);
+    }
+    if (sat_add(s.end - 1, w->lateness) <= t->ts) /* NS_SCLEAN, and the session did not grow */
+        return session_remove(w, id);
+    return 0;
+}
+
+/* ---- the global window ----------------------------------------------------------------------- */
+
+static int global_row(win_op *w, const rill_row *row)
+{
+    int rc = acc_load(w, 0, w->acc);
+    if (rc < 0)
+        return rc;
+    bool fresh = rc == 0;
+    if (fresh)
+        acc_create(w, w->acc);
+    if ((rc = acc_add(w, w->acc, row)) < 0 || (rc = acc_store(w, 0, w->acc)) < 0)
+        return rc;
+    if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, 0, row)) < 0)
+        return rc;
+    int64_t count;
+    memcpy(&count, w->acc, 8);
+    if (w->cfg->spec.trigger == RILL_TRIGGER_COUNT && count >= w->cfg->spec.count) {
+        w->rows_buf.len = 0;
+        if ((rc = gather_rows(w, 0)) < 0 ||
+            (rc = emit_window(w, RILL_TS_MIN, RILL_TS_MAX, w->acc)) < 0)
+            return rc;
+        return ns_clear(w, 0);
+    }
+    if (fresh && w->cfg->spec.early_every_ms > 0) {
+        int64_t every = w->cfg->spec.early_every_ms;
+        int64_t pnow = rill__clock_now(&w->base.clock);
+        return timer_add(w, NS_EARLY, RILL_TS_MAX, true, pnow - floor_mod(pnow, 0, every) + every,
+                         RILL_PROCESSING_TIME);
+    }
+    return 0;
+}
+
+static int global_timer(win_op *w, rill__timer *t)
+{
+    int rc = acc_load(w, 0, w->acc);
+    if (rc <= 0)
+        return rc;
+    w->rows_buf.len = 0;
+    if ((rc = gather_rows(w, 0)) < 0 || (rc = emit_window(w, RILL_TS_MIN, RILL_TS_MAX, w->acc)) < 0)
+        return rc;
+    return timer_add(w, NS_EARLY, RILL_TS_MAX, true, t->ts + w->cfg->spec.early_every_ms,
+                     RILL_PROCESSING_TIME);
+}
+
+/* ---- the operator ---------------------------------------------------------------------------- */
+
+static int fire_due(win_op *w, rill_time_domain d, int64_t limit)
+{
+    rill__operator *op = &w->base;
+    rill__timer t;
+    while (rill__timers_pop(op->ctx.timers, d, limit, &t) == 1) {
+        rill__keyed_set_timer_key(&w->keyed, &t);
+        char tag = t.key.ns_len ? *(const char *)t.key.ns : NS_FIRE;
+        /* the timer's namespace is borrowed: keep what the handlers read */
+        unsigned char ns[9] = {0};
+        if (t.key.ns_len)
+            memcpy(ns, t.key.ns, RILL_MIN(t.key.ns_len, sizeof ns));
+        t.key.ns = ns;
+        int rc;
+        if (w->kind == RILL_WINDOW_SESSION)
+            rc = session_timer(w, &t, tag);
+        else if (w->kind == RILL_WINDOW_GLOBAL)
+            rc = global_timer(w, &t);
+        else
+            rc = sliced_timer(w, &t, tag);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int win_open(rill__operator *op)
+{
+    win_op *w = (win_op *)op;
+    int rc = rill__keyed_open(&w->keyed);
+    if (rc)
+        return rc;
+    if ((rc = register_tables(w)) < 0)
+        return rill__operator_fail(op, rc, "window state: %s", rill_strerror(rc));
+    return rill__operator_open_hook(op);
+}
+
+static int late_row(win_op *w, const rill_row *row)
+{
+    rill__operator *op = &w->base;
+    w->late_rows++;
+    int tag = w->cfg->late_tag;
+    if (tag < 0)
+        return 0;
+    rill_row out;
+    op->ctx.can_emit = true;
+    int rc = rill_emit_side(&op->ctx, w->cfg->spec.late, &out);
+    op->ctx.can_emit = false;
+    if (rc < 0)
+        return rc;
+    return rill_row_copy(&out, row);
+}
+
+static int win_process(rill__operator *op, rill_batch *b)
+{
+    win_op *w = (win_op *)op;
+    int rc = 0;
+    int64_t pnow = w->domain == RILL_PROCESSING_TIME ? rill__clock_now(&op->clock) : 0;
+    for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
+        rill_row in = rill__batch_row(b, i);
+        int64_t t;
+        if (w->domain == RILL_PROCESSING_TIME) {
+            t = pnow;
+        } else if (b->has_ts && b->ts[i] != RILL_TS_MIN) {
+            t = b->ts[i];
+        } else {
+            rc = rill__operator_fail(op, RILL_EINVAL,
+                                     "rows have no event time: add rill_stream_event_time "
+                                     "before an event-time window");
+            break;
+        }
+        op->in_has_ts = b->has_ts;
+        op->in_ts = t;
+        rill__keyed_set_row(&w->keyed, b, i, &in);
+        switch (w->kind) {
+        case RILL_WINDOW_SESSION: {
+            /* late: the window the row opens is past the allowed lateness */
+            if (w->domain == RILL_EVENT_TIME &&
+                sat_add(sat_add(t, w->gap) - 1, w->lateness) <= op->watermark) {
+                rc = late_row(w, &in);
+                break;
+            }
+            rc = session_row(w, &in, t);
+            break;
+        }
+        case RILL_WINDOW_GLOBAL:
+            rc = global_row(w, &in);
+            break;
+        default: {
+            int64_t last_end = last_start(w, t) + w->size;
+            if (w->domain == RILL_EVENT_TIME &&
+                sat_add(last_end - 1, w->lateness) <= op->watermark) {
+                rc = late_row(w, &in);
+                break;
+            }
+            rc = sliced_row(w, &in, t);
+            break;
+        }
+        }
+    }
+    rill__batch_unref(b);
+    if (rc < 0)
+        return rc;
+    return rill__operator_flush(op);
+}
+
+static int win_watermark(rill__operator *op, int64_t wm)
+{
+    win_op *w = (win_op *)op;
+    if (wm <= op->watermark)
+        return 0;
+    op->watermark = wm;
+    int rc = w->domain == RILL_EVENT_TIME ? fire_due(w, RILL_EVENT_TIME, wm) : 0;
+    return rc ? rc : rill__operator_send_watermark(op, wm);
+}
+
+static int win_tick(rill__operator *op, int64_t now_ms)
+{
+    win_op *w = (win_op *)op;
+    int rc = fire_due(w, RILL_PROCESSING_TIME, now_ms);
+    if (rc == 0)
+        rc = rill__operator_flush(op);
+    op->next_tick_ms = rill__timers_next(op->ctx.timers, RILL_PROCESSING_TIME);
+    return rc;
+}
+
+static int win_end(rill__operator *op)
+{
+    win_op *w = (win_op *)op;
+    /* the input has ended: event-time windows fired on the final watermark; processing-time
+     * windows fire now rather than never */
+    int rc = 0;
+    if (w->domain == RILL_PROCESSING_TIME)
+        rc = fire_due(w, RILL_PROCESSING_TIME, RILL_TS_MAX);
+    else if (op->watermark != RILL_TS_MAX)
+        rc = win_watermark(op, RILL_TS_MAX);
+    if (rc == 0)
+        rc = rill__operator_end_outputs(op);
+    return rc;
+}
+
+static void win_close(rill__operator *op)
+{
+    win_op *w = (win_op *)op;
+    if (w->late_rows > 0 && w->cfg->late_tag < 0)
+        rill__log(RILL_LOG_WARN, "window '%s' (subtask %d/%d): dropped %lld late rows",
+                  op->uid, op->subtask + 1, op->parallelism, (long long)w->late_rows);
+    rill__operator_close_hook(op);
+    rill__operator_publish_counters(op);
+}
+
+static void win_destroy(rill__operator *op)
+{
+    win_op *w = (win_op *)op;
+    rill__keyed_fini(&w->keyed);
+    free(w->acc);
+    free(w->acc2);
+    rill__buf_free(&w->rows_buf);
+    rill__buf_free(&w->meta_buf);
+    rill__buf_free(&w->enc);
+    rill__batch_unref(w->scratch);
+    rill__batch_unref(w->agg_scratch);
+    rill__operator_fini(op);
+    free(w);
+}
+
+static const rill__operator_ops win_ops = {
+    .kind = "window",
+    .open = win_open,
+    .process = win_process,
+    .watermark = win_watermark,
+    .tick = win_tick,
+    .end_input = win_end,
+    .close = win_close,
+    .destroy = win_destroy,
+};
+
+rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec *key,
+                                const rill__state_backend_ops *backend,
+                                const rill__window_cfg *cfg)
+{
+    win_op *w = rill__xcalloc(1, sizeof *w);
+    rill__operator_init(&w->base, &win_ops, init);
+    rill__keyed_init(&w->keyed, &w->base, key, backend);
+    w->cfg = cfg;
+    const rill_window_spec *s = &cfg->spec;
+    w->kind = s->kind;
+    w->domain = s->domain;
+    w->size = s->size_ms;
+    w->slide = s->kind == RILL_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
+    w->offset = s->offset_ms;
+    w->gap = s->gap_ms;
+    w->lateness = s->domain == RILL_EVENT_TIME ? s->allowed_lateness_ms : 0;
+    w->q = w->size > 0 && w->slide > 0 ? gcd64(w->size, w->slide) : 1;
+    if (cfg->n_aggs > 0)
+        w->acc_size = 8 + (size_t)cfg->n_aggs * sizeof(agg_acc);
+    else
+        w->acc_size = 8 + cfg->agg.acc_size;
+    w->acc_size = (w->acc_size + 7) & ~(size_t)7;
+    w->acc = rill__xcalloc(1, w->acc_size);
+    w->acc2 = rill__xcalloc(1, w->acc_size);
+    /* the operator's own state: ids 0..2 of its own tables */
+    w->d_acc = (rill_state_desc){.id = 0, .name = "window-acc", .kind = RILL_STATE_VALUE,
+                                 .value_size = w->acc_size};
+    w->d_rows = (rill_state_desc){.id = 1, .name = "window-rows", .kind = RILL_STATE_LIST};
+    w->d_meta = (rill_state_desc){.id = 2, .name = "window-meta", .kind = RILL_STATE_VALUE};
+    if (cfg->mode == RILL_WMODE_PROCESS)
+        w->scratch = rill__batch_new(init->in_schema, 1);
+    if (cfg->mode == RILL_WMODE_AGG_PROCESS)
+        w->agg_scratch = rill__batch_new(cfg->agg_schema, 1);
+    return &w->base;
+}
+
+int rill_ctx_window(const rill_ctx *ctx, rill_window *w_out)
+{
+    if (!ctx || !ctx->window)
+        return RILL_ESTATE;
+    *w_out = *ctx->window;
+    return 0;
+}
