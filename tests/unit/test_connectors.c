@@ -485,10 +485,22 @@ TEST(conn_file_directory_split_over_two_subtasks)
         CHECK_RC(rill__file_source_ops.create(cfg, schema, &init, &src));
         rill_batch *b = rill__batch_new(schema, 100);
         int64_t wait;
-        CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), RILL_DONE);
-        CHECK_EQ(b->n_rows, 4);
-        rill_row r = rill__batch_row(b, 3);
+        /* one batch per split, each flagged as its split's last */
+        int32_t splits[2];
+        uint32_t rows = 0;
+        for (int k = 0; k < 2; k++) {
+            rill__batch_clear(b);
+            CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), 0);
+            CHECK(b->split_done);
+            splits[k] = b->split;
+            rows += b->n_rows;
+        }
+        CHECK(splits[0] != splits[1]);
+        CHECK_EQ(rows, 4);
+        rill_row r = rill__batch_row(b, b->n_rows - 1);
         CHECK_EQ(rill_row_i64(&r, 0), 6);
+        rill__batch_clear(b);
+        CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), RILL_DONE);
         rill__batch_unref(b);
         rill__file_source_ops.destroy(src);
     }
@@ -593,8 +605,14 @@ TEST(conn_file_skip_policy_writes_dead_letters)
     CHECK_RC(rill__file_source_ops.create(cfg, schema, &init, &src));
     rill_batch *b = rill__batch_new(schema, 100);
     int64_t wait;
-    CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), RILL_DONE);
+    /* a batch ends with its split (file), flagged done; the next poll reports the end */
+    CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), 0);
     CHECK_EQ(b->n_rows, 3);
+    CHECK(b->split_done);
+    CHECK_EQ(b->split, 0);
+    rill__batch_clear(b);
+    CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), RILL_DONE);
+    CHECK_EQ(b->n_rows, 0);
     CHECK_EQ(rill__file_source_ops.skipped(src), 2);
     rill__batch_unref(b);
     rill__file_source_ops.destroy(src);
@@ -682,8 +700,9 @@ TEST(conn_file_json_lines_and_long_lines)
     CHECK_EQ(len, big);
     CHECK(s[0] == 'a' && s[big - 1] == (char)('a' + (big - 1) % 26));
     rill__batch_clear(b);
-    CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), RILL_DONE);
+    CHECK_EQ(rill__file_source_ops.poll(src, b, &wait), 0);
     CHECK_EQ(b->n_rows, 1);
+    CHECK(b->split_done);
     r = rill__batch_row(b, 0);
     CHECK_EQ(rill_row_i64(&r, 0), 3);
     rill__batch_unref(b);
