@@ -63,19 +63,28 @@ static int64_t combined_with(const et_op *e, int in, int64_t wm)
     return m > e->merger.current ? m : e->merger.current;
 }
 
-/* Moves rows [from, n) of b into a new batch (and truncates b): the tail after a cut. */
+/* Moves rows [from, n) of b into a new batch (and truncates b): the tail after a cut. Copies
+ * in bulk: the whole string area goes along, so string slots stay valid as they are. */
 static rill_batch *split_tail(rill_batch *b, uint32_t from)
 {
     rill_batch *t = rill__batch_new(b->schema, b->cap_rows);
+    uint32_t n = b->n_rows - from;
+    memcpy(t->rows, b->rows + (size_t)from * b->row_words, (size_t)n * b->row_words * 8);
+    if (b->n_bytes > 0) {
+        uint64_t unused;
+        rill__batch_put_bytes(t, b->bytes, b->n_bytes, &unused);
+    }
     rill__batch_need_ts(t);
     t->has_ts = true;
+    memcpy(t->ts, b->ts + from, (size_t)n * 8);
+    if (b->has_hashes) {
+        rill__batch_need_hashes(t);
+        t->has_hashes = true;
+        memcpy(t->hashes, b->hashes + from, (size_t)n * 8);
+    }
+    t->n_rows = n;
     t->split = b->split;
     t->split_done = b->split_done;
-    for (uint32_t i = from; i < b->n_rows; i++) {
-        rill_row r = rill__batch_row(b, i);
-        t->ts[t->n_rows] = b->has_ts ? b->ts[i] : RILL_TS_MIN;
-        rill__batch_append_copy(t, &r);
-    }
     b->n_rows = from;
     b->split_done = false;
     return t;

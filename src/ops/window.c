@@ -43,13 +43,34 @@ typedef struct win_op {
     rill_batch *scratch;     /* decoded rows for window functions */
     rill_batch *agg_scratch; /* AGG_PROCESS: the aggregate's row */
     int64_t late_rows;
+    /* a direct-mapped write-back cache of accumulators for one-word keys: the hot path of a
+     * row touches no state backend call; entries go back to the backend when evicted and are
+     * read through when a window fires (issue 4's snapshots flush it first) */
+    unsigned char *cache;
+    size_t cache_stride;
+    uint32_t cache_mask;
 } win_op;
+
+typedef struct cache_entry {
+    uint64_t key_word, hash;
+    int64_t ns;
+    int32_t kg;
+    bool used, dirty;
+    /* the accumulator follows, acc_size bytes */
+} cache_entry;
+
+#define CACHE_SLOTS 4096
 
 /* ---- arithmetic ------------------------------------------------------------------------------ */
 
 static inline int64_t floor_mod(int64_t a, int64_t b, int64_t m)
 {
-    i128 r = ((i128)a - b) % m;
+    int64_t d;
+    if (RILL_LIKELY(!__builtin_sub_overflow(a, b, &d))) {
+        int64_t r = d % m;
+        return r < 0 ? r + m : r;
+    }
+    i128 r = ((i128)a - b) % m; /* only near the ends of the int64 range */
     return (int64_t)(r < 0 ? r + m : r);
 }
 
@@ -104,9 +125,47 @@ static int register_tables(win_op *w)
     return rc;
 }
 
+static inline cache_entry *cache_slot(win_op *w, int64_t ns)
+{
+    uint64_t h = w->base.ctx.key.hash ^ ((uint64_t)ns * UINT64_C(0x9e3779b97f4a7c15));
+    h ^= h >> 29;
+    return (cache_entry *)(void *)(w->cache + (size_t)(h & w->cache_mask) * w->cache_stride);
+}
+
+static inline unsigned char *cache_acc(cache_entry *e)
+{
+    return (unsigned char *)(e + 1);
+}
+
+static inline bool cache_is(win_op *w, const cache_entry *e, int64_t ns)
+{
+    return e->used && e->ns == ns && e->key_word == w->keyed.key_word;
+}
+
+/* Writes a dirty entry back to the backend and frees the slot. */
+static int cache_evict(win_op *w, cache_entry *e)
+{
+    int rc = 0;
+    if (e->used && e->dirty) {
+        rill__state_key k = {.key = &e->key_word, .key_len = 8, .hash = e->hash, .kg = e->kg,
+                             .ns = &e->ns, .ns_len = 8};
+        rc = w->base.ctx.backend->ops->value_put(w->t_acc, &k, cache_acc(e), w->acc_size);
+    }
+    e->used = false;
+    e->dirty = false;
+    return rc;
+}
+
 /* Loads the accumulator of namespace ns into *acc: 1 found, 0 absent (acc untouched). */
 static int acc_load(win_op *w, int64_t ns, unsigned char *acc)
 {
+    if (w->cache) {
+        cache_entry *e = cache_slot(w, ns);
+        if (cache_is(w, e, ns)) {
+            memcpy(acc, cache_acc(e), w->acc_size);
+            return 1;
+        }
+    }
     rill__state_key k = nskey(w, &ns, sizeof ns);
     const void *p;
     size_t len;
@@ -118,12 +177,34 @@ static int acc_load(win_op *w, int64_t ns, unsigned char *acc)
 
 static int acc_store(win_op *w, int64_t ns, const unsigned char *acc)
 {
+    if (w->cache) {
+        cache_entry *e = cache_slot(w, ns);
+        if (!cache_is(w, e, ns)) {
+            int rc = cache_evict(w, e);
+            if (rc < 0)
+                return rc;
+            e->key_word = w->keyed.key_word;
+            e->hash = w->base.ctx.key.hash;
+            e->kg = w->base.ctx.key.kg;
+            e->ns = ns;
+            e->used = true;
+        }
+        if (cache_acc(e) != acc)
+            memcpy(cache_acc(e), acc, w->acc_size);
+        e->dirty = true;
+        return 0;
+    }
     rill__state_key k = nskey(w, &ns, sizeof ns);
     return w->base.ctx.backend->ops->value_put(w->t_acc, &k, acc, w->acc_size);
 }
 
 static int ns_clear(win_op *w, int64_t ns)
 {
+    if (w->cache) {
+        cache_entry *e = cache_slot(w, ns);
+        if (cache_is(w, e, ns))
+            e->used = e->dirty = false;
+    }
     rill__state_key k = nskey(w, &ns, sizeof ns);
     const rill__state_backend_ops *ops = w->base.ctx.backend->ops;
     int rc = ops->value_del(w->t_acc, &k);
@@ -632,16 +713,28 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t)
 {
     int64_t now = current_time(w);
     int64_t ss = t - floor_mod(t, w->offset, w->q);
-    int rc = acc_load(w, ss, w->acc);
-    if (rc < 0)
-        return rc;
-    bool fresh = rc == 0;
-    if (fresh)
-        acc_create(w, w->acc);
-    if ((rc = acc_add(w, w->acc, row)) < 0)
-        return rc;
-    if ((rc = acc_store(w, ss, w->acc)) < 0)
-        return rc;
+    int rc;
+    bool fresh;
+    cache_entry *ce = w->cache ? cache_slot(w, ss) : NULL;
+    if (ce && cache_is(w, ce, ss)) { /* the hot path: add in place */
+        fresh = false;
+        if ((rc = acc_add(w, cache_acc(ce), row)) < 0)
+            return rc;
+        ce->dirty = true;
+        memcpy(w->acc, cache_acc(ce), 8); /* the row count, for the count trigger */
+    } else {
+        if ((rc = acc_load(w, ss, w->acc)) < 0)
+            return rc;
+        fresh = rc == 0;
+        if (fresh)
+            acc_create(w, w->acc);
+        if ((rc = acc_add(w, w->acc, row)) < 0)
+            return rc;
+        if ((rc = acc_store(w, ss, w->acc)) < 0)
+            return rc;
+    }
+    if (w->cfg->spec.trigger == RILL_TRIGGER_COUNT && ce && cache_is(w, ce, ss))
+        memcpy(w->acc, cache_acc(ce), w->acc_size);
     if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, ss, row)) < 0)
         return rc;
     if (w->cfg->spec.trigger == RILL_TRIGGER_COUNT) {
@@ -1056,6 +1149,7 @@ static void win_destroy(rill__operator *op)
     rill__keyed_fini(&w->keyed);
     free(w->acc);
     free(w->acc2);
+    free(w->cache);
     rill__buf_free(&w->rows_buf);
     rill__buf_free(&w->meta_buf);
     rill__buf_free(&w->enc);
@@ -1105,6 +1199,11 @@ rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec 
                                  .value_size = w->acc_size};
     w->d_rows = (rill_state_desc){.id = 1, .name = "window-rows", .kind = RILL_STATE_LIST};
     w->d_meta = (rill_state_desc){.id = 2, .name = "window-meta", .kind = RILL_STATE_VALUE};
+    if (key->fast_u64) {
+        w->cache_stride = (sizeof(cache_entry) + w->acc_size + 15) & ~(size_t)15;
+        w->cache = rill__xcalloc(CACHE_SLOTS, w->cache_stride);
+        w->cache_mask = CACHE_SLOTS - 1;
+    }
     if (cfg->mode == RILL_WMODE_PROCESS)
         w->scratch = rill__batch_new(init->in_schema, 1);
     if (cfg->mode == RILL_WMODE_AGG_PROCESS)

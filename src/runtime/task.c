@@ -483,9 +483,22 @@ static int gate_watermark(rill__task *t, int c, int kind, int64_t value)
     return rc;
 }
 
+/*
+ * The startup wave. Results must not depend on which task thread starts first: a window that
+ * takes rows from one source subtask while another (with nothing to read) has not yet said so
+ * would judge lateness against a watermark still held back by the silent one. So every source
+ * subtask's first message is informative (its end, or "active"), every task waits for the first
+ * message of each input before it touches data, and then sends its own first message on.
+ */
+static int send_wave(rill__task *t)
+{
+    return rill__operator_idle(t->ops[0], false);
+}
+
 static int run_source(rill__task *t)
 {
     rill__operator *head = t->ops[0];
+    bool waved = false;
     for (;;) {
         if (canceled(t))
             return RILL_ECANCELED;
@@ -498,6 +511,14 @@ static int run_source(rill__task *t)
                 rill__err_set(&t->err, rc, "source '%s' (subtask %d/%d): %s", head->uid,
                               t->subtask + 1, t->v->parallelism, rill_strerror(rc));
             return rc;
+        }
+        if (!waved && !(rc == RILL_DONE && b->n_rows == 0)) {
+            int wrc = send_wave(t); /* a source with nothing at all sends its end instead */
+            if (wrc < 0) {
+                rill__batch_unref(b);
+                return wrc;
+            }
+            waved = true;
         }
         if (b->n_rows > 0 || b->split_done) {
             head->records_in += b->n_rows;
@@ -527,10 +548,62 @@ static int run_source(rill__task *t)
     }
 }
 
+/* Takes the first message of every input (see send_wave), then sends this task's own. */
+static int gate_wave(rill__task *t)
+{
+    bool *seen = rill__xcalloc((size_t)t->n_in + 1, sizeof *seen);
+    int n_seen = 0, rc = 0;
+    while (n_seen < t->n_in && rc == 0) {
+        bool got = false;
+        for (int c = 0; c < t->n_in && rc == 0; c++) {
+            rill__msg m;
+            if (seen[c] || !rill__channel_try_pop(t->in[c], &m))
+                continue;
+            got = true;
+            seen[c] = true;
+            n_seen++;
+            if (m.kind == RILL_MSG_BATCH) { /* not expected first, but handled all the same */
+                t->ops[0]->records_in += m.batch->n_rows;
+                rc = t->ops[0]->ops->process(t->ops[0], m.batch);
+            } else if (m.kind == RILL_MSG_END) {
+                rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
+                t->in_ended[c] = true;
+                t->n_ended++;
+            } else if (m.kind == RILL_MSG_WATERMARK || m.kind == RILL_MSG_IDLE) {
+                rc = gate_watermark(t, c, m.kind, m.value);
+            }
+        }
+        if (!got && rc == 0) {
+            if (canceled(t)) {
+                rc = RILL_ECANCELED;
+                break;
+            }
+            rill__parker_prepare(&t->parker);
+            bool any = false;
+            for (int c = 0; c < t->n_in && !any; c++)
+                any = !seen[c] && atomic_load_explicit(&t->in[c]->tail, memory_order_acquire) !=
+                                      atomic_load_explicit(&t->in[c]->head, memory_order_relaxed);
+            if (any || canceled(t))
+                rill__parker_cancel(&t->parker);
+            else
+                rill__parker_park(&t->parker, IDLE_PARK_NS);
+        }
+    }
+    free(seen);
+    if (rc == 0 && t->n_ended == t->n_in)
+        return RILL_DONE;
+    return rc ? rc : send_wave(t);
+}
+
 static int run_gate(rill__task *t)
 {
     rill__operator *head = t->ops[0];
     int next = 0, idle_spins = 0;
+    int wrc = gate_wave(t);
+    if (wrc == RILL_DONE)
+        return head->ops->end_input(head);
+    if (wrc < 0)
+        return wrc;
     for (;;) {
         if (canceled(t))
             return RILL_ECANCELED;

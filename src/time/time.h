@@ -73,7 +73,8 @@ int rill__wm_merger_add(rill__wm_merger *m);
 
 /* ---- timers -------------------------------------------------------------------------------- */
 
-/* One timer as the service hands it out: borrowed until the next call on the service. */
+/* One timer as the service hands it out: borrowed until the next rill__timers_pop or
+ * rill__timers_free (registering and deleting keep it valid). */
 typedef struct rill__timer {
     int64_t ts;
     rill__state_key key; /* key bytes, hash, kg, namespace bytes */
@@ -87,7 +88,7 @@ void rill__timers_free(rill__timer_service *s); /* NULL-safe */
  * key's kg is outside the service's range. */
 int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
                           int64_t ts);
-/* Deletes it; 0 whether or not it was there. */
+/* Deletes it; 0 whether or not it was there, RILL_ESTATE when kg is outside the range. */
 int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
                         int64_t ts);
 /* The earliest timer of domain d with ts <= limit is removed and given in *out: 1; or 0 when
@@ -97,7 +98,8 @@ int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, 
 int64_t rill__timers_next(const rill__timer_service *s, rill_time_domain d);
 int64_t rill__timers_count(const rill__timer_service *s, rill_time_domain d);
 /* Every timer of key group kg (for snapshots), in no particular order; nonzero from fn stops
- * the iteration and is returned. */
+ * the iteration and is returned. RILL_ESTATE for a kg outside the range; fn must not change
+ * the service. */
 int rill__timers_iterate_kg(rill__timer_service *s, int kg,
                             int (*fn)(void *arg, rill_time_domain d, const rill__timer *t),
                             void *arg);

@@ -15,6 +15,8 @@ static int out_batch(rill__output *o, rill_batch *b)
         rill__encode_csv_row(b->schema, &r, ',', &line);
         line.len--; /* the newline */
         rill__grow((void **)&h->rows, &h->cap, (size_t)h->n_rows + 1, sizeof(char *));
+        rill__grow((void **)&h->row_ts, &h->ts_cap, (size_t)h->n_rows + 1, sizeof(int64_t));
+        h->row_ts[h->n_rows] = b->has_ts ? b->ts[i] : RILL_TS_MIN;
         h->rows[h->n_rows++] = rill__xstrndup(line.data, line.len);
         rill__buf_free(&line);
     }
@@ -123,8 +125,13 @@ int harness_watermark(harness *h, int64_t wm)
 int harness_tick(harness *h, int64_t now_ms)
 {
     harness_now_ms = now_ms;
-    if (h->op->ops->tick && h->op->next_tick_ms <= now_ms)
-        return h->op->ops->tick(h->op, now_ms);
+    if (h->op->ops->tick && h->op->next_tick_ms <= now_ms) {
+        int rc = h->op->ops->tick(h->op, now_ms);
+        if (rc)
+            return rc;
+    }
+    if (h->op2 && h->op2->ops->tick && h->op2->next_tick_ms <= now_ms)
+        return h->op2->ops->tick(h->op2, now_ms);
     return 0;
 }
 
@@ -138,10 +145,25 @@ static void out_free(harness_out *o)
     for (int i = 0; i < o->n_rows; i++)
         free(o->rows[i]);
     free(o->rows);
+    free(o->row_ts);
 }
 
 void harness_close(harness *h)
 {
+    if (h->op2) {
+        /* a chain: op's main output is the heap-allocated chain to op2, freed with op */
+        h->op->ops->close(h->op);
+        h->op2->ops->close(h->op2);
+        for (int i = 0; i < h->op->n_side; i++)
+            h->op->side[i].out = NULL;
+        rill__operator_free(h->op);
+        h->op = NULL;
+        h->op2->main.out = NULL;
+        for (int i = 0; i < h->op2->n_side; i++)
+            h->op2->side[i].out = NULL;
+        rill__operator_free(h->op2);
+        h->op2 = NULL;
+    }
     if (h->op) {
         h->op->ops->close(h->op);
         /* the harness outputs are not heap objects: detach them before the operator frees */
@@ -165,5 +187,74 @@ const char *harness_rows(harness *h, harness_out *o)
     size_t n = 0;
     for (int i = 0; i < o->n_rows; i++)
         n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? "|" : "", o->rows[i]);
+    return buf;
+}
+
+int harness_open_chain(harness *h, rill__operator *first, rill__operator *second)
+{
+    h->op = first;
+    h->op2 = second;
+    rill__operator *ops[2] = {first, second};
+    for (int i = 0; i < 2; i++) {
+        ops[i]->clock = (rill__clock){.now_ms = harness_clock};
+        ops[i]->ctx.clock = ops[i]->clock;
+    }
+    if (second->main.pool)
+        rill__operator_set_output(second, -1, &h->main.base);
+    for (int i = 0; i < second->n_side && i < 4; i++)
+        rill__operator_set_output(second, i, &h->side[i].base);
+    rill__operator_set_output(first, -1, rill__output_chain(second));
+    int rc = second->ops->open(second);
+    return rc ? rc : first->ops->open(first);
+}
+
+/* A batch of the harness's input schema from CSV lines. */
+static rill_batch *harness_batch(harness *h, const char *const *csv_rows)
+{
+    rill_batch *b = rill__batch_new(h->in_schema, 64);
+    rill__decoder d;
+    rill__decoder_init(&d, h->in_schema, RILL_FMT_CSV, ',');
+    for (int i = 0; csv_rows[i]; i++) {
+        rill__parse_err pe;
+        if (rill__decode_line(&d, csv_rows[i], strlen(csv_rows[i]), b, &pe) != 0)
+            rill_test_fail(__FILE__, __LINE__, "harness row \"%s\": %s", csv_rows[i], pe.what);
+    }
+    rill__decoder_close(&d);
+    return b;
+}
+
+int harness_push_ts(harness *h, const char *const *csv_rows, const int64_t *ts)
+{
+    rill_batch *b = harness_batch(h, csv_rows);
+    rill__batch_need_ts(b);
+    b->has_ts = true;
+    for (uint32_t i = 0; i < b->n_rows; i++)
+        b->ts[i] = ts[i];
+    h->op->records_in += b->n_rows;
+    return h->op->ops->process(h->op, b);
+}
+
+int harness_push_split(harness *h, const char *const *csv_rows, int32_t split, bool done)
+{
+    rill_batch *b = harness_batch(h, csv_rows);
+    b->split = split;
+    b->split_done = done;
+    h->op->records_in += b->n_rows;
+    return h->op->ops->process(h->op, b);
+}
+
+const char *harness_rows_ts(harness *h, harness_out *o)
+{
+    (void)h;
+    static _Thread_local char buf[65536];
+    buf[0] = '\0';
+    size_t n = 0;
+    for (int i = 0; i < o->n_rows && n < sizeof buf; i++) {
+        if (o->row_ts[i] == RILL_TS_MIN)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s@-", i ? "|" : "", o->rows[i]);
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s@%lld", i ? "|" : "", o->rows[i],
+                                  (long long)o->row_ts[i]);
+    }
     return buf;
 }

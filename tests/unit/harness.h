@@ -17,6 +17,8 @@ typedef struct harness_out {
     int64_t watermark; /* the last watermark received, RILL_TS_MIN before */
     int n_watermarks;
     bool idle;
+    int64_t *row_ts; /* each row's event timestamp (RILL_TS_MIN: none) */
+    size_t ts_cap;
 } harness_out;
 
 typedef struct harness {
@@ -25,6 +27,7 @@ typedef struct harness {
     rill__err err;
     rill_schema *in_schema;
     rill__batch_pool *pool;
+    rill__operator *op2; /* harness_open_chain: the second operator, fed by op */
 } harness;
 
 /* The init an operator under test gets: uid "op", subtask 0 of parallelism 1, max parallelism
@@ -46,5 +49,16 @@ extern int64_t harness_now_ms;
 void harness_close(harness *h);
 /* All rows of an output joined with '|', for one comparison. Freed by harness_close. */
 const char *harness_rows(harness *h, harness_out *o);
+
+/* Opens first chained into second (first's main output feeds second; second's outputs are the
+ * harness outputs). Pushes, watermarks and end go to first; harness_tick ticks both. */
+int harness_open_chain(harness *h, rill__operator *first, rill__operator *second);
+/* harness_push with event timestamps: row i gets ts[i] (b->ts, has_ts). */
+int harness_push_ts(harness *h, const char *const *csv_rows, const int64_t *ts);
+/* harness_push of rows from source split `split` (b->split), with b->split_done = done. The
+ * list may be empty ({NULL}). */
+int harness_push_split(harness *h, const char *const *csv_rows, int32_t split, bool done);
+/* Like harness_rows, with each row's event timestamp: "row@ts" ("row@-" when it has none). */
+const char *harness_rows_ts(harness *h, harness_out *o);
 
 #endif
