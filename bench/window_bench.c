@@ -58,8 +58,7 @@ int main(int argc, char **argv)
     if (slide_us < 0)
         slide_us = size_us;
     if (events < 1 || keys < 1 || size_us <= 0 || slide_us <= 0 || parallelism < 1)
-        return usage("--events, --keys, --size-us, --slide-us and --parallelism must be > 0",
-                     NULL);
+        return usage("--events, --keys, --size-us, --slide-us and --parallelism must be > 0", NULL);
     /* event time is in milliseconds: a window must be a whole number of them */
     if (size_us % 1000 != 0 || slide_us % 1000 != 0)
         return usage("--size-us and --slide-us must be whole milliseconds (multiples of 1000)",

@@ -9,7 +9,7 @@
  * page,window_start,window_end,clicks, one row per window with at least one click, written when
  * the watermark (max_ts - max_delay - 1, made at the source) passes the window's end. Clicks
  * later than that are dropped and counted. Without --input the job reads generated clicks
- * (--events N, default 50,000; --seed S) and prints a summary line.
+ * (--events N, default 50,000; --seed S). It ends with a summary line: events, windows emitted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,14 +106,20 @@ int rill_job(rill_env *env, int argc, char **argv)
     } else {
         static const char *const page_prefix[] = {"/page/"};
         static gen_cfg g; /* read by gen_ts; lives as long as the job object is loaded */
-        g = (gen_cfg){.seed = (uint64_t)seed, .t0 = 1700000000000, .step_ms = 10,
+        g = (gen_cfg){.seed = (uint64_t)seed,
+                      .t0 = 1700000000000,
+                      .step_ms = 10,
                       .jitter_ms = max_delay < 2000 ? max_delay : 2000};
         rill_gen_field fields[] = {
             {.name = "user_id", .kind = RILL_GEN_UNIFORM_INT, .a = 1, .b = 10000},
             {.name = "page", .kind = RILL_GEN_STRING, .a = 1, .b = 20, .choices = page_prefix},
         };
-        rill_gen_opts gen = {.seed = (uint64_t)seed, .events = events, .fields = fields,
-                             .n_fields = 2, .fn = gen_ts, .user = &g};
+        rill_gen_opts gen = {.seed = (uint64_t)seed,
+                             .events = events,
+                             .fields = fields,
+                             .n_fields = 2,
+                             .fn = gen_ts,
+                             .user = &g};
         clicks = rill_source_generator(env, click_schema, &gen);
     }
     rill_stream_uid(clicks, "clicks");
@@ -123,7 +129,9 @@ int rill_job(rill_env *env, int argc, char **argv)
     clicks = rill_stream_event_time(clicks, "ts", &wm);
 
     rill_window_spec w = {.kind = slide == size ? RILL_WINDOW_TUMBLING : RILL_WINDOW_SLIDING,
-                          .domain = RILL_EVENT_TIME, .size_ms = size, .slide_ms = slide};
+                          .domain = RILL_EVENT_TIME,
+                          .size_ms = size,
+                          .slide_ms = slide};
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "clicks"};
     rill_stream *counts = rill_window_aggregate(rill_stream_key_by(clicks, "page"), &w, &count, 1);
     rill_stream_uid(counts, "windows");
@@ -142,6 +150,7 @@ int rill_job(rill_env *env, int argc, char **argv)
         int64_t n_events = 0, n_windows = 0, ms = rill_env_elapsed_ms(env);
         rill_env_metric(env, "clicks", "records_out", &n_events);
         rill_env_metric(env, "output", "records_in", &n_windows);
+        /* keep printed rows apart from the summary */
         FILE *f = output && !strcmp(output, "-") ? stderr : stdout;
         fprintf(f, "clicks: events=%lld windows=%lld elapsed_ms=%lld\n", (long long)n_events,
                 (long long)n_windows, (long long)ms);

@@ -123,7 +123,8 @@ int rill_job(rill_env *env, int argc, char **argv)
     }
     if (window <= 0 || max_delay < 0 || lateness < 0 || events < 0)
         return usage("--window-ms must be > 0; --max-delay-ms, --allowed-lateness-ms and "
-                     "--events >= 0", NULL);
+                     "--events >= 0",
+                     NULL);
 
     rill_schema *log_schema = NULL;
     rill_schema_parse("ts TIMESTAMP NOT NULL, server STRING NOT NULL, level STRING NOT NULL, "
@@ -139,17 +140,22 @@ int rill_job(rill_env *env, int argc, char **argv)
                                                "disk full", "bad request", "upstream 502"};
         static const char *const server_prefix[] = {"web-"};
         static gen_cfg g; /* read by gen_ts; lives as long as the job object is loaded */
-        g = (gen_cfg){.seed = (uint64_t)seed, .t0 = 1700000000000, .step_ms = 100,
+        g = (gen_cfg){.seed = (uint64_t)seed,
+                      .t0 = 1700000000000,
+                      .step_ms = 100,
                       .jitter_ms = max_delay < 2000 ? max_delay : 2000,
                       .straggle_ms = max_delay + window / 2 + 1};
         rill_gen_field fields[] = {
-            {.name = "server", .kind = RILL_GEN_STRING, .a = 1, .b = 8,
-             .choices = server_prefix},
+            {.name = "server", .kind = RILL_GEN_STRING, .a = 1, .b = 8, .choices = server_prefix},
             {.name = "level", .kind = RILL_GEN_STRING, .choices = levels, .n_choices = 6},
             {.name = "message", .kind = RILL_GEN_STRING, .choices = messages, .n_choices = 5},
         };
-        rill_gen_opts gen = {.seed = (uint64_t)seed, .events = events, .fields = fields,
-                             .n_fields = 3, .fn = gen_ts, .user = &g};
+        rill_gen_opts gen = {.seed = (uint64_t)seed,
+                             .events = events,
+                             .fields = fields,
+                             .n_fields = 3,
+                             .fn = gen_ts,
+                             .user = &g};
         logs = rill_source_generator(env, log_schema, &gen);
     }
     rill_stream_uid(logs, "logs");
@@ -162,8 +168,10 @@ int rill_job(rill_env *env, int argc, char **argv)
 
     /* late rows keep the input's columns: the tag has the input's schema */
     rill_output_tag *late_tag = rill_output_tag_new(env, "late", log_schema);
-    rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
-                          .size_ms = window, .allowed_lateness_ms = lateness,
+    rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING,
+                          .domain = RILL_EVENT_TIME,
+                          .size_ms = window,
+                          .allowed_lateness_ms = lateness,
                           .late = late_tag};
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "count"};
     rill_stream *counts =
@@ -183,10 +191,11 @@ int rill_job(rill_env *env, int argc, char **argv)
         rill_env_metric(env, "output", "records_in", &n_windows);
         rill_env_metric(env, "late", "records_in", &n_late);
         int64_t ms = rill_env_elapsed_ms(env);
-        FILE *f = output && !strcmp(output, "-") ? stderr : stdout;
+        bool to_stdout = (output && !strcmp(output, "-")) || (late_path && !strcmp(late_path, "-"));
+        FILE *f = to_stdout ? stderr : stdout; /* keep printed rows apart from the summary */
         fprintf(f, "log_errors: events=%lld errors=%lld windows=%lld late=%lld elapsed_ms=%lld\n",
-                (long long)n_events, (long long)n_errors, (long long)n_windows,
-                (long long)n_late, (long long)ms);
+                (long long)n_events, (long long)n_errors, (long long)n_windows, (long long)n_late,
+                (long long)ms);
     }
     return rc;
 }

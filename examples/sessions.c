@@ -11,7 +11,7 @@
  * session_end the last click's ts + gap (Flink's session window [start, end)). Clicks later
  * than the watermark (max_ts - max_delay - 1, made at the source) are dropped and counted.
  * Without --input the job reads generated clicks (--events N, default 50,000; --seed S; users
- * active one hour in four) and prints a summary line.
+ * active one hour in four). It ends with a summary line: events, sessions emitted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,13 +124,20 @@ int rill_job(rill_env *env, int argc, char **argv)
     } else {
         static const char *const page_prefix[] = {"/page/"};
         static gen_cfg g; /* read by gen_click; lives as long as the job object is loaded */
-        g = (gen_cfg){.seed = (uint64_t)seed, .t0 = 1700000000000, .step_ms = 1000,
-                      .jitter_ms = max_delay < 2000 ? max_delay : 2000, .users = users};
+        g = (gen_cfg){.seed = (uint64_t)seed,
+                      .t0 = 1700000000000,
+                      .step_ms = 1000,
+                      .jitter_ms = max_delay < 2000 ? max_delay : 2000,
+                      .users = users};
         rill_gen_field fields[] = {
             {.name = "page", .kind = RILL_GEN_STRING, .a = 1, .b = 20, .choices = page_prefix},
         };
-        rill_gen_opts gen = {.seed = (uint64_t)seed, .events = events, .fields = fields,
-                             .n_fields = 1, .fn = gen_click, .user = &g};
+        rill_gen_opts gen = {.seed = (uint64_t)seed,
+                             .events = events,
+                             .fields = fields,
+                             .n_fields = 1,
+                             .fn = gen_click,
+                             .user = &g};
         clicks = rill_source_generator(env, click_schema, &gen);
     }
     rill_stream_uid(clicks, "clicks");
@@ -162,6 +169,7 @@ int rill_job(rill_env *env, int argc, char **argv)
         int64_t n_events = 0, n_sessions = 0, ms = rill_env_elapsed_ms(env);
         rill_env_metric(env, "clicks", "records_out", &n_events);
         rill_env_metric(env, "output", "records_in", &n_sessions);
+        /* keep printed rows apart from the summary */
         FILE *f = output && !strcmp(output, "-") ? stderr : stdout;
         fprintf(f, "sessions: events=%lld windows=%lld elapsed_ms=%lld\n", (long long)n_events,
                 (long long)n_sessions, (long long)ms);

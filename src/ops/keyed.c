@@ -94,7 +94,6 @@ static void keyed_destroy(rill__operator *op)
 {
     keyed_op *k = (keyed_op *)op;
     rill__keyed_fini(&k->keyed);
-    rill__ctx_state_fini(&op->ctx);
     rill__operator_fini(op);
     free(k);
 }

@@ -42,6 +42,7 @@ void rill__keyed_fini(rill__keyed *k)
     op->ctx.backend = NULL;
     rill__timers_free(op->ctx.timers);
     op->ctx.timers = NULL;
+    rill__ctx_state_fini(&op->ctx); /* state scratch and TTL cursors, any keyed operator */
     rill__buf_free(&k->key_buf);
 }
 

@@ -8,10 +8,10 @@
 
 #include "ops.h"
 
-#define TTL_HDR 8        /* the last-access time in ms, host order, before every TTL value */
-#define TTL_CLEANUP_N 4  /* slots the incremental cleanup looks at per state access */
-#define ELEM_HDR 4       /* the u32 length before each element of a variable-length list */
-#define AGG_STACK 512    /* accumulators up to this size (with the TTL prefix) stay on the stack */
+#define TTL_HDR       8   /* the last-access time in ms, host order, before every TTL value */
+#define TTL_CLEANUP_N 4   /* slots the incremental cleanup looks at per state access */
+#define ELEM_HDR      4   /* the u32 length before each element of a variable-length list */
+#define AGG_STACK     512 /* accumulators up to this size (with the TTL prefix) stay on the stack */
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -117,9 +117,10 @@ static int64_t ttl_enter(rill_ctx *ctx, rill__state_table *t, const rill_state_d
 }
 
 /* The stored bytes (prefix included) when present and not expired: 1; else 0 (an expired value
- * is left for the caller to overwrite or delete). */
-static int ttl_peek(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc,
-                    int64_t now, const unsigned char **p_out, size_t *len_out)
+ * is left for the caller to overwrite or delete: TTL_EXPIRED). */
+#define TTL_EXPIRED 2
+static int ttl_peek(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc, int64_t now,
+                    const unsigned char **p_out, size_t *len_out)
 {
     const void *p;
     size_t len;
@@ -129,10 +130,10 @@ static int ttl_peek(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *
     if (rc != 1)
         return rc;
     if (RILL_UNLIKELY(len < TTL_HDR))
-        return fail(ctx, RILL_ESTATE, "state '%s': a %zu-byte value has no TTL prefix",
-                    desc->name, len);
+        return fail(ctx, RILL_ESTATE, "state '%s': a %zu-byte value has no TTL prefix", desc->name,
+                    len);
     if (ts_expired(rd_i64(p), now, desc->ttl_ms))
-        return 0;
+        return TTL_EXPIRED;
     *p_out = p;
     *len_out = len;
     return 1;
@@ -150,10 +151,8 @@ static int ttl_get(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *d
     *val_out = NULL;
     *len_out = 0;
     int rc = ttl_peek(ctx, t, desc, now, &p, &len);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        return ops->value_del(t, &ctx->key); /* a no-op when absent */
+    if (rc != 1)
+        return rc == TTL_EXPIRED ? ops->value_del(t, &ctx->key) : rc;
     if (desc->ttl_update == RILL_TTL_ON_READ_AND_WRITE && rd_i64(p) != now) {
         unsigned char *s = scratch(ctx, len);
         memcpy(s, p, len);
@@ -274,6 +273,7 @@ int rill_list_add(rill_ctx *ctx, const rill_state_desc *desc, const void *val, s
     size_t old;
     if ((rc = ttl_peek(ctx, t, desc, now, &p, &old)) < 0)
         return rc;
+    rc = rc == 1;
     if (rc == 1 && rd_i64(p) == now) { /* accessed this millisecond: append in place */
         unsigned char *s = scratch(ctx, enc);
         put_elem(s, es, val, len);
@@ -370,9 +370,8 @@ int rill_list_clear(rill_ctx *ctx, const rill_state_desc *desc)
  * last-access prefix and expires alone. ------------------------------------------------------ */
 
 /* The stored bytes of ukey when present and not expired (an expired one is removed). */
-static int map_peek(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc,
-                    int64_t now, const void *ukey, size_t ukey_len, const unsigned char **p_out,
-                    size_t *len_out)
+static int map_peek(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc, int64_t now,
+                    const void *ukey, size_t ukey_len, const unsigned char **p_out, size_t *len_out)
 {
     const rill__state_backend_ops *ops = ctx->backend->ops;
     const void *p;
@@ -453,8 +452,7 @@ int rill_map_put(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey, s
     return ops->map_put(t, &ctx->key, ukey, ukey_len, s, TTL_HDR + len);
 }
 
-int rill_map_remove(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey,
-                    size_t ukey_len)
+int rill_map_remove(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey, size_t ukey_len)
 {
     rill__state_table *t;
     int rc = kind_table(ctx, desc, RILL_STATE_MAP, &t);
@@ -507,8 +505,7 @@ static int ttl_visit(void *arg, const void *ukey, size_t ukey_len, const void *v
     return it->fn(it->arg, ukey, ukey_len, (const unsigned char *)val + TTL_HDR, len - TTL_HDR);
 }
 
-int rill_map_iterate(rill_ctx *ctx, const rill_state_desc *desc, rill_map_visit_fn fn,
-                     void *arg)
+int rill_map_iterate(rill_ctx *ctx, const rill_state_desc *desc, rill_map_visit_fn fn, void *arg)
 {
     rill__state_table *t;
     int rc = kind_table(ctx, desc, RILL_STATE_MAP, &t);

@@ -28,10 +28,11 @@ typedef struct uent {
 typedef struct umap {
     uent *slots;
     uint32_t mask, n;
+    uint32_t clean; /* where incremental cleanup goes on in this map */
 } umap;
 
 #define UMAP_MIN_CAP 4
-#define UENT_HDR 4 /* the ukey_len prefix */
+#define UENT_HDR     4 /* the ukey_len prefix */
 
 /* One slot: a cache line, so a hit touches one line. */
 typedef struct entry {
@@ -323,9 +324,10 @@ static int heap_value_put(rill__state_table *tt, const rill__state_key *k, const
                           size_t len)
 {
     heap_table *t = htab(tt);
-    RILL_DASSERT(t->kind != RILL_STATE_MAP);
-    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len : len > UINT32_MAX))
-        return t->fixed_len ? RILL_EINVAL : RILL_ELIMIT;
+    /* (a map table's entries hold maps: values cannot go there) */
+    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len
+                                   : len > UINT32_MAX || t->kind == RILL_STATE_MAP))
+        return t->fixed_len || t->kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
@@ -364,8 +366,7 @@ static int heap_value_append(rill__state_table *tt, const rill__state_key *k, co
                              size_t len)
 {
     heap_table *t = htab(tt);
-    RILL_DASSERT(t->kind != RILL_STATE_MAP);
-    if (RILL_UNLIKELY(t->fixed_len))
+    if (RILL_UNLIKELY(t->fixed_len || t->kind == RILL_STATE_MAP))
         return RILL_EINVAL;
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
@@ -428,8 +429,7 @@ static inline uint32_t uent_klen(const uent *u)
 
 static inline bool uent_is(const uent *u, uint64_t h, const void *ukey, size_t ukey_len)
 {
-    return u->hash == h && uent_klen(u) == ukey_len &&
-           bytes_eq(u->p + UENT_HDR, ukey, ukey_len);
+    return u->hash == h && uent_klen(u) == ukey_len && bytes_eq(u->p + UENT_HDR, ukey, ukey_len);
 }
 
 static inline const unsigned char *uent_val(const uent *u, uint32_t *len_out)
@@ -475,8 +475,8 @@ static void umap_grow(heap_table *t, umap *m)
 {
     size_t old_cap = (size_t)m->mask + 1, cap = old_cap * 2;
     if (cap > KG_MAX_CAP)
-        rill__panic(__FILE__, __LINE__, "map state '%s': over %u user keys under one key",
-                    t->name, (unsigned)(KG_MAX_CAP / 4 * 3));
+        rill__panic(__FILE__, __LINE__, "map state '%s': over %u user keys under one key", t->name,
+                    (unsigned)(KG_MAX_CAP / 4 * 3));
     uent *slots = rill__xcalloc(cap, sizeof *slots);
     uint32_t mask = (uint32_t)(cap - 1);
     for (size_t s = 0; s < old_cap; s++) {
@@ -514,11 +514,11 @@ static void umap_erase(heap_table *t, umap *m, uent *u)
     m->n--;
 }
 
-/* The map entry of k, or NULL; *g_out its key group table (NULL when k is out of range). */
+/* The map entry of k, or NULL; *g_out its key group table (NULL when k is out of range or t is
+ * not a map table: the callers' RILL_ESTATE). */
 static entry *map_entry(heap_table *t, const rill__state_key *k, kg_table **g_out)
 {
-    RILL_DASSERT(t->kind == RILL_STATE_MAP);
-    kg_table *g = kg_of(t, k);
+    kg_table *g = RILL_LIKELY(t->kind == RILL_STATE_MAP) ? kg_of(t, k) : NULL;
     *g_out = g;
     if (RILL_UNLIKELY(!g))
         return NULL;
@@ -626,8 +626,8 @@ static int heap_map_remove(rill__state_table *tt, const rill__state_key *k, cons
 }
 
 static int heap_map_iterate(rill__state_table *tt, const rill__state_key *k,
-                            int (*fn)(void *arg, const void *ukey, size_t ukey_len,
-                                      const void *val, size_t len),
+                            int (*fn)(void *arg, const void *ukey, size_t ukey_len, const void *val,
+                                      size_t len),
                             void *arg)
 {
     heap_table *t = htab(tt);
@@ -658,17 +658,19 @@ static int heap_map_clear(rill__state_table *tt, const rill__state_key *k)
 
 /* ---- incremental cleanup ------------------------------------------------------------------ */
 
-/* The cursor is 0 (start of a round) or 1 + (key group index << 32 | slot). */
+/* The cursor is 0 (start of a round) or 1 + (key group index << 32 | slot). Every slot, empty
+ * key group and user value looked at counts as one of the n; a large map is worked through over
+ * several calls, from the position it keeps itself (umap.clean), so a step stays small. */
 static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
-                                 bool (*expired)(void *arg, const void *val, size_t len),
-                                 void *arg)
+                                 bool (*expired)(void *arg, const void *val, size_t len), void *arg)
 {
     heap_table *t = htab(tt);
     uint64_t pos = *cursor ? *cursor - 1 : 0;
     uint64_t gi = pos >> 32;
     uint32_t slot = (uint32_t)pos;
     int64_t removed = 0;
-    for (int examined = 0; examined < n; examined++) {
+    int examined = 0;
+    while (examined < n) {
         if (gi >= t->n_kg) {
             *cursor = 0; /* a full round: the next call starts over */
             return removed;
@@ -677,25 +679,28 @@ static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
         if (!g->slots || slot > g->mask) {
             gi++;
             slot = 0;
+            examined++;
             continue;
         }
         entry *e = &g->slots[slot];
         if (!(e->flags & F_USED)) {
             slot++;
+            examined++;
             continue;
         }
         if (e->flags & F_MAP) {
-            /* Every user value, then the entry itself when nothing is left. An erase shifts a
-             * later user entry into the hole, so the same slot is looked at again. */
+            /* An erase shifts a later user entry into the hole: the same slot is looked at
+             * again. */
             umap *m = e->v.map;
-            for (uint32_t s = 0; s <= m->mask;) {
+            uint32_t s = m->clean > m->mask ? 0 : m->clean;
+            while (examined < n && s <= m->mask && m->n) {
                 uent *u = &m->slots[s];
                 uint32_t vlen;
                 const unsigned char *v;
+                examined++;
                 if (u->p && (v = uent_val(u, &vlen), expired(arg, v, vlen))) {
                     umap_erase(t, m, u);
                     removed++;
-                    examined++;
                     continue;
                 }
                 s++;
@@ -704,9 +709,15 @@ static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
                 erase(t, g, e); /* a later entry may now sit in this slot: look again */
                 continue;
             }
+            if (s <= m->mask) {
+                m->clean = s; /* out of budget inside this map: resume here next time */
+                break;
+            }
+            m->clean = 0;
             slot++;
             continue;
         }
+        examined++;
         if (expired(arg, entry_val(e), e->val_len)) {
             erase(t, g, e);
             removed++;
@@ -817,8 +828,8 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
                                         "state '%s' of operator %s: registered with kind %d, "
                                         "value size %zu%s, now kind %d, value size %zu%s",
                                         t->name, b->uid, (int)t->kind, t->value_size,
-                                        t->ttl ? " and TTL" : "", (int)desc->kind,
-                                        desc->value_size, desc->ttl_ms > 0 ? " and TTL" : "");
+                                        t->ttl ? " and TTL" : "", (int)desc->kind, desc->value_size,
+                                        desc->ttl_ms > 0 ? " and TTL" : "");
     } else {
         if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
             return rill__last_error_set(RILL_EINVAL,

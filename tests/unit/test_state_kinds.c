@@ -294,6 +294,15 @@ TEST(state_kinds_heap_map_ops)
         CHECK_EQ(a.n, 0);
     }
     CHECK_EQ(backend_entries(b), 0);
+    /* values do not go into a map table, nor maps into a value table */
+    rill_state_desc dv = mkdesc(1, "v", RILL_STATE_VALUE, 0);
+    rill__state_table *tv = table_of(b, &dv);
+    rill__state_key vk = u64_key(&kb, 3);
+    CHECK_EQ(ops->value_put(t, &vk, "x", 1), RILL_EINVAL);
+    CHECK_EQ(ops->value_append(t, &vk, "x", 1), RILL_EINVAL);
+    CHECK_EQ(ops->map_put(tv, &vk, "a", 1, "x", 1), RILL_ESTATE);
+    CHECK_EQ(ops->map_get(tv, &vk, "a", 1, &(const void *){0}, &(size_t){0}), RILL_ESTATE);
+    CHECK_EQ(backend_entries(b), 0);
     /* value_del removes a map too; destroy frees the maps still there */
     rill__state_key key = u64_key(&kb, 7);
     CHECK_RC(ops->map_put(t, &key, "a", 1, "1", 1));
