@@ -96,14 +96,19 @@ static int et_process(rill__operator *op, rill_batch *b)
     int in = input_for(e, b->split);
     rill__wm_gen *g = &e->gens[in];
     int rc = 0;
+    bool rejoin_advanced = false;
+    int64_t rejoin_wm = RILL_TS_MIN;
     if (b->n_rows > 0 && e->opts.idle_timeout_ms > 0) {
-        int64_t unused; /* rejoining never raises the combined watermark */
         bool was_idle = g->idle;
         rill__wm_gen_active(g, rill__clock_now(&op->clock));
+        /* rejoining raises the combined watermark only when every other input is idle: then
+         * it is this input's, and must go out now (the merger has moved to it already) */
         if (was_idle)
-            rill__wm_merger_set_idle(&e->merger, in, false, &unused);
+            rejoin_advanced = rill__wm_merger_set_idle(&e->merger, in, false, &rejoin_wm);
     }
     if (b->n_rows > 0 && e->idle && (rc = set_idle(e, false)))
+        goto fail;
+    if (rejoin_advanced && (rc = rill__operator_watermark(op, rejoin_wm)) < 0)
         goto fail;
     for (;;) {
         /* Watermarks go out after each batch, yet results must be those of a watermark after

@@ -43,6 +43,12 @@ typedef struct win_op {
     rill_batch *scratch;     /* decoded rows for window functions */
     rill_batch *agg_scratch; /* AGG_PROCESS: the aggregate's row */
     int64_t late_rows;
+    uint64_t row_seq; /* arrival order of kept rows, across slices and merged sessions */
+    struct row_ref {
+        uint64_t seq;
+        size_t off;
+    } *order;
+    size_t cap_order;
     /* a direct-mapped write-back cache of accumulators for one-word keys: the hot path of a
      * row touches no state backend call; entries go back to the backend when evicted and are
      * read through when a window fires (issue 4's snapshots flush it first) */
@@ -397,6 +403,8 @@ static int rows_add(win_op *w, int64_t ns, const rill_row *row)
     e->len = 0;
     uint32_t hdr = 0;
     rill__buf_append(e, &hdr, 4);
+    uint64_t seq = w->row_seq++;
+    rill__buf_append(e, &seq, 8);
     size_t base = e->len;
     rill__buf_append(e, row->nulls, b->null_words * 8);
     rill__buf_append(e, row->v, b->n_fields * 8);
@@ -419,7 +427,9 @@ static int rows_add(win_op *w, int64_t ns, const rill_row *row)
 
 struct rill_rows {
     win_op *w;
-    const char *p, *end; /* encoded rows */
+    const char *base;             /* encoded rows */
+    const struct row_ref *order;  /* by arrival */
+    size_t n, pos;
     rill_batch *batch;   /* the row handed out */
     int64_t count;
     bool single; /* AGG_PROCESS: one ready row in batch */
@@ -437,12 +447,9 @@ int rill_rows_next(rill_rows *r, rill_row *row_out)
         *row_out = rill__batch_row(r->batch, 0);
         return 1;
     }
-    if (r->p >= r->end)
+    if (r->pos >= r->n)
         return 0;
-    uint32_t total;
-    memcpy(&total, r->p, 4);
-    const char *rec = r->p + 4;
-    r->p = rec + total;
+    const char *rec = r->base + r->order[r->pos++].off + 4 + 8; /* past the length and seq */
     rill_batch *b = r->batch;
     rill__batch_clear(b);
     rill_row row = rill__batch_append(b);
@@ -462,6 +469,34 @@ int rill_rows_next(rill_rows *r, rill_row *row_out)
 int64_t rill_rows_count(const rill_rows *r)
 {
     return r ? r->count : 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const struct row_ref *)a)->seq, y = ((const struct row_ref *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Indexes the records gathered in rows_buf in arrival order (slices, or merged sessions, each
+ * hold theirs in arrival order; together they need sorting). Returns how many. */
+static size_t order_rows(win_op *w)
+{
+    size_t n = 0;
+    bool sorted = true;
+    for (size_t off = 0; off < w->rows_buf.len;) {
+        uint32_t total;
+        uint64_t seq;
+        memcpy(&total, w->rows_buf.data + off, 4);
+        memcpy(&seq, w->rows_buf.data + off + 4, 8);
+        rill__grow((void **)&w->order, &w->cap_order, n + 1, sizeof *w->order);
+        if (n > 0 && seq < w->order[n - 1].seq)
+            sorted = false;
+        w->order[n++] = (struct row_ref){seq, off};
+        off += 4 + (size_t)total;
+    }
+    if (!sorted)
+        qsort(w->order, n, sizeof *w->order, by_seq);
+    return n;
 }
 
 /* ---- emitting a window ----------------------------------------------------------------------- */
@@ -501,7 +536,8 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
             rc = rill__operator_user_failed(op, rc, "aggregate result");
         break;
     case RILL_WMODE_PROCESS: {
-        rill_rows rows = {.w = w, .p = w->rows_buf.data, .end = w->rows_buf.data + w->rows_buf.len,
+        size_t n = order_rows(w);
+        rill_rows rows = {.w = w, .base = w->rows_buf.data, .order = w->order, .n = n,
                           .batch = w->scratch, .count = count};
         rc = c->fn(&op->ctx, &win, &rows);
         if (rc < 0)
@@ -1150,6 +1186,7 @@ static void win_destroy(rill__operator *op)
     free(w->acc);
     free(w->acc2);
     free(w->cache);
+    free(w->order);
     rill__buf_free(&w->rows_buf);
     rill__buf_free(&w->meta_buf);
     rill__buf_free(&w->enc);
