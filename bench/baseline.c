@@ -3,6 +3,7 @@
  * work with no engine (same rows, same filter/map, same keyed running sum in an open-addressing
  * table). Prints lines in the jobs' format.
  *   baseline stateless EVENTS | baseline keyed_sum EVENTS KEYS
+ *   baseline window EVENTS KEYS SIZE_US SLIDE_US
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,8 +71,50 @@ static void keyed_sum(int64_t events, int64_t keys)
     free(v);
 }
 
+/* The window benchmark's work: key = i mod K, value = i mod 1024, event time = i us; per key a
+ * ring of slices (slide long) summed into each window (size long) as it closes. */
+static void window(int64_t events, int64_t keys, int64_t size_us, int64_t slide_us)
+{
+    int64_t size = size_us / 1000, slide = slide_us / 1000, n_slices = size / slide;
+    int64_t *sum = calloc((size_t)(keys * n_slices), sizeof *sum);
+    int64_t *cnt = calloc((size_t)(keys * n_slices), sizeof *cnt);
+    int64_t *cur = malloc((size_t)keys * sizeof *cur); /* current slice index per key */
+    for (int64_t k = 0; k < keys; k++)
+        cur[k] = -1;
+    int64_t t0 = now_ns(), windows = 0, acc = 0;
+    for (int64_t i = 0; i < events; i++) {
+        int64_t key = i % keys, value = i % 1024, ts = i / 1000;
+        int64_t slice = ts / slide;
+        if (slice != cur[key]) {
+            if (cur[key] >= 0) { /* windows ending at the closed slice's end fire */
+                int64_t s = 0, c = 0;
+                for (int64_t j = 0; j < n_slices; j++) {
+                    s += sum[key * n_slices + j];
+                    c += cnt[key * n_slices + j];
+                }
+                acc += s + c;
+                windows++;
+            }
+            cur[key] = slice;
+            sum[key * n_slices + slice % n_slices] = 0;
+            cnt[key * n_slices + slice % n_slices] = 0;
+        }
+        sum[key * n_slices + slice % n_slices] += value;
+        cnt[key * n_slices + slice % n_slices]++;
+    }
+    sink = acc;
+    report(events, windows, now_ns() - t0);
+    free(sum);
+    free(cnt);
+    free(cur);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 6 && !strcmp(argv[1], "window")) {
+        window(atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoll(argv[5]));
+        return 0;
+    }
     if (argc >= 3 && !strcmp(argv[1], "stateless")) {
         stateless(atoll(argv[2]));
         return 0;
@@ -80,6 +123,7 @@ int main(int argc, char **argv)
         keyed_sum(atoll(argv[2]), atoll(argv[3]));
         return 0;
     }
-    fprintf(stderr, "usage: baseline stateless EVENTS | baseline keyed_sum EVENTS KEYS\n");
+    fprintf(stderr, "usage: baseline stateless EVENTS | baseline keyed_sum EVENTS KEYS | "
+                    "baseline window EVENTS KEYS SIZE_US SLIDE_US\n");
     return 2;
 }

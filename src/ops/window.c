@@ -62,6 +62,7 @@ typedef struct cache_entry {
     int64_t ns;
     int32_t kg;
     bool used, dirty;
+    uint8_t lru; /* 1: used more recently than the other slot of its set */
     /* the accumulator follows, acc_size bytes */
 } cache_entry;
 
@@ -131,11 +132,31 @@ static int register_tables(win_op *w)
     return rc;
 }
 
+/* The cache is 2-way set associative: (key, ns) lives in one of the two slots of its set.
+ * Returns the slot that holds it, or else the one to fill (an empty one, or the one used
+ * least recently). */
 static inline cache_entry *cache_slot(win_op *w, int64_t ns)
 {
     uint64_t h = w->base.ctx.key.hash ^ ((uint64_t)ns * UINT64_C(0x9e3779b97f4a7c15));
     h ^= h >> 29;
-    return (cache_entry *)(void *)(w->cache + (size_t)(h & w->cache_mask) * w->cache_stride);
+    size_t set = (size_t)(h & (w->cache_mask >> 1)) * 2;
+    cache_entry *a = (cache_entry *)(void *)(w->cache + set * w->cache_stride);
+    cache_entry *b = (cache_entry *)(void *)(w->cache + (set + 1) * w->cache_stride);
+    uint64_t kw = w->keyed.key_word;
+    if (a->used && a->ns == ns && a->key_word == kw) {
+        a->lru = 1; /* a was used last */
+        b->lru = 0;
+        return a;
+    }
+    if (b->used && b->ns == ns && b->key_word == kw) {
+        b->lru = 1;
+        a->lru = 0;
+        return b;
+    }
+    cache_entry *v = !a->used ? a : !b->used ? b : a->lru ? b : a;
+    (v == a ? b : a)->lru = 0;
+    v->lru = 1;
+    return v;
 }
 
 static inline unsigned char *cache_acc(cache_entry *e)
