@@ -37,6 +37,14 @@ static const char usage_run[] =
     "      --name NAME           job name (default: the job object's file name)\n"
     "      --bad-records POLICY  fail (default) or skip malformed input records\n"
     "      --dead-letter-file F  with skip: append skipped records to F (JSON lines)\n"
+    "      --checkpoint-dir DIR  where checkpoints go (DIR/<job>/chk-<n>/)\n"
+    "      --checkpoint-interval MS   take a checkpoint every MS (default: off)\n"
+    "      --checkpoint-mode M   exactly-once (default, barriers aligned) or at-least-once\n"
+    "      --checkpoint-timeout MS    give a checkpoint up after MS (default 600000)\n"
+    "      --checkpoint-min-pause MS  at least MS between a checkpoint's end and the next\n"
+    "      --checkpoint-max-concurrent N  checkpoints in progress at once (default 1)\n"
+    "      --checkpoint-tolerable-failures N  failed checkpoints before the job fails (0)\n"
+    "      --checkpoints-retained N   completed checkpoints kept (default 1)\n"
     "  -v, --verbose             log the execution plan and task states (RILL_LOG=info)\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -75,7 +83,7 @@ static int cmd_run(int argc, char **argv)
     const char *job_path = NULL;
     struct {
         const char *key, *value;
-    } opts[16];
+    } opts[32];
     int n_opts = 0;
     const char *parallelism = NULL;
     int i = 0;
@@ -106,12 +114,28 @@ static int cmd_run(int argc, char **argv)
             key = "bad-records";
         else if (!strcmp(a, "--dead-letter-file"))
             key = "dead-letter-file";
+        else if (!strcmp(a, "--checkpoint-dir"))
+            key = "checkpoint.dir";
+        else if (!strcmp(a, "--checkpoint-interval"))
+            key = "checkpoint.interval";
+        else if (!strcmp(a, "--checkpoint-mode"))
+            key = "checkpoint.mode";
+        else if (!strcmp(a, "--checkpoint-timeout"))
+            key = "checkpoint.timeout";
+        else if (!strcmp(a, "--checkpoint-min-pause"))
+            key = "checkpoint.min-pause";
+        else if (!strcmp(a, "--checkpoint-max-concurrent"))
+            key = "checkpoint.max-concurrent";
+        else if (!strcmp(a, "--checkpoint-tolerable-failures"))
+            key = "checkpoint.tolerable-failures";
+        else if (!strcmp(a, "--checkpoints-retained"))
+            key = "checkpoint.retain";
         if (key) {
             if (i + 1 >= argc)
                 return fail_usage("option %s needs a value", a);
             if (!strcmp(key, "parallelism"))
                 parallelism = argv[i + 1];
-            else if (n_opts < 16) {
+            else if (n_opts < 32) {
                 opts[n_opts].key = key;
                 opts[n_opts++].value = argv[i + 1];
             }

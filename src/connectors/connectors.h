@@ -45,6 +45,9 @@ typedef struct rill__source_ops {
     int (*poll)(rill__source *s, rill_batch *b, int64_t *wait_ns_out);
     /* Records skipped by the bad-records policy so far. */
     int64_t (*skipped)(rill__source *s);
+    /* Appends the reader's position (what it has emitted so far) to out: taken between polls,
+     * it is what a checkpoint records and a restore rewinds to. */
+    int (*position)(rill__source *s, rill__buf *out);
     void (*destroy)(rill__source *s);
     void (*cfg_free)(void *cfg);
 } rill__source_ops;

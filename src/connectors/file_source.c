@@ -541,6 +541,19 @@ static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
     return 0;
 }
 
+static int fsrc_position(rill__source *src, rill__buf *out)
+{
+    fsrc *s = (fsrc *)src;
+    /* the split being read (or the next one) and the byte offset of its next unread line */
+    int64_t split = s->fd >= 0 ? s->next - 1 : s->next;
+    uint64_t offset = s->fd >= 0 ? s->offset : 0;
+    int64_t line = s->fd >= 0 ? s->next_line : 1;
+    rill__buf_append(out, &split, 8);
+    rill__buf_append(out, &offset, 8);
+    rill__buf_append(out, &line, 8);
+    return 0;
+}
+
 static int64_t fsrc_skipped(rill__source *src)
 {
     return ((fsrc *)src)->skipped;
@@ -572,6 +585,7 @@ const rill__source_ops rill__file_source_ops = {
     .create = fsrc_create,
     .poll = fsrc_poll,
     .skipped = fsrc_skipped,
+    .position = fsrc_position,
     .destroy = fsrc_destroy,
     .cfg_free = fsrc_cfg_free,
 };

@@ -583,6 +583,15 @@ static int64_t gen_skipped(rill__source *s)
     return 0;
 }
 
+static int gen_position(rill__source *s, rill__buf *out)
+{
+    gen_source *g = (gen_source *)s;
+    /* the next sequence index of this subtask: rows n = subtask + k * parallelism */
+    uint64_t v[3] = {(uint64_t)g->subtask, (uint64_t)g->par, g->k};
+    rill__buf_append(out, v, sizeof v);
+    return 0;
+}
+
 static void gen_destroy(rill__source *s)
 {
     gen_source *g = (gen_source *)s;
@@ -606,6 +615,7 @@ const rill__source_ops rill__generator_source_ops = {
     .create = gen_create,
     .poll = gen_poll,
     .skipped = gen_skipped,
+    .position = gen_position,
     .destroy = gen_destroy,
     .cfg_free = gen_cfg_free,
 };

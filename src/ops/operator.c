@@ -35,13 +35,23 @@ static int chain_idle(rill__output *o, bool idle)
     return rill__operator_idle(((chain_output *)o)->op, idle);
 }
 
+static int chain_barrier(rill__output *o, uint64_t id)
+{
+    /* chained operators were snapshotted by their task already: pass the barrier on */
+    return rill__operator_barrier(((chain_output *)o)->op, id);
+}
+
 static void plain_destroy(rill__output *o)
 {
     free(o);
 }
 
-static const rill__output_ops chain_ops = {chain_batch, chain_watermark, chain_idle, chain_end,
-                                           plain_destroy};
+static const rill__output_ops chain_ops = {.batch = chain_batch,
+                                           .watermark = chain_watermark,
+                                           .idle = chain_idle,
+                                           .barrier = chain_barrier,
+                                           .end = chain_end,
+                                           .destroy = plain_destroy};
 
 rill__output *rill__output_chain(rill__operator *op)
 {
@@ -105,6 +115,17 @@ static int fanout_idle(rill__output *o, bool idle)
     return 0;
 }
 
+static int fanout_barrier(rill__output *o, uint64_t id)
+{
+    fanout_output *f = (fanout_output *)o;
+    for (int i = 0; i < f->n; i++) {
+        int rc = f->outs[i]->ops->barrier(f->outs[i], id);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static void fanout_destroy(rill__output *o)
 {
     fanout_output *f = (fanout_output *)o;
@@ -114,8 +135,12 @@ static void fanout_destroy(rill__output *o)
     free(f);
 }
 
-static const rill__output_ops fanout_ops = {fanout_batch, fanout_watermark, fanout_idle,
-                                            fanout_end, fanout_destroy};
+static const rill__output_ops fanout_ops = {.batch = fanout_batch,
+                                            .watermark = fanout_watermark,
+                                            .idle = fanout_idle,
+                                            .barrier = fanout_barrier,
+                                            .end = fanout_end,
+                                            .destroy = fanout_destroy};
 
 rill__output *rill__output_fanout(rill__output **outs, int n)
 {
@@ -156,8 +181,18 @@ static int discard_idle(rill__output *o, bool idle)
     return 0;
 }
 
-static const rill__output_ops discard_ops = {discard_batch, discard_watermark, discard_idle,
-                                             discard_end, plain_destroy};
+static int discard_barrier(rill__output *o, uint64_t id)
+{
+    (void)o, (void)id;
+    return 0;
+}
+
+static const rill__output_ops discard_ops = {.batch = discard_batch,
+                                             .watermark = discard_watermark,
+                                             .idle = discard_idle,
+                                             .barrier = discard_barrier,
+                                             .end = discard_end,
+                                             .destroy = plain_destroy};
 
 rill__output *rill__output_discard(void)
 {
@@ -409,6 +444,19 @@ int rill__operator_idle(rill__operator *op, bool idle)
         return rc;
     for (int i = 0; i < op->n_side; i++)
         if (op->side[i].out && (rc = op->side[i].out->ops->idle(op->side[i].out, idle)))
+            return rc;
+    return 0;
+}
+
+int rill__operator_barrier(rill__operator *op, uint64_t id)
+{
+    int rc = rill__operator_flush(op); /* rows emitted before the barrier belong before it */
+    if (rc)
+        return rc;
+    if (op->main.out && (rc = op->main.out->ops->barrier(op->main.out, id)))
+        return rc;
+    for (int i = 0; i < op->n_side; i++)
+        if (op->side[i].out && (rc = op->side[i].out->ops->barrier(op->side[i].out, id)))
             return rc;
     return 0;
 }

@@ -21,6 +21,8 @@ typedef struct rill__output_ops {
     int (*watermark)(rill__output *o, int64_t wm);
     /* The stream became idle (no rows, its watermark should not hold others back) or active. */
     int (*idle)(rill__output *o, bool idle);
+    /* Checkpoint barrier `id`: everything before it belongs to checkpoint id. */
+    int (*barrier)(rill__output *o, uint64_t id);
     /* The input has ended: flush and pass it on. */
     int (*end)(rill__output *o);
     void (*destroy)(rill__output *o);
@@ -104,6 +106,9 @@ typedef struct rill__operator_ops {
     int (*watermark)(rill__operator *op, int64_t wm);
     /* Processing time has reached now_ms (called when op->next_tick_ms <= now). NULL: none. */
     int (*tick)(rill__operator *op, int64_t now_ms);
+    /* Checkpoint id: appends the operator's state to out (the synchronous part of a snapshot,
+     * taken when the barrier has arrived on every input). NULL: the operator has no state. */
+    int (*snapshot)(rill__operator *op, uint64_t id, rill__buf *out);
     /* All input has been processed: emit what is pending, then end the outputs. */
     int (*end_input)(rill__operator *op);
     /* Called once, after open succeeded or failed, also on failure and cancel. */
@@ -177,6 +182,8 @@ int rill__operator_watermark(rill__operator *op, int64_t wm);
 int rill__operator_send_watermark(rill__operator *op, int64_t wm);
 /* Passes an idle / active status to every output. */
 int rill__operator_idle(rill__operator *op, bool idle);
+/* Flushes and passes checkpoint barrier id to every output (after the operator's snapshot). */
+int rill__operator_barrier(rill__operator *op, uint64_t id);
 /* Delivers a watermark to op (its own callback or the default). */
 static inline int rill__operator_deliver_watermark(rill__operator *op, int64_t wm)
 {

@@ -21,6 +21,9 @@ rill_env *rill__env_new(void)
     env->batch_size = 1024;
     env->channel_capacity = 16;
     env->bad_policy = RILL_BAD_FAIL;
+    env->ckpt_timeout_ms = 600000;
+    env->ckpt_max_concurrent = 1;
+    env->ckpt_retain = 1;
     return env;
 }
 
@@ -63,6 +66,7 @@ void rill_env_free(rill_env *env)
     }
     free(env->tags);
     free(env->dead_letter_path);
+    free(env->ckpt_dir);
     free(env->job_path);
     free(env->name);
     free(env);
@@ -130,10 +134,50 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
     } else if (!strcmp(key, "dead-letter-file")) {
         free(env->dead_letter_path);
         env->dead_letter_path = value && *value ? rill__xstrdup(value) : NULL;
+    } else if (!strcmp(key, "checkpoint.dir")) {
+        free(env->ckpt_dir);
+        env->ckpt_dir = value && *value ? rill__xstrdup(value) : NULL;
+    } else if (!strcmp(key, "checkpoint.interval")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
+            return rc;
+        env->ckpt_interval_ms = v;
+    } else if (!strcmp(key, "checkpoint.timeout")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 86400000L, &v)))
+            return rc;
+        env->ckpt_timeout_ms = v;
+    } else if (!strcmp(key, "checkpoint.min-pause")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
+            return rc;
+        env->ckpt_min_pause_ms = v;
+    } else if (!strcmp(key, "checkpoint.max-concurrent")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 64, &v)))
+            return rc;
+        env->ckpt_max_concurrent = (int)v;
+    } else if (!strcmp(key, "checkpoint.tolerable-failures")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 1000000, &v)))
+            return rc;
+        env->ckpt_tolerable_failures = (int)v;
+    } else if (!strcmp(key, "checkpoint.retain")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 1000, &v)))
+            return rc;
+        env->ckpt_retain = (int)v;
+    } else if (!strcmp(key, "checkpoint.mode")) {
+        if (value && !strcmp(value, "exactly-once"))
+            env->ckpt_at_least_once = false;
+        else if (value && !strcmp(value, "at-least-once"))
+            env->ckpt_at_least_once = true;
+        else
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option checkpoint.mode: expected \"exactly-once\" or "
+                                   "\"at-least-once\", got \"%s\"", value ? value : "(null)");
     } else {
         return rill__err_first(&env->err, RILL_ECONFIG,
                                "unknown option \"%s\" (known: name, parallelism, max-parallelism, "
-                               "batch-size, channel-capacity, bad-records, dead-letter-file)",
+                               "batch-size, channel-capacity, bad-records, dead-letter-file, "
+                               "checkpoint.dir, checkpoint.interval, checkpoint.mode, "
+                               "checkpoint.timeout, checkpoint.min-pause, "
+                               "checkpoint.max-concurrent, checkpoint.tolerable-failures, "
+                               "checkpoint.retain)",
                                key);
     }
     return 0;
@@ -150,6 +194,10 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         return env->bad_policy == RILL_BAD_SKIP ? "skip" : "fail";
     if (!strcmp(key, "dead-letter-file"))
         return env->dead_letter_path;
+    if (!strcmp(key, "checkpoint.dir"))
+        return env->ckpt_dir;
+    if (!strcmp(key, "checkpoint.mode"))
+        return env->ckpt_at_least_once ? "at-least-once" : "exactly-once";
     long v;
     if (!strcmp(key, "parallelism"))
         v = env->parallelism;
@@ -159,6 +207,18 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         v = env->batch_size;
     else if (!strcmp(key, "channel-capacity"))
         v = env->channel_capacity;
+    else if (!strcmp(key, "checkpoint.interval"))
+        v = (long)env->ckpt_interval_ms;
+    else if (!strcmp(key, "checkpoint.timeout"))
+        v = (long)env->ckpt_timeout_ms;
+    else if (!strcmp(key, "checkpoint.min-pause"))
+        v = (long)env->ckpt_min_pause_ms;
+    else if (!strcmp(key, "checkpoint.max-concurrent"))
+        v = env->ckpt_max_concurrent;
+    else if (!strcmp(key, "checkpoint.tolerable-failures"))
+        v = env->ckpt_tolerable_failures;
+    else if (!strcmp(key, "checkpoint.retain"))
+        v = env->ckpt_retain;
     else
         return NULL;
     snprintf(env->get_buf, sizeof env->get_buf, "%ld", v);
@@ -598,6 +658,10 @@ int rill__env_validate(rill_env *env)
     }
     if (env->n_nodes == 0)
         return rill__err_set(&env->err, RILL_EGRAPH, "the job has no operators");
+    if (env->ckpt_interval_ms > 0 && !env->ckpt_dir)
+        return rill__err_set(&env->err, RILL_ECONFIG,
+                             "checkpoint.interval is set but checkpoint.dir is not: checkpoints "
+                             "need a directory (--checkpoint-dir)");
     if (sinks == 0)
         return rill__err_set(&env->err, RILL_EGRAPH,
                              "the job has no sink: add rill_sink_print, rill_sink_file or "

@@ -82,6 +82,11 @@ struct rill_env {
     rill__bad_policy bad_policy;
     char *dead_letter_path;
     bool parallelism_fixed; /* given on the command line: the job's own setting is ignored */
+    /* checkpoints (off while interval is 0) */
+    char *ckpt_dir;
+    int64_t ckpt_interval_ms, ckpt_timeout_ms, ckpt_min_pause_ms;
+    int ckpt_max_concurrent, ckpt_tolerable_failures, ckpt_retain;
+    bool ckpt_at_least_once;
     char *job_path;
 
     rill__node **nodes;
@@ -275,6 +280,15 @@ typedef struct rill__job_run rill__job_run;
  * channels between them. Every channel of the listed tasks must be local for now. */
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
                       void *arg, rill__err *err, rill__job_run **out);
+/* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
+ * with the serialised state (borrowed for the call). */
+typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc,
+                                  const void *data, size_t len);
+/* Where snapshots go, and whether inputs align on barriers (exactly-once) or not. */
+void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
+                               bool exactly_once);
+/* Asks every source task to take checkpoint id (the newest id wins). */
+void rill__job_run_trigger(rill__job_run *r, uint64_t id);
 /* Starts one thread per task. */
 int rill__job_run_start(rill__job_run *r);
 /* Asks every task to stop (a task blocked on a channel notices within milliseconds). */

@@ -22,6 +22,12 @@ struct rill__task {
     int n_in;
     bool *in_ended;
     int n_ended;
+    /* checkpoints */
+    atomic_uint_fast64_t trigger; /* sources: the newest checkpoint asked for */
+    uint64_t last_barrier;        /* the newest barrier this task has passed on */
+    uint64_t aligning;            /* the barrier being aligned, 0: none */
+    bool *barrier_in;             /* by input: barrier `aligning` has arrived */
+    int n_barrier_in;
     rill__wm_merger wm;    /* the inputs' watermarks */
     bool in_ended_init;    /* wm is initialised */
     bool gate_idle;        /* every input idle: told downstream */
@@ -42,6 +48,9 @@ struct rill__job_run {
     int *edge_base; /* by edge id: index of the edge's first channel */
     rill__task_listener listener;
     void *listener_arg;
+    rill__snapshot_fn snap_fn;
+    void *snap_arg;
+    bool exactly_once;
 };
 
 const char *rill__task_state_name(rill__task_state s)
@@ -232,6 +241,11 @@ static int writer_idle(rill__output *o, bool idle)
     return writer_control((edge_writer *)o, RILL_MSG_IDLE, idle);
 }
 
+static int writer_barrier(rill__output *o, uint64_t id)
+{
+    return writer_control((edge_writer *)o, RILL_MSG_BARRIER, (int64_t)id);
+}
+
 static int writer_end(rill__output *o)
 {
     edge_writer *w = (edge_writer *)o;
@@ -256,8 +270,12 @@ static void writer_destroy(rill__output *o)
     free(w);
 }
 
-static const rill__output_ops writer_ops = {writer_batch, writer_watermark, writer_idle,
-                                            writer_end, writer_destroy};
+static const rill__output_ops writer_ops = {.batch = writer_batch,
+                                            .watermark = writer_watermark,
+                                            .idle = writer_idle,
+                                            .barrier = writer_barrier,
+                                            .end = writer_end,
+                                            .destroy = writer_destroy};
 
 static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
 {
@@ -484,6 +502,84 @@ static int gate_watermark(rill__task *t, int c, int kind, int64_t value)
 }
 
 /*
+ * Checkpoint id at this task: the synchronous part of the snapshot (each chained operator's
+ * state, and a source's position, serialised into one buffer handed to the job run's snapshot
+ * function, which writes it), then the barrier goes on downstream. Format: u32 operators, then
+ * per operator: u32 uid length, uid, u64 state length, state.
+ */
+static int checkpoint_task(rill__task *t, uint64_t id)
+{
+    rill__job_run *r = t->run;
+    rill__buf buf = {0};
+    uint32_t n = (uint32_t)t->v->n_nodes;
+    rill__buf_append(&buf, &n, 4);
+    int rc = 0;
+    for (int i = 0; i < t->v->n_nodes && rc == 0; i++) {
+        rill__operator *op = t->ops[i];
+        uint32_t ul = (uint32_t)strlen(op->uid);
+        rill__buf_append(&buf, &ul, 4);
+        rill__buf_append(&buf, op->uid, ul);
+        size_t at = buf.len;
+        uint64_t len = 0;
+        rill__buf_append(&buf, &len, 8);
+        size_t start = buf.len;
+        if (i == 0 && t->source && t->source->ops->position)
+            rc = t->source->ops->position(t->source, &buf);
+        else if (op->ops->snapshot)
+            rc = op->ops->snapshot(op, id, &buf);
+        len = buf.len - start;
+        memcpy(buf.data + at, &len, 8);
+    }
+    if (r->snap_fn)
+        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len);
+    rill__buf_free(&buf);
+    if (rc < 0)
+        return rill__err_first(&t->err, rc, "task %s: snapshot of checkpoint %llu failed: %s",
+                               t->name, (unsigned long long)id, rill_strerror(rc));
+    t->last_barrier = id;
+    return rill__operator_barrier(t->ops[0], id);
+}
+
+/* Barrier id arrived on input c. Exactly-once: input c is not read again until the barrier
+ * has come on every live input (alignment); then the snapshot, and the barrier goes on. */
+static int gate_barrier(rill__task *t, int c, uint64_t id)
+{
+    if (id <= t->last_barrier)
+        return 0; /* an older checkpoint, already passed on (at-least-once overtaking) */
+    if (id > t->aligning) { /* a newer checkpoint: its alignment starts (an older is given up) */
+        t->aligning = id;
+        t->n_barrier_in = 0;
+        memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
+    }
+    if (!t->barrier_in[c]) {
+        t->barrier_in[c] = true;
+        t->n_barrier_in++;
+    }
+    return 0;
+}
+
+/* Completes the alignment once every input still open has delivered the barrier. */
+static int gate_check_aligned(rill__task *t)
+{
+    if (!t->aligning)
+        return 0;
+    int live = 0, arrived = 0;
+    for (int c = 0; c < t->n_in; c++) {
+        if (t->in_ended[c])
+            continue;
+        live++;
+        arrived += t->barrier_in[c];
+    }
+    if (arrived < live)
+        return 0;
+    uint64_t id = t->aligning;
+    t->aligning = 0;
+    t->n_barrier_in = 0;
+    memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
+    return checkpoint_task(t, id);
+}
+
+/*
  * The startup wave. Results must not depend on which task thread starts first: a window that
  * takes rows from one source subtask while another (with nothing to read) has not yet said so
  * would judge lateness against a watermark still held back by the silent one. So every source
@@ -502,6 +598,12 @@ static int run_source(rill__task *t)
     for (;;) {
         if (canceled(t))
             return RILL_ECANCELED;
+        uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
+        if (waved && trig > t->last_barrier) { /* between polls: a consistent position */
+            int crc = checkpoint_task(t, trig);
+            if (crc < 0)
+                return crc;
+        }
         rill_batch *b = rill__batch_get(t->source_pool);
         int64_t wait_ns = 0;
         int rc = t->source->ops->poll(t->source, b, &wait_ns);
@@ -612,6 +714,8 @@ static int run_gate(rill__task *t)
             int c = (next + k) % t->n_in;
             if (t->in_ended[c])
                 continue;
+            if (t->aligning && t->barrier_in[c] && t->run->exactly_once)
+                continue; /* aligning: this input waits for the others' barriers */
             rill__msg m;
             /* take a few messages from one channel at a time, then move on: fairness */
             for (int burst = 0; burst < 8 && rill__channel_try_pop(t->in[c], &m); burst++) {
@@ -625,6 +729,13 @@ static int run_gate(rill__task *t)
                     int rc = gate_watermark(t, c, m.kind, m.value);
                     if (rc < 0)
                         return rc;
+                } else if (m.kind == RILL_MSG_BARRIER) {
+                    int rc = gate_barrier(t, c, (uint64_t)m.value);
+                    if (rc == 0)
+                        rc = gate_check_aligned(t);
+                    if (rc < 0)
+                        return rc;
+                    break; /* exactly-once: this input is blocked until aligned */
                 } else if (m.kind == RILL_MSG_END) {
                     /* an ended input holds nothing back: its watermark is the maximum */
                     int rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
@@ -633,6 +744,8 @@ static int run_gate(rill__task *t)
                     t->in_ended[c] = true;
                     if (++t->n_ended == t->n_in)
                         return head->ops->end_input(head);
+                    if ((rc = gate_check_aligned(t)) < 0) /* an ended input holds no barrier */
+                        return rc;
                     break;
                 }
             }
@@ -653,7 +766,7 @@ static int run_gate(rill__task *t)
             rill__parker_prepare(&t->parker);
             bool any = false;
             for (int c = 0; c < t->n_in && !any; c++) {
-                if (t->in_ended[c])
+                if (t->in_ended[c] || (t->aligning && t->barrier_in[c] && t->run->exactly_once))
                     continue;
                 rill__channel *ch = t->in[c];
                 any = atomic_load_explicit(&ch->tail, memory_order_acquire) !=
@@ -709,6 +822,7 @@ static void task_free(rill__task *t)
     rill__batch_pool_free(t->source_pool);
     free(t->in);
     free(t->in_ended);
+    free(t->barrier_in);
     if (t->in_ended_init)
         rill__wm_merger_close(&t->wm);
     rill__parker_destroy(&t->parker);
@@ -781,6 +895,7 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_l
         if (!t)
             continue;
         t->in_ended = rill__xcalloc((size_t)t->n_in + 1, sizeof *t->in_ended);
+        t->barrier_in = rill__xcalloc((size_t)t->n_in + 1, sizeof *t->barrier_in);
         rill__wm_merger_init(&t->wm, t->n_in);
         t->in_ended_init = true;
         int rc = task_build(t);
@@ -811,6 +926,27 @@ int rill__job_run_start(rill__job_run *r)
         pthread_setname_np(t->thread, tname);
     }
     return 0;
+}
+
+void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
+                               bool exactly_once)
+{
+    r->snap_fn = fn;
+    r->snap_arg = arg;
+    r->exactly_once = exactly_once;
+}
+
+void rill__job_run_trigger(rill__job_run *r, uint64_t id)
+{
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t || !t->source)
+            continue;
+        uint64_t cur = atomic_load(&t->trigger);
+        while (cur < id && !atomic_compare_exchange_weak(&t->trigger, &cur, id)) {
+        }
+        rill__parker_unpark(&t->parker);
+    }
 }
 
 void rill__job_run_cancel(rill__job_run *r)

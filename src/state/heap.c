@@ -71,6 +71,7 @@ typedef struct heap_table {
     size_t value_size; /* the descriptor's, checked at registration */
     size_t fixed_len;  /* every value_put must be this long; 0: any length */
     bool ttl;          /* values carry an 8-byte TTL prefix (part of fixed_len) */
+    int64_t ttl_ms;    /* of the latest registration, for visit_tables */
     unsigned kg_first, n_kg;
     kg_table *kgs; /* n_kg, indexed by kg - kg_first */
     entry *last;   /* last hit; NULL after anything that moves or removes entries */
@@ -782,6 +783,7 @@ static heap_table *table_new(heap_backend *b, const rill_state_desc *desc)
     t->kind = desc->kind;
     t->value_size = desc->value_size;
     t->ttl = desc->ttl_ms > 0;
+    t->ttl_ms = t->ttl ? desc->ttl_ms : 0;
     /* Lists grow by appends and maps hold no value bytes: only the one-value kinds are fixed. */
     if (desc->value_size && desc->kind != RILL_STATE_LIST && desc->kind != RILL_STATE_MAP)
         t->fixed_len = desc->value_size + (t->ttl ? 8 : 0);
@@ -830,6 +832,9 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
                                         t->name, b->uid, (int)t->kind, t->value_size,
                                         t->ttl ? " and TTL" : "", (int)desc->kind, desc->value_size,
                                         desc->ttl_ms > 0 ? " and TTL" : "");
+        /* The operator's own descriptor (a restore registers with id -1 first) has the say. */
+        if (desc->id >= 0 && t->ttl)
+            t->ttl_ms = desc->ttl_ms;
     } else {
         if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
             return rill__last_error_set(RILL_EINVAL,
@@ -909,6 +914,22 @@ static void heap_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *b
         *bytes_out = (int64_t)bytes;
 }
 
+static int heap_visit_tables(rill__state_backend *bb,
+                             int (*fn)(void *arg, const char *name, rill__state_kind kind,
+                                       size_t value_size, int64_t ttl_ms, rill__state_table *t),
+                             void *arg)
+{
+    heap_backend *b = (heap_backend *)bb;
+    for (size_t i = 0; i < b->n_tables; i++) {
+        heap_table *t = b->tables[i];
+        int rc = fn(arg, t->name, t->kind, t->value_size, t->ttl_ms,
+                    (rill__state_table *)(void *)t);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 const rill__state_backend_ops rill__heap_backend_ops = {
     .name = "heap",
     .create = heap_create,
@@ -927,4 +948,5 @@ const rill__state_backend_ops rill__heap_backend_ops = {
     .cleanup_step = heap_cleanup_step,
     .prefetch = heap_prefetch,
     .stats = heap_stats,
+    .visit_tables = heap_visit_tables,
 };

@@ -83,7 +83,9 @@ typedef struct rill__state_backend_ops {
      * read-modify-write of the whole list. */
     int (*value_append)(rill__state_table *t, const rill__state_key *k, const void *val,
                         size_t len);
-    /* Every entry of key group kg (order unspecified); the table must not change meanwhile. */
+    /* Every entry of key group kg (order unspecified); the table must not change meanwhile.
+     * Snapshots rely on this contract: a value entry is visited once with its value bytes; a
+     * map entry once per user key, val = [ukey_len u32, host order][ukey][value]. */
     int (*iterate_kg)(rill__state_table *t, int kg, rill__state_visit_fn fn, void *arg);
 
     /* Map state: entries (user key -> value) under one (key, namespace). */
@@ -111,6 +113,15 @@ typedef struct rill__state_backend_ops {
     void (*prefetch)(rill__state_backend *b, const rill__state_key *k);
     /* Number of entries and approximate bytes used by the whole backend instance. */
     void (*stats)(rill__state_backend *b, int64_t *entries_out, int64_t *bytes_out);
+    /* Every registered table, in registration order, with what it was registered with (the
+     * TTL of its latest registration); nonzero from fn stops it and is returned. Snapshots list
+     * the tables with it. A restore registers a snapshot's tables before the operator does, by
+     * name with a descriptor whose id is -1: table() must find such a table again by name when
+     * the operator registers its own descriptor later. */
+    int (*visit_tables)(rill__state_backend *b,
+                        int (*fn)(void *arg, const char *name, rill__state_kind kind,
+                                  size_t value_size, int64_t ttl_ms, rill__state_table *t),
+                        void *arg);
 } rill__state_backend_ops;
 
 /* Every backend instance starts with this header. */

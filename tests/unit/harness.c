@@ -47,13 +47,23 @@ static int out_idle(rill__output *o, bool idle)
     return 0;
 }
 
+static int out_barrier(rill__output *o, uint64_t id)
+{
+    ((harness_out *)o)->last_barrier = id;
+    return 0;
+}
+
 static void out_destroy(rill__output *o)
 {
     (void)o; /* owned by the harness */
 }
 
-static const rill__output_ops out_ops = {out_batch, out_watermark, out_idle, out_end,
-                                         out_destroy};
+static const rill__output_ops out_ops = {.batch = out_batch,
+                                         .watermark = out_watermark,
+                                         .idle = out_idle,
+                                         .barrier = out_barrier,
+                                         .end = out_end,
+                                         .destroy = out_destroy};
 
 int64_t harness_now_ms = 1000000;
 

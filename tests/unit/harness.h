@@ -17,6 +17,7 @@ typedef struct harness_out {
     int64_t watermark; /* the last watermark received, RILL_TS_MIN before */
     int n_watermarks;
     bool idle;
+    uint64_t last_barrier; /* the last checkpoint barrier received, 0 before */
     int64_t *row_ts; /* each row's event timestamp (RILL_TS_MIN: none) */
     size_t ts_cap;
 } harness_out;
