@@ -9,6 +9,7 @@
 #define RILL_CLUSTER_H
 
 #include "runtime/runtime.h"
+#include "state/checkpoint.h"
 
 typedef struct rill__jobmanager rill__jobmanager;
 typedef struct rill__taskmanager rill__taskmanager;
@@ -34,6 +35,8 @@ typedef struct rill__tm_gateway {
     void (*cancel)(void *tm, uint64_t job_id);
     /* The job is over: wait for its threads and free everything it held. */
     void (*release)(void *tm, uint64_t job_id);
+    /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier. */
+    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id);
 } rill__tm_gateway;
 
 /* What a TaskManager tells its JobManager. */
@@ -41,7 +44,35 @@ typedef struct rill__jm_gateway {
     void *jm;
     void (*task_state)(void *jm, uint64_t job_id, int task, rill__task_state state, int rc,
                        const char *msg);
+    /* A task's snapshot for checkpoint ckpt_id is durable in data file `file` (or, rc < 0,
+     * failed for `reason`). */
+    void (*ack)(void *jm, uint64_t job_id, int task, uint64_t ckpt_id, int rc, uint64_t bytes,
+                const char *file, const char *reason);
 } rill__jm_gateway;
+
+/* ---- checkpoint coordinator (one per job with checkpointing on; the JobManager's lock held
+ * around every call) ----------------------------------------------------------------------- */
+
+typedef struct rill__coordinator rill__coordinator;
+
+typedef struct rill__ckpt_stats {
+    uint64_t id;
+    int64_t trigger_ms, duration_ms;
+    uint64_t bytes;
+    char status[16]; /* COMPLETED, FAILED */
+    char reason[256];
+} rill__ckpt_stats;
+
+int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out, rill__err *err);
+void rill__coord_free(rill__coordinator *c);
+rill__ckpt_store *rill__coord_store(rill__coordinator *c);
+/* Due work at now: times out checkpoints, and returns the id of a checkpoint to trigger (0:
+ * none). A failure past the tolerance sets *rc_out and job_err. */
+uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err, int *rc_out);
+int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
+                    const char *file, const char *reason, rill__err *job_err);
+int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
+const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);
 
 /* ---- JobManager ----------------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@ typedef struct jm_job {
     int *tm_of_task; /* TaskManager index per task */
     rill__err err;   /* the first failure */
     bool cancel_sent;
+    rill__coordinator *coord; /* checkpointing on */
 } jm_job;
 
 struct rill__jobmanager {
@@ -51,6 +52,7 @@ void rill__jm_free(rill__jobmanager *jm)
     if (!jm)
         return;
     for (int i = 0; i < jm->n_jobs; i++) {
+        rill__coord_free(jm->jobs[i]->coord);
         free(jm->jobs[i]->tm_of_task);
         free(jm->jobs[i]);
     }
@@ -99,6 +101,9 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
         return;
     }
     j->n_terminal++;
+    if (state == RILL_TASK_FINISHED && j->coord &&
+        rill__coord_task_finished(j->coord, task, &j->err) < 0)
+        cancel_locked(jm, j);
     if (state == RILL_TASK_FAILED) {
         j->n_failed++;
         rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", msg && *msg ? msg : "task failed");
@@ -119,9 +124,21 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
     pthread_mutex_unlock(&jm->mu);
 }
 
+static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int rc,
+                   uint64_t bytes, const char *file, const char *reason)
+{
+    rill__jobmanager *jm = arg;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    if (j && j->coord && j->state == RILL_JOB_RUNNING &&
+        rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, file, reason, &j->err) < 0)
+        cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
+    pthread_mutex_unlock(&jm->mu);
+}
+
 rill__jm_gateway rill__jm_gateway_local(rill__jobmanager *jm)
 {
-    return (rill__jm_gateway){.jm = jm, .task_state = on_task_state};
+    return (rill__jm_gateway){.jm = jm, .task_state = on_task_state, .ack = on_ack};
 }
 
 int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id, rill__err *err)
@@ -137,6 +154,14 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
                              "has %d", g->max_vertex_p, total_slots);
     }
     jm_job *j = rill__xcalloc(1, sizeof *j);
+    if (g->env->ckpt_interval_ms > 0) {
+        int rc = rill__coord_new(g->env, g, &j->coord, err);
+        if (rc) {
+            free(j);
+            pthread_mutex_unlock(&jm->mu);
+            return rc;
+        }
+    }
     j->id = jm->next_id++;
     j->g = g;
     j->n_tasks = g->n_tasks;
@@ -206,9 +231,18 @@ int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *canc
             rill__log(RILL_LOG_WARN, "job %llu: canceling on request", (unsigned long long)job_id);
             cancel_locked(jm, j);
         }
+        if (j->coord && !j->cancel_sent) {
+            int crc;
+            uint64_t id = rill__coord_tick(j->coord, rill__now_ms(), &j->err, &crc);
+            if (crc < 0)
+                cancel_locked(jm, j);
+            for (int i = 0; id && i < jm->n_tms; i++)
+                if (jm->tms[i].trigger)
+                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id);
+        }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
+        ts.tv_nsec += (j->coord ? 10 : 100) * 1000 * 1000;
         if (ts.tv_nsec >= 1000000000) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
@@ -219,6 +253,8 @@ int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *canc
     pthread_mutex_unlock(&jm->mu);
     for (int i = 0; i < n_tms; i++)
         jm->tms[i].release(jm->tms[i].tm, job_id);
+    if (j->err.code && j->state == RILL_JOB_CANCELED)
+        j->state = RILL_JOB_FAILED; /* canceled because of a failure (a checkpoint's, say) */
     switch (j->state) {
     case RILL_JOB_FINISHED:
         return 0;

@@ -9,6 +9,7 @@ typedef struct tm_job {
     rill__job_run *run;
     struct tm_job *next;
     rill__taskmanager *tm;
+    rill__ckpt_store *store; /* checkpointing on: where task snapshots go */
 } tm_job;
 
 struct rill__taskmanager {
@@ -37,6 +38,7 @@ void rill__tm_free(rill__taskmanager *tm)
         rill__job_run_cancel(j->run);
         rill__job_run_join(j->run);
         rill__job_run_free(j->run);
+        rill__ckpt_store_free(j->store);
         free(j);
     }
     pthread_mutex_destroy(&tm->mu);
@@ -50,6 +52,24 @@ static void on_task(void *arg, rill__task *t, rill__task_state state, int rc, co
     j->tm->jm.task_state(j->tm->jm.jm, j->id, rill__task_index(t), state, rc, msg);
 }
 
+/* A task's snapshot (on its thread): written as the data file task-<index> of the checkpoint,
+ * fsynced, then acknowledged to the JobManager. Distinct tasks write distinct files. */
+static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, const void *data,
+                        size_t len)
+{
+    tm_job *j = arg;
+    char name[64];
+    snprintf(name, sizeof name, "task-%d", rill__task_index(t));
+    rill__err e = {0};
+    if (rc == 0)
+        rc = rill__ckpt_write_data(j->store, (int64_t)id, name, data, len, &e);
+    else
+        rill__err_set(&e, rc, "task %s: snapshot failed: %s", rill__task_name(t),
+                      rill_strerror(rc));
+    j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, rc == 0 ? len : 0, name,
+                  e.msg);
+}
+
 static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
                      rill__err *err)
 {
@@ -61,6 +81,16 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
     if (rc < 0) {
         free(j);
         return rc;
+    }
+    rill_env *env = g->env;
+    if (env->ckpt_interval_ms > 0) {
+        rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &j->store, err);
+        if (rc < 0) {
+            rill__job_run_free(j->run);
+            free(j);
+            return rc;
+        }
+        rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
     }
     pthread_mutex_lock(&tm->mu);
     j->next = tm->jobs;
@@ -90,6 +120,16 @@ static void tm_cancel(void *arg, uint64_t job_id)
     pthread_mutex_unlock(&tm->mu);
 }
 
+static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id)
+{
+    rill__taskmanager *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    tm_job *j = find(tm, job_id);
+    if (j)
+        rill__job_run_trigger(j->run, ckpt_id);
+    pthread_mutex_unlock(&tm->mu);
+}
+
 static void tm_release(void *arg, uint64_t job_id)
 {
     rill__taskmanager *tm = arg;
@@ -105,6 +145,7 @@ static void tm_release(void *arg, uint64_t job_id)
         return;
     rill__job_run_join(j->run);
     rill__job_run_free(j->run);
+    rill__ckpt_store_free(j->store);
     free(j);
 }
 
@@ -114,5 +155,6 @@ rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm)
                               .slots = tm->slots,
                               .deploy = tm_deploy,
                               .cancel = tm_cancel,
-                              .release = tm_release};
+                              .release = tm_release,
+                              .trigger = tm_trigger};
 }

@@ -24,10 +24,10 @@
  * layout may differ), the kind, the exact length (a truncated file or trailing bytes is corrupt)
  * and the checksum. */
 
-#define RILL_CKPT_MAGIC "RILLCKPT"
+#define RILL_CKPT_MAGIC          "RILLCKPT"
 #define RILL_CKPT_FORMAT_VERSION 1u /* the version written; older ones are read */
-#define RILL_CKPT_HEADER_SIZE 24
-#define RILL_CKPT_TRAILER_SIZE 4
+#define RILL_CKPT_HEADER_SIZE    24
+#define RILL_CKPT_TRAILER_SIZE   4
 #define RILL_CKPT_FRAME_OVERHEAD (RILL_CKPT_HEADER_SIZE + RILL_CKPT_TRAILER_SIZE)
 /* Files larger than this are refused before being read (RILL_ELIMIT). */
 #define RILL_CKPT_MAX_FILE ((size_t)1 << 40)

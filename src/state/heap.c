@@ -922,8 +922,8 @@ static int heap_visit_tables(rill__state_backend *bb,
     heap_backend *b = (heap_backend *)bb;
     for (size_t i = 0; i < b->n_tables; i++) {
         heap_table *t = b->tables[i];
-        int rc = fn(arg, t->name, t->kind, t->value_size, t->ttl_ms,
-                    (rill__state_table *)(void *)t);
+        int rc =
+            fn(arg, t->name, t->kind, t->value_size, t->ttl_ms, (rill__state_table *)(void *)t);
         if (rc)
             return rc;
     }

@@ -1,0 +1,273 @@
+/*
+ * coordinator.c - cluster layer: the checkpoint coordinator of one job (DESIGN.md §6). Triggers
+ * checkpoints at the sources every interval (honouring the minimum pause, the number in
+ * flight and the timeout), collects every task's acknowledgement, writes the metadata last
+ * (the commit point), counts failures against the tolerance, and keeps statistics.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+
+#define META_VERSION 1u
+
+typedef struct pending_ckpt {
+    uint64_t id;
+    int64_t trigger_ms;
+    int n_acked;
+    bool *acked;     /* by task */
+    char **files;    /* by task: data file name, NULL for a finished task */
+    uint64_t *sizes; /* by task */
+    uint64_t bytes;
+} pending_ckpt;
+
+struct rill__coordinator {
+    rill__exec_graph *g;
+    rill_env *env;
+    rill__ckpt_store *store;
+    uint64_t last_id;
+    int64_t next_trigger_ms;
+    pending_ckpt *pending;
+    int n_pending;
+    bool *finished; /* by task */
+    int n_sources_live;
+    bool *is_source; /* by task */
+    int consecutive_failures;
+    rill__ckpt_stats *stats;
+    size_t n_stats, cap_stats;
+};
+
+static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, const char *status,
+                   const char *reason)
+{
+    rill__grow((void **)&c->stats, &c->cap_stats, c->n_stats + 1, sizeof *c->stats);
+    rill__ckpt_stats *st = &c->stats[c->n_stats++];
+    memset(st, 0, sizeof *st);
+    st->id = p->id;
+    st->trigger_ms = p->trigger_ms;
+    st->duration_ms = now - p->trigger_ms;
+    st->bytes = p->bytes;
+    snprintf(st->status, sizeof st->status, "%s", status);
+    snprintf(st->reason, sizeof st->reason, "%s", reason ? reason : "");
+}
+
+static void pending_free(rill__coordinator *c, pending_ckpt *p)
+{
+    for (int t = 0; t < c->g->n_tasks; t++)
+        free(p->files[t]);
+    free(p->files);
+    free(p->acked);
+    free(p->sizes);
+}
+
+static void pending_remove(rill__coordinator *c, int i)
+{
+    pending_free(c, &c->pending[i]);
+    memmove(c->pending + i, c->pending + i + 1, (size_t)(c->n_pending - i - 1) * sizeof *c->pending);
+    c->n_pending--;
+}
+
+int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out, rill__err *err)
+{
+    *out = NULL;
+    rill__coordinator *c = rill__xcalloc(1, sizeof *c);
+    c->g = g;
+    c->env = env;
+    int rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &c->store, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    /* ids go on from the newest checkpoint already in the directory (a restarted job) */
+    int64_t *ids = NULL;
+    size_t n = 0;
+    rill__err ignore = {0};
+    if (rill__ckpt_list(c->store, &ids, &n, &ignore) == 0 && n > 0)
+        c->last_id = (uint64_t)ids[n - 1];
+    free(ids);
+    c->finished = rill__xcalloc((size_t)g->n_tasks, sizeof *c->finished);
+    c->is_source = rill__xcalloc((size_t)g->n_tasks, sizeof *c->is_source);
+    for (int v = 0; v < g->n_vertices; v++)
+        if (g->vertices[v]->nodes[0]->kind == RILL_NODE_SOURCE)
+            for (int k = 0; k < g->vertices[v]->parallelism; k++) {
+                c->is_source[g->vertices[v]->first_task + k] = true;
+                c->n_sources_live++;
+            }
+    c->next_trigger_ms = rill__now_ms() + env->ckpt_interval_ms;
+    *out = c;
+    return 0;
+}
+
+void rill__coord_free(rill__coordinator *c)
+{
+    if (!c)
+        return;
+    while (c->n_pending > 0)
+        pending_remove(c, c->n_pending - 1);
+    free(c->pending);
+    free(c->finished);
+    free(c->is_source);
+    free(c->stats);
+    rill__ckpt_store_free(c->store);
+    free(c);
+}
+
+rill__ckpt_store *rill__coord_store(rill__coordinator *c)
+{
+    return c->store;
+}
+
+/* The metadata of a completed checkpoint: what restore needs to find every task's state. */
+static void put_str(rill__buf *b, const char *s)
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : 0;
+    rill__buf_append(b, &n, 4);
+    if (n)
+        rill__buf_append(b, s, n);
+}
+
+static void build_meta(rill__coordinator *c, const pending_ckpt *p, int64_t now, rill__buf *b)
+{
+    uint32_t u = META_VERSION;
+    rill__buf_append(b, &u, 4);
+    rill__buf_append(b, &p->id, 8);
+    rill__buf_append(b, &p->trigger_ms, 8);
+    rill__buf_append(b, &now, 8);
+    u = (uint32_t)c->env->max_parallelism;
+    rill__buf_append(b, &u, 4);
+    put_str(b, c->env->name);
+    u = (uint32_t)c->g->n_tasks;
+    rill__buf_append(b, &u, 4);
+    for (int v = 0; v < c->g->n_vertices; v++) {
+        rill__vertex *vx = c->g->vertices[v];
+        for (int k = 0; k < vx->parallelism; k++) {
+            int t = vx->first_task + k;
+            uint32_t f[3] = {(uint32_t)vx->id, (uint32_t)k, (uint32_t)vx->parallelism};
+            rill__buf_append(b, f, sizeof f);
+            put_str(b, vx->nodes[0]->uid);
+            put_str(b, p->files[t]);
+            rill__buf_append(b, &p->sizes[t], 8);
+            uint8_t fin = p->files[t] == NULL;
+            rill__buf_append(b, &fin, 1);
+        }
+    }
+}
+
+/* Checkpoint i failed: its files go; the job fails once failures pass the tolerance. */
+static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__err *job_err)
+{
+    pending_ckpt *p = &c->pending[i];
+    int64_t now = rill__now_ms();
+    rill__err e = {0};
+    rill__ckpt_abort(c->store, (int64_t)p->id, &e);
+    rill__log(RILL_LOG_WARN, "job '%s': checkpoint %llu failed: %s", c->env->name,
+              (unsigned long long)p->id, reason);
+    record(c, p, now, "FAILED", reason);
+    uint64_t id = p->id;
+    pending_remove(c, i);
+    c->next_trigger_ms = now + RILL_MAX(c->env->ckpt_min_pause_ms, c->env->ckpt_interval_ms);
+    if (++c->consecutive_failures > c->env->ckpt_tolerable_failures)
+        return rill__err_first(job_err, RILL_EIO,
+                               "checkpoint %llu failed: %s (tolerable failed checkpoints: %d)",
+                               (unsigned long long)id, reason, c->env->ckpt_tolerable_failures);
+    return 0;
+}
+
+static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
+{
+    pending_ckpt *p = &c->pending[i];
+    int open = 0;
+    for (int t = 0; t < c->g->n_tasks; t++)
+        open += !p->acked[t] && !c->finished[t];
+    if (open > 0)
+        return 0;
+    int64_t now = rill__now_ms();
+    rill__buf meta = {0};
+    build_meta(c, p, now, &meta);
+    rill__err e = {0};
+    int rc = rill__ckpt_commit(c->store, (int64_t)p->id, meta.data, meta.len, &e);
+    rill__buf_free(&meta);
+    if (rc)
+        return fail_pending(c, i, e.msg, job_err);
+    c->consecutive_failures = 0;
+    rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu completed in %lld ms (%llu bytes)",
+              c->env->name, (unsigned long long)p->id, (long long)(now - p->trigger_ms),
+              (unsigned long long)p->bytes);
+    record(c, p, now, "COMPLETED", NULL);
+    /* older checkpoints still in flight are subsumed by this one */
+    for (int j = c->n_pending - 1; j >= 0; j--)
+        if (c->pending[j].id < p->id && j != i)
+            pending_remove(c, j < i ? (i--, j) : j);
+    pending_remove(c, i);
+    c->next_trigger_ms = RILL_MAX(c->next_trigger_ms, now + c->env->ckpt_min_pause_ms);
+    return 0;
+}
+
+uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err, int *rc_out)
+{
+    *rc_out = 0;
+    for (int i = c->n_pending - 1; i >= 0; i--) {
+        if (now - c->pending[i].trigger_ms >= c->env->ckpt_timeout_ms) {
+            char why[64];
+            snprintf(why, sizeof why, "timed out after %lld ms",
+                     (long long)c->env->ckpt_timeout_ms);
+            if ((*rc_out = fail_pending(c, i, why, job_err)) < 0)
+                return 0;
+        }
+    }
+    if (now < c->next_trigger_ms || c->n_pending >= c->env->ckpt_max_concurrent ||
+        c->n_sources_live == 0)
+        return 0;
+    pending_ckpt p = {.id = ++c->last_id, .trigger_ms = now};
+    p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
+    p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
+    p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
+    c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
+    c->pending[c->n_pending++] = p;
+    c->next_trigger_ms = now + c->env->ckpt_interval_ms;
+    return p.id;
+}
+
+int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
+                    const char *file, const char *reason, rill__err *job_err)
+{
+    for (int i = 0; i < c->n_pending; i++) {
+        pending_ckpt *p = &c->pending[i];
+        if (p->id != id)
+            continue;
+        if (rc < 0)
+            return fail_pending(c, i, reason && *reason ? reason : rill_strerror(rc), job_err);
+        if (!p->acked[task]) {
+            p->acked[task] = true;
+            p->n_acked++;
+            p->sizes[task] = bytes;
+            p->bytes += bytes;
+            free(p->files[task]);
+            p->files[task] = rill__xstrdup(file);
+        }
+        return try_complete(c, i, job_err);
+    }
+    return 0; /* a checkpoint already given up */
+}
+
+int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err)
+{
+    if (c->finished[task])
+        return 0;
+    c->finished[task] = true;
+    if (c->is_source[task])
+        c->n_sources_live--;
+    /* a finished task has no more state to give: checkpoints waiting on it may complete */
+    for (int i = c->n_pending - 1; i >= 0 && i < c->n_pending; i--) {
+        int rc = try_complete(c, i, job_err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out)
+{
+    *n_out = c->n_stats;
+    return c->stats;
+}

@@ -1,0 +1,819 @@
+/*
+ * snapshot.c - ops layer: the canonical keyed-state snapshot (writer and checked reader, format
+ * in snapshot.h) and the named-blob container for operator state.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot.h"
+
+#define SNAP_MAGIC     UINT32_C(0x534b4c52) /* "RLKS" little-endian */
+#define SNAP_END_MAGIC UINT32_C(0x454b4c52) /* "RLKE" */
+#define OPST_MAGIC     UINT32_C(0x534f4c52) /* "RLOS" */
+#define SNAP_VERSION   1
+#define OPST_VERSION   1
+#define HEADER_FIXED   24 /* magic .. n_tables */
+#define TABLE_MIN      25 /* a catalog record with a 1-byte name */
+#define TRAILER_LEN    24
+#define INDEX_REC      24
+#define ENTRY_MIN      12 /* three empty byte strings */
+#define TIMER_MIN      17 /* domain, ts, two empty byte strings */
+#define NAME_MAX_LEN   1024
+#define N_DOMAINS      2
+
+/* The format stores kinds by these numbers: a change to the enum must map them. */
+_Static_assert(RILL_STATE_VALUE == 1 && RILL_STATE_LIST == 2 && RILL_STATE_MAP == 3 &&
+                   RILL_STATE_REDUCING == 4 && RILL_STATE_AGGREGATING == 5,
+               "snapshot kind numbers");
+_Static_assert(RILL_EVENT_TIME == 0 && RILL_PROCESSING_TIME == 1, "snapshot domain numbers");
+
+/* Sets err (when given) and returns code. */
+RILL_PRINTF(3, 4) static int fail(rill__err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        rill__err_vset(err, code, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- little-endian fields ------------------------------------------------------------------ */
+
+static void put_u32(rill__buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    rill__buf_append(b, x, sizeof x);
+}
+
+static void put_u64(rill__buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_bytes(rill__buf *b, const void *p, uint32_t n)
+{
+    put_u32(b, n);
+    rill__buf_append(b, p, n);
+}
+
+static uint32_t ld_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t ld_u64(const unsigned char *p)
+{
+    return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
+}
+
+static void patch_u32(rill__buf *b, size_t at, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    memcpy(b->data + at, x, sizeof x);
+}
+
+static void patch_u64(rill__buf *b, size_t at, uint64_t v)
+{
+    patch_u32(b, at, (uint32_t)v);
+    patch_u32(b, at + 4, (uint32_t)(v >> 32));
+}
+
+/* A bounds-checked cursor: pos and end are offsets into p; every read checks end first. */
+typedef struct reader {
+    const unsigned char *p;
+    size_t pos, end;
+} reader;
+
+static bool r_u8(reader *r, uint8_t *v)
+{
+    if (r->end - r->pos < 1)
+        return false;
+    *v = r->p[r->pos++];
+    return true;
+}
+
+static bool r_u32(reader *r, uint32_t *v)
+{
+    if (r->end - r->pos < 4)
+        return false;
+    *v = ld_u32(r->p + r->pos);
+    r->pos += 4;
+    return true;
+}
+
+static bool r_u64(reader *r, uint64_t *v)
+{
+    if (r->end - r->pos < 8)
+        return false;
+    *v = ld_u64(r->p + r->pos);
+    r->pos += 8;
+    return true;
+}
+
+/* A u32 length and that many bytes. */
+static bool r_bytes(reader *r, const unsigned char **p, size_t *n)
+{
+    uint32_t len;
+    if (!r_u32(r, &len) || r->end - r->pos < len)
+        return false;
+    *p = r->p + r->pos;
+    *n = len;
+    r->pos += len;
+    return true;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+typedef struct wtable {
+    const char *name;
+    rill__state_kind kind;
+    rill__state_table *t;
+} wtable;
+
+typedef struct writer {
+    rill__state_backend *b;
+    rill__buf *out;
+    size_t start; /* of the snapshot in out */
+    int max_par;
+    wtable *tabs;
+    size_t n_tabs, cap_tabs;
+    rill__buf header;
+    uint64_t count; /* entries or timers written in the current group */
+    int kg;
+    bool has_msg; /* err says what went wrong */
+    rill__err *err;
+} writer;
+
+static int add_table(void *arg, const char *name, rill__state_kind kind, size_t value_size,
+                     int64_t ttl_ms, rill__state_table *t)
+{
+    writer *w = arg;
+    size_t n = strlen(name);
+    if (n == 0 || n > NAME_MAX_LEN) {
+        w->has_msg = true;
+        return fail(w->err, RILL_ELIMIT, "keyed snapshot: a state name of %zu bytes (1..%d)", n,
+                    NAME_MAX_LEN);
+    }
+    rill__grow((void **)&w->tabs, &w->cap_tabs, w->n_tabs + 1, sizeof *w->tabs);
+    w->tabs[w->n_tabs++] = (wtable){.name = name, .kind = kind, .t = t};
+    put_bytes(&w->header, name, (uint32_t)n);
+    put_u32(&w->header, (uint32_t)kind);
+    put_u64(&w->header, (uint64_t)value_size);
+    put_u64(&w->header, (uint64_t)(ttl_ms > 0 ? ttl_ms : 0));
+    return 0;
+}
+
+static int too_long(writer *w, const char *what, size_t n)
+{
+    w->has_msg = true;
+    return fail(w->err, RILL_ELIMIT,
+                "keyed snapshot: key group %d: a %s of %zu bytes (4 GiB at most)", w->kg, what, n);
+}
+
+static int write_entry(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    writer *w = arg;
+    if (k->key_len > UINT32_MAX)
+        return too_long(w, "key", k->key_len);
+    if (k->ns_len > UINT32_MAX)
+        return too_long(w, "namespace", k->ns_len);
+    if (len > UINT32_MAX)
+        return too_long(w, "value", len);
+    RILL_DASSERT(k->kg == w->kg &&
+                 rill__key_group(rill__hash_bytes(k->key, k->key_len, 0), w->max_par) == w->kg);
+    put_bytes(w->out, k->key, (uint32_t)k->key_len);
+    put_bytes(w->out, k->ns, (uint32_t)k->ns_len);
+    put_bytes(w->out, val, (uint32_t)len);
+    w->count++;
+    return 0;
+}
+
+/* Map entries come as [ukey_len u32, host order][ukey][value]: the length goes out
+ * little-endian. */
+static int write_map_entry(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    writer *w = arg;
+    RILL_ASSERT(len >= 4);
+    size_t at = w->out->len + 4 + k->key_len + 4 + k->ns_len + 4;
+    int rc = write_entry(arg, k, val, len);
+    if (rc)
+        return rc;
+    uint32_t ukl;
+    memcpy(&ukl, val, sizeof ukl);
+    RILL_ASSERT(ukl <= len - 4);
+    patch_u32(w->out, at, ukl);
+    return 0;
+}
+
+static int write_timer(void *arg, rill_time_domain d, const rill__timer *t)
+{
+    writer *w = arg;
+    if (t->key.key_len > UINT32_MAX)
+        return too_long(w, "timer key", t->key.key_len);
+    if (t->key.ns_len > UINT32_MAX)
+        return too_long(w, "timer namespace", t->key.ns_len);
+    rill__buf_putc(w->out, (char)(unsigned char)d);
+    put_u64(w->out, (uint64_t)t->ts);
+    put_bytes(w->out, t->key.key, (uint32_t)t->key.key_len);
+    put_bytes(w->out, t->key.ns, (uint32_t)t->key.ns_len);
+    w->count++;
+    return 0;
+}
+
+/* Writes the section of key group kg (or nothing when it is empty) and its index record. */
+static int write_section(writer *w, rill__timer_service *timers, int kg, rill__buf *index,
+                         uint32_t *n_sections)
+{
+    rill__buf *out = w->out;
+    size_t sec = out->len;
+    w->kg = kg;
+    put_u32(out, (uint32_t)kg);
+    size_t n_groups_at = out->len;
+    put_u32(out, 0);
+    uint32_t n_groups = 0;
+    for (size_t i = 0; i < w->n_tabs; i++) {
+        size_t grp = out->len;
+        put_u32(out, (uint32_t)i);
+        size_t count_at = out->len;
+        put_u64(out, 0);
+        w->count = 0;
+        int rc = w->b->ops->iterate_kg(
+            w->tabs[i].t, kg, w->tabs[i].kind == RILL_STATE_MAP ? write_map_entry : write_entry, w);
+        if (rc)
+            return rc;
+        if (!w->count) {
+            out->len = grp;
+            continue;
+        }
+        patch_u64(out, count_at, w->count);
+        n_groups++;
+    }
+    patch_u32(out, n_groups_at, n_groups);
+    size_t timers_at = out->len;
+    put_u64(out, 0);
+    w->count = 0;
+    if (timers) {
+        int rc = rill__timers_iterate_kg(timers, kg, write_timer, w);
+        if (rc)
+            return rc;
+    }
+    patch_u64(out, timers_at, w->count);
+    if (!n_groups && !w->count) {
+        out->len = sec;
+        return 0;
+    }
+    put_u32(index, (uint32_t)kg);
+    put_u32(index, rill__crc32c(0, out->data + sec, out->len - sec));
+    put_u64(index, (uint64_t)(sec - w->start));
+    put_u64(index, (uint64_t)(out->len - sec));
+    (*n_sections)++;
+    return 0;
+}
+
+int rill__keyed_snapshot(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                         int kg_last, rill__buf *out, rill__err *err)
+{
+    if (!b || !out)
+        return fail(err, RILL_EINVAL, "keyed snapshot: no backend or no buffer");
+    const rill__state_backend_cfg *cfg = &b->cfg;
+    const char *uid = cfg->operator_uid ? cfg->operator_uid : "?";
+    if (cfg->max_parallelism <= 0 || kg_first > kg_last || kg_first < cfg->kg_first ||
+        kg_last > cfg->kg_last)
+        return fail(err, RILL_EINVAL,
+                    "keyed snapshot of operator %s: key groups %d..%d not within its range "
+                    "%d..%d of max parallelism %d",
+                    uid, kg_first, kg_last, cfg->kg_first, cfg->kg_last, cfg->max_parallelism);
+    if (!b->ops->visit_tables)
+        return fail(err, RILL_ENOTSUP,
+                    "keyed snapshot of operator %s: the %s backend cannot "
+                    "list its tables",
+                    uid, b->ops->name);
+
+    writer w = {.b = b,
+                .out = out,
+                .start = out->len,
+                .max_par = cfg->max_parallelism,
+                .kg = -1,
+                .err = err};
+    rill__buf index = {0};
+    put_u32(&w.header, SNAP_MAGIC);
+    put_u32(&w.header, SNAP_VERSION);
+    put_u32(&w.header, (uint32_t)cfg->max_parallelism);
+    put_u32(&w.header, (uint32_t)kg_first);
+    put_u32(&w.header, (uint32_t)kg_last);
+    put_u32(&w.header, 0); /* n_tables */
+    int rc = b->ops->visit_tables(b, add_table, &w);
+    if (rc)
+        goto fail;
+    patch_u32(&w.header, 20, (uint32_t)w.n_tabs);
+    if (w.header.len > UINT32_MAX) {
+        w.has_msg = true;
+        rc = fail(err, RILL_ELIMIT, "keyed snapshot of operator %s: %zu tables", uid, w.n_tabs);
+        goto fail;
+    }
+    rill__buf_append(out, w.header.data, w.header.len);
+
+    uint32_t n_sections = 0;
+    put_u32(&index, 0);
+    for (int kg = kg_first; kg <= kg_last; kg++) {
+        rc = write_section(&w, timers, kg, &index, &n_sections);
+        if (rc)
+            goto fail;
+    }
+    patch_u32(&index, 0, n_sections);
+    uint64_t index_off = out->len - w.start;
+    rill__buf_append(out, index.data, index.len);
+    put_u64(out, index_off);
+    put_u32(out, (uint32_t)w.header.len);
+    put_u32(out, rill__crc32c(0, w.header.data, w.header.len));
+    put_u32(out, rill__crc32c(0, index.data, index.len));
+    put_u32(out, SNAP_END_MAGIC);
+    rill__buf_free(&index);
+    rill__buf_free(&w.header);
+    free(w.tabs);
+    return 0;
+
+fail:
+    if (rc > 0)
+        rc = RILL_ESTATE; /* a stop without a code: not expected from the backend */
+    if (!w.has_msg)
+        fail(err, rc, "keyed snapshot of operator %s: key group %d: %s", uid, w.kg,
+             rill_strerror(rc));
+    out->len = w.start;
+    rill__buf_free(&index);
+    rill__buf_free(&w.header);
+    free(w.tabs);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+#define CORRUPT(err, ...) fail((err), RILL_ECORRUPT, "corrupt keyed snapshot: " __VA_ARGS__)
+
+typedef struct rtable {
+    char *name; /* a NUL-terminated copy */
+    rill__state_kind kind;
+    uint64_t value_size;
+    int64_t ttl_ms;
+    rill__state_table *t; /* registered in the backend (phase 2) */
+} rtable;
+
+/* A snapshot whose trailer, header and index have been checked. */
+typedef struct snap {
+    const unsigned char *p;
+    size_t len;
+    uint32_t max_par, kg_first, kg_last, n_tables, n_sections;
+    size_t header_len, index_off;
+    rtable *tabs;
+} snap;
+
+static void snap_close(snap *s)
+{
+    for (uint32_t i = 0; s->tabs && i < s->n_tables; i++)
+        free(s->tabs[i].name);
+    free(s->tabs);
+    s->tabs = NULL;
+}
+
+static void index_rec(const snap *s, uint32_t i, uint32_t *kg, uint32_t *crc, uint64_t *off,
+                      uint64_t *len)
+{
+    const unsigned char *r = s->p + s->index_off + 4 + (size_t)i * INDEX_REC;
+    *kg = ld_u32(r);
+    *crc = ld_u32(r + 4);
+    *off = ld_u64(r + 8);
+    *len = ld_u64(r + 16);
+}
+
+static int snap_open(snap *s, const void *data, size_t len, rill__err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->p = data;
+    s->len = len;
+    if (!data || len < HEADER_FIXED + 4 + TRAILER_LEN)
+        return CORRUPT(err, "%zu bytes, too short for a snapshot", len);
+    const unsigned char *tr = s->p + len - TRAILER_LEN;
+    if (ld_u32(tr + 20) != SNAP_END_MAGIC)
+        return CORRUPT(err, "no end marker in the last bytes (truncated?)");
+    uint64_t index_off = ld_u64(tr);
+    uint32_t header_len = ld_u32(tr + 8);
+    size_t index_end = len - TRAILER_LEN;
+    if (header_len < HEADER_FIXED || index_off < header_len || index_off > index_end - 4)
+        return CORRUPT(
+            err, "header length %" PRIu32 " or index offset %" PRIu64 " outside its %zu bytes",
+            header_len, index_off, len);
+    s->header_len = header_len;
+    s->index_off = (size_t)index_off;
+    if (rill__crc32c(0, s->p, header_len) != ld_u32(tr + 12))
+        return CORRUPT(err, "header checksum mismatch");
+    if (rill__crc32c(0, s->p + s->index_off, index_end - s->index_off) != ld_u32(tr + 16))
+        return CORRUPT(err, "index checksum mismatch");
+
+    reader r = {.p = s->p, .pos = 0, .end = header_len};
+    uint32_t magic = 0, version = 0;
+    (void)(r_u32(&r, &magic) && r_u32(&r, &version)); /* within HEADER_FIXED */
+    if (magic != SNAP_MAGIC)
+        return CORRUPT(err, "not a keyed snapshot (magic %08" PRIx32 ")", magic);
+    if (version != SNAP_VERSION)
+        return fail(err, RILL_ENOTSUP,
+                    "keyed snapshot format version %" PRIu32 " (this build reads version %d)",
+                    version, SNAP_VERSION);
+    (void)(r_u32(&r, &s->max_par) && r_u32(&r, &s->kg_first) && r_u32(&r, &s->kg_last) &&
+           r_u32(&r, &s->n_tables));
+    if (s->max_par == 0 || s->max_par > INT32_MAX || s->kg_first > s->kg_last ||
+        s->kg_last >= s->max_par)
+        return CORRUPT(err, "key groups %" PRIu32 "..%" PRIu32 " of max parallelism %" PRIu32,
+                       s->kg_first, s->kg_last, s->max_par);
+    if (s->n_tables > (header_len - HEADER_FIXED) / TABLE_MIN)
+        return CORRUPT(err, "%" PRIu32 " tables in a %" PRIu32 "-byte header", s->n_tables,
+                       header_len);
+    s->tabs = rill__xcalloc(s->n_tables ? s->n_tables : 1, sizeof *s->tabs);
+    for (uint32_t i = 0; i < s->n_tables; i++) {
+        rtable *t = &s->tabs[i];
+        const unsigned char *name;
+        size_t n;
+        uint32_t kind;
+        uint64_t ttl;
+        if (!r_bytes(&r, &name, &n) || !r_u32(&r, &kind) || !r_u64(&r, &t->value_size) ||
+            !r_u64(&r, &ttl))
+            return CORRUPT(err, "table %" PRIu32 " overruns the header", i);
+        if (n == 0 || n > NAME_MAX_LEN || memchr(name, 0, n))
+            return CORRUPT(err, "table %" PRIu32 " has a bad name (%zu bytes)", i, n);
+        t->name = rill__xstrndup((const char *)name, n);
+        if (kind < RILL_STATE_VALUE || kind > RILL_STATE_AGGREGATING ||
+            t->value_size > UINT32_MAX || ttl > INT64_MAX)
+            return CORRUPT(err,
+                           "state '%s': kind %" PRIu32 ", value size %" PRIu64 ", TTL %" PRIu64,
+                           t->name, kind, t->value_size, ttl);
+        t->kind = (rill__state_kind)kind;
+        t->ttl_ms = (int64_t)ttl;
+    }
+    if (r.pos != r.end)
+        return CORRUPT(err, "%zu bytes after the table catalog", r.end - r.pos);
+
+    uint32_t n_sections = ld_u32(s->p + s->index_off);
+    if ((uint64_t)n_sections * INDEX_REC != index_end - s->index_off - 4)
+        return CORRUPT(err, "an index of %zu bytes for %" PRIu32 " sections",
+                       index_end - s->index_off, n_sections);
+    s->n_sections = n_sections;
+    uint64_t prev_end = header_len;
+    for (uint32_t i = 0; i < n_sections; i++) {
+        uint32_t kg, crc;
+        uint64_t off, slen;
+        index_rec(s, i, &kg, &crc, &off, &slen);
+        if (kg < s->kg_first || kg > s->kg_last)
+            return CORRUPT(
+                err, "index entry %" PRIu32 ": key group %" PRIu32 " outside %" PRIu32 "..%" PRIu32,
+                i, kg, s->kg_first, s->kg_last);
+        if (i > 0) {
+            uint32_t pkg, pcrc;
+            uint64_t poff, plen;
+            index_rec(s, i - 1, &pkg, &pcrc, &poff, &plen);
+            if (kg <= pkg)
+                return CORRUPT(err, "index entry %" PRIu32 ": key group %" PRIu32 " after %" PRIu32,
+                               i, kg, pkg);
+        }
+        if (off < prev_end || off > s->index_off || slen < 16 || slen > s->index_off - off)
+            return CORRUPT(err,
+                           "key group %" PRIu32 ": section at %" PRIu64 ", %" PRIu64
+                           " bytes, outside %" PRIu64 "..%zu",
+                           kg, off, slen, prev_end, s->index_off);
+        prev_end = off + slen;
+    }
+    return 0;
+}
+
+typedef struct restorer {
+    snap *s;
+    rill__state_backend *b;
+    rill__timer_service *timers;
+    bool apply; /* false: only check */
+    rill__err *err;
+} restorer;
+
+/* Checks (apply false) or puts back (apply true, after a check) section i. */
+static int section(restorer *c, uint32_t i)
+{
+    snap *s = c->s;
+    rill__err *err = c->err;
+    uint32_t kg, crc, kg2, n_groups;
+    uint64_t off, len, n_timers;
+    index_rec(s, i, &kg, &crc, &off, &len);
+    reader r = {.p = s->p, .pos = (size_t)off, .end = (size_t)(off + len)};
+    if (!c->apply && rill__crc32c(0, s->p + off, (size_t)len) != crc)
+        return CORRUPT(err, "key group %" PRIu32 ": checksum mismatch", kg);
+    if (!r_u32(&r, &kg2) || !r_u32(&r, &n_groups))
+        return CORRUPT(err, "key group %" PRIu32 ": section truncated", kg);
+    if (kg2 != kg || n_groups > s->n_tables)
+        return CORRUPT(
+            err, "key group %" PRIu32 ": section of key group %" PRIu32 " with %" PRIu32 " tables",
+            kg, kg2, n_groups);
+    const rill__state_backend_ops *ops = c->b->ops;
+    int64_t prev = -1;
+    for (uint32_t g = 0; g < n_groups; g++) {
+        uint32_t ti;
+        uint64_t n;
+        if (!r_u32(&r, &ti) || !r_u64(&r, &n))
+            return CORRUPT(err, "key group %" PRIu32 ": section truncated", kg);
+        if (ti >= s->n_tables || (int64_t)ti <= prev || n == 0 || n > (r.end - r.pos) / ENTRY_MIN)
+            return CORRUPT(err, "key group %" PRIu32 ": table %" PRIu32 " with %" PRIu64 " entries",
+                           kg, ti, n);
+        prev = ti;
+        const rtable *t = &s->tabs[ti];
+        bool fixed = t->value_size && t->kind != RILL_STATE_LIST && t->kind != RILL_STATE_MAP;
+        uint64_t fixed_len = t->value_size + (t->ttl_ms > 0 ? 8 : 0);
+        for (uint64_t e = 0; e < n; e++) {
+            const unsigned char *key, *ns, *val;
+            size_t kl, nl, vl;
+            if (!r_bytes(&r, &key, &kl) || !r_bytes(&r, &ns, &nl) || !r_bytes(&r, &val, &vl))
+                return CORRUPT(err,
+                               "key group %" PRIu32 ", state '%s': entry %" PRIu64
+                               " overruns the section",
+                               kg, t->name, e);
+            uint64_t h = rill__hash_bytes(key, kl, 0);
+            int ekg = rill__key_group(h, (int)s->max_par);
+            if (ekg != (int)kg)
+                return CORRUPT(err,
+                               "key group %" PRIu32 ", state '%s': entry %" PRIu64
+                               " has a key of key group %d",
+                               kg, t->name, e, ekg);
+            uint32_t ukl = 0;
+            if (t->kind == RILL_STATE_MAP && (vl < 4 || (ukl = ld_u32(val)) > vl - 4))
+                return CORRUPT(
+                    err, "key group %" PRIu32 ", state '%s': map entry %" PRIu64 " of %zu bytes",
+                    kg, t->name, e, vl);
+            if (fixed && vl != fixed_len)
+                return CORRUPT(err,
+                               "key group %" PRIu32 ", state '%s': a %zu-byte value, "
+                               "expected %" PRIu64,
+                               kg, t->name, vl, fixed_len);
+            if (!c->apply)
+                continue;
+            rill__state_key k = {.key = key,
+                                 .key_len = kl,
+                                 .hash = h,
+                                 .kg = (int)kg,
+                                 .ns = nl ? ns : NULL,
+                                 .ns_len = nl};
+            int rc = t->kind == RILL_STATE_MAP
+                         ? ops->map_put(t->t, &k, val + 4, ukl, val + 4 + ukl, vl - 4 - ukl)
+                         : ops->value_put(t->t, &k, val, vl);
+            if (rc < 0)
+                return fail(err, rc,
+                            "restoring key group %" PRIu32 ", state '%s': the %s "
+                            "backend refused entry %" PRIu64 ": %s",
+                            kg, t->name, ops->name, e, rill_strerror(rc));
+        }
+    }
+    if (!r_u64(&r, &n_timers) || n_timers > (r.end - r.pos) / TIMER_MIN)
+        return CORRUPT(err, "key group %" PRIu32 ": timers truncated", kg);
+    if (n_timers && !c->timers)
+        return fail(err, RILL_EINVAL,
+                    "restoring key group %" PRIu32 ": the snapshot has "
+                    "%" PRIu64 " timers there and there is no timer service",
+                    kg, n_timers);
+    for (uint64_t e = 0; e < n_timers; e++) {
+        uint8_t d;
+        uint64_t ts;
+        const unsigned char *key, *ns;
+        size_t kl, nl;
+        if (!r_u8(&r, &d) || !r_u64(&r, &ts) || !r_bytes(&r, &key, &kl) || !r_bytes(&r, &ns, &nl))
+            return CORRUPT(err, "key group %" PRIu32 ": timer %" PRIu64 " overruns the section", kg,
+                           e);
+        uint64_t h = rill__hash_bytes(key, kl, 0);
+        int ekg = rill__key_group(h, (int)s->max_par);
+        if (d >= N_DOMAINS || ekg != (int)kg)
+            return CORRUPT(err,
+                           "key group %" PRIu32 ": timer %" PRIu64 " of domain %u has a "
+                           "key of key group %d",
+                           kg, e, (unsigned)d, ekg);
+        if (!c->apply)
+            continue;
+        rill__state_key k = {.key = key,
+                             .key_len = kl,
+                             .hash = h,
+                             .kg = (int)kg,
+                             .ns = nl ? ns : NULL,
+                             .ns_len = nl};
+        int rc = rill__timers_register(c->timers, (rill_time_domain)d, &k, (int64_t)ts);
+        if (rc < 0)
+            return fail(err, rc == RILL_ESTATE ? RILL_EINVAL : rc,
+                        "restoring key group %" PRIu32 ": the timer service does not take "
+                        "its timers: %s",
+                        kg, rill_strerror(rc));
+    }
+    if (r.pos != r.end)
+        return CORRUPT(err, "key group %" PRIu32 ": %zu bytes after its timers", kg, r.end - r.pos);
+    return 0;
+}
+
+/* Checks every section of [kg_first, kg_last] first, then registers the tables and puts the
+ * sections' contents back. */
+static int restore_sections(snap *s, rill__state_backend *b, rill__timer_service *timers,
+                            int kg_first, int kg_last, rill__err *err)
+{
+    const char *uid = b->cfg.operator_uid ? b->cfg.operator_uid : "?";
+    restorer c = {.s = s, .b = b, .timers = timers, .err = err};
+    for (int pass = 0; pass < 2; pass++) {
+        c.apply = pass == 1;
+        for (uint32_t i = 0; c.apply && i < s->n_tables; i++) {
+            rtable *t = &s->tabs[i];
+            rill_state_desc d = {.id = -1,
+                                 .name = t->name,
+                                 .kind = t->kind,
+                                 .value_size = (size_t)t->value_size,
+                                 .ttl_ms = t->ttl_ms};
+            int rc = b->ops->table(b, &d, &t->t);
+            if (rc < 0)
+                return fail(err, rc, "keyed restore of operator %s: state '%s': %s", uid, t->name,
+                            rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
+        }
+        for (uint32_t i = 0; i < s->n_sections; i++) {
+            int64_t kg = ld_u32(s->p + s->index_off + 4 + (size_t)i * INDEX_REC);
+            if (kg < kg_first || kg > kg_last)
+                continue;
+            int rc = section(&c, i);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int rill__keyed_restore(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                        int kg_last, const void *data, size_t len, rill__err *err)
+{
+    if (!b)
+        return fail(err, RILL_EINVAL, "keyed restore: no backend");
+    const rill__state_backend_cfg *cfg = &b->cfg;
+    const char *uid = cfg->operator_uid ? cfg->operator_uid : "?";
+    if (kg_first > kg_last || kg_first < cfg->kg_first || kg_last > cfg->kg_last)
+        return fail(err, RILL_EINVAL,
+                    "keyed restore of operator %s: key groups %d..%d not "
+                    "within its range %d..%d",
+                    uid, kg_first, kg_last, cfg->kg_first, cfg->kg_last);
+    snap s;
+    int rc = snap_open(&s, data, len, err);
+    if (rc == 0 && (int64_t)s.max_par != cfg->max_parallelism)
+        rc = fail(err, RILL_ECONFIG,
+                  "keyed restore of operator %s: the snapshot was taken at "
+                  "max parallelism %" PRIu32 ", the operator has %d (it cannot change)",
+                  uid, s.max_par, cfg->max_parallelism);
+    if (rc == 0)
+        rc = restore_sections(&s, b, timers, kg_first, kg_last, err);
+    snap_close(&s);
+    if (rc < 0 && err && !strstr(err->msg, "of operator ")) {
+        char msg[RILL_ERRMSG_MAX];
+        memcpy(msg, err->msg, sizeof msg);
+        msg[sizeof msg - 1] = 0;
+        fail(err, rc, "keyed restore of operator %s: %.900s", uid, msg);
+    }
+    return rc;
+}
+
+int rill__keyed_snapshot_info(const void *data, size_t len, int *max_par_out, int *kg_first_out,
+                              int *kg_last_out, rill__err *err)
+{
+    snap s;
+    int rc = snap_open(&s, data, len, err);
+    if (rc == 0) {
+        if (max_par_out)
+            *max_par_out = (int)s.max_par;
+        if (kg_first_out)
+            *kg_first_out = (int)s.kg_first;
+        if (kg_last_out)
+            *kg_last_out = (int)s.kg_last;
+    }
+    snap_close(&s);
+    return rc;
+}
+
+/* ---- operator state ------------------------------------------------------------------------ */
+
+#define OPST_FIXED 12 /* magic, version, n */
+
+void rill__opstate_begin(rill__opstate_writer *w, rill__buf *out)
+{
+    w->out = out;
+    w->start = out->len;
+    w->n = 0;
+    put_u32(out, OPST_MAGIC);
+    put_u32(out, OPST_VERSION);
+    put_u32(out, 0);
+}
+
+int rill__opstate_put(rill__opstate_writer *w, const char *name, const void *data, size_t len)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > NAME_MAX_LEN)
+        return RILL_EINVAL;
+    /* Our own records so far: no bounds to fear. */
+    reader r = {
+        .p = (const unsigned char *)w->out->data, .pos = w->start + OPST_FIXED, .end = w->out->len};
+    for (uint32_t i = 0; i < w->n; i++) {
+        const unsigned char *nm;
+        size_t nl;
+        uint64_t bl;
+        bool ok = r_bytes(&r, &nm, &nl) && r_u64(&r, &bl) && bl <= r.end - r.pos;
+        RILL_ASSERT(ok);
+        if (nl == n && !memcmp(nm, name, n))
+            return RILL_EINVAL;
+        r.pos += (size_t)bl;
+    }
+    put_bytes(w->out, name, (uint32_t)n);
+    put_u64(w->out, (uint64_t)len);
+    rill__buf_append(w->out, data, len);
+    w->n++;
+    return 0;
+}
+
+void rill__opstate_end(rill__opstate_writer *w)
+{
+    patch_u32(w->out, w->start + 8, w->n);
+    put_u32(w->out, rill__crc32c(0, w->out->data + w->start, w->out->len - w->start));
+}
+
+int rill__opstate_iterate(const void *data, size_t len,
+                          int (*fn)(void *arg, const char *name, size_t name_len, const void *val,
+                                    size_t val_len),
+                          void *arg, rill__err *err)
+{
+    const unsigned char *p = data;
+    if (!p || len < OPST_FIXED + 4)
+        return fail(err, RILL_ECORRUPT, "corrupt operator state: %zu bytes, too short", len);
+    if (ld_u32(p) != OPST_MAGIC)
+        return fail(err, RILL_ECORRUPT,
+                    "corrupt operator state: not an operator state "
+                    "container");
+    if (rill__crc32c(0, p, len - 4) != ld_u32(p + len - 4))
+        return fail(err, RILL_ECORRUPT, "corrupt operator state: checksum mismatch");
+    if (ld_u32(p + 4) != OPST_VERSION)
+        return fail(err, RILL_ENOTSUP,
+                    "operator state format version %" PRIu32 " (this build reads version %d)",
+                    ld_u32(p + 4), OPST_VERSION);
+    uint32_t n = ld_u32(p + 8);
+    /* Check all of it before the first fn call. */
+    for (int pass = 0; pass < 2; pass++) {
+        reader r = {.p = p, .pos = OPST_FIXED, .end = len - 4};
+        for (uint32_t i = 0; i < n; i++) {
+            const unsigned char *nm;
+            size_t nl;
+            uint64_t bl;
+            if (!r_bytes(&r, &nm, &nl) || nl == 0 || nl > NAME_MAX_LEN || !r_u64(&r, &bl) ||
+                bl > r.end - r.pos)
+                return fail(err, RILL_ECORRUPT,
+                            "corrupt operator state: blob %" PRIu32 " of %" PRIu32
+                            " overruns the container",
+                            i, n);
+            if (pass == 1) {
+                int rc = fn(arg, (const char *)nm, nl, p + r.pos, (size_t)bl);
+                if (rc)
+                    return rc;
+            }
+            r.pos += (size_t)bl;
+        }
+        if (r.pos != r.end)
+            return fail(err, RILL_ECORRUPT,
+                        "corrupt operator state: %zu bytes after the "
+                        "last blob",
+                        r.end - r.pos);
+    }
+    return 0;
+}
+
+typedef struct opst_find {
+    const char *name;
+    size_t name_len;
+    const void *val;
+    size_t len;
+} opst_find;
+
+static int find_blob(void *arg, const char *name, size_t name_len, const void *val, size_t val_len)
+{
+    opst_find *f = arg;
+    if (name_len != f->name_len || memcmp(name, f->name, name_len) != 0)
+        return 0;
+    f->val = val;
+    f->len = val_len;
+    return 1;
+}
+
+int rill__opstate_get(const void *data, size_t len, const char *name, const void **val_out,
+                      size_t *len_out, rill__err *err)
+{
+    *val_out = NULL;
+    *len_out = 0;
+    opst_find f = {.name = name ? name : "", .name_len = name ? strlen(name) : 0};
+    int rc = rill__opstate_iterate(data, len, find_blob, &f, err);
+    if (rc == 1) {
+        *val_out = f.val;
+        *len_out = f.len;
+    }
+    return rc;
+}
