@@ -415,9 +415,9 @@ RILL_API int rill_value_clear(rill_ctx *ctx, const rill_state_desc *desc);
 
 /*
  * The other keyed state kinds (Flink's ListState, MapState, ReducingState, AggregatingState).
- * Every call is for the current key (and, inside windows, the current window) and returns a
- * negative code on misuse, 0 or 1 as stated. Borrowed pointers live until the next state call
- * in this task.
+ * Every call is for the current key (also inside window functions: state there is per key, not
+ * per window) and returns a negative code on misuse, 0 or 1 as stated. Borrowed pointers live
+ * until the next state call in this task.
  */
 
 /* ListState: a list of values of element_size bytes (0: any length). */
@@ -542,7 +542,9 @@ typedef enum rill_time_domain {
 } rill_time_domain;
 
 /* Called when a timer fires, with its key current (state, rill_emit and new timers work as in
- * the process function). Output rows get the timer's timestamp as their event time. */
+ * the process function). Rows emitted from an event-time timer get the timer's timestamp as
+ * their event time; from a processing-time timer they have none (as in Flink). Processing-time
+ * timers still pending when the input ends do not fire. */
 typedef int (*rill_timer_fn)(rill_ctx *ctx, int64_t ts, rill_time_domain domain);
 /* Sets the on_timer function of the keyed process function that produced s. Returns s. */
 RILL_API rill_stream *rill_stream_on_timer(rill_stream *s, rill_timer_fn fn);

@@ -48,6 +48,9 @@ typedef struct rill__source_ops {
     /* Appends the reader's position (what it has emitted so far) to out: taken between polls,
      * it is what a checkpoint records and a restore rewinds to. */
     int (*position)(rill__source *s, rill__buf *out);
+    /* Rewinds a new reader to a position `position` gave (same subtask and parallelism), before
+     * its first poll. RILL_ENOTSUP when the position belongs to another parallelism. */
+    int (*seek)(rill__source *s, const void *pos, size_t len);
     void (*destroy)(rill__source *s);
     void (*cfg_free)(void *cfg);
 } rill__source_ops;

@@ -554,6 +554,48 @@ static int fsrc_position(rill__source *src, rill__buf *out)
     return 0;
 }
 
+static int fsrc_seek(rill__source *src, const void *pos, size_t len)
+{
+    fsrc *s = (fsrc *)src;
+    int64_t split, line;
+    uint64_t offset;
+    if (len != 24)
+        return RILL_ECORRUPT;
+    memcpy(&split, pos, 8);
+    memcpy(&offset, (const char *)pos + 8, 8);
+    memcpy(&line, (const char *)pos + 16, 8);
+    if (split < 0 || split > s->n_splits || line < 1)
+        return RILL_ECORRUPT;
+    s->next = (int)split;
+    if (split == s->n_splits || offset == 0)
+        return 0; /* at the start of a split: the normal path reads it */
+    int rc = open_split(s);
+    if (rc)
+        return rc;
+    if (s->need_header) { /* the header still maps the columns */
+        const char *hl;
+        size_t hlen;
+        do {
+            if ((rc = next_line(s, &hl, &hlen)) <= 0)
+                return rc < 0 ? rc : rill__err_set(s->err, RILL_ECORRUPT,
+                                                   "%s: shorter than its checkpointed position",
+                                                   s->file);
+        } while (blank(s, hl, hlen));
+        if ((rc = handle_line(s, hl, hlen, NULL)) < 0)
+            return rc;
+    }
+    if (lseek(s->fd, (off_t)offset, SEEK_SET) < 0)
+        return rill__err_set(s->err, -errno, "%s: cannot seek to byte %llu: %s", s->file,
+                             (unsigned long long)offset, strerror(errno));
+    s->pos = s->end = s->scan = s->qscan = 0;
+    s->eof = false;
+    s->quote_odd = false;
+    s->inner_nl = 0;
+    s->offset = offset;
+    s->next_line = line;
+    return 0;
+}
+
 static int64_t fsrc_skipped(rill__source *src)
 {
     return ((fsrc *)src)->skipped;
@@ -586,6 +628,7 @@ const rill__source_ops rill__file_source_ops = {
     .poll = fsrc_poll,
     .skipped = fsrc_skipped,
     .position = fsrc_position,
+    .seek = fsrc_seek,
     .destroy = fsrc_destroy,
     .cfg_free = fsrc_cfg_free,
 };

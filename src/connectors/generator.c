@@ -592,6 +592,22 @@ static int gen_position(rill__source *s, rill__buf *out)
     return 0;
 }
 
+static int gen_seek(rill__source *s, const void *pos, size_t len)
+{
+    gen_source *g = (gen_source *)s;
+    uint64_t v[3];
+    if (len != sizeof v)
+        return RILL_ECORRUPT;
+    memcpy(v, pos, sizeof v);
+    if (v[0] != (uint64_t)g->subtask || v[1] != (uint64_t)g->par)
+        return RILL_ENOTSUP;
+    if (g->bounded && v[2] > g->total_k)
+        return RILL_ECORRUPT;
+    g->k = v[2];
+    g->t0 = 0; /* a rate restarts from here */
+    return 0;
+}
+
 static void gen_destroy(rill__source *s)
 {
     gen_source *g = (gen_source *)s;
@@ -616,6 +632,7 @@ const rill__source_ops rill__generator_source_ops = {
     .poll = gen_poll,
     .skipped = gen_skipped,
     .position = gen_position,
+    .seek = gen_seek,
     .destroy = gen_destroy,
     .cfg_free = gen_cfg_free,
 };

@@ -84,6 +84,19 @@ static int keyed_tick(rill__operator *op, int64_t now_ms)
     return rc;
 }
 
+static int keyed_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+{
+    (void)id;
+    return rill__keyed_snap(&((keyed_op *)op)->keyed, out);
+}
+
+static int keyed_restore(rill__operator *op, int old_subtask, int old_par, const void *data,
+                         size_t len)
+{
+    (void)old_subtask, (void)old_par;
+    return rill__keyed_load(&((keyed_op *)op)->keyed, data, len);
+}
+
 static void keyed_close(rill__operator *op)
 {
     rill__operator_close_hook(op); /* first: the hook may still add to counters */
@@ -104,6 +117,8 @@ static const rill__operator_ops keyed_ops = {
     .process = keyed_process,
     .watermark = keyed_watermark,
     .tick = keyed_tick,
+    .snapshot = keyed_snapshot,
+    .restore = keyed_restore,
     .end_input = rill__operator_end_outputs,
     .close = keyed_close,
     .destroy = keyed_destroy,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "keyed_int.h"
+#include "snapshot.h"
 
 #define PREFETCH_MIN_BYTES ((int64_t)2 << 20)
 
@@ -247,4 +248,32 @@ int rill_timer_processing(rill_ctx *ctx, int64_t ts)
 int rill_timer_processing_delete(rill_ctx *ctx, int64_t ts)
 {
     return timer_call(ctx, RILL_PROCESSING_TIME, ts, false);
+}
+
+/* ---- snapshots -------------------------------------------------------------------------------- */
+
+int rill__keyed_snap(rill__keyed *k, rill__buf *out)
+{
+    rill__operator *op = k->op;
+    int first, last;
+    rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &first, &last);
+    rill__err e = {0};
+    int rc = rill__keyed_snapshot(op->ctx.backend, op->ctx.timers, first, last, out, &e);
+    if (rc < 0)
+        return rill__operator_fail(op, rc, "snapshot: %s", e.msg);
+    return 0;
+}
+
+int rill__keyed_load(rill__keyed *k, const void *data, size_t len)
+{
+    rill__operator *op = k->op;
+    int first, last;
+    rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &first, &last);
+    rill__err e = {0};
+    int rc = rill__keyed_restore(op->ctx.backend, op->ctx.timers, first, last, data, len, &e);
+    if (rc < 0)
+        return rill__operator_fail(op, rc, "restore: %s", e.msg);
+    /* processing-time timers restored: the task must wake for them */
+    op->next_tick_ms = rill__timers_next(op->ctx.timers, RILL_PROCESSING_TIME);
+    return 0;
 }

@@ -109,6 +109,10 @@ typedef struct rill__operator_ops {
     /* Checkpoint id: appends the operator's state to out (the synchronous part of a snapshot,
      * taken when the barrier has arrived on every input). NULL: the operator has no state. */
     int (*snapshot)(rill__operator *op, uint64_t id, rill__buf *out);
+    /* Restore: the state this operator's uid left in one old subtask (of old_par), once per
+     * old subtask; keyed operators keep the key groups they now own. NULL: stateless. */
+    int (*restore)(rill__operator *op, int old_subtask, int old_par, const void *data,
+                   size_t len);
     /* All input has been processed: emit what is pending, then end the outputs. */
     int (*end_input)(rill__operator *op);
     /* Called once, after open succeeded or failed, also on failure and cancel. */

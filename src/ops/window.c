@@ -43,6 +43,7 @@ typedef struct win_op {
     rill_batch *scratch;     /* decoded rows for window functions */
     rill_batch *agg_scratch; /* AGG_PROCESS: the aggregate's row */
     int64_t late_rows;
+    bool ending;      /* end of input: early firings do not schedule the next one */
     uint64_t row_seq; /* arrival order of kept rows, across slices and merged sessions */
     struct row_ref {
         uint64_t seq;
@@ -755,8 +756,8 @@ static int sliced_timer(win_op *w, rill__timer *t, char tag)
     if (tag == NS_EARLY) {
         int64_t end;
         memcpy(&end, (const char *)t->key.ns + 1, 8);
-        if (end - 1 <= current_time(w))
-            return 0; /* fired for good already */
+        if (w->ending || end - 1 <= current_time(w))
+            return 0; /* fired for good already, or about to */
         if ((rc = fire_sliced(w, end)) < 0)
             return rc;
         int64_t every = w->cfg->spec.early_every_ms;
@@ -1044,6 +1045,8 @@ static int global_timer(win_op *w, rill__timer *t)
     w->rows_buf.len = 0;
     if ((rc = gather_rows(w, 0)) < 0 || (rc = emit_window(w, RILL_TS_MIN, RILL_TS_MAX, w->acc)) < 0)
         return rc;
+    if (w->ending)
+        return 0; /* the last firing: the input has ended */
     return timer_add(w, NS_EARLY, RILL_TS_MAX, true, t->ts + w->cfg->spec.early_every_ms,
                      RILL_PROCESSING_TIME);
 }
@@ -1179,7 +1182,8 @@ static int win_end(rill__operator *op)
 {
     win_op *w = (win_op *)op;
     /* the input has ended: event-time windows fired on the final watermark; processing-time
-     * windows fire now rather than never */
+     * windows fire now rather than never (early firings fire no more) */
+    w->ending = true;
     int rc = 0;
     if (w->domain == RILL_PROCESSING_TIME)
         rc = fire_due(w, RILL_PROCESSING_TIME, RILL_TS_MAX);
@@ -1188,6 +1192,38 @@ static int win_end(rill__operator *op)
     if (rc == 0)
         rc = rill__operator_end_outputs(op);
     return rc;
+}
+
+/* Writes every dirty cached accumulator back to the backend (before a snapshot). */
+static int cache_flush(win_op *w)
+{
+    for (size_t i = 0; w->cache && i <= w->cache_mask; i++) {
+        cache_entry *e = (cache_entry *)(void *)(w->cache + i * w->cache_stride);
+        if (e->used && e->dirty) {
+            int rc = cache_evict(w, e);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int win_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+{
+    win_op *w = (win_op *)op;
+    (void)id;
+    int rc = cache_flush(w);
+    if (rc < 0)
+        return rill__operator_fail(op, rc, "snapshot: writing cached state back: %s",
+                                   rill_strerror(rc));
+    return rill__keyed_snap(&w->keyed, out);
+}
+
+static int win_restore(rill__operator *op, int old_subtask, int old_par, const void *data,
+                       size_t len)
+{
+    (void)old_subtask, (void)old_par;
+    return rill__keyed_load(&((win_op *)op)->keyed, data, len);
 }
 
 static void win_close(rill__operator *op)
@@ -1223,6 +1259,8 @@ static const rill__operator_ops win_ops = {
     .process = win_process,
     .watermark = win_watermark,
     .tick = win_tick,
+    .snapshot = win_snapshot,
+    .restore = win_restore,
     .end_input = win_end,
     .close = win_close,
     .destroy = win_destroy,

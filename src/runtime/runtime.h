@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "connectors/connectors.h"
+#include "state/checkpoint.h"
 
 /* ---- job graph ------------------------------------------------------------------------------ */
 
@@ -280,6 +281,24 @@ typedef struct rill__job_run rill__job_run;
  * channels between them. Every channel of the listed tasks must be local for now. */
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
                       void *arg, rill__err *err, rill__job_run **out);
+/* ---- restore --------------------------------------------------------------------------------- */
+
+/* A completed checkpoint loaded for restore: every task's data verified and split into the
+ * state blobs of each operator uid. */
+typedef struct rill__restore rill__restore;
+int rill__restore_load(rill__ckpt_store *store, int64_t id, const void *meta, size_t len,
+                       rill__restore **out, rill__err *err);
+void rill__restore_free(rill__restore *rs); /* NULL-safe */
+int64_t rill__restore_id(const rill__restore *rs);
+/* fn for every old subtask of operator uid (finished: the old task had ended, no data). */
+int rill__restore_blobs(const rill__restore *rs, const char *uid,
+                        int (*fn)(void *arg, int subtask, int parallelism, bool finished,
+                                  const void *data, size_t len),
+                        void *arg);
+bool rill__restore_has(const rill__restore *rs, const char *uid);
+/* The tasks of r start from rs (borrowed until they have opened). */
+void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs);
+
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
  * with the serialised state (borrowed for the call). */
 typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc,

@@ -51,6 +51,7 @@ struct rill__job_run {
     rill__snapshot_fn snap_fn;
     void *snap_arg;
     bool exactly_once;
+    const rill__restore *restore; /* start from this checkpoint */
 };
 
 const char *rill__task_state_name(rill__task_state s)
@@ -780,6 +781,62 @@ static int run_gate(rill__task *t)
     }
 }
 
+typedef struct restore_ctx {
+    rill__task *t;
+    rill__operator *op;
+    bool source;
+    bool found;
+    bool finished;
+} restore_ctx;
+
+static int restore_one(void *arg, int subtask, int parallelism, bool finished, const void *data,
+                       size_t len)
+{
+    restore_ctx *rc = arg;
+    rill__task *t = rc->t;
+    if (rc->source) { /* a reader resumes where its own subtask was */
+        if (parallelism != t->v->parallelism)
+            return rill__err_first(&t->err, RILL_ENOTSUP,
+                                   "restore of source '%s': the checkpoint was taken at "
+                                   "parallelism %d, the job now runs it at %d (sources cannot "
+                                   "be rescaled yet)", rc->op->uid, parallelism,
+                                   t->v->parallelism);
+        if (subtask != t->subtask)
+            return 0;
+        rc->found = true;
+        if (finished) {
+            rc->finished = true;
+            return 0;
+        }
+        int r = t->source->ops->seek ? t->source->ops->seek(t->source, data, len) : RILL_ENOTSUP;
+        if (r < 0)
+            return rill__err_first(&t->err, r, "restore of source '%s' (subtask %d/%d): %s",
+                                   rc->op->uid, t->subtask + 1, t->v->parallelism,
+                                   t->err.code ? t->err.msg : rill_strerror(r));
+        return 0;
+    }
+    if (finished || len == 0 || !rc->op->ops->restore)
+        return 0;
+    rc->found = true;
+    return rc->op->ops->restore(rc->op, subtask, parallelism, data, len);
+}
+
+/* Puts the checkpoint's state into this task's operators (after they opened). */
+static int task_restore(rill__task *t, bool *source_finished)
+{
+    const rill__restore *rs = t->run->restore;
+    *source_finished = false;
+    for (int i = 0; i < t->v->n_nodes; i++) {
+        restore_ctx rc = {.t = t, .op = t->ops[i], .source = i == 0 && t->source != NULL};
+        int r = rill__restore_blobs(rs, t->ops[i]->uid, restore_one, &rc);
+        if (r < 0)
+            return r;
+        if (rc.source && rc.finished)
+            *source_finished = true;
+    }
+    return 0;
+}
+
 static void *task_main(void *arg)
 {
     rill__task *t = arg;
@@ -791,7 +848,12 @@ static void *task_main(void *arg)
         rc = t->ops[i]->ops->open(t->ops[i]);
         opened++;
     }
-    if (rc == 0)
+    bool source_finished = false;
+    if (rc == 0 && t->run->restore)
+        rc = task_restore(t, &source_finished);
+    if (rc == 0 && source_finished) /* it had read everything before the checkpoint */
+        rc = t->ops[0]->ops->end_input(t->ops[0]);
+    else if (rc == 0)
         rc = t->source ? run_source(t) : run_gate(t);
     for (int i = t->v->n_nodes - 1; i >= t->v->n_nodes - opened; i--)
         t->ops[i]->ops->close(t->ops[i]);
@@ -934,6 +996,11 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
     r->snap_fn = fn;
     r->snap_arg = arg;
     r->exactly_once = exactly_once;
+}
+
+void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs)
+{
+    r->restore = rs;
 }
 
 void rill__job_run_trigger(rill__job_run *r, uint64_t id)

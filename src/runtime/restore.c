@@ -1,0 +1,190 @@
+/*
+ * restore.c - runtime layer: a completed checkpoint loaded for restore. Parses the metadata the
+ * coordinator committed, reads (and verifies) every task's data file, and hands each operator
+ * the state blobs its uid left in every old subtask.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+typedef struct restore_blob {
+    char *uid;
+    int subtask, parallelism;
+    bool finished; /* the old task had finished: its operators have nothing more to do */
+    const void *data;
+    size_t len;
+} restore_blob;
+
+struct rill__restore {
+    int64_t id;
+    int max_parallelism;
+    char **files; /* task data, kept for the blobs that point into them */
+    size_t n_files;
+    restore_blob *blobs;
+    size_t n_blobs, cap_blobs;
+};
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+} reader;
+
+static bool rd(reader *r, void *out, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return false;
+    }
+    memcpy(out, r->p, n);
+    r->p += n;
+    return true;
+}
+
+/* A length-prefixed string, as a new C string (NULL when bad). */
+static char *rd_str(reader *r)
+{
+    uint32_t n;
+    if (!rd(r, &n, 4) || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    char *s = rill__xstrndup((const char *)r->p, n);
+    r->p += n;
+    return s;
+}
+
+static void add_blob(rill__restore *rs, const char *uid, int subtask, int par, bool finished,
+                     const void *data, size_t len)
+{
+    rill__grow((void **)&rs->blobs, &rs->cap_blobs, rs->n_blobs + 1, sizeof *rs->blobs);
+    rs->blobs[rs->n_blobs++] = (restore_blob){rill__xstrdup(uid), subtask, par, finished, data,
+                                              len};
+}
+
+/* One task's data file: u32 operators, then per operator uid and its state. */
+static int parse_task(rill__restore *rs, const char *file, int subtask, int par, const void *data,
+                      size_t len, rill__err *err)
+{
+    reader r = {data, (const unsigned char *)data + len, false};
+    uint32_t n_ops;
+    if (!rd(&r, &n_ops, 4))
+        goto bad;
+    for (uint32_t i = 0; i < n_ops; i++) {
+        char *uid = rd_str(&r);
+        uint64_t blen;
+        if (!uid || !rd(&r, &blen, 8) || (uint64_t)(r.end - r.p) < blen) {
+            free(uid);
+            goto bad;
+        }
+        add_blob(rs, uid, subtask, par, false, r.p, (size_t)blen);
+        r.p += blen;
+        free(uid);
+    }
+    if (r.p != r.end)
+        goto bad;
+    return 0;
+bad:
+    return rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: task file %s is malformed",
+                         (long long)rs->id, file);
+}
+
+int rill__restore_load(rill__ckpt_store *store, int64_t id, const void *meta, size_t len,
+                       rill__restore **out, rill__err *err)
+{
+    *out = NULL;
+    rill__restore *rs = rill__xcalloc(1, sizeof *rs);
+    rs->id = id;
+    reader r = {meta, (const unsigned char *)meta + len, false};
+    uint32_t version, max_par, n_tasks;
+    uint64_t chk;
+    int64_t t_trigger, t_done;
+    char *job = NULL;
+    int rc = 0;
+    if (!rd(&r, &version, 4) || version != 1 || !rd(&r, &chk, 8) || !rd(&r, &t_trigger, 8) ||
+        !rd(&r, &t_done, 8) || !rd(&r, &max_par, 4) || !(job = rd_str(&r)) ||
+        !rd(&r, &n_tasks, 4)) {
+        rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed%s",
+                           (long long)id, r.bad ? "" : " (unknown version)");
+        goto out;
+    }
+    rs->max_parallelism = (int)max_par;
+    rs->files = rill__xcalloc(n_tasks + 1, sizeof *rs->files);
+    for (uint32_t t = 0; t < n_tasks && rc == 0; t++) {
+        uint32_t f[3];
+        uint64_t size;
+        uint8_t finished;
+        char *uid = NULL, *file = NULL;
+        if (!rd(&r, f, sizeof f) || !(uid = rd_str(&r)) || !(file = rd_str(&r)) ||
+            !rd(&r, &size, 8) || !rd(&r, &finished, 1)) {
+            free(uid);
+            free(file);
+            rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed",
+                               (long long)id);
+            break;
+        }
+        if (finished || !*file) {
+            add_blob(rs, uid, (int)f[1], (int)f[2], true, NULL, 0);
+        } else {
+            void *data = NULL;
+            size_t dlen = 0;
+            rc = rill__ckpt_read_data(store, id, file, &data, &dlen, err);
+            if (rc == 0) {
+                rs->files[rs->n_files++] = data;
+                rc = parse_task(rs, file, (int)f[1], (int)f[2], data, dlen, err);
+            }
+        }
+        free(uid);
+        free(file);
+    }
+out:
+    free(job);
+    if (rc) {
+        rill__restore_free(rs);
+        return rc;
+    }
+    *out = rs;
+    return 0;
+}
+
+void rill__restore_free(rill__restore *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n_blobs; i++)
+        free(rs->blobs[i].uid);
+    free(rs->blobs);
+    for (size_t i = 0; i < rs->n_files; i++)
+        free(rs->files[i]);
+    free(rs->files);
+    free(rs);
+}
+
+int64_t rill__restore_id(const rill__restore *rs)
+{
+    return rs->id;
+}
+
+int rill__restore_blobs(const rill__restore *rs, const char *uid,
+                        int (*fn)(void *arg, int subtask, int parallelism, bool finished,
+                                  const void *data, size_t len),
+                        void *arg)
+{
+    for (size_t i = 0; i < rs->n_blobs; i++) {
+        const restore_blob *b = &rs->blobs[i];
+        if (strcmp(b->uid, uid) != 0)
+            continue;
+        int rc = fn(arg, b->subtask, b->parallelism, b->finished, b->data, b->len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+bool rill__restore_has(const rill__restore *rs, const char *uid)
+{
+    for (size_t i = 0; i < rs->n_blobs; i++)
+        if (!strcmp(rs->blobs[i].uid, uid))
+            return true;
+    return false;
+}
