@@ -45,6 +45,13 @@ static const char usage_run[] =
     "      --checkpoint-max-concurrent N  checkpoints in progress at once (default 1)\n"
     "      --checkpoint-tolerable-failures N  failed checkpoints before the job fails (0)\n"
     "      --checkpoints-retained N   completed checkpoints kept (default 1)\n"
+    "      --restart-strategy S  none, fixed-delay, exponential-delay or failure-rate\n"
+    "                            (default: fixed-delay with checkpoints, else none)\n"
+    "      --restart-attempts N  fixed-delay: restarts before the job fails (default: no limit)\n"
+    "      --restart-delay MS    wait before a restart (default 1000; exponential: the first)\n"
+    "      --restart-max-delay MS     exponential-delay: the longest wait (default 60000)\n"
+    "      --restart-max-failures N   failure-rate: failures allowed per interval (default 3)\n"
+    "      --restart-failure-interval MS  failure-rate: the interval (default 60000)\n"
     "  -v, --verbose             log the execution plan and task states (RILL_LOG=info)\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -130,6 +137,18 @@ static int cmd_run(int argc, char **argv)
             key = "checkpoint.tolerable-failures";
         else if (!strcmp(a, "--checkpoints-retained"))
             key = "checkpoint.retain";
+        else if (!strcmp(a, "--restart-strategy"))
+            key = "restart-strategy";
+        else if (!strcmp(a, "--restart-attempts"))
+            key = "restart.attempts";
+        else if (!strcmp(a, "--restart-delay"))
+            key = "restart.delay";
+        else if (!strcmp(a, "--restart-max-delay"))
+            key = "restart.max-delay";
+        else if (!strcmp(a, "--restart-max-failures"))
+            key = "restart.failure-rate.max-failures";
+        else if (!strcmp(a, "--restart-failure-interval"))
+            key = "restart.failure-rate.interval";
         if (key) {
             if (i + 1 >= argc)
                 return fail_usage("option %s needs a value", a);

@@ -28,9 +28,10 @@ const char *rill__job_state_name(rill__job_state s);
 typedef struct rill__tm_gateway {
     void *tm;
     int slots;
-    /* Runs the listed tasks of job_id (global task indices of g). 0 or an error in err. */
+    /* Runs the listed tasks of job_id (global task indices of g), starting from restore when not
+ * NULL (borrowed until the job is released). 0 or an error in err. */
     int (*deploy)(void *tm, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
-                  rill__err *err);
+                  const rill__restore *restore, rill__err *err);
     /* Asks the job's tasks to stop; returns at once. */
     void (*cancel)(void *tm, uint64_t job_id);
     /* The job is over: wait for its threads and free everything it held. */
@@ -72,6 +73,8 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
                     const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
+/* The job restarts: checkpoints in flight are given up, every task runs again. */
+void rill__coord_reset(rill__coordinator *c);
 const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);
 
 /* ---- JobManager ----------------------------------------------------------------------------- */

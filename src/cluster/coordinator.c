@@ -271,3 +271,20 @@ const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_
     *n_out = c->n_stats;
     return c->stats;
 }
+
+void rill__coord_reset(rill__coordinator *c)
+{
+    int64_t now = rill__now_ms();
+    while (c->n_pending > 0) {
+        rill__err e = {0};
+        rill__ckpt_abort(c->store, (int64_t)c->pending[c->n_pending - 1].id, &e);
+        record(c, &c->pending[c->n_pending - 1], now, "FAILED", "the job restarted");
+        pending_remove(c, c->n_pending - 1);
+    }
+    c->n_sources_live = 0;
+    for (int t = 0; t < c->g->n_tasks; t++) {
+        c->finished[t] = false;
+        c->n_sources_live += c->is_source[t];
+    }
+    c->next_trigger_ms = now + c->env->ckpt_interval_ms;
+}

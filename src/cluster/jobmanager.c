@@ -16,6 +16,10 @@ typedef struct jm_job {
     rill__err err;   /* the first failure */
     bool cancel_sent;
     rill__coordinator *coord; /* checkpointing on */
+    rill__restore *restore;   /* the checkpoint the current attempt started from */
+    int attempts;             /* restarts so far */
+    int64_t *failure_ms;      /* failure-rate: when the recent failures happened */
+    int n_failure_ms;
 } jm_job;
 
 struct rill__jobmanager {
@@ -53,6 +57,8 @@ void rill__jm_free(rill__jobmanager *jm)
         return;
     for (int i = 0; i < jm->n_jobs; i++) {
         rill__coord_free(jm->jobs[i]->coord);
+        rill__restore_free(jm->jobs[i]->restore);
+        free(jm->jobs[i]->failure_ms);
         free(jm->jobs[i]->tm_of_task);
         free(jm->jobs[i]);
     }
@@ -141,6 +147,119 @@ rill__jm_gateway rill__jm_gateway_local(rill__jobmanager *jm)
     return (rill__jm_gateway){.jm = jm, .task_state = on_task_state, .ack = on_ack};
 }
 
+/* Deploys every task of j on the TaskManagers its slots are on (without jm->mu held). */
+static int deploy_all(rill__jobmanager *jm, jm_job *j, int n_tms, rill__err *err)
+{
+    rill__exec_graph *g = j->g;
+    int *tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *tasks);
+    int rc = 0;
+    for (int i = 0; i < n_tms && rc == 0; i++) {
+        int n = 0;
+        for (int t = 0; t < g->n_tasks; t++)
+            if (j->tm_of_task[t] == i)
+                tasks[n++] = t;
+        if (n > 0)
+            rc = jm->tms[i].deploy(jm->tms[i].tm, j->id, g, tasks, n, j->restore, err);
+    }
+    free(tasks);
+    return rc;
+}
+
+/* Whether the failed job may restart now, and after how long (the restart strategy). */
+static bool may_restart(jm_job *j, int64_t *delay_ms)
+{
+    rill_env *env = j->g->env;
+    int kind = env->restart_kind ? env->restart_kind : (j->coord ? 2 : 1);
+    *delay_ms = env->restart_delay_ms;
+    switch (kind) {
+    case 2: /* fixed-delay */
+        return j->attempts < env->restart_attempts;
+    case 3: { /* exponential-delay */
+        int64_t d = env->restart_delay_ms;
+        for (int i = 0; i < j->attempts && d < env->restart_max_delay_ms; i++)
+            d *= 2;
+        *delay_ms = RILL_MIN(d, env->restart_max_delay_ms);
+        return true;
+    }
+    case 4: { /* failure-rate: at most so many failures in the interval */
+        int64_t now = rill__now_ms();
+        int kept = 0;
+        for (int i = 0; i < j->n_failure_ms; i++)
+            if (now - j->failure_ms[i] < env->restart_rate_interval_ms)
+                j->failure_ms[kept++] = j->failure_ms[i];
+        j->failure_ms = rill__xrealloc(j->failure_ms, (size_t)(kept + 1) * sizeof(int64_t));
+        j->failure_ms[kept++] = now;
+        j->n_failure_ms = kept;
+        return kept <= env->restart_rate_failures;
+    }
+    default:
+        return false;
+    }
+}
+
+/* The failed job j runs again from its newest completed checkpoint (jm->mu held; released
+ * while the old tasks are joined and the new ones deployed). 0, or an error in j->err. */
+static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
+                   const atomic_bool *cancel_flag)
+{
+    uint64_t job_id = j->id;
+    int n_tms = jm->n_tms;
+    char why[RILL_ERRMSG_MAX];
+    snprintf(why, sizeof why, "%s", j->err.msg);
+    j->attempts++;
+    pthread_mutex_unlock(&jm->mu);
+    for (int i = 0; i < n_tms; i++)
+        jm->tms[i].release(jm->tms[i].tm, job_id);
+    rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
+              j->g->env->name, why, j->attempts, (long long)delay_ms);
+    for (int64_t waited = 0; waited < delay_ms; waited += 20) {
+        if (cancel_flag && atomic_load(cancel_flag))
+            break;
+        rill__sleep_ns(RILL_MIN(20, delay_ms - waited) * 1000000);
+    }
+    rill__err err = {0};
+    int rc = 0;
+    rill__restore *rs = NULL;
+    if (j->coord) {
+        int64_t id;
+        void *meta = NULL;
+        size_t len;
+        rc = rill__ckpt_latest(rill__coord_store(j->coord), &id, &meta, &len, &err);
+        if (rc == 0 && meta) {
+            rc = rill__restore_load(rill__coord_store(j->coord), id, meta, len, &rs, &err);
+            if (rc == 0)
+                rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld", j->g->env->name,
+                          (long long)id);
+        } else if (rc == RILL_ENOENT) {
+            rc = 0; /* no checkpoint completed yet: from the start */
+        }
+        free(meta);
+    }
+    pthread_mutex_lock(&jm->mu);
+    rill__restore_free(j->restore);
+    j->restore = rs;
+    j->n_terminal = j->n_failed = j->n_canceled = 0;
+    j->cancel_sent = false;
+    memset(&j->err, 0, sizeof j->err);
+    j->state = RILL_JOB_RUNNING;
+    if (j->coord)
+        rill__coord_reset(j->coord);
+    if (rc == 0 && cancel_flag && atomic_load(cancel_flag))
+        rc = rill__err_set(&err, RILL_ECANCELED, "job canceled");
+    if (rc == 0) {
+        pthread_mutex_unlock(&jm->mu);
+        rc = deploy_all(jm, j, n_tms, &err);
+        pthread_mutex_lock(&jm->mu);
+    }
+    if (rc != 0) {
+        rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
+        j->state = rc == RILL_ECANCELED ? RILL_JOB_CANCELED : RILL_JOB_FAILED;
+        j->n_terminal = j->n_tasks;
+        return rc;
+    }
+    return 0;
+}
+
 int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id, rill__err *err)
 {
     pthread_mutex_lock(&jm->mu);
@@ -182,17 +301,7 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
     int n_tms = jm->n_tms;
     pthread_mutex_unlock(&jm->mu);
 
-    int *tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *tasks);
-    int rc = 0;
-    for (int i = 0; i < n_tms && rc == 0; i++) {
-        int n = 0;
-        for (int t = 0; t < g->n_tasks; t++)
-            if (j->tm_of_task[t] == i)
-                tasks[n++] = t;
-        if (n > 0)
-            rc = jm->tms[i].deploy(jm->tms[i].tm, j->id, g, tasks, n, err);
-    }
-    free(tasks);
+    int rc = deploy_all(jm, j, n_tms, err);
     if (rc != 0) {
         pthread_mutex_lock(&jm->mu);
         cancel_locked(jm, j);
@@ -226,6 +335,7 @@ int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *canc
         pthread_mutex_unlock(&jm->mu);
         return rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
     }
+again:
     while (j->n_terminal < j->n_tasks) {
         if (cancel_flag && atomic_load(cancel_flag) && !j->cancel_sent) {
             rill__log(RILL_LOG_WARN, "job %llu: canceling on request", (unsigned long long)job_id);
@@ -248,6 +358,14 @@ int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *canc
             ts.tv_nsec -= 1000000000;
         }
         pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+    }
+    if (j->err.code && j->state == RILL_JOB_CANCELED)
+        j->state = RILL_JOB_FAILED;
+    int64_t delay;
+    if (j->state == RILL_JOB_FAILED && !(cancel_flag && atomic_load(cancel_flag)) &&
+        may_restart(j, &delay)) {
+        if (restart(jm, j, delay, cancel_flag) == 0)
+            goto again;
     }
     int n_tms = jm->n_tms;
     pthread_mutex_unlock(&jm->mu);

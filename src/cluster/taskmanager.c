@@ -71,7 +71,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, const voi
 }
 
 static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
-                     rill__err *err)
+                     const rill__restore *restore, rill__err *err)
 {
     rill__taskmanager *tm = arg;
     tm_job *j = rill__xcalloc(1, sizeof *j);
@@ -92,6 +92,8 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
         }
         rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
     }
+    if (restore)
+        rill__job_run_set_restore(j->run, restore);
     pthread_mutex_lock(&tm->mu);
     j->next = tm->jobs;
     tm->jobs = j;

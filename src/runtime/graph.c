@@ -24,6 +24,11 @@ rill_env *rill__env_new(void)
     env->ckpt_timeout_ms = 600000;
     env->ckpt_max_concurrent = 1;
     env->ckpt_retain = 1;
+    env->restart_attempts = INT64_MAX;
+    env->restart_delay_ms = 1000;
+    env->restart_max_delay_ms = 60000;
+    env->restart_rate_failures = 3;
+    env->restart_rate_interval_ms = 60000;
     return env;
 }
 
@@ -161,6 +166,38 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if ((rc = parse_int_opt(env, key, value, 1, 1000, &v)))
             return rc;
         env->ckpt_retain = (int)v;
+    } else if (!strcmp(key, "restart-strategy")) {
+        static const char *kinds[] = {"none", "fixed-delay", "exponential-delay", "failure-rate"};
+        int k = 0;
+        for (int i = 0; i < 4; i++)
+            if (value && !strcmp(value, kinds[i]))
+                k = i + 1;
+        if (!k)
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option restart-strategy: expected none, fixed-delay, "
+                                   "exponential-delay or failure-rate, got \"%s\"",
+                                   value ? value : "(null)");
+        env->restart_kind = k;
+    } else if (!strcmp(key, "restart.attempts")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 1000000000L, &v)))
+            return rc;
+        env->restart_attempts = v;
+    } else if (!strcmp(key, "restart.delay")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
+            return rc;
+        env->restart_delay_ms = v;
+    } else if (!strcmp(key, "restart.max-delay")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
+            return rc;
+        env->restart_max_delay_ms = v;
+    } else if (!strcmp(key, "restart.failure-rate.max-failures")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 1000000000L, &v)))
+            return rc;
+        env->restart_rate_failures = v;
+    } else if (!strcmp(key, "restart.failure-rate.interval")) {
+        if ((rc = parse_int_opt(env, key, value, 1, 86400000L, &v)))
+            return rc;
+        env->restart_rate_interval_ms = v;
     } else if (!strcmp(key, "checkpoint.mode")) {
         if (value && !strcmp(value, "exactly-once"))
             env->ckpt_at_least_once = false;
@@ -177,7 +214,10 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
                                "checkpoint.dir, checkpoint.interval, checkpoint.mode, "
                                "checkpoint.timeout, checkpoint.min-pause, "
                                "checkpoint.max-concurrent, checkpoint.tolerable-failures, "
-                               "checkpoint.retain)",
+                               "checkpoint.retain, restart-strategy, restart.attempts, "
+                               "restart.delay, restart.max-delay, "
+                               "restart.failure-rate.max-failures, "
+                               "restart.failure-rate.interval)",
                                key);
     }
     return 0;

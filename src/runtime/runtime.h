@@ -88,6 +88,11 @@ struct rill_env {
     int64_t ckpt_interval_ms, ckpt_timeout_ms, ckpt_min_pause_ms;
     int ckpt_max_concurrent, ckpt_tolerable_failures, ckpt_retain;
     bool ckpt_at_least_once;
+    /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
+     * 3 exponential-delay, 4 failure-rate */
+    int restart_kind;
+    int64_t restart_attempts, restart_delay_ms, restart_max_delay_ms;
+    int64_t restart_rate_failures, restart_rate_interval_ms;
     char *job_path;
 
     rill__node **nodes;
