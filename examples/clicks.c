@@ -64,10 +64,15 @@ static int parse_i64(const char *s, int64_t *out)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
+    bool exactly_once = false; /* --output is then a directory, written with 2PC */
     const char *input = NULL, *output = NULL;
     int64_t max_delay = 5000, size = 60000, slide = 60000, events = 50000, seed = 11;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--exactly-once")) {
+            exactly_once = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t *num = NULL;
         if (!strcmp(a, "--input"))
@@ -140,7 +145,8 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (output && !strcmp(output, "-"))
         sink = rill_sink_print(counts, NULL);
     else if (output)
-        sink = rill_sink_file(counts, output, NULL);
+        sink = exactly_once ? rill_sink_file_exactly_once(counts, output, NULL)
+                            : rill_sink_file(counts, output, NULL);
     else
         sink = rill_sink_blackhole(counts);
     rill_stream_parallelism(rill_stream_uid(sink, "output"), 1);

@@ -8,6 +8,8 @@
  * header user_id,total,ts, one row per alert. Without --input the job reads a generated
  * stream of transactions (--events N, default 10,000,000; 0 = unbounded; --users N) and ends
  * with a summary line. Without --output alerts are counted, not written (`--output -` prints).
+ * With --exactly-once, --output names a directory written by the exactly-once file sink (part
+ * files committed by checkpoints; run with --checkpoint-dir and --checkpoint-interval).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +51,7 @@ static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "fraud: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: rill run fraud.so -- [--input FILE.csv] [--output OUT.csv|-] "
-                    "[--threshold X] [--events N] [--users N] [--rate R]\n");
+                    "[--exactly-once] [--threshold X] [--events N] [--users N] [--rate R]\n");
     return RILL_EINVAL;
 }
 
@@ -62,10 +64,15 @@ static int parse_num(const char *s, double *out)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
+    bool exactly_once = false; /* --output is then a directory, written with 2PC */
     const char *input = NULL, *output = NULL;
     double threshold = 10000, events = 10000000, users = 10000, rate = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--exactly-once")) {
+            exactly_once = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         double *num = NULL;
         if (!strcmp(a, "--input"))
@@ -128,7 +135,8 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (output && !strcmp(output, "-"))
         sink = rill_sink_print(alerts, NULL);
     else if (output)
-        sink = rill_sink_file(alerts, output, NULL);
+        sink = exactly_once ? rill_sink_file_exactly_once(alerts, output, NULL)
+                            : rill_sink_file(alerts, output, NULL);
     else
         sink = rill_sink_blackhole(alerts);
     rill_stream_parallelism(rill_stream_uid(sink, "alerts"), 1);

@@ -76,12 +76,16 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
+static bool exactly_once; /* --exactly-once: paths are directories, written with 2PC */
+
 /* Writes rows to path ("-": standard output), or counts them when path is NULL. */
 static rill_stream *sink_to(rill_stream *s, const char *path, const char *uid)
 {
     rill_stream *sink;
     if (path && !strcmp(path, "-"))
         sink = rill_sink_print(s, NULL);
+    else if (path && exactly_once)
+        sink = rill_sink_file_exactly_once(s, path, NULL);
     else if (path)
         sink = rill_sink_file(s, path, NULL);
     else
@@ -95,6 +99,10 @@ int rill_job(rill_env *env, int argc, char **argv)
     int64_t max_delay = 5000, window = 300000, lateness = 0, events = 50000, seed = 7;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--exactly-once")) {
+            exactly_once = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t *num = NULL;
         if (!strcmp(a, "--input"))

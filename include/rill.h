@@ -527,6 +527,8 @@ RILL_API int64_t rill_ctx_timestamp(const rill_ctx *ctx);
 RILL_API int64_t rill_ctx_watermark(const rill_ctx *ctx);
 /* Processing time: the task's clock in epoch milliseconds. */
 RILL_API int64_t rill_ctx_now(const rill_ctx *ctx);
+/* The id of the newest completed checkpoint this task has been told of (0: none yet). */
+RILL_API int64_t rill_ctx_last_checkpoint(const rill_ctx *ctx);
 
 /* Timers of the current key, from keyed process functions (and their on_timer). Registering the
  * same (key, timestamp, domain) twice fires once. Event-time timers fire when the watermark
@@ -731,6 +733,16 @@ RILL_API rill_stream *rill_sink_print(rill_stream *in, const rill_file_opts *opt
  * (created or truncated); above 1, path is a directory with one file "part-<subtask>" each.
  */
 RILL_API rill_stream *rill_sink_file(rill_stream *in, const char *path, const rill_file_opts *opts);
+/*
+ * Exactly-once file sink (two-phase commit): writes part files into directory dir (created),
+ * each subtask its own "part-<subtask>-<n>". Rows go to hidden in-progress files
+ * (".part-<subtask>-<n>.inprogress"), made durable at each checkpoint's barrier and renamed to
+ * their final names when that checkpoint completes; after a failure, output that no completed
+ * checkpoint covers is discarded and replayed. Readers of dir only ever see committed files.
+ * Without checkpointing, files are committed when the input ends.
+ */
+RILL_API rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *dir,
+                                                  const rill_file_opts *opts);
 /* Discards rows, counting them (rill_env_metric "records_in"). */
 RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
 

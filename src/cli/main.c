@@ -45,6 +45,8 @@ static const char usage_run[] =
     "      --checkpoint-max-concurrent N  checkpoints in progress at once (default 1)\n"
     "      --checkpoint-tolerable-failures N  failed checkpoints before the job fails (0)\n"
     "      --checkpoints-retained N   completed checkpoints kept (default 1)\n"
+    "      --resume              start from the newest completed checkpoint of this job (its\n"
+    "                            name) in --checkpoint-dir, e.g. after the process was killed\n"
     "      --restart-strategy S  none, fixed-delay, exponential-delay or failure-rate\n"
     "                            (default: fixed-delay with checkpoints, else none)\n"
     "      --restart-attempts N  fixed-delay: restarts before the job fails (default: no limit)\n"
@@ -106,6 +108,13 @@ static int cmd_run(int argc, char **argv)
         }
         if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             rill__log_set_level(RILL_LOG_INFO);
+            continue;
+        }
+        if (!strcmp(a, "--resume")) {
+            if (n_opts < 32) {
+                opts[n_opts].key = "resume";
+                opts[n_opts++].value = "true";
+            }
             continue;
         }
         const char *key = NULL;

@@ -38,6 +38,8 @@ typedef struct rill__tm_gateway {
     void (*release)(void *tm, uint64_t job_id);
     /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier. */
     void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id);
+    /* Checkpoint ckpt_id is complete: the job's tasks here commit (two-phase commit). */
+    void (*complete)(void *tm, uint64_t job_id, uint64_t ckpt_id);
 } rill__tm_gateway;
 
 /* What a TaskManager tells its JobManager. */
@@ -73,6 +75,8 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
                     const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
+/* The newest completed checkpoint (0: none). */
+uint64_t rill__coord_last_completed(const rill__coordinator *c);
 /* The job restarts: checkpoints in flight are given up, every task runs again. */
 void rill__coord_reset(rill__coordinator *c);
 const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);

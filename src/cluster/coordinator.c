@@ -33,6 +33,7 @@ struct rill__coordinator {
     int n_sources_live;
     bool *is_source; /* by task */
     int consecutive_failures;
+    uint64_t last_completed;
     rill__ckpt_stats *stats;
     size_t n_stats, cap_stats;
 };
@@ -190,6 +191,8 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
     if (rc)
         return fail_pending(c, i, e.msg, job_err);
     c->consecutive_failures = 0;
+    if (p->id > c->last_completed)
+        c->last_completed = p->id;
     rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu completed in %lld ms (%llu bytes)",
               c->env->name, (unsigned long long)p->id, (long long)(now - p->trigger_ms),
               (unsigned long long)p->bytes);
@@ -287,4 +290,9 @@ void rill__coord_reset(rill__coordinator *c)
         c->n_sources_live += c->is_source[t];
     }
     c->next_trigger_ms = now + c->env->ckpt_interval_ms;
+}
+
+uint64_t rill__coord_last_completed(const rill__coordinator *c)
+{
+    return c->last_completed;
 }

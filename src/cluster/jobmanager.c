@@ -96,6 +96,17 @@ static void cancel_locked(rill__jobmanager *jm, jm_job *j)
         jm->tms[i].cancel(jm->tms[i].tm, j->id);
 }
 
+/* Tells the TaskManagers of a checkpoint that has just completed (jm->mu held). */
+static void notify_complete(rill__jobmanager *jm, jm_job *j, uint64_t before)
+{
+    uint64_t done = rill__coord_last_completed(j->coord);
+    if (done <= before)
+        return;
+    for (int i = 0; i < jm->n_tms; i++)
+        if (jm->tms[i].complete)
+            jm->tms[i].complete(jm->tms[i].tm, j->id, done);
+}
+
 static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state state, int rc,
                           const char *msg)
 {
@@ -107,9 +118,13 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
         return;
     }
     j->n_terminal++;
-    if (state == RILL_TASK_FINISHED && j->coord &&
-        rill__coord_task_finished(j->coord, task, &j->err) < 0)
-        cancel_locked(jm, j);
+    if (state == RILL_TASK_FINISHED && j->coord) {
+        uint64_t before = rill__coord_last_completed(j->coord);
+        if (rill__coord_task_finished(j->coord, task, &j->err) < 0)
+            cancel_locked(jm, j);
+        else
+            notify_complete(jm, j, before);
+    }
     if (state == RILL_TASK_FAILED) {
         j->n_failed++;
         rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", msg && *msg ? msg : "task failed");
@@ -136,9 +151,13 @@ static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int r
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_job(jm, job_id);
-    if (j && j->coord && j->state == RILL_JOB_RUNNING &&
-        rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, file, reason, &j->err) < 0)
-        cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
+    if (j && j->coord && j->state == RILL_JOB_RUNNING) {
+        uint64_t before = rill__coord_last_completed(j->coord);
+        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, file, reason, &j->err) < 0)
+            cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
+        else
+            notify_complete(jm, j, before);
+    }
     pthread_mutex_unlock(&jm->mu);
 }
 
@@ -197,6 +216,31 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
     }
 }
 
+/* The newest completed checkpoint in the coordinator's store, loaded (NULL when there is
+ * none: the job starts from the beginning). */
+static int load_latest(rill__coordinator *c, const char *job, rill__restore **out,
+                       rill__err *err)
+{
+    *out = NULL;
+    int64_t id;
+    void *meta = NULL;
+    size_t len;
+    int rc = rill__ckpt_latest(rill__coord_store(c), &id, &meta, &len, err);
+    if (rc == RILL_ENOENT || (rc == 0 && !meta)) {
+        rill__log(RILL_LOG_INFO, "job '%s': no completed checkpoint: starting from the beginning",
+                  job);
+        free(meta);
+        return 0;
+    }
+    if (rc == 0) {
+        rc = rill__restore_load(rill__coord_store(c), id, meta, len, out, err);
+        if (rc == 0)
+            rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld", job, (long long)id);
+    }
+    free(meta);
+    return rc;
+}
+
 /* The failed job j runs again from its newest completed checkpoint (jm->mu held; released
  * while the old tasks are joined and the new ones deployed). 0, or an error in j->err. */
 static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
@@ -220,21 +264,8 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     rill__err err = {0};
     int rc = 0;
     rill__restore *rs = NULL;
-    if (j->coord) {
-        int64_t id;
-        void *meta = NULL;
-        size_t len;
-        rc = rill__ckpt_latest(rill__coord_store(j->coord), &id, &meta, &len, &err);
-        if (rc == 0 && meta) {
-            rc = rill__restore_load(rill__coord_store(j->coord), id, meta, len, &rs, &err);
-            if (rc == 0)
-                rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld", j->g->env->name,
-                          (long long)id);
-        } else if (rc == RILL_ENOENT) {
-            rc = 0; /* no checkpoint completed yet: from the start */
-        }
-        free(meta);
-    }
+    if (j->coord)
+        rc = load_latest(j->coord, j->g->env->name, &rs, &err);
     pthread_mutex_lock(&jm->mu);
     rill__restore_free(j->restore);
     j->restore = rs;
@@ -275,11 +306,20 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
     jm_job *j = rill__xcalloc(1, sizeof *j);
     if (g->env->ckpt_interval_ms > 0) {
         int rc = rill__coord_new(g->env, g, &j->coord, err);
+        if (rc == 0 && g->env->resume)
+            rc = load_latest(j->coord, g->env->name, &j->restore, err);
         if (rc) {
+            rill__coord_free(j->coord);
             free(j);
             pthread_mutex_unlock(&jm->mu);
             return rc;
         }
+    } else if (g->env->resume) {
+        free(j);
+        pthread_mutex_unlock(&jm->mu);
+        return rill__err_set(err, RILL_ECONFIG,
+                             "--resume needs checkpointing (--checkpoint-dir and "
+                             "--checkpoint-interval)");
     }
     j->id = jm->next_id++;
     j->g = g;

@@ -132,6 +132,16 @@ static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id)
     pthread_mutex_unlock(&tm->mu);
 }
 
+static void tm_complete(void *arg, uint64_t job_id, uint64_t ckpt_id)
+{
+    rill__taskmanager *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    tm_job *j = find(tm, job_id);
+    if (j)
+        rill__job_run_complete(j->run, ckpt_id);
+    pthread_mutex_unlock(&tm->mu);
+}
+
 static void tm_release(void *arg, uint64_t job_id)
 {
     rill__taskmanager *tm = arg;
@@ -158,5 +168,6 @@ rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm)
                               .deploy = tm_deploy,
                               .cancel = tm_cancel,
                               .release = tm_release,
-                              .trigger = tm_trigger};
+                              .trigger = tm_trigger,
+                              .complete = tm_complete};
 }

@@ -72,6 +72,16 @@ typedef struct rill__sink_ops {
     int (*write)(rill__sink *s, rill_batch *b);
     /* End of input: make everything written durable or visible. */
     int (*finish)(rill__sink *s);
+    /* Two-phase commit (exactly-once sinks; NULL for others). pre_commit: checkpoint id's
+     * barrier has arrived: make what was written since the last one durable but not yet
+     * visible, and append to state what commit and restore need. commit: checkpoint id is
+     * complete: make everything pre-committed up to it visible (idempotent: it may be called
+     * again after a restore). restore: a new instance starts from a checkpoint's state: commit
+     * what that state pre-committed (the checkpoint completed) and drop everything else this
+     * subtask left in progress. */
+    int (*pre_commit)(rill__sink *s, uint64_t id, rill__buf *state);
+    int (*commit)(rill__sink *s, uint64_t id);
+    int (*restore)(rill__sink *s, const void *state, size_t len);
     void (*destroy)(rill__sink *s);
     void (*cfg_free)(void *cfg);
 } rill__sink_ops;
@@ -98,5 +108,10 @@ void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
 /* File sink config (path); print sink config (stdout, or the given FILE for tests). */
 void *rill__file_sink_cfg(const char *path, const rill_file_opts *opts);
 void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);
+/* The exactly-once file sink: dir receives part files, written in progress as hidden
+ * ".part-<subtask>-<n>.inprogress" files and renamed to "part-<subtask>-<n>" when the checkpoint
+ * that covers them completes (without checkpoints: when the input ends). */
+extern const rill__sink_ops rill__exactly_once_file_sink_ops;
+void *rill__exactly_once_file_sink_cfg(const char *dir, const rill_file_opts *opts);
 
 #endif /* RILL_CONNECTORS_H */

@@ -34,6 +34,50 @@ static int sink_end(rill__operator *op)
     return rc < 0 ? rc : 0;
 }
 
+static int sink_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+{
+    sink_op *s = (sink_op *)op;
+    if (!s->sink->ops->pre_commit)
+        return 0;
+    int rc = s->sink->ops->pre_commit(s->sink, id, out);
+    if (rc < 0 && op->task_err->code == 0)
+        return rill__operator_fail(op, rc, "%s sink: pre-commit of checkpoint %llu failed: %s",
+                                   s->sink->ops->kind, (unsigned long long)id,
+                                   rill_strerror(rc));
+    return rc < 0 ? rc : 0;
+}
+
+static int sink_restore(rill__operator *op, int old_subtask, int old_par, const void *data,
+                        size_t len)
+{
+    sink_op *s = (sink_op *)op;
+    if (!s->sink->ops->restore || old_subtask != op->subtask)
+        return 0; /* each subtask restores its own transactions */
+    if (old_par != op->parallelism)
+        return rill__operator_fail(op, RILL_ENOTSUP,
+                                   "%s sink: the checkpoint was taken at parallelism %d, the job "
+                                   "now runs it at %d (two-phase-commit sinks cannot be rescaled "
+                                   "yet)", s->sink->ops->kind, old_par, op->parallelism);
+    int rc = s->sink->ops->restore(s->sink, data, len);
+    if (rc < 0 && op->task_err->code == 0)
+        return rill__operator_fail(op, rc, "%s sink: restore failed: %s", s->sink->ops->kind,
+                                   rill_strerror(rc));
+    return rc < 0 ? rc : 0;
+}
+
+static int sink_complete(rill__operator *op, uint64_t id)
+{
+    sink_op *s = (sink_op *)op;
+    if (!s->sink->ops->commit)
+        return 0;
+    int rc = s->sink->ops->commit(s->sink, id);
+    if (rc < 0 && op->task_err->code == 0)
+        return rill__operator_fail(op, rc, "%s sink: commit of checkpoint %llu failed: %s",
+                                   s->sink->ops->kind, (unsigned long long)id,
+                                   rill_strerror(rc));
+    return rc < 0 ? rc : 0;
+}
+
 static void sink_close(rill__operator *op)
 {
     rill__operator_close_hook(op); /* first: the hook may still add to counters */
@@ -52,6 +96,9 @@ static const rill__operator_ops sink_ops = {
     .kind = "sink",
     .open = sink_open,
     .process = sink_process,
+    .snapshot = sink_snapshot,
+    .restore = sink_restore,
+    .checkpoint_complete = sink_complete,
     .end_input = sink_end,
     .close = sink_close,
     .destroy = sink_destroy,

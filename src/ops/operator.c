@@ -563,3 +563,8 @@ int64_t rill_counter_value(const rill_counter *c)
 {
     return c ? atomic_load(&((rill_counter *)c)->total) : 0;
 }
+
+int64_t rill_ctx_last_checkpoint(const rill_ctx *ctx)
+{
+    return ctx && ctx->op ? (int64_t)ctx->op->last_checkpoint : 0;
+}

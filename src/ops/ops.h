@@ -113,6 +113,9 @@ typedef struct rill__operator_ops {
      * old subtask; keyed operators keep the key groups they now own. NULL: stateless. */
     int (*restore)(rill__operator *op, int old_subtask, int old_par, const void *data,
                    size_t len);
+    /* Checkpoint id is complete (every task's state is durable): two-phase commits commit.
+     * Called on the task's thread. NULL: nothing to do. */
+    int (*checkpoint_complete)(rill__operator *op, uint64_t id);
     /* All input has been processed: emit what is pending, then end the outputs. */
     int (*end_input)(rill__operator *op);
     /* Called once, after open succeeded or failed, also on failure and cancel. */
@@ -157,6 +160,8 @@ struct rill__operator {
     int64_t watermark;
     /* processing time: when tick wants to run next (RILL_TS_MAX: never); the task reads it */
     int64_t next_tick_ms;
+    /* the newest checkpoint known to be complete (0: none) */
+    uint64_t last_checkpoint;
     rill__clock clock;
 };
 

@@ -166,6 +166,8 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if ((rc = parse_int_opt(env, key, value, 1, 1000, &v)))
             return rc;
         env->ckpt_retain = (int)v;
+    } else if (!strcmp(key, "resume")) {
+        env->resume = value && (!strcmp(value, "true") || !strcmp(value, "1"));
     } else if (!strcmp(key, "restart-strategy")) {
         static const char *kinds[] = {"none", "fixed-delay", "exponential-delay", "failure-rate"};
         int k = 0;
@@ -631,6 +633,17 @@ rill_stream *rill_sink_file(rill_stream *in, const char *path, const rill_file_o
         return error_stream(in->env);
     }
     return sink_node(in, &rill__file_sink_ops, rill__file_sink_cfg(path, opts));
+}
+
+rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *dir,
+                                         const rill_file_opts *opts)
+{
+    if (in && (!dir || !*dir)) {
+        rill__err_first(&in->env->err, RILL_EINVAL, "exactly-once file sink: no directory given");
+        return error_stream(in->env);
+    }
+    return sink_node(in, &rill__exactly_once_file_sink_ops,
+                     rill__exactly_once_file_sink_cfg(dir, opts));
 }
 
 rill_stream *rill_sink_blackhole(rill_stream *in)

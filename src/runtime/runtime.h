@@ -88,6 +88,7 @@ struct rill_env {
     int64_t ckpt_interval_ms, ckpt_timeout_ms, ckpt_min_pause_ms;
     int ckpt_max_concurrent, ckpt_tolerable_failures, ckpt_retain;
     bool ckpt_at_least_once;
+    bool resume; /* start from the newest completed checkpoint of this job in ckpt_dir */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */
     int restart_kind;
@@ -311,6 +312,8 @@ typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc,
 /* Where snapshots go, and whether inputs align on barriers (exactly-once) or not. */
 void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
                                bool exactly_once);
+/* Checkpoint id is complete: every task tells its operators (two-phase commits commit). */
+void rill__job_run_complete(rill__job_run *r, uint64_t id);
 /* Asks every source task to take checkpoint id (the newest id wins). */
 void rill__job_run_trigger(rill__job_run *r, uint64_t id);
 /* Starts one thread per task. */

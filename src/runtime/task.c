@@ -25,6 +25,7 @@ struct rill__task {
     /* checkpoints */
     atomic_uint_fast64_t trigger; /* sources: the newest checkpoint asked for */
     uint64_t last_barrier;        /* the newest barrier this task has passed on */
+    uint64_t notified;            /* the newest completed checkpoint told to the operators */
     uint64_t aligning;            /* the barrier being aligned, 0: none */
     bool *barrier_in;             /* by input: barrier `aligning` has arrived */
     int n_barrier_in;
@@ -52,6 +53,7 @@ struct rill__job_run {
     void *snap_arg;
     bool exactly_once;
     const rill__restore *restore; /* start from this checkpoint */
+    atomic_uint_fast64_t completed; /* the newest completed checkpoint */
 };
 
 const char *rill__task_state_name(rill__task_state s)
@@ -454,11 +456,31 @@ static bool canceled(rill__task *t)
     return atomic_load_explicit(&t->cancel, memory_order_relaxed);
 }
 
+/* Tells the operators of a newly completed checkpoint (on this task's thread). */
+static int notify_completed(rill__task *t)
+{
+    uint64_t done = atomic_load_explicit(&t->run->completed, memory_order_acquire);
+    if (done <= t->notified)
+        return 0;
+    t->notified = done;
+    for (int i = 0; i < t->v->n_nodes; i++) {
+        rill__operator *op = t->ops[i];
+        op->last_checkpoint = done;
+        if (op->ops->checkpoint_complete) {
+            int rc = op->ops->checkpoint_complete(op, done);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* Runs the processing-time callbacks that are due; returns how long the task may sleep
  * before the next one (capped at IDLE_PARK_NS), or a negative error. */
 static int64_t run_ticks(rill__task *t, int *rc_out)
 {
-    *rc_out = 0;
+    if ((*rc_out = notify_completed(t)) < 0)
+        return 0;
     int64_t next = RILL_TS_MAX;
     for (int i = 0; i < t->v->n_nodes; i++)
         if (t->ops[i]->next_tick_ms < next)
@@ -1001,6 +1023,16 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
 void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs)
 {
     r->restore = rs;
+}
+
+void rill__job_run_complete(rill__job_run *r, uint64_t id)
+{
+    uint64_t cur = atomic_load(&r->completed);
+    while (cur < id && !atomic_compare_exchange_weak(&r->completed, &cur, id)) {
+    }
+    for (int k = 0; k < r->n_tasks; k++)
+        if (r->tasks[k])
+            rill__parker_unpark(&r->tasks[k]->parker);
 }
 
 void rill__job_run_trigger(rill__job_run *r, uint64_t id)

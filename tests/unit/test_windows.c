@@ -1680,3 +1680,27 @@ TEST(event_time_watermark_before_a_row_it_makes_late)
     rill_schema_free(in);
     rill_schema_free(out);
 }
+
+/* Regression: at the end of input, early firings used to schedule the next one up to the end
+ * of time, so processing-time windows with early firings never finished. */
+TEST(window_early_firings_end_of_input_terminates)
+{
+    harness_now_ms = 1000000;
+    wfix f;
+    wfix_simple(&f, (rill_window_spec){.kind = RILL_WINDOW_TUMBLING,
+                                       .size_ms = 100,
+                                       .domain = RILL_PROCESSING_TIME,
+                                       .early_every_ms = 10});
+    CHECK_RC(wpush(&f, ROWS("1,0,1", "1,0,2")));
+    CHECK_RC(harness_end(&f.h)); /* fires the window once and returns */
+    CHECK_STR(MAIN(&f), "1,1000000,1000100,2,3");
+    wfix_close(&f);
+
+    wfix_simple(&f, (rill_window_spec){.kind = RILL_WINDOW_GLOBAL,
+                                       .domain = RILL_PROCESSING_TIME,
+                                       .early_every_ms = 10});
+    CHECK_RC(wpush(&f, ROWS("1,0,1")));
+    CHECK_RC(harness_end(&f.h));
+    CHECK_STR(MAIN(&f), "1,-9223372036854775808,9223372036854775807,1,1");
+    wfix_close(&f);
+}
