@@ -17,6 +17,7 @@ static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "window_bench: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: window_bench [--events N] [--keys K] [--size-us US] [--slide-us US] "
+                    "[--checkpoint-interval MS] [--checkpoint-dir DIR] "
                     "[--parallelism P]\n");
     return 2;
 }
@@ -35,9 +36,17 @@ static int parse_i64(const char *s, int64_t *out)
 int main(int argc, char **argv)
 {
     int64_t events = 20000000, keys = 1000, size_us = 1000000, slide_us = -1, parallelism = 1;
+    int64_t ckpt_ms = 0;
+    const char *ckpt_dir = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         int64_t *num = NULL;
+        if (!strcmp(a, "--checkpoint-dir")) {
+            if (i + 1 >= argc)
+                return usage("missing value for ", a);
+            ckpt_dir = argv[i + 1];
+            continue;
+        }
         if (!strcmp(a, "--events"))
             num = &events;
         else if (!strcmp(a, "--keys"))
@@ -48,6 +57,8 @@ int main(int argc, char **argv)
             num = &slide_us;
         else if (!strcmp(a, "--parallelism") || !strcmp(a, "-p"))
             num = &parallelism;
+        else if (!strcmp(a, "--checkpoint-interval"))
+            num = &ckpt_ms;
         else
             return usage("unknown argument ", a);
         if (i + 1 >= argc)
@@ -69,6 +80,11 @@ int main(int argc, char **argv)
     snprintf(num, sizeof num, "%lld", (long long)parallelism);
     rill_env_set(env, "name", "window_bench");
     rill_env_set(env, "parallelism", num);
+    if (ckpt_ms > 0) { /* checkpoints while it runs: the overhead benchmark */
+        snprintf(num, sizeof num, "%lld", (long long)ckpt_ms);
+        rill_env_set(env, "checkpoint.dir", ckpt_dir ? ckpt_dir : "/tmp/rill-window-bench-ckpt");
+        rill_env_set(env, "checkpoint.interval", num);
+    }
 
     rill_schema *schema = NULL;
     rill_schema_parse("key INT64 NOT NULL, value INT64 NOT NULL, ts TIMESTAMP NOT NULL", &schema);

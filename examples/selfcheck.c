@@ -6,8 +6,8 @@
  *       --keys 100 --events 2000000 --rate 200000 --fail-after 50000 --fail-checkpoints 2 \
  *       --fail-times 3 --alerts DIR
  *
- * A generator (parallelism 1, position checkpointed) emits (key, seq) with seq = 1, 2, 3, ...
- * per key. A map fails the job after --fail-after rows of an attempt once --fail-checkpoints
+ * A generator (--source-parallelism P, default 1; position checkpointed) emits (key, seq)
+ * with seq = 1, 2, 3, ... per key (K must be a multiple of P: each key then has one source). A map fails the job after --fail-after rows of an attempt once --fail-checkpoints
  * checkpoints have completed, up to --fail-times times in this process. A keyed checker keeps
  * the last seq per key in ValueState and emits an alert for any gap (a lost event) or repeat (a
  * duplicate). Alerts go to the exactly-once file sink in --alerts (or are only counted). At the
@@ -86,7 +86,7 @@ static int usage(const char *what, const char *arg)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
-    long long keys = 100, events = 1000000, rate = 0;
+    long long keys = 100, events = 1000000, rate = 0, src_par = 1;
     const char *alerts_dir = NULL;
     cfg.fail_after = 0;
     cfg.fail_checkpoints = 1;
@@ -114,11 +114,13 @@ int rill_job(rill_env *env, int argc, char **argv)
             cfg.fail_checkpoints = n;
         else if (!strcmp(a, "--fail-times"))
             cfg.fail_times = n;
+        else if (!strcmp(a, "--source-parallelism"))
+            src_par = n;
         else
             return usage("unknown argument ", a);
     }
-    if (keys < 1)
-        return usage("--keys must be >= 1", NULL);
+    if (keys < 1 || src_par < 1 || keys % src_par != 0)
+        return usage("--keys must be >= 1 and a multiple of --source-parallelism", NULL);
 
     rill_schema *s = NULL, *alert = NULL;
     rill_schema_parse("key INT64 NOT NULL, seq INT64 NOT NULL", &s);
@@ -135,9 +137,11 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_gen_opts gen = {.seed = 1, .events = events, .rate = (double)rate, .fields = f,
                          .n_fields = 2};
     rill_stream *src = rill_stream_uid(rill_source_generator(env, s, &gen), "sequences");
-    rill_stream_parallelism(src, 1); /* one reader: each key's order is its source order */
+    /* subtask i makes rows n = i (mod P); with P dividing K every key comes from one subtask,
+     * so each key's order is its source order, and the checker aligns barriers of P inputs */
+    rill_stream_parallelism(src, (int)src_par);
     rill_stream *m = rill_stream_uid(rill_stream_map(src, NULL, failer, NULL), "failer");
-    rill_stream_parallelism(rill_stream_hooks(m, open_failer, close_failer), 1);
+    rill_stream_parallelism(rill_stream_hooks(m, open_failer, close_failer), (int)src_par);
     rill_stream *chk = rill_keyed_process(rill_stream_key_by(m, "key"), alert, checker, NULL);
     rill_stream_uid(chk, "checker");
     rill_stream *sink = alerts_dir ? rill_sink_file_exactly_once(chk, alerts_dir, NULL)

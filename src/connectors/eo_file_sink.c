@@ -42,11 +42,11 @@
  * "part-<subtask>-<seq>" once committed.
  */
 
-#define EO_BUF ((size_t)64 << 10) /* bytes gathered before one write() */
-#define EO_MAGIC UINT32_C(0x53464f45)
+#define EO_BUF     ((size_t)64 << 10) /* bytes gathered before one write() */
+#define EO_MAGIC   UINT32_C(0x53464f45)
 #define EO_VERSION 1
-#define EO_HEAD 24 /* bytes before the entries */
-#define EO_ENTRY 16
+#define EO_HEAD    24 /* bytes before the entries */
+#define EO_ENTRY   16
 #define EO_SEQ_MAX UINT64_C(999999999999999999) /* 18 digits: names parse without overflow */
 
 typedef struct eo_cfg {
@@ -66,12 +66,12 @@ typedef struct eo_sink {
     rill__err *err;
     char *uid;
     int subtask;
-    int fd;          /* the open in-progress file, or -1 */
-    char *cur_path;  /* its path */
+    int fd;         /* the open in-progress file, or -1 */
+    char *cur_path; /* its path */
     uint64_t cur_seq;
     uint64_t cur_rows;
-    int broken;      /* an I/O error on the open file: it is incomplete and never committed */
-    bool dir_dirty;  /* a file was sealed but the directory is not yet fsynced */
+    int broken;     /* an I/O error on the open file: it is incomplete and never committed */
+    bool dir_dirty; /* a file was sealed but the directory is not yet fsynced */
     uint64_t next_seq;
     eo_pending *pending;
     size_t n_pending, cap_pending;
@@ -104,6 +104,17 @@ static int eo_validate(const void *cfg, const rill_schema *schema, rill__err *er
     if (!c->dir[0])
         return rill__err_set(err, RILL_ECONFIG, "exactly-once file sink: empty directory");
     return rill__fmt_check(&c->fmt, "exactly-once file sink", err);
+}
+
+/* Sets the sink's error, prefixed with the sink and its uid, and returns rc. */
+RILL_PRINTF(3, 4) static int eo_fail(eo_sink *s, int rc, const char *fmt, ...)
+{
+    char what[RILL_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return rill__err_set(s->err, rc, "exactly-once file sink '%s': %s", s->uid, what);
 }
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -160,8 +171,7 @@ static int scan_dir(eo_sink *s, bool remove_in_progress)
     DIR *d = opendir(s->cfg->dir);
     if (!d) {
         int rc = -errno;
-        return rill__err_set(s->err, rc, "exactly-once file sink '%s': cannot read directory "
-                             "'%s': %s", s->uid, s->cfg->dir, rill_strerror(rc));
+        return eo_fail(s, rc, "cannot read directory '%s': %s", s->cfg->dir, rill_strerror(rc));
     }
     int rc = 0;
     struct dirent *de;
@@ -176,9 +186,8 @@ static int scan_dir(eo_sink *s, bool remove_in_progress)
             char *full = rill__xasprintf("%s/%s", s->cfg->dir, de->d_name);
             if (unlink(full) != 0 && errno != ENOENT && rc == 0) {
                 rc = -errno;
-                rill__err_set(s->err, rc, "exactly-once file sink '%s': cannot remove the "
-                              "leftover in-progress file '%s': %s", s->uid, full,
-                              rill_strerror(rc));
+                eo_fail(s, rc, "cannot remove the leftover in-progress file '%s': %s", full,
+                        rill_strerror(rc));
             }
             free(full);
         }
@@ -191,10 +200,10 @@ static int scan_dir(eo_sink *s, bool remove_in_progress)
 
 static int fail_broken(eo_sink *s)
 {
-    return rill__err_set(s->err, s->broken, "exactly-once file sink '%s': in-progress file "
-                         "'%s' is incomplete after an earlier error (%s); it is never committed",
-                         s->uid, s->cur_path ? s->cur_path : s->cfg->dir,
-                         rill_strerror(s->broken));
+    return eo_fail(
+        s, s->broken,
+        "in-progress file '%s' is incomplete after an earlier error (%s); it is never committed",
+        s->cur_path ? s->cur_path : s->cfg->dir, rill_strerror(s->broken));
 }
 
 /* Creates the next in-progress file; the CSV header goes into the (empty) buffer. */
@@ -203,9 +212,8 @@ static int open_next(eo_sink *s)
     RILL_ASSERT(s->fd < 0 && s->buf.len == 0);
     for (int tries = 0;; tries++) {
         if (s->next_seq > EO_SEQ_MAX)
-            return rill__err_set(s->err, RILL_ELIMIT, "exactly-once file sink '%s': part "
-                                 "numbers of subtask %d in '%s' are exhausted", s->uid,
-                                 s->subtask, s->cfg->dir);
+            return eo_fail(s, RILL_ELIMIT, "part numbers of subtask %d in '%s' are exhausted",
+                           s->subtask, s->cfg->dir);
         uint64_t seq = s->next_seq++;
         char *path = part_path(s, (uint64_t)s->subtask, seq, true);
         /* O_EXCL: a name that exists (a leftover the scan could not see) is never reused */
@@ -216,8 +224,7 @@ static int open_next(eo_sink *s)
                 free(path);
                 continue;
             }
-            rill__err_set(s->err, rc, "exactly-once file sink '%s': cannot create '%s': %s",
-                          s->uid, path, rill_strerror(rc));
+            eo_fail(s, rc, "cannot create '%s': %s", path, rill_strerror(rc));
             free(path);
             return rc;
         }
@@ -240,8 +247,7 @@ static int flush_buf(eo_sink *s)
     s->buf.len = 0;
     if (rc) {
         s->broken = rc;
-        return rill__err_set(s->err, rc, "exactly-once file sink '%s': write to '%s' failed: "
-                             "%s", s->uid, s->cur_path, rill_strerror(rc));
+        return eo_fail(s, rc, "write to '%s' failed: %s", s->cur_path, rill_strerror(rc));
     }
     return 0;
 }
@@ -282,15 +288,13 @@ static int seal(eo_sink *s, uint64_t ckpt)
     if (rc) {
         /* after a failed fsync the page cache is not to be trusted: never retried */
         s->broken = rc;
-        return rill__err_set(s->err, rc, "exactly-once file sink '%s': fsync of '%s' failed: "
-                             "%s", s->uid, s->cur_path, rill_strerror(rc));
+        return eo_fail(s, rc, "fsync of '%s' failed: %s", s->cur_path, rill_strerror(rc));
     }
     if (close(s->fd) != 0) {
         rc = -errno;
         s->fd = -1;
         s->broken = rc;
-        return rill__err_set(s->err, rc, "exactly-once file sink '%s': close of '%s' failed: "
-                             "%s", s->uid, s->cur_path, rill_strerror(rc));
+        return eo_fail(s, rc, "close of '%s' failed: %s", s->cur_path, rill_strerror(rc));
     }
     s->fd = -1;
     rill__grow((void **)&s->pending, &s->cap_pending, s->n_pending + 1, sizeof *s->pending);
@@ -305,8 +309,8 @@ static int sync_dir(eo_sink *s, const char *after)
 {
     int rc = rill__fsync_dir(s->cfg->dir);
     if (rc)
-        return rill__err_set(s->err, rc, "exactly-once file sink '%s': fsync of directory '%s' "
-                             "%s failed: %s", s->uid, s->cfg->dir, after, rill_strerror(rc));
+        return eo_fail(s, rc, "fsync of directory '%s' %s failed: %s", s->cfg->dir, after,
+                       rill_strerror(rc));
     s->dir_dirty = false;
     return 0;
 }
@@ -328,12 +332,12 @@ static int commit_file(eo_sink *s, uint64_t subtask, uint64_t seq)
         if (rc == -ENOENT && stat(to, &st) == 0)
             rc = 0;
         else if (rc == -ENOENT)
-            rill__err_set(s->err, rc, "exactly-once file sink '%s': pre-committed file '%s' "
-                          "is missing and was never committed as '%s': its rows are lost",
-                          s->uid, from, to);
+            eo_fail(s, rc,
+                    "pre-committed file '%s' is missing and was never committed as '%s': its rows "
+                    "are lost",
+                    from, to);
         else
-            rill__err_set(s->err, rc, "exactly-once file sink '%s': cannot rename '%s' to "
-                          "'%s': %s", s->uid, from, to, rill_strerror(rc));
+            eo_fail(s, rc, "cannot rename '%s' to '%s': %s", from, to, rill_strerror(rc));
     }
     free(from);
     free(to);
@@ -445,8 +449,7 @@ static int eo_create(const void *cfg, const rill_schema *schema, const rill__con
     s->fd = -1;
     rc = rill__mkdirs(c->dir, 0755);
     if (rc) {
-        rill__err_set(init->err, rc, "exactly-once file sink '%s': cannot create directory "
-                      "'%s': %s", s->uid, c->dir, rill_strerror(rc));
+        eo_fail(s, rc, "cannot create directory '%s': %s", c->dir, rill_strerror(rc));
         goto fail;
     }
     /* the directory's own entry must survive a crash before its first commit */
@@ -455,8 +458,8 @@ static int eo_create(const void *cfg, const rill_schema *schema, const rill__con
     free(tmp);
     rc = rill__fsync_dir(parent);
     if (rc)
-        rill__err_set(init->err, rc, "exactly-once file sink '%s': fsync of '%s' (the parent "
-                      "of '%s') failed: %s", s->uid, parent, c->dir, rill_strerror(rc));
+        eo_fail(s, rc, "fsync of '%s' (the parent of '%s') failed: %s", parent, c->dir,
+                rill_strerror(rc));
     free(parent);
     if (rc)
         goto fail;
@@ -537,8 +540,7 @@ static int eo_restore(rill__sink *sink, const void *state, size_t len)
 {
     eo_sink *s = (eo_sink *)sink;
     if (s->fd >= 0 || s->n_pending > 0)
-        return rill__err_set(s->err, RILL_EINVAL, "exactly-once file sink '%s': restore after "
-                             "rows were written", s->uid);
+        return eo_fail(s, RILL_EINVAL, "restore after rows were written");
     const unsigned char *p = state;
     const char *bad = NULL;
     uint32_t n = 0;
@@ -554,9 +556,8 @@ static int eo_restore(rill__sink *sink, const void *state, size_t len)
     else if (get_u32(p + len - 4) != rill__crc32c(0, p, len - 4))
         bad = "checksum mismatch";
     if (bad)
-        return rill__err_set(s->err, RILL_ECORRUPT, "exactly-once file sink '%s': checkpoint "
-                             "state for '%s' is corrupt (%s, %zu bytes)", s->uid, s->cfg->dir,
-                             bad, len);
+        return eo_fail(s, RILL_ECORRUPT, "checkpoint state for '%s' is corrupt (%s, %zu bytes)",
+                       s->cfg->dir, bad, len);
     uint64_t subtask = get_u32(p + 8), next_seq = get_u64(p + 16);
     /* every file the state lists was pre-committed for a completed checkpoint */
     for (uint32_t i = 0; i < n; i++) {
