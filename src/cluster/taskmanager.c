@@ -4,12 +4,28 @@
 
 #include "cluster.h"
 
+/* A snapshot waiting for the writer thread. */
+typedef struct snap_item {
+    struct snap_item *next;
+    int task;
+    char *name;
+    uint64_t id;
+    char *data;
+    size_t len;
+} snap_item;
+
 typedef struct tm_job {
     uint64_t id;
     rill__job_run *run;
     struct tm_job *next;
     rill__taskmanager *tm;
     rill__ckpt_store *store; /* checkpointing on: where task snapshots go */
+    /* the writer: task snapshots are written and acknowledged off the tasks' threads */
+    pthread_t writer;
+    bool has_writer, stopping;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    snap_item *head, *tail;
 } tm_job;
 
 struct rill__taskmanager {
@@ -18,6 +34,21 @@ struct rill__taskmanager {
     rill__jm_gateway jm;
     tm_job *jobs;
 };
+
+/* Writes what is queued, then stops the writer (after the tasks have stopped). */
+static void writer_stop(tm_job *j)
+{
+    if (!j->has_writer)
+        return;
+    pthread_mutex_lock(&j->qmu);
+    j->stopping = true;
+    pthread_cond_signal(&j->qcv);
+    pthread_mutex_unlock(&j->qmu);
+    pthread_join(j->writer, NULL);
+    j->has_writer = false;
+    pthread_mutex_destroy(&j->qmu);
+    pthread_cond_destroy(&j->qcv);
+}
 
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm)
 {
@@ -37,6 +68,7 @@ void rill__tm_free(rill__taskmanager *tm)
         tm->jobs = j->next;
         rill__job_run_cancel(j->run);
         rill__job_run_join(j->run);
+        writer_stop(j);
         rill__job_run_free(j->run);
         rill__ckpt_store_free(j->store);
         free(j);
@@ -52,23 +84,63 @@ static void on_task(void *arg, rill__task *t, rill__task_state state, int rc, co
     j->tm->jm.task_state(j->tm->jm.jm, j->id, rill__task_index(t), state, rc, msg);
 }
 
-/* A task's snapshot (on its thread): written as the data file task-<index> of the checkpoint,
- * fsynced, then acknowledged to the JobManager. Distinct tasks write distinct files. */
-static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, const void *data,
-                        size_t len)
+/* The writer thread: writes each task snapshot as the data file task-<index> of its
+ * checkpoint, fsynced, then acknowledges it to the JobManager. */
+static void *writer_main(void *arg)
 {
     tm_job *j = arg;
-    char name[64];
-    snprintf(name, sizeof name, "task-%d", rill__task_index(t));
-    rill__err e = {0};
-    if (rc == 0)
-        rc = rill__ckpt_write_data(j->store, (int64_t)id, name, data, len, &e);
-    else
-        rill__err_set(&e, rc, "task %s: snapshot failed: %s", rill__task_name(t),
-                      rill_strerror(rc));
-    j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, rc == 0 ? len : 0, name,
-                  e.msg);
+    for (;;) {
+        pthread_mutex_lock(&j->qmu);
+        while (!j->head && !j->stopping)
+            pthread_cond_wait(&j->qcv, &j->qmu);
+        snap_item *it = j->head;
+        if (it) {
+            j->head = it->next;
+            if (!j->head)
+                j->tail = NULL;
+        }
+        pthread_mutex_unlock(&j->qmu);
+        if (!it)
+            return NULL; /* stopping, and the queue is empty */
+        rill__err e = {0};
+        int rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, it->data, it->len,
+                                       &e);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? it->len : 0,
+                      it->name, e.msg);
+        free(it->data);
+        free(it->name);
+        free(it);
+    }
 }
+
+/* A task's snapshot (on its thread): queued for the writer, so the task goes on at once. */
+static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *data, size_t len)
+{
+    tm_job *j = arg;
+    if (rc < 0) {
+        char why[RILL_ERRMSG_MAX];
+        snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
+                 rill_strerror(rc));
+        j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, "", why);
+        free(data);
+        return;
+    }
+    snap_item *it = rill__xcalloc(1, sizeof *it);
+    it->task = rill__task_index(t);
+    it->name = rill__xasprintf("task-%d", it->task);
+    it->id = id;
+    it->data = data;
+    it->len = len;
+    pthread_mutex_lock(&j->qmu);
+    if (j->tail)
+        j->tail->next = it;
+    else
+        j->head = it;
+    j->tail = it;
+    pthread_cond_signal(&j->qcv);
+    pthread_mutex_unlock(&j->qmu);
+}
+
 
 static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
                      const rill__restore *restore, rill__err *err)
@@ -91,6 +163,15 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
             return rc;
         }
         rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
+        pthread_mutex_init(&j->qmu, NULL);
+        pthread_cond_init(&j->qcv, NULL);
+        if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
+            rill__job_run_free(j->run);
+            rill__ckpt_store_free(j->store);
+            free(j);
+            return rill__err_set(err, RILL_ENOMEM, "cannot start the snapshot writer thread");
+        }
+        j->has_writer = true;
     }
     if (restore)
         rill__job_run_set_restore(j->run, restore);
@@ -156,6 +237,7 @@ static void tm_release(void *arg, uint64_t job_id)
     if (!j)
         return;
     rill__job_run_join(j->run);
+    writer_stop(j);
     rill__job_run_free(j->run);
     rill__ckpt_store_free(j->store);
     free(j);

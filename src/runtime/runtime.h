@@ -306,9 +306,10 @@ bool rill__restore_has(const rill__restore *rs, const char *uid);
 void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs);
 
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
- * with the serialised state (borrowed for the call). */
-typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc,
-                                  const void *data, size_t len);
+ * with the serialised state: the function takes it over (free() it), so the writing can go on
+ * elsewhere while the task goes on with its input. */
+typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc, char *data,
+                                  size_t len);
 /* Where snapshots go, and whether inputs align on barriers (exactly-once) or not. */
 void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
                                bool exactly_once);

@@ -553,8 +553,10 @@ static int checkpoint_task(rill__task *t, uint64_t id)
         len = buf.len - start;
         memcpy(buf.data + at, &len, 8);
     }
-    if (r->snap_fn)
-        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len);
+    if (r->snap_fn) {
+        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len); /* takes the buffer over */
+        buf.data = NULL;
+    }
     rill__buf_free(&buf);
     if (rc < 0)
         return rill__err_first(&t->err, rc, "task %s: snapshot of checkpoint %llu failed: %s",
