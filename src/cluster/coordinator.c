@@ -4,6 +4,7 @@
  * flight and the timeout), collects every task's acknowledgement, writes the metadata last
  * (the commit point), counts failures against the tolerance, and keeps statistics.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,13 +80,18 @@ int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out,
         free(c);
         return rc;
     }
-    /* ids go on from the newest checkpoint already in the directory (a restarted job) */
-    int64_t *ids = NULL;
-    size_t n = 0;
-    rill__err ignore = {0};
-    if (rill__ckpt_list(c->store, &ids, &n, &ignore) == 0 && n > 0)
-        c->last_id = (uint64_t)ids[n - 1];
-    free(ids);
+    /* ids go on above every chk-<n> already in the directory, completed or not (a resumed
+     * job must not reuse the number of a checkpoint it skipped as corrupt) */
+    DIR *d = opendir(rill__ckpt_store_dir(c->store));
+    for (struct dirent *de; d && (de = readdir(d)) != NULL;) {
+        int64_t n;
+        const char *num = de->d_name + 4;
+        if (strncmp(de->d_name, "chk-", 4) == 0 && rill__parse_i64(num, strlen(num), &n) == 0 &&
+            n > 0 && (uint64_t)n > c->last_id)
+            c->last_id = (uint64_t)n;
+    }
+    if (d)
+        closedir(d);
     c->finished = rill__xcalloc((size_t)g->n_tasks, sizeof *c->finished);
     c->is_source = rill__xcalloc((size_t)g->n_tasks, sizeof *c->is_source);
     for (int v = 0; v < g->n_vertices; v++)

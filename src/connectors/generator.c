@@ -232,7 +232,8 @@ typedef struct gen_source {
     bool bounded;
     /* rate limiting */
     double rate; /* rows/s of this subtask; 0: full speed */
-    int64_t t0;  /* mono ns of the first poll */
+    int64_t t0;  /* mono ns of the first poll (after a seek: of the first poll since) */
+    uint64_t k0; /* the position at t0: pacing counts rows from there */
     uint64_t chunk;
     /* the row hook's context */
     rill_ctx own_ctx;
@@ -549,16 +550,18 @@ static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
         want = RILL_MIN(want, g->total_k - g->k);
     if (g->rate > 0) {
         int64_t now = rill__mono_ns();
-        if (g->t0 == 0)
+        if (g->t0 == 0) {
             g->t0 = now;
-        /* row j is due at t0 + j / rate */
+            g->k0 = g->k;
+        }
+        /* row k0 + j is due at t0 + j / rate */
         double elapsed_s = (double)(now - g->t0) * 1e-9;
-        uint64_t due = (uint64_t)(elapsed_s * g->rate) + 1;
+        uint64_t due = g->k0 + (uint64_t)(elapsed_s * g->rate) + 1;
         if (due <= g->k) {
             uint64_t ahead = g->chunk;
             if (g->bounded)
                 ahead = RILL_MIN(ahead, g->total_k - g->k);
-            double at_s = (double)(g->k + ahead - 1) / g->rate;
+            double at_s = (double)(g->k - g->k0 + ahead - 1) / g->rate;
             int64_t wait = (int64_t)ceil(at_s * 1e9) - (now - g->t0);
             if (wait_ns_out)
                 *wait_ns_out = RILL_MIN(RILL_MAX(wait, (int64_t)1000), (int64_t)1000000000);

@@ -168,17 +168,28 @@ class Started:
         return r
 
 
-def kill_after(tmp, tag, args, secs, log_level=None):
-    """Starts args, waits secs, kill -9. Returns (result, killed): killed False if the process
-    had ended by itself (then its result must be a normal exit)."""
+def kill_after(tmp, tag, args, secs, log_level=None, ckpt_dir=None, need=0, deadline=None):
+    """Starts args and kill -9 it after secs, and (with need) once ckpt_dir holds need completed
+    checkpoints, waiting for those at most until deadline (seconds after the start; slow
+    fsyncs can hold a checkpoint up). Returns (result, killed): killed False if the process had
+    ended by itself (then its result must be a normal exit)."""
     s = Started(tmp, tag, args, log_level)
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline and s.p.poll() is None:
+    t_min = s.t0 + secs
+    t_max = s.t0 + max(secs, deadline or secs)
+    while s.p.poll() is None:
+        now = time.monotonic()
+        if now >= t_max or (now >= t_min and len(completed_checkpoints(ckpt_dir)) >= need
+                            if need else now >= t_min):
+            break
         time.sleep(0.02)
     ended = s.p.poll() is not None
     r = s.kill9()
     if ended:
         expect(r.rc >= 0, "%s ended by itself: not by a signal" % tag, "an exit status", r.rc, r)
+    if need and not ended:
+        done = completed_checkpoints(ckpt_dir)
+        expect(len(done) >= need, "%s: %d completed checkpoint(s) within %.1f s"
+               % (tag, need, t_max - s.t0), "%d chk-<n>/_metadata" % need, done, r)
     return r, not ended
 
 
@@ -195,13 +206,14 @@ def expect_restored(r, chk_id, what):
 
 # ---- injected failures, restarts inside the process ----------------------------------------
 
-def injected_failures(tmp, mode):
+def injected_failures(tmp, mode, sources=1):
     ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
     extra = ["--checkpoint-mode", mode] if mode else []
     args = selfcheck_args(ck, alerts, events=scaled(300000, 150000),
                           rate=scaled(150000, 75000), extra=extra,
                           job_args=["--fail-after", str(scaled(20000, 10000)),
-                                    "--fail-checkpoints", "1", "--fail-times", "3"])
+                                    "--fail-checkpoints", "1", "--fail-times", "3",
+                                    "--source-parallelism", str(sources)])
     r = run(args)
     expect_rc(r, 0)
     expect(r.err.count("injected failure") >= 3, "the three injected failures are logged",
@@ -219,15 +231,17 @@ def test_failures_exactly_once(tmp):
            "chk-<n>/_metadata", os.listdir(ck) if os.path.isdir(ck) else "(no dir)", r)
 
 
-def test_failures_default_mode_is_exactly_once(tmp):
-    r, _, alerts = injected_failures(tmp, None)
-    expect_summary(r, "default mode with 3 failures", failures=3, alerts=0, gaps=0,
+def test_failures_default_mode_parallel_sources(tmp):
+    # two sources into the keyed checkers: exactly-once (the default) aligns their barriers
+    r, _, alerts = injected_failures(tmp, None, sources=2)
+    expect_summary(r, "default mode, 2 sources, 3 failures", failures=3, alerts=0, gaps=0,
                    duplicates=0)
-    expect_no_alert_rows(alerts, "default mode with 3 failures", r)
+    expect_no_alert_rows(alerts, "default mode, 2 sources, 3 failures", r)
 
 
 def test_failures_at_least_once(tmp):
-    r, _, alerts = injected_failures(tmp, "at-least-once")
+    # two sources: without alignment, rows after a barrier may be in the snapshot and replayed
+    r, _, alerts = injected_failures(tmp, "at-least-once", sources=2)
     s = expect_summary(r, "at-least-once with 3 failures", failures=3, gaps=0)
     # duplicates are allowed; every alert is one of them, and nothing committed is a gap
     expect(s["alerts"] <= s["duplicates"], "at-least-once: alerts are duplicates only",
@@ -251,7 +265,8 @@ def test_kill_and_resume(tmp):
     resume = args[:1] + ["--resume"] + args[1:]
     what = "seed %d" % SEED
 
-    r, killed = kill_after(tmp, "run-0", args, first_kill)
+    r, killed = kill_after(tmp, "run-0", args, first_kill, ckpt_dir=ck, need=1,
+                           deadline=0.8 * events / rate)
     expect(killed, "%s: the first run is still running after %.1f s" % (what, first_kill),
            "running", "ended by itself", r)
     for cycle in range(1, 5):
@@ -297,6 +312,34 @@ def test_resume_without_checkpoint_starts_over(tmp):
     expect_no_alert_rows(alerts, "--resume without a checkpoint", r)
 
 
+LOG_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) ")
+
+
+def log_secs(line):
+    """Seconds of the day of a log line's UTC time stamp, or None."""
+    m = LOG_TIME.match(line)
+    if not m:
+        return None
+    h, mi, sec, ms = (int(x) for x in m.groups())
+    return h * 3600 + mi * 60 + sec + ms / 1000.0
+
+
+def barrier_secs(err, chk_id):
+    """From a RILL_LOG=info log: seconds from the job's start (its plan line) to the trigger of
+    the newest checkpoint <= chk_id whose completion is logged (completion time minus its
+    duration), or None."""
+    start = next((log_secs(line) for line in err.splitlines() if "tasks in" in line), None)
+    best = None
+    for line in err.splitlines():
+        m = re.search(r"checkpoint (\d+) completed in (\d+) ms", line)
+        if m and int(m.group(1)) <= chk_id and log_secs(line) is not None:
+            if best is None or int(m.group(1)) > best[0]:
+                best = (int(m.group(1)), log_secs(line) - int(m.group(2)) / 1000.0)
+    if start is None or best is None:
+        return None
+    return (best[1] - start) % 86400.0
+
+
 def test_resumed_rate_continues_from_position(tmp):
     # A resumed rate-limited generator continues at its rate from the restored position: the
     # rest of the input takes about (events - position) / rate, not events / rate again.
@@ -304,32 +347,40 @@ def test_resumed_rate_continues_from_position(tmp):
     events, rate = scaled(400000, 200000), scaled(100000, 50000)
     full = events / rate  # 4 s
     args = selfcheck_args(ck, alerts, events, rate)
-    r, killed = kill_after(tmp, "first", args, 0.75 * full)
+    r, killed = kill_after(tmp, "first", args, 0.75 * full, "info", ckpt_dir=ck, need=1,
+                           deadline=0.9 * full)
     expect(killed, "the first run is still running after %.1f s" % (0.75 * full), "running",
            "ended by itself", r)
     done = completed_checkpoints(ck)
-    expect(done, "a completed checkpoint after the kill", "chk-<n>", done, r)
+    # the restored position, in seconds of input at the rate (a lower bound)
+    pos = barrier_secs(r.err, done[-1])
     r = run_info(args[:1] + ["--resume"] + args[1:])
     expect_rc(r, 0)
     expect_restored(r, done[-1], "resume at 75%")
     expect_summary(r, "resume at 75%", alerts=0, gaps=0, duplicates=0)
-    # about a quarter of the input is left (plus what followed the last checkpoint): generous
-    expect(r.secs < 0.7 * full, "the resumed run does not replay the time of the restored input",
-           "under %.1f s (%d events at %d/s in all, about %.1f s left)"
-           % (0.7 * full, events, rate, 0.25 * full),
-           "%.1f s" % r.secs, r)
+    if pos is None or pos < 0.4 * full:
+        # slow checkpoints (fsync stalls): too little input restored to tell the times apart
+        print("note: test_resumed_rate_continues_from_position: timing not checked, restored "
+              "position %s s of %.1f s" % ("unknown" if pos is None else "%.1f" % pos, full))
+        return
+    # fixed: about full - pos; replaying the restored input's time: about full
+    limit = full - pos / 2
+    expect(r.secs < limit, "the resumed run does not wait out the time of the restored input",
+           "under %.1f s (%d events at %d/s: %.1f s in all, %.1f s of them restored)"
+           % (limit, events, rate, full, pos), "%.1f s" % r.secs, r)
 
 
 def test_resume_with_other_keys_commits_gap_alerts(tmp):
     # Control: the committed-file checks above can see alerts. Resuming with half the keys makes
     # each remaining key jump ahead in its sequence exactly once: one committed gap alert each.
     ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
-    args = selfcheck_args(ck, alerts, events=400000, rate=scaled(200000, 100000), keys=50)
-    r, killed = kill_after(tmp, "first", args, scaled(1.0, 1.5))
+    args = selfcheck_args(ck, alerts, events=600000, rate=scaled(200000, 100000), keys=50)
+    r, killed = kill_after(tmp, "first", args, 1.0, ckpt_dir=ck, need=1,
+                           deadline=scaled(2.5, 5.0))
     expect(killed, "the first run is still running", "running", "ended by itself", r)
     done = completed_checkpoints(ck)
     expect(done, "a completed checkpoint after the kill", "chk-<n>", done, r)
-    r = run_info(["run", "--resume"] + selfcheck_args(ck, alerts, events=400000, rate=0,
+    r = run_info(["run", "--resume"] + selfcheck_args(ck, alerts, events=600000, rate=0,
                                                       keys=25)[1:])
     expect_rc(r, 0)
     expect_restored(r, done[-1], "resume with 25 keys")
@@ -364,7 +415,7 @@ def flip_middle_byte(path):
 
 
 def test_corrupt_newest_checkpoint(tmp):
-    events, rate = scaled(300000, 150000), scaled(100000, 50000)
+    events, rate = scaled(400000, 200000), scaled(100000, 50000)
     restarted = []
     for how, corrupt, words in (("truncated to half", truncate_half, ("truncated",)),
                                 ("truncated to 0 bytes", truncate_empty,
@@ -374,7 +425,8 @@ def test_corrupt_newest_checkpoint(tmp):
         ck = os.path.join(tmp, "ck-%s" % corrupt.__name__)
         alerts = os.path.join(tmp, "alerts-%s" % corrupt.__name__)
         args = selfcheck_args(ck, alerts, events, rate, extra=["--checkpoints-retained", "2"])
-        r, killed = kill_after(tmp, "first-%s" % corrupt.__name__, args, scaled(1.5, 2.5))
+        r, killed = kill_after(tmp, "first-%s" % corrupt.__name__, args, 1.5, ckpt_dir=ck,
+                               need=2, deadline=0.8 * events / rate)
         expect(killed, "%s: the first run is still running" % how, "running",
                "ended by itself", r)
         done = completed_checkpoints(ck)
@@ -444,7 +496,7 @@ def test_option_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_failures_exactly_once, test_failures_default_mode_is_exactly_once,
+    main([test_failures_exactly_once, test_failures_default_mode_parallel_sources,
           test_failures_at_least_once, test_kill_and_resume,
           test_resume_without_checkpoint_starts_over, test_resumed_rate_continues_from_position,
           test_resume_with_other_keys_commits_gap_alerts, test_corrupt_newest_checkpoint,
