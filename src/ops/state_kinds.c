@@ -559,6 +559,25 @@ int rill_map_clear(rill_ctx *ctx, const rill_state_desc *desc)
 /* ---- ReducingState and AggregatingState: one value, read, updated in a scratch copy, written
  * back (with the TTL prefix in front when there is one). ------------------------------------ */
 
+/* The stored bytes of the current key (TTL prefix included, expired values absent): 1 and a
+ * borrowed pointer, 0 when absent; *now_out and *hdr_out give the TTL time and prefix size. */
+static int read_stored(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *desc,
+                       int64_t *now_out, size_t *hdr_out, const unsigned char **p_out,
+                       size_t *len_out)
+{
+    *now_out = 0;
+    *hdr_out = 0;
+    if (desc->ttl_ms > 0) {
+        *now_out = ttl_enter(ctx, t, desc);
+        *hdr_out = TTL_HDR;
+        return ttl_peek(ctx, t, desc, *now_out, p_out, len_out);
+    }
+    const void *q;
+    int rc = ctx->backend->ops->value_get(t, &ctx->key, &q, len_out);
+    *p_out = q;
+    return rc;
+}
+
 int rill_reducing_add(rill_ctx *ctx, const rill_state_desc *desc, const void *val)
 {
     rill__state_table *t;
@@ -571,19 +590,9 @@ int rill_reducing_add(rill_ctx *ctx, const rill_state_desc *desc, const void *va
                     desc->name);
     const rill__state_backend_ops *ops = ctx->backend->ops;
     const unsigned char *p;
-    size_t len;
-    size_t hdr = 0;
-    int64_t now = 0;
-    if (desc->ttl_ms > 0) {
-        now = ttl_enter(ctx, t, desc);
-        hdr = TTL_HDR;
-        rc = ttl_peek(ctx, t, desc, now, &p, &len);
-    } else {
-        const void *q;
-        rc = ops->value_get(t, &ctx->key, &q, &len);
-        p = q;
-    }
-    if (rc < 0)
+    size_t len, hdr;
+    int64_t now;
+    if ((rc = read_stored(ctx, t, desc, &now, &hdr, &p, &len)) < 0)
         return rc;
     /* p is borrowed from the backend, and taking the scratch buffer is no state call */
     unsigned char *s = scratch(ctx, hdr + vs);
@@ -626,19 +635,9 @@ int rill_aggregating_add(rill_ctx *ctx, const rill_state_desc *desc, const rill_
                     desc->name);
     const rill__state_backend_ops *ops = ctx->backend->ops;
     const unsigned char *p;
-    size_t len;
-    size_t hdr = 0;
-    int64_t now = 0;
-    if (desc->ttl_ms > 0) {
-        now = ttl_enter(ctx, t, desc);
-        hdr = TTL_HDR;
-        rc = ttl_peek(ctx, t, desc, now, &p, &len);
-    } else {
-        const void *q;
-        rc = ops->value_get(t, &ctx->key, &q, &len);
-        p = q;
-    }
-    if (rc < 0)
+    size_t len, hdr;
+    int64_t now;
+    if ((rc = read_stored(ctx, t, desc, &now, &hdr, &p, &len)) < 0)
         return rc;
     _Alignas(16) unsigned char stack[AGG_STACK];
     unsigned char *buf = hdr + as <= sizeof stack ? stack : rill__xmalloc(hdr + as);
