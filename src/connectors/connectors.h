@@ -23,6 +23,7 @@ typedef struct rill__conn_init {
     rill__bad_policy bad_policy;
     const char *dead_letter_path; /* with RILL_BAD_SKIP; NULL: skipped records are only logged */
     rill__err *err;               /* where failures are described (the task's error) */
+    bool restoring; /* the job restarts from a checkpoint: a sink keeps what it wrote before */
 } rill__conn_init;
 
 /* ---- sources ------------------------------------------------------------------------------- */

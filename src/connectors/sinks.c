@@ -271,14 +271,19 @@ static int fsink_create(const void *cfg, const rill_schema *schema, const rill__
     }
     if (init->parallelism > 1 && init->subtask == 0)
         remove_stale_parts(s->dir, init->parallelism);
-    s->fd = open(s->file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* a restarted job appends to what it wrote before (this sink is at-least-once; the
+     * exactly-once file sink discards what no completed checkpoint covers) */
+    int trunc = init->restoring ? O_APPEND : O_TRUNC;
+    s->fd = open(s->file, O_WRONLY | O_CREAT | trunc | O_CLOEXEC, 0644);
     if (s->fd < 0) {
         rc = -errno;
         rill__err_set(init->err, rc, "file sink: cannot open '%s': %s", s->file,
                       strerror(errno));
         goto fail;
     }
-    if (c->fmt.format == RILL_FMT_CSV)
+    struct stat st;
+    bool empty = fstat(s->fd, &st) != 0 || st.st_size == 0;
+    if (c->fmt.format == RILL_FMT_CSV && empty)
         rill__encode_csv_header(schema, c->fmt.delim, &s->buf);
     *out = &s->base;
     return 0;

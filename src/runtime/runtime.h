@@ -282,16 +282,19 @@ typedef void (*rill__task_listener)(void *arg, rill__task *t, rill__task_state s
 
 /* The tasks of one job deployed in one process, with the local channels between them. */
 typedef struct rill__job_run rill__job_run;
+/* A completed checkpoint loaded for restore (see below). */
+typedef struct rill__restore rill__restore;
 
 /* Creates the tasks listed (global task indices of g; NULL, n = g->n_tasks: all) and the
- * channels between them. Every channel of the listed tasks must be local for now. */
-int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
-                      void *arg, rill__err *err, rill__job_run **out);
+ * channels between them, starting from restore when not NULL (borrowed until the tasks have
+ * opened). Every channel of the listed tasks must be local for now. */
+int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
+                      const rill__restore *restore, rill__task_listener fn, void *arg,
+                      rill__err *err, rill__job_run **out);
 /* ---- restore --------------------------------------------------------------------------------- */
 
 /* A completed checkpoint loaded for restore: every task's data verified and split into the
  * state blobs of each operator uid. */
-typedef struct rill__restore rill__restore;
 int rill__restore_load(rill__ckpt_store *store, int64_t id, const void *meta, size_t len,
                        rill__restore **out, rill__err *err);
 void rill__restore_free(rill__restore *rs); /* NULL-safe */
@@ -302,8 +305,6 @@ int rill__restore_blobs(const rill__restore *rs, const char *uid,
                                   const void *data, size_t len),
                         void *arg);
 bool rill__restore_has(const rill__restore *rs, const char *uid);
-/* The tasks of r start from rs (borrowed until they have opened). */
-void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs);
 
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
  * with the serialised state: the function takes it over (free() it), so the writing can go on

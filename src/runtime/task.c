@@ -349,7 +349,8 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
                               .batch_size = env->batch_size,
                               .bad_policy = env->bad_policy,
                               .dead_letter_path = env->dead_letter_path,
-                              .err = &t->err};
+                              .err = &t->err,
+                              .restoring = t->run->restore != NULL};
         rill__sink *sink = NULL;
         int rc = n->sink_ops->create(n->conn_cfg, init.in_schema, &ci, &sink);
         if (rc < 0)
@@ -916,14 +917,16 @@ static void task_free(rill__task *t)
     free(t);
 }
 
-int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n, rill__task_listener fn,
-                      void *arg, rill__err *err, rill__job_run **out)
+int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
+                      const rill__restore *restore, rill__task_listener fn, void *arg,
+                      rill__err *err, rill__job_run **out)
 {
     *out = NULL;
     rill__job_run *r = rill__xcalloc(1, sizeof *r);
     r->g = g;
     r->listener = fn;
     r->listener_arg = arg;
+    r->restore = restore;
     r->n_tasks = g->n_tasks;
     r->tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *r->tasks);
     r->edge_base = rill__xcalloc((size_t)g->n_edges + 1, sizeof *r->edge_base);
@@ -1020,11 +1023,6 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
     r->snap_fn = fn;
     r->snap_arg = arg;
     r->exactly_once = exactly_once;
-}
-
-void rill__job_run_set_restore(rill__job_run *r, const rill__restore *rs)
-{
-    r->restore = rs;
 }
 
 void rill__job_run_complete(rill__job_run *r, uint64_t id)
