@@ -39,9 +39,15 @@ struct rill__coordinator {
     size_t n_stats, cap_stats;
 };
 
+#define STATS_KEPT 1000 /* the newest checkpoints' statistics; older ones are dropped */
+
 static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, const char *status,
                    const char *reason)
 {
+    if (c->n_stats == STATS_KEPT) {
+        memmove(c->stats, c->stats + 1, (STATS_KEPT - 1) * sizeof *c->stats);
+        c->n_stats--;
+    }
     rill__grow((void **)&c->stats, &c->cap_stats, c->n_stats + 1, sizeof *c->stats);
     rill__ckpt_stats *st = &c->stats[c->n_stats++];
     memset(st, 0, sizeof *st);
