@@ -188,6 +188,13 @@ static int deploy_all(rill__jobmanager *jm, jm_job *j, int n_tms, rill__err *err
 static bool may_restart(jm_job *j, int64_t *delay_ms)
 {
     rill_env *env = j->g->env;
+    int code = j->err.code;
+    if (code == RILL_ENOTSUP || code == RILL_ECONFIG || code == RILL_EGRAPH ||
+        code == RILL_ECORRUPT) {
+        rill__log(RILL_LOG_WARN, "job '%s': not restarting: a restart cannot fix this failure",
+                  env->name);
+        return false;
+    }
     int kind = env->restart_kind ? env->restart_kind : (j->coord ? 2 : 1);
     *delay_ms = env->restart_delay_ms;
     switch (kind) {
@@ -216,28 +223,53 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
     }
 }
 
-/* The newest completed checkpoint in the coordinator's store, loaded (NULL when there is
- * none: the job starts from the beginning). */
+/* The newest completed checkpoint in the coordinator's store that loads whole (a checkpoint
+ * whose metadata or task data is damaged is skipped, with the reason logged, for the one before
+ * it); NULL when there is none: the job starts from the beginning. */
 static int load_latest(rill__coordinator *c, const char *job, rill__restore **out,
                        rill__err *err)
 {
     *out = NULL;
+    rill__ckpt_store *store = rill__coord_store(c);
     int64_t id;
     void *meta = NULL;
     size_t len;
-    int rc = rill__ckpt_latest(rill__coord_store(c), &id, &meta, &len, err);
+    int rc = rill__ckpt_latest(store, &id, &meta, &len, err); /* skips damaged metadata */
     if (rc == RILL_ENOENT || (rc == 0 && !meta)) {
         rill__log(RILL_LOG_INFO, "job '%s': no completed checkpoint: starting from the beginning",
                   job);
         free(meta);
         return 0;
     }
-    if (rc == 0) {
-        rc = rill__restore_load(rill__coord_store(c), id, meta, len, out, err);
-        if (rc == 0)
+    if (rc)
+        return rc;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    rill__err e = {0};
+    rill__ckpt_list(store, &ids, &n, &e);
+    for (;;) {
+        rc = rill__restore_load(store, id, meta, len, out, err);
+        free(meta);
+        meta = NULL;
+        if (rc == 0) {
             rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld", job, (long long)id);
+            break;
+        }
+        if (rc != RILL_ECORRUPT)
+            break;
+        rill__log(RILL_LOG_WARN, "job '%s': skipping checkpoint %lld: %s", job, (long long)id,
+                  err->msg);
+        int64_t prev = -1; /* the newest completed checkpoint older than id */
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] < id && ids[i] > prev)
+                prev = ids[i];
+        if (prev < 0)
+            break; /* nothing older to fall back to: the error stands */
+        id = prev;
+        if ((rc = rill__ckpt_read_meta(store, id, &meta, &len, err)) != 0)
+            break;
     }
-    free(meta);
+    free(ids);
     return rc;
 }
 
