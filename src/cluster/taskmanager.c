@@ -4,7 +4,8 @@
 
 #include "cluster.h"
 
-/* A snapshot waiting for the writer thread. */
+/* A snapshot waiting for the writer thread, or (name NULL) a task state report queued behind
+ * that task's snapshots, so the JobManager never sees a task finish before its last ack. */
 typedef struct snap_item {
     struct snap_item *next;
     int task;
@@ -12,6 +13,9 @@ typedef struct snap_item {
     uint64_t id;
     char *data;
     size_t len;
+    rill__task_state state;
+    int rc;
+    char *msg;
 } snap_item;
 
 typedef struct tm_job {
@@ -77,10 +81,31 @@ void rill__tm_free(rill__taskmanager *tm)
     free(tm);
 }
 
+static void enqueue(tm_job *j, snap_item *it)
+{
+    pthread_mutex_lock(&j->qmu);
+    if (j->tail)
+        j->tail->next = it;
+    else
+        j->head = it;
+    j->tail = it;
+    pthread_cond_signal(&j->qcv);
+    pthread_mutex_unlock(&j->qmu);
+}
+
 static void on_task(void *arg, rill__task *t, rill__task_state state, int rc, const char *msg)
 {
     tm_job *j = arg;
     rill__log(RILL_LOG_DEBUG, "task %s: %s", rill__task_name(t), rill__task_state_name(state));
+    if (j->has_writer && state >= RILL_TASK_FINISHED) {
+        snap_item *it = rill__xcalloc(1, sizeof *it);
+        it->task = rill__task_index(t);
+        it->state = state;
+        it->rc = rc;
+        it->msg = rill__xstrdup(msg ? msg : "");
+        enqueue(j, it);
+        return;
+    }
     j->tm->jm.task_state(j->tm->jm.jm, j->id, rill__task_index(t), state, rc, msg);
 }
 
@@ -102,6 +127,12 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&j->qmu);
         if (!it)
             return NULL; /* stopping, and the queue is empty */
+        if (!it->name) { /* a task state change, in order after its acks */
+            j->tm->jm.task_state(j->tm->jm.jm, j->id, it->task, it->state, it->rc, it->msg);
+            free(it->msg);
+            free(it);
+            continue;
+        }
         rill__err e = {0};
         int rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, it->data, it->len,
                                        &e);
@@ -131,14 +162,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *dat
     it->id = id;
     it->data = data;
     it->len = len;
-    pthread_mutex_lock(&j->qmu);
-    if (j->tail)
-        j->tail->next = it;
-    else
-        j->head = it;
-    j->tail = it;
-    pthread_cond_signal(&j->qcv);
-    pthread_mutex_unlock(&j->qmu);
+    enqueue(j, it);
 }
 
 
