@@ -162,6 +162,8 @@ int rill__read_file(const char *path, size_t max_len, char **data_out, size_t *l
 int rill__write_file_atomic(const char *path, const void *p, size_t n);
 /* mkdir -p. 0 or -errno. */
 int rill__mkdirs(const char *path, int mode);
+/* rm -r (no symlinks followed). 0 or the first -errno. */
+int rill__remove_tree(const char *path);
 /* fsync of a directory, so that a rename or create inside it is durable. */
 int rill__fsync_dir(const char *dir);
 

@@ -1,6 +1,7 @@
 /* file.c - base layer: whole writes and reads, atomic file replacement, mkdir -p, dir fsync. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,4 +152,16 @@ int rill__mkdirs(const char *path, int mode)
     }
     free(p);
     return rc;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) == 0 ? 0 : -errno;
+}
+
+int rill__remove_tree(const char *path)
+{
+    int rc = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc > 0 ? 0 : rc;
 }

@@ -47,6 +47,10 @@ static const char usage_run[] =
     "      --checkpoints-retained N   completed checkpoints kept (default 1)\n"
     "      --resume              start from the newest completed checkpoint of this job (its\n"
     "                            name) in --checkpoint-dir, e.g. after the process was killed\n"
+    "      --from-savepoint DIR  start from a savepoint (a savepoint-<job>-<n> directory)\n"
+    "      --allow-non-restored-state  drop savepoint state of operators the job lacks\n"
+    "      --rest-port P         serve the REST API on 127.0.0.1:P (0: a free port, printed);\n"
+    "                            savepoints need it and --checkpoint-dir\n"
     "      --restart-strategy S  none, fixed-delay, exponential-delay or failure-rate\n"
     "                            (default: fixed-delay with checkpoints, else none)\n"
     "      --restart-attempts N  fixed-delay: restarts before the job fails (default: no limit)\n"
@@ -110,9 +114,9 @@ static int cmd_run(int argc, char **argv)
             rill__log_set_level(RILL_LOG_INFO);
             continue;
         }
-        if (!strcmp(a, "--resume")) {
+        if (!strcmp(a, "--resume") || !strcmp(a, "--allow-non-restored-state")) {
             if (n_opts < 32) {
-                opts[n_opts].key = "resume";
+                opts[n_opts].key = a + 2;
                 opts[n_opts++].value = "true";
             }
             continue;
@@ -148,6 +152,10 @@ static int cmd_run(int argc, char **argv)
             key = "checkpoint.retain";
         else if (!strcmp(a, "--restart-strategy"))
             key = "restart-strategy";
+        else if (!strcmp(a, "--from-savepoint"))
+            key = "from-savepoint";
+        else if (!strcmp(a, "--rest-port"))
+            key = "rest-port";
         else if (!strcmp(a, "--restart-attempts"))
             key = "restart.attempts";
         else if (!strcmp(a, "--restart-delay"))

@@ -36,8 +36,9 @@ typedef struct rill__tm_gateway {
     void (*cancel)(void *tm, uint64_t job_id);
     /* The job is over: wait for its threads and free everything it held. */
     void (*release)(void *tm, uint64_t job_id);
-    /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier. */
-    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id);
+    /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier (and with stop,
+     * end right after it: stop-with-savepoint). */
+    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id, bool stop);
     /* Checkpoint ckpt_id is complete: the job's tasks here commit (two-phase commit). */
     void (*complete)(void *tm, uint64_t job_id, uint64_t ckpt_id);
 } rill__tm_gateway;
@@ -75,6 +76,13 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
                     const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
+/* A savepoint into dir: a checkpoint triggered now (the caller tells the TaskManagers), copied
+ * into dir/savepoint-<job>-<id>/ once complete. Its id, or 0 with err set. */
+uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err);
+/* 1 and the location (malloc'd) when savepoint id is written, 0 while pending, negative with
+ * err when it failed. */
+int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **location_out,
+                                 rill__err *err);
 /* The newest completed checkpoint (0: none). */
 uint64_t rill__coord_last_completed(const rill__coordinator *c);
 /* The job restarts: checkpoints in flight are given up, every task runs again. */
@@ -97,6 +105,48 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
 int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *cancel_flag,
                   rill__err *err);
 void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id);
+
+/* ---- what the REST API asks of a JobManager (each call takes the JobManager's lock) ----------- */
+
+typedef struct rill__job_info {
+    uint64_t id;
+    char name[256];
+    rill__job_state state;
+    int restarts;
+    int n_tasks;
+    uint64_t last_checkpoint; /* the newest completed, 0: none */
+} rill__job_info;
+
+/* Every job, newest last (*out malloc'd, free()). */
+int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out);
+/* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
+int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
+/* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
+ * checkpointing. */
+int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_stats **out,
+                              size_t *n_out, rill__err *err);
+/*
+ * Takes a savepoint of a running job into directory dir (created): a checkpoint triggered now,
+ * written when complete as dir/savepoint-<job>-<n>/ (its _metadata of savepoint kind and the
+ * task files, all named relative to that directory, so it can be moved). With stop, the sources
+ * end right after the savepoint's barrier and the job finishes cleanly (sinks commit). Blocks
+ * until the savepoint is written, has failed, or timeout_ms passed. 0 and the savepoint's path
+ * in *location_out (malloc'd), or an error in err.
+ */
+int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, bool stop,
+                       int64_t timeout_ms, char **location_out, rill__err *err);
+
+/* ---- REST API (libmicrohttpd) ----------------------------------------------------------------- */
+
+typedef struct rill__rest rill__rest;
+/* Serves the JobManager's REST API on bind_addr:port (port 0: a free one). JSON, in Flink's
+ * shape where it fits: GET /overview, GET /jobs, GET /jobs/<id>, GET /jobs/<id>/checkpoints,
+ * POST /jobs/<id>/savepoints {"target-directory": DIR}, POST /jobs/<id>/stop
+ * {"targetDirectory": DIR}, PATCH /jobs/<id>?mode=cancel. */
+int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill__rest **out,
+                     rill__err *err);
+int rill__rest_port(const rill__rest *r);
+void rill__rest_stop(rill__rest *r); /* NULL-safe */
 
 /* ---- TaskManager ---------------------------------------------------------------------------- */
 

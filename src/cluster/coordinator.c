@@ -20,7 +20,16 @@ typedef struct pending_ckpt {
     char **files;    /* by task: data file name, NULL for a finished task */
     uint64_t *sizes; /* by task */
     uint64_t bytes;
+    char *savepoint_dir; /* a savepoint: where it goes once complete */
 } pending_ckpt;
+
+/* The outcome of a savepoint, for whoever waits on it. */
+typedef struct sp_result {
+    uint64_t id;
+    int rc;
+    char *location;
+    char reason[RILL_ERRMSG_MAX];
+} sp_result;
 
 struct rill__coordinator {
     rill__exec_graph *g;
@@ -37,6 +46,8 @@ struct rill__coordinator {
     uint64_t last_completed;
     rill__ckpt_stats *stats;
     size_t n_stats, cap_stats;
+    sp_result *sp;
+    size_t n_sp, cap_sp;
 };
 
 #define STATS_KEPT 1000 /* the newest checkpoints' statistics; older ones are dropped */
@@ -59,8 +70,21 @@ static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, con
     snprintf(st->reason, sizeof st->reason, "%s", reason ? reason : "");
 }
 
+static void sp_record(rill__coordinator *c, uint64_t id, int rc, const char *location,
+                      const char *reason)
+{
+    rill__grow((void **)&c->sp, &c->cap_sp, c->n_sp + 1, sizeof *c->sp);
+    sp_result *r = &c->sp[c->n_sp++];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->rc = rc;
+    r->location = location ? rill__xstrdup(location) : NULL;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+}
+
 static void pending_free(rill__coordinator *c, pending_ckpt *p)
 {
+    free(p->savepoint_dir);
     for (int t = 0; t < c->g->n_tasks; t++)
         free(p->files[t]);
     free(p->files);
@@ -121,6 +145,9 @@ void rill__coord_free(rill__coordinator *c)
     free(c->finished);
     free(c->is_source);
     free(c->stats);
+    for (size_t i = 0; i < c->n_sp; i++)
+        free(c->sp[i].location);
+    free(c->sp);
     rill__ckpt_store_free(c->store);
     free(c);
 }
@@ -177,6 +204,11 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
               (unsigned long long)p->id, reason);
     record(c, p, now, "FAILED", reason);
     uint64_t id = p->id;
+    if (p->savepoint_dir) {
+        sp_record(c, id, RILL_EIO, NULL, reason);
+        pending_remove(c, i);
+        return 0; /* a failed savepoint fails only itself */
+    }
     pending_remove(c, i);
     c->next_trigger_ms = now + RILL_MAX(c->env->ckpt_min_pause_ms, c->env->ckpt_interval_ms);
     if (++c->consecutive_failures > c->env->ckpt_tolerable_failures)
@@ -184,6 +216,49 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
                                "checkpoint %llu failed: %s (tolerable failed checkpoints: %d)",
                                (unsigned long long)id, reason, c->env->ckpt_tolerable_failures);
     return 0;
+}
+
+/* Copies completed checkpoint p (its verified task files and metadata) into a self-contained
+ * savepoint directory: files named relative to it, so it can be moved. */
+static int write_savepoint(rill__coordinator *c, const pending_ckpt *p, char **loc_out,
+                           rill__err *err)
+{
+    char *dir = rill__xasprintf("%s/savepoint-%s-%llu", p->savepoint_dir, c->env->name,
+                                (unsigned long long)p->id);
+    int rc = rill__mkdirs(dir, 0755);
+    if (rc) {
+        rill__err_set(err, rc, "cannot create %s: %s", dir, rill_strerror(rc));
+        goto out;
+    }
+    rc = rill__fsync_dir(p->savepoint_dir);
+    for (int t = 0; rc == 0 && t < c->g->n_tasks; t++) {
+        if (!p->files[t])
+            continue;
+        void *data = NULL;
+        size_t len = 0;
+        rc = rill__ckpt_read_data(c->store, (int64_t)p->id, p->files[t], &data, &len, err);
+        if (rc == 0) {
+            char *path = rill__xasprintf("%s/%s", dir, p->files[t]);
+            rc = rill__ckpt_file_write(path, RILL_CKPT_DATA, data, len, err);
+            free(path);
+        }
+        free(data);
+    }
+    if (rc == 0) {
+        rill__buf meta = {0};
+        build_meta(c, p, rill__now_ms(), &meta);
+        char *path = rill__xasprintf("%s/%s", dir, RILL_CKPT_METADATA_NAME);
+        rc = rill__ckpt_file_write_atomic(path, RILL_CKPT_SAVEPOINT_METADATA, meta.data, meta.len,
+                                          err);
+        free(path);
+        rill__buf_free(&meta);
+    }
+out:
+    if (rc == 0)
+        *loc_out = dir;
+    else
+        free(dir);
+    return rc;
 }
 
 static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
@@ -205,6 +280,19 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
     c->consecutive_failures = 0;
     if (p->id > c->last_completed)
         c->last_completed = p->id;
+    if (p->savepoint_dir) {
+        char *loc = NULL;
+        rill__err se = {0};
+        int src = write_savepoint(c, p, &loc, &se);
+        sp_record(c, p->id, src, loc, se.msg);
+        if (src == 0)
+            rill__log(RILL_LOG_INFO, "job '%s': savepoint %llu written to %s", c->env->name,
+                      (unsigned long long)p->id, loc);
+        else
+            rill__log(RILL_LOG_WARN, "job '%s': savepoint %llu failed: %s", c->env->name,
+                      (unsigned long long)p->id, se.msg);
+        free(loc);
+    }
     rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu completed in %lld ms (%llu bytes)",
               c->env->name, (unsigned long long)p->id, (long long)(now - p->trigger_ms),
               (unsigned long long)p->bytes);
@@ -230,9 +318,9 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
                 return 0;
         }
     }
-    if (now < c->next_trigger_ms || c->n_pending >= c->env->ckpt_max_concurrent ||
-        c->n_sources_live == 0)
-        return 0;
+    if (c->env->ckpt_interval_ms <= 0 || now < c->next_trigger_ms ||
+        c->n_pending >= c->env->ckpt_max_concurrent || c->n_sources_live == 0)
+        return 0; /* no periodic checkpoints (savepoints only), or none due */
     pending_ckpt p = {.id = ++c->last_id, .trigger_ms = now};
     p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
     p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
@@ -307,4 +395,35 @@ void rill__coord_reset(rill__coordinator *c)
 uint64_t rill__coord_last_completed(const rill__coordinator *c)
 {
     return c->last_completed;
+}
+
+uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err)
+{
+    if (c->n_sources_live == 0) {
+        rill__err_set(err, RILL_EPERM, "the job's sources have finished: no savepoint can be taken");
+        return 0;
+    }
+    pending_ckpt p = {.id = ++c->last_id, .trigger_ms = rill__now_ms()};
+    p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
+    p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
+    p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
+    p.savepoint_dir = rill__xstrdup(dir);
+    c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
+    c->pending[c->n_pending++] = p;
+    return p.id;
+}
+
+int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **location_out,
+                                 rill__err *err)
+{
+    for (size_t i = 0; i < c->n_sp; i++) {
+        if (c->sp[i].id != id)
+            continue;
+        if (c->sp[i].rc)
+            return rill__err_set(err, c->sp[i].rc, "savepoint %llu failed: %s",
+                                 (unsigned long long)id, c->sp[i].reason);
+        *location_out = rill__xstrdup(c->sp[i].location);
+        return 1;
+    }
+    return 0;
 }

@@ -124,6 +124,7 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
             cancel_locked(jm, j);
         else
             notify_complete(jm, j, before);
+        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
     }
     if (state == RILL_TASK_FAILED) {
         j->n_failed++;
@@ -157,6 +158,7 @@ static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int r
             cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
         else
             notify_complete(jm, j, before);
+        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
     }
     pthread_mutex_unlock(&jm->mu);
 }
@@ -273,6 +275,29 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
     return rc;
 }
 
+/* Every operator uid with state in rs must be in the job, unless the job allows state to be
+ * left behind (--allow-non-restored-state). */
+static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, rill__err *err)
+{
+    rill_env *env = g->env;
+    for (size_t i = 0;; i++) {
+        const char *uid = rill__restore_uid(rs, i);
+        if (!uid)
+            return 0;
+        bool found = false;
+        for (size_t n = 0; n < env->n_nodes && !found; n++)
+            found = !strcmp(env->nodes[n]->uid, uid);
+        if (!found && !env->allow_non_restored)
+            return rill__err_set(err, RILL_ECONFIG,
+                                 "the checkpoint has state for operator '%s', which this job does "
+                                 "not have (give operators stable uids, or pass "
+                                 "--allow-non-restored-state to drop that state)", uid);
+        if (!found)
+            rill__log(RILL_LOG_WARN, "job '%s': dropping the state of operator '%s', which the "
+                      "job does not have", env->name, uid);
+    }
+}
+
 /* The failed job j runs again from its newest completed checkpoint (jm->mu held; released
  * while the old tasks are joined and the new ones deployed). 0, or an error in j->err. */
 static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
@@ -336,7 +361,8 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
                              "has %d", g->max_vertex_p, total_slots);
     }
     jm_job *j = rill__xcalloc(1, sizeof *j);
-    if (g->env->ckpt_interval_ms > 0) {
+    if (g->env->ckpt_dir && (g->env->ckpt_interval_ms > 0 || g->env->rest_port >= 0)) {
+        /* periodic checkpoints, or savepoints on request through the REST API */
         int rc = rill__coord_new(g->env, g, &j->coord, err);
         if (rc == 0 && g->env->resume)
             rc = load_latest(j->coord, g->env->name, &j->restore, err);
@@ -352,6 +378,30 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
         return rill__err_set(err, RILL_ECONFIG,
                              "--resume needs checkpointing (--checkpoint-dir and "
                              "--checkpoint-interval)");
+    }
+    if (g->env->from_savepoint) {
+        rill__restore_free(j->restore); /* a savepoint wins over --resume */
+        j->restore = NULL;
+        int rc = rill__restore_load_dir(g->env->from_savepoint, &j->restore, err);
+        if (rc == 0)
+            rill__log(RILL_LOG_INFO, "job '%s': restoring savepoint %s", g->env->name,
+                      g->env->from_savepoint);
+        if (rc) {
+            rill__coord_free(j->coord);
+            free(j);
+            pthread_mutex_unlock(&jm->mu);
+            return rc;
+        }
+    }
+    if (j->restore) {
+        int rc = check_restored_uids(g, j->restore, err);
+        if (rc) {
+            rill__restore_free(j->restore);
+            rill__coord_free(j->coord);
+            free(j);
+            pthread_mutex_unlock(&jm->mu);
+            return rc;
+        }
     }
     j->id = jm->next_id++;
     j->g = g;
@@ -420,7 +470,7 @@ again:
                 cancel_locked(jm, j);
             for (int i = 0; id && i < jm->n_tms; i++)
                 if (jm->tms[i].trigger)
-                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id);
+                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id, false);
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -453,4 +503,120 @@ again:
     default:
         return rill__err_set(err, j->err.code ? j->err.code : RILL_EIO, "%s", j->err.msg);
     }
+}
+
+/* ---- what the REST API asks --------------------------------------------------------------- */
+
+int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
+{
+    pthread_mutex_lock(&jm->mu);
+    rill__job_info *v = rill__xcalloc((size_t)jm->n_jobs + 1, sizeof *v);
+    for (int i = 0; i < jm->n_jobs; i++) {
+        jm_job *j = jm->jobs[i];
+        v[i].id = j->id;
+        snprintf(v[i].name, sizeof v[i].name, "%s", j->g->env->name);
+        v[i].state = j->state;
+        v[i].restarts = j->attempts;
+        v[i].n_tasks = j->n_tasks;
+        v[i].last_checkpoint = j->coord ? rill__coord_last_completed(j->coord) : 0;
+    }
+    *n_out = (size_t)jm->n_jobs;
+    pthread_mutex_unlock(&jm->mu);
+    *out = v;
+    return 0;
+}
+
+int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out)
+{
+    pthread_mutex_lock(&jm->mu);
+    int64_t num = -1;
+    if (rill__parse_i64(id_or_name, strlen(id_or_name), &num) != 0)
+        num = -1;
+    int rc = RILL_ENOENT;
+    for (int i = jm->n_jobs - 1; i >= 0 && rc; i--) /* the newest job of a name wins */
+        if ((num >= 0 && jm->jobs[i]->id == (uint64_t)num) ||
+            !strcmp(jm->jobs[i]->g->env->name, id_or_name)) {
+            *job_id_out = jm->jobs[i]->id;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&jm->mu);
+    return rc;
+}
+
+int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_stats **out,
+                              size_t *n_out, rill__err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    int rc = 0;
+    if (!j)
+        rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
+    else if (!j->coord)
+        rc = rill__err_set(err, RILL_ENOTSUP, "job '%s' runs without checkpoints",
+                           j->g->env->name);
+    else {
+        size_t n;
+        const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
+        *out = rill__xcalloc(n + 1, sizeof **out);
+        memcpy(*out, st, n * sizeof *st);
+        *n_out = n;
+    }
+    pthread_mutex_unlock(&jm->mu);
+    return rc;
+}
+
+int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, bool stop,
+                       int64_t timeout_ms, char **location_out, rill__err *err)
+{
+    *location_out = NULL;
+    if (!dir || !*dir)
+        return rill__err_set(err, RILL_EINVAL, "savepoint: no target directory given");
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    int rc = 0;
+    if (!j)
+        rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
+    else if (!j->coord)
+        rc = rill__err_set(err, RILL_ENOTSUP,
+                           "job '%s' cannot take savepoints: it runs without a checkpoint "
+                           "directory (--checkpoint-dir)", j->g->env->name);
+    else if (j->state != RILL_JOB_RUNNING)
+        rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s", j->g->env->name,
+                           rill__job_state_name(j->state));
+    uint64_t id = 0;
+    if (rc == 0 && (id = rill__coord_trigger_savepoint(j->coord, dir, err)) == 0)
+        rc = err->code ? err->code : RILL_EIO;
+    for (int i = 0; rc == 0 && i < jm->n_tms; i++)
+        if (jm->tms[i].trigger)
+            jm->tms[i].trigger(jm->tms[i].tm, job_id, id, stop);
+    int64_t deadline = rill__now_ms() + timeout_ms;
+    while (rc == 0) {
+        int r = rill__coord_savepoint_result(j->coord, id, location_out, err);
+        if (r < 0)
+            rc = r;
+        if (r != 0)
+            break;
+        if (j->state != RILL_JOB_RUNNING) {
+            rc = rill__err_set(err, RILL_ECANCELED, "savepoint %llu: the job ended first",
+                               (unsigned long long)id);
+            break;
+        }
+        if (rill__now_ms() >= deadline) {
+            rc = rill__err_set(err, RILL_EIO, "savepoint %llu: timed out after %lld ms",
+                               (unsigned long long)id, (long long)timeout_ms);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+    }
+    pthread_mutex_unlock(&jm->mu);
+    return rc;
 }

@@ -1,6 +1,9 @@
 /* minicluster.c - cluster layer: the embedded mini-cluster (a JobManager and one TaskManager in
  * this process, joined by local gateways), and rill_env_new, whose jobs run on it. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cluster.h"
 
@@ -25,7 +28,34 @@ int rill__minicluster_execute(rill_env *env, void *arg)
                   g->n_vertices, rill__buf_cstr(&b));
         rill__buf_free(&b);
     }
+    /* savepoints need a place to stage their checkpoint: a private temporary directory when
+     * the job has no checkpoint directory of its own */
+    char staging[] = "/tmp/rill-staging-XXXXXX";
+    bool staged = false;
+    if (env->rest_port >= 0 && !env->ckpt_dir) {
+        if (!mkdtemp(staging)) {
+            rill__exec_free(g);
+            return rill__err_set(&env->err, -errno, "cannot create a staging directory for "
+                                 "savepoints in /tmp: %s", strerror(errno));
+        }
+        env->ckpt_dir = rill__xstrdup(staging);
+        staged = true;
+    }
     rill__jobmanager *jm = rill__jm_new();
+    rill__rest *rest = NULL;
+    if (env->rest_port >= 0) {
+        rill__err rerr = {0};
+        rc = rill__rest_start(jm, "127.0.0.1", env->rest_port, &rest, &rerr);
+        if (rc) {
+            rill__jm_free(jm);
+            rill__exec_free(g);
+            if (staged)
+                rill__remove_tree(staging);
+            return rill__err_set(&env->err, rc, "REST API: %s", rerr.msg);
+        }
+        fprintf(stderr, "rill: REST API at http://127.0.0.1:%d\n", rill__rest_port(rest));
+        fflush(stderr);
+    }
     rill__jm_gateway jgw = rill__jm_gateway_local(jm);
     rill__taskmanager *tm = rill__tm_new(g->max_vertex_p, &jgw);
     rill__tm_gateway tgw = rill__tm_gateway_local(tm);
@@ -37,9 +67,15 @@ int rill__minicluster_execute(rill_env *env, void *arg)
         rc = rill__jm_wait(jm, job_id, &cancel_requested, &err);
     if (rc)
         rill__err_first(&env->err, rc, "%s", err.msg);
+    rill__rest_stop(rest); /* before the JobManager it serves */
     rill__tm_free(tm);
     rill__jm_free(jm);
     rill__exec_free(g);
+    if (staged) {
+        rill__remove_tree(staging);
+        free(env->ckpt_dir);
+        env->ckpt_dir = NULL;
+    }
     return rc;
 }
 

@@ -179,7 +179,7 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
         return rc;
     }
     rill_env *env = g->env;
-    if (env->ckpt_interval_ms > 0) {
+    if (env->ckpt_dir && (env->ckpt_interval_ms > 0 || env->rest_port >= 0)) {
         rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &j->store, err);
         if (rc < 0) {
             rill__job_run_free(j->run);
@@ -225,13 +225,13 @@ static void tm_cancel(void *arg, uint64_t job_id)
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id)
+static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id, bool stop)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
     tm_job *j = find(tm, job_id);
     if (j)
-        rill__job_run_trigger(j->run, ckpt_id);
+        rill__job_run_trigger(j->run, ckpt_id, stop);
     pthread_mutex_unlock(&tm->mu);
 }
 

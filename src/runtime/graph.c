@@ -25,6 +25,7 @@ rill_env *rill__env_new(void)
     env->ckpt_max_concurrent = 1;
     env->ckpt_retain = 1;
     env->restart_attempts = INT64_MAX;
+    env->rest_port = -1;
     env->restart_delay_ms = 1000;
     env->restart_max_delay_ms = 60000;
     env->restart_rate_failures = 3;
@@ -72,6 +73,7 @@ void rill_env_free(rill_env *env)
     free(env->tags);
     free(env->dead_letter_path);
     free(env->ckpt_dir);
+    free(env->from_savepoint);
     free(env->job_path);
     free(env->name);
     free(env);
@@ -166,6 +168,15 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if ((rc = parse_int_opt(env, key, value, 1, 1000, &v)))
             return rc;
         env->ckpt_retain = (int)v;
+    } else if (!strcmp(key, "from-savepoint")) {
+        free(env->from_savepoint);
+        env->from_savepoint = value && *value ? rill__xstrdup(value) : NULL;
+    } else if (!strcmp(key, "allow-non-restored-state")) {
+        env->allow_non_restored = value && (!strcmp(value, "true") || !strcmp(value, "1"));
+    } else if (!strcmp(key, "rest-port")) {
+        if ((rc = parse_int_opt(env, key, value, 0, 65535, &v)))
+            return rc;
+        env->rest_port = (int)v;
     } else if (!strcmp(key, "resume")) {
         env->resume = value && (!strcmp(value, "true") || !strcmp(value, "1"));
     } else if (!strcmp(key, "restart-strategy")) {

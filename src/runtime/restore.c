@@ -89,8 +89,57 @@ bad:
                          (long long)rs->id, file);
 }
 
+/* Where task files come from: the checkpoint store, or a savepoint directory. */
+typedef struct file_source {
+    rill__ckpt_store *store;
+    const char *dir;
+} file_source;
+
+static int read_task_file(const file_source *fs, int64_t id, const char *name, void **data,
+                          size_t *len, rill__err *err)
+{
+    if (fs->store)
+        return rill__ckpt_read_data(fs->store, id, name, data, len, err);
+    int rc = rill__ckpt_check_name(name, strlen(name), "task file", err);
+    if (rc)
+        return rc;
+    char *path = rill__xasprintf("%s/%s", fs->dir, name);
+    rc = rill__ckpt_file_read(path, RILL_CKPT_DATA, data, len, err);
+    free(path);
+    return rc;
+}
+
+static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
+                rill__restore **out, rill__err *err);
+
 int rill__restore_load(rill__ckpt_store *store, int64_t id, const void *meta, size_t len,
                        rill__restore **out, rill__err *err)
+{
+    file_source fs = {.store = store};
+    return load(&fs, id, meta, len, out, err);
+}
+
+int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err)
+{
+    *out = NULL;
+    char *path = rill__xasprintf("%s/%s", dir, RILL_CKPT_METADATA_NAME);
+    void *meta = NULL;
+    size_t len = 0;
+    int rc = rill__ckpt_file_read(path, RILL_CKPT_SAVEPOINT_METADATA, &meta, &len, err);
+    free(path);
+    if (rc)
+        return rc;
+    int64_t id = 0;
+    if (len >= 12)
+        memcpy(&id, (const char *)meta + 4, 8);
+    file_source fs = {.dir = dir};
+    rc = load(&fs, id, meta, len, out, err);
+    free(meta);
+    return rc;
+}
+
+static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
+                rill__restore **out, rill__err *err)
 {
     *out = NULL;
     rill__restore *rs = rill__xcalloc(1, sizeof *rs);
@@ -128,7 +177,7 @@ int rill__restore_load(rill__ckpt_store *store, int64_t id, const void *meta, si
         } else {
             void *data = NULL;
             size_t dlen = 0;
-            rc = rill__ckpt_read_data(store, id, file, &data, &dlen, err);
+            rc = read_task_file(fs, id, file, &data, &dlen, err);
             if (rc == 0) {
                 rs->files[rs->n_files++] = data;
                 rc = parse_task(rs, file, (int)f[1], (int)f[2], data, dlen, err);
@@ -187,4 +236,17 @@ bool rill__restore_has(const rill__restore *rs, const char *uid)
         if (!strcmp(rs->blobs[i].uid, uid))
             return true;
     return false;
+}
+
+const char *rill__restore_uid(const rill__restore *rs, size_t i)
+{
+    size_t seen = 0;
+    for (size_t b = 0; b < rs->n_blobs; b++) {
+        bool first = true;
+        for (size_t a = 0; a < b && first; a++)
+            first = strcmp(rs->blobs[a].uid, rs->blobs[b].uid) != 0;
+        if (first && seen++ == i)
+            return rs->blobs[b].uid;
+    }
+    return NULL;
 }

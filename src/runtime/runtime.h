@@ -89,6 +89,9 @@ struct rill_env {
     int ckpt_max_concurrent, ckpt_tolerable_failures, ckpt_retain;
     bool ckpt_at_least_once;
     bool resume; /* start from the newest completed checkpoint of this job in ckpt_dir */
+    char *from_savepoint;    /* start from this savepoint directory */
+    bool allow_non_restored; /* state of operators the job lacks may be dropped */
+    int rest_port;           /* the REST API's port (0: any), -1: no REST API */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */
     int restart_kind;
@@ -305,6 +308,10 @@ int rill__restore_blobs(const rill__restore *rs, const char *uid,
                                   const void *data, size_t len),
                         void *arg);
 bool rill__restore_has(const rill__restore *rs, const char *uid);
+/* The i-th distinct operator uid with state in rs, or NULL past the last. */
+const char *rill__restore_uid(const rill__restore *rs, size_t i);
+/* A savepoint directory (its _metadata and task files, named relative to it) loaded. */
+int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err);
 
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
  * with the serialised state: the function takes it over (free() it), so the writing can go on
@@ -316,8 +323,9 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
                                bool exactly_once);
 /* Checkpoint id is complete: every task tells its operators (two-phase commits commit). */
 void rill__job_run_complete(rill__job_run *r, uint64_t id);
-/* Asks every source task to take checkpoint id (the newest id wins). */
-void rill__job_run_trigger(rill__job_run *r, uint64_t id);
+/* Asks every source task to take checkpoint id (the newest id wins); with stop, the sources
+ * end right after its barrier (stop-with-savepoint). */
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, bool stop);
 /* Starts one thread per task. */
 int rill__job_run_start(rill__job_run *r);
 /* Asks every task to stop (a task blocked on a channel notices within milliseconds). */

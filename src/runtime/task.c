@@ -24,6 +24,7 @@ struct rill__task {
     int n_ended;
     /* checkpoints */
     atomic_uint_fast64_t trigger; /* sources: the newest checkpoint asked for */
+    atomic_uint_fast64_t stop_at; /* sources: end right after this checkpoint's barrier */
     uint64_t last_barrier;        /* the newest barrier this task has passed on */
     uint64_t notified;            /* the newest completed checkpoint told to the operators */
     uint64_t aligning;            /* the barrier being aligned, 0: none */
@@ -629,6 +630,9 @@ static int run_source(rill__task *t)
             int crc = checkpoint_task(t, trig);
             if (crc < 0)
                 return crc;
+            uint64_t stop = atomic_load_explicit(&t->stop_at, memory_order_acquire);
+            if (stop && stop <= trig) /* stop-with-savepoint: nothing after the barrier */
+                return head->ops->end_input(head);
         }
         rill_batch *b = rill__batch_get(t->source_pool);
         int64_t wait_ns = 0;
@@ -1035,12 +1039,14 @@ void rill__job_run_complete(rill__job_run *r, uint64_t id)
             rill__parker_unpark(&r->tasks[k]->parker);
 }
 
-void rill__job_run_trigger(rill__job_run *r, uint64_t id)
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, bool stop)
 {
     for (int k = 0; k < r->n_tasks; k++) {
         rill__task *t = r->tasks[k];
         if (!t || !t->source)
             continue;
+        if (stop)
+            atomic_store(&t->stop_at, id);
         uint64_t cur = atomic_load(&t->trigger);
         while (cur < id && !atomic_compare_exchange_weak(&t->trigger, &cur, id)) {
         }

@@ -1,0 +1,32 @@
+/*
+ * client.h - cli layer: the commands that talk to a running JobManager over its REST API
+ * (list, savepoint, stop, cancel, checkpoints) and the small HTTP/1.1 client under them.
+ */
+#ifndef RILL_CLI_CLIENT_H
+#define RILL_CLI_CLIENT_H
+
+#include <stddef.h>
+
+/* One HTTP exchange's answer. */
+typedef struct rill__http_resp {
+    int status;
+    char *body; /* malloc'd, NUL-terminated (also counted in body_len without the NUL) */
+    size_t body_len;
+} rill__http_resp;
+
+/*
+ * Sends one request (Connection: close; body, when not NULL, as application/json with its
+ * Content-Length) to host:port and reads the whole answer. Gives up connecting after
+ * connect_ms and waiting for the answer after total_ms. 0 and *out (free its body), or -1 with
+ * the reason in why (e.g. "Connection refused"); `malformed` is set when the server answered
+ * something that is not HTTP.
+ */
+int rill__http_request(const char *host, int port, const char *method, const char *path,
+                       const char *body, int connect_ms, int total_ms, rill__http_resp *out,
+                       char *why, size_t why_size, int *malformed);
+
+/* Runs a client command (argv after the command name); its exit status, or -1 when cmd is not
+ * one of them. */
+int rill__cli_remote(const char *cmd, int argc, char **argv);
+
+#endif /* RILL_CLI_CLIENT_H */

@@ -1,0 +1,683 @@
+/*
+ * rest.c - cluster layer: the JobManager's REST API on libmicrohttpd. JSON in Flink's shape:
+ * the overview, jobs, checkpoint statistics, savepoints, stop-with-savepoint and cancel. Paths
+ * are routed by exact segments (MHD has percent-decoded them once; never again), nothing in a
+ * URL names a file, and every response is application/json.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cluster/cluster.h"
+
+#define REST_MAX_BODY (64 * 1024)
+#define REST_SAVEPOINT_TIMEOUT_MS 600000
+#define REST_MAX_CONNECTIONS 64
+#define REST_IDLE_TIMEOUT_S 120
+#define HTTP_TOO_LARGE 413 /* its MHD name changed across versions */
+
+struct rill__rest {
+    rill__jobmanager *jm;
+    struct MHD_Daemon *daemon;
+    int port;
+};
+
+/* Per-request state: the body as it arrives. */
+typedef struct rest_req {
+    rill__buf body;
+    bool too_large;
+} rest_req;
+
+/* ---- JSON out --------------------------------------------------------------------------- */
+
+/* Appends s as a JSON string literal: quotes, backslash and control characters escaped; bytes
+ * >= 0x80 pass through (the caller's text is UTF-8 or opaque). */
+static void json_str(rill__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    rill__buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        switch (c) {
+        case '"': rill__buf_append(b, "\\\"", 2); break;
+        case '\\': rill__buf_append(b, "\\\\", 2); break;
+        case '\n': rill__buf_append(b, "\\n", 2); break;
+        case '\r': rill__buf_append(b, "\\r", 2); break;
+        case '\t': rill__buf_append(b, "\\t", 2); break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                rill__buf_append(b, e, 6);
+            } else {
+                rill__buf_putc(b, (char)c);
+            }
+        }
+    }
+    rill__buf_putc(b, '"');
+}
+
+static void json_job(rill__buf *b, const rill__job_info *j)
+{
+    rill__buf_printf(b, "{\"id\":\"%" PRIu64 "\",\"name\":", j->id);
+    json_str(b, j->name);
+    rill__buf_printf(b,
+                     ",\"state\":\"%s\",\"restarts\":%d,\"tasks\":%d,"
+                     "\"last-checkpoint\":%" PRIu64 "}",
+                     rill__job_state_name(j->state), j->restarts, j->n_tasks,
+                     j->last_checkpoint);
+}
+
+/* ---- JSON in: one level object of string, true, false and null values -------------------- */
+
+typedef struct json_in {
+    const char *p, *end;
+} json_in;
+
+static void skip_ws(json_in *in)
+{
+    while (in->p < in->end &&
+           (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r'))
+        in->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(rill__buf *b, unsigned cp)
+{
+    if (cp < 0x80) {
+        rill__buf_putc(b, (char)cp);
+    } else if (cp < 0x800) {
+        rill__buf_putc(b, (char)(0xc0 | (cp >> 6)));
+        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        rill__buf_putc(b, (char)(0xe0 | (cp >> 12)));
+        rill__buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
+    } else {
+        rill__buf_putc(b, (char)(0xf0 | (cp >> 18)));
+        rill__buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+        rill__buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
+    }
+}
+
+/* A string literal at in->p into out (NUL-terminated; a \u0000 or a raw control character is
+ * refused, so the C string is the whole value). 0 or -1. */
+static int parse_str(json_in *in, rill__buf *out)
+{
+    if (in->p >= in->end || *in->p != '"')
+        return -1;
+    in->p++;
+    while (in->p < in->end) {
+        unsigned char c = (unsigned char)*in->p++;
+        if (c == '"') {
+            rill__buf_cstr(out);
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c != '\\') {
+            rill__buf_putc(out, (char)c);
+            continue;
+        }
+        if (in->p >= in->end)
+            return -1;
+        char e = *in->p++;
+        switch (e) {
+        case '"': case '\\': case '/': rill__buf_putc(out, e); break;
+        case 'b': rill__buf_putc(out, '\b'); break;
+        case 'f': rill__buf_putc(out, '\f'); break;
+        case 'n': rill__buf_putc(out, '\n'); break;
+        case 'r': rill__buf_putc(out, '\r'); break;
+        case 't': rill__buf_putc(out, '\t'); break;
+        case 'u': {
+            unsigned cp, lo;
+            if (in->end - in->p < 4 || hex4(in->p, &cp) != 0)
+                return -1;
+            in->p += 4;
+            if (cp >= 0xdc00 && cp <= 0xdfff)
+                return -1;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (in->end - in->p < 6 || in->p[0] != '\\' || in->p[1] != 'u' ||
+                    hex4(in->p + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+                    return -1;
+                in->p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            if (cp == 0)
+                return -1;
+            put_utf8(out, cp);
+            break;
+        }
+        default: return -1;
+        }
+    }
+    return -1;
+}
+
+static bool take_word(json_in *in, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(in->end - in->p) < n || memcmp(in->p, w, n) != 0)
+        return false;
+    in->p += n;
+    return true;
+}
+
+/*
+ * Parses body as one JSON object whose values are strings, true, false or null. The string
+ * value of the first of keys present goes to *dir_out (malloc'd; NULL when absent) and the
+ * boolean "cancel-job" to *cancel_out. 0, or -1 with why in msg.
+ */
+static int parse_body(const char *body, size_t len, const char *const *keys, char **dir_out,
+                      bool *cancel_out, char *msg, size_t msg_size)
+{
+    json_in in = {body, body + len};
+    rill__buf key = {0}, val = {0};
+    char *dir = NULL;
+    int rc = -1;
+    *dir_out = NULL;
+    *cancel_out = false;
+    skip_ws(&in);
+    if (in.p >= in.end || *in.p++ != '{') {
+        snprintf(msg, msg_size, "the request body must be a JSON object");
+        goto out;
+    }
+    skip_ws(&in);
+    if (in.p < in.end && *in.p == '}') {
+        in.p++;
+    } else {
+        for (;;) {
+            key.len = val.len = 0;
+            skip_ws(&in);
+            if (parse_str(&in, &key) != 0) {
+                snprintf(msg, msg_size, "malformed JSON: expected a string key");
+                goto out;
+            }
+            skip_ws(&in);
+            if (in.p >= in.end || *in.p++ != ':') {
+                snprintf(msg, msg_size, "malformed JSON: expected ':'");
+                goto out;
+            }
+            skip_ws(&in);
+            int kind; /* 0 string, 1 true, 2 false, 3 null */
+            if (in.p < in.end && *in.p == '"') {
+                if (parse_str(&in, &val) != 0) {
+                    snprintf(msg, msg_size, "malformed JSON: bad string value");
+                    goto out;
+                }
+                kind = 0;
+            } else if (take_word(&in, "true")) {
+                kind = 1;
+            } else if (take_word(&in, "false")) {
+                kind = 2;
+            } else if (take_word(&in, "null")) {
+                kind = 3;
+            } else {
+                snprintf(msg, msg_size,
+                         "malformed JSON: values must be strings, true, false or null");
+                goto out;
+            }
+            const char *k = rill__buf_cstr(&key);
+            bool is_dir = false;
+            for (int i = 0; keys[i]; i++)
+                is_dir |= !strcmp(k, keys[i]);
+            if (is_dir && kind == 0) {
+                if (dir) {
+                    snprintf(msg, msg_size, "the target directory is given twice");
+                    goto out;
+                }
+                dir = rill__xstrdup(rill__buf_cstr(&val));
+            } else if (is_dir && kind != 3) {
+                snprintf(msg, msg_size, "the target directory must be a string");
+                goto out;
+            } else if (!strcmp(k, "cancel-job") && (kind == 1 || kind == 2)) {
+                *cancel_out = kind == 1;
+            }
+            skip_ws(&in);
+            if (in.p < in.end && *in.p == ',') {
+                in.p++;
+                continue;
+            }
+            if (in.p < in.end && *in.p == '}') {
+                in.p++;
+                break;
+            }
+            snprintf(msg, msg_size, "malformed JSON: expected ',' or '}'");
+            goto out;
+        }
+    }
+    skip_ws(&in);
+    if (in.p != in.end) {
+        snprintf(msg, msg_size, "malformed JSON: text after the object");
+        goto out;
+    }
+    *dir_out = dir;
+    dir = NULL;
+    rc = 0;
+out:
+    free(dir);
+    rill__buf_free(&key);
+    rill__buf_free(&val);
+    return rc;
+}
+
+/* ---- responses -------------------------------------------------------------------------- */
+
+/* Sends body (consumed) with status; allow, when not NULL, is a static Allow header value. */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, rill__buf *body,
+                                 const char *allow)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
+    rill__buf_free(body);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+RILL_PRINTF(4, 5)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *allow,
+                                  const char *fmt, ...)
+{
+    char msg[RILL_ERRMSG_MAX + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"errors\":[", 11);
+    json_str(&b, msg);
+    rill__buf_append(&b, "]}", 2);
+    return send_json(conn, status, &b, allow);
+}
+
+/* An error of the JobManager as an HTTP status. */
+static unsigned status_of(int rc)
+{
+    switch (rc) {
+    case RILL_ENOENT: return MHD_HTTP_NOT_FOUND;
+    case RILL_EINVAL:
+    case RILL_ECONFIG: return MHD_HTTP_BAD_REQUEST;
+    case RILL_ENOTSUP:
+    case RILL_EPERM:
+    case RILL_ECANCELED: return MHD_HTTP_CONFLICT;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* A job's id or name as it appears in a message: escaped by json_str later, and cut short so a
+ * long path cannot crowd out the message. */
+static const char *shown(const char *id, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", id);
+    return buf;
+}
+
+/* ---- handlers --------------------------------------------------------------------------- */
+
+static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
+{
+    rill__job_info *jobs;
+    size_t n;
+    rill__jm_jobs(r->jm, &jobs, &n);
+    int counts[5] = {0};
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)jobs[i].state < 5)
+            counts[jobs[i].state]++;
+    free(jobs);
+    rill__buf b = {0};
+    rill__buf_printf(&b,
+                     "{\"jobs-running\":%d,\"jobs-finished\":%d,\"jobs-failed\":%d,"
+                     "\"jobs-canceled\":%d,\"rill-version\":\"%s\"}",
+                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING],
+                     counts[RILL_JOB_FINISHED], counts[RILL_JOB_FAILED],
+                     counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+static enum MHD_Result get_jobs(rill__rest *r, struct MHD_Connection *conn)
+{
+    rill__job_info *jobs;
+    size_t n;
+    rill__jm_jobs(r->jm, &jobs, &n);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"jobs\":[", 9);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            rill__buf_putc(&b, ',');
+        json_job(&b, &jobs[i]);
+    }
+    rill__buf_append(&b, "]}", 2);
+    free(jobs);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+static enum MHD_Result get_job(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id,
+                               const char *id)
+{
+    rill__job_info *jobs;
+    size_t n;
+    rill__jm_jobs(r->jm, &jobs, &n);
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].id == job_id) {
+            rill__buf b = {0};
+            json_job(&b, &jobs[i]);
+            free(jobs);
+            return send_json(conn, MHD_HTTP_OK, &b, NULL);
+        }
+    free(jobs);
+    char s[256];
+    return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no job '%s'", shown(id, s, sizeof s));
+}
+
+static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *conn,
+                                       uint64_t job_id)
+{
+    rill__ckpt_stats *st;
+    size_t n;
+    rill__err err = {0};
+    int rc = rill__jm_checkpoint_stats(r->jm, job_id, &st, &n, &err);
+    if (rc)
+        return send_error(conn, status_of(rc), NULL, "%s",
+                          err.msg[0] ? err.msg : rill_strerror(rc));
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"checkpoints\":[", 16);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            rill__buf_putc(&b, ',');
+        char status[sizeof st[i].status + 1], reason[sizeof st[i].reason + 1];
+        snprintf(status, sizeof status, "%.*s", (int)sizeof st[i].status, st[i].status);
+        snprintf(reason, sizeof reason, "%.*s", (int)sizeof st[i].reason, st[i].reason);
+        rill__buf_printf(&b,
+                         "{\"id\":%" PRIu64 ",\"trigger-timestamp\":%" PRId64
+                         ",\"duration-ms\":%" PRId64 ",\"size-bytes\":%" PRIu64 ",\"status\":",
+                         st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].bytes);
+        json_str(&b, status);
+        rill__buf_append(&b, ",\"reason\":", 10);
+        json_str(&b, reason);
+        rill__buf_putc(&b, '}');
+    }
+    rill__buf_append(&b, "]}", 2);
+    free(st);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+/* POST .../savepoints and .../stop: the body was checked already; blocks until written. */
+static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn,
+                                      uint64_t job_id, const char *dir, bool stop)
+{
+    char *location = NULL;
+    rill__err err = {0};
+    int rc = rill__jm_savepoint(r->jm, job_id, dir, stop, REST_SAVEPOINT_TIMEOUT_MS, &location,
+                                &err);
+    if (rc)
+        return send_error(conn, status_of(rc), NULL, "%s",
+                          err.msg[0] ? err.msg : rill_strerror(rc));
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"status\":\"COMPLETED\",\"location\":", 33);
+    json_str(&b, location ? location : "");
+    rill__buf_putc(&b, '}');
+    free(location);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+static enum MHD_Result cancel_job(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id)
+{
+    rill__jm_cancel(r->jm, job_id);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{}", 2);
+    return send_json(conn, MHD_HTTP_ACCEPTED, &b, NULL);
+}
+
+/* ---- routing ---------------------------------------------------------------------------- */
+
+#define MAX_SEGS 4
+
+/* Splits url (already percent-decoded once by MHD) at '/' into at most MAX_SEGS non-empty
+ * segments, in place in buf. -1 when there are more, or an empty segment ("//", a trailing
+ * '/' is allowed). */
+static int split_path(const char *url, char *buf, size_t size, char **segs)
+{
+    size_t n = strlen(url);
+    if (n >= size || url[0] != '/')
+        return -1;
+    memcpy(buf, url, n + 1);
+    if (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    int k = 0;
+    char *p = buf + 1;
+    if (!*p)
+        return 0;
+    for (;;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (!*p || k == MAX_SEGS)
+            return -1;
+        segs[k++] = p;
+        if (!slash)
+            return k;
+        p = slash + 1;
+    }
+}
+
+static bool is(const char *method, const char *m)
+{
+    return !strcmp(method, m);
+}
+
+static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const char *method,
+                             const char *url, rest_req *req)
+{
+    bool get = is(method, MHD_HTTP_METHOD_GET) || is(method, MHD_HTTP_METHOD_HEAD);
+    bool post = is(method, MHD_HTTP_METHOD_POST);
+    char path[2048], s[256];
+    char *seg[MAX_SEGS];
+    int n = split_path(url, path, sizeof path, seg);
+    if (n == 1 && !strcmp(seg[0], "overview"))
+        return get ? get_overview(r, conn)
+                   : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
+                                "method %s is not allowed on /overview", method);
+    if (n == 1 && !strcmp(seg[0], "jobs"))
+        return get ? get_jobs(r, conn)
+                   : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
+                                "method %s is not allowed on /jobs", method);
+    if (n < 2 || n > 3 || strcmp(seg[0], "jobs") != 0)
+        return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
+
+    /* /jobs/<id>[/<verb>]: check the method against the route before anything else */
+    const char *id = seg[1], *verb = n == 3 ? seg[2] : NULL;
+    const char *allow;
+    bool ok;
+    if (!verb) {
+        allow = "GET, HEAD, PATCH";
+        ok = get || is(method, "PATCH");
+    } else if (!strcmp(verb, "checkpoints")) {
+        allow = "GET, HEAD";
+        ok = get;
+    } else if (!strcmp(verb, "savepoints") || !strcmp(verb, "stop") ||
+               !strcmp(verb, "cancel")) {
+        allow = "POST";
+        ok = post;
+    } else {
+        return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
+    }
+    if (!ok)
+        return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
+                          "method %s is not allowed here", method);
+
+    /* A malformed request is refused before the job is looked up: the answer to a bad body
+     * does not depend on which jobs exist. */
+    char *dir = NULL;
+    bool stop = false;
+    if (verb && (!strcmp(verb, "savepoints") || !strcmp(verb, "stop"))) {
+        static const char *const keys[] = {"target-directory", "targetDirectory", NULL};
+        char msg[128];
+        bool cancel;
+        if (parse_body(req->body.data ? req->body.data : "", req->body.len, keys, &dir, &cancel,
+                       msg, sizeof msg) != 0)
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
+        if (!dir || !*dir) {
+            free(dir);
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
+                              "the request body must name the target directory: "
+                              "{\"%s\": \"/path\"}",
+                              !strcmp(verb, "stop") ? "targetDirectory" : "target-directory");
+        }
+        stop = !strcmp(verb, "stop") || cancel;
+    }
+    if (!verb && !get) { /* PATCH /jobs/<id>?mode=cancel */
+        const char *mode = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "mode");
+        if (!mode || strcmp(mode, "cancel") != 0)
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
+                              "PATCH /jobs/<id> needs ?mode=cancel");
+    }
+
+    uint64_t job_id;
+    if (rill__jm_find(r->jm, id, &job_id) != 0) {
+        free(dir);
+        return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no job '%s'", shown(id, s, sizeof s));
+    }
+    enum MHD_Result res;
+    if (!verb)
+        res = get ? get_job(r, conn, job_id, id) : cancel_job(r, conn, job_id);
+    else if (!strcmp(verb, "checkpoints"))
+        res = get_checkpoints(r, conn, job_id);
+    else if (!strcmp(verb, "cancel"))
+        res = cancel_job(r, conn, job_id);
+    else
+        res = post_savepoint(r, conn, job_id, dir, stop);
+    free(dir);
+    return res;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    rill__rest *r = cls;
+    rest_req *req = *con_cls;
+    if (!req) {
+        /* headers only: refuse a declared oversized body before reading it */
+        req = rill__xcalloc(1, sizeof *req);
+        *con_cls = req;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strlen(cl) > 0 && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > REST_MAX_BODY)) {
+            req->too_large = true;
+            return send_error(conn, HTTP_TOO_LARGE, NULL,
+                              "request body larger than %d bytes", REST_MAX_BODY);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!req->too_large && req->body.len + *upload_data_size <= REST_MAX_BODY)
+            rill__buf_append(&req->body, upload_data, *upload_data_size);
+        else
+            req->too_large = true; /* read on and drop the rest, then answer 413 */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_large)
+        return send_error(conn, HTTP_TOO_LARGE, NULL,
+                          "request body larger than %d bytes", REST_MAX_BODY);
+    return route(r, conn, method, url, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    rest_req *req = *con_cls;
+    if (req) {
+        rill__buf_free(&req->body);
+        free(req);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- the daemon ------------------------------------------------------------------------- */
+
+int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill__rest **out,
+                     rill__err *err)
+{
+    *out = NULL;
+    if (!bind_addr || !*bind_addr)
+        bind_addr = "127.0.0.1";
+    if (port < 0 || port > 65535)
+        return rill__err_set(err, RILL_EINVAL, "REST port %d out of range (0-65535)", port);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return rill__err_set(err, RILL_EINVAL,
+                             "REST bind address '%s' is not a numeric IPv4 or IPv6 address",
+                             bind_addr);
+    }
+    rill__rest *r = rill__xcalloc(1, sizeof *r);
+    r->jm = jm;
+    r->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
+    if (!r->daemon) {
+        free(r);
+        return rill__err_set(err, RILL_EIO, "cannot serve the REST API on %s:%d (in use?)",
+                             bind_addr, port);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    r->port = info ? info->port : port;
+    *out = r;
+    return 0;
+}
+
+int rill__rest_port(const rill__rest *r)
+{
+    return r ? r->port : 0;
+}
+
+void rill__rest_stop(rill__rest *r)
+{
+    if (!r)
+        return;
+    MHD_stop_daemon(r->daemon);
+    free(r);
+}
