@@ -1,5 +1,6 @@
 /* main.c - cli layer: the rill command. `rill run JOB.so` loads a job object and runs it on
- * the embedded mini-cluster. */
+ * the embedded mini-cluster; list, savepoint, stop, cancel and checkpoints (client.c) talk to
+ * a running one. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/client.h"
 #include "cluster/cluster.h"
 
 static const char usage_main[] =
@@ -19,8 +21,16 @@ static const char usage_main[] =
     "commands:\n"
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
     "\n"
+    "  talking to a running job's REST API (`rill run --rest-port P`; -m HOST:PORT, default\n"
+    "  127.0.0.1:8081; JOB is a job's id or name):\n"
+    "  list                           the jobs: id, name, state, restarts, last checkpoint\n"
+    "  savepoint JOB [DIR]            take a savepoint into DIR (default ./savepoints)\n"
+    "  stop JOB --savepoint DIR       take a savepoint, then end the job cleanly\n"
+    "  cancel JOB                     cancel the job at once, without a savepoint\n"
+    "  checkpoints JOB                the job's recent checkpoints\n"
+    "\n"
     "options:\n"
-    "  -h, --help      show this help (`rill run --help` for the run options)\n"
+    "  -h, --help      show this help (`rill run --help`, `rill list --help` for more)\n"
     "  -V, --version   show the version\n";
 
 static const char usage_run[] =
@@ -279,6 +289,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    int status = rill__cli_remote(cmd, argc - 2, argv + 2);
+    if (status >= 0)
+        return status;
     fprintf(stderr, "rill: unknown command '%s'\n", cmd);
     fputs(usage_main, stderr);
     return 2;

@@ -14,11 +14,11 @@
 
 #include "cluster/cluster.h"
 
-#define REST_MAX_BODY (64 * 1024)
+#define REST_MAX_BODY             (64 * 1024)
 #define REST_SAVEPOINT_TIMEOUT_MS 600000
-#define REST_MAX_CONNECTIONS 64
-#define REST_IDLE_TIMEOUT_S 120
-#define HTTP_TOO_LARGE 413 /* its MHD name changed across versions */
+#define REST_MAX_CONNECTIONS      64
+#define REST_IDLE_TIMEOUT_S       120
+#define HTTP_TOO_LARGE            413 /* its MHD name changed across versions */
 
 struct rill__rest {
     rill__jobmanager *jm;
@@ -43,11 +43,21 @@ static void json_str(rill__buf *b, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         switch (c) {
-        case '"': rill__buf_append(b, "\\\"", 2); break;
-        case '\\': rill__buf_append(b, "\\\\", 2); break;
-        case '\n': rill__buf_append(b, "\\n", 2); break;
-        case '\r': rill__buf_append(b, "\\r", 2); break;
-        case '\t': rill__buf_append(b, "\\t", 2); break;
+        case '"':
+            rill__buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            rill__buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            rill__buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            rill__buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            rill__buf_append(b, "\\t", 2);
+            break;
         default:
             if (c < 0x20 || c == 0x7f) {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -67,8 +77,7 @@ static void json_job(rill__buf *b, const rill__job_info *j)
     rill__buf_printf(b,
                      ",\"state\":\"%s\",\"restarts\":%d,\"tasks\":%d,"
                      "\"last-checkpoint\":%" PRIu64 "}",
-                     rill__job_state_name(j->state), j->restarts, j->n_tasks,
-                     j->last_checkpoint);
+                     rill__job_state_name(j->state), j->restarts, j->n_tasks, j->last_checkpoint);
 }
 
 /* ---- JSON in: one level object of string, true, false and null values -------------------- */
@@ -79,8 +88,7 @@ typedef struct json_in {
 
 static void skip_ws(json_in *in)
 {
-    while (in->p < in->end &&
-           (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r'))
+    while (in->p < in->end && (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r'))
         in->p++;
 }
 
@@ -145,12 +153,26 @@ static int parse_str(json_in *in, rill__buf *out)
             return -1;
         char e = *in->p++;
         switch (e) {
-        case '"': case '\\': case '/': rill__buf_putc(out, e); break;
-        case 'b': rill__buf_putc(out, '\b'); break;
-        case 'f': rill__buf_putc(out, '\f'); break;
-        case 'n': rill__buf_putc(out, '\n'); break;
-        case 'r': rill__buf_putc(out, '\r'); break;
-        case 't': rill__buf_putc(out, '\t'); break;
+        case '"':
+        case '\\':
+        case '/':
+            rill__buf_putc(out, e);
+            break;
+        case 'b':
+            rill__buf_putc(out, '\b');
+            break;
+        case 'f':
+            rill__buf_putc(out, '\f');
+            break;
+        case 'n':
+            rill__buf_putc(out, '\n');
+            break;
+        case 'r':
+            rill__buf_putc(out, '\r');
+            break;
+        case 't':
+            rill__buf_putc(out, '\t');
+            break;
         case 'u': {
             unsigned cp, lo;
             if (in->end - in->p < 4 || hex4(in->p, &cp) != 0)
@@ -170,7 +192,8 @@ static int parse_str(json_in *in, rill__buf *out)
             put_utf8(out, cp);
             break;
         }
-        default: return -1;
+        default:
+            return -1;
         }
     }
     return -1;
@@ -323,13 +346,17 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 static unsigned status_of(int rc)
 {
     switch (rc) {
-    case RILL_ENOENT: return MHD_HTTP_NOT_FOUND;
+    case RILL_ENOENT:
+        return MHD_HTTP_NOT_FOUND;
     case RILL_EINVAL:
-    case RILL_ECONFIG: return MHD_HTTP_BAD_REQUEST;
+    case RILL_ECONFIG:
+        return MHD_HTTP_BAD_REQUEST;
     case RILL_ENOTSUP:
     case RILL_EPERM:
-    case RILL_ECANCELED: return MHD_HTTP_CONFLICT;
-    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    case RILL_ECANCELED:
+        return MHD_HTTP_CONFLICT;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
@@ -357,9 +384,8 @@ static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
     rill__buf_printf(&b,
                      "{\"jobs-running\":%d,\"jobs-finished\":%d,\"jobs-failed\":%d,"
                      "\"jobs-canceled\":%d,\"rill-version\":\"%s\"}",
-                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING],
-                     counts[RILL_JOB_FINISHED], counts[RILL_JOB_FAILED],
-                     counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
+                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING], counts[RILL_JOB_FINISHED],
+                     counts[RILL_JOB_FAILED], counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
@@ -398,8 +424,7 @@ static enum MHD_Result get_job(rill__rest *r, struct MHD_Connection *conn, uint6
     return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no job '%s'", shown(id, s, sizeof s));
 }
 
-static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *conn,
-                                       uint64_t job_id)
+static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id)
 {
     rill__ckpt_stats *st;
     size_t n;
@@ -431,13 +456,13 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
 }
 
 /* POST .../savepoints and .../stop: the body was checked already; blocks until written. */
-static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn,
-                                      uint64_t job_id, const char *dir, bool stop)
+static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id,
+                                      const char *dir, bool stop)
 {
     char *location = NULL;
     rill__err err = {0};
-    int rc = rill__jm_savepoint(r->jm, job_id, dir, stop, REST_SAVEPOINT_TIMEOUT_MS, &location,
-                                &err);
+    int rc =
+        rill__jm_savepoint(r->jm, job_id, dir, stop, REST_SAVEPOINT_TIMEOUT_MS, &location, &err);
     if (rc)
         return send_error(conn, status_of(rc), NULL, "%s",
                           err.msg[0] ? err.msg : rill_strerror(rc));
@@ -523,16 +548,15 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
     } else if (!strcmp(verb, "checkpoints")) {
         allow = "GET, HEAD";
         ok = get;
-    } else if (!strcmp(verb, "savepoints") || !strcmp(verb, "stop") ||
-               !strcmp(verb, "cancel")) {
+    } else if (!strcmp(verb, "savepoints") || !strcmp(verb, "stop") || !strcmp(verb, "cancel")) {
         allow = "POST";
         ok = post;
     } else {
         return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
     }
     if (!ok)
-        return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
-                          "method %s is not allowed here", method);
+        return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "method %s is not allowed here",
+                          method);
 
     /* A malformed request is refused before the job is looked up: the answer to a bad body
      * does not depend on which jobs exist. */
@@ -580,9 +604,8 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     rill__rest *r = cls;
     rest_req *req = *con_cls;
@@ -594,8 +617,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strlen(cl) > 0 && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > REST_MAX_BODY)) {
             req->too_large = true;
-            return send_error(conn, HTTP_TOO_LARGE, NULL,
-                              "request body larger than %d bytes", REST_MAX_BODY);
+            return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %d bytes",
+                              REST_MAX_BODY);
         }
         return MHD_YES;
     }
@@ -608,8 +631,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (req->too_large)
-        return send_error(conn, HTTP_TOO_LARGE, NULL,
-                          "request body larger than %d bytes", REST_MAX_BODY);
+        return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %d bytes",
+                          REST_MAX_BODY);
     return route(r, conn, method, url, req);
 }
 
@@ -656,8 +679,8 @@ int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill
     r->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!r->daemon) {
         free(r);
         return rill__err_set(err, RILL_EIO, "cannot serve the REST API on %s:%d (in use?)",

@@ -1,0 +1,879 @@
+/*
+ * client.c - cli layer: `rill list|savepoint|stop|cancel|checkpoints`, which ask a running
+ * JobManager through its REST API, over a minimal HTTP/1.1 client (one request per connection)
+ * and a small JSON reader for the answers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "cli/client.h"
+
+#define DEFAULT_JM   "127.0.0.1:8081"
+#define CONNECT_MS   5000
+#define REQUEST_MS   30000
+#define SAVEPOINT_MS 660000 /* the server gives a savepoint 600 s */
+#define MAX_RESPONSE (16 * 1024 * 1024)
+
+/* ---- HTTP client ------------------------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until deadline: 0 ready, -1 with errno (ETIMEDOUT). */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)RILL_MIN(left, 1000000));
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* A connected socket to host:port, or -1 with errno (or *gai_rc for a name that does not
+ * resolve). */
+static int dial(const char *host, int port, int connect_ms, int *gai_rc)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
+    char serv[16];
+    snprintf(serv, sizeof serv, "%d", port);
+    *gai_rc = getaddrinfo(host, serv, &hints, &res);
+    if (*gai_rc)
+        return -1;
+    int fd = -1, saved = ECONNREFUSED;
+    int64_t deadline = mono_ms() + connect_ms;
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 0) {
+            int e = 0;
+            socklen_t len = sizeof e;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+            rc = e ? -1 : 0;
+            errno = e;
+        }
+        if (rc == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = saved;
+    return fd;
+}
+
+/* Decodes a chunked body in place; its new length, or -1 when malformed. */
+static long dechunk(char *p, size_t n)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        if (in >= n)
+            return -1;
+        unsigned long size = strtoul(p + in, &end, 16);
+        char *eol = memchr(p + in, '\n', n - in);
+        if (!eol || end == p + in)
+            return -1;
+        in = (size_t)(eol - p) + 1;
+        if (size == 0)
+            return (long)out;
+        if (size > n - in)
+            return -1;
+        memmove(p + out, p + in, size);
+        out += size;
+        in += size;
+        if (in < n && p[in] == '\r')
+            in++;
+        if (in < n && p[in] == '\n')
+            in++;
+    }
+}
+
+/* Case-insensitive: does header line h (ending at end) have name `name`? Its value, or NULL. */
+static const char *header_value(const char *h, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    if ((size_t)(end - h) <= n || strncasecmp(h, name, n) != 0 || h[n] != ':')
+        return NULL;
+    h += n + 1;
+    while (h < end && (*h == ' ' || *h == '\t'))
+        h++;
+    return h;
+}
+
+int rill__http_request(const char *host, int port, const char *method, const char *path,
+                       const char *body, int connect_ms, int total_ms, rill__http_resp *out,
+                       char *why, size_t why_size, int *malformed)
+{
+    memset(out, 0, sizeof *out);
+    *malformed = 0;
+    int gai_rc = 0;
+    int fd = dial(host, port, connect_ms, &gai_rc);
+    if (fd < 0) {
+        snprintf(why, why_size, "%s", gai_rc ? gai_strerror(gai_rc) : strerror(errno));
+        return -1;
+    }
+    int64_t deadline = mono_ms() + total_ms;
+    rill__buf req = {0}, resp = {0};
+    int rc = -1;
+    bool v6 = strchr(host, ':') != NULL;
+    rill__buf_printf(&req,
+                     "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: rill/%s\r\n"
+                     "Accept: application/json\r\nConnection: close\r\n",
+                     method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, RILL_VERSION_STRING);
+    if (body)
+        rill__buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                         strlen(body));
+    else if (strcmp(method, "GET") != 0)
+        rill__buf_printf(&req, "Content-Length: 0\r\n");
+    rill__buf_printf(&req, "\r\n%s", body ? body : "");
+
+    for (size_t off = 0; off < req.len;) {
+        if (wait_fd(fd, POLLOUT, deadline) != 0)
+            goto io_error;
+        ssize_t w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+        if (w < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (w < 0)
+            goto io_error;
+        off += (size_t)w;
+    }
+    for (;;) {
+        if (wait_fd(fd, POLLIN, deadline) != 0)
+            goto io_error;
+        rill__buf_reserve(&resp, 16384);
+        ssize_t r = recv(fd, resp.data + resp.len, resp.cap - resp.len, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0)
+            goto io_error;
+        if (r == 0)
+            break;
+        resp.len += (size_t)r;
+        if (resp.len > MAX_RESPONSE) {
+            snprintf(why, why_size, "response larger than %d bytes", MAX_RESPONSE);
+            *malformed = 1;
+            goto out;
+        }
+    }
+
+    /* status line, headers, body */
+    const char *p = rill__buf_cstr(&resp), *end = p + resp.len;
+    const char *hdr_end = strstr(p, "\r\n\r\n");
+    int status = 0;
+    if (!hdr_end || strncmp(p, "HTTP/1.", 7) != 0 || resp.len < 12 || p[8] != ' ' ||
+        sscanf(p + 9, "%3d", &status) != 1 || status < 100 || status > 599) {
+        snprintf(why, why_size, "malformed HTTP response");
+        *malformed = 1;
+        goto out;
+    }
+    long content_length = -1;
+    bool chunked = false;
+    for (const char *h = strstr(p, "\r\n") + 2; h < hdr_end;) {
+        const char *eol = strstr(h, "\r\n");
+        const char *v;
+        if ((v = header_value(h, eol, "Content-Length")))
+            content_length = strtol(v, NULL, 10);
+        else if ((v = header_value(h, eol, "Transfer-Encoding")))
+            chunked = !strncasecmp(v, "chunked", 7);
+        h = eol + 2;
+    }
+    size_t body_off = (size_t)(hdr_end + 4 - p), body_len = (size_t)(end - (hdr_end + 4));
+    if (chunked) {
+        long n = dechunk(resp.data + body_off, body_len);
+        if (n < 0) {
+            snprintf(why, why_size, "malformed chunked response");
+            *malformed = 1;
+            goto out;
+        }
+        body_len = (size_t)n;
+    } else if (content_length >= 0) {
+        if ((size_t)content_length > body_len) {
+            snprintf(why, why_size, "the response was cut short");
+            *malformed = 1;
+            goto out;
+        }
+        body_len = (size_t)content_length;
+    }
+    out->status = status;
+    out->body = rill__xstrndup(resp.data + body_off, body_len);
+    out->body_len = body_len;
+    rc = 0;
+    goto out;
+io_error:
+    snprintf(why, why_size, "%s", strerror(errno));
+out:
+    close(fd);
+    rill__buf_free(&req);
+    rill__buf_free(&resp);
+    return rc;
+}
+
+/* ---- JSON reader (the answers of the REST API) ------------------------------------------ */
+
+typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
+
+typedef struct jv {
+    jtype type;
+    char *s;          /* J_STR: the text; J_NUM: the number as written; J_BOOL: "true"/"false" */
+    struct jv *items; /* J_ARR, J_OBJ */
+    char **keys;      /* J_OBJ */
+    size_t n;
+} jv;
+
+static void jv_free(jv *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        jv_free(&v->items[i]);
+        if (v->keys)
+            free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->s);
+    memset(v, 0, sizeof *v);
+}
+
+typedef struct jp {
+    const char *p;
+    int depth;
+} jp;
+
+static void jp_ws(jp *in)
+{
+    while (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r')
+        in->p++;
+}
+
+static int jp_hex4(const char *p, unsigned *cp)
+{
+    *cp = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        *cp = *cp << 4 | (unsigned)d;
+    }
+    return 0;
+}
+
+static char *jp_str(jp *in)
+{
+    if (*in->p != '"')
+        return NULL;
+    in->p++;
+    rill__buf b = {0};
+    for (;;) {
+        unsigned char c = (unsigned char)*in->p++;
+        if (c == '"')
+            break;
+        if (c == 0)
+            goto bad;
+        if (c != '\\') {
+            rill__buf_putc(&b, (char)c);
+            continue;
+        }
+        char e = *in->p++;
+        unsigned cp;
+        switch (e) {
+        case 'n':
+            rill__buf_putc(&b, '\n');
+            break;
+        case 't':
+            rill__buf_putc(&b, '\t');
+            break;
+        case 'r':
+            rill__buf_putc(&b, '\r');
+            break;
+        case 'b':
+            rill__buf_putc(&b, '\b');
+            break;
+        case 'f':
+            rill__buf_putc(&b, '\f');
+            break;
+        case '"':
+        case '\\':
+        case '/':
+            rill__buf_putc(&b, e);
+            break;
+        case 'u':
+            if (jp_hex4(in->p, &cp) != 0)
+                goto bad;
+            in->p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff && in->p[0] == '\\' && in->p[1] == 'u') {
+                unsigned lo;
+                if (jp_hex4(in->p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    in->p += 6;
+                }
+            }
+            if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+                cp = '?'; /* shown, not kept: a terminal gets no NUL or lone surrogate */
+            if (cp < 0x80) {
+                rill__buf_putc(&b, (char)cp);
+            } else if (cp < 0x800) {
+                rill__buf_putc(&b, (char)(0xc0 | cp >> 6));
+                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
+            } else if (cp < 0x10000) {
+                rill__buf_putc(&b, (char)(0xe0 | cp >> 12));
+                rill__buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3f)));
+                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
+            } else {
+                rill__buf_putc(&b, (char)(0xf0 | cp >> 18));
+                rill__buf_putc(&b, (char)(0x80 | (cp >> 12 & 0x3f)));
+                rill__buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3f)));
+                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
+            }
+            break;
+        default:
+            goto bad;
+        }
+    }
+    rill__buf_cstr(&b);
+    if (!b.data)
+        return rill__xstrdup("");
+    return b.data;
+bad:
+    rill__buf_free(&b);
+    return NULL;
+}
+
+static int jp_value(jp *in, jv *v)
+{
+    memset(v, 0, sizeof *v);
+    jp_ws(in);
+    char c = *in->p;
+    if (c == '"') {
+        v->type = J_STR;
+        return (v->s = jp_str(in)) ? 0 : -1;
+    }
+    if (c == '{' || c == '[') {
+        if (++in->depth > 32)
+            return -1;
+        bool obj = c == '{';
+        v->type = obj ? J_OBJ : J_ARR;
+        in->p++;
+        jp_ws(in);
+        if (*in->p == (obj ? '}' : ']')) {
+            in->p++;
+            in->depth--;
+            return 0;
+        }
+        size_t cap = 0;
+        for (;;) {
+            rill__grow((void **)&v->items, &cap, v->n + 1, sizeof *v->items);
+            if (obj) {
+                v->keys = rill__xrealloc(v->keys, cap * sizeof *v->keys);
+                jp_ws(in);
+                char *k = jp_str(in);
+                if (!k)
+                    return -1;
+                jp_ws(in);
+                if (*in->p++ != ':') {
+                    free(k);
+                    return -1;
+                }
+                v->keys[v->n] = k;
+            }
+            if (jp_value(in, &v->items[v->n]) != 0) {
+                v->n++; /* freed with the rest */
+                return -1;
+            }
+            v->n++;
+            jp_ws(in);
+            if (*in->p == ',') {
+                in->p++;
+                continue;
+            }
+            if (*in->p++ != (obj ? '}' : ']'))
+                return -1;
+            in->depth--;
+            return 0;
+        }
+    }
+    const char *start = in->p;
+    if (!strncmp(in->p, "true", 4) || !strncmp(in->p, "null", 4))
+        in->p += 4;
+    else if (!strncmp(in->p, "false", 5))
+        in->p += 5;
+    else
+        while (*in->p == '-' || *in->p == '+' || *in->p == '.' || *in->p == 'e' || *in->p == 'E' ||
+               (*in->p >= '0' && *in->p <= '9'))
+            in->p++;
+    if (in->p == start)
+        return -1;
+    v->type = *start == 'n' ? J_NULL : (*start == 't' || *start == 'f') ? J_BOOL : J_NUM;
+    v->s = rill__xstrndup(start, (size_t)(in->p - start));
+    return 0;
+}
+
+/* Parses text as one JSON value. 0 or -1 (*v then empty). */
+static int jv_parse(const char *text, jv *v)
+{
+    jp in = {text, 0};
+    if (jp_value(&in, v) != 0) {
+        jv_free(v);
+        return -1;
+    }
+    jp_ws(&in);
+    if (*in.p) {
+        jv_free(v);
+        return -1;
+    }
+    return 0;
+}
+
+static const jv *jv_get(const jv *o, const char *key)
+{
+    if (!o || o->type != J_OBJ)
+        return NULL;
+    for (size_t i = 0; i < o->n; i++)
+        if (!strcmp(o->keys[i], key))
+            return &o->items[i];
+    return NULL;
+}
+
+/* A scalar member as text ("-" when missing or not a scalar). Borrowed from o. */
+static const char *jv_text(const jv *o, const char *key)
+{
+    const jv *v = jv_get(o, key);
+    return v && v->s ? v->s : "-";
+}
+
+static int64_t jv_int(const jv *o, const char *key)
+{
+    const jv *v = jv_get(o, key);
+    return v && v->type == J_NUM ? strtoll(v->s, NULL, 10) : 0;
+}
+
+/* ---- the commands ----------------------------------------------------------------------- */
+
+typedef struct remote {
+    char host[256];
+    int port;
+    const char *addr; /* as given, for messages */
+} remote;
+
+static const char usage_remote[] =
+    "usage: rill list [-m HOST:PORT]\n"
+    "       rill savepoint JOB [DIR] [-m HOST:PORT]\n"
+    "       rill stop JOB [--savepoint DIR] [-m HOST:PORT]\n"
+    "       rill cancel JOB [-m HOST:PORT]\n"
+    "       rill checkpoints JOB [-m HOST:PORT]\n"
+    "\n"
+    "Talk to a running job's JobManager through its REST API (`rill run --rest-port P`).\n"
+    "JOB is a job's id or its name.\n"
+    "\n"
+    "  list          the jobs: id, name, state, restarts, last completed checkpoint\n"
+    "  savepoint     take a savepoint of a running job into DIR (default ./savepoints); the\n"
+    "                job keeps running; prints the savepoint's path\n"
+    "  stop          take a savepoint, then end the job cleanly (its sinks commit)\n"
+    "  cancel        cancel a job at once, without a savepoint\n"
+    "  checkpoints   the job's recent checkpoints\n"
+    "\n"
+    "options:\n"
+    "  -m, --jobmanager HOST:PORT   the REST API's address (default " DEFAULT_JM ")\n"
+    "  -s, --savepoint DIR          stop: where the savepoint goes (default ./savepoints)\n"
+    "  -h, --help                   show this help\n"
+    "\n"
+    "exit status: 0 on success, 1 when the JobManager refused or could not be reached, 2 for\n"
+    "bad usage.\n";
+
+RILL_PRINTF(1, 2) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rill: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see `rill list --help`)\n");
+    va_end(ap);
+    return 2;
+}
+
+/* "host:port", "[v6]:port", "host" (port 8081), with an optional http:// in front. */
+static int parse_addr(const char *addr, remote *r)
+{
+    r->addr = addr;
+    const char *a = addr;
+    if (!strncmp(a, "http://", 7))
+        a += 7;
+    const char *host = a, *colon;
+    size_t host_len;
+    if (*a == '[') {
+        const char *close = strchr(a, ']');
+        if (!close)
+            return -1;
+        host = a + 1;
+        host_len = (size_t)(close - host);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] && !colon)
+            return -1;
+    } else {
+        colon = strrchr(a, ':');
+        host_len = colon ? (size_t)(colon - a) : strlen(a);
+    }
+    const char *slash = colon ? NULL : strchr(host, '/');
+    if (slash && slash == host + host_len - 1)
+        host_len--; /* "http://host/" */
+    if (host_len == 0 || host_len >= sizeof r->host)
+        return -1;
+    memcpy(r->host, host, host_len);
+    r->host[host_len] = '\0';
+    r->port = 8081;
+    if (colon) {
+        const char *pe = colon + 1;
+        size_t n = strlen(pe);
+        if (n && pe[n - 1] == '/')
+            n--;
+        int64_t port;
+        if (rill__parse_i64(pe, n, &port) != 0 || port < 1 || port > 65535)
+            return -1;
+        r->port = (int)port;
+    }
+    return 0;
+}
+
+/* The job's id or name as one path segment: everything but unreserved characters escaped. */
+static char *path_segment(const char *s)
+{
+    rill__buf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            rill__buf_putc(&b, (char)*p);
+        else
+            rill__buf_printf(&b, "%%%02X", *p);
+    }
+    rill__buf_cstr(&b);
+    return b.data;
+}
+
+/* s as a JSON string literal. */
+static void json_quote(rill__buf *b, const char *s)
+{
+    rill__buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            rill__buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            rill__buf_printf(b, "\\u%04x", *p);
+        else
+            rill__buf_putc(b, (char)*p);
+    }
+    rill__buf_putc(b, '"');
+}
+
+/* Terminal-safe copy of server text: control characters become '?'. */
+static void print_safe(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+}
+
+/*
+ * One request; on success *doc holds the parsed JSON answer of a 2xx status. Otherwise prints
+ * one line saying why and returns 1.
+ */
+static int call(const remote *r, const char *method, const char *path, const char *body,
+                int total_ms, jv *doc)
+{
+    rill__http_resp resp;
+    char why[256];
+    int malformed;
+    memset(doc, 0, sizeof *doc);
+    if (rill__http_request(r->host, r->port, method, path, body, CONNECT_MS, total_ms, &resp, why,
+                           sizeof why, &malformed) != 0) {
+        if (malformed)
+            fprintf(stderr, "rill: the JobManager at %s answered badly: %s\n", r->addr, why);
+        else
+            fprintf(stderr, "rill: cannot reach the JobManager at %s: %s\n", r->addr, why);
+        return 1;
+    }
+    int parsed = jv_parse(resp.body, doc);
+    int rc = 0;
+    if (resp.status < 200 || resp.status > 299) {
+        const jv *errs = parsed == 0 ? jv_get(doc, "errors") : NULL;
+        if (errs && errs->type == J_ARR && errs->n > 0 && errs->items[0].type == J_STR) {
+            fputs("rill: ", stderr);
+            print_safe(stderr, errs->items[0].s);
+            fputc('\n', stderr);
+        } else {
+            fprintf(stderr, "rill: the JobManager at %s answered HTTP %d\n", r->addr, resp.status);
+        }
+        rc = 1;
+    } else if (parsed != 0 || doc->type != J_OBJ) {
+        fprintf(stderr, "rill: the JobManager at %s answered with malformed JSON\n", r->addr);
+        rc = 1;
+    }
+    if (rc)
+        jv_free(doc);
+    free(resp.body);
+    return rc;
+}
+
+typedef struct table {
+    int n_cols;
+    char **cells; /* row-major */
+    int n_rows;
+    size_t cap;
+} table;
+
+static void table_add(table *t, const char *const *row)
+{
+    rill__grow((void **)&t->cells, &t->cap, (size_t)(t->n_rows + 1) * (size_t)t->n_cols,
+               sizeof *t->cells);
+    for (int c = 0; c < t->n_cols; c++)
+        t->cells[t->n_rows * t->n_cols + c] = rill__xstrdup(row[c]);
+    t->n_rows++;
+}
+
+static void table_print(table *t)
+{
+    size_t w[16] = {0};
+    for (int i = 0; i < t->n_rows * t->n_cols; i++)
+        w[i % t->n_cols] = RILL_MAX(w[i % t->n_cols], strlen(t->cells[i]));
+    for (int rw = 0; rw < t->n_rows; rw++) {
+        for (int c = 0; c < t->n_cols; c++) {
+            const char *s = t->cells[rw * t->n_cols + c];
+            print_safe(stdout, s);
+            if (c + 1 < t->n_cols)
+                printf("%*s", (int)(w[c] - strlen(s) + 2), "");
+        }
+        putchar('\n');
+    }
+    for (int i = 0; i < t->n_rows * t->n_cols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+}
+
+static int do_list(const remote *r)
+{
+    jv doc;
+    if (call(r, "GET", "/jobs", NULL, REQUEST_MS, &doc))
+        return 1;
+    const jv *jobs = jv_get(&doc, "jobs");
+    if (!jobs || jobs->type != J_ARR) {
+        fprintf(stderr, "rill: the JobManager at %s answered without a job list\n", r->addr);
+        jv_free(&doc);
+        return 1;
+    }
+    if (jobs->n == 0) {
+        printf("no jobs\n");
+        jv_free(&doc);
+        return 0;
+    }
+    table t = {.n_cols = 5};
+    table_add(&t, (const char *const[]){"ID", "NAME", "STATE", "RESTARTS", "LAST CHECKPOINT"});
+    for (size_t i = 0; i < jobs->n; i++) {
+        const jv *j = &jobs->items[i];
+        const char *last = jv_text(j, "last-checkpoint");
+        table_add(&t,
+                  (const char *const[]){jv_text(j, "id"), jv_text(j, "name"), jv_text(j, "state"),
+                                        jv_text(j, "restarts"), !strcmp(last, "0") ? "-" : last});
+    }
+    table_print(&t);
+    jv_free(&doc);
+    return 0;
+}
+
+static void human_bytes(char *buf, size_t size, int64_t n)
+{
+    if (n < 1024)
+        snprintf(buf, size, "%lld B", (long long)n);
+    else if (n < 1024 * 1024)
+        snprintf(buf, size, "%.1f KiB", (double)n / 1024);
+    else if (n < 1024LL * 1024 * 1024)
+        snprintf(buf, size, "%.1f MiB", (double)n / (1024 * 1024));
+    else
+        snprintf(buf, size, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
+}
+
+static int do_checkpoints(const remote *r, const char *job)
+{
+    char *seg = path_segment(job);
+    char *path = rill__xasprintf("/jobs/%s/checkpoints", seg);
+    free(seg);
+    jv doc;
+    int rc = call(r, "GET", path, NULL, REQUEST_MS, &doc);
+    free(path);
+    if (rc)
+        return 1;
+    const jv *cks = jv_get(&doc, "checkpoints");
+    if (!cks || cks->type != J_ARR || cks->n == 0) {
+        printf("no checkpoints yet\n");
+        jv_free(&doc);
+        return 0;
+    }
+    table t = {.n_cols = 6};
+    table_add(
+        &t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION", "SIZE", "REASON"});
+    for (size_t i = 0; i < cks->n; i++) {
+        const jv *c = &cks->items[i];
+        char when[32] = "-", dur[32], size[32];
+        time_t secs = (time_t)(jv_int(c, "trigger-timestamp") / 1000);
+        struct tm tm;
+        if (secs > 0 && gmtime_r(&secs, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(dur, sizeof dur, "%lld ms", (long long)jv_int(c, "duration-ms"));
+        human_bytes(size, sizeof size, jv_int(c, "size-bytes"));
+        const char *reason = jv_text(c, "reason");
+        table_add(&t, (const char *const[]){jv_text(c, "id"), jv_text(c, "status"), when, dur, size,
+                                            *reason ? reason : "-"});
+    }
+    table_print(&t);
+    jv_free(&doc);
+    return 0;
+}
+
+/* DIR as an absolute path: the JobManager may run in another directory. */
+static char *absolute(const char *dir)
+{
+    if (dir[0] == '/')
+        return rill__xstrdup(dir);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return rill__xstrdup(dir);
+    if (!strncmp(dir, "./", 2))
+        dir += 2;
+    return rill__xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
+}
+
+static int do_savepoint(const remote *r, const char *job, const char *dir, bool stop)
+{
+    char *seg = path_segment(job);
+    char *path = rill__xasprintf("/jobs/%s/%s", seg, stop ? "stop" : "savepoints");
+    free(seg);
+    char *abs = absolute(dir);
+    rill__buf body = {0};
+    rill__buf_printf(&body, "{\"%s\":", stop ? "targetDirectory" : "target-directory");
+    json_quote(&body, abs);
+    rill__buf_putc(&body, '}');
+    free(abs);
+    jv doc;
+    int rc = call(r, "POST", path, rill__buf_cstr(&body), SAVEPOINT_MS, &doc);
+    free(path);
+    rill__buf_free(&body);
+    if (rc)
+        return 1;
+    printf("savepoint written: ");
+    print_safe(stdout, jv_text(&doc, "location"));
+    putchar('\n');
+    if (stop) {
+        printf("job '");
+        print_safe(stdout, job);
+        printf("' stopped\n");
+    }
+    jv_free(&doc);
+    return 0;
+}
+
+static int do_cancel(const remote *r, const char *job)
+{
+    char *seg = path_segment(job);
+    char *path = rill__xasprintf("/jobs/%s?mode=cancel", seg);
+    free(seg);
+    jv doc;
+    int rc = call(r, "PATCH", path, NULL, REQUEST_MS, &doc);
+    free(path);
+    if (rc)
+        return 1;
+    printf("cancel requested for job '");
+    print_safe(stdout, job);
+    printf("'\n");
+    jv_free(&doc);
+    return 0;
+}
+
+int rill__cli_remote(const char *cmd, int argc, char **argv)
+{
+    enum { LIST, SAVEPOINT, STOP, CANCEL, CHECKPOINTS } which;
+    if (!strcmp(cmd, "list"))
+        which = LIST;
+    else if (!strcmp(cmd, "savepoint"))
+        which = SAVEPOINT;
+    else if (!strcmp(cmd, "stop"))
+        which = STOP;
+    else if (!strcmp(cmd, "cancel"))
+        which = CANCEL;
+    else if (!strcmp(cmd, "checkpoints"))
+        which = CHECKPOINTS;
+    else
+        return -1;
+
+    const char *addr = DEFAULT_JM, *sp_dir = NULL, *pos[2] = {NULL, NULL};
+    int n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_remote, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) {
+            if (++i >= argc)
+                return usage_error("option %s needs HOST:PORT", a);
+            addr = argv[i];
+        } else if (which == STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
+            if (++i >= argc)
+                return usage_error("option %s needs a directory", a);
+            sp_dir = argv[i];
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("%s: unknown option '%s'", cmd, a);
+        } else if (n_pos < 2) {
+            pos[n_pos++] = a;
+        } else {
+            return usage_error("%s: unexpected argument '%s'", cmd, a);
+        }
+    }
+    int max_pos = which == LIST ? 0 : which == SAVEPOINT ? 2 : 1;
+    if (n_pos > max_pos)
+        return usage_error("%s: unexpected argument '%s'", cmd, pos[max_pos]);
+    if (which != LIST && n_pos == 0)
+        return usage_error("%s: which job? (give its id or name; `rill list` shows them)", cmd);
+    if (which != LIST && !*pos[0])
+        return usage_error("%s: the job's id or name is empty", cmd);
+    remote r;
+    if (parse_addr(addr, &r) != 0)
+        return usage_error("bad JobManager address '%s' (want HOST:PORT)", addr);
+    switch (which) {
+    case LIST:
+        return do_list(&r);
+    case SAVEPOINT:
+        return do_savepoint(&r, pos[0], pos[1] ? pos[1] : "./savepoints", false);
+    case STOP:
+        return do_savepoint(&r, pos[0], sp_dir ? sp_dir : "./savepoints", true);
+    case CANCEL:
+        return do_cancel(&r, pos[0]);
+    case CHECKPOINTS:
+        return do_checkpoints(&r, pos[0]);
+    }
+    return 2;
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""test_savepoints.py - savepoints through the REST API and the CLI verbs, on the real binary:
+a savepoint of a running job, stop-with-savepoint, a new run from that savepoint (also at another
+parallelism of the keyed operator) with the self-checking job finding no gap and no duplicate,
+and state of operators the job does not have refused unless allowed."""
+import os
+import re
+import subprocess
+import time
+
+from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc, main, run)
+
+
+def job_so(name):
+    return os.path.join(RILL_EXAMPLES, name + ".so")
+
+SUMMARY = re.compile(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+)")
+REST = re.compile(r"REST API at http://127\.0\.0\.1:(\d+)")
+
+
+def start(args):
+    """Starts `rill run ARGS` in the background; returns (process, REST port)."""
+    p = subprocess.Popen([RILL_BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 20
+    line = ""
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()
+        m = REST.search(line)
+        if m:
+            return p, int(m.group(1))
+        if not line and p.poll() is not None:
+            break
+    p.kill()
+    out, err = p.communicate()
+    raise Failure("expected the REST API line on stderr, got %r\n%s" % (line, err))
+
+
+def finish(p, timeout=60):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Failure("the job did not finish within %d s" % timeout)
+    return p.returncode, out, err
+
+
+def summary(text, what):
+    m = SUMMARY.search(text)
+    expect(m is not None, "%s: summary line" % what, "selfcheck: events=...", text)
+    return [int(g) for g in m.groups()]
+
+
+def location(r, what):
+    m = re.search(r"savepoint written: (\S+)", r.out)
+    expect(m is not None, "%s: the savepoint's path" % what, "savepoint written: PATH",
+           r.out + r.err, r)
+    path = m.group(1)
+    expect(os.path.isfile(os.path.join(path, "_metadata")), "%s: _metadata exists" % what,
+           path + "/_metadata", os.listdir(path) if os.path.isdir(path) else "missing", r)
+    return path
+
+
+def selfcheck_args(tmp, extra=()):
+    return ["run", "--checkpoint-dir", os.path.join(tmp, "ck"), "--rest-port", "0"] + \
+        list(extra) + [job_so("selfcheck"), "--", "--keys", "60", "--source-parallelism", "2",
+                       "--events", "600000", "--rate", "150000"]
+
+
+def test_savepoint_stop_and_restore(tmp):
+    p, port = start(selfcheck_args(tmp, ["-p", "2"]))
+    try:
+        time.sleep(1.0)
+        m = ["-m", "127.0.0.1:%d" % port]
+        r = run(["list"] + m)
+        expect_rc(r, 0)
+        expect_in("selfcheck", r.out, "list shows the job", r)
+        expect_in("RUNNING", r.out, "list shows it running", r)
+        r = run(["savepoint", "selfcheck", os.path.join(tmp, "sp")] + m)
+        expect_rc(r, 0)
+        location(r, "savepoint")
+        r = run(["checkpoints", "selfcheck"] + m)
+        expect_rc(r, 0)
+        expect_in("COMPLETED", r.out, "checkpoints lists the savepoint's checkpoint", r)
+        time.sleep(0.5)
+        r = run(["stop", "selfcheck", "--savepoint", os.path.join(tmp, "sp2")] + m)
+        expect_rc(r, 0)
+        sp = location(r, "stop")
+    finally:
+        rc, out, err = finish(p)
+    expect(rc == 0, "the stopped job finishes cleanly", 0, "%d\n%s" % (rc, err))
+    events, alerts, gaps, dups = summary(out, "stopped run")
+    expect(alerts == gaps == dups == 0, "stopped run: no alerts", 0, out)
+
+    # from the savepoint, the checker at another parallelism (the sources keep theirs)
+    for par in ("2", "3"):
+        r = run(["run", "-p", par, "--from-savepoint", sp, "--checkpoint-dir",
+                 os.path.join(tmp, "ck-" + par), "--checkpoint-interval", "200",
+                 job_so("selfcheck"), "--", "--keys", "60", "--source-parallelism", "2",
+                 "--events", "600000", "--rate", "300000"], timeout=120)
+        expect_rc(r, 0)
+        events, alerts, gaps, dups = summary(r.out, "from the savepoint at -p " + par)
+        expect(alerts == gaps == dups == 0, "from the savepoint at -p %s: no gap, no "
+               "duplicate" % par, "alerts=0 gaps=0 duplicates=0", r.out, r)
+
+
+def test_savepoint_errors_and_unknown_state(tmp):
+    # a savepoint of the fraud job has state for operators selfcheck does not have
+    p, port = start(["run", "--rest-port", "0", job_so("fraud"), "--", "--events", "0",
+                     "--rate", "50000"])
+    m = ["-m", "127.0.0.1:%d" % port]
+    try:
+        time.sleep(0.5)
+        r = run(["savepoint", "nosuchjob", os.path.join(tmp, "x")] + m)
+        expect(r.rc != 0, "savepoint of an unknown job fails", "non-zero exit", r.rc, r)
+        expect_in("nosuchjob", r.out + r.err, "the message names the job", r)
+        r = run(["stop", "fraud", "--savepoint", os.path.join(tmp, "fsp")] + m)
+        expect_rc(r, 0)
+        sp = location(r, "stop fraud")
+    finally:
+        finish(p)
+    sc = [job_so("selfcheck"), "--", "--keys", "10", "--events", "1000"]
+    r = run(["run", "--from-savepoint", sp] + sc)
+    expect(r.rc != 0, "restore with foreign state is refused", "non-zero exit", r.rc, r)
+    expect_in("--allow-non-restored-state", r.err, "the message names the option", r)
+    expect("'transactions'" in r.err or "'detect'" in r.err, "the message names a foreign "
+           "operator", "'transactions' or 'detect'", r.err, r)
+    r = run(["run", "--from-savepoint", sp, "--allow-non-restored-state"] + sc)
+    expect_rc(r, 0)
+    r = run(["run", "--from-savepoint", os.path.join(tmp, "nope")] + sc)
+    expect(r.rc != 0, "a missing savepoint fails", "non-zero exit", r.rc, r)
+    expect_in("nope", r.err, "the message names the path", r)
+    r = run(["list", "-m", "127.0.0.1:1"])
+    expect_rc(r, 1)
+    expect_in("127.0.0.1:1", r.err, "an unreachable JobManager is named", r)
+
+
+if __name__ == "__main__":
+    main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state])

@@ -1,0 +1,335 @@
+/*
+ * test_rest.c - unit tests of the REST API (cluster layer) against a real JobManager with no
+ * jobs, through a raw socket: routes, errors as JSON, size limits, path traversal probes.
+ * Running jobs and savepoints are covered end to end (tests/e2e).
+ *
+ * Order of checks on POST /jobs/<id>/savepoints and /stop: method, then the body (400 when
+ * malformed), then the job (404): a malformed request is refused whatever jobs exist.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster/cluster.h"
+#include "test.h"
+
+typedef struct server {
+    rill__jobmanager *jm;
+    rill__rest *rest;
+    int port;
+} server;
+
+static void server_start(server *s)
+{
+    rill__err err = {0};
+    s->jm = rill__jm_new();
+    int rc = rill__rest_start(s->jm, NULL, 0, &s->rest, &err);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "rill__rest_start: %s", err.msg);
+    s->port = rill__rest_port(s->rest);
+    CHECK(s->port > 0);
+}
+
+static void server_stop(server *s)
+{
+    rill__rest_stop(s->rest);
+    rill__jm_free(s->jm);
+}
+
+typedef struct reply {
+    int status;
+    char head[4096]; /* status line and headers */
+    char *body;      /* malloc'd */
+} reply;
+
+/* Sends raw request bytes (len bytes of req) and reads the whole answer (the server closes: every
+ * request says Connection: close). */
+static void exchange(int port, const char *req, size_t len, reply *out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        rill_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the server may answer early (413) and stop reading */
+        off += (size_t)w;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) != 1)
+            rill_test_fail(__FILE__, __LINE__, "no answer within 10 s");
+        if (n + 1 >= cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    close(fd);
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (!sep || sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1)
+        rill_test_fail(__FILE__, __LINE__, "not an HTTP answer: \"%s\"", buf);
+    size_t hl = (size_t)(sep - buf);
+    snprintf(out->head, sizeof out->head, "%.*s", (int)RILL_MIN(hl, sizeof out->head - 1), buf);
+    out->body = strdup(sep + 4);
+    free(buf);
+    /* every answer is JSON */
+    CHECK_CONTAINS(out->head, "Content-Type: application/json");
+    CHECK(out->body[0] == '{');
+}
+
+/* One request with an optional body; returns the status, *body_out malloc'd. */
+static int request(int port, const char *method, const char *target, const char *body,
+                   char **body_out)
+{
+    size_t size = 1024 + strlen(target) + (body ? strlen(body) : 0);
+    char *req = malloc(size);
+    int n = snprintf(req, size,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, target, body ? strlen(body) : 0, body ? body : "");
+    CHECK(n > 0 && (size_t)n < size);
+    reply r;
+    exchange(port, req, (size_t)n, &r);
+    free(req);
+    *body_out = r.body;
+    return r.status;
+}
+
+TEST(rest_overview_and_empty_jobs)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    CHECK_EQ(request(s.port, "GET", "/overview", NULL, &body), 200);
+    CHECK_STR(body, "{\"jobs-running\":0,\"jobs-finished\":0,\"jobs-failed\":0,"
+                    "\"jobs-canceled\":0,\"rill-version\":\"" RILL_VERSION_STRING "\"}");
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jobs", NULL, &body), 200);
+    CHECK_STR(body, "{\"jobs\":[]}");
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jobs/", NULL, &body), 200); /* a trailing slash is fine */
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_unknown_job_is_404_json)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    CHECK_EQ(request(s.port, "GET", "/jobs/nope", NULL, &body), 404);
+    CHECK_STR(body, "{\"errors\":[\"no job 'nope'\"]}");
+    free(body);
+    /* the id is escaped in the message: a quote, a backslash and a control character */
+    CHECK_EQ(request(s.port, "GET", "/jobs/a%22b%5Cc%01d", NULL, &body), 404);
+    CHECK_STR(body, "{\"errors\":[\"no job 'a\\\"b\\\\c\\u0001d'\"]}");
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jobs/7/checkpoints", NULL, &body), 404);
+    CHECK_CONTAINS(body, "no job '7'");
+    free(body);
+    CHECK_EQ(request(s.port, "PATCH", "/jobs/7?mode=cancel", NULL, &body), 404);
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/jobs/7/cancel", NULL, &body), 404);
+    free(body);
+    CHECK_EQ(
+        request(s.port, "POST", "/jobs/7/savepoints", "{\"target-directory\":\"/tmp/x\"}", &body),
+        404);
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/jobs/7/stop", "{\"targetDirectory\":\"/tmp/x\"}", &body),
+             404);
+    free(body);
+    /* routes that do not exist */
+    const char *missing[] = {"/",      "/nope",   "/jobs/7/nope", "/jobs/7/checkpoints/1",
+                             "//jobs", "/jobs//7"};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(missing); i++) {
+        CHECK_EQ(request(s.port, "GET", missing[i], NULL, &body), 404);
+        CHECK_CONTAINS(body, "\"errors\"");
+        free(body);
+    }
+    server_stop(&s);
+}
+
+TEST(rest_path_traversal_probes)
+{
+    server s;
+    server_start(&s);
+    const char *probes[] = {
+        "/jobs/..%252f..%252fetc%252fpasswd", /* decoded once: a job named "..%2f..%2f..." */
+        "/jobs/..%2f..%2fetc%2fpasswd",       /* decoded once: "../../etc/passwd", many segments */
+        "/jobs/../../etc/passwd",
+        "/../../etc/passwd",
+        "/jobs/%2e%2e/%2e%2e/etc/passwd",
+        "/jobs/..%00/checkpoints",
+        "/jobs/..%252f..%252fetc%252fpasswd/checkpoints",
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(probes); i++) {
+        char *body;
+        int status = request(s.port, "GET", probes[i], NULL, &body);
+        if (status < 400 || status > 499)
+            rill_test_fail(__FILE__, __LINE__, "%s: status %d", probes[i], status);
+        CHECK(!strstr(body, "root:"));
+        CHECK_CONTAINS(body, "\"errors\"");
+        free(body);
+    }
+    /* exactly one decoding: %252f reaches the JobManager as "%2f", not as "/" */
+    char *body;
+    CHECK_EQ(request(s.port, "GET", "/jobs/..%252f..%252fetc%252fpasswd", NULL, &body), 404);
+    CHECK_STR(body, "{\"errors\":[\"no job '..%2f..%2fetc%2fpasswd'\"]}");
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_oversized_body_is_413)
+{
+    server s;
+    server_start(&s);
+    /* declared too large: refused before the body is read */
+    const char *req = "POST /jobs/x/savepoints HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+    reply r;
+    exchange(s.port, req, strlen(req), &r);
+    CHECK_EQ(r.status, 413);
+    CHECK_CONTAINS(r.body, "larger than 65536 bytes");
+    free(r.body);
+    /* chunked, with no length up front: read, dropped past the cap, then refused */
+    size_t chunk = 16384, n_chunks = 6;
+    char *big = malloc(256 + n_chunks * (chunk + 16));
+    size_t len = (size_t)sprintf(big, "POST /jobs/x/savepoints HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (size_t i = 0; i < n_chunks; i++) {
+        len += (size_t)sprintf(big + len, "%zx\r\n", chunk);
+        memset(big + len, 'a', chunk);
+        len += chunk;
+        len += (size_t)sprintf(big + len, "\r\n");
+    }
+    len += (size_t)sprintf(big + len, "0\r\n\r\n");
+    exchange(s.port, big, len, &r);
+    free(big);
+    CHECK_EQ(r.status, 413);
+    free(r.body);
+    /* just under the cap is read whole (and is then malformed JSON) */
+    size_t under = 60000;
+    char *body = malloc(under + 1);
+    memset(body, ' ', under);
+    body[under] = '\0';
+    body[0] = '[';
+    char *resp;
+    CHECK_EQ(request(s.port, "POST", "/jobs/x/savepoints", body, &resp), 400);
+    free(resp);
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_wrong_method_is_405)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    reply r;
+    const char *req = "BREW /overview HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    exchange(s.port, req, strlen(req), &r);
+    CHECK_EQ(r.status, 405);
+    CHECK_CONTAINS(r.head, "Allow: GET, HEAD");
+    CHECK_CONTAINS(r.body, "\"errors\"");
+    free(r.body);
+    CHECK_EQ(request(s.port, "DELETE", "/jobs", NULL, &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/overview", "{}", &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jobs/x/savepoints", NULL, &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "PUT", "/jobs/x", NULL, &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/jobs/x/checkpoints", "{}", &body), 405);
+    free(body);
+    /* PATCH needs ?mode=cancel */
+    CHECK_EQ(request(s.port, "PATCH", "/jobs/x", NULL, &body), 400);
+    CHECK_CONTAINS(body, "mode=cancel");
+    free(body);
+    CHECK_EQ(request(s.port, "PATCH", "/jobs/x?mode=stop", NULL, &body), 400);
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_malformed_savepoint_body_is_400)
+{
+    server s;
+    server_start(&s);
+    const char *bad[] = {
+        "",
+        "   ",
+        "[]",
+        "{",
+        "{\"target-directory\"}",
+        "{\"target-directory\":}",
+        "{\"target-directory\":\"/tmp/x\"",
+        "{\"target-directory\":\"/tmp/x\",}",
+        "{\"target-directory\":\"/tmp/x\"} x",
+        "{\"target-directory\":'/tmp/x'}",
+        "{\"target-directory\":\"/tmp\\x\"}",
+        "{\"target-directory\":\"/tmp/\\u0000x\"}", /* a NUL would cut the path short */
+        "{\"target-directory\":\"/tmp/\\ud800\"}",  /* a lone surrogate */
+        "{\"target-directory\":\"/tmp/\nx\"}",      /* a raw control character */
+        "{\"target-directory\":17}",
+        "{\"target-directory\":{\"a\":\"b\"}}",
+        "{\"target-directory\":\"/a\",\"target-directory\":\"/b\"}",
+        "{}",                          /* no directory */
+        "{\"target-directory\":\"\"}", /* an empty one */
+        "{\"target-directory\":null}",
+        "{\"other\":\"/tmp/x\"}",
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++) {
+        char *body;
+        int status = request(s.port, "POST", "/jobs/x/savepoints", bad[i], &body);
+        if (status != 400)
+            rill_test_fail(__FILE__, __LINE__, "body '%s': status %d (%s)", bad[i], status, body);
+        CHECK_CONTAINS(body, "{\"errors\":[\"");
+        free(body);
+        status = request(s.port, "POST", "/jobs/x/stop", bad[i], &body);
+        CHECK_EQ(status, 400);
+        free(body);
+    }
+    /* well formed (escapes, other members, whitespace): then the unknown job is the answer */
+    const char *good[] = {
+        "{\"target-directory\":\"/tmp/x\"}",
+        " {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
+        "false }\n",
+        "{\"targetDirectory\":\"/tmp/x\",\"drain\":false,\"formatType\":null}",
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(good); i++) {
+        char *body;
+        int status = request(s.port, "POST", "/jobs/x/savepoints", good[i], &body);
+        if (status != 404)
+            rill_test_fail(__FILE__, __LINE__, "body '%s': status %d (%s)", good[i], status, body);
+        CHECK_STR(body, "{\"errors\":[\"no job 'x'\"]}");
+        free(body);
+    }
+    server_stop(&s);
+}
+
+TEST(rest_start_errors)
+{
+    server s;
+    server_start(&s);
+    rill__rest *other = NULL;
+    rill__err err = {0};
+    /* the port is taken */
+    CHECK(rill__rest_start(s.jm, "127.0.0.1", s.port, &other, &err) != 0);
+    CHECK(other == NULL);
+    CHECK_CONTAINS(err.msg, "cannot serve the REST API");
+    CHECK_EQ(rill__rest_start(s.jm, "localhost:1", 0, &other, &err), RILL_EINVAL);
+    CHECK_EQ(rill__rest_start(s.jm, "127.0.0.1", 70000, &other, &err), RILL_EINVAL);
+    rill__rest_stop(NULL);
+    server_stop(&s);
+}
