@@ -733,21 +733,22 @@ static int do_checkpoints(const remote *r, const char *job)
         jv_free(&doc);
         return 0;
     }
-    table t = {.n_cols = 6};
-    table_add(
-        &t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION", "SIZE", "REASON"});
+    table t = {.n_cols = 7};
+    table_add(&t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION",
+                                        "ALIGNMENT", "SIZE", "REASON"});
     for (size_t i = 0; i < cks->n; i++) {
         const jv *c = &cks->items[i];
-        char when[32] = "-", dur[32], size[32];
+        char when[32] = "-", dur[32], align[32], size[32];
         time_t secs = (time_t)(jv_int(c, "trigger-timestamp") / 1000);
         struct tm tm;
         if (secs > 0 && gmtime_r(&secs, &tm))
             strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         snprintf(dur, sizeof dur, "%lld ms", (long long)jv_int(c, "duration-ms"));
+        snprintf(align, sizeof align, "%lld ms", (long long)jv_int(c, "alignment-ms"));
         human_bytes(size, sizeof size, jv_int(c, "size-bytes"));
         const char *reason = jv_text(c, "reason");
-        table_add(&t, (const char *const[]){jv_text(c, "id"), jv_text(c, "status"), when, dur, size,
-                                            *reason ? reason : "-"});
+        table_add(&t, (const char *const[]){jv_text(c, "id"), jv_text(c, "status"), when, dur,
+                                            align, size, *reason ? reason : "-"});
     }
     table_print(&t);
     jv_free(&doc);

@@ -51,7 +51,7 @@ typedef struct rill__jm_gateway {
     /* A task's snapshot for checkpoint ckpt_id is durable in data file `file` (or, rc < 0,
      * failed for `reason`). */
     void (*ack)(void *jm, uint64_t job_id, int task, uint64_t ckpt_id, int rc, uint64_t bytes,
-                const char *file, const char *reason);
+                int64_t align_ms, const char *file, const char *reason);
 } rill__jm_gateway;
 
 /* ---- checkpoint coordinator (one per job with checkpointing on; the JobManager's lock held
@@ -62,6 +62,7 @@ typedef struct rill__coordinator rill__coordinator;
 typedef struct rill__ckpt_stats {
     uint64_t id;
     int64_t trigger_ms, duration_ms;
+    int64_t alignment_ms; /* the longest a task waited to align its barriers */
     uint64_t bytes;
     char status[16]; /* COMPLETED, FAILED */
     char reason[256];
@@ -74,7 +75,7 @@ rill__ckpt_store *rill__coord_store(rill__coordinator *c);
  * none). A failure past the tolerance sets *rc_out and job_err. */
 uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err, int *rc_out);
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    const char *file, const char *reason, rill__err *job_err);
+                    int64_t align_ms, const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
 /* A savepoint into dir: a checkpoint triggered now (the caller tells the TaskManagers), copied
  * into dir/savepoint-<job>-<id>/ once complete. Its id, or 0 with err set. */

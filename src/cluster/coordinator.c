@@ -20,6 +20,7 @@ typedef struct pending_ckpt {
     char **files;    /* by task: data file name, NULL for a finished task */
     uint64_t *sizes; /* by task */
     uint64_t bytes;
+    int64_t align_ms;    /* the longest alignment of any task */
     char *savepoint_dir; /* a savepoint: where it goes once complete */
 } pending_ckpt;
 
@@ -65,6 +66,7 @@ static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, con
     st->id = p->id;
     st->trigger_ms = p->trigger_ms;
     st->duration_ms = now - p->trigger_ms;
+    st->alignment_ms = p->align_ms;
     st->bytes = p->bytes;
     snprintf(st->status, sizeof st->status, "%s", status);
     snprintf(st->reason, sizeof st->reason, "%s", reason ? reason : "");
@@ -332,7 +334,7 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
 }
 
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    const char *file, const char *reason, rill__err *job_err)
+                    int64_t align_ms, const char *file, const char *reason, rill__err *job_err)
 {
     for (int i = 0; i < c->n_pending; i++) {
         pending_ckpt *p = &c->pending[i];
@@ -345,6 +347,8 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
             p->n_acked++;
             p->sizes[task] = bytes;
             p->bytes += bytes;
+            if (align_ms > p->align_ms)
+                p->align_ms = align_ms;
             free(p->files[task]);
             p->files[task] = rill__xstrdup(file);
         }

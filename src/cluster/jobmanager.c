@@ -147,14 +147,15 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
 }
 
 static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int rc,
-                   uint64_t bytes, const char *file, const char *reason)
+                   uint64_t bytes, int64_t align_ms, const char *file, const char *reason)
 {
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_job(jm, job_id);
     if (j && j->coord && j->state == RILL_JOB_RUNNING) {
         uint64_t before = rill__coord_last_completed(j->coord);
-        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, file, reason, &j->err) < 0)
+        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, align_ms, file, reason,
+                            &j->err) < 0)
             cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
         else
             notify_complete(jm, j, before);

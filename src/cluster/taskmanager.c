@@ -16,6 +16,7 @@ typedef struct snap_item {
     rill__task_state state;
     int rc;
     char *msg;
+    int64_t align_ms;
 } snap_item;
 
 typedef struct tm_job {
@@ -137,7 +138,7 @@ static void *writer_main(void *arg)
         int rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, it->data, it->len,
                                        &e);
         j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? it->len : 0,
-                      it->name, e.msg);
+                      it->align_ms, it->name, e.msg);
         free(it->data);
         free(it->name);
         free(it);
@@ -145,14 +146,15 @@ static void *writer_main(void *arg)
 }
 
 /* A task's snapshot (on its thread): queued for the writer, so the task goes on at once. */
-static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *data, size_t len)
+static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *data, size_t len,
+                        int64_t align_ms)
 {
     tm_job *j = arg;
     if (rc < 0) {
         char why[RILL_ERRMSG_MAX];
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
                  rill_strerror(rc));
-        j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, "", why);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, align_ms, "", why);
         free(data);
         return;
     }
@@ -162,6 +164,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *dat
     it->id = id;
     it->data = data;
     it->len = len;
+    it->align_ms = align_ms;
     enqueue(j, it);
 }
 

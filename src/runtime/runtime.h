@@ -315,9 +315,10 @@ int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err)
 
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
  * with the serialised state: the function takes it over (free() it), so the writing can go on
- * elsewhere while the task goes on with its input. */
+ * elsewhere while the task goes on with its input. align_ms: how long the task waited from the
+ * first barrier to the last (0 for sources). */
 typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc, char *data,
-                                  size_t len);
+                                  size_t len, int64_t align_ms);
 /* Where snapshots go, and whether inputs align on barriers (exactly-once) or not. */
 void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
                                bool exactly_once);

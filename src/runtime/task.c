@@ -29,6 +29,7 @@ struct rill__task {
     uint64_t notified;            /* the newest completed checkpoint told to the operators */
     uint64_t aligning;            /* the barrier being aligned, 0: none */
     bool *barrier_in;             /* by input: barrier `aligning` has arrived */
+    int64_t align_start_ns;       /* when the first barrier of `aligning` arrived */
     int n_barrier_in;
     rill__wm_merger wm;    /* the inputs' watermarks */
     bool in_ended_init;    /* wm is initialised */
@@ -532,7 +533,7 @@ static int gate_watermark(rill__task *t, int c, int kind, int64_t value)
  * function, which writes it), then the barrier goes on downstream. Format: u32 operators, then
  * per operator: u32 uid length, uid, u64 state length, state.
  */
-static int checkpoint_task(rill__task *t, uint64_t id)
+static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
 {
     rill__job_run *r = t->run;
     rill__buf buf = {0};
@@ -556,7 +557,7 @@ static int checkpoint_task(rill__task *t, uint64_t id)
         memcpy(buf.data + at, &len, 8);
     }
     if (r->snap_fn) {
-        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len); /* takes the buffer over */
+        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len, align_ms); /* takes it over */
         buf.data = NULL;
     }
     rill__buf_free(&buf);
@@ -575,6 +576,7 @@ static int gate_barrier(rill__task *t, int c, uint64_t id)
         return 0; /* an older checkpoint, already passed on (at-least-once overtaking) */
     if (id > t->aligning) { /* a newer checkpoint: its alignment starts (an older is given up) */
         t->aligning = id;
+        t->align_start_ns = rill__mono_ns();
         t->n_barrier_in = 0;
         memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
     }
@@ -603,7 +605,7 @@ static int gate_check_aligned(rill__task *t)
     t->aligning = 0;
     t->n_barrier_in = 0;
     memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
-    return checkpoint_task(t, id);
+    return checkpoint_task(t, id, (rill__mono_ns() - t->align_start_ns) / 1000000);
 }
 
 /*
@@ -627,7 +629,7 @@ static int run_source(rill__task *t)
             return RILL_ECANCELED;
         uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
         if (waved && trig > t->last_barrier) { /* between polls: a consistent position */
-            int crc = checkpoint_task(t, trig);
+            int crc = checkpoint_task(t, trig, 0);
             if (crc < 0)
                 return crc;
             uint64_t stop = atomic_load_explicit(&t->stop_at, memory_order_acquire);
