@@ -8,7 +8,8 @@ import re
 import subprocess
 import time
 
-from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc, main, run)
+from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc,
+                      fraud_so, main, run)
 
 
 def job_so(name):
@@ -135,5 +136,55 @@ def test_savepoint_errors_and_unknown_state(tmp):
     expect_in("127.0.0.1:1", r.err, "an unreachable JobManager is named", r)
 
 
+def committed_rows(d):
+    """The data rows of every committed part file in directory d (hidden files ignored)."""
+    rows = []
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if name.startswith("."):
+            continue
+        with open(os.path.join(d, name)) as f:
+            lines = f.read().splitlines()
+        rows += [l for l in lines[1:] if l]  # each part file starts with its header
+    return sorted(rows)
+
+
+def test_stop_and_resume_equals_uninterrupted(tmp):
+    gen = ["--events", "400000", "--users", "300", "--threshold", "5000"]
+    # the uninterrupted run
+    full = os.path.join(tmp, "full")
+    r = run(["run", "-p", "1", "--checkpoint-dir", os.path.join(tmp, "ck0"),
+             "--checkpoint-interval", "100", fraud_so(), "--", "--output", full,
+             "--exactly-once"] + gen, timeout=120)
+    expect_rc(r, 0)
+    want = committed_rows(full)
+    expect(len(want) > 100, "the uninterrupted run wrote alerts", "> 100 rows", len(want), r)
+    # the same job stopped with a savepoint part way, then resumed from it
+    out = os.path.join(tmp, "out")
+    p, port = start(["run", "-p", "1", "--rest-port", "0", "--checkpoint-dir",
+                     os.path.join(tmp, "ck1"), "--checkpoint-interval", "100", fraud_so(), "--",
+                     "--output", out, "--exactly-once", "--rate", "200000"] + gen)
+    try:
+        time.sleep(1.0)
+        r = run(["stop", "fraud", "--savepoint", os.path.join(tmp, "sp"), "-m",
+                 "127.0.0.1:%d" % port])
+        expect_rc(r, 0)
+        sp = location(r, "stop")
+    finally:
+        rc, o, e = finish(p)
+    expect(rc == 0, "the stopped run ends cleanly", 0, "%d\n%s" % (rc, e))
+    part = committed_rows(out)
+    expect(0 < len(part) < len(want), "the stopped run committed part of the alerts",
+           "between 1 and %d rows" % len(want), len(part))
+    r = run(["run", "-p", "1", "--from-savepoint", sp, "--checkpoint-dir",
+             os.path.join(tmp, "ck2"), "--checkpoint-interval", "100", fraud_so(), "--",
+             "--output", out, "--exactly-once"] + gen, timeout=120)
+    expect_rc(r, 0)
+    got = committed_rows(out)
+    expect(got == want, "stop-with-savepoint then resume: the same alerts as one run",
+           "%d rows" % len(want), "%d rows (first difference: %s)" % (
+               len(got), next((a for a, b in zip(got, want) if a != b), "-")), r)
+
+
 if __name__ == "__main__":
-    main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state])
+    main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
+          test_stop_and_resume_equals_uninterrupted])
