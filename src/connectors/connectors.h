@@ -30,6 +30,14 @@ typedef struct rill__conn_init {
 
 typedef struct rill__source rill__source;
 
+/* One old subtask's position, for rescaling. */
+typedef struct rill__source_pos {
+    int subtask, parallelism;
+    bool finished;
+    const void *data;
+    size_t len;
+} rill__source_pos;
+
 typedef struct rill__source_ops {
     const char *kind;
     /* Checks cfg when the graph is built: 0, or an error code with the message in err. */
@@ -52,6 +60,9 @@ typedef struct rill__source_ops {
     /* Rewinds a new reader to a position `position` gave (same subtask and parallelism), before
      * its first poll. RILL_ENOTSUP when the position belongs to another parallelism. */
     int (*seek)(rill__source *s, const void *pos, size_t len);
+    /* Rescaling: a new reader at another parallelism starts from the positions of every old
+     * subtask (finished ones marked, with no data). NULL: the source cannot be rescaled. */
+    int (*seek_rescaled)(rill__source *s, const struct rill__source_pos *pos, int n);
     void (*destroy)(rill__source *s);
     void (*cfg_free)(void *cfg);
 } rill__source_ops;

@@ -239,6 +239,9 @@ typedef struct fsrc {
     /* this subtask's splits, and the next one to open */
     char **splits;
     int n_splits, next;
+    int subtask, par;   /* split m of this reader is global split subtask + m * par */
+    int64_t *start_off; /* rescaled restore: where each split starts (-1: already read) */
+    int64_t *start_line;
     /* the open split (fd >= 0) */
     int fd;
     const char *file;
@@ -494,6 +497,8 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
     s->fd = -1;
     /* subtask i of p reads splits i, i + p, ... */
     int p = init->parallelism > 0 ? init->parallelism : 1;
+    s->subtask = init->subtask;
+    s->par = p;
     s->splits = rill__xcalloc(n > 0 ? (size_t)n : 1, sizeof *s->splits);
     for (int i = 0; i < n; i++) {
         if (i % p == init->subtask)
@@ -508,6 +513,8 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
     return 0;
 }
 
+static int seek_to(fsrc *s, int split, uint64_t offset, int64_t line);
+
 static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
 {
     fsrc *s = (fsrc *)src;
@@ -515,6 +522,18 @@ static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
         *wait_ns_out = 0;
     while (!rill__batch_full(b)) {
         if (s->fd < 0) {
+            if (s->start_off) { /* after a rescaled restore: splits read before, or part way */
+                while (s->next < s->n_splits && s->start_off[s->next] < 0)
+                    s->next++;
+                if (s->next < s->n_splits && s->start_off[s->next] > 0) {
+                    int m = s->next;
+                    int rc = seek_to(s, m, (uint64_t)s->start_off[m], s->start_line[m]);
+                    s->start_off[m] = 0;
+                    if (rc)
+                        return rc;
+                    continue;
+                }
+            }
             if (s->next >= s->n_splits)
                 return RILL_DONE;
             int rc = open_split(s);
@@ -569,6 +588,13 @@ static int fsrc_seek(rill__source *src, const void *pos, size_t len)
     s->next = (int)split;
     if (split == s->n_splits || offset == 0)
         return 0; /* at the start of a split: the normal path reads it */
+    return seek_to(s, (int)split, offset, line);
+}
+
+/* Opens split `split` of this reader and goes to byte offset (line number line) in it. */
+static int seek_to(fsrc *s, int split, uint64_t offset, int64_t line)
+{
+    s->next = split;
     int rc = open_split(s);
     if (rc)
         return rc;
@@ -596,6 +622,40 @@ static int fsrc_seek(rill__source *src, const void *pos, size_t len)
     return 0;
 }
 
+static int fsrc_seek_rescaled(rill__source *src, const rill__source_pos *pos, int n)
+{
+    fsrc *s = (fsrc *)src;
+    s->start_off = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_off);
+    s->start_line = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_line);
+    for (int m = 0; m < s->n_splits; m++) {
+        int64_t g = s->subtask + (int64_t)m * s->par; /* the global split */
+        for (int i = 0; i < n; i++) {
+            const rill__source_pos *p = &pos[i];
+            if (p->parallelism <= 0 || g % p->parallelism != p->subtask)
+                continue;
+            int64_t idx = g / p->parallelism; /* its place in the old reader's list */
+            int64_t split = INT64_MAX, line = 1;
+            uint64_t offset = 0;
+            if (!p->finished) {
+                if (p->len != 24)
+                    return rill__err_set(s->err, RILL_ECORRUPT,
+                                         "file source '%s': a checkpointed position is malformed",
+                                         s->uid);
+                memcpy(&split, p->data, 8);
+                memcpy(&offset, (const char *)p->data + 8, 8);
+                memcpy(&line, (const char *)p->data + 16, 8);
+            }
+            if (idx < split)
+                s->start_off[m] = -1; /* read before the checkpoint */
+            else if (idx == split && offset > 0) {
+                s->start_off[m] = (int64_t)offset;
+                s->start_line[m] = line;
+            }
+        }
+    }
+    return 0;
+}
+
 static int64_t fsrc_skipped(rill__source *src)
 {
     return ((fsrc *)src)->skipped;
@@ -615,6 +675,8 @@ static void fsrc_destroy(rill__source *src)
     rill__buf_free(&s->dl);
     free(s->dl_path);
     free_list(s->splits, s->n_splits);
+    free(s->start_off);
+    free(s->start_line);
     free(s->buf);
     free(s->uid);
     rill_schema_free(s->schema);
@@ -629,6 +691,7 @@ const rill__source_ops rill__file_source_ops = {
     .skipped = fsrc_skipped,
     .position = fsrc_position,
     .seek = fsrc_seek,
+    .seek_rescaled = fsrc_seek_rescaled,
     .destroy = fsrc_destroy,
     .cfg_free = fsrc_cfg_free,
 };

@@ -818,6 +818,8 @@ typedef struct restore_ctx {
     bool source;
     bool found;
     bool finished;
+    rill__source_pos *pos; /* a source at another parallelism: every old position */
+    int n_pos;
 } restore_ctx;
 
 static int restore_one(void *arg, int subtask, int parallelism, bool finished, const void *data,
@@ -825,13 +827,12 @@ static int restore_one(void *arg, int subtask, int parallelism, bool finished, c
 {
     restore_ctx *rc = arg;
     rill__task *t = rc->t;
+    if (rc->source && parallelism != t->v->parallelism) { /* rescaling: gather them all */
+        rc->pos = rill__xrealloc(rc->pos, (size_t)(rc->n_pos + 1) * sizeof *rc->pos);
+        rc->pos[rc->n_pos++] = (rill__source_pos){subtask, parallelism, finished, data, len};
+        return 0;
+    }
     if (rc->source) { /* a reader resumes where its own subtask was */
-        if (parallelism != t->v->parallelism)
-            return rill__err_first(&t->err, RILL_ENOTSUP,
-                                   "restore of source '%s': the checkpoint was taken at "
-                                   "parallelism %d, the job now runs it at %d (sources cannot "
-                                   "be rescaled yet)", rc->op->uid, parallelism,
-                                   t->v->parallelism);
         if (subtask != t->subtask)
             return 0;
         rc->found = true;
@@ -860,6 +861,20 @@ static int task_restore(rill__task *t, bool *source_finished)
     for (int i = 0; i < t->v->n_nodes; i++) {
         restore_ctx rc = {.t = t, .op = t->ops[i], .source = i == 0 && t->source != NULL};
         int r = rill__restore_blobs(rs, t->ops[i]->uid, restore_one, &rc);
+        if (r == 0 && rc.n_pos > 0) {
+            if (!t->source->ops->seek_rescaled)
+                r = rill__err_first(&t->err, RILL_ENOTSUP,
+                                    "restore of source '%s': the checkpoint was taken at "
+                                    "parallelism %d, the job now runs it at %d, and a %s "
+                                    "source cannot be rescaled", rc.op->uid,
+                                    rc.pos[0].parallelism, t->v->parallelism,
+                                    t->source->ops->kind);
+            else if ((r = t->source->ops->seek_rescaled(t->source, rc.pos, rc.n_pos)) < 0)
+                rill__err_first(&t->err, r, "restore of source '%s' (subtask %d/%d): %s",
+                                rc.op->uid, t->subtask + 1, t->v->parallelism,
+                                rill_strerror(r));
+        }
+        free(rc.pos);
         if (r < 0)
             return r;
         if (rc.source && rc.finished)
