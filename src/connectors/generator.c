@@ -229,6 +229,10 @@ typedef struct gen_source {
     uint64_t gen;   /* batches filled; tags the cached string slots */
     /* position: the next row is the k-th of this subtask, sequence number subtask + k * par */
     uint64_t k, total_k;
+    /* rescaled restore: rows the old subtasks had emitted are skipped: row n belonged to old
+     * subtask n mod old_par, as its (n / old_par)-th row, emitted when below old_k of it */
+    int old_par;
+    uint64_t *old_k;
     bool bounded;
     /* rate limiting */
     double rate; /* rows/s of this subtask; 0: full speed */
@@ -571,12 +575,56 @@ static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
     }
     b->split = 0; /* one split per subtask */
     if (want > 0) {
+        uint32_t first = b->n_rows;
+        uint64_t k_first = g->k;
         int rc = fill_rows(g, b, (uint32_t)want);
         if (rc)
             return rc;
+        if (g->old_k) { /* drop the rows the old layout had emitted before the checkpoint */
+            uint32_t rw = b->row_words, kept = first;
+            for (uint32_t r = first; r < b->n_rows; r++) {
+                uint64_t n = (uint64_t)g->subtask + (k_first + (r - first)) * (uint64_t)g->par;
+                if (n / (uint64_t)g->old_par < g->old_k[n % (uint64_t)g->old_par])
+                    continue;
+                if (kept != r)
+                    memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)r * rw, rw * 8);
+                kept++;
+            }
+            b->n_rows = kept;
+        }
     }
     if (g->bounded && g->k >= g->total_k)
         return RILL_DONE;
+    return 0;
+}
+
+static int gen_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
+{
+    gen_source *g = (gen_source *)s;
+    if (n <= 0)
+        return 0;
+    int par = pos[0].parallelism;
+    if (par <= 0)
+        return RILL_ECORRUPT;
+    free(g->old_k);
+    g->old_k = rill__xcalloc((size_t)par, sizeof *g->old_k);
+    g->old_par = par;
+    for (int i = 0; i < n; i++) {
+        const rill__source_pos *p = &pos[i];
+        if (p->parallelism != par || p->subtask < 0 || p->subtask >= par)
+            return RILL_ECORRUPT;
+        if (p->finished) {
+            g->old_k[p->subtask] = UINT64_MAX; /* it had emitted all of its rows */
+            continue;
+        }
+        uint64_t v[3];
+        if (p->len != sizeof v)
+            return RILL_ECORRUPT;
+        memcpy(v, p->data, sizeof v);
+        if (v[0] != (uint64_t)p->subtask || v[1] != (uint64_t)par)
+            return RILL_ECORRUPT;
+        g->old_k[p->subtask] = v[2];
+    }
     return 0;
 }
 
@@ -624,6 +672,7 @@ static void gen_destroy(rill__source *s)
     free(g->tmpl);
     free(g->tmp);
     free(g->scratch);
+    free(g->old_k);
     free(g->uid);
     free(g);
 }
@@ -636,6 +685,7 @@ const rill__source_ops rill__generator_source_ops = {
     .skipped = gen_skipped,
     .position = gen_position,
     .seek = gen_seek,
+    .seek_rescaled = gen_seek_rescaled,
     .destroy = gen_destroy,
     .cfg_free = gen_cfg_free,
 };

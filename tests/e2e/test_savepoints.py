@@ -93,16 +93,18 @@ def test_savepoint_stop_and_restore(tmp):
     events, alerts, gaps, dups = summary(out, "stopped run")
     expect(alerts == gaps == dups == 0, "stopped run: no alerts", 0, out)
 
-    # from the savepoint, the checker at another parallelism (the sources keep theirs)
-    for par in ("2", "3"):
+    # from the savepoint (taken with 2 source subtasks and the checker at 2) at other
+    # parallelisms of the checker and of the sources: key groups and generator rows redistributed
+    for par, src_par in (("2", "2"), ("3", "3"), ("1", "1"), ("4", "4")):
         r = run(["run", "-p", par, "--from-savepoint", sp, "--checkpoint-dir",
                  os.path.join(tmp, "ck-" + par), "--checkpoint-interval", "200",
-                 job_so("selfcheck"), "--", "--keys", "60", "--source-parallelism", "2",
+                 job_so("selfcheck"), "--", "--keys", "60", "--source-parallelism", src_par,
                  "--events", "600000", "--rate", "300000"], timeout=120)
         expect_rc(r, 0)
-        events, alerts, gaps, dups = summary(r.out, "from the savepoint at -p " + par)
-        expect(alerts == gaps == dups == 0, "from the savepoint at -p %s: no gap, no "
-               "duplicate" % par, "alerts=0 gaps=0 duplicates=0", r.out, r)
+        what = "from the savepoint at -p %s, %s sources" % (par, src_par)
+        events, alerts, gaps, dups = summary(r.out, what)
+        expect(alerts == gaps == dups == 0, what + ": no gap, no duplicate",
+               "alerts=0 gaps=0 duplicates=0", r.out, r)
 
 
 def test_savepoint_errors_and_unknown_state(tmp):
