@@ -198,7 +198,9 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
                   env->name);
         return false;
     }
-    int kind = env->restart_kind ? env->restart_kind : (j->coord ? 2 : 1);
+    /* the default: fixed-delay when the job takes periodic checkpoints, none otherwise */
+    int kind = env->restart_kind ? env->restart_kind
+                                 : (j->coord && env->ckpt_interval_ms > 0 ? 2 : 1);
     *delay_ms = env->restart_delay_ms;
     switch (kind) {
     case 2: /* fixed-delay */
@@ -290,8 +292,8 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
             found = !strcmp(env->nodes[n]->uid, uid);
         if (!found && !env->allow_non_restored)
             return rill__err_set(err, RILL_ECONFIG,
-                                 "the checkpoint has state for operator '%s', which this job does "
-                                 "not have (give operators stable uids, or pass "
+                                 "the checkpoint or savepoint has state for operator '%s', which "
+                                 "this job does not have (give operators stable uids, or pass "
                                  "--allow-non-restored-state to drop that state)", uid);
         if (!found)
             rill__log(RILL_LOG_WARN, "job '%s': dropping the state of operator '%s', which the "
@@ -325,8 +327,11 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     if (j->coord)
         rc = load_latest(j->coord, j->g->env->name, &rs, &err);
     pthread_mutex_lock(&jm->mu);
-    rill__restore_free(j->restore);
-    j->restore = rs;
+    if (rs) { /* else: no checkpoint yet, so the attempt starts where the job started (its
+               * savepoint or resumed checkpoint, or the beginning) */
+        rill__restore_free(j->restore);
+        j->restore = rs;
+    }
     j->n_terminal = j->n_failed = j->n_canceled = 0;
     j->cancel_sent = false;
     memset(&j->err, 0, sizeof j->err);

@@ -653,7 +653,7 @@ static int gen_seek(rill__source *s, const void *pos, size_t len)
     if (v[0] != (uint64_t)g->subtask || v[1] != (uint64_t)g->par)
         return RILL_ENOTSUP;
     if (g->bounded && v[2] > g->total_k)
-        return RILL_ECORRUPT;
+        return RILL_ERANGE; /* the position is past this run's number of events */
     g->k = v[2];
     g->t0 = 0; /* a rate restarts from here */
     return 0;
