@@ -17,7 +17,7 @@ static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "window_bench: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: window_bench [--events N] [--keys K] [--size-us US] [--slide-us US] "
-                    "[--checkpoint-interval MS] [--checkpoint-dir DIR] "
+                    "[--checkpoint-interval MS] [--checkpoint-dir DIR] [--resume] "
                     "[--parallelism P]\n");
     return 2;
 }
@@ -37,10 +37,16 @@ int main(int argc, char **argv)
 {
     int64_t events = 20000000, keys = 1000, size_us = 1000000, slide_us = -1, parallelism = 1;
     int64_t ckpt_ms = 0;
+    bool resume = false;
     const char *ckpt_dir = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         int64_t *num = NULL;
+        if (!strcmp(a, "--resume")) {
+            resume = true;
+            i--; /* a flag: no value */
+            continue;
+        }
         if (!strcmp(a, "--checkpoint-dir")) {
             if (i + 1 >= argc)
                 return usage("missing value for ", a);
@@ -84,6 +90,8 @@ int main(int argc, char **argv)
         snprintf(num, sizeof num, "%lld", (long long)ckpt_ms);
         rill_env_set(env, "checkpoint.dir", ckpt_dir ? ckpt_dir : "/tmp/rill-window-bench-ckpt");
         rill_env_set(env, "checkpoint.interval", num);
+        if (resume) /* restore time: start from the newest checkpoint in the directory */
+            rill_env_set(env, "resume", "true");
     }
 
     rill_schema *schema = NULL;

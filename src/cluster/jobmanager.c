@@ -236,7 +236,7 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
 {
     *out = NULL;
     rill__ckpt_store *store = rill__coord_store(c);
-    int64_t id;
+    int64_t id, t0 = rill__mono_ns();
     void *meta = NULL;
     size_t len;
     int rc = rill__ckpt_latest(store, &id, &meta, &len, err); /* skips damaged metadata */
@@ -257,7 +257,8 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
         free(meta);
         meta = NULL;
         if (rc == 0) {
-            rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld", job, (long long)id);
+            rill__log(RILL_LOG_INFO, "job '%s': restoring checkpoint %lld (read and verified in "
+                      "%lld ms)", job, (long long)id, (long long)((rill__mono_ns() - t0) / 1000000));
             break;
         }
         if (rc != RILL_ECORRUPT)

@@ -895,8 +895,12 @@ static void *task_main(void *arg)
         opened++;
     }
     bool source_finished = false;
-    if (rc == 0 && t->run->restore)
+    if (rc == 0 && t->run->restore) {
+        int64_t t0 = rill__mono_ns();
         rc = task_restore(t, &source_finished);
+        rill__log(RILL_LOG_INFO, "task %s: state restored in %lld ms", t->name,
+                  (long long)((rill__mono_ns() - t0) / 1000000));
+    }
     if (rc == 0 && source_finished) /* it had read everything before the checkpoint */
         rc = t->ops[0]->ops->end_input(t->ops[0]);
     else if (rc == 0)
