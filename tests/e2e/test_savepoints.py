@@ -187,6 +187,35 @@ def test_stop_and_resume_equals_uninterrupted(tmp):
                len(got), next((a for a, b in zip(got, want) if a != b), "-")), r)
 
 
+def test_kill_resume_equals_uninterrupted(tmp):
+    """kill -9 at random moments, --resume each time: the committed alerts are exactly those of
+    a run without failures."""
+    import random
+    rng = random.Random(int(os.environ.get("RILL_E2E_SEED", "17")))
+    gen = ["--events", "500000", "--users", "300", "--threshold", "5000"]
+    full = os.path.join(tmp, "full")
+    r = run(["run", "-p", "1", "--checkpoint-dir", os.path.join(tmp, "ck0"),
+             "--checkpoint-interval", "100", fraud_so(), "--", "--output", full,
+             "--exactly-once"] + gen, timeout=120)
+    expect_rc(r, 0)
+    want = committed_rows(full)
+    out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck1")
+    args = ["run", "-p", "1", "--checkpoint-dir", ck, "--checkpoint-interval", "100",
+            fraud_so(), "--", "--output", out, "--exactly-once", "--rate", "250000"] + gen
+    for attempt in range(4):
+        cmd = [RILL_BIN] + args[:1] + (["--resume"] if attempt else []) + args[1:]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 0.6))
+        p.kill()  # SIGKILL
+        p.wait()
+    r = run(args[:1] + ["--resume"] + args[1:], timeout=120)
+    expect_rc(r, 0)
+    got = committed_rows(out)
+    expect(got == want, "kill -9 and --resume four times: the same alerts as one run",
+           "%d rows" % len(want), "%d rows" % len(got), r)
+
+
 if __name__ == "__main__":
     main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
-          test_stop_and_resume_equals_uninterrupted])
+          test_stop_and_resume_equals_uninterrupted,
+          test_kill_resume_equals_uninterrupted])
