@@ -485,3 +485,49 @@ TEST(runtime_checkpoints_complete_and_load_for_restore)
     free(meta);
     rill__ckpt_store_free(store);
 }
+
+#ifdef RILL_FAULT_INJECTION
+/* Runs a bounded, rate-limited keyed job with checkpoints every 10 ms; returns its result. */
+static int run_ckpt_job(const char *dir, const char *tolerable, rill_env **env_out)
+{
+    rill_env *env = rill_env_new();
+    CHECK_RC(rill_env_set(env, "name", "tolerance"));
+    CHECK_RC(rill_env_set(env, "checkpoint.dir", dir));
+    CHECK_RC(rill_env_set(env, "checkpoint.interval", "10"));
+    CHECK_RC(rill_env_set(env, "checkpoint.tolerable-failures", tolerable));
+    CHECK_RC(rill_env_set(env, "restart-strategy", "none"));
+    rill_schema *s = kv_schema();
+    rill_gen_opts g = kv_gen(40000);
+    g.rate = 100000; /* about 0.4 s: dozens of checkpoints */
+    sum_desc = rill_value_state(env, "sum", 8);
+    rill_stream *src = rill_source_generator(env, s, &g);
+    rill_sink_blackhole(rill_keyed_process(rill_stream_key_by(src, "k"), NULL, running_sum, NULL));
+    rill_schema_free(s);
+    int rc = rill_env_execute(env);
+    *env_out = env;
+    return rc;
+}
+
+TEST(runtime_checkpoint_failures_against_the_tolerance)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/a", rill_test_tmpdir());
+    rill_env *env;
+    /* every file write fails from now on: each checkpoint fails; tolerance 0 fails the job */
+    rill__fault_arm(RILL_FAULT_WRITE, 1, true);
+    int rc = run_ckpt_job(dir, "0", &env);
+    rill__fault_arm(RILL_FAULT_WRITE, 0, false);
+    CHECK(rc < 0);
+    CHECK_CONTAINS(rill_errmsg(env), "failed");
+    CHECK_CONTAINS(rill_errmsg(env), "tolerable failed checkpoints: 0");
+    rill_env_free(env);
+
+    snprintf(dir, sizeof dir, "%s/b", rill_test_tmpdir());
+    rill__fault_arm(RILL_FAULT_WRITE, 1, true);
+    rc = run_ckpt_job(dir, "1000000", &env); /* failed checkpoints tolerated: it finishes */
+    rill__fault_arm(RILL_FAULT_WRITE, 0, false);
+    if (rc != 0)
+        rill_test_fail(__FILE__, __LINE__, "job failed: %s", rill_errmsg(env));
+    rill_env_free(env);
+}
+#endif
