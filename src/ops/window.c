@@ -767,9 +767,10 @@ static int sliced_timer(win_op *w, rill__timer *t, char tag)
 }
 
 /* A row of the current key at time t into its slice. */
-static int sliced_row(win_op *w, const rill_row *row, int64_t t)
+/* A row of the current key at time t; now is the operator's time (watermark or clock), read
+ * once per batch by the caller. */
+static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
 {
-    int64_t now = current_time(w);
     int64_t ss = t - floor_mod(t, w->offset, w->q);
     int rc;
     bool fresh;
@@ -815,9 +816,10 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t)
     }
     if (fresh && (rc = slices_insert(w, ss)) < 0)
         return rc;
-    /* windows of this row that already fired (late but allowed): fire again now */
+    /* windows of this row that already fired (late but allowed): fire again now. Only a row at
+     * or below the current time can be in one (every window of t ends after t). */
     int64_t ls = last_start(w, t);
-    for (int64_t st = ls; st > t - w->size; st -= w->slide) {
+    for (int64_t st = ls; t <= now && st > t - w->size; st -= w->slide) {
         int64_t end = st + w->size;
         if (end - 1 <= now && sat_add(end - 1, w->lateness) > now)
             if ((rc = fire_sliced(w, end)) < 0)
@@ -864,9 +866,8 @@ static int fire_session(win_op *w, const session *s)
     return emit_window(w, s->start, s->end, w->acc);
 }
 
-static int session_row(win_op *w, const rill_row *row, int64_t t)
+static int session_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
 {
-    int64_t now = current_time(w);
     int rc = meta_load(w);
     if (rc)
         return rc;
@@ -1110,6 +1111,7 @@ static int win_process(rill__operator *op, rill_batch *b)
     win_op *w = (win_op *)op;
     int rc = 0;
     int64_t pnow = w->domain == RILL_PROCESSING_TIME ? rill__clock_now(&op->clock) : 0;
+    int64_t now = w->domain == RILL_PROCESSING_TIME ? pnow : op->watermark; /* per batch */
     for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
         rill_row in = rill__batch_row(b, i);
         int64_t t;
@@ -1134,7 +1136,7 @@ static int win_process(rill__operator *op, rill_batch *b)
                 rc = late_row(w, &in);
                 break;
             }
-            rc = session_row(w, &in, t);
+            rc = session_row(w, &in, t, now);
             break;
         }
         case RILL_WINDOW_GLOBAL:
@@ -1147,7 +1149,7 @@ static int win_process(rill__operator *op, rill_batch *b)
                 rc = late_row(w, &in);
                 break;
             }
-            rc = sliced_row(w, &in, t);
+            rc = sliced_row(w, &in, t, now);
             break;
         }
         }
