@@ -121,7 +121,8 @@ static int key_field(const rill_ctx *ctx, int i, const unsigned char **p_out, si
     return RILL_ERANGE;
 }
 
-int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out)
+/* Key field i as its 8 slot bytes (0 for NULL), when its type is one that ok() accepts. */
+static int key_slot(const rill_ctx *ctx, int i, bool (*ok)(rill_type), void *out)
 {
     const unsigned char *p;
     size_t n;
@@ -129,29 +130,32 @@ int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out)
     int rc = key_field(ctx, i, &p, &n, &null);
     if (rc)
         return rc;
-    rill_type t = ctx->key_spec->type[i];
-    if (t != RILL_T_INT64 && t != RILL_T_TIMESTAMP && t != RILL_T_BOOL)
+    if (!ok(ctx->key_spec->type[i]))
         return RILL_ETYPE;
-    *out = 0;
+    memset(out, 0, 8);
     if (!null)
         memcpy(out, p, 8);
     return 0;
 }
 
+static bool integral(rill_type t)
+{
+    return t == RILL_T_INT64 || t == RILL_T_TIMESTAMP || t == RILL_T_BOOL;
+}
+
+static bool floating(rill_type t)
+{
+    return t == RILL_T_DOUBLE;
+}
+
+int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out)
+{
+    return key_slot(ctx, i, integral, out);
+}
+
 int rill_ctx_key_f64(const rill_ctx *ctx, int i, double *out)
 {
-    const unsigned char *p;
-    size_t n;
-    bool null;
-    int rc = key_field(ctx, i, &p, &n, &null);
-    if (rc)
-        return rc;
-    if (ctx->key_spec->type[i] != RILL_T_DOUBLE)
-        return RILL_ETYPE;
-    *out = 0;
-    if (!null)
-        memcpy(out, p, 8);
-    return 0;
+    return key_slot(ctx, i, floating, out);
 }
 
 int rill_ctx_key_str(const rill_ctx *ctx, int i, const char **ptr_out, size_t *len_out)
