@@ -8,11 +8,6 @@ typedef struct sink_op {
     rill__sink *sink;
 } sink_op;
 
-static int sink_open(rill__operator *op)
-{
-    return rill__operator_open_hook(op);
-}
-
 static int sink_process(rill__operator *op, rill_batch *b)
 {
     sink_op *s = (sink_op *)op;
@@ -78,12 +73,6 @@ static int sink_complete(rill__operator *op, uint64_t id)
     return rc < 0 ? rc : 0;
 }
 
-static void sink_close(rill__operator *op)
-{
-    rill__operator_close_hook(op); /* first: the hook may still add to counters */
-    rill__operator_publish_counters(op);
-}
-
 static void sink_destroy(rill__operator *op)
 {
     sink_op *s = (sink_op *)op;
@@ -94,13 +83,13 @@ static void sink_destroy(rill__operator *op)
 
 static const rill__operator_ops sink_ops = {
     .kind = "sink",
-    .open = sink_open,
+    .open = rill__operator_open_hook,
     .process = sink_process,
     .snapshot = sink_snapshot,
     .restore = sink_restore,
     .checkpoint_complete = sink_complete,
     .end_input = sink_end,
-    .close = sink_close,
+    .close = rill__operator_close,
     .destroy = sink_destroy,
 };
 

@@ -15,17 +15,6 @@ typedef struct fn_op {
     uint64_t *scratch; /* map in place: a copy of the input row */
 } fn_op;
 
-static int fn_open(rill__operator *op)
-{
-    return rill__operator_open_hook(op);
-}
-
-static void fn_close(rill__operator *op)
-{
-    rill__operator_close_hook(op); /* first: the hook may still add to counters */
-    rill__operator_publish_counters(op);
-}
-
 static void fn_destroy(rill__operator *op)
 {
     fn_op *f = (fn_op *)op;
@@ -53,6 +42,7 @@ static int map_in_place(fn_op *f, rill_batch *b)
         rill_row in = {.v = f->scratch + nw, .nulls = f->scratch, .batch = b};
         for (uint32_t w = 0; w < nw; w++)
             out.nulls[w] = ~UINT64_C(0);
+        set_row_ts(op, b, i); /* rill_ctx_timestamp */
         int rc = f->fn.map(&op->ctx, &in, &out);
         if (RILL_UNLIKELY(rc < 0)) {
             rill__batch_unref(b);
@@ -91,8 +81,17 @@ static int filter_process(rill__operator *op, rill_batch *b)
     fn_op *f = (fn_op *)op;
     if (!rill__batch_exclusive(b)) { /* shared: keep the rows in a batch of our own */
         rill_batch *own = rill__batch_get(op->main.pool);
+        if (b->has_ts) {
+            rill__batch_need_ts(own);
+            own->has_ts = true;
+        }
+        if (b->has_hashes) {
+            rill__batch_need_hashes(own);
+            own->has_hashes = true;
+        }
         for (uint32_t i = 0; i < b->n_rows; i++) {
             rill_row in = rill__batch_row(b, i);
+            set_row_ts(op, b, i);
             int keep = f->fn.filter(&op->ctx, &in);
             if (RILL_UNLIKELY(keep < 0)) {
                 rill__batch_unref(own);
@@ -100,16 +99,10 @@ static int filter_process(rill__operator *op, rill_batch *b)
                 return rill__operator_user_failed(op, keep, "filter");
             }
             if (keep) {
-                if (b->has_ts) {
-                    rill__batch_need_ts(own);
-                    own->has_ts = true;
+                if (b->has_ts)
                     own->ts[own->n_rows] = b->ts[i];
-                }
-                if (b->has_hashes) {
-                    rill__batch_need_hashes(own);
-                    own->has_hashes = true;
+                if (b->has_hashes)
                     own->hashes[own->n_rows] = b->hashes[i];
-                }
                 rill__batch_append_copy(own, &in);
             }
         }
@@ -120,6 +113,7 @@ static int filter_process(rill__operator *op, rill_batch *b)
     uint32_t rw = b->row_words, kept = 0;
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
+        set_row_ts(op, b, i);
         int keep = f->fn.filter(&op->ctx, &in);
         if (RILL_UNLIKELY(keep < 0)) {
             rill__batch_unref(b);
@@ -163,26 +157,26 @@ static int flat_map_process(rill__operator *op, rill_batch *b)
 
 static const rill__operator_ops map_ops = {
     .kind = "map",
-    .open = fn_open,
+    .open = rill__operator_open_hook,
     .process = map_process,
     .end_input = rill__operator_end_outputs,
-    .close = fn_close,
+    .close = rill__operator_close,
     .destroy = fn_destroy,
 };
 static const rill__operator_ops filter_ops = {
     .kind = "filter",
-    .open = fn_open,
+    .open = rill__operator_open_hook,
     .process = filter_process,
     .end_input = rill__operator_end_outputs,
-    .close = fn_close,
+    .close = rill__operator_close,
     .destroy = fn_destroy,
 };
 static const rill__operator_ops flat_map_ops = {
     .kind = "flat_map",
-    .open = fn_open,
+    .open = rill__operator_open_hook,
     .process = flat_map_process,
     .end_input = rill__operator_end_outputs,
-    .close = fn_close,
+    .close = rill__operator_close,
     .destroy = fn_destroy,
 };
 

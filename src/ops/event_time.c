@@ -40,11 +40,6 @@ static int input_for(et_op *e, int32_t split)
     return e->input_of[id] - 1;
 }
 
-static int et_open(rill__operator *op)
-{
-    return rill__operator_open_hook(op);
-}
-
 static int set_idle(et_op *e, bool idle)
 {
     if (idle == e->idle)
@@ -116,7 +111,6 @@ static int et_process(rill__operator *op, rill_batch *b)
          * or touches a session already due), so the batch is cut before it and the watermark
          * sent first. */
         uint32_t cut = b->n_rows;
-        int64_t cut_wm = RILL_TS_MIN;
         if (b->n_rows > 0) {
             rill__batch_need_ts(b);
             b->has_ts = true;
@@ -139,12 +133,14 @@ static int et_process(rill__operator *op, rill_batch *b)
                 int64_t wm = combined_with(e, in, rill__wm_gen_current(g));
                 if (wm > op->watermark && (wm == RILL_TS_MAX || ts <= wm + 1)) {
                     cut = kept;
-                    cut_wm = wm;
                     if (kept != i) { /* close the gap left by skipped rows first */
                         uint32_t rw = b->row_words;
                         memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw,
                                 (size_t)(b->n_rows - i) * rw * 8);
                         memmove(b->ts + kept, b->ts + i, (size_t)(b->n_rows - i) * 8);
+                        if (b->has_hashes)
+                            memmove(b->hashes + kept, b->hashes + i,
+                                    (size_t)(b->n_rows - i) * 8);
                         b->n_rows -= i - kept;
                     }
                     break;
@@ -154,10 +150,12 @@ static int et_process(rill__operator *op, rill_batch *b)
             if (kept != i) {
                 uint32_t rw = b->row_words;
                 memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw, rw * 8);
+                if (b->has_hashes)
+                    b->hashes[kept] = b->hashes[i];
             }
             b->ts[kept++] = ts;
         }
-        if (cut == b->n_rows || cut_wm == RILL_TS_MIN) {
+        if (cut == b->n_rows) {
             b->n_rows = kept;
             break;
         }
@@ -176,7 +174,6 @@ static int et_process(rill__operator *op, rill_batch *b)
             rill__batch_unref(tail);
             return rc;
         }
-        (void)cut_wm;
         b = tail;
     }
     bool done = b->split_done;
@@ -240,12 +237,6 @@ static int et_end(rill__operator *op)
     return rc;
 }
 
-static void et_close(rill__operator *op)
-{
-    rill__operator_close_hook(op);
-    rill__operator_publish_counters(op);
-}
-
 static void et_destroy(rill__operator *op)
 {
     et_op *e = (et_op *)op;
@@ -259,12 +250,12 @@ static void et_destroy(rill__operator *op)
 
 static const rill__operator_ops et_ops = {
     .kind = "event_time",
-    .open = et_open,
+    .open = rill__operator_open_hook,
     .process = et_process,
     .watermark = et_watermark,
     .tick = et_tick,
     .end_input = et_end,
-    .close = et_close,
+    .close = rill__operator_close,
     .destroy = et_destroy,
 };
 

@@ -97,12 +97,6 @@ static int keyed_restore(rill__operator *op, int old_subtask, int old_par, const
     return rill__keyed_load(&((keyed_op *)op)->keyed, data, len);
 }
 
-static void keyed_close(rill__operator *op)
-{
-    rill__operator_close_hook(op); /* first: the hook may still add to counters */
-    rill__operator_publish_counters(op);
-}
-
 static void keyed_destroy(rill__operator *op)
 {
     keyed_op *k = (keyed_op *)op;
@@ -120,7 +114,7 @@ static const rill__operator_ops keyed_ops = {
     .snapshot = keyed_snapshot,
     .restore = keyed_restore,
     .end_input = rill__operator_end_outputs,
-    .close = keyed_close,
+    .close = rill__operator_close,
     .destroy = keyed_destroy,
 };
 

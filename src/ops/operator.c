@@ -258,8 +258,8 @@ static int emitter_row(rill__operator *op, rill__emitter *em, rill_row *row_out)
         em->cur = rill__batch_get(em->pool);
     rill_batch *b = em->cur;
     if (op->in_has_ts) {
-        rill__batch_need_ts(b);
-        if (!b->has_ts) {
+        if (!b->has_ts) { /* the first timestamped row of this batch */
+            rill__batch_need_ts(b);
             b->has_ts = true;
             for (uint32_t i = 0; i < b->n_rows; i++)
                 b->ts[i] = INT64_MIN;
@@ -380,6 +380,12 @@ void rill__operator_close_hook(rill__operator *op)
     if (op->opened && op->close_hook)
         op->close_hook(&op->ctx);
     op->opened = false;
+}
+
+void rill__operator_close(rill__operator *op)
+{
+    rill__operator_close_hook(op);
+    rill__operator_publish_counters(op);
 }
 
 int rill__operator_flush(rill__operator *op)

@@ -173,6 +173,9 @@ void rill__operator_fini(rill__operator *op);
 /* Runs the user open hook; records a failure in the task error. */
 int rill__operator_open_hook(rill__operator *op);
 void rill__operator_close_hook(rill__operator *op);
+/* close's default: the user close hook, then the counters gathered are published (in that
+ * order: the hook may still add to them). */
+void rill__operator_close(rill__operator *op);
 /* Connects the main output (tag < 0) or side output tag to out (taking ownership). */
 void rill__operator_set_output(rill__operator *op, int tag, rill__output *out);
 /* Records "operator 'uid' (subtask i/p): <what>" in the task error and returns rc. */

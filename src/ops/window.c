@@ -267,19 +267,9 @@ static int meta_store(win_op *w)
 
 static void acc_create(win_op *w, unsigned char *acc)
 {
-    memset(acc, 0, w->acc_size);
+    memset(acc, 0, w->acc_size); /* built-in aggregates start at zero, with no values */
     const rill__window_cfg *c = w->cfg;
-    if (c->n_aggs > 0) {
-        agg_acc *a = (agg_acc *)(acc + 8);
-        for (int i = 0; i < c->n_aggs; i++) {
-            if (c->aggs[i].kind == RILL_AGG_MIN || c->aggs[i].kind == RILL_AGG_MAX) {
-                if (c->aggs[i].type == RILL_T_DOUBLE)
-                    a[i].v.d = 0;
-                else
-                    a[i].v.i = 0;
-            }
-        }
-    } else if (c->agg.acc_size > 0 && c->agg.create) {
+    if (c->n_aggs == 0 && c->agg.acc_size > 0 && c->agg.create) {
         c->agg.create(acc + 8, c->agg.user);
     }
 }
@@ -448,7 +438,6 @@ static int rows_add(win_op *w, int64_t ns, const rill_row *row)
 }
 
 struct rill_rows {
-    win_op *w;
     const char *base;             /* encoded rows */
     const struct row_ref *order;  /* by arrival */
     size_t n, pos;
@@ -559,7 +548,7 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
         break;
     case RILL_WMODE_PROCESS: {
         size_t n = order_rows(w);
-        rill_rows rows = {.w = w, .base = w->rows_buf.data, .order = w->order, .n = n,
+        rill_rows rows = {.base = w->rows_buf.data, .order = w->order, .n = n,
                           .batch = w->scratch, .count = count};
         rc = c->fn(&op->ctx, &win, &rows);
         if (rc < 0)
@@ -580,7 +569,7 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
             rc = rill__operator_user_failed(op, rc, "aggregate result");
             break;
         }
-        rill_rows rows = {.w = w, .batch = b, .count = 1, .single = true};
+        rill_rows rows = {.batch = b, .count = 1, .single = true};
         rc = c->fn(&op->ctx, &win, &rows);
         if (rc < 0)
             rc = rill__operator_user_failed(op, rc, "window");
@@ -780,7 +769,6 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
         if ((rc = acc_add(w, cache_acc(ce), row)) < 0)
             return rc;
         ce->dirty = true;
-        memcpy(w->acc, cache_acc(ce), 8); /* the row count, for the count trigger */
     } else {
         if ((rc = acc_load(w, ss, w->acc)) < 0)
             return rc;

@@ -76,22 +76,11 @@ const char *rill__task_name(const rill__task *t)
 
 /* ---- the source operator: forwards what the source reads ------------------------------------ */
 
-static int source_op_open(rill__operator *op)
-{
-    return rill__operator_open_hook(op);
-}
-
 static int source_op_process(rill__operator *op, rill_batch *b)
 {
     if (b->n_rows == 0 && b->split_done) /* still tells event time that a split ended */
         return op->main.out->ops->batch(op->main.out, b);
     return rill__operator_forward(op, b);
-}
-
-static void source_op_close(rill__operator *op)
-{
-    rill__operator_close_hook(op); /* first: the hook may still add to counters */
-    rill__operator_publish_counters(op);
 }
 
 static void source_op_destroy(rill__operator *op)
@@ -102,10 +91,10 @@ static void source_op_destroy(rill__operator *op)
 
 static const rill__operator_ops source_op_ops = {
     .kind = "source",
-    .open = source_op_open,
+    .open = rill__operator_open_hook,
     .process = source_op_process,
     .end_input = rill__operator_end_outputs,
-    .close = source_op_close,
+    .close = rill__operator_close,
     .destroy = source_op_destroy,
 };
 
@@ -121,6 +110,7 @@ typedef struct edge_writer {
     rill__batch_pool *pool;
     const rill__key_spec *key;
     int max_par;
+    uint16_t *kg_sub;      /* HASH: receiving subtask by key group (no division per row) */
     int next;              /* REBALANCE: round robin position */
     rill__buf scratch;
 } edge_writer;
@@ -181,7 +171,7 @@ static int writer_hash(edge_writer *w, rill_batch *b)
     for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
         rill_row r = rill__batch_row(b, i);
         uint64_t h = rill__key_hash(w->key, &r, &w->scratch);
-        int t = rill__kg_subtask(rill__key_group(h, w->max_par), w->max_par, w->n);
+        int t = w->kg_sub[rill__key_group(h, w->max_par)];
         rill_batch *s = w->staging[t];
         if (!s) {
             s = w->staging[t] = rill__batch_get(w->pool);
@@ -269,6 +259,7 @@ static void writer_destroy(rill__output *o)
     for (int t = 0; t < w->n; t++)
         rill__batch_unref(w->staging[t]);
     free(w->staging);
+    free(w->kg_sub);
     free(w->ch);
     rill__batch_pool_free(w->pool);
     rill__buf_free(&w->scratch);
@@ -297,6 +288,9 @@ static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
     rill__node *dst = e->dst_v->nodes[0];
     w->key = &dst->key;
     w->max_par = r->g->env->max_parallelism;
+    w->kg_sub = rill__xcalloc((size_t)w->max_par, sizeof *w->kg_sub);
+    for (int kg = 0; kg < w->max_par; kg++)
+        w->kg_sub[kg] = (uint16_t)rill__kg_subtask(kg, w->max_par, w->n);
     const rill_schema *schema = e->src_tag < 0 ? e->src->out_schema
                                                : r->g->env->tags[e->src_tag]->schema;
     w->pool = rill__batch_pool_new(schema, r->g->env->batch_size,
