@@ -105,7 +105,7 @@ static int cmd_run(int argc, char **argv)
 {
     const char *job_path = NULL;
     struct {
-        const char *key, *value;
+        const char *key, *value, *flag; /* flag: as the user typed it, for messages */
     } opts[32];
     int n_opts = 0;
     const char *parallelism = NULL;
@@ -127,6 +127,7 @@ static int cmd_run(int argc, char **argv)
         if (!strcmp(a, "--resume") || !strcmp(a, "--allow-non-restored-state")) {
             if (n_opts < 32) {
                 opts[n_opts].key = a + 2;
+                opts[n_opts].flag = a;
                 opts[n_opts++].value = "true";
             }
             continue;
@@ -183,6 +184,7 @@ static int cmd_run(int argc, char **argv)
                 parallelism = argv[i + 1];
             else if (n_opts < 32) {
                 opts[n_opts].key = key;
+                opts[n_opts].flag = a;
                 opts[n_opts++].value = argv[i + 1];
             }
             i++;
@@ -236,10 +238,12 @@ static int cmd_run(int argc, char **argv)
         rc = rill_env_set(env, "parallelism", parallelism);
         env->parallelism_fixed = true;
     }
+    const char *bad_flag = parallelism && rc ? "--parallelism" : NULL;
     for (int k = 0; k < n_opts && rc == 0; k++)
-        rc = rill_env_set(env, opts[k].key, opts[k].value);
-    if (rc) {
-        fprintf(stderr, "rill: %s\n", rill_errmsg(env));
+        if ((rc = rill_env_set(env, opts[k].key, opts[k].value)) != 0)
+            bad_flag = opts[k].flag;
+    if (rc) { /* name the flag as typed: the message names the option's internal key */
+        fprintf(stderr, "rill: %s: %s\n", bad_flag ? bad_flag : "option", rill_errmsg(env));
         rill_env_free(env);
         dlclose(so);
         return 2;
@@ -260,7 +264,12 @@ static int cmd_run(int argc, char **argv)
     if (rc == 0 && !env->executed && env->n_nodes > 0)
         rc = rill_env_execute(env); /* the job built a graph but did not run it */
     int status = 0;
-    if (rc != 0) {
+    if (rc == 0 && env->executed && env->err.code) /* the job ignored its execute's result */
+        rc = env->err.code;
+    if (rc > 0) {
+        fprintf(stderr, "rill: job '%s' failed: rill_job returned %d\n", env->name, rc);
+        status = 1;
+    } else if (rc != 0) {
         const char *msg = rill_errmsg(env);
         fprintf(stderr, "rill: job '%s' failed: %s\n", env->name,
                 msg && *msg ? msg : rill_strerror(rc));

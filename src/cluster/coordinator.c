@@ -300,9 +300,16 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
               (unsigned long long)p->bytes);
     record(c, p, now, "COMPLETED", NULL);
     /* older checkpoints still in flight are subsumed by this one */
-    for (int j = c->n_pending - 1; j >= 0; j--)
-        if (c->pending[j].id < p->id && j != i)
-            pending_remove(c, j < i ? (i--, j) : j);
+    uint64_t done_id = p->id;
+    for (int j = c->n_pending - 1; j >= 0; j--) {
+        if (c->pending[j].id >= done_id)
+            continue;
+        if (c->pending[j].savepoint_dir)
+            sp_record(c, c->pending[j].id, RILL_EIO, NULL, "subsumed by a newer checkpoint");
+        pending_remove(c, j);
+        if (j < i)
+            i--;
+    }
     pending_remove(c, i);
     c->next_trigger_ms = RILL_MAX(c->next_trigger_ms, now + c->env->ckpt_min_pause_ms);
     return 0;
@@ -320,8 +327,12 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
                 return 0;
         }
     }
+    bool savepoint_pending = false;
+    for (int i = 0; i < c->n_pending; i++)
+        savepoint_pending |= c->pending[i].savepoint_dir != NULL;
     if (c->env->ckpt_interval_ms <= 0 || now < c->next_trigger_ms ||
-        c->n_pending >= c->env->ckpt_max_concurrent || c->n_sources_live == 0)
+        c->n_pending >= c->env->ckpt_max_concurrent || c->n_sources_live == 0 ||
+        savepoint_pending) /* a newer checkpoint would subsume the savepoint */
         return 0; /* no periodic checkpoints (savepoints only), or none due */
     pending_ckpt p = {.id = ++c->last_id, .trigger_ms = now};
     p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
@@ -386,6 +397,8 @@ void rill__coord_reset(rill__coordinator *c)
         rill__err e = {0};
         rill__ckpt_abort(c->store, (int64_t)c->pending[c->n_pending - 1].id, &e);
         record(c, &c->pending[c->n_pending - 1], now, "FAILED", "the job restarted");
+        if (c->pending[c->n_pending - 1].savepoint_dir)
+            sp_record(c, c->pending[c->n_pending - 1].id, RILL_EIO, NULL, "the job restarted");
         pending_remove(c, c->n_pending - 1);
     }
     c->n_sources_live = 0;

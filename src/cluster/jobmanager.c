@@ -193,7 +193,9 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
     rill_env *env = j->g->env;
     int code = j->err.code;
     if (code == RILL_ENOTSUP || code == RILL_ECONFIG || code == RILL_EGRAPH ||
-        code == RILL_ECORRUPT) {
+        code == RILL_ECORRUPT || code == RILL_EPARSE || code == RILL_ETYPE) {
+        /* the same input or configuration fails the same way again (a malformed record under
+         * --bad-records fail, a rescale that cannot be done) */
         rill__log(RILL_LOG_WARN, "job '%s': not restarting: a restart cannot fix this failure",
                   env->name);
         return false;
@@ -241,8 +243,8 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
     size_t len;
     int rc = rill__ckpt_latest(store, &id, &meta, &len, err); /* skips damaged metadata */
     if (rc == RILL_ENOENT || (rc == 0 && !meta)) {
-        rill__log(RILL_LOG_INFO, "job '%s': no completed checkpoint: starting from the beginning",
-                  job);
+        rill__log(RILL_LOG_WARN, "job '%s': no completed checkpoint in %s: starting from the "
+                  "beginning", job, rill__ckpt_store_dir(store));
         free(meta);
         return 0;
     }
@@ -327,6 +329,11 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     rill__restore *rs = NULL;
     if (j->coord)
         rc = load_latest(j->coord, j->g->env->name, &rs, &err);
+    if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
+        rc = rill__err_set(&err, RILL_ECORRUPT,
+                           "checkpoints completed in %s, but none of them can be loaded now: "
+                           "not starting again from the beginning (that would repeat output)",
+                           rill__ckpt_store_dir(rill__coord_store(j->coord)));
     pthread_mutex_lock(&jm->mu);
     if (rs) { /* else: no checkpoint yet, so the attempt starts where the job started (its
                * savepoint or resumed checkpoint, or the beginning) */
@@ -347,6 +354,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
         pthread_mutex_lock(&jm->mu);
     }
     if (rc != 0) {
+        cancel_locked(jm, j); /* tasks deployed before the failure must stop too */
         rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
         j->state = rc == RILL_ECANCELED ? RILL_JOB_CANCELED : RILL_JOB_FAILED;
         j->n_terminal = j->n_tasks;

@@ -661,7 +661,7 @@ int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill
         return rill__err_set(err, RILL_EINVAL, "REST port %d out of range (0-65535)", port);
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
@@ -703,6 +703,17 @@ void rill__rest_stop(rill__rest *r)
 {
     if (!r)
         return;
+    /* A request may still be answering, such as the stop-with-savepoint that ended the job:
+     * take no new connections, let those open finish their answer (for up to 2 s), then stop.
+     * Stopping at once would cut the answer off. */
+    MHD_quiesce_daemon(r->daemon);
+    for (int waited = 0; waited < 2000; waited += 10) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        rill__sleep_ns(10 * 1000 * 1000);
+    }
     MHD_stop_daemon(r->daemon);
     free(r);
 }

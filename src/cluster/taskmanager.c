@@ -152,8 +152,9 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *dat
     tm_job *j = arg;
     if (rc < 0) {
         char why[RILL_ERRMSG_MAX];
+        const char *msg = rill__task_errmsg(t);
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
-                 rill_strerror(rc));
+                 *msg ? msg : rill_strerror(rc));
         j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, align_ms, "", why);
         free(data);
         return;

@@ -337,5 +337,7 @@ void rill__job_run_free(rill__job_run *r);
 /* Task accessors for listeners. */
 int rill__task_index(const rill__task *t);
 const char *rill__task_name(const rill__task *t);
+/* The task's error message ("" when none): what went wrong, and where. */
+const char *rill__task_errmsg(const rill__task *t);
 
 #endif /* RILL_RUNTIME_H */

@@ -74,6 +74,11 @@ const char *rill__task_name(const rill__task *t)
     return t->name;
 }
 
+const char *rill__task_errmsg(const rill__task *t)
+{
+    return t->err.msg;
+}
+
 /* ---- the source operator: forwards what the source reads ------------------------------------ */
 
 static int source_op_process(rill__operator *op, rill_batch *b)
