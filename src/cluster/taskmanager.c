@@ -11,8 +11,7 @@ typedef struct snap_item {
     int task;
     char *name;
     uint64_t id;
-    char *data;
-    size_t len;
+    rill__task_snap *snap;
     rill__task_state state;
     int rc;
     char *msg;
@@ -134,19 +133,36 @@ static void *writer_main(void *arg)
             free(it);
             continue;
         }
+        /* the keyed state is serialised here, from copy-on-write views: the task went on */
         rill__err e = {0};
-        int rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, it->data, it->len,
+        rill__buf data = {0};
+        int64_t t0 = rill__mono_ns(), sync_ns = rill__task_snap_sync_ns(it->snap);
+        int rc = rill__task_snap_write(it->snap, &data, &e);
+        rill__task_snap_free(it->snap);
+        if (rc == 0)
+            rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, data.data, data.len,
                                        &e);
-        j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? it->len : 0,
+        else {
+            char why[RILL_ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", e.msg);
+            rill__err_set(&e, rc, "%s: snapshot of checkpoint %llu failed: %s", it->name,
+                          (unsigned long long)it->id, why);
+        }
+        rill__log(RILL_LOG_DEBUG,
+                  "%s: checkpoint %llu: %.3f ms at the barrier, %.1f ms serialising and "
+                  "writing %zu bytes",
+                  it->name, (unsigned long long)it->id, (double)sync_ns / 1e6,
+                  (double)(rill__mono_ns() - t0) / 1e6, data.len);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? data.len : 0,
                       it->align_ms, it->name, e.msg);
-        free(it->data);
+        rill__buf_free(&data);
         free(it->name);
         free(it);
     }
 }
 
 /* A task's snapshot (on its thread): queued for the writer, so the task goes on at once. */
-static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *data, size_t len,
+static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__task_snap *snap,
                         int64_t align_ms)
 {
     tm_job *j = arg;
@@ -156,15 +172,14 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *dat
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
                  *msg ? msg : rill_strerror(rc));
         j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, align_ms, "", why);
-        free(data);
+        rill__task_snap_free(snap);
         return;
     }
     snap_item *it = rill__xcalloc(1, sizeof *it);
     it->task = rill__task_index(t);
     it->name = rill__xasprintf("task-%d", it->task);
     it->id = id;
-    it->data = data;
-    it->len = len;
+    it->snap = snap;
     it->align_ms = align_ms;
     enqueue(j, it);
 }

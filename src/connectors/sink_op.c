@@ -29,8 +29,9 @@ static int sink_end(rill__operator *op)
     return rc < 0 ? rc : 0;
 }
 
-static int sink_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+static int sink_snapshot(rill__operator *op, uint64_t id, rill__buf *out, rill__ksnap **keyed_out)
 {
+    (void)keyed_out;
     sink_op *s = (sink_op *)op;
     if (!s->sink->ops->pre_commit)
         return 0;

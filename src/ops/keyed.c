@@ -84,10 +84,11 @@ static int keyed_tick(rill__operator *op, int64_t now_ms)
     return rc;
 }
 
-static int keyed_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+static int keyed_snapshot(rill__operator *op, uint64_t id, rill__buf *out,
+                          rill__ksnap **keyed_out)
 {
-    (void)id;
-    return rill__keyed_snap(&((keyed_op *)op)->keyed, out);
+    (void)id, (void)out;
+    return rill__keyed_snap(&((keyed_op *)op)->keyed, keyed_out);
 }
 
 static int keyed_restore(rill__operator *op, int old_subtask, int old_par, const void *data,

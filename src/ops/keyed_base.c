@@ -256,19 +256,13 @@ int rill_timer_processing_delete(rill_ctx *ctx, int64_t ts)
 
 /* ---- snapshots -------------------------------------------------------------------------------- */
 
-int rill__keyed_snap(rill__keyed *k, rill__buf *out)
+int rill__keyed_snap(rill__keyed *k, rill__ksnap **out)
 {
     rill__operator *op = k->op;
     int first, last;
     rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &first, &last);
-    /* room for all of it at once: growing a buffer of many megabytes by doubling copies it */
-    int64_t entries = 0, bytes = 0;
-    op->ctx.backend->ops->stats(op->ctx.backend, &entries, &bytes);
-    int64_t timers = rill__timers_count(op->ctx.timers, RILL_EVENT_TIME) +
-                     rill__timers_count(op->ctx.timers, RILL_PROCESSING_TIME);
-    rill__buf_reserve(out, (size_t)(bytes + timers * 48 + (int64_t)4096));
     rill__err e = {0};
-    int rc = rill__keyed_snapshot(op->ctx.backend, op->ctx.timers, first, last, out, &e);
+    int rc = rill__ksnap_begin(op->ctx.backend, op->ctx.timers, first, last, out, &e);
     if (rc < 0)
         return rill__operator_fail(op, rc, "snapshot: %s", e.msg);
     return 0;

@@ -66,9 +66,10 @@ static inline void rill__keyed_prefetch(rill__keyed *k, rill_batch *b, uint32_t 
     be->ops->prefetch(be, &pk);
 }
 
-/* The keyed snapshot of this instance's key groups (state and timers), and its restore from
- * one old instance's snapshot (only the key groups this instance owns are taken). */
-int rill__keyed_snap(rill__keyed *k, rill__buf *out);
+/* The keyed snapshot of this instance's key groups (state and timers), begun (written later,
+ * see rill__ksnap_begin), and its restore from one old instance's snapshot (only the key
+ * groups this instance owns are taken). */
+int rill__keyed_snap(rill__keyed *k, rill__ksnap **out);
 int rill__keyed_load(rill__keyed *k, const void *data, size_t len);
 
 /* Appends the key fields of the current key to row out at fields first.. (decoded from the

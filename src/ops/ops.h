@@ -10,6 +10,7 @@
 
 typedef struct rill__operator rill__operator;
 typedef struct rill__output rill__output;
+typedef struct rill__ksnap rill__ksnap; /* snapshot.h */
 
 /* ---- outputs: where an operator's batches go (the next chained operator, a fan-out, a
  * channel writer of the runtime, or nowhere) -------------------------------------------------- */
@@ -106,9 +107,11 @@ typedef struct rill__operator_ops {
     int (*watermark)(rill__operator *op, int64_t wm);
     /* Processing time has reached now_ms (called when op->next_tick_ms <= now). NULL: none. */
     int (*tick)(rill__operator *op, int64_t now_ms);
-    /* Checkpoint id: appends the operator's state to out (the synchronous part of a snapshot,
-     * taken when the barrier has arrived on every input). NULL: the operator has no state. */
-    int (*snapshot)(rill__operator *op, uint64_t id, rill__buf *out);
+    /* Checkpoint id: appends the operator's state to out, taken when the barrier has arrived
+     * on every input. Keyed state goes asynchronously: *keyed_out (NULL on entry) may be set
+     * to a keyed snapshot begun here and written later on another thread; its bytes follow
+     * those in out. NULL: the operator has no state. */
+    int (*snapshot)(rill__operator *op, uint64_t id, rill__buf *out, rill__ksnap **keyed_out);
     /* Restore: the state this operator's uid left in one old subtask (of old_par), once per
      * old subtask; keyed operators keep the key groups they now own. NULL: stateless. */
     int (*restore)(rill__operator *op, int old_subtask, int old_par, const void *data,

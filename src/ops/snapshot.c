@@ -130,20 +130,32 @@ static bool r_bytes(reader *r, const unsigned char **p, size_t *n)
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
-typedef struct wtable {
-    const char *name;
-    rill__state_kind kind;
-    rill__state_table *t;
-} wtable;
+/* A keyed snapshot begun on the owner's thread and written on any one thread: the catalog (the
+ * header) is taken at the begin; the sections come from the backend's and the timer service's
+ * views, or, for a backend without views, were written at the begin. */
+struct rill__ksnap {
+    const rill__state_backend_ops *ops;
+    rill__state_snap *view;    /* NULL once ended, or for a backend without views */
+    rill__timers_snap *tview;  /* NULL once ended, or without timers */
+    bool has_timers;
+    char *uid;
+    int max_par, kg_first, kg_last;
+    rill__state_kind *kinds; /* n_tabs, catalog order */
+    size_t n_tabs;
+    rill__buf header;
+    rill__buf sync;   /* a backend without views: the whole snapshot, written at the begin */
+    bool written;
+    size_t size_hint; /* bytes the snapshot will take, about */
+};
 
 typedef struct writer {
-    rill__state_backend *b;
+    rill__ksnap *ks;
+    rill__state_backend *b;      /* without views: iterated on the owner's thread */
+    rill__timer_service *timers; /* likewise */
+    rill__state_table **live;    /* likewise: the tables, catalog order */
+    size_t cap_live;
     rill__buf *out;
     size_t start; /* of the snapshot in out */
-    int max_par;
-    wtable *tabs;
-    size_t n_tabs, cap_tabs;
-    rill__buf header;
     uint64_t count; /* entries or timers written in the current group */
     int kg;
     bool has_msg; /* err says what went wrong */
@@ -154,18 +166,22 @@ static int add_table(void *arg, const char *name, rill__state_kind kind, size_t 
                      int64_t ttl_ms, rill__state_table *t)
 {
     writer *w = arg;
+    rill__ksnap *ks = w->ks;
     size_t n = strlen(name);
     if (n == 0 || n > NAME_MAX_LEN) {
         w->has_msg = true;
         return fail(w->err, RILL_ELIMIT, "keyed snapshot: a state name of %zu bytes (1..%d)", n,
                     NAME_MAX_LEN);
     }
-    rill__grow((void **)&w->tabs, &w->cap_tabs, w->n_tabs + 1, sizeof *w->tabs);
-    w->tabs[w->n_tabs++] = (wtable){.name = name, .kind = kind, .t = t};
-    put_bytes(&w->header, name, (uint32_t)n);
-    put_u32(&w->header, (uint32_t)kind);
-    put_u64(&w->header, (uint64_t)value_size);
-    put_u64(&w->header, (uint64_t)(ttl_ms > 0 ? ttl_ms : 0));
+    size_t cap = ks->n_tabs;
+    rill__grow((void **)&ks->kinds, &cap, ks->n_tabs + 1, sizeof *ks->kinds);
+    rill__grow((void **)&w->live, &w->cap_live, ks->n_tabs + 1, sizeof *w->live);
+    w->live[ks->n_tabs] = t;
+    ks->kinds[ks->n_tabs++] = kind;
+    put_bytes(&ks->header, name, (uint32_t)n);
+    put_u32(&ks->header, (uint32_t)kind);
+    put_u64(&ks->header, (uint64_t)value_size);
+    put_u64(&ks->header, (uint64_t)(ttl_ms > 0 ? ttl_ms : 0));
     return 0;
 }
 
@@ -185,8 +201,8 @@ static int write_entry(void *arg, const rill__state_key *k, const void *val, siz
         return too_long(w, "namespace", k->ns_len);
     if (len > UINT32_MAX)
         return too_long(w, "value", len);
-    RILL_DASSERT(k->kg == w->kg &&
-                 rill__key_group(rill__hash_bytes(k->key, k->key_len, 0), w->max_par) == w->kg);
+    RILL_DASSERT(k->kg == w->kg && rill__key_group(rill__hash_bytes(k->key, k->key_len, 0),
+                                                   w->ks->max_par) == w->kg);
     put_bytes(w->out, k->key, (uint32_t)k->key_len);
     put_bytes(w->out, k->ns, (uint32_t)k->ns_len);
     put_bytes(w->out, val, (uint32_t)len);
@@ -227,9 +243,9 @@ static int write_timer(void *arg, rill_time_domain d, const rill__timer *t)
 }
 
 /* Writes the section of key group kg (or nothing when it is empty) and its index record. */
-static int write_section(writer *w, rill__timer_service *timers, int kg, rill__buf *index,
-                         uint32_t *n_sections)
+static int write_section(writer *w, int kg, rill__buf *index, uint32_t *n_sections)
 {
+    rill__ksnap *ks = w->ks;
     rill__buf *out = w->out;
     size_t sec = out->len;
     w->kg = kg;
@@ -237,14 +253,15 @@ static int write_section(writer *w, rill__timer_service *timers, int kg, rill__b
     size_t n_groups_at = out->len;
     put_u32(out, 0);
     uint32_t n_groups = 0;
-    for (size_t i = 0; i < w->n_tabs; i++) {
+    for (size_t i = 0; i < ks->n_tabs; i++) {
         size_t grp = out->len;
         put_u32(out, (uint32_t)i);
         size_t count_at = out->len;
         put_u64(out, 0);
         w->count = 0;
-        int rc = w->b->ops->iterate_kg(
-            w->tabs[i].t, kg, w->tabs[i].kind == RILL_STATE_MAP ? write_map_entry : write_entry, w);
+        rill__state_visit_fn fn = ks->kinds[i] == RILL_STATE_MAP ? write_map_entry : write_entry;
+        int rc = ks->view ? ks->ops->snap_iterate_kg(ks->view, i, kg, fn, w)
+                          : ks->ops->iterate_kg(w->live[i], kg, fn, w);
         if (rc)
             return rc;
         if (!w->count) {
@@ -258,8 +275,9 @@ static int write_section(writer *w, rill__timer_service *timers, int kg, rill__b
     size_t timers_at = out->len;
     put_u64(out, 0);
     w->count = 0;
-    if (timers) {
-        int rc = rill__timers_iterate_kg(timers, kg, write_timer, w);
+    if (ks->has_timers) {
+        int rc = ks->tview ? rill__timers_snap_iterate_kg(ks->tview, kg, write_timer, w)
+                           : rill__timers_iterate_kg(w->timers, kg, write_timer, w);
         if (rc)
             return rc;
     }
@@ -276,11 +294,69 @@ static int write_section(writer *w, rill__timer_service *timers, int kg, rill__b
     return 0;
 }
 
-int rill__keyed_snapshot(rill__state_backend *b, rill__timer_service *timers, int kg_first,
-                         int kg_last, rill__buf *out, rill__err *err)
+/* The header, the sections, the index and the trailer, appended to w->out. */
+static int write_all(writer *w)
 {
-    if (!b || !out)
-        return fail(err, RILL_EINVAL, "keyed snapshot: no backend or no buffer");
+    rill__ksnap *ks = w->ks;
+    rill__buf *out = w->out;
+    rill__buf index = {0};
+    rill__buf_append(out, ks->header.data, ks->header.len);
+    uint32_t n_sections = 0;
+    put_u32(&index, 0);
+    int rc = 0;
+    for (int kg = ks->kg_first; kg <= ks->kg_last && rc == 0; kg++)
+        rc = write_section(w, kg, &index, &n_sections);
+    if (rc == 0) {
+        patch_u32(&index, 0, n_sections);
+        uint64_t index_off = out->len - w->start;
+        rill__buf_append(out, index.data, index.len);
+        put_u64(out, index_off);
+        put_u32(out, (uint32_t)ks->header.len);
+        put_u32(out, rill__crc32c(0, ks->header.data, ks->header.len));
+        put_u32(out, rill__crc32c(0, index.data, index.len));
+        put_u32(out, SNAP_END_MAGIC);
+    }
+    rill__buf_free(&index);
+    if (rc == 0)
+        return 0;
+    if (rc > 0)
+        rc = RILL_ESTATE; /* a stop without a code: not expected from the backend */
+    if (!w->has_msg)
+        fail(w->err, rc, "keyed snapshot of operator %s: key group %d: %s", ks->uid, w->kg,
+             rill_strerror(rc));
+    out->len = w->start;
+    return rc;
+}
+
+/* Ends the views (once). */
+static void end_views(rill__ksnap *ks)
+{
+    if (ks->view)
+        ks->ops->snap_end(ks->view);
+    ks->view = NULL;
+    if (ks->tview)
+        rill__timers_snap_end(ks->tview);
+    ks->tview = NULL;
+}
+
+void rill__ksnap_free(rill__ksnap *ks)
+{
+    if (!ks)
+        return;
+    end_views(ks);
+    rill__buf_free(&ks->header);
+    rill__buf_free(&ks->sync);
+    free(ks->kinds);
+    free(ks->uid);
+    free(ks);
+}
+
+int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                           int kg_last, rill__ksnap **out, rill__err *err)
+{
+    *out = NULL;
+    if (!b)
+        return fail(err, RILL_EINVAL, "keyed snapshot: no backend");
     const rill__state_backend_cfg *cfg = &b->cfg;
     const char *uid = cfg->operator_uid ? cfg->operator_uid : "?";
     if (cfg->max_parallelism <= 0 || kg_first > kg_last || kg_first < cfg->kg_first ||
@@ -295,60 +371,105 @@ int rill__keyed_snapshot(rill__state_backend *b, rill__timer_service *timers, in
                     "list its tables",
                     uid, b->ops->name);
 
-    writer w = {.b = b,
-                .out = out,
-                .start = out->len,
-                .max_par = cfg->max_parallelism,
-                .kg = -1,
-                .err = err};
-    rill__buf index = {0};
-    put_u32(&w.header, SNAP_MAGIC);
-    put_u32(&w.header, SNAP_VERSION);
-    put_u32(&w.header, (uint32_t)cfg->max_parallelism);
-    put_u32(&w.header, (uint32_t)kg_first);
-    put_u32(&w.header, (uint32_t)kg_last);
-    put_u32(&w.header, 0); /* n_tables */
+    rill__ksnap *ks = rill__xcalloc(1, sizeof *ks);
+    ks->ops = b->ops;
+    ks->uid = rill__xstrdup(uid);
+    ks->max_par = cfg->max_parallelism;
+    ks->kg_first = kg_first;
+    ks->kg_last = kg_last;
+    ks->has_timers = timers != NULL;
+    writer w = {.ks = ks, .b = b, .timers = timers, .kg = -1, .err = err};
+    put_u32(&ks->header, SNAP_MAGIC);
+    put_u32(&ks->header, SNAP_VERSION);
+    put_u32(&ks->header, (uint32_t)cfg->max_parallelism);
+    put_u32(&ks->header, (uint32_t)kg_first);
+    put_u32(&ks->header, (uint32_t)kg_last);
+    put_u32(&ks->header, 0); /* n_tables */
     int rc = b->ops->visit_tables(b, add_table, &w);
-    if (rc)
-        goto fail;
-    patch_u32(&w.header, 20, (uint32_t)w.n_tabs);
-    if (w.header.len > UINT32_MAX) {
+    if (rc == 0 && ks->header.len > UINT32_MAX) {
         w.has_msg = true;
-        rc = fail(err, RILL_ELIMIT, "keyed snapshot of operator %s: %zu tables", uid, w.n_tabs);
-        goto fail;
+        rc = fail(err, RILL_ELIMIT, "keyed snapshot of operator %s: %zu tables", uid, ks->n_tabs);
     }
-    rill__buf_append(out, w.header.data, w.header.len);
+    if (rc) {
+        if (!w.has_msg)
+            fail(err, rc > 0 ? RILL_ESTATE : rc, "keyed snapshot of operator %s: %s", uid,
+                 rill_strerror(rc > 0 ? RILL_ESTATE : rc));
+        free(w.live);
+        rill__ksnap_free(ks);
+        return rc > 0 ? RILL_ESTATE : rc;
+    }
+    patch_u32(&ks->header, 20, (uint32_t)ks->n_tabs);
 
-    uint32_t n_sections = 0;
-    put_u32(&index, 0);
-    for (int kg = kg_first; kg <= kg_last; kg++) {
-        rc = write_section(&w, timers, kg, &index, &n_sections);
-        if (rc)
-            goto fail;
+    /* what it will take, so the writer reserves it at once (doubling a buffer of many
+     * megabytes copies it again and again) */
+    int64_t entries = 0, bytes = 0;
+    if (b->ops->stats)
+        b->ops->stats(b, &entries, &bytes);
+    int64_t n_timers = timers ? rill__timers_count(timers, RILL_EVENT_TIME) +
+                                    rill__timers_count(timers, RILL_PROCESSING_TIME)
+                              : 0;
+    ks->size_hint = (size_t)(bytes + n_timers * 48 + 4096);
+
+    if (b->ops->snap_begin) {
+        rc = b->ops->snap_begin(b, &ks->view);
+        if (rc == 0 && timers)
+            rc = rill__timers_snap_begin(timers, &ks->tview);
+        if (rc < 0) {
+            free(w.live);
+            rill__ksnap_free(ks);
+            return fail(err, rc, "keyed snapshot of operator %s: cannot begin: %s", uid,
+                        rill_strerror(rc));
+        }
+    } else { /* no views: the whole snapshot now, on the owner's thread */
+        rill__buf_reserve(&ks->sync, ks->size_hint);
+        w.out = &ks->sync;
+        rc = write_all(&w);
+        if (rc < 0) {
+            free(w.live);
+            rill__ksnap_free(ks);
+            return rc;
+        }
     }
-    patch_u32(&index, 0, n_sections);
-    uint64_t index_off = out->len - w.start;
-    rill__buf_append(out, index.data, index.len);
-    put_u64(out, index_off);
-    put_u32(out, (uint32_t)w.header.len);
-    put_u32(out, rill__crc32c(0, w.header.data, w.header.len));
-    put_u32(out, rill__crc32c(0, index.data, index.len));
-    put_u32(out, SNAP_END_MAGIC);
-    rill__buf_free(&index);
-    rill__buf_free(&w.header);
-    free(w.tabs);
+    free(w.live);
+    *out = ks;
     return 0;
+}
 
-fail:
-    if (rc > 0)
-        rc = RILL_ESTATE; /* a stop without a code: not expected from the backend */
-    if (!w.has_msg)
-        fail(err, rc, "keyed snapshot of operator %s: key group %d: %s", uid, w.kg,
-             rill_strerror(rc));
-    out->len = w.start;
-    rill__buf_free(&index);
-    rill__buf_free(&w.header);
-    free(w.tabs);
+size_t rill__ksnap_size_hint(const rill__ksnap *ks)
+{
+    return ks->size_hint;
+}
+
+int rill__ksnap_write(rill__ksnap *ks, rill__buf *out, rill__err *err)
+{
+    if (ks->written) {
+        end_views(ks);
+        return fail(err, RILL_EINVAL, "keyed snapshot of operator %s: written twice", ks->uid);
+    }
+    ks->written = true;
+    if (!ks->view) {
+        rill__buf_append(out, ks->sync.data, ks->sync.len);
+        rill__buf_free(&ks->sync);
+        end_views(ks);
+        return 0;
+    }
+    writer w = {.ks = ks, .out = out, .start = out->len, .kg = -1, .err = err};
+    int rc = write_all(&w);
+    end_views(ks);
+    return rc;
+}
+
+int rill__keyed_snapshot(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                         int kg_last, rill__buf *out, rill__err *err)
+{
+    if (!out)
+        return fail(err, RILL_EINVAL, "keyed snapshot: no buffer");
+    rill__ksnap *ks;
+    int rc = rill__ksnap_begin(b, timers, kg_first, kg_last, &ks, err);
+    if (rc < 0)
+        return rc;
+    rc = rill__ksnap_write(ks, out, err);
+    rill__ksnap_free(ks);
     return rc;
 }
 

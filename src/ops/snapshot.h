@@ -54,6 +54,23 @@ int rill__keyed_snapshot(rill__state_backend *b, rill__timer_service *timers, in
                          int kg_last, rill__buf *out, rill__err *err);
 
 /*
+ * The same snapshot in two steps, so that the owner of b and timers goes on at once: begin
+ * (on the owner's thread) takes the catalog and starts the backend's and the timer service's
+ * views (rill__state_backend_ops.snap_begin, rill__timers_snap_begin; a backend without views
+ * is written out right there); write, on any one thread, appends the snapshot to out (once;
+ * errors as above; out as it was on failure) and ends the views; free ends them too when the
+ * snapshot was never written, so it must always be called. The owner may change b and timers
+ * meanwhile, and may even free them first: they keep what the snapshot needs.
+ */
+typedef struct rill__ksnap rill__ksnap;
+int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                           int kg_last, rill__ksnap **out, rill__err *err);
+int rill__ksnap_write(rill__ksnap *ks, rill__buf *out, rill__err *err);
+void rill__ksnap_free(rill__ksnap *ks); /* NULL-safe */
+/* Bytes the snapshot will take, about (to reserve them). */
+size_t rill__ksnap_size_hint(const rill__ksnap *ks);
+
+/*
  * Puts the entries and timers of the key groups in [kg_first, kg_last] (within b's range and
  * the timer service's) that the snapshot holds back into b (value_put, map_put) and timers
  * (rill__timers_register; NULL when the snapshot has no timers there). Registers the

@@ -1198,15 +1198,16 @@ static int cache_flush(win_op *w)
     return 0;
 }
 
-static int win_snapshot(rill__operator *op, uint64_t id, rill__buf *out)
+static int win_snapshot(rill__operator *op, uint64_t id, rill__buf *out,
+                        rill__ksnap **keyed_out)
 {
     win_op *w = (win_op *)op;
-    (void)id;
+    (void)id, (void)out;
     int rc = cache_flush(w);
     if (rc < 0)
         return rill__operator_fail(op, rc, "snapshot: writing cached state back: %s",
                                    rill_strerror(rc));
-    return rill__keyed_snap(&w->keyed, out);
+    return rill__keyed_snap(&w->keyed, keyed_out);
 }
 
 static int win_restore(rill__operator *op, int old_subtask, int old_par, const void *data,

@@ -313,12 +313,22 @@ const char *rill__restore_uid(const rill__restore *rs, size_t i);
 /* A savepoint directory (its _metadata and task files, named relative to it) loaded. */
 int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err);
 
-/* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread,
- * with the serialised state: the function takes it over (free() it), so the writing can go on
- * elsewhere while the task goes on with its input. align_ms: how long the task waited from the
- * first barrier to the last (0 for sources). */
-typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc, char *data,
-                                  size_t len, int64_t align_ms);
+/* A task's snapshot for one checkpoint, taken at the barrier. Its bytes are produced by
+ * rill__task_snap_write, on any one thread, while the task goes on with its input: keyed state
+ * is serialised there from copy-on-write views. Written at most once; always freed. */
+typedef struct rill__task_snap rill__task_snap;
+/* Appends the snapshot's bytes to out (as they were on failure, with err set). */
+int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err);
+void rill__task_snap_free(rill__task_snap *s); /* NULL-safe */
+/* How long the part at the barrier took on the task's thread. */
+int64_t rill__task_snap_sync_ns(const rill__task_snap *s);
+
+/* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread:
+ * the function takes snap over, so the writing can go on elsewhere while the task goes on with
+ * its input. align_ms: how long the task waited from the first barrier to the last (0 for
+ * sources). */
+typedef void (*rill__snapshot_fn)(void *arg, rill__task *t, uint64_t id, int rc,
+                                  rill__task_snap *snap, int64_t align_ms);
 /* Where snapshots go, and whether inputs align on barriers (exactly-once) or not. */
 void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
                                bool exactly_once);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/snapshot.h"
 #include "runtime.h"
 
 #define IDLE_PARK_NS (20 * 1000 * 1000) /* a safety net: wake-ups are explicit */
@@ -526,40 +527,107 @@ static int gate_watermark(rill__task *t, int c, int kind, int64_t value)
     return rc;
 }
 
+/* ---- task snapshots ------------------------------------------------------------------------ */
+
+/* A task's snapshot for one checkpoint: the bytes taken at the barrier, and the keyed
+ * snapshots begun there, whose bytes go in at their operators' places when it is written. */
+typedef struct snap_part {
+    size_t at;     /* where in buf the keyed snapshot's bytes go */
+    size_t len_at; /* the operator's u64 state length, which they add to */
+    rill__ksnap *ks;
+} snap_part;
+
+struct rill__task_snap {
+    int64_t sync_ns; /* the part at the barrier, on the task's thread */
+    rill__buf buf;
+    snap_part *parts;
+    size_t n_parts, cap_parts;
+};
+
+void rill__task_snap_free(rill__task_snap *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_parts; i++)
+        rill__ksnap_free(s->parts[i].ks);
+    free(s->parts);
+    rill__buf_free(&s->buf);
+    free(s);
+}
+
+int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
+{
+    size_t want = s->buf.len, start = out->len, from = 0;
+    for (size_t i = 0; i < s->n_parts; i++)
+        want += rill__ksnap_size_hint(s->parts[i].ks);
+    rill__buf_reserve(out, out->len + want);
+    for (size_t i = 0; i < s->n_parts; i++) {
+        snap_part *p = &s->parts[i];
+        rill__buf_append(out, s->buf.data + from, p->at - from);
+        from = p->at;
+        size_t before = out->len;
+        int rc = rill__ksnap_write(p->ks, out, err);
+        if (rc < 0) {
+            out->len = start;
+            return rc;
+        }
+        uint64_t len;
+        char *lp = out->data + start + p->len_at;
+        memcpy(&len, lp, 8);
+        len += out->len - before;
+        memcpy(lp, &len, 8);
+    }
+    rill__buf_append(out, s->buf.data + from, s->buf.len - from);
+    return 0;
+}
+
+int64_t rill__task_snap_sync_ns(const rill__task_snap *s)
+{
+    return s->sync_ns;
+}
+
 /*
  * Checkpoint id at this task: the synchronous part of the snapshot (each chained operator's
- * state, and a source's position, serialised into one buffer handed to the job run's snapshot
- * function, which writes it), then the barrier goes on downstream. Format: u32 operators, then
- * per operator: u32 uid length, uid, u64 state length, state.
+ * state, a source's position, and the begin of each keyed snapshot) goes to the job run's
+ * snapshot function, which writes it elsewhere; then the barrier goes on downstream. Format:
+ * u32 operators, then per operator: u32 uid length, uid, u64 state length, state.
  */
 static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
 {
     rill__job_run *r = t->run;
-    rill__buf buf = {0};
+    int64_t t0 = rill__mono_ns();
+    rill__task_snap *snap = rill__xcalloc(1, sizeof *snap);
+    rill__buf *buf = &snap->buf;
     uint32_t n = (uint32_t)t->v->n_nodes;
-    rill__buf_append(&buf, &n, 4);
+    rill__buf_append(buf, &n, 4);
     int rc = 0;
     for (int i = 0; i < t->v->n_nodes && rc == 0; i++) {
         rill__operator *op = t->ops[i];
         uint32_t ul = (uint32_t)strlen(op->uid);
-        rill__buf_append(&buf, &ul, 4);
-        rill__buf_append(&buf, op->uid, ul);
-        size_t at = buf.len;
+        rill__buf_append(buf, &ul, 4);
+        rill__buf_append(buf, op->uid, ul);
+        size_t at = buf->len;
         uint64_t len = 0;
-        rill__buf_append(&buf, &len, 8);
-        size_t start = buf.len;
+        rill__buf_append(buf, &len, 8);
+        size_t start = buf->len;
+        rill__ksnap *ks = NULL;
         if (i == 0 && t->source && t->source->ops->position)
-            rc = t->source->ops->position(t->source, &buf);
+            rc = t->source->ops->position(t->source, buf);
         else if (op->ops->snapshot)
-            rc = op->ops->snapshot(op, id, &buf);
-        len = buf.len - start;
-        memcpy(buf.data + at, &len, 8);
+            rc = op->ops->snapshot(op, id, buf, &ks);
+        len = buf->len - start;
+        memcpy(buf->data + at, &len, 8);
+        if (ks) {
+            rill__grow((void **)&snap->parts, &snap->cap_parts, snap->n_parts + 1,
+                       sizeof *snap->parts);
+            snap->parts[snap->n_parts++] = (snap_part){.at = buf->len, .len_at = at, .ks = ks};
+        }
     }
-    if (r->snap_fn) {
-        r->snap_fn(r->snap_arg, t, id, rc, buf.data, buf.len, align_ms); /* takes it over */
-        buf.data = NULL;
-    }
-    rill__buf_free(&buf);
+    snap->sync_ns = rill__mono_ns() - t0;
+    if (r->snap_fn)
+        r->snap_fn(r->snap_arg, t, id, rc, snap, align_ms); /* takes it over */
+    else
+        rill__task_snap_free(snap);
     if (rc < 0)
         return rill__err_first(&t->err, rc, "task %s: snapshot of checkpoint %llu failed: %s",
                                t->name, (unsigned long long)id, rill_strerror(rc));

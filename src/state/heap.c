@@ -3,7 +3,14 @@
  * group, one open-addressing hash table (linear probing, backward-shift deletion) whose 64-byte
  * slots hold small keys and values inline, so the per-record get/put allocates nothing. Map
  * state hangs a small nested hash map of user keys off each entry.
+ *
+ * Asynchronous snapshots are copy-on-write per (table, key group): snap_begin only marks every
+ * key-group table pending. The snapshot thread then serialises each pending table in place
+ * (the owner waits should it want to change that one meanwhile), and the owner, before it first
+ * changes a pending table, copies it for the snapshot (a memcpy of its slots, plus its
+ * out-of-line bytes), which the snapshot thread reads instead.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +70,7 @@ typedef struct kg_table {
 } kg_table;
 
 typedef struct heap_backend heap_backend;
+typedef struct heap_snap heap_snap;
 
 typedef struct heap_table {
     heap_backend *b;
@@ -75,6 +83,7 @@ typedef struct heap_table {
     unsigned kg_first, n_kg;
     kg_table *kgs; /* n_kg, indexed by kg - kg_first */
     entry *last;   /* last hit; NULL after anything that moves or removes entries */
+    size_t idx;    /* in the backend's registration order */
     int64_t n_entries;
     size_t slot_bytes; /* slot arrays */
     size_t ext_bytes;  /* out-of-line keys and values */
@@ -87,6 +96,7 @@ struct heap_backend {
     size_t n_tables, cap_tables;
     heap_table **by_id; /* by desc->id, for O(1) lookup; NULL holes */
     size_t cap_by_id;
+    heap_snap *snap; /* the snapshot whose tables are still pending, if any (owner's) */
 };
 
 /* rill__state_table is opaque to callers; each backend has its own table struct behind it. */
@@ -293,6 +303,178 @@ static void erase(heap_table *t, kg_table *g, entry *e)
     t->last = NULL;
 }
 
+/* ---- asynchronous snapshots: copy-on-write per (table, key group) ------------------------- */
+
+/* The life of one (table, key group) in a snapshot. PENDING: as at snap_begin, in the live
+ * table. The snapshot thread takes it to WRITING, reads the live table and sets DONE; the owner
+ * takes it to COPYING, copies it to frozen and sets COPIED. Only the owner changes live tables,
+ * and never one in WRITING: it waits until DONE. */
+enum { SNAP_PENDING, SNAP_COPYING, SNAP_COPIED, SNAP_WRITING, SNAP_DONE };
+
+/* A key-group table copied for a snapshot: its used entries, back to back. */
+typedef struct frozen_kg {
+    entry *e;
+    uint32_t n;
+    unsigned char *arena; /* their out-of-line bytes */
+} frozen_kg;
+
+struct heap_snap {
+    unsigned kg_first, n_kg;
+    size_t n_tabs;
+    heap_table **live; /* the tables at snap_begin: n_tabs */
+    frozen_kg *frozen; /* n_tabs * n_kg: set when COPIED, freed once read */
+    _Atomic unsigned char *status; /* n_tabs * n_kg */
+    unsigned char *settled; /* owner's: 1 once its (table, kg) is COPIED or DONE */
+    atomic_bool ended;      /* snap_end: nothing will be read any more */
+    atomic_int refs;        /* the owner's (until detached) and the snapshot thread's */
+};
+
+/* Out-of-line bytes of a frozen table, 8-byte aligned pieces of one allocation. */
+static inline size_t al8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static size_t ext_size(const entry *e)
+{
+    size_t n = 0;
+    if (e->flags & F_KEXT)
+        n += al8((size_t)e->key_len + e->ns_len);
+    if (e->flags & F_VEXT) {
+        n += al8(e->val_len);
+    } else if (e->flags & F_MAP) {
+        const umap *m = e->v.map;
+        n += al8(sizeof *m) + ((size_t)m->mask + 1) * sizeof *m->slots;
+        for (size_t u = 0; u <= m->mask; u++)
+            if (m->slots[u].p)
+                n += al8(m->slots[u].len);
+    }
+    return n;
+}
+
+static void *bump(unsigned char **at, const void *p, size_t n)
+{
+    void *c = *at;
+    if (n)
+        memcpy(c, p, n);
+    *at += al8(n);
+    return c;
+}
+
+/* A copy of live's entries that owns all its bytes: out-of-line keys, values and maps are
+ * copied into one arena (the owner may free or reallocate the originals at once). */
+static void freeze(frozen_kg *dst, const kg_table *live)
+{
+    *dst = (frozen_kg){0};
+    if (!live->slots || !live->n)
+        return;
+    dst->e = rill__xmalloc((size_t)live->n * sizeof(entry));
+    size_t ext = 0;
+    for (size_t s = 0; s <= live->mask; s++)
+        if (live->slots[s].flags & F_USED) {
+            dst->e[dst->n++] = live->slots[s];
+            if (live->slots[s].flags & (F_KEXT | F_VEXT | F_MAP))
+                ext += ext_size(&live->slots[s]);
+        }
+    RILL_DASSERT(dst->n == live->n);
+    if (!ext)
+        return;
+    unsigned char *at = dst->arena = rill__xmalloc(ext);
+    for (size_t i = 0; i < dst->n; i++) {
+        entry *e = &dst->e[i];
+        if (e->flags & F_KEXT)
+            e->k.ext = bump(&at, e->k.ext, (size_t)e->key_len + e->ns_len);
+        if (e->flags & F_VEXT) {
+            e->v.ext.p = bump(&at, e->v.ext.p, e->val_len);
+            e->v.ext.cap = e->val_len;
+        } else if (e->flags & F_MAP) {
+            const umap *m = e->v.map;
+            umap *c = bump(&at, m, sizeof *m);
+            c->slots = bump(&at, m->slots, ((size_t)m->mask + 1) * sizeof *m->slots);
+            for (size_t u = 0; u <= m->mask; u++)
+                if (c->slots[u].p) {
+                    c->slots[u].p = bump(&at, c->slots[u].p, c->slots[u].len);
+                    c->slots[u].cap = c->slots[u].len;
+                }
+            e->v.map = c;
+        }
+    }
+    RILL_DASSERT(at == dst->arena + ext);
+}
+
+static void frozen_free(frozen_kg *g)
+{
+    free(g->e);
+    free(g->arena);
+    *g = (frozen_kg){0};
+}
+
+static void snap_unref(heap_snap *s)
+{
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < s->n_tabs * s->n_kg; i++)
+        frozen_free(&s->frozen[i]); /* copied, but never read */
+    free(s->live);
+    free(s->frozen);
+    free((void *)s->status);
+    free(s->settled);
+    free(s);
+}
+
+/* Owner: makes (table, kg) slot i of s safe to change: copies it when still pending, waits
+ * while the snapshot thread reads it. */
+static void snap_settle(heap_snap *s, size_t i)
+{
+    unsigned char v = SNAP_PENDING;
+    if (atomic_compare_exchange_strong_explicit(&s->status[i], &v, SNAP_COPYING,
+                                                memory_order_acquire, memory_order_acquire)) {
+        freeze(&s->frozen[i], &s->live[i / s->n_kg]->kgs[i % s->n_kg]);
+        atomic_store_explicit(&s->status[i], SNAP_COPIED, memory_order_release);
+    } else {
+        while (v == SNAP_WRITING) {
+            sched_yield();
+            v = atomic_load_explicit(&s->status[i], memory_order_acquire);
+        }
+    }
+    s->settled[i] = 1;
+}
+
+/* Owner: lets go of the current snapshot, copying what it still needs. */
+static void snap_detach(heap_backend *b)
+{
+    heap_snap *s = b->snap;
+    if (!s)
+        return;
+    if (!atomic_load_explicit(&s->ended, memory_order_acquire))
+        for (size_t i = 0; i < s->n_tabs * s->n_kg; i++)
+            if (!s->settled[i])
+                snap_settle(s, i);
+    b->snap = NULL;
+    snap_unref(s);
+}
+
+__attribute__((noinline)) static void cow_slow(heap_table *t, const kg_table *g)
+{
+    heap_snap *s = t->b->snap;
+    if (atomic_load_explicit(&s->ended, memory_order_acquire)) {
+        snap_detach(t->b);
+        return;
+    }
+    if (t->idx >= s->n_tabs)
+        return; /* registered after the snapshot began: not in it */
+    size_t i = t->idx * s->n_kg + (size_t)(g - t->kgs);
+    if (!s->settled[i])
+        snap_settle(s, i);
+}
+
+/* Before the owner changes anything in g (a key-group table of t). */
+static inline void cow(heap_table *t, const kg_table *g)
+{
+    if (RILL_UNLIKELY(t->b->snap != NULL))
+        cow_slow(t, g);
+}
+
 /* ---- ops ---------------------------------------------------------------------------------- */
 
 static int heap_value_get(rill__state_table *tt, const rill__state_key *k, const void **val_out,
@@ -332,6 +514,7 @@ static int heap_value_put(rill__state_table *tt, const rill__state_key *k, const
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
+    cow(t, g);
     uint64_t h = full_hash(k);
     entry *e = t->last;
     if (!e || !entry_is(e, h, k)) {
@@ -356,8 +539,10 @@ static int heap_value_del(rill__state_table *tt, const rill__state_key *k)
         return RILL_ESTATE;
     /* Not through the last-hit cache: erase needs the entry's own key group table. */
     entry *e = find(g, full_hash(k), k);
-    if (e)
+    if (e) {
+        cow(t, g);
         erase(t, g, e);
+    }
     return 0;
 }
 
@@ -372,6 +557,7 @@ static int heap_value_append(rill__state_table *tt, const rill__state_key *k, co
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
+    cow(t, g);
     uint64_t h = full_hash(k);
     entry *e = t->last;
     if (!e || !entry_is(e, h, k)) {
@@ -566,6 +752,7 @@ static int heap_map_put(rill__state_table *tt, const rill__state_key *k, const v
     entry *e = map_entry(t, k, &g);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
+    cow(t, g);
     if (!e) {
         if (RILL_UNLIKELY(k->key_len > UINT32_MAX || k->ns_len > UINT32_MAX ||
                           k->key_len + k->ns_len > UINT32_MAX))
@@ -620,6 +807,7 @@ static int heap_map_remove(rill__state_table *tt, const rill__state_key *k, cons
     uent *u = umap_find(m, rill__hash_bytes(ukey, ukey_len, 0), ukey, ukey_len);
     if (!u)
         return 0;
+    cow(t, g);
     umap_erase(t, m, u);
     if (m->n == 0)
         erase(t, g, e);
@@ -683,6 +871,7 @@ static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
             examined++;
             continue;
         }
+        cow(t, g); /* it may remove entries (a no-op once settled) */
         entry *e = &g->slots[slot];
         if (!(e->flags & F_USED)) {
             slot++;
@@ -734,20 +923,12 @@ static int64_t heap_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
  * Value entries are visited once with their value bytes. A map entry is visited once per user
  * key, with the same state key each time and val = [ukey_len u32, host order][ukey][value] (len
  * = 4 + ukey_len + value length), so a snapshot writes one record per user key and a restore
- * puts them back with map_put.
+ * puts them back with map_put. (The used ones of n slots.)
  */
-static int heap_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn, void *arg)
+static int iterate_slots(const entry *slots, size_t n, int kg, rill__state_visit_fn fn, void *arg)
 {
-    heap_table *t = htab(tt);
-    unsigned i = (unsigned)kg - t->kg_first;
-    RILL_DASSERT(i < t->n_kg);
-    if (i >= t->n_kg)
-        return RILL_ESTATE;
-    kg_table *g = &t->kgs[i];
-    if (!g->slots)
-        return 0;
-    for (size_t s = 0; s <= g->mask; s++) {
-        entry *e = &g->slots[s];
+    for (size_t s = 0; s < n; s++) {
+        const entry *e = &slots[s];
         if (!(e->flags & F_USED))
             continue;
         const unsigned char *kb = entry_key(e);
@@ -768,11 +949,89 @@ static int heap_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn f
             }
             continue;
         }
-        int rc = fn(arg, &k, entry_val(e), e->val_len);
+        int rc = fn(arg, &k, entry_val((entry *)e), e->val_len);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+static int iterate_g(const kg_table *g, int kg, rill__state_visit_fn fn, void *arg)
+{
+    return g->slots ? iterate_slots(g->slots, (size_t)g->mask + 1, kg, fn, arg) : 0;
+}
+
+static int heap_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn, void *arg)
+{
+    heap_table *t = htab(tt);
+    unsigned i = (unsigned)kg - t->kg_first;
+    RILL_DASSERT(i < t->n_kg);
+    if (i >= t->n_kg)
+        return RILL_ESTATE;
+    return iterate_g(&t->kgs[i], kg, fn, arg);
+}
+
+/* ---- snapshot views -------------------------------------------------------------------------- */
+
+static heap_snap *hsnap(rill__state_snap *s)
+{
+    return (heap_snap *)(void *)s;
+}
+
+static int heap_snap_begin(rill__state_backend *bb, rill__state_snap **out)
+{
+    heap_backend *b = (heap_backend *)bb;
+    snap_detach(b); /* an older view still being read keeps what it needs */
+    heap_snap *s = rill__xcalloc(1, sizeof *s);
+    s->kg_first = (unsigned)b->base.cfg.kg_first;
+    s->n_kg = (unsigned)(b->base.cfg.kg_last - b->base.cfg.kg_first + 1);
+    s->n_tabs = b->n_tables;
+    size_t n = s->n_tabs * s->n_kg;
+    s->live = rill__xcalloc(s->n_tabs ? s->n_tabs : 1, sizeof *s->live);
+    if (s->n_tabs)
+        memcpy(s->live, b->tables, s->n_tabs * sizeof *s->live);
+    s->frozen = rill__xcalloc(n ? n : 1, sizeof *s->frozen);
+    s->status = rill__xcalloc(n ? n : 1, sizeof *s->status); /* all SNAP_PENDING */
+    s->settled = rill__xcalloc(n ? n : 1, 1);
+    atomic_init(&s->ended, false);
+    atomic_init(&s->refs, 2);
+    b->snap = s;
+    *out = (rill__state_snap *)(void *)s;
+    return 0;
+}
+
+/* The snapshot thread: reads (table, kg) in place when still pending, else the owner's copy. */
+static int heap_snap_iterate_kg(rill__state_snap *ss, size_t table, int kg,
+                                rill__state_visit_fn fn, void *arg)
+{
+    heap_snap *s = hsnap(ss);
+    unsigned gi = (unsigned)kg - s->kg_first;
+    if (table >= s->n_tabs || gi >= s->n_kg)
+        return RILL_ESTATE;
+    size_t i = table * s->n_kg + gi;
+    unsigned char v = SNAP_PENDING;
+    if (atomic_compare_exchange_strong_explicit(&s->status[i], &v, SNAP_WRITING,
+                                                memory_order_acquire, memory_order_acquire)) {
+        int rc = iterate_g(&s->live[table]->kgs[gi], kg, fn, arg);
+        atomic_store_explicit(&s->status[i], SNAP_DONE, memory_order_release);
+        return rc;
+    }
+    while (v == SNAP_COPYING) {
+        sched_yield();
+        v = atomic_load_explicit(&s->status[i], memory_order_acquire);
+    }
+    if (v != SNAP_COPIED)
+        return RILL_ESTATE; /* read twice */
+    int rc = iterate_slots(s->frozen[i].e, s->frozen[i].n, kg, fn, arg);
+    frozen_free(&s->frozen[i]);
+    return rc;
+}
+
+static void heap_snap_end(rill__state_snap *ss)
+{
+    heap_snap *s = hsnap(ss);
+    atomic_store_explicit(&s->ended, true, memory_order_release);
+    snap_unref(s);
 }
 
 static heap_table *table_new(heap_backend *b, const rill_state_desc *desc)
@@ -842,6 +1101,7 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
                                         "not supported by the heap backend",
                                         desc->name, b->uid, (int)desc->kind);
         t = table_new(b, desc);
+        t->idx = b->n_tables;
         rill__grow((void **)&b->tables, &b->cap_tables, b->n_tables + 1, sizeof *b->tables);
         b->tables[b->n_tables++] = t;
     }
@@ -878,6 +1138,7 @@ static void heap_destroy(rill__state_backend *bb)
     heap_backend *b = (heap_backend *)bb;
     if (!b)
         return;
+    snap_detach(b); /* a view not yet read keeps copies of what it still needs */
     for (size_t i = 0; i < b->n_tables; i++)
         table_free(b->tables[i]);
     free(b->tables);
@@ -949,4 +1210,7 @@ const rill__state_backend_ops rill__heap_backend_ops = {
     .prefetch = heap_prefetch,
     .stats = heap_stats,
     .visit_tables = heap_visit_tables,
+    .snap_begin = heap_snap_begin,
+    .snap_iterate_kg = heap_snap_iterate_kg,
+    .snap_end = heap_snap_end,
 };

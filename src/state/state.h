@@ -49,6 +49,8 @@ typedef struct rill__state_key {
 typedef struct rill__state_backend rill__state_backend;
 /* Never defined: each backend casts it to its own table struct. */
 typedef struct rill__state_table rill__state_table;
+/* Never defined: a backend's asynchronous snapshot view (see snap_begin). */
+typedef struct rill__state_snap rill__state_snap;
 
 /* What a backend instance serves: one operator subtask's key-group range. */
 typedef struct rill__state_backend_cfg {
@@ -122,6 +124,21 @@ typedef struct rill__state_backend_ops {
                         int (*fn)(void *arg, const char *name, rill__state_kind kind,
                                   size_t value_size, int64_t ttl_ms, rill__state_table *t),
                         void *arg);
+
+    /*
+     * Asynchronous snapshots (NULL snap_begin: the backend has none, and a snapshot iterates
+     * the live tables on the owner's thread). snap_begin, on the owner's thread, starts a view
+     * of every table registered so far as it is now, and must be cheap: the owner goes on
+     * changing the backend at once. One other thread then reads the view with snap_iterate_kg
+     * (table: the index in visit_tables order at snap_begin; the same contract as iterate_kg;
+     * each (table, kg) at most once) and releases it with snap_end (exactly once, also when it
+     * iterated nothing). A view begun while the previous one is still being read is fine: the
+     * backend keeps what the older one needs. destroy may come before snap_end.
+     */
+    int (*snap_begin)(rill__state_backend *b, rill__state_snap **out);
+    int (*snap_iterate_kg)(rill__state_snap *s, size_t table, int kg, rill__state_visit_fn fn,
+                           void *arg);
+    void (*snap_end)(rill__state_snap *s);
 } rill__state_backend_ops;
 
 /* Every backend instance starts with this header. */

@@ -104,4 +104,18 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
                             int (*fn)(void *arg, rill_time_domain d, const rill__timer *t),
                             void *arg);
 
+/*
+ * Snapshot views. snap_begin (owner's thread; waits until a previous view has ended) fixes the
+ * key-group lists as they are: the owner goes on registering, deleting and popping, which
+ * changes the lists only once the view has ended. One other thread walks them meanwhile with
+ * snap_iterate_kg (same contract as rill__timers_iterate_kg) and calls snap_end exactly once.
+ * rill__timers_free waits for the view to end.
+ */
+typedef struct rill__timers_snap rill__timers_snap;
+int rill__timers_snap_begin(rill__timer_service *s, rill__timers_snap **out);
+int rill__timers_snap_iterate_kg(rill__timers_snap *v, int kg,
+                                 int (*fn)(void *arg, rill_time_domain d, const rill__timer *t),
+                                 void *arg);
+void rill__timers_snap_end(rill__timers_snap *v);
+
 #endif /* RILL_TIME_H */

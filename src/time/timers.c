@@ -2,7 +2,13 @@
  * timers.c - time layer: the timer service. Per domain a binary min-heap on (ts, registration
  * order); one chained hash set over both domains for deduplication and deletion; per key group
  * an intrusive list for snapshots. Each timer is one allocation holding its key and namespace.
+ *
+ * While a snapshot view is being read on another thread, the key-group lists stay as they were
+ * when it began: a new timer goes into the heap and the set but joins its list later, and a
+ * removed one leaves the heap and the set but stays listed (and allocated) until the view has
+ * ended. The owner applies both then.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +28,16 @@ struct trec {
     size_t key_len, ns_len;
     int kg;
     rill_time_domain domain;
+    bool linked; /* in its key group's list */
+    bool dead;   /* removed while a view was live: waits in the list for it to end */
     unsigned char bytes[]; /* key bytes, then namespace bytes */
+};
+
+/* A snapshot view: the key-group lists as they were at its begin. */
+struct rill__timers_snap {
+    rill__timer_service *s;
+    atomic_bool ended;
+    atomic_int refs; /* the owner's (until it applies what waited) and the reader's */
 };
 
 /* Heap entries carry the ordering fields, so sifting compares without touching the records. */
@@ -48,6 +63,9 @@ struct rill__timer_service {
     /* The last popped timer: its bytes back the caller's rill__timer until the next pop (or
      * free), so an on_timer callback may register and delete timers with the key it got. */
     trec *popped;
+    rill__timers_snap *snap; /* a view being read: the lists must not change */
+    trec *later_link;        /* new while the view was live (chained by knext) */
+    trec *later_free;        /* removed while it was live and still listed (chained by hnext) */
 };
 
 /* ---- heap ---------------------------------------------------------------------------------- */
@@ -177,6 +195,77 @@ static void kg_unlink(rill__timer_service *s, trec *r)
         s->kg_head[r->kg - s->kg_first] = r->knext;
     if (r->knext)
         r->knext->kprev = r->kprev;
+    r->linked = false;
+}
+
+static void kg_link(rill__timer_service *s, trec *r)
+{
+    trec **head = &s->kg_head[r->kg - s->kg_first];
+    r->kprev = NULL;
+    r->knext = *head;
+    if (*head)
+        (*head)->kprev = r;
+    *head = r;
+    r->linked = true;
+}
+
+/* ---- snapshot views ------------------------------------------------------------------------ */
+
+static void view_unref(rill__timers_snap *v)
+{
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+        free(v);
+}
+
+/* Owner: once the view has ended (or waiting for it with wait), the lists catch up with what
+ * happened meanwhile. */
+static void view_settle(rill__timer_service *s, bool wait)
+{
+    rill__timers_snap *v = s->snap;
+    if (!v)
+        return;
+    while (!atomic_load_explicit(&v->ended, memory_order_acquire)) {
+        if (!wait)
+            return;
+        sched_yield();
+    }
+    for (trec *r = s->later_link, *next; r; r = next) {
+        next = r->knext;
+        if (!r->dead)
+            kg_link(s, r);
+    }
+    for (trec *r = s->later_free, *next; r; r = next) {
+        next = r->hnext;
+        if (r->linked)
+            kg_unlink(s, r);
+        free(r);
+    }
+    if (s->popped && s->popped->linked)
+        kg_unlink(s, s->popped); /* still backs the caller's timer: freed at the next pop */
+    s->later_link = s->later_free = NULL;
+    s->snap = NULL;
+    view_unref(v);
+}
+
+static inline void view_check(rill__timer_service *s)
+{
+    if (RILL_UNLIKELY(s->snap != NULL))
+        view_settle(s, false);
+}
+
+/* r has left the heap and the set (and is not the popped one): gone now, or once the view
+ * has ended. */
+static void retire(rill__timer_service *s, trec *r)
+{
+    if (s->snap) {
+        r->dead = true;
+        r->hnext = s->later_free;
+        s->later_free = r;
+        return;
+    }
+    if (r->linked)
+        kg_unlink(s, r);
+    free(r);
 }
 
 static void fill(const trec *r, rill__timer *out)
@@ -208,6 +297,7 @@ void rill__timers_free(rill__timer_service *s)
 {
     if (!s)
         return;
+    view_settle(s, true); /* the reader must be done with the lists first */
     for (int d = 0; d < N_DOMAINS; d++) {
         for (size_t i = 0; i < s->heap[d].n; i++)
             free(s->heap[d].a[i].r);
@@ -225,6 +315,7 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     RILL_ASSERT((unsigned)d < N_DOMAINS);
     if (k->kg < s->kg_first || k->kg > s->kg_last)
         return RILL_ESTATE;
+    view_check(s);
     uint64_t h = timer_hash(d, k, ts);
     trec **pp = find(s, h, d, k, ts);
     if (*pp)
@@ -238,6 +329,7 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     r->ns_len = k->ns_len;
     r->kg = k->kg;
     r->domain = d;
+    r->dead = false;
     if (k->key_len)
         memcpy(r->bytes, k->key, k->key_len);
     if (k->ns_len)
@@ -246,12 +338,13 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     r->hnext = NULL;
     *pp = r; /* the chain's end */
     s->n_entries++;
-    trec **head = &s->kg_head[k->kg - s->kg_first];
-    r->kprev = NULL;
-    r->knext = *head;
-    if (*head)
-        (*head)->kprev = r;
-    *head = r;
+    if (s->snap) { /* joins its list once the view has ended */
+        r->linked = false;
+        r->knext = s->later_link;
+        s->later_link = r;
+    } else {
+        kg_link(s, r);
+    }
     heap_push(&s->heap[d], r, s->seq++);
 
     if (s->n_entries > s->n_buckets)
@@ -265,22 +358,24 @@ int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__
     RILL_ASSERT((unsigned)d < N_DOMAINS);
     if (k->kg < s->kg_first || k->kg > s->kg_last)
         return RILL_ESTATE;
+    view_check(s);
     trec **pp = find(s, timer_hash(d, k, ts), d, k, ts);
     trec *r = *pp;
     if (!r)
         return 0;
     *pp = r->hnext;
     s->n_entries--;
-    kg_unlink(s, r);
     heap_remove(&s->heap[d], r);
-    free(r);
+    retire(s, r);
     return 0;
 }
 
 int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, rill__timer *out)
 {
     RILL_ASSERT((unsigned)d < N_DOMAINS);
-    free(s->popped);
+    view_check(s);
+    if (s->popped)
+        retire(s, s->popped);
     s->popped = NULL;
     theap *h = &s->heap[d];
     if (!h->n || h->a[0].ts > limit)
@@ -288,7 +383,10 @@ int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, 
     trec *r = h->a[0].r;
     heap_remove(h, r);
     set_unlink(s, r);
-    kg_unlink(s, r);
+    if (s->snap)
+        r->dead = true; /* listed until the view has ended */
+    else
+        kg_unlink(s, r);
     s->popped = r;
     fill(r, out);
     return 1;
@@ -313,6 +411,7 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
 {
     if (kg < s->kg_first || kg > s->kg_last)
         return RILL_ESTATE;
+    view_settle(s, true);
     for (trec *r = s->kg_head[kg - s->kg_first]; r;) {
         trec *next = r->knext;
         rill__timer t;
@@ -323,4 +422,39 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
         r = next;
     }
     return 0;
+}
+
+int rill__timers_snap_begin(rill__timer_service *s, rill__timers_snap **out)
+{
+    view_settle(s, true); /* one view at a time: the previous one's reader finishes first */
+    rill__timers_snap *v = rill__xcalloc(1, sizeof *v);
+    v->s = s;
+    atomic_init(&v->ended, false);
+    atomic_init(&v->refs, 2);
+    s->snap = v;
+    *out = v;
+    return 0;
+}
+
+int rill__timers_snap_iterate_kg(rill__timers_snap *v, int kg,
+                                 int (*fn)(void *arg, rill_time_domain d, const rill__timer *t),
+                                 void *arg)
+{
+    const rill__timer_service *s = v->s;
+    if (kg < s->kg_first || kg > s->kg_last)
+        return RILL_ESTATE;
+    for (const trec *r = s->kg_head[kg - s->kg_first]; r; r = r->knext) {
+        rill__timer t;
+        fill(r, &t);
+        int rc = fn(arg, r->domain, &t);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void rill__timers_snap_end(rill__timers_snap *v)
+{
+    atomic_store_explicit(&v->ended, true, memory_order_release);
+    view_unref(v);
 }

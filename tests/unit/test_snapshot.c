@@ -2,6 +2,8 @@
  * test_snapshot.c - unit tests of the ops layer's canonical keyed snapshot (heap backend and
  * timer service, rescaling between parallelisms, damaged input) and the operator-state blobs.
  */
+#include <pthread.h>
+
 #include "ops/snapshot.h"
 #include "test.h"
 
@@ -396,6 +398,267 @@ TEST(snapshot_round_trip_same_parallelism)
         rill__buf_free(&s1);
         rill__buf_free(&s2);
     }
+}
+
+/* ---- asynchronous snapshots: copy-on-write views ---------------------------------------- */
+
+static bool ttl_all_expired(void *arg, const void *val, size_t len)
+{
+    (void)arg, (void)val, (void)len;
+    return true;
+}
+
+static int count_timer(void *arg, rill_time_domain d, const rill__timer *t)
+{
+    (void)d, (void)t;
+    (*(int64_t *)arg)++;
+    return 0;
+}
+
+/* Changes everything walk() filled in, through every mutating call of the backend and the
+ * timer service: values overwritten, deleted and appended to, map keys added and removed, new
+ * keys (tables grow), TTL cleanup, timers registered, deleted and popped. */
+static void scramble(inst *in)
+{
+    const rill__state_backend_ops *ops = in->b->ops;
+    rill__state_table *tc = tab(in, &d_count), *tl = tab(in, &d_list), *tmap = tab(in, &d_map);
+    rill__state_table *tt = tab(in, &d_ttl), *tn = tab(in, &d_names);
+    for (uint64_t k = 0; k < 3 * N_KEYS; k++) {
+        uint64_t kb;
+        rill__state_key key = u64_key(&kb, k);
+        if (!owns(in, key.kg))
+            continue;
+        uint64_t v = k + 7777;
+        CHECK_RC(ops->value_put(tc, &key, &v, 8)); /* new keys past N_KEYS: tables grow */
+        if (k >= N_KEYS)
+            continue;
+        uint32_t e = 999;
+        for (int j = 0; j < 9; j++) /* a list past the inline bytes: reallocated */
+            CHECK_RC(ops->value_append(tl, &key, &e, 4));
+        CHECK_RC(ops->map_put(tmap, &key, "zz", 2, &v, 8));
+        if (k % 2 == 0)
+            CHECK_EQ(ops->map_remove(tmap, &key, "", 0), 1);
+        if (k % 7 == 0) {
+            rill__state_key nk = with_ns(key, "window-two-long-namespace");
+            CHECK_RC(ops->value_del(tn, &nk));
+            char big[100];
+            memset(big, 'x', sizeof big);
+            CHECK_RC(ops->value_put(tn, &key, big, sizeof big));
+        }
+        if (k % 3 == 1) {
+            CHECK_RC(rill__timers_delete(in->tm, RILL_EVENT_TIME, &key, (int64_t)k * 10));
+            CHECK_RC(rill__timers_register(in->tm, RILL_EVENT_TIME, &key, (int64_t)k * 10 + 1));
+        } else {
+            CHECK_RC(rill__timers_register(in->tm, RILL_EVENT_TIME, &key, 5));
+        }
+    }
+    /* TTL: everything in "ttl" has expired */
+    uint64_t cursor = 0;
+    do
+        ops->cleanup_step(tt, &cursor, 1 << 20, ttl_all_expired, NULL);
+    while (cursor);
+    rill__timer t;
+    int popped = 0;
+    while (rill__timers_pop(in->tm, RILL_PROCESSING_TIME, RILL_TS_MAX, &t) == 1) {
+        /* the popped key stays readable while the callback registers timers with it */
+        CHECK_RC(rill__timers_register(in->tm, RILL_EVENT_TIME, &t.key, 3));
+        CHECK_EQ(t.key.hash, rill__hash_bytes(t.key.key, t.key.key_len, 0));
+        popped++;
+    }
+    CHECK(popped > 0);
+}
+
+typedef struct async_job {
+    rill__ksnap *ks;
+    rill__buf out;
+    int rc;
+    rill__err err;
+} async_job;
+
+static void *write_async(void *arg)
+{
+    async_job *j = arg;
+    j->rc = rill__ksnap_write(j->ks, &j->out, &j->err);
+    return NULL;
+}
+
+/* Sums the entries of every table and the timers of in (whatever they hold). */
+static int64_t inst_size(inst *in)
+{
+    const rill_state_desc *descs[5] = {&d_count, &d_list, &d_map, &d_ttl, &d_names};
+    int64_t n = 0;
+    for (int i = 0; i < 5; i++)
+        for (int kg = in->first; kg <= in->last; kg++)
+            CHECK_RC(in->b->ops->iterate_kg(tab(in, descs[i]), kg, count_visit, &n));
+    for (int kg = in->first; kg <= in->last; kg++)
+        CHECK_RC(rill__timers_iterate_kg(in->tm, kg, count_timer, &n));
+    return n;
+}
+
+/* order 0: the owner changes everything before the snapshot thread reads (it reads copies);
+ * 1: after (it reads the live tables); 2: at the same time. In each case the snapshot holds
+ * exactly what was there at its begin, and the owner's own state is what it made it. */
+static void async_case(int order)
+{
+    inst a = inst_new(0, 2);
+    walk(&a, true);
+    inst ref = inst_new(0, 2);
+    walk(&ref, true);
+    scramble(&ref); /* what a will hold */
+    int64_t want_after = inst_size(&ref);
+
+    async_job j = {0};
+    rill__err err = {0};
+    CHECK_RC(rill__ksnap_begin(a.b, a.tm, a.first, a.last, &j.ks, &err));
+    pthread_t th;
+    if (order == 0) {
+        scramble(&a);
+        CHECK_EQ(pthread_create(&th, NULL, write_async, &j), 0);
+        CHECK_EQ(pthread_join(th, NULL), 0);
+    } else if (order == 1) {
+        CHECK_EQ(pthread_create(&th, NULL, write_async, &j), 0);
+        CHECK_EQ(pthread_join(th, NULL), 0);
+        scramble(&a);
+    } else {
+        CHECK_EQ(pthread_create(&th, NULL, write_async, &j), 0);
+        scramble(&a);
+        CHECK_EQ(pthread_join(th, NULL), 0);
+    }
+    if (j.rc)
+        rill_test_fail(__FILE__, __LINE__, "async snapshot: %s", j.err.msg);
+    rill__ksnap_free(j.ks);
+
+    inst b = inst_new(0, 2);
+    restore_into(&b, &j.out);
+    check_inst(&b); /* exactly the contents at the begin */
+    CHECK_EQ(inst_size(&a), want_after);
+
+    /* the next snapshot (the views ended, what waited applied) holds a's new state */
+    rill__buf s2 = {0};
+    snapshot_of(&a, &s2);
+    inst c = inst_new(0, 2);
+    restore_into(&c, &s2);
+    CHECK_EQ(inst_size(&c), want_after);
+    rill__buf ref_snap = {0};
+    snapshot_of(&ref, &ref_snap);
+    CHECK_EQ(s2.len, ref_snap.len);
+
+    inst_free(&a);
+    inst_free(&b);
+    inst_free(&c);
+    inst_free(&ref);
+    rill__buf_free(&j.out);
+    rill__buf_free(&s2);
+    rill__buf_free(&ref_snap);
+}
+
+TEST(snapshot_async_owner_changes_first)
+{
+    async_case(0);
+}
+
+TEST(snapshot_async_reader_first)
+{
+    async_case(1);
+}
+
+TEST(snapshot_async_concurrent)
+{
+    for (int i = 0; i < 5; i++)
+        async_case(2);
+}
+
+/* A view begun while the previous one is unread: each holds its own moment. */
+TEST(snapshot_async_two_views)
+{
+    inst a = inst_new(1, 2);
+    walk(&a, true);
+    rill__ksnap *k1, *k2;
+    CHECK_RC(rill__ksnap_begin(a.b, NULL, a.first, a.last, &k1, NULL));
+    scramble(&a); /* (timers are not in these snapshots) */
+    CHECK_RC(rill__ksnap_begin(a.b, NULL, a.first, a.last, &k2, NULL));
+    rill__state_table *tc = tab(&a, &d_count);
+    uint64_t v = 1, kb;
+    for (uint64_t k = 0; k < 3 * N_KEYS; k++) {
+        rill__state_key key = u64_key(&kb, k);
+        if (owns(&a, key.kg))
+            CHECK_RC(a.b->ops->value_del(tc, &key));
+    }
+    (void)v;
+    rill__buf s1 = {0}, s2 = {0};
+    CHECK_RC(rill__ksnap_write(k2, &s2, NULL));
+    CHECK_RC(rill__ksnap_write(k1, &s1, NULL));
+    CHECK_EQ(rill__ksnap_write(k1, &s1, NULL), RILL_EINVAL); /* once */
+    rill__ksnap_free(k1);
+    rill__ksnap_free(k2);
+    inst b = inst_new(1, 2);
+    restore_into(&b, &s1);
+    /* s1: the contents as walk() made them (timers aside) */
+    counts want = walk(&b, false);
+    int64_t n = 0;
+    for (int kg = b.first; kg <= b.last; kg++)
+        CHECK_RC(b.b->ops->iterate_kg(tab(&b, &d_count), kg, count_visit, &n));
+    CHECK_EQ(n, want.count);
+    /* s2: the scrambled counts (3 * N_KEYS keys' share), none deleted yet */
+    inst c = inst_new(1, 2);
+    restore_into(&c, &s2);
+    int64_t n2 = 0, want2 = 0;
+    for (int kg = c.first; kg <= c.last; kg++)
+        CHECK_RC(c.b->ops->iterate_kg(tab(&c, &d_count), kg, count_visit, &n2));
+    for (uint64_t k = 0; k < 3 * N_KEYS; k++) {
+        rill__state_key key = u64_key(&kb, k);
+        if (owns(&c, key.kg)) {
+            uint64_t w = k + 7777;
+            check_value(&c, tab(&c, &d_count), &key, &w, 8);
+            want2++;
+        }
+    }
+    CHECK_EQ(n2, want2);
+    inst_free(&a);
+    inst_free(&b);
+    inst_free(&c);
+    rill__buf_free(&s1);
+    rill__buf_free(&s2);
+}
+
+/* The owner frees its backend before the snapshot is written (a task that ended at once): the
+ * view keeps copies of all it needs. */
+TEST(snapshot_async_owner_frees_first)
+{
+    inst a = inst_new(0, 1);
+    walk(&a, true);
+    rill__ksnap *ks;
+    CHECK_RC(rill__ksnap_begin(a.b, NULL, a.first, a.last, &ks, NULL));
+    a.b->ops->destroy(a.b);
+    rill__buf s = {0};
+    CHECK_RC(rill__ksnap_write(ks, &s, NULL));
+    rill__ksnap_free(ks);
+    rill__timers_free(a.tm);
+    inst b = inst_new(0, 1);
+    restore_into(&b, &s);
+    counts want = walk(&b, false); /* checks every value */
+    CHECK(want.count == N_KEYS);
+    inst_free(&b);
+    rill__buf_free(&s);
+}
+
+/* A snapshot begun and never written ends its views when freed: the owner goes on. */
+TEST(snapshot_async_unwritten)
+{
+    inst a = inst_new(0, 1);
+    walk(&a, true);
+    rill__ksnap *ks;
+    CHECK_RC(rill__ksnap_begin(a.b, a.tm, a.first, a.last, &ks, NULL));
+    rill__ksnap_free(ks);
+    scramble(&a);
+    rill__buf s = {0};
+    snapshot_of(&a, &s);
+    inst b = inst_new(0, 1);
+    restore_into(&b, &s);
+    CHECK_EQ(inst_size(&b), inst_size(&a));
+    inst_free(&a);
+    inst_free(&b);
+    rill__buf_free(&s);
 }
 
 /* ---- the restored tables are the operator's own -------------------------------------------- */
