@@ -1118,3 +1118,12 @@ void rill__job_run_free(rill__job_run *r)
     free(r->tasks);
     free(r);
 }
+
+rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int to)
+{
+    RILL_ASSERT(edge >= 0 && edge < r->g->n_edges);
+    rill__exec_edge *e = r->g->edges[edge];
+    int pd = e->dst_v->parallelism;
+    RILL_ASSERT(from >= 0 && from < e->src_v->parallelism && to >= 0 && to < pd);
+    return r->channels[r->edge_base[edge] + from * pd + to];
+}
