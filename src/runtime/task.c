@@ -571,8 +571,9 @@ static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
  * has come on every live input (alignment); then the snapshot, and the barrier goes on. */
 static int gate_barrier(rill__task *t, int c, uint64_t id)
 {
-    if (id <= t->last_barrier)
-        return 0; /* an older checkpoint, already passed on (at-least-once overtaking) */
+    if (id <= t->last_barrier || id < t->aligning)
+        return 0; /* an older checkpoint: passed on already (at-least-once overtaking), or given
+                   * up for the newer one aligning (it must not stand in for that one's barrier) */
     if (id > t->aligning) { /* a newer checkpoint: its alignment starts (an older is given up) */
         t->aligning = id;
         t->align_start_ns = rill__mono_ns();
