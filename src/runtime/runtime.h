@@ -349,5 +349,9 @@ int rill__task_index(const rill__task *t);
 const char *rill__task_name(const rill__task *t);
 /* The task's error message ("" when none): what went wrong, and where. */
 const char *rill__task_errmsg(const rill__task *t);
+/* For tests that feed a task's input gate by hand: the local channel from subtask `from` of
+ * edge `edge`'s source vertex to subtask `to` of its destination, borrowed until
+ * rill__job_run_free. A channel has one producer: push only while its task pushes nothing. */
+rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int to);
 
 #endif /* RILL_RUNTIME_H */

@@ -639,8 +639,9 @@ static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
  * has come on every live input (alignment); then the snapshot, and the barrier goes on. */
 static int gate_barrier(rill__task *t, int c, uint64_t id)
 {
-    if (id <= t->last_barrier)
-        return 0; /* an older checkpoint, already passed on (at-least-once overtaking) */
+    if (id <= t->last_barrier || id < t->aligning)
+        return 0; /* an older checkpoint: passed on already (at-least-once overtaking), or given
+                   * up for the newer one aligning (it must not stand in for that one's barrier) */
     if (id > t->aligning) { /* a newer checkpoint: its alignment starts (an older is given up) */
         t->aligning = id;
         t->align_start_ns = rill__mono_ns();
@@ -1185,4 +1186,13 @@ void rill__job_run_free(rill__job_run *r)
     free(r->edge_base);
     free(r->tasks);
     free(r);
+}
+
+rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int to)
+{
+    RILL_ASSERT(edge >= 0 && edge < r->g->n_edges);
+    rill__exec_edge *e = r->g->edges[edge];
+    int pd = e->dst_v->parallelism;
+    RILL_ASSERT(from >= 0 && from < e->src_v->parallelism && to >= 0 && to < pd);
+    return r->channels[r->edge_base[edge] + from * pd + to];
 }
