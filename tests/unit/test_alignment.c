@@ -87,10 +87,17 @@ static int count_row(rill_ctx *ctx, const rill_row *in)
     return 0;
 }
 
-static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *data, size_t len,
+static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__task_snap *ts,
                         int64_t align_ms)
 {
     (void)arg;
+    /* written at once, on the task's thread: what the barrier saw */
+    rill__buf b = {0};
+    if (rc == 0 && rill__task_snap_write(ts, &b, NULL) < 0)
+        rc = RILL_EIO;
+    rill__task_snap_free(ts);
+    char *data = b.data;
+    size_t len = b.len;
     pthread_mutex_lock(&rec.mu);
     if (rec.n_snaps < MAX_SNAPS) {
         rec.snaps[rec.n_snaps++] =
