@@ -410,7 +410,11 @@ static int take_pending(void *arg, int subtask, int parallelism, bool finished,
     memcpy(&sub, p + 8, 4);
     memcpy(&n, p + 12, 4);
     CHECK_EQ(sub, subtask);
-    CHECK_EQ(len, 24 + (size_t)n * 16 + 4);
+    uint32_t m; /* adopted subtask indices (none: no rescaling here) */
+    CHECK(len >= 24 + (size_t)n * 16 + 8);
+    memcpy(&m, p + 24 + (size_t)n * 16, 4);
+    CHECK_EQ(m, 0);
+    CHECK_EQ(len, 24 + (size_t)n * 16 + 4 + 4);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t seq;
         memcpy(&seq, p + 24 + i * 16 + 8, 8);
