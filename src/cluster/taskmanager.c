@@ -169,7 +169,6 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, char *dat
     enqueue(j, it);
 }
 
-
 /* A source at the end of its input (on its thread): the JobManager triggers the final
  * checkpoint once every source waits. */
 static void on_end_of_data(void *arg, rill__task *t)

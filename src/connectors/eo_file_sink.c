@@ -60,7 +60,7 @@
 #define EO_VERSION 2
 #define EO_HEAD    24 /* bytes before the entries */
 #define EO_ENTRY   16
-#define EO_INDEX_MAX UINT64_C(999999999999999999) /* subtask indices in names: 18 digits too */
+#define EO_SUB_MAX UINT64_C(999999999999999999) /* subtask indices in names: 18 digits too */
 #define EO_SEQ_MAX UINT64_C(999999999999999999) /* 18 digits: names parse without overflow */
 
 typedef struct eo_cfg {
@@ -656,7 +656,7 @@ static int parse_state(eo_sink *s, int old_subtask, int old_par, const void *sta
             if (get_u64(st->pending + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX)
                 bad = "part number out of range";
         for (uint32_t i = 0; !bad && i < st->m; i++)
-            if (get_u64(st->adopted + (size_t)i * EO_ENTRY) > EO_INDEX_MAX ||
+            if (get_u64(st->adopted + (size_t)i * EO_ENTRY) > EO_SUB_MAX ||
                 get_u64(st->adopted + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX + 1)
                 bad = "adopted index out of range";
     }

@@ -31,8 +31,8 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (rill_schema_parse("id INT64 NOT NULL", &schema) != 0)
         return RILL_EINVAL;
     rill_gen_field f = {.name = "id", .kind = RILL_GEN_SEQUENCE, .a = 0, .b = 1};
-    rill_gen_opts gen = {.seed = 1, .events = events, .rate = (double)rate, .fields = &f,
-                         .n_fields = 1};
+    rill_gen_opts gen = {
+        .seed = 1, .events = events, .rate = (double)rate, .fields = &f, .n_fields = 1};
     rill_stream *ids = rill_stream_uid(rill_source_generator(env, schema, &gen), "ids");
     rill_stream_uid(rill_sink_file_exactly_once(ids, output, NULL), "out");
     rill_schema_free(schema);

@@ -87,8 +87,8 @@ static int ack_all(coord_fixture *f, uint64_t id, rill__err *err)
     for (int t = 0; t < f->g->n_tasks; t++) {
         char name[32];
         snprintf(name, sizeof name, "task-%d", t);
-        CHECK_RC(rill__ckpt_write_data(rill__coord_store(f->c), (int64_t)id, name, "state", 5,
-                                       err));
+        CHECK_RC(
+            rill__ckpt_write_data(rill__coord_store(f->c), (int64_t)id, name, "state", 5, err));
         int rc = rill__coord_ack(f->c, t, id, 0, 5, 0, name, "", err);
         if (rc < 0)
             return rc;
@@ -201,8 +201,8 @@ TEST(coord_final_checkpoint_retried_within_the_tolerance)
 
 TEST(coord_final_checkpoint_waits_for_checkpoints_in_flight)
 {
-    static const char *const opts[] = {"checkpoint.interval", "100", "checkpoint.min-pause",
-                                       "50", NULL};
+    static const char *const opts[] = {"checkpoint.interval", "100", "checkpoint.min-pause", "50",
+                                       NULL};
     coord_fixture f;
     fixture_open(&f, opts);
     rill__err err = {0};
@@ -272,8 +272,8 @@ static rill_env *window_job(const char *ckpt_dir, const char *out, bool resume,
     rill_stream *src = rill_stream_uid(rill_source_generator(env, s, &g), "gen");
     rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = 0};
     rill_stream *et = rill_stream_event_time(src, "ts", &wm);
-    rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
-                          .size_ms = 1000, .slide_ms = 1000};
+    rill_window_spec w = {
+        .kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 1000, .slide_ms = 1000};
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "n"};
     rill_stream *win = rill_window_aggregate(rill_stream_key_by(et, "k"), &w, &count, 1);
     rill_stream_uid(win, "windows");
@@ -338,8 +338,7 @@ static char *committed(const char *dir, bool no_in_progress, int *n_rows)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') {
             if (no_in_progress && strstr(de->d_name, ".inprogress"))
-                rill_test_fail(__FILE__, __LINE__, "in-progress file left: %s/%s", dir,
-                               de->d_name);
+                rill_test_fail(__FILE__, __LINE__, "in-progress file left: %s/%s", dir, de->d_name);
             continue;
         }
         char *path = rill__xasprintf("%s/%s", dir, de->d_name);
@@ -398,8 +397,8 @@ typedef struct sink_pending {
     rill__buf names;
 } sink_pending;
 
-static int take_pending(void *arg, int subtask, int parallelism, bool finished,
-                        const void *data, size_t len)
+static int take_pending(void *arg, int subtask, int parallelism, bool finished, const void *data,
+                        size_t len)
 {
     sink_pending *sp = arg;
     const unsigned char *p = data;
