@@ -487,7 +487,7 @@ uint64_t rill__coord_last_completed(const rill__coordinator *c)
 
 uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err)
 {
-    if (c->n_sources_live == 0) {
+    if (c->n_sources_live == 0 || c->final_done) { /* (ending after the final checkpoint) */
         rill__err_set(err, RILL_EPERM, "the job's sources have finished: no savepoint can be taken");
         return 0;
     }

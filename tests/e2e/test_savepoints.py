@@ -254,7 +254,7 @@ def test_savepoint_rescales_exactly_once_sink(tmp):
     kill came before their commit), restored at 1, 4 and 3 into copies of that directory: each
     run commits every row exactly once and leaves nothing in progress."""
     rows = rill_e2e.job_so("eo_rows")
-    events = 300000
+    events = 400000  # 4 s at the rate: the savepoint comes well before the end
     out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
     # savepoints only: no periodic checkpoint commits rows that the savepoint does not cover
     p, port = start(["run", "-p", "2", "--checkpoint-dir", ck, "--rest-port", "0", rows, "--",

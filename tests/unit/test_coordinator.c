@@ -131,8 +131,11 @@ TEST(coord_final_checkpoint_once_every_source_waits)
     CHECK_RC(rill__coord_ack(f.c, f.g->n_tasks - 1, id, 0, 10, 0, "task-x", "", &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 1);
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
-    /* the sources are ending now: nothing is triggered any more */
+    /* the sources are ending now: nothing is triggered any more, no savepoint either */
     CHECK_EQ(tick(&f, now + 240000, &stop, &err), 0);
+    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), &err), 0);
+    CHECK_CONTAINS(err.msg, "sources have finished");
+    memset(&err, 0, sizeof err);
     rill__coord_task_finished(f.c, f.src[0], &err);
     CHECK_EQ(tick(&f, now + 360000, &stop, &err), 0);
     size_t n;
