@@ -52,6 +52,8 @@ typedef struct rill__jm_gateway {
      * failed for `reason`). */
     void (*ack)(void *jm, uint64_t job_id, int task, uint64_t ckpt_id, int rc, uint64_t bytes,
                 int64_t align_ms, const char *file, const char *reason);
+    /* Source task `task` has emitted all of its input and waits for the final checkpoint. */
+    void (*end_of_data)(void *jm, uint64_t job_id, int task);
 } rill__jm_gateway;
 
 /* ---- checkpoint coordinator (one per job with checkpointing on; the JobManager's lock held
@@ -72,8 +74,17 @@ int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out,
 void rill__coord_free(rill__coordinator *c);
 rill__ckpt_store *rill__coord_store(rill__coordinator *c);
 /* Due work at now: times out checkpoints, and returns the id of a checkpoint to trigger (0:
- * none). A failure past the tolerance sets *rc_out and job_err. */
-uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err, int *rc_out);
+ * none); *stop_out is then true for the final checkpoint, whose completion ends the sources. A
+ * failure past the tolerance sets *rc_out and job_err. */
+uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, bool *stop_out, rill__err *job_err,
+                          int *rc_out);
+/* Source task `task` has reached the end of its input and waits. Once every source that has not
+ * finished waits, the next tick triggers the final checkpoint (honouring the minimum pause and
+ * the number in flight); if it fails, it counts against the tolerance like any checkpoint and
+ * is triggered again after max(min-pause, interval). */
+void rill__coord_end_of_data(rill__coordinator *c, int task);
+/* The id of the final checkpoint in flight, 0: none. */
+uint64_t rill__coord_final_pending(const rill__coordinator *c);
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
                     int64_t align_ms, const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);

@@ -2,7 +2,9 @@
  * coordinator.c - cluster layer: the checkpoint coordinator of one job (DESIGN.md §6). Triggers
  * checkpoints at the sources every interval (honouring the minimum pause, the number in
  * flight and the timeout), collects every task's acknowledgement, writes the metadata last
- * (the commit point), counts failures against the tolerance, and keeps statistics.
+ * (the commit point), counts failures against the tolerance, and keeps statistics. When every
+ * source has reached the end of its input, it triggers the final checkpoint, whose completion
+ * ends the sources (Flink's checkpoints after tasks finish).
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ typedef struct pending_ckpt {
     uint64_t bytes;
     int64_t align_ms;    /* the longest alignment of any task */
     char *savepoint_dir; /* a savepoint: where it goes once complete */
+    bool final;          /* the final checkpoint: every source waits at the end of its input */
 } pending_ckpt;
 
 /* The outcome of a savepoint, for whoever waits on it. */
@@ -43,6 +46,11 @@ struct rill__coordinator {
     bool *finished; /* by task */
     int n_sources_live;
     bool *is_source; /* by task */
+    bool *waiting;   /* by task: a source at the end of its input, waiting for the final one */
+    int n_sources_waiting;
+    uint64_t final_id;      /* the final checkpoint in flight, 0: none */
+    bool final_done;        /* it has completed: the sources end, no checkpoint follows */
+    int64_t final_after_ms; /* not before (the minimum pause; after a failure, the interval) */
     int consecutive_failures;
     uint64_t last_completed;
     rill__ckpt_stats *stats;
@@ -96,6 +104,8 @@ static void pending_free(rill__coordinator *c, pending_ckpt *p)
 
 static void pending_remove(rill__coordinator *c, int i)
 {
+    if (c->pending[i].final && c->pending[i].id == c->final_id)
+        c->final_id = 0;
     pending_free(c, &c->pending[i]);
     memmove(c->pending + i, c->pending + i + 1, (size_t)(c->n_pending - i - 1) * sizeof *c->pending);
     c->n_pending--;
@@ -126,6 +136,7 @@ int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out,
         closedir(d);
     c->finished = rill__xcalloc((size_t)g->n_tasks, sizeof *c->finished);
     c->is_source = rill__xcalloc((size_t)g->n_tasks, sizeof *c->is_source);
+    c->waiting = rill__xcalloc((size_t)g->n_tasks, sizeof *c->waiting);
     for (int v = 0; v < g->n_vertices; v++)
         if (g->vertices[v]->nodes[0]->kind == RILL_NODE_SOURCE)
             for (int k = 0; k < g->vertices[v]->parallelism; k++) {
@@ -146,6 +157,7 @@ void rill__coord_free(rill__coordinator *c)
     free(c->pending);
     free(c->finished);
     free(c->is_source);
+    free(c->waiting);
     free(c->stats);
     for (size_t i = 0; i < c->n_sp; i++)
         free(c->sp[i].location);
@@ -202,21 +214,28 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
     int64_t now = rill__now_ms();
     rill__err e = {0};
     rill__ckpt_abort(c->store, (int64_t)p->id, &e);
-    rill__log(RILL_LOG_WARN, "job '%s': checkpoint %llu failed: %s", c->env->name,
+    const char *kind = p->final ? "final checkpoint" : "checkpoint";
+    rill__log(RILL_LOG_WARN, "job '%s': %s %llu failed: %s", c->env->name, kind,
               (unsigned long long)p->id, reason);
     record(c, p, now, "FAILED", reason);
     uint64_t id = p->id;
+    bool final = p->final;
+    /* a failed final checkpoint is triggered again, like the next periodic one would be */
+    int64_t retry_ms = now + RILL_MAX(c->env->ckpt_min_pause_ms, c->env->ckpt_interval_ms);
+    if (final)
+        c->final_after_ms = RILL_MAX(c->final_after_ms, retry_ms);
     if (p->savepoint_dir) {
         sp_record(c, id, RILL_EIO, NULL, reason);
         pending_remove(c, i);
         return 0; /* a failed savepoint fails only itself */
     }
     pending_remove(c, i);
-    c->next_trigger_ms = now + RILL_MAX(c->env->ckpt_min_pause_ms, c->env->ckpt_interval_ms);
+    c->next_trigger_ms = retry_ms;
     if (++c->consecutive_failures > c->env->ckpt_tolerable_failures)
-        return rill__err_first(job_err, RILL_EIO,
-                               "checkpoint %llu failed: %s (tolerable failed checkpoints: %d)",
-                               (unsigned long long)id, reason, c->env->ckpt_tolerable_failures);
+        return rill__err_first(job_err, RILL_EIO, "%s %llu%s failed: %s (tolerable failed "
+                               "checkpoints: %d)", kind, (unsigned long long)id,
+                               final ? " (at the end of input)" : "",
+                               reason, c->env->ckpt_tolerable_failures);
     return 0;
 }
 
@@ -295,9 +314,12 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
                       (unsigned long long)p->id, se.msg);
         free(loc);
     }
-    rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu completed in %lld ms (%llu bytes)",
-              c->env->name, (unsigned long long)p->id, (long long)(now - p->trigger_ms),
-              (unsigned long long)p->bytes);
+    /* the final checkpoint, or a newer one (a savepoint) that the waiting sources took too */
+    if (c->final_id && p->id >= c->final_id)
+        c->final_done = true;
+    rill__log(RILL_LOG_INFO, "job '%s': %scheckpoint %llu completed in %lld ms (%llu bytes)",
+              c->env->name, p->final ? "final " : "", (unsigned long long)p->id,
+              (long long)(now - p->trigger_ms), (unsigned long long)p->bytes);
     record(c, p, now, "COMPLETED", NULL);
     /* older checkpoints still in flight are subsumed by this one */
     uint64_t done_id = p->id;
@@ -312,12 +334,27 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
     }
     pending_remove(c, i);
     c->next_trigger_ms = RILL_MAX(c->next_trigger_ms, now + c->env->ckpt_min_pause_ms);
+    c->final_after_ms = RILL_MAX(c->final_after_ms, now + c->env->ckpt_min_pause_ms);
     return 0;
 }
 
-uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err, int *rc_out)
+/* A new checkpoint in flight, triggered at now. */
+static pending_ckpt *pending_add(rill__coordinator *c, int64_t now)
+{
+    pending_ckpt p = {.id = ++c->last_id, .trigger_ms = now};
+    p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
+    p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
+    p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
+    c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
+    c->pending[c->n_pending++] = p;
+    return &c->pending[c->n_pending - 1];
+}
+
+uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, bool *stop_out, rill__err *job_err,
+                          int *rc_out)
 {
     *rc_out = 0;
+    *stop_out = false;
     for (int i = c->n_pending - 1; i >= 0; i--) {
         if (now - c->pending[i].trigger_ms >= c->env->ckpt_timeout_ms) {
             char why[64];
@@ -330,18 +367,43 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, rill__err *job_err,
     bool savepoint_pending = false;
     for (int i = 0; i < c->n_pending; i++)
         savepoint_pending |= c->pending[i].savepoint_dir != NULL;
+    if (c->final_done) /* the sources are ending */
+        return 0;
+    if (c->final_id || savepoint_pending) /* a newer checkpoint would subsume it */
+        return 0;
+    if (c->n_sources_live > 0 && c->n_sources_waiting == c->n_sources_live) {
+        /* every source waits at the end of its input: the final checkpoint, also without an
+         * interval (savepoints only), whose completion ends the sources */
+        if (now < c->final_after_ms || c->n_pending >= c->env->ckpt_max_concurrent)
+            return 0;
+        pending_ckpt *p = pending_add(c, now);
+        p->final = true;
+        c->final_id = p->id;
+        *stop_out = true;
+        rill__log(RILL_LOG_INFO, "job '%s': every source has reached the end of its input: "
+                  "final checkpoint %llu", c->env->name, (unsigned long long)p->id);
+        return p->id;
+    }
     if (c->env->ckpt_interval_ms <= 0 || now < c->next_trigger_ms ||
-        c->n_pending >= c->env->ckpt_max_concurrent || c->n_sources_live == 0 ||
-        savepoint_pending) /* a newer checkpoint would subsume the savepoint */
+        c->n_pending >= c->env->ckpt_max_concurrent || c->n_sources_live == 0)
         return 0; /* no periodic checkpoints (savepoints only), or none due */
-    pending_ckpt p = {.id = ++c->last_id, .trigger_ms = now};
-    p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
-    p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
-    p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
-    c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
-    c->pending[c->n_pending++] = p;
+    uint64_t id = pending_add(c, now)->id;
     c->next_trigger_ms = now + c->env->ckpt_interval_ms;
-    return p.id;
+    return id;
+}
+
+void rill__coord_end_of_data(rill__coordinator *c, int task)
+{
+    if (task < 0 || task >= c->g->n_tasks || !c->is_source[task] || c->finished[task] ||
+        c->waiting[task])
+        return;
+    c->waiting[task] = true;
+    c->n_sources_waiting++;
+}
+
+uint64_t rill__coord_final_pending(const rill__coordinator *c)
+{
+    return c->final_id;
 }
 
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
@@ -375,6 +437,10 @@ int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err
     c->finished[task] = true;
     if (c->is_source[task])
         c->n_sources_live--;
+    if (c->waiting[task]) {
+        c->waiting[task] = false;
+        c->n_sources_waiting--;
+    }
     /* a finished task has no more state to give: checkpoints waiting on it may complete */
     for (int i = c->n_pending - 1; i >= 0 && i < c->n_pending; i--) {
         int rc = try_complete(c, i, job_err);
@@ -402,10 +468,15 @@ void rill__coord_reset(rill__coordinator *c)
         pending_remove(c, c->n_pending - 1);
     }
     c->n_sources_live = 0;
+    c->n_sources_waiting = 0;
     for (int t = 0; t < c->g->n_tasks; t++) {
         c->finished[t] = false;
+        c->waiting[t] = false;
         c->n_sources_live += c->is_source[t];
     }
+    c->final_id = 0;
+    c->final_done = false;
+    c->final_after_ms = 0;
     c->next_trigger_ms = now + c->env->ckpt_interval_ms;
 }
 
@@ -416,18 +487,13 @@ uint64_t rill__coord_last_completed(const rill__coordinator *c)
 
 uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err)
 {
-    if (c->n_sources_live == 0) {
+    if (c->n_sources_live == 0 || c->final_done) { /* (ending after the final checkpoint) */
         rill__err_set(err, RILL_EPERM, "the job's sources have finished: no savepoint can be taken");
         return 0;
     }
-    pending_ckpt p = {.id = ++c->last_id, .trigger_ms = rill__now_ms()};
-    p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
-    p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
-    p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
-    p.savepoint_dir = rill__xstrdup(dir);
-    c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
-    c->pending[c->n_pending++] = p;
-    return p.id;
+    pending_ckpt *p = pending_add(c, rill__now_ms());
+    p->savepoint_dir = rill__xstrdup(dir);
+    return p->id;
 }
 
 int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **location_out,

@@ -164,9 +164,24 @@ static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int r
     pthread_mutex_unlock(&jm->mu);
 }
 
+static void on_end_of_data(void *arg, uint64_t job_id, int task)
+{
+    rill__jobmanager *jm = arg;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    if (j && j->coord && j->state == RILL_JOB_RUNNING && !j->cancel_sent) {
+        rill__coord_end_of_data(j->coord, task);
+        pthread_cond_broadcast(&jm->cv); /* the waiter triggers the final checkpoint at once */
+    }
+    pthread_mutex_unlock(&jm->mu);
+}
+
 rill__jm_gateway rill__jm_gateway_local(rill__jobmanager *jm)
 {
-    return (rill__jm_gateway){.jm = jm, .task_state = on_task_state, .ack = on_ack};
+    return (rill__jm_gateway){.jm = jm,
+                              .task_state = on_task_state,
+                              .ack = on_ack,
+                              .end_of_data = on_end_of_data};
 }
 
 /* Deploys every task of j on the TaskManagers its slots are on (without jm->mu held). */
@@ -480,12 +495,13 @@ again:
         }
         if (j->coord && !j->cancel_sent) {
             int crc;
-            uint64_t id = rill__coord_tick(j->coord, rill__now_ms(), &j->err, &crc);
+            bool stop; /* the final checkpoint: the sources end once it has completed */
+            uint64_t id = rill__coord_tick(j->coord, rill__now_ms(), &stop, &j->err, &crc);
             if (crc < 0)
                 cancel_locked(jm, j);
             for (int i = 0; id && i < jm->n_tms; i++)
                 if (jm->tms[i].trigger)
-                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id, false);
+                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id, stop);
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -184,6 +184,14 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
     enqueue(j, it);
 }
 
+/* A source at the end of its input (on its thread): the JobManager triggers the final
+ * checkpoint once every source waits. */
+static void on_end_of_data(void *arg, rill__task *t)
+{
+    tm_job *j = arg;
+    if (j->tm->jm.end_of_data)
+        j->tm->jm.end_of_data(j->tm->jm.jm, j->id, rill__task_index(t));
+}
 
 static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
                      const rill__restore *restore, rill__err *err)
@@ -206,6 +214,7 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
             return rc;
         }
         rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
+        rill__job_run_on_end_of_data(j->run, on_end_of_data, j); /* final checkpoints */
         pthread_mutex_init(&j->qmu, NULL);
         pthread_cond_init(&j->qcv, NULL);
         if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {

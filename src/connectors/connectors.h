@@ -88,12 +88,14 @@ typedef struct rill__sink_ops {
      * barrier has arrived: make what was written since the last one durable but not yet
      * visible, and append to state what commit and restore need. commit: checkpoint id is
      * complete: make everything pre-committed up to it visible (idempotent: it may be called
-     * again after a restore). restore: a new instance starts from a checkpoint's state: commit
-     * what that state pre-committed (the checkpoint completed) and drop everything else this
-     * subtask left in progress. */
+     * again after a restore). restore: a new instance starts from a checkpoint: called, before
+     * any row, once for every old subtask of the checkpoint (old_subtask of old_par, at any
+     * parallelism) with that subtask's state; the instance takes over the old subtasks it owns
+     * at its own (subtask, parallelism): commits what their states pre-committed (the
+     * checkpoint completed) and drops everything else they left in progress. */
     int (*pre_commit)(rill__sink *s, uint64_t id, rill__buf *state);
     int (*commit)(rill__sink *s, uint64_t id);
-    int (*restore)(rill__sink *s, const void *state, size_t len);
+    int (*restore)(rill__sink *s, int old_subtask, int old_par, const void *state, size_t len);
     void (*destroy)(rill__sink *s);
     void (*cfg_free)(void *cfg);
 } rill__sink_ops;
@@ -122,7 +124,8 @@ void *rill__file_sink_cfg(const char *path, const rill_file_opts *opts);
 void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);
 /* The exactly-once file sink: dir receives part files, written in progress as hidden
  * ".part-<subtask>-<n>.inprogress" files and renamed to "part-<subtask>-<n>" when the checkpoint
- * that covers them completes (without checkpoints: when the input ends). */
+ * that covers them completes (without checkpoints: when the input ends). It rescales: on restore
+ * new subtask i takes over old subtask j when j mod (new parallelism) == i. */
 extern const rill__sink_ops rill__exactly_once_file_sink_ops;
 void *rill__exactly_once_file_sink_cfg(const char *dir, const rill_file_opts *opts);
 

@@ -23,19 +23,32 @@
  *   commit(c), c >= id   -> renamed to "part-<s>-<n>", directory fsynced
  *   finish()             -> the open file and every pending one renamed (end of input)
  *   restore(state)       -> the files state lists are renamed (their checkpoint completed);
- *                           every other in-progress file of this subtask is deleted
+ *                           every other in-progress file of the old subtask is deleted
  *
- * Rows after the last completed checkpoint are committed by finish() at the end of input
- * (Flink commits them in the final checkpoint). If finish() fails after renaming, the job's
- * restart from its last checkpoint writes those rows again: finish is the one step that is
- * at-least-once.
+ * With checkpointing on, the sources end only after the final checkpoint has completed, so the
+ * files finish() renames were pre-committed by a completed checkpoint; only rows that operators
+ * emit after the final barrier (processing-time windows firing at the end of input) are
+ * committed outside one. Without checkpointing, finish() commits everything. If finish() fails
+ * after renaming, the job's restart from its last checkpoint writes those rows again.
+ *
+ * Rescaling (restore at another parallelism, as Flink's FileSink does): every new subtask is
+ * given the state of every old subtask, and new subtask i takes over old subtask j when
+ * j mod P == i (P the new parallelism): it commits j's pending files and deletes j's other
+ * in-progress files. It also deletes the in-progress files of any index k >= the old
+ * parallelism with k mod P == i (left by an even older run). No live subtask writes those
+ * indices (subtask k of P only writes index k, and k mod P == k), so a file being written is
+ * never deleted. Names stay unique: each subtask index's numbers only grow; the numbers an
+ * index that no live subtask writes has used are kept, as an "adopted" entry, in the state of
+ * the subtask that took it over, and a later subtask of that index starts above them.
  *
  * The state that pre_commit appends (all integers little-endian):
  *
- *   u32 magic "EOFS" (0x53464f45)   u32 version (1)
+ *   u32 magic "EOFS" (0x53464f45)   u32 version (2; 1 has no adopted indices)
  *   u32 subtask                     u32 n, the number of pending files
  *   u64 next_seq                    (the first part number not yet used)
  *   n x { u64 checkpoint id, u64 seq }
+ *   u32 m, the number of adopted indices
+ *   m x { u64 subtask index, u64 next_seq of that index }
  *   u32 CRC32C of everything before it
  *
  * A pending file's names follow from (subtask, seq): ".part-<subtask>-<seq>.inprogress" now,
@@ -44,9 +57,10 @@
 
 #define EO_BUF     ((size_t)64 << 10) /* bytes gathered before one write() */
 #define EO_MAGIC   UINT32_C(0x53464f45)
-#define EO_VERSION 1
+#define EO_VERSION 2
 #define EO_HEAD    24 /* bytes before the entries */
 #define EO_ENTRY   16
+#define EO_SUB_MAX UINT64_C(999999999999999999) /* subtask indices in names: 18 digits too */
 #define EO_SEQ_MAX UINT64_C(999999999999999999) /* 18 digits: names parse without overflow */
 
 typedef struct eo_cfg {
@@ -59,13 +73,19 @@ typedef struct eo_pending {
     uint64_t ckpt, seq;
 } eo_pending;
 
+/* A subtask index no live subtask writes, taken over on a rescaled restore: the part numbers it
+ * has used end below next_seq. */
+typedef struct eo_adopted {
+    uint64_t index, next_seq;
+} eo_adopted;
+
 typedef struct eo_sink {
     rill__sink base;
     const eo_cfg *cfg;
     rill_schema *schema; /* referenced: each new CSV file starts with its header */
     rill__err *err;
     char *uid;
-    int subtask;
+    int subtask, parallelism;
     int fd;         /* the open in-progress file, or -1 */
     char *cur_path; /* its path */
     uint64_t cur_seq;
@@ -75,6 +95,9 @@ typedef struct eo_sink {
     uint64_t next_seq;
     eo_pending *pending;
     size_t n_pending, cap_pending;
+    eo_adopted *adopted; /* sorted by index */
+    size_t n_adopted, cap_adopted;
+    bool swept; /* restore: the indices no old subtask had are cleaned up */
     rill__buf buf;
 } eo_sink;
 
@@ -162,11 +185,45 @@ static int parse_part_name(const char *name, uint64_t *subtask, uint64_t *seq)
     return *p == '\0' ? 1 : 0;
 }
 
+/* Index `index`, which no live subtask writes, has used the part numbers below next_seq. */
+static void adopt(eo_sink *s, uint64_t index, uint64_t next_seq)
+{
+    size_t i = 0;
+    while (i < s->n_adopted && s->adopted[i].index < index)
+        i++;
+    if (i < s->n_adopted && s->adopted[i].index == index) {
+        if (next_seq > s->adopted[i].next_seq)
+            s->adopted[i].next_seq = next_seq;
+        return;
+    }
+    rill__grow((void **)&s->adopted, &s->cap_adopted, s->n_adopted + 1, sizeof *s->adopted);
+    memmove(s->adopted + i + 1, s->adopted + i, (s->n_adopted - i) * sizeof *s->adopted);
+    s->adopted[i] = (eo_adopted){index, next_seq};
+    s->n_adopted++;
+}
+
+/* Which in-progress files a scan deletes: those of index `only` (-1: none), and those of every
+ * index k >= from (-1: none) with k mod parallelism == subtask. */
+typedef struct eo_doomed {
+    int64_t only, from;
+} eo_doomed;
+
+static bool is_doomed(const eo_sink *s, const eo_doomed *dm, uint64_t sub)
+{
+    if (!dm)
+        return false;
+    if (dm->only >= 0 && sub == (uint64_t)dm->only)
+        return true;
+    return dm->from >= 0 && sub >= (uint64_t)dm->from &&
+           sub % (uint64_t)s->parallelism == (uint64_t)s->subtask;
+}
+
 /*
- * Scans the directory for this subtask's part files: raises next_seq past the highest number
- * seen (committed or in progress) and, with remove_in_progress, deletes its in-progress files.
+ * Scans the directory: raises next_seq past the highest number of this subtask's files
+ * (committed or in progress); with dm, deletes the in-progress files of the doomed indices, and
+ * adopts each doomed index other than this subtask's, past the highest number it has used.
  */
-static int scan_dir(eo_sink *s, bool remove_in_progress)
+static int scan_dir(eo_sink *s, const eo_doomed *dm)
 {
     DIR *d = opendir(s->cfg->dir);
     if (!d) {
@@ -178,11 +235,18 @@ static int scan_dir(eo_sink *s, bool remove_in_progress)
     while ((de = readdir(d)) != NULL) {
         uint64_t sub, seq;
         int kind = parse_part_name(de->d_name, &sub, &seq);
-        if (kind == 0 || sub != (uint64_t)s->subtask)
+        if (kind == 0)
             continue;
-        if (seq >= s->next_seq)
-            s->next_seq = seq + 1;
-        if (kind == 2 && remove_in_progress) {
+        bool doomed = is_doomed(s, dm, sub);
+        if (sub == (uint64_t)s->subtask) {
+            if (seq >= s->next_seq)
+                s->next_seq = seq + 1;
+        } else if (doomed) {
+            adopt(s, sub, seq + 1);
+        } else {
+            continue;
+        }
+        if (kind == 2 && doomed) {
             char *full = rill__xasprintf("%s/%s", s->cfg->dir, de->d_name);
             if (unlink(full) != 0 && errno != ENOENT && rc == 0) {
                 rc = -errno;
@@ -410,6 +474,11 @@ static void encode_state(const eo_sink *s, rill__buf *out)
         put_u64(out, s->pending[i].ckpt);
         put_u64(out, s->pending[i].seq);
     }
+    put_u32(out, (uint32_t)s->n_adopted);
+    for (size_t i = 0; i < s->n_adopted; i++) {
+        put_u64(out, s->adopted[i].index);
+        put_u64(out, s->adopted[i].next_seq);
+    }
     put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
 }
 
@@ -425,6 +494,7 @@ static void eo_destroy(rill__sink *sink)
         close(s->fd);
     free(s->cur_path);
     free(s->pending);
+    free(s->adopted);
     rill__buf_free(&s->buf);
     rill_schema_free(s->schema);
     free(s->uid);
@@ -446,6 +516,7 @@ static int eo_create(const void *cfg, const rill_schema *schema, const rill__con
     s->err = init->err;
     s->uid = rill__xstrdup(init->uid ? init->uid : "eo-file");
     s->subtask = init->subtask;
+    s->parallelism = init->parallelism > 0 ? init->parallelism : 1;
     s->fd = -1;
     rc = rill__mkdirs(c->dir, 0755);
     if (rc) {
@@ -463,7 +534,7 @@ static int eo_create(const void *cfg, const rill_schema *schema, const rill__con
     free(parent);
     if (rc)
         goto fail;
-    rc = scan_dir(s, false);
+    rc = scan_dir(s, NULL);
     if (rc)
         goto fail;
     *out = &s->base;
@@ -536,44 +607,114 @@ static int eo_finish(rill__sink *sink)
     return commit_upto(s, UINT64_MAX);
 }
 
-static int eo_restore(rill__sink *sink, const void *state, size_t len)
+/* One old subtask's state, checked (pointers into it). */
+typedef struct eo_state {
+    uint32_t subtask, n, m;
+    uint64_t next_seq;
+    const unsigned char *pending; /* n x {ckpt, seq} */
+    const unsigned char *adopted; /* m x {index, next_seq} */
+} eo_state;
+
+static int parse_state(eo_sink *s, int old_subtask, int old_par, const void *state, size_t len,
+                       eo_state *st)
+{
+    const unsigned char *p = state;
+    const char *bad = NULL;
+    uint32_t version = 0;
+    memset(st, 0, sizeof *st);
+    if (old_par < 1 || old_subtask < 0 || old_subtask >= old_par)
+        bad = "no such subtask";
+    else if (len < EO_HEAD + 4)
+        bad = "too short";
+    else if (get_u32(p) != EO_MAGIC)
+        bad = "bad magic";
+    else if ((version = get_u32(p + 4)) != 1 && version != 2)
+        bad = "unknown version";
+    else if ((st->n = get_u32(p + 12)) > (len - EO_HEAD - 4) / EO_ENTRY)
+        bad = "length does not match its entries";
+    else if (get_u32(p + len - 4) != rill__crc32c(0, p, len - 4))
+        bad = "checksum mismatch";
+    size_t at = EO_HEAD + (size_t)st->n * EO_ENTRY;
+    if (!bad && version == 1 && len != at + 4)
+        bad = "length does not match its entries";
+    if (!bad && version == 2) {
+        if (len < at + 8 || (st->m = get_u32(p + at)) > (len - at - 8) / EO_ENTRY ||
+            len != at + 4 + (size_t)st->m * EO_ENTRY + 4)
+            bad = "length does not match its entries";
+        else
+            st->adopted = p + at + 4;
+    }
+    if (!bad) {
+        st->subtask = get_u32(p + 8);
+        st->next_seq = get_u64(p + 16);
+        st->pending = p + EO_HEAD;
+        if (st->subtask != (uint32_t)old_subtask)
+            bad = "it belongs to another subtask";
+        else if (st->next_seq > EO_SEQ_MAX + 1)
+            bad = "part number out of range";
+        for (uint32_t i = 0; !bad && i < st->n; i++)
+            if (get_u64(st->pending + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX)
+                bad = "part number out of range";
+        for (uint32_t i = 0; !bad && i < st->m; i++)
+            if (get_u64(st->adopted + (size_t)i * EO_ENTRY) > EO_SUB_MAX ||
+                get_u64(st->adopted + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX + 1)
+                bad = "adopted index out of range";
+    }
+    if (bad)
+        return eo_fail(s, RILL_ECORRUPT,
+                       "checkpoint state of old subtask %d/%d for '%s' is corrupt (%s, %zu "
+                       "bytes)", old_subtask + 1, old_par, s->cfg->dir, bad, len);
+    return 0;
+}
+
+static int eo_restore(rill__sink *sink, int old_subtask, int old_par, const void *state,
+                      size_t len)
 {
     eo_sink *s = (eo_sink *)sink;
     if (s->fd >= 0 || s->n_pending > 0)
         return eo_fail(s, RILL_EINVAL, "restore after rows were written");
-    const unsigned char *p = state;
-    const char *bad = NULL;
-    uint32_t n = 0;
-    if (len < EO_HEAD + 4)
-        bad = "too short";
-    else if (get_u32(p) != EO_MAGIC)
-        bad = "bad magic";
-    else if (get_u32(p + 4) != EO_VERSION)
-        bad = "unknown version";
-    else if ((n = get_u32(p + 12)) > (len - EO_HEAD - 4) / EO_ENTRY ||
-             len != EO_HEAD + (size_t)n * EO_ENTRY + 4)
-        bad = "length does not match its entries";
-    else if (get_u32(p + len - 4) != rill__crc32c(0, p, len - 4))
-        bad = "checksum mismatch";
-    if (bad)
-        return eo_fail(s, RILL_ECORRUPT, "checkpoint state for '%s' is corrupt (%s, %zu bytes)",
-                       s->cfg->dir, bad, len);
-    uint64_t subtask = get_u32(p + 8), next_seq = get_u64(p + 16);
+    eo_state st;
+    int rc = parse_state(s, old_subtask, old_par, state, len, &st);
+    if (rc)
+        return rc;
+    uint64_t me = (uint64_t)s->subtask, par = (uint64_t)s->parallelism;
+    /* the numbers this subtask's index has used: in its own old state, or in the adopted
+     * entries of whichever old subtask had taken the index over */
+    if (st.subtask == me && st.next_seq > s->next_seq)
+        s->next_seq = st.next_seq;
+    for (uint32_t i = 0; i < st.m; i++) {
+        const unsigned char *e = st.adopted + (size_t)i * EO_ENTRY;
+        if (get_u64(e) == me && get_u64(e + 8) > s->next_seq)
+            s->next_seq = get_u64(e + 8);
+    }
+    if (!s->swept) {
+        /* indices above every old subtask's, owned here: left by an even older run (a crashed
+         * attempt at a higher parallelism); no checkpoint of this one lists their files */
+        s->swept = true;
+        eo_doomed dm = {.only = -1, .from = old_par};
+        if ((rc = scan_dir(s, &dm)) != 0)
+            return rc;
+    }
+    if ((uint64_t)old_subtask % par != me)
+        return 0; /* another new subtask takes this one over */
     /* every file the state lists was pre-committed for a completed checkpoint */
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = commit_file(s, subtask, get_u64(p + EO_HEAD + (size_t)i * EO_ENTRY + 8));
+    for (uint32_t i = 0; i < st.n; i++) {
+        rc = commit_file(s, st.subtask, get_u64(st.pending + (size_t)i * EO_ENTRY + 8));
         if (rc)
             return rc;
     }
-    if (n > 0) {
-        int rc = sync_dir(s, "after committing restored part files");
-        if (rc)
-            return rc;
+    if (st.n > 0 && (rc = sync_dir(s, "after committing restored part files")) != 0)
+        return rc;
+    if (st.subtask != me) /* an index no live subtask writes: its numbers are kept */
+        adopt(s, st.subtask, st.next_seq);
+    for (uint32_t i = 0; i < st.m; i++) {
+        const unsigned char *e = st.adopted + (size_t)i * EO_ENTRY;
+        if (get_u64(e) >= par) /* still not written by a live subtask: kept here */
+            adopt(s, get_u64(e), get_u64(e + 8));
     }
-    if (subtask == (uint64_t)s->subtask && next_seq > s->next_seq && next_seq <= EO_SEQ_MAX + 1)
-        s->next_seq = next_seq;
-    /* what this subtask left in progress belongs to no completed checkpoint */
-    return scan_dir(s, true);
+    /* what the old subtask left in progress belongs to no completed checkpoint */
+    eo_doomed dm = {.only = old_subtask, .from = -1};
+    return scan_dir(s, &dm);
 }
 
 const rill__sink_ops rill__exactly_once_file_sink_ops = {

@@ -47,16 +47,14 @@ static int sink_restore(rill__operator *op, int old_subtask, int old_par, const 
                         size_t len)
 {
     sink_op *s = (sink_op *)op;
-    if (!s->sink->ops->restore || old_subtask != op->subtask)
-        return 0; /* each subtask restores its own transactions */
-    if (old_par != op->parallelism)
-        return rill__operator_fail(op, RILL_ENOTSUP,
-                                   "%s sink: the checkpoint was taken at parallelism %d, the job "
-                                   "now runs it at %d (two-phase-commit sinks cannot be rescaled "
-                                   "yet)", s->sink->ops->kind, old_par, op->parallelism);
-    int rc = s->sink->ops->restore(s->sink, data, len);
+    if (!s->sink->ops->restore)
+        return 0;
+    /* every old subtask's state goes to every new subtask, which takes what it owns at the new
+     * parallelism (the sink decides: its transactions may be spread differently) */
+    int rc = s->sink->ops->restore(s->sink, old_subtask, old_par, data, len);
     if (rc < 0 && op->task_err->code == 0)
-        return rill__operator_fail(op, rc, "%s sink: restore failed: %s", s->sink->ops->kind,
+        return rill__operator_fail(op, rc, "%s sink: restore of the state of old subtask %d/%d "
+                                   "failed: %s", s->sink->ops->kind, old_subtask + 1, old_par,
                                    rill_strerror(rc));
     return rc < 0 ? rc : 0;
 }

@@ -201,7 +201,11 @@ fail:
 
 static int et_watermark(rill__operator *op, int64_t wm)
 {
-    (void)op, (void)wm; /* upstream watermarks are replaced by this operator's */
+    /* upstream watermarks are replaced by this operator's, except the end of event time (as
+     * Flink's does): a source at the end of its input that waits for the final checkpoint sends
+     * it before the barrier, so that windows fire inside that checkpoint */
+    if (wm == RILL_TS_MAX && op->watermark != RILL_TS_MAX)
+        return rill__operator_watermark(op, RILL_TS_MAX);
     return 0;
 }
 

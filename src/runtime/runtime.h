@@ -334,9 +334,18 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
                                bool exactly_once);
 /* Checkpoint id is complete: every task tells its operators (two-phase commits commit). */
 void rill__job_run_complete(rill__job_run *r, uint64_t id);
-/* Asks every source task to take checkpoint id (the newest id wins); with stop, the sources
- * end right after its barrier (stop-with-savepoint). */
+/* Asks every source task to take checkpoint id (the newest id wins); with stop, a source still
+ * reading ends right after its barrier (stop-with-savepoint), and a source waiting at the end of
+ * its input (see below) ends once checkpoint id, or a newer one, has completed. */
 void rill__job_run_trigger(rill__job_run *r, uint64_t id, bool stop);
+/* Told, on a source task's thread, that the source has emitted all of its input and the end of
+ * event time (RILL_TS_MAX) and now waits for the final checkpoint. */
+typedef void (*rill__end_of_data_fn)(void *arg, rill__task *t);
+/* Final checkpoints (checkpointing on; set before the start): a source that reaches the end of
+ * its input keeps its outputs open, tells fn, and waits (still taking part in checkpoints, with
+ * its position at the end) until a checkpoint triggered with stop completes; only then do its
+ * outputs end, so the last rows are committed by that checkpoint. Not set: sources end at once. */
+void rill__job_run_on_end_of_data(rill__job_run *r, rill__end_of_data_fn fn, void *arg);
 /* Starts one thread per task. */
 int rill__job_run_start(rill__job_run *r);
 /* Asks every task to stop (a task blocked on a channel notices within milliseconds). */

@@ -55,6 +55,8 @@ struct rill__job_run {
     rill__snapshot_fn snap_fn;
     void *snap_arg;
     bool exactly_once;
+    rill__end_of_data_fn eod_fn; /* final checkpoints: sources wait at the end of input */
+    void *eod_arg;
     const rill__restore *restore; /* start from this checkpoint */
     atomic_uint_fast64_t completed; /* the newest completed checkpoint */
 };
@@ -688,6 +690,49 @@ static int send_wave(rill__task *t)
     return rill__operator_idle(t->ops[0], false);
 }
 
+/*
+ * The source has emitted all of its input. Without final checkpoints its outputs end now. With
+ * them (checkpointing on) they stay open: event time ends first (RILL_TS_MAX, so windows fire
+ * and their rows reach the sinks before the final barrier), the job run is told, and the source
+ * waits, taking every checkpoint with its position at the end, until a checkpoint triggered
+ * with stop has completed: the sinks have then committed everything, and the outputs end.
+ */
+static int source_end_of_data(rill__task *t, bool waved)
+{
+    rill__operator *head = t->ops[0];
+    rill__job_run *r = t->run;
+    if (!r->eod_fn)
+        return head->ops->end_input(head);
+    int rc = waved ? 0 : send_wave(t); /* the first message of an empty source */
+    if (rc == 0)
+        rc = rill__operator_deliver_watermark(head, RILL_TS_MAX);
+    if (rc < 0)
+        return rc;
+    r->eod_fn(r->eod_arg, t);
+    for (;;) {
+        if (canceled(t))
+            return RILL_ECANCELED;
+        uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
+        if (trig > t->last_barrier && (rc = checkpoint_task(t, trig, 0)) < 0)
+            return rc;
+        int64_t tick_ns = run_ticks(t, &rc); /* chained sinks commit here */
+        if (rc < 0)
+            return rc;
+        uint64_t stop = atomic_load_explicit(&t->stop_at, memory_order_acquire);
+        uint64_t done = atomic_load_explicit(&r->completed, memory_order_acquire);
+        if (stop && t->last_barrier >= stop && done >= stop)
+            return head->ops->end_input(head);
+        if (tick_ns == 0)
+            continue; /* a timer is due */
+        rill__parker_prepare(&t->parker);
+        if (canceled(t) || atomic_load(&t->trigger) > t->last_barrier ||
+            atomic_load(&r->completed) != done)
+            rill__parker_cancel(&t->parker);
+        else
+            rill__parker_park(&t->parker, tick_ns);
+    }
+}
+
 static int run_source(rill__task *t)
 {
     rill__operator *head = t->ops[0];
@@ -731,7 +776,7 @@ static int run_source(rill__task *t)
             rill__batch_unref(b);
         }
         if (rc == RILL_DONE)
-            return head->ops->end_input(head);
+            return source_end_of_data(t, waved);
         int trc;
         int64_t tick_ns = run_ticks(t, &trc);
         if (trc < 0)
@@ -1116,6 +1161,12 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
     r->snap_fn = fn;
     r->snap_arg = arg;
     r->exactly_once = exactly_once;
+}
+
+void rill__job_run_on_end_of_data(rill__job_run *r, rill__end_of_data_fn fn, void *arg)
+{
+    r->eod_fn = fn;
+    r->eod_arg = arg;
 }
 
 void rill__job_run_complete(rill__job_run *r, uint64_t id)

@@ -2,14 +2,17 @@
 """test_savepoints.py - savepoints through the REST API and the CLI verbs, on the real binary:
 a savepoint of a running job, stop-with-savepoint, a new run from that savepoint (also at another
 parallelism of the keyed operator) with the self-checking job finding no gap and no duplicate,
-and state of operators the job does not have refused unless allowed."""
+the exactly-once file sink restored at other parallelisms committing every row once, and state
+of operators the job does not have refused unless allowed."""
 import os
 import re
+import shutil
 import subprocess
 import time
 
+import rill_e2e
 from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc,
-                      fraud_so, main, run)
+                      fraud_so, main, read_text, run)
 
 
 def job_so(name):
@@ -215,7 +218,82 @@ def test_kill_resume_equals_uninterrupted(tmp):
            "%d rows" % len(want), "%d rows" % len(got), r)
 
 
+def committed_ids(d):
+    """(ids in the committed part files of d, names of in-progress files left in d); every
+    committed file must start with the header "id"."""
+    ids, in_progress = [], []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".inprogress"):
+            in_progress.append(name)
+        if name.startswith("."):
+            continue
+        lines = read_text(os.path.join(d, name)).splitlines()
+        expect(lines and lines[0] == "id", "header of %s" % os.path.join(d, name), "id",
+               lines[:1])
+        ids += [int(line) for line in lines[1:]]
+    return ids, in_progress
+
+
+def expect_each_once(ids, n, what, r=None):
+    seen, dups = set(), []
+    for i in ids:
+        if i in seen:
+            dups.append(i)
+        seen.add(i)
+    missing = [i for i in range(n) if i not in seen]
+    extra = sorted(i for i in seen if not 0 <= i < n)
+    expect(not dups and not missing and not extra, "%s: every id 0..%d committed exactly once"
+           % (what, n - 1), "%d ids" % n, "%d ids; duplicates (first 10): %s; missing (first "
+           "10): %s; unexpected: %s" % (len(ids), sorted(dups)[:10], missing[:10], extra[:10]),
+           r)
+
+
+def test_savepoint_rescales_exactly_once_sink(tmp):
+    """A savepoint of the exactly-once file sink at parallelism 2, the job then killed (files
+    written after it are left in progress; at -p 3 also the savepoint's own files, as if the
+    kill came before their commit), restored at 1, 4 and 3 into copies of that directory: each
+    run commits every row exactly once and leaves nothing in progress."""
+    rows = rill_e2e.job_so("eo_rows")
+    events = 400000  # 4 s at the rate: the savepoint comes well before the end
+    out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
+    # savepoints only: no periodic checkpoint commits rows that the savepoint does not cover
+    p, port = start(["run", "-p", "2", "--checkpoint-dir", ck, "--rest-port", "0", rows, "--",
+                     "--output", out, "--events", str(events), "--rate", "100000"])
+    try:
+        time.sleep(1.0)
+        r = run(["savepoint", "eo_rows", os.path.join(tmp, "sp"), "-m",
+                 "127.0.0.1:%d" % port])
+        expect_rc(r, 0)
+        sp = location(r, "savepoint at -p 2")
+    finally:
+        p.kill()  # SIGKILL, right after the savepoint
+        p.communicate()
+    ids, in_progress = committed_ids(out)
+    expect(len(ids) < events, "the killed run had not committed everything",
+           "fewer than %d ids" % events, len(ids))
+    print("note: the killed run left %d ids committed, in progress: %s" % (len(ids),
+                                                                           in_progress))
+    for par in ("1", "4", "3"):
+        o = os.path.join(tmp, "out-%s" % par)
+        shutil.copytree(out, o)  # the directory as the killed run left it
+        if par == "3":
+            # as if the kill had come before the savepoint's commit: every committed file (all
+            # of them pending in the savepoint: no other checkpoint ran) back in progress
+            for name in os.listdir(o):
+                if re.match(r"^part-\d+-\d+$", name):
+                    os.rename(os.path.join(o, name), os.path.join(o, "." + name + ".inprogress"))
+        r = run(["run", "-p", par, "--from-savepoint", sp, "--checkpoint-dir",
+                 os.path.join(tmp, "ck-%s" % par), "--checkpoint-interval", "100", rows, "--",
+                 "--output", o, "--events", str(events), "--rate", "300000"], timeout=120)
+        expect_rc(r, 0)
+        what = "savepoint at -p 2 restored at -p %s" % par
+        ids, in_progress = committed_ids(o)
+        expect_each_once(ids, events, what, r)
+        expect(not in_progress, "%s: nothing left in progress" % what, "none", in_progress, r)
+
+
 if __name__ == "__main__":
     main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
           test_stop_and_resume_equals_uninterrupted,
-          test_kill_resume_equals_uninterrupted])
+          test_kill_resume_equals_uninterrupted, test_savepoint_rescales_exactly_once_sink],
+         need_jobs=True)

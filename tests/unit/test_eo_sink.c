@@ -235,9 +235,9 @@ TEST(eo_sink_commit_makes_files_visible)
     char *hidden = file_text(dir, ".part-0-0.inprogress");
     CHECK_STR(hidden, "id,name\n1,n1\n2,n2\n3,n3\n");
     free(hidden);
-    /* the state: header, one entry (checkpoint 1, seq 0), CRC */
-    CHECK_EQ(st.len, 24 + 16 + 4);
-    CHECK(!memcmp(st.data, "EOFS\x01\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\0\0\0\0", 24));
+    /* the state: header, one entry (checkpoint 1, seq 0), no adopted index, CRC */
+    CHECK_EQ(st.len, 24 + 16 + 4 + 4);
+    CHECK(!memcmp(st.data, "EOFS\x02\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\0\0\0\0", 24));
     CHECK(!memcmp(st.data + 24, "\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16));
     CHECK_RC(OPS->commit(s, 1));
     CHECK_LISTING(dir, "part-0-0");
@@ -247,7 +247,7 @@ TEST(eo_sink_commit_makes_files_visible)
     /* no row since: no new file; the state lists nothing pending */
     st.len = 0;
     CHECK_RC(OPS->pre_commit(s, 2, &st));
-    CHECK_EQ(st.len, 28);
+    CHECK_EQ(st.len, 32); /* no pending file, no adopted index */
     CHECK_LISTING(dir, "part-0-0");
     CHECK_RC(OPS->commit(s, 2));
     CHECK_RC(OPS->finish(s));
@@ -322,7 +322,7 @@ TEST(eo_sink_commit_is_idempotent)
     OPS->destroy(s);
     /* a restore from checkpoint 2 whose files are all committed already changes nothing */
     s = eo_open(cfg, schema, 0, &err);
-    CHECK_RC(OPS->restore(s, st2.data, st2.len));
+    CHECK_RC(OPS->restore(s, 0, 2, st2.data, st2.len));
     CHECK_LISTING(dir, "part-0-0 part-0-1");
     CHECK_RC(OPS->commit(s, 2));
     CHECK_RC(eo_put(s, schema, 10, 12));
@@ -440,7 +440,7 @@ TEST(eo_sink_restore_after_crash)
     CHECK_RC(rill__write_file_atomic(other, "id,name\n", 8));
 
     s = eo_open(cfg, schema, 0, &err);
-    CHECK_RC(OPS->restore(s, st2.data, st2.len));
+    CHECK_RC(OPS->restore(s, 0, 2, st2.data, st2.len));
     CHECK_VISIBLE(dir, 0, "0-19");
     CHECK_EQ(count_in_progress(dir, 0), 0);
     CHECK_LISTING(dir, ".part-1-0.inprogress part-0-0 part-0-1");
@@ -477,7 +477,7 @@ TEST(eo_sink_restore_missing_file_fails)
     char *lost = rill__xasprintf("%s/.part-0-0.inprogress", dir);
     CHECK_EQ(unlink(lost), 0);
     s = eo_open(cfg, schema, 0, &err);
-    CHECK_EQ(OPS->restore(s, st.data, st.len), RILL_ENOENT);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, st.len), RILL_ENOENT);
     CHECK_CONTAINS(err.msg, lost);
     CHECK_CONTAINS(err.msg, "lost");
     OPS->destroy(s);
@@ -485,17 +485,17 @@ TEST(eo_sink_restore_missing_file_fails)
     /* corrupt or truncated state is refused, never half-applied */
     s = eo_open(cfg, schema, 0, &err);
     st.data[16] ^= 1;
-    CHECK_EQ(OPS->restore(s, st.data, st.len), RILL_ECORRUPT);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, st.len), RILL_ECORRUPT);
     CHECK_CONTAINS(err.msg, "checksum");
     st.data[16] ^= 1;
-    CHECK_EQ(OPS->restore(s, st.data, st.len - 1), RILL_ECORRUPT);
-    CHECK_EQ(OPS->restore(s, st.data, 3), RILL_ECORRUPT);
-    CHECK_EQ(OPS->restore(s, "", 0), RILL_ECORRUPT);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, st.len - 1), RILL_ECORRUPT);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, 3), RILL_ECORRUPT);
+    CHECK_EQ(OPS->restore(s, 0, 2, "", 0), RILL_ECORRUPT);
     st.data[12] = 9; /* more entries than the length holds */
-    CHECK_EQ(OPS->restore(s, st.data, st.len), RILL_ECORRUPT);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, st.len), RILL_ECORRUPT);
     /* a restore comes before the first row */
     CHECK_RC(eo_put(s, schema, 0, 1));
-    CHECK_EQ(OPS->restore(s, st.data, st.len), RILL_EINVAL);
+    CHECK_EQ(OPS->restore(s, 0, 2, st.data, st.len), RILL_EINVAL);
     OPS->destroy(s);
     rill__buf_free(&st);
     OPS->cfg_free(cfg);
@@ -525,7 +525,7 @@ TEST(eo_sink_two_subtasks_in_one_dir)
     /* subtask 1 crashes; its restore leaves subtask 0's open file alone */
     OPS->destroy(s1);
     s1 = eo_open(cfg, schema, 1, &e1);
-    CHECK_RC(OPS->restore(s1, st1.data, st1.len));
+    CHECK_RC(OPS->restore(s1, 1, 2, st1.data, st1.len));
     CHECK_LISTING(dir, ".part-0-1.inprogress part-0-0 part-1-0");
     CHECK_RC(eo_put(s1, schema, 105, 110));
     CHECK_RC(OPS->finish(s1));
@@ -564,6 +564,252 @@ TEST(eo_sink_config_errors)
     CHECK_CONTAINS(err.msg, file);
     OPS->cfg_free(cfg);
     free(file);
+    rill_schema_free(schema);
+}
+
+/* ---- rescaling: restore at another parallelism ------------------------------------------ */
+
+static rill__sink *eo_open_p(void *cfg, const rill_schema *schema, int subtask, int par,
+                             rill__err *err)
+{
+    memset(err, 0, sizeof *err);
+    rill__conn_init init = {
+        .uid = "eo-1", .subtask = subtask, .parallelism = par, .batch_size = 100, .err = err};
+    rill__sink *s = NULL;
+    int rc = OPS->create(cfg, schema, &init, &s);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "create: %s", err->msg);
+    return s;
+}
+
+/* Old subtask i of n writes rows [1000 i, 1000 i + 500), pre-commits checkpoint 1 into st[i],
+ * then writes [1000 i + 500, 1000 i + 600) that no checkpoint covers, and crashes. Subtask 0 had
+ * committed checkpoint 1 already. */
+static void old_run(void *cfg, const rill_schema *schema, int n, rill__buf *st)
+{
+    for (int i = 0; i < n; i++) {
+        rill__err err;
+        rill__sink *s = eo_open_p(cfg, schema, i, n, &err);
+        CHECK_RC(eo_put(s, schema, 1000 * i, 1000 * i + 500));
+        CHECK_RC(OPS->pre_commit(s, 1, &st[i]));
+        if (i == 0)
+            CHECK_RC(OPS->commit(s, 1));
+        CHECK_RC(eo_put(s, schema, 1000 * i + 500, 1000 * i + 600));
+        OPS->destroy(s);
+    }
+}
+
+/* Every new subtask gets every old subtask's state, as the runtime does. */
+static void restore_all(rill__sink *s, const rill__buf *st, int old_par)
+{
+    for (int j = 0; j < old_par; j++)
+        CHECK_RC(OPS->restore(s, j, old_par, st[j].data, st[j].len));
+}
+
+TEST(eo_sink_rescale_down_commits_every_old_subtask_once)
+{
+    rill_schema *schema = eo_schema();
+    char *dir = eo_dir("eo");
+    void *cfg = rill__exactly_once_file_sink_cfg(dir, NULL);
+    rill__buf st[4] = {{0}};
+    old_run(cfg, schema, 4, st);
+    CHECK_LISTING(dir, ".part-0-1.inprogress .part-1-0.inprogress .part-1-1.inprogress "
+                       ".part-2-0.inprogress .part-2-1.inprogress .part-3-0.inprogress "
+                       ".part-3-1.inprogress part-0-0");
+    /* at parallelism 2: new 1 takes over old 1 and 3, and writes while new 0 restores */
+    rill__err e0, e1;
+    rill__sink *n0 = eo_open_p(cfg, schema, 0, 2, &e0);
+    rill__sink *n1 = eo_open_p(cfg, schema, 1, 2, &e1);
+    restore_all(n1, st, 4);
+    CHECK_LISTING(dir, ".part-0-1.inprogress .part-2-0.inprogress .part-2-1.inprogress "
+                       "part-0-0 part-1-0 part-3-0");
+    CHECK_RC(eo_put(n1, schema, 10000, 10010));
+    restore_all(n0, st, 4);
+    /* old 2's pre-committed file is visible; nothing of old subtasks is left in progress, and
+     * the file new 1 is writing is untouched */
+    CHECK_LISTING(dir, ".part-1-2.inprogress part-0-0 part-1-0 part-2-0 part-3-0");
+    CHECK_VISIBLE(dir, -1, "0-499,1000-1499,2000-2499,3000-3499");
+    /* the replay: new numbers never collide with the old subtasks' names */
+    CHECK_RC(eo_put(n0, schema, 500, 600));
+    rill__buf s0 = {0}, s1 = {0};
+    CHECK_RC(OPS->pre_commit(n0, 2, &s0));
+    CHECK_RC(OPS->pre_commit(n1, 2, &s1));
+    CHECK_RC(OPS->commit(n0, 2));
+    CHECK_RC(OPS->commit(n1, 2));
+    CHECK_RC(OPS->finish(n0));
+    CHECK_RC(OPS->finish(n1));
+    CHECK_LISTING(dir, "part-0-0 part-0-2 part-1-0 part-1-2 part-2-0 part-3-0");
+    CHECK_VISIBLE(dir, -1, "0-599,1000-1499,2000-2499,3000-3499,10000-10009");
+    /* new 1 keeps index 3 (no live subtask writes it) with the numbers it has used */
+    CHECK_EQ(s1.len, 24 + 16 + 4 + 16 + 4);
+    CHECK_EQ(s0.len, 24 + 16 + 4 + 16 + 4); /* and new 0 index 2 */
+    OPS->destroy(n0);
+    OPS->destroy(n1);
+    /* the same restore again (a failure right after it): idempotent */
+    n0 = eo_open_p(cfg, schema, 0, 1, &e0);
+    restore_all(n0, st, 4);
+    CHECK_LISTING(dir, "part-0-0 part-0-2 part-1-0 part-1-2 part-2-0 part-3-0");
+    OPS->destroy(n0);
+    for (int i = 0; i < 4; i++)
+        rill__buf_free(&st[i]);
+    rill__buf_free(&s0);
+    rill__buf_free(&s1);
+    OPS->cfg_free(cfg);
+    free(dir);
+    rill_schema_free(schema);
+}
+
+TEST(eo_sink_rescale_up_and_back_never_reuses_a_name)
+{
+    rill_schema *schema = eo_schema();
+    char *dir = eo_dir("eo");
+    void *cfg = rill__exactly_once_file_sink_cfg(dir, NULL);
+    rill__buf st4[4] = {{0}}, st2[2] = {{0}}, st4b[4] = {{0}};
+    old_run(cfg, schema, 4, st4);
+    /* 4 -> 2: index 3's leftover .part-3-1 goes; new 1 remembers that index 3 used 0 and 1 */
+    for (int i = 0; i < 2; i++) {
+        rill__err err;
+        rill__sink *s = eo_open_p(cfg, schema, i, 2, &err);
+        restore_all(s, st4, 4);
+        CHECK_RC(eo_put(s, schema, 1000 * i + 500, 1000 * i + 600)); /* the replay */
+        CHECK_RC(OPS->pre_commit(s, 2, &st2[i]));
+        OPS->destroy(s); /* checkpoint 2 completed, the job died before committing */
+    }
+    CHECK_LISTING(dir, ".part-0-2.inprogress .part-1-2.inprogress part-0-0 part-1-0 "
+                       "part-2-0 part-3-0");
+    /* 2 -> 4: new 3 starts at number 2 of its index, above what the old index 3 used */
+    rill__sink *n[4];
+    for (int i = 0; i < 4; i++) {
+        rill__err err;
+        n[i] = eo_open_p(cfg, schema, i, 4, &err);
+        restore_all(n[i], st2, 2);
+    }
+    CHECK_LISTING(dir, "part-0-0 part-0-2 part-1-0 part-1-2 part-2-0 part-3-0");
+    for (int i = 0; i < 4; i++)
+        CHECK_RC(eo_put(n[i], schema, 1000 * i + 600, 1000 * i + 700));
+    CHECK_LISTING(dir, ".part-0-3.inprogress .part-1-3.inprogress .part-2-2.inprogress "
+                       ".part-3-2.inprogress part-0-0 part-0-2 part-1-0 part-1-2 part-2-0 "
+                       "part-3-0");
+    for (int i = 0; i < 4; i++) {
+        CHECK_RC(OPS->pre_commit(n[i], 3, &st4b[i]));
+        CHECK_EQ(st4b[i].len, 24 + 16 + 4 + 4); /* every index is live again: none adopted */
+        CHECK_RC(OPS->commit(n[i], 3));
+        OPS->destroy(n[i]);
+    }
+    CHECK_VISIBLE(dir, -1, "0-699,1000-1699,2000-2499,2600-2699,3000-3499,3600-3699");
+    /* (rows 2500-2599 and 3500-3599 were never replayed in this test: the old 2 and 3 wrote
+     * them after checkpoint 1, and the 2-subtask run had no source for them) */
+    for (int i = 0; i < 4; i++) {
+        rill__buf_free(&st4[i]);
+        rill__buf_free(&st4b[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        rill__buf_free(&st2[i]);
+    OPS->cfg_free(cfg);
+    free(dir);
+    rill_schema_free(schema);
+}
+
+TEST(eo_sink_rescale_removes_leftovers_of_indices_no_checkpoint_knows)
+{
+    rill_schema *schema = eo_schema();
+    char *dir = eo_dir("eo");
+    void *cfg = rill__exactly_once_file_sink_cfg(dir, NULL);
+    rill__buf st[2] = {{0}};
+    old_run(cfg, schema, 2, st);
+    /* a crashed attempt at parallelism 6 after the checkpoint left indices 2 and 5 behind */
+    const char *left[] = {".part-2-3.inprogress", ".part-5-0.inprogress", "part-5-7"};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(left); i++) {
+        char *path = rill__xasprintf("%s/%s", dir, left[i]);
+        CHECK_RC(rill__write_file_atomic(path, "id,name\n", 8));
+        free(path);
+    }
+    /* at 3: new 2 (no old subtask of its own) owns indices 2 and 5 (2 mod 3, 5 mod 3) */
+    rill__sink *n[3];
+    for (int i = 0; i < 3; i++) {
+        rill__err err;
+        n[i] = eo_open_p(cfg, schema, i, 3, &err);
+    }
+    restore_all(n[2], st, 2);
+    CHECK_LISTING(dir, ".part-0-1.inprogress .part-1-0.inprogress .part-1-1.inprogress "
+                       "part-0-0 part-5-7");
+    restore_all(n[0], st, 2);
+    restore_all(n[1], st, 2);
+    CHECK_LISTING(dir, "part-0-0 part-1-0 part-5-7");
+    CHECK_RC(eo_put(n[2], schema, 5000, 5001));
+    CHECK_LISTING(dir, ".part-2-4.inprogress part-0-0 part-1-0 part-5-7"); /* above 3 */
+    rill__buf s2 = {0};
+    CHECK_RC(OPS->pre_commit(n[2], 2, &s2));
+    CHECK_EQ(s2.len, 24 + 16 + 4 + 16 + 4); /* index 5, up to number 7, is kept */
+    CHECK(!memcmp(s2.data + 24 + 16 + 4, "\x05\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0", 16));
+    for (int i = 0; i < 3; i++)
+        OPS->destroy(n[i]);
+    rill__buf_free(&s2);
+    rill__buf_free(&st[0]);
+    rill__buf_free(&st[1]);
+    OPS->cfg_free(cfg);
+    free(dir);
+    rill_schema_free(schema);
+}
+
+/* A version 1 state (before rescaling): header, entries, CRC. */
+static void v1_state(rill__buf *b, uint32_t subtask, uint64_t next_seq, uint64_t ckpt, uint64_t seq)
+{
+    uint32_t h[4] = {0x53464f45u, 1, subtask, 1};
+    rill__buf_append(b, h, sizeof h);
+    rill__buf_append(b, &next_seq, 8);
+    rill__buf_append(b, &ckpt, 8);
+    rill__buf_append(b, &seq, 8);
+    uint32_t crc = rill__crc32c(0, b->data, b->len);
+    rill__buf_append(b, &crc, 4);
+}
+
+TEST(eo_sink_rescale_bad_states_are_named)
+{
+    rill_schema *schema = eo_schema();
+    char *dir = eo_dir("eo");
+    void *cfg = rill__exactly_once_file_sink_cfg(dir, NULL);
+    rill__buf st[2] = {{0}};
+    old_run(cfg, schema, 2, st);
+    rill__err err;
+    rill__sink *s = eo_open_p(cfg, schema, 0, 1, &err);
+    /* old subtask 2's state handed over as old subtask 1's */
+    CHECK_EQ(OPS->restore(s, 0, 2, st[1].data, st[1].len), RILL_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "old subtask 1/2");
+    CHECK_CONTAINS(err.msg, "another subtask");
+    CHECK_CONTAINS(err.msg, dir);
+    CHECK_EQ(OPS->restore(s, 2, 2, st[0].data, st[0].len), RILL_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "no such subtask");
+    /* a state that another new subtask takes over is checked all the same */
+    rill__sink *s1 = eo_open_p(cfg, schema, 1, 2, &err);
+    st[0].data[20] ^= 1;
+    CHECK_EQ(OPS->restore(s1, 0, 2, st[0].data, st[0].len), RILL_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "checksum");
+    st[0].data[20] ^= 1;
+    OPS->destroy(s1);
+    /* a pre-committed file of another old subtask gone missing: its rows are lost */
+    char *lost = rill__xasprintf("%s/.part-1-0.inprogress", dir);
+    CHECK_EQ(unlink(lost), 0);
+    CHECK_EQ(OPS->restore(s, 1, 2, st[1].data, st[1].len), RILL_ENOENT);
+    CHECK_CONTAINS(err.msg, lost);
+    CHECK_CONTAINS(err.msg, "lost");
+    OPS->destroy(s);
+    /* a version 1 state (written before rescaling existed) still restores, at any parallelism */
+    rill__buf v1 = {0};
+    v1_state(&v1, 0, 2, 1, 1); /* pending: .part-0-1 under checkpoint 1 */
+    s = eo_open_p(cfg, schema, 0, 3, &err);
+    CHECK_RC(OPS->restore(s, 0, 1, v1.data, v1.len));
+    /* (index 1 is new subtask 1's of 3, which is not restored in this test) */
+    CHECK_LISTING(dir, ".part-1-1.inprogress part-0-0 part-0-1");
+    v1.data[v1.len - 1] ^= 1;
+    CHECK_EQ(OPS->restore(s, 0, 1, v1.data, v1.len), RILL_ECORRUPT);
+    OPS->destroy(s);
+    rill__buf_free(&v1);
+    rill__buf_free(&st[0]);
+    rill__buf_free(&st[1]);
+    free(lost);
+    OPS->cfg_free(cfg);
+    free(dir);
     rill_schema_free(schema);
 }
 
@@ -683,7 +929,7 @@ static void fault_loop(rill__fault_point point, bool sticky)
         rill__sink *s = eo_open(cfg, schema, 0, &err);
         int64_t from = 0;
         if (j.have_state) {
-            CHECK_RC(OPS->restore(s, j.state.data, j.state.len));
+            CHECK_RC(OPS->restore(s, 0, 1, j.state.data, j.state.len));
             CHECK_EQ(count_in_progress(dir, 0), 0);
             from = j.done_end;
         }
