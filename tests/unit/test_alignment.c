@@ -626,7 +626,10 @@ static void coord_close(coord_fx *f)
 
 static uint64_t tick(coord_fx *f, int64_t now, int *rc)
 {
-    return rill__coord_tick(f->c, now, &f->job_err, rc);
+    bool stop = false;
+    uint64_t id = rill__coord_tick(f->c, now, &stop, &f->job_err, rc);
+    CHECK(!stop); /* these jobs' sources never reach their end */
+    return id;
 }
 
 /* Task `task` writes its data file of checkpoint id and acknowledges it, as a TaskManager does;
