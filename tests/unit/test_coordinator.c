@@ -133,7 +133,7 @@ TEST(coord_final_checkpoint_once_every_source_waits)
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* the sources are ending now: nothing is triggered any more, no savepoint either */
     CHECK_EQ(tick(&f, now + 240000, &stop, &err), 0);
-    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), &err), 0);
+    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err), 0);
     CHECK_CONTAINS(err.msg, "sources have finished");
     memset(&err, 0, sizeof err);
     rill__coord_task_finished(f.c, f.src[0], &err);
@@ -228,7 +228,7 @@ TEST(coord_final_checkpoint_waits_for_checkpoints_in_flight)
     CHECK_EQ(id, 2);
     CHECK(stop);
     /* a savepoint asked for meanwhile is newer: when it completes, it is the final one too */
-    uint64_t sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), &err);
+    uint64_t sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err);
     CHECK_EQ(sp, 3);
     CHECK_RC(ack_all(&f, sp, &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 3);
