@@ -66,7 +66,8 @@ static void fixture_open(coord_fixture *f, const char *const *opts)
 static void fixture_close(coord_fixture *f)
 {
     rill__coord_free(f->c);
-    rill__exec_free(f->g); /* f->env stays, for its metrics: the test frees it */
+    rill__exec_free(f->g);
+    rill_env_free(f->env);
 }
 
 /* tick at now: the id it triggers (0: none); *stop_out whether it is the final checkpoint. */
