@@ -486,7 +486,7 @@ typedef struct remote {
 static const char usage_remote[] =
     "usage: rill list [-m HOST:PORT]\n"
     "       rill savepoint JOB [DIR] [-m HOST:PORT]\n"
-    "       rill stop JOB [--savepoint DIR] [-m HOST:PORT]\n"
+    "       rill stop JOB [--savepoint DIR] [--drain] [-m HOST:PORT]\n"
     "       rill cancel JOB [-m HOST:PORT]\n"
     "       rill checkpoints JOB [-m HOST:PORT]\n"
     "\n"
@@ -496,13 +496,20 @@ static const char usage_remote[] =
     "  list          the jobs: id, name, state, restarts, last completed checkpoint\n"
     "  savepoint     take a savepoint of a running job into DIR (default ./savepoints); the\n"
     "                job keeps running; prints the savepoint's path\n"
-    "  stop          take a savepoint, then end the job cleanly (its sinks commit)\n"
+    "  stop          stop the job at a savepoint, as Flink does: the sources stop reading at\n"
+    "                its barrier, and once it is written the sinks commit what it covers and\n"
+    "                the job finishes. Pending windows and timers do not fire: they are in the\n"
+    "                savepoint and fire after a restore. If the savepoint fails, the job goes\n"
+    "                on running and stop exits with 1\n"
     "  cancel        cancel a job at once, without a savepoint\n"
     "  checkpoints   the job's recent checkpoints\n"
     "\n"
     "options:\n"
     "  -m, --jobmanager HOST:PORT   the REST API's address (default " DEFAULT_JM ")\n"
     "  -s, --savepoint DIR          stop: where the savepoint goes (default ./savepoints)\n"
+    "  -d, --drain                  stop: end event time first, so every window and timer\n"
+    "                               fires and its results are committed by the savepoint (for\n"
+    "                               a job that will not be restored)\n"
     "  -h, --help                   show this help\n"
     "\n"
     "exit status: 0 on success, 1 when the JobManager refused or could not be reached, 2 for\n"
@@ -768,7 +775,7 @@ static char *absolute(const char *dir)
     return rill__xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
 }
 
-static int do_savepoint(const remote *r, const char *job, const char *dir, bool stop)
+static int do_savepoint(const remote *r, const char *job, const char *dir, bool stop, bool drain)
 {
     char *seg = path_segment(job);
     char *path = rill__xasprintf("/jobs/%s/%s", seg, stop ? "stop" : "savepoints");
@@ -777,6 +784,8 @@ static int do_savepoint(const remote *r, const char *job, const char *dir, bool 
     rill__buf body = {0};
     rill__buf_printf(&body, "{\"%s\":", stop ? "targetDirectory" : "target-directory");
     json_quote(&body, abs);
+    if (drain)
+        rill__buf_printf(&body, ",\"drain\":true");
     rill__buf_putc(&body, '}');
     free(abs);
     jv doc;
@@ -831,6 +840,7 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
         return -1;
 
     const char *addr = DEFAULT_JM, *sp_dir = NULL, *pos[2] = {NULL, NULL};
+    bool drain = false;
     int n_pos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -846,6 +856,8 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
             if (++i >= argc)
                 return usage_error("option %s needs a directory", a);
             sp_dir = argv[i];
+        } else if (which == STOP && (!strcmp(a, "-d") || !strcmp(a, "--drain"))) {
+            drain = true;
         } else if (a[0] == '-' && a[1]) {
             return usage_error("%s: unknown option '%s'", cmd, a);
         } else if (n_pos < 2) {
@@ -868,9 +880,9 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
     case LIST:
         return do_list(&r);
     case SAVEPOINT:
-        return do_savepoint(&r, pos[0], pos[1] ? pos[1] : "./savepoints", false);
+        return do_savepoint(&r, pos[0], pos[1] ? pos[1] : "./savepoints", false, false);
     case STOP:
-        return do_savepoint(&r, pos[0], sp_dir ? sp_dir : "./savepoints", true);
+        return do_savepoint(&r, pos[0], sp_dir ? sp_dir : "./savepoints", true, drain);
     case CANCEL:
         return do_cancel(&r, pos[0]);
     case CHECKPOINTS:

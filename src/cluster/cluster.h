@@ -36,9 +36,11 @@ typedef struct rill__tm_gateway {
     void (*cancel)(void *tm, uint64_t job_id);
     /* The job is over: wait for its threads and free everything it held. */
     void (*release)(void *tm, uint64_t job_id);
-    /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier (and with stop,
-     * end right after it: stop-with-savepoint). */
-    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id, bool stop);
+    /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier (and with a stop
+     * mode, stop reading there and end once it has completed: see rill__stop_mode). */
+    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id, rill__stop_mode stop);
+    /* The stop triggered with checkpoint ckpt_id is withdrawn: its savepoint failed. */
+    void (*abort_stop)(void *tm, uint64_t job_id, uint64_t ckpt_id);
     /* Checkpoint ckpt_id is complete: the job's tasks here commit (two-phase commit). */
     void (*complete)(void *tm, uint64_t job_id, uint64_t ckpt_id);
 } rill__tm_gateway;
@@ -89,8 +91,15 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
                     int64_t align_ms, const char *file, const char *reason, rill__err *job_err);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
 /* A savepoint into dir: a checkpoint triggered now (the caller tells the TaskManagers), copied
- * into dir/savepoint-<job>-<id>/ once complete. Its id, or 0 with err set. */
-uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err);
+ * into dir/savepoint-<job>-<id>/ before it completes (a savepoint that cannot be written fails
+ * its checkpoint). With stop (stop-with-savepoint), its completion ends the job: no checkpoint
+ * is triggered after it, and no other savepoint is taken while it is in flight. Its id, or 0
+ * with err set. */
+uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, bool stop,
+                                       rill__err *err);
+/* Gives savepoint id up (its waiter stopped waiting) if it is still in flight, as failed for
+ * reason. */
+void rill__coord_abort_savepoint(rill__coordinator *c, uint64_t id, const char *reason);
 /* 1 and the location (malloc'd) when savepoint id is written, 0 while pending, negative with
  * err when it failed. */
 int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **location_out,
@@ -139,14 +148,18 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
                               size_t *n_out, rill__err *err);
 /*
  * Takes a savepoint of a running job into directory dir (created): a checkpoint triggered now,
- * written when complete as dir/savepoint-<job>-<n>/ (its _metadata of savepoint kind and the
- * task files, all named relative to that directory, so it can be moved). With stop, the sources
- * end right after the savepoint's barrier and the job finishes cleanly (sinks commit). Blocks
- * until the savepoint is written, has failed, or timeout_ms passed. 0 and the savepoint's path
- * in *location_out (malloc'd), or an error in err.
+ * written as dir/savepoint-<job>-<n>/ (its _metadata of savepoint kind and the task files, all
+ * named relative to that directory, so it can be moved). With a stop mode (stop-with-savepoint,
+ * see rill__stop_mode), the sources stop at the savepoint's barrier and the job finishes once it
+ * has completed (its sinks commit what it covers); if it fails, the stop is withdrawn and the
+ * job goes on (without drain: the sources read on; with drain the end of event time is out, so
+ * the job fails over to its latest checkpoint). Blocks until the savepoint is written, has
+ * failed, or timeout_ms passed (then it is given up). 0 and the savepoint's path in
+ * *location_out (malloc'd), or an error in err.
  */
-int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, bool stop,
-                       int64_t timeout_ms, char **location_out, rill__err *err);
+int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
+                       rill__stop_mode stop, int64_t timeout_ms, char **location_out,
+                       rill__err *err);
 
 /* ---- REST API (libmicrohttpd) ----------------------------------------------------------------- */
 

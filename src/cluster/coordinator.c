@@ -25,6 +25,7 @@ typedef struct pending_ckpt {
     int64_t align_ms;    /* the longest alignment of any task */
     char *savepoint_dir; /* a savepoint: where it goes once complete */
     bool final;          /* the final checkpoint: every source waits at the end of its input */
+    bool stop;           /* a stop-with-savepoint: its completion ends the job */
 } pending_ckpt;
 
 /* The outcome of a savepoint, for whoever waits on it. */
@@ -49,7 +50,8 @@ struct rill__coordinator {
     bool *waiting;   /* by task: a source at the end of its input, waiting for the final one */
     int n_sources_waiting;
     uint64_t final_id;      /* the final checkpoint in flight, 0: none */
-    bool final_done;        /* it has completed: the sources end, no checkpoint follows */
+    bool final_done;        /* it, or a stop-with-savepoint, has completed: the sources end, no
+                             * checkpoint follows */
     int64_t final_after_ms; /* not before (the minimum pause; after a failure, the interval) */
     int consecutive_failures;
     uint64_t last_completed;
@@ -291,31 +293,41 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
     if (open > 0)
         return 0;
     int64_t now = rill__now_ms();
+    /* a savepoint is written before its checkpoint completes: one that cannot be written fails
+     * the checkpoint, so a stop-with-savepoint that fails has ended nothing (its sinks have not
+     * committed, its sources read on) */
+    char *loc = NULL;
+    if (p->savepoint_dir) {
+        rill__err se = {0};
+        if (write_savepoint(c, p, &loc, &se) != 0) {
+            char why[RILL_ERRMSG_MAX + 32];
+            snprintf(why, sizeof why, "writing the savepoint: %s", se.msg);
+            return fail_pending(c, i, why, job_err);
+        }
+    }
     rill__buf meta = {0};
     build_meta(c, p, now, &meta);
     rill__err e = {0};
     int rc = rill__ckpt_commit(c->store, (int64_t)p->id, meta.data, meta.len, &e);
     rill__buf_free(&meta);
-    if (rc)
+    if (rc) {
+        if (loc) /* no savepoint of a checkpoint that did not complete */
+            rill__remove_tree(loc);
+        free(loc);
         return fail_pending(c, i, e.msg, job_err);
+    }
     c->consecutive_failures = 0;
     if (p->id > c->last_completed)
         c->last_completed = p->id;
     if (p->savepoint_dir) {
-        char *loc = NULL;
-        rill__err se = {0};
-        int src = write_savepoint(c, p, &loc, &se);
-        sp_record(c, p->id, src, loc, se.msg);
-        if (src == 0)
-            rill__log(RILL_LOG_INFO, "job '%s': savepoint %llu written to %s", c->env->name,
-                      (unsigned long long)p->id, loc);
-        else
-            rill__log(RILL_LOG_WARN, "job '%s': savepoint %llu failed: %s", c->env->name,
-                      (unsigned long long)p->id, se.msg);
+        sp_record(c, p->id, 0, loc, "");
+        rill__log(RILL_LOG_INFO, "job '%s': savepoint %llu written to %s", c->env->name,
+                  (unsigned long long)p->id, loc);
         free(loc);
     }
-    /* the final checkpoint, or a newer one (a savepoint) that the waiting sources took too */
-    if (c->final_id && p->id >= c->final_id)
+    /* the final checkpoint, or a newer one (a savepoint) that the waiting sources took too; or a
+     * stop-with-savepoint: the sources end now */
+    if ((c->final_id && p->id >= c->final_id) || p->stop)
         c->final_done = true;
     rill__log(RILL_LOG_INFO, "job '%s': %scheckpoint %llu completed in %lld ms (%llu bytes)",
               c->env->name, p->final ? "final " : "", (unsigned long long)p->id,
@@ -485,15 +497,36 @@ uint64_t rill__coord_last_completed(const rill__coordinator *c)
     return c->last_completed;
 }
 
-uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, rill__err *err)
+uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, bool stop,
+                                       rill__err *err)
 {
     if (c->n_sources_live == 0 || c->final_done) { /* (ending after the final checkpoint) */
         rill__err_set(err, RILL_EPERM, "the job's sources have finished: no savepoint can be taken");
         return 0;
     }
+    for (int i = 0; i < c->n_pending; i++) {
+        if (c->pending[i].stop) {
+            rill__err_set(err, RILL_EPERM, "job '%s' is stopping (stop-with-savepoint %llu in "
+                          "flight): no other savepoint can be taken", c->env->name,
+                          (unsigned long long)c->pending[i].id);
+            return 0;
+        }
+    }
     pending_ckpt *p = pending_add(c, rill__now_ms());
     p->savepoint_dir = rill__xstrdup(dir);
+    p->stop = stop;
     return p->id;
+}
+
+void rill__coord_abort_savepoint(rill__coordinator *c, uint64_t id, const char *reason)
+{
+    for (int i = 0; i < c->n_pending; i++) {
+        if (c->pending[i].id == id && c->pending[i].savepoint_dir) {
+            rill__err unused = {0}; /* a failed savepoint fails only itself */
+            fail_pending(c, i, reason, &unused);
+            return;
+        }
+    }
 }
 
 int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **location_out,

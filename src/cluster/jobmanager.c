@@ -501,7 +501,8 @@ again:
                 cancel_locked(jm, j);
             for (int i = 0; id && i < jm->n_tms; i++)
                 if (jm->tms[i].trigger)
-                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id, stop);
+                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id,
+                                       stop ? RILL_STOP_DRAIN : RILL_STOP_NONE);
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -598,8 +599,9 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
     return rc;
 }
 
-int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, bool stop,
-                       int64_t timeout_ms, char **location_out, rill__err *err)
+int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
+                       rill__stop_mode stop, int64_t timeout_ms, char **location_out,
+                       rill__err *err)
 {
     *location_out = NULL;
     if (!dir || !*dir)
@@ -617,16 +619,20 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, b
         rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s", j->g->env->name,
                            rill__job_state_name(j->state));
     uint64_t id = 0;
-    if (rc == 0 && (id = rill__coord_trigger_savepoint(j->coord, dir, err)) == 0)
+    if (rc == 0 &&
+        (id = rill__coord_trigger_savepoint(j->coord, dir, stop != RILL_STOP_NONE, err)) == 0)
         rc = err->code ? err->code : RILL_EIO;
     for (int i = 0; rc == 0 && i < jm->n_tms; i++)
         if (jm->tms[i].trigger)
             jm->tms[i].trigger(jm->tms[i].tm, job_id, id, stop);
     int64_t deadline = rill__now_ms() + timeout_ms;
+    bool withdraw = false; /* the savepoint failed: a stop must not happen */
     while (rc == 0) {
         int r = rill__coord_savepoint_result(j->coord, id, location_out, err);
-        if (r < 0)
+        if (r < 0) {
             rc = r;
+            withdraw = true;
+        }
         if (r != 0)
             break;
         if (j->state != RILL_JOB_RUNNING) {
@@ -637,6 +643,8 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, b
         if (rill__now_ms() >= deadline) {
             rc = rill__err_set(err, RILL_EIO, "savepoint %llu: timed out after %lld ms",
                                (unsigned long long)id, (long long)timeout_ms);
+            rill__coord_abort_savepoint(j->coord, id, err->msg); /* it must not complete now */
+            withdraw = true;
             break;
         }
         struct timespec ts;
@@ -647,6 +655,21 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, b
             ts.tv_nsec -= 1000000000;
         }
         pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+    }
+    if (withdraw && stop != RILL_STOP_NONE) {
+        /* Flink's rule: a stop whose savepoint failed does not stop the job */
+        for (int i = 0; i < jm->n_tms; i++)
+            if (jm->tms[i].abort_stop)
+                jm->tms[i].abort_stop(jm->tms[i].tm, job_id, id);
+        char why[RILL_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        if (stop == RILL_STOP_DRAIN)
+            rill__err_set(err, rc, "stop-with-savepoint of job '%s' failed: %s; the end of event "
+                          "time had been sent (--drain), so the job fails over to its latest "
+                          "checkpoint", j->g->env->name, why);
+        else
+            rill__err_set(err, rc, "stop-with-savepoint of job '%s' failed: %s; the job goes on "
+                          "running", j->g->env->name, why);
     }
     pthread_mutex_unlock(&jm->mu);
     return rc;

@@ -211,10 +211,10 @@ static bool take_word(json_in *in, const char *w)
 /*
  * Parses body as one JSON object whose values are strings, true, false or null. The string
  * value of the first of keys present goes to *dir_out (malloc'd; NULL when absent) and the
- * boolean "cancel-job" to *cancel_out. 0, or -1 with why in msg.
+ * booleans "cancel-job" and "drain" to *cancel_out and *drain_out. 0, or -1 with why in msg.
  */
 static int parse_body(const char *body, size_t len, const char *const *keys, char **dir_out,
-                      bool *cancel_out, char *msg, size_t msg_size)
+                      bool *cancel_out, bool *drain_out, char *msg, size_t msg_size)
 {
     json_in in = {body, body + len};
     rill__buf key = {0}, val = {0};
@@ -222,6 +222,7 @@ static int parse_body(const char *body, size_t len, const char *const *keys, cha
     int rc = -1;
     *dir_out = NULL;
     *cancel_out = false;
+    *drain_out = false;
     skip_ws(&in);
     if (in.p >= in.end || *in.p++ != '{') {
         snprintf(msg, msg_size, "the request body must be a JSON object");
@@ -277,6 +278,11 @@ static int parse_body(const char *body, size_t len, const char *const *keys, cha
                 goto out;
             } else if (!strcmp(k, "cancel-job") && (kind == 1 || kind == 2)) {
                 *cancel_out = kind == 1;
+            } else if (!strcmp(k, "drain") && (kind == 1 || kind == 2)) {
+                *drain_out = kind == 1;
+            } else if (!strcmp(k, "drain") && kind == 0) {
+                snprintf(msg, msg_size, "\"drain\" must be true or false");
+                goto out;
             }
             skip_ws(&in);
             if (in.p < in.end && *in.p == ',') {
@@ -459,7 +465,7 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
 
 /* POST .../savepoints and .../stop: the body was checked already; blocks until written. */
 static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id,
-                                      const char *dir, bool stop)
+                                      const char *dir, rill__stop_mode stop)
 {
     char *location = NULL;
     rill__err err = {0};
@@ -563,13 +569,13 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
     /* A malformed request is refused before the job is looked up: the answer to a bad body
      * does not depend on which jobs exist. */
     char *dir = NULL;
-    bool stop = false;
+    rill__stop_mode stop = RILL_STOP_NONE;
     if (verb && (!strcmp(verb, "savepoints") || !strcmp(verb, "stop"))) {
         static const char *const keys[] = {"target-directory", "targetDirectory", NULL};
         char msg[128];
-        bool cancel;
+        bool cancel, drain;
         if (parse_body(req->body.data ? req->body.data : "", req->body.len, keys, &dir, &cancel,
-                       msg, sizeof msg) != 0)
+                       &drain, msg, sizeof msg) != 0)
             return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
         if (!dir || !*dir) {
             free(dir);
@@ -578,7 +584,11 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
                               "{\"%s\": \"/path\"}",
                               !strcmp(verb, "stop") ? "targetDirectory" : "target-directory");
         }
-        stop = !strcmp(verb, "stop") || cancel;
+        /* Flink's: "drain" on /stop; "cancel-job" on /savepoints stops without draining */
+        if (!strcmp(verb, "stop"))
+            stop = drain ? RILL_STOP_DRAIN : RILL_STOP_NO_DRAIN;
+        else if (cancel)
+            stop = RILL_STOP_NO_DRAIN;
     }
     if (!verb && !get) { /* PATCH /jobs/<id>?mode=cancel */
         const char *mode = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "mode");

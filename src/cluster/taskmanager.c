@@ -253,13 +253,23 @@ static void tm_cancel(void *arg, uint64_t job_id)
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id, bool stop)
+static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id, rill__stop_mode stop)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
     tm_job *j = find(tm, job_id);
     if (j)
         rill__job_run_trigger(j->run, ckpt_id, stop);
+    pthread_mutex_unlock(&tm->mu);
+}
+
+static void tm_abort_stop(void *arg, uint64_t job_id, uint64_t ckpt_id)
+{
+    rill__taskmanager *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    tm_job *j = find(tm, job_id);
+    if (j)
+        rill__job_run_abort_stop(j->run, ckpt_id);
     pthread_mutex_unlock(&tm->mu);
 }
 
@@ -301,5 +311,6 @@ rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm)
                               .cancel = tm_cancel,
                               .release = tm_release,
                               .trigger = tm_trigger,
+                              .abort_stop = tm_abort_stop,
                               .complete = tm_complete};
 }

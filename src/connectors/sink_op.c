@@ -29,6 +29,17 @@ static int sink_end(rill__operator *op)
     return rc < 0 ? rc : 0;
 }
 
+/* Stop without draining: a sink without two-phase commit makes what it wrote durable, as at the
+ * end of input; a two-phase-commit sink leaves its open transaction (rows after the savepoint's
+ * barrier, if any) uncommitted, for a restore to drop. */
+static int sink_stop(rill__operator *op)
+{
+    sink_op *s = (sink_op *)op;
+    if (s->sink->ops->pre_commit)
+        return 0;
+    return sink_end(op);
+}
+
 static int sink_snapshot(rill__operator *op, uint64_t id, rill__buf *out, rill__ksnap **keyed_out)
 {
     (void)keyed_out;
@@ -88,6 +99,7 @@ static const rill__operator_ops sink_ops = {
     .restore = sink_restore,
     .checkpoint_complete = sink_complete,
     .end_input = sink_end,
+    .stop = sink_stop,
     .close = rill__operator_close,
     .destroy = sink_destroy,
 };

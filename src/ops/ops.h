@@ -121,6 +121,12 @@ typedef struct rill__operator_ops {
     int (*checkpoint_complete)(rill__operator *op, uint64_t id);
     /* All input has been processed: emit what is pending, then end the outputs. */
     int (*end_input)(rill__operator *op);
+    /* The task stops without draining (stop-with-savepoint without --drain), after its savepoint
+     * completed and was told to the operator: the input does not end, nothing fires, and the
+     * outputs are left to the task. Keep what no checkpoint covers from being lost where that
+     * is the operator's contract (a sink without two-phase commit flushes); a two-phase-commit
+     * sink commits nothing more. NULL: nothing to do. */
+    int (*stop)(rill__operator *op);
     /* Called once, after open succeeded or failed, also on failure and cancel. */
     void (*close)(rill__operator *op);
     void (*destroy)(rill__operator *op);

@@ -334,10 +334,28 @@ void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg
                                bool exactly_once);
 /* Checkpoint id is complete: every task tells its operators (two-phase commits commit). */
 void rill__job_run_complete(rill__job_run *r, uint64_t id);
-/* Asks every source task to take checkpoint id (the newest id wins); with stop, a source still
- * reading ends right after its barrier (stop-with-savepoint), and a source waiting at the end of
- * its input (see below) ends once checkpoint id, or a newer one, has completed. */
-void rill__job_run_trigger(rill__job_run *r, uint64_t id, bool stop);
+/* What a checkpoint's completion does to the job (stop-with-savepoint, the final checkpoint). */
+typedef enum rill__stop_mode {
+    RILL_STOP_NONE = 0, /* nothing: a checkpoint or a savepoint, the job goes on */
+    /* drain: a source still reading sends the end of event time (RILL_TS_MAX) right before the
+     * barrier, so every window fires into the checkpoint, and reads no more; once the
+     * checkpoint has completed, the outputs end as at the end of input (the final checkpoint,
+     * `rill stop --drain`) */
+    RILL_STOP_DRAIN = 1,
+    /* no drain: a source reads nothing after the barrier and sends no end of event time; once
+     * the checkpoint has completed, every task is told of it (two-phase commits commit) and
+     * ends without ending its operators' input: nothing fires, windows stay in the savepoint
+     * (`rill stop`, Flink's stop-with-savepoint without --drain) */
+    RILL_STOP_NO_DRAIN = 2,
+} rill__stop_mode;
+/* Asks every source task to take checkpoint id (the newest id wins); with a stop mode, a source
+ * still reading stops at its barrier and waits, and it and a source waiting at the end of its
+ * input (see below) end once checkpoint id, or a newer one, has completed, as the mode says. */
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop);
+/* The stop asked for with checkpoint id is withdrawn (its savepoint failed): a source that
+ * stopped at its barrier without draining reads on; one that drained fails (the end of event
+ * time is out, so the job must restart from its latest checkpoint). */
+void rill__job_run_abort_stop(rill__job_run *r, uint64_t id);
 /* Told, on a source task's thread, that the source has emitted all of its input and the end of
  * event time (RILL_TS_MAX) and now waits for the final checkpoint. */
 typedef void (*rill__end_of_data_fn)(void *arg, rill__task *t);

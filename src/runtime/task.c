@@ -25,7 +25,10 @@ struct rill__task {
     int n_ended;
     /* checkpoints */
     atomic_uint_fast64_t trigger; /* sources: the newest checkpoint asked for */
-    atomic_uint_fast64_t stop_at; /* sources: end right after this checkpoint's barrier */
+    atomic_uint_fast64_t stop_req; /* sources: the stop asked for, id << 2 | rill__stop_mode */
+    uint64_t stop_id;             /* gates: the savepoint an input stopped at (no drain), 0 */
+    rill__output **writers;       /* the outputs of the task's edges (borrowed: ops own them) */
+    int n_writers;
     uint64_t last_barrier;        /* the newest barrier this task has passed on */
     uint64_t notified;            /* the newest completed checkpoint told to the operators */
     uint64_t aligning;            /* the barrier being aligned, 0: none */
@@ -303,6 +306,8 @@ static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
                                                : r->g->env->tags[e->src_tag]->schema;
     w->pool = rill__batch_pool_new(schema, r->g->env->batch_size,
                                    (uint32_t)(r->g->env->channel_capacity * w->n + 4));
+    t->writers = rill__xrealloc(t->writers, (size_t)(t->n_writers + 1) * sizeof *t->writers);
+    t->writers[t->n_writers++] = &w->base;
     return &w->base;
 }
 
@@ -476,6 +481,45 @@ static int notify_completed(rill__task *t)
             if (rc < 0)
                 return rc;
         }
+    }
+    return 0;
+}
+
+/*
+ * Stop without draining (stop-with-savepoint): checkpoint id, the savepoint, has completed and
+ * this task's input has stopped. Nothing fires: the operators' input does not end, so windows
+ * and timers stay in the savepoint, for a restore. The operators are told of the completion
+ * first (two-phase-commit sinks commit what the savepoint covers), then flush what they hold,
+ * then stop; the channels downstream end with id, so the tasks there stop the same way.
+ */
+static int task_stop(rill__task *t, uint64_t id)
+{
+    int rc;
+    for (;;) { /* told by the same job run that ended the input: normally at once */
+        if ((rc = notify_completed(t)) < 0)
+            return rc;
+        if (t->notified >= id)
+            break;
+        if (canceled(t))
+            return RILL_ECANCELED;
+        rill__parker_prepare(&t->parker);
+        if (canceled(t) || atomic_load(&t->run->completed) > t->notified)
+            rill__parker_cancel(&t->parker);
+        else
+            rill__parker_park(&t->parker, IDLE_PARK_NS);
+    }
+    for (int i = 0; i < t->v->n_nodes; i++) { /* head first: a flush feeds the next one */
+        rill__operator *op = t->ops[i];
+        rc = rill__operator_flush(op);
+        if (rc == 0 && op->ops->stop)
+            rc = op->ops->stop(op);
+        if (rc < 0)
+            return rc;
+    }
+    for (int i = 0; i < t->n_writers; i++) {
+        edge_writer *w = (edge_writer *)t->writers[i];
+        if ((rc = writer_control(w, RILL_MSG_END, (int64_t)id)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -691,11 +735,60 @@ static int send_wave(rill__task *t)
 }
 
 /*
+ * A source waits, taking part in every checkpoint and running its chain's timers, until the
+ * stop asked for has completed: its checkpoint has passed this source and has completed. Then
+ * RILL_DONE and that stop (id << 2 | mode) in *req_out. want: the stop this source stopped at;
+ * 0 when any stop will do (a source at the end of its input). 0 when the stop wanted was
+ * withdrawn (its savepoint failed).
+ */
+static int await_stop(rill__task *t, uint64_t want, uint64_t *req_out)
+{
+    rill__job_run *r = t->run;
+    for (;;) {
+        int rc;
+        if (canceled(t))
+            return RILL_ECANCELED;
+        uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
+        if (trig > t->last_barrier && (rc = checkpoint_task(t, trig, 0)) < 0)
+            return rc;
+        int64_t tick_ns = run_ticks(t, &rc); /* chained sinks commit here */
+        if (rc < 0)
+            return rc;
+        uint64_t req = atomic_load_explicit(&t->stop_req, memory_order_acquire);
+        uint64_t stop = req >> 2;
+        if (want && req != want)
+            return 0;
+        uint64_t done = atomic_load_explicit(&r->completed, memory_order_acquire);
+        if (stop && t->last_barrier >= stop && done >= stop) {
+            *req_out = req;
+            return RILL_DONE;
+        }
+        if (tick_ns == 0)
+            continue; /* a timer is due */
+        rill__parker_prepare(&t->parker);
+        if (canceled(t) || atomic_load(&t->trigger) > t->last_barrier ||
+            atomic_load(&r->completed) != done || atomic_load(&t->stop_req) != req)
+            rill__parker_cancel(&t->parker);
+        else
+            rill__parker_park(&t->parker, tick_ns);
+    }
+}
+
+/* The stop req has completed: the source's outputs end (drain), or the task stops. */
+static int source_end(rill__task *t, uint64_t req)
+{
+    if ((req & 3) == RILL_STOP_NO_DRAIN)
+        return task_stop(t, req >> 2);
+    return t->ops[0]->ops->end_input(t->ops[0]);
+}
+
+/*
  * The source has emitted all of its input. Without final checkpoints its outputs end now. With
  * them (checkpointing on) they stay open: event time ends first (RILL_TS_MAX, so windows fire
  * and their rows reach the sinks before the final barrier), the job run is told, and the source
  * waits, taking every checkpoint with its position at the end, until a checkpoint triggered
- * with stop has completed: the sinks have then committed everything, and the outputs end.
+ * with a stop has completed: the sinks have then committed everything, and the outputs end (or,
+ * for a stop-with-savepoint without drain, the task stops).
  */
 static int source_end_of_data(rill__task *t, bool waved)
 {
@@ -709,28 +802,36 @@ static int source_end_of_data(rill__task *t, bool waved)
     if (rc < 0)
         return rc;
     r->eod_fn(r->eod_arg, t);
-    for (;;) {
-        if (canceled(t))
-            return RILL_ECANCELED;
-        uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
-        if (trig > t->last_barrier && (rc = checkpoint_task(t, trig, 0)) < 0)
-            return rc;
-        int64_t tick_ns = run_ticks(t, &rc); /* chained sinks commit here */
-        if (rc < 0)
-            return rc;
-        uint64_t stop = atomic_load_explicit(&t->stop_at, memory_order_acquire);
-        uint64_t done = atomic_load_explicit(&r->completed, memory_order_acquire);
-        if (stop && t->last_barrier >= stop && done >= stop)
-            return head->ops->end_input(head);
-        if (tick_ns == 0)
-            continue; /* a timer is due */
-        rill__parker_prepare(&t->parker);
-        if (canceled(t) || atomic_load(&t->trigger) > t->last_barrier ||
-            atomic_load(&r->completed) != done)
-            rill__parker_cancel(&t->parker);
-        else
-            rill__parker_park(&t->parker, tick_ns);
+    uint64_t req = 0;
+    rc = await_stop(t, 0, &req);
+    return rc == RILL_DONE ? source_end(t, req) : rc;
+}
+
+/*
+ * Stop-with-savepoint at a source still reading: the barrier of checkpoint req >> 2 is out (with
+ * drain, after the end of event time), and the source reads nothing more. It waits until the
+ * savepoint has completed, then ends. RILL_AGAIN when the stop was withdrawn and the source
+ * reads on (no drain); with drain that cannot be, and the task fails.
+ */
+static int source_stopping(rill__task *t, uint64_t req)
+{
+    uint64_t done_req = 0;
+    int rc = await_stop(t, req, &done_req);
+    if (rc == RILL_DONE)
+        return source_end(t, done_req);
+    if (rc < 0)
+        return rc;
+    if ((req & 3) == RILL_STOP_NO_DRAIN) {
+        rill__log(RILL_LOG_INFO, "task %s: the stop at savepoint %llu was withdrawn: reading on",
+                  t->name, (unsigned long long)(req >> 2));
+        return RILL_AGAIN;
     }
+    return rill__err_first(&t->err, RILL_EIO,
+                           "source '%s' (subtask %d/%d): stop-with-savepoint --drain: savepoint "
+                           "%llu failed after the end of event time was sent, so the job cannot "
+                           "read on: it fails over to its latest checkpoint",
+                           t->ops[0]->uid, t->subtask + 1, t->v->parallelism,
+                           (unsigned long long)(req >> 2));
 }
 
 static int run_source(rill__task *t)
@@ -742,12 +843,20 @@ static int run_source(rill__task *t)
             return RILL_ECANCELED;
         uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
         if (waved && trig > t->last_barrier) { /* between polls: a consistent position */
+            uint64_t req = atomic_load_explicit(&t->stop_req, memory_order_acquire);
+            bool stopping = req && (req >> 2) <= trig; /* stop-with-savepoint at this barrier */
+            if (stopping && (req & 3) == RILL_STOP_DRAIN) {
+                /* --drain: event time ends before the barrier, so every window fires into the
+                 * savepoint */
+                int wrc = rill__operator_deliver_watermark(head, RILL_TS_MAX);
+                if (wrc < 0)
+                    return wrc;
+            }
             int crc = checkpoint_task(t, trig, 0);
             if (crc < 0)
                 return crc;
-            uint64_t stop = atomic_load_explicit(&t->stop_at, memory_order_acquire);
-            if (stop && stop <= trig) /* stop-with-savepoint: nothing after the barrier */
-                return head->ops->end_input(head);
+            if (stopping && (crc = source_stopping(t, req)) != RILL_AGAIN)
+                return crc; /* nothing after the barrier */
         }
         rill_batch *b = rill__batch_get(t->source_pool);
         int64_t wait_ns = 0;
@@ -795,6 +904,30 @@ static int run_source(rill__task *t)
     }
 }
 
+/* Input c has ended. value 0: its input ended, and an ended input holds nothing back: its
+ * watermark is the maximum. value > 0: it stopped at savepoint `value` without draining, and its
+ * watermark stays where it was (no window fires for it). */
+static int gate_end(rill__task *t, int c, int64_t value)
+{
+    int rc = 0;
+    if (value > 0 && (uint64_t)value > t->stop_id)
+        t->stop_id = (uint64_t)value;
+    else if (value <= 0)
+        rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
+    t->in_ended[c] = true;
+    t->n_ended++;
+    return rc;
+}
+
+/* Every input has ended: the operators' input ends, or, when an input stopped without
+ * draining, the task stops. */
+static int gate_finish(rill__task *t)
+{
+    if (t->stop_id)
+        return task_stop(t, t->stop_id);
+    return t->ops[0]->ops->end_input(t->ops[0]);
+}
+
 /* Takes the first message of every input (see send_wave), then sends this task's own. */
 static int gate_wave(rill__task *t)
 {
@@ -813,9 +946,7 @@ static int gate_wave(rill__task *t)
                 t->ops[0]->records_in += m.batch->n_rows;
                 rc = t->ops[0]->ops->process(t->ops[0], m.batch);
             } else if (m.kind == RILL_MSG_END) {
-                rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
-                t->in_ended[c] = true;
-                t->n_ended++;
+                rc = gate_end(t, c, m.value);
             } else if (m.kind == RILL_MSG_WATERMARK || m.kind == RILL_MSG_IDLE) {
                 rc = gate_watermark(t, c, m.kind, m.value);
             }
@@ -848,7 +979,7 @@ static int run_gate(rill__task *t)
     int next = 0, idle_spins = 0;
     int wrc = gate_wave(t);
     if (wrc == RILL_DONE)
-        return head->ops->end_input(head);
+        return gate_finish(t);
     if (wrc < 0)
         return wrc;
     for (;;) {
@@ -882,13 +1013,11 @@ static int run_gate(rill__task *t)
                         return rc;
                     break; /* exactly-once: this input is blocked until aligned */
                 } else if (m.kind == RILL_MSG_END) {
-                    /* an ended input holds nothing back: its watermark is the maximum */
-                    int rc = gate_watermark(t, c, RILL_MSG_WATERMARK, RILL_TS_MAX);
+                    int rc = gate_end(t, c, m.value);
                     if (rc < 0)
                         return rc;
-                    t->in_ended[c] = true;
-                    if (++t->n_ended == t->n_in)
-                        return head->ops->end_input(head);
+                    if (t->n_ended == t->n_in)
+                        return gate_finish(t);
                     if ((rc = gate_check_aligned(t)) < 0) /* an ended input holds no barrier */
                         return rc;
                     break;
@@ -1048,6 +1177,7 @@ static void task_free(rill__task *t)
     free(t->in);
     free(t->in_ended);
     free(t->barrier_in);
+    free(t->writers);
     if (t->in_ended_init)
         rill__wm_merger_close(&t->wm);
     rill__parker_destroy(&t->parker);
@@ -1179,17 +1309,30 @@ void rill__job_run_complete(rill__job_run *r, uint64_t id)
             rill__parker_unpark(&r->tasks[k]->parker);
 }
 
-void rill__job_run_trigger(rill__job_run *r, uint64_t id, bool stop)
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop)
 {
     for (int k = 0; k < r->n_tasks; k++) {
         rill__task *t = r->tasks[k];
         if (!t || !t->source)
             continue;
         if (stop)
-            atomic_store(&t->stop_at, id);
+            atomic_store(&t->stop_req, id << 2 | (uint64_t)stop);
         uint64_t cur = atomic_load(&t->trigger);
         while (cur < id && !atomic_compare_exchange_weak(&t->trigger, &cur, id)) {
         }
+        rill__parker_unpark(&t->parker);
+    }
+}
+
+void rill__job_run_abort_stop(rill__job_run *r, uint64_t id)
+{
+    for (int k = 0; k < r->n_tasks; k++) {
+        rill__task *t = r->tasks[k];
+        if (!t || !t->source)
+            continue;
+        uint64_t cur = atomic_load(&t->stop_req);
+        if (cur >> 2 == id) /* a newer stop stays */
+            atomic_compare_exchange_strong(&t->stop_req, &cur, 0);
         rill__parker_unpark(&t->parker);
     }
 }

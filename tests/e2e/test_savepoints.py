@@ -7,6 +7,7 @@ of operators the job does not have refused unless allowed."""
 import os
 import re
 import shutil
+import struct
 import subprocess
 import time
 
@@ -292,8 +293,161 @@ def test_savepoint_rescales_exactly_once_sink(tmp):
         expect(not in_progress, "%s: nothing left in progress" % what, "none", in_progress, r)
 
 
+EOW_EVENTS = 300000  # rows, ts = row number in ms: 300 windows of 1000 ms, 10 keys
+EOW_FULL = 100       # rows in every window of every key
+
+
+def window_rows(d):
+    """{(k, window_start): n} of the committed rows of directory d; fails on a duplicate."""
+    got = {}
+    for line in committed_rows(d):
+        k, start, _end, n = line.split(",")
+        key = (int(k), int(start))
+        expect(key not in got, "%s: window %s of key %s committed once" % (d, start, k),
+               "one row", "a second row %r" % line)
+        got[key] = int(n)
+    return got
+
+
+def in_progress(d):
+    return sorted(n for n in os.listdir(d) if n.endswith(".inprogress"))
+
+
+def eo_windows(tmp, ck, out, extra=()):
+    return ["run", "-p", "2", "--checkpoint-dir", os.path.join(tmp, ck),
+            "--checkpoint-interval", "200"] + list(extra) + [
+        rill_e2e.job_so("eo_windows"), "--", "--output", out, "--events", str(EOW_EVENTS)]
+
+
+def rows_read(text, what):
+    m = re.search(r"eo_windows: rows=(\d+) windows=(\d+)", text)
+    expect(m is not None, "%s: summary line" % what, "eo_windows: rows=N windows=M", text)
+    return int(m.group(1))
+
+
+def test_stop_without_drain_then_restore_equals_uninterrupted(tmp):
+    """Event-time windows and the exactly-once sink, stopped with a savepoint (no drain) and
+    restored into the same output directory: the committed windows are those of one run without
+    a stop, each once. A stop whose savepoint cannot be written fails and the job goes on."""
+    full = os.path.join(tmp, "full")
+    r = run(eo_windows(tmp, "ck0", full), timeout=120)
+    expect_rc(r, 0)
+    want = window_rows(full)
+    expect(len(want) == EOW_EVENTS // 1000 * 10 and set(want.values()) == {EOW_FULL},
+           "the uninterrupted run committed every window, full", "%d windows of %d" % (
+               EOW_EVENTS // 1000 * 10, EOW_FULL), "%d windows, counts %s" % (
+               len(want), sorted(set(want.values()))[:5]), r)
+    out = os.path.join(tmp, "out")
+    p, port = start(eo_windows(tmp, "ck1", out, ["--rest-port", "0"]) + ["--rate", "60000"])
+    m = ["-m", "127.0.0.1:%d" % port]
+    try:
+        time.sleep(1.0)
+        # a savepoint that cannot be written (its directory would be under a file): the stop
+        # fails, and the job reads on
+        blocker = os.path.join(tmp, "blocker")
+        with open(blocker, "w") as f:
+            f.write("x")
+        r = run(["stop", "eo_windows", "--savepoint", os.path.join(blocker, "sp")] + m)
+        expect_rc(r, 1)
+        expect_in("stop-with-savepoint of job 'eo_windows' failed", r.err, "the stop's error", r)
+        expect_in("goes on running", r.err, "the stop's error says the job goes on", r)
+        expect_in(blocker, r.err, "the stop's error names the directory", r)
+        r = run(["list"] + m)
+        expect_rc(r, 0)
+        expect_in("RUNNING", r.out, "the job runs on after the failed stop", r)
+        # and its sources read on: more windows get committed by the periodic checkpoints (after
+        # those that the failed savepoint's rows still make)
+        time.sleep(0.6)
+        before = len(window_rows(out))
+        time.sleep(0.8)
+        after = len(window_rows(out))
+        expect(after > before, "the sources read on after the failed stop",
+               "more than %d committed windows" % before, after)
+        r = run(["stop", "eo_windows", "--savepoint", os.path.join(tmp, "sp")] + m)
+        expect_rc(r, 0)
+        sp = location(r, "stop")
+        expect_in("stopped", r.out, "stop says the job stopped", r)
+    finally:
+        rc, o, e = finish(p)
+    expect(rc == 0, "the stopped run ends cleanly", 0, "%d\n%s" % (rc, e))
+    read = rows_read(o, "stopped run")
+    expect(0 < read < EOW_EVENTS, "the stop came part way", "between 1 and %d rows" % EOW_EVENTS,
+           read)
+    part = window_rows(out)
+    partial = {w: n for w, n in part.items() if n != EOW_FULL}
+    expect(not partial, "without drain no window fired early: every committed window is full",
+           "counts of %d" % EOW_FULL, "partial windows (first 5): %s" % sorted(
+               partial.items())[:5])
+    expect(0 < len(part) < len(want), "the stopped run committed part of the windows",
+           "between 1 and %d" % len(want), len(part))
+    r = run(eo_windows(tmp, "ck2", out, ["--from-savepoint", sp]), timeout=120)
+    expect_rc(r, 0)
+    got = window_rows(out)
+    expect(got == want, "stop (no drain), then restore into the same directory: the windows of "
+           "one run, each once", "%d windows" % len(want), "%d windows; missing (first 5): %s; "
+           "wrong or extra (first 5): %s" % (
+               len(got), sorted(set(want) - set(got))[:5],
+               sorted((w, n) for w, n in got.items() if want.get(w) != n)[:5]), r)
+    expect(not in_progress(out), "nothing left in progress", "none", in_progress(out), r)
+
+
+def savepoint_pending_seqs(sp, uid):
+    """The part numbers that the exactly-once sink `uid` (at parallelism 1) lists as pending
+    (pre-committed) in savepoint directory sp."""
+    from test_final_checkpoint import Reader, operator_states, read_frame
+    r = Reader(read_frame(os.path.join(sp, "_metadata"), 3))  # savepoint metadata
+    r.take("I"), r.take("Q"), r.take("qq"), r.take("I"), r.string()
+    file = None
+    for _ in range(r.take("I")):
+        r.take("III")
+        task_uid, f = r.string(), r.string()
+        r.take("Q"), r.take("B")
+        if task_uid == uid:
+            file = f
+    expect(file, "%s: a data file of the task of '%s'" % (sp, uid), "a file", file)
+    state = operator_states(sp, file)[uid]
+    expect(state[:4] == b"EOFS", "%s: the sink's state" % sp, b"EOFS", state[:4])
+    n = struct.unpack_from("<I", state, 12)[0]
+    return [struct.unpack_from("<QQ", state, 24 + 16 * i)[1] for i in range(n)]
+
+
+def test_stop_with_drain_commits_every_window(tmp):
+    """stop --drain: every window fires before the savepoint's barrier, so the stopped run's
+    committed output holds every row it read, in windows each committed once."""
+    out = os.path.join(tmp, "out")
+    p, port = start(eo_windows(tmp, "ck", out, ["--rest-port", "0"]) + ["--rate", "60000"])
+    try:
+        time.sleep(1.0)
+        r = run(["stop", "eo_windows", "--savepoint", os.path.join(tmp, "sp"), "--drain", "-m",
+                 "127.0.0.1:%d" % port])
+        expect_rc(r, 0)
+        sp = location(r, "stop --drain")
+    finally:
+        rc, o, e = finish(p)
+    expect(rc == 0, "the drained run ends cleanly", 0, "%d\n%s" % (rc, e))
+    read = rows_read(o, "drained run")
+    expect(0 < read < EOW_EVENTS, "the stop came part way", "between 1 and %d rows" % EOW_EVENTS,
+           read)
+    got = window_rows(out)
+    total = sum(got.values())
+    expect(total == read, "with drain every row read is in a committed window", read, total)
+    last = max(start for _k, start in got)
+    short = sorted(w for w, n in got.items() if n != EOW_FULL and w[1] < last - 5000)
+    expect(not short, "every window before the stop is complete", "none short", short[:5])
+    expect(not in_progress(out), "nothing left in progress", "none", in_progress(out))
+    # the windows fired before the savepoint's barrier: the last committed files are those it
+    # pre-committed, none was committed after it at the end of the input
+    pending = savepoint_pending_seqs(sp, "out")
+    seqs = [int(n.rsplit("-", 1)[1]) for n in os.listdir(out) if n.startswith("part-")]
+    expect(pending and max(seqs) == max(pending), "the drained windows are in the savepoint's "
+           "pre-commit", "newest committed part %s pending in the savepoint" % max(seqs),
+           "pending: %s" % pending)
+
+
 if __name__ == "__main__":
     main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
           test_stop_and_resume_equals_uninterrupted,
-          test_kill_resume_equals_uninterrupted, test_savepoint_rescales_exactly_once_sink],
+          test_kill_resume_equals_uninterrupted, test_savepoint_rescales_exactly_once_sink,
+          test_stop_without_drain_then_restore_equals_uninterrupted,
+          test_stop_with_drain_commits_every_window],
          need_jobs=True)

@@ -133,7 +133,7 @@ TEST(coord_final_checkpoint_once_every_source_waits)
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* the sources are ending now: nothing is triggered any more, no savepoint either */
     CHECK_EQ(tick(&f, now + 240000, &stop, &err), 0);
-    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), &err), 0);
+    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err), 0);
     CHECK_CONTAINS(err.msg, "sources have finished");
     memset(&err, 0, sizeof err);
     rill__coord_task_finished(f.c, f.src[0], &err);
@@ -228,7 +228,7 @@ TEST(coord_final_checkpoint_waits_for_checkpoints_in_flight)
     CHECK_EQ(id, 2);
     CHECK(stop);
     /* a savepoint asked for meanwhile is newer: when it completes, it is the final one too */
-    uint64_t sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), &err);
+    uint64_t sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err);
     CHECK_EQ(sp, 3);
     CHECK_RC(ack_all(&f, sp, &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 3);
@@ -544,3 +544,274 @@ TEST(runtime_waiting_sources_cancel_promptly)
     free(ck);
 }
 #endif
+
+/* ---- stop-with-savepoint ---------------------------------------------------------------------- */
+
+TEST(coord_stop_savepoint_ends_checkpointing_and_refuses_other_savepoints)
+{
+    static const char *const opts[] = {"checkpoint.interval", "100", NULL};
+    coord_fixture f;
+    fixture_open(&f, opts);
+    rill__err err = {0};
+    bool stop;
+    uint64_t sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), true, &err);
+    CHECK_EQ(sp, 1);
+    /* while it is in flight: no periodic checkpoint, no other savepoint */
+    CHECK_EQ(tick(&f, rill__now_ms() + 1000, &stop, &err), 0);
+    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err), 0);
+    CHECK_CONTAINS(err.msg, "is stopping (stop-with-savepoint 1 in flight)");
+    memset(&err, 0, sizeof err);
+    CHECK_RC(ack_all(&f, sp, &err));
+    CHECK_EQ(rill__coord_last_completed(f.c), 1);
+    char *loc = NULL;
+    CHECK_EQ(rill__coord_savepoint_result(f.c, sp, &loc, &err), 1);
+    CHECK_CONTAINS(loc, "savepoint-coord-1");
+    free(loc);
+    /* it has completed: the job ends, nothing more is triggered */
+    CHECK_EQ(tick(&f, rill__now_ms() + 10000, &stop, &err), 0);
+    CHECK_EQ(rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), false, &err), 0);
+    fixture_close(&f);
+}
+
+TEST(coord_savepoint_that_cannot_be_written_fails_its_checkpoint)
+{
+    static const char *const opts[] = {"checkpoint.interval", "100",
+                                       "checkpoint.tolerable-failures", "0", NULL};
+    coord_fixture f;
+    fixture_open(&f, opts);
+    rill__err err = {0};
+    bool stop;
+    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
+    CHECK_RC(rill__write_file_atomic(file, "x", 1));
+    char *dir = rill__xasprintf("%s/sp", file); /* under a file: cannot be created */
+    uint64_t sp = rill__coord_trigger_savepoint(f.c, dir, true, &err);
+    CHECK_EQ(sp, 1);
+    CHECK_RC(ack_all(&f, sp, &err)); /* a failed savepoint does not fail the job */
+    CHECK_EQ(err.code, 0);
+    CHECK_EQ(rill__coord_last_completed(f.c), 0); /* its checkpoint did not complete */
+    char *loc = NULL;
+    CHECK(rill__coord_savepoint_result(f.c, sp, &loc, &err) < 0);
+    CHECK(loc == NULL);
+    CHECK_CONTAINS(err.msg, "savepoint 1 failed: writing the savepoint");
+    CHECK_CONTAINS(err.msg, dir);
+    /* the stop did not happen: checkpoints go on, and another stop may be asked for */
+    memset(&err, 0, sizeof err);
+    uint64_t id = tick(&f, rill__now_ms() + 1000, &stop, &err);
+    CHECK_EQ(id, 2);
+    CHECK(!stop);
+    CHECK_RC(ack_all(&f, id, &err));
+    CHECK_EQ(rill__coord_last_completed(f.c), 2);
+    /* a savepoint given up by its waiter fails, and its acknowledgements come too late */
+    sp = rill__coord_trigger_savepoint(f.c, rill_test_tmpdir(), true, &err);
+    CHECK_EQ(sp, 3);
+    rill__coord_abort_savepoint(f.c, sp, "timed out waiting");
+    CHECK(rill__coord_savepoint_result(f.c, sp, &loc, &err) < 0);
+    CHECK_CONTAINS(err.msg, "timed out waiting");
+    memset(&err, 0, sizeof err);
+    CHECK_RC(ack_all(&f, sp, &err));
+    CHECK_EQ(rill__coord_last_completed(f.c), 2);
+    free(dir);
+    free(file);
+    fixture_close(&f);
+}
+
+/* ---- stop-with-savepoint of a whole job: a JobManager and a TaskManager ------------------------ */
+
+/* window_job's graph, unbounded at a rate, on a JobManager and a TaskManager of this process. */
+typedef struct jm_fixture {
+    rill_env *env;
+    rill__exec_graph *g;
+    rill__jobmanager *jm;
+    rill__taskmanager *tm;
+    uint64_t job;
+    pthread_t waiter;
+    int wait_rc;
+    rill__err wait_err;
+} jm_fixture;
+
+static void *jm_waiter(void *arg)
+{
+    jm_fixture *f = arg;
+    f->wait_rc = rill__jm_wait(f->jm, f->job, NULL, &f->wait_err);
+    return NULL;
+}
+
+static rill_env *rated_window_job(const char *ckpt_dir, const char *out)
+{
+    rill_env *env = rill_env_new();
+    CHECK_RC(rill_env_set(env, "name", "final"));
+    CHECK_RC(rill_env_set(env, "parallelism", "2"));
+    CHECK_RC(rill_env_set(env, "restart-strategy", "none"));
+    CHECK_RC(rill_env_set(env, "checkpoint.dir", ckpt_dir));
+    CHECK_RC(rill_env_set(env, "checkpoint.interval", "3600000")); /* savepoints only */
+    rill_schema *s = NULL;
+    CHECK_RC(rill_schema_parse("k INT64 NOT NULL, ts TIMESTAMP NOT NULL", &s));
+    static rill_gen_field fl[2];
+    fl[0] = (rill_gen_field){.name = "k", .kind = RILL_GEN_MODULO, .a = 0, .b = 10};
+    fl[1] = (rill_gen_field){.name = "ts", .kind = RILL_GEN_SEQUENCE, .a = 0, .b = 1};
+    rill_gen_opts g = {.seed = 1, .events = 0, .rate = 40000, .fields = fl, .n_fields = 2};
+    rill_stream *src = rill_stream_uid(rill_source_generator(env, s, &g), "gen");
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = 0};
+    rill_stream *et = rill_stream_event_time(src, "ts", &wm);
+    rill_window_spec w = {
+        .kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 1000, .slide_ms = 1000};
+    rill_agg_spec count = {RILL_AGG_COUNT, NULL, "n"};
+    rill_stream *win = rill_window_aggregate(rill_stream_key_by(et, "k"), &w, &count, 1);
+    rill_stream_uid(win, "windows");
+    rill_stream_uid(rill_sink_file_exactly_once(win, out, NULL), "out");
+    rill_schema_free(s);
+    return env;
+}
+
+static void jm_start(jm_fixture *f, const char *ck, const char *out)
+{
+    memset(f, 0, sizeof *f);
+    f->env = rated_window_job(ck, out);
+    CHECK_RC(rill__exec_build(f->env, &f->g));
+    f->jm = rill__jm_new();
+    rill__jm_gateway jgw = rill__jm_gateway_local(f->jm);
+    f->tm = rill__tm_new(f->g->max_vertex_p, &jgw);
+    rill__tm_gateway tgw = rill__tm_gateway_local(f->tm);
+    CHECK_RC(rill__jm_register_tm(f->jm, &tgw));
+    rill__err err = {0};
+    if (rill__jm_submit(f->jm, f->g, &f->job, &err) != 0)
+        rill_test_fail(__FILE__, __LINE__, "submit: %s", err.msg);
+    pthread_create(&f->waiter, NULL, jm_waiter, f);
+}
+
+static void jm_finish(jm_fixture *f)
+{
+    pthread_join(f->waiter, NULL);
+    rill__tm_free(f->tm);
+    rill__jm_free(f->jm);
+    rill__exec_free(f->g); /* f->env stays, for its metrics: the test frees it */
+}
+
+/* Counts of the committed rows of dir ("k,start,end,n" after a header): how many rows, how many
+ * with n != 100 (a window that is not full), and the sum of n. */
+static void window_counts(const char *dir, int *rows, int *partial, int64_t *sum)
+{
+    int n;
+    char *text = committed(dir, false, &n);
+    *rows = n, *partial = 0, *sum = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        const char *c = strrchr(l, ',');
+        CHECK(c != NULL);
+        long long v = atoll(c + 1);
+        *partial += v != 100;
+        *sum += v;
+    }
+    free(text);
+}
+
+TEST(jm_stop_without_drain_fires_nothing_and_commits_what_the_savepoint_covers)
+{
+    char *ck = rill__xasprintf("%s/ck", rill_test_tmpdir());
+    char *out = rill__xasprintf("%s/out", rill_test_tmpdir());
+    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
+    char *bad = rill__xasprintf("%s/sp", file);
+    char *spdir = rill__xasprintf("%s/sp", rill_test_tmpdir());
+    CHECK_RC(rill__write_file_atomic(file, "x", 1));
+    jm_fixture f;
+    jm_start(&f, ck, out);
+    usleep(400 * 1000);
+    /* a stop whose savepoint cannot be written fails; the job goes on */
+    char *loc = NULL;
+    rill__err err = {0};
+    int rc = rill__jm_savepoint(f.jm, f.job, bad, RILL_STOP_NO_DRAIN, 60000, &loc, &err);
+    CHECK(rc < 0);
+    CHECK(loc == NULL);
+    CHECK_CONTAINS(err.msg, "stop-with-savepoint of job 'final' failed");
+    CHECK_CONTAINS(err.msg, "the job goes on running");
+    usleep(300 * 1000);
+    rill__job_info *jobs = NULL;
+    size_t n_jobs = 0;
+    CHECK_RC(rill__jm_jobs(f.jm, &jobs, &n_jobs));
+    CHECK_EQ(n_jobs, 1);
+    CHECK_STR(rill__job_state_name(jobs[0].state), "RUNNING");
+    free(jobs);
+    /* the stop: the job finishes once the savepoint is written */
+    memset(&err, 0, sizeof err);
+    rc = rill__jm_savepoint(f.jm, f.job, spdir, RILL_STOP_NO_DRAIN, 60000, &loc, &err);
+    if (rc != 0)
+        rill_test_fail(__FILE__, __LINE__, "stop: %s", err.msg);
+    CHECK_CONTAINS(loc, "savepoint-final-");
+    jm_finish(&f);
+    CHECK_EQ(f.wait_rc, 0);
+    /* no window fired at the stop: every committed one is full, and the rest is in the
+     * savepoint; the sources read on after the failed stop (more than 0.4 s of rows) */
+    int rows, partial;
+    int64_t sum;
+    window_counts(out, &rows, &partial, &sum);
+    CHECK_INT(rows, >, 0);
+    CHECK_EQ(partial, 0);
+    sink_pending sp = {0};
+    rill__restore *rs = NULL;
+    CHECK_RC(rill__restore_load_dir(loc, &rs, &err));
+    CHECK(rill__restore_has(rs, "windows"));
+    CHECK_RC(rill__restore_blobs(rs, "out", take_pending, &sp));
+    rill__restore_free(rs);
+    /* the savepoint is the only completed checkpoint: what is committed is what it covers */
+    char *pending = sort_lines(rill__buf_cstr(&sp.names));
+    char *files = sorted_names(out);
+    CHECK_STR(pending, files);
+    free(pending);
+    free(files);
+    rill__buf_free(&sp.names);
+    /* nothing committed after the savepoint: what the stopped run read past the windows
+     * committed is in the savepoint's window state, not in the output */
+    int64_t read = 0;
+    CHECK_RC(rill_env_metric(f.env, "gen", "records_out", &read));
+    CHECK_INT(sum, <, read);
+    rill_env_free(f.env);
+    free(loc);
+    free(ck);
+    free(out);
+    free(file);
+    free(bad);
+    free(spdir);
+}
+
+TEST(jm_stop_with_drain_fires_every_window_before_the_savepoint)
+{
+    char *ck = rill__xasprintf("%s/ck", rill_test_tmpdir());
+    char *out = rill__xasprintf("%s/out", rill_test_tmpdir());
+    char *spdir = rill__xasprintf("%s/sp", rill_test_tmpdir());
+    jm_fixture f;
+    jm_start(&f, ck, out);
+    usleep(400 * 1000);
+    char *loc = NULL;
+    rill__err err = {0};
+    int rc = rill__jm_savepoint(f.jm, f.job, spdir, RILL_STOP_DRAIN, 60000, &loc, &err);
+    if (rc != 0)
+        rill_test_fail(__FILE__, __LINE__, "stop --drain: %s", err.msg);
+    jm_finish(&f);
+    CHECK_EQ(f.wait_rc, 0);
+    int64_t read = 0;
+    CHECK_RC(rill_env_metric(f.env, "gen", "records_out", &read));
+    int rows, partial;
+    int64_t sum;
+    window_counts(out, &rows, &partial, &sum);
+    CHECK_INT(read, >, 0);
+    CHECK_EQ(sum, read); /* every row read is in a committed window */
+    /* ... and in the savepoint, the only checkpoint (no periodic one within an hour): the sink
+     * pre-committed every committed file at its barrier, none was committed after it */
+    sink_pending sp = {0};
+    rill__restore *rs = NULL;
+    CHECK_RC(rill__restore_load_dir(loc, &rs, &err));
+    CHECK_RC(rill__restore_blobs(rs, "out", take_pending, &sp));
+    rill__restore_free(rs);
+    char *pending = sort_lines(rill__buf_cstr(&sp.names));
+    char *files = sorted_names(out);
+    CHECK(sp.names.len > 0);
+    CHECK_STR(pending, files);
+    free(pending);
+    free(files);
+    rill__buf_free(&sp.names);
+    rill_env_free(f.env);
+    free(loc);
+    free(ck);
+    free(out);
+    free(spdir);
+}

@@ -288,6 +288,7 @@ TEST(rest_malformed_savepoint_body_is_400)
         "{\"target-directory\":\"\"}", /* an empty one */
         "{\"target-directory\":null}",
         "{\"other\":\"/tmp/x\"}",
+        "{\"target-directory\":\"/tmp/x\",\"drain\":\"yes\"}", /* drain: true or false */
     };
     for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++) {
         char *body;
@@ -306,6 +307,7 @@ TEST(rest_malformed_savepoint_body_is_400)
         " {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
         "false }\n",
         "{\"targetDirectory\":\"/tmp/x\",\"drain\":false,\"formatType\":null}",
+        "{\"targetDirectory\":\"/tmp/x\",\"drain\":true}",
     };
     for (size_t i = 0; i < RILL_ARRAY_LEN(good); i++) {
         char *body;
