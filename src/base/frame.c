@@ -85,12 +85,16 @@ static int header_done(rill__frame_reader *r)
                            r->n_frames + 1, r->type, r->len, r->max_payload);
     if (r->len > r->payload_cap) {
         if (rill__fault(RILL_FAULT_ALLOC))
-            return reader_fail(r, RILL_ENOMEM, "frame payload of %" PRIu32 " bytes: injected "
-                               "allocation failure", r->len);
+            return reader_fail(r, RILL_ENOMEM,
+                               "frame payload of %" PRIu32 " bytes: injected "
+                               "allocation failure",
+                               r->len);
         void *p = realloc(r->payload, r->len);
         if (!p)
-            return reader_fail(r, RILL_ENOMEM, "frame payload of %" PRIu32 " bytes: out of "
-                               "memory", r->len);
+            return reader_fail(r, RILL_ENOMEM,
+                               "frame payload of %" PRIu32 " bytes: out of "
+                               "memory",
+                               r->len);
         r->payload = p;
         r->payload_cap = r->len;
     }
@@ -153,8 +157,8 @@ static int frame_read(rill__frame_reader *r, int fd, rill__frame *out, int max_r
     for (;;) {
         if (r->ra_off < r->ra_len) {
             size_t used;
-            int rc = rill__frame_reader_feed(r, r->ra + r->ra_off, r->ra_len - r->ra_off, &used,
-                                             out);
+            int rc =
+                rill__frame_reader_feed(r, r->ra + r->ra_off, r->ra_len - r->ra_off, &used, out);
             r->ra_off += used;
             if (rc != RILL_AGAIN)
                 return rc;
@@ -214,8 +218,7 @@ void rill__frame_writer_close(rill__frame_writer *w)
     w->off = 0;
 }
 
-int rill__frame_writer_put(rill__frame_writer *w, uint16_t type, const void *payload,
-                           size_t len)
+int rill__frame_writer_put(rill__frame_writer *w, uint16_t type, const void *payload, size_t len)
 {
     if (len > RILL_FRAME_MAX_PAYLOAD)
         return rill__err_set(&w->err, RILL_ELIMIT,
@@ -233,10 +236,14 @@ int rill__frame_writer_put(rill__frame_writer *w, uint16_t type, const void *pay
         w->q.len -= w->off;
         w->off = 0;
     }
-    uint8_t h[RILL_FRAME_HEADER] = {(uint8_t)len,        (uint8_t)(len >> 8),
-                                    (uint8_t)(len >> 16), (uint8_t)(len >> 24),
-                                    (uint8_t)type,       (uint8_t)(type >> 8),
-                                    0,                   0};
+    uint8_t h[RILL_FRAME_HEADER] = {(uint8_t)len,
+                                    (uint8_t)(len >> 8),
+                                    (uint8_t)(len >> 16),
+                                    (uint8_t)(len >> 24),
+                                    (uint8_t)type,
+                                    (uint8_t)(type >> 8),
+                                    0,
+                                    0};
     rill__buf_append(&w->q, h, sizeof h);
     if (len)
         rill__buf_append(&w->q, payload, len);
@@ -336,8 +343,7 @@ int rill__frame_recv(rill__frame_reader *r, int fd, int timeout_ms, rill__frame 
         }
         if (rc) /* not sticky: the connection is still in a sane state */
             return rill__err_set(&r->err, rc,
-                                 "read: no whole frame within %d ms (%" PRIu64
-                                 " frames received)",
+                                 "read: no whole frame within %d ms (%" PRIu64 " frames received)",
                                  timeout_ms, r->n_frames);
     }
 }

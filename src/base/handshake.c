@@ -135,8 +135,7 @@ static int recv_frame(hs *h, const uint16_t *want, size_t n_want, rill__frame *f
     rill__frame_reader_accept(h->r, want, n_want);
     int rc = rill__frame_recv(h->r, h->fd, ms_left(h), f);
     if (rc == RILL_DONE)
-        return rill__err_set(h->err, -ECONNRESET, "handshake with %s: connection closed",
-                             h->where);
+        return rill__err_set(h->err, -ECONNRESET, "handshake with %s: connection closed", h->where);
     if (rc == RILL_EPROTO || rc == RILL_ELIMIT)
         return refuse(h, RILL_REFUSE_PROTOCOL, "%s", h->r->err.msg);
     if (rc)
@@ -165,7 +164,8 @@ static int check_hello(hs *h, const rill__frame *f)
     if (m->magic != RILL_PROTO_MAGIC)
         return refuse(h, RILL_REFUSE_PROTOCOL, "bad magic 0x%08x: not a rill peer", m->magic);
     if (m->version != RILL_PROTO_VERSION)
-        return refuse(h, RILL_REFUSE_VERSION, "protocol version %u is not spoken here (%s "
+        return refuse(h, RILL_REFUSE_VERSION,
+                      "protocol version %u is not spoken here (%s "
                       "speaks version %d)",
                       m->version, h->cfg->name ? h->cfg->name : "this side", RILL_PROTO_VERSION);
     sanitize(m->cluster_id);
@@ -177,20 +177,24 @@ static int check_hello(hs *h, const rill__frame *f)
     snprintf(h->where + strlen(h->where), sizeof h->where - strlen(h->where), " (%s)",
              rill__role_name(m->role));
     if (strcmp(m->cluster_id, h->cfg->cluster_id) != 0)
-        return refuse(h, RILL_REFUSE_CLUSTER, "cluster id '%s' does not match this cluster's "
-                      "'%s'", m->cluster_id, h->cfg->cluster_id);
+        return refuse(h, RILL_REFUSE_CLUSTER,
+                      "cluster id '%s' does not match this cluster's "
+                      "'%s'",
+                      m->cluster_id, h->cfg->cluster_id);
     if (m->role >= 32 || !(h->cfg->peer_roles & RILL_ROLE_BIT(m->role)))
         return refuse(h, RILL_REFUSE_ROLE, "a %s (role %u) may not connect to a %s",
                       rill__role_name(m->role), m->role, rill__role_name(h->cfg->role));
     bool have = h->cfg->secret != NULL;
     if (have && !m->auth)
-        return refuse(h, RILL_REFUSE_NO_SECRET, "a shared secret is required and %s has none "
-                      "configured (--secret-file)", m->name[0] ? m->name : "the peer");
+        return refuse(h, RILL_REFUSE_NO_SECRET,
+                      "a shared secret is required and %s has none "
+                      "configured (--secret-file)",
+                      m->name[0] ? m->name : "the peer");
     if (!have && m->auth)
-        return refuse(h, RILL_REFUSE_UNEXPECTED_SECRET, "%s has a shared secret but %s has "
+        return refuse(h, RILL_REFUSE_UNEXPECTED_SECRET,
+                      "%s has a shared secret but %s has "
                       "none configured: both sides need the same --secret-file",
-                      m->name[0] ? m->name : "the peer",
-                      h->cfg->name ? h->cfg->name : "this side");
+                      m->name[0] ? m->name : "the peer", h->cfg->name ? h->cfg->name : "this side");
     return 0;
 }
 
@@ -216,8 +220,8 @@ static void proof(const hs *h, bool from_client, uint8_t out[RILL_SHA256_LEN])
     rill__buf_free(&ctx);
 }
 
-static int start(hs *h, bool is_client, int fd, const rill__hs_config *cfg,
-                 rill__frame_reader *r, rill__hs_peer *peer, rill__err *err)
+static int start(hs *h, bool is_client, int fd, const rill__hs_config *cfg, rill__frame_reader *r,
+                 rill__hs_peer *peer, rill__err *err)
 {
     memset(h, 0, sizeof *h);
     memset(peer, 0, sizeof *peer);
@@ -276,15 +280,18 @@ static int check_proof(hs *h, const rill__frame *f, bool from_client)
         return refuse(h, RILL_REFUSE_PROTOCOL, "%s", e.msg);
     if (!h->cfg->secret)
         return p.mac_len == 0 ? 0
-                              : refuse(h, RILL_REFUSE_PROTOCOL, "a proof of a secret was sent "
+                              : refuse(h, RILL_REFUSE_PROTOCOL,
+                                       "a proof of a secret was sent "
                                        "after a handshake without one");
     uint8_t want[RILL_SHA256_LEN];
     proof(h, from_client, want);
     bool ok = p.mac_len == RILL_SHA256_LEN && rill__ct_equal(p.mac, want, sizeof want);
     memset(want, 0, sizeof want);
     if (!ok)
-        return refuse(h, RILL_REFUSE_BAD_SECRET, "%s did not prove the shared secret (the "
-                      "secret files differ)", h->theirs.name[0] ? h->theirs.name : "the peer");
+        return refuse(h, RILL_REFUSE_BAD_SECRET,
+                      "%s did not prove the shared secret (the "
+                      "secret files differ)",
+                      h->theirs.name[0] ? h->theirs.name : "the peer");
     return 0;
 }
 
@@ -295,8 +302,8 @@ static int finish(rill__frame_reader *r, const uint16_t *types, size_t n_types, 
     return rc;
 }
 
-int rill__hs_client(int fd, const rill__hs_config *cfg, rill__frame_reader *r,
-                    rill__hs_peer *peer, rill__err *err)
+int rill__hs_client(int fd, const rill__hs_config *cfg, rill__frame_reader *r, rill__hs_peer *peer,
+                    rill__err *err)
 {
     static const uint16_t want_hello[] = {RILL_FT_HELLO, RILL_FT_REFUSE};
     static const uint16_t want_welcome[] = {RILL_FT_WELCOME, RILL_FT_REFUSE};
@@ -320,8 +327,8 @@ int rill__hs_client(int fd, const rill__hs_config *cfg, rill__frame_reader *r,
     return finish(r, types, n_types, rc);
 }
 
-int rill__hs_server(int fd, const rill__hs_config *cfg, rill__frame_reader *r,
-                    rill__hs_peer *peer, rill__err *err)
+int rill__hs_server(int fd, const rill__hs_config *cfg, rill__frame_reader *r, rill__hs_peer *peer,
+                    rill__err *err)
 {
     static const uint16_t want_hello[] = {RILL_FT_HELLO, RILL_FT_REFUSE};
     static const uint16_t want_auth[] = {RILL_FT_AUTH, RILL_FT_REFUSE};

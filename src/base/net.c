@@ -71,10 +71,10 @@ const char *rill__net_peer_name(int fd, char *buf, size_t cap)
     return sockaddr_text((struct sockaddr *)&ss, buf, cap);
 }
 
-static int resolve(const char *host, int port, bool passive, struct addrinfo **res,
-                   rill__err *err)
+static int resolve(const char *host, int port, bool passive, struct addrinfo **res, rill__err *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
     char serv[16];
     snprintf(serv, sizeof serv, "%d", port);
@@ -154,16 +154,14 @@ int rill__net_accept(int lfd, int timeout_ms, int *fd_out, char *peer, size_t pe
         if (n == 0) {
             if (timeout_ms == 0)
                 return RILL_AGAIN;
-            return rill__err_set(err, -ETIMEDOUT, "accept: no connection within %d ms",
-                                 timeout_ms);
+            return rill__err_set(err, -ETIMEDOUT, "accept: no connection within %d ms", timeout_ms);
         }
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
         if (fd < 0) {
             /* the connection went away between poll and accept, or a signal: wait again */
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK ||
-                errno == ECONNABORTED)
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
                 continue;
             return rill__err_set(err, -errno, "accept: %s", strerror(errno));
         }
@@ -179,8 +177,8 @@ int rill__net_connect(const char *host, int port, int timeout_ms, int *fd_out, r
 {
     *fd_out = -1;
     if (!host || !*host || port <= 0 || port > 65535)
-        return rill__err_set(err, RILL_EINVAL, "connect: bad address '%s:%d'",
-                             host ? host : "", port);
+        return rill__err_set(err, RILL_EINVAL, "connect: bad address '%s:%d'", host ? host : "",
+                             port);
     struct addrinfo *res;
     int rc = resolve(host, port, false, &res, err);
     if (rc)
@@ -189,8 +187,7 @@ int rill__net_connect(const char *host, int port, int timeout_ms, int *fd_out, r
     int fd = -1;
     rc = -ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             rc = -errno;
             continue;
@@ -227,8 +224,8 @@ int rill__net_connect(const char *host, int port, int timeout_ms, int *fd_out, r
     freeaddrinfo(res);
     if (rc) {
         if (rc == -ETIMEDOUT)
-            return rill__err_set(err, rc, "connect to %s:%d: no answer within %d ms", host,
-                                 port, timeout_ms);
+            return rill__err_set(err, rc, "connect to %s:%d: no answer within %d ms", host, port,
+                                 timeout_ms);
         return rill__err_set(err, rc, "connect to %s:%d: %s", host, port, strerror(-rc));
     }
     *fd_out = fd;
@@ -284,8 +281,8 @@ bool rill__net_addr_is_loopback(const char *addr)
 {
     if (!addr || !*addr)
         return false;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res;
     if (getaddrinfo(addr, "1", &hints, &res) != 0)
         return false;

@@ -89,17 +89,17 @@ typedef struct rill__frame_reader {
     const uint16_t *types; /* the frame types this connection accepts (borrowed) */
     size_t n_types;
     uint8_t hdr[RILL_FRAME_HEADER];
-    size_t hdr_got;        /* header bytes of the frame in progress */
-    uint16_t type, flags;  /* of the frame in progress, once its header is whole */
-    uint32_t len, got;     /* its payload length and the bytes of it received */
-    uint8_t *payload;      /* allocated to exactly the largest payload seen, <= max_payload */
+    size_t hdr_got;       /* header bytes of the frame in progress */
+    uint16_t type, flags; /* of the frame in progress, once its header is whole */
+    uint32_t len, got;    /* its payload length and the bytes of it received */
+    uint8_t *payload;     /* allocated to exactly the largest payload seen, <= max_payload */
     uint32_t payload_cap;
-    bool have_frame;       /* the last frame returned is still in payload */
-    uint8_t *ra;           /* read-ahead for rill__frame_read: ra[ra_off..ra_len) unread */
+    bool have_frame; /* the last frame returned is still in payload */
+    uint8_t *ra;     /* read-ahead for rill__frame_read: ra[ra_off..ra_len) unread */
     size_t ra_off, ra_len;
-    size_t max_read;       /* bytes per read(2), 0 = no limit beyond the read-ahead (tests) */
-    uint64_t n_frames;     /* frames returned so far (for messages) */
-    int rc;                /* sticky error */
+    size_t max_read;   /* bytes per read(2), 0 = no limit beyond the read-ahead (tests) */
+    uint64_t n_frames; /* frames returned so far (for messages) */
+    int rc;            /* sticky error */
     rill__err err;
 } rill__frame_reader;
 
@@ -128,10 +128,10 @@ static inline size_t rill__frame_reader_buffered(const rill__frame_reader *r)
 
 /* Output queue: frames are appended whole and written as the socket takes them. */
 typedef struct rill__frame_writer {
-    rill__buf q;         /* q.data[off..q.len) is not written yet */
+    rill__buf q; /* q.data[off..q.len) is not written yet */
     size_t off;
-    size_t max_pending;  /* a put that would queue more than this is refused with RILL_AGAIN */
-    size_t max_write;    /* bytes per send(2), 0 = no limit (tests) */
+    size_t max_pending; /* a put that would queue more than this is refused with RILL_AGAIN */
+    size_t max_write;   /* bytes per send(2), 0 = no limit (tests) */
     rill__err err;
 } rill__frame_writer;
 
@@ -139,8 +139,7 @@ void rill__frame_writer_init(rill__frame_writer *w, size_t max_pending);
 void rill__frame_writer_close(rill__frame_writer *w);
 /* Queues one frame. 0; RILL_ELIMIT for a payload over RILL_FRAME_MAX_PAYLOAD; RILL_AGAIN when the
  * queue is too full (nothing queued: back-pressure, flush first). */
-int rill__frame_writer_put(rill__frame_writer *w, uint16_t type, const void *payload,
-                           size_t len);
+int rill__frame_writer_put(rill__frame_writer *w, uint16_t type, const void *payload, size_t len);
 /* Writes what the socket takes. 0 when the queue is empty; RILL_AGAIN when bytes are left (the
  * socket is full: poll for POLLOUT); -errno (-EPIPE, -ECONNRESET) on a failed connection. Never
  * raises SIGPIPE. */
@@ -166,7 +165,7 @@ int rill__frame_recv(rill__frame_reader *r, int fd, int timeout_ms, rill__frame 
 
 typedef struct rill__enc {
     rill__buf *b;
-    int rc;                /* first error (a string over its limit) */
+    int rc; /* first error (a string over its limit) */
     const char *bad_field;
 } rill__enc;
 
@@ -189,10 +188,10 @@ void rill__enc_str(rill__enc *e, const char *field, const char *s, size_t max);
 typedef struct rill__dec {
     const uint8_t *p;
     size_t len, off;
-    int rc;                /* first error: RILL_EPROTO (truncated, NUL in a string, trailing
-                            * bytes) or RILL_ELIMIT (over a field's limit) */
-    const char *field;     /* the field that failed */
-    size_t at;             /* its offset */
+    int rc;            /* first error: RILL_EPROTO (truncated, NUL in a string, trailing
+                        * bytes) or RILL_ELIMIT (over a field's limit) */
+    const char *field; /* the field that failed */
+    size_t at;         /* its offset */
 } rill__dec;
 
 static inline void rill__dec_init(rill__dec *d, const void *p, size_t len)
@@ -251,8 +250,7 @@ int rill__random_bytes(void *p, size_t n);
 /* Reads a secret file (--secret-file): a regular file that neither group nor others may read
  * (RILL_EPERM otherwise, naming the mode), RILL_SECRET_MIN..RILL_SECRET_MAX bytes after one
  * trailing newline is dropped. *secret_out is malloc'ed; free with rill__secret_free. */
-int rill__secret_read_file(const char *path, uint8_t **secret_out, size_t *len_out,
-                           rill__err *err);
+int rill__secret_read_file(const char *path, uint8_t **secret_out, size_t *len_out, rill__err *err);
 /* Zeroes and frees. NULL-safe. */
 void rill__secret_free(uint8_t *secret, size_t len);
 
@@ -261,12 +259,12 @@ void rill__secret_free(uint8_t *secret, size_t len);
  * REFUSE). With a secret each side proves it holds it by an HMAC over the other side's nonce
  * and the handshake's contents (docs/protocol.md); without one the proofs are empty. */
 
-#define RILL_PROTO_MAGIC 0x4C4C4952u /* "RILL" as little-endian bytes */
-#define RILL_PROTO_VERSION 1
-#define RILL_CLUSTER_ID_MAX 64
-#define RILL_PEER_NAME_MAX 128
+#define RILL_PROTO_MAGIC     0x4C4C4952u /* "RILL" as little-endian bytes */
+#define RILL_PROTO_VERSION   1
+#define RILL_CLUSTER_ID_MAX  64
+#define RILL_PEER_NAME_MAX   128
 #define RILL_REFUSE_TEXT_MAX 512
-#define RILL_NONCE_LEN 32
+#define RILL_NONCE_LEN       32
 
 typedef enum rill__role {
     RILL_ROLE_JOBMANAGER = 1,
@@ -279,25 +277,25 @@ const char *rill__role_name(int role); /* "jobmanager", ..., "unknown" */
 
 /* Why a handshake was refused: the code in a REFUSE frame. */
 typedef enum rill__refuse {
-    RILL_REFUSE_PROTOCOL = 1,     /* bad magic, malformed or unexpected frame */
-    RILL_REFUSE_VERSION = 2,      /* protocol version not spoken */
-    RILL_REFUSE_CLUSTER = 3,      /* another cluster id */
-    RILL_REFUSE_ROLE = 4,         /* this role may not connect here */
-    RILL_REFUSE_NO_SECRET = 5,    /* a secret is required and the peer has none */
-    RILL_REFUSE_BAD_SECRET = 6,   /* the proof of the secret is wrong */
+    RILL_REFUSE_PROTOCOL = 1,          /* bad magic, malformed or unexpected frame */
+    RILL_REFUSE_VERSION = 2,           /* protocol version not spoken */
+    RILL_REFUSE_CLUSTER = 3,           /* another cluster id */
+    RILL_REFUSE_ROLE = 4,              /* this role may not connect here */
+    RILL_REFUSE_NO_SECRET = 5,         /* a secret is required and the peer has none */
+    RILL_REFUSE_BAD_SECRET = 6,        /* the proof of the secret is wrong */
     RILL_REFUSE_UNEXPECTED_SECRET = 7, /* the peer has a secret and this side has none */
-    RILL_REFUSE_SHUTDOWN = 8,     /* going away (for later use after the handshake) */
+    RILL_REFUSE_SHUTDOWN = 8,          /* going away (for later use after the handshake) */
 } rill__refuse;
 const char *rill__refuse_name(int reason);
 
 typedef struct rill__hs_config {
-    const char *cluster_id;  /* 1..RILL_CLUSTER_ID_MAX bytes */
-    const char *name;        /* this process, for the peer's logs (e.g. "taskmanager 3") */
-    rill__role role;         /* this side's role */
-    uint32_t peer_roles;     /* RILL_ROLE_BIT()s the peer may have */
-    const uint8_t *secret;   /* NULL: no secret configured */
+    const char *cluster_id; /* 1..RILL_CLUSTER_ID_MAX bytes */
+    const char *name;       /* this process, for the peer's logs (e.g. "taskmanager 3") */
+    rill__role role;        /* this side's role */
+    uint32_t peer_roles;    /* RILL_ROLE_BIT()s the peer may have */
+    const uint8_t *secret;  /* NULL: no secret configured */
     size_t secret_len;
-    int timeout_ms;          /* for the whole handshake */
+    int timeout_ms; /* for the whole handshake */
 } rill__hs_config;
 
 typedef struct rill__hs_peer {
@@ -305,8 +303,8 @@ typedef struct rill__hs_peer {
     uint16_t version;
     char cluster_id[RILL_CLUSTER_ID_MAX + 1];
     char name[RILL_PEER_NAME_MAX + 1];
-    int refused;             /* a rill__refuse when the handshake was refused (by either side) */
-    bool refused_by_peer;    /* true: the peer sent the REFUSE; false: this side did */
+    int refused;          /* a rill__refuse when the handshake was refused (by either side) */
+    bool refused_by_peer; /* true: the peer sent the REFUSE; false: this side did */
 } rill__hs_peer;
 
 /* Runs the handshake on a connected socket. r is the connection's reader (frames the peer sent
@@ -314,10 +312,10 @@ typedef struct rill__hs_peer {
  * closed: RILL_EPROTO (bad magic, version, malformed), RILL_ECONFIG (cluster id, role),
  * RILL_EAUTH (secret), -ETIMEDOUT, -errno; peer->refused says why and err the whole reason.
  * When this side refuses, it sends the peer a REFUSE with the reason first. */
-int rill__hs_client(int fd, const rill__hs_config *cfg, rill__frame_reader *r,
-                     rill__hs_peer *peer, rill__err *err);
-int rill__hs_server(int fd, const rill__hs_config *cfg, rill__frame_reader *r,
-                    rill__hs_peer *peer, rill__err *err);
+int rill__hs_client(int fd, const rill__hs_config *cfg, rill__frame_reader *r, rill__hs_peer *peer,
+                    rill__err *err);
+int rill__hs_server(int fd, const rill__hs_config *cfg, rill__frame_reader *r, rill__hs_peer *peer,
+                    rill__err *err);
 
 /* ---- messages (payload encodings) ---------------------------------------------------------- */
 
@@ -327,12 +325,12 @@ typedef struct rill__msg_hello {
     uint8_t role;
     char cluster_id[RILL_CLUSTER_ID_MAX + 1];
     char name[RILL_PEER_NAME_MAX + 1];
-    uint8_t auth;            /* server: 1 when a secret is required; client: 1 when it has one */
+    uint8_t auth; /* server: 1 when a secret is required; client: 1 when it has one */
     uint8_t nonce[RILL_NONCE_LEN];
 } rill__msg_hello;
 
 typedef struct rill__msg_proof { /* AUTH and WELCOME */
-    uint8_t mac_len;         /* 0 (no secret) or RILL_SHA256_LEN */
+    uint8_t mac_len;             /* 0 (no secret) or RILL_SHA256_LEN */
     uint8_t mac[RILL_SHA256_LEN];
 } rill__msg_proof;
 
@@ -342,9 +340,9 @@ typedef struct rill__msg_refuse {
 } rill__msg_refuse;
 
 typedef struct rill__msg_heartbeat {
-    uint64_t seq;            /* the requester's counter; a reply echoes it */
-    int64_t sent_ms;         /* the requester's wall clock when sent (a reply echoes it) */
-    uint8_t reply;           /* 0 request, 1 reply */
+    uint64_t seq;    /* the requester's counter; a reply echoes it */
+    int64_t sent_ms; /* the requester's wall clock when sent (a reply echoes it) */
+    uint8_t reply;   /* 0 request, 1 reply */
 } rill__msg_heartbeat;
 
 /* Encoders append to b; 0 or RILL_ELIMIT (a string over its limit). Decoders: 0 or the codec's

@@ -174,8 +174,8 @@ int rill__dec_finish(rill__dec *d, const char *msg, rill__err *err)
         d->rc = RILL_EPROTO;
         d->field = NULL;
         d->at = d->off;
-        return rill__err_set(err, RILL_EPROTO, "%s: %zu trailing bytes after the last field",
-                             msg, d->len - d->off);
+        return rill__err_set(err, RILL_EPROTO, "%s: %zu trailing bytes after the last field", msg,
+                             d->len - d->off);
     }
     if (!d->rc)
         return 0;

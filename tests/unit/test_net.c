@@ -95,11 +95,11 @@ TEST(net_hmac_rfc4231_vectors)
          "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
         /* 4 */
         {"0102030405060708090a0b0c0d0e0f10111213141516171819",
-         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdc"
+         "dcdcdcdcdcd",
          "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
         /* 6: a key longer than the block is hashed first */
-        {
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaa",
@@ -107,8 +107,7 @@ TEST(net_hmac_rfc4231_vectors)
          "7368204b6579204669727374",
          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
         /* 7: and data longer than the block */
-        {
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaa",
@@ -236,8 +235,10 @@ TEST(net_codec_round_trip_and_limits)
 
 TEST(net_messages_round_trip)
 {
-    rill__msg_hello h = {.magic = RILL_PROTO_MAGIC, .version = RILL_PROTO_VERSION,
-                         .role = RILL_ROLE_TASKMANAGER, .auth = 1};
+    rill__msg_hello h = {.magic = RILL_PROTO_MAGIC,
+                         .version = RILL_PROTO_VERSION,
+                         .role = RILL_ROLE_TASKMANAGER,
+                         .auth = 1};
     strcpy(h.cluster_id, "prod-eu");
     strcpy(h.name, "taskmanager 3 at host7");
     for (int i = 0; i < RILL_NONCE_LEN; i++)
@@ -298,15 +299,14 @@ static void make_stream(rill__frame_writer *w, int n, uint64_t seed)
         size_t len = rill__mix64(seed + (uint64_t)i) % (i % 3 == 0 ? 8 : sizeof payload);
         for (size_t k = 0; k < len; k++)
             payload[k] = (uint8_t)(i + k);
-        CHECK_RC(rill__frame_writer_put(w, all_types[i % RILL_ARRAY_LEN(all_types)], payload,
-                                        len));
+        CHECK_RC(rill__frame_writer_put(w, all_types[i % RILL_ARRAY_LEN(all_types)], payload, len));
     }
 }
 
 /* Feeds p[0..n) in chunks of `chunk`; checks each frame against the writer's i-th. Returns the
  * frames seen, or the error. */
-static int feed_all(rill__frame_reader *r, const uint8_t *p, size_t n, size_t chunk,
-                    uint64_t seed, bool check)
+static int feed_all(rill__frame_reader *r, const uint8_t *p, size_t n, size_t chunk, uint64_t seed,
+                    bool check)
 {
     int n_frames = 0;
     size_t off = 0;
@@ -365,8 +365,8 @@ TEST(net_frame_every_truncation)
     /* frame ends, to know how many frames each prefix holds */
     size_t ends[12], off = 0;
     for (int i = 0; i < 12; i++) {
-        uint32_t len = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
-                       (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+        uint32_t len = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
+                       (uint32_t)p[off + 3] << 24;
         off += RILL_FRAME_HEADER + len;
         ends[i] = off;
     }
@@ -393,8 +393,14 @@ TEST(net_frame_bad_headers)
     const uint32_t lens[] = {1025, 0xffffffffu, RILL_FRAME_MAX_PAYLOAD + 1};
     for (size_t i = 0; i < RILL_ARRAY_LEN(lens); i++) {
         rill__frame_reader_init(&r, 1024, all_types, 5);
-        uint8_t h[8] = {(uint8_t)lens[i], (uint8_t)(lens[i] >> 8), (uint8_t)(lens[i] >> 16),
-                        (uint8_t)(lens[i] >> 24), RILL_FT_HEARTBEAT, 0, 0, 0};
+        uint8_t h[8] = {(uint8_t)lens[i],
+                        (uint8_t)(lens[i] >> 8),
+                        (uint8_t)(lens[i] >> 16),
+                        (uint8_t)(lens[i] >> 24),
+                        RILL_FT_HEARTBEAT,
+                        0,
+                        0,
+                        0};
         CHECK_EQ(rill__frame_reader_feed(&r, h, 8, &used, &f), RILL_ELIMIT);
         CHECK(r.payload == NULL && r.payload_cap == 0);
         CHECK_CONTAINS(r.err.msg, "over the limit of 1024");
@@ -501,9 +507,9 @@ TEST(net_codec_random_bytes)
         rill__msg_heartbeat hb;
         rill__msg_refuse rf;
         rill__msg_proof pf;
-        int rcs[4] = {rill__msg_hello_dec(buf, n, &h, &err),
-                      rill__msg_heartbeat_dec(buf, n, &hb, &err),
-                      rill__msg_refuse_dec(buf, n, &rf, &err), rill__msg_proof_dec(buf, n, &pf, &err)};
+        int rcs[4] = {
+            rill__msg_hello_dec(buf, n, &h, &err), rill__msg_heartbeat_dec(buf, n, &hb, &err),
+            rill__msg_refuse_dec(buf, n, &rf, &err), rill__msg_proof_dec(buf, n, &pf, &err)};
         for (int k = 0; k < 4; k++) {
             CHECK(rcs[k] == 0 || rcs[k] == RILL_EPROTO || rcs[k] == RILL_ELIMIT);
             ok += rcs[k] == 0;
@@ -591,8 +597,8 @@ TEST(net_frame_writer_full_socket_and_backpressure)
         int wrc = rill__frame_writer_flush(&w, sv[0]);
         CHECK(wrc == 0 || wrc == RILL_AGAIN);
         /* refill while draining: compaction keeps the queue bounded */
-        if (got == 1 && queued < 8 && rill__frame_writer_put(&w, RILL_FT_HEARTBEAT, big,
-                                                             sizeof big) == 0)
+        if (got == 1 && queued < 8 &&
+            rill__frame_writer_put(&w, RILL_FT_HEARTBEAT, big, sizeof big) == 0)
             queued++;
         CHECK(w.q.cap <= (512u << 10));
         rill__frame f;
@@ -766,8 +772,8 @@ TEST(net_parse_hostport)
     CHECK_RC(rill__net_parse_hostport("[::1]:1", host, sizeof host, &port));
     CHECK_STR(host, "::1");
     CHECK_EQ(port, 1);
-    const char *bad[] = {"", "host", "host:", ":80", "h:0", "h:65536", "h:80x", "::1:80",
-                         "[::1]80", "[::1]", "[]:80"};
+    const char *bad[] = {"",      "host",   "host:",   ":80",   "h:0",  "h:65536",
+                         "h:80x", "::1:80", "[::1]80", "[::1]", "[]:80"};
     for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++)
         if (rill__net_parse_hostport(bad[i], host, sizeof host, &port) != RILL_EPARSE)
             rill_test_fail(__FILE__, __LINE__, "\"%s\" parsed", bad[i]);
@@ -819,7 +825,8 @@ static void server_start(server *s, const char *cluster, const uint8_t *secret)
     memset(s, 0, sizeof *s);
     rill__err err = {0};
     CHECK_RC(rill__net_listen("127.0.0.1", 0, 4, &s->lfd, &s->port, &err));
-    s->cfg = (rill__hs_config){.cluster_id = cluster, .name = "jobmanager under test",
+    s->cfg = (rill__hs_config){.cluster_id = cluster,
+                               .name = "jobmanager under test",
                                .role = RILL_ROLE_JOBMANAGER,
                                .peer_roles = RILL_ROLE_BIT(RILL_ROLE_TASKMANAGER) |
                                              RILL_ROLE_BIT(RILL_ROLE_CLIENT),
@@ -842,8 +849,11 @@ static void server_join(server *s)
 static int client_connect(server *s, const char *cluster, rill__role role, const uint8_t *secret,
                           rill__hs_peer *peer, rill__err *err, bool send_heartbeat)
 {
-    rill__hs_config cfg = {.cluster_id = cluster, .name = "taskmanager 1", .role = role,
-                           .peer_roles = RILL_ROLE_BIT(RILL_ROLE_JOBMANAGER), .secret = secret,
+    rill__hs_config cfg = {.cluster_id = cluster,
+                           .name = "taskmanager 1",
+                           .role = role,
+                           .peer_roles = RILL_ROLE_BIT(RILL_ROLE_JOBMANAGER),
+                           .secret = secret,
                            .secret_len = secret ? strlen((const char *)secret) : 0,
                            .timeout_ms = 3000};
     int fd;
@@ -909,8 +919,8 @@ TEST(net_handshake_refusals)
          "a shared secret is required and taskmanager 1 has none"},
         {"prod", RILL_ROLE_TASKMANAGER, secret_a, secret_b, RILL_REFUSE_BAD_SECRET, RILL_EAUTH,
          "taskmanager 1 did not prove the shared secret"},
-        {"prod", RILL_ROLE_TASKMANAGER, NULL, secret_a, RILL_REFUSE_UNEXPECTED_SECRET,
-         RILL_EAUTH, "taskmanager 1 has a shared secret but jobmanager under test has none"},
+        {"prod", RILL_ROLE_TASKMANAGER, NULL, secret_a, RILL_REFUSE_UNEXPECTED_SECRET, RILL_EAUTH,
+         "taskmanager 1 has a shared secret but jobmanager under test has none"},
     };
     for (size_t i = 0; i < RILL_ARRAY_LEN(cases); i++) {
         server s;
@@ -939,8 +949,8 @@ static int raw_hello(server *s, uint32_t magic, uint16_t version, uint8_t auth)
     rill__err err = {0};
     int fd;
     CHECK_RC(rill__net_connect("127.0.0.1", s->port, 2000, &fd, &err));
-    rill__msg_hello h = {.magic = magic, .version = version, .role = RILL_ROLE_TASKMANAGER,
-                         .auth = auth};
+    rill__msg_hello h = {
+        .magic = magic, .version = version, .role = RILL_ROLE_TASKMANAGER, .auth = auth};
     strcpy(h.cluster_id, "prod");
     strcpy(h.name, "raw");
     rill__buf b = {0};
@@ -1011,8 +1021,10 @@ TEST(net_handshake_client_checks_server_proof)
     int sfd;
     CHECK_RC(rill__net_accept(lfd, 2000, &sfd, NULL, 0, &err));
     /* the impostor's answers are queued before the client starts: the socket buffers them */
-    rill__msg_hello h = {.magic = RILL_PROTO_MAGIC, .version = RILL_PROTO_VERSION,
-                         .role = RILL_ROLE_JOBMANAGER, .auth = 1};
+    rill__msg_hello h = {.magic = RILL_PROTO_MAGIC,
+                         .version = RILL_PROTO_VERSION,
+                         .role = RILL_ROLE_JOBMANAGER,
+                         .auth = 1};
     strcpy(h.cluster_id, "prod");
     strcpy(h.name, "impostor");
     rill__buf b = {0};
@@ -1024,9 +1036,12 @@ TEST(net_handshake_client_checks_server_proof)
     CHECK_RC(rill__msg_proof_enc(&b, &p));
     CHECK_RC(rill__frame_send(sfd, RILL_FT_WELCOME, b.data, b.len, 1000, &err));
     rill__buf_free(&b);
-    rill__hs_config cfg = {.cluster_id = "prod", .name = "tm", .role = RILL_ROLE_TASKMANAGER,
+    rill__hs_config cfg = {.cluster_id = "prod",
+                           .name = "tm",
+                           .role = RILL_ROLE_TASKMANAGER,
                            .peer_roles = RILL_ROLE_BIT(RILL_ROLE_JOBMANAGER),
-                           .secret = secret_a, .secret_len = sizeof secret_a - 1,
+                           .secret = secret_a,
+                           .secret_len = sizeof secret_a - 1,
                            .timeout_ms = 2000};
     rill__frame_reader r;
     rill__frame_reader_init(&r, RILL_FRAME_CONTROL_MAX, NULL, 0);
