@@ -116,7 +116,8 @@ int rill__frame_reader_feed(rill__frame_reader *r, const void *p, size_t n, size
     for (;;) {
         if (r->hdr_got < RILL_FRAME_HEADER) {
             size_t take = RILL_MIN(n - used, RILL_FRAME_HEADER - r->hdr_got);
-            memcpy(r->hdr + r->hdr_got, in + used, take);
+            if (take) /* p may be NULL when n is 0 */
+                memcpy(r->hdr + r->hdr_got, in + used, take);
             r->hdr_got += take;
             used += take;
             *used_out = used;

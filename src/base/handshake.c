@@ -168,6 +168,8 @@ static int check_hello(hs *h, const rill__frame *f)
                       "protocol version %u is not spoken here (%s "
                       "speaks version %d)",
                       m->version, h->cfg->name ? h->cfg->name : "this side", RILL_PROTO_VERSION);
+    /* compared as sent, then made safe to log: "a\nb" must not match a cluster named "a?b" */
+    bool same_cluster = strcmp(m->cluster_id, h->cfg->cluster_id) == 0;
     sanitize(m->cluster_id);
     sanitize(m->name);
     h->peer->version = m->version;
@@ -176,7 +178,7 @@ static int check_hello(hs *h, const rill__frame *f)
     memcpy(h->peer->name, m->name, sizeof m->name);
     snprintf(h->where + strlen(h->where), sizeof h->where - strlen(h->where), " (%s)",
              rill__role_name(m->role));
-    if (strcmp(m->cluster_id, h->cfg->cluster_id) != 0)
+    if (!same_cluster)
         return refuse(h, RILL_REFUSE_CLUSTER,
                       "cluster id '%s' does not match this cluster's "
                       "'%s'",

@@ -348,6 +348,8 @@ typedef struct rill__msg_heartbeat {
 /* Encoders append to b; 0 or RILL_ELIMIT (a string over its limit). Decoders: 0 or the codec's
  * errors with a message in *err. */
 int rill__msg_hello_enc(rill__buf *b, const rill__msg_hello *m);
+/* HELLO with another magic or version decodes only those two fields and returns 0: the caller
+ * refuses it by them (the rest belongs to a protocol this side does not speak). */
 int rill__msg_hello_dec(const void *p, size_t n, rill__msg_hello *m, rill__err *err);
 int rill__msg_proof_enc(rill__buf *b, const rill__msg_proof *m);
 int rill__msg_proof_dec(const void *p, size_t n, rill__msg_proof *m, rill__err *err);

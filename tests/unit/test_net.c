@@ -944,14 +944,14 @@ TEST(net_handshake_refusals)
 }
 
 /* A raw peer: sends a hand-made HELLO, returns the fd for the test to go on with. */
-static int raw_hello(server *s, uint32_t magic, uint16_t version, uint8_t auth)
+static int raw_hello(server *s, uint32_t magic, uint16_t version, const char *cluster)
 {
     rill__err err = {0};
     int fd;
     CHECK_RC(rill__net_connect("127.0.0.1", s->port, 2000, &fd, &err));
     rill__msg_hello h = {
-        .magic = magic, .version = version, .role = RILL_ROLE_TASKMANAGER, .auth = auth};
-    strcpy(h.cluster_id, "prod");
+        .magic = magic, .version = version, .role = RILL_ROLE_TASKMANAGER, .auth = 0};
+    snprintf(h.cluster_id, sizeof h.cluster_id, "%s", cluster);
     strcpy(h.name, "raw");
     rill__buf b = {0};
     CHECK_RC(rill__msg_hello_enc(&b, &h));
@@ -981,7 +981,7 @@ TEST(net_handshake_version_magic_and_garbage)
     /* a peer of a later protocol version */
     server_start(&s, "prod", NULL);
     server_run(&s);
-    int fd = raw_hello(&s, RILL_PROTO_MAGIC, RILL_PROTO_VERSION + 1, 0);
+    int fd = raw_hello(&s, RILL_PROTO_MAGIC, RILL_PROTO_VERSION + 1, "prod");
     expect_refuse(fd, RILL_REFUSE_VERSION, "protocol version 2 is not spoken here");
     close(fd);
     server_join(&s);
@@ -990,11 +990,20 @@ TEST(net_handshake_version_magic_and_garbage)
     /* not rill at all */
     server_start(&s, "prod", NULL);
     server_run(&s);
-    fd = raw_hello(&s, 0x12345678, RILL_PROTO_VERSION, 0);
+    fd = raw_hello(&s, 0x12345678, RILL_PROTO_VERSION, "prod");
     expect_refuse(fd, RILL_REFUSE_PROTOCOL, "bad magic 0x12345678");
     close(fd);
     server_join(&s);
     CHECK_EQ(s.rc, RILL_EPROTO);
+    /* control characters in a cluster id: compared as sent, logged made safe */
+    server_start(&s, "pr?d", NULL);
+    server_run(&s);
+    fd = raw_hello(&s, RILL_PROTO_MAGIC, RILL_PROTO_VERSION, "pr\nd");
+    expect_refuse(fd, RILL_REFUSE_CLUSTER, "cluster id 'pr?d' does not match");
+    close(fd);
+    server_join(&s);
+    CHECK_EQ(s.rc, RILL_ECONFIG);
+    CHECK(!strchr(s.err.msg, '\n'));
     /* an HTTP request on the control port */
     server_start(&s, "prod", NULL);
     server_run(&s);
