@@ -62,7 +62,9 @@ extern "C" {
     X(ENOSYM, -4007, "symbol not found in job object")                                        \
     X(EGRAPH, -4008, "invalid job graph")                                                     \
     X(ELIMIT, -4009, "limit exceeded")                                                        \
-    X(ENOTSUP, -4010, "not supported")
+    X(ENOTSUP, -4010, "not supported")                                                        \
+    X(EPROTO, -4011, "protocol error")                                                        \
+    X(EAUTH, -4012, "authentication failed")
 
 typedef enum rill_errno {
 #define RILL_ERRNO_ENUM_(name, value, text) RILL_##name = (value),
