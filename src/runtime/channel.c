@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime.h"
 
@@ -15,6 +16,7 @@ void rill__parker_init(rill__parker *p)
     pthread_condattr_destroy(&ca);
     atomic_init(&p->sleeping, 0);
     p->permit = false;
+    p->wake_fd = -1;
 }
 
 void rill__parker_destroy(rill__parker *p)
@@ -57,6 +59,11 @@ void rill__parker_unpark(rill__parker *p)
     p->permit = true;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (p->wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t put = write(p->wake_fd, &one, sizeof one); /* EAGAIN: already signalled */
+        (void)put;
+    }
 }
 
 rill__channel *rill__channel_new(size_t capacity)

@@ -190,6 +190,8 @@ typedef struct rill__parker {
     pthread_cond_t cv;
     atomic_int sleeping;
     bool permit;
+    int wake_fd; /* -1, or an eventfd that unpark also signals: a thread that sleeps in poll(2)
+                  * (the data plane's I/O thread) parks there instead of on cv */
 } rill__parker;
 void rill__parker_init(rill__parker *p);
 void rill__parker_destroy(rill__parker *p);
