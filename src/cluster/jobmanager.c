@@ -617,7 +617,8 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
         size_t n;
         const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
         *out = rill__xcalloc(n + 1, sizeof **out);
-        memcpy(*out, st, n * sizeof *st);
+        if (n) /* st is NULL before the first checkpoint */
+            memcpy(*out, st, n * sizeof *st);
         *n_out = n;
     }
     pthread_mutex_unlock(&jm->mu);
