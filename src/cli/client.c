@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/net.h"
 #include "cli/client.h"
+#include "cluster/cluster.h"
 
 #define DEFAULT_JM   "127.0.0.1:8081"
 #define CONNECT_MS   5000
@@ -127,11 +129,25 @@ static const char *header_value(const char *h, const char *end, const char *name
 }
 
 int rill__http_request(const char *host, int port, const char *method, const char *path,
-                       const char *body, int connect_ms, int total_ms, rill__http_resp *out,
-                       char *why, size_t why_size, int *malformed)
+                       const char *body, const char *auth, int connect_ms, int total_ms,
+                       rill__http_resp *out, char *why, size_t why_size, int *malformed)
 {
     memset(out, 0, sizeof *out);
     *malformed = 0;
+    /* what goes into the request line and headers: no CR/LF (no injected header), no space */
+    const char *const parts[] = {host, path, method};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(parts); i++)
+        if (!rill__http_header_value_ok(parts[i]) || strpbrk(parts[i], " \t")) {
+            snprintf(why, why_size, "refusing to send a %s with a space or control character",
+                     i == 0   ? "host"
+                     : i == 1 ? "path"
+                              : "method");
+            return -1;
+        }
+    if (auth && !rill__http_header_value_ok(auth)) {
+        snprintf(why, why_size, "refusing to send an Authorization value with a control character");
+        return -1;
+    }
     int gai_rc = 0;
     int fd = dial(host, port, connect_ms, &gai_rc);
     if (fd < 0) {
@@ -146,6 +162,8 @@ int rill__http_request(const char *host, int port, const char *method, const cha
                      "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: rill/%s\r\n"
                      "Accept: application/json\r\nConnection: close\r\n",
                      method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, RILL_VERSION_STRING);
+    if (auth)
+        rill__buf_printf(&req, "Authorization: %s\r\n", auth);
     if (body)
         rill__buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
                          strlen(body));
@@ -480,15 +498,16 @@ static int64_t jv_int(const jv *o, const char *key)
 typedef struct remote {
     char host[256];
     int port;
-    const char *addr; /* as given, for messages */
+    const char *addr;                    /* as given, for messages */
+    char auth[16 + RILL_REST_TOKEN_LEN]; /* "Bearer <token>", "" without --secret-file */
 } remote;
 
 static const char usage_remote[] =
-    "usage: rill list [-m HOST:PORT]\n"
-    "       rill savepoint JOB [DIR] [-m HOST:PORT]\n"
-    "       rill stop JOB [--savepoint DIR] [--drain] [-m HOST:PORT]\n"
-    "       rill cancel JOB [-m HOST:PORT]\n"
-    "       rill checkpoints JOB [-m HOST:PORT]\n"
+    "usage: rill list [-m HOST:PORT] [--secret-file FILE]\n"
+    "       rill savepoint JOB [DIR] [-m HOST:PORT] [--secret-file FILE]\n"
+    "       rill stop JOB [--savepoint DIR] [--drain] [-m HOST:PORT] [--secret-file FILE]\n"
+    "       rill cancel JOB [-m HOST:PORT] [--secret-file FILE]\n"
+    "       rill checkpoints JOB [-m HOST:PORT] [--secret-file FILE]\n"
     "\n"
     "Talk to a running job's JobManager through its REST API (`rill run --rest-port P`).\n"
     "JOB is a job's id or its name.\n"
@@ -506,6 +525,10 @@ static const char usage_remote[] =
     "\n"
     "options:\n"
     "  -m, --jobmanager HOST:PORT   the REST API's address (default " DEFAULT_JM ")\n"
+    "      --secret-file FILE       the JobManager's shared secret (a file only its owner may\n"
+    "                               read): each request carries \"Authorization: Bearer T\",\n"
+    "                               T = hex HMAC-SHA256(secret, \"" RILL_REST_TOKEN_CONTEXT "\"),\n"
+    "                               never the secret itself\n"
     "  -s, --savepoint DIR          stop: where the savepoint goes (default ./savepoints)\n"
     "  -d, --drain                  stop: end event time first, so every window and timer\n"
     "                               fires and its results are committed by the savepoint (for\n"
@@ -555,6 +578,8 @@ static int parse_addr(const char *addr, remote *r)
         return -1;
     memcpy(r->host, host, host_len);
     r->host[host_len] = '\0';
+    if (!rill__http_header_value_ok(r->host) || strpbrk(r->host, " \t/"))
+        return -1; /* it goes into the Host header */
     r->port = 8081;
     if (colon) {
         const char *pe = colon + 1;
@@ -617,8 +642,8 @@ static int call(const remote *r, const char *method, const char *path, const cha
     char why[256];
     int malformed;
     memset(doc, 0, sizeof *doc);
-    if (rill__http_request(r->host, r->port, method, path, body, CONNECT_MS, total_ms, &resp, why,
-                           sizeof why, &malformed) != 0) {
+    if (rill__http_request(r->host, r->port, method, path, body, r->auth[0] ? r->auth : NULL,
+                           CONNECT_MS, total_ms, &resp, why, sizeof why, &malformed) != 0) {
         if (malformed)
             fprintf(stderr, "rill: the JobManager at %s answered badly: %s\n", r->addr, why);
         else
@@ -741,8 +766,8 @@ static int do_checkpoints(const remote *r, const char *job)
         return 0;
     }
     table t = {.n_cols = 7};
-    table_add(&t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION",
-                                        "ALIGNMENT", "SIZE", "REASON"});
+    table_add(&t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION", "ALIGNMENT",
+                                        "SIZE", "REASON"});
     for (size_t i = 0; i < cks->n; i++) {
         const jv *c = &cks->items[i];
         char when[32] = "-", dur[32], align[32], size[32];
@@ -762,17 +787,40 @@ static int do_checkpoints(const remote *r, const char *job)
     return 0;
 }
 
-/* DIR as an absolute path: the JobManager may run in another directory. */
+/* DIR as an absolute path without "." or ".." segments (the JobManager may run in another
+ * directory, and it refuses ".."): joined to the working directory and folded by its text. */
 static char *absolute(const char *dir)
 {
-    if (dir[0] == '/')
-        return rill__xstrdup(dir);
     char cwd[4096];
-    if (!getcwd(cwd, sizeof cwd))
-        return rill__xstrdup(dir);
-    if (!strncmp(dir, "./", 2))
-        dir += 2;
-    return rill__xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
+    char *joined;
+    if (dir[0] == '/' || !getcwd(cwd, sizeof cwd))
+        joined = rill__xstrdup(dir);
+    else
+        joined = rill__xasprintf("%s/%s", cwd, dir);
+    if (joined[0] != '/')
+        return joined; /* no working directory: the JobManager says what is wrong */
+    char *out = rill__xcalloc(1, strlen(joined) + 2);
+    size_t n = 0;
+    for (char *save = NULL, *seg = strtok_r(joined, "/", &save); seg;
+         seg = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(seg, "."))
+            continue;
+        if (!strcmp(seg, "..")) {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--; /* the '/' before the dropped segment */
+            continue;
+        }
+        out[n++] = '/';
+        memcpy(out + n, seg, strlen(seg));
+        n += strlen(seg);
+    }
+    if (n == 0)
+        out[n++] = '/';
+    out[n] = '\0';
+    free(joined);
+    return out;
 }
 
 static int do_savepoint(const remote *r, const char *job, const char *dir, bool stop, bool drain)
@@ -839,7 +887,7 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
     else
         return -1;
 
-    const char *addr = DEFAULT_JM, *sp_dir = NULL, *pos[2] = {NULL, NULL};
+    const char *addr = DEFAULT_JM, *sp_dir = NULL, *secret_file = NULL, *pos[2] = {NULL, NULL};
     bool drain = false;
     int n_pos = 0;
     for (int i = 0; i < argc; i++) {
@@ -852,6 +900,10 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
             if (++i >= argc)
                 return usage_error("option %s needs HOST:PORT", a);
             addr = argv[i];
+        } else if (!strcmp(a, "--secret-file")) {
+            if (++i >= argc)
+                return usage_error("option %s needs a file", a);
+            secret_file = argv[i];
         } else if (which == STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
             if (++i >= argc)
                 return usage_error("option %s needs a directory", a);
@@ -876,6 +928,21 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
     remote r;
     if (parse_addr(addr, &r) != 0)
         return usage_error("bad JobManager address '%s' (want HOST:PORT)", addr);
+    r.auth[0] = '\0';
+    if (secret_file) {
+        uint8_t *secret;
+        size_t len;
+        rill__err err = {0};
+        if (rill__secret_read_file(secret_file, &secret, &len, &err) != 0) {
+            fprintf(stderr, "rill: --secret-file: %s\n", err.msg);
+            return 2;
+        }
+        char token[RILL_REST_TOKEN_LEN + 1];
+        rill__rest_token(secret, len, token);
+        rill__secret_free(secret, len);
+        snprintf(r.auth, sizeof r.auth, "Bearer %s", token);
+        memset(token, 0, sizeof token);
+    }
     switch (which) {
     case LIST:
         return do_list(&r);

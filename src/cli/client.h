@@ -16,14 +16,15 @@ typedef struct rill__http_resp {
 
 /*
  * Sends one request (Connection: close; body, when not NULL, as application/json with its
- * Content-Length) to host:port and reads the whole answer. Gives up connecting after
- * connect_ms and waiting for the answer after total_ms. 0 and *out (free its body), or -1 with
- * the reason in why (e.g. "Connection refused"); `malformed` is set when the server answered
- * something that is not HTTP.
+ * Content-Length; auth, when not NULL, as the Authorization header's value) to host:port and
+ * reads the whole answer. Gives up connecting after connect_ms and waiting for the answer after
+ * total_ms. 0 and *out (free its body), or -1 with the reason in why (e.g. "Connection
+ * refused"); `malformed` is set when the server answered something that is not HTTP. A host,
+ * path or auth value with a control character (CR, LF, ...) or a space is refused unsent.
  */
 int rill__http_request(const char *host, int port, const char *method, const char *path,
-                       const char *body, int connect_ms, int total_ms, rill__http_resp *out,
-                       char *why, size_t why_size, int *malformed);
+                       const char *body, const char *auth, int connect_ms, int total_ms,
+                       rill__http_resp *out, char *why, size_t why_size, int *malformed);
 
 /* Runs a client command (argv after the command name); its exit status, or -1 when cmd is not
  * one of them. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/net.h"
 #include "cli/client.h"
 #include "cluster/cluster.h"
 
@@ -22,7 +23,7 @@ static const char usage_main[] =
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
     "\n"
     "  talking to a running job's REST API (`rill run --rest-port P`; -m HOST:PORT, default\n"
-    "  127.0.0.1:8081; JOB is a job's id or name):\n"
+    "  127.0.0.1:8081; --secret-file FILE when it has a secret; JOB is a job's id or name):\n"
     "  list                           the jobs: id, name, state, restarts, last checkpoint\n"
     "  savepoint JOB [DIR]            take a savepoint into DIR (default ./savepoints)\n"
     "  stop JOB --savepoint DIR [--drain]\n"
@@ -61,8 +62,15 @@ static const char usage_run[] =
     "                            name) in --checkpoint-dir, e.g. after the process was killed\n"
     "      --from-savepoint DIR  start from a savepoint (a savepoint-<job>-<n> directory)\n"
     "      --allow-non-restored-state  drop savepoint state of operators the job lacks\n"
-    "      --rest-port P         serve the REST API on 127.0.0.1:P (0: a free port, printed);\n"
+    "      --rest-port P         serve the REST API on port P (0: a free port, printed);\n"
     "                            savepoints need it and --checkpoint-dir\n"
+    "      --rest-bind ADDR      the REST API's numeric address (default 127.0.0.1); any\n"
+    "                            address beyond loopback needs --secret-file\n"
+    "      --secret-file FILE    the shared secret (16-4096 bytes; a file neither group nor\n"
+    "                            others may read): every REST request must then carry\n"
+    "                            \"Authorization: Bearer <hex HMAC-SHA256(secret,\n"
+    "                            \\\"" RILL_REST_TOKEN_CONTEXT
+    "\\\")>\" (`rill list --secret-file`)\n"
     "      --restart-strategy S  none, fixed-delay, exponential-delay or failure-rate\n"
     "                            (default: fixed-delay with checkpoints, else none)\n"
     "      --restart-attempts N  fixed-delay: restarts before the job fails (default: no limit)\n"
@@ -110,7 +118,7 @@ static int cmd_run(int argc, char **argv)
         const char *key, *value, *flag; /* flag: as the user typed it, for messages */
     } opts[32];
     int n_opts = 0;
-    const char *parallelism = NULL;
+    const char *parallelism = NULL, *rest_bind = NULL, *secret_file = NULL;
     int i = 0;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -132,6 +140,12 @@ static int cmd_run(int argc, char **argv)
                 opts[n_opts].flag = a;
                 opts[n_opts++].value = "true";
             }
+            continue;
+        }
+        if (!strcmp(a, "--rest-bind") || !strcmp(a, "--secret-file")) {
+            if (i + 1 >= argc)
+                return fail_usage("option %s needs a value", a);
+            *(a[2] == 'r' ? &rest_bind : &secret_file) = argv[++i];
             continue;
         }
         const char *key = NULL;
@@ -201,23 +215,45 @@ static int cmd_run(int argc, char **argv)
     if (!job_path)
         return fail_usage("%s", "run: no job object given");
 
+    /* the security rules before anything runs: a readable secret, and none missing */
+    rill__minicluster_cfg mc = {.rest_bind = rest_bind};
+    uint8_t *secret = NULL;
+    size_t secret_len = 0;
+    rill__err serr = {0};
+    if (secret_file && rill__secret_read_file(secret_file, &secret, &secret_len, &serr) != 0) {
+        fprintf(stderr, "rill: --secret-file: %s\n", serr.msg);
+        return 2;
+    }
+    mc.secret = secret;
+    mc.secret_len = secret_len;
+    int status = 0;
+    if (rest_bind &&
+        rill__net_check_bind("the REST API (--rest-bind)", rest_bind, secret != NULL, &serr) != 0) {
+        fprintf(stderr, "rill: %s\n", serr.msg);
+        status = 2;
+        goto out;
+    }
+
     struct stat st;
     if (stat(job_path, &st) != 0) {
         fprintf(stderr, "rill: cannot open job '%s': %s\n", job_path, strerror(errno));
-        return 1;
+        status = 1;
+        goto out;
     }
     if (!S_ISREG(st.st_mode)) {
         fprintf(stderr, "rill: job '%s' is not a regular file\n", job_path);
-        return 1;
+        status = 1;
+        goto out;
     }
     /* dlopen searches the library path for names without a slash */
-    char *load_path = strchr(job_path, '/') ? rill__xstrdup(job_path)
-                                            : rill__xasprintf("./%s", job_path);
+    char *load_path =
+        strchr(job_path, '/') ? rill__xstrdup(job_path) : rill__xasprintf("./%s", job_path);
     void *so = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
     free(load_path);
     if (!so) {
         fprintf(stderr, "rill: cannot load job '%s': %s\n", job_path, dlerror());
-        return 1;
+        status = 1;
+        goto out;
     }
     rill_job_fn job;
     *(void **)&job = dlsym(so, RILL_JOB_SYMBOL);
@@ -227,7 +263,8 @@ static int cmd_run(int argc, char **argv)
                 " (int rill_job(rill_env *env, int argc, char **argv))\n",
                 job_path);
         dlclose(so);
-        return 1;
+        status = 1;
+        goto out;
     }
 
     rill_env *env = rill_env_new();
@@ -235,6 +272,7 @@ static int cmd_run(int argc, char **argv)
     rill_env_set(env, "name", name);
     free(name);
     env->job_path = rill__xstrdup(job_path);
+    env->executor_arg = &mc; /* the REST API's address and the secret */
     int rc = 0;
     if (parallelism) {
         rc = rill_env_set(env, "parallelism", parallelism);
@@ -248,7 +286,8 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "rill: %s: %s\n", bad_flag ? bad_flag : "option", rill_errmsg(env));
         rill_env_free(env);
         dlclose(so);
-        return 2;
+        status = 2;
+        goto out;
     }
 
     struct sigaction sa;
@@ -264,8 +303,7 @@ static int cmd_run(int argc, char **argv)
         job_argv[k] = argv[i + k - 1];
     rc = job(env, job_argc, job_argv);
     if (rc == 0 && !env->executed && env->n_nodes > 0)
-        rc = rill_env_execute(env); /* the job built a graph but did not run it */
-    int status = 0;
+        rc = rill_env_execute(env);                /* the job built a graph but did not run it */
     if (rc == 0 && env->executed && env->err.code) /* the job ignored its execute's result */
         rc = env->err.code;
     if (rc > 0) {
@@ -280,6 +318,8 @@ static int cmd_run(int argc, char **argv)
     free(job_argv);
     rill_env_free(env);
     /* the job object stays loaded: its functions may still be referenced by atexit handlers */
+out:
+    rill__secret_free(secret, secret_len);
     return status;
 }
 

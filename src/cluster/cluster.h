@@ -8,6 +8,7 @@
 #ifndef RILL_CLUSTER_H
 #define RILL_CLUSTER_H
 
+#include "base/net.h"
 #include "runtime/runtime.h"
 #include "state/checkpoint.h"
 
@@ -29,7 +30,7 @@ typedef struct rill__tm_gateway {
     void *tm;
     int slots;
     /* Runs the listed tasks of job_id (global task indices of g), starting from restore when not
- * NULL (borrowed until the job is released). 0 or an error in err. */
+     * NULL (borrowed until the job is released). 0 or an error in err. */
     int (*deploy)(void *tm, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
                   const rill__restore *restore, rill__err *err);
     /* Asks the job's tasks to stop; returns at once. */
@@ -127,7 +128,8 @@ int rill__jm_wait(rill__jobmanager *jm, uint64_t job_id, const atomic_bool *canc
                   rill__err *err);
 void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id);
 
-/* ---- what the REST API asks of a JobManager (each call takes the JobManager's lock) ----------- */
+/* ---- what the REST API asks of a JobManager (each call takes the JobManager's lock) -----------
+ */
 
 typedef struct rill__job_info {
     uint64_t id;
@@ -140,6 +142,15 @@ typedef struct rill__job_info {
 
 /* Every job, newest last (*out malloc'd, free()). */
 int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out);
+/* A registered TaskManager as the REST API shows it. */
+typedef struct rill__tm_info {
+    int index;      /* registration order, from 0 */
+    int slots;      /* slots it offers */
+    int free_slots; /* of them, those no job that has not ended occupies */
+    int data_port;  /* -1: none (it exchanges data in this process) */
+} rill__tm_info;
+/* Every TaskManager, in registration order (*out malloc'd, free()). */
+int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out);
 /* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
 /* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
@@ -157,19 +168,31 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
  * failed, or timeout_ms passed (then it is given up). 0 and the savepoint's path in
  * *location_out (malloc'd), or an error in err.
  */
-int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
-                       rill__stop_mode stop, int64_t timeout_ms, char **location_out,
-                       rill__err *err);
+int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir, rill__stop_mode stop,
+                       int64_t timeout_ms, char **location_out, rill__err *err);
 
-/* ---- REST API (libmicrohttpd) ----------------------------------------------------------------- */
+/* ---- REST API (libmicrohttpd) -----------------------------------------------------------------
+ */
 
 typedef struct rill__rest rill__rest;
-/* Serves the JobManager's REST API on bind_addr:port (port 0: a free one). JSON, in Flink's
- * shape where it fits: GET /overview, GET /jobs, GET /jobs/<id>, GET /jobs/<id>/checkpoints,
- * POST /jobs/<id>/savepoints {"target-directory": DIR}, POST /jobs/<id>/stop
- * {"targetDirectory": DIR}, PATCH /jobs/<id>?mode=cancel. */
-int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill__rest **out,
-                     rill__err *err);
+/* Serves the JobManager's REST API on bind_addr:port (bind_addr NULL: 127.0.0.1; port 0: a free
+ * one). JSON, in Flink's shape where it fits: GET /overview, GET /jobs, GET /jobs/<id>,
+ * GET /jobs/<id>/checkpoints, GET /taskmanagers, POST /jobs/<id>/savepoints
+ * {"target-directory": DIR}, POST /jobs/<id>/stop {"targetDirectory": DIR},
+ * PATCH /jobs/<id>?mode=cancel. With a secret (secret_len bytes, copied as its token only),
+ * every request must carry "Authorization: Bearer <rill__rest_token of it>" or is answered 401.
+ * A bind address beyond loopback without a secret is RILL_ECONFIG (rill__net_check_bind). */
+int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, const uint8_t *secret,
+                     size_t secret_len, rill__rest **out, rill__err *err);
+/* The REST bearer token of a secret: lowercase hex of HMAC-SHA256(secret, RILL_REST_TOKEN_CONTEXT)
+ * into out (RILL_REST_TOKEN_LEN characters and a NUL). It proves the secret without revealing
+ * it, and the context keeps it apart from the handshake's proofs (docs/protocol.md). */
+#define RILL_REST_TOKEN_CONTEXT "rill-rest-token-v1"
+#define RILL_REST_TOKEN_LEN     (2 * RILL_SHA256_LEN)
+void rill__rest_token(const uint8_t *secret, size_t secret_len, char out[RILL_REST_TOKEN_LEN + 1]);
+/* May v be written as an HTTP header value: no CR, LF, NUL or other control character but
+ * tab? Every header value rill writes (server and client) goes through this. */
+bool rill__http_header_value_ok(const char *v);
 int rill__rest_port(const rill__rest *r);
 void rill__rest_stop(rill__rest *r); /* NULL-safe */
 
@@ -181,9 +204,16 @@ rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm);
 
 /* ---- mini-cluster --------------------------------------------------------------------------- */
 
+/* What `rill run` sets beyond the env's options, through env->executor_arg (NULL: defaults). */
+typedef struct rill__minicluster_cfg {
+    const char *rest_bind; /* the REST API's address; NULL: 127.0.0.1 */
+    const uint8_t *secret; /* the shared secret (borrowed); NULL: none */
+    size_t secret_len;
+} rill__minicluster_cfg;
+
 /* The executor rill_env_new installs: a JobManager and one TaskManager in this process, with as
  * many slots as the job needs. */
-int rill__minicluster_execute(rill_env *env, void *arg);
+int rill__minicluster_execute(rill_env *env, void *arg); /* arg: rill__minicluster_cfg * */
 /* Async-signal-safe: asks every job running in a mini-cluster of this process to cancel. */
 void rill__minicluster_request_cancel(void);
 

@@ -558,6 +558,31 @@ int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
     return 0;
 }
 
+int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out)
+{
+    pthread_mutex_lock(&jm->mu);
+    /* slot sharing puts subtask k of every vertex of every job in global slot k, so the slots
+     * in use are [0, the largest parallelism of a job not yet ended) */
+    int used = 0;
+    for (int i = 0; i < jm->n_jobs; i++)
+        if (jm->jobs[i]->state == RILL_JOB_CREATED || jm->jobs[i]->state == RILL_JOB_RUNNING)
+            used = RILL_MAX(used, jm->jobs[i]->g->max_vertex_p);
+    rill__tm_info *v = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *v);
+    for (int i = 0, base = 0; i < jm->n_tms; i++) {
+        int slots = jm->tms[i].slots;
+        int busy = RILL_MIN(slots, RILL_MAX(0, used - base));
+        v[i].index = i;
+        v[i].slots = slots;
+        v[i].free_slots = slots - busy;
+        v[i].data_port = -1; /* TaskManagers in this process exchange data without a port */
+        base += slots;
+    }
+    *n_out = (size_t)jm->n_tms;
+    pthread_mutex_unlock(&jm->mu);
+    *out = v;
+    return 0;
+}
+
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out)
 {
     pthread_mutex_lock(&jm->mu);
@@ -592,7 +617,8 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
         size_t n;
         const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
         *out = rill__xcalloc(n + 1, sizeof **out);
-        memcpy(*out, st, n * sizeof *st);
+        if (n) /* st is NULL before the first checkpoint */
+            memcpy(*out, st, n * sizeof *st);
         *n_out = n;
     }
     pthread_mutex_unlock(&jm->mu);

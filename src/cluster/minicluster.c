@@ -16,7 +16,8 @@ void rill__minicluster_request_cancel(void)
 
 int rill__minicluster_execute(rill_env *env, void *arg)
 {
-    (void)arg;
+    const rill__minicluster_cfg *cfg = arg;
+    const char *bind = cfg && cfg->rest_bind ? cfg->rest_bind : RILL_NET_DEFAULT_BIND;
     rill__exec_graph *g = NULL;
     int rc = rill__exec_build(env, &g);
     if (rc)
@@ -35,8 +36,10 @@ int rill__minicluster_execute(rill_env *env, void *arg)
     if (env->rest_port >= 0 && !env->ckpt_dir) {
         if (!mkdtemp(staging)) {
             rill__exec_free(g);
-            return rill__err_set(&env->err, -errno, "cannot create a staging directory for "
-                                 "savepoints in /tmp: %s", strerror(errno));
+            return rill__err_set(&env->err, -errno,
+                                 "cannot create a staging directory for "
+                                 "savepoints in /tmp: %s",
+                                 strerror(errno));
         }
         env->ckpt_dir = rill__xstrdup(staging);
         staged = true;
@@ -45,7 +48,8 @@ int rill__minicluster_execute(rill_env *env, void *arg)
     rill__rest *rest = NULL;
     if (env->rest_port >= 0) {
         rill__err rerr = {0};
-        rc = rill__rest_start(jm, "127.0.0.1", env->rest_port, &rest, &rerr);
+        rc = rill__rest_start(jm, bind, env->rest_port, cfg ? cfg->secret : NULL,
+                              cfg ? cfg->secret_len : 0, &rest, &rerr);
         if (rc) {
             rill__jm_free(jm);
             rill__exec_free(g);
@@ -53,7 +57,10 @@ int rill__minicluster_execute(rill_env *env, void *arg)
                 rill__remove_tree(staging);
             return rill__err_set(&env->err, rc, "REST API: %s", rerr.msg);
         }
-        fprintf(stderr, "rill: REST API at http://127.0.0.1:%d\n", rill__rest_port(rest));
+        bool v6 = strchr(bind, ':') != NULL;
+        fprintf(stderr, "rill: REST API at http://%s%s%s:%d%s\n", v6 ? "[" : "", bind,
+                v6 ? "]" : "", rill__rest_port(rest),
+                cfg && cfg->secret ? " (requests need the secret's bearer token)" : "");
         fflush(stderr);
     }
     rill__jm_gateway jgw = rill__jm_gateway_local(jm);

@@ -1,11 +1,13 @@
 /*
  * rest.c - cluster layer: the JobManager's REST API on libmicrohttpd. JSON in Flink's shape:
- * the overview, jobs, checkpoint statistics, savepoints, stop-with-savepoint and cancel. Paths
- * are routed by exact segments (MHD has percent-decoded them once; never again), nothing in a
- * URL names a file, and every response is application/json.
+ * the overview, jobs, TaskManagers, checkpoint statistics, savepoints, stop-with-savepoint and
+ * cancel. Paths are routed by exact segments (percent-decoded once, by unescape() below; never
+ * again), nothing in a URL names a file, every header value written is checked for CR/LF, and
+ * every response is application/json. With a secret, every request needs its bearer token.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -24,12 +26,15 @@ struct rill__rest {
     rill__jobmanager *jm;
     struct MHD_Daemon *daemon;
     int port;
+    bool auth;                           /* a secret is set: requests need its token */
+    char token[RILL_REST_TOKEN_LEN + 1]; /* rill__rest_token of the secret */
 };
 
 /* Per-request state: the body as it arrives. */
 typedef struct rest_req {
     rill__buf body;
     bool too_large;
+    bool refused; /* answered already (401): the body is dropped */
 } rest_req;
 
 /* ---- JSON out --------------------------------------------------------------------------- */
@@ -314,22 +319,54 @@ out:
 
 /* ---- responses -------------------------------------------------------------------------- */
 
-/* Sends body (consumed) with status; allow, when not NULL, is a static Allow header value. */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, rill__buf *body,
-                                 const char *allow)
+bool rill__http_header_value_ok(const char *v)
+{
+    if (!v)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* The one way a header is added: a value with CR, LF or another control character is refused
+ * (and logged), so no response can carry a header injected from input. */
+static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
+{
+    if (!rill__http_header_value_ok(name) || !rill__http_header_value_ok(value)) {
+        rill__log(RILL_LOG_ERROR, "REST API: refused to write header '%s': control character",
+                  name ? name : "?");
+        return false;
+    }
+    return MHD_add_response_header(resp, name, value) == MHD_YES;
+}
+
+/* Sends body (consumed) with status and, when name is not NULL, one more header (Allow,
+ * WWW-Authenticate). A header that cannot be written fails the connection, never the check. */
+static enum MHD_Result send_json_hdr(struct MHD_Connection *conn, unsigned status, rill__buf *body,
+                                     const char *name, const char *value)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
     rill__buf_free(body);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") ||
+        !add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ||
+        (name && !add_header(resp, name, value))) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+/* allow, when not NULL, is the Allow header's value. */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, rill__buf *body,
+                                 const char *allow)
+{
+    return send_json_hdr(conn, status, body, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 RILL_PRINTF(4, 5)
@@ -346,6 +383,39 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
     json_str(&b, msg);
     rill__buf_append(&b, "]}", 2);
     return send_json(conn, status, &b, allow);
+}
+
+/* 401 (RFC 6750): no token, or not the right one. The JSON says which, never the token. */
+static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, bool had_token)
+{
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"errors\":[", 11);
+    json_str(&b, had_token ? "invalid bearer token for this JobManager's secret"
+                           : "this JobManager needs a bearer token (rill ... --secret-file FILE)");
+    rill__buf_append(&b, "]}", 2);
+    return send_json_hdr(conn, MHD_HTTP_UNAUTHORIZED, &b, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                         had_token ? "Bearer realm=\"rill\", error=\"invalid_token\""
+                                   : "Bearer realm=\"rill\"");
+}
+
+/* Does the request carry the token? "Authorization: Bearer <token>" (the scheme is
+ * case-insensitive); the token is compared in constant time. *had_token: a header was sent. */
+static bool authorized(const rill__rest *r, struct MHD_Connection *conn, bool *had_token)
+{
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    *had_token = h != NULL;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    if (n != RILL_REST_TOKEN_LEN)
+        return false;
+    return rill__ct_equal(h, r->token, RILL_REST_TOKEN_LEN);
 }
 
 /* An error of the JobManager as an HTTP status. */
@@ -392,6 +462,26 @@ static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
                      "\"jobs-canceled\":%d,\"rill-version\":\"%s\"}",
                      counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING], counts[RILL_JOB_FINISHED],
                      counts[RILL_JOB_FAILED], counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+/* Flink's GET /taskmanagers, with the fields that apply: "id", "dataPort" (-1: none, the
+ * mini-cluster's TaskManager exchanges data in-process), "slotsNumber", "freeSlots". */
+static enum MHD_Result get_taskmanagers(rill__rest *r, struct MHD_Connection *conn)
+{
+    rill__tm_info *tms;
+    size_t n;
+    rill__jm_taskmanagers(r->jm, &tms, &n);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"taskmanagers\":[", 17);
+    for (size_t i = 0; i < n; i++)
+        rill__buf_printf(&b,
+                         "%s{\"id\":\"taskmanager-%d\",\"dataPort\":%d,\"slotsNumber\":%d,"
+                         "\"freeSlots\":%d}",
+                         i ? "," : "", tms[i].index, tms[i].data_port, tms[i].slots,
+                         tms[i].free_slots);
+    rill__buf_append(&b, "]}", 2);
+    free(tms);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
@@ -447,12 +537,11 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
         char status[sizeof st[i].status + 1], reason[sizeof st[i].reason + 1];
         snprintf(status, sizeof status, "%.*s", (int)sizeof st[i].status, st[i].status);
         snprintf(reason, sizeof reason, "%.*s", (int)sizeof st[i].reason, st[i].reason);
-        rill__buf_printf(&b,
-                         "{\"id\":%" PRIu64 ",\"trigger-timestamp\":%" PRId64
-                         ",\"duration-ms\":%" PRId64 ",\"alignment-ms\":%" PRId64
-                         ",\"size-bytes\":%" PRIu64 ",\"status\":",
-                         st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].alignment_ms,
-                         st[i].bytes);
+        rill__buf_printf(
+            &b,
+            "{\"id\":%" PRIu64 ",\"trigger-timestamp\":%" PRId64 ",\"duration-ms\":%" PRId64
+            ",\"alignment-ms\":%" PRId64 ",\"size-bytes\":%" PRIu64 ",\"status\":",
+            st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].alignment_ms, st[i].bytes);
         json_str(&b, status);
         rill__buf_append(&b, ",\"reason\":", 10);
         json_str(&b, reason);
@@ -491,6 +580,26 @@ static enum MHD_Result cancel_job(rill__rest *r, struct MHD_Connection *conn, ui
 }
 
 /* ---- routing ---------------------------------------------------------------------------- */
+
+/* A savepoint's target directory comes from the request body (as Flink's target-directory): a
+ * directory the JobManager writes into, never a file it reads. It must be absolute (the
+ * JobManager's working directory is no business of a client), name no ".." segment (what it
+ * names is what is written, with no climbing out of it), hold no control character (it is
+ * logged) and fit PATH_MAX. NULL when it is fine, else why not. */
+static const char *target_dir_problem(const char *dir)
+{
+    if (dir[0] != '/')
+        return "must be an absolute path";
+    if (strlen(dir) >= PATH_MAX)
+        return "is too long";
+    for (const unsigned char *p = (const unsigned char *)dir; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+    for (const char *p = dir; (p = strstr(p, "..")) != NULL; p += 2)
+        if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+            return "must not contain '..' segments";
+    return NULL;
+}
 
 #define MAX_SEGS 4
 
@@ -543,6 +652,10 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
         return get ? get_jobs(r, conn)
                    : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
                                 "method %s is not allowed on /jobs", method);
+    if (n == 1 && !strcmp(seg[0], "taskmanagers"))
+        return get ? get_taskmanagers(r, conn)
+                   : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
+                                "method %s is not allowed on /taskmanagers", method);
     if (n < 2 || n > 3 || strcmp(seg[0], "jobs") != 0)
         return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
 
@@ -584,6 +697,11 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
                               "{\"%s\": \"/path\"}",
                               !strcmp(verb, "stop") ? "targetDirectory" : "target-directory");
         }
+        const char *why = target_dir_problem(dir);
+        if (why) {
+            free(dir);
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "the target directory %s", why);
+        }
         /* Flink's: "drain" on /stop; "cancel-job" on /savepoints stops without draining */
         if (!strcmp(verb, "stop"))
             stop = drain ? RILL_STOP_DRAIN : RILL_STOP_NO_DRAIN;
@@ -622,9 +740,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     rill__rest *r = cls;
     rest_req *req = *con_cls;
     if (!req) {
-        /* headers only: refuse a declared oversized body before reading it */
         req = rill__xcalloc(1, sizeof *req);
         *con_cls = req;
+        /* headers only: without the token nothing else is looked at, not even the route */
+        bool had_token;
+        if (r->auth && !authorized(r, conn, &had_token)) {
+            req->refused = true;
+            return send_unauthorized(conn, had_token);
+        }
+        /* refuse a declared oversized body before reading it */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strlen(cl) > 0 && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > REST_MAX_BODY)) {
@@ -632,6 +756,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %d bytes",
                               REST_MAX_BODY);
         }
+        return MHD_YES;
+    }
+    if (req->refused) { /* MHD may still hand over body bytes: drop them */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -661,12 +789,56 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ------------------------------------------------------------------------- */
 
-int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill__rest **out,
-                     rill__err *err)
+void rill__rest_token(const uint8_t *secret, size_t secret_len, char out[RILL_REST_TOKEN_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t mac[RILL_SHA256_LEN];
+    rill__hmac_sha256(secret, secret_len, RILL_REST_TOKEN_CONTEXT,
+                      sizeof RILL_REST_TOKEN_CONTEXT - 1, mac);
+    for (int i = 0; i < RILL_SHA256_LEN; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[RILL_REST_TOKEN_LEN] = '\0';
+    memset(mac, 0, sizeof mac);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* MHD's unescape callback, for the path and the query arguments: percent-decodes s in place,
+ * once. "%00" is left as the three characters it is: a NUL would cut the string short and
+ * make "/jobs/7%00/x" route as "/jobs/7". Returns the new length. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p;) {
+        int hi, lo;
+        if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi | lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 3;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, const uint8_t *secret,
+                     size_t secret_len, rill__rest **out, rill__err *err)
 {
     *out = NULL;
     if (!bind_addr || !*bind_addr)
-        bind_addr = "127.0.0.1";
+        bind_addr = RILL_NET_DEFAULT_BIND;
     if (port < 0 || port > 65535)
         return rill__err_set(err, RILL_EINVAL, "REST port %d out of range (0-65535)", port);
     struct sockaddr_storage ss;
@@ -686,14 +858,23 @@ int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, rill
                              "REST bind address '%s' is not a numeric IPv4 or IPv6 address",
                              bind_addr);
     }
+    int rc = rill__net_check_bind("REST API", bind_addr, secret != NULL, err);
+    if (rc)
+        return rc;
     rill__rest *r = rill__xcalloc(1, sizeof *r);
     r->jm = jm;
-    r->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
+    if (secret) {
+        r->auth = true;
+        rill__rest_token(secret, secret_len, r->token);
+    }
+    r->daemon =
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)REST_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!r->daemon) {
+        memset(r->token, 0, sizeof r->token);
         free(r);
         return rill__err_set(err, RILL_EIO, "cannot serve the REST API on %s:%d (in use?)",
                              bind_addr, port);
@@ -725,5 +906,6 @@ void rill__rest_stop(rill__rest *r)
         rill__sleep_ns(10 * 1000 * 1000);
     }
     MHD_stop_daemon(r->daemon);
+    memset(r->token, 0, sizeof r->token);
     free(r);
 }

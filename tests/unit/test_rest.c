@@ -26,7 +26,7 @@ static void server_start(server *s)
 {
     rill__err err = {0};
     s->jm = rill__jm_new();
-    int rc = rill__rest_start(s->jm, NULL, 0, &s->rest, &err);
+    int rc = rill__rest_start(s->jm, NULL, 0, NULL, 0, &s->rest, &err);
     if (rc)
         rill_test_fail(__FILE__, __LINE__, "rill__rest_start: %s", err.msg);
     s->port = rill__rest_port(s->rest);
@@ -327,11 +327,187 @@ TEST(rest_start_errors)
     rill__rest *other = NULL;
     rill__err err = {0};
     /* the port is taken */
-    CHECK(rill__rest_start(s.jm, "127.0.0.1", s.port, &other, &err) != 0);
+    CHECK(rill__rest_start(s.jm, "127.0.0.1", s.port, NULL, 0, &other, &err) != 0);
     CHECK(other == NULL);
     CHECK_CONTAINS(err.msg, "cannot serve the REST API");
-    CHECK_EQ(rill__rest_start(s.jm, "localhost:1", 0, &other, &err), RILL_EINVAL);
-    CHECK_EQ(rill__rest_start(s.jm, "127.0.0.1", 70000, &other, &err), RILL_EINVAL);
+    CHECK_EQ(rill__rest_start(s.jm, "localhost:1", 0, NULL, 0, &other, &err), RILL_EINVAL);
+    CHECK_EQ(rill__rest_start(s.jm, "127.0.0.1", 70000, NULL, 0, &other, &err), RILL_EINVAL);
     rill__rest_stop(NULL);
     server_stop(&s);
+}
+
+/* One request with extra header lines (each ending in \r\n); returns the reply. */
+static void request_h(int port, const char *method, const char *target, const char *headers,
+                      reply *out)
+{
+    char req[8192];
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                     "Content-Length: 0\r\n\r\n",
+                     method, target, headers);
+    CHECK(n > 0 && (size_t)n < sizeof req);
+    exchange(port, req, (size_t)n, out);
+}
+
+TEST(rest_bearer_token)
+{
+    static const uint8_t secret[] = "0123456789abcdef-rest-secret";
+    rill__jobmanager *jm = rill__jm_new();
+    rill__rest *rest = NULL;
+    rill__err err = {0};
+    CHECK_EQ(rill__rest_start(jm, NULL, 0, secret, sizeof secret - 1, &rest, &err), 0);
+    int port = rill__rest_port(rest);
+    char token[RILL_REST_TOKEN_LEN + 1], hdr[256];
+    rill__rest_token(secret, sizeof secret - 1, token);
+    /* the token is HMAC-SHA256(secret, context) in hex, as documented */
+    uint8_t mac[RILL_SHA256_LEN];
+    rill__hmac_sha256(secret, sizeof secret - 1, "rill-rest-token-v1", 18, mac);
+    char hex[RILL_REST_TOKEN_LEN + 1];
+    for (int i = 0; i < RILL_SHA256_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    CHECK_STR(token, hex);
+    reply r;
+    /* none: 401 with WWW-Authenticate, whatever the route (no 404/405 leaks the routes) */
+    const char *targets[] = {"/overview", "/jobs", "/nope", "/jobs/x/savepoints"};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(targets); i++) {
+        request_h(port, "GET", targets[i], "", &r);
+        CHECK_EQ(r.status, 401);
+        CHECK_CONTAINS(r.head, "WWW-Authenticate: Bearer realm=\"rill\"");
+        CHECK_CONTAINS(r.body, "needs a bearer token");
+        free(r.body);
+    }
+    /* wrong: another token, the secret itself, a token cut short, another scheme */
+    char wrong[RILL_REST_TOKEN_LEN + 1];
+    memcpy(wrong, token, sizeof wrong);
+    wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+    const char *bad[] = {wrong, (const char *)secret, "", "abc"};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++) {
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", bad[i]);
+        request_h(port, "GET", "/jobs", hdr, &r);
+        CHECK_EQ(r.status, 401);
+        CHECK_CONTAINS(r.head, "error=\"invalid_token\"");
+        free(r.body);
+    }
+    snprintf(hdr, sizeof hdr, "Authorization: Basic %s\r\n", token);
+    request_h(port, "GET", "/jobs", hdr, &r);
+    CHECK_EQ(r.status, 401);
+    free(r.body);
+    /* right (the scheme in any case) */
+    snprintf(hdr, sizeof hdr, "Authorization: bearer %s\r\n", token);
+    request_h(port, "GET", "/jobs", hdr, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, "{\"jobs\":[]}");
+    free(r.body);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
+    request_h(port, "GET", "/nope", hdr, &r);
+    CHECK_EQ(r.status, 404);
+    free(r.body);
+    rill__rest_stop(rest);
+    rill__jm_free(jm);
+}
+
+TEST(rest_bind_beyond_loopback_needs_secret)
+{
+    rill__jobmanager *jm = rill__jm_new();
+    rill__rest *rest = NULL;
+    rill__err err = {0};
+    CHECK_EQ(rill__rest_start(jm, "0.0.0.0", 0, NULL, 0, &rest, &err), RILL_ECONFIG);
+    CHECK(rest == NULL);
+    CHECK_CONTAINS(err.msg, "beyond loopback");
+    CHECK_CONTAINS(err.msg, "--secret-file");
+    CHECK_EQ(rill__rest_start(jm, "::", 0, NULL, 0, &rest, &err), RILL_ECONFIG);
+    static const uint8_t secret[] = "0123456789abcdef";
+    CHECK_EQ(rill__rest_start(jm, "0.0.0.0", 0, secret, 16, &rest, &err), 0);
+    rill__rest_stop(rest);
+    rill__jm_free(jm);
+}
+
+static int fake_deploy(void *tm, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
+                       const rill__restore *restore, rill__err *err)
+{
+    return 0;
+}
+
+TEST(rest_taskmanagers)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    CHECK_EQ(request(s.port, "GET", "/taskmanagers", NULL, &body), 200);
+    CHECK_STR(body, "{\"taskmanagers\":[]}");
+    free(body);
+    rill__tm_gateway a = {.slots = 3, .deploy = fake_deploy}, b = {.slots = 1};
+    rill__jm_register_tm(s.jm, &a);
+    rill__jm_register_tm(s.jm, &b);
+    CHECK_EQ(request(s.port, "GET", "/taskmanagers", NULL, &body), 200);
+    CHECK_STR(body, "{\"taskmanagers\":[{\"id\":\"taskmanager-0\",\"dataPort\":-1,"
+                    "\"slotsNumber\":3,\"freeSlots\":3},{\"id\":\"taskmanager-1\","
+                    "\"dataPort\":-1,\"slotsNumber\":1,\"freeSlots\":1}]}");
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/taskmanagers", "{}", &body), 405);
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_encoded_nul_and_overlong_paths)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    /* %00 is not decoded into a NUL that would cut the path short: "/jobs/7" is not reached */
+    CHECK_EQ(request(s.port, "GET", "/jobs/7%00/checkpoints", NULL, &body), 404);
+    CHECK_STR(body, "{\"errors\":[\"no job '7%00'\"]}");
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/overview%00", NULL, &body), 404);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jobs?x=%00", NULL, &body), 200);
+    free(body);
+    /* a path longer than the router takes: the generic 404 */
+    size_t len = 3000;
+    char *path = malloc(len + 8);
+    strcpy(path, "/jobs/");
+    memset(path + 6, 'a', len);
+    path[6 + len] = '\0';
+    CHECK_EQ(request(s.port, "GET", path, NULL, &body), 404);
+    CHECK_STR(body, "{\"errors\":[\"not found\"]}");
+    free(body);
+    free(path);
+    server_stop(&s);
+}
+
+TEST(rest_savepoint_target_directory_rules)
+{
+    server s;
+    server_start(&s);
+    const char *bad[] = {
+        "tmp/x",   "./x", "../x",           "/tmp/../etc",
+        "/tmp/..", "/..", "/tmp/x/../../y", "/tmp/\\u000dx", /* decoded to a CR */
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++) {
+        char req[256], *body;
+        snprintf(req, sizeof req, "{\"target-directory\":\"%s\"}", bad[i]);
+        int status = request(s.port, "POST", "/jobs/x/savepoints", req, &body);
+        if (status != 400)
+            rill_test_fail(__FILE__, __LINE__, "dir '%s': status %d (%s)", bad[i], status, body);
+        CHECK_CONTAINS(body, "the target directory");
+        free(body);
+    }
+    /* ".." inside a name is not a segment */
+    char *body;
+    CHECK_EQ(request(s.port, "POST", "/jobs/x/savepoints",
+                     "{\"target-directory\":\"/tmp/a..b/..c\"}", &body),
+             404);
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_header_values_refuse_control_characters)
+{
+    CHECK(rill__http_header_value_ok("GET, HEAD"));
+    CHECK(rill__http_header_value_ok("Bearer realm=\"rill\"\tx"));
+    CHECK(!rill__http_header_value_ok("a\r\nSet-Cookie: x"));
+    CHECK(!rill__http_header_value_ok("a\nb"));
+    CHECK(!rill__http_header_value_ok("a\rb"));
+    CHECK(!rill__http_header_value_ok("a\x7f"));
+    CHECK(!rill__http_header_value_ok(NULL));
 }
