@@ -136,6 +136,8 @@ static inline uint64_t rill__mix64(uint64_t z)
 /* ---- CRC32C (Castagnoli), for checkpoint files ------------------------------------------- */
 
 uint32_t rill__crc32c(uint32_t crc, const void *p, size_t n);
+/* The portable table-driven version of rill__crc32c (for tests that compare the two). */
+uint32_t rill__crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 /* ---- time --------------------------------------------------------------------------------- */
 

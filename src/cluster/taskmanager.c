@@ -30,6 +30,8 @@ typedef struct tm_job {
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
     snap_item *head, *tail;
+    rill__buf wbuf; /* the writer's: reused, so a large snapshot does not fault in fresh pages
+                       every checkpoint */
 } tm_job;
 
 struct rill__taskmanager {
@@ -50,6 +52,7 @@ static void writer_stop(tm_job *j)
     pthread_mutex_unlock(&j->qmu);
     pthread_join(j->writer, NULL);
     j->has_writer = false;
+    rill__buf_free(&j->wbuf);
     pthread_mutex_destroy(&j->qmu);
     pthread_cond_destroy(&j->qcv);
 }
@@ -135,7 +138,8 @@ static void *writer_main(void *arg)
         }
         /* the keyed state is serialised here, from copy-on-write views: the task went on */
         rill__err e = {0};
-        rill__buf data = {0};
+        rill__buf data = j->wbuf;
+        data.len = 0;
         int64_t t0 = rill__mono_ns(), sync_ns = rill__task_snap_sync_ns(it->snap);
         int rc = rill__task_snap_write(it->snap, &data, &e);
         rill__task_snap_free(it->snap);
@@ -155,7 +159,7 @@ static void *writer_main(void *arg)
                   (double)(rill__mono_ns() - t0) / 1e6, data.len);
         j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? data.len : 0,
                       it->align_ms, it->name, e.msg);
-        rill__buf_free(&data);
+        j->wbuf = data;
         free(it->name);
         free(it);
     }

@@ -606,7 +606,7 @@ int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
     size_t want = s->buf.len, start = out->len, from = 0;
     for (size_t i = 0; i < s->n_parts; i++)
         want += rill__ksnap_size_hint(s->parts[i].ks);
-    rill__buf_reserve(out, out->len + want);
+    rill__buf_reserve(out, want);
     for (size_t i = 0; i < s->n_parts; i++) {
         snap_part *p = &s->parts[i];
         rill__buf_append(out, s->buf.data + from, p->at - from);
