@@ -111,6 +111,57 @@ uint64_t rill__coord_last_completed(const rill__coordinator *c);
 void rill__coord_reset(rill__coordinator *c);
 const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);
 
+/* ---- control protocol (docs/protocol.md section 7): the messages a TaskManager and its
+ * JobManager exchange after the handshake. Frame types 0x01xx; HEARTBEAT is the connection's
+ * own (base/net.h). -------------------------------------------------------------------------- */
+
+enum {
+    RILL_FT_REGISTER_TM = 0x0101, /* TaskManager -> JobManager: first frame after WELCOME */
+    RILL_FT_REGISTERED = 0x0102,  /* JobManager -> TaskManager: the registration is accepted */
+    RILL_FT_DISCONNECT = 0x0103,  /* either way: why the sender closes the connection */
+};
+
+#define RILL_TM_ID_MAX    64   /* bytes of a TaskManager id: [A-Za-z0-9._-], 1..64 */
+#define RILL_HOST_MAX     255  /* bytes of a host name or numeric address */
+#define RILL_TM_SLOTS_MAX 1024 /* slots one TaskManager may offer */
+
+typedef enum rill__disconnect {
+    RILL_DISCONNECT_PROTOCOL = 1,  /* a malformed, oversized or unexpected frame */
+    RILL_DISCONNECT_SHUTDOWN = 2,  /* the sender is going away */
+    RILL_DISCONNECT_HEARTBEAT = 3, /* no heartbeat within the timeout */
+    RILL_DISCONNECT_REPLACED = 4,  /* the same TaskManager id registered on a newer connection */
+    RILL_DISCONNECT_REJECTED = 5,  /* the registration is refused (its text says why) */
+} rill__disconnect;
+const char *rill__disconnect_name(int reason); /* "protocol", ..., "unknown" */
+
+typedef struct rill__msg_register_tm {
+    char tm_id[RILL_TM_ID_MAX + 1];    /* chosen by the TaskManager, kept across reconnects */
+    uint32_t slots;                    /* 1..RILL_TM_SLOTS_MAX */
+    char data_host[RILL_HOST_MAX + 1]; /* where its data port is reached (not empty) */
+    uint16_t data_port;                /* 1..65535 */
+} rill__msg_register_tm;
+
+typedef struct rill__msg_registered {
+    char tm_id[RILL_TM_ID_MAX + 1]; /* the id it is registered under */
+    uint64_t registration;          /* >= 1: this JobManager's number for the registration */
+} rill__msg_registered;
+
+typedef struct rill__msg_disconnect {
+    uint16_t reason; /* a rill__disconnect */
+    char text[RILL_REFUSE_TEXT_MAX + 1];
+} rill__msg_disconnect;
+
+/* Is id a valid TaskManager id (1..RILL_TM_ID_MAX bytes of [A-Za-z0-9._-])? */
+bool rill__tm_id_ok(const char *id);
+/* Encoders append to b: 0 or RILL_ELIMIT. Decoders: 0, or RILL_EPROTO / RILL_ELIMIT with the
+ * field and offset in *err (a value out of its range is RILL_EPROTO; trailing bytes too). */
+int rill__msg_register_tm_enc(rill__buf *b, const rill__msg_register_tm *m);
+int rill__msg_register_tm_dec(const void *p, size_t n, rill__msg_register_tm *m, rill__err *err);
+int rill__msg_registered_enc(rill__buf *b, const rill__msg_registered *m);
+int rill__msg_registered_dec(const void *p, size_t n, rill__msg_registered *m, rill__err *err);
+int rill__msg_disconnect_enc(rill__buf *b, const rill__msg_disconnect *m);
+int rill__msg_disconnect_dec(const void *p, size_t n, rill__msg_disconnect *m, rill__err *err);
+
 /* ---- JobManager ----------------------------------------------------------------------------- */
 
 rill__jobmanager *rill__jm_new(void);
