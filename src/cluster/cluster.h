@@ -199,9 +199,26 @@ typedef struct rill__tm_info {
     int slots;      /* slots it offers */
     int free_slots; /* of them, those no job that has not ended occupies */
     int data_port;  /* -1: none (it exchanges data in this process) */
+    bool remote;    /* a TaskManager process: the fields below are set */
+    char id[RILL_TM_ID_MAX + 1];
+    char address[RILL_HOST_MAX + 1]; /* its data host */
+    int64_t since_heartbeat_ms;      /* since its last heartbeat arrived */
 } rill__tm_info;
-/* Every TaskManager, in registration order (*out malloc'd, free()). */
+/* Every TaskManager: those in this process in registration order, then the remote ones in
+ * registration order (*out malloc'd, free()). */
 int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out);
+
+/* Remote TaskManagers (registered over the control protocol). They are listed, and their
+ * liveness is tracked; no job is scheduled on them yet (deployment over the connection, a
+ * rill__tm_gateway implemented on it, is the next step of issue 5). */
+/* Adds one; *handle_out names this registration. An id already registered is replaced (the
+ * same TaskManager reconnected): *replaced_out (may be NULL) is then the old handle, else 0. */
+void rill__jm_remote_tm_add(rill__jobmanager *jm, const rill__msg_register_tm *m,
+                            uint64_t *handle_out, uint64_t *replaced_out);
+/* A heartbeat from registration handle arrived (nothing when it is gone). */
+void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle);
+/* Removes registration handle (nothing when it is gone already). */
+void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle);
 /* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
 /* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
@@ -252,6 +269,59 @@ void rill__rest_stop(rill__rest *r); /* NULL-safe */
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm);
 void rill__tm_free(rill__taskmanager *tm);
 rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm);
+
+/* ---- the JobManager's control server (jmserver.c): accepts TaskManagers, registers them in
+ * the JobManager (rill__jm_remote_tm_*), answers their heartbeats and removes those that stop.
+ * One thread accepts; each connection has its own thread (the handshake blocks, with a
+ * deadline, so a silent peer holds only its own thread). -------------------------------------
+ */
+
+typedef struct rill__cluster_cfg {
+    const char *bind;       /* NULL: 127.0.0.1; beyond loopback needs the secret */
+    int port;               /* 0: a free one (rill__jm_server_port) */
+    const char *cluster_id; /* 1..RILL_CLUSTER_ID_MAX bytes */
+    const uint8_t *secret;  /* borrowed; NULL: none */
+    size_t secret_len;
+    int heartbeat_interval_ms; /* > 0 */
+    int heartbeat_timeout_ms;  /* > heartbeat_interval_ms */
+    int handshake_timeout_ms;  /* > 0 */
+} rill__cluster_cfg;
+
+typedef struct rill__jm_server rill__jm_server;
+/* Listens and starts accepting. cfg's strings and secret must outlive the server. 0 and *out, or
+ * an error in err (RILL_ECONFIG for a bind beyond loopback without a secret). */
+int rill__jm_server_start(rill__jobmanager *jm, const rill__cluster_cfg *cfg, rill__jm_server **out,
+                          rill__err *err);
+int rill__jm_server_port(const rill__jm_server *s);
+/* Tells every TaskManager it is going away (DISCONNECT shutdown), closes every connection and
+ * joins every thread. NULL-safe. */
+void rill__jm_server_stop(rill__jm_server *s);
+
+/* ---- a TaskManager process's link to its JobManager (tmagent.c) ------------------------- */
+
+typedef struct rill__tm_agent_cfg {
+    const char *jm_host;
+    int jm_port;
+    int slots;              /* 1..RILL_TM_SLOTS_MAX */
+    const char *bind;       /* the data listener's address; NULL: 127.0.0.1 */
+    int data_port;          /* 0: a free one */
+    const char *cluster_id; /* 1..RILL_CLUSTER_ID_MAX bytes */
+    const uint8_t *secret;  /* borrowed; NULL: none */
+    size_t secret_len;
+    int heartbeat_interval_ms, heartbeat_timeout_ms, handshake_timeout_ms;
+    int max_backoff_ms; /* the longest wait between connection attempts */
+} rill__tm_agent_cfg;
+
+/* Opens the data listener, then connects, registers and heartbeats until *stop becomes true,
+ * reconnecting with backoff whenever the JobManager is unreachable, silent for the heartbeat
+ * timeout, or closes the connection. on_ready (may be NULL) is called once the data listener is
+ * open, with the TaskManager's id and data port. Returns 0 after a stop (having told the
+ * JobManager: DISCONNECT shutdown), or an error in err that retrying cannot cure: the data
+ * listener cannot open, or the JobManager refused the handshake for its configuration (cluster
+ * id, secret, role, version) or rejected the registration. */
+int rill__tm_agent_run(const rill__tm_agent_cfg *cfg, const atomic_bool *stop,
+                       void (*on_ready)(void *arg, const char *tm_id, int data_port), void *arg,
+                       rill__err *err);
 
 /* ---- mini-cluster --------------------------------------------------------------------------- */
 
