@@ -29,5 +29,8 @@ int rill__http_request(const char *host, int port, const char *method, const cha
 /* Runs a client command (argv after the command name); its exit status, or -1 when cmd is not
  * one of them. */
 int rill__cli_remote(const char *cmd, int argc, char **argv);
+/* `rill jobmanager` and `rill taskmanager` (cluster_cmd.c): the process's exit status. */
+int rill__cli_jobmanager(int argc, char **argv);
+int rill__cli_taskmanager(int argc, char **argv);
 
 #endif /* RILL_CLI_CLIENT_H */

@@ -21,6 +21,9 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
+    "  jobmanager [options]           run a cluster's JobManager (docs/cluster.md)\n"
+    "  taskmanager --jobmanager HOST:PORT [options]\n"
+    "                                 run a TaskManager that joins it\n"
     "\n"
     "  talking to a running job's REST API (`rill run --rest-port P`; -m HOST:PORT, default\n"
     "  127.0.0.1:8081; --secret-file FILE when it has a secret; JOB is a job's id or name):\n"
@@ -340,6 +343,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "jobmanager"))
+        return rill__cli_jobmanager(argc - 2, argv + 2);
+    if (!strcmp(cmd, "taskmanager"))
+        return rill__cli_taskmanager(argc - 2, argv + 2);
     int status = rill__cli_remote(cmd, argc - 2, argv + 2);
     if (status >= 0)
         return status;

@@ -111,6 +111,57 @@ uint64_t rill__coord_last_completed(const rill__coordinator *c);
 void rill__coord_reset(rill__coordinator *c);
 const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);
 
+/* ---- control protocol (docs/protocol.md section 7): the messages a TaskManager and its
+ * JobManager exchange after the handshake. Frame types 0x01xx; HEARTBEAT is the connection's
+ * own (base/net.h). -------------------------------------------------------------------------- */
+
+enum {
+    RILL_FT_REGISTER_TM = 0x0101, /* TaskManager -> JobManager: first frame after WELCOME */
+    RILL_FT_REGISTERED = 0x0102,  /* JobManager -> TaskManager: the registration is accepted */
+    RILL_FT_DISCONNECT = 0x0103,  /* either way: why the sender closes the connection */
+};
+
+#define RILL_TM_ID_MAX    64   /* bytes of a TaskManager id: [A-Za-z0-9._-], 1..64 */
+#define RILL_HOST_MAX     255  /* bytes of a host name or numeric address */
+#define RILL_TM_SLOTS_MAX 1024 /* slots one TaskManager may offer */
+
+typedef enum rill__disconnect {
+    RILL_DISCONNECT_PROTOCOL = 1,  /* a malformed, oversized or unexpected frame */
+    RILL_DISCONNECT_SHUTDOWN = 2,  /* the sender is going away */
+    RILL_DISCONNECT_HEARTBEAT = 3, /* no heartbeat within the timeout */
+    RILL_DISCONNECT_REPLACED = 4,  /* the same TaskManager id registered on a newer connection */
+    RILL_DISCONNECT_REJECTED = 5,  /* the registration is refused (its text says why) */
+} rill__disconnect;
+const char *rill__disconnect_name(int reason); /* "protocol", ..., "unknown" */
+
+typedef struct rill__msg_register_tm {
+    char tm_id[RILL_TM_ID_MAX + 1];    /* chosen by the TaskManager, kept across reconnects */
+    uint32_t slots;                    /* 1..RILL_TM_SLOTS_MAX */
+    char data_host[RILL_HOST_MAX + 1]; /* where its data port is reached (not empty) */
+    uint16_t data_port;                /* 1..65535 */
+} rill__msg_register_tm;
+
+typedef struct rill__msg_registered {
+    char tm_id[RILL_TM_ID_MAX + 1]; /* the id it is registered under */
+    uint64_t registration;          /* >= 1: this JobManager's number for the registration */
+} rill__msg_registered;
+
+typedef struct rill__msg_disconnect {
+    uint16_t reason; /* a rill__disconnect */
+    char text[RILL_REFUSE_TEXT_MAX + 1];
+} rill__msg_disconnect;
+
+/* Is id a valid TaskManager id (1..RILL_TM_ID_MAX bytes of [A-Za-z0-9._-])? */
+bool rill__tm_id_ok(const char *id);
+/* Encoders append to b: 0 or RILL_ELIMIT. Decoders: 0, or RILL_EPROTO / RILL_ELIMIT with the
+ * field and offset in *err (a value out of its range is RILL_EPROTO; trailing bytes too). */
+int rill__msg_register_tm_enc(rill__buf *b, const rill__msg_register_tm *m);
+int rill__msg_register_tm_dec(const void *p, size_t n, rill__msg_register_tm *m, rill__err *err);
+int rill__msg_registered_enc(rill__buf *b, const rill__msg_registered *m);
+int rill__msg_registered_dec(const void *p, size_t n, rill__msg_registered *m, rill__err *err);
+int rill__msg_disconnect_enc(rill__buf *b, const rill__msg_disconnect *m);
+int rill__msg_disconnect_dec(const void *p, size_t n, rill__msg_disconnect *m, rill__err *err);
+
 /* ---- JobManager ----------------------------------------------------------------------------- */
 
 rill__jobmanager *rill__jm_new(void);
@@ -148,9 +199,26 @@ typedef struct rill__tm_info {
     int slots;      /* slots it offers */
     int free_slots; /* of them, those no job that has not ended occupies */
     int data_port;  /* -1: none (it exchanges data in this process) */
+    bool remote;    /* a TaskManager process: the fields below are set */
+    char id[RILL_TM_ID_MAX + 1];
+    char address[RILL_HOST_MAX + 1]; /* its data host */
+    int64_t since_heartbeat_ms;      /* since its last heartbeat arrived */
 } rill__tm_info;
-/* Every TaskManager, in registration order (*out malloc'd, free()). */
+/* Every TaskManager: those in this process in registration order, then the remote ones in
+ * registration order (*out malloc'd, free()). */
 int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out);
+
+/* Remote TaskManagers (registered over the control protocol). They are listed, and their
+ * liveness is tracked; no job is scheduled on them yet (deployment over the connection, a
+ * rill__tm_gateway implemented on it, is the next step of issue 5). */
+/* Adds one; *handle_out names this registration. An id already registered is replaced (the
+ * same TaskManager reconnected): *replaced_out (may be NULL) is then the old handle, else 0. */
+void rill__jm_remote_tm_add(rill__jobmanager *jm, const rill__msg_register_tm *m,
+                            uint64_t *handle_out, uint64_t *replaced_out);
+/* A heartbeat from registration handle arrived (nothing when it is gone). */
+void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle);
+/* Removes registration handle (nothing when it is gone already). */
+void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle);
 /* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
 /* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
@@ -201,6 +269,59 @@ void rill__rest_stop(rill__rest *r); /* NULL-safe */
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm);
 void rill__tm_free(rill__taskmanager *tm);
 rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm);
+
+/* ---- the JobManager's control server (jmserver.c): accepts TaskManagers, registers them in
+ * the JobManager (rill__jm_remote_tm_*), answers their heartbeats and removes those that stop.
+ * One thread accepts; each connection has its own thread (the handshake blocks, with a
+ * deadline, so a silent peer holds only its own thread). -------------------------------------
+ */
+
+typedef struct rill__cluster_cfg {
+    const char *bind;       /* NULL: 127.0.0.1; beyond loopback needs the secret */
+    int port;               /* 0: a free one (rill__jm_server_port) */
+    const char *cluster_id; /* 1..RILL_CLUSTER_ID_MAX bytes */
+    const uint8_t *secret;  /* borrowed; NULL: none */
+    size_t secret_len;
+    int heartbeat_interval_ms; /* > 0 */
+    int heartbeat_timeout_ms;  /* > heartbeat_interval_ms */
+    int handshake_timeout_ms;  /* > 0 */
+} rill__cluster_cfg;
+
+typedef struct rill__jm_server rill__jm_server;
+/* Listens and starts accepting. cfg's strings and secret must outlive the server. 0 and *out, or
+ * an error in err (RILL_ECONFIG for a bind beyond loopback without a secret). */
+int rill__jm_server_start(rill__jobmanager *jm, const rill__cluster_cfg *cfg, rill__jm_server **out,
+                          rill__err *err);
+int rill__jm_server_port(const rill__jm_server *s);
+/* Tells every TaskManager it is going away (DISCONNECT shutdown), closes every connection and
+ * joins every thread. NULL-safe. */
+void rill__jm_server_stop(rill__jm_server *s);
+
+/* ---- a TaskManager process's link to its JobManager (tmagent.c) ------------------------- */
+
+typedef struct rill__tm_agent_cfg {
+    const char *jm_host;
+    int jm_port;
+    int slots;              /* 1..RILL_TM_SLOTS_MAX */
+    const char *bind;       /* the data listener's address; NULL: 127.0.0.1 */
+    int data_port;          /* 0: a free one */
+    const char *cluster_id; /* 1..RILL_CLUSTER_ID_MAX bytes */
+    const uint8_t *secret;  /* borrowed; NULL: none */
+    size_t secret_len;
+    int heartbeat_interval_ms, heartbeat_timeout_ms, handshake_timeout_ms;
+    int max_backoff_ms; /* the longest wait between connection attempts */
+} rill__tm_agent_cfg;
+
+/* Opens the data listener, then connects, registers and heartbeats until *stop becomes true,
+ * reconnecting with backoff whenever the JobManager is unreachable, silent for the heartbeat
+ * timeout, or closes the connection. on_ready (may be NULL) is called once the data listener is
+ * open, with the TaskManager's id and data port. Returns 0 after a stop (having told the
+ * JobManager: DISCONNECT shutdown), or an error in err that retrying cannot cure: the data
+ * listener cannot open, or the JobManager refused the handshake for its configuration (cluster
+ * id, secret, role, version) or rejected the registration. */
+int rill__tm_agent_run(const rill__tm_agent_cfg *cfg, const atomic_bool *stop,
+                       void (*on_ready)(void *arg, const char *tm_id, int data_port), void *arg,
+                       rill__err *err);
 
 /* ---- mini-cluster --------------------------------------------------------------------------- */
 

@@ -22,11 +22,21 @@ typedef struct jm_job {
     int n_failure_ms;
 } jm_job;
 
+/* A TaskManager process registered over the control protocol (jmserver.c). */
+typedef struct jm_remote_tm {
+    uint64_t handle;
+    rill__msg_register_tm reg;
+    int64_t last_heartbeat_ns; /* monotonic */
+} jm_remote_tm;
+
 struct rill__jobmanager {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rill__tm_gateway *tms;
     int n_tms;
+    jm_remote_tm *remote; /* registration order */
+    int n_remote;
+    uint64_t next_handle;
     jm_job **jobs;
     int n_jobs;
     uint64_t next_id;
@@ -64,6 +74,7 @@ void rill__jm_free(rill__jobmanager *jm)
     }
     free(jm->jobs);
     free(jm->tms);
+    free(jm->remote);
     pthread_mutex_destroy(&jm->mu);
     pthread_cond_destroy(&jm->cv);
     free(jm);
@@ -567,7 +578,7 @@ int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_o
     for (int i = 0; i < jm->n_jobs; i++)
         if (jm->jobs[i]->state == RILL_JOB_CREATED || jm->jobs[i]->state == RILL_JOB_RUNNING)
             used = RILL_MAX(used, jm->jobs[i]->g->max_vertex_p);
-    rill__tm_info *v = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *v);
+    rill__tm_info *v = rill__xcalloc((size_t)(jm->n_tms + jm->n_remote) + 1, sizeof *v);
     for (int i = 0, base = 0; i < jm->n_tms; i++) {
         int slots = jm->tms[i].slots;
         int busy = RILL_MIN(slots, RILL_MAX(0, used - base));
@@ -577,10 +588,69 @@ int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_o
         v[i].data_port = -1; /* TaskManagers in this process exchange data without a port */
         base += slots;
     }
-    *n_out = (size_t)jm->n_tms;
+    int64_t now = rill__mono_ns();
+    for (int i = 0; i < jm->n_remote; i++) {
+        const jm_remote_tm *r = &jm->remote[i];
+        rill__tm_info *t = &v[jm->n_tms + i];
+        t->index = jm->n_tms + i;
+        t->slots = (int)r->reg.slots;
+        t->free_slots = (int)r->reg.slots; /* no job is scheduled on remote slots yet */
+        t->data_port = r->reg.data_port;
+        t->remote = true;
+        memcpy(t->id, r->reg.tm_id, sizeof t->id);
+        memcpy(t->address, r->reg.data_host, sizeof t->address);
+        t->since_heartbeat_ms = (now - r->last_heartbeat_ns) / 1000000;
+    }
+    *n_out = (size_t)(jm->n_tms + jm->n_remote);
     pthread_mutex_unlock(&jm->mu);
     *out = v;
     return 0;
+}
+
+void rill__jm_remote_tm_add(rill__jobmanager *jm, const rill__msg_register_tm *m,
+                            uint64_t *handle_out, uint64_t *replaced_out)
+{
+    pthread_mutex_lock(&jm->mu);
+    uint64_t replaced = 0;
+    for (int i = 0; i < jm->n_remote; i++)
+        if (!strcmp(jm->remote[i].reg.tm_id, m->tm_id)) {
+            replaced = jm->remote[i].handle;
+            memmove(&jm->remote[i], &jm->remote[i + 1],
+                    (size_t)(jm->n_remote - i - 1) * sizeof *jm->remote);
+            jm->n_remote--;
+            break;
+        }
+    jm->remote = rill__xrealloc(jm->remote, (size_t)(jm->n_remote + 1) * sizeof *jm->remote);
+    jm_remote_tm *r = &jm->remote[jm->n_remote++];
+    r->handle = ++jm->next_handle;
+    r->reg = *m;
+    r->last_heartbeat_ns = rill__mono_ns();
+    *handle_out = r->handle;
+    if (replaced_out)
+        *replaced_out = replaced;
+    pthread_mutex_unlock(&jm->mu);
+}
+
+void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle)
+{
+    pthread_mutex_lock(&jm->mu);
+    for (int i = 0; i < jm->n_remote; i++)
+        if (jm->remote[i].handle == handle)
+            jm->remote[i].last_heartbeat_ns = rill__mono_ns();
+    pthread_mutex_unlock(&jm->mu);
+}
+
+void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle)
+{
+    pthread_mutex_lock(&jm->mu);
+    for (int i = 0; i < jm->n_remote; i++)
+        if (jm->remote[i].handle == handle) {
+            memmove(&jm->remote[i], &jm->remote[i + 1],
+                    (size_t)(jm->n_remote - i - 1) * sizeof *jm->remote);
+            jm->n_remote--;
+            break;
+        }
+    pthread_mutex_unlock(&jm->mu);
 }
 
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out)

@@ -466,7 +466,8 @@ static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
 }
 
 /* Flink's GET /taskmanagers, with the fields that apply: "id", "dataPort" (-1: none, the
- * mini-cluster's TaskManager exchanges data in-process), "slotsNumber", "freeSlots". */
+ * mini-cluster's TaskManager exchanges data in-process), "slotsNumber", "freeSlots"; a
+ * TaskManager process also has "address" (its data host) and "timeSinceLastHeartbeat" (ms). */
 static enum MHD_Result get_taskmanagers(rill__rest *r, struct MHD_Connection *conn)
 {
     rill__tm_info *tms;
@@ -474,12 +475,21 @@ static enum MHD_Result get_taskmanagers(rill__rest *r, struct MHD_Connection *co
     rill__jm_taskmanagers(r->jm, &tms, &n);
     rill__buf b = {0};
     rill__buf_append(&b, "{\"taskmanagers\":[", 17);
-    for (size_t i = 0; i < n; i++)
-        rill__buf_printf(&b,
-                         "%s{\"id\":\"taskmanager-%d\",\"dataPort\":%d,\"slotsNumber\":%d,"
-                         "\"freeSlots\":%d}",
-                         i ? "," : "", tms[i].index, tms[i].data_port, tms[i].slots,
-                         tms[i].free_slots);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            rill__buf_putc(&b, ',');
+        if (!tms[i].remote) {
+            rill__buf_printf(&b, "{\"id\":\"taskmanager-%d\"", tms[i].index);
+        } else { /* the id's characters need no escaping (rill__tm_id_ok) */
+            rill__buf_printf(&b, "{\"id\":\"%s\",\"address\":", tms[i].id);
+            json_str(&b, tms[i].address);
+        }
+        rill__buf_printf(&b, ",\"dataPort\":%d,\"slotsNumber\":%d,\"freeSlots\":%d",
+                         tms[i].data_port, tms[i].slots, tms[i].free_slots);
+        if (tms[i].remote)
+            rill__buf_printf(&b, ",\"timeSinceLastHeartbeat\":%" PRId64, tms[i].since_heartbeat_ms);
+        rill__buf_putc(&b, '}');
+    }
     rill__buf_append(&b, "]}", 2);
     free(tms);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);

@@ -1,0 +1,399 @@
+/* jmserver.c - cluster layer: the JobManager's control server. Accepts TaskManager
+ * connections, runs the handshake and the registration on a thread per connection, answers
+ * heartbeats, and removes a TaskManager that closes, misbehaves or stops heartbeating. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster.h"
+
+/* Connections at once (registered or in their handshake); more are closed at accept. */
+#define MAX_CONNS 256
+
+typedef struct rill__jm_server rill__jm_server;
+
+/* One TaskManager's control connection. Its thread owns the reader; frames are sent under
+ * send_mu, so that the rill__tm_gateway built on this object next (deploy, trigger, ...) can
+ * send from the JobManager's threads. */
+typedef struct remote_tm {
+    rill__jm_server *srv;
+    int fd;            /* -1 once closed (under srv->mu) */
+    bool in_handshake; /* under srv->mu: stop shuts the socket down to end it at once */
+    pthread_t thread;
+    atomic_bool done;     /* the thread has ended: the accept loop joins and frees it */
+    atomic_bool replaced; /* its TaskManager registered again on a newer connection */
+    char peer[RILL_NET_NAME_MAX];
+    pthread_mutex_t send_mu;
+    uint64_t handle; /* the registration in the JobManager, 0: none (under srv->mu) */
+    char tm_id[RILL_TM_ID_MAX + 1];
+    struct remote_tm *next;
+} remote_tm;
+
+struct rill__jm_server {
+    rill__jobmanager *jm;
+    rill__cluster_cfg cfg;
+    int lfd, port;
+    pthread_t accept_thread;
+    atomic_bool stopping;
+    pthread_mutex_t mu;
+    remote_tm *conns;
+    int n_conns;
+};
+
+static const uint16_t types_unregistered[] = {RILL_FT_REGISTER_TM, RILL_FT_DISCONNECT};
+static const uint16_t types_registered[] = {RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT};
+
+static int send_msg(remote_tm *c, uint16_t type, const rill__buf *b, rill__err *err)
+{
+    pthread_mutex_lock(&c->send_mu);
+    int rc = rill__frame_send(c->fd, type, b->data, b->len, c->srv->cfg.heartbeat_timeout_ms, err);
+    pthread_mutex_unlock(&c->send_mu);
+    return rc;
+}
+
+/* Best effort: the peer learns why before the close (it may be gone already). */
+static void send_disconnect(remote_tm *c, int reason, const char *text)
+{
+    rill__msg_disconnect m = {.reason = (uint16_t)reason};
+    snprintf(m.text, sizeof m.text, "%s", text);
+    rill__buf b = {0};
+    rill__err err = {0};
+    if (rill__msg_disconnect_enc(&b, &m) == 0)
+        send_msg(c, RILL_FT_DISCONNECT, &b, &err);
+    rill__buf_free(&b);
+}
+
+static const char *who(const remote_tm *c, char *buf, size_t cap)
+{
+    if (c->tm_id[0])
+        snprintf(buf, cap, "taskmanager %s (%s)", c->tm_id, c->peer);
+    else
+        snprintf(buf, cap, "control connection from %s", c->peer);
+    return buf;
+}
+
+static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f)
+{
+    rill__jm_server *s = c->srv;
+    rill__msg_register_tm m;
+    rill__err err = {0};
+    if (rill__msg_register_tm_dec(f->payload, f->len, &m, &err) != 0) {
+        rill__log(RILL_LOG_WARN, "control connection from %s: %s; closing it", c->peer, err.msg);
+        send_disconnect(c, RILL_DISCONNECT_PROTOCOL, err.msg);
+        return RILL_EPROTO;
+    }
+    uint64_t handle, replaced;
+    rill__jm_remote_tm_add(s->jm, &m, &handle, &replaced);
+    pthread_mutex_lock(&s->mu);
+    c->handle = handle;
+    memcpy(c->tm_id, m.tm_id, sizeof c->tm_id);
+    if (replaced) /* the same TaskManager on a newer connection: end the old one */
+        for (remote_tm *o = s->conns; o; o = o->next)
+            if (o != c && o->handle == replaced && o->fd >= 0) {
+                o->handle = 0;
+                atomic_store(&o->replaced, true);
+                shutdown(o->fd, SHUT_RD); /* wakes its thread, which says why and closes */
+            }
+    pthread_mutex_unlock(&s->mu);
+    rill__log(RILL_LOG_INFO, "taskmanager %s registered from %s: %u slots, data port %s:%u%s",
+              m.tm_id, c->peer, m.slots, m.data_host, m.data_port,
+              replaced ? " (replacing its previous connection)" : "");
+    rill__msg_registered ok = {.registration = handle};
+    memcpy(ok.tm_id, m.tm_id, sizeof ok.tm_id);
+    rill__buf b = {0};
+    int rc = rill__msg_registered_enc(&b, &ok);
+    if (rc == 0)
+        rc = send_msg(c, RILL_FT_REGISTERED, &b, &err);
+    rill__buf_free(&b);
+    if (rc) {
+        rill__log(RILL_LOG_WARN, "taskmanager %s: cannot acknowledge its registration: %s", m.tm_id,
+                  err.msg);
+        return rc;
+    }
+    rill__frame_reader_accept(r, types_registered, RILL_ARRAY_LEN(types_registered));
+    return 0;
+}
+
+static int on_heartbeat(remote_tm *c, const rill__frame *f)
+{
+    rill__msg_heartbeat hb;
+    rill__err err = {0};
+    char w[256];
+    int rc = rill__msg_heartbeat_dec(f->payload, f->len, &hb, &err);
+    if (rc == 0 && hb.reply) {
+        rc = rill__err_set(&err, RILL_EPROTO,
+                           "HEARTBEAT: a reply, and this JobManager never "
+                           "requests one");
+    }
+    if (rc) {
+        rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), err.msg);
+        send_disconnect(c, RILL_DISCONNECT_PROTOCOL, err.msg);
+        return rc;
+    }
+    rill__jm_remote_tm_seen(c->srv->jm, c->handle);
+    hb.reply = 1;
+    rill__buf b = {0};
+    rc = rill__msg_heartbeat_enc(&b, &hb);
+    if (rc == 0)
+        rc = send_msg(c, RILL_FT_HEARTBEAT, &b, &err);
+    rill__buf_free(&b);
+    if (rc)
+        rill__log(RILL_LOG_WARN, "%s: cannot answer its heartbeat: %s", who(c, w, sizeof w),
+                  err.msg);
+    return rc;
+}
+
+/* After the handshake: registration, then heartbeats, until the connection ends. */
+static void serve(remote_tm *c, rill__frame_reader *r)
+{
+    rill__jm_server *s = c->srv;
+    char w[256];
+    int64_t ms = 1000000;
+    /* the registration must follow the handshake as promptly as the handshake itself */
+    int64_t deadline = rill__mono_ns() + (int64_t)s->cfg.handshake_timeout_ms * ms;
+    rill__frame_reader_accept(r, types_unregistered, RILL_ARRAY_LEN(types_unregistered));
+    rill__net_set_nonblock(c->fd, true);
+    for (;;) {
+        if (atomic_load(&s->stopping)) {
+            send_disconnect(c, RILL_DISCONNECT_SHUTDOWN, "the JobManager is shutting down");
+            return;
+        }
+        rill__frame f;
+        int rc = rill__frame_read(r, c->fd, &f);
+        if (rc == 0) {
+            if (f.type == RILL_FT_REGISTER_TM)
+                rc = on_register(c, r, &f);
+            else if (f.type == RILL_FT_HEARTBEAT)
+                rc = on_heartbeat(c, &f);
+            else { /* DISCONNECT */
+                rill__msg_disconnect d;
+                rill__err err = {0};
+                if (rill__msg_disconnect_dec(f.payload, f.len, &d, &err) != 0) {
+                    rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), err.msg);
+                } else {
+                    rill__log(RILL_LOG_INFO, "%s disconnected (%s): %s", who(c, w, sizeof w),
+                              rill__disconnect_name(d.reason), d.text);
+                }
+                return;
+            }
+            if (rc)
+                return;
+            if (c->handle)
+                deadline = rill__mono_ns() + (int64_t)s->cfg.heartbeat_timeout_ms * ms;
+            continue;
+        }
+        if (atomic_load(&c->replaced)) {
+            rill__log(RILL_LOG_INFO, "%s: replaced by its newer connection", who(c, w, sizeof w));
+            send_disconnect(c, RILL_DISCONNECT_REPLACED,
+                            "this TaskManager id registered on a newer connection");
+            return;
+        }
+        if (rc == RILL_DONE) {
+            rill__log(RILL_LOG_WARN, "%s closed the connection", who(c, w, sizeof w));
+            return;
+        }
+        if (rc != RILL_AGAIN) {
+            const char *why = r->err.msg[0] ? r->err.msg : rill_strerror(rc);
+            rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), why);
+            if (rc == RILL_EPROTO || rc == RILL_ELIMIT)
+                send_disconnect(c, RILL_DISCONNECT_PROTOCOL, why);
+            return;
+        }
+        int64_t left = deadline - rill__mono_ns();
+        if (left <= 0) {
+            char text[160];
+            if (c->handle)
+                snprintf(text, sizeof text, "no heartbeat for %d ms", s->cfg.heartbeat_timeout_ms);
+            else
+                snprintf(text, sizeof text, "no registration within %d ms of the handshake",
+                         s->cfg.handshake_timeout_ms);
+            rill__log(RILL_LOG_WARN, "%s: %s: declared dead", who(c, w, sizeof w), text);
+            send_disconnect(c, RILL_DISCONNECT_HEARTBEAT, text);
+            return;
+        }
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        int wait = (int)RILL_MIN(left / ms + 1, 200); /* stays responsive to the stop */
+        if (poll(&p, 1, wait) < 0 && errno != EINTR) {
+            rill__log(RILL_LOG_WARN, "%s: poll: %s", who(c, w, sizeof w), strerror(errno));
+            return;
+        }
+    }
+}
+
+static void *conn_main(void *arg)
+{
+    remote_tm *c = arg;
+    rill__jm_server *s = c->srv;
+    rill__frame_reader r;
+    rill__frame_reader_init(&r, RILL_FRAME_CONTROL_MAX, NULL, 0);
+    rill__hs_config hc = {
+        .cluster_id = s->cfg.cluster_id,
+        .name = "jobmanager",
+        .role = RILL_ROLE_JOBMANAGER,
+        .peer_roles = RILL_ROLE_BIT(RILL_ROLE_TASKMANAGER),
+        .secret = s->cfg.secret,
+        .secret_len = s->cfg.secret_len,
+        .timeout_ms = s->cfg.handshake_timeout_ms,
+    };
+    rill__hs_peer peer;
+    rill__err err = {0};
+    int rc = rill__hs_server(c->fd, &hc, &r, &peer, &err);
+    pthread_mutex_lock(&s->mu);
+    c->in_handshake = false;
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        if (!atomic_load(&s->stopping))
+            rill__log(RILL_LOG_WARN, "control connection from %s refused: %s", c->peer, err.msg);
+    } else {
+        serve(c, &r);
+    }
+    rill__frame_reader_close(&r);
+    pthread_mutex_lock(&s->mu);
+    uint64_t handle = c->handle;
+    c->handle = 0;
+    close(c->fd);
+    c->fd = -1;
+    pthread_mutex_unlock(&s->mu);
+    if (handle) {
+        rill__jm_remote_tm_remove(s->jm, handle);
+        rill__log(RILL_LOG_INFO, "taskmanager %s removed", c->tm_id);
+    }
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+/* Joins and frees the connections whose thread has ended (all of them with wait). */
+static void reap(rill__jm_server *s, bool wait)
+{
+    pthread_mutex_lock(&s->mu);
+    remote_tm **pp = &s->conns;
+    while (*pp) {
+        remote_tm *c = *pp;
+        if (!wait && !atomic_load(&c->done)) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        s->n_conns--;
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(c->thread, NULL);
+        pthread_mutex_destroy(&c->send_mu);
+        free(c);
+        pthread_mutex_lock(&s->mu);
+        pp = &s->conns;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *accept_main(void *arg)
+{
+    rill__jm_server *s = arg;
+    while (!atomic_load(&s->stopping)) {
+        reap(s, false);
+        int fd;
+        char peer[RILL_NET_NAME_MAX];
+        rill__err err = {0};
+        int rc = rill__net_accept(s->lfd, 200, &fd, peer, sizeof peer, &err);
+        if (rc == -ETIMEDOUT || rc == RILL_AGAIN || rc == -EINTR)
+            continue;
+        if (rc) { /* EMFILE and the like: wait, the sweep frees connections */
+            rill__log(RILL_LOG_WARN, "control port: accept: %s", err.msg);
+            rill__sleep_ns(100 * 1000000LL);
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        bool full = s->n_conns >= MAX_CONNS;
+        pthread_mutex_unlock(&s->mu);
+        if (full) {
+            rill__log(RILL_LOG_WARN, "control connection from %s closed: %d connections already",
+                      peer, MAX_CONNS);
+            close(fd);
+            continue;
+        }
+        remote_tm *c = rill__xcalloc(1, sizeof *c);
+        c->srv = s;
+        c->fd = fd;
+        c->in_handshake = true;
+        snprintf(c->peer, sizeof c->peer, "%s", peer);
+        pthread_mutex_init(&c->send_mu, NULL);
+        pthread_mutex_lock(&s->mu);
+        c->next = s->conns;
+        s->conns = c;
+        s->n_conns++;
+        pthread_mutex_unlock(&s->mu);
+        if ((rc = pthread_create(&c->thread, NULL, conn_main, c)) != 0) {
+            rill__log(RILL_LOG_WARN, "control connection from %s closed: no thread: %s", peer,
+                      strerror(rc));
+            close(fd);
+            c->fd = -1;
+            pthread_mutex_lock(&s->mu);
+            s->conns = c->next;
+            s->n_conns--;
+            pthread_mutex_unlock(&s->mu);
+            pthread_mutex_destroy(&c->send_mu);
+            free(c);
+        }
+    }
+    return NULL;
+}
+
+int rill__jm_server_start(rill__jobmanager *jm, const rill__cluster_cfg *cfg, rill__jm_server **out,
+                          rill__err *err)
+{
+    *out = NULL;
+    const char *bind = cfg->bind ? cfg->bind : RILL_NET_DEFAULT_BIND;
+    int rc = rill__net_check_bind("the control port (--bind)", bind, cfg->secret != NULL, err);
+    if (rc)
+        return rc;
+    if (cfg->heartbeat_interval_ms <= 0 ||
+        cfg->heartbeat_timeout_ms <= cfg->heartbeat_interval_ms || cfg->handshake_timeout_ms <= 0)
+        return rill__err_set(err, RILL_ECONFIG,
+                             "the heartbeat timeout (%d ms) must be longer than the heartbeat "
+                             "interval (%d ms), both positive",
+                             cfg->heartbeat_timeout_ms, cfg->heartbeat_interval_ms);
+    rill__jm_server *s = rill__xcalloc(1, sizeof *s);
+    s->jm = jm;
+    s->cfg = *cfg;
+    s->cfg.bind = bind;
+    rc = rill__net_listen(bind, cfg->port, 64, &s->lfd, &s->port, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    if ((rc = pthread_create(&s->accept_thread, NULL, accept_main, s)) != 0) {
+        close(s->lfd);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return rill__err_set(err, -rc, "control port: cannot start its thread: %s", strerror(rc));
+    }
+    *out = s;
+    return 0;
+}
+
+int rill__jm_server_port(const rill__jm_server *s)
+{
+    return s->port;
+}
+
+void rill__jm_server_stop(rill__jm_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    pthread_join(s->accept_thread, NULL);
+    close(s->lfd);
+    /* registered connections see the flag within their poll and say goodbye; a handshake in
+     * progress is cut short */
+    pthread_mutex_lock(&s->mu);
+    for (remote_tm *c = s->conns; c; c = c->next)
+        if (c->in_handshake && c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&s->mu);
+    reap(s, true);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
