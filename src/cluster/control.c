@@ -68,6 +68,15 @@ static void bad_value(rill__dec *d, const char *field, size_t at)
     }
 }
 
+/* The tm_id field, which must also be a valid TaskManager id. */
+static void dec_tm_id(rill__dec *d, char *out, size_t cap)
+{
+    size_t at = d->off;
+    rill__dec_str(d, "tm_id", out, cap);
+    if (!rill__tm_id_ok(out))
+        bad_value(d, "tm_id", at);
+}
+
 int rill__msg_register_tm_enc(rill__buf *b, const rill__msg_register_tm *m)
 {
     rill__enc e;
@@ -84,11 +93,8 @@ int rill__msg_register_tm_dec(const void *p, size_t n, rill__msg_register_tm *m,
     rill__dec d;
     rill__dec_init(&d, p, n);
     memset(m, 0, sizeof *m);
+    dec_tm_id(&d, m->tm_id, sizeof m->tm_id);
     size_t at = d.off;
-    rill__dec_str(&d, "tm_id", m->tm_id, sizeof m->tm_id);
-    if (!rill__tm_id_ok(m->tm_id))
-        bad_value(&d, "tm_id", at);
-    at = d.off;
     m->slots = rill__dec_u32(&d, "slots");
     if (m->slots < 1 || m->slots > RILL_TM_SLOTS_MAX)
         bad_value(&d, "slots", at);
@@ -117,11 +123,8 @@ int rill__msg_registered_dec(const void *p, size_t n, rill__msg_registered *m, r
     rill__dec d;
     rill__dec_init(&d, p, n);
     memset(m, 0, sizeof *m);
+    dec_tm_id(&d, m->tm_id, sizeof m->tm_id);
     size_t at = d.off;
-    rill__dec_str(&d, "tm_id", m->tm_id, sizeof m->tm_id);
-    if (!rill__tm_id_ok(m->tm_id))
-        bad_value(&d, "tm_id", at);
-    at = d.off;
     m->registration = rill__dec_u64(&d, "registration");
     if (m->registration == 0)
         bad_value(&d, "registration", at);
