@@ -122,6 +122,32 @@ static int common_opt(const char *cmd, common_opts *o, int argc, char **argv, in
     return 1;
 }
 
+/* One step of a command's option loop at argv[*i]: --help (printed: OPT_HELP), a common option
+ * (OPT_NEXT), one of own (a NULL-ended list: OPT_OWN, with its value in *v), or 2 (an error,
+ * printed). */
+enum { OPT_NEXT = 0, OPT_OWN = 1, OPT_HELP = 3 };
+static int next_opt(const char *cmd, const char *usage, common_opts *o, const char *const *own,
+                    int argc, char **argv, int *i, const char **v)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        fputs(usage, stdout);
+        return OPT_HELP;
+    }
+    int c = common_opt(cmd, o, argc, argv, i);
+    if (c)
+        return c == 2 ? 2 : OPT_NEXT;
+    bool known = false;
+    for (const char *const *f = own; *f && !known; f++)
+        known = !strcmp(a, *f);
+    if (!known)
+        return usage_error(cmd, "unknown option or argument '%s'", a);
+    if (*i + 1 >= argc)
+        return usage_error(cmd, "option %s needs a value", a);
+    *v = argv[++*i];
+    return OPT_OWN;
+}
+
 /* Checks what every command needs before it starts: 0 or 2 (printed). */
 static int common_check(const char *cmd, common_opts *o)
 {
@@ -154,23 +180,16 @@ int rill__cli_jobmanager(int argc, char **argv)
     common_opts o = {.cluster_id = "rill", .hb_interval = 1000, .hb_timeout = 10000};
     const char *rest_bind = RILL_NET_DEFAULT_BIND, *ckpt_dir = NULL;
     int port = 6123, rest_port = 8081;
+    static const char *const own[] = {"--port", "--rest-port", "--rest-bind", "--checkpoint-dir",
+                                      NULL};
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_jobmanager, stdout);
-            return 0;
+        const char *a = argv[i], *v = NULL;
+        int c = next_opt(cmd, usage_jobmanager, &o, own, argc, argv, &i, &v);
+        if (c != OPT_OWN) {
+            if (c == OPT_NEXT)
+                continue;
+            return c == OPT_HELP ? 0 : 2;
         }
-        int c = common_opt(cmd, &o, argc, argv, &i);
-        if (c == 2)
-            return 2;
-        if (c == 1)
-            continue;
-        if (strcmp(a, "--port") && strcmp(a, "--rest-port") && strcmp(a, "--rest-bind") &&
-            strcmp(a, "--checkpoint-dir"))
-            return usage_error(cmd, "unknown option or argument '%s'", a);
-        if (i + 1 >= argc)
-            return usage_error(cmd, "option %s needs a value", a);
-        const char *v = argv[++i];
         if (!strcmp(a, "--port") && int_opt(cmd, a, v, 0, 65535, &port))
             return 2;
         if (!strcmp(a, "--rest-port") && int_opt(cmd, a, v, 0, 65535, &rest_port))
@@ -263,22 +282,15 @@ int rill__cli_taskmanager(int argc, char **argv)
     common_opts o = {.cluster_id = "rill", .hb_interval = 1000, .hb_timeout = 10000};
     const char *jm_addr = NULL;
     int slots = 1, data_port = 0;
+    static const char *const own[] = {"--jobmanager", "--slots", "--data-port", NULL};
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_taskmanager, stdout);
-            return 0;
+        const char *a = argv[i], *v = NULL;
+        int c = next_opt(cmd, usage_taskmanager, &o, own, argc, argv, &i, &v);
+        if (c != OPT_OWN) {
+            if (c == OPT_NEXT)
+                continue;
+            return c == OPT_HELP ? 0 : 2;
         }
-        int c = common_opt(cmd, &o, argc, argv, &i);
-        if (c == 2)
-            return 2;
-        if (c == 1)
-            continue;
-        if (strcmp(a, "--jobmanager") && strcmp(a, "--slots") && strcmp(a, "--data-port"))
-            return usage_error(cmd, "unknown option or argument '%s'", a);
-        if (i + 1 >= argc)
-            return usage_error(cmd, "option %s needs a value", a);
-        const char *v = argv[++i];
         if (!strcmp(a, "--jobmanager"))
             jm_addr = v;
         if (!strcmp(a, "--slots") && int_opt(cmd, a, v, 1, RILL_TM_SLOTS_MAX, &slots))

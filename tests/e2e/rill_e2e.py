@@ -7,6 +7,7 @@ and the script exits non-zero when any test failed.
 import collections
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,25 @@ def main(tests, need_jobs=False):
         print("no test matches %s" % " ".join(only))
         sys.exit(2)
     print("all %d tests passed" % len(selected))
+
+
+REST_LINE = re.compile(r"REST API at http://[^ ]*:(\d+)")
+
+
+def start_rest_job(args, timeout=30):
+    """Starts `rill ARGS` (a job with a REST API) in the background; returns (process, REST
+    port) once the process has printed where the API is."""
+    p = subprocess.Popen([RILL_BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + timeout
+    line = ""
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()
+        m = REST_LINE.search(line)
+        if m:
+            return p, int(m.group(1))
+        if not line and p.poll() is not None:
+            break
+    p.kill()
+    out, err = p.communicate()
+    raise Failure("expected the REST API line on stderr, got %r\n%s" % (line, err))

@@ -8,14 +8,11 @@ import hmac
 import http.client
 import json
 import os
-import re
-import subprocess
-import time
 
+import rill_e2e
 from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc, fraud_so,
                       main, run)
 
-REST = re.compile(r"REST API at http://[^ ]*:(\d+)")
 SECRET = b"e2e-secret-0123456789abcdef"
 
 
@@ -31,21 +28,7 @@ def token():
     return hmac.new(SECRET, b"rill-rest-token-v1", hashlib.sha256).hexdigest()
 
 
-def start(args):
-    p = subprocess.Popen([RILL_BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    deadline = time.monotonic() + 30
-    line = ""
-    while time.monotonic() < deadline:
-        line = p.stderr.readline()
-        m = REST.search(line)
-        if m:
-            return p, int(m.group(1))
-        if not line and p.poll() is not None:
-            break
-    p.kill()
-    out, err = p.communicate()
-    raise Failure("expected the REST API line on stderr, got %r\n%s" % (line, err))
+start = rill_e2e.start_rest_job
 
 
 def get(port, target, auth=None, method="GET", body=None):

@@ -20,25 +20,9 @@ def job_so(name):
     return os.path.join(RILL_EXAMPLES, name + ".so")
 
 SUMMARY = re.compile(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+)")
-REST = re.compile(r"REST API at http://127\.0\.0\.1:(\d+)")
 
 
-def start(args):
-    """Starts `rill run ARGS` in the background; returns (process, REST port)."""
-    p = subprocess.Popen([RILL_BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    deadline = time.monotonic() + 20
-    line = ""
-    while time.monotonic() < deadline:
-        line = p.stderr.readline()
-        m = REST.search(line)
-        if m:
-            return p, int(m.group(1))
-        if not line and p.poll() is not None:
-            break
-    p.kill()
-    out, err = p.communicate()
-    raise Failure("expected the REST API line on stderr, got %r\n%s" % (line, err))
+start = rill_e2e.start_rest_job
 
 
 def finish(p, timeout=60):
