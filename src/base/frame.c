@@ -259,8 +259,10 @@ int rill__frame_writer_flush(rill__frame_writer *w, int fd)
             n = RILL_MIN(n, w->max_write);
         if (rill__fault(RILL_FAULT_NET))
             return rill__err_set(&w->err, -EPIPE, "write: injected network fault");
-        /* MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE */
-        ssize_t put = send(fd, w->q.data + w->off, n, MSG_NOSIGNAL);
+        /* MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE;
+         * MSG_DONTWAIT: a peer that stops reading cannot block a blocking socket past the
+         * deadline of rill__frame_writer_drain */
+        ssize_t put = send(fd, w->q.data + w->off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (put < 0) {
             if (errno == EINTR)
                 continue;

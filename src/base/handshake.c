@@ -68,13 +68,6 @@ static int refuse_rc(int reason)
     }
 }
 
-/* Text from the peer goes into our logs: no control characters (no forged log lines). */
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-}
 
 typedef struct hs {
     int fd;
@@ -101,6 +94,9 @@ static int send_msg(hs *h, uint16_t type, rill__buf *b)
     rill__err e = {0};
     int rc = rill__frame_send(h->fd, type, b->data, b->len, ms_left(h), &e);
     rill__buf_free(b);
+    if (rc == -ETIMEDOUT)
+        return rill__err_set(h->err, rc, "handshake with %s: not done within %d ms", h->where,
+                             h->cfg->timeout_ms);
     if (rc)
         return rill__err_set(h->err, rc, "handshake with %s: %s", h->where, e.msg);
     return 0;
@@ -138,6 +134,9 @@ static int recv_frame(hs *h, const uint16_t *want, size_t n_want, rill__frame *f
         return rill__err_set(h->err, -ECONNRESET, "handshake with %s: connection closed", h->where);
     if (rc == RILL_EPROTO || rc == RILL_ELIMIT)
         return refuse(h, RILL_REFUSE_PROTOCOL, "%s", h->r->err.msg);
+    if (rc == -ETIMEDOUT)
+        return rill__err_set(h->err, rc, "handshake with %s: no answer within %d ms (%s)",
+                             h->where, h->cfg->timeout_ms, h->r->err.msg);
     if (rc)
         return rill__err_set(h->err, rc, "handshake with %s: %s", h->where, h->r->err.msg);
     if (f->type != RILL_FT_REFUSE)
@@ -147,7 +146,7 @@ static int recv_frame(hs *h, const uint16_t *want, size_t n_want, rill__frame *f
     if (rill__msg_refuse_dec(f->payload, f->len, &m, &e) != 0)
         return rill__err_set(h->err, RILL_EPROTO, "handshake with %s: malformed refusal: %s",
                              h->where, e.msg);
-    sanitize(m.text);
+    rill__text_sanitize(m.text); /* it goes into logs */
     h->peer->refused = m.reason;
     h->peer->refused_by_peer = true;
     return rill__err_set(h->err, refuse_rc(m.reason), "refused by %s (%s): %s", h->where,
@@ -170,8 +169,8 @@ static int check_hello(hs *h, const rill__frame *f)
                       m->version, h->cfg->name ? h->cfg->name : "this side", RILL_PROTO_VERSION);
     /* compared as sent, then made safe to log: "a\nb" must not match a cluster named "a?b" */
     bool same_cluster = strcmp(m->cluster_id, h->cfg->cluster_id) == 0;
-    sanitize(m->cluster_id);
-    sanitize(m->name);
+    rill__text_sanitize(m->cluster_id);
+    rill__text_sanitize(m->name);
     h->peer->version = m->version;
     h->peer->role = (rill__role)m->role;
     memcpy(h->peer->cluster_id, m->cluster_id, sizeof m->cluster_id);

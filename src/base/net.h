@@ -184,6 +184,8 @@ void rill__enc_i64(rill__enc *e, int64_t v);
 void rill__enc_bytes(rill__enc *e, const char *field, const void *p, size_t n, size_t max);
 /* RILL_ELIMIT over max bytes; s may be NULL (the empty string). */
 void rill__enc_str(rill__enc *e, const char *field, const char *s, size_t max);
+/* The end of message msg's encoding: 0 or the first error (the field logged at debug level). */
+int rill__enc_finish(rill__enc *e, const char *msg);
 
 typedef struct rill__dec {
     const uint8_t *p;
@@ -215,6 +217,11 @@ void rill__dec_str(rill__dec *d, const char *field, char *buf, size_t cap);
 /* 0, or the first error with a message "<msg>: field '<f>' ... at offset N" in *err. Also
  * RILL_EPROTO when bytes are left over. */
 int rill__dec_finish(rill__dec *d, const char *msg, rill__err *err);
+/* Records RILL_EPROTO for field (decoded at offset at) whose value failed a check of the
+ * message's own, unless an earlier error is kept already. */
+void rill__dec_fail_at(rill__dec *d, const char *field, size_t at);
+/* Replaces control characters in text from a peer, which goes into logs (no forged lines). */
+void rill__text_sanitize(char *s);
 
 /* ---- SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) --------------------------------------- */
 

@@ -186,11 +186,27 @@ int rill__dec_finish(rill__dec *d, const char *msg, rill__err *err)
 
 /* ---- connection messages ------------------------------------------------------------------- */
 
-static int enc_done(rill__enc *e, const char *msg)
+int rill__enc_finish(rill__enc *e, const char *msg)
 {
     if (e->rc)
         rill__log(RILL_LOG_DEBUG, "%s: field '%s' over its limit", msg, e->bad_field);
     return e->rc;
+}
+
+void rill__dec_fail_at(rill__dec *d, const char *field, size_t at)
+{
+    if (!d->rc) {
+        d->rc = RILL_EPROTO;
+        d->field = field;
+        d->at = at;
+    }
+}
+
+void rill__text_sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
 }
 
 /* HELLO's first two fields (magic, version) are frozen for every version, so that any peer can
@@ -206,7 +222,7 @@ int rill__msg_hello_enc(rill__buf *b, const rill__msg_hello *m)
     rill__enc_str(&e, "name", m->name, RILL_PEER_NAME_MAX);
     rill__enc_u8(&e, m->auth);
     rill__enc_bytes(&e, "nonce", m->nonce, RILL_NONCE_LEN, RILL_NONCE_LEN);
-    return enc_done(&e, "HELLO");
+    return rill__enc_finish(&e, "HELLO");
 }
 
 int rill__msg_hello_dec(const void *p, size_t n, rill__msg_hello *m, rill__err *err)
@@ -239,7 +255,7 @@ int rill__msg_proof_enc(rill__buf *b, const rill__msg_proof *m)
     rill__enc e;
     rill__enc_init(&e, b);
     rill__enc_bytes(&e, "mac", m->mac, m->mac_len, RILL_SHA256_LEN);
-    return enc_done(&e, "proof");
+    return rill__enc_finish(&e, "proof");
 }
 
 int rill__msg_proof_dec(const void *p, size_t n, rill__msg_proof *m, rill__err *err)
@@ -265,7 +281,7 @@ int rill__msg_refuse_enc(rill__buf *b, const rill__msg_refuse *m)
     rill__enc_init(&e, b);
     rill__enc_u16(&e, m->reason);
     rill__enc_str(&e, "text", m->text, RILL_REFUSE_TEXT_MAX);
-    return enc_done(&e, "REFUSE");
+    return rill__enc_finish(&e, "REFUSE");
 }
 
 int rill__msg_refuse_dec(const void *p, size_t n, rill__msg_refuse *m, rill__err *err)
@@ -285,7 +301,7 @@ int rill__msg_heartbeat_enc(rill__buf *b, const rill__msg_heartbeat *m)
     rill__enc_u64(&e, m->seq);
     rill__enc_i64(&e, m->sent_ms);
     rill__enc_u8(&e, m->reply);
-    return enc_done(&e, "HEARTBEAT");
+    return rill__enc_finish(&e, "HEARTBEAT");
 }
 
 int rill__msg_heartbeat_dec(const void *p, size_t n, rill__msg_heartbeat *m, rill__err *err)

@@ -59,6 +59,13 @@ typedef struct rill__jm_gateway {
     void (*end_of_data)(void *jm, uint64_t job_id, int task);
 } rill__jm_gateway;
 
+/* Whether a job takes checkpoints (a directory, and an interval or savepoints through REST):
+ * the JobManager coordinates them exactly when the TaskManagers write them. */
+static inline bool rill__env_checkpointing(const rill_env *env)
+{
+    return env->ckpt_dir && (env->ckpt_interval_ms > 0 || env->rest_port >= 0);
+}
+
 /* ---- checkpoint coordinator (one per job with checkpointing on; the JobManager's lock held
  * around every call) ----------------------------------------------------------------------- */
 

@@ -51,30 +51,13 @@ static bool host_ok(const char *h)
     return true;
 }
 
-static int enc_done(rill__enc *e, const char *msg)
-{
-    if (e->rc)
-        rill__log(RILL_LOG_DEBUG, "%s: field '%s' over its limit", msg, e->bad_field);
-    return e->rc;
-}
-
-/* Records a value check that failed after the field decoded (the codec's own errors first). */
-static void bad_value(rill__dec *d, const char *field, size_t at)
-{
-    if (!d->rc) {
-        d->rc = RILL_EPROTO;
-        d->field = field;
-        d->at = at;
-    }
-}
-
 /* The tm_id field, which must also be a valid TaskManager id. */
 static void dec_tm_id(rill__dec *d, char *out, size_t cap)
 {
     size_t at = d->off;
     rill__dec_str(d, "tm_id", out, cap);
     if (!rill__tm_id_ok(out))
-        bad_value(d, "tm_id", at);
+        rill__dec_fail_at(d, "tm_id", at);
 }
 
 int rill__msg_register_tm_enc(rill__buf *b, const rill__msg_register_tm *m)
@@ -85,7 +68,7 @@ int rill__msg_register_tm_enc(rill__buf *b, const rill__msg_register_tm *m)
     rill__enc_u32(&e, m->slots);
     rill__enc_str(&e, "data_host", m->data_host, RILL_HOST_MAX);
     rill__enc_u16(&e, m->data_port);
-    return enc_done(&e, "REGISTER_TM");
+    return rill__enc_finish(&e, "REGISTER_TM");
 }
 
 int rill__msg_register_tm_dec(const void *p, size_t n, rill__msg_register_tm *m, rill__err *err)
@@ -97,15 +80,15 @@ int rill__msg_register_tm_dec(const void *p, size_t n, rill__msg_register_tm *m,
     size_t at = d.off;
     m->slots = rill__dec_u32(&d, "slots");
     if (m->slots < 1 || m->slots > RILL_TM_SLOTS_MAX)
-        bad_value(&d, "slots", at);
+        rill__dec_fail_at(&d, "slots", at);
     at = d.off;
     rill__dec_str(&d, "data_host", m->data_host, sizeof m->data_host);
     if (!host_ok(m->data_host))
-        bad_value(&d, "data_host", at);
+        rill__dec_fail_at(&d, "data_host", at);
     at = d.off;
     m->data_port = rill__dec_u16(&d, "data_port");
     if (m->data_port == 0)
-        bad_value(&d, "data_port", at);
+        rill__dec_fail_at(&d, "data_port", at);
     return rill__dec_finish(&d, "REGISTER_TM", err);
 }
 
@@ -115,7 +98,7 @@ int rill__msg_registered_enc(rill__buf *b, const rill__msg_registered *m)
     rill__enc_init(&e, b);
     rill__enc_str(&e, "tm_id", m->tm_id, RILL_TM_ID_MAX);
     rill__enc_u64(&e, m->registration);
-    return enc_done(&e, "REGISTERED");
+    return rill__enc_finish(&e, "REGISTERED");
 }
 
 int rill__msg_registered_dec(const void *p, size_t n, rill__msg_registered *m, rill__err *err)
@@ -127,7 +110,7 @@ int rill__msg_registered_dec(const void *p, size_t n, rill__msg_registered *m, r
     size_t at = d.off;
     m->registration = rill__dec_u64(&d, "registration");
     if (m->registration == 0)
-        bad_value(&d, "registration", at);
+        rill__dec_fail_at(&d, "registration", at);
     return rill__dec_finish(&d, "REGISTERED", err);
 }
 
@@ -137,7 +120,7 @@ int rill__msg_disconnect_enc(rill__buf *b, const rill__msg_disconnect *m)
     rill__enc_init(&e, b);
     rill__enc_u16(&e, m->reason);
     rill__enc_str(&e, "text", m->text, RILL_REFUSE_TEXT_MAX);
-    return enc_done(&e, "DISCONNECT");
+    return rill__enc_finish(&e, "DISCONNECT");
 }
 
 int rill__msg_disconnect_dec(const void *p, size_t n, rill__msg_disconnect *m, rill__err *err)
@@ -148,7 +131,7 @@ int rill__msg_disconnect_dec(const void *p, size_t n, rill__msg_disconnect *m, r
     size_t at = d.off;
     m->reason = rill__dec_u16(&d, "reason");
     if (m->reason < RILL_DISCONNECT_PROTOCOL || m->reason > RILL_DISCONNECT_REJECTED)
-        bad_value(&d, "reason", at);
+        rill__dec_fail_at(&d, "reason", at);
     rill__dec_str(&d, "text", m->text, sizeof m->text);
     return rill__dec_finish(&d, "DISCONNECT", err);
 }

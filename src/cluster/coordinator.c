@@ -254,6 +254,8 @@ static int write_savepoint(rill__coordinator *c, const pending_ckpt *p, char **l
         goto out;
     }
     rc = rill__fsync_dir(p->savepoint_dir);
+    if (rc)
+        rill__err_set(err, rc, "fsync of %s: %s", p->savepoint_dir, rill_strerror(rc));
     for (int t = 0; rc == 0 && t < c->g->n_tasks; t++) {
         if (!p->files[t])
             continue;
@@ -276,6 +278,8 @@ static int write_savepoint(rill__coordinator *c, const pending_ckpt *p, char **l
         free(path);
         rill__buf_free(&meta);
     }
+    if (rc)
+        rill__remove_tree(dir); /* no half-written savepoint is left to be mistaken for one */
 out:
     if (rc == 0)
         *loc_out = dir;
@@ -421,6 +425,11 @@ uint64_t rill__coord_final_pending(const rill__coordinator *c)
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
                     int64_t align_ms, const char *file, const char *reason, rill__err *job_err)
 {
+    if (task < 0 || task >= c->g->n_tasks) { /* (once acks come over the network) */
+        rill__log(RILL_LOG_WARN, "checkpoint %llu: an ack from task %d, which the job does not "
+                  "have: ignored", (unsigned long long)id, task);
+        return 0;
+    }
     for (int i = 0; i < c->n_pending; i++) {
         pending_ckpt *p = &c->pending[i];
         if (p->id != id)
@@ -444,6 +453,10 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
 
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err)
 {
+    if (task < 0 || task >= c->g->n_tasks) {
+        rill__log(RILL_LOG_WARN, "task %d, which the job does not have, finished: ignored", task);
+        return 0;
+    }
     if (c->finished[task])
         return 0;
     c->finished[task] = true;

@@ -93,8 +93,7 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
     if (replaced) /* the same TaskManager on a newer connection: end the old one */
         for (remote_tm *o = s->conns; o; o = o->next)
             if (o != c && o->handle == replaced && o->fd >= 0) {
-                o->handle = 0;
-                atomic_store(&o->replaced, true);
+                atomic_store(&o->replaced, true); /* (its handle was removed with the add) */
                 shutdown(o->fd, SHUT_RD); /* wakes its thread, which says why and closes */
             }
     pthread_mutex_unlock(&s->mu);
@@ -155,7 +154,12 @@ static void serve(remote_tm *c, rill__frame_reader *r)
     /* the registration must follow the handshake as promptly as the handshake itself */
     int64_t deadline = rill__mono_ns() + (int64_t)s->cfg.handshake_timeout_ms * ms;
     rill__frame_reader_accept(r, types_unregistered, RILL_ARRAY_LEN(types_unregistered));
-    rill__net_set_nonblock(c->fd, true);
+    int nb = rill__net_set_nonblock(c->fd, true); /* else reads would ignore the deadlines */
+    if (nb) {
+        rill__log(RILL_LOG_WARN, "%s: cannot make the connection non-blocking: %s; closing it",
+                  who(c, w, sizeof w), rill_strerror(nb));
+        return;
+    }
     for (;;) {
         if (atomic_load(&s->stopping)) {
             send_disconnect(c, RILL_DISCONNECT_SHUTDOWN, "the JobManager is shutting down");
@@ -174,6 +178,7 @@ static void serve(remote_tm *c, rill__frame_reader *r)
                 if (rill__msg_disconnect_dec(f.payload, f.len, &d, &err) != 0) {
                     rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), err.msg);
                 } else {
+                    rill__text_sanitize(d.text); /* the peer's words go into our log */
                     rill__log(RILL_LOG_INFO, "%s disconnected (%s): %s", who(c, w, sizeof w),
                               rill__disconnect_name(d.reason), d.text);
                 }
@@ -257,7 +262,7 @@ static void *conn_main(void *arg)
     close(c->fd);
     c->fd = -1;
     pthread_mutex_unlock(&s->mu);
-    if (handle) {
+    if (handle && !atomic_load(&c->replaced)) { /* a replaced one left with the add */
         rill__jm_remote_tm_remove(s->jm, handle);
         rill__log(RILL_LOG_INFO, "taskmanager %s removed", c->tm_id);
     }
@@ -348,8 +353,10 @@ int rill__jm_server_start(rill__jobmanager *jm, const rill__cluster_cfg *cfg, ri
     int rc = rill__net_check_bind("the control port (--bind)", bind, cfg->secret != NULL, err);
     if (rc)
         return rc;
-    if (cfg->heartbeat_interval_ms <= 0 ||
-        cfg->heartbeat_timeout_ms <= cfg->heartbeat_interval_ms || cfg->handshake_timeout_ms <= 0)
+    if (cfg->handshake_timeout_ms <= 0)
+        return rill__err_set(err, RILL_ECONFIG, "the handshake timeout (%d ms) must be positive",
+                             cfg->handshake_timeout_ms);
+    if (cfg->heartbeat_interval_ms <= 0 || cfg->heartbeat_timeout_ms <= cfg->heartbeat_interval_ms)
         return rill__err_set(err, RILL_ECONFIG,
                              "the heartbeat timeout (%d ms) must be longer than the heartbeat "
                              "interval (%d ms), both positive",

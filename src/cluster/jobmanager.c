@@ -402,7 +402,7 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
                              "has %d", g->max_vertex_p, total_slots);
     }
     jm_job *j = rill__xcalloc(1, sizeof *j);
-    if (g->env->ckpt_dir && (g->env->ckpt_interval_ms > 0 || g->env->rest_port >= 0)) {
+    if (rill__env_checkpointing(g->env)) {
         /* periodic checkpoints, or savepoints on request through the REST API */
         int rc = rill__coord_new(g->env, g, &j->coord, err);
         if (rc == 0 && g->env->resume)

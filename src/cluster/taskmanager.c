@@ -210,7 +210,7 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
         return rc;
     }
     rill_env *env = g->env;
-    if (env->ckpt_dir && (env->ckpt_interval_ms > 0 || env->rest_port >= 0)) {
+    if (rill__env_checkpointing(env)) {
         rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &j->store, err);
         if (rc < 0) {
             rill__job_run_free(j->run);
@@ -221,11 +221,15 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
         rill__job_run_on_end_of_data(j->run, on_end_of_data, j); /* final checkpoints */
         pthread_mutex_init(&j->qmu, NULL);
         pthread_cond_init(&j->qcv, NULL);
-        if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
+        int prc = pthread_create(&j->writer, NULL, writer_main, j);
+        if (prc != 0) {
+            pthread_mutex_destroy(&j->qmu);
+            pthread_cond_destroy(&j->qcv);
             rill__job_run_free(j->run);
             rill__ckpt_store_free(j->store);
             free(j);
-            return rill__err_set(err, RILL_ENOMEM, "cannot start the snapshot writer thread");
+            return rill__err_set(err, RILL_ENOMEM, "cannot start the snapshot writer thread: %s",
+                                 strerror(prc));
         }
         j->has_writer = true;
     }

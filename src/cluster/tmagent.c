@@ -125,7 +125,12 @@ static int session(agent *a)
         goto out;
     }
     rill__frame_reader_accept(&r, types_registering, RILL_ARRAY_LEN(types_registering));
-    rill__net_set_nonblock(fd, true);
+    rc = rill__net_set_nonblock(fd, true); /* else reads would ignore the deadlines */
+    if (rc) {
+        rill__log(RILL_LOG_WARN, "cannot make the JobManager connection non-blocking: %s",
+                  rill_strerror(rc));
+        goto out;
+    }
 
     int64_t now = rill__mono_ns();
     int64_t deadline = now + (int64_t)cfg->handshake_timeout_ms * ms; /* for REGISTERED */
@@ -164,7 +169,10 @@ static int session(agent *a)
             }
             if (f.type == RILL_FT_DISCONNECT) {
                 rill__msg_disconnect d;
-                if (rill__msg_disconnect_dec(f.payload, f.len, &d, &err) != 0) {
+                int drc = rill__msg_disconnect_dec(f.payload, f.len, &d, &err);
+                if (drc == 0)
+                    rill__text_sanitize(d.text); /* the peer's words go into our log */
+                if (drc != 0) {
                     rill__log(RILL_LOG_WARN, "JobManager: %s; reconnecting", err.msg);
                 } else if (d.reason == RILL_DISCONNECT_REJECTED) {
                     rill__err_set(&a->fatal, RILL_ECONFIG,

@@ -791,9 +791,10 @@ static void *io_main(void *arg)
             rc = rill__err_set(&err, -errno, "poll: %s", strerror(errno));
             break;
         }
-        uint64_t v;
-        while (read(e->efd, &v, sizeof v) > 0) {
-        }
+        uint64_t v; /* only when the eventfd fired: no syscall for a wake-up by the socket */
+        if (n > 0 && (p[1].revents & POLLIN))
+            while (read(e->efd, &v, sizeof v) > 0) {
+            }
     }
     if (rc)
         finish(e, rc, "data connection %s: %s", e->name, err.msg);

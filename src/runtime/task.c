@@ -617,8 +617,9 @@ int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
             out->len = start;
             return rc;
         }
+        /* p->len_at is in s->buf; out runs ahead of it by what earlier parts inserted */
         uint64_t len;
-        char *lp = out->data + start + p->len_at;
+        char *lp = out->data + (before - p->at) + p->len_at;
         memcpy(&len, lp, 8);
         len += out->len - before;
         memcpy(lp, &len, 8);
