@@ -40,6 +40,7 @@ struct rill__jobmanager {
     jm_job **jobs;
     int n_jobs;
     uint64_t next_id;
+    rill__jm_runner runner; /* a JobManager process: runs uploaded job objects */
 };
 
 const char *rill__job_state_name(rill__job_state s)
@@ -546,6 +547,34 @@ again:
     default:
         return rill__err_set(err, j->err.code ? j->err.code : RILL_EIO, "%s", j->err.msg);
     }
+}
+
+void rill__jm_set_runner(rill__jobmanager *jm, const rill__jm_runner *runner)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm->runner = *runner;
+    pthread_mutex_unlock(&jm->mu);
+}
+
+rill__jar_store *rill__jm_jars(rill__jobmanager *jm)
+{
+    pthread_mutex_lock(&jm->mu);
+    rill__jar_store *s = jm->runner.jars;
+    pthread_mutex_unlock(&jm->mu);
+    return s;
+}
+
+int rill__jm_run(rill__jobmanager *jm, const rill__run_request *rq, uint64_t *job_id,
+                 rill__err *err)
+{
+    pthread_mutex_lock(&jm->mu);
+    rill__jm_runner runner = jm->runner;
+    pthread_mutex_unlock(&jm->mu);
+    if (!runner.run)
+        return rill__err_set(err, RILL_ENOTSUP,
+                             "this JobManager runs no uploaded jobs (it is a `rill run` "
+                             "mini-cluster; start `rill jobmanager` for that)");
+    return runner.run(runner.arg, rq, job_id, err);
 }
 
 /* ---- what the REST API asks --------------------------------------------------------------- */

@@ -204,7 +204,7 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
     tm_job *j = rill__xcalloc(1, sizeof *j);
     j->id = job_id;
     j->tm = tm;
-    int rc = rill__job_run_new(g, tasks, n, restore, on_task, j, err, &j->run);
+    int rc = rill__job_run_new(g, tasks, n, NULL, restore, on_task, j, err, &j->run);
     if (rc < 0) {
         free(j);
         return rc;

@@ -290,12 +290,28 @@ typedef struct rill__job_run rill__job_run;
 /* A completed checkpoint loaded for restore (see below). */
 typedef struct rill__restore rill__restore;
 
+struct rill__remote; /* runtime/remote.h */
+
+/* Where a job's tasks run when they span processes (TaskManagers). */
+typedef struct rill__placement {
+    const int *proc_of_task; /* per global task index of g: the process that runs it */
+    int self;                /* this process's number in proc_of_task */
+    /* The data-plane endpoint to process p (connected, not started; the caller starts it after
+     * rill__job_run_new and frees it after rill__job_run_join, before rill__job_run_free).
+     * Called for each channel between a task here and one on p. NULL with err: the job run
+     * cannot be built. */
+    struct rill__remote *(*endpoint)(void *arg, int p, rill__err *err);
+    void *arg;
+} rill__placement;
+
 /* Creates the tasks listed (global task indices of g; NULL, n = g->n_tasks: all) and the
  * channels between them, starting from restore when not NULL (borrowed until the tasks have
- * opened). Every channel of the listed tasks must be local for now. */
+ * opened). A channel between two listed tasks is a local ring; one between a listed task and a
+ * task of another process goes through that process's endpoint (placement; without one every
+ * channel of the listed tasks must be local). */
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
-                      const rill__restore *restore, rill__task_listener fn, void *arg,
-                      rill__err *err, rill__job_run **out);
+                      const rill__placement *placement, const rill__restore *restore,
+                      rill__task_listener fn, void *arg, rill__err *err, rill__job_run **out);
 /* ---- restore --------------------------------------------------------------------------------- */
 
 /* A completed checkpoint loaded for restore: every task's data verified and split into the

@@ -1187,9 +1187,10 @@ static void task_free(rill__task *t)
 }
 
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
-                      const rill__restore *restore, rill__task_listener fn, void *arg,
-                      rill__err *err, rill__job_run **out)
+                      const rill__placement *placement, const rill__restore *restore,
+                      rill__task_listener fn, void *arg, rill__err *err, rill__job_run **out)
 {
+    (void)placement; /* TODO(issue 5): remote channels */
     *out = NULL;
     rill__job_run *r = rill__xcalloc(1, sizeof *r);
     r->g = g;

@@ -261,7 +261,7 @@ static void gate_start(gate *f, int n_in, bool exactly_once)
     f->task = f->g->edges[0]->dst_v->first_task;
     rill__err err = {0};
     CHECK_RC(
-        rill__job_run_new(f->g, NULL, f->g->n_tasks, NULL, on_task_state, NULL, &err, &f->run));
+        rill__job_run_new(f->g, NULL, f->g->n_tasks, NULL, NULL, on_task_state, NULL, &err, &f->run));
     rill__job_run_on_snapshot(f->run, on_snapshot, NULL, exactly_once);
     CHECK_RC(rill__job_run_start(f->run));
     for (int c = 0; c < n_in; c++) {
