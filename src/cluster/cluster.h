@@ -25,38 +25,61 @@ typedef enum rill__job_state {
 
 const char *rill__job_state_name(rill__job_state s);
 
-/* What a JobManager may ask of a TaskManager. */
+struct rill__deploy_tm; /* below: a TaskManager's data address in a deployment */
+
+/* Where an attempt's tasks run: every TaskManager taking part learns the whole placement, so
+ * it knows where the other end of each channel is. */
+typedef struct rill__deploy_plan {
+    int n_tms;
+    const struct rill__deploy_tm *tms; /* the attempt's TaskManagers (remote: data addresses) */
+    const int *tm_of_task;             /* per global task index: an index into tms */
+    int self;                          /* the TaskManager this deployment goes to */
+} rill__deploy_plan;
+
+/* What a JobManager may ask of a TaskManager. Every call names the job and its attempt (0 for
+ * the first run, +1 per restart); a call for an attempt the TaskManager does not run does
+ * nothing. */
 typedef struct rill__tm_gateway {
     void *tm;
     int slots;
-    /* Runs the listed tasks of job_id (global task indices of g), starting from restore when not
-     * NULL (borrowed until the job is released). 0 or an error in err. */
-    int (*deploy)(void *tm, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
+    /* Runs the listed tasks of job_id (global task indices of g) placed as plan says,
+     * starting from restore when not NULL (borrowed until the job is released). 0 or an error
+     * in err. */
+    int (*deploy)(void *tm, uint64_t job_id, uint32_t attempt, rill__exec_graph *g,
+                  const int *tasks, int n, const rill__deploy_plan *plan,
                   const rill__restore *restore, rill__err *err);
     /* Asks the job's tasks to stop; returns at once. */
-    void (*cancel)(void *tm, uint64_t job_id);
-    /* The job is over: wait for its threads and free everything it held. */
-    void (*release)(void *tm, uint64_t job_id);
+    void (*cancel)(void *tm, uint64_t job_id, uint32_t attempt);
+    /* The attempt is over: wait for its threads and free everything it held (a TaskManager
+     * that cannot be reached any more: returns at once). */
+    void (*release)(void *tm, uint64_t job_id, uint32_t attempt);
     /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier (and with a stop
      * mode, stop reading there and end once it has completed: see rill__stop_mode). */
-    void (*trigger)(void *tm, uint64_t job_id, uint64_t ckpt_id, rill__stop_mode stop);
+    void (*trigger)(void *tm, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
+                    rill__stop_mode stop);
     /* The stop triggered with checkpoint ckpt_id is withdrawn: its savepoint failed. */
-    void (*abort_stop)(void *tm, uint64_t job_id, uint64_t ckpt_id);
+    void (*abort_stop)(void *tm, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id);
     /* Checkpoint ckpt_id is complete: the job's tasks here commit (two-phase commit). */
-    void (*complete)(void *tm, uint64_t job_id, uint64_t ckpt_id);
+    void (*complete)(void *tm, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id);
+    /* The JobManager holds this gateway no more (may be NULL). */
+    void (*drop)(void *tm);
 } rill__tm_gateway;
 
-/* What a TaskManager tells its JobManager. */
+/* What a TaskManager tells its JobManager, about an attempt of a job (a report about an
+ * attempt that is not the job's current one is stale, and ignored). */
 typedef struct rill__jm_gateway {
     void *jm;
-    void (*task_state)(void *jm, uint64_t job_id, int task, rill__task_state state, int rc,
-                       const char *msg);
+    void (*task_state)(void *jm, uint64_t job_id, uint32_t attempt, int task,
+                       rill__task_state state, int rc, const char *msg);
     /* A task's snapshot for checkpoint ckpt_id is durable in data file `file` (or, rc < 0,
      * failed for `reason`). */
-    void (*ack)(void *jm, uint64_t job_id, int task, uint64_t ckpt_id, int rc, uint64_t bytes,
-                int64_t align_ms, const char *file, const char *reason);
+    void (*ack)(void *jm, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id, int rc,
+                uint64_t bytes, int64_t align_ms, const char *file, const char *reason);
     /* Source task `task` has emitted all of its input and waits for the final checkpoint. */
-    void (*end_of_data)(void *jm, uint64_t job_id, int task);
+    void (*end_of_data)(void *jm, uint64_t job_id, uint32_t attempt, int task);
+    /* The attempt failed on this TaskManager beyond one task (a data connection broke): the
+     * job fails over. */
+    void (*job_failed)(void *jm, uint64_t job_id, uint32_t attempt, int rc, const char *msg);
 } rill__jm_gateway;
 
 /* Whether a job takes checkpoints (a directory, and an interval or savepoints through REST):
@@ -335,6 +358,7 @@ typedef struct rill__job_info {
     int restarts;
     int n_tasks;
     uint64_t last_checkpoint; /* the newest completed, 0: none */
+    char status[192];         /* "" or what it waits for ("waiting for slots: ...") */
 } rill__job_info;
 
 /* Every job, newest last (*out malloc'd, free()). */
@@ -354,17 +378,23 @@ typedef struct rill__tm_info {
  * registration order (*out malloc'd, free()). */
 int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out);
 
-/* Remote TaskManagers (registered over the control protocol). They are listed, and their
- * liveness is tracked; no job is scheduled on them yet (deployment over the connection, a
- * rill__tm_gateway implemented on it, is the next step of issue 5). */
+/* Remote TaskManagers (registered over the control protocol, jmserver.c): listed, their
+ * liveness tracked, jobs scheduled on their slots through gw (an RPC stub over the
+ * connection). */
 /* Adds one; *handle_out names this registration. An id already registered is replaced (the
- * same TaskManager reconnected): *replaced_out (may be NULL) is then the old handle, else 0. */
+ * same TaskManager reconnected; its jobs fail over): *replaced_out (may be NULL) is then the
+ * old handle, else 0. gw->drop is called once the JobManager no longer uses gw. */
 void rill__jm_remote_tm_add(rill__jobmanager *jm, const rill__msg_register_tm *m,
-                            uint64_t *handle_out, uint64_t *replaced_out);
+                            const rill__tm_gateway *gw, uint64_t *handle_out,
+                            uint64_t *replaced_out);
 /* A heartbeat from registration handle arrived (nothing when it is gone). */
 void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle);
-/* Removes registration handle (nothing when it is gone already). */
-void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle);
+/* Removes registration handle (nothing when it is gone already): every job with tasks on it
+ * fails over (why: what happened to it, for the job's error). */
+void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle, const char *why);
+/* A JobManager process: a job that does not find enough free slots waits for them (its state
+ * CREATED, its status saying so), instead of failing. */
+void rill__jm_set_wait_for_slots(rill__jobmanager *jm, bool wait);
 /* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
 /* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
@@ -426,6 +456,19 @@ typedef struct rill__run_request {
     size_t n_args;
 } rill__run_request;
 
+/* What TaskManager processes need to build a job's graph again, as the JobManager did: its
+ * object and the options and arguments rill_job was called with (env->cluster_spec). */
+typedef struct rill__job_spec {
+    char jar_id[RILL_JAR_ID_MAX + 1];
+    uint8_t jar_sha256[RILL_SHA256_LEN];
+    char *jar_path; /* on the JobManager */
+    uint64_t jar_size;
+    size_t n_opts;
+    char **opt_keys, **opt_values;
+    size_t n_args; /* without argv[0] */
+    char **args;
+} rill__job_spec;
+
 /* What runs requests on a JobManager process (cluster_run.c installs it; the mini-cluster has
  * none). */
 typedef struct rill__jm_runner {
@@ -442,6 +485,16 @@ rill__jar_store *rill__jm_jars(rill__jobmanager *jm);
 /* Runs rq through the runner: RILL_ENOTSUP when there is none. */
 int rill__jm_run(rill__jobmanager *jm, const rill__run_request *rq, uint64_t *job_id,
                  rill__err *err);
+
+/* The runner of a JobManager process (cluster_run.c): installs itself in jm (rill__jm_set_runner,
+ * with jars) and makes jobs wait for slots. A job that names no checkpoint directory gets
+ * default_ckpt_dir (NULL: none). */
+typedef struct rill__cluster_runner rill__cluster_runner;
+int rill__cluster_runner_new(rill__jobmanager *jm, rill__jar_store *jars,
+                             const char *default_ckpt_dir, rill__cluster_runner **out);
+/* Cancels every job it runs and waits for them to end (call before the control server stops:
+ * the TaskManagers report the cancellations). NULL-safe. */
+void rill__cluster_runner_free(rill__cluster_runner *r);
 
 /* ---- REST API (libmicrohttpd) -----------------------------------------------------------------
  */
@@ -473,6 +526,22 @@ void rill__rest_stop(rill__rest *r); /* NULL-safe */
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm);
 void rill__tm_free(rill__taskmanager *tm);
 rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm);
+struct rill__remote_config;
+/* Makes the data connection to process p of a placement for a job (connected, handshake done,
+ * not started), configured with cfg (its end reported to the job). NULL with err. */
+typedef struct rill__remote *(*rill__tm_connect_fn)(void *arg, int p,
+                                                     const struct rill__remote_config *cfg,
+                                                     rill__err *err);
+/* A TaskManager process's deployment: the listed tasks of attempt `attempt` of job_id, their
+ * channels to tasks elsewhere (placement; NULL: all local) over connections made by connect,
+ * one per peer, owned by the job from then on; a connection that breaks fails the attempt
+ * (the JobManager is told through job_failed). Released through the local gateway's release. */
+int rill__tm_deploy_run(rill__taskmanager *tm, uint64_t job_id, uint32_t attempt,
+                        rill__exec_graph *g, const int *tasks, int n,
+                        const rill__placement *placement, rill__tm_connect_fn connect,
+                        void *connect_arg, const rill__restore *restore, rill__err *err);
+/* Asks every task of every job here to stop (the JobManager is gone). */
+void rill__tm_cancel_all(rill__taskmanager *tm);
 
 /* ---- the JobManager's control server (jmserver.c): accepts TaskManagers, registers them in
  * the JobManager (rill__jm_remote_tm_*), answers their heartbeats and removes those that stop.
@@ -513,7 +582,8 @@ typedef struct rill__tm_agent_cfg {
     const uint8_t *secret;  /* borrowed; NULL: none */
     size_t secret_len;
     int heartbeat_interval_ms, heartbeat_timeout_ms, handshake_timeout_ms;
-    int max_backoff_ms; /* the longest wait between connection attempts */
+    int max_backoff_ms;   /* the longest wait between connection attempts */
+    const char *work_dir; /* job objects it receives; NULL: $TMPDIR/rill-taskmanager-<id> */
 } rill__tm_agent_cfg;
 
 /* Opens the data listener, then connects, registers and heartbeats until *stop becomes true,
@@ -526,6 +596,33 @@ typedef struct rill__tm_agent_cfg {
 int rill__tm_agent_run(const rill__tm_agent_cfg *cfg, const atomic_bool *stop,
                        void (*on_ready)(void *arg, const char *tm_id, int data_port), void *arg,
                        rill__err *err);
+
+/* ---- what a TaskManager process does with its deployments (tmhost.c) ---------------------- */
+
+typedef struct rill__tm_host rill__tm_host;
+typedef struct rill__tm_host_cfg {
+    const char *tm_id;
+    const char *work_dir;   /* created (0700): job objects go to work_dir/jobs */
+    int slots;
+    int data_lfd;           /* the data port's listening socket (borrowed) */
+    const char *cluster_id; /* for data connections' handshakes */
+    const uint8_t *secret;  /* borrowed; NULL: none */
+    size_t secret_len;
+    int handshake_timeout_ms;
+} rill__tm_host_cfg;
+/* Sends a frame to the JobManager (dropped while there is no connection). Any thread. */
+typedef void (*rill__tm_host_send_fn)(void *arg, uint16_t type, const rill__buf *payload);
+/* Starts accepting data connections. cfg's strings must outlive the host. */
+int rill__tm_host_new(const rill__tm_host_cfg *cfg, rill__tm_host_send_fn send, void *send_arg,
+                      rill__tm_host **out, rill__err *err);
+/* A control frame from the JobManager: JAR_DATA, DEPLOY, CANCEL, RELEASE, TRIGGER, ABORT_STOP,
+ * COMPLETE. 0, or a protocol error (the connection must be closed) in err. */
+int rill__tm_host_on_frame(rill__tm_host *h, const rill__frame *f, rill__err *err);
+/* The connection to the JobManager ended: every deployment is canceled and released (the
+ * JobManager fails them over). */
+void rill__tm_host_session_lost(rill__tm_host *h);
+/* Cancels and releases everything, stops accepting. NULL-safe. */
+void rill__tm_host_free(rill__tm_host *h);
 
 /* ---- mini-cluster --------------------------------------------------------------------------- */
 

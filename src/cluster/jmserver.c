@@ -3,12 +3,17 @@
  * heartbeats, and removes a TaskManager that closes, misbehaves or stops heartbeating. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
+
+/* How long a RELEASE waits for the TaskManager's RELEASED (its tasks' threads to end). */
+#define RELEASE_TIMEOUT_MS 30000
 
 /* Connections at once (registered or in their handshake); more are closed at accept. */
 #define MAX_CONNS 256
@@ -18,7 +23,30 @@ typedef struct rill__jm_server rill__jm_server;
 /* One TaskManager's control connection. Its thread owns the reader; frames are sent under
  * send_mu, so that the rill__tm_gateway built on this object next (deploy, trigger, ...) can
  * send from the JobManager's threads. */
-typedef struct remote_tm {
+typedef struct remote_tm remote_tm;
+
+/* The JobManager's handle on one registration: the rill__tm_gateway's object. Shared by the
+ * connection (until it ends) and the JobManager (until it drops the gateway): freed by the
+ * last of the two. */
+typedef struct tm_link {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs;
+    remote_tm *conn; /* NULL once the connection has ended */
+    char tm_id[RILL_TM_ID_MAX + 1];
+    int slots;
+    /* RELEASED answers not yet collected by their release call */
+    struct released {
+        uint64_t job;
+        uint32_t attempt;
+    } *released;
+    int n_released;
+    /* job objects already sent over this connection */
+    char (*jars)[RILL_JAR_ID_MAX + 1];
+    int n_jars;
+} tm_link;
+
+struct remote_tm {
     rill__jm_server *srv;
     int fd;            /* -1 once closed (under srv->mu) */
     bool in_handshake; /* under srv->mu: stop shuts the socket down to end it at once */
@@ -29,8 +57,10 @@ typedef struct remote_tm {
     pthread_mutex_t send_mu;
     uint64_t handle; /* the registration in the JobManager, 0: none (under srv->mu) */
     char tm_id[RILL_TM_ID_MAX + 1];
+    tm_link *link; /* registered: the gateway's object */
+    char end_why[1200]; /* why the connection ended, for the jobs that fail over */
     struct remote_tm *next;
-} remote_tm;
+};
 
 struct rill__jm_server {
     rill__jobmanager *jm;
@@ -44,7 +74,9 @@ struct rill__jm_server {
 };
 
 static const uint16_t types_unregistered[] = {RILL_FT_REGISTER_TM, RILL_FT_DISCONNECT};
-static const uint16_t types_registered[] = {RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT};
+static const uint16_t types_registered[] = {
+    RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT, RILL_FT_TASK_STATE, RILL_FT_ACK,
+    RILL_FT_END_OF_DATA, RILL_FT_RELEASED, RILL_FT_JOB_FAILED};
 
 static int send_msg(remote_tm *c, uint16_t type, const rill__buf *b, rill__err *err)
 {
@@ -75,6 +107,245 @@ static const char *who(const remote_tm *c, char *buf, size_t cap)
     return buf;
 }
 
+/* ---- the rill__tm_gateway of a registration: frames over its connection ------------------- */
+
+static void link_unref(tm_link *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool last = --l->refs == 0;
+    pthread_mutex_unlock(&l->mu);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l->released);
+    free(l->jars);
+    free(l);
+}
+
+static void gw_drop(void *arg)
+{
+    link_unref(arg);
+}
+
+/* Sends a frame to the TaskManager (l->mu held): RILL_EIO when the connection has ended. */
+static int link_send(tm_link *l, uint16_t type, const rill__buf *b, rill__err *err)
+{
+    if (!l->conn)
+        return rill__err_set(err, RILL_EIO, "taskmanager %s is gone", l->tm_id);
+    return send_msg(l->conn, type, b, err);
+}
+
+static void gw_job_msg(tm_link *l, uint16_t type, const rill__msg_job *m)
+{
+    rill__buf b = {0};
+    rill__err err = {0};
+    pthread_mutex_lock(&l->mu);
+    int rc = rill__msg_job_enc(&b, type, m);
+    if (rc == 0)
+        rc = link_send(l, type, &b, &err);
+    if (rc && l->conn)
+        rill__log(RILL_LOG_WARN, "taskmanager %s: cannot send a message (type 0x%04x): %s",
+                  l->tm_id, type, err.msg[0] ? err.msg : rill_strerror(rc));
+    pthread_mutex_unlock(&l->mu);
+    rill__buf_free(&b);
+}
+
+static void gw_cancel(void *arg, uint64_t job_id, uint32_t attempt)
+{
+    gw_job_msg(arg, RILL_FT_CANCEL, &(rill__msg_job){.job_id = job_id, .attempt = attempt});
+}
+
+static void gw_trigger(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
+                       rill__stop_mode stop)
+{
+    gw_job_msg(arg, RILL_FT_TRIGGER,
+               &(rill__msg_job){.job_id = job_id, .attempt = attempt, .ckpt_id = ckpt_id,
+                                .stop = (uint8_t)stop});
+}
+
+static void gw_abort_stop(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id)
+{
+    gw_job_msg(arg, RILL_FT_ABORT_STOP,
+               &(rill__msg_job){.job_id = job_id, .attempt = attempt, .ckpt_id = ckpt_id});
+}
+
+static void gw_complete(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id)
+{
+    gw_job_msg(arg, RILL_FT_COMPLETE,
+               &(rill__msg_job){.job_id = job_id, .attempt = attempt, .ckpt_id = ckpt_id});
+}
+
+/* Sends RELEASE and waits for RELEASED (the TaskManager's threads of the attempt have ended),
+ * the connection's end, or the timeout. */
+static void gw_release(void *arg, uint64_t job_id, uint32_t attempt)
+{
+    tm_link *l = arg;
+    gw_job_msg(l, RILL_FT_RELEASE, &(rill__msg_job){.job_id = job_id, .attempt = attempt});
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += RELEASE_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        int found = -1;
+        for (int i = 0; i < l->n_released && found < 0; i++)
+            if (l->released[i].job == job_id && l->released[i].attempt == attempt)
+                found = i;
+        if (found >= 0) {
+            l->released[found] = l->released[--l->n_released];
+            break;
+        }
+        if (!l->conn)
+            break;
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) {
+            rill__log(RILL_LOG_WARN,
+                      "taskmanager %s: job %llu attempt %u not released within %d ms; going on",
+                      l->tm_id, (unsigned long long)job_id, attempt, RELEASE_TIMEOUT_MS);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Sends the job's object in JAR_DATA pieces unless this connection carried it already
+ * (l->mu held). */
+static int send_jar(tm_link *l, const rill__job_spec *spec, rill__err *err)
+{
+    for (int i = 0; i < l->n_jars; i++)
+        if (!strcmp(l->jars[i], spec->jar_id))
+            return 0;
+    FILE *f = fopen(spec->jar_path, "rb");
+    if (!f)
+        return rill__err_set(err, -errno, "cannot open job object %s: %s", spec->jar_path,
+                             strerror(errno));
+    uint8_t *chunk = rill__xmalloc(RILL_JAR_CHUNK_MAX);
+    rill__buf b = {0};
+    int rc = 0;
+    uint64_t off = 0;
+    while (rc == 0 && off < spec->jar_size) {
+        size_t want = (size_t)RILL_MIN((uint64_t)RILL_JAR_CHUNK_MAX, spec->jar_size - off);
+        if (fread(chunk, 1, want, f) != want) {
+            rc = rill__err_set(err, RILL_EIO, "job object %s: short read at byte %llu",
+                               spec->jar_path, (unsigned long long)off);
+            break;
+        }
+        rill__msg_jar_data m = {.total = spec->jar_size, .offset = off, .data = chunk,
+                                .len = (uint32_t)want};
+        memcpy(m.jar_id, spec->jar_id, sizeof m.jar_id);
+        memcpy(m.sha256, spec->jar_sha256, sizeof m.sha256);
+        b.len = 0;
+        rc = rill__msg_jar_data_enc(&b, &m);
+        if (rc == 0)
+            rc = link_send(l, RILL_FT_JAR_DATA, &b, err);
+        off += want;
+    }
+    fclose(f);
+    free(chunk);
+    rill__buf_free(&b);
+    if (rc == 0) {
+        l->jars = rill__xrealloc(l->jars, (size_t)(l->n_jars + 1) * sizeof *l->jars);
+        memcpy(l->jars[l->n_jars++], spec->jar_id, sizeof *l->jars);
+    }
+    return rc;
+}
+
+static int gw_deploy(void *arg, uint64_t job_id, uint32_t attempt, rill__exec_graph *g,
+                     const int *tasks, int n, const rill__deploy_plan *plan,
+                     const rill__restore *restore, rill__err *err)
+{
+    (void)tasks;
+    (void)n; /* the TaskManager runs the tasks the plan places on it */
+    tm_link *l = arg;
+    const rill__job_spec *spec = g->env->cluster_spec;
+    if (!spec)
+        return rill__err_set(err, RILL_ENOTSUP,
+                             "job '%s' was not submitted as an object (rill run -m): a "
+                             "TaskManager process cannot build its graph", g->env->name);
+    rill__msg_deploy m = {.job_id = job_id, .attempt = attempt};
+    memcpy(m.jar_id, spec->jar_id, sizeof m.jar_id);
+    memcpy(m.jar_sha256, spec->jar_sha256, sizeof m.jar_sha256);
+    snprintf(m.job_name, sizeof m.job_name, "%s", g->env->name);
+    m.n_opts = (uint32_t)spec->n_opts;
+    m.opt_keys = spec->opt_keys;
+    m.opt_values = spec->opt_values;
+    m.n_args = (uint32_t)spec->n_args;
+    m.args = spec->args;
+    if (restore) {
+        m.restore_kind = rill__restore_is_savepoint(restore) ? RILL_RESTORE_SAVEPOINT
+                                                             : RILL_RESTORE_CHECKPOINT;
+        m.restore_id = (uint64_t)rill__restore_id(restore);
+    }
+    m.n_tms = (uint32_t)plan->n_tms;
+    m.tms = (rill__deploy_tm *)plan->tms;
+    m.n_tasks = (uint32_t)g->n_tasks;
+    m.tm_of_task = rill__xcalloc((size_t)g->n_tasks + 1, sizeof *m.tm_of_task);
+    for (int t = 0; t < g->n_tasks; t++)
+        m.tm_of_task[t] = (uint16_t)plan->tm_of_task[t];
+    rill__buf b = {0};
+    int rc = rill__msg_deploy_enc(&b, &m);
+    free(m.tm_of_task);
+    if (rc)
+        rill__err_set(err, rc, "job '%s': the deployment does not fit a control frame (options "
+                      "or arguments too long?)", g->env->name);
+    pthread_mutex_lock(&l->mu);
+    if (rc == 0)
+        rc = send_jar(l, spec, err);
+    if (rc == 0)
+        rc = link_send(l, RILL_FT_DEPLOY, &b, err);
+    pthread_mutex_unlock(&l->mu);
+    rill__buf_free(&b);
+    return rc;
+}
+
+/* ---- what a registered TaskManager reports -------------------------------------------------- */
+
+static int on_report(remote_tm *c, const rill__frame *f)
+{
+    rill__jm_gateway jg = rill__jm_gateway_local(c->srv->jm);
+    rill__err err = {0};
+    int rc;
+    if (f->type == RILL_FT_TASK_STATE || f->type == RILL_FT_JOB_FAILED) {
+        rill__msg_task_state m;
+        if ((rc = rill__msg_task_state_dec(f->type, f->payload, f->len, &m, &err)) == 0) {
+            rill__text_sanitize(m.msg);
+            if (f->type == RILL_FT_TASK_STATE)
+                jg.task_state(jg.jm, m.job_id, m.attempt, (int)m.task, (rill__task_state)m.state,
+                              m.rc, m.msg);
+            else
+                jg.job_failed(jg.jm, m.job_id, m.attempt, m.rc, m.msg);
+        }
+    } else if (f->type == RILL_FT_ACK) {
+        rill__msg_ack m;
+        if ((rc = rill__msg_ack_dec(f->payload, f->len, &m, &err)) == 0) {
+            rill__text_sanitize(m.reason);
+            rill__text_sanitize(m.file);
+            jg.ack(jg.jm, m.job_id, m.attempt, (int)m.task, m.ckpt_id, m.rc, m.bytes, m.align_ms,
+                   m.file, m.reason);
+        }
+    } else { /* END_OF_DATA, RELEASED */
+        rill__msg_job m;
+        if ((rc = rill__msg_job_dec(f->type, f->payload, f->len, &m, &err)) == 0) {
+            if (f->type == RILL_FT_END_OF_DATA) {
+                jg.end_of_data(jg.jm, m.job_id, m.attempt, (int)m.task);
+            } else {
+                tm_link *l = c->link;
+                pthread_mutex_lock(&l->mu);
+                l->released = rill__xrealloc(l->released,
+                                             (size_t)(l->n_released + 1) * sizeof *l->released);
+                l->released[l->n_released++] = (struct released){m.job_id, m.attempt};
+                pthread_cond_broadcast(&l->cv);
+                pthread_mutex_unlock(&l->mu);
+            }
+        }
+    }
+    if (rc) {
+        char w[256];
+        rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), err.msg);
+        send_disconnect(c, RILL_DISCONNECT_PROTOCOL, err.msg);
+    }
+    return rc;
+}
+
 static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f)
 {
     rill__jm_server *s = c->srv;
@@ -86,7 +357,28 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
         return RILL_EPROTO;
     }
     uint64_t handle, replaced;
-    rill__jm_remote_tm_add(s->jm, &m, &handle, &replaced);
+    tm_link *l = rill__xcalloc(1, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    l->refs = 2; /* this connection, and the JobManager's gateway */
+    l->conn = c;
+    l->slots = (int)m.slots;
+    memcpy(l->tm_id, m.tm_id, sizeof l->tm_id);
+    c->link = l;
+    rill__tm_gateway gw = {.tm = l,
+                           .slots = (int)m.slots,
+                           .deploy = gw_deploy,
+                           .cancel = gw_cancel,
+                           .release = gw_release,
+                           .trigger = gw_trigger,
+                           .abort_stop = gw_abort_stop,
+                           .complete = gw_complete,
+                           .drop = gw_drop};
+    rill__jm_remote_tm_add(s->jm, &m, &gw, &handle, &replaced);
     pthread_mutex_lock(&s->mu);
     c->handle = handle;
     memcpy(c->tm_id, m.tm_id, sizeof c->tm_id);
@@ -172,6 +464,8 @@ static void serve(remote_tm *c, rill__frame_reader *r)
                 rc = on_register(c, r, &f);
             else if (f.type == RILL_FT_HEARTBEAT)
                 rc = on_heartbeat(c, &f);
+            else if (f.type != RILL_FT_DISCONNECT)
+                rc = on_report(c, &f);
             else { /* DISCONNECT */
                 rill__msg_disconnect d;
                 rill__err err = {0};
@@ -181,6 +475,8 @@ static void serve(remote_tm *c, rill__frame_reader *r)
                     rill__text_sanitize(d.text); /* the peer's words go into our log */
                     rill__log(RILL_LOG_INFO, "%s disconnected (%s): %s", who(c, w, sizeof w),
                               rill__disconnect_name(d.reason), d.text);
+                    snprintf(c->end_why, sizeof c->end_why, "it disconnected (%s): %s",
+                             rill__disconnect_name(d.reason), d.text);
                 }
                 return;
             }
@@ -198,11 +494,13 @@ static void serve(remote_tm *c, rill__frame_reader *r)
         }
         if (rc == RILL_DONE) {
             rill__log(RILL_LOG_WARN, "%s closed the connection", who(c, w, sizeof w));
+            snprintf(c->end_why, sizeof c->end_why, "it closed its connection");
             return;
         }
         if (rc != RILL_AGAIN) {
             const char *why = r->err.msg[0] ? r->err.msg : rill_strerror(rc);
             rill__log(RILL_LOG_WARN, "%s: %s; closing it", who(c, w, sizeof w), why);
+            snprintf(c->end_why, sizeof c->end_why, "its connection failed: %s", why);
             if (rc == RILL_EPROTO || rc == RILL_ELIMIT)
                 send_disconnect(c, RILL_DISCONNECT_PROTOCOL, why);
             return;
@@ -216,6 +514,7 @@ static void serve(remote_tm *c, rill__frame_reader *r)
                 snprintf(text, sizeof text, "no registration within %d ms of the handshake",
                          s->cfg.handshake_timeout_ms);
             rill__log(RILL_LOG_WARN, "%s: %s: declared dead", who(c, w, sizeof w), text);
+            snprintf(c->end_why, sizeof c->end_why, "%s", text);
             send_disconnect(c, RILL_DISCONNECT_HEARTBEAT, text);
             return;
         }
@@ -256,6 +555,15 @@ static void *conn_main(void *arg)
         serve(c, &r);
     }
     rill__frame_reader_close(&r);
+    if (c->link) { /* the gateway sends nothing more; a release waiting on it goes on */
+        tm_link *l = c->link;
+        pthread_mutex_lock(&l->mu);
+        l->conn = NULL;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        link_unref(l);
+        c->link = NULL;
+    }
     pthread_mutex_lock(&s->mu);
     uint64_t handle = c->handle;
     c->handle = 0;
@@ -263,7 +571,8 @@ static void *conn_main(void *arg)
     c->fd = -1;
     pthread_mutex_unlock(&s->mu);
     if (handle && !atomic_load(&c->replaced)) { /* a replaced one left with the add */
-        rill__jm_remote_tm_remove(s->jm, handle);
+        rill__jm_remote_tm_remove(s->jm, handle,
+                                  c->end_why[0] ? c->end_why : "its connection ended");
         rill__log(RILL_LOG_INFO, "taskmanager %s removed", c->tm_id);
     }
     atomic_store(&c->done, true);

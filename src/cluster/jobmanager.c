@@ -1,42 +1,59 @@
-/* jobmanager.c - cluster layer: the JobManager. Schedules an execution graph onto TaskManager
- * slots, deploys it through their gateways, follows task states, cancels everything on the
- * first failure, and reports the job's end. Restart strategies come with checkpoints. */
+/* jobmanager.c - cluster layer: the JobManager. Places an execution graph onto TaskManager
+ * slots (waiting for them in a JobManager process), deploys it through their gateways, follows
+ * task states, cancels everything on the first failure (a task's, or a lost TaskManager's),
+ * restarts from the newest completed checkpoint per the restart strategy, and reports the
+ * job's end. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cluster.h"
 
+/* A TaskManager: in this process (the mini-cluster's) or a process registered over the control
+ * protocol. */
+typedef struct jm_tm {
+    uint64_t handle; /* this registration */
+    rill__tm_gateway gw;
+    bool remote;
+    bool alive;                 /* false once removed: kept while an attempt still holds it */
+    rill__msg_register_tm reg;  /* remote */
+    int64_t last_heartbeat_ns;  /* remote; monotonic */
+    int used;                   /* slots held by attempts not yet released */
+    int refs;                   /* attempts holding it */
+} jm_tm;
+
 typedef struct jm_job {
     uint64_t id;
-    rill__exec_graph *g;
+    char name[256];
+    rill__exec_graph *g; /* NULL once the job has ended and its waiter returned */
     rill__job_state state;
     int n_tasks, n_terminal, n_failed, n_canceled;
-    int *tm_of_task; /* TaskManager index per task */
-    rill__err err;   /* the first failure */
+    uint8_t *task_done; /* per task: its terminal state was counted */
+    /* the current attempt's placement: the TaskManagers it holds, slots on each, and per task
+     * an index into held */
+    jm_tm **held;
+    int *held_slots;
+    int n_held;
+    int *tm_of_task;
+    bool waiting;      /* for slots: not deployed yet */
+    char status[192];  /* what it waits for */
+    rill__err err;     /* the first failure */
     bool cancel_sent;
+    bool user_cancel;  /* canceled on request (not a failure) */
     rill__coordinator *coord; /* checkpointing on */
     rill__restore *restore;   /* the checkpoint the current attempt started from */
-    int attempts;             /* restarts so far */
+    int attempts;             /* restarts so far: the current attempt's number */
     int64_t *failure_ms;      /* failure-rate: when the recent failures happened */
     int n_failure_ms;
 } jm_job;
 
-/* A TaskManager process registered over the control protocol (jmserver.c). */
-typedef struct jm_remote_tm {
-    uint64_t handle;
-    rill__msg_register_tm reg;
-    int64_t last_heartbeat_ns; /* monotonic */
-} jm_remote_tm;
-
 struct rill__jobmanager {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    rill__tm_gateway *tms;
+    jm_tm **tms; /* registration order (removed ones stay while an attempt holds them) */
     int n_tms;
-    jm_remote_tm *remote; /* registration order */
-    int n_remote;
     uint64_t next_handle;
+    bool wait_for_slots;
     jm_job **jobs;
     int n_jobs;
     uint64_t next_id;
@@ -62,32 +79,78 @@ rill__jobmanager *rill__jm_new(void)
     return jm;
 }
 
+static void tm_free(jm_tm *t)
+{
+    if (t->gw.drop)
+        t->gw.drop(t->gw.tm);
+    free(t);
+}
+
 void rill__jm_free(rill__jobmanager *jm)
 {
     if (!jm)
         return;
     for (int i = 0; i < jm->n_jobs; i++) {
-        rill__coord_free(jm->jobs[i]->coord);
-        rill__restore_free(jm->jobs[i]->restore);
-        free(jm->jobs[i]->failure_ms);
-        free(jm->jobs[i]->tm_of_task);
-        free(jm->jobs[i]);
+        jm_job *j = jm->jobs[i];
+        rill__coord_free(j->coord);
+        rill__restore_free(j->restore);
+        free(j->failure_ms);
+        free(j->tm_of_task);
+        free(j->task_done);
+        free(j->held);
+        free(j->held_slots);
+        free(j);
     }
+    for (int i = 0; i < jm->n_tms; i++)
+        tm_free(jm->tms[i]);
     free(jm->jobs);
     free(jm->tms);
-    free(jm->remote);
     pthread_mutex_destroy(&jm->mu);
     pthread_cond_destroy(&jm->cv);
     free(jm);
 }
 
+static jm_tm *tm_add(rill__jobmanager *jm, const rill__tm_gateway *gw, bool remote)
+{
+    jm_tm *t = rill__xcalloc(1, sizeof *t);
+    t->handle = ++jm->next_handle;
+    t->gw = *gw;
+    t->remote = remote;
+    t->alive = true;
+    t->last_heartbeat_ns = rill__mono_ns();
+    jm->tms = rill__xrealloc(jm->tms, (size_t)(jm->n_tms + 1) * sizeof *jm->tms);
+    jm->tms[jm->n_tms++] = t;
+    pthread_cond_broadcast(&jm->cv); /* jobs waiting for slots */
+    return t;
+}
+
+/* Forgets a removed TaskManager once no attempt holds it (jm->mu held). */
+static void tm_reap(rill__jobmanager *jm, jm_tm *t)
+{
+    if (t->alive || t->refs > 0)
+        return;
+    for (int i = 0; i < jm->n_tms; i++)
+        if (jm->tms[i] == t) {
+            memmove(&jm->tms[i], &jm->tms[i + 1], (size_t)(jm->n_tms - i - 1) * sizeof *jm->tms);
+            jm->n_tms--;
+            break;
+        }
+    tm_free(t);
+}
+
 int rill__jm_register_tm(rill__jobmanager *jm, const rill__tm_gateway *tm)
 {
     pthread_mutex_lock(&jm->mu);
-    jm->tms = rill__xrealloc(jm->tms, (size_t)(jm->n_tms + 1) * sizeof *jm->tms);
-    jm->tms[jm->n_tms++] = *tm;
+    tm_add(jm, tm, false);
     pthread_mutex_unlock(&jm->mu);
     return 0;
+}
+
+void rill__jm_set_wait_for_slots(rill__jobmanager *jm, bool wait)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm->wait_for_slots = wait;
+    pthread_mutex_unlock(&jm->mu);
 }
 
 static jm_job *find_job(rill__jobmanager *jm, uint64_t id)
@@ -98,51 +161,124 @@ static jm_job *find_job(rill__jobmanager *jm, uint64_t id)
     return NULL;
 }
 
+/* The job and attempt a TaskManager reports about, NULL when stale (jm->mu held). */
+static jm_job *find_attempt(rill__jobmanager *jm, uint64_t id, uint32_t attempt)
+{
+    jm_job *j = find_job(jm, id);
+    if (!j || (uint32_t)j->attempts != attempt || j->waiting)
+        return NULL;
+    return j;
+}
+
+/* ---- placement ----------------------------------------------------------------------------- */
+
+static int free_slots(const jm_tm *t)
+{
+    return t->alive ? (int)t->gw.slots - t->used : 0;
+}
+
+/* Places the current attempt of j on free slots (jm->mu held): slot sharing (slot k runs
+ * subtask k of every vertex), the job's slots spread over the TaskManagers with free ones in
+ * turn (Flink's evenly-spread-out slots). RILL_AGAIN with j->status set when there are too
+ * few. */
+static int place(rill__jobmanager *jm, jm_job *j)
+{
+    rill__exec_graph *g = j->g;
+    int need = g->max_vertex_p, have = 0, n_with = 0;
+    for (int i = 0; i < jm->n_tms; i++) {
+        have += free_slots(jm->tms[i]);
+        n_with += free_slots(jm->tms[i]) > 0;
+    }
+    if (have < need) {
+        snprintf(j->status, sizeof j->status,
+                 "waiting for slots: the job needs %d, %d free on %d TaskManager%s", need, have,
+                 n_with, n_with == 1 ? "" : "s");
+        return RILL_AGAIN;
+    }
+    int *slot_tm = rill__xcalloc((size_t)need, sizeof *slot_tm); /* slot -> index into held */
+    int *left = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *left);
+    int *held_of = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *held_of);
+    for (int i = 0; i < jm->n_tms; i++) {
+        left[i] = free_slots(jm->tms[i]);
+        held_of[i] = -1;
+    }
+    free(j->held);
+    free(j->held_slots);
+    j->held = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *j->held);
+    j->held_slots = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *j->held_slots);
+    j->n_held = 0;
+    for (int k = 0, i = 0; k < need; i = (i + 1) % jm->n_tms) {
+        if (left[i] == 0)
+            continue;
+        left[i]--;
+        if (held_of[i] < 0) {
+            held_of[i] = j->n_held;
+            j->held[j->n_held++] = jm->tms[i];
+        }
+        j->held_slots[held_of[i]]++;
+        slot_tm[k++] = held_of[i];
+    }
+    for (int h = 0; h < j->n_held; h++) {
+        j->held[h]->used += j->held_slots[h];
+        j->held[h]->refs++;
+    }
+    for (int v = 0; v < g->n_vertices; v++)
+        for (int k = 0; k < g->vertices[v]->parallelism; k++)
+            j->tm_of_task[g->vertices[v]->first_task + k] = slot_tm[k];
+    free(slot_tm);
+    free(left);
+    free(held_of);
+    j->status[0] = '\0';
+    return 0;
+}
+
+/* Gives the current attempt's slots back (jm->mu held). */
+static void unplace(rill__jobmanager *jm, jm_job *j)
+{
+    for (int h = 0; h < j->n_held; h++) {
+        jm_tm *t = j->held[h];
+        t->used -= j->held_slots[h];
+        t->refs--;
+        tm_reap(jm, t);
+    }
+    j->n_held = 0;
+    pthread_cond_broadcast(&jm->cv); /* jobs waiting for slots */
+}
+
+/* ---- task states -------------------------------------------------------------------------- */
+
+/* Counts task's terminal state once (jm->mu held); the job ends when every task has. */
+static void task_terminal(rill__jobmanager *jm, jm_job *j, int task, rill__task_state state,
+                          int rc, const char *msg);
+
 /* With jm->mu held. */
 static void cancel_locked(rill__jobmanager *jm, jm_job *j)
 {
     if (j->cancel_sent)
         return;
     j->cancel_sent = true;
-    for (int i = 0; i < jm->n_tms; i++)
-        jm->tms[i].cancel(jm->tms[i].tm, j->id);
-}
-
-/* Tells the TaskManagers of a checkpoint that has just completed (jm->mu held). */
-static void notify_complete(rill__jobmanager *jm, jm_job *j, uint64_t before)
-{
-    uint64_t done = rill__coord_last_completed(j->coord);
-    if (done <= before)
-        return;
-    for (int i = 0; i < jm->n_tms; i++)
-        if (jm->tms[i].complete)
-            jm->tms[i].complete(jm->tms[i].tm, j->id, done);
-}
-
-static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state state, int rc,
-                          const char *msg)
-{
-    rill__jobmanager *jm = arg;
-    pthread_mutex_lock(&jm->mu);
-    jm_job *j = find_job(jm, job_id);
-    if (!j || state < RILL_TASK_FINISHED) {
-        pthread_mutex_unlock(&jm->mu);
+    if (j->waiting) { /* nothing deployed: the job ends here */
+        j->waiting = false;
+        for (int t = 0; t < j->n_tasks; t++)
+            task_terminal(jm, j, t, RILL_TASK_CANCELED, 0, "");
         return;
     }
+    for (int h = 0; h < j->n_held; h++)
+        j->held[h]->gw.cancel(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts);
+}
+
+static void task_terminal(rill__jobmanager *jm, jm_job *j, int task, rill__task_state state,
+                          int rc, const char *msg)
+{
+    if (task < 0 || task >= j->n_tasks || j->task_done[task])
+        return;
+    j->task_done[task] = 1;
     j->n_terminal++;
-    if (state == RILL_TASK_FINISHED && j->coord) {
-        uint64_t before = rill__coord_last_completed(j->coord);
-        if (rill__coord_task_finished(j->coord, task, &j->err) < 0)
-            cancel_locked(jm, j);
-        else
-            notify_complete(jm, j, before);
-        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
-    }
     if (state == RILL_TASK_FAILED) {
         j->n_failed++;
         rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", msg && *msg ? msg : "task failed");
-        rill__log(RILL_LOG_ERROR, "job %llu: task %d failed: %s", (unsigned long long)job_id,
-                  task, j->err.msg);
+        rill__log(RILL_LOG_ERROR, "job %llu: task %d failed: %s", (unsigned long long)j->id, task,
+                  msg && *msg ? msg : "task failed");
         cancel_locked(jm, j);
     } else if (state == RILL_TASK_CANCELED) {
         j->n_canceled++;
@@ -151,19 +287,73 @@ static void on_task_state(void *arg, uint64_t job_id, int task, rill__task_state
         j->state = j->n_failed ? RILL_JOB_FAILED
                    : (j->n_canceled || j->cancel_sent) ? RILL_JOB_CANCELED
                                                       : RILL_JOB_FINISHED;
-        rill__log(RILL_LOG_INFO, "job %llu %s", (unsigned long long)job_id,
+        rill__log(RILL_LOG_INFO, "job %llu %s", (unsigned long long)j->id,
                   rill__job_state_name(j->state));
         pthread_cond_broadcast(&jm->cv);
     }
-    pthread_mutex_unlock(&jm->mu);
 }
 
-static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int rc,
-                   uint64_t bytes, int64_t align_ms, const char *file, const char *reason)
+/* The whole attempt failed (jm->mu held): a lost TaskManager, a broken data connection, a
+ * deployment that did not go through. Tasks not yet ended count as failed with why. */
+static void fail_attempt(rill__jobmanager *jm, jm_job *j, int rc, const char *why,
+                         int only_held /* -1: every task; else those on held[only_held] */)
+{
+    rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", why);
+    rill__log(RILL_LOG_ERROR, "job %llu: %s", (unsigned long long)j->id, why);
+    cancel_locked(jm, j);
+    for (int t = 0; t < j->n_tasks; t++)
+        if (only_held < 0 || j->tm_of_task[t] == only_held)
+            task_terminal(jm, j, t, RILL_TASK_FAILED, rc ? rc : RILL_EIO, why);
+}
+
+/* Tells the TaskManagers of a checkpoint that has just completed (jm->mu held). */
+static void notify_complete(rill__jobmanager *jm, jm_job *j, uint64_t before)
+{
+    (void)jm;
+    uint64_t done = rill__coord_last_completed(j->coord);
+    if (done <= before)
+        return;
+    for (int h = 0; h < j->n_held; h++)
+        if (j->held[h]->gw.complete)
+            j->held[h]->gw.complete(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts, done);
+}
+
+static void trigger_all(jm_job *j, uint64_t id, rill__stop_mode stop)
+{
+    for (int h = 0; h < j->n_held; h++)
+        if (j->held[h]->gw.trigger)
+            j->held[h]->gw.trigger(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts, id, stop);
+}
+
+static void on_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task,
+                          rill__task_state state, int rc, const char *msg)
 {
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
-    jm_job *j = find_job(jm, job_id);
+    jm_job *j = find_attempt(jm, job_id, attempt);
+    if (!j || state < RILL_TASK_FINISHED || task < 0 || task >= j->n_tasks ||
+        j->task_done[task]) {
+        pthread_mutex_unlock(&jm->mu);
+        return;
+    }
+    if (state == RILL_TASK_FINISHED && j->coord) {
+        uint64_t before = rill__coord_last_completed(j->coord);
+        if (rill__coord_task_finished(j->coord, task, &j->err) < 0)
+            cancel_locked(jm, j);
+        else
+            notify_complete(jm, j, before);
+        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
+    }
+    task_terminal(jm, j, task, state, rc, msg);
+    pthread_mutex_unlock(&jm->mu);
+}
+
+static void on_ack(void *arg, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id,
+                   int rc, uint64_t bytes, int64_t align_ms, const char *file, const char *reason)
+{
+    rill__jobmanager *jm = arg;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_attempt(jm, job_id, attempt);
     if (j && j->coord && j->state == RILL_JOB_RUNNING) {
         uint64_t before = rill__coord_last_completed(j->coord);
         if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, align_ms, file, reason,
@@ -176,15 +366,25 @@ static void on_ack(void *arg, uint64_t job_id, int task, uint64_t ckpt_id, int r
     pthread_mutex_unlock(&jm->mu);
 }
 
-static void on_end_of_data(void *arg, uint64_t job_id, int task)
+static void on_end_of_data(void *arg, uint64_t job_id, uint32_t attempt, int task)
 {
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
-    jm_job *j = find_job(jm, job_id);
+    jm_job *j = find_attempt(jm, job_id, attempt);
     if (j && j->coord && j->state == RILL_JOB_RUNNING && !j->cancel_sent) {
         rill__coord_end_of_data(j->coord, task);
         pthread_cond_broadcast(&jm->cv); /* the waiter triggers the final checkpoint at once */
     }
+    pthread_mutex_unlock(&jm->mu);
+}
+
+static void on_job_failed(void *arg, uint64_t job_id, uint32_t attempt, int rc, const char *msg)
+{
+    rill__jobmanager *jm = arg;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_attempt(jm, job_id, attempt);
+    if (j && j->state == RILL_JOB_RUNNING)
+        fail_attempt(jm, j, rc, msg && *msg ? msg : "a TaskManager failed the job", -1);
     pthread_mutex_unlock(&jm->mu);
 }
 
@@ -193,25 +393,92 @@ rill__jm_gateway rill__jm_gateway_local(rill__jobmanager *jm)
     return (rill__jm_gateway){.jm = jm,
                               .task_state = on_task_state,
                               .ack = on_ack,
-                              .end_of_data = on_end_of_data};
+                              .end_of_data = on_end_of_data,
+                              .job_failed = on_job_failed};
 }
 
-/* Deploys every task of j on the TaskManagers its slots are on (without jm->mu held). */
-static int deploy_all(rill__jobmanager *jm, jm_job *j, int n_tms, rill__err *err)
+/* ---- deployment ---------------------------------------------------------------------------- */
+
+/* Deploys the current attempt of j, placed already (called with jm->mu held; released while
+ * the TaskManagers are called). A failure fails the attempt. */
+static void deploy_all(rill__jobmanager *jm, jm_job *j)
 {
     rill__exec_graph *g = j->g;
+    int n_held = j->n_held;
+    uint32_t attempt = (uint32_t)j->attempts;
+    rill__tm_gateway *gws = rill__xcalloc((size_t)n_held + 1, sizeof *gws);
+    rill__deploy_tm *dtms = rill__xcalloc((size_t)n_held + 1, sizeof *dtms);
+    for (int h = 0; h < n_held; h++) {
+        jm_tm *t = j->held[h];
+        gws[h] = t->gw;
+        if (t->remote) {
+            memcpy(dtms[h].tm_id, t->reg.tm_id, sizeof dtms[h].tm_id);
+            memcpy(dtms[h].data_host, t->reg.data_host, sizeof dtms[h].data_host);
+            dtms[h].data_port = t->reg.data_port;
+        } else {
+            snprintf(dtms[h].tm_id, sizeof dtms[h].tm_id, "local-%llu",
+                     (unsigned long long)t->handle);
+        }
+    }
+    int *tm_of_task = rill__xcalloc((size_t)g->n_tasks, sizeof *tm_of_task);
+    memcpy(tm_of_task, j->tm_of_task, (size_t)g->n_tasks * sizeof *tm_of_task);
+    const rill__restore *restore = j->restore;
+    pthread_mutex_unlock(&jm->mu);
     int *tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *tasks);
     int rc = 0;
-    for (int i = 0; i < n_tms && rc == 0; i++) {
+    rill__err err = {0};
+    for (int h = 0; h < n_held && rc == 0; h++) {
         int n = 0;
         for (int t = 0; t < g->n_tasks; t++)
-            if (j->tm_of_task[t] == i)
+            if (tm_of_task[t] == h)
                 tasks[n++] = t;
+        rill__deploy_plan plan = {.n_tms = n_held, .tms = dtms, .tm_of_task = tm_of_task,
+                                  .self = h};
         if (n > 0)
-            rc = jm->tms[i].deploy(jm->tms[i].tm, j->id, g, tasks, n, j->restore, err);
+            rc = gws[h].deploy(gws[h].tm, j->id, attempt, g, tasks, n, &plan, restore, &err);
+        if (rc)
+            rill__log(RILL_LOG_ERROR, "job '%s': deploying to TaskManager %s failed: %s",
+                      g->env->name, dtms[h].tm_id, err.msg);
     }
     free(tasks);
-    return rc;
+    free(tm_of_task);
+    free(dtms);
+    free(gws);
+    pthread_mutex_lock(&jm->mu);
+    if (rc != 0 && (uint32_t)j->attempts == attempt) {
+        char why[RILL_ERRMSG_MAX + 32];
+        snprintf(why, sizeof why, "deployment failed: %s", err.msg);
+        fail_attempt(jm, j, rc, why, -1);
+    }
+}
+
+/* Starts the attempt when its slots are free (jm->mu held). */
+static void try_start(rill__jobmanager *jm, jm_job *j)
+{
+    if (place(jm, j) != 0)
+        return;
+    j->waiting = false;
+    j->state = RILL_JOB_RUNNING;
+    rill__log(RILL_LOG_INFO, "job '%s': attempt %d placed on %d TaskManager%s", j->g->env->name,
+              j->attempts, j->n_held, j->n_held == 1 ? "" : "s");
+    deploy_all(jm, j);
+}
+
+/* Releases the current attempt everywhere and gives its slots back (jm->mu held; released
+ * while the TaskManagers wait for their threads). */
+static void release_all(rill__jobmanager *jm, jm_job *j)
+{
+    int n_held = j->n_held;
+    uint32_t attempt = (uint32_t)j->attempts;
+    rill__tm_gateway *gws = rill__xcalloc((size_t)n_held + 1, sizeof *gws);
+    for (int h = 0; h < n_held; h++)
+        gws[h] = j->held[h]->gw;
+    pthread_mutex_unlock(&jm->mu);
+    for (int h = 0; h < n_held; h++)
+        gws[h].release(gws[h].tm, j->id, attempt);
+    free(gws);
+    pthread_mutex_lock(&jm->mu);
+    unplace(jm, j);
 }
 
 /* Whether the failed job may restart now, and after how long (the restart strategy). */
@@ -331,21 +598,19 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
     }
 }
 
-/* The failed job j runs again from its newest completed checkpoint (jm->mu held; released
- * while the old tasks are joined and the new ones deployed). 0, or an error in j->err. */
+/* The failed attempt of j is released and the job runs again from its newest completed
+ * checkpoint, on the slots free then (jm->mu held; released while the old tasks are joined,
+ * during the restart delay and while the checkpoint is loaded). 0, or an error in j->err. */
 static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
                    const atomic_bool *cancel_flag)
 {
-    uint64_t job_id = j->id;
-    int n_tms = jm->n_tms;
     char why[RILL_ERRMSG_MAX];
     snprintf(why, sizeof why, "%s", j->err.msg);
+    release_all(jm, j);
     j->attempts++;
-    pthread_mutex_unlock(&jm->mu);
-    for (int i = 0; i < n_tms; i++)
-        jm->tms[i].release(jm->tms[i].tm, job_id);
     rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
               j->g->env->name, why, j->attempts, (long long)delay_ms);
+    pthread_mutex_unlock(&jm->mu);
     for (int64_t waited = 0; waited < delay_ms; waited += 20) {
         if (cancel_flag && atomic_load(cancel_flag))
             break;
@@ -368,25 +633,23 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
         j->restore = rs;
     }
     j->n_terminal = j->n_failed = j->n_canceled = 0;
+    memset(j->task_done, 0, (size_t)j->n_tasks);
     j->cancel_sent = false;
     memset(&j->err, 0, sizeof j->err);
-    j->state = RILL_JOB_RUNNING;
     if (j->coord)
         rill__coord_reset(j->coord);
     if (rc == 0 && cancel_flag && atomic_load(cancel_flag))
         rc = rill__err_set(&err, RILL_ECANCELED, "job canceled");
-    if (rc == 0) {
-        pthread_mutex_unlock(&jm->mu);
-        rc = deploy_all(jm, j, n_tms, &err);
-        pthread_mutex_lock(&jm->mu);
-    }
     if (rc != 0) {
-        cancel_locked(jm, j); /* tasks deployed before the failure must stop too */
         rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
         j->state = rc == RILL_ECANCELED ? RILL_JOB_CANCELED : RILL_JOB_FAILED;
         j->n_terminal = j->n_tasks;
         return rc;
     }
+    /* placed and deployed by the waiter's loop, once slots are free */
+    j->waiting = true;
+    j->state = RILL_JOB_CREATED;
+    try_start(jm, j);
     return 0;
 }
 
@@ -395,89 +658,58 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
     pthread_mutex_lock(&jm->mu);
     int total_slots = 0;
     for (int i = 0; i < jm->n_tms; i++)
-        total_slots += jm->tms[i].slots;
-    if (total_slots < g->max_vertex_p) {
+        total_slots += jm->tms[i]->alive ? jm->tms[i]->gw.slots : 0;
+    if (total_slots < g->max_vertex_p && !jm->wait_for_slots) {
         pthread_mutex_unlock(&jm->mu);
         return rill__err_set(err, RILL_ELIMIT,
                              "the job needs %d slots (its largest parallelism) but the cluster "
                              "has %d", g->max_vertex_p, total_slots);
     }
     jm_job *j = rill__xcalloc(1, sizeof *j);
+    int rc = 0;
     if (rill__env_checkpointing(g->env)) {
         /* periodic checkpoints, or savepoints on request through the REST API */
-        int rc = rill__coord_new(g->env, g, &j->coord, err);
+        rc = rill__coord_new(g->env, g, &j->coord, err);
         if (rc == 0 && g->env->resume)
             rc = load_latest(j->coord, g->env->name, &j->restore, err);
-        if (rc) {
-            rill__coord_free(j->coord);
-            free(j);
-            pthread_mutex_unlock(&jm->mu);
-            return rc;
-        }
     } else if (g->env->resume) {
-        free(j);
-        pthread_mutex_unlock(&jm->mu);
-        return rill__err_set(err, RILL_ECONFIG,
-                             "--resume needs checkpointing (--checkpoint-dir and "
-                             "--checkpoint-interval)");
+        rc = rill__err_set(err, RILL_ECONFIG,
+                           "--resume needs checkpointing (--checkpoint-dir and "
+                           "--checkpoint-interval)");
     }
-    if (g->env->from_savepoint) {
+    if (rc == 0 && g->env->from_savepoint) {
         rill__restore_free(j->restore); /* a savepoint wins over --resume */
         j->restore = NULL;
-        int rc = rill__restore_load_dir(g->env->from_savepoint, &j->restore, err);
+        rc = rill__restore_load_dir(g->env->from_savepoint, &j->restore, err);
         if (rc == 0)
             rill__log(RILL_LOG_INFO, "job '%s': restoring savepoint %s", g->env->name,
                       g->env->from_savepoint);
-        if (rc) {
-            rill__coord_free(j->coord);
-            free(j);
-            pthread_mutex_unlock(&jm->mu);
-            return rc;
-        }
     }
-    if (j->restore) {
-        int rc = check_restored_uids(g, j->restore, err);
-        if (rc) {
-            rill__restore_free(j->restore);
-            rill__coord_free(j->coord);
-            free(j);
-            pthread_mutex_unlock(&jm->mu);
-            return rc;
-        }
+    if (rc == 0 && j->restore)
+        rc = check_restored_uids(g, j->restore, err);
+    if (rc) {
+        rill__restore_free(j->restore);
+        rill__coord_free(j->coord);
+        free(j);
+        pthread_mutex_unlock(&jm->mu);
+        return rc;
     }
     j->id = jm->next_id++;
     j->g = g;
+    snprintf(j->name, sizeof j->name, "%s", g->env->name);
     j->n_tasks = g->n_tasks;
-    j->state = RILL_JOB_RUNNING;
     j->tm_of_task = rill__xcalloc((size_t)g->n_tasks, sizeof *j->tm_of_task);
-    /* slot sharing: slot k holds subtask k of every vertex; slots are numbered across TMs */
-    int *slot_tm = rill__xcalloc((size_t)total_slots, sizeof *slot_tm);
-    for (int i = 0, s = 0; i < jm->n_tms; i++)
-        for (int k = 0; k < jm->tms[i].slots; k++)
-            slot_tm[s++] = i;
-    for (int v = 0; v < g->n_vertices; v++)
-        for (int k = 0; k < g->vertices[v]->parallelism; k++)
-            j->tm_of_task[g->vertices[v]->first_task + k] = slot_tm[k];
-    free(slot_tm);
+    j->task_done = rill__xcalloc((size_t)g->n_tasks, 1);
+    j->state = RILL_JOB_CREATED;
+    j->waiting = true;
     jm->jobs = rill__xrealloc(jm->jobs, (size_t)(jm->n_jobs + 1) * sizeof *jm->jobs);
     jm->jobs[jm->n_jobs++] = j;
     *job_id = j->id;
-    int n_tms = jm->n_tms;
+    try_start(jm, j);
+    if (j->waiting)
+        rill__log(RILL_LOG_WARN, "job '%s' (%llu): %s", g->env->name,
+                  (unsigned long long)j->id, j->status);
     pthread_mutex_unlock(&jm->mu);
-
-    int rc = deploy_all(jm, j, n_tms, err);
-    if (rc != 0) {
-        pthread_mutex_lock(&jm->mu);
-        cancel_locked(jm, j);
-        j->state = RILL_JOB_FAILED;
-        rill__err_first(&j->err, rc, "%s", err->msg);
-        j->n_terminal = j->n_tasks; /* nothing more will be waited for */
-        pthread_cond_broadcast(&jm->cv);
-        pthread_mutex_unlock(&jm->mu);
-        for (int i = 0; i < n_tms; i++)
-            jm->tms[i].release(jm->tms[i].tm, j->id);
-        return rc;
-    }
     return 0;
 }
 
@@ -485,8 +717,10 @@ void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id)
 {
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_job(jm, job_id);
-    if (j && j->state == RILL_JOB_RUNNING)
+    if (j && (j->state == RILL_JOB_RUNNING || j->state == RILL_JOB_CREATED)) {
+        j->user_cancel = true;
         cancel_locked(jm, j);
+    }
     pthread_mutex_unlock(&jm->mu);
 }
 
@@ -503,22 +737,24 @@ again:
     while (j->n_terminal < j->n_tasks) {
         if (cancel_flag && atomic_load(cancel_flag) && !j->cancel_sent) {
             rill__log(RILL_LOG_WARN, "job %llu: canceling on request", (unsigned long long)job_id);
+            j->user_cancel = true;
             cancel_locked(jm, j);
+            continue;
         }
-        if (j->coord && !j->cancel_sent) {
+        if (j->waiting) {
+            try_start(jm, j);
+        } else if (j->coord && !j->cancel_sent) {
             int crc;
             bool stop; /* the final checkpoint: the sources end once it has completed */
             uint64_t id = rill__coord_tick(j->coord, rill__now_ms(), &stop, &j->err, &crc);
             if (crc < 0)
                 cancel_locked(jm, j);
-            for (int i = 0; id && i < jm->n_tms; i++)
-                if (jm->tms[i].trigger)
-                    jm->tms[i].trigger(jm->tms[i].tm, job_id, id,
-                                       stop ? RILL_STOP_DRAIN : RILL_STOP_NONE);
+            if (id)
+                trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE);
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (j->coord ? 10 : 100) * 1000 * 1000;
+        ts.tv_nsec += (j->coord || j->waiting ? 10 : 100) * 1000 * 1000;
         if (ts.tv_nsec >= 1000000000) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
@@ -528,15 +764,14 @@ again:
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED;
     int64_t delay;
-    if (j->state == RILL_JOB_FAILED && !(cancel_flag && atomic_load(cancel_flag)) &&
-        may_restart(j, &delay)) {
+    if (j->state == RILL_JOB_FAILED && !j->user_cancel &&
+        !(cancel_flag && atomic_load(cancel_flag)) && may_restart(j, &delay)) {
         if (restart(jm, j, delay, cancel_flag) == 0)
             goto again;
     }
-    int n_tms = jm->n_tms;
+    release_all(jm, j);
+    j->g = NULL; /* the caller frees it: what the REST API shows of the job stays */
     pthread_mutex_unlock(&jm->mu);
-    for (int i = 0; i < n_tms; i++)
-        jm->tms[i].release(jm->tms[i].tm, job_id);
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED; /* canceled because of a failure (a checkpoint's, say) */
     switch (j->state) {
@@ -586,11 +821,12 @@ int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
     for (int i = 0; i < jm->n_jobs; i++) {
         jm_job *j = jm->jobs[i];
         v[i].id = j->id;
-        snprintf(v[i].name, sizeof v[i].name, "%s", j->g->env->name);
+        snprintf(v[i].name, sizeof v[i].name, "%s", j->name);
         v[i].state = j->state;
         v[i].restarts = j->attempts;
         v[i].n_tasks = j->n_tasks;
         v[i].last_checkpoint = j->coord ? rill__coord_last_completed(j->coord) : 0;
+        snprintf(v[i].status, sizeof v[i].status, "%s", j->waiting ? j->status : "");
     }
     *n_out = (size_t)jm->n_jobs;
     pthread_mutex_unlock(&jm->mu);
@@ -601,84 +837,96 @@ int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
 int rill__jm_taskmanagers(rill__jobmanager *jm, rill__tm_info **out, size_t *n_out)
 {
     pthread_mutex_lock(&jm->mu);
-    /* slot sharing puts subtask k of every vertex of every job in global slot k, so the slots
-     * in use are [0, the largest parallelism of a job not yet ended) */
-    int used = 0;
-    for (int i = 0; i < jm->n_jobs; i++)
-        if (jm->jobs[i]->state == RILL_JOB_CREATED || jm->jobs[i]->state == RILL_JOB_RUNNING)
-            used = RILL_MAX(used, jm->jobs[i]->g->max_vertex_p);
-    rill__tm_info *v = rill__xcalloc((size_t)(jm->n_tms + jm->n_remote) + 1, sizeof *v);
-    for (int i = 0, base = 0; i < jm->n_tms; i++) {
-        int slots = jm->tms[i].slots;
-        int busy = RILL_MIN(slots, RILL_MAX(0, used - base));
-        v[i].index = i;
-        v[i].slots = slots;
-        v[i].free_slots = slots - busy;
-        v[i].data_port = -1; /* TaskManagers in this process exchange data without a port */
-        base += slots;
-    }
+    rill__tm_info *v = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *v);
     int64_t now = rill__mono_ns();
-    for (int i = 0; i < jm->n_remote; i++) {
-        const jm_remote_tm *r = &jm->remote[i];
-        rill__tm_info *t = &v[jm->n_tms + i];
-        t->index = jm->n_tms + i;
-        t->slots = (int)r->reg.slots;
-        t->free_slots = (int)r->reg.slots; /* no job is scheduled on remote slots yet */
-        t->data_port = r->reg.data_port;
-        t->remote = true;
-        memcpy(t->id, r->reg.tm_id, sizeof t->id);
-        memcpy(t->address, r->reg.data_host, sizeof t->address);
-        t->since_heartbeat_ms = (now - r->last_heartbeat_ns) / 1000000;
-    }
-    *n_out = (size_t)(jm->n_tms + jm->n_remote);
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) /* those in this process first, then the remote ones */
+        for (int i = 0; i < jm->n_tms; i++) {
+            const jm_tm *t = jm->tms[i];
+            if (t->remote != (pass == 1) || !t->alive)
+                continue;
+            rill__tm_info *o = &v[n];
+            o->index = (int)n++;
+            o->slots = t->gw.slots;
+            o->free_slots = free_slots(t);
+            o->data_port = -1; /* TaskManagers in this process exchange data without a port */
+            if (t->remote) {
+                o->data_port = t->reg.data_port;
+                o->remote = true;
+                memcpy(o->id, t->reg.tm_id, sizeof o->id);
+                memcpy(o->address, t->reg.data_host, sizeof o->address);
+                o->since_heartbeat_ms = (now - t->last_heartbeat_ns) / 1000000;
+            }
+        }
+    *n_out = n;
     pthread_mutex_unlock(&jm->mu);
     *out = v;
     return 0;
 }
 
+/* Removes TaskManager t (jm->mu held): the attempts on it fail over. */
+static void tm_lost(rill__jobmanager *jm, jm_tm *t, const char *why)
+{
+    t->alive = false;
+    for (int i = 0; i < jm->n_jobs; i++) {
+        jm_job *j = jm->jobs[i];
+        if (j->state != RILL_JOB_RUNNING || j->waiting)
+            continue;
+        for (int h = 0; h < j->n_held; h++)
+            if (j->held[h] == t) {
+                char msg[RILL_ERRMSG_MAX];
+                snprintf(msg, sizeof msg, "TaskManager %s (%s:%u) was lost: %s", t->reg.tm_id,
+                         t->reg.data_host, t->reg.data_port, why);
+                fail_attempt(jm, j, RILL_EIO, msg, h);
+            }
+    }
+    tm_reap(jm, t);
+    pthread_cond_broadcast(&jm->cv);
+}
+
 void rill__jm_remote_tm_add(rill__jobmanager *jm, const rill__msg_register_tm *m,
-                            uint64_t *handle_out, uint64_t *replaced_out)
+                            const rill__tm_gateway *gw, uint64_t *handle_out,
+                            uint64_t *replaced_out)
 {
     pthread_mutex_lock(&jm->mu);
     uint64_t replaced = 0;
-    for (int i = 0; i < jm->n_remote; i++)
-        if (!strcmp(jm->remote[i].reg.tm_id, m->tm_id)) {
-            replaced = jm->remote[i].handle;
-            memmove(&jm->remote[i], &jm->remote[i + 1],
-                    (size_t)(jm->n_remote - i - 1) * sizeof *jm->remote);
-            jm->n_remote--;
+    for (int i = 0; i < jm->n_tms; i++)
+        if (jm->tms[i]->remote && jm->tms[i]->alive && !strcmp(jm->tms[i]->reg.tm_id, m->tm_id)) {
+            replaced = jm->tms[i]->handle;
+            tm_lost(jm, jm->tms[i], "it registered again on a new connection");
             break;
         }
-    jm->remote = rill__xrealloc(jm->remote, (size_t)(jm->n_remote + 1) * sizeof *jm->remote);
-    jm_remote_tm *r = &jm->remote[jm->n_remote++];
-    r->handle = ++jm->next_handle;
-    r->reg = *m;
-    r->last_heartbeat_ns = rill__mono_ns();
-    *handle_out = r->handle;
+    jm_tm *t = tm_add(jm, gw, true);
+    t->reg = *m;
+    *handle_out = t->handle;
     if (replaced_out)
         *replaced_out = replaced;
     pthread_mutex_unlock(&jm->mu);
 }
 
+static jm_tm *find_tm(rill__jobmanager *jm, uint64_t handle)
+{
+    for (int i = 0; i < jm->n_tms; i++)
+        if (jm->tms[i]->handle == handle && jm->tms[i]->alive)
+            return jm->tms[i];
+    return NULL;
+}
+
 void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle)
 {
     pthread_mutex_lock(&jm->mu);
-    for (int i = 0; i < jm->n_remote; i++)
-        if (jm->remote[i].handle == handle)
-            jm->remote[i].last_heartbeat_ns = rill__mono_ns();
+    jm_tm *t = find_tm(jm, handle);
+    if (t)
+        t->last_heartbeat_ns = rill__mono_ns();
     pthread_mutex_unlock(&jm->mu);
 }
 
-void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle)
+void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle, const char *why)
 {
     pthread_mutex_lock(&jm->mu);
-    for (int i = 0; i < jm->n_remote; i++)
-        if (jm->remote[i].handle == handle) {
-            memmove(&jm->remote[i], &jm->remote[i + 1],
-                    (size_t)(jm->n_remote - i - 1) * sizeof *jm->remote);
-            jm->n_remote--;
-            break;
-        }
+    jm_tm *t = find_tm(jm, handle);
+    if (t)
+        tm_lost(jm, t, why && *why ? why : "its connection ended");
     pthread_mutex_unlock(&jm->mu);
 }
 
@@ -691,7 +939,7 @@ int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id
     int rc = RILL_ENOENT;
     for (int i = jm->n_jobs - 1; i >= 0 && rc; i--) /* the newest job of a name wins */
         if ((num >= 0 && jm->jobs[i]->id == (uint64_t)num) ||
-            !strcmp(jm->jobs[i]->g->env->name, id_or_name)) {
+            !strcmp(jm->jobs[i]->name, id_or_name)) {
             *job_id_out = jm->jobs[i]->id;
             rc = 0;
         }
@@ -711,7 +959,7 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
         rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
     else if (!j->coord)
         rc = rill__err_set(err, RILL_ENOTSUP, "job '%s' runs without checkpoints",
-                           j->g->env->name);
+                           j->name);
     else {
         size_t n;
         const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
@@ -739,17 +987,16 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
     else if (!j->coord)
         rc = rill__err_set(err, RILL_ENOTSUP,
                            "job '%s' cannot take savepoints: it runs without a checkpoint "
-                           "directory (--checkpoint-dir)", j->g->env->name);
+                           "directory (--checkpoint-dir)", j->name);
     else if (j->state != RILL_JOB_RUNNING)
-        rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s", j->g->env->name,
+        rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s", j->name,
                            rill__job_state_name(j->state));
     uint64_t id = 0;
     if (rc == 0 &&
         (id = rill__coord_trigger_savepoint(j->coord, dir, stop != RILL_STOP_NONE, err)) == 0)
         rc = err->code ? err->code : RILL_EIO;
-    for (int i = 0; rc == 0 && i < jm->n_tms; i++)
-        if (jm->tms[i].trigger)
-            jm->tms[i].trigger(jm->tms[i].tm, job_id, id, stop);
+    if (rc == 0)
+        trigger_all(j, id, stop);
     int64_t deadline = rill__now_ms() + timeout_ms;
     bool withdraw = false; /* the savepoint failed: a stop must not happen */
     while (rc == 0) {
@@ -783,18 +1030,18 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
     }
     if (withdraw && stop != RILL_STOP_NONE) {
         /* Flink's rule: a stop whose savepoint failed does not stop the job */
-        for (int i = 0; i < jm->n_tms; i++)
-            if (jm->tms[i].abort_stop)
-                jm->tms[i].abort_stop(jm->tms[i].tm, job_id, id);
+        for (int h = 0; h < j->n_held; h++)
+            if (j->held[h]->gw.abort_stop)
+                j->held[h]->gw.abort_stop(j->held[h]->gw.tm, job_id, (uint32_t)j->attempts, id);
         char why[RILL_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", err->msg);
         if (stop == RILL_STOP_DRAIN)
             rill__err_set(err, rc, "stop-with-savepoint of job '%s' failed: %s; the end of event "
                           "time had been sent (--drain), so the job fails over to its latest "
-                          "checkpoint", j->g->env->name, why);
+                          "checkpoint", j->name, why);
         else
             rill__err_set(err, rc, "stop-with-savepoint of job '%s' failed: %s; the job goes on "
-                          "running", j->g->env->name, why);
+                          "running", j->name, why);
     }
     pthread_mutex_unlock(&jm->mu);
     return rc;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cluster.h"
+#include "runtime/remote.h"
 
 /* A snapshot waiting for the writer thread, or (name NULL) a task state report queued behind
  * that task's snapshots, so the JobManager never sees a task finish before its last ack. */
@@ -20,7 +21,13 @@ typedef struct snap_item {
 
 typedef struct tm_job {
     uint64_t id;
+    uint32_t attempt;
     rill__job_run *run;
+    rill__remote **eps; /* data connections to other TaskManagers (owned), by process */
+    int n_eps;
+    rill__tm_connect_fn connect; /* makes them */
+    void *connect_arg;
+    atomic_bool failed_sent; /* a broken data connection was reported */
     struct tm_job *next;
     rill__taskmanager *tm;
     rill__ckpt_store *store; /* checkpointing on: where task snapshots go */
@@ -57,6 +64,20 @@ static void writer_stop(tm_job *j)
     pthread_cond_destroy(&j->qcv);
 }
 
+/* Waits for the job's threads and frees it: tasks, then the writer, then the data
+ * connections (their rings are the tasks'), then the run. */
+static void job_free(tm_job *j)
+{
+    rill__job_run_join(j->run);
+    writer_stop(j);
+    for (int i = 0; i < j->n_eps; i++)
+        rill__remote_free(j->eps[i]); /* NULL-safe */
+    free(j->eps);
+    rill__job_run_free(j->run);
+    rill__ckpt_store_free(j->store);
+    free(j);
+}
+
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm)
 {
     rill__taskmanager *tm = rill__xcalloc(1, sizeof *tm);
@@ -74,11 +95,7 @@ void rill__tm_free(rill__taskmanager *tm)
         tm_job *j = tm->jobs;
         tm->jobs = j->next;
         rill__job_run_cancel(j->run);
-        rill__job_run_join(j->run);
-        writer_stop(j);
-        rill__job_run_free(j->run);
-        rill__ckpt_store_free(j->store);
-        free(j);
+        job_free(j);
     }
     pthread_mutex_destroy(&tm->mu);
     free(tm);
@@ -109,7 +126,8 @@ static void on_task(void *arg, rill__task *t, rill__task_state state, int rc, co
         enqueue(j, it);
         return;
     }
-    j->tm->jm.task_state(j->tm->jm.jm, j->id, rill__task_index(t), state, rc, msg);
+    j->tm->jm.task_state(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), state, rc,
+                         msg);
 }
 
 /* The writer thread: writes each task snapshot as the data file task-<index> of its
@@ -131,7 +149,8 @@ static void *writer_main(void *arg)
         if (!it)
             return NULL; /* stopping, and the queue is empty */
         if (!it->name) { /* a task state change, in order after its acks */
-            j->tm->jm.task_state(j->tm->jm.jm, j->id, it->task, it->state, it->rc, it->msg);
+            j->tm->jm.task_state(j->tm->jm.jm, j->id, j->attempt, it->task, it->state, it->rc,
+                                 it->msg);
             free(it->msg);
             free(it);
             continue;
@@ -157,7 +176,7 @@ static void *writer_main(void *arg)
                   "writing %zu bytes",
                   it->name, (unsigned long long)it->id, (double)sync_ns / 1e6,
                   (double)(rill__mono_ns() - t0) / 1e6, data.len);
-        j->tm->jm.ack(j->tm->jm.jm, j->id, it->task, it->id, rc, rc == 0 ? data.len : 0,
+        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, it->task, it->id, rc, rc == 0 ? data.len : 0,
                       it->align_ms, it->name, e.msg);
         j->wbuf = data;
         free(it->name);
@@ -175,7 +194,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
         const char *msg = rill__task_errmsg(t);
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
                  *msg ? msg : rill_strerror(rc));
-        j->tm->jm.ack(j->tm->jm.jm, j->id, rill__task_index(t), id, rc, 0, align_ms, "", why);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), id, rc, 0, align_ms, "", why);
         rill__task_snap_free(snap);
         return;
     }
@@ -194,45 +213,100 @@ static void on_end_of_data(void *arg, rill__task *t)
 {
     tm_job *j = arg;
     if (j->tm->jm.end_of_data)
-        j->tm->jm.end_of_data(j->tm->jm.jm, j->id, rill__task_index(t));
+        j->tm->jm.end_of_data(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t));
 }
 
-static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
-                     const rill__restore *restore, rill__err *err)
+/* A data connection ended (on its I/O thread): with an error, the attempt fails over. */
+static void on_remote_end(void *arg, rill__remote *e, int rc, const char *msg)
 {
-    rill__taskmanager *tm = arg;
+    (void)e;
+    tm_job *j = arg;
+    if (rc == 0 || atomic_exchange(&j->failed_sent, true))
+        return;
+    rill__log(RILL_LOG_ERROR, "job %llu: %s", (unsigned long long)j->id, msg);
+    rill__job_run_cancel(j->run);
+    if (j->tm->jm.job_failed)
+        j->tm->jm.job_failed(j->tm->jm.jm, j->id, j->attempt, rc < 0 ? rc : RILL_EIO, msg);
+}
+
+/* The placement's endpoint function: the job's connection to process p, made once. */
+static rill__remote *endpoint_of(void *arg, int p, rill__err *err)
+{
+    tm_job *j = arg;
+    if (p < 0 || p >= j->n_eps || !j->connect) {
+        rill__err_set(err, RILL_EINVAL, "no data connection to process %d", p);
+        return NULL;
+    }
+    if (!j->eps[p]) {
+        rill__remote_config cfg;
+        rill__remote_config_default(&cfg);
+        cfg.on_end = on_remote_end;
+        cfg.on_end_arg = j;
+        j->eps[p] = j->connect(j->connect_arg, p, &cfg, err);
+    }
+    return j->eps[p];
+}
+
+int rill__tm_deploy_run(rill__taskmanager *tm, uint64_t job_id, uint32_t attempt,
+                        rill__exec_graph *g, const int *tasks, int n,
+                        const rill__placement *placement, rill__tm_connect_fn connect,
+                        void *connect_arg, const rill__restore *restore, rill__err *err)
+{
     tm_job *j = rill__xcalloc(1, sizeof *j);
     j->id = job_id;
+    j->attempt = attempt;
     j->tm = tm;
-    int rc = rill__job_run_new(g, tasks, n, NULL, restore, on_task, j, err, &j->run);
+    int rc = 0;
+    rill__placement pl;
+    if (placement) {
+        /* a data connection per peer, made when the first channel to it is built */
+        for (int t = 0; t < g->n_tasks; t++)
+            j->n_eps = RILL_MAX(j->n_eps, placement->proc_of_task[t] + 1);
+        j->eps = rill__xcalloc((size_t)j->n_eps + 1, sizeof *j->eps);
+        j->connect = connect;
+        j->connect_arg = connect_arg;
+        pl = *placement;
+        pl.endpoint = endpoint_of;
+        pl.arg = j;
+    }
+    rc = rill__job_run_new(g, tasks, n, placement ? &pl : NULL, restore, on_task, j, err,
+                           &j->run);
     if (rc < 0) {
+        for (int i = 0; i < j->n_eps; i++)
+            rill__remote_free(j->eps[i]);
+        free(j->eps);
         free(j);
         return rc;
     }
     rill_env *env = g->env;
     if (rill__env_checkpointing(env)) {
         rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &j->store, err);
+        if (rc == 0) {
+            rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
+            rill__job_run_on_end_of_data(j->run, on_end_of_data, j); /* final checkpoints */
+            pthread_mutex_init(&j->qmu, NULL);
+            pthread_cond_init(&j->qcv, NULL);
+            int prc = pthread_create(&j->writer, NULL, writer_main, j);
+            if (prc != 0) {
+                pthread_mutex_destroy(&j->qmu);
+                pthread_cond_destroy(&j->qcv);
+                rc = rill__err_set(err, RILL_ENOMEM,
+                                   "cannot start the snapshot writer thread: %s", strerror(prc));
+            } else {
+                j->has_writer = true;
+            }
+        }
         if (rc < 0) {
-            rill__job_run_free(j->run);
-            free(j);
+            job_free(j);
             return rc;
         }
-        rill__job_run_on_snapshot(j->run, on_snapshot, j, !env->ckpt_at_least_once);
-        rill__job_run_on_end_of_data(j->run, on_end_of_data, j); /* final checkpoints */
-        pthread_mutex_init(&j->qmu, NULL);
-        pthread_cond_init(&j->qcv, NULL);
-        int prc = pthread_create(&j->writer, NULL, writer_main, j);
-        if (prc != 0) {
-            pthread_mutex_destroy(&j->qmu);
-            pthread_cond_destroy(&j->qcv);
-            rill__job_run_free(j->run);
-            rill__ckpt_store_free(j->store);
-            free(j);
-            return rill__err_set(err, RILL_ENOMEM, "cannot start the snapshot writer thread: %s",
-                                 strerror(prc));
-        }
-        j->has_writer = true;
     }
+    for (int i = 0; i < j->n_eps; i++)
+        if (j->eps[i] && (rc = rill__remote_start(j->eps[i])) != 0) {
+            job_free(j);
+            return rill__err_set(err, rc, "cannot start a data connection: %s",
+                                 rill_strerror(rc));
+        }
     pthread_mutex_lock(&tm->mu);
     j->next = tm->jobs;
     tm->jobs = j;
@@ -243,72 +317,85 @@ static int tm_deploy(void *arg, uint64_t job_id, rill__exec_graph *g, const int 
     return 0;
 }
 
-static tm_job *find(rill__taskmanager *tm, uint64_t job_id)
+static int tm_deploy(void *arg, uint64_t job_id, uint32_t attempt, rill__exec_graph *g,
+                     const int *tasks, int n, const rill__deploy_plan *plan,
+                     const rill__restore *restore, rill__err *err)
+{
+    (void)plan; /* one TaskManager in this process: every channel is local */
+    return rill__tm_deploy_run(arg, job_id, attempt, g, tasks, n, NULL, NULL, NULL, restore,
+                               err);
+}
+
+static tm_job *find(rill__taskmanager *tm, uint64_t job_id, uint32_t attempt)
 {
     for (tm_job *j = tm->jobs; j; j = j->next)
-        if (j->id == job_id)
+        if (j->id == job_id && j->attempt == attempt)
             return j;
     return NULL;
 }
 
-static void tm_cancel(void *arg, uint64_t job_id)
+static void tm_cancel(void *arg, uint64_t job_id, uint32_t attempt)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
-    tm_job *j = find(tm, job_id);
+    tm_job *j = find(tm, job_id, attempt);
     if (j)
         rill__job_run_cancel(j->run);
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_trigger(void *arg, uint64_t job_id, uint64_t ckpt_id, rill__stop_mode stop)
+static void tm_trigger(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
+                       rill__stop_mode stop)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
-    tm_job *j = find(tm, job_id);
+    tm_job *j = find(tm, job_id, attempt);
     if (j)
         rill__job_run_trigger(j->run, ckpt_id, stop);
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_abort_stop(void *arg, uint64_t job_id, uint64_t ckpt_id)
+static void tm_abort_stop(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
-    tm_job *j = find(tm, job_id);
+    tm_job *j = find(tm, job_id, attempt);
     if (j)
         rill__job_run_abort_stop(j->run, ckpt_id);
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_complete(void *arg, uint64_t job_id, uint64_t ckpt_id)
+static void tm_complete(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
-    tm_job *j = find(tm, job_id);
+    tm_job *j = find(tm, job_id, attempt);
     if (j)
         rill__job_run_complete(j->run, ckpt_id);
     pthread_mutex_unlock(&tm->mu);
 }
 
-static void tm_release(void *arg, uint64_t job_id)
+static void tm_release(void *arg, uint64_t job_id, uint32_t attempt)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
     tm_job **pp = &tm->jobs;
-    while (*pp && (*pp)->id != job_id)
+    while (*pp && ((*pp)->id != job_id || (*pp)->attempt != attempt))
         pp = &(*pp)->next;
     tm_job *j = *pp;
     if (j)
         *pp = j->next;
     pthread_mutex_unlock(&tm->mu);
-    if (!j)
-        return;
-    rill__job_run_join(j->run);
-    writer_stop(j);
-    rill__job_run_free(j->run);
-    rill__ckpt_store_free(j->store);
-    free(j);
+    if (j)
+        job_free(j);
+}
+
+void rill__tm_cancel_all(rill__taskmanager *tm)
+{
+    pthread_mutex_lock(&tm->mu);
+    for (tm_job *j = tm->jobs; j; j = j->next)
+        rill__job_run_cancel(j->run);
+    pthread_mutex_unlock(&tm->mu);
 }
 
 rill__tm_gateway rill__tm_gateway_local(rill__taskmanager *tm)

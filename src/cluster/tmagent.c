@@ -13,7 +13,9 @@
 #include "cluster.h"
 
 static const uint16_t types_registering[] = {RILL_FT_REGISTERED, RILL_FT_DISCONNECT};
-static const uint16_t types_registered[] = {RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT};
+static const uint16_t types_registered[] = {
+    RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT, RILL_FT_JAR_DATA, RILL_FT_DEPLOY, RILL_FT_CANCEL,
+    RILL_FT_RELEASE, RILL_FT_TRIGGER, RILL_FT_ABORT_STOP, RILL_FT_COMPLETE};
 
 /* What ended a session with the JobManager. */
 enum { SESSION_STOP, SESSION_RETRY, SESSION_FATAL };
@@ -26,11 +28,35 @@ typedef struct agent {
     int data_port;
     bool registered; /* in the last session */
     rill__err fatal;
+    rill__tm_host *host;
+    /* the session's connection, for frames from any thread (tasks report through it) */
+    pthread_mutex_t send_mu;
+    int send_fd; /* -1: none */
 } agent;
 
-static int send_msg(int fd, uint16_t type, const rill__buf *b, int timeout_ms, rill__err *err)
+static int send_msg(agent *a, int fd, uint16_t type, const rill__buf *b, int timeout_ms,
+                    rill__err *err)
 {
-    return rill__frame_send(fd, type, b->data, b->len, timeout_ms, err);
+    pthread_mutex_lock(&a->send_mu);
+    int rc = rill__frame_send(fd, type, b->data, b->len, timeout_ms, err);
+    pthread_mutex_unlock(&a->send_mu);
+    return rc;
+}
+
+/* The host's way to the JobManager: dropped while there is no registered session (the
+ * JobManager fails over what it does not hear about). */
+static void host_send(void *arg, uint16_t type, const rill__buf *b)
+{
+    agent *a = arg;
+    rill__err err = {0};
+    pthread_mutex_lock(&a->send_mu);
+    int rc = a->send_fd < 0 ? RILL_AGAIN
+                            : rill__frame_send(a->send_fd, type, b->data, b->len,
+                                               a->cfg->heartbeat_timeout_ms, &err);
+    pthread_mutex_unlock(&a->send_mu);
+    if (rc && rc != RILL_AGAIN)
+        rill__log(RILL_LOG_WARN, "JobManager: cannot send a report (type 0x%04x): %s", type,
+                  err.msg);
 }
 
 static void send_disconnect(agent *a, int fd, int reason, const char *text)
@@ -40,7 +66,7 @@ static void send_disconnect(agent *a, int fd, int reason, const char *text)
     rill__buf b = {0};
     rill__err err = {0};
     if (rill__msg_disconnect_enc(&b, &m) == 0)
-        send_msg(fd, RILL_FT_DISCONNECT, &b, a->cfg->heartbeat_interval_ms, &err);
+        send_msg(a, fd, RILL_FT_DISCONNECT, &b, a->cfg->heartbeat_interval_ms, &err);
     rill__buf_free(&b);
 }
 
@@ -118,7 +144,7 @@ static int session(agent *a)
     rill__buf b = {0};
     rc = rill__msg_register_tm_enc(&b, &reg);
     if (rc == 0)
-        rc = send_msg(fd, RILL_FT_REGISTER_TM, &b, cfg->handshake_timeout_ms, &err);
+        rc = send_msg(a, fd, RILL_FT_REGISTER_TM, &b, cfg->handshake_timeout_ms, &err);
     rill__buf_free(&b);
     if (rc) {
         rill__log(RILL_LOG_WARN, "cannot register with the JobManager: %s", err.msg);
@@ -158,6 +184,9 @@ static int session(agent *a)
                     goto out;
                 }
                 a->registered = true;
+                pthread_mutex_lock(&a->send_mu);
+                a->send_fd = fd;
+                pthread_mutex_unlock(&a->send_mu);
                 rill__log(RILL_LOG_INFO,
                           "registered with the JobManager at %s:%d as %s (registration %" PRIu64
                           "): %d slots, data port %s:%d",
@@ -184,6 +213,16 @@ static int session(agent *a)
                 }
                 goto out;
             }
+            if (f.type != RILL_FT_HEARTBEAT) { /* deployments and the jobs' lives */
+                memset(&err, 0, sizeof err);
+                if (rill__tm_host_on_frame(a->host, &f, &err) != 0) {
+                    rill__log(RILL_LOG_WARN, "JobManager: %s; reconnecting", err.msg);
+                    send_disconnect(a, fd, RILL_DISCONNECT_PROTOCOL, err.msg);
+                    goto out;
+                }
+                deadline = rill__mono_ns() + (int64_t)cfg->heartbeat_timeout_ms * ms;
+                continue;
+            }
             /* HEARTBEAT: a reply to ours proves the JobManager alive; a request is answered */
             rill__msg_heartbeat hb;
             memset(&err, 0, sizeof err);
@@ -203,7 +242,7 @@ static int session(agent *a)
                 hb.reply = 1;
                 rc = rill__msg_heartbeat_enc(&b, &hb);
                 if (rc == 0)
-                    rc = send_msg(fd, RILL_FT_HEARTBEAT, &b, cfg->heartbeat_timeout_ms, &err);
+                    rc = send_msg(a, fd, RILL_FT_HEARTBEAT, &b, cfg->heartbeat_timeout_ms, &err);
                 rill__buf_free(&b);
                 if (rc) {
                     rill__log(RILL_LOG_WARN, "JobManager: cannot answer a heartbeat: %s", err.msg);
@@ -242,7 +281,7 @@ static int session(agent *a)
             rill__msg_heartbeat hb = {.seq = ++seq, .sent_ms = rill__now_ms()};
             rc = rill__msg_heartbeat_enc(&b, &hb);
             if (rc == 0)
-                rc = send_msg(fd, RILL_FT_HEARTBEAT, &b, cfg->heartbeat_timeout_ms, &err);
+                rc = send_msg(a, fd, RILL_FT_HEARTBEAT, &b, cfg->heartbeat_timeout_ms, &err);
             rill__buf_free(&b);
             if (rc) {
                 rill__log(RILL_LOG_WARN, "JobManager: cannot send a heartbeat: %s", err.msg);
@@ -259,6 +298,11 @@ static int session(agent *a)
         }
     }
 out:
+    pthread_mutex_lock(&a->send_mu);
+    a->send_fd = -1;
+    pthread_mutex_unlock(&a->send_mu);
+    if (a->registered)
+        rill__tm_host_session_lost(a->host);
     rill__frame_reader_close(&r);
     close(fd);
     return result;
@@ -291,6 +335,28 @@ int rill__tm_agent_run(const rill__tm_agent_cfg *cfg, const atomic_bool *stop,
     rc = rill__net_listen(a.bind, cfg->data_port, 64, &dfd, &a.data_port, err);
     if (rc)
         return rc;
+    char *work_dir = cfg->work_dir ? rill__xstrdup(cfg->work_dir) : NULL;
+    if (!work_dir) {
+        const char *tmp = getenv("TMPDIR");
+        work_dir = rill__xasprintf("%s/rill-taskmanager-%s", tmp && *tmp ? tmp : "/tmp", a.tm_id);
+    }
+    rill__tm_host_cfg hc = {.tm_id = a.tm_id,
+                            .work_dir = work_dir,
+                            .slots = cfg->slots,
+                            .data_lfd = dfd,
+                            .cluster_id = cfg->cluster_id,
+                            .secret = cfg->secret,
+                            .secret_len = cfg->secret_len,
+                            .handshake_timeout_ms = cfg->handshake_timeout_ms};
+    pthread_mutex_init(&a.send_mu, NULL);
+    a.send_fd = -1;
+    rc = rill__tm_host_new(&hc, host_send, &a, &a.host, err);
+    if (rc) {
+        pthread_mutex_destroy(&a.send_mu);
+        free(work_dir);
+        close(dfd);
+        return rc;
+    }
     if (on_ready)
         on_ready(arg, a.tm_id, a.data_port);
     int backoff = 100;
@@ -311,6 +377,11 @@ int rill__tm_agent_run(const rill__tm_agent_cfg *cfg, const atomic_bool *stop,
             rill__sleep_ns(50 * 1000000LL);
         backoff = RILL_MIN(backoff * 2, cfg->max_backoff_ms > 0 ? cfg->max_backoff_ms : 5000);
     }
+    rill__tm_host_free(a.host);
+    pthread_mutex_destroy(&a.send_mu);
+    if (!cfg->work_dir)
+        rill__remove_tree(work_dir); /* its own temporary directory */
+    free(work_dir);
     close(dfd);
     return rc;
 }

@@ -18,6 +18,7 @@ typedef struct restore_blob {
 
 struct rill__restore {
     int64_t id;
+    bool savepoint; /* loaded by rill__restore_load_dir */
     int max_parallelism;
     char **files; /* task data, kept for the blobs that point into them */
     size_t n_files;
@@ -135,7 +136,14 @@ int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err)
     file_source fs = {.dir = dir};
     rc = load(&fs, id, meta, len, out, err);
     free(meta);
+    if (rc == 0)
+        (*out)->savepoint = true;
     return rc;
+}
+
+bool rill__restore_is_savepoint(const rill__restore *rs)
+{
+    return rs->savepoint;
 }
 
 static int load(const file_source *fs, int64_t id, const void *meta, size_t len,

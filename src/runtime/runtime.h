@@ -115,6 +115,9 @@ struct rill_env {
     int64_t elapsed_ms;
     rill__executor_fn executor;
     void *executor_arg;
+    /* set by a JobManager process's runner: what TaskManager processes need to build this
+     * graph again (cluster.h, rill__job_spec); NULL elsewhere */
+    const void *cluster_spec;
     char get_buf[64];
 };
 
@@ -330,6 +333,8 @@ bool rill__restore_has(const rill__restore *rs, const char *uid);
 const char *rill__restore_uid(const rill__restore *rs, size_t i);
 /* A savepoint directory (its _metadata and task files, named relative to it) loaded. */
 int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err);
+/* Was rs loaded from a savepoint directory (rather than a checkpoint of a store)? */
+bool rill__restore_is_savepoint(const rill__restore *rs);
 
 /* A task's snapshot for one checkpoint, taken at the barrier. Its bytes are produced by
  * rill__task_snap_write, on any one thread, while the task goes on with its input: keyed state
