@@ -240,7 +240,7 @@ TEST(control_messages_random_bytes)
             CHECK_CONTAINS(e_.msg, NAME);                                                          \
         }                                                                                          \
         rill__buf_putc(&enc1_, 0);                                                                 \
-        CHECK_EQ(rill__msg_##kind##_dec((TYPE), enc1_.data, enc1_.len, &d_, &e_), RILL_EPROTO);   \
+        CHECK_EQ(rill__msg_##kind##_dec((TYPE), enc1_.data, enc1_.len, &d_, &e_), RILL_EPROTO);    \
         CHECK_CONTAINS(e_.msg, NAME);                                                              \
         rill__buf_free(&enc1_);                                                                    \
         rill__buf_free(&enc2_);                                                                    \
@@ -386,8 +386,9 @@ static void deploy_round_trip(const rill__msg_deploy *m)
     rill__msg_deploy_free(NULL);
     /* every cut; of a large encoding every cut near its ends and a spread of the others (each
      * decode of the largest placement takes a while) */
+    bool large = enc1.len > 4096;
     for (size_t cut = 0; cut < enc1.len;
-         cut += enc1.len > 4096 && cut >= 256 && cut + 64 < enc1.len ? 97 : 1) {
+         cut += large && cut >= 256 && cut + 64 < enc1.len ? 97 : 1) {
         memset(&err, 0, sizeof err);
         int rc = rill__msg_deploy_dec(enc1.data, cut, &d, &err);
         CHECK(rc == RILL_EPROTO || rc == RILL_ELIMIT);
@@ -404,7 +405,7 @@ static void deploy_round_trip(const rill__msg_deploy *m)
     rill__buf_free(&hand);
 }
 
-static const uint16_t job_types[] = {RILL_FT_CANCEL,     RILL_FT_RELEASE,  RILL_FT_RELEASED,
+static const uint16_t job_types[] = {RILL_FT_CANCEL,     RILL_FT_RELEASE,    RILL_FT_RELEASED,
                                      RILL_FT_TRIGGER,    RILL_FT_ABORT_STOP, RILL_FT_COMPLETE,
                                      RILL_FT_END_OF_DATA};
 static const char *const job_names[] = {"CANCEL",     "RELEASE",  "RELEASED",   "TRIGGER",
@@ -515,8 +516,8 @@ TEST(control_deploy_messages_round_trip)
         rill__buf_free(&b);
     }
 
-    rill__msg_task_state ts = {.job_id = 4, .attempt = 1, .task = 3, .state = RILL_TASK_FAILED,
-                               .rc = INT32_MIN};
+    rill__msg_task_state ts = {
+        .job_id = 4, .attempt = 1, .task = 3, .state = RILL_TASK_FAILED, .rc = INT32_MIN};
     strcpy(ts.msg, "map-3: division by zero");
     ROUND_TRIP_T(task_state, RILL_FT_TASK_STATE, ts, "TASK_STATE");
     ts.state = RILL_TASK_RUNNING;
@@ -579,23 +580,23 @@ TEST(control_deploy_messages_round_trip)
  * with RC naming FIELD. */
 #define EXPECT_BAD(kind, M, RC, FIELD)                                                             \
     do {                                                                                           \
-        rill__buf buf_ = {0};                                                                        \
-        rill__err err_ = {0};                                                                        \
-        rill__msg_##kind dec_;                                                                       \
-        CHECK_RC(rill__msg_##kind##_enc(&buf_, &(M)));                                               \
-        CHECK_EQ(rill__msg_##kind##_dec(buf_.data, buf_.len, &dec_, &err_), (RC));                         \
-        CHECK_CONTAINS(err_.msg, "'" FIELD "'");                                                     \
-        rill__buf_free(&buf_);                                                                       \
+        rill__buf buf_ = {0};                                                                      \
+        rill__err err_ = {0};                                                                      \
+        rill__msg_##kind dec_;                                                                     \
+        CHECK_RC(rill__msg_##kind##_enc(&buf_, &(M)));                                             \
+        CHECK_EQ(rill__msg_##kind##_dec(buf_.data, buf_.len, &dec_, &err_), (RC));                 \
+        CHECK_CONTAINS(err_.msg, "'" FIELD "'");                                                   \
+        rill__buf_free(&buf_);                                                                     \
     } while (0)
 #define EXPECT_BAD_T(kind, TYPE, M, RC, FIELD)                                                     \
     do {                                                                                           \
-        rill__buf buf_ = {0};                                                                        \
-        rill__err err_ = {0};                                                                        \
-        rill__msg_##kind dec_;                                                                       \
-        CHECK_RC(rill__msg_##kind##_enc(&buf_, (TYPE), &(M)));                                       \
-        CHECK_EQ(rill__msg_##kind##_dec((TYPE), buf_.data, buf_.len, &dec_, &err_), (RC));                 \
-        CHECK_CONTAINS(err_.msg, "'" FIELD "'");                                                     \
-        rill__buf_free(&buf_);                                                                       \
+        rill__buf buf_ = {0};                                                                      \
+        rill__err err_ = {0};                                                                      \
+        rill__msg_##kind dec_;                                                                     \
+        CHECK_RC(rill__msg_##kind##_enc(&buf_, (TYPE), &(M)));                                     \
+        CHECK_EQ(rill__msg_##kind##_dec((TYPE), buf_.data, buf_.len, &dec_, &err_), (RC));         \
+        CHECK_CONTAINS(err_.msg, "'" FIELD "'");                                                   \
+        rill__buf_free(&buf_);                                                                     \
     } while (0)
 
 /* Decodes payload b as a DEPLOY: fails with rc naming field, nothing left allocated. */
@@ -675,8 +676,8 @@ static void expect_rc_bad(int which, int64_t rc)
         got = rill__msg_ack_dec(b.data, b.len, &a, &err);
     } else {
         rill__msg_task_state t;
-        got = rill__msg_task_state_dec(which == 0 ? RILL_FT_TASK_STATE : RILL_FT_JOB_FAILED,
-                                       b.data, b.len, &t, &err);
+        got = rill__msg_task_state_dec(which == 0 ? RILL_FT_TASK_STATE : RILL_FT_JOB_FAILED, b.data,
+                                       b.len, &t, &err);
     }
     CHECK_EQ(got, RILL_EPROTO);
     CHECK_CONTAINS(err.msg, "'rc'");
@@ -847,9 +848,9 @@ TEST(control_deploy_messages_bad_values)
         uint16_t port;
         const char *field;
     } tm_cases[] = {
-        {"", "h", 1, "tm_id"},         {"tm a", "h", 1, "tm_id"},    {"tm/1", "h", 1, "tm_id"},
-        {"tm-a", "h", 1, "tm_id"}, /* the same id as tms3[0] */
-        {"tm-x", "", 1, "data_host"},  {"tm-x", "a b", 1, "data_host"},
+        {"", "h", 1, "tm_id"},           {"tm a", "h", 1, "tm_id"},
+        {"tm/1", "h", 1, "tm_id"},       {"tm-a", "h", 1, "tm_id"}, /* the same id as tms3[0] */
+        {"tm-x", "", 1, "data_host"},    {"tm-x", "a b", 1, "data_host"},
         {"tm-x", "h\n", 1, "data_host"}, {"tm-x", "h", 0, "data_port"},
     };
     for (size_t i = 0; i < sizeof tm_cases / sizeof tm_cases[0]; i++) {
@@ -939,8 +940,7 @@ TEST(control_deploy_messages_bad_values)
         CHECK_EQ(rill__msg_task_state_enc(&b, RILL_FT_CANCEL, &ts), RILL_EINVAL);
         ts.rc = -1;
         CHECK_RC(rill__msg_task_state_enc(&b, RILL_FT_JOB_FAILED, &ts));
-        CHECK_EQ(rill__msg_task_state_dec(RILL_FT_DEPLOY, b.data, b.len, &out, &err),
-                 RILL_EPROTO);
+        CHECK_EQ(rill__msg_task_state_dec(RILL_FT_DEPLOY, b.data, b.len, &out, &err), RILL_EPROTO);
         CHECK_CONTAINS(err.msg, "0x0105");
         rill__buf_free(&b);
         char long_msg[RILL_TASK_MSG_MAX + 2]; /* over the limit: by hand, refused on its length */
