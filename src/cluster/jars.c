@@ -47,7 +47,8 @@ static bool jar_id_form_ok(const char *s)
 /* Does p hold an ELF shared object's header (magic, a known class and byte order, ET_DYN)? */
 static bool is_elf_shared_object(const uint8_t *p, size_t n)
 {
-    if (n < 20 || memcmp(p, "\x7f" "ELF", 4) != 0)
+    static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
+    if (n < 20 || memcmp(p, magic, 4) != 0)
         return false;
     uint8_t cls = p[4], data = p[5];
     if ((cls != 1 && cls != 2) || (data != 1 && data != 2))
@@ -133,8 +134,8 @@ static int scan(rill__jar_store *s, rill__err *err)
             fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
         jar_entry e = {.size = (uint64_t)st.st_size,
-                       .uploaded_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
-                                      st.st_mtim.tv_nsec / 1000000};
+                       .uploaded_ms =
+                           (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000};
         memcpy(e.id, de->d_name, ID_HEX + 4); /* the form checked: 32 digits, ".so", NUL */
         char *path = rill__xasprintf("%s/%s", s->dir, e.id);
         int rc = hash_file(path, e.sha256);
@@ -199,8 +200,7 @@ void rill__jar_store_free(rill__jar_store *s)
     free(s);
 }
 
-int rill__jar_store_put(rill__jar_store *s, const void *p, size_t n, char *id_out,
-                        rill__err *err)
+int rill__jar_store_put(rill__jar_store *s, const void *p, size_t n, char *id_out, rill__err *err)
 {
     id_out[0] = '\0';
     if (n == 0 || n > RILL_JAR_SIZE_MAX)
@@ -213,8 +213,7 @@ int rill__jar_store_put(rill__jar_store *s, const void *p, size_t n, char *id_ou
     uint8_t rnd[ID_HEX / 2];
     int rc = rill__random_bytes(rnd, sizeof rnd);
     if (rc)
-        return rill__err_set(err, rc, "jar store: no random bytes for a name: %s",
-                             strerror(-rc));
+        return rill__err_set(err, rc, "jar store: no random bytes for a name: %s", strerror(-rc));
     jar_entry e = {.size = n};
     for (int i = 0; i < ID_HEX / 2; i++) {
         e.id[2 * i] = hex[rnd[i] >> 4];
@@ -293,8 +292,7 @@ int rill__jar_store_get(rill__jar_store *s, const char *id, char **path_out, uin
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != copy.size) {
         free(path);
         return rill__err_set(err, RILL_ENOENT,
-                             "uploaded job object '%s' is gone or was changed in '%s'", id,
-                             s->dir);
+                             "uploaded job object '%s' is gone or was changed in '%s'", id, s->dir);
     }
     *path_out = path;
     if (size_out)
