@@ -16,10 +16,8 @@ static uint8_t *fake_so(size_t n, uint8_t fill)
 {
     uint8_t *p = calloc(1, n);
     memset(p, fill, n);
-    memcpy(p,
-           "\x7f"
-           "ELF",
-           4);
+    static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
+    memcpy(p, magic, 4);
     p[4] = 2; /* ELFCLASS64 */
     p[5] = 1; /* little-endian */
     p[6] = 1;
