@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -132,6 +133,16 @@ int rill__http_request(const char *host, int port, const char *method, const cha
                        const char *body, const char *auth, int connect_ms, int total_ms,
                        rill__http_resp *out, char *why, size_t why_size, int *malformed)
 {
+    return rill__http_request_body(host, port, method, path, body ? "application/json" : NULL, body,
+                                   body ? strlen(body) : 0, auth, connect_ms, total_ms, out, why,
+                                   why_size, malformed);
+}
+
+int rill__http_request_body(const char *host, int port, const char *method, const char *path,
+                            const char *content_type, const void *body, size_t req_body_len,
+                            const char *auth, int connect_ms, int total_ms, rill__http_resp *out,
+                            char *why, size_t why_size, int *malformed)
+{
     memset(out, 0, sizeof *out);
     *malformed = 0;
     /* what goes into the request line and headers: no CR/LF (no injected header), no space */
@@ -146,6 +157,10 @@ int rill__http_request(const char *host, int port, const char *method, const cha
         }
     if (auth && !rill__http_header_value_ok(auth)) {
         snprintf(why, why_size, "refusing to send an Authorization value with a control character");
+        return -1;
+    }
+    if (body && (!content_type || !rill__http_header_value_ok(content_type))) {
+        snprintf(why, why_size, "refusing to send a Content-Type with a control character");
         return -1;
     }
     int gai_rc = 0;
@@ -165,11 +180,13 @@ int rill__http_request(const char *host, int port, const char *method, const cha
     if (auth)
         rill__buf_printf(&req, "Authorization: %s\r\n", auth);
     if (body)
-        rill__buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                         strlen(body));
+        rill__buf_printf(&req, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type,
+                         req_body_len);
     else if (strcmp(method, "GET") != 0)
         rill__buf_printf(&req, "Content-Length: 0\r\n");
-    rill__buf_printf(&req, "\r\n%s", body ? body : "");
+    rill__buf_append(&req, "\r\n", 2);
+    if (body)
+        rill__buf_append(&req, body, req_body_len);
 
     for (size_t off = 0; off < req.len;) {
         if (wait_fd(fd, POLLOUT, deadline) != 0)
@@ -635,24 +652,27 @@ static void print_safe(FILE *f, const char *s)
  * One request; on success *doc holds the parsed JSON answer of a 2xx status. Otherwise prints
  * one line saying why and returns 1.
  */
-static int call(const remote *r, const char *method, const char *path, const char *body,
-                int total_ms, jv *doc)
+static int call_body(const remote *r, const char *method, const char *path, const char *ctype,
+                     const void *body, size_t body_len, int total_ms, bool quiet, jv *doc)
 {
     rill__http_resp resp;
     char why[256];
     int malformed;
     memset(doc, 0, sizeof *doc);
-    if (rill__http_request(r->host, r->port, method, path, body, r->auth[0] ? r->auth : NULL,
-                           CONNECT_MS, total_ms, &resp, why, sizeof why, &malformed) != 0) {
-        if (malformed)
+    if (rill__http_request_body(r->host, r->port, method, path, body ? ctype : NULL, body, body_len,
+                                r->auth[0] ? r->auth : NULL, CONNECT_MS, total_ms, &resp, why,
+                                sizeof why, &malformed) != 0) {
+        if (!quiet && malformed)
             fprintf(stderr, "rill: the JobManager at %s answered badly: %s\n", r->addr, why);
-        else
+        else if (!quiet)
             fprintf(stderr, "rill: cannot reach the JobManager at %s: %s\n", r->addr, why);
         return 1;
     }
     int parsed = jv_parse(resp.body, doc);
     int rc = 0;
-    if (resp.status < 200 || resp.status > 299) {
+    if (quiet && (resp.status < 200 || resp.status > 299 || parsed != 0 || doc->type != J_OBJ)) {
+        rc = 1;
+    } else if (resp.status < 200 || resp.status > 299) {
         const jv *errs = parsed == 0 ? jv_get(doc, "errors") : NULL;
         if (errs && errs->type == J_ARR && errs->n > 0 && errs->items[0].type == J_STR) {
             fputs("rill: ", stderr);
@@ -670,6 +690,13 @@ static int call(const remote *r, const char *method, const char *path, const cha
         jv_free(doc);
     free(resp.body);
     return rc;
+}
+
+static int call(const remote *r, const char *method, const char *path, const char *body,
+                int total_ms, jv *doc)
+{
+    return call_body(r, method, path, "application/json", body, body ? strlen(body) : 0, total_ms,
+                     false, doc);
 }
 
 typedef struct table {
@@ -871,6 +898,28 @@ static int do_cancel(const remote *r, const char *job)
     return 0;
 }
 
+/* r's Authorization value: the bearer token of the secret in secret_file (NULL: none). 0, or 2
+ * with the reason printed. */
+static int set_auth(remote *r, const char *secret_file)
+{
+    r->auth[0] = '\0';
+    if (!secret_file)
+        return 0;
+    uint8_t *secret;
+    size_t len;
+    rill__err err = {0};
+    if (rill__secret_read_file(secret_file, &secret, &len, &err) != 0) {
+        fprintf(stderr, "rill: --secret-file: %s\n", err.msg);
+        return 2;
+    }
+    char token[RILL_REST_TOKEN_LEN + 1];
+    rill__rest_token(secret, len, token);
+    rill__secret_free(secret, len);
+    snprintf(r->auth, sizeof r->auth, "Bearer %s", token);
+    memset(token, 0, sizeof token);
+    return 0;
+}
+
 int rill__cli_remote(const char *cmd, int argc, char **argv)
 {
     enum { LIST, SAVEPOINT, STOP, CANCEL, CHECKPOINTS } which;
@@ -928,21 +977,8 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
     remote r;
     if (parse_addr(addr, &r) != 0)
         return usage_error("bad JobManager address '%s' (want HOST:PORT)", addr);
-    r.auth[0] = '\0';
-    if (secret_file) {
-        uint8_t *secret;
-        size_t len;
-        rill__err err = {0};
-        if (rill__secret_read_file(secret_file, &secret, &len, &err) != 0) {
-            fprintf(stderr, "rill: --secret-file: %s\n", err.msg);
-            return 2;
-        }
-        char token[RILL_REST_TOKEN_LEN + 1];
-        rill__rest_token(secret, len, token);
-        rill__secret_free(secret, len);
-        snprintf(r.auth, sizeof r.auth, "Bearer %s", token);
-        memset(token, 0, sizeof token);
-    }
+    if (set_auth(&r, secret_file))
+        return 2;
     switch (which) {
     case LIST:
         return do_list(&r);
@@ -956,4 +992,204 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
         return do_checkpoints(&r, pos[0]);
     }
     return 2;
+}
+
+/* ---- rill run -m: submit a job object to a JobManager process ---------------------------- */
+
+#define UPLOAD_MS  600000 /* up to 256 MiB over a slow link */
+#define POLL_MS    500
+#define POLL_FAILS 20 /* polls in a row the JobManager may miss before we give up */
+
+static volatile sig_atomic_t run_interrupted;
+
+static void on_run_interrupt(int sig)
+{
+    (void)sig;
+    run_interrupted = 1;
+}
+
+/* Sleeps ms unless Ctrl-C comes first. */
+static void nap(int ms)
+{
+    for (int slept = 0; slept < ms && !run_interrupted; slept += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The job is still running on the cluster: say so and how to cancel it. */
+static int detach_notice(const rill__remote_run *rr, const char *job_id)
+{
+    fprintf(stderr,
+            "\nrill: job %s keeps running on the cluster; cancel it with\n  rill cancel %s -m ",
+            job_id, job_id);
+    print_safe(stderr, rr->jobmanager);
+    if (rr->secret_file) {
+        fputs(" --secret-file ", stderr);
+        print_safe(stderr, rr->secret_file);
+    }
+    fputc('\n', stderr);
+    return 130;
+}
+
+/* Polls GET /jobs/<id> until the job ends: 0 FINISHED, 1 otherwise, 130 on Ctrl-C. */
+static int follow_job(const remote *r, const rill__remote_run *rr, const char *job_id)
+{
+    char *path = rill__xasprintf("/jobs/%s", job_id);
+    char last[32] = "";
+    int fails = 0, status = -1;
+    while (status < 0) {
+        if (run_interrupted) {
+            status = detach_notice(rr, job_id);
+            break;
+        }
+        jv doc;
+        if (call_body(r, "GET", path, NULL, NULL, 0, REQUEST_MS, true, &doc) != 0) {
+            if (run_interrupted)
+                continue;
+            if (++fails == POLL_FAILS) {
+                fprintf(stderr,
+                        "rill: the JobManager at %s has not answered about job %s for %d s; "
+                        "its state is unknown (`rill list -m %s`)\n",
+                        r->addr, job_id, POLL_FAILS * POLL_MS / 1000, r->addr);
+                status = 1;
+                break;
+            }
+            nap(POLL_MS);
+            continue;
+        }
+        fails = 0;
+        const char *state = jv_text(&doc, "state");
+        if (strcmp(state, last) != 0) {
+            snprintf(last, sizeof last, "%s", state);
+            fprintf(stderr, "rill: job %s: ", job_id);
+            print_safe(stderr, state);
+            fputc('\n', stderr);
+        }
+        if (!strcmp(state, "FINISHED")) {
+            status = 0;
+        } else if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED")) {
+            const jv *e = jv_get(&doc, "error");
+            if (e && e->type == J_STR && *e->s) {
+                fprintf(stderr, "rill: job %s failed: ", job_id);
+                print_safe(stderr, e->s);
+                fputc('\n', stderr);
+            }
+            status = 1;
+        }
+        jv_free(&doc);
+        if (status < 0)
+            nap(POLL_MS);
+    }
+    free(path);
+    return status;
+}
+
+/* The body of POST /jars/<id>/run. An option given twice counts once, as its last value (as
+ * `rill run` applies them in order locally). */
+static char *run_body_json(const rill__remote_run *rr)
+{
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"programArgsList\":[", 20);
+    for (size_t i = 0; i < rr->n_args; i++) {
+        if (i)
+            rill__buf_putc(&b, ',');
+        json_quote(&b, rr->args[i]);
+    }
+    rill__buf_append(&b, "],\"options\":{", 13);
+    bool first = true;
+    for (size_t i = 0; i < rr->n_opts; i++) {
+        bool later = false;
+        for (size_t k = i + 1; k < rr->n_opts && !later; k++)
+            later = !strcmp(rr->opt_keys[i], rr->opt_keys[k]);
+        if (later)
+            continue;
+        if (!first)
+            rill__buf_putc(&b, ',');
+        first = false;
+        json_quote(&b, rr->opt_keys[i]);
+        rill__buf_putc(&b, ':');
+        json_quote(&b, rr->opt_values[i]);
+    }
+    rill__buf_putc(&b, '}');
+    if (rr->name) {
+        rill__buf_append(&b, ",\"name\":", 8);
+        json_quote(&b, rr->name);
+    }
+    rill__buf_putc(&b, '}');
+    rill__buf_cstr(&b);
+    return b.data;
+}
+
+int rill__cli_run_remote(const rill__remote_run *rr)
+{
+    remote r;
+    if (parse_addr(rr->jobmanager, &r) != 0) {
+        fprintf(stderr, "rill: bad JobManager address '%s' (want HOST:PORT)\n", rr->jobmanager);
+        return 2;
+    }
+    if (set_auth(&r, rr->secret_file))
+        return 2;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = rill__read_file(rr->job_path, RILL_JAR_SIZE_MAX, &data, &len);
+    if (rc) {
+        if (rc == RILL_ELIMIT)
+            fprintf(stderr, "rill: job '%s' is larger than %u bytes\n", rr->job_path,
+                    RILL_JAR_SIZE_MAX);
+        else
+            fprintf(stderr, "rill: cannot read job '%s': %s\n", rr->job_path, rill_strerror(rc));
+        return 1;
+    }
+    jv doc;
+    rc = call_body(&r, "POST", "/jars/upload", "application/octet-stream", data, len, UPLOAD_MS,
+                   false, &doc);
+    free(data);
+    if (rc)
+        return 1;
+    char jar_id[RILL_JAR_ID_MAX + 1];
+    const char *fn = jv_text(&doc, "filename");
+    /* the id goes into the next request's path: only the form the JobManager generates */
+    size_t fn_len = strspn(fn, "0123456789abcdef.so");
+    if (fn_len == 0 || fn_len != strlen(fn) || fn_len > RILL_JAR_ID_MAX) {
+        fprintf(stderr, "rill: the JobManager at %s answered the upload without a usable id\n",
+                r.addr);
+        jv_free(&doc);
+        return 1;
+    }
+    snprintf(jar_id, sizeof jar_id, "%s", fn);
+    jv_free(&doc);
+
+    char *path = rill__xasprintf("/jars/%s/run", jar_id);
+    char *body = run_body_json(rr);
+    rc = call(&r, "POST", path, body, REQUEST_MS, &doc);
+    free(body);
+    free(path);
+    if (rc) { /* nothing runs it: do not leave it stored */
+        path = rill__xasprintf("/jars/%s", jar_id);
+        if (call_body(&r, "DELETE", path, NULL, NULL, 0, REQUEST_MS, true, &doc) == 0)
+            jv_free(&doc);
+        free(path);
+        return 1;
+    }
+    char job_id[32];
+    const char *jid = jv_text(&doc, "jobid");
+    if (strspn(jid, "0123456789") != strlen(jid) || !*jid || strlen(jid) >= sizeof job_id) {
+        fprintf(stderr, "rill: the JobManager at %s answered the run without a job id\n", r.addr);
+        jv_free(&doc);
+        return 1;
+    }
+    snprintf(job_id, sizeof job_id, "%s", jid);
+    jv_free(&doc);
+    printf("rill-job id=%s\n", job_id);
+    fflush(stdout);
+    if (rr->detached)
+        return 0;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_run_interrupt; /* no SA_RESTART: a wait ends at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return follow_job(&r, rr, job_id);
 }

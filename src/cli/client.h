@@ -5,6 +5,7 @@
 #ifndef RILL_CLI_CLIENT_H
 #define RILL_CLI_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One HTTP exchange's answer. */
@@ -25,6 +26,30 @@ typedef struct rill__http_resp {
 int rill__http_request(const char *host, int port, const char *method, const char *path,
                        const char *body, const char *auth, int connect_ms, int total_ms,
                        rill__http_resp *out, char *why, size_t why_size, int *malformed);
+
+/* The same with a body of body_len bytes of type content_type (both ignored when body is NULL). */
+int rill__http_request_body(const char *host, int port, const char *method, const char *path,
+                            const char *content_type, const void *body, size_t body_len,
+                            const char *auth, int connect_ms, int total_ms, rill__http_resp *out,
+                            char *why, size_t why_size, int *malformed);
+
+/* `rill run -m HOST:PORT JOB.so`: what cmd_run (main.c) parsed, every string borrowed. */
+typedef struct rill__remote_run {
+    const char *jobmanager;  /* the REST API's HOST:PORT */
+    const char *secret_file; /* NULL: none */
+    const char *job_path;
+    const char *name;                                /* NULL: the JobManager's default */
+    const char *const *opt_keys, *const *opt_values; /* rill run's flags as key/value */
+    size_t n_opts;
+    char **args; /* after `--` */
+    size_t n_args;
+    bool detached; /* -d: print the job's id and return */
+} rill__remote_run;
+/* Uploads the job object (POST /jars/upload), runs it (POST /jars/<id>/run) and prints
+ * `rill-job id=<id>` on stdout; then, unless detached, follows the job (GET /jobs/<id> every
+ * 500 ms, state changes on stderr) until it ends. Exit status: 0 submitted (detached) or
+ * FINISHED, 1 failed, canceled or refused, 2 bad usage, 130 on Ctrl-C (the job runs on). */
+int rill__cli_run_remote(const rill__remote_run *rr);
 
 /* Runs a client command (argv after the command name); its exit status, or -1 when cmd is not
  * one of them. */

@@ -14,8 +14,8 @@ static const char usage_jobmanager[] =
     "\n"
     "Runs a JobManager: TaskManagers register on its control port, the REST API shows them.\n"
     "Prints one line `rill-jobmanager control=ADDR:PORT rest=ADDR:PORT` on stdout once both\n"
-    "listen. SIGINT or SIGTERM stops it. (Submitting jobs to it, `rill run -m`, is not there\n"
-    "yet: docs/cluster.md.)\n"
+    "listen. SIGINT or SIGTERM stops it. `rill run -m` uploads jobs to it (REST /jars); running\n"
+    "them on the TaskManagers is not there yet: docs/cluster.md.\n"
     "\n"
     "options:\n"
     "      --bind ADDR             the control port's address (default 127.0.0.1)\n"
@@ -23,6 +23,9 @@ static const char usage_jobmanager[] =
     "      --rest-port P           the REST API's port (default 8081; 0: a free one)\n"
     "      --rest-bind ADDR        the REST API's address (default 127.0.0.1)\n"
     "      --checkpoint-dir DIR    where jobs' checkpoints will go (created now)\n"
+    "      --upload-dir DIR        where uploaded job objects are kept (created 0700; its\n"
+    "                              parent must exist; default\n"
+    "                              $TMPDIR/rill-jobmanager-<control port>-jars)\n"
     "      --secret-file FILE      the shared secret every connection must prove (required\n"
     "                              when a listener binds beyond loopback)\n"
     "      --cluster-id ID         the cluster's id (default \"rill\"); peers must match\n"
@@ -168,6 +171,28 @@ static int common_check(const char *cmd, common_opts *o)
     return 0;
 }
 
+/* Opens the jar store (dir, or the default beside the control port's number) and gives it to
+ * the JobManager: uploads are taken from now on. 0, or 1 with the reason printed. */
+static int install_jar_store(rill__jobmanager *jm, const char *dir, int control_port,
+                             rill__jar_store **out)
+{
+    char def[4096];
+    if (!dir) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(def, sizeof def, "%s/rill-jobmanager-%d-jars", tmp && *tmp ? tmp : "/tmp",
+                 control_port);
+        dir = def;
+    }
+    rill__err err = {0};
+    if (rill__jar_store_open(dir, out, &err) != 0) {
+        fprintf(stderr, "rill jobmanager: --upload-dir: %s\n", err.msg);
+        return 1;
+    }
+    rill__jm_set_runner(jm, &(rill__jm_runner){.jars = *out});
+    rill__log(RILL_LOG_INFO, "uploaded job objects are kept in '%s'", dir);
+    return 0;
+}
+
 static const char *bracket(const char *addr, char *buf, size_t cap)
 {
     snprintf(buf, cap, strchr(addr, ':') ? "[%s]" : "%s", addr);
@@ -178,10 +203,10 @@ int rill__cli_jobmanager(int argc, char **argv)
 {
     const char *cmd = "jobmanager";
     common_opts o = {.cluster_id = "rill", .hb_interval = 1000, .hb_timeout = 10000};
-    const char *rest_bind = RILL_NET_DEFAULT_BIND, *ckpt_dir = NULL;
+    const char *rest_bind = RILL_NET_DEFAULT_BIND, *ckpt_dir = NULL, *upload_dir = NULL;
     int port = 6123, rest_port = 8081;
-    static const char *const own[] = {"--port", "--rest-port", "--rest-bind", "--checkpoint-dir",
-                                      NULL};
+    static const char *const own[] = {"--port",           "--rest-port",  "--rest-bind",
+                                      "--checkpoint-dir", "--upload-dir", NULL};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int c = next_opt(cmd, usage_jobmanager, &o, own, argc, argv, &i, &v);
@@ -198,6 +223,8 @@ int rill__cli_jobmanager(int argc, char **argv)
             rest_bind = v;
         if (!strcmp(a, "--checkpoint-dir"))
             ckpt_dir = v;
+        if (!strcmp(a, "--upload-dir"))
+            upload_dir = v;
     }
     if (common_check(cmd, &o))
         return 2;
@@ -206,6 +233,7 @@ int rill__cli_jobmanager(int argc, char **argv)
     rill__jobmanager *jm = NULL;
     rill__jm_server *srv = NULL;
     rill__rest *rest = NULL;
+    rill__jar_store *jars = NULL;
     const char *bind = o.bind ? o.bind : RILL_NET_DEFAULT_BIND;
     if (rill__net_check_bind("the control port (--bind)", bind, o.secret != NULL, &err) ||
         rill__net_check_bind("the REST API (--rest-bind)", rest_bind, o.secret != NULL, &err)) {
@@ -239,6 +267,10 @@ int rill__cli_jobmanager(int argc, char **argv)
         status = 1;
         goto out;
     }
+    if (install_jar_store(jm, upload_dir, rill__jm_server_port(srv), &jars)) {
+        status = 1;
+        goto out;
+    }
     if ((rc = rill__rest_start(jm, rest_bind, rest_port, o.secret, o.secret_len, &rest, &err))) {
         fprintf(stderr, "rill jobmanager: REST API: %s\n", err.msg);
         status = 1;
@@ -258,6 +290,7 @@ out:
     rill__rest_stop(rest);
     rill__jm_server_stop(srv);
     rill__jm_free(jm);
+    rill__jar_store_free(jars);
     rill__secret_free(o.secret, o.secret_len);
     if (status == 0)
         rill__log(RILL_LOG_INFO, "jobmanager stopped");

@@ -1,6 +1,6 @@
 /* main.c - cli layer: the rill command. `rill run JOB.so` loads a job object and runs it on
- * the embedded mini-cluster; list, savepoint, stop, cancel and checkpoints (client.c) talk to
- * a running one. */
+ * the embedded mini-cluster (with -m, submits it to a JobManager process: client.c); list,
+ * savepoint, stop, cancel and checkpoints (client.c) talk to a running one. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +21,8 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
+    "  run -m HOST:PORT JOB.so [options] [-- job args]\n"
+    "                                 submit it to a `rill jobmanager` instead\n"
     "  jobmanager [options]           run a cluster's JobManager (docs/cluster.md)\n"
     "  taskmanager --jobmanager HOST:PORT [options]\n"
     "                                 run a TaskManager that joins it\n"
@@ -46,7 +48,14 @@ static const char usage_run[] =
     "arguments after `--`, and runs the dataflow it builds on an embedded mini-cluster\n"
     "(a JobManager and a TaskManager in this process). Ctrl-C cancels the job.\n"
     "\n"
+    "With -m HOST:PORT, uploads JOB.so to that `rill jobmanager`'s REST API and runs it there\n"
+    "with the same options and arguments; prints `rill-job id=ID` on stdout, then follows the\n"
+    "job until it ends (state changes on stderr). Ctrl-C then only stops following: the job\n"
+    "keeps running on the cluster (`rill cancel ID -m HOST:PORT` cancels it).\n"
+    "\n"
     "options:\n"
+    "  -m, --jobmanager HOST:PORT  submit to this JobManager's REST API (docs/cluster.md)\n"
+    "  -d, --detached            with -m: print the job's id and return at once\n"
     "  -p, --parallelism N       default parallelism of every operator (overrides the job's)\n"
     "      --max-parallelism N   number of key groups (default 128)\n"
     "      --batch-size N        rows per batch (default 1024)\n"
@@ -84,7 +93,8 @@ static const char usage_run[] =
     "  -v, --verbose             log the execution plan and task states (RILL_LOG=info)\n"
     "  -h, --help                show this help\n"
     "\n"
-    "exit status: 0 when the job finished, 1 when it failed or was canceled, 2 for bad usage.\n";
+    "exit status: 0 when the job finished (with -d: was submitted), 1 when it failed, was\n"
+    "canceled or was refused, 2 for bad usage, 130 when Ctrl-C stopped following it (-m).\n";
 
 static void on_signal(int sig)
 {
@@ -114,14 +124,102 @@ static char *job_name_of(const char *path)
     return rill__xstrndup(base, n);
 }
 
+/* rill run's flags that set a job option, as its key: the one mapping, used to set the env
+ * locally and to send the options with `-m` (POST /jars/<id>/run). */
+static const struct run_flag {
+    const char *flag, *alias, *key;
+    bool no_value;   /* a switch: the value is "true" */
+    bool local_only; /* means nothing on a cluster: refused with -m */
+} run_flags[] = {
+    {"--parallelism", "-p", "parallelism", false, false},
+    {"--max-parallelism", NULL, "max-parallelism", false, false},
+    {"--batch-size", NULL, "batch-size", false, false},
+    {"--name", NULL, "name", false, false},
+    {"--bad-records", NULL, "bad-records", false, false},
+    {"--dead-letter-file", NULL, "dead-letter-file", false, false},
+    {"--checkpoint-dir", NULL, "checkpoint.dir", false, false},
+    {"--checkpoint-interval", NULL, "checkpoint.interval", false, false},
+    {"--checkpoint-mode", NULL, "checkpoint.mode", false, false},
+    {"--checkpoint-timeout", NULL, "checkpoint.timeout", false, false},
+    {"--checkpoint-min-pause", NULL, "checkpoint.min-pause", false, false},
+    {"--checkpoint-max-concurrent", NULL, "checkpoint.max-concurrent", false, false},
+    {"--checkpoint-tolerable-failures", NULL, "checkpoint.tolerable-failures", false, false},
+    {"--checkpoints-retained", NULL, "checkpoint.retain", false, false},
+    {"--restart-strategy", NULL, "restart-strategy", false, false},
+    {"--from-savepoint", NULL, "from-savepoint", false, false},
+    {"--rest-port", NULL, "rest-port", false, true},
+    {"--restart-attempts", NULL, "restart.attempts", false, false},
+    {"--restart-delay", NULL, "restart.delay", false, false},
+    {"--restart-max-delay", NULL, "restart.max-delay", false, false},
+    {"--restart-max-failures", NULL, "restart.failure-rate.max-failures", false, false},
+    {"--restart-failure-interval", NULL, "restart.failure-rate.interval", false, false},
+    {"--resume", NULL, "resume", true, false},
+    {"--allow-non-restored-state", NULL, "allow-non-restored-state", true, false},
+};
+#define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
+
+static const struct run_flag *run_flag_of(const char *a)
+{
+    for (int k = 0; k < N_RUN_FLAGS; k++)
+        if (!strcmp(a, run_flags[k].flag) || (run_flags[k].alias && !strcmp(a, run_flags[k].alias)))
+            return &run_flags[k];
+    return NULL;
+}
+
+/* `rill run -m`: the options parsed, the job object goes to the JobManager. */
+static int run_on_cluster(const char *jobmanager, const char *secret_file, const char *job_path,
+                          const char **keys, const char **values, int n_opts, char **args,
+                          int n_args, bool detached)
+{
+    struct stat st;
+    if (stat(job_path, &st) != 0) {
+        fprintf(stderr, "rill: cannot open job '%s': %s\n", job_path, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "rill: job '%s' is not a regular file\n", job_path);
+        return 1;
+    }
+    /* the name travels as the request's own field; by default the file's name, as locally */
+    char *name = job_name_of(job_path);
+    const char *ks[N_RUN_FLAGS], *vs[N_RUN_FLAGS];
+    size_t n = 0;
+    for (int k = 0; k < n_opts; k++) {
+        if (!strcmp(keys[k], "name")) {
+            free(name);
+            name = rill__xstrdup(values[k]);
+            continue;
+        }
+        ks[n] = keys[k];
+        vs[n++] = values[k];
+    }
+    rill__remote_run rr = {
+        .jobmanager = jobmanager,
+        .secret_file = secret_file,
+        .job_path = job_path,
+        .name = name,
+        .opt_keys = ks,
+        .opt_values = vs,
+        .n_opts = n,
+        .args = args,
+        .n_args = (size_t)n_args,
+        .detached = detached,
+    };
+    int status = rill__cli_run_remote(&rr);
+    free(name);
+    return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *job_path = NULL;
     struct {
         const char *key, *value, *flag; /* flag: as the user typed it, for messages */
-    } opts[32];
+    } opts[N_RUN_FLAGS];
     int n_opts = 0;
-    const char *parallelism = NULL, *rest_bind = NULL, *secret_file = NULL;
+    const char *parallelism = NULL, *rest_bind = NULL, *secret_file = NULL, *jobmanager = NULL;
+    const char *local_flag = NULL; /* a flag given that means nothing with -m */
+    bool detached = false;
     int i = 0;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -137,76 +235,45 @@ static int cmd_run(int argc, char **argv)
             rill__log_set_level(RILL_LOG_INFO);
             continue;
         }
-        if (!strcmp(a, "--resume") || !strcmp(a, "--allow-non-restored-state")) {
-            if (n_opts < 32) {
-                opts[n_opts].key = a + 2;
-                opts[n_opts].flag = a;
-                opts[n_opts++].value = "true";
-            }
+        if (!strcmp(a, "-d") || !strcmp(a, "--detached")) {
+            detached = true;
             continue;
         }
-        if (!strcmp(a, "--rest-bind") || !strcmp(a, "--secret-file")) {
+        if (!strcmp(a, "--rest-bind") || !strcmp(a, "--secret-file") || !strcmp(a, "-m") ||
+            !strcmp(a, "--jobmanager")) {
             if (i + 1 >= argc)
                 return fail_usage("option %s needs a value", a);
-            *(a[2] == 'r' ? &rest_bind : &secret_file) = argv[++i];
+            const char *v = argv[++i];
+            if (!strcmp(a, "--rest-bind"))
+                rest_bind = v, local_flag = a;
+            else if (!strcmp(a, "--secret-file"))
+                secret_file = v;
+            else
+                jobmanager = v;
             continue;
         }
-        const char *key = NULL;
-        if (!strcmp(a, "-p") || !strcmp(a, "--parallelism"))
-            key = "parallelism";
-        else if (!strcmp(a, "--max-parallelism"))
-            key = "max-parallelism";
-        else if (!strcmp(a, "--batch-size"))
-            key = "batch-size";
-        else if (!strcmp(a, "--name"))
-            key = "name";
-        else if (!strcmp(a, "--bad-records"))
-            key = "bad-records";
-        else if (!strcmp(a, "--dead-letter-file"))
-            key = "dead-letter-file";
-        else if (!strcmp(a, "--checkpoint-dir"))
-            key = "checkpoint.dir";
-        else if (!strcmp(a, "--checkpoint-interval"))
-            key = "checkpoint.interval";
-        else if (!strcmp(a, "--checkpoint-mode"))
-            key = "checkpoint.mode";
-        else if (!strcmp(a, "--checkpoint-timeout"))
-            key = "checkpoint.timeout";
-        else if (!strcmp(a, "--checkpoint-min-pause"))
-            key = "checkpoint.min-pause";
-        else if (!strcmp(a, "--checkpoint-max-concurrent"))
-            key = "checkpoint.max-concurrent";
-        else if (!strcmp(a, "--checkpoint-tolerable-failures"))
-            key = "checkpoint.tolerable-failures";
-        else if (!strcmp(a, "--checkpoints-retained"))
-            key = "checkpoint.retain";
-        else if (!strcmp(a, "--restart-strategy"))
-            key = "restart-strategy";
-        else if (!strcmp(a, "--from-savepoint"))
-            key = "from-savepoint";
-        else if (!strcmp(a, "--rest-port"))
-            key = "rest-port";
-        else if (!strcmp(a, "--restart-attempts"))
-            key = "restart.attempts";
-        else if (!strcmp(a, "--restart-delay"))
-            key = "restart.delay";
-        else if (!strcmp(a, "--restart-max-delay"))
-            key = "restart.max-delay";
-        else if (!strcmp(a, "--restart-max-failures"))
-            key = "restart.failure-rate.max-failures";
-        else if (!strcmp(a, "--restart-failure-interval"))
-            key = "restart.failure-rate.interval";
-        if (key) {
-            if (i + 1 >= argc)
-                return fail_usage("option %s needs a value", a);
-            if (!strcmp(key, "parallelism"))
-                parallelism = argv[i + 1];
-            else if (n_opts < 32) {
-                opts[n_opts].key = key;
-                opts[n_opts].flag = a;
-                opts[n_opts++].value = argv[i + 1];
+        const struct run_flag *f = run_flag_of(a);
+        if (f) {
+            const char *v = "true";
+            if (!f->no_value) {
+                if (i + 1 >= argc)
+                    return fail_usage("option %s needs a value", a);
+                v = argv[++i];
             }
-            i++;
+            if (f->local_only)
+                local_flag = a;
+            if (!strcmp(f->key, "parallelism")) {
+                parallelism = v;
+            } else {
+                int k = 0;
+                while (k < n_opts && strcmp(opts[k].key, f->key) != 0)
+                    k++;
+                if (k == n_opts)
+                    n_opts++;
+                opts[k].key = f->key; /* given twice: the last value counts */
+                opts[k].flag = a;
+                opts[k].value = v;
+            }
             continue;
         }
         if (a[0] == '-')
@@ -217,6 +284,24 @@ static int cmd_run(int argc, char **argv)
     }
     if (!job_path)
         return fail_usage("%s", "run: no job object given");
+    if (detached && !jobmanager)
+        return fail_usage("%s", "-d/--detached needs -m HOST:PORT (a job on the embedded "
+                                "mini-cluster ends with this process)");
+
+    if (jobmanager) {
+        if (local_flag)
+            return fail_usage("%s means nothing with -m: the JobManager serves the REST API "
+                              "(rill jobmanager --rest-port/--rest-bind)",
+                              local_flag);
+        const char *keys[N_RUN_FLAGS + 1], *values[N_RUN_FLAGS + 1];
+        int n = 0;
+        if (parallelism)
+            keys[n] = "parallelism", values[n++] = parallelism;
+        for (int k = 0; k < n_opts; k++)
+            keys[n] = opts[k].key, values[n++] = opts[k].value;
+        return run_on_cluster(jobmanager, secret_file, job_path, keys, values, n, argv + i,
+                              argc - i, detached);
+    }
 
     /* the security rules before anything runs: a readable secret, and none missing */
     rill__minicluster_cfg mc = {.rest_bind = rest_bind};

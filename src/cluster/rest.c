@@ -1,11 +1,14 @@
 /*
  * rest.c - cluster layer: the JobManager's REST API on libmicrohttpd. JSON in Flink's shape:
- * the overview, jobs, TaskManagers, checkpoint statistics, savepoints, stop-with-savepoint and
- * cancel. Paths are routed by exact segments (percent-decoded once, by unescape() below; never
- * again), nothing in a URL names a file, every header value written is checked for CR/LF, and
- * every response is application/json. With a secret, every request needs its bearer token.
+ * the overview, jobs, TaskManagers, checkpoint statistics, savepoints, stop-with-savepoint,
+ * cancel, and on a JobManager process the uploaded job objects (/jars: upload, list, delete,
+ * run; a jar id from a path is only ever looked up through the jar store). Paths are routed by
+ * exact segments (percent-decoded once, by unescape() below; never again), nothing in a URL names a
+ * file, every header value written is checked for CR/LF, and every response is application/json.
+ * With a secret, every request needs its bearer token.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -17,6 +20,8 @@
 #include "cluster/cluster.h"
 
 #define REST_MAX_BODY             (64 * 1024)
+#define REST_MAX_RUN_BODY         (1024 * 1024) /* POST /jars/<id>/run: options and arguments */
+#define REST_MAX_UPLOADS          4 /* uploads held in memory at once (each up to 256 MiB) */
 #define REST_SAVEPOINT_TIMEOUT_MS 600000
 #define REST_MAX_CONNECTIONS      64
 #define REST_IDLE_TIMEOUT_S       120
@@ -26,6 +31,7 @@ struct rill__rest {
     rill__jobmanager *jm;
     struct MHD_Daemon *daemon;
     int port;
+    atomic_int uploads;                  /* POST /jars/upload bodies being received */
     bool auth;                           /* a secret is set: requests need its token */
     char token[RILL_REST_TOKEN_LEN + 1]; /* rill__rest_token of the secret */
 };
@@ -33,8 +39,10 @@ struct rill__rest {
 /* Per-request state: the body as it arrives. */
 typedef struct rest_req {
     rill__buf body;
+    size_t max_body; /* this route's limit */
     bool too_large;
-    bool refused; /* answered already (401): the body is dropped */
+    bool refused; /* answered already (401, 415, 503): the body is dropped */
+    bool upload;  /* counted in rill__rest.uploads until the request completes */
 } rest_req;
 
 /* ---- JSON out --------------------------------------------------------------------------- */
@@ -316,6 +324,248 @@ out:
     rill__buf_free(&val);
     return rc;
 }
+
+/* ---- JSON in: the body of POST /jars/<id>/run ------------------------------------------- */
+
+/* A JSON number at in->p (RFC 8259 grammar), taken as written. */
+static bool take_number(json_in *in)
+{
+    const char *p = in->p, *e = in->end;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && isdigit((unsigned char)*p))
+            p++;
+    else
+        return false;
+    if (p < e && *p == '.') {
+        if (++p >= e || !isdigit((unsigned char)*p))
+            return false;
+        while (p < e && isdigit((unsigned char)*p))
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        if (++p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || !isdigit((unsigned char)*p))
+            return false;
+        while (p < e && isdigit((unsigned char)*p))
+            p++;
+    }
+    in->p = p;
+    return true;
+}
+
+/* An option's value: a string, or a number or boolean literal as its text. 0, or -1 (not one
+ * of those). */
+static int parse_opt_value(json_in *in, rill__buf *out)
+{
+    out->len = 0;
+    if (in->p < in->end && *in->p == '"')
+        return parse_str(in, out);
+    const char *start = in->p;
+    if (take_word(in, "true") || take_word(in, "false") || take_number(in)) {
+        rill__buf_append(out, start, (size_t)(in->p - start));
+        rill__buf_cstr(out);
+        return 0;
+    }
+    return -1;
+}
+
+/* Expects c after white space. */
+static bool take_char(json_in *in, char c)
+{
+    skip_ws(in);
+    if (in->p < in->end && *in->p == c) {
+        in->p++;
+        return true;
+    }
+    return false;
+}
+
+/* Option keys are rill run's: letters, digits, '.', '-', '_'. */
+static bool opt_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > RILL_OPT_KEY_MAX)
+        return false;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && *k != '.' && *k != '-' && *k != '_')
+            return false;
+    return true;
+}
+
+typedef struct run_body {
+    char *name; /* NULL: the job's default */
+    char **keys, **values;
+    size_t n_opts;
+    char **args;
+    size_t n_args;
+} run_body;
+
+static void run_body_free(run_body *rb)
+{
+    for (size_t i = 0; i < rb->n_opts; i++) {
+        free(rb->keys[i]);
+        free(rb->values[i]);
+    }
+    for (size_t i = 0; i < rb->n_args; i++)
+        free(rb->args[i]);
+    free(rb->keys);
+    free(rb->values);
+    free(rb->args);
+    free(rb->name);
+    memset(rb, 0, sizeof *rb);
+}
+
+#define RUN_FAIL(...)                                                                              \
+    do {                                                                                           \
+        snprintf(msg, msg_size, __VA_ARGS__);                                                      \
+        goto out;                                                                                  \
+    } while (0)
+
+/*
+ * Parses the body of POST /jars/<id>/run (empty: no options, no arguments):
+ *   {"programArgsList": ["a", ...], "options": {"key": "value" | number | bool, ...},
+ *    "name": "job name"}
+ * Every field may be left out ("name" may be null); any other field is refused, so a typo is
+ * not silently ignored. Counts and lengths within cluster.h's RILL_DEPLOY_* / RILL_OPT_* /
+ * RILL_ARG_MAX. 0, or -1 with why in msg (rb then empty).
+ */
+static int parse_run_body(const char *body, size_t len, run_body *rb, char *msg, size_t msg_size)
+{
+    json_in in = {body, body + len};
+    rill__buf key = {0}, val = {0};
+    int rc = -1;
+    memset(rb, 0, sizeof *rb);
+    skip_ws(&in);
+    if (in.p == in.end)
+        return 0;
+    bool seen_args = false, seen_opts = false, seen_name = false;
+    if (!take_char(&in, '{'))
+        RUN_FAIL("the request body must be a JSON object");
+    if (!take_char(&in, '}')) {
+        for (;;) {
+            key.len = 0;
+            skip_ws(&in);
+            if (parse_str(&in, &key) != 0)
+                RUN_FAIL("malformed JSON: expected a string key");
+            if (!take_char(&in, ':'))
+                RUN_FAIL("malformed JSON: expected ':'");
+            skip_ws(&in);
+            const char *k = rill__buf_cstr(&key);
+            if (!strcmp(k, "programArgsList")) {
+                if (seen_args)
+                    RUN_FAIL("\"programArgsList\" is given twice");
+                seen_args = true;
+                if (!take_char(&in, '['))
+                    RUN_FAIL("\"programArgsList\" must be an array of strings");
+                size_t cap = 0;
+                if (!take_char(&in, ']')) {
+                    for (;;) {
+                        skip_ws(&in);
+                        val.len = 0;
+                        if (in.p >= in.end || *in.p != '"' || parse_str(&in, &val) != 0)
+                            RUN_FAIL("\"programArgsList\" must be an array of strings");
+                        if (rb->n_args == RILL_DEPLOY_ARGS_MAX)
+                            RUN_FAIL("more than %d job arguments", RILL_DEPLOY_ARGS_MAX);
+                        if (val.len > RILL_ARG_MAX)
+                            RUN_FAIL("job argument %zu is longer than %d bytes", rb->n_args + 1,
+                                     RILL_ARG_MAX);
+                        rill__grow((void **)&rb->args, &cap, rb->n_args + 1, sizeof *rb->args);
+                        rb->args[rb->n_args++] = rill__xstrdup(rill__buf_cstr(&val));
+                        if (take_char(&in, ','))
+                            continue;
+                        if (take_char(&in, ']'))
+                            break;
+                        RUN_FAIL("malformed JSON: expected ',' or ']'");
+                    }
+                }
+            } else if (!strcmp(k, "options")) {
+                if (seen_opts)
+                    RUN_FAIL("\"options\" is given twice");
+                seen_opts = true;
+                if (!take_char(&in, '{'))
+                    RUN_FAIL("\"options\" must be an object of option names to values");
+                size_t cap_k = 0, cap_v = 0;
+                if (!take_char(&in, '}')) {
+                    for (;;) {
+                        skip_ws(&in);
+                        key.len = 0;
+                        if (parse_str(&in, &key) != 0)
+                            RUN_FAIL("malformed JSON: expected an option name");
+                        const char *ok = rill__buf_cstr(&key);
+                        char shown_key[RILL_OPT_KEY_MAX + 8];
+                        snprintf(shown_key, sizeof shown_key, "%s", ok);
+                        if (!opt_key_ok(ok))
+                            RUN_FAIL("option name '%s' is not 1..%d letters, digits, '.', '-' "
+                                     "or '_'",
+                                     shown_key, RILL_OPT_KEY_MAX);
+                        for (size_t i = 0; i < rb->n_opts; i++)
+                            if (!strcmp(rb->keys[i], ok))
+                                RUN_FAIL("option '%s' is given twice", shown_key);
+                        if (rb->n_opts == RILL_DEPLOY_OPTS_MAX)
+                            RUN_FAIL("more than %d options", RILL_DEPLOY_OPTS_MAX);
+                        if (!take_char(&in, ':'))
+                            RUN_FAIL("malformed JSON: expected ':'");
+                        skip_ws(&in);
+                        if (parse_opt_value(&in, &val) != 0)
+                            RUN_FAIL("option '%s': the value must be a string, a number, true or "
+                                     "false",
+                                     shown_key);
+                        if (val.len > RILL_OPT_VALUE_MAX)
+                            RUN_FAIL("option '%s': the value is longer than %d bytes", shown_key,
+                                     RILL_OPT_VALUE_MAX);
+                        rill__grow((void **)&rb->keys, &cap_k, rb->n_opts + 1, sizeof *rb->keys);
+                        rill__grow((void **)&rb->values, &cap_v, rb->n_opts + 1,
+                                   sizeof *rb->values);
+                        rb->keys[rb->n_opts] = rill__xstrdup(ok);
+                        rb->values[rb->n_opts++] = rill__xstrdup(rill__buf_cstr(&val));
+                        if (take_char(&in, ','))
+                            continue;
+                        if (take_char(&in, '}'))
+                            break;
+                        RUN_FAIL("malformed JSON: expected ',' or '}'");
+                    }
+                }
+            } else if (!strcmp(k, "name")) {
+                if (seen_name)
+                    RUN_FAIL("\"name\" is given twice");
+                seen_name = true;
+                val.len = 0;
+                if (!take_word(&in, "null")) {
+                    if (in.p >= in.end || *in.p != '"' || parse_str(&in, &val) != 0)
+                        RUN_FAIL("\"name\" must be a string");
+                    if (val.len == 0 || val.len > RILL_JOB_NAME_MAX)
+                        RUN_FAIL("\"name\" must be 1..%d bytes", RILL_JOB_NAME_MAX);
+                    rb->name = rill__xstrdup(rill__buf_cstr(&val));
+                }
+            } else {
+                char shown_key[64];
+                snprintf(shown_key, sizeof shown_key, "%s", k);
+                RUN_FAIL("unknown field \"%s\" (known: programArgsList, options, name)", shown_key);
+            }
+            if (take_char(&in, ','))
+                continue;
+            if (take_char(&in, '}'))
+                break;
+            RUN_FAIL("malformed JSON: expected ',' or '}'");
+        }
+    }
+    skip_ws(&in);
+    if (in.p != in.end)
+        RUN_FAIL("malformed JSON: text after the object");
+    rc = 0;
+out:
+    if (rc)
+        run_body_free(rb);
+    rill__buf_free(&key);
+    rill__buf_free(&val);
+    return rc;
+}
+#undef RUN_FAIL
 
 /* ---- responses -------------------------------------------------------------------------- */
 
@@ -646,6 +896,185 @@ static bool is(const char *method, const char *m)
     return !strcmp(method, m);
 }
 
+/* ---- uploaded job objects (/jars) -------------------------------------------------------- */
+
+/* The mini-cluster of `rill run` has no jar store: it runs the one job it was started with. */
+static enum MHD_Result send_no_jars(struct MHD_Connection *conn)
+{
+    return send_error(conn, MHD_HTTP_NOT_IMPLEMENTED, NULL,
+                      "this JobManager takes no job uploads (it is the mini-cluster of one "
+                      "`rill run`; start `rill jobmanager` to submit jobs with `rill run -m`)");
+}
+
+/* Flink's GET /jars, with the fields that apply: {"files":[{"id","size","uploaded"}]}, oldest
+ * first; "uploaded" is ms since the epoch. The ids need no escaping (the store's own form). */
+static enum MHD_Result get_jars(rill__jar_store *jars, struct MHD_Connection *conn)
+{
+    rill__jar_info *v;
+    size_t n;
+    rill__err err = {0};
+    int rc = rill__jar_store_list(jars, &v, &n, &err);
+    if (rc)
+        return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err.msg);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"files\":[", 10);
+    for (size_t i = 0; i < n; i++)
+        rill__buf_printf(&b, "%s{\"id\":\"%s\",\"size\":%" PRIu64 ",\"uploaded\":%" PRId64 "}",
+                         i ? "," : "", v[i].id, v[i].size, v[i].uploaded_ms);
+    rill__buf_append(&b, "]}", 2);
+    free(v);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+/* POST /jars/upload: the body is the shared object itself (not multipart, unlike Flink). */
+static enum MHD_Result post_upload(rill__jar_store *jars, struct MHD_Connection *conn,
+                                   rest_req *req)
+{
+    if (req->body.len == 0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
+                          "the request body is empty: send the job's shared object as "
+                          "application/octet-stream");
+    char id[RILL_JAR_ID_MAX + 1];
+    rill__err err = {0};
+    int rc = rill__jar_store_put(jars, req->body.data, req->body.len, id, &err);
+    rill__buf_free(&req->body); /* up to 256 MiB: not kept while the answer goes out */
+    if (rc) {
+        unsigned status = rc == RILL_EINVAL   ? MHD_HTTP_BAD_REQUEST
+                          : rc == RILL_ELIMIT ? HTTP_TOO_LARGE
+                          : rc == RILL_ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE
+                                              : MHD_HTTP_INTERNAL_SERVER_ERROR;
+        if (status >= 500)
+            rill__log(RILL_LOG_ERROR, "REST API: upload failed: %s", err.msg);
+        return send_error(conn, status, NULL, "%s", err.msg);
+    }
+    rill__log(RILL_LOG_INFO, "REST API: job object %s uploaded", id);
+    rill__buf b = {0};
+    rill__buf_printf(&b, "{\"filename\":\"%s\",\"status\":\"success\"}", id);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+static enum MHD_Result no_such_jar(struct MHD_Connection *conn, const char *id)
+{
+    char s[128];
+    return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no uploaded job object '%s'",
+                      shown(id, s, sizeof s));
+}
+
+static enum MHD_Result delete_jar(rill__jar_store *jars, struct MHD_Connection *conn,
+                                  const char *id)
+{
+    rill__err err = {0};
+    int rc = rill__jar_store_delete(jars, id, &err);
+    if (rc == RILL_ENOENT)
+        return no_such_jar(conn, id);
+    if (rc)
+        return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err.msg);
+    rill__log(RILL_LOG_INFO, "REST API: job object %s deleted", id);
+    rill__buf b = {0};
+    rill__buf_append(&b, "{}", 2);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+/* An error of a run request as an HTTP status: what the request or the job got wrong is 400. */
+static unsigned run_status_of(int rc)
+{
+    switch (rc) {
+    case RILL_ENOENT:
+        return MHD_HTTP_NOT_FOUND;
+    case RILL_ENOTSUP:
+        return MHD_HTTP_NOT_IMPLEMENTED;
+    case RILL_EINVAL:
+    case RILL_ECONFIG:
+    case RILL_EGRAPH:
+    case RILL_ELIMIT:
+    case RILL_ERANGE:
+    case RILL_EPARSE:
+    case RILL_ETYPE:
+    case RILL_ENOSYM:
+    case RILL_EUSER:
+        return MHD_HTTP_BAD_REQUEST;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* POST /jars/<id>/run: the body is checked first (400), then the object (404), then the runner
+ * runs it: {"jobid":"<id>"}. */
+static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, struct MHD_Connection *conn,
+                                const char *id, rest_req *req)
+{
+    run_body rb;
+    char msg[256];
+    if (parse_run_body(req->body.data ? req->body.data : "", req->body.len, &rb, msg, sizeof msg) !=
+        0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
+    char *path = NULL;
+    rill__err err = {0};
+    if (rill__jar_store_get(jars, id, &path, NULL, NULL, &err) != 0) {
+        run_body_free(&rb);
+        return no_such_jar(conn, id);
+    }
+    free(path);
+    rill__run_request rq = {
+        .jar_id = id,
+        .name = rb.name,
+        .opt_keys = (const char *const *)rb.keys,
+        .opt_values = (const char *const *)rb.values,
+        .n_opts = rb.n_opts,
+        .args = (const char *const *)rb.args,
+        .n_args = rb.n_args,
+    };
+    uint64_t job_id = 0;
+    int rc = rill__jm_run(r->jm, &rq, &job_id, &err);
+    run_body_free(&rb);
+    if (rc)
+        return send_error(conn, run_status_of(rc), NULL, "%s",
+                          err.msg[0] ? err.msg : rill_strerror(rc));
+    rill__buf b = {0};
+    rill__buf_printf(&b, "{\"jobid\":\"%" PRIu64 "\"}", job_id);
+    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+}
+
+/* /jars, /jars/upload, /jars/<id>, /jars/<id>/run: the method is checked against the route
+ * first, then whether this JobManager takes uploads at all. */
+static enum MHD_Result route_jars(rill__rest *r, struct MHD_Connection *conn, const char *method,
+                                  char **seg, int n, rest_req *req)
+{
+    bool get = is(method, MHD_HTTP_METHOD_GET) || is(method, MHD_HTTP_METHOD_HEAD);
+    bool post = is(method, MHD_HTTP_METHOD_POST);
+    const char *allow;
+    bool ok;
+    enum { LIST, UPLOAD, DELETE, RUN } what;
+    if (n == 1) {
+        what = LIST, allow = "GET, HEAD", ok = get;
+    } else if (n == 2 && !strcmp(seg[1], "upload")) {
+        what = UPLOAD, allow = "POST", ok = post;
+    } else if (n == 2) {
+        what = DELETE, allow = "DELETE", ok = is(method, MHD_HTTP_METHOD_DELETE);
+    } else if (n == 3 && !strcmp(seg[2], "run")) {
+        what = RUN, allow = "POST", ok = post;
+    } else {
+        return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
+    }
+    if (!ok)
+        return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "method %s is not allowed here",
+                          method);
+    rill__jar_store *jars = rill__jm_jars(r->jm);
+    if (!jars)
+        return send_no_jars(conn);
+    switch (what) {
+    case LIST:
+        return get_jars(jars, conn);
+    case UPLOAD:
+        return post_upload(jars, conn, req);
+    case DELETE:
+        return delete_jar(jars, conn, seg[1]);
+    case RUN:
+        return post_run(r, jars, conn, seg[1], req);
+    }
+    return MHD_NO;
+}
+
 static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const char *method,
                              const char *url, rest_req *req)
 {
@@ -666,6 +1095,8 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
         return get ? get_taskmanagers(r, conn)
                    : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
                                 "method %s is not allowed on /taskmanagers", method);
+    if (n >= 1 && !strcmp(seg[0], "jars"))
+        return route_jars(r, conn, method, seg, n, req);
     if (n < 2 || n > 3 || strcmp(seg[0], "jobs") != 0)
         return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "not found");
 
@@ -743,6 +1174,77 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
     return res;
 }
 
+/* Is the Content-Type one a job object upload may carry (parameters after ';' allowed)? A
+ * browser form cannot send these without the server's consent (CORS), nor can it send the token. */
+static bool upload_type_ok(const char *ct)
+{
+    static const char *const ok[] = {"application/octet-stream", "application/x-sharedlib"};
+    if (!ct)
+        return false;
+    for (size_t i = 0; i < RILL_ARRAY_LEN(ok); i++) {
+        size_t n = strlen(ok[i]);
+        if (!strncasecmp(ct, ok[i], n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* The headers of a new request are in: checks what can be checked before the body is read
+ * (the token, an upload's type and the uploads in progress, a declared oversized body) and
+ * answers at once when one fails. */
+static enum MHD_Result on_headers(rill__rest *r, struct MHD_Connection *conn, const char *url,
+                                  const char *method, rest_req *req)
+{
+    /* without the token nothing else is looked at, not even the route */
+    bool had_token;
+    if (r->auth && !authorized(r, conn, &had_token)) {
+        req->refused = true;
+        return send_unauthorized(conn, had_token);
+    }
+    char path[2048];
+    char *seg[MAX_SEGS];
+    int n = split_path(url, path, sizeof path, seg);
+    bool post = is(method, MHD_HTTP_METHOD_POST);
+    bool upload = post && n == 2 && !strcmp(seg[0], "jars") && !strcmp(seg[1], "upload");
+    req->max_body = upload ? RILL_JAR_SIZE_MAX
+                    : post && n == 3 && !strcmp(seg[0], "jars") && !strcmp(seg[2], "run")
+                        ? REST_MAX_RUN_BODY
+                        : REST_MAX_BODY;
+    /* refuse a declared oversized body before reading it */
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t cl_len = cl ? strlen(cl) : 0;
+    if (cl_len > 0 && (cl_len > 12 || strtoull(cl, NULL, 10) > req->max_body)) {
+        req->too_large = true;
+        return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %zu bytes",
+                          req->max_body);
+    }
+    if (!upload)
+        return MHD_YES;
+    if (!rill__jm_jars(r->jm)) {
+        req->refused = true;
+        return send_no_jars(conn);
+    }
+    const char *ct =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!upload_type_ok(ct)) {
+        req->refused = true;
+        return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+                          "POST /jars/upload takes the job's shared object itself as "
+                          "application/octet-stream (not multipart/form-data)");
+    }
+    if (atomic_fetch_add(&r->uploads, 1) >= REST_MAX_UPLOADS) {
+        atomic_fetch_sub(&r->uploads, 1);
+        req->refused = true;
+        return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                          "%d uploads are in progress already: try again later", REST_MAX_UPLOADS);
+    }
+    req->upload = true;
+    if (cl_len > 0) /* checked against the limit above */
+        rill__buf_reserve(&req->body, (size_t)strtoull(cl, NULL, 10));
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -752,45 +1254,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req) {
         req = rill__xcalloc(1, sizeof *req);
         *con_cls = req;
-        /* headers only: without the token nothing else is looked at, not even the route */
-        bool had_token;
-        if (r->auth && !authorized(r, conn, &had_token)) {
-            req->refused = true;
-            return send_unauthorized(conn, had_token);
-        }
-        /* refuse a declared oversized body before reading it */
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strlen(cl) > 0 && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > REST_MAX_BODY)) {
-            req->too_large = true;
-            return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %d bytes",
-                              REST_MAX_BODY);
-        }
-        return MHD_YES;
+        return on_headers(r, conn, url, method, req);
     }
     if (req->refused) { /* MHD may still hand over body bytes: drop them */
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!req->too_large && req->body.len + *upload_data_size <= REST_MAX_BODY)
+        if (!req->too_large && req->body.len + *upload_data_size <= req->max_body)
             rill__buf_append(&req->body, upload_data, *upload_data_size);
-        else
+        else if (!req->too_large) {
             req->too_large = true; /* read on and drop the rest, then answer 413 */
+            rill__buf_free(&req->body);
+            if (req->upload) {
+                /* an upload without a length (chunked) past 256 MiB is not read on for as long
+                 * as its sender likes: 413 now if MHD takes an answer mid-body, else close */
+                *upload_data_size = 0;
+                req->refused = true;
+                return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %zu bytes",
+                                  req->max_body);
+            }
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (req->too_large)
-        return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %d bytes",
-                          REST_MAX_BODY);
+        return send_error(conn, HTTP_TOO_LARGE, NULL, "request body larger than %zu bytes",
+                          req->max_body);
     return route(r, conn, method, url, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    rill__rest *r = cls;
     rest_req *req = *con_cls;
     if (req) {
+        if (req->upload)
+            atomic_fetch_sub(&r->uploads, 1);
         rill__buf_free(&req->body);
         free(req);
         *con_cls = NULL;

@@ -511,3 +511,345 @@ TEST(rest_header_values_refuse_control_characters)
     CHECK(!rill__http_header_value_ok("a\x7f"));
     CHECK(!rill__http_header_value_ok(NULL));
 }
+
+/* ---- /jars: uploaded job objects on a JobManager process ------------------------------------ */
+
+/* A stand-in for the cluster runner: records the last request and answers as told. */
+typedef struct fake_runner {
+    int rc;
+    char last[4096]; /* the request as text: name|k=v,...|arg,... */
+} fake_runner;
+
+static int fake_run(void *arg, const rill__run_request *rq, uint64_t *job_id, rill__err *err)
+{
+    fake_runner *f = arg;
+    int n = snprintf(f->last, sizeof f->last, "%s|%s|", rq->jar_id, rq->name ? rq->name : "-");
+    for (size_t i = 0; i < rq->n_opts; i++)
+        n += snprintf(f->last + n, sizeof f->last - (size_t)n, "%s=%s,", rq->opt_keys[i],
+                      rq->opt_values[i]);
+    n += snprintf(f->last + n, sizeof f->last - (size_t)n, "|");
+    for (size_t i = 0; i < rq->n_args; i++)
+        n += snprintf(f->last + n, sizeof f->last - (size_t)n, "%s,", rq->args[i]);
+    if (f->rc)
+        return rill__err_set(err, f->rc, "option 'parallelism': not a number");
+    *job_id = 42;
+    return 0;
+}
+
+static void jar_server_start(server *s, rill__jar_store **jars, fake_runner *runner,
+                             const uint8_t *secret, size_t secret_len)
+{
+    rill__err err = {0};
+    char *dir = rill__xasprintf("%s/jars", rill_test_tmpdir());
+    CHECK_RC(rill__jar_store_open(dir, jars, &err));
+    free(dir);
+    s->jm = rill__jm_new();
+    rill__jm_set_runner(
+        s->jm, &(rill__jm_runner){.jars = *jars, .run = runner ? fake_run : NULL, .arg = runner});
+    if (rill__rest_start(s->jm, NULL, 0, secret, secret_len, &s->rest, &err))
+        rill_test_fail(__FILE__, __LINE__, "rill__rest_start: %s", err.msg);
+    s->port = rill__rest_port(s->rest);
+}
+
+/* POST of len bytes of body with a Content-Type (NULL: none) and an optional extra header. */
+static int upload(int port, const char *target, const char *ctype, const void *body, size_t len,
+                  const char *extra, char **body_out)
+{
+    char *req = malloc(1024 + len);
+    int n = snprintf(req, 1024,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+                     "%sContent-Length: %zu\r\n\r\n",
+                     target, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+                     extra ? extra : "", len);
+    memcpy(req + n, body, len);
+    reply r;
+    exchange(port, req, (size_t)n + len, &r);
+    free(req);
+    *body_out = r.body;
+    return r.status;
+}
+
+static uint8_t *elf_so(size_t n)
+{
+    uint8_t *p = calloc(1, n);
+    static const uint8_t head[18] = {0x7f, 'E', 'L', 'F', 2, 1, 1, [16] = 3};
+    memcpy(p, head, sizeof head);
+    return p;
+}
+
+/* The id in {"filename":"<id>","status":"success"}. */
+static void id_of(const char *body, char *id, size_t size)
+{
+    const char *p = strstr(body, "\"filename\":\"");
+    CHECK(p != NULL);
+    p += 12;
+    size_t n = strcspn(p, "\"");
+    CHECK(n == 35 && n < size);
+    memcpy(id, p, n);
+    id[n] = '\0';
+}
+
+TEST(rest_jars_without_a_store_is_501)
+{
+    server s;
+    server_start(&s);
+    char *body;
+    CHECK_EQ(request(s.port, "GET", "/jars", NULL, &body), 501);
+    CHECK_CONTAINS(body, "takes no job uploads");
+    free(body);
+    uint8_t *so = elf_so(64);
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", so, 64, NULL, &body), 501);
+    free(body);
+    free(so);
+    CHECK_EQ(request(s.port, "DELETE", "/jars/0123456789abcdef0123456789abcdef.so", NULL, &body),
+             501);
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/jars/0123456789abcdef0123456789abcdef.so/run", "{}", &body),
+             501);
+    free(body);
+    /* the method is checked first */
+    CHECK_EQ(request(s.port, "POST", "/jars", NULL, &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jars/upload", NULL, &body), 405);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jars/x/nope", NULL, &body), 404);
+    free(body);
+    server_stop(&s);
+}
+
+TEST(rest_jars_upload_list_run_delete)
+{
+    server s;
+    rill__jar_store *jars;
+    jar_server_start(&s, &jars, NULL, NULL, 0);
+    char *body, id[64], target[256];
+    CHECK_EQ(request(s.port, "GET", "/jars", NULL, &body), 200);
+    CHECK_STR(body, "{\"files\":[]}");
+    free(body);
+
+    uint8_t *so = elf_so(3000);
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", so, 3000, NULL, &body),
+             200);
+    CHECK_CONTAINS(body, "\"status\":\"success\"");
+    id_of(body, id, sizeof id);
+    free(body);
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/x-sharedlib", so, 3000, NULL, &body), 200);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jars", NULL, &body), 200);
+    char want[128];
+    snprintf(want, sizeof want, "{\"files\":[{\"id\":\"%s\",\"size\":3000,\"uploaded\":", id);
+    CHECK(!strncmp(body, want, strlen(want)));
+    free(body);
+
+    /* no runner yet: 501 with the JobManager's message */
+    snprintf(target, sizeof target, "/jars/%s/run", id);
+    CHECK_EQ(request(s.port, "POST", target, "{\"programArgsList\":[\"a\"]}", &body), 501);
+    CHECK_CONTAINS(body, "runs no uploaded jobs");
+    free(body);
+    CHECK_EQ(request(s.port, "POST", target, NULL, &body), 501); /* an empty body is fine */
+    free(body);
+    /* a malformed body is 400 before the object is looked up */
+    CHECK_EQ(request(s.port, "POST", "/jars/nope/run", "{\"programArgs\":\"a b\"}", &body), 400);
+    CHECK_CONTAINS(body, "unknown field");
+    free(body);
+    CHECK_EQ(request(s.port, "POST", "/jars/nope/run", "{}", &body), 404);
+    CHECK_CONTAINS(body, "no uploaded job object 'nope'");
+    free(body);
+
+    /* refused uploads */
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", "garbage", 7, NULL, &body),
+             400);
+    CHECK_CONTAINS(body, "not an ELF shared object");
+    free(body);
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", "", 0, NULL, &body), 400);
+    free(body);
+    CHECK_EQ(
+        upload(s.port, "/jars/upload", "multipart/form-data; boundary=x", so, 3000, NULL, &body),
+        415);
+    free(body);
+    CHECK_EQ(upload(s.port, "/jars/upload", NULL, so, 3000, NULL, &body), 415);
+    free(body);
+    const char *big = "POST /jars/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Content-Type: application/octet-stream\r\nContent-Length: 268435457\r\n\r\n";
+    reply r;
+    exchange(s.port, big, strlen(big), &r);
+    CHECK_EQ(r.status, 413);
+    CHECK_CONTAINS(r.body, "larger than 268435456 bytes");
+    free(r.body);
+    /* other routes keep their own limit */
+    const char *big_run = "POST /jars/x/run HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          "Content-Length: 2000000\r\n\r\n";
+    exchange(s.port, big_run, strlen(big_run), &r);
+    CHECK_EQ(r.status, 413);
+    free(r.body);
+
+    /* ids of any other form are 404, and nothing outside the store is touched */
+    const char *probes[] = {"/jars/..%2f..%2fetc%2fpasswd", "/jars/%2e%2e", "/jars/abc",
+                            "/jars/0123456789ABCDEF0123456789ABCDEF.so"};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(probes); i++) {
+        int status = request(s.port, "DELETE", probes[i], NULL, &body);
+        if (status != 404)
+            rill_test_fail(__FILE__, __LINE__, "%s: status %d", probes[i], status);
+        free(body);
+    }
+
+    snprintf(target, sizeof target, "/jars/%s", id);
+    CHECK_EQ(request(s.port, "DELETE", target, NULL, &body), 200);
+    CHECK_STR(body, "{}");
+    free(body);
+    CHECK_EQ(request(s.port, "DELETE", target, NULL, &body), 404);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", target, NULL, &body), 405);
+    free(body);
+    free(so);
+    server_stop(&s);
+    rill__jar_store_free(jars);
+}
+
+TEST(rest_jars_run_request)
+{
+    server s;
+    rill__jar_store *jars;
+    fake_runner fr = {0};
+    jar_server_start(&s, &jars, &fr, NULL, 0);
+    uint8_t *so = elf_so(100);
+    char *body, id[64], target[256], want[512];
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", so, 100, NULL, &body), 200);
+    id_of(body, id, sizeof id);
+    free(body);
+    free(so);
+    snprintf(target, sizeof target, "/jars/%s/run", id);
+    CHECK_EQ(request(s.port, "POST", target,
+                     " {\"programArgsList\": [\"a\", \"b c\", \"\\u00e9\"], \"options\": "
+                     "{\"parallelism\": 4, \"checkpoint.dir\": \"/x\", \"resume\": true, "
+                     "\"checkpoint.interval\": -1.5e3}, \"name\": \"my job\"} ",
+                     &body),
+             200);
+    CHECK_STR(body, "{\"jobid\":\"42\"}");
+    free(body);
+    snprintf(want, sizeof want,
+             "%s|my job|parallelism=4,checkpoint.dir=/x,resume=true,checkpoint.interval=-1.5e3,|"
+             "a,b c,\xc3\xa9,",
+             id);
+    CHECK_STR(fr.last, want);
+    CHECK_EQ(request(s.port, "POST", target, "{\"name\":null,\"options\":{}}", &body), 200);
+    free(body);
+    snprintf(want, sizeof want, "%s|-||", id);
+    CHECK_STR(fr.last, want);
+
+    /* malformed or over the limits: 400, the runner not called */
+    fr.last[0] = '\0';
+    const char *bad[] = {
+        "[]",
+        "{\"options\":{\"parallelism\":null}}",
+        "{\"options\":{\"parallelism\":[1]}}",
+        "{\"options\":{\"a\":\"1\",\"a\":\"2\"}}",
+        "{\"options\":{\"bad key\":\"1\"}}",
+        "{\"options\":{\"\":\"1\"}}",
+        "{\"options\":{\"p\":01}}",
+        "{\"programArgsList\":[1]}",
+        "{\"programArgsList\":\"a\"}",
+        "{\"name\":\"\"}",
+        "{\"name\":5}",
+        "{\"options\":{}} x",
+        "{\"options\":{},\"options\":{}}",
+        "{\"programArgsList\":[\"a\\u0000b\"]}",
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(bad); i++) {
+        int status = request(s.port, "POST", target, bad[i], &body);
+        if (status != 400)
+            rill_test_fail(__FILE__, __LINE__, "%s: status %d, %s", bad[i], status, body);
+        CHECK_CONTAINS(body, "\"errors\"");
+        free(body);
+    }
+    CHECK_STR(fr.last, "");
+    /* counts and lengths */
+    rill__buf b = {0};
+    rill__buf_append(&b, "{\"options\":{", 12);
+    for (int i = 0; i <= RILL_DEPLOY_OPTS_MAX; i++)
+        rill__buf_printf(&b, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    rill__buf_append(&b, "}}", 2);
+    CHECK_EQ(request(s.port, "POST", target, rill__buf_cstr(&b), &body), 400);
+    CHECK_CONTAINS(body, "more than 64 options");
+    free(body);
+    b.len = 0;
+    rill__buf_append(&b, "{\"programArgsList\":[", 20);
+    for (int i = 0; i <= RILL_DEPLOY_ARGS_MAX; i++)
+        rill__buf_printf(&b, "%s\"a\"", i ? "," : "");
+    rill__buf_append(&b, "]}", 2);
+    CHECK_EQ(request(s.port, "POST", target, rill__buf_cstr(&b), &body), 400);
+    CHECK_CONTAINS(body, "more than 256 job arguments");
+    free(body);
+    b.len = 0;
+    rill__buf_append(&b, "{\"options\":{\"k\":\"", 17);
+    for (int i = 0; i <= RILL_OPT_VALUE_MAX; i++)
+        rill__buf_putc(&b, 'v');
+    rill__buf_append(&b, "\"}}", 3);
+    CHECK_EQ(request(s.port, "POST", target, rill__buf_cstr(&b), &body), 400);
+    CHECK_CONTAINS(body, "longer than 4096 bytes");
+    free(body);
+    b.len = 0;
+    rill__buf_append(&b, "{\"options\":{\"", 13);
+    for (int i = 0; i <= RILL_OPT_KEY_MAX; i++)
+        rill__buf_putc(&b, 'k');
+    rill__buf_append(&b, "\":\"v\"}}", 7);
+    CHECK_EQ(request(s.port, "POST", target, rill__buf_cstr(&b), &body), 400);
+    free(body);
+    b.len = 0;
+    rill__buf_append(&b, "{\"programArgsList\":[\"", 21);
+    for (int i = 0; i <= RILL_ARG_MAX; i++)
+        rill__buf_putc(&b, 'a');
+    rill__buf_append(&b, "\"]}", 3);
+    CHECK_EQ(request(s.port, "POST", target, rill__buf_cstr(&b), &body), 400);
+    free(body);
+    rill__buf_free(&b);
+    CHECK_STR(fr.last, "");
+
+    /* the runner's errors: a bad option is 400 with its message */
+    fr.rc = RILL_ECONFIG;
+    CHECK_EQ(request(s.port, "POST", target, "{\"options\":{\"parallelism\":\"x\"}}", &body), 400);
+    CHECK_STR(body, "{\"errors\":[\"option 'parallelism': not a number\"]}");
+    free(body);
+    fr.rc = RILL_EGRAPH;
+    CHECK_EQ(request(s.port, "POST", target, NULL, &body), 400);
+    free(body);
+    fr.rc = RILL_ENOTSUP;
+    CHECK_EQ(request(s.port, "POST", target, NULL, &body), 501);
+    free(body);
+    fr.rc = RILL_EIO;
+    CHECK_EQ(request(s.port, "POST", target, NULL, &body), 500);
+    free(body);
+    server_stop(&s);
+    rill__jar_store_free(jars);
+}
+
+TEST(rest_jars_need_the_token)
+{
+    static const uint8_t secret[] = "0123456789abcdef-jars-secret";
+    server s;
+    rill__jar_store *jars;
+    jar_server_start(&s, &jars, NULL, secret, sizeof secret - 1);
+    uint8_t *so = elf_so(100);
+    char *body;
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", so, 100, NULL, &body), 401);
+    free(body);
+    CHECK_EQ(request(s.port, "GET", "/jars", NULL, &body), 401);
+    free(body);
+    CHECK_EQ(request(s.port, "DELETE", "/jars/0123456789abcdef0123456789abcdef.so", NULL, &body),
+             401);
+    free(body);
+    char token[RILL_REST_TOKEN_LEN + 1], hdr[128];
+    rill__rest_token(secret, sizeof secret - 1, token);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", so, 100, hdr, &body), 200);
+    free(body);
+    rill__jar_info *v;
+    size_t n;
+    rill__err err = {0};
+    CHECK_RC(rill__jar_store_list(jars, &v, &n, &err));
+    CHECK_EQ(n, 1); /* only the authorized upload was stored */
+    free(v);
+    free(so);
+    server_stop(&s);
+    rill__jar_store_free(jars);
+}
