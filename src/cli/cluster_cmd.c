@@ -174,7 +174,8 @@ static int common_check(const char *cmd, common_opts *o)
 /* Opens the jar store (dir, or the default beside the control port's number) and gives it to
  * the JobManager: uploads are taken from now on. 0, or 1 with the reason printed. */
 static int install_jar_store(rill__jobmanager *jm, const char *dir, int control_port,
-                             rill__jar_store **out)
+                             const char *ckpt_dir, rill__jar_store **out,
+                             rill__cluster_runner **runner_out)
 {
     char def[4096];
     if (!dir) {
@@ -188,7 +189,9 @@ static int install_jar_store(rill__jobmanager *jm, const char *dir, int control_
         fprintf(stderr, "rill jobmanager: --upload-dir: %s\n", err.msg);
         return 1;
     }
-    rill__jm_set_runner(jm, &(rill__jm_runner){.jars = *out});
+    /* runs what is uploaded; jobs wait for slots; checkpoints go to --checkpoint-dir unless a
+     * job names its own directory */
+    rill__cluster_runner_new(jm, *out, ckpt_dir, runner_out);
     rill__log(RILL_LOG_INFO, "uploaded job objects are kept in '%s'", dir);
     return 0;
 }
@@ -234,6 +237,7 @@ int rill__cli_jobmanager(int argc, char **argv)
     rill__jm_server *srv = NULL;
     rill__rest *rest = NULL;
     rill__jar_store *jars = NULL;
+    rill__cluster_runner *runner = NULL;
     const char *bind = o.bind ? o.bind : RILL_NET_DEFAULT_BIND;
     if (rill__net_check_bind("the control port (--bind)", bind, o.secret != NULL, &err) ||
         rill__net_check_bind("the REST API (--rest-bind)", rest_bind, o.secret != NULL, &err)) {
@@ -267,7 +271,7 @@ int rill__cli_jobmanager(int argc, char **argv)
         status = 1;
         goto out;
     }
-    if (install_jar_store(jm, upload_dir, rill__jm_server_port(srv), &jars)) {
+    if (install_jar_store(jm, upload_dir, rill__jm_server_port(srv), ckpt_dir, &jars, &runner)) {
         status = 1;
         goto out;
     }
@@ -288,6 +292,7 @@ int rill__cli_jobmanager(int argc, char **argv)
     rill__log(RILL_LOG_INFO, "jobmanager stopping");
 out:
     rill__rest_stop(rest);
+    rill__cluster_runner_free(runner); /* cancels the jobs: the TaskManagers still hear it */
     rill__jm_server_stop(srv);
     rill__jm_free(jm);
     rill__jar_store_free(jars);

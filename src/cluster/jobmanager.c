@@ -38,6 +38,7 @@ typedef struct jm_job {
     bool waiting;      /* for slots: not deployed yet */
     char status[192];  /* what it waits for */
     rill__err err;     /* the first failure */
+    char last_failure[RILL_ERRMSG_MAX]; /* the failure the latest restart recovered from */
     bool cancel_sent;
     bool user_cancel;  /* canceled on request (not a failure) */
     rill__coordinator *coord; /* checkpointing on */
@@ -298,12 +299,18 @@ static void task_terminal(rill__jobmanager *jm, jm_job *j, int task, rill__task_
 static void fail_attempt(rill__jobmanager *jm, jm_job *j, int rc, const char *why,
                          int only_held /* -1: every task; else those on held[only_held] */)
 {
-    rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", why);
-    rill__log(RILL_LOG_ERROR, "job %llu: %s", (unsigned long long)j->id, why);
-    cancel_locked(jm, j);
+    /* while the attempt is being canceled anyway, what breaks is its tearing down: the tasks
+     * that will not report count as canceled, and the cancel's cause stands */
+    bool canceling = j->cancel_sent;
+    if (!canceling) {
+        rill__err_first(&j->err, rc ? rc : RILL_EIO, "%s", why);
+        rill__log(RILL_LOG_ERROR, "job %llu: %s", (unsigned long long)j->id, why);
+        cancel_locked(jm, j);
+    }
     for (int t = 0; t < j->n_tasks; t++)
         if (only_held < 0 || j->tm_of_task[t] == only_held)
-            task_terminal(jm, j, t, RILL_TASK_FAILED, rc ? rc : RILL_EIO, why);
+            task_terminal(jm, j, t, canceling ? RILL_TASK_CANCELED : RILL_TASK_FAILED,
+                          rc ? rc : RILL_EIO, why);
 }
 
 /* Tells the TaskManagers of a checkpoint that has just completed (jm->mu held). */
@@ -383,7 +390,7 @@ static void on_job_failed(void *arg, uint64_t job_id, uint32_t attempt, int rc, 
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_attempt(jm, job_id, attempt);
-    if (j && j->state == RILL_JOB_RUNNING)
+    if (j && j->state == RILL_JOB_RUNNING && !j->cancel_sent)
         fail_attempt(jm, j, rc, msg && *msg ? msg : "a TaskManager failed the job", -1);
     pthread_mutex_unlock(&jm->mu);
 }
@@ -606,6 +613,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
 {
     char why[RILL_ERRMSG_MAX];
     snprintf(why, sizeof why, "%s", j->err.msg);
+    snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
     release_all(jm, j);
     j->attempts++;
     rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
@@ -827,6 +835,7 @@ int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
         v[i].n_tasks = j->n_tasks;
         v[i].last_checkpoint = j->coord ? rill__coord_last_completed(j->coord) : 0;
         snprintf(v[i].status, sizeof v[i].status, "%s", j->waiting ? j->status : "");
+        snprintf(v[i].error, sizeof v[i].error, "%s", j->err.msg[0] ? j->err.msg : j->last_failure);
     }
     *n_out = (size_t)jm->n_jobs;
     pthread_mutex_unlock(&jm->mu);

@@ -91,6 +91,18 @@ static void json_job(rill__buf *b, const rill__job_info *j)
                      ",\"state\":\"%s\",\"restarts\":%d,\"tasks\":%d,"
                      "\"last-checkpoint\":%" PRIu64 "}",
                      rill__job_state_name(j->state), j->restarts, j->n_tasks, j->last_checkpoint);
+    if (j->status[0]) { /* what it waits for */
+        b->len--;
+        rill__buf_printf(b, "%s", ",\"status\":");
+        json_str(b, j->status);
+        rill__buf_putc(b, '}');
+    }
+    if (j->error[0] && j->state != RILL_JOB_FINISHED) {
+        b->len--;
+        rill__buf_printf(b, "%s", ",\"error\":");
+        json_str(b, j->error);
+        rill__buf_putc(b, '}');
+    }
 }
 
 /* ---- JSON in: one level object of string, true, false and null values -------------------- */

@@ -422,7 +422,8 @@ TEST(rest_bind_beyond_loopback_needs_secret)
     rill__jm_free(jm);
 }
 
-static int fake_deploy(void *tm, uint64_t job_id, rill__exec_graph *g, const int *tasks, int n,
+static int fake_deploy(void *tm, uint64_t job_id, uint32_t attempt, rill__exec_graph *g,
+                       const int *tasks, int n, const rill__deploy_plan *plan,
                        const rill__restore *restore, rill__err *err)
 {
     return 0;
