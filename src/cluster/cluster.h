@@ -21,6 +21,7 @@ typedef enum rill__job_state {
     RILL_JOB_FINISHED,
     RILL_JOB_FAILED,
     RILL_JOB_CANCELED,
+    RILL_JOB_RESTARTING, /* failed; runs again from its latest checkpoint after the delay */
 } rill__job_state;
 
 const char *rill__job_state_name(rill__job_state s);

@@ -63,8 +63,9 @@ struct rill__jobmanager {
 
 const char *rill__job_state_name(rill__job_state s)
 {
-    static const char *names[] = {"CREATED", "RUNNING", "FINISHED", "FAILED", "CANCELED"};
-    return s <= RILL_JOB_CANCELED ? names[s] : "?";
+    static const char *names[] = {"CREATED",  "RUNNING",  "FINISHED",
+                                  "FAILED",   "CANCELED", "RESTARTING"};
+    return s <= RILL_JOB_RESTARTING ? names[s] : "?";
 }
 
 rill__jobmanager *rill__jm_new(void)
@@ -614,6 +615,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     char why[RILL_ERRMSG_MAX];
     snprintf(why, sizeof why, "%s", j->err.msg);
     snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
+    j->state = RILL_JOB_RESTARTING;
     release_all(jm, j);
     j->attempts++;
     rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
@@ -646,17 +648,20 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     memset(&j->err, 0, sizeof j->err);
     if (j->coord)
         rill__coord_reset(j->coord);
-    if (rc == 0 && cancel_flag && atomic_load(cancel_flag))
+    if (rc == 0 && ((cancel_flag && atomic_load(cancel_flag)) || j->user_cancel))
         rc = rill__err_set(&err, RILL_ECANCELED, "job canceled");
     if (rc != 0) {
-        rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
-        j->state = rc == RILL_ECANCELED ? RILL_JOB_CANCELED : RILL_JOB_FAILED;
+        if (rc == RILL_ECANCELED) { /* canceled during the restart: not a failure */
+            j->state = RILL_JOB_CANCELED;
+        } else {
+            rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
+            j->state = RILL_JOB_FAILED;
+        }
         j->n_terminal = j->n_tasks;
         return rc;
     }
-    /* placed and deployed by the waiter's loop, once slots are free */
+    /* placed and deployed by the waiter's loop, once slots are free (RESTARTING until then) */
     j->waiting = true;
-    j->state = RILL_JOB_CREATED;
     try_start(jm, j);
     return 0;
 }
@@ -725,7 +730,8 @@ void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id)
 {
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_job(jm, job_id);
-    if (j && (j->state == RILL_JOB_RUNNING || j->state == RILL_JOB_CREATED)) {
+    if (j && (j->state == RILL_JOB_RUNNING || j->state == RILL_JOB_CREATED ||
+              j->state == RILL_JOB_RESTARTING)) {
         j->user_cancel = true;
         cancel_locked(jm, j);
     }

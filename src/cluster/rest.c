@@ -713,16 +713,18 @@ static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
     rill__job_info *jobs;
     size_t n;
     rill__jm_jobs(r->jm, &jobs, &n);
-    int counts[5] = {0};
+    int counts[RILL_JOB_RESTARTING + 1] = {0};
     for (size_t i = 0; i < n; i++)
-        if ((unsigned)jobs[i].state < 5)
+        if ((unsigned)jobs[i].state <= RILL_JOB_RESTARTING)
             counts[jobs[i].state]++;
     free(jobs);
     rill__buf b = {0};
     rill__buf_printf(&b,
                      "{\"jobs-running\":%d,\"jobs-finished\":%d,\"jobs-failed\":%d,"
                      "\"jobs-canceled\":%d,\"rill-version\":\"%s\"}",
-                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING], counts[RILL_JOB_FINISHED],
+                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING] +
+                         counts[RILL_JOB_RESTARTING],
+                     counts[RILL_JOB_FINISHED],
                      counts[RILL_JOB_FAILED], counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }

@@ -72,13 +72,20 @@ def test_upload_list_run_delete(tmp):
         expect(files[0]["size"] == len(data) and files[0]["uploaded"] > 0,
                "its size and upload time", len(data), files[0])
 
-        req = json.dumps({"programArgsList": ["x"], "options": {"parallelism": 2},
-                          "name": "fraud"})
+        req = json.dumps({"programArgsList": ["--events", "1000"],
+                          "options": {"parallelism": 2}, "name": "fraud"})
         status, doc = rest(jm.rest, "POST", "/jars/%s/run" % jar, req)
-        # flips when the cluster runner lands: 200 {"jobid": ...}
-        expect(status == 501, "running it answers 501 until the cluster runner lands", 501,
+        expect(status == 200 and "jobid" in doc, "running it answers 200 with the job id", 200,
                "%d %s" % (status, doc))
-        expect_in(RUNNER_MISSING, doc["errors"][0], "the 501's message")
+        # no TaskManager: the job waits for slots, and says so
+        status, job = rest(jm.rest, "GET", "/jobs/" + doc["jobid"])
+        expect(job["state"] == "CREATED" and "waiting for slots" in job.get("status", ""),
+               "a job without slots waits, with a status saying so", "CREATED, waiting", job)
+        req = json.dumps({"programArgsList": ["--no-such-option"], "name": "bad"})
+        status, doc = rest(jm.rest, "POST", "/jars/%s/run" % jar, req)
+        expect(status in (400, 500) and doc.get("errors"),
+               "a job that fails before it is submitted answers with its error", "4xx/5xx",
+               "%d %s" % (status, doc))
         status, doc = rest(jm.rest, "POST", "/jars/%s/run" % jar, "{\"options\": 5}")
         expect(status == 400, "a malformed run body is 400", 400, "%d %s" % (status, doc))
 
@@ -139,16 +146,18 @@ def test_rill_run_m(tmp):
         jm = c.jobmanager(["--upload-dir", os.path.join(tmp, "up"), "--secret-file", sf])
         addr = "127.0.0.1:%d" % jm.rest
         r = run(["run", "-m", addr, "--secret-file", sf, fraud_so(), "-p", "2",
-                 "--checkpoint-interval", "1000", "--", "in.csv"])
-        # flips when the cluster runner lands: exit 0, `rill-job id=N` on stdout, state changes
-        expect(r.rc == 1, "rill run -m exits 1 while the JobManager runs no uploaded jobs", 1,
+                 "--checkpoint-interval", "1000", "--", "--no-such-option"])
+        expect(r.rc == 1, "rill run -m exits 1 when the job fails before it is submitted", 1,
                r.rc, r)
-        expect_in(RUNNER_MISSING, r.err, "rill run -m says why", r)
         expect(JOB_LINE.search(r.out) is None, "no job id is printed", "", r.out, r)
         status, doc = rest(jm.rest, "GET", "/jars", headers={
             "Authorization": "Bearer " + token_of(sf)})
         expect(doc == {"files": []}, "the object it uploaded is deleted again", {"files": []},
                doc)
+        r = run(["run", "-m", addr, "--secret-file", sf, "-d", fraud_so(), "-p", "2",
+                 "--", "--events", "1000"])
+        expect(r.rc == 0 and JOB_LINE.search(r.out), "rill run -m -d prints the job's id and "
+               "exits 0 (the job waits for slots)", "0 and rill-job id=N", r.rc, r)
 
         r = run(["run", "-m", addr, fraud_so()])
         expect(r.rc == 1, "without --secret-file it is refused", 1, r.rc, r)
