@@ -195,8 +195,8 @@ static void build(side *s, int no, int p_src, int p_sum, int p_out, int64_t even
     s->env = rill__env_new();
     CHECK_RC(rill_env_set(s->env, "batch-size", "7"));
     CHECK_RC(rill_env_set(s->env, "channel-capacity", "4"));
-    CHECK_RC(rill_schema_parse("k INT64 NOT NULL, v INT64 NOT NULL, seq INT64 NOT NULL",
-                               &s->schema));
+    CHECK_RC(
+        rill_schema_parse("k INT64 NOT NULL, v INT64 NOT NULL, seq INT64 NOT NULL", &s->schema));
     static rill_gen_field f[3];
     f[0] = (rill_gen_field){.name = "k", .kind = RILL_GEN_UNIFORM_INT, .a = 0, .b = 49};
     f[1] = (rill_gen_field){.name = "v", .kind = RILL_GEN_UNIFORM_INT, .a = -1000, .b = 1000};
@@ -386,8 +386,7 @@ TEST(remote_job_without_placement_refuses_crossing)
         if (proc_of_task[t] == 0)
             tasks[n++] = t;
     rill__err err = {0};
-    CHECK_EQ(rill__job_run_new(a.g, tasks, n, NULL, NULL, NULL, NULL, &err, &a.run),
-             RILL_ENOTSUP);
+    CHECK_EQ(rill__job_run_new(a.g, tasks, n, NULL, NULL, NULL, NULL, &err, &a.run), RILL_ENOTSUP);
     CHECK_CONTAINS(err.msg, "crosses processes");
     CHECK(a.run == NULL);
     /* a task placed here but left out, and a listed task placed elsewhere */
@@ -467,6 +466,11 @@ TEST(remote_job_barriers_align_across_processes)
     rec_reset();
 }
 
+static bool side_ended(void *arg)
+{
+    return atomic_load(&((side *)arg)->ended) != 0;
+}
+
 /* The connection dies mid-job: process 1's socket is shut (free_b false) or process 1 goes
  * away as a whole (its job run canceled, its endpoint freed). Process 0's endpoint reports the
  * error, its on_end cancels the job run, and every task ends at once. */
@@ -495,7 +499,7 @@ static void peer_dies(bool free_b)
     CHECK_INT(rc, <, 0);
     CHECK_INT(rc, !=, RILL_ECANCELED);
     CHECK_CONTAINS(err.msg, "process 1");
-    CHECK(atomic_load(&a.ended));
+    wait_until(side_ended, &a, "on_end"); /* told right after the wait's wake-up */
     CHECK_EQ(atomic_load(&a.end_rc), rc);
     rill__job_run_join(a.run); /* canceled by on_end */
     if (!free_b) {
