@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,6 +361,7 @@ struct rill__remote {
     size_t next_out; /* round robin over outputs */
     rill__buf scratch;
     bool stalled; /* scratch holds a frame of stalled_type the writer had no room for */
+    bool shut_wr; /* half_close: the sending half is shut */
     uint16_t stalled_type;
     rill__parker parker; /* the I/O thread's: rings wake it through efd */
     pthread_t thread;
@@ -754,6 +756,12 @@ static void *io_main(void *arg)
             rc = do_sends(e, &progress, &err);
         if (rc == 0)
             rc = do_flush(e, &err);
+        if (rc == 0 && e->cfg.half_close && !e->shut_wr && all_ended(e)) {
+            /* nothing more goes out: the peer sees the orderly end now, not at our free */
+            if (shutdown(e->fd, SHUT_WR) < 0)
+                rc = rill__err_set(&err, -errno, "shutdown: %s", strerror(errno));
+            e->shut_wr = true;
+        }
         if (rc)
             break;
         if (peer_closed) {

@@ -88,6 +88,11 @@ typedef struct rill__remote_config {
     size_t out_buffer_bytes;    /* encoded frames waiting for the socket, at most (plus one) */
     rill__remote_end_fn on_end; /* may be NULL */
     void *on_end_arg;
+    /* once every channel both ways has ended and every frame is out, the I/O thread shuts the
+     * socket's sending half, so the peer's endpoint ends (rc 0) without waiting for
+     * rill__remote_free here: a job run's caller waits for both ends with rill__remote_wait to
+     * know every message has crossed before freeing either */
+    bool half_close;
 } rill__remote_config;
 
 /* The defaults: 64 MiB frames, 4096 rows, 64 messages per output ring, 1 MiB of frames. */

@@ -295,14 +295,38 @@ typedef struct rill__restore rill__restore;
 
 struct rill__remote; /* runtime/remote.h */
 
-/* Where a job's tasks run when they span processes (TaskManagers). */
+/*
+ * Where a job's tasks run when they span processes (TaskManagers). Every process builds the
+ * same execution graph and derives the same channel ids from it (remote.h: edge id, source
+ * subtask, destination subtask), so the two ends of a remote channel meet on the connection.
+ *
+ * A channel between a task listed here and a task in process p goes through p's data-plane
+ * endpoint: the producer here pushes into a ring the endpoint owns (rill__remote_add_output),
+ * or the endpoint's I/O thread fills the consumer's local input ring (rill__remote_add_input).
+ * A channel with neither end here is not made at all.
+ *
+ * The caller's order, for each job run and the endpoints it uses:
+ *   1. rill__job_run_new (registers the channels with the endpoints; on failure the endpoints
+ *      hold registrations of the freed job run: free them, unstarted);
+ *   2. rill__remote_start for each endpoint (the I/O threads take over the rings);
+ *   3. rill__job_run_start; then, if needed, rill__job_run_cancel (on an endpoint's error, from
+ *      its on_end: tasks blocked on its rings are not woken by the error itself);
+ *   4. rill__job_run_join;
+ *   5. every task finished: rill__remote_wait for each endpoint until it ends (rc 0: every
+ *      message both ways has crossed; half_close in their config lets both sides end without
+ *      waiting for the other's free). A task's end only means its messages are in the
+ *      endpoint's ring, so freeing the endpoint before this drops them. Canceled or failed:
+ *      skip the wait;
+ *   6. rill__remote_free for each endpoint (the I/O threads point at the job run's rings and
+ *      task parkers until then);
+ *   7. rill__job_run_free (it never frees an endpoint's ring).
+ */
 typedef struct rill__placement {
     const int *proc_of_task; /* per global task index of g: the process that runs it */
     int self;                /* this process's number in proc_of_task */
-    /* The data-plane endpoint to process p (connected, not started; the caller starts it after
-     * rill__job_run_new and frees it after rill__job_run_join, before rill__job_run_free).
-     * Called for each channel between a task here and one on p. NULL with err: the job run
-     * cannot be built. */
+    /* The data-plane endpoint to process p (connected, not started, borrowed). Called for each
+     * channel between a task here and one in process p. NULL with err: the job run cannot be
+     * built. */
     struct rill__remote *(*endpoint)(void *arg, int p, rill__err *err);
     void *arg;
 } rill__placement;
@@ -310,8 +334,10 @@ typedef struct rill__placement {
 /* Creates the tasks listed (global task indices of g; NULL, n = g->n_tasks: all) and the
  * channels between them, starting from restore when not NULL (borrowed until the tasks have
  * opened). A channel between two listed tasks is a local ring; one between a listed task and a
- * task of another process goes through that process's endpoint (placement; without one every
- * channel of the listed tasks must be local). */
+ * task of another process goes through that process's endpoint (placement, see above; without
+ * one every channel of the listed tasks must be local: RILL_ENOTSUP). A listed task placed in
+ * another process, or a task placed here but not listed that a listed task talks to, is
+ * RILL_EINVAL. */
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
                       const rill__placement *placement, const rill__restore *restore,
                       rill__task_listener fn, void *arg, rill__err *err, rill__job_run **out);
@@ -401,7 +427,9 @@ const char *rill__task_name(const rill__task *t);
 const char *rill__task_errmsg(const rill__task *t);
 /* For tests that feed a task's input gate by hand: the local channel from subtask `from` of
  * edge `edge`'s source vertex to subtask `to` of its destination, borrowed until
- * rill__job_run_free. A channel has one producer: push only while its task pushes nothing. */
+ * rill__job_run_free. A channel has one producer: push only while its task pushes nothing.
+ * With a placement: the ring a remote endpoint fills or drains when one end is elsewhere (push
+ * into neither), NULL when neither end is here. */
 rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int to);
 
 #endif /* RILL_RUNTIME_H */

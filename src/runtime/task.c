@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/snapshot.h"
+#include "remote.h"
 #include "runtime.h"
 
 #define IDLE_PARK_NS (20 * 1000 * 1000) /* a safety net: wake-ups are explicit */
@@ -50,7 +51,8 @@ struct rill__job_run {
     rill__exec_graph *g;
     rill__task **tasks; /* by global task index; NULL when not deployed here */
     int n_tasks;
-    rill__channel **channels;
+    rill__channel **channels; /* by edge_base + from * pd + to; NULL: no task here uses it */
+    bool *owned;              /* by channel: this job run frees it (not an endpoint's ring) */
     int n_channels;
     int *edge_base; /* by edge id: index of the edge's first channel */
     rill__task_listener listener;
@@ -284,6 +286,12 @@ static const rill__output_ops writer_ops = {.batch = writer_batch,
                                             .end = writer_end,
                                             .destroy = writer_destroy};
 
+/* The schema of the records on edge ed: its source node's output (or side output). */
+static const rill_schema *edge_schema(const rill__exec_graph *g, const rill__exec_edge *ed)
+{
+    return ed->src_tag < 0 ? ed->src->out_schema : g->env->tags[ed->src_tag]->schema;
+}
+
 static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
 {
     rill__job_run *r = t->run;
@@ -302,9 +310,7 @@ static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
     w->kg_sub = rill__xcalloc((size_t)w->max_par, sizeof *w->kg_sub);
     for (int kg = 0; kg < w->max_par; kg++)
         w->kg_sub[kg] = (uint16_t)rill__kg_subtask(kg, w->max_par, w->n);
-    const rill_schema *schema = e->src_tag < 0 ? e->src->out_schema
-                                               : r->g->env->tags[e->src_tag]->schema;
-    w->pool = rill__batch_pool_new(schema, r->g->env->batch_size,
+    w->pool = rill__batch_pool_new(edge_schema(r->g, e), r->g->env->batch_size,
                                    (uint32_t)(r->g->env->channel_capacity * w->n + 4));
     t->writers = rill__xrealloc(t->writers, (size_t)(t->n_writers + 1) * sizeof *t->writers);
     t->writers[t->n_writers++] = &w->base;
@@ -1186,11 +1192,70 @@ static void task_free(rill__task *t)
     free(t);
 }
 
+/*
+ * The channel from subtask i to subtask j of edge ed, whose source task is src and destination
+ * task dst (NULL: not here). Both here: a local ring. One here: the other's process's endpoint
+ * carries it (the ring the producer pushes into is the endpoint's; the ring the consumer pops
+ * is this job run's). 0, or an error in err with the job run to be freed.
+ */
+static int wire_channel(rill__job_run *r, const rill__placement *pl, rill__exec_edge *ed, int i,
+                        int j, rill__task *src, rill__task *dst, rill__err *err)
+{
+    rill__exec_graph *g = r->g;
+    int slot = r->edge_base[ed->id] + i * ed->dst_v->parallelism + j;
+    if (src && dst) {
+        rill__channel *c = rill__channel_new(g->env->channel_capacity);
+        c->producer = &src->parker;
+        c->consumer = &dst->parker;
+        r->channels[slot] = c;
+        r->owned[slot] = true;
+        dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
+        dst->in[dst->n_in++] = c;
+        return 0;
+    }
+    int peer = src ? ed->dst_v->first_task + j : ed->src_v->first_task + i;
+    if (!pl)
+        return rill__err_set(err, RILL_ENOTSUP,
+                             "edge %s -> %s crosses processes: remote channels need a placement",
+                             ed->src->uid, ed->dst_v->nodes[0]->uid);
+    int p = pl->proc_of_task[peer];
+    if (p == pl->self)
+        return rill__err_set(err, RILL_EINVAL,
+                             "edge %s -> %s: task %d is placed in this process (%d) but not "
+                             "deployed in this job run",
+                             ed->src->uid, ed->dst_v->nodes[0]->uid, peer, p);
+    rill__err eerr = {0};
+    struct rill__remote *ep = pl->endpoint(pl->arg, p, &eerr);
+    if (!ep)
+        return rill__err_set(err, eerr.code ? eerr.code : RILL_EINVAL,
+                             "edge %s -> %s: no data connection to process %d: %s", ed->src->uid,
+                             ed->dst_v->nodes[0]->uid, p, eerr.code ? eerr.msg : "none given");
+    RILL_ASSERT(ed->id >= 0 && i <= UINT16_MAX && j <= UINT16_MAX);
+    rill__remote_chan_id id = {.edge = (uint32_t)ed->id, .from = (uint16_t)i, .to = (uint16_t)j};
+    if (src) {
+        rill__channel *c = rill__remote_add_output(ep, id, &src->parker, &eerr);
+        if (!c)
+            return rill__err_set(err, eerr.code, "edge %s -> %s: %s", ed->src->uid,
+                                 ed->dst_v->nodes[0]->uid, eerr.msg);
+        r->channels[slot] = c; /* the endpoint's: not freed here */
+        return 0;
+    }
+    rill__channel *c = rill__channel_new(g->env->channel_capacity);
+    c->consumer = &dst->parker; /* the producer is the endpoint's I/O thread (set there) */
+    r->channels[slot] = c;
+    r->owned[slot] = true;
+    dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
+    dst->in[dst->n_in++] = c;
+    if (rill__remote_add_input(ep, id, c, edge_schema(g, ed), &eerr) < 0)
+        return rill__err_set(err, eerr.code, "edge %s -> %s: %s", ed->src->uid,
+                             ed->dst_v->nodes[0]->uid, eerr.msg);
+    return 0;
+}
+
 int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
                       const rill__placement *placement, const rill__restore *restore,
                       rill__task_listener fn, void *arg, rill__err *err, rill__job_run **out)
 {
-    (void)placement; /* TODO(issue 5): remote channels */
     *out = NULL;
     rill__job_run *r = rill__xcalloc(1, sizeof *r);
     r->g = g;
@@ -1201,15 +1266,23 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
     r->tasks = rill__xcalloc((size_t)g->n_tasks, sizeof *r->tasks);
     r->edge_base = rill__xcalloc((size_t)g->n_edges + 1, sizeof *r->edge_base);
     for (int e = 0; e < g->n_edges; e++) {
+        RILL_ASSERT(g->edges[e]->id == e);
         r->edge_base[e] = r->n_channels;
         r->n_channels += g->edges[e]->src_v->parallelism * g->edges[e]->dst_v->parallelism;
     }
+    /* rings are made below only for the channels a task here uses */
     r->channels = rill__xcalloc((size_t)r->n_channels + 1, sizeof *r->channels);
-    for (int c = 0; c < r->n_channels; c++)
-        r->channels[c] = rill__channel_new(g->env->channel_capacity);
+    r->owned = rill__xcalloc((size_t)r->n_channels + 1, sizeof *r->owned);
     /* the tasks */
     for (int k = 0; k < (tasks ? n : g->n_tasks); k++) {
         int idx = tasks ? tasks[k] : k;
+        if (placement && placement->proc_of_task[idx] != placement->self) {
+            rill__err_set(err, RILL_EINVAL,
+                          "task %d is listed for this process (%d) but placed in process %d",
+                          idx, placement->self, placement->proc_of_task[idx]);
+            rill__job_run_free(r);
+            return RILL_EINVAL;
+        }
         rill__vertex *v = NULL;
         for (int i = 0; i < g->n_vertices; i++)
             if (idx >= g->vertices[i]->first_task &&
@@ -1226,26 +1299,22 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
         atomic_init(&t->cancel, false);
         r->tasks[idx] = t;
     }
-    /* connect channel ends to the parkers of their tasks, and build the input gates */
+    /* the channels with a task here at either end, and the input gates (in edge order, then by
+     * source subtask, local and remote alike) */
     for (int e = 0; e < g->n_edges; e++) {
         rill__exec_edge *ed = g->edges[e];
         int ps = ed->src_v->parallelism, pd = ed->dst_v->parallelism;
         for (int i = 0; i < ps; i++) {
             for (int j = 0; j < pd; j++) {
-                rill__channel *c = r->channels[r->edge_base[e] + i * pd + j];
                 rill__task *src = r->tasks[ed->src_v->first_task + i];
                 rill__task *dst = r->tasks[ed->dst_v->first_task + j];
-                if (!src || !dst) {
-                    rill__err_set(err, RILL_ENOTSUP,
-                                  "edge %s -> %s crosses processes: remote channels are not "
-                                  "available yet", ed->src->uid, ed->dst_v->nodes[0]->uid);
+                if (!src && !dst)
+                    continue; /* another process's channel */
+                int rc = wire_channel(r, placement, ed, i, j, src, dst, err);
+                if (rc < 0) {
                     rill__job_run_free(r);
-                    return RILL_ENOTSUP;
+                    return rc;
                 }
-                c->producer = &src->parker;
-                c->consumer = &dst->parker;
-                dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
-                dst->in[dst->n_in++] = c;
             }
         }
     }
@@ -1377,8 +1446,10 @@ void rill__job_run_free(rill__job_run *r)
     for (int k = 0; k < r->n_tasks; k++)
         task_free(r->tasks[k]);
     for (int c = 0; c < r->n_channels; c++)
-        rill__channel_free(r->channels[c]);
+        if (r->owned[c])
+            rill__channel_free(r->channels[c]);
     free(r->channels);
+    free(r->owned);
     free(r->edge_base);
     free(r->tasks);
     free(r);
