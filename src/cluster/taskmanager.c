@@ -28,6 +28,7 @@ typedef struct tm_job {
     rill__tm_connect_fn connect; /* makes them */
     void *connect_arg;
     atomic_bool failed_sent; /* a broken data connection was reported */
+    atomic_bool canceled;    /* asked to stop (or a data connection broke) */
     struct tm_job *next;
     rill__taskmanager *tm;
     rill__ckpt_store *store; /* checkpointing on: where task snapshots go */
@@ -70,6 +71,12 @@ static void job_free(tm_job *j)
 {
     rill__job_run_join(j->run);
     writer_stop(j);
+    /* a job that ended by itself: its last messages (the ends of input) leave the endpoints'
+     * rings before the connections close */
+    for (int i = 0; i < j->n_eps && !atomic_load(&j->canceled); i++)
+        if (j->eps[i] && rill__remote_wait(j->eps[i], 2000, NULL) == RILL_AGAIN)
+            rill__log(RILL_LOG_WARN, "job %llu: a data connection did not end within 2 s of "
+                      "the job's end; closing it", (unsigned long long)j->id);
     for (int i = 0; i < j->n_eps; i++)
         rill__remote_free(j->eps[i]); /* NULL-safe */
     free(j->eps);
@@ -94,6 +101,7 @@ void rill__tm_free(rill__taskmanager *tm)
     while (tm->jobs) {
         tm_job *j = tm->jobs;
         tm->jobs = j->next;
+        atomic_store(&j->canceled, true);
         rill__job_run_cancel(j->run);
         job_free(j);
     }
@@ -224,6 +232,7 @@ static void on_remote_end(void *arg, rill__remote *e, int rc, const char *msg)
     if (rc == 0 || atomic_exchange(&j->failed_sent, true))
         return;
     rill__log(RILL_LOG_ERROR, "job %llu: %s", (unsigned long long)j->id, msg);
+    atomic_store(&j->canceled, true);
     rill__job_run_cancel(j->run);
     if (j->tm->jm.job_failed)
         j->tm->jm.job_failed(j->tm->jm.jm, j->id, j->attempt, rc < 0 ? rc : RILL_EIO, msg);
@@ -242,6 +251,7 @@ static rill__remote *endpoint_of(void *arg, int p, rill__err *err)
         rill__remote_config_default(&cfg);
         cfg.on_end = on_remote_end;
         cfg.on_end_arg = j;
+        cfg.half_close = true; /* both ends see every channel's end, then close */
         j->eps[p] = j->connect(j->connect_arg, p, &cfg, err);
     }
     return j->eps[p];
@@ -339,8 +349,10 @@ static void tm_cancel(void *arg, uint64_t job_id, uint32_t attempt)
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
     tm_job *j = find(tm, job_id, attempt);
-    if (j)
+    if (j) {
+        atomic_store(&j->canceled, true);
         rill__job_run_cancel(j->run);
+    }
     pthread_mutex_unlock(&tm->mu);
 }
 
@@ -393,8 +405,10 @@ static void tm_release(void *arg, uint64_t job_id, uint32_t attempt)
 void rill__tm_cancel_all(rill__taskmanager *tm)
 {
     pthread_mutex_lock(&tm->mu);
-    for (tm_job *j = tm->jobs; j; j = j->next)
+    for (tm_job *j = tm->jobs; j; j = j->next) {
+        atomic_store(&j->canceled, true);
         rill__job_run_cancel(j->run);
+    }
     pthread_mutex_unlock(&tm->mu);
 }
 

@@ -422,7 +422,7 @@ static int host_execute(rill_env *env, void *arg)
     }
     pthread_mutex_lock(&h->mu);
     j->deployed = rc == 0;
-    bool canceled_meanwhile = j->canceled;
+    bool canceled_meanwhile = j->canceled || j->release; /* (release: the JobManager is gone) */
     pthread_mutex_unlock(&h->mu);
     if (rc && rc != RILL_ECANCELED) {
         rill__log(RILL_LOG_ERROR, "job %llu attempt %u: %s", (unsigned long long)j->d.job_id,
@@ -437,10 +437,8 @@ static int host_execute(rill_env *env, void *arg)
     while (!j->release)
         pthread_cond_wait(&h->cv, &h->mu);
     pthread_mutex_unlock(&h->mu);
-    if (rc == 0) {
-        gw.cancel(gw.tm, j->d.job_id, j->d.attempt); /* ended tasks ignore it */
+    if (rc == 0) /* (a CANCEL came first if its tasks had not ended) */
         gw.release(gw.tm, j->d.job_id, j->d.attempt);
-    }
     rill__restore_free(rs);
     free(tasks);
     free(proc);
