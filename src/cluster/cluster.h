@@ -360,6 +360,7 @@ typedef struct rill__job_info {
     int n_tasks;
     uint64_t last_checkpoint; /* the newest completed, 0: none */
     char status[192];         /* "" or what it waits for ("waiting for slots: ...") */
+    int64_t start_ms, end_ms; /* wall clock: submitted, ended (-1 while it has not) */
     char error[RILL_ERRMSG_MAX]; /* "" or the failure that ended it (or the latest restart's) */
 } rill__job_info;
 

@@ -25,6 +25,7 @@ typedef struct jm_tm {
 typedef struct jm_job {
     uint64_t id;
     char name[256];
+    int64_t start_ms, end_ms; /* wall clock; end -1 until the waiter returns */
     rill__exec_graph *g; /* NULL once the job has ended and its waiter returned */
     rill__job_state state;
     int n_tasks, n_terminal, n_failed, n_canceled;
@@ -710,6 +711,8 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
     j->id = jm->next_id++;
     j->g = g;
     snprintf(j->name, sizeof j->name, "%s", g->env->name);
+    j->start_ms = rill__now_ms();
+    j->end_ms = -1;
     j->n_tasks = g->n_tasks;
     j->tm_of_task = rill__xcalloc((size_t)g->n_tasks, sizeof *j->tm_of_task);
     j->task_done = rill__xcalloc((size_t)g->n_tasks, 1);
@@ -785,6 +788,7 @@ again:
     }
     release_all(jm, j);
     j->g = NULL; /* the caller frees it: what the REST API shows of the job stays */
+    j->end_ms = rill__now_ms();
     pthread_mutex_unlock(&jm->mu);
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED; /* canceled because of a failure (a checkpoint's, say) */
@@ -841,6 +845,8 @@ int rill__jm_jobs(rill__jobmanager *jm, rill__job_info **out, size_t *n_out)
         v[i].n_tasks = j->n_tasks;
         v[i].last_checkpoint = j->coord ? rill__coord_last_completed(j->coord) : 0;
         snprintf(v[i].status, sizeof v[i].status, "%s", j->waiting ? j->status : "");
+        v[i].start_ms = j->start_ms;
+        v[i].end_ms = j->end_ms;
         snprintf(v[i].error, sizeof v[i].error, "%s", j->err.msg[0] ? j->err.msg : j->last_failure);
     }
     *n_out = (size_t)jm->n_jobs;

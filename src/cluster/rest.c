@@ -91,6 +91,12 @@ static void json_job(rill__buf *b, const rill__job_info *j)
                      ",\"state\":\"%s\",\"restarts\":%d,\"tasks\":%d,"
                      "\"last-checkpoint\":%" PRIu64 "}",
                      rill__job_state_name(j->state), j->restarts, j->n_tasks, j->last_checkpoint);
+    /* Flink's times: wall clock ms; duration so far while it runs */
+    b->len--;
+    int64_t end = j->end_ms >= 0 ? j->end_ms : rill__now_ms();
+    rill__buf_printf(b, ",\"start-time\":%" PRId64 ",\"end-time\":%" PRId64
+                        ",\"duration\":%" PRId64 "}",
+                     j->start_ms, j->end_ms, end - j->start_ms);
     if (j->status[0]) { /* what it waits for */
         b->len--;
         rill__buf_printf(b, "%s", ",\"status\":");
