@@ -14,15 +14,17 @@ static const char usage_jobmanager[] =
     "\n"
     "Runs a JobManager: TaskManagers register on its control port, the REST API shows them.\n"
     "Prints one line `rill-jobmanager control=ADDR:PORT rest=ADDR:PORT` on stdout once both\n"
-    "listen. SIGINT or SIGTERM stops it. `rill run -m` uploads jobs to it (REST /jars); running\n"
-    "them on the TaskManagers is not there yet: docs/cluster.md.\n"
+    "listen. SIGINT or SIGTERM stops it (canceling its jobs). `rill run -m` uploads jobs to it\n"
+    "(REST /jars), which it schedules on the TaskManagers' slots: docs/cluster.md.\n"
     "\n"
     "options:\n"
     "      --bind ADDR             the control port's address (default 127.0.0.1)\n"
     "      --port P                the control port (default 6123; 0: a free one)\n"
     "      --rest-port P           the REST API's port (default 8081; 0: a free one)\n"
     "      --rest-bind ADDR        the REST API's address (default 127.0.0.1)\n"
-    "      --checkpoint-dir DIR    where jobs' checkpoints will go (created now)\n"
+    "      --checkpoint-dir DIR    jobs' checkpoints and savepoints' staging, unless a job\n"
+    "                              names its own (created now; every TaskManager must reach\n"
+    "                              the same path: a shared filesystem)\n"
     "      --upload-dir DIR        where uploaded job objects are kept (created 0700; its\n"
     "                              parent must exist; default\n"
     "                              $TMPDIR/rill-jobmanager-<control port>-jars)\n"
@@ -37,7 +39,9 @@ static const char usage_taskmanager[] =
     "usage: rill taskmanager --jobmanager HOST:PORT [options]\n"
     "\n"
     "Runs a TaskManager: opens its data port, registers its slots with the JobManager and\n"
-    "heartbeats; reconnects with backoff when the JobManager goes away. Prints one line\n"
+    "heartbeats, runs the tasks the JobManager deploys, exchanges their data with other\n"
+    "TaskManagers over its data port; when the JobManager goes away it cancels its tasks and\n"
+    "reconnects with backoff. Prints one line\n"
     "`rill-taskmanager id=ID data=ADDR:PORT` on stdout once its data port listens. Exits 1\n"
     "when the JobManager refuses it for its configuration (cluster id, secret, version): a\n"
     "retry cannot cure that. SIGINT or SIGTERM stops it.\n"
@@ -47,6 +51,8 @@ static const char usage_taskmanager[] =
     "      --slots N               task slots offered (default 1)\n"
     "      --bind ADDR             the data port's address (default 127.0.0.1)\n"
     "      --data-port P           the data port (default 0: a free one)\n"
+    "      --work-dir DIR          where job objects it runs are kept (default\n"
+    "                              $TMPDIR/rill-taskmanager-<id>, removed at exit)\n"
     "      --secret-file FILE      the shared secret (as the JobManager's)\n"
     "      --cluster-id ID         the cluster's id (default \"rill\")\n"
     "      --heartbeat-interval MS (default 1000)\n"
@@ -318,9 +324,10 @@ int rill__cli_taskmanager(int argc, char **argv)
 {
     const char *cmd = "taskmanager";
     common_opts o = {.cluster_id = "rill", .hb_interval = 1000, .hb_timeout = 10000};
-    const char *jm_addr = NULL;
+    const char *jm_addr = NULL, *work_dir = NULL;
     int slots = 1, data_port = 0;
-    static const char *const own[] = {"--jobmanager", "--slots", "--data-port", NULL};
+    static const char *const own[] = {"--jobmanager", "--slots", "--data-port", "--work-dir",
+                                      NULL};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int c = next_opt(cmd, usage_taskmanager, &o, own, argc, argv, &i, &v);
@@ -331,6 +338,8 @@ int rill__cli_taskmanager(int argc, char **argv)
         }
         if (!strcmp(a, "--jobmanager"))
             jm_addr = v;
+        if (!strcmp(a, "--work-dir"))
+            work_dir = v;
         if (!strcmp(a, "--slots") && int_opt(cmd, a, v, 1, RILL_TM_SLOTS_MAX, &slots))
             return 2;
         if (!strcmp(a, "--data-port") && int_opt(cmd, a, v, 0, 65535, &data_port))
@@ -368,6 +377,7 @@ int rill__cli_taskmanager(int argc, char **argv)
         .heartbeat_timeout_ms = o.hb_timeout,
         .handshake_timeout_ms = RILL_MIN(5000, o.hb_timeout),
         .max_backoff_ms = RILL_MIN(5000, o.hb_timeout),
+        .work_dir = work_dir,
     };
     tm_ready ready = {.bind = bind};
     if (rill__tm_agent_run(&cfg, &stop_requested, on_tm_ready, &ready, &err) != 0) {
