@@ -1,0 +1,290 @@
+/* test_scheduler.c - the JobManager's scheduling and failover with TaskManagers registered as
+ * remote ones, through fake gateways that record what they are asked: jobs wait for slots,
+ * slots are spread over TaskManagers, a lost TaskManager fails the attempt over to the slots
+ * left (and a new TaskManager), reports of an older attempt are ignored. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "cluster/cluster.h"
+#include "test.h"
+
+/* A TaskManager that runs nothing: it remembers its deployments. */
+typedef struct fake_tm {
+    pthread_mutex_t mu;
+    int slots;
+    int deploys, releases, cancels;
+    uint32_t last_attempt;
+    int tasks[64];
+    int n_tasks;
+    int self;
+    int plan_tms;
+    bool dropped;
+} fake_tm;
+
+static int fake_deploy(void *tm, uint64_t job_id, uint32_t attempt, rill__exec_graph *g,
+                       const int *tasks, int n, const rill__deploy_plan *plan,
+                       const rill__restore *restore, rill__err *err)
+{
+    fake_tm *f = tm;
+    pthread_mutex_lock(&f->mu);
+    f->deploys++;
+    f->last_attempt = attempt;
+    f->n_tasks = n;
+    for (int i = 0; i < n && i < 64; i++) {
+        f->tasks[i] = tasks[i];
+        CHECK_EQ(plan->tm_of_task[tasks[i]], plan->self); /* its tasks are placed on it */
+    }
+    f->self = plan->self;
+    f->plan_tms = plan->n_tms;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void fake_cancel(void *tm, uint64_t job_id, uint32_t attempt)
+{
+    fake_tm *f = tm;
+    pthread_mutex_lock(&f->mu);
+    f->cancels++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fake_release(void *tm, uint64_t job_id, uint32_t attempt)
+{
+    fake_tm *f = tm;
+    pthread_mutex_lock(&f->mu);
+    f->releases++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fake_drop(void *tm)
+{
+    fake_tm *f = tm;
+    pthread_mutex_lock(&f->mu);
+    f->dropped = true;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static uint64_t add_tm(rill__jobmanager *jm, fake_tm *f, const char *id, int slots)
+{
+    memset(f, 0, sizeof *f);
+    pthread_mutex_init(&f->mu, NULL);
+    f->slots = slots;
+    rill__msg_register_tm m = {.slots = (uint32_t)slots, .data_port = 7000};
+    snprintf(m.tm_id, sizeof m.tm_id, "%s", id);
+    snprintf(m.data_host, sizeof m.data_host, "127.0.0.1");
+    rill__tm_gateway gw = {.tm = f,
+                           .slots = slots,
+                           .deploy = fake_deploy,
+                           .cancel = fake_cancel,
+                           .release = fake_release,
+                           .drop = fake_drop};
+    uint64_t h, replaced;
+    rill__jm_remote_tm_add(jm, &m, &gw, &h, &replaced);
+    CHECK_EQ(replaced, 0);
+    return h;
+}
+
+static int deploys_of(fake_tm *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->deploys;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* Waits up to 5 s for f to have been deployed to n times. */
+static void wait_deploys(fake_tm *f, int n)
+{
+    for (int i = 0; i < 500 && deploys_of(f) < n; i++)
+        usleep(10000);
+    CHECK_EQ(deploys_of(f), n);
+}
+
+typedef struct waiter {
+    rill__jobmanager *jm;
+    uint64_t job;
+    int rc;
+    rill__err err;
+    pthread_t thread;
+} waiter;
+
+static void *wait_main(void *arg)
+{
+    waiter *w = arg;
+    w->rc = rill__jm_wait(w->jm, w->job, NULL, &w->err);
+    return NULL;
+}
+
+/* generator -> key_by -> sink at parallelism 2: 2 slots, 4 tasks */
+static rill_env *job(void)
+{
+    rill_env *env = rill_env_new();
+    CHECK_RC(rill_env_set(env, "name", "sched"));
+    CHECK_RC(rill_env_set(env, "parallelism", "2"));
+    CHECK_RC(rill_env_set(env, "restart-strategy", "fixed-delay"));
+    CHECK_RC(rill_env_set(env, "restart.attempts", "3"));
+    CHECK_RC(rill_env_set(env, "restart.delay", "0"));
+    rill_schema *s = NULL;
+    CHECK_RC(rill_schema_parse("k INT64 NOT NULL, ts TIMESTAMP NOT NULL", &s));
+    static rill_gen_field fl[2];
+    fl[0] = (rill_gen_field){.name = "k", .kind = RILL_GEN_MODULO, .a = 0, .b = 10};
+    fl[1] = (rill_gen_field){.name = "ts", .kind = RILL_GEN_SEQUENCE, .a = 0, .b = 1};
+    rill_gen_opts g = {.seed = 1, .events = 100, .fields = fl, .n_fields = 2};
+    rill_stream *src = rill_source_generator(env, s, &g);
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = 0};
+    rill_stream *et = rill_stream_event_time(src, "ts", &wm);
+    rill_window_spec w = {
+        .kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 1000, .slide_ms = 1000};
+    rill_agg_spec count = {RILL_AGG_COUNT, NULL, "n"};
+    rill_sink_blackhole(rill_window_aggregate(rill_stream_key_by(et, "k"), &w, &count, 1));
+    rill_schema_free(s);
+    return env;
+}
+
+static rill__job_info info_of(rill__jobmanager *jm)
+{
+    rill__job_info *v;
+    size_t n;
+    CHECK_RC(rill__jm_jobs(jm, &v, &n));
+    CHECK_EQ(n, 1);
+    rill__job_info i = v[0];
+    free(v);
+    return i;
+}
+
+static void report_all(rill__jobmanager *jm, uint64_t job, uint32_t attempt, int n_tasks,
+                       rill__task_state st)
+{
+    rill__jm_gateway jg = rill__jm_gateway_local(jm);
+    for (int t = 0; t < n_tasks; t++)
+        jg.task_state(jg.jm, job, attempt, t, st, 0, "");
+}
+
+TEST(scheduler_waits_spreads_and_fails_over)
+{
+    rill_env *env = job();
+    rill__exec_graph *g;
+    CHECK_RC(rill__exec_build(env, &g));
+    CHECK_EQ(g->max_vertex_p, 2);
+    rill__jobmanager *jm = rill__jm_new();
+    rill__jm_set_wait_for_slots(jm, true);
+    waiter w = {.jm = jm};
+    rill__err err = {0};
+    CHECK_RC(rill__jm_submit(jm, g, &w.job, &err));
+    rill__job_info i = info_of(jm);
+    CHECK_EQ(i.state, RILL_JOB_CREATED);
+    CHECK_CONTAINS(i.status, "waiting for slots: the job needs 2, 0 free");
+    pthread_create(&w.thread, NULL, wait_main, &w);
+
+    /* one slot is not enough */
+    fake_tm a, b, c;
+    add_tm(jm, &a, "tm-a", 1);
+    usleep(50000);
+    CHECK_EQ(deploys_of(&a), 0);
+    CHECK_CONTAINS(info_of(jm).status, "needs 2, 1 free on 1 TaskManager");
+    /* a second TaskManager: subtask 0 of every vertex on one, subtask 1 on the other */
+    uint64_t hb = add_tm(jm, &b, "tm-b", 1);
+    wait_deploys(&a, 1);
+    wait_deploys(&b, 1);
+    CHECK_EQ(info_of(jm).state, RILL_JOB_RUNNING);
+    CHECK_EQ(a.n_tasks + b.n_tasks, g->n_tasks);
+    CHECK_EQ(a.n_tasks, b.n_tasks);
+    CHECK_EQ(a.plan_tms, 2);
+    CHECK(a.self != b.self);
+    for (int k = 0; k < a.n_tasks; k++)
+        for (int v = 0; v < g->n_vertices; v++)
+            if (a.tasks[k] >= g->vertices[v]->first_task &&
+                a.tasks[k] < g->vertices[v]->first_task + g->vertices[v]->parallelism)
+                CHECK_EQ(a.tasks[k] - g->vertices[v]->first_task, a.tasks[0] == 0 ? 0 : 1);
+    rill__tm_info *tms;
+    size_t n_tms;
+    CHECK_RC(rill__jm_taskmanagers(jm, &tms, &n_tms));
+    CHECK_EQ(n_tms, 2);
+    CHECK_EQ(tms[0].free_slots + tms[1].free_slots, 0);
+    free(tms);
+
+    /* tm-b is lost: the attempt fails over; one slot is left, so it waits for a new one */
+    rill__jm_remote_tm_remove(jm, hb, "no heartbeat for 10000 ms");
+    usleep(30000);
+    CHECK_EQ(info_of(jm).restarts, 0); /* tm-a's tasks have not ended yet */
+    pthread_mutex_lock(&a.mu);
+    CHECK_EQ(a.cancels, 1);
+    pthread_mutex_unlock(&a.mu);
+    rill__jm_gateway jg = rill__jm_gateway_local(jm);
+    for (int k = 0; k < a.n_tasks; k++) /* they end, canceled */
+        jg.task_state(jg.jm, w.job, 0, a.tasks[k], RILL_TASK_CANCELED, 0, "");
+    for (int k = 0; k < 500 && info_of(jm).restarts < 1; k++)
+        usleep(10000);
+    i = info_of(jm);
+    CHECK_EQ(i.restarts, 1);
+    CHECK_CONTAINS(i.error, "TaskManager tm-b (127.0.0.1:7000) was lost: no heartbeat");
+    pthread_mutex_lock(&a.mu);
+    CHECK(a.cancels >= 1);
+    CHECK(a.releases >= 1);
+    pthread_mutex_unlock(&a.mu);
+    for (int k = 0; k < 500 && !b.dropped; k++)
+        usleep(10000);
+    CHECK(b.dropped); /* the JobManager holds the lost one's gateway no more */
+    CHECK_CONTAINS(info_of(jm).status, "waiting for slots");
+    add_tm(jm, &c, "tm-c", 1);
+    wait_deploys(&a, 2);
+    wait_deploys(&c, 1);
+    CHECK_EQ(a.last_attempt, 1);
+    CHECK_EQ(c.last_attempt, 1);
+
+    /* reports about attempt 0 are stale: the job does not end on them */
+    report_all(jm, w.job, 0, g->n_tasks, RILL_TASK_FAILED);
+    usleep(50000);
+    CHECK_EQ(info_of(jm).state, RILL_JOB_RUNNING);
+    CHECK_EQ(info_of(jm).restarts, 1);
+    /* duplicates count once; attempt 1 finishes */
+    report_all(jm, w.job, 1, g->n_tasks, RILL_TASK_FINISHED);
+    report_all(jm, w.job, 1, g->n_tasks, RILL_TASK_FINISHED);
+    pthread_join(w.thread, NULL);
+    CHECK_RC(w.rc);
+    i = info_of(jm);
+    CHECK_EQ(i.state, RILL_JOB_FINISHED);
+    CHECK(i.end_ms >= i.start_ms);
+    rill__jm_free(jm);
+    CHECK(a.dropped && c.dropped);
+    rill__exec_free(g);
+    rill_env_free(env);
+}
+
+TEST(scheduler_cancel_while_waiting_for_slots)
+{
+    rill_env *env = job();
+    rill__exec_graph *g;
+    CHECK_RC(rill__exec_build(env, &g));
+    rill__jobmanager *jm = rill__jm_new();
+    rill__jm_set_wait_for_slots(jm, true);
+    waiter w = {.jm = jm};
+    rill__err err = {0};
+    CHECK_RC(rill__jm_submit(jm, g, &w.job, &err));
+    pthread_create(&w.thread, NULL, wait_main, &w);
+    usleep(30000);
+    rill__jm_cancel(jm, w.job);
+    pthread_join(w.thread, NULL);
+    CHECK_EQ(w.rc, RILL_ECANCELED);
+    CHECK_EQ(info_of(jm).state, RILL_JOB_CANCELED);
+    rill__jm_free(jm);
+    rill__exec_free(g);
+    rill_env_free(env);
+}
+
+TEST(scheduler_without_waiting_refuses_too_few_slots)
+{
+    rill_env *env = job();
+    rill__exec_graph *g;
+    CHECK_RC(rill__exec_build(env, &g));
+    rill__jobmanager *jm = rill__jm_new();
+    fake_tm a;
+    add_tm(jm, &a, "tm-a", 1);
+    uint64_t id;
+    rill__err err = {0};
+    CHECK_EQ(rill__jm_submit(jm, g, &id, &err), RILL_ELIMIT);
+    CHECK_CONTAINS(err.msg, "needs 2 slots");
+    rill__jm_free(jm);
+    rill__exec_free(g);
+    rill_env_free(env);
+}
