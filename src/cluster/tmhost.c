@@ -271,6 +271,11 @@ static rill__remote *connect_peer(void *arg, int p, const rill__remote_config *c
                                    &fd, err);
             if (rc == 0 || rill__mono_ns() >= deadline)
                 break;
+            pthread_mutex_lock(&h->mu);
+            bool gone = j->canceled || j->release || atomic_load(&h->stopping);
+            pthread_mutex_unlock(&h->mu);
+            if (gone)
+                break; /* the attempt is over: stop trying */
             rill__sleep_ns(100 * 1000000LL);
         }
         if (rc) {
