@@ -40,6 +40,7 @@ test: test-release test-asan
 
 bench: build
 	@./bench/run
+	@./bench/cluster
 
 format:
 	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
