@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -142,6 +143,8 @@ uint32_t rill__crc32c_sw(uint32_t crc, const void *p, size_t n);
 /* ---- time --------------------------------------------------------------------------------- */
 
 int64_t rill__now_ms(void);  /* wall clock, ms since the epoch */
+/* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines. */
+void rill__cond_init_monotonic(pthread_cond_t *cv);
 int64_t rill__mono_ns(void); /* monotonic clock, ns */
 void rill__sleep_ns(int64_t ns);
 

@@ -76,13 +76,7 @@ static int cluster_execute(rill_env *env, void *arg)
         tell(d, false, 0, &err);
         return rc;
     }
-    if (rill__log_level() >= RILL_LOG_INFO) {
-        rill__buf b = {0};
-        rill__exec_describe(g, &b);
-        rill__log(RILL_LOG_INFO, "job '%s': %d tasks in %d chains\n%s", env->name, g->n_tasks,
-                  g->n_vertices, rill__buf_cstr(&b));
-        rill__buf_free(&b);
-    }
+    rill__exec_log(g);
     uint64_t job_id;
     rc = rill__jm_submit(r->jm, g, &job_id, &err);
     if (rc) {

@@ -359,11 +359,7 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
     uint64_t handle, replaced;
     tm_link *l = rill__xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rill__cond_init_monotonic(&l->cv);
     l->refs = 2; /* this connection, and the JobManager's gateway */
     l->conn = c;
     l->slots = (int)m.slots;

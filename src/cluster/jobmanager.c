@@ -73,11 +73,7 @@ rill__jobmanager *rill__jm_new(void)
 {
     rill__jobmanager *jm = rill__xcalloc(1, sizeof *jm);
     pthread_mutex_init(&jm->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&jm->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rill__cond_init_monotonic(&jm->cv);
     jm->next_id = 1;
     return jm;
 }

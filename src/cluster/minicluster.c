@@ -22,13 +22,7 @@ int rill__minicluster_execute(rill_env *env, void *arg)
     int rc = rill__exec_build(env, &g);
     if (rc)
         return rc;
-    if (rill__log_level() >= RILL_LOG_INFO) {
-        rill__buf b = {0};
-        rill__exec_describe(g, &b);
-        rill__log(RILL_LOG_INFO, "job '%s': %d tasks in %d chains\n%s", env->name, g->n_tasks,
-                  g->n_vertices, rill__buf_cstr(&b));
-        rill__buf_free(&b);
-    }
+    rill__exec_log(g);
     /* savepoints need a place to stage their checkpoint: a private temporary directory when
      * the job has no checkpoint directory of its own */
     char staging[] = "/tmp/rill-staging-XXXXXX";

@@ -756,11 +756,7 @@ int rill__tm_host_new(const rill__tm_host_cfg *cfg, rill__tm_host_send_fn send, 
     h->send_arg = send_arg;
     h->part_fd = -1;
     pthread_mutex_init(&h->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rill__cond_init_monotonic(&h->cv);
     rill__jm_gateway jg = {.jm = h,
                            .task_state = jg_task_state,
                            .ack = jg_ack,

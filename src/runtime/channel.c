@@ -9,11 +9,7 @@
 void rill__parker_init(rill__parker *p)
 {
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rill__cond_init_monotonic(&p->cv);
     atomic_init(&p->sleeping, 0);
     p->permit = false;
     p->wake_fd = -1;

@@ -106,3 +106,14 @@ void rill__exec_describe(const rill__exec_graph *g, rill__buf *out)
         rill__buf_putc(out, '\n');
     }
 }
+
+void rill__exec_log(const rill__exec_graph *g)
+{
+    if (rill__log_level() < RILL_LOG_INFO)
+        return;
+    rill__buf b = {0};
+    rill__exec_describe(g, &b);
+    rill__log(RILL_LOG_INFO, "job '%s': %d tasks in %d chains\n%s", g->env->name, g->n_tasks,
+              g->n_vertices, rill__buf_cstr(&b));
+    rill__buf_free(&b);
+}

@@ -184,6 +184,8 @@ int rill__exec_build(rill_env *env, rill__exec_graph **out);
 void rill__exec_free(rill__exec_graph *g);
 /* "source-1 -> map-2 (p=2) => process-3 (p=4)" one line per vertex, for logs. */
 void rill__exec_describe(const rill__exec_graph *g, rill__buf *out);
+/* Logs the job's tasks and chains at INFO level (nothing below it). */
+void rill__exec_log(const rill__exec_graph *g);
 
 /* ---- parking and channels ------------------------------------------------------------------- */
 
