@@ -493,7 +493,10 @@ struct rill__remote {
     bool ended;
     int rc;
     rill__err err;
-    rill__remote_stats stats;
+    /* counted by the I/O thread, read by rill__remote_get_stats: relaxed atomics, no lock per
+     * frame */
+    atomic_uint_fast64_t st_frames_out, st_frames_in, st_credits_granted, st_credits_received;
+    atomic_size_t st_max_out_pending;
 };
 
 void rill__remote_config_default(rill__remote_config *cfg)
@@ -641,11 +644,9 @@ static int put_frame(rill__remote *e, uint16_t type, const rill__buf *payload)
     int rc = rill__frame_writer_put(&e->wr, type, payload->data, payload->len);
     if (rc == 0) {
         size_t pending = rill__frame_writer_pending(&e->wr);
-        pthread_mutex_lock(&e->mu);
-        e->stats.frames_out++;
-        if (pending > e->stats.max_out_pending)
-            e->stats.max_out_pending = pending;
-        pthread_mutex_unlock(&e->mu);
+        atomic_fetch_add_explicit(&e->st_frames_out, 1, memory_order_relaxed);
+        if (pending > atomic_load_explicit(&e->st_max_out_pending, memory_order_relaxed))
+            atomic_store_explicit(&e->st_max_out_pending, pending, memory_order_relaxed);
     }
     return rc;
 }
@@ -699,9 +700,7 @@ static int on_credit(rill__remote *e, const rill__frame *f, rill__err *err)
         return rill__err_set(err, RILL_EPROTO, "channel %u/%u->%u: credit over %u", id.edge,
                              id.from, id.to, MAX_CREDIT);
     o->credit += n;
-    pthread_mutex_lock(&e->mu);
-    e->stats.credits_received += n;
-    pthread_mutex_unlock(&e->mu);
+    atomic_fetch_add_explicit(&e->st_credits_received, n, memory_order_relaxed);
     return 0;
 }
 
@@ -729,9 +728,7 @@ static int do_reads(rill__remote *e, rill__err *err)
             return RILL_DONE;
         if (rc < 0)
             return rill__err_set(err, rc, "%s", e->rd.err.msg);
-        pthread_mutex_lock(&e->mu);
-        e->stats.frames_in++;
-        pthread_mutex_unlock(&e->mu);
+        atomic_fetch_add_explicit(&e->st_frames_in, 1, memory_order_relaxed);
         rc = f.type == RILL_FT_DATA_CREDIT ? on_credit(e, &f, err) : on_data(e, &f, err);
         if (rc)
             return rc;
@@ -770,9 +767,7 @@ static int do_credits(rill__remote *e, bool *progress)
             return rc;
         }
         in->granted += g; /* a stalled frame goes first once the writer has room */
-        pthread_mutex_lock(&e->mu);
-        e->stats.credits_granted += g;
-        pthread_mutex_unlock(&e->mu);
+        atomic_fetch_add_explicit(&e->st_credits_granted, g, memory_order_relaxed);
         *progress = true;
     }
     return 0;
@@ -971,9 +966,11 @@ int rill__remote_wait(rill__remote *e, int timeout_ms, rill__err *err)
 
 void rill__remote_get_stats(rill__remote *e, rill__remote_stats *out)
 {
-    pthread_mutex_lock(&e->mu);
-    *out = e->stats;
-    pthread_mutex_unlock(&e->mu);
+    out->frames_out = atomic_load_explicit(&e->st_frames_out, memory_order_relaxed);
+    out->frames_in = atomic_load_explicit(&e->st_frames_in, memory_order_relaxed);
+    out->credits_granted = atomic_load_explicit(&e->st_credits_granted, memory_order_relaxed);
+    out->credits_received = atomic_load_explicit(&e->st_credits_received, memory_order_relaxed);
+    out->max_out_pending = atomic_load_explicit(&e->st_max_out_pending, memory_order_relaxed);
 }
 
 void rill__remote_free(rill__remote *e)

@@ -125,7 +125,7 @@ typedef struct rill__remote_stats {
     uint64_t frames_out, frames_in, credits_granted, credits_received;
     size_t max_out_pending; /* most encoded bytes ever waiting for the socket */
 } rill__remote_stats;
-/* A consistent copy (under the endpoint's lock). */
+/* The counts so far (each read on its own: counted by the I/O thread without a lock). */
 void rill__remote_get_stats(rill__remote *e, rill__remote_stats *out);
 
 #endif /* RILL_RUNTIME_REMOTE_H */
