@@ -226,5 +226,54 @@ def test_examples_equal_minicluster(tmp):
     run_cluster(tmp, body)
 
 
+# ---- 2: back-pressure across TaskManagers keeps memory bounded -------------------------------
+
+# slow_sink: N rows of PAYLOAD bytes at full speed into a keyed consumer that sleeps 1 ms every
+# 20 rows per subtask (at most ~4 x 20,000 rows/s): buffering what the generator could make
+# would take N x PAYLOAD bytes; back-pressure (credits across the TCP shuffle) must keep the
+# TaskManagers' RSS far below that.
+BP_EVENTS = scaled(200000, 60000)
+BP_PAYLOAD = 2000
+BP_BATCH = 64  # rows per batch: the buffers (counted in batches) hold a few MB, not hundreds
+BP_BOUND_MB = scaled(64, 200)  # RSS of each TaskManager, at any sample (release: ~20 MB seen)
+
+
+def test_backpressure_bounded_memory(tmp):
+    def body(c):
+        jm, a, b = two_taskmanagers(c)
+        base = {tm.name: vm_rss_kb(tm.p.pid) for tm in (a, b)}
+        out = os.path.join(tmp, "ids.csv")
+        t0 = time.monotonic()
+        jid = submit(jm, job_so("slow_sink"), ["-p", "4", "--batch-size", str(BP_BATCH)],
+                     ["--output", out, "--events", str(BP_EVENTS), "--payload", str(BP_PAYLOAD)])
+        peak = dict(base)
+        samples = [0]
+
+        def sample(doc):
+            samples[0] += 1
+            for tm in (a, b):
+                peak[tm.name] = max(peak[tm.name], vm_rss_kb(tm.p.pid))
+        doc = wait_job(jm, jid, ("FINISHED",), scaled(120, 300), every=sample)
+        secs = time.monotonic() - t0
+        expect_both_ran([a, b], jid, sum(tasks_by_attempt(a, jid).values()) +
+                        sum(tasks_by_attempt(b, jid).values()))
+        lines = read_text(out).splitlines()
+        expect(lines[:1] == ["id"], "the sink's header", "id", lines[:1])
+        expect_each_once([int(x) for x in lines[1:]], BP_EVENTS, "slow_sink at -p 4")
+        total_mb = BP_EVENTS * BP_PAYLOAD / 1e6
+        print("  %d rows of %d bytes (%.0f MB) in %.1f s; RSS before/peak (MB): %s; bound %d MB; "
+              "%d samples" % (BP_EVENTS, BP_PAYLOAD, total_mb, secs, ", ".join(
+                  "%.0f/%.0f" % (base[n] / 1024, peak[n] / 1024) for n in sorted(base)),
+                  BP_BOUND_MB, samples[0]), flush=True)
+        expect(samples[0] >= 10, "the job ran long enough to sample memory", ">= 10 samples",
+               samples[0])
+        expect(BP_BOUND_MB < total_mb / 2, "the bound is well below the input's size",
+               "< %.0f MB" % (total_mb / 2), BP_BOUND_MB)
+        for n in sorted(base):
+            expect(peak[n] / 1024 < BP_BOUND_MB, "%s's peak RSS under a slow consumer" % n,
+                   "< %d MB" % BP_BOUND_MB, "%.0f MB" % (peak[n] / 1024))
+    run_cluster(tmp, body)
+
+
 if __name__ == "__main__":
-    main([test_examples_equal_minicluster], need_jobs=True)
+    main([test_examples_equal_minicluster, test_backpressure_bounded_memory], need_jobs=True)
