@@ -275,5 +275,88 @@ def test_backpressure_bounded_memory(tmp):
     run_cluster(tmp, body)
 
 
+# ---- 3: kill -9 of TaskManagers during a job, with replacements ------------------------------
+
+KILLS = 3
+CKPT = ["--checkpoint-interval", "200", "--restart-delay", "50"]
+
+
+def kill_and_replace(c, jm, jid, live, kills, slots, timeout):
+    """kill -9 the oldest live TaskManager `kills` times while job jid runs, each time once the
+    current attempt has completed two checkpoints, and starts a replacement with `slots` slots.
+    Returns the replacements."""
+    started = []
+    for k in range(kills):
+        deadline = time.monotonic() + timeout
+        first = None
+        while True:
+            doc = job_doc(jm, jid)
+            expect(doc["state"] not in ("FINISHED", "FAILED", "CANCELED"),
+                   "job %s still runs for kill %d of %d (too little input for the kills?)"
+                   % (jid, k + 1, kills), "RUNNING", doc)
+            if doc["state"] == "RUNNING" and doc.get("restarts", 0) == k:
+                if first is None:
+                    first = doc.get("last-checkpoint", 0)
+                elif doc.get("last-checkpoint", 0) >= first + 2:
+                    break
+            expect(time.monotonic() < deadline, "job %s: attempt %d running with 2 new "
+                   "checkpoints within %d s" % (jid, k, timeout), "RUNNING", doc)
+            time.sleep(0.05)
+        victim = live.pop(0)
+        victim.p.kill()
+        victim.p.wait(30)
+        live.append(c.taskmanager(jm.control, slots))
+        started.append(live[-1])
+    return started
+
+
+def test_kill9_taskmanagers_replaced(tmp):
+    def body(c):
+        ck = os.path.join(tmp, "ck")
+        jm = c.jobmanager(["--checkpoint-dir", ck])
+        live = [c.taskmanager(jm.control, 2), c.taskmanager(jm.control, 2)]
+        wait_tms(jm, [t.id for t in live], 30)
+        timeout = scaled(30, 90)
+
+        # selfcheck: keyed state across the TCP shuffle; any lost or repeated event after a
+        # restore would commit an alert row
+        alerts = os.path.join(tmp, "alerts")
+        events, rate = scaled(900000, 300000), scaled(100000, 30000)
+        t0 = time.monotonic()
+        jid = submit(jm, example("selfcheck"), ["-p", "4"] + CKPT,
+                     ["--keys", "40", "--source-parallelism", "4", "--events", str(events),
+                      "--rate", str(rate), "--alerts", alerts])
+        new = kill_and_replace(c, jm, jid, live, KILLS, 2, timeout)
+        doc = wait_job(jm, jid, ("FINISHED",), scaled(60, 240))
+        expect(doc.get("restarts", 0) >= KILLS, "selfcheck: restarts >= kills", ">= %d" % KILLS,
+               doc)
+        rows = committed_alert_rows(alerts)
+        expect(not rows, "selfcheck after %d kills: committed alert files hold no rows" % KILLS,
+               "no rows", rows[:5])
+        for tm in new:
+            expect(any(a > 0 and n > 0 for a, n in tasks_by_attempt(tm, jid).items()),
+                   "the replacement %s ran tasks of a later attempt" % tm.name, "tasks",
+                   tasks_by_attempt(tm, jid))
+        print("  selfcheck: %d events at %d/s, %d kills, %d restarts, %d checkpoints, %.1f s"
+              % (events, rate, KILLS, doc["restarts"], doc.get("last-checkpoint", 0),
+                 time.monotonic() - t0), flush=True)
+
+        # eo_rows: every generated id committed exactly once by the exactly-once file sink
+        out = os.path.join(tmp, "eo")
+        n = scaled(600000, 200000)
+        t0 = time.monotonic()
+        jid = submit(jm, job_so("eo_rows"), ["-p", "4"] + CKPT,
+                     ["--output", out, "--events", str(n), "--rate", str(rate)])
+        kill_and_replace(c, jm, jid, live, 2, 2, timeout)
+        doc = wait_job(jm, jid, ("FINISHED",), scaled(60, 240))
+        expect(doc.get("restarts", 0) >= 2, "eo_rows: restarts >= kills", ">= 2", doc)
+        ids, _ = committed_ids(out)
+        expect_each_once(ids, n, "eo_rows after 2 kills")
+        print("  eo_rows: %d ids at %d/s, 2 kills, %d restarts, %.1f s"
+              % (n, rate, doc["restarts"], time.monotonic() - t0), flush=True)
+    run_cluster(tmp, body)
+
+
 if __name__ == "__main__":
-    main([test_examples_equal_minicluster, test_backpressure_bounded_memory], need_jobs=True)
+    main([test_examples_equal_minicluster, test_backpressure_bounded_memory,
+          test_kill9_taskmanagers_replaced], need_jobs=True)
