@@ -357,6 +357,90 @@ def test_kill9_taskmanagers_replaced(tmp):
     run_cluster(tmp, body)
 
 
+# ---- 4: a savepoint taken on the cluster at -p 4 restores on the mini-cluster at -p 1 --------
+
+SELFCHECK_SUMMARY = re.compile(r"^selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) "
+                               r"duplicates=(\d+) failures=(\d+)$", re.M)
+
+
+def test_savepoint_cluster_p4_restores_minicluster_p1(tmp):
+    events, rate = scaled(3000000, 1000000), scaled(100000, 30000)
+
+    def body(c):
+        jm, a, b = two_taskmanagers(c, jm_extra=["--checkpoint-dir", os.path.join(tmp, "ck")])
+        alerts = os.path.join(tmp, "alerts")
+        jid = submit(jm, example("selfcheck"), ["-p", "4"] + CKPT,
+                     ["--keys", "40", "--source-parallelism", "4", "--events", str(events),
+                      "--rate", str(rate), "--alerts", alerts])
+        deadline = time.monotonic() + scaled(30, 90)
+        while True:  # running, with a few checkpoints: state in every subtask
+            doc = job_doc(jm, jid)
+            if doc["state"] == "RUNNING" and doc.get("last-checkpoint", 0) >= 3:
+                break
+            expect(time.monotonic() < deadline and doc["state"] in ("CREATED", "RUNNING"),
+                   "selfcheck runs and completes 3 checkpoints", "RUNNING", doc)
+            time.sleep(0.05)
+        expect_both_ran([a, b], jid, 9)
+        m = ["-m", "127.0.0.1:%d" % jm.rest]
+        r = run(["savepoint", jid, os.path.join(tmp, "sp1")] + m)
+        expect_rc(r, 0)
+        expect(SAVEPOINT_LINE.search(r.out) is not None, "rill savepoint prints the path",
+               "savepoint written: PATH", r.out, r)
+        time.sleep(0.5)
+        r = run(["stop", jid, "--savepoint", os.path.join(tmp, "sp2")] + m)
+        expect_rc(r, 0)
+        found = SAVEPOINT_LINE.search(r.out)
+        expect(found is not None, "rill stop prints the savepoint's path",
+               "savepoint written: PATH", r.out, r)
+        sp = found.group(1)
+        expect(os.path.isfile(os.path.join(sp, "_metadata")), "the savepoint's _metadata",
+               sp + "/_metadata", os.listdir(sp) if os.path.isdir(sp) else "missing", r)
+        doc = wait_job(jm, jid, ("FINISHED",), 60)
+        rows = committed_alert_rows(alerts)
+        expect(not rows, "the cluster run committed no alert", "no rows", rows[:5])
+
+        # the rest of the input on the mini-cluster at -p 1, from the savepoint: the generators'
+        # positions (4 subtasks into 1) and the 40 keys' last sequence numbers (key groups of 4
+        # subtasks into 1) must both carry over, or the checker sees gaps or repeats
+        alerts2 = os.path.join(tmp, "alerts-local")
+        r = run(["run", "-p", "1", "--from-savepoint", sp, "--checkpoint-dir",
+                 os.path.join(tmp, "ck-local"), "--checkpoint-interval", "200",
+                 example("selfcheck"), "--", "--keys", "40", "--source-parallelism", "1",
+                 "--events", str(events), "--alerts", alerts2], timeout=scaled(120, 300))
+        expect_rc(r, 0)
+        found = SELFCHECK_SUMMARY.search(r.out)
+        expect(found is not None, "the local run's summary", "selfcheck: events=...", r.out, r)
+        _, al, gaps, dups, _ = (int(x) for x in found.groups())
+        expect(al == gaps == dups == 0, "restored at -p 1: no gap, no duplicate",
+               "alerts=0 gaps=0 duplicates=0", found.group(0), r)
+        for needle in ("restoring savepoint " + sp, "task sequences (1/1): state restored",
+                       "task checker (1/1): state restored"):
+            expect_in(needle, r.err, "the local run restores the savepoint", r)
+        rows = committed_alert_rows(alerts2)
+        expect(not rows, "the local run committed no alert", "no rows", rows[:5], r)
+
+        # control (summary counts are of --events, not of rows read): the same savepoint with
+        # 20 keys instead of 40 makes each key jump ahead in its sequence once, so exactly one
+        # gap alert per key 0..19, whose expected seq (last restored + 1) is past 1: the rows
+        # after the savepoint's position are read, against the restored state
+        alerts3 = os.path.join(tmp, "alerts-control")
+        r = run(["run", "-p", "1", "--from-savepoint", sp, example("selfcheck"), "--",
+                 "--keys", "20", "--events", str(events), "--alerts", alerts3],
+                timeout=scaled(120, 300))
+        expect_rc(r, 0)
+        rows = sorted((int(k), int(e), int(g), kind) for k, e, g, kind in (
+            line.split(",") for _, line in committed_alert_rows(alerts3)))
+        expect([x[0] for x in rows] == list(range(20)) and all(
+            kind == "gap" and 1 < e < g for _, e, g, kind in rows),
+            "control with 20 keys: one gap alert per key, after restored state",
+            "keys 0..19, gap, 1 < expected < got", rows[:6], r)
+        print("  savepoint %s (-p 4 on the cluster) restored at -p 1: no alert; control: "
+              "20 gap alerts, expected seq %d..%d" % (os.path.basename(sp), min(
+                  x[1] for x in rows), max(x[1] for x in rows)), flush=True)
+    run_cluster(tmp, body)
+
+
 if __name__ == "__main__":
     main([test_examples_equal_minicluster, test_backpressure_bounded_memory,
-          test_kill9_taskmanagers_replaced], need_jobs=True)
+          test_kill9_taskmanagers_replaced,
+          test_savepoint_cluster_p4_restores_minicluster_p1], need_jobs=True)
