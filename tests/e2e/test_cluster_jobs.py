@@ -440,7 +440,110 @@ def test_savepoint_cluster_p4_restores_minicluster_p1(tmp):
     run_cluster(tmp, body)
 
 
+# ---- 5: a cluster with a secret: jobs run, data connections without it are refused ----------
+
+def data_hello_without_secret(port):
+    """A HELLO for the data role (RILL_ROLE_DATA = 4) with no proof of the secret; returns the
+    first frame answered (None: the connection was closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        hello = struct.pack("<IHB", 0x4C4C4952, 1, 4) + pstr(b"rill") + \
+            pstr(b"e2e data probe") + b"\x00" + pstr(os.urandom(32))
+        s.sendall(frame(0x0001, hello))
+        f = recv_frame(s)
+        if f is not None and f[0] == 0x0001:  # answered HELLO: the refusal comes next
+            s.sendall(frame(0x0002, pstr(b"")))
+            f = recv_frame(s)
+        rest = recv_frame(s) if f is not None else None
+        return f, rest
+    except OSError:
+        return None, None
+    finally:
+        s.close()
+
+
+def test_secret_cluster(tmp):
+    def body(c):
+        key = secret_file(tmp)
+        sec = ["--secret-file", key]
+        jm, a, b = two_taskmanagers(c, jm_extra=sec, tm_extra=sec)
+        auth = token_header(key)
+        out = os.path.join(tmp, "counts.csv")
+        n = scaled(40000, 15000)
+        jid = submit(jm, example("clicks"), ["-p", "4"],
+                     ["--events", str(n), "--size-ms", "60000", "--slide-ms", "20000",
+                      "--output", out], secret=key)
+        wait_job(jm, jid, ("FINISHED",), scaled(60, 180), headers=auth)
+        expect_both_ran([a, b], jid, sum(tasks_by_attempt(a, jid).values()) +
+                        sum(tasks_by_attempt(b, jid).values()))
+        r = run(["run", "-p", "4", example("clicks"), "--", "--events", str(n), "--size-ms",
+                 "60000", "--slide-ms", "20000", "--output", os.path.join(tmp, "mini.csv")])
+        expect_rc(r, 0)
+        expect(sorted_lines(out) == sorted_lines(os.path.join(tmp, "mini.csv")),
+               "clicks across two TaskManagers with a secret: the mini-cluster's output",
+               "equal", "different")
+
+        # a data connection without the secret: refused (REFUSE, code 5 = no secret), logged;
+        # the TaskManager keeps serving
+        f, after = data_hello_without_secret(a.data_port)
+        expect(f is None or f[0] == 0x0004, "a HELLO without the secret on the data port is "
+               "refused", "REFUSE (0x0004) or a close", f)
+        if f is not None:
+            code = struct.unpack("<H", f[1][:2])[0]
+            expect(code == 5, "the refusal's reason: no secret", 5, f)
+            expect(after is None, "then the connection closes", "closed", after)
+        a.wait_log("data connection from 127.0.0.1")
+        logged = [line for line in a.err().splitlines() if "data connection from" in line]
+        expect(len(logged) == 1 and "refused" in logged[0] and "secret" in logged[0],
+               "the TaskManager logs the refusal and why", "one line: refused ... secret",
+               logged)
+        expect(a.p.poll() is None, "the TaskManager keeps running", "running", a.p.poll())
+        wait_tms(jm, [a.id, b.id], 10, auth)
+        # and it still runs jobs
+        jid = submit(jm, example("clicks"), ["-p", "4"],
+                     ["--events", str(n), "--size-ms", "60000", "--slide-ms", "20000",
+                      "--output", os.path.join(tmp, "again.csv")], secret=key)
+        wait_job(jm, jid, ("FINISHED",), scaled(60, 180), headers=auth)
+        expect(sorted_lines(os.path.join(tmp, "again.csv")) == sorted_lines(out),
+               "the job after the refusal: the same output", "equal", "different")
+    run_cluster(tmp, body)
+
+
+# ---- 6: a job waits for slots until a TaskManager brings them --------------------------------
+
+def test_waiting_for_slots(tmp):
+    def body(c):
+        jm = c.jobmanager()
+        a = c.taskmanager(jm.control, 2)
+        wait_tms(jm, [a.id], 30)
+        out = os.path.join(tmp, "sessions.csv")
+        n = scaled(40000, 15000)
+        args = ["--events", str(n), "--gap-ms", "600000"]
+        jid = submit(jm, example("sessions"), ["-p", "4"], args + ["--output", out])
+        time.sleep(0.5)
+        doc = job_doc(jm, jid)
+        expect(doc["state"] == "CREATED" and "waiting for slots" in doc.get("status", ""),
+               "a job needing 4 slots with 2 in the cluster waits, and says so",
+               "CREATED, status 'waiting for slots...'", doc)
+        expect("needs 4" in doc["status"] and "2 free" in doc["status"],
+               "the status counts the slots", "needs 4, 2 free", doc["status"])
+        expect(not tasks_by_attempt(a, jid), "nothing of it runs meanwhile", "{}",
+               tasks_by_attempt(a, jid))
+        b = c.taskmanager(jm.control, 2)
+        doc = wait_job(jm, jid, ("FINISHED",), scaled(60, 180))
+        expect(doc.get("restarts", 0) == 0, "it ran once", 0, doc)
+        expect_both_ran([a, b], jid, sum(tasks_by_attempt(a, jid).values()) +
+                        sum(tasks_by_attempt(b, jid).values()))
+        r = run(["run", "-p", "4", example("sessions"), "--"] + args +
+                ["--output", os.path.join(tmp, "mini.csv")])
+        expect_rc(r, 0)
+        expect(sorted_lines(out) == sorted_lines(os.path.join(tmp, "mini.csv")),
+               "the job that waited: the mini-cluster's output", "equal", "different")
+    run_cluster(tmp, body)
+
+
 if __name__ == "__main__":
     main([test_examples_equal_minicluster, test_backpressure_bounded_memory,
           test_kill9_taskmanagers_replaced,
-          test_savepoint_cluster_p4_restores_minicluster_p1], need_jobs=True)
+          test_savepoint_cluster_p4_restores_minicluster_p1,
+          test_secret_cluster, test_waiting_for_slots], need_jobs=True)
