@@ -374,6 +374,10 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
                            .abort_stop = gw_abort_stop,
                            .complete = gw_complete,
                            .drop = gw_drop};
+    /* Every gateway send takes l->mu: held until REGISTERED is out, a job placed on the new
+     * slots at once (one waiting for slots, a restart) cannot send JAR_DATA or DEPLOY first,
+     * which the TaskManager, still waiting for REGISTERED, would take for a protocol error. */
+    pthread_mutex_lock(&l->mu);
     rill__jm_remote_tm_add(s->jm, &m, &gw, &handle, &replaced);
     pthread_mutex_lock(&s->mu);
     c->handle = handle;
@@ -394,6 +398,7 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
     int rc = rill__msg_registered_enc(&b, &ok);
     if (rc == 0)
         rc = send_msg(c, RILL_FT_REGISTERED, &b, &err);
+    pthread_mutex_unlock(&l->mu);
     rill__buf_free(&b);
     if (rc) {
         rill__log(RILL_LOG_WARN, "taskmanager %s: cannot acknowledge its registration: %s", m.tm_id,

@@ -29,6 +29,10 @@ typedef struct jm_job {
     rill__exec_graph *g; /* NULL once the job has ended and its waiter returned */
     rill__job_state state;
     int n_tasks, n_terminal, n_failed, n_canceled;
+    /* tasks of the attempt that reported RUNNING: periodic checkpoints are triggered only once
+     * all have (Flink's rule), as a TaskManager drops a trigger for a deployment it is still
+     * building, and the checkpoint would then hang until its timeout */
+    int n_running;
     uint8_t *task_done; /* per task: its terminal state was counted */
     /* the current attempt's placement: the TaskManagers it holds, slots on each, and per task
      * an index into held */
@@ -336,6 +340,9 @@ static void on_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_attempt(jm, job_id, attempt);
+    if (j && state == RILL_TASK_RUNNING && task >= 0 && task < j->n_tasks &&
+        j->n_running < j->n_tasks) /* (once per task and attempt) */
+        j->n_running++;
     if (!j || state < RILL_TASK_FINISHED || task < 0 || task >= j->n_tasks ||
         j->task_done[task]) {
         pthread_mutex_unlock(&jm->mu);
@@ -639,7 +646,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
         rill__restore_free(j->restore);
         j->restore = rs;
     }
-    j->n_terminal = j->n_failed = j->n_canceled = 0;
+    j->n_terminal = j->n_failed = j->n_canceled = j->n_running = 0;
     memset(j->task_done, 0, (size_t)j->n_tasks);
     j->cancel_sent = false;
     memset(&j->err, 0, sizeof j->err);
@@ -756,7 +763,7 @@ again:
         }
         if (j->waiting) {
             try_start(jm, j);
-        } else if (j->coord && !j->cancel_sent) {
+        } else if (j->coord && !j->cancel_sent && j->n_running == j->n_tasks) {
             int crc;
             bool stop; /* the final checkpoint: the sources end once it has completed */
             uint64_t id = rill__coord_tick(j->coord, rill__now_ms(), &stop, &j->err, &crc);
