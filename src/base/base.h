@@ -204,6 +204,9 @@ static inline bool rill__fault(rill__fault_point point)
 int rill__parse_i64(const char *s, size_t n, int64_t *out);
 int rill__parse_f64(const char *s, size_t n, double *out);
 int rill__parse_bool(const char *s, size_t n, bool *out);
+/* A size in bytes: digits, optionally followed by k, m or g (powers of 1024; also kb, mb, gb,
+ * any case). 0, or RILL_EPARSE (also for overflow). */
+int rill__parse_bytes(const char *s, int64_t *out);
 /* Shortest text that reads back as the same double ("%.17g" trimmed); returns length. */
 int rill__format_f64(char *buf, size_t cap, double d);
 

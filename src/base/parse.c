@@ -103,3 +103,28 @@ int rill__format_f64(char *buf, size_t cap, double d)
     int decimals = prec - 1 - exp10;
     return snprintf(buf, cap, "%.*f", decimals > 0 ? decimals : 0, d);
 }
+
+int rill__parse_bytes(const char *s, int64_t *out)
+{
+    size_t n = strlen(s), digits = 0;
+    while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    if (digits == 0 || digits > 18)
+        return RILL_EPARSE;
+    int64_t v;
+    if (rill__parse_i64(s, digits, &v) != 0)
+        return RILL_EPARSE;
+    const char *u = s + digits;
+    int shift = 0;
+    char c = (char)(*u | 0x20);
+    if (*u && (c == 'k' || c == 'm' || c == 'g')) {
+        shift = c == 'k' ? 10 : c == 'm' ? 20 : 30;
+        u++;
+        if ((*u | 0x20) == 'b')
+            u++;
+    }
+    if (*u || v > (INT64_MAX >> shift))
+        return RILL_EPARSE;
+    *out = v << shift;
+    return 0;
+}

@@ -63,6 +63,10 @@ static const char usage_run[] =
     "      --bad-records POLICY  fail (default) or skip malformed input records\n"
     "      --dead-letter-file F  with skip: append skipped records to F (JSON lines)\n"
     "      --checkpoint-dir DIR  where checkpoints go (DIR/<job>/chk-<n>/)\n"
+    "      --state-backend B     keyed state on the heap (default) or in rocksdb\n"
+    "      --state-dir DIR       where rocksdb keeps its working files (default $TMPDIR)\n"
+    "      --state-memory SIZE   memory for keyed state per slot, e.g. 512m (default 256m):\n"
+    "                            rocksdb's block cache and write buffers\n"
     "      --checkpoint-interval MS   take a checkpoint every MS (default: off)\n"
     "      --checkpoint-mode M   exactly-once (default, barriers aligned) or at-least-once\n"
     "      --checkpoint-timeout MS    give a checkpoint up after MS (default 600000)\n"
@@ -155,6 +159,9 @@ static const struct run_flag {
     {"--restart-failure-interval", NULL, "restart.failure-rate.interval", false, false},
     {"--resume", NULL, "resume", true, false},
     {"--allow-non-restored-state", NULL, "allow-non-restored-state", true, false},
+    {"--state-backend", NULL, "state.backend", false, false},
+    {"--state-dir", NULL, "state.dir", false, false},
+    {"--state-memory", NULL, "state.memory", false, false},
 };
 #define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
 

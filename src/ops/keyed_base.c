@@ -22,7 +22,10 @@ int rill__keyed_open(rill__keyed *k)
 {
     rill__operator *op = k->op;
     rill__state_backend_cfg cfg = {.max_parallelism = op->max_parallelism,
-                                   .operator_uid = op->uid};
+                                   .operator_uid = op->uid,
+                                   .subtask = op->subtask,
+                                   .dir = op->state_dir,
+                                   .memory_bytes = op->state_memory};
     rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &cfg.kg_first,
                    &cfg.kg_last);
     int rc = k->backend_ops->create(&cfg, &op->ctx.backend);

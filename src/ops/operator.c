@@ -289,6 +289,8 @@ void rill__operator_init(rill__operator *op, const rill__operator_ops *ops,
     op->out_schema = out ? rill__schema_ref(out) : NULL;
     op->batch_size = init->batch_size ? init->batch_size : 1024;
     op->task_err = init->task_err;
+    op->state_dir = init->state_dir ? rill__xstrdup(init->state_dir) : NULL;
+    op->state_memory = init->state_memory;
     op->watermark = RILL_TS_MIN;
     op->next_tick_ms = RILL_TS_MAX;
     if (op->out_schema)
@@ -321,6 +323,7 @@ void rill__operator_fini(rill__operator *op)
     rill_schema_free(op->in_schema);
     rill_schema_free(op->out_schema);
     free(op->uid);
+    free(op->state_dir);
 }
 
 void rill__operator_free(rill__operator *op)

@@ -145,6 +145,9 @@ typedef struct rill__op_init {
     int n_counters;
     int n_tags;              /* side output tags in the env (ids 0..n_tags-1) */
     rill__err *task_err;     /* the task's error, where failures are recorded */
+    /* keyed operators: where their state backend keeps files, and its memory budget */
+    const char *state_dir;
+    int64_t state_memory;
 } rill__op_init;
 
 struct rill__operator {
@@ -161,6 +164,8 @@ struct rill__operator {
     int n_side;
     rill_ctx ctx;
     rill__err *task_err;
+    char *state_dir; /* NULL: the backend's default */
+    int64_t state_memory;
     int64_t records_in, records_out;
     /* the event timestamp of the input row being processed, inherited by emitted rows */
     bool in_has_ts;

@@ -30,6 +30,8 @@ rill_env *rill__env_new(void)
     env->restart_max_delay_ms = 60000;
     env->restart_rate_failures = 3;
     env->restart_rate_interval_ms = 60000;
+    env->state_backend = rill__xstrdup("heap");
+    env->state_memory = (int64_t)256 << 20;
     return env;
 }
 
@@ -74,6 +76,8 @@ void rill_env_free(rill_env *env)
     free(env->dead_letter_path);
     free(env->ckpt_dir);
     free(env->from_savepoint);
+    free(env->state_backend);
+    free(env->state_dir);
     free(env->job_path);
     free(env->name);
     free(env);
@@ -211,6 +215,23 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if ((rc = parse_int_opt(env, key, value, 1, 86400000L, &v)))
             return rc;
         env->restart_rate_interval_ms = v;
+    } else if (!strcmp(key, "state.backend")) {
+        if (!value || !rill__state_backend_find(value))
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option state.backend: expected \"heap\" or \"rocksdb\", got "
+                                   "\"%s\"", value ? value : "(null)");
+        free(env->state_backend);
+        env->state_backend = rill__xstrdup(value);
+    } else if (!strcmp(key, "state.dir")) {
+        free(env->state_dir);
+        env->state_dir = value && *value ? rill__xstrdup(value) : NULL;
+    } else if (!strcmp(key, "state.memory")) {
+        int64_t bytes;
+        if (!value || rill__parse_bytes(value, &bytes) != 0 || bytes < ((int64_t)1 << 20))
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option state.memory: expected a size of at least 1m (bytes, "
+                                   "or with k, m, g), got \"%s\"", value ? value : "(null)");
+        env->state_memory = bytes;
     } else if (!strcmp(key, "checkpoint.mode")) {
         if (value && !strcmp(value, "exactly-once"))
             env->ckpt_at_least_once = false;
@@ -230,7 +251,8 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
                                "checkpoint.retain, restart-strategy, restart.attempts, "
                                "restart.delay, restart.max-delay, "
                                "restart.failure-rate.max-failures, "
-                               "restart.failure-rate.interval)",
+                               "restart.failure-rate.interval, state.backend, state.dir, "
+                               "state.memory)",
                                key);
     }
     return 0;
@@ -251,6 +273,10 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         return env->ckpt_dir;
     if (!strcmp(key, "checkpoint.mode"))
         return env->ckpt_at_least_once ? "at-least-once" : "exactly-once";
+    if (!strcmp(key, "state.backend"))
+        return env->state_backend;
+    if (!strcmp(key, "state.dir"))
+        return env->state_dir;
     long v;
     if (!strcmp(key, "parallelism"))
         v = env->parallelism;
@@ -272,6 +298,8 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         v = env->ckpt_tolerable_failures;
     else if (!strcmp(key, "checkpoint.retain"))
         v = env->ckpt_retain;
+    else if (!strcmp(key, "state.memory"))
+        v = (long)env->state_memory;
     else
         return NULL;
     snprintf(env->get_buf, sizeof env->get_buf, "%ld", v);

@@ -91,6 +91,11 @@ struct rill_env {
     bool resume; /* start from the newest completed checkpoint of this job in ckpt_dir */
     char *from_savepoint;    /* start from this savepoint directory */
     bool allow_non_restored; /* state of operators the job lacks may be dropped */
+    /* keyed state: the backend ("heap", "rocksdb"), where a disk-based one keeps its working
+     * files, and the memory a slot's keyed operators may use for it (shared by them) */
+    char *state_backend;
+    char *state_dir;
+    int64_t state_memory;
     int rest_port;           /* the REST API's port (0: any), -1: no REST API */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */

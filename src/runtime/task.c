@@ -319,6 +319,16 @@ static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
 
 /* ---- building a task ------------------------------------------------------------------------ */
 
+/* A keyed operator subtask's share of the state memory: a slot holds one subtask of each
+ * keyed operator of the job (slot sharing), which share the slot's budget. */
+static int64_t keyed_memory_share(const rill_env *env)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < env->n_nodes; i++)
+        n += env->nodes[i]->kind == RILL_NODE_PROCESS || env->nodes[i]->kind == RILL_NODE_WINDOW;
+    return env->state_memory / (n ? n : 1);
+}
+
 static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **sink_out)
 {
     rill_env *env = t->run->g->env;
@@ -339,7 +349,11 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
         .n_counters = (int)env->n_counters,
         .n_tags = (int)env->n_tags,
         .task_err = &t->err,
+        .state_dir = env->state_dir,
+        .state_memory = keyed_memory_share(env),
     };
+    const rill__state_backend_ops *backend = rill__state_backend_find(env->state_backend);
+    RILL_ASSERT(backend != NULL); /* rill_env_set checked the name */
     switch (n->kind) {
     case RILL_NODE_SOURCE:
         return NULL; /* see task_build */
@@ -350,13 +364,12 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
     case RILL_NODE_FLAT_MAP:
         return rill__op_flat_map(&init, n->fn.flat_map);
     case RILL_NODE_PROCESS:
-        return rill__op_keyed_process(&init, &n->key, &rill__heap_backend_ops,
-                                      n->fn.process, n->on_timer);
+        return rill__op_keyed_process(&init, &n->key, backend, n->fn.process, n->on_timer);
     case RILL_NODE_EVENT_TIME:
         return rill__op_event_time(&init, n->ts_field, &n->wm_opts,
                                    env->bad_policy == RILL_BAD_SKIP);
     case RILL_NODE_WINDOW:
-        return rill__op_window(&init, &n->key, &rill__heap_backend_ops, n->window);
+        return rill__op_window(&init, &n->key, backend, n->window);
     case RILL_NODE_SINK: {
         rill__conn_init ci = {.uid = n->uid,
                               .subtask = t->subtask,

@@ -57,6 +57,11 @@ typedef struct rill__state_backend_cfg {
     int kg_first, kg_last; /* inclusive range of key groups owned */
     int max_parallelism;
     const char *operator_uid; /* for messages */
+    int subtask;
+    /* a backend that keeps files: the directory it makes its own working directory in (a
+     * fresh one per instance, removed by destroy); NULL: $TMPDIR or /tmp */
+    const char *dir;
+    int64_t memory_bytes; /* what the instance may use (caches, buffers); 0: its default */
 } rill__state_backend_cfg;
 
 /* Called for each entry of a table during iteration; nonzero stops it and is returned. */
