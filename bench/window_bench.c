@@ -18,7 +18,7 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, "window_bench: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: window_bench [--events N] [--keys K] [--size-us US] [--slide-us US] "
                     "[--checkpoint-interval MS] [--checkpoint-dir DIR] [--resume] "
-                    "[--parallelism P]\n");
+                    "[--parallelism P] [--state-backend heap|rocksdb] [--state-memory SIZE]\n");
     return 2;
 }
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     int64_t events = 20000000, keys = 1000, size_us = 1000000, slide_us = -1, parallelism = 1;
     int64_t ckpt_ms = 0;
     bool resume = false;
-    const char *ckpt_dir = NULL;
+    const char *ckpt_dir = NULL, *backend = NULL, *state_memory = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         int64_t *num = NULL;
@@ -47,10 +47,16 @@ int main(int argc, char **argv)
             i--; /* a flag: no value */
             continue;
         }
-        if (!strcmp(a, "--checkpoint-dir")) {
+        if (!strcmp(a, "--checkpoint-dir") || !strcmp(a, "--state-backend") ||
+            !strcmp(a, "--state-memory")) {
             if (i + 1 >= argc)
                 return usage("missing value for ", a);
-            ckpt_dir = argv[i + 1];
+            if (!strcmp(a, "--checkpoint-dir"))
+                ckpt_dir = argv[i + 1];
+            else if (!strcmp(a, "--state-backend"))
+                backend = argv[i + 1];
+            else
+                state_memory = argv[i + 1];
             continue;
         }
         if (!strcmp(a, "--events"))
@@ -86,6 +92,12 @@ int main(int argc, char **argv)
     snprintf(num, sizeof num, "%lld", (long long)parallelism);
     rill_env_set(env, "name", "window_bench");
     rill_env_set(env, "parallelism", num);
+    if ((backend && rill_env_set(env, "state.backend", backend) != 0) ||
+        (state_memory && rill_env_set(env, "state.memory", state_memory) != 0)) {
+        fprintf(stderr, "window_bench: %s\n", rill_errmsg(env));
+        rill_env_free(env);
+        return 2;
+    }
     if (ckpt_ms > 0) { /* checkpoints while it runs: the overhead benchmark */
         snprintf(num, sizeof num, "%lld", (long long)ckpt_ms);
         rill_env_set(env, "checkpoint.dir", ckpt_dir ? ckpt_dir : "/tmp/rill-window-bench-ckpt");
