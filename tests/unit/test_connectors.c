@@ -376,7 +376,16 @@ TEST(conn_gen_rate_limit_waits)
         int64_t elapsed_ms = (rill__mono_ns() - t0) / 1000000;
         CHECK(total <= elapsed_ms + 2);
     }
-    CHECK(total >= 120 && total <= 205);
+    /* whatever came due during the last sleep (a loaded machine oversleeps): rows are made by
+     * the clock, so they catch up, and never run ahead of it */
+    rill__batch_clear(b);
+    rc = rill__generator_source_ops.poll(src, b, &wait);
+    if (rc != RILL_AGAIN) {
+        CHECK_RC(rc);
+        total += b->n_rows;
+    }
+    int64_t elapsed_ms = (rill__mono_ns() - t0) / 1000000;
+    CHECK(total >= 150 && total <= elapsed_ms + 2);
     rill__batch_unref(b);
     rill__generator_source_ops.destroy(src);
     rill__generator_source_ops.cfg_free(cfg);
