@@ -30,6 +30,7 @@ typedef struct remote_tm remote_tm;
  * last of the two. */
 typedef struct tm_link {
     pthread_mutex_t mu;
+    pthread_mutex_t jar_mu; /* one job object's transfer at a time (taken before mu) */
     pthread_cond_t cv;
     int refs;
     remote_tm *conn; /* NULL once the connection has ended */
@@ -117,6 +118,7 @@ static void link_unref(tm_link *l)
     if (!last)
         return;
     pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->jar_mu);
     pthread_cond_destroy(&l->cv);
     free(l->released);
     free(l->jars);
@@ -208,12 +210,17 @@ static void gw_release(void *arg, uint64_t job_id, uint32_t attempt)
 }
 
 /* Sends the job's object in JAR_DATA pieces unless this connection carried it already
- * (l->mu held). */
+ * (l->jar_mu held: one object at a time, its pieces in order; l->mu is taken per piece, so
+ * the link's other frames, a checkpoint trigger say, go between the pieces of a large one). */
 static int send_jar(tm_link *l, const rill__job_spec *spec, rill__err *err)
 {
-    for (int i = 0; i < l->n_jars; i++)
-        if (!strcmp(l->jars[i], spec->jar_id))
-            return 0;
+    pthread_mutex_lock(&l->mu);
+    bool sent = false;
+    for (int i = 0; i < l->n_jars && !sent; i++)
+        sent = !strcmp(l->jars[i], spec->jar_id);
+    pthread_mutex_unlock(&l->mu);
+    if (sent)
+        return 0;
     FILE *f = fopen(spec->jar_path, "rb");
     if (!f)
         return rill__err_set(err, -errno, "cannot open job object %s: %s", spec->jar_path,
@@ -235,16 +242,21 @@ static int send_jar(tm_link *l, const rill__job_spec *spec, rill__err *err)
         memcpy(m.sha256, spec->jar_sha256, sizeof m.sha256);
         b.len = 0;
         rc = rill__msg_jar_data_enc(&b, &m);
-        if (rc == 0)
+        if (rc == 0) {
+            pthread_mutex_lock(&l->mu);
             rc = link_send(l, RILL_FT_JAR_DATA, &b, err);
+            pthread_mutex_unlock(&l->mu);
+        }
         off += want;
     }
     fclose(f);
     free(chunk);
     rill__buf_free(&b);
     if (rc == 0) {
+        pthread_mutex_lock(&l->mu);
         l->jars = rill__xrealloc(l->jars, (size_t)(l->n_jars + 1) * sizeof *l->jars);
         memcpy(l->jars[l->n_jars++], spec->jar_id, sizeof *l->jars);
+        pthread_mutex_unlock(&l->mu);
     }
     return rc;
 }
@@ -287,12 +299,15 @@ static int gw_deploy(void *arg, uint64_t job_id, uint32_t attempt, rill__exec_gr
     if (rc)
         rill__err_set(err, rc, "job '%s': the deployment does not fit a control frame (options "
                       "or arguments too long?)", g->env->name);
-    pthread_mutex_lock(&l->mu);
+    pthread_mutex_lock(&l->jar_mu); /* the object's pieces, then the DEPLOY that needs it */
     if (rc == 0)
         rc = send_jar(l, spec, err);
-    if (rc == 0)
+    if (rc == 0) {
+        pthread_mutex_lock(&l->mu);
         rc = link_send(l, RILL_FT_DEPLOY, &b, err);
-    pthread_mutex_unlock(&l->mu);
+        pthread_mutex_unlock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->jar_mu);
     rill__buf_free(&b);
     return rc;
 }
@@ -359,6 +374,7 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
     uint64_t handle, replaced;
     tm_link *l = rill__xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->jar_mu, NULL);
     rill__cond_init_monotonic(&l->cv);
     l->refs = 2; /* this connection, and the JobManager's gateway */
     l->conn = c;
