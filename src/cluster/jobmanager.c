@@ -1015,13 +1015,31 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
     else if (j->state != RILL_JOB_RUNNING)
         rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s", j->name,
                            rill__job_state_name(j->state));
+    /* a TaskManager still building its part of the attempt would drop the trigger: wait (up to
+     * the timeout) until every task runs, as periodic checkpoints do */
+    int64_t deadline = rill__now_ms() + timeout_ms;
+    while (rc == 0 && j->n_running < j->n_tasks) {
+        if (j->state != RILL_JOB_RUNNING || rill__now_ms() >= deadline) {
+            rc = rill__err_set(err, RILL_EPERM, "job '%s' is %s: not every task runs yet",
+                               j->name, j->waiting ? "waiting for slots"
+                                                   : rill__job_state_name(j->state));
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+    }
     uint64_t id = 0;
     if (rc == 0 &&
         (id = rill__coord_trigger_savepoint(j->coord, dir, stop != RILL_STOP_NONE, err)) == 0)
         rc = err->code ? err->code : RILL_EIO;
     if (rc == 0)
         trigger_all(j, id, stop);
-    int64_t deadline = rill__now_ms() + timeout_ms;
     bool withdraw = false; /* the savepoint failed: a stop must not happen */
     while (rc == 0) {
         int r = rill__coord_savepoint_result(j->coord, id, location_out, err);
