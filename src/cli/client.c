@@ -810,6 +810,23 @@ static int do_checkpoints(const remote *r, const char *job)
                                             align, size, *reason ? reason : "-"});
     }
     table_print(&t);
+    /* the keyed state per operator as of the newest completed checkpoint */
+    const jv *st = jv_get(&doc, "state");
+    if (st && st->type == J_ARR && st->n > 0) {
+        printf("\nkeyed state at the newest completed checkpoint:\n");
+        table s = {.n_cols = 5};
+        table_add(&s, (const char *const[]){"OPERATOR", "SUBTASKS", "KEYS", "MEMORY", "DISK"});
+        for (size_t i = 0; i < st->n; i++) {
+            const jv *o = &st->items[i];
+            char keys[32], mem[32], disk[32];
+            snprintf(keys, sizeof keys, "%lld", (long long)jv_int(o, "keys"));
+            human_bytes(mem, sizeof mem, jv_int(o, "memory-bytes"));
+            human_bytes(disk, sizeof disk, jv_int(o, "disk-bytes"));
+            table_add(&s, (const char *const[]){jv_text(o, "operator"), jv_text(o, "subtasks"),
+                                                keys, mem, disk});
+        }
+        table_print(&s);
+    }
     jv_free(&doc);
     return 0;
 }

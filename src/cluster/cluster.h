@@ -73,9 +73,10 @@ typedef struct rill__jm_gateway {
     void (*task_state)(void *jm, uint64_t job_id, uint32_t attempt, int task,
                        rill__task_state state, int rc, const char *msg);
     /* A task's snapshot for checkpoint ckpt_id is durable in data file `file` (or, rc < 0,
-     * failed for `reason`). */
+     * failed for `reason`); usage (NULL: none) is its keyed state's size at the barrier. */
     void (*ack)(void *jm, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id, int rc,
-                uint64_t bytes, int64_t align_ms, const char *file, const char *reason);
+                uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
+                const char *file, const char *reason);
     /* Source task `task` has emitted all of its input and waits for the final checkpoint. */
     void (*end_of_data)(void *jm, uint64_t job_id, uint32_t attempt, int task);
     /* The attempt failed on this TaskManager beyond one task (a data connection broke): the
@@ -100,6 +101,7 @@ typedef struct rill__ckpt_stats {
     int64_t trigger_ms, duration_ms;
     int64_t alignment_ms; /* the longest a task waited to align its barriers */
     uint64_t bytes;
+    rill__state_usage state; /* the job's keyed state at the barrier, summed over tasks */
     char status[16]; /* COMPLETED, FAILED */
     char reason[256];
 } rill__ckpt_stats;
@@ -120,7 +122,16 @@ void rill__coord_end_of_data(rill__coordinator *c, int task);
 /* The id of the final checkpoint in flight, 0: none. */
 uint64_t rill__coord_final_pending(const rill__coordinator *c);
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    int64_t align_ms, const char *file, const char *reason, rill__err *job_err);
+                    int64_t align_ms, const rill__state_usage *usage, const char *file,
+                    const char *reason, rill__err *job_err);
+/* The keyed state of each operator that has some, summed over its subtasks, as of the newest
+ * completed checkpoint (*n_out 0 before one). */
+typedef struct rill__op_state {
+    char uid[128];
+    int subtasks; /* that reported */
+    rill__state_usage usage;
+} rill__op_state;
+const rill__op_state *rill__coord_op_state(const rill__coordinator *c, size_t *n_out);
 int rill__coord_task_finished(rill__coordinator *c, int task, rill__err *job_err);
 /* A savepoint into dir: a checkpoint triggered now (the caller tells the TaskManagers), copied
  * into dir/savepoint-<job>-<id>/ before it completes (a savepoint that cannot be written fails
@@ -286,6 +297,8 @@ typedef struct rill__msg_ack {
     int32_t rc;       /* 0, or the failure (< 0) */
     uint64_t bytes;
     int64_t align_ms; /* >= 0 */
+    uint8_t has_state; /* 0 or 1: the task has keyed state, its size below */
+    rill__state_usage state; /* each >= 0 */
     char file[RILL_CKPT_FILE_MAX + 1];
     char reason[RILL_TASK_MSG_MAX + 1];
 } rill__msg_ack;
@@ -404,6 +417,10 @@ int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id
  * checkpointing. */
 int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_stats **out,
                               size_t *n_out, rill__err *err);
+/* The keyed state per operator as of the job's newest completed checkpoint (*out malloc'd,
+ * free()); RILL_ENOTSUP when the job has no checkpointing. */
+int rill__jm_op_state(rill__jobmanager *jm, uint64_t job_id, rill__op_state **out, size_t *n_out,
+                      rill__err *err);
 /*
  * Takes a savepoint of a running job into directory dir (created): a checkpoint triggered now,
  * written as dir/savepoint-<job>-<n>/ (its _metadata of savepoint kind and the task files, all

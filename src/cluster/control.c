@@ -550,6 +550,10 @@ int rill__msg_ack_enc(rill__buf *b, const rill__msg_ack *m)
     rill__enc_i64(&e, m->rc);
     rill__enc_u64(&e, m->bytes);
     rill__enc_i64(&e, m->align_ms);
+    rill__enc_u8(&e, m->has_state);
+    rill__enc_i64(&e, m->state.keys);
+    rill__enc_i64(&e, m->state.memory_bytes);
+    rill__enc_i64(&e, m->state.disk_bytes);
     rill__enc_str(&e, "file", m->file, RILL_CKPT_FILE_MAX);
     rill__enc_str(&e, "reason", m->reason, RILL_TASK_MSG_MAX);
     return rill__enc_finish(&e, "ACK");
@@ -570,6 +574,18 @@ int rill__msg_ack_dec(const void *p, size_t n, rill__msg_ack *m, rill__err *err)
     m->align_ms = rill__dec_i64(&d, "align_ms");
     if (m->align_ms < 0)
         rill__dec_fail_at(&d, "align_ms", at);
+    at = d.off;
+    m->has_state = rill__dec_u8(&d, "has_state");
+    if (m->has_state > 1)
+        rill__dec_fail_at(&d, "has_state", at);
+    static const char *const names[] = {"state_keys", "state_memory", "state_disk"};
+    int64_t *vals[] = {&m->state.keys, &m->state.memory_bytes, &m->state.disk_bytes};
+    for (int i = 0; i < 3; i++) {
+        at = d.off;
+        *vals[i] = rill__dec_i64(&d, names[i]);
+        if (*vals[i] < 0 || (!m->has_state && *vals[i] != 0))
+            rill__dec_fail_at(&d, names[i], at);
+    }
     /* a data file of the checkpoint's directory: a plain name (no '/', "..", control
      * character, not "." and not the store's reserved '_'), empty only for a failure */
     at = d.off;

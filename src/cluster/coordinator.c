@@ -21,6 +21,8 @@ typedef struct pending_ckpt {
     bool *acked;     /* by task */
     char **files;    /* by task: data file name, NULL for a finished task */
     uint64_t *sizes; /* by task */
+    rill__state_usage *usage; /* by task: its keyed state at the barrier */
+    bool *has_usage;          /* by task */
     uint64_t bytes;
     int64_t align_ms;    /* the longest alignment of any task */
     char *savepoint_dir; /* a savepoint: where it goes once complete */
@@ -57,6 +59,8 @@ struct rill__coordinator {
     uint64_t last_completed;
     rill__ckpt_stats *stats;
     size_t n_stats, cap_stats;
+    rill__op_state *op_state; /* by keyed operator, as of the newest completed checkpoint */
+    size_t n_op_state;
     sp_result *sp;
     size_t n_sp, cap_sp;
 };
@@ -78,8 +82,49 @@ static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, con
     st->duration_ms = now - p->trigger_ms;
     st->alignment_ms = p->align_ms;
     st->bytes = p->bytes;
+    for (int t = 0; t < c->g->n_tasks; t++) {
+        st->state.keys += p->usage[t].keys;
+        st->state.memory_bytes += p->usage[t].memory_bytes;
+        st->state.disk_bytes += p->usage[t].disk_bytes;
+    }
     snprintf(st->status, sizeof st->status, "%s", status);
     snprintf(st->reason, sizeof st->reason, "%s", reason ? reason : "");
+}
+
+/* The keyed state per operator of completed checkpoint p: a vertex's tasks run its one keyed
+ * operator (the chain's keyed node). */
+static void op_state_of(rill__coordinator *c, const pending_ckpt *p)
+{
+    rill__exec_graph *g = c->g;
+    free(c->op_state);
+    c->op_state = rill__xcalloc((size_t)g->n_vertices + 1, sizeof *c->op_state);
+    c->n_op_state = 0;
+    for (int v = 0; v < g->n_vertices; v++) {
+        rill__vertex *vx = g->vertices[v];
+        const char *uid = NULL;
+        for (int k = 0; k < vx->n_nodes && !uid; k++)
+            if (vx->nodes[k]->kind == RILL_NODE_PROCESS || vx->nodes[k]->kind == RILL_NODE_WINDOW)
+                uid = vx->nodes[k]->uid;
+        if (!uid)
+            continue;
+        rill__op_state *o = &c->op_state[c->n_op_state++];
+        snprintf(o->uid, sizeof o->uid, "%s", uid);
+        for (int k = 0; k < vx->parallelism; k++) {
+            int t = vx->first_task + k;
+            if (!p->has_usage[t])
+                continue;
+            o->subtasks++;
+            o->usage.keys += p->usage[t].keys;
+            o->usage.memory_bytes += p->usage[t].memory_bytes;
+            o->usage.disk_bytes += p->usage[t].disk_bytes;
+        }
+    }
+}
+
+const rill__op_state *rill__coord_op_state(const rill__coordinator *c, size_t *n_out)
+{
+    *n_out = c->n_op_state;
+    return c->op_state;
 }
 
 static void sp_record(rill__coordinator *c, uint64_t id, int rc, const char *location,
@@ -102,6 +147,8 @@ static void pending_free(rill__coordinator *c, pending_ckpt *p)
     free(p->files);
     free(p->acked);
     free(p->sizes);
+    free(p->usage);
+    free(p->has_usage);
 }
 
 static void pending_remove(rill__coordinator *c, int i)
@@ -161,6 +208,7 @@ void rill__coord_free(rill__coordinator *c)
     free(c->is_source);
     free(c->waiting);
     free(c->stats);
+    free(c->op_state);
     for (size_t i = 0; i < c->n_sp; i++)
         free(c->sp[i].location);
     free(c->sp);
@@ -337,6 +385,7 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
               c->env->name, p->final ? "final " : "", (unsigned long long)p->id,
               (long long)(now - p->trigger_ms), (unsigned long long)p->bytes);
     record(c, p, now, "COMPLETED", NULL);
+    op_state_of(c, p);
     /* older checkpoints still in flight are subsumed by this one */
     uint64_t done_id = p->id;
     for (int j = c->n_pending - 1; j >= 0; j--) {
@@ -361,6 +410,8 @@ static pending_ckpt *pending_add(rill__coordinator *c, int64_t now)
     p.acked = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.acked);
     p.files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.files);
     p.sizes = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.sizes);
+    p.usage = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.usage);
+    p.has_usage = rill__xcalloc((size_t)c->g->n_tasks, sizeof *p.has_usage);
     c->pending = rill__xrealloc(c->pending, (size_t)(c->n_pending + 1) * sizeof *c->pending);
     c->pending[c->n_pending++] = p;
     return &c->pending[c->n_pending - 1];
@@ -423,7 +474,8 @@ uint64_t rill__coord_final_pending(const rill__coordinator *c)
 }
 
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    int64_t align_ms, const char *file, const char *reason, rill__err *job_err)
+                    int64_t align_ms, const rill__state_usage *usage, const char *file,
+                    const char *reason, rill__err *job_err)
 {
     if (task < 0 || task >= c->g->n_tasks) { /* (once acks come over the network) */
         rill__log(RILL_LOG_WARN, "checkpoint %llu: an ack from task %d, which the job does not "
@@ -441,6 +493,10 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
             p->n_acked++;
             p->sizes[task] = bytes;
             p->bytes += bytes;
+            if (usage) {
+                p->usage[task] = *usage;
+                p->has_usage[task] = true;
+            }
             if (align_ms > p->align_ms)
                 p->align_ms = align_ms;
             free(p->files[task]);

@@ -335,7 +335,7 @@ static int on_report(remote_tm *c, const rill__frame *f)
             rill__text_sanitize(m.reason);
             rill__text_sanitize(m.file);
             jg.ack(jg.jm, m.job_id, m.attempt, (int)m.task, m.ckpt_id, m.rc, m.bytes, m.align_ms,
-                   m.file, m.reason);
+                   m.has_state ? &m.state : NULL, m.file, m.reason);
         }
     } else { /* END_OF_DATA, RELEASED */
         rill__msg_job m;

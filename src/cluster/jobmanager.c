@@ -361,14 +361,15 @@ static void on_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task
 }
 
 static void on_ack(void *arg, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id,
-                   int rc, uint64_t bytes, int64_t align_ms, const char *file, const char *reason)
+                   int rc, uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
+                   const char *file, const char *reason)
 {
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_attempt(jm, job_id, attempt);
     if (j && j->coord && j->state == RILL_JOB_RUNNING) {
         uint64_t before = rill__coord_last_completed(j->coord);
-        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, align_ms, file, reason,
+        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, align_ms, usage, file, reason,
                             &j->err) < 0)
             cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
         else
@@ -989,6 +990,30 @@ int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_
         const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
         *out = rill__xcalloc(n + 1, sizeof **out);
         if (n) /* st is NULL before the first checkpoint */
+            memcpy(*out, st, n * sizeof *st);
+        *n_out = n;
+    }
+    pthread_mutex_unlock(&jm->mu);
+    return rc;
+}
+
+int rill__jm_op_state(rill__jobmanager *jm, uint64_t job_id, rill__op_state **out, size_t *n_out,
+                      rill__err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&jm->mu);
+    jm_job *j = find_job(jm, job_id);
+    int rc = 0;
+    if (!j)
+        rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
+    else if (!j->coord)
+        rc = rill__err_set(err, RILL_ENOTSUP, "job '%s' runs without checkpoints", j->name);
+    else {
+        size_t n;
+        const rill__op_state *st = rill__coord_op_state(j->coord, &n);
+        *out = rill__xcalloc(n + 1, sizeof **out);
+        if (n)
             memcpy(*out, st, n * sizeof *st);
         *n_out = n;
     }

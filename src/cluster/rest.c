@@ -825,10 +825,32 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
         json_str(&b, status);
         rill__buf_append(&b, ",\"reason\":", 10);
         json_str(&b, reason);
-        rill__buf_putc(&b, '}');
+        rill__buf_printf(&b,
+                         ",\"state-keys\":%" PRId64 ",\"state-memory-bytes\":%" PRId64
+                         ",\"state-disk-bytes\":%" PRId64 "}",
+                         st[i].state.keys, st[i].state.memory_bytes, st[i].state.disk_bytes);
+    }
+    free(st);
+    /* the keyed state per operator, as of the newest completed checkpoint */
+    rill__op_state *ops;
+    if (rill__jm_op_state(r->jm, job_id, &ops, &n, &err) == 0) {
+        rill__buf_append(&b, "],\"state\":[", 11);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                rill__buf_putc(&b, ',');
+            char uid[sizeof ops[i].uid + 1];
+            snprintf(uid, sizeof uid, "%.*s", (int)sizeof ops[i].uid, ops[i].uid);
+            rill__buf_append(&b, "{\"operator\":", 12);
+            json_str(&b, uid);
+            rill__buf_printf(&b,
+                             ",\"subtasks\":%d,\"keys\":%" PRId64 ",\"memory-bytes\":%" PRId64
+                             ",\"disk-bytes\":%" PRId64 "}",
+                             ops[i].subtasks, ops[i].usage.keys, ops[i].usage.memory_bytes,
+                             ops[i].usage.disk_bytes);
+        }
+        free(ops);
     }
     rill__buf_append(&b, "]}", 2);
-    free(st);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 

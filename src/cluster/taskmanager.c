@@ -168,6 +168,8 @@ static void *writer_main(void *arg)
         rill__buf data = j->wbuf;
         data.len = 0;
         int64_t t0 = rill__mono_ns(), sync_ns = rill__task_snap_sync_ns(it->snap);
+        rill__state_usage usage;
+        bool has_usage = rill__task_snap_usage(it->snap, &usage);
         int rc = rill__task_snap_write(it->snap, &data, &e);
         rill__task_snap_free(it->snap);
         if (rc == 0)
@@ -185,7 +187,7 @@ static void *writer_main(void *arg)
                   it->name, (unsigned long long)it->id, (double)sync_ns / 1e6,
                   (double)(rill__mono_ns() - t0) / 1e6, data.len);
         j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, it->task, it->id, rc, rc == 0 ? data.len : 0,
-                      it->align_ms, it->name, e.msg);
+                      it->align_ms, has_usage ? &usage : NULL, it->name, e.msg);
         j->wbuf = data;
         free(it->name);
         free(it);
@@ -202,7 +204,8 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
         const char *msg = rill__task_errmsg(t);
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
                  *msg ? msg : rill_strerror(rc));
-        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), id, rc, 0, align_ms, "", why);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), id, rc, 0, align_ms,
+                      NULL, "", why);
         rill__task_snap_free(snap);
         return;
     }

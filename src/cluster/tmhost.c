@@ -114,12 +114,18 @@ static void jg_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task
 }
 
 static void jg_ack(void *arg, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id,
-                   int rc, uint64_t bytes, int64_t align_ms, const char *file, const char *reason)
+                   int rc, uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
+                   const char *file, const char *reason)
 {
     rill__tm_host *h = arg;
     rill__msg_ack m = {.job_id = job_id, .attempt = attempt, .task = (uint32_t)task,
                        .ckpt_id = ckpt_id, .rc = rc, .bytes = bytes,
-                       .align_ms = RILL_MAX(align_ms, 0)};
+                       .align_ms = RILL_MAX(align_ms, 0), .has_state = usage != NULL};
+    if (usage) {
+        m.state.keys = RILL_MAX(usage->keys, 0);
+        m.state.memory_bytes = RILL_MAX(usage->memory_bytes, 0);
+        m.state.disk_bytes = RILL_MAX(usage->disk_bytes, 0);
+    }
     snprintf(m.file, sizeof m.file, "%s", file ? file : "");
     snprintf(m.reason, sizeof m.reason, "%s", reason ? reason : "");
     rill__buf b = {0};

@@ -378,6 +378,8 @@ int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err);
 void rill__task_snap_free(rill__task_snap *s); /* NULL-safe */
 /* How long the part at the barrier took on the task's thread. */
 int64_t rill__task_snap_sync_ns(const rill__task_snap *s);
+/* The size of the task's keyed state at the barrier; false when it has none. */
+bool rill__task_snap_usage(const rill__task_snap *s, rill__state_usage *out);
 
 /* Told of every task's snapshot for checkpoint id (rc < 0: it failed), from the task's thread:
  * the function takes snap over, so the writing can go on elsewhere while the task goes on with

@@ -604,6 +604,8 @@ typedef struct snap_part {
 
 struct rill__task_snap {
     int64_t sync_ns; /* the part at the barrier, on the task's thread */
+    bool has_usage;  /* a keyed operator: its backend's size at the barrier */
+    rill__state_usage usage;
     rill__buf buf;
     snap_part *parts;
     size_t n_parts, cap_parts;
@@ -618,6 +620,12 @@ void rill__task_snap_free(rill__task_snap *s)
     free(s->parts);
     rill__buf_free(&s->buf);
     free(s);
+}
+
+bool rill__task_snap_usage(const rill__task_snap *s, rill__state_usage *out)
+{
+    *out = s->usage;
+    return s->has_usage;
 }
 
 int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
@@ -681,6 +689,14 @@ static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
             rc = t->source->ops->position(t->source, buf);
         else if (op->ops->snapshot)
             rc = op->ops->snapshot(op, id, buf, &ks);
+        if (op->ctx.backend) { /* the state's size, for the checkpoint's statistics */
+            rill__state_usage u;
+            rill__state_backend_usage(op->ctx.backend, &u);
+            snap->usage.keys += u.keys;
+            snap->usage.memory_bytes += u.memory_bytes;
+            snap->usage.disk_bytes += u.disk_bytes;
+            snap->has_usage = true;
+        }
         len = buf->len - start;
         memcpy(buf->data + at, &len, 8);
         if (ks) {

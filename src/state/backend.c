@@ -11,3 +11,13 @@ const rill__state_backend_ops *rill__state_backend_find(const char *name)
         return &rill__heap_backend_ops;
     return NULL;
 }
+
+void rill__state_backend_usage(rill__state_backend *b, rill__state_usage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (b->ops->usage) {
+        b->ops->usage(b, out);
+        return;
+    }
+    b->ops->stats(b, &out->keys, &out->memory_bytes);
+}

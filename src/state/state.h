@@ -47,6 +47,12 @@ typedef struct rill__state_key {
 } rill__state_key;
 
 typedef struct rill__state_backend rill__state_backend;
+
+/* A backend instance's size: entries (an estimate for a disk-based one), bytes in memory, bytes
+ * on disk. */
+typedef struct rill__state_usage {
+    int64_t keys, memory_bytes, disk_bytes;
+} rill__state_usage;
 /* Never defined: each backend casts it to its own table struct. */
 typedef struct rill__state_table rill__state_table;
 /* Never defined: a backend's asynchronous snapshot view (see snap_begin). */
@@ -144,6 +150,10 @@ typedef struct rill__state_backend_ops {
     int (*snap_iterate_kg)(rill__state_snap *s, size_t table, int kg, rill__state_visit_fn fn,
                            void *arg);
     void (*snap_end)(rill__state_snap *s);
+
+    /* What the instance holds now (may be NULL: stats gives the keys and the memory). Cheap:
+     * called at every checkpoint's barrier. */
+    void (*usage)(rill__state_backend *b, struct rill__state_usage *out);
 } rill__state_backend_ops;
 
 /* Every backend instance starts with this header. */
@@ -156,5 +166,7 @@ extern const rill__state_backend_ops rill__heap_backend_ops;
 
 /* The backend ops named "heap" (later also "rocksdb"), or NULL. */
 const rill__state_backend_ops *rill__state_backend_find(const char *name);
+/* b's usage: its usage op, or what stats says (entries, memory bytes, nothing on disk). */
+void rill__state_backend_usage(rill__state_backend *b, rill__state_usage *out);
 
 #endif /* RILL_STATE_H */

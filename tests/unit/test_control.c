@@ -1177,3 +1177,39 @@ TEST(control_deploy_messages_random_flips)
     for (int k = 0; k < 7; k++)
         rill__buf_free(&seeds[k]);
 }
+
+/* ACK's keyed state fields: round trip, and the rules (has_state 0 or 1, sizes >= 0, all 0
+ * without state). */
+TEST(control_ack_state_fields)
+{
+    rill__msg_ack m = {.job_id = 3, .attempt = 1, .task = 2, .ckpt_id = 9, .bytes = 100,
+                       .has_state = 1, .state = {.keys = 5, .memory_bytes = 6, .disk_bytes = 7}};
+    snprintf(m.file, sizeof m.file, "task-2");
+    rill__buf b = {0};
+    CHECK_RC(rill__msg_ack_enc(&b, &m));
+    rill__msg_ack d;
+    rill__err err = {0};
+    CHECK_RC(rill__msg_ack_dec(b.data, b.len, &d, &err));
+    CHECK_EQ(d.has_state, 1);
+    CHECK_EQ(d.state.keys, 5);
+    CHECK_EQ(d.state.memory_bytes, 6);
+    CHECK_EQ(d.state.disk_bytes, 7);
+    const struct {
+        uint8_t has;
+        int64_t keys;
+        const char *field;
+    } bad[] = {{2, 0, "has_state"}, {1, -1, "state_keys"}, {0, 5, "state_keys"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rill__msg_ack x = m;
+        x.has_state = bad[i].has;
+        x.state.keys = bad[i].keys;
+        if (!bad[i].has)
+            x.state.memory_bytes = x.state.disk_bytes = 0;
+        b.len = 0;
+        CHECK_RC(rill__msg_ack_enc(&b, &x));
+        memset(&err, 0, sizeof err);
+        CHECK(rill__msg_ack_dec(b.data, b.len, &d, &err) != 0);
+        CHECK_CONTAINS(err.msg, bad[i].field);
+    }
+    rill__buf_free(&b);
+}

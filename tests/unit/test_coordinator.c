@@ -89,7 +89,7 @@ static int ack_all(coord_fixture *f, uint64_t id, rill__err *err)
         snprintf(name, sizeof name, "task-%d", t);
         CHECK_RC(
             rill__ckpt_write_data(rill__coord_store(f->c), (int64_t)id, name, "state", 5, err));
-        int rc = rill__coord_ack(f->c, t, id, 0, 5, 0, name, "", err);
+        int rc = rill__coord_ack(f->c, t, id, 0, 5, 0, NULL, name, "", err);
         if (rc < 0)
             return rc;
     }
@@ -125,10 +125,10 @@ TEST(coord_final_checkpoint_once_every_source_waits)
     CHECK_EQ(tick(&f, now + 120000, &stop, &err), 0);
     /* every task takes part (the waiting sources too), then it completes */
     for (int t = 0; t < f.g->n_tasks - 1; t++)
-        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 10, 0, "task-x", "", &err));
+        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 10, 0, NULL, "task-x", "", &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 0);
     CHECK_EQ(rill__coord_final_pending(f.c), 1);
-    CHECK_RC(rill__coord_ack(f.c, f.g->n_tasks - 1, id, 0, 10, 0, "task-x", "", &err));
+    CHECK_RC(rill__coord_ack(f.c, f.g->n_tasks - 1, id, 0, 10, 0, NULL, "task-x", "", &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 1);
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* the sources are ending now: nothing is triggered any more, no savepoint either */
@@ -167,7 +167,7 @@ TEST(coord_final_checkpoint_retried_within_the_tolerance)
     CHECK_EQ(id, 1);
     CHECK(stop);
     /* a task's snapshot failed: the first failure is tolerated */
-    CHECK_RC(rill__coord_ack(f.c, f.others[2], id, RILL_EIO, 0, 0, "", "disk full", &err));
+    CHECK_RC(rill__coord_ack(f.c, f.others[2], id, RILL_EIO, 0, 0, NULL, "", "disk full", &err));
     CHECK_EQ(err.code, 0);
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* triggered again, as a periodic checkpoint would be: after the interval */
@@ -814,4 +814,47 @@ TEST(jm_stop_with_drain_fires_every_window_before_the_savepoint)
     free(ck);
     free(out);
     free(spdir);
+}
+
+/* The keyed state the tasks report with their acks: summed per keyed operator (the process
+ * operator's two subtasks) and per checkpoint, from the newest completed one. */
+TEST(coord_state_per_operator)
+{
+    static const char *const opts[] = {"checkpoint.interval", "10", NULL};
+    coord_fixture f;
+    fixture_open(&f, opts);
+    rill__err err = {0};
+    bool stop;
+    int64_t now = rill__now_ms();
+    size_t n;
+    CHECK(rill__coord_op_state(f.c, &n) == NULL || n == 0); /* none before a checkpoint */
+    uint64_t id = tick(&f, now + 1000, &stop, &err);
+    CHECK(id >= 1);
+    for (int t = 0; t < f.g->n_tasks; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "task-%d", t);
+        CHECK_RC(rill__ckpt_write_data(rill__coord_store(f.c), (int64_t)id, name, "s", 1, &err));
+        bool keyed = false;
+        for (int v = 0; v < f.g->n_vertices; v++)
+            if (f.g->vertices[v]->nodes[0]->kind == RILL_NODE_PROCESS &&
+                t >= f.g->vertices[v]->first_task &&
+                t < f.g->vertices[v]->first_task + f.g->vertices[v]->parallelism)
+                keyed = true;
+        rill__state_usage u = {.keys = 10 + t, .memory_bytes = 1000, .disk_bytes = 7};
+        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 1, 0, keyed ? &u : NULL, name, "", &err));
+    }
+    CHECK_EQ(rill__coord_last_completed(f.c), id);
+    const rill__op_state *st = rill__coord_op_state(f.c, &n);
+    CHECK_EQ(n, 1); /* the one keyed operator */
+    CHECK_EQ(st[0].subtasks, 2);
+    CHECK_EQ(st[0].usage.memory_bytes, 2000);
+    CHECK_EQ(st[0].usage.disk_bytes, 14);
+    int64_t keys = st[0].usage.keys;
+    CHECK(keys >= 20 + 2 * 0 && keys <= 20 + 2 * 4);
+    size_t ns;
+    const rill__ckpt_stats *cs = rill__coord_stats(f.c, &ns);
+    CHECK_EQ(ns, 1);
+    CHECK_EQ(cs[0].state.keys, keys);
+    CHECK_EQ(cs[0].state.memory_bytes, 2000);
+    fixture_close(&f);
 }
