@@ -1,7 +1,6 @@
 /*
  * state.h - the state layer's interface: keyed state descriptors, the state backend interface
- * (rill__state_backend_ops) and the heap backend. A RocksDB backend slots in behind the same
- * ops later. Depends on base and data.
+ * (rill__state_backend_ops), the heap backend and the RocksDB backend. Depends on base and data.
  */
 #ifndef RILL_STATE_H
 #define RILL_STATE_H
@@ -74,7 +73,7 @@ typedef int (*rill__state_visit_fn)(void *arg, const rill__state_key *k, const v
  * Returned value pointers are borrowed until the next call on the same backend instance.
  */
 typedef struct rill__state_backend_ops {
-    const char *name; /* "heap" */
+    const char *name; /* "heap", "rocksdb" */
     int (*create)(const rill__state_backend_cfg *cfg, rill__state_backend **out);
     void (*destroy)(rill__state_backend *b);
     /* The table for desc, registered on first use. RILL_EINVAL if the same name was registered
@@ -153,8 +152,12 @@ struct rill__state_backend {
 };
 
 extern const rill__state_backend_ops rill__heap_backend_ops;
+/* RocksDB (rocksdb.c): one DB per instance in a fresh directory under cfg.dir, memory bounded
+ * by cfg.memory_bytes, no WAL (checkpoints make state durable); snapshots are RocksDB
+ * snapshots; stats are RocksDB's estimates (a map counts one entry per user key). */
+extern const rill__state_backend_ops rill__rocksdb_backend_ops;
 
-/* The backend ops named "heap" (later also "rocksdb"), or NULL. */
+/* The backend ops named "heap" or "rocksdb", or NULL. */
 const rill__state_backend_ops *rill__state_backend_find(const char *name);
 
 #endif /* RILL_STATE_H */
