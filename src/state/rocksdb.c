@@ -82,7 +82,9 @@ struct rdb_backend {
     size_t kcap;
     unsigned char *vbuf; /* value scratch (append, values handed out) */
     size_t vcap;
-    char *got; /* rocksdb_get's last result, handed out, freed at the next get */
+    /* the last get's result, handed out: pinned (no copy), released at the next get (rocksdb_get
+     * cannot tell an empty value from an absent one) */
+    rocksdb_pinnableslice_t *got;
     /* shared with the compaction filter's threads */
     _Atomic int64_t ttl_of[MAX_TABLES];  /* ms; 0: no TTL */
     _Atomic int64_t ttl_clock;           /* the latest last-access time written */
@@ -261,6 +263,11 @@ static unsigned char ttl_filter(void *state, int level, const char *key, size_t 
     return ts_expired(ts, now, ttl);
 }
 
+static void ttl_filter_free(void *state)
+{
+    (void)state; /* the backend owns it (RocksDB calls this unconditionally) */
+}
+
 static const char *ttl_filter_name(void *state)
 {
     (void)state;
@@ -296,15 +303,16 @@ static int get_raw(rdb_table *t, size_t kn, const void **val_out, size_t *len_ou
     rdb_backend *b = t->b;
     char *err = NULL;
     size_t n = 0;
-    rocksdb_free(b->got);
-    b->got = rocksdb_get(b->db, b->ropts, (const char *)b->kbuf, kn, &n, &err);
+    rocksdb_pinnableslice_destroy(b->got);
+    b->got = rocksdb_get_pinned(b->db, b->ropts, (const char *)b->kbuf, kn, &err);
     if (err) {
         b->got = NULL;
         return db_fail(b, err, "get");
     }
     if (!b->got)
         return 0;
-    *val_out = n ? (const void *)b->got : (const void *)b->kbuf; /* non-NULL when present */
+    const char *v = rocksdb_pinnableslice_value(b->got, &n);
+    *val_out = n ? (const void *)v : (const void *)""; /* non-NULL when present */
     *len_out = n;
     return 1;
 }
@@ -363,11 +371,16 @@ static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const 
     return put_raw(t, kn, val, len);
 }
 
+static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k);
+
+/* On a map table: the whole map of k (clearing state of any kind is a value_del). */
 static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
 {
     rdb_table *t = rtab(tt);
     if (RILL_UNLIKELY(!in_range(t, k)))
         return RILL_ESTATE;
+    if (t->kind == RILL_STATE_MAP)
+        return rdb_map_clear(tt, k);
     size_t kn = enc_key(t, k, NULL, 0);
     return kn ? del_raw(t->b, t->b->kbuf, kn) : 0;
 }
@@ -839,7 +852,7 @@ static void configure(rdb_backend *b, int64_t mem)
     rocksdb_options_set_max_open_files(b->opts, MAX_OPEN_FILES);
     rocksdb_options_set_max_background_jobs(b->opts, 2);
     rocksdb_options_set_keep_log_file_num(b->opts, 2);
-    b->filter = rocksdb_compactionfilter_create(b, NULL, ttl_filter, ttl_filter_name);
+    b->filter = rocksdb_compactionfilter_create(b, ttl_filter_free, ttl_filter, ttl_filter_name);
     rocksdb_compactionfilter_set_ignore_snapshots(b->filter, 1);
     rocksdb_options_set_compaction_filter(b->opts, b->filter);
     b->wopts = rocksdb_writeoptions_create();
@@ -910,7 +923,7 @@ static void rdb_destroy(rill__state_backend *bb)
     free(b->by_id);
     free(b->kbuf);
     free(b->vbuf);
-    rocksdb_free(b->got);
+    rocksdb_pinnableslice_destroy(b->got);
     b->tables = NULL;
     b->by_id = NULL;
     b->kbuf = b->vbuf = NULL;

@@ -83,7 +83,7 @@ typedef struct rill__state_backend_ops {
     int (*value_get)(rill__state_table *t, const rill__state_key *k, const void **val_out,
                      size_t *len_out);
     int (*value_put)(rill__state_table *t, const rill__state_key *k, const void *val, size_t len);
-    /* 0 whether or not it was present. */
+    /* 0 whether or not it was present. On a map table: removes the whole map of k. */
     int (*value_del)(rill__state_table *t, const rill__state_key *k);
     /* Appends len bytes to the value (creating it when absent): list state without a
      * read-modify-write of the whole list. */
