@@ -957,6 +957,15 @@ static void rdb_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *by
                      prop(b, "rocksdb.cur-size-all-mem-tables");
 }
 
+int rill__rocksdb_compact(rill__state_backend *bb)
+{
+    if (!bb || bb->ops != &rill__rocksdb_backend_ops)
+        return RILL_EINVAL;
+    rdb_backend *b = (rdb_backend *)bb;
+    rocksdb_compact_range(b->db, NULL, 0, NULL, 0);
+    return 0;
+}
+
 const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .name = "rocksdb",
     .create = rdb_create,

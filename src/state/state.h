@@ -156,6 +156,9 @@ extern const rill__state_backend_ops rill__heap_backend_ops;
  * by cfg.memory_bytes, no WAL (checkpoints make state durable); snapshots are RocksDB
  * snapshots; stats are RocksDB's estimates (a map counts one entry per user key). */
 extern const rill__state_backend_ops rill__rocksdb_backend_ops;
+/* A full manual compaction of a rocksdb backend instance (its TTL filter runs), on the owner's
+ * thread; for tests and tools. RILL_EINVAL for another backend. */
+int rill__rocksdb_compact(rill__state_backend *b);
 
 /* The backend ops named "heap" or "rocksdb", or NULL. */
 const rill__state_backend_ops *rill__state_backend_find(const char *name);
