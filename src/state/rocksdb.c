@@ -40,11 +40,11 @@
 #define HDR_LEN    (PFX_LEN + 8)
 #define MAX_TABLES 4096 /* per instance: the compaction filter's TTL array is fixed */
 
-#define MIB               (INT64_C(1) << 20)
-#define DEFAULT_MEMORY    (64 * MIB)
-#define MIN_MEMORY        (4 * MIB)
-#define N_MEMTABLES       3
-#define MAX_OPEN_FILES    256
+#define MIB            (INT64_C(1) << 20)
+#define DEFAULT_MEMORY (64 * MIB)
+#define MIN_MEMORY     (4 * MIB)
+#define N_MEMTABLES    3
+#define MAX_OPEN_FILES 256
 
 typedef struct rdb_backend rdb_backend;
 
@@ -86,15 +86,14 @@ struct rdb_backend {
      * cannot tell an empty value from an absent one) */
     rocksdb_pinnableslice_t *got;
     /* shared with the compaction filter's threads */
-    _Atomic int64_t ttl_of[MAX_TABLES];  /* ms; 0: no TTL */
-    _Atomic int64_t ttl_clock;           /* the latest last-access time written */
-    atomic_int refs;                     /* the owner's (until destroy) and each view's */
+    _Atomic int64_t ttl_of[MAX_TABLES]; /* ms; 0: no TTL */
+    _Atomic int64_t ttl_clock;          /* the latest last-access time written */
+    atomic_int refs;                    /* the owner's (until destroy) and each view's */
 };
 
 typedef struct rdb_snap {
     rdb_backend *b;
     const rocksdb_snapshot_t *snap;
-    rocksdb_readoptions_t *ropts;
     size_t n_tabs;
     unsigned char *is_map; /* n_tabs */
 } rdb_snap;
@@ -184,8 +183,8 @@ static size_t successor(unsigned char *p, size_t n)
 }
 
 /* Splits a stored key into the state key and the rest (a map's user key); false: malformed. */
-static bool dec_key(const unsigned char *p, size_t n, rill__state_key *k, const unsigned char **rest,
-                    size_t *rest_len)
+static bool dec_key(const unsigned char *p, size_t n, rill__state_key *k,
+                    const unsigned char **rest, size_t *rest_len)
 {
     if (n < HDR_LEN + 8)
         return false;
@@ -282,9 +281,8 @@ static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
     int64_t ts;
     memcpy(&ts, val, 8);
     int64_t cur = atomic_load_explicit(&t->b->ttl_clock, memory_order_relaxed);
-    while (ts > cur && !atomic_compare_exchange_weak_explicit(&t->b->ttl_clock, &cur, ts,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed))
+    while (ts > cur && !atomic_compare_exchange_weak_explicit(
+                           &t->b->ttl_clock, &cur, ts, memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
@@ -414,7 +412,8 @@ static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, con
     return put_raw(t, kn, v, old_len + len);
 }
 
-/* ---- scans ------------------------------------------------------------------------------------ */
+/* ---- scans ------------------------------------------------------------------------------------
+ */
 
 /* An iterator over [lo, hi) (copied: the bounds outlive the caller's buffers). */
 typedef struct range_it {
@@ -491,8 +490,10 @@ static int scan_kg(rdb_backend *b, const rocksdb_snapshot_t *snap, uint32_t tid,
     free(mbuf);
     int rc2 = range_close(&r, b);
     if (rc == RILL_ECORRUPT)
-        rill__last_error_set(rc, "state backend rocksdb of operator %s (%s): malformed key in "
-                                 "table %u", b->uid, b->path, (unsigned)tid);
+        rill__last_error_set(rc,
+                             "state backend rocksdb of operator %s (%s): malformed key in "
+                             "table %u",
+                             b->uid, b->path, (unsigned)tid);
     return rc ? rc : rc2;
 }
 
@@ -505,7 +506,8 @@ static int rdb_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn
     return scan_kg(t->b, NULL, t->tid, t->kind == RILL_STATE_MAP, kg, fn, arg);
 }
 
-/* ---- map state: one RocksDB entry per user key ------------------------------------------------ */
+/* ---- map state: one RocksDB entry per user key ------------------------------------------------
+ */
 
 static int rdb_map_get(rill__state_table *tt, const rill__state_key *k, const void *ukey,
                        size_t ukey_len, const void **val_out, size_t *len_out)
@@ -616,7 +618,8 @@ static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
     return rc;
 }
 
-/* ---- incremental cleanup ---------------------------------------------------------------------- */
+/* ---- incremental cleanup ----------------------------------------------------------------------
+ */
 
 /* The position of a round lives in the table (the next key to look at); the cursor is 0 to
  * start a round over and 1 while one is under way. Each RocksDB entry (a value, or one user key
@@ -654,7 +657,8 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
     return removed;
 }
 
-/* ---- snapshot views ----------------------------------------------------------------------------- */
+/* ---- snapshot views -----------------------------------------------------------------------------
+ */
 
 static void backend_unref(rdb_backend *b);
 
@@ -663,9 +667,7 @@ static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
     rdb_backend *b = (rdb_backend *)bb;
     rdb_snap *s = rill__xcalloc(1, sizeof *s);
     s->b = b;
-    s->snap = rocksdb_create_snapshot(b->db);
-    s->ropts = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_snapshot(s->ropts, s->snap);
+    s->snap = rocksdb_create_snapshot(b->db); /* a sequence number and a list entry: cheap */
     s->n_tabs = b->n_tables;
     s->is_map = rill__xcalloc(s->n_tabs ? s->n_tabs : 1, 1);
     for (size_t i = 0; i < s->n_tabs; i++)
@@ -675,8 +677,8 @@ static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
     return 0;
 }
 
-static int rdb_snap_iterate_kg(rill__state_snap *ss, size_t table, int kg,
-                               rill__state_visit_fn fn, void *arg)
+static int rdb_snap_iterate_kg(rill__state_snap *ss, size_t table, int kg, rill__state_visit_fn fn,
+                               void *arg)
 {
     rdb_snap *s = (rdb_snap *)(void *)ss;
     const rill__state_backend_cfg *c = &s->b->base.cfg;
@@ -688,7 +690,6 @@ static int rdb_snap_iterate_kg(rill__state_snap *ss, size_t table, int kg,
 static void rdb_snap_end(rill__state_snap *ss)
 {
     rdb_snap *s = (rdb_snap *)(void *)ss;
-    rocksdb_readoptions_destroy(s->ropts);
     rocksdb_release_snapshot(s->b->db, s->snap);
     rdb_backend *b = s->b;
     free(s->is_map);

@@ -25,8 +25,7 @@ static rill__state_backend *open_in(const char *dir, int64_t memory, const char 
     rill__state_backend *b = NULL;
     int rc = ops->create(&cfg, &b);
     if (rc)
-        rill_test_fail(__FILE__, __LINE__, "create: %s: %s", rill_strerror(rc),
-                       rill_last_error());
+        rill_test_fail(__FILE__, __LINE__, "create: %s: %s", rill_strerror(rc), rill_last_error());
     return b;
 }
 
@@ -468,8 +467,9 @@ TEST(rocksdb_large_state_bounded_memory)
     int64_t entries, bytes;
     ops->stats(b, &entries, &bytes);
     long after = rss_kb();
-    fprintf(stderr, "rocksdb, %d values, memory_bytes 8 MiB: RSS %ld -> %ld kB (+%ld MB); "
-                    "estimated entries %lld, %lld bytes on disk and in memtables\n",
+    fprintf(stderr,
+            "rocksdb, %d values, memory_bytes 8 MiB: RSS %ld -> %ld kB (+%ld MB); "
+            "estimated entries %lld, %lld bytes on disk and in memtables\n",
             N, before, after, (after - before) / 1024, (long long)entries, (long long)bytes);
     CHECK_INT(entries, >, N / 2);
     CHECK_INT(entries, <, N * 2);
