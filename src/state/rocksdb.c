@@ -423,8 +423,10 @@ typedef struct range_it {
     size_t lo_len;
 } range_it;
 
+/* fill: whether the blocks read go into the block cache (not for whole-range scans: snapshots
+ * and cleanup would push out the working set) */
 static void range_open(range_it *r, rocksdb_t *db, const rocksdb_snapshot_t *snap,
-                       const unsigned char *prefix, size_t n)
+                       const unsigned char *prefix, size_t n, bool fill)
 {
     r->lo = rill__xmalloc(2 * n);
     memcpy(r->lo, prefix, n);
@@ -435,7 +437,7 @@ static void range_open(range_it *r, rocksdb_t *db, const rocksdb_snapshot_t *sna
     if (snap)
         rocksdb_readoptions_set_snapshot(r->ro, snap);
     rocksdb_readoptions_set_iterate_upper_bound(r->ro, (const char *)r->lo + n, hi_len);
-    rocksdb_readoptions_set_fill_cache(r->ro, 0); /* scans do not push out the working set */
+    rocksdb_readoptions_set_fill_cache(r->ro, fill);
     r->it = rocksdb_create_iterator(db, r->ro);
     rocksdb_iter_seek(r->it, (const char *)r->lo, n);
 }
@@ -459,7 +461,7 @@ static int scan_kg(rdb_backend *b, const rocksdb_snapshot_t *snap, uint32_t tid,
     unsigned char p[PFX_LEN];
     pfx(p, tid, kg);
     range_it r;
-    range_open(&r, b->db, snap, p, sizeof p);
+    range_open(&r, b->db, snap, p, sizeof p, false);
     unsigned char *mbuf = NULL;
     size_t mcap = 0;
     int rc = 0;
@@ -576,7 +578,7 @@ static int rdb_map_iterate(rill__state_table *tt, const rill__state_key *k,
     if (!kn)
         return 0;
     range_it r;
-    range_open(&r, t->b->db, NULL, t->b->kbuf, kn);
+    range_open(&r, t->b->db, NULL, t->b->kbuf, kn, true);
     int rc = 0;
     for (; !rc && rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
         size_t n, vn;
@@ -600,7 +602,7 @@ static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
     if (!kn)
         return 0;
     range_it r;
-    range_open(&r, b->db, NULL, b->kbuf, kn);
+    range_open(&r, b->db, NULL, b->kbuf, kn, true);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     for (; rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
         size_t n;
@@ -632,7 +634,7 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
     unsigned char tp[4];
     be32(tp, t->tid);
     range_it r;
-    range_open(&r, b->db, NULL, tp, sizeof tp);
+    range_open(&r, b->db, NULL, tp, sizeof tp, false);
     if (*cursor && t->clean_len)
         rocksdb_iter_seek(r.it, (const char *)t->clean_key, t->clean_len);
     int64_t removed = 0;
