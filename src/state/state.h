@@ -1,7 +1,6 @@
 /*
  * state.h - the state layer's interface: keyed state descriptors, the state backend interface
- * (rill__state_backend_ops) and the heap backend. A RocksDB backend slots in behind the same
- * ops later. Depends on base and data.
+ * (rill__state_backend_ops), the heap backend and the RocksDB backend. Depends on base and data.
  */
 #ifndef RILL_STATE_H
 #define RILL_STATE_H
@@ -80,7 +79,7 @@ typedef int (*rill__state_visit_fn)(void *arg, const rill__state_key *k, const v
  * Returned value pointers are borrowed until the next call on the same backend instance.
  */
 typedef struct rill__state_backend_ops {
-    const char *name; /* "heap" */
+    const char *name; /* "heap", "rocksdb" */
     int (*create)(const rill__state_backend_cfg *cfg, rill__state_backend **out);
     void (*destroy)(rill__state_backend *b);
     /* The table for desc, registered on first use. RILL_EINVAL if the same name was registered
@@ -90,7 +89,7 @@ typedef struct rill__state_backend_ops {
     int (*value_get)(rill__state_table *t, const rill__state_key *k, const void **val_out,
                      size_t *len_out);
     int (*value_put)(rill__state_table *t, const rill__state_key *k, const void *val, size_t len);
-    /* 0 whether or not it was present. */
+    /* 0 whether or not it was present. On a map table: removes the whole map of k. */
     int (*value_del)(rill__state_table *t, const rill__state_key *k);
     /* Appends len bytes to the value (creating it when absent): list state without a
      * read-modify-write of the whole list. */
@@ -163,8 +162,15 @@ struct rill__state_backend {
 };
 
 extern const rill__state_backend_ops rill__heap_backend_ops;
+/* RocksDB (rocksdb.c): one DB per instance in a fresh directory under cfg.dir, memory bounded
+ * by cfg.memory_bytes, no WAL (checkpoints make state durable); snapshots are RocksDB
+ * snapshots; stats are RocksDB's estimates (a map counts one entry per user key). */
+extern const rill__state_backend_ops rill__rocksdb_backend_ops;
+/* A full manual compaction of a rocksdb backend instance (its TTL filter runs), on the owner's
+ * thread; for tests and tools. RILL_EINVAL for another backend. */
+int rill__rocksdb_compact(rill__state_backend *b);
 
-/* The backend ops named "heap" (later also "rocksdb"), or NULL. */
+/* The backend ops named "heap" or "rocksdb", or NULL. */
 const rill__state_backend_ops *rill__state_backend_find(const char *name);
 /* b's usage: its usage op, or what stats says (entries, memory bytes, nothing on disk). */
 void rill__state_backend_usage(rill__state_backend *b, rill__state_usage *out);

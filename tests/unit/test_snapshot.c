@@ -1,6 +1,8 @@
 /*
- * test_snapshot.c - unit tests of the ops layer's canonical keyed snapshot (heap backend and
- * timer service, rescaling between parallelisms, damaged input) and the operator-state blobs.
+ * test_snapshot.c - unit tests of the ops layer's canonical keyed snapshot (backends and timer
+ * service, rescaling between parallelisms, damaged input) and the operator-state blobs. The
+ * snapshot tests run on the heap and the rocksdb backend; the damaged-input ones, which open
+ * thousands of instances to test the parser, on the heap backend only.
  */
 #include <pthread.h>
 
@@ -25,6 +27,21 @@ static rill_state_desc d_ttl = {.id = 3,
                                 .ttl_update = RILL_TTL_ON_CREATE_AND_WRITE};
 static rill_state_desc d_names = {.id = 4, .name = (char *)"names", .kind = RILL_STATE_VALUE};
 
+/* The backend of the instances: each_backend runs a test body once with each. */
+static const rill__state_backend_ops *snap_ops = &rill__heap_backend_ops;
+
+static void each_backend(void (*fn)(void))
+{
+    const rill__state_backend_ops *const all[] = {&rill__heap_backend_ops,
+                                                  &rill__rocksdb_backend_ops};
+    for (size_t i = 0; i < RILL_ARRAY_LEN(all); i++) {
+        snap_ops = all[i];
+        fprintf(stderr, "backend %s\n", snap_ops->name);
+        fn();
+    }
+    snap_ops = &rill__heap_backend_ops;
+}
+
 /* One keyed operator instance: subtask i of par. */
 typedef struct inst {
     rill__state_backend *b;
@@ -39,8 +56,9 @@ static inst inst_new(int subtask, int par)
     rill__state_backend_cfg cfg = {.kg_first = in.first,
                                    .kg_last = in.last,
                                    .max_parallelism = MAXP,
-                                   .operator_uid = "snap-op"};
-    CHECK_RC(rill__heap_backend_ops.create(&cfg, &in.b));
+                                   .operator_uid = "snap-op",
+                                   .dir = rill_test_tmpdir()};
+    CHECK_RC(snap_ops->create(&cfg, &in.b));
     in.tm = rill__timers_new(in.first, in.last);
     return in;
 }
@@ -361,19 +379,34 @@ static void rescale_from(int old_par, const int *new_pars, int n_new)
     }
 }
 
+static void snapshot_rescale_from_2_to_1_3_4_on(void);
 TEST(snapshot_rescale_from_2_to_1_3_4)
+{
+    each_backend(snapshot_rescale_from_2_to_1_3_4_on);
+}
+static void snapshot_rescale_from_2_to_1_3_4_on(void)
 {
     int pars[] = {1, 3, 4};
     rescale_from(2, pars, 3);
 }
 
+static void snapshot_rescale_from_3_to_2_and_128_on(void);
 TEST(snapshot_rescale_from_3_to_2_and_128)
+{
+    each_backend(snapshot_rescale_from_3_to_2_and_128_on);
+}
+static void snapshot_rescale_from_3_to_2_and_128_on(void)
 {
     int pars[] = {2, 128};
     rescale_from(3, pars, 2);
 }
 
+static void snapshot_round_trip_same_parallelism_on(void);
 TEST(snapshot_round_trip_same_parallelism)
+{
+    each_backend(snapshot_round_trip_same_parallelism_on);
+}
+static void snapshot_round_trip_same_parallelism_on(void)
 {
     for (int i = 0; i < 2; i++) {
         inst a = inst_new(i, 2);
@@ -552,24 +585,44 @@ static void async_case(int order)
     rill__buf_free(&ref_snap);
 }
 
+static void snapshot_async_owner_changes_first_on(void);
 TEST(snapshot_async_owner_changes_first)
+{
+    each_backend(snapshot_async_owner_changes_first_on);
+}
+static void snapshot_async_owner_changes_first_on(void)
 {
     async_case(0);
 }
 
+static void snapshot_async_reader_first_on(void);
 TEST(snapshot_async_reader_first)
+{
+    each_backend(snapshot_async_reader_first_on);
+}
+static void snapshot_async_reader_first_on(void)
 {
     async_case(1);
 }
 
+static void snapshot_async_concurrent_on(void);
 TEST(snapshot_async_concurrent)
+{
+    each_backend(snapshot_async_concurrent_on);
+}
+static void snapshot_async_concurrent_on(void)
 {
     for (int i = 0; i < 5; i++)
         async_case(2);
 }
 
 /* A view begun while the previous one is unread: each holds its own moment. */
+static void snapshot_async_two_views_on(void);
 TEST(snapshot_async_two_views)
+{
+    each_backend(snapshot_async_two_views_on);
+}
+static void snapshot_async_two_views_on(void)
 {
     inst a = inst_new(1, 2);
     walk(&a, true);
@@ -623,7 +676,12 @@ TEST(snapshot_async_two_views)
 
 /* The owner frees its backend before the snapshot is written (a task that ended at once): the
  * view keeps copies of all it needs. */
+static void snapshot_async_owner_frees_first_on(void);
 TEST(snapshot_async_owner_frees_first)
+{
+    each_backend(snapshot_async_owner_frees_first_on);
+}
+static void snapshot_async_owner_frees_first_on(void)
 {
     inst a = inst_new(0, 1);
     walk(&a, true);
@@ -643,7 +701,12 @@ TEST(snapshot_async_owner_frees_first)
 }
 
 /* A snapshot begun and never written ends its views when freed: the owner goes on. */
+static void snapshot_async_unwritten_on(void);
 TEST(snapshot_async_unwritten)
+{
+    each_backend(snapshot_async_unwritten_on);
+}
+static void snapshot_async_unwritten_on(void)
 {
     inst a = inst_new(0, 1);
     walk(&a, true);
@@ -681,7 +744,12 @@ static int list_table(void *arg, const char *name, rill__state_kind kind, size_t
     return 0;
 }
 
+static void snapshot_restored_tables_found_by_descriptor_on(void);
 TEST(snapshot_restored_tables_found_by_descriptor)
+{
+    each_backend(snapshot_restored_tables_found_by_descriptor_on);
+}
+static void snapshot_restored_tables_found_by_descriptor_on(void)
 {
     inst a = inst_new(0, 1);
     walk(&a, true);
@@ -723,7 +791,12 @@ TEST(snapshot_restored_tables_found_by_descriptor)
 
 /* ---- empty, misuse ------------------------------------------------------------------------- */
 
+static void snapshot_empty_backend_on(void);
 TEST(snapshot_empty_backend)
+{
+    each_backend(snapshot_empty_backend_on);
+}
+static void snapshot_empty_backend_on(void)
 {
     inst a = inst_new(1, 4);
     rill__buf s = {0};
@@ -763,7 +836,12 @@ TEST(snapshot_empty_backend)
     rill__buf_free(&s3);
 }
 
+static void snapshot_misuse_on(void);
 TEST(snapshot_misuse)
+{
+    each_backend(snapshot_misuse_on);
+}
+static void snapshot_misuse_on(void)
 {
     inst a = inst_new(0, 2);
     walk(&a, true);
@@ -781,9 +859,10 @@ TEST(snapshot_misuse)
     CHECK(memcmp(s.data, "xyz", 3) == 0);
 
     /* another max parallelism */
-    rill__state_backend_cfg cfg = {.kg_first = 0, .kg_last = 63, .max_parallelism = 64};
+    rill__state_backend_cfg cfg = {
+        .kg_first = 0, .kg_last = 63, .max_parallelism = 64, .dir = rill_test_tmpdir()};
     rill__state_backend *b64 = NULL;
-    CHECK_RC(rill__heap_backend_ops.create(&cfg, &b64));
+    CHECK_RC(snap_ops->create(&cfg, &b64));
     CHECK_EQ(rill__keyed_restore(b64, NULL, 0, 63, data, len, &err), RILL_ECONFIG);
     CHECK_CONTAINS(err.msg, "max parallelism 128");
     b64->ops->destroy(b64);
@@ -954,7 +1033,12 @@ TEST(snapshot_random_damage)
 }
 
 /* A restore reads only its key groups: damage elsewhere does not matter. */
+static void snapshot_reads_only_its_key_groups_on(void);
 TEST(snapshot_reads_only_its_key_groups)
+{
+    each_backend(snapshot_reads_only_its_key_groups_on);
+}
+static void snapshot_reads_only_its_key_groups_on(void)
 {
     rill__buf s = {0};
     small_snapshot(&s);
@@ -970,9 +1054,10 @@ TEST(snapshot_reads_only_its_key_groups)
     rill__buf_append(&d, s.data, s.len);
     d.data[off0 + 6] ^= 0x40;
     rill__state_backend_cfg cfg = {
-        .kg_first = (int)kg0 + 1, .kg_last = 127, .max_parallelism = MAXP};
+        .kg_first = (int)kg0 + 1, .kg_last = 127, .max_parallelism = MAXP,
+        .dir = rill_test_tmpdir()};
     rill__state_backend *b = NULL;
-    CHECK_RC(rill__heap_backend_ops.create(&cfg, &b));
+    CHECK_RC(snap_ops->create(&cfg, &b));
     rill__timer_service *tm = rill__timers_new(cfg.kg_first, cfg.kg_last);
     rill__err err = {0};
     CHECK_RC(rill__keyed_restore(b, tm, cfg.kg_first, cfg.kg_last, d.data, d.len, &err));

@@ -1,0 +1,994 @@
+/*
+ * rocksdb.c - state layer: the RocksDB keyed-state backend. One DB per backend instance in a
+ * fresh working directory, one column family for all its tables, every key prefixed with its
+ * table and key group so that a key group of a table is one range scan. Asynchronous snapshots
+ * are RocksDB snapshots; TTL values are also dropped by a compaction filter.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "state.h"
+
+/*
+ * Key layout (all integers big-endian, so byte order is numeric order):
+ *
+ *   [table id u32][kg u16][key hash u64][key_len u32][key][ns_len u32][ns]      value tables
+ *   [table id u32][kg u16][key hash u64][key_len u32][key][ns_len u32][ns][ukey] map tables
+ *
+ * [table id][kg] (PFX_LEN bytes) makes iterate_kg, snapshots and the compaction filter's table
+ * lookup a prefix. The (key, namespace) part is length-prefixed, so it is a prefix-free code:
+ * no (key, ns) encoding is a prefix of another's, and the user key of a map entry is simply the
+ * rest of the key (map_iterate of one (key, ns) is a prefix scan that cannot reach a neighbour,
+ * whatever the user keys). The key's hash is kept because iteration hands it back and it is not
+ * a function of the key bytes the backend could recompute (the caller chooses it).
+ *
+ * One column family for every table, not one per table: the memory bound is per column family
+ * in RocksDB (each has its own memtables), so a CF per table would multiply the write buffers
+ * by the number of tables; a table is a key range anyway, and a snapshot of one DB covers all.
+ *
+ * Values are stored as given (TTL values begin with their 8-byte last-access time, host order,
+ * as in every backend). Table ids are the registration index: visit_tables order, and the
+ * snapshot table index, are the table id.
+ */
+#define PFX_LEN    6 /* table id, key group */
+#define HDR_LEN    (PFX_LEN + 8)
+#define MAX_TABLES 4096 /* per instance: the compaction filter's TTL array is fixed */
+
+#define MIB            (INT64_C(1) << 20)
+#define DEFAULT_MEMORY (64 * MIB)
+#define MIN_MEMORY     (4 * MIB)
+#define N_MEMTABLES    3
+#define MAX_OPEN_FILES 256
+
+typedef struct rdb_backend rdb_backend;
+
+typedef struct rdb_table {
+    rdb_backend *b;
+    uint32_t tid;
+    char *name;
+    rill__state_kind kind;
+    size_t value_size;
+    size_t fixed_len; /* every value_put must be this long; 0: any */
+    bool ttl;
+    int64_t ttl_ms;
+    /* cleanup_step's position: the next key to look at (the cursor only says "go on") */
+    unsigned char *clean_key;
+    size_t clean_len, clean_cap;
+} rdb_table;
+
+struct rdb_backend {
+    rill__state_backend base;
+    char *uid;
+    char *path; /* the working directory */
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *bbto;
+    rocksdb_cache_t *cache;
+    rocksdb_compactionfilter_t *filter;
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_readoptions_t *ropts;
+    /* owner's */
+    rdb_table **tables; /* in registration order: tables[i]->tid == i */
+    size_t n_tables, cap_tables;
+    rdb_table **by_id; /* by desc->id */
+    size_t cap_by_id;
+    unsigned char *kbuf; /* key scratch */
+    size_t kcap;
+    unsigned char *vbuf; /* value scratch (append, values handed out) */
+    size_t vcap;
+    /* the last get's result, handed out: pinned (no copy), released at the next get (rocksdb_get
+     * cannot tell an empty value from an absent one) */
+    rocksdb_pinnableslice_t *got;
+    /* shared with the compaction filter's threads */
+    _Atomic int64_t ttl_of[MAX_TABLES]; /* ms; 0: no TTL */
+    _Atomic int64_t ttl_clock;          /* the latest last-access time written */
+    atomic_int refs;                    /* the owner's (until destroy) and each view's */
+};
+
+typedef struct rdb_snap {
+    rdb_backend *b;
+    const rocksdb_snapshot_t *snap;
+    size_t n_tabs;
+    unsigned char *is_map; /* n_tabs */
+} rdb_snap;
+
+static inline rdb_table *rtab(rill__state_table *t)
+{
+    return (rdb_table *)(void *)t;
+}
+
+/* ---- bytes ---------------------------------------------------------------------------------- */
+
+static inline void be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static inline uint32_t rd_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void be64(unsigned char *p, uint64_t v)
+{
+    be32(p, (uint32_t)(v >> 32));
+    be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t rd_be64(const unsigned char *p)
+{
+    return (uint64_t)rd_be32(p) << 32 | rd_be32(p + 4);
+}
+
+static inline void pfx(unsigned char *p, uint32_t tid, int kg)
+{
+    be32(p, tid);
+    p[4] = (unsigned char)((unsigned)kg >> 8);
+    p[5] = (unsigned char)kg;
+}
+
+static unsigned char *room(unsigned char **buf, size_t *cap, size_t n)
+{
+    if (*cap < n) {
+        size_t c = *cap ? *cap : 256;
+        while (c < n)
+            c *= 2;
+        *buf = rill__xrealloc(*buf, c);
+        *cap = c;
+    }
+    return *buf;
+}
+
+/* The key of (t, k) plus extra bytes (a user key) into b->kbuf; its length, 0 when too long. */
+static size_t enc_key(rdb_table *t, const rill__state_key *k, const void *extra, size_t extra_len)
+{
+    if (k->key_len > UINT32_MAX || k->ns_len > UINT32_MAX || extra_len > UINT32_MAX)
+        return 0;
+    size_t n = HDR_LEN + 4 + k->key_len + 4 + k->ns_len + extra_len;
+    unsigned char *p = room(&t->b->kbuf, &t->b->kcap, n);
+    pfx(p, t->tid, k->kg);
+    be64(p + PFX_LEN, k->hash);
+    p += HDR_LEN;
+    be32(p, (uint32_t)k->key_len);
+    if (k->key_len)
+        memcpy(p + 4, k->key, k->key_len);
+    p += 4 + k->key_len;
+    be32(p, (uint32_t)k->ns_len);
+    if (k->ns_len)
+        memcpy(p + 4, k->ns, k->ns_len);
+    p += 4 + k->ns_len;
+    if (extra_len)
+        memcpy(p, extra, extra_len);
+    return n;
+}
+
+/* The smallest key above every key that starts with p[0..n) (n > 0, p not all 0xff: keys
+ * start with a table id below MAX_TABLES); its length, in place. */
+static size_t successor(unsigned char *p, size_t n)
+{
+    while (n && p[n - 1] == 0xff)
+        n--;
+    RILL_ASSERT(n > 0);
+    p[n - 1]++;
+    return n;
+}
+
+/* Splits a stored key into the state key and the rest (a map's user key); false: malformed. */
+static bool dec_key(const unsigned char *p, size_t n, rill__state_key *k,
+                    const unsigned char **rest, size_t *rest_len)
+{
+    if (n < HDR_LEN + 8)
+        return false;
+    k->kg = (int)((unsigned)p[4] << 8 | p[5]);
+    k->hash = rd_be64(p + PFX_LEN);
+    size_t at = HDR_LEN;
+    size_t kl = rd_be32(p + at);
+    at += 4;
+    if (kl > n - at || n - at - kl < 4)
+        return false;
+    k->key = p + at;
+    k->key_len = kl;
+    at += kl;
+    size_t nl = rd_be32(p + at);
+    at += 4;
+    if (nl > n - at)
+        return false;
+    k->ns = nl ? p + at : NULL;
+    k->ns_len = nl;
+    at += nl;
+    *rest = p + at;
+    *rest_len = n - at;
+    return true;
+}
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* RILL_EIO with RocksDB's message (freed here) and what was being done. */
+static int db_fail(rdb_backend *b, char *err, const char *what)
+{
+    int rc = rill__last_error_set(RILL_EIO, "state backend rocksdb of operator %s (%s): %s: %s",
+                                  b->uid, b->path, what, err ? err : "?");
+    rocksdb_free(err);
+    return rc;
+}
+
+/* ---- TTL: the compaction filter ------------------------------------------------------------- */
+
+/* Last accessed at ts, expired at now (as the ops layer decides it: ts + ttl <= now). */
+static inline bool ts_expired(int64_t ts, int64_t now, int64_t ttl)
+{
+    int64_t age;
+    if (__builtin_sub_overflow(now, ts, &age))
+        return now > ts;
+    return age >= ttl;
+}
+
+/*
+ * Runs on RocksDB's compaction threads. It drops a value of a TTL table whose last-access time
+ * is ttl or more before "now", where now is the earlier of the wall clock and the latest
+ * last-access time ever written to this instance: the ops layer's clock can be a test clock
+ * far behind the wall clock, and the filter must never drop what the ops layer still considers
+ * live. It is cleanup only: the ops layer checks expiry on every read. (RocksDB applies filters
+ * regardless of snapshots, so a view may miss a value that expired while it was read.)
+ */
+static unsigned char ttl_filter(void *state, int level, const char *key, size_t key_len,
+                                const char *val, size_t val_len, char **new_val,
+                                size_t *new_val_len, unsigned char *changed)
+{
+    (void)level, (void)new_val, (void)new_val_len, (void)changed;
+    rdb_backend *b = state;
+    if (key_len < PFX_LEN || val_len < 8)
+        return 0;
+    uint32_t tid = rd_be32((const unsigned char *)key);
+    if (tid >= MAX_TABLES)
+        return 0;
+    int64_t ttl = atomic_load_explicit(&b->ttl_of[tid], memory_order_relaxed);
+    if (ttl <= 0)
+        return 0;
+    int64_t ts, now = rill__now_ms();
+    int64_t seen = atomic_load_explicit(&b->ttl_clock, memory_order_relaxed);
+    if (seen < now)
+        now = seen;
+    memcpy(&ts, val, 8);
+    return ts_expired(ts, now, ttl);
+}
+
+static void ttl_filter_free(void *state)
+{
+    (void)state; /* the backend owns it (RocksDB calls this unconditionally) */
+}
+
+static const char *ttl_filter_name(void *state)
+{
+    (void)state;
+    return "rill.ttl";
+}
+
+/* A TTL value is written: the filter's clock moves on to its time. */
+static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
+{
+    if (!t->ttl || len < 8)
+        return;
+    int64_t ts;
+    memcpy(&ts, val, 8);
+    int64_t cur = atomic_load_explicit(&t->b->ttl_clock, memory_order_relaxed);
+    while (ts > cur && !atomic_compare_exchange_weak_explicit(
+                           &t->b->ttl_clock, &cur, ts, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+/* ---- values --------------------------------------------------------------------------------- */
+
+static bool in_range(const rdb_table *t, const rill__state_key *k)
+{
+    const rill__state_backend_cfg *c = &t->b->base.cfg;
+    RILL_DASSERT(k->kg >= c->kg_first && k->kg <= c->kg_last);
+    return k->kg >= c->kg_first && k->kg <= c->kg_last;
+}
+
+/* 1 and the value (borrowed until the next get) when present, 0 when absent. */
+static int get_raw(rdb_table *t, size_t kn, const void **val_out, size_t *len_out)
+{
+    rdb_backend *b = t->b;
+    char *err = NULL;
+    size_t n = 0;
+    rocksdb_pinnableslice_destroy(b->got);
+    b->got = rocksdb_get_pinned(b->db, b->ropts, (const char *)b->kbuf, kn, &err);
+    if (err) {
+        b->got = NULL;
+        return db_fail(b, err, "get");
+    }
+    if (!b->got)
+        return 0;
+    const char *v = rocksdb_pinnableslice_value(b->got, &n);
+    *val_out = n ? (const void *)v : (const void *)""; /* non-NULL when present */
+    *len_out = n;
+    return 1;
+}
+
+static int put_raw(rdb_table *t, size_t kn, const void *val, size_t len)
+{
+    rdb_backend *b = t->b;
+    char *err = NULL;
+    rocksdb_put(b->db, b->wopts, (const char *)b->kbuf, kn, val, len, &err);
+    if (err)
+        return db_fail(b, err, "put");
+    ttl_seen(t, val, len);
+    return 0;
+}
+
+static int del_raw(rdb_backend *b, const void *key, size_t kn)
+{
+    char *err = NULL;
+    rocksdb_delete(b->db, b->wopts, key, kn, &err);
+    return err ? db_fail(b, err, "delete") : 0;
+}
+
+static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const void **val_out,
+                         size_t *len_out)
+{
+    rdb_table *t = rtab(tt);
+    *val_out = NULL;
+    *len_out = 0;
+    if (RILL_UNLIKELY(!in_range(t, k) || t->kind == RILL_STATE_MAP))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, NULL, 0);
+    if (!kn)
+        return 0; /* too long to have been stored */
+    const void *v = NULL;
+    size_t n = 0;
+    int rc = get_raw(t, kn, &v, &n);
+    if (rc == 1) {
+        *val_out = v;
+        *len_out = n;
+    }
+    return rc;
+}
+
+static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const void *val,
+                         size_t len)
+{
+    rdb_table *t = rtab(tt);
+    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len
+                                   : len > UINT32_MAX || t->kind == RILL_STATE_MAP))
+        return t->fixed_len || t->kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
+    if (RILL_UNLIKELY(!in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, NULL, 0);
+    if (!kn)
+        return RILL_ELIMIT;
+    return put_raw(t, kn, val, len);
+}
+
+static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k);
+
+/* On a map table: the whole map of k (clearing state of any kind is a value_del). */
+static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
+{
+    rdb_table *t = rtab(tt);
+    if (RILL_UNLIKELY(!in_range(t, k)))
+        return RILL_ESTATE;
+    if (t->kind == RILL_STATE_MAP)
+        return rdb_map_clear(tt, k);
+    size_t kn = enc_key(t, k, NULL, 0);
+    return kn ? del_raw(t->b, t->b->kbuf, kn) : 0;
+}
+
+/* A read-modify-write of the whole value for now (a merge operator would append without
+ * reading; it needs care with the TTL filter, which sees no merge operands). */
+static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, const void *val,
+                            size_t len)
+{
+    rdb_table *t = rtab(tt);
+    rdb_backend *b = t->b;
+    if (RILL_UNLIKELY(t->fixed_len || t->kind == RILL_STATE_MAP))
+        return RILL_EINVAL;
+    if (RILL_UNLIKELY(!in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, NULL, 0);
+    if (!kn || len > UINT32_MAX)
+        return RILL_ELIMIT;
+    const void *old = NULL;
+    size_t old_len = 0;
+    int rc = get_raw(t, kn, &old, &old_len);
+    if (rc < 0)
+        return rc;
+    if (old_len + len > UINT32_MAX)
+        return RILL_ELIMIT;
+    unsigned char *v = room(&b->vbuf, &b->vcap, old_len + len + 1);
+    if (old_len)
+        memcpy(v, old, old_len);
+    if (len)
+        memcpy(v + old_len, val, len);
+    return put_raw(t, kn, v, old_len + len);
+}
+
+/* ---- scans ------------------------------------------------------------------------------------
+ */
+
+/* An iterator over [lo, hi) (copied: the bounds outlive the caller's buffers). */
+typedef struct range_it {
+    rocksdb_iterator_t *it;
+    rocksdb_readoptions_t *ro;
+    unsigned char *lo;
+    size_t lo_len;
+} range_it;
+
+/* fill: whether the blocks read go into the block cache (not for whole-range scans: snapshots
+ * and cleanup would push out the working set) */
+static void range_open(range_it *r, rocksdb_t *db, const rocksdb_snapshot_t *snap,
+                       const unsigned char *prefix, size_t n, bool fill)
+{
+    r->lo = rill__xmalloc(2 * n);
+    memcpy(r->lo, prefix, n);
+    memcpy(r->lo + n, prefix, n);
+    r->lo_len = n;
+    size_t hi_len = successor(r->lo + n, n);
+    r->ro = rocksdb_readoptions_create();
+    if (snap)
+        rocksdb_readoptions_set_snapshot(r->ro, snap);
+    rocksdb_readoptions_set_iterate_upper_bound(r->ro, (const char *)r->lo + n, hi_len);
+    rocksdb_readoptions_set_fill_cache(r->ro, fill);
+    r->it = rocksdb_create_iterator(db, r->ro);
+    rocksdb_iter_seek(r->it, (const char *)r->lo, n);
+}
+
+/* 0, or RILL_EIO when the iteration stopped on an error. */
+static int range_close(range_it *r, rdb_backend *b)
+{
+    char *err = NULL;
+    rocksdb_iter_get_error(r->it, &err);
+    rocksdb_iter_destroy(r->it);
+    rocksdb_readoptions_destroy(r->ro);
+    free(r->lo);
+    return err ? db_fail(b, err, "iterate") : 0;
+}
+
+/* Every entry of (tid, kg), with the iterate_kg contract; map entries go out as
+ * [ukey_len u32 host order][ukey][value]. Any thread (snap: that snapshot, or the live DB). */
+static int scan_kg(rdb_backend *b, const rocksdb_snapshot_t *snap, uint32_t tid, bool is_map,
+                   int kg, rill__state_visit_fn fn, void *arg)
+{
+    unsigned char p[PFX_LEN];
+    pfx(p, tid, kg);
+    range_it r;
+    range_open(&r, b->db, snap, p, sizeof p, false);
+    unsigned char *mbuf = NULL;
+    size_t mcap = 0;
+    int rc = 0;
+    for (; !rc && rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
+        size_t kn, vn;
+        const unsigned char *kp = (const unsigned char *)rocksdb_iter_key(r.it, &kn);
+        const unsigned char *vp = (const unsigned char *)rocksdb_iter_value(r.it, &vn);
+        rill__state_key k;
+        const unsigned char *uk;
+        size_t ukl;
+        if (!dec_key(kp, kn, &k, &uk, &ukl) || (!is_map && ukl)) {
+            rc = RILL_ECORRUPT;
+            break;
+        }
+        if (!is_map) {
+            rc = fn(arg, &k, vn ? vp : (const unsigned char *)"", vn);
+            continue;
+        }
+        unsigned char *m = room(&mbuf, &mcap, 4 + ukl + vn);
+        uint32_t u = (uint32_t)ukl;
+        memcpy(m, &u, 4);
+        if (ukl)
+            memcpy(m + 4, uk, ukl);
+        if (vn)
+            memcpy(m + 4 + ukl, vp, vn);
+        rc = fn(arg, &k, m, 4 + ukl + vn);
+    }
+    free(mbuf);
+    int rc2 = range_close(&r, b);
+    if (rc == RILL_ECORRUPT)
+        rill__last_error_set(rc,
+                             "state backend rocksdb of operator %s (%s): malformed key in "
+                             "table %u",
+                             b->uid, b->path, (unsigned)tid);
+    return rc ? rc : rc2;
+}
+
+static int rdb_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn, void *arg)
+{
+    rdb_table *t = rtab(tt);
+    const rill__state_backend_cfg *c = &t->b->base.cfg;
+    if (kg < c->kg_first || kg > c->kg_last)
+        return RILL_ESTATE;
+    return scan_kg(t->b, NULL, t->tid, t->kind == RILL_STATE_MAP, kg, fn, arg);
+}
+
+/* ---- map state: one RocksDB entry per user key ------------------------------------------------
+ */
+
+static int rdb_map_get(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                       size_t ukey_len, const void **val_out, size_t *len_out)
+{
+    rdb_table *t = rtab(tt);
+    *val_out = NULL;
+    *len_out = 0;
+    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, ukey, ukey_len);
+    if (!kn)
+        return 0;
+    const void *v = NULL;
+    size_t n = 0;
+    int rc = get_raw(t, kn, &v, &n);
+    if (rc == 1) {
+        *val_out = v;
+        *len_out = n;
+    }
+    return rc;
+}
+
+static int rdb_map_put(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                       size_t ukey_len, const void *val, size_t len)
+{
+    rdb_table *t = rtab(tt);
+    if (RILL_UNLIKELY(ukey_len > UINT32_MAX || len > UINT32_MAX || 4 + ukey_len + len > UINT32_MAX))
+        return RILL_ELIMIT;
+    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, ukey, ukey_len);
+    if (!kn)
+        return RILL_ELIMIT;
+    return put_raw(t, kn, val, len);
+}
+
+static int rdb_map_remove(rill__state_table *tt, const rill__state_key *k, const void *ukey,
+                          size_t ukey_len)
+{
+    rdb_table *t = rtab(tt);
+    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, ukey, ukey_len);
+    if (!kn)
+        return 0;
+    const void *v;
+    size_t n;
+    int rc = get_raw(t, kn, &v, &n); /* the contract wants to know whether it was there */
+    if (rc != 1)
+        return rc;
+    rc = del_raw(t->b, t->b->kbuf, kn);
+    return rc < 0 ? rc : 1;
+}
+
+/* fn may call other ops of the backend: the iterator reads its own copy of the bounds and a
+ * consistent view, and the key scratch is not used after the open. */
+static int rdb_map_iterate(rill__state_table *tt, const rill__state_key *k,
+                           int (*fn)(void *arg, const void *ukey, size_t ukey_len, const void *val,
+                                     size_t len),
+                           void *arg)
+{
+    rdb_table *t = rtab(tt);
+    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, NULL, 0);
+    if (!kn)
+        return 0;
+    range_it r;
+    range_open(&r, t->b->db, NULL, t->b->kbuf, kn, true);
+    int rc = 0;
+    for (; !rc && rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
+        size_t n, vn;
+        const char *kp = rocksdb_iter_key(r.it, &n);
+        const char *vp = rocksdb_iter_value(r.it, &vn);
+        rc = fn(arg, kp + kn, n - kn, vn ? vp : "", vn);
+    }
+    int rc2 = range_close(&r, t->b);
+    return rc ? rc : rc2;
+}
+
+/* Deletes every user key of (key, ns) one by one in a batch: a map is usually small, and a
+ * DeleteRange per clear would leave range tombstones that slow down every later read. */
+static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
+{
+    rdb_table *t = rtab(tt);
+    rdb_backend *b = t->b;
+    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+        return RILL_ESTATE;
+    size_t kn = enc_key(t, k, NULL, 0);
+    if (!kn)
+        return 0;
+    range_it r;
+    range_open(&r, b->db, NULL, b->kbuf, kn, true);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    for (; rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
+        size_t n;
+        const char *kp = rocksdb_iter_key(r.it, &n);
+        rocksdb_writebatch_delete(wb, kp, n);
+    }
+    int rc = range_close(&r, b);
+    if (!rc && rocksdb_writebatch_count(wb)) {
+        char *err = NULL;
+        rocksdb_write(b->db, b->wopts, wb, &err);
+        if (err)
+            rc = db_fail(b, err, "clear a map");
+    }
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+/* ---- incremental cleanup ----------------------------------------------------------------------
+ */
+
+/* The position of a round lives in the table (the next key to look at); the cursor is 0 to
+ * start a round over and 1 while one is under way. Each RocksDB entry (a value, or one user key
+ * of a map) counts as one of the n. */
+static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
+                                bool (*expired)(void *arg, const void *val, size_t len), void *arg)
+{
+    rdb_table *t = rtab(tt);
+    rdb_backend *b = t->b;
+    unsigned char tp[4];
+    be32(tp, t->tid);
+    range_it r;
+    range_open(&r, b->db, NULL, tp, sizeof tp, false);
+    if (*cursor && t->clean_len)
+        rocksdb_iter_seek(r.it, (const char *)t->clean_key, t->clean_len);
+    int64_t removed = 0;
+    for (int i = 0; i < n && rocksdb_iter_valid(r.it); i++, rocksdb_iter_next(r.it)) {
+        size_t kn, vn;
+        const char *kp = rocksdb_iter_key(r.it, &kn);
+        const char *vp = rocksdb_iter_value(r.it, &vn);
+        if (expired(arg, vp, vn) && del_raw(b, kp, kn) == 0)
+            removed++;
+    }
+    if (rocksdb_iter_valid(r.it)) {
+        size_t kn;
+        const char *kp = rocksdb_iter_key(r.it, &kn);
+        memcpy(room(&t->clean_key, &t->clean_cap, kn), kp, kn);
+        t->clean_len = kn;
+        *cursor = 1;
+    } else {
+        t->clean_len = 0;
+        *cursor = 0; /* a full round */
+    }
+    range_close(&r, b); /* an error shows again at the next access */
+    return removed;
+}
+
+/* ---- snapshot views -----------------------------------------------------------------------------
+ */
+
+static void backend_unref(rdb_backend *b);
+
+static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    rdb_snap *s = rill__xcalloc(1, sizeof *s);
+    s->b = b;
+    s->snap = rocksdb_create_snapshot(b->db); /* a sequence number and a list entry: cheap */
+    s->n_tabs = b->n_tables;
+    s->is_map = rill__xcalloc(s->n_tabs ? s->n_tabs : 1, 1);
+    for (size_t i = 0; i < s->n_tabs; i++)
+        s->is_map[i] = b->tables[i]->kind == RILL_STATE_MAP;
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    *out = (rill__state_snap *)(void *)s;
+    return 0;
+}
+
+static int rdb_snap_iterate_kg(rill__state_snap *ss, size_t table, int kg, rill__state_visit_fn fn,
+                               void *arg)
+{
+    rdb_snap *s = (rdb_snap *)(void *)ss;
+    const rill__state_backend_cfg *c = &s->b->base.cfg;
+    if (table >= s->n_tabs || kg < c->kg_first || kg > c->kg_last)
+        return RILL_ESTATE;
+    return scan_kg(s->b, s->snap, (uint32_t)table, s->is_map[table], kg, fn, arg);
+}
+
+static void rdb_snap_end(rill__state_snap *ss)
+{
+    rdb_snap *s = (rdb_snap *)(void *)ss;
+    rocksdb_release_snapshot(s->b->db, s->snap);
+    rdb_backend *b = s->b;
+    free(s->is_map);
+    free(s);
+    backend_unref(b);
+}
+
+/* ---- tables --------------------------------------------------------------------------------- */
+
+static int rdb_table_op(rill__state_backend *bb, const rill_state_desc *desc,
+                        rill__state_table **out)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    *out = NULL;
+    if (!desc || !desc->name)
+        return RILL_EINVAL;
+    bool id_ok = desc->id >= 0 && (size_t)desc->id < b->cap_by_id;
+    rdb_table *t = id_ok ? b->by_id[desc->id] : NULL;
+    if (t && strcmp(t->name, desc->name) != 0)
+        t = NULL;
+    for (size_t i = 0; !t && i < b->n_tables; i++)
+        if (!strcmp(b->tables[i]->name, desc->name))
+            t = b->tables[i];
+    if (t) {
+        if (t->kind != desc->kind || t->value_size != desc->value_size ||
+            t->ttl != (desc->ttl_ms > 0))
+            return rill__last_error_set(RILL_EINVAL,
+                                        "state '%s' of operator %s: registered with kind %d, "
+                                        "value size %zu%s, now kind %d, value size %zu%s",
+                                        t->name, b->uid, (int)t->kind, t->value_size,
+                                        t->ttl ? " and TTL" : "", (int)desc->kind, desc->value_size,
+                                        desc->ttl_ms > 0 ? " and TTL" : "");
+        /* The operator's own descriptor (a restore registers with id -1 first) has the say. */
+        if (desc->id >= 0 && t->ttl) {
+            t->ttl_ms = desc->ttl_ms;
+            atomic_store_explicit(&b->ttl_of[t->tid], t->ttl_ms, memory_order_relaxed);
+        }
+    } else {
+        if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
+            return rill__last_error_set(RILL_EINVAL,
+                                        "state '%s' of operator %s: kind %d "
+                                        "not supported by the rocksdb backend",
+                                        desc->name, b->uid, (int)desc->kind);
+        if (b->n_tables >= MAX_TABLES)
+            return rill__last_error_set(RILL_ELIMIT,
+                                        "state '%s' of operator %s: over %d state tables",
+                                        desc->name, b->uid, MAX_TABLES);
+        t = rill__xcalloc(1, sizeof *t);
+        t->b = b;
+        t->tid = (uint32_t)b->n_tables;
+        t->name = rill__xstrdup(desc->name);
+        t->kind = desc->kind;
+        t->value_size = desc->value_size;
+        t->ttl = desc->ttl_ms > 0;
+        t->ttl_ms = t->ttl ? desc->ttl_ms : 0;
+        if (desc->value_size && desc->kind != RILL_STATE_LIST && desc->kind != RILL_STATE_MAP)
+            t->fixed_len = desc->value_size + (t->ttl ? 8 : 0);
+        atomic_store_explicit(&b->ttl_of[t->tid], t->ttl_ms, memory_order_relaxed);
+        rill__grow((void **)&b->tables, &b->cap_tables, b->n_tables + 1, sizeof *b->tables);
+        b->tables[b->n_tables++] = t;
+    }
+    if (desc->id >= 0) {
+        if ((size_t)desc->id >= b->cap_by_id) {
+            size_t old = b->cap_by_id;
+            rill__grow((void **)&b->by_id, &b->cap_by_id, (size_t)desc->id + 1, sizeof *b->by_id);
+            memset(b->by_id + old, 0, (b->cap_by_id - old) * sizeof *b->by_id);
+        }
+        if (!b->by_id[desc->id])
+            b->by_id[desc->id] = t;
+    }
+    *out = (rill__state_table *)(void *)t;
+    return 0;
+}
+
+static int rdb_visit_tables(rill__state_backend *bb,
+                            int (*fn)(void *arg, const char *name, rill__state_kind kind,
+                                      size_t value_size, int64_t ttl_ms, rill__state_table *t),
+                            void *arg)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    for (size_t i = 0; i < b->n_tables; i++) {
+        rdb_table *t = b->tables[i];
+        int rc =
+            fn(arg, t->name, t->kind, t->value_size, t->ttl_ms, (rill__state_table *)(void *)t);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the instance --------------------------------------------------------------------------- */
+
+/* Closes the DB and removes its directory once neither the owner nor a view needs it. */
+static void backend_unref(rdb_backend *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (b->db)
+        rocksdb_close(b->db);
+    if (b->opts)
+        rocksdb_options_destroy(b->opts);
+    if (b->filter)
+        rocksdb_compactionfilter_destroy(b->filter);
+    if (b->bbto)
+        rocksdb_block_based_options_destroy(b->bbto);
+    if (b->cache)
+        rocksdb_cache_destroy(b->cache);
+    if (b->wopts)
+        rocksdb_writeoptions_destroy(b->wopts);
+    if (b->ropts)
+        rocksdb_readoptions_destroy(b->ropts);
+    if (b->path)
+        rill__remove_tree(b->path);
+    free(b->path);
+    free(b->uid);
+    free(b);
+}
+
+/* The operator uid as a file name: [A-Za-z0-9._-], others '_', at most 64 characters. */
+static void sanitize(char *dst, size_t cap, const char *uid)
+{
+    size_t n = 0;
+    for (; uid[n] && n + 1 < cap && n < 64; n++) {
+        char c = uid[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_';
+        dst[n] = ok ? c : '_';
+    }
+    dst[n] = 0;
+    if (dst[0] == '.')
+        dst[0] = '_';
+}
+
+/*
+ * Memory (cfg->memory_bytes, default 64 MiB, at least 4 MiB): half is the LRU block cache,
+ * which also holds the index and filter blocks (so open files do not add unbounded table-reader
+ * memory); the other half is the write buffers: N_MEMTABLES memtables of a third each (one
+ * being written, the others being flushed), capped in all by db_write_buffer_size. Open files
+ * are limited to MAX_OPEN_FILES. The WAL is off: durability comes from checkpoints (Flink).
+ */
+static void configure(rdb_backend *b, int64_t mem)
+{
+    if (mem <= 0)
+        mem = DEFAULT_MEMORY;
+    if (mem < MIN_MEMORY)
+        mem = MIN_MEMORY;
+    size_t cache = (size_t)(mem / 2), wb_total = (size_t)(mem - mem / 2);
+    b->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(b->opts, 1);
+    rocksdb_options_set_error_if_exists(b->opts, 1);
+    b->cache = rocksdb_cache_create_lru(cache);
+    b->bbto = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(b->bbto, b->cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(b->bbto, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(b->bbto, 1);
+    rocksdb_options_set_block_based_table_factory(b->opts, b->bbto);
+    rocksdb_options_set_write_buffer_size(b->opts, wb_total / N_MEMTABLES);
+    rocksdb_options_set_max_write_buffer_number(b->opts, N_MEMTABLES);
+    rocksdb_options_set_min_write_buffer_number_to_merge(b->opts, 1);
+    rocksdb_options_set_db_write_buffer_size(b->opts, wb_total);
+    rocksdb_options_set_max_open_files(b->opts, MAX_OPEN_FILES);
+    rocksdb_options_set_max_background_jobs(b->opts, 2);
+    rocksdb_options_set_keep_log_file_num(b->opts, 2);
+    b->filter = rocksdb_compactionfilter_create(b, ttl_filter_free, ttl_filter, ttl_filter_name);
+    rocksdb_compactionfilter_set_ignore_snapshots(b->filter, 1);
+    rocksdb_options_set_compaction_filter(b->opts, b->filter);
+    b->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_disable_WAL(b->wopts, 1);
+    b->ropts = rocksdb_readoptions_create();
+}
+
+static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **out)
+{
+    *out = NULL;
+    if (!cfg || cfg->kg_first < 0 || cfg->kg_last < cfg->kg_first || cfg->kg_last > 0xffff ||
+        (cfg->max_parallelism > 0 && cfg->kg_last >= cfg->max_parallelism))
+        return RILL_EINVAL;
+    rdb_backend *b = rill__xcalloc(1, sizeof *b);
+    b->base.ops = &rill__rocksdb_backend_ops;
+    b->base.cfg = *cfg;
+    b->uid = rill__xstrdup(cfg->operator_uid ? cfg->operator_uid : "?");
+    b->base.cfg.operator_uid = b->uid;
+    b->base.cfg.dir = NULL; /* not kept: the caller's string */
+    atomic_init(&b->refs, 1);
+    atomic_init(&b->ttl_clock, INT64_MIN);
+    for (size_t i = 0; i < MAX_TABLES; i++)
+        atomic_init(&b->ttl_of[i], 0);
+
+    const char *dir = cfg->dir;
+    if (!dir || !*dir)
+        dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char name[80];
+    sanitize(name, sizeof name, b->uid);
+    size_t n = strlen(dir) + strlen(name) + 64;
+    b->path = rill__xmalloc(n);
+    snprintf(b->path, n, "%s/rill-rocksdb-%s-%d-XXXXXX", dir, name, cfg->subtask);
+    if (!mkdtemp(b->path)) {
+        int rc = rill__last_error_set(-errno,
+                                      "state backend rocksdb of operator %s: cannot make its "
+                                      "working directory %s: %s",
+                                      b->uid, b->path, strerror(errno));
+        free(b->path);
+        b->path = NULL; /* nothing to remove */
+        backend_unref(b);
+        return rc;
+    }
+    configure(b, cfg->memory_bytes);
+    char *err = NULL;
+    b->db = rocksdb_open(b->opts, b->path, &err);
+    if (err) {
+        int rc = db_fail(b, err, "open");
+        backend_unref(b);
+        return rc;
+    }
+    *out = &b->base;
+    return 0;
+}
+
+static void rdb_destroy(rill__state_backend *bb)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_tables; i++) {
+        free(b->tables[i]->name);
+        free(b->tables[i]->clean_key);
+        free(b->tables[i]);
+    }
+    free(b->tables);
+    free(b->by_id);
+    free(b->kbuf);
+    free(b->vbuf);
+    rocksdb_pinnableslice_destroy(b->got);
+    b->tables = NULL;
+    b->by_id = NULL;
+    b->kbuf = b->vbuf = NULL;
+    b->got = NULL;
+    b->n_tables = 0;
+    backend_unref(b); /* a view still being read keeps the DB */
+}
+
+static void rdb_prefetch(rill__state_backend *b, const rill__state_key *k)
+{
+    (void)b, (void)k; /* a point lookup is its own prefetch */
+}
+
+static int64_t prop(rdb_backend *b, const char *name)
+{
+    uint64_t v = 0;
+    if (rocksdb_property_int(b->db, name, &v) != 0)
+        return 0;
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Estimates (RocksDB's): entries counts each map user key, and an overwrite or delete still in
+ * a memtable can skew it until a flush or compaction. */
+static void rdb_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *bytes_out)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (entries_out)
+        *entries_out = prop(b, "rocksdb.estimate-num-keys");
+    if (bytes_out)
+        *bytes_out = (int64_t)sizeof *b + prop(b, "rocksdb.total-sst-files-size") +
+                     prop(b, "rocksdb.cur-size-all-mem-tables");
+}
+
+int rill__rocksdb_compact(rill__state_backend *bb)
+{
+    if (!bb || bb->ops != &rill__rocksdb_backend_ops)
+        return RILL_EINVAL;
+    rdb_backend *b = (rdb_backend *)bb;
+    rocksdb_compact_range(b->db, NULL, 0, NULL, 0);
+    return 0;
+}
+
+const rill__state_backend_ops rill__rocksdb_backend_ops = {
+    .name = "rocksdb",
+    .create = rdb_create,
+    .destroy = rdb_destroy,
+    .table = rdb_table_op,
+    .value_get = rdb_value_get,
+    .value_put = rdb_value_put,
+    .value_del = rdb_value_del,
+    .value_append = rdb_value_append,
+    .iterate_kg = rdb_iterate_kg,
+    .map_get = rdb_map_get,
+    .map_put = rdb_map_put,
+    .map_remove = rdb_map_remove,
+    .map_iterate = rdb_map_iterate,
+    .map_clear = rdb_map_clear,
+    .cleanup_step = rdb_cleanup_step,
+    .prefetch = rdb_prefetch,
+    .stats = rdb_stats,
+    .visit_tables = rdb_visit_tables,
+    .snap_begin = rdb_snap_begin,
+    .snap_iterate_kg = rdb_snap_iterate_kg,
+    .snap_end = rdb_snap_end,
+};
