@@ -960,6 +960,17 @@ static void rdb_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *by
                      prop(b, "rocksdb.cur-size-all-mem-tables");
 }
 
+/* Memory: the memtables and what the block cache holds now; disk: the SST files. */
+static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    out->keys = prop(b, "rocksdb.estimate-num-keys");
+    size_t cached = b->cache ? rocksdb_cache_get_usage(b->cache) : 0;
+    out->memory_bytes = prop(b, "rocksdb.cur-size-all-mem-tables") +
+                        (int64_t)RILL_MIN(cached, (size_t)INT64_MAX / 2);
+    out->disk_bytes = prop(b, "rocksdb.total-sst-files-size");
+}
+
 int rill__rocksdb_compact(rill__state_backend *bb)
 {
     if (!bb || bb->ops != &rill__rocksdb_backend_ops)
@@ -991,4 +1002,5 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .snap_begin = rdb_snap_begin,
     .snap_iterate_kg = rdb_snap_iterate_kg,
     .snap_end = rdb_snap_end,
+    .usage = rdb_usage,
 };
