@@ -145,6 +145,8 @@ uint32_t rill__crc32c_sw(uint32_t crc, const void *p, size_t n);
 int64_t rill__now_ms(void);  /* wall clock, ms since the epoch */
 /* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines. */
 void rill__cond_init_monotonic(pthread_cond_t *cv);
+/* Waits on cv (made by rill__cond_init_monotonic, mu held) for at most ms milliseconds. */
+void rill__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
 int64_t rill__mono_ns(void); /* monotonic clock, ns */
 void rill__sleep_ns(int64_t ns);
 

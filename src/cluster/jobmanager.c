@@ -773,14 +773,7 @@ again:
             if (id)
                 trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (j->coord || j->waiting ? 10 : 100) * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+        rill__cond_wait_ms(&jm->cv, &jm->mu, j->coord || j->waiting ? 10 : 100);
     }
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED;
@@ -1050,14 +1043,7 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
                                                    : rill__job_state_name(j->state));
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+        rill__cond_wait_ms(&jm->cv, &jm->mu, 20);
     }
     uint64_t id = 0;
     if (rc == 0 &&
@@ -1086,14 +1072,7 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
             withdraw = true;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&jm->cv, &jm->mu, &ts);
+        rill__cond_wait_ms(&jm->cv, &jm->mu, 50);
     }
     if (withdraw && stop != RILL_STOP_NONE) {
         /* Flink's rule: a stop whose savepoint failed does not stop the job */
