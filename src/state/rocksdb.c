@@ -80,6 +80,9 @@ typedef struct vcache {
     size_t n, n_dirty, n_dirty_present;
     size_t bytes, budget; /* entries' (CENTRY_COST + key + value capacity) and the slots */
     size_t hand;          /* CLOCK: the next bucket to look at */
+    /* the entry whose value value_get handed out last: not evicted by the next call, which may
+     * be given that value (a get, then a put of what it returned) */
+    centry *lent;
 } vcache;
 
 typedef struct rdb_table {
@@ -510,6 +513,8 @@ static void c_remove(rdb_backend *b, centry *e)
     while (*p != e)
         p = &(*p)->next;
     *p = e->next;
+    if (c->lent == e)
+        c->lent = NULL;
     c_account_present(c, e, false);
     c_set_clean(b, e);
     c_free(c, e);
@@ -526,6 +531,7 @@ static void c_clear(vcache *c)
         c->slots[i] = NULL;
     }
     c->n_dirty = c->n_dirty_present = 0;
+    c->lent = NULL;
 }
 
 /* Adds what a dirty entry says to wb. */
@@ -574,8 +580,8 @@ static int c_flush(rdb_backend *b)
 /*
  * Over budget: evicts down to 7/8 of it, CLOCK by bucket (an entry referenced since the hand
  * last passed gets another round), the dirty victims written in one batch. Called at the start
- * of an operation, so that what the previous call handed out may go, and what this one hands
- * out cannot. On a failed write nothing is evicted.
+ * of an operation, so that what this one hands out cannot go (nor the value the last value_get
+ * handed out, which the caller may pass back in). On a failed write nothing is evicted.
  */
 static int c_evict(rdb_backend *b)
 {
@@ -589,7 +595,7 @@ static int c_evict(rdb_backend *b)
         c->hand = (c->hand + 1) & (c->n_slots - 1);
         while (*p) {
             centry *e = *p;
-            if (e->ref) {
+            if (e->ref || e == c->lent) {
                 e->ref = false;
                 p = &e->next;
                 continue;
@@ -696,6 +702,7 @@ static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const 
         return rc;
     *val_out = e->vlen ? (const void *)e->val : (const void *)""; /* non-NULL when present */
     *len_out = e->vlen;
+    t->b->c.lent = e;
     return 1;
 }
 
