@@ -1021,8 +1021,8 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
         size_t kn, vn;
         const char *kp = rocksdb_iter_key(r.it, &kn);
         const char *vp = rocksdb_iter_value(r.it, &vn);
-        centry *e = cached ? c_find(&b->c, rill__hash_bytes(kp, kn, 0), (const void *)kp, kn)
-                           : NULL;
+        centry *e =
+            cached ? c_find(&b->c, rill__hash_bytes(kp, kn, 0), (const void *)kp, kn) : NULL;
         if (e && e->dirty)
             continue;
         if (expired(arg, vp, vn) && del_raw(b, kp, kn) == 0) {
