@@ -2,7 +2,8 @@
  * rocksdb.c - state layer: the RocksDB keyed-state backend. One DB per backend instance in a
  * fresh working directory, one column family for all its tables, every key prefixed with its
  * table and key group so that a key group of a table is one range scan. Asynchronous snapshots
- * are RocksDB snapshots; TTL values are also dropped by a compaction filter.
+ * are RocksDB snapshots; TTL values are also dropped by a compaction filter. Hot values of
+ * value tables live in a bounded write-back cache in front of the DB.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -45,8 +46,44 @@
 #define MIN_MEMORY     (4 * MIB)
 #define N_MEMTABLES    3
 #define MAX_OPEN_FILES 256
+#define CACHE_SHARE    8 /* the value cache gets memory_bytes / CACHE_SHARE */
+#define MIN_CACHE      4096
+#define CENTRY_COST    (sizeof(centry) + 32) /* an entry's own bytes and two mallocs' overhead */
 
 typedef struct rdb_backend rdb_backend;
+
+/*
+ * The value cache: a bounded write-back cache of value-table entries (not map tables) in front
+ * of RocksDB, so that a hot value (a running sum, a window's accumulator) costs no RocksDB read
+ * or write per record. Keyed by the encoded RocksDB key (which starts with the table id, so one
+ * cache serves every value table of the instance). An entry is present (a value) or absent (a
+ * known-absent key: a miss that RocksDB answered "absent", or a delete not yet written); dirty
+ * when RocksDB does not hold what the entry says yet. Chained hashing (entries never move, so a
+ * pointer handed out stays put), CLOCK eviction by bucket with the reference bit set on every
+ * access; when the bytes go over the budget, the next operation first evicts down to 7/8 of it,
+ * writing the dirty victims in one write batch. Everything that reads RocksDB directly for a
+ * range writes the dirty entries first (flush): iterate_kg, snap_begin, a cleanup round's
+ * start, compact.
+ */
+typedef struct centry {
+    struct centry *next; /* in its bucket */
+    uint64_t h;
+    unsigned char *val; /* vcap bytes; NULL when vcap is 0 */
+    uint32_t klen, vlen, vcap;
+    bool present, dirty, ref;
+    unsigned char key[]; /* klen */
+} centry;
+
+typedef struct vcache {
+    centry **slots;
+    size_t n_slots; /* a power of two */
+    size_t n, n_dirty, n_dirty_present;
+    size_t bytes, budget; /* entries' (CENTRY_COST + key + value capacity) and the slots */
+    size_t hand;          /* CLOCK: the next bucket to look at */
+    /* the entry whose value value_get handed out last: not evicted by the next call, which may
+     * be given that value (a get, then a put of what it returned) */
+    centry *lent;
+} vcache;
 
 typedef struct rdb_table {
     rdb_backend *b;
@@ -60,6 +97,7 @@ typedef struct rdb_table {
     /* cleanup_step's position: the next key to look at (the cursor only says "go on") */
     unsigned char *clean_key;
     size_t clean_len, clean_cap;
+    size_t n_dirty; /* its dirty entries in the value cache */
 } rdb_table;
 
 struct rdb_backend {
@@ -80,8 +118,7 @@ struct rdb_backend {
     size_t cap_by_id;
     unsigned char *kbuf; /* key scratch */
     size_t kcap;
-    unsigned char *vbuf; /* value scratch (append, values handed out) */
-    size_t vcap;
+    vcache c;
     /* the last get's result, handed out: pinned (no copy), released at the next get (rocksdb_get
      * cannot tell an empty value from an absent one) */
     rocksdb_pinnableslice_t *got;
@@ -286,7 +323,7 @@ static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
         ;
 }
 
-/* ---- values --------------------------------------------------------------------------------- */
+/* ---- point reads and writes ----------------------------------------------------------------- */
 
 static bool in_range(const rdb_table *t, const rill__state_key *k)
 {
@@ -333,6 +370,321 @@ static int del_raw(rdb_backend *b, const void *key, size_t kn)
     return err ? db_fail(b, err, "delete") : 0;
 }
 
+/* ---- the value cache ------------------------------------------------------------------------ */
+
+static inline rdb_table *c_table(rdb_backend *b, const centry *e)
+{
+    return b->tables[rd_be32(e->key)];
+}
+
+static inline size_t c_cost(const centry *e)
+{
+    return CENTRY_COST + e->klen + e->vcap;
+}
+
+/* The entry of key[0..kn) (hash h), or NULL. */
+static inline centry *c_find(const vcache *c, uint64_t h, const unsigned char *key, size_t kn)
+{
+    if (!c->n)
+        return NULL;
+    for (centry *e = c->slots[h & (c->n_slots - 1)]; e; e = e->next)
+        if (e->h == h && e->klen == kn && memcmp(e->key, key, kn) == 0)
+            return e;
+    return NULL;
+}
+
+static inline void c_link(vcache *c, centry *e)
+{
+    centry **s = &c->slots[e->h & (c->n_slots - 1)];
+    e->next = *s;
+    *s = e;
+}
+
+static void c_grow(vcache *c)
+{
+    size_t old = c->n_slots;
+    centry **slots = c->slots;
+    c->n_slots = old ? 2 * old : 64;
+    c->slots = rill__xcalloc(c->n_slots, sizeof *c->slots);
+    c->bytes += (c->n_slots - old) * sizeof *c->slots;
+    for (size_t i = 0; i < old; i++)
+        for (centry *e = slots[i], *nx; e; e = nx) {
+            nx = e->next;
+            c_link(c, e);
+        }
+    free(slots);
+    c->hand = 0;
+}
+
+/* A new clean, absent entry for key[0..kn). */
+static centry *c_insert(vcache *c, uint64_t h, const unsigned char *key, size_t kn)
+{
+    if (c->n >= c->n_slots)
+        c_grow(c);
+    centry *e = rill__xmalloc(sizeof *e + kn);
+    *e = (centry){.h = h, .klen = (uint32_t)kn, .ref = true};
+    memcpy(e->key, key, kn);
+    c_link(c, e);
+    c->n++;
+    c->bytes += c_cost(e);
+    return e;
+}
+
+static inline void c_set_dirty(rdb_backend *b, centry *e)
+{
+    if (e->dirty)
+        return;
+    e->dirty = true;
+    b->c.n_dirty++;
+    b->c.n_dirty_present += e->present;
+    c_table(b, e)->n_dirty++;
+}
+
+/* The entry holds nothing more to write (it was written, or is dropped). */
+static inline void c_set_clean(rdb_backend *b, centry *e)
+{
+    if (!e->dirty)
+        return;
+    e->dirty = false;
+    b->c.n_dirty--;
+    b->c.n_dirty_present -= e->present;
+    c_table(b, e)->n_dirty--;
+}
+
+static inline void c_account_present(vcache *c, centry *e, bool present)
+{
+    if (e->dirty && e->present != present)
+        c->n_dirty_present += present ? 1 : (size_t)-1;
+    e->present = present;
+}
+
+/* Makes the value val[0..len) (which may point into the entry's own value), present. */
+static void c_set(vcache *c, centry *e, const void *val, size_t len)
+{
+    if (len > e->vcap || e->vcap > 4 * len + 64) {
+        unsigned char *nv = len ? rill__xmalloc(len) : NULL;
+        if (len)
+            memcpy(nv, val, len);
+        free(e->val);
+        c->bytes = c->bytes - e->vcap + len;
+        e->val = nv;
+        e->vcap = (uint32_t)len;
+    } else if (len) {
+        memmove(e->val, val, len);
+    }
+    e->vlen = (uint32_t)len;
+}
+
+/* Appends val[0..len) to the value (val may point into it); the caller checked the size. */
+static void c_append(vcache *c, centry *e, const void *val, size_t len)
+{
+    size_t need = (size_t)e->vlen + len;
+    if (need > e->vcap) {
+        size_t cap = RILL_MAX(need, (size_t)e->vcap + e->vcap / 2);
+        cap = RILL_MIN(cap, (size_t)UINT32_MAX);
+        unsigned char *nv = rill__xmalloc(cap);
+        if (e->vlen)
+            memcpy(nv, e->val, e->vlen);
+        if (len)
+            memcpy(nv + e->vlen, val, len);
+        free(e->val);
+        c->bytes = c->bytes - e->vcap + cap;
+        e->val = nv;
+        e->vcap = (uint32_t)cap;
+    } else if (len) {
+        memmove(e->val + e->vlen, val, len);
+    }
+    e->vlen = (uint32_t)need;
+}
+
+static void c_free(vcache *c, centry *e)
+{
+    c->n--;
+    c->bytes -= c_cost(e);
+    free(e->val);
+    free(e);
+}
+
+/* Unlinks and frees e (clean or not: the caller wrote it or no longer needs it). */
+static void c_remove(rdb_backend *b, centry *e)
+{
+    vcache *c = &b->c;
+    centry **p = &c->slots[e->h & (c->n_slots - 1)];
+    while (*p != e)
+        p = &(*p)->next;
+    *p = e->next;
+    if (c->lent == e)
+        c->lent = NULL;
+    c_account_present(c, e, false);
+    c_set_clean(b, e);
+    c_free(c, e);
+}
+
+/* Every entry, without writing anything (destroy, compact after a flush). */
+static void c_clear(vcache *c)
+{
+    for (size_t i = 0; i < c->n_slots; i++) {
+        for (centry *e = c->slots[i], *nx; e; e = nx) {
+            nx = e->next;
+            c_free(c, e);
+        }
+        c->slots[i] = NULL;
+    }
+    c->n_dirty = c->n_dirty_present = 0;
+    c->lent = NULL;
+}
+
+/* Adds what a dirty entry says to wb. */
+static inline void c_batch(rocksdb_writebatch_t *wb, const centry *e)
+{
+    if (e->present)
+        rocksdb_writebatch_put(wb, (const char *)e->key, e->klen,
+                               e->vlen ? (const char *)e->val : "", e->vlen);
+    else
+        rocksdb_writebatch_delete(wb, (const char *)e->key, e->klen);
+}
+
+static int c_write(rdb_backend *b, rocksdb_writebatch_t *wb, const char *what)
+{
+    char *err = NULL;
+    rocksdb_write(b->db, b->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    return err ? db_fail(b, err, what) : 0;
+}
+
+/* Writes every dirty entry, in one write batch; they stay cached, clean. */
+static int c_flush(rdb_backend *b)
+{
+    vcache *c = &b->c;
+    if (!c->n_dirty)
+        return 0;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    for (size_t i = 0; i < c->n_slots; i++)
+        for (centry *e = c->slots[i]; e; e = e->next)
+            if (e->dirty)
+                c_batch(wb, e);
+    int rc = c_write(b, wb, "write the value cache");
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < c->n_slots; i++)
+        for (centry *e = c->slots[i]; e; e = e->next)
+            if (e->dirty) {
+                if (e->present)
+                    ttl_seen(c_table(b, e), e->val, e->vlen);
+                c_set_clean(b, e);
+            }
+    RILL_ASSERT(c->n_dirty == 0 && c->n_dirty_present == 0);
+    return 0;
+}
+
+/*
+ * Over budget: evicts down to 7/8 of it, CLOCK by bucket (an entry referenced since the hand
+ * last passed gets another round), the dirty victims written in one batch. Called at the start
+ * of an operation, so that what this one hands out cannot go (nor the value the last value_get
+ * handed out, which the caller may pass back in). On a failed write nothing is evicted.
+ */
+static int c_evict(rdb_backend *b)
+{
+    vcache *c = &b->c;
+    size_t target = c->budget - c->budget / 8, freed = 0;
+    centry *victims = NULL;
+    rocksdb_writebatch_t *wb = NULL;
+    /* two full turns at most: the first clears every reference bit */
+    for (size_t turn = 0; turn < 2 * c->n_slots && c->bytes - freed > target; turn++) {
+        centry **p = &c->slots[c->hand];
+        c->hand = (c->hand + 1) & (c->n_slots - 1);
+        while (*p) {
+            centry *e = *p;
+            if (e->ref || e == c->lent) {
+                e->ref = false;
+                p = &e->next;
+                continue;
+            }
+            *p = e->next;
+            e->next = victims;
+            victims = e;
+            freed += c_cost(e);
+            if (e->dirty) {
+                if (!wb)
+                    wb = rocksdb_writebatch_create();
+                c_batch(wb, e);
+            }
+        }
+    }
+    int rc = wb ? c_write(b, wb, "write evicted values") : 0;
+    for (centry *e = victims, *nx; e; e = nx) {
+        nx = e->next;
+        if (rc) {
+            c_link(c, e); /* kept, dirty: written later */
+            continue;
+        }
+        if (e->dirty && e->present)
+            ttl_seen(c_table(b, e), e->val, e->vlen);
+        c_account_present(c, e, false);
+        c_set_clean(b, e);
+        c_free(c, e);
+    }
+    return rc;
+}
+
+/* The cache entry of the key in b->kbuf[0..kn), loaded from RocksDB on a miss (clean: present
+ * or absent). Evicts first when over budget. */
+static int c_load(rdb_table *t, size_t kn, centry **out)
+{
+    rdb_backend *b = t->b;
+    vcache *c = &b->c;
+    *out = NULL;
+    if (RILL_UNLIKELY(c->bytes > c->budget)) {
+        int rc = c_evict(b);
+        if (rc < 0)
+            return rc;
+    }
+    uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
+    centry *e = c_find(c, h, b->kbuf, kn);
+    if (RILL_LIKELY(e != NULL)) {
+        e->ref = true;
+        *out = e;
+        return 0;
+    }
+    const void *v = NULL;
+    size_t n = 0;
+    int rc = get_raw(t, kn, &v, &n);
+    if (rc < 0)
+        return rc;
+    e = c_insert(c, h, b->kbuf, kn);
+    if (rc == 1) {
+        c_set(c, e, v, n);
+        e->present = true;
+    }
+    rocksdb_pinnableslice_destroy(b->got); /* copied: nothing to keep pinned */
+    b->got = NULL;
+    *out = e;
+    return 0;
+}
+
+/* The cache entry of the key in b->kbuf[0..kn), new and absent on a miss (no RocksDB read: the
+ * caller overwrites it). */
+static centry *c_entry(rdb_table *t, size_t kn, int *rc)
+{
+    rdb_backend *b = t->b;
+    vcache *c = &b->c;
+    *rc = 0;
+    if (RILL_UNLIKELY(c->bytes > c->budget)) {
+        *rc = c_evict(b);
+        if (*rc < 0)
+            return NULL;
+    }
+    uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
+    centry *e = c_find(c, h, b->kbuf, kn);
+    if (e)
+        e->ref = true;
+    else
+        e = c_insert(c, h, b->kbuf, kn);
+    return e;
+}
+
+/* ---- values --------------------------------------------------------------------------------- */
+
 static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const void **val_out,
                          size_t *len_out)
 {
@@ -344,14 +696,14 @@ static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const 
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
         return 0; /* too long to have been stored */
-    const void *v = NULL;
-    size_t n = 0;
-    int rc = get_raw(t, kn, &v, &n);
-    if (rc == 1) {
-        *val_out = v;
-        *len_out = n;
-    }
-    return rc;
+    centry *e;
+    int rc = c_load(t, kn, &e);
+    if (rc < 0 || !e->present)
+        return rc;
+    *val_out = e->vlen ? (const void *)e->val : (const void *)""; /* non-NULL when present */
+    *len_out = e->vlen;
+    t->b->c.lent = e;
+    return 1;
 }
 
 static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const void *val,
@@ -366,12 +718,20 @@ static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const 
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
         return RILL_ELIMIT;
-    return put_raw(t, kn, val, len);
+    int rc;
+    centry *e = c_entry(t, kn, &rc);
+    if (!e)
+        return rc;
+    c_set(&t->b->c, e, val, len);
+    c_set_dirty(t->b, e);
+    c_account_present(&t->b->c, e, true);
+    return 0;
 }
 
 static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k);
 
-/* On a map table: the whole map of k (clearing state of any kind is a value_del). */
+/* On a map table: the whole map of k (clearing state of any kind is a value_del). A value
+ * becomes a dirty absent entry: the delete is written with the other dirty entries. */
 static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
 {
     rdb_table *t = rtab(tt);
@@ -380,16 +740,28 @@ static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
     if (t->kind == RILL_STATE_MAP)
         return rdb_map_clear(tt, k);
     size_t kn = enc_key(t, k, NULL, 0);
-    return kn ? del_raw(t->b, t->b->kbuf, kn) : 0;
+    if (!kn)
+        return 0;
+    int rc;
+    centry *e = c_entry(t, kn, &rc);
+    if (!e)
+        return rc;
+    vcache *c = &t->b->c;
+    c->bytes -= e->vcap;
+    free(e->val);
+    e->val = NULL;
+    e->vlen = e->vcap = 0;
+    c_set_dirty(t->b, e);
+    c_account_present(c, e, false);
+    return 0;
 }
 
-/* A read-modify-write of the whole value for now (a merge operator would append without
- * reading; it needs care with the TTL filter, which sees no merge operands). */
+/* Appends to the cached value (read from RocksDB on a miss): a list that stays hot is never
+ * read or written whole per append. */
 static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, const void *val,
                             size_t len)
 {
     rdb_table *t = rtab(tt);
-    rdb_backend *b = t->b;
     if (RILL_UNLIKELY(t->fixed_len || t->kind == RILL_STATE_MAP))
         return RILL_EINVAL;
     if (RILL_UNLIKELY(!in_range(t, k)))
@@ -397,19 +769,16 @@ static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, con
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn || len > UINT32_MAX)
         return RILL_ELIMIT;
-    const void *old = NULL;
-    size_t old_len = 0;
-    int rc = get_raw(t, kn, &old, &old_len);
+    centry *e;
+    int rc = c_load(t, kn, &e);
     if (rc < 0)
         return rc;
-    if (old_len + len > UINT32_MAX)
+    if ((size_t)e->vlen + len > UINT32_MAX)
         return RILL_ELIMIT;
-    unsigned char *v = room(&b->vbuf, &b->vcap, old_len + len + 1);
-    if (old_len)
-        memcpy(v, old, old_len);
-    if (len)
-        memcpy(v + old_len, val, len);
-    return put_raw(t, kn, v, old_len + len);
+    c_append(&t->b->c, e, val, len);
+    c_set_dirty(t->b, e);
+    c_account_present(&t->b->c, e, true);
+    return 0;
 }
 
 /* ---- scans ------------------------------------------------------------------------------------
@@ -505,6 +874,11 @@ static int rdb_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn
     const rill__state_backend_cfg *c = &t->b->base.cfg;
     if (kg < c->kg_first || kg > c->kg_last)
         return RILL_ESTATE;
+    if (t->n_dirty) {
+        int rc = c_flush(t->b);
+        if (rc < 0)
+            return rc;
+    }
     return scan_kg(t->b, NULL, t->tid, t->kind == RILL_STATE_MAP, kg, fn, arg);
 }
 
@@ -625,12 +999,17 @@ static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
 
 /* The position of a round lives in the table (the next key to look at); the cursor is 0 to
  * start a round over and 1 while one is under way. Each RocksDB entry (a value, or one user key
- * of a map) counts as one of the n. */
+ * of a map) counts as one of the n. A round starts by writing the table's dirty cached values
+ * (so that it sees them); during the round a cached value is what counts: dirty, it is left for
+ * the next round; clean, it is RocksDB's and goes from both when expired. */
 static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
                                 bool (*expired)(void *arg, const void *val, size_t len), void *arg)
 {
     rdb_table *t = rtab(tt);
     rdb_backend *b = t->b;
+    if ((!*cursor || !t->clean_len) && t->n_dirty && c_flush(b) < 0)
+        return 0; /* the error shows again at the next access */
+    bool cached = t->kind != RILL_STATE_MAP && b->c.n;
     unsigned char tp[4];
     be32(tp, t->tid);
     range_it r;
@@ -642,8 +1021,15 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
         size_t kn, vn;
         const char *kp = rocksdb_iter_key(r.it, &kn);
         const char *vp = rocksdb_iter_value(r.it, &vn);
-        if (expired(arg, vp, vn) && del_raw(b, kp, kn) == 0)
+        centry *e =
+            cached ? c_find(&b->c, rill__hash_bytes(kp, kn, 0), (const void *)kp, kn) : NULL;
+        if (e && e->dirty)
+            continue;
+        if (expired(arg, vp, vn) && del_raw(b, kp, kn) == 0) {
             removed++;
+            if (e)
+                c_remove(b, e);
+        }
     }
     if (rocksdb_iter_valid(r.it)) {
         size_t kn;
@@ -667,6 +1053,10 @@ static void backend_unref(rdb_backend *b);
 static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
 {
     rdb_backend *b = (rdb_backend *)bb;
+    *out = NULL;
+    int rc = c_flush(b); /* the snapshot must hold every dirty value */
+    if (rc < 0)
+        return rc;
     rdb_snap *s = rill__xcalloc(1, sizeof *s);
     s->b = b;
     s->snap = rocksdb_create_snapshot(b->db); /* a sequence number and a list entry: cheap */
@@ -826,18 +1216,21 @@ static void sanitize(char *dst, size_t cap, const char *uid)
 }
 
 /*
- * Memory (cfg->memory_bytes, default 64 MiB, at least 4 MiB): half is the LRU block cache,
- * which also holds the index and filter blocks (so open files do not add unbounded table-reader
- * memory); the other half is the write buffers: N_MEMTABLES memtables of a third each (one
- * being written, the others being flushed), capped in all by db_write_buffer_size. Open files
- * are limited to MAX_OPEN_FILES. The WAL is off: durability comes from checkpoints (Flink).
+ * Memory (cfg->memory_bytes, default 64 MiB): an eighth (at least MIN_CACHE) is the value
+ * cache; of the rest (at least MIN_MEMORY: below that RocksDB itself does not stay within
+ * memory_bytes), half is the LRU block cache, which also holds the index and filter blocks (so
+ * open files do not add unbounded table-reader memory), and the other half the write buffers:
+ * N_MEMTABLES memtables of a third each (one being written, the others being flushed), capped
+ * in all by db_write_buffer_size. Open files are limited to MAX_OPEN_FILES. The WAL is off:
+ * durability comes from checkpoints (Flink).
  */
 static void configure(rdb_backend *b, int64_t mem)
 {
     if (mem <= 0)
         mem = DEFAULT_MEMORY;
-    if (mem < MIN_MEMORY)
-        mem = MIN_MEMORY;
+    int64_t vc = RILL_MAX(mem / CACHE_SHARE, (int64_t)MIN_CACHE);
+    b->c.budget = (size_t)vc;
+    mem = RILL_MAX(mem - vc, MIN_MEMORY);
     size_t cache = (size_t)(mem / 2), wb_total = (size_t)(mem - mem / 2);
     b->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(b->opts, 1);
@@ -925,11 +1318,13 @@ static void rdb_destroy(rill__state_backend *bb)
     free(b->tables);
     free(b->by_id);
     free(b->kbuf);
-    free(b->vbuf);
+    c_clear(&b->c);
+    free(b->c.slots);
+    b->c.slots = NULL;
     rocksdb_pinnableslice_destroy(b->got);
     b->tables = NULL;
     b->by_id = NULL;
-    b->kbuf = b->vbuf = NULL;
+    b->kbuf = NULL;
     b->got = NULL;
     b->n_tables = 0;
     backend_unref(b); /* a view still being read keeps the DB */
@@ -948,25 +1343,32 @@ static int64_t prop(rdb_backend *b, const char *name)
     return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* Estimates (RocksDB's): entries counts each map user key, and an overwrite or delete still in
- * a memtable can skew it until a flush or compaction. */
+/* Estimates (RocksDB's, plus the values only the cache holds yet: no flush, this is called
+ * often): entries counts each map user key, and an overwrite or delete not yet compacted (or a
+ * dirty cached value that overwrites one in RocksDB) can skew it. */
+static int64_t keys_estimate(rdb_backend *b)
+{
+    return prop(b, "rocksdb.estimate-num-keys") + (int64_t)b->c.n_dirty_present;
+}
+
 static void rdb_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *bytes_out)
 {
     rdb_backend *b = (rdb_backend *)bb;
     if (entries_out)
-        *entries_out = prop(b, "rocksdb.estimate-num-keys");
+        *entries_out = keys_estimate(b);
     if (bytes_out)
         *bytes_out = (int64_t)sizeof *b + prop(b, "rocksdb.total-sst-files-size") +
-                     prop(b, "rocksdb.cur-size-all-mem-tables");
+                     prop(b, "rocksdb.cur-size-all-mem-tables") + (int64_t)b->c.bytes;
 }
 
-/* Memory: the memtables and what the block cache holds now; disk: the SST files. */
+/* Memory: the value cache, the memtables and what the block cache holds now; disk: the SST
+ * files. */
 static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
 {
     rdb_backend *b = (rdb_backend *)bb;
-    out->keys = prop(b, "rocksdb.estimate-num-keys");
+    out->keys = keys_estimate(b);
     size_t cached = b->cache ? rocksdb_cache_get_usage(b->cache) : 0;
-    out->memory_bytes = prop(b, "rocksdb.cur-size-all-mem-tables") +
+    out->memory_bytes = prop(b, "rocksdb.cur-size-all-mem-tables") + (int64_t)b->c.bytes +
                         (int64_t)RILL_MIN(cached, (size_t)INT64_MAX / 2);
     out->disk_bytes = prop(b, "rocksdb.total-sst-files-size");
 }
@@ -976,6 +1378,10 @@ int rill__rocksdb_compact(rill__state_backend *bb)
     if (!bb || bb->ops != &rill__rocksdb_backend_ops)
         return RILL_EINVAL;
     rdb_backend *b = (rdb_backend *)bb;
+    int rc = c_flush(b); /* the filter sees only what is written; and what it drops must not */
+    if (rc < 0)          /* be served from the cache afterwards */
+        return rc;
+    c_clear(&b->c);
     rocksdb_compact_range(b->db, NULL, 0, NULL, 0);
     return 0;
 }

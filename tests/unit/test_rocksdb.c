@@ -476,3 +476,436 @@ TEST(rocksdb_large_state_bounded_memory)
     CHECK_INT((after - before) / 1024, <, RSS_BOUND_MB);
     ops->destroy(b);
 }
+
+/* ---- the value cache ------------------------------------------------------------------------ */
+
+/* A model of the value cache test's state: a variable-length value table "v" (values up to
+ * MAXV bytes; those starting with 'X' count as expired for cleanup), a fixed-size counter table
+ * "w" and, beside them, a map table "m" that must not interfere. */
+enum { MK = 2000, MAXV = 64 };
+typedef struct mval {
+    bool present;
+    uint8_t len;
+    unsigned char v[MAXV];
+} mval;
+typedef struct model {
+    mval v[MK];
+    int64_t w[MK]; /* 0: absent */
+    bool m[MK];    /* the map of key i holds "u" -> i */
+} model;
+
+typedef struct mseen {
+    const model *want;
+    bool fixed; /* table "w" */
+    bool seen[MK];
+    int64_t n;
+} mseen;
+
+static int see_model(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    mseen *s = arg;
+    uint64_t i;
+    CHECK_EQ(k->key_len, 8);
+    memcpy(&i, k->key, 8);
+    CHECK_INT(i, <, MK);
+    CHECK(!s->seen[i]);
+    s->seen[i] = true;
+    s->n++;
+    if (s->fixed) {
+        int64_t w;
+        CHECK_EQ(len, 8);
+        memcpy(&w, val, 8);
+        if (w != s->want->w[i])
+            rill_test_fail(__FILE__, __LINE__, "w[%llu]: %lld, want %lld", (unsigned long long)i,
+                           (long long)w, (long long)s->want->w[i]);
+        return 0;
+    }
+    const mval *m = &s->want->v[i];
+    if (!m->present || len != m->len || memcmp(val, m->v, len) != 0)
+        rill_test_fail(__FILE__, __LINE__, "v[%llu]: %zu bytes '%.*s', want %s %u bytes '%.*s'",
+                       (unsigned long long)i, len, (int)len, (const char *)val,
+                       m->present ? "present" : "absent", m->len, (int)m->len, (const char *)m->v);
+    return 0;
+}
+
+static void check_seen(const mseen *s)
+{
+    for (int i = 0; i < MK; i++) {
+        bool want = s->fixed ? s->want->w[i] != 0 : s->want->v[i].present;
+        if (want != s->seen[i])
+            rill_test_fail(__FILE__, __LINE__, "%s[%d]: %s, want %s", s->fixed ? "w" : "v", i,
+                           s->seen[i] ? "visited" : "not visited", want ? "present" : "absent");
+    }
+}
+
+/* Every key group of table tv (w: the counter table) live, against the model. */
+static void check_live(rill__state_table *t, bool w, const model *want)
+{
+    mseen *s = calloc(1, sizeof *s);
+    s->want = want;
+    s->fixed = w;
+    for (int kg = 0; kg < MAX_PAR; kg++)
+        CHECK_RC(ops->iterate_kg(t, kg, see_model, s));
+    check_seen(s);
+    free(s);
+}
+
+/* Table index (0: v, 2: w) of a view, against the model as it was at the view's begin. */
+static void check_view(rill__state_snap *view, size_t table, const model *want)
+{
+    mseen *s = calloc(1, sizeof *s);
+    s->want = want;
+    s->fixed = table == 2;
+    for (int kg = 0; kg < MAX_PAR; kg++)
+        CHECK_RC(ops->snap_iterate_kg(view, table, kg, see_model, s));
+    check_seen(s);
+    free(s);
+}
+
+static void check_get(rill__state_table *tv, rill__state_table *tw, const model *m, uint64_t i)
+{
+    uint64_t kb;
+    rill__state_key k = u64_key(&kb, i);
+    const void *p;
+    size_t n;
+    int rc = ops->value_get(tv, &k, &p, &n);
+    CHECK_EQ(rc, m->v[i].present);
+    if (rc == 1) {
+        if (n != m->v[i].len || memcmp(p, m->v[i].v, n) != 0)
+            rill_test_fail(__FILE__, __LINE__, "get v[%llu]: %zu bytes '%.*s', want %u '%.*s'",
+                           (unsigned long long)i, n, (int)n, (const char *)p, m->v[i].len,
+                           (int)m->v[i].len, (const char *)m->v[i].v);
+    }
+    rc = ops->value_get(tw, &k, &p, &n);
+    CHECK_EQ(rc, m->w[i] != 0);
+    if (rc == 1) {
+        int64_t w;
+        CHECK_EQ(n, 8);
+        memcpy(&w, p, 8);
+        CHECK_EQ(w, m->w[i]);
+    }
+}
+
+static bool x_expired(void *arg, const void *val, size_t len)
+{
+    (void)arg;
+    return len && *(const unsigned char *)val == 'X';
+}
+
+typedef struct restorer {
+    rill__state_table *to;
+} restorer;
+
+/* What a restore does with a snapshot's entry: value_put. */
+static int restore_one(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    return ops->value_put(((restorer *)arg)->to, k, val, len);
+}
+
+/* Random operations against the model with a cache of a few dozen entries (memory_bytes 16 KiB:
+ * the cache's 4 KiB floor), so nearly every operation evicts and writes back: puts, gets,
+ * appends, deletes (present and absent), values handed back in (a get's result put to another
+ * key, appended to itself), a map table beside, snapshot views begun while the owner goes on,
+ * live iteration, cleanup rounds, and at the end a restore of a view into a fresh instance. */
+TEST(rocksdb_value_cache_against_model)
+{
+    enum { OPS = 60000 };
+    rill__state_backend *b = open_in(rill_test_tmpdir(), 16 << 10, "cache", 0);
+    rill__state_table *tv = table_of(b, 0, "v", RILL_STATE_VALUE, 0);
+    rill__state_table *tm = table_of(b, 1, "m", RILL_STATE_MAP, 0);
+    rill_state_desc dw = {.id = 2, .name = "w", .kind = RILL_STATE_VALUE, .value_size = 8};
+    rill__state_table *tw = NULL;
+    CHECK_RC(ops->table(b, &dw, &tw));
+    model *m = calloc(1, sizeof *m), *at_view = calloc(1, sizeof *at_view);
+    rill__state_snap *view = NULL;
+    int view_due = -1;
+    uint64_t rnd = 42;
+    int64_t n_cleaned = 0;
+    for (int op = 0; op < OPS; op++) {
+        rnd = rill__mix64(rnd);
+        uint64_t i = (rnd >> 8) % MK, j = (rnd >> 24) % MK;
+        int what = (int)(rnd % 100);
+        unsigned len = (unsigned)(rnd >> 40) % 17;
+        uint64_t kb;
+        rill__state_key k = u64_key(&kb, i);
+        mval *v = &m->v[i];
+        const void *p;
+        size_t n;
+        if (what < 25) { /* put: 1 in 10 "expired" */
+            unsigned char buf[MAXV];
+            for (unsigned x = 0; x < len; x++)
+                buf[x] = (unsigned char)('a' + (rnd >> (x % 50)) % 26);
+            if (len && (rnd >> 52) % 10 == 0)
+                buf[0] = 'X';
+            CHECK_RC(ops->value_put(tv, &k, buf, len));
+            v->present = true;
+            v->len = (uint8_t)len;
+            memcpy(v->v, buf, len);
+        } else if (what < 45) {
+            check_get(tv, tw, m, i);
+        } else if (what < 57) { /* append */
+            unsigned add = len % 9;
+            if (v->len + add > MAXV)
+                add = 0;
+            char buf[9];
+            for (unsigned x = 0; x < add; x++)
+                buf[x] = (char)('a' + x);
+            CHECK_RC(ops->value_append(tv, &k, buf, add));
+            if (!v->present)
+                v->len = 0;
+            v->present = true;
+            memcpy(v->v + v->len, buf, add);
+            v->len = (uint8_t)(v->len + add);
+        } else if (what < 67) {
+            CHECK_RC(ops->value_del(tv, &k));
+            v->present = false;
+        } else if (what < 72) { /* a value handed back in: put to another key */
+            int rc = ops->value_get(tv, &k, &p, &n);
+            CHECK_INT(rc, >=, 0);
+            if (rc == 1) {
+                rill__state_key k2 = u64_key(&kb, j);
+                CHECK_RC(ops->value_put(tv, &k2, p, n));
+                m->v[j] = *v;
+            }
+        } else if (what < 75) { /* ... and appended to itself */
+            int rc = ops->value_get(tv, &k, &p, &n);
+            CHECK_INT(rc, >=, 0);
+            if (rc == 1 && 2 * n <= MAXV) {
+                CHECK_RC(ops->value_append(tv, &k, p, n));
+                memcpy(v->v + v->len, v->v, v->len);
+                v->len = (uint8_t)(2 * v->len);
+            }
+        } else if (what < 85) { /* the counter table: get, add, put */
+            int rc = ops->value_get(tw, &k, &p, &n);
+            CHECK_EQ(rc, m->w[i] != 0);
+            int64_t w = 0;
+            if (rc == 1)
+                memcpy(&w, p, 8);
+            CHECK_EQ(w, m->w[i]);
+            w += (int64_t)i + 1;
+            CHECK_RC(ops->value_put(tw, &k, &w, 8));
+            m->w[i] = w;
+        } else if (what < 90) {
+            CHECK_RC(ops->map_put(tm, &k, "u", 1, &i, 8));
+            m->m[i] = true;
+        } else if (what < 93) {
+            int rc = ops->map_get(tm, &k, "u", 1, &p, &n);
+            CHECK_EQ(rc, m->m[i]);
+            if (rc == 1)
+                CHECK(n == 8 && memcmp(p, &i, 8) == 0);
+        } else if (what < 94) {
+            CHECK_RC(ops->value_del(tm, &k)); /* on a map table: clears the map */
+            m->m[i] = false;
+        } else if (what < 97) {
+            if (!view) { /* a view now, read some operations later */
+                CHECK_RC(ops->snap_begin(b, &view));
+                *at_view = *m;
+                view_due = op + 500 + (int)(rnd >> 50) % 3000;
+            }
+        } else if (what < 98) {
+            check_live(tv, false, m);
+            check_live(tw, true, m);
+        } else if (what < 99 && op % 7 == 0) { /* a full cleanup round */
+            int64_t want = 0;
+            for (int x = 0; x < MK; x++)
+                if (m->v[x].present && m->v[x].len && m->v[x].v[0] == 'X') {
+                    want++;
+                    m->v[x].present = false;
+                }
+            int64_t removed = 0;
+            uint64_t cursor = 0;
+            do
+                removed += ops->cleanup_step(tv, &cursor, 5, x_expired, NULL);
+            while (cursor);
+            CHECK_EQ(removed, want);
+            n_cleaned += removed;
+        }
+        if (view && op == view_due) {
+            check_view(view, 0, at_view);
+            check_view(view, 2, at_view);
+            ops->snap_end(view);
+            view = NULL;
+        }
+    }
+    CHECK_INT(n_cleaned, >, 0);
+    for (uint64_t i = 0; i < MK; i++)
+        check_get(tv, tw, m, i);
+    check_live(tv, false, m);
+    check_live(tw, true, m);
+    for (uint64_t i = 0; i < MK; i++) {
+        uint64_t kb;
+        rill__state_key k = u64_key(&kb, i);
+        const void *p;
+        size_t n;
+        CHECK_EQ(ops->map_get(tm, &k, "u", 1, &p, &n), m->m[i]);
+    }
+
+    /* a restore: a view of b put through value_put into a fresh instance (its tables
+     * registered by name first, as a restore does), then the operator registers and reads */
+    if (view) { /* one still open: read it now */
+        check_view(view, 0, at_view);
+        check_view(view, 2, at_view);
+        ops->snap_end(view);
+    }
+    CHECK_RC(ops->snap_begin(b, &view));
+    rill__state_backend *b2 = open_in(rill_test_tmpdir(), 16 << 10, "cache2", 0);
+    rill__state_table *rv = table_of(b2, -1, "v", RILL_STATE_VALUE, 0);
+    table_of(b2, -1, "m", RILL_STATE_MAP, 0);
+    rill_state_desc rdw = dw;
+    rdw.id = -1;
+    rill__state_table *rw = NULL;
+    CHECK_RC(ops->table(b2, &rdw, &rw));
+    for (int kg = 0; kg < MAX_PAR; kg++) {
+        CHECK_RC(ops->snap_iterate_kg(view, 0, kg, restore_one, &(restorer){rv}));
+        CHECK_RC(ops->snap_iterate_kg(view, 2, kg, restore_one, &(restorer){rw}));
+    }
+    ops->snap_end(view);
+    ops->destroy(b);
+    CHECK(table_of(b2, 0, "v", RILL_STATE_VALUE, 0) == rv);
+    for (uint64_t i = 0; i < MK; i++)
+        check_get(rv, rw, m, i);
+    check_live(rv, false, m);
+    check_live(rw, true, m);
+    /* a view of the restored instance, taken straight after the restore's puts */
+    CHECK_RC(ops->snap_begin(b2, &view));
+    check_view(view, 0, m);
+    check_view(view, 2, m);
+    ops->snap_end(view);
+    ops->destroy(b2);
+    free(m);
+    free(at_view);
+}
+
+static int sum_kg(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    int64_t *want = arg, v;
+    uint64_t i;
+    CHECK_EQ(len, 8);
+    memcpy(&i, k->key, 8);
+    memcpy(&v, val, 8);
+    CHECK_INT(i, <, 1000);
+    if (v != want[i])
+        rill_test_fail(__FILE__, __LINE__, "sum[%llu]: %lld, want %lld", (unsigned long long)i,
+                       (long long)v, (long long)want[i]);
+    want[i] = -1; /* seen */
+    return 0;
+}
+
+static void check_sums(rill__state_table *t, rill__state_snap *view, const int64_t *sums)
+{
+    int64_t want[1000];
+    memcpy(want, sums, sizeof want);
+    for (int kg = 0; kg < MAX_PAR; kg++)
+        CHECK_RC(view ? ops->snap_iterate_kg(view, 0, kg, sum_kg, want)
+                      : ops->iterate_kg(t, kg, sum_kg, want));
+    for (int i = 0; i < 1000; i++)
+        CHECK_EQ(want[i], -1);
+}
+
+/* A running sum over 1,000 hot keys, 100 updates each: every update after the first is a cache
+ * hit, so RocksDB holds nothing until something reads it as a range (the memtables stay empty);
+ * iteration and a view then see the sums, and a view begun before more updates does not. */
+TEST(rocksdb_value_cache_hot_keys)
+{
+    enum { K = 1000, ROUNDS = 100 };
+    rill__state_backend *b = open_in(rill_test_tmpdir(), 0, "hot", 0);
+    rill__state_table *t = table_of(b, 0, "sum", RILL_STATE_VALUE, 0);
+    rill__state_usage u0;
+    ops->usage(b, &u0);
+    int64_t sums[K] = {0};
+    for (int r = 0; r < ROUNDS; r++)
+        for (uint64_t i = 0; i < K; i++) {
+            uint64_t kb;
+            rill__state_key k = u64_key(&kb, i);
+            const void *p;
+            size_t n;
+            int64_t v = 0;
+            int rc = ops->value_get(t, &k, &p, &n);
+            CHECK_EQ(rc, r > 0);
+            if (rc == 1)
+                memcpy(&v, p, 8);
+            CHECK_EQ(v, sums[i]);
+            v += (int64_t)i + r;
+            CHECK_RC(ops->value_put(t, &k, &v, 8));
+            sums[i] = v;
+        }
+    rill__state_usage u;
+    ops->usage(b, &u);
+    fprintf(stderr, "hot keys: usage memory %lld -> %lld bytes, keys %lld, disk %lld\n",
+            (long long)u0.memory_bytes, (long long)u.memory_bytes, (long long)u.keys,
+            (long long)u.disk_bytes);
+    /* 100,000 puts written through would be several MB of memtable; cached, 1,000 entries */
+    CHECK_INT(u.memory_bytes - u0.memory_bytes, <, 512 << 10);
+    CHECK_INT(u.memory_bytes - u0.memory_bytes, >, K * 8);
+    CHECK_EQ(u.keys, K);
+    int64_t entries = 0;
+    ops->stats(b, &entries, NULL);
+    CHECK_EQ(entries, K);
+    check_sums(t, NULL, sums);
+    rill__state_snap *view;
+    CHECK_RC(ops->snap_begin(b, &view));
+    int64_t before[K];
+    memcpy(before, sums, sizeof before);
+    for (uint64_t i = 0; i < K; i++) { /* more updates, and deletes, after the view began */
+        uint64_t kb;
+        rill__state_key k = u64_key(&kb, i);
+        if (i % 10 == 0) {
+            CHECK_RC(ops->value_del(t, &k));
+            sums[i] = 0;
+            continue;
+        }
+        sums[i] += 7;
+        CHECK_RC(ops->value_put(t, &k, &sums[i], 8));
+    }
+    check_sums(t, view, before);
+    int64_t live[K];
+    memcpy(live, sums, sizeof live);
+    for (int i = 0; i < K; i += 10)
+        live[i] = -1; /* deleted: not visited */
+    check_sums(t, NULL, live);
+    ops->snap_end(view);
+    /* deleted values stay deleted through the cache and after a compaction dropped it */
+    CHECK_RC(rill__rocksdb_compact(b));
+    for (uint64_t i = 0; i < K; i++) {
+        uint64_t kb;
+        rill__state_key k = u64_key(&kb, i);
+        const void *p;
+        size_t n;
+        CHECK_EQ(ops->value_get(t, &k, &p, &n), i % 10 != 0);
+    }
+    ops->destroy(b);
+}
+
+/* A value larger than the whole cache, read (a miss: it is loaded, over budget) and passed back
+ * in to a put and an append: the eviction at the start of that call keeps what the get handed
+ * out (ASan sees a use after free otherwise). */
+TEST(rocksdb_value_cache_value_passed_back)
+{
+    rill__state_backend *b = open_in(rill_test_tmpdir(), 16 << 10, "back", 0);
+    rill__state_table *t = table_of(b, 0, "v", RILL_STATE_VALUE, 0);
+    enum { BIG = 20000 };
+    unsigned char *big = malloc(BIG);
+    for (int i = 0; i < BIG; i++)
+        big[i] = (unsigned char)(i * 7);
+    uint64_t kb, kb2;
+    rill__state_key k = u64_key(&kb, 1), k2 = u64_key(&kb2, 2);
+    CHECK_RC(ops->value_put(t, &k, big, BIG));
+    for (uint64_t i = 10; i < 200; i++) { /* pushes it out */
+        uint64_t x;
+        rill__state_key o = u64_key(&x, i);
+        CHECK_RC(ops->value_put(t, &o, &i, 8));
+    }
+    const void *p;
+    size_t n;
+    CHECK_EQ(ops->value_get(t, &k, &p, &n), 1);
+    CHECK_EQ(n, BIG);
+    CHECK_RC(ops->value_put(t, &k2, p, n));
+    CHECK_EQ(ops->value_get(t, &k, &p, &n), 1);
+    CHECK_RC(ops->value_append(t, &k, p, n)); /* to itself */
+    CHECK_EQ(ops->value_get(t, &k2, &p, &n), 1);
+    CHECK(n == BIG && memcmp(p, big, BIG) == 0);
+    CHECK_EQ(ops->value_get(t, &k, &p, &n), 1);
+    CHECK(n == 2 * BIG && memcmp(p, big, BIG) == 0 && memcmp((const char *)p + BIG, big, BIG) == 0);
+    free(big);
+    ops->destroy(b);
+}
