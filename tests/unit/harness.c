@@ -268,3 +268,70 @@ const char *harness_rows_ts(harness *h, harness_out *o)
     }
     return buf;
 }
+
+/* Counts the entries of every table by iteration: a (key, namespace) once, whatever the number
+ * of user keys of its map. */
+typedef struct counter {
+    rill__state_backend *b;
+    bool map;
+    int64_t n;
+    unsigned char *prev; /* the last map entry's key and namespace */
+    size_t prev_kl, prev_nl, prev_cap;
+} counter;
+
+static int count_entry(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    counter *c = arg;
+    (void)val, (void)len;
+    if (c->map && c->prev && c->prev_kl == k->key_len && c->prev_nl == k->ns_len &&
+        (!k->key_len || !memcmp(c->prev, k->key, k->key_len)) &&
+        (!k->ns_len || !memcmp(c->prev + k->key_len, k->ns, k->ns_len)))
+        return 0;
+    c->n++;
+    if (c->map) {
+        size_t need = k->key_len + k->ns_len + 1;
+        if (need > c->prev_cap) {
+            c->prev = realloc(c->prev, need);
+            CHECK(c->prev != NULL);
+            c->prev_cap = need;
+        }
+        if (k->key_len)
+            memcpy(c->prev, k->key, k->key_len);
+        if (k->ns_len)
+            memcpy(c->prev + k->key_len, k->ns, k->ns_len);
+        c->prev_kl = k->key_len;
+        c->prev_nl = k->ns_len;
+    }
+    return 0;
+}
+
+static int count_table(void *arg, const char *name, rill__state_kind kind, size_t value_size,
+                       int64_t ttl_ms, rill__state_table *t)
+{
+    counter *c = arg;
+    (void)name, (void)value_size, (void)ttl_ms;
+    c->map = kind == RILL_STATE_MAP;
+    for (int kg = c->b->cfg.kg_first; kg <= c->b->cfg.kg_last; kg++) {
+        free(c->prev);
+        c->prev = NULL;
+        c->prev_cap = 0;
+        CHECK_RC(c->b->ops->iterate_kg(t, kg, count_entry, c));
+    }
+    return 0;
+}
+
+/* The number of entries, counted; the heap's stats must say the same (RocksDB's are
+ * estimates). */
+int64_t harness_state_entries(rill__state_backend *b)
+{
+    counter c = {.b = b};
+    CHECK_RC(b->ops->visit_tables(b, count_table, &c));
+    free(c.prev);
+    int64_t n = -1, bytes = -1;
+    b->ops->stats(b, &n, &bytes);
+    CHECK_INT(n, >=, 0);
+    CHECK_INT(bytes, >, 0);
+    if (!strcmp(b->ops->name, "heap"))
+        CHECK_EQ(n, c.n);
+    return c.n;
+}

@@ -62,4 +62,8 @@ int harness_push_split(harness *h, const char *const *csv_rows, int32_t split, b
 /* Like harness_rows, with each row's event timestamp: "row@ts" ("row@-" when it has none). */
 const char *harness_rows_ts(harness *h, harness_out *o);
 
+/* The entries of every table of b, counted by iteration (a map's (key, namespace) once); the
+ * heap's stats must say the same (a disk-based backend's are estimates). */
+int64_t harness_state_entries(rill__state_backend *b);
+
 #endif

@@ -1,5 +1,6 @@
 /* test_state.c - unit tests of the state layer: the keyed-state backends (each backend test
  * runs on "heap" and on "rocksdb"). */
+#include "harness.h"
 #include "state/state.h"
 #include "test.h"
 
@@ -39,72 +40,6 @@ static rill__state_backend *backend_new(int kg_first, int kg_last)
     return b;
 }
 
-/* Counts the entries of every table by iteration: a (key, namespace) once, whatever the number
- * of user keys of its map. */
-typedef struct counter {
-    rill__state_backend *b;
-    bool map;
-    int64_t n;
-    unsigned char *prev; /* the last map entry's key and namespace */
-    size_t prev_kl, prev_nl, prev_cap;
-} counter;
-
-static int count_entry(void *arg, const rill__state_key *k, const void *val, size_t len)
-{
-    counter *c = arg;
-    (void)val, (void)len;
-    if (c->map && c->prev && c->prev_kl == k->key_len && c->prev_nl == k->ns_len &&
-        (!k->key_len || !memcmp(c->prev, k->key, k->key_len)) &&
-        (!k->ns_len || !memcmp(c->prev + k->key_len, k->ns, k->ns_len)))
-        return 0;
-    c->n++;
-    if (c->map) {
-        size_t need = k->key_len + k->ns_len + 1;
-        if (need > c->prev_cap) {
-            c->prev = realloc(c->prev, need);
-            CHECK(c->prev != NULL);
-            c->prev_cap = need;
-        }
-        if (k->key_len)
-            memcpy(c->prev, k->key, k->key_len);
-        if (k->ns_len)
-            memcpy(c->prev + k->key_len, k->ns, k->ns_len);
-        c->prev_kl = k->key_len;
-        c->prev_nl = k->ns_len;
-    }
-    return 0;
-}
-
-static int count_table(void *arg, const char *name, rill__state_kind kind, size_t value_size,
-                       int64_t ttl_ms, rill__state_table *t)
-{
-    counter *c = arg;
-    (void)name, (void)value_size, (void)ttl_ms;
-    c->map = kind == RILL_STATE_MAP;
-    for (int kg = c->b->cfg.kg_first; kg <= c->b->cfg.kg_last; kg++) {
-        free(c->prev);
-        c->prev = NULL;
-        c->prev_cap = 0;
-        CHECK_RC(c->b->ops->iterate_kg(t, kg, count_entry, c));
-    }
-    return 0;
-}
-
-/* The number of entries, counted; the heap's stats must say the same (RocksDB's are
- * estimates). */
-static int64_t n_entries(rill__state_backend *b)
-{
-    counter c = {.b = b};
-    CHECK_RC(b->ops->visit_tables(b, count_table, &c));
-    free(c.prev);
-    int64_t n = -1, bytes = -1;
-    b->ops->stats(b, &n, &bytes);
-    CHECK_INT(n, >=, 0);
-    CHECK_INT(bytes, >, 0);
-    if (!strcmp(b->ops->name, "heap"))
-        CHECK_EQ(n, c.n);
-    return c.n;
-}
 
 static rill_state_desc desc_of(int id, const char *name, size_t value_size)
 {
@@ -222,7 +157,7 @@ static void state_put_get_del_on(void)
     int32_t small = 1;
     CHECK_EQ(ops->value_put(t, &k, &small, sizeof small), RILL_EINVAL);
     CHECK_EQ(get_i64(t, &k), INT64_MIN);
-    CHECK_EQ(n_entries(b), 1);
+    CHECK_EQ(harness_state_entries(b), 1);
     /* the key bytes are copied: changing the caller's buffer does not change the entry */
     kb2 = 44;
     CHECK_EQ(get_i64(t, &k2), INT64_MIN);
@@ -261,13 +196,13 @@ static void state_variable_length_values_on(void)
     }
     int64_t entries, bytes;
     ops->stats(b, &entries, &bytes);
-    CHECK_EQ(n_entries(b), 2);
+    CHECK_EQ(harness_state_entries(b), 2);
     CHECK_INT(bytes, >=, 200 + (int64_t)strlen(key));
     CHECK_RC(ops->value_del(t, &k));
     CHECK_RC(ops->value_del(t, &k2));
     int64_t bytes2;
     ops->stats(b, &entries, &bytes2);
-    CHECK_EQ(n_entries(b), 0);
+    CHECK_EQ(harness_state_entries(b), 0);
     if (is_heap()) /* RocksDB's memtable grows by the deletes until a flush */
         CHECK_INT(bytes2, <=, bytes - 200);
     /* a fixed size above the inline limit */
@@ -321,7 +256,7 @@ static void state_namespaces_distinguish_entries_on(void)
     CHECK_EQ(get_i64(t, &none), 1);
     CHECK_EQ(get_i64(t, &ns1), INT64_MIN);
     CHECK_EQ(get_i64(t, &ns2), 3);
-    CHECK_EQ(n_entries(b), 3);
+    CHECK_EQ(harness_state_entries(b), 3);
     ops->destroy(b);
 }
 
@@ -482,7 +417,7 @@ static void state_many_keys_against_model_on(void)
     }
     int64_t n, bytes;
     ops->stats(b, &n, &bytes);
-    CHECK_EQ(n_entries(b), n_model);
+    CHECK_EQ(harness_state_entries(b), n_model);
     CHECK_INT(n_model, <, (int64_t)n_keys);
     if (is_heap()) {
         CHECK_INT(bytes, >=, n * 64);
@@ -572,7 +507,7 @@ static void state_variable_keys_against_model_on(void)
             m->len = len;
         }
     }
-    CHECK_EQ(n_entries(b), n_model);
+    CHECK_EQ(harness_state_entries(b), n_model);
     for (unsigned ki = 0; ki < VK_KEYS; ki++)
         for (unsigned ni = 0; ni < VK_NS; ni++) {
             rill__state_key k = bytes_key(keys[ki], key_len[ki], ns_of[ni], strlen(ns_of[ni]));
@@ -720,7 +655,7 @@ static void state_stats_on(void)
     }
     int64_t bytes;
     ops->stats(b, &n, &bytes);
-    CHECK_EQ(n_entries(b), 2000);
+    CHECK_EQ(harness_state_entries(b), 2000);
     if (is_heap()) {
         CHECK_EQ(n, 2000);
         /* two tables of 1000 slots of 64 bytes at most 3/4 full, plus 1000 out-of-line values */
