@@ -73,17 +73,11 @@ typedef struct heap_backend heap_backend;
 typedef struct heap_snap heap_snap;
 
 typedef struct heap_table {
+    rill__table_head h; /* first: name, kind, sizes, TTL, registration index */
     heap_backend *b;
-    char *name;
-    rill__state_kind kind;
-    size_t value_size; /* the descriptor's, checked at registration */
-    size_t fixed_len;  /* every value_put must be this long; 0: any length */
-    bool ttl;          /* values carry an 8-byte TTL prefix (part of fixed_len) */
-    int64_t ttl_ms;    /* of the latest registration, for visit_tables */
     unsigned kg_first, n_kg;
     kg_table *kgs; /* n_kg, indexed by kg - kg_first */
     entry *last;   /* last hit; NULL after anything that moves or removes entries */
-    size_t idx;    /* in the backend's registration order */
     int64_t n_entries;
     size_t slot_bytes; /* slot arrays */
     size_t ext_bytes;  /* out-of-line keys and values */
@@ -92,12 +86,15 @@ typedef struct heap_table {
 struct heap_backend {
     rill__state_backend base;
     char *uid;           /* copy of cfg.operator_uid */
-    heap_table **tables; /* in registration order */
-    size_t n_tables, cap_tables;
-    heap_table **by_id; /* by desc->id, for O(1) lookup; NULL holes */
-    size_t cap_by_id;
+    rill__table_reg reg; /* the heap_tables, in registration order and by descriptor id */
     heap_snap *snap; /* the snapshot whose tables are still pending, if any (owner's) */
 };
+
+/* The i-th table registered (its head is its first member). */
+static inline heap_table *table_at(const heap_backend *b, size_t i)
+{
+    return (heap_table *)(void *)b->reg.tables[i];
+}
 
 /* rill__state_table is opaque to callers; each backend has its own table struct behind it. */
 static inline heap_table *htab(rill__state_table *t)
@@ -183,7 +180,7 @@ static void grow(heap_table *t, kg_table *g)
     size_t cap = old_cap ? old_cap * 2 : KG_MIN_CAP;
     if (cap > KG_MAX_CAP)
         rill__panic(__FILE__, __LINE__, "state table '%s': over %u entries in one key group",
-                    t->name, (unsigned)(KG_MAX_CAP / 4 * 3));
+                    t->h.name, (unsigned)(KG_MAX_CAP / 4 * 3));
     entry *slots = alloc_slots(cap);
     uint32_t mask = (uint32_t)(cap - 1);
     for (size_t s = 0; s < old_cap; s++) {
@@ -461,9 +458,9 @@ __attribute__((noinline)) static void cow_slow(heap_table *t, const kg_table *g)
         snap_detach(t->b);
         return;
     }
-    if (t->idx >= s->n_tabs)
+    if (t->h.idx >= s->n_tabs)
         return; /* registered after the snapshot began: not in it */
-    size_t i = t->idx * s->n_kg + (size_t)(g - t->kgs);
+    size_t i = t->h.idx * s->n_kg + (size_t)(g - t->kgs);
     if (!s->settled[i])
         snap_settle(s, i);
 }
@@ -508,9 +505,9 @@ static int heap_value_put(rill__state_table *tt, const rill__state_key *k, const
 {
     heap_table *t = htab(tt);
     /* (a map table's entries hold maps: values cannot go there) */
-    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len
-                                   : len > UINT32_MAX || t->kind == RILL_STATE_MAP))
-        return t->fixed_len || t->kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
+    if (RILL_UNLIKELY(t->h.fixed_len ? len != t->h.fixed_len
+                                   : len > UINT32_MAX || t->h.kind == RILL_STATE_MAP))
+        return t->h.fixed_len || t->h.kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
         return RILL_ESTATE;
@@ -552,7 +549,7 @@ static int heap_value_append(rill__state_table *tt, const rill__state_key *k, co
                              size_t len)
 {
     heap_table *t = htab(tt);
-    if (RILL_UNLIKELY(t->fixed_len || t->kind == RILL_STATE_MAP))
+    if (RILL_UNLIKELY(t->h.fixed_len || t->h.kind == RILL_STATE_MAP))
         return RILL_EINVAL;
     kg_table *g = kg_of(t, k);
     if (RILL_UNLIKELY(!g))
@@ -662,7 +659,7 @@ static void umap_grow(heap_table *t, umap *m)
 {
     size_t old_cap = (size_t)m->mask + 1, cap = old_cap * 2;
     if (cap > KG_MAX_CAP)
-        rill__panic(__FILE__, __LINE__, "map state '%s': over %u user keys under one key", t->name,
+        rill__panic(__FILE__, __LINE__, "map state '%s': over %u user keys under one key", t->h.name,
                     (unsigned)(KG_MAX_CAP / 4 * 3));
     uent *slots = rill__xcalloc(cap, sizeof *slots);
     uint32_t mask = (uint32_t)(cap - 1);
@@ -705,7 +702,7 @@ static void umap_erase(heap_table *t, umap *m, uent *u)
  * not a map table: the callers' RILL_ESTATE). */
 static entry *map_entry(heap_table *t, const rill__state_key *k, kg_table **g_out)
 {
-    kg_table *g = RILL_LIKELY(t->kind == RILL_STATE_MAP) ? kg_of(t, k) : NULL;
+    kg_table *g = RILL_LIKELY(t->h.kind == RILL_STATE_MAP) ? kg_of(t, k) : NULL;
     *g_out = g;
     if (RILL_UNLIKELY(!g))
         return NULL;
@@ -985,11 +982,11 @@ static int heap_snap_begin(rill__state_backend *bb, rill__state_snap **out)
     heap_snap *s = rill__xcalloc(1, sizeof *s);
     s->kg_first = (unsigned)b->base.cfg.kg_first;
     s->n_kg = (unsigned)(b->base.cfg.kg_last - b->base.cfg.kg_first + 1);
-    s->n_tabs = b->n_tables;
+    s->n_tabs = b->reg.n;
     size_t n = s->n_tabs * s->n_kg;
     s->live = rill__xcalloc(s->n_tabs ? s->n_tabs : 1, sizeof *s->live);
-    if (s->n_tabs)
-        memcpy(s->live, b->tables, s->n_tabs * sizeof *s->live);
+    for (size_t i = 0; i < s->n_tabs; i++)
+        s->live[i] = table_at(b, i);
     s->frozen = rill__xcalloc(n ? n : 1, sizeof *s->frozen);
     s->status = rill__xcalloc(n ? n : 1, sizeof *s->status); /* all SNAP_PENDING */
     s->settled = rill__xcalloc(n ? n : 1, 1);
@@ -1038,14 +1035,7 @@ static heap_table *table_new(heap_backend *b, const rill_state_desc *desc)
 {
     heap_table *t = rill__xcalloc(1, sizeof *t);
     t->b = b;
-    t->name = rill__xstrdup(desc->name);
-    t->kind = desc->kind;
-    t->value_size = desc->value_size;
-    t->ttl = desc->ttl_ms > 0;
-    t->ttl_ms = t->ttl ? desc->ttl_ms : 0;
-    /* Lists grow by appends and maps hold no value bytes: only the one-value kinds are fixed. */
-    if (desc->value_size && desc->kind != RILL_STATE_LIST && desc->kind != RILL_STATE_MAP)
-        t->fixed_len = desc->value_size + (t->ttl ? 8 : 0);
+    rill__table_head_init(&t->h, desc);
     t->kg_first = (unsigned)b->base.cfg.kg_first;
     t->n_kg = (unsigned)(b->base.cfg.kg_last - b->base.cfg.kg_first + 1);
     t->kgs = rill__xcalloc(t->n_kg, sizeof *t->kgs);
@@ -1064,7 +1054,7 @@ static void table_free(heap_table *t)
         free(g->slots);
     }
     free(t->kgs);
-    free(t->name);
+    rill__table_head_fini(&t->h);
     free(t);
 }
 
@@ -1073,48 +1063,15 @@ static int heap_table_op(rill__state_backend *bb, const rill_state_desc *desc,
 {
     heap_backend *b = (heap_backend *)bb;
     *out = NULL;
-    if (!desc || !desc->name)
-        return RILL_EINVAL;
-    bool id_ok = desc->id >= 0 && (size_t)desc->id < b->cap_by_id;
-    heap_table *t = id_ok ? b->by_id[desc->id] : NULL;
-    if (t && strcmp(t->name, desc->name) != 0)
-        t = NULL;
-    for (size_t i = 0; !t && i < b->n_tables; i++)
-        if (!strcmp(b->tables[i]->name, desc->name))
-            t = b->tables[i];
-    if (t) {
-        if (t->kind != desc->kind || t->value_size != desc->value_size ||
-            t->ttl != (desc->ttl_ms > 0))
-            return rill__last_error_set(RILL_EINVAL,
-                                        "state '%s' of operator %s: registered with kind %d, "
-                                        "value size %zu%s, now kind %d, value size %zu%s",
-                                        t->name, b->uid, (int)t->kind, t->value_size,
-                                        t->ttl ? " and TTL" : "", (int)desc->kind, desc->value_size,
-                                        desc->ttl_ms > 0 ? " and TTL" : "");
-        /* The operator's own descriptor (a restore registers with id -1 first) has the say. */
-        if (desc->id >= 0 && t->ttl)
-            t->ttl_ms = desc->ttl_ms;
-    } else {
-        if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
-            return rill__last_error_set(RILL_EINVAL,
-                                        "state '%s' of operator %s: kind %d "
-                                        "not supported by the heap backend",
-                                        desc->name, b->uid, (int)desc->kind);
-        t = table_new(b, desc);
-        t->idx = b->n_tables;
-        rill__grow((void **)&b->tables, &b->cap_tables, b->n_tables + 1, sizeof *b->tables);
-        b->tables[b->n_tables++] = t;
+    rill__table_head *h;
+    int rc = rill__table_reg_find(&b->reg, desc, "heap", b->uid, &h);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        h = &table_new(b, desc)->h;
+        rill__table_reg_add(&b->reg, h, desc);
     }
-    if (desc->id >= 0) {
-        if ((size_t)desc->id >= b->cap_by_id) {
-            size_t old = b->cap_by_id;
-            rill__grow((void **)&b->by_id, &b->cap_by_id, (size_t)desc->id + 1, sizeof *b->by_id);
-            memset(b->by_id + old, 0, (b->cap_by_id - old) * sizeof *b->by_id);
-        }
-        if (!b->by_id[desc->id])
-            b->by_id[desc->id] = t;
-    }
-    *out = (rill__state_table *)(void *)t;
+    *out = (rill__state_table *)(void *)h;
     return 0;
 }
 
@@ -1139,10 +1096,9 @@ static void heap_destroy(rill__state_backend *bb)
     if (!b)
         return;
     snap_detach(b); /* a view not yet read keeps copies of what it still needs */
-    for (size_t i = 0; i < b->n_tables; i++)
-        table_free(b->tables[i]);
-    free(b->tables);
-    free(b->by_id);
+    for (size_t i = 0; i < b->reg.n; i++)
+        table_free(table_at(b, i));
+    rill__table_reg_free(&b->reg);
     free(b->uid);
     free(b);
 }
@@ -1151,8 +1107,8 @@ static void heap_prefetch(rill__state_backend *bb, const rill__state_key *k)
 {
     heap_backend *b = (heap_backend *)bb;
     uint64_t h = full_hash(k);
-    for (size_t i = 0; i < b->n_tables; i++) {
-        heap_table *t = b->tables[i];
+    for (size_t i = 0; i < b->reg.n; i++) {
+        heap_table *t = table_at(b, i);
         unsigned g = (unsigned)k->kg - t->kg_first;
         if (g < t->n_kg && t->kgs[g].slots)
             __builtin_prefetch(&t->kgs[g].slots[(uint32_t)h & t->kgs[g].mask]);
@@ -1163,9 +1119,10 @@ static void heap_stats(rill__state_backend *bb, int64_t *entries_out, int64_t *b
 {
     heap_backend *b = (heap_backend *)bb;
     int64_t n = 0;
-    size_t bytes = sizeof *b + b->cap_tables * sizeof *b->tables + b->cap_by_id * sizeof *b->by_id;
-    for (size_t i = 0; i < b->n_tables; i++) {
-        const heap_table *t = b->tables[i];
+    size_t bytes =
+        sizeof *b + b->reg.cap * sizeof *b->reg.tables + b->reg.cap_by_id * sizeof *b->reg.by_id;
+    for (size_t i = 0; i < b->reg.n; i++) {
+        const heap_table *t = table_at(b, i);
         n += t->n_entries;
         bytes += sizeof *t + t->n_kg * sizeof *t->kgs + t->slot_bytes + t->ext_bytes;
     }
@@ -1180,15 +1137,7 @@ static int heap_visit_tables(rill__state_backend *bb,
                                        size_t value_size, int64_t ttl_ms, rill__state_table *t),
                              void *arg)
 {
-    heap_backend *b = (heap_backend *)bb;
-    for (size_t i = 0; i < b->n_tables; i++) {
-        heap_table *t = b->tables[i];
-        int rc =
-            fn(arg, t->name, t->kind, t->value_size, t->ttl_ms, (rill__state_table *)(void *)t);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return rill__table_reg_visit(&((heap_backend *)bb)->reg, fn, arg);
 }
 
 const rill__state_backend_ops rill__heap_backend_ops = {

@@ -86,14 +86,8 @@ typedef struct vcache {
 } vcache;
 
 typedef struct rdb_table {
+    rill__table_head h; /* first: name, kind, sizes, TTL, registration index (the table id) */
     rdb_backend *b;
-    uint32_t tid;
-    char *name;
-    rill__state_kind kind;
-    size_t value_size;
-    size_t fixed_len; /* every value_put must be this long; 0: any */
-    bool ttl;
-    int64_t ttl_ms;
     /* cleanup_step's position: the next key to look at (the cursor only says "go on") */
     unsigned char *clean_key;
     size_t clean_len, clean_cap;
@@ -112,10 +106,7 @@ struct rdb_backend {
     rocksdb_writeoptions_t *wopts;
     rocksdb_readoptions_t *ropts;
     /* owner's */
-    rdb_table **tables; /* in registration order: tables[i]->tid == i */
-    size_t n_tables, cap_tables;
-    rdb_table **by_id; /* by desc->id */
-    size_t cap_by_id;
+    rill__table_reg reg; /* the rdb_tables: in registration order, the index their table id */
     unsigned char *kbuf; /* key scratch */
     size_t kcap;
     vcache c;
@@ -192,7 +183,7 @@ static size_t enc_key(rdb_table *t, const rill__state_key *k, const void *extra,
         return 0;
     size_t n = HDR_LEN + 4 + k->key_len + 4 + k->ns_len + extra_len;
     unsigned char *p = room(&t->b->kbuf, &t->b->kcap, n);
-    pfx(p, t->tid, k->kg);
+    pfx(p, (uint32_t)t->h.idx, k->kg);
     be64(p + PFX_LEN, k->hash);
     p += HDR_LEN;
     be32(p, (uint32_t)k->key_len);
@@ -313,7 +304,7 @@ static const char *ttl_filter_name(void *state)
 /* A TTL value is written: the filter's clock moves on to its time. */
 static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
 {
-    if (!t->ttl || len < 8)
+    if (!t->h.ttl || len < 8)
         return;
     int64_t ts;
     memcpy(&ts, val, 8);
@@ -372,9 +363,15 @@ static int del_raw(rdb_backend *b, const void *key, size_t kn)
 
 /* ---- the value cache ------------------------------------------------------------------------ */
 
+/* The i-th table registered (its head is its first member). */
+static inline rdb_table *table_at(const rdb_backend *b, size_t i)
+{
+    return (rdb_table *)(void *)b->reg.tables[i];
+}
+
 static inline rdb_table *c_table(rdb_backend *b, const centry *e)
 {
-    return b->tables[rd_be32(e->key)];
+    return table_at(b, rd_be32(e->key));
 }
 
 static inline size_t c_cost(const centry *e)
@@ -691,7 +688,7 @@ static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const 
     rdb_table *t = rtab(tt);
     *val_out = NULL;
     *len_out = 0;
-    if (RILL_UNLIKELY(!in_range(t, k) || t->kind == RILL_STATE_MAP))
+    if (RILL_UNLIKELY(!in_range(t, k) || t->h.kind == RILL_STATE_MAP))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
@@ -710,9 +707,9 @@ static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const 
                          size_t len)
 {
     rdb_table *t = rtab(tt);
-    if (RILL_UNLIKELY(t->fixed_len ? len != t->fixed_len
-                                   : len > UINT32_MAX || t->kind == RILL_STATE_MAP))
-        return t->fixed_len || t->kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
+    if (RILL_UNLIKELY(t->h.fixed_len ? len != t->h.fixed_len
+                                   : len > UINT32_MAX || t->h.kind == RILL_STATE_MAP))
+        return t->h.fixed_len || t->h.kind == RILL_STATE_MAP ? RILL_EINVAL : RILL_ELIMIT;
     if (RILL_UNLIKELY(!in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, NULL, 0);
@@ -737,7 +734,7 @@ static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
     rdb_table *t = rtab(tt);
     if (RILL_UNLIKELY(!in_range(t, k)))
         return RILL_ESTATE;
-    if (t->kind == RILL_STATE_MAP)
+    if (t->h.kind == RILL_STATE_MAP)
         return rdb_map_clear(tt, k);
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
@@ -762,7 +759,7 @@ static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, con
                             size_t len)
 {
     rdb_table *t = rtab(tt);
-    if (RILL_UNLIKELY(t->fixed_len || t->kind == RILL_STATE_MAP))
+    if (RILL_UNLIKELY(t->h.fixed_len || t->h.kind == RILL_STATE_MAP))
         return RILL_EINVAL;
     if (RILL_UNLIKELY(!in_range(t, k)))
         return RILL_ESTATE;
@@ -879,7 +876,7 @@ static int rdb_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn
         if (rc < 0)
             return rc;
     }
-    return scan_kg(t->b, NULL, t->tid, t->kind == RILL_STATE_MAP, kg, fn, arg);
+    return scan_kg(t->b, NULL, (uint32_t)t->h.idx, t->h.kind == RILL_STATE_MAP, kg, fn, arg);
 }
 
 /* ---- map state: one RocksDB entry per user key ------------------------------------------------
@@ -891,7 +888,7 @@ static int rdb_map_get(rill__state_table *tt, const rill__state_key *k, const vo
     rdb_table *t = rtab(tt);
     *val_out = NULL;
     *len_out = 0;
-    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+    if (RILL_UNLIKELY(t->h.kind != RILL_STATE_MAP || !in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, ukey, ukey_len);
     if (!kn)
@@ -912,7 +909,7 @@ static int rdb_map_put(rill__state_table *tt, const rill__state_key *k, const vo
     rdb_table *t = rtab(tt);
     if (RILL_UNLIKELY(ukey_len > UINT32_MAX || len > UINT32_MAX || 4 + ukey_len + len > UINT32_MAX))
         return RILL_ELIMIT;
-    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+    if (RILL_UNLIKELY(t->h.kind != RILL_STATE_MAP || !in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, ukey, ukey_len);
     if (!kn)
@@ -924,7 +921,7 @@ static int rdb_map_remove(rill__state_table *tt, const rill__state_key *k, const
                           size_t ukey_len)
 {
     rdb_table *t = rtab(tt);
-    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+    if (RILL_UNLIKELY(t->h.kind != RILL_STATE_MAP || !in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, ukey, ukey_len);
     if (!kn)
@@ -946,7 +943,7 @@ static int rdb_map_iterate(rill__state_table *tt, const rill__state_key *k,
                            void *arg)
 {
     rdb_table *t = rtab(tt);
-    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+    if (RILL_UNLIKELY(t->h.kind != RILL_STATE_MAP || !in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
@@ -970,7 +967,7 @@ static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
 {
     rdb_table *t = rtab(tt);
     rdb_backend *b = t->b;
-    if (RILL_UNLIKELY(t->kind != RILL_STATE_MAP || !in_range(t, k)))
+    if (RILL_UNLIKELY(t->h.kind != RILL_STATE_MAP || !in_range(t, k)))
         return RILL_ESTATE;
     size_t kn = enc_key(t, k, NULL, 0);
     if (!kn)
@@ -1009,9 +1006,9 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
     rdb_backend *b = t->b;
     if ((!*cursor || !t->clean_len) && t->n_dirty && c_flush(b) < 0)
         return 0; /* the error shows again at the next access */
-    bool cached = t->kind != RILL_STATE_MAP && b->c.n;
+    bool cached = t->h.kind != RILL_STATE_MAP && b->c.n;
     unsigned char tp[4];
-    be32(tp, t->tid);
+    be32(tp, (uint32_t)t->h.idx);
     range_it r;
     range_open(&r, b->db, NULL, tp, sizeof tp, false);
     if (*cursor && t->clean_len)
@@ -1060,10 +1057,10 @@ static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
     rdb_snap *s = rill__xcalloc(1, sizeof *s);
     s->b = b;
     s->snap = rocksdb_create_snapshot(b->db); /* a sequence number and a list entry: cheap */
-    s->n_tabs = b->n_tables;
+    s->n_tabs = b->reg.n;
     s->is_map = rill__xcalloc(s->n_tabs ? s->n_tabs : 1, 1);
     for (size_t i = 0; i < s->n_tabs; i++)
-        s->is_map[i] = b->tables[i]->kind == RILL_STATE_MAP;
+        s->is_map[i] = b->reg.tables[i]->kind == RILL_STATE_MAP;
     atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
     *out = (rill__state_snap *)(void *)s;
     return 0;
@@ -1096,63 +1093,24 @@ static int rdb_table_op(rill__state_backend *bb, const rill_state_desc *desc,
 {
     rdb_backend *b = (rdb_backend *)bb;
     *out = NULL;
-    if (!desc || !desc->name)
-        return RILL_EINVAL;
-    bool id_ok = desc->id >= 0 && (size_t)desc->id < b->cap_by_id;
-    rdb_table *t = id_ok ? b->by_id[desc->id] : NULL;
-    if (t && strcmp(t->name, desc->name) != 0)
-        t = NULL;
-    for (size_t i = 0; !t && i < b->n_tables; i++)
-        if (!strcmp(b->tables[i]->name, desc->name))
-            t = b->tables[i];
-    if (t) {
-        if (t->kind != desc->kind || t->value_size != desc->value_size ||
-            t->ttl != (desc->ttl_ms > 0))
-            return rill__last_error_set(RILL_EINVAL,
-                                        "state '%s' of operator %s: registered with kind %d, "
-                                        "value size %zu%s, now kind %d, value size %zu%s",
-                                        t->name, b->uid, (int)t->kind, t->value_size,
-                                        t->ttl ? " and TTL" : "", (int)desc->kind, desc->value_size,
-                                        desc->ttl_ms > 0 ? " and TTL" : "");
-        /* The operator's own descriptor (a restore registers with id -1 first) has the say. */
-        if (desc->id >= 0 && t->ttl) {
-            t->ttl_ms = desc->ttl_ms;
-            atomic_store_explicit(&b->ttl_of[t->tid], t->ttl_ms, memory_order_relaxed);
-        }
-    } else {
-        if (desc->kind < RILL_STATE_VALUE || desc->kind > RILL_STATE_AGGREGATING)
-            return rill__last_error_set(RILL_EINVAL,
-                                        "state '%s' of operator %s: kind %d "
-                                        "not supported by the rocksdb backend",
-                                        desc->name, b->uid, (int)desc->kind);
-        if (b->n_tables >= MAX_TABLES)
+    rill__table_head *h;
+    int rc = rill__table_reg_find(&b->reg, desc, "rocksdb", b->uid, &h);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if (b->reg.n >= MAX_TABLES)
             return rill__last_error_set(RILL_ELIMIT,
                                         "state '%s' of operator %s: over %d state tables",
                                         desc->name, b->uid, MAX_TABLES);
-        t = rill__xcalloc(1, sizeof *t);
+        rdb_table *t = rill__xcalloc(1, sizeof *t);
         t->b = b;
-        t->tid = (uint32_t)b->n_tables;
-        t->name = rill__xstrdup(desc->name);
-        t->kind = desc->kind;
-        t->value_size = desc->value_size;
-        t->ttl = desc->ttl_ms > 0;
-        t->ttl_ms = t->ttl ? desc->ttl_ms : 0;
-        if (desc->value_size && desc->kind != RILL_STATE_LIST && desc->kind != RILL_STATE_MAP)
-            t->fixed_len = desc->value_size + (t->ttl ? 8 : 0);
-        atomic_store_explicit(&b->ttl_of[t->tid], t->ttl_ms, memory_order_relaxed);
-        rill__grow((void **)&b->tables, &b->cap_tables, b->n_tables + 1, sizeof *b->tables);
-        b->tables[b->n_tables++] = t;
+        rill__table_head_init(&t->h, desc);
+        rill__table_reg_add(&b->reg, &t->h, desc);
+        h = &t->h;
     }
-    if (desc->id >= 0) {
-        if ((size_t)desc->id >= b->cap_by_id) {
-            size_t old = b->cap_by_id;
-            rill__grow((void **)&b->by_id, &b->cap_by_id, (size_t)desc->id + 1, sizeof *b->by_id);
-            memset(b->by_id + old, 0, (b->cap_by_id - old) * sizeof *b->by_id);
-        }
-        if (!b->by_id[desc->id])
-            b->by_id[desc->id] = t;
-    }
-    *out = (rill__state_table *)(void *)t;
+    /* the compaction filter reads the table's TTL (the latest registration's) */
+    atomic_store_explicit(&b->ttl_of[h->idx], h->ttl_ms, memory_order_relaxed);
+    *out = (rill__state_table *)(void *)h;
     return 0;
 }
 
@@ -1161,15 +1119,7 @@ static int rdb_visit_tables(rill__state_backend *bb,
                                       size_t value_size, int64_t ttl_ms, rill__state_table *t),
                             void *arg)
 {
-    rdb_backend *b = (rdb_backend *)bb;
-    for (size_t i = 0; i < b->n_tables; i++) {
-        rdb_table *t = b->tables[i];
-        int rc =
-            fn(arg, t->name, t->kind, t->value_size, t->ttl_ms, (rill__state_table *)(void *)t);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return rill__table_reg_visit(&((rdb_backend *)bb)->reg, fn, arg);
 }
 
 /* ---- the instance --------------------------------------------------------------------------- */
@@ -1310,23 +1260,20 @@ static void rdb_destroy(rill__state_backend *bb)
     rdb_backend *b = (rdb_backend *)bb;
     if (!b)
         return;
-    for (size_t i = 0; i < b->n_tables; i++) {
-        free(b->tables[i]->name);
-        free(b->tables[i]->clean_key);
-        free(b->tables[i]);
+    for (size_t i = 0; i < b->reg.n; i++) {
+        rdb_table *t = table_at(b, i);
+        rill__table_head_fini(&t->h);
+        free(t->clean_key);
+        free(t);
     }
-    free(b->tables);
-    free(b->by_id);
+    rill__table_reg_free(&b->reg);
     free(b->kbuf);
     c_clear(&b->c);
     free(b->c.slots);
     b->c.slots = NULL;
     rocksdb_pinnableslice_destroy(b->got);
-    b->tables = NULL;
-    b->by_id = NULL;
     b->kbuf = NULL;
     b->got = NULL;
-    b->n_tables = 0;
     backend_unref(b); /* a view still being read keeps the DB */
 }
 

@@ -170,6 +170,49 @@ extern const rill__state_backend_ops rill__rocksdb_backend_ops;
  * thread; for tests and tools. RILL_EINVAL for another backend. */
 int rill__rocksdb_compact(rill__state_backend *b);
 
+/* ---- what backends share: their state tables' registry (tables.c) -------------------------- */
+
+/* The head every backend's state table starts with (its first member). */
+typedef struct rill__table_head {
+    char *name;
+    rill__state_kind kind;
+    size_t value_size; /* the descriptor's, checked at registration */
+    size_t fixed_len;  /* every value_put must be this long (TTL prefix included); 0: any */
+    bool ttl;          /* values carry an 8-byte last-access prefix */
+    int64_t ttl_ms;    /* of the latest registration, for visit_tables */
+    size_t idx;        /* in registration order: the index visit_tables and snapshots use */
+} rill__table_head;
+
+/* A backend instance's tables: in registration order, and by descriptor id. */
+typedef struct rill__table_reg {
+    rill__table_head **tables;
+    size_t n, cap;
+    rill__table_head **by_id; /* NULL holes */
+    size_t cap_by_id;
+} rill__table_reg;
+
+/*
+ * The table desc names (by its id, else by name: a restore registers a snapshot's tables with
+ * id -1 before the operator registers its own descriptor). Registered: checked against desc
+ * (kind, value size, TTL: RILL_EINVAL with the reason in rill__last_error), the operator's own
+ * descriptor sets the TTL, its id is bound; 1 and *out. Not registered: 0 when backend (its
+ * name, for messages) can keep desc's kind; the caller makes the table, fills its head with
+ * rill__table_head_init and adds it with rill__table_reg_add.
+ */
+int rill__table_reg_find(rill__table_reg *r, const rill_state_desc *desc, const char *backend,
+                         const char *uid, rill__table_head **out);
+/* Fills h from desc (the name copied). */
+void rill__table_head_init(rill__table_head *h, const rill_state_desc *desc);
+void rill__table_head_fini(rill__table_head *h);
+/* Registers h (made for desc) last: its idx, and desc's id. */
+void rill__table_reg_add(rill__table_reg *r, rill__table_head *h, const rill_state_desc *desc);
+void rill__table_reg_free(rill__table_reg *r); /* the arrays: the tables are the backend's */
+/* visit_tables over r's tables (each passed as the table its head begins). */
+int rill__table_reg_visit(const rill__table_reg *r,
+                          int (*fn)(void *arg, const char *name, rill__state_kind kind,
+                                    size_t value_size, int64_t ttl_ms, rill__state_table *t),
+                          void *arg);
+
 /* The backend ops named "heap" or "rocksdb", or NULL. */
 const rill__state_backend_ops *rill__state_backend_find(const char *name);
 /* b's usage: its usage op, or what stats says (entries, memory bytes, nothing on disk). */
