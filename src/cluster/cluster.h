@@ -413,14 +413,12 @@ void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle, const char
 void rill__jm_set_wait_for_slots(rill__jobmanager *jm, bool wait);
 /* A job by its id ("3") or, when no id matches, its name. RILL_ENOENT when there is none. */
 int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id_out);
-/* The checkpoint statistics of a job (*out malloc'd, free()); RILL_ENOTSUP when the job has no
+/* The checkpoint statistics of a job, and its keyed state per operator as of the newest
+ * completed checkpoint (*out and *ops_out malloc'd, free()); RILL_ENOTSUP when the job has no
  * checkpointing. */
 int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_stats **out,
-                              size_t *n_out, rill__err *err);
-/* The keyed state per operator as of the job's newest completed checkpoint (*out malloc'd,
- * free()); RILL_ENOTSUP when the job has no checkpointing. */
-int rill__jm_op_state(rill__jobmanager *jm, uint64_t job_id, rill__op_state **out, size_t *n_out,
-                      rill__err *err);
+                              size_t *n_out, rill__op_state **ops_out, size_t *n_ops_out,
+                              rill__err *err);
 /*
  * Takes a savepoint of a running job into directory dir (created): a checkpoint triggered now,
  * written as dir/savepoint-<job>-<n>/ (its _metadata of savepoint kind and the task files, all

@@ -966,35 +966,13 @@ int rill__jm_find(rill__jobmanager *jm, const char *id_or_name, uint64_t *job_id
 }
 
 int rill__jm_checkpoint_stats(rill__jobmanager *jm, uint64_t job_id, rill__ckpt_stats **out,
-                              size_t *n_out, rill__err *err)
+                              size_t *n_out, rill__op_state **ops_out, size_t *n_ops_out,
+                              rill__err *err)
 {
     *out = NULL;
     *n_out = 0;
-    pthread_mutex_lock(&jm->mu);
-    jm_job *j = find_job(jm, job_id);
-    int rc = 0;
-    if (!j)
-        rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
-    else if (!j->coord)
-        rc = rill__err_set(err, RILL_ENOTSUP, "job '%s' runs without checkpoints",
-                           j->name);
-    else {
-        size_t n;
-        const rill__ckpt_stats *st = rill__coord_stats(j->coord, &n);
-        *out = rill__xcalloc(n + 1, sizeof **out);
-        if (n) /* st is NULL before the first checkpoint */
-            memcpy(*out, st, n * sizeof *st);
-        *n_out = n;
-    }
-    pthread_mutex_unlock(&jm->mu);
-    return rc;
-}
-
-int rill__jm_op_state(rill__jobmanager *jm, uint64_t job_id, rill__op_state **out, size_t *n_out,
-                      rill__err *err)
-{
-    *out = NULL;
-    *n_out = 0;
+    *ops_out = NULL;
+    *n_ops_out = 0;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_job(jm, job_id);
     int rc = 0;
@@ -1002,13 +980,15 @@ int rill__jm_op_state(rill__jobmanager *jm, uint64_t job_id, rill__op_state **ou
         rc = rill__err_set(err, RILL_ENOENT, "no job %llu", (unsigned long long)job_id);
     else if (!j->coord)
         rc = rill__err_set(err, RILL_ENOTSUP, "job '%s' runs without checkpoints", j->name);
-    else {
-        size_t n;
-        const rill__op_state *st = rill__coord_op_state(j->coord, &n);
-        *out = rill__xcalloc(n + 1, sizeof **out);
-        if (n)
-            memcpy(*out, st, n * sizeof *st);
-        *n_out = n;
+    else { /* (both arrays are NULL before the first checkpoint) */
+        const rill__ckpt_stats *st = rill__coord_stats(j->coord, n_out);
+        *out = rill__xcalloc(*n_out + 1, sizeof **out);
+        if (*n_out)
+            memcpy(*out, st, *n_out * sizeof *st);
+        const rill__op_state *ops = rill__coord_op_state(j->coord, n_ops_out);
+        *ops_out = rill__xcalloc(*n_ops_out + 1, sizeof **ops_out);
+        if (*n_ops_out)
+            memcpy(*ops_out, ops, *n_ops_out * sizeof *ops);
     }
     pthread_mutex_unlock(&jm->mu);
     return rc;

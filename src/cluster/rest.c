@@ -805,7 +805,9 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
     rill__ckpt_stats *st;
     size_t n;
     rill__err err = {0};
-    int rc = rill__jm_checkpoint_stats(r->jm, job_id, &st, &n, &err);
+    rill__op_state *ops;
+    size_t n_ops;
+    int rc = rill__jm_checkpoint_stats(r->jm, job_id, &st, &n, &ops, &n_ops, &err);
     if (rc)
         return send_error(conn, status_of(rc), NULL, "%s",
                           err.msg[0] ? err.msg : rill_strerror(rc));
@@ -832,24 +834,21 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
     }
     free(st);
     /* the keyed state per operator, as of the newest completed checkpoint */
-    rill__op_state *ops;
-    if (rill__jm_op_state(r->jm, job_id, &ops, &n, &err) == 0) {
-        rill__buf_append(&b, "],\"state\":[", 11);
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                rill__buf_putc(&b, ',');
-            char uid[sizeof ops[i].uid + 1];
-            snprintf(uid, sizeof uid, "%.*s", (int)sizeof ops[i].uid, ops[i].uid);
-            rill__buf_append(&b, "{\"operator\":", 12);
-            json_str(&b, uid);
-            rill__buf_printf(&b,
-                             ",\"subtasks\":%d,\"keys\":%" PRId64 ",\"memory-bytes\":%" PRId64
-                             ",\"disk-bytes\":%" PRId64 "}",
-                             ops[i].subtasks, ops[i].usage.keys, ops[i].usage.memory_bytes,
-                             ops[i].usage.disk_bytes);
-        }
-        free(ops);
+    rill__buf_append(&b, "],\"state\":[", 11);
+    for (size_t i = 0; i < n_ops; i++) {
+        if (i)
+            rill__buf_putc(&b, ',');
+        char uid[sizeof ops[i].uid + 1];
+        snprintf(uid, sizeof uid, "%.*s", (int)sizeof ops[i].uid, ops[i].uid);
+        rill__buf_append(&b, "{\"operator\":", 12);
+        json_str(&b, uid);
+        rill__buf_printf(&b,
+                         ",\"subtasks\":%d,\"keys\":%" PRId64 ",\"memory-bytes\":%" PRId64
+                         ",\"disk-bytes\":%" PRId64 "}",
+                         ops[i].subtasks, ops[i].usage.keys, ops[i].usage.memory_bytes,
+                         ops[i].usage.disk_bytes);
     }
+    free(ops);
     rill__buf_append(&b, "]}", 2);
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
