@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,6 +57,9 @@ struct rill__tm_host {
     uint64_t part_total, part_next;
     rill__sha256 part_sha;
     char *part_path;
+    /* the last object that could not be stored, and why (for its deployment's failure) */
+    char fail_id[RILL_JAR_ID_MAX + 1];
+    char fail_why[RILL_ERRMSG_MAX];
     /* the data port's acceptor */
     pthread_t acceptor;
     atomic_bool stopping;
@@ -571,9 +575,13 @@ static int on_deploy(rill__tm_host *h, const rill__frame *f, rill__err *err)
         have |= !strcmp(h->jars[i].id, j->d.jar_id) &&
                 !memcmp(h->jars[i].sha256, j->d.jar_sha256, RILL_SHA256_LEN);
     bool dup = find_job(h, j->d.job_id, j->d.attempt) != NULL;
+    char missing[RILL_ERRMSG_MAX + 128];
+    snprintf(missing, sizeof missing, "its job object %s was not received%s%s", j->d.jar_id,
+             strcmp(h->fail_id, j->d.jar_id) ? "" : ": ",
+             strcmp(h->fail_id, j->d.jar_id) ? "" : h->fail_why);
     pthread_mutex_unlock(&h->mu);
     const char *bad = j->self < 0 ? "the deployment does not place any task on this TaskManager"
-                      : !have     ? "its job object was not received"
+                      : !have     ? missing
                       : dup       ? "this attempt is deployed here already"
                                   : NULL;
     if (bad) {
@@ -602,6 +610,19 @@ static int on_deploy(rill__tm_host *h, const rill__frame *f, rill__err *err)
     return 0;
 }
 
+/* Object id could not be stored: logged, and kept for the deployment that needs it. */
+RILL_PRINTF(3, 4) static void jar_failed(rill__tm_host *h, const char *id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&h->mu);
+    snprintf(h->fail_id, sizeof h->fail_id, "%s", id);
+    vsnprintf(h->fail_why, sizeof h->fail_why, fmt, ap);
+    rill__log(RILL_LOG_ERROR, "job object %s: %s", id, h->fail_why);
+    pthread_mutex_unlock(&h->mu);
+    va_end(ap);
+}
+
 /* A JAR_DATA piece: appended to the object being received; the last one is checked against
  * the SHA-256 and the object renamed into place. */
 static int on_jar_data(rill__tm_host *h, const rill__frame *f, rill__err *err)
@@ -620,8 +641,7 @@ static int on_jar_data(rill__tm_host *h, const rill__frame *f, rill__err *err)
         h->part_path = rill__xasprintf("%s/.%s.part", h->jar_dir, m.jar_id);
         h->part_fd = open(h->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (h->part_fd < 0) {
-            rill__log(RILL_LOG_ERROR, "cannot store job object %s: %s: %s", m.jar_id,
-                      h->part_path, strerror(errno));
+            jar_failed(h, m.jar_id, "cannot store it: %s: %s", h->part_path, strerror(errno));
             free(h->part_path);
             h->part_path = NULL;
             return 0; /* its deployment fails: the object is missing */
@@ -651,14 +671,11 @@ static int on_jar_data(rill__tm_host *h, const rill__frame *f, rill__err *err)
     h->part_fd = -1;
     char *final = rill__xasprintf("%s/%s", h->jar_dir, h->part_id);
     if (wrc != 0)
-        rill__log(RILL_LOG_ERROR, "cannot store job object %s: %s: %s", h->part_id, h->part_path,
-                  strerror(-wrc));
+        jar_failed(h, h->part_id, "cannot store it: %s: %s", h->part_path, strerror(-wrc));
     else if (memcmp(sum, m.sha256, RILL_SHA256_LEN) != 0)
-        rill__log(RILL_LOG_ERROR, "job object %s: its SHA-256 does not match: dropped",
-                  h->part_id);
+        jar_failed(h, h->part_id, "its SHA-256 does not match what the JobManager sent: dropped");
     else if (rename(h->part_path, final) != 0)
-        rill__log(RILL_LOG_ERROR, "cannot store job object %s: rename to %s: %s", h->part_id,
-                  final, strerror(errno));
+        jar_failed(h, h->part_id, "cannot store it: rename to %s: %s", final, strerror(errno));
     else {
         pthread_mutex_lock(&h->mu);
         h->jars = rill__xrealloc(h->jars, (size_t)(h->n_jars + 1) * sizeof *h->jars);
