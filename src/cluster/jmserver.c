@@ -35,7 +35,6 @@ typedef struct tm_link {
     int refs;
     remote_tm *conn; /* NULL once the connection has ended */
     char tm_id[RILL_TM_ID_MAX + 1];
-    int slots;
     /* RELEASED answers not yet collected by their release call */
     struct released {
         uint64_t job;
@@ -378,7 +377,6 @@ static int on_register(remote_tm *c, rill__frame_reader *r, const rill__frame *f
     rill__cond_init_monotonic(&l->cv);
     l->refs = 2; /* this connection, and the JobManager's gateway */
     l->conn = c;
-    l->slots = (int)m.slots;
     memcpy(l->tm_id, m.tm_id, sizeof l->tm_id);
     c->link = l;
     rill__tm_gateway gw = {.tm = l,

@@ -71,7 +71,6 @@ struct host_job {
     rill__msg_deploy d;
     pthread_t thread;
     int self;           /* this TaskManager's index in d.tms */
-    bool deployed;      /* the tasks run (under h->mu) */
     bool release;       /* RELEASE arrived, or the JobManager is gone (under h->mu) */
     bool send_released; /* answer RELEASED when done */
     bool canceled;      /* CANCEL arrived before the tasks ran */
@@ -436,7 +435,6 @@ static int host_execute(rill_env *env, void *arg)
                       env->name, (unsigned long long)j->d.job_id, j->d.attempt, n);
     }
     pthread_mutex_lock(&h->mu);
-    j->deployed = rc == 0;
     bool canceled_meanwhile = j->canceled || j->release; /* (release: the JobManager is gone) */
     pthread_mutex_unlock(&h->mu);
     if (rc && rc != RILL_ECANCELED) {
