@@ -173,6 +173,9 @@ int rill__mkdirs(const char *path, int mode);
 int rill__remove_tree(const char *path);
 /* fsync of a directory, so that a rename or create inside it is durable. */
 int rill__fsync_dir(const char *dir);
+/* Copies file src to dst (created, or truncated), fully, and fsyncs dst (not its directory);
+ * the bytes copied go to *bytes_out (may be NULL). On failure dst is removed. 0 or -errno. */
+int rill__copy_file(const char *src, const char *dst, int64_t *bytes_out);
 
 /* ---- fault injection (SQLite's fault simulation) -------------------------------------------
  * In builds with RILL_FAULT_INJECTION, rill__fault(point) returns true at the N-th call for

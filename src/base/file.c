@@ -165,3 +165,49 @@ int rill__remove_tree(const char *path)
     int rc = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc > 0 ? 0 : rc;
 }
+
+int rill__copy_file(const char *src, const char *dst, int64_t *bytes_out)
+{
+    if (bytes_out)
+        *bytes_out = 0;
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int rc = -errno;
+        close(in);
+        return rc;
+    }
+    int rc = 0;
+    int64_t total = 0;
+    char *buf = rill__xmalloc(1 << 20);
+    for (;;) {
+        ssize_t n = read(in, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || rill__fault(RILL_FAULT_READ)) {
+            rc = n < 0 ? -errno : -EIO;
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = rill__write_all(out, buf, (size_t)n);
+        if (rc)
+            break;
+        total += n;
+    }
+    free(buf);
+    if (rc == 0 && rill__fault(RILL_FAULT_FSYNC))
+        rc = -EIO;
+    else if (rc == 0 && fsync(out) != 0)
+        rc = -errno;
+    if (close(out) != 0 && rc == 0)
+        rc = -errno;
+    close(in);
+    if (rc)
+        unlink(dst);
+    else if (bytes_out)
+        *bytes_out = total;
+    return rc;
+}

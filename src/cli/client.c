@@ -792,12 +792,14 @@ static int do_checkpoints(const remote *r, const char *job)
         jv_free(&doc);
         return 0;
     }
-    table t = {.n_cols = 7};
+    /* SIZE: what the checkpoint wrote; FULL SIZE: all it needs (incremental checkpoints share
+     * unchanged state files with earlier ones) */
+    table t = {.n_cols = 8};
     table_add(&t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION", "ALIGNMENT",
-                                        "SIZE", "REASON"});
+                                        "SIZE", "FULL SIZE", "REASON"});
     for (size_t i = 0; i < cks->n; i++) {
         const jv *c = &cks->items[i];
-        char when[32] = "-", dur[32], align[32], size[32];
+        char when[32] = "-", dur[32], align[32], size[32], full[32];
         time_t secs = (time_t)(jv_int(c, "trigger-timestamp") / 1000);
         struct tm tm;
         if (secs > 0 && gmtime_r(&secs, &tm))
@@ -805,9 +807,10 @@ static int do_checkpoints(const remote *r, const char *job)
         snprintf(dur, sizeof dur, "%lld ms", (long long)jv_int(c, "duration-ms"));
         snprintf(align, sizeof align, "%lld ms", (long long)jv_int(c, "alignment-ms"));
         human_bytes(size, sizeof size, jv_int(c, "size-bytes"));
+        human_bytes(full, sizeof full, jv_int(c, "full-size-bytes"));
         const char *reason = jv_text(c, "reason");
         table_add(&t, (const char *const[]){jv_text(c, "id"), jv_text(c, "status"), when, dur,
-                                            align, size, *reason ? reason : "-"});
+                                            align, size, full, *reason ? reason : "-"});
     }
     table_print(&t);
     /* the keyed state per operator as of the newest completed checkpoint */

@@ -62,11 +62,15 @@ static const char usage_run[] =
     "      --name NAME           job name (default: the job object's file name)\n"
     "      --bad-records POLICY  fail (default) or skip malformed input records\n"
     "      --dead-letter-file F  with skip: append skipped records to F (JSON lines)\n"
-    "      --checkpoint-dir DIR  where checkpoints go (DIR/<job>/chk-<n>/)\n"
+    "      --checkpoint-dir DIR  where checkpoints go (DIR/<job>/chk-<n>/)\n";
+/* (two strings: one would pass the length C99 compilers must support) */
+static const char usage_run_state[] =
     "      --state-backend B     keyed state on the heap (default) or in rocksdb\n"
     "      --state-dir DIR       where rocksdb keeps its working files (default $TMPDIR)\n"
     "      --state-memory SIZE   memory for keyed state per slot, e.g. 512m (default 256m):\n"
     "                            rocksdb's block cache and write buffers\n"
+    "      --incremental-checkpoints  rocksdb: a checkpoint writes only the files that changed\n"
+    "                            since the previous one (savepoints stay full and canonical)\n"
     "      --checkpoint-interval MS   take a checkpoint every MS (default: off)\n"
     "      --checkpoint-mode M   exactly-once (default, barriers aligned) or at-least-once\n"
     "      --checkpoint-timeout MS    give a checkpoint up after MS (default 600000)\n"
@@ -162,6 +166,7 @@ static const struct run_flag {
     {"--state-backend", NULL, "state.backend", false, false},
     {"--state-dir", NULL, "state.dir", false, false},
     {"--state-memory", NULL, "state.memory", false, false},
+    {"--incremental-checkpoints", NULL, "state.backend.incremental", true, false},
 };
 #define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
 
@@ -236,6 +241,7 @@ static int cmd_run(int argc, char **argv)
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_run, stdout);
+            fputs(usage_run_state, stdout);
             return 0;
         }
         if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

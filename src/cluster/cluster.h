@@ -55,9 +55,10 @@ typedef struct rill__tm_gateway {
      * that cannot be reached any more: returns at once). */
     void (*release)(void *tm, uint64_t job_id, uint32_t attempt);
     /* Take checkpoint ckpt_id: the job's source tasks here emit its barrier (and with a stop
-     * mode, stop reading there and end once it has completed: see rill__stop_mode). */
+     * mode, stop reading there and end once it has completed: see rill__stop_mode). A
+     * savepoint's snapshots are canonical (never incremental). */
     void (*trigger)(void *tm, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
-                    rill__stop_mode stop);
+                    rill__stop_mode stop, bool savepoint);
     /* The stop triggered with checkpoint ckpt_id is withdrawn: its savepoint failed. */
     void (*abort_stop)(void *tm, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id);
     /* Checkpoint ckpt_id is complete: the job's tasks here commit (two-phase commit). */
@@ -73,10 +74,13 @@ typedef struct rill__jm_gateway {
     void (*task_state)(void *jm, uint64_t job_id, uint32_t attempt, int task,
                        rill__task_state state, int rc, const char *msg);
     /* A task's snapshot for checkpoint ckpt_id is durable in data file `file` (or, rc < 0,
-     * failed for `reason`); usage (NULL: none) is its keyed state's size at the barrier. */
+     * failed for `reason`): bytes were written for it (the data file, and the files of native
+     * snapshots that no earlier checkpoint had), full_bytes is all it needs (with the files
+     * shared with earlier checkpoints); usage (NULL: none) is its keyed state's size at the
+     * barrier. */
     void (*ack)(void *jm, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id, int rc,
-                uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
-                const char *file, const char *reason);
+                uint64_t bytes, uint64_t full_bytes, int64_t align_ms,
+                const rill__state_usage *usage, const char *file, const char *reason);
     /* Source task `task` has emitted all of its input and waits for the final checkpoint. */
     void (*end_of_data)(void *jm, uint64_t job_id, uint32_t attempt, int task);
     /* The attempt failed on this TaskManager beyond one task (a data connection broke): the
@@ -100,7 +104,8 @@ typedef struct rill__ckpt_stats {
     uint64_t id;
     int64_t trigger_ms, duration_ms;
     int64_t alignment_ms; /* the longest a task waited to align its barriers */
-    uint64_t bytes;
+    uint64_t bytes;      /* written for it: incremental checkpoints write what changed */
+    uint64_t full_bytes; /* all it needs, files shared with earlier checkpoints too */
     rill__state_usage state; /* the job's keyed state at the barrier, summed over tasks */
     char status[16]; /* COMPLETED, FAILED */
     char reason[256];
@@ -122,7 +127,7 @@ void rill__coord_end_of_data(rill__coordinator *c, int task);
 /* The id of the final checkpoint in flight, 0: none. */
 uint64_t rill__coord_final_pending(const rill__coordinator *c);
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    int64_t align_ms, const rill__state_usage *usage, const char *file,
+                    uint64_t full_bytes, int64_t align_ms, const rill__state_usage *usage, const char *file,
                     const char *reason, rill__err *job_err);
 /* The keyed state of each operator that has some, summed over its subtasks, as of the newest
  * completed checkpoint (*n_out 0 before one). */
@@ -277,6 +282,7 @@ typedef struct rill__msg_job {
     uint32_t attempt;
     uint64_t ckpt_id; /* TRIGGER, ABORT_STOP, COMPLETE: >= 1 */
     uint8_t stop;     /* TRIGGER: a rill__stop_mode */
+    uint8_t savepoint; /* TRIGGER: 0 or 1, a savepoint (canonical snapshots) */
     uint32_t task;    /* END_OF_DATA: < RILL_DEPLOY_TASKS_MAX */
 } rill__msg_job;
 
@@ -296,6 +302,7 @@ typedef struct rill__msg_ack {
     uint64_t ckpt_id; /* >= 1 */
     int32_t rc;       /* 0, or the failure (< 0) */
     uint64_t bytes;
+    uint64_t full_bytes; /* >= bytes */
     int64_t align_ms; /* >= 0 */
     uint8_t has_state; /* 0 or 1: the task has keyed state, its size below */
     rill__state_usage state; /* each >= 0 */

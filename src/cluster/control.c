@@ -467,8 +467,10 @@ int rill__msg_job_enc(rill__buf *b, uint16_t type, const rill__msg_job *m)
     rill__enc_u32(&e, m->attempt);
     if (type == RILL_FT_TRIGGER || type == RILL_FT_ABORT_STOP || type == RILL_FT_COMPLETE)
         rill__enc_u64(&e, m->ckpt_id);
-    if (type == RILL_FT_TRIGGER)
+    if (type == RILL_FT_TRIGGER) {
         rill__enc_u8(&e, m->stop);
+        rill__enc_u8(&e, m->savepoint);
+    }
     if (type == RILL_FT_END_OF_DATA)
         rill__enc_u32(&e, m->task);
     return rill__enc_finish(&e, name);
@@ -491,6 +493,10 @@ int rill__msg_job_dec(uint16_t type, const void *p, size_t n, rill__msg_job *m, 
         m->stop = rill__dec_u8(&d, "stop");
         if (m->stop > RILL_STOP_NO_DRAIN)
             rill__dec_fail_at(&d, "stop", at);
+        at = d.off;
+        m->savepoint = rill__dec_u8(&d, "savepoint");
+        if (m->savepoint > 1)
+            rill__dec_fail_at(&d, "savepoint", at);
     }
     if (type == RILL_FT_END_OF_DATA)
         m->task = dec_task(&d);
@@ -549,6 +555,7 @@ int rill__msg_ack_enc(rill__buf *b, const rill__msg_ack *m)
     rill__enc_u64(&e, m->ckpt_id);
     rill__enc_i64(&e, m->rc);
     rill__enc_u64(&e, m->bytes);
+    rill__enc_u64(&e, m->full_bytes);
     rill__enc_i64(&e, m->align_ms);
     rill__enc_u8(&e, m->has_state);
     rill__enc_i64(&e, m->state.keys);
@@ -571,6 +578,10 @@ int rill__msg_ack_dec(const void *p, size_t n, rill__msg_ack *m, rill__err *err)
     m->rc = dec_rc(&d, false, true);
     m->bytes = rill__dec_u64(&d, "bytes");
     size_t at = d.off;
+    m->full_bytes = rill__dec_u64(&d, "full_bytes");
+    if (m->full_bytes < m->bytes)
+        rill__dec_fail_at(&d, "full_bytes", at);
+    at = d.off;
     m->align_ms = rill__dec_i64(&d, "align_ms");
     if (m->align_ms < 0)
         rill__dec_fail_at(&d, "align_ms", at);

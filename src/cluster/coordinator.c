@@ -23,7 +23,7 @@ typedef struct pending_ckpt {
     uint64_t *sizes; /* by task */
     rill__state_usage *usage; /* by task: its keyed state at the barrier */
     bool *has_usage;          /* by task */
-    uint64_t bytes;
+    uint64_t bytes, full_bytes;
     int64_t align_ms;    /* the longest alignment of any task */
     char *savepoint_dir; /* a savepoint: where it goes once complete */
     bool final;          /* the final checkpoint: every source waits at the end of its input */
@@ -82,6 +82,7 @@ static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, con
     st->duration_ms = now - p->trigger_ms;
     st->alignment_ms = p->align_ms;
     st->bytes = p->bytes;
+    st->full_bytes = p->full_bytes;
     for (int t = 0; t < c->g->n_tasks; t++) {
         st->state.keys += p->usage[t].keys;
         st->state.memory_bytes += p->usage[t].memory_bytes;
@@ -474,7 +475,7 @@ uint64_t rill__coord_final_pending(const rill__coordinator *c)
 }
 
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    int64_t align_ms, const rill__state_usage *usage, const char *file,
+                    uint64_t full_bytes, int64_t align_ms, const rill__state_usage *usage, const char *file,
                     const char *reason, rill__err *job_err)
 {
     if (task < 0 || task >= c->g->n_tasks) { /* (once acks come over the network) */
@@ -493,6 +494,7 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
             p->n_acked++;
             p->sizes[task] = bytes;
             p->bytes += bytes;
+            p->full_bytes += RILL_MAX(full_bytes, bytes);
             if (usage) {
                 p->usage[task] = *usage;
                 p->has_usage[task] = true;

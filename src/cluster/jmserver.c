@@ -158,11 +158,11 @@ static void gw_cancel(void *arg, uint64_t job_id, uint32_t attempt)
 }
 
 static void gw_trigger(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
-                       rill__stop_mode stop)
+                       rill__stop_mode stop, bool savepoint)
 {
     gw_job_msg(arg, RILL_FT_TRIGGER,
                &(rill__msg_job){.job_id = job_id, .attempt = attempt, .ckpt_id = ckpt_id,
-                                .stop = (uint8_t)stop});
+                                .stop = (uint8_t)stop, .savepoint = savepoint});
 }
 
 static void gw_abort_stop(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id)
@@ -333,8 +333,8 @@ static int on_report(remote_tm *c, const rill__frame *f)
         if ((rc = rill__msg_ack_dec(f->payload, f->len, &m, &err)) == 0) {
             rill__text_sanitize(m.reason);
             rill__text_sanitize(m.file);
-            jg.ack(jg.jm, m.job_id, m.attempt, (int)m.task, m.ckpt_id, m.rc, m.bytes, m.align_ms,
-                   m.has_state ? &m.state : NULL, m.file, m.reason);
+            jg.ack(jg.jm, m.job_id, m.attempt, (int)m.task, m.ckpt_id, m.rc, m.bytes,
+                   m.full_bytes, m.align_ms, m.has_state ? &m.state : NULL, m.file, m.reason);
         }
     } else { /* END_OF_DATA, RELEASED */
         rill__msg_job m;

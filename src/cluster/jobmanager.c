@@ -327,11 +327,12 @@ static void notify_complete(rill__jobmanager *jm, jm_job *j, uint64_t before)
             j->held[h]->gw.complete(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts, done);
 }
 
-static void trigger_all(jm_job *j, uint64_t id, rill__stop_mode stop)
+static void trigger_all(jm_job *j, uint64_t id, rill__stop_mode stop, bool savepoint)
 {
     for (int h = 0; h < j->n_held; h++)
         if (j->held[h]->gw.trigger)
-            j->held[h]->gw.trigger(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts, id, stop);
+            j->held[h]->gw.trigger(j->held[h]->gw.tm, j->id, (uint32_t)j->attempts, id, stop,
+                                   savepoint);
 }
 
 static void on_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task,
@@ -361,16 +362,16 @@ static void on_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task
 }
 
 static void on_ack(void *arg, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id,
-                   int rc, uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
-                   const char *file, const char *reason)
+                   int rc, uint64_t bytes, uint64_t full_bytes, int64_t align_ms,
+                   const rill__state_usage *usage, const char *file, const char *reason)
 {
     rill__jobmanager *jm = arg;
     pthread_mutex_lock(&jm->mu);
     jm_job *j = find_attempt(jm, job_id, attempt);
     if (j && j->coord && j->state == RILL_JOB_RUNNING) {
         uint64_t before = rill__coord_last_completed(j->coord);
-        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, align_ms, usage, file, reason,
-                            &j->err) < 0)
+        if (rill__coord_ack(j->coord, task, ckpt_id, rc, bytes, full_bytes, align_ms, usage,
+                            file, reason, &j->err) < 0)
             cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
         else
             notify_complete(jm, j, before);
@@ -771,7 +772,7 @@ again:
             if (crc < 0)
                 cancel_locked(jm, j);
             if (id)
-                trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE);
+                trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE, false);
         }
         rill__cond_wait_ms(&jm->cv, &jm->mu, j->coord || j->waiting ? 10 : 100);
     }
@@ -1030,7 +1031,7 @@ int rill__jm_savepoint(rill__jobmanager *jm, uint64_t job_id, const char *dir,
         (id = rill__coord_trigger_savepoint(j->coord, dir, stop != RILL_STOP_NONE, err)) == 0)
         rc = err->code ? err->code : RILL_EIO;
     if (rc == 0)
-        trigger_all(j, id, stop);
+        trigger_all(j, id, stop, true);
     bool withdraw = false; /* the savepoint failed: a stop must not happen */
     while (rc == 0) {
         int r = rill__coord_savepoint_result(j->coord, id, location_out, err);

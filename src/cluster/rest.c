@@ -822,8 +822,10 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
         rill__buf_printf(
             &b,
             "{\"id\":%" PRIu64 ",\"trigger-timestamp\":%" PRId64 ",\"duration-ms\":%" PRId64
-            ",\"alignment-ms\":%" PRId64 ",\"size-bytes\":%" PRIu64 ",\"status\":",
-            st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].alignment_ms, st[i].bytes);
+            ",\"alignment-ms\":%" PRId64 ",\"size-bytes\":%" PRIu64
+            ",\"full-size-bytes\":%" PRIu64 ",\"status\":",
+            st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].alignment_ms, st[i].bytes,
+            st[i].full_bytes);
         json_str(&b, status);
         rill__buf_append(&b, ",\"reason\":", 10);
         json_str(&b, reason);

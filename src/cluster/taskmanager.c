@@ -170,7 +170,15 @@ static void *writer_main(void *arg)
         int64_t t0 = rill__mono_ns(), sync_ns = rill__task_snap_sync_ns(it->snap);
         rill__state_usage usage;
         bool has_usage = rill__task_snap_usage(it->snap, &usage);
-        int rc = rill__task_snap_write(it->snap, &data, &e);
+        /* native keyed snapshots put their files beside the data file */
+        char *dir = rill__ckpt_store_chk_dir(j->store, (int64_t)it->id);
+        int rc = rill__mkdirs(dir, 0755);
+        if (rc)
+            rill__err_set(&e, rc, "cannot create %s: %s", dir, rill_strerror(rc));
+        else
+            rc = rill__task_snap_write(it->snap, &data, dir, it->name, &e);
+        free(dir);
+        rill__files_size files = rill__task_snap_files(it->snap);
         rill__task_snap_free(it->snap);
         if (rc == 0)
             rc = rill__ckpt_write_data(j->store, (int64_t)it->id, it->name, data.data, data.len,
@@ -183,10 +191,13 @@ static void *writer_main(void *arg)
         }
         rill__log(RILL_LOG_DEBUG,
                   "%s: checkpoint %llu: %.3f ms at the barrier, %.1f ms serialising and "
-                  "writing %zu bytes",
+                  "writing %zu bytes and %d of %d state files (%lld of %lld bytes)",
                   it->name, (unsigned long long)it->id, (double)sync_ns / 1e6,
-                  (double)(rill__mono_ns() - t0) / 1e6, data.len);
-        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, it->task, it->id, rc, rc == 0 ? data.len : 0,
+                  (double)(rill__mono_ns() - t0) / 1e6, data.len, files.n_new, files.n_files,
+                  (long long)files.new_bytes, (long long)files.full_bytes);
+        uint64_t bytes = rc == 0 ? data.len + (uint64_t)files.new_bytes : 0;
+        uint64_t full = rc == 0 ? data.len + (uint64_t)files.full_bytes : 0;
+        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, it->task, it->id, rc, bytes, full,
                       it->align_ms, has_usage ? &usage : NULL, it->name, e.msg);
         j->wbuf = data;
         free(it->name);
@@ -204,8 +215,8 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
         const char *msg = rill__task_errmsg(t);
         snprintf(why, sizeof why, "task %s: snapshot failed: %s", rill__task_name(t),
                  *msg ? msg : rill_strerror(rc));
-        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), id, rc, 0, align_ms,
-                      NULL, "", why);
+        j->tm->jm.ack(j->tm->jm.jm, j->id, j->attempt, rill__task_index(t), id, rc, 0, 0,
+                      align_ms, NULL, "", why);
         rill__task_snap_free(snap);
         return;
     }
@@ -360,13 +371,13 @@ static void tm_cancel(void *arg, uint64_t job_id, uint32_t attempt)
 }
 
 static void tm_trigger(void *arg, uint64_t job_id, uint32_t attempt, uint64_t ckpt_id,
-                       rill__stop_mode stop)
+                       rill__stop_mode stop, bool savepoint)
 {
     rill__taskmanager *tm = arg;
     pthread_mutex_lock(&tm->mu);
     tm_job *j = find(tm, job_id, attempt);
     if (j)
-        rill__job_run_trigger(j->run, ckpt_id, stop);
+        rill__job_run_trigger(j->run, ckpt_id, stop, savepoint);
     pthread_mutex_unlock(&tm->mu);
 }
 

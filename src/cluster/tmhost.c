@@ -117,12 +117,13 @@ static void jg_task_state(void *arg, uint64_t job_id, uint32_t attempt, int task
 }
 
 static void jg_ack(void *arg, uint64_t job_id, uint32_t attempt, int task, uint64_t ckpt_id,
-                   int rc, uint64_t bytes, int64_t align_ms, const rill__state_usage *usage,
-                   const char *file, const char *reason)
+                   int rc, uint64_t bytes, uint64_t full_bytes, int64_t align_ms,
+                   const rill__state_usage *usage, const char *file, const char *reason)
 {
     rill__tm_host *h = arg;
     rill__msg_ack m = {.job_id = job_id, .attempt = attempt, .task = (uint32_t)task,
                        .ckpt_id = ckpt_id, .rc = rc, .bytes = bytes,
+                       .full_bytes = RILL_MAX(full_bytes, bytes),
                        .align_ms = RILL_MAX(align_ms, 0), .has_state = usage != NULL};
     if (usage) {
         m.state.keys = RILL_MAX(usage->keys, 0);
@@ -727,7 +728,8 @@ int rill__tm_host_on_frame(rill__tm_host *h, const rill__frame *f, rill__err *er
         break;
     }
     case RILL_FT_TRIGGER:
-        gw.trigger(gw.tm, m.job_id, m.attempt, m.ckpt_id, (rill__stop_mode)m.stop);
+        gw.trigger(gw.tm, m.job_id, m.attempt, m.ckpt_id, (rill__stop_mode)m.stop,
+                   m.savepoint != 0);
         break;
     case RILL_FT_ABORT_STOP:
         gw.abort_stop(gw.tm, m.job_id, m.attempt, m.ckpt_id);

@@ -265,7 +265,9 @@ int rill__keyed_snap(rill__keyed *k, rill__ksnap **out)
     int first, last;
     rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &first, &last);
     rill__err e = {0};
-    int rc = rill__ksnap_begin(op->ctx.backend, op->ctx.timers, first, last, out, &e);
+    int rc = op->state_incremental && !op->snap_canonical
+                 ? rill__ksnap_begin_native(op->ctx.backend, op->ctx.timers, out, &e)
+                 : rill__ksnap_begin(op->ctx.backend, op->ctx.timers, first, last, out, &e);
     if (rc < 0)
         return rill__operator_fail(op, rc, "snapshot: %s", e.msg);
     return 0;
@@ -277,7 +279,8 @@ int rill__keyed_load(rill__keyed *k, const void *data, size_t len)
     int first, last;
     rill__kg_range(op->subtask, op->max_parallelism, op->parallelism, &first, &last);
     rill__err e = {0};
-    int rc = rill__keyed_restore(op->ctx.backend, op->ctx.timers, first, last, data, len, &e);
+    int rc = rill__keyed_restore_dir(op->ctx.backend, op->ctx.timers, first, last, data, len,
+                                     op->restore_dir, &e);
     if (rc < 0)
         return rill__operator_fail(op, rc, "restore: %s", e.msg);
     /* processing-time timers restored: the task must wake for them */

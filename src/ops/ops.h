@@ -148,6 +148,7 @@ typedef struct rill__op_init {
     /* keyed operators: where their state backend keeps files, and its memory budget */
     const char *state_dir;
     int64_t state_memory;
+    bool state_incremental; /* checkpoints take native snapshots (rill__ksnap_begin_native) */
 } rill__op_init;
 
 struct rill__operator {
@@ -166,6 +167,13 @@ struct rill__operator {
     rill__err *task_err;
     char *state_dir; /* NULL: the backend's default */
     int64_t state_memory;
+    bool state_incremental;
+    /* set by the task for the snapshot it is about to take: a savepoint's, which must be
+     * canonical (also with state_incremental) */
+    bool snap_canonical;
+    /* set by the task before restore: the directory of the checkpoint being restored (a native
+     * snapshot's files are there); NULL when there is none */
+    const char *restore_dir;
     int64_t records_in, records_out;
     /* the event timestamp of the input row being processed, inherited by emitted rows */
     bool in_has_ts;

@@ -11,6 +11,9 @@
 #define SNAP_MAGIC     UINT32_C(0x534b4c52) /* "RLKS" little-endian */
 #define SNAP_END_MAGIC UINT32_C(0x454b4c52) /* "RLKE" */
 #define OPST_MAGIC     UINT32_C(0x534f4c52) /* "RLOS" */
+#define NATIVE_MAGIC   UINT32_C(0x4e4b4c52) /* "RLKN" */
+#define NATIVE_VERSION 1
+#define NATIVE_MIN     32 /* magic, version, three empty byte strings (u32, u64, u64), crc */
 #define SNAP_VERSION   1
 #define OPST_VERSION   1
 #define HEADER_FIXED   24 /* magic .. n_tables */
@@ -146,6 +149,9 @@ struct rill__ksnap {
     rill__buf sync;   /* a backend without views: the whole snapshot, written at the begin */
     bool written;
     size_t size_hint; /* bytes the snapshot will take, about */
+    /* a native snapshot: the backend's files, and the canonical part (header and timers) */
+    rill__state_files *files;
+    bool native;
 };
 
 typedef struct writer {
@@ -253,7 +259,7 @@ static int write_section(writer *w, int kg, rill__buf *index, uint32_t *n_sectio
     size_t n_groups_at = out->len;
     put_u32(out, 0);
     uint32_t n_groups = 0;
-    for (size_t i = 0; i < ks->n_tabs; i++) {
+    for (size_t i = 0; i < ks->n_tabs && !ks->native; i++) { /* native: the entries are in files */
         size_t grp = out->len;
         put_u32(out, (uint32_t)i);
         size_t count_at = out->len;
@@ -337,6 +343,9 @@ static void end_views(rill__ksnap *ks)
     if (ks->tview)
         rill__timers_snap_end(ks->tview);
     ks->tview = NULL;
+    if (ks->files)
+        ks->ops->files_end(ks->files);
+    ks->files = NULL;
 }
 
 void rill__ksnap_free(rill__ksnap *ks)
@@ -351,8 +360,8 @@ void rill__ksnap_free(rill__ksnap *ks)
     free(ks);
 }
 
-int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int kg_first,
-                           int kg_last, rill__ksnap **out, rill__err *err)
+static int begin(rill__state_backend *b, rill__timer_service *timers, int kg_first, int kg_last,
+                 bool native, rill__ksnap **out, rill__err *err)
 {
     *out = NULL;
     if (!b)
@@ -378,6 +387,7 @@ int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int k
     ks->kg_first = kg_first;
     ks->kg_last = kg_last;
     ks->has_timers = timers != NULL;
+    ks->native = native;
     writer w = {.ks = ks, .b = b, .timers = timers, .kg = -1, .err = err};
     put_u32(&ks->header, SNAP_MAGIC);
     put_u32(&ks->header, SNAP_VERSION);
@@ -408,17 +418,17 @@ int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int k
     int64_t n_timers = timers ? rill__timers_count(timers, RILL_EVENT_TIME) +
                                     rill__timers_count(timers, RILL_PROCESSING_TIME)
                               : 0;
-    ks->size_hint = (size_t)(bytes + n_timers * 48 + 4096);
+    ks->size_hint = (size_t)((native ? 0 : bytes) + n_timers * 48 + 4096);
 
-    if (b->ops->snap_begin) {
-        rc = b->ops->snap_begin(b, &ks->view);
+    if (native || b->ops->snap_begin) {
+        rc = native ? b->ops->files_begin(b, &ks->files) : b->ops->snap_begin(b, &ks->view);
         if (rc == 0 && timers)
             rc = rill__timers_snap_begin(timers, &ks->tview);
         if (rc < 0) {
             free(w.live);
             rill__ksnap_free(ks);
             return fail(err, rc, "keyed snapshot of operator %s: cannot begin: %s", uid,
-                        rill_strerror(rc));
+                        rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
         }
     } else { /* no views: the whole snapshot now, on the owner's thread */
         rill__buf_reserve(&ks->sync, ks->size_hint);
@@ -435,18 +445,87 @@ int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int k
     return 0;
 }
 
+int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                      int kg_last, rill__ksnap **out, rill__err *err)
+{
+    return begin(b, timers, kg_first, kg_last, false, out, err);
+}
+
+int rill__ksnap_begin_native(rill__state_backend *b, rill__timer_service *timers,
+                             rill__ksnap **out, rill__err *err)
+{
+    if (!b)
+        return fail(err, RILL_EINVAL, "keyed snapshot: no backend");
+    return begin(b, timers, b->cfg.kg_first, b->cfg.kg_last, b->ops->files_begin != NULL, out,
+                 err);
+}
+
+bool rill__ksnap_is_native(const rill__ksnap *ks)
+{
+    return ks->native;
+}
+
 size_t rill__ksnap_size_hint(const rill__ksnap *ks)
 {
     return ks->size_hint;
 }
 
+/* The native form: the backend's files go to dir, the snapshot says where they are. */
+static int write_native(rill__ksnap *ks, rill__buf *out, const char *dir, const char *prefix,
+                        rill__files_size *size, rill__err *err)
+{
+    size_t start = out->len;
+    put_u32(out, NATIVE_MAGIC);
+    put_u32(out, NATIVE_VERSION);
+    put_bytes(out, ks->ops->name, (uint32_t)strlen(ks->ops->name));
+    size_t man_at = out->len;
+    put_u64(out, 0);
+    rill__files_size sz = {0};
+    int rc = ks->ops->files_write(ks->files, dir, prefix, out, &sz, err);
+    if (rc == 0) {
+        patch_u64(out, man_at, out->len - man_at - 8);
+        size_t can_at = out->len;
+        put_u64(out, 0);
+        writer w = {.ks = ks, .out = out, .start = out->len, .kg = -1, .err = err};
+        rc = write_all(&w);
+        patch_u64(out, can_at, out->len - can_at - 8);
+    } else if (rc > 0) {
+        rc = fail(err, RILL_ESTATE, "keyed snapshot of operator %s: the backend's files", ks->uid);
+    }
+    if (rc) {
+        out->len = start;
+        return rc;
+    }
+    put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
+    if (size) {
+        size->full_bytes += sz.full_bytes;
+        size->new_bytes += sz.new_bytes;
+        size->n_files += sz.n_files;
+        size->n_new += sz.n_new;
+    }
+    return 0;
+}
+
 int rill__ksnap_write(rill__ksnap *ks, rill__buf *out, rill__err *err)
+{
+    return rill__ksnap_write_files(ks, out, NULL, NULL, NULL, err);
+}
+
+int rill__ksnap_write_files(rill__ksnap *ks, rill__buf *out, const char *dir, const char *prefix,
+                            rill__files_size *size, rill__err *err)
 {
     if (ks->written) {
         end_views(ks);
         return fail(err, RILL_EINVAL, "keyed snapshot of operator %s: written twice", ks->uid);
     }
     ks->written = true;
+    if (ks->native) {
+        int rc = dir ? write_native(ks, out, dir, prefix ? prefix : "", size, err)
+                     : fail(err, RILL_EINVAL, "keyed snapshot of operator %s: a native snapshot "
+                            "needs a directory for its files", ks->uid);
+        end_views(ks);
+        return rc;
+    }
     if (!ks->view) {
         rill__buf_append(out, ks->sync.data, ks->sync.len);
         rill__buf_free(&ks->sync);
@@ -734,14 +813,14 @@ static int section(restorer *c, uint32_t i)
     return 0;
 }
 
-/* Checks every section of [kg_first, kg_last] first, then registers the tables and puts the
- * sections' contents back. */
+/* Checks every section of [kg_first, kg_last] first, then (unless check_only) registers the
+ * tables and puts the sections' contents back. */
 static int restore_sections(snap *s, rill__state_backend *b, rill__timer_service *timers,
-                            int kg_first, int kg_last, rill__err *err)
+                            int kg_first, int kg_last, bool check_only, rill__err *err)
 {
     const char *uid = b->cfg.operator_uid ? b->cfg.operator_uid : "?";
     restorer c = {.s = s, .b = b, .timers = timers, .err = err};
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < (check_only ? 1 : 2); pass++) {
         c.apply = pass == 1;
         for (uint32_t i = 0; c.apply && i < s->n_tables; i++) {
             rtable *t = &s->tabs[i];
@@ -767,8 +846,116 @@ static int restore_sections(snap *s, rill__state_backend *b, rill__timer_service
     return 0;
 }
 
+/* A native snapshot's parts. */
+typedef struct native {
+    char backend[64];
+    const void *manifest, *canon;
+    size_t manifest_len, canon_len;
+} native;
+
+static bool is_native(const void *data, size_t len)
+{
+    return data && len >= 4 && ld_u32(data) == NATIVE_MAGIC;
+}
+
+static int native_open(native *n, const void *data, size_t len, rill__err *err)
+{
+    memset(n, 0, sizeof *n);
+    const unsigned char *p = data;
+    if (len < NATIVE_MIN)
+        return CORRUPT(err, "%zu bytes, too short for a native snapshot", len);
+    if (rill__crc32c(0, p, len - 4) != ld_u32(p + len - 4))
+        return CORRUPT(err, "native snapshot checksum mismatch");
+    reader r = {.p = p, .pos = 8, .end = len - 4};
+    if (ld_u32(p + 4) != NATIVE_VERSION)
+        return fail(err, RILL_ENOTSUP,
+                    "native keyed snapshot format version %" PRIu32 " (this build reads %d)",
+                    ld_u32(p + 4), NATIVE_VERSION);
+    const unsigned char *name;
+    size_t nl;
+    uint64_t ml, cl;
+    if (!r_bytes(&r, &name, &nl) || nl == 0 || nl >= sizeof n->backend || !r_u64(&r, &ml) ||
+        ml > r.end - r.pos)
+        return CORRUPT(err, "native snapshot header");
+    memcpy(n->backend, name, nl);
+    n->manifest = p + r.pos;
+    n->manifest_len = (size_t)ml;
+    r.pos += (size_t)ml;
+    if (!r_u64(&r, &cl) || cl != r.end - r.pos)
+        return CORRUPT(err, "native snapshot: its canonical part overruns it");
+    n->canon = p + r.pos;
+    n->canon_len = (size_t)cl;
+    return 0;
+}
+
+/*
+ * A native snapshot: the backend's files in dir, and the canonical part (catalog, timers). The
+ * same backend at the same key groups takes the files as they are (files_restore); otherwise a
+ * temporary instance of the snapshot's backend is made from them and its key groups that b now
+ * owns are copied over through a canonical snapshot (rescaling, or a change of backend).
+ */
+static int restore_native(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                          int kg_last, const native *n, snap *s, const char *dir,
+                          rill__err *err)
+{
+    const char *uid = b->cfg.operator_uid ? b->cfg.operator_uid : "?";
+    if (!dir)
+        return fail(err, RILL_EINVAL, "a native snapshot (of the %s backend) needs the directory "
+                    "of its files", n->backend);
+    const rill__state_backend_ops *src = rill__state_backend_find(n->backend);
+    if (!src || !src->files_restore)
+        return fail(err, RILL_ENOTSUP, "a native snapshot of the %s backend, which this build "
+                    "cannot read", n->backend);
+    int rc = restore_sections(s, b, timers, kg_first, kg_last, true, err);
+    if (rc)
+        return rc;
+    if (src == b->ops && (int)s->kg_first == kg_first && (int)s->kg_last == kg_last &&
+        b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last) {
+        rc = b->ops->files_restore(b, dir, n->manifest, n->manifest_len, err);
+        if (rc == 0)
+            return restore_sections(s, b, timers, kg_first, kg_last, false, err);
+        if (rc != RILL_EEXIST)
+            return rc;
+    }
+    int lo = RILL_MAX(kg_first, (int)s->kg_first), hi = RILL_MIN(kg_last, (int)s->kg_last);
+    if (lo <= hi) {
+        rill__state_backend_cfg cfg = {.kg_first = (int)s->kg_first,
+                                       .kg_last = (int)s->kg_last,
+                                       .max_parallelism = (int)s->max_par,
+                                       .operator_uid = uid,
+                                       .subtask = b->cfg.subtask,
+                                       .dir = b->cfg.dir,
+                                       .memory_bytes = b->cfg.memory_bytes};
+        rill__state_backend *tmp = NULL;
+        rc = src->create(&cfg, &tmp);
+        if (rc < 0)
+            return fail(err, rc, "a temporary %s instance to read a native snapshot: %s",
+                        src->name, rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
+        rill__buf buf = {0};
+        rc = src->files_restore(tmp, dir, n->manifest, n->manifest_len, err);
+        if (rc == 0) /* the catalog, in the snapshot's order; no key groups */
+            rc = restore_sections(s, tmp, NULL, 1, 0, false, err);
+        if (rc == 0)
+            rc = rill__keyed_snapshot(tmp, NULL, lo, hi, &buf, err);
+        src->destroy(tmp);
+        if (rc == 0)
+            rc = rill__keyed_restore(b, NULL, lo, hi, buf.data, buf.len, err);
+        rill__buf_free(&buf);
+        if (rc)
+            return rc;
+    }
+    return restore_sections(s, b, timers, kg_first, kg_last, false, err); /* timers */
+}
+
 int rill__keyed_restore(rill__state_backend *b, rill__timer_service *timers, int kg_first,
                         int kg_last, const void *data, size_t len, rill__err *err)
+{
+    return rill__keyed_restore_dir(b, timers, kg_first, kg_last, data, len, NULL, err);
+}
+
+int rill__keyed_restore_dir(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                            int kg_last, const void *data, size_t len, const char *dir,
+                            rill__err *err)
 {
     if (!b)
         return fail(err, RILL_EINVAL, "keyed restore: no backend");
@@ -779,15 +966,24 @@ int rill__keyed_restore(rill__state_backend *b, rill__timer_service *timers, int
                     "keyed restore of operator %s: key groups %d..%d not "
                     "within its range %d..%d",
                     uid, kg_first, kg_last, cfg->kg_first, cfg->kg_last);
-    snap s;
-    int rc = snap_open(&s, data, len, err);
+    native n;
+    bool nat = is_native(data, len);
+    int rc = nat ? native_open(&n, data, len, err) : 0;
+    if (nat && rc == 0) {
+        data = n.canon;
+        len = n.canon_len;
+    }
+    snap s = {0};
+    if (rc == 0)
+        rc = snap_open(&s, data, len, err);
     if (rc == 0 && (int64_t)s.max_par != cfg->max_parallelism)
         rc = fail(err, RILL_ECONFIG,
                   "keyed restore of operator %s: the snapshot was taken at "
                   "max parallelism %" PRIu32 ", the operator has %d (it cannot change)",
                   uid, s.max_par, cfg->max_parallelism);
     if (rc == 0)
-        rc = restore_sections(&s, b, timers, kg_first, kg_last, err);
+        rc = nat ? restore_native(b, timers, kg_first, kg_last, &n, &s, dir, err)
+                 : restore_sections(&s, b, timers, kg_first, kg_last, false, err);
     snap_close(&s);
     if (rc < 0 && err && !strstr(err->msg, "of operator ")) {
         char msg[RILL_ERRMSG_MAX];
@@ -801,8 +997,15 @@ int rill__keyed_restore(rill__state_backend *b, rill__timer_service *timers, int
 int rill__keyed_snapshot_info(const void *data, size_t len, int *max_par_out, int *kg_first_out,
                               int *kg_last_out, rill__err *err)
 {
-    snap s;
-    int rc = snap_open(&s, data, len, err);
+    snap s = {0};
+    native n;
+    int rc = is_native(data, len) ? native_open(&n, data, len, err) : 0;
+    if (rc == 0 && is_native(data, len)) {
+        data = n.canon;
+        len = n.canon_len;
+    }
+    if (rc == 0)
+        rc = snap_open(&s, data, len, err);
     if (rc == 0) {
         if (max_par_out)
             *max_par_out = (int)s.max_par;

@@ -67,6 +67,36 @@ int rill__ksnap_begin(rill__state_backend *b, rill__timer_service *timers, int k
                            int kg_last, rill__ksnap **out, rill__err *err);
 int rill__ksnap_write(rill__ksnap *ks, rill__buf *out, rill__err *err);
 void rill__ksnap_free(rill__ksnap *ks); /* NULL-safe */
+
+/*
+ * ---- native keyed snapshots (incremental checkpoints), format version 1 ----------------------
+ *
+ * A backend with native snapshots (files_begin: RocksDB) keeps its entries in files of its
+ * own; the snapshot holds where they are, and the rest in canonical form. Little-endian:
+ *
+ *   u32 magic "RLKN" (52 4C 4B 4E)   u32 version (1)   bytes backend name ("rocksdb")
+ *   u64 length, the backend's manifest (its files: names in the directory beside the snapshot)
+ *   u64 length, a canonical snapshot (above) of the catalog and the timers, without entries
+ *   u32 crc32c of everything before it
+ *
+ * The files are put in a checkpoint's directory by rill__ksnap_write_files; unchanged ones are
+ * hard links to an earlier checkpoint's (see rill__state_backend_ops.files_write). A restore
+ * needs that directory (rill__keyed_restore_dir): the same backend at the same key groups takes
+ * the files as they are; any other (rescaling, another backend) reads them through a temporary
+ * instance of the snapshot's backend. Savepoints are always canonical.
+ */
+
+/* begin for a native snapshot of the whole key-group range of b; a canonical one when the
+ * backend has no native snapshots. rill__ksnap_is_native tells which. */
+int rill__ksnap_begin_native(rill__state_backend *b, rill__timer_service *timers,
+                             rill__ksnap **out, rill__err *err);
+bool rill__ksnap_is_native(const rill__ksnap *ks);
+/* write, with the directory a native snapshot's files go to (which exists) and the prefix of
+ * their names there (unique per snapshot in dir); their sizes are added to *size (may be
+ * NULL). A canonical snapshot ignores them; a native one fails (RILL_EINVAL) without dir.
+ * rill__ksnap_write(ks, out, err) is this without a directory. */
+int rill__ksnap_write_files(rill__ksnap *ks, rill__buf *out, const char *dir, const char *prefix,
+                            rill__files_size *size, rill__err *err);
 /* Bytes the snapshot will take, about (to reserve them). */
 size_t rill__ksnap_size_hint(const rill__ksnap *ks);
 
@@ -85,8 +115,14 @@ size_t rill__ksnap_size_hint(const rill__ksnap *ks);
  */
 int rill__keyed_restore(rill__state_backend *b, rill__timer_service *timers, int kg_first,
                         int kg_last, const void *data, size_t len, rill__err *err);
+/* The same for a canonical or a native snapshot, whose files are in dir (NULL: none; a native
+ * snapshot is then RILL_EINVAL). A native snapshot's files are checked (present, of their
+ * size: RILL_ECORRUPT) as b takes them. */
+int rill__keyed_restore_dir(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                            int kg_last, const void *data, size_t len, const char *dir,
+                            rill__err *err);
 
-/* The max parallelism and key-group range a snapshot was written for (checks the trailer,
+/* The max parallelism and key-group range a snapshot (canonical or native) was written for (checks the trailer,
  * header and index, not the sections), so that a caller can pick the snapshots overlapping a
  * new range. 0 or RILL_ECORRUPT / RILL_ENOTSUP with err (may be NULL). */
 int rill__keyed_snapshot_info(const void *data, size_t len, int *max_par_out, int *kg_first_out,

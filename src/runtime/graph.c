@@ -232,6 +232,15 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
                                    "option state.memory: expected a size of at least 1m (bytes, "
                                    "or with k, m, g), got \"%s\"", value ? value : "(null)");
         env->state_memory = bytes;
+    } else if (!strcmp(key, "state.backend.incremental")) {
+        if (value && (!strcmp(value, "true") || !strcmp(value, "1")))
+            env->state_incremental = true;
+        else if (value && (!strcmp(value, "false") || !strcmp(value, "0")))
+            env->state_incremental = false;
+        else
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option state.backend.incremental: expected \"true\" or "
+                                   "\"false\", got \"%s\"", value ? value : "(null)");
     } else if (!strcmp(key, "checkpoint.mode")) {
         if (value && !strcmp(value, "exactly-once"))
             env->ckpt_at_least_once = false;
@@ -251,8 +260,8 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
                                "checkpoint.retain, restart-strategy, restart.attempts, "
                                "restart.delay, restart.max-delay, "
                                "restart.failure-rate.max-failures, "
-                               "restart.failure-rate.interval, state.backend, state.dir, "
-                               "state.memory)",
+                               "restart.failure-rate.interval, state.backend, "
+                               "state.backend.incremental, state.dir, state.memory)",
                                key);
     }
     return 0;
@@ -277,6 +286,8 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         return env->state_backend;
     if (!strcmp(key, "state.dir"))
         return env->state_dir;
+    if (!strcmp(key, "state.backend.incremental"))
+        return env->state_incremental ? "true" : "false";
     long v;
     if (!strcmp(key, "parallelism"))
         v = env->parallelism;

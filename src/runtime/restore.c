@@ -19,6 +19,7 @@ typedef struct restore_blob {
 struct rill__restore {
     int64_t id;
     bool savepoint; /* loaded by rill__restore_load_dir */
+    char *dir;      /* the checkpoint's (or savepoint's) directory: native snapshots' files */
     int max_parallelism;
     char **files; /* task data, kept for the blobs that point into them */
     size_t n_files;
@@ -152,6 +153,7 @@ static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
     *out = NULL;
     rill__restore *rs = rill__xcalloc(1, sizeof *rs);
     rs->id = id;
+    rs->dir = fs->store ? rill__ckpt_store_chk_dir(fs->store, id) : rill__xstrdup(fs->dir);
     reader r = {meta, (const unsigned char *)meta + len, false};
     uint32_t version, max_par, n_tasks;
     uint64_t chk;
@@ -214,7 +216,13 @@ void rill__restore_free(rill__restore *rs)
     for (size_t i = 0; i < rs->n_files; i++)
         free(rs->files[i]);
     free(rs->files);
+    free(rs->dir);
     free(rs);
+}
+
+const char *rill__restore_dir(const rill__restore *rs)
+{
+    return rs->dir;
 }
 
 int64_t rill__restore_id(const rill__restore *rs)

@@ -96,6 +96,9 @@ struct rill_env {
     char *state_backend;
     char *state_dir;
     int64_t state_memory;
+    /* checkpoints of a backend with native snapshots (rocksdb) are incremental: its files,
+     * those unchanged since the previous checkpoint shared with it; savepoints stay canonical */
+    bool state_incremental;
     int rest_port;           /* the REST API's port (0: any), -1: no REST API */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */
@@ -219,11 +222,15 @@ static inline void rill__parker_notify(rill__parker *p)
         rill__parker_unpark(p);
 }
 
+/* A barrier's flag: its checkpoint is a savepoint, whose snapshots must be canonical (Flink's
+ * CheckpointOptions travel with the barrier the same way). */
+#define RILL_BARRIER_SAVEPOINT ((uint64_t)1 << 62)
+
 typedef enum rill__msg_kind {
     RILL_MSG_BATCH = 1,
     RILL_MSG_WATERMARK, /* value: event time */
     RILL_MSG_IDLE,      /* value: 1 the producer is idle, 0 active again */
-    RILL_MSG_BARRIER,   /* value: checkpoint id */
+    RILL_MSG_BARRIER,   /* value: checkpoint id, | RILL_BARRIER_SAVEPOINT for a savepoint's */
     RILL_MSG_END,       /* the producer's input has ended */
 } rill__msg_kind;
 
@@ -366,6 +373,9 @@ bool rill__restore_has(const rill__restore *rs, const char *uid);
 const char *rill__restore_uid(const rill__restore *rs, size_t i);
 /* A savepoint directory (its _metadata and task files, named relative to it) loaded. */
 int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err);
+/* The directory rs was loaded from (a checkpoint's chk-<n>, or a savepoint's): native keyed
+ * snapshots' files are there. Borrowed until rill__restore_free. */
+const char *rill__restore_dir(const rill__restore *rs);
 /* Was rs loaded from a savepoint directory (rather than a checkpoint of a store)? */
 bool rill__restore_is_savepoint(const rill__restore *rs);
 
@@ -373,8 +383,13 @@ bool rill__restore_is_savepoint(const rill__restore *rs);
  * rill__task_snap_write, on any one thread, while the task goes on with its input: keyed state
  * is serialised there from copy-on-write views. Written at most once; always freed. */
 typedef struct rill__task_snap rill__task_snap;
-/* Appends the snapshot's bytes to out (as they were on failure, with err set). */
-int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err);
+/* Appends the snapshot's bytes to out (as they were on failure, with err set). A native keyed
+ * snapshot (incremental checkpoints) puts its files into dir (the checkpoint's directory,
+ * which exists), their names starting with name (the task's data file there). */
+int rill__task_snap_write(rill__task_snap *s, rill__buf *out, const char *dir, const char *name,
+                          rill__err *err);
+/* What the native snapshots' files of s took (zero without any), once written. */
+rill__files_size rill__task_snap_files(const rill__task_snap *s);
 void rill__task_snap_free(rill__task_snap *s); /* NULL-safe */
 /* How long the part at the barrier took on the task's thread. */
 int64_t rill__task_snap_sync_ns(const rill__task_snap *s);
@@ -406,10 +421,11 @@ typedef enum rill__stop_mode {
      * (`rill stop`, Flink's stop-with-savepoint without --drain) */
     RILL_STOP_NO_DRAIN = 2,
 } rill__stop_mode;
-/* Asks every source task to take checkpoint id (the newest id wins); with a stop mode, a source
+/* Asks every source task to take checkpoint id (the newest id wins; savepoint: its snapshots
+ * are canonical, its barriers flagged RILL_BARRIER_SAVEPOINT); with a stop mode, a source
  * still reading stops at its barrier and waits, and it and a source waiting at the end of its
  * input (see below) end once checkpoint id, or a newer one, has completed, as the mode says. */
-void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop);
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop, bool savepoint);
 /* The stop asked for with checkpoint id is withdrawn (its savepoint failed): a source that
  * stopped at its barrier without draining reads on; one that drained fails (the end of event
  * time is out, so the job must restart from its latest checkpoint). */

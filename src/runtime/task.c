@@ -33,6 +33,7 @@ struct rill__task {
     uint64_t last_barrier;        /* the newest barrier this task has passed on */
     uint64_t notified;            /* the newest completed checkpoint told to the operators */
     uint64_t aligning;            /* the barrier being aligned, 0: none */
+    bool aligning_savepoint;      /* it came flagged RILL_BARRIER_SAVEPOINT */
     bool *barrier_in;             /* by input: barrier `aligning` has arrived */
     int64_t align_start_ns;       /* when the first barrier of `aligning` arrived */
     int n_barrier_in;
@@ -64,6 +65,7 @@ struct rill__job_run {
     void *eod_arg;
     const rill__restore *restore; /* start from this checkpoint */
     atomic_uint_fast64_t completed; /* the newest completed checkpoint */
+    atomic_uint_fast64_t savepoint; /* the newest checkpoint triggered as a savepoint */
 };
 
 const char *rill__task_state_name(rill__task_state s)
@@ -351,6 +353,7 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
         .task_err = &t->err,
         .state_dir = env->state_dir,
         .state_memory = keyed_memory_share(env),
+        .state_incremental = env->state_incremental,
     };
     const rill__state_backend_ops *backend = rill__state_backend_find(env->state_backend);
     RILL_ASSERT(backend != NULL); /* rill_env_set checked the name */
@@ -604,6 +607,7 @@ typedef struct snap_part {
 
 struct rill__task_snap {
     int64_t sync_ns; /* the part at the barrier, on the task's thread */
+    rill__files_size files; /* what native snapshots' files took, once written */
     bool has_usage;  /* a keyed operator: its backend's size at the barrier */
     rill__state_usage usage;
     rill__buf buf;
@@ -628,7 +632,13 @@ bool rill__task_snap_usage(const rill__task_snap *s, rill__state_usage *out)
     return s->has_usage;
 }
 
-int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
+rill__files_size rill__task_snap_files(const rill__task_snap *s)
+{
+    return s->files;
+}
+
+int rill__task_snap_write(rill__task_snap *s, rill__buf *out, const char *dir, const char *name,
+                          rill__err *err)
 {
     size_t want = s->buf.len, start = out->len, from = 0;
     for (size_t i = 0; i < s->n_parts; i++)
@@ -639,7 +649,9 @@ int rill__task_snap_write(rill__task_snap *s, rill__buf *out, rill__err *err)
         rill__buf_append(out, s->buf.data + from, p->at - from);
         from = p->at;
         size_t before = out->len;
-        int rc = rill__ksnap_write(p->ks, out, err);
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%s-%zu-", name ? name : "", i);
+        int rc = rill__ksnap_write_files(p->ks, out, dir, prefix, &s->files, err);
         if (rc < 0) {
             out->len = start;
             return rc;
@@ -666,7 +678,7 @@ int64_t rill__task_snap_sync_ns(const rill__task_snap *s)
  * snapshot function, which writes it elsewhere; then the barrier goes on downstream. Format:
  * u32 operators, then per operator: u32 uid length, uid, u64 state length, state.
  */
-static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
+static int checkpoint_task(rill__task *t, uint64_t id, bool savepoint, int64_t align_ms)
 {
     rill__job_run *r = t->run;
     int64_t t0 = rill__mono_ns();
@@ -685,6 +697,7 @@ static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
         rill__buf_append(buf, &len, 8);
         size_t start = buf->len;
         rill__ksnap *ks = NULL;
+        op->snap_canonical = savepoint;
         if (i == 0 && t->source && t->source->ops->position)
             rc = t->source->ops->position(t->source, buf);
         else if (op->ops->snapshot)
@@ -714,18 +727,20 @@ static int checkpoint_task(rill__task *t, uint64_t id, int64_t align_ms)
         return rill__err_first(&t->err, rc, "task %s: snapshot of checkpoint %llu failed: %s",
                                t->name, (unsigned long long)id, rill_strerror(rc));
     t->last_barrier = id;
-    return rill__operator_barrier(t->ops[0], id);
+    return rill__operator_barrier(t->ops[0], savepoint ? id | RILL_BARRIER_SAVEPOINT : id);
 }
 
 /* Barrier id arrived on input c. Exactly-once: input c is not read again until the barrier
  * has come on every live input (alignment); then the snapshot, and the barrier goes on. */
-static int gate_barrier(rill__task *t, int c, uint64_t id)
+static int gate_barrier(rill__task *t, int c, uint64_t value)
 {
+    uint64_t id = value & ~RILL_BARRIER_SAVEPOINT;
     if (id <= t->last_barrier || id < t->aligning)
         return 0; /* an older checkpoint: passed on already (at-least-once overtaking), or given
                    * up for the newer one aligning (it must not stand in for that one's barrier) */
     if (id > t->aligning) { /* a newer checkpoint: its alignment starts (an older is given up) */
         t->aligning = id;
+        t->aligning_savepoint = (value & RILL_BARRIER_SAVEPOINT) != 0;
         t->align_start_ns = rill__mono_ns();
         t->n_barrier_in = 0;
         memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
@@ -755,7 +770,8 @@ static int gate_check_aligned(rill__task *t)
     t->aligning = 0;
     t->n_barrier_in = 0;
     memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
-    return checkpoint_task(t, id, (rill__mono_ns() - t->align_start_ns) / 1000000);
+    return checkpoint_task(t, id, t->aligning_savepoint,
+                           (rill__mono_ns() - t->align_start_ns) / 1000000);
 }
 
 /*
@@ -785,7 +801,8 @@ static int await_stop(rill__task *t, uint64_t want, uint64_t *req_out)
         if (canceled(t))
             return RILL_ECANCELED;
         uint64_t trig = atomic_load_explicit(&t->trigger, memory_order_acquire);
-        if (trig > t->last_barrier && (rc = checkpoint_task(t, trig, 0)) < 0)
+        if (trig > t->last_barrier &&
+            (rc = checkpoint_task(t, trig, trig == atomic_load(&r->savepoint), 0)) < 0)
             return rc;
         int64_t tick_ns = run_ticks(t, &rc); /* chained sinks commit here */
         if (rc < 0)
@@ -888,7 +905,7 @@ static int run_source(rill__task *t)
                 if (wrc < 0)
                     return wrc;
             }
-            int crc = checkpoint_task(t, trig, 0);
+            int crc = checkpoint_task(t, trig, trig == atomic_load(&t->run->savepoint), 0);
             if (crc < 0)
                 return crc;
             if (stopping && (crc = source_stopping(t, req)) != RILL_AGAIN)
@@ -1138,6 +1155,7 @@ static int task_restore(rill__task *t, bool *source_finished)
     *source_finished = false;
     for (int i = 0; i < t->v->n_nodes; i++) {
         restore_ctx rc = {.t = t, .op = t->ops[i], .source = i == 0 && t->source != NULL};
+        t->ops[i]->restore_dir = rill__restore_dir(rs);
         int r = rill__restore_blobs(rs, t->ops[i]->uid, restore_one, &rc);
         if (r == 0 && rc.n_pos > 0) {
             if (!t->source->ops->seek_rescaled)
@@ -1409,8 +1427,13 @@ void rill__job_run_complete(rill__job_run *r, uint64_t id)
             rill__parker_unpark(&r->tasks[k]->parker);
 }
 
-void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop)
+void rill__job_run_trigger(rill__job_run *r, uint64_t id, rill__stop_mode stop, bool savepoint)
 {
+    if (savepoint) { /* before the trigger: a source that sees it sees this */
+        uint64_t cur = atomic_load(&r->savepoint);
+        while (cur < id && !atomic_compare_exchange_weak(&r->savepoint, &cur, id)) {
+        }
+    }
     for (int k = 0; k < r->n_tasks; k++) {
         rill__task *t = r->tasks[k];
         if (!t || !t->source)

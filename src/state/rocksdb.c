@@ -5,15 +5,19 @@
  * are RocksDB snapshots; TTL values are also dropped by a compaction filter. Hot values of
  * value tables live in a bounded write-back cache in front of the DB.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
 
+#include "checkpoint.h"
 #include "state.h"
 
 /*
@@ -94,10 +98,18 @@ typedef struct rdb_table {
     size_t n_dirty; /* its dirty entries in the value cache */
 } rdb_table;
 
+/* A file of a native snapshot: its name in the DB, where a snapshot put it, its size. */
+typedef struct file_rec {
+    char *name, *dest;
+    int64_t size;
+} file_rec;
+
 struct rdb_backend {
     rill__state_backend base;
     char *uid;
-    char *path; /* the working directory */
+    char *path;   /* the working directory: the DB in db/, native snapshots in chk-<n>/ */
+    char *dbpath; /* path/db */
+    char *dir;    /* cfg.dir, kept (for temporary instances made from this one's config) */
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_block_based_table_options_t *bbto;
@@ -117,6 +129,12 @@ struct rdb_backend {
     _Atomic int64_t ttl_of[MAX_TABLES]; /* ms; 0: no TTL */
     _Atomic int64_t ttl_clock;          /* the latest last-access time written */
     atomic_int refs;                    /* the owner's (until destroy) and each view's */
+    /* native snapshots: files_write's thread and files_restore's, under files_mu */
+    pthread_mutex_t files_mu;
+    uint64_t n_native;  /* native snapshots begun (the owner's): names their directories */
+    char *prev_dir;     /* the last written one's directory, and its files there */
+    file_rec *prev;
+    size_t n_prev;
 };
 
 typedef struct rdb_snap {
@@ -1046,6 +1064,7 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
  */
 
 static void backend_unref(rdb_backend *b);
+static void files_forget(rdb_backend *b);
 
 static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
 {
@@ -1146,7 +1165,11 @@ static void backend_unref(rdb_backend *b)
     if (b->path)
         rill__remove_tree(b->path);
     free(b->path);
+    free(b->dbpath);
+    free(b->dir);
     free(b->uid);
+    files_forget(b);
+    pthread_mutex_destroy(&b->files_mu);
     free(b);
 }
 
@@ -1217,8 +1240,10 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
     b->base.cfg = *cfg;
     b->uid = rill__xstrdup(cfg->operator_uid ? cfg->operator_uid : "?");
     b->base.cfg.operator_uid = b->uid;
-    b->base.cfg.dir = NULL; /* not kept: the caller's string */
+    b->dir = cfg->dir ? rill__xstrdup(cfg->dir) : NULL;
+    b->base.cfg.dir = b->dir;
     atomic_init(&b->refs, 1);
+    pthread_mutex_init(&b->files_mu, NULL);
     atomic_init(&b->ttl_clock, INT64_MIN);
     for (size_t i = 0; i < MAX_TABLES; i++)
         atomic_init(&b->ttl_of[i], 0);
@@ -1245,7 +1270,8 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
     }
     configure(b, cfg->memory_bytes);
     char *err = NULL;
-    b->db = rocksdb_open(b->opts, b->path, &err);
+    b->dbpath = rill__xasprintf("%s/db", b->path);
+    b->db = rocksdb_open(b->opts, b->dbpath, &err);
     if (err) {
         int rc = db_fail(b, err, "open");
         backend_unref(b);
@@ -1320,6 +1346,354 @@ static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
     out->disk_bytes = prop(b, "rocksdb.total-sst-files-size");
 }
 
+/* ---- native snapshots: RocksDB checkpoints, for incremental checkpoints -----------------------
+ *
+ * files_begin writes the dirty cached values, flushes the memtables (there is no WAL) and makes
+ * a RocksDB checkpoint in the working directory: hard links to the live SST files, copies of
+ * MANIFEST, CURRENT and OPTIONS. files_write then puts those files into the checkpoint's
+ * directory. SST files are immutable and named by a number the DB never reuses, so an SST file
+ * this instance's previous written snapshot also had is the same file: it is hard-linked from
+ * that snapshot's directory instead of being written again, and every checkpoint directory
+ * holds (links to) all of its files. The filesystem's link count is the reference count: a
+ * file shared by several retained checkpoints stays until the last of them is removed, and
+ * removing a checkpoint (subsumed, aborted) never touches another one's files. A link that
+ * fails (the previous directory is gone, another filesystem, no hard links) falls back to a
+ * copy, so the outcome is always a complete checkpoint; only its size differs.
+ *
+ * Manifest (little-endian): u32 version (1), u32 n_files, then per file: u32 length and the
+ * file's name in the DB, u32 length and its name in the checkpoint directory, u64 size.
+ */
+
+#define MANIFEST_VERSION 1u
+
+struct rill__state_files {
+    rdb_backend *b;
+    char *local; /* the RocksDB checkpoint: path/chk-<n> */
+    file_rec *files;
+    size_t n;
+};
+
+static void recs_free(file_rec *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].name);
+        free(r[i].dest);
+    }
+    free(r);
+}
+
+static void files_forget(rdb_backend *b)
+{
+    recs_free(b->prev, b->n_prev);
+    b->prev = NULL;
+    b->n_prev = 0;
+    free(b->prev_dir);
+    b->prev_dir = NULL;
+}
+
+/* An SST file: immutable once written (the other files of a checkpoint are not). */
+static bool is_sst(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".sst") == 0;
+}
+
+/* The previous snapshot's record of file name (an SST file of that size), or NULL. */
+static const file_rec *prev_find(const rdb_backend *b, const char *name, int64_t size)
+{
+    if (!is_sst(name))
+        return NULL;
+    for (size_t i = 0; i < b->n_prev; i++)
+        if (b->prev[i].size == size && !strcmp(b->prev[i].name, name))
+            return &b->prev[i];
+    return NULL;
+}
+
+static int list_files(rill__state_files *f, rill__err *err)
+{
+    DIR *d = opendir(f->local);
+    if (!d)
+        return rill__err_set(err, -errno, "state backend rocksdb of operator %s: %s: %s",
+                             f->b->uid, f->local, strerror(errno));
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *path = rill__xasprintf("%s/%s", f->local, de->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            rc = rill__err_set(err, RILL_ESTATE, "state backend rocksdb of operator %s: %s: "
+                               "not a regular file", f->b->uid, path);
+            free(path);
+            break;
+        }
+        free(path);
+        rill__grow((void **)&f->files, &cap, f->n + 1, sizeof *f->files);
+        f->files[f->n++] = (file_rec){rill__xstrdup(de->d_name), NULL, (int64_t)st.st_size};
+    }
+    closedir(d);
+    return rc;
+}
+
+static void rdb_files_end(rill__state_files *f)
+{
+    if (!f)
+        return;
+    rill__remove_tree(f->local);
+    free(f->local);
+    recs_free(f->files, f->n);
+    rdb_backend *b = f->b;
+    free(f);
+    backend_unref(b);
+}
+
+static int rdb_files_begin(rill__state_backend *bb, rill__state_files **out)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    *out = NULL;
+    int rc = c_flush(b); /* the files must hold every dirty value */
+    if (rc < 0)
+        return rc;
+    char *err = NULL;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush(b->db, fo, &err);
+    rocksdb_flushoptions_destroy(fo);
+    if (err)
+        return db_fail(b, err, "flush for a snapshot");
+    rill__state_files *f = rill__xcalloc(1, sizeof *f);
+    f->b = b;
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    f->local = rill__xasprintf("%s/chk-%llu", b->path, (unsigned long long)++b->n_native);
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(b->db, &err);
+    if (!err)
+        rocksdb_checkpoint_create(cp, f->local, 0, &err);
+    if (cp)
+        rocksdb_checkpoint_object_destroy(cp);
+    if (err) {
+        rc = db_fail(b, err, "checkpoint");
+        rdb_files_end(f);
+        return rc;
+    }
+    rill__err e = {0};
+    rc = list_files(f, &e);
+    if (rc) {
+        rill__last_error_set(rc, "%s", e.msg);
+        rdb_files_end(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+static void put_le32(rill__buf *m, uint32_t v)
+{
+    rill__buf_append(m, &v, 4); /* little-endian hosts only (as every snapshot format) */
+}
+
+static void put_str(rill__buf *m, const char *s)
+{
+    size_t n = strlen(s);
+    put_le32(m, (uint32_t)n);
+    rill__buf_append(m, s, n);
+}
+
+static int rdb_files_write(rill__state_files *f, const char *dir, const char *prefix,
+                           rill__buf *manifest, rill__files_size *size, rill__err *err)
+{
+    rdb_backend *b = f->b;
+    pthread_mutex_lock(&b->files_mu);
+    file_rec *recs = rill__xcalloc(f->n ? f->n : 1, sizeof *recs);
+    size_t start = manifest->len;
+    put_le32(manifest, MANIFEST_VERSION);
+    put_le32(manifest, (uint32_t)f->n);
+    int rc = 0;
+    size_t i = 0;
+    for (; i < f->n && rc == 0; i++) {
+        const file_rec *src = &f->files[i];
+        char *dest = rill__xasprintf("%s%s", prefix, src->name);
+        char *to = rill__xasprintf("%s/%s", dir, dest);
+        recs[i] = (file_rec){rill__xstrdup(src->name), dest, src->size};
+        const file_rec *old = b->prev_dir ? prev_find(b, src->name, src->size) : NULL;
+        bool linked = false;
+        if (old) {
+            char *from = rill__xasprintf("%s/%s", b->prev_dir, old->dest);
+            linked = link(from, to) == 0;
+            free(from);
+        }
+        if (!linked) {
+            char *from = rill__xasprintf("%s/%s", f->local, src->name);
+            int64_t n = 0;
+            rc = rill__copy_file(from, to, &n);
+            if (rc)
+                rill__err_set(err, rc, "state backend rocksdb of operator %s: copying %s to %s: %s",
+                              b->uid, from, to, rill_strerror(rc));
+            else if (n != src->size)
+                rc = rill__err_set(err, RILL_ESTATE, "state backend rocksdb of operator %s: %s "
+                                   "changed while copied (%lld of %lld bytes)", b->uid, from,
+                                   (long long)n, (long long)src->size);
+            free(from);
+            size->new_bytes += n;
+            size->n_new++;
+        }
+        size->full_bytes += src->size;
+        size->n_files++;
+        put_str(manifest, src->name);
+        put_str(manifest, dest);
+        uint64_t sz = (uint64_t)src->size;
+        rill__buf_append(manifest, &sz, 8);
+        free(to);
+    }
+    if (rc == 0) { /* the next snapshot links from this one */
+        files_forget(b);
+        b->prev_dir = rill__xstrdup(dir);
+        b->prev = recs;
+        b->n_prev = f->n;
+    } else {
+        recs_free(recs, i);
+        manifest->len = start;
+    }
+    pthread_mutex_unlock(&b->files_mu);
+    return rc;
+}
+
+/* Reads a manifest into recs (names checked). RILL_ECORRUPT with err. */
+static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec **out, size_t *n_out,
+                         rill__err *err)
+{
+    const unsigned char *p = data, *end = p + len;
+    uint32_t version, n;
+    *out = NULL;
+    *n_out = 0;
+    if (len < 8)
+        goto bad;
+    memcpy(&version, p, 4);
+    memcpy(&n, p + 4, 4);
+    p += 8;
+    if (version != MANIFEST_VERSION)
+        return rill__err_set(err, RILL_ENOTSUP, "state backend rocksdb of operator %s: "
+                             "snapshot manifest version %u (this build reads %u)", b->uid,
+                             version, MANIFEST_VERSION);
+    if (n > len / 16)
+        goto bad;
+    file_rec *recs = rill__xcalloc(n ? n : 1, sizeof *recs);
+    size_t i = 0;
+    for (; i < n; i++) {
+        char *names[2] = {NULL, NULL};
+        for (int k = 0; k < 2; k++) {
+            uint32_t l;
+            if (end - p < 4 || (memcpy(&l, p, 4), (size_t)(end - p - 4) < l))
+                break;
+            names[k] = rill__xstrndup((const char *)p + 4, l);
+            p += 4 + l;
+            if (rill__ckpt_check_name(names[k], l, "file name", NULL) != 0 || names[k][0] == '_') {
+                free(names[k]);
+                names[k] = NULL;
+                break;
+            }
+        }
+        uint64_t sz;
+        bool ok = names[0] && names[1] && end - p >= 8;
+        if (ok) {
+            memcpy(&sz, p, 8);
+            p += 8;
+            ok = sz <= INT64_MAX;
+        }
+        if (!ok) {
+            free(names[0]);
+            free(names[1]);
+            recs_free(recs, i);
+            goto bad;
+        }
+        recs[i] = (file_rec){names[0], names[1], (int64_t)sz};
+    }
+    if (p != end) {
+        recs_free(recs, n);
+        goto bad;
+    }
+    *out = recs;
+    *n_out = n;
+    return 0;
+bad:
+    return rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: corrupt "
+                         "snapshot manifest (%zu bytes)", b->uid, len);
+}
+
+/* Opens the DB in b->dbpath (which must hold one, or be empty). */
+static int reopen(rdb_backend *b)
+{
+    char *err = NULL;
+    rocksdb_options_set_error_if_exists(b->opts, 0);
+    b->db = rocksdb_open(b->opts, b->dbpath, &err);
+    rocksdb_options_set_error_if_exists(b->opts, 1);
+    return err ? db_fail(b, err, "open") : 0;
+}
+
+static int rdb_files_restore(rill__state_backend *bb, const char *dir, const void *manifest,
+                             size_t len, rill__err *err)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (b->reg.n || b->c.n)
+        return rill__err_set(err, RILL_EEXIST, "state backend rocksdb of operator %s: a restore "
+                             "from files needs a fresh instance", b->uid);
+    file_rec *recs;
+    size_t n;
+    int rc = manifest_read(b, manifest, len, &recs, &n, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&b->files_mu);
+    rocksdb_close(b->db);
+    b->db = NULL;
+    rill__remove_tree(b->dbpath);
+    rc = rill__mkdirs(b->dbpath, 0755);
+    if (rc)
+        rill__err_set(err, rc, "state backend rocksdb of operator %s: %s: %s", b->uid, b->dbpath,
+                      rill_strerror(rc));
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *from = rill__xasprintf("%s/%s", dir, recs[i].dest);
+        char *to = rill__xasprintf("%s/%s", b->dbpath, recs[i].name);
+        struct stat st;
+        if (stat(from, &st) != 0)
+            rc = rill__err_set(err, errno == ENOENT ? RILL_ECORRUPT : -errno,
+                               "state backend rocksdb of operator %s: snapshot file %s: %s",
+                               b->uid, from, errno == ENOENT ? "missing" : strerror(errno));
+        else if ((int64_t)st.st_size != recs[i].size)
+            rc = rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: "
+                               "snapshot file %s has %lld bytes, its manifest says %lld",
+                               b->uid, from, (long long)st.st_size, (long long)recs[i].size);
+        /* the DB may share SST files (immutable) with the checkpoint; the others it writes */
+        else if (!is_sst(recs[i].name) || link(from, to) != 0) {
+            rc = rill__copy_file(from, to, NULL);
+            if (rc)
+                rill__err_set(err, rc, "state backend rocksdb of operator %s: copying %s: %s",
+                              b->uid, from, rill_strerror(rc));
+        }
+        free(from);
+        free(to);
+    }
+    if (rc == 0 && (rc = reopen(b)) != 0)
+        rill__err_set(err, rc, "%s", rill_last_error());
+    if (rc) { /* an empty DB again: the instance stays usable (and fresh) */
+        if (b->db)
+            rocksdb_close(b->db);
+        b->db = NULL;
+        rill__remove_tree(b->dbpath);
+        rill__mkdirs(b->dbpath, 0755);
+        if (reopen(b) != 0)
+            rill__log(RILL_LOG_ERROR, "%s", rill_last_error());
+        recs_free(recs, n);
+    } else { /* the next snapshot links what it still has from the one restored */
+        files_forget(b);
+        b->prev_dir = rill__xstrdup(dir);
+        b->prev = recs;
+        b->n_prev = n;
+    }
+    pthread_mutex_unlock(&b->files_mu);
+    return rc;
+}
+
 int rill__rocksdb_compact(rill__state_backend *bb)
 {
     if (!bb || bb->ops != &rill__rocksdb_backend_ops)
@@ -1356,4 +1730,8 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .snap_iterate_kg = rdb_snap_iterate_kg,
     .snap_end = rdb_snap_end,
     .usage = rdb_usage,
+    .files_begin = rdb_files_begin,
+    .files_write = rdb_files_write,
+    .files_end = rdb_files_end,
+    .files_restore = rdb_files_restore,
 };

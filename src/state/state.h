@@ -56,6 +56,15 @@ typedef struct rill__state_usage {
 typedef struct rill__state_table rill__state_table;
 /* Never defined: a backend's asynchronous snapshot view (see snap_begin). */
 typedef struct rill__state_snap rill__state_snap;
+/* Never defined: a backend's native snapshot, its own files (see files_begin). */
+typedef struct rill__state_files rill__state_files;
+
+/* What a native snapshot's files took: every file it needs (the full size), and the bytes
+ * written anew for it (the rest were already in an earlier checkpoint: the incremental size). */
+typedef struct rill__files_size {
+    int64_t full_bytes, new_bytes;
+    int n_files, n_new;
+} rill__files_size;
 
 /* What a backend instance serves: one operator subtask's key-group range. */
 typedef struct rill__state_backend_cfg {
@@ -153,6 +162,34 @@ typedef struct rill__state_backend_ops {
     /* What the instance holds now (may be NULL: stats gives the keys and the memory). Cheap:
      * called at every checkpoint's barrier. */
     void (*usage)(rill__state_backend *b, struct rill__state_usage *out);
+
+    /*
+     * Native snapshots, for incremental checkpoints (NULL files_begin: the backend has none).
+     * files_begin, on the owner's thread, fixes the instance's state in files of its own (for
+     * RocksDB: its checkpoint, hard links to the immutable SST files); it covers every table
+     * registered so far, whose registration order the files keep (a restore must register
+     * them in that order). One other thread then calls files_write once: it puts the files
+     * into directory dir (which exists) as "<prefix><name>", hard-linking each one that the
+     * instance's previous written snapshot put into a directory that still holds it (an
+     * unchanged file is not written again: that is the incremental part) and copying the
+     * others, fsynced; appends the manifest, which files_restore reads, to manifest; and adds
+     * the sizes to *size. files_end releases it (exactly once; destroy may come first).
+     * Errors: -errno or RILL_ESTATE, with the message in err.
+     */
+    int (*files_begin)(rill__state_backend *b, rill__state_files **out);
+    int (*files_write)(rill__state_files *f, const char *dir, const char *prefix,
+                       rill__buf *manifest, rill__files_size *size, rill__err *err);
+    void (*files_end)(rill__state_files *f);
+    /*
+     * A fresh instance (no table registered, nothing written) becomes the state a native
+     * snapshot's manifest describes, its files in dir (linked or copied in; dir is left as it
+     * is). Its key-group range must be the snapshot's. The tables are then registered by the
+     * caller in the snapshot's order. RILL_EEXIST when the instance is not fresh (nothing
+     * changed); RILL_ECORRUPT for a bad manifest or a file missing or of the wrong size;
+     * -errno; the message in err.
+     */
+    int (*files_restore)(rill__state_backend *b, const char *dir, const void *manifest,
+                         size_t len, rill__err *err);
 } rill__state_backend_ops;
 
 /* Every backend instance starts with this header. */

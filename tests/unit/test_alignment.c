@@ -93,7 +93,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
     (void)arg;
     /* written at once, on the task's thread: what the barrier saw */
     rill__buf b = {0};
-    if (rc == 0 && rill__task_snap_write(ts, &b, NULL) < 0)
+    if (rc == 0 && rill__task_snap_write(ts, &b, NULL, NULL, NULL) < 0)
         rc = RILL_EIO;
     rill__task_snap_free(ts);
     char *data = b.data;
@@ -640,7 +640,7 @@ static int ack(coord_fx *f, int task, uint64_t id)
     snprintf(name, sizeof name, "task-%d", task);
     rill__err e = {0};
     CHECK_RC(rill__ckpt_write_data(rill__coord_store(f->c), (int64_t)id, name, "state", 5, &e));
-    return rill__coord_ack(f->c, task, id, 0, 5, 0, NULL, name, NULL, &f->job_err);
+    return rill__coord_ack(f->c, task, id, 0, 5, 5, 0, NULL, name, NULL, &f->job_err);
 }
 
 static const rill__ckpt_stats *stats(coord_fx *f, size_t i)
@@ -695,8 +695,8 @@ TEST(coord_timeout_fails_the_checkpoint_and_at_tolerance_0_the_job)
     CHECK(!chk_dir_exists(&f, 1)); /* its files are gone */
     /* the count task's acknowledgement, late, success or failure, changes nothing */
     rill__err late = {0};
-    CHECK_EQ(rill__coord_ack(f.c, 1, 1, 0, 5, 0, NULL, "task-1", NULL, &late), 0);
-    CHECK_EQ(rill__coord_ack(f.c, 1, 1, RILL_EIO, 0, 0, NULL, "", "disk full", &late), 0);
+    CHECK_EQ(rill__coord_ack(f.c, 1, 1, 0, 5, 5, 0, NULL, "task-1", NULL, &late), 0);
+    CHECK_EQ(rill__coord_ack(f.c, 1, 1, RILL_EIO, 0, 0, 0, NULL, "", "disk full", &late), 0);
     CHECK_EQ(late.code, 0);
     CHECK_EQ(rill__coord_last_completed(f.c), 0);
     CHECK_EQ(n_stats(&f), 1);

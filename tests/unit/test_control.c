@@ -419,6 +419,7 @@ static rill__msg_ack sample_ack(void)
                        .ckpt_id = 9,
                        .rc = 0,
                        .bytes = 123456789,
+                       .full_bytes = 223456789,
                        .align_ms = 42};
     strcpy(m.file, "window-2.3");
     return m;
@@ -482,8 +483,10 @@ TEST(control_deploy_messages_round_trip)
         if (job_types[k] == RILL_FT_TRIGGER || job_types[k] == RILL_FT_ABORT_STOP ||
             job_types[k] == RILL_FT_COMPLETE)
             j.ckpt_id = 1 + k;
-        if (job_types[k] == RILL_FT_TRIGGER)
+        if (job_types[k] == RILL_FT_TRIGGER) {
             j.stop = RILL_STOP_NO_DRAIN;
+            j.savepoint = 1;
+        }
         if (job_types[k] == RILL_FT_END_OF_DATA)
             j.task = RILL_DEPLOY_TASKS_MAX - 1;
         ROUND_TRIP_T(job, job_types[k], j, job_names[k]);
@@ -495,13 +498,13 @@ TEST(control_deploy_messages_round_trip)
         if (j.ckpt_id)
             want += 8;
         if (job_types[k] == RILL_FT_TRIGGER)
-            want += 1;
+            want += 2;
         if (job_types[k] == RILL_FT_END_OF_DATA)
             want += 4;
         CHECK_EQ(b.len, want);
         CHECK_RC(rill__msg_job_dec(job_types[k], b.data, b.len, &out, &err));
         CHECK(out.job_id == 11 && out.attempt == 3 && out.ckpt_id == j.ckpt_id &&
-              out.stop == j.stop && out.task == j.task);
+              out.stop == j.stop && out.savepoint == j.savepoint && out.task == j.task);
         rill__buf_free(&b);
     }
     /* fields another type carries are not on the wire: they decode as 0 */
@@ -550,7 +553,8 @@ TEST(control_deploy_messages_round_trip)
         CHECK_RC(rill__msg_ack_enc(&b, &ack));
         CHECK_RC(rill__msg_ack_dec(b.data, b.len, &out, &err));
         CHECK(out.job_id == 3 && out.attempt == 1 && out.task == 17 && out.ckpt_id == 9 &&
-              out.rc == 0 && out.bytes == 123456789 && out.align_ms == 42);
+              out.rc == 0 && out.bytes == 123456789 && out.full_bytes == 223456789 &&
+              out.align_ms == 42);
         CHECK_STR(out.file, "window-2.3");
         CHECK_STR(out.reason, "");
         rill__buf_free(&b);
@@ -894,6 +898,8 @@ TEST(control_deploy_messages_bad_values)
     }
     rill__msg_job j = {.job_id = 1, .ckpt_id = 1, .stop = RILL_STOP_NO_DRAIN + 1};
     EXPECT_BAD_T(job, RILL_FT_TRIGGER, j, RILL_EPROTO, "stop");
+    j = (rill__msg_job){.job_id = 1, .ckpt_id = 1, .savepoint = 2};
+    EXPECT_BAD_T(job, RILL_FT_TRIGGER, j, RILL_EPROTO, "savepoint");
     j = (rill__msg_job){.job_id = 1, .task = RILL_DEPLOY_TASKS_MAX};
     EXPECT_BAD_T(job, RILL_FT_END_OF_DATA, j, RILL_EPROTO, "task");
     {
@@ -974,6 +980,9 @@ TEST(control_deploy_messages_bad_values)
     ack = sample_ack();
     ack.align_ms = -1;
     EXPECT_BAD(ack, ack, RILL_EPROTO, "align_ms");
+    ack = sample_ack();
+    ack.full_bytes = ack.bytes - 1; /* less than was written */
+    EXPECT_BAD(ack, ack, RILL_EPROTO, "full_bytes");
     static const char *const bad_files[] = {"", "a/b", "..", ".", "x..y", "_metadata", "a\tb"};
     for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
         ack = sample_ack();
@@ -1183,6 +1192,7 @@ TEST(control_deploy_messages_random_flips)
 TEST(control_ack_state_fields)
 {
     rill__msg_ack m = {.job_id = 3, .attempt = 1, .task = 2, .ckpt_id = 9, .bytes = 100,
+                       .full_bytes = 100,
                        .has_state = 1, .state = {.keys = 5, .memory_bytes = 6, .disk_bytes = 7}};
     snprintf(m.file, sizeof m.file, "task-2");
     rill__buf b = {0};

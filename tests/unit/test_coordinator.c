@@ -89,7 +89,7 @@ static int ack_all(coord_fixture *f, uint64_t id, rill__err *err)
         snprintf(name, sizeof name, "task-%d", t);
         CHECK_RC(
             rill__ckpt_write_data(rill__coord_store(f->c), (int64_t)id, name, "state", 5, err));
-        int rc = rill__coord_ack(f->c, t, id, 0, 5, 0, NULL, name, "", err);
+        int rc = rill__coord_ack(f->c, t, id, 0, 5, 5, 0, NULL, name, "", err);
         if (rc < 0)
             return rc;
     }
@@ -125,10 +125,10 @@ TEST(coord_final_checkpoint_once_every_source_waits)
     CHECK_EQ(tick(&f, now + 120000, &stop, &err), 0);
     /* every task takes part (the waiting sources too), then it completes */
     for (int t = 0; t < f.g->n_tasks - 1; t++)
-        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 10, 0, NULL, "task-x", "", &err));
+        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 10, 10, 0, NULL, "task-x", "", &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 0);
     CHECK_EQ(rill__coord_final_pending(f.c), 1);
-    CHECK_RC(rill__coord_ack(f.c, f.g->n_tasks - 1, id, 0, 10, 0, NULL, "task-x", "", &err));
+    CHECK_RC(rill__coord_ack(f.c, f.g->n_tasks - 1, id, 0, 10, 10, 0, NULL, "task-x", "", &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 1);
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* the sources are ending now: nothing is triggered any more, no savepoint either */
@@ -167,7 +167,7 @@ TEST(coord_final_checkpoint_retried_within_the_tolerance)
     CHECK_EQ(id, 1);
     CHECK(stop);
     /* a task's snapshot failed: the first failure is tolerated */
-    CHECK_RC(rill__coord_ack(f.c, f.others[2], id, RILL_EIO, 0, 0, NULL, "", "disk full", &err));
+    CHECK_RC(rill__coord_ack(f.c, f.others[2], id, RILL_EIO, 0, 0, 0, NULL, "", "disk full", &err));
     CHECK_EQ(err.code, 0);
     CHECK_EQ(rill__coord_final_pending(f.c), 0);
     /* triggered again, as a periodic checkpoint would be: after the interval */
@@ -841,7 +841,7 @@ TEST(coord_state_per_operator)
                 t < f.g->vertices[v]->first_task + f.g->vertices[v]->parallelism)
                 keyed = true;
         rill__state_usage u = {.keys = 10 + t, .memory_bytes = 1000, .disk_bytes = 7};
-        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 1, 0, keyed ? &u : NULL, name, "", &err));
+        CHECK_RC(rill__coord_ack(f.c, t, id, 0, 1, 1, 0, keyed ? &u : NULL, name, "", &err));
     }
     CHECK_EQ(rill__coord_last_completed(f.c), id);
     const rill__op_state *st = rill__coord_op_state(f.c, &n);

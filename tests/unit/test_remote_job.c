@@ -149,7 +149,7 @@ static void on_snapshot(void *arg, rill__task *t, uint64_t id, int rc, rill__tas
     side *s = arg;
     (void)align_ms;
     rill__buf b = {0};
-    if (rc == 0 && rill__task_snap_write(ts, &b, NULL) < 0)
+    if (rc == 0 && rill__task_snap_write(ts, &b, NULL, NULL, NULL) < 0)
         rc = RILL_EIO;
     rill__task_snap_free(ts);
     rill__buf_free(&b);
@@ -437,8 +437,8 @@ TEST(remote_job_barriers_align_across_processes)
     wait_until(rows_flow, (void *)(intptr_t)100, "rows through both processes");
     for (int id = 1; id <= 3; id++) {
         /* the coordinator triggers every source, in whichever process it runs */
-        rill__job_run_trigger(a.run, (uint64_t)id, RILL_STOP_NONE);
-        rill__job_run_trigger(b.run, (uint64_t)id, RILL_STOP_NONE);
+        rill__job_run_trigger(a.run, (uint64_t)id, RILL_STOP_NONE, false);
+        rill__job_run_trigger(b.run, (uint64_t)id, RILL_STOP_NONE, false);
         void *arg[2] = {proc_of_task, (void *)(intptr_t)(a.g->n_tasks << 8 | id)};
         wait_until(all_snapshotted, arg, "every task's snapshot");
     }

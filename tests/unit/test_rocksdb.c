@@ -93,7 +93,7 @@ TEST(rocksdb_working_directory)
     CHECK_EQ(list_dir(dir, names), 2);
     CHECK(strncmp(names[0], "rill-rocksdb-win_dow_op-3-", 26) == 0);
     CHECK(strncmp(names[1], "rill-rocksdb-win_dow_op-3-", 26) == 0);
-    snprintf(path, sizeof path, "%s/%s/CURRENT", dir, names[0]);
+    snprintf(path, sizeof path, "%s/%s/db/CURRENT", dir, names[0]);
     CHECK(exists(path)); /* a DB lives there */
     rill__state_table *t = table_of(b, 0, "v", RILL_STATE_VALUE, 0);
     uint64_t kb;
