@@ -1,0 +1,425 @@
+/* test_incremental.c - native keyed snapshots (incremental checkpoints) on the rocksdb backend:
+ * a snapshot's files restore to the same state (values, lists, maps, timers), at the same key
+ * groups by adopting them and at others or on the heap through a temporary instance; a second
+ * snapshot shares its unchanged files with the first (hard links) and stands alone once the
+ * first is gone; what the owner writes after the snapshot began is not in it; a missing,
+ * truncated or damaged file or snapshot is refused with the file named, and the instance stays
+ * usable. */
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ops/snapshot.h"
+#include "state/state.h"
+#include "test.h"
+
+#define MAX_PAR 128
+
+static const rill__state_backend_ops *rdb = &rill__rocksdb_backend_ops;
+
+static rill__state_backend *open_be(const rill__state_backend_ops *ops, int first, int last)
+{
+    rill__state_backend_cfg cfg = {.kg_first = first,
+                                   .kg_last = last,
+                                   .max_parallelism = MAX_PAR,
+                                   .operator_uid = "inc",
+                                   .dir = rill_test_tmpdir(),
+                                   .memory_bytes = 8 << 20};
+    rill__state_backend *b = NULL;
+    int rc = ops->create(&cfg, &b);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "create: %s: %s", rill_strerror(rc), rill_last_error());
+    return b;
+}
+
+static const rill_state_desc descs[] = {
+    {.id = 0, .name = "sum", .kind = RILL_STATE_VALUE, .value_size = 8},
+    {.id = 1, .name = "events", .kind = RILL_STATE_LIST},
+    {.id = 2, .name = "seen", .kind = RILL_STATE_MAP},
+};
+
+static rill__state_table *tab(rill__state_backend *b, int i)
+{
+    rill__state_table *t = NULL;
+    CHECK_RC(b->ops->table(b, &descs[i], &t));
+    return t;
+}
+
+static rill__state_key key_of(uint64_t *kb, uint64_t v)
+{
+    *kb = v;
+    uint64_t h = rill__hash_bytes(kb, 8, 0);
+    return (rill__state_key){.key = kb, .key_len = 8, .hash = h, .kg = rill__key_group(h, MAX_PAR)};
+}
+
+/* Writes keys [from, to): value v*mul, a list element, two map entries; event timers. */
+static void fill(rill__state_backend *b, rill__timer_service *tm, uint64_t from, uint64_t to,
+                 uint64_t mul)
+{
+    rill__state_table *sum = tab(b, 0), *ev = tab(b, 1), *seen = tab(b, 2);
+    for (uint64_t i = from; i < to; i++) {
+        uint64_t kb, v = i * mul;
+        rill__state_key k = key_of(&kb, i);
+        if (k.kg < b->cfg.kg_first || k.kg > b->cfg.kg_last)
+            continue;
+        CHECK_RC(b->ops->value_put(sum, &k, &v, 8));
+        CHECK_RC(b->ops->value_append(ev, &k, &v, 8));
+        CHECK_RC(b->ops->map_put(seen, &k, "a", 1, &v, 8));
+        CHECK_RC(b->ops->map_put(seen, &k, "bb", 2, &i, 8));
+        if (tm && i % 3 == 0)
+            CHECK_RC(rill__timers_register(tm, RILL_EVENT_TIME, &k, (int64_t)(1000 + i)));
+    }
+}
+
+/* Every entry of b in [first, last] as text, sorted: a backend-independent picture. */
+typedef struct dump {
+    char **lines;
+    size_t n, cap;
+    const char *table;
+} dump;
+
+static int dump_entry(void *arg, const rill__state_key *k, const void *val, size_t len)
+{
+    dump *d = arg;
+    char *s = malloc(64 + 2 * (k->key_len + k->ns_len + len));
+    int o = sprintf(s, "%s|%d|", d->table, k->kg);
+    const unsigned char *parts[3] = {k->key, k->ns, val};
+    size_t lens[3] = {k->key_len, k->ns_len, len};
+    for (int p = 0; p < 3; p++) {
+        for (size_t i = 0; i < lens[p]; i++)
+            o += sprintf(s + o, "%02x", parts[p][i]);
+        s[o++] = '|';
+    }
+    s[o] = 0;
+    rill__grow((void **)&d->lines, &d->cap, d->n + 1, sizeof *d->lines);
+    d->lines[d->n++] = s;
+    return 0;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static dump dump_of(rill__state_backend *b, int first, int last)
+{
+    dump d = {0};
+    for (int i = 0; i < 3; i++) {
+        rill__state_table *t = tab(b, i);
+        d.table = descs[i].name;
+        for (int kg = first; kg <= last; kg++)
+            CHECK_RC(b->ops->iterate_kg(t, kg, dump_entry, &d));
+    }
+    qsort(d.lines, d.n, sizeof *d.lines, cmp_line);
+    return d;
+}
+
+static void dump_free(dump *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->lines[i]);
+    free(d->lines);
+}
+
+static void check_same(rill__state_backend *want, rill__state_backend *got, int first, int last)
+{
+    dump a = dump_of(want, first, last), b = dump_of(got, first, last);
+    CHECK(a.n > 0);
+    CHECK_EQ(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        if (strcmp(a.lines[i], b.lines[i]) != 0)
+            rill_test_fail(__FILE__, __LINE__, "entry %zu: %s vs %s", i, a.lines[i], b.lines[i]);
+    dump_free(&a);
+    dump_free(&b);
+}
+
+/* A native snapshot of b (and tm) with its files in dir/<name>/ (made). */
+static void snapshot_to(rill__state_backend *b, rill__timer_service *tm, const char *name,
+                        rill__buf *out, rill__files_size *size, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/%s", rill_test_tmpdir(), name);
+    CHECK_EQ(mkdir(dir, 0755), 0);
+    rill__ksnap *ks = NULL;
+    rill__err err = {0};
+    CHECK_RC(rill__ksnap_begin_native(b, tm, &ks, &err));
+    CHECK(rill__ksnap_is_native(ks));
+    int rc = rill__ksnap_write_files(ks, out, dir, "task-0-0-", size, &err);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "write: %s", err.msg);
+    rill__ksnap_free(ks);
+}
+
+static void restore_into(rill__state_backend *b, rill__timer_service *tm, const rill__buf *s,
+                         const char *dir)
+{
+    rill__err err = {0};
+    int rc = rill__keyed_restore_dir(b, tm, b->cfg.kg_first, b->cfg.kg_last, s->data, s->len,
+                                     dir, &err);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "restore: %s: %s", rill_strerror(rc), err.msg);
+}
+
+static ino_t inode_of(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+TEST(incremental_snapshot_restores_the_same_state)
+{
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    rill__timer_service *ta = rill__timers_new(0, MAX_PAR - 1);
+    fill(a, ta, 0, 3000, 7);
+    rill__buf s = {0};
+    rill__files_size size = {0};
+    char dir[512];
+    snapshot_to(a, ta, "chk-1", &s, &size, dir, sizeof dir);
+    CHECK(size.n_files >= 4); /* an SST, MANIFEST, CURRENT, OPTIONS */
+    CHECK_EQ(size.n_new, size.n_files); /* the first: everything is new */
+    CHECK_EQ(size.new_bytes, size.full_bytes);
+    rill__buf canon = {0}; /* the entries are in the files, not in the snapshot */
+    CHECK_RC(rill__keyed_snapshot(a, NULL, 0, MAX_PAR - 1, &canon, NULL));
+    CHECK_INT(s.len, <, 50000); /* the catalog and 1,000 timers */
+    CHECK_INT(canon.len, >, 100000);
+    rill__buf_free(&canon);
+    int mp, first, last;
+    CHECK_RC(rill__keyed_snapshot_info(s.data, s.len, &mp, &first, &last, NULL));
+    CHECK(mp == MAX_PAR && first == 0 && last == MAX_PAR - 1);
+
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    rill__timer_service *tb = rill__timers_new(0, MAX_PAR - 1);
+    restore_into(b, tb, &s, dir);
+    check_same(a, b, 0, MAX_PAR - 1);
+    CHECK_EQ(rill__timers_count(tb, RILL_EVENT_TIME), 1000);
+    /* the restored instance goes on: writes, and its next snapshot shares the restored files */
+    fill(b, NULL, 3000, 3100, 1);
+    rill__buf s2 = {0};
+    rill__files_size size2 = {0};
+    char dir2[512];
+    snapshot_to(b, tb, "chk-2", &s2, &size2, dir2, sizeof dir2);
+    CHECK(size2.new_bytes < size2.full_bytes);
+    rill__buf_free(&s2);
+    rill__timers_free(ta);
+    rill__timers_free(tb);
+    rdb->destroy(a);
+    rdb->destroy(b);
+    rill__buf_free(&s);
+}
+
+TEST(incremental_second_snapshot_shares_files)
+{
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    fill(a, NULL, 0, 20000, 1);
+    CHECK_RC(rill__rocksdb_compact(a)); /* one SST file: no compaction starts meanwhile */
+    rill__buf s1 = {0}, s2 = {0};
+    rill__files_size z1 = {0}, z2 = {0};
+    char d1[512], d2[512];
+    snapshot_to(a, NULL, "chk-1", &s1, &z1, d1, sizeof d1);
+    fill(a, NULL, 100, 200, 3); /* a few keys change */
+    snapshot_to(a, NULL, "chk-2", &s2, &z2, d2, sizeof d2);
+    /* the SST files of chk-1 that are still live are the same files (one inode) in chk-2 */
+    int shared = 0;
+    DIR *d = opendir(d2);
+    CHECK(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && !strcmp(e->d_name + n - 4, ".sst") && inode_of(d1, e->d_name) != 0)
+            shared += inode_of(d1, e->d_name) == inode_of(d2, e->d_name);
+    }
+    closedir(d);
+    CHECK(shared >= 1);
+    CHECK_EQ(z2.n_files - z2.n_new, shared);
+    CHECK(z2.new_bytes < z2.full_bytes / 2);
+    /* chk-1 removed: chk-2 still has every file it needs */
+    CHECK_RC(rill__remove_tree(d1));
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    restore_into(b, NULL, &s2, d2);
+    check_same(a, b, 0, MAX_PAR - 1);
+    /* and a third snapshot, with nothing changed, links every SST file from chk-2 (the newest
+     * written), not from the gone chk-1: only MANIFEST, CURRENT and OPTIONS are new */
+    rill__buf s3 = {0};
+    rill__files_size z3 = {0};
+    char d3[512];
+    snapshot_to(a, NULL, "chk-3", &s3, &z3, d3, sizeof d3);
+    CHECK_EQ(z3.n_new, 3);
+    CHECK_EQ(z3.n_files, z2.n_files);
+    rdb->destroy(a);
+    rdb->destroy(b);
+    rill__buf_free(&s1);
+    rill__buf_free(&s2);
+    rill__buf_free(&s3);
+}
+
+TEST(incremental_link_failure_copies)
+{
+    /* the previous snapshot's directory is gone before the next one is written: its files are
+     * copied instead, and the snapshot is complete */
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    fill(a, NULL, 0, 5000, 1);
+    rill__buf s1 = {0}, s2 = {0};
+    rill__files_size z1 = {0}, z2 = {0};
+    char d1[512], d2[512];
+    snapshot_to(a, NULL, "chk-1", &s1, &z1, d1, sizeof d1);
+    CHECK_RC(rill__remove_tree(d1));
+    snapshot_to(a, NULL, "chk-2", &s2, &z2, d2, sizeof d2);
+    CHECK_EQ(z2.n_new, z2.n_files);
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    restore_into(b, NULL, &s2, d2);
+    check_same(a, b, 0, MAX_PAR - 1);
+    rdb->destroy(a);
+    rdb->destroy(b);
+    rill__buf_free(&s1);
+    rill__buf_free(&s2);
+}
+
+TEST(incremental_restore_rescaled_and_on_the_heap)
+{
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    rill__timer_service *ta = rill__timers_new(0, MAX_PAR - 1);
+    fill(a, ta, 0, 4000, 5);
+    rill__buf s = {0};
+    rill__files_size z = {0};
+    char dir[512];
+    snapshot_to(a, ta, "chk-1", &s, &z, dir, sizeof dir);
+    /* two halves on rocksdb, the whole on the heap */
+    struct {
+        const rill__state_backend_ops *ops;
+        int first, last;
+    } to[] = {{rdb, 0, 63}, {rdb, 64, MAX_PAR - 1}, {&rill__heap_backend_ops, 0, MAX_PAR - 1}};
+    int64_t timers = 0;
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+        rill__state_backend *b = open_be(to[i].ops, to[i].first, to[i].last);
+        rill__timer_service *tb = rill__timers_new(to[i].first, to[i].last);
+        restore_into(b, tb, &s, dir);
+        check_same(a, b, to[i].first, to[i].last);
+        if (i < 2)
+            timers += rill__timers_count(tb, RILL_EVENT_TIME);
+        else
+            CHECK_EQ(rill__timers_count(tb, RILL_EVENT_TIME), 1334);
+        rill__timers_free(tb);
+        to[i].ops->destroy(b);
+    }
+    CHECK_EQ(timers, 1334);
+    /* the temporary instances' directories are gone: only the test's own remain */
+    rill__timers_free(ta);
+    rdb->destroy(a);
+    rill__buf_free(&s);
+}
+
+TEST(incremental_snapshot_is_the_state_at_its_begin)
+{
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    fill(a, NULL, 0, 2000, 1);
+    rill__state_backend *want = open_be(rdb, 0, MAX_PAR - 1);
+    fill(want, NULL, 0, 2000, 1);
+    rill__ksnap *ks = NULL;
+    CHECK_RC(rill__ksnap_begin_native(a, NULL, &ks, NULL));
+    fill(a, NULL, 1000, 3000, 9); /* after the begin: not in the snapshot */
+    rdb->destroy(a);              /* the owner may even go first */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/chk-1", rill_test_tmpdir());
+    CHECK_EQ(mkdir(dir, 0755), 0);
+    rill__buf s = {0};
+    CHECK_RC(rill__ksnap_write_files(ks, &s, dir, "t-", NULL, NULL));
+    rill__ksnap_free(ks);
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    restore_into(b, NULL, &s, dir);
+    check_same(want, b, 0, MAX_PAR - 1);
+    rdb->destroy(want);
+    rdb->destroy(b);
+    rill__buf_free(&s);
+}
+
+TEST(incremental_native_only_where_the_backend_has_files)
+{
+    /* the heap has no native snapshots: begin_native gives a canonical one */
+    rill__state_backend *h = open_be(&rill__heap_backend_ops, 0, MAX_PAR - 1);
+    fill(h, NULL, 0, 100, 1);
+    rill__ksnap *ks = NULL;
+    CHECK_RC(rill__ksnap_begin_native(h, NULL, &ks, NULL));
+    CHECK(!rill__ksnap_is_native(ks));
+    rill__buf s = {0};
+    CHECK_RC(rill__ksnap_write(ks, &s, NULL));
+    rill__ksnap_free(ks);
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    CHECK_RC(rill__keyed_restore(b, NULL, 0, MAX_PAR - 1, s.data, s.len, NULL));
+    check_same(h, b, 0, MAX_PAR - 1);
+    /* a native one cannot be written without a directory for its files */
+    CHECK_RC(rill__ksnap_begin_native(b, NULL, &ks, NULL));
+    CHECK(rill__ksnap_is_native(ks));
+    rill__buf n = {0};
+    rill__err err = {0};
+    CHECK_EQ(rill__ksnap_write(ks, &n, &err), RILL_EINVAL);
+    CHECK(strstr(err.msg, "directory") != NULL);
+    CHECK_EQ(n.len, 0);
+    rill__ksnap_free(ks);
+    rill__heap_backend_ops.destroy(h);
+    rdb->destroy(b);
+    rill__buf_free(&s);
+}
+
+/* Restoring s from dir into a fresh instance fails with code, its message containing what. */
+static void expect_refused(const rill__buf *s, const char *dir, int code, const char *what)
+{
+    rill__state_backend *b = open_be(rdb, 0, MAX_PAR - 1);
+    rill__err err = {0};
+    int rc = rill__keyed_restore_dir(b, NULL, 0, MAX_PAR - 1, s->data, s->len, dir, &err);
+    if (rc != code || !strstr(err.msg, what))
+        rill_test_fail(__FILE__, __LINE__, "restore: %d (%s), expected %d with \"%s\"", rc,
+                       err.msg, code, what);
+    /* the instance is still usable, and empty */
+    rill__state_table *t = tab(b, 0);
+    uint64_t kb, v = 5;
+    rill__state_key k = key_of(&kb, 1);
+    CHECK_RC(b->ops->value_put(t, &k, &v, 8));
+    const void *got;
+    size_t len;
+    CHECK_EQ(b->ops->value_get(t, &k, &got, &len), 1);
+    int64_t entries = -1;
+    b->ops->stats(b, &entries, NULL);
+    CHECK(entries <= 1);
+    rdb->destroy(b);
+}
+
+TEST(incremental_restore_refuses_damage)
+{
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    fill(a, NULL, 0, 3000, 1);
+    rill__buf s = {0};
+    char dir[512];
+    snapshot_to(a, NULL, "chk-1", &s, NULL, dir, sizeof dir);
+    rdb->destroy(a);
+    /* no directory */
+    expect_refused(&s, NULL, RILL_EINVAL, "directory");
+    /* a damaged snapshot: its checksum */
+    rill__buf bad = {0};
+    rill__buf_append(&bad, s.data, s.len);
+    bad.data[s.len / 2] ^= 0x10;
+    expect_refused(&bad, dir, RILL_ECORRUPT, "checksum");
+    bad.len = s.len - 3;
+    expect_refused(&bad, dir, RILL_ECORRUPT, "");
+    rill__buf_free(&bad);
+    /* a truncated SST file, then a missing one: named */
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    char sst[300] = "";
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strlen(e->d_name) > 4 && !strcmp(e->d_name + strlen(e->d_name) - 4, ".sst"))
+            snprintf(sst, sizeof sst, "%s", e->d_name);
+    closedir(d);
+    CHECK(sst[0]);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, sst);
+    struct stat st;
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_EQ(truncate(path, st.st_size - 1), 0);
+    expect_refused(&s, dir, RILL_ECORRUPT, sst);
+    CHECK_EQ(unlink(path), 0);
+    expect_refused(&s, dir, RILL_ECORRUPT, "missing");
+    rill__buf_free(&s);
+}
