@@ -69,6 +69,8 @@ static const char usage_run_state[] =
     "      --state-dir DIR       where rocksdb keeps its working files (default $TMPDIR)\n"
     "      --state-memory SIZE   memory for keyed state per slot, e.g. 512m (default 256m):\n"
     "                            rocksdb's block cache and write buffers\n"
+    "      --state-timers T      rocksdb: timers in rocksdb (default; memory holds the earliest)\n"
+    "                            or on the heap\n"
     "      --incremental-checkpoints  rocksdb: a checkpoint writes only the files that changed\n"
     "                            since the previous one (savepoints stay full and canonical)\n"
     "      --checkpoint-interval MS   take a checkpoint every MS (default: off)\n"
@@ -167,6 +169,7 @@ static const struct run_flag {
     {"--state-dir", NULL, "state.dir", false, false},
     {"--state-memory", NULL, "state.memory", false, false},
     {"--incremental-checkpoints", NULL, "state.backend.incremental", true, false},
+    {"--state-timers", NULL, "state.backend.rocksdb.timer-service.factory", false, false},
 };
 #define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
 

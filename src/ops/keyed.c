@@ -48,7 +48,8 @@ static int fire_timers(keyed_op *k, rill_time_domain d, int64_t limit)
 {
     rill__operator *op = &k->base;
     rill__timer t;
-    while (rill__timers_pop(op->ctx.timers, d, limit, &t) == 1) {
+    int popped;
+    while ((popped = rill__timers_pop(op->ctx.timers, d, limit, &t)) == 1) {
         if (!k->on_timer)
             continue; /* timers without an on_timer function fire into nothing */
         int64_t ts = t.ts;
@@ -61,6 +62,10 @@ static int fire_timers(keyed_op *k, rill_time_domain d, int64_t limit)
         if (rc < 0)
             return rill__operator_user_failed(op, rc, "on_timer");
     }
+    if (popped < 0)
+        return rill__operator_fail(op, popped, "timers: %s", rill_last_error()[0]
+                                                                 ? rill_last_error()
+                                                                 : rill_strerror(popped));
     return 0;
 }
 

@@ -32,7 +32,14 @@ int rill__keyed_open(rill__keyed *k)
     if (rc < 0)
         return rill__operator_fail(op, rc, "cannot create the %s state backend: %s",
                                    k->backend_ops->name, rill_strerror(rc));
-    op->ctx.timers = rill__timers_new(cfg.kg_first, cfg.kg_last);
+    /* timers in the backend when it keeps them (rocksdb), memory holding the earliest in a
+     * sixteenth of the state memory (about 128 bytes a timer) */
+    op->ctx.timers = op->state_heap_timers
+                         ? rill__timers_new(cfg.kg_first, cfg.kg_last)
+                         : rill__timers_new_backed(cfg.kg_first, cfg.kg_last, op->ctx.backend,
+                                                   (size_t)(op->state_memory > 0
+                                                                ? op->state_memory
+                                                                : (int64_t)64 << 20) / 16 / 128);
     op->ctx.keyed = true;
     op->ctx.key_spec = &k->key;
     return 0;

@@ -292,6 +292,7 @@ void rill__operator_init(rill__operator *op, const rill__operator_ops *ops,
     op->state_dir = init->state_dir ? rill__xstrdup(init->state_dir) : NULL;
     op->state_memory = init->state_memory;
     op->state_incremental = init->state_incremental;
+    op->state_heap_timers = init->state_heap_timers;
     op->watermark = RILL_TS_MIN;
     op->next_tick_ms = RILL_TS_MAX;
     if (op->out_schema)

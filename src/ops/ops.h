@@ -149,6 +149,7 @@ typedef struct rill__op_init {
     const char *state_dir;
     int64_t state_memory;
     bool state_incremental; /* checkpoints take native snapshots (rill__ksnap_begin_native) */
+    bool state_heap_timers; /* timers in memory even when the backend could keep them */
 } rill__op_init;
 
 struct rill__operator {
@@ -168,6 +169,7 @@ struct rill__operator {
     char *state_dir; /* NULL: the backend's default */
     int64_t state_memory;
     bool state_incremental;
+    bool state_heap_timers;
     /* set by the task for the snapshot it is about to take: a savepoint's, which must be
      * canonical (also with state_incremental) */
     bool snap_canonical;

@@ -456,8 +456,11 @@ int rill__ksnap_begin_native(rill__state_backend *b, rill__timer_service *timers
 {
     if (!b)
         return fail(err, RILL_EINVAL, "keyed snapshot: no backend");
-    return begin(b, timers, b->cfg.kg_first, b->cfg.kg_last, b->ops->files_begin != NULL, out,
-                 err);
+    bool native = b->ops->files_begin != NULL;
+    /* timers the backend keeps are in its files */
+    if (native && rill__timers_backend(timers) == b)
+        timers = NULL;
+    return begin(b, timers, b->cfg.kg_first, b->cfg.kg_last, native, out, err);
 }
 
 bool rill__ksnap_is_native(const rill__ksnap *ks)
@@ -888,6 +891,43 @@ static int native_open(native *n, const void *data, size_t len, rill__err *err)
     return 0;
 }
 
+/* Timers restored into b's files go to timers, which keeps its own (in memory, or in another
+ * backend). */
+typedef struct importer {
+    rill__timer_service *timers;
+    rill__state_backend *b;
+    int domain;
+} importer;
+
+static int import_timer(void *arg, int64_t ts, const rill__state_key *k)
+{
+    importer *im = arg;
+    int rc = rill__timers_register(im->timers, (rill_time_domain)im->domain, k, ts);
+    return rc < 0 ? rc : im->b->ops->timer_del(im->b, im->domain, k, ts);
+}
+
+static int take_timers(rill__state_backend *b, rill__timer_service *timers, int kg_first,
+                       int kg_last, rill__err *err)
+{
+    if (!b->ops->timer_scan)
+        return 0;
+    if (rill__timers_backend(timers) == b) {
+        rill__timers_reload(timers);
+        return 0;
+    }
+    for (int d = 0; d < N_DOMAINS; d++) {
+        for (int kg = kg_first; kg <= kg_last; kg++) {
+            importer im = {.timers = timers, .b = b, .domain = d};
+            int rc = timers ? b->ops->timer_scan(b, NULL, d, kg, 0, NULL, 0, import_timer, &im)
+                            : 0;
+            if (rc < 0)
+                return fail(err, rc, "restoring the timers of key group %d: %s", kg,
+                            rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
+        }
+    }
+    return 0;
+}
+
 /*
  * A native snapshot: the backend's files in dir, and the canonical part (catalog, timers). The
  * same backend at the same key groups takes the files as they are (files_restore); otherwise a
@@ -913,6 +953,8 @@ static int restore_native(rill__state_backend *b, rill__timer_service *timers, i
         b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last) {
         rc = b->ops->files_restore(b, dir, n->manifest, n->manifest_len, err);
         if (rc == 0)
+            rc = take_timers(b, timers, kg_first, kg_last, err);
+        if (rc == 0)
             return restore_sections(s, b, timers, kg_first, kg_last, false, err);
         if (rc != RILL_EEXIST)
             return rc;
@@ -935,11 +977,16 @@ static int restore_native(rill__state_backend *b, rill__timer_service *timers, i
         rc = src->files_restore(tmp, dir, n->manifest, n->manifest_len, err);
         if (rc == 0) /* the catalog, in the snapshot's order; no key groups */
             rc = restore_sections(s, tmp, NULL, 1, 0, false, err);
+        /* the timers in its files, if the snapshot's timers were kept there */
+        rill__timer_service *tt = rill__timers_new_backed((int)s->kg_first, (int)s->kg_last, tmp,
+                                                          0);
         if (rc == 0)
-            rc = rill__keyed_snapshot(tmp, NULL, lo, hi, &buf, err);
+            rc = rill__keyed_snapshot(tmp, rill__timers_backend(tt) ? tt : NULL, lo, hi, &buf,
+                                      err);
+        rill__timers_free(tt);
         src->destroy(tmp);
         if (rc == 0)
-            rc = rill__keyed_restore(b, NULL, lo, hi, buf.data, buf.len, err);
+            rc = rill__keyed_restore(b, timers, lo, hi, buf.data, buf.len, err);
         rill__buf_free(&buf);
         if (rc)
             return rc;

@@ -1046,7 +1046,8 @@ static int fire_due(win_op *w, rill_time_domain d, int64_t limit)
 {
     rill__operator *op = &w->base;
     rill__timer t;
-    while (rill__timers_pop(op->ctx.timers, d, limit, &t) == 1) {
+    int popped;
+    while ((popped = rill__timers_pop(op->ctx.timers, d, limit, &t)) == 1) {
         rill__keyed_set_timer_key(&w->keyed, &t);
         char tag = t.key.ns_len ? *(const char *)t.key.ns : NS_FIRE;
         /* the timer's namespace is borrowed: keep what the handlers read */
@@ -1064,6 +1065,10 @@ static int fire_due(win_op *w, rill_time_domain d, int64_t limit)
         if (rc < 0)
             return rc;
     }
+    if (popped < 0)
+        return rill__operator_fail(op, popped, "timers: %s", rill_last_error()[0]
+                                                                 ? rill_last_error()
+                                                                 : rill_strerror(popped));
     return 0;
 }
 

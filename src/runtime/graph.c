@@ -2,6 +2,7 @@
  * nodes, state descriptors, counters, side output tags). Errors are sticky in the env. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime.h"
 
@@ -241,6 +242,16 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
             return rill__err_first(&env->err, RILL_ECONFIG,
                                    "option state.backend.incremental: expected \"true\" or "
                                    "\"false\", got \"%s\"", value ? value : "(null)");
+    } else if (!strcmp(key, "state.backend.rocksdb.timer-service.factory")) {
+        if (value && !strcasecmp(value, "rocksdb"))
+            env->state_heap_timers = false;
+        else if (value && !strcasecmp(value, "heap"))
+            env->state_heap_timers = true;
+        else
+            return rill__err_first(&env->err, RILL_ECONFIG,
+                                   "option state.backend.rocksdb.timer-service.factory: expected "
+                                   "\"rocksdb\" or \"heap\", got \"%s\"",
+                                   value ? value : "(null)");
     } else if (!strcmp(key, "checkpoint.mode")) {
         if (value && !strcmp(value, "exactly-once"))
             env->ckpt_at_least_once = false;
@@ -261,7 +272,9 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
                                "restart.delay, restart.max-delay, "
                                "restart.failure-rate.max-failures, "
                                "restart.failure-rate.interval, state.backend, "
-                               "state.backend.incremental, state.dir, state.memory)",
+                               "state.backend.incremental, "
+                               "state.backend.rocksdb.timer-service.factory, state.dir, "
+                               "state.memory)",
                                key);
     }
     return 0;
@@ -288,6 +301,8 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
         return env->state_dir;
     if (!strcmp(key, "state.backend.incremental"))
         return env->state_incremental ? "true" : "false";
+    if (!strcmp(key, "state.backend.rocksdb.timer-service.factory"))
+        return env->state_heap_timers ? "heap" : "rocksdb";
     long v;
     if (!strcmp(key, "parallelism"))
         v = env->parallelism;

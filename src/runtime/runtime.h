@@ -99,6 +99,8 @@ struct rill_env {
     /* checkpoints of a backend with native snapshots (rocksdb) are incremental: its files,
      * those unchanged since the previous checkpoint shared with it; savepoints stay canonical */
     bool state_incremental;
+    /* rocksdb: timers in memory (Flink's timer-service.factory HEAP), not in RocksDB */
+    bool state_heap_timers;
     int rest_port;           /* the REST API's port (0: any), -1: no REST API */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */

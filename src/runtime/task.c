@@ -354,6 +354,7 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
         .state_dir = env->state_dir,
         .state_memory = keyed_memory_share(env),
         .state_incremental = env->state_incremental,
+        .state_heap_timers = env->state_heap_timers,
     };
     const rill__state_backend_ops *backend = rill__state_backend_find(env->state_backend);
     RILL_ASSERT(backend != NULL); /* rill_env_set checked the name */

@@ -132,6 +132,8 @@ struct rdb_backend {
     /* native snapshots: files_write's thread and files_restore's, under files_mu */
     pthread_mutex_t files_mu;
     uint64_t n_native;  /* native snapshots begun (the owner's): names their directories */
+    unsigned char *tkey; /* timer key scratch (the owner's) */
+    size_t tkcap;
     char *prev_dir;     /* the last written one's directory, and its files there */
     file_rec *prev;
     size_t n_prev;
@@ -1294,6 +1296,7 @@ static void rdb_destroy(rill__state_backend *bb)
     }
     rill__table_reg_free(&b->reg);
     free(b->kbuf);
+    free(b->tkey);
     c_clear(&b->c);
     free(b->c.slots);
     b->c.slots = NULL;
@@ -1344,6 +1347,108 @@ static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
     out->memory_bytes = prop(b, "rocksdb.cur-size-all-mem-tables") + (int64_t)b->c.bytes +
                         (int64_t)RILL_MIN(cached, (size_t)INT64_MAX / 2);
     out->disk_bytes = prop(b, "rocksdb.total-sst-files-size");
+}
+
+/* ---- timers ----------------------------------------------------------------------------------
+ *
+ * Timers are entries of their own key range, after every table's:
+ *
+ *   [TIMER_TID u32][kg u16][domain u8][ts u64, sign bit flipped][key_len u32][key][ns] -> hash
+ *
+ * (big-endian, so that one (kg, domain) is a range ordered by ts, then key length, key bytes
+ * and namespace bytes: rill__timer_order). They bypass the value cache: the timer service
+ * keeps its own cache of the earliest ones.
+ */
+
+#define TIMER_TID  UINT32_C(0xfffffff0) /* beyond MAX_TABLES: the TTL filter leaves them alone */
+#define TPFX_LEN   7                    /* tid, kg, domain */
+#define THDR_LEN   (TPFX_LEN + 8 + 4)
+
+static size_t enc_timer(unsigned char **buf, size_t *cap, int domain, const rill__state_key *k,
+                        int64_t ts)
+{
+    size_t n = THDR_LEN + k->key_len + k->ns_len;
+    unsigned char *p = room(buf, cap, n);
+    pfx(p, TIMER_TID, k->kg);
+    p[PFX_LEN] = (unsigned char)domain;
+    be64(p + TPFX_LEN, (uint64_t)ts ^ (UINT64_C(1) << 63));
+    be32(p + TPFX_LEN + 8, (uint32_t)k->key_len);
+    if (k->key_len)
+        memcpy(p + THDR_LEN, k->key, k->key_len);
+    if (k->ns_len)
+        memcpy(p + THDR_LEN + k->key_len, k->ns, k->ns_len);
+    return n;
+}
+
+static int rdb_timer_put(rill__state_backend *bb, int domain, const rill__state_key *k,
+                         int64_t ts)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (k->key_len > UINT32_MAX)
+        return RILL_ELIMIT;
+    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
+    char *err = NULL;
+    rocksdb_put(b->db, b->wopts, (const char *)b->tkey, n, (const char *)&k->hash, 8, &err);
+    return err ? db_fail(b, err, "timer put") : 0;
+}
+
+static int rdb_timer_del(rill__state_backend *bb, int domain, const rill__state_key *k,
+                         int64_t ts)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (k->key_len > UINT32_MAX)
+        return 0;
+    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
+    return del_raw(b, b->tkey, n);
+}
+
+static int rdb_timer_scan(rill__state_backend *bb, rill__state_snap *view, int domain, int kg,
+                          int64_t after_ts, const rill__state_key *after, size_t max,
+                          int (*fn)(void *arg, int64_t ts, const rill__state_key *k), void *arg)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    const rocksdb_snapshot_t *snap = view ? ((rdb_snap *)(void *)view)->snap : NULL;
+    unsigned char p[TPFX_LEN];
+    pfx(p, TIMER_TID, kg);
+    p[PFX_LEN] = (unsigned char)domain;
+    range_it r;
+    range_open(&r, b->db, snap, p, TPFX_LEN, true);
+    unsigned char *from = NULL;
+    size_t from_cap = 0, from_len = 0;
+    if (after) {
+        rill__state_key a = *after;
+        a.kg = kg;
+        from_len = enc_timer(&from, &from_cap, domain, &a, after_ts);
+        rocksdb_iter_seek(r.it, (const char *)from, from_len);
+    }
+    int rc = 0;
+    size_t seen = 0;
+    for (; rocksdb_iter_valid(r.it) && (!max || seen < max); rocksdb_iter_next(r.it)) {
+        size_t kn, vn;
+        const unsigned char *key = (const unsigned char *)rocksdb_iter_key(r.it, &kn);
+        const char *val = rocksdb_iter_value(r.it, &vn);
+        if (after && kn == from_len && !memcmp(key, from, kn))
+            continue; /* `after` itself */
+        uint32_t kl;
+        if (kn < THDR_LEN || vn != 8 || (kl = rd_be32(key + TPFX_LEN + 8)) > kn - THDR_LEN) {
+            rc = rill__last_error_set(RILL_ECORRUPT, "state backend rocksdb of operator %s: a "
+                                      "malformed timer entry (%zu bytes)", b->uid, kn);
+            break;
+        }
+        rill__state_key k = {.key = key + THDR_LEN,
+                             .key_len = kl,
+                             .kg = kg,
+                             .ns = kn > THDR_LEN + kl ? key + THDR_LEN + kl : NULL,
+                             .ns_len = kn - THDR_LEN - kl};
+        memcpy(&k.hash, val, 8);
+        int64_t ts = (int64_t)(rd_be64(key + TPFX_LEN) ^ (UINT64_C(1) << 63));
+        seen++;
+        if ((rc = fn(arg, ts, &k)) != 0)
+            break;
+    }
+    free(from);
+    int crc = range_close(&r, b);
+    return rc ? rc : crc;
 }
 
 /* ---- native snapshots: RocksDB checkpoints, for incremental checkpoints -----------------------
@@ -1734,4 +1839,7 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .files_write = rdb_files_write,
     .files_end = rdb_files_end,
     .files_restore = rdb_files_restore,
+    .timer_put = rdb_timer_put,
+    .timer_del = rdb_timer_del,
+    .timer_scan = rdb_timer_scan,
 };

@@ -190,7 +190,29 @@ typedef struct rill__state_backend_ops {
      */
     int (*files_restore)(rill__state_backend *b, const char *dir, const void *manifest,
                          size_t len, rill__err *err);
+
+    /*
+     * Timers kept by the backend (NULL timer_put: none; the timer service then keeps them in
+     * memory). A timer is (domain 0..1, key, namespace, ts), stored with the key's hash; a put
+     * of one already there changes nothing. Within one (domain, key group) timers are ordered
+     * by ts, then key length, then key bytes, then namespace bytes (memcmp; a prefix first):
+     * rill__timer_order. timer_scan visits those of (domain, kg) in that order from the first
+     * one after (after_ts, after) (after NULL: from the first), at most max of them (0: all),
+     * through view
+     * (from snap_begin; NULL: the live state), with fn(arg, ts, key) until fn returns nonzero
+     * (returned). Owner's thread, except a scan through a view (its reader's).
+     */
+    int (*timer_put)(rill__state_backend *b, int domain, const rill__state_key *k, int64_t ts);
+    int (*timer_del)(rill__state_backend *b, int domain, const rill__state_key *k, int64_t ts);
+    int (*timer_scan)(rill__state_backend *b, rill__state_snap *view, int domain, int kg,
+                      int64_t after_ts, const rill__state_key *after, size_t max,
+                      int (*fn)(void *arg, int64_t ts, const rill__state_key *k), void *arg);
 } rill__state_backend_ops;
+
+/* The order of timers within one (domain, key group) in a backend (see timer_put): < 0, 0,
+ * > 0 as (ts_a, a) sorts before, with, or after (ts_b, b). */
+int rill__timer_order(int64_t ts_a, const rill__state_key *a, int64_t ts_b,
+                      const rill__state_key *b);
 
 /* Every backend instance starts with this header. */
 struct rill__state_backend {

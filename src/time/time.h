@@ -83,6 +83,20 @@ typedef struct rill__timer {
 typedef struct rill__timer_service rill__timer_service;
 
 rill__timer_service *rill__timers_new(int kg_first, int kg_last);
+/* Timers kept in backend be (which must outlive the service), when it can keep them
+ * (timer_put; else as rill__timers_new): every timer is in the backend, and memory holds the
+ * earliest ones of each key group, about max_cached in all (the part of a key group beyond
+ * what memory holds is read again when memory has run out of it). Timers already in the
+ * backend (restored files) are found. Ties then fire in (key, namespace) order, not in
+ * registration order; count is an estimate; a backend failure is returned by register,
+ * delete and pop. */
+rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__state_backend *be,
+                                             size_t max_cached);
+/* The backend s keeps its timers in, or NULL (memory). */
+rill__state_backend *rill__timers_backend(const rill__timer_service *s);
+/* The backend's timers changed under the service (files restored into it): memory forgets
+ * what it held and reads them again. Nothing for a service without a backend. */
+void rill__timers_reload(rill__timer_service *s);
 void rill__timers_free(rill__timer_service *s); /* NULL-safe */
 /* Registers (domain, key, namespace, ts); a duplicate is ignored. 0, or RILL_ESTATE when the
  * key's kg is outside the service's range. */
@@ -92,10 +106,11 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
 int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
                         int64_t ts);
 /* The earliest timer of domain d with ts <= limit is removed and given in *out: 1; or 0 when
- * there is none. Ties fire in registration order. */
+ * there is none; or the backend's failure (< 0). Ties fire in registration order. */
 int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, rill__timer *out);
-/* The earliest timestamp of domain d, or RILL_TS_MAX when there is no timer. */
-int64_t rill__timers_next(const rill__timer_service *s, rill_time_domain d);
+/* The earliest timestamp of domain d, or RILL_TS_MAX when there is no timer (RILL_TS_MIN when
+ * a backend failed: pop tells how). */
+int64_t rill__timers_next(rill__timer_service *s, rill_time_domain d);
 int64_t rill__timers_count(const rill__timer_service *s, rill_time_domain d);
 /* Every timer of key group kg (for snapshots), in no particular order; nonzero from fn stops
  * the iteration and is returned. RILL_ESTATE for a kg outside the range; fn must not change

@@ -33,12 +33,32 @@ struct trec {
     unsigned char bytes[]; /* key bytes, then namespace bytes */
 };
 
-/* A snapshot view: the key-group lists as they were at its begin. */
+/* A snapshot view: the key-group lists as they were at its begin; or, for timers kept in a
+ * backend, a view of the backend. */
 struct rill__timers_snap {
     rill__timer_service *s;
     atomic_bool ended;
     atomic_int refs; /* the owner's (until it applies what waited) and the reader's */
+    rill__state_backend *be; /* timers in a backend: its view, and the range */
+    rill__state_snap *bview;
+    int kg_first, kg_last;
 };
+
+/* Timers kept in a backend: what memory holds of one (domain, key group). */
+typedef enum part_state {
+    P_UNLOADED, /* nothing: the backend may hold any of its timers */
+    P_PARTIAL,  /* every timer up to and including the horizon; the backend may hold more */
+    P_COMPLETE  /* all of them */
+} part_state;
+
+typedef struct tpart {
+    part_state state;
+    size_t n;     /* in memory */
+    bool queued;  /* in the service's list of parts to load */
+    int64_t h_ts; /* P_PARTIAL: the horizon, the last timer memory holds (or held) */
+    unsigned char *h_bytes; /* its key bytes, then namespace bytes */
+    size_t h_key_len, h_ns_len, h_cap;
+} tpart;
 
 /* Heap entries carry the ordering fields, so sifting compares without touching the records. */
 typedef struct hent {
@@ -66,6 +86,19 @@ struct rill__timer_service {
     rill__timers_snap *snap; /* a view being read: the lists must not change */
     trec *later_link;        /* new while the view was live (chained by knext) */
     trec *later_free;        /* removed while it was live and still listed (chained by hnext) */
+    /* Timers kept in a backend (NULL: in memory only, as above). Every timer is in the
+     * backend; memory holds, per (domain, key group), the earliest ones (a part: all of them up
+     * to its horizon), at most about max_cached in all, in the structures above. A part whose
+     * memory has run dry while the backend may hold more waits in `load` to be read again
+     * (next and pop read every waiting part of their domain first). */
+    rill__state_backend *be;
+    size_t max_cached;
+    size_t chunk; /* timers read from the backend at a time per part */
+    tpart *parts; /* [domain * n_kg + kg - kg_first] */
+    int *load[N_DOMAINS];
+    size_t n_load[N_DOMAINS];
+    int64_t n_beyond[N_DOMAINS]; /* timers only in the backend, an estimate */
+    int error;                   /* the backend's first failure (reported by pop and next) */
 };
 
 /* ---- heap ---------------------------------------------------------------------------------- */
@@ -279,6 +312,279 @@ static void fill(const trec *r, rill__timer *out)
                                  .ns_len = r->ns_len};
 }
 
+/* Adds timer (d, k, ts) of hash h to memory at *pp (find's result: not there). */
+static trec *mem_add(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
+                     int64_t ts, uint64_t h, trec **pp)
+{
+    trec *r = rill__xmalloc(sizeof *r + k->key_len + k->ns_len);
+    r->ts = ts;
+    r->hash = h;
+    r->key_hash = k->hash;
+    r->key_len = k->key_len;
+    r->ns_len = k->ns_len;
+    r->kg = k->kg;
+    r->domain = d;
+    r->dead = false;
+    if (k->key_len)
+        memcpy(r->bytes, k->key, k->key_len);
+    if (k->ns_len)
+        memcpy(r->bytes + k->key_len, k->ns, k->ns_len);
+
+    r->hnext = NULL;
+    *pp = r; /* the chain's end */
+    s->n_entries++;
+    if (s->snap) { /* joins its list once the view has ended */
+        r->linked = false;
+        r->knext = s->later_link;
+        s->later_link = r;
+    } else {
+        kg_link(s, r);
+    }
+    heap_push(&s->heap[d], r, s->seq++);
+    if (s->parts)
+        s->parts[(size_t)d * ((size_t)(s->kg_last - s->kg_first) + 1) +
+                 (size_t)(r->kg - s->kg_first)].n++;
+    if (s->n_entries > s->n_buckets)
+        rehash(s, s->n_buckets * 2);
+    return r;
+}
+
+static void queue_load(rill__timer_service *s, rill_time_domain d, int kg);
+
+/* A timer of a backend's leaves memory: its part may have to be read again. */
+static void part_left(rill__timer_service *s, const trec *r)
+{
+    if (!s->parts)
+        return;
+    tpart *p = &s->parts[(size_t)r->domain * ((size_t)(s->kg_last - s->kg_first) + 1) +
+                         (size_t)(r->kg - s->kg_first)];
+    if (--p->n == 0 && p->state != P_COMPLETE)
+        queue_load(s, r->domain, r->kg);
+}
+
+/* Removes r (not the popped one) from memory: heap, set, then its list (or later). */
+static void mem_remove(rill__timer_service *s, trec *r)
+{
+    heap_remove(&s->heap[r->domain], r);
+    set_unlink(s, r);
+    part_left(s, r);
+    retire(s, r);
+}
+
+/* ---- timers kept in a backend -------------------------------------------------------------- */
+
+
+static inline size_t n_kg(const rill__timer_service *s)
+{
+    return (size_t)(s->kg_last - s->kg_first) + 1;
+}
+
+static inline tpart *part_of(rill__timer_service *s, rill_time_domain d, int kg)
+{
+    return &s->parts[(size_t)d * n_kg(s) + (size_t)(kg - s->kg_first)];
+}
+
+static void key_of(const trec *r, rill__state_key *k)
+{
+    *k = (rill__state_key){.key = r->bytes,
+                           .key_len = r->key_len,
+                           .hash = r->key_hash,
+                           .kg = r->kg,
+                           .ns = r->ns_len ? r->bytes + r->key_len : NULL,
+                           .ns_len = r->ns_len};
+}
+
+static void horizon_set(tpart *p, int64_t ts, const rill__state_key *k)
+{
+    size_t n = k->key_len + k->ns_len;
+    if (n > p->h_cap) {
+        p->h_bytes = rill__xrealloc(p->h_bytes, n);
+        p->h_cap = n;
+    }
+    if (k->key_len)
+        memcpy(p->h_bytes, k->key, k->key_len);
+    if (k->ns_len)
+        memcpy(p->h_bytes + k->key_len, k->ns, k->ns_len);
+    p->h_ts = ts;
+    p->h_key_len = k->key_len;
+    p->h_ns_len = k->ns_len;
+    p->state = P_PARTIAL;
+}
+
+static rill__state_key horizon_key(const tpart *p, int kg)
+{
+    return (rill__state_key){.key = p->h_bytes,
+                             .key_len = p->h_key_len,
+                             .kg = kg,
+                             .ns = p->h_ns_len ? p->h_bytes + p->h_key_len : NULL,
+                             .ns_len = p->h_ns_len};
+}
+
+/* Memory holds (or must hold) timer (ts, k) of its part: it is not beyond the horizon. */
+static bool in_memory_range(const tpart *p, int64_t ts, const rill__state_key *k)
+{
+    if (p->state == P_COMPLETE)
+        return true;
+    if (p->state == P_UNLOADED)
+        return false;
+    rill__state_key h = horizon_key(p, k->kg);
+    return rill__timer_order(ts, k, p->h_ts, &h) <= 0;
+}
+
+static void queue_load(rill__timer_service *s, rill_time_domain d, int kg)
+{
+    tpart *p = part_of(s, d, kg);
+    if (p->queued || p->state == P_COMPLETE)
+        return;
+    p->queued = true;
+    s->load[d][s->n_load[d]++] = kg;
+}
+
+typedef struct loader {
+    rill__timer_service *s;
+    rill_time_domain d;
+    size_t n;
+    int64_t last_ts;
+    trec *last;
+} loader;
+
+static int load_one(void *arg, int64_t ts, const rill__state_key *k)
+{
+    loader *l = arg;
+    uint64_t h = timer_hash(l->d, k, ts);
+    trec **pp = find(l->s, h, l->d, k, ts);
+    l->last = *pp ? *pp : mem_add(l->s, l->d, k, ts, h, pp);
+    l->last_ts = ts;
+    l->n++;
+    return 0;
+}
+
+/* Reads the next timers of a part whose memory ran dry from the backend. */
+static int load_part(rill__timer_service *s, rill_time_domain d, int kg)
+{
+    tpart *p = part_of(s, d, kg);
+    p->queued = false;
+    if (p->state == P_COMPLETE || (p->state == P_PARTIAL && p->n > 0))
+        return 0;
+    loader l = {.s = s, .d = d};
+    rill__state_key h = horizon_key(p, kg);
+    int rc = s->be->ops->timer_scan(s->be, NULL, (int)d, kg, p->h_ts,
+                                    p->state == P_PARTIAL ? &h : NULL, s->chunk, load_one, &l);
+    if (rc < 0)
+        return rc;
+    s->n_beyond[d] = RILL_MAX(s->n_beyond[d] - (int64_t)l.n, 0);
+    if (l.n < s->chunk) {
+        p->state = P_COMPLETE;
+    } else {
+        rill__state_key k;
+        key_of(l.last, &k);
+        horizon_set(p, l.last_ts, &k);
+    }
+    return 0;
+}
+
+/* Every part of domain d whose memory ran dry is read again: then memory's earliest timer
+ * is the domain's. */
+static int load_waiting(rill__timer_service *s, rill_time_domain d)
+{
+    while (s->n_load[d] > 0) {
+        int kg = s->load[d][--s->n_load[d]];
+        int rc = load_part(s, d, kg);
+        if (rc < 0) {
+            s->n_load[d]++; /* still waits */
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int cmp_trec(const void *a, const void *b)
+{
+    const trec *x = *(trec *const *)a, *y = *(trec *const *)b;
+    rill__state_key kx, ky;
+    key_of(x, &kx);
+    key_of(y, &ky);
+    return rill__timer_order(x->ts, &kx, y->ts, &ky);
+}
+
+/* Memory holds more than max_cached: the later half of the largest part leaves it (the
+ * backend has those timers), and the part's horizon moves before them. */
+static void evict(rill__timer_service *s)
+{
+    size_t best = 0, n_parts = N_DOMAINS * n_kg(s);
+    for (size_t i = 1; i < n_parts; i++)
+        if (s->parts[i].n > s->parts[best].n)
+            best = i;
+    tpart *p = &s->parts[best];
+    if (p->n < 2)
+        return;
+    rill_time_domain d = (rill_time_domain)(best / n_kg(s));
+    int kg = (int)(best % n_kg(s)) + s->kg_first;
+    trec **all = rill__xmalloc(p->n * sizeof *all);
+    size_t n = 0;
+    for (trec *r = s->kg_head[kg - s->kg_first]; r; r = r->knext)
+        if (r->domain == d && !r->dead && n < p->n)
+            all[n++] = r;
+    RILL_DASSERT(n == p->n);
+    qsort(all, n, sizeof *all, cmp_trec);
+    size_t keep = n / 2;
+    rill__state_key k;
+    key_of(all[keep - 1], &k);
+    horizon_set(p, all[keep - 1]->ts, &k);
+    for (size_t i = keep; i < n; i++)
+        mem_remove(s, all[i]);
+    s->n_beyond[d] += (int64_t)(n - keep);
+    free(all);
+}
+
+rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__state_backend *be,
+                                             size_t max_cached)
+{
+    rill__timer_service *s = rill__timers_new(kg_first, kg_last);
+    if (!be || !be->ops->timer_put)
+        return s;
+    s->be = be;
+    s->max_cached = RILL_MAX(max_cached, (size_t)64);
+    /* every part may be read at once (after a restore): that must stay near max_cached */
+    s->chunk = RILL_MAX(s->max_cached / (N_DOMAINS * n_kg(s)), (size_t)16);
+    s->parts = rill__xcalloc(N_DOMAINS * n_kg(s), sizeof *s->parts);
+    for (int d = 0; d < N_DOMAINS; d++) {
+        s->load[d] = rill__xmalloc(n_kg(s) * sizeof *s->load[d]);
+        for (int kg = kg_first; kg <= kg_last; kg++) /* the backend may hold some already */
+            queue_load(s, (rill_time_domain)d, kg);
+    }
+    return s;
+}
+
+rill__state_backend *rill__timers_backend(const rill__timer_service *s)
+{
+    return s ? s->be : NULL;
+}
+
+void rill__timers_reload(rill__timer_service *s)
+{
+    if (!s->be)
+        return;
+    for (int d = 0; d < N_DOMAINS; d++) {
+        for (size_t i = 0; i < s->heap[d].n; i++)
+            free(s->heap[d].a[i].r);
+        s->heap[d].n = 0;
+        s->n_load[d] = 0;
+        s->n_beyond[d] = 0;
+    }
+    memset(s->buckets, 0, s->n_buckets * sizeof *s->buckets);
+    memset(s->kg_head, 0, n_kg(s) * sizeof *s->kg_head);
+    s->n_entries = 0;
+    for (int d = 0; d < N_DOMAINS; d++)
+        for (int kg = s->kg_first; kg <= s->kg_last; kg++) {
+            tpart *p = part_of(s, (rill_time_domain)d, kg);
+            p->state = P_UNLOADED;
+            p->n = 0;
+            p->queued = false;
+            queue_load(s, (rill_time_domain)d, kg);
+        }
+}
+
 /* ---- the service --------------------------------------------------------------------------- */
 
 rill__timer_service *rill__timers_new(int kg_first, int kg_last)
@@ -306,6 +612,11 @@ void rill__timers_free(rill__timer_service *s)
     free(s->popped);
     free(s->buckets);
     free(s->kg_head);
+    for (size_t i = 0; s->parts && i < N_DOMAINS * ((size_t)(s->kg_last - s->kg_first) + 1); i++)
+        free(s->parts[i].h_bytes);
+    free(s->parts);
+    for (int d = 0; d < N_DOMAINS; d++)
+        free(s->load[d]);
     free(s);
 }
 
@@ -320,35 +631,18 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     trec **pp = find(s, h, d, k, ts);
     if (*pp)
         return 0; /* registered already */
-
-    trec *r = rill__xmalloc(sizeof *r + k->key_len + k->ns_len);
-    r->ts = ts;
-    r->hash = h;
-    r->key_hash = k->hash;
-    r->key_len = k->key_len;
-    r->ns_len = k->ns_len;
-    r->kg = k->kg;
-    r->domain = d;
-    r->dead = false;
-    if (k->key_len)
-        memcpy(r->bytes, k->key, k->key_len);
-    if (k->ns_len)
-        memcpy(r->bytes + k->key_len, k->ns, k->ns_len);
-
-    r->hnext = NULL;
-    *pp = r; /* the chain's end */
-    s->n_entries++;
-    if (s->snap) { /* joins its list once the view has ended */
-        r->linked = false;
-        r->knext = s->later_link;
-        s->later_link = r;
-    } else {
-        kg_link(s, r);
+    if (s->be) { /* every timer goes to the backend; memory keeps it when within the horizon */
+        int rc = s->be->ops->timer_put(s->be, (int)d, k, ts);
+        if (rc < 0)
+            return rc;
+        if (!in_memory_range(part_of(s, d, k->kg), ts, k)) {
+            s->n_beyond[d]++;
+            return 0;
+        }
     }
-    heap_push(&s->heap[d], r, s->seq++);
-
-    if (s->n_entries > s->n_buckets)
-        rehash(s, s->n_buckets * 2);
+    mem_add(s, d, k, ts, h, pp);
+    if (s->be && s->n_entries > s->max_cached)
+        evict(s);
     return 0;
 }
 
@@ -359,14 +653,16 @@ int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__
     if (k->kg < s->kg_first || k->kg > s->kg_last)
         return RILL_ESTATE;
     view_check(s);
-    trec **pp = find(s, timer_hash(d, k, ts), d, k, ts);
-    trec *r = *pp;
-    if (!r)
-        return 0;
-    *pp = r->hnext;
-    s->n_entries--;
-    heap_remove(&s->heap[d], r);
-    retire(s, r);
+    trec *r = *find(s, timer_hash(d, k, ts), d, k, ts);
+    if (s->be) {
+        int rc = s->be->ops->timer_del(s->be, (int)d, k, ts);
+        if (rc < 0)
+            return rc;
+        if (!r && s->n_beyond[d] > 0 && !in_memory_range(part_of(s, d, k->kg), ts, k))
+            s->n_beyond[d]--;
+    }
+    if (r)
+        mem_remove(s, r);
     return 0;
 }
 
@@ -377,12 +673,27 @@ int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, 
     if (s->popped)
         retire(s, s->popped);
     s->popped = NULL;
+    if (s->be) {
+        if (s->error)
+            return s->error;
+        int rc = load_waiting(s, d);
+        if (rc < 0)
+            return s->error = rc;
+    }
     theap *h = &s->heap[d];
     if (!h->n || h->a[0].ts > limit)
         return 0;
     trec *r = h->a[0].r;
+    if (s->be) {
+        rill__state_key k;
+        key_of(r, &k);
+        int rc = s->be->ops->timer_del(s->be, (int)d, &k, r->ts);
+        if (rc < 0)
+            return s->error = rc;
+    }
     heap_remove(h, r);
     set_unlink(s, r);
+    part_left(s, r);
     if (s->snap)
         r->dead = true; /* listed until the view has ended */
     else
@@ -392,16 +703,44 @@ int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, 
     return 1;
 }
 
-int64_t rill__timers_next(const rill__timer_service *s, rill_time_domain d)
+int64_t rill__timers_next(rill__timer_service *s, rill_time_domain d)
 {
     RILL_ASSERT((unsigned)d < N_DOMAINS);
+    if (s->be && (s->error || (s->error = load_waiting(s, d)) < 0))
+        return RILL_TS_MIN; /* due at once: the pop reports the failure */
     return s->heap[d].n ? s->heap[d].a[0].ts : RILL_TS_MAX;
 }
 
 int64_t rill__timers_count(const rill__timer_service *s, rill_time_domain d)
 {
     RILL_ASSERT((unsigned)d < N_DOMAINS);
-    return (int64_t)s->heap[d].n;
+    return (int64_t)s->heap[d].n + s->n_beyond[d];
+}
+
+typedef struct visit_be {
+    int (*fn)(void *arg, rill_time_domain d, const rill__timer *t);
+    void *arg;
+    rill_time_domain d;
+} visit_be;
+
+static int visit_be_one(void *arg, int64_t ts, const rill__state_key *k)
+{
+    visit_be *v = arg;
+    rill__timer t = {.ts = ts, .key = *k};
+    return v->fn(v->arg, v->d, &t);
+}
+
+/* The timers of kg in backend be (through view, or live). */
+static int iterate_be(rill__state_backend *be, rill__state_snap *view, int kg,
+                      int (*fn)(void *arg, rill_time_domain d, const rill__timer *t), void *arg)
+{
+    for (int d = 0; d < N_DOMAINS; d++) {
+        visit_be v = {.fn = fn, .arg = arg, .d = (rill_time_domain)d};
+        int rc = be->ops->timer_scan(be, view, d, kg, 0, NULL, 0, visit_be_one, &v);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* fn must not register, delete or pop: the service must not change during the iteration. */
@@ -411,6 +750,8 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
 {
     if (kg < s->kg_first || kg > s->kg_last)
         return RILL_ESTATE;
+    if (s->be)
+        return iterate_be(s->be, NULL, kg, fn, arg);
     view_settle(s, true);
     for (trec *r = s->kg_head[kg - s->kg_first]; r;) {
         trec *next = r->knext;
@@ -426,6 +767,20 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
 
 int rill__timers_snap_begin(rill__timer_service *s, rill__timers_snap **out)
 {
+    *out = NULL;
+    if (s->be) { /* a view of the backend, which holds every timer */
+        rill__state_snap *bv = NULL;
+        int rc = s->be->ops->snap_begin(s->be, &bv);
+        if (rc < 0)
+            return rc;
+        rill__timers_snap *v = rill__xcalloc(1, sizeof *v);
+        v->be = s->be;
+        v->bview = bv;
+        v->kg_first = s->kg_first;
+        v->kg_last = s->kg_last;
+        *out = v;
+        return 0;
+    }
     view_settle(s, true); /* one view at a time: the previous one's reader finishes first */
     rill__timers_snap *v = rill__xcalloc(1, sizeof *v);
     v->s = s;
@@ -440,6 +795,9 @@ int rill__timers_snap_iterate_kg(rill__timers_snap *v, int kg,
                                  int (*fn)(void *arg, rill_time_domain d, const rill__timer *t),
                                  void *arg)
 {
+    if (v->be)
+        return kg < v->kg_first || kg > v->kg_last ? RILL_ESTATE
+                                                   : iterate_be(v->be, v->bview, kg, fn, arg);
     const rill__timer_service *s = v->s;
     if (kg < s->kg_first || kg > s->kg_last)
         return RILL_ESTATE;
@@ -455,6 +813,11 @@ int rill__timers_snap_iterate_kg(rill__timers_snap *v, int kg,
 
 void rill__timers_snap_end(rill__timers_snap *v)
 {
+    if (v->be) {
+        v->be->ops->snap_end(v->bview);
+        free(v);
+        return;
+    }
     atomic_store_explicit(&v->ended, true, memory_order_release);
     view_unref(v);
 }
