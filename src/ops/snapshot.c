@@ -458,8 +458,14 @@ int rill__ksnap_begin_native(rill__state_backend *b, rill__timer_service *timers
         return fail(err, RILL_EINVAL, "keyed snapshot: no backend");
     bool native = b->ops->files_begin != NULL;
     /* timers the backend keeps are in its files */
-    if (native && rill__timers_backend(timers) == b)
+    if (native && rill__timers_backend(timers) == b) {
+        int rc = rill__timers_flush(timers);
+        if (rc < 0)
+            return fail(err, rc, "keyed snapshot of operator %s: timers: %s",
+                        b->cfg.operator_uid ? b->cfg.operator_uid : "?",
+                        rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
         timers = NULL;
+    }
     return begin(b, timers, b->cfg.kg_first, b->cfg.kg_last, native, out, err);
 }
 

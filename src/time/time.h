@@ -84,16 +84,21 @@ typedef struct rill__timer_service rill__timer_service;
 
 rill__timer_service *rill__timers_new(int kg_first, int kg_last);
 /* Timers kept in backend be (which must outlive the service), when it can keep them
- * (timer_put; else as rill__timers_new): every timer is in the backend, and memory holds the
+ * (timer_put; else as rill__timers_new): the backend holds the timers, and memory the
  * earliest ones of each key group, about max_cached in all (the part of a key group beyond
- * what memory holds is read again when memory has run out of it). Timers already in the
- * backend (restored files) are found. Ties then fire in (key, namespace) order, not in
+ * what memory holds is read again when memory has run out of it). A timer within what memory
+ * holds goes to the backend only when memory lets it go, or at a flush: one that fires or is
+ * deleted before costs the backend nothing. Timers already in the backend (restored files) are
+ * found. Ties then fire in (key, namespace) order, not in
  * registration order; count is an estimate; a backend failure is returned by register,
  * delete and pop. */
 rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__state_backend *be,
                                              size_t max_cached);
 /* The backend s keeps its timers in, or NULL (memory). */
 rill__state_backend *rill__timers_backend(const rill__timer_service *s);
+/* Timers kept in a backend that only memory had go to the backend (snapshots of the backend's
+ * own files need them there; views and iterations do it themselves). 0 or its failure. */
+int rill__timers_flush(rill__timer_service *s);
 /* The backend's timers changed under the service (files restored into it): memory forgets
  * what it held and reads them again. Nothing for a service without a backend. */
 void rill__timers_reload(rill__timer_service *s);

@@ -30,6 +30,7 @@ struct trec {
     rill_time_domain domain;
     bool linked; /* in its key group's list */
     bool dead;   /* removed while a view was live: waits in the list for it to end */
+    bool stored; /* timers kept in a backend: this one is there (not only in memory) */
     unsigned char bytes[]; /* key bytes, then namespace bytes */
 };
 
@@ -314,7 +315,7 @@ static void fill(const trec *r, rill__timer *out)
 
 /* Adds timer (d, k, ts) of hash h to memory at *pp (find's result: not there). */
 static trec *mem_add(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
-                     int64_t ts, uint64_t h, trec **pp)
+                     int64_t ts, uint64_t h, trec **pp, bool stored)
 {
     trec *r = rill__xmalloc(sizeof *r + k->key_len + k->ns_len);
     r->ts = ts;
@@ -325,6 +326,7 @@ static trec *mem_add(rill__timer_service *s, rill_time_domain d, const rill__sta
     r->kg = k->kg;
     r->domain = d;
     r->dead = false;
+    r->stored = stored;
     if (k->key_len)
         memcpy(r->bytes, k->key, k->key_len);
     if (k->ns_len)
@@ -453,7 +455,7 @@ static int load_one(void *arg, int64_t ts, const rill__state_key *k)
     loader *l = arg;
     uint64_t h = timer_hash(l->d, k, ts);
     trec **pp = find(l->s, h, l->d, k, ts);
-    l->last = *pp ? *pp : mem_add(l->s, l->d, k, ts, h, pp);
+    l->last = *pp ? *pp : mem_add(l->s, l->d, k, ts, h, pp, true);
     l->last_ts = ts;
     l->n++;
     return 0;
@@ -507,9 +509,21 @@ static int cmp_trec(const void *a, const void *b)
     return rill__timer_order(x->ts, &kx, y->ts, &ky);
 }
 
-/* Memory holds more than max_cached: the later half of the largest part leaves it (the
- * backend has those timers), and the part's horizon moves before them. */
-static void evict(rill__timer_service *s)
+/* Puts r into the backend, if only memory had it. */
+static int store(rill__timer_service *s, trec *r)
+{
+    if (r->stored)
+        return 0;
+    rill__state_key k;
+    key_of(r, &k);
+    int rc = s->be->ops->timer_put(s->be, (int)r->domain, &k, r->ts);
+    r->stored = rc == 0;
+    return rc;
+}
+
+/* Memory holds more than max_cached: the later half of the largest part leaves it (for the
+ * backend), and the part's horizon moves before them. */
+static int evict(rill__timer_service *s)
 {
     size_t best = 0, n_parts = N_DOMAINS * n_kg(s);
     for (size_t i = 1; i < n_parts; i++)
@@ -517,7 +531,7 @@ static void evict(rill__timer_service *s)
             best = i;
     tpart *p = &s->parts[best];
     if (p->n < 2)
-        return;
+        return 0;
     rill_time_domain d = (rill_time_domain)(best / n_kg(s));
     int kg = (int)(best % n_kg(s)) + s->kg_first;
     trec **all = rill__xmalloc(p->n * sizeof *all);
@@ -528,13 +542,19 @@ static void evict(rill__timer_service *s)
     RILL_DASSERT(n == p->n);
     qsort(all, n, sizeof *all, cmp_trec);
     size_t keep = n / 2;
-    rill__state_key k;
-    key_of(all[keep - 1], &k);
-    horizon_set(p, all[keep - 1]->ts, &k);
-    for (size_t i = keep; i < n; i++)
-        mem_remove(s, all[i]);
-    s->n_beyond[d] += (int64_t)(n - keep);
+    int rc = 0;
+    for (size_t i = keep; i < n && rc == 0; i++) /* the backend gets those only memory had */
+        rc = store(s, all[i]);
+    if (rc == 0) {
+        rill__state_key k;
+        key_of(all[keep - 1], &k);
+        horizon_set(p, all[keep - 1]->ts, &k);
+        for (size_t i = keep; i < n; i++)
+            mem_remove(s, all[i]);
+        s->n_beyond[d] += (int64_t)(n - keep);
+    }
     free(all);
+    return rc;
 }
 
 rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__state_backend *be,
@@ -559,6 +579,19 @@ rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__st
 rill__state_backend *rill__timers_backend(const rill__timer_service *s)
 {
     return s ? s->be : NULL;
+}
+
+int rill__timers_flush(rill__timer_service *s)
+{
+    if (!s->be)
+        return 0;
+    for (int d = 0; d < N_DOMAINS; d++)
+        for (size_t i = 0; i < s->heap[d].n; i++) {
+            int rc = store(s, s->heap[d].a[i].r);
+            if (rc < 0)
+                return rc;
+        }
+    return 0;
 }
 
 void rill__timers_reload(rill__timer_service *s)
@@ -631,19 +664,14 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     trec **pp = find(s, h, d, k, ts);
     if (*pp)
         return 0; /* registered already */
-    if (s->be) { /* every timer goes to the backend; memory keeps it when within the horizon */
+    if (s->be && !in_memory_range(part_of(s, d, k->kg), ts, k)) { /* beyond: the backend's */
         int rc = s->be->ops->timer_put(s->be, (int)d, k, ts);
-        if (rc < 0)
-            return rc;
-        if (!in_memory_range(part_of(s, d, k->kg), ts, k)) {
+        if (rc == 0)
             s->n_beyond[d]++;
-            return 0;
-        }
+        return rc;
     }
-    mem_add(s, d, k, ts, h, pp);
-    if (s->be && s->n_entries > s->max_cached)
-        evict(s);
-    return 0;
+    mem_add(s, d, k, ts, h, pp, false); /* (a backend gets it when memory lets it go) */
+    return s->be && s->n_entries > s->max_cached ? evict(s) : 0;
 }
 
 int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__state_key *k,
@@ -654,7 +682,7 @@ int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__
         return RILL_ESTATE;
     view_check(s);
     trec *r = *find(s, timer_hash(d, k, ts), d, k, ts);
-    if (s->be) {
+    if (s->be && (!r || r->stored)) {
         int rc = s->be->ops->timer_del(s->be, (int)d, k, ts);
         if (rc < 0)
             return rc;
@@ -684,7 +712,7 @@ int rill__timers_pop(rill__timer_service *s, rill_time_domain d, int64_t limit, 
     if (!h->n || h->a[0].ts > limit)
         return 0;
     trec *r = h->a[0].r;
-    if (s->be) {
+    if (s->be && r->stored) {
         rill__state_key k;
         key_of(r, &k);
         int rc = s->be->ops->timer_del(s->be, (int)d, &k, r->ts);
@@ -750,8 +778,10 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
 {
     if (kg < s->kg_first || kg > s->kg_last)
         return RILL_ESTATE;
-    if (s->be)
-        return iterate_be(s->be, NULL, kg, fn, arg);
+    if (s->be) {
+        int rc = rill__timers_flush(s);
+        return rc < 0 ? rc : iterate_be(s->be, NULL, kg, fn, arg);
+    }
     view_settle(s, true);
     for (trec *r = s->kg_head[kg - s->kg_first]; r;) {
         trec *next = r->knext;
@@ -768,9 +798,11 @@ int rill__timers_iterate_kg(rill__timer_service *s, int kg,
 int rill__timers_snap_begin(rill__timer_service *s, rill__timers_snap **out)
 {
     *out = NULL;
-    if (s->be) { /* a view of the backend, which holds every timer */
+    if (s->be) { /* a view of the backend, once it holds every timer */
         rill__state_snap *bv = NULL;
-        int rc = s->be->ops->snap_begin(s->be, &bv);
+        int rc = rill__timers_flush(s);
+        if (rc == 0)
+            rc = s->be->ops->snap_begin(s->be, &bv);
         if (rc < 0)
             return rc;
         rill__timers_snap *v = rill__xcalloc(1, sizeof *v);
