@@ -173,7 +173,8 @@ int rill__mkdirs(const char *path, int mode);
 int rill__remove_tree(const char *path);
 /* fsync of a directory, so that a rename or create inside it is durable. */
 int rill__fsync_dir(const char *dir);
-/* Copies file src to dst (created, or truncated), fully, and fsyncs dst (not its directory);
+/* Copies file src to dst (a new file: an existing dst is unlinked first, so a file it shared
+ * by a hard link is left as it was), fully, and fsyncs dst (not its directory);
  * the bytes copied go to *bytes_out (may be NULL). On failure dst is removed. 0 or -errno. */
 int rill__copy_file(const char *src, const char *dst, int64_t *bytes_out);
 

@@ -173,7 +173,14 @@ int rill__copy_file(const char *src, const char *dst, int64_t *bytes_out)
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -errno;
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* a new file, never an existing one truncated: that may be a hard link shared with
+     * another directory (a checkpoint's) */
+    if (unlink(dst) != 0 && errno != ENOENT) {
+        int rc = -errno;
+        close(in);
+        return rc;
+    }
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         int rc = -errno;
         close(in);
