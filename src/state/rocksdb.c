@@ -7,12 +7,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -1175,6 +1177,48 @@ static void backend_unref(rdb_backend *b)
     free(b);
 }
 
+/*
+ * Working directories that a process killed before it could remove them left in dir: one whose
+ * DB nobody holds open (RocksDB keeps a POSIX lock on db/LOCK while it is; an open file
+ * description lock conflicts with it even in the process that holds it) and that has not
+ * changed for STALE_SECS (a directory being made, or reopened by a restore, is left alone).
+ * Each is logged. Errors only mean that nothing is removed.
+ */
+#define STALE_SECS 60
+
+static void remove_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    time_t now = time(NULL);
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "rill-rocksdb-", 13) != 0)
+            continue;
+        char *top = rill__xasprintf("%s/%s", dir, de->d_name);
+        char *lock = rill__xasprintf("%s/db/LOCK", top);
+        struct stat st;
+        int fd = -1;
+        bool stale = false;
+        if (lstat(top, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > STALE_SECS &&
+            (fd = open(lock, O_RDWR | O_CLOEXEC)) >= 0) {
+            struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+            stale = fcntl(fd, F_OFD_SETLK, &fl) == 0;
+        }
+        if (stale) {
+            rill__log(RILL_LOG_WARN, "state backend rocksdb: removing %s, left by a process that "
+                      "ended without removing it", top);
+            rill__remove_tree(top);
+        }
+        if (fd >= 0)
+            close(fd); /* (releases the lock) */
+        free(lock);
+        free(top);
+    }
+    closedir(d);
+}
+
 /* The operator uid as a file name: [A-Za-z0-9._-], others '_', at most 64 characters. */
 static void sanitize(char *dst, size_t cap, const char *uid)
 {
@@ -1279,6 +1323,7 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
         backend_unref(b);
         return rc;
     }
+    remove_stale(dir);
     *out = &b->base;
     return 0;
 }
