@@ -48,6 +48,7 @@
 #define MAX_OPEN_FILES 256
 #define CACHE_SHARE    8 /* the value cache gets memory_bytes / CACHE_SHARE */
 #define MIN_CACHE      4096
+#define BLOOM_SHARE    32 /* the filter of written keys: memory_bytes / BLOOM_SHARE at most */
 #define CENTRY_COST    (sizeof(centry) + 32) /* an entry's own bytes and two mallocs' overhead */
 
 typedef struct rdb_backend rdb_backend;
@@ -110,6 +111,11 @@ struct rdb_backend {
     unsigned char *kbuf; /* key scratch */
     size_t kcap;
     vcache c;
+    /* keys ever written to RocksDB (value tables): a blocked bloom filter, so that a cache miss
+     * on a key never written (a new key) needs no RocksDB read; n_bloom 64-byte blocks, a
+     * power of two */
+    uint64_t *bloom;
+    size_t n_bloom;
     /* the last get's result, handed out: pinned (no copy), released at the next get (rocksdb_get
      * cannot tell an empty value from an absent one) */
     rocksdb_pinnableslice_t *got;
@@ -361,6 +367,36 @@ static int del_raw(rdb_backend *b, const void *key, size_t kn)
     return err ? db_fail(b, err, "delete") : 0;
 }
 
+/* ---- the bloom filter of keys ever written -------------------------------------------------- */
+
+/* Never cleared (a delete leaves its key in: a false positive only costs a read); the DB is
+ * fresh per instance, so "not in the filter" means "not in RocksDB" for a value-table key. One
+ * 64-byte block per key (one cache miss), three bits in it. */
+static inline const uint64_t *bl_block(const rdb_backend *b, uint64_t h)
+{
+    return b->bloom + 8 * ((size_t)(h >> 40) & (b->n_bloom - 1));
+}
+
+static inline void bl_add(rdb_backend *b, uint64_t h)
+{
+    uint64_t *w = (uint64_t *)bl_block(b, h);
+    for (int i = 0; i < 3; i++) {
+        unsigned bit = (unsigned)(h >> (9 * i)) & 511;
+        w[bit >> 6] |= UINT64_C(1) << (bit & 63);
+    }
+}
+
+static inline bool bl_maybe(const rdb_backend *b, uint64_t h)
+{
+    const uint64_t *w = bl_block(b, h);
+    for (int i = 0; i < 3; i++) {
+        unsigned bit = (unsigned)(h >> (9 * i)) & 511;
+        if (!(w[bit >> 6] >> (bit & 63) & 1))
+            return false;
+    }
+    return true;
+}
+
 /* ---- the value cache ------------------------------------------------------------------------ */
 
 /* The i-th table registered (its head is its first member). */
@@ -532,12 +568,13 @@ static void c_clear(vcache *c)
 }
 
 /* Adds what a dirty entry says to wb. */
-static inline void c_batch(rocksdb_writebatch_t *wb, const centry *e)
+static inline void c_batch(rdb_backend *b, rocksdb_writebatch_t *wb, const centry *e)
 {
-    if (e->present)
+    if (e->present) {
+        bl_add(b, e->h);
         rocksdb_writebatch_put(wb, (const char *)e->key, e->klen,
                                e->vlen ? (const char *)e->val : "", e->vlen);
-    else
+    } else
         rocksdb_writebatch_delete(wb, (const char *)e->key, e->klen);
 }
 
@@ -549,27 +586,48 @@ static int c_write(rdb_backend *b, rocksdb_writebatch_t *wb, const char *what)
     return err ? db_fail(b, err, what) : 0;
 }
 
+/* Orders entries by key (RocksDB's order). */
+static int c_cmp(const void *x, const void *y)
+{
+    const centry *a = *(const centry *const *)x, *b = *(const centry *const *)y;
+    int d = memcmp(a->key, b->key, RILL_MIN(a->klen, b->klen));
+    return d ? d : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* The entries es[0..n) in one write batch, in key order: the memtable inserts a sorted batch
+ * next to the previous key (its skiplist splice is reused), a random one from the top. */
+static int c_write_sorted(rdb_backend *b, centry **es, size_t n, const char *what)
+{
+    qsort(es, n, sizeof *es, c_cmp);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    for (size_t i = 0; i < n; i++)
+        c_batch(b, wb, es[i]);
+    return c_write(b, wb, what);
+}
+
 /* Writes every dirty entry, in one write batch; they stay cached, clean. */
 static int c_flush(rdb_backend *b)
 {
     vcache *c = &b->c;
     if (!c->n_dirty)
         return 0;
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    centry **es = rill__xmalloc(c->n_dirty * sizeof *es);
+    size_t n = 0;
     for (size_t i = 0; i < c->n_slots; i++)
         for (centry *e = c->slots[i]; e; e = e->next)
             if (e->dirty)
-                c_batch(wb, e);
-    int rc = c_write(b, wb, "write the value cache");
+                es[n++] = e;
+    RILL_ASSERT(n == c->n_dirty);
+    int rc = c_write_sorted(b, es, n, "write the value cache");
+    for (size_t i = 0; !rc && i < n; i++) {
+        centry *e = es[i];
+        if (e->present)
+            ttl_seen(c_table(b, e), e->val, e->vlen);
+        c_set_clean(b, e);
+    }
+    free(es);
     if (rc)
         return rc;
-    for (size_t i = 0; i < c->n_slots; i++)
-        for (centry *e = c->slots[i]; e; e = e->next)
-            if (e->dirty) {
-                if (e->present)
-                    ttl_seen(c_table(b, e), e->val, e->vlen);
-                c_set_clean(b, e);
-            }
     RILL_ASSERT(c->n_dirty == 0 && c->n_dirty_present == 0);
     return 0;
 }
@@ -585,7 +643,8 @@ static int c_evict(rdb_backend *b)
     vcache *c = &b->c;
     size_t target = c->budget - c->budget / 8, freed = 0;
     centry *victims = NULL;
-    rocksdb_writebatch_t *wb = NULL;
+    centry **dirty = NULL;
+    size_t n_dirty = 0, cap = 0;
     /* two full turns at most: the first clears every reference bit */
     for (size_t turn = 0; turn < 2 * c->n_slots && c->bytes - freed > target; turn++) {
         centry **p = &c->slots[c->hand];
@@ -602,13 +661,16 @@ static int c_evict(rdb_backend *b)
             victims = e;
             freed += c_cost(e);
             if (e->dirty) {
-                if (!wb)
-                    wb = rocksdb_writebatch_create();
-                c_batch(wb, e);
+                if (n_dirty == cap) {
+                    cap = cap ? 2 * cap : 1024;
+                    dirty = rill__xrealloc(dirty, cap * sizeof *dirty);
+                }
+                dirty[n_dirty++] = e;
             }
         }
     }
-    int rc = wb ? c_write(b, wb, "write evicted values") : 0;
+    int rc = n_dirty ? c_write_sorted(b, dirty, n_dirty, "write evicted values") : 0;
+    free(dirty);
     for (centry *e = victims, *nx; e; e = nx) {
         nx = e->next;
         if (rc) {
@@ -645,7 +707,7 @@ static int c_load(rdb_table *t, size_t kn, centry **out)
     }
     const void *v = NULL;
     size_t n = 0;
-    int rc = get_raw(t, kn, &v, &n);
+    int rc = bl_maybe(b, h) ? get_raw(t, kn, &v, &n) : 0;
     if (rc < 0)
         return rc;
     e = c_insert(c, h, b->kbuf, kn);
@@ -1179,8 +1241,14 @@ static void configure(rdb_backend *b, int64_t mem)
     if (mem <= 0)
         mem = DEFAULT_MEMORY;
     int64_t vc = RILL_MAX(mem / CACHE_SHARE, (int64_t)MIN_CACHE);
-    b->c.budget = (size_t)vc;
-    mem = RILL_MAX(mem - vc, MIN_MEMORY);
+    size_t bloom = 64;
+    while (bloom * 2 <= (size_t)(mem / BLOOM_SHARE))
+        bloom *= 2;
+    b->n_bloom = bloom / 64;
+    b->bloom = rill__xcalloc(b->n_bloom, 64); /* pages are touched as keys come */
+    b->c.budget = (size_t)vc + bloom;          /* the filter counts as the cache's */
+    b->c.bytes = bloom;
+    mem = RILL_MAX(mem - vc - (int64_t)bloom, MIN_MEMORY);
     size_t cache = (size_t)(mem / 2), wb_total = (size_t)(mem - mem / 2);
     b->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(b->opts, 1);
@@ -1194,6 +1262,8 @@ static void configure(rdb_backend *b, int64_t mem)
     rocksdb_options_set_write_buffer_size(b->opts, wb_total / N_MEMTABLES);
     rocksdb_options_set_max_write_buffer_number(b->opts, N_MEMTABLES);
     rocksdb_options_set_min_write_buffer_number_to_merge(b->opts, 1);
+    rocksdb_options_set_memtable_whole_key_filtering(b->opts, 1);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(b->opts, 0.05);
     rocksdb_options_set_db_write_buffer_size(b->opts, wb_total);
     rocksdb_options_set_max_open_files(b->opts, MAX_OPEN_FILES);
     rocksdb_options_set_max_background_jobs(b->opts, 2);
@@ -1271,6 +1341,8 @@ static void rdb_destroy(rill__state_backend *bb)
     c_clear(&b->c);
     free(b->c.slots);
     b->c.slots = NULL;
+    free(b->bloom);
+    b->bloom = NULL;
     rocksdb_pinnableslice_destroy(b->got);
     b->kbuf = NULL;
     b->got = NULL;
