@@ -72,6 +72,9 @@ typedef struct centry {
     unsigned char *val; /* vcap bytes; NULL when vcap is 0 */
     uint32_t klen, vlen, vcap;
     bool present, dirty, ref;
+    /* pending appends to a list RocksDB may hold: val is what to add to RocksDB's value, not
+     * the value (present is false); always dirty, written as a merge, then dropped */
+    bool merge;
     unsigned char key[]; /* klen */
 } centry;
 
@@ -367,6 +370,63 @@ static int del_raw(rdb_backend *b, const void *key, size_t kn)
     return err ? db_fail(b, err, "delete") : 0;
 }
 
+/* ---- list appends: the merge operator ------------------------------------------------------- */
+
+/* Concatenates the operands (after the existing value, if any): a list's appends. Only value
+ * tables without TTL get merges (see rdb_value_append). */
+static char *concat(const char *base, size_t base_len, const char *const *ops,
+                    const size_t *op_lens, int n_ops, unsigned char *success, size_t *len_out)
+{
+    size_t n = base_len;
+    for (int i = 0; i < n_ops; i++)
+        n += op_lens[i];
+    char *v = rill__xmalloc(n ? n : 1), *p = v;
+    if (base_len)
+        memcpy(p, base, base_len);
+    p += base_len;
+    for (int i = 0; i < n_ops; i++) {
+        if (op_lens[i])
+            memcpy(p, ops[i], op_lens[i]);
+        p += op_lens[i];
+    }
+    *len_out = n;
+    *success = 1;
+    return v;
+}
+
+static char *append_full(void *state, const char *key, size_t key_len, const char *base,
+                         size_t base_len, const char *const *ops, const size_t *op_lens,
+                         int n_ops, unsigned char *success, size_t *len_out)
+{
+    (void)state, (void)key, (void)key_len;
+    return concat(base, base ? base_len : 0, ops, op_lens, n_ops, success, len_out);
+}
+
+static char *append_partial(void *state, const char *key, size_t key_len, const char *const *ops,
+                            const size_t *op_lens, int n_ops, unsigned char *success,
+                            size_t *len_out)
+{
+    (void)state, (void)key, (void)key_len;
+    return concat(NULL, 0, ops, op_lens, n_ops, success, len_out);
+}
+
+static void append_free_value(void *state, const char *v, size_t len)
+{
+    (void)state, (void)len;
+    free((void *)v);
+}
+
+static void append_destroy(void *state)
+{
+    (void)state;
+}
+
+static const char *append_name(void *state)
+{
+    (void)state;
+    return "rill.append";
+}
+
 /* ---- the bloom filter of keys ever written -------------------------------------------------- */
 
 /* Never cleared (a delete leaves its key in: a false positive only costs a read); the DB is
@@ -570,7 +630,11 @@ static void c_clear(vcache *c)
 /* Adds what a dirty entry says to wb. */
 static inline void c_batch(rdb_backend *b, rocksdb_writebatch_t *wb, const centry *e)
 {
-    if (e->present) {
+    if (e->merge) {
+        bl_add(b, e->h);
+        rocksdb_writebatch_merge(wb, (const char *)e->key, e->klen,
+                                 e->vlen ? (const char *)e->val : "", e->vlen);
+    } else if (e->present) {
         bl_add(b, e->h);
         rocksdb_writebatch_put(wb, (const char *)e->key, e->klen,
                                e->vlen ? (const char *)e->val : "", e->vlen);
@@ -621,6 +685,10 @@ static int c_flush(rdb_backend *b)
     int rc = c_write_sorted(b, es, n, "write the value cache");
     for (size_t i = 0; !rc && i < n; i++) {
         centry *e = es[i];
+        if (e->merge) { /* its bytes are not the value: RocksDB now has it */
+            c_remove(b, e);
+            continue;
+        }
         if (e->present)
             ttl_seen(c_table(b, e), e->val, e->vlen);
         c_set_clean(b, e);
@@ -700,7 +768,7 @@ static int c_load(rdb_table *t, size_t kn, centry **out)
     }
     uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
     centry *e = c_find(c, h, b->kbuf, kn);
-    if (RILL_LIKELY(e != NULL)) {
+    if (RILL_LIKELY(e != NULL && !e->merge)) {
         e->ref = true;
         *out = e;
         return 0;
@@ -710,10 +778,31 @@ static int c_load(rdb_table *t, size_t kn, centry **out)
     int rc = bl_maybe(b, h) ? get_raw(t, kn, &v, &n) : 0;
     if (rc < 0)
         return rc;
-    e = c_insert(c, h, b->kbuf, kn);
-    if (rc == 1) {
-        c_set(c, e, v, n);
-        e->present = true;
+    if (rc == 1 && n + (e ? e->vlen : 0) > UINT32_MAX) {
+        rocksdb_pinnableslice_destroy(b->got);
+        b->got = NULL;
+        return rill__last_error_set(RILL_ELIMIT, "state '%s' of operator %s: a value over 4 GiB",
+                                    t->h.name, b->uid);
+    }
+    if (e) { /* pending appends: RocksDB's value and then them, dirty (written as a put) */
+        e->ref = true;
+        e->merge = false;
+        unsigned char *ops = e->val;
+        size_t n_ops = e->vlen;
+        e->val = NULL;
+        c->bytes -= e->vcap;
+        e->vlen = e->vcap = 0;
+        if (rc == 1)
+            c_set(c, e, v, n);
+        c_append(c, e, ops, n_ops);
+        free(ops);
+        c_account_present(c, e, true);
+    } else {
+        e = c_insert(c, h, b->kbuf, kn);
+        if (rc == 1) {
+            c_set(c, e, v, n);
+            e->present = true;
+        }
     }
     rocksdb_pinnableslice_destroy(b->got); /* copied: nothing to keep pinned */
     b->got = NULL;
@@ -721,9 +810,9 @@ static int c_load(rdb_table *t, size_t kn, centry **out)
     return 0;
 }
 
-/* The cache entry of the key in b->kbuf[0..kn), new and absent on a miss (no RocksDB read: the
- * caller overwrites it). */
-static centry *c_entry(rdb_table *t, size_t kn, int *rc)
+/* The cache entry of the key in b->kbuf[0..kn), new and absent on a miss (*fresh; no RocksDB
+ * read: the caller overwrites it, or makes it pending appends). */
+static centry *c_entry(rdb_table *t, size_t kn, int *rc, bool *fresh)
 {
     rdb_backend *b = t->b;
     vcache *c = &b->c;
@@ -735,6 +824,7 @@ static centry *c_entry(rdb_table *t, size_t kn, int *rc)
     }
     uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
     centry *e = c_find(c, h, b->kbuf, kn);
+    *fresh = !e;
     if (e)
         e->ref = true;
     else
@@ -778,9 +868,11 @@ static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const 
     if (!kn)
         return RILL_ELIMIT;
     int rc;
-    centry *e = c_entry(t, kn, &rc);
+    bool fresh;
+    centry *e = c_entry(t, kn, &rc, &fresh);
     if (!e)
         return rc;
+    e->merge = false; /* a put replaces pending appends with their list */
     c_set(&t->b->c, e, val, len);
     c_set_dirty(t->b, e);
     c_account_present(&t->b->c, e, true);
@@ -802,9 +894,11 @@ static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
     if (!kn)
         return 0;
     int rc;
-    centry *e = c_entry(t, kn, &rc);
+    bool fresh;
+    centry *e = c_entry(t, kn, &rc, &fresh);
     if (!e)
         return rc;
+    e->merge = false;
     vcache *c = &t->b->c;
     c->bytes -= e->vcap;
     free(e->val);
@@ -815,8 +909,15 @@ static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
     return 0;
 }
 
-/* Appends to the cached value (read from RocksDB on a miss): a list that stays hot is never
- * read or written whole per append. */
+/*
+ * Appends to the cached value: a list that stays hot is never read or written whole per
+ * append. A list not cached is not read either (tables without TTL): the entry becomes pending
+ * appends, written as a RocksDB merge (the merge operator concatenates); a get before that
+ * reads RocksDB's value and appends them. A TTL list is always read first by the ops layer
+ * (the time prefix decides between an append and a rewrite), so it is cached here: TTL tables
+ * never have merges, and the compaction filter, which does not see merge operands, sees every
+ * TTL value whole.
+ */
 static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, const void *val,
                             size_t len)
 {
@@ -829,14 +930,23 @@ static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, con
     if (!kn || len > UINT32_MAX)
         return RILL_ELIMIT;
     centry *e;
-    int rc = c_load(t, kn, &e);
+    int rc;
+    bool fresh = false;
+    if (t->h.ttl) {
+        rc = c_load(t, kn, &e);
+    } else {
+        e = c_entry(t, kn, &rc, &fresh);
+        if (e && fresh && bl_maybe(t->b, e->h))
+            e->merge = true; /* RocksDB may hold a value: append to it blindly */
+    }
     if (rc < 0)
         return rc;
     if ((size_t)e->vlen + len > UINT32_MAX)
         return RILL_ELIMIT;
     c_append(&t->b->c, e, val, len);
     c_set_dirty(t->b, e);
-    c_account_present(&t->b->c, e, true);
+    if (!e->merge)
+        c_account_present(&t->b->c, e, true);
     return 0;
 }
 
@@ -1271,6 +1381,10 @@ static void configure(rdb_backend *b, int64_t mem)
     b->filter = rocksdb_compactionfilter_create(b, ttl_filter_free, ttl_filter, ttl_filter_name);
     rocksdb_compactionfilter_set_ignore_snapshots(b->filter, 1);
     rocksdb_options_set_compaction_filter(b->opts, b->filter);
+    /* owned by the options (and the DB) from here on */
+    rocksdb_options_set_merge_operator(
+        b->opts, rocksdb_mergeoperator_create(NULL, append_destroy, append_full, append_partial,
+                                              append_free_value, append_name));
     b->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_disable_WAL(b->wopts, 1);
     b->ropts = rocksdb_readoptions_create();
