@@ -930,8 +930,8 @@ static void check_list(rill__state_table *t, uint64_t i, const char *want, size_
     int rc = ops->value_get(t, &k, &p, &n);
     CHECK_EQ(rc, want != NULL);
     if (rc == 1 && (n != want_len || memcmp(p, want, n) != 0))
-        rill_test_fail(__FILE__, __LINE__, "list %llu: '%.*s', want '%.*s'",
-                       (unsigned long long)i, (int)n, (const char *)p, (int)want_len, want);
+        rill_test_fail(__FILE__, __LINE__, "list %llu: '%.*s', want '%.*s'", (unsigned long long)i,
+                       (int)n, (const char *)p, (int)want_len, want);
 }
 
 /* Appends to lists that are not cached (a 4 KiB cache, 300 lists) become merges: a view begun
