@@ -3,6 +3,8 @@
  * blackhole. Rows (key INT64, value INT64): key = i mod K, value = i mod 1024; every row
  * updates its key's sum and emits (key, sum), as a rolling keyBy().sum() does in Flink.
  *   rill run build/bench/keyed_sum.so -- --events 50000000 --keys 1000
+ * With --list, every row appends its value to its key's ListState instead (list appends, the
+ * lists never read) and emits (key, value).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 
 #include "rill.h"
 
-static const rill_state_desc *sum_state;
+static const rill_state_desc *sum_state, *list_state;
 
 static int running_sum(rill_ctx *ctx, const rill_row *in)
 {
@@ -29,14 +31,31 @@ static int running_sum(rill_ctx *ctx, const rill_row *in)
     return 0;
 }
 
+static int list_append(rill_ctx *ctx, const rill_row *in)
+{
+    int64_t v = rill_row_i64(in, 1);
+    int rc = rill_list_add(ctx, list_state, &v, sizeof v);
+    if (rc < 0)
+        return rc;
+    rill_row out;
+    if ((rc = rill_emit(ctx, &out)) < 0)
+        return rc;
+    rill_row_set_i64(&out, 0, rill_row_i64(in, 0));
+    rill_row_set_i64(&out, 1, v);
+    return 0;
+}
+
 int rill_job(rill_env *env, int argc, char **argv)
 {
     long long events = 50000000, keys = 1000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--events"))
-            events = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--keys"))
-            keys = atoll(argv[i + 1]);
+    bool list = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--list"))
+            list = true;
+        else if (!strcmp(argv[i], "--events") && i + 1 < argc)
+            events = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--keys") && i + 1 < argc)
+            keys = atoll(argv[++i]);
     }
     rill_schema *schema = NULL;
     rill_schema_parse("key INT64 NOT NULL, value INT64 NOT NULL", &schema);
@@ -45,9 +64,13 @@ int rill_job(rill_env *env, int argc, char **argv)
         {.name = "value", .kind = RILL_GEN_MODULO, .a = 0, .b = 1024},
     };
     rill_gen_opts gen = {.seed = 1, .events = events, .fields = fields, .n_fields = 2};
-    sum_state = rill_value_state(env, "sum", sizeof(int64_t));
+    if (list)
+        list_state = rill_list_state(env, "values", sizeof(int64_t));
+    else
+        sum_state = rill_value_state(env, "sum", sizeof(int64_t));
     rill_stream *s = rill_stream_uid(rill_source_generator(env, schema, &gen), "source");
-    s = rill_keyed_process(rill_stream_key_by(s, "key"), NULL, running_sum, NULL);
+    s = rill_keyed_process(rill_stream_key_by(s, "key"), NULL, list ? list_append : running_sum,
+                           NULL);
     rill_stream_uid(rill_sink_blackhole(rill_stream_uid(s, "sum")), "sink");
     rill_schema_free(schema);
     int rc = rill_env_execute(env);
