@@ -41,6 +41,7 @@ test: test-release test-asan
 bench: build
 	@./bench/run
 	@./bench/cluster
+	@./bench/checkpoints
 
 format:
 	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
