@@ -31,7 +31,8 @@ int rill__keyed_open(rill__keyed *k)
     int rc = k->backend_ops->create(&cfg, &op->ctx.backend);
     if (rc < 0)
         return rill__operator_fail(op, rc, "cannot create the %s state backend: %s",
-                                   k->backend_ops->name, rill_strerror(rc));
+                                   k->backend_ops->name,
+                                   rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
     /* timers in the backend when it keeps them (rocksdb), memory holding the earliest in a
      * sixteenth of the state memory (about 128 bytes a timer) */
     op->ctx.timers = op->state_heap_timers

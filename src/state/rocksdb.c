@@ -1509,7 +1509,10 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
     size_t n = strlen(dir) + strlen(name) + 64;
     b->path = rill__xmalloc(n);
     snprintf(b->path, n, "%s/rill-rocksdb-%s-%d-XXXXXX", dir, name, cfg->subtask);
-    if (!mkdtemp(b->path)) {
+    int mk = rill__mkdirs(dir, 0755); /* --state-dir need not exist yet (Flink's local dirs) */
+    if (mk != 0)
+        errno = -mk;
+    if (mk != 0 || !mkdtemp(b->path)) {
         int rc = rill__last_error_set(-errno,
                                       "state backend rocksdb of operator %s: cannot make its "
                                       "working directory %s: %s",
