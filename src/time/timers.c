@@ -456,6 +456,7 @@ static int load_one(void *arg, int64_t ts, const rill__state_key *k)
     uint64_t h = timer_hash(l->d, k, ts);
     trec **pp = find(l->s, h, l->d, k, ts);
     l->last = *pp ? *pp : mem_add(l->s, l->d, k, ts, h, pp, true);
+    l->last->stored = true; /* (it is there: popping it must delete it there) */
     l->last_ts = ts;
     l->n++;
     return 0;
