@@ -213,6 +213,12 @@ typedef struct gen_col {
     uint64_t *slot_gen;
 } gen_col;
 
+/* What one parallelism (a layout) had emitted: row n when n / par < k[n mod par]. */
+typedef struct gen_layout {
+    int par;
+    uint64_t *k;
+} gen_layout;
+
 typedef struct gen_source {
     rill__source base;
     const gen_cfg *cfg;
@@ -229,10 +235,13 @@ typedef struct gen_source {
     uint64_t gen;   /* batches filled; tags the cached string slots */
     /* position: the next row is the k-th of this subtask, sequence number subtask + k * par */
     uint64_t k, total_k;
-    /* rescaled restore: rows the old subtasks had emitted are skipped: row n belonged to old
-     * subtask n mod old_par, as its (n / old_par)-th row, emitted when below old_k of it */
-    int old_par;
-    uint64_t *old_k;
+    /* rescaled restore: rows that earlier layouts (parallelisms) had emitted are skipped: row n
+     * belonged to a layout's subtask n mod par, as its (n / par)-th row, emitted when below k
+     * of it. A checkpoint keeps them in the position, so that a restore of it (at any
+     * parallelism) skips them too; one whose rows a newer layout has all passed is dropped at a
+     * rescale. */
+    gen_layout *old;
+    int n_old;
     bool bounded;
     /* rate limiting */
     double rate; /* rows/s of this subtask; 0: full speed */
@@ -542,6 +551,15 @@ static int fill_rows(gen_source *g, rill_batch *b, uint32_t count)
     return 0;
 }
 
+/* Row n was emitted by one of the earlier layouts l[0..n_l). */
+static bool emitted_before(const gen_layout *l, int n_l, uint64_t n)
+{
+    for (int i = 0; i < n_l; i++)
+        if (n / (uint64_t)l[i].par < l[i].k[n % (uint64_t)l[i].par])
+            return true;
+    return false;
+}
+
 static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
 {
     gen_source *g = (gen_source *)s;
@@ -580,11 +598,11 @@ static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
         int rc = fill_rows(g, b, (uint32_t)want);
         if (rc)
             return rc;
-        if (g->old_k) { /* drop the rows the old layout had emitted before the checkpoint */
+        if (g->n_old) { /* drop the rows earlier layouts had emitted before the checkpoint */
             uint32_t rw = b->row_words, kept = first;
             for (uint32_t r = first; r < b->n_rows; r++) {
                 uint64_t n = (uint64_t)g->subtask + (k_first + (r - first)) * (uint64_t)g->par;
-                if (n / (uint64_t)g->old_par < g->old_k[n % (uint64_t)g->old_par])
+                if (emitted_before(g->old, g->n_old, n))
                     continue;
                 if (kept != r)
                     memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)r * rw, rw * 8);
@@ -598,33 +616,124 @@ static int gen_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
     return 0;
 }
 
+static void layouts_free(gen_layout *l, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(l[i].k);
+    free(l);
+}
+
+/* The first row a layout had not emitted yet below which it emitted all (its frontier), and
+ * the row below which it emitted all it did (its reach): row n of subtask j = n mod par is
+ * emitted when n < k[j] * par + j. Saturating. */
+static uint64_t bound(const gen_layout *l, bool reach)
+{
+    uint64_t b = reach ? 0 : UINT64_MAX;
+    for (int j = 0; j < l->par; j++) {
+        uint64_t v = l->k[j] > (UINT64_MAX - (uint64_t)j) / (uint64_t)l->par
+                         ? UINT64_MAX
+                         : l->k[j] * (uint64_t)l->par + (uint64_t)j;
+        b = reach ? RILL_MAX(b, v) : RILL_MIN(b, v);
+    }
+    return b;
+}
+
+/* Position: u64 subtask, u64 parallelism, u64 k; then, when earlier layouts are still being
+ * skipped, u64 n_layouts and per layout u64 par and par x u64 k. */
+#define POS_FIXED 24
+#define MAX_LAYOUT_PAR 65536
+
+/* Reads the layouts after a position's fixed part into *out (allocated). RILL_ECORRUPT. */
+static int layouts_read(const unsigned char *p, size_t len, gen_layout **out, int *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (len == 0)
+        return 0;
+    uint64_t n;
+    if (len < 8 || (memcpy(&n, p, 8), n == 0) || n > len / 16)
+        return RILL_ECORRUPT;
+    p += 8;
+    len -= 8;
+    gen_layout *l = rill__xcalloc((size_t)n, sizeof *l);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t par;
+        if (len < 8 || (memcpy(&par, p, 8), par == 0) || par > MAX_LAYOUT_PAR ||
+            (len - 8) / 8 < par) {
+            layouts_free(l, (int)i);
+            return RILL_ECORRUPT;
+        }
+        l[i].par = (int)par;
+        l[i].k = rill__xmalloc((size_t)par * 8);
+        memcpy(l[i].k, p + 8, (size_t)par * 8);
+        p += 8 + par * 8;
+        len -= 8 + (size_t)par * 8;
+    }
+    if (len != 0) {
+        layouts_free(l, (int)n);
+        return RILL_ECORRUPT;
+    }
+    *out = l;
+    *n_out = (int)n;
+    return 0;
+}
+
 static int gen_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
 {
     gen_source *g = (gen_source *)s;
     if (n <= 0)
         return 0;
     int par = pos[0].parallelism;
-    if (par <= 0)
+    if (par <= 0 || par > MAX_LAYOUT_PAR)
         return RILL_ECORRUPT;
-    free(g->old_k);
-    g->old_k = rill__xcalloc((size_t)par, sizeof *g->old_k);
-    g->old_par = par;
-    for (int i = 0; i < n; i++) {
+    /* the old run's layout, and the layouts it still skipped (the same in each of its
+     * subtasks: they came from one restore) */
+    gen_layout cur = {.par = par, .k = rill__xcalloc((size_t)par, sizeof *cur.k)};
+    gen_layout *older = NULL;
+    int n_older = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         const rill__source_pos *p = &pos[i];
-        if (p->parallelism != par || p->subtask < 0 || p->subtask >= par)
-            return RILL_ECORRUPT;
+        if (p->parallelism != par || p->subtask < 0 || p->subtask >= par) {
+            rc = RILL_ECORRUPT;
+            break;
+        }
         if (p->finished) {
-            g->old_k[p->subtask] = UINT64_MAX; /* it had emitted all of its rows */
+            cur.k[p->subtask] = UINT64_MAX; /* it had emitted all of its rows */
             continue;
         }
         uint64_t v[3];
-        if (p->len != sizeof v)
-            return RILL_ECORRUPT;
+        if (p->len < POS_FIXED) {
+            rc = RILL_ECORRUPT;
+            break;
+        }
         memcpy(v, p->data, sizeof v);
-        if (v[0] != (uint64_t)p->subtask || v[1] != (uint64_t)par)
-            return RILL_ECORRUPT;
-        g->old_k[p->subtask] = v[2];
+        if (v[0] != (uint64_t)p->subtask || v[1] != (uint64_t)par) {
+            rc = RILL_ECORRUPT;
+            break;
+        }
+        cur.k[p->subtask] = v[2];
+        if (!older && p->len > POS_FIXED)
+            rc = layouts_read((const unsigned char *)p->data + POS_FIXED, p->len - POS_FIXED,
+                              &older, &n_older);
     }
+    if (rc) {
+        free(cur.k);
+        layouts_free(older, n_older);
+        return rc;
+    }
+    /* an older layout all of whose rows the old run had passed is done with */
+    uint64_t frontier = bound(&cur, false);
+    layouts_free(g->old, g->n_old);
+    g->old = rill__xcalloc((size_t)n_older + 1, sizeof *g->old);
+    g->n_old = 0;
+    g->old[g->n_old++] = cur;
+    for (int i = 0; i < n_older; i++) {
+        if (bound(&older[i], true) <= frontier)
+            free(older[i].k);
+        else
+            g->old[g->n_old++] = older[i];
+    }
+    free(older);
     return 0;
 }
 
@@ -640,6 +749,15 @@ static int gen_position(rill__source *s, rill__buf *out)
     /* the next sequence index of this subtask: rows n = subtask + k * parallelism */
     uint64_t v[3] = {(uint64_t)g->subtask, (uint64_t)g->par, g->k};
     rill__buf_append(out, v, sizeof v);
+    if (g->n_old) { /* what a restore of this checkpoint must still skip */
+        uint64_t n = (uint64_t)g->n_old;
+        rill__buf_append(out, &n, 8);
+        for (int i = 0; i < g->n_old; i++) {
+            uint64_t par = (uint64_t)g->old[i].par;
+            rill__buf_append(out, &par, 8);
+            rill__buf_append(out, g->old[i].k, (size_t)par * 8);
+        }
+    }
     return 0;
 }
 
@@ -647,13 +765,21 @@ static int gen_seek(rill__source *s, const void *pos, size_t len)
 {
     gen_source *g = (gen_source *)s;
     uint64_t v[3];
-    if (len != sizeof v)
+    if (len < POS_FIXED)
         return RILL_ECORRUPT;
     memcpy(v, pos, sizeof v);
     if (v[0] != (uint64_t)g->subtask || v[1] != (uint64_t)g->par)
         return RILL_ENOTSUP;
     if (g->bounded && v[2] > g->total_k)
         return RILL_ERANGE; /* the position is past this run's number of events */
+    gen_layout *l;
+    int n;
+    int rc = layouts_read((const unsigned char *)pos + POS_FIXED, len - POS_FIXED, &l, &n);
+    if (rc)
+        return rc;
+    layouts_free(g->old, g->n_old);
+    g->old = l;
+    g->n_old = n;
     g->k = v[2];
     g->t0 = 0; /* a rate restarts from here */
     return 0;
@@ -672,7 +798,7 @@ static void gen_destroy(rill__source *s)
     free(g->tmpl);
     free(g->tmp);
     free(g->scratch);
-    free(g->old_k);
+    layouts_free(g->old, g->n_old);
     free(g->uid);
     free(g);
 }
