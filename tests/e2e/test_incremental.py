@@ -10,11 +10,13 @@ path, and savepoints of an incremental job canonical (no SST files) and restorab
 Sizes shrink under sanitizers (a build directory whose name contains "asan", or
 RILL_E2E_SLOW=1). RILL_E2E_SEED fixes the random kill moments (it is printed on failure).
 """
+import filecmp
 import json
 import os
 import random
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -173,7 +175,20 @@ def files_by_inode(dirs):
     for d in dirs:
         for name in os.listdir(d):
             st = os.lstat(os.path.join(d, name))
+            if not stat.S_ISREG(st.st_mode):
+                continue
             inodes.setdefault(st.st_ino, []).append((d, name, st))
+    return inodes
+
+
+def expect_links_counted(dirs, what, r=None):
+    """Every file's link count equals its links in dirs: no reference from outside them."""
+    inodes = files_by_inode(dirs)
+    leaked = [(links[0][1], links[0][2].st_nlink, len(links))
+              for links in inodes.values() if links[0][2].st_nlink != len(links)]
+    expect(not leaked, what + ": every file's link count equals its links in the retained "
+           "checkpoints", "st_nlink == number of retained dirs holding it",
+           "(name, st_nlink, links here): %s" % leaked[:10], r)
     return inodes
 
 
@@ -196,6 +211,8 @@ def test_shared_and_cleaned_up(tmp):
     r, seen = run_polling(job_args(tmp, ck, events, rate, interval=100, retained=3), 120)
     expect_rc(r, 0)
     expect_clean(r, "incremental run", events)
+    left = os.listdir(os.path.join(tmp, "state"))
+    expect(not left, "the rocksdb working directories are removed at the end", "[]", left, r)
     done = sorted(i for i, c in seen.items() if c["status"] == "COMPLETED")
     expect(len(done) >= 15, "15 or more completed checkpoints", ">= 15", done, r)
 
@@ -219,12 +236,7 @@ def test_shared_and_cleaned_up(tmp):
                "task-<i>-<k>-NNNNNN.sst", names, r)
 
     # link counts are the reference counts: every link is inside the retained directories
-    inodes = files_by_inode([dirs[i] for i in ids])
-    leaked = [(links[0][1], links[0][2].st_nlink, len(links))
-              for links in inodes.values() if links[0][2].st_nlink != len(links)]
-    expect(not leaked, "every file's link count equals its links in the retained checkpoints",
-           "st_nlink == number of retained dirs holding it",
-           "(name, st_nlink, links here): %s" % leaked[:10], r)
+    inodes = expect_links_counted([dirs[i] for i in ids], "incremental run", r)
     shared = {}
     for a, b in zip(ids, ids[1:]):
         ia = {os.lstat(os.path.join(dirs[a], n)).st_ino for n in os.listdir(dirs[a])
@@ -294,7 +306,8 @@ def test_every_retained_checkpoint_restores(tmp):
         time.sleep(0.02)
     p.kill()
     p.wait()
-    ids = completed(ck)
+    # a kill between a checkpoint's _metadata and the removal of the oldest leaves four
+    ids = completed(ck)[-3:]
     expect(len(ids) == 3, "three retained completed checkpoints after kill -9", 3,
            sorted(os.listdir(job_dir(ck))) if os.path.isdir(job_dir(ck)) else "(none)")
     for n, (chk, par, backend) in enumerate(zip(ids, ("2", "3", "1"),
@@ -318,7 +331,7 @@ def test_kill_and_resume(tmp):
     what = "seed %d" % SEED
     pars = (2, 3, 2, 2)  # the last killed run is at -p 2, as is the final run
     for n, par in enumerate(pars):
-        args = job_args(tmp, ck, events, rate, par=par, interval=60, retained=2)
+        args = job_args(tmp, ck, events, rate, par=par, interval=60, retained=1)
         if n:
             args = resume_args(args)
         before = completed(ck)
@@ -342,8 +355,12 @@ def test_kill_and_resume(tmp):
                "%s: run %d (-p %d) completed a checkpoint" % (what, n, par),
                "newer than %s" % before, now)
     newest = completed(ck)[-1]
+    restored_dir = os.path.join(job_dir(ck), "chk-%d" % newest)
+    restored = {n: os.lstat(os.path.join(restored_dir, n)).st_ino
+                for n in os.listdir(restored_dir) if n.endswith(".sst")}
+    # the final run keeps its checkpoints (and the restored one) to compare the first with it
     args = resume_args(job_args(tmp, ck, events, scaled(400000, 150000), par=2, interval=100,
-                                retained=2))
+                                retained=1000))
     r, seen = with_log_info(run_polling, args, 120)
     expect_rc(r, 0)
     expect_in("restoring checkpoint %d" % newest, r.err,
@@ -352,10 +369,67 @@ def test_kill_and_resume(tmp):
     first = [seen[i] for i in sorted(seen) if seen[i]["status"] == "COMPLETED"]
     expect(first, "%s: the final run completed checkpoints" % what, ">= 1", seen, r)
     c = first[0]
-    expect(c["size-bytes"] < 0.8 * c["full-size-bytes"],
-           "%s: the restored run's first checkpoint is incremental to the restored one "
-           "(same parallelism)" % what, "size-bytes < 80%% of full-size-bytes",
-           "id %d: size %d, full %d" % (c["id"], c["size-bytes"], c["full-size-bytes"]), r)
+    first_dir = os.path.join(job_dir(ck), "chk-%d" % c["id"])
+    names = {n: os.lstat(os.path.join(first_dir, n)).st_ino
+             for n in os.listdir(first_dir) if n.endswith(".sst")}
+    same_name = sorted(set(names) & set(restored))
+    copied = [n for n in same_name if names[n] != restored[n] and filecmp.cmp(
+        os.path.join(first_dir, n), os.path.join(restored_dir, n), shallow=False)]
+    # an SST file the restored instance still had is linked from the restored checkpoint, not
+    # copied; when compaction rewrote all of them before the first checkpoint, none is shared
+    expect(not copied, "%s: the restored run's first checkpoint chk-%d links the SST files of "
+           "the restored chk-%d it still has (same parallelism)" % (what, c["id"], newest),
+           "same inode", "copied: %s" % copied, r)
+    same_name = [n for n in same_name if names[n] == restored[n]]
+    if same_name:
+        expect(c["size-bytes"] < c["full-size-bytes"],
+               "%s: chk-%d shares files with chk-%d: size-bytes below full-size-bytes"
+               % (what, c["id"], newest), "< %d" % c["full-size-bytes"], c["size-bytes"], r)
+    else:
+        print("    note: chk-%d shares no SST file with the restored chk-%d (compacted)"
+              % (c["id"], newest))
+    later = first[1:]
+    smaller = [x for x in later if x["size-bytes"] < x["full-size-bytes"]]
+    expect(len(smaller) >= 0.5 * len(later), "%s: the restored run's checkpoints are "
+           "incremental" % what, ">= half of %d" % len(later),
+           [(x["id"], x["size-bytes"], x["full-size-bytes"]) for x in later], r)
+    left = sorted(os.listdir(job_dir(ck)))
+    expect(left == sorted("chk-%d" % i for i in completed(ck)), "%s: only complete checkpoints at "
+           "the end" % what, "chk-<n> with _metadata", left, r)
+    # the killed runs' working directories (see test_killed_runs_working_dirs_removed) hold
+    # links too: counted here, so what is checked is that nothing else holds one
+    work = [root for root, _, _ in os.walk(os.path.join(tmp, "state"))]
+    expect_links_counted(list(chk_dirs(ck).values()) + work, what + ", at the end", r)
+
+
+def test_killed_runs_working_dirs_removed(tmp):
+    """KNOWN FAILING (reported, not fixed here): the rocksdb working directory of a run killed
+    with -9 (--state-dir/rill-rocksdb-<op>-<subtask>-XXXXXX) is never removed, not even by the
+    next run on the same --state-dir; with incremental checkpoints its hard links to adopted
+    checkpoint SST files also keep those files on disk after the checkpoints are removed."""
+    ck = os.path.join(tmp, "ck")
+    events, rate = scaled(600000, 300000), scaled(150000, 50000)
+    args = job_args(tmp, ck, events, rate, interval=100, retained=1)
+    for n in range(2):
+        before = completed(ck)
+        p = subprocess.Popen([RILL_BIN] + (resume_args(args) if n else args),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + scaled(20, 60)
+        while p.poll() is None and time.monotonic() < deadline:
+            now = completed(ck)
+            if now and (not before or now[-1] > before[-1]):
+                break
+            time.sleep(0.01)
+        time.sleep(0.2)
+        p.kill()
+        p.wait()
+    r = with_log_info(run, resume_args(args[:1] + args[1:]))
+    expect_rc(r, 0)
+    expect_clean(r, "resumed after two kills", events)
+    left = os.listdir(os.path.join(tmp, "state"))
+    expect(not left, "after a clean run on the same --state-dir, no working directory of the "
+           "killed runs is left", "[]", left, r)
+    expect_links_counted(chk_dirs(ck).values(), "after the clean run", r)
 
 
 # ---- 4. a crash mid-snapshot, a missing SST file -------------------------------------------
@@ -408,6 +482,15 @@ def test_half_written_newest_and_missing_sst(tmp):
                 if re.search(r"restarting \(attempt|checkpoint \d+ failed", line)]
     expect(not restarts, "the resumed job's checkpoints do not trip over the broken ones",
            "no failed checkpoint, no restart", restarts, r)
+    half_lines = [line for line in r.err.splitlines() if "chk-%d" % (good + 1) in line]
+    expect(half_lines, "the log names chk-%d (no _metadata)" % (good + 1),
+           "a line naming chk-%d" % (good + 1), r.err, r)
+    left = sorted(os.listdir(job_dir(ck)))
+    expect(left == ["chk-%d" % i for i in completed(ck)] and len(left) == 2,
+           "after the resumed run: only its two retained complete checkpoints",
+           "two chk-<n> with _metadata", left, r)
+    expect(completed(ck)[0] > good + 2, "the broken checkpoints' numbers were not reused",
+           "ids above %d" % (good + 2), completed(ck), r)
     # the resumed run's newest checkpoint, with one of its SST files gone
     ids = completed(ck)
     newest = os.path.join(job_dir(ck), "chk-%d" % ids[-1])
@@ -471,5 +554,6 @@ def test_savepoint_canonical(tmp):
 
 if __name__ == "__main__":
     main([test_shared_and_cleaned_up, test_every_retained_checkpoint_restores,
-          test_kill_and_resume, test_half_written_newest_and_missing_sst,
+          test_kill_and_resume, test_killed_runs_working_dirs_removed,
+          test_half_written_newest_and_missing_sst,
           test_savepoint_canonical])
