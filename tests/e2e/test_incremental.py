@@ -6,6 +6,7 @@ leaked), REST's size-bytes below full-size-bytes, every retained checkpoint rest
 (same and other parallelism, heap), kill -9 and --resume while checkpoints are written at a high
 rate, a half-written or corrupt newest checkpoint skipped and a missing SST file refused with its
 path, and savepoints of an incremental job canonical (no SST files) and restorable on the heap.
+test_killed_runs_working_dirs_removed is KNOWN FAILING: it shows a reported bug, not yet fixed.
 
 Sizes shrink under sanitizers (a build directory whose name contains "asan", or
 RILL_E2E_SLOW=1). RILL_E2E_SEED fixes the random kill moments (it is printed on failure).
@@ -26,7 +27,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rill_e2e  # noqa: E402
 from rill_e2e import (RILL_BIN, RILL_BUILD, RILL_EXAMPLES, SANITIZER_MARKS,  # noqa: E402
-                      Failure, Result, expect, expect_in, expect_rc, main, read_text, run,
+                      Failure, Result, expect, expect_in, expect_rc, main, run,
                       short)
 
 SLOW = (os.environ.get("RILL_E2E_SLOW", "") not in ("", "0") or
@@ -253,7 +254,6 @@ def test_shared_and_cleaned_up(tmp):
     full = sum(dir_bytes(dirs[i]) for i in ids)
     expect(unique < 0.85 * full, "the shared files are stored once",
            "unique bytes < 85%% of the checkpoints' full sizes (%d)" % full, unique, r)
-    rest_full = [seen[i]["full-size-bytes"] for i in ids if i in seen]
     for i in ids:
         if i in seen:
             got = dir_bytes(dirs[i])
@@ -271,7 +271,6 @@ def test_shared_and_cleaned_up(tmp):
                                       for c in later]), r)
     over = [c["id"] for c in seen.values() if c["size-bytes"] > c["full-size-bytes"]]
     expect(not over, "size-bytes never exceeds full-size-bytes", "[]", over, r)
-    del rest_full
 
     # incremental off: every checkpoint writes all it needs, and nothing is shared
     ck2 = os.path.join(tmp, "ck-full")
@@ -423,7 +422,7 @@ def test_killed_runs_working_dirs_removed(tmp):
         time.sleep(0.2)
         p.kill()
         p.wait()
-    r = with_log_info(run, resume_args(args[:1] + args[1:]))
+    r = with_log_info(run, resume_args(args))
     expect_rc(r, 0)
     expect_clean(r, "resumed after two kills", events)
     left = os.listdir(os.path.join(tmp, "state"))
