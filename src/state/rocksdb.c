@@ -119,6 +119,7 @@ struct rdb_backend {
     char *uid;
     char *path;   /* the working directory: the DB in db/, native snapshots in chk-<n>/ */
     char *dbpath; /* path/db */
+    int owner_fd; /* holds the lock on path/owner (see remove_stale) */
     char *dir;    /* cfg.dir, kept (for temporary instances made from this one's config) */
     rocksdb_t *db;
     rocksdb_options_t *opts;
@@ -469,7 +470,8 @@ static const char *append_name(void *state)
 /* ---- the bloom filter of keys ever written -------------------------------------------------- */
 
 /* Never cleared (a delete leaves its key in: a false positive only costs a read); the DB is
- * fresh per instance, so "not in the filter" means "not in RocksDB" for a value-table key. One
+ * fresh per instance, so "not in the filter" means "not in RocksDB" for a value-table key
+ * (files_restore, whose files bring keys it never saw, fills it with ones). One
  * 64-byte block per key (one cache miss), three bits in it. */
 static inline const uint64_t *bl_block(const rdb_backend *b, uint64_t h)
 {
@@ -1358,6 +1360,8 @@ static void backend_unref(rdb_backend *b)
         rocksdb_readoptions_destroy(b->ropts);
     if (b->path)
         rill__remove_tree(b->path);
+    if (b->owner_fd >= 0)
+        close(b->owner_fd); /* after the removal: see remove_stale */
     free(b->path);
     free(b->dbpath);
     free(b->dir);
@@ -1368,15 +1372,33 @@ static void backend_unref(rdb_backend *b)
 }
 
 /*
- * Working directories that a process killed before it could remove them left in dir: one whose
- * DB nobody holds open (RocksDB keeps a POSIX lock on db/LOCK while it is; an open file
- * description lock conflicts with it even in the process that holds it) and that has not
- * changed for STALE_SECS (a directory being made, or reopened by a restore, is left alone).
- * Each is logged. Errors only mean that nothing is removed.
+ * Working directories that a process killed before it could remove them left in dir. An
+ * instance holds an open file description lock on its directory's "owner" file from its
+ * creation until its directory is gone (such a lock conflicts with any other, in this process
+ * too): a directory whose owner file can be locked belongs to no live instance. One without an
+ * owner file (being made: it is created right after the directory) counts only when it has not
+ * changed for STALE_SECS and nobody holds its DB open (RocksDB's POSIX lock on db/LOCK). Each
+ * is logged. Errors only mean that nothing is removed.
  */
+#define OWNER_FILE "owner"
 #define STALE_SECS 60
 
-static void remove_stale(const char *dir)
+/* A write lock on path (the owner file), held by the returned descriptor; -1 when someone
+ * else holds it, or it cannot be opened. */
+static int lock_file(const char *path, bool create)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0)
+        return -1;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void remove_stale(const char *dir, const char *own)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -1387,23 +1409,27 @@ static void remove_stale(const char *dir)
         if (strncmp(de->d_name, "rill-rocksdb-", 13) != 0)
             continue;
         char *top = rill__xasprintf("%s/%s", dir, de->d_name);
-        char *lock = rill__xasprintf("%s/db/LOCK", top);
         struct stat st;
-        int fd = -1;
-        bool stale = false;
-        if (lstat(top, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > STALE_SECS &&
-            (fd = open(lock, O_RDWR | O_CLOEXEC)) >= 0) {
-            struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-            stale = fcntl(fd, F_OFD_SETLK, &fl) == 0;
+        if (!strcmp(top, own) || lstat(top, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(top);
+            continue;
         }
-        if (stale) {
+        char *owner = rill__xasprintf("%s/" OWNER_FILE, top);
+        int fd = -1;
+        if (access(owner, F_OK) == 0) {
+            fd = lock_file(owner, false);
+        } else if (now - st.st_mtime > STALE_SECS) {
+            char *lock = rill__xasprintf("%s/db/LOCK", top);
+            fd = lock_file(lock, false);
+            free(lock);
+        }
+        if (fd >= 0) { /* removed while locked: no instance can start in it meanwhile */
             rill__log(RILL_LOG_WARN, "state backend rocksdb: removing %s, left by a process that "
                       "ended without removing it", top);
             rill__remove_tree(top);
+            close(fd);
         }
-        if (fd >= 0)
-            close(fd); /* (releases the lock) */
-        free(lock);
+        free(owner);
         free(top);
     }
     closedir(d);
@@ -1494,6 +1520,7 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
     b->dir = cfg->dir ? rill__xstrdup(cfg->dir) : NULL;
     b->base.cfg.dir = b->dir;
     atomic_init(&b->refs, 1);
+    b->owner_fd = -1;
     pthread_mutex_init(&b->files_mu, NULL);
     atomic_init(&b->ttl_clock, INT64_MIN);
     for (size_t i = 0; i < MAX_TABLES; i++)
@@ -1522,6 +1549,9 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
         backend_unref(b);
         return rc;
     }
+    char *owner = rill__xasprintf("%s/" OWNER_FILE, b->path);
+    b->owner_fd = lock_file(owner, true);
+    free(owner);
     configure(b, cfg->memory_bytes);
     char *err = NULL;
     b->dbpath = rill__xasprintf("%s/db", b->path);
@@ -1531,7 +1561,7 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
         backend_unref(b);
         return rc;
     }
-    remove_stale(dir);
+    remove_stale(dir, b->path);
     *out = &b->base;
     return 0;
 }
@@ -2045,6 +2075,9 @@ static int rdb_files_restore(rill__state_backend *bb, const char *dir, const voi
             rill__log(RILL_LOG_ERROR, "%s", rill_last_error());
         recs_free(recs, n);
     } else { /* the next snapshot links what it still has from the one restored */
+        /* the filter of written keys cannot vouch for keys that came in files: every miss
+         * reads RocksDB from now on (a false positive only costs a read) */
+        memset(b->bloom, 0xff, b->n_bloom * 64);
         files_forget(b);
         b->prev_dir = rill__xstrdup(dir);
         b->prev = recs;

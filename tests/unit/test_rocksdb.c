@@ -109,16 +109,27 @@ TEST(rocksdb_working_directory)
     ops->destroy(b2);
     CHECK_EQ(list_dir(dir, names), 0);
 
-    /* a directory that is not there: the error names it */
+    /* a directory that is not there is made */
+    char made[600];
+    snprintf(made, sizeof made, "%s/not/yet", dir);
+    rill__state_backend *b3 = open_in(made, 0, "op", 0);
+    CHECK_EQ(list_dir(made, names), 1);
+    ops->destroy(b3);
+    /* one that cannot be: the error names it */
+    snprintf(path, sizeof path, "%s/a-file", dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL);
+    fclose(fp);
+    snprintf(made, sizeof made, "%s/a-file/state", dir);
     rill__state_backend_cfg cfg = {.kg_first = 0,
                                    .kg_last = 3,
                                    .max_parallelism = MAX_PAR,
                                    .operator_uid = "op",
-                                   .dir = "/nonexistent/rill-state"};
+                                   .dir = made};
     rill__state_backend *bad = (rill__state_backend *)&bad;
-    CHECK_EQ(ops->create(&cfg, &bad), RILL_ENOENT);
+    CHECK_EQ(ops->create(&cfg, &bad), RILL_ENOTDIR);
     CHECK(bad == NULL);
-    CHECK_CONTAINS(rill_last_error(), "/nonexistent/rill-state/rill-rocksdb-op-0-");
+    CHECK_CONTAINS(rill_last_error(), "/a-file/state/rill-rocksdb-op-0-");
     CHECK_CONTAINS(rill_last_error(), "operator op");
 }
 

@@ -1,6 +1,7 @@
 /* test_rocksdb_dirs.c - working directories that a killed process left behind: a new rocksdb
- * instance removes those whose DB nobody has open and that have not changed for a minute, and
- * leaves alone live ones (of this process too), recent ones and what is not its own. */
+ * instance removes those whose owner file nobody holds locked (at once), and those without one
+ * whose DB nobody has open and that have not changed for a minute; it leaves alone live ones
+ * (of this process too), recent ones without an owner file and what is not its own. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,8 +39,9 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* A directory as a killed process leaves it: db/LOCK there, nobody holding it. */
-static void fake_left(const char *dir, const char *name, bool old)
+/* A directory as a killed process leaves it: db/LOCK (and the owner file) there, nobody
+ * holding them. */
+static void fake_left(const char *dir, const char *name, bool old, bool owner)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/db", dir, name);
@@ -48,6 +50,12 @@ static void fake_left(const char *dir, const char *name, bool old)
     int fd = open(path, O_CREAT | O_WRONLY, 0644);
     CHECK(fd >= 0);
     close(fd);
+    if (owner) {
+        snprintf(path, sizeof path, "%s/%s/owner", dir, name);
+        fd = open(path, O_CREAT | O_WRONLY, 0644);
+        CHECK(fd >= 0);
+        close(fd);
+    }
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (old)
         make_old(path);
@@ -71,9 +79,10 @@ TEST(rocksdb_removes_directories_left_by_killed_processes)
     CHECK(live_name[0]);
     snprintf(path, sizeof path, "%s/%s", dir, live_name);
     make_old(path);
-    fake_left(dir, "rill-rocksdb-op-1-AAAAAA", true);   /* left behind: goes */
-    fake_left(dir, "rill-rocksdb-op-2-BBBBBB", false);  /* recent: stays (maybe being made) */
-    fake_left(dir, "other-rill-rocksdb-x", true);       /* not ours: stays */
+    fake_left(dir, "rill-rocksdb-op-1-AAAAAA", true, false);  /* left behind, old: goes */
+    fake_left(dir, "rill-rocksdb-op-2-BBBBBB", false, false); /* no owner, recent: stays */
+    fake_left(dir, "rill-rocksdb-op-4-CCCCCC", false, true);  /* owner unlocked: goes now */
+    fake_left(dir, "other-rill-rocksdb-x", true, true);       /* not ours: stays */
     rill__state_backend *b = open_in(dir, 3);
     CHECK(exists(path)); /* the live one */
     snprintf(path, sizeof path, "%s/%s/db/CURRENT", dir, live_name);
@@ -82,6 +91,8 @@ TEST(rocksdb_removes_directories_left_by_killed_processes)
     CHECK(!exists(path));
     snprintf(path, sizeof path, "%s/rill-rocksdb-op-2-BBBBBB", dir);
     CHECK(exists(path));
+    snprintf(path, sizeof path, "%s/rill-rocksdb-op-4-CCCCCC", dir);
+    CHECK(!exists(path));
     snprintf(path, sizeof path, "%s/other-rill-rocksdb-x", dir);
     CHECK(exists(path));
     /* the live one still works */
