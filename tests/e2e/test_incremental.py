@@ -5,8 +5,8 @@ by hard links and removed with the last one (link counts are the reference count
 leaked), REST's size-bytes below full-size-bytes, every retained checkpoint restorable on its own
 (same and other parallelism, heap), kill -9 and --resume while checkpoints are written at a high
 rate, a half-written or corrupt newest checkpoint skipped and a missing SST file refused with its
-path, and savepoints of an incremental job canonical (no SST files) and restorable on the heap.
-test_killed_runs_working_dirs_removed is KNOWN FAILING: it shows a reported bug, not yet fixed.
+path, and savepoints of an incremental job canonical (no SST files) and restorable on the heap; the
+working directories of killed runs are removed by the next run on the same --state-dir.
 
 Sizes shrink under sanitizers (a build directory whose name contains "asan", or
 RILL_E2E_SLOW=1). RILL_E2E_SEED fixes the random kill moments (it is printed on failure).
@@ -402,10 +402,10 @@ def test_kill_and_resume(tmp):
 
 
 def test_killed_runs_working_dirs_removed(tmp):
-    """KNOWN FAILING (reported, not fixed here): the rocksdb working directory of a run killed
-    with -9 (--state-dir/rill-rocksdb-<op>-<subtask>-XXXXXX) is never removed, not even by the
-    next run on the same --state-dir; with incremental checkpoints its hard links to adopted
-    checkpoint SST files also keep those files on disk after the checkpoints are removed."""
+    """The rocksdb working directory of a run killed with -9
+    (--state-dir/rill-rocksdb-<op>-<subtask>-XXXXXX) is removed by the next run on the same
+    --state-dir (it was not: with incremental checkpoints its hard links to adopted checkpoint
+    SST files also kept those files on disk after the checkpoints were removed)."""
     ck = os.path.join(tmp, "ck")
     events, rate = scaled(600000, 300000), scaled(150000, 50000)
     args = job_args(tmp, ck, events, rate, interval=100, retained=1)
