@@ -205,7 +205,8 @@ static int collect(void *arg, rill_time_domain d, const rill__timer *t)
     uint64_t key;
     memcpy(&key, t->key.key, 8);
     char ns[4] = "";
-    memcpy(ns, t->key.ns, t->key.ns_len);
+    if (t->key.ns_len)
+        memcpy(ns, t->key.ns, RILL_MIN(t->key.ns_len, sizeof ns - 1));
     m_add(m, (int)d, t->ts, key, ns);
     return 0;
 }
