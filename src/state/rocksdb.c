@@ -1677,6 +1677,23 @@ static int rdb_timer_put(rill__state_backend *bb, int domain, const rill__state_
     return err ? db_fail(b, err, "timer put") : 0;
 }
 
+static int rdb_timer_get(rill__state_backend *bb, int domain, const rill__state_key *k,
+                         int64_t ts)
+{
+    rdb_backend *b = (rdb_backend *)bb;
+    if (k->key_len > UINT32_MAX)
+        return 0;
+    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
+    char *err = NULL;
+    perf_off();
+    rocksdb_pinnableslice_t *got =
+        rocksdb_get_pinned(b->db, b->ropts, (const char *)b->tkey, n, &err);
+    if (err)
+        return db_fail(b, err, "timer get");
+    rocksdb_pinnableslice_destroy(got);
+    return got != NULL;
+}
+
 static int rdb_timer_del(rill__state_backend *bb, int domain, const rill__state_key *k,
                          int64_t ts)
 {
@@ -2128,6 +2145,7 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .files_end = rdb_files_end,
     .files_restore = rdb_files_restore,
     .timer_put = rdb_timer_put,
+    .timer_get = rdb_timer_get,
     .timer_del = rdb_timer_del,
     .timer_scan = rdb_timer_scan,
 };

@@ -203,6 +203,8 @@ typedef struct rill__state_backend_ops {
      * (returned). Owner's thread, except a scan through a view (its reader's).
      */
     int (*timer_put)(rill__state_backend *b, int domain, const rill__state_key *k, int64_t ts);
+    /* 1 when the timer is there, 0 when not */
+    int (*timer_get)(rill__state_backend *b, int domain, const rill__state_key *k, int64_t ts);
     int (*timer_del)(rill__state_backend *b, int domain, const rill__state_key *k, int64_t ts);
     int (*timer_scan)(rill__state_backend *b, rill__state_snap *view, int domain, int kg,
                       int64_t after_ts, const rill__state_key *after, size_t max,

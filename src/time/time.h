@@ -90,8 +90,9 @@ rill__timer_service *rill__timers_new(int kg_first, int kg_last);
  * holds goes to the backend only when memory lets it go, or at a flush: one that fires or is
  * deleted before costs the backend nothing. Timers already in the backend (restored files) are
  * found. Ties then fire in (key, namespace) order, not in
- * registration order; count is an estimate; a backend failure is returned by register,
- * delete and pop. */
+ * registration order; count is exact once memory has read each key group's first timers (a
+ * register or delete beyond what memory holds looks in the backend first); a backend failure
+ * is returned by register, delete and pop. */
 rill__timer_service *rill__timers_new_backed(int kg_first, int kg_last, rill__state_backend *be,
                                              size_t max_cached);
 /* The backend s keeps its timers in, or NULL (memory). */

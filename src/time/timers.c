@@ -466,7 +466,6 @@ static int load_one(void *arg, int64_t ts, const rill__state_key *k)
 static int load_part(rill__timer_service *s, rill_time_domain d, int kg)
 {
     tpart *p = part_of(s, d, kg);
-    p->queued = false;
     if (p->state == P_COMPLETE || (p->state == P_PARTIAL && p->n > 0))
         return 0;
     loader l = {.s = s, .d = d};
@@ -486,17 +485,24 @@ static int load_part(rill__timer_service *s, rill_time_domain d, int kg)
     return 0;
 }
 
+/* A part memory knows nothing of yet (a new service: the backend may hold timers) is read
+ * before a register or delete decides by its horizon. */
+static int touch(rill__timer_service *s, rill_time_domain d, int kg)
+{
+    return part_of(s, d, kg)->state == P_UNLOADED ? load_part(s, d, kg) : 0;
+}
+
 /* Every part of domain d whose memory ran dry is read again: then memory's earliest timer
  * is the domain's. */
 static int load_waiting(rill__timer_service *s, rill_time_domain d)
 {
     while (s->n_load[d] > 0) {
-        int kg = s->load[d][--s->n_load[d]];
+        int kg = s->load[d][s->n_load[d] - 1];
         int rc = load_part(s, d, kg);
-        if (rc < 0) {
-            s->n_load[d]++; /* still waits */
-            return rc;
-        }
+        if (rc < 0)
+            return rc; /* still waits */
+        s->n_load[d]--;
+        part_of(s, d, kg)->queued = false;
     }
     return 0;
 }
@@ -665,11 +671,16 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     trec **pp = find(s, h, d, k, ts);
     if (*pp)
         return 0; /* registered already */
-    if (s->be && !in_memory_range(part_of(s, d, k->kg), ts, k)) { /* beyond: the backend's */
-        int rc = s->be->ops->timer_put(s->be, (int)d, k, ts);
-        if (rc == 0)
-            s->n_beyond[d]++;
-        return rc;
+    if (s->be) {
+        int rc = touch(s, d, k->kg);
+        if (rc == 0 && !in_memory_range(part_of(s, d, k->kg), ts, k)) { /* the backend's */
+            if ((rc = s->be->ops->timer_get(s->be, (int)d, k, ts)) == 0 &&
+                (rc = s->be->ops->timer_put(s->be, (int)d, k, ts)) == 0)
+                s->n_beyond[d]++;
+            return RILL_MIN(rc, 0);
+        }
+        if (rc < 0)
+            return rc;
     }
     mem_add(s, d, k, ts, h, pp, false); /* (a backend gets it when memory lets it go) */
     return s->be && s->n_entries > s->max_cached ? evict(s) : 0;
@@ -682,14 +693,21 @@ int rill__timers_delete(rill__timer_service *s, rill_time_domain d, const rill__
     if (k->kg < s->kg_first || k->kg > s->kg_last)
         return RILL_ESTATE;
     view_check(s);
+    int rc = s->be ? touch(s, d, k->kg) : 0;
+    if (rc < 0)
+        return rc;
     trec *r = *find(s, timer_hash(d, k, ts), d, k, ts);
-    if (s->be && (!r || r->stored)) {
-        int rc = s->be->ops->timer_del(s->be, (int)d, k, ts);
-        if (rc < 0)
+    if (s->be && r && r->stored && (rc = s->be->ops->timer_del(s->be, (int)d, k, ts)) < 0)
+        return rc;
+    /* not in memory: within what memory holds it is nowhere; beyond, the backend may have it */
+    if (s->be && !r && !in_memory_range(part_of(s, d, k->kg), ts, k) &&
+        (rc = s->be->ops->timer_get(s->be, (int)d, k, ts)) == 1) {
+        if ((rc = s->be->ops->timer_del(s->be, (int)d, k, ts)) < 0)
             return rc;
-        if (!r && s->n_beyond[d] > 0 && !in_memory_range(part_of(s, d, k->kg), ts, k))
-            s->n_beyond[d]--;
+        s->n_beyond[d] = RILL_MAX(s->n_beyond[d] - 1, 0);
     }
+    if (rc < 0)
+        return rc;
     if (r)
         mem_remove(s, r);
     return 0;

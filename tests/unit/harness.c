@@ -92,7 +92,18 @@ rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema 
                            .out_schema = out,
                            .batch_size = 4,
                            .n_tags = n_tags,
-                           .task_err = &h->err};
+                           .task_err = &h->err,
+                           .state_dir = rill_test_tmpdir(),
+                           .state_memory = 8 << 20};
+}
+
+const rill__state_backend_ops *harness_backend(void)
+{
+    const char *name = getenv("RILL_TEST_BACKEND");
+    const rill__state_backend_ops *ops = rill__state_backend_find(name ? name : "heap");
+    if (!ops)
+        rill_test_fail(__FILE__, __LINE__, "RILL_TEST_BACKEND=%s: no such backend", name);
+    return ops;
 }
 
 int harness_open(harness *h, rill__operator *op)

@@ -66,4 +66,8 @@ const char *harness_rows_ts(harness *h, harness_out *o);
  * heap's stats must say the same (a disk-based backend's are estimates). */
 int64_t harness_state_entries(rill__state_backend *b);
 
+/* The keyed-state backend operator tests run on: RILL_TEST_BACKEND ("heap" when unset; CTest
+ * runs the window and timer tests once more with "rocksdb", as unit.<name>.rocksdb). */
+const rill__state_backend_ops *harness_backend(void);
+
 #endif
