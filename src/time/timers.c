@@ -87,18 +87,19 @@ struct rill__timer_service {
     rill__timers_snap *snap; /* a view being read: the lists must not change */
     trec *later_link;        /* new while the view was live (chained by knext) */
     trec *later_free;        /* removed while it was live and still listed (chained by hnext) */
-    /* Timers kept in a backend (NULL: in memory only, as above). Every timer is in the
-     * backend; memory holds, per (domain, key group), the earliest ones (a part: all of them up
-     * to its horizon), at most about max_cached in all, in the structures above. A part whose
-     * memory has run dry while the backend may hold more waits in `load` to be read again
-     * (next and pop read every waiting part of their domain first). */
+    /* Timers kept in a backend (NULL: in memory only, as above). Memory holds, per (domain,
+     * key group), the earliest ones (a part: all of them up to its horizon), at most about
+     * max_cached in all, in the structures above; the backend holds the others, and those of
+     * memory's that are `stored` (read from it, or flushed). A part whose memory has run dry
+     * while the backend may hold more waits in `load` to be read again (next and pop read
+     * every waiting part of their domain first). */
     rill__state_backend *be;
     size_t max_cached;
     size_t chunk; /* timers read from the backend at a time per part */
     tpart *parts; /* [domain * n_kg + kg - kg_first] */
     int *load[N_DOMAINS];
     size_t n_load[N_DOMAINS];
-    int64_t n_beyond[N_DOMAINS]; /* timers only in the backend, an estimate */
+    int64_t n_beyond[N_DOMAINS]; /* timers only in the backend (beyond the horizons) */
     int error;                   /* the backend's first failure (reported by pop and next) */
 };
 
@@ -302,15 +303,30 @@ static void retire(rill__timer_service *s, trec *r)
     free(r);
 }
 
+static void key_of(const trec *r, rill__state_key *k)
+{
+    *k = (rill__state_key){.key = r->bytes,
+                           .key_len = r->key_len,
+                           .hash = r->key_hash,
+                           .kg = r->kg,
+                           .ns = r->ns_len ? r->bytes + r->key_len : NULL,
+                           .ns_len = r->ns_len};
+}
+
 static void fill(const trec *r, rill__timer *out)
 {
     out->ts = r->ts;
-    out->key = (rill__state_key){.key = r->bytes,
-                                 .key_len = r->key_len,
-                                 .hash = r->key_hash,
-                                 .kg = r->kg,
-                                 .ns = r->ns_len ? r->bytes + r->key_len : NULL,
-                                 .ns_len = r->ns_len};
+    key_of(r, &out->key);
+}
+
+static inline size_t n_kg(const rill__timer_service *s)
+{
+    return (size_t)(s->kg_last - s->kg_first) + 1;
+}
+
+static inline tpart *part_of(rill__timer_service *s, rill_time_domain d, int kg)
+{
+    return &s->parts[(size_t)d * n_kg(s) + (size_t)(kg - s->kg_first)];
 }
 
 /* Adds timer (d, k, ts) of hash h to memory at *pp (find's result: not there). */
@@ -344,8 +360,7 @@ static trec *mem_add(rill__timer_service *s, rill_time_domain d, const rill__sta
     }
     heap_push(&s->heap[d], r, s->seq++);
     if (s->parts)
-        s->parts[(size_t)d * ((size_t)(s->kg_last - s->kg_first) + 1) +
-                 (size_t)(r->kg - s->kg_first)].n++;
+        part_of(s, d, r->kg)->n++;
     if (s->n_entries > s->n_buckets)
         rehash(s, s->n_buckets * 2);
     return r;
@@ -358,8 +373,7 @@ static void part_left(rill__timer_service *s, const trec *r)
 {
     if (!s->parts)
         return;
-    tpart *p = &s->parts[(size_t)r->domain * ((size_t)(s->kg_last - s->kg_first) + 1) +
-                         (size_t)(r->kg - s->kg_first)];
+    tpart *p = part_of(s, r->domain, r->kg);
     if (--p->n == 0 && p->state != P_COMPLETE)
         queue_load(s, r->domain, r->kg);
 }
@@ -374,27 +388,6 @@ static void mem_remove(rill__timer_service *s, trec *r)
 }
 
 /* ---- timers kept in a backend -------------------------------------------------------------- */
-
-
-static inline size_t n_kg(const rill__timer_service *s)
-{
-    return (size_t)(s->kg_last - s->kg_first) + 1;
-}
-
-static inline tpart *part_of(rill__timer_service *s, rill_time_domain d, int kg)
-{
-    return &s->parts[(size_t)d * n_kg(s) + (size_t)(kg - s->kg_first)];
-}
-
-static void key_of(const trec *r, rill__state_key *k)
-{
-    *k = (rill__state_key){.key = r->bytes,
-                           .key_len = r->key_len,
-                           .hash = r->key_hash,
-                           .kg = r->kg,
-                           .ns = r->ns_len ? r->bytes + r->key_len : NULL,
-                           .ns_len = r->ns_len};
-}
 
 static void horizon_set(tpart *p, int64_t ts, const rill__state_key *k)
 {
