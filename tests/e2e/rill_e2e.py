@@ -56,10 +56,21 @@ class Result:
                 % (" ".join(self.args), self.rc, self.secs, short(self.out), short(self.err)))
 
 
+def rill_cmd(args):
+    """The command line of `rill ARGS`: with RILL_E2E_BACKEND set (CTest runs the recovery and
+    savepoint tests once more with rocksdb), a `rill run` that names no state backend gets
+    that one."""
+    args = list(args)
+    backend = os.environ.get("RILL_E2E_BACKEND")
+    if backend and args[:1] == ["run"] and "--state-backend" not in args:
+        args = ["run", "--state-backend", backend] + args[1:]
+    return [RILL_BIN] + args
+
+
 def run(args, timeout=TIMEOUT, stdin_text=None, cwd=None):
     """Runs the rill binary with args; checks it ended by itself (no signal, no timeout) and
     that no sanitizer report was printed."""
-    cmd = [RILL_BIN] + list(args)
+    cmd = rill_cmd(args)
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True,
@@ -224,7 +235,7 @@ REST_LINE = re.compile(r"REST API at http://[^ ]*:(\d+)")
 def start_rest_job(args, timeout=30):
     """Starts `rill ARGS` (a job with a REST API) in the background; returns (process, REST
     port) once the process has printed where the API is."""
-    p = subprocess.Popen([RILL_BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen(rill_cmd(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     deadline = time.monotonic() + timeout
     line = ""

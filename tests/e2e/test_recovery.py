@@ -18,6 +18,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rill_e2e  # noqa: E402
 from rill_e2e import (RILL_BIN, RILL_BUILD, RILL_EXAMPLES, SANITIZER_MARKS,  # noqa: E402
                       TIMEOUT, Failure, Result, expect, expect_in, expect_rc, main, read_text,
                       run, short)
@@ -139,7 +140,7 @@ class Started:
     """A rill process in the background, its output going to files in tmp."""
 
     def __init__(self, tmp, tag, args, log_level=None):
-        self.args = [RILL_BIN] + list(args)
+        self.args = rill_e2e.rill_cmd(args)
         self.out_path = os.path.join(tmp, "%s.out" % tag)
         self.err_path = os.path.join(tmp, "%s.err" % tag)
         env = dict(os.environ)

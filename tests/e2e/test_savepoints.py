@@ -191,7 +191,7 @@ def test_kill_resume_equals_uninterrupted(tmp):
     args = ["run", "-p", "1", "--checkpoint-dir", ck, "--checkpoint-interval", "100",
             fraud_so(), "--", "--output", out, "--exactly-once", "--rate", "250000"] + gen
     for attempt in range(4):
-        cmd = [RILL_BIN] + args[:1] + (["--resume"] if attempt else []) + args[1:]
+        cmd = rill_e2e.rill_cmd(args[:1] + (["--resume"] if attempt else []) + args[1:])
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 0.6))
         p.kill()  # SIGKILL
