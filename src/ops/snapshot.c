@@ -897,6 +897,30 @@ static int native_open(native *n, const void *data, size_t len, rill__err *err)
     return 0;
 }
 
+/* The tables b has registered are the first of the snapshot's catalog, in its order (their
+ * ids in the files are their catalog indexes): an operator that registers its tables at open
+ * (the window operator) may still take the files as they are. */
+typedef struct prefix_check {
+    const snap *s;
+    uint32_t i;
+} prefix_check;
+
+static int prefix_table(void *arg, const char *name, rill__state_kind kind, size_t value_size,
+                        int64_t ttl_ms, rill__state_table *t)
+{
+    (void)ttl_ms, (void)t;
+    prefix_check *c = arg;
+    const rtable *r = c->i < c->s->n_tables ? &c->s->tabs[c->i] : NULL;
+    c->i++;
+    return r && !strcmp(r->name, name) && r->kind == kind && r->value_size == value_size ? 0 : 1;
+}
+
+static bool tables_prefix(rill__state_backend *b, const snap *s)
+{
+    prefix_check c = {.s = s};
+    return b->ops->visit_tables(b, prefix_table, &c) == 0;
+}
+
 /* Timers restored into b's files go to timers, which keeps its own (in memory, or in another
  * backend). */
 typedef struct importer {
@@ -956,7 +980,7 @@ static int restore_native(rill__state_backend *b, rill__timer_service *timers, i
     if (rc)
         return rc;
     if (src == b->ops && (int)s->kg_first == kg_first && (int)s->kg_last == kg_last &&
-        b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last) {
+        b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last && tables_prefix(b, s)) {
         rc = b->ops->files_restore(b, dir, n->manifest, n->manifest_len, err);
         if (rc == 0)
             rc = take_timers(b, timers, kg_first, kg_last, err);

@@ -2028,6 +2028,17 @@ bad:
                          "snapshot manifest (%zu bytes)", b->uid, len);
 }
 
+/* Nothing was ever written to the DB (tables may be registered: the caller checks that the
+ * files' tables begin with them, in their order, which is their ids). */
+static bool db_empty(rdb_backend *b)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator(b->db, b->ropts);
+    rocksdb_iter_seek_to_first(it);
+    bool empty = !rocksdb_iter_valid(it);
+    rocksdb_iter_destroy(it);
+    return empty;
+}
+
 /* Opens the DB in b->dbpath (which must hold one, or be empty). */
 static int reopen(rdb_backend *b)
 {
@@ -2042,9 +2053,9 @@ static int rdb_files_restore(rill__state_backend *bb, const char *dir, const voi
                              size_t len, rill__err *err)
 {
     rdb_backend *b = (rdb_backend *)bb;
-    if (b->reg.n || b->c.n)
+    if (b->c.n || !db_empty(b))
         return rill__err_set(err, RILL_EEXIST, "state backend rocksdb of operator %s: a restore "
-                             "from files needs a fresh instance", b->uid);
+                             "from files needs an instance that holds nothing yet", b->uid);
     file_rec *recs;
     size_t n;
     int rc = manifest_read(b, manifest, len, &recs, &n, err);

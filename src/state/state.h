@@ -181,12 +181,13 @@ typedef struct rill__state_backend_ops {
                        rill__buf *manifest, rill__files_size *size, rill__err *err);
     void (*files_end)(rill__state_files *f);
     /*
-     * A fresh instance (no table registered, nothing written) becomes the state a native
-     * snapshot's manifest describes, its files in dir (linked or copied in; dir is left as it
-     * is). Its key-group range must be the snapshot's. The tables are then registered by the
-     * caller in the snapshot's order. RILL_EEXIST when the instance is not fresh (nothing
-     * changed); RILL_ECORRUPT for a bad manifest or a file missing or of the wrong size;
-     * -errno; the message in err.
+     * An instance that holds nothing yet (nothing written; tables may be registered, and the
+     * caller checks that the snapshot's tables begin with them, in the same order) becomes the
+     * state a native snapshot's manifest describes, its files in dir (linked or copied in; dir
+     * is left as it is). Its key-group range must be the snapshot's. The caller then registers
+     * the snapshot's tables in its order. RILL_EEXIST when the instance holds something
+     * (nothing changed); RILL_ECORRUPT for a bad manifest or a file missing or of the wrong
+     * size; -errno; the message in err.
      */
     int (*files_restore)(rill__state_backend *b, const char *dir, const void *manifest,
                          size_t len, rill__err *err);
