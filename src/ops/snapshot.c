@@ -979,8 +979,12 @@ static int restore_native(rill__state_backend *b, rill__timer_service *timers, i
     int rc = restore_sections(s, b, timers, kg_first, kg_last, true, err);
     if (rc)
         return rc;
-    if (src == b->ops && (int)s->kg_first == kg_first && (int)s->kg_last == kg_last &&
-        b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last && tables_prefix(b, s)) {
+    /* the files as they are, less the key groups b does not own (Flink's rescaling from
+     * incremental checkpoints: the first overlapping instance's files, then the others' key
+     * groups copied over) */
+    int lo = RILL_MAX(kg_first, (int)s->kg_first), hi = RILL_MIN(kg_last, (int)s->kg_last);
+    if (src == b->ops && lo <= hi && b->cfg.kg_first == kg_first && b->cfg.kg_last == kg_last &&
+        tables_prefix(b, s)) {
         rc = b->ops->files_restore(b, dir, n->manifest, n->manifest_len, err);
         if (rc == 0)
             rc = take_timers(b, timers, kg_first, kg_last, err);
@@ -989,7 +993,6 @@ static int restore_native(rill__state_backend *b, rill__timer_service *timers, i
         if (rc != RILL_EEXIST)
             return rc;
     }
-    int lo = RILL_MAX(kg_first, (int)s->kg_first), hi = RILL_MIN(kg_last, (int)s->kg_last);
     if (lo <= hi) {
         rill__state_backend_cfg cfg = {.kg_first = (int)s->kg_first,
                                        .kg_last = (int)s->kg_last,

@@ -1767,14 +1767,16 @@ static int rdb_timer_scan(rill__state_backend *bb, rill__state_snap *view, int d
  * fails (the previous directory is gone, another filesystem, no hard links) falls back to a
  * copy, so the outcome is always a complete checkpoint; only its size differs.
  *
- * Manifest (little-endian): u32 version (1), u32 n_files, then per file: u32 length and the
- * file's name in the DB, u32 length and its name in the checkpoint directory, u64 size.
+ * Manifest (little-endian): u32 version (2), u32 n_tables (the tables the files hold: ids
+ * 0..n_tables-1), u32 n_files, then per file: u32 length and the file's name in the DB, u32
+ * length and its name in the checkpoint directory, u64 size.
  */
 
-#define MANIFEST_VERSION 1u
+#define MANIFEST_VERSION 2u
 
 struct rill__state_files {
     rdb_backend *b;
+    uint32_t n_tables;
     char *local; /* the RocksDB checkpoint: path/chk-<n> */
     file_rec *files;
     size_t n;
@@ -1872,6 +1874,7 @@ static int rdb_files_begin(rill__state_backend *bb, rill__state_files **out)
         return db_fail(b, err, "flush for a snapshot");
     rill__state_files *f = rill__xcalloc(1, sizeof *f);
     f->b = b;
+    f->n_tables = (uint32_t)b->reg.n;
     atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
     f->local = rill__xasprintf("%s/chk-%llu", b->path, (unsigned long long)++b->n_native);
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(b->db, &err);
@@ -1915,6 +1918,7 @@ static int rdb_files_write(rill__state_files *f, const char *dir, const char *pr
     file_rec *recs = rill__xcalloc(f->n ? f->n : 1, sizeof *recs);
     size_t start = manifest->len;
     put_le32(manifest, MANIFEST_VERSION);
+    put_le32(manifest, f->n_tables);
     put_le32(manifest, (uint32_t)f->n);
     int rc = 0;
     size_t i = 0;
@@ -1968,22 +1972,25 @@ static int rdb_files_write(rill__state_files *f, const char *dir, const char *pr
 
 /* Reads a manifest into recs (names checked). RILL_ECORRUPT with err. */
 static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec **out, size_t *n_out,
-                         rill__err *err)
+                         uint32_t *n_tables_out, rill__err *err)
 {
     const unsigned char *p = data, *end = p + len;
     uint32_t version, n;
     *out = NULL;
     *n_out = 0;
-    if (len < 8)
+    if (len < 4)
         goto bad;
     memcpy(&version, p, 4);
-    memcpy(&n, p + 4, 4);
-    p += 8;
     if (version != MANIFEST_VERSION)
         return rill__err_set(err, RILL_ENOTSUP, "state backend rocksdb of operator %s: "
                              "snapshot manifest version %u (this build reads %u)", b->uid,
                              version, MANIFEST_VERSION);
-    if (n > len / 16)
+    if (len < 12)
+        goto bad;
+    memcpy(n_tables_out, p + 4, 4);
+    memcpy(&n, p + 8, 4);
+    p += 12;
+    if (n > len / 16 || *n_tables_out > MAX_TABLES)
         goto bad;
     file_rec *recs = rill__xcalloc(n ? n : 1, sizeof *recs);
     size_t i = 0;
@@ -2039,6 +2046,34 @@ static bool db_empty(rdb_backend *b)
     return empty;
 }
 
+/* Deletes (range deletes) every key group outside the instance's range, of the tables 0..n-1
+ * and of the timers: files of another parallelism's instance bring their key groups along. */
+static int keep_own_range(rdb_backend *b, uint32_t n_tables)
+{
+    int first = b->base.cfg.kg_first, last = b->base.cfg.kg_last;
+    if (first == 0 && last == 0xffff)
+        return 0;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    for (uint32_t i = 0; i <= n_tables; i++) {
+        uint32_t tid = i < n_tables ? i : TIMER_TID;
+        unsigned char lo[PFX_LEN], hi[PFX_LEN];
+        pfx(lo, tid, 0);
+        pfx(hi, tid, first);
+        if (first > 0)
+            rocksdb_writebatch_delete_range(wb, (const char *)lo, PFX_LEN, (const char *)hi,
+                                            PFX_LEN);
+        pfx(lo, tid, last + 1 > 0xffff ? 0xffff : last + 1);
+        pfx(hi, tid + 1, 0);
+        if (last < 0xffff)
+            rocksdb_writebatch_delete_range(wb, (const char *)lo, PFX_LEN, (const char *)hi,
+                                            PFX_LEN);
+    }
+    char *err = NULL;
+    rocksdb_write(b->db, b->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    return err ? db_fail(b, err, "delete the key groups of other instances") : 0;
+}
+
 /* Opens the DB in b->dbpath (which must hold one, or be empty). */
 static int reopen(rdb_backend *b)
 {
@@ -2058,7 +2093,8 @@ static int rdb_files_restore(rill__state_backend *bb, const char *dir, const voi
                              "from files needs an instance that holds nothing yet", b->uid);
     file_rec *recs;
     size_t n;
-    int rc = manifest_read(b, manifest, len, &recs, &n, err);
+    uint32_t n_tables = 0;
+    int rc = manifest_read(b, manifest, len, &recs, &n, &n_tables, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&b->files_mu);
@@ -2092,6 +2128,8 @@ static int rdb_files_restore(rill__state_backend *bb, const char *dir, const voi
         free(to);
     }
     if (rc == 0 && (rc = reopen(b)) != 0)
+        rill__err_set(err, rc, "%s", rill_last_error());
+    if (rc == 0 && (rc = keep_own_range(b, n_tables)) != 0)
         rill__err_set(err, rc, "%s", rill_last_error());
     if (rc) { /* an empty DB again: the instance stays usable (and fresh) */
         if (b->db)

@@ -184,8 +184,8 @@ typedef struct rill__state_backend_ops {
      * An instance that holds nothing yet (nothing written; tables may be registered, and the
      * caller checks that the snapshot's tables begin with them, in the same order) becomes the
      * state a native snapshot's manifest describes, its files in dir (linked or copied in; dir
-     * is left as it is). Its key-group range must be the snapshot's. The caller then registers
-     * the snapshot's tables in its order. RILL_EEXIST when the instance holds something
+     * is left as it is), less the key groups outside its own range (the snapshot's may differ:
+     * rescaling). The caller then registers the snapshot's tables in its order. RILL_EEXIST when the instance holds something
      * (nothing changed); RILL_ECORRUPT for a bad manifest or a file missing or of the wrong
      * size; -errno; the message in err.
      */

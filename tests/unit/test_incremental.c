@@ -160,6 +160,13 @@ static void restore_into(rill__state_backend *b, rill__timer_service *tm, const 
         rill_test_fail(__FILE__, __LINE__, "restore: %s: %s", rill_strerror(rc), err.msg);
 }
 
+static int count_timer(void *arg, rill_time_domain d, const rill__timer *t)
+{
+    (void)d, (void)t;
+    ++*(int64_t *)arg;
+    return 0;
+}
+
 static ino_t inode_of(const char *dir, const char *name)
 {
     char path[1024];
@@ -470,4 +477,57 @@ TEST(incremental_adopted_after_tables_registered_at_open)
     }
     rdb->destroy(a);
     rill__buf_free(&s);
+}
+
+TEST(incremental_rescaled_restore_adopts_and_drops_other_key_groups)
+{
+    /* at another parallelism the first overlapping snapshot's files are taken as they are, less
+     * the key groups the instance does not own: its next snapshot shares their files, and holds
+     * none of the others' entries or timers */
+    rill__state_backend *a = open_be(rdb, 0, MAX_PAR - 1);
+    rill__timer_service *ta = rill__timers_new_backed(0, MAX_PAR - 1, a, 1000);
+    fill(a, ta, 0, 4000, 5);
+    CHECK_RC(rill__rocksdb_compact(a)); /* one SST: its link is seen below */
+    rill__buf s = {0};
+    char dir[512];
+    snapshot_to(a, ta, "chk-1", &s, NULL, dir, sizeof dir);
+
+    rill__state_backend *half = open_be(rdb, 0, 63);
+    rill__timer_service *th = rill__timers_new_backed(0, 63, half, 1000);
+    restore_into(half, th, &s, dir);
+    check_same(a, half, 0, 63);
+    rill__buf s2 = {0};
+    rill__files_size z = {0};
+    char d2[512];
+    snapshot_to(half, th, "chk-2", &s2, &z, d2, sizeof d2);
+    CHECK_INT(z.n_new, <, z.n_files); /* the big SST is linked: the files were adopted */
+    /* restored into a whole-range instance: only key groups 0..63, entries and timers */
+    rill__state_backend *c = open_be(rdb, 0, MAX_PAR - 1);
+    rill__timer_service *tc = rill__timers_new_backed(0, MAX_PAR - 1, c, 1000);
+    restore_into(c, tc, &s2, d2);
+    dump want = dump_of(a, 0, 63), got = dump_of(c, 0, MAX_PAR - 1);
+    CHECK(want.n > 0);
+    CHECK_EQ(got.n, want.n);
+    for (size_t i = 0; i < want.n; i++)
+        CHECK_STR(got.lines[i], want.lines[i]);
+    dump_free(&want);
+    dump_free(&got);
+    int64_t in_half = 0, in_c = 0;
+    for (int kg = 0; kg < MAX_PAR; kg++) {
+        int64_t n = 0;
+        CHECK_RC(rill__timers_iterate_kg(tc, kg, count_timer, &n));
+        in_c += n;
+        if (kg <= 63)
+            CHECK_RC(rill__timers_iterate_kg(ta, kg, count_timer, &in_half));
+    }
+    CHECK(in_half > 0);
+    CHECK_EQ(in_c, in_half);
+    rill__timers_free(tc);
+    rill__timers_free(th);
+    rill__timers_free(ta);
+    rdb->destroy(c);
+    rdb->destroy(half);
+    rdb->destroy(a);
+    rill__buf_free(&s);
+    rill__buf_free(&s2);
 }
