@@ -66,7 +66,11 @@ def kill_after(args, secs, ck, log):
         p.kill()
     p.wait(timeout=30)
     if ended:
-        expect(p.returncode == 0, "a run that ended by itself succeeded", 0, p.returncode)
+        with open(log, errors="replace") as f:
+            err = f.read()
+        expect(p.returncode == 0, "a run that ended by itself succeeded", 0,
+               "%d\n%s\n--- stderr (last 6000 bytes) ---\n%s" % (p.returncode, " ".join(args),
+                                                                 err[-6000:]))
     return not ended
 
 
