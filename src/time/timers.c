@@ -660,20 +660,19 @@ int rill__timers_register(rill__timer_service *s, rill_time_domain d, const rill
     if (k->kg < s->kg_first || k->kg > s->kg_last)
         return RILL_ESTATE;
     view_check(s);
+    /* a part memory knows nothing of is read first (it adds to the set: before any find) */
+    int rc = s->be ? touch(s, d, k->kg) : 0;
+    if (rc < 0)
+        return rc;
     uint64_t h = timer_hash(d, k, ts);
-    trec **pp = find(s, h, d, k, ts);
+    trec **pp = find(s, h, d, k, ts); /* valid until the set changes */
     if (*pp)
         return 0; /* registered already */
-    if (s->be) {
-        int rc = touch(s, d, k->kg);
-        if (rc == 0 && !in_memory_range(part_of(s, d, k->kg), ts, k)) { /* the backend's */
-            if ((rc = s->be->ops->timer_get(s->be, (int)d, k, ts)) == 0 &&
-                (rc = s->be->ops->timer_put(s->be, (int)d, k, ts)) == 0)
-                s->n_beyond[d]++;
-            return RILL_MIN(rc, 0);
-        }
-        if (rc < 0)
-            return rc;
+    if (s->be && !in_memory_range(part_of(s, d, k->kg), ts, k)) { /* the backend's */
+        if ((rc = s->be->ops->timer_get(s->be, (int)d, k, ts)) == 0 &&
+            (rc = s->be->ops->timer_put(s->be, (int)d, k, ts)) == 0)
+            s->n_beyond[d]++;
+        return RILL_MIN(rc, 0);
     }
     mem_add(s, d, k, ts, h, pp, false); /* (a backend gets it when memory lets it go) */
     return s->be && s->n_entries > s->max_cached ? evict(s) : 0;

@@ -193,6 +193,14 @@ TEST(timers_backend_found_by_a_new_service)
     CHECK_RC(rill__timers_flush(s)); /* memory's own go to the backend too */
     rill__timers_free(s);            /* and stay there */
     s = rill__timers_new_backed(0, MAX_PAR - 1, b, 1000);
+    /* a register first: its key group is read then (more timers than the set's first buckets,
+     * so it grows under the register: a find made before the read was left dangling) */
+    for (uint64_t key = 0; key < 8; key++) {
+        uint64_t kb;
+        rill__state_key k = key_of(&kb, 100000 + key, "");
+        CHECK_RC(rill__timers_register(s, RILL_EVENT_TIME, &k, 7));
+        m_add(&m, 0, 7, 100000 + key, "");
+    }
     pop_check(s, &m, 0, RILL_TS_MAX);
     pop_check(s, &m, 1, RILL_TS_MAX);
     rill__timers_free(s);
