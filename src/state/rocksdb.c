@@ -1665,13 +1665,20 @@ static size_t enc_timer(unsigned char **buf, size_t *cap, int domain, const rill
     return n;
 }
 
+/* The owner's timer key scratch holding (domain, k, ts): its length, 0 for a key too long for
+ * the layout (such a timer cannot be there). */
+static size_t timer_key(rdb_backend *b, int domain, const rill__state_key *k, int64_t ts)
+{
+    return k->key_len > UINT32_MAX ? 0 : enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
+}
+
 static int rdb_timer_put(rill__state_backend *bb, int domain, const rill__state_key *k,
                          int64_t ts)
 {
     rdb_backend *b = (rdb_backend *)bb;
-    if (k->key_len > UINT32_MAX)
+    size_t n = timer_key(b, domain, k, ts);
+    if (!n)
         return RILL_ELIMIT;
-    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
     char *err = NULL;
     rocksdb_put(b->db, b->wopts, (const char *)b->tkey, n, (const char *)&k->hash, 8, &err);
     return err ? db_fail(b, err, "timer put") : 0;
@@ -1681,9 +1688,9 @@ static int rdb_timer_get(rill__state_backend *bb, int domain, const rill__state_
                          int64_t ts)
 {
     rdb_backend *b = (rdb_backend *)bb;
-    if (k->key_len > UINT32_MAX)
+    size_t n = timer_key(b, domain, k, ts);
+    if (!n)
         return 0;
-    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
     char *err = NULL;
     perf_off();
     rocksdb_pinnableslice_t *got =
@@ -1698,10 +1705,8 @@ static int rdb_timer_del(rill__state_backend *bb, int domain, const rill__state_
                          int64_t ts)
 {
     rdb_backend *b = (rdb_backend *)bb;
-    if (k->key_len > UINT32_MAX)
-        return 0;
-    size_t n = enc_timer(&b->tkey, &b->tkcap, domain, k, ts);
-    return del_raw(b, b->tkey, n);
+    size_t n = timer_key(b, domain, k, ts);
+    return n ? del_raw(b, b->tkey, n) : 0;
 }
 
 static int rdb_timer_scan(rill__state_backend *bb, rill__state_snap *view, int domain, int kg,

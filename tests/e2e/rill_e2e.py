@@ -67,6 +67,30 @@ def rill_cmd(args):
     return [RILL_BIN] + args
 
 
+def committed_rows(d):
+    """The data rows of every committed part file in directory d (hidden files ignored)."""
+    rows = []
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if name.startswith("."):
+            continue
+        with open(os.path.join(d, name)) as f:
+            lines = f.read().splitlines()
+        rows += [l for l in lines[1:] if l]  # each part file starts with its header
+    return sorted(rows)
+
+
+def window_rows(d):
+    """{(k, window_start): n} of the committed rows of directory d; fails on a duplicate."""
+    got = {}
+    for line in committed_rows(d):
+        k, start, _end, n = line.split(",")
+        key = (int(k), int(start))
+        expect(key not in got, "%s: window %s of key %s committed once" % (d, start, k),
+               "one row", "a second row %r" % line)
+        got[key] = int(n)
+    return got
+
+
 def run(args, timeout=TIMEOUT, stdin_text=None, cwd=None):
     """Runs the rill binary with args; checks it ended by itself (no signal, no timeout) and
     that no sanitizer report was printed."""

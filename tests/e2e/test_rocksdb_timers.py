@@ -10,29 +10,10 @@ import subprocess
 import time
 
 import rill_e2e
-from rill_e2e import Failure, expect, expect_in, expect_rc, main, run, RILL_BIN
+from rill_e2e import Failure, expect, expect_in, expect_rc, main, run, window_rows, RILL_BIN
 
 KEYS, WINDOW_MS, EVENTS = 8000, 40000, 400000  # 5 rows per key and window, 10 windows
 RATE = 100000 if not os.environ.get("RILL_E2E_SLOW") else 50000
-
-
-def committed(d):
-    """{(k, window_start): n} of the committed part files of d; fails on a duplicate."""
-    got = {}
-    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        if name.startswith("."):
-            continue
-        with open(os.path.join(d, name)) as f:
-            lines = f.read().splitlines()[1:]
-        for line in lines:
-            if not line:
-                continue
-            k, start, _end, n = line.split(",")
-            key = (int(k), int(start))
-            expect(key not in got, "%s: window %s of key %s committed once" % (d, start, k),
-                   "one row", "a second row %r" % line)
-            got[key] = int(n)
-    return got
 
 
 def job(out, extra=(), rate=0):
@@ -100,7 +81,7 @@ def test_uninterrupted_runs_equal(tmp):
         out = os.path.join(tmp, "out-" + name)
         r = run(["run", "-p", "2", "--state-dir", tmp] + job(out, extra), timeout=240)
         expect_rc(r, 0)
-        check(committed(out), want, name)
+        check(window_rows(out), want, name)
 
 
 def test_kill_and_resume_with_spilled_timers(tmp):
@@ -120,7 +101,7 @@ def test_kill_and_resume_with_spilled_timers(tmp):
         else:
             r = run(args, timeout=240)
             expect_rc(r, 0)
-    check(committed(out), want_all(), "after two kill -9 and resumes at p=3 and p=2")
+    check(window_rows(out), want_all(), "after two kill -9 and resumes at p=3 and p=2")
 
 
 def test_bad_timer_service_refused(tmp):

@@ -12,8 +12,8 @@ import subprocess
 import time
 
 import rill_e2e
-from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, expect, expect_in, expect_rc,
-                      fraud_so, main, read_text, run)
+from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, committed_rows, expect, expect_in,
+                      expect_rc, fraud_so, main, read_text, run, window_rows)
 
 
 def job_so(name):
@@ -124,18 +124,6 @@ def test_savepoint_errors_and_unknown_state(tmp):
     r = run(["list", "-m", "127.0.0.1:1"])
     expect_rc(r, 1)
     expect_in("127.0.0.1:1", r.err, "an unreachable JobManager is named", r)
-
-
-def committed_rows(d):
-    """The data rows of every committed part file in directory d (hidden files ignored)."""
-    rows = []
-    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        if name.startswith("."):
-            continue
-        with open(os.path.join(d, name)) as f:
-            lines = f.read().splitlines()
-        rows += [l for l in lines[1:] if l]  # each part file starts with its header
-    return sorted(rows)
 
 
 def test_stop_and_resume_equals_uninterrupted(tmp):
@@ -279,18 +267,6 @@ def test_savepoint_rescales_exactly_once_sink(tmp):
 
 EOW_EVENTS = 300000  # rows, ts = row number in ms: 300 windows of 1000 ms, 10 keys
 EOW_FULL = 100       # rows in every window of every key
-
-
-def window_rows(d):
-    """{(k, window_start): n} of the committed rows of directory d; fails on a duplicate."""
-    got = {}
-    for line in committed_rows(d):
-        k, start, _end, n = line.split(",")
-        key = (int(k), int(start))
-        expect(key not in got, "%s: window %s of key %s committed once" % (d, start, k),
-               "one row", "a second row %r" % line)
-        got[key] = int(n)
-    return got
 
 
 def in_progress(d):

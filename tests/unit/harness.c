@@ -97,6 +97,23 @@ rill__op_init harness_init(harness *h, const rill_schema *in, const rill_schema 
                            .state_memory = 8 << 20};
 }
 
+rill__state_backend *harness_backend_open(const rill__state_backend_ops *ops, int first, int last,
+                                          int max_par)
+{
+    rill__state_backend_cfg cfg = {.kg_first = first,
+                                   .kg_last = last,
+                                   .max_parallelism = max_par,
+                                   .operator_uid = "op",
+                                   .dir = rill_test_tmpdir(),
+                                   .memory_bytes = 8 << 20};
+    rill__state_backend *b = NULL;
+    int rc = ops->create(&cfg, &b);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "create %s: %s: %s", ops->name, rill_strerror(rc),
+                       rill_last_error());
+    return b;
+}
+
 const rill__state_backend_ops *harness_backend(void)
 {
     const char *name = getenv("RILL_TEST_BACKEND");

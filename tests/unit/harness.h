@@ -69,5 +69,9 @@ int64_t harness_state_entries(rill__state_backend *b);
 /* The keyed-state backend operator tests run on: RILL_TEST_BACKEND ("heap" when unset; CTest
  * runs the window and timer tests once more with "rocksdb", as unit.<name>.rocksdb). */
 const rill__state_backend_ops *harness_backend(void);
+/* A new instance of backend ops for key groups [first, last] of max_par, working files in the
+ * test's directory, 8 MiB of memory; fails the test with the backend's message. */
+rill__state_backend *harness_backend_open(const rill__state_backend_ops *ops, int first, int last,
+                                          int max_par);
 
 #endif

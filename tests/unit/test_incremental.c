@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "ops/snapshot.h"
 #include "state/state.h"
 #include "test.h"
@@ -20,17 +21,7 @@ static const rill__state_backend_ops *rdb = &rill__rocksdb_backend_ops;
 
 static rill__state_backend *open_be(const rill__state_backend_ops *ops, int first, int last)
 {
-    rill__state_backend_cfg cfg = {.kg_first = first,
-                                   .kg_last = last,
-                                   .max_parallelism = MAX_PAR,
-                                   .operator_uid = "inc",
-                                   .dir = rill_test_tmpdir(),
-                                   .memory_bytes = 8 << 20};
-    rill__state_backend *b = NULL;
-    int rc = ops->create(&cfg, &b);
-    if (rc)
-        rill_test_fail(__FILE__, __LINE__, "create: %s: %s", rill_strerror(rc), rill_last_error());
-    return b;
+    return harness_backend_open(ops, first, last, MAX_PAR);
 }
 
 static const rill_state_desc descs[] = {

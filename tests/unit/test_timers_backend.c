@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "harness.h"
 #include "ops/snapshot.h"
 #include "state/state.h"
 #include "test.h"
@@ -16,17 +17,7 @@
 
 static rill__state_backend *open_be(const rill__state_backend_ops *ops, int first, int last)
 {
-    rill__state_backend_cfg cfg = {.kg_first = first,
-                                   .kg_last = last,
-                                   .max_parallelism = MAX_PAR,
-                                   .operator_uid = "tmr",
-                                   .dir = rill_test_tmpdir(),
-                                   .memory_bytes = 8 << 20};
-    rill__state_backend *b = NULL;
-    int rc = ops->create(&cfg, &b);
-    if (rc)
-        rill_test_fail(__FILE__, __LINE__, "create: %s: %s", rill_strerror(rc), rill_last_error());
-    return b;
+    return harness_backend_open(ops, first, last, MAX_PAR);
 }
 
 /* ---- a model: the set of timers, searched linearly ------------------------------------------ */
