@@ -850,9 +850,12 @@ static int source_end_of_data(rill__task *t, bool waved)
     rill__job_run *r = t->run;
     if (!r->eod_fn)
         return head->ops->end_input(head);
-    int rc = waved ? 0 : send_wave(t); /* the first message of an empty source */
-    if (rc == 0)
-        rc = rill__operator_deliver_watermark(head, RILL_TS_MAX);
+    /* The end of event time goes out first. For a source that has read nothing at all it is
+     * its first message (see send_wave): an "active" wave followed later by the watermark would
+     * let a downstream task judge lateness, for a while, against a watermark this silent
+     * source still held back, and count rows in a window that the same input without
+     * checkpointing counts as late. */
+    int rc = rill__operator_deliver_watermark(head, RILL_TS_MAX);
     if (rc < 0)
         return rc;
     r->eod_fn(r->eod_arg, t);

@@ -433,6 +433,44 @@ def test_clicks_sorted_equals_shuffled(tmp):
         compare(in_order, shuffled, "seed %d: oracle, sorted vs shuffled" % seed)
 
 
+def checkpointing(tmp, tag, interval):
+    return ("--checkpoint-dir", os.path.join(tmp, "ck-%s" % tag), "--checkpoint-interval",
+            str(interval))
+
+
+def test_checkpointing_keeps_results(tmp):
+    # A checkpoint coordinator must not change what a window counts: a source subtask with no
+    # split, waiting for the final checkpoint, once said "active" first and its end of event
+    # time only later, so rows late without checkpointing were counted (issue 12, the README's
+    # clicks: ",4" in about 5 runs of 6 instead of ",3").
+    readme = [("2024-05-01T12:00:05Z", 1, "/home"), ("2024-05-01T12:00:20Z", 2, "/home"),
+              ("2024-05-01T12:00:50Z", 1, "/cart"), ("2024-05-01T12:00:59Z", 3, "/home"),
+              ("2024-05-01T12:01:02Z", 2, "/home"), ("2024-05-01T12:00:58Z", 4, "/cart"),
+              ("2024-05-01T12:01:30Z", 1, "/cart"), ("2024-05-01T12:00:40Z", 5, "/home"),
+              ("2024-05-01T12:02:10Z", 3, "/home")]
+    path = os.path.join(tmp, "readme-clicks.csv")
+    write_rows(path, CLICK_HEADER, readme)
+    for rep in range(6):
+        for p in (2, 3):
+            r = run_job("clicks", ["--input", path, "--output", "-", "--size-ms", 60000], p,
+                        checkpointing(tmp, "readme%d-%d" % (rep, p), 1000))
+            expect("/home,1714564800000,1714564860000,3" in r.out.splitlines(),
+                   "README clicks p=%d run %d: the 12:00:40 row is late" % (p, rep),
+                   "/home,1714564800000,1714564860000,3", r.out, r)
+    # random streams with late rows, at several intervals, parallelisms and batch sizes
+    rows = clicks_rows(101, 4000, 1000, 10000, 10000, 1700000000000, p_late=0.05)
+    for rep, (interval, batch) in enumerate(((10, 1024), (50, 7), (1000, 64))):
+        check_clicks(tmp, "ck%d" % rep, rows, 1000, 10000, 10000, parallelisms=(2, 3),
+                     extra=checkpointing(tmp, "c%d" % rep, interval) +
+                     ("--batch-size", str(batch)))
+    rows = gen_logs(102, 3000, 800, 5000, 0.06, late_max=10000)
+    check_log_errors(tmp, "ck", rows, 800, 5000, 2000, parallelisms=(2, 4),
+                     extra=checkpointing(tmp, "l", 20))
+    rows = sessions_rows(103, 3000, 500, 2000, -60000)
+    check_sessions(tmp, "ck", rows, 500, 2000, parallelisms=(3,),
+                   extra=checkpointing(tmp, "s", 20))
+
+
 # ---- sessions --------------------------------------------------------------------------------
 
 def sessions_rows(seed, n, delay, gap, t0, p_late=0.02, max_jitter=None, n_users=12):
@@ -490,5 +528,6 @@ if __name__ == "__main__":
     main([test_log_errors_random, test_log_errors_allowed_lateness,
           test_log_errors_without_late_output, test_log_errors_sorted_equals_shuffled,
           test_log_errors_batch_sizes, test_clicks_tumbling, test_clicks_sliding,
-          test_clicks_late_rows_first, test_clicks_sorted_equals_shuffled, test_sessions_random,
+          test_clicks_late_rows_first, test_clicks_sorted_equals_shuffled,
+          test_checkpointing_keeps_results, test_sessions_random,
           test_sessions_sorted_equals_shuffled, test_generated_demos, test_bad_arguments])
