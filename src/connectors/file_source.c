@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/net.h"
 #include "conn_int.h"
 
 #define READ_CHUNK ((size_t)1 << 20)  /* first buffer size and the usual read() size */
@@ -240,7 +241,8 @@ typedef struct fsrc {
     char **splits;
     int n_splits, next;
     int subtask, par;   /* split m of this reader is global split subtask + m * par */
-    int64_t *start_off; /* rescaled restore: where each split starts (-1: already read) */
+    int64_t *start_off; /* by split, from a restore: where it starts (-1: read before, 0: at
+                         * its beginning); NULL when nothing was restored */
     int64_t *start_line;
     /* the open split (fd >= 0) */
     int fd;
@@ -522,7 +524,7 @@ static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
         *wait_ns_out = 0;
     while (!rill__batch_full(b)) {
         if (s->fd < 0) {
-            if (s->start_off) { /* after a rescaled restore: splits read before, or part way */
+            if (s->start_off) { /* after a restore: splits read before, or part way */
                 while (s->next < s->n_splits && s->start_off[s->next] < 0)
                     s->next++;
                 if (s->next < s->n_splits && s->start_off[s->next] > 0) {
@@ -560,35 +562,185 @@ static int fsrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
     return 0;
 }
 
+/*
+ * Positions. A split's state travels with the split, named by its path, so that a restore at
+ * any parallelism, again and again, gives every split to exactly one reader with the state it
+ * had: Flink's split states. A reader's position lists each of its splits that is read (or
+ * was, before a restore) in part or in full; a split it does not list is unread.
+ *
+ *   u32 POS_MAGIC, u32 n, then n times: str path, u64 offset, i64 line, u8 done
+ *
+ * offset is the byte position of the next unread line and line its number (done: 0 and 0).
+ * The older form, 24 bytes (i64 split index, u64 offset, i64 line of the reader's current split,
+ * every split before it read), is still read.
+ */
+#define POS_MAGIC 0x32534652u /* "RFS2" */
+#define POS_LEGACY_LEN 24
+
+#define POS_PATH_MAX 65536
+
+/* What position says of split m of this reader: true when it names it, with its state. */
+static bool split_entry(const fsrc *s, int m, uint64_t *offset, int64_t *line, bool *done)
+{
+    int cur = s->fd >= 0 ? s->next - 1 : s->next; /* every split before it is read */
+    *offset = 0;
+    *line = 0;
+    *done = m < cur;
+    if (m < cur)
+        return true;
+    if (m == cur && s->fd >= 0) {
+        *offset = s->offset;
+        *line = s->next_line;
+        return s->offset > 0;
+    }
+    if (!s->start_off || s->start_off[m] == 0)
+        return false; /* unread */
+    *done = s->start_off[m] < 0;
+    if (!*done) {
+        *offset = (uint64_t)s->start_off[m];
+        *line = s->start_line[m];
+    }
+    return true;
+}
+
 static int fsrc_position(rill__source *src, rill__buf *out)
 {
     fsrc *s = (fsrc *)src;
-    /* the split being read (or the next one) and the byte offset of its next unread line */
-    int64_t split = s->fd >= 0 ? s->next - 1 : s->next;
-    uint64_t offset = s->fd >= 0 ? s->offset : 0;
-    int64_t line = s->fd >= 0 ? s->next_line : 1;
-    rill__buf_append(out, &split, 8);
-    rill__buf_append(out, &offset, 8);
-    rill__buf_append(out, &line, 8);
+    uint64_t offset;
+    int64_t line;
+    bool done;
+    uint32_t n = 0;
+    for (int m = 0; m < s->n_splits; m++)
+        n += split_entry(s, m, &offset, &line, &done);
+    rill__enc e;
+    rill__enc_init(&e, out);
+    rill__enc_u32(&e, POS_MAGIC);
+    rill__enc_u32(&e, n);
+    for (int m = 0; m < s->n_splits; m++) {
+        if (!split_entry(s, m, &offset, &line, &done))
+            continue;
+        rill__enc_str(&e, "path", s->splits[m], POS_PATH_MAX);
+        rill__enc_u64(&e, offset);
+        rill__enc_i64(&e, line);
+        rill__enc_u8(&e, done);
+    }
+    return rill__enc_finish(&e, "file source position");
+}
+
+/* One split's state, gathered from the positions a restore hands over. */
+typedef struct split_state {
+    const char *path; /* borrowed from the position or the split list */
+    size_t path_len;
+    int64_t offset; /* -1: read */
+    int64_t line;
+} split_state;
+
+typedef struct split_states {
+    split_state *v;
+    size_t n, cap;
+} split_states;
+
+static void states_add(split_states *st, const char *path, size_t len, int64_t offset,
+                       int64_t line)
+{
+    rill__grow((void **)&st->v, &st->cap, st->n + 1, sizeof *st->v);
+    st->v[st->n++] = (split_state){path, len, offset, line};
+}
+
+static int state_cmp(const void *a, const void *b)
+{
+    const split_state *x = a, *y = b;
+    size_t n = RILL_MIN(x->path_len, y->path_len);
+    int c = memcmp(x->path, y->path, n);
+    return c ? c : (x->path_len > y->path_len) - (x->path_len < y->path_len);
+}
+
+static int corrupt_pos(fsrc *s, const char *what)
+{
+    return rill__err_set(s->err, RILL_ECORRUPT, "file source '%s': a checkpointed position is "
+                         "malformed (%s)", s->uid, what);
+}
+
+/* The splits one old reader's position (par: its parallelism, subtask) names, added to st. The
+ * older form names them by index in this reader's listing of the files. */
+static int states_read(fsrc *s, split_states *st, const void *data, size_t len, int subtask,
+                       int par, char **all, int n_all)
+{
+    if (len == POS_LEGACY_LEN) {
+        int64_t split, line;
+        uint64_t offset;
+        memcpy(&split, data, 8);
+        memcpy(&offset, (const char *)data + 8, 8);
+        memcpy(&line, (const char *)data + 16, 8);
+        if (split < 0 || line < 1)
+            return corrupt_pos(s, "a split index or line below its range");
+        for (int g = subtask; g < n_all; g += par) {
+            int64_t idx = g / par; /* its place in the old reader's list */
+            if (idx < split)
+                states_add(st, all[g], strlen(all[g]), -1, 0);
+            else if (idx == split && offset > 0)
+                states_add(st, all[g], strlen(all[g]), (int64_t)offset, line);
+        }
+        return 0;
+    }
+    rill__dec d;
+    rill__dec_init(&d, data, len);
+    if (rill__dec_u32(&d, "magic") != POS_MAGIC)
+        return corrupt_pos(s, "not a file source position");
+    uint32_t n = rill__dec_u32(&d, "count");
+    for (uint32_t i = 0; i < n && d.rc == 0; i++) {
+        const uint8_t *path;
+        size_t plen;
+        rill__dec_bytes(&d, "path", POS_PATH_MAX, &path, &plen);
+        uint64_t offset = rill__dec_u64(&d, "offset");
+        int64_t line = rill__dec_i64(&d, "line");
+        uint8_t done = rill__dec_u8(&d, "done");
+        if (d.rc)
+            break;
+        if (done > 1 || (!done && (offset == 0 || offset > INT64_MAX || line < 1)))
+            return corrupt_pos(s, "a split state out of its range");
+        states_add(st, (const char *)path, plen, done ? -1 : (int64_t)offset, line);
+    }
+    rill__err derr;
+    if (rill__dec_finish(&d, "file source position", &derr) < 0)
+        return corrupt_pos(s, derr.msg);
+    return 0;
+}
+
+/* Each split of this reader takes the state the old readers gave it (none: unread). */
+static int states_apply(fsrc *s, split_states *st)
+{
+    if (st->n > 1)
+        qsort(st->v, st->n, sizeof *st->v, state_cmp);
+    for (size_t i = 1; i < st->n; i++)
+        if (state_cmp(&st->v[i - 1], &st->v[i]) == 0)
+            return corrupt_pos(s, "two readers had the same split");
+    free(s->start_off);
+    free(s->start_line);
+    s->start_off = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_off);
+    s->start_line = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_line);
+    for (int m = 0; m < s->n_splits; m++) {
+        split_state key = {s->splits[m], strlen(s->splits[m]), 0, 0};
+        const split_state *f = st->n ? bsearch(&key, st->v, st->n, sizeof *st->v, state_cmp)
+                                     : NULL;
+        if (f) {
+            s->start_off[m] = f->offset;
+            s->start_line[m] = f->line;
+        }
+    }
+    s->next = 0;
     return 0;
 }
 
 static int fsrc_seek(rill__source *src, const void *pos, size_t len)
 {
     fsrc *s = (fsrc *)src;
-    int64_t split, line;
-    uint64_t offset;
-    if (len != 24)
-        return RILL_ECORRUPT;
-    memcpy(&split, pos, 8);
-    memcpy(&offset, (const char *)pos + 8, 8);
-    memcpy(&line, (const char *)pos + 16, 8);
-    if (split < 0 || split > s->n_splits || line < 1)
-        return RILL_ECORRUPT;
-    s->next = (int)split;
-    if (split == s->n_splits || offset == 0)
-        return 0; /* at the start of a split: the normal path reads it */
-    return seek_to(s, (int)split, offset, line);
+    split_states st = {0};
+    int rc = states_read(s, &st, pos, len, 0, 1, s->splits, s->n_splits);
+    if (rc == 0)
+        rc = states_apply(s, &st);
+    free(st.v);
+    return rc;
 }
 
 /* Opens split `split` of this reader and goes to byte offset (line number line) in it. */
@@ -610,6 +762,11 @@ static int seek_to(fsrc *s, int split, uint64_t offset, int64_t line)
         if ((rc = handle_line(s, hl, hlen, NULL)) < 0)
             return rc;
     }
+    struct stat sb;
+    if (fstat(s->fd, &sb) == 0 && (uint64_t)sb.st_size < offset)
+        return rill__err_set(s->err, RILL_ECORRUPT, "%s: shorter (%lld bytes) than its "
+                             "checkpointed position (byte %llu)", s->file,
+                             (long long)sb.st_size, (unsigned long long)offset);
     if (lseek(s->fd, (off_t)offset, SEEK_SET) < 0)
         return rill__err_set(s->err, -errno, "%s: cannot seek to byte %llu: %s", s->file,
                              (unsigned long long)offset, strerror(errno));
@@ -625,35 +782,29 @@ static int seek_to(fsrc *s, int split, uint64_t offset, int64_t line)
 static int fsrc_seek_rescaled(rill__source *src, const rill__source_pos *pos, int n)
 {
     fsrc *s = (fsrc *)src;
-    s->start_off = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_off);
-    s->start_line = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_line);
-    for (int m = 0; m < s->n_splits; m++) {
-        int64_t g = s->subtask + (int64_t)m * s->par; /* the global split */
-        for (int i = 0; i < n; i++) {
-            const rill__source_pos *p = &pos[i];
-            if (p->parallelism <= 0 || g % p->parallelism != p->subtask)
-                continue;
-            int64_t idx = g / p->parallelism; /* its place in the old reader's list */
-            int64_t split = INT64_MAX, line = 1;
-            uint64_t offset = 0;
-            if (!p->finished) {
-                if (p->len != 24)
-                    return rill__err_set(s->err, RILL_ECORRUPT,
-                                         "file source '%s': a checkpointed position is malformed",
-                                         s->uid);
-                memcpy(&split, p->data, 8);
-                memcpy(&offset, (const char *)p->data + 8, 8);
-                memcpy(&line, (const char *)p->data + 16, 8);
-            }
-            if (idx < split)
-                s->start_off[m] = -1; /* read before the checkpoint */
-            else if (idx == split && offset > 0) {
-                s->start_off[m] = (int64_t)offset;
-                s->start_line[m] = line;
-            }
-        }
+    /* the whole listing, for older positions and for finished readers, which name no split:
+     * every split they had is read */
+    char **all;
+    int n_all;
+    int rc = list_files(s->cfg->path, &all, &n_all, s->err);
+    if (rc)
+        return rc;
+    split_states st = {0};
+    for (int i = 0; i < n && rc == 0; i++) {
+        const rill__source_pos *p = &pos[i];
+        if (p->parallelism <= 0 || p->subtask < 0 || p->subtask >= p->parallelism)
+            rc = corrupt_pos(s, "a subtask out of its range");
+        else if (p->finished)
+            for (int g = p->subtask; g < n_all; g += p->parallelism)
+                states_add(&st, all[g], strlen(all[g]), -1, 0);
+        else
+            rc = states_read(s, &st, p->data, p->len, p->subtask, p->parallelism, all, n_all);
     }
-    return 0;
+    if (rc == 0)
+        rc = states_apply(s, &st);
+    free(st.v);
+    free_list(all, n_all);
+    return rc;
 }
 
 static int64_t fsrc_skipped(rill__source *src)

@@ -1095,54 +1095,137 @@ TEST(conn_file_source_rescaled_restore)
     free(dir);
 }
 
-/* A generator's subtasks of one phase: each polls n_polls[st] batches of 16 (to the end when
- * negative), after seeking to what the previous phase left (pos, n: rescaled when its
- * parallelism differs, else each its own); their positions go back in pos. Every id polled is
- * marked in seen, once. */
-static void gen_phase(void *cfg, rill_schema *schema, int par, const int *n_polls,
-                      rill__buf *pos, int *n_pos, int old_par, bool *seen, int total)
+/* One run of a source's subtasks (a phase): each polls n_polls[st] batches of 16 (to the end
+ * when negative), after seeking to what the previous phase left (pos, n: rescaled when its
+ * parallelism differs, else each its own; finished[i]: old subtask i had ended, and its
+ * position is not handed over, as the runtime does for a finished task); their positions go
+ * back in pos, and done[st] says which reached the end. Every id polled is marked in seen,
+ * once. */
+static void src_phase(const rill__source_ops *ops, void *cfg, rill_schema *schema, int par,
+                      const int *n_polls, rill__buf *pos, int *n_pos, int old_par,
+                      const bool *finished, bool *done, bool *seen, int total)
 {
     rill__err err;
     rill__source_pos sp[8];
     for (int i = 0; i < *n_pos; i++)
-        sp[i] = (rill__source_pos){i, old_par, false, pos[i].data, pos[i].len};
+        sp[i] = (rill__source_pos){i, old_par, finished && finished[i],
+                                   finished && finished[i] ? NULL : pos[i].data,
+                                   finished && finished[i] ? 0 : pos[i].len};
     rill__buf out[8] = {{0}};
     for (int st = 0; st < par; st++) {
         rill__conn_init init = conn_init(&err, st, par, 16);
         rill__source *src;
-        CHECK_RC(rill__generator_source_ops.create(cfg, schema, &init, &src));
+        CHECK_RC(ops->create(cfg, schema, &init, &src));
+        done[st] = false;
         if (*n_pos && old_par != par)
-            CHECK_RC(rill__generator_source_ops.seek_rescaled(src, sp, *n_pos));
+            CHECK_RC(ops->seek_rescaled(src, sp, *n_pos));
+        else if (*n_pos && sp[st].finished)
+            done[st] = true; /* the runtime ends such a task at once */
         else if (*n_pos)
-            CHECK_RC(rill__generator_source_ops.seek(src, sp[st].data, sp[st].len));
+            CHECK_RC(ops->seek(src, sp[st].data, sp[st].len));
         rill_batch *b = rill__batch_new(schema, 16);
-        for (int k = 0; n_polls[st] < 0 || k < n_polls[st]; k++) {
+        for (int k = 0; !done[st] && (n_polls[st] < 0 || k < n_polls[st]); k++) {
             CHECK(k < 100000);
             rill__batch_clear(b);
             int64_t w;
-            int rc = rill__generator_source_ops.poll(src, b, &w);
+            int rc = ops->poll(src, b, &w);
             CHECK(rc >= 0);
             for (uint32_t i = 0; i < b->n_rows; i++) {
                 rill_row r = rill__batch_row(b, i);
                 int64_t v = rill_row_i64(&r, 0);
                 CHECK(v >= 0 && v < total);
                 if (seen[v])
-                    rill_test_fail(__FILE__, __LINE__, "row %lld emitted twice (phase at "
-                                   "parallelism %d, subtask %d)", (long long)v, par, st);
+                    rill_test_fail(__FILE__, __LINE__, "%s: row %lld emitted twice (phase at "
+                                   "parallelism %d, subtask %d)", ops->kind, (long long)v, par,
+                                   st);
                 seen[v] = true;
             }
             if (rc == RILL_DONE)
-                break;
+                done[st] = true;
         }
-        CHECK_RC(rill__generator_source_ops.position(src, &out[st]));
+        CHECK_RC(ops->position(src, &out[st]));
         rill__batch_unref(b);
-        rill__generator_source_ops.destroy(src);
+        ops->destroy(src);
     }
     for (int i = 0; i < *n_pos; i++)
         rill__buf_free(&pos[i]);
     for (int st = 0; st < par; st++)
         pos[st] = out[st];
     *n_pos = par;
+}
+
+static void gen_phase(void *cfg, rill_schema *schema, int par, const int *n_polls,
+                      rill__buf *pos, int *n_pos, int old_par, bool *seen, int total)
+{
+    bool done[8];
+    src_phase(&rill__generator_source_ops, cfg, schema, par, n_polls, pos, n_pos, old_par,
+              NULL, done, seen, total);
+}
+
+/* Every chain of three parallelisms from 1 to 4 (a first run, two restores), for the file
+ * source and the generator, with random progress in each run, and runs whose ended subtasks
+ * are handed over as finished: each row is emitted exactly once. The file source emitted
+ * rows again after 2 -> 1 -> 1 (issue 12: a rescaled reader's position forgot where the
+ * other splits it had taken over stood). */
+TEST(conn_sources_every_rescale_chain_emits_each_row_once)
+{
+    char *dir = path_in_tmp("chains");
+    CHECK_RC(rill__mkdirs(dir, 0755));
+    int id = 0;
+    for (int f = 0; f < 7; f++) {
+        char *p = rill__xasprintf("%s/f%d.csv", dir, f);
+        rill__buf t = {0};
+        rill__buf_printf(&t, "id\n");
+        for (int i = 0; i < 30 + 23 * f; i++)
+            rill__buf_printf(&t, "%d\n", id++);
+        write_text(p, rill__buf_cstr(&t));
+        rill__buf_free(&t);
+        free(p);
+    }
+    int file_total = id;
+    enum { GEN_TOTAL = 1500 };
+    rill_schema *schema = schema_of("id INT64 NOT NULL");
+    rill_gen_field f[1] = {{.name = "id", .kind = RILL_GEN_SEQUENCE, .a = 0, .b = 1}};
+    rill_gen_opts o = {.seed = 1, .events = GEN_TOTAL, .fields = f, .n_fields = 1};
+    const rill__source_ops *kinds[2] = {&rill__file_source_ops, &rill__generator_source_ops};
+    void *cfgs[2] = {rill__file_source_cfg(dir, NULL), rill__generator_cfg(&o)};
+    int totals[2] = {file_total, GEN_TOTAL};
+    uint64_t rnd = 12345;
+    for (int kind = 0; kind < 2; kind++)
+        for (int chain = 0; chain < 64 * 2; chain++) {
+            int pars[3] = {1 + chain % 4, 1 + chain / 4 % 4, 1 + chain / 16 % 4};
+            bool hand_finished = chain >= 64;
+            bool *seen = rill__xcalloc((size_t)totals[kind], sizeof *seen);
+            rill__buf pos[8] = {{0}};
+            bool done[8] = {0}, fin[8] = {0};
+            int n_pos = 0, old_par = 0;
+            for (int ph = 0; ph < 3; ph++) {
+                int polls[4];
+                for (int st = 0; st < pars[ph]; st++) {
+                    rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+                    polls[st] = ph == 2 ? -1 : (int)(rnd >> 33) % 9; /* 0..8 batches of 16 */
+                }
+                for (int i = 0; i < n_pos; i++)
+                    fin[i] = hand_finished && done[i];
+                src_phase(kinds[kind], cfgs[kind], schema, pars[ph], polls, pos, &n_pos,
+                          old_par, fin, done, seen, totals[kind]);
+                old_par = pars[ph];
+            }
+            for (int i = 0; i < totals[kind]; i++)
+                if (!seen[i]) {
+                    rill_test_fail(__FILE__, __LINE__, "%s, chain %d -> %d -> %d%s: row %d "
+                                   "never emitted", kinds[kind]->kind, pars[0], pars[1],
+                                   pars[2], hand_finished ? " (finished handed over)" : "", i);
+                    break;
+                }
+            for (int i = 0; i < n_pos; i++)
+                rill__buf_free(&pos[i]);
+            free(seen);
+        }
+    rill__file_source_ops.cfg_free(cfgs[0]);
+    rill__generator_source_ops.cfg_free(cfgs[1]);
+    rill_schema_free(schema);
+    free(dir);
 }
 
 TEST(conn_gen_rescaled_again_emits_each_row_once)
