@@ -3,8 +3,9 @@
 #   make demo     ... and run the fraud-detection demo on the embedded mini-cluster
 #   make test     ... and run every test, then again under ASan+UBSan (build-asan/)
 #   make bench    build and run the benchmarks, printing a table
+#   make chaos    the long chaos test: jobs killed -9 over 100 times and resumed (CHAOS_KILLS per job)
 #   make asan | make debug | make format | make clean
-.PHONY: all build deps demo test test-release test-asan asan debug bench format clean
+.PHONY: all build deps demo test test-release test-asan asan debug bench chaos format clean
 
 all: build
 
@@ -42,6 +43,11 @@ bench: build
 	@./bench/run
 	@./bench/cluster
 	@./bench/checkpoints
+
+CHAOS_KILLS ?= 35
+chaos: build
+	@RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
+	 RILL_TEST_JOBS=build/tests/jobs python3 tests/e2e/chaos.py --kills $(CHAOS_KILLS)
 
 format:
 	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c

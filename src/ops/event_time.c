@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/net.h"
 #include "ops.h"
 
 typedef struct et_op {
@@ -17,6 +18,8 @@ typedef struct et_op {
     int n_split_ids;
     rill__wm_merger merger;
     bool idle; /* told downstream */
+    /* a rescaled restore: the lowest watermark of the old subtasks, of those not idle */
+    int64_t rs_min, rs_min_idle;
 } et_op;
 
 /* The merger input of split id (-1: the stream as a whole), added on first sight. */
@@ -209,6 +212,92 @@ static int et_watermark(rill__operator *op, int64_t wm)
     return 0;
 }
 
+/*
+ * State: the watermark sent and each split's largest timestamp, so that a restored run makes
+ * the same watermarks, and so the same lateness decisions, as an uninterrupted one.
+ *   u32 ET_SNAP_VERSION, i64 watermark sent, u8 idle, u32 n, n times: i64 split id (-1: the
+ *   stream as a whole), i64 largest timestamp, u8 the split has ended
+ * A restore at another parallelism cannot map split ids (they are each reader's own): every
+ * new subtask starts from the lowest watermark the old subtasks had sent, which is the one
+ * every operator downstream of them had, and its splits' timestamps start afresh.
+ */
+#define ET_SNAP_VERSION 1u
+
+static int et_snapshot(rill__operator *op, uint64_t id, rill__buf *out, rill__ksnap **keyed_out)
+{
+    et_op *e = (et_op *)op;
+    (void)id, (void)keyed_out;
+    uint32_t n = 0;
+    for (int i = 0; i < e->n_split_ids; i++)
+        n += e->input_of[i] != 0;
+    rill__enc enc;
+    rill__enc_init(&enc, out);
+    rill__enc_u32(&enc, ET_SNAP_VERSION);
+    rill__enc_i64(&enc, op->watermark);
+    rill__enc_u8(&enc, e->idle);
+    rill__enc_u32(&enc, n);
+    for (int i = 0; i < e->n_split_ids; i++) {
+        if (e->input_of[i] == 0)
+            continue;
+        int in = e->input_of[i] - 1;
+        rill__enc_i64(&enc, i - 1);
+        rill__enc_i64(&enc, e->gens[in].max_ts);
+        rill__enc_u8(&enc, e->done[in]);
+    }
+    return rill__enc_finish(&enc, "event time state");
+}
+
+static int et_restore(rill__operator *op, int old_subtask, int old_par, const void *data,
+                      size_t len)
+{
+    et_op *e = (et_op *)op;
+    rill__dec d;
+    rill__dec_init(&d, data, len);
+    uint32_t version = rill__dec_u32(&d, "version");
+    int64_t wm = rill__dec_i64(&d, "watermark");
+    bool idle = rill__dec_u8(&d, "idle") != 0;
+    uint32_t n = rill__dec_u32(&d, "splits");
+    bool mine = old_par == op->parallelism && old_subtask == op->subtask;
+    if (d.rc == 0 && version != ET_SNAP_VERSION)
+        return rill__operator_fail(op, RILL_ECORRUPT, "restore: event time state of version "
+                                   "%u, this build reads %u", version, ET_SNAP_VERSION);
+    for (uint32_t i = 0; i < n && d.rc == 0; i++) {
+        int64_t split = rill__dec_i64(&d, "split");
+        int64_t max_ts = rill__dec_i64(&d, "max_ts");
+        bool done = rill__dec_u8(&d, "done") != 0;
+        if (d.rc || !mine)
+            continue;
+        if (split < -1 || split >= INT32_MAX) {
+            rill__dec_fail_at(&d, "split", d.off - 17);
+            break;
+        }
+        int in = input_for(e, (int32_t)split);
+        rill__wm_gen_observe(&e->gens[in], max_ts);
+        int64_t w;
+        rill__wm_merger_update(&e->merger, in, rill__wm_gen_current(&e->gens[in]), &w);
+        if (done) {
+            e->done[in] = true;
+            rill__wm_merger_set_idle(&e->merger, in, true, &w);
+        }
+    }
+    rill__err err;
+    if (rill__dec_finish(&d, "event time state", &err) < 0)
+        return rill__operator_fail(op, RILL_ECORRUPT, "restore: %s", err.msg);
+    if (mine) {
+        op->restored_watermark = wm;
+    } else if (old_par != op->parallelism) {
+        int64_t *min = idle ? &e->rs_min_idle : &e->rs_min;
+        if (wm < *min)
+            *min = wm;
+        op->restored_watermark = e->rs_min != RILL_TS_MAX ? e->rs_min : e->rs_min_idle;
+    } else {
+        return 0; /* another subtask's, at this parallelism: that subtask restores it */
+    }
+    if (op->restored_watermark > e->merger.current)
+        e->merger.current = op->restored_watermark; /* never goes back below it */
+    return 0;
+}
+
 static int et_tick(rill__operator *op, int64_t now_ms)
 {
     et_op *e = (et_op *)op;
@@ -258,6 +347,8 @@ static const rill__operator_ops et_ops = {
     .process = et_process,
     .watermark = et_watermark,
     .tick = et_tick,
+    .snapshot = et_snapshot,
+    .restore = et_restore,
     .end_input = et_end,
     .close = rill__operator_close,
     .destroy = et_destroy,
@@ -275,6 +366,7 @@ rill__operator *rill__op_event_time(const rill__op_init *init, int ts_field,
         e->opts = *opts;
     e->skip_null = skip_null;
     rill__wm_merger_init(&e->merger, 0);
+    e->rs_min = e->rs_min_idle = RILL_TS_MAX;
     if (e->opts.idle_timeout_ms > 0)
         e->base.next_tick_ms = 0; /* the first tick arms the idleness checks */
     return &e->base;

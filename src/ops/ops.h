@@ -182,6 +182,10 @@ struct rill__operator {
     int64_t in_ts;
     /* event time: the last watermark received (RILL_TS_MIN before the first) */
     int64_t watermark;
+    /* event time: the watermark this operator had sent when the checkpoint it was restored
+     * from was taken (RILL_TS_MIN: none); its task sends it as its first message, before any
+     * row, so that downstream lateness is judged as it was before the failure */
+    int64_t restored_watermark;
     /* processing time: when tick wants to run next (RILL_TS_MAX: never); the task reads it */
     int64_t next_tick_ms;
     /* the newest checkpoint known to be complete (0: none) */

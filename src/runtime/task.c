@@ -784,6 +784,14 @@ static int gate_check_aligned(rill__task *t)
  */
 static int send_wave(rill__task *t)
 {
+    /* After a restore, the watermark sent before the checkpoint is the first message: without
+     * it the operators downstream would start from RILL_TS_MIN and count rows that were late
+     * before the failure (results would differ from an uninterrupted run). */
+    for (int i = 0; i < t->v->n_nodes; i++) {
+        rill__operator *op = t->ops[i];
+        if (op->restored_watermark > op->watermark)
+            return rill__operator_send_watermark(op, op->restored_watermark);
+    }
     return rill__operator_idle(t->ops[0], false);
 }
 

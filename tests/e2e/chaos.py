@@ -1,0 +1,220 @@
+"""Chaos: jobs killed with SIGKILL at random moments (during restores too) and resumed with
+`rill run --resume` at a random parallelism each time, until they finish; then their committed
+output must equal that of one uninterrupted run (Flink's "allround" end-to-end test is the
+model). Used by test_chaos.py (a short version in `make test`) and by `make chaos` (the long
+one, which prints what it did):
+
+    python3 tests/e2e/chaos.py [--kills N] [--seed S] [--only NAME]   (RILL_* as for ctest)
+
+The jobs:
+- selfcheck: generated (key, seq) rows checked per key in keyed state for gaps and repeats;
+  alerts to the exactly-once file sink. None may be committed. The source's parallelism
+  changes too (generator positions rescaled).
+- windows: clicks from one CSV file with late rows (beyond the max delay), per page in
+  event-time tumbling windows, to the exactly-once file sink. The committed windows must be
+  the ones computed here from SEMANTICS.md (test_windows's oracle), each once: late rows
+  stay late through every kill and restore.
+- files: ids from several CSV files, passed through, to the exactly-once file sink: each id
+  committed exactly once (file split positions rescaled).
+"""
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import shutil
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rill_e2e  # noqa: E402
+from rill_e2e import Failure, expect, expect_rc  # noqa: E402
+from test_recovery import Started  # noqa: E402
+import test_windows  # noqa: E402
+
+PARALLELISMS = (1, 2, 3, 4)
+FINAL_TIMEOUT = 300
+RESTORE_LINE = re.compile(r"restoring checkpoint (\d+)")
+
+
+class Log:
+    """What a chaos run did, printed as it goes."""
+
+    def __init__(self, name, verbose):
+        self.name, self.verbose = name, verbose
+        self.kills = self.restores = self.runs = 0
+        self.pars = []
+        self.t0 = time.monotonic()
+
+    def say(self, text):
+        if self.verbose:
+            print("  %s: %s" % (self.name, text), flush=True)
+
+    def summary(self):
+        return ("%s: %d runs, %d kills, %d restores from a checkpoint, parallelisms %s, "
+                "%.1f s" % (self.name, self.runs, self.kills, self.restores,
+                            "".join(str(p) for p in self.pars), time.monotonic() - self.t0))
+
+
+def restored(err):
+    m = RESTORE_LINE.findall(err)
+    return int(m[-1]) if m else None
+
+
+def chaos(tmp, rng, log, args_for, kills, lo, hi):
+    """Runs args_for(parallelism) with --resume, killed after a random lo..hi seconds, `kills`
+    times (fewer if the job finishes first), then once more to its end. Returns the final
+    Result."""
+    for cycle in range(kills):
+        par = rng.choice(PARALLELISMS)
+        s = Started(tmp, "%s-%d" % (log.name, cycle), args_for(par), log_level="info")
+        log.runs += 1
+        log.pars.append(par)
+        deadline = s.t0 + rng.uniform(lo, hi)
+        while s.p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ended = s.p.poll() is not None
+        r = s.kill9()
+        chk = restored(r.err)
+        log.restores += chk is not None
+        if ended:
+            expect_rc(r, 0)
+            log.say("run %d at -p %d finished by itself (restored %s)" % (cycle, par, chk))
+            return r
+        log.kills += 1
+        log.say("run %d at -p %d killed after %.2f s (restored %s)" % (cycle, par, r.secs, chk))
+    par = rng.choice(PARALLELISMS)
+    log.pars.append(par)
+    s = Started(tmp, "%s-final" % log.name, args_for(par), log_level="info")
+    log.runs += 1
+    while s.p.poll() is None and time.monotonic() < s.t0 + FINAL_TIMEOUT:
+        time.sleep(0.05)
+    if s.p.poll() is None:
+        r = s.kill9()
+        raise Failure("%s: the final run did not finish in %d s\n%s" % (log.name, FINAL_TIMEOUT,
+                                                                       r.describe()))
+    r = s.result()
+    expect_rc(r, 0)
+    log.restores += restored(r.err) is not None
+    log.say("final run at -p %d finished (restored %s)" % (par, restored(r.err)))
+    return r
+
+
+def common(ck, interval):
+    return ["run", "--resume", "--checkpoint-dir", ck, "--checkpoint-interval", str(interval),
+            "--restart-delay", "50"]
+
+
+def selfcheck(tmp, rng, kills, verbose=False, events=600000, rate=100000):
+    """Generated sequences per key, checked in keyed state: no alert may be committed."""
+    log = Log("selfcheck", verbose)
+    ck, alerts = os.path.join(tmp, "ck-selfcheck"), os.path.join(tmp, "alerts")
+    so = os.path.join(rill_e2e.RILL_EXAMPLES, "selfcheck.so")
+
+    def args_for(par):
+        src_par = rng.choice(PARALLELISMS)
+        return common(ck, 100) + ["-p", str(par), so, "--", "--keys", "12", "--events",
+                                  str(events), "--rate", str(rate), "--source-parallelism",
+                                  str(src_par), "--alerts", alerts]
+    r = chaos(tmp, rng, log, args_for, kills, 0.05, 1.5)
+    m = re.search(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+)", r.out)
+    expect(m is not None, "selfcheck: summary line", "selfcheck: events=N ...", r.out, r)
+    expect(m.group(2) == "0" and m.group(3) == "0" and m.group(4) == "0",
+           "selfcheck after %d kills: no alert, gap or duplicate in the final run" % log.kills,
+           "alerts=0 gaps=0 duplicates=0", m.group(0), r)
+    rows = rill_e2e.committed_rows(alerts)
+    expect(rows == [], "selfcheck after %d kills: no alert committed" % log.kills, [],
+           rows[:10], r)
+    return log
+
+
+def windows(tmp, rng, kills, verbose=False, n=60000, rows_per_ms=8):
+    """Event-time windows over one file with late rows: the committed windows are the
+    oracle's."""
+    log = Log("windows", verbose)
+    delay, size = 1000, 10000
+    rows = test_windows.gen_clicks(rng.randrange(1 << 30), n, delay, [size], 1700000000000,
+                                   n_users=50, n_pages=7, step=40, p_late=0.2,
+                                   late_max=2 * size)
+    path = os.path.join(tmp, "clicks.csv")
+    test_windows.write_rows(path, test_windows.CLICK_HEADER, rows)
+    expected, late = test_windows.oracle_fixed(test_windows.click_events(rows, "page"),
+                                               test_windows.tumbling(size), delay)
+    expect(len(late) > 100, "windows: the input has late rows", "> 100", len(late))
+    ck, out = os.path.join(tmp, "ck-windows"), os.path.join(tmp, "windows")
+    so = rill_e2e.job_so("chaos_windows")
+
+    def args_for(par):
+        return common(ck, 100) + ["-p", str(par), so, "--", "--input", path, "--output", out,
+                                  "--rows-per-ms", str(rows_per_ms), "--max-delay-ms",
+                                  str(delay), "--size-ms", str(size)]
+    r = chaos(tmp, rng, log, args_for, kills, 0.05, 1.2)
+    actual = test_windows.parse_csv("page,window_start,window_end,clicks\n" + "\n".join(
+        rill_e2e.committed_rows(out)), test_windows.CLICKS_HEADER, "windows committed",
+        (str, int, int, int))
+    test_windows.compare(expected, actual, "windows after %d kills (committed vs computed)"
+                         % log.kills, r)
+    return log
+
+
+def files(tmp, rng, kills, verbose=False, n_files=5, per_file=16000, rows_per_ms=10):
+    """Ids from several files, passed through: each committed exactly once."""
+    log = Log("files", verbose)
+    src = os.path.join(tmp, "in")
+    os.makedirs(src)
+    total = 0
+    for f in range(n_files):
+        n = per_file + rng.randrange(per_file)
+        with open(os.path.join(src, "part-%02d.csv" % f), "w") as fh:
+            fh.write("id\n" + "".join("%d\n" % i for i in range(total, total + n)))
+        total += n
+    ck, out = os.path.join(tmp, "ck-files"), os.path.join(tmp, "files")
+    so = rill_e2e.job_so("eo_files")
+
+    def args_for(par):
+        return common(ck, 100) + ["-p", str(par), so, "--", "--input", src, "--output", out,
+                                  "--rows-per-ms", str(rows_per_ms)]
+    r = chaos(tmp, rng, log, args_for, kills, 0.05, 1.2)
+    ids = [int(x) for x in rill_e2e.committed_rows(out)]
+    dup = len(ids) - len(set(ids))
+    missing = total - len(set(ids))
+    expect(dup == 0 and missing == 0 and sorted(set(ids)) == list(range(total)),
+           "files after %d kills: every id committed exactly once" % log.kills,
+           "%d ids" % total, "%d rows, %d duplicated, %d missing" % (len(ids), dup, missing), r)
+    return log
+
+
+SCENARIOS = {"selfcheck": selfcheck, "windows": windows, "files": files}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kills", type=int, default=35, help="kills per job (default 35)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default: new)")
+    ap.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    ap.add_argument("--repeat", type=int, default=1, help="whole runs in a row (default 1)")
+    a = ap.parse_args()
+    rill_e2e.check_env(need_jobs=True)
+    seed = a.seed if a.seed is not None else random.randrange(1 << 31)
+    total_kills, failed = 0, False
+    for rep in range(a.repeat):
+        for name in a.only or sorted(SCENARIOS):
+            s = seed + rep * 1000 + sorted(SCENARIOS).index(name)
+            print("chaos %s: seed %d, %d kills" % (name, s, a.kills), flush=True)
+            tmp = tempfile.mkdtemp(prefix="rill-chaos-")
+            try:
+                log = SCENARIOS[name](tmp, random.Random(s), a.kills, verbose=True)
+                total_kills += log.kills
+                print("ok   " + log.summary(), flush=True)
+            except Failure as e:
+                failed = True
+                print("FAIL chaos %s (seed %d): %s" % (name, s, e), flush=True)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    print("chaos: %d kills in all, %s" % (total_kills, "FAILED" if failed else "all passed"))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
