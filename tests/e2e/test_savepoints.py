@@ -265,6 +265,46 @@ def test_savepoint_rescales_exactly_once_sink(tmp):
         expect(not in_progress, "%s: nothing left in progress" % what, "none", in_progress, r)
 
 
+def test_rescale_chains_read_each_row_once(tmp):
+    """Files passed through to the exactly-once sink, stopped with a savepoint twice and resumed
+    at other parallelisms (chains of three): every row committed exactly once. 2 -> 1 -> 1 read
+    the part of the second file that the first run's subtask 1 had read again (issue 12)."""
+    src = os.path.join(tmp, "in")
+    os.makedirs(src)
+    n = 0
+    for f in range(4):
+        with open(os.path.join(src, "f%d.csv" % f), "w") as fh:
+            fh.write("id\n" + "".join("%d\n" % i for i in range(n, n + 9000 + 1000 * f)))
+        n += 9000 + 1000 * f
+    for chain in ((2, 1, 1), (4, 1, 1), (3, 1, 1), (4, 2, 2), (1, 3, 2), (2, 4, 3)):
+        tag = "".join(str(p) for p in chain)
+        out, sp = os.path.join(tmp, "out-" + tag), None
+        for i, par in enumerate(chain):
+            args = ["run", "-p", str(par), "--checkpoint-dir", os.path.join(tmp, "ck-" + tag),
+                    "--checkpoint-interval", "200"]
+            args += ["--from-savepoint", sp] if sp else []
+            job = [rill_e2e.job_so("eo_files"), "--", "--input", src, "--output", out,
+                   "--rows-per-ms", "8"]
+            what = "chain %s, run %d at -p %d" % ("->".join(map(str, chain)), i + 1, par)
+            if i == len(chain) - 1:
+                r = run(args + job, timeout=120)
+                expect_rc(r, 0)
+                break
+            p, port = start(args + ["--rest-port", "0"] + job)
+            try:
+                time.sleep(0.5)
+                r = run(["stop", "eo_files", "--savepoint", os.path.join(tmp, "sp-%s-%d" % (
+                    tag, i)), "-m", "127.0.0.1:%d" % port])
+                expect_rc(r, 0)
+                sp = location(r, what)
+            finally:
+                rc, pout, err = finish(p)
+            expect(rc == 0, "%s: stopped cleanly" % what, 0, "%d\n%s" % (rc, err))
+        ids, in_progress = committed_ids(out)
+        expect_each_once(ids, n, "chain %s" % "->".join(map(str, chain)), r)
+        expect(not in_progress, "chain %s: nothing left in progress" % tag, "none", in_progress)
+
+
 EOW_EVENTS = 300000  # rows, ts = row number in ms: 300 windows of 1000 ms, 10 keys
 EOW_FULL = 100       # rows in every window of every key
 
@@ -405,7 +445,7 @@ def test_stop_with_drain_commits_every_window(tmp):
 
 
 if __name__ == "__main__":
-    main([test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
+    main([test_rescale_chains_read_each_row_once, test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
           test_stop_and_resume_equals_uninterrupted,
           test_kill_resume_equals_uninterrupted, test_savepoint_rescales_exactly_once_sink,
           test_stop_without_drain_then_restore_equals_uninterrupted,
