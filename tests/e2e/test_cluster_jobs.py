@@ -33,10 +33,12 @@ os.environ["RILL_LOG"] = "info"
 from rill_e2e import (RILL_BIN, RILL_BUILD, RILL_EXAMPLES, Failure, compare_alerts,  # noqa: E402
                       expect, expect_in, expect_rc, expected_alerts, gen_transactions, job_so,
                       main, parse_alerts, read_text, run, write_csv)
+from rill_e2e import committed_rows  # noqa: E402
 from test_cluster import (frame, pstr, recv_frame, run_cluster, secret_file,  # noqa: E402
                           wait_tms)
 from test_recovery import committed_alert_rows  # noqa: E402
 from test_savepoints import committed_ids, expect_each_once  # noqa: E402
+import test_windows  # noqa: E402
 
 SLOW = (os.environ.get("RILL_E2E_SLOW", "") not in ("", "0") or
         any("asan" in os.path.basename(os.path.normpath(p)).lower()
@@ -358,6 +360,30 @@ def test_kill9_taskmanagers_replaced(tmp):
         expect_each_once(ids, n, "eo_rows after 2 kills")
         print("  eo_rows: %d ids at %d/s, 2 kills, %d restarts, %.1f s"
               % (n, rate, doc["restarts"], time.monotonic() - t0), flush=True)
+
+        # event-time windows over a file with late rows: the committed windows are the ones
+        # computed from SEMANTICS.md, each once (late rows stay late across the failovers)
+        delay, size = 1000, 10000
+        rows = test_windows.gen_clicks(7, 40000, delay, [size], 1700000000000, n_users=50,
+                                       n_pages=7, step=40, p_late=0.2, late_max=2 * size)
+        path = os.path.join(tmp, "clicks.csv")
+        test_windows.write_rows(path, test_windows.CLICK_HEADER, rows)
+        expected, late = test_windows.oracle_fixed(test_windows.click_events(rows, "page"),
+                                                   test_windows.tumbling(size), delay)
+        out = os.path.join(tmp, "windows")
+        t0 = time.monotonic()
+        jid = submit(jm, job_so("chaos_windows"), ["-p", "4"] + CKPT,
+                     ["--input", path, "--output", out, "--rows-per-ms", "5",
+                      "--max-delay-ms", str(delay), "--size-ms", str(size)])
+        kill_and_replace(c, jm, jid, live, 2, 2, timeout)
+        doc = wait_job(jm, jid, ("FINISHED",), scaled(60, 240))
+        expect(doc.get("restarts", 0) >= 2, "windows: restarts >= kills", ">= 2", doc)
+        got = test_windows.parse_csv("page,window_start,window_end,clicks\n" + "\n".join(
+            committed_rows(out)), test_windows.CLICKS_HEADER, "windows committed",
+            (str, int, int, int))
+        test_windows.compare(expected, got, "windows after 2 TaskManager kills")
+        print("  windows: %d clicks (%d late), 2 kills, %d restarts, %.1f s"
+              % (len(rows), len(late), doc["restarts"], time.monotonic() - t0), flush=True)
     run_cluster(tmp, body)
 
 
