@@ -101,14 +101,20 @@ def chaos(tmp, rng, log, args_for, kills, lo, hi):
     return r
 
 
+def scale(kills):
+    """How many times the short version's input a job needs to last for `kills` kills."""
+    return max(1, round(kills / 9))
+
+
 def common(ck, interval):
     return ["run", "--resume", "--checkpoint-dir", ck, "--checkpoint-interval", str(interval),
             "--restart-delay", "50"]
 
 
-def selfcheck(tmp, rng, kills, verbose=False, events=600000, rate=100000):
+def selfcheck(tmp, rng, kills, verbose=False, rate=100000):
     """Generated sequences per key, checked in keyed state: no alert may be committed."""
     log = Log("selfcheck", verbose)
+    events = 600000 * scale(kills)
     ck, alerts = os.path.join(tmp, "ck-selfcheck"), os.path.join(tmp, "alerts")
     so = os.path.join(rill_e2e.RILL_EXAMPLES, "selfcheck.so")
 
@@ -129,10 +135,11 @@ def selfcheck(tmp, rng, kills, verbose=False, events=600000, rate=100000):
     return log
 
 
-def windows(tmp, rng, kills, verbose=False, n=60000, rows_per_ms=8):
+def windows(tmp, rng, kills, verbose=False, rows_per_ms=8):
     """Event-time windows over one file with late rows: the committed windows are the
     oracle's."""
     log = Log("windows", verbose)
+    n = 60000 * scale(kills)
     delay, size = 1000, 10000
     rows = test_windows.gen_clicks(rng.randrange(1 << 30), n, delay, [size], 1700000000000,
                                    n_users=50, n_pages=7, step=40, p_late=0.2,
@@ -158,9 +165,10 @@ def windows(tmp, rng, kills, verbose=False, n=60000, rows_per_ms=8):
     return log
 
 
-def files(tmp, rng, kills, verbose=False, n_files=5, per_file=16000, rows_per_ms=10):
+def files(tmp, rng, kills, verbose=False, n_files=5, rows_per_ms=10):
     """Ids from several files, passed through: each committed exactly once."""
     log = Log("files", verbose)
+    per_file = 16000 * scale(kills)
     src = os.path.join(tmp, "in")
     os.makedirs(src)
     total = 0
