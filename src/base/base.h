@@ -216,4 +216,113 @@ int rill__parse_bytes(const char *s, int64_t *out);
 /* Shortest text that reads back as the same double ("%.17g" trimmed); returns length. */
 int rill__format_f64(char *buf, size_t cap, double d);
 
+/* ---- the binary codec: every file format and wire message -----------------------------------
+ * Fixed-width integers are little-endian, whatever the host. rill__le_* read and write them in
+ * place (headers, lengths patched after the fact); a payload is a sequence of fields with no
+ * tags: u8, u16, u32, u64 and i64 are fixed
+ * width little-endian (i64 two's complement); bytes and strings are a u32 length then the bytes.
+ * Strings hold no NUL byte. Each decoder call names its field and limit; the first failure is
+ * kept (the rest read zeros) and reported by rill__dec_finish, which also refuses trailing
+ * bytes. Encoders append to a rill__buf and check the same limits. */
+
+static inline void rill__le_put32(void *p, uint32_t v)
+{
+    uint8_t *b = p;
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void rill__le_put64(void *p, uint64_t v)
+{
+    rill__le_put32(p, (uint32_t)v);
+    rill__le_put32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+static inline uint32_t rill__le_get32(const void *p)
+{
+    const uint8_t *b = p;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static inline uint64_t rill__le_get64(const void *p)
+{
+    return (uint64_t)rill__le_get32(p) | (uint64_t)rill__le_get32((const uint8_t *)p + 4) << 32;
+}
+/* Appends a little-endian u32 / u64 to b. */
+static inline void rill__buf_put_u32(rill__buf *b, uint32_t v)
+{
+    uint8_t x[4];
+    rill__le_put32(x, v);
+    rill__buf_append(b, x, sizeof x);
+}
+static inline void rill__buf_put_u64(rill__buf *b, uint64_t v)
+{
+    uint8_t x[8];
+    rill__le_put64(x, v);
+    rill__buf_append(b, x, sizeof x);
+}
+
+typedef struct rill__enc {
+    rill__buf *b;
+    int rc; /* first error (a string over its limit) */
+    const char *bad_field;
+} rill__enc;
+
+static inline void rill__enc_init(rill__enc *e, rill__buf *b)
+{
+    e->b = b;
+    e->rc = 0;
+    e->bad_field = NULL;
+}
+void rill__enc_u8(rill__enc *e, uint8_t v);
+void rill__enc_u16(rill__enc *e, uint16_t v);
+void rill__enc_u32(rill__enc *e, uint32_t v);
+void rill__enc_u64(rill__enc *e, uint64_t v);
+void rill__enc_i64(rill__enc *e, int64_t v);
+/* RILL_ELIMIT (sticky) when n > max. */
+void rill__enc_bytes(rill__enc *e, const char *field, const void *p, size_t n, size_t max);
+/* RILL_ELIMIT over max bytes; s may be NULL (the empty string). */
+void rill__enc_str(rill__enc *e, const char *field, const char *s, size_t max);
+/* n bytes as they are, with no length (a field whose length is known otherwise). */
+void rill__enc_raw(rill__enc *e, const void *p, size_t n);
+/* The end of message msg's encoding: 0 or the first error (the field logged at debug level). */
+int rill__enc_finish(rill__enc *e, const char *msg);
+
+typedef struct rill__dec {
+    const uint8_t *p;
+    size_t len, off;
+    int rc;            /* first error: RILL_EPROTO (truncated, NUL in a string, trailing
+                        * bytes) or RILL_ELIMIT (over a field's limit) */
+    const char *field; /* the field that failed */
+    size_t at;         /* its offset */
+} rill__dec;
+
+static inline void rill__dec_init(rill__dec *d, const void *p, size_t len)
+{
+    d->p = (const uint8_t *)p;
+    d->len = len;
+    d->off = 0;
+    d->rc = 0;
+    d->field = NULL;
+    d->at = 0;
+}
+uint8_t rill__dec_u8(rill__dec *d, const char *field);
+uint16_t rill__dec_u16(rill__dec *d, const char *field);
+uint32_t rill__dec_u32(rill__dec *d, const char *field);
+uint64_t rill__dec_u64(rill__dec *d, const char *field);
+int64_t rill__dec_i64(rill__dec *d, const char *field);
+/* Borrowed bytes (valid as long as the payload); *p NULL and *n 0 after an error. */
+void rill__dec_bytes(rill__dec *d, const char *field, size_t max, const uint8_t **p, size_t *n);
+/* The next n bytes as they are (borrowed; NULL after an error). */
+const uint8_t *rill__dec_raw(rill__dec *d, const char *field, size_t n);
+/* Bytes not read yet. */
+static inline size_t rill__dec_left(const rill__dec *d)
+{
+    return d->rc ? 0 : d->len - d->off;
+}
+/* Copies a string of at most cap-1 bytes into buf, NUL-terminated ("" after an error). */
+void rill__dec_str(rill__dec *d, const char *field, char *buf, size_t cap);
+/* 0, or the first error with a message "<msg>: field '<f>' ... at offset N" in *err. Also
+ * RILL_EPROTO when bytes are left over. */
+int rill__dec_finish(rill__dec *d, const char *msg, rill__err *err);
+/* Records RILL_EPROTO for field (decoded at offset at) whose value failed a check of the
+ * message's own, unless an earlier error is kept already. */
+void rill__dec_fail_at(rill__dec *d, const char *field, size_t at);
 #endif /* RILL_BASE_H */

@@ -1,5 +1,5 @@
 /*
- * net.h - base layer: TCP sockets, the framed wire protocol (frames, field codec, handshake with
+ * net.h - base layer: TCP sockets, the framed wire protocol (frames, handshake with
  * optional shared-secret authentication), SHA-256/HMAC. Used by the control plane (cluster) and
  * the data plane (runtime's remote channels); the format is specified in docs/protocol.md.
  */
@@ -156,70 +156,6 @@ int rill__frame_send(int fd, uint16_t type, const void *payload, size_t len, int
 int rill__frame_writer_drain(rill__frame_writer *w, int fd, int timeout_ms);
 int rill__frame_recv(rill__frame_reader *r, int fd, int timeout_ms, rill__frame *out);
 
-/* ---- field codec ---------------------------------------------------------------------------
- * A message payload is a sequence of fields with no tags: u8, u16, u32, u64 and i64 are fixed
- * width little-endian (i64 two's complement); bytes and strings are a u32 length then the bytes.
- * Strings hold no NUL byte. Each decoder call names its field and limit; the first failure is
- * kept (the rest read zeros) and reported by rill__dec_finish, which also refuses trailing
- * bytes. Encoders append to a rill__buf and check the same limits. */
-
-typedef struct rill__enc {
-    rill__buf *b;
-    int rc; /* first error (a string over its limit) */
-    const char *bad_field;
-} rill__enc;
-
-static inline void rill__enc_init(rill__enc *e, rill__buf *b)
-{
-    e->b = b;
-    e->rc = 0;
-    e->bad_field = NULL;
-}
-void rill__enc_u8(rill__enc *e, uint8_t v);
-void rill__enc_u16(rill__enc *e, uint16_t v);
-void rill__enc_u32(rill__enc *e, uint32_t v);
-void rill__enc_u64(rill__enc *e, uint64_t v);
-void rill__enc_i64(rill__enc *e, int64_t v);
-/* RILL_ELIMIT (sticky) when n > max. */
-void rill__enc_bytes(rill__enc *e, const char *field, const void *p, size_t n, size_t max);
-/* RILL_ELIMIT over max bytes; s may be NULL (the empty string). */
-void rill__enc_str(rill__enc *e, const char *field, const char *s, size_t max);
-/* The end of message msg's encoding: 0 or the first error (the field logged at debug level). */
-int rill__enc_finish(rill__enc *e, const char *msg);
-
-typedef struct rill__dec {
-    const uint8_t *p;
-    size_t len, off;
-    int rc;            /* first error: RILL_EPROTO (truncated, NUL in a string, trailing
-                        * bytes) or RILL_ELIMIT (over a field's limit) */
-    const char *field; /* the field that failed */
-    size_t at;         /* its offset */
-} rill__dec;
-
-static inline void rill__dec_init(rill__dec *d, const void *p, size_t len)
-{
-    d->p = (const uint8_t *)p;
-    d->len = len;
-    d->off = 0;
-    d->rc = 0;
-    d->field = NULL;
-    d->at = 0;
-}
-uint8_t rill__dec_u8(rill__dec *d, const char *field);
-uint16_t rill__dec_u16(rill__dec *d, const char *field);
-uint32_t rill__dec_u32(rill__dec *d, const char *field);
-uint64_t rill__dec_u64(rill__dec *d, const char *field);
-int64_t rill__dec_i64(rill__dec *d, const char *field);
-/* Borrowed bytes (valid as long as the payload); *p NULL and *n 0 after an error. */
-void rill__dec_bytes(rill__dec *d, const char *field, size_t max, const uint8_t **p, size_t *n);
-/* Copies a string of at most cap-1 bytes into buf, NUL-terminated ("" after an error). */
-void rill__dec_str(rill__dec *d, const char *field, char *buf, size_t cap);
-/* 0, or the first error with a message "<msg>: field '<f>' ... at offset N" in *err. Also
- * RILL_EPROTO when bytes are left over. */
-int rill__dec_finish(rill__dec *d, const char *msg, rill__err *err);
-/* Records RILL_EPROTO for field (decoded at offset at) whose value failed a check of the
- * message's own, unless an earlier error is kept already. */
-void rill__dec_fail_at(rill__dec *d, const char *field, size_t at);
 /* Replaces control characters in text from a peer, which goes into logs (no forged lines). */
 void rill__text_sanitize(char *s);
 

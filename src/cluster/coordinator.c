@@ -222,38 +222,30 @@ rill__ckpt_store *rill__coord_store(rill__coordinator *c)
     return c->store;
 }
 
-/* The metadata of a completed checkpoint: what restore needs to find every task's state. */
-static void put_str(rill__buf *b, const char *s)
-{
-    uint32_t n = s ? (uint32_t)strlen(s) : 0;
-    rill__buf_append(b, &n, 4);
-    if (n)
-        rill__buf_append(b, s, n);
-}
-
+/* The metadata of a completed checkpoint: what restore needs to find every task's state
+ * (restore.c reads it). */
 static void build_meta(rill__coordinator *c, const pending_ckpt *p, int64_t now, rill__buf *b)
 {
-    uint32_t u = META_VERSION;
-    rill__buf_append(b, &u, 4);
-    rill__buf_append(b, &p->id, 8);
-    rill__buf_append(b, &p->trigger_ms, 8);
-    rill__buf_append(b, &now, 8);
-    u = (uint32_t)c->env->max_parallelism;
-    rill__buf_append(b, &u, 4);
-    put_str(b, c->env->name);
-    u = (uint32_t)c->g->n_tasks;
-    rill__buf_append(b, &u, 4);
+    rill__enc e;
+    rill__enc_init(&e, b);
+    rill__enc_u32(&e, META_VERSION);
+    rill__enc_u64(&e, p->id);
+    rill__enc_i64(&e, p->trigger_ms);
+    rill__enc_i64(&e, now);
+    rill__enc_u32(&e, (uint32_t)c->env->max_parallelism);
+    rill__enc_str(&e, "job", c->env->name, SIZE_MAX);
+    rill__enc_u32(&e, (uint32_t)c->g->n_tasks);
     for (int v = 0; v < c->g->n_vertices; v++) {
         rill__vertex *vx = c->g->vertices[v];
         for (int k = 0; k < vx->parallelism; k++) {
             int t = vx->first_task + k;
-            uint32_t f[3] = {(uint32_t)vx->id, (uint32_t)k, (uint32_t)vx->parallelism};
-            rill__buf_append(b, f, sizeof f);
-            put_str(b, vx->nodes[0]->uid);
-            put_str(b, p->files[t]);
-            rill__buf_append(b, &p->sizes[t], 8);
-            uint8_t fin = p->files[t] == NULL;
-            rill__buf_append(b, &fin, 1);
+            rill__enc_u32(&e, (uint32_t)vx->id);
+            rill__enc_u32(&e, (uint32_t)k);
+            rill__enc_u32(&e, (uint32_t)vx->parallelism);
+            rill__enc_str(&e, "uid", vx->nodes[0]->uid, SIZE_MAX);
+            rill__enc_str(&e, "file", p->files[t], SIZE_MAX);
+            rill__enc_u64(&e, (uint64_t)p->sizes[t]);
+            rill__enc_u8(&e, p->files[t] == NULL);
         }
     }
 }

@@ -436,50 +436,24 @@ static int commit_upto(eo_sink *s, uint64_t id)
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
-static void put_u32(rill__buf *b, uint32_t x)
-{
-    unsigned char v[4];
-    for (int i = 0; i < 4; i++)
-        v[i] = (unsigned char)(x >> (8 * i));
-    rill__buf_append(b, v, sizeof v);
-}
-
-static void put_u64(rill__buf *b, uint64_t x)
-{
-    unsigned char v[8];
-    for (int i = 0; i < 8; i++)
-        v[i] = (unsigned char)(x >> (8 * i));
-    rill__buf_append(b, v, sizeof v);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 static void encode_state(const eo_sink *s, rill__buf *out)
 {
     size_t start = out->len;
-    put_u32(out, EO_MAGIC);
-    put_u32(out, EO_VERSION);
-    put_u32(out, (uint32_t)s->subtask);
-    put_u32(out, (uint32_t)s->n_pending);
-    put_u64(out, s->next_seq);
+    rill__buf_put_u32(out, EO_MAGIC);
+    rill__buf_put_u32(out, EO_VERSION);
+    rill__buf_put_u32(out, (uint32_t)s->subtask);
+    rill__buf_put_u32(out, (uint32_t)s->n_pending);
+    rill__buf_put_u64(out, s->next_seq);
     for (size_t i = 0; i < s->n_pending; i++) {
-        put_u64(out, s->pending[i].ckpt);
-        put_u64(out, s->pending[i].seq);
+        rill__buf_put_u64(out, s->pending[i].ckpt);
+        rill__buf_put_u64(out, s->pending[i].seq);
     }
-    put_u32(out, (uint32_t)s->n_adopted);
+    rill__buf_put_u32(out, (uint32_t)s->n_adopted);
     for (size_t i = 0; i < s->n_adopted; i++) {
-        put_u64(out, s->adopted[i].index);
-        put_u64(out, s->adopted[i].next_seq);
+        rill__buf_put_u64(out, s->adopted[i].index);
+        rill__buf_put_u64(out, s->adopted[i].next_seq);
     }
-    put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
+    rill__buf_put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
 }
 
 /* ---- the sink ------------------------------------------------------------------------------- */
@@ -626,38 +600,38 @@ static int parse_state(eo_sink *s, int old_subtask, int old_par, const void *sta
         bad = "no such subtask";
     else if (len < EO_HEAD + 4)
         bad = "too short";
-    else if (get_u32(p) != EO_MAGIC)
+    else if (rill__le_get32(p) != EO_MAGIC)
         bad = "bad magic";
-    else if ((version = get_u32(p + 4)) != 1 && version != 2)
+    else if ((version = rill__le_get32(p + 4)) != 1 && version != 2)
         bad = "unknown version";
-    else if ((st->n = get_u32(p + 12)) > (len - EO_HEAD - 4) / EO_ENTRY)
+    else if ((st->n = rill__le_get32(p + 12)) > (len - EO_HEAD - 4) / EO_ENTRY)
         bad = "length does not match its entries";
-    else if (get_u32(p + len - 4) != rill__crc32c(0, p, len - 4))
+    else if (rill__le_get32(p + len - 4) != rill__crc32c(0, p, len - 4))
         bad = "checksum mismatch";
     size_t at = EO_HEAD + (size_t)st->n * EO_ENTRY;
     if (!bad && version == 1 && len != at + 4)
         bad = "length does not match its entries";
     if (!bad && version == 2) {
-        if (len < at + 8 || (st->m = get_u32(p + at)) > (len - at - 8) / EO_ENTRY ||
+        if (len < at + 8 || (st->m = rill__le_get32(p + at)) > (len - at - 8) / EO_ENTRY ||
             len != at + 4 + (size_t)st->m * EO_ENTRY + 4)
             bad = "length does not match its entries";
         else
             st->adopted = p + at + 4;
     }
     if (!bad) {
-        st->subtask = get_u32(p + 8);
-        st->next_seq = get_u64(p + 16);
+        st->subtask = rill__le_get32(p + 8);
+        st->next_seq = rill__le_get64(p + 16);
         st->pending = p + EO_HEAD;
         if (st->subtask != (uint32_t)old_subtask)
             bad = "it belongs to another subtask";
         else if (st->next_seq > EO_SEQ_MAX + 1)
             bad = "part number out of range";
         for (uint32_t i = 0; !bad && i < st->n; i++)
-            if (get_u64(st->pending + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX)
+            if (rill__le_get64(st->pending + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX)
                 bad = "part number out of range";
         for (uint32_t i = 0; !bad && i < st->m; i++)
-            if (get_u64(st->adopted + (size_t)i * EO_ENTRY) > EO_SUB_MAX ||
-                get_u64(st->adopted + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX + 1)
+            if (rill__le_get64(st->adopted + (size_t)i * EO_ENTRY) > EO_SUB_MAX ||
+                rill__le_get64(st->adopted + (size_t)i * EO_ENTRY + 8) > EO_SEQ_MAX + 1)
                 bad = "adopted index out of range";
     }
     if (bad)
@@ -684,8 +658,8 @@ static int eo_restore(rill__sink *sink, int old_subtask, int old_par, const void
         s->next_seq = st.next_seq;
     for (uint32_t i = 0; i < st.m; i++) {
         const unsigned char *e = st.adopted + (size_t)i * EO_ENTRY;
-        if (get_u64(e) == me && get_u64(e + 8) > s->next_seq)
-            s->next_seq = get_u64(e + 8);
+        if (rill__le_get64(e) == me && rill__le_get64(e + 8) > s->next_seq)
+            s->next_seq = rill__le_get64(e + 8);
     }
     if (!s->swept) {
         /* indices above every old subtask's, owned here: left by an even older run (a crashed
@@ -699,7 +673,7 @@ static int eo_restore(rill__sink *sink, int old_subtask, int old_par, const void
         return 0; /* another new subtask takes this one over */
     /* every file the state lists was pre-committed for a completed checkpoint */
     for (uint32_t i = 0; i < st.n; i++) {
-        rc = commit_file(s, st.subtask, get_u64(st.pending + (size_t)i * EO_ENTRY + 8));
+        rc = commit_file(s, st.subtask, rill__le_get64(st.pending + (size_t)i * EO_ENTRY + 8));
         if (rc)
             return rc;
     }
@@ -709,8 +683,8 @@ static int eo_restore(rill__sink *sink, int old_subtask, int old_par, const void
         adopt(s, st.subtask, st.next_seq);
     for (uint32_t i = 0; i < st.m; i++) {
         const unsigned char *e = st.adopted + (size_t)i * EO_ENTRY;
-        if (get_u64(e) >= par) /* still not written by a live subtask: kept here */
-            adopt(s, get_u64(e), get_u64(e + 8));
+        if (rill__le_get64(e) >= par) /* still not written by a live subtask: kept here */
+            adopt(s, rill__le_get64(e), rill__le_get64(e + 8));
     }
     /* what the old subtask left in progress belongs to no completed checkpoint */
     eo_doomed dm = {.only = old_subtask, .from = -1};

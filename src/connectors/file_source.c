@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/net.h"
 #include "conn_int.h"
 
 #define READ_CHUNK ((size_t)1 << 20)  /* first buffer size and the usual read() size */
@@ -667,11 +666,9 @@ static int states_read(fsrc *s, split_states *st, const void *data, size_t len, 
                        int par, char **all, int n_all)
 {
     if (len == POS_LEGACY_LEN) {
-        int64_t split, line;
-        uint64_t offset;
-        memcpy(&split, data, 8);
-        memcpy(&offset, (const char *)data + 8, 8);
-        memcpy(&line, (const char *)data + 16, 8);
+        int64_t split = (int64_t)rill__le_get64(data);
+        uint64_t offset = rill__le_get64((const char *)data + 8);
+        int64_t line = (int64_t)rill__le_get64((const char *)data + 16);
         if (split < 0 || line < 1)
             return corrupt_pos(s, "a split index or line below its range");
         for (int g = subtask; g < n_all; g += par) {

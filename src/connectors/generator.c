@@ -650,22 +650,22 @@ static int layouts_read(const unsigned char *p, size_t len, gen_layout **out, in
     *n_out = 0;
     if (len == 0)
         return 0;
-    uint64_t n;
-    if (len < 8 || (memcpy(&n, p, 8), n == 0) || n > len / 16)
+    uint64_t n = len >= 8 ? rill__le_get64(p) : 0;
+    if (n == 0 || n > len / 16)
         return RILL_ECORRUPT;
     p += 8;
     len -= 8;
     gen_layout *l = rill__xcalloc((size_t)n, sizeof *l);
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t par;
-        if (len < 8 || (memcpy(&par, p, 8), par == 0) || par > MAX_LAYOUT_PAR ||
-            (len - 8) / 8 < par) {
+        uint64_t par = len >= 8 ? rill__le_get64(p) : 0;
+        if (par == 0 || par > MAX_LAYOUT_PAR || (len - 8) / 8 < par) {
             layouts_free(l, (int)i);
             return RILL_ECORRUPT;
         }
         l[i].par = (int)par;
         l[i].k = rill__xmalloc((size_t)par * 8);
-        memcpy(l[i].k, p + 8, (size_t)par * 8);
+        for (uint64_t j = 0; j < par; j++)
+            l[i].k[j] = rill__le_get64(p + 8 + j * 8);
         p += 8 + par * 8;
         len -= 8 + (size_t)par * 8;
     }
@@ -706,7 +706,8 @@ static int gen_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n
             rc = RILL_ECORRUPT;
             break;
         }
-        memcpy(v, p->data, sizeof v);
+        for (int j = 0; j < 3; j++)
+            v[j] = rill__le_get64((const char *)p->data + 8 * j);
         if (v[0] != (uint64_t)p->subtask || v[1] != (uint64_t)par) {
             rc = RILL_ECORRUPT;
             break;
@@ -747,15 +748,15 @@ static int gen_position(rill__source *s, rill__buf *out)
 {
     gen_source *g = (gen_source *)s;
     /* the next sequence index of this subtask: rows n = subtask + k * parallelism */
-    uint64_t v[3] = {(uint64_t)g->subtask, (uint64_t)g->par, g->k};
-    rill__buf_append(out, v, sizeof v);
+    rill__buf_put_u64(out, (uint64_t)g->subtask);
+    rill__buf_put_u64(out, (uint64_t)g->par);
+    rill__buf_put_u64(out, g->k);
     if (g->n_old) { /* what a restore of this checkpoint must still skip */
-        uint64_t n = (uint64_t)g->n_old;
-        rill__buf_append(out, &n, 8);
+        rill__buf_put_u64(out, (uint64_t)g->n_old);
         for (int i = 0; i < g->n_old; i++) {
-            uint64_t par = (uint64_t)g->old[i].par;
-            rill__buf_append(out, &par, 8);
-            rill__buf_append(out, g->old[i].k, (size_t)par * 8);
+            rill__buf_put_u64(out, (uint64_t)g->old[i].par);
+            for (int j = 0; j < g->old[i].par; j++)
+                rill__buf_put_u64(out, g->old[i].k[j]);
         }
     }
     return 0;
@@ -767,7 +768,8 @@ static int gen_seek(rill__source *s, const void *pos, size_t len)
     uint64_t v[3];
     if (len < POS_FIXED)
         return RILL_ECORRUPT;
-    memcpy(v, pos, sizeof v);
+    for (int j = 0; j < 3; j++)
+        v[j] = rill__le_get64((const char *)pos + 8 * j);
     if (v[0] != (uint64_t)g->subtask || v[1] != (uint64_t)g->par)
         return RILL_ENOTSUP;
     if (g->bounded && v[2] > g->total_k)

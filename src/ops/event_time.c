@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/net.h"
 #include "ops.h"
 
 typedef struct et_op {

@@ -43,48 +43,12 @@ RILL_PRINTF(3, 4) static int fail(rill__err *err, int code, const char *fmt, ...
     return code;
 }
 
-/* ---- little-endian fields ------------------------------------------------------------------ */
-
-static void put_u32(rill__buf *b, uint32_t v)
-{
-    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    rill__buf_append(b, x, sizeof x);
-}
-
-static void put_u64(rill__buf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b, (uint32_t)(v >> 32));
-}
+/* ---- fields: the base layer's codec (little-endian) ------------------------------------------ */
 
 static void put_bytes(rill__buf *b, const void *p, uint32_t n)
 {
-    put_u32(b, n);
+    rill__buf_put_u32(b, n);
     rill__buf_append(b, p, n);
-}
-
-static uint32_t ld_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld_u64(const unsigned char *p)
-{
-    return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
-}
-
-static void patch_u32(rill__buf *b, size_t at, uint32_t v)
-{
-    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    memcpy(b->data + at, x, sizeof x);
-}
-
-static void patch_u64(rill__buf *b, size_t at, uint64_t v)
-{
-    patch_u32(b, at, (uint32_t)v);
-    patch_u32(b, at + 4, (uint32_t)(v >> 32));
 }
 
 /* A bounds-checked cursor: pos and end are offsets into p; every read checks end first. */
@@ -105,7 +69,7 @@ static bool r_u32(reader *r, uint32_t *v)
 {
     if (r->end - r->pos < 4)
         return false;
-    *v = ld_u32(r->p + r->pos);
+    *v = rill__le_get32(r->p + r->pos);
     r->pos += 4;
     return true;
 }
@@ -114,7 +78,7 @@ static bool r_u64(reader *r, uint64_t *v)
 {
     if (r->end - r->pos < 8)
         return false;
-    *v = ld_u64(r->p + r->pos);
+    *v = rill__le_get64(r->p + r->pos);
     r->pos += 8;
     return true;
 }
@@ -185,9 +149,9 @@ static int add_table(void *arg, const char *name, rill__state_kind kind, size_t 
     w->live[ks->n_tabs] = t;
     ks->kinds[ks->n_tabs++] = kind;
     put_bytes(&ks->header, name, (uint32_t)n);
-    put_u32(&ks->header, (uint32_t)kind);
-    put_u64(&ks->header, (uint64_t)value_size);
-    put_u64(&ks->header, (uint64_t)(ttl_ms > 0 ? ttl_ms : 0));
+    rill__buf_put_u32(&ks->header, (uint32_t)kind);
+    rill__buf_put_u64(&ks->header, (uint64_t)value_size);
+    rill__buf_put_u64(&ks->header, (uint64_t)(ttl_ms > 0 ? ttl_ms : 0));
     return 0;
 }
 
@@ -229,7 +193,7 @@ static int write_map_entry(void *arg, const rill__state_key *k, const void *val,
     uint32_t ukl;
     memcpy(&ukl, val, sizeof ukl);
     RILL_ASSERT(ukl <= len - 4);
-    patch_u32(w->out, at, ukl);
+    rill__le_put32(w->out->data + at, ukl);
     return 0;
 }
 
@@ -241,7 +205,7 @@ static int write_timer(void *arg, rill_time_domain d, const rill__timer *t)
     if (t->key.ns_len > UINT32_MAX)
         return too_long(w, "timer namespace", t->key.ns_len);
     rill__buf_putc(w->out, (char)(unsigned char)d);
-    put_u64(w->out, (uint64_t)t->ts);
+    rill__buf_put_u64(w->out, (uint64_t)t->ts);
     put_bytes(w->out, t->key.key, (uint32_t)t->key.key_len);
     put_bytes(w->out, t->key.ns, (uint32_t)t->key.ns_len);
     w->count++;
@@ -255,15 +219,15 @@ static int write_section(writer *w, int kg, rill__buf *index, uint32_t *n_sectio
     rill__buf *out = w->out;
     size_t sec = out->len;
     w->kg = kg;
-    put_u32(out, (uint32_t)kg);
+    rill__buf_put_u32(out, (uint32_t)kg);
     size_t n_groups_at = out->len;
-    put_u32(out, 0);
+    rill__buf_put_u32(out, 0);
     uint32_t n_groups = 0;
     for (size_t i = 0; i < ks->n_tabs && !ks->native; i++) { /* native: the entries are in files */
         size_t grp = out->len;
-        put_u32(out, (uint32_t)i);
+        rill__buf_put_u32(out, (uint32_t)i);
         size_t count_at = out->len;
-        put_u64(out, 0);
+        rill__buf_put_u64(out, 0);
         w->count = 0;
         rill__state_visit_fn fn = ks->kinds[i] == RILL_STATE_MAP ? write_map_entry : write_entry;
         int rc = ks->view ? ks->ops->snap_iterate_kg(ks->view, i, kg, fn, w)
@@ -274,12 +238,12 @@ static int write_section(writer *w, int kg, rill__buf *index, uint32_t *n_sectio
             out->len = grp;
             continue;
         }
-        patch_u64(out, count_at, w->count);
+        rill__le_put64(out->data + count_at, w->count);
         n_groups++;
     }
-    patch_u32(out, n_groups_at, n_groups);
+    rill__le_put32(out->data + n_groups_at, n_groups);
     size_t timers_at = out->len;
-    put_u64(out, 0);
+    rill__buf_put_u64(out, 0);
     w->count = 0;
     if (ks->has_timers) {
         int rc = ks->tview ? rill__timers_snap_iterate_kg(ks->tview, kg, write_timer, w)
@@ -287,15 +251,15 @@ static int write_section(writer *w, int kg, rill__buf *index, uint32_t *n_sectio
         if (rc)
             return rc;
     }
-    patch_u64(out, timers_at, w->count);
+    rill__le_put64(out->data + timers_at, w->count);
     if (!n_groups && !w->count) {
         out->len = sec;
         return 0;
     }
-    put_u32(index, (uint32_t)kg);
-    put_u32(index, rill__crc32c(0, out->data + sec, out->len - sec));
-    put_u64(index, (uint64_t)(sec - w->start));
-    put_u64(index, (uint64_t)(out->len - sec));
+    rill__buf_put_u32(index, (uint32_t)kg);
+    rill__buf_put_u32(index, rill__crc32c(0, out->data + sec, out->len - sec));
+    rill__buf_put_u64(index, (uint64_t)(sec - w->start));
+    rill__buf_put_u64(index, (uint64_t)(out->len - sec));
     (*n_sections)++;
     return 0;
 }
@@ -308,19 +272,19 @@ static int write_all(writer *w)
     rill__buf index = {0};
     rill__buf_append(out, ks->header.data, ks->header.len);
     uint32_t n_sections = 0;
-    put_u32(&index, 0);
+    rill__buf_put_u32(&index, 0);
     int rc = 0;
     for (int kg = ks->kg_first; kg <= ks->kg_last && rc == 0; kg++)
         rc = write_section(w, kg, &index, &n_sections);
     if (rc == 0) {
-        patch_u32(&index, 0, n_sections);
+        rill__le_put32(index.data, n_sections);
         uint64_t index_off = out->len - w->start;
         rill__buf_append(out, index.data, index.len);
-        put_u64(out, index_off);
-        put_u32(out, (uint32_t)ks->header.len);
-        put_u32(out, rill__crc32c(0, ks->header.data, ks->header.len));
-        put_u32(out, rill__crc32c(0, index.data, index.len));
-        put_u32(out, SNAP_END_MAGIC);
+        rill__buf_put_u64(out, index_off);
+        rill__buf_put_u32(out, (uint32_t)ks->header.len);
+        rill__buf_put_u32(out, rill__crc32c(0, ks->header.data, ks->header.len));
+        rill__buf_put_u32(out, rill__crc32c(0, index.data, index.len));
+        rill__buf_put_u32(out, SNAP_END_MAGIC);
     }
     rill__buf_free(&index);
     if (rc == 0)
@@ -389,12 +353,12 @@ static int begin(rill__state_backend *b, rill__timer_service *timers, int kg_fir
     ks->has_timers = timers != NULL;
     ks->native = native;
     writer w = {.ks = ks, .b = b, .timers = timers, .kg = -1, .err = err};
-    put_u32(&ks->header, SNAP_MAGIC);
-    put_u32(&ks->header, SNAP_VERSION);
-    put_u32(&ks->header, (uint32_t)cfg->max_parallelism);
-    put_u32(&ks->header, (uint32_t)kg_first);
-    put_u32(&ks->header, (uint32_t)kg_last);
-    put_u32(&ks->header, 0); /* n_tables */
+    rill__buf_put_u32(&ks->header, SNAP_MAGIC);
+    rill__buf_put_u32(&ks->header, SNAP_VERSION);
+    rill__buf_put_u32(&ks->header, (uint32_t)cfg->max_parallelism);
+    rill__buf_put_u32(&ks->header, (uint32_t)kg_first);
+    rill__buf_put_u32(&ks->header, (uint32_t)kg_last);
+    rill__buf_put_u32(&ks->header, 0); /* n_tables */
     int rc = b->ops->visit_tables(b, add_table, &w);
     if (rc == 0 && ks->header.len > UINT32_MAX) {
         w.has_msg = true;
@@ -408,7 +372,7 @@ static int begin(rill__state_backend *b, rill__timer_service *timers, int kg_fir
         rill__ksnap_free(ks);
         return rc > 0 ? RILL_ESTATE : rc;
     }
-    patch_u32(&ks->header, 20, (uint32_t)ks->n_tabs);
+    rill__le_put32(ks->header.data + 20, (uint32_t)ks->n_tabs);
 
     /* what it will take, so the writer reserves it at once (doubling a buffer of many
      * megabytes copies it again and again) */
@@ -484,20 +448,20 @@ static int write_native(rill__ksnap *ks, rill__buf *out, const char *dir, const 
                         rill__files_size *size, rill__err *err)
 {
     size_t start = out->len;
-    put_u32(out, NATIVE_MAGIC);
-    put_u32(out, NATIVE_VERSION);
+    rill__buf_put_u32(out, NATIVE_MAGIC);
+    rill__buf_put_u32(out, NATIVE_VERSION);
     put_bytes(out, ks->ops->name, (uint32_t)strlen(ks->ops->name));
     size_t man_at = out->len;
-    put_u64(out, 0);
+    rill__buf_put_u64(out, 0);
     rill__files_size sz = {0};
     int rc = ks->ops->files_write(ks->files, dir, prefix, out, &sz, err);
     if (rc == 0) {
-        patch_u64(out, man_at, out->len - man_at - 8);
+        rill__le_put64(out->data + man_at, out->len - man_at - 8);
         size_t can_at = out->len;
-        put_u64(out, 0);
+        rill__buf_put_u64(out, 0);
         writer w = {.ks = ks, .out = out, .start = out->len, .kg = -1, .err = err};
         rc = write_all(&w);
-        patch_u64(out, can_at, out->len - can_at - 8);
+        rill__le_put64(out->data + can_at, out->len - can_at - 8);
     } else if (rc > 0) {
         rc = fail(err, RILL_ESTATE, "keyed snapshot of operator %s: the backend's files", ks->uid);
     }
@@ -505,7 +469,7 @@ static int write_native(rill__ksnap *ks, rill__buf *out, const char *dir, const 
         out->len = start;
         return rc;
     }
-    put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
+    rill__buf_put_u32(out, rill__crc32c(0, out->data + start, out->len - start));
     if (size) {
         size->full_bytes += sz.full_bytes;
         size->new_bytes += sz.new_bytes;
@@ -594,10 +558,10 @@ static void index_rec(const snap *s, uint32_t i, uint32_t *kg, uint32_t *crc, ui
                       uint64_t *len)
 {
     const unsigned char *r = s->p + s->index_off + 4 + (size_t)i * INDEX_REC;
-    *kg = ld_u32(r);
-    *crc = ld_u32(r + 4);
-    *off = ld_u64(r + 8);
-    *len = ld_u64(r + 16);
+    *kg = rill__le_get32(r);
+    *crc = rill__le_get32(r + 4);
+    *off = rill__le_get64(r + 8);
+    *len = rill__le_get64(r + 16);
 }
 
 static int snap_open(snap *s, const void *data, size_t len, rill__err *err)
@@ -608,10 +572,10 @@ static int snap_open(snap *s, const void *data, size_t len, rill__err *err)
     if (!data || len < HEADER_FIXED + 4 + TRAILER_LEN)
         return CORRUPT(err, "%zu bytes, too short for a snapshot", len);
     const unsigned char *tr = s->p + len - TRAILER_LEN;
-    if (ld_u32(tr + 20) != SNAP_END_MAGIC)
+    if (rill__le_get32(tr + 20) != SNAP_END_MAGIC)
         return CORRUPT(err, "no end marker in the last bytes (truncated?)");
-    uint64_t index_off = ld_u64(tr);
-    uint32_t header_len = ld_u32(tr + 8);
+    uint64_t index_off = rill__le_get64(tr);
+    uint32_t header_len = rill__le_get32(tr + 8);
     size_t index_end = len - TRAILER_LEN;
     if (header_len < HEADER_FIXED || index_off < header_len || index_off > index_end - 4)
         return CORRUPT(
@@ -619,9 +583,9 @@ static int snap_open(snap *s, const void *data, size_t len, rill__err *err)
             header_len, index_off, len);
     s->header_len = header_len;
     s->index_off = (size_t)index_off;
-    if (rill__crc32c(0, s->p, header_len) != ld_u32(tr + 12))
+    if (rill__crc32c(0, s->p, header_len) != rill__le_get32(tr + 12))
         return CORRUPT(err, "header checksum mismatch");
-    if (rill__crc32c(0, s->p + s->index_off, index_end - s->index_off) != ld_u32(tr + 16))
+    if (rill__crc32c(0, s->p + s->index_off, index_end - s->index_off) != rill__le_get32(tr + 16))
         return CORRUPT(err, "index checksum mismatch");
 
     reader r = {.p = s->p, .pos = 0, .end = header_len};
@@ -666,7 +630,7 @@ static int snap_open(snap *s, const void *data, size_t len, rill__err *err)
     if (r.pos != r.end)
         return CORRUPT(err, "%zu bytes after the table catalog", r.end - r.pos);
 
-    uint32_t n_sections = ld_u32(s->p + s->index_off);
+    uint32_t n_sections = rill__le_get32(s->p + s->index_off);
     if ((uint64_t)n_sections * INDEX_REC != index_end - s->index_off - 4)
         return CORRUPT(err, "an index of %zu bytes for %" PRIu32 " sections",
                        index_end - s->index_off, n_sections);
@@ -753,7 +717,7 @@ static int section(restorer *c, uint32_t i)
                                " has a key of key group %d",
                                kg, t->name, e, ekg);
             uint32_t ukl = 0;
-            if (t->kind == RILL_STATE_MAP && (vl < 4 || (ukl = ld_u32(val)) > vl - 4))
+            if (t->kind == RILL_STATE_MAP && (vl < 4 || (ukl = rill__le_get32(val)) > vl - 4))
                 return CORRUPT(
                     err, "key group %" PRIu32 ", state '%s': map entry %" PRIu64 " of %zu bytes",
                     kg, t->name, e, vl);
@@ -844,7 +808,7 @@ static int restore_sections(snap *s, rill__state_backend *b, rill__timer_service
                             rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
         }
         for (uint32_t i = 0; i < s->n_sections; i++) {
-            int64_t kg = ld_u32(s->p + s->index_off + 4 + (size_t)i * INDEX_REC);
+            int64_t kg = rill__le_get32(s->p + s->index_off + 4 + (size_t)i * INDEX_REC);
             if (kg < kg_first || kg > kg_last)
                 continue;
             int rc = section(&c, i);
@@ -864,7 +828,7 @@ typedef struct native {
 
 static bool is_native(const void *data, size_t len)
 {
-    return data && len >= 4 && ld_u32(data) == NATIVE_MAGIC;
+    return data && len >= 4 && rill__le_get32(data) == NATIVE_MAGIC;
 }
 
 static int native_open(native *n, const void *data, size_t len, rill__err *err)
@@ -873,13 +837,13 @@ static int native_open(native *n, const void *data, size_t len, rill__err *err)
     const unsigned char *p = data;
     if (len < NATIVE_MIN)
         return CORRUPT(err, "%zu bytes, too short for a native snapshot", len);
-    if (rill__crc32c(0, p, len - 4) != ld_u32(p + len - 4))
+    if (rill__crc32c(0, p, len - 4) != rill__le_get32(p + len - 4))
         return CORRUPT(err, "native snapshot checksum mismatch");
     reader r = {.p = p, .pos = 8, .end = len - 4};
-    if (ld_u32(p + 4) != NATIVE_VERSION)
+    if (rill__le_get32(p + 4) != NATIVE_VERSION)
         return fail(err, RILL_ENOTSUP,
                     "native keyed snapshot format version %" PRIu32 " (this build reads %d)",
-                    ld_u32(p + 4), NATIVE_VERSION);
+                    rill__le_get32(p + 4), NATIVE_VERSION);
     const unsigned char *name;
     size_t nl;
     uint64_t ml, cl;
@@ -1107,9 +1071,9 @@ void rill__opstate_begin(rill__opstate_writer *w, rill__buf *out)
     w->out = out;
     w->start = out->len;
     w->n = 0;
-    put_u32(out, OPST_MAGIC);
-    put_u32(out, OPST_VERSION);
-    put_u32(out, 0);
+    rill__buf_put_u32(out, OPST_MAGIC);
+    rill__buf_put_u32(out, OPST_VERSION);
+    rill__buf_put_u32(out, 0);
 }
 
 int rill__opstate_put(rill__opstate_writer *w, const char *name, const void *data, size_t len)
@@ -1131,7 +1095,7 @@ int rill__opstate_put(rill__opstate_writer *w, const char *name, const void *dat
         r.pos += (size_t)bl;
     }
     put_bytes(w->out, name, (uint32_t)n);
-    put_u64(w->out, (uint64_t)len);
+    rill__buf_put_u64(w->out, (uint64_t)len);
     rill__buf_append(w->out, data, len);
     w->n++;
     return 0;
@@ -1139,8 +1103,8 @@ int rill__opstate_put(rill__opstate_writer *w, const char *name, const void *dat
 
 void rill__opstate_end(rill__opstate_writer *w)
 {
-    patch_u32(w->out, w->start + 8, w->n);
-    put_u32(w->out, rill__crc32c(0, w->out->data + w->start, w->out->len - w->start));
+    rill__le_put32(w->out->data + w->start + 8, w->n);
+    rill__buf_put_u32(w->out, rill__crc32c(0, w->out->data + w->start, w->out->len - w->start));
 }
 
 int rill__opstate_iterate(const void *data, size_t len,
@@ -1151,17 +1115,17 @@ int rill__opstate_iterate(const void *data, size_t len,
     const unsigned char *p = data;
     if (!p || len < OPST_FIXED + 4)
         return fail(err, RILL_ECORRUPT, "corrupt operator state: %zu bytes, too short", len);
-    if (ld_u32(p) != OPST_MAGIC)
+    if (rill__le_get32(p) != OPST_MAGIC)
         return fail(err, RILL_ECORRUPT,
                     "corrupt operator state: not an operator state "
                     "container");
-    if (rill__crc32c(0, p, len - 4) != ld_u32(p + len - 4))
+    if (rill__crc32c(0, p, len - 4) != rill__le_get32(p + len - 4))
         return fail(err, RILL_ECORRUPT, "corrupt operator state: checksum mismatch");
-    if (ld_u32(p + 4) != OPST_VERSION)
+    if (rill__le_get32(p + 4) != OPST_VERSION)
         return fail(err, RILL_ENOTSUP,
                     "operator state format version %" PRIu32 " (this build reads version %d)",
-                    ld_u32(p + 4), OPST_VERSION);
-    uint32_t n = ld_u32(p + 8);
+                    rill__le_get32(p + 4), OPST_VERSION);
+    uint32_t n = rill__le_get32(p + 8);
     /* Check all of it before the first fn call. */
     for (int pass = 0; pass < 2; pass++) {
         reader r = {.p = p, .pos = OPST_FIXED, .end = len - 4};

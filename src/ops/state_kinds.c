@@ -8,7 +8,7 @@
 
 #include "ops.h"
 
-#define TTL_HDR       8   /* the last-access time in ms, host order, before every TTL value */
+#define TTL_HDR       8   /* the last-access time in ms, little-endian, before every TTL value */
 #define TTL_CLEANUP_N 4   /* slots the incremental cleanup looks at per state access */
 #define ELEM_HDR      4   /* the u32 length before each element of a variable-length list */
 #define AGG_STACK     512 /* accumulators up to this size (with the TTL prefix) stay on the stack */
@@ -58,16 +58,19 @@ static unsigned char *scratch(rill_ctx *ctx, size_t n)
 
 static inline int64_t rd_i64(const void *p)
 {
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return (int64_t)rill__le_get64(p);
 }
 
 static inline uint32_t rd_u32(const void *p)
 {
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return rill__le_get32(p);
+}
+
+/* The TTL header (hdr: TTL_HDR, or 0 without a TTL): the last-access time. */
+static inline void put_ttl(unsigned char *s, size_t hdr, int64_t now)
+{
+    if (hdr)
+        rill__le_put64(s, (uint64_t)now);
 }
 
 void rill__ctx_state_fini(rill_ctx *ctx)
@@ -156,7 +159,7 @@ static int ttl_get(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *d
     if (desc->ttl_update == RILL_TTL_ON_READ_AND_WRITE && rd_i64(p) != now) {
         unsigned char *s = scratch(ctx, len);
         memcpy(s, p, len);
-        memcpy(s, &now, TTL_HDR);
+        put_ttl(s, TTL_HDR, now);
         if ((rc = ops->value_put(t, &ctx->key, s, len)) < 0)
             return rc;
         const void *q;
@@ -173,7 +176,7 @@ static int ttl_get(rill_ctx *ctx, rill__state_table *t, const rill_state_desc *d
 static int ttl_put(rill_ctx *ctx, rill__state_table *t, int64_t now, const void *val, size_t len)
 {
     unsigned char *s = scratch(ctx, TTL_HDR + len);
-    memcpy(s, &now, TTL_HDR);
+    put_ttl(s, TTL_HDR, now);
     if (len)
         memcpy(s + TTL_HDR, val, len);
     return ctx->backend->ops->value_put(t, &ctx->key, s, TTL_HDR + len);
@@ -239,8 +242,7 @@ static size_t put_elem(unsigned char *dst, size_t es, const void *val, size_t le
         memcpy(dst, val, len);
         return len;
     }
-    uint32_t n = (uint32_t)len;
-    memcpy(dst, &n, ELEM_HDR);
+    rill__le_put32(dst, (uint32_t)len);
     if (len)
         memcpy(dst + ELEM_HDR, val, len);
     return ELEM_HDR + len;
@@ -283,7 +285,7 @@ int rill_list_add(rill_ctx *ctx, const rill_state_desc *desc, const void *val, s
      * update of the prefix, so this copies the list once per millisecond of access). */
     size_t keep = rc == 1 ? old - TTL_HDR : 0;
     unsigned char *s = scratch(ctx, TTL_HDR + keep + enc);
-    memcpy(s, &now, TTL_HDR);
+    put_ttl(s, TTL_HDR, now);
     if (keep)
         memcpy(s + TTL_HDR, p + TTL_HDR, keep);
     put_elem(s + TTL_HDR + keep, es, val, len);
@@ -396,7 +398,7 @@ static int map_touch(rill_ctx *ctx, rill__state_table *t, int64_t now, const voi
 {
     unsigned char *s = scratch(ctx, len);
     memcpy(s, p, len);
-    memcpy(s, &now, TTL_HDR);
+    put_ttl(s, TTL_HDR, now);
     return ctx->backend->ops->map_put(t, &ctx->key, ukey, ukey_len, s, len);
 }
 
@@ -446,7 +448,7 @@ int rill_map_put(rill_ctx *ctx, const rill_state_desc *desc, const void *ukey, s
         return RILL_ELIMIT;
     int64_t now = ttl_enter(ctx, t, desc);
     unsigned char *s = scratch(ctx, TTL_HDR + len);
-    memcpy(s, &now, TTL_HDR);
+    put_ttl(s, TTL_HDR, now);
     if (len)
         memcpy(s + TTL_HDR, val, len);
     return ops->map_put(t, &ctx->key, ukey, ukey_len, s, TTL_HDR + len);
@@ -596,7 +598,7 @@ int rill_reducing_add(rill_ctx *ctx, const rill_state_desc *desc, const void *va
         return rc;
     /* p is borrowed from the backend, and taking the scratch buffer is no state call */
     unsigned char *s = scratch(ctx, hdr + vs);
-    memcpy(s, &now, hdr);
+    put_ttl(s, hdr, now);
     if (rc == 1) {
         memcpy(s + hdr, p + hdr, vs);
         desc->reduce(s + hdr, val, desc->reduce_user);
@@ -649,7 +651,7 @@ int rill_aggregating_add(rill_ctx *ctx, const rill_state_desc *desc, const rill_
         memset(buf + hdr, 0, as);
     rc = agg->add(ctx, buf + hdr, in);
     if (rc >= 0) {
-        memcpy(buf, &now, hdr);
+        put_ttl(buf, hdr, now);
         rc = ops->value_put(t, &ctx->key, buf, hdr + as);
     }
     if (buf != stack)

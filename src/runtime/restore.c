@@ -27,33 +27,13 @@ struct rill__restore {
     size_t n_blobs, cap_blobs;
 };
 
-typedef struct reader {
-    const unsigned char *p, *end;
-    bool bad;
-} reader;
-
-static bool rd(reader *r, void *out, size_t n)
+/* A length-prefixed string, as a new C string (NULL after an error). */
+static char *dec_strdup(rill__dec *d, const char *field)
 {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return false;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    return true;
-}
-
-/* A length-prefixed string, as a new C string (NULL when bad). */
-static char *rd_str(reader *r)
-{
-    uint32_t n;
-    if (!rd(r, &n, 4) || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    char *s = rill__xstrndup((const char *)r->p, n);
-    r->p += n;
-    return s;
+    const uint8_t *p;
+    size_t n;
+    rill__dec_bytes(d, field, SIZE_MAX, &p, &n);
+    return d->rc ? NULL : rill__xstrndup((const char *)p, n);
 }
 
 static void add_blob(rill__restore *rs, const char *uid, int subtask, int par, bool finished,
@@ -68,27 +48,26 @@ static void add_blob(rill__restore *rs, const char *uid, int subtask, int par, b
 static int parse_task(rill__restore *rs, const char *file, int subtask, int par, const void *data,
                       size_t len, rill__err *err)
 {
-    reader r = {data, (const unsigned char *)data + len, false};
-    uint32_t n_ops;
-    if (!rd(&r, &n_ops, 4))
-        goto bad;
-    for (uint32_t i = 0; i < n_ops; i++) {
-        char *uid = rd_str(&r);
-        uint64_t blen;
-        if (!uid || !rd(&r, &blen, 8) || (uint64_t)(r.end - r.p) < blen) {
-            free(uid);
-            goto bad;
-        }
-        add_blob(rs, uid, subtask, par, false, r.p, (size_t)blen);
-        r.p += blen;
+    rill__dec d;
+    rill__dec_init(&d, data, len);
+    uint32_t n_ops = rill__dec_u32(&d, "operators");
+    for (uint32_t i = 0; i < n_ops && d.rc == 0; i++) {
+        char *uid = dec_strdup(&d, "uid");
+        uint64_t blen = rill__dec_u64(&d, "state length");
+        const uint8_t *blob = d.rc == 0 && blen <= rill__dec_left(&d)
+                                  ? rill__dec_raw(&d, "state", (size_t)blen)
+                                  : NULL;
+        if (blob)
+            add_blob(rs, uid, subtask, par, false, blob, (size_t)blen);
+        else
+            rill__dec_fail_at(&d, "state", d.off);
         free(uid);
     }
-    if (r.p != r.end)
-        goto bad;
-    return 0;
-bad:
-    return rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: task file %s is malformed",
-                         (long long)rs->id, file);
+    rill__err derr;
+    if (rill__dec_finish(&d, "task file", &derr) == 0)
+        return 0;
+    return rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: task file %s is malformed (%s)",
+                         (long long)rs->id, file, derr.msg);
 }
 
 /* Where task files come from: the checkpoint store, or a savepoint directory. */
@@ -131,9 +110,7 @@ int rill__restore_load_dir(const char *dir, rill__restore **out, rill__err *err)
     free(path);
     if (rc)
         return rc;
-    int64_t id = 0;
-    if (len >= 12)
-        memcpy(&id, (const char *)meta + 4, 8);
+    int64_t id = len >= 12 ? (int64_t)rill__le_get64((const char *)meta + 4) : 0;
     file_source fs = {.dir = dir};
     rc = load(&fs, id, meta, len, out, err);
     free(meta);
@@ -154,32 +131,42 @@ static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
     rill__restore *rs = rill__xcalloc(1, sizeof *rs);
     rs->id = id;
     rs->dir = fs->store ? rill__ckpt_store_chk_dir(fs->store, id) : rill__xstrdup(fs->dir);
-    reader r = {meta, (const unsigned char *)meta + len, false};
-    uint32_t version, max_par, n_tasks;
-    uint64_t chk;
-    int64_t t_trigger, t_done;
+    rill__dec d;
+    rill__dec_init(&d, meta, len);
     char *job = NULL;
     int rc = 0;
-    if (!rd(&r, &version, 4) || version != 1 || !rd(&r, &chk, 8) || !rd(&r, &t_trigger, 8) ||
-        !rd(&r, &t_done, 8) || !rd(&r, &max_par, 4) || !(job = rd_str(&r)) ||
-        !rd(&r, &n_tasks, 4)) {
-        rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed%s",
-                           (long long)id, r.bad ? "" : " (unknown version)");
+    uint32_t version = rill__dec_u32(&d, "version");
+    if (d.rc == 0 && version != 1) {
+        rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed (unknown "
+                           "version %u)", (long long)id, version);
         goto out;
     }
-    rs->max_parallelism = (int)max_par;
-    rs->files = rill__xcalloc(n_tasks + 1, sizeof *rs->files);
-    for (uint32_t t = 0; t < n_tasks && rc == 0; t++) {
+    rill__dec_u64(&d, "checkpoint");
+    rill__dec_i64(&d, "trigger time");
+    rill__dec_i64(&d, "completion time");
+    uint32_t max_par = rill__dec_u32(&d, "max parallelism");
+    job = dec_strdup(&d, "job");
+    uint32_t n_tasks = rill__dec_u32(&d, "tasks");
+    /* each task takes at least 29 bytes: no allocation sized by a corrupt count */
+    if (d.rc == 0 && n_tasks > rill__dec_left(&d) / 29)
+        rill__dec_fail_at(&d, "tasks", d.off - 4);
+    if (d.rc == 0) {
+        rs->max_parallelism = (int)max_par;
+        rs->files = rill__xcalloc((size_t)n_tasks + 1, sizeof *rs->files);
+    }
+    for (uint32_t t = 0; t < n_tasks && rc == 0 && d.rc == 0; t++) {
         uint32_t f[3];
-        uint64_t size;
-        uint8_t finished;
-        char *uid = NULL, *file = NULL;
-        if (!rd(&r, f, sizeof f) || !(uid = rd_str(&r)) || !(file = rd_str(&r)) ||
-            !rd(&r, &size, 8) || !rd(&r, &finished, 1)) {
+        for (int k = 0; k < 3; k++)
+            f[k] = rill__dec_u32(&d, k == 0 ? "vertex" : k == 1 ? "subtask" : "parallelism");
+        char *uid = dec_strdup(&d, "uid");
+        char *file = dec_strdup(&d, "file");
+        rill__dec_u64(&d, "size");
+        bool finished = rill__dec_u8(&d, "finished") != 0;
+        if (d.rc == 0 && (f[2] == 0 || f[1] >= f[2]))
+            rill__dec_fail_at(&d, "subtask", d.off);
+        if (d.rc) {
             free(uid);
             free(file);
-            rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed",
-                               (long long)id);
             break;
         }
         if (finished || !*file) {
@@ -196,6 +183,10 @@ static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
         free(uid);
         free(file);
     }
+    rill__err derr;
+    if (rc == 0 && rill__dec_finish(&d, "metadata", &derr) < 0)
+        rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed (%s)",
+                           (long long)id, derr.msg);
 out:
     free(job);
     if (rc) {

@@ -658,11 +658,8 @@ int rill__task_snap_write(rill__task_snap *s, rill__buf *out, const char *dir, c
             return rc;
         }
         /* p->len_at is in s->buf; out runs ahead of it by what earlier parts inserted */
-        uint64_t len;
         char *lp = out->data + (before - p->at) + p->len_at;
-        memcpy(&len, lp, 8);
-        len += out->len - before;
-        memcpy(lp, &len, 8);
+        rill__le_put64(lp, rill__le_get64(lp) + (out->len - before));
     }
     rill__buf_append(out, s->buf.data + from, s->buf.len - from);
     return 0;
@@ -685,17 +682,15 @@ static int checkpoint_task(rill__task *t, uint64_t id, bool savepoint, int64_t a
     int64_t t0 = rill__mono_ns();
     rill__task_snap *snap = rill__xcalloc(1, sizeof *snap);
     rill__buf *buf = &snap->buf;
-    uint32_t n = (uint32_t)t->v->n_nodes;
-    rill__buf_append(buf, &n, 4);
+    rill__buf_put_u32(buf, (uint32_t)t->v->n_nodes);
     int rc = 0;
     for (int i = 0; i < t->v->n_nodes && rc == 0; i++) {
         rill__operator *op = t->ops[i];
         uint32_t ul = (uint32_t)strlen(op->uid);
-        rill__buf_append(buf, &ul, 4);
+        rill__buf_put_u32(buf, ul);
         rill__buf_append(buf, op->uid, ul);
         size_t at = buf->len;
-        uint64_t len = 0;
-        rill__buf_append(buf, &len, 8);
+        rill__buf_put_u64(buf, 0); /* the state's length, once known */
         size_t start = buf->len;
         rill__ksnap *ks = NULL;
         op->snap_canonical = savepoint;
@@ -711,8 +706,7 @@ static int checkpoint_task(rill__task *t, uint64_t id, bool savepoint, int64_t a
             snap->usage.disk_bytes += u.disk_bytes;
             snap->has_usage = true;
         }
-        len = buf->len - start;
-        memcpy(buf->data + at, &len, 8);
+        rill__le_put64(buf->data + at, buf->len - start);
         if (ks) {
             rill__grow((void **)&snap->parts, &snap->cap_parts, snap->n_parts + 1,
                        sizeof *snap->parts);

@@ -37,36 +37,6 @@ RILL_PRINTF(3, 4) static int fail(rill__err *err, int code, const char *fmt, ...
     return rill__last_error_set(code, "%s", msg);
 }
 
-/* ---- little-endian fields ---------------------------------------------------------------- */
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* ---- framing ----------------------------------------------------------------------------- */
 
 const char *rill__ckpt_kind_name(uint32_t kind)
@@ -91,9 +61,9 @@ static bool kind_valid(uint32_t kind)
 static void make_header(unsigned char *h, rill__ckpt_kind kind, size_t len)
 {
     memcpy(h, RILL_CKPT_MAGIC, 8);
-    put_u32(h + 8, RILL_CKPT_FORMAT_VERSION);
-    put_u32(h + 12, (uint32_t)kind);
-    put_u64(h + 16, (uint64_t)len);
+    rill__le_put32(h + 8, RILL_CKPT_FORMAT_VERSION);
+    rill__le_put32(h + 12, (uint32_t)kind);
+    rill__le_put64(h + 16, (uint64_t)len);
 }
 
 void rill__ckpt_frame(rill__buf *out, rill__ckpt_kind kind, const void *payload, size_t len)
@@ -103,7 +73,7 @@ void rill__ckpt_frame(rill__buf *out, rill__ckpt_kind kind, const void *payload,
     make_header(h, kind, len);
     uint32_t crc = rill__crc32c(0, h, sizeof h);
     crc = rill__crc32c(crc, payload, len);
-    put_u32(t, crc);
+    rill__le_put32(t, crc);
     rill__buf_reserve(out, len + RILL_CKPT_FRAME_OVERHEAD);
     rill__buf_append(out, h, sizeof h);
     rill__buf_append(out, payload, len);
@@ -125,19 +95,19 @@ int rill__ckpt_unframe(const void *data, size_t len, rill__ckpt_kind kind, const
     if (len < RILL_CKPT_HEADER_SIZE)
         return fail(err, RILL_ECORRUPT, "%s: truncated: %zu of at least %d bytes", what, len,
                     RILL_CKPT_FRAME_OVERHEAD);
-    uint32_t version = get_u32(p + 8);
+    uint32_t version = rill__le_get32(p + 8);
     if (version > RILL_CKPT_FORMAT_VERSION)
         return fail(err, RILL_ENOTSUP,
                     "%s: format version %" PRIu32 " is newer than this build reads (%u)", what,
                     version, RILL_CKPT_FORMAT_VERSION);
     if (version == 0)
         return fail(err, RILL_ECORRUPT, "%s: bad format version 0", what);
-    uint32_t file_kind = get_u32(p + 12);
+    uint32_t file_kind = rill__le_get32(p + 12);
     if (file_kind != (uint32_t)kind)
         return fail(err, RILL_ECORRUPT, "%s: kind %" PRIu32 " (%s), expected %d (%s)", what,
                     file_kind, rill__ckpt_kind_name(file_kind), (int)kind,
                     rill__ckpt_kind_name(kind));
-    uint64_t plen = get_u64(p + 16);
+    uint64_t plen = rill__le_get64(p + 16);
     if (plen > (uint64_t)(SIZE_MAX - RILL_CKPT_FRAME_OVERHEAD))
         return fail(err, RILL_ECORRUPT, "%s: bad payload length %" PRIu64, what, plen);
     size_t want = (size_t)plen + RILL_CKPT_FRAME_OVERHEAD;
@@ -147,7 +117,7 @@ int rill__ckpt_unframe(const void *data, size_t len, rill__ckpt_kind kind, const
         return fail(err, RILL_ECORRUPT, "%s: trailing bytes: %zu bytes, the frame holds %zu", what,
                     len, want);
     uint32_t crc = rill__crc32c(0, p, want - RILL_CKPT_TRAILER_SIZE);
-    uint32_t stored = get_u32(p + want - RILL_CKPT_TRAILER_SIZE);
+    uint32_t stored = rill__le_get32(p + want - RILL_CKPT_TRAILER_SIZE);
     if (crc != stored)
         return fail(err, RILL_ECORRUPT,
                     "%s: checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")", what,
@@ -186,7 +156,7 @@ static int write_framed(const char *path, rill__ckpt_kind kind, const void *payl
     make_header(h, kind, len);
     uint32_t crc = rill__crc32c(0, h, sizeof h);
     crc = rill__crc32c(crc, payload, len);
-    put_u32(t, crc);
+    rill__le_put32(t, crc);
 
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {

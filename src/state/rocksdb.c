@@ -322,7 +322,7 @@ static unsigned char ttl_filter(void *state, int level, const char *key, size_t 
     int64_t seen = atomic_load_explicit(&b->ttl_clock, memory_order_relaxed);
     if (seen < now)
         now = seen;
-    memcpy(&ts, val, 8);
+    ts = (int64_t)rill__le_get64(val);
     return ts_expired(ts, now, ttl);
 }
 
@@ -342,8 +342,7 @@ static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
 {
     if (!t->h.ttl || len < 8)
         return;
-    int64_t ts;
-    memcpy(&ts, val, 8);
+    int64_t ts = (int64_t)rill__le_get64(val);
     int64_t cur = atomic_load_explicit(&t->b->ttl_clock, memory_order_relaxed);
     while (ts > cur && !atomic_compare_exchange_weak_explicit(
                            &t->b->ttl_clock, &cur, ts, memory_order_relaxed, memory_order_relaxed))
@@ -1903,18 +1902,6 @@ static int rdb_files_begin(rill__state_backend *bb, rill__state_files **out)
     return 0;
 }
 
-static void put_le32(rill__buf *m, uint32_t v)
-{
-    rill__buf_append(m, &v, 4); /* little-endian hosts only (as every snapshot format) */
-}
-
-static void put_str(rill__buf *m, const char *s)
-{
-    size_t n = strlen(s);
-    put_le32(m, (uint32_t)n);
-    rill__buf_append(m, s, n);
-}
-
 static int rdb_files_write(rill__state_files *f, const char *dir, const char *prefix,
                            rill__buf *manifest, rill__files_size *size, rill__err *err)
 {
@@ -1922,9 +1909,11 @@ static int rdb_files_write(rill__state_files *f, const char *dir, const char *pr
     pthread_mutex_lock(&b->files_mu);
     file_rec *recs = rill__xcalloc(f->n ? f->n : 1, sizeof *recs);
     size_t start = manifest->len;
-    put_le32(manifest, MANIFEST_VERSION);
-    put_le32(manifest, f->n_tables);
-    put_le32(manifest, (uint32_t)f->n);
+    rill__enc e;
+    rill__enc_init(&e, manifest);
+    rill__enc_u32(&e, MANIFEST_VERSION);
+    rill__enc_u32(&e, f->n_tables);
+    rill__enc_u32(&e, (uint32_t)f->n);
     int rc = 0;
     size_t i = 0;
     for (; i < f->n && rc == 0; i++) {
@@ -1956,10 +1945,9 @@ static int rdb_files_write(rill__state_files *f, const char *dir, const char *pr
         }
         size->full_bytes += src->size;
         size->n_files++;
-        put_str(manifest, src->name);
-        put_str(manifest, dest);
-        uint64_t sz = (uint64_t)src->size;
-        rill__buf_append(manifest, &sz, 8);
+        rill__enc_str(&e, "name", src->name, SIZE_MAX);
+        rill__enc_str(&e, "dest", dest, SIZE_MAX);
+        rill__enc_u64(&e, (uint64_t)src->size);
         free(to);
     }
     if (rc == 0) { /* the next snapshot links from this one */
@@ -1979,48 +1967,38 @@ static int rdb_files_write(rill__state_files *f, const char *dir, const char *pr
 static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec **out, size_t *n_out,
                          uint32_t *n_tables_out, rill__err *err)
 {
-    const unsigned char *p = data, *end = p + len;
-    uint32_t version, n;
+    rill__dec d;
+    rill__dec_init(&d, data, len);
     *out = NULL;
     *n_out = 0;
-    if (len < 4)
-        goto bad;
-    memcpy(&version, p, 4);
-    if (version != MANIFEST_VERSION)
+    uint32_t version = rill__dec_u32(&d, "version");
+    if (d.rc == 0 && version != MANIFEST_VERSION)
         return rill__err_set(err, RILL_ENOTSUP, "state backend rocksdb of operator %s: "
                              "snapshot manifest version %u (this build reads %u)", b->uid,
                              version, MANIFEST_VERSION);
-    if (len < 12)
-        goto bad;
-    memcpy(n_tables_out, p + 4, 4);
-    memcpy(&n, p + 8, 4);
-    p += 12;
-    if (n > len / 16 || *n_tables_out > MAX_TABLES)
+    *n_tables_out = rill__dec_u32(&d, "tables");
+    uint32_t n = rill__dec_u32(&d, "files");
+    if (d.rc || n > len / 16 || *n_tables_out > MAX_TABLES)
         goto bad;
     file_rec *recs = rill__xcalloc(n ? n : 1, sizeof *recs);
     size_t i = 0;
     for (; i < n; i++) {
         char *names[2] = {NULL, NULL};
         for (int k = 0; k < 2; k++) {
-            uint32_t l;
-            if (end - p < 4 || (memcpy(&l, p, 4), (size_t)(end - p - 4) < l))
+            const uint8_t *p;
+            size_t l;
+            rill__dec_bytes(&d, k ? "dest" : "name", SIZE_MAX, &p, &l);
+            if (d.rc)
                 break;
-            names[k] = rill__xstrndup((const char *)p + 4, l);
-            p += 4 + l;
+            names[k] = rill__xstrndup((const char *)p, l);
             if (rill__ckpt_check_name(names[k], l, "file name", NULL) != 0 || names[k][0] == '_') {
                 free(names[k]);
                 names[k] = NULL;
                 break;
             }
         }
-        uint64_t sz;
-        bool ok = names[0] && names[1] && end - p >= 8;
-        if (ok) {
-            memcpy(&sz, p, 8);
-            p += 8;
-            ok = sz <= INT64_MAX;
-        }
-        if (!ok) {
+        uint64_t sz = rill__dec_u64(&d, "size");
+        if (d.rc || !names[0] || !names[1] || sz > INT64_MAX) {
             free(names[0]);
             free(names[1]);
             recs_free(recs, i);
@@ -2028,7 +2006,7 @@ static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec 
         }
         recs[i] = (file_rec){names[0], names[1], (int64_t)sz};
     }
-    if (p != end) {
+    if (rill__dec_left(&d) != 0) {
         recs_free(recs, n);
         goto bad;
     }
