@@ -214,11 +214,16 @@ static int et_watermark(rill__operator *op, int64_t wm)
 /*
  * State: the watermark sent and each split's largest timestamp, so that a restored run makes
  * the same watermarks, and so the same lateness decisions, as an uninterrupted one.
- *   u32 ET_SNAP_VERSION, i64 watermark sent, u8 idle, u32 n, n times: i64 split id (-1: the
- *   stream as a whole), i64 largest timestamp, u8 the split has ended
+ *   u32 ET_SNAP_VERSION, i64 watermark, u8 idle, u8 ended, u32 n, n times: i64 split id (-1:
+ *   the stream as a whole), i64 largest timestamp, u8 the split has ended
+ * The watermark is the one the rows made: the end of event time sent at the end of the input
+ * or for a stop-with-savepoint --drain is not kept (a run restored from a drained savepoint
+ * goes on from the rows' watermark, it does not find every row late). ended: every split of
+ * the subtask had ended (its watermark was the end of event time for good).
  * A restore at another parallelism cannot map split ids (they are each reader's own): every
- * new subtask starts from the lowest watermark the old subtasks had sent, which is the one
- * every operator downstream of them had, and its splits' timestamps start afresh.
+ * new subtask starts from the lowest watermark the old subtasks that had not ended had sent,
+ * which is the one every operator downstream of them had, and its splits' timestamps start
+ * afresh.
  */
 #define ET_SNAP_VERSION 1u
 
@@ -231,9 +236,14 @@ static int et_snapshot(rill__operator *op, uint64_t id, rill__buf *out, rill__ks
         n += e->input_of[i] != 0;
     rill__enc enc;
     rill__enc_init(&enc, out);
+    bool ended = true;
+    for (int i = 0; i < e->merger.n; i++)
+        ended &= e->done[i];
+    ended &= op->watermark == RILL_TS_MAX;
     rill__enc_u32(&enc, ET_SNAP_VERSION);
-    rill__enc_i64(&enc, op->watermark);
+    rill__enc_i64(&enc, op->watermark == RILL_TS_MAX ? e->merger.current : op->watermark);
     rill__enc_u8(&enc, e->idle);
+    rill__enc_u8(&enc, ended);
     rill__enc_u32(&enc, n);
     for (int i = 0; i < e->n_split_ids; i++) {
         if (e->input_of[i] == 0)
@@ -255,6 +265,7 @@ static int et_restore(rill__operator *op, int old_subtask, int old_par, const vo
     uint32_t version = rill__dec_u32(&d, "version");
     int64_t wm = rill__dec_i64(&d, "watermark");
     bool idle = rill__dec_u8(&d, "idle") != 0;
+    bool ended = rill__dec_u8(&d, "ended") != 0;
     uint32_t n = rill__dec_u32(&d, "splits");
     bool mine = old_par == op->parallelism && old_subtask == op->subtask;
     if (d.rc == 0 && version != ET_SNAP_VERSION)
@@ -284,7 +295,7 @@ static int et_restore(rill__operator *op, int old_subtask, int old_par, const vo
         return rill__operator_fail(op, RILL_ECORRUPT, "restore: %s", err.msg);
     if (mine) {
         op->restored_watermark = wm;
-    } else if (old_par != op->parallelism) {
+    } else if (old_par != op->parallelism && !ended) {
         int64_t *min = idle ? &e->rs_min_idle : &e->rs_min;
         if (wm < *min)
             *min = wm;

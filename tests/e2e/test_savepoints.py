@@ -305,6 +305,43 @@ def test_rescale_chains_read_each_row_once(tmp):
         expect(not in_progress, "chain %s: nothing left in progress" % tag, "none", in_progress)
 
 
+def test_resume_after_drain_loses_no_row(tmp):
+    """stop --drain fires every window with the end of event time; a run restored from that
+    savepoint goes on from the watermark the rows had made, not from the end of event time:
+    no row after the stop is late, so every row is counted once (a window the stop cut in two
+    is committed in two parts)."""
+    path = os.path.join(tmp, "clicks.csv")
+    n = 30000
+    with open(path, "w") as f:
+        f.write("ts,user_id,page\n" + "".join("%d,1,/p%d\n" % (i * 10, i % 3) for i in range(n)))
+    out, so = os.path.join(tmp, "out"), rill_e2e.job_so("chaos_windows")
+    job = [so, "--", "--input", path, "--output", out, "--rows-per-ms", "8", "--max-delay-ms",
+           "100", "--size-ms", "1000"]
+    p, port = start(["run", "-p", "2", "--checkpoint-dir", os.path.join(tmp, "ck"),
+                     "--rest-port", "0"] + job)
+    try:
+        time.sleep(1.0)
+        r = run(["stop", "chaos_windows", "--savepoint", os.path.join(tmp, "sp"), "--drain",
+                 "-m", "127.0.0.1:%d" % port])
+        expect_rc(r, 0)
+        sp = location(r, "stop --drain")
+    finally:
+        rc, o, e = finish(p)
+    expect(rc == 0, "the drained run ends cleanly", 0, "%d\n%s" % (rc, e))
+    before = sum(int(line.rsplit(",", 1)[1]) for line in rill_e2e.committed_rows(out))
+    expect(0 < before < n, "the stop came part way", "between 1 and %d rows" % n, before)
+    for par in ("2", "3"):
+        o2 = os.path.join(tmp, "out-" + par)
+        shutil.copytree(out, o2)
+        r = run(["run", "-p", par, "--from-savepoint", sp, "--checkpoint-dir",
+                 os.path.join(tmp, "ck-" + par), so] + job[1:3] + [path, "--output", o2] +
+                job[6:])
+        expect_rc(r, 0)
+        total = sum(int(line.rsplit(",", 1)[1]) for line in rill_e2e.committed_rows(o2))
+        expect(total == n, "resumed at -p %s after the drain: every row counted once" % par,
+               n, total, r)
+
+
 EOW_EVENTS = 300000  # rows, ts = row number in ms: 300 windows of 1000 ms, 10 keys
 EOW_FULL = 100       # rows in every window of every key
 
@@ -452,7 +489,8 @@ def test_stop_with_drain_commits_every_window(tmp):
 
 
 if __name__ == "__main__":
-    main([test_rescale_chains_read_each_row_once, test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
+    main([test_rescale_chains_read_each_row_once, test_resume_after_drain_loses_no_row,
+          test_savepoint_stop_and_restore, test_savepoint_errors_and_unknown_state,
           test_stop_and_resume_equals_uninterrupted,
           test_kill_resume_equals_uninterrupted, test_savepoint_rescales_exactly_once_sink,
           test_stop_without_drain_then_restore_equals_uninterrupted,
