@@ -63,6 +63,10 @@ typedef struct rill__source_ops {
     /* Rescaling: a new reader at another parallelism starts from the positions of every old
      * subtask (finished ones marked, with no data). NULL: the source cannot be rescaled. */
     int (*seek_rescaled)(rill__source *s, const struct rill__source_pos *pos, int n);
+    /* true: a restore always goes through seek_rescaled with every old subtask's position, at
+     * the same parallelism too (split states travel with their splits, and the splits a
+     * subtask owns may differ from its old subtask's, as when a file was added) */
+    bool restore_from_all;
     void (*destroy)(rill__source *s);
     void (*cfg_free)(void *cfg);
 } rill__source_ops;

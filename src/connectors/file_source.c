@@ -632,6 +632,7 @@ typedef struct split_state {
     size_t path_len;
     int64_t offset; /* -1: read */
     int64_t line;
+    bool guessed; /* from a finished reader, which names no split: by the listing of today */
 } split_state;
 
 typedef struct split_states {
@@ -640,10 +641,10 @@ typedef struct split_states {
 } split_states;
 
 static void states_add(split_states *st, const char *path, size_t len, int64_t offset,
-                       int64_t line)
+                       int64_t line, bool guessed)
 {
     rill__grow((void **)&st->v, &st->cap, st->n + 1, sizeof *st->v);
-    st->v[st->n++] = (split_state){path, len, offset, line};
+    st->v[st->n++] = (split_state){path, len, offset, line, guessed};
 }
 
 static int state_cmp(const void *a, const void *b)
@@ -674,9 +675,9 @@ static int states_read(fsrc *s, split_states *st, const void *data, size_t len, 
         for (int g = subtask; g < n_all; g += par) {
             int64_t idx = g / par; /* its place in the old reader's list */
             if (idx < split)
-                states_add(st, all[g], strlen(all[g]), -1, 0);
+                states_add(st, all[g], strlen(all[g]), -1, 0, false);
             else if (idx == split && offset > 0)
-                states_add(st, all[g], strlen(all[g]), (int64_t)offset, line);
+                states_add(st, all[g], strlen(all[g]), (int64_t)offset, line, false);
         }
         return 0;
     }
@@ -696,7 +697,7 @@ static int states_read(fsrc *s, split_states *st, const void *data, size_t len, 
             break;
         if (done > 1 || (!done && (offset == 0 || offset > INT64_MAX || line < 1)))
             return corrupt_pos(s, "a split state out of its range");
-        states_add(st, (const char *)path, plen, done ? -1 : (int64_t)offset, line);
+        states_add(st, (const char *)path, plen, done ? -1 : (int64_t)offset, line, false);
     }
     rill__err derr;
     if (rill__dec_finish(&d, "file source position", &derr) < 0)
@@ -709,15 +710,26 @@ static int states_apply(fsrc *s, split_states *st)
 {
     if (st->n > 1)
         qsort(st->v, st->n, sizeof *st->v, state_cmp);
-    for (size_t i = 1; i < st->n; i++)
-        if (state_cmp(&st->v[i - 1], &st->v[i]) == 0)
-            return corrupt_pos(s, "two readers had the same split");
+    /* one state per split: a recorded state wins over a finished reader's guess (the listing
+     * changed since); two recorded ones cannot both be right */
+    size_t w = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        if (w > 0 && state_cmp(&st->v[w - 1], &st->v[i]) == 0) {
+            if (!st->v[w - 1].guessed && !st->v[i].guessed)
+                return corrupt_pos(s, "two readers had the same split");
+            if (st->v[w - 1].guessed)
+                st->v[w - 1] = st->v[i];
+            continue;
+        }
+        st->v[w++] = st->v[i];
+    }
+    st->n = w;
     free(s->start_off);
     free(s->start_line);
     s->start_off = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_off);
     s->start_line = rill__xcalloc((size_t)s->n_splits + 1, sizeof *s->start_line);
     for (int m = 0; m < s->n_splits; m++) {
-        split_state key = {s->splits[m], strlen(s->splits[m]), 0, 0};
+        split_state key = {s->splits[m], strlen(s->splits[m]), 0, 0, false};
         const split_state *f = st->n ? bsearch(&key, st->v, st->n, sizeof *st->v, state_cmp)
                                      : NULL;
         if (f) {
@@ -793,7 +805,7 @@ static int fsrc_seek_rescaled(rill__source *src, const rill__source_pos *pos, in
             rc = corrupt_pos(s, "a subtask out of its range");
         else if (p->finished)
             for (int g = p->subtask; g < n_all; g += p->parallelism)
-                states_add(&st, all[g], strlen(all[g]), -1, 0);
+                states_add(&st, all[g], strlen(all[g]), -1, 0, true);
         else
             rc = states_read(s, &st, p->data, p->len, p->subtask, p->parallelism, all, n_all);
     }
@@ -840,6 +852,7 @@ const rill__source_ops rill__file_source_ops = {
     .position = fsrc_position,
     .seek = fsrc_seek,
     .seek_rescaled = fsrc_seek_rescaled,
+    .restore_from_all = true,
     .destroy = fsrc_destroy,
     .cfg_free = fsrc_cfg_free,
 };

@@ -1128,7 +1128,8 @@ static int restore_one(void *arg, int subtask, int parallelism, bool finished, c
 {
     restore_ctx *rc = arg;
     rill__task *t = rc->t;
-    if (rc->source && parallelism != t->v->parallelism) { /* rescaling: gather them all */
+    if (rc->source && (parallelism != t->v->parallelism ||
+                       t->source->ops->restore_from_all)) { /* rescaling: gather them all */
         rc->pos = rill__xrealloc(rc->pos, (size_t)(rc->n_pos + 1) * sizeof *rc->pos);
         rc->pos[rc->n_pos++] = (rill__source_pos){subtask, parallelism, finished, data, len};
         return 0;

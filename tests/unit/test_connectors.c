@@ -1117,7 +1117,7 @@ static void src_phase(const rill__source_ops *ops, void *cfg, rill_schema *schem
         rill__source *src;
         CHECK_RC(ops->create(cfg, schema, &init, &src));
         done[st] = false;
-        if (*n_pos && old_par != par)
+        if (*n_pos && (old_par != par || ops->restore_from_all))
             CHECK_RC(ops->seek_rescaled(src, sp, *n_pos));
         else if (*n_pos && sp[st].finished)
             done[st] = true; /* the runtime ends such a task at once */
@@ -1226,6 +1226,56 @@ TEST(conn_sources_every_rescale_chain_emits_each_row_once)
     rill__generator_source_ops.cfg_free(cfgs[1]);
     rill_schema_free(schema);
     free(dir);
+}
+
+/* A file added to the directory between a checkpoint and its restore (sorting first, so every
+ * index moves): the split states go by path, so the old files go on where they were and the
+ * new one is read whole, at the same and at another parallelism. */
+TEST(conn_file_added_between_runs_is_read_whole)
+{
+    for (int new_par = 2; new_par <= 3; new_par++) {
+        char *dir = rill__xasprintf("%s/added-%d", rill_test_tmpdir(), new_par);
+        CHECK_RC(rill__mkdirs(dir, 0755));
+        int id = 0;
+        for (int f = 0; f < 4; f++) {
+            char *p = rill__xasprintf("%s/f%d.csv", dir, f);
+            rill__buf t = {0};
+            rill__buf_printf(&t, "id\n");
+            for (int i = 0; i < 50; i++)
+                rill__buf_printf(&t, "%d\n", id++);
+            write_text(p, rill__buf_cstr(&t));
+            rill__buf_free(&t);
+            free(p);
+        }
+        int total = id + 20;
+        rill_schema *schema = schema_of("id INT64 NOT NULL");
+        void *cfg = rill__file_source_cfg(dir, NULL);
+        bool *seen = rill__xcalloc((size_t)total, sizeof *seen);
+        rill__buf pos[8] = {{0}};
+        bool done[8];
+        int n_pos = 0;
+        src_phase(&rill__file_source_ops, cfg, schema, 2, (const int[]){5, 2}, pos, &n_pos, 0,
+                  NULL, done, seen, total);
+        char *p = rill__xasprintf("%s/a-new.csv", dir);
+        rill__buf t = {0};
+        rill__buf_printf(&t, "id\n");
+        for (int i = id; i < total; i++)
+            rill__buf_printf(&t, "%d\n", i);
+        write_text(p, rill__buf_cstr(&t));
+        rill__buf_free(&t);
+        free(p);
+        src_phase(&rill__file_source_ops, cfg, schema, new_par, (const int[]){-1, -1, -1}, pos,
+                  &n_pos, 2, NULL, done, seen, total);
+        for (int i = 0; i < total; i++)
+            if (!seen[i])
+                rill_test_fail(__FILE__, __LINE__, "p 2 -> %d: row %d never read", new_par, i);
+        for (int i = 0; i < n_pos; i++)
+            rill__buf_free(&pos[i]);
+        free(seen);
+        rill__file_source_ops.cfg_free(cfg);
+        rill_schema_free(schema);
+        free(dir);
+    }
 }
 
 TEST(conn_gen_rescaled_again_emits_each_row_once)
