@@ -11,23 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rill.h"
-
-static long long rows_per_ms = 0; /* 0: no sleeping */
-static _Thread_local long long seen; /* rows of the subtask on this thread */
-
-static int slow(rill_ctx *ctx, const rill_row *in)
-{
-    (void)ctx;
-    (void)in;
-    if (rows_per_ms > 0 && ++seen % rows_per_ms == 0) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return 1;
-}
+#include "slow_filter.h"
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
@@ -39,13 +25,13 @@ int rill_job(rill_env *env, int argc, char **argv)
         else if (!strcmp(argv[i], "--output"))
             output = argv[i + 1];
         else if (!strcmp(argv[i], "--rows-per-ms"))
-            rows_per_ms = strtoll(argv[i + 1], NULL, 10);
+            slow_rows_per_ms = strtoll(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--max-delay-ms"))
             max_delay = strtoll(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--size-ms"))
             size = strtoll(argv[i + 1], NULL, 10);
     }
-    if (!input || !output || rows_per_ms < 0 || max_delay < 0 || size < 1) {
+    if (!input || !output || slow_rows_per_ms < 0 || max_delay < 0 || size < 1) {
         fprintf(stderr, "chaos_windows: usage: -- --input FILE --output DIR [--rows-per-ms R] "
                         "[--max-delay-ms D] [--size-ms S]\n");
         return RILL_EINVAL;
@@ -58,7 +44,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_schema_free(schema);
     rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = max_delay};
     clicks = rill_stream_event_time(clicks, "ts", &wm);
-    clicks = rill_stream_uid(rill_stream_filter(clicks, slow, NULL), "slow");
+    clicks = rill_stream_uid(rill_stream_filter(clicks, slow_filter, NULL), "slow");
     rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
                           .size_ms = size, .slide_ms = size};
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "clicks"};

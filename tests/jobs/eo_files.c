@@ -8,23 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rill.h"
-
-static long long rows_per_ms = 0; /* 0: no sleeping */
-static _Thread_local long long seen; /* rows of the subtask on this thread */
-
-static int slow(rill_ctx *ctx, const rill_row *in)
-{
-    (void)ctx;
-    (void)in;
-    if (rows_per_ms > 0 && ++seen % rows_per_ms == 0) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return 1;
-}
+#include "slow_filter.h"
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
@@ -35,9 +21,9 @@ int rill_job(rill_env *env, int argc, char **argv)
         else if (!strcmp(argv[i], "--output"))
             output = argv[i + 1];
         else if (!strcmp(argv[i], "--rows-per-ms"))
-            rows_per_ms = strtoll(argv[i + 1], NULL, 10);
+            slow_rows_per_ms = strtoll(argv[i + 1], NULL, 10);
     }
-    if (!input || !output || rows_per_ms < 0) {
+    if (!input || !output || slow_rows_per_ms < 0) {
         fprintf(stderr, "eo_files: usage: -- --input DIR|GLOB --output DIR [--rows-per-ms R]\n");
         return RILL_EINVAL;
     }
@@ -45,7 +31,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (rill_schema_parse("id INT64 NOT NULL", &schema) != 0)
         return RILL_EINVAL;
     rill_stream *rows = rill_stream_uid(rill_source_file(env, input, schema, NULL), "files");
-    rows = rill_stream_uid(rill_stream_filter(rows, slow, NULL), "slow");
+    rows = rill_stream_uid(rill_stream_filter(rows, slow_filter, NULL), "slow");
     rill_stream_uid(rill_sink_file_exactly_once(rows, output, NULL), "out");
     rill_schema_free(schema);
     int rc = rill_env_execute(env);
