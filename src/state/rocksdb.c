@@ -2,16 +2,14 @@
  * rocksdb.c - state layer: the RocksDB keyed-state backend. One DB per backend instance in a
  * fresh working directory, one column family for all its tables, every key prefixed with its
  * table and key group so that a key group of a table is one range scan. Asynchronous snapshots
- * are RocksDB snapshots; TTL values are also dropped by a compaction filter. Hot values of
- * value tables live in a bounded write-back cache in front of the DB; a bloom filter of the keys
- * ever written spares a new key its RocksDB read; appends to a list that is not cached are
- * RocksDB merges (a concatenating merge operator), never on TTL tables (see rdb_value_append).
+ * are RocksDB snapshots; TTL values are also dropped by a compaction filter; appends to a list
+ * that is not cached are RocksDB merges (a concatenating merge operator), never on TTL tables
+ * (see rdb_value_append). Values go through the write-back cache of rocksdb_cache.c; native
+ * snapshots (incremental checkpoints) are rocksdb_files.c's.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,35 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rocksdb/c.h>
-
-#include "checkpoint.h"
-#include "state.h"
-
-/*
- * Key layout (all integers big-endian, so byte order is numeric order):
- *
- *   [table id u32][kg u16][key hash u64][key_len u32][key][ns_len u32][ns]      value tables
- *   [table id u32][kg u16][key hash u64][key_len u32][key][ns_len u32][ns][ukey] map tables
- *
- * [table id][kg] (PFX_LEN bytes) makes iterate_kg, snapshots and the compaction filter's table
- * lookup a prefix. The (key, namespace) part is length-prefixed, so it is a prefix-free code:
- * no (key, ns) encoding is a prefix of another's, and the user key of a map entry is simply the
- * rest of the key (map_iterate of one (key, ns) is a prefix scan that cannot reach a neighbour,
- * whatever the user keys). The key's hash is kept because iteration hands it back and it is not
- * a function of the key bytes the backend could recompute (the caller chooses it).
- *
- * One column family for every table, not one per table: the memory bound is per column family
- * in RocksDB (each has its own memtables), so a CF per table would multiply the write buffers
- * by the number of tables; a table is a key range anyway, and a snapshot of one DB covers all.
- *
- * Values are stored as given (TTL values begin with their 8-byte last-access time, host order,
- * as in every backend). Table ids are the registration index: visit_tables order, and the
- * snapshot table index, are the table id.
- */
-#define PFX_LEN    6 /* table id, key group */
-#define HDR_LEN    (PFX_LEN + 8)
-#define MAX_TABLES 4096 /* per instance: the compaction filter's TTL array is fixed */
+#include "rocksdb_int.h"
 
 #define MIB            (INT64_C(1) << 20)
 #define DEFAULT_MEMORY (64 * MIB)
@@ -57,103 +27,6 @@
 #define CACHE_SHARE    8 /* the value cache gets memory_bytes / CACHE_SHARE */
 #define MIN_CACHE      4096
 #define BLOOM_SHARE    32 /* the filter of written keys: memory_bytes / BLOOM_SHARE at most */
-#define CENTRY_COST    (sizeof(centry) + 32) /* an entry's own bytes and two mallocs' overhead */
-
-typedef struct rdb_backend rdb_backend;
-
-/*
- * The value cache: a bounded write-back cache of value-table entries (not map tables) in front
- * of RocksDB, so that a hot value (a running sum, a window's accumulator) costs no RocksDB read
- * or write per record. Keyed by the encoded RocksDB key (which starts with the table id, so one
- * cache serves every value table of the instance). An entry is present (a value) or absent (a
- * known-absent key: a miss that RocksDB answered "absent", or a delete not yet written); dirty
- * when RocksDB does not hold what the entry says yet. Chained hashing (entries never move, so a
- * pointer handed out stays put), CLOCK eviction by bucket with the reference bit set on every
- * access; when the bytes go over the budget, the next operation first evicts down to 7/8 of it,
- * writing the dirty victims in one write batch (in key order). Everything that reads RocksDB
- * directly for a range writes the dirty entries first (flush): iterate_kg, snap_begin, a
- * cleanup round's start, compact. An entry can also be pending appends to a list that was not
- * cached (merge): its bytes go to RocksDB as a merge operand, after which the entry is
- * dropped; a get first reads RocksDB's value and makes the entry that value plus the appends.
- */
-typedef struct centry {
-    struct centry *next; /* in its bucket */
-    uint64_t h;
-    unsigned char *val; /* vcap bytes; NULL when vcap is 0 */
-    uint32_t klen, vlen, vcap;
-    bool present, dirty, ref;
-    /* pending appends to a list RocksDB may hold: val is what to add to RocksDB's value, not
-     * the value (present is false); always dirty, written as a merge, then dropped */
-    bool merge;
-    unsigned char key[]; /* klen */
-} centry;
-
-typedef struct vcache {
-    centry **slots;
-    size_t n_slots; /* a power of two */
-    size_t n, n_dirty, n_dirty_present;
-    size_t bytes, budget; /* entries' (CENTRY_COST + key + value capacity) and the slots */
-    size_t hand;          /* CLOCK: the next bucket to look at */
-    /* the entry whose value value_get handed out last: not evicted by the next call, which may
-     * be given that value (a get, then a put of what it returned) */
-    centry *lent;
-} vcache;
-
-typedef struct rdb_table {
-    rill__table_head h; /* first: name, kind, sizes, TTL, registration index (the table id) */
-    rdb_backend *b;
-    /* cleanup_step's position: the next key to look at (the cursor only says "go on") */
-    unsigned char *clean_key;
-    size_t clean_len, clean_cap;
-    size_t n_dirty; /* its dirty entries in the value cache */
-} rdb_table;
-
-/* A file of a native snapshot: its name in the DB, where a snapshot put it, its size. */
-typedef struct file_rec {
-    char *name, *dest;
-    int64_t size;
-} file_rec;
-
-struct rdb_backend {
-    rill__state_backend base;
-    char *uid;
-    char *path;   /* the working directory: the DB in db/, native snapshots in chk-<n>/ */
-    char *dbpath; /* path/db */
-    int owner_fd; /* holds the lock on path/owner (see remove_stale) */
-    char *dir;    /* cfg.dir, kept (for temporary instances made from this one's config) */
-    rocksdb_t *db;
-    rocksdb_options_t *opts;
-    rocksdb_block_based_table_options_t *bbto;
-    rocksdb_cache_t *cache;
-    rocksdb_compactionfilter_t *filter;
-    rocksdb_writeoptions_t *wopts;
-    rocksdb_readoptions_t *ropts;
-    /* owner's */
-    rill__table_reg reg; /* the rdb_tables: in registration order, the index their table id */
-    unsigned char *kbuf; /* key scratch */
-    size_t kcap;
-    vcache c;
-    /* keys ever written to RocksDB (value tables): a blocked bloom filter, so that a cache miss
-     * on a key never written (a new key) needs no RocksDB read; n_bloom 64-byte blocks, a
-     * power of two */
-    uint64_t *bloom;
-    size_t n_bloom;
-    /* the last get's result, handed out: pinned (no copy), released at the next get (rocksdb_get
-     * cannot tell an empty value from an absent one) */
-    rocksdb_pinnableslice_t *got;
-    /* shared with the compaction filter's threads */
-    _Atomic int64_t ttl_of[MAX_TABLES]; /* ms; 0: no TTL */
-    _Atomic int64_t ttl_clock;          /* the latest last-access time written */
-    atomic_int refs;                    /* the owner's (until destroy) and each view's */
-    /* native snapshots: files_write's thread and files_restore's, under files_mu */
-    pthread_mutex_t files_mu;
-    uint64_t n_native;  /* native snapshots begun (the owner's): names their directories */
-    unsigned char *tkey; /* timer key scratch (the owner's) */
-    size_t tkcap;
-    char *prev_dir;     /* the last written one's directory, and its files there */
-    file_rec *prev;
-    size_t n_prev;
-};
 
 typedef struct rdb_snap {
     rdb_backend *b;
@@ -162,43 +35,7 @@ typedef struct rdb_snap {
     unsigned char *is_map; /* n_tabs */
 } rdb_snap;
 
-static inline rdb_table *rtab(rill__state_table *t)
-{
-    return (rdb_table *)(void *)t;
-}
-
-/* ---- bytes ---------------------------------------------------------------------------------- */
-
-static inline void be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static inline uint32_t rd_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void be64(unsigned char *p, uint64_t v)
-{
-    be32(p, (uint32_t)(v >> 32));
-    be32(p + 4, (uint32_t)v);
-}
-
-static inline uint64_t rd_be64(const unsigned char *p)
-{
-    return (uint64_t)rd_be32(p) << 32 | rd_be32(p + 4);
-}
-
-static inline void pfx(unsigned char *p, uint32_t tid, int kg)
-{
-    be32(p, tid);
-    p[4] = (unsigned char)((unsigned)kg >> 8);
-    p[5] = (unsigned char)kg;
-}
+/* ---- keys (the layout: rocksdb_int.h) ------------------------------------------------------- */
 
 static unsigned char *room(unsigned char **buf, size_t *cap, size_t n)
 {
@@ -276,8 +113,7 @@ static bool dec_key(const unsigned char *p, size_t n, rill__state_key *k,
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-/* RILL_EIO with RocksDB's message (freed here) and what was being done. */
-static int db_fail(rdb_backend *b, char *err, const char *what)
+int rill__rdb_fail(rdb_backend *b, char *err, const char *what)
 {
     int rc = rill__last_error_set(RILL_EIO, "state backend rocksdb of operator %s (%s): %s: %s",
                                   b->uid, b->path, what, err ? err : "?");
@@ -337,18 +173,6 @@ static const char *ttl_filter_name(void *state)
     return "rill.ttl";
 }
 
-/* A TTL value is written: the filter's clock moves on to its time. */
-static inline void ttl_seen(rdb_table *t, const void *val, size_t len)
-{
-    if (!t->h.ttl || len < 8)
-        return;
-    int64_t ts = (int64_t)rill__le_get64(val);
-    int64_t cur = atomic_load_explicit(&t->b->ttl_clock, memory_order_relaxed);
-    while (ts > cur && !atomic_compare_exchange_weak_explicit(
-                           &t->b->ttl_clock, &cur, ts, memory_order_relaxed, memory_order_relaxed))
-        ;
-}
-
 /* ---- point reads and writes ----------------------------------------------------------------- */
 
 static bool in_range(const rdb_table *t, const rill__state_key *k)
@@ -358,19 +182,7 @@ static bool in_range(const rdb_table *t, const rill__state_key *k)
     return k->kg >= c->kg_first && k->kg <= c->kg_last;
 }
 
-/* RocksDB counts into its perf context by default (a thread-local, reached through
- * __tls_get_addr from a shared library at every key comparison): off on the calling thread. */
-static inline void perf_off(void)
-{
-    static _Thread_local bool off;
-    if (RILL_UNLIKELY(!off)) {
-        rocksdb_set_perf_level(rocksdb_disable);
-        off = true;
-    }
-}
-
-/* 1 and the value (borrowed until the next get) when present, 0 when absent. */
-static int get_raw(rdb_table *t, size_t kn, const void **val_out, size_t *len_out)
+int rill__rdb_get_raw(rdb_table *t, size_t kn, const void **val_out, size_t *len_out)
 {
     rdb_backend *b = t->b;
     char *err = NULL;
@@ -380,7 +192,7 @@ static int get_raw(rdb_table *t, size_t kn, const void **val_out, size_t *len_ou
     b->got = rocksdb_get_pinned(b->db, b->ropts, (const char *)b->kbuf, kn, &err);
     if (err) {
         b->got = NULL;
-        return db_fail(b, err, "get");
+        return rill__rdb_fail(b, err, "get");
     }
     if (!b->got)
         return 0;
@@ -397,7 +209,7 @@ static int put_raw(rdb_table *t, size_t kn, const void *val, size_t len)
     perf_off();
     rocksdb_put(b->db, b->wopts, (const char *)b->kbuf, kn, val, len, &err);
     if (err)
-        return db_fail(b, err, "put");
+        return rill__rdb_fail(b, err, "put");
     ttl_seen(t, val, len);
     return 0;
 }
@@ -406,7 +218,7 @@ static int del_raw(rdb_backend *b, const void *key, size_t kn)
 {
     char *err = NULL;
     rocksdb_delete(b->db, b->wopts, key, kn, &err);
-    return err ? db_fail(b, err, "delete") : 0;
+    return err ? rill__rdb_fail(b, err, "delete") : 0;
 }
 
 /* ---- list appends: the merge operator ------------------------------------------------------- */
@@ -466,413 +278,6 @@ static const char *append_name(void *state)
     return "rill.append";
 }
 
-/* ---- the bloom filter of keys ever written -------------------------------------------------- */
-
-/* Never cleared (a delete leaves its key in: a false positive only costs a read); the DB is
- * fresh per instance, so "not in the filter" means "not in RocksDB" for a value-table key
- * (files_restore, whose files bring keys it never saw, fills it with ones). One
- * 64-byte block per key (one cache miss), three bits in it. */
-static inline const uint64_t *bl_block(const rdb_backend *b, uint64_t h)
-{
-    return b->bloom + 8 * ((size_t)(h >> 40) & (b->n_bloom - 1));
-}
-
-static inline void bl_add(rdb_backend *b, uint64_t h)
-{
-    uint64_t *w = (uint64_t *)bl_block(b, h);
-    for (int i = 0; i < 3; i++) {
-        unsigned bit = (unsigned)(h >> (9 * i)) & 511;
-        w[bit >> 6] |= UINT64_C(1) << (bit & 63);
-    }
-}
-
-static inline bool bl_maybe(const rdb_backend *b, uint64_t h)
-{
-    const uint64_t *w = bl_block(b, h);
-    for (int i = 0; i < 3; i++) {
-        unsigned bit = (unsigned)(h >> (9 * i)) & 511;
-        if (!(w[bit >> 6] >> (bit & 63) & 1))
-            return false;
-    }
-    return true;
-}
-
-/* ---- the value cache ------------------------------------------------------------------------ */
-
-/* The i-th table registered (its head is its first member). */
-static inline rdb_table *table_at(const rdb_backend *b, size_t i)
-{
-    return (rdb_table *)(void *)b->reg.tables[i];
-}
-
-static inline rdb_table *c_table(rdb_backend *b, const centry *e)
-{
-    return table_at(b, rd_be32(e->key));
-}
-
-static inline size_t c_cost(const centry *e)
-{
-    return CENTRY_COST + e->klen + e->vcap;
-}
-
-/* The entry of key[0..kn) (hash h), or NULL. */
-static inline centry *c_find(const vcache *c, uint64_t h, const unsigned char *key, size_t kn)
-{
-    if (!c->n)
-        return NULL;
-    for (centry *e = c->slots[h & (c->n_slots - 1)]; e; e = e->next)
-        if (e->h == h && e->klen == kn && memcmp(e->key, key, kn) == 0)
-            return e;
-    return NULL;
-}
-
-static inline void c_link(vcache *c, centry *e)
-{
-    centry **s = &c->slots[e->h & (c->n_slots - 1)];
-    e->next = *s;
-    *s = e;
-}
-
-static void c_grow(vcache *c)
-{
-    size_t old = c->n_slots;
-    centry **slots = c->slots;
-    c->n_slots = old ? 2 * old : 64;
-    c->slots = rill__xcalloc(c->n_slots, sizeof *c->slots);
-    c->bytes += (c->n_slots - old) * sizeof *c->slots;
-    for (size_t i = 0; i < old; i++)
-        for (centry *e = slots[i], *nx; e; e = nx) {
-            nx = e->next;
-            c_link(c, e);
-        }
-    free(slots);
-    c->hand = 0;
-}
-
-/* A new clean, absent entry for key[0..kn). */
-static centry *c_insert(vcache *c, uint64_t h, const unsigned char *key, size_t kn)
-{
-    if (c->n >= c->n_slots)
-        c_grow(c);
-    centry *e = rill__xmalloc(sizeof *e + kn);
-    *e = (centry){.h = h, .klen = (uint32_t)kn, .ref = true};
-    memcpy(e->key, key, kn);
-    c_link(c, e);
-    c->n++;
-    c->bytes += c_cost(e);
-    return e;
-}
-
-static inline void c_set_dirty(rdb_backend *b, centry *e)
-{
-    if (e->dirty)
-        return;
-    e->dirty = true;
-    b->c.n_dirty++;
-    b->c.n_dirty_present += e->present;
-    c_table(b, e)->n_dirty++;
-}
-
-/* The entry holds nothing more to write (it was written, or is dropped). */
-static inline void c_set_clean(rdb_backend *b, centry *e)
-{
-    if (!e->dirty)
-        return;
-    e->dirty = false;
-    b->c.n_dirty--;
-    b->c.n_dirty_present -= e->present;
-    c_table(b, e)->n_dirty--;
-}
-
-static inline void c_account_present(vcache *c, centry *e, bool present)
-{
-    if (e->dirty && e->present != present)
-        c->n_dirty_present += present ? 1 : (size_t)-1;
-    e->present = present;
-}
-
-/* Makes the value val[0..len) (which may point into the entry's own value), present. */
-static void c_set(vcache *c, centry *e, const void *val, size_t len)
-{
-    if (len > e->vcap || e->vcap > 4 * len + 64) {
-        unsigned char *nv = len ? rill__xmalloc(len) : NULL;
-        if (len)
-            memcpy(nv, val, len);
-        free(e->val);
-        c->bytes = c->bytes - e->vcap + len;
-        e->val = nv;
-        e->vcap = (uint32_t)len;
-    } else if (len) {
-        memmove(e->val, val, len);
-    }
-    e->vlen = (uint32_t)len;
-}
-
-/* Appends val[0..len) to the value (val may point into it); the caller checked the size. */
-static void c_append(vcache *c, centry *e, const void *val, size_t len)
-{
-    size_t need = (size_t)e->vlen + len;
-    if (need > e->vcap) {
-        size_t cap = RILL_MAX(need, (size_t)e->vcap + e->vcap / 2);
-        cap = RILL_MIN(cap, (size_t)UINT32_MAX);
-        unsigned char *nv = rill__xmalloc(cap);
-        if (e->vlen)
-            memcpy(nv, e->val, e->vlen);
-        if (len)
-            memcpy(nv + e->vlen, val, len);
-        free(e->val);
-        c->bytes = c->bytes - e->vcap + cap;
-        e->val = nv;
-        e->vcap = (uint32_t)cap;
-    } else if (len) {
-        memmove(e->val + e->vlen, val, len);
-    }
-    e->vlen = (uint32_t)need;
-}
-
-static void c_free(vcache *c, centry *e)
-{
-    c->n--;
-    c->bytes -= c_cost(e);
-    free(e->val);
-    free(e);
-}
-
-/* Unlinks and frees e (clean or not: the caller wrote it or no longer needs it). */
-static void c_remove(rdb_backend *b, centry *e)
-{
-    vcache *c = &b->c;
-    centry **p = &c->slots[e->h & (c->n_slots - 1)];
-    while (*p != e)
-        p = &(*p)->next;
-    *p = e->next;
-    if (c->lent == e)
-        c->lent = NULL;
-    c_account_present(c, e, false);
-    c_set_clean(b, e);
-    c_free(c, e);
-}
-
-/* Every entry, without writing anything (destroy, compact after a flush). */
-static void c_clear(vcache *c)
-{
-    for (size_t i = 0; i < c->n_slots; i++) {
-        for (centry *e = c->slots[i], *nx; e; e = nx) {
-            nx = e->next;
-            c_free(c, e);
-        }
-        c->slots[i] = NULL;
-    }
-    c->n_dirty = c->n_dirty_present = 0;
-    c->lent = NULL;
-}
-
-/* Adds what a dirty entry says to wb. */
-static inline void c_batch(rdb_backend *b, rocksdb_writebatch_t *wb, const centry *e)
-{
-    if (e->merge) {
-        bl_add(b, e->h);
-        rocksdb_writebatch_merge(wb, (const char *)e->key, e->klen,
-                                 e->vlen ? (const char *)e->val : "", e->vlen);
-    } else if (e->present) {
-        bl_add(b, e->h);
-        rocksdb_writebatch_put(wb, (const char *)e->key, e->klen,
-                               e->vlen ? (const char *)e->val : "", e->vlen);
-    } else
-        rocksdb_writebatch_delete(wb, (const char *)e->key, e->klen);
-}
-
-static int c_write(rdb_backend *b, rocksdb_writebatch_t *wb, const char *what)
-{
-    char *err = NULL;
-    perf_off();
-    rocksdb_write(b->db, b->wopts, wb, &err);
-    rocksdb_writebatch_destroy(wb);
-    return err ? db_fail(b, err, what) : 0;
-}
-
-/* Orders entries by key (RocksDB's order). */
-static int c_cmp(const void *x, const void *y)
-{
-    const centry *a = *(const centry *const *)x, *b = *(const centry *const *)y;
-    int d = memcmp(a->key, b->key, RILL_MIN(a->klen, b->klen));
-    return d ? d : (a->klen > b->klen) - (a->klen < b->klen);
-}
-
-/* The entries es[0..n) in one write batch, in key order: the memtable inserts a sorted batch
- * next to the previous key (its skiplist splice is reused), a random one from the top. */
-static int c_write_sorted(rdb_backend *b, centry **es, size_t n, const char *what)
-{
-    qsort(es, n, sizeof *es, c_cmp);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    for (size_t i = 0; i < n; i++)
-        c_batch(b, wb, es[i]);
-    return c_write(b, wb, what);
-}
-
-/* Writes every dirty entry, in one write batch; they stay cached, clean. */
-static int c_flush(rdb_backend *b)
-{
-    vcache *c = &b->c;
-    if (!c->n_dirty)
-        return 0;
-    centry **es = rill__xmalloc(c->n_dirty * sizeof *es);
-    size_t n = 0;
-    for (size_t i = 0; i < c->n_slots; i++)
-        for (centry *e = c->slots[i]; e; e = e->next)
-            if (e->dirty)
-                es[n++] = e;
-    RILL_ASSERT(n == c->n_dirty);
-    int rc = c_write_sorted(b, es, n, "write the value cache");
-    for (size_t i = 0; !rc && i < n; i++) {
-        centry *e = es[i];
-        if (e->merge) { /* its bytes are not the value: RocksDB now has it */
-            c_remove(b, e);
-            continue;
-        }
-        if (e->present)
-            ttl_seen(c_table(b, e), e->val, e->vlen);
-        c_set_clean(b, e);
-    }
-    free(es);
-    if (rc)
-        return rc;
-    RILL_ASSERT(c->n_dirty == 0 && c->n_dirty_present == 0);
-    return 0;
-}
-
-/*
- * Over budget: evicts down to 7/8 of it, CLOCK by bucket (an entry referenced since the hand
- * last passed gets another round), the dirty victims written in one batch. Called at the start
- * of an operation, so that what this one hands out cannot go (nor the value the last value_get
- * handed out, which the caller may pass back in). On a failed write nothing is evicted.
- */
-static int c_evict(rdb_backend *b)
-{
-    vcache *c = &b->c;
-    size_t target = c->budget - c->budget / 8, freed = 0;
-    centry *victims = NULL;
-    centry **dirty = NULL;
-    size_t n_dirty = 0, cap = 0;
-    /* two full turns at most: the first clears every reference bit */
-    for (size_t turn = 0; turn < 2 * c->n_slots && c->bytes - freed > target; turn++) {
-        centry **p = &c->slots[c->hand];
-        c->hand = (c->hand + 1) & (c->n_slots - 1);
-        while (*p) {
-            centry *e = *p;
-            if (e->ref || e == c->lent) {
-                e->ref = false;
-                p = &e->next;
-                continue;
-            }
-            *p = e->next;
-            e->next = victims;
-            victims = e;
-            freed += c_cost(e);
-            if (e->dirty) {
-                if (n_dirty == cap) {
-                    cap = cap ? 2 * cap : 1024;
-                    dirty = rill__xrealloc(dirty, cap * sizeof *dirty);
-                }
-                dirty[n_dirty++] = e;
-            }
-        }
-    }
-    int rc = n_dirty ? c_write_sorted(b, dirty, n_dirty, "write evicted values") : 0;
-    free(dirty);
-    for (centry *e = victims, *nx; e; e = nx) {
-        nx = e->next;
-        if (rc) {
-            c_link(c, e); /* kept, dirty: written later */
-            continue;
-        }
-        if (e->dirty && e->present)
-            ttl_seen(c_table(b, e), e->val, e->vlen);
-        c_account_present(c, e, false);
-        c_set_clean(b, e);
-        c_free(c, e);
-    }
-    return rc;
-}
-
-/* The cache entry of the key in b->kbuf[0..kn), loaded from RocksDB on a miss (clean: present
- * or absent). Evicts first when over budget. */
-static int c_load(rdb_table *t, size_t kn, centry **out)
-{
-    rdb_backend *b = t->b;
-    vcache *c = &b->c;
-    *out = NULL;
-    if (RILL_UNLIKELY(c->bytes > c->budget)) {
-        int rc = c_evict(b);
-        if (rc < 0)
-            return rc;
-    }
-    uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
-    centry *e = c_find(c, h, b->kbuf, kn);
-    if (RILL_LIKELY(e != NULL && !e->merge)) {
-        e->ref = true;
-        *out = e;
-        return 0;
-    }
-    const void *v = NULL;
-    size_t n = 0;
-    int rc = bl_maybe(b, h) ? get_raw(t, kn, &v, &n) : 0;
-    if (rc < 0)
-        return rc;
-    if (rc == 1 && n + (e ? e->vlen : 0) > UINT32_MAX) {
-        rocksdb_pinnableslice_destroy(b->got);
-        b->got = NULL;
-        return rill__last_error_set(RILL_ELIMIT, "state '%s' of operator %s: a value over 4 GiB",
-                                    t->h.name, b->uid);
-    }
-    if (e) { /* pending appends: RocksDB's value and then them, dirty (written as a put) */
-        e->ref = true;
-        e->merge = false;
-        unsigned char *ops = e->val;
-        size_t n_ops = e->vlen;
-        e->val = NULL;
-        c->bytes -= e->vcap;
-        e->vlen = e->vcap = 0;
-        if (rc == 1)
-            c_set(c, e, v, n);
-        c_append(c, e, ops, n_ops);
-        free(ops);
-        c_account_present(c, e, true);
-    } else {
-        e = c_insert(c, h, b->kbuf, kn);
-        if (rc == 1) {
-            c_set(c, e, v, n);
-            e->present = true;
-        }
-    }
-    rocksdb_pinnableslice_destroy(b->got); /* copied: nothing to keep pinned */
-    b->got = NULL;
-    *out = e;
-    return 0;
-}
-
-/* The cache entry of the key in b->kbuf[0..kn), new and absent on a miss (*fresh; no RocksDB
- * read: the caller overwrites it, or makes it pending appends). */
-static centry *c_entry(rdb_table *t, size_t kn, int *rc, bool *fresh)
-{
-    rdb_backend *b = t->b;
-    vcache *c = &b->c;
-    *rc = 0;
-    if (RILL_UNLIKELY(c->bytes > c->budget)) {
-        *rc = c_evict(b);
-        if (*rc < 0)
-            return NULL;
-    }
-    uint64_t h = rill__hash_bytes(b->kbuf, kn, 0);
-    centry *e = c_find(c, h, b->kbuf, kn);
-    *fresh = !e;
-    if (e)
-        e->ref = true;
-    else
-        e = c_insert(c, h, b->kbuf, kn);
-    return e;
-}
-
 /* ---- values --------------------------------------------------------------------------------- */
 
 static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const void **val_out,
@@ -887,7 +292,7 @@ static int rdb_value_get(rill__state_table *tt, const rill__state_key *k, const 
     if (!kn)
         return 0; /* too long to have been stored */
     centry *e;
-    int rc = c_load(t, kn, &e);
+    int rc = rill__rdb_cache_load(t, kn, &e);
     if (rc < 0 || !e->present)
         return rc;
     *val_out = e->vlen ? (const void *)e->val : (const void *)""; /* non-NULL when present */
@@ -910,11 +315,11 @@ static int rdb_value_put(rill__state_table *tt, const rill__state_key *k, const 
         return RILL_ELIMIT;
     int rc;
     bool fresh;
-    centry *e = c_entry(t, kn, &rc, &fresh);
+    centry *e = rill__rdb_cache_entry(t, kn, &rc, &fresh);
     if (!e)
         return rc;
     e->merge = false; /* a put replaces pending appends with their list */
-    c_set(&t->b->c, e, val, len);
+    rill__rdb_cache_set(&t->b->c, e, val, len);
     c_set_dirty(t->b, e);
     c_account_present(&t->b->c, e, true);
     return 0;
@@ -936,7 +341,7 @@ static int rdb_value_del(rill__state_table *tt, const rill__state_key *k)
         return 0;
     int rc;
     bool fresh;
-    centry *e = c_entry(t, kn, &rc, &fresh);
+    centry *e = rill__rdb_cache_entry(t, kn, &rc, &fresh);
     if (!e)
         return rc;
     e->merge = false;
@@ -974,17 +379,17 @@ static int rdb_value_append(rill__state_table *tt, const rill__state_key *k, con
     int rc;
     bool fresh = false;
     if (t->h.ttl) {
-        rc = c_load(t, kn, &e);
+        rc = rill__rdb_cache_load(t, kn, &e);
     } else {
-        e = c_entry(t, kn, &rc, &fresh);
-        if (e && fresh && bl_maybe(t->b, e->h))
+        e = rill__rdb_cache_entry(t, kn, &rc, &fresh);
+        if (e && fresh && rill__rdb_bloom_maybe(t->b, e->h))
             e->merge = true; /* RocksDB may hold a value: append to it blindly */
     }
     if (rc < 0)
         return rc;
     if ((size_t)e->vlen + len > UINT32_MAX)
         return RILL_ELIMIT;
-    c_append(&t->b->c, e, val, len);
+    rill__rdb_cache_append(&t->b->c, e, val, len);
     c_set_dirty(t->b, e);
     if (!e->merge)
         c_account_present(&t->b->c, e, true);
@@ -1029,7 +434,7 @@ static int range_close(range_it *r, rdb_backend *b)
     rocksdb_iter_destroy(r->it);
     rocksdb_readoptions_destroy(r->ro);
     free(r->lo);
-    return err ? db_fail(b, err, "iterate") : 0;
+    return err ? rill__rdb_fail(b, err, "iterate") : 0;
 }
 
 /* Every entry of (tid, kg), with the iterate_kg contract; map entries go out as
@@ -1085,7 +490,7 @@ static int rdb_iterate_kg(rill__state_table *tt, int kg, rill__state_visit_fn fn
     if (kg < c->kg_first || kg > c->kg_last)
         return RILL_ESTATE;
     if (t->n_dirty) {
-        int rc = c_flush(t->b);
+        int rc = rill__rdb_cache_flush(t->b);
         if (rc < 0)
             return rc;
     }
@@ -1108,7 +513,7 @@ static int rdb_map_get(rill__state_table *tt, const rill__state_key *k, const vo
         return 0;
     const void *v = NULL;
     size_t n = 0;
-    int rc = get_raw(t, kn, &v, &n);
+    int rc = rill__rdb_get_raw(t, kn, &v, &n);
     if (rc == 1) {
         *val_out = v;
         *len_out = n;
@@ -1141,7 +546,7 @@ static int rdb_map_remove(rill__state_table *tt, const rill__state_key *k, const
         return 0;
     const void *v;
     size_t n;
-    int rc = get_raw(t, kn, &v, &n); /* the contract wants to know whether it was there */
+    int rc = rill__rdb_get_raw(t, kn, &v, &n); /* the contract wants to know whether it was there */
     if (rc != 1)
         return rc;
     rc = del_raw(t->b, t->b->kbuf, kn);
@@ -1198,7 +603,7 @@ static int rdb_map_clear(rill__state_table *tt, const rill__state_key *k)
         char *err = NULL;
         rocksdb_write(b->db, b->wopts, wb, &err);
         if (err)
-            rc = db_fail(b, err, "clear a map");
+            rc = rill__rdb_fail(b, err, "clear a map");
     }
     rocksdb_writebatch_destroy(wb);
     return rc;
@@ -1217,7 +622,7 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
 {
     rdb_table *t = rtab(tt);
     rdb_backend *b = t->b;
-    if ((!*cursor || !t->clean_len) && t->n_dirty && c_flush(b) < 0)
+    if ((!*cursor || !t->clean_len) && t->n_dirty && rill__rdb_cache_flush(b) < 0)
         return 0; /* the error shows again at the next access */
     bool cached = t->h.kind != RILL_STATE_MAP && b->c.n;
     unsigned char tp[4];
@@ -1232,13 +637,14 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
         const char *kp = rocksdb_iter_key(r.it, &kn);
         const char *vp = rocksdb_iter_value(r.it, &vn);
         centry *e =
-            cached ? c_find(&b->c, rill__hash_bytes(kp, kn, 0), (const void *)kp, kn) : NULL;
+            cached ? rill__rdb_cache_find(&b->c, rill__hash_bytes(kp, kn, 0), (const void *)kp, kn)
+                   : NULL;
         if (e && e->dirty)
             continue;
         if (expired(arg, vp, vn) && del_raw(b, kp, kn) == 0) {
             removed++;
             if (e)
-                c_remove(b, e);
+                rill__rdb_cache_remove(b, e);
         }
     }
     if (rocksdb_iter_valid(r.it)) {
@@ -1258,14 +664,11 @@ static int64_t rdb_cleanup_step(rill__state_table *tt, uint64_t *cursor, int n,
 /* ---- snapshot views -----------------------------------------------------------------------------
  */
 
-static void backend_unref(rdb_backend *b);
-static void files_forget(rdb_backend *b);
-
 static int rdb_snap_begin(rill__state_backend *bb, rill__state_snap **out)
 {
     rdb_backend *b = (rdb_backend *)bb;
     *out = NULL;
-    int rc = c_flush(b); /* the snapshot must hold every dirty value */
+    int rc = rill__rdb_cache_flush(b); /* the snapshot must hold every dirty value */
     if (rc < 0)
         return rc;
     rdb_snap *s = rill__xcalloc(1, sizeof *s);
@@ -1297,7 +700,7 @@ static void rdb_snap_end(rill__state_snap *ss)
     rdb_backend *b = s->b;
     free(s->is_map);
     free(s);
-    backend_unref(b);
+    rill__rdb_unref(b);
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */
@@ -1338,8 +741,7 @@ static int rdb_visit_tables(rill__state_backend *bb,
 
 /* ---- the instance --------------------------------------------------------------------------- */
 
-/* Closes the DB and removes its directory once neither the owner nor a view needs it. */
-static void backend_unref(rdb_backend *b)
+void rill__rdb_unref(rdb_backend *b)
 {
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
@@ -1365,7 +767,7 @@ static void backend_unref(rdb_backend *b)
     free(b->dbpath);
     free(b->dir);
     free(b->uid);
-    files_forget(b);
+    rill__rdb_files_forget(b);
     pthread_mutex_destroy(&b->files_mu);
     free(b);
 }
@@ -1545,7 +947,7 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
                                       b->uid, b->path, strerror(errno));
         free(b->path);
         b->path = NULL; /* nothing to remove */
-        backend_unref(b);
+        rill__rdb_unref(b);
         return rc;
     }
     char *owner = rill__xasprintf("%s/" OWNER_FILE, b->path);
@@ -1556,8 +958,8 @@ static int rdb_create(const rill__state_backend_cfg *cfg, rill__state_backend **
     b->dbpath = rill__xasprintf("%s/db", b->path);
     b->db = rocksdb_open(b->opts, b->dbpath, &err);
     if (err) {
-        int rc = db_fail(b, err, "open");
-        backend_unref(b);
+        int rc = rill__rdb_fail(b, err, "open");
+        rill__rdb_unref(b);
         return rc;
     }
     remove_stale(dir, b->path);
@@ -1579,7 +981,7 @@ static void rdb_destroy(rill__state_backend *bb)
     rill__table_reg_free(&b->reg);
     free(b->kbuf);
     free(b->tkey);
-    c_clear(&b->c);
+    rill__rdb_cache_clear(&b->c);
     free(b->c.slots);
     b->c.slots = NULL;
     free(b->bloom);
@@ -1587,7 +989,7 @@ static void rdb_destroy(rill__state_backend *bb)
     rocksdb_pinnableslice_destroy(b->got);
     b->kbuf = NULL;
     b->got = NULL;
-    backend_unref(b); /* a view still being read keeps the DB */
+    rill__rdb_unref(b); /* a view still being read keeps the DB */
 }
 
 static void rdb_prefetch(rill__state_backend *b, const rill__state_key *k)
@@ -1635,7 +1037,7 @@ static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
 
 /* ---- timers ----------------------------------------------------------------------------------
  *
- * Timers are entries of their own key range, after every table's:
+ * Timers are entries of their own key range (TIMER_TID: rocksdb_int.h), after every table's:
  *
  *   [TIMER_TID u32][kg u16][domain u8][ts u64, sign bit flipped][key_len u32][key][ns] -> hash
  *
@@ -1644,9 +1046,8 @@ static void rdb_usage(rill__state_backend *bb, rill__state_usage *out)
  * keeps its own cache of the earliest ones.
  */
 
-#define TIMER_TID  UINT32_C(0xfffffff0) /* beyond MAX_TABLES: the TTL filter leaves them alone */
-#define TPFX_LEN   7                    /* tid, kg, domain */
-#define THDR_LEN   (TPFX_LEN + 8 + 4)
+#define TPFX_LEN 7 /* tid, kg, domain */
+#define THDR_LEN (TPFX_LEN + 8 + 4)
 
 static size_t enc_timer(unsigned char **buf, size_t *cap, int domain, const rill__state_key *k,
                         int64_t ts)
@@ -1680,7 +1081,7 @@ static int rdb_timer_put(rill__state_backend *bb, int domain, const rill__state_
         return RILL_ELIMIT;
     char *err = NULL;
     rocksdb_put(b->db, b->wopts, (const char *)b->tkey, n, (const char *)&k->hash, 8, &err);
-    return err ? db_fail(b, err, "timer put") : 0;
+    return err ? rill__rdb_fail(b, err, "timer put") : 0;
 }
 
 static int rdb_timer_get(rill__state_backend *bb, int domain, const rill__state_key *k,
@@ -1695,7 +1096,7 @@ static int rdb_timer_get(rill__state_backend *bb, int domain, const rill__state_
     rocksdb_pinnableslice_t *got =
         rocksdb_get_pinned(b->db, b->ropts, (const char *)b->tkey, n, &err);
     if (err)
-        return db_fail(b, err, "timer get");
+        return rill__rdb_fail(b, err, "timer get");
     rocksdb_pinnableslice_destroy(got);
     return got != NULL;
 }
@@ -1757,394 +1158,17 @@ static int rdb_timer_scan(rill__state_backend *bb, rill__state_snap *view, int d
     return rc ? rc : crc;
 }
 
-/* ---- native snapshots: RocksDB checkpoints, for incremental checkpoints -----------------------
- *
- * files_begin writes the dirty cached values, flushes the memtables (there is no WAL) and makes
- * a RocksDB checkpoint in the working directory: hard links to the live SST files, copies of
- * MANIFEST, CURRENT and OPTIONS. files_write then puts those files into the checkpoint's
- * directory. SST files are immutable and named by a number the DB never reuses, so an SST file
- * this instance's previous written snapshot also had is the same file: it is hard-linked from
- * that snapshot's directory instead of being written again, and every checkpoint directory
- * holds (links to) all of its files. The filesystem's link count is the reference count: a
- * file shared by several retained checkpoints stays until the last of them is removed, and
- * removing a checkpoint (subsumed, aborted) never touches another one's files. A link that
- * fails (the previous directory is gone, another filesystem, no hard links) falls back to a
- * copy, so the outcome is always a complete checkpoint; only its size differs.
- *
- * Manifest (little-endian): u32 version (2), u32 n_tables (the tables the files hold: ids
- * 0..n_tables-1), u32 n_files, then per file: u32 length and the file's name in the DB, u32
- * length and its name in the checkpoint directory, u64 size.
- */
-
-#define MANIFEST_VERSION 2u
-
-struct rill__state_files {
-    rdb_backend *b;
-    uint32_t n_tables;
-    char *local; /* the RocksDB checkpoint: path/chk-<n> */
-    file_rec *files;
-    size_t n;
-};
-
-static void recs_free(file_rec *r, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(r[i].name);
-        free(r[i].dest);
-    }
-    free(r);
-}
-
-static void files_forget(rdb_backend *b)
-{
-    recs_free(b->prev, b->n_prev);
-    b->prev = NULL;
-    b->n_prev = 0;
-    free(b->prev_dir);
-    b->prev_dir = NULL;
-}
-
-/* An SST file: immutable once written (the other files of a checkpoint are not). */
-static bool is_sst(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && strcmp(name + n - 4, ".sst") == 0;
-}
-
-/* The previous snapshot's record of file name (an SST file of that size), or NULL. */
-static const file_rec *prev_find(const rdb_backend *b, const char *name, int64_t size)
-{
-    if (!is_sst(name))
-        return NULL;
-    for (size_t i = 0; i < b->n_prev; i++)
-        if (b->prev[i].size == size && !strcmp(b->prev[i].name, name))
-            return &b->prev[i];
-    return NULL;
-}
-
-static int list_files(rill__state_files *f, rill__err *err)
-{
-    DIR *d = opendir(f->local);
-    if (!d)
-        return rill__err_set(err, -errno, "state backend rocksdb of operator %s: %s: %s",
-                             f->b->uid, f->local, strerror(errno));
-    size_t cap = 0;
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char *path = rill__xasprintf("%s/%s", f->local, de->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            rc = rill__err_set(err, RILL_ESTATE, "state backend rocksdb of operator %s: %s: "
-                               "not a regular file", f->b->uid, path);
-            free(path);
-            break;
-        }
-        free(path);
-        rill__grow((void **)&f->files, &cap, f->n + 1, sizeof *f->files);
-        f->files[f->n++] = (file_rec){rill__xstrdup(de->d_name), NULL, (int64_t)st.st_size};
-    }
-    closedir(d);
-    return rc;
-}
-
-static void rdb_files_end(rill__state_files *f)
-{
-    if (!f)
-        return;
-    rill__remove_tree(f->local);
-    free(f->local);
-    recs_free(f->files, f->n);
-    rdb_backend *b = f->b;
-    free(f);
-    backend_unref(b);
-}
-
-static int rdb_files_begin(rill__state_backend *bb, rill__state_files **out)
-{
-    rdb_backend *b = (rdb_backend *)bb;
-    *out = NULL;
-    int rc = c_flush(b); /* the files must hold every dirty value */
-    if (rc < 0)
-        return rc;
-    char *err = NULL;
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    rocksdb_flushoptions_set_wait(fo, 1);
-    rocksdb_flush(b->db, fo, &err);
-    rocksdb_flushoptions_destroy(fo);
-    if (err)
-        return db_fail(b, err, "flush for a snapshot");
-    rill__state_files *f = rill__xcalloc(1, sizeof *f);
-    f->b = b;
-    f->n_tables = (uint32_t)b->reg.n;
-    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-    f->local = rill__xasprintf("%s/chk-%llu", b->path, (unsigned long long)++b->n_native);
-    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(b->db, &err);
-    if (!err)
-        rocksdb_checkpoint_create(cp, f->local, 0, &err);
-    if (cp)
-        rocksdb_checkpoint_object_destroy(cp);
-    if (err) {
-        rc = db_fail(b, err, "checkpoint");
-        rdb_files_end(f);
-        return rc;
-    }
-    rill__err e = {0};
-    rc = list_files(f, &e);
-    if (rc) {
-        rill__last_error_set(rc, "%s", e.msg);
-        rdb_files_end(f);
-        return rc;
-    }
-    *out = f;
-    return 0;
-}
-
-static int rdb_files_write(rill__state_files *f, const char *dir, const char *prefix,
-                           rill__buf *manifest, rill__files_size *size, rill__err *err)
-{
-    rdb_backend *b = f->b;
-    pthread_mutex_lock(&b->files_mu);
-    file_rec *recs = rill__xcalloc(f->n ? f->n : 1, sizeof *recs);
-    size_t start = manifest->len;
-    rill__enc e;
-    rill__enc_init(&e, manifest);
-    rill__enc_u32(&e, MANIFEST_VERSION);
-    rill__enc_u32(&e, f->n_tables);
-    rill__enc_u32(&e, (uint32_t)f->n);
-    int rc = 0;
-    size_t i = 0;
-    for (; i < f->n && rc == 0; i++) {
-        const file_rec *src = &f->files[i];
-        char *dest = rill__xasprintf("%s%s", prefix, src->name);
-        char *to = rill__xasprintf("%s/%s", dir, dest);
-        recs[i] = (file_rec){rill__xstrdup(src->name), dest, src->size};
-        const file_rec *old = b->prev_dir ? prev_find(b, src->name, src->size) : NULL;
-        bool linked = false;
-        if (old) {
-            char *from = rill__xasprintf("%s/%s", b->prev_dir, old->dest);
-            linked = link(from, to) == 0;
-            free(from);
-        }
-        if (!linked) {
-            char *from = rill__xasprintf("%s/%s", f->local, src->name);
-            int64_t n = 0;
-            rc = rill__copy_file(from, to, &n);
-            if (rc)
-                rill__err_set(err, rc, "state backend rocksdb of operator %s: copying %s to %s: %s",
-                              b->uid, from, to, rill_strerror(rc));
-            else if (n != src->size)
-                rc = rill__err_set(err, RILL_ESTATE, "state backend rocksdb of operator %s: %s "
-                                   "changed while copied (%lld of %lld bytes)", b->uid, from,
-                                   (long long)n, (long long)src->size);
-            free(from);
-            size->new_bytes += n;
-            size->n_new++;
-        }
-        size->full_bytes += src->size;
-        size->n_files++;
-        rill__enc_str(&e, "name", src->name, SIZE_MAX);
-        rill__enc_str(&e, "dest", dest, SIZE_MAX);
-        rill__enc_u64(&e, (uint64_t)src->size);
-        free(to);
-    }
-    if (rc == 0) { /* the next snapshot links from this one */
-        files_forget(b);
-        b->prev_dir = rill__xstrdup(dir);
-        b->prev = recs;
-        b->n_prev = f->n;
-    } else {
-        recs_free(recs, i);
-        manifest->len = start;
-    }
-    pthread_mutex_unlock(&b->files_mu);
-    return rc;
-}
-
-/* Reads a manifest into recs (names checked). RILL_ECORRUPT with err. */
-static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec **out, size_t *n_out,
-                         uint32_t *n_tables_out, rill__err *err)
-{
-    rill__dec d;
-    rill__dec_init(&d, data, len);
-    *out = NULL;
-    *n_out = 0;
-    uint32_t version = rill__dec_u32(&d, "version");
-    if (d.rc == 0 && version != MANIFEST_VERSION)
-        return rill__err_set(err, RILL_ENOTSUP, "state backend rocksdb of operator %s: "
-                             "snapshot manifest version %u (this build reads %u)", b->uid,
-                             version, MANIFEST_VERSION);
-    *n_tables_out = rill__dec_u32(&d, "tables");
-    uint32_t n = rill__dec_u32(&d, "files");
-    if (d.rc || n > len / 16 || *n_tables_out > MAX_TABLES)
-        goto bad;
-    file_rec *recs = rill__xcalloc(n ? n : 1, sizeof *recs);
-    size_t i = 0;
-    for (; i < n; i++) {
-        char *names[2] = {NULL, NULL};
-        for (int k = 0; k < 2; k++) {
-            const uint8_t *p;
-            size_t l;
-            rill__dec_bytes(&d, k ? "dest" : "name", SIZE_MAX, &p, &l);
-            if (d.rc)
-                break;
-            names[k] = rill__xstrndup((const char *)p, l);
-            if (rill__ckpt_check_name(names[k], l, "file name", NULL) != 0 || names[k][0] == '_') {
-                free(names[k]);
-                names[k] = NULL;
-                break;
-            }
-        }
-        uint64_t sz = rill__dec_u64(&d, "size");
-        if (d.rc || !names[0] || !names[1] || sz > INT64_MAX) {
-            free(names[0]);
-            free(names[1]);
-            recs_free(recs, i);
-            goto bad;
-        }
-        recs[i] = (file_rec){names[0], names[1], (int64_t)sz};
-    }
-    if (rill__dec_left(&d) != 0) {
-        recs_free(recs, n);
-        goto bad;
-    }
-    *out = recs;
-    *n_out = n;
-    return 0;
-bad:
-    return rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: corrupt "
-                         "snapshot manifest (%zu bytes)", b->uid, len);
-}
-
-/* Nothing was ever written to the DB (tables may be registered: the caller checks that the
- * files' tables begin with them, in their order, which is their ids). */
-static bool db_empty(rdb_backend *b)
-{
-    rocksdb_iterator_t *it = rocksdb_create_iterator(b->db, b->ropts);
-    rocksdb_iter_seek_to_first(it);
-    bool empty = !rocksdb_iter_valid(it);
-    rocksdb_iter_destroy(it);
-    return empty;
-}
-
-/* Deletes (range deletes) every key group outside the instance's range, of the tables 0..n-1
- * and of the timers: files of another parallelism's instance bring their key groups along. */
-static int keep_own_range(rdb_backend *b, uint32_t n_tables)
-{
-    int first = b->base.cfg.kg_first, last = b->base.cfg.kg_last;
-    if (first == 0 && last == 0xffff)
-        return 0;
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    for (uint32_t i = 0; i <= n_tables; i++) {
-        uint32_t tid = i < n_tables ? i : TIMER_TID;
-        unsigned char lo[PFX_LEN], hi[PFX_LEN];
-        pfx(lo, tid, 0);
-        pfx(hi, tid, first);
-        if (first > 0)
-            rocksdb_writebatch_delete_range(wb, (const char *)lo, PFX_LEN, (const char *)hi,
-                                            PFX_LEN);
-        pfx(lo, tid, last + 1 > 0xffff ? 0xffff : last + 1);
-        pfx(hi, tid + 1, 0);
-        if (last < 0xffff)
-            rocksdb_writebatch_delete_range(wb, (const char *)lo, PFX_LEN, (const char *)hi,
-                                            PFX_LEN);
-    }
-    char *err = NULL;
-    rocksdb_write(b->db, b->wopts, wb, &err);
-    rocksdb_writebatch_destroy(wb);
-    return err ? db_fail(b, err, "delete the key groups of other instances") : 0;
-}
-
-/* Opens the DB in b->dbpath (which must hold one, or be empty). */
-static int reopen(rdb_backend *b)
-{
-    char *err = NULL;
-    rocksdb_options_set_error_if_exists(b->opts, 0);
-    b->db = rocksdb_open(b->opts, b->dbpath, &err);
-    rocksdb_options_set_error_if_exists(b->opts, 1);
-    return err ? db_fail(b, err, "open") : 0;
-}
-
-static int rdb_files_restore(rill__state_backend *bb, const char *dir, const void *manifest,
-                             size_t len, rill__err *err)
-{
-    rdb_backend *b = (rdb_backend *)bb;
-    if (b->c.n || !db_empty(b))
-        return rill__err_set(err, RILL_EEXIST, "state backend rocksdb of operator %s: a restore "
-                             "from files needs an instance that holds nothing yet", b->uid);
-    file_rec *recs;
-    size_t n;
-    uint32_t n_tables = 0;
-    int rc = manifest_read(b, manifest, len, &recs, &n, &n_tables, err);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&b->files_mu);
-    rocksdb_close(b->db);
-    b->db = NULL;
-    rill__remove_tree(b->dbpath);
-    rc = rill__mkdirs(b->dbpath, 0755);
-    if (rc)
-        rill__err_set(err, rc, "state backend rocksdb of operator %s: %s: %s", b->uid, b->dbpath,
-                      rill_strerror(rc));
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char *from = rill__xasprintf("%s/%s", dir, recs[i].dest);
-        char *to = rill__xasprintf("%s/%s", b->dbpath, recs[i].name);
-        struct stat st;
-        if (stat(from, &st) != 0)
-            rc = rill__err_set(err, errno == ENOENT ? RILL_ECORRUPT : -errno,
-                               "state backend rocksdb of operator %s: snapshot file %s: %s",
-                               b->uid, from, errno == ENOENT ? "missing" : strerror(errno));
-        else if ((int64_t)st.st_size != recs[i].size)
-            rc = rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: "
-                               "snapshot file %s has %lld bytes, its manifest says %lld",
-                               b->uid, from, (long long)st.st_size, (long long)recs[i].size);
-        /* the DB may share SST files (immutable) with the checkpoint; the others it writes */
-        else if (!is_sst(recs[i].name) || link(from, to) != 0) {
-            rc = rill__copy_file(from, to, NULL);
-            if (rc)
-                rill__err_set(err, rc, "state backend rocksdb of operator %s: copying %s: %s",
-                              b->uid, from, rill_strerror(rc));
-        }
-        free(from);
-        free(to);
-    }
-    if (rc == 0 && (rc = reopen(b)) != 0)
-        rill__err_set(err, rc, "%s", rill_last_error());
-    if (rc == 0 && (rc = keep_own_range(b, n_tables)) != 0)
-        rill__err_set(err, rc, "%s", rill_last_error());
-    if (rc) { /* an empty DB again: the instance stays usable (and fresh) */
-        if (b->db)
-            rocksdb_close(b->db);
-        b->db = NULL;
-        rill__remove_tree(b->dbpath);
-        rill__mkdirs(b->dbpath, 0755);
-        if (reopen(b) != 0)
-            rill__log(RILL_LOG_ERROR, "%s", rill_last_error());
-        recs_free(recs, n);
-    } else { /* the next snapshot links what it still has from the one restored */
-        /* the filter of written keys cannot vouch for keys that came in files: every miss
-         * reads RocksDB from now on (a false positive only costs a read) */
-        memset(b->bloom, 0xff, b->n_bloom * 64);
-        files_forget(b);
-        b->prev_dir = rill__xstrdup(dir);
-        b->prev = recs;
-        b->n_prev = n;
-    }
-    pthread_mutex_unlock(&b->files_mu);
-    return rc;
-}
-
 int rill__rocksdb_compact(rill__state_backend *bb)
 {
     if (!bb || bb->ops != &rill__rocksdb_backend_ops)
         return RILL_EINVAL;
     rdb_backend *b = (rdb_backend *)bb;
-    int rc = c_flush(b); /* the filter sees only what is written; and what it drops must not */
-    if (rc < 0)          /* be served from the cache afterwards */
+    /* the filter sees only what is written; and what it drops must not be served from the cache
+     * afterwards */
+    int rc = rill__rdb_cache_flush(b);
+    if (rc < 0)
         return rc;
-    c_clear(&b->c);
+    rill__rdb_cache_clear(&b->c);
     rocksdb_compact_range(b->db, NULL, 0, NULL, 0);
     return 0;
 }
@@ -2172,10 +1196,10 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .snap_iterate_kg = rdb_snap_iterate_kg,
     .snap_end = rdb_snap_end,
     .usage = rdb_usage,
-    .files_begin = rdb_files_begin,
-    .files_write = rdb_files_write,
-    .files_end = rdb_files_end,
-    .files_restore = rdb_files_restore,
+    .files_begin = rill__rdb_files_begin,
+    .files_write = rill__rdb_files_write,
+    .files_end = rill__rdb_files_end,
+    .files_restore = rill__rdb_files_restore,
     .timer_put = rdb_timer_put,
     .timer_get = rdb_timer_get,
     .timer_del = rdb_timer_del,
