@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "control.h"
 
 const char *rill__disconnect_name(int reason)
 {
