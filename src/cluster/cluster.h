@@ -26,7 +26,7 @@ typedef enum rill__job_state {
 
 const char *rill__job_state_name(rill__job_state s);
 
-struct rill__deploy_tm; /* below: a TaskManager's data address in a deployment */
+struct rill__deploy_tm; /* control.h: a TaskManager's data address in a deployment */
 
 /* Where an attempt's tasks run: every TaskManager taking part learns the whole placement, so
  * it knows where the other end of each channel is. */
