@@ -251,6 +251,43 @@ static void build_meta(rill__coordinator *c, const pending_ckpt *p, int64_t now,
 }
 
 /* Checkpoint i failed: its files go; the job fails once failures pass the tolerance. */
+static int pending_index(const rill__coordinator *c, uint64_t id)
+{
+    for (int i = 0; i < c->n_pending; i++)
+        if (c->pending[i].id == id)
+            return i;
+    return -1;
+}
+
+/*
+ * Checkpoint id failed: the checkpoints in flight before it go too. A source that is asked for
+ * a newer checkpoint before it took an older one takes only the newer, and a task that is
+ * aligning an older barrier gives it up when a newer one comes (Flink declines it as subsumed):
+ * once id's barriers are out, the older ones cannot complete. Kept, they would have held their
+ * place in flight until their timeout, with no checkpoint, no final checkpoint and so no end of
+ * the job until then (a failed savepoint did that). Not a failure of their own: they do not
+ * count against the tolerance.
+ */
+static void give_up_older(rill__coordinator *c, uint64_t id, int64_t now)
+{
+    char why[96];
+    snprintf(why, sizeof why, "given up for checkpoint %llu, which failed",
+             (unsigned long long)id);
+    for (int j = c->n_pending - 1; j >= 0; j--) {
+        pending_ckpt *o = &c->pending[j];
+        if (o->id >= id)
+            continue;
+        rill__err e = {0};
+        rill__ckpt_abort(c->store, (int64_t)o->id, &e);
+        rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu %s", c->env->name,
+                  (unsigned long long)o->id, why);
+        record(c, o, now, "FAILED", why);
+        if (o->savepoint_dir)
+            sp_record(c, o->id, RILL_EIO, NULL, why);
+        pending_remove(c, j);
+    }
+}
+
 static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__err *job_err)
 {
     pending_ckpt *p = &c->pending[i];
@@ -263,6 +300,9 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
     record(c, p, now, "FAILED", reason);
     uint64_t id = p->id;
     bool final = p->final;
+    give_up_older(c, id, now);
+    i = pending_index(c, id);
+    p = &c->pending[i];
     /* a failed final checkpoint is triggered again, like the next periodic one would be */
     int64_t retry_ms = now + RILL_MAX(c->env->ckpt_min_pause_ms, c->env->ckpt_interval_ms);
     if (final)
@@ -422,6 +462,7 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, bool *stop_out, ril
                      (long long)c->env->ckpt_timeout_ms);
             if ((*rc_out = fail_pending(c, i, why, job_err)) < 0)
                 return 0;
+            i = c->n_pending; /* it gave up the older ones too: look again */
         }
     }
     bool savepoint_pending = false;

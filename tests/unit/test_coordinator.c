@@ -570,6 +570,51 @@ TEST(coord_stop_savepoint_ends_checkpointing_and_refuses_other_savepoints)
     fixture_close(&f);
 }
 
+/* A savepoint triggered while a periodic checkpoint is in flight fails: the tasks took the
+ * savepoint's barrier instead of the older one's, which can never complete. It used to hold its
+ * place in flight until its timeout (ten minutes): no checkpoint, no final checkpoint, no end of
+ * the job until then (e2e.savepoints hung on a loaded machine). */
+TEST(coord_failed_savepoint_gives_up_the_checkpoints_before_it)
+{
+    static const char *const opts[] = {"checkpoint.interval", "100",
+                                       "checkpoint.tolerable-failures", "0", NULL};
+    coord_fixture f;
+    fixture_open(&f, opts);
+    rill__err err = {0};
+    bool stop;
+    int64_t now = rill__now_ms() + 1000;
+    uint64_t id = tick(&f, now, &stop, &err);
+    CHECK_EQ(id, 1);
+    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
+    CHECK_RC(rill__write_file_atomic(file, "x", 1));
+    char *dir = rill__xasprintf("%s/sp", file); /* under a file: cannot be created */
+    uint64_t sp = rill__coord_trigger_savepoint(f.c, dir, true, &err);
+    CHECK_EQ(sp, 2);
+    CHECK_RC(ack_all(&f, sp, &err)); /* the sources skipped checkpoint 1 for it */
+    CHECK_EQ(err.code, 0);           /* neither failure fails the job */
+    char *loc = NULL;
+    CHECK(rill__coord_savepoint_result(f.c, sp, &loc, &err) < 0);
+    memset(&err, 0, sizeof err);
+    /* the next periodic checkpoint comes at once, and completes */
+    id = tick(&f, now + 200, &stop, &err);
+    CHECK_EQ(id, 3);
+    CHECK(!stop);
+    CHECK_RC(ack_all(&f, id, &err));
+    CHECK_EQ(rill__coord_last_completed(f.c), 3);
+    /* acknowledgements of the given-up checkpoint come too late and change nothing */
+    CHECK_RC(ack_all(&f, 1, &err));
+    CHECK_EQ(rill__coord_last_completed(f.c), 3);
+    size_t n;
+    const rill__ckpt_stats *st = rill__coord_stats(f.c, &n);
+    bool given_up = false;
+    for (size_t i = 0; i < n; i++)
+        given_up |= st[i].id == 1 && strstr(st[i].reason, "given up for checkpoint 2") != NULL;
+    CHECK(given_up);
+    free(dir);
+    free(file);
+    fixture_close(&f);
+}
+
 TEST(coord_savepoint_that_cannot_be_written_fails_its_checkpoint)
 {
     static const char *const opts[] = {"checkpoint.interval", "100",
