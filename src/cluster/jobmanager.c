@@ -3,6 +3,7 @@
  * task states, cancels everything on the first failure (a task's, or a lost TaskManager's),
  * restarts from the newest completed checkpoint per the restart strategy, and reports the
  * job's end. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -538,11 +539,50 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
     }
 }
 
+/* --resume found no checkpoint to restore. Starting from the beginning is right for a job that
+ * never completed one; but when the directory holds checkpoints this job cannot use (every
+ * _metadata unreadable, or only other jobs' checkpoints: a renamed job, a mistyped --name), it
+ * would silently repeat output the sinks may have committed. Refused then, unless the user
+ * said --allow-fresh-start. */
+static int check_fresh_start(rill__coordinator *c, rill_env *env, rill__err *err)
+{
+    rill__ckpt_store *store = rill__coord_store(c);
+    char *unreadable = NULL, *others = NULL;
+    size_t n_unreadable = 0, n_others = 0;
+    int rc = rill__ckpt_unreadable(store, &unreadable, &n_unreadable, err);
+    if (rc == 0)
+        rc = rill__ckpt_other_jobs(env->ckpt_dir, env->name, &others, &n_others, err);
+    if (rc == 0 && (n_unreadable || n_others)) {
+        char found[RILL_ERRMSG_MAX];
+        if (n_unreadable)
+            snprintf(found, sizeof found, "%zu checkpoint%s whose _metadata cannot be read (%s)",
+                     n_unreadable, n_unreadable == 1 ? "" : "s", unreadable);
+        else
+            snprintf(found, sizeof found, "no checkpoint of job '%s', but checkpoints of %s %s "
+                     "in %s (was the job renamed, or is --name wrong?)", env->name,
+                     n_others == 1 ? "job" : "jobs", others, env->ckpt_dir);
+        if (env->allow_fresh_start) {
+            rill__log(RILL_LOG_WARN, "job '%s': --resume: %s holds %s; starting from the "
+                      "beginning (--allow-fresh-start)", env->name, rill__ckpt_store_dir(store),
+                      found);
+        } else {
+            rc = rill__err_set(err, RILL_ECONFIG, "--resume: %s holds %s; not starting from the "
+                               "beginning, which could repeat output already committed (pass "
+                               "--allow-fresh-start to start over anyway)",
+                               rill__ckpt_store_dir(store), found);
+        }
+    }
+    free(unreadable);
+    free(others);
+    return rc;
+}
+
 /* The newest completed checkpoint in the coordinator's store that loads whole (a checkpoint
- * whose metadata or task data is damaged is skipped, with the reason logged, for the one before
- * it); NULL when there is none: the job starts from the beginning. */
-static int load_latest(rill__coordinator *c, const char *job, rill__restore **out,
-                       rill__err *err)
+ * whose metadata or task data is damaged or missing is skipped, with the reason logged, for
+ * the one before it); NULL when there is none: the job starts from the beginning (for the
+ * --resume of a job submitted, resume_env: only when check_fresh_start allows it). */
+static int load_latest(rill__coordinator *c, const char *job, rill_env *resume_env,
+                       rill__restore **out, rill__err *err)
 {
     *out = NULL;
     rill__ckpt_store *store = rill__coord_store(c);
@@ -551,9 +591,11 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
     size_t len;
     int rc = rill__ckpt_latest(store, &id, &meta, &len, err); /* skips damaged metadata */
     if (rc == RILL_ENOENT || (rc == 0 && !meta)) {
+        free(meta);
+        if (resume_env && (rc = check_fresh_start(c, resume_env, err)) != 0)
+            return rc;
         rill__log(RILL_LOG_WARN, "job '%s': no completed checkpoint in %s: starting from the "
                   "beginning", job, rill__ckpt_store_dir(store));
-        free(meta);
         return 0;
     }
     if (rc)
@@ -571,7 +613,9 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
                       "%lld ms)", job, (long long)id, (long long)((rill__mono_ns() - t0) / 1000000));
             break;
         }
-        if (rc != RILL_ECORRUPT)
+        /* a data file that is damaged or gone: that checkpoint cannot be restored, the one
+         * before it may (an I/O error or permissions may pass: not skipped, see restart) */
+        if (rc != RILL_ECORRUPT && rc != -ENOENT && rc != -ENOTDIR)
             break;
         rill__log(RILL_LOG_WARN, "job '%s': skipping checkpoint %lld: %s", job, (long long)id,
                   err->msg);
@@ -636,7 +680,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     int rc = 0;
     rill__restore *rs = NULL;
     if (j->coord)
-        rc = load_latest(j->coord, j->g->env->name, &rs, &err);
+        rc = load_latest(j->coord, j->g->env->name, NULL, &rs, &err);
     if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
         rc = rill__err_set(&err, RILL_ECORRUPT,
                            "checkpoints completed in %s, but none of them can be loaded now: "
@@ -690,7 +734,8 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
         /* periodic checkpoints, or savepoints on request through the REST API */
         rc = rill__coord_new(g->env, g, &j->coord, err);
         if (rc == 0 && g->env->resume)
-            rc = load_latest(j->coord, g->env->name, &j->restore, err);
+            rc = load_latest(j->coord, g->env->name, g->env->from_savepoint ? NULL : g->env,
+                             &j->restore, err);
     } else if (g->env->resume) {
         rc = rill__err_set(err, RILL_ECONFIG,
                            "--resume needs checkpointing (--checkpoint-dir and "

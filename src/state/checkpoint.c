@@ -631,10 +631,91 @@ int rill__ckpt_latest(rill__ckpt_store *s, int64_t *id_out, void **meta_out, siz
         rc = RILL_ENOENT;
     }
     free(ids);
+    if (rc == RILL_ENOENT && n > 0)
+        return fail(err, rc, "no completed checkpoint in %s: none of its %zu checkpoint "
+                    "director%s has a _metadata that can be read (each is logged above)",
+                    s->dir, n, n == 1 ? "y" : "ies");
     if (rc == RILL_ENOENT)
         return fail(err, rc, "no completed checkpoint in %s", s->dir);
     if (rc != 0)
         return fail(err, rc, "%s", e.msg);
+    return 0;
+}
+
+int rill__ckpt_unreadable(rill__ckpt_store *s, char **why_out, size_t *n_out, rill__err *err)
+{
+    *why_out = NULL;
+    *n_out = 0;
+    int64_t *ids;
+    size_t n;
+    int rc = scan_ids(s, &ids, &n, err);
+    if (rc != 0)
+        return rc;
+    rill__buf why = {0};
+    for (size_t i = 0; i < n; i++) {
+        void *meta = NULL;
+        size_t len;
+        rill__err e = {0};
+        rc = rill__ckpt_read_meta(s, ids[i], &meta, &len, &e);
+        free(meta);
+        if (rc == 0 || rc == -ENOENT || rc == -ENOTDIR)
+            continue; /* readable, or never committed (interrupted before its _metadata) */
+        char line[RILL_ERRMSG_MAX + 64];
+        int k = snprintf(line, sizeof line, "%schk-%" PRId64 ": %s", why.len ? "; " : "", ids[i],
+                         e.msg);
+        rill__buf_append(&why, line, (size_t)RILL_MIN(k, (int)sizeof line - 1));
+        (*n_out)++;
+    }
+    free(ids);
+    if (why.len) {
+        rill__buf_append(&why, "", 1);
+        *why_out = (char *)why.data;
+    }
+    return 0;
+}
+
+int rill__ckpt_other_jobs(const char *base_dir, const char *job_id, char **names_out,
+                          size_t *n_out, rill__err *err)
+{
+    *names_out = NULL;
+    *n_out = 0;
+    DIR *d = opendir(base_dir);
+    if (!d) {
+        int rc = -errno;
+        if (rc == -ENOENT)
+            return 0;
+        return fail(err, rc, "listing %s: %s", base_dir, rill_strerror(rc));
+    }
+    rill__buf names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, job_id))
+            continue;
+        if (rill__ckpt_check_name(e->d_name, strlen(e->d_name), "job id", &(rill__err){0}) != 0)
+            continue;
+        /* a job directory: one that holds a chk-<n> directory */
+        char *dir = rill__xasprintf("%s/%s", base_dir, e->d_name);
+        DIR *jd = opendir(dir);
+        bool has = false;
+        for (struct dirent *je; jd && !has && (je = readdir(jd)) != NULL;)
+            has = chk_id_of(je->d_name) >= 0;
+        if (jd)
+            closedir(jd);
+        free(dir);
+        if (!has)
+            continue;
+        if (names.len)
+            rill__buf_append(&names, ", ", 2);
+        rill__buf_append(&names, "'", 1);
+        rill__buf_append(&names, e->d_name, strlen(e->d_name));
+        rill__buf_append(&names, "'", 1);
+        (*n_out)++;
+    }
+    closedir(d);
+    if (names.len) {
+        rill__buf_append(&names, "", 1);
+        *names_out = (char *)names.data;
+    }
     return 0;
 }
 

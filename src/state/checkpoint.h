@@ -169,6 +169,25 @@ int rill__ckpt_latest(rill__ckpt_store *s, int64_t *id_out, void **meta_out, siz
                       rill__err *err);
 
 /*
+ * Why no checkpoint of the store can be restored: for every chk-<n> directory whose _metadata
+ * exists but cannot be read or validated (a missing one means the checkpoint never committed,
+ * and is left out), "chk-<n>: <reason>", joined by "; ", in *why_out (malloc'd, caller frees;
+ * NULL when there is none) and their number in *n_out. Returns 0, or -errno when the job
+ * directory cannot be listed.
+ */
+int rill__ckpt_unreadable(rill__ckpt_store *s, char **why_out, size_t *n_out, rill__err *err);
+
+/*
+ * The other jobs with checkpoints in base_dir: the names of its directories other than job_id
+ * that hold a chk-<n> directory, quoted and joined by ", ", in *names_out (malloc'd, caller
+ * frees; NULL when there is none), their number in *n_out. For a --resume that finds nothing
+ * under its own name (a job renamed, a --name mistyped). Returns 0 (also when base_dir does not
+ * exist), or -errno when it cannot be listed.
+ */
+int rill__ckpt_other_jobs(const char *base_dir, const char *job_id, char **names_out,
+                          size_t *n_out, rill__err *err);
+
+/*
  * The ids of the completed checkpoints, ascending, in *ids_out (malloc'd, caller frees; NULL when
  * there are none) and their number in *n_out. Incomplete ones are left out without logging.
  * Returns 0, or -errno as rill__ckpt_latest.
