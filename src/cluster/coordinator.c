@@ -168,7 +168,10 @@ int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out,
     c->g = g;
     c->env = env;
     int rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &c->store, err);
+    if (rc == 0)
+        rc = rill__ckpt_store_lock(c->store, err); /* one run of the job commits here */
     if (rc) {
+        rill__ckpt_store_free(c->store);
         free(c);
         return rc;
     }

@@ -830,6 +830,8 @@ again:
             goto again;
     }
     release_all(jm, j);
+    if (j->coord) /* another run of the job may use the directory now */
+        rill__ckpt_store_unlock(rill__coord_store(j->coord));
     j->g = NULL; /* the caller frees it: what the REST API shows of the job stays */
     j->end_ms = rill__now_ms();
     pthread_mutex_unlock(&jm->mu);

@@ -19,9 +19,11 @@ struct rill__ckpt_store {
     char *dir; /* base_dir/<job_id> */
     char *job_id;
     int retain;
+    int lock_fd; /* holds the lock on dir/_lock (rill__ckpt_store_lock); -1: not held */
 };
 
 #define CHK_PREFIX "chk-"
+#define LOCK_NAME "_lock"
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
@@ -400,6 +402,60 @@ static int check_id(int64_t id, rill__err *err)
     return 0;
 }
 
+/* Takes the lock of a job's checkpoint directory: an open file description lock (F_OFD_SETLK,
+ * as the rocksdb backend's working directories), which a second store conflicts with, in this
+ * process or another, and which the kernel drops when the process dies (kill -9 leaves no stale
+ * lock). The holder's pid is written into the file, for the message of whoever finds it held. */
+static int lock_dir(const char *dir, const char *job_id, int *fd_out, rill__err *err)
+{
+    *fd_out = -1;
+    char *path = rill__xasprintf("%s/" LOCK_NAME, dir);
+    int rc = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        fail(err, rc, "opening the lock file %s: %s", path, rill_strerror(rc));
+        goto out;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        int e = errno;
+        if (e != EAGAIN && e != EACCES) {
+            rc = -e;
+            fail(err, rc, "locking %s: %s", path, rill_strerror(rc));
+            goto out;
+        }
+        char holder[64] = "";
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        int64_t pid;
+        if (n > 0) {
+            buf[n] = '\0';
+            size_t len = strcspn(buf, "\n");
+            if (rill__parse_i64(buf, len, &pid) == 0 && pid > 0)
+                snprintf(holder, sizeof holder, " (pid %lld)", (long long)pid);
+        }
+        rc = fail(err, RILL_ECONFIG,
+                  "checkpoint directory %s is in use: another run of job '%s'%s holds its lock "
+                  "%s; two runs must not share a job's checkpoints (stop the other run, or give "
+                  "this one another --checkpoint-dir or --name)",
+                  dir, job_id, holder, path);
+        goto out;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%lld\n", (long long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        rill__log(RILL_LOG_WARN, "%s: cannot record this process's pid in it: %s", path,
+                  strerror(errno)); /* the lock holds without it */
+out:
+    if (rc != 0 && fd >= 0)
+        close(fd);
+    else
+        *fd_out = fd;
+    free(path);
+    return rc;
+}
+
 int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
                           rill__ckpt_store **out, rill__err *err)
 {
@@ -428,14 +484,31 @@ int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
     s->dir = dir;
     s->job_id = rill__xstrdup(job_id);
     s->retain = retain;
+    s->lock_fd = -1;
     *out = s;
     return 0;
+}
+
+int rill__ckpt_store_lock(rill__ckpt_store *s, rill__err *err)
+{
+    if (s->lock_fd >= 0)
+        return 0;
+    return lock_dir(s->dir, s->job_id, &s->lock_fd, err);
+}
+
+void rill__ckpt_store_unlock(rill__ckpt_store *s)
+{
+    if (s && s->lock_fd >= 0) {
+        close(s->lock_fd); /* (an open file description lock ends with its last descriptor) */
+        s->lock_fd = -1;
+    }
 }
 
 void rill__ckpt_store_free(rill__ckpt_store *s)
 {
     if (!s)
         return;
+    rill__ckpt_store_unlock(s);
     free(s->dir);
     free(s->job_id);
     free(s);

@@ -116,7 +116,19 @@ typedef struct rill__ckpt_store rill__ckpt_store;
  */
 int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
                           rill__ckpt_store **out, rill__err *err);
-/* Frees the store; the files stay. NULL-safe. */
+/*
+ * Takes the lock of the job's directory, DIR/<job_id>/_lock, for the coordinator that commits
+ * to it: an advisory open file description lock, which ends with the process (kill -9 leaves
+ * none behind), and held until rill__ckpt_store_unlock or _free. A second lock of the same
+ * directory, in this process or another, is refused, so two runs of a job cannot both commit
+ * and prune there. (Stores that only write a task's data files take no lock.) Returns 0 (also
+ * when held already); RILL_ECONFIG when another holds it (the message names the directory,
+ * and the holder's pid when it could be read); -errno when the lock file cannot be created.
+ */
+int rill__ckpt_store_lock(rill__ckpt_store *s, rill__err *err);
+/* Gives the directory's lock up (the job has ended; the store may still be read). Idempotent. */
+void rill__ckpt_store_unlock(rill__ckpt_store *s);
+/* Frees the store (and its lock); the files stay. NULL-safe. */
 void rill__ckpt_store_free(rill__ckpt_store *s);
 /* DIR/<job_id>, borrowed until rill__ckpt_store_free. */
 const char *rill__ckpt_store_dir(const rill__ckpt_store *s);

@@ -535,6 +535,47 @@ def test_missing_file_of_newest_checkpoint(tmp):
                    failures=0)
 
 
+# ---- two processes on one checkpoint directory ---------------------------------------------
+
+def test_second_process_on_checkpoint_directory_refused(tmp):
+    """A second run of the job on the same checkpoint directory fails at once, naming the
+    directory and the pid that holds it; after the first is killed (-9), --resume works: the
+    lock died with it."""
+    ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
+    args = selfcheck_args(ck, alerts, 0, 20000)
+    first = Started(tmp, "first", args)
+    try:
+        for _ in range(1500):
+            if completed_checkpoints(ck) or first.p.poll() is not None:
+                break
+            time.sleep(0.02)
+        expect(first.p.poll() is None and completed_checkpoints(ck),
+               "the first run runs and has completed a checkpoint", "running, chk-<n>",
+               "exit %s, %s" % (first.p.poll(), completed_checkpoints(ck)))
+        r = run(args[:1] + ["--resume"] + args[1:], timeout=60)
+        expect_rc(r, 1)
+        for needle, what in ((os.path.join(ck, JOB), "the directory"), ("is in use", "why"),
+                             ("pid %d" % first.p.pid, "the holder's pid")):
+            expect_in(needle, r.err, "second run: the refusal names " + what, r)
+        expect(first.p.poll() is None, "the first run goes on", "running", first.p.poll())
+    finally:
+        first.kill9()
+    newest = completed_checkpoints(ck)[-1]
+    again = Started(tmp, "again", args[:1] + ["--resume"] + args[1:])
+    try:
+        for _ in range(1500):
+            if completed_checkpoints(ck)[-1] > newest or again.p.poll() is not None:
+                break
+            time.sleep(0.02)
+        expect(again.p.poll() is None and completed_checkpoints(ck)[-1] > newest,
+               "after kill -9 of the first, a resumed run takes the directory and commits",
+               "running, a chk-<n> above %d" % newest,
+               "exit %s, %s" % (again.p.poll(), completed_checkpoints(ck)), again.result()
+               if again.p.poll() is not None else None)
+    finally:
+        again.kill9()
+
+
 # ---- option errors -------------------------------------------------------------------------
 
 def test_option_errors(tmp):
@@ -582,4 +623,4 @@ if __name__ == "__main__":
           test_resume_without_checkpoint_starts_over, test_resumed_rate_continues_from_position,
           test_resume_with_other_keys_commits_gap_alerts, test_corrupt_newest_checkpoint,
           test_resume_refuses_what_it_cannot_use, test_missing_file_of_newest_checkpoint,
-          test_option_errors])
+          test_second_process_on_checkpoint_directory_refused, test_option_errors])
