@@ -656,9 +656,18 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
     }
 }
 
+/* Whether the job was canceled (by the REST API, or the waiter's flag: Ctrl-C) (jm->mu held). */
+static bool cancel_requested(const jm_job *j, const atomic_bool *cancel_flag)
+{
+    return j->user_cancel || (cancel_flag && atomic_load(cancel_flag));
+}
+
 /* The failed attempt of j is released and the job runs again from its newest completed
  * checkpoint, on the slots free then (jm->mu held; released while the old tasks are joined,
- * during the restart delay and while the checkpoint is loaded). 0, or an error in j->err. */
+ * waited on during the restart delay, and released while the checkpoint is loaded). A cancel
+ * during the delay ends it at once, and the job is CANCELED. A checkpoint that cannot be loaded
+ * now (an I/O error) fails this attempt too: the restart strategy decides whether to try again
+ * after its delay, as for any failure. 0, or an error in j->err. */
 static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
                    const atomic_bool *cancel_flag)
 {
@@ -667,26 +676,38 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
     j->state = RILL_JOB_RESTARTING;
     release_all(jm, j);
-    j->attempts++;
-    rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
-              j->g->env->name, why, j->attempts, (long long)delay_ms);
-    pthread_mutex_unlock(&jm->mu);
-    for (int64_t waited = 0; waited < delay_ms; waited += 20) {
-        if (cancel_flag && atomic_load(cancel_flag))
-            break;
-        rill__sleep_ns(RILL_MIN(20, delay_ms - waited) * 1000000);
-    }
     rill__err err = {0};
-    int rc = 0;
+    int rc;
     rill__restore *rs = NULL;
-    if (j->coord)
-        rc = load_latest(j->coord, j->g->env->name, NULL, &rs, &err);
-    if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
-        rc = rill__err_set(&err, RILL_ECORRUPT,
-                           "checkpoints completed in %s, but none of them can be loaded now: "
-                           "not starting again from the beginning (that would repeat output)",
-                           rill__ckpt_store_dir(rill__coord_store(j->coord)));
-    pthread_mutex_lock(&jm->mu);
+    for (;;) {
+        j->attempts++;
+        rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
+                  j->g->env->name, why, j->attempts, (long long)delay_ms);
+        int64_t until = rill__mono_ns() + delay_ms * 1000000;
+        for (int64_t now; !cancel_requested(j, cancel_flag) && (now = rill__mono_ns()) < until;)
+            rill__cond_wait_ms(&jm->cv, &jm->mu, RILL_MIN(20, (until - now) / 1000000 + 1));
+        rc = 0;
+        if (cancel_requested(j, cancel_flag))
+            break;
+        pthread_mutex_unlock(&jm->mu);
+        if (j->coord)
+            rc = load_latest(j->coord, j->g->env->name, NULL, &rs, &err);
+        if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
+            rc = rill__err_set(&err, RILL_ECORRUPT,
+                               "checkpoints completed in %s, but none of them can be loaded "
+                               "now: not starting again from the beginning (that would repeat "
+                               "output)", rill__ckpt_store_dir(rill__coord_store(j->coord)));
+        pthread_mutex_lock(&jm->mu);
+        if (rc == 0 || cancel_requested(j, cancel_flag))
+            break;
+        /* the restart itself failed: a failure like any other, for the restart strategy */
+        rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
+        snprintf(why, sizeof why, "%s", j->err.msg);
+        snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
+        if (!may_restart(j, &delay_ms))
+            break;
+        memset(&j->err, 0, sizeof j->err);
+    }
     if (rs) { /* else: no checkpoint yet, so the attempt starts where the job started (its
                * savepoint or resumed checkpoint, or the beginning) */
         rill__restore_free(j->restore);
@@ -695,21 +716,20 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     j->n_terminal = j->n_failed = j->n_canceled = j->n_running = 0;
     memset(j->task_done, 0, (size_t)j->n_tasks);
     j->cancel_sent = false;
-    memset(&j->err, 0, sizeof j->err);
     if (j->coord)
         rill__coord_reset(j->coord);
-    if (rc == 0 && ((cancel_flag && atomic_load(cancel_flag)) || j->user_cancel))
-        rc = rill__err_set(&err, RILL_ECANCELED, "job canceled");
-    if (rc != 0) {
-        if (rc == RILL_ECANCELED) { /* canceled during the restart: not a failure */
-            j->state = RILL_JOB_CANCELED;
-        } else {
-            rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
-            j->state = RILL_JOB_FAILED;
-        }
+    if (cancel_requested(j, cancel_flag)) { /* canceled during the restart: not a failure */
+        memset(&j->err, 0, sizeof j->err);
+        j->state = RILL_JOB_CANCELED;
+        j->n_terminal = j->n_tasks;
+        return RILL_ECANCELED;
+    }
+    if (rc != 0) { /* j->err says why: the restart strategy allows no more */
+        j->state = RILL_JOB_FAILED;
         j->n_terminal = j->n_tasks;
         return rc;
     }
+    memset(&j->err, 0, sizeof j->err);
     /* placed and deployed by the waiter's loop, once slots are free (RESTARTING until then) */
     j->waiting = true;
     try_start(jm, j);
@@ -787,6 +807,7 @@ void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id)
               j->state == RILL_JOB_RESTARTING)) {
         j->user_cancel = true;
         cancel_locked(jm, j);
+        pthread_cond_broadcast(&jm->cv); /* a restart waiting out its delay ends now */
     }
     pthread_mutex_unlock(&jm->mu);
 }

@@ -2,6 +2,7 @@
  * remote ones, through fake gateways that record what they are asked: jobs wait for slots,
  * slots are spread over TaskManagers, a lost TaskManager fails the attempt over to the slots
  * left (and a new TaskManager), reports of an older attempt are ignored. */
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -287,4 +288,113 @@ TEST(scheduler_without_waiting_refuses_too_few_slots)
     rill__jm_free(jm);
     rill__exec_free(g);
     rill_env_free(env);
+}
+
+static void wait_state(rill__jobmanager *jm, rill__job_state st)
+{
+    for (int i = 0; i < 1000 && info_of(jm).state != st; i++)
+        usleep(10000);
+    CHECK_EQ(info_of(jm).state, st);
+}
+
+/* A cancel while the job waits out its restart delay ends the job at once, CANCELED: not
+ * FAILED, and not after the delay (a day here: the test would time out). */
+TEST(scheduler_cancel_during_restart_delay)
+{
+    rill_env *env = job();
+    CHECK_RC(rill_env_set(env, "restart.delay", "86400000"));
+    rill__exec_graph *g;
+    CHECK_RC(rill__exec_build(env, &g));
+    rill__jobmanager *jm = rill__jm_new();
+    fake_tm a, b;
+    add_tm(jm, &a, "tm-a", 1);
+    add_tm(jm, &b, "tm-b", 1);
+    waiter w = {.jm = jm};
+    rill__err err = {0};
+    CHECK_RC(rill__jm_submit(jm, g, &w.job, &err));
+    pthread_create(&w.thread, NULL, wait_main, &w);
+    wait_deploys(&a, 1);
+    rill__jm_gateway jg = rill__jm_gateway_local(jm);
+    jg.task_state(jg.jm, w.job, 0, 0, RILL_TASK_FAILED, RILL_EIO, "injected failure");
+    report_all(jm, w.job, 0, g->n_tasks, RILL_TASK_CANCELED);
+    wait_state(jm, RILL_JOB_RESTARTING);
+    CHECK_EQ(info_of(jm).restarts, 1);
+    rill__jm_cancel(jm, w.job);
+    pthread_join(w.thread, NULL);
+    CHECK_EQ(w.rc, RILL_ECANCELED);
+    CHECK_CONTAINS(w.err.msg, "canceled");
+    rill__job_info i = info_of(jm);
+    CHECK_EQ(i.state, RILL_JOB_CANCELED);
+    CHECK_EQ(deploys_of(&a), 1); /* never deployed again */
+    rill__jm_free(jm);
+    rill__exec_free(g);
+    rill_env_free(env);
+}
+
+/* A checkpoint that cannot be read while the job restarts (here: chk-1/_metadata is a
+ * directory, an I/O error that is no sign of a damaged checkpoint) fails that restart, and the
+ * restart strategy tries again: attempt after attempt until it loads, or until the strategy
+ * gives up, with the reason. */
+TEST(scheduler_restart_retries_a_checkpoint_it_cannot_read)
+{
+    char *ck = rill__xasprintf("%s/ck", rill_test_tmpdir());
+    char *meta = rill__xasprintf("%s/sched/chk-1/_metadata", ck);
+    for (int pass = 0; pass < 2; pass++) { /* 0: it passes; 1: the attempts run out */
+        CHECK_RC(rill__mkdirs(meta, 0755));
+        rill_env *env = job();
+        CHECK_RC(rill_env_set(env, "checkpoint.dir", ck));
+        CHECK_RC(rill_env_set(env, "checkpoint.interval", "86400000"));
+        CHECK_RC(rill_env_set(env, "restart.attempts", pass == 0 ? "100000" : "3"));
+        CHECK_RC(rill_env_set(env, "restart.delay", pass == 0 ? "5" : "0"));
+        rill__exec_graph *g;
+        CHECK_RC(rill__exec_build(env, &g));
+        rill__jobmanager *jm = rill__jm_new();
+        fake_tm a, b;
+        add_tm(jm, &a, "tm-a", 1);
+        add_tm(jm, &b, "tm-b", 1);
+        waiter w = {.jm = jm};
+        rill__err err = {0};
+        CHECK_RC(rill__jm_submit(jm, g, &w.job, &err));
+        pthread_create(&w.thread, NULL, wait_main, &w);
+        wait_deploys(&a, 1);
+        rill__jm_gateway jg = rill__jm_gateway_local(jm);
+        jg.task_state(jg.jm, w.job, 0, 0, RILL_TASK_FAILED, RILL_EIO, "injected failure");
+        report_all(jm, w.job, 0, g->n_tasks, RILL_TASK_CANCELED);
+        if (pass == 1) {
+            pthread_join(w.thread, NULL);
+            CHECK_EQ(w.rc, -EISDIR);
+            CHECK_CONTAINS(w.err.msg, "restart failed");
+            CHECK_CONTAINS(w.err.msg, meta);
+            rill__job_info i = info_of(jm);
+            CHECK_EQ(i.state, RILL_JOB_FAILED);
+            CHECK_EQ(i.restarts, 3);
+            CHECK_EQ(deploys_of(&a), 1);
+        } else {
+            /* tried again and again, each time failing to read the checkpoint */
+            for (int k = 0; k < 1000 && info_of(jm).restarts < 3; k++)
+                usleep(10000);
+            rill__job_info i = info_of(jm);
+            CHECK(i.restarts >= 3);
+            CHECK_CONTAINS(i.error, "restart failed");
+            CHECK_CONTAINS(i.error, meta);
+            CHECK_EQ(deploys_of(&a), 1);
+            /* the error passes: no checkpoint at all now, so the job starts over */
+            char *chk = rill__xasprintf("%s/sched/chk-1", ck);
+            CHECK_RC(rill__remove_tree(chk));
+            free(chk);
+            wait_deploys(&a, 2);
+            uint32_t attempt = a.last_attempt;
+            CHECK(attempt >= 3);
+            report_all(jm, w.job, attempt, g->n_tasks, RILL_TASK_FINISHED);
+            pthread_join(w.thread, NULL);
+            CHECK_RC(w.rc);
+            CHECK_EQ(info_of(jm).state, RILL_JOB_FINISHED);
+        }
+        rill__jm_free(jm);
+        rill__exec_free(g);
+        rill_env_free(env);
+        CHECK_RC(rill__remove_tree(ck));
+    }
+    free(meta);
+    free(ck);
 }
