@@ -496,6 +496,27 @@ static void release_all(rill__jobmanager *jm, jm_job *j)
     unplace(jm, j);
 }
 
+/* Does the checkpoint coordinator's file I/O (commits with their savepoint copies, removal of
+ * failed checkpoints) with jm->mu released, so that task reports, heartbeats and REST calls do
+ * not wait behind fsyncs and copies (jm->mu held; released while the files are written). Only
+ * the job's waiter calls it, the thread that also ticks and restarts the coordinator, so one
+ * commit at a time and never during a reset. */
+static void coord_io(rill__jobmanager *jm, jm_job *j)
+{
+    rill__coord_io *io;
+    while (j->coord && rill__coord_io_take(j->coord, &io)) {
+        uint64_t before = rill__coord_last_completed(j->coord);
+        pthread_mutex_unlock(&jm->mu);
+        rill__coord_io_run(j->coord, io);
+        pthread_mutex_lock(&jm->mu);
+        if (rill__coord_io_finish(j->coord, io, &j->err) < 0)
+            cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
+        else
+            notify_complete(jm, j, before);
+        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
+    }
+}
+
 /* Whether the failed job may restart now, and after how long (the restart strategy). */
 static bool may_restart(jm_job *j, int64_t *delay_ms)
 {
@@ -748,11 +769,16 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
                              "the job needs %d slots (its largest parallelism) but the cluster "
                              "has %d", g->max_vertex_p, total_slots);
     }
+    /* the checkpoint directory and what to restore are read without the lock: a large
+     * checkpoint takes a while to read and verify, and the job is nobody else's yet */
+    pthread_mutex_unlock(&jm->mu);
     jm_job *j = rill__xcalloc(1, sizeof *j);
     int rc = 0;
     if (rill__env_checkpointing(g->env)) {
         /* periodic checkpoints, or savepoints on request through the REST API */
         rc = rill__coord_new(g->env, g, &j->coord, err);
+        if (rc == 0)
+            rill__coord_defer_io(j->coord); /* commits are done by the waiter, unlocked */
         if (rc == 0 && g->env->resume)
             rc = load_latest(j->coord, g->env->name, g->env->from_savepoint ? NULL : g->env,
                              &j->restore, err);
@@ -775,9 +801,9 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
         rill__restore_free(j->restore);
         rill__coord_free(j->coord);
         free(j);
-        pthread_mutex_unlock(&jm->mu);
         return rc;
     }
+    pthread_mutex_lock(&jm->mu);
     j->id = jm->next_id++;
     j->g = g;
     snprintf(j->name, sizeof j->name, "%s", g->env->name);
@@ -840,8 +866,12 @@ again:
             if (id)
                 trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE, false);
         }
+        coord_io(jm, j);
+        if (j->n_terminal == j->n_tasks)
+            break;
         rill__cond_wait_ms(&jm->cv, &jm->mu, j->coord || j->waiting ? 10 : 100);
     }
+    coord_io(jm, j); /* what the last acknowledgements and failures left to do */
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED;
     int64_t delay;
