@@ -107,7 +107,9 @@ static const char usage_run_state[] =
     "  -h, --help                show this help\n"
     "\n"
     "exit status: 0 when the job finished (with -d: was submitted), 1 when it failed, was\n"
-    "canceled or was refused, 2 for bad usage, 130 when Ctrl-C stopped following it (-m).\n";
+    "canceled or was refused, 2 for bad usage, 3 when a user function crashed the process\n"
+    "(SIGSEGV, abort(), ...: one line on stderr names the operator), 130 when Ctrl-C stopped\n"
+    "following it (-m).\n";
 
 static void on_signal(int sig)
 {
