@@ -143,6 +143,7 @@ def finish(p, timeout):
         p.kill()
         out, err = p.communicate()
         raise Failure("the job did not end within %d s\n%s" % (timeout, short(err)))
+    err = getattr(p, "early_stderr", "") + err  # (the lines before the REST API's)
     r = Result(p.args, p.returncode, out, err, 0.0)
     if r.rc < 0:
         raise Failure("the job was killed by signal %d\n%s" % (-r.rc, r.describe()))
