@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -177,6 +178,52 @@ int rill__fsync_dir(const char *dir);
  * by a hard link is left as it was), fully, and fsyncs dst (not its directory);
  * the bytes copied go to *bytes_out (may be NULL). On failure dst is removed. 0 or -errno. */
 int rill__copy_file(const char *src, const char *dst, int64_t *bytes_out);
+
+/* ---- crashes in user functions (crash.c) ----------------------------------------------------
+ * A task thread marks each call of a user function with the operator it belongs to. A fatal
+ * signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) raised during such a call cannot be
+ * recovered from safely (a wild write may have hit any memory, a crash inside malloc leaves its
+ * lock taken): the handler prints one line naming the job, the operator, its subtask and the
+ * signal, and the process exits with RILL_EXIT_USER_CRASH. Signals raised outside user
+ * functions keep the outcome they had (a core dump). An alternate signal stack per task thread
+ * lets a stack overflow be reported too. */
+#define RILL_EXIT_USER_CRASH 3
+
+typedef struct rill__user_site {
+    const char *uid; /* the operator's uid */
+    int subtask, parallelism;
+} rill__user_site;
+
+/* The user function this thread runs now: NULL outside user code. */
+extern _Thread_local const rill__user_site *rill__in_user;
+
+/* Marks the start of a user function call of site; returns what to pass to rill__user_leave
+ * (calls nest: a user function's rill_emit runs the next chained operator's). */
+static inline const rill__user_site *rill__user_enter(const rill__user_site *site)
+{
+    const rill__user_site *prev = rill__in_user;
+    rill__in_user = site;
+    atomic_signal_fence(memory_order_seq_cst);
+    return prev;
+}
+
+static inline void rill__user_leave(const rill__user_site *prev)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    rill__in_user = prev;
+}
+
+typedef struct rill__crash_thread {
+    void *stack;
+    stack_t old_stack;
+} rill__crash_thread;
+
+/* Called by a task thread before it runs operators: installs the process's handlers (once)
+ * and this thread's alternate signal stack; job (borrowed until rill__crash_thread_end) names
+ * the job in the report. */
+void rill__crash_thread_begin(const char *job, rill__crash_thread *ct);
+/* Before the thread ends: its alternate stack goes. */
+void rill__crash_thread_end(rill__crash_thread *ct);
 
 /* ---- fault injection (SQLite's fault simulation) -------------------------------------------
  * In builds with RILL_FAULT_INJECTION, rill__fault(point) returns true at the N-th call for

@@ -82,6 +82,9 @@ static const char usage_run_state[] =
     "      --checkpoints-retained N   completed checkpoints kept (default 1)\n"
     "      --resume              start from the newest completed checkpoint of this job (its\n"
     "                            name) in --checkpoint-dir, e.g. after the process was killed\n"
+    "      --allow-fresh-start   with --resume: start from the beginning when no checkpoint of\n"
+    "                            the job can be restored although the directory holds some\n"
+    "                            (unreadable ones, or other jobs' only), instead of refusing\n"
     "      --from-savepoint DIR  start from a savepoint (a savepoint-<job>-<n> directory)\n"
     "      --allow-non-restored-state  drop savepoint state of operators the job lacks\n"
     "      --rest-port P         serve the REST API on port P (0: a free port, printed);\n"
@@ -104,7 +107,9 @@ static const char usage_run_state[] =
     "  -h, --help                show this help\n"
     "\n"
     "exit status: 0 when the job finished (with -d: was submitted), 1 when it failed, was\n"
-    "canceled or was refused, 2 for bad usage, 130 when Ctrl-C stopped following it (-m).\n";
+    "canceled or was refused, 2 for bad usage, 3 when a user function crashed the process\n"
+    "(SIGSEGV, abort(), ...: one line on stderr names the operator), 130 when Ctrl-C stopped\n"
+    "following it (-m).\n";
 
 static void on_signal(int sig)
 {
@@ -164,6 +169,7 @@ static const struct run_flag {
     {"--restart-max-failures", NULL, "restart.failure-rate.max-failures", false, false},
     {"--restart-failure-interval", NULL, "restart.failure-rate.interval", false, false},
     {"--resume", NULL, "resume", true, false},
+    {"--allow-fresh-start", NULL, "allow-fresh-start", true, false},
     {"--allow-non-restored-state", NULL, "allow-non-restored-state", true, false},
     {"--state-backend", NULL, "state.backend", false, false},
     {"--state-dir", NULL, "state.dir", false, false},

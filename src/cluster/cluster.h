@@ -96,7 +96,7 @@ static inline bool rill__env_checkpointing(const rill_env *env)
 }
 
 /* ---- checkpoint coordinator (one per job with checkpointing on; the JobManager's lock held
- * around every call) ----------------------------------------------------------------------- */
+ * around every call but rill__coord_io_run) -------------------------------------------------- */
 
 typedef struct rill__coordinator rill__coordinator;
 
@@ -156,6 +156,21 @@ int rill__coord_savepoint_result(rill__coordinator *c, uint64_t id, char **locat
 uint64_t rill__coord_last_completed(const rill__coordinator *c);
 /* The job restarts: checkpoints in flight are given up, every task runs again. */
 void rill__coord_reset(rill__coordinator *c);
+
+/* The coordinator's file I/O: commits (with their savepoint copies: every task file read and
+ * written again) and removals of failed checkpoints. By default it runs inside the call that
+ * causes it (an ack, a tick, a reset). After rill__coord_defer_io those calls only queue it, so
+ * that the JobManager's lock is not held across fsyncs: its owner takes the work under the
+ * lock (rill__coord_io_take: false when there is none, or while a commit is being done), does
+ * it without (rill__coord_io_run, which touches only the store and the work item), and applies
+ * the outcome under the lock again (rill__coord_io_finish: completes the checkpoint, or fails
+ * it; < 0 with job_err when failures pass the tolerance), all on one thread, the one that
+ * ticks and resets. Checkpoints complete in id order. */
+typedef struct rill__coord_io rill__coord_io;
+void rill__coord_defer_io(rill__coordinator *c);
+bool rill__coord_io_take(rill__coordinator *c, rill__coord_io **out);
+void rill__coord_io_run(rill__coordinator *c, rill__coord_io *io);
+int rill__coord_io_finish(rill__coordinator *c, rill__coord_io *io, rill__err *job_err);
 const rill__ckpt_stats *rill__coord_stats(const rill__coordinator *c, size_t *n_out);
 
 #include "control.h" /* the control protocol's messages */

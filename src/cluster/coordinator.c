@@ -28,7 +28,26 @@ typedef struct pending_ckpt {
     char *savepoint_dir; /* a savepoint: where it goes once complete */
     bool final;          /* the final checkpoint: every source waits at the end of its input */
     bool stop;           /* a stop-with-savepoint: its completion ends the job */
+    bool ready;          /* every task acknowledged: its commit is queued (deferred I/O) */
+    bool committing;     /* its commit is being done now, without the caller's lock */
+    bool abandon;        /* a savepoint given up while being committed */
 } pending_ckpt;
+
+/* File I/O taken out of the coordinator's state to be done without the JobManager's lock: the
+ * commit of a checkpoint (and its savepoint copy), or the removal of failed ones. */
+struct rill__coord_io {
+    bool commit;
+    uint64_t id;
+    rill__buf meta;      /* commit: the metadata, built when taken */
+    char **files;        /* commit: by task, copies (NULL: a finished task) */
+    char *savepoint_dir; /* commit of a savepoint */
+    int64_t *abort_ids;  /* the checkpoints to remove */
+    size_t n_abort;
+    /* the outcome of a commit */
+    int rc;
+    char msg[RILL_ERRMSG_MAX + 32];
+    char *location; /* the savepoint written */
+};
 
 /* The outcome of a savepoint, for whoever waits on it. */
 typedef struct sp_result {
@@ -63,7 +82,23 @@ struct rill__coordinator {
     size_t n_op_state;
     sp_result *sp;
     size_t n_sp, cap_sp;
+    /* deferred I/O (the JobManager's): checkpoints to remove, queued for rill__coord_io_take */
+    bool defer_io;
+    int64_t *aborts;
+    size_t n_aborts, cap_aborts;
 };
+
+/* A checkpoint that failed or was given up: its directory goes, now or (deferred I/O) soon. */
+static void remove_failed(rill__coordinator *c, uint64_t id)
+{
+    if (c->defer_io) {
+        rill__grow((void **)&c->aborts, &c->cap_aborts, c->n_aborts + 1, sizeof *c->aborts);
+        c->aborts[c->n_aborts++] = (int64_t)id;
+        return;
+    }
+    rill__err e = {0};
+    rill__ckpt_abort(c->store, (int64_t)id, &e);
+}
 
 #define STATS_KEPT 1000 /* the newest checkpoints' statistics; older ones are dropped */
 
@@ -168,7 +203,10 @@ int rill__coord_new(rill_env *env, rill__exec_graph *g, rill__coordinator **out,
     c->g = g;
     c->env = env;
     int rc = rill__ckpt_store_open(env->ckpt_dir, env->name, env->ckpt_retain, &c->store, err);
+    if (rc == 0)
+        rc = rill__ckpt_store_lock(c->store, err); /* one run of the job commits here */
     if (rc) {
+        rill__ckpt_store_free(c->store);
         free(c);
         return rc;
     }
@@ -209,6 +247,7 @@ void rill__coord_free(rill__coordinator *c)
     free(c->is_source);
     free(c->waiting);
     free(c->stats);
+    free(c->aborts);
     free(c->op_state);
     for (size_t i = 0; i < c->n_sp; i++)
         free(c->sp[i].location);
@@ -292,8 +331,7 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
 {
     pending_ckpt *p = &c->pending[i];
     int64_t now = rill__now_ms();
-    rill__err e = {0};
-    rill__ckpt_abort(c->store, (int64_t)p->id, &e);
+    remove_failed(c, p->id);
     const char *kind = p->final ? "final checkpoint" : "checkpoint";
     rill__log(RILL_LOG_WARN, "job '%s': %s %llu failed: %s", c->env->name, kind,
               (unsigned long long)p->id, reason);
@@ -322,42 +360,40 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
     return 0;
 }
 
-/* Copies completed checkpoint p (its verified task files and metadata) into a self-contained
- * savepoint directory: files named relative to it, so it can be moved. */
-static int write_savepoint(rill__coordinator *c, const pending_ckpt *p, char **loc_out,
-                           rill__err *err)
+/* Copies checkpoint id (its verified task files, and the metadata meta) into a self-contained
+ * savepoint directory under sp_dir: files named relative to it, so it can be moved. Touches
+ * only the store (immutable) and its arguments: runs without the caller's lock. */
+static int write_savepoint(rill__coordinator *c, uint64_t id, const char *sp_dir, char **files,
+                           const rill__buf *meta, char **loc_out, rill__err *err)
 {
-    char *dir = rill__xasprintf("%s/savepoint-%s-%llu", p->savepoint_dir, c->env->name,
-                                (unsigned long long)p->id);
+    char *dir = rill__xasprintf("%s/savepoint-%s-%llu", sp_dir, c->env->name,
+                                (unsigned long long)id);
     int rc = rill__mkdirs(dir, 0755);
     if (rc) {
         rill__err_set(err, rc, "cannot create %s: %s", dir, rill_strerror(rc));
         goto out;
     }
-    rc = rill__fsync_dir(p->savepoint_dir);
+    rc = rill__fsync_dir(sp_dir);
     if (rc)
-        rill__err_set(err, rc, "fsync of %s: %s", p->savepoint_dir, rill_strerror(rc));
+        rill__err_set(err, rc, "fsync of %s: %s", sp_dir, rill_strerror(rc));
     for (int t = 0; rc == 0 && t < c->g->n_tasks; t++) {
-        if (!p->files[t])
+        if (!files[t])
             continue;
         void *data = NULL;
         size_t len = 0;
-        rc = rill__ckpt_read_data(c->store, (int64_t)p->id, p->files[t], &data, &len, err);
+        rc = rill__ckpt_read_data(c->store, (int64_t)id, files[t], &data, &len, err);
         if (rc == 0) {
-            char *path = rill__xasprintf("%s/%s", dir, p->files[t]);
+            char *path = rill__xasprintf("%s/%s", dir, files[t]);
             rc = rill__ckpt_file_write(path, RILL_CKPT_DATA, data, len, err);
             free(path);
         }
         free(data);
     }
     if (rc == 0) {
-        rill__buf meta = {0};
-        build_meta(c, p, rill__now_ms(), &meta);
         char *path = rill__xasprintf("%s/%s", dir, RILL_CKPT_METADATA_NAME);
-        rc = rill__ckpt_file_write_atomic(path, RILL_CKPT_SAVEPOINT_METADATA, meta.data, meta.len,
-                                          err);
+        rc = rill__ckpt_file_write_atomic(path, RILL_CKPT_SAVEPOINT_METADATA, meta->data,
+                                          meta->len, err);
         free(path);
-        rill__buf_free(&meta);
     }
     if (rc)
         rill__remove_tree(dir); /* no half-written savepoint is left to be mistaken for one */
@@ -369,47 +405,128 @@ out:
     return rc;
 }
 
-static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
+static void io_free(rill__coordinator *c, rill__coord_io *io)
 {
-    pending_ckpt *p = &c->pending[i];
-    int open = 0;
+    if (!io)
+        return;
+    rill__buf_free(&io->meta);
+    if (io->files)
+        for (int t = 0; t < c->g->n_tasks; t++)
+            free(io->files[t]);
+    free(io->files);
+    free(io->savepoint_dir);
+    free(io->abort_ids);
+    free(io->location);
+    free(io);
+}
+
+void rill__coord_defer_io(rill__coordinator *c)
+{
+    c->defer_io = true;
+}
+
+bool rill__coord_io_take(rill__coordinator *c, rill__coord_io **out)
+{
+    *out = NULL;
+    for (int i = 0; i < c->n_pending; i++)
+        if (c->pending[i].committing)
+            return false; /* one at a time */
+    if (c->n_aborts > 0) {
+        rill__coord_io *io = rill__xcalloc(1, sizeof *io);
+        io->abort_ids = c->aborts;
+        io->n_abort = c->n_aborts;
+        c->aborts = NULL;
+        c->n_aborts = c->cap_aborts = 0;
+        *out = io;
+        return true;
+    }
+    int next = -1; /* the oldest checkpoint ready to commit: they complete in order */
+    for (int i = 0; i < c->n_pending; i++)
+        if (c->pending[i].ready && (next < 0 || c->pending[i].id < c->pending[next].id))
+            next = i;
+    if (next < 0)
+        return false;
+    pending_ckpt *p = &c->pending[next];
+    p->committing = true;
+    rill__coord_io *io = rill__xcalloc(1, sizeof *io);
+    io->commit = true;
+    io->id = p->id;
+    build_meta(c, p, rill__now_ms(), &io->meta);
+    io->files = rill__xcalloc((size_t)c->g->n_tasks, sizeof *io->files);
     for (int t = 0; t < c->g->n_tasks; t++)
-        open += !p->acked[t] && !c->finished[t];
-    if (open > 0)
-        return 0;
-    int64_t now = rill__now_ms();
+        io->files[t] = p->files[t] ? rill__xstrdup(p->files[t]) : NULL;
+    io->savepoint_dir = p->savepoint_dir ? rill__xstrdup(p->savepoint_dir) : NULL;
+    *out = io;
+    return true;
+}
+
+void rill__coord_io_run(rill__coordinator *c, rill__coord_io *io)
+{
+    rill__err e = {0};
+    for (size_t k = 0; k < io->n_abort; k++) {
+        memset(&e, 0, sizeof e);
+        if (rill__ckpt_abort(c->store, io->abort_ids[k], &e) != 0)
+            rill__log(RILL_LOG_WARN, "job '%s': %s", c->env->name, e.msg);
+    }
+    if (!io->commit)
+        return;
     /* a savepoint is written before its checkpoint completes: one that cannot be written fails
      * the checkpoint, so a stop-with-savepoint that fails has ended nothing (its sinks have not
      * committed, its sources read on) */
-    char *loc = NULL;
-    if (p->savepoint_dir) {
-        rill__err se = {0};
-        if (write_savepoint(c, p, &loc, &se) != 0) {
-            char why[RILL_ERRMSG_MAX + 32];
-            snprintf(why, sizeof why, "writing the savepoint: %s", se.msg);
-            return fail_pending(c, i, why, job_err);
+    if (io->savepoint_dir) {
+        io->rc = write_savepoint(c, io->id, io->savepoint_dir, io->files, &io->meta,
+                                 &io->location, &e);
+        if (io->rc != 0) {
+            snprintf(io->msg, sizeof io->msg, "writing the savepoint: %s", e.msg);
+            return;
         }
     }
-    rill__buf meta = {0};
-    build_meta(c, p, now, &meta);
-    rill__err e = {0};
-    int rc = rill__ckpt_commit(c->store, (int64_t)p->id, meta.data, meta.len, &e);
-    rill__buf_free(&meta);
-    if (rc) {
-        if (loc) /* no savepoint of a checkpoint that did not complete */
-            rill__remove_tree(loc);
-        free(loc);
-        return fail_pending(c, i, e.msg, job_err);
+    io->rc = rill__ckpt_commit(c->store, (int64_t)io->id, io->meta.data, io->meta.len, &e);
+    if (io->rc != 0) {
+        snprintf(io->msg, sizeof io->msg, "%s", e.msg);
+        if (io->location) /* no savepoint of a checkpoint that did not complete */
+            rill__remove_tree(io->location);
+        free(io->location);
+        io->location = NULL;
     }
+}
+
+int rill__coord_io_finish(rill__coordinator *c, rill__coord_io *io, rill__err *job_err)
+{
+    int i = -1;
+    for (int k = 0; io->commit && k < c->n_pending; k++)
+        if (c->pending[k].id == io->id)
+            i = k;
+    if (i < 0) { /* removals (or a commit whose checkpoint is gone, which cannot happen: only
+                  * the owner's thread resets or subsumes, and never during a commit) */
+        io_free(c, io);
+        return 0;
+    }
+    pending_ckpt *p = &c->pending[i];
+    p->committing = false;
+    p->ready = false;
+    if (io->rc != 0) {
+        char why[sizeof io->msg];
+        snprintf(why, sizeof why, "%s", io->msg);
+        io_free(c, io);
+        return fail_pending(c, i, why, job_err);
+    }
+    int64_t now = rill__now_ms();
     c->consecutive_failures = 0;
     if (p->id > c->last_completed)
         c->last_completed = p->id;
-    if (p->savepoint_dir) {
-        sp_record(c, p->id, 0, loc, "");
+    if (p->savepoint_dir && p->abandon) {
+        /* its waiter gave up while it was being written: the checkpoint is complete (its
+         * _metadata is committed), but the savepoint is withdrawn, and a stop does not happen */
+        rill__remove_tree(io->location);
+        sp_record(c, p->id, RILL_EIO, NULL, "given up while it was being written");
+        p->stop = false;
+    } else if (p->savepoint_dir) {
+        sp_record(c, p->id, 0, io->location, "");
         rill__log(RILL_LOG_INFO, "job '%s': savepoint %llu written to %s", c->env->name,
-                  (unsigned long long)p->id, loc);
-        free(loc);
+                  (unsigned long long)p->id, io->location);
     }
+    io_free(c, io);
     /* the final checkpoint, or a newer one (a savepoint) that the waiting sources took too; or a
      * stop-with-savepoint: the sources end now */
     if ((c->final_id && p->id >= c->final_id) || p->stop)
@@ -436,6 +553,31 @@ static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
     return 0;
 }
 
+/* Every task of pending checkpoint i has acknowledged (or finished): it is committed, at once,
+ * or (deferred I/O) queued for the owner to commit without its lock. */
+static int try_complete(rill__coordinator *c, int i, rill__err *job_err)
+{
+    pending_ckpt *p = &c->pending[i];
+    if (p->ready)
+        return 0;
+    int open = 0;
+    for (int t = 0; t < c->g->n_tasks; t++)
+        open += !p->acked[t] && !c->finished[t];
+    if (open > 0)
+        return 0;
+    p->ready = true;
+    if (c->defer_io)
+        return 0;
+    rill__coord_io *io;
+    while (rill__coord_io_take(c, &io)) {
+        rill__coord_io_run(c, io);
+        int rc = rill__coord_io_finish(c, io, job_err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* A new checkpoint in flight, triggered at now. */
 static pending_ckpt *pending_add(rill__coordinator *c, int64_t now)
 {
@@ -456,7 +598,8 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, bool *stop_out, ril
     *rc_out = 0;
     *stop_out = false;
     for (int i = c->n_pending - 1; i >= 0; i--) {
-        if (now - c->pending[i].trigger_ms >= c->env->ckpt_timeout_ms) {
+        /* (a checkpoint every task acknowledged in time is being committed, or waits for it) */
+        if (!c->pending[i].ready && now - c->pending[i].trigger_ms >= c->env->ckpt_timeout_ms) {
             char why[64];
             snprintf(why, sizeof why, "timed out after %lld ms",
                      (long long)c->env->ckpt_timeout_ms);
@@ -520,6 +663,8 @@ int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_
         pending_ckpt *p = &c->pending[i];
         if (p->id != id)
             continue;
+        if (p->ready)
+            return 0; /* every task had acknowledged it: being committed */
         if (rc < 0)
             return fail_pending(c, i, reason && *reason ? reason : rill_strerror(rc), job_err);
         if (!p->acked[task]) {
@@ -576,8 +721,8 @@ void rill__coord_reset(rill__coordinator *c)
 {
     int64_t now = rill__now_ms();
     while (c->n_pending > 0) {
-        rill__err e = {0};
-        rill__ckpt_abort(c->store, (int64_t)c->pending[c->n_pending - 1].id, &e);
+        RILL_ASSERT(!c->pending[c->n_pending - 1].committing); /* the owner's thread commits */
+        remove_failed(c, c->pending[c->n_pending - 1].id);
         record(c, &c->pending[c->n_pending - 1], now, "FAILED", "the job restarted");
         if (c->pending[c->n_pending - 1].savepoint_dir)
             sp_record(c, c->pending[c->n_pending - 1].id, RILL_EIO, NULL, "the job restarted");
@@ -626,6 +771,10 @@ void rill__coord_abort_savepoint(rill__coordinator *c, uint64_t id, const char *
 {
     for (int i = 0; i < c->n_pending; i++) {
         if (c->pending[i].id == id && c->pending[i].savepoint_dir) {
+            if (c->pending[i].committing) { /* withdrawn when its commit ends */
+                c->pending[i].abandon = true;
+                return;
+            }
             rill__err unused = {0}; /* a failed savepoint fails only itself */
             fail_pending(c, i, reason, &unused);
             return;

@@ -3,6 +3,7 @@
  * task states, cancels everything on the first failure (a task's, or a lost TaskManager's),
  * restarts from the newest completed checkpoint per the restart strategy, and reports the
  * job's end. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -495,6 +496,27 @@ static void release_all(rill__jobmanager *jm, jm_job *j)
     unplace(jm, j);
 }
 
+/* Does the checkpoint coordinator's file I/O (commits with their savepoint copies, removal of
+ * failed checkpoints) with jm->mu released, so that task reports, heartbeats and REST calls do
+ * not wait behind fsyncs and copies (jm->mu held; released while the files are written). Only
+ * the job's waiter calls it, the thread that also ticks and restarts the coordinator, so one
+ * commit at a time and never during a reset. */
+static void coord_io(rill__jobmanager *jm, jm_job *j)
+{
+    rill__coord_io *io;
+    while (j->coord && rill__coord_io_take(j->coord, &io)) {
+        uint64_t before = rill__coord_last_completed(j->coord);
+        pthread_mutex_unlock(&jm->mu);
+        rill__coord_io_run(j->coord, io);
+        pthread_mutex_lock(&jm->mu);
+        if (rill__coord_io_finish(j->coord, io, &j->err) < 0)
+            cancel_locked(jm, j); /* failed checkpoints past the tolerance fail the job */
+        else
+            notify_complete(jm, j, before);
+        pthread_cond_broadcast(&jm->cv); /* savepoint waiters */
+    }
+}
+
 /* Whether the failed job may restart now, and after how long (the restart strategy). */
 static bool may_restart(jm_job *j, int64_t *delay_ms)
 {
@@ -538,11 +560,50 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
     }
 }
 
+/* --resume found no checkpoint to restore. Starting from the beginning is right for a job that
+ * never completed one; but when the directory holds checkpoints this job cannot use (every
+ * _metadata unreadable, or only other jobs' checkpoints: a renamed job, a mistyped --name), it
+ * would silently repeat output the sinks may have committed. Refused then, unless the user
+ * said --allow-fresh-start. */
+static int check_fresh_start(rill__coordinator *c, rill_env *env, rill__err *err)
+{
+    rill__ckpt_store *store = rill__coord_store(c);
+    char *unreadable = NULL, *others = NULL;
+    size_t n_unreadable = 0, n_others = 0;
+    int rc = rill__ckpt_unreadable(store, &unreadable, &n_unreadable, err);
+    if (rc == 0)
+        rc = rill__ckpt_other_jobs(env->ckpt_dir, env->name, &others, &n_others, err);
+    if (rc == 0 && (n_unreadable || n_others)) {
+        char found[RILL_ERRMSG_MAX];
+        if (n_unreadable)
+            snprintf(found, sizeof found, "%zu checkpoint%s whose _metadata cannot be read (%s)",
+                     n_unreadable, n_unreadable == 1 ? "" : "s", unreadable);
+        else
+            snprintf(found, sizeof found, "no checkpoint of job '%s', but checkpoints of %s %s "
+                     "in %s (was the job renamed, or is --name wrong?)", env->name,
+                     n_others == 1 ? "job" : "jobs", others, env->ckpt_dir);
+        if (env->allow_fresh_start) {
+            rill__log(RILL_LOG_WARN, "job '%s': --resume: %s holds %s; starting from the "
+                      "beginning (--allow-fresh-start)", env->name, rill__ckpt_store_dir(store),
+                      found);
+        } else {
+            rc = rill__err_set(err, RILL_ECONFIG, "--resume: %s holds %s; not starting from the "
+                               "beginning, which could repeat output already committed (pass "
+                               "--allow-fresh-start to start over anyway)",
+                               rill__ckpt_store_dir(store), found);
+        }
+    }
+    free(unreadable);
+    free(others);
+    return rc;
+}
+
 /* The newest completed checkpoint in the coordinator's store that loads whole (a checkpoint
- * whose metadata or task data is damaged is skipped, with the reason logged, for the one before
- * it); NULL when there is none: the job starts from the beginning. */
-static int load_latest(rill__coordinator *c, const char *job, rill__restore **out,
-                       rill__err *err)
+ * whose metadata or task data is damaged or missing is skipped, with the reason logged, for
+ * the one before it); NULL when there is none: the job starts from the beginning (for the
+ * --resume of a job submitted, resume_env: only when check_fresh_start allows it). */
+static int load_latest(rill__coordinator *c, const char *job, rill_env *resume_env,
+                       rill__restore **out, rill__err *err)
 {
     *out = NULL;
     rill__ckpt_store *store = rill__coord_store(c);
@@ -551,9 +612,11 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
     size_t len;
     int rc = rill__ckpt_latest(store, &id, &meta, &len, err); /* skips damaged metadata */
     if (rc == RILL_ENOENT || (rc == 0 && !meta)) {
+        free(meta);
+        if (resume_env && (rc = check_fresh_start(c, resume_env, err)) != 0)
+            return rc;
         rill__log(RILL_LOG_WARN, "job '%s': no completed checkpoint in %s: starting from the "
                   "beginning", job, rill__ckpt_store_dir(store));
-        free(meta);
         return 0;
     }
     if (rc)
@@ -571,7 +634,9 @@ static int load_latest(rill__coordinator *c, const char *job, rill__restore **ou
                       "%lld ms)", job, (long long)id, (long long)((rill__mono_ns() - t0) / 1000000));
             break;
         }
-        if (rc != RILL_ECORRUPT)
+        /* a data file that is damaged or gone: that checkpoint cannot be restored, the one
+         * before it may (an I/O error or permissions may pass: not skipped, see restart) */
+        if (rc != RILL_ECORRUPT && rc != -ENOENT && rc != -ENOTDIR)
             break;
         rill__log(RILL_LOG_WARN, "job '%s': skipping checkpoint %lld: %s", job, (long long)id,
                   err->msg);
@@ -612,9 +677,18 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
     }
 }
 
+/* Whether the job was canceled (by the REST API, or the waiter's flag: Ctrl-C) (jm->mu held). */
+static bool cancel_requested(const jm_job *j, const atomic_bool *cancel_flag)
+{
+    return j->user_cancel || (cancel_flag && atomic_load(cancel_flag));
+}
+
 /* The failed attempt of j is released and the job runs again from its newest completed
  * checkpoint, on the slots free then (jm->mu held; released while the old tasks are joined,
- * during the restart delay and while the checkpoint is loaded). 0, or an error in j->err. */
+ * waited on during the restart delay, and released while the checkpoint is loaded). A cancel
+ * during the delay ends it at once, and the job is CANCELED. A checkpoint that cannot be loaded
+ * now (an I/O error) fails this attempt too: the restart strategy decides whether to try again
+ * after its delay, as for any failure. 0, or an error in j->err. */
 static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
                    const atomic_bool *cancel_flag)
 {
@@ -623,26 +697,38 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
     j->state = RILL_JOB_RESTARTING;
     release_all(jm, j);
-    j->attempts++;
-    rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
-              j->g->env->name, why, j->attempts, (long long)delay_ms);
-    pthread_mutex_unlock(&jm->mu);
-    for (int64_t waited = 0; waited < delay_ms; waited += 20) {
-        if (cancel_flag && atomic_load(cancel_flag))
-            break;
-        rill__sleep_ns(RILL_MIN(20, delay_ms - waited) * 1000000);
-    }
     rill__err err = {0};
-    int rc = 0;
+    int rc;
     rill__restore *rs = NULL;
-    if (j->coord)
-        rc = load_latest(j->coord, j->g->env->name, &rs, &err);
-    if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
-        rc = rill__err_set(&err, RILL_ECORRUPT,
-                           "checkpoints completed in %s, but none of them can be loaded now: "
-                           "not starting again from the beginning (that would repeat output)",
-                           rill__ckpt_store_dir(rill__coord_store(j->coord)));
-    pthread_mutex_lock(&jm->mu);
+    for (;;) {
+        j->attempts++;
+        rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
+                  j->g->env->name, why, j->attempts, (long long)delay_ms);
+        int64_t until = rill__mono_ns() + delay_ms * 1000000;
+        for (int64_t now; !cancel_requested(j, cancel_flag) && (now = rill__mono_ns()) < until;)
+            rill__cond_wait_ms(&jm->cv, &jm->mu, RILL_MIN(20, (until - now) / 1000000 + 1));
+        rc = 0;
+        if (cancel_requested(j, cancel_flag))
+            break;
+        pthread_mutex_unlock(&jm->mu);
+        if (j->coord)
+            rc = load_latest(j->coord, j->g->env->name, NULL, &rs, &err);
+        if (rc == 0 && !rs && j->coord && rill__coord_last_completed(j->coord) > 0)
+            rc = rill__err_set(&err, RILL_ECORRUPT,
+                               "checkpoints completed in %s, but none of them can be loaded "
+                               "now: not starting again from the beginning (that would repeat "
+                               "output)", rill__ckpt_store_dir(rill__coord_store(j->coord)));
+        pthread_mutex_lock(&jm->mu);
+        if (rc == 0 || cancel_requested(j, cancel_flag))
+            break;
+        /* the restart itself failed: a failure like any other, for the restart strategy */
+        rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
+        snprintf(why, sizeof why, "%s", j->err.msg);
+        snprintf(j->last_failure, sizeof j->last_failure, "%s", why);
+        if (!may_restart(j, &delay_ms))
+            break;
+        memset(&j->err, 0, sizeof j->err);
+    }
     if (rs) { /* else: no checkpoint yet, so the attempt starts where the job started (its
                * savepoint or resumed checkpoint, or the beginning) */
         rill__restore_free(j->restore);
@@ -651,21 +737,20 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     j->n_terminal = j->n_failed = j->n_canceled = j->n_running = 0;
     memset(j->task_done, 0, (size_t)j->n_tasks);
     j->cancel_sent = false;
-    memset(&j->err, 0, sizeof j->err);
     if (j->coord)
         rill__coord_reset(j->coord);
-    if (rc == 0 && ((cancel_flag && atomic_load(cancel_flag)) || j->user_cancel))
-        rc = rill__err_set(&err, RILL_ECANCELED, "job canceled");
-    if (rc != 0) {
-        if (rc == RILL_ECANCELED) { /* canceled during the restart: not a failure */
-            j->state = RILL_JOB_CANCELED;
-        } else {
-            rill__err_set(&j->err, rc, "restart failed: %s", err.msg);
-            j->state = RILL_JOB_FAILED;
-        }
+    if (cancel_requested(j, cancel_flag)) { /* canceled during the restart: not a failure */
+        memset(&j->err, 0, sizeof j->err);
+        j->state = RILL_JOB_CANCELED;
+        j->n_terminal = j->n_tasks;
+        return RILL_ECANCELED;
+    }
+    if (rc != 0) { /* j->err says why: the restart strategy allows no more */
+        j->state = RILL_JOB_FAILED;
         j->n_terminal = j->n_tasks;
         return rc;
     }
+    memset(&j->err, 0, sizeof j->err);
     /* placed and deployed by the waiter's loop, once slots are free (RESTARTING until then) */
     j->waiting = true;
     try_start(jm, j);
@@ -684,13 +769,19 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
                              "the job needs %d slots (its largest parallelism) but the cluster "
                              "has %d", g->max_vertex_p, total_slots);
     }
+    /* the checkpoint directory and what to restore are read without the lock: a large
+     * checkpoint takes a while to read and verify, and the job is nobody else's yet */
+    pthread_mutex_unlock(&jm->mu);
     jm_job *j = rill__xcalloc(1, sizeof *j);
     int rc = 0;
     if (rill__env_checkpointing(g->env)) {
         /* periodic checkpoints, or savepoints on request through the REST API */
         rc = rill__coord_new(g->env, g, &j->coord, err);
+        if (rc == 0)
+            rill__coord_defer_io(j->coord); /* commits are done by the waiter, unlocked */
         if (rc == 0 && g->env->resume)
-            rc = load_latest(j->coord, g->env->name, &j->restore, err);
+            rc = load_latest(j->coord, g->env->name, g->env->from_savepoint ? NULL : g->env,
+                             &j->restore, err);
     } else if (g->env->resume) {
         rc = rill__err_set(err, RILL_ECONFIG,
                            "--resume needs checkpointing (--checkpoint-dir and "
@@ -710,9 +801,9 @@ int rill__jm_submit(rill__jobmanager *jm, rill__exec_graph *g, uint64_t *job_id,
         rill__restore_free(j->restore);
         rill__coord_free(j->coord);
         free(j);
-        pthread_mutex_unlock(&jm->mu);
         return rc;
     }
+    pthread_mutex_lock(&jm->mu);
     j->id = jm->next_id++;
     j->g = g;
     snprintf(j->name, sizeof j->name, "%s", g->env->name);
@@ -742,6 +833,7 @@ void rill__jm_cancel(rill__jobmanager *jm, uint64_t job_id)
               j->state == RILL_JOB_RESTARTING)) {
         j->user_cancel = true;
         cancel_locked(jm, j);
+        pthread_cond_broadcast(&jm->cv); /* a restart waiting out its delay ends now */
     }
     pthread_mutex_unlock(&jm->mu);
 }
@@ -774,8 +866,12 @@ again:
             if (id)
                 trigger_all(j, id, stop ? RILL_STOP_DRAIN : RILL_STOP_NONE, false);
         }
+        coord_io(jm, j);
+        if (j->n_terminal == j->n_tasks)
+            break;
         rill__cond_wait_ms(&jm->cv, &jm->mu, j->coord || j->waiting ? 10 : 100);
     }
+    coord_io(jm, j); /* what the last acknowledgements and failures left to do */
     if (j->err.code && j->state == RILL_JOB_CANCELED)
         j->state = RILL_JOB_FAILED;
     int64_t delay;
@@ -785,6 +881,8 @@ again:
             goto again;
     }
     release_all(jm, j);
+    if (j->coord) /* another run of the job may use the directory now */
+        rill__ckpt_store_unlock(rill__coord_store(j->coord));
     j->g = NULL; /* the caller frees it: what the REST API shows of the job stays */
     j->end_ms = rill__now_ms();
     pthread_mutex_unlock(&jm->mu);

@@ -51,11 +51,6 @@ int rill__minicluster_execute(rill_env *env, void *arg)
                 rill__remove_tree(staging);
             return rill__err_set(&env->err, rc, "REST API: %s", rerr.msg);
         }
-        bool v6 = strchr(bind, ':') != NULL;
-        fprintf(stderr, "rill: REST API at http://%s%s%s:%d%s\n", v6 ? "[" : "", bind,
-                v6 ? "]" : "", rill__rest_port(rest),
-                cfg && cfg->secret ? " (requests need the secret's bearer token)" : "");
-        fflush(stderr);
     }
     rill__jm_gateway jgw = rill__jm_gateway_local(jm);
     rill__taskmanager *tm = rill__tm_new(g->max_vertex_p, &jgw);
@@ -64,6 +59,13 @@ int rill__minicluster_execute(rill_env *env, void *arg)
     uint64_t job_id;
     rill__err err = {0};
     rc = rill__jm_submit(jm, g, &job_id, &err);
+    if (rc == 0 && rest) { /* announced once the job is there to be asked about */
+        bool v6 = strchr(bind, ':') != NULL;
+        fprintf(stderr, "rill: REST API at http://%s%s%s:%d%s\n", v6 ? "[" : "", bind,
+                v6 ? "]" : "", rill__rest_port(rest),
+                cfg && cfg->secret ? " (requests need the secret's bearer token)" : "");
+        fflush(stderr);
+    }
     if (rc == 0)
         rc = rill__jm_wait(jm, job_id, &cancel_requested, &err);
     if (rc)

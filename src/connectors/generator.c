@@ -251,6 +251,7 @@ typedef struct gen_source {
     /* the row hook's context */
     rill_ctx own_ctx;
     rill_ctx *ctx;
+    rill__user_site site; /* marks the row hook's calls (crash reports) */
 } gen_source;
 
 void rill__generator_set_ctx(rill__source *s, rill_ctx *ctx)
@@ -385,6 +386,7 @@ static int gen_create(const void *cfg, const rill_schema *schema, const rill__co
     g->own_ctx.parallelism = g->par;
     g->own_ctx.uid = g->uid;
     g->ctx = &g->own_ctx;
+    g->site = (rill__user_site){g->uid, g->subtask, g->par};
     *out = &g->base;
     return 0;
 }
@@ -535,7 +537,9 @@ static int fill_rows(gen_source *g, rill_batch *b, uint32_t count)
         for (uint32_t i = 0; i < count; i++) {
             rill_row row = rill__batch_row(b, first + i);
             uint64_t n = n0 + i * (uint64_t)g->par;
+            const rill__user_site *in_user = rill__user_enter(&g->site);
             int rc = fn(g->ctx, n, &row);
+            rill__user_leave(in_user);
             if (rc < 0) {
                 b->n_rows = first + i;
                 if (g->ctx->user_err.code)

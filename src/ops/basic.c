@@ -43,7 +43,9 @@ static int map_in_place(fn_op *f, rill_batch *b)
         for (uint32_t w = 0; w < nw; w++)
             out.nulls[w] = ~UINT64_C(0);
         set_row_ts(op, b, i); /* rill_ctx_timestamp */
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         int rc = f->fn.map(&op->ctx, &in, &out);
+        rill__user_leave(in_user);
         if (RILL_UNLIKELY(rc < 0)) {
             rill__batch_unref(b);
             return rill__operator_user_failed(op, rc, "map");
@@ -63,8 +65,11 @@ static int map_process(rill__operator *op, rill_batch *b)
         op->ctx.can_emit = true;
         int rc = rill_emit(&op->ctx, &out);
         op->ctx.can_emit = false;
-        if (rc == 0)
+        if (rc == 0) {
+            const rill__user_site *in_user = rill__user_enter(&op->site);
             rc = f->fn.map(&op->ctx, &in, &out);
+            rill__user_leave(in_user);
+        }
         if (RILL_UNLIKELY(rc < 0)) {
             rill__batch_unref(b);
             return rill__operator_user_failed(op, rc, "map");
@@ -92,7 +97,9 @@ static int filter_process(rill__operator *op, rill_batch *b)
         for (uint32_t i = 0; i < b->n_rows; i++) {
             rill_row in = rill__batch_row(b, i);
             set_row_ts(op, b, i);
+            const rill__user_site *in_user = rill__user_enter(&op->site);
             int keep = f->fn.filter(&op->ctx, &in);
+            rill__user_leave(in_user);
             if (RILL_UNLIKELY(keep < 0)) {
                 rill__batch_unref(own);
                 rill__batch_unref(b);
@@ -114,7 +121,9 @@ static int filter_process(rill__operator *op, rill_batch *b)
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         set_row_ts(op, b, i);
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         int keep = f->fn.filter(&op->ctx, &in);
+        rill__user_leave(in_user);
         if (RILL_UNLIKELY(keep < 0)) {
             rill__batch_unref(b);
             return rill__operator_user_failed(op, keep, "filter");
@@ -143,7 +152,9 @@ static int flat_map_process(rill__operator *op, rill_batch *b)
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         set_row_ts(op, b, i);
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         int rc = f->fn.flat_map(&op->ctx, &in);
+        rill__user_leave(in_user);
         if (RILL_UNLIKELY(rc < 0)) {
             op->ctx.can_emit = false;
             rill__batch_unref(b);

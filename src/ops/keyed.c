@@ -31,7 +31,9 @@ static int keyed_process(rill__operator *op, rill_batch *b)
             op->in_ts = b->ts[i];
         rill__keyed_prefetch(&k->keyed, b, i);
         rill__keyed_set_row(&k->keyed, b, i, &in);
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         int rc = k->fn(&op->ctx, &in);
+        rill__user_leave(in_user);
         if (RILL_UNLIKELY(rc < 0)) {
             op->ctx.can_emit = false;
             rill__batch_unref(b);
@@ -57,7 +59,9 @@ static int fire_timers(keyed_op *k, rill_time_domain d, int64_t limit)
         op->in_has_ts = d == RILL_EVENT_TIME;
         op->in_ts = ts;
         op->ctx.can_emit = true;
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         int rc = k->on_timer(&op->ctx, ts, d);
+        rill__user_leave(in_user);
         op->ctx.can_emit = false;
         if (rc < 0)
             return rill__operator_user_failed(op, rc, "on_timer");

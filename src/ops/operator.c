@@ -281,6 +281,7 @@ void rill__operator_init(rill__operator *op, const rill__operator_ops *ops,
     op->uid = rill__xstrdup(init->uid);
     op->subtask = init->subtask;
     op->parallelism = init->parallelism;
+    op->site = (rill__user_site){op->uid, op->subtask, op->parallelism};
     op->max_parallelism = init->max_parallelism;
     op->open_hook = init->open;
     op->close_hook = init->close;
@@ -375,7 +376,9 @@ int rill__operator_open_hook(rill__operator *op)
     op->opened = true;
     if (!op->open_hook)
         return 0;
+    const rill__user_site *in_user = rill__user_enter(&op->site);
     int rc = op->open_hook(&op->ctx);
+    rill__user_leave(in_user);
     if (rc < 0)
         return rill__operator_user_failed(op, rc, "open");
     return 0;
@@ -383,8 +386,11 @@ int rill__operator_open_hook(rill__operator *op)
 
 void rill__operator_close_hook(rill__operator *op)
 {
-    if (op->opened && op->close_hook)
+    if (op->opened && op->close_hook) {
+        const rill__user_site *in_user = rill__user_enter(&op->site);
         op->close_hook(&op->ctx);
+        rill__user_leave(in_user);
+    }
     op->opened = false;
 }
 

@@ -155,6 +155,7 @@ typedef struct rill__op_init {
 struct rill__operator {
     const rill__operator_ops *ops;
     char *uid;
+    rill__user_site site; /* marks its user functions' calls (crash reports) */
     int subtask, parallelism, max_parallelism;
     rill_open_fn open_hook;
     rill_close_fn close_hook;

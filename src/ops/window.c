@@ -270,7 +270,9 @@ static void acc_create(win_op *w, unsigned char *acc)
     memset(acc, 0, w->acc_size); /* built-in aggregates start at zero, with no values */
     const rill__window_cfg *c = w->cfg;
     if (c->n_aggs == 0 && c->agg.acc_size > 0 && c->agg.create) {
+        const rill__user_site *in_user = rill__user_enter(&w->base.site);
         c->agg.create(acc + 8, c->agg.user);
+        rill__user_leave(in_user);
     }
 }
 
@@ -329,7 +331,9 @@ static int acc_add(win_op *w, unsigned char *acc, const rill_row *row)
         return 0;
     }
     if (c->agg.add) {
+        const rill__user_site *in_user = rill__user_enter(&w->base.site);
         int rc = c->agg.add(&w->base.ctx, acc + 8, row);
+        rill__user_leave(in_user);
         if (rc < 0)
             return rill__operator_user_failed(&w->base, rc, "aggregate add");
     }
@@ -377,7 +381,9 @@ static void acc_merge(win_op *w, unsigned char *into, const unsigned char *from)
             a[i].n += b[i].n;
         }
     } else if (c->agg.merge) {
+        const rill__user_site *in_user = rill__user_enter(&w->base.site);
         c->agg.merge(into + 8, from + 8, c->agg.user);
+        rill__user_leave(in_user);
     }
 }
 
@@ -529,6 +535,7 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
     op->ctx.can_emit = true;
     int rc = 0;
     rill_row out;
+    const rill__user_site *in_user; /* the calls of user functions below */
     switch (c->mode) {
     case RILL_WMODE_BUILTIN:
         if ((rc = rill_emit(&op->ctx, &out)) < 0)
@@ -542,7 +549,9 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
     case RILL_WMODE_AGG:
         if ((rc = rill_emit(&op->ctx, &out)) < 0)
             break;
+        in_user = rill__user_enter(&op->site);
         rc = c->agg.result(&op->ctx, acc + 8, &out);
+        rill__user_leave(in_user);
         if (rc < 0)
             rc = rill__operator_user_failed(op, rc, "aggregate result");
         break;
@@ -550,7 +559,9 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
         size_t n = order_rows(w);
         rill_rows rows = {.base = w->rows_buf.data, .order = w->order, .n = n,
                           .batch = w->scratch, .count = count};
+        in_user = rill__user_enter(&op->site);
         rc = c->fn(&op->ctx, &win, &rows);
+        rill__user_leave(in_user);
         if (rc < 0)
             rc = rill__operator_user_failed(op, rc, "window");
         break;
@@ -565,12 +576,19 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
             rill_row_set_ts(&r, w->keyed.key.n, start);
             rill_row_set_ts(&r, w->keyed.key.n + 1, end);
             acc_builtin_result(w, acc, &r, w->keyed.key.n + 2);
-        } else if ((rc = c->agg.result(&op->ctx, acc + 8, &r)) < 0) {
-            rc = rill__operator_user_failed(op, rc, "aggregate result");
-            break;
+        } else {
+            in_user = rill__user_enter(&op->site);
+            rc = c->agg.result(&op->ctx, acc + 8, &r);
+            rill__user_leave(in_user);
+            if (rc < 0) {
+                rc = rill__operator_user_failed(op, rc, "aggregate result");
+                break;
+            }
         }
         rill_rows rows = {.batch = b, .count = 1, .single = true};
+        in_user = rill__user_enter(&op->site);
         rc = c->fn(&op->ctx, &win, &rows);
+        rill__user_leave(in_user);
         if (rc < 0)
             rc = rill__operator_user_failed(op, rc, "window");
         break;

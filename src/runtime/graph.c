@@ -176,6 +176,8 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
     } else if (!strcmp(key, "from-savepoint")) {
         free(env->from_savepoint);
         env->from_savepoint = value && *value ? rill__xstrdup(value) : NULL;
+    } else if (!strcmp(key, "allow-fresh-start")) {
+        env->allow_fresh_start = value && (!strcmp(value, "true") || !strcmp(value, "1"));
     } else if (!strcmp(key, "allow-non-restored-state")) {
         env->allow_non_restored = value && (!strcmp(value, "true") || !strcmp(value, "1"));
     } else if (!strcmp(key, "rest-port")) {

@@ -89,6 +89,9 @@ struct rill_env {
     int ckpt_max_concurrent, ckpt_tolerable_failures, ckpt_retain;
     bool ckpt_at_least_once;
     bool resume; /* start from the newest completed checkpoint of this job in ckpt_dir */
+    /* resume: when nothing can be restored (other jobs' checkpoints only, or every _metadata
+     * unreadable), start from the beginning rather than refuse */
+    bool allow_fresh_start;
     char *from_savepoint;    /* start from this savepoint directory */
     bool allow_non_restored; /* state of operators the job lacks may be dropped */
     /* keyed state: the backend ("heap", "rocksdb"), where a disk-based one keeps its working

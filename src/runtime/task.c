@@ -931,6 +931,8 @@ static int run_gate(rill__task *t)
 static void *task_main(void *arg)
 {
     rill__task *t = arg;
+    rill__crash_thread crash;
+    rill__crash_thread_begin(t->run->g->env->name, &crash);
     report(t, RILL_TASK_RUNNING, 0);
     int rc = 0;
     int opened = 0;
@@ -961,6 +963,7 @@ static void *task_main(void *arg)
             rill__err_set(&t->err, rc, "task %s failed: %s", t->name, rill_strerror(rc));
         report(t, RILL_TASK_FAILED, rc);
     }
+    rill__crash_thread_end(&crash);
     return NULL;
 }
 

@@ -19,9 +19,11 @@ struct rill__ckpt_store {
     char *dir; /* base_dir/<job_id> */
     char *job_id;
     int retain;
+    int lock_fd; /* holds the lock on dir/_lock (rill__ckpt_store_lock); -1: not held */
 };
 
 #define CHK_PREFIX "chk-"
+#define LOCK_NAME "_lock"
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
@@ -370,6 +372,60 @@ static int check_id(int64_t id, rill__err *err)
     return 0;
 }
 
+/* Takes the lock of a job's checkpoint directory: an open file description lock (F_OFD_SETLK,
+ * as the rocksdb backend's working directories), which a second store conflicts with, in this
+ * process or another, and which the kernel drops when the process dies (kill -9 leaves no stale
+ * lock). The holder's pid is written into the file, for the message of whoever finds it held. */
+static int lock_dir(const char *dir, const char *job_id, int *fd_out, rill__err *err)
+{
+    *fd_out = -1;
+    char *path = rill__xasprintf("%s/" LOCK_NAME, dir);
+    int rc = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        fail(err, rc, "opening the lock file %s: %s", path, rill_strerror(rc));
+        goto out;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        int e = errno;
+        if (e != EAGAIN && e != EACCES) {
+            rc = -e;
+            fail(err, rc, "locking %s: %s", path, rill_strerror(rc));
+            goto out;
+        }
+        char holder[64] = "";
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        int64_t pid;
+        if (n > 0) {
+            buf[n] = '\0';
+            size_t len = strcspn(buf, "\n");
+            if (rill__parse_i64(buf, len, &pid) == 0 && pid > 0)
+                snprintf(holder, sizeof holder, " (pid %lld)", (long long)pid);
+        }
+        rc = fail(err, RILL_ECONFIG,
+                  "checkpoint directory %s is in use: another run of job '%s'%s holds its lock "
+                  "%s; two runs must not share a job's checkpoints (stop the other run, or give "
+                  "this one another --checkpoint-dir or --name)",
+                  dir, job_id, holder, path);
+        goto out;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%lld\n", (long long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        rill__log(RILL_LOG_WARN, "%s: cannot record this process's pid in it: %s", path,
+                  strerror(errno)); /* the lock holds without it */
+out:
+    if (rc != 0 && fd >= 0)
+        close(fd);
+    else
+        *fd_out = fd;
+    free(path);
+    return rc;
+}
+
 int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
                           rill__ckpt_store **out, rill__err *err)
 {
@@ -398,14 +454,31 @@ int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
     s->dir = dir;
     s->job_id = rill__xstrdup(job_id);
     s->retain = retain;
+    s->lock_fd = -1;
     *out = s;
     return 0;
+}
+
+int rill__ckpt_store_lock(rill__ckpt_store *s, rill__err *err)
+{
+    if (s->lock_fd >= 0)
+        return 0;
+    return lock_dir(s->dir, s->job_id, &s->lock_fd, err);
+}
+
+void rill__ckpt_store_unlock(rill__ckpt_store *s)
+{
+    if (s && s->lock_fd >= 0) {
+        close(s->lock_fd); /* (an open file description lock ends with its last descriptor) */
+        s->lock_fd = -1;
+    }
 }
 
 void rill__ckpt_store_free(rill__ckpt_store *s)
 {
     if (!s)
         return;
+    rill__ckpt_store_unlock(s);
     free(s->dir);
     free(s->job_id);
     free(s);
@@ -601,10 +674,91 @@ int rill__ckpt_latest(rill__ckpt_store *s, int64_t *id_out, void **meta_out, siz
         rc = RILL_ENOENT;
     }
     free(ids);
+    if (rc == RILL_ENOENT && n > 0)
+        return fail(err, rc, "no completed checkpoint in %s: none of its %zu checkpoint "
+                    "director%s has a _metadata that can be read (each is logged above)",
+                    s->dir, n, n == 1 ? "y" : "ies");
     if (rc == RILL_ENOENT)
         return fail(err, rc, "no completed checkpoint in %s", s->dir);
     if (rc != 0)
         return fail(err, rc, "%s", e.msg);
+    return 0;
+}
+
+int rill__ckpt_unreadable(rill__ckpt_store *s, char **why_out, size_t *n_out, rill__err *err)
+{
+    *why_out = NULL;
+    *n_out = 0;
+    int64_t *ids;
+    size_t n;
+    int rc = scan_ids(s, &ids, &n, err);
+    if (rc != 0)
+        return rc;
+    rill__buf why = {0};
+    for (size_t i = 0; i < n; i++) {
+        void *meta = NULL;
+        size_t len;
+        rill__err e = {0};
+        rc = rill__ckpt_read_meta(s, ids[i], &meta, &len, &e);
+        free(meta);
+        if (rc == 0 || rc == -ENOENT || rc == -ENOTDIR)
+            continue; /* readable, or never committed (interrupted before its _metadata) */
+        char line[RILL_ERRMSG_MAX + 64];
+        int k = snprintf(line, sizeof line, "%schk-%" PRId64 ": %s", why.len ? "; " : "", ids[i],
+                         e.msg);
+        rill__buf_append(&why, line, (size_t)RILL_MIN(k, (int)sizeof line - 1));
+        (*n_out)++;
+    }
+    free(ids);
+    if (why.len) {
+        rill__buf_append(&why, "", 1);
+        *why_out = (char *)why.data;
+    }
+    return 0;
+}
+
+int rill__ckpt_other_jobs(const char *base_dir, const char *job_id, char **names_out,
+                          size_t *n_out, rill__err *err)
+{
+    *names_out = NULL;
+    *n_out = 0;
+    DIR *d = opendir(base_dir);
+    if (!d) {
+        int rc = -errno;
+        if (rc == -ENOENT)
+            return 0;
+        return fail(err, rc, "listing %s: %s", base_dir, rill_strerror(rc));
+    }
+    rill__buf names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, job_id))
+            continue;
+        if (rill__ckpt_check_name(e->d_name, strlen(e->d_name), "job id", &(rill__err){0}) != 0)
+            continue;
+        /* a job directory: one that holds a chk-<n> directory */
+        char *dir = rill__xasprintf("%s/%s", base_dir, e->d_name);
+        DIR *jd = opendir(dir);
+        bool has = false;
+        for (struct dirent *je; jd && !has && (je = readdir(jd)) != NULL;)
+            has = chk_id_of(je->d_name) >= 0;
+        if (jd)
+            closedir(jd);
+        free(dir);
+        if (!has)
+            continue;
+        if (names.len)
+            rill__buf_append(&names, ", ", 2);
+        rill__buf_append(&names, "'", 1);
+        rill__buf_append(&names, e->d_name, strlen(e->d_name));
+        rill__buf_append(&names, "'", 1);
+        (*n_out)++;
+    }
+    closedir(d);
+    if (names.len) {
+        rill__buf_append(&names, "", 1);
+        *names_out = (char *)names.data;
+    }
     return 0;
 }
 

@@ -116,7 +116,19 @@ typedef struct rill__ckpt_store rill__ckpt_store;
  */
 int rill__ckpt_store_open(const char *base_dir, const char *job_id, int retain,
                           rill__ckpt_store **out, rill__err *err);
-/* Frees the store; the files stay. NULL-safe. */
+/*
+ * Takes the lock of the job's directory, DIR/<job_id>/_lock, for the coordinator that commits
+ * to it: an advisory open file description lock, which ends with the process (kill -9 leaves
+ * none behind), and held until rill__ckpt_store_unlock or _free. A second lock of the same
+ * directory, in this process or another, is refused, so two runs of a job cannot both commit
+ * and prune there. (Stores that only write a task's data files take no lock.) Returns 0 (also
+ * when held already); RILL_ECONFIG when another holds it (the message names the directory,
+ * and the holder's pid when it could be read); -errno when the lock file cannot be created.
+ */
+int rill__ckpt_store_lock(rill__ckpt_store *s, rill__err *err);
+/* Gives the directory's lock up (the job has ended; the store may still be read). Idempotent. */
+void rill__ckpt_store_unlock(rill__ckpt_store *s);
+/* Frees the store (and its lock); the files stay. NULL-safe. */
 void rill__ckpt_store_free(rill__ckpt_store *s);
 /* DIR/<job_id>, borrowed until rill__ckpt_store_free. */
 const char *rill__ckpt_store_dir(const rill__ckpt_store *s);
@@ -167,6 +179,25 @@ int rill__ckpt_abort(rill__ckpt_store *s, int64_t id, rill__err *err);
  */
 int rill__ckpt_latest(rill__ckpt_store *s, int64_t *id_out, void **meta_out, size_t *len_out,
                       rill__err *err);
+
+/*
+ * Why no checkpoint of the store can be restored: for every chk-<n> directory whose _metadata
+ * exists but cannot be read or validated (a missing one means the checkpoint never committed,
+ * and is left out), "chk-<n>: <reason>", joined by "; ", in *why_out (malloc'd, caller frees;
+ * NULL when there is none) and their number in *n_out. Returns 0, or -errno when the job
+ * directory cannot be listed.
+ */
+int rill__ckpt_unreadable(rill__ckpt_store *s, char **why_out, size_t *n_out, rill__err *err);
+
+/*
+ * The other jobs with checkpoints in base_dir: the names of its directories other than job_id
+ * that hold a chk-<n> directory, quoted and joined by ", ", in *names_out (malloc'd, caller
+ * frees; NULL when there is none), their number in *n_out. For a --resume that finds nothing
+ * under its own name (a job renamed, a --name mistyped). Returns 0 (also when base_dir does not
+ * exist), or -errno when it cannot be listed.
+ */
+int rill__ckpt_other_jobs(const char *base_dir, const char *job_id, char **names_out,
+                          size_t *n_out, rill__err *err);
 
 /*
  * The ids of the completed checkpoints, ascending, in *ids_out (malloc'd, caller frees; NULL when

@@ -258,9 +258,11 @@ REST_LINE = re.compile(r"REST API at http://[^ ]*:(\d+)")
 
 def start_rest_job(args, timeout=30):
     """Starts `rill ARGS` (a job with a REST API) in the background; returns (process, REST
-    port) once the process has printed where the API is."""
+    port) once the process has printed where the API is (after the job was submitted: what it
+    logged until then, the restore among it, is kept in p.early_stderr)."""
     p = subprocess.Popen(rill_cmd(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
+    p.early_stderr = ""
     deadline = time.monotonic() + timeout
     line = ""
     while time.monotonic() < deadline:
@@ -268,6 +270,7 @@ def start_rest_job(args, timeout=30):
         m = REST_LINE.search(line)
         if m:
             return p, int(m.group(1))
+        p.early_stderr += line
         if not line and p.poll() is not None:
             break
     p.kill()

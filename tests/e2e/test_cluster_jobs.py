@@ -573,8 +573,42 @@ def test_waiting_for_slots(tmp):
     run_cluster(tmp, body)
 
 
+def test_user_crash_on_taskmanager(tmp):
+    """A user function that crashes a TaskManager: the TaskManager prints which job, operator
+    and signal, and exits with status 3; the JobManager sees it lost and the job fails over
+    (here it waits for slots: no TaskManager is left)."""
+    def body(c):
+        jm = c.jobmanager()
+        a = c.taskmanager(jm.control, 2)
+        wait_tms(jm, [a.id], 30)
+        path = os.path.join(tmp, "tx.csv")
+        with open(path, "w") as f:
+            f.write("user_id,amount,ts\n")
+            for i in range(5000):
+                f.write("%d,1.50,%d\n" % (i % 100, 1700000000000 + i))
+        jid = submit(jm, job_so("failing_map"),
+                     ["-p", "1", "--restart-strategy", "fixed-delay", "--restart-delay", "0"],
+                     ["--input", path, "--output", os.path.join(tmp, "out.csv"),
+                      "--crash", "null", "--crash-after", "1000"])
+        rc = a.wait_exit(60)
+        expect(rc == 3, "the TaskManager exits with the user-crash status", 3, rc)
+        lines = [x for x in a.err().splitlines() if "crashed in a user function" in x]
+        expect(len(lines) == 1 and "operator 'boom'" in lines[0] and "SIGSEGV" in lines[0]
+               and "job 'failing_map'" in lines[0], "the TaskManager's report",
+               "job 'failing_map': operator 'boom' ... SIGSEGV", a.err())
+        deadline = time.monotonic() + 30
+        doc = job_doc(jm, jid)
+        while time.monotonic() < deadline and doc.get("restarts", 0) < 1:
+            time.sleep(0.1)
+            doc = job_doc(jm, jid)
+        expect(doc.get("restarts", 0) >= 1 and doc.get("state") in ("RESTARTING", "CREATED"),
+               "the job fails over and waits for a TaskManager", "restarts >= 1", doc)
+    run_cluster(tmp, body)
+
+
 if __name__ == "__main__":
     main([test_examples_equal_minicluster, test_backpressure_bounded_memory,
           test_kill9_taskmanagers_replaced,
           test_savepoint_cluster_p4_restores_minicluster_p1,
-          test_secret_cluster, test_waiting_for_slots], need_jobs=True)
+          test_secret_cluster, test_waiting_for_slots, test_user_crash_on_taskmanager],
+         need_jobs=True)

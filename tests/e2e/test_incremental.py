@@ -40,6 +40,7 @@ JOB = "selfcheck"
 SUMMARY = re.compile(r"^selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+) "
                      r"failures=(\d+)$", re.M)
 CHK = re.compile(r"^chk-(\d+)$")
+LOCK = "_lock"  # the lock of the run that commits to the job directory
 CKPT_FILE = re.compile(r"^(_metadata|task-\d+|task-\d+-\d+-.+)$")
 KEYS = 20000
 
@@ -142,6 +143,7 @@ def finish(p, timeout):
         p.kill()
         out, err = p.communicate()
         raise Failure("the job did not end within %d s\n%s" % (timeout, short(err)))
+    err = getattr(p, "early_stderr", "") + err  # (the lines before the REST API's)
     r = Result(p.args, p.returncode, out, err, 0.0)
     if r.rc < 0:
         raise Failure("the job was killed by signal %d\n%s" % (-r.rc, r.describe()))
@@ -224,8 +226,8 @@ def test_shared_and_cleaned_up(tmp):
     expect(len(ids) == 3, "three retained checkpoint directories", 3, sorted(os.listdir(d)), r)
     expect(ids[-1] >= done[-1], "the retained ones are the newest", ">= chk-%d" % done[-1],
            ids, r)
-    others = [n for n in os.listdir(d) if not CHK.match(n)]
-    expect(not others, "nothing else in the job directory", "only chk-<n>", others, r)
+    others = [n for n in os.listdir(d) if not CHK.match(n) and n != LOCK]
+    expect(not others, "nothing else in the job directory", "only chk-<n> and _lock", others, r)
     for i in ids:
         names = os.listdir(dirs[i])
         expect("_metadata" in names, "chk-%d is complete" % i, "_metadata", names, r)
@@ -392,7 +394,7 @@ def test_kill_and_resume(tmp):
     expect(len(smaller) >= 0.5 * len(later), "%s: the restored run's checkpoints are "
            "incremental" % what, ">= half of %d" % len(later),
            [(x["id"], x["size-bytes"], x["full-size-bytes"]) for x in later], r)
-    left = sorted(os.listdir(job_dir(ck)))
+    left = sorted(n for n in os.listdir(job_dir(ck)) if n != LOCK)
     expect(left == sorted("chk-%d" % i for i in completed(ck)), "%s: only complete checkpoints at "
            "the end" % what, "chk-<n> with _metadata", left, r)
     # the killed runs' working directories (see test_killed_runs_working_dirs_removed) hold
@@ -484,7 +486,7 @@ def test_half_written_newest_and_missing_sst(tmp):
     half_lines = [line for line in r.err.splitlines() if "chk-%d" % (good + 1) in line]
     expect(half_lines, "the log names chk-%d (no _metadata)" % (good + 1),
            "a line naming chk-%d" % (good + 1), r.err, r)
-    left = sorted(os.listdir(job_dir(ck)))
+    left = sorted(n for n in os.listdir(job_dir(ck)) if n != LOCK)
     expect(left == ["chk-%d" % i for i in completed(ck)] and len(left) == 2,
            "after the resumed run: only its two retained complete checkpoints",
            "two chk-<n> with _metadata", left, r)

@@ -455,6 +455,127 @@ def test_corrupt_newest_checkpoint(tmp):
            "no failed checkpoint, no 'restarting'", "\n".join(restarted))
 
 
+# ---- --resume that finds nothing of its own ------------------------------------------------
+
+def test_resume_refuses_what_it_cannot_use(tmp):
+    """--resume must not start over silently when the directory holds checkpoints it cannot
+    use: only other jobs' (a renamed job, a mistyped --name), or its own with every _metadata
+    unreadable. --allow-fresh-start starts over anyway, with a warning."""
+    ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
+    first = run(selfcheck_args(ck, alerts, 20000, 0))
+    expect_rc(first, 0)
+    done = completed_checkpoints(ck)
+    expect(done, "the first run left a completed checkpoint", ">= 1", done, first)
+
+    # another job name: only selfcheck's checkpoints are there
+    args = selfcheck_args(ck, os.path.join(tmp, "alerts-other"), 20000, 0,
+                          extra=["--resume", "--name", "renamed"])
+    r = run(args)
+    expect_rc(r, 1)
+    for needle, what in (("--resume", "the option"), (os.path.join(ck, "renamed"), "the directory"),
+                         ("'selfcheck'", "the other job"), ("--allow-fresh-start", "the way out")):
+        expect_in(needle, r.err, "other job's checkpoints: the refusal names " + what, r)
+    r = run(args[:1] + ["--allow-fresh-start"] + args[1:])
+    expect_rc(r, 0)
+    expect_summary(r, "--allow-fresh-start", events=20000, alerts=0, gaps=0, duplicates=0,
+                   failures=0)
+    expect_in("--allow-fresh-start", r.err, "the fresh start is logged as a warning", r)
+
+    # every _metadata of the job damaged
+    for chk in completed_checkpoints(ck):
+        flip_middle_byte(metadata_path(ck, chk))
+    args = selfcheck_args(ck, alerts, 20000, 0, extra=["--resume"])
+    r = run(args)
+    expect_rc(r, 1)
+    for needle, what in (("--resume", "the option"), (os.path.join(ck, JOB), "the directory"),
+                         ("chk-%d" % done[-1], "the checkpoint"),
+                         ("checksum mismatch", "why it cannot be read"),
+                         ("--allow-fresh-start", "the way out")):
+        expect_in(needle, r.err, "unreadable _metadata: the refusal names " + what, r)
+    r = run(args[:1] + ["--allow-fresh-start"] + args[1:])
+    expect_rc(r, 0)
+    expect_summary(r, "--allow-fresh-start over unreadable checkpoints", events=20000,
+                   alerts=0, gaps=0, duplicates=0, failures=0)
+
+    # an empty directory, or one with only an interrupted checkpoint: nothing was lost, the
+    # job starts from the beginning as before
+    ck2 = os.path.join(tmp, "ck2")
+    os.makedirs(os.path.join(ck2, JOB, "chk-1"))
+    r = run(selfcheck_args(ck2, None, 20000, 0, extra=["--resume"]))
+    expect_rc(r, 0)
+
+
+# ---- a missing file of the newest checkpoint -----------------------------------------------
+
+def test_missing_file_of_newest_checkpoint(tmp):
+    """A task data file missing from the newest checkpoint: it is skipped as a corrupt one is,
+    and the previous checkpoint restored."""
+    events, rate = scaled(400000, 200000), scaled(100000, 50000)
+    ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
+    args = selfcheck_args(ck, alerts, events, rate, extra=["--checkpoints-retained", "2"])
+    r, killed = kill_after(tmp, "first", args, 1.5, ckpt_dir=ck, need=2,
+                           deadline=0.8 * events / rate)
+    expect(killed, "the first run is still running", "running", "ended by itself", r)
+    done = completed_checkpoints(ck)
+    expect(len(done) >= 2, "two completed checkpoints retained", ">= 2", done, r)
+    newest, previous = done[-1], done[-2]
+    chk_dir = os.path.dirname(metadata_path(ck, newest))
+    data = sorted(n for n in os.listdir(chk_dir) if re.match(r"^task-\d+$", n))
+    expect(data, "chk-%d has task data files" % newest, "task-<i>", os.listdir(chk_dir), r)
+    gone = os.path.join(chk_dir, data[-1])
+    os.unlink(gone)
+    r = run_info(args[:1] + ["--resume"] + args[1:])
+    expect_rc(r, 0)
+    skipped = [line for line in r.err.splitlines() if "skipping checkpoint %d" % newest in line]
+    expect(skipped and gone in skipped[0] and "missing" in skipped[0],
+           "stderr names the skipped checkpoint, the missing file and why",
+           "skipping checkpoint %d: %s: missing" % (newest, gone), r.err, r)
+    expect_restored(r, previous, "missing data file")
+    expect_summary(r, "missing data file", events=events, alerts=0, gaps=0, duplicates=0,
+                   failures=0)
+
+
+# ---- two processes on one checkpoint directory ---------------------------------------------
+
+def test_second_process_on_checkpoint_directory_refused(tmp):
+    """A second run of the job on the same checkpoint directory fails at once, naming the
+    directory and the pid that holds it; after the first is killed (-9), --resume works: the
+    lock died with it."""
+    ck, alerts = os.path.join(tmp, "ck"), os.path.join(tmp, "alerts")
+    args = selfcheck_args(ck, alerts, 0, 20000)
+    first = Started(tmp, "first", args)
+    try:
+        for _ in range(1500):
+            if completed_checkpoints(ck) or first.p.poll() is not None:
+                break
+            time.sleep(0.02)
+        expect(first.p.poll() is None and completed_checkpoints(ck),
+               "the first run runs and has completed a checkpoint", "running, chk-<n>",
+               "exit %s, %s" % (first.p.poll(), completed_checkpoints(ck)))
+        r = run(args[:1] + ["--resume"] + args[1:], timeout=60)
+        expect_rc(r, 1)
+        for needle, what in ((os.path.join(ck, JOB), "the directory"), ("is in use", "why"),
+                             ("pid %d" % first.p.pid, "the holder's pid")):
+            expect_in(needle, r.err, "second run: the refusal names " + what, r)
+        expect(first.p.poll() is None, "the first run goes on", "running", first.p.poll())
+    finally:
+        first.kill9()
+    newest = completed_checkpoints(ck)[-1]
+    again = Started(tmp, "again", args[:1] + ["--resume"] + args[1:])
+    try:
+        for _ in range(1500):
+            if completed_checkpoints(ck)[-1] > newest or again.p.poll() is not None:
+                break
+            time.sleep(0.02)
+        expect(again.p.poll() is None and completed_checkpoints(ck)[-1] > newest,
+               "after kill -9 of the first, a resumed run takes the directory and commits",
+               "running, a chk-<n> above %d" % newest,
+               "exit %s, %s" % (again.p.poll(), completed_checkpoints(ck)), again.result()
+               if again.p.poll() is not None else None)
+    finally:
+        again.kill9()
+
+
 # ---- option errors -------------------------------------------------------------------------
 
 def test_option_errors(tmp):
@@ -501,4 +622,5 @@ if __name__ == "__main__":
           test_failures_at_least_once, test_kill_and_resume,
           test_resume_without_checkpoint_starts_over, test_resumed_rate_continues_from_position,
           test_resume_with_other_keys_commits_gap_alerts, test_corrupt_newest_checkpoint,
-          test_option_errors])
+          test_resume_refuses_what_it_cannot_use, test_missing_file_of_newest_checkpoint,
+          test_second_process_on_checkpoint_directory_refused, test_option_errors])

@@ -473,6 +473,43 @@ TEST(ckpt_latest_skips_damaged)
     free(log_path);
 }
 
+/* Two stores of one job directory: the second is refused at once, naming the directory and the
+ * holder's pid; other jobs' directories are not affected; the lock goes with unlock or free. */
+TEST(ckpt_store_lock)
+{
+    rill__ckpt_store *a = open_store("job-lock", 1);
+    CHECK_RC(rill__ckpt_store_lock(a, NULL));
+    CHECK_RC(rill__ckpt_store_lock(a, NULL)); /* held already */
+    rill__ckpt_store *b = open_store("job-lock", 1); /* a store that only reads and writes */
+    rill__err e = {0};
+    CHECK_EQ(rill__ckpt_store_lock(b, &e), RILL_ECONFIG);
+    CHECK_CONTAINS(e.msg, rill__ckpt_store_dir(a));
+    CHECK_CONTAINS(e.msg, "is in use");
+    char pid[32];
+    snprintf(pid, sizeof pid, "(pid %lld)", (long long)getpid());
+    CHECK_CONTAINS(e.msg, pid);
+    CHECK_CONTAINS(e.msg, "job-lock/_lock");
+
+    rill__ckpt_store *other = open_store("job-lock-2", 1); /* another job: its own lock */
+    CHECK_RC(rill__ckpt_store_lock(other, NULL));
+    rill__ckpt_store_free(other);
+
+    /* the lock file is no checkpoint: the store still has none */
+    int64_t id;
+    void *meta;
+    size_t len;
+    CHECK_EQ(rill__ckpt_latest(a, &id, &meta, &len, &(rill__err){0}), RILL_ENOENT);
+
+    rill__ckpt_store_unlock(a);
+    rill__ckpt_store_unlock(a); /* idempotent */
+    CHECK_RC(rill__ckpt_store_lock(b, NULL));
+    memset(&e, 0, sizeof e);
+    CHECK_EQ(rill__ckpt_store_lock(a, &e), RILL_ECONFIG);
+    rill__ckpt_store_free(b); /* free gives it up too */
+    CHECK_RC(rill__ckpt_store_lock(a, NULL));
+    rill__ckpt_store_free(a);
+}
+
 TEST(ckpt_data_validation)
 {
     rill__ckpt_store *s = open_store("job-v", 2);
