@@ -314,10 +314,9 @@ static void give_up_older(rill__coordinator *c, uint64_t id, int64_t now)
              (unsigned long long)id);
     for (int j = c->n_pending - 1; j >= 0; j--) {
         pending_ckpt *o = &c->pending[j];
-        if (o->id >= id)
-            continue;
-        rill__err e = {0};
-        rill__ckpt_abort(c->store, (int64_t)o->id, &e);
+        if (o->id >= id || o->ready || o->committing)
+            continue; /* every task acknowledged it: it completes on its own */
+        remove_failed(c, o->id);
         rill__log(RILL_LOG_INFO, "job '%s': checkpoint %llu %s", c->env->name,
                   (unsigned long long)o->id, why);
         record(c, o, now, "FAILED", why);
