@@ -304,8 +304,8 @@ TEST(rest_malformed_savepoint_body_is_400)
     /* well formed (escapes, other members, whitespace): then the unknown job is the answer */
     const char *good[] = {
         "{\"target-directory\":\"/tmp/x\"}",
-        " {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
-        "false }\n",
+        (" {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
+         "false }\n"),
         "{\"targetDirectory\":\"/tmp/x\",\"drain\":false,\"formatType\":null}",
         "{\"targetDirectory\":\"/tmp/x\",\"drain\":true}",
     };
