@@ -3,6 +3,7 @@
  * coordinator committed, reads (and verifies) every task's data file, and hands each operator
  * the state blobs its uid left in every old subtask.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,10 @@ struct rill__restore {
     restore_blob *blobs;
     size_t n_blobs, cap_blobs;
 };
+
+/* The fewest bytes one task takes in the metadata: three u32, two empty strings (their u32
+ * lengths), u64 size, u8 finished. */
+#define TASK_MIN 29
 
 typedef struct reader {
     const unsigned char *p, *end;
@@ -167,8 +172,17 @@ static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
                            (long long)id, r.bad ? "" : " (unknown version)");
         goto out;
     }
+    /* the count comes from the file: one beyond what its bytes can hold must not size the
+     * allocation below (a u32 count of 4 billion, or one that wraps when 1 is added) */
+    if (n_tasks > (size_t)(r.end - r.p) / TASK_MIN) {
+        rc = rill__err_set(err, RILL_ECORRUPT,
+                           "checkpoint %lld: metadata is malformed (%" PRIu32
+                           " tasks in the %zu bytes left)",
+                           (long long)id, n_tasks, (size_t)(r.end - r.p));
+        goto out;
+    }
     rs->max_parallelism = (int)max_par;
-    rs->files = rill__xcalloc(n_tasks + 1, sizeof *rs->files);
+    rs->files = rill__xcalloc((size_t)n_tasks + 1, sizeof *rs->files);
     for (uint32_t t = 0; t < n_tasks && rc == 0; t++) {
         uint32_t f[3];
         uint64_t size;
