@@ -60,7 +60,8 @@ TEST(fuzz_found_metadata_task_count_beyond_its_bytes)
     metadata_head(&b, UINT32_MAX);
     rill__buf_append(&b, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
     CHECK_EQ(load_savepoint(&b, &err), RILL_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "4294967295 tasks in the 12 bytes left");
+    CHECK_CONTAINS(err.msg, "metadata is malformed");
+    CHECK_CONTAINS(err.msg, "tasks");
     b.len = 0;
     metadata_head(&b, 5); /* five tasks, no bytes for them */
     CHECK_EQ(load_savepoint(&b, &err), RILL_ECORRUPT);
