@@ -4,8 +4,12 @@
 #   make test     ... and run every test, then again under ASan+UBSan (build-asan/)
 #   make bench    build and run the benchmarks, printing a table
 #   make chaos    the long chaos test: jobs killed -9 over 100 times and resumed (CHAOS_KILLS per job)
+#   make fuzz     build the libFuzzer targets (build-asan/, clang) and run each for FUZZ_SECONDS
+#                 (default 60), keeping what they find in build-asan/fuzz/<target>/
 #   make asan | make debug | make format | make clean
-.PHONY: all build deps demo test test-release test-asan asan debug bench chaos format clean
+.PHONY: all build deps demo test test-release test-asan asan debug bench chaos fuzz format clean
+
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -49,8 +53,16 @@ chaos: build
 	@RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
 	 RILL_TEST_JOBS=build/tests/jobs python3 tests/e2e/chaos.py --kills $(CHAOS_KILLS)
 
+fuzz: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan --target fuzz_targets
+	@status=0; for t in build-asan/fuzz/fuzz_*; do \
+	    n=$${t##*/fuzz_}; \
+	    tests/fuzz/run $$t $(FUZZ_SECONDS) tests/fuzz/corpus/$$n build-asan/fuzz/$$n || status=1; \
+	done; exit $$status
+
 format:
-	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
+	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] examples/*.c bench/*.c
 
 clean:
 	rm -rf build build-debug build-asan

@@ -95,7 +95,7 @@ static inline void rill__buf_putc(rill__buf *b, char c)
     b->data[b->len++] = c;
 }
 RILL_PRINTF(2, 3) void rill__buf_printf(rill__buf *b, const char *fmt, ...);
-void rill__buf_vprintf(rill__buf *b, const char *fmt, va_list ap);
+RILL_PRINTF(2, 0) void rill__buf_vprintf(rill__buf *b, const char *fmt, va_list ap);
 const char *rill__buf_cstr(rill__buf *b); /* NUL-terminates without counting it */
 void rill__buf_free(rill__buf *b);
 
@@ -109,7 +109,7 @@ typedef struct rill__err {
 } rill__err;
 /* Sets the message (printf-style) and returns code, for `return rill__err_set(e, rc, ...)`. */
 RILL_PRINTF(3, 4) int rill__err_set(rill__err *e, int code, const char *fmt, ...);
-int rill__err_vset(rill__err *e, int code, const char *fmt, va_list ap);
+RILL_PRINTF(3, 0) int rill__err_vset(rill__err *e, int code, const char *fmt, va_list ap);
 /* Sets only when no error is recorded yet (keeps the first cause). Returns code. */
 RILL_PRINTF(3, 4) int rill__err_first(rill__err *e, int code, const char *fmt, ...);
 /* Thread-local last error for calls with no object (rill_last_error). Returns code. */

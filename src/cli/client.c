@@ -940,24 +940,24 @@ static int set_auth(remote *r, const char *secret_file)
     return 0;
 }
 
-int rill__cli_remote(const char *cmd, int argc, char **argv)
+int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_cmd *out)
 {
-    enum { LIST, SAVEPOINT, STOP, CANCEL, CHECKPOINTS } which;
+    memset(out, 0, sizeof *out);
     if (!strcmp(cmd, "list"))
-        which = LIST;
+        out->which = RILL_REMOTE_LIST;
     else if (!strcmp(cmd, "savepoint"))
-        which = SAVEPOINT;
+        out->which = RILL_REMOTE_SAVEPOINT;
     else if (!strcmp(cmd, "stop"))
-        which = STOP;
+        out->which = RILL_REMOTE_STOP;
     else if (!strcmp(cmd, "cancel"))
-        which = CANCEL;
+        out->which = RILL_REMOTE_CANCEL;
     else if (!strcmp(cmd, "checkpoints"))
-        which = CHECKPOINTS;
+        out->which = RILL_REMOTE_CHECKPOINTS;
     else
         return -1;
+    int which = out->which;
 
-    const char *addr = DEFAULT_JM, *sp_dir = NULL, *secret_file = NULL, *pos[2] = {NULL, NULL};
-    bool drain = false;
+    const char *addr = DEFAULT_JM, *pos[2] = {NULL, NULL};
     int n_pos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -972,13 +972,13 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
         } else if (!strcmp(a, "--secret-file")) {
             if (++i >= argc)
                 return usage_error("option %s needs a file", a);
-            secret_file = argv[i];
-        } else if (which == STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
+            out->secret_file = argv[i];
+        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
             if (++i >= argc)
                 return usage_error("option %s needs a directory", a);
-            sp_dir = argv[i];
-        } else if (which == STOP && (!strcmp(a, "-d") || !strcmp(a, "--drain"))) {
-            drain = true;
+            out->dir = argv[i];
+        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-d") || !strcmp(a, "--drain"))) {
+            out->drain = true;
         } else if (a[0] == '-' && a[1]) {
             return usage_error("%s: unknown option '%s'", cmd, a);
         } else if (n_pos < 2) {
@@ -987,29 +987,49 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
             return usage_error("%s: unexpected argument '%s'", cmd, a);
         }
     }
-    int max_pos = which == LIST ? 0 : which == SAVEPOINT ? 2 : 1;
+    int max_pos = which == RILL_REMOTE_LIST ? 0 : which == RILL_REMOTE_SAVEPOINT ? 2 : 1;
     if (n_pos > max_pos)
         return usage_error("%s: unexpected argument '%s'", cmd, pos[max_pos]);
-    if (which != LIST && n_pos == 0)
+    if (which != RILL_REMOTE_LIST && n_pos == 0)
         return usage_error("%s: which job? (give its id or name; `rill list` shows them)", cmd);
-    if (which != LIST && !*pos[0])
+    if (which != RILL_REMOTE_LIST && !*pos[0])
         return usage_error("%s: the job's id or name is empty", cmd);
     remote r;
     if (parse_addr(addr, &r) != 0)
         return usage_error("bad JobManager address '%s' (want HOST:PORT)", addr);
-    if (set_auth(&r, secret_file))
+    out->addr = addr;
+    memcpy(out->host, r.host, sizeof out->host);
+    out->port = r.port;
+    out->job = pos[0];
+    if (which == RILL_REMOTE_SAVEPOINT)
+        out->dir = pos[1];
+    if (!out->dir)
+        out->dir = "./savepoints";
+    out->go_on = true;
+    return 0;
+}
+
+int rill__cli_remote(const char *cmd, int argc, char **argv)
+{
+    rill__remote_cmd c;
+    int status = rill__cli_remote_parse(cmd, argc, argv, &c);
+    if (!c.go_on)
+        return status;
+    remote r = {.port = c.port, .addr = c.addr};
+    memcpy(r.host, c.host, sizeof r.host);
+    if (set_auth(&r, c.secret_file))
         return 2;
-    switch (which) {
-    case LIST:
+    switch (c.which) {
+    case RILL_REMOTE_LIST:
         return do_list(&r);
-    case SAVEPOINT:
-        return do_savepoint(&r, pos[0], pos[1] ? pos[1] : "./savepoints", false, false);
-    case STOP:
-        return do_savepoint(&r, pos[0], sp_dir ? sp_dir : "./savepoints", true, drain);
-    case CANCEL:
-        return do_cancel(&r, pos[0]);
-    case CHECKPOINTS:
-        return do_checkpoints(&r, pos[0]);
+    case RILL_REMOTE_SAVEPOINT:
+        return do_savepoint(&r, c.job, c.dir, false, false);
+    case RILL_REMOTE_STOP:
+        return do_savepoint(&r, c.job, c.dir, true, c.drain);
+    case RILL_REMOTE_CANCEL:
+        return do_cancel(&r, c.job);
+    case RILL_REMOTE_CHECKPOINTS:
+        return do_checkpoints(&r, c.job);
     }
     return 2;
 }

@@ -54,8 +54,54 @@ int rill__cli_run_remote(const rill__remote_run *rr);
 /* Runs a client command (argv after the command name); its exit status, or -1 when cmd is not
  * one of them. */
 int rill__cli_remote(const char *cmd, int argc, char **argv);
+
+/* A client command's arguments, parsed (strings borrowed from argv). */
+enum {
+    RILL_REMOTE_LIST = 1,
+    RILL_REMOTE_SAVEPOINT,
+    RILL_REMOTE_STOP,
+    RILL_REMOTE_CANCEL,
+    RILL_REMOTE_CHECKPOINTS
+};
+typedef struct rill__remote_cmd {
+    int which;        /* RILL_REMOTE_* */
+    bool go_on;       /* false: nothing more to do, exit with the returned status */
+    const char *addr; /* the JobManager's address as given: host and port below */
+    char host[256];
+    int port;
+    const char *secret_file; /* NULL: none */
+    const char *job;         /* its id or name; NULL for list */
+    const char *dir;         /* savepoint and stop: where the savepoint goes */
+    bool drain;              /* stop --drain */
+} rill__remote_cmd;
+/* Parses a client command's arguments, without doing anything else: -1 when cmd is not one,
+ * else the exit status so far with out->go_on telling whether the command is to run (a usage
+ * error is printed, and is 2; --help prints the usage, and is 0). */
+int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_cmd *out);
 /* `rill jobmanager` and `rill taskmanager` (cluster_cmd.c): the process's exit status. */
 int rill__cli_jobmanager(int argc, char **argv);
 int rill__cli_taskmanager(int argc, char **argv);
+
+/* ---- `rill run`'s arguments (run_args.c) ---- */
+
+#define RILL_RUN_FLAGS_MAX 48
+/* One flag that sets a job option: its key (rill_env_set), value and the flag as typed. */
+typedef struct rill__run_opt {
+    const char *key, *value, *flag;
+} rill__run_opt;
+/* `rill run`'s arguments, parsed (strings borrowed from argv). */
+typedef struct rill__run_args {
+    const char *job_path;
+    const char *parallelism; /* -p: set first, and fixed (NULL: the job's) */
+    const char *rest_bind, *secret_file, *jobmanager;
+    const char *local_flag; /* a flag given that means nothing with -m */
+    bool help, verbose, detached;
+    rill__run_opt opts[RILL_RUN_FLAGS_MAX]; /* each key once: a flag given twice, the last */
+    int n_opts;
+    int first_arg; /* the job's arguments are argv[first_arg..argc) */
+} rill__run_args;
+/* Parses `rill run`'s arguments (argv after "run") without acting on them: 0 (out->help: the
+ * usage was asked for), or 2 with the usage error printed. */
+int rill__cli_run_parse(int argc, char **argv, rill__run_args *out);
 
 #endif /* RILL_CLI_CLIENT_H */

@@ -117,17 +117,6 @@ static void on_signal(int sig)
     rill__minicluster_request_cancel();
 }
 
-RILL_PRINTF(1, 2) static int fail_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "rill: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see `rill run --help`)\n");
-    va_end(ap);
-    return 2;
-}
-
 /* "build/examples/fraud.so" -> "fraud" */
 static char *job_name_of(const char *path)
 {
@@ -137,54 +126,6 @@ static char *job_name_of(const char *path)
     if (n > 3 && !strcmp(base + n - 3, ".so"))
         n -= 3;
     return rill__xstrndup(base, n);
-}
-
-/* rill run's flags that set a job option, as its key: the one mapping, used to set the env
- * locally and to send the options with `-m` (POST /jars/<id>/run). */
-static const struct run_flag {
-    const char *flag, *alias, *key;
-    bool no_value;   /* a switch: the value is "true" */
-    bool local_only; /* means nothing on a cluster: refused with -m */
-} run_flags[] = {
-    {"--parallelism", "-p", "parallelism", false, false},
-    {"--max-parallelism", NULL, "max-parallelism", false, false},
-    {"--batch-size", NULL, "batch-size", false, false},
-    {"--name", NULL, "name", false, false},
-    {"--bad-records", NULL, "bad-records", false, false},
-    {"--dead-letter-file", NULL, "dead-letter-file", false, false},
-    {"--checkpoint-dir", NULL, "checkpoint.dir", false, false},
-    {"--checkpoint-interval", NULL, "checkpoint.interval", false, false},
-    {"--checkpoint-mode", NULL, "checkpoint.mode", false, false},
-    {"--checkpoint-timeout", NULL, "checkpoint.timeout", false, false},
-    {"--checkpoint-min-pause", NULL, "checkpoint.min-pause", false, false},
-    {"--checkpoint-max-concurrent", NULL, "checkpoint.max-concurrent", false, false},
-    {"--checkpoint-tolerable-failures", NULL, "checkpoint.tolerable-failures", false, false},
-    {"--checkpoints-retained", NULL, "checkpoint.retain", false, false},
-    {"--restart-strategy", NULL, "restart-strategy", false, false},
-    {"--from-savepoint", NULL, "from-savepoint", false, false},
-    {"--rest-port", NULL, "rest-port", false, true},
-    {"--restart-attempts", NULL, "restart.attempts", false, false},
-    {"--restart-delay", NULL, "restart.delay", false, false},
-    {"--restart-max-delay", NULL, "restart.max-delay", false, false},
-    {"--restart-max-failures", NULL, "restart.failure-rate.max-failures", false, false},
-    {"--restart-failure-interval", NULL, "restart.failure-rate.interval", false, false},
-    {"--resume", NULL, "resume", true, false},
-    {"--allow-fresh-start", NULL, "allow-fresh-start", true, false},
-    {"--allow-non-restored-state", NULL, "allow-non-restored-state", true, false},
-    {"--state-backend", NULL, "state.backend", false, false},
-    {"--state-dir", NULL, "state.dir", false, false},
-    {"--state-memory", NULL, "state.memory", false, false},
-    {"--incremental-checkpoints", NULL, "state.backend.incremental", true, false},
-    {"--state-timers", NULL, "state.backend.rocksdb.timer-service.factory", false, false},
-};
-#define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
-
-static const struct run_flag *run_flag_of(const char *a)
-{
-    for (int k = 0; k < N_RUN_FLAGS; k++)
-        if (!strcmp(a, run_flags[k].flag) || (run_flags[k].alias && !strcmp(a, run_flags[k].alias)))
-            return &run_flags[k];
-    return NULL;
 }
 
 /* `rill run -m`: the options parsed, the job object goes to the JobManager. */
@@ -203,7 +144,7 @@ static int run_on_cluster(const char *jobmanager, const char *secret_file, const
     }
     /* the name travels as the request's own field; by default the file's name, as locally */
     char *name = job_name_of(job_path);
-    const char *ks[N_RUN_FLAGS], *vs[N_RUN_FLAGS];
+    const char *ks[RILL_RUN_FLAGS_MAX + 1], *vs[RILL_RUN_FLAGS_MAX + 1];
     size_t n = 0;
     for (int k = 0; k < n_opts; k++) {
         if (!strcmp(keys[k], "name")) {
@@ -233,96 +174,30 @@ static int run_on_cluster(const char *jobmanager, const char *secret_file, const
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *job_path = NULL;
-    struct {
-        const char *key, *value, *flag; /* flag: as the user typed it, for messages */
-    } opts[N_RUN_FLAGS];
-    int n_opts = 0;
-    const char *parallelism = NULL, *rest_bind = NULL, *secret_file = NULL, *jobmanager = NULL;
-    const char *local_flag = NULL; /* a flag given that means nothing with -m */
-    bool detached = false;
-    int i = 0;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_run, stdout);
-            fputs(usage_run_state, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            rill__log_set_level(RILL_LOG_INFO);
-            continue;
-        }
-        if (!strcmp(a, "-d") || !strcmp(a, "--detached")) {
-            detached = true;
-            continue;
-        }
-        if (!strcmp(a, "--rest-bind") || !strcmp(a, "--secret-file") || !strcmp(a, "-m") ||
-            !strcmp(a, "--jobmanager")) {
-            if (i + 1 >= argc)
-                return fail_usage("option %s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--rest-bind"))
-                rest_bind = v, local_flag = a;
-            else if (!strcmp(a, "--secret-file"))
-                secret_file = v;
-            else
-                jobmanager = v;
-            continue;
-        }
-        const struct run_flag *f = run_flag_of(a);
-        if (f) {
-            const char *v = "true";
-            if (!f->no_value) {
-                if (i + 1 >= argc)
-                    return fail_usage("option %s needs a value", a);
-                v = argv[++i];
-            }
-            if (f->local_only)
-                local_flag = a;
-            if (!strcmp(f->key, "parallelism")) {
-                parallelism = v;
-            } else {
-                int k = 0;
-                while (k < n_opts && strcmp(opts[k].key, f->key) != 0)
-                    k++;
-                if (k == n_opts)
-                    n_opts++;
-                opts[k].key = f->key; /* given twice: the last value counts */
-                opts[k].flag = a;
-                opts[k].value = v;
-            }
-            continue;
-        }
-        if (a[0] == '-')
-            return fail_usage("unknown option '%s'", a);
-        if (job_path)
-            return fail_usage("unexpected argument '%s' (job arguments go after `--`)", a);
-        job_path = a;
+    rill__run_args ra;
+    int status = rill__cli_run_parse(argc, argv, &ra);
+    if (status)
+        return status;
+    if (ra.help) {
+        fputs(usage_run, stdout);
+        fputs(usage_run_state, stdout);
+        return 0;
     }
-    if (!job_path)
-        return fail_usage("%s", "run: no job object given");
-    if (detached && !jobmanager)
-        return fail_usage("%s", "-d/--detached needs -m HOST:PORT (a job on the embedded "
-                                "mini-cluster ends with this process)");
-
-    if (jobmanager) {
-        if (local_flag)
-            return fail_usage("%s means nothing with -m: the JobManager serves the REST API "
-                              "(rill jobmanager --rest-port/--rest-bind)",
-                              local_flag);
-        const char *keys[N_RUN_FLAGS + 1], *values[N_RUN_FLAGS + 1];
+    if (ra.verbose)
+        rill__log_set_level(RILL_LOG_INFO);
+    const char *job_path = ra.job_path, *parallelism = ra.parallelism;
+    const char *rest_bind = ra.rest_bind, *secret_file = ra.secret_file;
+    int i = ra.first_arg, n_opts = ra.n_opts;
+    const rill__run_opt *opts = ra.opts;
+    if (ra.jobmanager) {
+        const char *keys[RILL_RUN_FLAGS_MAX + 1], *values[RILL_RUN_FLAGS_MAX + 1];
         int n = 0;
         if (parallelism)
             keys[n] = "parallelism", values[n++] = parallelism;
         for (int k = 0; k < n_opts; k++)
             keys[n] = opts[k].key, values[n++] = opts[k].value;
-        return run_on_cluster(jobmanager, secret_file, job_path, keys, values, n, argv + i,
-                              argc - i, detached);
+        return run_on_cluster(ra.jobmanager, secret_file, job_path, keys, values, n, argv + i,
+                              argc - i, ra.detached);
     }
 
     /* the security rules before anything runs: a readable secret, and none missing */
@@ -336,7 +211,6 @@ static int cmd_run(int argc, char **argv)
     }
     mc.secret = secret;
     mc.secret_len = secret_len;
-    int status = 0;
     if (rest_bind &&
         rill__net_check_bind("the REST API (--rest-bind)", rest_bind, secret != NULL, &serr) != 0) {
         fprintf(stderr, "rill: %s\n", serr.msg);

@@ -368,6 +368,12 @@ void rill__rest_token(const uint8_t *secret, size_t secret_len, char out[RILL_RE
 bool rill__http_header_value_ok(const char *v);
 int rill__rest_port(const rill__rest *r);
 void rill__rest_stop(rill__rest *r); /* NULL-safe */
+/* Answers one request without a socket, as the server does once its headers passed (so with no
+ * token check or body limit): method, path as sent (percent-encoded), the "mode" query argument
+ * (NULL: none) and the body. The status goes to *status_out (0: no answer, the connection would
+ * be closed) and the JSON is appended to out. For tests and the fuzz target. */
+void rill__rest_handle(rill__jobmanager *jm, const char *method, const char *path, const char *mode,
+                       const void *body, size_t len, unsigned *status_out, rill__buf *out);
 
 /* ---- TaskManager ---------------------------------------------------------------------------- */
 

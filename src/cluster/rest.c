@@ -36,6 +36,15 @@ struct rill__rest {
     char token[RILL_REST_TOKEN_LEN + 1]; /* rill__rest_token of the secret */
 };
 
+/* Where a request's answer goes: queued on its MHD connection, or, without one
+ * (rill__rest_handle), kept in status and body. */
+typedef struct rest_conn {
+    struct MHD_Connection *mhd; /* NULL: no socket */
+    const char *mode;           /* without mhd: the "mode" query argument (NULL: none) */
+    unsigned status;            /* without mhd: the answer */
+    rill__buf *body;
+} rest_conn;
+
 /* Per-request state: the body as it arrives. */
 typedef struct rest_req {
     rill__buf body;
@@ -611,9 +620,15 @@ static bool add_header(struct MHD_Response *resp, const char *name, const char *
 
 /* Sends body (consumed) with status and, when name is not NULL, one more header (Allow,
  * WWW-Authenticate). A header that cannot be written fails the connection, never the check. */
-static enum MHD_Result send_json_hdr(struct MHD_Connection *conn, unsigned status, rill__buf *body,
+static enum MHD_Result send_json_hdr(rest_conn *conn, unsigned status, rill__buf *body,
                                      const char *name, const char *value)
 {
+    if (!conn->mhd) {
+        conn->status = status;
+        rill__buf_append(conn->body, body->data, body->len);
+        rill__buf_free(body);
+        return MHD_YES;
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
     rill__buf_free(body);
@@ -625,20 +640,20 @@ static enum MHD_Result send_json_hdr(struct MHD_Connection *conn, unsigned statu
         MHD_destroy_response(resp);
         return MHD_NO;
     }
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    enum MHD_Result r = MHD_queue_response(conn->mhd, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
 
 /* allow, when not NULL, is the Allow header's value. */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, rill__buf *body,
+static enum MHD_Result send_json(rest_conn *conn, unsigned status, rill__buf *body,
                                  const char *allow)
 {
     return send_json_hdr(conn, status, body, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 RILL_PRINTF(4, 5)
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *allow,
+static enum MHD_Result send_error(rest_conn *conn, unsigned status, const char *allow,
                                   const char *fmt, ...)
 {
     char msg[RILL_ERRMSG_MAX + 512];
@@ -654,7 +669,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 }
 
 /* 401 (RFC 6750): no token, or not the right one. The JSON says which, never the token. */
-static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, bool had_token)
+static enum MHD_Result send_unauthorized(rest_conn *conn, bool had_token)
 {
     rill__buf b = {0};
     rill__buf_append(&b, "{\"errors\":[", 11);
@@ -714,7 +729,7 @@ static const char *shown(const char *id, char *buf, size_t size)
 
 /* ---- handlers --------------------------------------------------------------------------- */
 
-static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
+static enum MHD_Result get_overview(rill__rest *r, rest_conn *conn)
 {
     rill__job_info *jobs;
     size_t n;
@@ -738,7 +753,7 @@ static enum MHD_Result get_overview(rill__rest *r, struct MHD_Connection *conn)
 /* Flink's GET /taskmanagers, with the fields that apply: "id", "dataPort" (-1: none, the
  * mini-cluster's TaskManager exchanges data in-process), "slotsNumber", "freeSlots"; a
  * TaskManager process also has "address" (its data host) and "timeSinceLastHeartbeat" (ms). */
-static enum MHD_Result get_taskmanagers(rill__rest *r, struct MHD_Connection *conn)
+static enum MHD_Result get_taskmanagers(rill__rest *r, rest_conn *conn)
 {
     rill__tm_info *tms;
     size_t n;
@@ -765,7 +780,7 @@ static enum MHD_Result get_taskmanagers(rill__rest *r, struct MHD_Connection *co
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
-static enum MHD_Result get_jobs(rill__rest *r, struct MHD_Connection *conn)
+static enum MHD_Result get_jobs(rill__rest *r, rest_conn *conn)
 {
     rill__job_info *jobs;
     size_t n;
@@ -782,8 +797,7 @@ static enum MHD_Result get_jobs(rill__rest *r, struct MHD_Connection *conn)
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
-static enum MHD_Result get_job(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id,
-                               const char *id)
+static enum MHD_Result get_job(rill__rest *r, rest_conn *conn, uint64_t job_id, const char *id)
 {
     rill__job_info *jobs;
     size_t n;
@@ -800,7 +814,7 @@ static enum MHD_Result get_job(rill__rest *r, struct MHD_Connection *conn, uint6
     return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no job '%s'", shown(id, s, sizeof s));
 }
 
-static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id)
+static enum MHD_Result get_checkpoints(rill__rest *r, rest_conn *conn, uint64_t job_id)
 {
     rill__ckpt_stats *st;
     size_t n;
@@ -856,7 +870,7 @@ static enum MHD_Result get_checkpoints(rill__rest *r, struct MHD_Connection *con
 }
 
 /* POST .../savepoints and .../stop: the body was checked already; blocks until written. */
-static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id,
+static enum MHD_Result post_savepoint(rill__rest *r, rest_conn *conn, uint64_t job_id,
                                       const char *dir, rill__stop_mode stop)
 {
     char *location = NULL;
@@ -874,7 +888,7 @@ static enum MHD_Result post_savepoint(rill__rest *r, struct MHD_Connection *conn
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
-static enum MHD_Result cancel_job(rill__rest *r, struct MHD_Connection *conn, uint64_t job_id)
+static enum MHD_Result cancel_job(rill__rest *r, rest_conn *conn, uint64_t job_id)
 {
     rill__jm_cancel(r->jm, job_id);
     rill__buf b = {0};
@@ -942,7 +956,7 @@ static bool is(const char *method, const char *m)
 /* ---- uploaded job objects (/jars) -------------------------------------------------------- */
 
 /* The mini-cluster of `rill run` has no jar store: it runs the one job it was started with. */
-static enum MHD_Result send_no_jars(struct MHD_Connection *conn)
+static enum MHD_Result send_no_jars(rest_conn *conn)
 {
     return send_error(conn, MHD_HTTP_NOT_IMPLEMENTED, NULL,
                       "this JobManager takes no job uploads (it is the mini-cluster of one "
@@ -951,7 +965,7 @@ static enum MHD_Result send_no_jars(struct MHD_Connection *conn)
 
 /* Flink's GET /jars, with the fields that apply: {"files":[{"id","size","uploaded"}]}, oldest
  * first; "uploaded" is ms since the epoch. The ids need no escaping (the store's own form). */
-static enum MHD_Result get_jars(rill__jar_store *jars, struct MHD_Connection *conn)
+static enum MHD_Result get_jars(rill__jar_store *jars, rest_conn *conn)
 {
     rill__jar_info *v;
     size_t n;
@@ -970,8 +984,7 @@ static enum MHD_Result get_jars(rill__jar_store *jars, struct MHD_Connection *co
 }
 
 /* POST /jars/upload: the body is the shared object itself (not multipart, unlike Flink). */
-static enum MHD_Result post_upload(rill__jar_store *jars, struct MHD_Connection *conn,
-                                   rest_req *req)
+static enum MHD_Result post_upload(rill__jar_store *jars, rest_conn *conn, rest_req *req)
 {
     if (req->body.len == 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
@@ -996,15 +1009,14 @@ static enum MHD_Result post_upload(rill__jar_store *jars, struct MHD_Connection 
     return send_json(conn, MHD_HTTP_OK, &b, NULL);
 }
 
-static enum MHD_Result no_such_jar(struct MHD_Connection *conn, const char *id)
+static enum MHD_Result no_such_jar(rest_conn *conn, const char *id)
 {
     char s[128];
     return send_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no uploaded job object '%s'",
                       shown(id, s, sizeof s));
 }
 
-static enum MHD_Result delete_jar(rill__jar_store *jars, struct MHD_Connection *conn,
-                                  const char *id)
+static enum MHD_Result delete_jar(rill__jar_store *jars, rest_conn *conn, const char *id)
 {
     rill__err err = {0};
     int rc = rill__jar_store_delete(jars, id, &err);
@@ -1043,7 +1055,7 @@ static unsigned run_status_of(int rc)
 
 /* POST /jars/<id>/run: the body is checked first (400), then the object (404), then the runner
  * runs it: {"jobid":"<id>"}. */
-static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, struct MHD_Connection *conn,
+static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, rest_conn *conn,
                                 const char *id, rest_req *req)
 {
     run_body rb;
@@ -1080,8 +1092,8 @@ static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, struct MHD
 
 /* /jars, /jars/upload, /jars/<id>, /jars/<id>/run: the method is checked against the route
  * first, then whether this JobManager takes uploads at all. */
-static enum MHD_Result route_jars(rill__rest *r, struct MHD_Connection *conn, const char *method,
-                                  char **seg, int n, rest_req *req)
+static enum MHD_Result route_jars(rill__rest *r, rest_conn *conn, const char *method, char **seg,
+                                  int n, rest_req *req)
 {
     bool get = is(method, MHD_HTTP_METHOD_GET) || is(method, MHD_HTTP_METHOD_HEAD);
     bool post = is(method, MHD_HTTP_METHOD_POST);
@@ -1118,8 +1130,8 @@ static enum MHD_Result route_jars(rill__rest *r, struct MHD_Connection *conn, co
     return MHD_NO;
 }
 
-static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const char *method,
-                             const char *url, rest_req *req)
+static enum MHD_Result route(rill__rest *r, rest_conn *conn, const char *method, const char *url,
+                             rest_req *req)
 {
     bool get = is(method, MHD_HTTP_METHOD_GET) || is(method, MHD_HTTP_METHOD_HEAD);
     bool post = is(method, MHD_HTTP_METHOD_POST);
@@ -1193,7 +1205,9 @@ static enum MHD_Result route(rill__rest *r, struct MHD_Connection *conn, const c
             stop = RILL_STOP_NO_DRAIN;
     }
     if (!verb && !get) { /* PATCH /jobs/<id>?mode=cancel */
-        const char *mode = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "mode");
+        const char *mode =
+            conn->mhd ? MHD_lookup_connection_value(conn->mhd, MHD_GET_ARGUMENT_KIND, "mode")
+                      : conn->mode;
         if (!mode || strcmp(mode, "cancel") != 0)
             return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
                               "PATCH /jobs/<id> needs ?mode=cancel");
@@ -1235,12 +1249,12 @@ static bool upload_type_ok(const char *ct)
 /* The headers of a new request are in: checks what can be checked before the body is read
  * (the token, an upload's type and the uploads in progress, a declared oversized body) and
  * answers at once when one fails. */
-static enum MHD_Result on_headers(rill__rest *r, struct MHD_Connection *conn, const char *url,
+static enum MHD_Result on_headers(rill__rest *r, rest_conn *conn, const char *url,
                                   const char *method, rest_req *req)
 {
     /* without the token nothing else is looked at, not even the route */
     bool had_token;
-    if (r->auth && !authorized(r, conn, &had_token)) {
+    if (r->auth && !authorized(r, conn->mhd, &had_token)) {
         req->refused = true;
         return send_unauthorized(conn, had_token);
     }
@@ -1255,7 +1269,7 @@ static enum MHD_Result on_headers(rill__rest *r, struct MHD_Connection *conn, co
                         : REST_MAX_BODY;
     /* refuse a declared oversized body before reading it */
     const char *cl =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        MHD_lookup_connection_value(conn->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     size_t cl_len = cl ? strlen(cl) : 0;
     if (cl_len > 0 && (cl_len > 12 || strtoull(cl, NULL, 10) > req->max_body)) {
         req->too_large = true;
@@ -1269,7 +1283,7 @@ static enum MHD_Result on_headers(rill__rest *r, struct MHD_Connection *conn, co
         return send_no_jars(conn);
     }
     const char *ct =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        MHD_lookup_connection_value(conn->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!upload_type_ok(ct)) {
         req->refused = true;
         return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
@@ -1288,12 +1302,13 @@ static enum MHD_Result on_headers(rill__rest *r, struct MHD_Connection *conn, co
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     rill__rest *r = cls;
     rest_req *req = *con_cls;
+    rest_conn c = {.mhd = mhd}, *conn = &c;
     if (!req) {
         req = rill__xcalloc(1, sizeof *req);
         *con_cls = req;
@@ -1385,6 +1400,22 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+void rill__rest_handle(rill__jobmanager *jm, const char *method, const char *path, const char *mode,
+                       const void *body, size_t len, unsigned *status_out, rill__buf *out)
+{
+    rill__rest r = {.jm = jm};
+    rest_conn conn = {.mode = mode, .status = MHD_HTTP_INTERNAL_SERVER_ERROR, .body = out};
+    rest_req req = {.max_body = REST_MAX_RUN_BODY};
+    rill__buf_append(&req.body, body, len);
+    char *url = rill__xstrdup(path);
+    unescape(NULL, NULL, url);
+    if (route(&r, &conn, method, url, &req) != MHD_YES)
+        conn.status = 0;
+    free(url);
+    rill__buf_free(&req.body);
+    *status_out = conn.status;
 }
 
 int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, const uint8_t *secret,

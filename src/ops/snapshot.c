@@ -291,9 +291,9 @@ static int write_all(writer *w)
         return 0;
     if (rc > 0)
         rc = RILL_ESTATE; /* a stop without a code: not expected from the backend */
-    if (!w->has_msg)
+    if (!w->has_msg) /* the backend says what failed (a damaged file of RocksDB's, say) */
         fail(w->err, rc, "keyed snapshot of operator %s: key group %d: %s", ks->uid, w->kg,
-             rill_strerror(rc));
+             rill_last_error()[0] ? rill_last_error() : rill_strerror(rc));
     out->len = w->start;
     return rc;
 }

@@ -4,6 +4,35 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* With RILL_FUZZ_WRITE_SEEDS=DIR: writes the seed corpus (each handshake message behind its
+ * selector byte, and a field program) to DIR and exits. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("RILL_FUZZ_WRITE_SEEDS");
+    if (!dir)
+        return 0;
+    static const char *const names[] = {"hello", "auth", "refuse", "heartbeat"};
+    rill__buf b[4];
+    uint16_t types[4];
+    fuzz_net_payloads(b, types);
+    for (int i = 0; i < 4; i++) {
+        rill__buf in = {0};
+        rill__buf_putc(&in, (char)i);
+        rill__buf_append(&in, b[i].data, b[i].len);
+        fuzz_seed_file(dir, names[i], in.data, in.len);
+        rill__buf_free(&in);
+        rill__buf_free(&b[i]);
+    }
+    /* a field program: 16 op bytes (one of each kind, and more), then bytes for them to read */
+    static const uint8_t fields[] = {
+        200,  0,    1, 2, 3, 4, 5 + 7 * 5, 6, 0,   0,   0,   0, 0, 0, 0, 0,   0,  0x11,
+        0x22, 0x22, 3, 0, 0, 0, 4,         0, 0,   0,   0,   0, 0, 0, 5, 0,   0,  0,
+        0,    0,    0, 0, 3, 0, 0,         0, 'a', 'b', 'c', 2, 0, 0, 0, 'h', 'i'};
+    fuzz_seed_file(dir, "fields", fields, sizeof fields);
+    exit(0);
+}
 
 /* A field program: each op byte reads one field of a kind; the decoder must stay in bounds
  * and keep its first error. */

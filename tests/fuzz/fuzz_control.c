@@ -1,12 +1,14 @@
 /* fuzz_control.c - libFuzzer target: the control-plane message decoders of the cluster layer
  * (src/cluster/control.c) on arbitrary payloads. The first byte picks the message (frame type);
  * whatever decodes must re-encode to the same bytes, and a DEPLOY that fails to decode leaves
- * nothing allocated (LSan). Links the cluster layer and those below it. The seeds of
- * build-fuzz/corpus-control may be any valid payloads behind their selector byte. */
+ * nothing allocated (LSan). Links the cluster layer and those below it. With
+ * RILL_FUZZ_WRITE_SEEDS=DIR it writes its seed corpus (each job message, a heartbeat) to DIR and
+ * exits. */
 #include "cluster/cluster.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static const uint16_t types[] = {
     RILL_FT_REGISTER_TM, RILL_FT_REGISTERED, RILL_FT_DISCONNECT, RILL_FT_JAR_DATA,
@@ -98,4 +100,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     rill__buf_free(&b);
     return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("RILL_FUZZ_WRITE_SEEDS");
+    if (!dir)
+        return 0;
+    for (size_t i = 0; i < RILL_ARRAY_LEN(types); i++) {
+        rill__buf b = {0};
+        rill__buf_putc(&b, (char)i);
+        rill__msg_job job = {.job_id = 7, .attempt = 1, .ckpt_id = 3, .stop = 0, .task = 2};
+        rill__msg_heartbeat hb = {.seq = 1, .sent_ms = 1000};
+        int rc = types[i] == RILL_FT_HEARTBEAT ? rill__msg_heartbeat_enc(&b, &hb)
+                                               : rill__msg_job_enc(&b, types[i], &job);
+        char name[32];
+        snprintf(name, sizeof name, "type-%04x", types[i]);
+        if (rc == 0 && b.len > 1)
+            fuzz_seed_file(dir, name, b.data, b.len);
+        rill__buf_free(&b);
+    }
+    exit(0);
 }

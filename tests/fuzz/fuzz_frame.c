@@ -4,6 +4,35 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* With RILL_FUZZ_WRITE_SEEDS=DIR: writes the seed corpus (the handshake's frames, whole and in
+ * small chunks) to DIR and exits. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("RILL_FUZZ_WRITE_SEEDS");
+    if (!dir)
+        return 0;
+    rill__buf b[4];
+    uint16_t types[4];
+    fuzz_net_payloads(b, types);
+    rill__frame_writer w;
+    rill__frame_writer_init(&w, 1 << 20);
+    for (int i = 0; i < 4; i++)
+        fuzz_require(rill__frame_writer_put(&w, types[i], b[i].data, b[i].len) == 0);
+    for (int chunk = 0; chunk < 2; chunk++) {
+        rill__buf in = {0};
+        rill__buf_putc(&in, (char)255);              /* the largest limit */
+        rill__buf_putc(&in, (char)(chunk ? 2 : 63)); /* pieces of 3 or 64 bytes */
+        rill__buf_append(&in, w.q.data, w.q.len);
+        fuzz_seed_file(dir, chunk ? "handshake-small-chunks" : "handshake", in.data, in.len);
+        rill__buf_free(&in);
+    }
+    rill__frame_writer_close(&w);
+    for (int i = 0; i < 4; i++)
+        rill__buf_free(&b[i]);
+    exit(0);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -479,15 +479,15 @@ TEST(codec_json_encode_all_types)
     r = rill__batch_append(f.b);
     CHECK_STR(enc_json(&f, &r),
               "{\"user_id\":null,\"total\":null,\"ts\":null,\"ok\":null,\"name\":null}\n");
-    rill_row_set_f64(&r, 1, NAN);
+    rill_row_set_f64(&r, 1, (double)NAN);
     rill_row_set_ts(&r, 2, -86400000);
     rill_row_set_bool(&r, 3, true);
     CHECK_RC(rill_row_set_str(&r, 4, "", 0));
     CHECK_STR(enc_json(&f, &r),
               "{\"user_id\":null,\"total\":null,\"ts\":-86400000,\"ok\":true,\"name\":\"\"}\n");
-    rill_row_set_f64(&r, 1, INFINITY);
+    rill_row_set_f64(&r, 1, (double)INFINITY);
     CHECK_CONTAINS(enc_json(&f, &r), "\"total\":null");
-    rill_row_set_f64(&r, 1, -INFINITY);
+    rill_row_set_f64(&r, 1, -(double)INFINITY);
     CHECK_CONTAINS(enc_json(&f, &r), "\"total\":null");
     rill_row_set_f64(&r, 1, 5.0);
     CHECK_CONTAINS(enc_json(&f, &r), "\"total\":5,");
@@ -815,12 +815,12 @@ TEST(codec_double_shortest_round_trip)
     CHECK_STR(fmt_double(&f, -0.0, false), "-0\n");
     CHECK_STR(fmt_double(&f, 5e-324, false), "5e-324\n");
     CHECK_STR(fmt_double(&f, 0.1 + 0.2, false), "0.30000000000000004\n");
-    CHECK_STR(fmt_double(&f, NAN, false), "NaN\n");
-    CHECK_STR(fmt_double(&f, INFINITY, false), "Infinity\n");
-    CHECK_STR(fmt_double(&f, -INFINITY, false), "-Infinity\n");
+    CHECK_STR(fmt_double(&f, (double)NAN, false), "NaN\n");
+    CHECK_STR(fmt_double(&f, (double)INFINITY, false), "Infinity\n");
+    CHECK_STR(fmt_double(&f, -(double)INFINITY, false), "-Infinity\n");
     CHECK_STR(fmt_double(&f, 0.1, true), "{\"d\":0.1}\n");
     CHECK_STR(fmt_double(&f, 1e21, true), "{\"d\":1e+21}\n");
-    CHECK_STR(fmt_double(&f, NAN, true), "{\"d\":null}\n");
+    CHECK_STR(fmt_double(&f, (double)NAN, true), "{\"d\":null}\n");
 
     /* random bit patterns read back bit for bit, through CSV and JSON */
     fx j;
@@ -953,8 +953,8 @@ TEST(codec_json_random_round_trip)
 TEST(codec_garbage_lines_never_crash)
 {
     static const char *seeds[] = {
-        "{\"b\":true,\"i\":-12,\"d\":1.5e3,\"s\":\"a\\\"\\u00e9\\ud83d\\ude00\",\"t\":\"2024-05-"
-        "01T12:00:00.250+02:00\",\"x\":[1,{\"y\":null}]}",
+        ("{\"b\":true,\"i\":-12,\"d\":1.5e3,\"s\":\"a\\\"\\u00e9\\ud83d\\ude00\",\"t\":\"2024-05-"
+         "01T12:00:00.250+02:00\",\"x\":[1,{\"y\":null}]}"),
         "true,-12,1.5e3,\"a,\"\"b\",2024-05-01 12:00:00",
         "1,2,3,4,5",
     };

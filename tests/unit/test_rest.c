@@ -304,8 +304,8 @@ TEST(rest_malformed_savepoint_body_is_400)
     /* well formed (escapes, other members, whitespace): then the unknown job is the answer */
     const char *good[] = {
         "{\"target-directory\":\"/tmp/x\"}",
-        " {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
-        "false }\n",
+        (" {\n\t\"target-directory\" : \"\\/tmp\\/\\u00e9\\ud83d\\ude00\\\"x\" , \"cancel-job\": "
+         "false }\n"),
         "{\"targetDirectory\":\"/tmp/x\",\"drain\":false,\"formatType\":null}",
         "{\"targetDirectory\":\"/tmp/x\",\"drain\":true}",
     };
@@ -853,4 +853,36 @@ TEST(rest_jars_need_the_token)
     free(so);
     server_stop(&s);
     rill__jar_store_free(jars);
+}
+
+/* rill__rest_handle (the fuzz target's way in) answers as the server does: the same routes,
+ * percent-decoding once, the body checked before the job is looked up. */
+TEST(rest_handle_without_a_socket)
+{
+    rill__jobmanager *jm = rill__jm_new();
+    unsigned status = 0;
+    rill__buf out = {0};
+    rill__rest_handle(jm, "GET", "/overview", NULL, NULL, 0, &status, &out);
+    CHECK_EQ(status, 200);
+    CHECK_CONTAINS(rill__buf_cstr(&out), "\"jobs-running\":0");
+    out.len = 0;
+    rill__rest_handle(jm, "GET", "/jobs/7%00/checkpoints", NULL, NULL, 0, &status, &out);
+    CHECK_EQ(status, 404);
+    CHECK_CONTAINS(rill__buf_cstr(&out), "no job '7%00'");
+    out.len = 0;
+    const char *bad = "{\"target-directory\": 7}";
+    rill__rest_handle(jm, "POST", "/jobs/7/savepoints", NULL, bad, strlen(bad), &status, &out);
+    CHECK_EQ(status, 400);
+    out.len = 0;
+    rill__rest_handle(jm, "PATCH", "/jobs/7", "terminate", NULL, 0, &status, &out);
+    CHECK_EQ(status, 400);
+    CHECK_CONTAINS(rill__buf_cstr(&out), "needs ?mode=cancel");
+    out.len = 0;
+    rill__rest_handle(jm, "PATCH", "/jobs/7", "cancel", NULL, 0, &status, &out);
+    CHECK_EQ(status, 404);
+    out.len = 0;
+    rill__rest_handle(jm, "POST", "/jars/upload", NULL, "x", 1, &status, &out);
+    CHECK_EQ(status, 501); /* no job uploads without a jar store */
+    rill__buf_free(&out);
+    rill__jm_free(jm);
 }

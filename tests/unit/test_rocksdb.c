@@ -447,7 +447,13 @@ static long rss_kb(void)
     return kb;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+/* gcc says ASan is on with __SANITIZE_ADDRESS__, clang with __has_feature */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(UNDER_ASAN)
 #define RSS_BOUND_MB 600 /* ASan keeps freed memory in quarantine and adds its shadow */
 #else
 #define RSS_BOUND_MB 200
