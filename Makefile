@@ -4,8 +4,8 @@
 #   make test     ... and run every test, then again under ASan+UBSan (build-asan/)
 #   make bench    build and run the benchmarks, printing a table
 #   make chaos    the long chaos test: jobs killed -9 over 100 times and resumed (CHAOS_KILLS per job)
-#   make fuzz     build the libFuzzer targets (build-asan/, clang) and run each for FUZZ_SECONDS
-#                 (default 60), keeping what they find in build-asan/fuzz/<target>/
+#   make fuzz     build the libFuzzer targets with full coverage (build-fuzz/, clang) and run each
+#                 for FUZZ_SECONDS (default 60), keeping what they find in build-fuzz/fuzz/<target>/
 #   make asan | make debug | make format | make clean
 .PHONY: all build deps demo test test-release test-asan asan debug bench chaos fuzz format clean
 
@@ -54,15 +54,15 @@ chaos: build
 	 RILL_TEST_JOBS=build/tests/jobs python3 tests/e2e/chaos.py --kills $(CHAOS_KILLS)
 
 fuzz: deps
-	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan --target fuzz_targets
-	@status=0; for t in build-asan/fuzz/fuzz_*; do \
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
+	@status=0; for t in build-fuzz/fuzz/fuzz_*; do \
 	    n=$${t##*/fuzz_}; \
-	    tests/fuzz/run $$t $(FUZZ_SECONDS) tests/fuzz/corpus/$$n build-asan/fuzz/$$n || status=1; \
+	    tests/fuzz/run $$t $(FUZZ_SECONDS) tests/fuzz/corpus/$$n build-fuzz/fuzz/$$n || status=1; \
 	done; exit $$status
 
 format:
 	@clang-format -i include/*.h src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] examples/*.c bench/*.c
 
 clean:
-	rm -rf build build-debug build-asan
+	rm -rf build build-debug build-asan build-fuzz
