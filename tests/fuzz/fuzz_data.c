@@ -15,12 +15,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static void require(int cond)
-{
-    if (!cond)
-        abort();
-}
-
 static const char *const specs[] = {
     "id INT64 NOT NULL, name STRING, amount DOUBLE, ts TIMESTAMP, ok BOOL",
     "s STRING NOT NULL",
@@ -37,11 +31,11 @@ static void decode(uint16_t type, const uint8_t *p, size_t n, const rill__remote
     if (type == RILL_FT_DATA_CREDIT) {
         uint32_t credits;
         if (rill__remote_dec_credit(p, n, &id, &credits, &err) == 0) {
-            require(credits >= 1);
+            FUZZ_REQUIRE(credits >= 1);
             rill__remote_enc_credit(&b, id, credits);
-            require(b.len == n && memcmp(b.data, p, n) == 0);
+            FUZZ_REQUIRE(b.len == n && memcmp(b.data, p, n) == 0);
         } else {
-            require(err.msg[0] != '\0');
+            FUZZ_REQUIRE(err.msg[0] != '\0');
         }
         rill__buf_free(&b);
         return;
@@ -51,16 +45,16 @@ static void decode(uint16_t type, const uint8_t *p, size_t n, const rill__remote
     int rc = rill__remote_dec_msg(type, p, n, spec, &id, &m, &err);
     if (rc == 0) {
         uint16_t t2;
-        require(m.kind != RILL_MSG_BATCH || (m.batch && m.batch->n_rows <= spec->max_rows));
-        require(rill__remote_enc_msg(&b, id, &m, &t2, &err) == 0);
+        FUZZ_REQUIRE(m.kind != RILL_MSG_BATCH || (m.batch && m.batch->n_rows <= spec->max_rows));
+        FUZZ_REQUIRE(rill__remote_enc_msg(&b, id, &m, &t2, &err) == 0);
         if (t2 != type || b.len != n || memcmp(b.data, p, n) != 0) {
             fprintf(stderr, "decoded %zu bytes re-encode to %zu other ones\n", n, b.len);
             abort();
         }
         rill__batch_unref(m.batch);
     } else {
-        require(rc == RILL_EPROTO || rc == RILL_ELIMIT);
-        require(m.batch == NULL && err.msg[0] != '\0');
+        FUZZ_REQUIRE(rc == RILL_EPROTO || rc == RILL_ELIMIT);
+        FUZZ_REQUIRE(m.batch == NULL && err.msg[0] != '\0');
     }
     rill__buf_free(&b);
 }
@@ -72,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!schemas[0])
         for (size_t i = 0; i < RILL_ARRAY_LEN(specs); i++)
-            require(rill_schema_parse(specs[i], &schemas[i]) == 0);
+            FUZZ_REQUIRE(rill_schema_parse(specs[i], &schemas[i]) == 0);
     uint8_t sel = data[0];
     uint16_t type = types[(sel & 3) % 3];
     rill__remote_spec spec = {.schema = schemas[(sel >> 2) & 3],
@@ -118,7 +112,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!dir)
         return 0;
     for (size_t i = 0; i < RILL_ARRAY_LEN(specs); i++)
-        require(rill_schema_parse(specs[i], &schemas[i]) == 0);
+        FUZZ_REQUIRE(rill_schema_parse(specs[i], &schemas[i]) == 0);
     rill__remote_chan_id id = {.edge = 3, .from = 1, .to = 2};
     rill__err err = {0};
     uint16_t type;
@@ -128,14 +122,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         rill_row r = rill__batch_append(b);
         rill_row_set_i64(&r, 0, i + 1);
         if (i != 1)
-            require(rill_row_set_str(&r, 1, "name", 4) == 0);
+            FUZZ_REQUIRE(rill_row_set_str(&r, 1, "name", 4) == 0);
         rill_row_set_f64(&r, 2, 1.5 * i);
         rill_row_set_ts(&r, 3, 1714564800000 + i);
         rill_row_set_bool(&r, 4, i == 2);
     }
     rill__msg m = {.kind = RILL_MSG_BATCH, .batch = b};
     rill__buf p = {0};
-    require(rill__remote_enc_msg(&p, id, &m, &type, &err) == 0);
+    FUZZ_REQUIRE(rill__remote_enc_msg(&p, id, &m, &type, &err) == 0);
     seed(dir, "batch-3-rows", 0x10, &p);
     p.len = 0;
     /* the same batch with timestamps */
@@ -157,7 +151,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                   {"end", RILL_MSG_END, 0}};
     for (size_t i = 0; i < RILL_ARRAY_LEN(events); i++) {
         rill__msg e = {.kind = events[i].kind, .value = events[i].value};
-        require(rill__remote_enc_msg(&p, id, &e, &type, &err) == 0);
+        FUZZ_REQUIRE(rill__remote_enc_msg(&p, id, &e, &type, &err) == 0);
         seed(dir, events[i].name, 0x01, &p);
         p.len = 0;
     }

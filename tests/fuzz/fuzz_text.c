@@ -9,14 +9,9 @@
 #include <string.h>
 
 #include "data/data.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int cond)
-{
-    if (!cond)
-        abort();
-}
 
 static const char *const specs[] = {
     "id INT64 NOT NULL, name STRING, amount DOUBLE, ts TIMESTAMP, ok BOOL",
@@ -35,7 +30,7 @@ static void round_trip(const rill__decoder *d, rill_row *r)
         rill__encode_json_row(d->schema, r, &t1);
     else
         rill__encode_csv_row(d->schema, r, d->delim, &t1);
-    require(t1.len > 0 && t1.data[t1.len - 1] == '\n');
+    FUZZ_REQUIRE(t1.len > 0 && t1.data[t1.len - 1] == '\n');
     rill__decoder d2;
     rill__decoder_init(&d2, d->schema, d->format, d->delim);
     rill_batch *b = rill__batch_new(d->schema, 1);
@@ -67,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!schemas[0])
         for (size_t i = 0; i < RILL_ARRAY_LEN(specs); i++)
-            require(rill_schema_parse(specs[i], &schemas[i]) == 0);
+            FUZZ_REQUIRE(rill_schema_parse(specs[i], &schemas[i]) == 0);
     uint8_t sel = data[0];
     rill_format format = sel & 1 ? RILL_FMT_JSON : RILL_FMT_CSV;
     bool header = format == RILL_FMT_CSV && (sel & 2);
@@ -88,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (first && header) {
             int rc = rill__decoder_header(&d, line, n, &err);
             free(line);
-            require(rc == 0 || (rc == RILL_EPARSE && err.what[0]));
+            FUZZ_REQUIRE(rc == 0 || (rc == RILL_EPARSE && err.what[0]));
             if (rc)
                 break;
             continue;
@@ -100,13 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = rill__decode_line(&d, line, n, b, &err);
         free(line);
         if (rc == 0) {
-            require(b->n_rows == rows + 1);
+            FUZZ_REQUIRE(b->n_rows == rows + 1);
             rill_row r = rill__batch_row(b, rows);
             round_trip(&d, &r);
         } else {
-            require(rc == RILL_EPARSE || rc == RILL_ELIMIT);
-            require(b->n_rows == rows && b->n_bytes == bytes);
-            require(err.what[0] && err.column >= 1 && err.column <= (long)n + 1);
+            FUZZ_REQUIRE(rc == RILL_EPARSE || rc == RILL_ELIMIT);
+            FUZZ_REQUIRE(b->n_rows == rows && b->n_bytes == bytes);
+            FUZZ_REQUIRE(err.what[0] && err.column >= 1 && err.column <= (long)n + 1);
         }
     }
     rill__batch_unref(b);

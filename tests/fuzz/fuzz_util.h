@@ -22,6 +22,9 @@ static inline void fuzz_check(int cond, const char *what)
     }
 }
 
+/* fuzz_check with the condition's own text. */
+#define FUZZ_REQUIRE(cond) fuzz_check((cond), #cond)
+
 static inline int fuzz_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
