@@ -570,6 +570,16 @@ TEST(coord_stop_savepoint_ends_checkpointing_and_refuses_other_savepoints)
     fixture_close(&f);
 }
 
+/* A savepoint directory that cannot be made: under a regular file in the test's directory. */
+static char *unwritable_dir(void)
+{
+    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
+    CHECK_RC(rill__write_file_atomic(file, "x", 1));
+    char *dir = rill__xasprintf("%s/sp", file);
+    free(file);
+    return dir;
+}
+
 /* A savepoint triggered while a periodic checkpoint is in flight fails: the tasks took the
  * savepoint's barrier instead of the older one's, which can never complete. It used to hold its
  * place in flight until its timeout (ten minutes): no checkpoint, no final checkpoint, no end of
@@ -585,9 +595,7 @@ TEST(coord_failed_savepoint_gives_up_the_checkpoints_before_it)
     int64_t now = rill__now_ms() + 1000;
     uint64_t id = tick(&f, now, &stop, &err);
     CHECK_EQ(id, 1);
-    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
-    CHECK_RC(rill__write_file_atomic(file, "x", 1));
-    char *dir = rill__xasprintf("%s/sp", file); /* under a file: cannot be created */
+    char *dir = unwritable_dir();
     uint64_t sp = rill__coord_trigger_savepoint(f.c, dir, true, &err);
     CHECK_EQ(sp, 2);
     CHECK_RC(ack_all(&f, sp, &err)); /* the sources skipped checkpoint 1 for it */
@@ -611,7 +619,6 @@ TEST(coord_failed_savepoint_gives_up_the_checkpoints_before_it)
         given_up |= st[i].id == 1 && strstr(st[i].reason, "given up for checkpoint 2") != NULL;
     CHECK(given_up);
     free(dir);
-    free(file);
     fixture_close(&f);
 }
 
@@ -623,9 +630,7 @@ TEST(coord_savepoint_that_cannot_be_written_fails_its_checkpoint)
     fixture_open(&f, opts);
     rill__err err = {0};
     bool stop;
-    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
-    CHECK_RC(rill__write_file_atomic(file, "x", 1));
-    char *dir = rill__xasprintf("%s/sp", file); /* under a file: cannot be created */
+    char *dir = unwritable_dir();
     uint64_t sp = rill__coord_trigger_savepoint(f.c, dir, true, &err);
     CHECK_EQ(sp, 1);
     CHECK_RC(ack_all(&f, sp, &err)); /* a failed savepoint does not fail the job */
@@ -653,7 +658,6 @@ TEST(coord_savepoint_that_cannot_be_written_fails_its_checkpoint)
     CHECK_RC(ack_all(&f, sp, &err));
     CHECK_EQ(rill__coord_last_completed(f.c), 2);
     free(dir);
-    free(file);
     fixture_close(&f);
 }
 
@@ -751,10 +755,8 @@ TEST(jm_stop_without_drain_fires_nothing_and_commits_what_the_savepoint_covers)
 {
     char *ck = rill__xasprintf("%s/ck", rill_test_tmpdir());
     char *out = rill__xasprintf("%s/out", rill_test_tmpdir());
-    char *file = rill__xasprintf("%s/a-file", rill_test_tmpdir());
-    char *bad = rill__xasprintf("%s/sp", file);
+    char *bad = unwritable_dir();
     char *spdir = rill__xasprintf("%s/sp", rill_test_tmpdir());
-    CHECK_RC(rill__write_file_atomic(file, "x", 1));
     jm_fixture f;
     jm_start(&f, ck, out);
     usleep(400 * 1000);
@@ -810,7 +812,6 @@ TEST(jm_stop_without_drain_fires_nothing_and_commits_what_the_savepoint_covers)
     free(loc);
     free(ck);
     free(out);
-    free(file);
     free(bad);
     free(spdir);
 }
