@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rill_e2e  # noqa: E402
 from rill_e2e import Failure, expect, expect_rc  # noqa: E402
-from test_recovery import Started  # noqa: E402
+from rill_e2e import Started  # noqa: E402
 import test_windows  # noqa: E402
 
 PARALLELISMS = (1, 2, 3, 4)

@@ -253,6 +253,39 @@ def main(tests, need_jobs=False):
     print("all %d tests passed" % len(selected))
 
 
+class Started:
+    """A rill process in the background, its output going to files in tmp."""
+
+    def __init__(self, tmp, tag, args, log_level=None):
+        self.args = rill_cmd(args)
+        self.out_path = os.path.join(tmp, "%s.out" % tag)
+        self.err_path = os.path.join(tmp, "%s.err" % tag)
+        env = dict(os.environ)
+        if log_level:
+            env["RILL_LOG"] = log_level
+        self.t0 = time.monotonic()
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.p = subprocess.Popen(self.args, stdout=out, stderr=err, env=env)
+
+    def kill9(self):
+        """SIGKILL if still running; returns the Result (rc -9 when killed)."""
+        if self.p.poll() is None:
+            self.p.kill()
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Failure("process %d did not die within 30 s of SIGKILL" % self.p.pid)
+        return self.result()
+
+    def result(self):
+        r = Result(self.args, self.p.returncode, read_text(self.out_path),
+                   read_text(self.err_path), time.monotonic() - self.t0)
+        for mark in SANITIZER_MARKS:
+            if mark in r.err:
+                raise Failure("expected no sanitizer report, found %r\n%s" % (mark, r.describe()))
+        return r
+
+
 REST_LINE = re.compile(r"REST API at http://[^ ]*:(\d+)")
 
 

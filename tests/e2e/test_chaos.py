@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chaos  # noqa: E402
 import rill_e2e  # noqa: E402
 from rill_e2e import expect, expect_rc, main, run  # noqa: E402
-from test_recovery import Started  # noqa: E402
+from rill_e2e import Started  # noqa: E402
 
 KILLS = 9  # per job: 27 in all
 

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rill_e2e  # noqa: E402
 from rill_e2e import (RILL_BIN, RILL_BUILD, RILL_EXAMPLES, SANITIZER_MARKS,  # noqa: E402
                       TIMEOUT, Failure, Result, expect, expect_in, expect_rc, main, read_text,
-                      run, short)
+                      run, short, Started)
 
 SLOW = (os.environ.get("RILL_E2E_SLOW", "") not in ("", "0") or
         any("asan" in os.path.basename(os.path.normpath(p)).lower()
@@ -134,39 +134,6 @@ def run_info(args, timeout=TIMEOUT):
             del os.environ["RILL_LOG"]
         else:
             os.environ["RILL_LOG"] = old
-
-
-class Started:
-    """A rill process in the background, its output going to files in tmp."""
-
-    def __init__(self, tmp, tag, args, log_level=None):
-        self.args = rill_e2e.rill_cmd(args)
-        self.out_path = os.path.join(tmp, "%s.out" % tag)
-        self.err_path = os.path.join(tmp, "%s.err" % tag)
-        env = dict(os.environ)
-        if log_level:
-            env["RILL_LOG"] = log_level
-        self.t0 = time.monotonic()
-        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.p = subprocess.Popen(self.args, stdout=out, stderr=err, env=env)
-
-    def kill9(self):
-        """SIGKILL if still running; returns the Result (rc -9 when killed)."""
-        if self.p.poll() is None:
-            self.p.kill()
-        try:
-            self.p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            raise Failure("process %d did not die within 30 s of SIGKILL" % self.p.pid)
-        return self.result()
-
-    def result(self):
-        r = Result(self.args, self.p.returncode, read_text(self.out_path),
-                   read_text(self.err_path), time.monotonic() - self.t0)
-        for mark in SANITIZER_MARKS:
-            if mark in r.err:
-                raise Failure("expected no sanitizer report, found %r\n%s" % (mark, r.describe()))
-        return r
 
 
 def kill_after(tmp, tag, args, secs, log_level=None, ckpt_dir=None, need=0, deadline=None):
