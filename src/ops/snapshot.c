@@ -861,6 +861,25 @@ static int native_open(native *n, const void *data, size_t len, rill__err *err)
     return 0;
 }
 
+int rill__ksnap_check_files(const void *data, size_t len, const char *dir, const char *uid,
+                            rill__err *err)
+{
+    if (!is_native(data, len))
+        return 0;
+    native n;
+    int rc = native_open(&n, data, len, err);
+    if (rc)
+        return rc;
+    const rill__state_backend_ops *src = rill__state_backend_find(n.backend);
+    if (!src || !src->files_restore)
+        return fail(err, RILL_ENOTSUP, "a native snapshot of the %s backend, which this build "
+                    "cannot read", n.backend);
+    if (!dir)
+        return fail(err, RILL_EINVAL, "a native snapshot (of the %s backend) needs the directory "
+                    "of its files", n.backend);
+    return src->files_check ? src->files_check(dir, n.manifest, n.manifest_len, uid, err) : 0;
+}
+
 /* The tables b has registered are the first of the snapshot's catalog, in its order (their
  * ids in the files are their catalog indexes): an operator that registers its tables at open
  * (the window operator) may still take the files as they are. */

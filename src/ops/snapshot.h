@@ -122,6 +122,13 @@ int rill__keyed_restore_dir(rill__state_backend *b, rill__timer_service *timers,
                             int kg_last, const void *data, size_t len, const char *dir,
                             rill__err *err);
 
+/* Whether a keyed snapshot's files are all there (without restoring it): 0 for a canonical
+ * snapshot or anything else that is not a native one; for a native one, its checksum and its
+ * backend's files in dir (present, of their size), else RILL_ECORRUPT (uid names the operator
+ * in the message), RILL_ENOTSUP (a backend this build lacks) or -errno, the message in err. */
+int rill__ksnap_check_files(const void *data, size_t len, const char *dir, const char *uid,
+                            rill__err *err);
+
 /* The max parallelism and key-group range a snapshot (canonical or native) was written for (checks the trailer,
  * header and index, not the sections), so that a caller can pick the snapshots overlapping a
  * new range. 0 or RILL_ECORRUPT / RILL_ENOTSUP with err (may be NULL). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/snapshot.h"
 #include "runtime.h"
 
 typedef struct restore_blob {
@@ -187,6 +188,15 @@ static int load(const file_source *fs, int64_t id, const void *meta, size_t len,
     if (rc == 0 && rill__dec_finish(&d, "metadata", &derr) < 0)
         rc = rill__err_set(err, RILL_ECORRUPT, "checkpoint %lld: metadata is malformed (%s)",
                            (long long)id, derr.msg);
+    /* the files of incremental (native) keyed snapshots: one missing or cut short makes the
+     * checkpoint unusable now, before any task starts, so that the one before it is taken */
+    for (size_t i = 0; rc == 0 && i < rs->n_blobs; i++) {
+        const restore_blob *b = &rs->blobs[i];
+        rill__err e = {0};
+        if ((rc = rill__ksnap_check_files(b->data, b->len, rs->dir, b->uid, &e)) != 0)
+            rill__err_set(err, rc, "checkpoint %lld: operator %s (subtask %d/%d): %s",
+                          (long long)id, b->uid, b->subtask + 1, b->parallelism, e.msg);
+    }
 out:
     free(job);
     if (rc) {

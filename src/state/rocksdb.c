@@ -1200,6 +1200,7 @@ const rill__state_backend_ops rill__rocksdb_backend_ops = {
     .files_write = rill__rdb_files_write,
     .files_end = rill__rdb_files_end,
     .files_restore = rill__rdb_files_restore,
+    .files_check = rill__rdb_files_check,
     .timer_put = rdb_timer_put,
     .timer_get = rdb_timer_get,
     .timer_del = rdb_timer_del,

@@ -220,8 +220,9 @@ int rill__rdb_files_write(rill__state_files *f, const char *dir, const char *pre
     return rc;
 }
 
-/* Reads a manifest into recs (names checked). RILL_ECORRUPT with err. */
-static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec **out,
+/* Reads a manifest into recs (names checked); uid names the operator in messages.
+ * RILL_ECORRUPT with err. */
+static int manifest_read(const char *uid, const void *data, size_t len, file_rec **out,
                          size_t *n_out, uint32_t *n_tables_out, rill__err *err)
 {
     rill__dec d;
@@ -231,7 +232,7 @@ static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec 
     uint32_t version = rill__dec_u32(&d, "version");
     if (d.rc == 0 && version != MANIFEST_VERSION)
         return rill__err_set(err, RILL_ENOTSUP, "state backend rocksdb of operator %s: "
-                             "snapshot manifest version %u (this build reads %u)", b->uid,
+                             "snapshot manifest version %u (this build reads %u)", uid,
                              version, MANIFEST_VERSION);
     *n_tables_out = rill__dec_u32(&d, "tables");
     uint32_t n = rill__dec_u32(&d, "files");
@@ -272,7 +273,40 @@ static int manifest_read(rdb_backend *b, const void *data, size_t len, file_rec 
     return 0;
 bad:
     return rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: corrupt "
-                         "snapshot manifest (%zu bytes)", b->uid, len);
+                         "snapshot manifest (%zu bytes)", uid, len);
+}
+
+/* The snapshot file of r is in dir, of the size the manifest says: 0, RILL_ECORRUPT (missing,
+ * another size) or -errno, with err. */
+static int check_file(const char *uid, const char *dir, const file_rec *r, rill__err *err)
+{
+    char *path = rill__xasprintf("%s/%s", dir, r->dest);
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) != 0)
+        rc = rill__err_set(err, errno == ENOENT ? RILL_ECORRUPT : -errno,
+                           "state backend rocksdb of operator %s: snapshot file %s: %s", uid,
+                           path, errno == ENOENT ? "missing" : strerror(errno));
+    else if ((int64_t)st.st_size != r->size)
+        rc = rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: snapshot "
+                           "file %s has %lld bytes, its manifest says %lld", uid, path,
+                           (long long)st.st_size, (long long)r->size);
+    free(path);
+    return rc;
+}
+
+int rill__rdb_files_check(const char *dir, const void *manifest, size_t len, const char *uid,
+                          rill__err *err)
+{
+    file_rec *recs;
+    size_t n;
+    uint32_t n_tables;
+    int rc = manifest_read(uid, manifest, len, &recs, &n, &n_tables, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = check_file(uid, dir, &recs[i], err);
+    if (recs)
+        recs_free(recs, n);
+    return rc;
 }
 
 /* Nothing was ever written to the DB (tables may be registered: the caller checks that the
@@ -334,7 +368,7 @@ int rill__rdb_files_restore(rill__state_backend *bb, const char *dir, const void
     file_rec *recs;
     size_t n;
     uint32_t n_tables = 0;
-    int rc = manifest_read(b, manifest, len, &recs, &n, &n_tables, err);
+    int rc = manifest_read(b->uid, manifest, len, &recs, &n, &n_tables, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&b->files_mu);
@@ -348,17 +382,9 @@ int rill__rdb_files_restore(rill__state_backend *bb, const char *dir, const void
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *from = rill__xasprintf("%s/%s", dir, recs[i].dest);
         char *to = rill__xasprintf("%s/%s", b->dbpath, recs[i].name);
-        struct stat st;
-        if (stat(from, &st) != 0)
-            rc = rill__err_set(err, errno == ENOENT ? RILL_ECORRUPT : -errno,
-                               "state backend rocksdb of operator %s: snapshot file %s: %s",
-                               b->uid, from, errno == ENOENT ? "missing" : strerror(errno));
-        else if ((int64_t)st.st_size != recs[i].size)
-            rc = rill__err_set(err, RILL_ECORRUPT, "state backend rocksdb of operator %s: "
-                               "snapshot file %s has %lld bytes, its manifest says %lld",
-                               b->uid, from, (long long)st.st_size, (long long)recs[i].size);
+        rc = check_file(b->uid, dir, &recs[i], err);
         /* the DB may share SST files (immutable) with the checkpoint; the others it writes */
-        else if (!is_sst(recs[i].name) || link(from, to) != 0) {
+        if (rc == 0 && (!is_sst(recs[i].name) || link(from, to) != 0)) {
             rc = rill__copy_file(from, to, NULL);
             if (rc)
                 rill__err_set(err, rc, "state backend rocksdb of operator %s: copying %s: %s",

@@ -269,6 +269,8 @@ int rill__rdb_files_begin(rill__state_backend *bb, rill__state_files **out);
 int rill__rdb_files_write(rill__state_files *f, const char *dir, const char *prefix,
                           rill__buf *manifest, rill__files_size *size, rill__err *err);
 void rill__rdb_files_end(rill__state_files *f);
+int rill__rdb_files_check(const char *dir, const void *manifest, size_t len, const char *uid,
+                          rill__err *err);
 int rill__rdb_files_restore(rill__state_backend *bb, const char *dir, const void *manifest,
                             size_t len, rill__err *err);
 /* Drops the record of the last written snapshot (the next one copies every file). */

@@ -191,6 +191,12 @@ typedef struct rill__state_backend_ops {
      */
     int (*files_restore)(rill__state_backend *b, const char *dir, const void *manifest,
                          size_t len, rill__err *err);
+    /* Whether a restore could take the files a manifest names (without an instance): each in
+     * dir, of its size. 0; RILL_ECORRUPT (a bad manifest, a file missing or of another size,
+     * the message naming it and operator uid); -errno. A checkpoint that fails this is skipped
+     * for the one before it before any task starts. */
+    int (*files_check)(const char *dir, const void *manifest, size_t len, const char *uid,
+                       rill__err *err);
 
     /*
      * Timers kept by the backend (NULL timer_put: none; the timer service then keeps them in

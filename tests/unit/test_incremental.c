@@ -403,6 +403,9 @@ TEST(incremental_restore_refuses_damage)
     char dir[512];
     snapshot_to(a, NULL, "chk-1", &s, NULL, dir, sizeof dir);
     rdb->destroy(a);
+    rill__err ce = {0};
+    CHECK_RC(rill__ksnap_check_files(s.data, s.len, dir, "op", &ce));
+    CHECK_EQ(rill__ksnap_check_files("not native", 10, NULL, "op", &ce), 0);
     /* no directory */
     expect_refused(&s, NULL, RILL_EINVAL, "directory");
     /* a damaged snapshot: its checksum */
@@ -429,8 +432,14 @@ TEST(incremental_restore_refuses_damage)
     CHECK_EQ(stat(path, &st), 0);
     CHECK_EQ(truncate(path, st.st_size - 1), 0);
     expect_refused(&s, dir, RILL_ECORRUPT, sst);
+    /* the check a checkpoint's restore makes before any task starts says the same */
+    CHECK_EQ(rill__ksnap_check_files(s.data, s.len, dir, "op", &ce), RILL_ECORRUPT);
+    CHECK_CONTAINS(ce.msg, sst);
+    CHECK_CONTAINS(ce.msg, "operator op");
     CHECK_EQ(unlink(path), 0);
     expect_refused(&s, dir, RILL_ECORRUPT, "missing");
+    CHECK_EQ(rill__ksnap_check_files(s.data, s.len, dir, "op", &ce), RILL_ECORRUPT);
+    CHECK_CONTAINS(ce.msg, "missing");
     rill__buf_free(&s);
 }
 
