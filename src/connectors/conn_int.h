@@ -44,6 +44,26 @@ static inline int rill__fmt_check(const rill__fmt *f, const char *who, rill__err
  * UTF-8 bytes replaced by U+FFFD so the output is always valid JSON. */
 void rill__conn_json_str(rill__buf *out, const char *s, size_t n);
 
+/* What a source does with records it cannot decode under the "skip" policy: counts them, logs
+ * the first ten, and appends each to the dead-letter file (when one is set) as a JSON line
+ * {"source": uid, <where>, "error": what, "record": the record's text}. */
+typedef struct rill__bad_records {
+    const char *uid; /* the source's (borrowed) */
+    rill__bad_policy policy;
+    char *dl_path; /* NULL: skipped records are only logged */
+    int dl_fd;
+    rill__buf dl;
+    rill__buf where; /* the caller's: JSON members saying where the record was, no braces */
+    int64_t skipped;
+} rill__bad_records;
+
+void rill__bad_init(rill__bad_records *br, const char *uid, const rill__conn_init *init);
+/* One skipped record: at says where for the log ("in.csv:3:7"), br->where for the
+ * dead-letter line. 0, or the dead-letter file's error in err. */
+int rill__bad_record(rill__bad_records *br, const char *at, const char *what, const char *rec,
+                     size_t len, rill__err *err);
+void rill__bad_fini(rill__bad_records *br);
+
 /*
  * The function context handed to the generator's per-row hook (rill_gen_opts.fn). By default
  * the generator gives the hook a minimal context of its own (user pointer, subtask,

@@ -15,7 +15,6 @@
 
 #define READ_CHUNK ((size_t)1 << 20)  /* first buffer size and the usual read() size */
 #define MAX_LINE ((size_t)64 << 20)   /* longest line the buffer grows to hold */
-#define LOG_SKIPPED_MAX 10            /* skipped records logged one by one; then only counted */
 
 /* ---- JSON strings, for dead-letter records ------------------------------------------------- */
 
@@ -88,6 +87,67 @@ void rill__conn_json_str(rill__buf *out, const char *str, size_t n)
         }
     }
     rill__buf_putc(out, '"');
+}
+
+/* ---- bad records: counted, logged, written to the dead-letter file ------------------------ */
+
+#define LOG_SKIPPED_MAX 10 /* skipped records logged one by one; then only counted */
+
+void rill__bad_init(rill__bad_records *br, const char *uid, const rill__conn_init *init)
+{
+    memset(br, 0, sizeof *br);
+    br->uid = uid;
+    br->policy = init->bad_policy;
+    br->dl_path = init->bad_policy == RILL_BAD_SKIP && init->dead_letter_path
+                      ? rill__xstrdup(init->dead_letter_path)
+                      : NULL;
+    br->dl_fd = -1;
+}
+
+int rill__bad_record(rill__bad_records *br, const char *at, const char *what, const char *rec,
+                     size_t len, rill__err *err)
+{
+    br->skipped++;
+    if (br->skipped <= LOG_SKIPPED_MAX)
+        rill__log(RILL_LOG_WARN, "source '%s': skipped bad record %s: %s%s", br->uid, at, what,
+                  br->skipped == LOG_SKIPPED_MAX ? " (further skipped records are only counted)"
+                                                 : "");
+    if (!br->dl_path)
+        return 0;
+    if (br->dl_fd < 0) {
+        br->dl_fd = open(br->dl_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (br->dl_fd < 0)
+            return rill__err_set(err, -errno, "dead-letter file %s: cannot open: %s",
+                                 br->dl_path, strerror(errno));
+    }
+    rill__buf *d = &br->dl;
+    d->len = 0;
+    rill__buf_append(d, "{\"source\":", 10);
+    rill__conn_json_str(d, br->uid, strlen(br->uid));
+    rill__buf_putc(d, ',');
+    rill__buf_append(d, br->where.data, br->where.len);
+    rill__buf_append(d, ",\"error\":", 9);
+    rill__conn_json_str(d, what, strlen(what));
+    rill__buf_append(d, ",\"record\":", 10);
+    rill__conn_json_str(d, rec, len);
+    rill__buf_append(d, "}\n", 2);
+    int rc = rill__write_all(br->dl_fd, d->data, d->len); /* O_APPEND: one record per write */
+    if (rc)
+        return rill__err_set(err, rc, "dead-letter file %s: write failed: %s", br->dl_path,
+                             rill_strerror(rc));
+    return 0;
+}
+
+void rill__bad_fini(rill__bad_records *br)
+{
+    if (br->skipped > LOG_SKIPPED_MAX)
+        rill__log(RILL_LOG_WARN, "source '%s': skipped %lld bad records in all", br->uid,
+                  (long long)br->skipped);
+    if (br->dl_fd >= 0)
+        close(br->dl_fd);
+    rill__buf_free(&br->dl);
+    rill__buf_free(&br->where);
+    free(br->dl_path);
 }
 
 /* ---- config and the list of files ---------------------------------------------------------- */
@@ -231,11 +291,7 @@ typedef struct fsrc {
     rill_schema *schema; /* referenced */
     rill__err *err;
     char *uid;
-    rill__bad_policy bad;
-    char *dl_path; /* dead-letter file, or NULL */
-    int dl_fd;
-    rill__buf dl;
-    int64_t skipped;
+    rill__bad_records bad;
     /* this subtask's splits, and the next one to open */
     char **splits;
     int n_splits, next;
@@ -410,32 +466,6 @@ static bool blank(const fsrc *s, const char *line, size_t len)
     return true;
 }
 
-static int dead_letter(fsrc *s, const char *line, size_t len, long col, const char *what)
-{
-    if (s->dl_fd < 0) {
-        s->dl_fd = open(s->dl_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (s->dl_fd < 0)
-            return rill__err_set(s->err, -errno, "dead-letter file %s: cannot open: %s",
-                                 s->dl_path, strerror(errno));
-    }
-    rill__buf *d = &s->dl;
-    d->len = 0;
-    rill__buf_append(d, "{\"source\":", 10);
-    rill__conn_json_str(d, s->uid, strlen(s->uid));
-    rill__buf_append(d, ",\"file\":", 8);
-    rill__conn_json_str(d, s->file, strlen(s->file));
-    rill__buf_printf(d, ",\"line\":%ld,\"column\":%ld,\"error\":", s->line_no, col);
-    rill__conn_json_str(d, what, strlen(what));
-    rill__buf_append(d, ",\"record\":", 10);
-    rill__conn_json_str(d, line, len);
-    rill__buf_append(d, "}\n", 2);
-    int rc = rill__write_all(s->dl_fd, d->data, d->len); /* O_APPEND: one record per write */
-    if (rc)
-        return rill__err_set(s->err, rc, "dead-letter file %s: write failed: %s", s->dl_path,
-                             rill_strerror(rc));
-    return 0;
-}
-
 static int handle_line(fsrc *s, const char *line, size_t len, rill_batch *b)
 {
     if (blank(s, line, len))
@@ -457,18 +487,17 @@ static int handle_line(fsrc *s, const char *line, size_t len, rill_batch *b)
     if (rc != RILL_EPARSE)
         return rill__err_set(s->err, rc, "%s:%ld: %s", s->file, s->line_no, rill_strerror(rc));
     long col = pe.column > 0 ? pe.column : 1;
-    if (s->bad == RILL_BAD_FAIL)
+    if (s->bad.policy == RILL_BAD_FAIL)
         return rill__err_set(s->err, RILL_EPARSE, "%s:%ld:%ld: %s", s->file, s->line_no, col,
                              pe.what);
-    s->skipped++;
-    if (s->skipped <= LOG_SKIPPED_MAX)
-        rill__log(RILL_LOG_WARN, "source '%s': skipped bad record %s:%ld:%ld: %s%s", s->uid,
-                  s->file, s->line_no, col, pe.what,
-                  s->skipped == LOG_SKIPPED_MAX ? " (further skipped records are only counted)"
-                                                : "");
-    if (s->dl_path)
-        return dead_letter(s, line, len, col, pe.what);
-    return 0;
+    char at[RILL_ERRMSG_MAX];
+    snprintf(at, sizeof at, "%s:%ld:%ld", s->file, s->line_no, col);
+    rill__buf *where = &s->bad.where;
+    where->len = 0;
+    rill__buf_append(where, "\"file\":", 7);
+    rill__conn_json_str(where, s->file, strlen(s->file));
+    rill__buf_printf(where, ",\"line\":%ld,\"column\":%ld", s->line_no, col);
+    return rill__bad_record(&s->bad, at, pe.what, line, len, s->err);
 }
 
 static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
@@ -490,11 +519,7 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
     s->schema = rill__schema_ref(schema);
     s->err = init->err;
     s->uid = rill__xstrdup(init->uid ? init->uid : "file");
-    s->bad = init->bad_policy;
-    s->dl_path = init->bad_policy == RILL_BAD_SKIP && init->dead_letter_path
-                     ? rill__xstrdup(init->dead_letter_path)
-                     : NULL;
-    s->dl_fd = -1;
+    rill__bad_init(&s->bad, s->uid, init);
     s->fd = -1;
     /* subtask i of p reads splits i, i + p, ... */
     int p = init->parallelism > 0 ? init->parallelism : 1;
@@ -818,7 +843,7 @@ static int fsrc_seek_rescaled(rill__source *src, const rill__source_pos *pos, in
 
 static int64_t fsrc_skipped(rill__source *src)
 {
-    return ((fsrc *)src)->skipped;
+    return ((fsrc *)src)->bad.skipped;
 }
 
 static void fsrc_destroy(rill__source *src)
@@ -826,14 +851,8 @@ static void fsrc_destroy(rill__source *src)
     fsrc *s = (fsrc *)src;
     if (!s)
         return;
-    if (s->skipped > LOG_SKIPPED_MAX)
-        rill__log(RILL_LOG_WARN, "source '%s': skipped %lld bad records in all", s->uid,
-                  (long long)s->skipped);
     close_split(s);
-    if (s->dl_fd >= 0)
-        close(s->dl_fd);
-    rill__buf_free(&s->dl);
-    free(s->dl_path);
+    rill__bad_fini(&s->bad);
     free_list(s->splits, s->n_splits);
     free(s->start_off);
     free(s->start_line);

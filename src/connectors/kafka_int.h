@@ -1,0 +1,126 @@
+/*
+ * kafka_int.h - connectors layer, private: the Kafka connectors' configuration (options with
+ * Flink's names, parsed and checked once when the graph is built), the partition assignment
+ * every reader computes alike, and the metadata columns a source can fill.
+ */
+#ifndef RILL_KAFKA_INT_H
+#define RILL_KAFKA_INT_H
+
+#include <regex.h>
+
+#include "conn_int.h"
+
+typedef enum kafka_start {
+    KSTART_GROUP = 0, /* the group's committed offsets (Flink's default); else auto.offset.reset */
+    KSTART_EARLIEST,
+    KSTART_LATEST,
+    KSTART_TIMESTAMP,
+    KSTART_SPECIFIC,
+} kafka_start;
+
+typedef enum kafka_bound {
+    KBOUND_NONE = 0, /* unbounded */
+    KBOUND_LATEST,   /* the offsets latest when the partition was first seen */
+    KBOUND_TIMESTAMP,
+    KBOUND_GROUP,
+    KBOUND_SPECIFIC,
+} kafka_bound;
+
+typedef enum kafka_format {
+    KFMT_CSV = 0, /* one CSV line per message value, no header, the value columns in order */
+    KFMT_JSON,    /* one JSON object per message value, fields by name */
+    KFMT_RAW,     /* the value's bytes as the one physical STRING column */
+} kafka_format;
+
+typedef enum kafka_guarantee {
+    KSINK_AT_LEAST_ONCE = 0, /* flushed at every checkpoint before it is acknowledged */
+    KSINK_NONE,              /* nothing waited for */
+    KSINK_EXACTLY_ONCE,      /* Kafka transactions, committed when the checkpoint completes */
+} kafka_guarantee;
+
+typedef enum kafka_partitioner {
+    KPART_DEFAULT = 0, /* librdkafka's: by key hash when there is a key, else sticky */
+    KPART_FIXED,       /* subtask i writes partition i mod partitions */
+    KPART_ROUND_ROBIN,
+} kafka_partitioner;
+
+/* What a metadata column holds. */
+typedef enum kafka_meta {
+    KMETA_TOPIC = 0,
+    KMETA_PARTITION,
+    KMETA_OFFSET,
+    KMETA_TIMESTAMP,
+    KMETA_TIMESTAMP_TYPE,
+    KMETA_KEY,
+    KMETA_HEADERS,    /* every header, as a JSON object of strings (a name twice: its last) */
+    KMETA_HEADER,     /* one header's value, by name */
+} kafka_meta;
+
+typedef struct kafka_meta_col {
+    char *column; /* the schema field it fills */
+    int field;    /* its index, once bound */
+    kafka_meta what;
+    char *header; /* KMETA_HEADER: the header's name */
+} kafka_meta_col;
+
+/* An explicit offset of a partition (scan.startup.specific-offsets and the bounded kind). */
+typedef struct kafka_part_offset {
+    char *topic; /* NULL: the one topic of the source */
+    int32_t partition;
+    int64_t offset;
+} kafka_part_offset;
+
+typedef struct rill__kafka_cfg {
+    char **topics;
+    int n_topics;
+    char *pattern; /* topic-pattern, a POSIX extended regex matching whole topic names */
+    regex_t re;
+    bool has_re;
+    char *bootstrap, *group;
+    char **props; /* librdkafka properties (properties.* without the prefix): key, value, ... */
+    int n_props;
+    kafka_start start;
+    int64_t start_ts;
+    kafka_part_offset *start_offsets;
+    int n_start_offsets;
+    kafka_bound bound;
+    int64_t bound_ts;
+    kafka_part_offset *bound_offsets;
+    int n_bound_offsets;
+    int64_t discovery_ms; /* new partitions and topics looked for this often; 0: never */
+    kafka_format format;
+    char delim;
+    char *key_field; /* sink: the field whose value is the message key (NULL: no key) */
+    kafka_meta_col *meta;
+    int n_meta;
+    /* sink */
+    kafka_guarantee guarantee;
+    char *txn_prefix;
+    kafka_partitioner partitioner;
+    bool ts_from_event_time; /* sink: the message timestamp is the row's event time */
+    int64_t timeout_ms;      /* metadata, offset lookups, flushes: how long before an error */
+} rill__kafka_cfg;
+
+/* Parses options (NULL-terminated key, value pairs) for a source (sink false) or a sink into a
+ * new config. RILL_ECONFIG with a message naming the option, in err. */
+int rill__kafka_cfg_parse(const char *const *options, bool sink, rill__kafka_cfg **out,
+                          rill__err *err);
+/* Checks the config against the stream's schema (metadata columns, raw format, key field) and
+ * resolves field indexes. */
+int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sink,
+                         rill__err *err);
+void rill__kafka_cfg_free(void *cfg);
+
+/* Whether the source reads topic (listed, or matching the pattern). */
+bool rill__kafka_wants_topic(const rill__kafka_cfg *c, const char *topic);
+/* The subtask of parallelism par that reads (topic, partition): the same on every reader, at
+ * every restore (as Flink's KafkaSource: topics start at a place of their own, partitions
+ * follow round robin). */
+int rill__kafka_owner(const char *topic, int32_t partition, int par);
+
+/* A librdkafka configuration with the config's properties (bootstrap, group, properties.*)
+ * and the ones given; NULL with err set when librdkafka refuses one (the key named). */
+struct rd_kafka_conf_s *rill__kafka_conf(const rill__kafka_cfg *c, const char *const *extra,
+                                         const char *who, rill__err *err);
+
+#endif /* RILL_KAFKA_INT_H */
