@@ -719,6 +719,24 @@ typedef struct rill_file_opts {
 RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const rill_schema *schema,
                                        const rill_file_opts *opts);
 
+/*
+ * Reads Kafka topics (librdkafka). options: NULL-terminated key, value pairs named as Flink's
+ * Kafka connector names them (docs/kafka.md): "topic" (several: "a;b") or "topic-pattern",
+ * "properties.bootstrap.servers" (or "url", "kafka://HOST:PORT[,HOST:PORT...]/TOPIC"),
+ * "properties.group.id", "properties.<any librdkafka property>", "scan.startup.mode"
+ * (group-offsets, earliest-offset, latest-offset, timestamp, specific-offsets),
+ * "scan.bounded.mode" (unbounded, latest-offset, timestamp, group-offsets, specific-offsets),
+ * "format" (csv: one line per message value, the non-metadata fields in order, no header;
+ * json; raw: the value as the one STRING field), "metadata.<field>" (topic, partition, offset,
+ * timestamp, timestamp-type, key, headers, header.<name>). Partitions are the splits, spread
+ * over the subtasks by rill; their offsets are the source's state in checkpoints, restored
+ * exactly at any parallelism, and committed to the group (when one is set) as checkpoints
+ * complete. Each row's event timestamp is its message's timestamp: rill_stream_event_time
+ * with a NULL field keeps it. A bad option fails here, naming it.
+ */
+RILL_API rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
+                                        const char *const *options);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Sinks                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
@@ -745,6 +763,16 @@ RILL_API rill_stream *rill_sink_file(rill_stream *in, const char *path, const ri
  */
 RILL_API rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *dir,
                                                   const rill_file_opts *opts);
+/*
+ * Writes each row as one Kafka message (librdkafka) to the one "topic". options as for
+ * rill_source_kafka ("topic", "properties.*", "url", "format": csv lines without header or
+ * json), and "sink.delivery-guarantee": at-least-once (the default: every message acknowledged
+ * before a checkpoint completes), none, or exactly-once (Kafka transactions, one per subtask
+ * and checkpoint, committed when it completes; needs "sink.transactional-id-prefix");
+ * "key.fields" (a field whose text is the message key), "sink.partitioner" (default: by key
+ * hash, fixed, round-robin), "sink.timestamp" (event-time, the default, or now).
+ */
+RILL_API rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options);
 /* Discards rows, counting them (rill_env_metric "records_in"). */
 RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
 

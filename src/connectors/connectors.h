@@ -67,6 +67,12 @@ typedef struct rill__source_ops {
      * the same parallelism too (split states travel with their splits, and the splits a
      * subtask owns may differ from its old subtask's, as when a file was added) */
     bool restore_from_all;
+    /* Optional: checkpoint id took the position just given (right after position), and
+     * checkpoint id has completed (on the reader's thread; with the newest id completed, older
+     * ones may be skipped). A Kafka reader commits that position's offsets to its consumer
+     * group then, for monitoring. */
+    void (*positioned)(rill__source *s, uint64_t id);
+    int (*checkpoint_complete)(rill__source *s, uint64_t id);
     void (*destroy)(rill__source *s);
     void (*cfg_free)(void *cfg);
 } rill__source_ops;
@@ -115,12 +121,19 @@ rill__operator *rill__op_sink(const rill__op_init *init, rill__sink *sink);
 
 extern const rill__source_ops rill__generator_source_ops;
 extern const rill__source_ops rill__file_source_ops;
+extern const rill__source_ops rill__kafka_source_ops;
+extern const rill__sink_ops rill__kafka_sink_ops;
 extern const rill__sink_ops rill__print_sink_ops;
 extern const rill__sink_ops rill__file_sink_ops;
 extern const rill__sink_ops rill__blackhole_sink_ops;
 
 /* A deep copy of the generator options (field names, choices). */
 void *rill__generator_cfg(const rill_gen_opts *opts);
+/* The Kafka connectors' config from options (NULL-terminated key, value pairs, Flink's names:
+ * docs/kafka.md), for a source or a sink; NULL with RILL_ECONFIG and a message naming the option
+ * in err. */
+void *rill__kafka_source_cfg(const char *const *options, rill__err *err);
+void *rill__kafka_sink_cfg(const char *const *options, rill__err *err);
 /* The file source's config: path (file, glob or directory) and format options. */
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
 /* File sink config (path); print sink config (stdout, or the given FILE for tests). */

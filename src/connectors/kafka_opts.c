@@ -397,9 +397,6 @@ int rill__kafka_cfg_parse(const char *const *options, bool sink, rill__kafka_cfg
         else if (c->bound == KBOUND_SPECIFIC && !c->n_bound_offsets)
             rc = rill__err_set(err, RILL_ECONFIG, "%s: scan.bounded.mode 'specific-offsets' "
                                "needs 'scan.bounded.specific-offsets'", who);
-        else if ((c->start == KSTART_GROUP || c->bound == KBOUND_GROUP) && !c->group)
-            rc = rill__err_set(err, RILL_ECONFIG, "%s: group offsets need "
-                               "'properties.group.id'", who);
         if (c->discovery_ms < 0) /* Flink: on for unbounded sources, off for bounded ones */
             c->discovery_ms = c->bound == KBOUND_NONE ? DEFAULT_DISCOVERY_MS : 0;
         if (rc == 0 && c->bound != KBOUND_NONE && c->discovery_ms > 0)
@@ -551,4 +548,16 @@ rd_kafka_conf_t *rill__kafka_conf(const rill__kafka_cfg *c, const char *const *e
         }
     }
     return conf;
+}
+
+void *rill__kafka_source_cfg(const char *const *options, rill__err *err)
+{
+    rill__kafka_cfg *c;
+    return rill__kafka_cfg_parse(options, false, &c, err) == 0 ? c : NULL;
+}
+
+void *rill__kafka_sink_cfg(const char *const *options, rill__err *err)
+{
+    rill__kafka_cfg *c;
+    return rill__kafka_cfg_parse(options, true, &c, err) == 0 ? c : NULL;
 }

@@ -113,14 +113,19 @@ static int et_process(rill__operator *op, rill_batch *b)
          * or touches a session already due), so the batch is cut before it and the watermark
          * sent first. */
         uint32_t cut = b->n_rows;
+        uint32_t kept = 0;
+        bool own = e->field < 0; /* the rows' own timestamps (a Kafka source's) */
+        if (own && b->n_rows > 0 && !b->has_ts) {
+            rc = rill__operator_fail(op, RILL_EINVAL, "rows without timestamps of their own");
+            goto fail;
+        }
         if (b->n_rows > 0) {
             rill__batch_need_ts(b);
             b->has_ts = true;
         }
-        uint32_t kept = 0;
         for (uint32_t i = 0; i < b->n_rows; i++) {
             rill_row r = rill__batch_row(b, i);
-            if (RILL_UNLIKELY(rill_row_is_null(&r, e->field))) {
+            if (RILL_UNLIKELY(!own && rill_row_is_null(&r, e->field))) {
                 if (!e->skip_null) {
                     rc = rill__operator_fail(op, RILL_EPARSE,
                                              "row has a NULL timestamp in field '%s'",
@@ -130,7 +135,7 @@ static int et_process(rill__operator *op, rill_batch *b)
                 e->skipped++;
                 continue;
             }
-            int64_t ts = (int64_t)r.v[e->field];
+            int64_t ts = own ? b->ts[i] : (int64_t)r.v[e->field];
             if (RILL_UNLIKELY(ts <= g->max_ts) && e->opts.kind != RILL_WM_NONE) {
                 int64_t wm = combined_with(e, in, rill__wm_gen_current(g));
                 if (wm > op->watermark && (wm == RILL_TS_MAX || ts <= wm + 1)) {

@@ -508,8 +508,17 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         return NULL;
     if (!usable(s, "event_time"))
         return error_stream(s->env);
-    int f = ts_field ? rill_schema_index(s->schema, ts_field) : RILL_ENOENT;
-    if (f < 0) {
+    /* no field: the rows' own timestamps, which a Kafka source gives (its messages') */
+    bool own = !ts_field && s->node->kind == RILL_NODE_SOURCE &&
+               s->node->source_ops == &rill__kafka_source_ops;
+    int f = ts_field ? rill_schema_index(s->schema, ts_field) : own ? -1 : RILL_ENOENT;
+    if (!ts_field && !own) {
+        rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no timestamp field "
+                        "named (only a Kafka source's rows carry timestamps of their own)",
+                        s->node->uid);
+        return error_stream(s->env);
+    }
+    if (f < 0 && !own) {
         rill__buf b = {0};
         rill__schema_describe(s->schema, &b);
         rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no field '%s' in (%s)",
@@ -517,7 +526,7 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         rill__buf_free(&b);
         return error_stream(s->env);
     }
-    rill_type t = s->schema->fields[f].type;
+    rill_type t = own ? RILL_T_TIMESTAMP : s->schema->fields[f].type;
     if (t != RILL_T_TIMESTAMP && t != RILL_T_INT64) {
         rill__err_first(&s->env->err, RILL_ETYPE,
                         "event_time after '%s': field '%s' is %s, expected TIMESTAMP or INT64",
@@ -665,6 +674,20 @@ rill_stream *rill_source_file(rill_env *env, const char *path, const rill_schema
     return source_node(env, schema, &rill__file_source_ops, rill__file_source_cfg(path, opts));
 }
 
+rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
+                               const char *const *options)
+{
+    if (!env)
+        return NULL;
+    rill__err e = {0};
+    void *cfg = rill__kafka_source_cfg(options, &e);
+    if (!cfg) {
+        rill__err_first(&env->err, e.code, "%s", e.msg);
+        return error_stream(env);
+    }
+    return source_node(env, schema, &rill__kafka_source_ops, cfg);
+}
+
 static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *cfg)
 {
     if (!in) {
@@ -711,6 +734,19 @@ rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *dir,
     }
     return sink_node(in, &rill__exactly_once_file_sink_ops,
                      rill__exactly_once_file_sink_cfg(dir, opts));
+}
+
+rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options)
+{
+    if (!in)
+        return NULL;
+    rill__err e = {0};
+    void *cfg = rill__kafka_sink_cfg(options, &e);
+    if (!cfg) {
+        rill__err_first(&in->env->err, e.code, "%s", e.msg);
+        return error_stream(in->env);
+    }
+    return sink_node(in, &rill__kafka_sink_ops, cfg);
 }
 
 rill_stream *rill_sink_blackhole(rill_stream *in)

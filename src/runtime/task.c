@@ -33,11 +33,23 @@ const char *rill__task_errmsg(const rill__task *t)
 
 /* ---- the source operator: forwards what the source reads ------------------------------------ */
 
+typedef struct source_op {
+    rill__operator op;
+    rill__source *source; /* the task's */
+} source_op;
+
 static int source_op_process(rill__operator *op, rill_batch *b)
 {
     if (b->n_rows == 0 && b->split_done) /* still tells event time that a split ended */
         return op->main.out->ops->batch(op->main.out, b);
     return rill__operator_forward(op, b);
+}
+
+/* The source's own notification (a Kafka reader commits its offsets to the group). */
+static int source_op_complete(rill__operator *op, uint64_t id)
+{
+    rill__source *src = ((source_op *)op)->source;
+    return src->ops->checkpoint_complete ? src->ops->checkpoint_complete(src, id) : 0;
 }
 
 static void source_op_destroy(rill__operator *op)
@@ -50,6 +62,7 @@ static const rill__operator_ops source_op_ops = {
     .kind = "source",
     .open = rill__operator_open_hook,
     .process = source_op_process,
+    .checkpoint_complete = source_op_complete,
     .end_input = rill__operator_end_outputs,
     .close = rill__operator_close,
     .destroy = source_op_destroy,
@@ -373,9 +386,10 @@ static int task_build(rill__task *t)
                                   .n_counters = (int)env->n_counters,
                                   .n_tags = 0,
                                   .task_err = &t->err};
-            rill__operator *op = rill__xcalloc(1, sizeof *op);
-            rill__operator_init(op, &source_op_ops, &init);
-            t->ops[i] = op;
+            source_op *so = rill__xcalloc(1, sizeof *so);
+            so->source = t->source;
+            rill__operator_init(&so->op, &source_op_ops, &init);
+            t->ops[i] = &so->op;
             continue;
         }
         rill__sink *sink = NULL;

@@ -105,8 +105,11 @@ int rill__task_checkpoint(rill__task *t, uint64_t id, bool savepoint, int64_t al
         size_t start = buf->len;
         rill__ksnap *ks = NULL;
         op->snap_canonical = savepoint;
-        if (i == 0 && t->source && t->source->ops->position)
+        if (i == 0 && t->source && t->source->ops->position) {
             rc = t->source->ops->position(t->source, buf);
+            if (rc == 0 && t->source->ops->positioned)
+                t->source->ops->positioned(t->source, id);
+        }
         else if (op->ops->snapshot)
             rc = op->ops->snapshot(op, id, buf, &ks);
         if (op->ctx.backend) { /* the state's size, for the checkpoint's statistics */

@@ -1,0 +1,584 @@
+/* test_kafka.c - the Kafka source and sink against librdkafka's mock cluster, in-process (its
+ * brokers listen on loopback; the connectors reach them over TCP): options, partition
+ * assignment and offsets across rescaling, startup and bounded modes, metadata columns, bad
+ * records, group commits when checkpoints complete, and the sink read back. The mock cannot
+ * look up offsets by time: the timestamp modes are not tested here. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "connectors/connectors.h"
+#include "test.h"
+
+typedef struct mock {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mc;
+    const char *bootstrap;
+} mock;
+
+static void mock_start(mock *m, const char *topic, int parts)
+{
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
+    m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    CHECK(m->rk != NULL);
+    m->mc = rd_kafka_mock_cluster_new(m->rk, 3);
+    CHECK(m->mc != NULL);
+    m->bootstrap = rd_kafka_mock_cluster_bootstraps(m->mc);
+    CHECK_EQ(rd_kafka_mock_topic_create(m->mc, topic, parts, 3), 0);
+}
+
+static void mock_stop(mock *m)
+{
+    rd_kafka_mock_cluster_destroy(m->mc);
+    rd_kafka_destroy(m->rk);
+}
+
+static rd_kafka_t *producer(const mock *m)
+{
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    CHECK_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", m->bootstrap, errstr, sizeof errstr), 0);
+    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    CHECK(p != NULL);
+    return p;
+}
+
+/* Message value v (key k, may be NULL) to partition part with timestamp ts. */
+static void send_msg(rd_kafka_t *p, const char *topic, int32_t part, const char *k, const char *v,
+                 int64_t ts)
+{
+    CHECK_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0),
+                               RD_KAFKA_V_KEY((void *)k, k ? strlen(k) : 0),
+                               RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END),
+             0);
+}
+
+/* Rows "i,ts" for i in [0, n): row i to partition i mod parts, timestamp 1000 + i. */
+static void send_rows(const mock *m, const char *topic, int parts, int n)
+{
+    rd_kafka_t *p = producer(m);
+    for (int i = 0; i < n; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "%d,%d", i, 1000 + i);
+        send_msg(p, topic, i % parts, NULL, v, 1000 + i);
+    }
+    CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+}
+
+static rill__conn_init conn_init(rill__err *err, int subtask, int par)
+{
+    memset(err, 0, sizeof *err);
+    return (rill__conn_init){.uid = "k", .subtask = subtask, .parallelism = par,
+                             .batch_size = 16, .bad_policy = RILL_BAD_FAIL, .err = err};
+}
+
+static rill_schema *schema_of(const char *spec)
+{
+    rill_schema *s = NULL;
+    CHECK_RC(rill_schema_parse(spec, &s));
+    return s;
+}
+
+/* A config from options (the bootstrap added), bound to schema. */
+static void *cfg_of(const mock *m, const rill_schema *schema, const char *const *opts)
+{
+    const char *all[40];
+    int n = 0;
+    all[n++] = "properties.bootstrap.servers";
+    all[n++] = m->bootstrap;
+    for (int i = 0; opts[i]; i++)
+        all[n++] = opts[i];
+    all[n] = NULL;
+    rill__err err = {0};
+    void *cfg = rill__kafka_source_cfg(all, &err);
+    if (!cfg)
+        rill_test_fail(__FILE__, __LINE__, "options: %s", err.msg);
+    if (rill__kafka_source_ops.validate(cfg, schema, &err) != 0)
+        rill_test_fail(__FILE__, __LINE__, "validate: %s", err.msg);
+    return cfg;
+}
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = {ns / 1000000000, ns % 1000000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls src until it has emitted at least `want` rows (-1: until RILL_DONE), checking that each
+ * batch holds one partition's rows in offset order (columns id, ts, part, off); marks ids in
+ * seen (failing on a second time). Returns whether it ended. */
+static bool read_rows(rill__source *src, rill_schema *schema, int want, bool *seen, int total,
+                      const char *what)
+{
+    rill_batch *b = rill__batch_new(schema, 16);
+    int got = 0;
+    bool ended = false;
+    for (int polls = 0; !ended && (want < 0 || got < want); polls++) {
+        CHECK(polls < 20000); /* about 20 s at most */
+        rill__batch_clear(b);
+        int64_t w = 0;
+        int rc = src->ops->poll(src, b, &w);
+        if (rc < 0)
+            rill_test_fail(__FILE__, __LINE__, "%s: poll: %s", what, rill_strerror(rc));
+        ended = rc == RILL_DONE;
+        int64_t last_off = -1, part = -1;
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row r = rill__batch_row(b, i);
+            int64_t id = rill_row_i64(&r, 0);
+            CHECK(id >= 0 && id < total);
+            if (seen[id])
+                rill_test_fail(__FILE__, __LINE__, "%s: row %lld emitted twice", what,
+                               (long long)id);
+            seen[id] = true;
+            CHECK(b->has_ts);
+            CHECK_EQ(b->ts[i], rill_row_i64(&r, 1)); /* the message's timestamp */
+            if (part < 0)
+                part = rill_row_i64(&r, 2);
+            CHECK_EQ(rill_row_i64(&r, 2), part); /* one partition per batch */
+            CHECK(rill_row_i64(&r, 3) > last_off);
+            last_off = rill_row_i64(&r, 3);
+            got++;
+        }
+        if (rc == RILL_AGAIN)
+            sleep_ns(w > 0 && w < 2000000 ? w : 2000000);
+    }
+    rill__batch_unref(b);
+    return ended;
+}
+
+static const char *const ROW_SCHEMA = "id INT64 NOT NULL, ts TIMESTAMP NOT NULL, part INT64, "
+                                      "off INT64";
+static const char *const META[] = {"metadata.part", "partition", "metadata.off", "offset", NULL};
+
+/* Chains of three parallelisms (a first run, two restores), progress at random: every row of
+ * a bounded topic once, each batch one partition's rows. */
+TEST(kafka_source_rescale_chains_read_each_row_once)
+{
+    mock m;
+    mock_start(&m, "in", 5);
+    enum { TOTAL = 700 };
+    send_rows(&m, "in", 5, TOTAL);
+    rill_schema *schema = schema_of(ROW_SCHEMA);
+    const char *opts[] = {"topic", "in", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                          META[3], NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    static const int chains[][3] = {{2, 1, 1}, {4, 1, 1}, {3, 1, 1}, {4, 2, 2}, {1, 3, 2},
+                                    {2, 4, 3}, {1, 1, 1}, {4, 4, 4}, {3, 2, 4}, {1, 4, 1}};
+    uint64_t rnd = 99;
+    for (size_t c = 0; c < sizeof chains / sizeof *chains; c++) {
+        bool seen[TOTAL] = {0};
+        rill__buf pos[4] = {{0}};
+        bool fin[4] = {0};
+        int n_pos = 0, old_par = 0;
+        char what[64];
+        for (int ph = 0; ph < 3; ph++) {
+            int par = chains[c][ph];
+            rill__buf out[4] = {{0}};
+            bool ended[4] = {0};
+            rill__source_pos sp[4];
+            for (int i = 0; i < n_pos; i++)
+                sp[i] = (rill__source_pos){i, old_par, fin[i], fin[i] ? NULL : pos[i].data,
+                                           fin[i] ? 0 : pos[i].len};
+            for (int st = 0; st < par; st++) {
+                snprintf(what, sizeof what, "chain %d->%d->%d, run %d, subtask %d",
+                         chains[c][0], chains[c][1], chains[c][2], ph + 1, st);
+                rill__err err;
+                rill__conn_init init = conn_init(&err, st, par);
+                rill__source *src;
+                CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+                if (n_pos)
+                    CHECK_RC(rill__kafka_source_ops.seek_rescaled(src, sp, n_pos));
+                rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+                int want = ph == 2 ? -1 : (int)(rnd >> 33) % 120;
+                ended[st] = read_rows(src, schema, want, seen, TOTAL, what);
+                if (err.code)
+                    rill_test_fail(__FILE__, __LINE__, "%s: %s", what, err.msg);
+                CHECK_RC(rill__kafka_source_ops.position(src, &out[st]));
+                rill__kafka_source_ops.destroy(src);
+            }
+            for (int i = 0; i < n_pos; i++)
+                rill__buf_free(&pos[i]);
+            for (int st = 0; st < par; st++) {
+                pos[st] = out[st];
+                fin[st] = ended[st]; /* handed over as the runtime does: no data */
+            }
+            n_pos = par;
+            old_par = par;
+        }
+        for (int i = 0; i < TOTAL; i++)
+            if (!seen[i]) {
+                rill_test_fail(__FILE__, __LINE__, "chain %d->%d->%d: row %d never read",
+                               chains[c][0], chains[c][1], chains[c][2], i);
+                break;
+            }
+        for (int i = 0; i < n_pos; i++)
+            rill__buf_free(&pos[i]);
+    }
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
+
+/* Reads every row a config gives (one reader), into seen; returns the count. */
+static int read_all(void *cfg, rill_schema *schema, bool *seen, int total)
+{
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    memset(seen, 0, (size_t)total * sizeof *seen);
+    read_rows(src, schema, -1, seen, total, "read_all");
+    rill__kafka_source_ops.destroy(src);
+    int n = 0;
+    for (int i = 0; i < total; i++)
+        n += seen[i];
+    return n;
+}
+
+/* Startup and bounded modes: earliest, latest, a timestamp, explicit offsets, group offsets
+ * (committed when a checkpoint completes, not before). */
+TEST(kafka_source_startup_and_bounded_modes)
+{
+    mock m;
+    mock_start(&m, "modes", 2);
+    enum { TOTAL = 100 };
+    send_rows(&m, "modes", 2, TOTAL); /* even ids in partition 0, odd in 1; offset = id / 2 */
+    rill_schema *schema = schema_of(ROW_SCHEMA);
+    bool seen[TOTAL];
+    const char *latest[] = {"topic", "modes", "scan.startup.mode", "latest-offset",
+                            "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                            META[3], NULL};
+    void *cfg = cfg_of(&m, schema, latest);
+    CHECK_EQ(read_all(cfg, schema, seen, TOTAL), 0);
+    rill__kafka_source_ops.cfg_free(cfg);
+    /* (the timestamp modes ask the brokers for offsets by time, which librdkafka's mock
+     * cluster does not look up: it answers "none", so they are not tested here) */
+    const char *given[] = {"topic", "modes", "scan.startup.mode", "specific-offsets",
+                           "scan.startup.specific-offsets", "partition:0,offset:45;partition:1,"
+                           "offset:10", "scan.bounded.mode", "specific-offsets",
+                           "scan.bounded.specific-offsets", "partition:0,offset:48;partition:1,"
+                           "offset:12", META[0], META[1], META[2], META[3], NULL};
+    cfg = cfg_of(&m, schema, given);
+    CHECK_EQ(read_all(cfg, schema, seen, TOTAL), 5); /* ids 90, 92, 94 and 21, 23 */
+    CHECK(seen[90] && seen[94] && seen[21] && seen[23] && !seen[96] && !seen[25]);
+    rill__kafka_source_ops.cfg_free(cfg);
+
+    /* group offsets: a reader takes two checkpoints' positions, only the first completes */
+    const char *group[] = {"topic", "modes", "properties.group.id", "g1", "scan.startup.mode",
+                           "group-offsets", "scan.bounded.mode", "latest-offset", META[0],
+                           META[1], META[2], META[3], NULL};
+    cfg = cfg_of(&m, schema, group);
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    memset(seen, 0, sizeof seen);
+    read_rows(src, schema, 30, seen, TOTAL, "group, first run"); /* no offset yet: earliest */
+    rill__buf pos = {0};
+    CHECK_RC(rill__kafka_source_ops.position(src, &pos));
+    rill__kafka_source_ops.positioned(src, 1);
+    int first = 0;
+    bool at1[TOTAL];
+    for (int i = 0; i < TOTAL; i++) {
+        first += seen[i];
+        at1[i] = seen[i];
+    }
+    read_rows(src, schema, 20, seen, TOTAL, "group, after checkpoint 1");
+    rill__buf_free(&pos);
+    CHECK_RC(rill__kafka_source_ops.position(src, &pos));
+    rill__kafka_source_ops.positioned(src, 2);
+    CHECK_RC(rill__kafka_source_ops.checkpoint_complete(src, 1));
+    rill__kafka_source_ops.destroy(src); /* closes: the asynchronous commit goes out first */
+    bool again[TOTAL];
+    int n = read_all(cfg, schema, again, TOTAL);
+    CHECK_EQ(n, TOTAL - first); /* exactly what checkpoint 1 had not read */
+    for (int i = 0; i < TOTAL; i++) /* the rows after checkpoint 1 come again: 2 never completed */
+        CHECK_EQ(again[i], !at1[i]);
+    rill__buf_free(&pos);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
+
+/* Metadata columns: topic, key, headers, one header, timestamp type; raw values. */
+TEST(kafka_source_metadata_and_raw)
+{
+    mock m;
+    mock_start(&m, "meta", 1);
+    rd_kafka_t *p = producer(&m);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+    rd_kafka_header_add(h, "trace", -1, "abc", -1);
+    rd_kafka_header_add(h, "n\"q", -1, "1", -1);
+    CHECK_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("meta"), RD_KAFKA_V_PARTITION(0),
+                               RD_KAFKA_V_VALUE((void *)"x,\"y", 4), RD_KAFKA_V_KEY("k1", 2),
+                               RD_KAFKA_V_TIMESTAMP(5000), RD_KAFKA_V_HEADERS(h),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+             0);
+    send_msg(p, "meta", 0, NULL, "plain", 6000);
+    send_msg(p, "meta", 0, "tomb", NULL, 7000); /* a tombstone: no row */
+    CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+    rill_schema *schema = schema_of("v STRING, t STRING, k STRING, hs STRING, tr STRING, "
+                                    "tt STRING, ts TIMESTAMP");
+    const char *opts[] = {"topic", "meta", "format", "raw", "scan.startup.mode",
+                          "earliest-offset", "scan.bounded.mode", "latest-offset",
+                          "metadata.t", "topic", "metadata.k", "key", "metadata.hs", "headers",
+                          "metadata.tr", "header.trace", "metadata.tt", "timestamp-type",
+                          "metadata.ts", "timestamp", NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    rill_batch *b = rill__batch_new(schema, 16);
+    rill__buf rows = {0};
+    for (int polls = 0; polls < 5000; polls++) {
+        int64_t w;
+        int rc = src->ops->poll(src, b, &w);
+        CHECK(rc >= 0);
+        if (rc == RILL_DONE)
+            break;
+        if (rc == RILL_AGAIN)
+            sleep_ns(1000000);
+    }
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        rill_row r = rill__batch_row(b, i);
+        rill__encode_csv_row(schema, &r, '|', &rows);
+    }
+    CHECK_STR(rill__buf_cstr(&rows),
+              "\"x,\"\"y\"|meta|k1|\"{\"\"trace\"\":\"\"abc\"\",\"\"n\\\"\"q\"\":\"\"1\"\"}\"|"
+              "abc|CreateTime|5000\n"
+              "plain|meta||||CreateTime|6000\n");
+    rill__buf_free(&rows);
+    rill__batch_unref(b);
+    rill__kafka_source_ops.destroy(src);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
+
+/* A record that does not decode: the job fails naming topic, partition and offset; under
+ * "skip" it is counted and written to the dead-letter file with where it was. */
+TEST(kafka_source_bad_records)
+{
+    mock m;
+    mock_start(&m, "bad", 1);
+    rd_kafka_t *p = producer(&m);
+    send_msg(p, "bad", 0, NULL, "1,1001", 1);
+    send_msg(p, "bad", 0, NULL, "2,notatime", 2);
+    send_msg(p, "bad", 0, NULL, "3,1003\n", 3); /* a line break at the end is no part of it */
+    CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+    rill_schema *schema = schema_of(ROW_SCHEMA);
+    const char *opts[] = {"topic", "bad", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                          META[3], NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    char *dl = rill__xasprintf("%s/dead.jsonl", rill_test_tmpdir());
+    for (int skip = 0; skip < 2; skip++) {
+        rill__err err;
+        rill__conn_init init = conn_init(&err, 0, 1);
+        if (skip) {
+            init.bad_policy = RILL_BAD_SKIP;
+            init.dead_letter_path = dl;
+        }
+        rill__source *src;
+        CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+        rill_batch *b = rill__batch_new(schema, 16);
+        int rc = 0, rows = 0;
+        for (int polls = 0; polls < 5000 && rc >= 0 && rc != RILL_DONE; polls++) {
+            int64_t w;
+            rc = src->ops->poll(src, b, &w);
+            rows += (int)b->n_rows;
+            rill__batch_clear(b);
+            if (rc == RILL_AGAIN)
+                sleep_ns(1000000);
+        }
+        if (!skip) {
+            CHECK_EQ(rc, RILL_EPARSE);
+            CHECK_CONTAINS(err.msg, "kafka source 'k' (subtask 1/1): topic bad partition 0 "
+                                    "offset 1, column 3: ");
+            CHECK_CONTAINS(err.msg, "notatime");
+        } else {
+            CHECK_EQ(rc, RILL_DONE);
+            CHECK_EQ(rows, 2);
+            CHECK_EQ(src->ops->skipped(src), 1);
+        }
+        rill__batch_unref(b);
+        rill__kafka_source_ops.destroy(src);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_RC(rill__read_file(dl, 1 << 20, &text, &len));
+    CHECK_CONTAINS(text, "{\"source\":\"k\",\"topic\":\"bad\",\"partition\":0,\"offset\":1,"
+                         "\"column\":3,\"error\":");
+    CHECK_CONTAINS(text, "\"record\":\"2,notatime\"}\n");
+    free(text);
+    free(dl);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
+
+/* Bad options fail when the graph is built, naming the option. */
+TEST(kafka_options_refused_by_name)
+{
+    static const struct {
+        const char *opts[9];
+        const char *msg;
+    } cases[] = {
+        {{"topic", "t", NULL}, "no 'properties.bootstrap.servers'"},
+        {{"url", "kafka://h:1/t", "topic-pattern", "x", NULL}, "either 'topic' or"},
+        {{"url", "http://h:1/t", NULL}, "option 'url': expected kafka://"},
+        {{"url", "kafka://h:1/t", "scan.startup.mode", "first", NULL},
+         "option 'scan.startup.mode': 'first' is not a startup mode"},
+        {{"url", "kafka://h:1/t", "scan.startup.mode", "timestamp", NULL},
+         "needs 'scan.startup.timestamp-millis'"},
+        {{"url", "kafka://h:1/t", "scan.startup.specific-offsets", "partition:x", NULL},
+         "option 'scan.startup.specific-offsets'"},
+        {{"url", "kafka://h:1/t", "properties.fetch.max.bytes", "lots", NULL},
+         "property 'properties.fetch.max.bytes' = 'lots'"},
+        {{"url", "kafka://h:1/t", "sasl.mechanism", "PLAIN", NULL},
+         "option 'sasl.mechanism': unknown option"},
+        {{"url", "kafka://h:1/t", "scan.bounded.mode", "latest-offset",
+          "scan.topic-partition-discovery.interval", "1 min", NULL},
+         "partition discovery is off"},
+        {{"topic-pattern", "a(", "properties.bootstrap.servers", "h:1", NULL},
+         "option 'topic-pattern': not a regular expression"},
+        {{"url", "kafka://h:1/t", "metadata.x", "offsets", NULL}, "unknown metadata 'offsets'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rill__err err = {0};
+        void *cfg = rill__kafka_source_cfg(cases[i].opts, &err);
+        CHECK(cfg == NULL);
+        CHECK_EQ(err.code, RILL_ECONFIG);
+        CHECK_CONTAINS(err.msg, cases[i].msg);
+    }
+    rill__err err = {0};
+    const char *sink_eo[] = {"url", "kafka://h:1/t", "sink.delivery-guarantee", "exactly-once",
+                             NULL};
+    CHECK(rill__kafka_sink_cfg(sink_eo, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "needs 'sink.transactional-id-prefix'");
+    /* schema checks: a metadata column of the wrong type, raw with two fields */
+    rill_schema *schema = schema_of("a STRING, b STRING");
+    const char *meta[] = {"url", "kafka://h:1/t", "metadata.a", "offset", NULL};
+    void *cfg = rill__kafka_source_cfg(meta, &err);
+    CHECK(cfg != NULL);
+    CHECK_EQ(rill__kafka_source_ops.validate(cfg, schema, &err), RILL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "metadata column 'a' must be INT64, not STRING");
+    rill__kafka_source_ops.cfg_free(cfg);
+    const char *raw[] = {"url", "kafka://h:1/t", "format", "raw", NULL};
+    cfg = rill__kafka_source_cfg(raw, &err);
+    CHECK_EQ(rill__kafka_source_ops.validate(cfg, schema, &err), RILL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "format 'raw' needs exactly one STRING field");
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+}
+
+/* The sink's rows read back by the source: every row once, keys from the key field, the
+ * partitioners, timestamps from event time. */
+TEST(kafka_sink_rows_read_back)
+{
+    mock m;
+    mock_start(&m, "out", 3);
+    rill_schema *schema = schema_of("id INT64 NOT NULL, ts TIMESTAMP NOT NULL, name STRING");
+    enum { TOTAL = 300 };
+    for (int mode = 0; mode < 3; mode++) {
+        static const char *const parts[] = {"default", "fixed", "round-robin"};
+        char topic[16];
+        snprintf(topic, sizeof topic, "out%d", mode);
+        CHECK_EQ(rd_kafka_mock_topic_create(m.mc, topic, 3, 3), 0);
+        const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", topic,
+                              "key.fields", "name", "sink.partitioner", parts[mode], NULL};
+        rill__err err = {0};
+        void *cfg = rill__kafka_sink_cfg(opts, &err);
+        CHECK(cfg != NULL);
+        CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+        for (int st = 0; st < 2; st++) { /* two subtasks, half the rows each */
+            rill__conn_init init = conn_init(&err, st, 2);
+            rill__sink *sink;
+            CHECK_RC(rill__kafka_sink_ops.create(cfg, schema, &init, &sink));
+            rill_batch *b = rill__batch_new(schema, TOTAL);
+            rill__batch_need_ts(b);
+            b->has_ts = true;
+            for (int i = st; i < TOTAL; i += 2) {
+                rill_row r = rill__batch_append(b);
+                rill_row_set_i64(&r, 0, i);
+                rill_row_set_ts(&r, 1, 5000 + i);
+                char name[16];
+                snprintf(name, sizeof name, "n%d", i % 7);
+                CHECK_RC(rill_row_set_str(&r, 2, name, strlen(name)));
+                b->ts[b->n_rows - 1] = 5000 + i;
+            }
+            CHECK_RC(rill__kafka_sink_ops.write(sink, b));
+            rill__buf state = {0};
+            CHECK_RC(rill__kafka_sink_ops.pre_commit(sink, 1, &state)); /* all acknowledged */
+            rill__buf_free(&state);
+            rill__batch_unref(b);
+            CHECK_RC(rill__kafka_sink_ops.finish(sink));
+            rill__kafka_sink_ops.destroy(sink);
+        }
+        rill__kafka_sink_ops.cfg_free(cfg);
+        /* read back, with the key and partition */
+        rill_schema *rs = schema_of("id INT64 NOT NULL, ts TIMESTAMP NOT NULL, name STRING, "
+                                    "k STRING, part INT64");
+        const char *ropts[] = {"topic", topic, "scan.startup.mode", "earliest-offset",
+                               "scan.bounded.mode", "latest-offset", "metadata.k", "key",
+                               "metadata.part", "partition", NULL};
+        void *rcfg = cfg_of(&m, rs, ropts);
+        rill__conn_init init = conn_init(&err, 0, 1);
+        rill__source *src;
+        CHECK_RC(rill__kafka_source_ops.create(rcfg, rs, &init, &src));
+        rill_batch *b = rill__batch_new(rs, 64);
+        bool seen[TOTAL] = {0};
+        int n = 0, key_part[7], rc = 0;
+        memset(key_part, -1, sizeof key_part);
+        for (int polls = 0; polls < 20000 && rc != RILL_DONE; polls++) {
+            int64_t w;
+            rill__batch_clear(b);
+            rc = src->ops->poll(src, b, &w);
+            CHECK(rc >= 0);
+            for (uint32_t i = 0; i < b->n_rows; i++) {
+                rill_row r = rill__batch_row(b, i);
+                int64_t id = rill_row_i64(&r, 0);
+                CHECK(id >= 0 && id < TOTAL && !seen[id]);
+                seen[id] = true;
+                n++;
+                CHECK_EQ(b->ts[i], 5000 + id); /* the message timestamp: the event time */
+                size_t kl;
+                const char *k = rill_row_str(&r, 3, &kl);
+                char want[16];
+                snprintf(want, sizeof want, "n%d", (int)(id % 7));
+                CHECK(kl == strlen(want) && !memcmp(k, want, kl));
+                int64_t part = rill_row_i64(&r, 4);
+                if (mode == 0) { /* by key: one partition per key */
+                    if (key_part[id % 7] < 0)
+                        key_part[id % 7] = (int)part;
+                    CHECK_EQ(key_part[id % 7], part);
+                } else if (mode == 1) { /* fixed: subtask i to partition i */
+                    CHECK_EQ(part, id % 2);
+                }
+            }
+            if (rc == RILL_AGAIN)
+                sleep_ns(1000000);
+        }
+        CHECK_EQ(n, TOTAL);
+        rill__batch_unref(b);
+        rill__kafka_source_ops.destroy(src);
+        rill__kafka_source_ops.cfg_free(rcfg);
+        rill_schema_free(rs);
+    }
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
