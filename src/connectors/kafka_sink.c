@@ -154,11 +154,19 @@ static int produce(ksink *s, const char *v, size_t vlen, const char *k, size_t k
         part = s->subtask % s->n_partitions;
     else if (s->cfg->partitioner == KPART_ROUND_ROBIN)
         part = (int32_t)(s->rr++ % (uint64_t)s->n_partitions);
+    rd_kafka_vu_t vu[6] = {
+        {.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = s->topic},
+        {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = part},
+        {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+        {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)v, vlen}},
+        {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)k, klen}},
+        {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = ts},
+    };
     for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            s->rk, RD_KAFKA_V_RKT(s->topic), RD_KAFKA_V_PARTITION(part),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)v, vlen),
-            RD_KAFKA_V_KEY((void *)k, klen), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+        rd_kafka_error_t *err = rd_kafka_produceva(s->rk, vu, 6);
+        rd_kafka_resp_err_t e = err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (err)
+            rd_kafka_error_destroy(err);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)

@@ -498,13 +498,13 @@ static int discover(ksrc *s)
             }
         if (m > taken && (rc = resolve_start(s, fresh + taken, m - taken, pass == 0)) == 0)
             rc = resolve_stop(s, fresh + taken, m - taken);
-        if (rc == 0) {
+        if (rc == 0 && m > taken) {
             rc = adopt(s, fresh + taken, m - taken);
             taken = m;
         }
     }
     size_t taken_res = 0;
-    if (rc == 0) {
+    if (rc == 0 && n_res > 0) {
         rc = adopt(s, resumed, n_res);
         taken_res = n_res;
     }

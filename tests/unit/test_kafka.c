@@ -50,16 +50,29 @@ static rd_kafka_t *producer(const mock *m)
     return p;
 }
 
-/* Message value v (key k, may be NULL) to partition part with timestamp ts. */
-static void send_msg(rd_kafka_t *p, const char *topic, int32_t part, const char *k, const char *v,
-                 int64_t ts)
+/* Message value v (key k, may be NULL; headers h, may be NULL, taken) to partition part with
+ * timestamp ts. */
+static void send_hdrs(rd_kafka_t *p, const char *topic, int32_t part, const char *k,
+                      const char *v, int64_t ts, rd_kafka_headers_t *h)
 {
-    CHECK_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                               RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0),
-                               RD_KAFKA_V_KEY((void *)k, k ? strlen(k) : 0),
-                               RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END),
-             0);
+    rd_kafka_vu_t vu[7] = {
+        {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic},
+        {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = part},
+        {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+        {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)v, v ? strlen(v) : 0}},
+        {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)k, k ? strlen(k) : 0}},
+        {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = ts},
+        {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = h},
+    };
+    rd_kafka_error_t *e = rd_kafka_produceva(p, vu, h ? 7 : 6);
+    if (e)
+        rill_test_fail(__FILE__, __LINE__, "produce: %s", rd_kafka_error_string(e));
+}
+
+static void send_msg(rd_kafka_t *p, const char *topic, int32_t part, const char *k,
+                     const char *v, int64_t ts)
+{
+    send_hdrs(p, topic, part, k, v, ts, NULL);
 }
 
 /* Rows "i,ts" for i in [0, n): row i to partition i mod parts, timestamp 1000 + i. */
@@ -320,11 +333,7 @@ TEST(kafka_source_metadata_and_raw)
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
     rd_kafka_header_add(h, "trace", -1, "abc", -1);
     rd_kafka_header_add(h, "n\"q", -1, "1", -1);
-    CHECK_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("meta"), RD_KAFKA_V_PARTITION(0),
-                               RD_KAFKA_V_VALUE((void *)"x,\"y", 4), RD_KAFKA_V_KEY("k1", 2),
-                               RD_KAFKA_V_TIMESTAMP(5000), RD_KAFKA_V_HEADERS(h),
-                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-             0);
+    send_hdrs(p, "meta", 0, "k1", "x,\"y", 5000, h);
     send_msg(p, "meta", 0, NULL, "plain", 6000);
     send_msg(p, "meta", 0, "tomb", NULL, 7000); /* a tombstone: no row */
     CHECK_EQ(rd_kafka_flush(p, 10000), 0);
