@@ -3,7 +3,9 @@
 #   make demo     ... and run the fraud-detection demo on the embedded mini-cluster
 #   make test     ... and run every test, then again under ASan+UBSan (build-asan/)
 #   make bench    build and run the benchmarks, printing a table
-#   make chaos    the long chaos test: jobs killed -9 over 100 times and resumed (CHAOS_KILLS per job)
+#   make chaos    the long chaos test: jobs killed -9 over 100 times and resumed (CHAOS_KILLS per job),
+#                 then every chain of three parallelisms from {1,2,3,4} with savepoints and with
+#                 kill -9 + --resume (tests/e2e/chains.py), printing a table
 #   make fuzz     build the libFuzzer targets with full coverage (build-fuzz/, clang) and run each
 #                 for FUZZ_SECONDS (default 60), keeping what they find in build-fuzz/fuzz/<target>/
 #   make asan | make debug | make format | make clean
@@ -49,9 +51,13 @@ bench: build
 	@./bench/checkpoints
 
 CHAOS_KILLS ?= 35
+CHAOS_ENV = RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
+	RILL_TEST_JOBS=build/tests/jobs
 chaos: build
-	@RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
-	 RILL_TEST_JOBS=build/tests/jobs python3 tests/e2e/chaos.py --kills $(CHAOS_KILLS)
+	@status=0; \
+	$(CHAOS_ENV) python3 tests/e2e/chaos.py --kills $(CHAOS_KILLS) || status=1; \
+	$(CHAOS_ENV) python3 tests/e2e/chains.py || status=1; \
+	exit $$status
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

@@ -7,11 +7,16 @@
  *       --fail-times 3 --alerts DIR
  *
  * A generator (--source-parallelism P, default 1; position checkpointed) emits (key, seq)
- * with seq = 1, 2, 3, ... per key (K must be a multiple of P: each key then has one source). A map fails the job after --fail-after rows of an attempt once --fail-checkpoints
- * checkpoints have completed, up to --fail-times times in this process. A keyed checker keeps
+ * with seq = 1, 2, 3, ... per key (K must be a multiple of P: each key then has one source). A
+ * map fails the job after --fail-after rows of an attempt once --fail-checkpoints checkpoints
+ * have completed, up to --fail-times times in this process. A keyed checker keeps
  * the last seq per key in ValueState and emits an alert for any gap (a lost event) or repeat (a
- * duplicate). Alerts go to the exactly-once file sink in --alerts (or are only counted). At the
- * end it prints: selfcheck: events=N alerts=N gaps=N duplicates=N failures=N.
+ * duplicate). Alerts go to the exactly-once file sink in --alerts (or are only counted). With
+ * --done-rows 1 the checker also emits a row (key, last, last, "done") when a key reaches its
+ * last seq, so that the committed output shows every event arrived: one "done" row per key and
+ * nothing else (a lost tail, which no gap reveals, leaves its key without one). At the end it
+ * prints: selfcheck: events=N alerts=N gaps=N duplicates=N failures=N, and done=N with
+ * --done-rows (rows of this process; alerts counts the done rows out).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,7 +28,9 @@
 typedef struct check_cfg {
     int64_t fail_after, fail_checkpoints, fail_times;
     const rill_state_desc *last; /* last seq seen per key */
-    rill_counter *gaps, *dups;
+    rill_counter *gaps, *dups, *done;
+    int64_t keys, events; /* for the last seq of each key */
+    bool done_rows;
 } check_cfg;
 
 static check_cfg cfg;
@@ -55,23 +62,35 @@ static int failer(rill_ctx *ctx, const rill_row *in, rill_row *out)
     return rill_row_copy(out, in);
 }
 
+static int emit_alert(rill_ctx *ctx, int64_t key, int64_t expected, int64_t got, const char *kind)
+{
+    rill_row alert;
+    int rc = rill_emit(ctx, &alert);
+    if (rc < 0)
+        return rc;
+    rill_row_set_i64(&alert, 0, key);
+    rill_row_set_i64(&alert, 1, expected);
+    rill_row_set_i64(&alert, 2, got);
+    return rill_row_set_str(&alert, 3, kind, strlen(kind));
+}
+
 static int checker(rill_ctx *ctx, const rill_row *in)
 {
-    int64_t last = 0, seq = rill_row_i64(in, F_SEQ);
+    int64_t last = 0, key = rill_row_i64(in, F_KEY), seq = rill_row_i64(in, F_SEQ);
     int rc = rill_value_get(ctx, cfg.last, &last);
     if (rc < 0)
         return rc;
     if (seq != last + 1) {
-        rill_row alert;
-        if ((rc = rill_emit(ctx, &alert)) < 0)
+        bool gap = seq > last + 1;
+        if ((rc = emit_alert(ctx, key, last + 1, seq, gap ? "gap" : "duplicate")) < 0)
             return rc;
-        rill_row_set_i64(&alert, 0, rill_row_i64(in, F_KEY));
-        rill_row_set_i64(&alert, 1, last + 1);
-        rill_row_set_i64(&alert, 2, seq);
-        const char *kind = seq > last + 1 ? "gap" : "duplicate";
-        if ((rc = rill_row_set_str(&alert, 3, kind, strlen(kind))) < 0)
+        rill_counter_add(ctx, gap ? cfg.gaps : cfg.dups, 1);
+    }
+    /* key k has the rows n = k, k + K, ... below the event count */
+    if (cfg.done_rows && seq > last && seq == (cfg.events - key + cfg.keys - 1) / cfg.keys) {
+        if ((rc = emit_alert(ctx, key, seq, seq, "done")) < 0)
             return rc;
-        rill_counter_add(ctx, seq > last + 1 ? cfg.gaps : cfg.dups, 1);
+        rill_counter_add(ctx, cfg.done, 1);
     }
     if (seq > last)
         rc = rill_value_set(ctx, cfg.last, &seq);
@@ -91,6 +110,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     cfg.fail_after = 0;
     cfg.fail_checkpoints = 1;
     cfg.fail_times = 0;
+    cfg.done_rows = false;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -116,6 +136,8 @@ int rill_job(rill_env *env, int argc, char **argv)
             cfg.fail_times = n;
         else if (!strcmp(a, "--source-parallelism"))
             src_par = n;
+        else if (!strcmp(a, "--done-rows"))
+            cfg.done_rows = n != 0;
         else
             return usage("unknown argument ", a);
     }
@@ -128,6 +150,9 @@ int rill_job(rill_env *env, int argc, char **argv)
     cfg.last = rill_value_state(env, "last-seq", sizeof(int64_t));
     cfg.gaps = rill_counter_new(env, "gaps");
     cfg.dups = rill_counter_new(env, "duplicates");
+    cfg.done = rill_counter_new(env, "done");
+    cfg.keys = keys;
+    cfg.events = events;
 
     /* row n: key n mod K, seq n / K + 1: each key counts 1, 2, 3, ... in source order */
     rill_gen_field f[2] = {
@@ -153,8 +178,12 @@ int rill_job(rill_env *env, int argc, char **argv)
     int rc = rill_env_execute(env);
     int64_t n_alerts = 0;
     rill_env_metric(env, "alerts", "records_in", &n_alerts);
-    printf("selfcheck: events=%lld alerts=%lld gaps=%lld duplicates=%lld failures=%ld\n", events,
-           (long long)n_alerts, (long long)rill_counter_value(cfg.gaps),
+    int64_t n_done = rill_counter_value(cfg.done);
+    printf("selfcheck: events=%lld alerts=%lld gaps=%lld duplicates=%lld failures=%ld", events,
+           (long long)(n_alerts - n_done), (long long)rill_counter_value(cfg.gaps),
            (long long)rill_counter_value(cfg.dups), atomic_load(&failures));
+    if (cfg.done_rows)
+        printf(" done=%lld", (long long)n_done);
+    printf("\n");
     return rc;
 }

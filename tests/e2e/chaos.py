@@ -20,7 +20,6 @@ The jobs:
 import argparse
 import os
 import random
-import re
 import sys
 import tempfile
 import shutil
@@ -30,12 +29,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rill_e2e  # noqa: E402
 from rill_e2e import Failure, expect, expect_rc  # noqa: E402
-from rill_e2e import Started  # noqa: E402
+from rill_e2e import Started, restored_checkpoint  # noqa: E402
 import test_windows  # noqa: E402
 
 PARALLELISMS = (1, 2, 3, 4)
 FINAL_TIMEOUT = 300
-RESTORE_LINE = re.compile(r"restoring checkpoint (\d+)")
 
 
 class Log:
@@ -57,11 +55,6 @@ class Log:
                             "".join(str(p) for p in self.pars), time.monotonic() - self.t0))
 
 
-def restored(err):
-    m = RESTORE_LINE.findall(err)
-    return int(m[-1]) if m else None
-
-
 def chaos(tmp, rng, log, args_for, kills, lo, hi):
     """Runs args_for(parallelism) with --resume, killed after a random lo..hi seconds, `kills`
     times (fewer if the job finishes first), then once more to its end. Returns the final
@@ -76,7 +69,7 @@ def chaos(tmp, rng, log, args_for, kills, lo, hi):
             time.sleep(0.01)
         ended = s.p.poll() is not None
         r = s.kill9()
-        chk = restored(r.err)
+        chk = restored_checkpoint(r.err)
         log.restores += chk is not None
         if ended:
             expect_rc(r, 0)
@@ -96,8 +89,8 @@ def chaos(tmp, rng, log, args_for, kills, lo, hi):
                                                                        r.describe()))
     r = s.result()
     expect_rc(r, 0)
-    log.restores += restored(r.err) is not None
-    log.say("final run at -p %d finished (restored %s)" % (par, restored(r.err)))
+    log.restores += restored_checkpoint(r.err) is not None
+    log.say("final run at -p %d finished (restored %s)" % (par, restored_checkpoint(r.err)))
     return r
 
 
@@ -124,11 +117,11 @@ def selfcheck(tmp, rng, kills, verbose=False, rate=100000):
                                   str(events), "--rate", str(rate), "--source-parallelism",
                                   str(src_par), "--alerts", alerts]
     r = chaos(tmp, rng, log, args_for, kills, 0.05, 1.5)
-    m = re.search(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+)", r.out)
-    expect(m is not None, "selfcheck: summary line", "selfcheck: events=N ...", r.out, r)
-    expect(m.group(2) == "0" and m.group(3) == "0" and m.group(4) == "0",
+    _events, alerts, gaps, dups = rill_e2e.selfcheck_summary(r.out, "selfcheck")
+    expect(alerts == gaps == dups == 0,
            "selfcheck after %d kills: no alert, gap or duplicate in the final run" % log.kills,
-           "alerts=0 gaps=0 duplicates=0", m.group(0), r)
+           "alerts=0 gaps=0 duplicates=0", "alerts=%d gaps=%d duplicates=%d" % (
+               alerts, gaps, dups), r)
     rows = rill_e2e.committed_rows(alerts)
     expect(rows == [], "selfcheck after %d kills: no alert committed" % log.kills, [],
            rows[:10], r)

@@ -5,6 +5,7 @@ temporary directory (removed afterwards), failures print the expected and the ac
 and the script exits non-zero when any test failed.
 """
 import collections
+import glob
 import os
 import random
 import re
@@ -89,6 +90,82 @@ def window_rows(d):
                "one row", "a second row %r" % line)
         got[key] = int(n)
     return got
+
+
+def committed_ids(d):
+    """(ids in the committed part files of d, names of in-progress files left in d); every
+    committed file must start with the header "id"."""
+    ids, in_progress = [], []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".inprogress"):
+            in_progress.append(name)
+        if name.startswith("."):
+            continue
+        lines = read_text(os.path.join(d, name)).splitlines()
+        expect(lines and lines[0] == "id", "header of %s" % os.path.join(d, name), "id",
+               lines[:1])
+        ids += [int(line) for line in lines[1:]]
+    return ids, in_progress
+
+
+def expect_each_once(ids, n, what, r=None):
+    seen, dups = set(), []
+    for i in ids:
+        if i in seen:
+            dups.append(i)
+        seen.add(i)
+    missing = [i for i in range(n) if i not in seen]
+    extra = sorted(i for i in seen if not 0 <= i < n)
+    expect(not dups and not missing and not extra, "%s: every id 0..%d committed exactly once"
+           % (what, n - 1), "%d ids" % n, "%d ids; duplicates (first 10): %s; missing (first "
+           "10): %s; unexpected: %s" % (len(ids), sorted(dups)[:10], missing[:10], extra[:10]),
+           r)
+
+
+SELFCHECK_SUMMARY = re.compile(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) "
+                               r"duplicates=(\d+)")
+
+
+def selfcheck_summary(text, what):
+    """[events, alerts, gaps, duplicates] of the self-checking job's summary line."""
+    m = SELFCHECK_SUMMARY.search(text)
+    expect(m is not None, "%s: summary line" % what, "selfcheck: events=...", text)
+    return [int(g) for g in m.groups()]
+
+
+def savepoint_path(r, what):
+    """The savepoint directory that `rill savepoint` or `rill stop --savepoint` (Result r)
+    printed; fails unless it has its _metadata."""
+    m = re.search(r"savepoint written: (\S+)", r.out)
+    expect(m is not None, "%s: the savepoint's path" % what, "savepoint written: PATH",
+           r.out + r.err, r)
+    path = m.group(1)
+    expect(os.path.isfile(os.path.join(path, "_metadata")), "%s: _metadata exists" % what,
+           path + "/_metadata", os.listdir(path) if os.path.isdir(path) else "missing", r)
+    return path
+
+
+def completed_checkpoints(ck):
+    """Ids of the completed checkpoints (chk-N/_metadata written) of every job in directory
+    ck, ascending."""
+    return sorted(int(m.group(1)) for m in (
+        re.search(r"chk-(\d+)", p) for p in glob.glob(os.path.join(ck, "*", "chk-*", "_metadata"))))
+
+
+RESTORE_LINE = re.compile(r"restoring checkpoint (\d+)")
+
+
+def restored_checkpoint(err):
+    """The id of the checkpoint a run restored (its info log, RILL_LOG=info), or None."""
+    m = RESTORE_LINE.findall(err)
+    return int(m[-1]) if m else None
+
+
+def seeded_rng(name):
+    """A random.Random from RILL_E2E_SEED (new when unset), its seed printed to rerun with."""
+    seed = int(os.environ.get("RILL_E2E_SEED") or random.randrange(1 << 31))
+    print("  %s: seed %d (RILL_E2E_SEED)" % (name, seed), flush=True)
+    return random.Random(seed)
 
 
 def run(args, timeout=TIMEOUT, stdin_text=None, cwd=None):
@@ -277,6 +354,21 @@ class Started:
             raise Failure("process %d did not die within 30 s of SIGKILL" % self.p.pid)
         return self.result()
 
+    def rest_port(self, timeout=60):
+        """The port of the REST API the process printed on stderr (`--rest-port 0`); polls
+        its stderr file. Fails when the process ends or the timeout passes first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = read_text(self.err_path)
+            m = REST_LINE.search(text[:text.rfind("\n") + 1])  # whole lines: the whole port
+            if m:
+                return int(m.group(1))
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                r = self.kill9()
+                raise Failure("expected the REST API line on stderr within %d s\n%s"
+                              % (timeout, r.describe()))
+            time.sleep(0.01)
+
     def result(self):
         r = Result(self.args, self.p.returncode, read_text(self.out_path),
                    read_text(self.err_path), time.monotonic() - self.t0)
@@ -286,7 +378,7 @@ class Started:
         return r
 
 
-REST_LINE = re.compile(r"REST API at http://[^ ]*:(\d+)")
+REST_LINE = re.compile(r"REST API at http://\S*:(\d+)")
 
 
 def start_rest_job(args, timeout=30):

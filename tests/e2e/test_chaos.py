@@ -3,10 +3,7 @@ SIGKILL at random moments and resumed at random parallelisms until they finish, 
 committed output checked against one uninterrupted run (see chaos.py), and a directed test that
 late rows stay late through a restore. RILL_E2E_SEED fixes the random choices (the seed is
 printed)."""
-import glob
 import os
-import random
-import re
 import sys
 import time
 
@@ -18,18 +15,6 @@ from rill_e2e import expect, expect_rc, main, run  # noqa: E402
 from rill_e2e import Started  # noqa: E402
 
 KILLS = 9  # per job: 27 in all
-
-
-def rng_for(name):
-    seed = int(os.environ.get("RILL_E2E_SEED") or random.randrange(1 << 31))
-    print("  %s: seed %d (RILL_E2E_SEED)" % (name, seed), flush=True)
-    return random.Random(seed)
-
-
-def newest_checkpoint(ck):
-    done = [int(re.search(r"chk-(\d+)", p).group(1)) for p in glob.glob(
-        os.path.join(ck, "chaos_windows", "chk-*", "_metadata"))]
-    return max(done, default=0)
 
 
 def test_late_rows_stay_late_after_restore(tmp):
@@ -50,7 +35,7 @@ def test_late_rows_stay_late_after_restore(tmp):
                 "-p", "1", so, "--", "--input", path, "--output", out, "--rows-per-ms", "4",
                 "--max-delay-ms", "1000", "--size-ms", "10000"]
         s = Started(tmp, "first-%d" % par, args)
-        while s.p.poll() is None and newest_checkpoint(ck) < 3:  # well past row 100
+        while s.p.poll() is None and max(rill_e2e.completed_checkpoints(ck), default=0) < 3:  # well past row 100
             time.sleep(0.01)
         expect(s.p.poll() is None, "the first run was killed before its end", "running",
                "ended", s.result())
@@ -65,17 +50,17 @@ def test_late_rows_stay_late_after_restore(tmp):
 
 
 def test_chaos_selfcheck(tmp):
-    log = chaos.selfcheck(tmp, rng_for("selfcheck"), KILLS, verbose=True)
+    log = chaos.selfcheck(tmp, rill_e2e.seeded_rng("selfcheck"), KILLS, verbose=True)
     print("  " + log.summary())
 
 
 def test_chaos_windows(tmp):
-    log = chaos.windows(tmp, rng_for("windows"), KILLS, verbose=True)
+    log = chaos.windows(tmp, rill_e2e.seeded_rng("windows"), KILLS, verbose=True)
     print("  " + log.summary())
 
 
 def test_chaos_files(tmp):
-    log = chaos.files(tmp, rng_for("files"), KILLS, verbose=True)
+    log = chaos.files(tmp, rill_e2e.seeded_rng("files"), KILLS, verbose=True)
     print("  " + log.summary())
 
 

@@ -13,15 +13,13 @@ import sys
 import time
 
 import rill_e2e
-from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, committed_rows, expect, expect_in,
-                      expect_rc, fraud_so, main, read_text, run, window_rows)
+from rill_e2e import (RILL_BIN, RILL_EXAMPLES, Failure, committed_ids, committed_rows, expect,
+                      expect_each_once, expect_in, expect_rc, fraud_so, main, run,
+                      savepoint_path, selfcheck_summary, window_rows)
 
 
 def job_so(name):
     return os.path.join(RILL_EXAMPLES, name + ".so")
-
-SUMMARY = re.compile(r"selfcheck: events=(\d+) alerts=(\d+) gaps=(\d+) duplicates=(\d+)")
-
 
 start = rill_e2e.start_rest_job
 
@@ -37,22 +35,6 @@ def finish(p, timeout=60):
         p.kill()
         raise Failure("the job did not finish within %d s" % timeout)
     return p.returncode, out, err
-
-
-def summary(text, what):
-    m = SUMMARY.search(text)
-    expect(m is not None, "%s: summary line" % what, "selfcheck: events=...", text)
-    return [int(g) for g in m.groups()]
-
-
-def location(r, what):
-    m = re.search(r"savepoint written: (\S+)", r.out)
-    expect(m is not None, "%s: the savepoint's path" % what, "savepoint written: PATH",
-           r.out + r.err, r)
-    path = m.group(1)
-    expect(os.path.isfile(os.path.join(path, "_metadata")), "%s: _metadata exists" % what,
-           path + "/_metadata", os.listdir(path) if os.path.isdir(path) else "missing", r)
-    return path
 
 
 def selfcheck_args(tmp, extra=()):
@@ -72,18 +54,18 @@ def test_savepoint_stop_and_restore(tmp):
         expect_in("RUNNING", r.out, "list shows it running", r)
         r = run(["savepoint", "selfcheck", os.path.join(tmp, "sp")] + m)
         expect_rc(r, 0)
-        location(r, "savepoint")
+        savepoint_path(r, "savepoint")
         r = run(["checkpoints", "selfcheck"] + m)
         expect_rc(r, 0)
         expect_in("COMPLETED", r.out, "checkpoints lists the savepoint's checkpoint", r)
         time.sleep(0.5)
         r = run(["stop", "selfcheck", "--savepoint", os.path.join(tmp, "sp2")] + m)
         expect_rc(r, 0)
-        sp = location(r, "stop")
+        sp = savepoint_path(r, "stop")
     finally:
         rc, out, err = finish(p)
     expect(rc == 0, "the stopped job finishes cleanly", 0, "%d\n%s" % (rc, err))
-    events, alerts, gaps, dups = summary(out, "stopped run")
+    events, alerts, gaps, dups = selfcheck_summary(out, "stopped run")
     expect(alerts == gaps == dups == 0, "stopped run: no alerts", 0, out)
 
     # from the savepoint (taken with 2 source subtasks and the checker at 2) at other
@@ -95,7 +77,7 @@ def test_savepoint_stop_and_restore(tmp):
                  "--events", "600000", "--rate", "300000"], timeout=120)
         expect_rc(r, 0)
         what = "from the savepoint at -p %s, %s sources" % (par, src_par)
-        events, alerts, gaps, dups = summary(r.out, what)
+        events, alerts, gaps, dups = selfcheck_summary(r.out, what)
         expect(alerts == gaps == dups == 0, what + ": no gap, no duplicate",
                "alerts=0 gaps=0 duplicates=0", r.out, r)
 
@@ -112,7 +94,7 @@ def test_savepoint_errors_and_unknown_state(tmp):
         expect_in("nosuchjob", r.out + r.err, "the message names the job", r)
         r = run(["stop", "fraud", "--savepoint", os.path.join(tmp, "fsp")] + m)
         expect_rc(r, 0)
-        sp = location(r, "stop fraud")
+        sp = savepoint_path(r, "stop fraud")
     finally:
         finish(p)
     sc = [job_so("selfcheck"), "--", "--keys", "10", "--events", "1000"]
@@ -151,7 +133,7 @@ def test_stop_and_resume_equals_uninterrupted(tmp):
         r = run(["stop", "fraud", "--savepoint", os.path.join(tmp, "sp"), "-m",
                  "127.0.0.1:%d" % port])
         expect_rc(r, 0)
-        sp = location(r, "stop")
+        sp = savepoint_path(r, "stop")
     finally:
         rc, o, e = finish(p)
     expect(rc == 0, "the stopped run ends cleanly", 0, "%d\n%s" % (rc, e))
@@ -196,36 +178,6 @@ def test_kill_resume_equals_uninterrupted(tmp):
            "%d rows" % len(want), "%d rows" % len(got), r)
 
 
-def committed_ids(d):
-    """(ids in the committed part files of d, names of in-progress files left in d); every
-    committed file must start with the header "id"."""
-    ids, in_progress = [], []
-    for name in sorted(os.listdir(d)):
-        if name.endswith(".inprogress"):
-            in_progress.append(name)
-        if name.startswith("."):
-            continue
-        lines = read_text(os.path.join(d, name)).splitlines()
-        expect(lines and lines[0] == "id", "header of %s" % os.path.join(d, name), "id",
-               lines[:1])
-        ids += [int(line) for line in lines[1:]]
-    return ids, in_progress
-
-
-def expect_each_once(ids, n, what, r=None):
-    seen, dups = set(), []
-    for i in ids:
-        if i in seen:
-            dups.append(i)
-        seen.add(i)
-    missing = [i for i in range(n) if i not in seen]
-    extra = sorted(i for i in seen if not 0 <= i < n)
-    expect(not dups and not missing and not extra, "%s: every id 0..%d committed exactly once"
-           % (what, n - 1), "%d ids" % n, "%d ids; duplicates (first 10): %s; missing (first "
-           "10): %s; unexpected: %s" % (len(ids), sorted(dups)[:10], missing[:10], extra[:10]),
-           r)
-
-
 def test_savepoint_rescales_exactly_once_sink(tmp):
     """A savepoint of the exactly-once file sink at parallelism 2, the job then killed (files
     written after it are left in progress; at -p 3 also the savepoint's own files, as if the
@@ -242,7 +194,7 @@ def test_savepoint_rescales_exactly_once_sink(tmp):
         r = run(["savepoint", "eo_rows", os.path.join(tmp, "sp"), "-m",
                  "127.0.0.1:%d" % port])
         expect_rc(r, 0)
-        sp = location(r, "savepoint at -p 2")
+        sp = savepoint_path(r, "savepoint at -p 2")
     finally:
         p.kill()  # SIGKILL, right after the savepoint
         p.communicate()
@@ -301,7 +253,7 @@ def test_rescale_chains_read_each_row_once(tmp):
                 r = run(["stop", "eo_files", "--savepoint", os.path.join(tmp, "sp-%s-%d" % (
                     tag, i)), "-m", "127.0.0.1:%d" % port])
                 expect_rc(r, 0)
-                sp = location(r, what)
+                sp = savepoint_path(r, what)
             finally:
                 rc, pout, err = finish(p)
             expect(rc == 0, "%s: stopped cleanly" % what, 0, "%d\n%s" % (rc, err))
@@ -329,7 +281,7 @@ def test_resume_after_drain_loses_no_row(tmp):
         r = run(["stop", "chaos_windows", "--savepoint", os.path.join(tmp, "sp"), "--drain",
                  "-m", "127.0.0.1:%d" % port])
         expect_rc(r, 0)
-        sp = location(r, "stop --drain")
+        sp = savepoint_path(r, "stop --drain")
     finally:
         rc, o, e = finish(p)
     expect(rc == 0, "the drained run ends cleanly", 0, "%d\n%s" % (rc, e))
@@ -409,7 +361,7 @@ def test_stop_without_drain_then_restore_equals_uninterrupted(tmp):
                "more than %d committed windows" % before, after)
         r = run(["stop", "eo_windows", "--savepoint", os.path.join(tmp, "sp")] + m)
         expect_rc(r, 0)
-        sp = location(r, "stop")
+        sp = savepoint_path(r, "stop")
         expect_in("stopped", r.out, "stop says the job stopped", r)
     finally:
         rc, o, e = finish(p)
@@ -465,7 +417,7 @@ def test_stop_with_drain_commits_every_window(tmp):
         r = run(["stop", "eo_windows", "--savepoint", os.path.join(tmp, "sp"), "--drain", "-m",
                  "127.0.0.1:%d" % port])
         expect_rc(r, 0)
-        sp = location(r, "stop --drain")
+        sp = savepoint_path(r, "stop --drain")
     finally:
         rc, o, e = finish(p)
     expect(rc == 0, "the drained run ends cleanly", 0, "%d\n%s" % (rc, e))
