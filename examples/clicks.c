@@ -45,7 +45,8 @@ static int gen_ts(rill_ctx *ctx, uint64_t n, rill_row *row)
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "clicks: %s%s\n", msg, arg ? arg : "");
-    fprintf(stderr, "usage: rill run clicks.so -- [--input FILE.csv] [--output OUT.csv|-] "
+    fprintf(stderr, "usage: rill run clicks.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
+                    "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
                     "[--max-delay-ms 5000] [--size-ms 60000] [--slide-ms 60000] [--events N] "
                     "[--seed S]\n");
     return RILL_EINVAL;
@@ -64,13 +65,17 @@ static int parse_i64(const char *s, int64_t *out)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
-    bool exactly_once = false; /* --output is then a directory, written with 2PC */
+    rill_io_opts io = {0}; /* --exactly-once, --unbounded */
     const char *input = NULL, *output = NULL;
     int64_t max_delay = 5000, size = 60000, slide = 60000, events = 50000, seed = 11;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--exactly-once")) {
-            exactly_once = true;
+            io.exactly_once = true;
+            continue;
+        }
+        if (!strcmp(a, "--unbounded")) {
+            io.unbounded = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,7 +112,7 @@ int rill_job(rill_env *env, int argc, char **argv)
 
     rill_stream *clicks;
     if (input) {
-        clicks = rill_source_file(env, input, click_schema, NULL);
+        clicks = rill_source_at(env, input, click_schema, &io);
     } else {
         static const char *const page_prefix[] = {"/page/"};
         static gen_cfg g; /* read by gen_ts; lives as long as the job object is loaded */
@@ -142,13 +147,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_stream_uid(counts, "windows");
 
     rill_stream *sink;
-    if (output && !strcmp(output, "-"))
-        sink = rill_sink_print(counts, NULL);
-    else if (output)
-        sink = exactly_once ? rill_sink_file_exactly_once(counts, output, NULL)
-                            : rill_sink_file(counts, output, NULL);
-    else
-        sink = rill_sink_blackhole(counts);
+    sink = rill_sink_at(counts, output, &io);
     rill_stream_parallelism(rill_stream_uid(sink, "output"), 1);
 
     int rc = rill_env_execute(env);

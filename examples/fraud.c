@@ -50,7 +50,8 @@ static int detect(rill_ctx *ctx, const rill_row *tx)
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "fraud: %s%s\n", msg, arg ? arg : "");
-    fprintf(stderr, "usage: rill run fraud.so -- [--input FILE.csv] [--output OUT.csv|-] "
+    fprintf(stderr, "usage: rill run fraud.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
+                    "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
                     "[--exactly-once] [--threshold X] [--events N] [--users N] [--rate R]\n");
     return RILL_EINVAL;
 }
@@ -64,13 +65,17 @@ static int parse_num(const char *s, double *out)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
-    bool exactly_once = false; /* --output is then a directory, written with 2PC */
+    rill_io_opts io = {0}; /* --exactly-once, --unbounded */
     const char *input = NULL, *output = NULL;
     double threshold = 10000, events = 10000000, users = 10000, rate = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--exactly-once")) {
-            exactly_once = true;
+            io.exactly_once = true;
+            continue;
+        }
+        if (!strcmp(a, "--unbounded")) {
+            io.unbounded = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,7 +116,7 @@ int rill_job(rill_env *env, int argc, char **argv)
 
     rill_stream *tx;
     if (input) {
-        tx = rill_source_file(env, input, tx_schema, NULL);
+        tx = rill_source_at(env, input, tx_schema, &io);
     } else {
         /* amounts in cents from 1.00 to 500.00; a transaction every millisecond */
         static rill_gen_field fields[3];
@@ -132,13 +137,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_stream_uid(alerts, "detect");
 
     rill_stream *sink;
-    if (output && !strcmp(output, "-"))
-        sink = rill_sink_print(alerts, NULL);
-    else if (output)
-        sink = exactly_once ? rill_sink_file_exactly_once(alerts, output, NULL)
-                            : rill_sink_file(alerts, output, NULL);
-    else
-        sink = rill_sink_blackhole(alerts);
+    sink = rill_sink_at(alerts, output, &io);
     rill_stream_parallelism(rill_stream_uid(sink, "alerts"), 1);
     rill_schema_free(tx_schema);
     rill_schema_free(alert_schema);

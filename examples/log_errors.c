@@ -59,7 +59,8 @@ static int is_error(rill_ctx *ctx, const rill_row *in)
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "log_errors: %s%s\n", msg, arg ? arg : "");
-    fprintf(stderr, "usage: rill run log_errors.so -- [--input FILE.csv] [--output OUT.csv|-] "
+    fprintf(stderr, "usage: rill run log_errors.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
+                    "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
                     "[--late OUT_LATE.csv] [--max-delay-ms 5000] [--window-ms 300000] "
                     "[--allowed-lateness-ms 0] [--events N] [--seed S]\n");
     return RILL_EINVAL;
@@ -76,21 +77,12 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
-static bool exactly_once; /* --exactly-once: paths are directories, written with 2PC */
+static rill_io_opts io; /* --exactly-once, --unbounded */
 
-/* Writes rows to path ("-": standard output), or counts them when path is NULL. */
+/* Writes rows to path ("-": standard output, kafka://...), or counts them when path is NULL. */
 static rill_stream *sink_to(rill_stream *s, const char *path, const char *uid)
 {
-    rill_stream *sink;
-    if (path && !strcmp(path, "-"))
-        sink = rill_sink_print(s, NULL);
-    else if (path && exactly_once)
-        sink = rill_sink_file_exactly_once(s, path, NULL);
-    else if (path)
-        sink = rill_sink_file(s, path, NULL);
-    else
-        sink = rill_sink_blackhole(s);
-    return rill_stream_parallelism(rill_stream_uid(sink, uid), 1);
+    return rill_stream_parallelism(rill_stream_uid(rill_sink_at(s, path, &io), uid), 1);
 }
 
 int rill_job(rill_env *env, int argc, char **argv)
@@ -100,7 +92,11 @@ int rill_job(rill_env *env, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--exactly-once")) {
-            exactly_once = true;
+            io.exactly_once = true;
+            continue;
+        }
+        if (!strcmp(a, "--unbounded")) {
+            io.unbounded = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -141,7 +137,7 @@ int rill_job(rill_env *env, int argc, char **argv)
 
     rill_stream *logs;
     if (input) {
-        logs = rill_source_file(env, input, log_schema, NULL);
+        logs = rill_source_at(env, input, log_schema, &io);
     } else {
         static const char *const levels[] = {"DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR"};
         static const char *const messages[] = {"connection reset", "timeout after 30 s",

@@ -61,7 +61,8 @@ static int rename_session(rill_ctx *ctx, const rill_row *in, rill_row *out)
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "sessions: %s%s\n", msg, arg ? arg : "");
-    fprintf(stderr, "usage: rill run sessions.so -- [--input FILE.csv] [--output OUT.csv|-] "
+    fprintf(stderr, "usage: rill run sessions.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
+                    "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
                     "[--max-delay-ms 5000] [--gap-ms 1800000] [--events N] [--users N] "
                     "[--seed S]\n");
     return RILL_EINVAL;
@@ -80,13 +81,17 @@ static int parse_i64(const char *s, int64_t *out)
 
 int rill_job(rill_env *env, int argc, char **argv)
 {
-    bool exactly_once = false; /* --output is then a directory, written with 2PC */
+    rill_io_opts io = {0}; /* --exactly-once, --unbounded */
     const char *input = NULL, *output = NULL;
     int64_t max_delay = 5000, gap = 1800000, events = 50000, users = 200, seed = 13;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--exactly-once")) {
-            exactly_once = true;
+            io.exactly_once = true;
+            continue;
+        }
+        if (!strcmp(a, "--unbounded")) {
+            io.unbounded = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -125,7 +130,7 @@ int rill_job(rill_env *env, int argc, char **argv)
 
     rill_stream *clicks;
     if (input) {
-        clicks = rill_source_file(env, input, click_schema, NULL);
+        clicks = rill_source_at(env, input, click_schema, &io);
     } else {
         static const char *const page_prefix[] = {"/page/"};
         static gen_cfg g; /* read by gen_click; lives as long as the job object is loaded */
@@ -159,13 +164,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_stream_uid(sessions, "sessions");
 
     rill_stream *sink;
-    if (output && !strcmp(output, "-"))
-        sink = rill_sink_print(sessions, NULL);
-    else if (output)
-        sink = exactly_once ? rill_sink_file_exactly_once(sessions, output, NULL)
-                            : rill_sink_file(sessions, output, NULL);
-    else
-        sink = rill_sink_blackhole(sessions);
+    sink = rill_sink_at(sessions, output, &io);
     rill_stream_parallelism(rill_stream_uid(sink, "output"), 1);
     rill_schema_free(click_schema);
     rill_schema_free(session_schema);

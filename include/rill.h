@@ -773,6 +773,33 @@ RILL_API rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *d
  * hash, fixed, round-robin), "sink.timestamp" (event-time, the default, or now).
  */
 RILL_API rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options);
+/* Where rows come from or go to, by a location string: rill_source_at and rill_sink_at. */
+typedef struct rill_io_opts {
+    const rill_file_opts *format; /* files, and Kafka message values (CSV without header); NULL:
+                                     CSV (files with a header) */
+    bool exactly_once; /* sinks: a path is a directory written by the exactly-once file sink;
+                          Kafka output goes in transactions */
+    bool unbounded;    /* Kafka sources: keep reading; else stop at the offsets that were the
+                          latest when the job started */
+} rill_io_opts;
+
+/*
+ * A source from a location: "kafka://HOST:PORT[,HOST:PORT...]/TOPIC" (rill_source_kafka: one
+ * row per message value, read from the earliest offset, bounded unless opts->unbounded; each
+ * row's event timestamp its message's) or a file, glob or directory (rill_source_file). opts
+ * may be NULL.
+ */
+RILL_API rill_stream *rill_source_at(rill_env *env, const char *location,
+                                     const rill_schema *schema, const rill_io_opts *opts);
+/*
+ * A sink to a location: "-" (rill_sink_print), "kafka://HOST:PORT[,...]/TOPIC"
+ * (rill_sink_kafka: one message per row, its value a CSV line without header or a JSON object;
+ * exactly_once: transactions with the prefix "rill-<job name>-<sink uid>"), a path
+ * (rill_sink_file; exactly_once: rill_sink_file_exactly_once into that directory), or NULL
+ * (rill_sink_blackhole). opts may be NULL.
+ */
+RILL_API rill_stream *rill_sink_at(rill_stream *in, const char *location,
+                                   const rill_io_opts *opts);
 /* Discards rows, counting them (rill_env_metric "records_in"). */
 RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
 

@@ -749,6 +749,52 @@ rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options)
     return sink_node(in, &rill__kafka_sink_ops, cfg);
 }
 
+static bool is_kafka(const char *location)
+{
+    return location && !strncmp(location, "kafka://", 8);
+}
+
+rill_stream *rill_source_at(rill_env *env, const char *location, const rill_schema *schema,
+                            const rill_io_opts *opts)
+{
+    if (!env)
+        return NULL;
+    rill_io_opts o = opts ? *opts : (rill_io_opts){0};
+    if (!is_kafka(location))
+        return rill_source_file(env, location, schema, o.format);
+    bool json = o.format && o.format->format == RILL_FMT_JSON;
+    char delim[2] = {o.format && o.format->delimiter ? o.format->delimiter : ',', '\0'};
+    const char *kopts[] = {"url", location, "format", json ? "json" : "csv",
+                           "csv.field-delimiter", delim, "scan.startup.mode", "earliest-offset",
+                           "scan.bounded.mode", o.unbounded ? "unbounded" : "latest-offset",
+                           NULL};
+    return rill_source_kafka(env, schema, kopts);
+}
+
+rill_stream *rill_sink_at(rill_stream *in, const char *location, const rill_io_opts *opts)
+{
+    if (!in)
+        return NULL;
+    rill_io_opts o = opts ? *opts : (rill_io_opts){0};
+    if (!location)
+        return rill_sink_blackhole(in);
+    if (!strcmp(location, "-"))
+        return rill_sink_print(in, o.format);
+    if (!is_kafka(location))
+        return o.exactly_once ? rill_sink_file_exactly_once(in, location, o.format)
+                              : rill_sink_file(in, location, o.format);
+    bool json = o.format && o.format->format == RILL_FMT_JSON;
+    char delim[2] = {o.format && o.format->delimiter ? o.format->delimiter : ',', '\0'};
+    char *prefix = rill__xasprintf("rill-%s", in->env->name ? in->env->name : "job");
+    const char *kopts[] = {"url", location, "format", json ? "json" : "csv",
+                           "csv.field-delimiter", delim, "sink.delivery-guarantee",
+                           o.exactly_once ? "exactly-once" : "at-least-once",
+                           "sink.transactional-id-prefix", prefix, NULL};
+    rill_stream *s = rill_sink_kafka(in, kopts);
+    free(prefix);
+    return s;
+}
+
 rill_stream *rill_sink_blackhole(rill_stream *in)
 {
     return sink_node(in, &rill__blackhole_sink_ops, rill__print_sink_cfg(NULL, NULL));
