@@ -591,3 +591,144 @@ TEST(kafka_sink_rows_read_back)
     rill_schema_free(schema);
     mock_stop(&m);
 }
+
+/* Reads topic's values back (one reader, bounded at the latest offsets): the ids in count. */
+static int read_ids(const mock *m, const char *topic, int *count, int total)
+{
+    rill_schema *rs = schema_of("id INT64 NOT NULL");
+    const char *ropts[] = {"topic", topic, "scan.startup.mode", "earliest-offset",
+                           "scan.bounded.mode", "latest-offset", NULL};
+    void *cfg = cfg_of(m, rs, ropts);
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, rs, &init, &src));
+    rill_batch *b = rill__batch_new(rs, 64);
+    memset(count, 0, (size_t)total * sizeof *count);
+    int n = 0, rc = 0;
+    for (int polls = 0; polls < 20000 && rc != RILL_DONE; polls++) {
+        int64_t w;
+        rill__batch_clear(b);
+        rc = src->ops->poll(src, b, &w);
+        CHECK(rc >= 0);
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row r = rill__batch_row(b, i);
+            int64_t id = rill_row_i64(&r, 0);
+            CHECK(id >= 0 && id < total);
+            count[id]++;
+            n++;
+        }
+        if (rc == RILL_AGAIN)
+            sleep_ns(1000000);
+    }
+    rill__batch_unref(b);
+    rill__kafka_source_ops.destroy(src);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(rs);
+    return n;
+}
+
+/* Rows [from, to) into sink. */
+static void write_ids(rill__sink *sink, rill_schema *schema, int from, int to)
+{
+    rill_batch *b = rill__batch_new(schema, (uint32_t)(to - from));
+    for (int i = from; i < to; i++) {
+        rill_row r = rill__batch_append(b);
+        rill_row_set_i64(&r, 0, i);
+    }
+    CHECK_RC(rill__kafka_sink_ops.write(sink, b));
+    rill__batch_unref(b);
+}
+
+static rill__sink *eo_sink(void *cfg, rill_schema *schema, int subtask, int par, rill__err *err)
+{
+    rill__conn_init init = conn_init(err, subtask, par);
+    init.uid = "out";
+    rill__sink *sink;
+    CHECK_RC(rill__kafka_sink_ops.create(cfg, schema, &init, &sink));
+    return sink;
+}
+
+/* Exactly-once: a checkpoint's rows are visible once it completes; a process that dies before
+ * the commit leaves them to the restore, which commits them once; a restore after the commit
+ * (its marker says so), or a second restore of the same checkpoint, adds nothing; a restore at
+ * a lower parallelism commits every old subtask's epochs under that subtask's id. */
+TEST(kafka_sink_exactly_once_commits_each_checkpoint_once)
+{
+    mock m;
+    mock_start(&m, "eo", 2);
+    rill_schema *schema = schema_of("id INT64 NOT NULL");
+    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "eo",
+                          "sink.delivery-guarantee", "exactly-once",
+                          "sink.transactional-id-prefix", "t", NULL};
+    rill__err err = {0};
+    void *cfg = rill__kafka_sink_cfg(opts, &err);
+    CHECK(cfg != NULL);
+    CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+    enum { TOTAL = 400 };
+    int count[TOTAL];
+
+    /* checkpoint 1 completes: its rows are there; rows after its barrier are not */
+    rill__sink *a = eo_sink(cfg, schema, 0, 1, &err);
+    write_ids(a, schema, 0, 100);
+    rill__buf s1 = {0};
+    CHECK_RC(rill__kafka_sink_ops.pre_commit(a, 1, &s1));
+    write_ids(a, schema, 100, 150);
+    CHECK_EQ(read_ids(&m, "eo", count, TOTAL), 0); /* nothing before the checkpoint completes */
+    CHECK_RC(rill__kafka_sink_ops.commit(a, 1));
+    CHECK_EQ(read_ids(&m, "eo", count, TOTAL), 100);
+    /* checkpoint 2 is taken, then the process dies before it completes... */
+    rill__buf s2 = {0};
+    CHECK_RC(rill__kafka_sink_ops.pre_commit(a, 2, &s2));
+    rill__kafka_sink_ops.destroy(a);
+    CHECK_EQ(read_ids(&m, "eo", count, TOTAL), 100);
+    /* ... which did complete: the restore commits rows 100..149, and a second restore of the
+     * same checkpoint (another failure) finds them committed */
+    for (int again = 0; again < 2; again++) {
+        rill__sink *b = eo_sink(cfg, schema, 0, 1, &err);
+        CHECK_RC(rill__kafka_sink_ops.restore(b, 0, 1, s2.data, s2.len));
+        rill__kafka_sink_ops.destroy(b);
+        CHECK_EQ(read_ids(&m, "eo", count, TOTAL), 150);
+        for (int i = 0; i < 150; i++)
+            CHECK_EQ(count[i], 1);
+    }
+    /* a restore of checkpoint 1 (2 did not complete, say): its epoch was committed */
+    rill__sink *c = eo_sink(cfg, schema, 0, 1, &err);
+    CHECK_RC(rill__kafka_sink_ops.restore(c, 0, 1, s1.data, s1.len));
+    rill__kafka_sink_ops.destroy(c);
+    CHECK_EQ(read_ids(&m, "eo", count, TOTAL), 150);
+
+    /* two subtasks take a checkpoint and die; a restore at parallelism 1 commits both */
+    rill__buf st[2] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        rill__sink *w = eo_sink(cfg, schema, i, 2, &err);
+        write_ids(w, schema, 150 + 100 * i, 250 + 100 * i);
+        CHECK_RC(rill__kafka_sink_ops.pre_commit(w, 3, &st[i]));
+        rill__kafka_sink_ops.destroy(w);
+    }
+    rill__sink *one = eo_sink(cfg, schema, 0, 1, &err);
+    for (int i = 0; i < 2; i++)
+        CHECK_RC(rill__kafka_sink_ops.restore(one, i, 2, st[i].data, st[i].len));
+    /* new rows of the restored run go on above the old epochs, in its next checkpoint */
+    write_ids(one, schema, 350, 400);
+    rill__buf s4 = {0};
+    CHECK_RC(rill__kafka_sink_ops.pre_commit(one, 4, &s4));
+    CHECK_RC(rill__kafka_sink_ops.commit(one, 4));
+    rill__kafka_sink_ops.destroy(one);
+    CHECK_EQ(read_ids(&m, "eo", count, TOTAL), TOTAL);
+    for (int i = 0; i < TOTAL; i++)
+        CHECK_EQ(count[i], 1);
+    /* a damaged state is refused, naming the old subtask */
+    rill__sink *bad = eo_sink(cfg, schema, 0, 1, &err);
+    CHECK_EQ(rill__kafka_sink_ops.restore(bad, 0, 1, "RKX1junk", 8), RILL_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "old subtask 1/1");
+    rill__kafka_sink_ops.destroy(bad);
+    rill__buf_free(&s1);
+    rill__buf_free(&s2);
+    rill__buf_free(&s4);
+    rill__buf_free(&st[0]);
+    rill__buf_free(&st[1]);
+    rill__kafka_sink_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
