@@ -354,6 +354,31 @@ class Started:
             raise Failure("process %d did not die within 30 s of SIGKILL" % self.p.pid)
         return self.result()
 
+    def wait(self, timeout=TIMEOUT):
+        """Waits for the process to end by itself (killed and failed after timeout s)."""
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            r = self.kill9()
+            raise Failure("expected the process to end within %d s\n%s" % (timeout,
+                                                                            r.describe()))
+        return self.result()
+
+    def wait_for_stderr(self, pattern, timeout=60):
+        """Polls the process's stderr until a whole line matches regex pattern. Fails when the
+        process ends or the timeout passes first."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = read_text(self.err_path)
+            if rx.search(text[:text.rfind("\n") + 1]):
+                return
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                r = self.kill9()
+                raise Failure("expected a line matching %r on stderr within %d s\n%s"
+                              % (pattern, timeout, r.describe()))
+            time.sleep(0.005)
+
     def rest_port(self, timeout=60):
         """The port of the REST API the process printed on stderr (`--rest-port 0`); polls
         its stderr file. Fails when the process ends or the timeout passes first."""
@@ -401,3 +426,65 @@ def start_rest_job(args, timeout=30):
     p.kill()
     out, err = p.communicate()
     raise Failure("expected the REST API line on stderr, got %r\n%s" % (line, err))
+
+
+# ---- Kafka: librdkafka's mock cluster in a process of its own, kcat as the independent client
+
+class MockKafka:
+    """rill-mock-kafka (tests/kafka/mock_kafka.c): 3 brokers on loopback. command() sends one of
+    its commands (topic NAME N, down B, up B, leader T P B, errors API CODE N) and checks the
+    answer; produce() and consume() use kcat. The cluster ends with stop(), or when this
+    process ends (its stdin closes)."""
+
+    def __init__(self, topics=(), brokers=3):
+        exe = os.path.join(RILL_BUILD, "tests", "rill-mock-kafka")
+        args = [exe, "--brokers", str(brokers)]
+        for t in topics:
+            args += ["--topic", t]
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if not line.startswith("bootstrap "):
+            self.p.kill()
+            raise Failure("rill-mock-kafka did not start: %r %s" % (line, self.p.stderr.read()))
+        self.bootstrap = line.split()[1]
+
+    def url(self, topic):
+        return "kafka://%s/%s" % (self.bootstrap, topic)
+
+    def command(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        answer = self.p.stdout.readline().strip()
+        if answer != "ok":
+            raise Failure("rill-mock-kafka %r: %r" % (cmd, answer))
+
+    def produce(self, topic, lines, partition=None):
+        """Each line one message value (no line breaks in them)."""
+        args = ["kcat", "-b", self.bootstrap, "-P", "-t", topic, "-q"]
+        if partition is not None:
+            args += ["-p", str(partition)]
+        r = subprocess.run(args, input="".join(line + "\n" for line in lines), text=True,
+                           capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise Failure("kcat -P %s: %s" % (topic, r.stderr))
+
+    def consume(self, topic, fmt="%s\\n"):
+        """Every message value of topic, as kcat prints it (read to the end)."""
+        r = subprocess.run(["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-e", "-q",
+                            "-f", fmt], text=True, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise Failure("kcat -C %s: %s" % (topic, r.stderr))
+        return r.stdout.splitlines()
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()

@@ -1,10 +1,11 @@
 /*
  * chaos_windows.c - e2e test job for the chaos tests: clicks per page in event-time tumbling
  * windows, written by the exactly-once file sink. The CSV file(s) --input (header
- * ts,user_id,page; uid "clicks") get event time with a bounded delay (--max-delay-ms), pass a
+ * ts,user_id,page; or kafka://HOST:PORT/TOPIC, values without header; uid "clicks") get event time with a bounded delay (--max-delay-ms), pass a
  * slow filter (uid "slow": a subtask sleeps 1 ms after every --rows-per-ms rows), are keyed by
  * page into windows of --size-ms (uid "windows"), and the counts (page,window_start,
- * window_end,clicks) go to directory --output (uid "out", parallelism 1). Late clicks are
+ * window_end,clicks) go to directory --output (or kafka://HOST:PORT/TOPIC, in transactions;
+ * uid "out", parallelism 1). Late clicks are
  * dropped. A correct run, killed and resumed at any parallelism or not, commits exactly the
  * windows of one uninterrupted run, each once.
  */
@@ -40,7 +41,7 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (rill_schema_parse("ts TIMESTAMP NOT NULL, user_id INT64 NOT NULL, page STRING NOT NULL",
                           &schema) != 0)
         return RILL_EINVAL;
-    rill_stream *clicks = rill_stream_uid(rill_source_file(env, input, schema, NULL), "clicks");
+    rill_stream *clicks = rill_stream_uid(rill_source_at(env, input, schema, NULL), "clicks");
     rill_schema_free(schema);
     rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = max_delay};
     clicks = rill_stream_event_time(clicks, "ts", &wm);
@@ -50,7 +51,8 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "clicks"};
     rill_stream *counts = rill_window_aggregate(rill_stream_key_by(clicks, "page"), &w, &count, 1);
     rill_stream_uid(counts, "windows");
-    rill_stream *sink = rill_sink_file_exactly_once(counts, output, NULL);
+    rill_io_opts io = {.exactly_once = true};
+    rill_stream *sink = rill_sink_at(counts, output, &io);
     rill_stream_parallelism(rill_stream_uid(sink, "out"), 1);
     int rc = rill_env_execute(env);
     int64_t n = 0;

@@ -1,8 +1,9 @@
 /*
- * eo_files.c - e2e test job: the CSV files --input (a directory or a glob; header "id") read by
- * the file source (uid "files"), passed through a slow filter (uid "slow": a subtask sleeps
- * 1 ms after every --rows-per-ms rows) into the exactly-once file sink --output (uid "out"), all
- * at the job's parallelism. A correct run, through any savepoints, kills and rescaled restores,
+ * eo_files.c - e2e test job: the CSV files --input (a directory or a glob; header "id"; or a
+ * Kafka topic kafka://HOST:PORT/TOPIC, values without header) read by the source (uid "files"),
+ * passed through a slow filter (uid "slow": a subtask sleeps 1 ms after every --rows-per-ms rows)
+ * into the exactly-once file sink --output (or kafka://..., in transactions; uid "out"), all at
+ * the job's parallelism. A correct run, through any savepoints, kills and rescaled restores,
  * commits every id of the input exactly once.
  */
 #include <stdio.h>
@@ -30,9 +31,10 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_schema *schema = NULL;
     if (rill_schema_parse("id INT64 NOT NULL", &schema) != 0)
         return RILL_EINVAL;
-    rill_stream *rows = rill_stream_uid(rill_source_file(env, input, schema, NULL), "files");
+    rill_stream *rows = rill_stream_uid(rill_source_at(env, input, schema, NULL), "files");
     rows = rill_stream_uid(rill_stream_filter(rows, slow_filter, NULL), "slow");
-    rill_stream_uid(rill_sink_file_exactly_once(rows, output, NULL), "out");
+    rill_io_opts io = {.exactly_once = true};
+    rill_stream_uid(rill_sink_at(rows, output, &io), "out");
     rill_schema_free(schema);
     int rc = rill_env_execute(env);
     int64_t n = 0;
