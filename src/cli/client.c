@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -90,30 +91,40 @@ static int dial(const char *host, int port, int connect_ms, int *gai_rc)
     return fd;
 }
 
-/* Decodes a chunked body in place; its new length, or -1 when malformed. */
+/* A hexadecimal digit's value, or -1. */
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Decodes a chunked body in place: each chunk a hexadecimal size, extensions after ';' (ignored),
+ * CRLF, the data and CRLF; size 0 ends it (trailers ignored). Its new length, or -1 when
+ * malformed. */
 static long dechunk(char *p, size_t n)
 {
     size_t in = 0, out = 0;
     for (;;) {
-        char *end;
-        if (in >= n)
-            return -1;
-        unsigned long size = strtoul(p + in, &end, 16);
-        char *eol = memchr(p + in, '\n', n - in);
-        if (!eol || end == p + in)
+        size_t size = 0, digits = 0;
+        for (int d; in < n && (d = hex_digit(p[in])) >= 0; in++) {
+            if (++digits > 15) /* beyond any size we could hold */
+                return -1;
+            size = size << 4 | (size_t)d;
+        }
+        char *eol = in < n ? memchr(p + in, '\n', n - in) : NULL;
+        if (digits == 0 || !eol || (p[in] != ';' && p + in + 1 != eol) ||
+            (p[in] != ';' && p[in] != '\r'))
             return -1;
         in = (size_t)(eol - p) + 1;
         if (size == 0)
             return (long)out;
-        if (size > n - in)
+        if (size > n - in || n - in - size < 2 || p[in + size] != '\r' || p[in + size + 1] != '\n')
             return -1;
         memmove(p + out, p + in, size);
         out += size;
-        in += size;
-        if (in < n && p[in] == '\r')
-            in++;
-        if (in < n && p[in] == '\n')
-            in++;
+        in += size + 2;
     }
 }
 
@@ -127,6 +138,96 @@ static const char *header_value(const char *h, const char *end, const char *name
     while (h < end && (*h == ' ' || *h == '\t'))
         h++;
     return h;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The three digits of "HTTP/1.x SSS reason" (the reason may be empty), or -1. */
+static int status_code(const char *p, const char *line_end)
+{
+    if (line_end - p < 12 || strncmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) || p[8] != ' ')
+        return -1;
+    int status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (!is_digit(p[i]))
+            return -1;
+        status = status * 10 + (p[i] - '0');
+    }
+    return p + 12 == line_end || p[12] == ' ' ? status : -1;
+}
+
+/* A Content-Length value (v up to eol): its digits, then nothing but spaces; -1 otherwise. */
+static long content_length_of(const char *v, const char *eol)
+{
+    long n = 0;
+    const char *d = v;
+    for (; d < eol && is_digit(*d); d++) {
+        if (n > (LONG_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*d - '0');
+    }
+    while (d < eol && (*d == ' ' || *d == '\t'))
+        d++;
+    return d == v || d != eol ? -1 : n;
+}
+
+int rill__http_parse_response(char *data, size_t len, rill__http_resp *out, char *why,
+                              size_t why_size)
+{
+    memset(out, 0, sizeof *out);
+    const char *p = data, *end = p + len;
+    const char *hdr_end = strstr(p, "\r\n\r\n");
+    if (!hdr_end) {
+        snprintf(why, why_size, "malformed HTTP response: no end of its headers");
+        return -1;
+    }
+    const char *line_end = strstr(p, "\r\n");
+    int status = status_code(p, line_end);
+    if (status < 100 || status > 599) {
+        snprintf(why, why_size, "malformed HTTP status line '%.*s'",
+                 (int)RILL_MIN(line_end - p, 40), p);
+        return -1;
+    }
+    long content_length = -1;
+    bool chunked = false;
+    for (const char *h = line_end + 2; h < hdr_end;) {
+        const char *eol = strstr(h, "\r\n");
+        const char *v;
+        if ((v = header_value(h, eol, "Content-Length"))) {
+            long n = content_length_of(v, eol);
+            if (n < 0 || (content_length >= 0 && n != content_length)) {
+                snprintf(why, why_size, "malformed Content-Length '%.*s'",
+                         (int)RILL_MIN(eol - v, 40), v);
+                return -1;
+            }
+            content_length = n;
+        } else if ((v = header_value(h, eol, "Transfer-Encoding"))) {
+            chunked = !strncasecmp(v, "chunked", 7);
+        }
+        h = eol + 2;
+    }
+    size_t body_off = (size_t)(hdr_end + 4 - p), body_len = (size_t)(end - (hdr_end + 4));
+    if (chunked) {
+        long n = dechunk(data + body_off, body_len);
+        if (n < 0) {
+            snprintf(why, why_size, "malformed chunked response");
+            return -1;
+        }
+        body_len = (size_t)n;
+    } else if (content_length >= 0) {
+        if ((size_t)content_length > body_len) {
+            snprintf(why, why_size, "the response was cut short");
+            return -1;
+        }
+        body_len = (size_t)content_length;
+    }
+    out->status = status;
+    out->body = rill__xstrndup(data + body_off, body_len);
+    out->body_len = body_len;
+    return 0;
 }
 
 int rill__http_request(const char *host, int port, const char *method, const char *path,
@@ -217,47 +318,11 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
         }
     }
 
-    /* status line, headers, body */
-    const char *p = rill__buf_cstr(&resp), *end = p + resp.len;
-    const char *hdr_end = strstr(p, "\r\n\r\n");
-    int status = 0;
-    if (!hdr_end || strncmp(p, "HTTP/1.", 7) != 0 || resp.len < 12 || p[8] != ' ' ||
-        sscanf(p + 9, "%3d", &status) != 1 || status < 100 || status > 599) {
-        snprintf(why, why_size, "malformed HTTP response");
+    rill__buf_cstr(&resp);
+    if (rill__http_parse_response(resp.data, resp.len, out, why, why_size) != 0) {
         *malformed = 1;
         goto out;
     }
-    long content_length = -1;
-    bool chunked = false;
-    for (const char *h = strstr(p, "\r\n") + 2; h < hdr_end;) {
-        const char *eol = strstr(h, "\r\n");
-        const char *v;
-        if ((v = header_value(h, eol, "Content-Length")))
-            content_length = strtol(v, NULL, 10);
-        else if ((v = header_value(h, eol, "Transfer-Encoding")))
-            chunked = !strncasecmp(v, "chunked", 7);
-        h = eol + 2;
-    }
-    size_t body_off = (size_t)(hdr_end + 4 - p), body_len = (size_t)(end - (hdr_end + 4));
-    if (chunked) {
-        long n = dechunk(resp.data + body_off, body_len);
-        if (n < 0) {
-            snprintf(why, why_size, "malformed chunked response");
-            *malformed = 1;
-            goto out;
-        }
-        body_len = (size_t)n;
-    } else if (content_length >= 0) {
-        if ((size_t)content_length > body_len) {
-            snprintf(why, why_size, "the response was cut short");
-            *malformed = 1;
-            goto out;
-        }
-        body_len = (size_t)content_length;
-    }
-    out->status = status;
-    out->body = rill__xstrndup(resp.data + body_off, body_len);
-    out->body_len = body_len;
     rc = 0;
     goto out;
 io_error:
@@ -309,11 +374,7 @@ static int jp_hex4(const char *p, unsigned *cp)
 {
     *cp = 0;
     for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
+        int d = hex_digit(p[i]);
         if (d < 0)
             return -1;
         *cp = *cp << 4 | (unsigned)d;
@@ -648,19 +709,16 @@ static void print_safe(FILE *f, const char *s)
         fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
 }
 
-/*
- * One request; on success *doc holds the parsed JSON answer of a 2xx status. Otherwise prints
- * one line saying why and returns 1.
- */
-static int call_body(const remote *r, const char *method, const char *path, const char *ctype,
-                     const void *body, size_t body_len, int total_ms, bool quiet, jv *doc)
+/* One request; 0 with the answer in *resp (free its body), or 1 with one line saying why
+ * printed (unless quiet). */
+static int request(const remote *r, const char *method, const char *path, const char *ctype,
+                   const void *body, size_t body_len, int total_ms, bool quiet,
+                   rill__http_resp *resp)
 {
-    rill__http_resp resp;
     char why[256];
     int malformed;
-    memset(doc, 0, sizeof *doc);
     if (rill__http_request_body(r->host, r->port, method, path, body ? ctype : NULL, body, body_len,
-                                r->auth[0] ? r->auth : NULL, CONNECT_MS, total_ms, &resp, why,
+                                r->auth[0] ? r->auth : NULL, CONNECT_MS, total_ms, resp, why,
                                 sizeof why, &malformed) != 0) {
         if (!quiet && malformed)
             fprintf(stderr, "rill: the JobManager at %s answered badly: %s\n", r->addr, why);
@@ -668,26 +726,46 @@ static int call_body(const remote *r, const char *method, const char *path, cons
             fprintf(stderr, "rill: cannot reach the JobManager at %s: %s\n", r->addr, why);
         return 1;
     }
-    int parsed = jv_parse(resp.body, doc);
+    return 0;
+}
+
+/* The JSON of an answer: 0 with *doc holding the parsed object of a 2xx status, or 1 with one
+ * line saying why printed (unless quiet); addr is the JobManager's, for the message. */
+static int answer(const char *addr, const rill__http_resp *resp, bool quiet, jv *doc)
+{
+    memset(doc, 0, sizeof *doc);
+    int parsed = jv_parse(resp->body, doc);
     int rc = 0;
-    if (quiet && (resp.status < 200 || resp.status > 299 || parsed != 0 || doc->type != J_OBJ)) {
+    if (quiet && (resp->status < 200 || resp->status > 299 || parsed != 0 || doc->type != J_OBJ)) {
         rc = 1;
-    } else if (resp.status < 200 || resp.status > 299) {
+    } else if (resp->status < 200 || resp->status > 299) {
         const jv *errs = parsed == 0 ? jv_get(doc, "errors") : NULL;
         if (errs && errs->type == J_ARR && errs->n > 0 && errs->items[0].type == J_STR) {
             fputs("rill: ", stderr);
             print_safe(stderr, errs->items[0].s);
             fputc('\n', stderr);
         } else {
-            fprintf(stderr, "rill: the JobManager at %s answered HTTP %d\n", r->addr, resp.status);
+            fprintf(stderr, "rill: the JobManager at %s answered HTTP %d\n", addr, resp->status);
         }
         rc = 1;
     } else if (parsed != 0 || doc->type != J_OBJ) {
-        fprintf(stderr, "rill: the JobManager at %s answered with malformed JSON\n", r->addr);
+        fprintf(stderr, "rill: the JobManager at %s answered with malformed JSON\n", addr);
         rc = 1;
     }
     if (rc)
         jv_free(doc);
+    return rc;
+}
+
+/* request() and answer(): 0 with *doc, or 1 with the reason printed (unless quiet). */
+static int call_body(const remote *r, const char *method, const char *path, const char *ctype,
+                     const void *body, size_t body_len, int total_ms, bool quiet, jv *doc)
+{
+    rill__http_resp resp;
+    memset(doc, 0, sizeof *doc);
+    if (request(r, method, path, ctype, body, body_len, total_ms, quiet, &resp))
+        return 1;
+    int rc = answer(r->addr, &resp, quiet, doc);
     free(resp.body);
     return rc;
 }
@@ -734,14 +812,15 @@ static void table_print(table *t)
     free(t->cells);
 }
 
-static int do_list(const remote *r)
+/* `rill list`: the answer to GET /jobs as a table. */
+static int show_list(const char *addr, const rill__http_resp *resp)
 {
     jv doc;
-    if (call(r, "GET", "/jobs", NULL, REQUEST_MS, &doc))
+    if (answer(addr, resp, false, &doc))
         return 1;
     const jv *jobs = jv_get(&doc, "jobs");
     if (!jobs || jobs->type != J_ARR) {
-        fprintf(stderr, "rill: the JobManager at %s answered without a job list\n", r->addr);
+        fprintf(stderr, "rill: the JobManager at %s answered without a job list\n", addr);
         jv_free(&doc);
         return 1;
     }
@@ -776,15 +855,11 @@ static void human_bytes(char *buf, size_t size, int64_t n)
         snprintf(buf, size, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
 }
 
-static int do_checkpoints(const remote *r, const char *job)
+/* `rill checkpoints`: the answer to GET /jobs/<job>/checkpoints as tables. */
+static int show_checkpoints(const char *addr, const rill__http_resp *resp)
 {
-    char *seg = path_segment(job);
-    char *path = rill__xasprintf("/jobs/%s/checkpoints", seg);
-    free(seg);
     jv doc;
-    int rc = call(r, "GET", path, NULL, REQUEST_MS, &doc);
-    free(path);
-    if (rc)
+    if (answer(addr, resp, false, &doc))
         return 1;
     const jv *cks = jv_get(&doc, "checkpoints");
     if (!cks || cks->type != J_ARR || cks->n == 0) {
@@ -870,11 +945,9 @@ static char *absolute(const char *dir)
     return out;
 }
 
-static int do_savepoint(const remote *r, const char *job, const char *dir, bool stop, bool drain)
+/* The body of POST /jobs/<job>/savepoints (stop: /stop), malloc'd. */
+static char *savepoint_body(const char *dir, bool stop, bool drain)
 {
-    char *seg = path_segment(job);
-    char *path = rill__xasprintf("/jobs/%s/%s", seg, stop ? "stop" : "savepoints");
-    free(seg);
     char *abs = absolute(dir);
     rill__buf body = {0};
     rill__buf_printf(&body, "{\"%s\":", stop ? "targetDirectory" : "target-directory");
@@ -883,11 +956,15 @@ static int do_savepoint(const remote *r, const char *job, const char *dir, bool 
         rill__buf_printf(&body, ",\"drain\":true");
     rill__buf_putc(&body, '}');
     free(abs);
+    rill__buf_cstr(&body);
+    return body.data;
+}
+
+/* `rill savepoint` and `rill stop`: where the answer says the savepoint went. */
+static int show_savepoint(const char *addr, const char *job, bool stop, const rill__http_resp *resp)
+{
     jv doc;
-    int rc = call(r, "POST", path, rill__buf_cstr(&body), SAVEPOINT_MS, &doc);
-    free(path);
-    rill__buf_free(&body);
-    if (rc)
+    if (answer(addr, resp, false, &doc))
         return 1;
     printf("savepoint written: ");
     print_safe(stdout, jv_text(&doc, "location"));
@@ -901,15 +978,11 @@ static int do_savepoint(const remote *r, const char *job, const char *dir, bool 
     return 0;
 }
 
-static int do_cancel(const remote *r, const char *job)
+/* `rill cancel`: the answer to PATCH /jobs/<job>?mode=cancel. */
+static int show_cancel(const char *addr, const char *job, const rill__http_resp *resp)
 {
-    char *seg = path_segment(job);
-    char *path = rill__xasprintf("/jobs/%s?mode=cancel", seg);
-    free(seg);
     jv doc;
-    int rc = call(r, "PATCH", path, NULL, REQUEST_MS, &doc);
-    free(path);
-    if (rc)
+    if (answer(addr, resp, false, &doc))
         return 1;
     printf("cancel requested for job '");
     print_safe(stdout, job);
@@ -1019,17 +1092,55 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
     memcpy(r.host, c.host, sizeof r.host);
     if (set_auth(&r, c.secret_file))
         return 2;
+    const char *method = "GET";
+    char *seg = c.job ? path_segment(c.job) : NULL, *path, *body = NULL;
+    int total_ms = REQUEST_MS;
     switch (c.which) {
     case RILL_REMOTE_LIST:
-        return do_list(&r);
+        path = rill__xstrdup("/jobs");
+        break;
     case RILL_REMOTE_SAVEPOINT:
-        return do_savepoint(&r, c.job, c.dir, false, false);
-    case RILL_REMOTE_STOP:
-        return do_savepoint(&r, c.job, c.dir, true, c.drain);
+    case RILL_REMOTE_STOP: {
+        bool stop = c.which == RILL_REMOTE_STOP;
+        method = "POST";
+        path = rill__xasprintf("/jobs/%s/%s", seg, stop ? "stop" : "savepoints");
+        body = savepoint_body(c.dir, stop, c.drain);
+        total_ms = SAVEPOINT_MS;
+        break;
+    }
     case RILL_REMOTE_CANCEL:
-        return do_cancel(&r, c.job);
+        method = "PATCH";
+        path = rill__xasprintf("/jobs/%s?mode=cancel", seg);
+        break;
+    default: /* RILL_REMOTE_CHECKPOINTS */
+        path = rill__xasprintf("/jobs/%s/checkpoints", seg);
+        break;
+    }
+    rill__http_resp resp;
+    status = 1;
+    if (request(&r, method, path, "application/json", body, body ? strlen(body) : 0, total_ms,
+                false, &resp) == 0) {
+        status = rill__cli_remote_answer(&c, &resp);
+        free(resp.body);
+    }
+    free(body);
+    free(path);
+    free(seg);
+    return status;
+}
+
+int rill__cli_remote_answer(const rill__remote_cmd *c, const rill__http_resp *resp)
+{
+    switch (c->which) {
+    case RILL_REMOTE_LIST:
+        return show_list(c->addr, resp);
+    case RILL_REMOTE_SAVEPOINT:
+    case RILL_REMOTE_STOP:
+        return show_savepoint(c->addr, c->job, c->which == RILL_REMOTE_STOP, resp);
+    case RILL_REMOTE_CANCEL:
+        return show_cancel(c->addr, c->job, resp);
     case RILL_REMOTE_CHECKPOINTS:
-        return do_checkpoints(&r, c.job);
+        return show_checkpoints(c->addr, resp);
     }
     return 2;
 }

@@ -33,6 +33,12 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
                             const char *auth, int connect_ms, int total_ms, rill__http_resp *out,
                             char *why, size_t why_size, int *malformed);
 
+/* Parses the bytes of one whole HTTP/1.x response (len bytes at data, data[len] a NUL; a chunked
+ * body is decoded in place): 0 and *out (free its body), or -1 with what was wrong in why. What
+ * rill__http_request does with what it read; for the fuzz target, without a socket. */
+int rill__http_parse_response(char *data, size_t len, rill__http_resp *out, char *why,
+                              size_t why_size);
+
 /* `rill run -m HOST:PORT JOB.so`: what cmd_run (main.c) parsed, every string borrowed. */
 typedef struct rill__remote_run {
     const char *jobmanager;  /* the REST API's HOST:PORT */
@@ -78,9 +84,44 @@ typedef struct rill__remote_cmd {
  * else the exit status so far with out->go_on telling whether the command is to run (a usage
  * error is printed, and is 2; --help prints the usage, and is 0). */
 int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_cmd *out);
+/* What the command c does with the JobManager's answer to its request: prints the outcome
+ * (stdout) or why not (stderr) and returns the exit status. Nothing in resp can crash it. For
+ * the fuzz target: any server's answer, without a server. */
+int rill__cli_remote_answer(const rill__remote_cmd *c, const rill__http_resp *resp);
 /* `rill jobmanager` and `rill taskmanager` (cluster_cmd.c): the process's exit status. */
 int rill__cli_jobmanager(int argc, char **argv);
 int rill__cli_taskmanager(int argc, char **argv);
+
+/* ---- `rill jobmanager`'s and `rill taskmanager`'s arguments (cluster_args.c) ---- */
+
+/* The options both share, parsed (strings borrowed from argv). */
+typedef struct rill__cluster_args {
+    const char *bind;            /* NULL: RILL_NET_DEFAULT_BIND */
+    const char *secret_file;     /* NULL: none; read by the command, not the parser */
+    const char *cluster_id;      /* 1..RILL_CLUSTER_ID_MAX bytes */
+    int hb_interval, hb_timeout; /* ms; hb_timeout > hb_interval */
+} rill__cluster_args;
+typedef struct rill__jm_args {
+    rill__cluster_args common;
+    const char *rest_bind;
+    const char *ckpt_dir, *upload_dir; /* NULL: not given */
+    int port, rest_port;               /* 0..65535 */
+    bool help;
+} rill__jm_args;
+typedef struct rill__tm_args {
+    rill__cluster_args common;
+    const char *jm_addr; /* --jobmanager as given, split into jm_host and jm_port */
+    char jm_host[256];   /* RILL_HOST_MAX + 1 */
+    int jm_port;
+    const char *work_dir; /* NULL: not given */
+    int slots;            /* 1..RILL_TM_SLOTS_MAX */
+    int data_port;        /* 0..65535 */
+    bool help;
+} rill__tm_args;
+/* Parse and check a command's arguments (argv after its name) without acting on them: 0
+ * (out->help: the usage was printed), or 2 with the usage error printed. */
+int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out);
+int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out);
 
 /* ---- `rill run`'s arguments (run_args.c) ---- */
 

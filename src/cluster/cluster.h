@@ -368,6 +368,16 @@ void rill__rest_token(const uint8_t *secret, size_t secret_len, char out[RILL_RE
 bool rill__http_header_value_ok(const char *v);
 int rill__rest_port(const rill__rest *r);
 void rill__rest_stop(rill__rest *r); /* NULL-safe */
+/* A REST server (as rill__rest_start's) that listens nowhere and runs no thread: it serves only
+ * the connections rill__rest_exchange hands it. For tests and the fuzz target. 0 or RILL_EIO. */
+int rill__rest_new_unbound(rill__jobmanager *jm, const uint8_t *secret, size_t secret_len,
+                           rill__rest **out, rill__err *err);
+/* Sends the len bytes of request to r (made by rill__rest_new_unbound) over a new connection,
+ * closes its sending side, and appends everything the server answers to response until the
+ * server closes the connection: 0, or RILL_ECANCELED when it has not closed it within
+ * timeout_ms (what arrived is in response), or -errno / RILL_EIO when there is no connection. */
+int rill__rest_exchange(rill__rest *r, const void *request, size_t len, int timeout_ms,
+                        rill__buf *response);
 /* Answers one request without a socket, as the server does once its headers passed (so with no
  * token check or body limit): method, path as sent (percent-encoded), the "mode" query argument
  * (NULL: none) and the body. The status goes to *status_out (0: no answer, the connection would

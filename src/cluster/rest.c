@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cluster/cluster.h"
 
@@ -1418,6 +1419,35 @@ void rill__rest_handle(rill__jobmanager *jm, const char *method, const char *pat
     *status_out = conn.status;
 }
 
+/* A REST server with its daemon started (flags; listening on sa:port, or on nothing when sa is
+ * NULL), or NULL when MHD cannot start it. */
+static rill__rest *rest_new(rill__jobmanager *jm, const uint8_t *secret, size_t secret_len,
+                            unsigned flags, int port, const struct sockaddr *sa)
+{
+    rill__rest *r = rill__xcalloc(1, sizeof *r);
+    r->jm = jm;
+    if (secret) {
+        r->auth = true;
+        rill__rest_token(secret, secret_len, r->token);
+    }
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, r},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, REST_MAX_CONNECTIONS, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, REST_IDLE_TIMEOUT_S, NULL},
+        {sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)sa},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    r->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_ARRAY,
+                                 opts, MHD_OPTION_END);
+    if (!r->daemon) {
+        memset(r->token, 0, sizeof r->token);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
 int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, const uint8_t *secret,
                      size_t secret_len, rill__rest **out, rill__err *err)
 {
@@ -1446,28 +1476,69 @@ int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, cons
     int rc = rill__net_check_bind("REST API", bind_addr, secret != NULL, err);
     if (rc)
         return rc;
-    rill__rest *r = rill__xcalloc(1, sizeof *r);
-    r->jm = jm;
-    if (secret) {
-        r->auth = true;
-        rill__rest_token(secret, secret_len, r->token);
-    }
-    r->daemon =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)REST_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)REST_IDLE_TIMEOUT_S, MHD_OPTION_END);
-    if (!r->daemon) {
-        memset(r->token, 0, sizeof r->token);
-        free(r);
+    rill__rest *r = rest_new(jm, secret, secret_len, flags, port, (struct sockaddr *)&ss);
+    if (!r)
         return rill__err_set(err, RILL_EIO, "cannot serve the REST API on %s:%d (in use?)",
                              bind_addr, port);
-    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
     r->port = info ? info->port : port;
     *out = r;
     return 0;
+}
+
+int rill__rest_new_unbound(rill__jobmanager *jm, const uint8_t *secret, size_t secret_len,
+                           rill__rest **out, rill__err *err)
+{
+    *out = rest_new(jm, secret, secret_len, MHD_USE_NO_LISTEN_SOCKET, 0, NULL);
+    if (!*out)
+        return rill__err_set(err, RILL_EIO, "cannot start the REST API's daemon");
+    return 0;
+}
+
+int rill__rest_exchange(rill__rest *r, const void *request, size_t len, int timeout_ms,
+                        rill__buf *response)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
+        return -errno;
+    /* the server's end belongs to MHD from here on, even when it refuses it */
+    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (MHD_add_connection(r->daemon, sv[0], (struct sockaddr *)&peer, sizeof peer) != MHD_YES) {
+        close(sv[1]);
+        return RILL_EIO;
+    }
+    const char *p = request;
+    size_t off = 0;
+    bool shut = false, eof = false;
+    int64_t deadline = rill__mono_ns() + (int64_t)timeout_ms * 1000000;
+    while (!eof && rill__mono_ns() < deadline) {
+        while (off < len) {
+            ssize_t w = send(sv[1], p + off, len - off, MSG_NOSIGNAL);
+            if (w <= 0) {
+                if (w < 0 && errno != EAGAIN && errno != EINTR)
+                    off = len; /* the server closed: the rest goes unread */
+                break;
+            }
+            off += (size_t)w;
+        }
+        if (off == len && !shut) {
+            shutdown(sv[1], SHUT_WR); /* the end of the request: the server sees EOF */
+            shut = true;
+        }
+        MHD_run_wait(r->daemon, 10);
+        for (;;) {
+            rill__buf_reserve(response, 4096);
+            ssize_t n = recv(sv[1], response->data + response->len, 4096, 0);
+            if (n <= 0) {
+                eof = n == 0;
+                break;
+            }
+            response->len += (size_t)n;
+        }
+    }
+    close(sv[1]);
+    MHD_run(r->daemon); /* the server sees the close */
+    return eof ? 0 : RILL_ECANCELED;
 }
 
 int rill__rest_port(const rill__rest *r)

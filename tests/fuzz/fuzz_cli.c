@@ -58,14 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const cmds[] = {"run", "list", "savepoint", "stop", "cancel", "checkpoints"};
     if (size < 1)
         return 0;
-    /* a copy with a NUL at the end, cut into arguments at every NUL */
-    char *buf = malloc(size + 1);
-    memcpy(buf, data, size);
-    buf[size] = '\0';
-    char *argv[MAX_ARGS];
-    int argc = 0;
-    for (char *p = buf; p <= buf + size - 1 && argc < MAX_ARGS; p += strlen(p) + 1)
-        argv[argc++] = p;
+    char *buf, *argv[MAX_ARGS];
+    int argc = fuzz_args(data, size, argv, MAX_ARGS, &buf);
     /* the command: as given when it is one, else picked by the first byte */
     const char *cmd = cmds[(unsigned char)argv[0][0] % RILL_ARRAY_LEN(cmds)];
     for (size_t i = 0; i < RILL_ARRAY_LEN(cmds); i++)

@@ -6,46 +6,9 @@
  * runner that only checks what it is asked to run. Every answer is JSON with a status. */
 #include <string.h>
 
-#include "cluster/cluster.h"
-#include "fuzz_util.h"
+#include "fuzz_jm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static rill__jobmanager *jm;
-static rill__jar_store *jars;
-static char jar_id[RILL_JAR_ID_MAX + 1];
-
-static int run(void *arg, const rill__run_request *rq, uint64_t *job_id, rill__err *err)
-{
-    fuzz_check(rq->jar_id && !strcmp(rq->jar_id, jar_id), "run of another object");
-    for (size_t i = 0; i < rq->n_opts; i++)
-        fuzz_check(rq->opt_keys[i] && rq->opt_values[i], "an option without key or value");
-    for (size_t i = 0; i < rq->n_args; i++)
-        fuzz_check(rq->args[i] != NULL, "a NULL argument");
-    *job_id = 42;
-    return 0;
-}
-
-/* Stores the one job object (again, after a request deleted it). */
-static void put_jar(void)
-{
-    rill__err err = {0};
-    uint8_t elf[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
-    elf[16] = 3; /* ET_DYN */
-    fuzz_check(rill__jar_store_put(jars, elf, sizeof elf, jar_id, &err) == 0, err.msg);
-}
-
-static void setup(void)
-{
-    rill__err err = {0};
-    jm = rill__jm_new();
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/jars", fuzz_tmpdir());
-    fuzz_check(rill__jar_store_open(dir, &jars, &err) == 0, err.msg);
-    put_jar();
-    rill__jm_runner runner = {.jars = jars, .run = run};
-    rill__jm_set_runner(jm, &runner);
-}
 
 /* s with every "@JAR@" replaced by the stored object's id. */
 static char *with_jar_id(const char *s, size_t n)
@@ -53,7 +16,7 @@ static char *with_jar_id(const char *s, size_t n)
     rill__buf b = {0};
     for (size_t i = 0; i < n;) {
         if (n - i >= 5 && !memcmp(s + i, "@JAR@", 5)) {
-            rill__buf_append(&b, jar_id, strlen(jar_id));
+            rill__buf_append(&b, fuzz_jar_id, strlen(fuzz_jar_id));
             i += 5;
         } else {
             rill__buf_putc(&b, s[i++]);
@@ -66,8 +29,8 @@ static char *with_jar_id(const char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!jm)
-        setup();
+    if (!fuzz_jm)
+        fuzz_jm_setup();
     const char *p = (const char *)data, *end = p + size;
     const char *nl = memchr(p, '\n', size);
     const char *line_end = nl ? nl : end;
@@ -90,28 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     unsigned status = 0;
     rill__buf out = {0};
-    rill__rest_handle(jm, method, target, mode, copy, body_len, &status, &out);
+    rill__rest_handle(fuzz_jm, method, target, mode, copy, body_len, &status, &out);
     fuzz_check(status >= 200 && status < 600, "no HTTP status");
     fuzz_check(out.len >= 2 && out.data[0] == '{' && out.data[out.len - 1] == '}',
                "the answer is not a JSON object");
     for (size_t i = 0; i < out.len; i++)
         fuzz_check((unsigned char)out.data[i] >= 0x20, "a control character in the JSON");
     /* an upload that was stored is deleted again, so the store stays one object */
-    const char *fn = status == 200 ? strstr(rill__buf_cstr(&out), "{\"filename\":\"") : NULL;
-    if (fn) {
-        char id[RILL_JAR_ID_MAX + 1];
-        size_t n = strcspn(fn + 13, "\"");
-        fuzz_check(n <= RILL_JAR_ID_MAX, "a long jar id");
-        memcpy(id, fn + 13, n);
-        id[n] = '\0';
-        rill__err err = {0};
-        fuzz_check(rill__jar_store_delete(jars, id, &err) == 0, err.msg);
-    }
-    char *path = NULL;
-    rill__err err = {0};
-    if (rill__jar_store_get(jars, jar_id, &path, NULL, NULL, &err) != 0)
-        put_jar();
-    free(path);
+    fuzz_jm_reset_jars();
     rill__buf_free(&out);
     free(copy);
     free(target);

@@ -80,6 +80,21 @@ static inline void fuzz_write(const char *dir, const char *name, const void *p, 
     fclose(f);
 }
 
+/* Cuts data into arguments at every NUL, as a command line: at most max of them into argv,
+ * pointing into a copy with a NUL at the end (*buf_out, to free). Returns how many (size > 0:
+ * at least one). */
+static inline int fuzz_args(const uint8_t *data, size_t size, char **argv, int max, char **buf_out)
+{
+    char *buf = malloc(size + 1);
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    int argc = 0;
+    for (char *p = buf; size > 0 && p <= buf + size - 1 && argc < max; p += strlen(p) + 1)
+        argv[argc++] = p;
+    *buf_out = buf;
+    return argc;
+}
+
 /* Splits data at the separator "\n--\n" into at most max parts; returns how many. */
 #define FUZZ_SEP "\n--\n"
 static inline size_t fuzz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len,

@@ -886,3 +886,48 @@ TEST(rest_handle_without_a_socket)
     rill__buf_free(&out);
     rill__jm_free(jm);
 }
+
+/* A server that listens nowhere (rill__rest_new_unbound, as the fuzz target fuzz_http.c uses
+ * it) answers raw requests handed over by rill__rest_exchange as the real one does: the token
+ * checked first, a declared oversized body refused, and every connection closed. */
+TEST(rest_unbound_exchange)
+{
+    static const uint8_t secret[] = "0123456789abcdef0123";
+    rill__err err = {0};
+    rill__jobmanager *jm = rill__jm_new();
+    rill__rest *rest = NULL;
+    CHECK_RC(rill__rest_new_unbound(jm, secret, sizeof secret - 1, &rest, &err));
+    char token[RILL_REST_TOKEN_LEN + 1];
+    rill__rest_token(secret, sizeof secret - 1, token);
+    rill__buf req = {0}, resp = {0};
+
+    const char *no_token = "GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK_RC(rill__rest_exchange(rest, no_token, strlen(no_token), 5000, &resp));
+    CHECK_CONTAINS(rill__buf_cstr(&resp), "HTTP/1.1 401 ");
+    CHECK_CONTAINS(rill__buf_cstr(&resp), "needs a bearer token");
+
+    rill__buf_printf(&req, "GET /jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+                     token);
+    resp.len = 0;
+    CHECK_RC(rill__rest_exchange(rest, req.data, req.len, 5000, &resp));
+    CHECK_CONTAINS(rill__buf_cstr(&resp), "HTTP/1.1 200 ");
+    CHECK_CONTAINS(rill__buf_cstr(&resp), "{\"jobs\":[]}");
+
+    req.len = 0;
+    rill__buf_printf(&req,
+                     "POST /jobs/1/stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: 1000000000000\r\n\r\n{}",
+                     token);
+    resp.len = 0;
+    CHECK_RC(rill__rest_exchange(rest, req.data, req.len, 5000, &resp));
+    CHECK_CONTAINS(rill__buf_cstr(&resp), "HTTP/1.1 413 ");
+
+    /* a request cut short: the server closes without an answer */
+    const char *cut = "POST /jobs/1/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{";
+    resp.len = 0;
+    CHECK_RC(rill__rest_exchange(rest, cut, strlen(cut), 5000, &resp));
+    rill__buf_free(&req);
+    rill__buf_free(&resp);
+    rill__rest_stop(rest);
+    rill__jm_free(jm);
+}
