@@ -58,7 +58,8 @@ typedef struct ksrc {
     char fatal[512]; /* an error librdkafka reported that ends the job */
     ksplit *splits;
     size_t n_splits, cap_splits;
-    size_t rr; /* the split polled first next time */
+    size_t rr;        /* the split polled first next time */
+    size_t announced; /* splits[0..announced) have been told to event time */
     bool discovered;
     int64_t next_discovery_ns;
     int64_t idle_ns; /* the poll hint, growing while nothing comes */
@@ -717,6 +718,16 @@ static int ksrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
     int rc;
     if ((!s->discovered || rill__mono_ns() >= s->next_discovery_ns) && (rc = discover(s)) != 0)
         return rc;
+    /* every partition taken holds the watermark back from the start, as Flink's per-partition
+     * watermarks do: one that has not sent rows yet must not find them late */
+    while (s->announced < s->n_splits) {
+        size_t i = s->announced++;
+        if (!s->splits[i].done) {
+            b->split = (int32_t)i;
+            b->split_new = true;
+            return 0;
+        }
+    }
     bool live = false;
     for (size_t k = 0; k < s->n_splits; k++) {
         size_t i = (s->rr + k) % s->n_splits;

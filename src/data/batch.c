@@ -100,6 +100,7 @@ void rill__batch_clear(rill_batch *b)
     b->has_ts = false;
     b->split = -1;
     b->split_done = false;
+    b->split_new = false;
 }
 
 void rill__batch_unref(rill_batch *b)

@@ -56,6 +56,8 @@ struct rill_batch {
     bool has_ts;
     int32_t split;   /* sources: the split (file, partition) all rows came from; -1 unknown */
     bool split_done; /* sources: that split has no more rows (the batch may be empty) */
+    bool split_new;  /* sources: that split is the reader's now, with no rows yet (an empty
+                      * batch): event time holds its watermark back for it until it has some */
 };
 
 /* A thread-safe free list of batches of one schema and capacity; keeps at most max_free. */

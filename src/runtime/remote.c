@@ -16,7 +16,8 @@
 #define FLAG_TS         1u
 #define FLAG_HASHES     2u
 #define FLAG_SPLIT_DONE 4u
-#define FLAGS_ALL       (FLAG_TS | FLAG_HASHES | FLAG_SPLIT_DONE)
+#define FLAG_SPLIT_NEW  8u
+#define FLAGS_ALL       (FLAG_TS | FLAG_HASHES | FLAG_SPLIT_DONE | FLAG_SPLIT_NEW)
 #define MAX_FIELDS      4096
 #define MAX_CREDIT      (1u << 30) /* a sender holding more than this is talking nonsense */
 #define FRAMES_PER_TURN 64         /* frames read before the I/O thread looks at its sends */
@@ -96,7 +97,7 @@ static void enc_batch(rill__enc *e, const rill_batch *b)
         rill__enc_u8(e, (uint8_t)s->fields[i].type);
     rill__enc_u32(e, b->n_rows);
     uint8_t flags = (b->has_ts ? FLAG_TS : 0) | (b->has_hashes ? FLAG_HASHES : 0) |
-                    (b->split_done ? FLAG_SPLIT_DONE : 0);
+                    (b->split_done ? FLAG_SPLIT_DONE : 0) | (b->split_new ? FLAG_SPLIT_NEW : 0);
     rill__enc_u8(e, flags);
     rill__enc_i64(e, b->split);
     size_t row_max = fixed_row_max(s);
@@ -312,6 +313,7 @@ static void dec_batch(rill__dec *d, const rill__remote_spec *spec, rill_batch **
     RILL_ASSERT(b->cap_rows >= n_rows);
     b->split = (int32_t)split;
     b->split_done = (flags & FLAG_SPLIT_DONE) != 0;
+    b->split_new = (flags & FLAG_SPLIT_NEW) != 0;
     uint32_t r0 = 0;
     size_t row_max = LE_HOST && nf > 0 ? fixed_row_max(s) : 0;
     if (row_max)

@@ -40,7 +40,8 @@ typedef struct source_op {
 
 static int source_op_process(rill__operator *op, rill_batch *b)
 {
-    if (b->n_rows == 0 && b->split_done) /* still tells event time that a split ended */
+    /* an empty batch still tells event time that a split began or ended */
+    if (b->n_rows == 0 && (b->split_done || b->split_new))
         return op->main.out->ops->batch(op->main.out, b);
     return rill__operator_forward(op, b);
 }
@@ -764,7 +765,7 @@ static int run_source(rill__task *t)
             }
             waved = true;
         }
-        if (b->n_rows > 0 || b->split_done) {
+        if (b->n_rows > 0 || b->split_done || b->split_new) {
             head->records_in += b->n_rows;
             int prc = head->ops->process(head, b);
             if (prc < 0)

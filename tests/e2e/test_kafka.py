@@ -214,7 +214,7 @@ def test_poison_record(tmp):
     field; under --bad-records skip it goes to the dead-letter file and the rest is read."""
     m = MockKafka(["tx:1"])
     try:
-        good = rill_e2e.gen_transactions(12, 50, n_users=5)
+        good = rill_e2e.gen_transactions(12, 50, n_users=5, heavy=2)
         lines = csv_lines(good[:20]) + ["7,twelve,1700000000999"] + csv_lines(good[20:])
         m.produce("tx", lines)
         r = run(["run", so("fraud"), "--", "--input", m.url("tx"), "--output", "-",
