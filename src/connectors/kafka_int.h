@@ -123,4 +123,8 @@ int rill__kafka_owner(const char *topic, int32_t partition, int par);
 struct rd_kafka_conf_s *rill__kafka_conf(const rill__kafka_cfg *c, const char *const *extra,
                                          const char *who, rill__err *err);
 
+/* Whether bytes are a whole exactly-once Kafka sink state, every epoch's messages decoding (what
+ * a restore checks first): 0, or RILL_ECORRUPT with err. For the fuzz target. */
+int rill__kafka_txn_state_check(const void *state, size_t len, rill__err *err);
+
 #endif /* RILL_KAFKA_INT_H */

@@ -549,31 +549,54 @@ static int ksink_commit(rill__sink *sink, uint64_t id)
     return s->eo ? commit_upto(s, id) : 0;
 }
 
-/* A restore: the new subtask takes over old subtask j when j mod parallelism == subtask; the
- * epochs j's state holds (its checkpoint completed) are committed unless its marker says they
- * were, under j's transactional id. */
-static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const void *state,
-                         size_t len)
+/* Each message of epoch e decodes (the epoch's own encoding, checked before it is produced). */
+static int epoch_check(const epoch *e, rill__err *err)
 {
-    ksink *s = (ksink *)sink;
-    if (!s->eo || old_subtask % s->par != s->subtask || len == 0)
-        return 0;
+    rill__dec d;
+    rill__dec_init(&d, e->msgs.data, e->msgs.len);
+    for (uint32_t i = 0; i < e->n && d.rc == 0; i++) {
+        const uint8_t *p;
+        size_t n;
+        rill__dec_u32(&d, "partition");
+        rill__dec_i64(&d, "timestamp");
+        rill__dec_u8(&d, "has key");
+        rill__dec_bytes(&d, "key", SIZE_MAX, &p, &n);
+        rill__dec_bytes(&d, "value", SIZE_MAX, &p, &n);
+    }
+    rill__err derr;
+    if (rill__dec_finish(&d, "messages", &derr) != 0)
+        return rill__err_set(err, RILL_ECORRUPT, "epoch %llu: %s", (unsigned long long)e->seq,
+                             derr.msg);
+    return 0;
+}
+
+/* One old subtask's state: its transactional id, last epoch number and pending epochs (new
+ * buffers). RILL_ECORRUPT or RILL_ENOTSUP, with err. */
+static int parse_state(const void *state, size_t len, char **tid_out, uint64_t *last_out,
+                       epoch **v_out, size_t *n_out, rill__err *err)
+{
+    *tid_out = NULL;
+    *v_out = NULL;
+    *n_out = 0;
     rill__dec d;
     rill__dec_init(&d, state, len);
     uint32_t magic = rill__dec_u32(&d, "magic"), version = rill__dec_u32(&d, "version");
     if (d.rc == 0 && (magic != TXN_MAGIC || version != TXN_VERSION))
-        return fail(s, RILL_ECORRUPT, "the state of old subtask %d/%d is not the exactly-once "
-                    "Kafka sink's (magic %08x, version %u)", old_subtask + 1, old_par, magic,
-                    version);
+        return rill__err_set(err, RILL_ECORRUPT, "not the exactly-once Kafka sink's state "
+                             "(magic %08x, version %u)", magic, version);
     const uint8_t *t;
     size_t tl;
     rill__dec_bytes(&d, "transactional id", 4096, &t, &tl);
-    char *tid = d.rc ? NULL : rill__xstrndup((const char *)t, tl);
     uint64_t last = rill__dec_u64(&d, "last epoch");
     uint32_t n = rill__dec_u32(&d, "epochs");
+    if (d.rc == 0 && (tl == 0 || memchr(t, 0, tl)))
+        rill__dec_fail_at(&d, "transactional id", d.off);
+    if (d.rc == 0 && n > rill__dec_left(&d) / 24)
+        rill__dec_fail_at(&d, "epochs", d.off - 4);
     epoch *v = NULL;
     size_t n_v = 0, cap_v = 0;
-    for (uint32_t i = 0; i < n && d.rc == 0; i++) {
+    int rc = 0;
+    for (uint32_t i = 0; i < n && d.rc == 0 && rc == 0; i++) {
         epoch e = {0};
         e.seq = rill__dec_u64(&d, "epoch");
         e.ckpt = rill__dec_u64(&d, "checkpoint");
@@ -583,20 +606,67 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
         rill__dec_bytes(&d, "messages", SIZE_MAX, &m, &ml);
         if (d.rc)
             break;
+        if (e.seq == 0 || e.seq > last || (n_v && e.seq <= v[n_v - 1].seq)) {
+            rill__dec_fail_at(&d, "epoch", d.off);
+            break;
+        }
         rill__buf_append(&e.msgs, m, ml);
         rill__grow((void **)&v, &cap_v, n_v + 1, sizeof *v);
         v[n_v++] = e;
+        rc = epoch_check(&e, err);
     }
     rill__err derr;
-    int rc = rill__dec_finish(&d, "exactly-once Kafka sink state", &derr) == 0
-                 ? 0
-                 : fail(s, RILL_ECORRUPT, "the state of old subtask %d/%d: %s", old_subtask + 1,
-                        old_par, derr.msg);
-    uint64_t marker = 0;
-    if (rc == 0 && n_v > 0)
-        rc = read_marker(s, tid, &marker);
+    if (rc == 0 && rill__dec_finish(&d, "exactly-once Kafka sink state", &derr) != 0)
+        rc = rill__err_set(err, RILL_ECORRUPT, "%s", derr.msg);
+    if (rc) {
+        for (size_t i = 0; i < n_v; i++)
+            rill__buf_free(&v[i].msgs);
+        free(v);
+        return rc;
+    }
+    *tid_out = rill__xstrndup((const char *)t, tl);
+    *last_out = last;
+    *v_out = v;
+    *n_out = n_v;
+    return 0;
+}
+
+int rill__kafka_txn_state_check(const void *state, size_t len, rill__err *err)
+{
+    char *tid;
+    uint64_t last;
+    epoch *v;
+    size_t n;
+    int rc = parse_state(state, len, &tid, &last, &v, &n, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            rill__buf_free(&v[i].msgs);
+        free(v);
+        free(tid);
+    }
+    return rc;
+}
+
+/* A restore: the new subtask takes over old subtask j when j mod parallelism == subtask; the
+ * epochs j's state holds (its checkpoint completed) are committed unless its marker says they
+ * were, under j's transactional id. */
+static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const void *state,
+                         size_t len)
+{
+    ksink *s = (ksink *)sink;
+    if (!s->eo || old_subtask % s->par != s->subtask || len == 0)
+        return 0;
+    char *tid;
+    uint64_t last, marker = 0;
+    epoch *v;
+    size_t n_v;
+    rill__err e = {0};
+    if (parse_state(state, len, &tid, &last, &v, &n_v, &e) != 0)
+        return fail(s, e.code, "the state of old subtask %d/%d: %s", old_subtask + 1, old_par,
+                    e.msg);
+    int rc = n_v > 0 ? read_marker(s, tid, &marker) : 0;
     rd_kafka_t *p = NULL;
-    bool own = tid && !strcmp(tid, s->tid);
+    bool own = !strcmp(tid, s->tid);
     for (size_t i = 0; rc == 0 && i < n_v; i++) {
         if (v[i].seq <= marker) {
             rill__log(RILL_LOG_INFO, "kafka sink '%s' (subtask %d/%d): epoch %llu of %s "

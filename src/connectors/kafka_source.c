@@ -54,6 +54,7 @@ typedef struct ksrc {
     rill__err *err;
     char *uid;
     int subtask, par;
+    rd_kafka_conf_t *conf; /* until the consumer is made */
     rd_kafka_t *rk;
     char fatal[512]; /* an error librdkafka reported that ends the job */
     ksplit *splits;
@@ -188,13 +189,20 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_opaque(conf, s);
-    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!s->rk) {
-        rill__kafka_source_ops.destroy(&s->base);
-        return rill__err_set(init->err, RILL_ECONFIG, "kafka source '%s': %s", init->uid,
-                             errstr);
-    }
+    s->conf = conf; /* the consumer connects at the first poll */
     *out = &s->base;
+    return 0;
+}
+
+/* The consumer, made at the first poll (a reader that is only restored and checkpointed, or
+ * destroyed at once, never connects). */
+static int connect_consumer(ksrc *s)
+{
+    char errstr[512];
+    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, s->conf, errstr, sizeof errstr);
+    if (!s->rk)
+        return fail(s, RILL_ECONFIG, "%s", errstr);
+    s->conf = NULL; /* the consumer's now */
     return 0;
 }
 
@@ -712,10 +720,12 @@ static int read_split(ksrc *s, ksplit *p, int32_t id, rill_batch *b)
 static int ksrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
 {
     ksrc *s = (ksrc *)src;
+    int rc;
+    if (!s->rk && (rc = connect_consumer(s)) != 0)
+        return rc;
     rd_kafka_poll(s->rk, 0); /* errors, logs */
     if (s->fatal[0])
         return fail(s, RILL_EIO, "%s", s->fatal);
-    int rc;
     if ((!s->discovered || rill__mono_ns() >= s->next_discovery_ns) && (rc = discover(s)) != 0)
         return rc;
     /* every partition taken holds the watermark back from the start, as Flink's per-partition
@@ -935,7 +945,7 @@ static int ksrc_checkpoint_complete(rill__source *src, uint64_t id)
     for (int i = 0; i < s->n_commits; i++)
         if (s->commits[i].id <= id)
             newest = i;
-    if (newest < 0)
+    if (newest < 0 || !s->rk)
         return 0;
     /* asynchronous: for monitoring only (a failure is logged by librdkafka, nothing else) */
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, s->commits[newest].offsets, 1);
@@ -972,6 +982,8 @@ static void ksrc_destroy(rill__source *src)
         rd_kafka_consumer_close(s->rk);
         rd_kafka_destroy(s->rk);
     }
+    if (s->conf)
+        rd_kafka_conf_destroy(s->conf);
     if (s->cfg->format != KFMT_RAW)
         rill__decoder_close(&s->dec);
     rill__bad_fini(&s->bad);
