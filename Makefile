@@ -49,6 +49,7 @@ bench: build
 	@./bench/run
 	@./bench/cluster
 	@./bench/checkpoints
+	@./bench/kafka
 
 CHAOS_KILLS ?= 35
 CHAOS_ENV = RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
