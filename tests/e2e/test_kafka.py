@@ -30,6 +30,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chaos  # noqa: E402
 import rill_e2e  # noqa: E402
+import test_cluster  # noqa: E402
+import test_cluster_jobs as tcj  # noqa: E402
 import test_windows as tw  # noqa: E402
 from rill_e2e import (RILL_EXAMPLES, MockKafka, expect, expect_in, expect_rc, main,  # noqa: E402
                       run)
@@ -278,7 +280,41 @@ def test_exactly_once_kafka_sink_through_kills(tmp):
         m.stop()
 
 
+def test_cluster_reads_and_writes_kafka(tmp):
+    """The clicks example on a JobManager and two TaskManagers, Kafka in and Kafka out
+    (exactly-once): the TaskManagers connect to the brokers themselves; the oracle's windows,
+    each once."""
+    m = MockKafka(["clicks:3", "counts:1"])
+    try:
+        delay, size = 1000, 10000
+        rows = tw.clicks_rows(21, 3000, delay, size, size, 1700000000000, p_late=0,
+                              max_jitter=delay // 2)
+        for part in range(3):
+            m.produce("clicks", csv_lines(rows[part::3]), partition=part)
+        expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size),
+                                         delay)
+
+        def body(c):
+            jm, a, b = tcj.two_taskmanagers(c)
+            r = run(["run", "-m", "127.0.0.1:%d" % jm.rest, "-p", "4", "--checkpoint-dir",
+                     os.path.join(tmp, "ck"), "--checkpoint-interval", "100", so("clicks"), "--", "--input", m.url("clicks"), "--output",
+                     m.url("counts"), "--exactly-once", "--max-delay-ms", str(2 * size),
+                     "--size-ms", str(size), "--slide-ms", str(size)])
+            expect_rc(r, 0)
+            jid = tcj.JOB_LINE.search(r.out).group(1)
+            doc = tcj.job_doc(jm, jid)
+            expect(doc["state"] == "FINISHED", "the job finished on the cluster", "FINISHED",
+                   doc, r)
+            tcj.expect_both_ran([a, b], jid, doc["tasks"])
+        test_cluster.run_cluster(tmp, body)
+        tw.compare(expected, parse_values(m.consume("counts"), (str, int, int, int),
+                                          "counts"), "clicks on the cluster over Kafka")
+    finally:
+        m.stop()
+
+
 if __name__ == "__main__":
     main([test_examples_against_oracles, test_kill_and_resume_windows_and_ids,
           test_brokers_down_leader_moved_fetch_errors, test_poison_record,
-          test_exactly_once_kafka_sink_through_kills], need_jobs=True)
+          test_exactly_once_kafka_sink_through_kills, test_cluster_reads_and_writes_kafka],
+         need_jobs=True)

@@ -732,3 +732,66 @@ TEST(kafka_sink_exactly_once_commits_each_checkpoint_once)
     rill_schema_free(schema);
     mock_stop(&m);
 }
+
+/* The marker of transactional id tid as a broker keeps it (0: none). */
+static int64_t marker_of(const mock *m, const char *topic, const char *tid)
+{
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", m->bootstrap, errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "group.id", tid, errstr, sizeof errstr);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    CHECK(c != NULL);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, 0);
+    CHECK_EQ(rd_kafka_committed(c, l, 10000), 0);
+    int64_t off = l->elems[0].offset > 0 ? l->elems[0].offset : 0;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(c);
+    return off;
+}
+
+/* The transaction protocol under broker errors (the mock's request errors): a coordinator
+ * that is briefly unavailable at the commit is retried, and the epoch commits; a producer
+ * fenced at the commit fails the checkpoint's commit with a message naming the transaction,
+ * and the restore from that checkpoint commits the epoch (its marker was not set). */
+TEST(kafka_sink_exactly_once_under_broker_errors)
+{
+    mock m;
+    mock_start(&m, "f", 1);
+    rill_schema *schema = schema_of("id INT64 NOT NULL");
+    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "f",
+                          "sink.delivery-guarantee", "exactly-once",
+                          "sink.transactional-id-prefix", "t", NULL};
+    rill__err err = {0};
+    void *cfg = rill__kafka_sink_cfg(opts, &err);
+    CHECK(cfg != NULL);
+    CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+    enum { END_TXN = 26 };
+    rill__sink *a = eo_sink(cfg, schema, 0, 1, &err);
+    write_ids(a, schema, 0, 10);
+    rill__buf s1 = {0};
+    CHECK_RC(rill__kafka_sink_ops.pre_commit(a, 1, &s1));
+    rd_kafka_mock_push_request_errors(m.mc, END_TXN, 2,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+    CHECK_RC(rill__kafka_sink_ops.commit(a, 1));
+    CHECK_EQ(marker_of(&m, "f", "t-out-0"), 1);
+    write_ids(a, schema, 10, 20);
+    rill__buf s2 = {0};
+    CHECK_RC(rill__kafka_sink_ops.pre_commit(a, 2, &s2));
+    rd_kafka_mock_push_request_errors(m.mc, END_TXN, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+    CHECK(rill__kafka_sink_ops.commit(a, 2) < 0);
+    CHECK_CONTAINS(err.msg, "transaction t-out-0, epoch 2 (checkpoint 2)");
+    rill__kafka_sink_ops.destroy(a);
+    CHECK_EQ(marker_of(&m, "f", "t-out-0"), 1);
+    rill__sink *b = eo_sink(cfg, schema, 0, 1, &err);
+    CHECK_RC(rill__kafka_sink_ops.restore(b, 0, 1, s2.data, s2.len));
+    CHECK_EQ(marker_of(&m, "f", "t-out-0"), 2);
+    rill__kafka_sink_ops.destroy(b);
+    rill__buf_free(&s1);
+    rill__buf_free(&s2);
+    rill__kafka_sink_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
