@@ -16,6 +16,9 @@ The jobs:
   stay late through every kill and restore.
 - files: ids from several CSV files, passed through, to the exactly-once file sink: each id
   committed exactly once (file split positions rescaled).
+- kafka: the windows job reading a Kafka topic of one partition (late rows as in windows),
+  then the files job reading ids from a topic of four partitions, both on librdkafka's mock
+  cluster: the oracle's windows and every id, each committed once (Kafka offsets rescaled).
 """
 import argparse
 import os
@@ -186,7 +189,52 @@ def files(tmp, rng, kills, verbose=False, n_files=5, rows_per_ms=10):
     return log
 
 
-SCENARIOS = {"selfcheck": selfcheck, "windows": windows, "files": files}
+def kafka(tmp, rng, kills, verbose=False):
+    """windows and files over Kafka (librdkafka's mock cluster), killed kills times each."""
+    log = Log("kafka", verbose)
+    m = rill_e2e.MockKafka(["clicks:1", "ids:4"])
+    try:
+        delay, size = 1000, 10000
+        n = 30000 * scale(kills)
+        rows = test_windows.gen_clicks(rng.randrange(1 << 30), n, delay, [size], 1700000000000,
+                                       n_users=50, n_pages=7, step=40, p_late=0.2,
+                                       late_max=2 * size)
+        m.produce("clicks", rill_e2e.csv_lines(rows))
+        expected, late = test_windows.oracle_fixed(test_windows.click_events(rows, "page"),
+                                                   test_windows.tumbling(size), delay)
+        ck, out = os.path.join(tmp, "ck-kw"), os.path.join(tmp, "kafka-windows")
+        so = rill_e2e.job_so("chaos_windows")
+
+        def windows_args(par):
+            return common(ck, 100) + ["-p", str(par), so, "--", "--input", m.url("clicks"),
+                                      "--output", out, "--rows-per-ms", "8", "--max-delay-ms",
+                                      str(delay), "--size-ms", str(size)]
+        r = chaos(tmp, rng, log, windows_args, kills, 0.05, 1.0)
+        actual = test_windows.parse_csv("page,window_start,window_end,clicks\n" + "\n".join(
+            rill_e2e.committed_rows(out)), test_windows.CLICKS_HEADER, "windows committed",
+            (str, int, int, int))
+        test_windows.compare(expected, actual, "windows from Kafka after %d kills" % log.kills,
+                             r)
+        total = 40000 * scale(kills)
+        for part in range(4):
+            m.produce("ids", [str(i) for i in range(part, total, 4)], partition=part)
+        ck2, out2 = os.path.join(tmp, "ck-kids"), os.path.join(tmp, "kafka-ids")
+        so2 = rill_e2e.job_so("eo_files")
+
+        def ids_args(par):
+            return common(ck2, 100) + ["-p", str(par), so2, "--", "--input", m.url("ids"),
+                                       "--output", out2, "--rows-per-ms", "10"]
+        kills_before = log.kills
+        r = chaos(tmp, rng, log, ids_args, kills, 0.05, 1.0)
+        ids = [int(x) for x in rill_e2e.committed_rows(out2)]
+        rill_e2e.expect_each_once(ids, total, "ids from 4 partitions after %d kills"
+                                  % (log.kills - kills_before), r)
+    finally:
+        m.stop()
+    return log
+
+
+SCENARIOS = {"selfcheck": selfcheck, "windows": windows, "files": files, "kafka": kafka}
 
 
 def main():

@@ -5,7 +5,9 @@ temporary directory (removed afterwards), failures print the expected and the ac
 and the script exits non-zero when any test failed.
 """
 import collections
+import csv
 import glob
+import io
 import os
 import random
 import re
@@ -429,6 +431,16 @@ def start_rest_job(args, timeout=30):
 
 
 # ---- Kafka: librdkafka's mock cluster in a process of its own, kcat as the independent client
+
+def csv_lines(rows):
+    """Rows as CSV lines without header (quoted where needed), one message value each."""
+    out = []
+    for row in rows:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(row)
+        out.append(buf.getvalue())
+    return out
+
 
 class MockKafka:
     """rill-mock-kafka (tests/kafka/mock_kafka.c): 3 brokers on loopback. command() sends one of

@@ -19,9 +19,7 @@ aborted transactions (the mock shows everything), transactional offset commits (
 ignores them; the sink repeats its marker outside the transaction), offsets by timestamp.
 """
 import csv
-import io
 import os
-import random
 import re
 import sys
 import time
@@ -39,16 +37,6 @@ from rill_e2e import (RILL_EXAMPLES, MockKafka, expect, expect_in, expect_rc, ma
 
 def so(name):
     return os.path.join(RILL_EXAMPLES, name + ".so")
-
-
-def csv_lines(rows):
-    """Rows as CSV lines without header (quoted where needed), one message value each."""
-    out = []
-    for row in rows:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(row)
-        out.append(buf.getvalue())
-    return out
 
 
 def parse_values(lines, types, what):
@@ -83,7 +71,7 @@ def test_examples_against_oracles(tmp):
     try:
         delay, size = 1000, 10000
         rows = tw.clicks_rows(7, 3000, delay, size, size, 1700000000000)
-        m.produce("clicks", csv_lines(rows))
+        m.produce("clicks", rill_e2e.csv_lines(rows))
         expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size), delay)
         expect(len(late) > 20, "the clicks have late rows", "> 20", len(late))
         run_example(m, tmp, "clicks", "clicks", ["--max-delay-ms", delay, "--size-ms", size,
@@ -93,21 +81,21 @@ def test_examples_against_oracles(tmp):
         gap = 3000
         srows = tw.sessions_rows(8, 3000, delay, gap, 1700000000000)
         m.command("topic sclicks 1")
-        m.produce("sclicks", csv_lines(srows))
+        m.produce("sclicks", rill_e2e.csv_lines(srows))
         expected, late = tw.oracle_sessions(tw.click_events(srows, "user"), gap, delay)
         run_example(m, tmp, "sessions", "sclicks", ["--max-delay-ms", delay, "--gap-ms", gap],
                     RUNS[:3], (int, int, int, int), expected, "sessions")
 
         window = 5000
         lrows = tw.gen_logs(9, 3000, delay, window, 0.05)
-        m.produce("logs", csv_lines(lrows))
+        m.produce("logs", rill_e2e.csv_lines(lrows))
         expected, late = tw.oracle_fixed(tw.log_events(lrows), tw.tumbling(window), delay, 0)
         run_example(m, tmp, "log_errors", "logs", ["--max-delay-ms", delay, "--window-ms",
                                                    window], RUNS[:3], (str, int, int, int),
                     expected, "log_errors")
 
         tx = rill_e2e.gen_transactions(10, 4000, n_users=200)
-        m.produce("tx", csv_lines(tx))
+        m.produce("tx", rill_e2e.csv_lines(tx))
         alerts = rill_e2e.expected_alerts(tx, 20000)
         for p in (1, 3):
             m.command("topic alerts%d 1" % p)
@@ -122,7 +110,7 @@ def test_examples_against_oracles(tmp):
         rows4 = tw.clicks_rows(11, 4000, delay, size, size, 1700000000000, p_late=0,
                                max_jitter=delay // 2)
         for part in range(4):
-            m.produce("clicks4", csv_lines(rows4[part::4]), partition=part)
+            m.produce("clicks4", rill_e2e.csv_lines(rows4[part::4]), partition=part)
         expected, late = tw.oracle_fixed(tw.click_events(rows4, "page"), tw.tumbling(size),
                                          delay)
         expect(late == [], "no late rows over four partitions", [], late[:5])
@@ -137,47 +125,9 @@ def test_examples_against_oracles(tmp):
 def test_kill_and_resume_windows_and_ids(tmp):
     """kill -9 at random moments and --resume at random parallelisms: Kafka input into the
     exactly-once file sink commits the oracle's windows (one partition, late rows) and every id
-    of a four-partition topic exactly once."""
-    rng = random.Random(rill_e2e.seeded_rng("kafka-chaos").randrange(1 << 30))
-    m = MockKafka(["clicks:1", "ids:4"])
-    try:
-        delay, size = 1000, 10000
-        rows = tw.gen_clicks(rng.randrange(1 << 30), 30000, delay, [size], 1700000000000,
-                             n_users=50, n_pages=7, step=40, p_late=0.2, late_max=2 * size)
-        m.produce("clicks", csv_lines(rows))
-        expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size), delay)
-        ck, out = os.path.join(tmp, "ck-w"), os.path.join(tmp, "windows")
-        job = rill_e2e.job_so("chaos_windows")
-
-        def windows_args(par):
-            return chaos.common(ck, 100) + ["-p", str(par), job, "--", "--input",
-                                            m.url("clicks"), "--output", out, "--rows-per-ms",
-                                            "8", "--max-delay-ms", str(delay), "--size-ms",
-                                            str(size)]
-        log = chaos.Log("kafka windows", False)
-        r = chaos.chaos(tmp, rng, log, windows_args, 6, 0.05, 1.0)
-        actual = tw.parse_csv("page,window_start,window_end,clicks\n" + "\n".join(
-            rill_e2e.committed_rows(out)), tw.CLICKS_HEADER, "windows committed",
-            (str, int, int, int))
-        tw.compare(expected, actual, "windows from Kafka after %d kills" % log.kills, r)
-
-        total = 40000
-        for part in range(4):
-            m.produce("ids", [str(i) for i in range(part, total, 4)], partition=part)
-        ck2, out2 = os.path.join(tmp, "ck-ids"), os.path.join(tmp, "ids")
-        job2 = rill_e2e.job_so("eo_files")
-
-        def ids_args(par):
-            return chaos.common(ck2, 100) + ["-p", str(par), job2, "--", "--input",
-                                             m.url("ids"), "--output", out2, "--rows-per-ms",
-                                             "10"]
-        log2 = chaos.Log("kafka ids", False)
-        r = chaos.chaos(tmp, rng, log2, ids_args, 6, 0.05, 1.0)
-        ids = [int(x) for x in rill_e2e.committed_rows(out2)]
-        rill_e2e.expect_each_once(ids, total, "ids from 4 partitions after %d kills"
-                                  % log2.kills, r)
-    finally:
-        m.stop()
+    of a four-partition topic exactly once (chaos.py's kafka job, 6 kills each)."""
+    log = chaos.kafka(tmp, rill_e2e.seeded_rng("kafka-chaos"), 6, verbose=True)
+    print("  " + log.summary())
 
 
 def test_brokers_down_leader_moved_fetch_errors(tmp):
@@ -217,7 +167,7 @@ def test_poison_record(tmp):
     m = MockKafka(["tx:1"])
     try:
         good = rill_e2e.gen_transactions(12, 50, n_users=5, heavy=2)
-        lines = csv_lines(good[:20]) + ["7,twelve,1700000000999"] + csv_lines(good[20:])
+        lines = rill_e2e.csv_lines(good[:20]) + ["7,twelve,1700000000999"] + rill_e2e.csv_lines(good[20:])
         m.produce("tx", lines)
         r = run(["run", so("fraud"), "--", "--input", m.url("tx"), "--output", "-",
                  "--threshold", "1000"])
@@ -251,7 +201,7 @@ def test_exactly_once_kafka_sink_through_kills(tmp):
         delay, size = 1000, 10000
         rows = tw.gen_clicks(13, 20000, delay, [size], 1700000000000, n_users=20, n_pages=5,
                              step=40, p_late=0.1, late_max=2 * size)
-        m.produce("clicks", csv_lines(rows))
+        m.produce("clicks", rill_e2e.csv_lines(rows))
         expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size), delay)
         ck = os.path.join(tmp, "ck")
         job = rill_e2e.job_so("chaos_windows")
@@ -290,7 +240,7 @@ def test_cluster_reads_and_writes_kafka(tmp):
         rows = tw.clicks_rows(21, 3000, delay, size, size, 1700000000000, p_late=0,
                               max_jitter=delay // 2)
         for part in range(3):
-            m.produce("clicks", csv_lines(rows[part::3]), partition=part)
+            m.produce("clicks", rill_e2e.csv_lines(rows[part::3]), partition=part)
         expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size),
                                          delay)
 
