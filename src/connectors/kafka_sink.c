@@ -498,8 +498,10 @@ static int commit_upto(ksink *s, uint64_t id)
         if (rc == 0)
             rill__buf_free(&s->pending[done++].msgs);
     }
-    memmove(s->pending, s->pending + done, (s->n_pending - done) * sizeof *s->pending);
-    s->n_pending -= done;
+    if (done > 0) {
+        memmove(s->pending, s->pending + done, (s->n_pending - done) * sizeof *s->pending);
+        s->n_pending -= done;
+    }
     return rc;
 }
 
