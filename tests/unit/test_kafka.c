@@ -795,3 +795,123 @@ TEST(kafka_sink_exactly_once_under_broker_errors)
     rill_schema_free(schema);
     mock_stop(&m);
 }
+
+/* An unbounded source over a topic pattern finds a topic created after it started (discovery
+ * at its interval) and reads it from its earliest offset; topics that do not match stay out. */
+TEST(kafka_source_pattern_discovers_new_topics)
+{
+    mock m;
+    mock_start(&m, "ev-a", 2);
+    CHECK_EQ(rd_kafka_mock_topic_create(m.mc, "other", 1, 3), 0);
+    rd_kafka_t *p = producer(&m);
+    send_msg(p, "ev-a", 0, NULL, "1,1001", 1001);
+    send_msg(p, "other", 0, NULL, "2,1002", 1002);
+    CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+    rill_schema *schema = schema_of("id INT64 NOT NULL, ts TIMESTAMP NOT NULL, t STRING");
+    const char *opts[] = {"topic-pattern", "ev-.*", "scan.startup.mode", "earliest-offset",
+                          "scan.topic-partition-discovery.interval", "100", "metadata.t",
+                          "topic", NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    rill_batch *b = rill__batch_new(schema, 16);
+    bool seen[4] = {0};
+    bool created = false;
+    for (int polls = 0; polls < 20000 && !(seen[1] && seen[3]); polls++) {
+        int64_t w;
+        rill__batch_clear(b);
+        int rc = src->ops->poll(src, b, &w);
+        CHECK(rc >= 0 && rc != RILL_DONE); /* unbounded */
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            rill_row r = rill__batch_row(b, i);
+            int64_t id = rill_row_i64(&r, 0);
+            CHECK(id == 1 || id == 3); /* never the other topic's */
+            seen[id] = true;
+        }
+        if (seen[1] && !created) { /* a new matching topic, with a row already in it */
+            CHECK_EQ(rd_kafka_mock_topic_create(m.mc, "ev-b", 1, 3), 0);
+            send_msg(p, "ev-b", 0, NULL, "3,1003", 1003);
+            CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+            created = true;
+        }
+        if (rc == RILL_AGAIN)
+            sleep_ns(1000000);
+    }
+    CHECK(seen[1] && seen[3]);
+    rill__batch_unref(b);
+    rill__kafka_source_ops.destroy(src);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    rd_kafka_destroy(p);
+    mock_stop(&m);
+}
+
+static int one_key(rill_ctx *ctx, const rill_row *in, rill_row *out)
+{
+    (void)ctx, (void)in;
+    rill_row_set_i64(out, 0, 0);
+    return 0;
+}
+
+/* A whole job: event time from the messages' timestamps (no field named), two partitions with
+ * their own watermarks (partition 0 ahead in time), tumbling windows counting rows: each
+ * window's count is the number of messages whose timestamp falls in it (none is late: each
+ * partition is in order, and neither holds the other back wrongly). */
+TEST(kafka_event_time_from_message_timestamps)
+{
+    mock m;
+    mock_start(&m, "et", 2);
+    rd_kafka_t *p = producer(&m);
+    enum { N = 600, WINS = 8 };
+    int want[WINS] = {0};
+    for (int i = 0; i < N; i++) {
+        int part = i % 2;
+        int64_t ts = part ? 1000 + i * 10 : 1000 + i * 13;
+        char v[32];
+        snprintf(v, sizeof v, "%d", i);
+        send_msg(p, "et", part, NULL, v, ts);
+        want[(ts - 1000) / 1000]++;
+    }
+    CHECK_EQ(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+    char *out = rill__xasprintf("%s/et.csv", rill_test_tmpdir());
+    rill_env *env = rill_env_new();
+    CHECK_RC(rill_env_set(env, "parallelism", "2"));
+    rill_schema *schema = schema_of("id INT64 NOT NULL");
+    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "et",
+                          "scan.startup.mode", "earliest-offset", "scan.bounded.mode",
+                          "latest-offset", NULL};
+    rill_stream *s = rill_source_kafka(env, schema, opts);
+    rill_watermark_opts wm = {.kind = RILL_WM_MONOTONOUS};
+    s = rill_stream_event_time(s, NULL, &wm);
+    rill_schema *k = schema_of("k INT64 NOT NULL");
+    s = rill_stream_map(s, k, one_key, NULL);
+    rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
+                          .size_ms = 1000, .slide_ms = 1000};
+    rill_agg_spec count = {RILL_AGG_COUNT, NULL, "n"};
+    s = rill_window_aggregate(rill_stream_key_by(s, "k"), &w, &count, 1);
+    rill_stream_parallelism(rill_sink_file(s, out, NULL), 1);
+    int rc = rill_env_execute(env);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "job failed: %s", rill_errmsg(env));
+    rill_env_free(env);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_RC(rill__read_file(out, 1 << 20, &text, &len));
+    int got[WINS] = {0};
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        long long key, start, end, n;
+        CHECK_EQ(sscanf(line + 1, "%lld,%lld,%lld,%lld", &key, &start, &end, &n), 4);
+        CHECK(start >= 1000 && (start - 1000) / 1000 < WINS && end == start + 1000);
+        got[(start - 1000) / 1000] = (int)n;
+    }
+    for (int i = 0; i < WINS; i++)
+        CHECK_EQ(got[i], want[i]);
+    free(text);
+    free(out);
+    rill_schema_free(k);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
