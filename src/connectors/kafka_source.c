@@ -30,6 +30,7 @@ typedef struct ksplit {
     int64_t stop; /* bounded: stop before this offset; -1: never */
     bool done;
     bool startup;        /* discovery: starts from the startup mode (else: earliest) */
+    uint64_t rank;       /* a restored state: its place in the checkpoint's order */
     rd_kafka_queue_t *q; /* the partition's own queue (assigned, not done) */
 } ksplit;
 
@@ -391,7 +392,8 @@ static void drop_restored(ksrc *s, const char *topic, int32_t partition)
     for (size_t i = 0; i < s->n_rs; i++)
         if (s->rs[i].partition == partition && !strcmp(s->rs[i].topic, topic)) {
             free(s->rs[i].topic);
-            s->rs[i] = s->rs[--s->n_rs];
+            memmove(s->rs + i, s->rs + i + 1, (s->n_rs - i - 1) * sizeof *s->rs);
+            s->n_rs--;
             return;
         }
 }
@@ -439,6 +441,12 @@ static int adopt(ksrc *s, ksplit *v, size_t n)
     return rc;
 }
 
+static int by_rank(const void *a, const void *b)
+{
+    uint64_t x = ((const ksplit *)a)->rank, y = ((const ksplit *)b)->rank;
+    return (x > y) - (x < y);
+}
+
 /* Looks up the topics' partitions and takes the new ones this reader owns. */
 static int discover(ksrc *s)
 {
@@ -468,8 +476,9 @@ static int discover(ksrc *s)
             ksplit p = {.topic = rill__xstrdup(mt->topic), .partition = part, .stop = -1};
             const ksplit *r = s->restored ? restored(s, mt->topic, part) : NULL;
             const old_reader *o = s->restored && !r ? old_owner(s, mt->topic, part) : NULL;
+            p.rank = UINT64_MAX;
             if (r) {
-                p.next = r->next, p.stop = r->stop, p.done = r->done;
+                p.next = r->next, p.stop = r->stop, p.done = r->done, p.rank = r->rank;
                 drop_restored(s, mt->topic, part);
             } else if (o && o->finished) { /* its old reader had read it to its end */
                 p.done = true;
@@ -495,7 +504,16 @@ static int discover(ksrc *s)
                       c->bootstrap);
     }
     rd_kafka_metadata_destroy(md);
-    /* startup-mode splits first, then the ones that appeared later (earliest) */
+    /* restored splits first, in the checkpoint's order: a reader restored at the same
+     * parallelism gives each split the id it had, which event time's restored state is keyed
+     * by; then the new ones, startup-mode first, then those that appeared later (earliest) */
+    if (n_res > 1)
+        qsort(resumed, n_res, sizeof *resumed, by_rank);
+    size_t taken_res = 0;
+    if (rc == 0 && n_res > 0) {
+        rc = adopt(s, resumed, n_res);
+        taken_res = n_res;
+    }
     size_t taken = 0; /* fresh[0..taken) belong to the reader */
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         size_t m = taken;
@@ -511,11 +529,6 @@ static int discover(ksrc *s)
             rc = adopt(s, fresh + taken, m - taken);
             taken = m;
         }
-    }
-    size_t taken_res = 0;
-    if (rc == 0 && n_res > 0) {
-        rc = adopt(s, resumed, n_res);
-        taken_res = n_res;
     }
     for (size_t i = taken; i < n_fresh; i++) /* what the reader did not take */
         free(fresh[i].topic);
@@ -868,8 +881,9 @@ static int take_position(ksrc *s, const rill__source_pos *pos, uint32_t *gen)
             continue;
         }
         rill__grow((void **)&s->rs, &s->cap_rs, s->n_rs + 1, sizeof *s->rs);
-        s->rs[s->n_rs++] = (ksplit){.topic = topic, .partition = part, .next = next,
-                                    .stop = stop, .done = done};
+        s->rs[s->n_rs] = (ksplit){.topic = topic, .partition = part, .next = next,
+                                  .stop = stop, .done = done, .rank = s->n_rs};
+        s->n_rs++;
     }
     uint32_t m = rill__dec_u32(&d, "old readers");
     if (d.rc == 0 && m > rill__dec_left(&d) / 14)
