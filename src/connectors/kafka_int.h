@@ -119,7 +119,8 @@ bool rill__kafka_wants_topic(const rill__kafka_cfg *c, const char *topic);
 int rill__kafka_owner(const char *topic, int32_t partition, int par);
 
 /* A librdkafka configuration with the config's properties (bootstrap, group, properties.*)
- * and the ones given; NULL with err set when librdkafka refuses one (the key named). */
+ * and the ones given, its log going to rill's; NULL with err set when librdkafka refuses one
+ * (the key named). */
 struct rd_kafka_conf_s *rill__kafka_conf(const rill__kafka_cfg *c, const char *const *extra,
                                          const char *who, rill__err *err);
 

@@ -525,10 +525,20 @@ int rill__kafka_owner(const char *topic, int32_t partition, int par)
     return (int)((start + (uint64_t)partition) % (uint64_t)par);
 }
 
+/* librdkafka's log lines go to rill's log (syslog levels: 0-3 errors, 4 warnings, 5-6 info). */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    int l = level <= 3 ? RILL_LOG_ERROR : level == 4 ? RILL_LOG_WARN
+                                        : level <= 6 ? RILL_LOG_INFO : RILL_LOG_DEBUG;
+    rill__log(l, "librdkafka %s: %s", fac, buf);
+}
+
 rd_kafka_conf_t *rill__kafka_conf(const rill__kafka_cfg *c, const char *const *extra,
                                   const char *who, rill__err *err)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
     char errstr[512];
     const char *fixed[] = {"bootstrap.servers", c->bootstrap, "group.id", c->group, NULL};
     for (int pass = 0; pass < 3; pass++) {

@@ -97,14 +97,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                  rd_kafka_err2str(m->err));
 }
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    int l = level <= 3 ? RILL_LOG_ERROR : level == 4 ? RILL_LOG_WARN
-                                        : level <= 6 ? RILL_LOG_INFO : RILL_LOG_DEBUG;
-    rill__log(l, "librdkafka %s: %s", fac, buf);
-}
-
 static int ksink_validate(const void *cfg, const rill_schema *schema, rill__err *err)
 {
     rill__kafka_cfg *c = (rill__kafka_cfg *)cfg;
@@ -160,7 +152,6 @@ static int ksink_create(const void *cfg, const rill_schema *schema, const rill__
     char errstr[512];
     if (rc == 0) {
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        rd_kafka_conf_set_log_cb(conf, on_log);
         rd_kafka_conf_set_opaque(conf, s);
         s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
         if (!s->rk)
@@ -316,7 +307,6 @@ static int txn_producer(ksink *s, const char *tid, rd_kafka_t **out)
     if (!conf)
         return fail(s, RILL_ECONFIG, "%s", e.msg);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, s);
     char errstr[512];
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -343,7 +333,6 @@ static int marker_client(ksink *s, const char *tid, rd_kafka_t **out)
     rd_kafka_conf_t *conf = rill__kafka_conf(s->cfg, extra, "kafka sink", &e);
     if (!conf)
         return fail(s, RILL_ECONFIG, "%s", e.msg);
-    rd_kafka_conf_set_log_cb(conf, on_log);
     char errstr[512];
     *out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     return *out ? 0 : fail(s, RILL_ECONFIG, "the commit marker of %s: %s", tid, errstr);

@@ -98,14 +98,6 @@ static int fail(ksrc *s, int code, const char *fmt, ...)
 
 /* ---- librdkafka's callbacks ------------------------------------------------------------------ */
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    int l = level <= 3 ? RILL_LOG_ERROR : level == 4 ? RILL_LOG_WARN
-                                        : level <= 6 ? RILL_LOG_INFO : RILL_LOG_DEBUG;
-    rill__log(l, "librdkafka %s: %s", fac, buf);
-}
-
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
     ksrc *s = opaque;
@@ -187,7 +179,6 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
         rd_kafka_conf_set(conf, "group.id", g, errstr, sizeof errstr);
         free(g);
     }
-    rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_opaque(conf, s);
     s->conf = conf; /* the consumer connects at the first poll */
@@ -247,12 +238,8 @@ static int offsets_for_time(ksrc *s, ksplit *v, size_t n, int64_t ts, bool stop)
                       "%lld: %s", v[i].topic, v[i].partition, (long long)ts, rd_kafka_err2str(pe));
         else if (off < 0)
             rc = watermark_offset(s, &v[i], true, &off);
-        if (rc == 0) {
-            if (stop)
-                v[i].stop = off;
-            else
-                v[i].next = off;
-        }
+        if (rc == 0)
+            *(stop ? &v[i].stop : &v[i].next) = off;
     }
     rd_kafka_topic_partition_list_destroy(l);
     return rc;
@@ -286,12 +273,8 @@ static int group_offsets(ksrc *s, ksplit *v, size_t n, bool stop)
                                                     !strcmp(reset, "largest") ||
                                                     !strcmp(reset, "end"), &off);
         }
-        if (rc == 0) {
-            if (stop)
-                v[i].stop = off;
-            else
-                v[i].next = off;
-        }
+        if (rc == 0)
+            *(stop ? &v[i].stop : &v[i].next) = off;
     }
     rd_kafka_topic_partition_list_destroy(l);
     return rc;
