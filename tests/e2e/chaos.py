@@ -216,8 +216,7 @@ def kafka(tmp, rng, kills, verbose=False):
         test_windows.compare(expected, actual, "windows from Kafka after %d kills" % log.kills,
                              r)
         total = 40000 * scale(kills)
-        for part in range(4):
-            m.produce("ids", [str(i) for i in range(part, total, 4)], partition=part)
+        m.spread("ids", [str(i) for i in range(total)], 4)
         ck2, out2 = os.path.join(tmp, "ck-kids"), os.path.join(tmp, "kafka-ids")
         so2 = rill_e2e.job_so("eo_files")
 

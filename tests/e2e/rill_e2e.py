@@ -481,6 +481,11 @@ class MockKafka:
         if r.returncode != 0:
             raise Failure("kcat -P %s: %s" % (topic, r.stderr))
 
+    def spread(self, topic, lines, partitions):
+        """Line i to partition i mod partitions (each partition keeps the lines' order)."""
+        for part in range(partitions):
+            self.produce(topic, lines[part::partitions], partition=part)
+
     def consume(self, topic, fmt="%s\\n"):
         """Every message value of topic, as kcat prints it (read to the end)."""
         r = subprocess.run(["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-e", "-q",

@@ -109,8 +109,7 @@ def test_examples_against_oracles(tmp):
         # four partitions, no late rows: each partition's watermark, merged, loses nothing
         rows4 = tw.clicks_rows(11, 4000, delay, size, size, 1700000000000, p_late=0,
                                max_jitter=delay // 2)
-        for part in range(4):
-            m.produce("clicks4", rill_e2e.csv_lines(rows4[part::4]), partition=part)
+        m.spread("clicks4", rill_e2e.csv_lines(rows4), 4)
         expected, late = tw.oracle_fixed(tw.click_events(rows4, "page"), tw.tumbling(size),
                                          delay)
         expect(late == [], "no late rows over four partitions", [], late[:5])
@@ -136,8 +135,7 @@ def test_brokers_down_leader_moved_fetch_errors(tmp):
     m = MockKafka(["ids:3"])
     try:
         total = 30000
-        for part in range(3):
-            m.produce("ids", [str(i) for i in range(part, total, 3)], partition=part)
+        m.spread("ids", [str(i) for i in range(total)], 3)
         out = os.path.join(tmp, "out")
         p = rill_e2e.Started(tmp, "faults", [
             "run", "-p", "2", "--checkpoint-dir", os.path.join(tmp, "ck"),
@@ -239,8 +237,7 @@ def test_cluster_reads_and_writes_kafka(tmp):
         delay, size = 1000, 10000
         rows = tw.clicks_rows(21, 3000, delay, size, size, 1700000000000, p_late=0,
                               max_jitter=delay // 2)
-        for part in range(3):
-            m.produce("clicks", rill_e2e.csv_lines(rows[part::3]), partition=part)
+        m.spread("clicks", rill_e2e.csv_lines(rows), 3)
         expected, late = tw.oracle_fixed(tw.click_events(rows, "page"), tw.tumbling(size),
                                          delay)
 

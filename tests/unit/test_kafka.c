@@ -640,6 +640,19 @@ static void write_ids(rill__sink *sink, rill_schema *schema, int from, int to)
     rill__batch_unref(b);
 }
 
+/* The exactly-once sink's config for topic, transactional-id prefix "t". */
+static void *eo_cfg(const mock *m, const char *topic, const rill_schema *schema)
+{
+    const char *opts[] = {"properties.bootstrap.servers", m->bootstrap, "topic", topic,
+                          "sink.delivery-guarantee", "exactly-once",
+                          "sink.transactional-id-prefix", "t", NULL};
+    rill__err err = {0};
+    void *cfg = rill__kafka_sink_cfg(opts, &err);
+    CHECK(cfg != NULL);
+    CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+    return cfg;
+}
+
 static rill__sink *eo_sink(void *cfg, rill_schema *schema, int subtask, int par, rill__err *err)
 {
     rill__conn_init init = conn_init(err, subtask, par);
@@ -658,13 +671,8 @@ TEST(kafka_sink_exactly_once_commits_each_checkpoint_once)
     mock m;
     mock_start(&m, "eo", 2);
     rill_schema *schema = schema_of("id INT64 NOT NULL");
-    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "eo",
-                          "sink.delivery-guarantee", "exactly-once",
-                          "sink.transactional-id-prefix", "t", NULL};
     rill__err err = {0};
-    void *cfg = rill__kafka_sink_cfg(opts, &err);
-    CHECK(cfg != NULL);
-    CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+    void *cfg = eo_cfg(&m, "eo", schema);
     enum { TOTAL = 400 };
     int count[TOTAL];
 
@@ -760,13 +768,8 @@ TEST(kafka_sink_exactly_once_under_broker_errors)
     mock m;
     mock_start(&m, "f", 1);
     rill_schema *schema = schema_of("id INT64 NOT NULL");
-    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "f",
-                          "sink.delivery-guarantee", "exactly-once",
-                          "sink.transactional-id-prefix", "t", NULL};
     rill__err err = {0};
-    void *cfg = rill__kafka_sink_cfg(opts, &err);
-    CHECK(cfg != NULL);
-    CHECK_RC(rill__kafka_sink_ops.validate(cfg, schema, &err));
+    void *cfg = eo_cfg(&m, "f", schema);
     enum { END_TXN = 26 };
     rill__sink *a = eo_sink(cfg, schema, 0, 1, &err);
     write_ids(a, schema, 0, 10);
