@@ -9,7 +9,8 @@ rows, at several parallelisms, with checkpointing on and off. A topic of one par
 the file's order, so late rows are the oracle's; over several partitions each keeps its own
 watermark, so those runs have no late rows. Through kill -9 and --resume at random
 parallelisms, Kafka input into the exactly-once file sink commits exactly the oracle's windows
-and every id once; brokers going down, a leader moving and failed fetches change nothing; a
+and every id once; brokers going down, a leader moving and failed fetches change nothing; with
+the whole cluster killed the job waits, and resumed against it back loses nothing; a
 poison record fails the job naming topic, partition and offset, or goes to the dead-letter
 file; the exactly-once Kafka sink commits each checkpoint's rows once across kills (its own log
 of transactions says which it committed and which a restore found committed already).
@@ -159,6 +160,48 @@ def test_brokers_down_leader_moved_fetch_errors(tmp):
         m.stop()
 
 
+def test_cluster_killed_mid_run(tmp):
+    """The whole Kafka cluster killed mid-run: the job waits (it neither ends nor loses its
+    place); killed itself and resumed against the cluster back (the same topics and data, at new
+    addresses, as after a restart of the brokers), it goes on from its checkpoint: every id is
+    committed once."""
+    total = 30000
+    ids = [str(i) for i in range(total)]
+    m = MockKafka(["ids:3"])
+    m.spread("ids", ids, 3)
+    out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
+
+    def args(mk):
+        return ["run", "-p", "2", "--checkpoint-dir", ck, "--checkpoint-interval", "100",
+                "--resume", rill_e2e.job_so("eo_files"), "--", "--input", mk.url("ids"),
+                "--output", out, "--rows-per-ms", "3"]
+    p = rill_e2e.Started(tmp, "before", args(m), log_level="info")
+    try:
+        p.wait_for_stderr(r"checkpoint \d+ completed", 60)
+        m.p.kill()  # the brokers are gone, with no goodbye
+        m.p.wait()
+        time.sleep(2.0)
+        expect(p.p.poll() is None, "with the brokers gone the job waits", "still running",
+               "ended with %s" % p.p.returncode)
+    finally:
+        r = p.kill9()
+        m.stop()
+    expect("librdkafka" in r.err or "brokers" in r.err.lower(),
+           "the log says the brokers went away", "a librdkafka warning", r.err[-2000:], r)
+    m2 = MockKafka(["ids:3"])
+    try:
+        m2.spread("ids", ids, 3)
+        p = rill_e2e.Started(tmp, "after", args(m2), log_level="info")
+        r = p.wait(180)
+        expect_rc(r, 0)
+        expect(rill_e2e.restored_checkpoint(r.err) is not None, "resumed from a checkpoint",
+               "restoring checkpoint N", r.err[-2000:], r)
+        got = [int(x) for x in rill_e2e.committed_rows(out)]
+        rill_e2e.expect_each_once(got, total, "ids after the cluster was killed", r)
+    finally:
+        m2.stop()
+
+
 def test_poison_record(tmp):
     """A value that does not parse: the job fails naming topic, partition, offset and the
     field; under --bad-records skip it goes to the dead-letter file and the rest is read."""
@@ -263,5 +306,6 @@ def test_cluster_reads_and_writes_kafka(tmp):
 if __name__ == "__main__":
     main([test_examples_against_oracles, test_kill_and_resume_windows_and_ids,
           test_brokers_down_leader_moved_fetch_errors, test_poison_record,
-          test_exactly_once_kafka_sink_through_kills, test_cluster_reads_and_writes_kafka],
+          test_exactly_once_kafka_sink_through_kills, test_cluster_reads_and_writes_kafka,
+          test_cluster_killed_mid_run],
          need_jobs=True)
