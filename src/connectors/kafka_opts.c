@@ -99,6 +99,13 @@ static void free_strs(char **v, int n)
     free(v);
 }
 
+static void free_offsets(kafka_part_offset *o, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(o[i].topic);
+    free(o);
+}
+
 /* Flink's form: "partition:0,offset:42;partition:1,offset:300", for the source's one topic;
  * rill also takes "topic:t,partition:0,offset:42" pieces, for several. */
 static int parse_offsets(const char *who, const char *key, const char *v, kafka_part_offset **out,
@@ -140,11 +147,10 @@ static int parse_offsets(const char *who, const char *key, const char *v, kafka_
         rc = bad(err, who, key, "no offsets given%s", "");
     free_strs(parts, n);
     if (rc) {
-        for (int i = 0; i < n; i++)
-            free(o[i].topic);
-        free(o);
+        free_offsets(o, n);
         return rc;
     }
+    free_offsets(*out, *n_out); /* the option given again: the last one counts */
     *out = o;
     *n_out = n;
     return 0;
@@ -495,12 +501,8 @@ void rill__kafka_cfg_free(void *cfg)
     free(c->bootstrap);
     free(c->group);
     free_strs(c->props, 2 * c->n_props);
-    for (int i = 0; i < c->n_start_offsets; i++)
-        free(c->start_offsets[i].topic);
-    free(c->start_offsets);
-    for (int i = 0; i < c->n_bound_offsets; i++)
-        free(c->bound_offsets[i].topic);
-    free(c->bound_offsets);
+    free_offsets(c->start_offsets, c->n_start_offsets);
+    free_offsets(c->bound_offsets, c->n_bound_offsets);
     free(c->key_field);
     for (int i = 0; i < c->n_meta; i++) {
         free(c->meta[i].column);

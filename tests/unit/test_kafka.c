@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "connectors/connectors.h"
+#include "connectors/kafka_int.h"
 #include "test.h"
 
 typedef struct mock {
@@ -479,6 +480,15 @@ TEST(kafka_options_refused_by_name)
                              NULL};
     CHECK(rill__kafka_sink_cfg(sink_eo, &err) == NULL);
     CHECK_CONTAINS(err.msg, "needs 'sink.transactional-id-prefix'");
+    /* an option given twice: the last one counts (and the first is not leaked: fuzz_kafka's
+     * found-specific-offsets-given-twice) */
+    const char *twice[] = {"url", "kafka://h:1/t", "scan.startup.specific-offsets",
+                           "partition:0,offset:1", "scan.startup.specific-offsets",
+                           "partition:0,offset:2;partition:1,offset:3", NULL};
+    void *tw = rill__kafka_source_cfg(twice, &err);
+    CHECK(tw != NULL);
+    CHECK_EQ(((rill__kafka_cfg *)tw)->n_start_offsets, 2);
+    rill__kafka_source_ops.cfg_free(tw);
     /* schema checks: a metadata column of the wrong type, raw with two fields */
     rill_schema *schema = schema_of("a STRING, b STRING");
     const char *meta[] = {"url", "kafka://h:1/t", "metadata.a", "offset", NULL};
