@@ -19,6 +19,7 @@ typedef struct et_op {
     bool idle; /* told downstream */
     /* a rescaled restore: the lowest watermark of the old subtasks, of those not idle */
     int64_t rs_min, rs_min_idle;
+    int64_t first_tick_ms; /* idleness: when the checks began (-1: not yet) */
 } et_op;
 
 /* The merger input of split id (-1: the stream as a whole), added on first sight. */
@@ -331,6 +332,12 @@ static int et_tick(rill__operator *op, int64_t now_ms)
         all_idle &= e->gens[i].idle;
     }
     op->next_tick_ms = now_ms + RILL_MAX(e->opts.idle_timeout_ms / 4, 1);
+    if (e->first_tick_ms < 0)
+        e->first_tick_ms = now_ms;
+    /* a reader that has had no split at all for the timeout (more readers than Kafka
+     * partitions) is idle too: it must not hold the watermark back forever */
+    if (e->merger.n == 0 && now_ms - e->first_tick_ms >= e->opts.idle_timeout_ms)
+        return set_idle(e, true);
     /* only a timeout makes the stream idle: finished splits between files do not */
     return live && all_idle ? set_idle(e, true) : 0;
 }
@@ -382,6 +389,7 @@ rill__operator *rill__op_event_time(const rill__op_init *init, int ts_field,
     e->skip_null = skip_null;
     rill__wm_merger_init(&e->merger, 0);
     e->rs_min = e->rs_min_idle = RILL_TS_MAX;
+    e->first_tick_ms = -1;
     if (e->opts.idle_timeout_ms > 0)
         e->base.next_tick_ms = 0; /* the first tick arms the idleness checks */
     return &e->base;

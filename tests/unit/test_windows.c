@@ -1593,6 +1593,27 @@ TEST(event_time_idle_split_stops_holding_back_and_rejoins)
     efix_close(&f);
 }
 
+/* A reader with no split at all (more Kafka readers than partitions) goes idle after the
+ * timeout, so that it does not hold every window back; its first split's rows make it active. */
+TEST(event_time_reader_without_splits_goes_idle)
+{
+    harness_now_ms = 1000000;
+    efix f;
+    efix_open(&f, "t TIMESTAMP NOT NULL, v INT64",
+              (rill_watermark_opts){.kind = RILL_WM_BOUNDED, .idle_timeout_ms = 100});
+    CHECK_RC(harness_tick(&f.h, 1000000));
+    CHECK_RC(harness_tick(&f.h, 1000075));
+    CHECK(!f.h.main.idle);
+    CHECK_RC(harness_tick(&f.h, 1000100));
+    CHECK(f.h.main.idle);
+    SPLIT(&f, NO_ROWS, 0, false); /* a split comes: still idle until it has rows */
+    CHECK(f.h.main.idle);
+    SPLIT(&f, ROWS("100,1"), 0, false);
+    CHECK(!f.h.main.idle);
+    CHECK_EQ(f.h.main.watermark, 99);
+    efix_close(&f);
+}
+
 TEST(event_time_rejoin_after_all_idle_with_an_older_row)
 {
     /* every split idle, then one comes back with a row below its maximum: the watermark is
