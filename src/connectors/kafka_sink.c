@@ -328,7 +328,10 @@ static int txn_producer(ksink *s, const char *tid, rd_kafka_t **out)
 static int marker_client(ksink *s, const char *tid, rd_kafka_t **out)
 {
     *out = NULL;
-    const char *extra[] = {"group.id", tid, "enable.auto.commit", "false", NULL};
+    /* read_committed: the marker is read "stable" (a transaction that holds one pending is
+     * waited for by the broker), whatever the user's isolation.level */
+    const char *extra[] = {"group.id", tid, "enable.auto.commit", "false", "isolation.level",
+                           "read_committed", NULL};
     rill__err e = {0};
     rd_kafka_conf_t *conf = rill__kafka_conf(s->cfg, extra, "kafka sink", &e);
     if (!conf)
@@ -450,8 +453,13 @@ static int know_seq(ksink *s)
 {
     if (s->seq_known)
         return 0;
+    /* fence first: whatever an earlier process of this id left open is aborted (or, being
+     * committed, completes), so the marker read next is final */
+    int rc = s->txp ? 0 : txn_producer(s, s->tid, &s->txp);
+    if (rc)
+        return rc;
     uint64_t marker;
-    int rc = read_marker(s, s->tid, &marker);
+    rc = read_marker(s, s->tid, &marker);
     if (rc == 0) {
         s->seq = RILL_MAX(s->seq, marker);
         s->seq_known = true;
@@ -655,9 +663,24 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
     if (parse_state(state, len, &tid, &last, &v, &n_v, &e) != 0)
         return fail(s, e.code, "the state of old subtask %d/%d: %s", old_subtask + 1, old_par,
                     e.msg);
-    int rc = n_v > 0 ? read_marker(s, tid, &marker) : 0;
+    /* fence the old id first (its open transaction aborted, or a committing one completed),
+     * then its marker is final: epochs above it were not committed */
     rd_kafka_t *p = NULL;
     bool own = !strcmp(tid, s->tid);
+    int rc = own && s->txp ? 0 : txn_producer(s, tid, own ? &s->txp : &p);
+    if (rc == 0 && n_v > 0)
+        rc = read_marker(s, tid, &marker);
+    /* every epoch before the first pending one was committed, and moved the marker: one
+     * below that means it is gone (expired after the broker's offsets.retention.minutes with
+     * no commit, or deleted), and which epochs made it cannot be told */
+    if (rc == 0 && n_v > 0 && marker + 1 < v[0].seq)
+        rc = fail(s, RILL_ESTATE, "the commit marker of %s (consumer group %s, offset of "
+                  "partition 0) says epoch %llu, but the checkpoint's first pending epoch is "
+                  "%llu: the marker is gone (offsets expire after the broker's "
+                  "offsets.retention.minutes without a commit), so whether epochs %llu.. were "
+                  "committed cannot be told; not writing them again", tid, tid,
+                  (unsigned long long)marker, (unsigned long long)v[0].seq,
+                  (unsigned long long)v[0].seq);
     for (size_t i = 0; rc == 0 && i < n_v; i++) {
         if (v[i].seq <= marker) {
             rill__log(RILL_LOG_INFO, "kafka sink '%s' (subtask %d/%d): epoch %llu of %s "
@@ -666,15 +689,14 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
                       (unsigned long long)v[i].ckpt);
             continue;
         }
-        if (!p)
-            rc = own && s->txp ? 0 : txn_producer(s, tid, own ? &s->txp : &p);
-        if (rc == 0)
-            rc = run_txn(s, own ? s->txp : p, tid, &v[i]);
+        rc = run_txn(s, own ? s->txp : p, tid, &v[i]);
     }
     if (p)
         rd_kafka_destroy(p);
-    if (rc == 0 && own) /* this subtask's numbers go on above the old ones */
+    if (rc == 0 && own) { /* this subtask's numbers go on above the old ones */
         s->seq = RILL_MAX(s->seq, RILL_MAX(last, marker));
+        s->seq_known = n_v > 0;
+    }
     for (size_t i = 0; i < n_v; i++)
         rill__buf_free(&v[i].msgs);
     free(v);

@@ -802,6 +802,15 @@ TEST(kafka_sink_exactly_once_under_broker_errors)
     CHECK_RC(rill__kafka_sink_ops.restore(b, 0, 1, s2.data, s2.len));
     CHECK_EQ(marker_of(&m, "f", "t-out-0"), 2);
     rill__kafka_sink_ops.destroy(b);
+    /* a marker that is gone (expired; here: another topic, whose partition 0 holds none) while
+     * the state says epoch 1 was committed before: refused, nothing written twice */
+    CHECK_EQ(rd_kafka_mock_topic_create(m.mc, "g", 1, 3), 0);
+    void *gcfg = eo_cfg(&m, "g", schema);
+    rill__sink *c = eo_sink(gcfg, schema, 0, 1, &err);
+    CHECK_EQ(rill__kafka_sink_ops.restore(c, 0, 1, s2.data, s2.len), RILL_ESTATE);
+    CHECK_CONTAINS(err.msg, "the marker is gone");
+    rill__kafka_sink_ops.destroy(c);
+    rill__kafka_sink_ops.cfg_free(gcfg);
     rill__buf_free(&s1);
     rill__buf_free(&s2);
     rill__kafka_sink_ops.cfg_free(cfg);
