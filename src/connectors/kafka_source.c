@@ -64,6 +64,7 @@ typedef struct ksrc {
     size_t announced; /* splits[0..announced) have been told to event time */
     bool discovered;
     int64_t next_discovery_ns;
+    int64_t missing_since_ns; /* restored partitions not listed by the brokers since then */
     int64_t idle_ns; /* the poll hint, growing while nothing comes */
     /* a restore: the split states this reader owns now (those not yet adopted: their partition
      * not seen yet), and what the old readers were */
@@ -463,7 +464,9 @@ static int discover(ksrc *s)
             if (r) {
                 p.next = r->next, p.stop = r->stop, p.done = r->done, p.rank = r->rank;
                 drop_restored(s, mt->topic, part);
-            } else if (o && o->finished) { /* its old reader had read it to its end */
+            } else if (o && (o->finished || c->bound != KBOUND_NONE)) {
+                /* its old reader had read it to its end; or, bounded, it appeared after the
+                 * job started (an uninterrupted run never reads it either) */
                 p.done = true;
             }
             /* no state: where the job started (no reader knew it) or a partition that came
@@ -475,6 +478,18 @@ static int discover(ksrc *s)
             rill__grow((void **)v, cap, *n + 1, sizeof **v);
             (*v)[(*n)++] = p;
         }
+    }
+    /* restored partitions of topics the source no longer reads (the job's topics changed)
+     * are dropped, once, said in the log */
+    for (size_t i = 0; !s->discovered && i < s->n_rs;) {
+        if (rill__kafka_wants_topic(c, s->rs[i].topic)) {
+            i++;
+            continue;
+        }
+        rill__log(RILL_LOG_WARN, "kafka source '%s': topic %s partition %d, in the checkpoint "
+                  "at offset %lld, is not read any more (not among the source's topics)",
+                  s->uid, s->rs[i].topic, s->rs[i].partition, (long long)s->rs[i].next);
+        drop_restored(s, s->rs[i].topic, s->rs[i].partition);
     }
     /* listed topics that do not exist: the first discovery fails (a typo must not read
      * nothing forever); later, a topic deleted is only logged */
@@ -519,8 +534,24 @@ static int discover(ksrc *s)
         free(resumed[i].topic);
     free(fresh);
     free(resumed);
+    if (rc == 0 && s->n_rs > 0) {
+        /* restored partitions the brokers did not list: looked for again soon, and the job
+         * fails if they stay away (their rest must not be skipped in silence) */
+        int64_t now = rill__mono_ns();
+        if (!s->missing_since_ns)
+            s->missing_since_ns = now;
+        if (now - s->missing_since_ns > c->timeout_ms * 1000000)
+            return fail(s, RILL_ENOENT, "topic %s partition %d, which the checkpoint reads at "
+                        "offset %lld, is not on %s (after %lld ms): a deleted topic must not "
+                        "be skipped in silence", s->rs[0].topic, s->rs[0].partition,
+                        (long long)s->rs[0].next, c->bootstrap, (long long)c->timeout_ms);
+        s->discovered = true;
+        s->next_discovery_ns = now + 1000000000LL;
+        return 0;
+    }
     if (rc == 0) {
         s->discovered = true;
+        s->missing_since_ns = 0;
         s->next_discovery_ns = c->discovery_ms > 0 ? rill__mono_ns() + c->discovery_ms * 1000000
                                                    : INT64_MAX;
     }
@@ -750,7 +781,7 @@ static int ksrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
             return 0;
         }
     }
-    if (!live && s->cfg->bound != KBOUND_NONE)
+    if (!live && s->cfg->bound != KBOUND_NONE && s->n_rs == 0)
         return RILL_DONE;
     /* nothing now: poll again soon, less often the longer nothing comes */
     s->idle_ns = s->idle_ns ? RILL_MIN(s->idle_ns * 2, IDLE_WAIT_MAX_NS) : 500000;

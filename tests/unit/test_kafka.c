@@ -1010,3 +1010,61 @@ TEST(kafka_source_split_ids_survive_restore)
     rill_schema_free(schema);
     mock_stop(&m);
 }
+
+/* A restored partition the brokers do not list (its topic deleted) is not skipped in silence:
+ * a bounded reader does not end without it, and fails naming it after client.timeout; one of
+ * a topic the source no longer reads is dropped. */
+TEST(kafka_source_restored_partition_missing)
+{
+    mock m;
+    mock_start(&m, "here", 1);
+    send_rows(&m, "here", 1, 10);
+    rill_schema *schema = schema_of(ROW_SCHEMA);
+    const char *opts[] = {"topic-pattern", "here|gone", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", "client.timeout", "300",
+                          META[0], META[1], META[2], META[3], NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    rill__buf pos = {0};
+    rill__enc e;
+    rill__enc_init(&e, &pos);
+    rill__enc_u32(&e, 0x31534b52u);
+    rill__enc_u32(&e, 1);
+    rill__enc_u32(&e, 1);
+    rill__enc_u8(&e, 1);
+    rill__enc_u32(&e, 3);
+    static const char *const topics[] = {"here", "gone", "other"};
+    for (int i = 0; i < 3; i++) {
+        rill__enc_str(&e, "topic", topics[i], SIZE_MAX);
+        rill__enc_u32(&e, 0);
+        rill__enc_i64(&e, 5);
+        rill__enc_i64(&e, 10);
+        rill__enc_u8(&e, 0);
+    }
+    rill__enc_u32(&e, 0);
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    rill__source_pos sp = {0, 1, false, pos.data, pos.len};
+    CHECK_RC(rill__kafka_source_ops.seek_rescaled(src, &sp, 1));
+    rill_batch *b = rill__batch_new(schema, 16);
+    int rc = 0, rows = 0;
+    for (int polls = 0; polls < 20000 && rc >= 0 && rc != RILL_DONE; polls++) {
+        int64_t w;
+        rill__batch_clear(b);
+        rc = src->ops->poll(src, b, &w);
+        rows += rc >= 0 ? (int)b->n_rows : 0;
+        if (rc == RILL_AGAIN)
+            sleep_ns(1000000);
+    }
+    CHECK_EQ(rows, 5); /* topic here from offset 5 */
+    CHECK_EQ(rc, RILL_ENOENT);
+    CHECK_CONTAINS(err.msg, "topic gone partition 0, which the checkpoint reads at offset 5, "
+                            "is not on");
+    rill__batch_unref(b);
+    rill__kafka_source_ops.destroy(src);
+    rill__buf_free(&pos);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
