@@ -357,6 +357,7 @@ int rill__kafka_cfg_parse(const char *const *options, bool sink, rill__kafka_cfg
     *out = NULL;
     rill__kafka_cfg *c = rill__xcalloc(1, sizeof *c);
     c->discovery_ms = -1;
+    c->start_ts = c->bound_ts = -1;
     c->delim = ',';
     c->timeout_ms = DEFAULT_TIMEOUT_MS;
     c->ts_from_event_time = true;
@@ -391,13 +392,13 @@ int rill__kafka_cfg_parse(const char *const *options, bool sink, rill__kafka_cfg
         }
     }
     if (rc == 0 && !sink) {
-        if (c->start == KSTART_TIMESTAMP && c->start_ts == 0)
+        if (c->start == KSTART_TIMESTAMP && c->start_ts < 0)
             rc = rill__err_set(err, RILL_ECONFIG, "%s: scan.startup.mode 'timestamp' needs "
                                "'scan.startup.timestamp-millis'", who);
         else if (c->start == KSTART_SPECIFIC && !c->n_start_offsets)
             rc = rill__err_set(err, RILL_ECONFIG, "%s: scan.startup.mode 'specific-offsets' "
                                "needs 'scan.startup.specific-offsets'", who);
-        else if (c->bound == KBOUND_TIMESTAMP && c->bound_ts == 0)
+        else if (c->bound == KBOUND_TIMESTAMP && c->bound_ts < 0)
             rc = rill__err_set(err, RILL_ECONFIG, "%s: scan.bounded.mode 'timestamp' needs "
                                "'scan.bounded.timestamp-millis'", who);
         else if (c->bound == KBOUND_SPECIFIC && !c->n_bound_offsets)

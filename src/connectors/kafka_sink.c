@@ -154,8 +154,10 @@ static int ksink_create(const void *cfg, const rill_schema *schema, const rill__
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_conf_set_opaque(conf, s);
         s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-        if (!s->rk)
+        if (!s->rk) { /* the configuration is still ours */
+            rd_kafka_conf_destroy(conf);
             rc = rill__err_set(init->err, RILL_ECONFIG, "kafka sink '%s': %s", s->uid, errstr);
+        }
     }
     if (rc == 0 && !(s->topic = rd_kafka_topic_new(s->rk, c->topics[0], NULL)))
         rc = fail(s, RILL_EIO, "%s", rd_kafka_err2str(rd_kafka_last_error()));
@@ -203,6 +205,7 @@ static int produce_on(ksink *s, rd_kafka_t *rk, int32_t part, const char *v, siz
     };
     if (rk != s->rk)
         vu[0] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = s->cfg->topics[0]};
+    int64_t deadline = 0;
     for (;;) {
         rd_kafka_error_t *err = rd_kafka_produceva(rk, vu, 6);
         rd_kafka_resp_err_t e = err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -212,7 +215,15 @@ static int produce_on(ksink *s, rd_kafka_t *rk, int32_t part, const char *v, siz
             return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return fail(s, RILL_EIO, "producing a message: %s", rd_kafka_err2str(e));
-        rd_kafka_poll(rk, FULL_WAIT_MS); /* back-pressure: the brokers take what is queued */
+        /* back-pressure: the brokers take what is queued; not for ever (unreachable) */
+        int64_t now = rill__mono_ns();
+        if (!deadline)
+            deadline = now + s->cfg->timeout_ms * 1000000;
+        else if (now > deadline)
+            return fail(s, RILL_EIO, "the producer's queue stayed full for %lld ms (%d messages "
+                        "waiting: are the brokers reachable?)", (long long)s->cfg->timeout_ms,
+                        rd_kafka_outq_len(rk));
+        rd_kafka_poll(rk, FULL_WAIT_MS);
         int rc = check_delivered(s);
         if (rc)
             return rc;
@@ -310,8 +321,10 @@ static int txn_producer(ksink *s, const char *tid, rd_kafka_t **out)
     rd_kafka_conf_set_opaque(conf, s);
     char errstr[512];
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!p)
+    if (!p) {
+        rd_kafka_conf_destroy(conf);
         return fail(s, RILL_ECONFIG, "transactional producer %s: %s", tid, errstr);
+    }
     rd_kafka_error_t *err = rd_kafka_init_transactions(p, (int)s->cfg->timeout_ms);
     if (err) {
         int rc = fail(s, RILL_EIO, "transactional id %s: initialising its transactions: %s", tid,
@@ -338,7 +351,10 @@ static int marker_client(ksink *s, const char *tid, rd_kafka_t **out)
         return fail(s, RILL_ECONFIG, "%s", e.msg);
     char errstr[512];
     *out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    return *out ? 0 : fail(s, RILL_ECONFIG, "the commit marker of %s: %s", tid, errstr);
+    if (*out)
+        return 0;
+    rd_kafka_conf_destroy(conf);
+    return fail(s, RILL_ECONFIG, "the commit marker of %s: %s", tid, errstr);
 }
 
 /* The commit marker of tid: the number of the last epoch its transactions committed (0:
@@ -653,8 +669,14 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
                          size_t len)
 {
     ksink *s = (ksink *)sink;
-    if (!s->eo || old_subtask % s->par != s->subtask || len == 0)
+    if (old_subtask % s->par != s->subtask || len == 0)
         return 0;
+    if (!s->eo) /* an exactly-once sink's state: its epochs must not be dropped */
+        return fail(s, RILL_ECONFIG, "the checkpoint holds the transactions of an exactly-once "
+                    "Kafka sink (old subtask %d/%d), this one is %s: restore with "
+                    "sink.delivery-guarantee exactly-once (stop with --drain first to change it)",
+                    old_subtask + 1, old_par,
+                    s->cfg->guarantee == KSINK_NONE ? "none" : "at-least-once");
     char *tid;
     uint64_t last, marker = 0;
     epoch *v;

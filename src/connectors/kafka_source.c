@@ -250,7 +250,10 @@ static int offsets_for_time(ksrc *s, ksplit *v, size_t n, int64_t ts, bool stop)
 static int group_offsets(ksrc *s, ksplit *v, size_t n, bool stop)
 {
     rd_kafka_topic_partition_list_t *l = list_of(v, n);
-    rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l, (int)s->cfg->timeout_ms);
+    /* no group named: none has offsets (nothing is asked of the brokers, whose ACLs may not
+     * know the group rill would make up) */
+    rd_kafka_resp_err_t e = s->cfg->group ? rd_kafka_committed(s->rk, l, (int)s->cfg->timeout_ms)
+                                          : RD_KAFKA_RESP_ERR_NO_ERROR;
     const char *reset = "earliest";
     for (int i = 0; i < s->cfg->n_props; i++)
         if (!strcmp(s->cfg->props[2 * i], "auto.offset.reset"))
@@ -268,7 +271,7 @@ static int group_offsets(ksrc *s, ksplit *v, size_t n, bool stop)
                 strcmp(reset, "end") && strcmp(reset, "beginning"))
                 rc = fail(s, RILL_ECONFIG, "topic %s partition %d: group %s has no committed "
                           "offset, and auto.offset.reset is '%s'", v[i].topic, v[i].partition,
-                          s->cfg->group, reset);
+                          s->cfg->group ? s->cfg->group : "(none named)", reset);
             else
                 rc = watermark_offset(s, &v[i], stop || !strcmp(reset, "latest") ||
                                                     !strcmp(reset, "largest") ||
@@ -497,9 +500,13 @@ static int discover(ksrc *s)
         bool found = false;
         for (int t = 0; t < md->topic_cnt && !found; t++)
             found = !md->topics[t].err && !strcmp(md->topics[t].topic, c->topics[i]);
+        const char *why = "it does not exist";
+        for (int t = 0; t < md->topic_cnt && !found; t++)
+            if (!strcmp(md->topics[t].topic, c->topics[i]))
+                why = rd_kafka_err2str(md->topics[t].err);
         if (!found)
-            rc = fail(s, RILL_ENOENT, "topic '%s' does not exist on %s", c->topics[i],
-                      c->bootstrap);
+            rc = fail(s, RILL_ENOENT, "topic '%s' cannot be read on %s: %s", c->topics[i],
+                      c->bootstrap, why);
     }
     rd_kafka_metadata_destroy(md);
     /* restored splits first, in the checkpoint's order: a reader restored at the same
