@@ -728,7 +728,8 @@ RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const ri
  * "scan.bounded.mode" (unbounded, latest-offset, timestamp, group-offsets, specific-offsets),
  * "format" (csv: one line per message value, the non-metadata fields in order, no header;
  * json; raw: the value as the one STRING field), "metadata.<field>" (topic, partition, offset,
- * timestamp, timestamp-type, key, headers, header.<name>). Partitions are the splits, spread
+ * timestamp, timestamp-type, key, headers, header.<name>), "key.fields" with "key.format" and
+ * "value.fields-include" EXCEPT_KEY (fields read from the message key). Partitions are the splits, spread
  * over the subtasks by rill; their offsets are the source's state in checkpoints, restored
  * exactly at any parallelism, and committed to the group (when one is set) as checkpoints
  * complete. Each row's event timestamp is its message's timestamp: rill_stream_event_time
@@ -769,8 +770,10 @@ RILL_API rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *d
  * json), and "sink.delivery-guarantee": at-least-once (the default: every message acknowledged
  * before a checkpoint completes), none, or exactly-once (Kafka transactions, one per subtask
  * and checkpoint, committed when it completes; needs "sink.transactional-id-prefix");
- * "key.fields" (a field whose text is the message key), "sink.partitioner" (default: by key
- * hash, fixed, round-robin), "sink.timestamp" (event-time, the default, or now).
+ * "key.fields" (the fields the message key is made of, "a;b"; "key.format" raw, the one
+ * field's text, by default, or csv, json; "value.fields-include" EXCEPT_KEY leaves them out of
+ * the value), "sink.partitioner" (default: by key hash, fixed, round-robin), "sink.timestamp"
+ * (event-time, the default, or now).
  */
 RILL_API rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options);
 /* Where rows come from or go to, by a location string: rill_source_at and rill_sink_at. */

@@ -90,7 +90,16 @@ typedef struct rill__kafka_cfg {
     int64_t discovery_ms; /* new partitions and topics looked for this often; 0: never */
     kafka_format format;
     char delim;
-    char *key_field; /* sink: the field whose value is the message key (NULL: no key) */
+    /* key.fields: the fields the message key holds (sink: made from; source: read from, when
+     * value.fields-include is EXCEPT_KEY: with ALL the value has them, and wins, as in Flink) */
+    char **key_names;
+    int n_key;
+    int *key_idx;           /* bound: their schema indexes */
+    kafka_format key_format; /* raw (one field: its text) by default for one field, else csv */
+    bool key_format_set;
+    bool except_key;        /* value.fields-include = EXCEPT_KEY: the value lacks the key fields */
+    int *value_idx;         /* bound: the fields the value holds, in order (CSV) */
+    int n_value;
     kafka_meta_col *meta;
     int n_meta;
     /* sink */
@@ -110,6 +119,13 @@ int rill__kafka_cfg_parse(const char *const *options, bool sink, rill__kafka_cfg
 int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sink,
                          rill__err *err);
 void rill__kafka_cfg_free(void *cfg);
+
+/* Fills row dst (of a schema of n fields) with fields idx[0..n) of row src (of schema
+ * src_schema): what the key or the value of a message holds. */
+int rill__kafka_project(rill_row *dst, const rill_row *src, const rill_schema *src_schema,
+                        const int *idx, int n);
+/* A schema of fields idx[0..n) of s (a new reference). */
+rill_schema *rill__kafka_sub_schema(const rill_schema *s, const int *idx, int n);
 
 /* Whether the source reads topic (listed, or matching the pattern). */
 bool rill__kafka_wants_topic(const rill__kafka_cfg *c, const char *topic);

@@ -272,6 +272,26 @@ static int parse_one(rill__kafka_cfg *c, const char *who, bool sink, const char 
         c->delim = v[0];
         return 0;
     }
+    if (!strcmp(k, "key.fields")) {
+        free_strs(c->key_names, c->n_key);
+        c->key_names = split(v, ';', &c->n_key);
+        if (c->n_key == 0)
+            return bad(err, who, k, "no field named%s", "");
+        return 0;
+    }
+    if (!strcmp(k, "key.format")) {
+        if (!pick(v, formats, &i))
+            return bad(err, who, k, "'%s' is not a format (csv, json, raw)", v);
+        c->key_format = (kafka_format)i;
+        c->key_format_set = true;
+        return 0;
+    }
+    if (!strcmp(k, "value.fields-include")) {
+        if (strcmp(v, "ALL") && strcmp(v, "EXCEPT_KEY"))
+            return bad(err, who, k, "'%s' is not ALL or EXCEPT_KEY", v);
+        c->except_key = v[0] == 'E';
+        return 0;
+    }
     if (!strcmp(k, "client.timeout")) {
         if (parse_duration(v, &c->timeout_ms) != 0 || c->timeout_ms <= 0)
             return bad(err, who, k, "'%s' is not a duration above 0 (1000, 10 s, 1 min)", v);
@@ -335,11 +355,7 @@ static int parse_one(rill__kafka_cfg *c, const char *who, bool sink, const char 
             c->partitioner = (kafka_partitioner)i;
             return 0;
         }
-        if (!strcmp(k, "key.fields")) {
-            free(c->key_field);
-            c->key_field = rill__xstrdup(v);
-            return 0;
-        }
+
         if (!strcmp(k, "sink.timestamp")) {
             if (strcmp(v, "event-time") && strcmp(v, "now"))
                 return bad(err, who, k, "'%s' is not event-time or now", v);
@@ -469,24 +485,88 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         c->meta[i].field = f;
         physical--;
     }
-    if (c->format == KFMT_RAW) {
-        int raw = -1;
-        for (int f = 0; f < n; f++) {
-            bool meta = false;
-            for (int i = 0; i < c->n_meta; i++)
-                meta |= c->meta[i].field == f;
-            if (!meta)
-                raw = f;
-        }
-        if (physical != 1 || rill_schema_field_type(schema, raw) != RILL_T_STRING)
-            return rill__err_set(err, RILL_ECONFIG, "%s: format 'raw' needs exactly one "
-                                 "STRING field besides the metadata columns (it has %d)", who,
-                                 physical);
+    free(c->key_idx);
+    c->key_idx = rill__xcalloc((size_t)(c->n_key ? c->n_key : 1), sizeof *c->key_idx);
+    for (int k = 0; k < c->n_key; k++) {
+        int f = rill_schema_index(schema, c->key_names[k]);
+        bool meta = false;
+        for (int i = 0; i < c->n_meta; i++)
+            meta |= c->meta[i].field == f;
+        if (f < 0 || meta)
+            return rill__err_set(err, RILL_ECONFIG, "%s: key.fields: '%s' is not a %sfield of "
+                                 "the schema", who, c->key_names[k], meta ? "physical " : "");
+        c->key_idx[k] = f;
     }
-    if (sink && c->key_field && rill_schema_index(schema, c->key_field) < 0)
-        return rill__err_set(err, RILL_ECONFIG, "%s: key.fields: '%s' is not a field of the "
-                             "schema (one field, whose text is the message key)", who,
-                             c->key_field);
+    if (!c->key_format_set)
+        c->key_format = c->n_key == 1 ? KFMT_RAW : KFMT_CSV;
+    if (c->n_key > 0 && c->key_format == KFMT_RAW && c->n_key != 1)
+        return rill__err_set(err, RILL_ECONFIG, "%s: key.format 'raw' takes one key field, not "
+                             "%d", who, c->n_key);
+    if (!sink && c->n_key > 0 && c->key_format == KFMT_RAW &&
+        rill_schema_field_type(schema, c->key_idx[0]) != RILL_T_STRING)
+        return rill__err_set(err, RILL_ECONFIG, "%s: key.format 'raw' reads the key into a "
+                             "STRING field; '%s' is %s", who, c->key_names[0],
+                             rill_type_name(rill_schema_field_type(schema, c->key_idx[0])));
+    if (c->except_key && c->n_key == 0)
+        return rill__err_set(err, RILL_ECONFIG, "%s: value.fields-include 'EXCEPT_KEY' needs "
+                             "key.fields", who);
+    /* the value's fields: the physical ones, less the key's with EXCEPT_KEY */
+    free(c->value_idx);
+    c->value_idx = rill__xcalloc((size_t)(n ? n : 1), sizeof *c->value_idx);
+    c->n_value = 0;
+    for (int f = 0; f < n; f++) {
+        bool skip = false;
+        for (int i = 0; i < c->n_meta; i++)
+            skip |= c->meta[i].field == f;
+        for (int k = 0; c->except_key && k < c->n_key; k++)
+            skip |= c->key_idx[k] == f;
+        if (!skip)
+            c->value_idx[c->n_value++] = f;
+        else if (!sink && c->format == KFMT_JSON && !rill_schema_field_nullable(schema, f) &&
+                 c->except_key)
+            return rill__err_set(err, RILL_ECONFIG, "%s: field '%s' comes from the key: it "
+                                 "must be nullable with JSON values", who,
+                                 rill_schema_field_name(schema, f));
+    }
+    if (c->n_value == 0)
+        return rill__err_set(err, RILL_ECONFIG, "%s: the message value would hold no field",
+                             who);
+    if (c->format == KFMT_RAW &&
+        (c->n_value != 1 || rill_schema_field_type(schema, c->value_idx[0]) != RILL_T_STRING))
+        return rill__err_set(err, RILL_ECONFIG, "%s: format 'raw' needs exactly one STRING field "
+                             "in the value (besides the metadata and key columns; it has %d)",
+                             who, c->n_value);
+    return 0;
+}
+
+rill_schema *rill__kafka_sub_schema(const rill_schema *s, const int *idx, int n)
+{
+    rill_schema *sub = rill_schema_new();
+    for (int i = 0; i < n; i++)
+        rill_schema_add(sub, rill_schema_field_name(s, idx[i]), rill_schema_field_type(s, idx[i]),
+                        rill_schema_field_nullable(s, idx[i]));
+    return sub;
+}
+
+int rill__kafka_project(rill_row *dst, const rill_row *src, const rill_schema *src_schema,
+                        const int *idx, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int f = idx[i];
+        if (rill_row_is_null(src, f)) {
+            rill_row_set_null(dst, i);
+            continue;
+        }
+        if (rill_schema_field_type(src_schema, f) == RILL_T_STRING) {
+            size_t len;
+            const char *p = rill_row_str(src, f, &len);
+            int rc = rill_row_set_str(dst, i, p, len);
+            if (rc)
+                return rc;
+        } else {
+            rill_row_set_i64(dst, i, (int64_t)src->v[f]); /* the slot, whatever its type */
+        }
+    }
     return 0;
 }
 
@@ -504,7 +584,9 @@ void rill__kafka_cfg_free(void *cfg)
     free_strs(c->props, 2 * c->n_props);
     free_offsets(c->start_offsets, c->n_start_offsets);
     free_offsets(c->bound_offsets, c->n_bound_offsets);
-    free(c->key_field);
+    free_strs(c->key_names, c->n_key);
+    free(c->key_idx);
+    free(c->value_idx);
     for (int i = 0; i < c->n_meta; i++) {
         free(c->meta[i].column);
         free(c->meta[i].header);

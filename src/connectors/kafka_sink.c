@@ -55,7 +55,8 @@ typedef struct ksink {
     int subtask, par;
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
-    int key_field;
+    rill_schema *key_schema, *value_schema; /* the key's fields; the value's (EXCEPT_KEY) */
+    rill_batch *key_row, *value_row;         /* one row each, to encode them from */
     int32_t n_partitions; /* fixed and round-robin partitioners */
     uint64_t rr;
     rill__buf line;
@@ -99,11 +100,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 static int ksink_validate(const void *cfg, const rill_schema *schema, rill__err *err)
 {
-    rill__kafka_cfg *c = (rill__kafka_cfg *)cfg;
-    if (c->format == KFMT_RAW)
-        return rill__err_set(err, RILL_ECONFIG, "kafka sink: format 'raw' is for sources (csv "
-                             "or json here)");
-    return rill__kafka_cfg_bind(c, schema, true, err);
+    return rill__kafka_cfg_bind((rill__kafka_cfg *)cfg, schema, true, err);
 }
 
 /* The topic's partition count (the fixed and round-robin partitioners). */
@@ -136,7 +133,14 @@ static int ksink_create(const void *cfg, const rill_schema *schema, const rill__
     s->uid = rill__xstrdup(init->uid ? init->uid : "kafka");
     s->subtask = init->subtask;
     s->par = init->parallelism > 0 ? init->parallelism : 1;
-    s->key_field = c->key_field ? rill_schema_index(schema, c->key_field) : -1;
+    if (c->n_key > 0 && c->key_format != KFMT_RAW) {
+        s->key_schema = rill__kafka_sub_schema(schema, c->key_idx, c->n_key);
+        s->key_row = rill__batch_new(s->key_schema, 1);
+    }
+    if (c->except_key) {
+        s->value_schema = rill__kafka_sub_schema(schema, c->value_idx, c->n_value);
+        s->value_row = rill__batch_new(s->value_schema, 1);
+    }
     s->rr = (uint64_t)s->subtask;
     s->eo = c->guarantee == KSINK_EXACTLY_ONCE;
     if (s->eo)
@@ -244,6 +248,50 @@ static void write_ahead(ksink *s, int32_t part, const char *v, size_t vlen, cons
     s->n_cur++;
 }
 
+/* Appends the encoding of fields idx[0..n) of row r: a CSV line (no line break) or JSON object
+ * of them (through a one-row batch of their schema, sub; NULL: they are the whole row), or, raw,
+ * the one field's text. */
+static int encode(ksink *s, const rill_schema *sub, rill_batch *one, kafka_format fmt,
+                  rill_row *r, const int *idx, int n, rill__buf *out)
+{
+    const rill_schema *schema = s->schema;
+    rill_row *row = r;
+    rill_row tmp;
+    if (fmt == KFMT_RAW) {
+        int f = idx[0];
+        rill_type t = rill_schema_field_type(schema, f);
+        size_t len;
+        if (rill_row_is_null(r, f))
+            return 0;
+        if (t == RILL_T_STRING)
+            rill__buf_append(out, rill_row_str(r, f, &len), len);
+        else if (t == RILL_T_BOOL)
+            rill__buf_printf(out, "%s", r->v[f] ? "true" : "false");
+        else if (t == RILL_T_DOUBLE)
+            rill__buf_printf(out, "%.17g", rill_row_f64(r, f));
+        else
+            rill__buf_printf(out, "%lld", (long long)(int64_t)r->v[f]);
+        return 0;
+    }
+    if (sub) {
+        rill__batch_clear(one);
+        tmp = rill__batch_append(one);
+        int rc = rill__kafka_project(&tmp, r, schema, idx, n);
+        if (rc)
+            return fail(s, rc, "encoding a message: %s", rill_strerror(rc));
+        row = &tmp;
+        schema = sub;
+    }
+    size_t at = out->len;
+    if (fmt == KFMT_JSON)
+        rill__encode_json_row(schema, row, out);
+    else
+        rill__encode_csv_row(schema, row, s->cfg->delim, out);
+    if (out->len > at && out->data[out->len - 1] == '\n')
+        out->len--;
+    return 0;
+}
+
 static int ksink_write(rill__sink *sink, rill_batch *b)
 {
     ksink *s = (ksink *)sink;
@@ -253,31 +301,19 @@ static int ksink_write(rill__sink *sink, rill_batch *b)
         rill_row r = rill__batch_row(b, i);
         rill__buf *l = &s->line;
         l->len = 0;
-        if (c->format == KFMT_JSON)
-            rill__encode_json_row(s->schema, &r, l);
-        else
-            rill__encode_csv_row(s->schema, &r, c->delim, l);
-        if (l->len && l->data[l->len - 1] == '\n')
-            l->len--;
+        rc = encode(s, s->value_schema, s->value_row, c->format, &r, c->value_idx, c->n_value, l);
         size_t vlen = l->len, klen = 0;
         const char *key = NULL;
-        if (s->key_field >= 0 && !rill_row_is_null(&r, s->key_field)) {
-            /* the field's text, after the value in the same buffer */
-            rill_type t = rill_schema_field_type(s->schema, s->key_field);
-            size_t at = l->len;
-            if (t == RILL_T_STRING)
-                key = rill_row_str(&r, s->key_field, &klen);
-            else if (t == RILL_T_BOOL)
-                rill__buf_printf(l, "%s", r.v[s->key_field] ? "true" : "false");
-            else if (t == RILL_T_DOUBLE)
-                rill__buf_printf(l, "%.17g", rill_row_f64(&r, s->key_field));
-            else
-                rill__buf_printf(l, "%lld", (long long)(int64_t)r.v[s->key_field]);
-            if (!key) {
-                key = l->data + at;
-                klen = l->len - at;
-            }
+        if (rc == 0 && c->n_key > 0) { /* the key's text, after the value in the same buffer */
+            rc = encode(s, s->key_schema, s->key_row, c->key_format, &r, c->key_idx, c->n_key,
+                        l);
+            key = l->data + vlen;
+            klen = l->len - vlen;
+            if (c->key_format == KFMT_RAW && rill_row_is_null(&r, c->key_idx[0]))
+                key = NULL; /* a NULL key field: no key */
         }
+        if (rc)
+            break;
         int64_t ts = c->ts_from_event_time && b->has_ts && b->ts[i] >= 0 ? b->ts[i] : 0;
         int32_t part = next_partition(s);
         if (s->eo)
@@ -747,6 +783,10 @@ static void ksink_destroy(rill__sink *sink)
     rill__buf_free(&s->cur);
     free(s->tid);
     rill__buf_free(&s->line);
+    rill__batch_unref(s->key_row);
+    rill__batch_unref(s->value_row);
+    rill_schema_free(s->key_schema);
+    rill_schema_free(s->value_schema);
     free(s->uid);
     rill_schema_free(s->schema);
     free(s);

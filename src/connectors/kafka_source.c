@@ -77,6 +77,9 @@ typedef struct ksrc {
     /* decoding */
     rill__decoder dec;
     int raw_field;
+    rill__decoder kdec;    /* the key's fields (EXCEPT_KEY, csv or json keys) */
+    rill_schema *key_schema; /* the key's fields */
+    rill_batch *key_batch;   /* one row of them it decodes into */
     rill__bad_records bad;
     rd_kafka_message_t **msgs;
     uint32_t cap_msgs;
@@ -138,24 +141,20 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
     if (c->format != KFMT_RAW) {
         rill__decoder_init(&s->dec, schema, c->format == KFMT_JSON ? RILL_FMT_JSON : RILL_FMT_CSV,
                            c->delim);
-        /* CSV values: the physical fields in order (metadata columns are filled apart) */
-        int n = 0;
-        for (int f = 0; f < rill_schema_n_fields(schema); f++) {
-            bool meta = false;
-            for (int i = 0; i < c->n_meta; i++)
-                meta |= c->meta[i].field == f;
-            if (!meta)
-                s->dec.col_field[n++] = f;
+        /* CSV values: the value's fields in order (metadata, and the key's with EXCEPT_KEY,
+         * are filled apart) */
+        if (c->format == KFMT_CSV) {
+            memcpy(s->dec.col_field, c->value_idx, (size_t)c->n_value * sizeof *c->value_idx);
+            s->dec.n_cols = c->n_value;
         }
-        s->dec.n_cols = n;
     } else {
-        for (int f = 0; f < rill_schema_n_fields(schema); f++) {
-            bool meta = false;
-            for (int i = 0; i < c->n_meta; i++)
-                meta |= c->meta[i].field == f;
-            if (!meta)
-                s->raw_field = f;
-        }
+        s->raw_field = c->value_idx[0];
+    }
+    if (c->except_key && c->key_format != KFMT_RAW) { /* the key's fields, decoded apart */
+        s->key_schema = rill__kafka_sub_schema(schema, c->key_idx, c->n_key);
+        rill__decoder_init(&s->kdec, s->key_schema,
+                           c->key_format == KFMT_JSON ? RILL_FMT_JSON : RILL_FMT_CSV, c->delim);
+        s->key_batch = rill__batch_new(s->key_schema, 1);
     }
     s->cap_msgs = init->batch_size ? init->batch_size : 1024;
     s->msgs = rill__xcalloc(s->cap_msgs, sizeof *s->msgs);
@@ -637,6 +636,50 @@ static int fill_meta(ksrc *s, rill_row *row, const rd_kafka_message_t *m, const 
     return rc;
 }
 
+/* The key's fields of row (EXCEPT_KEY), from message m's key: raw (the one STRING field), or a
+ * CSV line or JSON object decoded apart and copied over. A message without a key leaves them
+ * NULL; RILL_EPARSE (pe filled) for a key that does not decode or a NOT NULL field it lacks. */
+static int take_key(ksrc *s, rill_row *row, const rd_kafka_message_t *m, rill__parse_err *pe)
+{
+    const rill__kafka_cfg *c = s->cfg;
+    if (!m->key) {
+        for (int k = 0; k < c->n_key; k++) {
+            if (rill_schema_field_nullable(s->schema, c->key_idx[k]))
+                continue;
+            pe->column = 1;
+            pe->field = c->key_idx[k];
+            snprintf(pe->what, sizeof pe->what, "the message has no key, and field '%s' is NOT "
+                     "NULL", c->key_names[k]);
+            return RILL_EPARSE;
+        }
+        return 0;
+    }
+    if (c->key_format == KFMT_RAW)
+        return rill_row_set_str(row, c->key_idx[0], m->key, m->key_len);
+    const char *k = m->key;
+    size_t len = m->key_len;
+    while (len && (k[len - 1] == '\n' || k[len - 1] == '\r'))
+        len--;
+    rill__batch_clear(s->key_batch);
+    int rc = rill__decode_line(&s->kdec, k, len, s->key_batch, pe);
+    if (rc)
+        return rc;
+    rill_row kr = rill__batch_row(s->key_batch, 0);
+    for (int i = 0; i < c->n_key && rc == 0; i++) {
+        int f = c->key_idx[i];
+        if (rill_row_is_null(&kr, i))
+            rill_row_set_null(row, f);
+        else if (rill_schema_field_type(s->schema, f) == RILL_T_STRING) {
+            size_t n;
+            const char *str = rill_row_str(&kr, i, &n);
+            rc = rill_row_set_str(row, f, str, n);
+        } else {
+            rill_row_set_i64(row, f, (int64_t)kr.v[i]);
+        }
+    }
+    return rc;
+}
+
 /* One message into b (a row, or nothing: a tombstone, or a bad record skipped). */
 static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const ksplit *p)
 {
@@ -657,6 +700,15 @@ static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const kspli
             len--; /* a CSV or JSON line, its line break (if any) not part of it */
         rc = rill__decode_line(&s->dec, v, len, b, &pe);
     }
+    const char *what = NULL; /* a bad key */
+    if (rc == 0 && s->cfg->except_key) {
+        rill_row row = rill__batch_row(b, at);
+        rc = take_key(s, &row, m, &pe);
+        if (rc == RILL_EPARSE) {
+            rill__batch_pop(b);
+            what = "key";
+        }
+    }
     if (rc == 0) {
         rill_row row = rill__batch_row(b, at);
         rc = fill_meta(s, &row, m, p);
@@ -674,18 +726,23 @@ static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const kspli
         return fail(s, rc, "topic %s partition %d offset %lld: %s", p->topic, p->partition,
                     (long long)m->offset, rill_strerror(rc));
     long col = pe.column > 0 ? pe.column : 1;
+    if (what) { /* the record shown is the key */
+        v = m->key ? m->key : "";
+        len = m->key ? m->key_len : 0;
+    }
     if (s->bad.policy == RILL_BAD_FAIL)
-        return fail(s, RILL_EPARSE, "topic %s partition %d offset %lld, column %ld: %s",
-                    p->topic, p->partition, (long long)m->offset, col, pe.what);
+        return fail(s, RILL_EPARSE, "topic %s partition %d offset %lld, %s column %ld: %s",
+                    p->topic, p->partition, (long long)m->offset, what ? "key" : "value", col,
+                    pe.what);
     char where[RILL_ERRMSG_MAX];
-    snprintf(where, sizeof where, "topic %s partition %d offset %lld, column %ld", p->topic,
-             p->partition, (long long)m->offset, col);
+    snprintf(where, sizeof where, "topic %s partition %d offset %lld, %s column %ld", p->topic,
+             p->partition, (long long)m->offset, what ? "key" : "value", col);
     rill__buf *w = &s->bad.where;
     w->len = 0;
     rill__buf_append(w, "\"topic\":", 8);
     rill__conn_json_str(w, p->topic, strlen(p->topic));
-    rill__buf_printf(w, ",\"partition\":%d,\"offset\":%lld,\"column\":%ld", p->partition,
-                     (long long)m->offset, col);
+    rill__buf_printf(w, ",\"partition\":%d,\"offset\":%lld,\"%s\":%ld", p->partition,
+                     (long long)m->offset, what ? "key_column" : "column", col);
     return rill__bad_record(&s->bad, where, pe.what, v, len, s->err);
 }
 
@@ -1021,6 +1078,11 @@ static void ksrc_destroy(rill__source *src)
         rd_kafka_conf_destroy(s->conf);
     if (s->cfg->format != KFMT_RAW)
         rill__decoder_close(&s->dec);
+    if (s->key_batch) {
+        rill__decoder_close(&s->kdec);
+        rill__batch_unref(s->key_batch);
+        rill_schema_free(s->key_schema);
+    }
     rill__bad_fini(&s->bad);
     rill__buf_free(&s->scratch);
     free(s->msgs);
