@@ -729,11 +729,11 @@ RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const ri
  * "format" (csv: one line per message value, the non-metadata fields in order, no header;
  * json; raw: the value as the one STRING field), "metadata.<field>" (topic, partition, offset,
  * timestamp, timestamp-type, key, headers, header.<name>), "key.fields" with "key.format" and
- * "value.fields-include" EXCEPT_KEY (fields read from the message key). Partitions are the splits, spread
- * over the subtasks by rill; their offsets are the source's state in checkpoints, restored
- * exactly at any parallelism, and committed to the group (when one is set) as checkpoints
- * complete. Each row's event timestamp is its message's timestamp: rill_stream_event_time
- * with a NULL field keeps it. A bad option fails here, naming it.
+ * "value.fields-include" EXCEPT_KEY (fields read from the message key). Partitions are the
+ * splits, spread over the subtasks by rill; their offsets are the source's state in
+ * checkpoints, restored exactly at any parallelism, and committed to the group (when one is
+ * set) as checkpoints complete. Each row's event timestamp is its message's timestamp:
+ * rill_stream_event_time with a NULL field keeps it. A bad option fails here, naming it.
  */
 RILL_API rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
                                         const char *const *options);
