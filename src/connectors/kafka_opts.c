@@ -478,10 +478,6 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         if (t != want)
             return rill__err_set(err, RILL_ECONFIG, "%s: metadata column '%s' must be %s, not %s",
                                  who, name, rill_type_name(want), rill_type_name(t));
-        if (c->format == KFMT_JSON && !rill_schema_field_nullable(schema, f))
-            return rill__err_set(err, RILL_ECONFIG, "%s: metadata column '%s' must be nullable "
-                                 "with JSON values (the JSON decoder asks NOT NULL fields of the "
-                                 "value)", who, name);
         c->meta[i].field = f;
         physical--;
     }
@@ -522,11 +518,6 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
             skip |= c->key_idx[k] == f;
         if (!skip)
             c->value_idx[c->n_value++] = f;
-        else if (!sink && c->format == KFMT_JSON && !rill_schema_field_nullable(schema, f) &&
-                 c->except_key)
-            return rill__err_set(err, RILL_ECONFIG, "%s: field '%s' comes from the key: it "
-                                 "must be nullable with JSON values", who,
-                                 rill_schema_field_name(schema, f));
     }
     if (c->n_value == 0)
         return rill__err_set(err, RILL_ECONFIG, "%s: the message value would hold no field",

@@ -78,7 +78,9 @@ typedef struct ksrc {
     rill__decoder dec;
     int raw_field;
     rill__decoder kdec;    /* the key's fields (EXCEPT_KEY, csv or json keys) */
-    rill_schema *key_schema; /* the key's fields */
+    rill_schema *value_schema; /* JSON values of some fields: those */
+    rill_batch *value_batch;   /* one row of them they decode into */
+    rill_schema *key_schema;   /* the key's fields */
     rill_batch *key_batch;   /* one row of them it decodes into */
     rill__bad_records bad;
     rd_kafka_message_t **msgs;
@@ -138,7 +140,13 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
     s->par = init->parallelism > 0 ? init->parallelism : 1;
     s->raw_field = -1;
     rill__bad_init(&s->bad, s->uid, init);
-    if (c->format != KFMT_RAW) {
+    if (c->format == KFMT_JSON && c->n_value < rill_schema_n_fields(schema)) {
+        /* JSON values hold only some fields (metadata, key): decoded over those, so that the
+         * others' NOT NULL is not asked of the value, and copied over */
+        s->value_schema = rill__kafka_sub_schema(schema, c->value_idx, c->n_value);
+        rill__decoder_init(&s->dec, s->value_schema, RILL_FMT_JSON, c->delim);
+        s->value_batch = rill__batch_new(s->value_schema, 1);
+    } else if (c->format != KFMT_RAW) {
         rill__decoder_init(&s->dec, schema, c->format == KFMT_JSON ? RILL_FMT_JSON : RILL_FMT_CSV,
                            c->delim);
         /* CSV values: the value's fields in order (metadata, and the key's with EXCEPT_KEY,
@@ -636,6 +644,26 @@ static int fill_meta(ksrc *s, rill_row *row, const rd_kafka_message_t *m, const 
     return rc;
 }
 
+/* Field i of src (a row of the fields dst_idx name, in that order) into field dst_idx[i] of
+ * row dst, for i < n. */
+static int put_fields(ksrc *s, rill_row *dst, const int *dst_idx, rill_row *src, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int f = dst_idx[i];
+        if (rill_row_is_null(src, i))
+            rill_row_set_null(dst, f);
+        else if (rill_schema_field_type(s->schema, f) == RILL_T_STRING) {
+            size_t len;
+            const char *str = rill_row_str(src, i, &len);
+            rc = rill_row_set_str(dst, f, str, len);
+        } else {
+            rill_row_set_i64(dst, f, (int64_t)src->v[i]);
+        }
+    }
+    return rc;
+}
+
 /* The key's fields of row (EXCEPT_KEY), from message m's key: raw (the one STRING field), or a
  * CSV line or JSON object decoded apart and copied over. A message without a key leaves them
  * NULL; RILL_EPARSE (pe filled) for a key that does not decode or a NOT NULL field it lacks. */
@@ -665,19 +693,7 @@ static int take_key(ksrc *s, rill_row *row, const rd_kafka_message_t *m, rill__p
     if (rc)
         return rc;
     rill_row kr = rill__batch_row(s->key_batch, 0);
-    for (int i = 0; i < c->n_key && rc == 0; i++) {
-        int f = c->key_idx[i];
-        if (rill_row_is_null(&kr, i))
-            rill_row_set_null(row, f);
-        else if (rill_schema_field_type(s->schema, f) == RILL_T_STRING) {
-            size_t n;
-            const char *str = rill_row_str(&kr, i, &n);
-            rc = rill_row_set_str(row, f, str, n);
-        } else {
-            rill_row_set_i64(row, f, (int64_t)kr.v[i]);
-        }
-    }
-    return rc;
+    return put_fields(s, row, c->key_idx, &kr, c->n_key);
 }
 
 /* One message into b (a row, or nothing: a tombstone, or a bad record skipped). */
@@ -698,7 +714,19 @@ static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const kspli
     } else {
         while (len && (v[len - 1] == '\n' || v[len - 1] == '\r'))
             len--; /* a CSV or JSON line, its line break (if any) not part of it */
-        rc = rill__decode_line(&s->dec, v, len, b, &pe);
+        if (s->value_batch) {
+            rill__batch_clear(s->value_batch);
+            rc = rill__decode_line(&s->dec, v, len, s->value_batch, &pe);
+            if (rc == 0) {
+                rill_row row = rill__batch_append(b), vr = rill__batch_row(s->value_batch, 0);
+                if ((rc = put_fields(s, &row, s->cfg->value_idx, &vr, s->cfg->n_value)) != 0)
+                    rill__batch_pop(b);
+            } else if (pe.field >= 0) { /* the value's field index: the schema's */
+                pe.field = s->cfg->value_idx[pe.field];
+            }
+        } else {
+            rc = rill__decode_line(&s->dec, v, len, b, &pe);
+        }
     }
     const char *what = NULL; /* a bad key */
     if (rc == 0 && s->cfg->except_key) {
@@ -1078,6 +1106,8 @@ static void ksrc_destroy(rill__source *src)
         rd_kafka_conf_destroy(s->conf);
     if (s->cfg->format != KFMT_RAW)
         rill__decoder_close(&s->dec);
+    rill__batch_unref(s->value_batch);
+    rill_schema_free(s->value_schema);
     if (s->key_batch) {
         rill__decoder_close(&s->kdec);
         rill__batch_unref(s->key_batch);
