@@ -1,0 +1,70 @@
+/* fuzz_sql.c - libFuzzer target: the SQL tokenizer and script splitter (src/sql/lexer.c) on
+ * arbitrary text: every statement of the script is split off and tokenized, each token lies
+ * inside its statement with its line and column where its offset says, strings and quoted
+ * identifiers unquote, and every error is RILL_EPARSE with a line, a column and a caret. */
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "sql/sql.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_error(const rill__err *err)
+{
+    FUZZ_REQUIRE(err->code == RILL_EPARSE);
+    FUZZ_REQUIRE(strstr(err->msg, " at line ") != NULL);
+    FUZZ_REQUIRE(strchr(err->msg, '^') != NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = rill__xmalloc(size + 1); /* scripts are C strings: a NUL ends them */
+    memcpy(text, data, size);
+    text[size] = '\0';
+    size_t n = strlen(text), off = 0, start, len;
+    rill__err err = {0};
+    int rc;
+    for (int guard = 0; guard <= (int)n + 1; guard++) {
+        size_t before = off;
+        rc = rill__sql_split(text, n, &off, &start, &len, &err);
+        if (rc) {
+            check_error(&err);
+            break;
+        }
+        FUZZ_REQUIRE(off > before || off == n);
+        if (!len)
+            break;
+        FUZZ_REQUIRE(start >= before && start + len <= n);
+        rill__sql_lexer lx;
+        rill__sql_lexer_init(&lx, text + start, len);
+        rill__sql_token t;
+        size_t last = 0;
+        while ((rc = rill__sql_next(&lx, &t, &err)) == 0 && t.kind != RILL_SQL_END) {
+            FUZZ_REQUIRE(t.pos.off >= last && t.pos.off + t.len <= len);
+            int line = 1, col = 1;
+            for (size_t i = 0; i < t.pos.off; i++) {
+                if (text[start + i] == '\n')
+                    line++, col = 1;
+                else
+                    col++;
+            }
+            FUZZ_REQUIRE(line == t.pos.line && col == t.pos.col);
+            last = t.pos.off + t.len;
+            if (t.kind == RILL_SQL_STRING || t.kind == RILL_SQL_QUOTED) {
+                rill__buf b = {0};
+                rill__err e2 = {0};
+                if (rill__sql_unquote(&t, &b, &e2) != 0)
+                    check_error(&e2);
+                rill__buf_free(&b);
+            }
+        }
+        if (rc) { /* the splitter tokenized the same text: it would have failed first */
+            check_error(&err);
+            FUZZ_REQUIRE(0 && "a statement the splitter took does not tokenize");
+        }
+        if (off >= n)
+            break;
+    }
+    free(text);
+    return 0;
+}
