@@ -263,8 +263,10 @@ static int encode(ksink *s, const rill_schema *sub, rill_batch *one, kafka_forma
         size_t len;
         if (rill_row_is_null(r, f))
             return 0;
-        if (t == RILL_T_STRING)
-            rill__buf_append(out, rill_row_str(r, f, &len), len);
+        if (t == RILL_T_STRING) {
+            const char *str = rill_row_str(r, f, &len); /* len is set by this call */
+            rill__buf_append(out, str, len);
+        }
         else if (t == RILL_T_BOOL)
             rill__buf_printf(out, "%s", r->v[f] ? "true" : "false");
         else if (t == RILL_T_DOUBLE)
