@@ -47,6 +47,7 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, "clicks: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: rill run clicks.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
                     "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
+                    "[--exactly-once] "
                     "[--max-delay-ms 5000] [--size-ms 60000] [--slide-ms 60000] [--events N] "
                     "[--seed S]\n");
     return RILL_EINVAL;
@@ -135,7 +136,11 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_stream_uid(clicks, "clicks");
     rill_schema_free(click_schema);
 
-    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = max_delay};
+    /* an unbounded Kafka input: a partition (or a subtask without one) that has no data must
+     * not hold every window back, so it is left out after 5 s without rows (Flink's idleness) */
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED,
+                              .max_delay_ms = max_delay,
+                              .idle_timeout_ms = io.unbounded ? 5000 : 0};
     clicks = rill_stream_event_time(clicks, "ts", &wm);
 
     rill_window_spec w = {.kind = slide == size ? RILL_WINDOW_TUMBLING : RILL_WINDOW_SLIDING,

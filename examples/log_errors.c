@@ -61,6 +61,7 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, "log_errors: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: rill run log_errors.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
                     "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
+                    "[--exactly-once] "
                     "[--late OUT_LATE.csv] [--max-delay-ms 5000] [--window-ms 300000] "
                     "[--allowed-lateness-ms 0] [--events N] [--seed S]\n");
     return RILL_EINVAL;
@@ -165,7 +166,11 @@ int rill_job(rill_env *env, int argc, char **argv)
     rill_stream_uid(logs, "logs");
 
     /* watermarks at the source, one per split, so lateness follows the order of the file */
-    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = max_delay};
+    /* an unbounded Kafka input: a partition (or a subtask without one) that has no data must
+     * not hold every window back, so it is left out after 5 s without rows (Flink's idleness) */
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED,
+                              .max_delay_ms = max_delay,
+                              .idle_timeout_ms = io.unbounded ? 5000 : 0};
     logs = rill_stream_event_time(logs, "ts", &wm);
 
     rill_stream *errors = rill_stream_uid(rill_stream_filter(logs, is_error, NULL), "errors");

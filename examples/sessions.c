@@ -63,6 +63,7 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, "sessions: %s%s\n", msg, arg ? arg : "");
     fprintf(stderr, "usage: rill run sessions.so -- [--input FILE.csv|kafka://HOST:PORT/TOPIC] "
                     "[--output OUT.csv|-|kafka://HOST:PORT/TOPIC] [--unbounded] "
+                    "[--exactly-once] "
                     "[--max-delay-ms 5000] [--gap-ms 1800000] [--events N] [--users N] "
                     "[--seed S]\n");
     return RILL_EINVAL;
@@ -152,7 +153,11 @@ int rill_job(rill_env *env, int argc, char **argv)
     }
     rill_stream_uid(clicks, "clicks");
 
-    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = max_delay};
+    /* an unbounded Kafka input: a partition (or a subtask without one) that has no data must
+     * not hold every window back, so it is left out after 5 s without rows (Flink's idleness) */
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED,
+                              .max_delay_ms = max_delay,
+                              .idle_timeout_ms = io.unbounded ? 5000 : 0};
     clicks = rill_stream_event_time(clicks, "ts", &wm);
 
     rill_window_spec w = {.kind = RILL_WINDOW_SESSION, .domain = RILL_EVENT_TIME, .gap_ms = gap};

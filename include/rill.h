@@ -797,7 +797,8 @@ RILL_API rill_stream *rill_source_at(rill_env *env, const char *location,
 /*
  * A sink to a location: "-" (rill_sink_print), "kafka://HOST:PORT[,...]/TOPIC"
  * (rill_sink_kafka: one message per row, its value a CSV line without header or a JSON object;
- * exactly_once: transactions with the prefix "rill-<job name>-<sink uid>"), a path
+ * exactly_once: transactions with the prefix "rill-<job name>", their ids
+ * "rill-<job name>-<sink uid>-<subtask>"), a path
  * (rill_sink_file; exactly_once: rill_sink_file_exactly_once into that directory), or NULL
  * (rill_sink_blackhole). opts may be NULL.
  */

@@ -332,9 +332,9 @@ static int flush_all(ksink *s, const char *why)
 {
     rd_kafka_resp_err_t e = rd_kafka_flush(s->rk, (int)s->cfg->timeout_ms);
     if (e)
-        return fail(s, RILL_EIO, "%s: %d messages not acknowledged after %lld ms: %s", why,
-                    rd_kafka_outq_len(s->rk), (long long)s->cfg->timeout_ms,
-                    rd_kafka_err2str(e));
+        return fail(s, RILL_EIO, "%s: %d messages not acknowledged by the brokers at %s after "
+                    "%lld ms (are they reachable?): %s", why, rd_kafka_outq_len(s->rk),
+                    s->cfg->bootstrap, (long long)s->cfg->timeout_ms, rd_kafka_err2str(e));
     return check_delivered(s);
 }
 
@@ -400,7 +400,7 @@ static int marker_client(ksink *s, const char *tid, rd_kafka_t **out)
 static int read_marker(ksink *s, const char *tid, uint64_t *out)
 {
     *out = 0;
-    bool own = !strcmp(tid, s->tid);
+    bool own = (s->tid && !strcmp(tid, s->tid));
     rd_kafka_t *c = own ? s->marker : NULL;
     int rc = c ? 0 : marker_client(s, tid, &c);
     if (rc)
@@ -428,7 +428,7 @@ static int read_marker(ksink *s, const char *tid, uint64_t *out)
  * offsets committed in transactions, and so would see every epoch as never committed. */
 static void repeat_marker(ksink *s, const char *tid, uint64_t seq)
 {
-    rd_kafka_t *c = !strcmp(tid, s->tid) ? s->marker : NULL;
+    rd_kafka_t *c = (s->tid && !strcmp(tid, s->tid)) ? s->marker : NULL;
     if (!c && marker_client(s, tid, &c) != 0)
         return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -438,7 +438,7 @@ static void repeat_marker(ksink *s, const char *tid, uint64_t seq)
         rill__log(RILL_LOG_WARN, "kafka sink '%s': repeating the commit marker of %s: %s",
                   s->uid, tid, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
-    if (!strcmp(tid, s->tid))
+    if ((s->tid && !strcmp(tid, s->tid)))
         s->marker = c;
     else
         rd_kafka_destroy(c);
@@ -709,12 +709,6 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
     ksink *s = (ksink *)sink;
     if (old_subtask % s->par != s->subtask || len == 0)
         return 0;
-    if (!s->eo) /* an exactly-once sink's state: its epochs must not be dropped */
-        return fail(s, RILL_ECONFIG, "the checkpoint holds the transactions of an exactly-once "
-                    "Kafka sink (old subtask %d/%d), this one is %s: restore with "
-                    "sink.delivery-guarantee exactly-once (stop with --drain first to change it)",
-                    old_subtask + 1, old_par,
-                    s->cfg->guarantee == KSINK_NONE ? "none" : "at-least-once");
     char *tid;
     uint64_t last, marker = 0;
     epoch *v;
@@ -726,8 +720,24 @@ static int ksink_restore(rill__sink *sink, int old_subtask, int old_par, const v
     /* fence the old id first (its open transaction aborted, or a committing one completed),
      * then its marker is final: epochs above it were not committed */
     rd_kafka_t *p = NULL;
-    bool own = !strcmp(tid, s->tid);
-    int rc = own && s->txp ? 0 : txn_producer(s, tid, own ? &s->txp : &p);
+    bool own = (s->tid && !strcmp(tid, s->tid));
+    int rc = 0;
+    if (!s->eo) { /* an exactly-once sink's state in an at-least-once sink: only when every
+                   * epoch it holds was committed (after stop --drain, say) */
+        if (n_v > 0 && (rc = read_marker(s, tid, &marker)) == 0 && v[n_v - 1].seq > marker)
+            rc = fail(s, RILL_ECONFIG, "the checkpoint holds transactions of an exactly-once "
+                      "Kafka sink (old subtask %d/%d, %s) not committed yet (epochs above %llu), "
+                      "and this sink is %s: restore with sink.delivery-guarantee exactly-once "
+                      "(after stop --drain and one completed checkpoint, the guarantee can "
+                      "change)", old_subtask + 1, old_par, tid, (unsigned long long)marker,
+                      s->cfg->guarantee == KSINK_NONE ? "none" : "at-least-once");
+        for (size_t i = 0; i < n_v; i++)
+            rill__buf_free(&v[i].msgs);
+        free(v);
+        free(tid);
+        return rc;
+    }
+    rc = own && s->txp ? 0 : txn_producer(s, tid, own ? &s->txp : &p);
     if (rc == 0 && n_v > 0)
         rc = read_marker(s, tid, &marker);
     /* every epoch before the first pending one was committed, and moved the marker: one

@@ -798,10 +798,24 @@ TEST(kafka_sink_exactly_once_under_broker_errors)
     CHECK_CONTAINS(err.msg, "transaction t-out-0, epoch 2 (checkpoint 2)");
     rill__kafka_sink_ops.destroy(a);
     CHECK_EQ(marker_of(&m, "f", "t-out-0"), 1);
+    /* an at-least-once sink does not take over epochs not committed yet ... */
+    const char *alo_opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "f", NULL};
+    void *alo = rill__kafka_sink_cfg(alo_opts, &err);
+    CHECK_RC(rill__kafka_sink_ops.validate(alo, schema, &err));
+    rill__sink *x = eo_sink(alo, schema, 0, 1, &err);
+    CHECK_EQ(rill__kafka_sink_ops.restore(x, 0, 1, s2.data, s2.len), RILL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "not committed yet (epochs above 1)");
+    CHECK_RC(rill__kafka_sink_ops.restore(x, 0, 1, s1.data, s1.len)); /* committed: fine */
+    rill__kafka_sink_ops.destroy(x);
     rill__sink *b = eo_sink(cfg, schema, 0, 1, &err);
     CHECK_RC(rill__kafka_sink_ops.restore(b, 0, 1, s2.data, s2.len));
     CHECK_EQ(marker_of(&m, "f", "t-out-0"), 2);
     rill__kafka_sink_ops.destroy(b);
+    /* ... and once they are, it does (the guarantee changed after a drain) */
+    x = eo_sink(alo, schema, 0, 1, &err);
+    CHECK_RC(rill__kafka_sink_ops.restore(x, 0, 1, s2.data, s2.len));
+    rill__kafka_sink_ops.destroy(x);
+    rill__kafka_sink_ops.cfg_free(alo);
     /* a marker that is gone (expired; here: another topic, whose partition 0 holds none) while
      * the state says epoch 1 was committed before: refused, nothing written twice */
     CHECK_EQ(rd_kafka_mock_topic_create(m.mc, "g", 1, 3), 0);
