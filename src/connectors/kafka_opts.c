@@ -363,6 +363,12 @@ static int parse_one(rill__kafka_cfg *c, const char *who, bool sink, const char 
             return 0;
         }
     }
+    bool source_only = !strncmp(k, "scan.", 5) || !strncmp(k, "metadata.", 9) ||
+                       !strcmp(k, "topic-pattern");
+    if (sink && source_only)
+        return bad(err, who, k, "a source option, not one of a sink%s", "");
+    if (!sink && !strncmp(k, "sink.", 5))
+        return bad(err, who, k, "a sink option, not one of a source%s", "");
     return bad(err, who, k, "unknown option%s", "");
 }
 

@@ -480,6 +480,11 @@ TEST(kafka_options_refused_by_name)
                              NULL};
     CHECK(rill__kafka_sink_cfg(sink_eo, &err) == NULL);
     CHECK_CONTAINS(err.msg, "needs 'sink.transactional-id-prefix'");
+    const char *wrong_side[] = {"url", "kafka://h:1/t", "scan.startup.mode", "earliest-offset",
+                                NULL};
+    CHECK(rill__kafka_sink_cfg(wrong_side, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "kafka sink: option 'scan.startup.mode': a source option, not one "
+                            "of a sink");
     /* an option given twice: the last one counts (and the first is not leaked: fuzz_kafka's
      * found-specific-offsets-given-twice) */
     const char *twice[] = {"url", "kafka://h:1/t", "scan.startup.specific-offsets",
