@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "kafka_int.h"
@@ -22,6 +25,7 @@
 #define STATE_VERSION 1u
 #define IDLE_WAIT_MAX_NS (20 * 1000000LL) /* longest poll hint while no partition has data */
 #define MAX_PENDING_COMMITS 16
+#define LOOKUP_GRACE_NS (2 * 1000000000LL) /* past its deadline: librdkafka did not return */
 
 typedef struct ksplit {
     char *topic;
@@ -48,6 +52,8 @@ typedef struct pending_commit {
     rd_kafka_topic_partition_list_t *offsets;
 } pending_commit;
 
+typedef struct klookup klookup;
+
 typedef struct ksrc {
     rill__source base;
     const rill__kafka_cfg *cfg;
@@ -63,6 +69,7 @@ typedef struct ksrc {
     size_t rr;        /* the split polled first next time */
     size_t announced; /* splits[0..announced) have been told to event time */
     bool discovered;
+    klookup *lookup; /* new splits' offsets being looked up */
     int64_t next_discovery_ns;
     int64_t missing_since_ns; /* restored partitions not listed by the brokers since then */
     int64_t idle_ns; /* the poll hint, growing while nothing comes */
@@ -208,6 +215,62 @@ static int connect_consumer(ksrc *s)
 
 /* ---- offsets ------------------------------------------------------------------------------ */
 
+/*
+ * Where new splits start and stop is looked up on a thread of its own: librdkafka 2.0.2's
+ * rd_kafka_query_watermark_offsets does not keep to its timeout while a partition's leader is
+ * unreachable, and a task thread blocked there would take no checkpoint and not see a cancel.
+ * The task polls on, reading the splits it has; the lookup fails the job, naming the partition,
+ * when it has not answered within client.timeout. A reader that goes away while its lookup
+ * still waits leaves it the consumer, which the lookup closes when librdkafka returns.
+ * What each split asks is decided on the task thread (no I/O there); the lookup copies all it
+ * needs, so it outlives the reader and the job's config.
+ */
+typedef enum kwhere {
+    KW_NONE,  /* stop: never */
+    KW_GIVEN, /* arg is the offset */
+    KW_LOW,   /* the partition's earliest offset */
+    KW_HIGH,  /* its latest (the end) */
+    KW_TIME,  /* the first message at or after arg (ms); the end when there is none */
+    KW_GROUP, /* the group's committed offset; where there is none, per auto.offset.reset */
+} kwhere;
+
+typedef struct kask {
+    kwhere start, stop;
+    int64_t start_arg, stop_arg;
+} kask;
+
+struct klookup {
+    pthread_t th;
+    pthread_mutex_t mu;
+    bool done, orphaned; /* under mu */
+    rd_kafka_t *rk;      /* the reader's consumer; the lookup's to close once orphaned */
+    ksplit *v;           /* the splits (topics its own until the reader takes them) */
+    kask *ask;
+    size_t n;
+    char *group, *reset; /* group: NULL when none is named */
+    int64_t deadline_ns; /* the calls' budget ends (client.timeout from the start) */
+    atomic_size_t at; /* the split being looked up */
+    int rc;
+    char msg[RILL_ERRMSG_MAX];
+};
+
+static int lfail(klookup *r, int code, const char *fmt, ...) RILL_PRINTF(3, 4);
+static int lfail(klookup *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    return r->rc = code;
+}
+
+/* What is left of the lookup's time, in ms for librdkafka (at least 1). */
+static int budget_ms(const klookup *r)
+{
+    int64_t left = (r->deadline_ns - rill__mono_ns()) / 1000000;
+    return (int)RILL_MAX(1, RILL_MIN(left, INT32_MAX));
+}
+
 static rd_kafka_topic_partition_list_t *list_of(ksplit *v, size_t n)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
@@ -217,78 +280,158 @@ static rd_kafka_topic_partition_list_t *list_of(ksplit *v, size_t n)
 }
 
 /* The low or high watermark of a partition. */
-static int watermark_offset(ksrc *s, const ksplit *p, bool high, int64_t *out)
+static int watermark_offset(klookup *r, const ksplit *p, bool high, int64_t *out)
 {
     int64_t lo, hi;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(s->rk, p->topic, p->partition, &lo,
-                                                             &hi, (int)s->cfg->timeout_ms);
+    atomic_store(&r->at, (size_t)(p - r->v));
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &lo,
+                                                             &hi, budget_ms(r));
     if (e)
-        return fail(s, RILL_EIO, "topic %s partition %d: cannot read its offsets: %s", p->topic,
-                    p->partition, rd_kafka_err2str(e));
+        return lfail(r, RILL_EIO, "topic %s partition %d: cannot read its offsets: %s", p->topic,
+                     p->partition, rd_kafka_err2str(e));
     *out = high ? hi : lo;
     return 0;
 }
 
-/* For each split, the offset of the first message at or after ts (the end of the partition
- * when there is none). */
-static int offsets_for_time(ksrc *s, ksplit *v, size_t n, int64_t ts, bool stop)
+static bool asks(const kask *a, bool stop, kwhere w)
 {
-    rd_kafka_topic_partition_list_t *l = list_of(v, n);
-    for (int i = 0; i < l->cnt; i++)
-        l->elems[i].offset = ts;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(s->rk, l, (int)s->cfg->timeout_ms);
+    return (stop ? a->stop : a->start) == w;
+}
+
+/* The splits that ask w for their start (or stop), with the time asked (one for all). */
+static int offsets_for_time(klookup *r, bool stop)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < r->n; i++)
+        m += asks(&r->ask[i], stop, KW_TIME);
+    if (m == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)m);
+    size_t *at = rill__xcalloc(m, sizeof *at);
+    int64_t ts = 0;
+    for (size_t i = 0, k = 0; i < r->n; i++)
+        if (asks(&r->ask[i], stop, KW_TIME)) {
+            ts = stop ? r->ask[i].stop_arg : r->ask[i].start_arg;
+            rd_kafka_topic_partition_list_add(l, r->v[i].topic, r->v[i].partition)->offset = ts;
+            at[k++] = i;
+        }
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->rk, l, budget_ms(r));
     int rc = 0;
     for (int i = 0; rc == 0 && i < l->cnt; i++) {
+        ksplit *p = &r->v[at[i]];
         rd_kafka_resp_err_t pe = e ? e : l->elems[i].err;
         int64_t off = l->elems[i].offset;
         if (pe)
-            rc = fail(s, RILL_EIO, "topic %s partition %d: cannot look up the offset of time "
-                      "%lld: %s", v[i].topic, v[i].partition, (long long)ts, rd_kafka_err2str(pe));
+            rc = lfail(r, RILL_EIO, "topic %s partition %d: cannot look up the offset of time "
+                       "%lld: %s", p->topic, p->partition, (long long)ts, rd_kafka_err2str(pe));
         else if (off < 0)
-            rc = watermark_offset(s, &v[i], true, &off);
+            rc = watermark_offset(r, p, true, &off);
         if (rc == 0)
-            *(stop ? &v[i].stop : &v[i].next) = off;
+            *(stop ? &p->stop : &p->next) = off;
     }
+    free(at);
     rd_kafka_topic_partition_list_destroy(l);
     return rc;
 }
 
 /* The group's committed offsets; where there is none, per auto.offset.reset. */
-static int group_offsets(ksrc *s, ksplit *v, size_t n, bool stop)
+static int group_offsets(klookup *r, bool stop)
 {
-    rd_kafka_topic_partition_list_t *l = list_of(v, n);
+    size_t m = 0;
+    for (size_t i = 0; i < r->n; i++)
+        m += asks(&r->ask[i], stop, KW_GROUP);
+    if (m == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)m);
+    size_t *at = rill__xcalloc(m, sizeof *at);
+    for (size_t i = 0, k = 0; i < r->n; i++)
+        if (asks(&r->ask[i], stop, KW_GROUP)) {
+            rd_kafka_topic_partition_list_add(l, r->v[i].topic, r->v[i].partition);
+            at[k++] = i;
+        }
     /* no group named: none has offsets (nothing is asked of the brokers, whose ACLs may not
      * know the group rill would make up) */
-    rd_kafka_resp_err_t e = s->cfg->group ? rd_kafka_committed(s->rk, l, (int)s->cfg->timeout_ms)
-                                          : RD_KAFKA_RESP_ERR_NO_ERROR;
-    const char *reset = "earliest";
-    for (int i = 0; i < s->cfg->n_props; i++)
-        if (!strcmp(s->cfg->props[2 * i], "auto.offset.reset"))
-            reset = s->cfg->props[2 * i + 1];
+    rd_kafka_resp_err_t e = r->group ? rd_kafka_committed(r->rk, l, budget_ms(r))
+                                     : RD_KAFKA_RESP_ERR_NO_ERROR;
+    const char *reset = r->reset;
     int rc = 0;
     for (int i = 0; rc == 0 && i < l->cnt; i++) {
+        ksplit *p = &r->v[at[i]];
         rd_kafka_resp_err_t pe = e ? e : l->elems[i].err;
-        int64_t off = l->elems[i].offset;
+        int64_t off = r->group ? l->elems[i].offset : -1;
         if (pe) {
-            rc = fail(s, RILL_EIO, "topic %s partition %d: cannot read group %s's offset: %s",
-                      v[i].topic, v[i].partition, s->cfg->group, rd_kafka_err2str(pe));
+            rc = lfail(r, RILL_EIO, "topic %s partition %d: cannot read group %s's offset: %s",
+                       p->topic, p->partition, r->group, rd_kafka_err2str(pe));
         } else if (off < 0) {
             if (!stop && strcmp(reset, "latest") && strcmp(reset, "earliest") &&
                 strcmp(reset, "largest") && strcmp(reset, "smallest") &&
                 strcmp(reset, "end") && strcmp(reset, "beginning"))
-                rc = fail(s, RILL_ECONFIG, "topic %s partition %d: group %s has no committed "
-                          "offset, and auto.offset.reset is '%s'", v[i].topic, v[i].partition,
-                          s->cfg->group ? s->cfg->group : "(none named)", reset);
+                rc = lfail(r, RILL_ECONFIG, "topic %s partition %d: group %s has no committed "
+                           "offset, and auto.offset.reset is '%s'", p->topic, p->partition,
+                           r->group ? r->group : "(none named)", reset);
             else
-                rc = watermark_offset(s, &v[i], stop || !strcmp(reset, "latest") ||
-                                                    !strcmp(reset, "largest") ||
-                                                    !strcmp(reset, "end"), &off);
+                rc = watermark_offset(r, p, stop || !strcmp(reset, "latest") ||
+                                                 !strcmp(reset, "largest") ||
+                                                 !strcmp(reset, "end"), &off);
         }
         if (rc == 0)
-            *(stop ? &v[i].stop : &v[i].next) = off;
+            *(stop ? &p->stop : &p->next) = off;
     }
+    free(at);
     rd_kafka_topic_partition_list_destroy(l);
     return rc;
+}
+
+/* The lookup's work: every split's start, then its stop. */
+static int look_up(klookup *r)
+{
+    int rc = 0;
+    for (int stop = 0; rc == 0 && stop < 2; stop++) {
+        if ((rc = offsets_for_time(r, stop)) != 0 || (rc = group_offsets(r, stop)) != 0)
+            break;
+        for (size_t i = 0; rc == 0 && i < r->n; i++) {
+            ksplit *p = &r->v[i];
+            kwhere w = stop ? r->ask[i].stop : r->ask[i].start;
+            int64_t arg = stop ? r->ask[i].stop_arg : r->ask[i].start_arg, off = -1;
+            if (w == KW_NONE || w == KW_GIVEN)
+                off = w == KW_NONE ? -1 : arg;
+            else if (w == KW_LOW || w == KW_HIGH)
+                rc = watermark_offset(r, p, w == KW_HIGH, &off);
+            else
+                continue; /* by time or group, above */
+            if (rc == 0)
+                *(stop ? &p->stop : &p->next) = off;
+        }
+    }
+    return rc;
+}
+
+static void lookup_free(klookup *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i].topic);
+    free(r->v);
+    free(r->ask);
+    free(r->group);
+    free(r->reset);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static void *lookup_main(void *arg)
+{
+    klookup *r = arg;
+    look_up(r);
+    pthread_mutex_lock(&r->mu);
+    r->done = true;
+    bool orphaned = r->orphaned;
+    pthread_mutex_unlock(&r->mu);
+    if (orphaned) { /* the reader went away while librdkafka kept the lookup waiting */
+        rd_kafka_consumer_close(r->rk);
+        rd_kafka_destroy(r->rk);
+        lookup_free(r);
+    }
+    return NULL;
 }
 
 /* An explicit offset of (topic, partition) in o, or -1. */
@@ -302,49 +445,115 @@ static int64_t given_offset(const rill__kafka_cfg *c, const kafka_part_offset *o
     return -1;
 }
 
-/* Where new splits start: the startup mode (first), else the earliest offset (partitions that
- * appear later, as Flink's). */
-static int resolve_start(ksrc *s, ksplit *v, size_t n, bool startup)
+/* What split p asks: the startup mode (startup), else the earliest offset (partitions that
+ * appear later, as Flink's); where bounded splits stop, fixed when they are first seen. */
+static kask ask_of(const rill__kafka_cfg *c, const ksplit *p)
+{
+    kask a = {.start = KW_LOW, .stop = KW_NONE};
+    switch (p->startup ? c->start : KSTART_EARLIEST) {
+    case KSTART_TIMESTAMP: a.start = KW_TIME, a.start_arg = c->start_ts; break;
+    case KSTART_GROUP: a.start = KW_GROUP; break;
+    case KSTART_LATEST: a.start = KW_HIGH; break;
+    case KSTART_SPECIFIC:
+        a.start_arg = given_offset(c, c->start_offsets, c->n_start_offsets, p);
+        a.start = a.start_arg >= 0 ? KW_GIVEN : KW_LOW;
+        break;
+    default: break;
+    }
+    switch (c->bound) {
+    case KBOUND_NONE: break;
+    case KBOUND_TIMESTAMP: a.stop = KW_TIME, a.stop_arg = c->bound_ts; break;
+    case KBOUND_GROUP: a.stop = KW_GROUP; break;
+    case KBOUND_SPECIFIC:
+        a.stop_arg = given_offset(c, c->bound_offsets, c->n_bound_offsets, p);
+        a.stop = a.stop_arg >= 0 ? KW_GIVEN : KW_HIGH;
+        break;
+    default: a.stop = KW_HIGH; break;
+    }
+    return a;
+}
+
+/* Starts looking up where splits v[0..n) start and stop (their topics the lookup's now). */
+static int lookup_start(ksrc *s, ksplit *v, size_t n)
 {
     const rill__kafka_cfg *c = s->cfg;
-    kafka_start mode = startup ? c->start : KSTART_EARLIEST;
-    if (mode == KSTART_TIMESTAMP)
-        return offsets_for_time(s, v, n, c->start_ts, false);
-    if (mode == KSTART_GROUP)
-        return group_offsets(s, v, n, false);
-    for (size_t i = 0; i < n; i++) {
-        int64_t off = mode == KSTART_SPECIFIC
-                          ? given_offset(c, c->start_offsets, c->n_start_offsets, &v[i])
-                          : -1;
-        int rc = off >= 0 ? 0 : watermark_offset(s, &v[i], mode == KSTART_LATEST, &off);
-        if (rc)
-            return rc;
-        v[i].next = off;
+    klookup *r = rill__xcalloc(1, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->rk = s->rk;
+    r->v = v;
+    r->n = n;
+    r->ask = rill__xcalloc(n, sizeof *r->ask);
+    for (size_t i = 0; i < n; i++)
+        r->ask[i] = ask_of(c, &v[i]);
+    r->group = c->group ? rill__xstrdup(c->group) : NULL;
+    const char *reset = "earliest";
+    for (int i = 0; i < c->n_props; i++)
+        if (!strcmp(c->props[2 * i], "auto.offset.reset"))
+            reset = c->props[2 * i + 1];
+    r->reset = rill__xstrdup(reset);
+    r->deadline_ns = rill__mono_ns() + c->timeout_ms * 1000000;
+    int e = pthread_create(&r->th, NULL, lookup_main, r);
+    if (e) {
+        r->v = NULL, r->n = 0; /* the caller frees them */
+        lookup_free(r);
+        return fail(s, RILL_ENOMEM, "cannot start a thread to look up offsets: %s",
+                    strerror(e));
     }
+    s->lookup = r;
     return 0;
 }
 
-/* Where bounded splits stop, fixed when they are first seen. */
-static int resolve_stop(ksrc *s, ksplit *v, size_t n)
+/* Whether the lookup is done; when it is, the reader takes its splits (*v, *n: topics and
+ * all) or its error (returned, set in s->err), and the lookup is gone. */
+static int lookup_take(ksrc *s, bool *done, ksplit **v, size_t *n)
 {
-    const rill__kafka_cfg *c = s->cfg;
-    if (c->bound == KBOUND_TIMESTAMP)
-        return offsets_for_time(s, v, n, c->bound_ts, true);
-    if (c->bound == KBOUND_GROUP)
-        return group_offsets(s, v, n, true);
-    for (size_t i = 0; i < n; i++) {
-        v[i].stop = -1;
-        if (c->bound == KBOUND_NONE)
-            continue;
-        int64_t off = c->bound == KBOUND_SPECIFIC
-                          ? given_offset(c, c->bound_offsets, c->n_bound_offsets, &v[i])
-                          : -1;
-        int rc = off >= 0 ? 0 : watermark_offset(s, &v[i], true, &off);
-        if (rc)
-            return rc;
-        v[i].stop = off;
+    klookup *r = s->lookup;
+    pthread_mutex_lock(&r->mu);
+    *done = r->done;
+    pthread_mutex_unlock(&r->mu);
+    if (!*done) {
+        if (rill__mono_ns() - r->deadline_ns < LOOKUP_GRACE_NS)
+            return 0;
+        size_t at = atomic_load(&r->at);
+        const ksplit *p = &r->v[at < r->n ? at : 0];
+        return fail(s, RILL_EIO, "topic %s partition %d%s: looking up where to read took longer "
+                    "than client.timeout (%lld ms); is its leader broker reachable from here?",
+                    p->topic, p->partition, r->n > 1 ? " (one of the partitions taken)" : "",
+                    (long long)s->cfg->timeout_ms);
     }
-    return 0;
+    pthread_join(r->th, NULL);
+    s->lookup = NULL;
+    int rc = r->rc;
+    if (rc)
+        fail(s, rc, "%s", r->msg);
+    else {
+        *v = r->v, *n = r->n;
+        r->v = NULL, r->n = 0;
+    }
+    lookup_free(r);
+    return rc;
+}
+
+/* The reader goes away: its lookup, if still waiting, is left to finish and close the
+ * consumer (*rk is set NULL); else it is gone now. */
+static void lookup_orphan(ksrc *s, rd_kafka_t **rk)
+{
+    klookup *r = s->lookup;
+    if (!r)
+        return;
+    s->lookup = NULL;
+    pthread_mutex_lock(&r->mu);
+    bool done = r->done;
+    r->orphaned = !done;
+    pthread_t th = r->th;
+    pthread_mutex_unlock(&r->mu);
+    if (done) {
+        pthread_join(th, NULL);
+        lookup_free(r);
+    } else {
+        pthread_detach(th);
+        *rk = NULL;
+    }
 }
 
 /* ---- discovery and assignment ------------------------------------------------------------ */
@@ -441,6 +650,31 @@ static int by_rank(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A discovery is over (its new splits taken): restored partitions the brokers did not list
+ * are looked for again soon, and the job fails if they stay away (their rest must not be
+ * skipped in silence). */
+static int discovered(ksrc *s)
+{
+    const rill__kafka_cfg *c = s->cfg;
+    int64_t now = rill__mono_ns();
+    if (s->n_rs > 0) {
+        if (!s->missing_since_ns)
+            s->missing_since_ns = now;
+        if (now - s->missing_since_ns > c->timeout_ms * 1000000)
+            return fail(s, RILL_ENOENT, "topic %s partition %d, which the checkpoint reads at "
+                        "offset %lld, is not on %s (after %lld ms): a deleted topic must not "
+                        "be skipped in silence", s->rs[0].topic, s->rs[0].partition,
+                        (long long)s->rs[0].next, c->bootstrap, (long long)c->timeout_ms);
+        s->discovered = true;
+        s->next_discovery_ns = now + 1000000000LL;
+        return 0;
+    }
+    s->discovered = true;
+    s->missing_since_ns = 0;
+    s->next_discovery_ns = c->discovery_ms > 0 ? now + c->discovery_ms * 1000000 : INT64_MAX;
+    return 0;
+}
+
 /* Looks up the topics' partitions and takes the new ones this reader owns. */
 static int discover(ksrc *s)
 {
@@ -526,48 +760,41 @@ static int discover(ksrc *s)
         rc = adopt(s, resumed, n_res);
         taken_res = n_res;
     }
-    size_t taken = 0; /* fresh[0..taken) belong to the reader */
-    for (int pass = 0; rc == 0 && pass < 2; pass++) {
-        size_t m = taken;
-        for (size_t i = taken; i < n_fresh; i++)
-            if (fresh[i].startup == (pass == 0)) {
+    if (rc == 0 && n_fresh > 0) {
+        /* startup-mode splits first, then those that appeared later (earliest) */
+        size_t m = 0;
+        for (size_t i = 0; i < n_fresh; i++)
+            if (fresh[i].startup) {
                 ksplit tmp = fresh[m];
                 fresh[m++] = fresh[i];
                 fresh[i] = tmp;
             }
-        if (m > taken && (rc = resolve_start(s, fresh + taken, m - taken, pass == 0)) == 0)
-            rc = resolve_stop(s, fresh + taken, m - taken);
-        if (rc == 0 && m > taken) {
-            rc = adopt(s, fresh + taken, m - taken);
-            taken = m;
-        }
+        if ((rc = lookup_start(s, fresh, n_fresh)) == 0)
+            fresh = NULL, n_fresh = 0; /* the lookup's */
     }
-    for (size_t i = taken; i < n_fresh; i++) /* what the reader did not take */
+    for (size_t i = 0; i < n_fresh; i++) /* what the reader did not take */
         free(fresh[i].topic);
     for (size_t i = taken_res; i < n_res; i++)
         free(resumed[i].topic);
     free(fresh);
     free(resumed);
-    if (rc == 0 && s->n_rs > 0) {
-        /* restored partitions the brokers did not list: looked for again soon, and the job
-         * fails if they stay away (their rest must not be skipped in silence) */
-        int64_t now = rill__mono_ns();
-        if (!s->missing_since_ns)
-            s->missing_since_ns = now;
-        if (now - s->missing_since_ns > c->timeout_ms * 1000000)
-            return fail(s, RILL_ENOENT, "topic %s partition %d, which the checkpoint reads at "
-                        "offset %lld, is not on %s (after %lld ms): a deleted topic must not "
-                        "be skipped in silence", s->rs[0].topic, s->rs[0].partition,
-                        (long long)s->rs[0].next, c->bootstrap, (long long)c->timeout_ms);
-        s->discovered = true;
-        s->next_discovery_ns = now + 1000000000LL;
-        return 0;
-    }
-    if (rc == 0) {
-        s->discovered = true;
-        s->missing_since_ns = 0;
-        s->next_discovery_ns = c->discovery_ms > 0 ? rill__mono_ns() + c->discovery_ms * 1000000
-                                                   : INT64_MAX;
+    if (rc || s->lookup)
+        return rc;
+    return discovered(s);
+}
+
+/* The new splits' offsets looked up: the reader takes them. */
+static int lookup_done(ksrc *s)
+{
+    bool done = false;
+    ksplit *v = NULL;
+    size_t n = 0;
+    int rc = lookup_take(s, &done, &v, &n);
+    if (rc == 0 && done) {
+        rc = adopt(s, v, n);
+        free(v); /* the topics are the reader's */
+        if (rc == 0)
+            rc = discovered(s);
     }
     return rc;
 }
@@ -845,8 +1072,13 @@ static int ksrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
     rd_kafka_poll(s->rk, 0); /* errors, logs */
     if (s->fatal[0])
         return fail(s, RILL_EIO, "%s", s->fatal);
-    if ((!s->discovered || rill__mono_ns() >= s->next_discovery_ns) && (rc = discover(s)) != 0)
+    if (s->lookup) {
+        if ((rc = lookup_done(s)) != 0)
+            return rc;
+    } else if ((!s->discovered || rill__mono_ns() >= s->next_discovery_ns) &&
+               (rc = discover(s)) != 0) {
         return rc;
+    }
     /* every partition taken holds the watermark back from the start, as Flink's per-partition
      * watermarks do: one that has not sent rows yet must not find them late */
     while (s->announced < s->n_splits) {
@@ -873,7 +1105,7 @@ static int ksrc_poll(rill__source *src, rill_batch *b, int64_t *wait_ns_out)
             return 0;
         }
     }
-    if (!live && s->cfg->bound != KBOUND_NONE && s->n_rs == 0)
+    if (!live && s->cfg->bound != KBOUND_NONE && s->n_rs == 0 && !s->lookup && s->discovered)
         return RILL_DONE;
     /* nothing now: poll again soon, less often the longer nothing comes */
     s->idle_ns = s->idle_ns ? RILL_MIN(s->idle_ns * 2, IDLE_WAIT_MAX_NS) : 500000;
@@ -1098,6 +1330,7 @@ static void ksrc_destroy(rill__source *src)
     free(s->old);
     for (int i = 0; i < s->n_commits; i++)
         rd_kafka_topic_partition_list_destroy(s->commits[i].offsets);
+    lookup_orphan(s, &s->rk);
     if (s->rk) {
         rd_kafka_consumer_close(s->rk);
         rd_kafka_destroy(s->rk);

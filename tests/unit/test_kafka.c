@@ -1200,3 +1200,80 @@ TEST(kafka_key_fields_round_trip)
     rill_schema_free(schema);
     mock_stop(&m);
 }
+
+/* A partition whose leader is unreachable when a reader first looks up its offsets (librdkafka
+ * 2.0.2 then keeps rd_kafka_query_watermark_offsets waiting past its timeout): the task thread
+ * is not blocked (every poll returns, so checkpoints and cancels go on), a position taken
+ * meanwhile loses nothing, the rows come once the broker is back, and a lookup that stays
+ * unanswered fails the job after client.timeout naming the partition; a reader destroyed while
+ * its lookup still waits leaves it to finish by itself (ASan: nothing leaks, nothing is used
+ * after it is freed). */
+TEST(kafka_source_unreachable_leader_does_not_block_the_task)
+{
+    mock m;
+    mock_start(&m, "lead", 2);
+    int total = 40;
+    send_rows(&m, "lead", 2, total);
+    CHECK_EQ(rd_kafka_mock_partition_set_leader(m.mc, "lead", 0, 1), 0);
+    CHECK_EQ(rd_kafka_mock_broker_set_down(m.mc, 1), 0);
+    rill_schema *schema = schema_of(ROW_SCHEMA);
+    const char *opts[] = {"topic", "lead", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", "client.timeout", "1500",
+                          META[0], META[1], META[2], META[3], NULL};
+    void *cfg = cfg_of(&m, schema, opts);
+    rill_batch *b = rill__batch_new(schema, 16);
+
+    /* 1: never answered: an error naming the partition, and the reader destroyed meanwhile */
+    rill__err err;
+    rill__conn_init init = conn_init(&err, 0, 1);
+    rill__source *src;
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init, &src));
+    int rc = 0, waits = 0;
+    for (int polls = 0; polls < 20000 && rc >= 0 && rc != RILL_DONE; polls++) {
+        int64_t w = 0;
+        rill__batch_clear(b);
+        rc = src->ops->poll(src, b, &w);
+        if (rc == RILL_AGAIN) {
+            waits++;
+            sleep_ns(1000000);
+        }
+    }
+    CHECK(waits > 10); /* it answered while the lookup waited */
+    CHECK(rc == RILL_EIO);
+    CHECK_CONTAINS(err.msg, "topic lead partition 0");
+    rill__kafka_source_ops.destroy(src);
+
+    /* 2: a lookup waiting while a position is taken, then the broker back */
+    rill__conn_init init2 = conn_init(&err, 0, 1);
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init2, &src));
+    for (int polls = 0; polls < 20; polls++) {
+        int64_t w = 0;
+        rill__batch_clear(b);
+        CHECK_EQ(src->ops->poll(src, b, &w), RILL_AGAIN);
+        CHECK_EQ(b->n_rows, 0u);
+        sleep_ns(1000000);
+    }
+    rill__buf pos = {0};
+    CHECK_RC(src->ops->position(src, &pos));
+    CHECK_EQ(rd_kafka_mock_broker_set_up(m.mc, 1), 0);
+    bool *seen = rill__xcalloc((size_t)total, 1);
+    CHECK(read_rows(src, schema, -1, seen, total, "after the broker came back"));
+    for (int i = 0; i < total; i++)
+        CHECK(seen[i]);
+    rill__kafka_source_ops.destroy(src);
+    /* the position taken while the lookup waited: a restore reads every row */
+    memset(seen, 0, (size_t)total);
+    rill__conn_init init3 = conn_init(&err, 0, 1);
+    CHECK_RC(rill__kafka_source_ops.create(cfg, schema, &init3, &src));
+    CHECK_RC(src->ops->seek(src, pos.data, pos.len));
+    CHECK(read_rows(src, schema, -1, seen, total, "restored from the position"));
+    for (int i = 0; i < total; i++)
+        CHECK(seen[i]);
+    rill__kafka_source_ops.destroy(src);
+    free(seen);
+    rill__buf_free(&pos);
+    rill__batch_unref(b);
+    rill__kafka_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+    mock_stop(&m);
+}
