@@ -1,0 +1,1158 @@
+/*
+ * eval.c - sql layer: typed expressions run a batch at a time (see expr.h). A program is the
+ * expression trees flattened into steps, each with a column vector (values and a null bitmap)
+ * as long as the batch; a run evaluates the filter over every row, then the projections over
+ * the rows it keeps. Operators that cannot fail compute every row (tight loops the compiler
+ * vectorises); those that can (division, casts) look at the mask of rows that are reached, so
+ * that CASE WHEN x <> 0 THEN 10 / x END is no error where x is 0. Strings made by a step live
+ * in the program's scratch bytes; only INPUT steps point into the input batch.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr.h"
+
+/* ---- makers --------------------------------------------------------------------------------- */
+
+static rill__sql_expr *node(rill__arena *a, rill__sql_op op, const rill__sql_type *type)
+{
+    rill__sql_expr *x = rill__arena_alloc(a, sizeof *x);
+    memset(x, 0, sizeof *x);
+    x->op = op;
+    x->type = type;
+    return x;
+}
+
+rill__sql_expr *rill__sql_x_input(rill__arena *a, int input, const rill__sql_type *type)
+{
+    rill__sql_expr *x = node(a, RILL_SQLX_INPUT, type);
+    x->input = input;
+    return x;
+}
+
+rill__sql_expr *rill__sql_x_literal(rill__arena *a, const rill__sql_type *type, uint64_t slot)
+{
+    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    x->lit = slot;
+    return x;
+}
+
+rill__sql_expr *rill__sql_x_string(rill__arena *a, const rill__sql_type *type, const char *s,
+                                   size_t len)
+{
+    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    char *c = rill__arena_alloc(a, len + 1);
+    memcpy(c, s, len);
+    c[len] = '\0';
+    x->lit = len;
+    x->lit_bytes = c;
+    return x;
+}
+
+rill__sql_expr *rill__sql_x_null(rill__arena *a, const rill__sql_type *type)
+{
+    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    x->lit_null = true;
+    return x;
+}
+
+rill__sql_expr *rill__sql_x_call(rill__arena *a, rill__sql_op op, const rill__sql_type *type,
+                                 int n_args, rill__sql_expr *const *args)
+{
+    rill__sql_expr *x = node(a, op, type);
+    x->n_args = n_args;
+    x->args = rill__arena_alloc(a, (size_t)RILL_MAX(n_args, 1) * sizeof *x->args);
+    memcpy(x->args, args, (size_t)n_args * sizeof *args);
+    return x;
+}
+
+/* ---- programs ------------------------------------------------------------------------------ */
+
+typedef struct step {
+    const rill__sql_expr *x;
+    int *args; /* step indices */
+    uint64_t *v;
+    uint64_t *nul;  /* bit set: NULL */
+    bool scratch;   /* string slots point into the scratch bytes (else the input batch's) */
+} step;
+
+struct rill__sql_prog {
+    step *steps;
+    int n_steps, cap_steps;
+    int filter; /* step, or -1 */
+    int n_out;
+    int *outs;
+    const char *text;
+    uint32_t cap_rows; /* vectors' length */
+    size_t words;      /* bitmap words for cap_rows */
+    rill__buf scratch;
+    rill__arena masks; /* reset every run */
+    /* during a run */
+    rill_batch *in;
+    uint32_t n;
+    rill__err *err;
+};
+
+static const char *const OP_NAMES[] = {
+    "input", "literal", "CAST", "-", "+", "-", "*", "/", "MOD", "=", "<>", "<", "<=", ">", ">=",
+    "IS DISTINCT FROM", "IS NOT DISTINCT FROM", "AND", "OR", "NOT", "IS NULL", "IS NOT NULL",
+    "IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "CASE", "COALESCE", "||",
+    "CHAR_LENGTH", "LIKE",
+};
+
+static int xerr(rill__err *err, const char *text, const rill__sql_expr *x, const char *fmt, ...)
+    RILL_PRINTF(4, 5);
+static int xerr(rill__err *err, const char *text, const rill__sql_expr *x, const char *fmt, ...)
+{
+    char msg[RILL_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (text && x->pos.line > 0)
+        rill__sql_error(err, text, x->pos, "%s", msg);
+    else
+        rill__err_set(err, RILL_EPARSE, "%s", msg);
+    err->code = RILL_EINVAL;
+    return RILL_EINVAL;
+}
+
+/* What a root's slot is, for the operators. */
+typedef enum slot_kind { K_BOOL, K_INT, K_FLOAT, K_DOUBLE, K_BYTES, K_OTHER } slot_kind;
+
+static slot_kind kind_of(const rill__sql_type *t)
+{
+    switch (t->root) {
+    case RILL_SQLT_BOOLEAN: return K_BOOL;
+    case RILL_SQLT_TINYINT:
+    case RILL_SQLT_SMALLINT:
+    case RILL_SQLT_INT:
+    case RILL_SQLT_BIGINT:
+    case RILL_SQLT_DATE:
+    case RILL_SQLT_TIME:
+    case RILL_SQLT_TIMESTAMP:
+    case RILL_SQLT_TIMESTAMP_LTZ:
+    case RILL_SQLT_INTERVAL_YM:
+    case RILL_SQLT_INTERVAL_DT: return K_INT;
+    case RILL_SQLT_FLOAT: return K_FLOAT;
+    case RILL_SQLT_DOUBLE: return K_DOUBLE;
+    case RILL_SQLT_CHAR:
+    case RILL_SQLT_VARCHAR:
+    case RILL_SQLT_BINARY:
+    case RILL_SQLT_VARBINARY: return K_BYTES;
+    default: return K_OTHER;
+    }
+}
+
+static bool same_root(const rill__sql_type *a, const rill__sql_type *b)
+{
+    return a->root == b->root ||
+           (kind_of(a) == K_BYTES && kind_of(b) == K_BYTES &&
+            rill__sql_is_character(a) == rill__sql_is_character(b));
+}
+
+static bool castable(const rill__sql_type *from, const rill__sql_type *to)
+{
+    slot_kind f = kind_of(from), t = kind_of(to);
+    if (from->root == RILL_SQLT_NULL)
+        return true;
+    if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
+        return true;
+    if (rill__sql_is_character(from) && rill__sql_is_character(to))
+        return true;
+    bool fnum = f == K_FLOAT || f == K_DOUBLE || rill__sql_is_integer(from) || f == K_BOOL;
+    bool tnum = t == K_FLOAT || t == K_DOUBLE || rill__sql_is_integer(to) || t == K_BOOL;
+    return fnum && tnum;
+}
+
+/* A type's name for a message (into buf). */
+static const char *tname(const rill__sql_type *t, char *buf, size_t n)
+{
+    rill__buf b = {0};
+    rill__sql_type_describe(t, &b);
+    snprintf(buf, n, "%.*s", (int)b.len, b.data ? (const char *)b.data : "");
+    rill__buf_free(&b);
+    return buf;
+}
+
+/* Checks node x's operands against its operator. */
+static int check(const rill__sql_expr *x, const char *text, rill__err *err)
+{
+    const rill__sql_type *t = x->type;
+    rill__sql_expr *const *a = x->args;
+    slot_kind k = kind_of(t);
+    char n1[128], n2[128];
+    if (k == K_OTHER && t->root != RILL_SQLT_NULL)
+        return xerr(err, text, x, "%s of type %s is not supported yet", OP_NAMES[x->op],
+                    tname(t, n2, sizeof n2));
+    switch (x->op) {
+    case RILL_SQLX_INPUT:
+    case RILL_SQLX_LITERAL: return 0;
+    case RILL_SQLX_CAST:
+        if (x->n_args == 1 && castable(a[0]->type, t))
+            return 0;
+        break;
+    case RILL_SQLX_NEG:
+        if (x->n_args == 1 && same_root(a[0]->type, t) && (k == K_INT || k == K_FLOAT ||
+                                                           k == K_DOUBLE))
+            return 0;
+        break;
+    case RILL_SQLX_PLUS:
+    case RILL_SQLX_MINUS:
+    case RILL_SQLX_TIMES:
+    case RILL_SQLX_DIVIDE:
+    case RILL_SQLX_MOD:
+        if (x->n_args == 2 && (rill__sql_is_integer(t) || k == K_FLOAT || k == K_DOUBLE) &&
+            same_root(a[0]->type, t) && same_root(a[1]->type, t))
+            return 0;
+        if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) &&
+            k == K_INT && same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
+            a[1]->type->root == RILL_SQLT_INTERVAL_DT &&
+            (t->root == RILL_SQLT_TIMESTAMP || t->root == RILL_SQLT_TIMESTAMP_LTZ) &&
+            t->precision <= 3)
+            return 0; /* a timestamp (ms) plus or minus a day-time interval (ms) */
+        break;
+    case RILL_SQLX_EQ:
+    case RILL_SQLX_NE:
+    case RILL_SQLX_LT:
+    case RILL_SQLX_LE:
+    case RILL_SQLX_GT:
+    case RILL_SQLX_GE:
+    case RILL_SQLX_IS_DISTINCT:
+    case RILL_SQLX_IS_NOT_DISTINCT:
+        if (x->n_args == 2 && k == K_BOOL && kind_of(a[0]->type) != K_OTHER &&
+            (same_root(a[0]->type, a[1]->type) || a[0]->type->root == RILL_SQLT_NULL ||
+             a[1]->type->root == RILL_SQLT_NULL) &&
+            (a[0]->type->precision == a[1]->type->precision ||
+             !rill__sql_is_timestamp(a[0]->type)))
+            return 0;
+        break;
+    case RILL_SQLX_AND:
+    case RILL_SQLX_OR:
+        if (x->n_args < 2 || k != K_BOOL)
+            break;
+        for (int i = 0; i < x->n_args; i++)
+            if (kind_of(a[i]->type) != K_BOOL && a[i]->type->root != RILL_SQLT_NULL)
+                return xerr(err, text, a[i], "%s takes BOOLEAN operands, not %s",
+                            OP_NAMES[x->op], tname(a[i]->type, n1, sizeof n1));
+        return 0;
+    case RILL_SQLX_NOT:
+    case RILL_SQLX_IS_TRUE:
+    case RILL_SQLX_IS_NOT_TRUE:
+    case RILL_SQLX_IS_FALSE:
+    case RILL_SQLX_IS_NOT_FALSE:
+        if (x->n_args == 1 && k == K_BOOL &&
+            (kind_of(a[0]->type) == K_BOOL || a[0]->type->root == RILL_SQLT_NULL))
+            return 0;
+        break;
+    case RILL_SQLX_IS_NULL:
+    case RILL_SQLX_IS_NOT_NULL:
+        if (x->n_args == 1 && k == K_BOOL)
+            return 0;
+        break;
+    case RILL_SQLX_CASE:
+        if (x->n_args < 2)
+            break;
+        for (int i = 0; i < x->n_args; i++) {
+            bool cond = i % 2 == 0 && i + 1 < x->n_args;
+            const rill__sql_type *at = a[i]->type;
+            if (cond ? (kind_of(at) != K_BOOL && at->root != RILL_SQLT_NULL)
+                     : !(same_root(at, t) || at->root == RILL_SQLT_NULL) ||
+                           (at->root != RILL_SQLT_NULL && at->precision != t->precision &&
+                            rill__sql_is_timestamp(t)))
+                return xerr(err, text, a[i], "CASE %s of type %s (the CASE is %s)",
+                            cond ? "condition" : "result",
+                            tname(at, n1, sizeof n1),
+                            tname(t, n2, sizeof n2));
+        }
+        return 0;
+    case RILL_SQLX_COALESCE:
+        if (x->n_args < 1)
+            break;
+        for (int i = 0; i < x->n_args; i++)
+            if (!same_root(a[i]->type, t) && a[i]->type->root != RILL_SQLT_NULL)
+                return xerr(err, text, a[i], "COALESCE argument of type %s (the result is %s)",
+                            tname(a[i]->type, n1, sizeof n1),
+                            tname(t, n2, sizeof n2));
+        return 0;
+    case RILL_SQLX_CONCAT:
+        if (x->n_args >= 2 && rill__sql_is_character(t)) {
+            for (int i = 0; i < x->n_args; i++)
+                if (!rill__sql_is_character(a[i]->type) && a[i]->type->root != RILL_SQLT_NULL)
+                    goto bad;
+            return 0;
+        }
+        break;
+    case RILL_SQLX_CHAR_LENGTH:
+        if (x->n_args == 1 && t->root == RILL_SQLT_INT && rill__sql_is_character(a[0]->type))
+            return 0;
+        break;
+    case RILL_SQLX_LIKE:
+        if ((x->n_args == 2 || x->n_args == 3) && k == K_BOOL) {
+            for (int i = 0; i < x->n_args; i++)
+                if (!rill__sql_is_character(a[i]->type) && a[i]->type->root != RILL_SQLT_NULL)
+                    goto bad;
+            return 0;
+        }
+        break;
+    }
+bad:;
+    rill__arena tmp;
+    rill__arena_init(&tmp, 1024);
+    rill__buf b = {0};
+    for (int i = 0; i < x->n_args; i++)
+        rill__buf_printf(&b, "%s%s", i ? ", " : "", rill__sql_type_str(&tmp, a[i]->type));
+    rill__buf_putc(&b, '\0');
+    int rc = xerr(err, text, x, "%s of (%s) giving %s is not supported", OP_NAMES[x->op],
+                  b.data ? (const char *)b.data : "", rill__sql_type_str(&tmp, t));
+    rill__buf_free(&b);
+    rill__arena_close(&tmp);
+    return rc;
+}
+
+/* Flattens x into steps (its arguments first); its step index in *at. */
+static int add_steps(rill__sql_prog *p, const rill__sql_expr *x, int depth, int *at,
+                     rill__err *err)
+{
+    if (depth > 1000)
+        return xerr(err, p->text, x, "the expression is nested too deeply");
+    int rc = check(x, p->text, err);
+    if (rc)
+        return rc;
+    int *args = x->n_args ? rill__xcalloc((size_t)x->n_args, sizeof *args) : NULL;
+    for (int i = 0; i < x->n_args; i++)
+        if ((rc = add_steps(p, x->args[i], depth + 1, &args[i], err)) != 0) {
+            free(args);
+            return rc;
+        }
+    if (p->n_steps == p->cap_steps) {
+        p->cap_steps = p->cap_steps ? 2 * p->cap_steps : 16;
+        p->steps = rill__xrealloc(p->steps, (size_t)p->cap_steps * sizeof *p->steps);
+    }
+    p->steps[p->n_steps] = (step){.x = x, .args = args};
+    *at = p->n_steps++;
+    return 0;
+}
+
+void rill__sql_prog_free(rill__sql_prog *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_steps; i++) {
+        free(p->steps[i].args);
+        free(p->steps[i].v);
+        free(p->steps[i].nul);
+    }
+    free(p->steps);
+    free(p->outs);
+    rill__buf_free(&p->scratch);
+    rill__arena_close(&p->masks);
+    free(p);
+}
+
+int rill__sql_prog_new(const rill__sql_expr *filter, int n_out,
+                       rill__sql_expr *const *outs, const char *text, rill__sql_prog **out,
+                       rill__err *err)
+{
+    *out = NULL;
+    rill__sql_prog *p = rill__xcalloc(1, sizeof *p);
+    p->text = text;
+    p->filter = -1;
+    p->n_out = n_out;
+    p->outs = rill__xcalloc((size_t)RILL_MAX(n_out, 1), sizeof *p->outs);
+    rill__arena_init(&p->masks, 16384);
+    int rc = 0;
+    if (filter) {
+        if (kind_of(filter->type) != K_BOOL && filter->type->root != RILL_SQLT_NULL)
+            rc = xerr(err, text, filter, "a filter must be BOOLEAN, not %s",
+                      rill__sql_type_str(&p->masks, filter->type));
+        else
+            rc = add_steps(p, filter, 0, &p->filter, err);
+    }
+    for (int i = 0; rc == 0 && i < n_out; i++)
+        rc = add_steps(p, outs[i], 0, &p->outs[i], err);
+    if (rc) {
+        rill__sql_prog_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- masks ---------------------------------------------------------------------------------- */
+
+static uint64_t *mask_new(rill__sql_prog *p)
+{
+    uint64_t *m = rill__arena_alloc(&p->masks, p->words * sizeof *m);
+    memset(m, 0, p->words * sizeof *m);
+    return m;
+}
+
+static inline bool bit(const uint64_t *m, uint32_t r)
+{
+    return (m[r >> 6] >> (r & 63)) & 1u;
+}
+
+static inline void set_bit(uint64_t *m, uint32_t r, bool on)
+{
+    if (on)
+        m[r >> 6] |= UINT64_C(1) << (r & 63);
+    else
+        m[r >> 6] &= ~(UINT64_C(1) << (r & 63));
+}
+
+static void grow(rill__sql_prog *p, uint32_t n)
+{
+    if (n <= p->cap_rows)
+        return;
+    uint32_t cap = RILL_MAX(n, 64u);
+    p->words = (cap + 63) / 64;
+    for (int i = 0; i < p->n_steps; i++) {
+        p->steps[i].v = rill__xrealloc(p->steps[i].v, (size_t)cap * sizeof(uint64_t));
+        p->steps[i].nul = rill__xrealloc(p->steps[i].nul, p->words * sizeof(uint64_t));
+    }
+    p->cap_rows = cap;
+}
+
+/* ---- values -------------------------------------------------------------------------------- */
+
+static inline double as_double(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+static inline uint64_t of_double(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    return v;
+}
+
+static inline float as_float(uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint64_t of_float(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* An integer wrapped to the width of root (Java's two's-complement overflow). */
+static inline uint64_t wrap(rill__sql_root root, uint64_t v)
+{
+    switch (root) {
+    case RILL_SQLT_TINYINT: return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
+    case RILL_SQLT_SMALLINT: return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
+    case RILL_SQLT_INT: return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+    default: return v;
+    }
+}
+
+static const char *bytes_of(const rill__sql_prog *p, const step *s, uint64_t slot, size_t *len)
+{
+    *len = (size_t)(slot & 0xffffffffu);
+    if (!*len)
+        return "";
+    const char *base = s->scratch ? (const char *)p->scratch.data : p->in->bytes;
+    return base + (slot >> 32);
+}
+
+/* Appends bytes to the scratch area: their slot. */
+static uint64_t put_scratch(rill__sql_prog *p, const char *b, size_t n)
+{
+    size_t off = p->scratch.len;
+    rill__buf_append(&p->scratch, b, n);
+    return (uint64_t)off << 32 | (uint64_t)n;
+}
+
+/* Java's (long) of a double: NaN 0, saturated at the ends. */
+static int64_t d2l(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+/* Java's (int) of a double (then narrowed as Java narrows an int to a byte or a short). */
+static int64_t d2i(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 2147483647.0)
+        return INT32_MAX;
+    if (d <= -2147483648.0)
+        return INT32_MIN;
+    return (int64_t)(int32_t)d;
+}
+
+static int eval(rill__sql_prog *p, int si, const uint64_t *act);
+
+/* ---- operators ----------------------------------------------------------------------------- */
+
+/* 10^k, k 0..18 */
+static int64_t pow10_(int k)
+{
+    int64_t v = 1;
+    while (k-- > 0)
+        v *= 10;
+    return v;
+}
+
+/* Floor division (towards earlier times for timestamps before 1970). */
+static int64_t floor_div(int64_t x, int64_t d)
+{
+    int64_t q = x / d;
+    return (x % d != 0 && (x < 0) != (d < 0)) ? q - 1 : q;
+}
+
+/* Timestamps between precisions: milliseconds (precision <= 3) or nanoseconds (4..9); a
+ * smaller precision truncates the fraction (Flink's fraction is never negative, so earlier
+ * in time before 1970); a millisecond value outside what nanoseconds reach (1677..2262) is
+ * an error, not a wrong value. */
+static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
+{
+    int fp = a->x->type->precision, tp = s->x->type->precision;
+    for (uint32_t r = 0; r < p->n; r++) {
+        int64_t v = (int64_t)a->v[r], o;
+        if (bit(s->nul, r)) {
+            s->v[r] = 0;
+            continue;
+        }
+        if (fp <= 3 && tp <= 3) {
+            int64_t unit = pow10_(3 - tp);
+            o = floor_div(v, unit) * unit;
+        } else if (fp > 3 && tp > 3) {
+            int64_t unit = pow10_(9 - tp);
+            o = floor_div(v, unit) * unit;
+        } else if (fp > 3) { /* ns to ms */
+            int64_t unit = pow10_(3 - tp);
+            o = floor_div(floor_div(v, 1000000), unit) * unit;
+        } else { /* ms to ns */
+            if (v > INT64_MAX / 1000000 || v < INT64_MIN / 1000000) {
+                s->v[r] = 0;
+                if (bit(act, r))
+                    return xerr(p->err, p->text, s->x, "the timestamp %lld ms is outside "
+                                "TIMESTAMP(%d)'s range (1677-09-21 to 2262-04-11)",
+                                (long long)v, tp);
+                continue;
+            }
+            o = v * 1000000;
+        }
+        s->v[r] = (uint64_t)o;
+    }
+    return 0;
+}
+
+static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
+{
+    const rill__sql_type *from = a->x->type, *to = s->x->type;
+    uint32_t n = p->n;
+    memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
+    slot_kind fk = kind_of(from), tk = kind_of(to);
+    if (from->root == RILL_SQLT_NULL) {
+        memset(s->v, 0, n * sizeof *s->v);
+        return 0;
+    }
+    if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
+        return cast_timestamp(p, s, a, act);
+    if (fk == K_BYTES && tk == K_BYTES) { /* CHAR/VARCHAR: cut to the length (Flink) */
+        s->scratch = a->scratch;
+        for (uint32_t r = 0; r < n; r++) {
+            size_t len;
+            const char *b = bytes_of(p, a, a->v[r], &len);
+            size_t keep = 0, chars = 0;
+            while (keep < len && chars < (size_t)to->precision) {
+                unsigned char c = (unsigned char)b[keep];
+                keep += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+                chars++;
+            }
+            keep = RILL_MIN(keep, len);
+            s->v[r] = (a->v[r] & ~UINT64_C(0xffffffff)) | keep;
+        }
+        return 0;
+    }
+    for (uint32_t r = 0; r < n; r++) {
+        uint64_t v = a->v[r], o;
+        if (fk == K_DOUBLE || fk == K_FLOAT) {
+            double d = fk == K_DOUBLE ? as_double(v) : (double)as_float(v);
+            if (tk == K_DOUBLE)
+                o = of_double(d);
+            else if (tk == K_FLOAT)
+                o = of_float((float)d);
+            else if (tk == K_BOOL)
+                o = d != 0.0;
+            else if (to->root == RILL_SQLT_BIGINT)
+                o = (uint64_t)d2l(d);
+            else
+                o = wrap(to->root, (uint64_t)d2i(d));
+        } else { /* an integer or a boolean */
+            int64_t i = (int64_t)v;
+            if (tk == K_DOUBLE)
+                o = of_double((double)i);
+            else if (tk == K_FLOAT)
+                o = of_float((float)i);
+            else if (tk == K_BOOL)
+                o = i != 0;
+            else
+                o = wrap(to->root, v);
+        }
+        s->v[r] = o;
+    }
+    return 0;
+}
+
+static void or_nulls(const rill__sql_prog *p, step *s, const step *a, const step *b)
+{
+    for (size_t w = 0; w < p->words; w++)
+        s->nul[w] = a->nul[w] | b->nul[w];
+}
+
+static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const uint64_t *act)
+{
+    rill__sql_op op = s->x->op;
+    rill__sql_root root = s->x->type->root;
+    slot_kind k = kind_of(s->x->type);
+    uint32_t n = p->n;
+    or_nulls(p, s, a, b);
+    const uint64_t *x = a->v, *y = b->v;
+    uint64_t *o = s->v;
+    if (k == K_DOUBLE) {
+        for (uint32_t r = 0; r < n; r++) {
+            double u = as_double(x[r]), v = as_double(y[r]);
+            o[r] = of_double(op == RILL_SQLX_PLUS    ? u + v
+                             : op == RILL_SQLX_MINUS ? u - v
+                             : op == RILL_SQLX_TIMES ? u * v
+                             : op == RILL_SQLX_DIVIDE ? u / v
+                                                      : fmod(u, v));
+        }
+        return 0;
+    }
+    if (k == K_FLOAT) { /* float arithmetic rounds every step to float, as Java's */
+        for (uint32_t r = 0; r < n; r++) {
+            float u = as_float(x[r]), v = as_float(y[r]);
+            o[r] = of_float(op == RILL_SQLX_PLUS    ? u + v
+                            : op == RILL_SQLX_MINUS ? u - v
+                            : op == RILL_SQLX_TIMES ? u * v
+                            : op == RILL_SQLX_DIVIDE ? u / v
+                                                     : fmodf(u, v));
+        }
+        return 0;
+    }
+    if (rill__sql_is_interval(b->x->type)) { /* timestamp (ms) +/- day-time interval (ms) */
+        for (uint32_t r = 0; r < n; r++)
+            o[r] = op == RILL_SQLX_PLUS ? x[r] + y[r] : x[r] - y[r];
+        return 0;
+    }
+    switch (op) {
+    case RILL_SQLX_PLUS:
+        for (uint32_t r = 0; r < n; r++)
+            o[r] = wrap(root, x[r] + y[r]);
+        return 0;
+    case RILL_SQLX_MINUS:
+        for (uint32_t r = 0; r < n; r++)
+            o[r] = wrap(root, x[r] - y[r]);
+        return 0;
+    case RILL_SQLX_TIMES:
+        for (uint32_t r = 0; r < n; r++)
+            o[r] = wrap(root, x[r] * y[r]);
+        return 0;
+    default:
+        break;
+    }
+    /* DIVIDE, MOD: Java's truncating division; by zero is an error where reached */
+    for (uint32_t r = 0; r < n; r++) {
+        int64_t u = (int64_t)x[r], v = (int64_t)y[r];
+        if (bit(s->nul, r)) {
+            o[r] = 0;
+            continue;
+        }
+        if (v == 0) {
+            o[r] = 0;
+            if (bit(act, r))
+                return xerr(p->err, p->text, s->x, "division by zero (%s %lld %s 0)",
+                            op == RILL_SQLX_DIVIDE ? "dividing" : "the remainder of",
+                            (long long)u, op == RILL_SQLX_DIVIDE ? "by" : "divided by");
+            continue;
+        }
+        if (v == -1) /* INT64_MIN / -1 overflows in C; Java wraps it to itself */
+            o[r] = op == RILL_SQLX_DIVIDE ? wrap(root, (uint64_t)0 - (uint64_t)u) : 0;
+        else
+            o[r] = wrap(root, (uint64_t)(op == RILL_SQLX_DIVIDE ? u / v : u % v));
+    }
+    return 0;
+}
+
+/* <0, 0, >0: a against b (of one kind); strings bytewise (Flink's binary string order). */
+static int compare(const rill__sql_prog *p, const step *a, const step *b, uint32_t r,
+                   slot_kind k, bool *unordered)
+{
+    uint64_t x = a->v[r], y = b->v[r];
+    switch (k) {
+    case K_BOOL: return (x != 0) - (y != 0);
+    case K_INT: return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
+    case K_FLOAT:
+    case K_DOUBLE: {
+        double u = k == K_DOUBLE ? as_double(x) : (double)as_float(x);
+        double v = k == K_DOUBLE ? as_double(y) : (double)as_float(y);
+        if (u != u || v != v) /* NaN: every comparison but <> is false (Java's primitives) */
+            *unordered = true;
+        return (u > v) - (u < v);
+    }
+    default: {
+        size_t lx, ly;
+        const char *bx = bytes_of(p, a, x, &lx), *by = bytes_of(p, b, y, &ly);
+        int c = memcmp(bx, by, RILL_MIN(lx, ly));
+        return c ? c : (lx > ly) - (lx < ly);
+    }
+    }
+}
+
+static void comparison(rill__sql_prog *p, step *s, const step *a, const step *b)
+{
+    rill__sql_op op = s->x->op;
+    slot_kind k = kind_of(a->x->type);
+    if (a->x->type->root == RILL_SQLT_NULL)
+        k = kind_of(b->x->type);
+    uint32_t n = p->n;
+    bool distinct = op == RILL_SQLX_IS_DISTINCT || op == RILL_SQLX_IS_NOT_DISTINCT;
+    if (!distinct)
+        or_nulls(p, s, a, b);
+    else
+        memset(s->nul, 0, p->words * sizeof *s->nul);
+    for (uint32_t r = 0; r < n; r++) {
+        bool na = bit(a->nul, r), nb = bit(b->nul, r);
+        if (na || nb) {
+            s->v[r] = op == RILL_SQLX_IS_DISTINCT ? na != nb
+                      : op == RILL_SQLX_IS_NOT_DISTINCT ? na == nb
+                                                         : 0;
+            continue;
+        }
+        bool unordered = false;
+        int c = compare(p, a, b, r, k, &unordered);
+        bool v;
+        switch (op) {
+        case RILL_SQLX_EQ:
+        case RILL_SQLX_IS_NOT_DISTINCT: v = !unordered && c == 0; break;
+        case RILL_SQLX_NE:
+        case RILL_SQLX_IS_DISTINCT: v = unordered || c != 0; break;
+        case RILL_SQLX_LT: v = !unordered && c < 0; break;
+        case RILL_SQLX_LE: v = !unordered && c <= 0; break;
+        case RILL_SQLX_GT: v = !unordered && c > 0; break;
+        default: v = !unordered && c >= 0; break;
+        }
+        s->v[r] = v;
+    }
+}
+
+/* AND / OR with three values: each operand evaluated only on rows the ones before it leave
+ * undecided (FALSE decides AND, TRUE decides OR). */
+static int logic(rill__sql_prog *p, int si, const uint64_t *act)
+{
+    step *s = &p->steps[si];
+    bool is_and = s->x->op == RILL_SQLX_AND;
+    uint32_t n = p->n;
+    uint64_t *open = mask_new(p); /* rows still undecided */
+    memcpy(open, act, p->words * sizeof *open);
+    memset(s->nul, 0, p->words * sizeof *s->nul);
+    for (uint32_t r = 0; r < n; r++)
+        s->v[r] = is_and; /* TRUE for AND, FALSE for OR, until an operand says otherwise */
+    for (int i = 0; i < s->x->n_args; i++) {
+        int rc = eval(p, s->args[i], open);
+        if (rc)
+            return rc;
+        const step *a = &p->steps[s->args[i]];
+        for (uint32_t r = 0; r < n; r++) {
+            if (!bit(open, r))
+                continue;
+            if (bit(a->nul, r)) {
+                set_bit(s->nul, r, true);
+            } else if ((a->v[r] != 0) != is_and) { /* FALSE for AND, TRUE for OR: decided */
+                s->v[r] = !is_and;
+                set_bit(s->nul, r, false);
+                set_bit(open, r, false);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Copies row r of step a into s (strings into the scratch when s keeps them there). */
+static void take(rill__sql_prog *p, step *s, const step *a, uint32_t r)
+{
+    if (bit(a->nul, r)) {
+        set_bit(s->nul, r, true);
+        s->v[r] = 0;
+        return;
+    }
+    set_bit(s->nul, r, false);
+    if (kind_of(s->x->type) == K_BYTES && a->x->type->root != RILL_SQLT_NULL) {
+        size_t len;
+        const char *b = bytes_of(p, a, a->v[r], &len);
+        if (a->scratch) {
+            s->v[r] = a->v[r];
+        } else {
+            s->v[r] = put_scratch(p, b, len);
+        }
+        return;
+    }
+    s->v[r] = a->v[r];
+}
+
+static int case_when(rill__sql_prog *p, int si, const uint64_t *act)
+{
+    step *s = &p->steps[si];
+    int n_args = s->x->n_args;
+    uint32_t n = p->n;
+    s->scratch = true;
+    uint64_t *open = mask_new(p), *hit = mask_new(p);
+    memcpy(open, act, p->words * sizeof *open);
+    for (size_t w = 0; w < p->words; w++)
+        s->nul[w] = ~UINT64_C(0); /* no branch taken, no ELSE: NULL */
+    memset(s->v, 0, n * sizeof *s->v);
+    int i = 0;
+    for (; i + 1 < n_args; i += 2) {
+        int rc = eval(p, s->args[i], open);
+        if (rc)
+            return rc;
+        const step *c = &p->steps[s->args[i]];
+        for (size_t w = 0; w < p->words; w++)
+            hit[w] = open[w] & ~c->nul[w];
+        for (uint32_t r = 0; r < n; r++)
+            if (bit(hit, r) && !c->v[r])
+                set_bit(hit, r, false);
+        if ((rc = eval(p, s->args[i + 1], hit)) != 0)
+            return rc;
+        const step *v = &p->steps[s->args[i + 1]];
+        for (uint32_t r = 0; r < n; r++)
+            if (bit(hit, r))
+                take(p, s, v, r);
+        for (size_t w = 0; w < p->words; w++)
+            open[w] &= ~hit[w];
+    }
+    if (i < n_args) { /* ELSE */
+        int rc = eval(p, s->args[i], open);
+        if (rc)
+            return rc;
+        const step *v = &p->steps[s->args[i]];
+        for (uint32_t r = 0; r < n; r++)
+            if (bit(open, r))
+                take(p, s, v, r);
+    }
+    return 0;
+}
+
+static int coalesce(rill__sql_prog *p, int si, const uint64_t *act)
+{
+    step *s = &p->steps[si];
+    uint32_t n = p->n;
+    s->scratch = true;
+    uint64_t *open = mask_new(p);
+    memcpy(open, act, p->words * sizeof *open);
+    for (size_t w = 0; w < p->words; w++)
+        s->nul[w] = ~UINT64_C(0);
+    memset(s->v, 0, n * sizeof *s->v);
+    for (int i = 0; i < s->x->n_args; i++) {
+        int rc = eval(p, s->args[i], open);
+        if (rc)
+            return rc;
+        const step *a = &p->steps[s->args[i]];
+        for (uint32_t r = 0; r < n; r++)
+            if (bit(open, r) && !bit(a->nul, r)) {
+                take(p, s, a, r);
+                set_bit(open, r, false);
+            }
+    }
+    return 0;
+}
+
+static void concat(rill__sql_prog *p, step *s)
+{
+    uint32_t n = p->n;
+    s->scratch = true;
+    memset(s->nul, 0, p->words * sizeof *s->nul);
+    for (int i = 0; i < s->x->n_args; i++)
+        for (size_t w = 0; w < p->words; w++)
+            s->nul[w] |= p->steps[s->args[i]].nul[w];
+    for (uint32_t r = 0; r < n; r++) {
+        if (bit(s->nul, r)) {
+            s->v[r] = 0;
+            continue;
+        }
+        size_t off = p->scratch.len, total = 0;
+        for (int i = 0; i < s->x->n_args; i++) {
+            const step *a = &p->steps[s->args[i]];
+            size_t len;
+            const char *b = bytes_of(p, a, a->v[r], &len);
+            /* b may point into the scratch, which the append can move: copy through a temp */
+            if (a->scratch && len) {
+                size_t at = (size_t)(a->v[r] >> 32);
+                rill__buf_reserve(&p->scratch, len);
+                memmove(p->scratch.data + p->scratch.len, p->scratch.data + at, len);
+                p->scratch.len += len;
+            } else {
+                rill__buf_append(&p->scratch, b, len);
+            }
+            total += len;
+        }
+        s->v[r] = (uint64_t)off << 32 | (uint64_t)total;
+    }
+}
+
+static size_t utf8_chars(const char *b, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)b[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/* The length of the UTF-8 character at b (1 for a byte that starts none). */
+static size_t char_len(const char *b, size_t left)
+{
+    unsigned char c = (unsigned char)b[0];
+    size_t n = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    return RILL_MIN(n, left);
+}
+
+/* SQL LIKE: % any characters, _ one character, esc (or 0) making the next one literal. */
+static bool like(const char *s, size_t sl, const char *pt, size_t pl, const char *esc,
+                 size_t el)
+{
+    size_t si = 0, pi = 0, star_p = SIZE_MAX, star_s = 0;
+    while (si < sl) {
+        if (pi < pl) {
+            size_t pc = char_len(pt + pi, pl - pi);
+            bool escaped = el && pc == el && !memcmp(pt + pi, esc, el) && pi + pc < pl;
+            if (!escaped && pt[pi] == '%') {
+                star_p = ++pi;
+                star_s = si;
+                continue;
+            }
+            size_t lit_at = escaped ? pi + pc : pi;
+            size_t lit_len = escaped ? char_len(pt + lit_at, pl - lit_at) : pc;
+            size_t sc = char_len(s + si, sl - si);
+            if ((!escaped && pt[pi] == '_') ||
+                (sc == lit_len && !memcmp(s + si, pt + lit_at, sc))) {
+                si += sc;
+                pi = lit_at + lit_len;
+                continue;
+            }
+        }
+        if (star_p == SIZE_MAX)
+            return false;
+        star_s += char_len(s + star_s, sl - star_s);
+        si = star_s;
+        pi = star_p;
+    }
+    while (pi < pl && pt[pi] == '%' && !(el == 1 && esc[0] == '%'))
+        pi++;
+    return pi == pl;
+}
+
+static int like_op(rill__sql_prog *p, step *s, const uint64_t *act)
+{
+    uint32_t n = p->n;
+    memset(s->nul, 0, p->words * sizeof *s->nul);
+    for (int i = 0; i < s->x->n_args; i++)
+        for (size_t w = 0; w < p->words; w++)
+            s->nul[w] |= p->steps[s->args[i]].nul[w];
+    const step *a = &p->steps[s->args[0]], *b = &p->steps[s->args[1]];
+    const step *e = s->x->n_args > 2 ? &p->steps[s->args[2]] : NULL;
+    for (uint32_t r = 0; r < n; r++) {
+        s->v[r] = 0;
+        if (bit(s->nul, r))
+            continue;
+        size_t sl, pl, el = 0;
+        const char *str = bytes_of(p, a, a->v[r], &sl), *pt = bytes_of(p, b, b->v[r], &pl);
+        const char *esc = e ? bytes_of(p, e, e->v[r], &el) : NULL;
+        if (e && utf8_chars(esc, el) != 1) {
+            if (bit(act, r))
+                return xerr(p->err, p->text, s->x, "the ESCAPE of LIKE must be one character, "
+                            "not '%.*s'", (int)el, esc);
+            continue;
+        }
+        s->v[r] = like(str, sl, pt, pl, esc, el);
+    }
+    return 0;
+}
+
+/* ---- the run ------------------------------------------------------------------------------- */
+
+static void load_input(rill__sql_prog *p, step *s)
+{
+    rill_batch *in = p->in;
+    int f = s->x->input;
+    uint32_t n = p->n, stride = in->row_words, nw = in->null_words;
+    const uint64_t *rows = in->rows;
+    memset(s->nul, 0, p->words * sizeof *s->nul);
+    for (uint32_t r = 0; r < n; r++) {
+        const uint64_t *row = rows + (size_t)r * stride;
+        s->v[r] = row[nw + f];
+        if ((row[f >> 6] >> (f & 63)) & 1u)
+            s->nul[r >> 6] |= UINT64_C(1) << (r & 63);
+    }
+}
+
+static int eval(rill__sql_prog *p, int si, const uint64_t *act)
+{
+    step *s = &p->steps[si];
+    const rill__sql_expr *x = s->x;
+    uint32_t n = p->n;
+    s->scratch = false;
+    switch (x->op) {
+    case RILL_SQLX_INPUT: load_input(p, s); return 0;
+    case RILL_SQLX_LITERAL: {
+        uint64_t v = x->lit;
+        if (x->lit_bytes && !x->lit_null) {
+            v = put_scratch(p, x->lit_bytes, (size_t)x->lit);
+            s->scratch = true;
+        }
+        for (uint32_t r = 0; r < n; r++)
+            s->v[r] = x->lit_null ? 0 : v;
+        memset(s->nul, x->lit_null ? 0xff : 0, p->words * sizeof *s->nul);
+        return 0;
+    }
+    case RILL_SQLX_AND:
+    case RILL_SQLX_OR: return logic(p, si, act);
+    case RILL_SQLX_CASE: return case_when(p, si, act);
+    case RILL_SQLX_COALESCE: return coalesce(p, si, act);
+    default: break;
+    }
+    for (int i = 0; i < x->n_args; i++) {
+        int rc = eval(p, s->args[i], act);
+        if (rc)
+            return rc;
+    }
+    const step *a = x->n_args > 0 ? &p->steps[s->args[0]] : NULL;
+    const step *b = x->n_args > 1 ? &p->steps[s->args[1]] : NULL;
+    switch (x->op) {
+    case RILL_SQLX_CAST: return cast(p, s, a, act);
+    case RILL_SQLX_NEG: {
+        slot_kind k = kind_of(x->type);
+        memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
+        for (uint32_t r = 0; r < n; r++)
+            s->v[r] = k == K_DOUBLE  ? of_double(-as_double(a->v[r]))
+                      : k == K_FLOAT ? of_float(-as_float(a->v[r]))
+                                     : wrap(x->type->root, (uint64_t)0 - a->v[r]);
+        return 0;
+    }
+    case RILL_SQLX_PLUS:
+    case RILL_SQLX_MINUS:
+    case RILL_SQLX_TIMES:
+    case RILL_SQLX_DIVIDE:
+    case RILL_SQLX_MOD: return arith(p, s, a, b, act);
+    case RILL_SQLX_EQ:
+    case RILL_SQLX_NE:
+    case RILL_SQLX_LT:
+    case RILL_SQLX_LE:
+    case RILL_SQLX_GT:
+    case RILL_SQLX_GE:
+    case RILL_SQLX_IS_DISTINCT:
+    case RILL_SQLX_IS_NOT_DISTINCT: comparison(p, s, a, b); return 0;
+    case RILL_SQLX_NOT:
+        memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
+        for (uint32_t r = 0; r < n; r++)
+            s->v[r] = !a->v[r];
+        return 0;
+    case RILL_SQLX_IS_NULL:
+    case RILL_SQLX_IS_NOT_NULL:
+    case RILL_SQLX_IS_TRUE:
+    case RILL_SQLX_IS_NOT_TRUE:
+    case RILL_SQLX_IS_FALSE:
+    case RILL_SQLX_IS_NOT_FALSE:
+        memset(s->nul, 0, p->words * sizeof *s->nul);
+        for (uint32_t r = 0; r < n; r++) {
+            bool nul = bit(a->nul, r), t = !nul && a->v[r], f = !nul && !a->v[r];
+            bool v = x->op == RILL_SQLX_IS_NULL       ? nul
+                     : x->op == RILL_SQLX_IS_NOT_NULL ? !nul
+                     : x->op == RILL_SQLX_IS_TRUE     ? t
+                     : x->op == RILL_SQLX_IS_NOT_TRUE ? !t
+                     : x->op == RILL_SQLX_IS_FALSE    ? f
+                                                      : !f;
+            s->v[r] = v;
+        }
+        return 0;
+    case RILL_SQLX_CONCAT: concat(p, s); return 0;
+    case RILL_SQLX_CHAR_LENGTH:
+        memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
+        for (uint32_t r = 0; r < n; r++) {
+            size_t len;
+            const char *c = bytes_of(p, a, a->v[r], &len);
+            s->v[r] = bit(a->nul, r) ? 0 : (uint64_t)utf8_chars(c, len);
+        }
+        return 0;
+    case RILL_SQLX_LIKE: return like_op(p, s, act);
+    default: return xerr(p->err, p->text, x, "operator %d cannot be run", (int)x->op);
+    }
+}
+
+int rill__sql_prog_run(rill__sql_prog *p, rill_batch *in, rill_batch *out, rill__err *err)
+{
+    uint32_t n = in->n_rows;
+    if (n == 0)
+        return 0;
+    RILL_ASSERT(out->n_rows + n <= out->cap_rows);
+    RILL_ASSERT((int)out->n_fields == p->n_out);
+    grow(p, n);
+    p->in = in;
+    p->n = n;
+    p->err = err;
+    p->scratch.len = 0;
+    rill__arena_reset(&p->masks);
+    uint64_t *keep = mask_new(p);
+    for (uint32_t r = 0; r < n; r++)
+        set_bit(keep, r, true);
+    int rc = 0;
+    if (p->filter >= 0) {
+        if ((rc = eval(p, p->filter, keep)) != 0)
+            return rc;
+        const step *f = &p->steps[p->filter];
+        for (uint32_t r = 0; r < n; r++)
+            set_bit(keep, r, !bit(f->nul, r) && f->v[r]);
+    }
+    for (int i = 0; i < p->n_out; i++)
+        if ((rc = eval(p, p->outs[i], keep)) != 0)
+            return rc;
+    if (in->has_ts && !out->has_ts) {
+        rill__batch_need_ts(out);
+        out->has_ts = true;
+    }
+    for (uint32_t r = 0; r < n; r++) {
+        if (!bit(keep, r))
+            continue;
+        uint32_t at = out->n_rows;
+        rill_row row = rill__batch_append(out);
+        for (int i = 0; i < p->n_out; i++) {
+            const step *s = &p->steps[p->outs[i]];
+            if (bit(s->nul, r))
+                continue; /* appended NULL */
+            uint64_t v = s->v[r];
+            if (kind_of(s->x->type) == K_BYTES) {
+                size_t len;
+                const char *b = bytes_of(p, s, v, &len);
+                if ((rc = rill__batch_put_bytes(out, b, len, &v)) != 0)
+                    return rill__err_set(err, rc, "a row's strings pass 4 GiB");
+            }
+            row.v[i] = v;
+            row.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+        }
+        if (out->has_ts)
+            out->ts[at] = in->has_ts ? in->ts[r] : 0;
+    }
+    return 0;
+}
