@@ -139,7 +139,8 @@ static void op_state_of(rill__coordinator *c, const pending_ckpt *p)
         rill__vertex *vx = g->vertices[v];
         const char *uid = NULL;
         for (int k = 0; k < vx->n_nodes && !uid; k++)
-            if (vx->nodes[k]->kind == RILL_NODE_PROCESS || vx->nodes[k]->kind == RILL_NODE_WINDOW)
+            if (vx->nodes[k]->kind == RILL_NODE_PROCESS || vx->nodes[k]->kind == RILL_NODE_WINDOW ||
+                (vx->nodes[k]->kind == RILL_NODE_OPERATOR && vx->nodes[k]->keyed))
                 uid = vx->nodes[k]->uid;
         if (!uid)
             continue;

@@ -49,6 +49,8 @@ void rill_env_free(rill_env *env)
                 n->sink_ops->cfg_free(n->conn_cfg);
         }
         rill__window_cfg_free(n->window);
+        if (n->op_cfg && n->op_factory->cfg_free)
+            n->op_factory->cfg_free(n->op_cfg);
         rill_schema_free(n->out_schema);
         free(n->uid);
         free(n);
@@ -374,8 +376,8 @@ int rill__node_parallelism(const rill_env *env, const rill__node *n)
 static const char *kind_name(rill__node_kind k)
 {
     static const char *names[] = {"?",       "source", "map",        "filter", "flat_map",
-                                  "process", "sink",   "event_time", "window"};
-    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_WINDOW ? names[k] : "?";
+                                  "process", "sink",   "event_time", "window", "operator"};
+    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_OPERATOR ? names[k] : "?";
 }
 
 /* A stream that only carries the env's error along. */
@@ -916,4 +918,43 @@ rill_stream *rill__graph_error_stream(rill_env *env)
 bool rill__graph_usable(rill_stream *in, const char *what)
 {
     return usable(in, what);
+}
+
+static rill_stream *operator_node(rill_stream *in, const rill_schema *out_schema,
+                                  const rill__op_factory *f, void *cfg)
+{
+    if (!in || !usable(in, f->kind)) {
+        if (cfg && f->cfg_free)
+            f->cfg_free(cfg);
+        return in ? error_stream(in->env) : NULL;
+    }
+    rill__node *n = node_new(in->env, RILL_NODE_OPERATOR, in, out_schema ? out_schema
+                                                                          : in->schema);
+    n->op_factory = f;
+    n->op_cfg = cfg;
+    free(n->uid);
+    n->uid = rill__xasprintf("%s-%d", f->kind, n->id);
+    return stream_of(in->env, n, -1, n->out_schema);
+}
+
+rill_stream *rill__graph_operator(rill_stream *in, const rill_schema *out_schema,
+                                  const rill__op_factory *f, void *cfg)
+{
+    return operator_node(in, out_schema, f, cfg);
+}
+
+rill_stream *rill__graph_keyed_operator(rill_keyed_stream *in, const rill_schema *out_schema,
+                                        const rill__op_factory *f, void *cfg)
+{
+    if (!in) {
+        if (cfg && f->cfg_free)
+            f->cfg_free(cfg);
+        return NULL;
+    }
+    rill_stream *s = operator_node(in->in, out_schema, f, cfg);
+    if (s && s->node) {
+        s->node->keyed = true;
+        s->node->key = in->key;
+    }
+    return s;
 }

@@ -23,7 +23,19 @@ typedef enum rill__node_kind {
     RILL_NODE_SINK,
     RILL_NODE_EVENT_TIME,
     RILL_NODE_WINDOW,
+    RILL_NODE_OPERATOR, /* an operator a higher layer implements (rill__op_factory) */
 } rill__node_kind;
+
+/* An operator that a layer above the runtime implements (the SQL layer's calc, aggregates and
+ * joins): one made per subtask from cfg, which the graph owns once given (cfg_free). */
+typedef struct rill__op_factory {
+    const char *kind; /* the default uid's stem: "sql-calc" */
+    /* keyed: key is the stream's key (its state is keyed by it) and backend the job's state
+     * backend; else both NULL. NULL when it cannot be made (the task's error set). */
+    rill__operator *(*create)(const rill__op_init *init, const rill__key_spec *key,
+                              const rill__state_backend_ops *backend, void *cfg);
+    void (*cfg_free)(void *cfg);
+} rill__op_factory;
 
 typedef union rill__node_fn {
     rill_map_fn map;
@@ -55,6 +67,9 @@ struct rill__node {
     /* EVENT_TIME */
     int ts_field;
     rill_watermark_opts wm_opts;
+    /* OPERATOR: how it is made, and from what (owned) */
+    const rill__op_factory *op_factory;
+    void *op_cfg;
     /* WINDOW: its specification (owned) */
     struct rill__window_cfg *window;
     /* what the finished job counted */
@@ -140,6 +155,12 @@ rill__node *rill__graph_node(rill_env *env, rill__node_kind kind, const rill_str
                              const rill_schema *out_schema);
 rill_stream *rill__graph_stream(rill_env *env, rill__node *n, int tag, const rill_schema *schema);
 rill_stream *rill__graph_error_stream(rill_env *env);
+/* A stream through an operator of f made from cfg (the graph's from now on, also when this
+ * fails); keyed: the operator takes a keyed stream (rill__graph_keyed_operator). */
+rill_stream *rill__graph_operator(rill_stream *in, const rill_schema *out_schema,
+                                  const rill__op_factory *f, void *cfg);
+rill_stream *rill__graph_keyed_operator(rill_keyed_stream *in, const rill_schema *out_schema,
+                                        const rill__op_factory *f, void *cfg);
 bool rill__graph_usable(rill_stream *in, const char *what);
 /* Frees a window node's configuration. NULL-safe. */
 void rill__window_cfg_free(struct rill__window_cfg *cfg);

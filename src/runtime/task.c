@@ -283,7 +283,8 @@ static int64_t keyed_memory_share(const rill_env *env)
 {
     int64_t n = 0;
     for (size_t i = 0; i < env->n_nodes; i++)
-        n += env->nodes[i]->kind == RILL_NODE_PROCESS || env->nodes[i]->kind == RILL_NODE_WINDOW;
+        n += env->nodes[i]->kind == RILL_NODE_PROCESS || env->nodes[i]->kind == RILL_NODE_WINDOW ||
+             (env->nodes[i]->kind == RILL_NODE_OPERATOR && env->nodes[i]->keyed);
     return env->state_memory / (n ? n : 1);
 }
 
@@ -330,6 +331,9 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
                                    env->bad_policy == RILL_BAD_SKIP);
     case RILL_NODE_WINDOW:
         return rill__op_window(&init, &n->key, backend, n->window);
+    case RILL_NODE_OPERATOR:
+        return n->op_factory->create(&init, n->keyed ? &n->key : NULL, n->keyed ? backend : NULL,
+                                     n->op_cfg);
     case RILL_NODE_SINK: {
         rill__conn_init ci = {.uid = n->uid,
                               .subtask = t->subtask,

@@ -93,6 +93,24 @@ const rill__sql_type *rill__sql_type_collection(rill__arena *a, rill__sql_root r
     return t;
 }
 
+const rill__sql_type *rill__sql_type_copy(rill__arena *a, const rill__sql_type *t)
+{
+    rill__sql_type *c = alloc_type(a);
+    *c = *t;
+    if (t->n_fields) {
+        rill__sql_field *f = rill__arena_alloc(a, (size_t)t->n_fields * sizeof *f);
+        for (int i = 0; i < t->n_fields; i++)
+            f[i] = (rill__sql_field){rill__arena_strdup(a, t->fields[i].name),
+                                     rill__sql_type_copy(a, t->fields[i].type)};
+        c->fields = f;
+    }
+    if (t->elem)
+        c->elem = rill__sql_type_copy(a, t->elem);
+    if (t->value)
+        c->value = rill__sql_type_copy(a, t->value);
+    return c;
+}
+
 const rill__sql_type *rill__sql_type_with_null(rill__arena *a, const rill__sql_type *t,
                                                bool nullable)
 {

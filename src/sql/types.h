@@ -100,6 +100,8 @@ const rill__sql_type *rill__sql_type_row(rill__arena *a, int n, const char *cons
 const rill__sql_type *rill__sql_type_collection(rill__arena *a, rill__sql_root root,
                                                 const rill__sql_type *elem,
                                                 const rill__sql_type *value, bool nullable);
+/* A deep copy of t in a. */
+const rill__sql_type *rill__sql_type_copy(rill__arena *a, const rill__sql_type *t);
 /* t with another nullability (t itself when it has it already). */
 const rill__sql_type *rill__sql_type_with_null(rill__arena *a, const rill__sql_type *t,
                                                bool nullable);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/expr.h"
+#include "sql/plan.h"
 #include "test.h"
 
 static uint64_t seed = 0x9e3779b97f4a7c15u;
@@ -457,5 +457,120 @@ TEST(sql_eval_errors_name_the_place)
     rill_schema_free(os);
     rill__batch_unref(b);
     rill_schema_free(sc);
+    rill__arena_close(&A);
+}
+
+/* The calc operator in a job (file source -> calc -> file sink) at parallelism 1 and 3 and
+ * batch sizes 7 and 1024: WHERE a MOD 3 <> 0 OR s LIKE 'a%', SELECT a + b, s || '!',
+ * CASE WHEN b <> 0 THEN a / b END; the output equals the rows computed here. */
+/* The lines of a file (or of the files in a directory), the sink's header left out, sorted. */
+static char *sorted_lines(const char *path)
+{
+    char *cmd = rill__xasprintf("cat %s/* 2>/dev/null || cat %s; true", path, path);
+    char *sort = rill__xasprintf("(%s) | grep -v '^x,y,z$' | LC_ALL=C sort", cmd);
+    FILE *f = popen(sort, "r");
+    free(cmd);
+    free(sort);
+    rill__buf out = {0};
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        rill__buf_append(&out, line, strlen(line));
+    pclose(f);
+    rill__buf_putc(&out, '\0');
+    return (char *)out.data;
+}
+
+TEST(sql_calc_in_a_job_at_several_parallelisms)
+{
+    rill__arena_init(&A, 65536);
+    const char *dir = rill_test_tmpdir();
+    char *in_path = rill__xasprintf("%s/calc-in.csv", dir);
+    char *want_path = rill__xasprintf("%s/calc-want.csv", dir);
+    FILE *f = fopen(in_path, "w"), *w = fopen(want_path, "w");
+    CHECK(f && w);
+    fprintf(f, "a,b,s\n");
+    static const char *const words[] = {"a", "ab", "b", "éa", "xa", ""};
+    for (int r = 0; r < 5000; r++) {
+        bool na = rnd() % 9 == 0, nb = rnd() % 9 == 0, ns = rnd() % 9 == 0;
+        int64_t a = (int64_t)(rnd() % 2001) - 1000, b = (int64_t)(rnd() % 21) - 10;
+        const char *s = words[rnd() % 6];
+        if (na)
+            fprintf(f, ",");
+        else
+            fprintf(f, "%lld,", (long long)a);
+        if (nb)
+            fprintf(f, ",");
+        else
+            fprintf(f, "%lld,", (long long)b);
+        fprintf(f, "%s\n", ns ? "" : s);
+        /* an empty CSV field is NULL for every type, strings too */
+        bool s_null = ns || !*s;
+        int keep3 = na ? 2 : a % 3 != 0;
+        int like_a = s_null ? 2 : s[0] == 'a';
+        if (!(keep3 == 1 || like_a == 1))
+            continue;
+        if (na || nb)
+            fprintf(w, ",");
+        else
+            fprintf(w, "%lld,", (long long)(a + b));
+        if (s_null)
+            fprintf(w, ",");
+        else
+            fprintf(w, "%s!,", s);
+        if (nb || b == 0 || na)
+            fprintf(w, "\n");
+        else
+            fprintf(w, "%lld\n", (long long)(a / b));
+    }
+    fclose(f);
+    fclose(w);
+    char *cmd = rill__xasprintf("LC_ALL=C sort -o %s %s", want_path, want_path);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+    char *want = sorted_lines(want_path);
+    static const char *const PAR[] = {"1", "3"}, *const BATCH[] = {"7", "1024"};
+    for (int k = 0; k < 4; k++) {
+        rill_env *env = rill_env_new();
+        CHECK_RC(rill_env_set(env, "parallelism", PAR[k % 2]));
+        CHECK_RC(rill_env_set(env, "batch-size", BATCH[k / 2]));
+        rill_schema *sc = NULL, *os = NULL;
+        CHECK_RC(rill_schema_parse("a INT64, b INT64, s STRING", &sc));
+        CHECK_RC(rill_schema_parse("x INT64, y STRING, z INT64", &os));
+        rill_stream *src = rill_source_file(env, in_path, sc, NULL);
+        rill__sql_expr *filter = call(
+            RILL_SQLX_OR, BOOL, 2,
+            call(RILL_SQLX_NE, BOOL, 2, call(RILL_SQLX_MOD, BIGINT, 2, in(0, BIGINT),
+                                             lit(BIGINT, 3)),
+                 lit(BIGINT, 0)),
+            call(RILL_SQLX_LIKE, BOOL, 2, in(2, STR), slit("a%")));
+        rill__sql_expr *outs[] = {
+            call(RILL_SQLX_PLUS, BIGINT, 2, in(0, BIGINT), in(1, BIGINT)),
+            call(RILL_SQLX_CONCAT, STR, 2, in(2, STR), slit("!")),
+            call(RILL_SQLX_CASE, BIGINT, 2,
+                 call(RILL_SQLX_NE, BOOL, 2, in(1, BIGINT), lit(BIGINT, 0)),
+                 call(RILL_SQLX_DIVIDE, BIGINT, 2, in(0, BIGINT), in(1, BIGINT))),
+        };
+        rill__err err = {0};
+        rill_stream *c = rill__sql_calc(src, os, filter, 3, outs, NULL, &err);
+        CHECK(c != NULL);
+        char *out_path = rill__xasprintf("%s/calc-out-%d", dir, k);
+        rill_file_opts fo = {.format = RILL_FMT_CSV, .no_header = true};
+        rill_sink_file(c, out_path, &fo);
+        int rc = rill_env_execute(env);
+        if (rc)
+            rill_test_fail(__FILE__, __LINE__, "job failed: %s", rill_errmsg(env));
+        char *got = sorted_lines(out_path);
+        if (strcmp(got, want))
+            rill_test_fail(__FILE__, __LINE__, "p=%s batch=%s: the output differs (%zu vs "
+                           "%zu bytes)", PAR[k % 2], BATCH[k / 2], strlen(got), strlen(want));
+        free(got);
+        free(out_path);
+        rill_schema_free(sc);
+        rill_schema_free(os);
+        rill_env_free(env);
+    }
+    free(want);
+    free(in_path);
+    free(want_path);
     rill__arena_close(&A);
 }
