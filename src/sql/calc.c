@@ -10,9 +10,9 @@
 
 typedef struct calc_cfg {
     rill__arena arena; /* the expressions */
-    rill__sql_expr *filter;
+    rill__sql_rex *filter;
     int n_out;
-    rill__sql_expr **outs;
+    rill__sql_rex **outs;
     char *text; /* the script, for errors' positions (may be NULL) */
 } calc_cfg;
 
@@ -23,9 +23,9 @@ typedef struct calc_op {
 } calc_op;
 
 /* A deep copy of x into a. */
-static rill__sql_expr *copy_expr(rill__arena *a, const rill__sql_expr *x)
+static rill__sql_rex *copy_expr(rill__arena *a, const rill__sql_rex *x)
 {
-    rill__sql_expr *c = rill__arena_alloc(a, sizeof *c);
+    rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
     *c = *x;
     if (x->lit_bytes) {
         char *b = rill__arena_alloc(a, (size_t)x->lit + 1);
@@ -54,7 +54,7 @@ static int calc_process(rill__operator *op, rill_batch *b)
 {
     calc_op *c = (calc_op *)op;
     rill_batch *out = b->n_rows <= op->batch_size ? rill__batch_get(op->main.pool)
-                                                    : rill__batch_new(op->out_schema, b->n_rows);
+                                                  : rill__batch_new(op->out_schema, b->n_rows);
     int rc = rill__sql_prog_run(c->prog, b, out, &c->err);
     rill__batch_unref(b);
     if (rc) {
@@ -107,8 +107,8 @@ static const rill__op_factory calc_factory = {
 };
 
 rill_stream *rill__sql_calc(rill_stream *in, const rill_schema *out_schema,
-                            const rill__sql_expr *filter, int n_out,
-                            rill__sql_expr *const *outs, const char *text, rill__err *err)
+                            const rill__sql_rex *filter, int n_out, rill__sql_rex *const *outs,
+                            const char *text, rill__err *err)
 {
     calc_cfg *c = rill__xcalloc(1, sizeof *c);
     rill__arena_init(&c->arena, 4096);

@@ -17,33 +17,33 @@
 
 /* ---- makers --------------------------------------------------------------------------------- */
 
-static rill__sql_expr *node(rill__arena *a, rill__sql_op op, const rill__sql_type *type)
+static rill__sql_rex *node(rill__arena *a, rill__sql_rexop op, const rill__sql_ltype *type)
 {
-    rill__sql_expr *x = rill__arena_alloc(a, sizeof *x);
+    rill__sql_rex *x = rill__arena_alloc(a, sizeof *x);
     memset(x, 0, sizeof *x);
     x->op = op;
     x->type = type;
     return x;
 }
 
-rill__sql_expr *rill__sql_x_input(rill__arena *a, int input, const rill__sql_type *type)
+rill__sql_rex *rill__sql_x_input(rill__arena *a, int input, const rill__sql_ltype *type)
 {
-    rill__sql_expr *x = node(a, RILL_SQLX_INPUT, type);
+    rill__sql_rex *x = node(a, RILL_SQLX_INPUT, type);
     x->input = input;
     return x;
 }
 
-rill__sql_expr *rill__sql_x_literal(rill__arena *a, const rill__sql_type *type, uint64_t slot)
+rill__sql_rex *rill__sql_x_literal(rill__arena *a, const rill__sql_ltype *type, uint64_t slot)
 {
-    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    rill__sql_rex *x = node(a, RILL_SQLX_LITERAL, type);
     x->lit = slot;
     return x;
 }
 
-rill__sql_expr *rill__sql_x_string(rill__arena *a, const rill__sql_type *type, const char *s,
-                                   size_t len)
+rill__sql_rex *rill__sql_x_string(rill__arena *a, const rill__sql_ltype *type, const char *s,
+                                  size_t len)
 {
-    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    rill__sql_rex *x = node(a, RILL_SQLX_LITERAL, type);
     char *c = rill__arena_alloc(a, len + 1);
     memcpy(c, s, len);
     c[len] = '\0';
@@ -52,17 +52,17 @@ rill__sql_expr *rill__sql_x_string(rill__arena *a, const rill__sql_type *type, c
     return x;
 }
 
-rill__sql_expr *rill__sql_x_null(rill__arena *a, const rill__sql_type *type)
+rill__sql_rex *rill__sql_x_null(rill__arena *a, const rill__sql_ltype *type)
 {
-    rill__sql_expr *x = node(a, RILL_SQLX_LITERAL, type);
+    rill__sql_rex *x = node(a, RILL_SQLX_LITERAL, type);
     x->lit_null = true;
     return x;
 }
 
-rill__sql_expr *rill__sql_x_call(rill__arena *a, rill__sql_op op, const rill__sql_type *type,
-                                 int n_args, rill__sql_expr *const *args)
+rill__sql_rex *rill__sql_x_call(rill__arena *a, rill__sql_rexop op, const rill__sql_ltype *type,
+                                int n_args, rill__sql_rex *const *args)
 {
-    rill__sql_expr *x = node(a, op, type);
+    rill__sql_rex *x = node(a, op, type);
     x->n_args = n_args;
     x->args = rill__arena_alloc(a, (size_t)RILL_MAX(n_args, 1) * sizeof *x->args);
     memcpy(x->args, args, (size_t)n_args * sizeof *args);
@@ -72,11 +72,11 @@ rill__sql_expr *rill__sql_x_call(rill__arena *a, rill__sql_op op, const rill__sq
 /* ---- programs ------------------------------------------------------------------------------ */
 
 typedef struct step {
-    const rill__sql_expr *x;
+    const rill__sql_rex *x;
     int *args; /* step indices */
     uint64_t *v;
-    uint64_t *nul;  /* bit set: NULL */
-    bool scratch;   /* string slots point into the scratch bytes (else the input batch's) */
+    uint64_t *nul; /* bit set: NULL */
+    bool scratch;  /* string slots point into the scratch bytes (else the input batch's) */
 } step;
 
 struct rill__sql_prog {
@@ -97,15 +97,42 @@ struct rill__sql_prog {
 };
 
 static const char *const OP_NAMES[] = {
-    "input", "literal", "CAST", "-", "+", "-", "*", "/", "MOD", "=", "<>", "<", "<=", ">", ">=",
-    "IS DISTINCT FROM", "IS NOT DISTINCT FROM", "AND", "OR", "NOT", "IS NULL", "IS NOT NULL",
-    "IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "CASE", "COALESCE", "||",
-    "CHAR_LENGTH", "LIKE",
+    "input",
+    "literal",
+    "CAST",
+    "-",
+    "+",
+    "-",
+    "*",
+    "/",
+    "MOD",
+    "=",
+    "<>",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "IS DISTINCT FROM",
+    "IS NOT DISTINCT FROM",
+    "AND",
+    "OR",
+    "NOT",
+    "IS NULL",
+    "IS NOT NULL",
+    "IS TRUE",
+    "IS NOT TRUE",
+    "IS FALSE",
+    "IS NOT FALSE",
+    "CASE",
+    "COALESCE",
+    "||",
+    "CHAR_LENGTH",
+    "LIKE",
 };
 
-static int xerr(rill__err *err, const char *text, const rill__sql_expr *x, const char *fmt, ...)
+static int xerr(rill__err *err, const char *text, const rill__sql_rex *x, const char *fmt, ...)
     RILL_PRINTF(4, 5);
-static int xerr(rill__err *err, const char *text, const rill__sql_expr *x, const char *fmt, ...)
+static int xerr(rill__err *err, const char *text, const rill__sql_rex *x, const char *fmt, ...)
 {
     char msg[RILL_ERRMSG_MAX];
     va_list ap;
@@ -123,10 +150,11 @@ static int xerr(rill__err *err, const char *text, const rill__sql_expr *x, const
 /* What a root's slot is, for the operators. */
 typedef enum slot_kind { K_BOOL, K_INT, K_FLOAT, K_DOUBLE, K_BYTES, K_OTHER } slot_kind;
 
-static slot_kind kind_of(const rill__sql_type *t)
+static slot_kind kind_of(const rill__sql_ltype *t)
 {
     switch (t->root) {
-    case RILL_SQLT_BOOLEAN: return K_BOOL;
+    case RILL_SQLT_BOOLEAN:
+        return K_BOOL;
     case RILL_SQLT_TINYINT:
     case RILL_SQLT_SMALLINT:
     case RILL_SQLT_INT:
@@ -136,25 +164,29 @@ static slot_kind kind_of(const rill__sql_type *t)
     case RILL_SQLT_TIMESTAMP:
     case RILL_SQLT_TIMESTAMP_LTZ:
     case RILL_SQLT_INTERVAL_YM:
-    case RILL_SQLT_INTERVAL_DT: return K_INT;
-    case RILL_SQLT_FLOAT: return K_FLOAT;
-    case RILL_SQLT_DOUBLE: return K_DOUBLE;
+    case RILL_SQLT_INTERVAL_DT:
+        return K_INT;
+    case RILL_SQLT_FLOAT:
+        return K_FLOAT;
+    case RILL_SQLT_DOUBLE:
+        return K_DOUBLE;
     case RILL_SQLT_CHAR:
     case RILL_SQLT_VARCHAR:
     case RILL_SQLT_BINARY:
-    case RILL_SQLT_VARBINARY: return K_BYTES;
-    default: return K_OTHER;
+    case RILL_SQLT_VARBINARY:
+        return K_BYTES;
+    default:
+        return K_OTHER;
     }
 }
 
-static bool same_root(const rill__sql_type *a, const rill__sql_type *b)
+static bool same_root(const rill__sql_ltype *a, const rill__sql_ltype *b)
 {
-    return a->root == b->root ||
-           (kind_of(a) == K_BYTES && kind_of(b) == K_BYTES &&
-            rill__sql_is_character(a) == rill__sql_is_character(b));
+    return a->root == b->root || (kind_of(a) == K_BYTES && kind_of(b) == K_BYTES &&
+                                  rill__sql_is_character(a) == rill__sql_is_character(b));
 }
 
-static bool castable(const rill__sql_type *from, const rill__sql_type *to)
+static bool castable(const rill__sql_ltype *from, const rill__sql_ltype *to)
 {
     slot_kind f = kind_of(from), t = kind_of(to);
     if (from->root == RILL_SQLT_NULL)
@@ -169,7 +201,7 @@ static bool castable(const rill__sql_type *from, const rill__sql_type *to)
 }
 
 /* A type's name for a message (into buf). */
-static const char *tname(const rill__sql_type *t, char *buf, size_t n)
+static const char *tname(const rill__sql_ltype *t, char *buf, size_t n)
 {
     rill__buf b = {0};
     rill__sql_type_describe(t, &b);
@@ -179,10 +211,10 @@ static const char *tname(const rill__sql_type *t, char *buf, size_t n)
 }
 
 /* Checks node x's operands against its operator. */
-static int check(const rill__sql_expr *x, const char *text, rill__err *err)
+static int check(const rill__sql_rex *x, const char *text, rill__err *err)
 {
-    const rill__sql_type *t = x->type;
-    rill__sql_expr *const *a = x->args;
+    const rill__sql_ltype *t = x->type;
+    rill__sql_rex *const *a = x->args;
     slot_kind k = kind_of(t);
     char n1[128], n2[128];
     if (k == K_OTHER && t->root != RILL_SQLT_NULL)
@@ -190,14 +222,15 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
                     tname(t, n2, sizeof n2));
     switch (x->op) {
     case RILL_SQLX_INPUT:
-    case RILL_SQLX_LITERAL: return 0;
+    case RILL_SQLX_LITERAL:
+        return 0;
     case RILL_SQLX_CAST:
         if (x->n_args == 1 && castable(a[0]->type, t))
             return 0;
         break;
     case RILL_SQLX_NEG:
-        if (x->n_args == 1 && same_root(a[0]->type, t) && (k == K_INT || k == K_FLOAT ||
-                                                           k == K_DOUBLE))
+        if (x->n_args == 1 && same_root(a[0]->type, t) &&
+            (k == K_INT || k == K_FLOAT || k == K_DOUBLE))
             return 0;
         break;
     case RILL_SQLX_PLUS:
@@ -208,8 +241,8 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
         if (x->n_args == 2 && (rill__sql_is_integer(t) || k == K_FLOAT || k == K_DOUBLE) &&
             same_root(a[0]->type, t) && same_root(a[1]->type, t))
             return 0;
-        if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) &&
-            k == K_INT && same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
+        if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) && k == K_INT &&
+            same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
             a[1]->type->root == RILL_SQLT_INTERVAL_DT &&
             (t->root == RILL_SQLT_TIMESTAMP || t->root == RILL_SQLT_TIMESTAMP_LTZ) &&
             t->precision <= 3)
@@ -226,8 +259,7 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
         if (x->n_args == 2 && k == K_BOOL && kind_of(a[0]->type) != K_OTHER &&
             (same_root(a[0]->type, a[1]->type) || a[0]->type->root == RILL_SQLT_NULL ||
              a[1]->type->root == RILL_SQLT_NULL) &&
-            (a[0]->type->precision == a[1]->type->precision ||
-             !rill__sql_is_timestamp(a[0]->type)))
+            (a[0]->type->precision == a[1]->type->precision || !rill__sql_is_timestamp(a[0]->type)))
             return 0;
         break;
     case RILL_SQLX_AND:
@@ -236,8 +268,8 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
             break;
         for (int i = 0; i < x->n_args; i++)
             if (kind_of(a[i]->type) != K_BOOL && a[i]->type->root != RILL_SQLT_NULL)
-                return xerr(err, text, a[i], "%s takes BOOLEAN operands, not %s",
-                            OP_NAMES[x->op], tname(a[i]->type, n1, sizeof n1));
+                return xerr(err, text, a[i], "%s takes BOOLEAN operands, not %s", OP_NAMES[x->op],
+                            tname(a[i]->type, n1, sizeof n1));
         return 0;
     case RILL_SQLX_NOT:
     case RILL_SQLX_IS_TRUE:
@@ -258,14 +290,13 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
             break;
         for (int i = 0; i < x->n_args; i++) {
             bool cond = i % 2 == 0 && i + 1 < x->n_args;
-            const rill__sql_type *at = a[i]->type;
+            const rill__sql_ltype *at = a[i]->type;
             if (cond ? (kind_of(at) != K_BOOL && at->root != RILL_SQLT_NULL)
                      : !(same_root(at, t) || at->root == RILL_SQLT_NULL) ||
                            (at->root != RILL_SQLT_NULL && at->precision != t->precision &&
                             rill__sql_is_timestamp(t)))
                 return xerr(err, text, a[i], "CASE %s of type %s (the CASE is %s)",
-                            cond ? "condition" : "result",
-                            tname(at, n1, sizeof n1),
+                            cond ? "condition" : "result", tname(at, n1, sizeof n1),
                             tname(t, n2, sizeof n2));
         }
         return 0;
@@ -275,8 +306,7 @@ static int check(const rill__sql_expr *x, const char *text, rill__err *err)
         for (int i = 0; i < x->n_args; i++)
             if (!same_root(a[i]->type, t) && a[i]->type->root != RILL_SQLT_NULL)
                 return xerr(err, text, a[i], "COALESCE argument of type %s (the result is %s)",
-                            tname(a[i]->type, n1, sizeof n1),
-                            tname(t, n2, sizeof n2));
+                            tname(a[i]->type, n1, sizeof n1), tname(t, n2, sizeof n2));
         return 0;
     case RILL_SQLX_CONCAT:
         if (x->n_args >= 2 && rill__sql_is_character(t)) {
@@ -314,8 +344,7 @@ bad:;
 }
 
 /* Flattens x into steps (its arguments first); its step index in *at. */
-static int add_steps(rill__sql_prog *p, const rill__sql_expr *x, int depth, int *at,
-                     rill__err *err)
+static int add_steps(rill__sql_prog *p, const rill__sql_rex *x, int depth, int *at, rill__err *err)
 {
     if (depth > 1000)
         return xerr(err, p->text, x, "the expression is nested too deeply");
@@ -353,9 +382,8 @@ void rill__sql_prog_free(rill__sql_prog *p)
     free(p);
 }
 
-int rill__sql_prog_new(const rill__sql_expr *filter, int n_out,
-                       rill__sql_expr *const *outs, const char *text, rill__sql_prog **out,
-                       rill__err *err)
+int rill__sql_prog_new(const rill__sql_rex *filter, int n_out, rill__sql_rex *const *outs,
+                       const char *text, rill__sql_prog **out, rill__err *err)
 {
     *out = NULL;
     rill__sql_prog *p = rill__xcalloc(1, sizeof *p);
@@ -452,10 +480,14 @@ static inline uint64_t of_float(float f)
 static inline uint64_t wrap(rill__sql_root root, uint64_t v)
 {
     switch (root) {
-    case RILL_SQLT_TINYINT: return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
-    case RILL_SQLT_SMALLINT: return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
-    case RILL_SQLT_INT: return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
-    default: return v;
+    case RILL_SQLT_TINYINT:
+        return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
+    case RILL_SQLT_SMALLINT:
+        return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
+    case RILL_SQLT_INT:
+        return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+    default:
+        return v;
     }
 }
 
@@ -546,7 +578,8 @@ static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint6
             if (v > INT64_MAX / 1000000 || v < INT64_MIN / 1000000) {
                 s->v[r] = 0;
                 if (bit(act, r))
-                    return xerr(p->err, p->text, s->x, "the timestamp %lld ms is outside "
+                    return xerr(p->err, p->text, s->x,
+                                "the timestamp %lld ms is outside "
                                 "TIMESTAMP(%d)'s range (1677-09-21 to 2262-04-11)",
                                 (long long)v, tp);
                 continue;
@@ -560,7 +593,7 @@ static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint6
 
 static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
 {
-    const rill__sql_type *from = a->x->type, *to = s->x->type;
+    const rill__sql_ltype *from = a->x->type, *to = s->x->type;
     uint32_t n = p->n;
     memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
     slot_kind fk = kind_of(from), tk = kind_of(to);
@@ -624,7 +657,7 @@ static void or_nulls(const rill__sql_prog *p, step *s, const step *a, const step
 
 static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const uint64_t *act)
 {
-    rill__sql_op op = s->x->op;
+    rill__sql_rexop op = s->x->op;
     rill__sql_root root = s->x->type->root;
     slot_kind k = kind_of(s->x->type);
     uint32_t n = p->n;
@@ -634,9 +667,9 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
     if (k == K_DOUBLE) {
         for (uint32_t r = 0; r < n; r++) {
             double u = as_double(x[r]), v = as_double(y[r]);
-            o[r] = of_double(op == RILL_SQLX_PLUS    ? u + v
-                             : op == RILL_SQLX_MINUS ? u - v
-                             : op == RILL_SQLX_TIMES ? u * v
+            o[r] = of_double(op == RILL_SQLX_PLUS     ? u + v
+                             : op == RILL_SQLX_MINUS  ? u - v
+                             : op == RILL_SQLX_TIMES  ? u * v
                              : op == RILL_SQLX_DIVIDE ? u / v
                                                       : fmod(u, v));
         }
@@ -645,9 +678,9 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
     if (k == K_FLOAT) { /* float arithmetic rounds every step to float, as Java's */
         for (uint32_t r = 0; r < n; r++) {
             float u = as_float(x[r]), v = as_float(y[r]);
-            o[r] = of_float(op == RILL_SQLX_PLUS    ? u + v
-                            : op == RILL_SQLX_MINUS ? u - v
-                            : op == RILL_SQLX_TIMES ? u * v
+            o[r] = of_float(op == RILL_SQLX_PLUS     ? u + v
+                            : op == RILL_SQLX_MINUS  ? u - v
+                            : op == RILL_SQLX_TIMES  ? u * v
                             : op == RILL_SQLX_DIVIDE ? u / v
                                                      : fmodf(u, v));
         }
@@ -685,8 +718,8 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
             o[r] = 0;
             if (bit(act, r))
                 return xerr(p->err, p->text, s->x, "division by zero (%s %lld %s 0)",
-                            op == RILL_SQLX_DIVIDE ? "dividing" : "the remainder of",
-                            (long long)u, op == RILL_SQLX_DIVIDE ? "by" : "divided by");
+                            op == RILL_SQLX_DIVIDE ? "dividing" : "the remainder of", (long long)u,
+                            op == RILL_SQLX_DIVIDE ? "by" : "divided by");
             continue;
         }
         if (v == -1) /* INT64_MIN / -1 overflows in C; Java wraps it to itself */
@@ -698,13 +731,15 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
 }
 
 /* <0, 0, >0: a against b (of one kind); strings bytewise (Flink's binary string order). */
-static int compare(const rill__sql_prog *p, const step *a, const step *b, uint32_t r,
-                   slot_kind k, bool *unordered)
+static int compare(const rill__sql_prog *p, const step *a, const step *b, uint32_t r, slot_kind k,
+                   bool *unordered)
 {
     uint64_t x = a->v[r], y = b->v[r];
     switch (k) {
-    case K_BOOL: return (x != 0) - (y != 0);
-    case K_INT: return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
+    case K_BOOL:
+        return (x != 0) - (y != 0);
+    case K_INT:
+        return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
     case K_FLOAT:
     case K_DOUBLE: {
         double u = k == K_DOUBLE ? as_double(x) : (double)as_float(x);
@@ -724,7 +759,7 @@ static int compare(const rill__sql_prog *p, const step *a, const step *b, uint32
 
 static void comparison(rill__sql_prog *p, step *s, const step *a, const step *b)
 {
-    rill__sql_op op = s->x->op;
+    rill__sql_rexop op = s->x->op;
     slot_kind k = kind_of(a->x->type);
     if (a->x->type->root == RILL_SQLT_NULL)
         k = kind_of(b->x->type);
@@ -737,9 +772,9 @@ static void comparison(rill__sql_prog *p, step *s, const step *a, const step *b)
     for (uint32_t r = 0; r < n; r++) {
         bool na = bit(a->nul, r), nb = bit(b->nul, r);
         if (na || nb) {
-            s->v[r] = op == RILL_SQLX_IS_DISTINCT ? na != nb
+            s->v[r] = op == RILL_SQLX_IS_DISTINCT       ? na != nb
                       : op == RILL_SQLX_IS_NOT_DISTINCT ? na == nb
-                                                         : 0;
+                                                        : 0;
             continue;
         }
         bool unordered = false;
@@ -747,13 +782,25 @@ static void comparison(rill__sql_prog *p, step *s, const step *a, const step *b)
         bool v;
         switch (op) {
         case RILL_SQLX_EQ:
-        case RILL_SQLX_IS_NOT_DISTINCT: v = !unordered && c == 0; break;
+        case RILL_SQLX_IS_NOT_DISTINCT:
+            v = !unordered && c == 0;
+            break;
         case RILL_SQLX_NE:
-        case RILL_SQLX_IS_DISTINCT: v = unordered || c != 0; break;
-        case RILL_SQLX_LT: v = !unordered && c < 0; break;
-        case RILL_SQLX_LE: v = !unordered && c <= 0; break;
-        case RILL_SQLX_GT: v = !unordered && c > 0; break;
-        default: v = !unordered && c >= 0; break;
+        case RILL_SQLX_IS_DISTINCT:
+            v = unordered || c != 0;
+            break;
+        case RILL_SQLX_LT:
+            v = !unordered && c < 0;
+            break;
+        case RILL_SQLX_LE:
+            v = !unordered && c <= 0;
+            break;
+        case RILL_SQLX_GT:
+            v = !unordered && c > 0;
+            break;
+        default:
+            v = !unordered && c >= 0;
+            break;
         }
         s->v[r] = v;
     }
@@ -930,8 +977,7 @@ static size_t char_len(const char *b, size_t left)
 }
 
 /* SQL LIKE: % any characters, _ one character, esc (or 0) making the next one literal. */
-static bool like(const char *s, size_t sl, const char *pt, size_t pl, const char *esc,
-                 size_t el)
+static bool like(const char *s, size_t sl, const char *pt, size_t pl, const char *esc, size_t el)
 {
     size_t si = 0, pi = 0, star_p = SIZE_MAX, star_s = 0;
     while (si < sl) {
@@ -982,8 +1028,10 @@ static int like_op(rill__sql_prog *p, step *s, const uint64_t *act)
         const char *esc = e ? bytes_of(p, e, e->v[r], &el) : NULL;
         if (e && utf8_chars(esc, el) != 1) {
             if (bit(act, r))
-                return xerr(p->err, p->text, s->x, "the ESCAPE of LIKE must be one character, "
-                            "not '%.*s'", (int)el, esc);
+                return xerr(p->err, p->text, s->x,
+                            "the ESCAPE of LIKE must be one character, "
+                            "not '%.*s'",
+                            (int)el, esc);
             continue;
         }
         s->v[r] = like(str, sl, pt, pl, esc, el);
@@ -1011,11 +1059,13 @@ static void load_input(rill__sql_prog *p, step *s)
 static int eval(rill__sql_prog *p, int si, const uint64_t *act)
 {
     step *s = &p->steps[si];
-    const rill__sql_expr *x = s->x;
+    const rill__sql_rex *x = s->x;
     uint32_t n = p->n;
     s->scratch = false;
     switch (x->op) {
-    case RILL_SQLX_INPUT: load_input(p, s); return 0;
+    case RILL_SQLX_INPUT:
+        load_input(p, s);
+        return 0;
     case RILL_SQLX_LITERAL: {
         uint64_t v = x->lit;
         if (x->lit_bytes && !x->lit_null) {
@@ -1028,10 +1078,14 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
         return 0;
     }
     case RILL_SQLX_AND:
-    case RILL_SQLX_OR: return logic(p, si, act);
-    case RILL_SQLX_CASE: return case_when(p, si, act);
-    case RILL_SQLX_COALESCE: return coalesce(p, si, act);
-    default: break;
+    case RILL_SQLX_OR:
+        return logic(p, si, act);
+    case RILL_SQLX_CASE:
+        return case_when(p, si, act);
+    case RILL_SQLX_COALESCE:
+        return coalesce(p, si, act);
+    default:
+        break;
     }
     for (int i = 0; i < x->n_args; i++) {
         int rc = eval(p, s->args[i], act);
@@ -1041,7 +1095,8 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
     const step *a = x->n_args > 0 ? &p->steps[s->args[0]] : NULL;
     const step *b = x->n_args > 1 ? &p->steps[s->args[1]] : NULL;
     switch (x->op) {
-    case RILL_SQLX_CAST: return cast(p, s, a, act);
+    case RILL_SQLX_CAST:
+        return cast(p, s, a, act);
     case RILL_SQLX_NEG: {
         slot_kind k = kind_of(x->type);
         memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
@@ -1055,7 +1110,8 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
     case RILL_SQLX_MINUS:
     case RILL_SQLX_TIMES:
     case RILL_SQLX_DIVIDE:
-    case RILL_SQLX_MOD: return arith(p, s, a, b, act);
+    case RILL_SQLX_MOD:
+        return arith(p, s, a, b, act);
     case RILL_SQLX_EQ:
     case RILL_SQLX_NE:
     case RILL_SQLX_LT:
@@ -1063,7 +1119,9 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
     case RILL_SQLX_GT:
     case RILL_SQLX_GE:
     case RILL_SQLX_IS_DISTINCT:
-    case RILL_SQLX_IS_NOT_DISTINCT: comparison(p, s, a, b); return 0;
+    case RILL_SQLX_IS_NOT_DISTINCT:
+        comparison(p, s, a, b);
+        return 0;
     case RILL_SQLX_NOT:
         memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
         for (uint32_t r = 0; r < n; r++)
@@ -1087,7 +1145,9 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
             s->v[r] = v;
         }
         return 0;
-    case RILL_SQLX_CONCAT: concat(p, s); return 0;
+    case RILL_SQLX_CONCAT:
+        concat(p, s);
+        return 0;
     case RILL_SQLX_CHAR_LENGTH:
         memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
         for (uint32_t r = 0; r < n; r++) {
@@ -1096,8 +1156,10 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
             s->v[r] = bit(a->nul, r) ? 0 : (uint64_t)utf8_chars(c, len);
         }
         return 0;
-    case RILL_SQLX_LIKE: return like_op(p, s, act);
-    default: return xerr(p->err, p->text, x, "operator %d cannot be run", (int)x->op);
+    case RILL_SQLX_LIKE:
+        return like_op(p, s, act);
+    default:
+        return xerr(p->err, p->text, x, "operator %d cannot be run", (int)x->op);
     }
 }
 

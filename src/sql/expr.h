@@ -20,7 +20,7 @@
 #include "sql.h"
 #include "types.h"
 
-typedef enum rill__sql_op {
+typedef enum rill__sql_rexop {
     RILL_SQLX_INPUT,   /* column `input` of the input batch */
     RILL_SQLX_LITERAL, /* lit (a slot value; lit_bytes for strings), or NULL (lit_null) */
     RILL_SQLX_CAST,    /* args[0] to `type` */
@@ -52,29 +52,29 @@ typedef enum rill__sql_op {
     RILL_SQLX_CONCAT,   /* || of character strings */
     RILL_SQLX_CHAR_LENGTH,
     RILL_SQLX_LIKE, /* args: string, pattern[, escape]: % and _ over characters (UTF-8) */
-} rill__sql_op;
+} rill__sql_rexop;
 
-typedef struct rill__sql_expr rill__sql_expr;
-struct rill__sql_expr {
-    rill__sql_op op;
-    const rill__sql_type *type;
+typedef struct rill__sql_rex rill__sql_rex;
+struct rill__sql_rex {
+    rill__sql_rexop op;
+    const rill__sql_ltype *type;
     rill__sql_pos pos; /* where it was written: errors name it */
     int n_args;
-    rill__sql_expr **args;
-    int input;         /* INPUT */
-    uint64_t lit;      /* LITERAL: the slot value (strings: its length only) */
+    rill__sql_rex **args;
+    int input;    /* INPUT */
+    uint64_t lit; /* LITERAL: the slot value (strings: its length only) */
     bool lit_null;
     const char *lit_bytes; /* LITERAL of a string type: its bytes (lit's length of them) */
 };
 
 /* Makers (nodes in arena a). */
-rill__sql_expr *rill__sql_x_input(rill__arena *a, int input, const rill__sql_type *type);
-rill__sql_expr *rill__sql_x_literal(rill__arena *a, const rill__sql_type *type, uint64_t slot);
-rill__sql_expr *rill__sql_x_string(rill__arena *a, const rill__sql_type *type, const char *s,
-                                   size_t len);
-rill__sql_expr *rill__sql_x_null(rill__arena *a, const rill__sql_type *type);
-rill__sql_expr *rill__sql_x_call(rill__arena *a, rill__sql_op op, const rill__sql_type *type,
-                                 int n_args, rill__sql_expr *const *args);
+rill__sql_rex *rill__sql_x_input(rill__arena *a, int input, const rill__sql_ltype *type);
+rill__sql_rex *rill__sql_x_literal(rill__arena *a, const rill__sql_ltype *type, uint64_t slot);
+rill__sql_rex *rill__sql_x_string(rill__arena *a, const rill__sql_ltype *type, const char *s,
+                                  size_t len);
+rill__sql_rex *rill__sql_x_null(rill__arena *a, const rill__sql_ltype *type);
+rill__sql_rex *rill__sql_x_call(rill__arena *a, rill__sql_rexop op, const rill__sql_ltype *type,
+                                int n_args, rill__sql_rex *const *args);
 
 /* ---- programs ----------------------------------------------------------------------------- */
 
@@ -85,9 +85,8 @@ typedef struct rill__sql_prog rill__sql_prog;
 /* The script's text names positions in errors (may be NULL). Checks every node's operand
  * types against what its operator takes: RILL_EINVAL (err) names the node when they do not
  * match (a planner bug, or an operator not supported for these types yet). */
-int rill__sql_prog_new(const rill__sql_expr *filter, int n_out,
-                       rill__sql_expr *const *outs, const char *text, rill__sql_prog **out,
-                       rill__err *err);
+int rill__sql_prog_new(const rill__sql_rex *filter, int n_out, rill__sql_rex *const *outs,
+                       const char *text, rill__sql_prog **out, rill__err *err);
 void rill__sql_prog_free(rill__sql_prog *p);
 
 /* Appends to out, whose fields are the projections' types, one row per row of in for which

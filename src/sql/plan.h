@@ -13,7 +13,7 @@
  * (out_schema: their types, in order). The expressions are copied; text (may be NULL) is the
  * script their positions point into. NULL with err set when the evaluator cannot run them. */
 rill_stream *rill__sql_calc(rill_stream *in, const rill_schema *out_schema,
-                            const rill__sql_expr *filter, int n_out,
-                            rill__sql_expr *const *outs, const char *text, rill__err *err);
+                            const rill__sql_rex *filter, int n_out, rill__sql_rex *const *outs,
+                            const char *text, rill__err *err);
 
 #endif /* RILL_SQL_PLAN_H */

@@ -17,17 +17,17 @@ static void puts_(rill__buf *b, const char *s)
 
 /* ---- making types ------------------------------------------------------------------------- */
 
-static rill__sql_type *alloc_type(rill__arena *a)
+static rill__sql_ltype *alloc_type(rill__arena *a)
 {
-    rill__sql_type *t = rill__arena_alloc(a, sizeof *t);
+    rill__sql_ltype *t = rill__arena_alloc(a, sizeof *t);
     memset(t, 0, sizeof *t);
     return t;
 }
 
-const rill__sql_type *rill__sql_type_make(rill__arena *a, rill__sql_root root, int precision,
-                                          int scale, bool nullable)
+const rill__sql_ltype *rill__sql_type_make(rill__arena *a, rill__sql_root root, int precision,
+                                           int scale, bool nullable)
 {
-    rill__sql_type *t = alloc_type(a);
+    rill__sql_ltype *t = alloc_type(a);
     t->root = root;
     t->precision = precision;
     t->scale = scale;
@@ -35,11 +35,11 @@ const rill__sql_type *rill__sql_type_make(rill__arena *a, rill__sql_root root, i
     return t;
 }
 
-const rill__sql_type *rill__sql_type_interval(rill__arena *a, rill__sql_unit from,
-                                              rill__sql_unit to, int precision,
-                                              int frac_precision, bool nullable)
+const rill__sql_ltype *rill__sql_type_interval(rill__arena *a, rill__sql_tunit from,
+                                               rill__sql_tunit to, int precision,
+                                               int frac_precision, bool nullable)
 {
-    rill__sql_type *t = alloc_type(a);
+    rill__sql_ltype *t = alloc_type(a);
     t->root = from <= RILL_SQLU_MONTH ? RILL_SQLT_INTERVAL_YM : RILL_SQLT_INTERVAL_DT;
     t->from = from;
     t->to = to;
@@ -49,43 +49,47 @@ const rill__sql_type *rill__sql_type_interval(rill__arena *a, rill__sql_unit fro
     return t;
 }
 
-const rill__sql_type *rill__sql_type_of(rill__arena *a, rill__sql_root root, bool nullable)
+const rill__sql_ltype *rill__sql_type_of(rill__arena *a, rill__sql_root root, bool nullable)
 {
     switch (root) {
-    case RILL_SQLT_DECIMAL: return rill__sql_type_make(a, root, 10, 0, nullable);
+    case RILL_SQLT_DECIMAL:
+        return rill__sql_type_make(a, root, 10, 0, nullable);
     case RILL_SQLT_CHAR:
     case RILL_SQLT_VARCHAR:
     case RILL_SQLT_BINARY:
-    case RILL_SQLT_VARBINARY: return rill__sql_type_make(a, root, 1, 0, nullable);
+    case RILL_SQLT_VARBINARY:
+        return rill__sql_type_make(a, root, 1, 0, nullable);
     case RILL_SQLT_TIMESTAMP:
-    case RILL_SQLT_TIMESTAMP_LTZ: return rill__sql_type_make(a, root, 6, 0, nullable);
+    case RILL_SQLT_TIMESTAMP_LTZ:
+        return rill__sql_type_make(a, root, 6, 0, nullable);
     case RILL_SQLT_INTERVAL_YM:
         return rill__sql_type_interval(a, RILL_SQLU_YEAR, RILL_SQLU_MONTH, 2, 0, nullable);
     case RILL_SQLT_INTERVAL_DT:
         return rill__sql_type_interval(a, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 6, nullable);
-    default: return rill__sql_type_make(a, root, 0, 0, nullable);
+    default:
+        return rill__sql_type_make(a, root, 0, 0, nullable);
     }
 }
 
-const rill__sql_type *rill__sql_type_row(rill__arena *a, int n, const char *const *names,
-                                         const rill__sql_type *const *types, bool nullable)
+const rill__sql_ltype *rill__sql_type_row(rill__arena *a, int n, const char *const *names,
+                                          const rill__sql_ltype *const *types, bool nullable)
 {
-    rill__sql_type *t = alloc_type(a);
+    rill__sql_ltype *t = alloc_type(a);
     t->root = RILL_SQLT_ROW;
     t->nullable = nullable;
     t->n_fields = n;
-    rill__sql_field *f = n ? rill__arena_alloc(a, (size_t)n * sizeof *f) : NULL;
+    rill__sql_lfield *f = n ? rill__arena_alloc(a, (size_t)n * sizeof *f) : NULL;
     for (int i = 0; i < n; i++)
-        f[i] = (rill__sql_field){rill__arena_strdup(a, names[i]), types[i]};
+        f[i] = (rill__sql_lfield){rill__arena_strdup(a, names[i]), types[i]};
     t->fields = f;
     return t;
 }
 
-const rill__sql_type *rill__sql_type_collection(rill__arena *a, rill__sql_root root,
-                                                const rill__sql_type *elem,
-                                                const rill__sql_type *value, bool nullable)
+const rill__sql_ltype *rill__sql_type_collection(rill__arena *a, rill__sql_root root,
+                                                 const rill__sql_ltype *elem,
+                                                 const rill__sql_ltype *value, bool nullable)
 {
-    rill__sql_type *t = alloc_type(a);
+    rill__sql_ltype *t = alloc_type(a);
     t->root = root;
     t->nullable = nullable;
     t->elem = elem;
@@ -93,15 +97,15 @@ const rill__sql_type *rill__sql_type_collection(rill__arena *a, rill__sql_root r
     return t;
 }
 
-const rill__sql_type *rill__sql_type_copy(rill__arena *a, const rill__sql_type *t)
+const rill__sql_ltype *rill__sql_type_copy(rill__arena *a, const rill__sql_ltype *t)
 {
-    rill__sql_type *c = alloc_type(a);
+    rill__sql_ltype *c = alloc_type(a);
     *c = *t;
     if (t->n_fields) {
-        rill__sql_field *f = rill__arena_alloc(a, (size_t)t->n_fields * sizeof *f);
+        rill__sql_lfield *f = rill__arena_alloc(a, (size_t)t->n_fields * sizeof *f);
         for (int i = 0; i < t->n_fields; i++)
-            f[i] = (rill__sql_field){rill__arena_strdup(a, t->fields[i].name),
-                                     rill__sql_type_copy(a, t->fields[i].type)};
+            f[i] = (rill__sql_lfield){rill__arena_strdup(a, t->fields[i].name),
+                                      rill__sql_type_copy(a, t->fields[i].type)};
         c->fields = f;
     }
     if (t->elem)
@@ -111,23 +115,23 @@ const rill__sql_type *rill__sql_type_copy(rill__arena *a, const rill__sql_type *
     return c;
 }
 
-const rill__sql_type *rill__sql_type_with_null(rill__arena *a, const rill__sql_type *t,
-                                               bool nullable)
+const rill__sql_ltype *rill__sql_type_with_null(rill__arena *a, const rill__sql_ltype *t,
+                                                bool nullable)
 {
     if (t->nullable == nullable || t->root == RILL_SQLT_NULL)
         return t;
-    rill__sql_type *c = alloc_type(a);
+    rill__sql_ltype *c = alloc_type(a);
     *c = *t;
     c->nullable = nullable;
     return c;
 }
 
-const rill__sql_type *rill__sql_type_with_attr(rill__arena *a, const rill__sql_type *t,
-                                               rill__sql_time_attr attr)
+const rill__sql_ltype *rill__sql_type_with_attr(rill__arena *a, const rill__sql_ltype *t,
+                                                rill__sql_time_attr attr)
 {
     if (t->attr == attr)
         return t;
-    rill__sql_type *c = alloc_type(a);
+    rill__sql_ltype *c = alloc_type(a);
     *c = *t;
     c->attr = attr;
     return c;
@@ -135,57 +139,57 @@ const rill__sql_type *rill__sql_type_with_attr(rill__arena *a, const rill__sql_t
 
 /* ---- what types are -------------------------------------------------------------------------- */
 
-bool rill__sql_is_integer(const rill__sql_type *t)
+bool rill__sql_is_integer(const rill__sql_ltype *t)
 {
     return t->root >= RILL_SQLT_TINYINT && t->root <= RILL_SQLT_BIGINT;
 }
 
-bool rill__sql_is_exact(const rill__sql_type *t)
+bool rill__sql_is_exact(const rill__sql_ltype *t)
 {
     return rill__sql_is_integer(t) || t->root == RILL_SQLT_DECIMAL;
 }
 
-bool rill__sql_is_approx(const rill__sql_type *t)
+bool rill__sql_is_approx(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_FLOAT || t->root == RILL_SQLT_DOUBLE;
 }
 
-bool rill__sql_is_numeric(const rill__sql_type *t)
+bool rill__sql_is_numeric(const rill__sql_ltype *t)
 {
     return rill__sql_is_exact(t) || rill__sql_is_approx(t);
 }
 
-bool rill__sql_is_character(const rill__sql_type *t)
+bool rill__sql_is_character(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_CHAR || t->root == RILL_SQLT_VARCHAR;
 }
 
-bool rill__sql_is_binary(const rill__sql_type *t)
+bool rill__sql_is_binary(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_BINARY || t->root == RILL_SQLT_VARBINARY;
 }
 
-bool rill__sql_is_timestamp(const rill__sql_type *t)
+bool rill__sql_is_timestamp(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_TIMESTAMP || t->root == RILL_SQLT_TIMESTAMP_LTZ;
 }
 
-bool rill__sql_is_datetime(const rill__sql_type *t)
+bool rill__sql_is_datetime(const rill__sql_ltype *t)
 {
     return rill__sql_is_timestamp(t) || t->root == RILL_SQLT_DATE || t->root == RILL_SQLT_TIME;
 }
 
-bool rill__sql_is_interval(const rill__sql_type *t)
+bool rill__sql_is_interval(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_INTERVAL_YM || t->root == RILL_SQLT_INTERVAL_DT;
 }
 
-bool rill__sql_is_constructed(const rill__sql_type *t)
+bool rill__sql_is_constructed(const rill__sql_ltype *t)
 {
     return t->root >= RILL_SQLT_ROW;
 }
 
-bool rill__sql_type_equal(const rill__sql_type *x, const rill__sql_type *y, bool ignore_null)
+bool rill__sql_type_equal(const rill__sql_ltype *x, const rill__sql_ltype *y, bool ignore_null)
 {
     if (x == y)
         return true;
@@ -203,10 +207,12 @@ bool rill__sql_type_equal(const rill__sql_type *x, const rill__sql_type *y, bool
            (!x->value || rill__sql_type_equal(x->value, y->value, false));
 }
 
-bool rill__sql_as_decimal(const rill__sql_type *t, int *p, int *s)
+bool rill__sql_as_decimal(const rill__sql_ltype *t, int *p, int *s)
 {
-    static const int digits[] = {[RILL_SQLT_TINYINT] = 3, [RILL_SQLT_SMALLINT] = 5,
-                                 [RILL_SQLT_INT] = 10, [RILL_SQLT_BIGINT] = 19};
+    static const int digits[] = {[RILL_SQLT_TINYINT] = 3,
+                                 [RILL_SQLT_SMALLINT] = 5,
+                                 [RILL_SQLT_INT] = 10,
+                                 [RILL_SQLT_BIGINT] = 19};
     *s = 0;
     if (rill__sql_is_integer(t)) {
         *p = digits[t->root];
@@ -221,10 +227,9 @@ bool rill__sql_as_decimal(const rill__sql_type *t, int *p, int *s)
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
-static const char *const UNIT_NAMES[] = {"?", "YEAR", "MONTH", "DAY", "HOUR", "MINUTE",
-                                         "SECOND"};
+static const char *const UNIT_NAMES[] = {"?", "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"};
 
-static void describe_interval(const rill__sql_type *t, rill__buf *out)
+static void describe_interval(const rill__sql_ltype *t, rill__buf *out)
 {
     puts_(out, "INTERVAL ");
     if (t->from == RILL_SQLU_SECOND) {
@@ -254,40 +259,50 @@ static void describe_name(rill__buf *out, const char *name)
     rill__buf_putc(out, '`');
 }
 
-void rill__sql_type_describe(const rill__sql_type *t, rill__buf *out)
+void rill__sql_type_describe(const rill__sql_ltype *t, rill__buf *out)
 {
     static const char *const plain[] = {
-        [RILL_SQLT_NULL] = "NULL",         [RILL_SQLT_BOOLEAN] = "BOOLEAN",
-        [RILL_SQLT_TINYINT] = "TINYINT",   [RILL_SQLT_SMALLINT] = "SMALLINT",
-        [RILL_SQLT_INT] = "INT",           [RILL_SQLT_BIGINT] = "BIGINT",
-        [RILL_SQLT_FLOAT] = "FLOAT",       [RILL_SQLT_DOUBLE] = "DOUBLE",
+        [RILL_SQLT_NULL] = "NULL",       [RILL_SQLT_BOOLEAN] = "BOOLEAN",
+        [RILL_SQLT_TINYINT] = "TINYINT", [RILL_SQLT_SMALLINT] = "SMALLINT",
+        [RILL_SQLT_INT] = "INT",         [RILL_SQLT_BIGINT] = "BIGINT",
+        [RILL_SQLT_FLOAT] = "FLOAT",     [RILL_SQLT_DOUBLE] = "DOUBLE",
         [RILL_SQLT_DATE] = "DATE",
     };
     switch (t->root) {
     case RILL_SQLT_DECIMAL:
         rill__buf_printf(out, "DECIMAL(%d, %d)", t->precision, t->scale);
         break;
-    case RILL_SQLT_CHAR: rill__buf_printf(out, "CHAR(%d)", t->precision); break;
+    case RILL_SQLT_CHAR:
+        rill__buf_printf(out, "CHAR(%d)", t->precision);
+        break;
     case RILL_SQLT_VARCHAR:
         if (t->precision == RILL_SQL_MAX_LENGTH)
             puts_(out, "STRING");
         else
             rill__buf_printf(out, "VARCHAR(%d)", t->precision);
         break;
-    case RILL_SQLT_BINARY: rill__buf_printf(out, "BINARY(%d)", t->precision); break;
+    case RILL_SQLT_BINARY:
+        rill__buf_printf(out, "BINARY(%d)", t->precision);
+        break;
     case RILL_SQLT_VARBINARY:
         if (t->precision == RILL_SQL_MAX_LENGTH)
             puts_(out, "BYTES");
         else
             rill__buf_printf(out, "VARBINARY(%d)", t->precision);
         break;
-    case RILL_SQLT_TIME: rill__buf_printf(out, "TIME(%d)", t->precision); break;
-    case RILL_SQLT_TIMESTAMP: rill__buf_printf(out, "TIMESTAMP(%d)", t->precision); break;
+    case RILL_SQLT_TIME:
+        rill__buf_printf(out, "TIME(%d)", t->precision);
+        break;
+    case RILL_SQLT_TIMESTAMP:
+        rill__buf_printf(out, "TIMESTAMP(%d)", t->precision);
+        break;
     case RILL_SQLT_TIMESTAMP_LTZ:
         rill__buf_printf(out, "TIMESTAMP_LTZ(%d)", t->precision);
         break;
     case RILL_SQLT_INTERVAL_YM:
-    case RILL_SQLT_INTERVAL_DT: describe_interval(t, out); break;
+    case RILL_SQLT_INTERVAL_DT:
+        describe_interval(t, out);
+        break;
     case RILL_SQLT_ROW:
         puts_(out, "ROW<");
         for (int i = 0; i < t->n_fields; i++) {
@@ -312,7 +327,9 @@ void rill__sql_type_describe(const rill__sql_type *t, rill__buf *out)
         rill__sql_type_describe(t->value, out);
         rill__buf_putc(out, '>');
         break;
-    default: puts_(out, plain[t->root]); break;
+    default:
+        puts_(out, plain[t->root]);
+        break;
     }
     if (!t->nullable && t->root != RILL_SQLT_NULL)
         puts_(out, " NOT NULL");
@@ -322,7 +339,7 @@ void rill__sql_type_describe(const rill__sql_type *t, rill__buf *out)
         puts_(out, " *PROCTIME*");
 }
 
-const char *rill__sql_type_str(rill__arena *a, const rill__sql_type *t)
+const char *rill__sql_type_str(rill__arena *a, const rill__sql_ltype *t)
 {
     rill__buf b = {0};
     rill__sql_type_describe(t, &b);
@@ -335,17 +352,16 @@ const char *rill__sql_type_str(rill__arena *a, const rill__sql_type *t)
 /* ---- casts ---------------------------------------------------------------------------------- */
 
 /* A set of roots as bits. */
-#define R(x) (UINT32_C(1) << RILL_SQLT_##x)
-#define F_INTEGER (R(TINYINT) | R(SMALLINT) | R(INT) | R(BIGINT))
-#define F_EXACT (F_INTEGER | R(DECIMAL))
-#define F_NUMERIC (F_EXACT | R(FLOAT) | R(DOUBLE))
-#define F_CHARACTER (R(CHAR) | R(VARCHAR))
-#define F_BINARY (R(BINARY) | R(VARBINARY))
-#define F_TIMESTAMP (R(TIMESTAMP) | R(TIMESTAMP_LTZ))
-#define F_DATETIME (F_TIMESTAMP | R(DATE) | R(TIME))
-#define F_INTERVAL (R(INTERVAL_YM) | R(INTERVAL_DT))
-#define F_PREDEFINED                                                                         \
-    (R(BOOLEAN) | F_NUMERIC | F_CHARACTER | F_BINARY | F_DATETIME | F_INTERVAL)
+#define R(x)         (UINT32_C(1) << RILL_SQLT_##x)
+#define F_INTEGER    (R(TINYINT) | R(SMALLINT) | R(INT) | R(BIGINT))
+#define F_EXACT      (F_INTEGER | R(DECIMAL))
+#define F_NUMERIC    (F_EXACT | R(FLOAT) | R(DOUBLE))
+#define F_CHARACTER  (R(CHAR) | R(VARCHAR))
+#define F_BINARY     (R(BINARY) | R(VARBINARY))
+#define F_TIMESTAMP  (R(TIMESTAMP) | R(TIMESTAMP_LTZ))
+#define F_DATETIME   (F_TIMESTAMP | R(DATE) | R(TIME))
+#define F_INTERVAL   (R(INTERVAL_YM) | R(INTERVAL_DT))
+#define F_PREDEFINED (R(BOOLEAN) | F_NUMERIC | F_CHARACTER | F_BINARY | F_DATETIME | F_INTERVAL)
 
 /* Per target root: the roots it takes implicitly, and besides those, explicitly (Flink's
  * LogicalTypeCasts tables). Constructed types and NULL are handled apart. */
@@ -358,33 +374,30 @@ static const struct {
     [RILL_SQLT_BINARY] = {R(BINARY), F_CHARACTER | R(VARBINARY)},
     [RILL_SQLT_VARBINARY] = {F_BINARY, F_CHARACTER},
     [RILL_SQLT_DECIMAL] = {F_NUMERIC, F_CHARACTER | F_INTERVAL | R(BOOLEAN) | F_TIMESTAMP},
-    [RILL_SQLT_TINYINT] = {R(TINYINT), F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) |
-                                           F_TIMESTAMP},
-    [RILL_SQLT_SMALLINT] = {R(TINYINT) | R(SMALLINT), F_NUMERIC | F_CHARACTER | F_INTERVAL |
-                                                          R(BOOLEAN) | F_TIMESTAMP},
-    [RILL_SQLT_INT] = {R(TINYINT) | R(SMALLINT) | R(INT), F_NUMERIC | F_CHARACTER |
-                                                              F_INTERVAL | R(BOOLEAN) |
-                                                              F_TIMESTAMP},
-    [RILL_SQLT_BIGINT] = {F_INTEGER, F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) |
-                                         F_TIMESTAMP},
-    [RILL_SQLT_FLOAT] = {F_EXACT | R(FLOAT), F_NUMERIC | F_CHARACTER | R(BOOLEAN) |
-                                                 F_TIMESTAMP},
+    [RILL_SQLT_TINYINT] = {R(TINYINT),
+                           F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) | F_TIMESTAMP},
+    [RILL_SQLT_SMALLINT] = {R(TINYINT) | R(SMALLINT),
+                            F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) | F_TIMESTAMP},
+    [RILL_SQLT_INT] = {R(TINYINT) | R(SMALLINT) | R(INT),
+                       F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) | F_TIMESTAMP},
+    [RILL_SQLT_BIGINT] = {F_INTEGER,
+                          F_NUMERIC | F_CHARACTER | F_INTERVAL | R(BOOLEAN) | F_TIMESTAMP},
+    [RILL_SQLT_FLOAT] = {F_EXACT | R(FLOAT), F_NUMERIC | F_CHARACTER | R(BOOLEAN) | F_TIMESTAMP},
     [RILL_SQLT_DOUBLE] = {F_NUMERIC, F_CHARACTER | R(BOOLEAN) | F_TIMESTAMP},
     [RILL_SQLT_DATE] = {R(DATE) | R(TIMESTAMP), F_TIMESTAMP | F_CHARACTER | F_BINARY},
-    [RILL_SQLT_TIME] = {R(TIME) | R(TIMESTAMP), R(TIME) | F_TIMESTAMP | F_CHARACTER |
-                                                    F_BINARY},
+    [RILL_SQLT_TIME] = {R(TIME) | R(TIMESTAMP), R(TIME) | F_TIMESTAMP | F_CHARACTER | F_BINARY},
     [RILL_SQLT_TIMESTAMP] = {F_TIMESTAMP, F_DATETIME | F_CHARACTER | F_BINARY | F_NUMERIC},
     [RILL_SQLT_TIMESTAMP_LTZ] = {F_TIMESTAMP, F_DATETIME | F_CHARACTER | F_BINARY | F_NUMERIC},
     [RILL_SQLT_INTERVAL_YM] = {R(INTERVAL_YM), F_EXACT | F_CHARACTER},
     [RILL_SQLT_INTERVAL_DT] = {R(INTERVAL_DT), F_EXACT | F_CHARACTER},
 };
 
-static bool single_unit(const rill__sql_type *t)
+static bool single_unit(const rill__sql_ltype *t)
 {
     return t->from == t->to;
 }
 
-static bool casts(const rill__sql_type *from, const rill__sql_type *to, bool explicit_)
+static bool casts(const rill__sql_ltype *from, const rill__sql_ltype *to, bool explicit_)
 {
     /* a NOT NULL type cannot hold a NULL (an explicit cast may, knowing the data) */
     if (from->nullable && !to->nullable && !explicit_)
@@ -412,24 +425,24 @@ static bool casts(const rill__sql_type *from, const rill__sql_type *to, bool exp
     return explicit_ && (CASTS[to->root].explicit_ & bit);
 }
 
-bool rill__sql_cast_implicit(const rill__sql_type *from, const rill__sql_type *to)
+bool rill__sql_cast_implicit(const rill__sql_ltype *from, const rill__sql_ltype *to)
 {
     return casts(from, to, false);
 }
 
-bool rill__sql_cast_explicit(const rill__sql_type *from, const rill__sql_type *to)
+bool rill__sql_cast_explicit(const rill__sql_ltype *from, const rill__sql_ltype *to)
 {
     return casts(from, to, true);
 }
 
 /* ---- common types ------------------------------------------------------------------------- */
 
-static int combine_len(const rill__sql_type *x, const rill__sql_type *y)
+static int combine_len(const rill__sql_ltype *x, const rill__sql_ltype *y)
 {
     return RILL_MAX(x->precision, y->precision);
 }
 
-static bool similar(const rill__sql_type *x, const rill__sql_type *y)
+static bool similar(const rill__sql_ltype *x, const rill__sql_ltype *y)
 {
     return (rill__sql_is_character(x) && rill__sql_is_character(y)) ||
            (rill__sql_is_binary(x) && rill__sql_is_binary(y)) ||
@@ -438,8 +451,8 @@ static bool similar(const rill__sql_type *x, const rill__sql_type *y)
            (rill__sql_is_timestamp(x) && rill__sql_is_timestamp(y)) || x->root == y->root;
 }
 
-static const rill__sql_type *common_exact(rill__arena *a, const rill__sql_type *x,
-                                          const rill__sql_type *y)
+static const rill__sql_ltype *common_exact(rill__arena *a, const rill__sql_ltype *x,
+                                           const rill__sql_ltype *y)
 {
     if (rill__sql_type_equal(x, y, true))
         return x;
@@ -453,38 +466,38 @@ static const rill__sql_type *common_exact(rill__arena *a, const rill__sql_type *
     return rill__sql_type_make(a, RILL_SQLT_DECIMAL, d + s, s, true);
 }
 
-static const rill__sql_type *common_of_two(rill__arena *a, const rill__sql_type *r,
-                                           const rill__sql_type *t);
+static const rill__sql_ltype *common_of_two(rill__arena *a, const rill__sql_ltype *r,
+                                            const rill__sql_ltype *t);
 
 /* Field by field (ROW), element by element (ARRAY, MULTISET, MAP). */
-static const rill__sql_type *common_constructed(rill__arena *a, const rill__sql_type *r,
-                                                const rill__sql_type *t)
+static const rill__sql_ltype *common_constructed(rill__arena *a, const rill__sql_ltype *r,
+                                                 const rill__sql_ltype *t)
 {
     if (r->root != t->root || r->n_fields != t->n_fields)
         return NULL;
     if (r->root == RILL_SQLT_ROW) {
         const char **names = rill__arena_alloc(a, (size_t)r->n_fields * sizeof *names + 1);
-        const rill__sql_type **types =
+        const rill__sql_ltype **types =
             rill__arena_alloc(a, (size_t)r->n_fields * sizeof *types + 1);
         for (int i = 0; i < r->n_fields; i++) {
-            const rill__sql_type *pair[] = {r->fields[i].type, t->fields[i].type};
+            const rill__sql_ltype *pair[] = {r->fields[i].type, t->fields[i].type};
             names[i] = r->fields[i].name;
             if (!(types[i] = rill__sql_common_type(a, pair, 2)))
                 return NULL;
         }
         return rill__sql_type_row(a, r->n_fields, names, types, true);
     }
-    const rill__sql_type *pe[] = {r->elem, t->elem}, *pv[] = {r->value, t->value};
-    const rill__sql_type *e = rill__sql_common_type(a, pe, 2);
-    const rill__sql_type *v = r->value ? rill__sql_common_type(a, pv, 2) : NULL;
+    const rill__sql_ltype *pe[] = {r->elem, t->elem}, *pv[] = {r->value, t->value};
+    const rill__sql_ltype *e = rill__sql_common_type(a, pe, 2);
+    const rill__sql_ltype *v = r->value ? rill__sql_common_type(a, pv, 2) : NULL;
     if (!e || (r->value && !v))
         return NULL;
     return rill__sql_type_collection(a, r->root, e, v, true);
 }
 
 /* The merged type of a result so far (r, nullable) and the next type t (nullable), or NULL. */
-static const rill__sql_type *common_of_two(rill__arena *a, const rill__sql_type *r,
-                                           const rill__sql_type *t)
+static const rill__sql_ltype *common_of_two(rill__arena *a, const rill__sql_ltype *r,
+                                            const rill__sql_ltype *t)
 {
     /* datetime and interval (or exact numeric as days): the datetime */
     if (rill__sql_is_datetime(r) && rill__sql_is_interval(t))
@@ -504,9 +517,9 @@ static const rill__sql_type *common_of_two(rill__arena *a, const rill__sql_type 
         if (r->root == RILL_SQLT_VARCHAR || r->root == RILL_SQLT_VARBINARY)
             return rill__sql_type_make(a, r->root, len, 0, true);
         if (r->precision != t->precision) /* different fixed lengths: variable (no padding) */
-            return rill__sql_type_make(a, r->root == RILL_SQLT_CHAR ? RILL_SQLT_VARCHAR
-                                                                   : RILL_SQLT_VARBINARY,
-                                       len, 0, true);
+            return rill__sql_type_make(
+                a, r->root == RILL_SQLT_CHAR ? RILL_SQLT_VARCHAR : RILL_SQLT_VARBINARY, len, 0,
+                true);
         return rill__sql_type_make(a, t->root, len, 0, true);
     }
     if (rill__sql_is_exact(t)) {
@@ -535,7 +548,7 @@ static const rill__sql_type *common_of_two(rill__arena *a, const rill__sql_type 
     }
     if (rill__sql_is_interval(t)) {
         /* the widest qualifier of the two, the largest precisions */
-        rill__sql_unit from = RILL_MIN(r->from, t->from), to = RILL_MAX(r->to, t->to);
+        rill__sql_tunit from = RILL_MIN(r->from, t->from), to = RILL_MAX(r->to, t->to);
         return rill__sql_type_interval(a, from, to, RILL_MAX(r->precision, t->precision),
                                        RILL_MAX(r->scale, t->scale), true);
     }
@@ -544,13 +557,13 @@ static const rill__sql_type *common_of_two(rill__arena *a, const rill__sql_type 
     return NULL;
 }
 
-const rill__sql_type *rill__sql_common_type(rill__arena *a, const rill__sql_type *const *types,
-                                            int n)
+const rill__sql_ltype *rill__sql_common_type(rill__arena *a, const rill__sql_ltype *const *types,
+                                             int n)
 {
     bool any_null = false;
-    const rill__sql_type *r = NULL;
+    const rill__sql_ltype *r = NULL;
     for (int i = 0; i < n; i++) {
-        const rill__sql_type *t = rill__sql_type_with_null(a, types[i], true);
+        const rill__sql_ltype *t = rill__sql_type_with_null(a, types[i], true);
         any_null |= types[i]->nullable;
         if (t->root == RILL_SQLT_NULL)
             continue;
@@ -558,7 +571,7 @@ const rill__sql_type *rill__sql_common_type(rill__arena *a, const rill__sql_type
             r = t;
             continue;
         }
-        const rill__sql_type *m = common_of_two(a, r, t);
+        const rill__sql_ltype *m = common_of_two(a, r, t);
         if (!m) {
             /* no merge rule: the one the others cast to implicitly, if any */
             if (casts(r, t, false))
@@ -590,8 +603,7 @@ static void adjust(int p, int s, int *p_out, int *s_out)
     *s_out = RILL_MAX(RILL_SQL_MAX_DECIMAL - digits, min_scale);
 }
 
-void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p,
-                              int *s)
+void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p, int *s)
 {
     int rp, rs;
     switch (op) {
@@ -616,12 +628,12 @@ void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2
     adjust(rp, rs, p, s);
 }
 
-const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
-                                           const rill__sql_type *x, const rill__sql_type *y)
+const rill__sql_ltype *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
+                                            const rill__sql_ltype *x, const rill__sql_ltype *y)
 {
     bool nullable = x->nullable || y->nullable;
     if (x->root == RILL_SQLT_NULL || y->root == RILL_SQLT_NULL) {
-        const rill__sql_type *o = x->root == RILL_SQLT_NULL ? y : x;
+        const rill__sql_ltype *o = x->root == RILL_SQLT_NULL ? y : x;
         return o->root == RILL_SQLT_NULL ? NULL : rill__sql_type_with_null(a, o, true);
     }
     if (rill__sql_is_numeric(x) && rill__sql_is_numeric(y)) {
@@ -644,8 +656,8 @@ const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
     }
     /* datetime +/- interval; interval + datetime */
     if (op == RILL_SQL_PLUS || op == RILL_SQL_MINUS) {
-        const rill__sql_type *dt = rill__sql_is_datetime(x) ? x : y;
-        const rill__sql_type *iv = dt == x ? y : x;
+        const rill__sql_ltype *dt = rill__sql_is_datetime(x) ? x : y;
+        const rill__sql_ltype *iv = dt == x ? y : x;
         if (rill__sql_is_datetime(dt) && rill__sql_is_interval(iv) &&
             (dt == x || op == RILL_SQL_PLUS)) {
             /* a DATE plus an interval that starts below days is a TIMESTAMP (Calcite's
@@ -658,7 +670,7 @@ const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
                                             nullable);
         }
         if (rill__sql_is_interval(x) && x->root == y->root) {
-            const rill__sql_type *pair[] = {x, y};
+            const rill__sql_ltype *pair[] = {x, y};
             return rill__sql_common_type(a, pair, 2);
         }
     }
@@ -671,7 +683,7 @@ const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
     return NULL;
 }
 
-const rill__sql_type *rill__sql_sum_type(rill__arena *a, const rill__sql_type *arg)
+const rill__sql_ltype *rill__sql_sum_type(rill__arena *a, const rill__sql_ltype *arg)
 {
     if (arg->root != RILL_SQLT_DECIMAL)
         return arg;
@@ -679,7 +691,7 @@ const rill__sql_type *rill__sql_sum_type(rill__arena *a, const rill__sql_type *a
                                arg->nullable);
 }
 
-const rill__sql_type *rill__sql_avg_type(rill__arena *a, const rill__sql_type *arg)
+const rill__sql_ltype *rill__sql_avg_type(rill__arena *a, const rill__sql_ltype *arg)
 {
     if (arg->root != RILL_SQLT_DECIMAL)
         return arg;

@@ -39,14 +39,14 @@ typedef enum rill__sql_root {
 } rill__sql_root;
 
 /* The units of an interval qualifier, in order. */
-typedef enum rill__sql_unit {
+typedef enum rill__sql_tunit {
     RILL_SQLU_YEAR = 1,
     RILL_SQLU_MONTH,
     RILL_SQLU_DAY,
     RILL_SQLU_HOUR,
     RILL_SQLU_MINUTE,
     RILL_SQLU_SECOND,
-} rill__sql_unit;
+} rill__sql_tunit;
 
 /* A time attribute: a rowtime column (it has a WATERMARK) or a processing-time one (PROCTIME()),
  * shown by Flink as *ROWTIME* / *PROCTIME* after the type. */
@@ -56,99 +56,100 @@ typedef enum rill__sql_time_attr {
     RILL_SQLA_PROCTIME,
 } rill__sql_time_attr;
 
-#define RILL_SQL_MAX_LENGTH 2147483647
+#define RILL_SQL_MAX_LENGTH  2147483647
 #define RILL_SQL_MAX_DECIMAL 38
 
-typedef struct rill__sql_type rill__sql_type;
+typedef struct rill__sql_ltype rill__sql_ltype;
 
-typedef struct rill__sql_field {
+typedef struct rill__sql_lfield {
     const char *name; /* case as written; compared case-sensitively */
-    const rill__sql_type *type;
-} rill__sql_field;
+    const rill__sql_ltype *type;
+} rill__sql_lfield;
 
-struct rill__sql_type {
+struct rill__sql_ltype {
     rill__sql_root root;
     bool nullable;
     /* DECIMAL, TIME, TIMESTAMP(_LTZ): precision; CHAR, VARCHAR, BINARY, VARBINARY: length;
      * intervals: the leading unit's precision (digits of YEAR or DAY...) */
     int precision;
-    int scale;                 /* DECIMAL: scale; INTERVAL_DT: fractional second precision */
-    rill__sql_unit from, to;   /* intervals: the qualifier (to == from for a single unit) */
-    rill__sql_time_attr attr;  /* TIMESTAMP(_LTZ) only */
-    int n_fields;              /* ROW */
-    const rill__sql_field *fields;
-    const rill__sql_type *elem;  /* ARRAY, MULTISET: element; MAP: key */
-    const rill__sql_type *value; /* MAP: value */
+    int scale;                /* DECIMAL: scale; INTERVAL_DT: fractional second precision */
+    rill__sql_tunit from, to; /* intervals: the qualifier (to == from for a single unit) */
+    rill__sql_time_attr attr; /* TIMESTAMP(_LTZ) only */
+    int n_fields;             /* ROW */
+    const rill__sql_lfield *fields;
+    const rill__sql_ltype *elem;  /* ARRAY, MULTISET: element; MAP: key */
+    const rill__sql_ltype *value; /* MAP: value */
 };
 
 /* ---- making types ------------------------------------------------------------------------- */
 
 /* A type of root with its parameters (use the defaults below where none was written). Never
  * NULL; parameters are not checked here (the parser checks what a user wrote). */
-const rill__sql_type *rill__sql_type_make(rill__arena *a, rill__sql_root root, int precision,
-                                          int scale, bool nullable);
+const rill__sql_ltype *rill__sql_type_make(rill__arena *a, rill__sql_root root, int precision,
+                                           int scale, bool nullable);
 /* Flink's defaults: DECIMAL(10, 0), CHAR(1), VARCHAR(1), BINARY(1), VARBINARY(1), TIME(0),
  * TIMESTAMP(6), TIMESTAMP_LTZ(6); INTERVAL DAY(2) TO SECOND(6) and YEAR(2) TO MONTH; 0 for
  * the rest. */
-const rill__sql_type *rill__sql_type_of(rill__arena *a, rill__sql_root root, bool nullable);
-const rill__sql_type *rill__sql_type_interval(rill__arena *a, rill__sql_unit from,
-                                              rill__sql_unit to, int precision,
-                                              int frac_precision, bool nullable);
+const rill__sql_ltype *rill__sql_type_of(rill__arena *a, rill__sql_root root, bool nullable);
+const rill__sql_ltype *rill__sql_type_interval(rill__arena *a, rill__sql_tunit from,
+                                               rill__sql_tunit to, int precision,
+                                               int frac_precision, bool nullable);
 /* A ROW of n fields (names and types copied into a). */
-const rill__sql_type *rill__sql_type_row(rill__arena *a, int n, const char *const *names,
-                                         const rill__sql_type *const *types, bool nullable);
-const rill__sql_type *rill__sql_type_collection(rill__arena *a, rill__sql_root root,
-                                                const rill__sql_type *elem,
-                                                const rill__sql_type *value, bool nullable);
+const rill__sql_ltype *rill__sql_type_row(rill__arena *a, int n, const char *const *names,
+                                          const rill__sql_ltype *const *types, bool nullable);
+const rill__sql_ltype *rill__sql_type_collection(rill__arena *a, rill__sql_root root,
+                                                 const rill__sql_ltype *elem,
+                                                 const rill__sql_ltype *value, bool nullable);
 /* A deep copy of t in a. */
-const rill__sql_type *rill__sql_type_copy(rill__arena *a, const rill__sql_type *t);
+const rill__sql_ltype *rill__sql_type_copy(rill__arena *a, const rill__sql_ltype *t);
 /* t with another nullability (t itself when it has it already). */
-const rill__sql_type *rill__sql_type_with_null(rill__arena *a, const rill__sql_type *t,
-                                               bool nullable);
+const rill__sql_ltype *rill__sql_type_with_null(rill__arena *a, const rill__sql_ltype *t,
+                                                bool nullable);
 /* t with another time attribute (TIMESTAMP(_LTZ) only). */
-const rill__sql_type *rill__sql_type_with_attr(rill__arena *a, const rill__sql_type *t,
-                                               rill__sql_time_attr attr);
+const rill__sql_ltype *rill__sql_type_with_attr(rill__arena *a, const rill__sql_ltype *t,
+                                                rill__sql_time_attr attr);
 
 /* ---- what types are -------------------------------------------------------------------------- */
 
-bool rill__sql_is_exact(const rill__sql_type *t);       /* TINYINT..BIGINT, DECIMAL */
-bool rill__sql_is_integer(const rill__sql_type *t);     /* TINYINT..BIGINT */
-bool rill__sql_is_approx(const rill__sql_type *t);      /* FLOAT, DOUBLE */
-bool rill__sql_is_numeric(const rill__sql_type *t);     /* exact or approximate */
-bool rill__sql_is_character(const rill__sql_type *t);   /* CHAR, VARCHAR */
-bool rill__sql_is_binary(const rill__sql_type *t);      /* BINARY, VARBINARY */
-bool rill__sql_is_timestamp(const rill__sql_type *t);   /* TIMESTAMP, TIMESTAMP_LTZ */
-bool rill__sql_is_datetime(const rill__sql_type *t);    /* DATE, TIME, timestamps */
-bool rill__sql_is_interval(const rill__sql_type *t);
-bool rill__sql_is_constructed(const rill__sql_type *t); /* ROW, ARRAY, MAP, MULTISET */
+bool rill__sql_is_exact(const rill__sql_ltype *t);     /* TINYINT..BIGINT, DECIMAL */
+bool rill__sql_is_integer(const rill__sql_ltype *t);   /* TINYINT..BIGINT */
+bool rill__sql_is_approx(const rill__sql_ltype *t);    /* FLOAT, DOUBLE */
+bool rill__sql_is_numeric(const rill__sql_ltype *t);   /* exact or approximate */
+bool rill__sql_is_character(const rill__sql_ltype *t); /* CHAR, VARCHAR */
+bool rill__sql_is_binary(const rill__sql_ltype *t);    /* BINARY, VARBINARY */
+bool rill__sql_is_timestamp(const rill__sql_ltype *t); /* TIMESTAMP, TIMESTAMP_LTZ */
+bool rill__sql_is_datetime(const rill__sql_ltype *t);  /* DATE, TIME, timestamps */
+bool rill__sql_is_interval(const rill__sql_ltype *t);
+bool rill__sql_is_constructed(const rill__sql_ltype *t); /* ROW, ARRAY, MAP, MULTISET */
 
 /* The same type (parameters, fields and their names, nullability unless ignore_null; time
  * attributes are not part of a type's identity). */
-bool rill__sql_type_equal(const rill__sql_type *x, const rill__sql_type *y, bool ignore_null);
+bool rill__sql_type_equal(const rill__sql_ltype *x, const rill__sql_ltype *y, bool ignore_null);
 
 /* An exact numeric type as DECIMAL(p, s): TINYINT (3, 0), SMALLINT (5, 0), INT (10, 0),
  * BIGINT (19, 0), DECIMAL itself. False for other types. */
-bool rill__sql_as_decimal(const rill__sql_type *t, int *p, int *s);
+bool rill__sql_as_decimal(const rill__sql_ltype *t, int *p, int *s);
 
 /* Flink's summary string: "INT NOT NULL", "DECIMAL(23, 3)", "STRING", "BYTES",
  * "TIMESTAMP(3) *ROWTIME*", "TIMESTAMP_LTZ(3)", "INTERVAL DAY(2) TO SECOND(3)",
  * "ROW<`id` BIGINT, `name` STRING>", "ARRAY<INT>" (appended to out). */
-void rill__sql_type_describe(const rill__sql_type *t, rill__buf *out);
+void rill__sql_type_describe(const rill__sql_ltype *t, rill__buf *out);
 /* The same as a string in a; for messages. */
-const char *rill__sql_type_str(rill__arena *a, const rill__sql_type *t);
+const char *rill__sql_type_str(rill__arena *a, const rill__sql_ltype *t);
 
-/* ---- Flink's rules ----------------------------------------------------------------------------- */
+/* ---- Flink's rules -----------------------------------------------------------------------------
+ */
 
 /* Whether a value of type from can be used as type to without a written CAST (Flink's
  * LogicalTypeCasts implicit rules: widening only; a nullable type never into a NOT NULL one). */
-bool rill__sql_cast_implicit(const rill__sql_type *from, const rill__sql_type *to);
+bool rill__sql_cast_implicit(const rill__sql_ltype *from, const rill__sql_ltype *to);
 /* Whether CAST(from AS to) is allowed at all (Flink's explicit casting rules). */
-bool rill__sql_cast_explicit(const rill__sql_type *from, const rill__sql_type *to);
+bool rill__sql_cast_explicit(const rill__sql_ltype *from, const rill__sql_ltype *to);
 
 /* The least restrictive type of types[0..n) (UNION columns, CASE branches, IN lists, the sides
  * of a comparison), nullable when any is; NULL when there is none (INT and STRING). */
-const rill__sql_type *rill__sql_common_type(rill__arena *a, const rill__sql_type *const *types,
-                                            int n);
+const rill__sql_ltype *rill__sql_common_type(rill__arena *a, const rill__sql_ltype *const *types,
+                                             int n);
 
 typedef enum rill__sql_arith {
     RILL_SQL_PLUS,
@@ -162,8 +163,8 @@ typedef enum rill__sql_arith {
  * FLOAT/DOUBLE with anything numeric: DOUBLE, or FLOAT when neither is DOUBLE; DECIMAL with an
  * exact type: Flink's decimal rules below), and of datetime +/- interval (the datetime's type);
  * NULL when the operator does not apply to these types. Nullable when either operand is. */
-const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
-                                           const rill__sql_type *x, const rill__sql_type *y);
+const rill__sql_ltype *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
+                                            const rill__sql_ltype *x, const rill__sql_ltype *y);
 
 /* Flink's decimal result precision and scale (SQL Server's rules, then, past 38 digits, the
  * scale cut to keep the integral digits, to no less than min(scale, 6)):
@@ -172,12 +173,11 @@ const rill__sql_type *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
  *   /     s = max(6, s1 + p2 + 1), p = p1 - s1 + s2 + s
  *   %     s = max(s1, s2), p = min(p1 - s1, p2 - s2) + s
  * (Flink 1.x's multiplication: 0.908 * BIGINT is DECIMAL(23, 3).) */
-void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p,
-                              int *s);
+void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p, int *s);
 /* SUM over DECIMAL(p, s): DECIMAL(38, s); AVG: DECIMAL(38, max(6, s)) (division by the count,
  * a DECIMAL(20, 0)), else the argument's type; ROUND(DECIMAL(p, s), r) per Flink. */
-const rill__sql_type *rill__sql_sum_type(rill__arena *a, const rill__sql_type *arg);
-const rill__sql_type *rill__sql_avg_type(rill__arena *a, const rill__sql_type *arg);
+const rill__sql_ltype *rill__sql_sum_type(rill__arena *a, const rill__sql_ltype *arg);
+const rill__sql_ltype *rill__sql_avg_type(rill__arena *a, const rill__sql_ltype *arg);
 void rill__sql_round_decimal(int p, int s, int r, int *p_out, int *s_out);
 
 #endif /* RILL_SQL_TYPES_H */

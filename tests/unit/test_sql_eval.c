@@ -24,40 +24,40 @@ static uint64_t rnd(void)
 
 static rill__arena A;
 
-static const rill__sql_type *ty(rill__sql_root root, int p)
+static const rill__sql_ltype *ty(rill__sql_root root, int p)
 {
     return rill__sql_type_make(&A, root, p, 0, true);
 }
 
 #define BIGINT ty(RILL_SQLT_BIGINT, 0)
-#define INT_ ty(RILL_SQLT_INT, 0)
+#define INT_   ty(RILL_SQLT_INT, 0)
 #define DOUBLE ty(RILL_SQLT_DOUBLE, 0)
-#define BOOL ty(RILL_SQLT_BOOLEAN, 0)
-#define STR ty(RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH)
-#define TS(p) ty(RILL_SQLT_TIMESTAMP, p)
+#define BOOL   ty(RILL_SQLT_BOOLEAN, 0)
+#define STR    ty(RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH)
+#define TS(p)  ty(RILL_SQLT_TIMESTAMP, p)
 
-static rill__sql_expr *in(int i, const rill__sql_type *t)
+static rill__sql_rex *in(int i, const rill__sql_ltype *t)
 {
     return rill__sql_x_input(&A, i, t);
 }
 
-static rill__sql_expr *call(rill__sql_op op, const rill__sql_type *t, int n, ...)
+static rill__sql_rex *call(rill__sql_rexop op, const rill__sql_ltype *t, int n, ...)
 {
-    rill__sql_expr *args[8];
+    rill__sql_rex *args[8];
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        args[i] = va_arg(ap, rill__sql_expr *);
+        args[i] = va_arg(ap, rill__sql_rex *);
     va_end(ap);
     return rill__sql_x_call(&A, op, t, n, args);
 }
 
-static rill__sql_expr *lit(const rill__sql_type *t, int64_t v)
+static rill__sql_rex *lit(const rill__sql_ltype *t, int64_t v)
 {
     return rill__sql_x_literal(&A, t, (uint64_t)v);
 }
 
-static rill__sql_expr *slit(const char *s)
+static rill__sql_rex *slit(const char *s)
 {
     return rill__sql_x_string(&A, STR, s, strlen(s));
 }
@@ -69,8 +69,8 @@ static const char *const SCHEMA = "a INT64, b INT64, i INT64, j INT64, d DOUBLE,
                                   "t STRING, ts TIMESTAMP";
 
 static const int64_t EDGE[] = {0, 1, -1, 2, -2, 7, INT64_MAX, INT64_MIN, INT32_MAX, INT32_MIN};
-static const char *const WORDS[] = {"", "a", "ab", "ba", "a%b", "a_b", "éa", "日本a", "xyz",
-                                    "aaa", "\\", "%"};
+static const char *const WORDS[] = {"",   "a",     "ab",  "ba",  "a%b", "a_b",
+                                    "éa", "日本a", "xyz", "aaa", "\\",  "%"};
 
 static rill_batch *random_batch(rill_schema **schema_out, uint32_t n)
 {
@@ -86,18 +86,19 @@ static rill_batch *random_batch(rill_schema **schema_out, uint32_t n)
             switch (c) {
             case A_:
             case B_:
-                rill_row_set_i64(&row, c, x % 3 == 0 ? EDGE[x / 3 % 10]
-                                                     : (int64_t)(x >> 40) - (1 << 23));
+                rill_row_set_i64(&row, c,
+                                 x % 3 == 0 ? EDGE[x / 3 % 10] : (int64_t)(x >> 40) - (1 << 23));
                 break;
             case I_:
             case J_:
-                rill_row_set_i64(&row, c, x % 3 == 0 ? (int32_t)EDGE[x / 3 % 10]
-                                                     : (int32_t)(x >> 33));
+                rill_row_set_i64(&row, c,
+                                 x % 3 == 0 ? (int32_t)EDGE[x / 3 % 10] : (int32_t)(x >> 33));
                 break;
             case D_: {
-                static const double special[] = {0.0, -0.0, 1.5, -2.25, 1e300, (double)NAN, (double)INFINITY};
-                rill_row_set_f64(&row, c, x % 2 ? special[x / 2 % 7]
-                                                : (double)(int64_t)(x >> 20) / 1024.0);
+                static const double special[] = {
+                    0.0, -0.0, 1.5, -2.25, 1e300, (double)NAN, (double)INFINITY};
+                rill_row_set_f64(&row, c,
+                                 x % 2 ? special[x / 2 % 7] : (double)(int64_t)(x >> 20) / 1024.0);
                 break;
             }
             case S_:
@@ -117,7 +118,7 @@ static rill_batch *random_batch(rill_schema **schema_out, uint32_t n)
 }
 
 /* Runs filter / outs over in; the output batch. */
-static rill_batch *run(rill__sql_expr *filter, int n, rill__sql_expr **outs, rill_batch *in,
+static rill_batch *run(rill__sql_rex *filter, int n, rill__sql_rex **outs, rill_batch *in,
                        int *rc_out, rill__err *err)
 {
     rill_schema *os = rill_schema_new();
@@ -125,11 +126,11 @@ static rill_batch *run(rill__sql_expr *filter, int n, rill__sql_expr **outs, ril
         char name[16];
         snprintf(name, sizeof name, "o%d", i);
         rill__sql_root r = outs[i]->type->root;
-        rill_type t = r == RILL_SQLT_DOUBLE                                 ? RILL_T_DOUBLE
-                      : r == RILL_SQLT_BOOLEAN                              ? RILL_T_BOOL
-                      : r == RILL_SQLT_VARCHAR                              ? RILL_T_STRING
+        rill_type t = r == RILL_SQLT_DOUBLE                                       ? RILL_T_DOUBLE
+                      : r == RILL_SQLT_BOOLEAN                                    ? RILL_T_BOOL
+                      : r == RILL_SQLT_VARCHAR                                    ? RILL_T_STRING
                       : r == RILL_SQLT_TIMESTAMP && outs[i]->type->precision <= 3 ? RILL_T_TIMESTAMP
-                                                                            : RILL_T_INT64;
+                                                                                  : RILL_T_INT64;
         CHECK_RC(rill_schema_add(os, name, t, true));
     }
     rill__sql_prog *p = NULL;
@@ -197,15 +198,14 @@ TEST(sql_eval_integers_wrap_divide_and_compare_as_java)
     rill_schema *sc;
     rill_batch *b = random_batch(&sc, 3000);
     rill__err err;
-    rill__sql_expr *outs[] = {
+    rill__sql_rex *outs[] = {
         call(RILL_SQLX_PLUS, BIGINT, 2, in(A_, BIGINT), in(B_, BIGINT)),
         call(RILL_SQLX_TIMES, BIGINT, 2, in(A_, BIGINT), in(B_, BIGINT)),
         call(RILL_SQLX_PLUS, INT_, 2, in(I_, INT_), in(J_, INT_)),
         call(RILL_SQLX_MINUS, INT_, 2, in(I_, INT_), in(J_, INT_)),
         call(RILL_SQLX_NEG, BIGINT, 1, in(A_, BIGINT)),
         /* CASE WHEN b <> 0 THEN a / b ELSE -7 END, and a MOD b likewise */
-        call(RILL_SQLX_CASE, BIGINT, 3, call(RILL_SQLX_NE, BOOL, 2, in(B_, BIGINT),
-                                             lit(BIGINT, 0)),
+        call(RILL_SQLX_CASE, BIGINT, 3, call(RILL_SQLX_NE, BOOL, 2, in(B_, BIGINT), lit(BIGINT, 0)),
              call(RILL_SQLX_DIVIDE, BIGINT, 2, in(A_, BIGINT), in(B_, BIGINT)), lit(BIGINT, -7)),
         call(RILL_SQLX_CASE, INT_, 2, call(RILL_SQLX_NE, BOOL, 2, in(J_, INT_), lit(INT_, 0)),
              call(RILL_SQLX_MOD, INT_, 2, in(I_, INT_), in(J_, INT_))),
@@ -269,9 +269,9 @@ TEST(sql_eval_three_valued_logic_and_doubles)
     rill_batch *b = random_batch(&sc, 3000);
     rill__err err;
     /* p = a < 0, q = b < 0 (UNKNOWN where NULL) */
-    rill__sql_expr *p = call(RILL_SQLX_LT, BOOL, 2, in(A_, BIGINT), lit(BIGINT, 0));
-    rill__sql_expr *q = call(RILL_SQLX_LT, BOOL, 2, in(B_, BIGINT), lit(BIGINT, 0));
-    rill__sql_expr *outs[] = {
+    rill__sql_rex *p = call(RILL_SQLX_LT, BOOL, 2, in(A_, BIGINT), lit(BIGINT, 0));
+    rill__sql_rex *q = call(RILL_SQLX_LT, BOOL, 2, in(B_, BIGINT), lit(BIGINT, 0));
+    rill__sql_rex *outs[] = {
         call(RILL_SQLX_AND, BOOL, 2, p, q),
         call(RILL_SQLX_OR, BOOL, 2, p, q),
         call(RILL_SQLX_NOT, BOOL, 1, p),
@@ -300,9 +300,10 @@ TEST(sql_eval_three_valued_logic_and_doubles)
         expect_i(out, r, 5, I(d.null), "d IS NULL");
         expect_i(out, r, 6, d.null ? NUL : I(d.d < 0.0), "d < 0.0");
         expect_i(out, r, 7, d.null ? NUL : I(d.d != d.d), "d <> d (NaN only)");
-        int64_t l = d.d != d.d ? 0 : d.d >= 9.2233720368547758e18 ? INT64_MAX
-                                 : d.d <= -9.2233720368547758e18 ? INT64_MIN
-                                                                 : (int64_t)d.d;
+        int64_t l = d.d != d.d                      ? 0
+                    : d.d >= 9.2233720368547758e18  ? INT64_MAX
+                    : d.d <= -9.2233720368547758e18 ? INT64_MIN
+                                                    : (int64_t)d.d;
         expect_i(out, r, 8, d.null ? NUL : I(l), "CAST(d AS BIGINT)");
         val got = get(out, r, 9);
         CHECK_EQ(got.null, d.null);
@@ -337,8 +338,7 @@ static bool like_ref(const char *s, const char *p, char esc)
         return false;
     if (*p == '_')
         return like_ref(s + clen(s), p + 1, esc);
-    return clen(s) == clen(p) && !memcmp(s, p, clen(s)) && like_ref(s + clen(s), p + clen(p),
-                                                                    esc);
+    return clen(s) == clen(p) && !memcmp(s, p, clen(s)) && like_ref(s + clen(s), p + clen(p), esc);
 }
 
 TEST(sql_eval_strings_filters_and_event_time)
@@ -353,11 +353,10 @@ TEST(sql_eval_strings_filters_and_event_time)
     rill__err err;
     /* WHERE s LIKE t ESCAPE '\' OR s LIKE '%a%' ; SELECT s || '-' || t, CHAR_LENGTH(s),
      * s < t, CASE WHEN s = 'a' THEN t ELSE s || '!' END, CAST(ts AS TIMESTAMP(0)) */
-    rill__sql_expr *filter = call(RILL_SQLX_OR, BOOL, 2,
-                                  call(RILL_SQLX_LIKE, BOOL, 3, in(S_, STR), in(T_, STR),
-                                       slit("\\")),
-                                  call(RILL_SQLX_LIKE, BOOL, 2, in(S_, STR), slit("%a%")));
-    rill__sql_expr *outs[] = {
+    rill__sql_rex *filter = call(
+        RILL_SQLX_OR, BOOL, 2, call(RILL_SQLX_LIKE, BOOL, 3, in(S_, STR), in(T_, STR), slit("\\")),
+        call(RILL_SQLX_LIKE, BOOL, 2, in(S_, STR), slit("%a%")));
+    rill__sql_rex *outs[] = {
         call(RILL_SQLX_CONCAT, STR, 3, in(S_, STR), slit("-"), in(T_, STR)),
         call(RILL_SQLX_CHAR_LENGTH, INT_, 1, in(S_, STR)),
         call(RILL_SQLX_LT, BOOL, 2, in(S_, STR), in(T_, STR)),
@@ -421,9 +420,8 @@ TEST(sql_eval_errors_name_the_place)
     rill__err err;
     /* a division by zero that is reached fails, naming line and column of the text */
     const char *text = "SELECT\n  a / (b - b) FROM t";
-    rill__sql_expr *div = call(RILL_SQLX_DIVIDE, BIGINT, 2, in(A_, BIGINT),
-                               call(RILL_SQLX_MINUS, BIGINT, 2, in(B_, BIGINT),
-                                    in(B_, BIGINT)));
+    rill__sql_rex *div = call(RILL_SQLX_DIVIDE, BIGINT, 2, in(A_, BIGINT),
+                              call(RILL_SQLX_MINUS, BIGINT, 2, in(B_, BIGINT), in(B_, BIGINT)));
     div->pos = (rill__sql_pos){9, 2, 3};
     rill__sql_prog *p = NULL;
     CHECK_RC(rill__sql_prog_new(NULL, 1, &div, text, &p, &err));
@@ -436,15 +434,15 @@ TEST(sql_eval_errors_name_the_place)
     CHECK_CONTAINS(err.msg, "a / (b - b)");
     rill__sql_prog_free(p);
     /* operands the operator does not take: refused when compiled */
-    rill__sql_expr *bad = call(RILL_SQLX_PLUS, BIGINT, 2, in(S_, STR), in(A_, BIGINT));
+    rill__sql_rex *bad = call(RILL_SQLX_PLUS, BIGINT, 2, in(S_, STR), in(A_, BIGINT));
     CHECK_EQ(rill__sql_prog_new(NULL, 1, &bad, NULL, &p, &err), RILL_EINVAL);
     CHECK_CONTAINS(err.msg, "+ of (STRING, BIGINT) giving BIGINT is not supported");
     CHECK(p == NULL);
-    rill__sql_expr *notbool = in(A_, BIGINT);
+    rill__sql_rex *notbool = in(A_, BIGINT);
     CHECK_EQ(rill__sql_prog_new(notbool, 0, NULL, NULL, &p, &err), RILL_EINVAL);
     CHECK_CONTAINS(err.msg, "a filter must be BOOLEAN, not BIGINT");
     /* a LIKE escape of two characters, where reached */
-    rill__sql_expr *lk = call(RILL_SQLX_LIKE, BOOL, 3, in(S_, STR), slit("a"), slit("ab"));
+    rill__sql_rex *lk = call(RILL_SQLX_LIKE, BOOL, 3, in(S_, STR), slit("a"), slit("ab"));
     CHECK_RC(rill__sql_prog_new(lk, 0, NULL, NULL, &p, &err));
     rill_schema *none = rill_schema_new();
     rill_batch *o2 = rill__batch_new(none, b->n_rows);
@@ -537,13 +535,12 @@ TEST(sql_calc_in_a_job_at_several_parallelisms)
         CHECK_RC(rill_schema_parse("a INT64, b INT64, s STRING", &sc));
         CHECK_RC(rill_schema_parse("x INT64, y STRING, z INT64", &os));
         rill_stream *src = rill_source_file(env, in_path, sc, NULL);
-        rill__sql_expr *filter = call(
+        rill__sql_rex *filter = call(
             RILL_SQLX_OR, BOOL, 2,
-            call(RILL_SQLX_NE, BOOL, 2, call(RILL_SQLX_MOD, BIGINT, 2, in(0, BIGINT),
-                                             lit(BIGINT, 3)),
-                 lit(BIGINT, 0)),
+            call(RILL_SQLX_NE, BOOL, 2,
+                 call(RILL_SQLX_MOD, BIGINT, 2, in(0, BIGINT), lit(BIGINT, 3)), lit(BIGINT, 0)),
             call(RILL_SQLX_LIKE, BOOL, 2, in(2, STR), slit("a%")));
-        rill__sql_expr *outs[] = {
+        rill__sql_rex *outs[] = {
             call(RILL_SQLX_PLUS, BIGINT, 2, in(0, BIGINT), in(1, BIGINT)),
             call(RILL_SQLX_CONCAT, STR, 2, in(2, STR), slit("!")),
             call(RILL_SQLX_CASE, BIGINT, 2,
@@ -561,8 +558,10 @@ TEST(sql_calc_in_a_job_at_several_parallelisms)
             rill_test_fail(__FILE__, __LINE__, "job failed: %s", rill_errmsg(env));
         char *got = sorted_lines(out_path);
         if (strcmp(got, want))
-            rill_test_fail(__FILE__, __LINE__, "p=%s batch=%s: the output differs (%zu vs "
-                           "%zu bytes)", PAR[k % 2], BATCH[k / 2], strlen(got), strlen(want));
+            rill_test_fail(__FILE__, __LINE__,
+                           "p=%s batch=%s: the output differs (%zu vs "
+                           "%zu bytes)",
+                           PAR[k % 2], BATCH[k / 2], strlen(got), strlen(want));
         free(got);
         free(out_path);
         rill_schema_free(sc);

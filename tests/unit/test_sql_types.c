@@ -9,24 +9,24 @@
 
 static rill__arena A;
 
-static const rill__sql_type *T(rill__sql_root root, int p, int s)
+static const rill__sql_ltype *T(rill__sql_root root, int p, int s)
 {
     return rill__sql_type_make(&A, root, p, s, true);
 }
 
-static const rill__sql_type *NN(const rill__sql_type *t)
+static const rill__sql_ltype *NN(const rill__sql_ltype *t)
 {
     return rill__sql_type_with_null(&A, t, false);
 }
 
-static const char *str(const rill__sql_type *t)
+static const char *str(const rill__sql_ltype *t)
 {
     return t ? rill__sql_type_str(&A, t) : "(none)";
 }
 
-#define DEC(p, s) T(RILL_SQLT_DECIMAL, p, s)
-#define INT_ T(RILL_SQLT_INT, 0, 0)
-#define BIGINT T(RILL_SQLT_BIGINT, 0, 0)
+#define DEC(p, s)  T(RILL_SQLT_DECIMAL, p, s)
+#define INT_       T(RILL_SQLT_INT, 0, 0)
+#define BIGINT     T(RILL_SQLT_BIGINT, 0, 0)
 #define VARCHAR(n) T(RILL_SQLT_VARCHAR, n, 0)
 
 TEST(sql_types_are_named_as_flink_names_them)
@@ -38,12 +38,12 @@ TEST(sql_types_are_named_as_flink_names_them)
     CHECK_STR(str(VARCHAR(20)), "VARCHAR(20)");
     CHECK_STR(str(T(RILL_SQLT_VARBINARY, RILL_SQL_MAX_LENGTH, 0)), "BYTES");
     CHECK_STR(str(T(RILL_SQLT_CHAR, 3, 0)), "CHAR(3)");
-    const rill__sql_type *ts = rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP, 3, 0),
-                                                        RILL_SQLA_ROWTIME);
+    const rill__sql_ltype *ts =
+        rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP, 3, 0), RILL_SQLA_ROWTIME);
     CHECK_STR(str(ts), "TIMESTAMP(3) *ROWTIME*");
-    CHECK_STR(str(NN(rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP_LTZ, 3, 0),
-                                              RILL_SQLA_PROCTIME))),
-              "TIMESTAMP_LTZ(3) NOT NULL *PROCTIME*");
+    CHECK_STR(
+        str(NN(rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP_LTZ, 3, 0), RILL_SQLA_PROCTIME))),
+        "TIMESTAMP_LTZ(3) NOT NULL *PROCTIME*");
     CHECK_STR(str(rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3, true)),
               "INTERVAL DAY(2) TO SECOND(3)");
     CHECK_STR(str(rill__sql_type_interval(&A, RILL_SQLU_SECOND, RILL_SQLU_SECOND, 2, 3, true)),
@@ -51,11 +51,11 @@ TEST(sql_types_are_named_as_flink_names_them)
     CHECK_STR(str(rill__sql_type_interval(&A, RILL_SQLU_YEAR, RILL_SQLU_MONTH, 4, 0, true)),
               "INTERVAL YEAR(4) TO MONTH");
     const char *names[] = {"id", "na`me"};
-    const rill__sql_type *types[] = {NN(BIGINT), VARCHAR(RILL_SQL_MAX_LENGTH)};
+    const rill__sql_ltype *types[] = {NN(BIGINT), VARCHAR(RILL_SQL_MAX_LENGTH)};
     CHECK_STR(str(rill__sql_type_row(&A, 2, names, types, true)),
               "ROW<`id` BIGINT NOT NULL, `na``me` STRING>");
-    CHECK_STR(str(rill__sql_type_collection(&A, RILL_SQLT_MAP, VARCHAR(RILL_SQL_MAX_LENGTH),
-                                            INT_, false)),
+    CHECK_STR(str(rill__sql_type_collection(&A, RILL_SQLT_MAP, VARCHAR(RILL_SQL_MAX_LENGTH), INT_,
+                                            false)),
               "MAP<STRING, INT> NOT NULL");
     /* defaults */
     CHECK_STR(str(rill__sql_type_of(&A, RILL_SQLT_DECIMAL, true)), "DECIMAL(10, 0)");
@@ -67,11 +67,11 @@ TEST(sql_types_are_named_as_flink_names_them)
 TEST(sql_types_casts_follow_flinks_tables)
 {
     rill__arena_init(&A, 4096);
-    const rill__sql_type *tiny = T(RILL_SQLT_TINYINT, 0, 0), *dbl = T(RILL_SQLT_DOUBLE, 0, 0);
-    const rill__sql_type *flt = T(RILL_SQLT_FLOAT, 0, 0), *boo = T(RILL_SQLT_BOOLEAN, 0, 0);
-    const rill__sql_type *date = T(RILL_SQLT_DATE, 0, 0), *ts3 = T(RILL_SQLT_TIMESTAMP, 3, 0);
-    const rill__sql_type *ltz = T(RILL_SQLT_TIMESTAMP_LTZ, 3, 0);
-    const rill__sql_type *str_ = VARCHAR(RILL_SQL_MAX_LENGTH);
+    const rill__sql_ltype *tiny = T(RILL_SQLT_TINYINT, 0, 0), *dbl = T(RILL_SQLT_DOUBLE, 0, 0);
+    const rill__sql_ltype *flt = T(RILL_SQLT_FLOAT, 0, 0), *boo = T(RILL_SQLT_BOOLEAN, 0, 0);
+    const rill__sql_ltype *date = T(RILL_SQLT_DATE, 0, 0), *ts3 = T(RILL_SQLT_TIMESTAMP, 3, 0);
+    const rill__sql_ltype *ltz = T(RILL_SQLT_TIMESTAMP_LTZ, 3, 0);
+    const rill__sql_ltype *str_ = VARCHAR(RILL_SQL_MAX_LENGTH);
     /* widening is implicit, narrowing explicit only */
     CHECK(rill__sql_cast_implicit(tiny, BIGINT));
     CHECK(rill__sql_cast_implicit(INT_, DEC(10, 0)));
@@ -104,16 +104,16 @@ TEST(sql_types_casts_follow_flinks_tables)
     CHECK(rill__sql_cast_explicit(INT_, NN(BIGINT)));
     CHECK(rill__sql_cast_implicit(rill__sql_type_of(&A, RILL_SQLT_NULL, true), date));
     /* single-unit intervals and exact numbers, explicitly */
-    const rill__sql_type *sec = rill__sql_type_interval(&A, RILL_SQLU_SECOND, RILL_SQLU_SECOND,
-                                                        2, 3, true);
-    const rill__sql_type *d2s = rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2,
-                                                        3, true);
+    const rill__sql_ltype *sec =
+        rill__sql_type_interval(&A, RILL_SQLU_SECOND, RILL_SQLU_SECOND, 2, 3, true);
+    const rill__sql_ltype *d2s =
+        rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3, true);
     CHECK(rill__sql_cast_explicit(sec, BIGINT));
     CHECK(!rill__sql_cast_implicit(sec, BIGINT));
     CHECK(!rill__sql_cast_explicit(d2s, BIGINT));
     /* rows field by field */
     const char *n1[] = {"a", "b"};
-    const rill__sql_type *r1[] = {INT_, str_}, *r2[] = {BIGINT, str_}, *r3[] = {str_, INT_};
+    const rill__sql_ltype *r1[] = {INT_, str_}, *r2[] = {BIGINT, str_}, *r3[] = {str_, INT_};
     CHECK(rill__sql_cast_implicit(rill__sql_type_row(&A, 2, n1, r1, true),
                                   rill__sql_type_row(&A, 2, n1, r2, true)));
     CHECK(!rill__sql_cast_implicit(rill__sql_type_row(&A, 2, n1, r1, true),
@@ -125,11 +125,11 @@ TEST(sql_types_casts_follow_flinks_tables)
 
 static const char *common(int n, ...)
 {
-    const rill__sql_type *v[8];
+    const rill__sql_ltype *v[8];
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        v[i] = va_arg(ap, const rill__sql_type *);
+        v[i] = va_arg(ap, const rill__sql_ltype *);
     va_end(ap);
     return str(rill__sql_common_type(&A, v, n));
 }
@@ -137,7 +137,7 @@ static const char *common(int n, ...)
 TEST(sql_types_common_type_is_the_least_restrictive)
 {
     rill__arena_init(&A, 4096);
-    const rill__sql_type *nul = rill__sql_type_of(&A, RILL_SQLT_NULL, true);
+    const rill__sql_ltype *nul = rill__sql_type_of(&A, RILL_SQLT_NULL, true);
     /* Flink's own example: [INT, BIGINT, DECIMAL(2, 2)] gives DECIMAL(21, 2) */
     CHECK_STR(common(3, NN(INT_), NN(BIGINT), NN(DEC(2, 2))), "DECIMAL(21, 2) NOT NULL");
     CHECK_STR(common(2, NN(INT_), BIGINT), "BIGINT");
@@ -154,8 +154,8 @@ TEST(sql_types_common_type_is_the_least_restrictive)
     CHECK_STR(common(2, T(RILL_SQLT_CHAR, 3, 0), T(RILL_SQLT_CHAR, 3, 0)), "CHAR(3)");
     CHECK_STR(common(2, VARCHAR(3), T(RILL_SQLT_CHAR, 5, 0)), "VARCHAR(5)");
     /* timestamps: the larger precision, the zoned root when mixed; time attributes dropped */
-    CHECK_STR(common(2, rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP, 3, 0),
-                                                 RILL_SQLA_ROWTIME),
+    CHECK_STR(common(2,
+                     rill__sql_type_with_attr(&A, T(RILL_SQLT_TIMESTAMP, 3, 0), RILL_SQLA_ROWTIME),
                      T(RILL_SQLT_TIMESTAMP, 6, 0)),
               "TIMESTAMP(6)");
     CHECK_STR(common(2, T(RILL_SQLT_TIMESTAMP, 3, 0), T(RILL_SQLT_TIMESTAMP_LTZ, 3, 0)),
@@ -165,7 +165,7 @@ TEST(sql_types_common_type_is_the_least_restrictive)
     rill__arena_close(&A);
 }
 
-static const char *arith(rill__sql_arith op, const rill__sql_type *x, const rill__sql_type *y)
+static const char *arith(rill__sql_arith op, const rill__sql_ltype *x, const rill__sql_ltype *y)
 {
     return str(rill__sql_arith_type(&A, op, x, y));
 }
@@ -192,12 +192,12 @@ TEST(sql_types_arithmetic_result_types)
     CHECK_STR(arith(RILL_SQL_TIMES, T(RILL_SQLT_FLOAT, 0, 0), DEC(5, 2)), "DOUBLE");
     CHECK_STR(arith(RILL_SQL_PLUS, VARCHAR(3), INT_), "(none)");
     /* datetime and interval */
-    const rill__sql_type *ts = rill__sql_type_with_attr(&A, NN(T(RILL_SQLT_TIMESTAMP, 3, 0)),
-                                                        RILL_SQLA_ROWTIME);
-    const rill__sql_type *sec = NN(rill__sql_type_interval(&A, RILL_SQLU_SECOND,
-                                                           RILL_SQLU_SECOND, 2, 3, false));
-    const rill__sql_type *day = NN(rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_DAY, 2,
-                                                           0, false));
+    const rill__sql_ltype *ts =
+        rill__sql_type_with_attr(&A, NN(T(RILL_SQLT_TIMESTAMP, 3, 0)), RILL_SQLA_ROWTIME);
+    const rill__sql_ltype *sec =
+        NN(rill__sql_type_interval(&A, RILL_SQLU_SECOND, RILL_SQLU_SECOND, 2, 3, false));
+    const rill__sql_ltype *day =
+        NN(rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_DAY, 2, 0, false));
     CHECK_STR(arith(RILL_SQL_MINUS, ts, sec), "TIMESTAMP(3) NOT NULL");
     CHECK_STR(arith(RILL_SQL_PLUS, sec, ts), "TIMESTAMP(3) NOT NULL");
     CHECK_STR(arith(RILL_SQL_MINUS, sec, ts), "(none)");
