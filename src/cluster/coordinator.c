@@ -18,9 +18,9 @@ typedef struct pending_ckpt {
     uint64_t id;
     int64_t trigger_ms;
     int n_acked;
-    bool *acked;              /* by task */
-    char **files;             /* by task: data file name, NULL for a finished task */
-    uint64_t *sizes;          /* by task */
+    bool *acked;     /* by task */
+    char **files;    /* by task: data file name, NULL for a finished task */
+    uint64_t *sizes; /* by task */
     rill__state_usage *usage; /* by task: its keyed state at the barrier */
     bool *has_usage;          /* by task */
     uint64_t bytes, full_bytes;
@@ -193,8 +193,7 @@ static void pending_remove(rill__coordinator *c, int i)
     if (c->pending[i].final && c->pending[i].id == c->final_id)
         c->final_id = 0;
     pending_free(c, &c->pending[i]);
-    memmove(c->pending + i, c->pending + i + 1,
-            (size_t)(c->n_pending - i - 1) * sizeof *c->pending);
+    memmove(c->pending + i, c->pending + i + 1, (size_t)(c->n_pending - i - 1) * sizeof *c->pending);
     c->n_pending--;
 }
 
@@ -312,7 +311,8 @@ static int pending_index(const rill__coordinator *c, uint64_t id)
 static void give_up_older(rill__coordinator *c, uint64_t id, int64_t now)
 {
     char why[96];
-    snprintf(why, sizeof why, "given up for checkpoint %llu, which failed", (unsigned long long)id);
+    snprintf(why, sizeof why, "given up for checkpoint %llu, which failed",
+             (unsigned long long)id);
     for (int j = c->n_pending - 1; j >= 0; j--) {
         pending_ckpt *o = &c->pending[j];
         if (o->id >= id || o->ready || o->committing)
@@ -353,10 +353,9 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
     pending_remove(c, i);
     c->next_trigger_ms = retry_ms;
     if (++c->consecutive_failures > c->env->ckpt_tolerable_failures)
-        return rill__err_first(job_err, RILL_EIO,
-                               "%s %llu%s failed: %s (tolerable failed "
-                               "checkpoints: %d)",
-                               kind, (unsigned long long)id, final ? " (at the end of input)" : "",
+        return rill__err_first(job_err, RILL_EIO, "%s %llu%s failed: %s (tolerable failed "
+                               "checkpoints: %d)", kind, (unsigned long long)id,
+                               final ? " (at the end of input)" : "",
                                reason, c->env->ckpt_tolerable_failures);
     return 0;
 }
@@ -367,8 +366,8 @@ static int fail_pending(rill__coordinator *c, int i, const char *reason, rill__e
 static int write_savepoint(rill__coordinator *c, uint64_t id, const char *sp_dir, char **files,
                            const rill__buf *meta, char **loc_out, rill__err *err)
 {
-    char *dir =
-        rill__xasprintf("%s/savepoint-%s-%llu", sp_dir, c->env->name, (unsigned long long)id);
+    char *dir = rill__xasprintf("%s/savepoint-%s-%llu", sp_dir, c->env->name,
+                                (unsigned long long)id);
     int rc = rill__mkdirs(dir, 0755);
     if (rc) {
         rill__err_set(err, rc, "cannot create %s: %s", dir, rill_strerror(rc));
@@ -392,8 +391,8 @@ static int write_savepoint(rill__coordinator *c, uint64_t id, const char *sp_dir
     }
     if (rc == 0) {
         char *path = rill__xasprintf("%s/%s", dir, RILL_CKPT_METADATA_NAME);
-        rc = rill__ckpt_file_write_atomic(path, RILL_CKPT_SAVEPOINT_METADATA, meta->data, meta->len,
-                                          err);
+        rc = rill__ckpt_file_write_atomic(path, RILL_CKPT_SAVEPOINT_METADATA, meta->data,
+                                          meta->len, err);
         free(path);
     }
     if (rc)
@@ -475,8 +474,8 @@ void rill__coord_io_run(rill__coordinator *c, rill__coord_io *io)
      * the checkpoint, so a stop-with-savepoint that fails has ended nothing (its sinks have not
      * committed, its sources read on) */
     if (io->savepoint_dir) {
-        io->rc =
-            write_savepoint(c, io->id, io->savepoint_dir, io->files, &io->meta, &io->location, &e);
+        io->rc = write_savepoint(c, io->id, io->savepoint_dir, io->files, &io->meta,
+                                 &io->location, &e);
         if (io->rc != 0) {
             snprintf(io->msg, sizeof io->msg, "writing the savepoint: %s", e.msg);
             return;
@@ -625,10 +624,8 @@ uint64_t rill__coord_tick(rill__coordinator *c, int64_t now, bool *stop_out, ril
         p->final = true;
         c->final_id = p->id;
         *stop_out = true;
-        rill__log(RILL_LOG_INFO,
-                  "job '%s': every source has reached the end of its input: "
-                  "final checkpoint %llu",
-                  c->env->name, (unsigned long long)p->id);
+        rill__log(RILL_LOG_INFO, "job '%s': every source has reached the end of its input: "
+                  "final checkpoint %llu", c->env->name, (unsigned long long)p->id);
         return p->id;
     }
     if (c->env->ckpt_interval_ms <= 0 || now < c->next_trigger_ms ||
@@ -654,14 +651,12 @@ uint64_t rill__coord_final_pending(const rill__coordinator *c)
 }
 
 int rill__coord_ack(rill__coordinator *c, int task, uint64_t id, int rc, uint64_t bytes,
-                    uint64_t full_bytes, int64_t align_ms, const rill__state_usage *usage,
-                    const char *file, const char *reason, rill__err *job_err)
+                    uint64_t full_bytes, int64_t align_ms, const rill__state_usage *usage, const char *file,
+                    const char *reason, rill__err *job_err)
 {
     if (task < 0 || task >= c->g->n_tasks) { /* (once acks come over the network) */
-        rill__log(RILL_LOG_WARN,
-                  "checkpoint %llu: an ack from task %d, which the job does not "
-                  "have: ignored",
-                  (unsigned long long)id, task);
+        rill__log(RILL_LOG_WARN, "checkpoint %llu: an ack from task %d, which the job does not "
+                  "have: ignored", (unsigned long long)id, task);
         return 0;
     }
     for (int i = 0; i < c->n_pending; i++) {
@@ -755,16 +750,14 @@ uint64_t rill__coord_trigger_savepoint(rill__coordinator *c, const char *dir, bo
                                        rill__err *err)
 {
     if (c->n_sources_live == 0 || c->final_done) { /* (ending after the final checkpoint) */
-        rill__err_set(err, RILL_EPERM,
-                      "the job's sources have finished: no savepoint can be taken");
+        rill__err_set(err, RILL_EPERM, "the job's sources have finished: no savepoint can be taken");
         return 0;
     }
     for (int i = 0; i < c->n_pending; i++) {
         if (c->pending[i].stop) {
-            rill__err_set(err, RILL_EPERM,
-                          "job '%s' is stopping (stop-with-savepoint %llu in "
-                          "flight): no other savepoint can be taken",
-                          c->env->name, (unsigned long long)c->pending[i].id);
+            rill__err_set(err, RILL_EPERM, "job '%s' is stopping (stop-with-savepoint %llu in "
+                          "flight): no other savepoint can be taken", c->env->name,
+                          (unsigned long long)c->pending[i].id);
             return 0;
         }
     }

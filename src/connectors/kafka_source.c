@@ -21,11 +21,11 @@
 
 #include "kafka_int.h"
 
-#define STATE_MAGIC         0x31534b52u /* "RKS1" */
-#define STATE_VERSION       1u
-#define IDLE_WAIT_MAX_NS    (20 * 1000000LL) /* longest poll hint while no partition has data */
+#define STATE_MAGIC 0x31534b52u /* "RKS1" */
+#define STATE_VERSION 1u
+#define IDLE_WAIT_MAX_NS (20 * 1000000LL) /* longest poll hint while no partition has data */
 #define MAX_PENDING_COMMITS 16
-#define LOOKUP_GRACE_NS     (2 * 1000000000LL) /* past its deadline: librdkafka did not return */
+#define LOOKUP_GRACE_NS (2 * 1000000000LL) /* past its deadline: librdkafka did not return */
 
 typedef struct ksplit {
     char *topic;
@@ -72,7 +72,7 @@ typedef struct ksrc {
     klookup *lookup; /* new splits' offsets being looked up */
     int64_t next_discovery_ns;
     int64_t missing_since_ns; /* restored partitions not listed by the brokers since then */
-    int64_t idle_ns;          /* the poll hint, growing while nothing comes */
+    int64_t idle_ns; /* the poll hint, growing while nothing comes */
     /* a restore: the split states this reader owns now (those not yet adopted: their partition
      * not seen yet), and what the old readers were */
     bool restored;
@@ -84,11 +84,11 @@ typedef struct ksrc {
     /* decoding */
     rill__decoder dec;
     int raw_field;
-    rill__decoder kdec;        /* the key's fields (EXCEPT_KEY, csv or json keys) */
+    rill__decoder kdec;    /* the key's fields (EXCEPT_KEY, csv or json keys) */
     rill_schema *value_schema; /* JSON values of some fields: those */
     rill_batch *value_batch;   /* one row of them they decode into */
     rill_schema *key_schema;   /* the key's fields */
-    rill_batch *key_batch;     /* one row of them it decodes into */
+    rill_batch *key_batch;   /* one row of them it decodes into */
     rill__bad_records bad;
     rd_kafka_message_t **msgs;
     uint32_t cap_msgs;
@@ -175,13 +175,8 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
     s->msgs = rill__xcalloc(s->cap_msgs, sizeof *s->msgs);
     /* offsets are assigned explicitly, committed only when checkpoints complete; the end of a
      * partition is reported (bounded mode) */
-    const char *extra[] = {"enable.auto.commit",
-                           "false",
-                           "enable.auto.offset.store",
-                           "false",
-                           "enable.partition.eof",
-                           "true",
-                           NULL};
+    const char *extra[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
+                           "enable.partition.eof", "true", NULL};
     const char *reset = NULL;
     for (int i = 0; i < c->n_props; i++)
         if (!strcmp(c->props[2 * i], "auto.offset.reset"))
@@ -254,7 +249,7 @@ struct klookup {
     size_t n;
     char *group, *reset; /* group: NULL when none is named */
     int64_t deadline_ns; /* the calls' budget ends (client.timeout from the start) */
-    atomic_size_t at;    /* the split being looked up */
+    atomic_size_t at; /* the split being looked up */
     int rc;
     char msg[RILL_ERRMSG_MAX];
 };
@@ -289,8 +284,8 @@ static int watermark_offset(klookup *r, const ksplit *p, bool high, int64_t *out
 {
     int64_t lo, hi;
     atomic_store(&r->at, (size_t)(p - r->v));
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi, budget_ms(r));
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &lo,
+                                                             &hi, budget_ms(r));
     if (e)
         return lfail(r, RILL_EIO, "topic %s partition %d: cannot read its offsets: %s", p->topic,
                      p->partition, rd_kafka_err2str(e));
@@ -327,10 +322,8 @@ static int offsets_for_time(klookup *r, bool stop)
         rd_kafka_resp_err_t pe = e ? e : l->elems[i].err;
         int64_t off = l->elems[i].offset;
         if (pe)
-            rc = lfail(r, RILL_EIO,
-                       "topic %s partition %d: cannot look up the offset of time "
-                       "%lld: %s",
-                       p->topic, p->partition, (long long)ts, rd_kafka_err2str(pe));
+            rc = lfail(r, RILL_EIO, "topic %s partition %d: cannot look up the offset of time "
+                       "%lld: %s", p->topic, p->partition, (long long)ts, rd_kafka_err2str(pe));
         else if (off < 0)
             rc = watermark_offset(r, p, true, &off);
         if (rc == 0)
@@ -358,8 +351,8 @@ static int group_offsets(klookup *r, bool stop)
         }
     /* no group named: none has offsets (nothing is asked of the brokers, whose ACLs may not
      * know the group rill would make up) */
-    rd_kafka_resp_err_t e =
-        r->group ? rd_kafka_committed(r->rk, l, budget_ms(r)) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t e = r->group ? rd_kafka_committed(r->rk, l, budget_ms(r))
+                                     : RD_KAFKA_RESP_ERR_NO_ERROR;
     const char *reset = r->reset;
     int rc = 0;
     for (int i = 0; rc == 0 && i < l->cnt; i++) {
@@ -371,17 +364,15 @@ static int group_offsets(klookup *r, bool stop)
                        p->topic, p->partition, r->group, rd_kafka_err2str(pe));
         } else if (off < 0) {
             if (!stop && strcmp(reset, "latest") && strcmp(reset, "earliest") &&
-                strcmp(reset, "largest") && strcmp(reset, "smallest") && strcmp(reset, "end") &&
-                strcmp(reset, "beginning"))
-                rc = lfail(r, RILL_ECONFIG,
-                           "topic %s partition %d: group %s has no committed "
-                           "offset, and auto.offset.reset is '%s'",
-                           p->topic, p->partition, r->group ? r->group : "(none named)", reset);
+                strcmp(reset, "largest") && strcmp(reset, "smallest") &&
+                strcmp(reset, "end") && strcmp(reset, "beginning"))
+                rc = lfail(r, RILL_ECONFIG, "topic %s partition %d: group %s has no committed "
+                           "offset, and auto.offset.reset is '%s'", p->topic, p->partition,
+                           r->group ? r->group : "(none named)", reset);
             else
-                rc = watermark_offset(r, p,
-                                      stop || !strcmp(reset, "latest") ||
-                                          !strcmp(reset, "largest") || !strcmp(reset, "end"),
-                                      &off);
+                rc = watermark_offset(r, p, stop || !strcmp(reset, "latest") ||
+                                                 !strcmp(reset, "largest") ||
+                                                 !strcmp(reset, "end"), &off);
         }
         if (rc == 0)
             *(stop ? &p->stop : &p->next) = off;
@@ -460,38 +451,24 @@ static kask ask_of(const rill__kafka_cfg *c, const ksplit *p)
 {
     kask a = {.start = KW_LOW, .stop = KW_NONE};
     switch (p->startup ? c->start : KSTART_EARLIEST) {
-    case KSTART_TIMESTAMP:
-        a.start = KW_TIME, a.start_arg = c->start_ts;
-        break;
-    case KSTART_GROUP:
-        a.start = KW_GROUP;
-        break;
-    case KSTART_LATEST:
-        a.start = KW_HIGH;
-        break;
+    case KSTART_TIMESTAMP: a.start = KW_TIME, a.start_arg = c->start_ts; break;
+    case KSTART_GROUP: a.start = KW_GROUP; break;
+    case KSTART_LATEST: a.start = KW_HIGH; break;
     case KSTART_SPECIFIC:
         a.start_arg = given_offset(c, c->start_offsets, c->n_start_offsets, p);
         a.start = a.start_arg >= 0 ? KW_GIVEN : KW_LOW;
         break;
-    default:
-        break;
+    default: break;
     }
     switch (c->bound) {
-    case KBOUND_NONE:
-        break;
-    case KBOUND_TIMESTAMP:
-        a.stop = KW_TIME, a.stop_arg = c->bound_ts;
-        break;
-    case KBOUND_GROUP:
-        a.stop = KW_GROUP;
-        break;
+    case KBOUND_NONE: break;
+    case KBOUND_TIMESTAMP: a.stop = KW_TIME, a.stop_arg = c->bound_ts; break;
+    case KBOUND_GROUP: a.stop = KW_GROUP; break;
     case KBOUND_SPECIFIC:
         a.stop_arg = given_offset(c, c->bound_offsets, c->n_bound_offsets, p);
         a.stop = a.stop_arg >= 0 ? KW_GIVEN : KW_HIGH;
         break;
-    default:
-        a.stop = KW_HIGH;
-        break;
+    default: a.stop = KW_HIGH; break;
     }
     return a;
 }
@@ -519,7 +496,8 @@ static int lookup_start(ksrc *s, ksplit *v, size_t n)
     if (e) {
         r->v = NULL, r->n = 0; /* the caller frees them */
         lookup_free(r);
-        return fail(s, RILL_ENOMEM, "cannot start a thread to look up offsets: %s", strerror(e));
+        return fail(s, RILL_ENOMEM, "cannot start a thread to look up offsets: %s",
+                    strerror(e));
     }
     s->lookup = r;
     return 0;
@@ -538,8 +516,7 @@ static int lookup_take(ksrc *s, bool *done, ksplit **v, size_t *n)
             return 0;
         size_t at = atomic_load(&r->at);
         const ksplit *p = &r->v[at < r->n ? at : 0];
-        return fail(s, RILL_EIO,
-                    "topic %s partition %d%s: looking up where to read took longer "
+        return fail(s, RILL_EIO, "topic %s partition %d%s: looking up where to read took longer "
                     "than client.timeout (%lld ms); is its leader broker reachable from here?",
                     p->topic, p->partition, r->n > 1 ? " (one of the partitions taken)" : "",
                     (long long)s->cfg->timeout_ms);
@@ -636,11 +613,10 @@ static int adopt(ksrc *s, ksplit *v, size_t n)
             p->done = true;
         rill__grow((void **)&s->splits, &s->cap_splits, s->n_splits + 1, sizeof *s->splits);
         s->splits[s->n_splits++] = *p;
-        rill__log(RILL_LOG_INFO,
-                  "kafka source '%s' (subtask %d/%d): topic %s partition %d from "
-                  "offset %lld%s%s",
-                  s->uid, s->subtask + 1, s->par, p->topic, p->partition, (long long)p->next,
-                  p->stop >= 0 ? " to its end at the start" : "", p->done ? " (done)" : "");
+        rill__log(RILL_LOG_INFO, "kafka source '%s' (subtask %d/%d): topic %s partition %d from "
+                  "offset %lld%s%s", s->uid, s->subtask + 1, s->par, p->topic, p->partition,
+                  (long long)p->next, p->stop >= 0 ? " to its end at the start" : "",
+                  p->done ? " (done)" : "");
     }
     int rc = 0;
     for (size_t i = first; i < s->n_splits && rc == 0; i++) {
@@ -650,8 +626,8 @@ static int adopt(ksrc *s, ksplit *v, size_t n)
         /* the partition's own queue, not forwarded to the consumer's: one split a batch */
         p->q = rd_kafka_queue_get_partition(s->rk, p->topic, p->partition);
         if (!p->q)
-            rc =
-                fail(s, RILL_EIO, "topic %s partition %d: no queue for it", p->topic, p->partition);
+            rc = fail(s, RILL_EIO, "topic %s partition %d: no queue for it", p->topic,
+                      p->partition);
         else
             rd_kafka_queue_forward(p->q, NULL);
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
@@ -659,7 +635,8 @@ static int adopt(ksrc *s, ksplit *v, size_t n)
     if (rc == 0 && l->cnt > 0) {
         rd_kafka_error_t *e = rd_kafka_incremental_assign(s->rk, l);
         if (e) {
-            rc = fail(s, RILL_EIO, "assigning %d partitions: %s", l->cnt, rd_kafka_error_string(e));
+            rc = fail(s, RILL_EIO, "assigning %d partitions: %s", l->cnt,
+                      rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
     }
@@ -684,12 +661,10 @@ static int discovered(ksrc *s)
         if (!s->missing_since_ns)
             s->missing_since_ns = now;
         if (now - s->missing_since_ns > c->timeout_ms * 1000000)
-            return fail(s, RILL_ENOENT,
-                        "topic %s partition %d, which the checkpoint reads at "
+            return fail(s, RILL_ENOENT, "topic %s partition %d, which the checkpoint reads at "
                         "offset %lld, is not on %s (after %lld ms): a deleted topic must not "
-                        "be skipped in silence",
-                        s->rs[0].topic, s->rs[0].partition, (long long)s->rs[0].next, c->bootstrap,
-                        (long long)c->timeout_ms);
+                        "be skipped in silence", s->rs[0].topic, s->rs[0].partition,
+                        (long long)s->rs[0].next, c->bootstrap, (long long)c->timeout_ms);
         s->discovered = true;
         s->next_discovery_ns = now + 1000000000LL;
         return 0;
@@ -710,10 +685,8 @@ static int discover(ksrc *s)
         if (!s->discovered)
             return fail(s, RILL_EIO, "cannot read the topics from %s: %s", c->bootstrap,
                         rd_kafka_err2str(e));
-        rill__log(RILL_LOG_WARN,
-                  "kafka source '%s': partition discovery failed (%s); trying "
-                  "again later",
-                  s->uid, rd_kafka_err2str(e));
+        rill__log(RILL_LOG_WARN, "kafka source '%s': partition discovery failed (%s); trying "
+                  "again later", s->uid, rd_kafka_err2str(e));
         return 0;
     }
     ksplit *fresh = NULL, *resumed = NULL; /* to resolve from the startup mode, or taken */
@@ -757,8 +730,7 @@ static int discover(ksrc *s)
             i++;
             continue;
         }
-        rill__log(RILL_LOG_WARN,
-                  "kafka source '%s': topic %s partition %d, in the checkpoint "
+        rill__log(RILL_LOG_WARN, "kafka source '%s': topic %s partition %d, in the checkpoint "
                   "at offset %lld, is not read any more (not among the source's topics)",
                   s->uid, s->rs[i].topic, s->rs[i].partition, (long long)s->rs[i].next);
         drop_restored(s, s->rs[i].topic, s->rs[i].partition);
@@ -839,15 +811,9 @@ static int fill_meta(ksrc *s, rill_row *row, const rd_kafka_message_t *m, const 
         rd_kafka_timestamp_type_t tt;
         int64_t ts;
         switch (mc->what) {
-        case KMETA_TOPIC:
-            rc = rill_row_set_str(row, mc->field, p->topic, strlen(p->topic));
-            break;
-        case KMETA_PARTITION:
-            rill_row_set_i64(row, mc->field, p->partition);
-            break;
-        case KMETA_OFFSET:
-            rill_row_set_i64(row, mc->field, m->offset);
-            break;
+        case KMETA_TOPIC: rc = rill_row_set_str(row, mc->field, p->topic, strlen(p->topic)); break;
+        case KMETA_PARTITION: rill_row_set_i64(row, mc->field, p->partition); break;
+        case KMETA_OFFSET: rill_row_set_i64(row, mc->field, m->offset); break;
         case KMETA_TIMESTAMP:
             ts = rd_kafka_message_timestamp(m, &tt);
             if (tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
@@ -937,10 +903,8 @@ static int take_key(ksrc *s, rill_row *row, const rd_kafka_message_t *m, rill__p
                 continue;
             pe->column = 1;
             pe->field = c->key_idx[k];
-            snprintf(pe->what, sizeof pe->what,
-                     "the message has no key, and field '%s' is NOT "
-                     "NULL",
-                     c->key_names[k]);
+            snprintf(pe->what, sizeof pe->what, "the message has no key, and field '%s' is NOT "
+                     "NULL", c->key_names[k]);
             return RILL_EPARSE;
         }
         return 0;
@@ -1228,10 +1192,9 @@ static int take_position(ksrc *s, const rill__source_pos *pos, uint32_t *gen)
     uint32_t magic = rill__dec_u32(&d, "magic");
     uint32_t version = rill__dec_u32(&d, "version");
     if (d.rc == 0 && (magic != STATE_MAGIC || version != STATE_VERSION))
-        return fail(s, RILL_ECORRUPT,
-                    "the checkpoint's state of old subtask %d/%d is not a "
-                    "Kafka position (magic %08x, version %u)",
-                    pos->subtask + 1, pos->parallelism, magic, version);
+        return fail(s, RILL_ECORRUPT, "the checkpoint's state of old subtask %d/%d is not a "
+                    "Kafka position (magic %08x, version %u)", pos->subtask + 1,
+                    pos->parallelism, magic, version);
     *gen = rill__dec_u32(&d, "generation");
     bool discovered = rill__dec_u8(&d, "discovered") != 0;
     uint32_t n = rill__dec_u32(&d, "splits");
@@ -1256,12 +1219,8 @@ static int take_position(ksrc *s, const rill__source_pos *pos, uint32_t *gen)
             continue;
         }
         rill__grow((void **)&s->rs, &s->cap_rs, s->n_rs + 1, sizeof *s->rs);
-        s->rs[s->n_rs] = (ksplit){.topic = topic,
-                                  .partition = part,
-                                  .next = next,
-                                  .stop = stop,
-                                  .done = done,
-                                  .rank = s->n_rs};
+        s->rs[s->n_rs] = (ksplit){.topic = topic, .partition = part, .next = next,
+                                  .stop = stop, .done = done, .rank = s->n_rs};
         s->n_rs++;
     }
     uint32_t m = rill__dec_u32(&d, "old readers");
@@ -1343,10 +1302,9 @@ static int ksrc_checkpoint_complete(rill__source *src, uint64_t id)
     /* asynchronous: for monitoring only (a failure is logged by librdkafka, nothing else) */
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, s->commits[newest].offsets, 1);
     if (e)
-        rill__log(RILL_LOG_WARN,
-                  "kafka source '%s': committing checkpoint %llu's offsets to "
-                  "group %s: %s",
-                  s->uid, (unsigned long long)id, s->cfg->group, rd_kafka_err2str(e));
+        rill__log(RILL_LOG_WARN, "kafka source '%s': committing checkpoint %llu's offsets to "
+                  "group %s: %s", s->uid, (unsigned long long)id, s->cfg->group,
+                  rd_kafka_err2str(e));
     for (int i = 0; i <= newest; i++)
         rd_kafka_topic_partition_list_destroy(s->commits[i].offsets);
     memmove(s->commits, s->commits + newest + 1,

@@ -224,8 +224,7 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if (!value || !rill__state_backend_find(value))
             return rill__err_first(&env->err, RILL_ECONFIG,
                                    "option state.backend: expected \"heap\" or \"rocksdb\", got "
-                                   "\"%s\"",
-                                   value ? value : "(null)");
+                                   "\"%s\"", value ? value : "(null)");
         free(env->state_backend);
         env->state_backend = rill__xstrdup(value);
     } else if (!strcmp(key, "state.dir")) {
@@ -236,8 +235,7 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         if (!value || rill__parse_bytes(value, &bytes) != 0 || bytes < ((int64_t)1 << 20))
             return rill__err_first(&env->err, RILL_ECONFIG,
                                    "option state.memory: expected a size of at least 1m (bytes, "
-                                   "or with k, m, g), got \"%s\"",
-                                   value ? value : "(null)");
+                                   "or with k, m, g), got \"%s\"", value ? value : "(null)");
         env->state_memory = bytes;
     } else if (!strcmp(key, "state.backend.incremental")) {
         if (value && (!strcmp(value, "true") || !strcmp(value, "1")))
@@ -247,8 +245,7 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         else
             return rill__err_first(&env->err, RILL_ECONFIG,
                                    "option state.backend.incremental: expected \"true\" or "
-                                   "\"false\", got \"%s\"",
-                                   value ? value : "(null)");
+                                   "\"false\", got \"%s\"", value ? value : "(null)");
     } else if (!strcmp(key, "state.backend.rocksdb.timer-service.factory")) {
         if (value && !strcasecmp(value, "rocksdb"))
             env->state_heap_timers = false;
@@ -267,8 +264,7 @@ int rill_env_set(rill_env *env, const char *key, const char *value)
         else
             return rill__err_first(&env->err, RILL_ECONFIG,
                                    "option checkpoint.mode: expected \"exactly-once\" or "
-                                   "\"at-least-once\", got \"%s\"",
-                                   value ? value : "(null)");
+                                   "\"at-least-once\", got \"%s\"", value ? value : "(null)");
     } else {
         return rill__err_first(&env->err, RILL_ECONFIG,
                                "unknown option \"%s\" (known: name, parallelism, max-parallelism, "
@@ -498,8 +494,8 @@ rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_sc
 {
     if (!in)
         return NULL;
-    rill_stream *s = fn_node(in->in, RILL_NODE_PROCESS, out_schema, (rill__node_fn){.process = fn},
-                             user, "process");
+    rill_stream *s = fn_node(in->in, RILL_NODE_PROCESS, out_schema,
+                             (rill__node_fn){.process = fn}, user, "process");
     if (s && s->node) {
         s->node->keyed = true;
         s->node->key = in->key;
@@ -519,8 +515,7 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
                s->node->source_ops == &rill__kafka_source_ops;
     int f = ts_field ? rill_schema_index(s->schema, ts_field) : own ? -1 : RILL_ENOENT;
     if (!ts_field && !own) {
-        rill__err_first(&s->env->err, RILL_EINVAL,
-                        "event_time after '%s': no timestamp field "
+        rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no timestamp field "
                         "named (only a Kafka source's rows carry timestamps of their own)",
                         s->node->uid);
         return error_stream(s->env);
@@ -544,9 +539,8 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
     if (o.kind > RILL_WM_NONE || o.max_delay_ms < 0 || o.idle_timeout_ms < 0) {
         rill__err_first(&s->env->err, RILL_EINVAL,
                         "event_time after '%s': bad watermark options (kind %d, max delay %lld, "
-                        "idle timeout %lld)",
-                        s->node->uid, (int)o.kind, (long long)o.max_delay_ms,
-                        (long long)o.idle_timeout_ms);
+                        "idle timeout %lld)", s->node->uid, (int)o.kind,
+                        (long long)o.max_delay_ms, (long long)o.idle_timeout_ms);
         return error_stream(s->env);
     }
     rill__node *n = node_new(s->env, RILL_NODE_EVENT_TIME, s, s->schema);
@@ -584,8 +578,8 @@ rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag)
         s->node->kind != RILL_NODE_WINDOW) {
         rill__err_first(&s->env->err, RILL_EGRAPH,
                         "side_output '%s': '%s' is a %s; only flat_map, process and window "
-                        "operators have side outputs",
-                        tag->name, s->node->uid, kind_name(s->node->kind));
+                        "operators have side outputs", tag->name, s->node->uid,
+                        kind_name(s->node->kind));
         return error_stream(s->env);
     }
     return stream_of(s->env, s->node, tag->id, tag->schema);
@@ -596,7 +590,8 @@ rill_stream *rill_stream_uid(rill_stream *s, const char *uid)
     if (!s || !s->node)
         return s;
     if (!uid || !*uid) {
-        rill__err_first(&s->env->err, RILL_EINVAL, "uid of '%s': must not be empty", s->node->uid);
+        rill__err_first(&s->env->err, RILL_EINVAL, "uid of '%s': must not be empty",
+                        s->node->uid);
         return s;
     }
     free(s->node->uid);
@@ -662,8 +657,8 @@ rill_stream *rill_source_generator(rill_env *env, const rill_schema *schema,
         rill__err_first(&env->err, RILL_EINVAL, "generator source: no options given");
         return error_stream(env);
     }
-    rill_stream *s =
-        source_node(env, schema, &rill__generator_source_ops, rill__generator_cfg(opts));
+    rill_stream *s = source_node(env, schema, &rill__generator_source_ops,
+                                 rill__generator_cfg(opts));
     if (s->node)
         s->node->user = opts->user;
     return s;
@@ -681,7 +676,8 @@ rill_stream *rill_source_file(rill_env *env, const char *path, const rill_schema
     return source_node(env, schema, &rill__file_source_ops, rill__file_source_cfg(path, opts));
 }
 
-rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema, const char *const *options)
+rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
+                               const char *const *options)
 {
     if (!env)
         return NULL;
@@ -770,16 +766,9 @@ rill_stream *rill_source_at(rill_env *env, const char *location, const rill_sche
         return rill_source_file(env, location, schema, o.format);
     bool json = o.format && o.format->format == RILL_FMT_JSON;
     char delim[2] = {o.format && o.format->delimiter ? o.format->delimiter : ',', '\0'};
-    const char *kopts[] = {"url",
-                           location,
-                           "format",
-                           json ? "json" : "csv",
-                           "csv.field-delimiter",
-                           delim,
-                           "scan.startup.mode",
-                           "earliest-offset",
-                           "scan.bounded.mode",
-                           o.unbounded ? "unbounded" : "latest-offset",
+    const char *kopts[] = {"url", location, "format", json ? "json" : "csv",
+                           "csv.field-delimiter", delim, "scan.startup.mode", "earliest-offset",
+                           "scan.bounded.mode", o.unbounded ? "unbounded" : "latest-offset",
                            NULL};
     return rill_source_kafka(env, schema, kopts);
 }
@@ -799,17 +788,10 @@ rill_stream *rill_sink_at(rill_stream *in, const char *location, const rill_io_o
     bool json = o.format && o.format->format == RILL_FMT_JSON;
     char delim[2] = {o.format && o.format->delimiter ? o.format->delimiter : ',', '\0'};
     char *prefix = rill__xasprintf("rill-%s", in->env->name ? in->env->name : "job");
-    const char *kopts[] = {"url",
-                           location,
-                           "format",
-                           json ? "json" : "csv",
-                           "csv.field-delimiter",
-                           delim,
-                           "sink.delivery-guarantee",
+    const char *kopts[] = {"url", location, "format", json ? "json" : "csv",
+                           "csv.field-delimiter", delim, "sink.delivery-guarantee",
                            o.exactly_once ? "exactly-once" : "at-least-once",
-                           "sink.transactional-id-prefix",
-                           prefix,
-                           NULL};
+                           "sink.transactional-id-prefix", prefix, NULL};
     rill_stream *s = rill_sink_kafka(in, kopts);
     free(prefix);
     return s;
@@ -869,13 +851,13 @@ int rill__env_validate(rill_env *env)
         int p = rill__node_parallelism(env, n);
         if (n->keyed && p > env->max_parallelism)
             return rill__err_set(&env->err, RILL_ECONFIG,
-                                 "operator '%s': parallelism %d exceeds max-parallelism %d", n->uid,
-                                 p, env->max_parallelism);
+                                 "operator '%s': parallelism %d exceeds max-parallelism %d",
+                                 n->uid, p, env->max_parallelism);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(env->nodes[j]->uid, n->uid))
                 return rill__err_set(&env->err, RILL_EGRAPH,
-                                     "uid '%s' is used by two operators (%s-%d and %s-%d)", n->uid,
-                                     kind_name(env->nodes[j]->kind), env->nodes[j]->id,
+                                     "uid '%s' is used by two operators (%s-%d and %s-%d)",
+                                     n->uid, kind_name(env->nodes[j]->kind), env->nodes[j]->id,
                                      kind_name(n->kind), n->id);
     }
     if (env->n_nodes == 0)
@@ -903,10 +885,8 @@ int rill_env_execute(rill_env *env)
     if (env->err.code)
         return env->err.code;
     if (env->dead_letter_path && env->bad_policy != RILL_BAD_SKIP)
-        rill__log(RILL_LOG_WARN,
-                  "dead-letter-file '%s' is unused: malformed records fail the "
-                  "job unless bad-records is \"skip\"",
-                  env->dead_letter_path);
+        rill__log(RILL_LOG_WARN, "dead-letter-file '%s' is unused: malformed records fail the "
+                  "job unless bad-records is \"skip\"", env->dead_letter_path);
     if (!env->executor)
         return rill__err_set(&env->err, RILL_ECONFIG, "rill_env_execute: no executor");
     int64_t t0 = rill__mono_ns();
@@ -948,7 +928,8 @@ static rill_stream *operator_node(rill_stream *in, const rill_schema *out_schema
             f->cfg_free(cfg);
         return in ? error_stream(in->env) : NULL;
     }
-    rill__node *n = node_new(in->env, RILL_NODE_OPERATOR, in, out_schema ? out_schema : in->schema);
+    rill__node *n = node_new(in->env, RILL_NODE_OPERATOR, in, out_schema ? out_schema
+                                                                          : in->schema);
     n->op_factory = f;
     n->op_cfg = cfg;
     free(n->uid);

@@ -50,7 +50,7 @@ struct rill__node {
     int id;
     rill__node_kind kind;
     char *uid;
-    int parallelism;         /* 0: the env's default */
+    int parallelism; /* 0: the env's default */
     rill_schema *out_schema; /* NULL for sinks */
     rill__node *input;       /* NULL for sources */
     int input_tag;           /* -1: the input's main output; else a side output tag id */
@@ -119,7 +119,7 @@ struct rill_env {
     bool state_incremental;
     /* rocksdb: timers in memory (Flink's timer-service.factory HEAP), not in RocksDB */
     bool state_heap_timers;
-    int rest_port; /* the REST API's port (0: any), -1: no REST API */
+    int rest_port;           /* the REST API's port (0: any), -1: no REST API */
     /* restarts: kind 0 unset (none, or fixed-delay when checkpointing), 1 none, 2 fixed-delay,
      * 3 exponential-delay, 4 failure-rate */
     int restart_kind;
@@ -325,8 +325,8 @@ const char *rill__task_state_name(rill__task_state s);
 typedef struct rill__task rill__task;
 
 /* Told of every task state change, from the task's thread. */
-typedef void (*rill__task_listener)(void *arg, rill__task *t, rill__task_state state, int rc,
-                                    const char *msg);
+typedef void (*rill__task_listener)(void *arg, rill__task *t, rill__task_state state,
+                                    int rc, const char *msg);
 
 /* The tasks of one job deployed in one process, with the local channels between them. */
 typedef struct rill__job_run rill__job_run;

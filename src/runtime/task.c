@@ -8,7 +8,7 @@
 #include "task_int.h"
 
 #define IDLE_PARK_NS (20 * 1000 * 1000) /* a safety net: wake-ups are explicit */
-#define IDLE_SPINS   256                /* empty polls before parking: a batch is often near */
+#define IDLE_SPINS 256                   /* empty polls before parking: a batch is often near */
 
 const char *rill__task_state_name(rill__task_state s)
 {
@@ -75,14 +75,14 @@ typedef struct edge_writer {
     rill__output base;
     rill__task *task;
     rill__exec_edge *edge;
-    int n;                /* receiving subtasks */
-    rill__channel **ch;   /* by receiving subtask */
-    rill_batch **staging; /* HASH: rows for each receiver */
+    int n;                 /* receiving subtasks */
+    rill__channel **ch;    /* by receiving subtask */
+    rill_batch **staging;  /* HASH: rows for each receiver */
     rill__batch_pool *pool;
     const rill__key_spec *key;
     int max_par;
-    uint16_t *kg_sub; /* HASH: receiving subtask by key group (no division per row) */
-    int next;         /* REBALANCE: round robin position */
+    uint16_t *kg_sub;      /* HASH: receiving subtask by key group (no division per row) */
+    int next;              /* REBALANCE: round robin position */
     rill__buf scratch;
 } edge_writer;
 
@@ -299,9 +299,9 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
         .user = n->user,
         .open = n->open,
         .close = n->close,
-        .in_schema =
-            n->input ? (n->input_tag < 0 ? n->input->out_schema : env->tags[n->input_tag]->schema)
-                     : n->out_schema,
+        .in_schema = n->input ? (n->input_tag < 0 ? n->input->out_schema
+                                                  : env->tags[n->input_tag]->schema)
+                              : n->out_schema,
         .out_schema = n->out_schema,
         .batch_size = env->batch_size,
         .counters = env->counters,
@@ -376,8 +376,8 @@ static int task_build(rill__task *t)
                                 t->subtask + 1, v->parallelism, rill_strerror(rc));
                 return rc;
             }
-            t->source_pool =
-                rill__batch_pool_new(n->out_schema, env->batch_size, env->channel_capacity + 8);
+            t->source_pool = rill__batch_pool_new(n->out_schema, env->batch_size,
+                                                  env->channel_capacity + 8);
             rill__op_init init = {.uid = n->uid,
                                   .subtask = t->subtask,
                                   .parallelism = v->parallelism,
@@ -600,7 +600,7 @@ static int gate_check_aligned(rill__task *t)
     t->n_barrier_in = 0;
     memset(t->barrier_in, 0, (size_t)t->n_in * sizeof *t->barrier_in);
     return rill__task_checkpoint(t, id, t->aligning_savepoint,
-                                 (rill__mono_ns() - t->align_start_ns) / 1000000);
+                           (rill__mono_ns() - t->align_start_ns) / 1000000);
 }
 
 /*
@@ -1096,8 +1096,8 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
         int idx = tasks ? tasks[k] : k;
         if (placement && placement->proc_of_task[idx] != placement->self) {
             rill__err_set(err, RILL_EINVAL,
-                          "task %d is listed for this process (%d) but placed in process %d", idx,
-                          placement->self, placement->proc_of_task[idx]);
+                          "task %d is listed for this process (%d) but placed in process %d",
+                          idx, placement->self, placement->proc_of_task[idx]);
             rill__job_run_free(r);
             return RILL_EINVAL;
         }
@@ -1174,7 +1174,8 @@ int rill__job_run_start(rill__job_run *r)
     return 0;
 }
 
-void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg, bool exactly_once)
+void rill__job_run_on_snapshot(rill__job_run *r, rill__snapshot_fn fn, void *arg,
+                               bool exactly_once)
 {
     r->snap_fn = fn;
     r->snap_arg = arg;
@@ -1256,7 +1257,8 @@ void rill__job_run_join(rill__job_run *r)
             atomic_fetch_add(&n->records_out, op->records_out);
         }
         if (t->source && t->source->ops->skipped)
-            atomic_fetch_add(&t->v->nodes[0]->records_skipped, t->source->ops->skipped(t->source));
+            atomic_fetch_add(&t->v->nodes[0]->records_skipped,
+                             t->source->ops->skipped(t->source));
     }
 }
 

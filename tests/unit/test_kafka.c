@@ -53,8 +53,8 @@ static rd_kafka_t *producer(const mock *m)
 
 /* Message value v (key k, may be NULL; headers h, may be NULL, taken) to partition part with
  * timestamp ts. */
-static void send_hdrs(rd_kafka_t *p, const char *topic, int32_t part, const char *k, const char *v,
-                      int64_t ts, rd_kafka_headers_t *h)
+static void send_hdrs(rd_kafka_t *p, const char *topic, int32_t part, const char *k,
+                      const char *v, int64_t ts, rd_kafka_headers_t *h)
 {
     rd_kafka_vu_t vu[7] = {
         {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic},
@@ -70,8 +70,8 @@ static void send_hdrs(rd_kafka_t *p, const char *topic, int32_t part, const char
         rill_test_fail(__FILE__, __LINE__, "produce: %s", rd_kafka_error_string(e));
 }
 
-static void send_msg(rd_kafka_t *p, const char *topic, int32_t part, const char *k, const char *v,
-                     int64_t ts)
+static void send_msg(rd_kafka_t *p, const char *topic, int32_t part, const char *k,
+                     const char *v, int64_t ts)
 {
     send_hdrs(p, topic, part, k, v, ts, NULL);
 }
@@ -92,12 +92,8 @@ static void send_rows(const mock *m, const char *topic, int parts, int n)
 static rill__conn_init conn_init(rill__err *err, int subtask, int par)
 {
     memset(err, 0, sizeof *err);
-    return (rill__conn_init){.uid = "k",
-                             .subtask = subtask,
-                             .parallelism = par,
-                             .batch_size = 16,
-                             .bad_policy = RILL_BAD_FAIL,
-                             .err = err};
+    return (rill__conn_init){.uid = "k", .subtask = subtask, .parallelism = par,
+                             .batch_size = 16, .bad_policy = RILL_BAD_FAIL, .err = err};
 }
 
 static rill_schema *schema_of(const char *spec)
@@ -187,17 +183,9 @@ TEST(kafka_source_rescale_chains_read_each_row_once)
     enum { TOTAL = 700 };
     send_rows(&m, "in", 5, TOTAL);
     rill_schema *schema = schema_of(ROW_SCHEMA);
-    const char *opts[] = {"topic",
-                          "in",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          META[0],
-                          META[1],
-                          META[2],
-                          META[3],
-                          NULL};
+    const char *opts[] = {"topic", "in", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                          META[3], NULL};
     void *cfg = cfg_of(&m, schema, opts);
     static const int chains[][3] = {{2, 1, 1}, {4, 1, 1}, {3, 1, 1}, {4, 2, 2}, {1, 3, 2},
                                     {2, 4, 3}, {1, 1, 1}, {4, 4, 4}, {3, 2, 4}, {1, 4, 1}};
@@ -217,8 +205,8 @@ TEST(kafka_source_rescale_chains_read_each_row_once)
                 sp[i] = (rill__source_pos){i, old_par, fin[i], fin[i] ? NULL : pos[i].data,
                                            fin[i] ? 0 : pos[i].len};
             for (int st = 0; st < par; st++) {
-                snprintf(what, sizeof what, "chain %d->%d->%d, run %d, subtask %d", chains[c][0],
-                         chains[c][1], chains[c][2], ph + 1, st);
+                snprintf(what, sizeof what, "chain %d->%d->%d, run %d, subtask %d",
+                         chains[c][0], chains[c][1], chains[c][2], ph + 1, st);
                 rill__err err;
                 rill__conn_init init = conn_init(&err, st, par);
                 rill__source *src;
@@ -282,58 +270,28 @@ TEST(kafka_source_startup_and_bounded_modes)
     send_rows(&m, "modes", 2, TOTAL); /* even ids in partition 0, odd in 1; offset = id / 2 */
     rill_schema *schema = schema_of(ROW_SCHEMA);
     bool seen[TOTAL];
-    const char *latest[] = {"topic",
-                            "modes",
-                            "scan.startup.mode",
-                            "latest-offset",
-                            "scan.bounded.mode",
-                            "latest-offset",
-                            META[0],
-                            META[1],
-                            META[2],
-                            META[3],
-                            NULL};
+    const char *latest[] = {"topic", "modes", "scan.startup.mode", "latest-offset",
+                            "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                            META[3], NULL};
     void *cfg = cfg_of(&m, schema, latest);
     CHECK_EQ(read_all(cfg, schema, seen, TOTAL), 0);
     rill__kafka_source_ops.cfg_free(cfg);
     /* (the timestamp modes ask the brokers for offsets by time, which librdkafka's mock
      * cluster does not look up: it answers "none", so they are not tested here) */
-    const char *given[] = {"topic",
-                           "modes",
-                           "scan.startup.mode",
-                           "specific-offsets",
-                           "scan.startup.specific-offsets",
-                           "partition:0,offset:45;partition:1,"
-                           "offset:10",
-                           "scan.bounded.mode",
-                           "specific-offsets",
-                           "scan.bounded.specific-offsets",
-                           "partition:0,offset:48;partition:1,"
-                           "offset:12",
-                           META[0],
-                           META[1],
-                           META[2],
-                           META[3],
-                           NULL};
+    const char *given[] = {"topic", "modes", "scan.startup.mode", "specific-offsets",
+                           "scan.startup.specific-offsets", "partition:0,offset:45;partition:1,"
+                           "offset:10", "scan.bounded.mode", "specific-offsets",
+                           "scan.bounded.specific-offsets", "partition:0,offset:48;partition:1,"
+                           "offset:12", META[0], META[1], META[2], META[3], NULL};
     cfg = cfg_of(&m, schema, given);
     CHECK_EQ(read_all(cfg, schema, seen, TOTAL), 5); /* ids 90, 92, 94 and 21, 23 */
     CHECK(seen[90] && seen[94] && seen[21] && seen[23] && !seen[96] && !seen[25]);
     rill__kafka_source_ops.cfg_free(cfg);
 
     /* group offsets: a reader takes two checkpoints' positions, only the first completes */
-    const char *group[] = {"topic",
-                           "modes",
-                           "properties.group.id",
-                           "g1",
-                           "scan.startup.mode",
-                           "group-offsets",
-                           "scan.bounded.mode",
-                           "latest-offset",
-                           META[0],
-                           META[1],
-                           META[2],
-                           META[3],
-                           NULL};
+    const char *group[] = {"topic", "modes", "properties.group.id", "g1", "scan.startup.mode",
+                           "group-offsets", "scan.bounded.mode", "latest-offset", META[0],
+                           META[1], META[2], META[3], NULL};
     cfg = cfg_of(&m, schema, group);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
@@ -358,7 +316,7 @@ TEST(kafka_source_startup_and_bounded_modes)
     rill__kafka_source_ops.destroy(src); /* closes: the asynchronous commit goes out first */
     bool again[TOTAL];
     int n = read_all(cfg, schema, again, TOTAL);
-    CHECK_EQ(n, TOTAL - first);     /* exactly what checkpoint 1 had not read */
+    CHECK_EQ(n, TOTAL - first); /* exactly what checkpoint 1 had not read */
     for (int i = 0; i < TOTAL; i++) /* the rows after checkpoint 1 come again: 2 never completed */
         CHECK_EQ(again[i], !at1[i]);
     rill__buf_free(&pos);
@@ -383,27 +341,11 @@ TEST(kafka_source_metadata_and_raw)
     rd_kafka_destroy(p);
     rill_schema *schema = schema_of("v STRING, t STRING, k STRING, hs STRING, tr STRING, "
                                     "tt STRING, ts TIMESTAMP");
-    const char *opts[] = {"topic",
-                          "meta",
-                          "format",
-                          "raw",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          "metadata.t",
-                          "topic",
-                          "metadata.k",
-                          "key",
-                          "metadata.hs",
-                          "headers",
-                          "metadata.tr",
-                          "header.trace",
-                          "metadata.tt",
-                          "timestamp-type",
-                          "metadata.ts",
-                          "timestamp",
-                          NULL};
+    const char *opts[] = {"topic", "meta", "format", "raw", "scan.startup.mode",
+                          "earliest-offset", "scan.bounded.mode", "latest-offset",
+                          "metadata.t", "topic", "metadata.k", "key", "metadata.hs", "headers",
+                          "metadata.tr", "header.trace", "metadata.tt", "timestamp-type",
+                          "metadata.ts", "timestamp", NULL};
     void *cfg = cfg_of(&m, schema, opts);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
@@ -449,17 +391,9 @@ TEST(kafka_source_bad_records)
     CHECK_EQ(rd_kafka_flush(p, 10000), 0);
     rd_kafka_destroy(p);
     rill_schema *schema = schema_of(ROW_SCHEMA);
-    const char *opts[] = {"topic",
-                          "bad",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          META[0],
-                          META[1],
-                          META[2],
-                          META[3],
-                          NULL};
+    const char *opts[] = {"topic", "bad", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                          META[3], NULL};
     void *cfg = cfg_of(&m, schema, opts);
     char *dl = rill__xasprintf("%s/dead.jsonl", rill_test_tmpdir());
     for (int skip = 0; skip < 2; skip++) {
@@ -553,13 +487,9 @@ TEST(kafka_options_refused_by_name)
                             "of a sink");
     /* an option given twice: the last one counts (and the first is not leaked: fuzz_kafka's
      * found-specific-offsets-given-twice) */
-    const char *twice[] = {"url",
-                           "kafka://h:1/t",
-                           "scan.startup.specific-offsets",
-                           "partition:0,offset:1",
-                           "scan.startup.specific-offsets",
-                           "partition:0,offset:2;partition:1,offset:3",
-                           NULL};
+    const char *twice[] = {"url", "kafka://h:1/t", "scan.startup.specific-offsets",
+                           "partition:0,offset:1", "scan.startup.specific-offsets",
+                           "partition:0,offset:2;partition:1,offset:3", NULL};
     void *tw = rill__kafka_source_cfg(twice, &err);
     CHECK(tw != NULL);
     CHECK_EQ(((rill__kafka_cfg *)tw)->n_start_offsets, 2);
@@ -593,15 +523,8 @@ TEST(kafka_sink_rows_read_back)
         char topic[16];
         snprintf(topic, sizeof topic, "out%d", mode);
         CHECK_EQ(rd_kafka_mock_topic_create(m.mc, topic, 3, 3), 0);
-        const char *opts[] = {"properties.bootstrap.servers",
-                              m.bootstrap,
-                              "topic",
-                              topic,
-                              "key.fields",
-                              "name",
-                              "sink.partitioner",
-                              parts[mode],
-                              NULL};
+        const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", topic,
+                              "key.fields", "name", "sink.partitioner", parts[mode], NULL};
         rill__err err = {0};
         void *cfg = rill__kafka_sink_cfg(opts, &err);
         CHECK(cfg != NULL);
@@ -634,17 +557,9 @@ TEST(kafka_sink_rows_read_back)
         /* read back, with the key and partition */
         rill_schema *rs = schema_of("id INT64 NOT NULL, ts TIMESTAMP NOT NULL, name STRING, "
                                     "k STRING, part INT64");
-        const char *ropts[] = {"topic",
-                               topic,
-                               "scan.startup.mode",
-                               "earliest-offset",
-                               "scan.bounded.mode",
-                               "latest-offset",
-                               "metadata.k",
-                               "key",
-                               "metadata.part",
-                               "partition",
-                               NULL};
+        const char *ropts[] = {"topic", topic, "scan.startup.mode", "earliest-offset",
+                               "scan.bounded.mode", "latest-offset", "metadata.k", "key",
+                               "metadata.part", "partition", NULL};
         void *rcfg = cfg_of(&m, rs, ropts);
         rill__conn_init init = conn_init(&err, 0, 1);
         rill__source *src;
@@ -696,9 +611,8 @@ TEST(kafka_sink_rows_read_back)
 static int read_ids(const mock *m, const char *topic, int *count, int total)
 {
     rill_schema *rs = schema_of("id INT64 NOT NULL");
-    const char *ropts[] = {
-        "topic",         topic, "scan.startup.mode", "earliest-offset", "scan.bounded.mode",
-        "latest-offset", NULL};
+    const char *ropts[] = {"topic", topic, "scan.startup.mode", "earliest-offset",
+                           "scan.bounded.mode", "latest-offset", NULL};
     void *cfg = cfg_of(m, rs, ropts);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
@@ -744,15 +658,9 @@ static void write_ids(rill__sink *sink, rill_schema *schema, int from, int to)
 /* The exactly-once sink's config for topic, transactional-id prefix "t". */
 static void *eo_cfg(const mock *m, const char *topic, const rill_schema *schema)
 {
-    const char *opts[] = {"properties.bootstrap.servers",
-                          m->bootstrap,
-                          "topic",
-                          topic,
-                          "sink.delivery-guarantee",
-                          "exactly-once",
-                          "sink.transactional-id-prefix",
-                          "t",
-                          NULL};
+    const char *opts[] = {"properties.bootstrap.servers", m->bootstrap, "topic", topic,
+                          "sink.delivery-guarantee", "exactly-once",
+                          "sink.transactional-id-prefix", "t", NULL};
     rill__err err = {0};
     void *cfg = rill__kafka_sink_cfg(opts, &err);
     CHECK(cfg != NULL);
@@ -882,7 +790,8 @@ TEST(kafka_sink_exactly_once_under_broker_errors)
     write_ids(a, schema, 0, 10);
     rill__buf s1 = {0};
     CHECK_RC(rill__kafka_sink_ops.pre_commit(a, 1, &s1));
-    rd_kafka_mock_push_request_errors(m.mc, END_TXN, 2, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+    rd_kafka_mock_push_request_errors(m.mc, END_TXN, 2,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
     CHECK_RC(rill__kafka_sink_ops.commit(a, 1));
     CHECK_EQ(marker_of(&m, "f", "t-out-0"), 1);
@@ -940,15 +849,9 @@ TEST(kafka_source_pattern_discovers_new_topics)
     send_msg(p, "other", 0, NULL, "2,1002", 1002);
     CHECK_EQ(rd_kafka_flush(p, 10000), 0);
     rill_schema *schema = schema_of("id INT64 NOT NULL, ts TIMESTAMP NOT NULL, t STRING");
-    const char *opts[] = {"topic-pattern",
-                          "ev-.*",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.topic-partition-discovery.interval",
-                          "100",
-                          "metadata.t",
-                          "topic",
-                          NULL};
+    const char *opts[] = {"topic-pattern", "ev-.*", "scan.startup.mode", "earliest-offset",
+                          "scan.topic-partition-discovery.interval", "100", "metadata.t",
+                          "topic", NULL};
     void *cfg = cfg_of(&m, schema, opts);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
@@ -1018,22 +921,16 @@ TEST(kafka_event_time_from_message_timestamps)
     rill_env *env = rill_env_new();
     CHECK_RC(rill_env_set(env, "parallelism", "2"));
     rill_schema *schema = schema_of("id INT64 NOT NULL");
-    const char *opts[] = {"properties.bootstrap.servers",
-                          m.bootstrap,
-                          "topic",
-                          "et",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          NULL};
+    const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", "et",
+                          "scan.startup.mode", "earliest-offset", "scan.bounded.mode",
+                          "latest-offset", NULL};
     rill_stream *s = rill_source_kafka(env, schema, opts);
     rill_watermark_opts wm = {.kind = RILL_WM_MONOTONOUS};
     s = rill_stream_event_time(s, NULL, &wm);
     rill_schema *k = schema_of("k INT64 NOT NULL");
     s = rill_stream_map(s, k, one_key, NULL);
-    rill_window_spec w = {
-        .kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 1000, .slide_ms = 1000};
+    rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
+                          .size_ms = 1000, .slide_ms = 1000};
     rill_agg_spec count = {RILL_AGG_COUNT, NULL, "n"};
     s = rill_window_aggregate(rill_stream_key_by(s, "k"), &w, &count, 1);
     rill_stream_parallelism(rill_sink_file(s, out, NULL), 1);
@@ -1095,17 +992,9 @@ TEST(kafka_source_split_ids_survive_restore)
     mock_start(&m, "ids", 3);
     send_rows(&m, "ids", 3, 3000);
     rill_schema *schema = schema_of(ROW_SCHEMA);
-    const char *opts[] = {"topic",
-                          "ids",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          META[0],
-                          META[1],
-                          META[2],
-                          META[3],
-                          NULL};
+    const char *opts[] = {"topic", "ids", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", META[0], META[1], META[2],
+                          META[3], NULL};
     void *cfg = cfg_of(&m, schema, opts);
     /* a position whose splits are partitions 2, 1, 0 (ids 0, 1, 2), each at offset 10 */
     rill__buf pos = {0};
@@ -1150,19 +1039,9 @@ TEST(kafka_source_restored_partition_missing)
     mock_start(&m, "here", 1);
     send_rows(&m, "here", 1, 10);
     rill_schema *schema = schema_of(ROW_SCHEMA);
-    const char *opts[] = {"topic-pattern",
-                          "here|gone",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          "client.timeout",
-                          "300",
-                          META[0],
-                          META[1],
-                          META[2],
-                          META[3],
-                          NULL};
+    const char *opts[] = {"topic-pattern", "here|gone", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", "client.timeout", "300",
+                          META[0], META[1], META[2], META[3], NULL};
     void *cfg = cfg_of(&m, schema, opts);
     rill__buf pos = {0};
     rill__enc e;
@@ -1230,36 +1109,15 @@ TEST(kafka_key_fields_round_trip)
                                               "note STRING")
                                   : rill__schema_ref(schema);
         const char *keys = f == 2 ? "page" : "user;page";
-        const char *opts[] = {"properties.bootstrap.servers",
-                              m.bootstrap,
-                              "topic",
-                              topic,
-                              "key.format",
-                              formats[f],
-                              "key.fields",
-                              keys,
-                              "value.fields-include",
-                              "EXCEPT_KEY",
-                              "format",
-                              formats[f % 2],
-                              "scan.startup.mode",
-                              "earliest-offset",
-                              "scan.bounded.mode",
-                              "latest-offset",
-                              NULL};
+        const char *opts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", topic,
+                              "key.format", formats[f], "key.fields", keys,
+                              "value.fields-include", "EXCEPT_KEY", "format", formats[f % 2],
+                              "scan.startup.mode", "earliest-offset", "scan.bounded.mode",
+                              "latest-offset", NULL};
         rill__err err = {0};
-        const char *sopts[] = {"properties.bootstrap.servers",
-                               m.bootstrap,
-                               "topic",
-                               topic,
-                               "key.format",
-                               formats[f],
-                               "key.fields",
-                               keys,
-                               "value.fields-include",
-                               "EXCEPT_KEY",
-                               "format",
-                               formats[f % 2],
+        const char *sopts[] = {"properties.bootstrap.servers", m.bootstrap, "topic", topic,
+                               "key.format", formats[f], "key.fields", keys,
+                               "value.fields-include", "EXCEPT_KEY", "format", formats[f % 2],
                                NULL};
         void *kcfg = rill__kafka_sink_cfg(sopts, &err);
         CHECK(kcfg != NULL);
@@ -1316,21 +1174,10 @@ TEST(kafka_key_fields_round_trip)
     send_msg(p, "kv-csv", 0, NULL, "5,x", 1);
     CHECK_EQ(rd_kafka_flush(p, 10000), 0);
     rd_kafka_destroy(p);
-    const char *opts[] = {"topic",
-                          "kv-csv",
-                          "key.format",
-                          "csv",
-                          "key.fields",
-                          "user;page",
-                          "value.fields-include",
-                          "EXCEPT_KEY",
-                          "scan.startup.mode",
-                          "specific-offsets",
-                          "scan.startup.specific-offsets",
-                          "partition:0,offset:3",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          NULL};
+    const char *opts[] = {"topic", "kv-csv", "key.format", "csv", "key.fields", "user;page",
+                          "value.fields-include", "EXCEPT_KEY", "scan.startup.mode",
+                          "specific-offsets", "scan.startup.specific-offsets",
+                          "partition:0,offset:3", "scan.bounded.mode", "latest-offset", NULL};
     void *cfg = cfg_of(&m, schema, opts);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
@@ -1370,19 +1217,9 @@ TEST(kafka_source_unreachable_leader_does_not_block_the_task)
     CHECK_EQ(rd_kafka_mock_partition_set_leader(m.mc, "lead", 0, 1), 0);
     CHECK_EQ(rd_kafka_mock_broker_set_down(m.mc, 1), 0);
     rill_schema *schema = schema_of(ROW_SCHEMA);
-    const char *opts[] = {"topic",
-                          "lead",
-                          "scan.startup.mode",
-                          "earliest-offset",
-                          "scan.bounded.mode",
-                          "latest-offset",
-                          "client.timeout",
-                          "1500",
-                          META[0],
-                          META[1],
-                          META[2],
-                          META[3],
-                          NULL};
+    const char *opts[] = {"topic", "lead", "scan.startup.mode", "earliest-offset",
+                          "scan.bounded.mode", "latest-offset", "client.timeout", "1500",
+                          META[0], META[1], META[2], META[3], NULL};
     void *cfg = cfg_of(&m, schema, opts);
     rill_batch *b = rill__batch_new(schema, 16);
 
