@@ -751,7 +751,13 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
     }
     case RILL_SQL_Q_VALUES:
         put(out, "VALUES ");
-        print_exprs(out, q->u.values.rows, q->u.values.n_rows);
+        for (size_t i = 0; i < q->u.values.n_rows; i++) { /* each row in parentheses */
+            const rill__sql_expr *r = q->u.values.rows[i];
+            bool paren = r->kind != RILL_SQL_E_ROW || r->u.list.explicit_row;
+            put(out, i ? (paren ? ", (" : ", ") : (paren ? "(" : ""));
+            rill__sql_print_expr(out, r);
+            put(out, paren ? ")" : "");
+        }
         break;
     }
     if (q->n_order) {
@@ -911,8 +917,10 @@ void rill__sql_print_stmt(rill__buf *out, const rill__sql_stmt *s)
         if (ct->if_not_exists)
             put(out, "IF NOT EXISTS ");
         print_name(out, &ct->name);
-        put(out, " (");
         bool inline_pk = false;
+        if (!ct->n_columns && !ct->has_watermark && !ct->n_pk)
+            goto table_options;
+        put(out, " (");
         for (size_t i = 0; i < ct->n_columns; i++) {
             if (i)
                 put(out, ", ");
@@ -955,6 +963,7 @@ void rill__sql_print_stmt(rill__buf *out, const rill__sql_stmt *s)
             put(out, " NOT ENFORCED");
         }
         put(out, ")");
+    table_options:
         if (ct->comment) {
             put(out, " COMMENT ");
             print_cstring(out, ct->comment);

@@ -2456,8 +2456,15 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
         if (t.kind == RILL_SQL_END)
             break;
     }
-    /* one ';' may end the statement */
-    if (p.n >= 2 && rill__sql_is_op(&p.toks[p.n - 2], ";")) {
+    /* one ';' may end the statement, but not the last INSERT of a statement set left open */
+    bool open_set = false;
+    for (size_t i = 0; i + 2 < p.n; i++)
+        if (rill__sql_is(&p.toks[i], "STATEMENT") && rill__sql_is(&p.toks[i + 1], "SET") &&
+            rill__sql_is(&p.toks[i + 2], "BEGIN"))
+            open_set = true;
+    if (open_set && p.n >= 3 && rill__sql_is(&p.toks[p.n - 3], "END"))
+        open_set = false;
+    if (p.n >= 2 && rill__sql_is_op(&p.toks[p.n - 2], ";") && !open_set) {
         p.toks[p.n - 2] = p.toks[p.n - 1];
         p.n--;
     }
