@@ -260,6 +260,10 @@ int rill__parse_bool(const char *s, size_t n, bool *out);
 /* A size in bytes: digits, optionally followed by k, m or g (powers of 1024; also kb, mb, gb,
  * any case). 0, or RILL_EPARSE (also for overflow). */
 int rill__parse_bytes(const char *s, int64_t *out);
+/* A duration in milliseconds (>= 0), as Flink writes them: digits, then optionally ms, s,
+ * sec(ond)(s), min(ute)(s), h(our)(s), d(ay)(s), with or without a space ("300000", "10 s",
+ * "5min", "2 h", "250ms"). 0, or RILL_EPARSE (also for overflow). */
+int rill__parse_duration(const char *s, int64_t *ms);
 /* Shortest text that reads back as the same double ("%.17g" trimmed); returns length. */
 int rill__format_f64(char *buf, size_t cap, double d);
 

@@ -128,3 +128,32 @@ int rill__parse_bytes(const char *s, int64_t *out)
     *out = v << shift;
     return 0;
 }
+
+int rill__parse_duration(const char *s, int64_t *ms)
+{
+    size_t digits = 0;
+    while (s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    int64_t v;
+    if (digits == 0 || digits > 18 || rill__parse_i64(s, digits, &v) != 0)
+        return RILL_EPARSE;
+    const char *u = s + digits;
+    while (*u == ' ')
+        u++;
+    static const struct {
+        const char *name;
+        int64_t mult;
+    } units[] = {{"", 1},          {"ms", 1},         {"milli", 1},      {"millis", 1},
+                 {"s", 1000},      {"sec", 1000},     {"second", 1000},  {"seconds", 1000},
+                 {"min", 60000},   {"minute", 60000}, {"minutes", 60000}, {"h", 3600000},
+                 {"hour", 3600000}, {"hours", 3600000}, {"d", 86400000},   {"day", 86400000},
+                 {"days", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (!strcmp(u, units[i].name)) {
+            if (v > INT64_MAX / units[i].mult)
+                return RILL_EPARSE;
+            *ms = v * units[i].mult;
+            return 0;
+        }
+    return RILL_EPARSE;
+}

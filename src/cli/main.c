@@ -12,6 +12,7 @@
 #include "base/net.h"
 #include "cli/client.h"
 #include "cluster/cluster.h"
+#include "sql/sql.h"
 
 static const char usage_main[] =
     "usage: rill <command> [options]\n"
@@ -172,6 +173,57 @@ static int run_on_cluster(const char *jobmanager, const char *secret_file, const
     return status;
 }
 
+/* `rill run SCRIPT.sql`: the script's statements as one job on the mini-cluster. */
+static int run_sql_script(const char *path, const rill__run_args *ra, rill__minicluster_cfg *mc)
+{
+    char *text = NULL;
+    size_t text_len = 0;
+    rill__err err = {0};
+    int rrc = rill__read_file(path, (size_t)64 << 20, &text, &text_len);
+    if (rrc) {
+        fprintf(stderr, "rill: cannot read '%s': %s\n", path, rill_strerror(rrc));
+        return 1;
+    }
+    rill_env *env = rill_env_new();
+    char *name = job_name_of(path);
+    size_t nl = strlen(name);
+    if (nl > 4 && !strcmp(name + nl - 4, ".sql"))
+        name[nl - 4] = '\0';
+    rill_env_set(env, "name", name);
+    free(name);
+    env->executor_arg = mc;
+    int rc = 0;
+    const char *bad_flag = NULL;
+    if (ra->parallelism) {
+        rc = rill_env_set(env, "parallelism", ra->parallelism);
+        env->parallelism_fixed = true;
+        bad_flag = rc ? "--parallelism" : NULL;
+    }
+    for (int k = 0; k < ra->n_opts && rc == 0; k++)
+        if ((rc = rill_env_set(env, ra->opts[k].key, ra->opts[k].value)) != 0)
+            bad_flag = ra->opts[k].flag;
+    if (rc) {
+        fprintf(stderr, "rill: %s: %s\n", bad_flag ? bad_flag : "option", rill_errmsg(env));
+        rill_env_free(env);
+        free(text);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    rc = rill__sql_run_script(env, text, text_len, path, &err);
+    int status = 0;
+    if (rc) {
+        fprintf(stderr, "rill: %s\n", err.msg[0] ? err.msg : rill_strerror(rc));
+        status = 1;
+    }
+    rill_env_free(env);
+    free(text);
+    return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     rill__run_args ra;
@@ -227,6 +279,11 @@ static int cmd_run(int argc, char **argv)
     if (!S_ISREG(st.st_mode)) {
         fprintf(stderr, "rill: job '%s' is not a regular file\n", job_path);
         status = 1;
+        goto out;
+    }
+    size_t path_len = strlen(job_path);
+    if (path_len > 4 && !strcmp(job_path + path_len - 4, ".sql")) {
+        status = run_sql_script(job_path, &ra, &mc);
         goto out;
     }
     /* dlopen searches the library path for names without a slash */

@@ -39,32 +39,9 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
-/* "300000", "10 s", "5min", "2 h", "250ms": milliseconds (>= 0). */
 static int parse_duration(const char *s, int64_t *ms)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    int64_t mult = 1;
-    if (!*end || !strcmp(end, "ms"))
-        mult = 1;
-    else if (!strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "second") ||
-             !strcmp(end, "seconds"))
-        mult = 1000;
-    else if (!strcmp(end, "min") || !strcmp(end, "minute") || !strcmp(end, "minutes"))
-        mult = 60000;
-    else if (!strcmp(end, "h") || !strcmp(end, "hour") || !strcmp(end, "hours"))
-        mult = 3600000;
-    else
-        return -1;
-    if (v > INT64_MAX / mult)
-        return -1;
-    *ms = v * mult;
-    return 0;
+    return rill__parse_duration(s, ms);
 }
 
 /* Splits s at sep into new strings (empty pieces dropped). */

@@ -958,3 +958,8 @@ rill_stream *rill__graph_keyed_operator(rill_keyed_stream *in, const rill_schema
     }
     return s;
 }
+
+rill_stream *rill__graph_sink(rill_stream *in, const rill__sink_ops *ops, void *cfg)
+{
+    return sink_node(in, ops, cfg);
+}

@@ -159,6 +159,8 @@ rill_stream *rill__graph_error_stream(rill_env *env);
  * fails); keyed: the operator takes a keyed stream (rill__graph_keyed_operator). */
 rill_stream *rill__graph_operator(rill_stream *in, const rill_schema *out_schema,
                                   const rill__op_factory *f, void *cfg);
+/* A sink of ops made from cfg (the graph's from now on, also when this fails). */
+rill_stream *rill__graph_sink(rill_stream *in, const rill__sink_ops *ops, void *cfg);
 rill_stream *rill__graph_keyed_operator(rill_keyed_stream *in, const rill_schema *out_schema,
                                         const rill__op_factory *f, void *cfg);
 bool rill__graph_usable(rill_stream *in, const char *what);

@@ -77,4 +77,14 @@ int rill__sql_error(rill__err *err, const char *text, rill__sql_pos pos, const c
 int rill__sql_split(const char *text, size_t text_len, size_t *off, size_t *start, size_t *len,
                     rill__err *err);
 
+/* ---- running ------------------------------------------------------------------------------ */
+
+typedef struct rill_env rill_env;
+/* Runs the script text[0..len) (Flink SQL statements separated by ';') as one job of env: SET,
+ * CREATE, DROP, SHOW and DESCRIBE in order, every INSERT and bare SELECT planned into the job,
+ * which runs at the end (nothing runs when there is none). path names the script in errors.
+ * 0, or an error with err saying what and where (line, column and a caret under the place). */
+int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char *path,
+                         rill__err *err);
+
 #endif /* RILL_SQL_H */

@@ -70,15 +70,16 @@ def rill_cmd(args):
     return [RILL_BIN] + args
 
 
-def committed_rows(d):
-    """The data rows of every committed part file in directory d (hidden files ignored)."""
+def committed_rows(d, header=True):
+    """The data rows of every committed part file in directory d (hidden files ignored); with
+    header, each part file starts with its header line (left out)."""
     rows = []
     for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         if name.startswith("."):
             continue
-        with open(os.path.join(d, name)) as f:
+        with open(os.path.join(d, name), encoding="utf-8") as f:
             lines = f.read().splitlines()
-        rows += [l for l in lines[1:] if l]  # each part file starts with its header
+        rows += [l for l in lines[1 if header else 0:] if l]
     return sorted(rows)
 
 

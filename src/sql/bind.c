@@ -1,0 +1,578 @@
+/*
+ * bind.c - sql layer: the binder. An expression as written (ast.h) becomes a typed expression
+ * (expr.h) over the columns of its input relation: names resolved (case-sensitively, as
+ * Flink), literals typed as Flink types them, operand types brought together by Flink's
+ * implicit casts (made explicit CAST nodes), and errors that point at the place.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_int.h"
+
+#define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
+
+static const rill__sql_ltype *ty(plan_ctx *pc, rill__sql_root root, bool nullable)
+{
+    return rill__sql_type_of(pc->a, root, nullable);
+}
+
+static const char *tstr(plan_ctx *pc, const rill__sql_ltype *t)
+{
+    return rill__sql_type_str(pc->a, t);
+}
+
+rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t)
+{
+    if (rill__sql_type_equal(x->type, t, false))
+        return x;
+    rill__sql_rex *c = rill__sql_x_call(pc->a, RILL_SQLX_CAST, t, 1, &x);
+    c->pos = x->pos;
+    return c;
+}
+
+/* ---- names ----------------------------------------------------------------------------------- */
+
+/* The column a name denotes in in: "col", "t.col" (any qualifier: one table in scope), or a
+ * nested field "col.f.g" (a leaf of a flattened ROW). -1 when none does, -2 when the name is a
+ * whole ROW column (its leaves only are there). */
+static int resolve(const rel *in, const rill__sql_name *n)
+{
+    char path[512];
+    for (size_t skip = 0; skip < n->n_parts && skip < 2; skip++) {
+        size_t len = 0;
+        path[0] = '\0';
+        for (size_t i = skip; i < n->n_parts; i++) {
+            int w = snprintf(path + len, sizeof path - len, "%s%s", i > skip ? "." : "",
+                             n->parts[i].text);
+            if (w < 0 || (size_t)w >= sizeof path - len)
+                return -1;
+            len += (size_t)w;
+        }
+        for (int c = 0; c < in->n_cols; c++)
+            if (!strcmp(in->cols[c].name, path))
+                return c;
+        for (int c = 0; c < in->n_cols; c++)
+            if (!strncmp(in->cols[c].name, path, len) && in->cols[c].name[len] == '.')
+                return -2;
+    }
+    return -1;
+}
+
+/* ---- literals ----------------------------------------------------------------------------------
+ */
+
+/* Days from 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* 'yyyy-MM-dd HH:mm:ss[.fffffffff]' (the time part optional): ms or ns since the epoch, and
+ * the fraction's digits. */
+static bool parse_timestamp(const char *s, int64_t *ms, int64_t *ns, int *digits)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
+    char frac[16] = "";
+    int got = sscanf(s, "%d-%d-%d%n", &y, &mo, &d, &n);
+    if (got != 3 || mo < 1 || mo > 12 || d < 1 || d > 31)
+        return false;
+    const char *p = s + n;
+    if (*p == ' ' || *p == 'T') {
+        int m2 = 0;
+        if (sscanf(p + 1, "%d:%d:%d%n", &h, &mi, &se, &m2) != 3)
+            return false;
+        p += 1 + m2;
+        if (*p == '.') {
+            size_t k = 0;
+            for (p++; *p >= '0' && *p <= '9' && k < 9; p++)
+                frac[k++] = *p;
+            frac[k] = '\0';
+        }
+    }
+    if (*p || h > 23 || mi > 59 || se > 59)
+        return false;
+    *digits = (int)strlen(frac);
+    int64_t f = 0;
+    for (int k = 0; k < 9; k++)
+        f = f * 10 + (k < *digits ? frac[k] - '0' : 0);
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *ms = secs * 1000 + f / 1000000;
+    *ns = secs * 1000000000 + f;
+    return true;
+}
+
+static rill__sql_rex *literal(plan_ctx *pc, const rill__sql_expr *e)
+{
+    rill__arena *a = pc->a;
+    const char *t = e->u.lit.text;
+    rill__sql_rex *x = NULL;
+    switch (e->u.lit.kind) {
+    case RILL_SQL_L_NULL:
+        x = rill__sql_x_null(a, ty(pc, RILL_SQLT_NULL, true));
+        break;
+    case RILL_SQL_L_TRUE:
+    case RILL_SQL_L_FALSE:
+        x = rill__sql_x_literal(a, ty(pc, RILL_SQLT_BOOLEAN, false),
+                                e->u.lit.kind == RILL_SQL_L_TRUE);
+        break;
+    case RILL_SQL_L_UNKNOWN:
+        x = rill__sql_x_null(a, ty(pc, RILL_SQLT_BOOLEAN, true));
+        break;
+    case RILL_SQL_L_INTEGER: {
+        /* INT when it fits, else BIGINT; more digits: a DECIMAL (Flink) */
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (errno || *end || v > (unsigned long long)INT64_MAX)
+            return ERR(pc, e->pos,
+                       "The number %s does not fit in BIGINT (DECIMAL literals "
+                       "are not supported yet)",
+                       t);
+        rill__sql_root root = v <= INT32_MAX ? RILL_SQLT_INT : RILL_SQLT_BIGINT;
+        x = rill__sql_x_literal(a, ty(pc, root, false), (uint64_t)v);
+        break;
+    }
+    case RILL_SQL_L_APPROX: {
+        char *end;
+        double d = strtod(t, &end);
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        x = rill__sql_x_literal(a, ty(pc, RILL_SQLT_DOUBLE, false), bits);
+        break;
+    }
+    case RILL_SQL_L_STRING: {
+        /* CHAR(n) NOT NULL, n its characters (Flink) */
+        size_t chars = 0;
+        for (size_t i = 0; i < e->u.lit.len; i++)
+            chars += ((unsigned char)t[i] & 0xc0) != 0x80;
+        const rill__sql_ltype *st =
+            rill__sql_type_make(a, RILL_SQLT_CHAR, (int)RILL_MAX(chars, 1), 0, false);
+        x = rill__sql_x_string(a, st, t, e->u.lit.len);
+        break;
+    }
+    case RILL_SQL_L_TIMESTAMP: {
+        int64_t ms, ns;
+        int digits;
+        if (!parse_timestamp(t, &ms, &ns, &digits))
+            return ERR(pc, e->pos,
+                       "Illegal TIMESTAMP literal '%s': expected "
+                       "'yyyy-MM-dd HH:mm:ss[.fffffffff]'",
+                       t);
+        const rill__sql_ltype *tt =
+            rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, RILL_MAX(digits, 0), 0, false);
+        x = rill__sql_x_literal(a, tt, (uint64_t)(digits > 3 ? ns : ms));
+        break;
+    }
+    default:
+        return ERR(pc, e->pos, "This literal is not supported yet");
+    }
+    x->pos = e->pos;
+    return x;
+}
+
+/* ---- operators ---------------------------------------------------------------------------------
+ */
+
+static rill__sql_rex *call2(plan_ctx *pc, rill__sql_rexop op, const rill__sql_ltype *t,
+                            rill__sql_rex *l, rill__sql_rex *r, rill__sql_pos pos)
+{
+    rill__sql_rex *args[] = {l, r};
+    rill__sql_rex *x = rill__sql_x_call(pc->a, op, t, 2, args);
+    x->pos = pos;
+    return x;
+}
+
+static rill__sql_rex *call1(plan_ctx *pc, rill__sql_rexop op, const rill__sql_ltype *t,
+                            rill__sql_rex *arg, rill__sql_pos pos)
+{
+    rill__sql_rex *x = rill__sql_x_call(pc->a, op, t, 1, &arg);
+    x->pos = pos;
+    return x;
+}
+
+static bool is_bool(const rill__sql_ltype *t)
+{
+    return t->root == RILL_SQLT_BOOLEAN || t->root == RILL_SQLT_NULL;
+}
+
+/* A comparison: both sides cast to their common type. */
+static rill__sql_rex *compare(plan_ctx *pc, rill__sql_rexop op, rill__sql_rex *l, rill__sql_rex *r,
+                              rill__sql_pos pos, const char *what)
+{
+    const rill__sql_ltype *pair[] = {l->type, r->type};
+    const rill__sql_ltype *c = rill__sql_common_type(pc->a, pair, 2);
+    if (!c && (l->type->root == RILL_SQLT_NULL || r->type->root == RILL_SQLT_NULL))
+        c = l->type->root == RILL_SQLT_NULL ? r->type : l->type;
+    if (!c)
+        return ERR(pc, pos, "Cannot apply '%s' to arguments of type '%s' and '%s'", what,
+                   tstr(pc, l->type), tstr(pc, r->type));
+    bool nullable = l->type->nullable || r->type->nullable;
+    if (op == RILL_SQLX_IS_DISTINCT || op == RILL_SQLX_IS_NOT_DISTINCT)
+        nullable = false;
+    /* character strings compare as VARCHAR, whatever their lengths */
+    if (rill__sql_is_character(c))
+        c = rill__sql_type_make(pc->a, RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH, 0, true);
+    return call2(pc, op, ty(pc, RILL_SQLT_BOOLEAN, nullable),
+                 rill__sql_cast_to(pc, l, rill__sql_type_with_null(pc->a, c, l->type->nullable)),
+                 rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, c, r->type->nullable)),
+                 pos);
+}
+
+static rill__sql_rex *arith(plan_ctx *pc, rill__sql_arith op, rill__sql_rexop xop, rill__sql_rex *l,
+                            rill__sql_rex *r, rill__sql_pos pos, const char *what)
+{
+    const rill__sql_ltype *t = rill__sql_arith_type(pc->a, op, l->type, r->type);
+    if (!t)
+        return ERR(pc, pos, "Cannot apply '%s' to arguments of type '%s' and '%s'", what,
+                   tstr(pc, l->type), tstr(pc, r->type));
+    t = rill__sql_type_with_attr(pc->a, t, RILL_SQLA_NONE);
+    if (rill__sql_is_numeric(t)) { /* both operands as the result's type */
+        l = rill__sql_cast_to(pc, l, rill__sql_type_with_null(pc->a, t, l->type->nullable));
+        r = rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, t, r->type->nullable));
+    }
+    return call2(pc, xop, t, l, r, pos);
+}
+
+static rill__sql_rex *logic(plan_ctx *pc, rill__sql_rexop op, rill__sql_rex *l, rill__sql_rex *r,
+                            rill__sql_pos pos, const char *what)
+{
+    if (!is_bool(l->type) || !is_bool(r->type))
+        return ERR(pc, pos, "Cannot apply '%s' to arguments of type '%s' and '%s'", what,
+                   tstr(pc, l->type), tstr(pc, r->type));
+    return call2(pc, op, ty(pc, RILL_SQLT_BOOLEAN, l->type->nullable || r->type->nullable), l, r,
+                 pos);
+}
+
+static rill__sql_rex *concat(plan_ctx *pc, int n, rill__sql_rex **args, rill__sql_pos pos)
+{
+    bool nullable = false;
+    int64_t len = 0;
+    for (int i = 0; i < n; i++) {
+        if (!rill__sql_is_character(args[i]->type) && args[i]->type->root != RILL_SQLT_NULL)
+            return ERR(pc, args[i]->pos, "Cannot apply '||' to an argument of type '%s'",
+                       tstr(pc, args[i]->type));
+        nullable |= args[i]->type->nullable;
+        len += args[i]->type->precision;
+    }
+    const rill__sql_ltype *t = rill__sql_type_make(
+        pc->a, RILL_SQLT_VARCHAR, (int)RILL_MIN(len, RILL_SQL_MAX_LENGTH), 0, nullable);
+    rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_CONCAT, t, n, args);
+    x->pos = pos;
+    return x;
+}
+
+static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+
+/* CASE, its branches brought to their common type. */
+static rill__sql_rex *case_when(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
+{
+    size_t n = e->u.kase.n_whens;
+    rill__sql_rex **args = rill__arena_alloc(pc->a, (2 * n + 1) * sizeof *args);
+    const rill__sql_ltype **results = rill__arena_alloc(pc->a, (n + 1) * sizeof *results);
+    rill__sql_rex *operand = e->u.kase.operand ? bind(pc, in, e->u.kase.operand) : NULL;
+    if (e->u.kase.operand && !operand)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const rill__sql_when *w = &e->u.kase.whens[i];
+        rill__sql_rex *c = bind(pc, in, w->when), *v = bind(pc, in, w->then);
+        if (!c || !v)
+            return NULL;
+        if (operand && !(c = compare(pc, RILL_SQLX_EQ, operand, c, w->when->pos, "=")))
+            return NULL;
+        if (!is_bool(c->type))
+            return ERR(pc, w->when->pos, "A CASE condition must be BOOLEAN, not '%s'",
+                       tstr(pc, c->type));
+        args[2 * i] = c;
+        args[2 * i + 1] = v;
+        results[i] = v->type;
+    }
+    int n_args = (int)(2 * n), n_res = (int)n;
+    if (e->u.kase.else_) {
+        rill__sql_rex *v = bind(pc, in, e->u.kase.else_);
+        if (!v)
+            return NULL;
+        args[n_args++] = v;
+        results[n_res++] = v->type;
+    }
+    const rill__sql_ltype *t = rill__sql_common_type(pc->a, results, n_res);
+    if (!t)
+        return ERR(pc, e->pos, "The results of this CASE have no common type");
+    bool nullable = !e->u.kase.else_;
+    for (int i = 0; i < n_res; i++)
+        nullable |= results[i]->nullable;
+    t = rill__sql_type_with_null(pc->a, t, nullable);
+    for (size_t i = 0; i < n; i++)
+        args[2 * i + 1] =
+            rill__sql_cast_to(pc, args[2 * i + 1],
+                              rill__sql_type_with_null(pc->a, t, args[2 * i + 1]->type->nullable));
+    if (e->u.kase.else_)
+        args[n_args - 1] =
+            rill__sql_cast_to(pc, args[n_args - 1],
+                              rill__sql_type_with_null(pc->a, t, args[n_args - 1]->type->nullable));
+    rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_CASE, t, n_args, args);
+    x->pos = e->pos;
+    return x;
+}
+
+static bool name_is(const rill__sql_call *c, const char *want)
+{
+    return c->name.n_parts == 1 && !strcasecmp(c->name.parts[0].text, want);
+}
+
+static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
+{
+    const rill__sql_call *c = &e->u.call;
+    if (c->over)
+        return ERR(pc, e->pos, "OVER windows are not supported yet");
+    if (c->form != RILL_SQL_C_PLAIN)
+        return ERR(pc, e->pos, "The function %s is not supported yet",
+                   c->name.parts[c->name.n_parts - 1].text);
+    int n = (int)c->n_args;
+    rill__sql_rex **args = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *args);
+    for (int i = 0; i < n; i++)
+        if (!(args[i] = bind(pc, in, c->args[i])))
+            return NULL;
+    static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
+                                             "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
+    for (int k = 0; aggregates[k]; k++)
+        if (name_is(c, aggregates[k]))
+            return ERR(pc, e->pos, "Aggregate functions (%s) are not supported yet", aggregates[k]);
+    if (name_is(c, "COALESCE") || name_is(c, "IFNULL")) {
+        if (n < 1 || (name_is(c, "IFNULL") && n != 2))
+            return ERR(pc, e->pos, "Invalid number of arguments to function '%s'",
+                       c->name.parts[0].text);
+        const rill__sql_ltype **ts = rill__arena_alloc(pc->a, (size_t)n * sizeof *ts);
+        bool nullable = true;
+        for (int i = 0; i < n; i++)
+            ts[i] = args[i]->type, nullable &= args[i]->type->nullable;
+        const rill__sql_ltype *t = rill__sql_common_type(pc->a, ts, n);
+        if (!t)
+            return ERR(pc, e->pos, "The arguments of %s have no common type",
+                       c->name.parts[0].text);
+        t = rill__sql_type_with_null(pc->a, t, nullable);
+        for (int i = 0; i < n; i++)
+            args[i] = rill__sql_cast_to(
+                pc, args[i], rill__sql_type_with_null(pc->a, t, args[i]->type->nullable));
+        rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_COALESCE, t, n, args);
+        x->pos = e->pos;
+        return x;
+    }
+    if (name_is(c, "CHAR_LENGTH") || name_is(c, "CHARACTER_LENGTH")) {
+        if (n != 1 || !rill__sql_is_character(args[0]->type))
+            return ERR(pc, e->pos, "%s takes one character string", c->name.parts[0].text);
+        return call1(pc, RILL_SQLX_CHAR_LENGTH, ty(pc, RILL_SQLT_INT, args[0]->type->nullable),
+                     args[0], e->pos);
+    }
+    if (name_is(c, "CONCAT")) {
+        if (n < 1)
+            return ERR(pc, e->pos, "Invalid number of arguments to function 'CONCAT'");
+        if (n == 1)
+            return args[0];
+        return concat(pc, n, args, e->pos);
+    }
+    return ERR(pc, c->name.pos,
+               "No match found for function signature %s(...) (rill does not "
+               "have this function yet)",
+               c->name.parts[c->name.n_parts - 1].text);
+}
+
+static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
+{
+    rill__arena *a = pc->a;
+    switch (e->kind) {
+    case RILL_SQL_E_LITERAL:
+        return literal(pc, e);
+    case RILL_SQL_E_IDENT: {
+        int c = resolve(in, &e->u.name);
+        const rill__sql_ident *last = &e->u.name.parts[e->u.name.n_parts - 1];
+        if (c == -2)
+            return ERR(pc, e->pos,
+                       "Column '%s' is a ROW: selecting a whole ROW is not "
+                       "supported yet (select its fields)",
+                       last->text);
+        if (c < 0)
+            return ERR(pc, e->pos, "Column '%s' not found in any table", last->text);
+        rill__sql_rex *x = rill__sql_x_input(a, c, in->cols[c].type);
+        x->pos = e->pos;
+        return x;
+    }
+    case RILL_SQL_E_UNARY: {
+        rill__sql_rex *x = bind(pc, in, e->u.unary.arg);
+        if (!x)
+            return NULL;
+        switch (e->u.unary.op) {
+        case RILL_SQL_OP_NOT:
+            if (!is_bool(x->type))
+                return ERR(pc, e->pos, "Cannot apply 'NOT' to an argument of type '%s'",
+                           tstr(pc, x->type));
+            return call1(pc, RILL_SQLX_NOT, ty(pc, RILL_SQLT_BOOLEAN, x->type->nullable), x,
+                         e->pos);
+        case RILL_SQL_OP_NEG:
+            if (!rill__sql_is_numeric(x->type) && !rill__sql_is_interval(x->type))
+                return ERR(pc, e->pos, "Cannot apply '-' to an argument of type '%s'",
+                           tstr(pc, x->type));
+            return call1(pc, RILL_SQLX_NEG, x->type, x, e->pos);
+        default:
+            if (!rill__sql_is_numeric(x->type) && !rill__sql_is_interval(x->type))
+                return ERR(pc, e->pos, "Cannot apply '+' to an argument of type '%s'",
+                           tstr(pc, x->type));
+            return x;
+        }
+    }
+    case RILL_SQL_E_BINARY: {
+        rill__sql_rex *l = bind(pc, in, e->u.binary.left);
+        rill__sql_rex *r = l ? bind(pc, in, e->u.binary.right) : NULL;
+        if (!r)
+            return NULL;
+        const char *what = rill__sql_op_text(e->u.binary.op);
+        switch (e->u.binary.op) {
+        case RILL_SQL_OP_AND:
+            return logic(pc, RILL_SQLX_AND, l, r, e->pos, what);
+        case RILL_SQL_OP_OR:
+            return logic(pc, RILL_SQLX_OR, l, r, e->pos, what);
+        case RILL_SQL_OP_EQ:
+            return compare(pc, RILL_SQLX_EQ, l, r, e->pos, what);
+        case RILL_SQL_OP_NE:
+            return compare(pc, RILL_SQLX_NE, l, r, e->pos, what);
+        case RILL_SQL_OP_LT:
+            return compare(pc, RILL_SQLX_LT, l, r, e->pos, what);
+        case RILL_SQL_OP_LE:
+            return compare(pc, RILL_SQLX_LE, l, r, e->pos, what);
+        case RILL_SQL_OP_GT:
+            return compare(pc, RILL_SQLX_GT, l, r, e->pos, what);
+        case RILL_SQL_OP_GE:
+            return compare(pc, RILL_SQLX_GE, l, r, e->pos, what);
+        case RILL_SQL_OP_DISTINCT:
+            return compare(pc, RILL_SQLX_IS_DISTINCT, l, r, e->pos, what);
+        case RILL_SQL_OP_NOT_DISTINCT:
+            return compare(pc, RILL_SQLX_IS_NOT_DISTINCT, l, r, e->pos, what);
+        case RILL_SQL_OP_PLUS:
+            return arith(pc, RILL_SQL_PLUS, RILL_SQLX_PLUS, l, r, e->pos, what);
+        case RILL_SQL_OP_MINUS:
+            return arith(pc, RILL_SQL_MINUS, RILL_SQLX_MINUS, l, r, e->pos, what);
+        case RILL_SQL_OP_MUL:
+            return arith(pc, RILL_SQL_TIMES, RILL_SQLX_TIMES, l, r, e->pos, what);
+        case RILL_SQL_OP_DIV:
+            return arith(pc, RILL_SQL_DIVIDE, RILL_SQLX_DIVIDE, l, r, e->pos, what);
+        case RILL_SQL_OP_MOD:
+            return arith(pc, RILL_SQL_MOD, RILL_SQLX_MOD, l, r, e->pos, what);
+        case RILL_SQL_OP_CONCAT: {
+            rill__sql_rex *args[] = {l, r};
+            return concat(pc, 2, args, e->pos);
+        }
+        default:
+            return ERR(pc, e->pos, "Operator '%s' is not supported here", what);
+        }
+    }
+    case RILL_SQL_E_IS: {
+        rill__sql_rex *x = bind(pc, in, e->u.is.arg);
+        if (!x)
+            return NULL;
+        rill__sql_is_test t = e->u.is.test;
+        bool neg = e->u.is.negated;
+        if (t != RILL_SQL_IS_NULL && !is_bool(x->type))
+            return ERR(pc, e->pos, "IS TRUE, FALSE and UNKNOWN take a BOOLEAN, not '%s'",
+                       tstr(pc, x->type));
+        rill__sql_rexop op = t == RILL_SQL_IS_NULL || t == RILL_SQL_IS_UNKNOWN
+                                 ? (neg ? RILL_SQLX_IS_NOT_NULL : RILL_SQLX_IS_NULL)
+                             : t == RILL_SQL_IS_TRUE
+                                 ? (neg ? RILL_SQLX_IS_NOT_TRUE : RILL_SQLX_IS_TRUE)
+                                 : (neg ? RILL_SQLX_IS_NOT_FALSE : RILL_SQLX_IS_FALSE);
+        return call1(pc, op, ty(pc, RILL_SQLT_BOOLEAN, false), x, e->pos);
+    }
+    case RILL_SQL_E_BETWEEN: {
+        rill__sql_rex *x = bind(pc, in, e->u.between.arg);
+        rill__sql_rex *lo = x ? bind(pc, in, e->u.between.lo) : NULL;
+        rill__sql_rex *hi = lo ? bind(pc, in, e->u.between.hi) : NULL;
+        if (!hi)
+            return NULL;
+        rill__sql_rex *ge = compare(pc, RILL_SQLX_GE, x, lo, e->pos, "BETWEEN");
+        rill__sql_rex *le = ge ? compare(pc, RILL_SQLX_LE, x, hi, e->pos, "BETWEEN") : NULL;
+        rill__sql_rex *r = le ? logic(pc, RILL_SQLX_AND, ge, le, e->pos, "BETWEEN") : NULL;
+        if (r && e->u.between.symmetry == 2) {
+            rill__sql_rex *ge2 = compare(pc, RILL_SQLX_GE, x, hi, e->pos, "BETWEEN");
+            rill__sql_rex *le2 = compare(pc, RILL_SQLX_LE, x, lo, e->pos, "BETWEEN");
+            rill__sql_rex *r2 = logic(pc, RILL_SQLX_AND, ge2, le2, e->pos, "BETWEEN");
+            r = logic(pc, RILL_SQLX_OR, r, r2, e->pos, "BETWEEN");
+        }
+        if (r && e->u.between.negated)
+            r = call1(pc, RILL_SQLX_NOT, r->type, r, e->pos);
+        return r;
+    }
+    case RILL_SQL_E_IN: {
+        if (e->u.in.query)
+            return ERR(pc, e->pos, "IN with a subquery is not supported yet");
+        rill__sql_rex *x = bind(pc, in, e->u.in.arg), *r = NULL;
+        if (!x)
+            return NULL;
+        for (size_t i = 0; i < e->u.in.n_list; i++) {
+            rill__sql_rex *v = bind(pc, in, e->u.in.list[i]);
+            rill__sql_rex *eq =
+                v ? compare(pc, RILL_SQLX_EQ, x, v, e->u.in.list[i]->pos, "IN") : NULL;
+            if (!eq)
+                return NULL;
+            r = r ? logic(pc, RILL_SQLX_OR, r, eq, e->pos, "IN") : eq;
+        }
+        if (e->u.in.negated)
+            r = call1(pc, RILL_SQLX_NOT, r->type, r, e->pos);
+        return r;
+    }
+    case RILL_SQL_E_LIKE: {
+        if (e->u.like.similar)
+            return ERR(pc, e->pos, "SIMILAR TO is not supported yet");
+        rill__sql_rex *args[3];
+        int n = 0;
+        const rill__sql_expr *parts[] = {e->u.like.arg, e->u.like.pattern, e->u.like.escape};
+        bool nullable = false;
+        for (int i = 0; i < 3; i++) {
+            if (!parts[i])
+                continue;
+            if (!(args[n] = bind(pc, in, parts[i])))
+                return NULL;
+            if (!rill__sql_is_character(args[n]->type) && args[n]->type->root != RILL_SQLT_NULL)
+                return ERR(pc, parts[i]->pos, "LIKE takes character strings, not '%s'",
+                           tstr(pc, args[n]->type));
+            nullable |= args[n]->type->nullable;
+            n++;
+        }
+        rill__sql_rex *x =
+            rill__sql_x_call(a, RILL_SQLX_LIKE, ty(pc, RILL_SQLT_BOOLEAN, nullable), n, args);
+        x->pos = e->pos;
+        if (e->u.like.negated)
+            x = call1(pc, RILL_SQLX_NOT, x->type, x, e->pos);
+        return x;
+    }
+    case RILL_SQL_E_CAST: {
+        if (e->u.cast.try_cast)
+            return ERR(pc, e->pos, "TRY_CAST is not supported yet");
+        rill__sql_rex *x = bind(pc, in, e->u.cast.arg);
+        if (!x)
+            return NULL;
+        const rill__sql_ltype *t = rill__sql_ltype_of(a, e->u.cast.type);
+        t = rill__sql_type_with_null(a, t, x->type->nullable || !e->u.cast.type->not_null);
+        if (!rill__sql_cast_explicit(x->type, t))
+            return ERR(pc, e->pos, "Cast function cannot convert value of type %s to type %s",
+                       tstr(pc, x->type), tstr(pc, t));
+        rill__sql_rex *c = call1(pc, RILL_SQLX_CAST, t, x, e->pos);
+        return c;
+    }
+    case RILL_SQL_E_CASE:
+        return case_when(pc, in, e);
+    case RILL_SQL_E_CALL:
+        return function(pc, in, e);
+    case RILL_SQL_E_STAR:
+        return ERR(pc, e->pos, "'*' is not allowed here");
+    default:
+        return ERR(pc, e->pos, "This kind of expression is not supported yet");
+    }
+}
+
+rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
+{
+    return bind(pc, in, e);
+}

@@ -1,0 +1,393 @@
+/*
+ * planner.c - sql layer: a query's relational plan and its streams. So far: SELECT (expressions,
+ * *, aliases) FROM a table, a view or a subquery, WHERE; a table's source with its computed
+ * columns and watermark. Aggregations, windows, joins, set operations, ORDER BY and LIMIT are
+ * refused with a message naming them and the place (issue 14 goes on).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_int.h"
+
+#define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
+
+/* ---- physical schemas -------------------------------------------------------------------- */
+
+/* The slot kind of a logical type, or 0 when it has none yet. */
+static rill_type slot_of(const rill__sql_ltype *t)
+{
+    switch (t->root) {
+    case RILL_SQLT_BOOLEAN:
+        return RILL_T_BOOL;
+    case RILL_SQLT_TINYINT:
+    case RILL_SQLT_SMALLINT:
+    case RILL_SQLT_INT:
+    case RILL_SQLT_BIGINT:
+        return RILL_T_INT64;
+    case RILL_SQLT_DOUBLE:
+        return RILL_T_DOUBLE;
+    case RILL_SQLT_CHAR:
+    case RILL_SQLT_VARCHAR:
+        return RILL_T_STRING;
+    case RILL_SQLT_TIMESTAMP:
+    case RILL_SQLT_TIMESTAMP_LTZ:
+        return t->precision <= 3 ? RILL_T_TIMESTAMP : 0;
+    default:
+        return 0;
+    }
+}
+
+rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
+{
+    rill_schema *s = rill_schema_new();
+    for (int i = 0; i < n; i++) {
+        rill_type t = slot_of(cols[i].type);
+        if (!t) {
+            rill_schema_free(s);
+            rill__err_set(pc->err, RILL_EINVAL, "column '%s': the type %s is not supported yet",
+                          cols[i].name, rill__sql_type_str(pc->a, cols[i].type));
+            return NULL;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "c%d", i); /* the engine's names; SQL keeps its own */
+        if (rill_schema_add(s, name, t, cols[i].type->nullable) != 0) {
+            rill_schema_free(s);
+            rill__err_set(pc->err, RILL_ELIMIT, "too many columns");
+            return NULL;
+        }
+    }
+    return s;
+}
+
+/* ---- planning ------------------------------------------------------------------------------- */
+
+static rel *rel_new(plan_ctx *pc, rel_kind kind, int n_cols)
+{
+    rel *r = rill__arena_alloc(pc->a, sizeof *r);
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->n_cols = n_cols;
+    r->cols = rill__arena_alloc(pc->a, (size_t)(n_cols + 1) * sizeof *r->cols);
+    return r;
+}
+
+/* Appends the leaves of column name of type t (a ROW: one per primitive field, "name.f"). */
+static void add_leaves(plan_ctx *pc, rel_col **cols, int *n, int *cap, const char *name,
+                       const rill__sql_ltype *t)
+{
+    if (t->root == RILL_SQLT_ROW) {
+        for (int i = 0; i < t->n_fields; i++) {
+            const char *leaf =
+                rill__arena_alloc(pc->a, strlen(name) + strlen(t->fields[i].name) + 2);
+            sprintf((char *)leaf, "%s.%s", name, t->fields[i].name);
+            /* a field of a nullable row can be NULL */
+            const rill__sql_ltype *ft =
+                t->nullable ? rill__sql_type_with_null(pc->a, t->fields[i].type, true)
+                            : t->fields[i].type;
+            add_leaves(pc, cols, n, cap, leaf, ft);
+        }
+        return;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        rel_col *c = rill__arena_alloc(pc->a, (size_t)*cap * sizeof *c);
+        if (*n)
+            memcpy(c, *cols, (size_t)*n * sizeof *c);
+        *cols = c;
+    }
+    (*cols)[(*n)++] = (rel_col){name, t};
+}
+
+/* A table's rows: its physical columns' leaves (what the source reads), then its computed
+ * columns (a calc over them). */
+static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
+{
+    rel_col *cols = NULL;
+    int n = 0, cap = 0;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        const sql_col *c = &t->cols[i];
+        if (c->kind == RILL_SQL_COL_METADATA)
+            return ERR(pc, pos,
+                       "Table '%s': metadata columns are not supported yet for this "
+                       "connector",
+                       t->name);
+        if (c->kind == RILL_SQL_COL_PHYSICAL)
+            add_leaves(pc, &cols, &n, &cap, c->name, c->type);
+    }
+    rel *scan = rel_new(pc, REL_SCAN, n);
+    memcpy(scan->cols, cols, (size_t)n * sizeof *cols);
+    scan->table = t;
+    bool computed = false;
+    for (size_t i = 0; i < t->n_cols; i++)
+        computed |= t->cols[i].kind == RILL_SQL_COL_COMPUTED;
+    if (!computed)
+        return scan;
+    /* computed columns: bound against the physical ones, in the table's column order */
+    rel *calc = rel_new(pc, REL_CALC, 0);
+    calc->input = scan;
+    rel_col *out = NULL;
+    int n_out = 0, cap_out = 0;
+    rill__sql_rex **exprs =
+        rill__arena_alloc(pc->a, (size_t)(n + (int)t->n_cols + 1) * sizeof *exprs);
+    int k = 0;
+    const char *text = pc->text;
+    pc->text = t->ast->text;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        const sql_col *c = &t->cols[i];
+        if (c->kind == RILL_SQL_COL_PHYSICAL) {
+            int first = n_out;
+            add_leaves(pc, &out, &n_out, &cap_out, c->name, c->type);
+            for (int j = first; j < n_out; j++, k++)
+                exprs[j] = rill__sql_x_input(pc->a, k, scan->cols[k].type);
+            continue;
+        }
+        rill__sql_rex *x = rill__sql_bind(pc, scan, c->expr);
+        if (!x) {
+            pc->text = text;
+            return NULL;
+        }
+        exprs[n_out] = x;
+        add_leaves(pc, &out, &n_out, &cap_out, c->name, x->type);
+    }
+    pc->text = text;
+    calc->n_cols = n_out;
+    calc->cols = out;
+    calc->outs = exprs;
+    return calc;
+}
+
+static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
+
+static rel *plan_view(plan_ctx *pc, sql_view *v)
+{
+    const char *text = pc->text;
+    pc->text = v->ast->text;
+    const rill__sql_stmt *st = v->ast->stmt;
+    rel *r = rill__sql_plan_query(pc, st->u.create_view.query);
+    pc->text = text;
+    if (r && st->u.create_view.n_cols) {
+        if ((int)st->u.create_view.n_cols != r->n_cols)
+            return ERR(pc, st->pos, "View '%s' names %zu columns, its query has %d", v->name,
+                       st->u.create_view.n_cols, r->n_cols);
+        for (int i = 0; i < r->n_cols; i++)
+            r->cols[i].name = st->u.create_view.cols[i].text;
+    }
+    return r;
+}
+
+static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
+{
+    switch (f->kind) {
+    case RILL_SQL_F_TABLE: {
+        if (f->u.table.system_time)
+            return ERR(pc, f->pos, "FOR SYSTEM_TIME AS OF is not supported yet");
+        if (f->u.table.n_hints)
+            return ERR(pc, f->pos, "Table hints are not supported yet");
+        const rill__sql_name *n = &f->u.table.name;
+        const char *name = n->parts[n->n_parts - 1].text;
+        if (n->n_parts == 1 ||
+            (n->n_parts == 3 && !strcmp(n->parts[0].text, "default_catalog") &&
+             !strcmp(n->parts[1].text, "default_database")) ||
+            (n->n_parts == 2 && !strcmp(n->parts[0].text, "default_database"))) {
+            sql_table *t = rill__sql_find_table(pc->s, name);
+            if (t)
+                return plan_table(pc, t, f->pos);
+            sql_view *v = rill__sql_find_view(pc->s, name);
+            if (v)
+                return plan_view(pc, v);
+        }
+        return ERR(pc, f->pos, "Object '%s' not found", name);
+    }
+    case RILL_SQL_F_QUERY:
+        if (f->lateral)
+            return ERR(pc, f->pos, "LATERAL is not supported yet");
+        return rill__sql_plan_query(pc, f->u.query);
+    case RILL_SQL_F_JOIN:
+        return ERR(pc, f->pos, "Joins are not supported yet");
+    case RILL_SQL_F_FUNCTION:
+        return ERR(pc, f->pos, "Table functions (window TVFs) are not supported yet");
+    case RILL_SQL_F_UNNEST:
+        return ERR(pc, f->pos, "UNNEST is not supported yet");
+    default:
+        return ERR(pc, f->pos, "MATCH_RECOGNIZE is not supported yet");
+    }
+}
+
+/* The name a select item's column gets: its alias, a column's own name, or EXPR$i (Flink). */
+static const char *item_name(plan_ctx *pc, const rill__sql_item *it, int i)
+{
+    if (it->alias)
+        return it->alias->text;
+    if (it->expr->kind == RILL_SQL_E_IDENT) {
+        const rill__sql_name *n = &it->expr->u.name;
+        return n->parts[n->n_parts - 1].text;
+    }
+    char *s = rill__arena_alloc(pc->a, 24);
+    snprintf(s, 24, "EXPR$%d", i);
+    return s;
+}
+
+static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
+{
+    if (q->u.select.quantifier == 1)
+        return ERR(pc, q->pos, "SELECT DISTINCT is not supported yet");
+    if (q->u.select.has_group_by)
+        return ERR(pc, q->u.select.group[0]->pos, "GROUP BY is not supported yet");
+    if (q->u.select.having)
+        return ERR(pc, q->u.select.having->pos, "HAVING is not supported yet");
+    if (q->u.select.n_windows)
+        return ERR(pc, q->pos, "WINDOW clauses are not supported yet");
+    if (!q->u.select.from)
+        return ERR(pc, q->pos, "SELECT without FROM is not supported yet");
+    rel *in = plan_from(pc, q->u.select.from);
+    if (!in)
+        return NULL;
+    const rill__sql_ident *alias = q->u.select.from->alias;
+    rel *c = rel_new(pc, REL_CALC, 0);
+    c->input = in;
+    if (q->u.select.where) {
+        rill__sql_rex *w = rill__sql_bind(pc, in, q->u.select.where);
+        if (!w)
+            return NULL;
+        if (w->type->root != RILL_SQLT_BOOLEAN && w->type->root != RILL_SQLT_NULL)
+            return ERR(pc, q->u.select.where->pos, "WHERE clause must be a condition, not '%s'",
+                       rill__sql_type_str(pc->a, w->type));
+        c->filter = w;
+    }
+    /* the items: * and t.* expand to the input's columns */
+    int cap = in->n_cols + (int)q->u.select.n_items + 1, n = 0;
+    c->cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *c->cols);
+    c->outs = rill__arena_alloc(pc->a, (size_t)cap * sizeof *c->outs);
+    for (size_t i = 0; i < q->u.select.n_items; i++) {
+        const rill__sql_item *it = &q->u.select.items[i];
+        if (it->expr->kind == RILL_SQL_E_STAR) {
+            const rill__sql_name *qual = &it->expr->u.star.qualifier;
+            if (qual->n_parts &&
+                (!alias || qual->n_parts != 1 || strcmp(qual->parts[0].text, alias->text))) {
+                const char *tn = qual->parts[qual->n_parts - 1].text;
+                bool is_table = q->u.select.from->kind == RILL_SQL_F_TABLE && !alias &&
+                                !strcmp(tn, q->u.select.from->u.table.name
+                                                .parts[q->u.select.from->u.table.name.n_parts - 1]
+                                                .text);
+                if (!is_table)
+                    return ERR(pc, it->expr->pos, "Unknown identifier '%s'", tn);
+            }
+            if (n + in->n_cols > cap) {
+                cap = n + in->n_cols + (int)q->u.select.n_items;
+                rel_col *nc = rill__arena_alloc(pc->a, (size_t)cap * sizeof *nc);
+                rill__sql_rex **no = rill__arena_alloc(pc->a, (size_t)cap * sizeof *no);
+                memcpy(nc, c->cols, (size_t)n * sizeof *nc);
+                memcpy(no, c->outs, (size_t)n * sizeof *no);
+                c->cols = nc, c->outs = no;
+            }
+            for (int k = 0; k < in->n_cols; k++) {
+                c->cols[n] = in->cols[k];
+                c->outs[n++] = rill__sql_x_input(pc->a, k, in->cols[k].type);
+            }
+            continue;
+        }
+        rill__sql_rex *x = rill__sql_bind(pc, in, it->expr);
+        if (!x)
+            return NULL;
+        if (n == cap)
+            return ERR(pc, it->expr->pos, "too many columns");
+        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type};
+        c->outs[n++] = x;
+    }
+    c->n_cols = n;
+    return c;
+}
+
+rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
+{
+    if (q->n_with)
+        return ERR(pc, q->pos, "WITH is not supported yet");
+    if (q->n_order)
+        return ERR(pc, q->order[0].expr->pos, "ORDER BY is not supported yet");
+    if (q->limit || q->offset)
+        return ERR(pc, (q->limit ? q->limit : q->offset)->pos,
+                   "LIMIT and OFFSET are not supported yet");
+    switch (q->kind) {
+    case RILL_SQL_Q_SELECT:
+        return plan_select(pc, q);
+    case RILL_SQL_Q_SETOP:
+        return ERR(pc, q->pos, "UNION, INTERSECT and EXCEPT are not supported yet");
+    default:
+        return ERR(pc, q->pos, "VALUES is not supported yet");
+    }
+}
+
+/* ---- streams -------------------------------------------------------------------------------- */
+
+/* A table's source, by its 'connector' option. */
+static rill_stream *source_of(plan_ctx *pc, rel *r)
+{
+    const sql_table *t = r->table;
+    const sql_option *conn = rill__sql_table_option(t, "connector");
+    if (!conn)
+        conn = rill__sql_table_option(t, "connector.type");
+    rill_schema *schema = rill__sql_schema_of(pc, r->n_cols, r->cols);
+    if (!schema)
+        return NULL;
+    rill_stream *s = NULL;
+    if (!strcmp(conn->value, "filesystem")) {
+        const sql_option *path = rill__sql_table_option(t, "path");
+        if (!path)
+            path = rill__sql_table_option(t, "connector.path");
+        const sql_option *fmt = rill__sql_table_option(t, "format");
+        if (!fmt)
+            fmt = rill__sql_table_option(t, "format.type");
+        if (!path || !fmt) {
+            rill_schema_free(schema);
+            rill__err_set(pc->err, RILL_ECONFIG,
+                          "table '%s': the filesystem connector needs "
+                          "'path' and 'format'",
+                          t->name);
+            return NULL;
+        }
+        rill_file_opts fo = {.no_header = true};
+        if (!strcmp(fmt->value, "csv")) {
+            fo.format = RILL_FMT_CSV;
+            const sql_option *d = rill__sql_table_option(t, "csv.field-delimiter");
+            if (d && strlen(d->value) == 1)
+                fo.delimiter = d->value[0];
+        } else if (!strcmp(fmt->value, "json")) {
+            fo.format = RILL_FMT_JSON;
+        } else {
+            rill_schema_free(schema);
+            rill__err_set(pc->err, RILL_ECONFIG,
+                          "table '%s': format '%s' is not supported "
+                          "(csv, json)",
+                          t->name, fmt->value);
+            return NULL;
+        }
+        s = rill_source_file(pc->s->env, path->value, schema, &fo);
+    } else {
+        rill__err_set(pc->err, RILL_ECONFIG,
+                      "table '%s': connector '%s' cannot be read (yet): "
+                      "filesystem",
+                      t->name, conn->value);
+    }
+    rill_schema_free(schema);
+    return s;
+}
+
+rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
+{
+    switch (r->kind) {
+    case REL_SCAN:
+        return source_of(pc, r);
+    case REL_CALC: {
+        rill_stream *in = rill__sql_build(pc, r->input);
+        if (!in)
+            return NULL;
+        rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
+        if (!out)
+            return NULL;
+        rill_stream *s = rill__sql_calc(in, out, r->filter, r->n_cols, r->outs, pc->text, pc->err);
+        rill_schema_free(out);
+        return s;
+    }
+    }
+    return NULL;
+}

@@ -1,0 +1,278 @@
+/*
+ * print_sink.c - sql layer: Flink's print connector. Each row becomes "+I[v1, v2]" (its kind,
+ * then its values as Java prints them: null, true, 42, 1.0E10, 2024-05-01T12:00:05.123), after
+ * "<identifier>:<subtask>> " as Flink's PrintSinkOutputWriter writes it, on stdout. One batch
+ * is written with one locked write so that parallel subtasks do not interleave within it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_int.h"
+
+typedef struct psink_cfg {
+    char *identifier; /* NULL: none */
+    int n;
+    rill__sql_root *roots; /* each column's type, and its precision */
+    int *precisions;
+} psink_cfg;
+
+typedef struct psink {
+    rill__sink base;
+    const psink_cfg *cfg;
+    rill__err *err;
+    char *prefix;
+    rill__buf buf;
+} psink;
+
+/* Java's Double.toString: the shortest digits that read back as d, in plain notation for
+ * 1e-3 <= |d| < 1e7 (at least one digit after the point), else as d.dddE[-]n. */
+void rill__sql_java_double(rill__buf *out, double d)
+{
+    if (d != d) {
+        rill__buf_append(out, "NaN", 3);
+        return;
+    }
+    if (isinf(d)) {
+        const char *s = d > 0 ? "Infinity" : "-Infinity";
+        rill__buf_append(out, s, strlen(s));
+        return;
+    }
+    if (d == 0) {
+        const char *s = signbit(d) ? "-0.0" : "0.0";
+        rill__buf_append(out, s, strlen(s));
+        return;
+    }
+    char e[40];
+    for (int p = 0; p < 17; p++) { /* shortest round-trip in %.*e */
+        snprintf(e, sizeof e, "%.*e", p, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    /* e: [-]D[.DDD]e[+-]XX */
+    char digits[24];
+    size_t nd = 0;
+    const char *c = e;
+    bool neg = *c == '-';
+    if (neg)
+        c++;
+    for (; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9')
+            digits[nd++] = *c;
+    int exp10 = atoi(c + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (neg)
+        rill__buf_putc(out, '-');
+    double a = fabs(d);
+    if (a >= 1e-3 && a < 1e7) {
+        if (exp10 >= 0) {
+            for (int i = 0; i <= exp10; i++)
+                rill__buf_putc(out, (size_t)i < nd ? digits[i] : '0');
+            rill__buf_putc(out, '.');
+            if ((size_t)exp10 + 1 >= nd)
+                rill__buf_putc(out, '0');
+            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+                rill__buf_putc(out, digits[i]);
+        } else {
+            rill__buf_append(out, "0.", 2);
+            for (int i = 0; i < -exp10 - 1; i++)
+                rill__buf_putc(out, '0');
+            rill__buf_append(out, digits, nd);
+        }
+        return;
+    }
+    rill__buf_putc(out, digits[0]);
+    rill__buf_putc(out, '.');
+    if (nd == 1)
+        rill__buf_putc(out, '0');
+    else
+        rill__buf_append(out, digits + 1, nd - 1);
+    rill__buf_printf(out, "E%d", exp10);
+}
+
+/* Java's LocalDateTime.toString of a time in ms or ns since the epoch: yyyy-MM-ddTHH:mm, then
+ * :ss when seconds or a fraction are there, then the fraction in 3, 6 or 9 digits; instant:
+ * Instant.toString (seconds always, and 'Z'). */
+void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant)
+{
+    int64_t unit = nanos ? 1000000000 : 1000;
+    int64_t secs = v / unit, frac = v % unit;
+    if (frac < 0)
+        frac += unit, secs--;
+    int64_t ns = nanos ? frac : frac * 1000000;
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0)
+        sod += 86400, days--;
+    /* civil from days */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100),
+            mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    rill__buf_printf(out, "%04lld-%02lld-%02lldT%02lld:%02lld", (long long)y, (long long)m,
+                     (long long)d, (long long)(sod / 3600), (long long)(sod / 60 % 60));
+    if (sod % 60 || ns || instant) {
+        rill__buf_printf(out, ":%02lld", (long long)(sod % 60));
+        if (ns % 1000000 == 0 && ns)
+            rill__buf_printf(out, ".%03lld", (long long)(ns / 1000000));
+        else if (ns % 1000 == 0 && ns)
+            rill__buf_printf(out, ".%06lld", (long long)(ns / 1000));
+        else if (ns)
+            rill__buf_printf(out, ".%09lld", (long long)ns);
+    }
+    if (instant)
+        rill__buf_putc(out, 'Z');
+}
+
+/* ---- the sink -------------------------------------------------------------------------------- */
+
+static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row *row)
+{
+    if (rill_row_is_null(row, i)) {
+        rill__buf_append(out, "null", 4);
+        return;
+    }
+    uint64_t v = row->v[i];
+    switch (c->roots[i]) {
+    case RILL_SQLT_BOOLEAN:
+        rill__buf_append(out, v ? "true" : "false", v ? 4 : 5);
+        break;
+    case RILL_SQLT_DOUBLE:
+        rill__sql_java_double(out, rill_row_f64(row, i));
+        break;
+    case RILL_SQLT_CHAR:
+    case RILL_SQLT_VARCHAR: {
+        size_t len;
+        const char *p = rill_row_str(row, i, &len);
+        rill__buf_append(out, p, len);
+        break;
+    }
+    case RILL_SQLT_TIMESTAMP:
+    case RILL_SQLT_TIMESTAMP_LTZ: /* java.time.Instant: always with seconds, then 'Z' */
+        rill__sql_java_datetime(out, (int64_t)v, c->precisions[i] > 3,
+                                c->roots[i] == RILL_SQLT_TIMESTAMP_LTZ);
+        break;
+    default:
+        rill__buf_printf(out, "%lld", (long long)(int64_t)v);
+        break;
+    }
+}
+
+static int psink_validate(const void *cfg, const rill_schema *schema, rill__err *err)
+{
+    const psink_cfg *c = cfg;
+    if (rill_schema_n_fields(schema) != c->n)
+        return rill__err_set(err, RILL_EINVAL, "print sink: %d columns for %d types",
+                             rill_schema_n_fields(schema), c->n);
+    return 0;
+}
+
+static int psink_create(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
+                        rill__sink **out)
+{
+    const psink_cfg *c = cfg;
+    psink *s = rill__xcalloc(1, sizeof *s);
+    s->base.ops = &rill__sql_print_sink_ops;
+    s->cfg = c;
+    s->err = init->err;
+    /* Flink's PrintSinkOutputWriter: identifier, then ":" and the subtask (1-based) at
+     * parallelism > 1, then "> " when either is there */
+    rill__buf p = {0};
+    if (c->identifier)
+        rill__buf_append(&p, c->identifier, strlen(c->identifier));
+    if (init->parallelism > 1)
+        rill__buf_printf(&p, "%s%d", c->identifier ? ":" : "", init->subtask + 1);
+    if (p.len)
+        rill__buf_append(&p, "> ", 2);
+    rill__buf_putc(&p, '\0');
+    s->prefix = (char *)p.data;
+    *out = &s->base;
+    return 0;
+}
+
+static int psink_write(rill__sink *sink, rill_batch *b)
+{
+    psink *s = (psink *)sink;
+    static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+    s->buf.len = 0;
+    for (uint32_t r = 0; r < b->n_rows; r++) {
+        rill_row row = rill__batch_row(b, r);
+        rill__buf_append(&s->buf, s->prefix, strlen(s->prefix));
+        rill__buf_append(&s->buf, kinds[0], 2);
+        rill__buf_putc(&s->buf, '[');
+        for (int i = 0; i < s->cfg->n; i++) {
+            if (i)
+                rill__buf_append(&s->buf, ", ", 2);
+            put_value(&s->buf, s->cfg, i, &row);
+        }
+        rill__buf_append(&s->buf, "]\n", 2);
+    }
+    if (!s->buf.len)
+        return 0;
+    flockfile(stdout);
+    errno = 0;
+    size_t w = fwrite(s->buf.data, 1, s->buf.len, stdout);
+    int rc = (w == s->buf.len && fflush(stdout) == 0) ? 0 : (errno ? -errno : RILL_EIO);
+    funlockfile(stdout);
+    if (rc)
+        return rill__err_set(s->err, rc, "print sink: writing to stdout failed: %s",
+                             rill_strerror(rc));
+    return 0;
+}
+
+static int psink_finish(rill__sink *sink)
+{
+    (void)sink;
+    return fflush(stdout) == 0 ? 0 : -errno;
+}
+
+static void psink_destroy(rill__sink *sink)
+{
+    psink *s = (psink *)sink;
+    if (!s)
+        return;
+    rill__buf_free(&s->buf);
+    free(s->prefix);
+    free(s);
+}
+
+static void psink_cfg_free(void *cfg)
+{
+    psink_cfg *c = cfg;
+    if (!c)
+        return;
+    free(c->identifier);
+    free(c->roots);
+    free(c->precisions);
+    free(c);
+}
+
+const rill__sink_ops rill__sql_print_sink_ops = {
+    .kind = "print",
+    .validate = psink_validate,
+    .create = psink_create,
+    .write = psink_write,
+    .finish = psink_finish,
+    .destroy = psink_destroy,
+    .cfg_free = psink_cfg_free,
+};
+
+rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
+                                  const char *identifier)
+{
+    psink_cfg *c = rill__xcalloc(1, sizeof *c);
+    c->identifier = identifier ? rill__xstrdup(identifier) : NULL;
+    c->n = n;
+    c->roots = rill__xcalloc((size_t)n + 1, sizeof *c->roots);
+    c->precisions = rill__xcalloc((size_t)n + 1, sizeof *c->precisions);
+    for (int i = 0; i < n; i++) {
+        c->roots[i] = cols[i].type->root;
+        c->precisions[i] = cols[i].type->precision;
+    }
+    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+}

@@ -1,0 +1,523 @@
+/*
+ * script.c - sql layer: a script of Flink SQL statements run as one job. SET, RESET and the
+ * catalog statements take effect in order; every INSERT (and every bare SELECT, printed to
+ * stdout as Flink's print connector prints rows) is planned into the job, which runs when the
+ * script has been read (Flink's sql-client -f submits one job per INSERT; their results are
+ * the same). EXECUTE STATEMENT SET groups INSERTs as in Flink.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_int.h"
+
+#define ERR(s_text, err, pos, ...) rill__sql_error((err), (s_text), (pos), __VA_ARGS__)
+
+/* ---- SET ------------------------------------------------------------------------------------- */
+
+/* Flink's option keys that are rill's under another name or form; the value converted. */
+static int apply_option(rill__sql_session *s, const char *key, const char *value, rill__err *err)
+{
+    static const struct {
+        const char *flink, *rill;
+        bool duration;
+    } keys[] = {
+        {"parallelism.default", "parallelism", false},
+        {"execution.checkpointing.interval", "checkpoint.interval", true},
+        {"execution.checkpointing.timeout", "checkpoint.timeout", true},
+        {"execution.checkpointing.min-pause", "checkpoint.min-pause", true},
+        {"execution.checkpointing.max-concurrent-checkpoints", "checkpoint.max-concurrent", false},
+        {"execution.checkpointing.tolerable-failed-checkpoints", "checkpoint.tolerable-failures",
+         false},
+        {"execution.checkpointing.dir", "checkpoint.dir", false},
+        {"state.checkpoints.dir", "checkpoint.dir", false},
+        {"pipeline.name", "name", false},
+        {"state.backend.type", "state.backend", false},
+        {"state.backend", "state.backend", false},
+        {"state.backend.incremental", "state.backend.incremental", false},
+        {"execution.checkpointing.mode", "checkpoint.mode", false},
+    };
+    const char *rk = NULL;
+    bool duration = false;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!strcmp(keys[i].flink, key))
+            rk = keys[i].rill, duration = keys[i].duration;
+    char buf[64];
+    if (rk && duration) {
+        int64_t ms;
+        if (rill__parse_duration(value, &ms) != 0)
+            return rill__err_set(err, RILL_ECONFIG,
+                                 "SET '%s': '%s' is not a duration (10 s, "
+                                 "1 min, 500 ms)",
+                                 key, value);
+        snprintf(buf, sizeof buf, "%lld", (long long)ms);
+        value = buf;
+    } else if (rk && !strcmp(rk, "checkpoint.mode")) {
+        if (!strcasecmp(value, "EXACTLY_ONCE"))
+            value = "exactly-once";
+        else if (!strcasecmp(value, "AT_LEAST_ONCE"))
+            value = "at-least-once";
+    } else if (rk && !strcmp(rk, "state.backend") && !strcasecmp(value, "hashmap")) {
+        value = "heap";
+    }
+    if (!rk) {
+        /* rill's own keys; anything else is kept (Flink takes any key) */
+        static const char *const own[] = {"name",
+                                          "parallelism",
+                                          "max-parallelism",
+                                          "batch-size",
+                                          "channel-capacity",
+                                          "bad-records",
+                                          "dead-letter-file",
+                                          "checkpoint.dir",
+                                          "checkpoint.interval",
+                                          "checkpoint.mode",
+                                          "checkpoint.timeout",
+                                          "checkpoint.min-pause",
+                                          "checkpoint.max-concurrent",
+                                          "checkpoint.tolerable-failures",
+                                          "checkpoint.retain",
+                                          "state.backend",
+                                          "state.dir",
+                                          "state.memory",
+                                          "state.backend.incremental",
+                                          NULL};
+        for (int i = 0; own[i] && !rk; i++)
+            if (!strcmp(own[i], key))
+                rk = key;
+    }
+    if (rk && rill_env_set(s->env, rk, value) != 0)
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s': %s", key, value,
+                             rill_errmsg(s->env));
+    return 0;
+}
+
+static void set_option(rill__sql_session *s, const char *key, const char *value)
+{
+    for (size_t i = 0; i < s->n_opts; i++)
+        if (!strcmp(s->opts[i].key, key)) {
+            free((char *)s->opts[i].value);
+            s->opts[i].value = rill__xstrdup(value);
+            return;
+        }
+    rill__grow((void **)&s->opts, &s->cap_opts, s->n_opts + 1, sizeof *s->opts);
+    s->opts[s->n_opts++] = (sql_option){rill__xstrdup(key), rill__xstrdup(value)};
+}
+
+/* ---- tableau output ---------------------------------------------------------------------------
+ */
+
+/* Flink's tableau form: a header row and rows in a box, values right-aligned, then "N rows in
+ * set" (or "Empty set"). cells: n_rows * n_cols strings. */
+static void tableau(FILE *out, int n_cols, const char *const *head, int n_rows,
+                    const char *const *cells)
+{
+    int w[16] = {0};
+    for (int c = 0; c < n_cols && c < 16; c++) {
+        w[c] = (int)strlen(head[c]);
+        for (int r = 0; r < n_rows; r++)
+            w[c] = RILL_MAX(w[c], (int)strlen(cells[r * n_cols + c]));
+    }
+    for (int line = 0; line < 2 * (n_rows ? 1 : 0) + 3 + n_rows; line++) {
+        bool border = line == 0 || line == 2 || line == n_rows + 3;
+        if (line > n_rows + 3)
+            break;
+        if (!n_rows && line > 2)
+            break;
+        for (int c = 0; c < n_cols; c++) {
+            if (border) {
+                fputc('+', out);
+                for (int k = 0; k < w[c] + 2; k++)
+                    fputc('-', out);
+            } else {
+                const char *v = line == 1 ? head[c] : cells[(line - 3) * n_cols + c];
+                fprintf(out, "| %*s ", w[c], v);
+            }
+        }
+        fputs(border ? "+\n" : "|\n", out);
+    }
+    if (n_rows)
+        fprintf(out, "%d row%s in set\n", n_rows, n_rows == 1 ? "" : "s");
+    else
+        fputs("Empty set\n", out);
+}
+
+static int show(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__err *err)
+{
+    const char *head = NULL;
+    const char **cells = NULL;
+    int n = 0;
+    switch (st->u.show.what) {
+    case RILL_SQL_SHOW_TABLES:
+    case RILL_SQL_SHOW_VIEWS: {
+        bool views = st->u.show.what == RILL_SQL_SHOW_VIEWS;
+        head = views ? "view name" : "table name";
+        size_t cap = s->n_tables + s->n_views + 1;
+        cells = rill__xcalloc(cap, sizeof *cells);
+        for (size_t i = 0; !views && i < s->n_tables; i++)
+            cells[n++] = s->tables[i]->name;
+        for (size_t i = 0; i < s->n_views; i++) /* SHOW TABLES lists views too (Flink) */
+            cells[n++] = s->views[i]->name;
+        /* sorted, as Flink's catalog lists them */
+        for (int i = 1; i < n; i++)
+            for (int k = i; k > 0 && strcmp(cells[k - 1], cells[k]) > 0; k--) {
+                const char *t = cells[k];
+                cells[k] = cells[k - 1];
+                cells[k - 1] = t;
+            }
+        break;
+    }
+    case RILL_SQL_SHOW_CATALOGS:
+        head = "catalog name";
+        cells = rill__xcalloc(1, sizeof *cells);
+        cells[n++] = "default_catalog";
+        break;
+    case RILL_SQL_SHOW_DATABASES:
+        head = "database name";
+        cells = rill__xcalloc(1, sizeof *cells);
+        cells[n++] = "default_database";
+        break;
+    case RILL_SQL_SHOW_CURRENT_CATALOG:
+        head = "current catalog name";
+        cells = rill__xcalloc(1, sizeof *cells);
+        cells[n++] = "default_catalog";
+        break;
+    case RILL_SQL_SHOW_CURRENT_DATABASE:
+        head = "current database name";
+        cells = rill__xcalloc(1, sizeof *cells);
+        cells[n++] = "default_database";
+        break;
+    default:
+        return ERR(text, err, st->pos, "This SHOW statement is not supported yet");
+    }
+    tableau(s->out, 1, &head, n, cells);
+    free(cells);
+    return 0;
+}
+
+static int describe(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
+                    rill__err *err)
+{
+    const rill__sql_name *nm = &st->u.describe.name;
+    sql_table *t = rill__sql_find_table(s, nm->parts[nm->n_parts - 1].text);
+    if (!t)
+        return ERR(text, err, nm->pos,
+                   "Tables or views with the identifier "
+                   "'default_catalog.default_database.%s' doesn't exist",
+                   nm->parts[nm->n_parts - 1].text);
+    static const char *const head[] = {"name", "type", "null", "key", "extras", "watermark"};
+    const char **cells = rill__xcalloc(t->n_cols * 6 + 1, sizeof *cells);
+    rill__arena a;
+    rill__arena_init(&a, 4096);
+    for (size_t i = 0; i < t->n_cols; i++) {
+        const sql_col *c = &t->cols[i];
+        const char **row = cells + i * 6;
+        row[0] = c->name;
+        rill__buf b = {0};
+        bool nullable = true;
+        if (c->type) {
+            const rill__sql_ltype *ty = rill__sql_type_with_null(&a, c->type, true);
+            if ((int)i == t->watermark_col)
+                ty = rill__sql_type_with_attr(&a, ty, RILL_SQLA_ROWTIME);
+            rill__sql_type_describe(ty, &b);
+            nullable = c->type->nullable;
+        }
+        rill__buf_putc(&b, '\0');
+        row[1] = rill__arena_strdup(&a, c->type ? (const char *)b.data : "");
+        rill__buf_free(&b);
+        row[2] = nullable ? "TRUE" : "FALSE";
+        bool pk = false;
+        for (size_t k = 0; k < t->n_pk; k++)
+            pk |= t->pk[k] == (int)i;
+        row[3] = pk ? rill__arena_strdup(&a, "PRI(") : "";
+        if (pk) {
+            rill__buf kb = {0};
+            rill__buf_printf(&kb, "PRI(");
+            for (size_t k = 0; k < t->n_pk; k++)
+                rill__buf_printf(&kb, "%s%s", k ? ", " : "", t->cols[t->pk[k]].name);
+            rill__buf_printf(&kb, ")");
+            rill__buf_putc(&kb, '\0');
+            row[3] = rill__arena_strdup(&a, (const char *)kb.data);
+            rill__buf_free(&kb);
+        }
+        rill__buf eb = {0};
+        if (c->kind == RILL_SQL_COL_COMPUTED) {
+            rill__buf_printf(&eb, "AS ");
+            rill__sql_print_expr(&eb, c->expr);
+        } else if (c->kind == RILL_SQL_COL_METADATA) {
+            rill__buf_printf(&eb, "METADATA FROM '%s'%s", c->metadata_key,
+                             c->is_virtual ? " VIRTUAL" : "");
+        }
+        rill__buf_putc(&eb, '\0');
+        row[4] = rill__arena_strdup(&a, (const char *)eb.data);
+        rill__buf_free(&eb);
+        rill__buf wb = {0};
+        if ((int)i == t->watermark_col)
+            rill__sql_print_expr(&wb, t->watermark);
+        rill__buf_putc(&wb, '\0');
+        row[5] = rill__arena_strdup(&a, (const char *)wb.data);
+        rill__buf_free(&wb);
+    }
+    tableau(s->out, 6, head, (int)t->n_cols, cells);
+    free(cells);
+    rill__arena_close(&a);
+    return 0;
+}
+
+/* ---- DML ------------------------------------------------------------------------------------ */
+
+/* The rows of r into table t (its 'connector'). */
+static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__sql_pos pos)
+{
+    const sql_option *conn = rill__sql_table_option(t, "connector");
+    if (!conn)
+        conn = rill__sql_table_option(t, "connector.type");
+    rill_stream *out = NULL;
+    if (!strcmp(conn->value, "print")) {
+        const sql_option *id = rill__sql_table_option(t, "print-identifier");
+        out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);
+    } else if (!strcmp(conn->value, "blackhole")) {
+        out = rill_sink_blackhole(in);
+    } else if (!strcmp(conn->value, "filesystem")) {
+        const sql_option *path = rill__sql_table_option(t, "path");
+        if (!path)
+            path = rill__sql_table_option(t, "connector.path");
+        const sql_option *fmt = rill__sql_table_option(t, "format");
+        if (!fmt)
+            fmt = rill__sql_table_option(t, "format.type");
+        if (!path || !fmt)
+            return rill__err_set(pc->err, RILL_ECONFIG,
+                                 "table '%s': the filesystem connector "
+                                 "needs 'path' and 'format'",
+                                 t->name);
+        rill_file_opts fo = {.no_header = true};
+        if (!strcmp(fmt->value, "json"))
+            fo.format = RILL_FMT_JSON;
+        else if (!strcmp(fmt->value, "csv"))
+            fo.format = RILL_FMT_CSV;
+        else
+            return rill__err_set(pc->err, RILL_ECONFIG,
+                                 "table '%s': format '%s' is not "
+                                 "supported (csv, json)",
+                                 t->name, fmt->value);
+        out = rill_sink_file_exactly_once(in, path->value, &fo);
+    } else {
+        return ERR(pc->text, pc->err, pos,
+                   "Table '%s': connector '%s' cannot be written (yet): "
+                   "filesystem, print, blackhole",
+                   t->name, conn->value);
+    }
+    return out ? 0 : RILL_ENOMEM;
+}
+
+/* INSERT INTO t [(cols)] query. */
+static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__arena *a,
+                  rill__err *err)
+{
+    plan_ctx pc = {s, a, text, err};
+    const rill__sql_name *tn = &st->u.insert.target;
+    sql_table *t = rill__sql_find_table(s, tn->parts[tn->n_parts - 1].text);
+    if (!t)
+        return ERR(text, err, tn->pos, "Object '%s' not found", tn->parts[tn->n_parts - 1].text);
+    if (st->u.insert.overwrite || st->u.insert.n_partition || st->u.insert.n_cols ||
+        st->u.insert.n_hints)
+        return ERR(text, err, st->pos,
+                   "INSERT OVERWRITE, PARTITION, column lists and hints "
+                   "are not supported yet");
+    rel *q = rill__sql_plan_query(&pc, st->u.insert.query);
+    if (!q)
+        return err->code ? err->code : RILL_EINVAL;
+    /* the sink's physical columns; the query's types cast to them */
+    int n = 0;
+    for (size_t i = 0; i < t->n_cols; i++)
+        n += t->cols[i].kind == RILL_SQL_COL_PHYSICAL;
+    rel_col *cols = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *cols);
+    for (size_t i = 0, k = 0; i < t->n_cols; i++)
+        if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL)
+            cols[k++] = (rel_col){t->cols[i].name, t->cols[i].type};
+    rill__buf qs = {0}, ss = {0};
+    for (int i = 0; i < q->n_cols; i++) {
+        rill__buf_printf(&qs, "%s%s ", i ? ", " : "", q->cols[i].name);
+        rill__sql_type_describe(q->cols[i].type, &qs);
+    }
+    for (int i = 0; i < n; i++) {
+        rill__buf_printf(&ss, "%s%s ", i ? ", " : "", cols[i].name);
+        rill__sql_type_describe(cols[i].type, &ss);
+    }
+    rill__buf_putc(&qs, '\0');
+    rill__buf_putc(&ss, '\0');
+    int rc = 0;
+    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *outs);
+    if (q->n_cols != n)
+        rc = ERR(text, err, st->pos,
+                 "Column types of query result and sink for "
+                 "'default_catalog.default_database.%s' do not match.\nCause: Different number "
+                 "of columns.\n\nQuery schema: [%s]\nSink schema:  [%s]",
+                 t->name, (const char *)qs.data, (const char *)ss.data);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const rill__sql_ltype *from = q->cols[i].type, *to = cols[i].type;
+        if (!rill__sql_cast_implicit(rill__sql_type_with_null(a, from, false), to) ||
+            (from->nullable && !to->nullable))
+            rc = ERR(text, err, st->pos,
+                     "Column types of query result and sink for "
+                     "'default_catalog.default_database.%s' do not match.\nCause: Incompatible "
+                     "types for sink column '%s' at position %d.\n\nQuery schema: [%s]\nSink "
+                     "schema:  [%s]",
+                     t->name, cols[i].name, i, (const char *)qs.data, (const char *)ss.data);
+        else
+            outs[i] = rill__sql_cast_to(&pc, rill__sql_x_input(a, i, from),
+                                        rill__sql_type_with_null(a, to, from->nullable));
+    }
+    rill__buf_free(&qs);
+    rill__buf_free(&ss);
+    if (rc)
+        return rc;
+    rel *c = rill__arena_alloc(a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = q;
+    c->n_cols = n;
+    c->cols = cols;
+    c->outs = outs;
+    rill_stream *in = rill__sql_build(&pc, c);
+    if (!in)
+        return err->code ? err->code : RILL_EINVAL;
+    if ((rc = sink_into(&pc, t, c, in, st->pos)) == 0)
+        s->n_sinks++;
+    return rc;
+}
+
+/* A bare SELECT: its rows printed as Flink's print connector prints them. */
+static int select_print(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
+                        rill__arena *a, rill__err *err)
+{
+    plan_ctx pc = {s, a, text, err};
+    rel *q = rill__sql_plan_query(&pc, st->u.query);
+    rill_stream *in = q ? rill__sql_build(&pc, q) : NULL;
+    if (!in)
+        return err->code ? err->code : RILL_EINVAL;
+    if (!rill__sql_print_sink(in, q->n_cols, q->cols, NULL))
+        return RILL_ENOMEM;
+    s->n_sinks++;
+    return 0;
+}
+
+/* ---- statements --------------------------------------------------------------------------------
+ */
+
+static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_arena, bool *kept,
+                    rill__err *err)
+{
+    const rill__sql_stmt *st = ast->stmt;
+    const char *text = ast->text;
+    *kept = false;
+    switch (st->kind) {
+    case RILL_SQL_S_SET:
+        if (!st->u.set.key) {
+            static const char *const head[] = {"key", "value"};
+            const char **cells = rill__xcalloc(2 * s->n_opts + 1, sizeof *cells);
+            for (size_t i = 0; i < s->n_opts; i++)
+                cells[2 * i] = s->opts[i].key, cells[2 * i + 1] = s->opts[i].value;
+            tableau(s->out, 2, head, (int)s->n_opts, cells);
+            free(cells);
+            return 0;
+        } else {
+            int rc = apply_option(s, st->u.set.key, st->u.set.value, err);
+            if (rc == 0)
+                set_option(s, st->u.set.key, st->u.set.value);
+            return rc;
+        }
+    case RILL_SQL_S_RESET:
+        return ERR(text, err, st->pos, "RESET is not supported in scripts yet");
+    case RILL_SQL_S_CREATE_TABLE: {
+        int rc = rill__sql_catalog_create_table(s, ast, err);
+        *kept = rc == 0;
+        return rc;
+    }
+    case RILL_SQL_S_CREATE_VIEW: {
+        int rc = rill__sql_catalog_create_view(s, ast, err);
+        *kept = rc == 0;
+        return rc;
+    }
+    case RILL_SQL_S_CREATE_FUNCTION:
+        return ERR(text, err, st->pos, "CREATE FUNCTION is not supported yet");
+    case RILL_SQL_S_DROP:
+        return rill__sql_catalog_drop(s, st, text, err);
+    case RILL_SQL_S_SHOW:
+        return show(s, st, text, err);
+    case RILL_SQL_S_DESCRIBE:
+        return describe(s, st, text, err);
+    case RILL_SQL_S_INSERT:
+        return insert(s, st, text, plan_arena, err);
+    case RILL_SQL_S_QUERY:
+        return select_print(s, st, text, plan_arena, err);
+    case RILL_SQL_S_STATEMENT_SET:
+        for (size_t i = 0; i < st->u.statement_set.n_inserts; i++) {
+            int rc = insert(s, st->u.statement_set.inserts[i], text, plan_arena, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    case RILL_SQL_S_EXECUTE:
+        if (st->u.inner->kind == RILL_SQL_S_INSERT)
+            return insert(s, st->u.inner, text, plan_arena, err);
+        if (st->u.inner->kind == RILL_SQL_S_QUERY)
+            return select_print(s, st->u.inner, text, plan_arena, err);
+        return ERR(text, err, st->pos, "EXECUTE takes an INSERT or a SELECT");
+    case RILL_SQL_S_USE:
+        if (strcmp(st->u.use.name.parts[st->u.use.name.n_parts - 1].text,
+                   st->u.use.catalog ? "default_catalog" : "default_database"))
+            return ERR(text, err, st->u.use.name.pos, "%s '%s' does not exist",
+                       st->u.use.catalog ? "Catalog" : "Database",
+                       st->u.use.name.parts[st->u.use.name.n_parts - 1].text);
+        return 0;
+    case RILL_SQL_S_HELP:
+    case RILL_SQL_S_CLEAR:
+    case RILL_SQL_S_QUIT:
+        return 0;
+    default:
+        return ERR(text, err, st->pos, "This statement is not supported in scripts yet");
+    }
+}
+
+int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char *path,
+                         rill__err *err)
+{
+    rill__sql_session s = {.env = env, .out = stdout};
+    rill__arena plan_arena;
+    rill__arena_init(&plan_arena, 65536);
+    size_t off = 0;
+    int rc = 0;
+    while (rc == 0) {
+        size_t start, n;
+        if ((rc = rill__sql_split(text, len, &off, &start, &n, err)) != 0 || n == 0)
+            break;
+        rill__sql_ast *ast = NULL;
+        if ((rc = rill__sql_parse(text, start, n, &ast, err)) != 0)
+            break;
+        bool kept = false;
+        rc = run_stmt(&s, ast, &plan_arena, &kept, err);
+        if (!kept)
+            rill__sql_ast_free(ast);
+    }
+    if (rc == 0 && s.n_sinks > 0)
+        rc = rill_env_execute(env);
+    else if (rc == 0 && env->err.code)
+        rc = env->err.code;
+    if (rc && !err->msg[0] && env->err.code)
+        rill__err_set(err, rc, "%s", rill_errmsg(env));
+    if (rc && path && err->msg[0]) { /* name the script */
+        char msg[RILL_ERRMSG_MAX];
+        memcpy(msg, err->msg, sizeof msg);
+        rill__err_set(err, rc, "%s: %.*s", path,
+                      (int)RILL_MAX(0, (long)(sizeof msg - strlen(path)) - 3), msg);
+    }
+    for (size_t i = 0; i < s.n_opts; i++) {
+        free((char *)s.opts[i].key);
+        free((char *)s.opts[i].value);
+    }
+    free(s.opts);
+    rill__sql_catalog_free(&s);
+    rill__arena_close(&plan_arena);
+    return rc;
+}

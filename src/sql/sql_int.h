@@ -1,0 +1,141 @@
+/*
+ * sql_int.h - structs private to the sql layer: the session (options, catalog), the catalog's
+ * tables and views, the relational plan the binder makes from a query, and how a plan becomes
+ * streams of a job graph.
+ */
+#ifndef RILL_SQL_INT_H
+#define RILL_SQL_INT_H
+
+#include "ast.h"
+#include "plan.h"
+
+/* ---- the catalog ----------------------------------------------------------------------------- */
+
+/* A column of a table as the planner sees it: its logical type, and for a physical column its
+ * leaves' places in the source's flat schema (a nested ROW has one leaf per primitive field). */
+typedef struct sql_col {
+    const char *name;
+    const rill__sql_ltype *type;
+    rill__sql_col_kind kind;
+    const rill__sql_expr *expr; /* COMPUTED: as written (bound against the physical columns) */
+    const char *metadata_key;   /* METADATA: the key (its name when FROM is not given) */
+    bool is_virtual;
+} sql_col;
+
+typedef struct sql_option {
+    const char *key, *value;
+} sql_option;
+
+typedef struct sql_table {
+    const char *name;
+    rill__sql_ast *ast; /* the CREATE TABLE it was made by (owns the names and expressions) */
+    rill__arena arena;  /* its types */
+    size_t n_cols;
+    sql_col *cols;
+    int watermark_col; /* -1: none */
+    const rill__sql_expr *watermark;
+    size_t n_pk;
+    int *pk;
+    size_t n_options;
+    sql_option *options;
+    bool temporary;
+} sql_table;
+
+typedef struct sql_view {
+    const char *name;
+    rill__sql_ast *ast; /* the CREATE VIEW (its query, and the text it points into) */
+    bool temporary;
+} sql_view;
+
+typedef struct sql_function {
+    const char *name;
+    rill__sql_ast *ast;
+} sql_function;
+
+/* A session: the SET options, the catalog, and the job's env while statements build it. */
+typedef struct rill__sql_session {
+    rill_env *env;
+    sql_option *opts; /* SET key = value, in order (keys unique) */
+    size_t n_opts, cap_opts;
+    sql_table **tables;
+    size_t n_tables, cap_tables;
+    sql_view **views;
+    size_t n_views, cap_views;
+    sql_function **functions;
+    size_t n_functions, cap_functions;
+    int n_sinks; /* INSERTs and SELECTs planned into the env */
+    FILE *out;   /* where SHOW, DESCRIBE and the like print (stdout) */
+} rill__sql_session;
+
+const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
+sql_table *rill__sql_find_table(rill__sql_session *s, const char *name);
+sql_view *rill__sql_find_view(rill__sql_session *s, const char *name);
+/* Adds CREATE TABLE ast (taken over on success). */
+int rill__sql_catalog_create_table(rill__sql_session *s, rill__sql_ast *ast, rill__err *err);
+int rill__sql_catalog_create_view(rill__sql_session *s, rill__sql_ast *ast, rill__err *err);
+int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
+                           rill__err *err);
+void rill__sql_catalog_free(rill__sql_session *s);
+/* The logical type of a type as written. */
+const rill__sql_ltype *rill__sql_ltype_of(rill__arena *a, const rill__sql_type *t);
+
+/* ---- the relational plan ------------------------------------------------------------------- */
+
+typedef enum rel_kind {
+    REL_SCAN, /* a table's source: its physical columns (flat), then computed ones */
+    REL_CALC, /* a filter and projections of its input */
+} rel_kind;
+
+/* One output column of a relation: its name (for * and for names outside) and type; a ROW
+ * typed column is there as its leaves (path "bid.price"), its own name resolving to none. */
+typedef struct rel_col {
+    const char *name;
+    const rill__sql_ltype *type;
+} rel_col;
+
+typedef struct rel rel;
+struct rel {
+    rel_kind kind;
+    int n_cols;
+    rel_col *cols;
+    rel *input;
+    /* SCAN */
+    sql_table *table;
+    /* CALC */
+    rill__sql_rex *filter;
+    rill__sql_rex **outs;
+};
+
+/* A query planning context: the arena everything lives in, and the text positions point into. */
+typedef struct plan_ctx {
+    rill__sql_session *s;
+    rill__arena *a;
+    const char *text;
+    rill__err *err;
+} plan_ctx;
+
+/* The plan of a query (NULL with err set). */
+rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
+/* The rows of rel as a stream (NULL with err set). */
+rill_stream *rill__sql_build(plan_ctx *pc, rel *r);
+/* Binds an expression over the columns of in (NULL with err set). */
+rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+/* x cast to type t (x itself when it has that type already). */
+rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t);
+/* The flat schema of ltype columns, or NULL with err naming the first type with no slot kind. */
+rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols);
+
+/* ---- sinks ------------------------------------------------------------------------------------
+ */
+
+/* Flink's print connector: each row as "+I[a, b]" (with "N> " before it at parallelism > 1
+ * and the print-identifier's "id:" before that), Java's text for each value, to stdout. */
+rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
+                                  const char *identifier);
+extern const rill__sink_ops rill__sql_print_sink_ops;
+/* Java's Double.toString, and LocalDateTime.toString / Instant.toString (of ms, or ns with
+ * nanos), appended. */
+void rill__sql_java_double(rill__buf *out, double d);
+void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant);
+
+#endif /* RILL_SQL_INT_H */

@@ -1,0 +1,222 @@
+"""End-to-end tests of `rill run SCRIPT.sql` (the SQL layer so far: DDL, SET, SHOW, DESCRIBE,
+INSERT INTO ... SELECT and bare SELECT with expressions and WHERE over the filesystem
+connector, into filesystem, print and blackhole tables), checked against rows computed here
+with Flink's (Java's) semantics: integers wrap at their width, division truncates, NULLs
+propagate, WHERE keeps TRUE only; and errors that name the place.
+"""
+import os
+import random
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rill_e2e import (committed_rows, expect, expect_in, expect_rc, main,  # noqa: E402
+                      run, seeded_rng)
+
+WORDS = ["a", "ab", "ba", "xa", "a%b", "b_c", "\u00e9a", "zz"]
+
+
+def jint(v):
+    """Java's int: two's complement wrap at 32 bits."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def jlong(v):
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def jdiv(a, b):
+    """Java's truncating division (b != 0)."""
+    q = abs(a) // abs(b)
+    return jlong(q if (a >= 0) == (b >= 0) else -q)
+
+
+def like(s, pattern):
+    """SQL LIKE, % and _ over characters, no escape."""
+    rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, s, re.S) is not None
+
+
+def random_rows(rng, n):
+    rows = []
+    for _ in range(n):
+        a = None if rng.random() < 0.1 else rng.choice(
+            [rng.randrange(-10**6, 10**6), 0, -1, 2**63 - 1, -2**63])
+        b = None if rng.random() < 0.1 else rng.choice(
+            [rng.randrange(-1000, 1000), 0, -1, 2**31 - 1, -2**31, 2**30])
+        s = None if rng.random() < 0.1 else rng.choice(WORDS)
+        rows.append((a, b, s))
+    return rows
+
+
+def csv_field(v):
+    return "" if v is None else str(v)
+
+
+def write_rows(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for a, b, s in rows:
+            f.write("%s,%s,%s\n" % (csv_field(a), csv_field(b), csv_field(s)))
+
+
+SCRIPT = """
+-- the test's script: comments, SET, two tables and a statement per line
+SET 'parallelism.default' = '%(par)d';
+CREATE TABLE src (
+  a BIGINT,
+  b INT,
+  s STRING,
+  b2 AS b * 2          -- a computed column: INT arithmetic wraps
+) WITH ('connector' = 'filesystem', 'path' = '%(input)s', 'format' = 'csv');
+CREATE TABLE dst (
+  a BIGINT,
+  x BIGINT,
+  q BIGINT,
+  t STRING,
+  flag BOOLEAN
+) WITH ('connector' = 'filesystem', 'path' = '%(output)s', 'format' = 'csv');
+INSERT INTO dst
+SELECT a, b2 + a, CASE WHEN b <> 0 THEN a / b END, s || '!', a > b OR s LIKE 'a%%'
+FROM src
+WHERE s LIKE '%%a%%' OR (a BETWEEN -1000 AND 1000 AND b IS NOT NULL);
+"""
+
+
+def oracle(rows):
+    """The rows the script's INSERT writes, as CSV fields (NULL as an empty field)."""
+    out = []
+    for a, b, s in rows:
+        w1 = None if s is None else like(s, "%a%")
+        between = None if a is None else -1000 <= a <= 1000
+        w2 = False if b is None else between  # (between AND b IS NOT NULL)
+        keep = w1 is True or w2 is True
+        if not keep:
+            continue
+        b2 = None if b is None else jint(b * 2)
+        x = None if b2 is None or a is None else jlong(b2 + a)
+        q = None if b is None or b == 0 or a is None else jdiv(a, b)
+        t = None if s is None else s + "!"
+        gt = None if a is None or b is None else a > b
+        lk = None if s is None else like(s, "a%")
+        flag = True if gt is True or lk is True else (
+            None if gt is None or lk is None else False)
+        fmt = {None: "", True: "true", False: "false"}
+        out.append(",".join([csv_field(a), csv_field(x), csv_field(q), csv_field(t),
+                             fmt[flag]]))
+    return sorted(out)
+
+
+def test_insert_select_against_oracle(tmp):
+    """Random rows with NULLs and edge values through WHERE, CASE, arithmetic, || and LIKE, at
+    parallelism 1 and 3: the filesystem sink's committed rows equal the oracle's."""
+    rng = seeded_rng("sql-insert")
+    rows = random_rows(rng, 3000)
+    inp = os.path.join(tmp, "in.csv")
+    write_rows(inp, rows)
+    want = oracle(rows)
+    expect(len(want) > 100, "the oracle keeps rows", "> 100", len(want))
+    for par in (1, 3):
+        out = os.path.join(tmp, "out-%d" % par)
+        script = os.path.join(tmp, "q%d.sql" % par)
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(SCRIPT % {"par": par, "input": inp, "output": out})
+        r = run(["run", script])
+        expect_rc(r, 0)
+        got = sorted(committed_rows(out, header=False))  # Flink's CSV has no header
+        if got != want:
+            missing = sorted(set(want) - set(got))[:5]
+            extra = sorted(set(got) - set(want))[:5]
+            expect(False, "p=%d: the committed rows equal the oracle's" % par,
+                   "%d rows (missing e.g. %s)" % (len(want), missing),
+                   "%d rows (extra e.g. %s)" % (len(got), extra), r)
+
+
+def test_select_prints_as_flink(tmp):
+    """A bare SELECT prints each row as Flink's print connector does: +I[v, null, true], and
+    with a print table's identifier at parallelism 2: id:N> +I[...]."""
+    inp = os.path.join(tmp, "in.csv")
+    write_rows(inp, [(1, 10, "a"), (None, 3, None), (7, None, "b")])
+    script = os.path.join(tmp, "p.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (a BIGINT, b INT, s STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+SELECT a, b * 2 AS b2, s, a IS NULL, 2.5E0 * b, 1e7 * 1 FROM src;
+""" % inp)
+    r = run(["run", "-p", "1", script])
+    expect_rc(r, 0)
+    lines = sorted(r.out.splitlines())
+    want = sorted(["+I[1, 20, a, false, 25.0, 1.0E7]", "+I[null, 6, null, true, 7.5, 1.0E7]",
+                   "+I[7, null, b, false, null, 1.0E7]"])
+    expect(lines == want, "the printed rows", want, lines, r)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (a BIGINT, b INT, s STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE p (a BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'mine');
+INSERT INTO p SELECT a FROM src WHERE a IS NOT NULL;
+""" % inp)
+    r = run(["run", "-p", "2", script])
+    expect_rc(r, 0)
+    got = sorted(re.sub(r"^mine:\d> ", "mine:N> ", x) for x in r.out.splitlines())
+    expect(got == ["mine:N> +I[1]", "mine:N> +I[7]"], "identifier and subtask prefix",
+           ["mine:N> +I[1]", "mine:N> +I[7]"], r.out, r)
+
+
+def test_show_and_describe(tmp):
+    script = os.path.join(tmp, "d.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE orders (id BIGINT NOT NULL, amount DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, PRIMARY KEY (id) NOT ENFORCED)
+  WITH ('connector' = 'blackhole');
+CREATE VIEW big AS SELECT id FROM orders WHERE amount > 100;
+SHOW TABLES;
+DESCRIBE orders;
+""")
+    r = run(["run", script])
+    expect_rc(r, 0)
+    for needle in ("|        big |", "|     orders |", "2 rows in set",
+                   "| TIMESTAMP(3) *ROWTIME* |", "PRI(id)", "INTERVAL '5' SECOND"):
+        expect_in(needle, r.out, "SHOW TABLES / DESCRIBE output", r)
+
+
+def script_error(tmp, text, name="bad.sql"):
+    path = os.path.join(tmp, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    r = run(["run", path])
+    expect_rc(r, 1)
+    return r
+
+
+def test_errors_name_the_place(tmp):
+    """Bad SQL of each kind: exit status 1, the script, the line and column, and a caret."""
+    inp = os.path.join(tmp, "in.csv")
+    write_rows(inp, [(1, 0, "a")])
+    ddl = ("CREATE TABLE src (a BIGINT, b INT, s STRING) WITH ('connector' = 'filesystem', "
+           "'path' = '%s', 'format' = 'csv');\n" % inp)
+    cases = [
+        ("SELECT a FROM src WHERE;\n", "line 2, column 24"),
+        ("SELECT nope FROM src;\n", "Column 'nope' not found"),
+        ("SELECT a FROM missing;\n", "Object 'missing' not found"),
+        ("SELECT a + s FROM src;\n", "Cannot apply '+' to arguments of type 'BIGINT' and"),
+        ("SELECT a, COUNT(*) FROM src GROUP BY a;\n", "not supported yet"),
+        ("CREATE TABLE o (a STRING) WITH ('connector' = 'blackhole');\n"
+         "INSERT INTO o SELECT a FROM src;\n", "Incompatible types for sink column 'a'"),
+        ("SELECT a / b FROM src;\n", "division by zero"),
+    ]
+    for text, needle in cases:
+        r = script_error(tmp, ddl + text)
+        expect_in(needle, r.err, "the error for %r" % text.strip(), r)
+        expect_in("bad.sql", r.err, "the error names the script", r)
+        if "line" in needle or "not found" in needle or "Cannot" in needle:
+            expect("^" in r.err, "a caret under the place", "^", r.err, r)
+
+
+if __name__ == "__main__":
+    main([test_insert_select_against_oracle, test_select_prints_as_flink,
+          test_show_and_describe, test_errors_name_the_place])
