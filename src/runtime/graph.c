@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "runtime.h"
+#include "connectors/nexmark_gen.h"
 
 static void *own(rill_env *env, void *p)
 {
@@ -686,6 +687,23 @@ rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
         return error_stream(env);
     }
     return source_node(env, schema, &rill__kafka_source_ops, cfg);
+}
+
+rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
+                                  const char *const *options)
+{
+    if (!env)
+        return NULL;
+    rill__err e = {0};
+    void *cfg = rill__nexmark_source_cfg(options, &e);
+    if (!cfg) {
+        rill__err_first(&env->err, e.code, "%s", e.msg);
+        return error_stream(env);
+    }
+    rill_schema *all = schema ? NULL : rill__nexmark_schema();
+    rill_stream *s = source_node(env, schema ? schema : all, &rill__nexmark_source_ops, cfg);
+    rill_schema_free(all);
+    return s;
 }
 
 static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *cfg)
