@@ -363,6 +363,7 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
     for (uint64_t sp = 0; sp < n_splits; sp++)
         k[sp] = -1;
     int rc = 0;
+    bool head_err = false; /* read_head has described the failure */
     for (int i = 0; i < n && rc == 0; i++) {
         const rill__source_pos *p = &pos[i];
         if (p->parallelism <= 0 || p->subtask < 0 || p->subtask >= p->parallelism) {
@@ -380,8 +381,10 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
             continue;
         }
         pos_head h;
-        if ((rc = read_head(x, p->data, p->len, &h)) != 0)
+        if ((rc = read_head(x, p->data, p->len, &h)) != 0) {
+            head_err = true;
             break;
+        }
         for (uint64_t j = 0; j < h.n; j++) {
             const unsigned char *e = h.splits + j * POS_SPLIT;
             uint64_t sp = rill__le_get64(e);
@@ -405,7 +408,7 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
         }
     free(k);
     free(wall);
-    if (rc && rc != RILL_ECONFIG && x->err->code != rc)
+    if (rc && !head_err)
         rill__err_set(x->err, rc,
                       "nexmark source '%s': the checkpoint's positions do not cover each of "
                       "its %llu splits exactly once",
