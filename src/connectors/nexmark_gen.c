@@ -752,10 +752,18 @@ static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
         const char *name = hot_channels[ch];
         ev->bid.channel = (rill__nexmark_str){name, (uint32_t)strlen(name)};
     } else {
-        int32_t i = rill__jrandom_int_below(r, CHANNELS);
+        int32_t i = rill__jrandom_int_below(r, CHANNELS), v = i;
+        char digits[8];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
         ev->bid.channel.p = at;
-        ev->bid.channel.len = (uint32_t)sprintf(at, "channel-%d", (int)i);
-        at += ev->bid.channel.len;
+        put(&at, "channel-", 8);
+        while (nd > 0)
+            *at++ = digits[--nd];
+        ev->bid.channel.len = (uint32_t)(at - ev->bid.channel.p);
         ch = N_HOT + i;
     }
     ev->bid.url = (rill__nexmark_str){g->url_bytes + g->url_off[ch], g->url_len[ch]};

@@ -11,7 +11,7 @@
  *   head (6b3646c: channel and url) with SplittableRandom turned into java.util.Random and its
  *   channel table drawn from new Random(0); a small driver printed the events of each split as
  *   tab-separated lines (split, k, timestamp, kind, fields in the model's order) and Python
- *   hashed them (FNV-1a 64). tests/data/nexmark/README.md has the steps.
+ *   hashed them (FNV-1a 64). tests/data/nexmark/make_oracle.sh builds that generator.
  */
 #include <stdlib.h>
 #include <string.h>
