@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,23 +578,28 @@ static size_t base_url(rill__jrandom *r, char *out)
 #define CHANNEL_SEED 0
 #define MAX_URL 96
 
-static void channels_init(rill__nexmark_gen *g)
+static struct {
+    char *bytes;
+    uint32_t off[N_HOT + CHANNELS], len[N_HOT + CHANNELS];
+} channels;
+static pthread_once_t channels_once = PTHREAD_ONCE_INIT;
+
+/* The table is the same for every generator: drawn once per process, never freed. */
+static void channels_draw(void)
 {
     int n = N_HOT + CHANNELS;
-    g->url_bytes = rill__xmalloc((size_t)n * MAX_URL);
-    g->url_off = rill__xmalloc((size_t)n * sizeof *g->url_off);
-    g->url_len = rill__xmalloc((size_t)n * sizeof *g->url_len);
+    channels.bytes = rill__xmalloc((size_t)n * MAX_URL);
     rill__jrandom r;
     rill__jrandom_seed(&r, CHANNEL_SEED);
     uint32_t at = 0;
     for (int i = 0; i < n; i++) {
-        char *u = g->url_bytes + at;
+        char *u = channels.bytes + at;
         size_t len = base_url(&r, u);
         if (i >= N_HOT && rill__jrandom_int_below(&r, 10) > 0)
             len += (size_t)snprintf(u + len, MAX_URL - len, "&channel_id=%d",
                                     java_abs_int((int32_t)reverse_bits((uint32_t)(i - N_HOT))));
-        g->url_off[i] = at;
-        g->url_len[i] = (uint32_t)len;
+        channels.off[i] = at;
+        channels.len[i] = (uint32_t)len;
         at += (uint32_t)len;
     }
 }
@@ -620,16 +626,13 @@ void rill__nexmark_gen_init(rill__nexmark_gen *g, const rill__nexmark_cfg *cfg, 
     /* strings of one event: names, email, card, city, state or item name and description or
      * channel; then the extra, at most 1.2 times its average plus one */
     g->buf_size = 512 + (size_t)big + (size_t)big / 5 + 8;
-    channels_init(g);
+    pthread_once(&channels_once, channels_draw);
 }
 
 void rill__nexmark_gen_fini(rill__nexmark_gen *g)
 {
     if (!g)
         return;
-    free(g->url_bytes);
-    free(g->url_off);
-    free(g->url_len);
     memset(g, 0, sizeof *g);
 }
 
@@ -766,7 +769,7 @@ static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
         ev->bid.channel.len = (uint32_t)(at - ev->bid.channel.p);
         ch = N_HOT + i;
     }
-    ev->bid.url = (rill__nexmark_str){g->url_bytes + g->url_off[ch], g->url_len[ch]};
+    ev->bid.url = (rill__nexmark_str){channels.bytes + channels.off[ch], channels.len[ch]};
     /* the reference adds the first person id twice to a bidder */
     ev->bid.bidder = bidder + FIRST_PERSON_ID;
     ev->bid.extra = put_extra(r, 8 + 8 + 8 + 8, c->bid_avg_size, &at);

@@ -103,9 +103,6 @@ typedef struct rill__nexmark_gen {
     double delay_us;    /* between two events of one split */
     int64_t max_events; /* over all splits */
     size_t buf_size;    /* what rill__nexmark_event_at needs */
-    /* bid channels: 4 hot ones and CHANNELS numbered ones, with their URLs */
-    char *url_bytes;
-    uint32_t *url_off, *url_len; /* [0, 4): hot; [4, 4 + CHANNELS): "channel-<i>" */
 } rill__nexmark_gen;
 
 /* A generator for n_splits splits from base_time (cfg is copied; it must have passed
@@ -117,7 +114,7 @@ void rill__nexmark_gen_fini(rill__nexmark_gen *g);
  * bound), and its first event id. */
 int64_t rill__nexmark_split_events(const rill__nexmark_gen *g, int s);
 /* Event k (from 0) of split s into *ev; its strings are written into buf (g->buf_size bytes)
- * or point into g's tables, valid while both live. */
+ * or point into static tables; valid while buf lives. Thread-safe for distinct bufs. */
 void rill__nexmark_event_at(const rill__nexmark_gen *g, int s, int64_t k, char *buf,
                             rill__nexmark_event *ev);
 /* The timestamp of event number n (1-based, the reference's numbering) of any split. */

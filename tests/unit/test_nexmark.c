@@ -88,7 +88,7 @@ TEST(nexmark_java_round_and_casts)
     CHECK_EQ(rill__java_round(-2.5), -2);
     CHECK_EQ(rill__java_round(2.5), 3);
     CHECK_EQ(rill__java_round(1e300), INT64_MAX);
-    CHECK_EQ(rill__java_round(NAN), 0);
+    CHECK_EQ(rill__java_round((double)NAN), 0);
     CHECK_EQ(rill__java_d2l(-1e300), INT64_MIN);
     CHECK_EQ(rill__java_d2l(1e19), INT64_MAX);
     CHECK_EQ(rill__java_d2l(-7.9), -7);
