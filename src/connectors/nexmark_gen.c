@@ -433,19 +433,26 @@ static size_t next_string(rill__jrandom *r, int32_t max_len, char special, char 
 }
 
 /* Exactly len characters, six from each nextInt(): 'a' + rnd % 26 with Java's signed remainder
- * (a negative draw gives characters below 'a'), then rnd / 26. */
+ * (a negative draw gives characters below 'a'), then rnd / 26. Truncating divisions compose
+ * (rnd / 26 / 26 == rnd / 676), so the six come from one draw independently of each other. */
 static void next_exact_string(rill__jrandom *r, int32_t len, char *out)
 {
-    int32_t rnd = 0;
-    int n = 0;
-    for (int32_t i = 0; i < len; i++) {
-        if (n == 0) {
-            rnd = rill__jrandom_int(r);
-            n = 6;
-        }
+    int32_t i = 0;
+    for (; i + 6 <= len; i += 6) {
+        int32_t rnd = rill__jrandom_int(r);
         out[i] = (char)('a' + rnd % 26);
-        rnd /= 26;
-        n--;
+        out[i + 1] = (char)('a' + rnd / 26 % 26);
+        out[i + 2] = (char)('a' + rnd / 676 % 26);
+        out[i + 3] = (char)('a' + rnd / 17576 % 26);
+        out[i + 4] = (char)('a' + rnd / 456976 % 26);
+        out[i + 5] = (char)('a' + rnd / 11881376 % 26);
+    }
+    if (i < len) {
+        int32_t rnd = rill__jrandom_int(r);
+        for (; i < len; i++) {
+            out[i] = (char)('a' + rnd % 26);
+            rnd /= 26;
+        }
     }
 }
 
