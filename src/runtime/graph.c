@@ -509,13 +509,16 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         return NULL;
     if (!usable(s, "event_time"))
         return error_stream(s->env);
-    /* no field: the rows' own timestamps, which a Kafka source gives (its messages') */
+    /* no field: the rows' own timestamps, which a Kafka source gives (its messages') and the
+     * Nexmark source (its events' dateTime) */
     bool own = !ts_field && s->node->kind == RILL_NODE_SOURCE &&
-               s->node->source_ops == &rill__kafka_source_ops;
+               (s->node->source_ops == &rill__kafka_source_ops ||
+                s->node->source_ops == &rill__nexmark_source_ops);
     int f = ts_field ? rill_schema_index(s->schema, ts_field) : own ? -1 : RILL_ENOENT;
     if (!ts_field && !own) {
         rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no timestamp field "
-                        "named (only a Kafka source's rows carry timestamps of their own)",
+                        "named (only Kafka and Nexmark sources' rows carry timestamps of "
+                        "their own)",
                         s->node->uid);
         return error_stream(s->env);
     }

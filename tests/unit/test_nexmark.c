@@ -811,3 +811,63 @@ TEST(nexmark_source_keep_alive_and_paced_emission)
     rill__batch_unref(b);
     rill_schema_free(schema);
 }
+
+/* ---- through the runtime -------------------------------------------------------------------- */
+
+#include <stdatomic.h>
+
+#include "runtime/runtime.h"
+
+static atomic_long n_checked, n_bad_ts;
+
+/* Keeps bids; checks each row's timestamp is its event's dateTime. */
+static int keep_bids(rill_ctx *ctx, const rill_row *in)
+{
+    int64_t kind = rill_row_i64(in, 0);
+    int col = kind == 0 ? 8 : kind == 1 ? 16 : 27;
+    if (rill_ctx_timestamp(ctx) != rill_row_i64(in, col))
+        atomic_fetch_add(&n_bad_ts, 1);
+    atomic_fetch_add(&n_checked, 1);
+    return kind == RILL_NEXMARK_BID;
+}
+
+TEST(nexmark_source_runs_in_a_job)
+{
+    rill_env *env = rill_env_new();
+    CHECK_RC(rill_env_set(env, "parallelism", "3"));
+    const char *opts[] = {"connector", "nexmark", "events.num", "5000", "events.base-time",
+                          "1700000000000", NULL};
+    rill_stream *src = rill_stream_uid(rill__source_nexmark(env, NULL, opts), "nexmark");
+    CHECK_EQ(rill_schema_n_fields(rill_stream_schema(src)), 29);
+    rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = 4000};
+    rill_stream *bids = rill_stream_uid(
+        rill_stream_filter(rill_stream_event_time(src, NULL, &wm), keep_bids, NULL),
+        "bids");
+    rill_sink_blackhole(bids);
+    int rc = rill_env_execute(env);
+    if (rc)
+        rill_test_fail(__FILE__, __LINE__, "job failed: %s", rill_errmsg(env));
+    int64_t n = 0;
+    CHECK_RC(rill_env_metric(env, "nexmark", "records_out", &n));
+    CHECK_EQ(n, 5000);
+    CHECK_RC(rill_env_metric(env, "bids", "records_out", &n));
+    /* ids 1 + s * 1666 + 1 + k of three splits: 46 of each 50 are bids */
+    int64_t want = 0;
+    for (int s = 0; s < 3; s++)
+        for (int64_t k = 0; k < (s < 2 ? 1666 : 5000 - 2 * 1666); k++) {
+            int64_t rem = (1 + s * 1666 + 1 + k) % 50;
+            want += rem >= 4;
+        }
+    CHECK_EQ(n, want);
+    CHECK_EQ(atomic_load(&n_checked), 5000);
+    CHECK_EQ(atomic_load(&n_bad_ts), 0); /* event time is each event's dateTime */
+    rill_env_free(env);
+
+    /* a bad option: the job is refused with the option's name */
+    env = rill_env_new();
+    const char *bad[] = {"first-event.rate", "fast", NULL};
+    rill_sink_blackhole(rill__source_nexmark(env, NULL, bad));
+    CHECK(rill_env_execute(env) != 0);
+    CHECK_CONTAINS(rill_errmsg(env), "'first-event.rate': 'fast'");
+    rill_env_free(env);
+}
