@@ -118,8 +118,7 @@ void rill__nexmark_cfg_default(rill__nexmark_cfg *c)
 
 static int bad(rill__err *err, const char *key, const char *value, const char *what)
 {
-    return rill__err_set(err, RILL_ECONFIG, WHO ": option '%s': '%s' is not %s", key, value,
-                         what);
+    return rill__err_set(err, RILL_ECONFIG, WHO ": option '%s': '%s' is not %s", key, value, what);
 }
 
 /* An integer with optional surrounding spaces (Flink trims option values). */
@@ -194,11 +193,25 @@ static int parse_duration_s(const char *v, int64_t *out)
     static const struct {
         const char *name;
         int64_t ms;
-    } units[] = {{"", 1},           {"ms", 1},          {"milli", 1},     {"millis", 1},
-                 {"s", 1000},       {"sec", 1000},      {"secs", 1000},   {"second", 1000},
-                 {"seconds", 1000}, {"min", 60000},     {"m", 60000},     {"minute", 60000},
-                 {"minutes", 60000}, {"h", 3600000},    {"hour", 3600000}, {"hours", 3600000},
-                 {"d", 86400000},   {"day", 86400000},  {"days", 86400000}};
+    } units[] = {{"", 1},
+                 {"ms", 1},
+                 {"milli", 1},
+                 {"millis", 1},
+                 {"s", 1000},
+                 {"sec", 1000},
+                 {"secs", 1000},
+                 {"second", 1000},
+                 {"seconds", 1000},
+                 {"min", 60000},
+                 {"m", 60000},
+                 {"minute", 60000},
+                 {"minutes", 60000},
+                 {"h", 3600000},
+                 {"hour", 3600000},
+                 {"hours", 3600000},
+                 {"d", 86400000},
+                 {"day", 86400000},
+                 {"days", 86400000}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcasecmp(u, units[i].name) != 0)
             continue;
@@ -221,8 +234,7 @@ static int parse_boolean(const char *v, bool *out)
     return 0;
 }
 
-int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *value,
-                          rill__err *err)
+int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *value, rill__err *err)
 {
     if (!key || !value)
         return rill__err_set(err, RILL_ECONFIG, WHO ": option '%s' has no value",
@@ -239,10 +251,8 @@ int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *val
          "an INT above 0 (events per second)"},
         {"next-event.rate", offsetof(rill__nexmark_cfg, next_event_rate), 1,
          "an INT above 0 (events per second)"},
-        {"person.proportion", offsetof(rill__nexmark_cfg, person_proportion), 0,
-         "an INT >= 0"},
-        {"auction.proportion", offsetof(rill__nexmark_cfg, auction_proportion), 0,
-         "an INT >= 0"},
+        {"person.proportion", offsetof(rill__nexmark_cfg, person_proportion), 0, "an INT >= 0"},
+        {"auction.proportion", offsetof(rill__nexmark_cfg, auction_proportion), 0, "an INT >= 0"},
         {"bid.proportion", offsetof(rill__nexmark_cfg, bid_proportion), 0, "an INT >= 0"},
         {"bid.hot-ratio.auctions", offsetof(rill__nexmark_cfg, hot_auction_ratio), 1,
          "an INT above 0"},
@@ -314,12 +324,12 @@ int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *val
     } else {
         return rill__err_set(err, RILL_ECONFIG,
                              WHO ": unknown option '%s' (options: first-event.rate, "
-                             "next-event.rate, events.num, person.proportion, "
-                             "auction.proportion, bid.proportion, person.avg-size, "
-                             "auction.avg-size, bid.avg-size, bid.hot-ratio.auctions, "
-                             "bid.hot-ratio.bidders, auction.hot-ratio.sellers, rate.shape, "
-                             "rate.period, rate.limited, keep-alive, stop-at, max-emit-speed, "
-                             "events.base-time)",
+                                 "next-event.rate, events.num, person.proportion, "
+                                 "auction.proportion, bid.proportion, person.avg-size, "
+                                 "auction.avg-size, bid.avg-size, bid.hot-ratio.auctions, "
+                                 "bid.hot-ratio.bidders, auction.hot-ratio.sellers, rate.shape, "
+                                 "rate.period, rate.limited, keep-alive, stop-at, max-emit-speed, "
+                                 "events.base-time)",
                              key);
     }
     return 0;
@@ -331,11 +341,11 @@ int rill__nexmark_cfg_check(const rill__nexmark_cfg *c, rill__err *err)
     if (total <= 0)
         return rill__err_set(err, RILL_ECONFIG,
                              WHO ": person.proportion + auction.proportion + bid.proportion "
-                             "must be above 0");
+                                 "must be above 0");
     if (total > INT32_MAX)
         return rill__err_set(err, RILL_ECONFIG,
                              WHO ": person.proportion + auction.proportion + bid.proportion "
-                             "is %lld, above an INT",
+                                 "is %lld, above an INT",
                              (long long)total);
     if (c->first_event_rate <= 0)
         return rill__err_set(err, RILL_ECONFIG, WHO ": option 'first-event.rate' must be above 0");
@@ -344,7 +354,8 @@ int rill__nexmark_cfg_check(const rill__nexmark_cfg *c, rill__err *err)
     int64_t big = RILL_MAX(c->person_avg_size, RILL_MAX(c->auction_avg_size, c->bid_avg_size));
     if (c->events_num == 0 && (total * big > INT32_MAX || total * big <= 0))
         return rill__err_set(err, RILL_ECONFIG,
-                             WHO ": with events.num 0 (unbounded), the sum of the proportions "
+                             WHO
+                             ": with events.num 0 (unbounded), the sum of the proportions "
                              "(%lld) times the largest *.avg-size (%lld) must be an INT above 0",
                              (long long)total, (long long)big);
     return 0;
@@ -363,12 +374,12 @@ int rill__nexmark_cfg_parse(rill__nexmark_cfg *c, const char *const *options, ri
 
 uint64_t rill__nexmark_cfg_fingerprint(const rill__nexmark_cfg *c)
 {
-    int64_t v[] = {c->first_event_rate,   c->person_avg_size,   c->auction_avg_size,
-                   c->bid_avg_size,       c->person_proportion, c->auction_proportion,
-                   c->bid_proportion,     c->hot_auction_ratio, c->hot_bidders_ratio,
-                   c->hot_sellers_ratio,  c->events_num,        c->stop_at < 0 ? -1 : c->stop_at,
-                   c->num_in_flight_auctions, c->num_active_people,
-                   c->out_of_order_group_size};
+    int64_t v[] = {
+        c->first_event_rate,       c->person_avg_size,   c->auction_avg_size,
+        c->bid_avg_size,           c->person_proportion, c->auction_proportion,
+        c->bid_proportion,         c->hot_auction_ratio, c->hot_bidders_ratio,
+        c->hot_sellers_ratio,      c->events_num,        c->stop_at < 0 ? -1 : c->stop_at,
+        c->num_in_flight_auctions, c->num_active_people, c->out_of_order_group_size};
     unsigned char b[sizeof v];
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         rill__le_put64(b + 8 * i, (uint64_t)v[i]);
@@ -377,24 +388,24 @@ uint64_t rill__nexmark_cfg_fingerprint(const rill__nexmark_cfg *c)
 
 /* ---- the models' helpers -------------------------------------------------------------------- */
 
-#define FIRST_PERSON_ID 1000
-#define FIRST_AUCTION_ID 1000
-#define FIRST_CATEGORY_ID 10
-#define NUM_CATEGORIES 5
-#define PERSON_ID_LEAD 10
-#define AUCTION_ID_LEAD 10
-#define HOT_SELLER_RATIO 100
-#define HOT_AUCTION_RATIO 100
-#define HOT_BIDDER_RATIO 100
+#define FIRST_PERSON_ID    1000
+#define FIRST_AUCTION_ID   1000
+#define FIRST_CATEGORY_ID  10
+#define NUM_CATEGORIES     5
+#define PERSON_ID_LEAD     10
+#define AUCTION_ID_LEAD    10
+#define HOT_SELLER_RATIO   100
+#define HOT_AUCTION_RATIO  100
+#define HOT_BIDDER_RATIO   100
 #define HOT_CHANNELS_RATIO 2
-#define CHANNELS 10000
-#define N_HOT 4
-#define MIN_STRING_LENGTH 3
+#define CHANNELS           10000
+#define N_HOT              4
+#define MIN_STRING_LENGTH  3
 
 static const char *const us_states[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
-static const char *const us_cities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                        "Portland", "Bend", "Redmond", "Seattle", "Kent",
-                                        "Cheyenne"};
+static const char *const us_cities[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                        "Portland", "Bend",        "Redmond",       "Seattle",
+                                        "Kent",     "Cheyenne"};
 static const char *const first_names[] = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
                                           "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
 static const char *const last_names[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
@@ -517,8 +528,7 @@ static int64_t last_base0_auction_id(const rill__nexmark_gen *g, int64_t event_i
     return epoch * c->auction_proportion + offset;
 }
 
-static int64_t next_base0_person_id(const rill__nexmark_gen *g, int64_t event_id,
-                                    rill__jrandom *r)
+static int64_t next_base0_person_id(const rill__nexmark_gen *g, int64_t event_id, rill__jrandom *r)
 {
     int64_t num_people = last_base0_person_id(g, event_id) + 1;
     int64_t active = RILL_MIN(num_people, (int64_t)g->cfg.num_active_people);
@@ -526,8 +536,7 @@ static int64_t next_base0_person_id(const rill__nexmark_gen *g, int64_t event_id
     return num_people - active + n;
 }
 
-static int64_t next_base0_auction_id(const rill__nexmark_gen *g, int64_t event_id,
-                                     rill__jrandom *r)
+static int64_t next_base0_auction_id(const rill__nexmark_gen *g, int64_t event_id, rill__jrandom *r)
 {
     int64_t max_auction = last_base0_auction_id(g, event_id);
     int64_t min_auction = RILL_MAX(max_auction - g->cfg.num_in_flight_auctions, (int64_t)0);
@@ -583,7 +592,7 @@ static size_t base_url(rill__jrandom *r, char *out)
  * run to run. Ours is drawn the same way from java.util.Random seeded with 0, so it is the same
  * in every run and every process. */
 #define CHANNEL_SEED 0
-#define MAX_URL 96
+#define MAX_URL      96
 
 static struct {
     char *bytes;
@@ -622,14 +631,14 @@ void rill__nexmark_gen_init(rill__nexmark_gen *g, const rill__nexmark_cfg *cfg, 
     /* Java: 1000000.0 / firstEventRate * numEventGenerators, left to right */
     g->delay_us = 1000000.0 / cfg->first_event_rate * g->n_splits;
     if (cfg->events_num == 0) {
-        int32_t big = RILL_MAX(cfg->person_avg_size,
-                               RILL_MAX(cfg->auction_avg_size, cfg->bid_avg_size));
+        int32_t big =
+            RILL_MAX(cfg->person_avg_size, RILL_MAX(cfg->auction_avg_size, cfg->bid_avg_size));
         g->max_events = INT64_MAX / ((int64_t)g->total_proportion * big);
     } else {
         g->max_events = cfg->events_num;
     }
-    int32_t big = RILL_MAX(cfg->person_avg_size,
-                           RILL_MAX(cfg->auction_avg_size, cfg->bid_avg_size));
+    int32_t big =
+        RILL_MAX(cfg->person_avg_size, RILL_MAX(cfg->auction_avg_size, cfg->bid_avg_size));
     /* strings of one event: names, email, card, city, state or item name and description or
      * channel; then the extra, at most 1.2 times its average plus one */
     g->buf_size = 512 + (size_t)big + (size_t)big / 5 + 8;
@@ -698,9 +707,9 @@ static void person_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
     const char *state = us_states[rill__jrandom_int_below(r, COUNT(us_states))];
     ev->person.city = (rill__nexmark_str){city, (uint32_t)strlen(city)};
     ev->person.state = (rill__nexmark_str){state, (uint32_t)strlen(state)};
-    int32_t cur = 8 + (int32_t)(ev->person.name.len + ev->person.email_address.len +
-                                ev->person.credit_card.len + ev->person.city.len +
-                                ev->person.state.len);
+    int32_t cur =
+        8 + (int32_t)(ev->person.name.len + ev->person.email_address.len +
+                      ev->person.credit_card.len + ev->person.city.len + ev->person.state.len);
     ev->person.extra = put_extra(r, cur, g->cfg.person_avg_size, &at);
 }
 
@@ -721,8 +730,8 @@ static void auction_at(const rill__nexmark_gen *g, rill__jrandom *r, int64_t k, 
     ev->auction.initial_bid = next_price(r);
     /* length: random, averaging the time until num_in_flight_auctions more auctions */
     int64_t now_number = adjusted_number(g, 1 + k);
-    int64_t n_ahead = ((int64_t)c->num_in_flight_auctions * g->total_proportion) /
-                      c->auction_proportion;
+    int64_t n_ahead =
+        ((int64_t)c->num_in_flight_auctions * g->total_proportion) / c->auction_proportion;
     int64_t horizon = rill__nexmark_timestamp(g, now_number + n_ahead) - ev->date_time;
     int64_t length = 1 + next_long_below(r, RILL_MAX(horizon * 2, (int64_t)1));
     ev->auction.expires = ev->date_time + length;
@@ -737,8 +746,7 @@ static void auction_at(const rill__nexmark_gen *g, rill__jrandom *r, int64_t k, 
     ev->auction.extra = put_extra(r, cur, c->auction_avg_size, &at);
 }
 
-static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
-                   rill__nexmark_event *ev)
+static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf, rill__nexmark_event *ev)
 {
     const rill__nexmark_cfg *c = &g->cfg;
     char *at = buf;

@@ -58,8 +58,7 @@ typedef struct rill__nexmark_cfg {
 /* The reference's defaults. */
 void rill__nexmark_cfg_default(rill__nexmark_cfg *c);
 /* Sets one option from text. 0, or RILL_ECONFIG naming the key (unknown or bad value). */
-int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *value,
-                          rill__err *err);
+int rill__nexmark_cfg_set(rill__nexmark_cfg *c, const char *key, const char *value, rill__err *err);
 /* Defaults, then the NULL-terminated key, value pairs ("connector" is ignored), then checks
  * the whole (rill__nexmark_cfg_check). 0 or RILL_ECONFIG. */
 int rill__nexmark_cfg_parse(rill__nexmark_cfg *c, const char *const *options, rill__err *err);
@@ -78,8 +77,8 @@ typedef struct rill__nexmark_str {
 } rill__nexmark_str;
 
 typedef struct rill__nexmark_event {
-    int kind;         /* RILL_NEXMARK_* (the DDL's event_type) */
-    int64_t event_id; /* the reference's event id: the seed of the event's random draws */
+    int kind;          /* RILL_NEXMARK_* (the DDL's event_type) */
+    int64_t event_id;  /* the reference's event id: the seed of the event's random draws */
     int64_t date_time; /* ms since the epoch: the dateTime of the event's row */
     struct {
         int64_t id;

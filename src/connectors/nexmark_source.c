@@ -46,9 +46,8 @@ static int nx_validate(const void *cfg, const rill_schema *schema, rill__err *er
                                  "...: docs/nexmark.md)",
                                  f->name);
         if (rill__nexmark_columns[c].type != f->type)
-            return rill__err_set(err, RILL_ECONFIG,
-                                 "nexmark source: column '%s' is %s, not %s", f->name,
-                                 rill_type_name(rill__nexmark_columns[c].type),
+            return rill__err_set(err, RILL_ECONFIG, "nexmark source: column '%s' is %s, not %s",
+                                 f->name, rill_type_name(rill__nexmark_columns[c].type),
                                  rill_type_name(f->type));
         for (int j = 0; j < i; j++)
             if (!strcmp(schema->fields[j].name, f->name))
@@ -75,8 +74,8 @@ typedef struct nx_source {
     bool all_done;         /* restored from a checkpoint in which every split had ended */
     nx_split *own;
     int n_own;
-    int *col;   /* per column of the table: its schema field, or -1 */
-    char *buf;  /* one event's strings */
+    int *col;  /* per column of the table: its schema field, or -1 */
+    char *buf; /* one event's strings */
 } nx_source;
 
 /* (Re)builds the generator for n_splits splits from base_time, owning this subtask's share,
@@ -134,19 +133,19 @@ static int fill_row(nx_source *x, rill_batch *b, rill_row *r, const rill__nexmar
 {
     const int *col = x->col;
     int rc = 0;
-#define NUM(i, v)                                                                              \
-    do {                                                                                       \
-        if (col[i] >= 0)                                                                       \
-            set_slot(r, col[i], (uint64_t)(v));                                                \
+#define NUM(i, v)                                                                                  \
+    do {                                                                                           \
+        if (col[i] >= 0)                                                                           \
+            set_slot(r, col[i], (uint64_t)(v));                                                    \
     } while (0)
-#define STR(i, sv)                                                                             \
-    do {                                                                                       \
-        if (col[i] >= 0) {                                                                     \
-            uint64_t slot;                                                                     \
-            if ((rc = rill__batch_put_bytes(b, (sv).p, (sv).len, &slot)) != 0)                 \
-                return rc;                                                                     \
-            set_slot(r, col[i], slot);                                                         \
-        }                                                                                      \
+#define STR(i, sv)                                                                                 \
+    do {                                                                                           \
+        if (col[i] >= 0) {                                                                         \
+            uint64_t slot;                                                                         \
+            if ((rc = rill__batch_put_bytes(b, (sv).p, (sv).len, &slot)) != 0)                     \
+                return rc;                                                                         \
+            set_slot(r, col[i], slot);                                                             \
+        }                                                                                          \
     } while (0)
     NUM(0, ev->kind);
     switch (ev->kind) {
@@ -221,8 +220,8 @@ static int nx_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
             int64_t now = rill__now_ms();
             if (sp->wall_base < 0)
                 sp->wall_base = now;
-            int64_t due = sp->wall_base + (rill__nexmark_timestamp(&x->gen, 1 + sp->k) -
-                                           x->gen.base_time);
+            int64_t due =
+                sp->wall_base + (rill__nexmark_timestamp(&x->gen, 1 + sp->k) - x->gen.base_time);
             if (due > now) {
                 if (b->n_rows > 0)
                     return 0;
@@ -267,9 +266,9 @@ static int64_t nx_skipped(rill__source *s)
 /* Position: u64 version, u64 number of splits (0: every split had ended), i64 base time,
  * u64 options fingerprint, u64 n; then n x (u64 split, i64 events emitted, i64 wall base). */
 #define POS_VERSION 1
-#define POS_HEAD 40
-#define POS_SPLIT 24
-#define MAX_SPLITS 32768
+#define POS_HEAD    40
+#define POS_SPLIT   24
+#define MAX_SPLITS  32768
 
 static int nx_position(rill__source *s, rill__buf *out)
 {
@@ -308,12 +307,12 @@ static int read_head(nx_source *x, const void *data, size_t len, pos_head *h)
     h->n = rill__le_get64(p + 32);
     h->splits = p + POS_HEAD;
     if (h->n_splits > MAX_SPLITS || h->n > h->n_splits || (len - POS_HEAD) / POS_SPLIT != h->n ||
-        (len - POS_HEAD) % POS_SPLIT != 0)
+        (len - POS_HEAD) % POS_SPLIT != 0 || h->base_time < 0 || h->base_time > INT64_MAX / 2)
         return rill__err_set(x->err, RILL_ECORRUPT,
                              "nexmark source '%s': a checkpointed position is damaged (%llu "
                              "splits, %llu owned, %zu bytes)",
-                             x->uid, (unsigned long long)h->n_splits,
-                             (unsigned long long)h->n, len);
+                             x->uid, (unsigned long long)h->n_splits, (unsigned long long)h->n,
+                             len);
     if (h->n_splits > 0 && h->fingerprint != rill__nexmark_cfg_fingerprint(&x->cfg->opts))
         return rill__err_set(x->err, RILL_ECONFIG,
                              "nexmark source '%s': its options changed since the checkpoint; "
@@ -389,13 +388,15 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
             const unsigned char *e = h.splits + j * POS_SPLIT;
             uint64_t sp = rill__le_get64(e);
             int64_t kk = (int64_t)rill__le_get64(e + 8);
+            int64_t wb = (int64_t)rill__le_get64(e + 16);
             if (sp >= n_splits || k[sp] >= 0 || kk < 0 ||
-                kk > rill__nexmark_split_events(&x->gen, (int)sp)) {
+                kk > rill__nexmark_split_events(&x->gen, (int)sp) || wb < -1 ||
+                wb > INT64_MAX / 2) {
                 rc = RILL_ECORRUPT;
                 break;
             }
             k[sp] = kk;
-            wall[sp] = (int64_t)rill__le_get64(e + 16);
+            wall[sp] = wb;
         }
     }
     for (uint64_t sp = 0; rc == 0 && sp < n_splits; sp++)

@@ -247,8 +247,7 @@ TEST(nexmark_streams_match_the_reference_digests)
         uint64_t fnv;
     } cases[] = {
         /* defaults, one split, unbounded: the first 20000 events */
-        {1, INT64_C(1700000000000), 0, 20000, 10000, 1, 3, 46, 20000,
-         UINT64_C(0x4922e97fe93bc68d)},
+        {1, INT64_C(1700000000000), 0, 20000, 10000, 1, 3, 46, 20000, UINT64_C(0x4922e97fe93bc68d)},
         /* three splits over 30000 events */
         {3, INT64_C(1700000000000), 30000, 10000, 10000, 1, 3, 46, 30000,
          UINT64_C(0xd566644b774b279f)},
@@ -273,9 +272,10 @@ TEST(nexmark_streams_match_the_reference_digests)
         CHECK_EQ(lines, cases[i].lines);
         uint64_t h = fnv1a(b.data, b.len);
         if (h != cases[i].fnv)
-            rill_test_fail(__FILE__, __LINE__, "case %zu: digest %016llx, the reference's "
-                           "%016llx; first line: %.200s", i, (unsigned long long)h,
-                           (unsigned long long)cases[i].fnv, b.data);
+            rill_test_fail(__FILE__, __LINE__,
+                           "case %zu: digest %016llx, the reference's "
+                           "%016llx; first line: %.200s",
+                           i, (unsigned long long)h, (unsigned long long)cases[i].fnv, b.data);
         rill__buf_free(&b);
         rill__nexmark_gen_fini(&g);
     }
@@ -417,14 +417,37 @@ TEST(nexmark_options)
 {
     rill__err err = {0};
     rill__nexmark_cfg c;
-    const char *opts[] = {"connector", "nexmark", "first-event.rate", "5000",
-                          "next-event.rate", "5000", "events.num", "1000000",
-                          "person.proportion", "2", "auction.proportion", "6",
-                          "bid.proportion", "92", "person.avg-size", "1 kb",
-                          "bid.avg-size", "64b", "rate.period", "10 min",
-                          "rate.shape", "sine", "keep-alive", "TRUE",
-                          "stop-at", "-5", "max-emit-speed", "false",
-                          "events.base-time", "1234", NULL};
+    const char *opts[] = {"connector",
+                          "nexmark",
+                          "first-event.rate",
+                          "5000",
+                          "next-event.rate",
+                          "5000",
+                          "events.num",
+                          "1000000",
+                          "person.proportion",
+                          "2",
+                          "auction.proportion",
+                          "6",
+                          "bid.proportion",
+                          "92",
+                          "person.avg-size",
+                          "1 kb",
+                          "bid.avg-size",
+                          "64b",
+                          "rate.period",
+                          "10 min",
+                          "rate.shape",
+                          "sine",
+                          "keep-alive",
+                          "TRUE",
+                          "stop-at",
+                          "-5",
+                          "max-emit-speed",
+                          "false",
+                          "events.base-time",
+                          "1234",
+                          NULL};
     CHECK_RC(rill__nexmark_cfg_parse(&c, opts, &err));
     CHECK_EQ(c.first_event_rate, 5000);
     CHECK_EQ(c.events_num, 1000000);
@@ -447,12 +470,10 @@ TEST(nexmark_options)
     CHECK(c.max_emit_speed && !c.keep_alive && c.stop_at < 0 && c.events_num == 0);
 
     check_option_error((const char *[]){"events.nums", "5", NULL}, "unknown option 'events.nums'");
-    check_option_error((const char *[]){"first-event.rate", "0", NULL},
-                       "'first-event.rate': '0'");
+    check_option_error((const char *[]){"first-event.rate", "0", NULL}, "'first-event.rate': '0'");
     check_option_error((const char *[]){"first-event.rate", "10k", NULL}, "first-event.rate");
     check_option_error((const char *[]){"events.num", "-1", NULL}, "'events.num': '-1'");
-    check_option_error((const char *[]){"events.num", "99999999999999999999", NULL},
-                       "events.num");
+    check_option_error((const char *[]){"events.num", "99999999999999999999", NULL}, "events.num");
     check_option_error((const char *[]){"bid.hot-ratio.auctions", "0", NULL},
                        "bid.hot-ratio.auctions");
     check_option_error((const char *[]){"person.avg-size", "12 parsecs", NULL},
@@ -464,9 +485,9 @@ TEST(nexmark_options)
     check_option_error((const char *[]){"person.proportion", "0", "auction.proportion", "0",
                                         "bid.proportion", "0", NULL},
                        "must be above 0");
-    check_option_error((const char *[]){"bid.proportion", "1000000", "auction.avg-size",
-                                        "10mb", NULL},
-                       "events.num 0");
+    check_option_error(
+        (const char *[]){"bid.proportion", "1000000", "auction.avg-size", "10mb", NULL},
+        "events.num 0");
     check_option_error((const char *[]){"rate.period", "soon", NULL}, "'rate.period'");
 }
 
@@ -475,8 +496,12 @@ TEST(nexmark_options)
 static rill__conn_init conn_init(rill__err *err, int subtask, int par)
 {
     memset(err, 0, sizeof *err);
-    return (rill__conn_init){.uid = "nexmark-1", .subtask = subtask, .parallelism = par,
-                             .batch_size = 64, .bad_policy = RILL_BAD_FAIL, .err = err};
+    return (rill__conn_init){.uid = "nexmark-1",
+                             .subtask = subtask,
+                             .parallelism = par,
+                             .batch_size = 64,
+                             .bad_policy = RILL_BAD_FAIL,
+                             .err = err};
 }
 
 static void *source_cfg(const char *const *opts)
@@ -499,8 +524,8 @@ TEST(nexmark_source_flat_columns_nulls_and_timestamps)
     CHECK_EQ(rill_schema_index(schema, "bid.url"), 26);
     CHECK_EQ(rill_schema_field_type(schema, 27), RILL_T_TIMESTAMP);
     CHECK_EQ(rill_schema_field_type(schema, 21), RILL_T_BOOL);
-    void *cfg = source_cfg((const char *[]){"events.num", "100", "events.base-time",
-                                            "1700000000000", NULL});
+    void *cfg = source_cfg(
+        (const char *[]){"events.num", "100", "events.base-time", "1700000000000", NULL});
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
     rill__source *src;
@@ -669,8 +694,7 @@ TEST(nexmark_source_every_rescale_chain_emits_each_event_once)
         rill__buf pos[8] = {{0}};
         bool done[8], fin[8] = {0};
         int n_pos = 0;
-        phase(cfg, schema, p, (const int[]){-1, -1, -1, -1}, pos, &n_pos, 0, fin, done,
-              &want[p]);
+        phase(cfg, schema, p, (const int[]){-1, -1, -1, -1}, pos, &n_pos, 0, fin, done, &want[p]);
         CHECK_EQ(want[p].n, 700);
         qsort(want[p].h, want[p].n, sizeof *want[p].h, cmp_u64);
         for (int i = 0; i < n_pos; i++)
@@ -700,10 +724,11 @@ TEST(nexmark_source_every_rescale_chain_emits_each_event_once)
         qsort(got.h, got.n, sizeof *got.h, cmp_u64);
         const seen_rows *w = &want[pars[0]];
         if (got.n != w->n || memcmp(got.h, w->h, w->n * sizeof *w->h) != 0)
-            rill_test_fail(__FILE__, __LINE__, "chain %d -> %d -> %d%s: %zu rows, not the %zu "
-                           "events of a run at %d, each once", pars[0], pars[1], pars[2],
-                           hand_finished ? " (finished handed over)" : "", got.n, w->n,
-                           pars[0]);
+            rill_test_fail(__FILE__, __LINE__,
+                           "chain %d -> %d -> %d%s: %zu rows, not the %zu "
+                           "events of a run at %d, each once",
+                           pars[0], pars[1], pars[2],
+                           hand_finished ? " (finished handed over)" : "", got.n, w->n, pars[0]);
         for (int i = 0; i < n_pos; i++)
             rill__buf_free(&pos[i]);
         free(got.h);
@@ -717,8 +742,7 @@ TEST(nexmark_source_every_rescale_chain_emits_each_event_once)
 TEST(nexmark_source_restore_checks_its_positions)
 {
     rill_schema *schema = rill__nexmark_schema();
-    void *cfg = source_cfg((const char *[]){"events.num", "100", "events.base-time", "1000",
-                                            NULL});
+    void *cfg = source_cfg((const char *[]){"events.num", "100", "events.base-time", "1000", NULL});
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
     rill__source *src;
@@ -746,8 +770,8 @@ TEST(nexmark_source_restore_checks_its_positions)
     CHECK_RC(rill__nexmark_source_ops.create(cfg, schema, &init, &src));
     p.len = pos.len - 3;
     CHECK_EQ(rill__nexmark_source_ops.seek_rescaled(src, &p, 1), RILL_ECORRUPT);
-    rill__source_pos twice[2] = {{0, 2, false, pos.data, pos.len}, {1, 2, false, pos.data,
-                                                                      pos.len}};
+    rill__source_pos twice[2] = {{0, 2, false, pos.data, pos.len},
+                                 {1, 2, false, pos.data, pos.len}};
     CHECK_EQ(rill__nexmark_source_ops.seek_rescaled(src, twice, 2), RILL_ECORRUPT);
     CHECK_CONTAINS(err.msg, "exactly once");
     /* and the right one resumes after the 16 events emitted */
@@ -773,6 +797,72 @@ TEST(nexmark_source_restore_checks_its_positions)
     rill_schema_free(schema);
 }
 
+/* Damaged positions (cut, flipped bytes, random bytes) end in an error or a position that
+ * covers the splits, never a crash (ASan and UBSan watch). */
+TEST(nexmark_source_damaged_positions_never_crash)
+{
+    rill_schema *schema = rill__nexmark_schema();
+    void *cfg = source_cfg((const char *[]){"events.num", "1000", "events.base-time", "7",
+                                            "max-emit-speed", "false", NULL});
+    rill__err err;
+    rill__buf good[2] = {{0}};
+    for (int st = 0; st < 2; st++) {
+        rill__conn_init init = conn_init(&err, st, 2);
+        rill__source *src;
+        CHECK_RC(rill__nexmark_source_ops.create(cfg, schema, &init, &src));
+        CHECK_RC(rill__nexmark_source_ops.position(src, &good[st]));
+        rill__nexmark_source_ops.destroy(src);
+    }
+    uint64_t rnd = 5;
+    int n_ok = 0, n_err = 0;
+    for (int round = 0; round < 3000; round++) {
+        unsigned char bytes[2][256];
+        size_t len[2];
+        for (int st = 0; st < 2; st++) {
+            len[st] = good[st].len;
+            memcpy(bytes[st], good[st].data, len[st]);
+            rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+            if ((int)(rnd >> 40) % 2 != st) /* one of the two damaged */
+                continue;
+            int how = (int)(rnd >> 60) % 4;
+            size_t at = (size_t)(rnd >> 20) % len[st];
+            if (how == 0)
+                bytes[st][at] ^= (unsigned char)(1u << ((rnd >> 8) & 7));
+            else if (how == 1)
+                len[st] = at;
+            else if (how == 2)
+                for (size_t i = 0; i < len[st]; i++)
+                    bytes[st][i] = (unsigned char)(rill__mix64(rnd + i) >> 56);
+            else /* a plausible field, anywhere: a huge count, base time or wall clock */
+                memset(bytes[st] + (at & ~(size_t)7), 0x7f,
+                       RILL_MIN((size_t)8, len[st] - (at & ~(size_t)7)));
+        }
+        rill__source_pos p[2] = {{0, 2, false, bytes[0], len[0]}, {1, 2, false, bytes[1], len[1]}};
+        rill__conn_init init = conn_init(&err, (int)(rnd & 1), 3);
+        rill__source *src;
+        CHECK_RC(rill__nexmark_source_ops.create(cfg, schema, &init, &src));
+        int rc = rill__nexmark_source_ops.seek_rescaled(src, p, 2);
+        if (rc == 0) {
+            n_ok++;
+            rill_batch *b = rill__batch_new(schema, 8);
+            int64_t w;
+            CHECK(rill__nexmark_source_ops.poll(src, b, &w) >= 0);
+            rill__batch_unref(b);
+        } else {
+            n_err++;
+            CHECK(rc == RILL_ECORRUPT || rc == RILL_ECONFIG);
+            CHECK(err.msg[0] != 0);
+        }
+        rill__nexmark_source_ops.destroy(src);
+    }
+    if (!(n_err > 1000 && n_ok > 10))
+        rill_test_fail(__FILE__, __LINE__, "%d restored, %d refused", n_ok, n_err);
+    rill__buf_free(&good[0]);
+    rill__buf_free(&good[1]);
+    rill__nexmark_source_ops.cfg_free(cfg);
+    rill_schema_free(schema);
+}
+
 TEST(nexmark_source_keep_alive_and_paced_emission)
 {
     rill_schema *schema = rill__nexmark_schema();
@@ -792,8 +882,7 @@ TEST(nexmark_source_keep_alive_and_paced_emission)
     rill__nexmark_source_ops.destroy(src);
     rill__nexmark_source_ops.cfg_free(cfg);
     /* max-emit-speed false: 100 events/s, so about one event in the first 10 ms */
-    cfg = source_cfg((const char *[]){"first-event.rate", "100", "max-emit-speed", "false",
-                                      NULL});
+    cfg = source_cfg((const char *[]){"first-event.rate", "100", "max-emit-speed", "false", NULL});
     init = conn_init(&err, 0, 1);
     CHECK_RC(rill__nexmark_source_ops.create(cfg, schema, &init, &src));
     rill__batch_clear(b);
@@ -835,14 +924,13 @@ TEST(nexmark_source_runs_in_a_job)
 {
     rill_env *env = rill_env_new();
     CHECK_RC(rill_env_set(env, "parallelism", "3"));
-    const char *opts[] = {"connector", "nexmark", "events.num", "5000", "events.base-time",
-                          "1700000000000", NULL};
+    const char *opts[] = {"connector",        "nexmark",       "events.num", "5000",
+                          "events.base-time", "1700000000000", NULL};
     rill_stream *src = rill_stream_uid(rill__source_nexmark(env, NULL, opts), "nexmark");
     CHECK_EQ(rill_schema_n_fields(rill_stream_schema(src)), 29);
     rill_watermark_opts wm = {.kind = RILL_WM_BOUNDED, .max_delay_ms = 4000};
     rill_stream *bids = rill_stream_uid(
-        rill_stream_filter(rill_stream_event_time(src, NULL, &wm), keep_bids, NULL),
-        "bids");
+        rill_stream_filter(rill_stream_event_time(src, NULL, &wm), keep_bids, NULL), "bids");
     rill_sink_blackhole(bids);
     int rc = rill_env_execute(env);
     if (rc)
