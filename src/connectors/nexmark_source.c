@@ -322,15 +322,19 @@ static int read_head(nx_source *x, const void *data, size_t len, pos_head *h)
     return 0;
 }
 
-static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
+/* The checkpoint's layout: the number of splits and base time, the same in every position
+ * that has them (0 splits: every split had ended). 0 or an error described in x->err. */
+static int layout_of(nx_source *x, const rill__source_pos *pos, int n, uint64_t *n_splits,
+                     int64_t *base_time)
 {
-    nx_source *x = (nx_source *)s;
-    if (n <= 0)
-        return 0;
-    /* the layout: the same in every position that has one */
-    uint64_t n_splits = 0;
-    int64_t base_time = 0;
+    *n_splits = 0;
+    *base_time = 0;
     for (int i = 0; i < n; i++) {
+        if (pos[i].parallelism <= 0 || pos[i].subtask < 0 || pos[i].subtask >= pos[i].parallelism)
+            return rill__err_set(x->err, RILL_ECORRUPT,
+                                 "nexmark source '%s': a checkpointed position of subtask %d "
+                                 "of %d",
+                                 x->uid, pos[i].subtask, pos[i].parallelism);
         if (pos[i].finished)
             continue;
         pos_head h;
@@ -339,15 +343,84 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
             return rc;
         if (h.n_splits == 0)
             continue;
-        if (n_splits && (h.n_splits != n_splits || h.base_time != base_time))
+        if (*n_splits && (h.n_splits != *n_splits || h.base_time != *base_time))
             return rill__err_set(x->err, RILL_ECORRUPT,
                                  "nexmark source '%s': the checkpoint's subtasks disagree on "
                                  "the splits (%llu from base time %lld, %llu from %lld)",
-                                 x->uid, (unsigned long long)n_splits, (long long)base_time,
+                                 x->uid, (unsigned long long)*n_splits, (long long)*base_time,
                                  (unsigned long long)h.n_splits, (long long)h.base_time);
-        n_splits = h.n_splits;
-        base_time = h.base_time;
+        *n_splits = h.n_splits;
+        *base_time = h.base_time;
     }
+    return 0;
+}
+
+/* Every split's progress (events emitted, wall clock base) into k and wall, from the old
+ * subtask that owned it: a finished one had ended all of its splits, s mod par == subtask.
+ * Each split must be covered exactly once. 0 or RILL_ECORRUPT described in x->err. */
+static int progress_of(nx_source *x, const rill__source_pos *pos, int n, uint64_t n_splits,
+                       int64_t *k, int64_t *wall)
+{
+    for (uint64_t sp = 0; sp < n_splits; sp++)
+        k[sp] = -1;
+    for (int i = 0; i < n; i++) {
+        const rill__source_pos *p = &pos[i];
+        if (p->finished) {
+            for (uint64_t sp = (uint64_t)p->subtask; sp < n_splits;
+                 sp += (uint64_t)p->parallelism) {
+                if (k[sp] >= 0)
+                    goto twice;
+                k[sp] = rill__nexmark_split_events(&x->gen, (int)sp);
+                wall[sp] = -1;
+            }
+            continue;
+        }
+        pos_head h;
+        int rc = read_head(x, p->data, p->len, &h);
+        if (rc)
+            return rc;
+        for (uint64_t j = 0; j < h.n; j++) {
+            const unsigned char *e = h.splits + j * POS_SPLIT;
+            uint64_t sp = rill__le_get64(e);
+            int64_t kk = (int64_t)rill__le_get64(e + 8);
+            int64_t wb = (int64_t)rill__le_get64(e + 16);
+            if (sp >= n_splits || kk < 0 || kk > rill__nexmark_split_events(&x->gen, (int)sp) ||
+                wb < -1 || wb > INT64_MAX / 2)
+                return rill__err_set(x->err, RILL_ECORRUPT,
+                                     "nexmark source '%s': the position of subtask %d of %d "
+                                     "has split %llu at event %lld (of %llu splits): damaged",
+                                     x->uid, p->subtask, p->parallelism, (unsigned long long)sp,
+                                     (long long)kk, (unsigned long long)n_splits);
+            if (k[sp] >= 0)
+                goto twice;
+            k[sp] = kk;
+            wall[sp] = wb;
+        }
+    }
+    for (uint64_t sp = 0; sp < n_splits; sp++)
+        if (k[sp] < 0)
+            return rill__err_set(x->err, RILL_ECORRUPT,
+                                 "nexmark source '%s': no position of the checkpoint has split "
+                                 "%llu of %llu: the splits are not covered exactly once",
+                                 x->uid, (unsigned long long)sp, (unsigned long long)n_splits);
+    return 0;
+twice:
+    return rill__err_set(x->err, RILL_ECORRUPT,
+                         "nexmark source '%s': two positions of the checkpoint hold one split: "
+                         "the splits are not covered exactly once",
+                         x->uid);
+}
+
+static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
+{
+    nx_source *x = (nx_source *)s;
+    if (n <= 0)
+        return 0;
+    uint64_t n_splits;
+    int64_t base_time;
+    int rc = layout_of(x, pos, n, &n_splits, &base_time);
+    if (rc)
+        return rc;
     if (n_splits == 0) { /* every split had ended */
         free(x->own);
         x->own = NULL;
@@ -357,63 +430,14 @@ static int nx_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
     }
     x->all_done = false;
     take_layout(x, (int)n_splits, base_time);
-    /* every split's progress, from the old subtask that owned it */
     int64_t *k = rill__xmalloc(n_splits * sizeof *k), *wall = rill__xmalloc(n_splits * 8);
-    for (uint64_t sp = 0; sp < n_splits; sp++)
-        k[sp] = -1;
-    int rc = 0;
-    bool head_err = false; /* read_head has described the failure */
-    for (int i = 0; i < n && rc == 0; i++) {
-        const rill__source_pos *p = &pos[i];
-        if (p->parallelism <= 0 || p->subtask < 0 || p->subtask >= p->parallelism) {
-            rc = RILL_ECORRUPT;
-            break;
-        }
-        if (p->finished) { /* it had ended every split it owned: those s mod par == subtask */
-            for (uint64_t sp = (uint64_t)p->subtask; sp < n_splits && rc == 0;
-                 sp += (uint64_t)p->parallelism) {
-                if (k[sp] >= 0)
-                    rc = RILL_ECORRUPT;
-                k[sp] = rill__nexmark_split_events(&x->gen, (int)sp);
-                wall[sp] = -1;
-            }
-            continue;
-        }
-        pos_head h;
-        if ((rc = read_head(x, p->data, p->len, &h)) != 0) {
-            head_err = true;
-            break;
-        }
-        for (uint64_t j = 0; j < h.n; j++) {
-            const unsigned char *e = h.splits + j * POS_SPLIT;
-            uint64_t sp = rill__le_get64(e);
-            int64_t kk = (int64_t)rill__le_get64(e + 8);
-            int64_t wb = (int64_t)rill__le_get64(e + 16);
-            if (sp >= n_splits || k[sp] >= 0 || kk < 0 ||
-                kk > rill__nexmark_split_events(&x->gen, (int)sp) || wb < -1 ||
-                wb > INT64_MAX / 2) {
-                rc = RILL_ECORRUPT;
-                break;
-            }
-            k[sp] = kk;
-            wall[sp] = wb;
-        }
+    rc = progress_of(x, pos, n, n_splits, k, wall);
+    for (int i = 0; rc == 0 && i < x->n_own; i++) {
+        x->own[i].k = k[x->own[i].s];
+        x->own[i].wall_base = wall[x->own[i].s];
     }
-    for (uint64_t sp = 0; rc == 0 && sp < n_splits; sp++)
-        if (k[sp] < 0)
-            rc = RILL_ECORRUPT;
-    if (rc == 0)
-        for (int i = 0; i < x->n_own; i++) {
-            x->own[i].k = k[x->own[i].s];
-            x->own[i].wall_base = wall[x->own[i].s];
-        }
     free(k);
     free(wall);
-    if (rc && !head_err)
-        rill__err_set(x->err, rc,
-                      "nexmark source '%s': the checkpoint's positions do not cover each of "
-                      "its %llu splits exactly once",
-                      x->uid, (unsigned long long)n_splits);
     return rc;
 }
 
