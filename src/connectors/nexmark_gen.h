@@ -72,7 +72,7 @@ uint64_t rill__nexmark_cfg_fingerprint(const rill__nexmark_cfg *c);
 enum { RILL_NEXMARK_PERSON = 0, RILL_NEXMARK_AUCTION = 1, RILL_NEXMARK_BID = 2 };
 
 typedef struct rill__nexmark_str {
-    const char *p; /* into the caller's buffer or the generator's tables; not NUL-terminated */
+    const char *p; /* into the caller's buffer or static tables; not NUL-terminated */
     uint32_t len;
 } rill__nexmark_str;
 
