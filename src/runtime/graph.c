@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "runtime.h"
+#include "connectors/nexmark_gen.h"
 
 static void *own(rill_env *env, void *p)
 {
@@ -510,13 +511,16 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         return NULL;
     if (!usable(s, "event_time"))
         return error_stream(s->env);
-    /* no field: the rows' own timestamps, which a Kafka source gives (its messages') */
+    /* no field: the rows' own timestamps, which a Kafka source gives (its messages') and the
+     * Nexmark source (its events' dateTime) */
     bool own = !ts_field && s->node->kind == RILL_NODE_SOURCE &&
-               s->node->source_ops == &rill__kafka_source_ops;
+               (s->node->source_ops == &rill__kafka_source_ops ||
+                s->node->source_ops == &rill__nexmark_source_ops);
     int f = ts_field ? rill_schema_index(s->schema, ts_field) : own ? -1 : RILL_ENOENT;
     if (!ts_field && !own) {
         rill__err_first(&s->env->err, RILL_EINVAL, "event_time after '%s': no timestamp field "
-                        "named (only a Kafka source's rows carry timestamps of their own)",
+                        "named (only Kafka and Nexmark sources' rows carry timestamps of "
+                        "their own)",
                         s->node->uid);
         return error_stream(s->env);
     }
@@ -688,6 +692,23 @@ rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
         return error_stream(env);
     }
     return source_node(env, schema, &rill__kafka_source_ops, cfg);
+}
+
+rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
+                                  const char *const *options)
+{
+    if (!env)
+        return NULL;
+    rill__err e = {0};
+    void *cfg = rill__nexmark_source_cfg(options, &e);
+    if (!cfg) {
+        rill__err_first(&env->err, e.code, "%s", e.msg);
+        return error_stream(env);
+    }
+    rill_schema *all = schema ? NULL : rill__nexmark_schema();
+    rill_stream *s = source_node(env, schema ? schema : all, &rill__nexmark_source_ops, cfg);
+    rill_schema_free(all);
+    return s;
 }
 
 static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *cfg)

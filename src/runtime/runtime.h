@@ -485,4 +485,10 @@ const char *rill__task_errmsg(const rill__task *t);
  * into neither), NULL when neither end is here. */
 rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int to);
 
+/* The Nexmark source (the SQL layer's connector 'nexmark'): options are NULL-terminated key,
+ * value pairs with Flink's names (docs/nexmark.md); schema is any subset of its flat columns in
+ * any order, or NULL for all of them. Rows carry the events' dateTime as their timestamps. */
+rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
+                                  const char *const *options);
+
 #endif /* RILL_RUNTIME_H */
