@@ -231,6 +231,15 @@ static rill__sql_rex *arith(plan_ctx *pc, rill__sql_arith op, rill__sql_rexop xo
         return ERR(pc, pos, "Cannot apply '%s' to arguments of type '%s' and '%s'", what,
                    tstr(pc, l->type), tstr(pc, r->type));
     t = rill__sql_type_with_attr(pc->a, t, RILL_SQLA_NONE);
+    if (op == RILL_SQL_MOD && rill__sql_is_integer(l->type) && rill__sql_is_integer(r->type)) {
+        /* the remainder is no wider than the divisor (its type), but is computed in the wider
+         * of the two: the dividend must not be narrowed first */
+        const rill__sql_ltype *w =
+            rill__sql_type_of(pc->a, RILL_MAX(l->type->root, r->type->root), t->nullable);
+        l = rill__sql_cast_to(pc, l, rill__sql_type_with_null(pc->a, w, l->type->nullable));
+        r = rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, w, r->type->nullable));
+        return rill__sql_cast_to(pc, call2(pc, xop, w, l, r, pos), t);
+    }
     if (rill__sql_is_numeric(t)) { /* both operands as the result's type */
         l = rill__sql_cast_to(pc, l, rill__sql_type_with_null(pc->a, t, l->type->nullable));
         r = rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, t, r->type->nullable));
@@ -367,6 +376,11 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
             return ERR(pc, e->pos, "%s takes one character string", c->name.parts[0].text);
         return call1(pc, RILL_SQLX_CHAR_LENGTH, ty(pc, RILL_SQLT_INT, args[0]->type->nullable),
                      args[0], e->pos);
+    }
+    if (name_is(c, "MOD")) {
+        if (n != 2)
+            return ERR(pc, e->pos, "Invalid number of arguments to function 'MOD'");
+        return arith(pc, RILL_SQL_MOD, RILL_SQLX_MOD, args[0], args[1], e->pos, "MOD");
     }
     if (name_is(c, "CONCAT")) {
         if (n < 1)

@@ -362,10 +362,25 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
             return NULL;
         }
         s = rill_source_file(pc->s->env, path->value, schema, &fo);
+    } else if (!strcmp(conn->value, "nexmark")) {
+        /* its flat columns by their names (the leaves' paths), its options as given */
+        rill_schema *named = rill_schema_new();
+        for (int i = 0; i < r->n_cols; i++)
+            rill_schema_add(named, r->cols[i].name, rill_schema_field_type(schema, i),
+                            rill_schema_field_nullable(schema, i));
+        const char **opts = rill__arena_alloc(pc->a, (2 * t->n_options + 1) * sizeof *opts);
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_options; i++)
+            if (strcmp(t->options[i].key, "connector")) {
+                opts[k++] = t->options[i].key;
+                opts[k++] = t->options[i].value;
+            }
+        opts[k] = NULL;
+        s = rill__source_nexmark(pc->s->env, named, opts);
+        rill_schema_free(named);
     } else {
         rill__err_set(pc->err, RILL_ECONFIG,
-                      "table '%s': connector '%s' cannot be read (yet): "
-                      "filesystem",
+                      "table '%s': connector '%s' cannot be read (yet): filesystem, nexmark",
                       t->name, conn->value);
     }
     rill_schema_free(schema);

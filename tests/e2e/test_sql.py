@@ -7,6 +7,7 @@ propagate, WHERE keeps TRUE only; and errors that name the place.
 import os
 import random
 import re
+import shutil
 import sys
 
 sys.dont_write_bytecode = True
@@ -217,6 +218,71 @@ def test_errors_name_the_place(tmp):
             expect("^" in r.err, "a caret under the place", "^", r.err, r)
 
 
+NEXMARK_DDL = """
+CREATE TABLE datagen (
+    event_type int,
+    person ROW<id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR,
+               state VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR>,
+    auction ROW<id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT,
+                reserve BIGINT, `dateTime` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT,
+                category BIGINT, extra VARCHAR>,
+    bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+            `dateTime` TIMESTAMP(3), extra VARCHAR>,
+    `dateTime` AS CASE WHEN event_type = 0 THEN person.`dateTime`
+                       WHEN event_type = 1 THEN auction.`dateTime`
+                       ELSE bid.`dateTime` END,
+    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
+) WITH (
+    'connector' = 'nexmark',
+    'first-event.rate' = '10000',
+    'next-event.rate' = '10000',
+    'events.num' = '%(events)d',
+    'person.proportion' = '1',
+    'auction.proportion' = '3',
+    'bid.proportion' = '46',
+    'events.base-time' = '1700000000000'
+);
+CREATE VIEW bid AS
+SELECT
+    bid.auction,
+    bid.bidder,
+    bid.price,
+    bid.channel,
+    bid.url,
+    `dateTime`,
+    bid.extra
+FROM datagen WHERE event_type = 2;
+"""
+
+
+def test_nexmark_q0_q2(tmp):
+    """Nexmark's DDL (nested ROWs, a computed dateTime, a view) with q0 (every bid, into files)
+    and q2 (bids of every 123rd auction, printed) in one script: q2's rows are the ones picked
+    here from q0's, and the bids are 46 of every 50 events."""
+    events = 60000
+    out = os.path.join(tmp, "q0")
+    script = os.path.join(tmp, "nexmark.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(NEXMARK_DDL % {"events": events} + """
+CREATE TABLE nexmark_q0 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT) WITH ('connector' = 'print');
+INSERT INTO nexmark_q0 SELECT auction, bidder, price, channel FROM bid;
+INSERT INTO nexmark_q2 SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0;
+""" % out)
+    for par in (1, 2):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        bids = [line.split(",") for line in committed_rows(out, header=False)]
+        expect(len(bids) == events // 50 * 46, "p=%d: the bids" % par, events // 50 * 46,
+               len(bids), r)
+        want = sorted("+I[%s, %s]" % (b[0], b[2]) for b in bids if int(b[0]) % 123 == 0)
+        got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+        expect(want and got == want, "p=%d: q2's rows" % par, "%d rows" % len(want),
+               "%d rows" % len(got), r)
+        shutil.rmtree(out)
+
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
-          test_show_and_describe, test_errors_name_the_place])
+          test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2])
