@@ -503,11 +503,13 @@ typedef enum rill_watermark_kind {
     RILL_WM_BOUNDED = 0,    /* bounded out-of-orderness: max timestamp seen - delay - 1 */
     RILL_WM_MONOTONOUS = 1, /* ascending timestamps: max timestamp seen - 1 */
     RILL_WM_NONE = 2,       /* timestamps only, no watermarks (until the input ends) */
+    RILL_WM_OFFSET = 3,     /* max timestamp seen - delay (Flink SQL's WATERMARK FOR ts AS
+                               ts - INTERVAL ...; delay 0: AS ts) */
 } rill_watermark_kind;
 
 typedef struct rill_watermark_opts {
     rill_watermark_kind kind;
-    int64_t max_delay_ms;    /* RILL_WM_BOUNDED */
+    int64_t max_delay_ms;    /* RILL_WM_BOUNDED, RILL_WM_OFFSET */
     int64_t idle_timeout_ms; /* > 0: an input with no rows for this long stops holding the
                                 watermark back until rows come again */
 } rill_watermark_opts;

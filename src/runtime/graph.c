@@ -540,7 +540,7 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         return error_stream(s->env);
     }
     rill_watermark_opts o = opts ? *opts : (rill_watermark_opts){.kind = RILL_WM_BOUNDED};
-    if (o.kind > RILL_WM_NONE || o.max_delay_ms < 0 || o.idle_timeout_ms < 0) {
+    if (o.kind > RILL_WM_OFFSET || o.max_delay_ms < 0 || o.idle_timeout_ms < 0) {
         rill__err_first(&s->env->err, RILL_EINVAL,
                         "event_time after '%s': bad watermark options (kind %d, max delay %lld, "
                         "idle timeout %lld)", s->node->uid, (int)o.kind,

@@ -333,6 +333,73 @@ static bool name_is(const rill__sql_call *c, const char *want)
     return c->name.n_parts == 1 && !strcasecmp(c->name.parts[0].text, want);
 }
 
+/* An aggregate call (k: COUNT, SUM, MIN, MAX, AVG) in a select list over an aggregation: a
+ * column of the aggregation (the same call twice is one column). */
+static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
+{
+    agg_ctx *g = pc->agg;
+    const rill__sql_call *c = &e->u.call;
+    static const char *const names[] = {"COUNT", "SUM", "MIN", "MAX", "AVG"};
+    if (!g)
+        return ERR(pc, e->pos,
+                   "Aggregate function %s is not allowed here (only in the select "
+                   "list or HAVING of a grouped query)",
+                   names[k]);
+    if (c->quantifier == 1)
+        return ERR(pc, e->pos, "%s(DISTINCT ...) is not supported yet", names[k]);
+    if (c->filter)
+        return ERR(pc, e->pos, "FILTER (WHERE ...) on aggregates is not supported yet");
+    bool star =
+        k == 0 && (c->n_args == 0 || (c->n_args == 1 && c->args[0]->kind == RILL_SQL_E_STAR));
+    if (!star && c->n_args != 1)
+        return ERR(pc, e->pos, "Invalid number of arguments to function '%s'", names[k]);
+    rel_agg ag = {.kind = star ? AGG_COUNT_STAR : (rel_agg_kind)(k + 1), .arg = -1};
+    if (!star) {
+        agg_ctx *saved = pc->agg;
+        pc->agg = NULL; /* no aggregate inside an aggregate */
+        rill__sql_rex *x = bind(pc, g->input, c->args[0]);
+        pc->agg = saved;
+        if (!x)
+            return NULL;
+        if (x->op != RILL_SQLX_INPUT)
+            return ERR(pc, c->args[0]->pos,
+                       "Aggregates over expressions are not supported yet "
+                       "(aggregate a column)");
+        ag.arg = x->input;
+        const rill__sql_ltype *t = x->type;
+        if ((k == 1 || k == 4) && !rill__sql_is_numeric(t))
+            return ERR(pc, c->args[0]->pos, "Cannot apply '%s' to arguments of type '%s(<%s>)'",
+                       names[k], names[k], tstr(pc, t));
+        if ((k == 2 || k == 3) && !rill__sql_is_numeric(t) && !rill__sql_is_timestamp(t))
+            return ERR(pc, c->args[0]->pos, "%s of %s is not supported yet", names[k], tstr(pc, t));
+        ag.type = k == 0   ? ty(pc, RILL_SQLT_BIGINT, false)
+                  : k == 1 ? rill__sql_type_with_null(pc->a, rill__sql_sum_type(pc->a, t), true)
+                  : k == 4 ? rill__sql_type_with_null(pc->a, rill__sql_avg_type(pc->a, t), true)
+                           : rill__sql_type_with_null(pc->a, t, true);
+        ag.type = rill__sql_type_with_attr(pc->a, ag.type, RILL_SQLA_NONE);
+    } else {
+        ag.type = ty(pc, RILL_SQLT_BIGINT, false);
+    }
+    int at = -1;
+    for (int i = 0; i < g->n_aggs && at < 0; i++)
+        if (g->aggs[i].kind == ag.kind && g->aggs[i].arg == ag.arg)
+            at = i;
+    if (at < 0) {
+        if (g->n_aggs == g->cap_aggs) {
+            g->cap_aggs = g->cap_aggs ? 2 * g->cap_aggs : 8;
+            rel_agg *v = rill__arena_alloc(pc->a, (size_t)g->cap_aggs * sizeof *v);
+            if (g->n_aggs)
+                memcpy(v, g->aggs, (size_t)g->n_aggs * sizeof *v);
+            g->aggs = v;
+        }
+        at = g->n_aggs;
+        g->aggs[g->n_aggs++] = ag;
+    }
+    rill__sql_rex *x = rill__sql_x_input(pc->a, g->first_col + at, ag.type);
+    x->pos = e->pos;
+    return x;
+}
+
 static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     const rill__sql_call *c = &e->u.call;
@@ -341,16 +408,18 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     if (c->form != RILL_SQL_C_PLAIN)
         return ERR(pc, e->pos, "The function %s is not supported yet",
                    c->name.parts[c->name.n_parts - 1].text);
+    static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
+                                             "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
+    for (int k = 0; aggregates[k]; k++)
+        if (name_is(c, aggregates[k]))
+            return k < 5 ? aggregate(pc, e, k)
+                         : ERR(pc, e->pos, "The aggregate function %s is not supported yet",
+                               aggregates[k]);
     int n = (int)c->n_args;
     rill__sql_rex **args = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *args);
     for (int i = 0; i < n; i++)
         if (!(args[i] = bind(pc, in, c->args[i])))
             return NULL;
-    static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
-                                             "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
-    for (int k = 0; aggregates[k]; k++)
-        if (name_is(c, aggregates[k]))
-            return ERR(pc, e->pos, "Aggregate functions (%s) are not supported yet", aggregates[k]);
     if (name_is(c, "COALESCE") || name_is(c, "IFNULL")) {
         if (n < 1 || (name_is(c, "IFNULL") && n != 2))
             return ERR(pc, e->pos, "Invalid number of arguments to function '%s'",

@@ -98,6 +98,57 @@ static void add_leaves(plan_ctx *pc, rel_col **cols, int *n, int *cap, const cha
     (*cols)[(*n)++] = (rel_col){name, t};
 }
 
+/* The table's WATERMARK on its rows r: the column becomes a rowtime attribute, the rows get
+ * its event time and the watermark of `col` or `col - INTERVAL ...` (other watermark
+ * expressions are not supported yet). r, or NULL with err set. */
+static rel *set_rowtime(plan_ctx *pc, const sql_table *t, rel *r)
+{
+    if (t->watermark_col < 0)
+        return r;
+    const char *name = t->cols[t->watermark_col].name;
+    int c = -1;
+    for (int i = 0; i < r->n_cols && c < 0; i++)
+        if (!strcmp(r->cols[i].name, name))
+            c = i;
+    const rill__sql_ltype *ty = c >= 0 ? r->cols[c].type : NULL;
+    const char *text = pc->text;
+    pc->text = t->ast->text;
+    rel *out = r;
+    if (!ty || !rill__sql_is_timestamp(ty) || ty->precision > 3) {
+        out = ERR(pc, t->watermark->pos,
+                  "The rowtime attribute '%s' must be TIMESTAMP(p) or "
+                  "TIMESTAMP_LTZ(p) with p <= 3 (it is %s)",
+                  name, ty ? rill__sql_type_str(pc->a, ty) : "not a column");
+    } else {
+        const rill__sql_expr *w = t->watermark;
+        int64_t delay = 0;
+        bool is_col = w->kind == RILL_SQL_E_IDENT && w->u.name.n_parts == 1 &&
+                      !strcmp(w->u.name.parts[0].text, name);
+        if (!is_col) {
+            bool minus = w->kind == RILL_SQL_E_BINARY && w->u.binary.op == RILL_SQL_OP_MINUS &&
+                         w->u.binary.left->kind == RILL_SQL_E_IDENT &&
+                         w->u.binary.left->u.name.n_parts == 1 &&
+                         !strcmp(w->u.binary.left->u.name.parts[0].text, name) &&
+                         w->u.binary.right->kind == RILL_SQL_E_INTERVAL;
+            if (!minus)
+                out = ERR(pc, w->pos,
+                          "Watermark expressions other than `%s` and `%s` - "
+                          "INTERVAL '...' unit are not supported yet",
+                          name, name);
+            else if ((delay = rill__sql_interval_ms(pc, w->u.binary.right)) < 0)
+                out = NULL;
+        }
+        if (out) {
+            r->cols[c].type = rill__sql_type_with_attr(pc->a, ty, RILL_SQLA_ROWTIME);
+            r->has_et = true;
+            r->et_col = c;
+            r->et_delay = delay;
+        }
+    }
+    pc->text = text;
+    return out;
+}
+
 /* A table's rows: its physical columns' leaves (what the source reads), then its computed
  * columns (a calc over them). */
 static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
@@ -121,7 +172,7 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
     for (size_t i = 0; i < t->n_cols; i++)
         computed |= t->cols[i].kind == RILL_SQL_COL_COMPUTED;
     if (!computed)
-        return scan;
+        return set_rowtime(pc, t, scan);
     /* computed columns: bound against the physical ones, in the table's column order */
     rel *calc = rel_new(pc, REL_CALC, 0);
     calc->input = scan;
@@ -153,7 +204,7 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
     calc->n_cols = n_out;
     calc->cols = out;
     calc->outs = exprs;
-    return calc;
+    return set_rowtime(pc, t, calc);
 }
 
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
@@ -205,7 +256,7 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
     case RILL_SQL_F_JOIN:
         return ERR(pc, f->pos, "Joins are not supported yet");
     case RILL_SQL_F_FUNCTION:
-        return ERR(pc, f->pos, "Table functions (window TVFs) are not supported yet");
+        return rill__sql_plan_tvf(pc, f, plan_from);
     case RILL_SQL_F_UNNEST:
         return ERR(pc, f->pos, "UNNEST is not supported yet");
     default:
@@ -231,10 +282,16 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->u.select.quantifier == 1)
         return ERR(pc, q->pos, "SELECT DISTINCT is not supported yet");
-    if (q->u.select.has_group_by)
-        return ERR(pc, q->u.select.group[0]->pos, "GROUP BY is not supported yet");
-    if (q->u.select.having)
-        return ERR(pc, q->u.select.having->pos, "HAVING is not supported yet");
+    if (q->u.select.has_group_by || q->u.select.having) {
+        rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : NULL;
+        if (!in)
+            return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
+        if (in->kind != REL_WINDOW_TVF)
+            return ERR(pc, q->u.select.has_group_by ? q->u.select.group[0]->pos : q->pos,
+                       "GROUP BY is supported over a window TVF (TUMBLE, HOP) so far; an "
+                       "unbounded GROUP BY (updates) is not supported yet");
+        return rill__sql_plan_window_agg(pc, q, in);
+    }
     if (q->u.select.n_windows)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");
     if (!q->u.select.from)
@@ -387,11 +444,32 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
     return s;
 }
 
+static rill_stream *build_rel(plan_ctx *pc, rel *r);
+
 rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
+{
+    rill_stream *s = build_rel(pc, r);
+    if (s && r->has_et) {
+        char field[24];
+        snprintf(field, sizeof field, "c%d", r->et_col);
+        rill_watermark_opts wo = {.kind = RILL_WM_OFFSET, .max_delay_ms = r->et_delay};
+        s = rill_stream_event_time(s, field, &wo);
+    }
+    return s;
+}
+
+static rill_stream *build_rel(plan_ctx *pc, rel *r)
 {
     switch (r->kind) {
     case REL_SCAN:
         return source_of(pc, r);
+    case REL_WINDOW_AGG:
+        return rill__sql_build_window_agg(pc, r);
+    case REL_WINDOW_TVF:
+        rill__err_set(pc->err, RILL_EINVAL,
+                      "a window TVF is supported under a GROUP BY "
+                      "window_start, window_end so far");
+        return NULL;
     case REL_CALC: {
         rill_stream *in = rill__sql_build(pc, r->input);
         if (!in)

@@ -314,7 +314,7 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
 static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__arena *a,
                   rill__err *err)
 {
-    plan_ctx pc = {s, a, text, err};
+    plan_ctx pc = {.s = s, .a = a, .text = text, .err = err};
     const rill__sql_name *tn = &st->u.insert.target;
     sql_table *t = rill__sql_find_table(s, tn->parts[tn->n_parts - 1].text);
     if (!t)
@@ -391,7 +391,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
 static int select_print(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
                         rill__arena *a, rill__err *err)
 {
-    plan_ctx pc = {s, a, text, err};
+    plan_ctx pc = {.s = s, .a = a, .text = text, .err = err};
     rel *q = rill__sql_plan_query(&pc, st->u.query);
     rill_stream *in = q ? rill__sql_build(&pc, q) : NULL;
     if (!in)

@@ -82,9 +82,28 @@ const rill__sql_ltype *rill__sql_ltype_of(rill__arena *a, const rill__sql_type *
 /* ---- the relational plan ------------------------------------------------------------------- */
 
 typedef enum rel_kind {
-    REL_SCAN, /* a table's source: its physical columns (flat), then computed ones */
-    REL_CALC, /* a filter and projections of its input */
+    REL_SCAN,       /* a table's source: its physical columns (flat), then computed ones */
+    REL_CALC,       /* a filter and projections of its input */
+    REL_WINDOW_TVF, /* TUMBLE / HOP / CUMULATE over its input: window_start, window_end,
+                       window_time added (only under a window aggregation so far) */
+    REL_WINDOW_AGG, /* GROUP BY keys, window_start, window_end of a window TVF: the keys, the
+                       window's start and end, then one column per aggregate */
 } rel_kind;
+
+typedef enum rel_agg_kind {
+    AGG_COUNT_STAR, /* COUNT(*): rows */
+    AGG_COUNT,      /* COUNT(x): rows where x is not NULL */
+    AGG_SUM,
+    AGG_MIN,
+    AGG_MAX,
+    AGG_AVG,
+} rel_agg_kind;
+
+typedef struct rel_agg {
+    rel_agg_kind kind;
+    int arg; /* the input column (-1 for COUNT(*)) */
+    const rill__sql_ltype *type;
+} rel_agg;
 
 /* One output column of a relation: its name (for * and for names outside) and type; a ROW
  * typed column is there as its leaves (path "bid.price"), its own name resolving to none. */
@@ -99,12 +118,34 @@ struct rel {
     int n_cols;
     rel_col *cols;
     rel *input;
+    /* SCAN, or the CALC of a table's computed columns: event time from column et_col, with
+     * watermarks et_delay ms behind the largest timestamp (the table's WATERMARK) */
+    bool has_et;
+    int et_col;
+    int64_t et_delay;
     /* SCAN */
     sql_table *table;
     /* CALC */
     rill__sql_rex *filter;
     rill__sql_rex **outs;
+    /* WINDOW_TVF and WINDOW_AGG: the time column (of the input), the window */
+    int time_col;
+    rill_window_spec window;
+    /* WINDOW_AGG: the key columns of the input, the aggregates */
+    int n_keys;
+    int *keys;
+    int n_aggs;
+    rel_agg *aggs;
 };
+
+/* Aggregates met while binding a select list over a grouped input: each becomes a column of
+ * the aggregation (after its keys and window columns). */
+typedef struct agg_ctx {
+    const rel *input; /* what the aggregates' arguments are bound against */
+    int first_col;    /* the aggregation's column of the first aggregate */
+    int n_aggs, cap_aggs;
+    rel_agg *aggs;
+} agg_ctx;
 
 /* A query planning context: the arena everything lives in, and the text positions point into. */
 typedef struct plan_ctx {
@@ -112,7 +153,18 @@ typedef struct plan_ctx {
     rill__arena *a;
     const char *text;
     rill__err *err;
+    agg_ctx *agg; /* binding over an aggregation: its aggregates (else NULL) */
 } plan_ctx;
+
+/* The window TVF of FROM TABLE(TUMBLE(...)) etc.; the window aggregation of a grouped query
+ * over one; its streams (window.c). NULL with err set. */
+rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
+                        rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
+rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf);
+rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r);
+/* The milliseconds of an INTERVAL literal of one unit (DAY, HOUR, MINUTE, SECOND with a
+ * fraction), or -1 with err set (the place named). */
+int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);

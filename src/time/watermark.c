@@ -24,7 +24,10 @@ void rill__wm_gen_init(rill__wm_gen *g, const rill_watermark_opts *opts, int64_t
         opts = &dflt;
     g->kind = opts->kind;
     /* A negative delay would put the watermark ahead of the data; Flink refuses it. */
-    g->delay = opts->kind == RILL_WM_BOUNDED && opts->max_delay_ms > 0 ? opts->max_delay_ms : 0;
+    g->delay = (opts->kind == RILL_WM_BOUNDED || opts->kind == RILL_WM_OFFSET) &&
+                       opts->max_delay_ms > 0
+                   ? opts->max_delay_ms
+                   : 0;
     g->idle_timeout = opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms : 0;
     g->max_ts = RILL_TS_MIN;
     g->last_row_ms = now_ms;
@@ -46,6 +49,8 @@ int64_t rill__wm_gen_current(const rill__wm_gen *g)
         return sat_sub(sat_sub(g->max_ts, g->delay), 1);
     case RILL_WM_MONOTONOUS:
         return sat_sub(g->max_ts, 1);
+    case RILL_WM_OFFSET:
+        return sat_sub(g->max_ts, g->delay);
     case RILL_WM_NONE:
     default:
         return RILL_TS_MIN;
