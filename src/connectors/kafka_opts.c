@@ -540,8 +540,9 @@ rill_schema *rill__kafka_sub_schema(const rill_schema *s, const int *idx, int n)
 {
     rill_schema *sub = rill_schema_new();
     for (int i = 0; i < n; i++)
-        rill_schema_add(sub, rill_schema_field_name(s, idx[i]), rill_schema_field_type(s, idx[i]),
-                        rill_schema_field_nullable(s, idx[i]));
+        rill_schema_add_typed(sub, rill_schema_field_name(s, idx[i]),
+                              rill_schema_field_info(s, idx[i]),
+                              rill_schema_field_nullable(s, idx[i]));
     return sub;
 }
 
@@ -554,7 +555,7 @@ int rill__kafka_project(rill_row *dst, const rill_row *src, const rill_schema *s
             rill_row_set_null(dst, i);
             continue;
         }
-        if (rill_schema_field_type(src_schema, f) == RILL_T_STRING) {
+        if (src_schema->fields[f].in_bytes) { /* STRING, BYTES, DECIMAL(p > 18) */
             size_t len;
             const char *p = rill_row_str(src, f, &len);
             int rc = rill_row_set_str(dst, i, p, len);
