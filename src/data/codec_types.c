@@ -164,6 +164,10 @@ int rill__codec_ts_from_parts(int64_t secs, int64_t nanos, int precision, int64_
         if (__builtin_mul_overflow(secs, 1000, &v) || __builtin_add_overflow(v, nanos / 1000000, &v))
             return RILL_ERANGE;
     } else {
+        if (secs < 0 && nanos > 0) { /* so that the product of the earliest second fits */
+            secs++;
+            nanos -= NS_PER_S;
+        }
         if (__builtin_mul_overflow(secs, NS_PER_S, &v) || __builtin_add_overflow(v, nanos, &v))
             return RILL_ERANGE;
     }
@@ -393,7 +397,9 @@ static void split_units(int64_t v, int precision, int64_t *secs, int64_t *frac, 
 {
     int64_t per = ns_unit(precision) ? NS_PER_S : 1000;
     *secs = floor_div(v, per);
-    *frac = v - *secs * per;
+    *frac = v % per; /* not v - secs * per: that overflows for the earliest instants */
+    if (*frac < 0)
+        *frac += per;
     *width = ns_unit(precision) ? 9 : 3;
 }
 
