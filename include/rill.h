@@ -524,7 +524,10 @@ typedef void (*rill_close_fn)(rill_ctx *ctx);
  */
 
 /* Main output of a map: out_schema NULL keeps the input schema (and the function may then run
- * in place). The schema is referenced, not copied; the caller keeps its own reference. */
+ * in place). The schema is referenced, not copied; the caller keeps its own reference.
+ * A map's output row has its input row's kind (rill_row_kind) unless the function sets one;
+ * a filter keeps the kinds of the rows it keeps. Rows emitted by flat_map, keyed process
+ * functions and windows are inserts unless the function sets their kind. */
 RILL_API rill_stream *rill_stream_map(rill_stream *in, const rill_schema *out_schema,
                                       rill_map_fn fn, void *user);
 RILL_API rill_stream *rill_stream_filter(rill_stream *in, rill_filter_fn fn, void *user);

@@ -481,9 +481,22 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         case KMETA_TIMESTAMP: want = t == RILL_T_INT64 ? RILL_T_INT64 : RILL_T_TIMESTAMP; break;
         default: want = RILL_T_STRING; break;
         }
-        if (t != want)
+        /* the record timestamp is epoch milliseconds: TIMESTAMP(3) or, as Flink declares it,
+         * TIMESTAMP_LTZ(3) */
+        int prec = rill_schema_field_info(schema, f).precision;
+        if (c->meta[i].what == KMETA_TIMESTAMP && t == RILL_T_TIMESTAMP_LTZ && prec == 3)
+            t = RILL_T_TIMESTAMP;
+        else if (t == RILL_T_TIMESTAMP && prec != 3)
+            t = 0; /* named below by its full type */
+        if (t != want) {
+            char tn[64];
+            rill_type_format(rill_schema_field_info(schema, f), tn, sizeof tn);
             return rill__err_set(err, RILL_ECONFIG, "%s: metadata column '%s' must be %s, not %s",
-                                 who, name, rill_type_name(want), rill_type_name(t));
+                                 who, name,
+                                 want == RILL_T_TIMESTAMP ? "TIMESTAMP(3) or TIMESTAMP_LTZ(3)"
+                                                          : rill_type_name(want),
+                                 tn);
+        }
         c->meta[i].field = f;
         physical--;
     }

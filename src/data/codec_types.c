@@ -416,6 +416,11 @@ bool rill__codec_put_sql(const rill__field *fd, const rill_row *row, int i, rill
     case RILL_T_FLOAT: {
         float x = rill_row_f32(row, i);
         char num[40];
+        if (!isfinite(x)) { /* as DOUBLE writes them, so that they read back */
+            int n = rill__format_f64(num, sizeof num, (double)x);
+            rill__buf_append(out, num, (size_t)n);
+            return false;
+        }
         for (int prec = 1; prec <= 9; prec++) { /* the shortest text that reads back */
             snprintf(num, sizeof num, "%.*g", prec, (double)x);
             if (strtof(num, NULL) == x)

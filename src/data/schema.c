@@ -504,6 +504,10 @@ int rill_schema_parse(const char *spec, rill_schema **schema_out)
         if (nlen == 0)
             goto bad;
         p = skip_ws(name + nlen);
+        size_t tlen;
+        word(p, &tlen);
+        if (tlen == 0)
+            goto bad;
         rill_type_info t;
         int rc = parse_type(spec, &p, &t);
         if (rc) {

@@ -228,7 +228,7 @@ TEST(types_decimal_double_and_public_api)
     CHECK_RC(rill__dec_from_double(-1e20, 38, 0, &v));
     CHECK_STR(fmt(v, 0), ones('0', 20, "-1"));
     CHECK_EQ(rill__dec_from_double(1e40, 38, 0, &v), RILL_ERANGE);
-    CHECK_EQ(rill__dec_from_double(NAN, 38, 0, &v), RILL_ERANGE);
+    CHECK_EQ(rill__dec_from_double((double)NAN, 38, 0, &v), RILL_ERANGE);
     CHECK(rill__dec_to_double(dec("0.1", 5, 1), 1) == 0.1);
     CHECK(rill__dec_to_double(dec("-123.456", 10, 3), 3) == -123.456);
 
