@@ -395,7 +395,7 @@ int rill__dec_parse(const char *s, size_t n, int p, int scale, rill__i128 *out)
     long wlast = (long)n_int - n_digs + scale; /* weight of the digit after the last */
     if (wlast > 0 && m != 0)
         m *= rill__dec_pow10((int)wlast); /* < 10^p: the first digit was checked */
-    long kr = (long)n_int + scale; /* index of the first dropped digit */
+    long kr = (long)n_int + scale;        /* index of the first dropped digit */
     if (kr >= 0 && kr < n_digs && digs[kr] >= '5')
         m++;
     if (m >= rill__dec_pow10(p))

@@ -11,7 +11,7 @@
 #include "base/dec128.h"
 #include "codec_int.h"
 
-#define NS_PER_S INT64_C(1000000000)
+#define NS_PER_S   INT64_C(1000000000)
 #define MS_PER_DAY INT64_C(86400000)
 
 /* ---- calendar ------------------------------------------------------------------------------ */
@@ -161,7 +161,8 @@ int rill__codec_ts_from_parts(int64_t secs, int64_t nanos, int precision, int64_
 {
     int64_t v;
     if (!ns_unit(precision)) {
-        if (__builtin_mul_overflow(secs, 1000, &v) || __builtin_add_overflow(v, nanos / 1000000, &v))
+        if (__builtin_mul_overflow(secs, 1000, &v) ||
+            __builtin_add_overflow(v, nanos / 1000000, &v))
             return RILL_ERANGE;
     } else {
         if (secs < 0 && nanos > 0) { /* so that the product of the earliest second fits */
@@ -232,8 +233,8 @@ static bool parse_base64(const char *s, size_t n, rill__buf *scratch)
                     return false;
             }
         }
-        uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t x =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         scratch->data[scratch->len++] = (char)(x >> 16);
         if (pad < 2)
             scratch->data[scratch->len++] = (char)(x >> 8);
@@ -266,14 +267,27 @@ const char *rill__codec_expect(const rill__field *fd, char *buf, size_t cap)
     rill_type_format(rill__field_info(fd), t, sizeof t);
     const char *hint = "";
     switch (fd->type) {
-    case RILL_T_DATE: hint = " (yyyy-MM-dd)"; break;
-    case RILL_T_TIME: hint = " (HH:mm:ss[.f])"; break;
+    case RILL_T_DATE:
+        hint = " (yyyy-MM-dd)";
+        break;
+    case RILL_T_TIME:
+        hint = " (HH:mm:ss[.f])";
+        break;
     case RILL_T_TIMESTAMP:
-    case RILL_T_TIMESTAMP_LTZ: hint = " (yyyy-MM-dd HH:mm:ss[.f], ISO-8601 or epoch units)"; break;
-    case RILL_T_BYTES: hint = " (base64)"; break;
-    case RILL_T_INTERVAL_YM: hint = " (months)"; break;
-    case RILL_T_INTERVAL_DT: hint = " (milliseconds)"; break;
-    default: break;
+    case RILL_T_TIMESTAMP_LTZ:
+        hint = " (yyyy-MM-dd HH:mm:ss[.f], ISO-8601 or epoch units)";
+        break;
+    case RILL_T_BYTES:
+        hint = " (base64)";
+        break;
+    case RILL_T_INTERVAL_YM:
+        hint = " (months)";
+        break;
+    case RILL_T_INTERVAL_DT:
+        hint = " (milliseconds)";
+        break;
+    default:
+        break;
     }
     snprintf(buf, cap, "%s%s", t, hint);
     return buf;
@@ -380,8 +394,8 @@ static void put_fraction(rill__buf *out, int64_t frac, int width, int max_digits
 
 static void put_hms(rill__buf *out, int64_t secs_of_day)
 {
-    rill__buf_printf(out, "%02d:%02d:%02d", (int)(secs_of_day / 3600),
-                     (int)(secs_of_day / 60 % 60), (int)(secs_of_day % 60));
+    rill__buf_printf(out, "%02d:%02d:%02d", (int)(secs_of_day / 3600), (int)(secs_of_day / 60 % 60),
+                     (int)(secs_of_day % 60));
 }
 
 static void put_date(rill__buf *out, int64_t days)

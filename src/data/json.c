@@ -390,7 +390,8 @@ static int mismatch(jp *j, int f, const char *start, int range_rc)
     bool sql = rill__codec_is_sql_kind(fd);
     const char *tail = fd->type == RILL_T_TIMESTAMP && !sql ? " (epoch ms or ISO-8601)" : "";
     char expect[96];
-    const char *tname = sql ? rill__codec_expect(fd, expect, sizeof expect) : rill_type_name(fd->type);
+    const char *tname =
+        sql ? rill__codec_expect(fd, expect, sizeof expect) : rill_type_name(fd->type);
     if (*start == '{' || *start == '[')
         return rill__codec_fail(
             j->err, col_of(j, start), f, "expected %s%s for field '%s', got a JSON %s",

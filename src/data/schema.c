@@ -480,7 +480,8 @@ static int parse_type(const char *spec, const char **pp, rill_type_info *out)
         break;
     }
     if (!ok)
-        return rill__last_error_set(RILL_EPARSE, "schema: malformed %s type at column %ld of \"%s\"",
+        return rill__last_error_set(RILL_EPARSE,
+                                    "schema: malformed %s type at column %ld of \"%s\"",
                                     type_names[k].name, (long)(type - spec) + 1, spec);
     char why[160];
     if (rill__type_check(t, why, sizeof why))

@@ -48,7 +48,8 @@ TEST(data_schema_parse_errors)
     CHECK_EQ(rill_schema_parse("id INT32", &s), RILL_EPARSE);
     CHECK(s == NULL);
     CHECK_CONTAINS(rill_last_error(), "unknown type 'INT32' at column 4");
-    CHECK_CONTAINS(rill_last_error(), "expected BOOL, INT64, DOUBLE, STRING, TIMESTAMP or a Flink SQL type");
+    CHECK_CONTAINS(rill_last_error(),
+                   "expected BOOL, INT64, DOUBLE, STRING, TIMESTAMP or a Flink SQL type");
     CHECK_EQ(rill_schema_parse("id", &s), RILL_EPARSE);
     CHECK_CONTAINS(rill_last_error(), "expected \"name TYPE [NOT NULL]\" at column 3");
     CHECK_EQ(rill_schema_parse("id INT64 NOT", &s), RILL_EPARSE);

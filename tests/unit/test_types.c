@@ -101,10 +101,10 @@ TEST(types_decimal_half_up_and_negatives)
         int p, s;
         const char *out;
     } cases[] = {
-        {"2.5", 5, 0, "3"},        {"-2.5", 5, 0, "-3"},     {"2.4999", 5, 0, "2"},
-        {"-2.45", 5, 1, "-2.5"},   {"2.449", 5, 1, "2.4"},   {"-0.05", 5, 1, "-0.1"},
-        {"-0.04", 5, 1, "0.0"},    {"0.005", 5, 2, "0.01"},  {"1e2", 5, 0, "100"},
-        {"1.25E-1", 5, 2, "0.13"}, {"+.5", 3, 1, "0.5"},     {"-12.345", 10, 2, "-12.35"},
+        {"2.5", 5, 0, "3"},          {"-2.5", 5, 0, "-3"},    {"2.4999", 5, 0, "2"},
+        {"-2.45", 5, 1, "-2.5"},     {"2.449", 5, 1, "2.4"},  {"-0.05", 5, 1, "-0.1"},
+        {"-0.04", 5, 1, "0.0"},      {"0.005", 5, 2, "0.01"}, {"1e2", 5, 0, "100"},
+        {"1.25E-1", 5, 2, "0.13"},   {"+.5", 3, 1, "0.5"},    {"-12.345", 10, 2, "-12.35"},
         {"00012.10", 4, 2, "12.10"}, {"99.995", 4, 2, NULL}, /* rounds up to 100.00: 5 digits */
         {"7.", 3, 0, "7"},
     };
@@ -295,15 +295,13 @@ TEST(types_schema_parse_and_describe_every_name)
         {"TIMESTAMP_LTZ(3)", "TIMESTAMP_LTZ(3)", RILL_T_TIMESTAMP_LTZ, 3, 0, 0, 0},
         {"TIMESTAMP_LTZ", "TIMESTAMP_LTZ(6)", RILL_T_TIMESTAMP_LTZ, 6, 0, 0, 0},
         {"TIMESTAMP WITH LOCAL TIME ZONE", "TIMESTAMP_LTZ(6)", RILL_T_TIMESTAMP_LTZ, 6, 0, 0, 0},
-        {"TIMESTAMP(0) WITH LOCAL TIME ZONE", "TIMESTAMP_LTZ(0)", RILL_T_TIMESTAMP_LTZ, 0, 0, 0,
-         0},
+        {"TIMESTAMP(0) WITH LOCAL TIME ZONE", "TIMESTAMP_LTZ(0)", RILL_T_TIMESTAMP_LTZ, 0, 0, 0, 0},
         {"INTERVAL YEAR TO MONTH", "INTERVAL YEAR(2) TO MONTH", RILL_T_INTERVAL_YM, 2, 0, 0, 0},
         {"INTERVAL YEAR(4)", "INTERVAL YEAR(4) TO MONTH", RILL_T_INTERVAL_YM, 4, 0, 0, 0},
         {"INTERVAL MONTH", "INTERVAL YEAR(2) TO MONTH", RILL_T_INTERVAL_YM, 2, 0, 0, 0},
-        {"INTERVAL DAY TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_T_INTERVAL_DT, 2, 3,
-         0, 0},
-        {"INTERVAL HOUR TO MINUTE", "INTERVAL DAY(2) TO SECOND(6)", RILL_T_INTERVAL_DT, 2, 6, 0,
+        {"INTERVAL DAY TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_T_INTERVAL_DT, 2, 3, 0,
          0},
+        {"INTERVAL HOUR TO MINUTE", "INTERVAL DAY(2) TO SECOND(6)", RILL_T_INTERVAL_DT, 2, 6, 0, 0},
         {"INTERVAL SECOND(3, 1)", "INTERVAL DAY(3) TO SECOND(1)", RILL_T_INTERVAL_DT, 3, 1, 0, 0},
     };
     for (size_t i = 0; i < RILL_ARRAY_LEN(cases); i++) {
@@ -327,8 +325,8 @@ TEST(types_schema_parse_and_describe_every_name)
         rill__schema_describe(s, &b);
         rill_schema *s2 = NULL;
         if (rill_schema_parse(rill__buf_cstr(&b), &s2))
-            rill_test_fail(__FILE__, __LINE__, "\"%s\" does not parse back: %s",
-                           rill__buf_cstr(&b), rill_last_error());
+            rill_test_fail(__FILE__, __LINE__, "\"%s\" does not parse back: %s", rill__buf_cstr(&b),
+                           rill_last_error());
         CHECK(rill__schema_compatible(s, s2));
         rill_type_info t2 = rill_schema_field_info(s2, 1);
         CHECK_EQ(t2.length, t.length);
@@ -339,8 +337,8 @@ TEST(types_schema_parse_and_describe_every_name)
     }
     /* the old names describe as they always did */
     rill_schema *s = NULL;
-    CHECK_RC(rill_schema_parse("a INT64, b TIMESTAMP, c STRING, d DECIMAL(20,3), e TIMESTAMP(6)",
-                               &s));
+    CHECK_RC(
+        rill_schema_parse("a INT64, b TIMESTAMP, c STRING, d DECIMAL(20,3), e TIMESTAMP(6)", &s));
     rill__buf b = {0};
     rill__schema_describe(s, &b);
     CHECK_STR(rill__buf_cstr(&b),
@@ -486,11 +484,12 @@ TEST(types_csv_and_json_round_trip_every_kind)
     r = rill__batch_row(b, 2);
     check_kinds_row(&r);
     /* JSON with ISO-8601 'T' timestamps, strings for numbers where Flink allows */
-    const char *j = "{\"i8\":-128,\"i16\":32767,\"i32\":-2147483648,\"f\":1.5,\"d\":\"-12.345\","
-                    "\"w\":-1.2345678901234567890123456789e23,\"dt\":\"2024-02-29\","
-                    "\"t3\":\"23:59:59.999\",\"t9\":\"00:00:01.000000001\","
-                    "\"ts6\":\"1969-12-31T23:59:59.999999\",\"ltz\":\"2024-05-01T12:00:00.250Z\","
-                    "\"by\":\"aGVsbG8=\",\"ym\":-14,\"ds\":90061001,\"ts\":\"2024-05-01T12:00:00Z\"}";
+    const char *j =
+        "{\"i8\":-128,\"i16\":32767,\"i32\":-2147483648,\"f\":1.5,\"d\":\"-12.345\","
+        "\"w\":-1.2345678901234567890123456789e23,\"dt\":\"2024-02-29\","
+        "\"t3\":\"23:59:59.999\",\"t9\":\"00:00:01.000000001\","
+        "\"ts6\":\"1969-12-31T23:59:59.999999\",\"ltz\":\"2024-05-01T12:00:00.250Z\","
+        "\"by\":\"aGVsbG8=\",\"ym\":-14,\"ds\":90061001,\"ts\":\"2024-05-01T12:00:00Z\"}";
     CHECK_RC(rill__decode_line(&d, j, strlen(j), b, &err));
     r = rill__batch_row(b, 3);
     rill_decimal w = rill_row_decimal(&r, 5);
@@ -524,9 +523,10 @@ TEST(types_codec_range_errors_name_the_column)
         {4, "1.2.3", "DECIMAL(10, 2) for field 'd', got \"1.2.3\""},
         {6, "2023-02-29", "DATE (yyyy-MM-dd) for field 'dt'"},
         {7, "24:00:00", "TIME(3)"},
-        {9, "2263-01-01 00:00:00", "TIMESTAMP(6) (yyyy-MM-dd HH:mm:ss[.f], ISO-8601 or epoch "
-                                   "units) for field 'ts6', got \"2263-01-01 00:00:00\" (out of "
-                                   "range)"},
+        {9, "2263-01-01 00:00:00",
+         "TIMESTAMP(6) (yyyy-MM-dd HH:mm:ss[.f], ISO-8601 or epoch "
+         "units) for field 'ts6', got \"2263-01-01 00:00:00\" (out of "
+         "range)"},
         {11, "aGVsbG8", "BYTES (base64) for field 'by'"},
         {12, "2147483648", "field 'ym', got \"2147483648\" (out of range)"},
     };
@@ -582,7 +582,8 @@ TEST(types_key_bytes_of_every_kind)
 {
     rill_schema *s = NULL;
     CHECK_RC(rill_schema_parse("a TINYINT NOT NULL, b FLOAT NOT NULL, c DECIMAL(30, 2) NOT NULL, "
-                               "d DATE, e BYTES NOT NULL", &s));
+                               "d DATE, e BYTES NOT NULL",
+                               &s));
     rill__key_spec k;
     rill__err e = {0};
     CHECK_RC(rill__key_spec_init(&k, s, "a,b,c,d,e", &e));
