@@ -114,7 +114,7 @@ static int builtin_aggs(rill_keyed_stream *in, const rill_agg_spec *aggs, int n_
     int rc = 0;
     for (int i = 0; i < in->key.n && rc == 0; i++) {
         const rill__field *f = &s->fields[in->key.idx[i]];
-        rc = rill_schema_add(out, f->name, f->type, f->nullable);
+        rc = rill_schema_add_typed(out, f->name, rill__field_info(f), f->nullable);
     }
     if (rc == 0)
         rc = rill_schema_add(out, "window_start", RILL_T_TIMESTAMP, false);
