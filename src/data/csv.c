@@ -271,20 +271,41 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+/* The message of a value that failed (rc), or of an empty NOT NULL field (s NULL). Kept out
+ * of csv_set: the error path's buffers stay off the per-value path's stack frame. */
+__attribute__((noinline, cold)) static int csv_bad_value(const rill__field *fd, int f,
+                                                         const char *s, size_t n, long column,
+                                                         int rc, rill__parse_err *err)
+{
+    char shown[RILL_CODEC_SHOW_MAX * 4 + 8], expect[96];
+    bool sql = rill__codec_is_sql_kind(fd);
+    const char *tname = sql ? rill__codec_expect(fd, expect, sizeof expect)
+                            : rill_type_name(fd->type);
+    if (!s)
+        return rill__codec_fail(err, column, f,
+                                "expected %s for NOT NULL field '%s', got an empty field", tname,
+                                fd->name);
+    if (rc == RILL_ELIMIT) {
+        rill__codec_fail(err, column, f, "field '%s': no room for the %s in the batch", fd->name,
+                         fd->type == RILL_T_STRING ? "string" : "value");
+        return RILL_ELIMIT;
+    }
+    return rill__codec_fail(
+        err, column, f, "expected %s%s for field '%s', got \"%s\"%s", tname,
+        fd->type == RILL_T_TIMESTAMP && !sql ? " (epoch ms or ISO-8601)" : "", fd->name,
+        rill__codec_show(shown, sizeof shown, s, n), rc == RILL_ERANGE ? " (out of range)" : "");
+}
+
 /* Sets field f of row from CSV text. column is where the field starts in the line. */
 static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t n, bool quoted,
                    long column, rill__parse_err *err)
 {
     const rill__field *fd = &d->schema->fields[f];
-    char shown[RILL_CODEC_SHOW_MAX * 4 + 8], expect_e[96];
     if (fd->type == RILL_T_STRING) {
         if (n == 0 && !quoted)
             goto empty;
-        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0)) {
-            rill__codec_fail(err, column, f, "field '%s': no room for the string in the batch",
-                             fd->name);
-            return RILL_ELIMIT;
-        }
+        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0))
+            return csv_bad_value(fd, f, s, n, column, RILL_ELIMIT, err);
         return 0;
     }
     const char *t = s;
@@ -334,27 +355,11 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
     }
     if (RILL_LIKELY(rc == 0))
         return 0;
-    char expect[96];
-    bool sql = rill__codec_is_sql_kind(fd);
-    if (rc == RILL_ELIMIT) {
-        rill__codec_fail(err, column, f, "field '%s': no room for the value in the batch",
-                         fd->name);
-        return RILL_ELIMIT;
-    }
-    return rill__codec_fail(
-        err, column, f, "expected %s%s for field '%s', got \"%s\"%s",
-        sql ? rill__codec_expect(fd, expect, sizeof expect) : rill_type_name(fd->type),
-        fd->type == RILL_T_TIMESTAMP && !sql ? " (epoch ms or ISO-8601)" : "", fd->name,
-        rill__codec_show(shown, sizeof shown, s, n), rc == RILL_ERANGE ? " (out of range)" : "");
+    return csv_bad_value(fd, f, s, n, column, rc, err);
 empty:
     if (RILL_LIKELY(fd->nullable))
         return 0; /* the row starts all NULL */
-    return rill__codec_fail(err, column, f,
-                            "expected %s for NOT NULL field '%s', got an empty field",
-                            rill__codec_is_sql_kind(fd)
-                                ? rill__codec_expect(fd, expect_e, sizeof expect_e)
-                                : rill_type_name(fd->type),
-                            fd->name);
+    return csv_bad_value(fd, f, NULL, 0, column, 0, err);
 }
 
 /* Counts the columns from *pos on, for the "too many columns" message. */
