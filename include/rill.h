@@ -86,13 +86,72 @@ RILL_API const char *rill_err_name(int rc);
 /* Schemas                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+/*
+ * Field types. Every value lives in one 8-byte slot of its row; the SQL types are slot kinds of
+ * the same model (numbers are stable: they appear in checkpoints and frames).
+ *   BOOL          0 or 1
+ *   INT8/16/32    TINYINT, SMALLINT, INT: the sign-extended value as int64
+ *   INT64         BIGINT
+ *   FLOAT         REAL: the IEEE single in the slot's low 32 bits, high bits 0
+ *   DOUBLE        IEEE double
+ *   DECIMAL(p,s)  p 1..18: the unscaled value as int64; p 19..38: 16 bytes (little-endian
+ *                 two's-complement int128 unscaled value) in the batch's byte area, the slot
+ *                 (offset << 32 | 16) like a STRING's. Read it with rill_row_decimal.
+ *   STRING        CHAR(n), VARCHAR(n), STRING: (offset << 32 | length) into the byte area
+ *   BYTES         BINARY(n), VARBINARY(n), BYTES: like STRING
+ *   DATE          days since 1970-01-01, sign-extended int32
+ *   TIME(p)       p 0..3: milliseconds of the day; p 4..9: nanoseconds of the day
+ *   TIMESTAMP(p)  p 0..3: int64 milliseconds since the epoch (as event time uses it);
+ *                 p 4..9: int64 nanoseconds since the epoch (years 1677..2262 only)
+ *   TIMESTAMP_LTZ(p) the same representation as TIMESTAMP(p), an instant in UTC
+ *   INTERVAL_YM   INTERVAL YEAR TO MONTH: int32 months, sign-extended
+ *   INTERVAL_DT   INTERVAL DAY TO SECOND: int64 milliseconds
+ */
 typedef enum rill_type {
     RILL_T_BOOL = 1,
     RILL_T_INT64 = 2,
     RILL_T_DOUBLE = 3,
     RILL_T_STRING = 4,
-    RILL_T_TIMESTAMP = 5, /* int64 milliseconds since the epoch */
+    RILL_T_TIMESTAMP = 5,
+    RILL_T_INT8 = 6,
+    RILL_T_INT16 = 7,
+    RILL_T_INT32 = 8,
+    RILL_T_FLOAT = 9,
+    RILL_T_DECIMAL = 10,
+    RILL_T_DATE = 11,
+    RILL_T_TIME = 12,
+    RILL_T_TIMESTAMP_LTZ = 13,
+    RILL_T_BYTES = 14,
+    RILL_T_INTERVAL_YM = 15,
+    RILL_T_INTERVAL_DT = 16,
 } rill_type;
+#define RILL_T_LAST RILL_T_INTERVAL_DT
+
+/* Largest DECIMAL precision; DECIMALs of at most this many digits live in the slot itself. */
+#define RILL_DECIMAL_MAX_PRECISION 38
+#define RILL_DECIMAL_MAX_COMPACT 18
+
+/*
+ * A field's type with its parameters (Flink's logical type without nullability).
+ *   precision  DECIMAL: 1..38 (digits); TIME, TIMESTAMP, TIMESTAMP_LTZ: 0..9 (fraction
+ *              digits of a second); INTERVAL_DT: fraction digits of the seconds (0..9, the
+ *              slot keeps ms); other types: 0
+ *   scale      DECIMAL: 0..precision; else 0
+ *   length     STRING, BYTES: the n of CHAR(n)/VARCHAR(n)/BINARY(n)/VARBINARY(n), 0 for
+ *              unbounded (STRING, BYTES); the data layer records it, the SQL layer enforces it
+ *   fixed      CHAR(n) / BINARY(n) rather than VARCHAR(n) / VARBINARY(n)
+ */
+typedef struct rill_type_info {
+    rill_type type;
+    int precision;
+    int scale;
+    int length;
+    bool fixed;
+} rill_type_info;
+
+/* The parameters rill_schema_add gives a type: DECIMAL(10, 0), TIME(0), TIMESTAMP(3),
+ * TIMESTAMP_LTZ(3), INTERVAL DAY TO SECOND(3), unbounded STRING/BYTES. */
+RILL_API rill_type_info rill_type_default(rill_type type);
 
 /* An ordered list of typed, named fields. Reference-counted and immutable once used by a
  * stream. Threads: a schema may be read from any thread; build it in one. */
@@ -102,11 +161,19 @@ typedef struct rill_schema rill_schema;
 #define RILL_MAX_FIELDS 1024
 
 /*
- * Parses "name TYPE [NOT NULL], ..." (TYPE one of BOOL, INT64/BIGINT, DOUBLE, STRING/VARCHAR,
- * TIMESTAMP; case-insensitive). Fields are nullable unless NOT NULL is given.
- * Returns 0 and *schema_out; or RILL_EPARSE for text that does not parse, RILL_EINVAL for a
- * NULL spec or a field named twice, with *schema_out NULL (message: rill_last_error()).
- * The caller owns the schema: rill_schema_free().
+ * Parses "name TYPE [NOT NULL], ..." (case-insensitive). TYPE is one of rill's names (BOOL,
+ * INT64, DOUBLE, STRING, TIMESTAMP) or Flink's, with parameters: BOOLEAN, TINYINT, SMALLINT,
+ * INT/INTEGER, BIGINT, FLOAT/REAL, DOUBLE [PRECISION], DECIMAL/DEC/NUMERIC[(p[, s])],
+ * CHAR[(n)], VARCHAR[(n)], STRING, BINARY[(n)], VARBINARY[(n)], BYTES, DATE, TIME[(p)],
+ * TIMESTAMP[(p)] [WITHOUT TIME ZONE], TIMESTAMP_LTZ[(p)], TIMESTAMP[(p)] WITH LOCAL TIME ZONE,
+ * INTERVAL YEAR[(p)] [TO MONTH], INTERVAL MONTH, INTERVAL DAY[(p)] [TO HOUR|MINUTE|SECOND[(p)]],
+ * INTERVAL HOUR|MINUTE|SECOND ... . Defaults follow Flink (DECIMAL(10, 0), TIME(0),
+ * TIMESTAMP_LTZ(6), CHAR(1), VARCHAR/STRING unbounded) except bare TIMESTAMP, which stays
+ * TIMESTAMP(3) (milliseconds) as rill has always read it; write TIMESTAMP(6) for Flink's default.
+ * Fields are nullable unless NOT NULL is given.
+ * Returns 0 and *schema_out; or RILL_EPARSE for text that does not parse (or a parameter out of
+ * range), RILL_EINVAL for a NULL spec or a field named twice, with *schema_out NULL (message:
+ * rill_last_error()). The caller owns the schema: rill_schema_free().
  */
 RILL_API int rill_schema_parse(const char *spec, rill_schema **schema_out);
 /* An empty schema to add fields to. Never NULL (aborts on out of memory). */
@@ -114,6 +181,10 @@ RILL_API rill_schema *rill_schema_new(void);
 /* Appends a field. RILL_EINVAL for an empty or duplicate name or a bad type, RILL_ELIMIT past
  * RILL_MAX_FIELDS, RILL_EPERM once the schema is in use by a stream. */
 RILL_API int rill_schema_add(rill_schema *schema, const char *name, rill_type type, bool nullable);
+/* Appends a field of a parameterised type. RILL_EINVAL also for parameters out of range
+ * (see rill_type_info), with the field named in rill_last_error(). */
+RILL_API int rill_schema_add_typed(rill_schema *schema, const char *name, rill_type_info type,
+                                   bool nullable);
 /* Drops the caller's reference. NULL-safe. */
 RILL_API void rill_schema_free(rill_schema *schema);
 RILL_API int rill_schema_n_fields(const rill_schema *schema);
@@ -124,8 +195,15 @@ RILL_API const char *rill_schema_field_name(const rill_schema *schema, int i);
 /* Type of field i, or 0 when out of range. */
 RILL_API rill_type rill_schema_field_type(const rill_schema *schema, int i);
 RILL_API bool rill_schema_field_nullable(const rill_schema *schema, int i);
-/* "BOOL", "INT64", ...; "?" for an unknown value. */
+/* Type and parameters of field i; type 0 when out of range. */
+RILL_API rill_type_info rill_schema_field_info(const rill_schema *schema, int i);
+/* "BOOL", "INT64", "DECIMAL", "TIMESTAMP_LTZ", ... (the bare name); "?" for an unknown value. */
 RILL_API const char *rill_type_name(rill_type type);
+/* Writes Flink's name of t with its parameters ("DECIMAL(10, 2)", "VARCHAR(20)",
+ * "TIMESTAMP(3)", "TIMESTAMP_LTZ(3)", "INTERVAL DAY(2) TO SECOND(3)"; rill's old names for
+ * BOOL/INT64/STRING/TIMESTAMP(3) are printed as BOOLEAN, BIGINT, STRING, TIMESTAMP(3)) into
+ * buf (NUL-terminated, cut to cap). Returns the length it needed, as snprintf does. */
+RILL_API int rill_type_format(rill_type_info t, char *buf, size_t cap);
 
 /* The message of the last failed call on this thread that has no object to keep it
  * (rill_schema_parse, rill_env_new). Thread-local, valid until the next such call. */
@@ -142,7 +220,8 @@ typedef struct rill_batch rill_batch;
  * A view of one row inside a batch: 8-byte slots, one per field, and a null bitmap.
  * A row passed to a user function is valid only during that call. The accessors below do
  * not check the field's type: field i must have the type the accessor names (TIMESTAMP
- * reads as int64). Reading a NULL field gives 0.
+ * reads as int64; INT8/16/32, DATE and INTERVAL_YM read as int32 with rill_row_i32; TIME,
+ * TIMESTAMP_LTZ and INTERVAL_DT as int64). Reading a NULL field gives 0.
  */
 typedef struct rill_row {
     uint64_t *v;       /* field slots */
@@ -205,6 +284,93 @@ RILL_API const char *rill_row_str(const rill_row *r, int i, size_t *len_out);
 RILL_API int rill_row_set_str(rill_row *r, int i, const char *s, size_t len);
 /* Copies every field of src into dst (same field types, by position), strings included. */
 RILL_API int rill_row_copy(rill_row *dst, const rill_row *src);
+
+/* INT8, INT16, INT32, DATE (days since 1970-01-01), INTERVAL_YM (months). The setter does not
+ * range-check: a TINYINT field must be given a value in -128..127. */
+static inline int32_t rill_row_i32(const rill_row *r, int i)
+{
+    return (int32_t)(int64_t)r->v[i];
+}
+static inline void rill_row_set_i32(rill_row *r, int i, int32_t x)
+{
+    rill_row_set_i64(r, i, x);
+}
+/* FLOAT: the IEEE single in the slot's low 32 bits. */
+static inline float rill_row_f32(const rill_row *r, int i)
+{
+    float f;
+    uint32_t u = (uint32_t)r->v[i];
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline void rill_row_set_f32(rill_row *r, int i, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    r->v[i] = u;
+    r->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+/* BYTES field i: like rill_row_str / rill_row_set_str (arbitrary bytes, no encoding). */
+static inline const void *rill_row_bytes(const rill_row *r, int i, size_t *len_out)
+{
+    return rill_row_str(r, i, len_out);
+}
+static inline int rill_row_set_bytes(rill_row *r, int i, const void *p, size_t len)
+{
+    return rill_row_set_str(r, i, (const char *)p, len);
+}
+
+/*
+ * An exact decimal value: unscaled * 10^-scale, the unscaled value a 128-bit two's-complement
+ * integer (hi:lo) of at most 38 digits. A small value type: copy it freely.
+ */
+typedef struct rill_decimal {
+    uint64_t lo;  /* low 64 bits of the unscaled value */
+    int64_t hi;   /* high 64 bits (sign) */
+    int32_t scale; /* 0..38 */
+} rill_decimal;
+
+/* Longest text rill_decimal_format writes, NUL included ("-0." and 38 digits). */
+#define RILL_DECIMAL_STR_MAX 44
+
+/* Parses plain decimal text ("-12.345", "+7", ".5"; no exponent, no spaces) into a DECIMAL(p,s):
+ * more fraction digits than s are rounded HALF_UP (Flink's rounding). 0; RILL_EPARSE for text
+ * that is not a decimal number; RILL_ERANGE when the value needs more than p - s integer
+ * digits; RILL_EINVAL for p, s out of range. */
+RILL_API int rill_decimal_parse(const char *s, size_t len, int precision, int scale,
+                                rill_decimal *out);
+/* Writes d as plain text with exactly d->scale fraction digits ("-0.50", "12"; never an
+ * exponent) into buf (cap >= RILL_DECIMAL_STR_MAX is always enough). Returns the length. */
+RILL_API int rill_decimal_format(const rill_decimal *d, char *buf, size_t cap);
+/* -1, 0, 1 as a is less than, equal to, greater than b (numerically, any scales). */
+RILL_API int rill_decimal_cmp(const rill_decimal *a, const rill_decimal *b);
+
+/* DECIMAL field i of a row of a batch (its precision and scale come from the batch's schema).
+ * NULL reads as 0 at the field's scale. */
+RILL_API rill_decimal rill_row_decimal(const rill_row *r, int i);
+/* Stores d into DECIMAL field i, rescaled to the field's scale (HALF_UP). RILL_ERANGE when the
+ * value does not fit the field's precision (the field is left unchanged), RILL_ELIMIT when the
+ * batch's byte area is full. */
+RILL_API int rill_row_set_decimal(rill_row *r, int i, const rill_decimal *d);
+
+/*
+ * Row kinds (Flink's RowKind): what a row means in a changelog. Every row is an INSERT unless
+ * set otherwise; append-only jobs never see another kind.
+ */
+typedef enum rill_rowkind {
+    RILL_ROW_INSERT = 0,        /* +I */
+    RILL_ROW_UPDATE_BEFORE = 1, /* -U: retracts the previous row of an update */
+    RILL_ROW_UPDATE_AFTER = 2,  /* +U: the new row of an update */
+    RILL_ROW_DELETE = 3,        /* -D */
+} rill_rowkind;
+
+/* The kind of a row of a batch (RILL_ROW_INSERT for a row that is not in a batch's rows). */
+RILL_API rill_rowkind rill_row_kind(const rill_row *r);
+/* Sets the kind of a row of a batch. RILL_EINVAL for a kind out of range or a row that is not
+ * one of its batch's rows (a scratch copy). */
+RILL_API int rill_row_set_kind(rill_row *r, rill_rowkind kind);
+/* "+I", "-U", "+U", "-D"; "?" otherwise. */
+RILL_API const char *rill_row_kind_name(rill_rowkind kind);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Environment and job                                                                         */
@@ -358,7 +524,10 @@ typedef void (*rill_close_fn)(rill_ctx *ctx);
  */
 
 /* Main output of a map: out_schema NULL keeps the input schema (and the function may then run
- * in place). The schema is referenced, not copied; the caller keeps its own reference. */
+ * in place). The schema is referenced, not copied; the caller keeps its own reference.
+ * A map's output row has its input row's kind (rill_row_kind) unless the function sets one;
+ * a filter keeps the kinds of the rows it keeps. Rows emitted by flat_map, keyed process
+ * functions and windows are inserts unless the function sets their kind. */
 RILL_API rill_stream *rill_stream_map(rill_stream *in, const rill_schema *out_schema,
                                       rill_map_fn fn, void *user);
 RILL_API rill_stream *rill_stream_filter(rill_stream *in, rill_filter_fn fn, void *user);
@@ -556,7 +725,9 @@ typedef int (*rill_timer_fn)(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
 RILL_API rill_stream *rill_stream_on_timer(rill_stream *s, rill_timer_fn fn);
 
 /* The fields of the current key, in on_timer and process functions (field i of the key_by
- * list): INT64/TIMESTAMP/BOOL as int64, DOUBLE, STRING (borrowed until the function returns).
+ * list): as int64 every kind whose slot is an integer (BOOL, INT8..INT64, DATE, TIME,
+ * TIMESTAMP(_LTZ) in the field's unit, intervals); DOUBLE; STRING or BYTES (borrowed until the
+ * function returns). A DECIMAL or FLOAT key field has no getter here (RILL_ETYPE).
  * RILL_ETYPE or RILL_ERANGE when the field does not have that type or does not exist. */
 RILL_API int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out);
 RILL_API int rill_ctx_key_f64(const rill_ctx *ctx, int i, double *out);

@@ -94,7 +94,7 @@ static bool kind_fits(rill_gen_kind k, rill_type t)
     case RILL_GEN_UNIFORM_INT: return num;
     case RILL_GEN_UNIFORM_DOUBLE: return t == RILL_T_DOUBLE;
     case RILL_GEN_STRING: return t == RILL_T_STRING;
-    case RILL_GEN_CONSTANT: return true;
+    case RILL_GEN_CONSTANT: return num || t == RILL_T_STRING; /* not the SQL kinds */
     }
     return false;
 }

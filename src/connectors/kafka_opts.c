@@ -458,9 +458,22 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         case KMETA_TIMESTAMP: want = t == RILL_T_INT64 ? RILL_T_INT64 : RILL_T_TIMESTAMP; break;
         default: want = RILL_T_STRING; break;
         }
-        if (t != want)
+        /* the record timestamp is epoch milliseconds: TIMESTAMP(3) or, as Flink declares it,
+         * TIMESTAMP_LTZ(3) */
+        int prec = rill_schema_field_info(schema, f).precision;
+        if (c->meta[i].what == KMETA_TIMESTAMP && t == RILL_T_TIMESTAMP_LTZ && prec == 3)
+            t = RILL_T_TIMESTAMP;
+        else if (t == RILL_T_TIMESTAMP && prec != 3)
+            t = 0; /* named below by its full type */
+        if (t != want) {
+            char tn[64];
+            rill_type_format(rill_schema_field_info(schema, f), tn, sizeof tn);
             return rill__err_set(err, RILL_ECONFIG, "%s: metadata column '%s' must be %s, not %s",
-                                 who, name, rill_type_name(want), rill_type_name(t));
+                                 who, name,
+                                 want == RILL_T_TIMESTAMP ? "TIMESTAMP(3) or TIMESTAMP_LTZ(3)"
+                                                          : rill_type_name(want),
+                                 tn);
+        }
         c->meta[i].field = f;
         physical--;
     }
@@ -517,8 +530,9 @@ rill_schema *rill__kafka_sub_schema(const rill_schema *s, const int *idx, int n)
 {
     rill_schema *sub = rill_schema_new();
     for (int i = 0; i < n; i++)
-        rill_schema_add(sub, rill_schema_field_name(s, idx[i]), rill_schema_field_type(s, idx[i]),
-                        rill_schema_field_nullable(s, idx[i]));
+        rill_schema_add_typed(sub, rill_schema_field_name(s, idx[i]),
+                              rill_schema_field_info(s, idx[i]),
+                              rill_schema_field_nullable(s, idx[i]));
     return sub;
 }
 
@@ -531,7 +545,7 @@ int rill__kafka_project(rill_row *dst, const rill_row *src, const rill_schema *s
             rill_row_set_null(dst, i);
             continue;
         }
-        if (rill_schema_field_type(src_schema, f) == RILL_T_STRING) {
+        if (src_schema->fields[f].in_bytes) { /* STRING, BYTES, DECIMAL(p > 18) */
             size_t len;
             const char *p = rill_row_str(src, f, &len);
             int rc = rill_row_set_str(dst, i, p, len);

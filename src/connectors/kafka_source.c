@@ -880,7 +880,7 @@ static int put_fields(ksrc *s, rill_row *dst, const int *dst_idx, rill_row *src,
         int f = dst_idx[i];
         if (rill_row_is_null(src, i))
             rill_row_set_null(dst, f);
-        else if (rill_schema_field_type(s->schema, f) == RILL_T_STRING) {
+        else if (s->schema->fields[f].in_bytes) { /* STRING, BYTES, DECIMAL(p > 18) */
             size_t len;
             const char *str = rill_row_str(src, i, &len);
             rc = rill_row_set_str(dst, f, str, len);

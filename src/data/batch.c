@@ -20,6 +20,7 @@ static void batch_destroy(rill_batch *b)
     free(b->bytes);
     free(b->hashes);
     free(b->ts);
+    free(b->kinds);
     free(b);
 }
 
@@ -98,6 +99,7 @@ void rill__batch_clear(rill_batch *b)
     b->n_bytes = 0;
     b->has_hashes = false;
     b->has_ts = false;
+    b->has_kinds = false;
     b->split = -1;
     b->split_done = false;
     b->split_new = false;
@@ -162,11 +164,57 @@ void rill__batch_need_ts(rill_batch *b)
         b->ts = rill__xmalloc((size_t)b->cap_rows * sizeof *b->ts);
 }
 
+void rill__batch_need_kinds(rill_batch *b)
+{
+    if (b->has_kinds)
+        return;
+    if (!b->kinds)
+        b->kinds = rill__xmalloc(b->cap_rows);
+    memset(b->kinds, RILL_ROW_INSERT, b->n_rows);
+    b->has_kinds = true;
+}
+
 rill_row rill__batch_append_copy(rill_batch *b, const rill_row *src)
 {
     rill_row dst = rill__batch_append(b);
     rill_row_copy(&dst, src);
+    if (RILL_UNLIKELY(src->batch->has_kinds)) {
+        int64_t i = rill__batch_row_index(src->batch, src);
+        if (i >= 0)
+            rill__batch_set_kind(b, b->n_rows - 1, (rill_rowkind)src->batch->kinds[i]);
+    }
     return dst;
+}
+
+rill_rowkind rill_row_kind(const rill_row *r)
+{
+    const rill_batch *b = r->batch;
+    if (!b || !b->has_kinds)
+        return RILL_ROW_INSERT;
+    int64_t i = rill__batch_row_index(b, r);
+    return i < 0 ? RILL_ROW_INSERT : (rill_rowkind)b->kinds[i];
+}
+
+int rill_row_set_kind(rill_row *r, rill_rowkind kind)
+{
+    if ((unsigned)kind > RILL_ROW_DELETE || !r->batch)
+        return RILL_EINVAL;
+    int64_t i = rill__batch_row_index(r->batch, r);
+    if (i < 0)
+        return RILL_EINVAL;
+    rill__batch_set_kind(r->batch, (uint32_t)i, kind);
+    return 0;
+}
+
+const char *rill_row_kind_name(rill_rowkind kind)
+{
+    switch (kind) {
+    case RILL_ROW_INSERT: return "+I";
+    case RILL_ROW_UPDATE_BEFORE: return "-U";
+    case RILL_ROW_UPDATE_AFTER: return "+U";
+    case RILL_ROW_DELETE: return "-D";
+    }
+    return "?";
 }
 
 const char *rill_row_str(const rill_row *r, int i, size_t *len_out)
@@ -198,7 +246,7 @@ int rill_row_copy(rill_row *dst, const rill_row *src)
     if (dst->batch == src->batch)
         return 0;
     for (int i = 0; i < s->n_fields; i++) {
-        if (s->fields[i].type != RILL_T_STRING || rill_row_is_null(src, i))
+        if (!s->fields[i].in_bytes || rill_row_is_null(src, i))
             continue;
         size_t n;
         const char *p = rill__batch_str(src->batch, src->v[i], &n);

@@ -44,6 +44,38 @@ static inline void rill__codec_put_i64(rill__buf *out, int64_t v)
     rill__buf_append(out, tmp + i, sizeof tmp - i);
 }
 
+/* ---- the SQL slot kinds (codec_types.c) ---------------------------------------------------
+ * Every kind but BOOL, INT64, DOUBLE, STRING and TIMESTAMP(3), whose text forms (and fast
+ * paths) are the codecs' own. Text forms follow Flink's CSV and JSON formats: integers range-
+ * checked for their width; FLOAT the shortest text that reads back; DECIMAL plain digits with
+ * exactly the scale's fraction digits (input: HALF_UP to the scale, an exponent accepted);
+ * DATE yyyy-MM-dd (or an integer of days); TIME HH:mm:ss[.f] (fraction up to the precision,
+ * trailing zeros dropped); TIMESTAMP(p) yyyy-MM-dd HH:mm:ss[.f] (input also ISO-8601 with 'T',
+ * an offset, or an integer in the field's unit: ms for p <= 3, ns above); TIMESTAMP_LTZ(p)
+ * the same with a trailing 'Z'; BYTES base64 (RFC 4648, padded); INTERVAL YEAR TO MONTH an
+ * integer of months, INTERVAL DAY TO SECOND an integer of milliseconds. */
+
+/* Whether fd is one of the kinds handled here. */
+bool rill__codec_is_sql_kind(const rill__field *fd);
+/* "DECIMAL(10, 2)", "DATE (yyyy-MM-dd)", ...: what a message says was expected. */
+const char *rill__codec_expect(const rill__field *fd, char *buf, size_t cap);
+/* Sets field f of row from text (quotes removed). 0, RILL_EPARSE, RILL_ERANGE (a value out of
+ * the kind's range), RILL_ELIMIT (the batch's byte area is full). scratch: for BYTES. */
+int rill__codec_parse_sql(const rill__field *fd, rill_row *row, int f, const char *s, size_t n,
+                          rill__buf *scratch);
+/* Appends the text of field i (not NULL); true when JSON writes it as a string (its text
+ * never needs escaping). */
+bool rill__codec_put_sql(const rill__field *fd, const rill_row *row, int i, rill__buf *out);
+/* Whether rill__codec_put_sql's text for fd is a JSON string. */
+static inline bool rill__codec_sql_quoted(const rill__field *fd)
+{
+    return fd->type == RILL_T_DATE || fd->type == RILL_T_TIME || fd->type == RILL_T_TIMESTAMP ||
+           fd->type == RILL_T_TIMESTAMP_LTZ || fd->type == RILL_T_BYTES;
+}
+/* Seconds and nanoseconds since the epoch (or of the day) in the unit of a TIME/TIMESTAMP of
+ * precision p (ms for p <= 3, ns above), truncated to p digits. 0 or RILL_ERANGE. */
+int rill__codec_ts_from_parts(int64_t secs, int64_t nanos, int precision, int64_t *out);
+
 /* ---- JSON lines decoder, called through the rill__decoder entry points (csv.c) ------------ */
 
 /* Private state of a JSON decoder (field lookup by name, duplicate detection). */

@@ -271,20 +271,41 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+/* The message of a value that failed (rc), or of an empty NOT NULL field (s NULL). Kept out
+ * of csv_set: the error path's buffers stay off the per-value path's stack frame. */
+__attribute__((noinline, cold)) static int csv_bad_value(const rill__field *fd, int f,
+                                                         const char *s, size_t n, long column,
+                                                         int rc, rill__parse_err *err)
+{
+    char shown[RILL_CODEC_SHOW_MAX * 4 + 8], expect[96];
+    bool sql = rill__codec_is_sql_kind(fd);
+    const char *tname = sql ? rill__codec_expect(fd, expect, sizeof expect)
+                            : rill_type_name(fd->type);
+    if (!s)
+        return rill__codec_fail(err, column, f,
+                                "expected %s for NOT NULL field '%s', got an empty field", tname,
+                                fd->name);
+    if (rc == RILL_ELIMIT) {
+        rill__codec_fail(err, column, f, "field '%s': no room for the %s in the batch", fd->name,
+                         fd->type == RILL_T_STRING ? "string" : "value");
+        return RILL_ELIMIT;
+    }
+    return rill__codec_fail(
+        err, column, f, "expected %s%s for field '%s', got \"%s\"%s", tname,
+        fd->type == RILL_T_TIMESTAMP && !sql ? " (epoch ms or ISO-8601)" : "", fd->name,
+        rill__codec_show(shown, sizeof shown, s, n), rc == RILL_ERANGE ? " (out of range)" : "");
+}
+
 /* Sets field f of row from CSV text. column is where the field starts in the line. */
 static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t n, bool quoted,
                    long column, rill__parse_err *err)
 {
     const rill__field *fd = &d->schema->fields[f];
-    char shown[RILL_CODEC_SHOW_MAX * 4 + 8];
     if (fd->type == RILL_T_STRING) {
         if (n == 0 && !quoted)
             goto empty;
-        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0)) {
-            rill__codec_fail(err, column, f, "field '%s': no room for the string in the batch",
-                             fd->name);
-            return RILL_ELIMIT;
-        }
+        if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0))
+            return csv_bad_value(fd, f, s, n, column, RILL_ELIMIT, err);
         return 0;
     }
     const char *t = s;
@@ -293,8 +314,11 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
         t++, tn--;
     while (tn > 0 && is_blank(t[tn - 1]))
         tn--;
-    if (tn == 0)
+    if (tn == 0) {
+        if (quoted && fd->type == RILL_T_BYTES) /* "" is empty bytes, as for strings */
+            return rill_row_set_bytes(row, f, "", 0) ? RILL_ELIMIT : 0;
         goto empty;
+    }
     int rc;
     switch (fd->type) {
     case RILL_T_BOOL: {
@@ -317,26 +341,25 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
     }
     case RILL_T_TIMESTAMP: {
         int64_t v;
+        if (RILL_UNLIKELY(fd->precision != 3)) {
+            rc = rill__codec_parse_sql(fd, row, f, t, tn, &d->scratch);
+            break;
+        }
         if ((rc = rill__codec_parse_ts(t, tn, &v)) == 0)
             rill_row_set_ts(row, f, v);
         break;
     }
     default:
-        rc = RILL_EPARSE;
+        rc = rill__codec_parse_sql(fd, row, f, t, tn, &d->scratch);
         break;
     }
     if (RILL_LIKELY(rc == 0))
         return 0;
-    return rill__codec_fail(
-        err, column, f, "expected %s%s for field '%s', got \"%s\"%s", rill_type_name(fd->type),
-        fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "", fd->name,
-        rill__codec_show(shown, sizeof shown, s, n), rc == RILL_ERANGE ? " (out of range)" : "");
+    return csv_bad_value(fd, f, s, n, column, rc, err);
 empty:
     if (RILL_LIKELY(fd->nullable))
         return 0; /* the row starts all NULL */
-    return rill__codec_fail(err, column, f,
-                            "expected %s for NOT NULL field '%s', got an empty field",
-                            rill_type_name(fd->type), fd->name);
+    return csv_bad_value(fd, f, NULL, 0, column, 0, err);
 }
 
 /* Counts the columns from *pos on, for the "too many columns" message. */
@@ -491,6 +514,25 @@ static void csv_put_str(rill__buf *out, const char *s, size_t n, char delim)
     rill__buf_putc(out, '"');
 }
 
+/* A SQL kind's text, quoted when it holds the delimiter (a space or ':' delimiter, say). */
+static void csv_put_sql(const rill__field *fd, const rill_row *row, int i, char delim,
+                        rill__buf *out)
+{
+    size_t at = out->len;
+    rill__codec_put_sql(fd, row, i, out);
+    size_t n = out->len - at;
+    if (n == 0) { /* empty BYTES: "" keeps it apart from NULL */
+        rill__buf_append(out, "\"\"", 2);
+        return;
+    }
+    if (!memchr(out->data + at, delim, n))
+        return;
+    char *copy = rill__xstrndup(out->data + at, n);
+    out->len = at;
+    csv_put_str(out, copy, n, delim);
+    free(copy);
+}
+
 void rill__encode_csv_header(const rill_schema *s, char delim, rill__buf *out)
 {
     if (!delim)
@@ -519,8 +561,14 @@ void rill__encode_csv_row(const rill_schema *s, const rill_row *row, char delim,
             else
                 rill__buf_append(out, "false", 5);
             break;
-        case RILL_T_INT64:
         case RILL_T_TIMESTAMP:
+            if (RILL_UNLIKELY(s->fields[i].precision != 3)) {
+                csv_put_sql(&s->fields[i], row, i, delim, out);
+                break;
+            }
+            /* TIMESTAMP(3) is epoch milliseconds, as it always was */
+            /* fall through */
+        case RILL_T_INT64:
             rill__codec_put_i64(out, rill_row_i64(row, i));
             break;
         case RILL_T_DOUBLE: {
@@ -535,6 +583,9 @@ void rill__encode_csv_row(const rill_schema *s, const rill_row *row, char delim,
             csv_put_str(out, p, n, delim);
             break;
         }
+        default:
+            csv_put_sql(&s->fields[i], row, i, delim, out);
+            break;
         }
     }
     rill__buf_putc(out, '\n');

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/dec128.h"
 
 /* ---- schemas ------------------------------------------------------------------------------ */
 
@@ -15,7 +16,25 @@ typedef struct rill__field {
     char *name;
     rill_type type;
     bool nullable;
+    bool in_bytes; /* the slot is (offset << 32 | length) into the batch's byte area: STRING,
+                    * BYTES, DECIMAL(p > 18) (16 bytes) */
+    int precision, scale, length;
+    bool fixed;
 } rill__field;
+
+/* The type and parameters of a field as the public struct. */
+static inline rill_type_info rill__field_info(const rill__field *f)
+{
+    return (rill_type_info){f->type, f->precision, f->scale, f->length, f->fixed};
+}
+/* Whether values of t live in the byte area (see rill__field.in_bytes). */
+static inline bool rill__type_in_bytes(rill_type t, int precision)
+{
+    return t == RILL_T_STRING || t == RILL_T_BYTES ||
+           (t == RILL_T_DECIMAL && precision > RILL_DECIMAL_MAX_COMPACT);
+}
+/* Checks a type's parameters; 0 or RILL_EINVAL with why in msg. */
+int rill__type_check(rill_type_info t, char *msg, size_t cap);
 
 struct rill_schema {
     atomic_int refs;
@@ -28,14 +47,22 @@ struct rill_schema {
 
 rill_schema *rill__schema_ref(const rill_schema *s);
 void rill__schema_freeze(const rill_schema *s);
-/* Same field types in the same order (names may differ). */
+/* Same field types and parameters (string lengths aside) in the same order (names may
+ * differ). */
 bool rill__schema_compatible(const rill_schema *a, const rill_schema *b);
-/* "user_id INT64 NOT NULL, amount DOUBLE" into b. */
+/* "user_id INT64 NOT NULL, amount DECIMAL(10, 2)" into b (rill's old names for the old
+ * types, so existing messages stay; Flink's names with parameters for the others). */
 void rill__schema_describe(const rill_schema *s, rill__buf *b);
+
+/* DECIMAL field i of a row of a batch as its unscaled value (0 for NULL), and back: RILL_ERANGE
+ * when v has more digits than the field's precision, RILL_ELIMIT when the byte area is full. */
+rill__i128 rill__row_dec(const rill_row *r, int i);
+int rill__row_set_dec(rill_row *r, int i, rill__i128 v);
 
 /* ---- batches ------------------------------------------------------------------------------
  * Row-major: row i is row_words 8-byte words at rows + i * row_words: null_words words of null
- * bitmap, then one slot per field. A STRING slot holds (offset << 32 | length) into bytes.
+ * bitmap, then one slot per field. A STRING, BYTES or DECIMAL(p > 18) slot holds
+ * (offset << 32 | length) into bytes (rill.h's rill_type says what each slot holds).
  * Reference-counted: whoever holds a reference may read; only the holder of the only reference
  * may change rows in place. */
 
@@ -54,6 +81,8 @@ struct rill_batch {
     bool has_hashes;
     int64_t *ts; /* event timestamp per row; valid when has_ts (time layer) */
     bool has_ts;
+    bool has_kinds; /* kinds is valid: some row is not an insert (append-only jobs never set it) */
+    uint8_t *kinds; /* rill_rowkind per row; valid when has_kinds */
     int32_t split;   /* sources: the split (file, partition) all rows came from; -1 unknown */
     bool split_done; /* sources: that split has no more rows (the batch may be empty) */
     bool split_new;  /* sources: that split is the reader's now, with no rows yet (an empty
@@ -99,13 +128,16 @@ static inline rill_row rill__batch_append(rill_batch *b)
     for (uint32_t w = 0; w < b->null_words; w++)
         base[w] = ~UINT64_C(0);
     memset(base + b->null_words, 0, b->n_fields * sizeof(uint64_t)); /* NULL reads as 0 */
+    if (RILL_UNLIKELY(b->has_kinds))
+        b->kinds[b->n_rows] = RILL_ROW_INSERT;
     b->n_rows++;
     return (rill_row){.v = base + b->null_words, .nulls = base, .batch = b};
 }
 /* Removes the last row (a decoder that failed half-way through one). */
 void rill__batch_pop(rill_batch *b);
 /* Appends a copy of row src (of any batch with the same field types) to b, which must not be
- * full; strings are copied into b's bytes. Carries the hash and timestamp when given. */
+ * full; byte-area values (strings, bytes, wide decimals) are copied into b's bytes, and the
+ * row kind is carried. Hashes and timestamps are the caller's to carry. */
 rill_row rill__batch_append_copy(rill_batch *b, const rill_row *src);
 /* Copies n bytes into b's string area and returns the slot value (offset << 32 | n).
  * RILL_ELIMIT (as the return of the int form) past 4 GiB. */
@@ -113,6 +145,31 @@ int rill__batch_put_bytes(rill_batch *b, const void *p, size_t n, uint64_t *slot
 /* Allocates hashes / timestamps arrays (not initialised) if not there yet. */
 void rill__batch_need_hashes(rill_batch *b);
 void rill__batch_need_ts(rill_batch *b);
+/* Allocates the kinds array if not there yet and turns it on, every row so far an insert. */
+void rill__batch_need_kinds(rill_batch *b);
+/* Index of row r in its batch, or -1 when r is not one of its batch's rows (a scratch view). */
+static inline int64_t rill__batch_row_index(const rill_batch *b, const rill_row *r)
+{
+    if (r->nulls < b->rows || r->nulls >= b->rows + (size_t)b->n_rows * b->row_words)
+        return -1;
+    size_t off = (size_t)(r->nulls - b->rows);
+    return off % b->row_words ? -1 : (int64_t)(off / b->row_words);
+}
+/* Kind of row i of b. */
+static inline rill_rowkind rill__batch_kind(const rill_batch *b, uint32_t i)
+{
+    return b->has_kinds ? (rill_rowkind)b->kinds[i] : RILL_ROW_INSERT;
+}
+/* Sets the kind of row i of b (allocating the kinds only for a non-insert). */
+static inline void rill__batch_set_kind(rill_batch *b, uint32_t i, rill_rowkind k)
+{
+    if (!b->has_kinds) {
+        if (k == RILL_ROW_INSERT)
+            return;
+        rill__batch_need_kinds(b);
+    }
+    b->kinds[i] = (uint8_t)k;
+}
 static inline const char *rill__batch_str(const rill_batch *b, uint64_t slot, size_t *len_out)
 {
     *len_out = (size_t)(slot & 0xffffffffu);
@@ -123,13 +180,19 @@ static inline const char *rill__batch_str(const rill_batch *b, uint64_t slot, si
 
 #define RILL_MAX_KEY_FIELDS 16
 
-/* Which fields form the key. The canonical key bytes are, per field in order: 8 bytes of the
- * slot (INT64, TIMESTAMP, DOUBLE, BOOL), or a 4-byte length and the bytes (STRING); when any
- * key field is nullable they are preceded by one byte per field, 1 for NULL. */
+/* Which fields form the key. The canonical key bytes are, per field in order: the slot's 8
+ * bytes as it is in memory (BOOL 0/1; INT8/16/32, DATE, INTERVAL_YM sign-extended to 64
+ * bits; INT64, TIMESTAMP(_LTZ) and TIME at their field's unit; FLOAT's IEEE bits in the low 32
+ * with the high 32 zero; DOUBLE's IEEE bits; DECIMAL(p <= 18) the unscaled int64), or for a
+ * byte-area value a 4-byte length and the bytes (STRING, BYTES; DECIMAL(p > 18): 16 and the
+ * little-endian int128 unscaled value); NULL fields add nothing, and when any key field is
+ * nullable the whole is preceded by one byte per field, 1 for NULL. Equal values of one type
+ * have equal key bytes, except that -0.0 and 0.0 (and NaNs of different bits) differ. */
 typedef struct rill__key_spec {
     int n;
     int idx[RILL_MAX_KEY_FIELDS];
     rill_type type[RILL_MAX_KEY_FIELDS];
+    bool in_bytes[RILL_MAX_KEY_FIELDS]; /* length-prefixed in the key bytes */
     bool any_nullable;
     bool fast_u64; /* one non-nullable 8-byte field: key bytes are its slot */
 } rill__key_spec;

@@ -387,11 +387,15 @@ static int skip_value(jp *j, int depth)
 static int mismatch(jp *j, int f, const char *start, int range_rc)
 {
     const rill__field *fd = &j->d->schema->fields[f];
-    const char *tail = fd->type == RILL_T_TIMESTAMP ? " (epoch ms or ISO-8601)" : "";
+    bool sql = rill__codec_is_sql_kind(fd);
+    const char *tail = fd->type == RILL_T_TIMESTAMP && !sql ? " (epoch ms or ISO-8601)" : "";
+    char expect[96];
+    const char *tname =
+        sql ? rill__codec_expect(fd, expect, sizeof expect) : rill_type_name(fd->type);
     if (*start == '{' || *start == '[')
         return rill__codec_fail(
             j->err, col_of(j, start), f, "expected %s%s for field '%s', got a JSON %s",
-            rill_type_name(fd->type), tail, fd->name, *start == '{' ? "object" : "array");
+            tname, tail, fd->name, *start == '{' ? "object" : "array");
     j->p = start;
     int rc = skip_value(j, 0);
     if (rc) {
@@ -401,9 +405,52 @@ static int mismatch(jp *j, int f, const char *start, int range_rc)
     }
     char shown[RILL_CODEC_SHOW_MAX * 4 + 8];
     return rill__codec_fail(j->err, col_of(j, start), f, "expected %s%s for field '%s', got %s%s",
-                            rill_type_name(fd->type), tail, fd->name,
+                            tname, tail, fd->name,
                             rill__codec_show(shown, sizeof shown, start, (size_t)(j->p - start)),
                             range_rc == RILL_ERANGE ? " (out of range)" : "");
+}
+
+/* A SQL kind's value at start: a JSON number or string, its text parsed by the shared codec. */
+static int parse_sql_field(jp *j, rill_row *row, int f, const char *start, bool is_number)
+{
+    const rill__field *fd = &j->d->schema->fields[f];
+    const char *s;
+    size_t n;
+    int rc;
+    if (is_number && !rill__codec_sql_quoted(fd)) {
+        bool is_int;
+        if ((rc = scan_number(j, f, &is_int)))
+            return rc;
+        s = start;
+        n = (size_t)(j->p - start);
+    } else if (*start == '"') {
+        if ((rc = parse_string(j, f, &s, &n)))
+            return rc;
+    } else if (is_number && fd->type != RILL_T_BYTES) { /* epoch units or days as a number */
+        bool is_int;
+        if ((rc = scan_number(j, f, &is_int)))
+            return rc;
+        s = start;
+        n = (size_t)(j->p - start);
+    } else {
+        return mismatch(j, f, start, 0);
+    }
+    if (fd->type == RILL_T_BYTES && s == j->d->scratch.data) {
+        /* the string was unescaped into the decoder's scratch, which BYTES decodes into too */
+        char *copy = rill__xstrndup(s, n);
+        rc = rill__codec_parse_sql(fd, row, f, copy, n, &j->d->scratch);
+        free(copy);
+    } else {
+        rc = rill__codec_parse_sql(fd, row, f, s, n, &j->d->scratch);
+    }
+    if (RILL_UNLIKELY(rc == RILL_ELIMIT)) {
+        rill__codec_fail(j->err, col_of(j, start), f,
+                         "field '%s': no room for the value in the batch", fd->name);
+        return RILL_ELIMIT;
+    }
+    if (RILL_UNLIKELY(rc))
+        return mismatch(j, f, start, rc);
+    return 0;
 }
 
 /* Reads the value at j->p into field f of row. */
@@ -418,9 +465,13 @@ static int parse_field(jp *j, rill_row *row, int f)
     if (c == 'n' && literal(j, "null", 4)) {
         if (RILL_LIKELY(fd->nullable))
             return 0; /* the row starts all NULL */
+        char expect[96];
         return rill__codec_fail(j->err, col_of(j, start), f,
                                 "expected %s for NOT NULL field '%s', got null",
-                                rill_type_name(fd->type), fd->name);
+                                rill__codec_is_sql_kind(fd)
+                                    ? rill__codec_expect(fd, expect, sizeof expect)
+                                    : rill_type_name(fd->type),
+                                fd->name);
     }
     bool is_number = c == '-' || (c >= '0' && c <= '9');
     switch (fd->type) {
@@ -435,6 +486,8 @@ static int parse_field(jp *j, rill_row *row, int f)
     case RILL_T_INT64:
     case RILL_T_TIMESTAMP: {
         int64_t v;
+        if (RILL_UNLIKELY(fd->type == RILL_T_TIMESTAMP && fd->precision != 3))
+            return parse_sql_field(j, row, f, start, is_number);
         if (is_number) {
             bool is_int;
             if ((rc = scan_number(j, f, &is_int)))
@@ -482,8 +535,9 @@ static int parse_field(jp *j, rill_row *row, int f)
         }
         return 0;
     }
+    default:
+        return parse_sql_field(j, row, f, start, is_number);
     }
-    return mismatch(j, f, start, 0);
 }
 
 int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *row,
@@ -612,6 +666,21 @@ static void json_put_str(rill__buf *out, const char *s, size_t n)
     rill__buf_putc(out, '"');
 }
 
+/* A SQL kind's value: a number, or a string that needs no escaping. */
+static void json_put_sql(const rill__field *fd, const rill_row *row, int i, rill__buf *out)
+{
+    if (fd->type == RILL_T_FLOAT && !isfinite(rill_row_f32(row, i))) {
+        rill__buf_append(out, "null", 4); /* JSON has no NaN or Infinity */
+        return;
+    }
+    bool quoted = rill__codec_sql_quoted(fd);
+    if (quoted)
+        rill__buf_putc(out, '"');
+    rill__codec_put_sql(fd, row, i, out);
+    if (quoted)
+        rill__buf_putc(out, '"');
+}
+
 void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf *out)
 {
     rill__buf_putc(out, '{');
@@ -631,8 +700,14 @@ void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf 
             else
                 rill__buf_append(out, "false", 5);
             break;
-        case RILL_T_INT64:
         case RILL_T_TIMESTAMP:
+            if (RILL_UNLIKELY(s->fields[i].precision != 3)) {
+                json_put_sql(&s->fields[i], row, i, out);
+                break;
+            }
+            /* TIMESTAMP(3) is epoch milliseconds, as it always was */
+            /* fall through */
+        case RILL_T_INT64:
             rill__codec_put_i64(out, rill_row_i64(row, i));
             break;
         case RILL_T_DOUBLE: {
@@ -652,6 +727,9 @@ void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf 
             json_put_str(out, p, n);
             break;
         }
+        default:
+            json_put_sql(&s->fields[i], row, i, out);
+            break;
         }
     }
     rill__buf_append(out, "}\n", 2);

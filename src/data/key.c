@@ -36,12 +36,13 @@ int rill__key_spec_init(rill__key_spec *k, const rill_schema *schema, const char
                                  RILL_MAX_KEY_FIELDS);
         k->idx[k->n] = idx;
         k->type[k->n] = schema->fields[idx].type;
+        k->in_bytes[k->n] = schema->fields[idx].in_bytes;
         k->any_nullable |= schema->fields[idx].nullable;
         k->n++;
     }
     if (k->n == 0)
         return rill__err_set(err, RILL_EINVAL, "key_by: no key fields in \"%s\"", fields);
-    k->fast_u64 = k->n == 1 && !k->any_nullable && k->type[0] != RILL_T_STRING;
+    k->fast_u64 = k->n == 1 && !k->any_nullable && !k->in_bytes[0];
     return 0;
 }
 
@@ -55,7 +56,7 @@ size_t rill__key_encode(const rill__key_spec *k, const rill_row *row, rill__buf 
         int f = k->idx[i];
         if (rill_row_is_null(row, f))
             continue;
-        if (k->type[i] == RILL_T_STRING) {
+        if (k->in_bytes[i]) {
             size_t n;
             const char *s = rill_row_str(row, f, &n);
             uint32_t n32 = (uint32_t)n;

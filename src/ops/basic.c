@@ -66,6 +66,8 @@ static int map_process(rill__operator *op, rill_batch *b)
         int rc = rill_emit(&op->ctx, &out);
         op->ctx.can_emit = false;
         if (rc == 0) {
+            if (RILL_UNLIKELY(b->has_kinds)) /* a map keeps the row's kind, as in place */
+                rill_row_set_kind(&out, rill__batch_kind(b, i));
             const rill__user_site *in_user = rill__user_enter(&op->site);
             rc = f->fn.map(&op->ctx, &in, &out);
             rill__user_leave(in_user);
@@ -136,6 +138,8 @@ static int filter_process(rill__operator *op, rill_batch *b)
                 b->ts[kept] = b->ts[i];
             if (b->has_hashes)
                 b->hashes[kept] = b->hashes[i];
+            if (b->has_kinds)
+                b->kinds[kept] = b->kinds[i];
         }
         kept++;
     }

@@ -80,6 +80,10 @@ static rill_batch *split_tail(rill_batch *b, uint32_t from)
         t->has_hashes = true;
         memcpy(t->hashes, b->hashes + from, (size_t)n * 8);
     }
+    if (b->has_kinds) {
+        rill__batch_need_kinds(t);
+        memcpy(t->kinds, b->kinds + from, n);
+    }
     t->n_rows = n;
     t->split = b->split;
     t->split_done = b->split_done;
@@ -149,6 +153,8 @@ static int et_process(rill__operator *op, rill_batch *b)
                         if (b->has_hashes)
                             memmove(b->hashes + kept, b->hashes + i,
                                     (size_t)(b->n_rows - i) * 8);
+                        if (b->has_kinds)
+                            memmove(b->kinds + kept, b->kinds + i, b->n_rows - i);
                         b->n_rows -= i - kept;
                     }
                     break;
@@ -160,6 +166,8 @@ static int et_process(rill__operator *op, rill_batch *b)
                 memmove(b->rows + (size_t)kept * rw, b->rows + (size_t)i * rw, rw * 8);
                 if (b->has_hashes)
                     b->hashes[kept] = b->hashes[i];
+                if (b->has_kinds)
+                    b->kinds[kept] = b->kinds[i];
             }
             b->ts[kept++] = ts;
         }

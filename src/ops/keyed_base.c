@@ -109,7 +109,7 @@ static int key_field(const rill_ctx *ctx, int i, const unsigned char **p_out, si
     for (int f = 0; f <= i; f++) {
         bool is_null = nulls && nulls[f];
         size_t n = 8;
-        if (!is_null && ks->type[f] == RILL_T_STRING) {
+        if (!is_null && ks->in_bytes[f]) {
             uint32_t n32;
             if (p + 4 > end)
                 return RILL_ECORRUPT;
@@ -149,9 +149,25 @@ static int key_slot(const rill_ctx *ctx, int i, bool (*ok)(rill_type), void *out
     return 0;
 }
 
+/* Kinds whose slot is an int64 (sign-extended for the narrow ones). */
 static bool integral(rill_type t)
 {
-    return t == RILL_T_INT64 || t == RILL_T_TIMESTAMP || t == RILL_T_BOOL;
+    switch (t) {
+    case RILL_T_INT64:
+    case RILL_T_TIMESTAMP:
+    case RILL_T_BOOL:
+    case RILL_T_INT8:
+    case RILL_T_INT16:
+    case RILL_T_INT32:
+    case RILL_T_DATE:
+    case RILL_T_TIME:
+    case RILL_T_TIMESTAMP_LTZ:
+    case RILL_T_INTERVAL_YM:
+    case RILL_T_INTERVAL_DT:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static bool floating(rill_type t)
@@ -177,7 +193,7 @@ int rill_ctx_key_str(const rill_ctx *ctx, int i, const char **ptr_out, size_t *l
     int rc = key_field(ctx, i, &p, &n, &null);
     if (rc)
         return rc;
-    if (ctx->key_spec->type[i] != RILL_T_STRING)
+    if (ctx->key_spec->type[i] != RILL_T_STRING && ctx->key_spec->type[i] != RILL_T_BYTES)
         return RILL_ETYPE;
     *ptr_out = null ? "" : (const char *)p;
     *len_out = n;
@@ -196,7 +212,7 @@ int rill__keyed_write_key(rill__keyed *k, rill_row *out, int first)
             return rc;
         if (null) {
             rill_row_set_null(out, first + i);
-        } else if (k->key.type[i] == RILL_T_STRING) {
+        } else if (k->key.in_bytes[i]) {
             if ((rc = rill_row_set_str(out, first + i, (const char *)p, n)))
                 return rc;
         } else {

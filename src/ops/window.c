@@ -428,7 +428,7 @@ static int rows_add(win_op *w, int64_t ns, const rill_row *row)
     rill__buf_append(e, row->v, b->n_fields * 8);
     uint64_t str_off = 0;
     for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (b->schema->fields[f].type != RILL_T_STRING || rill_row_is_null(row, (int)f))
+        if (!b->schema->fields[f].in_bytes || rill_row_is_null(row, (int)f))
             continue;
         size_t n;
         const char *s = rill_row_str(row, (int)f, &n);
@@ -474,7 +474,7 @@ int rill_rows_next(rill_rows *r, rill_row *row_out)
     memcpy(row.nulls, rec, fixed);
     const char *strs = rec + fixed;
     for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (b->schema->fields[f].type != RILL_T_STRING || rill_row_is_null(&row, (int)f))
+        if (!b->schema->fields[f].in_bytes || rill_row_is_null(&row, (int)f))
             continue;
         uint64_t slot = row.v[f];
         rill_row_set_str(&row, (int)f, strs + (slot >> 32), (size_t)(slot & 0xffffffffu));

@@ -533,10 +533,20 @@ rill_stream *rill_stream_event_time(rill_stream *s, const char *ts_field,
         return error_stream(s->env);
     }
     rill_type t = own ? RILL_T_TIMESTAMP : s->schema->fields[f].type;
-    if (t != RILL_T_TIMESTAMP && t != RILL_T_INT64) {
+    /* event time is milliseconds: TIMESTAMP(p > 3) holds nanoseconds and is refused */
+    bool ms = own || t == RILL_T_INT64 ||
+              ((t == RILL_T_TIMESTAMP || t == RILL_T_TIMESTAMP_LTZ) &&
+               s->schema->fields[f].precision <= 3);
+    if (!ms) {
+        char tn[64];
+        if (own)
+            snprintf(tn, sizeof tn, "TIMESTAMP");
+        else
+            rill_type_format(rill__field_info(&s->schema->fields[f]), tn, sizeof tn);
         rill__err_first(&s->env->err, RILL_ETYPE,
-                        "event_time after '%s': field '%s' is %s, expected TIMESTAMP or INT64",
-                        s->node->uid, ts_field, rill_type_name(t));
+                        "event_time after '%s': field '%s' is %s, expected TIMESTAMP(p <= 3), "
+                        "TIMESTAMP_LTZ(p <= 3) or INT64 (milliseconds)",
+                        s->node->uid, ts_field, tn);
         return error_stream(s->env);
     }
     rill_watermark_opts o = opts ? *opts : (rill_watermark_opts){.kind = RILL_WM_BOUNDED};

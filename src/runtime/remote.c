@@ -17,7 +17,8 @@
 #define FLAG_HASHES     2u
 #define FLAG_SPLIT_DONE 4u
 #define FLAG_SPLIT_NEW  8u
-#define FLAGS_ALL       (FLAG_TS | FLAG_HASHES | FLAG_SPLIT_DONE | FLAG_SPLIT_NEW)
+#define FLAG_KINDS      16u
+#define FLAGS_ALL       (FLAG_TS | FLAG_HASHES | FLAG_SPLIT_DONE | FLAG_SPLIT_NEW | FLAG_KINDS)
 #define MAX_FIELDS      4096
 #define MAX_CREDIT      (1u << 30) /* a sender holding more than this is talking nonsense */
 #define FRAMES_PER_TURN 64         /* frames read before the I/O thread looks at its sends */
@@ -37,7 +38,7 @@ static size_t fixed_row_max(const rill_schema *s)
 {
     size_t n = ((size_t)s->n_fields + 7) / 8;
     for (int i = 0; i < s->n_fields; i++) {
-        if (s->fields[i].type == RILL_T_STRING)
+        if (s->fields[i].in_bytes)
             return 0;
         n += s->fields[i].type == RILL_T_BOOL ? 1 : 8;
     }
@@ -86,6 +87,8 @@ static void enc_rows_fixed(rill__enc *e, const rill_batch *b, size_t row_max)
         p += (size_t)b->n_rows * 8;
     }
     e->b->len += (size_t)(p - p0);
+    if (b->has_kinds)
+        rill__buf_append(e->b, b->kinds, b->n_rows);
 }
 
 static void enc_batch(rill__enc *e, const rill_batch *b)
@@ -97,7 +100,8 @@ static void enc_batch(rill__enc *e, const rill_batch *b)
         rill__enc_u8(e, (uint8_t)s->fields[i].type);
     rill__enc_u32(e, b->n_rows);
     uint8_t flags = (b->has_ts ? FLAG_TS : 0) | (b->has_hashes ? FLAG_HASHES : 0) |
-                    (b->split_done ? FLAG_SPLIT_DONE : 0) | (b->split_new ? FLAG_SPLIT_NEW : 0);
+                    (b->split_done ? FLAG_SPLIT_DONE : 0) | (b->split_new ? FLAG_SPLIT_NEW : 0) |
+                    (b->has_kinds ? FLAG_KINDS : 0);
     rill__enc_u8(e, flags);
     rill__enc_i64(e, b->split);
     size_t row_max = fixed_row_max(s);
@@ -116,19 +120,14 @@ static void enc_batch(rill__enc *e, const rill_batch *b)
         for (int i = 0; i < nf; i++) {
             if (rill_row_is_null(&row, i))
                 continue;
-            switch (s->fields[i].type) {
-            case RILL_T_BOOL:
-                rill__enc_u8(e, row.v[i] != 0);
-                break;
-            case RILL_T_STRING: {
+            if (s->fields[i].in_bytes) { /* STRING, BYTES, DECIMAL(p > 18) */
                 size_t n;
                 const char *p = rill__batch_str(b, row.v[i], &n);
                 rill__enc_bytes(e, "string", p, n, RILL_FRAME_MAX_PAYLOAD);
-                break;
-            }
-            default: /* INT64, TIMESTAMP, DOUBLE: the slot's 8 bytes */
+            } else if (s->fields[i].type == RILL_T_BOOL) {
+                rill__enc_u8(e, row.v[i] != 0);
+            } else { /* every other kind: the slot's 8 bytes */
                 rill__enc_u64(e, row.v[i]);
-                break;
             }
         }
     }
@@ -138,6 +137,9 @@ static void enc_batch(rill__enc *e, const rill_batch *b)
     if (b->has_hashes)
         for (uint32_t r = 0; r < b->n_rows; r++)
             rill__enc_u64(e, b->hashes[r]);
+    if (b->has_kinds)
+        for (uint32_t r = 0; r < b->n_rows; r++)
+            rill__enc_u8(e, b->kinds[r]);
 }
 
 int rill__remote_enc_msg(rill__buf *b, rill__remote_chan_id id, const rill__msg *m,
@@ -217,6 +219,22 @@ static void dec_bad(rill__dec *d, int rc, const char *field)
     d->at = d->off;
 }
 
+/* Whether an 8-byte slot value is one its kind can hold (narrow integers sign-extended, FLOAT
+ * with its high bits 0): frames from a peer keep the slot invariants keys rely on. */
+static bool slot_ok(rill_type t, uint64_t v)
+{
+    int64_t x = (int64_t)v;
+    switch (t) {
+    case RILL_T_INT8: return x >= INT8_MIN && x <= INT8_MAX;
+    case RILL_T_INT16: return x >= INT16_MIN && x <= INT16_MAX;
+    case RILL_T_INT32:
+    case RILL_T_DATE:
+    case RILL_T_INTERVAL_YM: return x >= INT32_MIN && x <= INT32_MAX;
+    case RILL_T_FLOAT: return v >> 32 == 0;
+    default: return true;
+    }
+}
+
 /* Rows of a batch without strings, read in one go while the payload surely holds a whole row
  * (the last rows, and any row with something wrong, are left to the per-value path, which
  * names the field and offset). The number of rows decoded. */
@@ -239,8 +257,12 @@ static uint32_t dec_rows_fixed(rill__dec *d, const rill_schema *s, rill_batch *b
                 bad = !s->fields[i].nullable;
             else if (s->fields[i].type == RILL_T_BOOL)
                 bad = *p++ > 1;
-            else
+            else {
+                uint64_t v;
+                memcpy(&v, p, 8);
+                bad = !slot_ok(s->fields[i].type, v);
                 p += 8;
+            }
         }
         if (bad)
             break;
@@ -338,28 +360,32 @@ static void dec_batch(rill__dec *d, const rill__remote_spec *spec, rill_batch **
                 continue;
             }
             at = d->off;
-            switch (s->fields[i].type) {
-            case RILL_T_BOOL: {
+            const rill__field *fd = &s->fields[i];
+            if (fd->in_bytes) {
+                const uint8_t *p;
+                size_t n;
+                rill__dec_bytes(d, "string", RILL_FRAME_MAX_PAYLOAD, &p, &n);
+                if (!d->rc && fd->type == RILL_T_DECIMAL && n != 16) {
+                    d->off = at;
+                    dec_bad(d, RILL_EPROTO, "decimal (not 16 bytes)");
+                } else if (!d->rc && rill_row_set_str(&row, i, (const char *)p, n) != 0) {
+                    dec_bad(d, RILL_ELIMIT, "string");
+                }
+            } else if (fd->type == RILL_T_BOOL) {
                 uint8_t v = rill__dec_u8(d, "bool");
                 if (!d->rc && v > 1) {
                     d->off = at;
                     dec_bad(d, RILL_EPROTO, "bool");
                 }
                 rill_row_set_bool(&row, i, v);
-                break;
-            }
-            case RILL_T_STRING: {
-                const uint8_t *p;
-                size_t n;
-                rill__dec_bytes(d, "string", RILL_FRAME_MAX_PAYLOAD, &p, &n);
-                if (!d->rc && rill_row_set_str(&row, i, (const char *)p, n) != 0)
-                    dec_bad(d, RILL_ELIMIT, "string");
-                break;
-            }
-            default:
-                row.v[i] = rill__dec_u64(d, "value");
+            } else {
+                uint64_t v = rill__dec_u64(d, "value");
+                if (!d->rc && !slot_ok(fd->type, v)) {
+                    d->off = at;
+                    dec_bad(d, RILL_EPROTO, "value (out of its type's range)");
+                }
+                row.v[i] = v;
                 row.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-                break;
             }
         }
     }
@@ -383,6 +409,18 @@ static void dec_batch(rill__dec *d, const rill__remote_spec *spec, rill_batch **
         } else {
             for (uint32_t r = 0; r < n_rows; r++)
                 b->hashes[r] = rill__dec_u64(d, "hash");
+        }
+    }
+    if (!d->rc && (flags & FLAG_KINDS)) {
+        rill__batch_need_kinds(b);
+        for (uint32_t r = 0; r < n_rows && !d->rc; r++) {
+            at = d->off;
+            uint8_t k = rill__dec_u8(d, "kind");
+            if (!d->rc && k > RILL_ROW_DELETE) {
+                d->off = at;
+                dec_bad(d, RILL_EPROTO, "kind");
+            }
+            b->kinds[r] = k;
         }
     }
     if (d->rc) {

@@ -114,7 +114,7 @@ static int builtin_aggs(rill_keyed_stream *in, const rill_agg_spec *aggs, int n_
     int rc = 0;
     for (int i = 0; i < in->key.n && rc == 0; i++) {
         const rill__field *f = &s->fields[in->key.idx[i]];
-        rc = rill_schema_add(out, f->name, f->type, f->nullable);
+        rc = rill_schema_add_typed(out, f->name, rill__field_info(f), f->nullable);
     }
     if (rc == 0)
         rc = rill_schema_add(out, "window_start", RILL_T_TIMESTAMP, false);
@@ -147,11 +147,16 @@ static int builtin_aggs(rill_keyed_stream *in, const rill_agg_spec *aggs, int n_
             }
             g->type = s->fields[g->field].type;
             bool numeric = g->type == RILL_T_INT64 || g->type == RILL_T_DOUBLE;
-            bool ordered = numeric || g->type == RILL_T_TIMESTAMP;
+            /* the output field takes the input's type with its default parameters: only
+             * TIMESTAMP(3) keeps its unit (other kinds are the SQL layer's to aggregate) */
+            bool ordered = numeric || (g->type == RILL_T_TIMESTAMP &&
+                                       s->fields[g->field].precision == 3);
             if ((a->kind == RILL_AGG_SUM || a->kind == RILL_AGG_AVG) ? !numeric : !ordered) {
+                char tn[64];
+                rill_type_format(rill__field_info(&s->fields[g->field]), tn, sizeof tn);
                 rc = rill__err_first(&env->err, RILL_ETYPE,
                                      "window aggregate %s: field '%s' is %s", agg_name(a->kind),
-                                     a->field, rill_type_name(g->type));
+                                     a->field, tn);
                 break;
             }
             out_type = a->kind == RILL_AGG_AVG ? RILL_T_DOUBLE : g->type;

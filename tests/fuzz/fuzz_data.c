@@ -18,7 +18,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static const char *const specs[] = {
     "id INT64 NOT NULL, name STRING, amount DOUBLE, ts TIMESTAMP, ok BOOL",
     "s STRING NOT NULL",
-    "x INT64",
+    ("x INT64, t TINYINT, f FLOAT, d DECIMAL(30, 2), e DECIMAL(5, 1), dt DATE, tm TIME(9), "
+     "by BYTES"),
     "b BOOL NOT NULL, d DOUBLE NOT NULL, t TIMESTAMP NOT NULL, s STRING",
 };
 static rill_schema *schemas[4];

@@ -17,7 +17,8 @@ static const char *const specs[] = {
     "id INT64 NOT NULL, name STRING, amount DOUBLE, ts TIMESTAMP, ok BOOL",
     "s STRING, t STRING NOT NULL",
     "ts TIMESTAMP NOT NULL, v DOUBLE NOT NULL, b BOOL NOT NULL, i INT64",
-    "x INT64",
+    ("x INT64, t TINYINT, f FLOAT, d DECIMAL(30, 2), e DECIMAL(5, 1), dt DATE, tm TIME(3), "
+     "ns TIMESTAMP(9), l TIMESTAMP_LTZ(3), by BYTES, ym INTERVAL YEAR TO MONTH"),
 };
 static rill_schema *schemas[4];
 

@@ -282,7 +282,7 @@ TEST(remote_codec_truncation_and_damage)
         {8, 8, "n_fields"},         /* 8 fields: the schema differs */
         {10, RILL_T_INT64, "type"}, /* field 0 is BOOL */
         {22, 0x40, "n_rows"},       /* 0x40000014 rows: over max_rows */
-        {23, 0x10, "flags"},        /* an unknown flag */
+        {23, 0x20, "flags"},        /* an unknown flag (0x10: row kinds follow) */
         {31, 0x80, "split"},        /* a negative split other than -1 */
     };
     for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
