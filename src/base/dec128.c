@@ -480,7 +480,7 @@ int rill__dec_result_type(char op, int p1, int s1, int p2, int s2, int *p_out, i
         break;
     case '*':
         s = s1 + s2;
-        p = p1 + p2 + 1;
+        p = p1 + p2; /* Flink 1.x (2.x adds 1) */
         break;
     case '/':
         s = RILL_MAX(6, s1 + p2 + 1);

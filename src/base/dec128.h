@@ -72,7 +72,7 @@ rill__i128 rill__dec_load16(const unsigned char in[16]);
  * Flink's result type of a DECIMAL(p1, s1) op DECIMAL(p2, s2) (LogicalTypeMerging), op one of
  * '+', '-', '*', '/', '%':
  *   + -  s = max(s1, s2), p = max(p1 - s1, p2 - s2) + s + 1
- *   *    s = s1 + s2,     p = p1 + p2 + 1
+ *   *    s = s1 + s2,     p = p1 + p2 (Flink 1.x's; Flink 2.x adds 1)
  *   /    s = max(6, s1 + p2 + 1), p = p1 - s1 + s2 + s
  *   %    s = max(s1, s2), p = min(p1 - s1, p2 - s2) + s
  * then, when p > 38, p = 38 and s = max(38 - (p - s), min(s, 6)) (integer digits win, keeping

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/dec128.h"
 #include "types.h"
 
-#define MIN_ADJUSTED_SCALE 6
 
 static void puts_(rill__buf *b, const char *s)
 {
@@ -591,41 +591,14 @@ const rill__sql_ltype *rill__sql_common_type(rill__arena *a, const rill__sql_lty
 
 /* ---- arithmetic ------------------------------------------------------------------------- */
 
-static void adjust(int p, int s, int *p_out, int *s_out)
+void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p,
+                              int *s)
 {
-    if (p <= RILL_SQL_MAX_DECIMAL) {
-        *p_out = p, *s_out = s;
-        return;
-    }
-    int digits = p - s;
-    int min_scale = RILL_MIN(s, MIN_ADJUSTED_SCALE);
-    *p_out = RILL_SQL_MAX_DECIMAL;
-    *s_out = RILL_MAX(RILL_SQL_MAX_DECIMAL - digits, min_scale);
-}
-
-void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p, int *s)
-{
-    int rp, rs;
-    switch (op) {
-    case RILL_SQL_PLUS:
-    case RILL_SQL_MINUS:
-        rs = RILL_MAX(s1, s2);
-        rp = RILL_MAX(p1 - s1, p2 - s2) + rs + 1;
-        break;
-    case RILL_SQL_TIMES:
-        rs = s1 + s2;
-        rp = p1 + p2;
-        break;
-    case RILL_SQL_DIVIDE:
-        rs = RILL_MAX(6, s1 + p2 + 1);
-        rp = p1 - s1 + s2 + rs;
-        break;
-    default: /* MOD */
-        rs = RILL_MAX(s1, s2);
-        rp = RILL_MIN(p1 - s1, p2 - s2) + rs;
-        break;
-    }
-    adjust(rp, rs, p, s);
+    static const char ops[] = {[RILL_SQL_PLUS] = '+', [RILL_SQL_MINUS] = '-',
+                               [RILL_SQL_TIMES] = '*', [RILL_SQL_DIVIDE] = '/',
+                               [RILL_SQL_MOD] = '%'};
+    int rc = rill__dec_result_type(ops[op], p1, s1, p2, s2, p, s);
+    RILL_ASSERT(rc == 0);
 }
 
 const rill__sql_ltype *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
