@@ -818,7 +818,7 @@ void rill__nexmark_event_at(const rill__nexmark_gen *g, int s, int64_t k, char *
 #define A RILL_NEXMARK_AUCTION
 #define B RILL_NEXMARK_BID
 const rill__nexmark_column rill__nexmark_columns[] = {
-    {"event_type", "INT", RILL_T_INT64, -1},
+    {"event_type", "INT", RILL_T_INT32, -1},
     {"person", "ROW", RILL_T_BOOL, P},
     {"person.id", "BIGINT", RILL_T_INT64, P},
     {"person.name", "VARCHAR", RILL_T_STRING, P},

@@ -13,36 +13,55 @@
 
 /* ---- physical schemas -------------------------------------------------------------------- */
 
-/* The slot kind of a logical type, or 0 when it has none yet. */
-static rill_type slot_of(const rill__sql_ltype *t)
+/* The slot kind and parameters of a logical type (DESIGN.md §2); type 0 when it has none
+ * (ROW, ARRAY, MAP, MULTISET: a ROW is flattened before it gets here). */
+static rill_type_info slot_of(const rill__sql_ltype *t)
 {
+    rill_type_info i = {0};
     switch (t->root) {
-    case RILL_SQLT_BOOLEAN:
-        return RILL_T_BOOL;
-    case RILL_SQLT_TINYINT:
-    case RILL_SQLT_SMALLINT:
-    case RILL_SQLT_INT:
-    case RILL_SQLT_BIGINT:
-        return RILL_T_INT64;
-    case RILL_SQLT_DOUBLE:
-        return RILL_T_DOUBLE;
+    case RILL_SQLT_BOOLEAN: i.type = RILL_T_BOOL; break;
+    case RILL_SQLT_TINYINT: i.type = RILL_T_INT8; break;
+    case RILL_SQLT_SMALLINT: i.type = RILL_T_INT16; break;
+    case RILL_SQLT_INT: i.type = RILL_T_INT32; break;
+    case RILL_SQLT_BIGINT: i.type = RILL_T_INT64; break;
+    case RILL_SQLT_FLOAT: i.type = RILL_T_FLOAT; break;
+    case RILL_SQLT_DOUBLE: i.type = RILL_T_DOUBLE; break;
+    case RILL_SQLT_DECIMAL:
+        i = (rill_type_info){RILL_T_DECIMAL, t->precision, t->scale, 0, false};
+        break;
     case RILL_SQLT_CHAR:
     case RILL_SQLT_VARCHAR:
-        return RILL_T_STRING;
-    case RILL_SQLT_TIMESTAMP:
-    case RILL_SQLT_TIMESTAMP_LTZ:
-        return t->precision <= 3 ? RILL_T_TIMESTAMP : 0;
-    default:
-        return 0;
+    case RILL_SQLT_BINARY:
+    case RILL_SQLT_VARBINARY: {
+        bool bin = rill__sql_is_binary(t);
+        int len = t->precision == RILL_SQL_MAX_LENGTH ? 0 : t->precision;
+        i = (rill_type_info){bin ? RILL_T_BYTES : RILL_T_STRING, 0, 0, len,
+                             t->root == RILL_SQLT_CHAR || t->root == RILL_SQLT_BINARY};
+        break;
     }
+    case RILL_SQLT_DATE: i.type = RILL_T_DATE; break;
+    case RILL_SQLT_TIME: i = (rill_type_info){RILL_T_TIME, t->precision, 0, 0, false}; break;
+    case RILL_SQLT_TIMESTAMP:
+        i = (rill_type_info){RILL_T_TIMESTAMP, t->precision, 0, 0, false};
+        break;
+    case RILL_SQLT_TIMESTAMP_LTZ:
+        i = (rill_type_info){RILL_T_TIMESTAMP_LTZ, t->precision, 0, 0, false};
+        break;
+    case RILL_SQLT_INTERVAL_YM: i.type = RILL_T_INTERVAL_YM; break;
+    case RILL_SQLT_INTERVAL_DT:
+        i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MIN(t->scale, 9), 0, 0, false};
+        break;
+    default: break;
+    }
+    return i;
 }
 
 rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
 {
     rill_schema *s = rill_schema_new();
     for (int i = 0; i < n; i++) {
-        rill_type t = slot_of(cols[i].type);
-        if (!t) {
+        rill_type_info t = slot_of(cols[i].type);
+        if (!t.type) {
             rill_schema_free(s);
             rill__err_set(pc->err, RILL_EINVAL, "column '%s': the type %s is not supported yet",
                           cols[i].name, rill__sql_type_str(pc->a, cols[i].type));
@@ -50,9 +69,10 @@ rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
         }
         char name[32];
         snprintf(name, sizeof name, "c%d", i); /* the engine's names; SQL keeps its own */
-        if (rill_schema_add(s, name, t, cols[i].type->nullable) != 0) {
+        if (rill_schema_add_typed(s, name, t, cols[i].type->nullable) != 0) {
             rill_schema_free(s);
-            rill__err_set(pc->err, RILL_ELIMIT, "too many columns");
+            rill__err_set(pc->err, RILL_EINVAL, "column '%s': %s", cols[i].name,
+                          rill_last_error());
             return NULL;
         }
     }
@@ -423,8 +443,8 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         /* its flat columns by their names (the leaves' paths), its options as given */
         rill_schema *named = rill_schema_new();
         for (int i = 0; i < r->n_cols; i++)
-            rill_schema_add(named, r->cols[i].name, rill_schema_field_type(schema, i),
-                            rill_schema_field_nullable(schema, i));
+            rill_schema_add_typed(named, r->cols[i].name, rill_schema_field_info(schema, i),
+                                  rill_schema_field_nullable(schema, i));
         const char **opts = rill__arena_alloc(pc->a, (2 * t->n_options + 1) * sizeof *opts);
         size_t k = 0;
         for (size_t i = 0; i < t->n_options; i++)

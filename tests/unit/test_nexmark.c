@@ -575,7 +575,7 @@ TEST(nexmark_source_flat_columns_nulls_and_timestamps)
     rill_schema *sub = NULL;
     sub = rill_schema_new();
     CHECK_RC(rill_schema_add(sub, "bid.price", RILL_T_INT64, true));
-    CHECK_RC(rill_schema_add(sub, "event_type", RILL_T_INT64, false));
+    CHECK_RC(rill_schema_add(sub, "event_type", RILL_T_INT32, false));
     init = conn_init(&err, 0, 1);
     CHECK_RC(rill__nexmark_source_ops.create(cfg, sub, &init, &src));
     b = rill__batch_new(sub, 8);
