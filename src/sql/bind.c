@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dec128.h"
 #include "sql_int.h"
 
 #define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
@@ -106,6 +107,36 @@ static bool parse_timestamp(const char *s, int64_t *ms, int64_t *ns, int *digits
     return true;
 }
 
+/* An exact literal as Calcite types it: DECIMAL(p, s) with p its digits (the leading 0 of
+ * 0.5 too) and s those after the point. */
+static rill__sql_rex *decimal_literal(plan_ctx *pc, const rill__sql_expr *e)
+{
+    const char *t = e->u.lit.text;
+    size_t len = strlen(t);
+    const char *dot = strchr(t, '.');
+    int p = (int)(dot ? len - 1 : len), sc = dot ? (int)(len - (size_t)(dot - t) - 1) : 0;
+    if (dot && dot[1] == '\0')
+        sc = 0;
+    if (p > RILL_SQL_MAX_DECIMAL)
+        return ERR(pc, e->pos, "Numeric literal '%s' out of range (at most %d digits)", t,
+                   RILL_SQL_MAX_DECIMAL);
+    rill__i128 v;
+    if (rill__dec_parse(t, len, p, sc, &v) != 0)
+        return ERR(pc, e->pos, "Numeric literal '%s' cannot be read", t);
+    const rill__sql_ltype *dt =
+        rill__sql_type_make(pc->a, RILL_SQLT_DECIMAL, RILL_MAX(p, 1), sc, false);
+    rill__sql_rex *x;
+    if (p <= 18) {
+        x = rill__sql_x_literal(pc->a, dt, (uint64_t)(int64_t)v);
+    } else {
+        unsigned char b[16];
+        rill__dec_store16(v, b);
+        x = rill__sql_x_string(pc->a, dt, (const char *)b, 16);
+    }
+    x->pos = e->pos;
+    return x;
+}
+
 static rill__sql_rex *literal(plan_ctx *pc, const rill__sql_expr *e)
 {
     rill__arena *a = pc->a;
@@ -129,14 +160,13 @@ static rill__sql_rex *literal(plan_ctx *pc, const rill__sql_expr *e)
         char *end;
         unsigned long long v = strtoull(t, &end, 10);
         if (errno || *end || v > (unsigned long long)INT64_MAX)
-            return ERR(pc, e->pos,
-                       "The number %s does not fit in BIGINT (DECIMAL literals "
-                       "are not supported yet)",
-                       t);
+            return decimal_literal(pc, e);
         rill__sql_root root = v <= INT32_MAX ? RILL_SQLT_INT : RILL_SQLT_BIGINT;
         x = rill__sql_x_literal(a, ty(pc, root, false), (uint64_t)v);
         break;
     }
+    case RILL_SQL_L_DECIMAL:
+        return decimal_literal(pc, e);
     case RILL_SQL_L_APPROX: {
         char *end;
         double d = strtod(t, &end);
@@ -240,7 +270,8 @@ static rill__sql_rex *arith(plan_ctx *pc, rill__sql_arith op, rill__sql_rexop xo
         r = rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, w, r->type->nullable));
         return rill__sql_cast_to(pc, call2(pc, xop, w, l, r, pos), t);
     }
-    if (rill__sql_is_numeric(t)) { /* both operands as the result's type */
+    if (rill__sql_is_numeric(t) && t->root != RILL_SQLT_DECIMAL) {
+        /* both operands as the result's type (decimals keep their own: the operator scales) */
         l = rill__sql_cast_to(pc, l, rill__sql_type_with_null(pc->a, t, l->type->nullable));
         r = rill__sql_cast_to(pc, r, rill__sql_type_with_null(pc->a, t, r->type->nullable));
     }

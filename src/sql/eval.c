@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dec128.h"
 #include "expr.h"
 
 /* ---- makers --------------------------------------------------------------------------------- */
@@ -148,7 +149,7 @@ static int xerr(rill__err *err, const char *text, const rill__sql_rex *x, const 
 }
 
 /* What a root's slot is, for the operators. */
-typedef enum slot_kind { K_BOOL, K_INT, K_FLOAT, K_DOUBLE, K_BYTES, K_OTHER } slot_kind;
+typedef enum slot_kind { K_BOOL, K_INT, K_FLOAT, K_DOUBLE, K_BYTES, K_DEC, K_OTHER } slot_kind;
 
 static slot_kind kind_of(const rill__sql_ltype *t)
 {
@@ -168,6 +169,8 @@ static slot_kind kind_of(const rill__sql_ltype *t)
         return K_INT;
     case RILL_SQLT_FLOAT:
         return K_FLOAT;
+    case RILL_SQLT_DECIMAL:
+        return K_DEC;
     case RILL_SQLT_DOUBLE:
         return K_DOUBLE;
     case RILL_SQLT_CHAR:
@@ -197,6 +200,8 @@ static bool castable(const rill__sql_ltype *from, const rill__sql_ltype *to)
         return true;
     bool fnum = f == K_FLOAT || f == K_DOUBLE || rill__sql_is_integer(from) || f == K_BOOL;
     bool tnum = t == K_FLOAT || t == K_DOUBLE || rill__sql_is_integer(to) || t == K_BOOL;
+    if (f == K_DEC || t == K_DEC) /* decimals: with every number (not BOOLEAN yet) */
+        return (fnum || f == K_DEC) && (tnum || t == K_DEC) && f != K_BOOL && t != K_BOOL;
     return fnum && tnum;
 }
 
@@ -230,7 +235,7 @@ static int check(const rill__sql_rex *x, const char *text, rill__err *err)
         break;
     case RILL_SQLX_NEG:
         if (x->n_args == 1 && same_root(a[0]->type, t) &&
-            (k == K_INT || k == K_FLOAT || k == K_DOUBLE))
+            (k == K_INT || k == K_FLOAT || k == K_DOUBLE || k == K_DEC))
             return 0;
         break;
     case RILL_SQLX_PLUS:
@@ -241,6 +246,9 @@ static int check(const rill__sql_rex *x, const char *text, rill__err *err)
         if (x->n_args == 2 && (rill__sql_is_integer(t) || k == K_FLOAT || k == K_DOUBLE) &&
             same_root(a[0]->type, t) && same_root(a[1]->type, t))
             return 0;
+        if (x->n_args == 2 && k == K_DEC && rill__sql_is_exact(a[0]->type) &&
+            rill__sql_is_exact(a[1]->type))
+            return 0; /* decimals (or integers) at their own scales into DECIMAL(p, s) */
         if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) && k == K_INT &&
             same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
             a[1]->type->root == RILL_SQLT_INTERVAL_DT &&
@@ -508,6 +516,41 @@ static uint64_t put_scratch(rill__sql_prog *p, const char *b, size_t n)
     return (uint64_t)off << 32 | (uint64_t)n;
 }
 
+/* Whether a type's slot points into a byte area (strings, bytes, DECIMALs past 18 digits). */
+static bool bytes_slot(const rill__sql_ltype *t)
+{
+    return kind_of(t) == K_BYTES || (t->root == RILL_SQLT_DECIMAL && t->precision > 18);
+}
+
+static int dec_scale(const rill__sql_ltype *t)
+{
+    return t->root == RILL_SQLT_DECIMAL ? t->scale : 0;
+}
+
+/* Row r of step s as an unscaled decimal (an integer: itself, scale 0). */
+static rill__i128 dec_get(const rill__sql_prog *p, const step *s, uint32_t r)
+{
+    const rill__sql_ltype *t = s->x->type;
+    if (t->root != RILL_SQLT_DECIMAL || t->precision <= 18)
+        return (rill__i128)(int64_t)s->v[r];
+    size_t len;
+    const char *b = bytes_of(p, s, s->v[r], &len);
+    return len == 16 ? rill__dec_load16((const unsigned char *)b) : 0;
+}
+
+/* Sets row r of decimal step s (the scratch holds values past 18 digits). */
+static void dec_put(rill__sql_prog *p, step *s, uint32_t r, rill__i128 v)
+{
+    if (s->x->type->precision <= 18) {
+        s->v[r] = (uint64_t)(int64_t)v;
+        return;
+    }
+    unsigned char b[16];
+    rill__dec_store16(v, b);
+    s->v[r] = put_scratch(p, (const char *)b, 16);
+    s->scratch = true;
+}
+
 /* Java's (long) of a double: NaN 0, saturated at the ends. */
 static int64_t d2l(double d)
 {
@@ -591,6 +634,50 @@ static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint6
     return 0;
 }
 
+/* Casts from or to DECIMAL (Flink's): between decimals and from integers HALF_UP at the new
+ * scale, NULL when the value does not fit; to integers the integer part (towards zero), then
+ * Java's narrowing; from and to FLOAT and DOUBLE by the value's decimal form. */
+static int cast_decimal(rill__sql_prog *p, step *s, const step *a)
+{
+    const rill__sql_ltype *from = a->x->type, *to = s->x->type;
+    slot_kind fk = kind_of(from), tk = kind_of(to);
+    if (tk == K_DEC && to->precision > 18)
+        s->scratch = true;
+    for (uint32_t r = 0; r < p->n; r++) {
+        if (bit(s->nul, r)) {
+            s->v[r] = 0;
+            continue;
+        }
+        rill__i128 o = 0;
+        int rc = 0;
+        if (tk == K_DEC) {
+            if (fk == K_DOUBLE || fk == K_FLOAT) {
+                double d = fk == K_DOUBLE ? as_double(a->v[r]) : (double)as_float(a->v[r]);
+                rc = rill__dec_from_double(d, to->precision, to->scale, &o);
+            } else {
+                rc = rill__dec_rescale(dec_get(p, a, r), dec_scale(from), to->precision, to->scale,
+                                       &o);
+            }
+            if (rc) { /* out of range: NULL, as Flink's cast */
+                set_bit(s->nul, r, true);
+                s->v[r] = 0;
+            } else {
+                dec_put(p, s, r, o);
+            }
+            continue;
+        }
+        rill__i128 v = dec_get(p, a, r);
+        if (tk == K_DOUBLE || tk == K_FLOAT) {
+            double d = rill__dec_to_double(v, from->scale);
+            s->v[r] = tk == K_DOUBLE ? of_double(d) : of_float((float)d);
+        } else { /* an integer: the integer part, wrapped as Java narrows a long */
+            rill__i128 q = v / (rill__i128)rill__dec_pow10(from->scale);
+            s->v[r] = wrap(to->root, (uint64_t)q);
+        }
+    }
+    return 0;
+}
+
 static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
 {
     const rill__sql_ltype *from = a->x->type, *to = s->x->type;
@@ -603,6 +690,8 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
     }
     if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
         return cast_timestamp(p, s, a, act);
+    if (fk == K_DEC || tk == K_DEC)
+        return cast_decimal(p, s, a);
     if (fk == K_BYTES && tk == K_BYTES) { /* CHAR/VARCHAR: cut to the length (Flink) */
         s->scratch = a->scratch;
         for (uint32_t r = 0; r < n; r++) {
@@ -655,6 +744,51 @@ static void or_nulls(const rill__sql_prog *p, step *s, const step *a, const step
         s->nul[w] = a->nul[w] | b->nul[w];
 }
 
+/* Decimal arithmetic into the result's DECIMAL(p, s), rounded HALF_UP once; a result that
+ * does not fit is NULL (Flink's), a division or modulo by zero fails where it is reached. */
+static int arith_decimal(rill__sql_prog *p, step *s, const step *a, const step *b,
+                         const uint64_t *act)
+{
+    const rill__sql_ltype *t = s->x->type;
+    int sa = dec_scale(a->x->type), sb = dec_scale(b->x->type);
+    if (t->precision > 18)
+        s->scratch = true;
+    for (uint32_t r = 0; r < p->n; r++) {
+        if (bit(s->nul, r)) {
+            s->v[r] = 0;
+            continue;
+        }
+        rill__i128 x = dec_get(p, a, r), y = dec_get(p, b, r), o = 0;
+        int rc;
+        switch (s->x->op) {
+        case RILL_SQLX_PLUS:
+            rc = rill__dec_add(x, sa, y, sb, t->precision, t->scale, &o);
+            break;
+        case RILL_SQLX_MINUS:
+            rc = rill__dec_sub(x, sa, y, sb, t->precision, t->scale, &o);
+            break;
+        case RILL_SQLX_TIMES:
+            rc = rill__dec_mul(x, sa, y, sb, t->precision, t->scale, &o);
+            break;
+        case RILL_SQLX_DIVIDE:
+            rc = rill__dec_div(x, sa, y, sb, t->precision, t->scale, &o);
+            break;
+        default:
+            rc = rill__dec_mod(x, sa, y, sb, t->precision, t->scale, &o);
+            break;
+        }
+        if (rc == RILL_EINVAL && bit(act, r))
+            return xerr(p->err, p->text, s->x, "division by zero");
+        if (rc) {
+            set_bit(s->nul, r, true);
+            s->v[r] = 0;
+        } else {
+            dec_put(p, s, r, o);
+        }
+    }
+    return 0;
+}
+
 static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const uint64_t *act)
 {
     rill__sql_rexop op = s->x->op;
@@ -664,6 +798,8 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
     or_nulls(p, s, a, b);
     const uint64_t *x = a->v, *y = b->v;
     uint64_t *o = s->v;
+    if (k == K_DEC)
+        return arith_decimal(p, s, a, b, act);
     if (k == K_DOUBLE) {
         for (uint32_t r = 0; r < n; r++) {
             double u = as_double(x[r]), v = as_double(y[r]);
@@ -740,6 +876,9 @@ static int compare(const rill__sql_prog *p, const step *a, const step *b, uint32
         return (x != 0) - (y != 0);
     case K_INT:
         return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
+    case K_DEC:
+        return rill__dec_cmp(dec_get(p, a, r), dec_scale(a->x->type), dec_get(p, b, r),
+                             dec_scale(b->x->type));
     case K_FLOAT:
     case K_DOUBLE: {
         double u = k == K_DOUBLE ? as_double(x) : (double)as_float(x);
@@ -847,7 +986,7 @@ static void take(rill__sql_prog *p, step *s, const step *a, uint32_t r)
         return;
     }
     set_bit(s->nul, r, false);
-    if (kind_of(s->x->type) == K_BYTES && a->x->type->root != RILL_SQLT_NULL) {
+    if (bytes_slot(s->x->type) && a->x->type->root != RILL_SQLT_NULL) {
         size_t len;
         const char *b = bytes_of(p, a, a->v[r], &len);
         if (a->scratch) {
@@ -1100,6 +1239,12 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
     case RILL_SQLX_NEG: {
         slot_kind k = kind_of(x->type);
         memcpy(s->nul, a->nul, p->words * sizeof *s->nul);
+        if (k == K_DEC) { /* |v| < 10^38: its negation fits */
+            for (uint32_t r = 0; r < n; r++)
+                if (!bit(s->nul, r))
+                    dec_put(p, s, r, -dec_get(p, a, r));
+            return 0;
+        }
         for (uint32_t r = 0; r < n; r++)
             s->v[r] = k == K_DOUBLE  ? of_double(-as_double(a->v[r]))
                       : k == K_FLOAT ? of_float(-as_float(a->v[r]))
@@ -1204,7 +1349,7 @@ int rill__sql_prog_run(rill__sql_prog *p, rill_batch *in, rill_batch *out, rill_
             if (bit(s->nul, r))
                 continue; /* appended NULL */
             uint64_t v = s->v[r];
-            if (kind_of(s->x->type) == K_BYTES) {
+            if (bytes_slot(s->x->type)) {
                 size_t len;
                 const char *b = bytes_of(p, s, v, &len);
                 if ((rc = rill__batch_put_bytes(out, b, len, &v)) != 0)

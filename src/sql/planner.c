@@ -19,13 +19,27 @@ static rill_type_info slot_of(const rill__sql_ltype *t)
 {
     rill_type_info i = {0};
     switch (t->root) {
-    case RILL_SQLT_BOOLEAN: i.type = RILL_T_BOOL; break;
-    case RILL_SQLT_TINYINT: i.type = RILL_T_INT8; break;
-    case RILL_SQLT_SMALLINT: i.type = RILL_T_INT16; break;
-    case RILL_SQLT_INT: i.type = RILL_T_INT32; break;
-    case RILL_SQLT_BIGINT: i.type = RILL_T_INT64; break;
-    case RILL_SQLT_FLOAT: i.type = RILL_T_FLOAT; break;
-    case RILL_SQLT_DOUBLE: i.type = RILL_T_DOUBLE; break;
+    case RILL_SQLT_BOOLEAN:
+        i.type = RILL_T_BOOL;
+        break;
+    case RILL_SQLT_TINYINT:
+        i.type = RILL_T_INT8;
+        break;
+    case RILL_SQLT_SMALLINT:
+        i.type = RILL_T_INT16;
+        break;
+    case RILL_SQLT_INT:
+        i.type = RILL_T_INT32;
+        break;
+    case RILL_SQLT_BIGINT:
+        i.type = RILL_T_INT64;
+        break;
+    case RILL_SQLT_FLOAT:
+        i.type = RILL_T_FLOAT;
+        break;
+    case RILL_SQLT_DOUBLE:
+        i.type = RILL_T_DOUBLE;
+        break;
     case RILL_SQLT_DECIMAL:
         i = (rill_type_info){RILL_T_DECIMAL, t->precision, t->scale, 0, false};
         break;
@@ -39,19 +53,26 @@ static rill_type_info slot_of(const rill__sql_ltype *t)
                              t->root == RILL_SQLT_CHAR || t->root == RILL_SQLT_BINARY};
         break;
     }
-    case RILL_SQLT_DATE: i.type = RILL_T_DATE; break;
-    case RILL_SQLT_TIME: i = (rill_type_info){RILL_T_TIME, t->precision, 0, 0, false}; break;
+    case RILL_SQLT_DATE:
+        i.type = RILL_T_DATE;
+        break;
+    case RILL_SQLT_TIME:
+        i = (rill_type_info){RILL_T_TIME, t->precision, 0, 0, false};
+        break;
     case RILL_SQLT_TIMESTAMP:
         i = (rill_type_info){RILL_T_TIMESTAMP, t->precision, 0, 0, false};
         break;
     case RILL_SQLT_TIMESTAMP_LTZ:
         i = (rill_type_info){RILL_T_TIMESTAMP_LTZ, t->precision, 0, 0, false};
         break;
-    case RILL_SQLT_INTERVAL_YM: i.type = RILL_T_INTERVAL_YM; break;
+    case RILL_SQLT_INTERVAL_YM:
+        i.type = RILL_T_INTERVAL_YM;
+        break;
     case RILL_SQLT_INTERVAL_DT:
         i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MIN(t->scale, 9), 0, 0, false};
         break;
-    default: break;
+    default:
+        break;
     }
     return i;
 }
@@ -71,8 +92,7 @@ rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
         snprintf(name, sizeof name, "c%d", i); /* the engine's names; SQL keeps its own */
         if (rill_schema_add_typed(s, name, t, cols[i].type->nullable) != 0) {
             rill_schema_free(s);
-            rill__err_set(pc->err, RILL_EINVAL, "column '%s': %s", cols[i].name,
-                          rill_last_error());
+            rill__err_set(pc->err, RILL_EINVAL, "column '%s': %s", cols[i].name, rill_last_error());
             return NULL;
         }
     }

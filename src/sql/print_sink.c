@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dec128.h"
 #include "sql_int.h"
 
 typedef struct psink_cfg {
@@ -17,6 +18,7 @@ typedef struct psink_cfg {
     int n;
     rill__sql_root *roots; /* each column's type, and its precision */
     int *precisions;
+    int *scales;
 } psink_cfg;
 
 typedef struct psink {
@@ -27,9 +29,22 @@ typedef struct psink {
     rill__buf buf;
 } psink;
 
+static void java_number(rill__buf *out, double d, bool is_float);
+
 /* Java's Double.toString: the shortest digits that read back as d, in plain notation for
  * 1e-3 <= |d| < 1e7 (at least one digit after the point), else as d.dddE[-]n. */
 void rill__sql_java_double(rill__buf *out, double d)
+{
+    java_number(out, d, false);
+}
+
+/* Java's Float.toString: the same forms, the shortest digits that read back as the float. */
+void rill__sql_java_float(rill__buf *out, float f)
+{
+    java_number(out, (double)f, true);
+}
+
+static void java_number(rill__buf *out, double d, bool is_float)
 {
     if (d != d) {
         rill__buf_append(out, "NaN", 3);
@@ -48,7 +63,7 @@ void rill__sql_java_double(rill__buf *out, double d)
     char e[40];
     for (int p = 0; p < 17; p++) { /* shortest round-trip in %.*e */
         snprintf(e, sizeof e, "%.*e", p, d);
-        if (strtod(e, NULL) == d)
+        if (is_float ? (double)strtof(e, NULL) == d : strtod(e, NULL) == d)
             break;
     }
     /* e: [-]D[.DDD]e[+-]XX */
@@ -93,6 +108,67 @@ void rill__sql_java_double(rill__buf *out, double d)
     rill__buf_printf(out, "E%d", exp10);
 }
 
+/* The proleptic Gregorian date of a day number (days since 1970-01-01). */
+static void civil(int64_t days, int64_t *y_out, int64_t *m_out, int64_t *d_out)
+{
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    *y_out = y + (m <= 2), *m_out = m, *d_out = d;
+}
+
+/* LocalDate.toString: yyyy-MM-dd. */
+static void put_date(rill__buf *out, int64_t days)
+{
+    int64_t y, m, d;
+    civil(days, &y, &m, &d);
+    rill__buf_printf(out, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+}
+
+/* LocalTime.toString of ms (or ns) of the day: HH:mm, then :ss when seconds or a fraction are
+ * there, the fraction in 3, 6 or 9 digits. */
+static void put_time(rill__buf *out, int64_t v, bool nanos)
+{
+    int64_t ns = nanos ? v : v * 1000000, secs = ns / 1000000000, frac = ns % 1000000000;
+    rill__buf_printf(out, "%02lld:%02lld", (long long)(secs / 3600), (long long)(secs / 60 % 60));
+    if (secs % 60 || frac) {
+        rill__buf_printf(out, ":%02lld", (long long)(secs % 60));
+        if (frac % 1000000 == 0 && frac)
+            rill__buf_printf(out, ".%03lld", (long long)(frac / 1000000));
+        else if (frac % 1000 == 0 && frac)
+            rill__buf_printf(out, ".%06lld", (long long)(frac / 1000));
+        else if (frac)
+            rill__buf_printf(out, ".%09lld", (long long)frac);
+    }
+}
+
+void rill__sql_java_bigdecimal(rill__buf *out, rill__i128 v, int scale)
+{
+    char buf[64];
+    rill__dec_format(v, 0, buf); /* the unscaled digits */
+    const char *digits = buf[0] == '-' ? buf + 1 : buf;
+    int n = (int)strlen(digits);
+    int adjusted = n - 1 - scale;
+    if (scale >= 0 && adjusted >= -6) { /* plain */
+        char plain[80];
+        rill__dec_format(v, scale, plain);
+        rill__buf_append(out, plain, strlen(plain));
+        return;
+    }
+    /* scientific: d.ddd E adjusted */
+    if (buf[0] == '-')
+        rill__buf_putc(out, '-');
+    rill__buf_putc(out, digits[0]);
+    if (n > 1) {
+        rill__buf_putc(out, '.');
+        rill__buf_append(out, digits + 1, (size_t)n - 1);
+    }
+    rill__buf_printf(out, "E%s%d", adjusted >= 0 ? "+" : "", adjusted);
+}
+
 /* Java's LocalDateTime.toString of a time in ms or ns since the epoch: yyyy-MM-ddTHH:mm, then
  * :ss when seconds or a fraction are there, then the fraction in 3, 6 or 9 digits; instant:
  * Instant.toString (seconds always, and 'Z'). */
@@ -106,14 +182,8 @@ void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant
     int64_t days = secs / 86400, sod = secs % 86400;
     if (sod < 0)
         sod += 86400, days--;
-    /* civil from days */
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100),
-            mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y, m, d;
+    civil(days, &y, &m, &d);
     rill__buf_printf(out, "%04lld-%02lld-%02lldT%02lld:%02lld", (long long)y, (long long)m,
                      (long long)d, (long long)(sod / 3600), (long long)(sod / 60 % 60));
     if (sod % 60 || ns || instant) {
@@ -145,6 +215,41 @@ static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row 
     case RILL_SQLT_DOUBLE:
         rill__sql_java_double(out, rill_row_f64(row, i));
         break;
+    case RILL_SQLT_FLOAT: {
+        uint32_t u = (uint32_t)v;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        rill__sql_java_float(out, f);
+        break;
+    }
+    case RILL_SQLT_DECIMAL: { /* BigDecimal.toString */
+        rill__i128 d;
+        if (c->precisions[i] <= 18) {
+            d = (int64_t)v;
+        } else {
+            size_t len;
+            const char *b = rill_row_bytes(row, i, &len);
+            d = len == 16 ? rill__dec_load16((const unsigned char *)b) : 0;
+        }
+        rill__sql_java_bigdecimal(out, d, c->scales[i]);
+        break;
+    }
+    case RILL_SQLT_DATE: /* LocalDate.toString */
+        put_date(out, (int64_t)v);
+        break;
+    case RILL_SQLT_TIME: /* LocalTime.toString: HH:mm, :ss and a fraction when there are */
+        put_time(out, (int64_t)v, c->precisions[i] > 3);
+        break;
+    case RILL_SQLT_BINARY:
+    case RILL_SQLT_VARBINARY: { /* byte[] as Arrays.toString: [1, -2] */
+        size_t len;
+        const char *b = rill_row_bytes(row, i, &len);
+        rill__buf_putc(out, '[');
+        for (size_t k = 0; k < len; k++)
+            rill__buf_printf(out, "%s%d", k ? ", " : "", (int)(signed char)b[k]);
+        rill__buf_putc(out, ']');
+        break;
+    }
     case RILL_SQLT_CHAR:
     case RILL_SQLT_VARCHAR: {
         size_t len;
@@ -249,6 +354,7 @@ static void psink_cfg_free(void *cfg)
     free(c->identifier);
     free(c->roots);
     free(c->precisions);
+    free(c->scales);
     free(c);
 }
 
@@ -270,9 +376,11 @@ rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
     c->n = n;
     c->roots = rill__xcalloc((size_t)n + 1, sizeof *c->roots);
     c->precisions = rill__xcalloc((size_t)n + 1, sizeof *c->precisions);
+    c->scales = rill__xcalloc((size_t)n + 1, sizeof *c->scales);
     for (int i = 0; i < n; i++) {
         c->roots[i] = cols[i].type->root;
         c->precisions[i] = cols[i].type->precision;
+        c->scales[i] = cols[i].type->scale;
     }
     return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
 }

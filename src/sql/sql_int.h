@@ -7,6 +7,7 @@
 #define RILL_SQL_INT_H
 
 #include "ast.h"
+#include "base/dec128.h"
 #include "plan.h"
 
 /* ---- the catalog ----------------------------------------------------------------------------- */
@@ -188,6 +189,9 @@ extern const rill__sink_ops rill__sql_print_sink_ops;
 /* Java's Double.toString, and LocalDateTime.toString / Instant.toString (of ms, or ns with
  * nanos), appended. */
 void rill__sql_java_double(rill__buf *out, double d);
+void rill__sql_java_float(rill__buf *out, float f);
+/* BigDecimal.toString of an unscaled value and scale: plain unless the exponent is below -6. */
+void rill__sql_java_bigdecimal(rill__buf *out, rill__i128 v, int scale);
 void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant);
 
 #endif /* RILL_SQL_INT_H */

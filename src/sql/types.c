@@ -9,7 +9,6 @@
 #include "base/dec128.h"
 #include "types.h"
 
-
 static void puts_(rill__buf *b, const char *s)
 {
     rill__buf_append(b, s, strlen(s));
@@ -591,11 +590,12 @@ const rill__sql_ltype *rill__sql_common_type(rill__arena *a, const rill__sql_lty
 
 /* ---- arithmetic ------------------------------------------------------------------------- */
 
-void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p,
-                              int *s)
+void rill__sql_decimal_result(rill__sql_arith op, int p1, int s1, int p2, int s2, int *p, int *s)
 {
-    static const char ops[] = {[RILL_SQL_PLUS] = '+', [RILL_SQL_MINUS] = '-',
-                               [RILL_SQL_TIMES] = '*', [RILL_SQL_DIVIDE] = '/',
+    static const char ops[] = {[RILL_SQL_PLUS] = '+',
+                               [RILL_SQL_MINUS] = '-',
+                               [RILL_SQL_TIMES] = '*',
+                               [RILL_SQL_DIVIDE] = '/',
                                [RILL_SQL_MOD] = '%'};
     int rc = rill__dec_result_type(ops[op], p1, s1, p2, s2, p, s);
     RILL_ASSERT(rc == 0);
