@@ -283,6 +283,138 @@ INSERT INTO nexmark_q2 SELECT auction, price FROM bid WHERE MOD(auction, 123) = 
         shutil.rmtree(out)
 
 
+# ---- window TVF aggregation -------------------------------------------------------------------
+
+def fmt_ts(ms):
+    """Flink's SQL timestamp text (what the CSV holds) and LocalDateTime.toString (printed)."""
+    import datetime
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+    sql = t.strftime("%Y-%m-%d %H:%M:%S") + ".%03d" % (ms % 1000)
+    java = t.strftime("%Y-%m-%dT%H:%M")
+    if t.second or ms % 1000:
+        java += ":%02d" % t.second
+        if ms % 1000:
+            java += ".%03d" % (ms % 1000)
+    return sql, java
+
+
+def window_oracle(rows, delay, size, slide, keep_row, having=None):
+    """Flink's window TVF aggregation replayed in file order: the watermark before a row is
+    max(ts before it) - delay; a row counts in each window [s, s + size) holding it whose
+    end - 1 is above that watermark; every window fires once (at the end of input at the
+    latest). Per (page, window): COUNT(*), SUM(uid), MIN(uid), MAX(ts), AVG(uid) (Java's
+    long division); rows keep_row rejects never reach the windows (WHERE) but do move the
+    watermark, which the table's scan makes before the WHERE."""
+    wm = None
+    acc = {}
+    for ts, uid, page in rows:
+        if keep_row and not keep_row(ts, uid, page):
+            # filtered after the scan: its timestamp still moves the table's watermark
+            wm = ts - delay if wm is None else max(wm, ts - delay)
+            continue
+        last = ts - ts % slide
+        start = last
+        while start > ts - size:
+            end = start + size
+            if wm is None or end - 1 > wm:
+                a = acc.setdefault((page, start), [0, 0, None, None, 0])
+                a[0] += 1
+                a[1] += uid
+                a[2] = uid if a[2] is None else min(a[2], uid)
+                a[3] = ts if a[3] is None else max(a[3], ts)
+            start -= slide
+        wm = ts - delay if wm is None else max(wm, ts - delay)
+    out = []
+    for (page, start), (n, total, lo, hi, _) in acc.items():
+        if having and not having(n):
+            continue
+        avg = abs(total) // n * (1 if total >= 0 else -1)
+        out.append("+I[%s, %s, %s, %d, %d, %d, %s, %d]" % (
+            page, fmt_ts(start)[1], fmt_ts(start + size)[1], n, total, lo, fmt_ts(hi)[1], avg))
+    return sorted(out)
+
+
+def test_window_tvf_against_oracle(tmp):
+    """TUMBLE and HOP with COUNT, SUM, MIN, MAX, AVG per page on random clicks out of order
+    with late rows (a WATERMARK of 2 s), WHERE below and HAVING above the windows, at
+    parallelism 1 and 3: the rows equal the oracle's."""
+    rng = seeded_rng("sql-windows")
+    t0 = 1714564800000
+    rows, t = [], t0
+    for _ in range(4000):
+        t += rng.randrange(0, 40)
+        ts = t - (rng.randrange(0, 6000) if rng.random() < 0.2 else rng.randrange(0, 1500))
+        rows.append((ts, rng.randrange(-50, 1000), rng.choice(["/home", "/cart", "/buy"])))
+    inp = os.path.join(tmp, "clicks.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for ts, uid, page in rows:
+            f.write("%s,%d,%s\n" % (fmt_ts(ts)[0], uid, page))
+    ddl = """
+CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING,
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+""" % inp
+    cols = ("page, window_start, window_end, COUNT(*), SUM(user_id), MIN(user_id), MAX(ts), "
+            "AVG(user_id)")
+    cases = [
+        ("TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND)", "", "",
+         window_oracle(rows, 2000, 5000, 5000, None)),
+        ("HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)",
+         "WHERE user_id >= 0", "HAVING COUNT(*) > 3",
+         window_oracle(rows, 2000, 6000, 2000, lambda ts, u, p: u >= 0, lambda n: n > 3)),
+    ]
+    for tvf, where, having, want in cases:
+        expect(len(want) > 20, "the oracle has windows", "> 20", len(want))
+        script = os.path.join(tmp, "w.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(ddl + "SELECT %s FROM TABLE(%s) %s GROUP BY page, window_start, window_end "
+                    "%s;\n" % (cols, tvf, where, having))
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            if got != want:
+                expect(False, "p=%d %s: the windows" % (par, tvf.split("(")[0]),
+                       "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
+                       "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+
+
+def test_decimals_print_as_flink(tmp):
+    """Nexmark q1's 0.908 * price (DECIMAL(23, 3)) and decimal arithmetic, casts and NULLs,
+    printed as Java's BigDecimal prints them; values computed here with Python's Decimal."""
+    from decimal import Decimal, ROUND_HALF_UP
+    rng = seeded_rng("sql-decimals")
+    rows = [(rng.randrange(-10**6, 10**6), Decimal(rng.randrange(-10**7, 10**7)) / 100)
+            for _ in range(300)] + [(None, None)]
+    inp = os.path.join(tmp, "d.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for a, d in rows:
+            f.write("%s,%s\n" % ("" if a is None else a, "" if d is None else d))
+    script = os.path.join(tmp, "d.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (price BIGINT, d DECIMAL(10, 2))
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+SELECT price, 0.908 * price, d * 3, d / 7, CAST(d AS INT), d + 0.005 FROM src;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+
+    def q(x, places):
+        return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    want = []
+    for a, d in rows:
+        if a is None:
+            want.append("+I[null, null, null, null, null, null]")
+            continue
+        div = q(d / Decimal(7), 13)  # DECIMAL(10, 2) / INT: scale max(6, 2 + 10 + 1)
+        want.append("+I[%d, %s, %s, %s, %d, %s]" % (
+            a, q(Decimal("0.908") * a, 3), q(d * 3, 2), div, int(d), q(d + Decimal("0.005"), 3)))
+    got = sorted(r.out.splitlines())
+    expect(got == sorted(want), "decimal results", sorted(want)[:3], got[:3], r)
+
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
-          test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2])
+          test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
+          test_window_tvf_against_oracle, test_decimals_print_as_flink])
