@@ -414,7 +414,69 @@ SELECT price, 0.908 * price, d * 3, d / 7, CAST(d AS INT), d + 0.005 FROM src;
     expect(got == sorted(want), "decimal results", sorted(want)[:3], got[:3], r)
 
 
+def test_sql_equals_c_examples(tmp):
+    """The window examples written in SQL give the C examples' rows on the same out-of-order
+    inputs with late rows, at parallelism 1 and 3: errors per server per tumbling window
+    (log_errors: WHERE level = 'ERROR') and clicks per page per hopping window (clicks). The
+    C jobs' watermark is max - delay - 1, so the SQL's WATERMARK is ts - (delay + 1 ms)."""
+    import test_windows as tw
+    cases = [
+        ("log_errors", tw.gen_logs(71, 3000, 2000, 10000, p_late=0.05), 2000, 10000, 10000),
+        ("log_errors", tw.gen_logs(72, 2000, 0, 3000, p_late=0.05, t0=-20000), 0, 3000, 3000),
+        ("clicks", tw.clicks_rows(73, 3000, 1000, 10000, 2500, -40000), 1000, 10000, 2500),
+        ("clicks", tw.clicks_rows(74, 2000, 3000, 6000, 3000, 1700000000000), 3000, 6000, 3000),
+    ]
+    for k, (job, rows, delay, size, slide) in enumerate(cases):
+        with_header = os.path.join(tmp, "in-%d.csv" % k)
+        plain = os.path.join(tmp, "plain-%d.csv" % k)
+        header = tw.LOG_HEADER if job == "log_errors" else tw.CLICK_HEADER
+        tw.write_rows(with_header, header, rows)
+        with open(with_header, encoding="utf-8") as f, open(plain, "w", encoding="utf-8") as g:
+            g.write("".join(f.readlines()[1:]))
+        out = os.path.join(tmp, "c-%d.csv" % k)
+        if job == "log_errors":
+            r = tw.run_job(job, ["--input", with_header, "--output", out, "--max-delay-ms",
+                                 delay, "--window-ms", size], 1)
+            c_rows = tw.parse_csv(tw.output_file(out, r), tw.ERRORS_HEADER, job,
+                                  (str, int, int, int))
+            sql = ("CREATE TABLE logs (ts TIMESTAMP(3), server STRING, level STRING, "
+                   "message STRING, WATERMARK FOR ts AS ts - INTERVAL '%s' SECOND) WITH "
+                   "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                   "SELECT server, window_start, window_end, COUNT(*) AS errors FROM TABLE("
+                   "TUMBLE(TABLE logs, DESCRIPTOR(ts), INTERVAL '%s' SECOND)) WHERE level = "
+                   "'ERROR' GROUP BY server, window_start, window_end;\n"
+                   % ("%.3f" % ((delay + 1) / 1000), plain, "%.3f" % (size / 1000)))
+        else:
+            r = tw.run_job(job, ["--input", with_header, "--output", out, "--max-delay-ms",
+                                 delay, "--size-ms", size, "--slide-ms", slide], 1)
+            c_rows = tw.parse_csv(tw.output_file(out, r), tw.CLICKS_HEADER, job,
+                                  (str, int, int, int))
+            sql = ("CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING, "
+                   "WATERMARK FOR ts AS ts - INTERVAL '%s' SECOND) WITH ('connector' = "
+                   "'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                   "SELECT page, window_start, window_end, COUNT(*) AS clicks FROM TABLE("
+                   "HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '%s' SECOND, INTERVAL '%s' "
+                   "SECOND)) GROUP BY page, window_start, window_end;\n"
+                   % ("%.3f" % ((delay + 1) / 1000), plain, "%.3f" % (slide / 1000),
+                      "%.3f" % (size / 1000)))
+        want = sorted("+I[%s, %s, %s, %d]" % (key, fmt_ts(ws)[1], fmt_ts(we)[1], n)
+                      for key, ws, we, n in c_rows)
+        expect(len(want) > 10, "%s case %d has windows" % (job, k), "> 10", len(want))
+        script = os.path.join(tmp, "ex-%d.sql" % k)
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(sql)
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            if got != want:
+                expect(False, "%s case %d p=%d: SQL equals the C example" % (job, k, par),
+                       "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
+                       "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
-          test_window_tvf_against_oracle, test_decimals_print_as_flink])
+          test_window_tvf_against_oracle, test_decimals_print_as_flink,
+          test_sql_equals_c_examples])
