@@ -12,8 +12,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (committed_rows, expect, expect_in, expect_rc, main,  # noqa: E402
-                      run, seeded_rng)
+from rill_e2e import (Started, committed_rows, completed_checkpoints, expect,  # noqa: E402
+                      expect_in, expect_rc, main, run, seeded_rng)
 
 WORDS = ["a", "ab", "ba", "xa", "a%b", "b_c", "\u00e9a", "zz"]
 
@@ -475,8 +475,77 @@ def test_sql_equals_c_examples(tmp):
                        "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
 
 
+KILL_SQL = """
+CREATE TABLE datagen (
+    event_type INT,
+    person ROW<id BIGINT, `dateTime` TIMESTAMP(3)>,
+    auction ROW<id BIGINT, `dateTime` TIMESTAMP(3)>,
+    bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3)>,
+    `dateTime` AS CASE WHEN event_type = 0 THEN person.`dateTime`
+                       WHEN event_type = 1 THEN auction.`dateTime` ELSE bid.`dateTime` END,
+    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '1' SECOND
+) WITH ('connector' = 'nexmark', 'first-event.rate' = '20000', 'events.num' = '%(events)d',
+        'events.base-time' = '1700000000000', 'max-emit-speed' = 'false');
+CREATE VIEW b AS SELECT MOD(bid.auction, 10) AS k, bid.price AS price, `dateTime`
+  FROM datagen WHERE event_type = 2;
+CREATE TABLE out_t (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT, hi BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+INSERT INTO out_t
+SELECT k, window_start, COUNT(*), SUM(price), MAX(price)
+FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND))
+GROUP BY k, window_start, window_end;
+"""
+
+
+def test_kill_and_resume(tmp):
+    """A window aggregation over the Nexmark source (paced at 20,000 events/s of event time)
+    into the exactly-once filesystem sink, killed with SIGKILL at random moments (the first
+    time after a checkpoint completed) and resumed with --resume at random parallelisms: the
+    committed rows equal an uninterrupted run's (the stream's splits are fixed by the first
+    run's parallelism, 2, as in Nexmark's reference)."""
+    import time
+    rng = seeded_rng("sql-kill")
+    events = 50000
+    ref_out = os.path.join(tmp, "ref")
+    script = os.path.join(tmp, "ref.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(KILL_SQL % {"events": events, "out": ref_out})
+    r = run(["run", "-p", "2", script])
+    expect_rc(r, 0)
+    want = committed_rows(ref_out, header=False)
+    expect(len(want) > 100, "the reference run's windows", "> 100", len(want), r)
+    out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
+    script = os.path.join(tmp, "chaos.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(KILL_SQL % {"events": events, "out": out})
+    kills = 0
+    for k in range(5):
+        par = 2 if k == 0 else rng.randint(1, 3)
+        p = Started(tmp, "run%d" % k, ["run", "-p", str(par), "--checkpoint-dir", ck,
+                                       "--checkpoint-interval", "100", "--resume", script])
+        if k == 0:  # the first kill after a checkpoint: the splits are the first run's
+            deadline = time.monotonic() + 60
+            while not completed_checkpoints(ck) and p.p.poll() is None:
+                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
+                time.sleep(0.01)
+        else:
+            time.sleep(rng.uniform(0.05, 0.8))
+        r = p.kill9()
+        kills += r.rc == -9
+        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
+    r = run(["run", "-p", str(rng.randint(1, 3)), "--checkpoint-dir", ck,
+             "--checkpoint-interval", "100", "--resume", script])
+    expect_rc(r, 0)
+    got = committed_rows(out, header=False)
+    expect(kills >= 3, "most runs were killed", ">= 3 kills", kills)
+    if got != want:
+        expect(False, "the committed windows after %d kills equal the uninterrupted run's"
+               % kills, "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
+               "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
-          test_sql_equals_c_examples])
+          test_sql_equals_c_examples, test_kill_and_resume])
