@@ -77,7 +77,21 @@ static rill_type_info slot_of(const rill__sql_ltype *t)
     return i;
 }
 
+static rill_schema *schema_of(plan_ctx *pc, int n, const rel_col *cols, bool named);
+
 rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
+{
+    return schema_of(pc, n, cols, false);
+}
+
+rill_schema *rill__sql_named_schema_of(plan_ctx *pc, int n, const rel_col *cols)
+{
+    return schema_of(pc, n, cols, true);
+}
+
+/* named: the fields are the columns' names (connectors that name fields: Kafka's key.fields
+ * and metadata); else c0, c1, ... (the engine's names; SQL keeps its own). */
+static rill_schema *schema_of(plan_ctx *pc, int n, const rel_col *cols, bool named)
 {
     rill_schema *s = rill_schema_new();
     for (int i = 0; i < n; i++) {
@@ -89,8 +103,9 @@ rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols)
             return NULL;
         }
         char name[32];
-        snprintf(name, sizeof name, "c%d", i); /* the engine's names; SQL keeps its own */
-        if (rill_schema_add_typed(s, name, t, cols[i].type->nullable) != 0) {
+        snprintf(name, sizeof name, "c%d", i);
+        if (rill_schema_add_typed(s, named ? cols[i].name : name, t, cols[i].type->nullable) !=
+            0) {
             rill_schema_free(s);
             rill__err_set(pc->err, RILL_EINVAL, "column '%s': %s", cols[i].name, rill_last_error());
             return NULL;
@@ -197,12 +212,13 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
     int n = 0, cap = 0;
     for (size_t i = 0; i < t->n_cols; i++) {
         const sql_col *c = &t->cols[i];
-        if (c->kind == RILL_SQL_COL_METADATA)
+        const sql_option *conn = rill__sql_table_option(t, "connector");
+        if (c->kind == RILL_SQL_COL_METADATA && (!conn || strcmp(conn->value, "kafka")))
             return ERR(pc, pos,
-                       "Table '%s': metadata columns are not supported yet for this "
-                       "connector",
+                       "Table '%s': metadata columns are supported for the kafka connector "
+                       "only so far",
                        t->name);
-        if (c->kind == RILL_SQL_COL_PHYSICAL)
+        if (c->kind == RILL_SQL_COL_PHYSICAL || c->kind == RILL_SQL_COL_METADATA)
             add_leaves(pc, &cols, &n, &cap, c->name, c->type);
     }
     rel *scan = rel_new(pc, REL_SCAN, n);
@@ -225,7 +241,7 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
     pc->text = t->ast->text;
     for (size_t i = 0; i < t->n_cols; i++) {
         const sql_col *c = &t->cols[i];
-        if (c->kind == RILL_SQL_COL_PHYSICAL) {
+        if (c->kind == RILL_SQL_COL_PHYSICAL || c->kind == RILL_SQL_COL_METADATA) {
             int first = n_out;
             add_leaves(pc, &out, &n_out, &cap_out, c->name, c->type);
             for (int j = first; j < n_out; j++, k++)
@@ -459,6 +475,31 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
             return NULL;
         }
         s = rill_source_file(pc->s->env, path->value, schema, &fo);
+    } else if (!strcmp(conn->value, "kafka")) {
+        /* fields named as the columns (key.fields names them); metadata columns by their key */
+        rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
+        if (!named) {
+            rill_schema_free(schema);
+            return NULL;
+        }
+        const char **opts =
+            rill__arena_alloc(pc->a, (2 * (t->n_options + t->n_cols) + 1) * sizeof *opts);
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_options; i++)
+            if (strcmp(t->options[i].key, "connector")) {
+                opts[k++] = t->options[i].key;
+                opts[k++] = t->options[i].value;
+            }
+        for (size_t i = 0; i < t->n_cols; i++)
+            if (t->cols[i].kind == RILL_SQL_COL_METADATA) {
+                char *key = rill__arena_alloc(pc->a, strlen(t->cols[i].name) + 10);
+                sprintf(key, "metadata.%s", t->cols[i].name);
+                opts[k++] = key;
+                opts[k++] = t->cols[i].metadata_key;
+            }
+        opts[k] = NULL;
+        s = rill_source_kafka(pc->s->env, named, opts);
+        rill_schema_free(named);
     } else if (!strcmp(conn->value, "nexmark")) {
         /* its flat columns by their names (the leaves' paths), its options as given */
         rill_schema *named = rill_schema_new();
@@ -477,7 +518,8 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         rill_schema_free(named);
     } else {
         rill__err_set(pc->err, RILL_ECONFIG,
-                      "table '%s': connector '%s' cannot be read (yet): filesystem, nexmark",
+                      "table '%s': connector '%s' cannot be read (yet): filesystem, kafka, "
+                      "nexmark",
                       t->name, conn->value);
     }
     rill_schema_free(schema);
@@ -490,10 +532,10 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
 {
     rill_stream *s = build_rel(pc, r);
     if (s && r->has_et) {
-        char field[24];
-        snprintf(field, sizeof field, "c%d", r->et_col);
+        /* the field by its place: connectors that name fields (Kafka) have the columns' names */
+        const char *field = s->schema ? rill_schema_field_name(s->schema, r->et_col) : NULL;
         rill_watermark_opts wo = {.kind = RILL_WM_OFFSET, .max_delay_ms = r->et_delay};
-        s = rill_stream_event_time(s, field, &wo);
+        s = field ? rill_stream_event_time(s, field, &wo) : s;
     }
     return s;
 }
@@ -514,7 +556,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         rill_stream *in = rill__sql_build(pc, r->input);
         if (!in)
             return NULL;
-        rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
+        rill_schema *out = r->named ? rill__sql_named_schema_of(pc, r->n_cols, r->cols)
+                                    : rill__sql_schema_of(pc, r->n_cols, r->cols);
         if (!out)
             return NULL;
         rill_stream *s = rill__sql_calc(in, out, r->filter, r->n_cols, r->outs, pc->text, pc->err);

@@ -278,6 +278,16 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
         out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);
     } else if (!strcmp(conn->value, "blackhole")) {
         out = rill_sink_blackhole(in);
+    } else if (!strcmp(conn->value, "kafka")) {
+        const char **opts = rill__arena_alloc(pc->a, (2 * t->n_options + 1) * sizeof *opts);
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_options; i++)
+            if (strcmp(t->options[i].key, "connector")) {
+                opts[k++] = t->options[i].key;
+                opts[k++] = t->options[i].value;
+            }
+        opts[k] = NULL;
+        out = rill_sink_kafka(in, opts);
     } else if (!strcmp(conn->value, "filesystem")) {
         const sql_option *path = rill__sql_table_option(t, "path");
         if (!path)
@@ -304,7 +314,7 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     } else {
         return ERR(pc->text, pc->err, pos,
                    "Table '%s': connector '%s' cannot be written (yet): "
-                   "filesystem, print, blackhole",
+                   "filesystem, kafka, print, blackhole",
                    t->name, conn->value);
     }
     return out ? 0 : RILL_ENOMEM;
@@ -379,6 +389,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     c->n_cols = n;
     c->cols = cols;
     c->outs = outs;
+    c->named = true;
     rill_stream *in = rill__sql_build(&pc, c);
     if (!in)
         return err->code ? err->code : RILL_EINVAL;

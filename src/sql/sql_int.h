@@ -129,6 +129,7 @@ struct rel {
     /* CALC */
     rill__sql_rex *filter;
     rill__sql_rex **outs;
+    bool named; /* its fields are named as its columns (what a sink names fields by) */
     /* WINDOW_TVF and WINDOW_AGG: the time column (of the input), the window */
     int time_col;
     rill_window_spec window;
@@ -177,6 +178,8 @@ rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr 
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t);
 /* The flat schema of ltype columns, or NULL with err naming the first type with no slot kind. */
 rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols);
+/* The same with the columns' names as the fields' (they must be unique). */
+rill_schema *rill__sql_named_schema_of(plan_ctx *pc, int n, const rel_col *cols);
 
 /* ---- sinks ------------------------------------------------------------------------------------
  */
