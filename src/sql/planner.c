@@ -104,8 +104,7 @@ static rill_schema *schema_of(plan_ctx *pc, int n, const rel_col *cols, bool nam
         }
         char name[32];
         snprintf(name, sizeof name, "c%d", i);
-        if (rill_schema_add_typed(s, named ? cols[i].name : name, t, cols[i].type->nullable) !=
-            0) {
+        if (rill_schema_add_typed(s, named ? cols[i].name : name, t, cols[i].type->nullable) != 0) {
             rill_schema_free(s);
             rill__err_set(pc->err, RILL_EINVAL, "column '%s': %s", cols[i].name, rill_last_error());
             return NULL;

@@ -475,6 +475,10 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
         if (st->u.inner->kind == RILL_SQL_S_QUERY)
             return select_print(s, st->u.inner, text, plan_arena, err);
         return ERR(text, err, st->pos, "EXECUTE takes an INSERT or a SELECT");
+    case RILL_SQL_S_EXPLAIN: {
+        plan_ctx pc = {.s = s, .a = plan_arena, .text = text, .err = err};
+        return rill__sql_explain(&pc, st, s->out);
+    }
     case RILL_SQL_S_USE:
         if (strcmp(st->u.use.name.parts[st->u.use.name.n_parts - 1].text,
                    st->u.use.catalog ? "default_catalog" : "default_database"))

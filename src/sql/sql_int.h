@@ -181,6 +181,10 @@ rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols);
 /* The same with the columns' names as the fields' (they must be unique). */
 rill_schema *rill__sql_named_schema_of(plan_ctx *pc, int n, const rel_col *cols);
 
+/* EXPLAIN of a query or an INSERT: the plan printed to out (Flink's tree shape, with the
+ * engine's parallelism, keys, state and watermarks). */
+int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out);
+
 /* ---- sinks ------------------------------------------------------------------------------------
  */
 

@@ -279,8 +279,16 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     agg->n_cols = n_keys + 2 + actx.n_aggs;
     agg->cols = rill__arena_alloc(pc->a, (size_t)agg->n_cols * sizeof *agg->cols);
     memcpy(agg->cols, view.cols, (size_t)(n_keys + 2) * sizeof *agg->cols);
-    for (int i = 0; i < actx.n_aggs; i++)
-        agg->cols[n_keys + 2 + i] = (rel_col){"$agg", actx.aggs[i].type};
+    static const char *const names[] = {"COUNT(*)", "COUNT", "SUM", "MIN", "MAX", "AVG"};
+    for (int i = 0; i < actx.n_aggs; i++) { /* named as Flink's plans show them */
+        const rel_agg *g = &actx.aggs[i];
+        char *name = rill__arena_alloc(pc->a, 300);
+        if (g->kind == AGG_COUNT_STAR)
+            snprintf(name, 300, "COUNT(*)");
+        else
+            snprintf(name, 300, "%s(%s)", names[g->kind], tvf->cols[g->arg].name);
+        agg->cols[n_keys + 2 + i] = (rel_col){name, actx.aggs[i].type};
+    }
     return c;
 }
 

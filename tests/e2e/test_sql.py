@@ -185,6 +185,33 @@ DESCRIBE orders;
         expect_in(needle, r.out, "SHOW TABLES / DESCRIBE output", r)
 
 
+def test_explain(tmp):
+    """EXPLAIN prints the plan in Flink's tree shape with the engine's parallelism, keys,
+    state and watermark, and runs nothing."""
+    script = os.path.join(tmp, "e.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING,
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+CREATE TABLE out_t (page STRING, n BIGINT) WITH ('connector' = 'blackhole');
+EXPLAIN INSERT INTO out_t SELECT page, COUNT(*) AS n
+FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
+WHERE user_id > 0 GROUP BY page, window_start, window_end;
+""")
+    r = run(["run", "-p", "3", script])
+    expect_rc(r, 0)
+    for needle in ("== Optimized Physical Plan ==",
+                   "Sink(table=[default_catalog.default_database.out_t]",
+                   "WindowAggregate(groupBy=[page], window=[HOP(time_col=[ts], size=[60000 ms], "
+                   "slide=[10000 ms])]",
+                   "keyed by [page]", "parallelism=[3]",
+                   "WatermarkAssigner(rowtime=[ts], watermark=[ts - 5000 ms]",
+                   "where=[(user_id > CAST(0 AS BIGINT NOT NULL))]",
+                   "TableSourceScan(table=[[default_catalog, default_database, clicks]]"):
+        expect_in(needle, r.out, "EXPLAIN's plan", r)
+
+
 def script_error(tmp, text, name="bad.sql"):
     path = os.path.join(tmp, name)
     with open(path, "w", encoding="utf-8") as f:
@@ -607,4 +634,5 @@ if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
-          test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables])
+          test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
+          test_explain])

@@ -1,0 +1,224 @@
+/*
+ * explain.c - sql layer: EXPLAIN. The plan of a query or an INSERT printed as a tree in the
+ * shape of Flink's "Optimized Physical Plan" (one operator a line, its input indented below it
+ * with "+- "), each operator with what the engine runs it as: its parallelism, its keys, the
+ * state it keeps and the watermark it makes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_int.h"
+
+static void put_cols(rill__buf *b, const rel *r)
+{
+    for (int i = 0; i < r->n_cols; i++)
+        rill__buf_printf(b, "%s%s", i ? ", " : "", r->cols[i].name);
+}
+
+static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x);
+
+static void put_args(rill__buf *b, const rel *in, const rill__sql_rex *x, const char *sep)
+{
+    for (int i = 0; i < x->n_args; i++) {
+        if (i)
+            rill__buf_printf(b, "%s", sep);
+        put_rex(b, in, x->args[i]);
+    }
+}
+
+/* An expression over the columns of in, as Flink prints one (names, operators, CAST). */
+static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
+{
+    static const char *const infix[] = {
+        [RILL_SQLX_PLUS] = " + ",    [RILL_SQLX_MINUS] = " - ", [RILL_SQLX_TIMES] = " * ",
+        [RILL_SQLX_DIVIDE] = " / ",  [RILL_SQLX_EQ] = " = ",    [RILL_SQLX_NE] = " <> ",
+        [RILL_SQLX_LT] = " < ",      [RILL_SQLX_LE] = " <= ",   [RILL_SQLX_GT] = " > ",
+        [RILL_SQLX_GE] = " >= ",     [RILL_SQLX_AND] = " AND ", [RILL_SQLX_OR] = " OR ",
+        [RILL_SQLX_CONCAT] = " || ",
+    };
+    switch (x->op) {
+    case RILL_SQLX_INPUT:
+        if (in && x->input < in->n_cols)
+            rill__buf_printf(b, "%s", in->cols[x->input].name);
+        else
+            rill__buf_printf(b, "$%d", x->input);
+        return;
+    case RILL_SQLX_LITERAL:
+        if (x->lit_null)
+            rill__buf_printf(b, "null");
+        else if (x->lit_bytes && rill__sql_is_character(x->type))
+            rill__buf_printf(b, "'%.*s'", (int)x->lit, x->lit_bytes);
+        else if (x->type->root == RILL_SQLT_BOOLEAN)
+            rill__buf_printf(b, "%s", x->lit ? "true" : "false");
+        else if (x->type->root == RILL_SQLT_DOUBLE)
+            rill__sql_java_double(b, ((union {
+                                         uint64_t u;
+                                         double d;
+                                     }){.u = x->lit})
+                                         .d);
+        else if (x->type->root == RILL_SQLT_DECIMAL && x->type->precision <= 18)
+            rill__sql_java_bigdecimal(b, (int64_t)x->lit, x->type->scale);
+        else
+            rill__buf_printf(b, "%lld", (long long)(int64_t)x->lit);
+        return;
+    case RILL_SQLX_CAST:
+        rill__buf_printf(b, "CAST(");
+        put_rex(b, in, x->args[0]);
+        rill__buf_printf(b, " AS ");
+        rill__sql_type_describe(x->type, b);
+        rill__buf_printf(b, ")");
+        return;
+    default:
+        break;
+    }
+    if (x->op < sizeof infix / sizeof *infix && infix[x->op]) {
+        rill__buf_putc(b, '(');
+        put_args(b, in, x, infix[x->op]);
+        rill__buf_putc(b, ')');
+        return;
+    }
+    static const char *const fn[] = {
+        [RILL_SQLX_NEG] = "-",
+        [RILL_SQLX_MOD] = "MOD",
+        [RILL_SQLX_IS_DISTINCT] = "IS DISTINCT FROM",
+        [RILL_SQLX_IS_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
+        [RILL_SQLX_NOT] = "NOT",
+        [RILL_SQLX_IS_NULL] = "IS NULL",
+        [RILL_SQLX_IS_NOT_NULL] = "IS NOT NULL",
+        [RILL_SQLX_IS_TRUE] = "IS TRUE",
+        [RILL_SQLX_IS_NOT_TRUE] = "IS NOT TRUE",
+        [RILL_SQLX_IS_FALSE] = "IS FALSE",
+        [RILL_SQLX_IS_NOT_FALSE] = "IS NOT FALSE",
+        [RILL_SQLX_CASE] = "CASE",
+        [RILL_SQLX_COALESCE] = "COALESCE",
+        [RILL_SQLX_CHAR_LENGTH] = "CHAR_LENGTH",
+        [RILL_SQLX_LIKE] = "LIKE",
+    };
+    const char *name = x->op < sizeof fn / sizeof *fn && fn[x->op] ? fn[x->op] : "?";
+    rill__buf_printf(b, "%s(", name);
+    put_args(b, in, x, ", ");
+    rill__buf_putc(b, ')');
+}
+
+static void indent(rill__buf *b, int depth)
+{
+    for (int i = 0; i < depth; i++)
+        rill__buf_printf(b, i + 1 == depth ? "+- " : "   ");
+}
+
+static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par)
+{
+    if (r->has_et) { /* the watermark the table's rows get, above them */
+        indent(b, depth);
+        rill__buf_printf(b,
+                         "WatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], "
+                         "parallelism=[%d], chained)\n",
+                         r->cols[r->et_col].name, r->cols[r->et_col].name, (long long)r->et_delay,
+                         par);
+        depth++;
+    }
+    indent(b, depth);
+    switch (r->kind) {
+    case REL_SCAN: {
+        const sql_option *c = rill__sql_table_option(r->table, "connector");
+        rill__buf_printf(b,
+                         "TableSourceScan(table=[[default_catalog, default_database, %s]], "
+                         "fields=[",
+                         r->table->name);
+        put_cols(b, r);
+        rill__buf_printf(b, "], connector=[%s], parallelism=[%d]", c ? c->value : "?", par);
+        break;
+    }
+    case REL_CALC:
+        rill__buf_printf(b, "Calc(select=[");
+        for (int i = 0; i < r->n_cols; i++) {
+            if (i)
+                rill__buf_printf(b, ", ");
+            put_rex(b, r->input, r->outs[i]);
+            if (r->outs[i]->op != RILL_SQLX_INPUT ||
+                strcmp(r->cols[i].name, r->input->cols[r->outs[i]->input].name))
+                rill__buf_printf(b, " AS %s", r->cols[i].name);
+        }
+        rill__buf_printf(b, "]");
+        if (r->filter) {
+            rill__buf_printf(b, ", where=[");
+            put_rex(b, r->input, r->filter);
+            rill__buf_printf(b, "]");
+        }
+        rill__buf_printf(b, ", parallelism=[%d], chained", par);
+        break;
+    case REL_WINDOW_AGG: {
+        static const char *const aggs[] = {"COUNT(*)", "COUNT", "SUM", "MIN", "MAX", "AVG"};
+        rill__buf_printf(b, "WindowAggregate(groupBy=[");
+        for (int i = 0; i < r->n_keys; i++)
+            rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
+        if (r->window.kind == RILL_WINDOW_TUMBLING)
+            rill__buf_printf(b, "], window=[TUMBLE(time_col=[%s], size=[%lld ms]",
+                             r->input->cols[r->time_col].name, (long long)r->window.size_ms);
+        else
+            rill__buf_printf(b, "], window=[HOP(time_col=[%s], size=[%lld ms], slide=[%lld ms]",
+                             r->input->cols[r->time_col].name, (long long)r->window.size_ms,
+                             (long long)r->window.slide_ms);
+        if (r->window.offset_ms)
+            rill__buf_printf(b, ", offset=[%lld ms]", (long long)r->window.offset_ms);
+        rill__buf_printf(b, ")], select=[");
+        for (int i = 0; i < r->n_keys; i++)
+            rill__buf_printf(b, "%s, ", r->input->cols[r->keys[i]].name);
+        rill__buf_printf(b, "window_start, window_end");
+        for (int i = 0; i < r->n_aggs; i++) {
+            const rel_agg *g = &r->aggs[i];
+            if (g->kind == AGG_COUNT_STAR)
+                rill__buf_printf(b, ", COUNT(*)");
+            else
+                rill__buf_printf(b, ", %s(%s)", aggs[g->kind], r->input->cols[g->arg].name);
+        }
+        rill__buf_printf(b, "], parallelism=[%d], keyed by [", par);
+        for (int i = 0; i < r->n_keys; i++)
+            rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
+        rill__buf_printf(b,
+                         "%s], state=[one accumulator per key and %s slice, dropped when "
+                         "the watermark passes the window], late rows=[dropped and counted]",
+                         r->n_keys ? "" : "(one group)",
+                         r->window.kind == RILL_WINDOW_TUMBLING ? "window" : "slide");
+        break;
+    }
+    case REL_WINDOW_TVF:
+        rill__buf_printf(b, "WindowTableFunction(...)");
+        break;
+    }
+    rill__buf_printf(b, ")\n");
+    if (r->input)
+        put_rel(pc, b, r->input, depth + 1, par);
+}
+
+int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
+{
+    const rill__sql_stmt *inner = st->u.explain.inner;
+    const rill__sql_query *q = inner->kind == RILL_SQL_S_QUERY    ? inner->u.query
+                               : inner->kind == RILL_SQL_S_INSERT ? inner->u.insert.query
+                                                                  : NULL;
+    if (!q)
+        return rill__sql_error(pc->err, pc->text, inner->pos,
+                               "EXPLAIN takes a query or an INSERT so far");
+    rel *r = rill__sql_plan_query(pc, q);
+    if (!r)
+        return pc->err->code ? pc->err->code : RILL_EINVAL;
+    int par = pc->s->env->parallelism > 0 ? pc->s->env->parallelism : 1;
+    rill__buf b = {0};
+    rill__buf_printf(&b, "== Optimized Physical Plan ==\n");
+    if (inner->kind == RILL_SQL_S_INSERT) {
+        const rill__sql_name *n = &inner->u.insert.target;
+        rill__buf_printf(&b, "Sink(table=[default_catalog.default_database.%s], fields=[",
+                         n->parts[n->n_parts - 1].text);
+        put_cols(&b, r);
+        rill__buf_printf(&b, "], parallelism=[%d])\n", par);
+        put_rel(pc, &b, r, 1, par);
+    } else {
+        put_rel(pc, &b, r, 0, par);
+    }
+    fwrite(b.data, 1, b.len, out);
+    fflush(out);
+    rill__buf_free(&b);
+    return 0;
+}
