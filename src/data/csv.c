@@ -562,7 +562,7 @@ void rill__encode_csv_row(const rill_schema *s, const rill_row *row, char delim,
                 rill__buf_append(out, "false", 5);
             break;
         case RILL_T_TIMESTAMP:
-            if (RILL_UNLIKELY(s->fields[i].precision != 3)) {
+            if (RILL_UNLIKELY(s->fields[i].precision != 3 || s->sql_text)) {
                 csv_put_sql(&s->fields[i], row, i, delim, out);
                 break;
             }

@@ -41,6 +41,8 @@ struct rill_schema {
     atomic_bool frozen; /* set once a stream uses it: no more fields */
     int n_fields;
     int null_words; /* 64-bit words of null bitmap per row */
+    bool sql_text;  /* CSV and JSON write TIMESTAMP(3) as SQL text ("2024-05-01 12:00:05.123",
+                       Flink's formats), not as epoch ms (rill's own files); set before use */
     rill__field *fields;
     size_t cap;
 };

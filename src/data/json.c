@@ -701,7 +701,7 @@ void rill__encode_json_row(const rill_schema *s, const rill_row *row, rill__buf 
                 rill__buf_append(out, "false", 5);
             break;
         case RILL_T_TIMESTAMP:
-            if (RILL_UNLIKELY(s->fields[i].precision != 3)) {
+            if (RILL_UNLIKELY(s->fields[i].precision != 3 || s->sql_text)) {
                 json_put_sql(&s->fields[i], row, i, out);
                 break;
             }

@@ -559,6 +559,7 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
                                     : rill__sql_schema_of(pc, r->n_cols, r->cols);
         if (!out)
             return NULL;
+        out->sql_text = r->named; /* what a SQL table's CSV or JSON holds: Flink's text */
         rill_stream *s = rill__sql_calc(in, out, r->filter, r->n_cols, r->outs, pc->text, pc->err);
         rill_schema_free(out);
         return s;
