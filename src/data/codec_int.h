@@ -30,6 +30,50 @@ int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out);
 int rill__codec_parse_ts(const char *s, size_t n, int64_t *ms_out);
 
 /* Appends the decimal form of v. */
+/* Exactly n decimal digits at s. */
+static inline bool rill__codec_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return false;
+        v = v * 10 + (int)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* An optional zone at s[*i..n) after a time: Z, or +hh[[:]mm] / -hh[[:]mm] (at most 18 hours);
+ * *i moves past it and *off_s is its offset in seconds (0 when there is none). false for a
+ * malformed one. */
+static inline bool rill__codec_zone(const char *s, size_t n, size_t *i, int64_t *off_s)
+{
+    *off_s = 0;
+    if (*i < n && (s[*i] == 'Z' || s[*i] == 'z')) {
+        (*i)++;
+        return true;
+    }
+    if (*i >= n || (s[*i] != '+' && s[*i] != '-'))
+        return true;
+    int sign = s[*i] == '-' ? -1 : 1, oh, om = 0;
+    (*i)++;
+    if (n - *i < 2 || !rill__codec_digits(s + *i, 2, &oh))
+        return false;
+    *i += 2;
+    if (*i < n && s[*i] == ':')
+        (*i)++;
+    if (*i < n) {
+        if (n - *i < 2 || !rill__codec_digits(s + *i, 2, &om))
+            return false;
+        *i += 2;
+    }
+    if (oh > 18 || om > 59)
+        return false;
+    *off_s = sign * (int64_t)(oh * 3600 + om * 60);
+    return true;
+}
+
 static inline void rill__codec_put_i64(rill__buf *out, int64_t v)
 {
     char tmp[24];

@@ -16,18 +16,6 @@
 
 /* ---- calendar ------------------------------------------------------------------------------ */
 
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9)
-            return false;
-        v = v * 10 + (int)d;
-    }
-    *out = v;
-    return true;
-}
 
 /* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -70,8 +58,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 static bool parse_date(const char *s, size_t n, int64_t *days)
 {
     int y, mo, d;
-    if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d))
+    if (n < 10 || !rill__codec_digits(s, 4, &y) || s[4] != '-' || !rill__codec_digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !rill__codec_digits(s + 8, 2, &d))
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return false;
@@ -86,11 +74,11 @@ static bool parse_time(const char *s, size_t n, size_t *i, int64_t *ns)
     int h, mi, sec = 0;
     int64_t frac = 0;
     size_t k = *i;
-    if (n - k < 5 || !digits(s + k, 2, &h) || s[k + 2] != ':' || !digits(s + k + 3, 2, &mi))
+    if (n - k < 5 || !rill__codec_digits(s + k, 2, &h) || s[k + 2] != ':' || !rill__codec_digits(s + k + 3, 2, &mi))
         return false;
     k += 5;
     if (k < n && s[k] == ':') {
-        if (n - k < 3 || !digits(s + k + 1, 2, &sec))
+        if (n - k < 3 || !rill__codec_digits(s + k + 1, 2, &sec))
             return false;
         k += 3;
         if (k < n && (s[k] == '.' || s[k] == ',')) {
@@ -124,26 +112,9 @@ static bool parse_datetime(const char *s, size_t n, int64_t *secs, int64_t *nano
         if (!parse_time(s, n, &i, &ns))
             return false;
     }
-    int64_t off_s = 0;
-    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
-        i++;
-        if (n - i < 2 || !digits(s + i, 2, &oh))
-            return false;
-        i += 2;
-        if (i < n && s[i] == ':')
-            i++;
-        if (i < n) {
-            if (n - i < 2 || !digits(s + i, 2, &om))
-                return false;
-            i += 2;
-        }
-        if (oh > 18 || om > 59)
-            return false;
-        off_s = sign * (int64_t)(oh * 3600 + om * 60);
-    }
+    int64_t off_s;
+    if (!rill__codec_zone(s, n, &i, &off_s))
+        return false;
     if (i != n)
         return false;
     *secs = days * 86400 + ns / NS_PER_S - off_s;

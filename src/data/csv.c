@@ -46,19 +46,6 @@ const char *rill__codec_show(char *buf, size_t cap, const char *s, size_t n)
     return buf;
 }
 
-/* Exactly n decimal digits at s. */
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9)
-            return false;
-        v = v * 10 + (int)d;
-    }
-    *out = v;
-    return true;
-}
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -81,19 +68,19 @@ static int days_in_month(int y, int m)
 int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out)
 {
     int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
-    if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d))
+    if (n < 10 || !rill__codec_digits(s, 4, &y) || s[4] != '-' || !rill__codec_digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !rill__codec_digits(s + 8, 2, &d))
         return RILL_EPARSE;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return RILL_EPARSE;
     size_t i = 10;
     if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
         i++;
-        if (n - i < 5 || !digits(s + i, 2, &h) || s[i + 2] != ':' || !digits(s + i + 3, 2, &mi))
+        if (n - i < 5 || !rill__codec_digits(s + i, 2, &h) || s[i + 2] != ':' || !rill__codec_digits(s + i + 3, 2, &mi))
             return RILL_EPARSE;
         i += 5;
         if (i < n && s[i] == ':') {
-            if (n - i < 3 || !digits(s + i + 1, 2, &sec))
+            if (n - i < 3 || !rill__codec_digits(s + i + 1, 2, &sec))
                 return RILL_EPARSE;
             i += 3;
             if (i < n && (s[i] == '.' || s[i] == ',')) {
@@ -110,26 +97,9 @@ int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out)
         if (h > 23 || mi > 59 || sec > 59)
             return RILL_EPARSE;
     }
-    int64_t off_s = 0;
-    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
-        i++;
-        if (n - i < 2 || !digits(s + i, 2, &oh))
-            return RILL_EPARSE;
-        i += 2;
-        if (i < n && s[i] == ':')
-            i++;
-        if (i < n) {
-            if (n - i < 2 || !digits(s + i, 2, &om))
-                return RILL_EPARSE;
-            i += 2;
-        }
-        if (oh > 18 || om > 59)
-            return RILL_EPARSE;
-        off_s = sign * (int64_t)(oh * 3600 + om * 60);
-    }
+    int64_t off_s;
+    if (!rill__codec_zone(s, n, &i, &off_s))
+        return RILL_EPARSE;
     if (i != n)
         return RILL_EPARSE;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;

@@ -431,6 +431,22 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
 
 /* ---- streams -------------------------------------------------------------------------------- */
 
+const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, size_t extra,
+                                         size_t *n_out)
+{
+    const char **opts = rill__arena_alloc(a, (2 * (t->n_options + extra) + 1) * sizeof *opts);
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_options; i++)
+        if (strcmp(t->options[i].key, "connector")) {
+            opts[k++] = t->options[i].key;
+            opts[k++] = t->options[i].value;
+        }
+    opts[k] = NULL;
+    if (n_out)
+        *n_out = k;
+    return opts;
+}
+
 /* A table's source, by its 'connector' option. */
 static rill_stream *source_of(plan_ctx *pc, rel *r)
 {
@@ -481,14 +497,8 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
             rill_schema_free(schema);
             return NULL;
         }
-        const char **opts =
-            rill__arena_alloc(pc->a, (2 * (t->n_options + t->n_cols) + 1) * sizeof *opts);
-        size_t k = 0;
-        for (size_t i = 0; i < t->n_options; i++)
-            if (strcmp(t->options[i].key, "connector")) {
-                opts[k++] = t->options[i].key;
-                opts[k++] = t->options[i].value;
-            }
+        size_t k;
+        const char **opts = rill__sql_connector_options(pc->a, t, t->n_cols, &k);
         for (size_t i = 0; i < t->n_cols; i++)
             if (t->cols[i].kind == RILL_SQL_COL_METADATA) {
                 char *key = rill__arena_alloc(pc->a, strlen(t->cols[i].name) + 10);
@@ -505,14 +515,7 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         for (int i = 0; i < r->n_cols; i++)
             rill_schema_add_typed(named, r->cols[i].name, rill_schema_field_info(schema, i),
                                   rill_schema_field_nullable(schema, i));
-        const char **opts = rill__arena_alloc(pc->a, (2 * t->n_options + 1) * sizeof *opts);
-        size_t k = 0;
-        for (size_t i = 0; i < t->n_options; i++)
-            if (strcmp(t->options[i].key, "connector")) {
-                opts[k++] = t->options[i].key;
-                opts[k++] = t->options[i].value;
-            }
-        opts[k] = NULL;
+        const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
         s = rill__source_nexmark(pc->s->env, named, opts);
         rill_schema_free(named);
     } else {

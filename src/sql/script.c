@@ -279,14 +279,7 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     } else if (!strcmp(conn->value, "blackhole")) {
         out = rill_sink_blackhole(in);
     } else if (!strcmp(conn->value, "kafka")) {
-        const char **opts = rill__arena_alloc(pc->a, (2 * t->n_options + 1) * sizeof *opts);
-        size_t k = 0;
-        for (size_t i = 0; i < t->n_options; i++)
-            if (strcmp(t->options[i].key, "connector")) {
-                opts[k++] = t->options[i].key;
-                opts[k++] = t->options[i].value;
-            }
-        opts[k] = NULL;
+        const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
         out = rill_sink_kafka(in, opts);
     } else if (!strcmp(conn->value, "filesystem")) {
         const sql_option *path = rill__sql_table_option(t, "path");

@@ -185,6 +185,11 @@ rill_schema *rill__sql_named_schema_of(plan_ctx *pc, int n, const rel_col *cols)
  * engine's parallelism, keys, state and watermarks). */
 int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out);
 
+/* A table's options but 'connector' as NULL-terminated key, value pairs (the connectors'
+ * form), with room for extra more pairs; the pairs' count (times 2) in *n_out. */
+const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, size_t extra,
+                                         size_t *n_out);
+
 /* ---- sinks ------------------------------------------------------------------------------------
  */
 
