@@ -24,6 +24,9 @@ const char *rill__codec_show(char *buf, size_t cap, const char *s, size_t n);
  * "+HHMM", "+HH". Digits of the fraction past milliseconds are dropped (rounding toward the
  * past). 0 or RILL_EPARSE. */
 int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out);
+/* A date-time "yyyy-MM-dd[(T| )HH:mm[:ss[.f]]][Z|(+|-)HH[[:]mm]]" as seconds since the epoch
+ * and nanoseconds within the second; false when it is not one (or not a real date). */
+bool rill__codec_parse_datetime(const char *s, size_t n, int64_t *secs, int64_t *nanos);
 
 /* A TIMESTAMP from text: an integer of epoch milliseconds or ISO-8601 text. 0, RILL_EPARSE,
  * or RILL_ERANGE for an integer out of int64 range. */

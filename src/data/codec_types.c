@@ -101,7 +101,7 @@ static bool parse_time(const char *s, size_t n, size_t *i, int64_t *ns)
 
 /* A date-time "yyyy-MM-dd[(T| )HH:mm[:ss[.f]]][Z|(+|-)HH[[:]mm]]" as seconds since the epoch
  * and nanoseconds within the second. */
-static bool parse_datetime(const char *s, size_t n, int64_t *secs, int64_t *nanos)
+bool rill__codec_parse_datetime(const char *s, size_t n, int64_t *secs, int64_t *nanos)
 {
     int64_t days, ns = 0;
     if (!parse_date(s, n, &days))
@@ -326,7 +326,7 @@ int rill__codec_parse_sql(const rill__field *fd, rill_row *row, int f, const cha
         if ((rc = rill__parse_i64(s, n, &v)) != RILL_EPARSE)
             break; /* an integer: epoch in the field's unit (ms for p <= 3, else ns) */
         int64_t secs, nanos;
-        if (!parse_datetime(s, n, &secs, &nanos))
+        if (!rill__codec_parse_datetime(s, n, &secs, &nanos))
             return RILL_EPARSE;
         rc = rill__codec_ts_from_parts(secs, nanos, fd->precision, &v);
         break;

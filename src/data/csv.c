@@ -46,64 +46,13 @@ const char *rill__codec_show(char *buf, size_t cap, const char *s, size_t n)
     return buf;
 }
 
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
 int rill__codec_parse_iso8601(const char *s, size_t n, int64_t *ms_out)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
-    if (n < 10 || !rill__codec_digits(s, 4, &y) || s[4] != '-' || !rill__codec_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !rill__codec_digits(s + 8, 2, &d))
+    int64_t secs, nanos;
+    if (!rill__codec_parse_datetime(s, n, &secs, &nanos) || secs > INT64_MAX / 1000 - 1 ||
+        secs < INT64_MIN / 1000 + 1)
         return RILL_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return RILL_EPARSE;
-    size_t i = 10;
-    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
-        i++;
-        if (n - i < 5 || !rill__codec_digits(s + i, 2, &h) || s[i + 2] != ':' || !rill__codec_digits(s + i + 3, 2, &mi))
-            return RILL_EPARSE;
-        i += 5;
-        if (i < n && s[i] == ':') {
-            if (n - i < 3 || !rill__codec_digits(s + i + 1, 2, &sec))
-                return RILL_EPARSE;
-            i += 3;
-            if (i < n && (s[i] == '.' || s[i] == ',')) {
-                size_t f = ++i;
-                for (; i < n && (unsigned)(s[i] - '0') <= 9; i++)
-                    if (i - f < 3)
-                        ms = ms * 10 + (s[i] - '0');
-                if (i == f)
-                    return RILL_EPARSE;
-                for (size_t k = i - f; k < 3; k++)
-                    ms *= 10;
-            }
-        }
-        if (h > 23 || mi > 59 || sec > 59)
-            return RILL_EPARSE;
-    }
-    int64_t off_s;
-    if (!rill__codec_zone(s, n, &i, &off_s))
-        return RILL_EPARSE;
-    if (i != n)
-        return RILL_EPARSE;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;
-    *ms_out = secs * 1000 + ms;
+    *ms_out = secs * 1000 + nanos / 1000000; /* digits past the millisecond are dropped */
     return 0;
 }
 
