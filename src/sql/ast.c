@@ -780,6 +780,95 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
     }
 }
 
+static void print_pattern(rill__buf *out, const rill__sql_pattern *pt)
+{
+    switch (pt->kind) {
+    case RILL_SQL_P_VAR:
+        rill__sql_print_ident(out, &pt->var);
+        break;
+    case RILL_SQL_P_GROUP:
+        put(out, "(");
+        print_pattern(out, pt->items[0]);
+        put(out, ")");
+        break;
+    case RILL_SQL_P_SEQ:
+    case RILL_SQL_P_ALT:
+        for (size_t i = 0; i < pt->n_items; i++) {
+            if (i)
+                put(out, pt->kind == RILL_SQL_P_SEQ ? " " : " | ");
+            print_pattern(out, pt->items[i]);
+        }
+        break;
+    }
+    if (!pt->quantified)
+        return;
+    if (pt->quant_op == '{') {
+        if (pt->min == pt->max)
+            rill__buf_printf(out, "{%d}", pt->min);
+        else if (pt->max < 0)
+            rill__buf_printf(out, "{%d,}", pt->min);
+        else
+            rill__buf_printf(out, "{%d,%d}", pt->min, pt->max);
+    } else {
+        rill__buf_putc(out, pt->quant_op);
+    }
+    if (pt->reluctant)
+        rill__buf_putc(out, '?');
+}
+
+static void print_match(rill__buf *out, const rill__sql_match *m)
+{
+    const char *sep = "";
+    if (m->n_partition) {
+        put(out, "PARTITION BY ");
+        print_exprs(out, m->partition, m->n_partition);
+        sep = " ";
+    }
+    if (m->n_order) {
+        put(out, sep);
+        put(out, "ORDER BY ");
+        print_order(out, m->order, m->n_order);
+        sep = " ";
+    }
+    for (size_t i = 0; i < m->n_measures; i++) {
+        put(out, i ? ", " : sep);
+        put(out, i ? "" : "MEASURES ");
+        rill__sql_print_expr(out, m->measures[i].expr);
+        put(out, " AS ");
+        rill__sql_print_ident(out, &m->measures[i].alias);
+        sep = " ";
+    }
+    if (m->rows_per_match) {
+        put(out, sep);
+        put(out, m->rows_per_match == 1 ? "ONE ROW PER MATCH" : "ALL ROWS PER MATCH");
+        sep = " ";
+    }
+    if (m->skip) {
+        static const char *const skips[] = {"", "PAST LAST ROW", "TO NEXT ROW", "TO FIRST ",
+                                            "TO LAST "};
+        put(out, sep);
+        put(out, "AFTER MATCH SKIP ");
+        put(out, skips[m->skip]);
+        if (m->skip >= RILL_SQL_SKIP_TO_FIRST)
+            rill__sql_print_ident(out, &m->skip_var);
+        sep = " ";
+    }
+    put(out, sep);
+    put(out, "PATTERN (");
+    print_pattern(out, m->pattern);
+    put(out, ")");
+    if (m->within) {
+        put(out, " WITHIN ");
+        rill__sql_print_expr(out, m->within);
+    }
+    for (size_t i = 0; i < m->n_defines; i++) {
+        put(out, i ? ", " : " DEFINE ");
+        rill__sql_print_ident(out, &m->defines[i].var);
+        put(out, " AS ");
+        rill__sql_print_expr(out, m->defines[i].cond);
+    }
+}
+
 static void print_from(rill__buf *out, const rill__sql_from *f)
 {
     switch (f->kind) {
@@ -808,7 +897,9 @@ static void print_from(rill__buf *out, const rill__sql_from *f)
         break;
     case RILL_SQL_F_MATCH:
         print_from(out, f->u.match.input);
-        put(out, " MATCH_RECOGNIZE (...)");
+        put(out, " MATCH_RECOGNIZE (");
+        print_match(out, &f->u.match.spec);
+        put(out, ")");
         break;
     case RILL_SQL_F_JOIN: {
         static const char *const kinds[] = {" JOIN ", " LEFT JOIN ", " RIGHT JOIN ",

@@ -454,7 +454,7 @@ typedef struct rill__sql_define {
 typedef enum rill__sql_skip {
     RILL_SQL_SKIP_DEFAULT, /* not said */
     RILL_SQL_SKIP_PAST_LAST_ROW, RILL_SQL_SKIP_TO_NEXT_ROW, RILL_SQL_SKIP_TO_FIRST,
-    RILL_SQL_SKIP_TO_LAST, /* TO [FIRST|LAST] var */
+    RILL_SQL_SKIP_TO_LAST, /* TO LAST var, and TO var (printed TO LAST var) */
 } rill__sql_skip;
 
 typedef struct rill__sql_match {

@@ -1228,8 +1228,6 @@ static rill__sql_expr *parse_primary(parser *p)
         bool matched;
         return parse_special_call(p, &matched);
     }
-    if (accept_kw(p, "MATCH_RECOGNIZE"))
-        return fail_at(p, pos, "MATCH_RECOGNIZE is not supported yet");
     if (tok_reserved(t) && rill__sql_is_op(ahead(p, 1), "(") &&
         word_in(t->text, t->len, RESERVED_FUNCTIONS)) {
         rill__sql_expr *e = new_expr(p, RILL_SQL_E_CALL, pos);
@@ -1617,6 +1615,173 @@ static bool paren_query(parser *p)
     return starts_query(ahead(p, k));
 }
 
+/* ---- MATCH_RECOGNIZE ----------------------------------------------------------------------- */
+
+static rill__sql_pattern *parse_pattern_alt(parser *p);
+
+/* var or ( pattern ), then a quantifier: * + ? {n} {n,} {n,m} {,m}, each reluctant with ? */
+static rill__sql_pattern *parse_pattern_term(parser *p)
+{
+    rill__sql_pattern *t = alloc(p, sizeof *t);
+    t->pos = cur(p)->pos;
+    if (accept_op(p, "(")) {
+        t->kind = RILL_SQL_P_GROUP;
+        rill__sql_pattern *inner = parse_pattern_alt(p);
+        if (!inner || !expect_op(p, ")"))
+            return NULL;
+        PUSH(p, t->items, t->n_items, inner);
+    } else {
+        t->kind = RILL_SQL_P_VAR;
+        if (!ident_tok(cur(p)))
+            return fail_expect(p, "a pattern variable, \"(\"");
+        parse_ident(p, &t->var);
+    }
+    t->min = t->max = 1;
+    if (is_op(p, "*") || is_op(p, "+") || is_op(p, "?")) {
+        t->quant_op = *cur(p)->text;
+        t->min = t->quant_op == '+' ? 1 : 0;
+        t->max = t->quant_op == '?' ? 1 : -1;
+        p->i++;
+    } else if (is_op(p, "{")) {
+        rill__sql_pos at = cur(p)->pos;
+        p->i++;
+        t->quant_op = '{';
+        t->min = 0;
+        bool lo = cur(p)->kind == RILL_SQL_INTEGER, hi = false;
+        if (lo && !parse_int(p, INT_MAX, &t->min))
+            return NULL;
+        t->max = t->min;
+        if (accept_op(p, ",")) {
+            t->max = -1;
+            hi = cur(p)->kind == RILL_SQL_INTEGER;
+            if (hi && !parse_int(p, INT_MAX, &t->max))
+                return NULL;
+        }
+        if (!lo && !hi)
+            return fail_expect(p, "an integer");
+        if (!expect_op(p, "}"))
+            return NULL;
+        if (t->max >= 0 && t->max < t->min)
+            return fail_at(p, at, "a quantifier's upper bound %d is below its lower bound %d",
+                           t->max, t->min);
+    }
+    if (t->quant_op) {
+        t->quantified = true;
+        t->reluctant = accept_op(p, "?");
+    }
+    return t;
+}
+
+static rill__sql_pattern *parse_pattern_seq(parser *p)
+{
+    rill__sql_pattern *s = alloc(p, sizeof *s);
+    s->kind = RILL_SQL_P_SEQ;
+    s->pos = cur(p)->pos;
+    do {
+        rill__sql_pattern *t = parse_pattern_term(p);
+        if (!t)
+            return NULL;
+        PUSH(p, s->items, s->n_items, t);
+    } while (!is_op(p, ")") && !is_op(p, "|"));
+    return s->n_items == 1 ? s->items[0] : s;
+}
+
+static rill__sql_pattern *parse_pattern_alt(parser *p)
+{
+    if (!enter(p))
+        return NULL;
+    rill__sql_pattern *a = alloc(p, sizeof *a);
+    a->kind = RILL_SQL_P_ALT;
+    a->pos = cur(p)->pos;
+    do {
+        rill__sql_pattern *s = parse_pattern_seq(p);
+        if (!s)
+            return NULL;
+        PUSH(p, a->items, a->n_items, s);
+    } while (accept_op(p, "|"));
+    p->depth--;
+    return a->n_items == 1 ? a->items[0] : a;
+}
+
+/* ( [PARTITION BY] [ORDER BY] [MEASURES] [ONE ROW | ALL ROWS PER MATCH] [AFTER MATCH SKIP]
+ *   PATTERN (...) [WITHIN interval] DEFINE ... ), after MATCH_RECOGNIZE */
+static bool parse_match(parser *p, rill__sql_match *m)
+{
+    if (!expect_op(p, "("))
+        return false;
+    if (accept_kw(p, "PARTITION")) {
+        if (!expect_kw(p, "BY") || !parse_expr_list(p, &m->partition, &m->n_partition))
+            return false;
+    }
+    if (accept_kw(p, "ORDER")) {
+        if (!expect_kw(p, "BY") || !parse_order_list(p, &m->order, &m->n_order))
+            return false;
+    }
+    if (accept_kw(p, "MEASURES")) {
+        do {
+            rill__sql_measure ms;
+            if (!(ms.expr = parse_expr(p)) || !expect_kw(p, "AS") || !parse_ident(p, &ms.alias))
+                return false;
+            PUSH(p, m->measures, m->n_measures, ms);
+        } while (accept_op(p, ","));
+    }
+    if (accept_kw(p, "ONE")) {
+        if (!expect_kw(p, "ROW") || !expect_kw(p, "PER") || !expect_kw(p, "MATCH"))
+            return false;
+        m->rows_per_match = 1;
+    } else if (accept_kw(p, "ALL")) {
+        if (!expect_kw(p, "ROWS") || !expect_kw(p, "PER") || !expect_kw(p, "MATCH"))
+            return false;
+        m->rows_per_match = 2;
+    }
+    if (accept_kw(p, "AFTER")) {
+        if (!expect_kw(p, "MATCH") || !expect_kw(p, "SKIP"))
+            return false;
+        if (accept_kw(p, "PAST")) {
+            if (!expect_kw(p, "LAST") || !expect_kw(p, "ROW"))
+                return false;
+            m->skip = RILL_SQL_SKIP_PAST_LAST_ROW;
+        } else if (expect_kw(p, "TO")) {
+            if (accept_kw(p, "NEXT")) {
+                if (!expect_kw(p, "ROW"))
+                    return false;
+                m->skip = RILL_SQL_SKIP_TO_NEXT_ROW;
+            } else {
+                m->skip = RILL_SQL_SKIP_TO_LAST; /* TO var is TO LAST var */
+                if (accept_kw(p, "FIRST"))
+                    m->skip = RILL_SQL_SKIP_TO_FIRST;
+                else
+                    accept_kw(p, "LAST");
+                if (!parse_ident(p, &m->skip_var))
+                    return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    if (!expect_kw(p, "PATTERN") || !expect_op(p, "(") || !(m->pattern = parse_pattern_alt(p)) ||
+        !expect_op(p, ")"))
+        return false;
+    if (accept_kw(p, "WITHIN")) {
+        rill__sql_pos at = cur(p)->pos;
+        if (!(m->within = parse_add(p)))
+            return false;
+        if (m->within->kind != RILL_SQL_E_INTERVAL)
+            return fail_at(p, at, "WITHIN takes an interval (WITHIN INTERVAL '1' HOUR)") != NULL;
+    }
+    if (is_kw(p, "SUBSET"))
+        return fail_at(p, cur(p)->pos, "SUBSET is not supported (Flink has no SUBSET)") != NULL;
+    if (!expect_kw(p, "DEFINE"))
+        return false;
+    do {
+        rill__sql_define d;
+        if (!parse_ident(p, &d.var) || !expect_kw(p, "AS") || !(d.cond = parse_expr(p)))
+            return false;
+        PUSH(p, m->defines, m->n_defines, d);
+    } while (accept_op(p, ","));
+    return expect_op(p, ")");
+}
+
 static rill__sql_from *parse_table_primary(parser *p)
 {
     if (!enter(p))
@@ -1673,8 +1838,16 @@ static rill__sql_from *parse_table_primary(parser *p)
                 return NULL;
         }
     }
-    if (is_kw(p, "MATCH_RECOGNIZE"))
-        return fail_at(p, cur(p)->pos, "MATCH_RECOGNIZE is not supported yet");
+    if (is_kw(p, "MATCH_RECOGNIZE")) {
+        rill__sql_from *m = alloc(p, sizeof *m);
+        m->kind = RILL_SQL_F_MATCH;
+        m->pos = cur(p)->pos;
+        m->u.match.input = f;
+        p->i++;
+        if (!parse_match(p, &m->u.match.spec))
+            return NULL;
+        f = m;
+    }
     if (!parse_alias(p, f))
         return NULL;
     p->depth--;

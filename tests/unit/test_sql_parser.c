@@ -648,6 +648,59 @@ TEST(sql_parse_nexmark_style_queries)
     rill__sql_ast_free(ast);
 }
 
+TEST(sql_parse_match_recognize)
+{
+    rill__sql_ast *ast;
+    rill__sql_stmt *s = parse(
+        "SELECT * FROM Ticker\n"
+        "MATCH_RECOGNIZE (\n"
+        "  PARTITION BY symbol\n"
+        "  ORDER BY rowtime\n"
+        "  MEASURES\n"
+        "    START_ROW.rowtime AS start_tstamp,\n"
+        "    LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,\n"
+        "    AVG(PRICE_UP.price) AS avg_up\n"
+        "  ONE ROW PER MATCH\n"
+        "  AFTER MATCH SKIP TO LAST PRICE_UP\n"
+        "  PATTERN (START_ROW PRICE_DOWN+? (X | Y)* PRICE_UP{2,} Z{1,3} W?)\n"
+        "  WITHIN INTERVAL '1' HOUR\n"
+        "  DEFINE\n"
+        "    PRICE_DOWN AS (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < "
+        "START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),\n"
+        "    PRICE_UP AS PRICE_UP.price > PREV(PRICE_UP.price)\n"
+        ") AS MR", &ast);
+    rill__sql_from *f = select_of(s)->u.select.from;
+    CHECK_EQ(f->kind, RILL_SQL_F_MATCH);
+    CHECK_STR(f->alias->text, "MR");
+    CHECK_STR(id0(&f->u.match.input->u.table.name), "Ticker");
+    rill__sql_match *m = &f->u.match.spec;
+    CHECK(m->n_partition == 1 && m->n_order == 1 && m->n_measures == 3);
+    CHECK_STR(m->measures[1].alias.text, "bottom_tstamp");
+    CHECK_EQ(m->rows_per_match, 1);
+    CHECK_EQ(m->skip, RILL_SQL_SKIP_TO_LAST);
+    CHECK_STR(m->skip_var.text, "PRICE_UP");
+    rill__sql_pattern *pt = m->pattern;
+    CHECK(pt->kind == RILL_SQL_P_SEQ && pt->n_items == 6);
+    CHECK(pt->items[0]->kind == RILL_SQL_P_VAR && !pt->items[0]->quantified);
+    CHECK(pt->items[1]->quantified && pt->items[1]->reluctant && pt->items[1]->min == 1 &&
+          pt->items[1]->max == -1);
+    CHECK(pt->items[2]->kind == RILL_SQL_P_GROUP && pt->items[2]->min == 0);
+    CHECK_EQ(pt->items[2]->items[0]->kind, RILL_SQL_P_ALT);
+    CHECK(pt->items[3]->min == 2 && pt->items[3]->max == -1);
+    CHECK(pt->items[4]->min == 1 && pt->items[4]->max == 3);
+    CHECK(pt->items[5]->min == 0 && pt->items[5]->max == 1 && !pt->items[5]->reluctant);
+    CHECK_EQ(m->within->kind, RILL_SQL_E_INTERVAL);
+    CHECK_EQ(m->n_defines, 2);
+    CHECK_STR(m->defines[1].var.text, "PRICE_UP");
+    CHECK_EQ(m->defines[0].cond->u.binary.op, RILL_SQL_OP_OR);
+    CHECK_EQ(m->defines[1].cond->pos.line, 15);
+    rill__sql_ast_free(ast);
+    CHECK_PRINT("select * from t match_recognize (order by ts all rows per match after match skip "
+                "to next row pattern (a b{3}) define a as true)",
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts ALL ROWS PER MATCH AFTER MATCH SKIP "
+                "TO NEXT ROW PATTERN (a b{3}) DEFINE a AS TRUE)");
+}
+
 /* ---- expressions --------------------------------------------------------------------------- */
 
 /* The print of one expression, through SELECT <expr>. */
@@ -1148,8 +1201,23 @@ TEST(sql_parse_errors_types_and_ddl)
                 "Encountered \")\" at line 1, column 23:\nCREATE TABLE t (a INT,)\n"
                 "                      ^\nWas expecting an identifier");
     CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)",
-                "MATCH_RECOGNIZE is not supported yet at line 1, column 17:\n"
-                "SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)\n                ^");
+                "Encountered \")\" at line 1, column 48:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)\n"
+                "                                               ^\nWas expecting \"PATTERN\"");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{3,1}) DEFINE A AS TRUE)",
+                "a quantifier's upper bound 1 is below its lower bound 3 at line 1, column 56:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{3,1}) DEFINE A AS "
+                "TRUE)\n                                                       ^");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{}) DEFINE A AS TRUE)",
+                "Encountered \"}\" at line 1, column 57:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{}) DEFINE A AS TRUE)\n"
+                "                                                        ^\n"
+                "Was expecting an integer");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A))",
+                "Encountered \")\" at line 1, column 57:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A))\n"
+                "                                                        ^\n"
+                "Was expecting \"DEFINE\"");
     CHECK_ERROR("SELECT * FROM t /*+ OPTIONS('a' 'b') */",
                 "Encountered \"'b'\" at line 1, column 33:\n"
                 "SELECT * FROM t /*+ OPTIONS('a' 'b') */\n                                ^\n"
