@@ -28,6 +28,18 @@ static bool plain_word(const char *s)
     return true;
 }
 
+/* A word the lexer reads as one WORD token (reserved or not). */
+static bool plain_word_or_reserved(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '$' ||
+              (*c >= '0' && *c <= '9')))
+            return false;
+    return true;
+}
+
 static void put(rill__buf *b, const char *s)
 {
     rill__buf_append(b, s, strlen(s));
@@ -635,7 +647,10 @@ void rill__sql_print_expr(rill__buf *out, const rill__sql_expr *e)
         }
         break;
     case RILL_SQL_E_NAMED_ARG:
-        rill__sql_print_ident(out, &e->u.named.name);
+        if (e->u.named.name.quoted || !plain_word_or_reserved(e->u.named.name.text))
+            rill__sql_print_ident(out, &e->u.named.name);
+        else
+            put(out, e->u.named.name.text); /* OFFSET => ...: reserved words stand here bare */
         put(out, " => ");
         rill__sql_print_expr(out, e->u.named.value);
         break;

@@ -890,9 +890,18 @@ static rill__sql_expr *parse_call_rest(parser *p, rill__sql_expr *e)
             if (is_kw(p, "TABLE")) {
                 if (!(a = parse_table_arg(p)))
                     return NULL;
-            } else if (ident_tok(cur(p)) && rill__sql_is_op(ahead(p, 1), "=>")) {
+            } else if ((cur(p)->kind == RILL_SQL_WORD || cur(p)->kind == RILL_SQL_QUOTED) &&
+                       rill__sql_is_op(ahead(p, 1), "=>")) {
+                /* a parameter's name: a reserved word too (OFFSET => ...), as nothing else
+                 * can stand before => */
                 a = new_expr(p, RILL_SQL_E_NAMED_ARG, pos);
-                parse_ident(p, &a->u.named.name);
+                if (cur(p)->kind == RILL_SQL_WORD) {
+                    a->u.named.name = (rill__sql_ident){strndup_a(p, cur(p)->text, cur(p)->len),
+                                                        false, pos};
+                    p->i++;
+                } else if (!parse_ident(p, &a->u.named.name)) {
+                    return NULL;
+                }
                 p->i++;
                 if (!(a->u.named.value = is_kw(p, "TABLE") ? parse_table_arg(p) : parse_expr(p)))
                     return NULL;

@@ -557,6 +557,11 @@ TEST(sql_parse_window_tvfs)
     CHECK(c->args[3]->u.named.name.quoted);
     CHECK_EQ(c->args[3]->u.named.value->kind, RILL_SQL_E_INTERVAL);
     rill__sql_ast_free(ast);
+    /* a reserved word names a parameter unquoted */
+    CHECK_PRINT("SELECT * FROM TABLE(TUMBLE(data => TABLE Bid, timecol => DESCRIPTOR(bidtime), "
+                "size => INTERVAL '10' MINUTES, offset => INTERVAL '1' MINUTES))",
+                "SELECT * FROM TABLE(TUMBLE(data => TABLE Bid, timecol => DESCRIPTOR(bidtime), "
+                "size => INTERVAL '10' MINUTE, offset => INTERVAL '1' MINUTE))");
 }
 
 /* Queries in the style of Nexmark's q0-q22 (our own texts): each parses and prints back. */
