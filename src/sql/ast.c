@@ -8,7 +8,7 @@
 #include "ast.h"
 
 /* Non-reserved words the grammar still reads as keywords where a name could stand. */
-static const char *const CONTEXT_WORDS[] = {"WATERMARK", "MAP", "TRY_CAST", "NULLS",
+static const char *const CONTEXT_WORDS[] = {"WATERMARK", "MAP",       "TRY_CAST",  "NULLS",
                                             "PRECEDING", "FOLLOWING", "UNBOUNDED", NULL};
 
 static bool plain_word(const char *s)
@@ -171,9 +171,9 @@ static void print_interval_q(rill__buf *out, const rill__sql_interval_q *q)
 void rill__sql_print_type(rill__buf *out, const rill__sql_type *t)
 {
     static const char *const names[] = {
-        "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL", "CHAR",
-        "VARCHAR", "BINARY", "VARBINARY", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ",
-        "INTERVAL", "ROW", "ARRAY", "MAP", "MULTISET"};
+        "BOOLEAN",   "TINYINT",       "SMALLINT", "INT",    "BIGINT",    "FLOAT", "DOUBLE",
+        "DECIMAL",   "CHAR",          "VARCHAR",  "BINARY", "VARBINARY", "DATE",  "TIME",
+        "TIMESTAMP", "TIMESTAMP_LTZ", "INTERVAL", "ROW",    "ARRAY",     "MAP",   "MULTISET"};
     switch (t->kind) {
     case RILL_SQL_T_VARCHAR:
     case RILL_SQL_T_VARBINARY:
@@ -251,9 +251,25 @@ void rill__sql_print_type(rill__buf *out, const rill__sql_type *t)
 
 const char *rill__sql_op_text(rill__sql_op op)
 {
-    static const char *const t[] = {"OR", "AND", "NOT", "=", "<>", "<", "<=", ">", ">=",
-                                    "IS DISTINCT FROM", "IS NOT DISTINCT FROM", "+", "-", "*",
-                                    "/", "%", "||", "-", "+"};
+    static const char *const t[] = {"OR",
+                                    "AND",
+                                    "NOT",
+                                    "=",
+                                    "<>",
+                                    "<",
+                                    "<=",
+                                    ">",
+                                    ">=",
+                                    "IS DISTINCT FROM",
+                                    "IS NOT DISTINCT FROM",
+                                    "+",
+                                    "-",
+                                    "*",
+                                    "/",
+                                    "%",
+                                    "||",
+                                    "-",
+                                    "+"};
     return (unsigned)op < sizeof t / sizeof *t ? t[op] : "?";
 }
 
@@ -627,8 +643,8 @@ void rill__sql_print_expr(rill__buf *out, const rill__sql_expr *e)
         break;
     case RILL_SQL_E_FIELD: {
         /* (a).f: a field of a name, kept apart from the compound name a.f */
-        bool paren = e->u.field.arg->kind == RILL_SQL_E_IDENT ||
-                     e->u.field.arg->kind == RILL_SQL_E_STAR;
+        bool paren =
+            e->u.field.arg->kind == RILL_SQL_E_IDENT || e->u.field.arg->kind == RILL_SQL_E_STAR;
         put(out, paren ? "(" : "");
         rill__sql_print_expr(out, e->u.field.arg);
         put(out, paren ? ")." : ".");
@@ -755,9 +771,9 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
         static const char *const ops[] = {" UNION ", " INTERSECT ", " EXCEPT "};
         /* a left operand of the same or a higher level leans left without parentheses */
         const rill__sql_query *l = q->u.setop.left;
-        print_operand(out, l, l->kind == RILL_SQL_Q_SETOP &&
-                                  (l->u.setop.op == RILL_SQL_SET_INTERSECT ||
-                                   q->u.setop.op != RILL_SQL_SET_INTERSECT));
+        print_operand(out, l,
+                      l->kind == RILL_SQL_Q_SETOP && (l->u.setop.op == RILL_SQL_SET_INTERSECT ||
+                                                      q->u.setop.op != RILL_SQL_SET_INTERSECT));
         put(out, ops[q->u.setop.op]);
         if (q->u.setop.all)
             put(out, "ALL ");
@@ -917,7 +933,7 @@ static void print_from(rill__buf *out, const rill__sql_from *f)
         put(out, ")");
         break;
     case RILL_SQL_F_JOIN: {
-        static const char *const kinds[] = {" JOIN ", " LEFT JOIN ", " RIGHT JOIN ",
+        static const char *const kinds[] = {" JOIN ",      " LEFT JOIN ",  " RIGHT JOIN ",
                                             " FULL JOIN ", " CROSS JOIN ", ", "};
         print_from(out, f->u.join.left);
         if (f->u.join.natural)
@@ -1132,9 +1148,10 @@ void rill__sql_print_stmt(rill__buf *out, const rill__sql_stmt *s)
         break;
     }
     case RILL_SQL_S_SHOW: {
-        static const char *const what[] = {
-            "TABLES", "VIEWS", "FUNCTIONS", "CATALOGS", "DATABASES", "CURRENT CATALOG",
-            "CURRENT DATABASE", "JOBS", "MODULES", "CREATE TABLE ", "CREATE VIEW "};
+        static const char *const what[] = {"TABLES",           "VIEWS",       "FUNCTIONS",
+                                           "CATALOGS",         "DATABASES",   "CURRENT CATALOG",
+                                           "CURRENT DATABASE", "JOBS",        "MODULES",
+                                           "CREATE TABLE ",    "CREATE VIEW "};
         put(out, "SHOW ");
         put(out, what[s->u.show.what]);
         if (s->u.show.what >= RILL_SQL_SHOW_CREATE_TABLE)

@@ -24,73 +24,459 @@ typedef struct parser {
 /* ---- keywords ------------------------------------------------------------------------------ */
 
 /* Calcite's reserved keywords as Flink's parser keeps them (SQL:2016's reserved words). */
-static const char *const RESERVED[] = {
-    "ABS", "ALL", "ALLOCATE", "ALLOW", "ALTER", "AND", "ANY", "ARE", "ARRAY",
-    "ARRAY_MAX_CARDINALITY", "AS", "ASENSITIVE", "ASYMMETRIC", "AT", "ATOMIC", "AUTHORIZATION",
-    "AVG", "BEGIN", "BEGIN_FRAME", "BEGIN_PARTITION", "BETWEEN", "BIGINT", "BINARY", "BIT",
-    "BLOB", "BOOLEAN", "BOTH", "BY", "CALL", "CALLED", "CARDINALITY", "CASCADED", "CASE", "CAST",
-    "CEIL", "CEILING", "CHAR", "CHARACTER", "CHARACTER_LENGTH", "CHAR_LENGTH", "CHECK",
-    "CLASSIFIER", "CLOB", "CLOSE", "COALESCE", "COLLATE", "COLLECT", "COLUMN", "COMMIT",
-    "CONDITION", "CONNECT", "CONSTRAINT", "CONTAINS", "CONVERT", "CORR", "CORRESPONDING",
-    "COUNT", "COVAR_POP", "COVAR_SAMP", "CREATE", "CROSS", "CUBE", "CUME_DIST", "CURRENT",
-    "CURRENT_CATALOG", "CURRENT_DATE", "CURRENT_DEFAULT_TRANSFORM_GROUP", "CURRENT_PATH",
-    "CURRENT_ROLE", "CURRENT_ROW", "CURRENT_SCHEMA", "CURRENT_TIME", "CURRENT_TIMESTAMP",
-    "CURRENT_TRANSFORM_GROUP_FOR_TYPE", "CURRENT_USER", "CURSOR", "CYCLE", "DATE", "DAY",
-    "DEALLOCATE", "DEC", "DECIMAL", "DECLARE", "DEFAULT", "DEFINE", "DELETE", "DENSE_RANK",
-    "DEREF", "DESCRIBE", "DETERMINISTIC", "DISALLOW", "DISCONNECT", "DISTINCT", "DOUBLE", "DROP",
-    "DYNAMIC", "EACH", "ELEMENT", "ELSE", "EMPTY", "END", "END_FRAME", "END_PARTITION", "EQUALS",
-    "ESCAPE", "EVERY", "EXCEPT", "EXEC", "EXECUTE", "EXISTS", "EXP", "EXPLAIN", "EXTEND",
-    "EXTERNAL", "EXTRACT", "FALSE", "FETCH", "FILTER", "FIRST_VALUE", "FLOAT", "FLOOR", "FOR",
-    "FOREIGN", "FRAME_ROW", "FREE", "FROM", "FULL", "FUNCTION", "FUSION", "GET", "GLOBAL",
-    "GRANT", "GROUP", "GROUPING", "GROUPS", "HAVING", "HOLD", "HOUR", "IDENTITY", "IMPORT", "IN",
-    "INDICATOR", "INITIAL", "INNER", "INOUT", "INSENSITIVE", "INSERT", "INT", "INTEGER",
-    "INTERSECT", "INTERSECTION", "INTERVAL", "INTO", "IS", "JOIN", "JSON_ARRAY",
-    "JSON_ARRAYAGG", "JSON_EXISTS", "JSON_OBJECT", "JSON_OBJECTAGG", "JSON_QUERY", "JSON_VALUE",
-    "LAG", "LANGUAGE", "LARGE", "LAST_VALUE", "LATERAL", "LEAD", "LEADING", "LEFT", "LIKE",
-    "LIKE_REGEX", "LIMIT", "LN", "LOCAL", "LOCALTIME", "LOCALTIMESTAMP", "LOWER", "MATCH",
-    "MATCHES", "MATCH_NUMBER", "MATCH_RECOGNIZE", "MAX", "MEASURES", "MEMBER", "MERGE", "METHOD",
-    "MIN", "MINUS", "MINUTE", "MOD", "MODIFIES", "MODULE", "MONTH", "MULTISET", "NATIONAL",
-    "NATURAL", "NCHAR", "NCLOB", "NEW", "NEXT", "NO", "NONE", "NORMALIZE", "NOT", "NTH_VALUE",
-    "NTILE", "NULL", "NULLIF", "NUMERIC", "OCCURRENCES_REGEX", "OCTET_LENGTH", "OF", "OFFSET",
-    "OLD", "OMIT", "ON", "ONE", "ONLY", "OPEN", "OR", "ORDER", "OUT", "OUTER", "OVER",
-    "OVERLAPS", "OVERLAY", "PARAMETER", "PARTITION", "PATTERN", "PER", "PERCENT",
-    "PERCENTILE_CONT", "PERCENTILE_DISC", "PERCENT_RANK", "PERIOD", "PERMUTE", "PORTION",
-    "POSITION", "POSITION_REGEX", "POWER", "PRECEDES", "PRECISION", "PREPARE", "PREV",
-    "PRIMARY", "PROCEDURE", "RANGE", "RANK", "READS", "REAL", "RECURSIVE", "REF", "REFERENCES",
-    "REFERENCING", "REGR_AVGX", "REGR_AVGY", "REGR_COUNT", "REGR_INTERCEPT", "REGR_R2",
-    "REGR_SLOPE", "REGR_SXX", "REGR_SXY", "REGR_SYY", "RELEASE", "RESET", "RESULT", "RETURN",
-    "RETURNS", "REVOKE", "RIGHT", "ROLLBACK", "ROLLUP", "ROW", "ROWS", "ROW_NUMBER", "RUNNING",
-    "SAVEPOINT", "SCOPE", "SCROLL", "SEARCH", "SECOND", "SEEK", "SELECT", "SENSITIVE",
-    "SESSION_USER", "SET", "SHOW", "SIMILAR", "SKIP", "SMALLINT", "SOME", "SPECIFIC",
-    "SPECIFICTYPE", "SQL", "SQLEXCEPTION", "SQLSTATE", "SQLWARNING", "SQRT", "START", "STATIC",
-    "STDDEV_POP", "STDDEV_SAMP", "STREAM", "SUBMULTISET", "SUBSET", "SUBSTRING",
-    "SUBSTRING_REGEX", "SUCCEEDS", "SUM", "SYMMETRIC", "SYSTEM", "SYSTEM_TIME", "SYSTEM_USER",
-    "TABLE", "TABLESAMPLE", "THEN", "TIME", "TIMESTAMP", "TIMEZONE_HOUR", "TIMEZONE_MINUTE",
-    "TINYINT", "TO", "TRAILING", "TRANSLATE", "TRANSLATE_REGEX", "TRANSLATION", "TREAT",
-    "TRIGGER", "TRIM", "TRIM_ARRAY", "TRUE", "TRUNCATE", "UESCAPE", "UNION", "UNIQUE", "UNKNOWN",
-    "UNNEST", "UPDATE", "UPPER", "UPSERT", "USER", "USING", "VALUE", "VALUES", "VALUE_OF",
-    "VARBINARY", "VARCHAR", "VARYING", "VAR_POP", "VAR_SAMP", "VERSIONING", "WHEN", "WHENEVER",
-    "WHERE", "WIDTH_BUCKET", "WINDOW", "WITH", "WITHIN", "WITHOUT", "YEAR", NULL};
+static const char *const RESERVED[] = {"ABS",
+                                       "ALL",
+                                       "ALLOCATE",
+                                       "ALLOW",
+                                       "ALTER",
+                                       "AND",
+                                       "ANY",
+                                       "ARE",
+                                       "ARRAY",
+                                       "ARRAY_MAX_CARDINALITY",
+                                       "AS",
+                                       "ASENSITIVE",
+                                       "ASYMMETRIC",
+                                       "AT",
+                                       "ATOMIC",
+                                       "AUTHORIZATION",
+                                       "AVG",
+                                       "BEGIN",
+                                       "BEGIN_FRAME",
+                                       "BEGIN_PARTITION",
+                                       "BETWEEN",
+                                       "BIGINT",
+                                       "BINARY",
+                                       "BIT",
+                                       "BLOB",
+                                       "BOOLEAN",
+                                       "BOTH",
+                                       "BY",
+                                       "CALL",
+                                       "CALLED",
+                                       "CARDINALITY",
+                                       "CASCADED",
+                                       "CASE",
+                                       "CAST",
+                                       "CEIL",
+                                       "CEILING",
+                                       "CHAR",
+                                       "CHARACTER",
+                                       "CHARACTER_LENGTH",
+                                       "CHAR_LENGTH",
+                                       "CHECK",
+                                       "CLASSIFIER",
+                                       "CLOB",
+                                       "CLOSE",
+                                       "COALESCE",
+                                       "COLLATE",
+                                       "COLLECT",
+                                       "COLUMN",
+                                       "COMMIT",
+                                       "CONDITION",
+                                       "CONNECT",
+                                       "CONSTRAINT",
+                                       "CONTAINS",
+                                       "CONVERT",
+                                       "CORR",
+                                       "CORRESPONDING",
+                                       "COUNT",
+                                       "COVAR_POP",
+                                       "COVAR_SAMP",
+                                       "CREATE",
+                                       "CROSS",
+                                       "CUBE",
+                                       "CUME_DIST",
+                                       "CURRENT",
+                                       "CURRENT_CATALOG",
+                                       "CURRENT_DATE",
+                                       "CURRENT_DEFAULT_TRANSFORM_GROUP",
+                                       "CURRENT_PATH",
+                                       "CURRENT_ROLE",
+                                       "CURRENT_ROW",
+                                       "CURRENT_SCHEMA",
+                                       "CURRENT_TIME",
+                                       "CURRENT_TIMESTAMP",
+                                       "CURRENT_TRANSFORM_GROUP_FOR_TYPE",
+                                       "CURRENT_USER",
+                                       "CURSOR",
+                                       "CYCLE",
+                                       "DATE",
+                                       "DAY",
+                                       "DEALLOCATE",
+                                       "DEC",
+                                       "DECIMAL",
+                                       "DECLARE",
+                                       "DEFAULT",
+                                       "DEFINE",
+                                       "DELETE",
+                                       "DENSE_RANK",
+                                       "DEREF",
+                                       "DESCRIBE",
+                                       "DETERMINISTIC",
+                                       "DISALLOW",
+                                       "DISCONNECT",
+                                       "DISTINCT",
+                                       "DOUBLE",
+                                       "DROP",
+                                       "DYNAMIC",
+                                       "EACH",
+                                       "ELEMENT",
+                                       "ELSE",
+                                       "EMPTY",
+                                       "END",
+                                       "END_FRAME",
+                                       "END_PARTITION",
+                                       "EQUALS",
+                                       "ESCAPE",
+                                       "EVERY",
+                                       "EXCEPT",
+                                       "EXEC",
+                                       "EXECUTE",
+                                       "EXISTS",
+                                       "EXP",
+                                       "EXPLAIN",
+                                       "EXTEND",
+                                       "EXTERNAL",
+                                       "EXTRACT",
+                                       "FALSE",
+                                       "FETCH",
+                                       "FILTER",
+                                       "FIRST_VALUE",
+                                       "FLOAT",
+                                       "FLOOR",
+                                       "FOR",
+                                       "FOREIGN",
+                                       "FRAME_ROW",
+                                       "FREE",
+                                       "FROM",
+                                       "FULL",
+                                       "FUNCTION",
+                                       "FUSION",
+                                       "GET",
+                                       "GLOBAL",
+                                       "GRANT",
+                                       "GROUP",
+                                       "GROUPING",
+                                       "GROUPS",
+                                       "HAVING",
+                                       "HOLD",
+                                       "HOUR",
+                                       "IDENTITY",
+                                       "IMPORT",
+                                       "IN",
+                                       "INDICATOR",
+                                       "INITIAL",
+                                       "INNER",
+                                       "INOUT",
+                                       "INSENSITIVE",
+                                       "INSERT",
+                                       "INT",
+                                       "INTEGER",
+                                       "INTERSECT",
+                                       "INTERSECTION",
+                                       "INTERVAL",
+                                       "INTO",
+                                       "IS",
+                                       "JOIN",
+                                       "JSON_ARRAY",
+                                       "JSON_ARRAYAGG",
+                                       "JSON_EXISTS",
+                                       "JSON_OBJECT",
+                                       "JSON_OBJECTAGG",
+                                       "JSON_QUERY",
+                                       "JSON_VALUE",
+                                       "LAG",
+                                       "LANGUAGE",
+                                       "LARGE",
+                                       "LAST_VALUE",
+                                       "LATERAL",
+                                       "LEAD",
+                                       "LEADING",
+                                       "LEFT",
+                                       "LIKE",
+                                       "LIKE_REGEX",
+                                       "LIMIT",
+                                       "LN",
+                                       "LOCAL",
+                                       "LOCALTIME",
+                                       "LOCALTIMESTAMP",
+                                       "LOWER",
+                                       "MATCH",
+                                       "MATCHES",
+                                       "MATCH_NUMBER",
+                                       "MATCH_RECOGNIZE",
+                                       "MAX",
+                                       "MEASURES",
+                                       "MEMBER",
+                                       "MERGE",
+                                       "METHOD",
+                                       "MIN",
+                                       "MINUS",
+                                       "MINUTE",
+                                       "MOD",
+                                       "MODIFIES",
+                                       "MODULE",
+                                       "MONTH",
+                                       "MULTISET",
+                                       "NATIONAL",
+                                       "NATURAL",
+                                       "NCHAR",
+                                       "NCLOB",
+                                       "NEW",
+                                       "NEXT",
+                                       "NO",
+                                       "NONE",
+                                       "NORMALIZE",
+                                       "NOT",
+                                       "NTH_VALUE",
+                                       "NTILE",
+                                       "NULL",
+                                       "NULLIF",
+                                       "NUMERIC",
+                                       "OCCURRENCES_REGEX",
+                                       "OCTET_LENGTH",
+                                       "OF",
+                                       "OFFSET",
+                                       "OLD",
+                                       "OMIT",
+                                       "ON",
+                                       "ONE",
+                                       "ONLY",
+                                       "OPEN",
+                                       "OR",
+                                       "ORDER",
+                                       "OUT",
+                                       "OUTER",
+                                       "OVER",
+                                       "OVERLAPS",
+                                       "OVERLAY",
+                                       "PARAMETER",
+                                       "PARTITION",
+                                       "PATTERN",
+                                       "PER",
+                                       "PERCENT",
+                                       "PERCENTILE_CONT",
+                                       "PERCENTILE_DISC",
+                                       "PERCENT_RANK",
+                                       "PERIOD",
+                                       "PERMUTE",
+                                       "PORTION",
+                                       "POSITION",
+                                       "POSITION_REGEX",
+                                       "POWER",
+                                       "PRECEDES",
+                                       "PRECISION",
+                                       "PREPARE",
+                                       "PREV",
+                                       "PRIMARY",
+                                       "PROCEDURE",
+                                       "RANGE",
+                                       "RANK",
+                                       "READS",
+                                       "REAL",
+                                       "RECURSIVE",
+                                       "REF",
+                                       "REFERENCES",
+                                       "REFERENCING",
+                                       "REGR_AVGX",
+                                       "REGR_AVGY",
+                                       "REGR_COUNT",
+                                       "REGR_INTERCEPT",
+                                       "REGR_R2",
+                                       "REGR_SLOPE",
+                                       "REGR_SXX",
+                                       "REGR_SXY",
+                                       "REGR_SYY",
+                                       "RELEASE",
+                                       "RESET",
+                                       "RESULT",
+                                       "RETURN",
+                                       "RETURNS",
+                                       "REVOKE",
+                                       "RIGHT",
+                                       "ROLLBACK",
+                                       "ROLLUP",
+                                       "ROW",
+                                       "ROWS",
+                                       "ROW_NUMBER",
+                                       "RUNNING",
+                                       "SAVEPOINT",
+                                       "SCOPE",
+                                       "SCROLL",
+                                       "SEARCH",
+                                       "SECOND",
+                                       "SEEK",
+                                       "SELECT",
+                                       "SENSITIVE",
+                                       "SESSION_USER",
+                                       "SET",
+                                       "SHOW",
+                                       "SIMILAR",
+                                       "SKIP",
+                                       "SMALLINT",
+                                       "SOME",
+                                       "SPECIFIC",
+                                       "SPECIFICTYPE",
+                                       "SQL",
+                                       "SQLEXCEPTION",
+                                       "SQLSTATE",
+                                       "SQLWARNING",
+                                       "SQRT",
+                                       "START",
+                                       "STATIC",
+                                       "STDDEV_POP",
+                                       "STDDEV_SAMP",
+                                       "STREAM",
+                                       "SUBMULTISET",
+                                       "SUBSET",
+                                       "SUBSTRING",
+                                       "SUBSTRING_REGEX",
+                                       "SUCCEEDS",
+                                       "SUM",
+                                       "SYMMETRIC",
+                                       "SYSTEM",
+                                       "SYSTEM_TIME",
+                                       "SYSTEM_USER",
+                                       "TABLE",
+                                       "TABLESAMPLE",
+                                       "THEN",
+                                       "TIME",
+                                       "TIMESTAMP",
+                                       "TIMEZONE_HOUR",
+                                       "TIMEZONE_MINUTE",
+                                       "TINYINT",
+                                       "TO",
+                                       "TRAILING",
+                                       "TRANSLATE",
+                                       "TRANSLATE_REGEX",
+                                       "TRANSLATION",
+                                       "TREAT",
+                                       "TRIGGER",
+                                       "TRIM",
+                                       "TRIM_ARRAY",
+                                       "TRUE",
+                                       "TRUNCATE",
+                                       "UESCAPE",
+                                       "UNION",
+                                       "UNIQUE",
+                                       "UNKNOWN",
+                                       "UNNEST",
+                                       "UPDATE",
+                                       "UPPER",
+                                       "UPSERT",
+                                       "USER",
+                                       "USING",
+                                       "VALUE",
+                                       "VALUES",
+                                       "VALUE_OF",
+                                       "VARBINARY",
+                                       "VARCHAR",
+                                       "VARYING",
+                                       "VAR_POP",
+                                       "VAR_SAMP",
+                                       "VERSIONING",
+                                       "WHEN",
+                                       "WHENEVER",
+                                       "WHERE",
+                                       "WIDTH_BUCKET",
+                                       "WINDOW",
+                                       "WITH",
+                                       "WITHIN",
+                                       "WITHOUT",
+                                       "YEAR",
+                                       NULL};
 
 /* Reserved words that still name functions when a '(' follows (Calcite's function names). */
-static const char *const RESERVED_FUNCTIONS[] = {
-    "ABS", "AVG", "CARDINALITY", "CHAR_LENGTH", "CHARACTER_LENGTH", "COALESCE", "COLLECT",
-    "CORR", "COUNT", "COVAR_POP", "COVAR_SAMP", "CUME_DIST", "DENSE_RANK", "ELEMENT", "EVERY",
-    "EXP", "FIRST_VALUE", "FUSION", "GROUPING", "HOUR", "LAG", "LAST_VALUE", "LEAD", "LEFT",
-    "LN", "LOWER", "MAX", "MIN", "MINUTE", "MOD", "MONTH", "NTH_VALUE", "NTILE", "NULLIF",
-    "OCTET_LENGTH", "PERCENT_RANK", "PERCENTILE_CONT", "PERCENTILE_DISC", "POWER", "RANK",
-    "REGR_COUNT", "REGR_SXX", "REGR_SYY", "RIGHT", "ROW_NUMBER", "SECOND", "SOME", "SQRT",
-    "STDDEV_POP", "STDDEV_SAMP", "SUM", "TRUNCATE", "UPPER", "VAR_POP", "VAR_SAMP", "YEAR",
-    "JSON_ARRAY", "JSON_ARRAYAGG", "JSON_EXISTS", "JSON_OBJECT", "JSON_OBJECTAGG", "JSON_QUERY",
-    "JSON_VALUE", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",
-    "LOCALTIMESTAMP", "DATE", "TIME", "TIMESTAMP", "TRANSLATE", "CONVERT", "WIDTH_BUCKET",
-    "DAY", "PREV", "NEXT", "CLASSIFIER", "MATCH_NUMBER", "RUNNING", "FINAL", "ANY", NULL};
+static const char *const RESERVED_FUNCTIONS[] = {"ABS",
+                                                 "AVG",
+                                                 "CARDINALITY",
+                                                 "CHAR_LENGTH",
+                                                 "CHARACTER_LENGTH",
+                                                 "COALESCE",
+                                                 "COLLECT",
+                                                 "CORR",
+                                                 "COUNT",
+                                                 "COVAR_POP",
+                                                 "COVAR_SAMP",
+                                                 "CUME_DIST",
+                                                 "DENSE_RANK",
+                                                 "ELEMENT",
+                                                 "EVERY",
+                                                 "EXP",
+                                                 "FIRST_VALUE",
+                                                 "FUSION",
+                                                 "GROUPING",
+                                                 "HOUR",
+                                                 "LAG",
+                                                 "LAST_VALUE",
+                                                 "LEAD",
+                                                 "LEFT",
+                                                 "LN",
+                                                 "LOWER",
+                                                 "MAX",
+                                                 "MIN",
+                                                 "MINUTE",
+                                                 "MOD",
+                                                 "MONTH",
+                                                 "NTH_VALUE",
+                                                 "NTILE",
+                                                 "NULLIF",
+                                                 "OCTET_LENGTH",
+                                                 "PERCENT_RANK",
+                                                 "PERCENTILE_CONT",
+                                                 "PERCENTILE_DISC",
+                                                 "POWER",
+                                                 "RANK",
+                                                 "REGR_COUNT",
+                                                 "REGR_SXX",
+                                                 "REGR_SYY",
+                                                 "RIGHT",
+                                                 "ROW_NUMBER",
+                                                 "SECOND",
+                                                 "SOME",
+                                                 "SQRT",
+                                                 "STDDEV_POP",
+                                                 "STDDEV_SAMP",
+                                                 "SUM",
+                                                 "TRUNCATE",
+                                                 "UPPER",
+                                                 "VAR_POP",
+                                                 "VAR_SAMP",
+                                                 "YEAR",
+                                                 "JSON_ARRAY",
+                                                 "JSON_ARRAYAGG",
+                                                 "JSON_EXISTS",
+                                                 "JSON_OBJECT",
+                                                 "JSON_OBJECTAGG",
+                                                 "JSON_QUERY",
+                                                 "JSON_VALUE",
+                                                 "CURRENT_DATE",
+                                                 "CURRENT_TIME",
+                                                 "CURRENT_TIMESTAMP",
+                                                 "LOCALTIME",
+                                                 "LOCALTIMESTAMP",
+                                                 "DATE",
+                                                 "TIME",
+                                                 "TIMESTAMP",
+                                                 "TRANSLATE",
+                                                 "CONVERT",
+                                                 "WIDTH_BUCKET",
+                                                 "DAY",
+                                                 "PREV",
+                                                 "NEXT",
+                                                 "CLASSIFIER",
+                                                 "MATCH_NUMBER",
+                                                 "RUNNING",
+                                                 "FINAL",
+                                                 "ANY",
+                                                 NULL};
 
 /* Called without parentheses. */
 static const char *const NILADIC[] = {
-    "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIME", "LOCALTIMESTAMP",
-    "CURRENT_USER", "SESSION_USER", "SYSTEM_USER", "USER", "CURRENT_ROLE", "CURRENT_PATH",
-    "CURRENT_CATALOG", "CURRENT_SCHEMA", NULL};
+    "CURRENT_TIMESTAMP", "CURRENT_DATE",    "CURRENT_TIME",   "LOCALTIME", "LOCALTIMESTAMP",
+    "CURRENT_USER",      "SESSION_USER",    "SYSTEM_USER",    "USER",      "CURRENT_ROLE",
+    "CURRENT_PATH",      "CURRENT_CATALOG", "CURRENT_SCHEMA", NULL};
 
 static bool word_in(const char *w, size_t len, const char *const *list)
 {
@@ -269,10 +655,10 @@ static void *push(parser *p, void *arr_p, size_t *n, size_t size)
     return slot;
 }
 
-#define PUSH(p, arr, n, val)                                                                   \
-    do {                                                                                       \
-        __typeof__(*(arr)) v_ = (val);                                                         \
-        *(__typeof__(arr))push((p), &(arr), &(n), sizeof *(arr)) = v_;                         \
+#define PUSH(p, arr, n, val)                                                                       \
+    do {                                                                                           \
+        __typeof__(*(arr)) v_ = (val);                                                             \
+        *(__typeof__(arr))push((p), &(arr), &(n), sizeof *(arr)) = v_;                             \
     } while (0)
 
 static rill__sql_expr *new_expr(parser *p, rill__sql_expr_kind kind, rill__sql_pos pos)
@@ -312,7 +698,7 @@ static bool parse_ident(parser *p, rill__sql_ident *id)
     if (t->kind == RILL_SQL_WORD && tok_reserved(t)) {
         fail_at(p, t->pos, "Incorrect syntax near the keyword '%.*s'", (int)t->len, t->text);
         err_append(p->err, "Was expecting a name (a reserved keyword is a name only "
-                   "back-quoted)");
+                           "back-quoted)");
         return false;
     }
     if (t->kind == RILL_SQL_WORD) {
@@ -491,8 +877,7 @@ static bool parse_int(parser *p, long long max, int *out)
     for (size_t i = 0; i < t->len; i++) {
         v = v * 10 + (t->text[i] - '0');
         if (v > max) {
-            fail_at(p, t->pos, "%.*s is too large here (at most %lld)", (int)t->len, t->text,
-                    max);
+            fail_at(p, t->pos, "%.*s is too large here (at most %lld)", (int)t->len, t->text, max);
             return false;
         }
     }
@@ -502,9 +887,9 @@ static bool parse_int(parser *p, long long max, int *out)
 }
 
 static const char *const UNIT_NAMES[] = {
-    "", "YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND",
-    "MICROSECOND", "NANOSECOND", "DOW", "DOY", "EPOCH", "DECADE", "CENTURY", "MILLENNIUM",
-    "ISODOW", "ISOYEAR", NULL};
+    "",       "YEAR",   "QUARTER",     "MONTH",       "WEEK",       "DAY",     "HOUR",
+    "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND", "DOW",     "DOY",
+    "EPOCH",  "DECADE", "CENTURY",     "MILLENNIUM",  "ISODOW",     "ISOYEAR", NULL};
 
 const char *rill__sql_unit_name(rill__sql_unit u)
 {
@@ -570,8 +955,10 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
             if (!parse_int(p, 1000, &q->frac))
                 return false;
             if (q->frac > 9)
-                return fail_at(p, pp, "the fractional precision of SECOND must be between 0 "
-                               "and 9 (not %d)", q->frac) != NULL;
+                return fail_at(p, pp,
+                               "the fractional precision of SECOND must be between 0 "
+                               "and 9 (not %d)",
+                               q->frac) != NULL;
             q->frac_given = true;
         }
         if (!expect_op(p, ")"))
@@ -582,13 +969,12 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
         rill__sql_unit e = parse_unit(p, RILL_SQL_UNIT_SECOND, INTERVAL_UNITS);
         if (!e)
             return false;
-        bool ok = (u == RILL_SQL_UNIT_YEAR && e == RILL_SQL_UNIT_MONTH) ||
-                  (u == RILL_SQL_UNIT_DAY && (e == RILL_SQL_UNIT_HOUR ||
-                                              e == RILL_SQL_UNIT_MINUTE ||
-                                              e == RILL_SQL_UNIT_SECOND)) ||
-                  (u == RILL_SQL_UNIT_HOUR && (e == RILL_SQL_UNIT_MINUTE ||
-                                               e == RILL_SQL_UNIT_SECOND)) ||
-                  (u == RILL_SQL_UNIT_MINUTE && e == RILL_SQL_UNIT_SECOND);
+        bool ok =
+            (u == RILL_SQL_UNIT_YEAR && e == RILL_SQL_UNIT_MONTH) ||
+            (u == RILL_SQL_UNIT_DAY &&
+             (e == RILL_SQL_UNIT_HOUR || e == RILL_SQL_UNIT_MINUTE || e == RILL_SQL_UNIT_SECOND)) ||
+            (u == RILL_SQL_UNIT_HOUR && (e == RILL_SQL_UNIT_MINUTE || e == RILL_SQL_UNIT_SECOND)) ||
+            (u == RILL_SQL_UNIT_MINUTE && e == RILL_SQL_UNIT_SECOND);
         if (!ok || q->frac_given)
             return fail_at(p, at, "%s TO %s is not an interval qualifier", UNIT_NAMES[u],
                            UNIT_NAMES[e]) != NULL;
@@ -598,8 +984,10 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
             if (!parse_int(p, 1000, &q->frac))
                 return false;
             if (q->frac > 9)
-                return fail_at(p, pp, "the fractional precision of SECOND must be between 0 "
-                               "and 9 (not %d)", q->frac) != NULL;
+                return fail_at(p, pp,
+                               "the fractional precision of SECOND must be between 0 "
+                               "and 9 (not %d)",
+                               q->frac) != NULL;
             q->frac_given = true;
             if (!expect_op(p, ")"))
                 return false;
@@ -643,8 +1031,9 @@ static bool parse_fields(parser *p, rill__sql_type *t, const char *close)
     return expect_op(p, close);
 }
 
-#define TYPE_NAMES "a type: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL, " \
-    "CHAR, VARCHAR, STRING, BINARY, VARBINARY, BYTES, DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ, " \
+#define TYPE_NAMES                                                                                 \
+    "a type: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL, "                    \
+    "CHAR, VARCHAR, STRING, BINARY, VARBINARY, BYTES, DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ, "      \
     "INTERVAL, ROW, ARRAY, MAP, MULTISET"
 
 static rill__sql_type *parse_type(parser *p)
@@ -680,16 +1069,20 @@ static rill__sql_type *parse_type(parser *p)
             if (!parse_int(p, INT_MAX, &t->precision))
                 return NULL;
             if (t->precision < 1 || t->precision > 38)
-                return fail_at(p, pp, "Decimal precision must be between 1 and 38 (both "
-                               "inclusive), not %d", t->precision);
+                return fail_at(p, pp,
+                               "Decimal precision must be between 1 and 38 (both "
+                               "inclusive), not %d",
+                               t->precision);
             t->precision_given = true;
             if (accept_op(p, ",")) {
                 pp = cur(p)->pos;
                 if (!parse_int(p, INT_MAX, &t->scale))
                     return NULL;
                 if (t->scale > t->precision)
-                    return fail_at(p, pp, "Decimal scale must be between 0 and the precision "
-                                   "%d (both inclusive), not %d", t->precision, t->scale);
+                    return fail_at(p, pp,
+                                   "Decimal scale must be between 0 and the precision "
+                                   "%d (both inclusive), not %d",
+                                   t->precision, t->scale);
                 t->scale_given = true;
             }
             if (!expect_op(p, ")"))
@@ -896,8 +1289,8 @@ static rill__sql_expr *parse_call_rest(parser *p, rill__sql_expr *e)
                  * can stand before => */
                 a = new_expr(p, RILL_SQL_E_NAMED_ARG, pos);
                 if (cur(p)->kind == RILL_SQL_WORD) {
-                    a->u.named.name = (rill__sql_ident){strndup_a(p, cur(p)->text, cur(p)->len),
-                                                        false, pos};
+                    a->u.named.name =
+                        (rill__sql_ident){strndup_a(p, cur(p)->text, cur(p)->len), false, pos};
                     p->i++;
                 } else if (!parse_ident(p, &a->u.named.name)) {
                     return NULL;
@@ -951,7 +1344,8 @@ static bool push_arg(parser *p, rill__sql_expr *e, rill__sql_expr *a)
     return true;
 }
 
-#define ALL_UNITS "YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, " \
+#define ALL_UNITS                                                                                  \
+    "YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, "                         \
     "MICROSECOND, NANOSECOND, DOW, DOY, EPOCH, DECADE, CENTURY, MILLENNIUM"
 
 /* The functions with keywords among their arguments: EXTRACT, POSITION, TRIM, SUBSTRING,
@@ -1025,8 +1419,7 @@ static rill__sql_expr *parse_special_call(parser *p, bool *matched)
             return NULL;
         if (accept_kw(p, "FOR") && !push_arg(p, e, parse_expr(p)))
             return NULL;
-    } else if (rill__sql_is(t, "CEIL") || rill__sql_is(t, "CEILING") ||
-               rill__sql_is(t, "FLOOR")) {
+    } else if (rill__sql_is(t, "CEIL") || rill__sql_is(t, "CEILING") || rill__sql_is(t, "FLOOR")) {
         p->i += 2;
         e = new_call(p, rill__sql_is(t, "FLOOR") ? "FLOOR" : "CEIL", pos, RILL_SQL_C_PLAIN);
         if (!push_arg(p, e, parse_expr(p)))
@@ -1055,9 +1448,9 @@ static rill__sql_expr *parse_special_call(parser *p, bool *matched)
 
 static bool is_special_call(parser *p)
 {
-    static const char *const names[] = {"EXTRACT", "POSITION", "TRIM", "SUBSTRING", "OVERLAY",
-                                        "CEIL", "CEILING", "FLOOR", "TIMESTAMPADD",
-                                        "TIMESTAMPDIFF", NULL};
+    static const char *const names[] = {"EXTRACT",      "POSITION",      "TRIM",    "SUBSTRING",
+                                        "OVERLAY",      "CEIL",          "CEILING", "FLOOR",
+                                        "TIMESTAMPADD", "TIMESTAMPDIFF", NULL};
     return cur(p)->kind == RILL_SQL_WORD && word_in(cur(p)->text, cur(p)->len, names) &&
            rill__sql_is_op(ahead(p, 1), "(");
 }
@@ -1111,9 +1504,10 @@ static rill__sql_expr *parse_primary(parser *p)
     case RILL_SQL_DECIMAL:
     case RILL_SQL_APPROX:
         p->i++;
-        return literal(p, t->kind == RILL_SQL_INTEGER   ? RILL_SQL_L_INTEGER
-                          : t->kind == RILL_SQL_DECIMAL ? RILL_SQL_L_DECIMAL
-                                                        : RILL_SQL_L_APPROX,
+        return literal(p,
+                       t->kind == RILL_SQL_INTEGER   ? RILL_SQL_L_INTEGER
+                       : t->kind == RILL_SQL_DECIMAL ? RILL_SQL_L_DECIMAL
+                                                     : RILL_SQL_L_APPROX,
                        strndup_a(p, t->text, t->len), t->len, pos);
     case RILL_SQL_STRING: {
         size_t len;
@@ -1213,18 +1607,19 @@ static rill__sql_expr *parse_primary(parser *p)
             return NULL;
         return expect_op(p, ")") ? e : NULL;
     }
-    if ((rill__sql_is(t, "ARRAY") || rill__sql_is(t, "MAP")) &&
-        rill__sql_is_op(ahead(p, 1), "[")) {
+    if ((rill__sql_is(t, "ARRAY") || rill__sql_is(t, "MAP")) && rill__sql_is_op(ahead(p, 1), "[")) {
         p->i += 2;
-        rill__sql_expr *e = new_expr(p, rill__sql_is(t, "ARRAY") ? RILL_SQL_E_ARRAY
-                                                                  : RILL_SQL_E_MAP, pos);
+        rill__sql_expr *e =
+            new_expr(p, rill__sql_is(t, "ARRAY") ? RILL_SQL_E_ARRAY : RILL_SQL_E_MAP, pos);
         if (!is_op(p, "]") && !parse_expr_list(p, &e->u.list.items, &e->u.list.n_items))
             return NULL;
         if (!expect_op(p, "]"))
             return NULL;
         if (e->kind == RILL_SQL_E_MAP && e->u.list.n_items % 2)
-            return fail_at(p, pos, "MAP[...] takes keys and values in pairs (it has %zu "
-                           "items)", e->u.list.n_items);
+            return fail_at(p, pos,
+                           "MAP[...] takes keys and values in pairs (it has %zu "
+                           "items)",
+                           e->u.list.n_items);
         return e;
     }
     if (word_in(t->text, t->len, NILADIC) && !rill__sql_is_op(ahead(p, 1), "(")) {
@@ -1251,7 +1646,7 @@ name:
         if (tok_reserved(t)) {
             fail_at(p, t->pos, "Incorrect syntax near the keyword '%.*s'", (int)t->len, t->text);
             err_append(p->err, "Was expecting an expression (a name that is a reserved keyword "
-                       "is written back-quoted)");
+                               "is written back-quoted)");
             return NULL;
         }
         return fail_expect(p, "an expression");
@@ -1387,8 +1782,8 @@ static rill__sql_expr *parse_pred(parser *p)
         static const struct {
             const char *op;
             rill__sql_op code;
-        } cmp[] = {{"=", RILL_SQL_OP_EQ},  {"<>", RILL_SQL_OP_NE}, {"!=", RILL_SQL_OP_NE},
-                   {"<", RILL_SQL_OP_LT},  {"<=", RILL_SQL_OP_LE}, {">", RILL_SQL_OP_GT},
+        } cmp[] = {{"=", RILL_SQL_OP_EQ}, {"<>", RILL_SQL_OP_NE}, {"!=", RILL_SQL_OP_NE},
+                   {"<", RILL_SQL_OP_LT}, {"<=", RILL_SQL_OP_LE}, {">", RILL_SQL_OP_GT},
                    {">=", RILL_SQL_OP_GE}};
         int c = -1;
         for (int k = 0; k < 7; k++)
@@ -1422,15 +1817,15 @@ static rill__sql_expr *parse_pred(parser *p)
                 e->u.is.test = RILL_SQL_IS_UNKNOWN;
             else
                 return fail_expect(p, "\"NULL\", \"TRUE\", \"FALSE\", \"UNKNOWN\", "
-                                   "\"DISTINCT FROM\"");
+                                      "\"DISTINCT FROM\"");
             l = e;
             continue;
         }
         bool neg = false;
         if (is_kw(p, "NOT")) {
             rill__sql_token *n = ahead(p, 1);
-            if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") &&
-                !rill__sql_is(n, "LIKE") && !rill__sql_is(n, "SIMILAR"))
+            if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") && !rill__sql_is(n, "LIKE") &&
+                !rill__sql_is(n, "SIMILAR"))
                 return l;
             p->i++;
             neg = true;
@@ -1576,8 +1971,9 @@ static rill__sql_window *parse_window_spec(parser *p)
         }
     }
     if (!is_op(p, ")"))
-        return fail_expect(p, w->frame ? "\")\"" : "\"PARTITION BY\", \"ORDER BY\", \"ROWS\", "
-                                                   "\"RANGE\", \")\"");
+        return fail_expect(p, w->frame ? "\")\""
+                                       : "\"PARTITION BY\", \"ORDER BY\", \"ROWS\", "
+                                         "\"RANGE\", \")\"");
     p->i++;
     return w;
 }
@@ -1815,8 +2211,8 @@ static rill__sql_from *parse_table_primary(parser *p)
             return NULL;
     } else if (accept_kw(p, "UNNEST")) {
         f->kind = RILL_SQL_F_UNNEST;
-        if (!expect_op(p, "(") ||
-            !parse_expr_list(p, &f->u.unnest.args, &f->u.unnest.n_args) || !expect_op(p, ")"))
+        if (!expect_op(p, "(") || !parse_expr_list(p, &f->u.unnest.args, &f->u.unnest.n_args) ||
+            !expect_op(p, ")"))
             return NULL;
         if (is_kw(p, "WITH") && rill__sql_is(ahead(p, 1), "ORDINALITY")) {
             p->i += 2;
@@ -1879,8 +2275,9 @@ static rill__sql_from *parse_from(parser *p)
             if (!expect_kw(p, "JOIN"))
                 return NULL;
         } else if (is_kw(p, "LEFT") || is_kw(p, "RIGHT") || is_kw(p, "FULL")) {
-            kind = is_kw(p, "LEFT") ? RILL_SQL_J_LEFT : is_kw(p, "RIGHT") ? RILL_SQL_J_RIGHT
-                                                                          : RILL_SQL_J_FULL;
+            kind = is_kw(p, "LEFT")    ? RILL_SQL_J_LEFT
+                   : is_kw(p, "RIGHT") ? RILL_SQL_J_RIGHT
+                                       : RILL_SQL_J_FULL;
             p->i++;
             accept_kw(p, "OUTER");
             if (!expect_kw(p, "JOIN"))
@@ -2002,8 +2399,7 @@ static rill__sql_query *parse_select(parser *p)
     if (accept_kw(p, "WINDOW")) {
         do {
             rill__sql_named_window w;
-            if (!parse_ident(p, &w.name) || !expect_kw(p, "AS") ||
-                !(w.spec = parse_window_spec(p)))
+            if (!parse_ident(p, &w.name) || !expect_kw(p, "AS") || !(w.spec = parse_window_spec(p)))
                 return NULL;
             PUSH(p, q->u.select.windows, q->u.select.n_windows, w);
         } while (accept_op(p, ","));
@@ -2156,8 +2552,7 @@ static bool parse_options(parser *p, rill__sql_option **out, size_t *n)
 
 static bool parse_if_not_exists(parser *p)
 {
-    if (is_kw(p, "IF") && rill__sql_is(ahead(p, 1), "NOT") &&
-        rill__sql_is(ahead(p, 2), "EXISTS")) {
+    if (is_kw(p, "IF") && rill__sql_is(ahead(p, 1), "NOT") && rill__sql_is(ahead(p, 2), "EXISTS")) {
         p->i += 3;
         return true;
     }
@@ -2170,7 +2565,8 @@ static bool not_enforced(parser *p)
         p->i += 2;
         return true;
     }
-    fail_at(p, cur(p)->pos, "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: "
+    fail_at(p, cur(p)->pos,
+            "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: "
             "write PRIMARY KEY ... NOT ENFORCED");
     return false;
 }
@@ -2190,8 +2586,8 @@ static bool parse_table_element(parser *p, rill__sql_create_table *ct)
         if (ct->has_watermark)
             return fail_at(p, pos, "a table has one WATERMARK") != NULL;
         ct->has_watermark = true;
-        return expect_kw(p, "FOR") && parse_name(p, &ct->watermark_col) &&
-               expect_kw(p, "AS") && (ct->watermark = parse_expr(p)) != NULL;
+        return expect_kw(p, "FOR") && parse_name(p, &ct->watermark_col) && expect_kw(p, "AS") &&
+               (ct->watermark = parse_expr(p)) != NULL;
     }
     rill__sql_ident *constraint = NULL;
     if (accept_kw(p, "CONSTRAINT")) {
@@ -2289,8 +2685,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         if (accept_kw(p, "COMMENT") && !(ct->comment = parse_string(p)))
             return NULL;
         if (accept_kw(p, "PARTITIONED")) {
-            if (!expect_kw(p, "BY") ||
-                !parse_ident_list(p, &ct->partitioned, &ct->n_partitioned))
+            if (!expect_kw(p, "BY") || !parse_ident_list(p, &ct->partitioned, &ct->n_partitioned))
                 return NULL;
         }
         if (accept_kw(p, "WITH") && !parse_options(p, &ct->options, &ct->n_options))
@@ -2307,8 +2702,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         s->u.create_view.if_not_exists = parse_if_not_exists(p);
         if (!parse_name(p, &s->u.create_view.name))
             return NULL;
-        if (is_op(p, "(") &&
-            !parse_ident_list(p, &s->u.create_view.cols, &s->u.create_view.n_cols))
+        if (is_op(p, "(") && !parse_ident_list(p, &s->u.create_view.cols, &s->u.create_view.n_cols))
             return NULL;
         if (accept_kw(p, "COMMENT") && !(s->u.create_view.comment = parse_string(p)))
             return NULL;
@@ -2322,8 +2716,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         f->temporary = temporary;
         f->system = system;
         f->if_not_exists = parse_if_not_exists(p);
-        if (!parse_name(p, &f->name) || !expect_kw(p, "AS") ||
-            !(f->identifier = parse_string(p)))
+        if (!parse_name(p, &f->name) || !expect_kw(p, "AS") || !(f->identifier = parse_string(p)))
             return NULL;
         if (accept_kw(p, "LANGUAGE")) {
             if (accept_kw(p, "JAVA"))
@@ -2403,8 +2796,8 @@ static rill__sql_stmt *parse_statement_set(parser *p, rill__sql_pos pos)
         return NULL;
     while (!is_kw(p, "END")) {
         if (!is_kw(p, "INSERT"))
-            return fail_expect(p, s->u.statement_set.n_inserts ? "\"INSERT\", \"END\""
-                                                               : "\"INSERT\"");
+            return fail_expect(p,
+                               s->u.statement_set.n_inserts ? "\"INSERT\", \"END\"" : "\"INSERT\"");
         rill__sql_stmt *ins = parse_insert(p);
         if (!ins)
             return NULL;
@@ -2416,8 +2809,8 @@ static rill__sql_stmt *parse_statement_set(parser *p, rill__sql_pos pos)
     return s;
 }
 
-static const char *const SHOW_WORDS[] = {"TABLES", "VIEWS", "FUNCTIONS", "CATALOGS",
-                                         "DATABASES", NULL};
+static const char *const SHOW_WORDS[] = {"TABLES",   "VIEWS",     "FUNCTIONS",
+                                         "CATALOGS", "DATABASES", NULL};
 
 static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
 {
@@ -2505,8 +2898,8 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
                 return NULL;
         } else {
             return fail_expect(p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"CATALOGS\", "
-                               "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
-                               "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
+                                  "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
+                                  "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
         }
         return s;
     }
@@ -2537,7 +2930,7 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
                 if (!details[k]) {
                     if (any)
                         return fail_expect(p, "\"ESTIMATED_COST\", \"CHANGELOG_MODE\", "
-                                           "\"JSON_EXECUTION_PLAN\", \"PLAN_ADVICE\"");
+                                              "\"JSON_EXECUTION_PLAN\", \"PLAN_ADVICE\"");
                     break;
                 }
                 p->i++;
@@ -2578,8 +2971,8 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
     if (t->kind == RILL_SQL_END)
         return fail_at(p, pos, "no statement (the text is empty)");
     return fail_expect(p, "\"SELECT\", \"INSERT\", \"CREATE\", \"DROP\", \"SET\", \"RESET\", "
-                       "\"SHOW\", \"DESCRIBE\", \"USE\", \"EXPLAIN\", \"EXECUTE\", \"WITH\", "
-                       "\"VALUES\", \"BEGIN\", \"END\", \"HELP\", \"QUIT\"");
+                          "\"SHOW\", \"DESCRIBE\", \"USE\", \"EXPLAIN\", \"EXECUTE\", \"WITH\", "
+                          "\"VALUES\", \"BEGIN\", \"END\", \"HELP\", \"QUIT\"");
 }
 
 /* ---- entry --------------------------------------------------------------------------------- */

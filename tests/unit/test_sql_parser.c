@@ -21,8 +21,8 @@ static rill__sql_ast *parse_print(const char *sql, char **print_out)
     rill__sql_ast *again;
     rc = rill__sql_parse(rill__buf_cstr(&p1), 0, p1.len, &again, &err);
     if (rc)
-        rill_test_fail(__FILE__, __LINE__, "the print does not parse: %s\n%s",
-                       rill__buf_cstr(&p1), err.msg);
+        rill_test_fail(__FILE__, __LINE__, "the print does not parse: %s\n%s", rill__buf_cstr(&p1),
+                       err.msg);
     rill__sql_print_stmt(&p2, again->stmt);
     CHECK_STR(rill__buf_cstr(&p2), rill__buf_cstr(&p1));
     rill__sql_ast_free(again);
@@ -40,22 +40,22 @@ static rill__sql_stmt *parse(const char *sql, rill__sql_ast **ast_out)
 }
 
 /* The canonical print of sql. */
-#define CHECK_PRINT(sql, want)                                                                 \
-    do {                                                                                       \
-        char *got_;                                                                            \
-        rill__sql_ast_free(parse_print((sql), &got_));                                         \
-        CHECK_STR(got_, (want));                                                               \
-        free(got_);                                                                            \
+#define CHECK_PRINT(sql, want)                                                                     \
+    do {                                                                                           \
+        char *got_;                                                                                \
+        rill__sql_ast_free(parse_print((sql), &got_));                                             \
+        CHECK_STR(got_, (want));                                                                   \
+        free(got_);                                                                                \
     } while (0)
 
 /* sql does not parse, with exactly the message want (line, caret and all). */
-#define CHECK_ERROR(sql, want)                                                                 \
-    do {                                                                                       \
-        rill__sql_ast *bad_ast_ = (rill__sql_ast *)1;                                                \
-        rill__err e_ = {0};                                                                    \
-        CHECK_EQ(rill__sql_parse((sql), 0, strlen(sql), &bad_ast_, &e_), RILL_EPARSE);              \
+#define CHECK_ERROR(sql, want)                                                                     \
+    do {                                                                                           \
+        rill__sql_ast *bad_ast_ = (rill__sql_ast *)1;                                              \
+        rill__err e_ = {0};                                                                        \
+        CHECK_EQ(rill__sql_parse((sql), 0, strlen(sql), &bad_ast_, &e_), RILL_EPARSE);             \
         CHECK(bad_ast_ == NULL);                                                                   \
-        CHECK_STR(e_.msg, (want));                                                          \
+        CHECK_STR(e_.msg, (want));                                                                 \
     } while (0)
 
 static const char *id0(const rill__sql_name *n)
@@ -127,9 +127,12 @@ TEST(sql_parse_client_statements)
     static const struct {
         const char *sql;
         rill__sql_stmt_kind kind;
-    } words[] = {{"HELP", RILL_SQL_S_HELP},   {"quit", RILL_SQL_S_QUIT},
-                 {"EXIT", RILL_SQL_S_QUIT},   {"CLEAR", RILL_SQL_S_CLEAR},
-                 {"BEGIN STATEMENT SET", RILL_SQL_S_BEGIN_SET}, {"END", RILL_SQL_S_END}};
+    } words[] = {{"HELP", RILL_SQL_S_HELP},
+                 {"quit", RILL_SQL_S_QUIT},
+                 {"EXIT", RILL_SQL_S_QUIT},
+                 {"CLEAR", RILL_SQL_S_CLEAR},
+                 {"BEGIN STATEMENT SET", RILL_SQL_S_BEGIN_SET},
+                 {"END", RILL_SQL_S_END}};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         s = parse(words[i].sql, &ast);
         CHECK_EQ(s->kind, words[i].kind);
@@ -153,7 +156,8 @@ TEST(sql_parse_create_drop)
     CHECK_PRINT("create view v as select * from t", "CREATE VIEW v AS SELECT * FROM t");
 
     s = parse("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS count_char AS 'count_char' "
-              "LANGUAGE C USING JAR 'nexmark_udf.so', JAR 'more.so'", &ast);
+              "LANGUAGE C USING JAR 'nexmark_udf.so', JAR 'more.so'",
+              &ast);
     CHECK_EQ(s->kind, RILL_SQL_S_CREATE_FUNCTION);
     CHECK(s->u.create_function.temporary && s->u.create_function.system &&
           s->u.create_function.if_not_exists);
@@ -327,7 +331,8 @@ TEST(sql_parse_insert_explain_execute)
     CHECK_PRINT("insert into t (select 1)", "INSERT INTO t SELECT 1");
 
     s = parse("EXECUTE STATEMENT SET\nBEGIN\n  INSERT INTO a SELECT * FROM s;\n"
-              "  INSERT INTO b SELECT x FROM s WHERE x > 1;\nEND", &ast);
+              "  INSERT INTO b SELECT x FROM s WHERE x > 1;\nEND",
+              &ast);
     CHECK_EQ(s->kind, RILL_SQL_S_STATEMENT_SET);
     CHECK_EQ(s->u.statement_set.n_inserts, 2);
     CHECK_STR(id0(&s->u.statement_set.inserts[1]->u.insert.target), "b");
@@ -394,7 +399,8 @@ TEST(sql_parse_select_clauses)
     CHECK_PRINT("select all a from t limit 2", "SELECT ALL a FROM t LIMIT 2");
 
     s = parse("SELECT a, COUNT(*) FROM t GROUP BY GROUPING SETS ((a, b), (a), ()), ROLLUP (a, b), "
-              "CUBE (c)", &ast);
+              "CUBE (c)",
+              &ast);
     q = select_of(s);
     CHECK_EQ(q->u.select.n_group, 3);
     rill__sql_group *gs = q->u.select.group[0];
@@ -413,7 +419,8 @@ TEST(sql_parse_set_operations_with_values)
     rill__sql_ast *ast;
     /* INTERSECT binds tighter than UNION and EXCEPT; those lean left */
     rill__sql_stmt *s = parse("SELECT a FROM x UNION ALL SELECT b FROM y INTERSECT SELECT c FROM z "
-                              "EXCEPT SELECT d FROM w", &ast);
+                              "EXCEPT SELECT d FROM w",
+                              &ast);
     rill__sql_query *q = select_of(s);
     CHECK(q->kind == RILL_SQL_Q_SETOP && q->u.setop.op == RILL_SQL_SET_EXCEPT);
     rill__sql_query *u = q->u.setop.left;
@@ -466,7 +473,8 @@ TEST(sql_parse_from_forms)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM Orders AS o JOIN Rates FOR SYSTEM_TIME AS OF o.proctime AS r "
-              "ON o.currency = r.currency", &ast);
+              "ON o.currency = r.currency",
+              &ast);
     f = select_of(s)->u.select.from;
     CHECK_STR(f->u.join.left->alias->text, "o");
     rill__sql_from *r = f->u.join.right;
@@ -476,7 +484,8 @@ TEST(sql_parse_from_forms)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM cat.db.t /*+ OPTIONS('scan.startup.mode'='earliest-offset', "
-              "'a' = 'b') */ x", &ast);
+              "'a' = 'b') */ x",
+              &ast);
     f = select_of(s)->u.select.from;
     CHECK_EQ(f->u.table.name.n_parts, 3);
     CHECK_EQ(f->u.table.n_hints, 1);
@@ -507,10 +516,10 @@ TEST(sql_parse_from_forms)
 TEST(sql_parse_window_tvfs)
 {
     rill__sql_ast *ast;
-    rill__sql_stmt *s = parse(
-        "SELECT window_start, window_end, SUM(price) FROM TABLE(\n"
-        "  TUMBLE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '10' MINUTES))\n"
-        "GROUP BY window_start, window_end", &ast);
+    rill__sql_stmt *s = parse("SELECT window_start, window_end, SUM(price) FROM TABLE(\n"
+                              "  TUMBLE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '10' MINUTES))\n"
+                              "GROUP BY window_start, window_end",
+                              &ast);
     rill__sql_from *f = select_of(s)->u.select.from;
     CHECK(f->kind == RILL_SQL_F_FUNCTION && !f->lateral);
     rill__sql_call *c = &f->u.call->u.call;
@@ -527,15 +536,18 @@ TEST(sql_parse_window_tvfs)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM TABLE(HOP(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '5' MINUTES, "
-              "INTERVAL '10' MINUTES))", &ast);
+              "INTERVAL '10' MINUTES))",
+              &ast);
     CHECK_EQ(select_of(s)->u.select.from->u.call->u.call.n_args, 4);
     rill__sql_ast_free(ast);
     s = parse("SELECT * FROM TABLE(CUMULATE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '2' MINUTES, "
-              "INTERVAL '10' MINUTES, INTERVAL '1' MINUTE))", &ast);
+              "INTERVAL '10' MINUTES, INTERVAL '1' MINUTE))",
+              &ast);
     CHECK_EQ(select_of(s)->u.select.from->u.call->u.call.n_args, 5);
     rill__sql_ast_free(ast);
     s = parse("SELECT * FROM TABLE(SESSION(TABLE Bid PARTITION BY item, DESCRIPTOR(bidtime), "
-              "INTERVAL '5' MINUTES))", &ast);
+              "INTERVAL '5' MINUTES))",
+              &ast);
     c = &select_of(s)->u.select.from->u.call->u.call;
     CHECK_EQ(c->args[0]->u.table_arg.n_partition, 1);
     CHECK_STR(id0(&c->args[0]->u.table_arg.partition[0]->u.name), "item");
@@ -547,7 +559,8 @@ TEST(sql_parse_window_tvfs)
                 "DESCRIPTOR(bidtime), INTERVAL '5' MINUTE))");
 
     s = parse("SELECT * FROM TABLE(TUMBLE(DATA => TABLE Bid, TIMECOL => DESCRIPTOR(bidtime), "
-              "SIZE => INTERVAL '10' MINUTES, `OFFSET` => INTERVAL '1' MINUTES))", &ast);
+              "SIZE => INTERVAL '10' MINUTES, `OFFSET` => INTERVAL '1' MINUTES))",
+              &ast);
     c = &select_of(s)->u.select.from->u.call->u.call;
     CHECK_EQ(c->n_args, 4);
     CHECK_EQ(c->args[0]->kind, RILL_SQL_E_NAMED_ARG);
@@ -644,7 +657,8 @@ TEST(sql_parse_nexmark_style_queries)
     /* the names Nexmark uses, some of them Flink keywords that are not reserved */
     rill__sql_ast *ast;
     rill__sql_stmt *s = parse("SELECT dateTime, extra, channel, url, window_start, name, state, "
-                              "city, description, reserve, `value` FROM bid", &ast);
+                              "city, description, reserve, `value` FROM bid",
+                              &ast);
     rill__sql_query *q = select_of(s);
     CHECK_EQ(q->u.select.n_items, 11);
     CHECK_STR(q->u.select.items[0].expr->u.name.parts[0].text, "dateTime"); /* case kept */
@@ -656,24 +670,25 @@ TEST(sql_parse_nexmark_style_queries)
 TEST(sql_parse_match_recognize)
 {
     rill__sql_ast *ast;
-    rill__sql_stmt *s = parse(
-        "SELECT * FROM Ticker\n"
-        "MATCH_RECOGNIZE (\n"
-        "  PARTITION BY symbol\n"
-        "  ORDER BY rowtime\n"
-        "  MEASURES\n"
-        "    START_ROW.rowtime AS start_tstamp,\n"
-        "    LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,\n"
-        "    AVG(PRICE_UP.price) AS avg_up\n"
-        "  ONE ROW PER MATCH\n"
-        "  AFTER MATCH SKIP TO LAST PRICE_UP\n"
-        "  PATTERN (START_ROW PRICE_DOWN+? (X | Y)* PRICE_UP{2,} Z{1,3} W?)\n"
-        "  WITHIN INTERVAL '1' HOUR\n"
-        "  DEFINE\n"
-        "    PRICE_DOWN AS (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < "
-        "START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),\n"
-        "    PRICE_UP AS PRICE_UP.price > PREV(PRICE_UP.price)\n"
-        ") AS MR", &ast);
+    rill__sql_stmt *s =
+        parse("SELECT * FROM Ticker\n"
+              "MATCH_RECOGNIZE (\n"
+              "  PARTITION BY symbol\n"
+              "  ORDER BY rowtime\n"
+              "  MEASURES\n"
+              "    START_ROW.rowtime AS start_tstamp,\n"
+              "    LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,\n"
+              "    AVG(PRICE_UP.price) AS avg_up\n"
+              "  ONE ROW PER MATCH\n"
+              "  AFTER MATCH SKIP TO LAST PRICE_UP\n"
+              "  PATTERN (START_ROW PRICE_DOWN+? (X | Y)* PRICE_UP{2,} Z{1,3} W?)\n"
+              "  WITHIN INTERVAL '1' HOUR\n"
+              "  DEFINE\n"
+              "    PRICE_DOWN AS (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < "
+              "START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),\n"
+              "    PRICE_UP AS PRICE_UP.price > PREV(PRICE_UP.price)\n"
+              ") AS MR",
+              &ast);
     rill__sql_from *f = select_of(s)->u.select.from;
     CHECK_EQ(f->kind, RILL_SQL_F_MATCH);
     CHECK_STR(f->alias->text, "MR");
@@ -718,11 +733,11 @@ static char *expr_print(const char *expr)
     return out;
 }
 
-#define CHECK_EXPR(expr, want)                                                                 \
-    do {                                                                                       \
-        char *g_ = expr_print(expr);                                                           \
-        CHECK_STR(g_, (want));                                                                 \
-        free(g_);                                                                              \
+#define CHECK_EXPR(expr, want)                                                                     \
+    do {                                                                                           \
+        char *g_ = expr_print(expr);                                                               \
+        CHECK_STR(g_, (want));                                                                     \
+        free(g_);                                                                                  \
     } while (0)
 
 static rill__sql_expr *first_item(const char *sql, rill__sql_ast **ast)
@@ -797,11 +812,12 @@ TEST(sql_parse_literals)
     rill__sql_ast *ast;
     rill__sql_query *q = select_of(parse(
         "SELECT 42, 4.2, .5, 1.5E-3, 'it''s', U&'\\00e9t\\00e9', X'0aFF', TRUE, FALSE, UNKNOWN, "
-        "NULL, DATE '2020-01-01', TIME '10:00:00', TIMESTAMP '2020-01-01 10:00:00.123'", &ast));
+        "NULL, DATE '2020-01-01', TIME '10:00:00', TIMESTAMP '2020-01-01 10:00:00.123'",
+        &ast));
     static const rill__sql_lit_kind kinds[] = {
-        RILL_SQL_L_INTEGER, RILL_SQL_L_DECIMAL, RILL_SQL_L_DECIMAL, RILL_SQL_L_APPROX,
-        RILL_SQL_L_STRING,  RILL_SQL_L_STRING,  RILL_SQL_L_BINARY,  RILL_SQL_L_TRUE,
-        RILL_SQL_L_FALSE,   RILL_SQL_L_UNKNOWN, RILL_SQL_L_NULL,    RILL_SQL_L_DATE,
+        RILL_SQL_L_INTEGER, RILL_SQL_L_DECIMAL,  RILL_SQL_L_DECIMAL, RILL_SQL_L_APPROX,
+        RILL_SQL_L_STRING,  RILL_SQL_L_STRING,   RILL_SQL_L_BINARY,  RILL_SQL_L_TRUE,
+        RILL_SQL_L_FALSE,   RILL_SQL_L_UNKNOWN,  RILL_SQL_L_NULL,    RILL_SQL_L_DATE,
         RILL_SQL_L_TIME,    RILL_SQL_L_TIMESTAMP};
     CHECK_EQ(q->u.select.n_items, 14);
     for (size_t i = 0; i < 14; i++) {
@@ -825,8 +841,8 @@ TEST(sql_parse_literals)
     e = first_item("SELECT INTERVAL '1:30' MINUTE TO SECOND", &ast);
     CHECK_EQ(e->kind, RILL_SQL_E_INTERVAL);
     CHECK_STR(e->u.interval.text, "1:30");
-    CHECK(e->u.interval.q.start == RILL_SQL_UNIT_MINUTE && e->u.interval.q.end ==
-          RILL_SQL_UNIT_SECOND);
+    CHECK(e->u.interval.q.start == RILL_SQL_UNIT_MINUTE &&
+          e->u.interval.q.end == RILL_SQL_UNIT_SECOND);
     CHECK(e->u.interval.q.frac == 6 && !e->u.interval.q.frac_given);
     CHECK_EQ(e->u.interval.sign, 1);
     rill__sql_ast_free(ast);
@@ -885,11 +901,11 @@ TEST(sql_parse_calls)
     CHECK(e->kind == RILL_SQL_E_CALL && e->u.call.form == RILL_SQL_C_NILADIC);
     rill__sql_ast_free(ast);
     e = first_item("SELECT SUM(a) OVER (PARTITION BY b ORDER BY ts RANGE BETWEEN INTERVAL '1' "
-                   "HOUR PRECEDING AND CURRENT ROW)", &ast);
+                   "HOUR PRECEDING AND CURRENT ROW)",
+                   &ast);
     rill__sql_window *w = e->u.call.window;
     CHECK(e->u.call.over && w->n_partition == 1 && w->n_order == 1 && w->frame == 2);
-    CHECK(w->between && w->lo.kind == RILL_SQL_B_PRECEDING && w->hi.kind ==
-          RILL_SQL_B_CURRENT_ROW);
+    CHECK(w->between && w->lo.kind == RILL_SQL_B_PRECEDING && w->hi.kind == RILL_SQL_B_CURRENT_ROW);
     CHECK_EQ(w->lo.offset->kind, RILL_SQL_E_INTERVAL);
     rill__sql_ast_free(ast);
     e = first_item("SELECT MIN(a) OVER w FROM t WINDOW w AS (ORDER BY ts ROWS 2 PRECEDING)", &ast);
@@ -995,16 +1011,15 @@ TEST(sql_parse_types)
          RILL_SQL_T_TIMESTAMP_LTZ, 9, 0, true},
         {"TIMESTAMP_LTZ", "TIMESTAMP_LTZ", RILL_SQL_T_TIMESTAMP_LTZ, 6, 0, false},
         {"TIMESTAMP_LTZ(3)", "TIMESTAMP_LTZ(3)", RILL_SQL_T_TIMESTAMP_LTZ, 3, 0, true},
-        {"INTERVAL DAY(2) TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_SQL_T_INTERVAL, 0,
-         0, false},
+        {"INTERVAL DAY(2) TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_SQL_T_INTERVAL, 0, 0,
+         false},
         {"ARRAY<INT NOT NULL>", "ARRAY<INT NOT NULL>", RILL_SQL_T_ARRAY, 0, 0, false},
         {"INT ARRAY", "ARRAY<INT>", RILL_SQL_T_ARRAY, 0, 0, false},
         {"MULTISET<STRING>", "MULTISET<STRING>", RILL_SQL_T_MULTISET, 0, 0, false},
         {"MAP<STRING, ARRAY<BIGINT>>", "MAP<STRING, ARRAY<BIGINT>>", RILL_SQL_T_MAP, 0, 0, false},
         {"ROW<a INT NOT NULL, `b c` STRING COMMENT 'x'>",
          "ROW<a INT NOT NULL, `b c` STRING COMMENT 'x'>", RILL_SQL_T_ROW, 0, 0, false},
-        {"ROW(a INT, b ROW<c DOUBLE>)", "ROW(a INT, b ROW<c DOUBLE>)", RILL_SQL_T_ROW, 0, 0,
-         false},
+        {"ROW(a INT, b ROW<c DOUBLE>)", "ROW(a INT, b ROW<c DOUBLE>)", RILL_SQL_T_ROW, 0, 0, false},
         {"BIGINT NOT NULL", "BIGINT NOT NULL", RILL_SQL_T_BIGINT, 0, 0, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -1238,8 +1253,8 @@ TEST(sql_parse_depth_limit)
 {
     /* deep nesting is refused with a message, not a stack overflow */
     static const char *const opens[] = {"(", "- ", "NOT ", "f(", "(SELECT ", "ROW<a "};
-    static const char *const heads[] = {"SELECT ", "SELECT ", "SELECT ", "SELECT ", "SELECT ",
-                                        "SELECT CAST(x AS "};
+    static const char *const heads[] = {"SELECT ", "SELECT ", "SELECT ",
+                                        "SELECT ", "SELECT ", "SELECT CAST(x AS "};
     for (size_t k = 0; k < sizeof opens / sizeof *opens; k++) {
         rill__buf b = {0};
         rill__buf_printf(&b, "%s", heads[k]);
