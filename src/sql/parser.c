@@ -1774,10 +1774,83 @@ static rill__sql_expr *parse_add(parser *p)
     return l;
 }
 
-/* comparisons and the predicates: IS, BETWEEN, IN, LIKE, SIMILAR TO */
-static rill__sql_expr *parse_pred(parser *p)
+/* [NOT] BETWEEN, [NOT] IN, [NOT] LIKE, [NOT] SIMILAR TO applied to l; l itself (*matched
+ * false) when none follows. */
+static rill__sql_expr *like_suffix(parser *p, rill__sql_expr *l, bool *matched)
+{
+    rill__sql_pos pos = l->pos;
+    *matched = true;
+    bool neg = false;
+    if (is_kw(p, "NOT")) {
+        rill__sql_token *n = ahead(p, 1);
+        if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") && !rill__sql_is(n, "LIKE") &&
+            !rill__sql_is(n, "SIMILAR")) {
+            *matched = false;
+            return l;
+        }
+        p->i++;
+        neg = true;
+    }
+    if (accept_kw(p, "BETWEEN")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_BETWEEN, pos);
+        e->u.between.arg = l;
+        e->u.between.negated = neg;
+        if (accept_kw(p, "ASYMMETRIC"))
+            e->u.between.symmetry = 1;
+        else if (accept_kw(p, "SYMMETRIC"))
+            e->u.between.symmetry = 2;
+        if (!(e->u.between.lo = parse_add(p)) || !expect_kw(p, "AND") ||
+            !(e->u.between.hi = parse_add(p)))
+            return NULL;
+        return e;
+    } else if (accept_kw(p, "IN")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_IN, pos);
+        e->u.in.arg = l;
+        e->u.in.negated = neg;
+        if (!expect_op(p, "("))
+            return NULL;
+        if (starts_query(cur(p))) {
+            if (!(e->u.in.query = parse_query(p)))
+                return NULL;
+        } else if (!parse_expr_list(p, &e->u.in.list, &e->u.in.n_list)) {
+            return NULL;
+        }
+        if (!expect_op(p, ")"))
+            return NULL;
+        return e;
+    } else if (is_kw(p, "LIKE") || is_kw(p, "SIMILAR")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_LIKE, pos);
+        e->u.like.arg = l;
+        e->u.like.negated = neg;
+        e->u.like.similar = accept_kw(p, "SIMILAR");
+        if (e->u.like.similar ? !expect_kw(p, "TO") : !expect_kw(p, "LIKE"))
+            return NULL;
+        if (!(e->u.like.pattern = parse_add(p)))
+            return NULL;
+        if (accept_kw(p, "ESCAPE") && !(e->u.like.escape = parse_add(p)))
+            return NULL;
+        return e;
+    } else {
+        *matched = false;
+        return l;
+    }
+}
+
+/* BETWEEN, IN, LIKE, SIMILAR TO: Calcite ranks them above the comparisons (a = b LIKE c is
+ * a = (b LIKE c)) */
+static rill__sql_expr *parse_like(parser *p)
 {
     rill__sql_expr *l = parse_add(p);
+    bool matched = true;
+    while (l && matched)
+        l = like_suffix(p, l, &matched);
+    return l;
+}
+
+/* comparisons and IS ...: a = b IS NULL is (a = b) IS NULL */
+static rill__sql_expr *parse_pred(parser *p)
+{
+    rill__sql_expr *l = parse_like(p);
     while (l) {
         static const struct {
             const char *op;
@@ -1791,7 +1864,7 @@ static rill__sql_expr *parse_pred(parser *p)
                 c = k;
         if (c >= 0) {
             p->i++;
-            l = binary(p, cmp[c].code, l, parse_add(p));
+            l = binary(p, cmp[c].code, l, parse_like(p));
             continue;
         }
         rill__sql_pos pos = l->pos;
@@ -1801,7 +1874,7 @@ static rill__sql_expr *parse_pred(parser *p)
                 if (!expect_kw(p, "FROM"))
                     return NULL;
                 l = binary(p, neg ? RILL_SQL_OP_NOT_DISTINCT : RILL_SQL_OP_DISTINCT, l,
-                           parse_add(p));
+                           parse_like(p));
                 continue;
             }
             rill__sql_expr *e = new_expr(p, RILL_SQL_E_IS, pos);
@@ -1821,57 +1894,10 @@ static rill__sql_expr *parse_pred(parser *p)
             l = e;
             continue;
         }
-        bool neg = false;
-        if (is_kw(p, "NOT")) {
-            rill__sql_token *n = ahead(p, 1);
-            if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") && !rill__sql_is(n, "LIKE") &&
-                !rill__sql_is(n, "SIMILAR"))
-                return l;
-            p->i++;
-            neg = true;
-        }
-        if (accept_kw(p, "BETWEEN")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_BETWEEN, pos);
-            e->u.between.arg = l;
-            e->u.between.negated = neg;
-            if (accept_kw(p, "ASYMMETRIC"))
-                e->u.between.symmetry = 1;
-            else if (accept_kw(p, "SYMMETRIC"))
-                e->u.between.symmetry = 2;
-            if (!(e->u.between.lo = parse_add(p)) || !expect_kw(p, "AND") ||
-                !(e->u.between.hi = parse_add(p)))
-                return NULL;
-            l = e;
-        } else if (accept_kw(p, "IN")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_IN, pos);
-            e->u.in.arg = l;
-            e->u.in.negated = neg;
-            if (!expect_op(p, "("))
-                return NULL;
-            if (starts_query(cur(p))) {
-                if (!(e->u.in.query = parse_query(p)))
-                    return NULL;
-            } else if (!parse_expr_list(p, &e->u.in.list, &e->u.in.n_list)) {
-                return NULL;
-            }
-            if (!expect_op(p, ")"))
-                return NULL;
-            l = e;
-        } else if (is_kw(p, "LIKE") || is_kw(p, "SIMILAR")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_LIKE, pos);
-            e->u.like.arg = l;
-            e->u.like.negated = neg;
-            e->u.like.similar = accept_kw(p, "SIMILAR");
-            if (e->u.like.similar ? !expect_kw(p, "TO") : !expect_kw(p, "LIKE"))
-                return NULL;
-            if (!(e->u.like.pattern = parse_add(p)))
-                return NULL;
-            if (accept_kw(p, "ESCAPE") && !(e->u.like.escape = parse_add(p)))
-                return NULL;
-            l = e;
-        } else {
+        bool matched;
+        l = like_suffix(p, l, &matched); /* (a = b) IS NULL LIKE c and the like */
+        if (!matched)
             return l;
-        }
     }
     return l;
 }

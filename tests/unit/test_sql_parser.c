@@ -764,6 +764,14 @@ TEST(sql_parse_operator_precedence)
     CHECK_EXPR("a NOT IN (1, 2)", "(a NOT IN (1, 2))");
     CHECK_EXPR("a = 1 OR a = 2 OR a = 3", "((a = 1) OR (a = 2) OR (a = 3))");
     CHECK_EXPR("(a + b) * c", "((a + b) * c)");
+    /* BETWEEN, IN, LIKE above the comparisons; IS ... below them */
+    CHECK_EXPR("a = b LIKE c", "(a = (b LIKE c))");
+    CHECK_EXPR("a LIKE b = c", "((a LIKE b) = c)");
+    CHECK_EXPR("a = b BETWEEN 1 AND 2", "(a = (b BETWEEN 1 AND 2))");
+    CHECK_EXPR("a <> b IN (1)", "(a <> (b IN (1)))");
+    CHECK_EXPR("a = b IS NULL", "((a = b) IS NULL)");
+    CHECK_EXPR("a IS NULL = b", "((a IS NULL) = b)");
+    CHECK_EXPR("a = b = c", "(a = b = c)");
     CHECK_EXPR("a - (b - c)", "(a - (b - c))");
     rill__sql_ast *ast;
     rill__sql_expr *e = first_item("SELECT a - b - c", &ast);
