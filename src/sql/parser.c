@@ -18,6 +18,8 @@ typedef struct parser {
     size_t n, cap, i;
     int depth;
     bool failed;
+    size_t follow_at; /* where the last SELECT ended, and what could have come there */
+    char follow[256];
     rill__err *err;
 } parser;
 
@@ -2430,6 +2432,24 @@ static rill__sql_query *parse_select(parser *p)
             PUSH(p, q->u.select.windows, q->u.select.n_windows, w);
         } while (accept_op(p, ","));
     }
+    /* for "Was expecting" when what follows is wrong: the clauses that could still come */
+    static const char *const clauses[] = {"\"WHERE\"", "\"GROUP BY\"", "\"HAVING\"", "\"WINDOW\""};
+    bool given[] = {q->u.select.where != NULL, q->u.select.has_group_by, q->u.select.having != NULL,
+                    q->u.select.n_windows > 0};
+    int last = -1;
+    for (int k = 0; k < 4; k++)
+        if (given[k])
+            last = k;
+    p->follow[0] = '\0';
+    if (!q->u.select.from)
+        strcat(p->follow, "\"FROM\", ");
+    for (int k = last + 1; k < 4; k++) {
+        strcat(p->follow, clauses[k]);
+        strcat(p->follow, ", ");
+    }
+    strcat(p->follow, "\"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", "
+                      "\"INTERSECT\", \"EXCEPT\"");
+    p->follow_at = p->i;
     return q;
 }
 
@@ -3073,7 +3093,13 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
     if (!s)
         goto fail;
     if (cur(&p)->kind != RILL_SQL_END) {
-        fail_expect(&p, "the end of the statement");
+        if (p.follow_at == p.i && p.follow[0] && !rill__sql_is_op(cur(&p), ";")) {
+            char what[300];
+            snprintf(what, sizeof what, "%s, the end of the statement", p.follow);
+            fail_expect(&p, what);
+        } else {
+            fail_expect(&p, "the end of the statement");
+        }
         goto fail;
     }
     ast->stmt = s;

@@ -1109,8 +1109,20 @@ TEST(sql_parse_errors)
                 "Incorrect syntax near the keyword 'select' at line 1, column 17:\n"
                 "CREATE TABLE t (select INT)\n                ^\nWas expecting a name (a "
                 "reserved keyword is a name only back-quoted)");
-    CHECK_ERROR("SELECT 1 1", "Encountered \"1\" at line 1, column 10:\nSELECT 1 1\n"
-                              "         ^\nWas expecting the end of the statement");
+    CHECK_ERROR("SELECT 1 1",
+                "Encountered \"1\" at line 1, column 10:\nSELECT 1 1\n         ^\nWas expecting "
+                "one of: \"FROM\", \"WHERE\", \"GROUP BY\", \"HAVING\", \"WINDOW\", "
+                "\"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", \"INTERSECT\", "
+                "\"EXCEPT\", the end of the statement");
+    /* a misspelt clause, with the clauses that could come there */
+    CHECK_ERROR("SELECT a FROM t GROUP BY a HAVNG x > 1",
+                "Encountered \"HAVNG\" at line 1, column 28:\nSELECT a FROM t GROUP BY a HAVNG x "
+                "> 1\n                           ^\nWas expecting one of: \"HAVING\", "
+                "\"WINDOW\", \"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", "
+                "\"INTERSECT\", \"EXCEPT\", the end of the statement");
+    CHECK_ERROR("CREATE VIEW v AS SELECT 1 ORDER BY 1 x",
+                "Encountered \"x\" at line 1, column 38:\nCREATE VIEW v AS SELECT 1 ORDER BY 1 x\n"
+                "                                     ^\nWas expecting the end of the statement");
     CHECK_ERROR("SELECT a FROM t GROUP a",
                 "Encountered \"a\" at line 1, column 23:\nSELECT a FROM t GROUP a\n"
                 "                      ^\nWas expecting \"BY\"");
