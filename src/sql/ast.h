@@ -735,17 +735,18 @@ struct rill__sql_stmt {
     } u;
 };
 
-/* One parsed statement: its tree, in an arena freed with it. */
+/* One parsed statement: its tree, in an arena freed with it. The nodes' positions have the
+ * script's lines and columns, and byte offsets into text (what rill__sql_error takes). */
 typedef struct rill__sql_ast {
     rill__arena arena;
-    const char *text; /* a copy of the script up to the statement's end (NUL-terminated) */
+    const char *text; /* a copy of the script from the statement's first line to its end */
     rill__sql_stmt *stmt;
 } rill__sql_ast;
 
 /* ---- parsing, printing -------------------------------------------------------------------- */
 
 /* Parses the one statement in script[start .. start + len) (one trailing ';' allowed), its
- * positions counted in the whole script (as rill__sql_split gives statements). 0 with *out set
+ * lines and columns counted in the whole script (as rill__sql_split gives statements). 0 with *out set
  * (free with rill__sql_ast_free), or RILL_EPARSE with *out NULL and err saying what and where,
  * in Flink's shape: 'Encountered "x" at line L, column C:' with the line, a caret under the
  * place and "Was expecting ..." below. Nesting deeper than RILL_SQL_MAX_DEPTH is refused. */

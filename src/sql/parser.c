@@ -3050,24 +3050,23 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
 {
     *out = NULL;
     rill__sql_ast *ast = rill__sql_ast_new();
-    size_t end = start + len;
-    char *text = rill__arena_alloc(&ast->arena, end + 1);
-    memcpy(text, script, end);
-    text[end] = '\0';
+    /* the copy starts at the statement's line (a script's statements each parsed would copy
+     * the script over and over otherwise); lines and columns still count from the script's
+     * start */
+    size_t bol = start, end = start + len;
+    while (bol > 0 && script[bol - 1] != '\n')
+        bol--;
+    int line = 1;
+    for (const char *c = script; (c = memchr(c, '\n', (size_t)(script + bol - c))) != NULL; c++)
+        line++;
+    char *text = rill__arena_alloc(&ast->arena, end - bol + 1);
+    memcpy(text, script + bol, end - bol);
+    text[end - bol] = '\0';
     ast->text = text;
     parser p = {.ast = ast, .text = text, .err = err};
     rill__sql_lexer lx;
-    rill__sql_lexer_init(&lx, text, end);
-    int line = 1, col = 1;
-    for (size_t i = 0; i < start; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    lx.at = (rill__sql_pos){start, line, col};
+    rill__sql_lexer_init(&lx, text, end - bol);
+    lx.at = (rill__sql_pos){start - bol, line, (int)(start - bol) + 1};
     for (;;) {
         rill__sql_token t;
         if (rill__sql_next(&lx, &t, err) != 0)

@@ -1083,6 +1083,10 @@ TEST(sql_parse_identifiers)
     CHECK_EQ(q->pos.line, 3);
     CHECK_EQ(q->u.select.items[1].expr->pos.line, 4);
     CHECK_EQ(q->u.select.items[1].expr->pos.col, 3);
+    /* offsets are into ast->text, so the planner's errors point with rill__sql_error */
+    CHECK_EQ(ast->text[q->u.select.items[1].expr->pos.off], 'y');
+    rill__sql_error(&err, ast->text, q->u.select.items[1].expr->pos, "Column 'y' not found");
+    CHECK_STR(err.msg, "Column 'y' not found at line 4, column 3:\n  y FROM t\n  ^");
     rill__sql_ast_free(ast);
     rill__sql_ast *bad = NULL;
     CHECK_EQ(rill__sql_parse("SET 'a' = 'b';\nSELECT x,", 15, 9, &bad, &err), RILL_EPARSE);
