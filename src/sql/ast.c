@@ -784,7 +784,7 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
         put(out, "VALUES ");
         for (size_t i = 0; i < q->u.values.n_rows; i++) { /* each row in parentheses */
             const rill__sql_expr *r = q->u.values.rows[i];
-            bool paren = r->kind != RILL_SQL_E_ROW || r->u.list.explicit_row;
+            bool paren = r->kind != RILL_SQL_E_ROW;
             put(out, i ? (paren ? ", (" : ", ") : (paren ? "(" : ""));
             rill__sql_print_expr(out, r);
             put(out, paren ? ")" : "");

@@ -1547,10 +1547,6 @@ static rill__sql_expr *parse_primary(parser *p)
                 return NULL;
             return e;
         }
-        if (rill__sql_is_op(t, "*")) {
-            p->i++;
-            return new_expr(p, RILL_SQL_E_STAR, pos);
-        }
         return fail_expect(p, "an expression");
     case RILL_SQL_WORD:
         break;
@@ -2401,6 +2397,12 @@ static rill__sql_query *parse_select(parser *p)
         q->u.select.quantifier = 2;
     do {
         rill__sql_item it = {0};
+        if (is_op(p, "*")) { /* * alone: a star stands nowhere else in an expression */
+            it.expr = new_expr(p, RILL_SQL_E_STAR, cur(p)->pos);
+            p->i++;
+            PUSH(p, q->u.select.items, q->u.select.n_items, it);
+            continue;
+        }
         if (!(it.expr = parse_expr(p)))
             return NULL;
         bool as = accept_kw(p, "AS");

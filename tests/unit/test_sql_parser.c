@@ -442,6 +442,7 @@ TEST(sql_parse_set_operations_with_values)
     CHECK_EQ(q->u.select.from->u.join.kind, RILL_SQL_J_COMMA);
     rill__sql_ast_free(ast);
     CHECK_PRINT("values (1, 'a'), (2, 'b')", "VALUES (1, 'a'), (2, 'b')");
+    CHECK_PRINT("values row(1, 'a'), (2)", "VALUES ROW(1, 'a'), (2)");
     CHECK_PRINT("select * from (values (1), (2)) as t (x)",
                 "SELECT * FROM (VALUES (1), (2)) AS t (x)");
 }
@@ -1163,6 +1164,9 @@ TEST(sql_parse_errors)
                 "Encountered \"<EOF>\" at line 1, column 52:\nEXECUTE STATEMENT SET BEGIN INSERT "
                 "INTO a SELECT 1;\n                                                   ^\n"
                 "Was expecting one of: \"INSERT\", \"END\"");
+    CHECK_ERROR("SELECT 2 * * FROM t",
+                "Encountered \"*\" at line 1, column 12:\nSELECT 2 * * FROM t\n           ^\n"
+                "Was expecting an expression");
     CHECK_ERROR("SELECT 1;;", "Encountered \";\" at line 1, column 9:\nSELECT 1;;\n        ^\n"
                               "Was expecting the end of the statement");
     /* over two lines: the caret under the place on its own line */
