@@ -4,6 +4,7 @@
  * it prints gives the same tree: the parser's tests and fuzz target check that round trip.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 
@@ -26,478 +27,77 @@ typedef struct parser {
 /* ---- keywords ------------------------------------------------------------------------------ */
 
 /* Calcite's reserved keywords as Flink's parser keeps them (SQL:2016's reserved words). */
-static const char *const RESERVED[] = {"ABS",
-                                       "ALL",
-                                       "ALLOCATE",
-                                       "ALLOW",
-                                       "ALTER",
-                                       "AND",
-                                       "ANY",
-                                       "ARE",
-                                       "ARRAY",
-                                       "ARRAY_MAX_CARDINALITY",
-                                       "AS",
-                                       "ASENSITIVE",
-                                       "ASYMMETRIC",
-                                       "AT",
-                                       "ATOMIC",
-                                       "AUTHORIZATION",
-                                       "AVG",
-                                       "BEGIN",
-                                       "BEGIN_FRAME",
-                                       "BEGIN_PARTITION",
-                                       "BETWEEN",
-                                       "BIGINT",
-                                       "BINARY",
-                                       "BIT",
-                                       "BLOB",
-                                       "BOOLEAN",
-                                       "BOTH",
-                                       "BY",
-                                       "CALL",
-                                       "CALLED",
-                                       "CARDINALITY",
-                                       "CASCADED",
-                                       "CASE",
-                                       "CAST",
-                                       "CEIL",
-                                       "CEILING",
-                                       "CHAR",
-                                       "CHARACTER",
-                                       "CHARACTER_LENGTH",
-                                       "CHAR_LENGTH",
-                                       "CHECK",
-                                       "CLASSIFIER",
-                                       "CLOB",
-                                       "CLOSE",
-                                       "COALESCE",
-                                       "COLLATE",
-                                       "COLLECT",
-                                       "COLUMN",
-                                       "COMMIT",
-                                       "CONDITION",
-                                       "CONNECT",
-                                       "CONSTRAINT",
-                                       "CONTAINS",
-                                       "CONVERT",
-                                       "CORR",
-                                       "CORRESPONDING",
-                                       "COUNT",
-                                       "COVAR_POP",
-                                       "COVAR_SAMP",
-                                       "CREATE",
-                                       "CROSS",
-                                       "CUBE",
-                                       "CUME_DIST",
-                                       "CURRENT",
-                                       "CURRENT_CATALOG",
-                                       "CURRENT_DATE",
-                                       "CURRENT_DEFAULT_TRANSFORM_GROUP",
-                                       "CURRENT_PATH",
-                                       "CURRENT_ROLE",
-                                       "CURRENT_ROW",
-                                       "CURRENT_SCHEMA",
-                                       "CURRENT_TIME",
-                                       "CURRENT_TIMESTAMP",
-                                       "CURRENT_TRANSFORM_GROUP_FOR_TYPE",
-                                       "CURRENT_USER",
-                                       "CURSOR",
-                                       "CYCLE",
-                                       "DATE",
-                                       "DAY",
-                                       "DEALLOCATE",
-                                       "DEC",
-                                       "DECIMAL",
-                                       "DECLARE",
-                                       "DEFAULT",
-                                       "DEFINE",
-                                       "DELETE",
-                                       "DENSE_RANK",
-                                       "DEREF",
-                                       "DESCRIBE",
-                                       "DETERMINISTIC",
-                                       "DISALLOW",
-                                       "DISCONNECT",
-                                       "DISTINCT",
-                                       "DOUBLE",
-                                       "DROP",
-                                       "DYNAMIC",
-                                       "EACH",
-                                       "ELEMENT",
-                                       "ELSE",
-                                       "EMPTY",
-                                       "END",
-                                       "END_FRAME",
-                                       "END_PARTITION",
-                                       "EQUALS",
-                                       "ESCAPE",
-                                       "EVERY",
-                                       "EXCEPT",
-                                       "EXEC",
-                                       "EXECUTE",
-                                       "EXISTS",
-                                       "EXP",
-                                       "EXPLAIN",
-                                       "EXTEND",
-                                       "EXTERNAL",
-                                       "EXTRACT",
-                                       "FALSE",
-                                       "FETCH",
-                                       "FILTER",
-                                       "FIRST_VALUE",
-                                       "FLOAT",
-                                       "FLOOR",
-                                       "FOR",
-                                       "FOREIGN",
-                                       "FRAME_ROW",
-                                       "FREE",
-                                       "FROM",
-                                       "FULL",
-                                       "FUNCTION",
-                                       "FUSION",
-                                       "GET",
-                                       "GLOBAL",
-                                       "GRANT",
-                                       "GROUP",
-                                       "GROUPING",
-                                       "GROUPS",
-                                       "HAVING",
-                                       "HOLD",
-                                       "HOUR",
-                                       "IDENTITY",
-                                       "IMPORT",
-                                       "IN",
-                                       "INDICATOR",
-                                       "INITIAL",
-                                       "INNER",
-                                       "INOUT",
-                                       "INSENSITIVE",
-                                       "INSERT",
-                                       "INT",
-                                       "INTEGER",
-                                       "INTERSECT",
-                                       "INTERSECTION",
-                                       "INTERVAL",
-                                       "INTO",
-                                       "IS",
-                                       "JOIN",
-                                       "JSON_ARRAY",
-                                       "JSON_ARRAYAGG",
-                                       "JSON_EXISTS",
-                                       "JSON_OBJECT",
-                                       "JSON_OBJECTAGG",
-                                       "JSON_QUERY",
-                                       "JSON_VALUE",
-                                       "LAG",
-                                       "LANGUAGE",
-                                       "LARGE",
-                                       "LAST_VALUE",
-                                       "LATERAL",
-                                       "LEAD",
-                                       "LEADING",
-                                       "LEFT",
-                                       "LIKE",
-                                       "LIKE_REGEX",
-                                       "LIMIT",
-                                       "LN",
-                                       "LOCAL",
-                                       "LOCALTIME",
-                                       "LOCALTIMESTAMP",
-                                       "LOWER",
-                                       "MATCH",
-                                       "MATCHES",
-                                       "MATCH_NUMBER",
-                                       "MATCH_RECOGNIZE",
-                                       "MAX",
-                                       "MEASURES",
-                                       "MEMBER",
-                                       "MERGE",
-                                       "METHOD",
-                                       "MIN",
-                                       "MINUS",
-                                       "MINUTE",
-                                       "MOD",
-                                       "MODIFIES",
-                                       "MODULE",
-                                       "MONTH",
-                                       "MULTISET",
-                                       "NATIONAL",
-                                       "NATURAL",
-                                       "NCHAR",
-                                       "NCLOB",
-                                       "NEW",
-                                       "NEXT",
-                                       "NO",
-                                       "NONE",
-                                       "NORMALIZE",
-                                       "NOT",
-                                       "NTH_VALUE",
-                                       "NTILE",
-                                       "NULL",
-                                       "NULLIF",
-                                       "NUMERIC",
-                                       "OCCURRENCES_REGEX",
-                                       "OCTET_LENGTH",
-                                       "OF",
-                                       "OFFSET",
-                                       "OLD",
-                                       "OMIT",
-                                       "ON",
-                                       "ONE",
-                                       "ONLY",
-                                       "OPEN",
-                                       "OR",
-                                       "ORDER",
-                                       "OUT",
-                                       "OUTER",
-                                       "OVER",
-                                       "OVERLAPS",
-                                       "OVERLAY",
-                                       "PARAMETER",
-                                       "PARTITION",
-                                       "PATTERN",
-                                       "PER",
-                                       "PERCENT",
-                                       "PERCENTILE_CONT",
-                                       "PERCENTILE_DISC",
-                                       "PERCENT_RANK",
-                                       "PERIOD",
-                                       "PERMUTE",
-                                       "PORTION",
-                                       "POSITION",
-                                       "POSITION_REGEX",
-                                       "POWER",
-                                       "PRECEDES",
-                                       "PRECISION",
-                                       "PREPARE",
-                                       "PREV",
-                                       "PRIMARY",
-                                       "PROCEDURE",
-                                       "RANGE",
-                                       "RANK",
-                                       "READS",
-                                       "REAL",
-                                       "RECURSIVE",
-                                       "REF",
-                                       "REFERENCES",
-                                       "REFERENCING",
-                                       "REGR_AVGX",
-                                       "REGR_AVGY",
-                                       "REGR_COUNT",
-                                       "REGR_INTERCEPT",
-                                       "REGR_R2",
-                                       "REGR_SLOPE",
-                                       "REGR_SXX",
-                                       "REGR_SXY",
-                                       "REGR_SYY",
-                                       "RELEASE",
-                                       "RESET",
-                                       "RESULT",
-                                       "RETURN",
-                                       "RETURNS",
-                                       "REVOKE",
-                                       "RIGHT",
-                                       "ROLLBACK",
-                                       "ROLLUP",
-                                       "ROW",
-                                       "ROWS",
-                                       "ROW_NUMBER",
-                                       "RUNNING",
-                                       "SAVEPOINT",
-                                       "SCOPE",
-                                       "SCROLL",
-                                       "SEARCH",
-                                       "SECOND",
-                                       "SEEK",
-                                       "SELECT",
-                                       "SENSITIVE",
-                                       "SESSION_USER",
-                                       "SET",
-                                       "SHOW",
-                                       "SIMILAR",
-                                       "SKIP",
-                                       "SMALLINT",
-                                       "SOME",
-                                       "SPECIFIC",
-                                       "SPECIFICTYPE",
-                                       "SQL",
-                                       "SQLEXCEPTION",
-                                       "SQLSTATE",
-                                       "SQLWARNING",
-                                       "SQRT",
-                                       "START",
-                                       "STATIC",
-                                       "STDDEV_POP",
-                                       "STDDEV_SAMP",
-                                       "STREAM",
-                                       "SUBMULTISET",
-                                       "SUBSET",
-                                       "SUBSTRING",
-                                       "SUBSTRING_REGEX",
-                                       "SUCCEEDS",
-                                       "SUM",
-                                       "SYMMETRIC",
-                                       "SYSTEM",
-                                       "SYSTEM_TIME",
-                                       "SYSTEM_USER",
-                                       "TABLE",
-                                       "TABLESAMPLE",
-                                       "THEN",
-                                       "TIME",
-                                       "TIMESTAMP",
-                                       "TIMEZONE_HOUR",
-                                       "TIMEZONE_MINUTE",
-                                       "TINYINT",
-                                       "TO",
-                                       "TRAILING",
-                                       "TRANSLATE",
-                                       "TRANSLATE_REGEX",
-                                       "TRANSLATION",
-                                       "TREAT",
-                                       "TRIGGER",
-                                       "TRIM",
-                                       "TRIM_ARRAY",
-                                       "TRUE",
-                                       "TRUNCATE",
-                                       "UESCAPE",
-                                       "UNION",
-                                       "UNIQUE",
-                                       "UNKNOWN",
-                                       "UNNEST",
-                                       "UPDATE",
-                                       "UPPER",
-                                       "UPSERT",
-                                       "USER",
-                                       "USING",
-                                       "VALUE",
-                                       "VALUES",
-                                       "VALUE_OF",
-                                       "VARBINARY",
-                                       "VARCHAR",
-                                       "VARYING",
-                                       "VAR_POP",
-                                       "VAR_SAMP",
-                                       "VERSIONING",
-                                       "WHEN",
-                                       "WHENEVER",
-                                       "WHERE",
-                                       "WIDTH_BUCKET",
-                                       "WINDOW",
-                                       "WITH",
-                                       "WITHIN",
-                                       "WITHOUT",
-                                       "YEAR",
-                                       NULL};
+static const char RESERVED[] =
+    " ABS ALL ALLOCATE ALLOW ALTER AND ANY ARE ARRAY ARRAY_MAX_CARDINALITY AS ASENSITIVE "
+    " ASYMMETRIC AT ATOMIC AUTHORIZATION AVG BEGIN BEGIN_FRAME BEGIN_PARTITION BETWEEN "
+    " BIGINT BINARY BIT BLOB BOOLEAN BOTH BY CALL CALLED CARDINALITY CASCADED CASE CAST CEIL "
+    " CEILING CHAR CHARACTER CHARACTER_LENGTH CHAR_LENGTH CHECK CLASSIFIER CLOB CLOSE "
+    " COALESCE COLLATE COLLECT COLUMN COMMIT CONDITION CONNECT CONSTRAINT CONTAINS CONVERT "
+    " CORR CORRESPONDING COUNT COVAR_POP COVAR_SAMP CREATE CROSS CUBE CUME_DIST CURRENT "
+    " CURRENT_CATALOG CURRENT_DATE CURRENT_DEFAULT_TRANSFORM_GROUP CURRENT_PATH CURRENT_ROLE "
+    " CURRENT_ROW CURRENT_SCHEMA CURRENT_TIME CURRENT_TIMESTAMP "
+    " CURRENT_TRANSFORM_GROUP_FOR_TYPE CURRENT_USER CURSOR CYCLE DATE DAY DEALLOCATE DEC "
+    " DECIMAL DECLARE DEFAULT DEFINE DELETE DENSE_RANK DEREF DESCRIBE DETERMINISTIC DISALLOW "
+    " DISCONNECT DISTINCT DOUBLE DROP DYNAMIC EACH ELEMENT ELSE EMPTY END END_FRAME "
+    " END_PARTITION EQUALS ESCAPE EVERY EXCEPT EXEC EXECUTE EXISTS EXP EXPLAIN EXTEND "
+    " EXTERNAL EXTRACT FALSE FETCH FILTER FIRST_VALUE FLOAT FLOOR FOR FOREIGN FRAME_ROW FREE "
+    " FROM FULL FUNCTION FUSION GET GLOBAL GRANT GROUP GROUPING GROUPS HAVING HOLD HOUR "
+    " IDENTITY IMPORT IN INDICATOR INITIAL INNER INOUT INSENSITIVE INSERT INT INTEGER "
+    " INTERSECT INTERSECTION INTERVAL INTO IS JOIN JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS "
+    " JSON_OBJECT JSON_OBJECTAGG JSON_QUERY JSON_VALUE LAG LANGUAGE LARGE LAST_VALUE LATERAL "
+    " LEAD LEADING LEFT LIKE LIKE_REGEX LIMIT LN LOCAL LOCALTIME LOCALTIMESTAMP LOWER MATCH "
+    " MATCHES MATCH_NUMBER MATCH_RECOGNIZE MAX MEASURES MEMBER MERGE METHOD MIN MINUS MINUTE "
+    " MOD MODIFIES MODULE MONTH MULTISET NATIONAL NATURAL NCHAR NCLOB NEW NEXT NO NONE "
+    " NORMALIZE NOT NTH_VALUE NTILE NULL NULLIF NUMERIC OCCURRENCES_REGEX OCTET_LENGTH OF "
+    " OFFSET OLD OMIT ON ONE ONLY OPEN OR ORDER OUT OUTER OVER OVERLAPS OVERLAY PARAMETER "
+    " PARTITION PATTERN PER PERCENT PERCENTILE_CONT PERCENTILE_DISC PERCENT_RANK PERIOD "
+    " PERMUTE PORTION POSITION POSITION_REGEX POWER PRECEDES PRECISION PREPARE PREV PRIMARY "
+    " PROCEDURE RANGE RANK READS REAL RECURSIVE REF REFERENCES REFERENCING REGR_AVGX "
+    " REGR_AVGY REGR_COUNT REGR_INTERCEPT REGR_R2 REGR_SLOPE REGR_SXX REGR_SXY REGR_SYY "
+    " RELEASE RESET RESULT RETURN RETURNS REVOKE RIGHT ROLLBACK ROLLUP ROW ROWS ROW_NUMBER "
+    " RUNNING SAVEPOINT SCOPE SCROLL SEARCH SECOND SEEK SELECT SENSITIVE SESSION_USER SET "
+    " SHOW SIMILAR SKIP SMALLINT SOME SPECIFIC SPECIFICTYPE SQL SQLEXCEPTION SQLSTATE "
+    " SQLWARNING SQRT START STATIC STDDEV_POP STDDEV_SAMP STREAM SUBMULTISET SUBSET "
+    " SUBSTRING SUBSTRING_REGEX SUCCEEDS SUM SYMMETRIC SYSTEM SYSTEM_TIME SYSTEM_USER TABLE "
+    " TABLESAMPLE THEN TIME TIMESTAMP TIMEZONE_HOUR TIMEZONE_MINUTE TINYINT TO TRAILING "
+    " TRANSLATE TRANSLATE_REGEX TRANSLATION TREAT TRIGGER TRIM TRIM_ARRAY TRUE TRUNCATE "
+    " UESCAPE UNION UNIQUE UNKNOWN UNNEST UPDATE UPPER UPSERT USER USING VALUE VALUES "
+    " VALUE_OF VARBINARY VARCHAR VARYING VAR_POP VAR_SAMP VERSIONING WHEN WHENEVER WHERE "
+    " WIDTH_BUCKET WINDOW WITH WITHIN WITHOUT YEAR ";
 
 /* Reserved words that still name functions when a '(' follows (Calcite's function names). */
-static const char *const RESERVED_FUNCTIONS[] = {"ABS",
-                                                 "AVG",
-                                                 "CARDINALITY",
-                                                 "CHAR_LENGTH",
-                                                 "CHARACTER_LENGTH",
-                                                 "COALESCE",
-                                                 "COLLECT",
-                                                 "CORR",
-                                                 "COUNT",
-                                                 "COVAR_POP",
-                                                 "COVAR_SAMP",
-                                                 "CUME_DIST",
-                                                 "DENSE_RANK",
-                                                 "ELEMENT",
-                                                 "EVERY",
-                                                 "EXP",
-                                                 "FIRST_VALUE",
-                                                 "FUSION",
-                                                 "GROUPING",
-                                                 "HOUR",
-                                                 "LAG",
-                                                 "LAST_VALUE",
-                                                 "LEAD",
-                                                 "LEFT",
-                                                 "LN",
-                                                 "LOWER",
-                                                 "MAX",
-                                                 "MIN",
-                                                 "MINUTE",
-                                                 "MOD",
-                                                 "MONTH",
-                                                 "NTH_VALUE",
-                                                 "NTILE",
-                                                 "NULLIF",
-                                                 "OCTET_LENGTH",
-                                                 "PERCENT_RANK",
-                                                 "PERCENTILE_CONT",
-                                                 "PERCENTILE_DISC",
-                                                 "POWER",
-                                                 "RANK",
-                                                 "REGR_COUNT",
-                                                 "REGR_SXX",
-                                                 "REGR_SYY",
-                                                 "RIGHT",
-                                                 "ROW_NUMBER",
-                                                 "SECOND",
-                                                 "SOME",
-                                                 "SQRT",
-                                                 "STDDEV_POP",
-                                                 "STDDEV_SAMP",
-                                                 "SUM",
-                                                 "TRUNCATE",
-                                                 "UPPER",
-                                                 "VAR_POP",
-                                                 "VAR_SAMP",
-                                                 "YEAR",
-                                                 "JSON_ARRAY",
-                                                 "JSON_ARRAYAGG",
-                                                 "JSON_EXISTS",
-                                                 "JSON_OBJECT",
-                                                 "JSON_OBJECTAGG",
-                                                 "JSON_QUERY",
-                                                 "JSON_VALUE",
-                                                 "CURRENT_DATE",
-                                                 "CURRENT_TIME",
-                                                 "CURRENT_TIMESTAMP",
-                                                 "LOCALTIME",
-                                                 "LOCALTIMESTAMP",
-                                                 "DATE",
-                                                 "TIME",
-                                                 "TIMESTAMP",
-                                                 "TRANSLATE",
-                                                 "CONVERT",
-                                                 "WIDTH_BUCKET",
-                                                 "DAY",
-                                                 "PREV",
-                                                 "NEXT",
-                                                 "CLASSIFIER",
-                                                 "MATCH_NUMBER",
-                                                 "RUNNING",
-                                                 "FINAL",
-                                                 "ANY",
-                                                 NULL};
+static const char RESERVED_FUNCTIONS[] =
+    " ABS AVG CARDINALITY CHAR_LENGTH CHARACTER_LENGTH COALESCE COLLECT CORR COUNT COVAR_POP "
+    " COVAR_SAMP CUME_DIST DENSE_RANK ELEMENT EVERY EXP FIRST_VALUE FUSION GROUPING HOUR LAG "
+    " LAST_VALUE LEAD LEFT LN LOWER MAX MIN MINUTE MOD MONTH NTH_VALUE NTILE NULLIF "
+    " OCTET_LENGTH PERCENT_RANK PERCENTILE_CONT PERCENTILE_DISC POWER RANK REGR_COUNT "
+    " REGR_SXX REGR_SYY RIGHT ROW_NUMBER SECOND SOME SQRT STDDEV_POP STDDEV_SAMP SUM "
+    " TRUNCATE UPPER VAR_POP VAR_SAMP YEAR JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS JSON_OBJECT "
+    " JSON_OBJECTAGG JSON_QUERY JSON_VALUE CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP "
+    " LOCALTIME LOCALTIMESTAMP DATE TIME TIMESTAMP TRANSLATE CONVERT WIDTH_BUCKET DAY PREV "
+    " NEXT CLASSIFIER MATCH_NUMBER RUNNING FINAL ANY ";
 
 /* Called without parentheses. */
-static const char *const NILADIC[] = {
-    "CURRENT_TIMESTAMP", "CURRENT_DATE",    "CURRENT_TIME",   "LOCALTIME", "LOCALTIMESTAMP",
-    "CURRENT_USER",      "SESSION_USER",    "SYSTEM_USER",    "USER",      "CURRENT_ROLE",
-    "CURRENT_PATH",      "CURRENT_CATALOG", "CURRENT_SCHEMA", NULL};
+static const char NILADIC[] =
+    " CURRENT_TIMESTAMP CURRENT_DATE CURRENT_TIME LOCALTIME LOCALTIMESTAMP CURRENT_USER "
+    " SESSION_USER SYSTEM_USER USER CURRENT_ROLE CURRENT_PATH CURRENT_CATALOG CURRENT_SCHEMA ";
 
-static bool word_in(const char *w, size_t len, const char *const *list)
+/* Whether w (any case) is one of the words of list (upper case, each between spaces). */
+static bool word_in(const char *w, size_t len, const char *list)
 {
-    for (int i = 0; list[i]; i++) {
-        const char *k = list[i];
-        if (strlen(k) != len)
-            continue;
-        size_t j = 0;
-        for (; j < len; j++) {
-            char a = w[j];
-            if (a >= 'a' && a <= 'z')
-                a = (char)(a - 32);
-            if (a != k[j])
-                break;
-        }
-        if (j == len)
-            return true;
+    char key[48];
+    if (len == 0 || len + 2 >= sizeof key)
+        return false;
+    key[0] = ' ';
+    for (size_t j = 0; j < len; j++) {
+        char a = w[j];
+        if (a == ' ' || a == '\0')
+            return false;
+        key[j + 1] = a >= 'a' && a <= 'z' ? (char)(a - 32) : a;
     }
-    return false;
+    key[len + 1] = ' ';
+    key[len + 2] = '\0';
+    return strstr(list, key) != NULL;
 }
 
 bool rill__sql_reserved(const char *word, size_t len)
@@ -915,7 +515,7 @@ static rill__sql_unit parse_unit(parser *p, rill__sql_unit last, const char *exp
         size_t n = strlen(UNIT_NAMES[u]);
         if (u <= RILL_SQL_UNIT_SECOND && interval_unit((rill__sql_unit)u) &&
             t->kind == RILL_SQL_WORD && t->len == n + 1 && (t->text[n] | 0x20) == 's' &&
-            word_in(t->text, n, (const char *const[]){UNIT_NAMES[u], NULL})) {
+            !strncasecmp(t->text, UNIT_NAMES[u], n)) {
             p->i++;
             return (rill__sql_unit)u;
         }
@@ -1450,9 +1050,8 @@ static rill__sql_expr *parse_special_call(parser *p, bool *matched)
 
 static bool is_special_call(parser *p)
 {
-    static const char *const names[] = {"EXTRACT",      "POSITION",      "TRIM",    "SUBSTRING",
-                                        "OVERLAY",      "CEIL",          "CEILING", "FLOOR",
-                                        "TIMESTAMPADD", "TIMESTAMPDIFF", NULL};
+    static const char names[] = " EXTRACT POSITION TRIM SUBSTRING OVERLAY CEIL CEILING FLOOR "
+                                "TIMESTAMPADD TIMESTAMPDIFF ";
     return cur(p)->kind == RILL_SQL_WORD && word_in(cur(p)->text, cur(p)->len, names) &&
            rill__sql_is_op(ahead(p, 1), "(");
 }
