@@ -121,9 +121,10 @@ typedef struct rill__sql_field {
     const char *comment; /* NULL: none */
 } rill__sql_field;
 
-/* A data type as written. precision/scale hold the value given or Flink's default (DECIMAL
- * (10, 0), CHAR/VARCHAR/BINARY/VARBINARY 1, STRING and BYTES 2147483647, TIME 0, TIMESTAMP and
- * TIMESTAMP_LTZ 6), checked against Flink's limits. */
+/* A data type as written. precision/scale hold the value given or the default of Flink's SQL
+ * type system: DECIMAL (10, 0), CHAR and BINARY 1, VARCHAR and VARBINARY 2147483647 (so VARCHAR
+ * alone is STRING, as Flink's FlinkTypeSystem makes it, not 1 as its Table API type does),
+ * TIME 0, TIMESTAMP and TIMESTAMP_LTZ 6; given values are checked against Flink's limits. */
 typedef struct rill__sql_type {
     rill__sql_type_kind kind;
     rill__sql_pos pos;
@@ -746,8 +747,8 @@ typedef struct rill__sql_ast {
 /* ---- parsing, printing -------------------------------------------------------------------- */
 
 /* Parses the one statement in script[start .. start + len) (one trailing ';' allowed), its
- * lines and columns counted in the whole script (as rill__sql_split gives statements). 0 with *out set
- * (free with rill__sql_ast_free), or RILL_EPARSE with *out NULL and err saying what and where,
+ * lines and columns counted in the whole script (as rill__sql_split gives statements). 0 with *out
+ * set (free with rill__sql_ast_free), or RILL_EPARSE with *out NULL and err saying what and where,
  * in Flink's shape: 'Encountered "x" at line L, column C:' with the line, a caret under the
  * place and "Was expecting ..." below. Nesting deeper than RILL_SQL_MAX_DEPTH is refused. */
 #define RILL_SQL_MAX_DEPTH 256

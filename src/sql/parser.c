@@ -693,12 +693,16 @@ static rill__sql_type *parse_type(parser *p)
     } else if (accept_kw(p, "CHAR") || accept_kw(p, "CHARACTER")) {
         t->kind = RILL_SQL_T_CHAR;
         t->precision = 1;
-        if (accept_kw(p, "VARYING"))
+        if (accept_kw(p, "VARYING")) {
             t->kind = RILL_SQL_T_VARCHAR;
+            t->precision = INT_MAX;
+        }
         ok = type_param(p, t, "Character string length", 1, INT_MAX);
     } else if (accept_kw(p, "VARCHAR")) {
+        /* Flink's SQL type system makes VARCHAR alone VARCHAR(2147483647), STRING (its
+         * FlinkTypeSystem's default precision): Nexmark's DDL relies on it */
         t->kind = RILL_SQL_T_VARCHAR;
-        t->precision = 1;
+        t->precision = INT_MAX;
         ok = type_param(p, t, "Character string length", 1, INT_MAX);
     } else if (accept_kw(p, "STRING")) {
         t->kind = RILL_SQL_T_VARCHAR;
@@ -710,7 +714,7 @@ static rill__sql_type *parse_type(parser *p)
         ok = type_param(p, t, "Binary string length", 1, INT_MAX);
     } else if (accept_kw(p, "VARBINARY")) {
         t->kind = RILL_SQL_T_VARBINARY;
-        t->precision = 1;
+        t->precision = INT_MAX; /* as VARCHAR: BYTES */
         ok = type_param(p, t, "Binary string length", 1, INT_MAX);
     } else if (accept_kw(p, "BYTES")) {
         t->kind = RILL_SQL_T_VARBINARY;

@@ -221,7 +221,8 @@ TEST(sql_parse_create_table_nexmark)
     CHECK_EQ(person->n_fields, 5);
     CHECK_STR(person->fields[2].name.text, "emailAddress");
     CHECK_EQ(person->fields[1].type->kind, RILL_SQL_T_VARCHAR);
-    CHECK_EQ(person->fields[1].type->precision, 1); /* VARCHAR alone is VARCHAR(1) in Flink */
+    /* VARCHAR alone is VARCHAR(2147483647) in Flink SQL (its type system's default) */
+    CHECK_EQ(person->fields[1].type->precision, 2147483647);
     CHECK(!person->fields[1].type->precision_given);
     CHECK_EQ(person->fields[3].type->kind, RILL_SQL_T_TIMESTAMP);
     CHECK_EQ(person->fields[3].type->precision, 3);
@@ -1005,11 +1006,13 @@ TEST(sql_parse_types)
         {"NUMERIC(38, 18)", "DECIMAL(38, 18)", RILL_SQL_T_DECIMAL, 38, 18, true},
         {"CHAR", "CHAR", RILL_SQL_T_CHAR, 1, 0, false},
         {"CHAR(3)", "CHAR(3)", RILL_SQL_T_CHAR, 3, 0, true},
-        {"VARCHAR", "VARCHAR", RILL_SQL_T_VARCHAR, 1, 0, false},
+        {"VARCHAR", "VARCHAR", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
+        {"CHARACTER VARYING", "VARCHAR", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
         {"VARCHAR(100)", "VARCHAR(100)", RILL_SQL_T_VARCHAR, 100, 0, true},
         {"STRING", "STRING", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
         {"BINARY(4)", "BINARY(4)", RILL_SQL_T_BINARY, 4, 0, true},
-        {"VARBINARY", "VARBINARY", RILL_SQL_T_VARBINARY, 1, 0, false},
+        {"VARBINARY", "VARBINARY", RILL_SQL_T_VARBINARY, 2147483647, 0, false},
+        {"BINARY", "BINARY", RILL_SQL_T_BINARY, 1, 0, false},
         {"BYTES", "BYTES", RILL_SQL_T_VARBINARY, 2147483647, 0, false},
         {"DATE", "DATE", RILL_SQL_T_DATE, 0, 0, false},
         {"TIME", "TIME", RILL_SQL_T_TIME, 0, 0, false},
