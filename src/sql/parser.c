@@ -353,15 +353,37 @@ static bool parse_ident_list(parser *p, rill__sql_ident **out, size_t *n)
     return expect_op(p, ")");
 }
 
+/* A string literal at the cursor, with its continuations: 'ab' 'cd' is 'abcd' (SQL's, and
+ * Calcite's, adjacent literals, as a long option value is written over lines). */
+static char *string_lit(parser *p, size_t *len_out)
+{
+    size_t len;
+    char *s = unquote(p, cur(p), &len);
+    if (!s)
+        return NULL;
+    p->i++;
+    while (cur(p)->kind == RILL_SQL_STRING) {
+        size_t more;
+        char *m = unquote(p, cur(p), &more);
+        if (!m)
+            return NULL;
+        p->i++;
+        char *joined = alloc(p, len + more + 1);
+        memcpy(joined, s, len);
+        memcpy(joined + len, m, more + 1);
+        s = joined;
+        len += more;
+    }
+    *len_out = len;
+    return s;
+}
+
 static const char *parse_string(parser *p)
 {
     if (cur(p)->kind != RILL_SQL_STRING)
         return fail_expect(p, "a string literal");
     size_t len;
-    char *s = unquote(p, cur(p), &len);
-    if (s)
-        p->i++;
-    return s;
+    return string_lit(p, &len);
 }
 
 /* 'k' = 'v' */
@@ -1116,11 +1138,8 @@ static rill__sql_expr *parse_primary(parser *p)
                        strndup_a(p, t->text, t->len), t->len, pos);
     case RILL_SQL_STRING: {
         size_t len;
-        char *s = unquote(p, t, &len);
-        if (!s)
-            return NULL;
-        p->i++;
-        return literal(p, RILL_SQL_L_STRING, s, len, pos);
+        char *s = string_lit(p, &len);
+        return s ? literal(p, RILL_SQL_L_STRING, s, len, pos) : NULL;
     }
     case RILL_SQL_BINARY:
         p->i++;

@@ -846,6 +846,10 @@ TEST(sql_parse_literals)
     CHECK(!memcmp(e->u.lit.text, "a\0b", 3));
     rill__sql_ast_free(ast);
     CHECK_EXPR("U&'a\\0000\\\\'", "U&'a\\0000\\\\'");
+    /* adjacent literals are one */
+    CHECK_EXPR("'ab'\n  'c''d' -- a comment\n 'e'", "'abc''de'");
+    CHECK_PRINT("CREATE TABLE t (a INT) WITH ('path' = '/data/'\n'in')",
+                "CREATE TABLE t (a INT) WITH ('path' = '/data/in')");
 
     /* intervals */
     e = first_item("SELECT INTERVAL '1:30' MINUTE TO SECOND", &ast);
@@ -1269,10 +1273,10 @@ TEST(sql_parse_errors_types_and_ddl)
                 "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A))\n"
                 "                                                        ^\n"
                 "Was expecting \"DEFINE\"");
-    CHECK_ERROR("SELECT * FROM t /*+ OPTIONS('a' 'b') */",
-                "Encountered \"'b'\" at line 1, column 33:\n"
-                "SELECT * FROM t /*+ OPTIONS('a' 'b') */\n                                ^\n"
-                "Was expecting \")\"");
+    CHECK_ERROR("SELECT * FROM t /*+ OPTIONS('a' = ) */",
+                "Encountered \")\" at line 1, column 35:\n"
+                "SELECT * FROM t /*+ OPTIONS('a' = ) */\n                                  ^\n"
+                "Was expecting a string literal");
     CHECK_ERROR("SELECT MAP['a']", "MAP[...] takes keys and values in pairs (it has 1 items) "
                                    "at line 1, column 8:\nSELECT MAP['a']\n       ^");
     CHECK_ERROR("WITH RECURSIVE x AS (SELECT 1) SELECT 1",
