@@ -644,8 +644,9 @@ void rill__sql_print_expr(rill__buf *out, const rill__sql_expr *e)
         break;
     case RILL_SQL_E_FIELD: {
         /* (a).f: a field of a name, kept apart from the compound name a.f */
-        bool paren =
-            e->u.field.arg->kind == RILL_SQL_E_IDENT || e->u.field.arg->kind == RILL_SQL_E_STAR;
+        rill__sql_expr_kind k = e->u.field.arg->kind;
+        bool paren = k == RILL_SQL_E_IDENT || k == RILL_SQL_E_STAR || k == RILL_SQL_E_LITERAL ||
+                     k == RILL_SQL_E_INTERVAL; /* (4).p: not the number 4. then p */
         put(out, paren ? "(" : "");
         rill__sql_print_expr(out, e->u.field.arg);
         put(out, paren ? ")." : ".");

@@ -976,7 +976,7 @@ TEST(sql_parse_constructors_and_access)
     rill__sql_ast_free(ast);
     CHECK_EXPR("array[1, 2], map['a', 1], row(1), (1, 'x')",
                "ARRAY[1, 2], MAP['a', 1], ROW(1), (1, 'x')");
-    CHECK_EXPR("(a).b, f(x).y", "(a).b, f(x).y");
+    CHECK_EXPR("(a).b, f(x).y, (4).p, ('s').q", "(a).b, f(x).y, (4).p, ('s').q");
 }
 
 /* ---- types --------------------------------------------------------------------------------- */
