@@ -4,11 +4,12 @@
  * it prints gives the same tree: the parser's tests and fuzz target check that round trip.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 
 /* Non-reserved words the grammar still reads as keywords where a name could stand. */
-static const char *const CONTEXT_WORDS[] = {"WATERMARK", "MAP", "TRY_CAST", "NULLS",
+static const char *const CONTEXT_WORDS[] = {"WATERMARK", "MAP",       "TRY_CAST",  "NULLS",
                                             "PRECEDING", "FOLLOWING", "UNBOUNDED", NULL};
 
 static bool plain_word(const char *s)
@@ -24,6 +25,18 @@ static bool plain_word(const char *s)
         return false;
     for (int i = 0; CONTEXT_WORDS[i]; i++)
         if (strlen(CONTEXT_WORDS[i]) == n && !strncasecmp(s, CONTEXT_WORDS[i], n))
+            return false;
+    return true;
+}
+
+/* A word the lexer reads as one WORD token (reserved or not). */
+static bool plain_word_or_reserved(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '$' ||
+              (*c >= '0' && *c <= '9')))
             return false;
     return true;
 }
@@ -159,9 +172,9 @@ static void print_interval_q(rill__buf *out, const rill__sql_interval_q *q)
 void rill__sql_print_type(rill__buf *out, const rill__sql_type *t)
 {
     static const char *const names[] = {
-        "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL", "CHAR",
-        "VARCHAR", "BINARY", "VARBINARY", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ",
-        "INTERVAL", "ROW", "ARRAY", "MAP", "MULTISET"};
+        "BOOLEAN",   "TINYINT",       "SMALLINT", "INT",    "BIGINT",    "FLOAT", "DOUBLE",
+        "DECIMAL",   "CHAR",          "VARCHAR",  "BINARY", "VARBINARY", "DATE",  "TIME",
+        "TIMESTAMP", "TIMESTAMP_LTZ", "INTERVAL", "ROW",    "ARRAY",     "MAP",   "MULTISET"};
     switch (t->kind) {
     case RILL_SQL_T_VARCHAR:
     case RILL_SQL_T_VARBINARY:
@@ -239,9 +252,25 @@ void rill__sql_print_type(rill__buf *out, const rill__sql_type *t)
 
 const char *rill__sql_op_text(rill__sql_op op)
 {
-    static const char *const t[] = {"OR", "AND", "NOT", "=", "<>", "<", "<=", ">", ">=",
-                                    "IS DISTINCT FROM", "IS NOT DISTINCT FROM", "+", "-", "*",
-                                    "/", "%", "||", "-", "+"};
+    static const char *const t[] = {"OR",
+                                    "AND",
+                                    "NOT",
+                                    "=",
+                                    "<>",
+                                    "<",
+                                    "<=",
+                                    ">",
+                                    ">=",
+                                    "IS DISTINCT FROM",
+                                    "IS NOT DISTINCT FROM",
+                                    "+",
+                                    "-",
+                                    "*",
+                                    "/",
+                                    "%",
+                                    "||",
+                                    "-",
+                                    "+"};
     return (unsigned)op < sizeof t / sizeof *t ? t[op] : "?";
 }
 
@@ -615,8 +644,9 @@ void rill__sql_print_expr(rill__buf *out, const rill__sql_expr *e)
         break;
     case RILL_SQL_E_FIELD: {
         /* (a).f: a field of a name, kept apart from the compound name a.f */
-        bool paren = e->u.field.arg->kind == RILL_SQL_E_IDENT ||
-                     e->u.field.arg->kind == RILL_SQL_E_STAR;
+        rill__sql_expr_kind k = e->u.field.arg->kind;
+        bool paren = k == RILL_SQL_E_IDENT || k == RILL_SQL_E_STAR || k == RILL_SQL_E_LITERAL ||
+                     k == RILL_SQL_E_INTERVAL; /* (4).p: not the number 4. then p */
         put(out, paren ? "(" : "");
         rill__sql_print_expr(out, e->u.field.arg);
         put(out, paren ? ")." : ".");
@@ -635,7 +665,10 @@ void rill__sql_print_expr(rill__buf *out, const rill__sql_expr *e)
         }
         break;
     case RILL_SQL_E_NAMED_ARG:
-        rill__sql_print_ident(out, &e->u.named.name);
+        if (e->u.named.name.quoted || !plain_word_or_reserved(e->u.named.name.text))
+            rill__sql_print_ident(out, &e->u.named.name);
+        else
+            put(out, e->u.named.name.text); /* OFFSET => ...: reserved words stand here bare */
         put(out, " => ");
         rill__sql_print_expr(out, e->u.named.value);
         break;
@@ -740,9 +773,9 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
         static const char *const ops[] = {" UNION ", " INTERSECT ", " EXCEPT "};
         /* a left operand of the same or a higher level leans left without parentheses */
         const rill__sql_query *l = q->u.setop.left;
-        print_operand(out, l, l->kind == RILL_SQL_Q_SETOP &&
-                                  (l->u.setop.op == RILL_SQL_SET_INTERSECT ||
-                                   q->u.setop.op != RILL_SQL_SET_INTERSECT));
+        print_operand(out, l,
+                      l->kind == RILL_SQL_Q_SETOP && (l->u.setop.op == RILL_SQL_SET_INTERSECT ||
+                                                      q->u.setop.op != RILL_SQL_SET_INTERSECT));
         put(out, ops[q->u.setop.op]);
         if (q->u.setop.all)
             put(out, "ALL ");
@@ -753,7 +786,7 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
         put(out, "VALUES ");
         for (size_t i = 0; i < q->u.values.n_rows; i++) { /* each row in parentheses */
             const rill__sql_expr *r = q->u.values.rows[i];
-            bool paren = r->kind != RILL_SQL_E_ROW || r->u.list.explicit_row;
+            bool paren = r->kind != RILL_SQL_E_ROW;
             put(out, i ? (paren ? ", (" : ", ") : (paren ? "(" : ""));
             rill__sql_print_expr(out, r);
             put(out, paren ? ")" : "");
@@ -777,6 +810,95 @@ void rill__sql_print_query(rill__buf *out, const rill__sql_query *q)
         put(out, " FETCH FIRST ");
         rill__sql_print_expr(out, q->limit);
         put(out, " ROWS ONLY");
+    }
+}
+
+static void print_pattern(rill__buf *out, const rill__sql_pattern *pt)
+{
+    switch (pt->kind) {
+    case RILL_SQL_P_VAR:
+        rill__sql_print_ident(out, &pt->var);
+        break;
+    case RILL_SQL_P_GROUP:
+        put(out, "(");
+        print_pattern(out, pt->items[0]);
+        put(out, ")");
+        break;
+    case RILL_SQL_P_SEQ:
+    case RILL_SQL_P_ALT:
+        for (size_t i = 0; i < pt->n_items; i++) {
+            if (i)
+                put(out, pt->kind == RILL_SQL_P_SEQ ? " " : " | ");
+            print_pattern(out, pt->items[i]);
+        }
+        break;
+    }
+    if (!pt->quantified)
+        return;
+    if (pt->quant_op == '{') {
+        if (pt->min == pt->max)
+            rill__buf_printf(out, "{%d}", pt->min);
+        else if (pt->max < 0)
+            rill__buf_printf(out, "{%d,}", pt->min);
+        else
+            rill__buf_printf(out, "{%d,%d}", pt->min, pt->max);
+    } else {
+        rill__buf_putc(out, pt->quant_op);
+    }
+    if (pt->reluctant)
+        rill__buf_putc(out, '?');
+}
+
+static void print_match(rill__buf *out, const rill__sql_match *m)
+{
+    const char *sep = "";
+    if (m->n_partition) {
+        put(out, "PARTITION BY ");
+        print_exprs(out, m->partition, m->n_partition);
+        sep = " ";
+    }
+    if (m->n_order) {
+        put(out, sep);
+        put(out, "ORDER BY ");
+        print_order(out, m->order, m->n_order);
+        sep = " ";
+    }
+    for (size_t i = 0; i < m->n_measures; i++) {
+        put(out, i ? ", " : sep);
+        put(out, i ? "" : "MEASURES ");
+        rill__sql_print_expr(out, m->measures[i].expr);
+        put(out, " AS ");
+        rill__sql_print_ident(out, &m->measures[i].alias);
+        sep = " ";
+    }
+    if (m->rows_per_match) {
+        put(out, sep);
+        put(out, m->rows_per_match == 1 ? "ONE ROW PER MATCH" : "ALL ROWS PER MATCH");
+        sep = " ";
+    }
+    if (m->skip) {
+        static const char *const skips[] = {"", "PAST LAST ROW", "TO NEXT ROW", "TO FIRST ",
+                                            "TO LAST "};
+        put(out, sep);
+        put(out, "AFTER MATCH SKIP ");
+        put(out, skips[m->skip]);
+        if (m->skip >= RILL_SQL_SKIP_TO_FIRST)
+            rill__sql_print_ident(out, &m->skip_var);
+        sep = " ";
+    }
+    put(out, sep);
+    put(out, "PATTERN (");
+    print_pattern(out, m->pattern);
+    put(out, ")");
+    if (m->within) {
+        put(out, " WITHIN ");
+        rill__sql_print_expr(out, m->within);
+    }
+    for (size_t i = 0; i < m->n_defines; i++) {
+        put(out, i ? ", " : " DEFINE ");
+        rill__sql_print_ident(out, &m->defines[i].var);
+        put(out, " AS ");
+        rill__sql_print_expr(out, m->defines[i].cond);
     }
 }
 
@@ -808,10 +930,12 @@ static void print_from(rill__buf *out, const rill__sql_from *f)
         break;
     case RILL_SQL_F_MATCH:
         print_from(out, f->u.match.input);
-        put(out, " MATCH_RECOGNIZE (...)");
+        put(out, " MATCH_RECOGNIZE (");
+        print_match(out, &f->u.match.spec);
+        put(out, ")");
         break;
     case RILL_SQL_F_JOIN: {
-        static const char *const kinds[] = {" JOIN ", " LEFT JOIN ", " RIGHT JOIN ",
+        static const char *const kinds[] = {" JOIN ",      " LEFT JOIN ",  " RIGHT JOIN ",
                                             " FULL JOIN ", " CROSS JOIN ", ", "};
         print_from(out, f->u.join.left);
         if (f->u.join.natural)
@@ -1026,9 +1150,10 @@ void rill__sql_print_stmt(rill__buf *out, const rill__sql_stmt *s)
         break;
     }
     case RILL_SQL_S_SHOW: {
-        static const char *const what[] = {
-            "TABLES", "VIEWS", "FUNCTIONS", "CATALOGS", "DATABASES", "CURRENT CATALOG",
-            "CURRENT DATABASE", "JOBS", "MODULES", "CREATE TABLE ", "CREATE VIEW "};
+        static const char *const what[] = {"TABLES",           "VIEWS",       "FUNCTIONS",
+                                           "CATALOGS",         "DATABASES",   "CURRENT CATALOG",
+                                           "CURRENT DATABASE", "JOBS",        "MODULES",
+                                           "CREATE TABLE ",    "CREATE VIEW "};
         put(out, "SHOW ");
         put(out, what[s->u.show.what]);
         if (s->u.show.what >= RILL_SQL_SHOW_CREATE_TABLE)

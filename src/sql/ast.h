@@ -39,8 +39,9 @@ typedef struct rill__sql_option {
     rill__sql_pos pos;
 } rill__sql_option;
 
-/* A hint (in a hint comment after SELECT, a table name or INSERT INTO t): NAME(...) with 'k' = 'v' options (n_options) or a list of plain values
- * (n_values: identifiers or strings as written, unquoted), or neither. */
+/* A hint (in a hint comment after SELECT, a table name or INSERT INTO t): NAME(...) with 'k' = 'v'
+ * options (n_options) or a list of plain values (n_values: identifiers or strings as written,
+ * unquoted), or neither. */
 typedef struct rill__sql_hint {
     rill__sql_ident name;
     size_t n_options;
@@ -54,17 +55,31 @@ typedef struct rill__sql_hint {
 
 typedef enum rill__sql_unit {
     RILL_SQL_UNIT_NONE = 0,
-    RILL_SQL_UNIT_YEAR, RILL_SQL_UNIT_QUARTER, RILL_SQL_UNIT_MONTH, RILL_SQL_UNIT_WEEK,
-    RILL_SQL_UNIT_DAY, RILL_SQL_UNIT_HOUR, RILL_SQL_UNIT_MINUTE, RILL_SQL_UNIT_SECOND,
-    RILL_SQL_UNIT_MILLISECOND, RILL_SQL_UNIT_MICROSECOND, RILL_SQL_UNIT_NANOSECOND,
-    RILL_SQL_UNIT_DOW, RILL_SQL_UNIT_DOY, RILL_SQL_UNIT_EPOCH, RILL_SQL_UNIT_DECADE,
-    RILL_SQL_UNIT_CENTURY, RILL_SQL_UNIT_MILLENNIUM, RILL_SQL_UNIT_ISODOW, RILL_SQL_UNIT_ISOYEAR,
+    RILL_SQL_UNIT_YEAR,
+    RILL_SQL_UNIT_QUARTER,
+    RILL_SQL_UNIT_MONTH,
+    RILL_SQL_UNIT_WEEK,
+    RILL_SQL_UNIT_DAY,
+    RILL_SQL_UNIT_HOUR,
+    RILL_SQL_UNIT_MINUTE,
+    RILL_SQL_UNIT_SECOND,
+    RILL_SQL_UNIT_MILLISECOND,
+    RILL_SQL_UNIT_MICROSECOND,
+    RILL_SQL_UNIT_NANOSECOND,
+    RILL_SQL_UNIT_DOW,
+    RILL_SQL_UNIT_DOY,
+    RILL_SQL_UNIT_EPOCH,
+    RILL_SQL_UNIT_DECADE,
+    RILL_SQL_UNIT_CENTURY,
+    RILL_SQL_UNIT_MILLENNIUM,
+    RILL_SQL_UNIT_ISODOW,
+    RILL_SQL_UNIT_ISOYEAR,
 } rill__sql_unit;
 /* The unit's keyword ("YEAR"...), "" for NONE. */
 const char *rill__sql_unit_name(rill__sql_unit u);
 
-/* YEAR[(p)] [TO MONTH], DAY[(p)] [TO HOUR|MINUTE|SECOND[(f)]], HOUR..., MINUTE..., SECOND[(p[, f])].
- * precision: the leading field's digits (given or Flink's default 2); frac: SECOND's fraction
+/* YEAR[(p)] [TO MONTH], DAY[(p)] [TO HOUR|MINUTE|SECOND[(f)]], HOUR..., MINUTE..., SECOND[(p[,
+ * f])]. precision: the leading field's digits (given or Flink's default 2); frac: SECOND's fraction
  * digits (given or default 6; 0 when the qualifier has no SECOND). */
 typedef struct rill__sql_interval_q {
     rill__sql_unit start, end; /* end NONE: a single field */
@@ -76,13 +91,27 @@ typedef struct rill__sql_interval_q {
 /* ---- types -------------------------------------------------------------------------------- */
 
 typedef enum rill__sql_type_kind {
-    RILL_SQL_T_BOOLEAN, RILL_SQL_T_TINYINT, RILL_SQL_T_SMALLINT, RILL_SQL_T_INT,
-    RILL_SQL_T_BIGINT, RILL_SQL_T_FLOAT, /* FLOAT and REAL: 4 bytes in Flink */
-    RILL_SQL_T_DOUBLE, RILL_SQL_T_DECIMAL, RILL_SQL_T_CHAR, RILL_SQL_T_VARCHAR,
-    RILL_SQL_T_BINARY, RILL_SQL_T_VARBINARY, RILL_SQL_T_DATE, RILL_SQL_T_TIME,
+    RILL_SQL_T_BOOLEAN,
+    RILL_SQL_T_TINYINT,
+    RILL_SQL_T_SMALLINT,
+    RILL_SQL_T_INT,
+    RILL_SQL_T_BIGINT,
+    RILL_SQL_T_FLOAT, /* FLOAT and REAL: 4 bytes in Flink */
+    RILL_SQL_T_DOUBLE,
+    RILL_SQL_T_DECIMAL,
+    RILL_SQL_T_CHAR,
+    RILL_SQL_T_VARCHAR,
+    RILL_SQL_T_BINARY,
+    RILL_SQL_T_VARBINARY,
+    RILL_SQL_T_DATE,
+    RILL_SQL_T_TIME,
     RILL_SQL_T_TIMESTAMP,     /* TIMESTAMP[(p)] [WITHOUT TIME ZONE] */
     RILL_SQL_T_TIMESTAMP_LTZ, /* TIMESTAMP_LTZ[(p)], TIMESTAMP[(p)] WITH LOCAL TIME ZONE */
-    RILL_SQL_T_INTERVAL, RILL_SQL_T_ROW, RILL_SQL_T_ARRAY, RILL_SQL_T_MAP, RILL_SQL_T_MULTISET,
+    RILL_SQL_T_INTERVAL,
+    RILL_SQL_T_ROW,
+    RILL_SQL_T_ARRAY,
+    RILL_SQL_T_MAP,
+    RILL_SQL_T_MULTISET,
 } rill__sql_type_kind;
 
 /* A ROW field: name type [COMMENT 's']. */
@@ -92,9 +121,10 @@ typedef struct rill__sql_field {
     const char *comment; /* NULL: none */
 } rill__sql_field;
 
-/* A data type as written. precision/scale hold the value given or Flink's default (DECIMAL
- * (10, 0), CHAR/VARCHAR/BINARY/VARBINARY 1, STRING and BYTES 2147483647, TIME 0, TIMESTAMP and
- * TIMESTAMP_LTZ 6), checked against Flink's limits. */
+/* A data type as written. precision/scale hold the value given or the default of Flink's SQL
+ * type system: DECIMAL (10, 0), CHAR and BINARY 1, VARCHAR and VARBINARY 2147483647 (so VARCHAR
+ * alone is STRING, as Flink's FlinkTypeSystem makes it, not 1 as its Table API type does),
+ * TIME 0, TIMESTAMP and TIMESTAMP_LTZ 6; given values are checked against Flink's limits. */
 typedef struct rill__sql_type {
     rill__sql_type_kind kind;
     rill__sql_pos pos;
@@ -106,8 +136,8 @@ typedef struct rill__sql_type {
     bool row_parens; /* ROW(a INT) rather than ROW<a INT> */
     size_t n_fields; /* ROW */
     rill__sql_field *fields;
-    rill__sql_type *element; /* ARRAY, MULTISET; the key of a MAP */
-    rill__sql_type *value;   /* MAP */
+    rill__sql_type *element;       /* ARRAY, MULTISET; the key of a MAP */
+    rill__sql_type *value;         /* MAP */
     rill__sql_interval_q interval; /* INTERVAL */
 } rill__sql_type;
 
@@ -139,34 +169,58 @@ typedef enum rill__sql_expr_kind {
 } rill__sql_expr_kind;
 
 typedef enum rill__sql_lit_kind {
-    RILL_SQL_L_NULL, RILL_SQL_L_TRUE, RILL_SQL_L_FALSE, RILL_SQL_L_UNKNOWN,
+    RILL_SQL_L_NULL,
+    RILL_SQL_L_TRUE,
+    RILL_SQL_L_FALSE,
+    RILL_SQL_L_UNKNOWN,
     RILL_SQL_L_INTEGER, /* digits: exact, type decided by the planner */
     RILL_SQL_L_DECIMAL, /* 1.5: exact */
     RILL_SQL_L_APPROX,  /* 1.5E3: DOUBLE */
     RILL_SQL_L_STRING,  /* the value (U& escapes decoded); len: bytes (it may hold NUL) */
     RILL_SQL_L_BINARY,  /* X'..': text holds the hex digits */
-    RILL_SQL_L_DATE, RILL_SQL_L_TIME, RILL_SQL_L_TIMESTAMP, /* DATE 'text' ...: text unchecked */
+    RILL_SQL_L_DATE,
+    RILL_SQL_L_TIME,
+    RILL_SQL_L_TIMESTAMP, /* DATE 'text' ...: text unchecked */
 } rill__sql_lit_kind;
 
 typedef enum rill__sql_op {
-    RILL_SQL_OP_OR, RILL_SQL_OP_AND, RILL_SQL_OP_NOT,
-    RILL_SQL_OP_EQ, RILL_SQL_OP_NE, /* <> and != */
-    RILL_SQL_OP_LT, RILL_SQL_OP_LE, RILL_SQL_OP_GT, RILL_SQL_OP_GE,
-    RILL_SQL_OP_DISTINCT, RILL_SQL_OP_NOT_DISTINCT, /* IS [NOT] DISTINCT FROM */
-    RILL_SQL_OP_PLUS, RILL_SQL_OP_MINUS, RILL_SQL_OP_MUL, RILL_SQL_OP_DIV, RILL_SQL_OP_MOD,
-    RILL_SQL_OP_CONCAT, RILL_SQL_OP_NEG, RILL_SQL_OP_POS, /* unary - and + */
+    RILL_SQL_OP_OR,
+    RILL_SQL_OP_AND,
+    RILL_SQL_OP_NOT,
+    RILL_SQL_OP_EQ,
+    RILL_SQL_OP_NE, /* <> and != */
+    RILL_SQL_OP_LT,
+    RILL_SQL_OP_LE,
+    RILL_SQL_OP_GT,
+    RILL_SQL_OP_GE,
+    RILL_SQL_OP_DISTINCT,
+    RILL_SQL_OP_NOT_DISTINCT, /* IS [NOT] DISTINCT FROM */
+    RILL_SQL_OP_PLUS,
+    RILL_SQL_OP_MINUS,
+    RILL_SQL_OP_MUL,
+    RILL_SQL_OP_DIV,
+    RILL_SQL_OP_MOD,
+    RILL_SQL_OP_CONCAT,
+    RILL_SQL_OP_NEG,
+    RILL_SQL_OP_POS, /* unary - and + */
 } rill__sql_op;
 /* The operator's SQL text ("AND", "<>", "IS DISTINCT FROM", "-"...). */
 const char *rill__sql_op_text(rill__sql_op op);
 
 typedef enum rill__sql_is_test {
-    RILL_SQL_IS_NULL, RILL_SQL_IS_TRUE, RILL_SQL_IS_FALSE, RILL_SQL_IS_UNKNOWN,
+    RILL_SQL_IS_NULL,
+    RILL_SQL_IS_TRUE,
+    RILL_SQL_IS_FALSE,
+    RILL_SQL_IS_UNKNOWN,
 } rill__sql_is_test;
 
 /* Window frame bounds: UNBOUNDED PRECEDING/FOLLOWING, CURRENT ROW, x PRECEDING/FOLLOWING. */
 typedef enum rill__sql_bound_kind {
-    RILL_SQL_B_UNBOUNDED_PRECEDING, RILL_SQL_B_PRECEDING, RILL_SQL_B_CURRENT_ROW,
-    RILL_SQL_B_FOLLOWING, RILL_SQL_B_UNBOUNDED_FOLLOWING,
+    RILL_SQL_B_UNBOUNDED_PRECEDING,
+    RILL_SQL_B_PRECEDING,
+    RILL_SQL_B_CURRENT_ROW,
+    RILL_SQL_B_FOLLOWING,
+    RILL_SQL_B_UNBOUNDED_FOLLOWING,
 } rill__sql_bound_kind;
 
 typedef struct rill__sql_bound {
@@ -190,7 +244,7 @@ typedef struct rill__sql_window {
     rill__sql_expr **partition;
     size_t n_order;
     rill__sql_order *order;
-    int frame;  /* 0: none, 1: ROWS, 2: RANGE */
+    int frame;    /* 0: none, 1: ROWS, 2: RANGE */
     bool between; /* BETWEEN lo AND hi; else lo alone (hi: CURRENT ROW) */
     rill__sql_bound lo, hi;
 } rill__sql_window;
@@ -202,19 +256,22 @@ typedef struct rill__sql_when {
 
 /* TRIM's side */
 typedef enum rill__sql_trim {
-    RILL_SQL_TRIM_NONE, RILL_SQL_TRIM_BOTH, RILL_SQL_TRIM_LEADING, RILL_SQL_TRIM_TRAILING,
+    RILL_SQL_TRIM_NONE,
+    RILL_SQL_TRIM_BOTH,
+    RILL_SQL_TRIM_LEADING,
+    RILL_SQL_TRIM_TRAILING,
 } rill__sql_trim;
 
 /* How a call was written, for the special syntaxes: the arguments are always in args. */
 typedef enum rill__sql_call_form {
-    RILL_SQL_C_PLAIN,      /* f(a, b); CEIL/FLOOR(x); TIMESTAMPADD(unit, a, b): unit in unit */
-    RILL_SQL_C_NILADIC,    /* CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP... (no parens) */
-    RILL_SQL_C_EXTRACT,    /* EXTRACT(unit FROM args[0]) */
-    RILL_SQL_C_POSITION,   /* POSITION(args[0] IN args[1]) */
-    RILL_SQL_C_TRIM,       /* TRIM([trim] [args[1]] FROM args[0]); args[1] absent: n_args 1 */
-    RILL_SQL_C_SUBSTRING,  /* SUBSTRING(args[0] FROM args[1] [FOR args[2]]) */
-    RILL_SQL_C_OVERLAY,    /* OVERLAY(args[0] PLACING args[1] FROM args[2] [FOR args[3]]) */
-    RILL_SQL_C_CEIL_TO,    /* CEIL/FLOOR(args[0] TO unit) */
+    RILL_SQL_C_PLAIN,     /* f(a, b); CEIL/FLOOR(x); TIMESTAMPADD(unit, a, b): unit in unit */
+    RILL_SQL_C_NILADIC,   /* CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP... (no parens) */
+    RILL_SQL_C_EXTRACT,   /* EXTRACT(unit FROM args[0]) */
+    RILL_SQL_C_POSITION,  /* POSITION(args[0] IN args[1]) */
+    RILL_SQL_C_TRIM,      /* TRIM([trim] [args[1]] FROM args[0]); args[1] absent: n_args 1 */
+    RILL_SQL_C_SUBSTRING, /* SUBSTRING(args[0] FROM args[1] [FOR args[2]]) */
+    RILL_SQL_C_OVERLAY,   /* OVERLAY(args[0] PLACING args[1] FROM args[2] [FOR args[3]]) */
+    RILL_SQL_C_CEIL_TO,   /* CEIL/FLOOR(args[0] TO unit) */
 } rill__sql_call_form;
 
 typedef struct rill__sql_call {
@@ -222,13 +279,13 @@ typedef struct rill__sql_call {
     rill__sql_call_form form;
     size_t n_args;
     rill__sql_expr **args;
-    int quantifier;        /* 0: none, 1: DISTINCT, 2: ALL */
-    rill__sql_unit unit;   /* EXTRACT, CEIL/FLOOR TO, TIMESTAMPADD/TIMESTAMPDIFF's first */
+    int quantifier;      /* 0: none, 1: DISTINCT, 2: ALL */
+    rill__sql_unit unit; /* EXTRACT, CEIL/FLOOR TO, TIMESTAMPADD/TIMESTAMPDIFF's first */
     rill__sql_trim trim;
-    rill__sql_expr *filter;      /* FILTER (WHERE cond), or NULL */
-    bool over;                   /* OVER ... given */
-    rill__sql_ident *over_name;  /* OVER w */
-    rill__sql_window *window;    /* OVER (...) */
+    rill__sql_expr *filter;     /* FILTER (WHERE cond), or NULL */
+    bool over;                  /* OVER ... given */
+    rill__sql_ident *over_name; /* OVER w */
+    rill__sql_window *window;   /* OVER (...) */
 } rill__sql_call;
 
 /* An expression node: kind says which payload is set. */
@@ -241,13 +298,13 @@ struct rill__sql_expr {
             const char *text; /* the value: digits, string bytes, hex digits; NULL for NULL... */
             size_t len;
         } lit;
-        struct { /* INTERVAL */
+        struct {      /* INTERVAL */
             int sign; /* +1, or -1 for INTERVAL -'1' DAY */
             const char *text;
             rill__sql_interval_q q;
         } interval;
-        rill__sql_name name;   /* IDENT */
-        struct {              /* STAR */
+        rill__sql_name name;          /* IDENT */
+        struct {                      /* STAR */
             rill__sql_name qualifier; /* n_parts 0: a bare * */
         } star;
         struct { /* UNARY */
@@ -275,7 +332,7 @@ struct rill__sql_expr {
             rill__sql_expr **list;
             rill__sql_query *query; /* or NULL: the list */
         } in;
-        struct { /* LIKE */
+        struct {                                    /* LIKE */
             rill__sql_expr *arg, *pattern, *escape; /* escape NULL: none */
             bool negated, similar;
         } like;
@@ -286,7 +343,7 @@ struct rill__sql_expr {
             rill__sql_type *type;
             bool try_cast;
         } cast;
-        struct { /* CASE */
+        struct {                     /* CASE */
             rill__sql_expr *operand; /* CASE x WHEN ...; NULL: searched CASE */
             size_t n_whens;
             rill__sql_when *whens;
@@ -362,7 +419,9 @@ typedef enum rill__sql_query_kind {
 } rill__sql_query_kind;
 
 typedef enum rill__sql_setop_kind {
-    RILL_SQL_SET_UNION, RILL_SQL_SET_INTERSECT, RILL_SQL_SET_EXCEPT, /* MINUS is EXCEPT */
+    RILL_SQL_SET_UNION,
+    RILL_SQL_SET_INTERSECT,
+    RILL_SQL_SET_EXCEPT, /* MINUS is EXCEPT */
 } rill__sql_setop_kind;
 
 /* A query: its body (kind), then the clauses that apply to its result: WITH before it,
@@ -416,16 +475,20 @@ typedef enum rill__sql_from_kind {
 } rill__sql_from_kind;
 
 typedef enum rill__sql_join_kind {
-    RILL_SQL_J_INNER, RILL_SQL_J_LEFT, RILL_SQL_J_RIGHT, RILL_SQL_J_FULL,
-    RILL_SQL_J_CROSS, RILL_SQL_J_COMMA, /* a, b */
+    RILL_SQL_J_INNER,
+    RILL_SQL_J_LEFT,
+    RILL_SQL_J_RIGHT,
+    RILL_SQL_J_FULL,
+    RILL_SQL_J_CROSS,
+    RILL_SQL_J_COMMA, /* a, b */
 } rill__sql_join_kind;
 
 /* MATCH_RECOGNIZE's PATTERN: a regular expression over pattern variables. */
 typedef enum rill__sql_pat_kind {
-    RILL_SQL_P_VAR,    /* var */
-    RILL_SQL_P_SEQ,    /* items in a row (n_items >= 2) */
-    RILL_SQL_P_ALT,    /* items | items */
-    RILL_SQL_P_GROUP,  /* ( items[0] ) */
+    RILL_SQL_P_VAR,   /* var */
+    RILL_SQL_P_SEQ,   /* items in a row (n_items >= 2) */
+    RILL_SQL_P_ALT,   /* items | items */
+    RILL_SQL_P_GROUP, /* ( items[0] ) */
 } rill__sql_pat_kind;
 
 typedef struct rill__sql_pattern {
@@ -453,8 +516,10 @@ typedef struct rill__sql_define {
 /* AFTER MATCH SKIP ... */
 typedef enum rill__sql_skip {
     RILL_SQL_SKIP_DEFAULT, /* not said */
-    RILL_SQL_SKIP_PAST_LAST_ROW, RILL_SQL_SKIP_TO_NEXT_ROW, RILL_SQL_SKIP_TO_FIRST,
-    RILL_SQL_SKIP_TO_LAST, /* TO [FIRST|LAST] var */
+    RILL_SQL_SKIP_PAST_LAST_ROW,
+    RILL_SQL_SKIP_TO_NEXT_ROW,
+    RILL_SQL_SKIP_TO_FIRST,
+    RILL_SQL_SKIP_TO_LAST, /* TO LAST var, and TO var (printed TO LAST var) */
 } rill__sql_skip;
 
 typedef struct rill__sql_match {
@@ -503,7 +568,7 @@ struct rill__sql_from {
             rill__sql_match spec;
         } match;
     } u;
-    bool lateral; /* LATERAL before a subquery or TABLE(...) */
+    bool lateral;           /* LATERAL before a subquery or TABLE(...) */
     rill__sql_ident *alias; /* [AS] alias, or NULL (not for joins) */
     size_t n_cols;
     rill__sql_ident *cols; /* alias (c1, c2) */
@@ -520,12 +585,12 @@ typedef enum rill__sql_col_kind {
 typedef struct rill__sql_column {
     rill__sql_col_kind kind;
     rill__sql_ident name;
-    rill__sql_type *type;       /* PHYSICAL, METADATA */
-    rill__sql_expr *expr;       /* COMPUTED */
-    const char *metadata_key;   /* METADATA FROM 'key', or NULL */
+    rill__sql_type *type;     /* PHYSICAL, METADATA */
+    rill__sql_expr *expr;     /* COMPUTED */
+    const char *metadata_key; /* METADATA FROM 'key', or NULL */
     bool is_virtual;
-    bool primary_key;           /* PRIMARY KEY NOT ENFORCED on the column */
-    const char *comment;        /* or NULL */
+    bool primary_key;    /* PRIMARY KEY NOT ENFORCED on the column */
+    const char *comment; /* or NULL */
 } rill__sql_column;
 
 typedef struct rill__sql_create_table {
@@ -548,46 +613,61 @@ typedef struct rill__sql_create_table {
 } rill__sql_create_table;
 
 typedef enum rill__sql_object {
-    RILL_SQL_OBJ_TABLE, RILL_SQL_OBJ_VIEW, RILL_SQL_OBJ_FUNCTION,
+    RILL_SQL_OBJ_TABLE,
+    RILL_SQL_OBJ_VIEW,
+    RILL_SQL_OBJ_FUNCTION,
 } rill__sql_object;
 
 typedef enum rill__sql_show {
-    RILL_SQL_SHOW_TABLES, RILL_SQL_SHOW_VIEWS, RILL_SQL_SHOW_FUNCTIONS, RILL_SQL_SHOW_CATALOGS,
-    RILL_SQL_SHOW_DATABASES, RILL_SQL_SHOW_CURRENT_CATALOG, RILL_SQL_SHOW_CURRENT_DATABASE,
-    RILL_SQL_SHOW_JOBS, RILL_SQL_SHOW_MODULES, RILL_SQL_SHOW_CREATE_TABLE,
+    RILL_SQL_SHOW_TABLES,
+    RILL_SQL_SHOW_VIEWS,
+    RILL_SQL_SHOW_FUNCTIONS,
+    RILL_SQL_SHOW_CATALOGS,
+    RILL_SQL_SHOW_DATABASES,
+    RILL_SQL_SHOW_CURRENT_CATALOG,
+    RILL_SQL_SHOW_CURRENT_DATABASE,
+    RILL_SQL_SHOW_JOBS,
+    RILL_SQL_SHOW_MODULES,
+    RILL_SQL_SHOW_CREATE_TABLE,
     RILL_SQL_SHOW_CREATE_VIEW,
 } rill__sql_show;
 
 typedef enum rill__sql_language {
-    RILL_SQL_LANG_NONE, RILL_SQL_LANG_JAVA, RILL_SQL_LANG_SCALA, RILL_SQL_LANG_PYTHON,
+    RILL_SQL_LANG_NONE,
+    RILL_SQL_LANG_JAVA,
+    RILL_SQL_LANG_SCALA,
+    RILL_SQL_LANG_PYTHON,
     RILL_SQL_LANG_C,
 } rill__sql_language;
 
 typedef enum rill__sql_stmt_kind {
-    RILL_SQL_S_QUERY,         /* query */
-    RILL_SQL_S_INSERT,        /* insert */
-    RILL_SQL_S_SET,           /* set: key NULL: SET alone (list the options) */
-    RILL_SQL_S_RESET,         /* set.key, or NULL: RESET all */
-    RILL_SQL_S_CREATE_TABLE,  /* create_table */
-    RILL_SQL_S_CREATE_VIEW,   /* create_view */
+    RILL_SQL_S_QUERY,           /* query */
+    RILL_SQL_S_INSERT,          /* insert */
+    RILL_SQL_S_SET,             /* set: key NULL: SET alone (list the options) */
+    RILL_SQL_S_RESET,           /* set.key, or NULL: RESET all */
+    RILL_SQL_S_CREATE_TABLE,    /* create_table */
+    RILL_SQL_S_CREATE_VIEW,     /* create_view */
     RILL_SQL_S_CREATE_FUNCTION, /* create_function */
-    RILL_SQL_S_DROP,          /* drop */
-    RILL_SQL_S_SHOW,          /* show */
-    RILL_SQL_S_DESCRIBE,      /* name */
-    RILL_SQL_S_USE,           /* use */
-    RILL_SQL_S_EXPLAIN,       /* explain */
-    RILL_SQL_S_STATEMENT_SET, /* statement_set: EXECUTE STATEMENT SET BEGIN ... END */
-    RILL_SQL_S_BEGIN_SET,     /* BEGIN STATEMENT SET (the old client form) */
-    RILL_SQL_S_END,           /* END (closes BEGIN STATEMENT SET) */
-    RILL_SQL_S_EXECUTE,       /* inner: EXECUTE INSERT ... / EXECUTE SELECT ... */
-    RILL_SQL_S_HELP, RILL_SQL_S_QUIT, /* QUIT and EXIT */
+    RILL_SQL_S_DROP,            /* drop */
+    RILL_SQL_S_SHOW,            /* show */
+    RILL_SQL_S_DESCRIBE,        /* name */
+    RILL_SQL_S_USE,             /* use */
+    RILL_SQL_S_EXPLAIN,         /* explain */
+    RILL_SQL_S_STATEMENT_SET,   /* statement_set: EXECUTE STATEMENT SET BEGIN ... END */
+    RILL_SQL_S_BEGIN_SET,       /* BEGIN STATEMENT SET (the old client form) */
+    RILL_SQL_S_END,             /* END (closes BEGIN STATEMENT SET) */
+    RILL_SQL_S_EXECUTE,         /* inner: EXECUTE INSERT ... / EXECUTE SELECT ... */
+    RILL_SQL_S_HELP,
+    RILL_SQL_S_QUIT, /* QUIT and EXIT */
     RILL_SQL_S_CLEAR,
 } rill__sql_stmt_kind;
 
 /* EXPLAIN's details */
 enum {
-    RILL_SQL_EXPLAIN_ESTIMATED_COST = 1, RILL_SQL_EXPLAIN_CHANGELOG_MODE = 2,
-    RILL_SQL_EXPLAIN_JSON_EXECUTION_PLAN = 4, RILL_SQL_EXPLAIN_PLAN_ADVICE = 8,
+    RILL_SQL_EXPLAIN_ESTIMATED_COST = 1,
+    RILL_SQL_EXPLAIN_CHANGELOG_MODE = 2,
+    RILL_SQL_EXPLAIN_JSON_EXECUTION_PLAN = 4,
+    RILL_SQL_EXPLAIN_PLAN_ADVICE = 8,
 };
 
 struct rill__sql_stmt {
@@ -656,18 +736,19 @@ struct rill__sql_stmt {
     } u;
 };
 
-/* One parsed statement: its tree, in an arena freed with it. */
+/* One parsed statement: its tree, in an arena freed with it. The nodes' positions have the
+ * script's lines and columns, and byte offsets into text (what rill__sql_error takes). */
 typedef struct rill__sql_ast {
     rill__arena arena;
-    const char *text; /* a copy of the script up to the statement's end (NUL-terminated) */
+    const char *text; /* a copy of the script from the statement's first line to its end */
     rill__sql_stmt *stmt;
 } rill__sql_ast;
 
 /* ---- parsing, printing -------------------------------------------------------------------- */
 
 /* Parses the one statement in script[start .. start + len) (one trailing ';' allowed), its
- * positions counted in the whole script (as rill__sql_split gives statements). 0 with *out set
- * (free with rill__sql_ast_free), or RILL_EPARSE with *out NULL and err saying what and where,
+ * lines and columns counted in the whole script (as rill__sql_split gives statements). 0 with *out
+ * set (free with rill__sql_ast_free), or RILL_EPARSE with *out NULL and err saying what and where,
  * in Flink's shape: 'Encountered "x" at line L, column C:' with the line, a caret under the
  * place and "Was expecting ..." below. Nesting deeper than RILL_SQL_MAX_DEPTH is refused. */
 #define RILL_SQL_MAX_DEPTH 256
@@ -675,7 +756,7 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
                     rill__err *err);
 void rill__sql_ast_free(rill__sql_ast *ast); /* NULL-safe */
 
-/* An empty AST (its arena) for nodes made by hand; rill__sql_ast_new_node: zeroed memory in it. */
+/* An empty AST (its arena) for nodes made by hand; rill__sql_ast_alloc: zeroed memory in it. */
 rill__sql_ast *rill__sql_ast_new(void);
 void *rill__sql_ast_alloc(rill__sql_ast *ast, size_t size);
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 
@@ -18,98 +19,85 @@ typedef struct parser {
     size_t n, cap, i;
     int depth;
     bool failed;
+    size_t follow_at; /* where the last SELECT ended, and what could have come there */
+    char follow[256];
     rill__err *err;
 } parser;
 
 /* ---- keywords ------------------------------------------------------------------------------ */
 
 /* Calcite's reserved keywords as Flink's parser keeps them (SQL:2016's reserved words). */
-static const char *const RESERVED[] = {
-    "ABS", "ALL", "ALLOCATE", "ALLOW", "ALTER", "AND", "ANY", "ARE", "ARRAY",
-    "ARRAY_MAX_CARDINALITY", "AS", "ASENSITIVE", "ASYMMETRIC", "AT", "ATOMIC", "AUTHORIZATION",
-    "AVG", "BEGIN", "BEGIN_FRAME", "BEGIN_PARTITION", "BETWEEN", "BIGINT", "BINARY", "BIT",
-    "BLOB", "BOOLEAN", "BOTH", "BY", "CALL", "CALLED", "CARDINALITY", "CASCADED", "CASE", "CAST",
-    "CEIL", "CEILING", "CHAR", "CHARACTER", "CHARACTER_LENGTH", "CHAR_LENGTH", "CHECK",
-    "CLASSIFIER", "CLOB", "CLOSE", "COALESCE", "COLLATE", "COLLECT", "COLUMN", "COMMIT",
-    "CONDITION", "CONNECT", "CONSTRAINT", "CONTAINS", "CONVERT", "CORR", "CORRESPONDING",
-    "COUNT", "COVAR_POP", "COVAR_SAMP", "CREATE", "CROSS", "CUBE", "CUME_DIST", "CURRENT",
-    "CURRENT_CATALOG", "CURRENT_DATE", "CURRENT_DEFAULT_TRANSFORM_GROUP", "CURRENT_PATH",
-    "CURRENT_ROLE", "CURRENT_ROW", "CURRENT_SCHEMA", "CURRENT_TIME", "CURRENT_TIMESTAMP",
-    "CURRENT_TRANSFORM_GROUP_FOR_TYPE", "CURRENT_USER", "CURSOR", "CYCLE", "DATE", "DAY",
-    "DEALLOCATE", "DEC", "DECIMAL", "DECLARE", "DEFAULT", "DEFINE", "DELETE", "DENSE_RANK",
-    "DEREF", "DESCRIBE", "DETERMINISTIC", "DISALLOW", "DISCONNECT", "DISTINCT", "DOUBLE", "DROP",
-    "DYNAMIC", "EACH", "ELEMENT", "ELSE", "EMPTY", "END", "END_FRAME", "END_PARTITION", "EQUALS",
-    "ESCAPE", "EVERY", "EXCEPT", "EXEC", "EXECUTE", "EXISTS", "EXP", "EXPLAIN", "EXTEND",
-    "EXTERNAL", "EXTRACT", "FALSE", "FETCH", "FILTER", "FIRST_VALUE", "FLOAT", "FLOOR", "FOR",
-    "FOREIGN", "FRAME_ROW", "FREE", "FROM", "FULL", "FUNCTION", "FUSION", "GET", "GLOBAL",
-    "GRANT", "GROUP", "GROUPING", "GROUPS", "HAVING", "HOLD", "HOUR", "IDENTITY", "IMPORT", "IN",
-    "INDICATOR", "INITIAL", "INNER", "INOUT", "INSENSITIVE", "INSERT", "INT", "INTEGER",
-    "INTERSECT", "INTERSECTION", "INTERVAL", "INTO", "IS", "JOIN", "JSON_ARRAY",
-    "JSON_ARRAYAGG", "JSON_EXISTS", "JSON_OBJECT", "JSON_OBJECTAGG", "JSON_QUERY", "JSON_VALUE",
-    "LAG", "LANGUAGE", "LARGE", "LAST_VALUE", "LATERAL", "LEAD", "LEADING", "LEFT", "LIKE",
-    "LIKE_REGEX", "LIMIT", "LN", "LOCAL", "LOCALTIME", "LOCALTIMESTAMP", "LOWER", "MATCH",
-    "MATCHES", "MATCH_NUMBER", "MATCH_RECOGNIZE", "MAX", "MEASURES", "MEMBER", "MERGE", "METHOD",
-    "MIN", "MINUS", "MINUTE", "MOD", "MODIFIES", "MODULE", "MONTH", "MULTISET", "NATIONAL",
-    "NATURAL", "NCHAR", "NCLOB", "NEW", "NEXT", "NO", "NONE", "NORMALIZE", "NOT", "NTH_VALUE",
-    "NTILE", "NULL", "NULLIF", "NUMERIC", "OCCURRENCES_REGEX", "OCTET_LENGTH", "OF", "OFFSET",
-    "OLD", "OMIT", "ON", "ONE", "ONLY", "OPEN", "OR", "ORDER", "OUT", "OUTER", "OVER",
-    "OVERLAPS", "OVERLAY", "PARAMETER", "PARTITION", "PATTERN", "PER", "PERCENT",
-    "PERCENTILE_CONT", "PERCENTILE_DISC", "PERCENT_RANK", "PERIOD", "PERMUTE", "PORTION",
-    "POSITION", "POSITION_REGEX", "POWER", "PRECEDES", "PRECISION", "PREPARE", "PREV",
-    "PRIMARY", "PROCEDURE", "RANGE", "RANK", "READS", "REAL", "RECURSIVE", "REF", "REFERENCES",
-    "REFERENCING", "REGR_AVGX", "REGR_AVGY", "REGR_COUNT", "REGR_INTERCEPT", "REGR_R2",
-    "REGR_SLOPE", "REGR_SXX", "REGR_SXY", "REGR_SYY", "RELEASE", "RESET", "RESULT", "RETURN",
-    "RETURNS", "REVOKE", "RIGHT", "ROLLBACK", "ROLLUP", "ROW", "ROWS", "ROW_NUMBER", "RUNNING",
-    "SAVEPOINT", "SCOPE", "SCROLL", "SEARCH", "SECOND", "SEEK", "SELECT", "SENSITIVE",
-    "SESSION_USER", "SET", "SHOW", "SIMILAR", "SKIP", "SMALLINT", "SOME", "SPECIFIC",
-    "SPECIFICTYPE", "SQL", "SQLEXCEPTION", "SQLSTATE", "SQLWARNING", "SQRT", "START", "STATIC",
-    "STDDEV_POP", "STDDEV_SAMP", "STREAM", "SUBMULTISET", "SUBSET", "SUBSTRING",
-    "SUBSTRING_REGEX", "SUCCEEDS", "SUM", "SYMMETRIC", "SYSTEM", "SYSTEM_TIME", "SYSTEM_USER",
-    "TABLE", "TABLESAMPLE", "THEN", "TIME", "TIMESTAMP", "TIMEZONE_HOUR", "TIMEZONE_MINUTE",
-    "TINYINT", "TO", "TRAILING", "TRANSLATE", "TRANSLATE_REGEX", "TRANSLATION", "TREAT",
-    "TRIGGER", "TRIM", "TRIM_ARRAY", "TRUE", "TRUNCATE", "UESCAPE", "UNION", "UNIQUE", "UNKNOWN",
-    "UNNEST", "UPDATE", "UPPER", "UPSERT", "USER", "USING", "VALUE", "VALUES", "VALUE_OF",
-    "VARBINARY", "VARCHAR", "VARYING", "VAR_POP", "VAR_SAMP", "VERSIONING", "WHEN", "WHENEVER",
-    "WHERE", "WIDTH_BUCKET", "WINDOW", "WITH", "WITHIN", "WITHOUT", "YEAR", NULL};
+static const char RESERVED[] =
+    " ABS ALL ALLOCATE ALLOW ALTER AND ANY ARE ARRAY ARRAY_MAX_CARDINALITY AS ASENSITIVE "
+    " ASYMMETRIC AT ATOMIC AUTHORIZATION AVG BEGIN BEGIN_FRAME BEGIN_PARTITION BETWEEN "
+    " BIGINT BINARY BIT BLOB BOOLEAN BOTH BY CALL CALLED CARDINALITY CASCADED CASE CAST CEIL "
+    " CEILING CHAR CHARACTER CHARACTER_LENGTH CHAR_LENGTH CHECK CLASSIFIER CLOB CLOSE "
+    " COALESCE COLLATE COLLECT COLUMN COMMIT CONDITION CONNECT CONSTRAINT CONTAINS CONVERT "
+    " CORR CORRESPONDING COUNT COVAR_POP COVAR_SAMP CREATE CROSS CUBE CUME_DIST CURRENT "
+    " CURRENT_CATALOG CURRENT_DATE CURRENT_DEFAULT_TRANSFORM_GROUP CURRENT_PATH CURRENT_ROLE "
+    " CURRENT_ROW CURRENT_SCHEMA CURRENT_TIME CURRENT_TIMESTAMP "
+    " CURRENT_TRANSFORM_GROUP_FOR_TYPE CURRENT_USER CURSOR CYCLE DATE DAY DEALLOCATE DEC "
+    " DECIMAL DECLARE DEFAULT DEFINE DELETE DENSE_RANK DEREF DESCRIBE DETERMINISTIC DISALLOW "
+    " DISCONNECT DISTINCT DOUBLE DROP DYNAMIC EACH ELEMENT ELSE EMPTY END END_FRAME "
+    " END_PARTITION EQUALS ESCAPE EVERY EXCEPT EXEC EXECUTE EXISTS EXP EXPLAIN EXTEND "
+    " EXTERNAL EXTRACT FALSE FETCH FILTER FIRST_VALUE FLOAT FLOOR FOR FOREIGN FRAME_ROW FREE "
+    " FROM FULL FUNCTION FUSION GET GLOBAL GRANT GROUP GROUPING GROUPS HAVING HOLD HOUR "
+    " IDENTITY IMPORT IN INDICATOR INITIAL INNER INOUT INSENSITIVE INSERT INT INTEGER "
+    " INTERSECT INTERSECTION INTERVAL INTO IS JOIN JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS "
+    " JSON_OBJECT JSON_OBJECTAGG JSON_QUERY JSON_VALUE LAG LANGUAGE LARGE LAST_VALUE LATERAL "
+    " LEAD LEADING LEFT LIKE LIKE_REGEX LIMIT LN LOCAL LOCALTIME LOCALTIMESTAMP LOWER MATCH "
+    " MATCHES MATCH_NUMBER MATCH_RECOGNIZE MAX MEASURES MEMBER MERGE METHOD MIN MINUS MINUTE "
+    " MOD MODIFIES MODULE MONTH MULTISET NATIONAL NATURAL NCHAR NCLOB NEW NEXT NO NONE "
+    " NORMALIZE NOT NTH_VALUE NTILE NULL NULLIF NUMERIC OCCURRENCES_REGEX OCTET_LENGTH OF "
+    " OFFSET OLD OMIT ON ONE ONLY OPEN OR ORDER OUT OUTER OVER OVERLAPS OVERLAY PARAMETER "
+    " PARTITION PATTERN PER PERCENT PERCENTILE_CONT PERCENTILE_DISC PERCENT_RANK PERIOD "
+    " PERMUTE PORTION POSITION POSITION_REGEX POWER PRECEDES PRECISION PREPARE PREV PRIMARY "
+    " PROCEDURE RANGE RANK READS REAL RECURSIVE REF REFERENCES REFERENCING REGR_AVGX "
+    " REGR_AVGY REGR_COUNT REGR_INTERCEPT REGR_R2 REGR_SLOPE REGR_SXX REGR_SXY REGR_SYY "
+    " RELEASE RESET RESULT RETURN RETURNS REVOKE RIGHT ROLLBACK ROLLUP ROW ROWS ROW_NUMBER "
+    " RUNNING SAVEPOINT SCOPE SCROLL SEARCH SECOND SEEK SELECT SENSITIVE SESSION_USER SET "
+    " SHOW SIMILAR SKIP SMALLINT SOME SPECIFIC SPECIFICTYPE SQL SQLEXCEPTION SQLSTATE "
+    " SQLWARNING SQRT START STATIC STDDEV_POP STDDEV_SAMP STREAM SUBMULTISET SUBSET "
+    " SUBSTRING SUBSTRING_REGEX SUCCEEDS SUM SYMMETRIC SYSTEM SYSTEM_TIME SYSTEM_USER TABLE "
+    " TABLESAMPLE THEN TIME TIMESTAMP TIMEZONE_HOUR TIMEZONE_MINUTE TINYINT TO TRAILING "
+    " TRANSLATE TRANSLATE_REGEX TRANSLATION TREAT TRIGGER TRIM TRIM_ARRAY TRUE TRUNCATE "
+    " UESCAPE UNION UNIQUE UNKNOWN UNNEST UPDATE UPPER UPSERT USER USING VALUE VALUES "
+    " VALUE_OF VARBINARY VARCHAR VARYING VAR_POP VAR_SAMP VERSIONING WHEN WHENEVER WHERE "
+    " WIDTH_BUCKET WINDOW WITH WITHIN WITHOUT YEAR ";
 
 /* Reserved words that still name functions when a '(' follows (Calcite's function names). */
-static const char *const RESERVED_FUNCTIONS[] = {
-    "ABS", "AVG", "CARDINALITY", "CHAR_LENGTH", "CHARACTER_LENGTH", "COALESCE", "COLLECT",
-    "CORR", "COUNT", "COVAR_POP", "COVAR_SAMP", "CUME_DIST", "DENSE_RANK", "ELEMENT", "EVERY",
-    "EXP", "FIRST_VALUE", "FUSION", "GROUPING", "HOUR", "LAG", "LAST_VALUE", "LEAD", "LEFT",
-    "LN", "LOWER", "MAX", "MIN", "MINUTE", "MOD", "MONTH", "NTH_VALUE", "NTILE", "NULLIF",
-    "OCTET_LENGTH", "PERCENT_RANK", "PERCENTILE_CONT", "PERCENTILE_DISC", "POWER", "RANK",
-    "REGR_COUNT", "REGR_SXX", "REGR_SYY", "RIGHT", "ROW_NUMBER", "SECOND", "SOME", "SQRT",
-    "STDDEV_POP", "STDDEV_SAMP", "SUM", "TRUNCATE", "UPPER", "VAR_POP", "VAR_SAMP", "YEAR",
-    "JSON_ARRAY", "JSON_ARRAYAGG", "JSON_EXISTS", "JSON_OBJECT", "JSON_OBJECTAGG", "JSON_QUERY",
-    "JSON_VALUE", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",
-    "LOCALTIMESTAMP", "DATE", "TIME", "TIMESTAMP", "TRANSLATE", "CONVERT", "WIDTH_BUCKET",
-    "DAY", "PREV", "NEXT", "CLASSIFIER", "MATCH_NUMBER", "RUNNING", "FINAL", "ANY", NULL};
+static const char RESERVED_FUNCTIONS[] =
+    " ABS AVG CARDINALITY CHAR_LENGTH CHARACTER_LENGTH COALESCE COLLECT CORR COUNT COVAR_POP "
+    " COVAR_SAMP CUME_DIST DENSE_RANK ELEMENT EVERY EXP FIRST_VALUE FUSION GROUPING HOUR LAG "
+    " LAST_VALUE LEAD LEFT LN LOWER MAX MIN MINUTE MOD MONTH NTH_VALUE NTILE NULLIF "
+    " OCTET_LENGTH PERCENT_RANK PERCENTILE_CONT PERCENTILE_DISC POWER RANK REGR_COUNT "
+    " REGR_SXX REGR_SYY RIGHT ROW_NUMBER SECOND SOME SQRT STDDEV_POP STDDEV_SAMP SUM "
+    " TRUNCATE UPPER VAR_POP VAR_SAMP YEAR JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS JSON_OBJECT "
+    " JSON_OBJECTAGG JSON_QUERY JSON_VALUE CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP "
+    " LOCALTIME LOCALTIMESTAMP DATE TIME TIMESTAMP TRANSLATE CONVERT WIDTH_BUCKET DAY PREV "
+    " NEXT CLASSIFIER MATCH_NUMBER RUNNING FINAL ANY ";
 
 /* Called without parentheses. */
-static const char *const NILADIC[] = {
-    "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIME", "LOCALTIMESTAMP",
-    "CURRENT_USER", "SESSION_USER", "SYSTEM_USER", "USER", "CURRENT_ROLE", "CURRENT_PATH",
-    "CURRENT_CATALOG", "CURRENT_SCHEMA", NULL};
+static const char NILADIC[] =
+    " CURRENT_TIMESTAMP CURRENT_DATE CURRENT_TIME LOCALTIME LOCALTIMESTAMP CURRENT_USER "
+    " SESSION_USER SYSTEM_USER USER CURRENT_ROLE CURRENT_PATH CURRENT_CATALOG CURRENT_SCHEMA ";
 
-static bool word_in(const char *w, size_t len, const char *const *list)
+/* Whether w (any case) is one of the words of list (upper case, each between spaces). */
+static bool word_in(const char *w, size_t len, const char *list)
 {
-    for (int i = 0; list[i]; i++) {
-        const char *k = list[i];
-        if (strlen(k) != len)
-            continue;
-        size_t j = 0;
-        for (; j < len; j++) {
-            char a = w[j];
-            if (a >= 'a' && a <= 'z')
-                a = (char)(a - 32);
-            if (a != k[j])
-                break;
-        }
-        if (j == len)
-            return true;
+    char key[48];
+    if (len == 0 || len + 2 >= sizeof key)
+        return false;
+    key[0] = ' ';
+    for (size_t j = 0; j < len; j++) {
+        char a = w[j];
+        if (a == ' ' || a == '\0')
+            return false;
+        key[j + 1] = a >= 'a' && a <= 'z' ? (char)(a - 32) : a;
     }
-    return false;
+    key[len + 1] = ' ';
+    key[len + 2] = '\0';
+    return strstr(list, key) != NULL;
 }
 
 bool rill__sql_reserved(const char *word, size_t len)
@@ -269,10 +257,10 @@ static void *push(parser *p, void *arr_p, size_t *n, size_t size)
     return slot;
 }
 
-#define PUSH(p, arr, n, val)                                                                   \
-    do {                                                                                       \
-        __typeof__(*(arr)) v_ = (val);                                                         \
-        *(__typeof__(arr))push((p), &(arr), &(n), sizeof *(arr)) = v_;                         \
+#define PUSH(p, arr, n, val)                                                                       \
+    do {                                                                                           \
+        __typeof__(*(arr)) v_ = (val);                                                             \
+        *(__typeof__(arr))push((p), &(arr), &(n), sizeof *(arr)) = v_;                             \
     } while (0)
 
 static rill__sql_expr *new_expr(parser *p, rill__sql_expr_kind kind, rill__sql_pos pos)
@@ -312,7 +300,7 @@ static bool parse_ident(parser *p, rill__sql_ident *id)
     if (t->kind == RILL_SQL_WORD && tok_reserved(t)) {
         fail_at(p, t->pos, "Incorrect syntax near the keyword '%.*s'", (int)t->len, t->text);
         err_append(p->err, "Was expecting a name (a reserved keyword is a name only "
-                   "back-quoted)");
+                           "back-quoted)");
         return false;
     }
     if (t->kind == RILL_SQL_WORD) {
@@ -365,15 +353,37 @@ static bool parse_ident_list(parser *p, rill__sql_ident **out, size_t *n)
     return expect_op(p, ")");
 }
 
+/* A string literal at the cursor, with its continuations: 'ab' 'cd' is 'abcd' (SQL's, and
+ * Calcite's, adjacent literals, as a long option value is written over lines). */
+static char *string_lit(parser *p, size_t *len_out)
+{
+    size_t len;
+    char *s = unquote(p, cur(p), &len);
+    if (!s)
+        return NULL;
+    p->i++;
+    while (cur(p)->kind == RILL_SQL_STRING) {
+        size_t more;
+        char *m = unquote(p, cur(p), &more);
+        if (!m)
+            return NULL;
+        p->i++;
+        char *joined = alloc(p, len + more + 1);
+        memcpy(joined, s, len);
+        memcpy(joined + len, m, more + 1);
+        s = joined;
+        len += more;
+    }
+    *len_out = len;
+    return s;
+}
+
 static const char *parse_string(parser *p)
 {
     if (cur(p)->kind != RILL_SQL_STRING)
         return fail_expect(p, "a string literal");
     size_t len;
-    char *s = unquote(p, cur(p), &len);
-    if (s)
-        p->i++;
-    return s;
+    return string_lit(p, &len);
 }
 
 /* 'k' = 'v' */
@@ -491,8 +501,7 @@ static bool parse_int(parser *p, long long max, int *out)
     for (size_t i = 0; i < t->len; i++) {
         v = v * 10 + (t->text[i] - '0');
         if (v > max) {
-            fail_at(p, t->pos, "%.*s is too large here (at most %lld)", (int)t->len, t->text,
-                    max);
+            fail_at(p, t->pos, "%.*s is too large here (at most %lld)", (int)t->len, t->text, max);
             return false;
         }
     }
@@ -502,9 +511,9 @@ static bool parse_int(parser *p, long long max, int *out)
 }
 
 static const char *const UNIT_NAMES[] = {
-    "", "YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND",
-    "MICROSECOND", "NANOSECOND", "DOW", "DOY", "EPOCH", "DECADE", "CENTURY", "MILLENNIUM",
-    "ISODOW", "ISOYEAR", NULL};
+    "",       "YEAR",   "QUARTER",     "MONTH",       "WEEK",       "DAY",     "HOUR",
+    "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND", "DOW",     "DOY",
+    "EPOCH",  "DECADE", "CENTURY",     "MILLENNIUM",  "ISODOW",     "ISOYEAR", NULL};
 
 const char *rill__sql_unit_name(rill__sql_unit u)
 {
@@ -528,7 +537,7 @@ static rill__sql_unit parse_unit(parser *p, rill__sql_unit last, const char *exp
         size_t n = strlen(UNIT_NAMES[u]);
         if (u <= RILL_SQL_UNIT_SECOND && interval_unit((rill__sql_unit)u) &&
             t->kind == RILL_SQL_WORD && t->len == n + 1 && (t->text[n] | 0x20) == 's' &&
-            word_in(t->text, n, (const char *const[]){UNIT_NAMES[u], NULL})) {
+            !strncasecmp(t->text, UNIT_NAMES[u], n)) {
             p->i++;
             return (rill__sql_unit)u;
         }
@@ -570,8 +579,10 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
             if (!parse_int(p, 1000, &q->frac))
                 return false;
             if (q->frac > 9)
-                return fail_at(p, pp, "the fractional precision of SECOND must be between 0 "
-                               "and 9 (not %d)", q->frac) != NULL;
+                return fail_at(p, pp,
+                               "the fractional precision of SECOND must be between 0 "
+                               "and 9 (not %d)",
+                               q->frac) != NULL;
             q->frac_given = true;
         }
         if (!expect_op(p, ")"))
@@ -582,13 +593,12 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
         rill__sql_unit e = parse_unit(p, RILL_SQL_UNIT_SECOND, INTERVAL_UNITS);
         if (!e)
             return false;
-        bool ok = (u == RILL_SQL_UNIT_YEAR && e == RILL_SQL_UNIT_MONTH) ||
-                  (u == RILL_SQL_UNIT_DAY && (e == RILL_SQL_UNIT_HOUR ||
-                                              e == RILL_SQL_UNIT_MINUTE ||
-                                              e == RILL_SQL_UNIT_SECOND)) ||
-                  (u == RILL_SQL_UNIT_HOUR && (e == RILL_SQL_UNIT_MINUTE ||
-                                               e == RILL_SQL_UNIT_SECOND)) ||
-                  (u == RILL_SQL_UNIT_MINUTE && e == RILL_SQL_UNIT_SECOND);
+        bool ok =
+            (u == RILL_SQL_UNIT_YEAR && e == RILL_SQL_UNIT_MONTH) ||
+            (u == RILL_SQL_UNIT_DAY &&
+             (e == RILL_SQL_UNIT_HOUR || e == RILL_SQL_UNIT_MINUTE || e == RILL_SQL_UNIT_SECOND)) ||
+            (u == RILL_SQL_UNIT_HOUR && (e == RILL_SQL_UNIT_MINUTE || e == RILL_SQL_UNIT_SECOND)) ||
+            (u == RILL_SQL_UNIT_MINUTE && e == RILL_SQL_UNIT_SECOND);
         if (!ok || q->frac_given)
             return fail_at(p, at, "%s TO %s is not an interval qualifier", UNIT_NAMES[u],
                            UNIT_NAMES[e]) != NULL;
@@ -598,8 +608,10 @@ static bool parse_interval_q(parser *p, rill__sql_interval_q *q)
             if (!parse_int(p, 1000, &q->frac))
                 return false;
             if (q->frac > 9)
-                return fail_at(p, pp, "the fractional precision of SECOND must be between 0 "
-                               "and 9 (not %d)", q->frac) != NULL;
+                return fail_at(p, pp,
+                               "the fractional precision of SECOND must be between 0 "
+                               "and 9 (not %d)",
+                               q->frac) != NULL;
             q->frac_given = true;
             if (!expect_op(p, ")"))
                 return false;
@@ -643,8 +655,9 @@ static bool parse_fields(parser *p, rill__sql_type *t, const char *close)
     return expect_op(p, close);
 }
 
-#define TYPE_NAMES "a type: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL, " \
-    "CHAR, VARCHAR, STRING, BINARY, VARBINARY, BYTES, DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ, " \
+#define TYPE_NAMES                                                                                 \
+    "a type: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL, "                    \
+    "CHAR, VARCHAR, STRING, BINARY, VARBINARY, BYTES, DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ, "      \
     "INTERVAL, ROW, ARRAY, MAP, MULTISET"
 
 static rill__sql_type *parse_type(parser *p)
@@ -680,16 +693,20 @@ static rill__sql_type *parse_type(parser *p)
             if (!parse_int(p, INT_MAX, &t->precision))
                 return NULL;
             if (t->precision < 1 || t->precision > 38)
-                return fail_at(p, pp, "Decimal precision must be between 1 and 38 (both "
-                               "inclusive), not %d", t->precision);
+                return fail_at(p, pp,
+                               "Decimal precision must be between 1 and 38 (both "
+                               "inclusive), not %d",
+                               t->precision);
             t->precision_given = true;
             if (accept_op(p, ",")) {
                 pp = cur(p)->pos;
                 if (!parse_int(p, INT_MAX, &t->scale))
                     return NULL;
                 if (t->scale > t->precision)
-                    return fail_at(p, pp, "Decimal scale must be between 0 and the precision "
-                                   "%d (both inclusive), not %d", t->precision, t->scale);
+                    return fail_at(p, pp,
+                                   "Decimal scale must be between 0 and the precision "
+                                   "%d (both inclusive), not %d",
+                                   t->precision, t->scale);
                 t->scale_given = true;
             }
             if (!expect_op(p, ")"))
@@ -698,12 +715,16 @@ static rill__sql_type *parse_type(parser *p)
     } else if (accept_kw(p, "CHAR") || accept_kw(p, "CHARACTER")) {
         t->kind = RILL_SQL_T_CHAR;
         t->precision = 1;
-        if (accept_kw(p, "VARYING"))
+        if (accept_kw(p, "VARYING")) {
             t->kind = RILL_SQL_T_VARCHAR;
+            t->precision = INT_MAX;
+        }
         ok = type_param(p, t, "Character string length", 1, INT_MAX);
     } else if (accept_kw(p, "VARCHAR")) {
+        /* Flink's SQL type system makes VARCHAR alone VARCHAR(2147483647), STRING (its
+         * FlinkTypeSystem's default precision): Nexmark's DDL relies on it */
         t->kind = RILL_SQL_T_VARCHAR;
-        t->precision = 1;
+        t->precision = INT_MAX;
         ok = type_param(p, t, "Character string length", 1, INT_MAX);
     } else if (accept_kw(p, "STRING")) {
         t->kind = RILL_SQL_T_VARCHAR;
@@ -715,7 +736,7 @@ static rill__sql_type *parse_type(parser *p)
         ok = type_param(p, t, "Binary string length", 1, INT_MAX);
     } else if (accept_kw(p, "VARBINARY")) {
         t->kind = RILL_SQL_T_VARBINARY;
-        t->precision = 1;
+        t->precision = INT_MAX; /* as VARCHAR: BYTES */
         ok = type_param(p, t, "Binary string length", 1, INT_MAX);
     } else if (accept_kw(p, "BYTES")) {
         t->kind = RILL_SQL_T_VARBINARY;
@@ -890,9 +911,18 @@ static rill__sql_expr *parse_call_rest(parser *p, rill__sql_expr *e)
             if (is_kw(p, "TABLE")) {
                 if (!(a = parse_table_arg(p)))
                     return NULL;
-            } else if (ident_tok(cur(p)) && rill__sql_is_op(ahead(p, 1), "=>")) {
+            } else if ((cur(p)->kind == RILL_SQL_WORD || cur(p)->kind == RILL_SQL_QUOTED) &&
+                       rill__sql_is_op(ahead(p, 1), "=>")) {
+                /* a parameter's name: a reserved word too (OFFSET => ...), as nothing else
+                 * can stand before => */
                 a = new_expr(p, RILL_SQL_E_NAMED_ARG, pos);
-                parse_ident(p, &a->u.named.name);
+                if (cur(p)->kind == RILL_SQL_WORD) {
+                    a->u.named.name =
+                        (rill__sql_ident){strndup_a(p, cur(p)->text, cur(p)->len), false, pos};
+                    p->i++;
+                } else if (!parse_ident(p, &a->u.named.name)) {
+                    return NULL;
+                }
                 p->i++;
                 if (!(a->u.named.value = is_kw(p, "TABLE") ? parse_table_arg(p) : parse_expr(p)))
                     return NULL;
@@ -942,7 +972,8 @@ static bool push_arg(parser *p, rill__sql_expr *e, rill__sql_expr *a)
     return true;
 }
 
-#define ALL_UNITS "YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, " \
+#define ALL_UNITS                                                                                  \
+    "YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, "                         \
     "MICROSECOND, NANOSECOND, DOW, DOY, EPOCH, DECADE, CENTURY, MILLENNIUM"
 
 /* The functions with keywords among their arguments: EXTRACT, POSITION, TRIM, SUBSTRING,
@@ -1016,8 +1047,7 @@ static rill__sql_expr *parse_special_call(parser *p, bool *matched)
             return NULL;
         if (accept_kw(p, "FOR") && !push_arg(p, e, parse_expr(p)))
             return NULL;
-    } else if (rill__sql_is(t, "CEIL") || rill__sql_is(t, "CEILING") ||
-               rill__sql_is(t, "FLOOR")) {
+    } else if (rill__sql_is(t, "CEIL") || rill__sql_is(t, "CEILING") || rill__sql_is(t, "FLOOR")) {
         p->i += 2;
         e = new_call(p, rill__sql_is(t, "FLOOR") ? "FLOOR" : "CEIL", pos, RILL_SQL_C_PLAIN);
         if (!push_arg(p, e, parse_expr(p)))
@@ -1046,9 +1076,8 @@ static rill__sql_expr *parse_special_call(parser *p, bool *matched)
 
 static bool is_special_call(parser *p)
 {
-    static const char *const names[] = {"EXTRACT", "POSITION", "TRIM", "SUBSTRING", "OVERLAY",
-                                        "CEIL", "CEILING", "FLOOR", "TIMESTAMPADD",
-                                        "TIMESTAMPDIFF", NULL};
+    static const char names[] = " EXTRACT POSITION TRIM SUBSTRING OVERLAY CEIL CEILING FLOOR "
+                                "TIMESTAMPADD TIMESTAMPDIFF ";
     return cur(p)->kind == RILL_SQL_WORD && word_in(cur(p)->text, cur(p)->len, names) &&
            rill__sql_is_op(ahead(p, 1), "(");
 }
@@ -1102,17 +1131,15 @@ static rill__sql_expr *parse_primary(parser *p)
     case RILL_SQL_DECIMAL:
     case RILL_SQL_APPROX:
         p->i++;
-        return literal(p, t->kind == RILL_SQL_INTEGER   ? RILL_SQL_L_INTEGER
-                          : t->kind == RILL_SQL_DECIMAL ? RILL_SQL_L_DECIMAL
-                                                        : RILL_SQL_L_APPROX,
+        return literal(p,
+                       t->kind == RILL_SQL_INTEGER   ? RILL_SQL_L_INTEGER
+                       : t->kind == RILL_SQL_DECIMAL ? RILL_SQL_L_DECIMAL
+                                                     : RILL_SQL_L_APPROX,
                        strndup_a(p, t->text, t->len), t->len, pos);
     case RILL_SQL_STRING: {
         size_t len;
-        char *s = unquote(p, t, &len);
-        if (!s)
-            return NULL;
-        p->i++;
-        return literal(p, RILL_SQL_L_STRING, s, len, pos);
+        char *s = string_lit(p, &len);
+        return s ? literal(p, RILL_SQL_L_STRING, s, len, pos) : NULL;
     }
     case RILL_SQL_BINARY:
         p->i++;
@@ -1141,10 +1168,6 @@ static rill__sql_expr *parse_primary(parser *p)
             if (!expect_op(p, ")"))
                 return NULL;
             return e;
-        }
-        if (rill__sql_is_op(t, "*")) {
-            p->i++;
-            return new_expr(p, RILL_SQL_E_STAR, pos);
         }
         return fail_expect(p, "an expression");
     case RILL_SQL_WORD:
@@ -1204,18 +1227,19 @@ static rill__sql_expr *parse_primary(parser *p)
             return NULL;
         return expect_op(p, ")") ? e : NULL;
     }
-    if ((rill__sql_is(t, "ARRAY") || rill__sql_is(t, "MAP")) &&
-        rill__sql_is_op(ahead(p, 1), "[")) {
+    if ((rill__sql_is(t, "ARRAY") || rill__sql_is(t, "MAP")) && rill__sql_is_op(ahead(p, 1), "[")) {
         p->i += 2;
-        rill__sql_expr *e = new_expr(p, rill__sql_is(t, "ARRAY") ? RILL_SQL_E_ARRAY
-                                                                  : RILL_SQL_E_MAP, pos);
+        rill__sql_expr *e =
+            new_expr(p, rill__sql_is(t, "ARRAY") ? RILL_SQL_E_ARRAY : RILL_SQL_E_MAP, pos);
         if (!is_op(p, "]") && !parse_expr_list(p, &e->u.list.items, &e->u.list.n_items))
             return NULL;
         if (!expect_op(p, "]"))
             return NULL;
         if (e->kind == RILL_SQL_E_MAP && e->u.list.n_items % 2)
-            return fail_at(p, pos, "MAP[...] takes keys and values in pairs (it has %zu "
-                           "items)", e->u.list.n_items);
+            return fail_at(p, pos,
+                           "MAP[...] takes keys and values in pairs (it has %zu "
+                           "items)",
+                           e->u.list.n_items);
         return e;
     }
     if (word_in(t->text, t->len, NILADIC) && !rill__sql_is_op(ahead(p, 1), "(")) {
@@ -1228,8 +1252,6 @@ static rill__sql_expr *parse_primary(parser *p)
         bool matched;
         return parse_special_call(p, &matched);
     }
-    if (accept_kw(p, "MATCH_RECOGNIZE"))
-        return fail_at(p, pos, "MATCH_RECOGNIZE is not supported yet");
     if (tok_reserved(t) && rill__sql_is_op(ahead(p, 1), "(") &&
         word_in(t->text, t->len, RESERVED_FUNCTIONS)) {
         rill__sql_expr *e = new_expr(p, RILL_SQL_E_CALL, pos);
@@ -1244,7 +1266,7 @@ name:
         if (tok_reserved(t)) {
             fail_at(p, t->pos, "Incorrect syntax near the keyword '%.*s'", (int)t->len, t->text);
             err_append(p->err, "Was expecting an expression (a name that is a reserved keyword "
-                       "is written back-quoted)");
+                               "is written back-quoted)");
             return NULL;
         }
         return fail_expect(p, "an expression");
@@ -1372,16 +1394,89 @@ static rill__sql_expr *parse_add(parser *p)
     return l;
 }
 
-/* comparisons and the predicates: IS, BETWEEN, IN, LIKE, SIMILAR TO */
-static rill__sql_expr *parse_pred(parser *p)
+/* [NOT] BETWEEN, [NOT] IN, [NOT] LIKE, [NOT] SIMILAR TO applied to l; l itself (*matched
+ * false) when none follows. */
+static rill__sql_expr *like_suffix(parser *p, rill__sql_expr *l, bool *matched)
+{
+    rill__sql_pos pos = l->pos;
+    *matched = true;
+    bool neg = false;
+    if (is_kw(p, "NOT")) {
+        rill__sql_token *n = ahead(p, 1);
+        if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") && !rill__sql_is(n, "LIKE") &&
+            !rill__sql_is(n, "SIMILAR")) {
+            *matched = false;
+            return l;
+        }
+        p->i++;
+        neg = true;
+    }
+    if (accept_kw(p, "BETWEEN")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_BETWEEN, pos);
+        e->u.between.arg = l;
+        e->u.between.negated = neg;
+        if (accept_kw(p, "ASYMMETRIC"))
+            e->u.between.symmetry = 1;
+        else if (accept_kw(p, "SYMMETRIC"))
+            e->u.between.symmetry = 2;
+        if (!(e->u.between.lo = parse_add(p)) || !expect_kw(p, "AND") ||
+            !(e->u.between.hi = parse_add(p)))
+            return NULL;
+        return e;
+    } else if (accept_kw(p, "IN")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_IN, pos);
+        e->u.in.arg = l;
+        e->u.in.negated = neg;
+        if (!expect_op(p, "("))
+            return NULL;
+        if (starts_query(cur(p))) {
+            if (!(e->u.in.query = parse_query(p)))
+                return NULL;
+        } else if (!parse_expr_list(p, &e->u.in.list, &e->u.in.n_list)) {
+            return NULL;
+        }
+        if (!expect_op(p, ")"))
+            return NULL;
+        return e;
+    } else if (is_kw(p, "LIKE") || is_kw(p, "SIMILAR")) {
+        rill__sql_expr *e = new_expr(p, RILL_SQL_E_LIKE, pos);
+        e->u.like.arg = l;
+        e->u.like.negated = neg;
+        e->u.like.similar = accept_kw(p, "SIMILAR");
+        if (e->u.like.similar ? !expect_kw(p, "TO") : !expect_kw(p, "LIKE"))
+            return NULL;
+        if (!(e->u.like.pattern = parse_add(p)))
+            return NULL;
+        if (accept_kw(p, "ESCAPE") && !(e->u.like.escape = parse_add(p)))
+            return NULL;
+        return e;
+    } else {
+        *matched = false;
+        return l;
+    }
+}
+
+/* BETWEEN, IN, LIKE, SIMILAR TO: Calcite ranks them above the comparisons (a = b LIKE c is
+ * a = (b LIKE c)) */
+static rill__sql_expr *parse_like(parser *p)
 {
     rill__sql_expr *l = parse_add(p);
+    bool matched = true;
+    while (l && matched)
+        l = like_suffix(p, l, &matched);
+    return l;
+}
+
+/* comparisons and IS ...: a = b IS NULL is (a = b) IS NULL */
+static rill__sql_expr *parse_pred(parser *p)
+{
+    rill__sql_expr *l = parse_like(p);
     while (l) {
         static const struct {
             const char *op;
             rill__sql_op code;
-        } cmp[] = {{"=", RILL_SQL_OP_EQ},  {"<>", RILL_SQL_OP_NE}, {"!=", RILL_SQL_OP_NE},
-                   {"<", RILL_SQL_OP_LT},  {"<=", RILL_SQL_OP_LE}, {">", RILL_SQL_OP_GT},
+        } cmp[] = {{"=", RILL_SQL_OP_EQ}, {"<>", RILL_SQL_OP_NE}, {"!=", RILL_SQL_OP_NE},
+                   {"<", RILL_SQL_OP_LT}, {"<=", RILL_SQL_OP_LE}, {">", RILL_SQL_OP_GT},
                    {">=", RILL_SQL_OP_GE}};
         int c = -1;
         for (int k = 0; k < 7; k++)
@@ -1389,7 +1484,7 @@ static rill__sql_expr *parse_pred(parser *p)
                 c = k;
         if (c >= 0) {
             p->i++;
-            l = binary(p, cmp[c].code, l, parse_add(p));
+            l = binary(p, cmp[c].code, l, parse_like(p));
             continue;
         }
         rill__sql_pos pos = l->pos;
@@ -1399,7 +1494,7 @@ static rill__sql_expr *parse_pred(parser *p)
                 if (!expect_kw(p, "FROM"))
                     return NULL;
                 l = binary(p, neg ? RILL_SQL_OP_NOT_DISTINCT : RILL_SQL_OP_DISTINCT, l,
-                           parse_add(p));
+                           parse_like(p));
                 continue;
             }
             rill__sql_expr *e = new_expr(p, RILL_SQL_E_IS, pos);
@@ -1415,61 +1510,14 @@ static rill__sql_expr *parse_pred(parser *p)
                 e->u.is.test = RILL_SQL_IS_UNKNOWN;
             else
                 return fail_expect(p, "\"NULL\", \"TRUE\", \"FALSE\", \"UNKNOWN\", "
-                                   "\"DISTINCT FROM\"");
+                                      "\"DISTINCT FROM\"");
             l = e;
             continue;
         }
-        bool neg = false;
-        if (is_kw(p, "NOT")) {
-            rill__sql_token *n = ahead(p, 1);
-            if (!rill__sql_is(n, "BETWEEN") && !rill__sql_is(n, "IN") &&
-                !rill__sql_is(n, "LIKE") && !rill__sql_is(n, "SIMILAR"))
-                return l;
-            p->i++;
-            neg = true;
-        }
-        if (accept_kw(p, "BETWEEN")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_BETWEEN, pos);
-            e->u.between.arg = l;
-            e->u.between.negated = neg;
-            if (accept_kw(p, "ASYMMETRIC"))
-                e->u.between.symmetry = 1;
-            else if (accept_kw(p, "SYMMETRIC"))
-                e->u.between.symmetry = 2;
-            if (!(e->u.between.lo = parse_add(p)) || !expect_kw(p, "AND") ||
-                !(e->u.between.hi = parse_add(p)))
-                return NULL;
-            l = e;
-        } else if (accept_kw(p, "IN")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_IN, pos);
-            e->u.in.arg = l;
-            e->u.in.negated = neg;
-            if (!expect_op(p, "("))
-                return NULL;
-            if (starts_query(cur(p))) {
-                if (!(e->u.in.query = parse_query(p)))
-                    return NULL;
-            } else if (!parse_expr_list(p, &e->u.in.list, &e->u.in.n_list)) {
-                return NULL;
-            }
-            if (!expect_op(p, ")"))
-                return NULL;
-            l = e;
-        } else if (is_kw(p, "LIKE") || is_kw(p, "SIMILAR")) {
-            rill__sql_expr *e = new_expr(p, RILL_SQL_E_LIKE, pos);
-            e->u.like.arg = l;
-            e->u.like.negated = neg;
-            e->u.like.similar = accept_kw(p, "SIMILAR");
-            if (e->u.like.similar ? !expect_kw(p, "TO") : !expect_kw(p, "LIKE"))
-                return NULL;
-            if (!(e->u.like.pattern = parse_add(p)))
-                return NULL;
-            if (accept_kw(p, "ESCAPE") && !(e->u.like.escape = parse_add(p)))
-                return NULL;
-            l = e;
-        } else {
+        bool matched;
+        l = like_suffix(p, l, &matched); /* (a = b) IS NULL LIKE c and the like */
+        if (!matched)
             return l;
-        }
     }
     return l;
 }
@@ -1569,8 +1617,9 @@ static rill__sql_window *parse_window_spec(parser *p)
         }
     }
     if (!is_op(p, ")"))
-        return fail_expect(p, w->frame ? "\")\"" : "\"PARTITION BY\", \"ORDER BY\", \"ROWS\", "
-                                                   "\"RANGE\", \")\"");
+        return fail_expect(p, w->frame ? "\")\""
+                                       : "\"PARTITION BY\", \"ORDER BY\", \"ROWS\", "
+                                         "\"RANGE\", \")\"");
     p->i++;
     return w;
 }
@@ -1617,6 +1666,173 @@ static bool paren_query(parser *p)
     return starts_query(ahead(p, k));
 }
 
+/* ---- MATCH_RECOGNIZE ----------------------------------------------------------------------- */
+
+static rill__sql_pattern *parse_pattern_alt(parser *p);
+
+/* var or ( pattern ), then a quantifier: * + ? {n} {n,} {n,m} {,m}, each reluctant with ? */
+static rill__sql_pattern *parse_pattern_term(parser *p)
+{
+    rill__sql_pattern *t = alloc(p, sizeof *t);
+    t->pos = cur(p)->pos;
+    if (accept_op(p, "(")) {
+        t->kind = RILL_SQL_P_GROUP;
+        rill__sql_pattern *inner = parse_pattern_alt(p);
+        if (!inner || !expect_op(p, ")"))
+            return NULL;
+        PUSH(p, t->items, t->n_items, inner);
+    } else {
+        t->kind = RILL_SQL_P_VAR;
+        if (!ident_tok(cur(p)))
+            return fail_expect(p, "a pattern variable, \"(\"");
+        parse_ident(p, &t->var);
+    }
+    t->min = t->max = 1;
+    if (is_op(p, "*") || is_op(p, "+") || is_op(p, "?")) {
+        t->quant_op = *cur(p)->text;
+        t->min = t->quant_op == '+' ? 1 : 0;
+        t->max = t->quant_op == '?' ? 1 : -1;
+        p->i++;
+    } else if (is_op(p, "{")) {
+        rill__sql_pos at = cur(p)->pos;
+        p->i++;
+        t->quant_op = '{';
+        t->min = 0;
+        bool lo = cur(p)->kind == RILL_SQL_INTEGER, hi = false;
+        if (lo && !parse_int(p, INT_MAX, &t->min))
+            return NULL;
+        t->max = t->min;
+        if (accept_op(p, ",")) {
+            t->max = -1;
+            hi = cur(p)->kind == RILL_SQL_INTEGER;
+            if (hi && !parse_int(p, INT_MAX, &t->max))
+                return NULL;
+        }
+        if (!lo && !hi)
+            return fail_expect(p, "an integer");
+        if (!expect_op(p, "}"))
+            return NULL;
+        if (t->max >= 0 && t->max < t->min)
+            return fail_at(p, at, "a quantifier's upper bound %d is below its lower bound %d",
+                           t->max, t->min);
+    }
+    if (t->quant_op) {
+        t->quantified = true;
+        t->reluctant = accept_op(p, "?");
+    }
+    return t;
+}
+
+static rill__sql_pattern *parse_pattern_seq(parser *p)
+{
+    rill__sql_pattern *s = alloc(p, sizeof *s);
+    s->kind = RILL_SQL_P_SEQ;
+    s->pos = cur(p)->pos;
+    do {
+        rill__sql_pattern *t = parse_pattern_term(p);
+        if (!t)
+            return NULL;
+        PUSH(p, s->items, s->n_items, t);
+    } while (!is_op(p, ")") && !is_op(p, "|"));
+    return s->n_items == 1 ? s->items[0] : s;
+}
+
+static rill__sql_pattern *parse_pattern_alt(parser *p)
+{
+    if (!enter(p))
+        return NULL;
+    rill__sql_pattern *a = alloc(p, sizeof *a);
+    a->kind = RILL_SQL_P_ALT;
+    a->pos = cur(p)->pos;
+    do {
+        rill__sql_pattern *s = parse_pattern_seq(p);
+        if (!s)
+            return NULL;
+        PUSH(p, a->items, a->n_items, s);
+    } while (accept_op(p, "|"));
+    p->depth--;
+    return a->n_items == 1 ? a->items[0] : a;
+}
+
+/* ( [PARTITION BY] [ORDER BY] [MEASURES] [ONE ROW | ALL ROWS PER MATCH] [AFTER MATCH SKIP]
+ *   PATTERN (...) [WITHIN interval] DEFINE ... ), after MATCH_RECOGNIZE */
+static bool parse_match(parser *p, rill__sql_match *m)
+{
+    if (!expect_op(p, "("))
+        return false;
+    if (accept_kw(p, "PARTITION")) {
+        if (!expect_kw(p, "BY") || !parse_expr_list(p, &m->partition, &m->n_partition))
+            return false;
+    }
+    if (accept_kw(p, "ORDER")) {
+        if (!expect_kw(p, "BY") || !parse_order_list(p, &m->order, &m->n_order))
+            return false;
+    }
+    if (accept_kw(p, "MEASURES")) {
+        do {
+            rill__sql_measure ms;
+            if (!(ms.expr = parse_expr(p)) || !expect_kw(p, "AS") || !parse_ident(p, &ms.alias))
+                return false;
+            PUSH(p, m->measures, m->n_measures, ms);
+        } while (accept_op(p, ","));
+    }
+    if (accept_kw(p, "ONE")) {
+        if (!expect_kw(p, "ROW") || !expect_kw(p, "PER") || !expect_kw(p, "MATCH"))
+            return false;
+        m->rows_per_match = 1;
+    } else if (accept_kw(p, "ALL")) {
+        if (!expect_kw(p, "ROWS") || !expect_kw(p, "PER") || !expect_kw(p, "MATCH"))
+            return false;
+        m->rows_per_match = 2;
+    }
+    if (accept_kw(p, "AFTER")) {
+        if (!expect_kw(p, "MATCH") || !expect_kw(p, "SKIP"))
+            return false;
+        if (accept_kw(p, "PAST")) {
+            if (!expect_kw(p, "LAST") || !expect_kw(p, "ROW"))
+                return false;
+            m->skip = RILL_SQL_SKIP_PAST_LAST_ROW;
+        } else if (expect_kw(p, "TO")) {
+            if (accept_kw(p, "NEXT")) {
+                if (!expect_kw(p, "ROW"))
+                    return false;
+                m->skip = RILL_SQL_SKIP_TO_NEXT_ROW;
+            } else {
+                m->skip = RILL_SQL_SKIP_TO_LAST; /* TO var is TO LAST var */
+                if (accept_kw(p, "FIRST"))
+                    m->skip = RILL_SQL_SKIP_TO_FIRST;
+                else
+                    accept_kw(p, "LAST");
+                if (!parse_ident(p, &m->skip_var))
+                    return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    if (!expect_kw(p, "PATTERN") || !expect_op(p, "(") || !(m->pattern = parse_pattern_alt(p)) ||
+        !expect_op(p, ")"))
+        return false;
+    if (accept_kw(p, "WITHIN")) {
+        rill__sql_pos at = cur(p)->pos;
+        if (!(m->within = parse_add(p)))
+            return false;
+        if (m->within->kind != RILL_SQL_E_INTERVAL)
+            return fail_at(p, at, "WITHIN takes an interval (WITHIN INTERVAL '1' HOUR)") != NULL;
+    }
+    if (is_kw(p, "SUBSET"))
+        return fail_at(p, cur(p)->pos, "SUBSET is not supported (Flink has no SUBSET)") != NULL;
+    if (!expect_kw(p, "DEFINE"))
+        return false;
+    do {
+        rill__sql_define d;
+        if (!parse_ident(p, &d.var) || !expect_kw(p, "AS") || !(d.cond = parse_expr(p)))
+            return false;
+        PUSH(p, m->defines, m->n_defines, d);
+    } while (accept_op(p, ","));
+    return expect_op(p, ")");
+}
+
 static rill__sql_from *parse_table_primary(parser *p)
 {
     if (!enter(p))
@@ -1641,8 +1857,8 @@ static rill__sql_from *parse_table_primary(parser *p)
             return NULL;
     } else if (accept_kw(p, "UNNEST")) {
         f->kind = RILL_SQL_F_UNNEST;
-        if (!expect_op(p, "(") ||
-            !parse_expr_list(p, &f->u.unnest.args, &f->u.unnest.n_args) || !expect_op(p, ")"))
+        if (!expect_op(p, "(") || !parse_expr_list(p, &f->u.unnest.args, &f->u.unnest.n_args) ||
+            !expect_op(p, ")"))
             return NULL;
         if (is_kw(p, "WITH") && rill__sql_is(ahead(p, 1), "ORDINALITY")) {
             p->i += 2;
@@ -1673,8 +1889,16 @@ static rill__sql_from *parse_table_primary(parser *p)
                 return NULL;
         }
     }
-    if (is_kw(p, "MATCH_RECOGNIZE"))
-        return fail_at(p, cur(p)->pos, "MATCH_RECOGNIZE is not supported yet");
+    if (is_kw(p, "MATCH_RECOGNIZE")) {
+        rill__sql_from *m = alloc(p, sizeof *m);
+        m->kind = RILL_SQL_F_MATCH;
+        m->pos = cur(p)->pos;
+        m->u.match.input = f;
+        p->i++;
+        if (!parse_match(p, &m->u.match.spec))
+            return NULL;
+        f = m;
+    }
     if (!parse_alias(p, f))
         return NULL;
     p->depth--;
@@ -1697,8 +1921,9 @@ static rill__sql_from *parse_from(parser *p)
             if (!expect_kw(p, "JOIN"))
                 return NULL;
         } else if (is_kw(p, "LEFT") || is_kw(p, "RIGHT") || is_kw(p, "FULL")) {
-            kind = is_kw(p, "LEFT") ? RILL_SQL_J_LEFT : is_kw(p, "RIGHT") ? RILL_SQL_J_RIGHT
-                                                                          : RILL_SQL_J_FULL;
+            kind = is_kw(p, "LEFT")    ? RILL_SQL_J_LEFT
+                   : is_kw(p, "RIGHT") ? RILL_SQL_J_RIGHT
+                                       : RILL_SQL_J_FULL;
             p->i++;
             accept_kw(p, "OUTER");
             if (!expect_kw(p, "JOIN"))
@@ -1794,6 +2019,12 @@ static rill__sql_query *parse_select(parser *p)
         q->u.select.quantifier = 2;
     do {
         rill__sql_item it = {0};
+        if (is_op(p, "*")) { /* * alone: a star stands nowhere else in an expression */
+            it.expr = new_expr(p, RILL_SQL_E_STAR, cur(p)->pos);
+            p->i++;
+            PUSH(p, q->u.select.items, q->u.select.n_items, it);
+            continue;
+        }
         if (!(it.expr = parse_expr(p)))
             return NULL;
         bool as = accept_kw(p, "AS");
@@ -1820,12 +2051,29 @@ static rill__sql_query *parse_select(parser *p)
     if (accept_kw(p, "WINDOW")) {
         do {
             rill__sql_named_window w;
-            if (!parse_ident(p, &w.name) || !expect_kw(p, "AS") ||
-                !(w.spec = parse_window_spec(p)))
+            if (!parse_ident(p, &w.name) || !expect_kw(p, "AS") || !(w.spec = parse_window_spec(p)))
                 return NULL;
             PUSH(p, q->u.select.windows, q->u.select.n_windows, w);
         } while (accept_op(p, ","));
     }
+    /* for "Was expecting" when what follows is wrong: the clauses that could still come */
+    static const char *const clauses[] = {"\"WHERE\"", "\"GROUP BY\"", "\"HAVING\"", "\"WINDOW\""};
+    bool given[] = {q->u.select.where != NULL, q->u.select.has_group_by, q->u.select.having != NULL,
+                    q->u.select.n_windows > 0};
+    int last = -1;
+    for (int k = 0; k < 4; k++)
+        if (given[k])
+            last = k;
+    p->follow[0] = '\0';
+    if (!q->u.select.from)
+        strcat(p->follow, "\"FROM\", ");
+    for (int k = last + 1; k < 4; k++) {
+        strcat(p->follow, clauses[k]);
+        strcat(p->follow, ", ");
+    }
+    strcat(p->follow, "\"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", "
+                      "\"INTERSECT\", \"EXCEPT\"");
+    p->follow_at = p->i;
     return q;
 }
 
@@ -1974,8 +2222,7 @@ static bool parse_options(parser *p, rill__sql_option **out, size_t *n)
 
 static bool parse_if_not_exists(parser *p)
 {
-    if (is_kw(p, "IF") && rill__sql_is(ahead(p, 1), "NOT") &&
-        rill__sql_is(ahead(p, 2), "EXISTS")) {
+    if (is_kw(p, "IF") && rill__sql_is(ahead(p, 1), "NOT") && rill__sql_is(ahead(p, 2), "EXISTS")) {
         p->i += 3;
         return true;
     }
@@ -1988,7 +2235,8 @@ static bool not_enforced(parser *p)
         p->i += 2;
         return true;
     }
-    fail_at(p, cur(p)->pos, "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: "
+    fail_at(p, cur(p)->pos,
+            "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: "
             "write PRIMARY KEY ... NOT ENFORCED");
     return false;
 }
@@ -2008,8 +2256,8 @@ static bool parse_table_element(parser *p, rill__sql_create_table *ct)
         if (ct->has_watermark)
             return fail_at(p, pos, "a table has one WATERMARK") != NULL;
         ct->has_watermark = true;
-        return expect_kw(p, "FOR") && parse_name(p, &ct->watermark_col) &&
-               expect_kw(p, "AS") && (ct->watermark = parse_expr(p)) != NULL;
+        return expect_kw(p, "FOR") && parse_name(p, &ct->watermark_col) && expect_kw(p, "AS") &&
+               (ct->watermark = parse_expr(p)) != NULL;
     }
     rill__sql_ident *constraint = NULL;
     if (accept_kw(p, "CONSTRAINT")) {
@@ -2107,8 +2355,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         if (accept_kw(p, "COMMENT") && !(ct->comment = parse_string(p)))
             return NULL;
         if (accept_kw(p, "PARTITIONED")) {
-            if (!expect_kw(p, "BY") ||
-                !parse_ident_list(p, &ct->partitioned, &ct->n_partitioned))
+            if (!expect_kw(p, "BY") || !parse_ident_list(p, &ct->partitioned, &ct->n_partitioned))
                 return NULL;
         }
         if (accept_kw(p, "WITH") && !parse_options(p, &ct->options, &ct->n_options))
@@ -2125,8 +2372,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         s->u.create_view.if_not_exists = parse_if_not_exists(p);
         if (!parse_name(p, &s->u.create_view.name))
             return NULL;
-        if (is_op(p, "(") &&
-            !parse_ident_list(p, &s->u.create_view.cols, &s->u.create_view.n_cols))
+        if (is_op(p, "(") && !parse_ident_list(p, &s->u.create_view.cols, &s->u.create_view.n_cols))
             return NULL;
         if (accept_kw(p, "COMMENT") && !(s->u.create_view.comment = parse_string(p)))
             return NULL;
@@ -2140,8 +2386,7 @@ static rill__sql_stmt *parse_create(parser *p, rill__sql_pos pos)
         f->temporary = temporary;
         f->system = system;
         f->if_not_exists = parse_if_not_exists(p);
-        if (!parse_name(p, &f->name) || !expect_kw(p, "AS") ||
-            !(f->identifier = parse_string(p)))
+        if (!parse_name(p, &f->name) || !expect_kw(p, "AS") || !(f->identifier = parse_string(p)))
             return NULL;
         if (accept_kw(p, "LANGUAGE")) {
             if (accept_kw(p, "JAVA"))
@@ -2221,8 +2466,8 @@ static rill__sql_stmt *parse_statement_set(parser *p, rill__sql_pos pos)
         return NULL;
     while (!is_kw(p, "END")) {
         if (!is_kw(p, "INSERT"))
-            return fail_expect(p, s->u.statement_set.n_inserts ? "\"INSERT\", \"END\""
-                                                               : "\"INSERT\"");
+            return fail_expect(p,
+                               s->u.statement_set.n_inserts ? "\"INSERT\", \"END\"" : "\"INSERT\"");
         rill__sql_stmt *ins = parse_insert(p);
         if (!ins)
             return NULL;
@@ -2234,8 +2479,8 @@ static rill__sql_stmt *parse_statement_set(parser *p, rill__sql_pos pos)
     return s;
 }
 
-static const char *const SHOW_WORDS[] = {"TABLES", "VIEWS", "FUNCTIONS", "CATALOGS",
-                                         "DATABASES", NULL};
+static const char *const SHOW_WORDS[] = {"TABLES",   "VIEWS",     "FUNCTIONS",
+                                         "CATALOGS", "DATABASES", NULL};
 
 static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
 {
@@ -2323,8 +2568,8 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
                 return NULL;
         } else {
             return fail_expect(p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"CATALOGS\", "
-                               "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
-                               "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
+                                  "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
+                                  "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
         }
         return s;
     }
@@ -2355,7 +2600,7 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
                 if (!details[k]) {
                     if (any)
                         return fail_expect(p, "\"ESTIMATED_COST\", \"CHANGELOG_MODE\", "
-                                           "\"JSON_EXECUTION_PLAN\", \"PLAN_ADVICE\"");
+                                              "\"JSON_EXECUTION_PLAN\", \"PLAN_ADVICE\"");
                     break;
                 }
                 p->i++;
@@ -2396,8 +2641,8 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
     if (t->kind == RILL_SQL_END)
         return fail_at(p, pos, "no statement (the text is empty)");
     return fail_expect(p, "\"SELECT\", \"INSERT\", \"CREATE\", \"DROP\", \"SET\", \"RESET\", "
-                       "\"SHOW\", \"DESCRIBE\", \"USE\", \"EXPLAIN\", \"EXECUTE\", \"WITH\", "
-                       "\"VALUES\", \"BEGIN\", \"END\", \"HELP\", \"QUIT\"");
+                          "\"SHOW\", \"DESCRIBE\", \"USE\", \"EXPLAIN\", \"EXECUTE\", \"WITH\", "
+                          "\"VALUES\", \"BEGIN\", \"END\", \"HELP\", \"QUIT\"");
 }
 
 /* ---- entry --------------------------------------------------------------------------------- */
@@ -2429,24 +2674,23 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
 {
     *out = NULL;
     rill__sql_ast *ast = rill__sql_ast_new();
-    size_t end = start + len;
-    char *text = rill__arena_alloc(&ast->arena, end + 1);
-    memcpy(text, script, end);
-    text[end] = '\0';
+    /* the copy starts at the statement's line (a script's statements each parsed would copy
+     * the script over and over otherwise); lines and columns still count from the script's
+     * start */
+    size_t bol = start, end = start + len;
+    while (bol > 0 && script[bol - 1] != '\n')
+        bol--;
+    int line = 1;
+    for (const char *c = script; (c = memchr(c, '\n', (size_t)(script + bol - c))) != NULL; c++)
+        line++;
+    char *text = rill__arena_alloc(&ast->arena, end - bol + 1);
+    memcpy(text, script + bol, end - bol);
+    text[end - bol] = '\0';
     ast->text = text;
     parser p = {.ast = ast, .text = text, .err = err};
     rill__sql_lexer lx;
-    rill__sql_lexer_init(&lx, text, end);
-    int line = 1, col = 1;
-    for (size_t i = 0; i < start; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    lx.at = (rill__sql_pos){start, line, col};
+    rill__sql_lexer_init(&lx, text, end - bol);
+    lx.at = (rill__sql_pos){start - bol, line, (int)(start - bol) + 1};
     for (;;) {
         rill__sql_token t;
         if (rill__sql_next(&lx, &t, err) != 0)
@@ -2472,7 +2716,13 @@ int rill__sql_parse(const char *script, size_t start, size_t len, rill__sql_ast 
     if (!s)
         goto fail;
     if (cur(&p)->kind != RILL_SQL_END) {
-        fail_expect(&p, "the end of the statement");
+        if (p.follow_at == p.i && p.follow[0] && !rill__sql_is_op(cur(&p), ";")) {
+            char what[300];
+            snprintf(what, sizeof what, "%s, the end of the statement", p.follow);
+            fail_expect(&p, what);
+        } else {
+            fail_expect(&p, "the end of the statement");
+        }
         goto fail;
     }
     ast->stmt = s;

@@ -21,8 +21,8 @@ static rill__sql_ast *parse_print(const char *sql, char **print_out)
     rill__sql_ast *again;
     rc = rill__sql_parse(rill__buf_cstr(&p1), 0, p1.len, &again, &err);
     if (rc)
-        rill_test_fail(__FILE__, __LINE__, "the print does not parse: %s\n%s",
-                       rill__buf_cstr(&p1), err.msg);
+        rill_test_fail(__FILE__, __LINE__, "the print does not parse: %s\n%s", rill__buf_cstr(&p1),
+                       err.msg);
     rill__sql_print_stmt(&p2, again->stmt);
     CHECK_STR(rill__buf_cstr(&p2), rill__buf_cstr(&p1));
     rill__sql_ast_free(again);
@@ -40,22 +40,22 @@ static rill__sql_stmt *parse(const char *sql, rill__sql_ast **ast_out)
 }
 
 /* The canonical print of sql. */
-#define CHECK_PRINT(sql, want)                                                                 \
-    do {                                                                                       \
-        char *got_;                                                                            \
-        rill__sql_ast_free(parse_print((sql), &got_));                                         \
-        CHECK_STR(got_, (want));                                                               \
-        free(got_);                                                                            \
+#define CHECK_PRINT(sql, want)                                                                     \
+    do {                                                                                           \
+        char *got_;                                                                                \
+        rill__sql_ast_free(parse_print((sql), &got_));                                             \
+        CHECK_STR(got_, (want));                                                                   \
+        free(got_);                                                                                \
     } while (0)
 
 /* sql does not parse, with exactly the message want (line, caret and all). */
-#define CHECK_ERROR(sql, want)                                                                 \
-    do {                                                                                       \
-        rill__sql_ast *bad_ast_ = (rill__sql_ast *)1;                                                \
-        rill__err e_ = {0};                                                                    \
-        CHECK_EQ(rill__sql_parse((sql), 0, strlen(sql), &bad_ast_, &e_), RILL_EPARSE);              \
+#define CHECK_ERROR(sql, want)                                                                     \
+    do {                                                                                           \
+        rill__sql_ast *bad_ast_ = (rill__sql_ast *)1;                                              \
+        rill__err e_ = {0};                                                                        \
+        CHECK_EQ(rill__sql_parse((sql), 0, strlen(sql), &bad_ast_, &e_), RILL_EPARSE);             \
         CHECK(bad_ast_ == NULL);                                                                   \
-        CHECK_STR(e_.msg, (want));                                                          \
+        CHECK_STR(e_.msg, (want));                                                                 \
     } while (0)
 
 static const char *id0(const rill__sql_name *n)
@@ -127,9 +127,12 @@ TEST(sql_parse_client_statements)
     static const struct {
         const char *sql;
         rill__sql_stmt_kind kind;
-    } words[] = {{"HELP", RILL_SQL_S_HELP},   {"quit", RILL_SQL_S_QUIT},
-                 {"EXIT", RILL_SQL_S_QUIT},   {"CLEAR", RILL_SQL_S_CLEAR},
-                 {"BEGIN STATEMENT SET", RILL_SQL_S_BEGIN_SET}, {"END", RILL_SQL_S_END}};
+    } words[] = {{"HELP", RILL_SQL_S_HELP},
+                 {"quit", RILL_SQL_S_QUIT},
+                 {"EXIT", RILL_SQL_S_QUIT},
+                 {"CLEAR", RILL_SQL_S_CLEAR},
+                 {"BEGIN STATEMENT SET", RILL_SQL_S_BEGIN_SET},
+                 {"END", RILL_SQL_S_END}};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         s = parse(words[i].sql, &ast);
         CHECK_EQ(s->kind, words[i].kind);
@@ -153,7 +156,8 @@ TEST(sql_parse_create_drop)
     CHECK_PRINT("create view v as select * from t", "CREATE VIEW v AS SELECT * FROM t");
 
     s = parse("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS count_char AS 'count_char' "
-              "LANGUAGE C USING JAR 'nexmark_udf.so', JAR 'more.so'", &ast);
+              "LANGUAGE C USING JAR 'nexmark_udf.so', JAR 'more.so'",
+              &ast);
     CHECK_EQ(s->kind, RILL_SQL_S_CREATE_FUNCTION);
     CHECK(s->u.create_function.temporary && s->u.create_function.system &&
           s->u.create_function.if_not_exists);
@@ -217,7 +221,8 @@ TEST(sql_parse_create_table_nexmark)
     CHECK_EQ(person->n_fields, 5);
     CHECK_STR(person->fields[2].name.text, "emailAddress");
     CHECK_EQ(person->fields[1].type->kind, RILL_SQL_T_VARCHAR);
-    CHECK_EQ(person->fields[1].type->precision, 1); /* VARCHAR alone is VARCHAR(1) in Flink */
+    /* VARCHAR alone is VARCHAR(2147483647) in Flink SQL (its type system's default) */
+    CHECK_EQ(person->fields[1].type->precision, 2147483647);
     CHECK(!person->fields[1].type->precision_given);
     CHECK_EQ(person->fields[3].type->kind, RILL_SQL_T_TIMESTAMP);
     CHECK_EQ(person->fields[3].type->precision, 3);
@@ -327,7 +332,8 @@ TEST(sql_parse_insert_explain_execute)
     CHECK_PRINT("insert into t (select 1)", "INSERT INTO t SELECT 1");
 
     s = parse("EXECUTE STATEMENT SET\nBEGIN\n  INSERT INTO a SELECT * FROM s;\n"
-              "  INSERT INTO b SELECT x FROM s WHERE x > 1;\nEND", &ast);
+              "  INSERT INTO b SELECT x FROM s WHERE x > 1;\nEND",
+              &ast);
     CHECK_EQ(s->kind, RILL_SQL_S_STATEMENT_SET);
     CHECK_EQ(s->u.statement_set.n_inserts, 2);
     CHECK_STR(id0(&s->u.statement_set.inserts[1]->u.insert.target), "b");
@@ -394,7 +400,8 @@ TEST(sql_parse_select_clauses)
     CHECK_PRINT("select all a from t limit 2", "SELECT ALL a FROM t LIMIT 2");
 
     s = parse("SELECT a, COUNT(*) FROM t GROUP BY GROUPING SETS ((a, b), (a), ()), ROLLUP (a, b), "
-              "CUBE (c)", &ast);
+              "CUBE (c)",
+              &ast);
     q = select_of(s);
     CHECK_EQ(q->u.select.n_group, 3);
     rill__sql_group *gs = q->u.select.group[0];
@@ -413,7 +420,8 @@ TEST(sql_parse_set_operations_with_values)
     rill__sql_ast *ast;
     /* INTERSECT binds tighter than UNION and EXCEPT; those lean left */
     rill__sql_stmt *s = parse("SELECT a FROM x UNION ALL SELECT b FROM y INTERSECT SELECT c FROM z "
-                              "EXCEPT SELECT d FROM w", &ast);
+                              "EXCEPT SELECT d FROM w",
+                              &ast);
     rill__sql_query *q = select_of(s);
     CHECK(q->kind == RILL_SQL_Q_SETOP && q->u.setop.op == RILL_SQL_SET_EXCEPT);
     rill__sql_query *u = q->u.setop.left;
@@ -435,6 +443,7 @@ TEST(sql_parse_set_operations_with_values)
     CHECK_EQ(q->u.select.from->u.join.kind, RILL_SQL_J_COMMA);
     rill__sql_ast_free(ast);
     CHECK_PRINT("values (1, 'a'), (2, 'b')", "VALUES (1, 'a'), (2, 'b')");
+    CHECK_PRINT("values row(1, 'a'), (2)", "VALUES ROW(1, 'a'), (2)");
     CHECK_PRINT("select * from (values (1), (2)) as t (x)",
                 "SELECT * FROM (VALUES (1), (2)) AS t (x)");
 }
@@ -466,7 +475,8 @@ TEST(sql_parse_from_forms)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM Orders AS o JOIN Rates FOR SYSTEM_TIME AS OF o.proctime AS r "
-              "ON o.currency = r.currency", &ast);
+              "ON o.currency = r.currency",
+              &ast);
     f = select_of(s)->u.select.from;
     CHECK_STR(f->u.join.left->alias->text, "o");
     rill__sql_from *r = f->u.join.right;
@@ -476,7 +486,8 @@ TEST(sql_parse_from_forms)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM cat.db.t /*+ OPTIONS('scan.startup.mode'='earliest-offset', "
-              "'a' = 'b') */ x", &ast);
+              "'a' = 'b') */ x",
+              &ast);
     f = select_of(s)->u.select.from;
     CHECK_EQ(f->u.table.name.n_parts, 3);
     CHECK_EQ(f->u.table.n_hints, 1);
@@ -507,10 +518,10 @@ TEST(sql_parse_from_forms)
 TEST(sql_parse_window_tvfs)
 {
     rill__sql_ast *ast;
-    rill__sql_stmt *s = parse(
-        "SELECT window_start, window_end, SUM(price) FROM TABLE(\n"
-        "  TUMBLE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '10' MINUTES))\n"
-        "GROUP BY window_start, window_end", &ast);
+    rill__sql_stmt *s = parse("SELECT window_start, window_end, SUM(price) FROM TABLE(\n"
+                              "  TUMBLE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '10' MINUTES))\n"
+                              "GROUP BY window_start, window_end",
+                              &ast);
     rill__sql_from *f = select_of(s)->u.select.from;
     CHECK(f->kind == RILL_SQL_F_FUNCTION && !f->lateral);
     rill__sql_call *c = &f->u.call->u.call;
@@ -527,15 +538,18 @@ TEST(sql_parse_window_tvfs)
     rill__sql_ast_free(ast);
 
     s = parse("SELECT * FROM TABLE(HOP(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '5' MINUTES, "
-              "INTERVAL '10' MINUTES))", &ast);
+              "INTERVAL '10' MINUTES))",
+              &ast);
     CHECK_EQ(select_of(s)->u.select.from->u.call->u.call.n_args, 4);
     rill__sql_ast_free(ast);
     s = parse("SELECT * FROM TABLE(CUMULATE(TABLE Bid, DESCRIPTOR(bidtime), INTERVAL '2' MINUTES, "
-              "INTERVAL '10' MINUTES, INTERVAL '1' MINUTE))", &ast);
+              "INTERVAL '10' MINUTES, INTERVAL '1' MINUTE))",
+              &ast);
     CHECK_EQ(select_of(s)->u.select.from->u.call->u.call.n_args, 5);
     rill__sql_ast_free(ast);
     s = parse("SELECT * FROM TABLE(SESSION(TABLE Bid PARTITION BY item, DESCRIPTOR(bidtime), "
-              "INTERVAL '5' MINUTES))", &ast);
+              "INTERVAL '5' MINUTES))",
+              &ast);
     c = &select_of(s)->u.select.from->u.call->u.call;
     CHECK_EQ(c->args[0]->u.table_arg.n_partition, 1);
     CHECK_STR(id0(&c->args[0]->u.table_arg.partition[0]->u.name), "item");
@@ -547,7 +561,8 @@ TEST(sql_parse_window_tvfs)
                 "DESCRIPTOR(bidtime), INTERVAL '5' MINUTE))");
 
     s = parse("SELECT * FROM TABLE(TUMBLE(DATA => TABLE Bid, TIMECOL => DESCRIPTOR(bidtime), "
-              "SIZE => INTERVAL '10' MINUTES, `OFFSET` => INTERVAL '1' MINUTES))", &ast);
+              "SIZE => INTERVAL '10' MINUTES, `OFFSET` => INTERVAL '1' MINUTES))",
+              &ast);
     c = &select_of(s)->u.select.from->u.call->u.call;
     CHECK_EQ(c->n_args, 4);
     CHECK_EQ(c->args[0]->kind, RILL_SQL_E_NAMED_ARG);
@@ -557,6 +572,11 @@ TEST(sql_parse_window_tvfs)
     CHECK(c->args[3]->u.named.name.quoted);
     CHECK_EQ(c->args[3]->u.named.value->kind, RILL_SQL_E_INTERVAL);
     rill__sql_ast_free(ast);
+    /* a reserved word names a parameter unquoted */
+    CHECK_PRINT("SELECT * FROM TABLE(TUMBLE(data => TABLE Bid, timecol => DESCRIPTOR(bidtime), "
+                "size => INTERVAL '10' MINUTES, offset => INTERVAL '1' MINUTES))",
+                "SELECT * FROM TABLE(TUMBLE(data => TABLE Bid, timecol => DESCRIPTOR(bidtime), "
+                "size => INTERVAL '10' MINUTE, offset => INTERVAL '1' MINUTE))");
 }
 
 /* Queries in the style of Nexmark's q0-q22 (our own texts): each parses and prints back. */
@@ -639,13 +659,68 @@ TEST(sql_parse_nexmark_style_queries)
     /* the names Nexmark uses, some of them Flink keywords that are not reserved */
     rill__sql_ast *ast;
     rill__sql_stmt *s = parse("SELECT dateTime, extra, channel, url, window_start, name, state, "
-                              "city, description, reserve, `value` FROM bid", &ast);
+                              "city, description, reserve, `value` FROM bid",
+                              &ast);
     rill__sql_query *q = select_of(s);
     CHECK_EQ(q->u.select.n_items, 11);
     CHECK_STR(q->u.select.items[0].expr->u.name.parts[0].text, "dateTime"); /* case kept */
     CHECK(!q->u.select.items[0].expr->u.name.parts[0].quoted);
     CHECK(q->u.select.items[10].expr->u.name.parts[0].quoted);
     rill__sql_ast_free(ast);
+}
+
+TEST(sql_parse_match_recognize)
+{
+    rill__sql_ast *ast;
+    rill__sql_stmt *s =
+        parse("SELECT * FROM Ticker\n"
+              "MATCH_RECOGNIZE (\n"
+              "  PARTITION BY symbol\n"
+              "  ORDER BY rowtime\n"
+              "  MEASURES\n"
+              "    START_ROW.rowtime AS start_tstamp,\n"
+              "    LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,\n"
+              "    AVG(PRICE_UP.price) AS avg_up\n"
+              "  ONE ROW PER MATCH\n"
+              "  AFTER MATCH SKIP TO LAST PRICE_UP\n"
+              "  PATTERN (START_ROW PRICE_DOWN+? (X | Y)* PRICE_UP{2,} Z{1,3} W?)\n"
+              "  WITHIN INTERVAL '1' HOUR\n"
+              "  DEFINE\n"
+              "    PRICE_DOWN AS (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < "
+              "START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),\n"
+              "    PRICE_UP AS PRICE_UP.price > PREV(PRICE_UP.price)\n"
+              ") AS MR",
+              &ast);
+    rill__sql_from *f = select_of(s)->u.select.from;
+    CHECK_EQ(f->kind, RILL_SQL_F_MATCH);
+    CHECK_STR(f->alias->text, "MR");
+    CHECK_STR(id0(&f->u.match.input->u.table.name), "Ticker");
+    rill__sql_match *m = &f->u.match.spec;
+    CHECK(m->n_partition == 1 && m->n_order == 1 && m->n_measures == 3);
+    CHECK_STR(m->measures[1].alias.text, "bottom_tstamp");
+    CHECK_EQ(m->rows_per_match, 1);
+    CHECK_EQ(m->skip, RILL_SQL_SKIP_TO_LAST);
+    CHECK_STR(m->skip_var.text, "PRICE_UP");
+    rill__sql_pattern *pt = m->pattern;
+    CHECK(pt->kind == RILL_SQL_P_SEQ && pt->n_items == 6);
+    CHECK(pt->items[0]->kind == RILL_SQL_P_VAR && !pt->items[0]->quantified);
+    CHECK(pt->items[1]->quantified && pt->items[1]->reluctant && pt->items[1]->min == 1 &&
+          pt->items[1]->max == -1);
+    CHECK(pt->items[2]->kind == RILL_SQL_P_GROUP && pt->items[2]->min == 0);
+    CHECK_EQ(pt->items[2]->items[0]->kind, RILL_SQL_P_ALT);
+    CHECK(pt->items[3]->min == 2 && pt->items[3]->max == -1);
+    CHECK(pt->items[4]->min == 1 && pt->items[4]->max == 3);
+    CHECK(pt->items[5]->min == 0 && pt->items[5]->max == 1 && !pt->items[5]->reluctant);
+    CHECK_EQ(m->within->kind, RILL_SQL_E_INTERVAL);
+    CHECK_EQ(m->n_defines, 2);
+    CHECK_STR(m->defines[1].var.text, "PRICE_UP");
+    CHECK_EQ(m->defines[0].cond->u.binary.op, RILL_SQL_OP_OR);
+    CHECK_EQ(m->defines[1].cond->pos.line, 15);
+    rill__sql_ast_free(ast);
+    CHECK_PRINT("select * from t match_recognize (order by ts all rows per match after match skip "
+                "to next row pattern (a b{3}) define a as true)",
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts ALL ROWS PER MATCH AFTER MATCH SKIP "
+                "TO NEXT ROW PATTERN (a b{3}) DEFINE a AS TRUE)");
 }
 
 /* ---- expressions --------------------------------------------------------------------------- */
@@ -660,11 +735,11 @@ static char *expr_print(const char *expr)
     return out;
 }
 
-#define CHECK_EXPR(expr, want)                                                                 \
-    do {                                                                                       \
-        char *g_ = expr_print(expr);                                                           \
-        CHECK_STR(g_, (want));                                                                 \
-        free(g_);                                                                              \
+#define CHECK_EXPR(expr, want)                                                                     \
+    do {                                                                                           \
+        char *g_ = expr_print(expr);                                                               \
+        CHECK_STR(g_, (want));                                                                     \
+        free(g_);                                                                                  \
     } while (0)
 
 static rill__sql_expr *first_item(const char *sql, rill__sql_ast **ast)
@@ -691,6 +766,14 @@ TEST(sql_parse_operator_precedence)
     CHECK_EXPR("a NOT IN (1, 2)", "(a NOT IN (1, 2))");
     CHECK_EXPR("a = 1 OR a = 2 OR a = 3", "((a = 1) OR (a = 2) OR (a = 3))");
     CHECK_EXPR("(a + b) * c", "((a + b) * c)");
+    /* BETWEEN, IN, LIKE above the comparisons; IS ... below them */
+    CHECK_EXPR("a = b LIKE c", "(a = (b LIKE c))");
+    CHECK_EXPR("a LIKE b = c", "((a LIKE b) = c)");
+    CHECK_EXPR("a = b BETWEEN 1 AND 2", "(a = (b BETWEEN 1 AND 2))");
+    CHECK_EXPR("a <> b IN (1)", "(a <> (b IN (1)))");
+    CHECK_EXPR("a = b IS NULL", "((a = b) IS NULL)");
+    CHECK_EXPR("a IS NULL = b", "((a IS NULL) = b)");
+    CHECK_EXPR("a = b = c", "(a = b = c)");
     CHECK_EXPR("a - (b - c)", "(a - (b - c))");
     rill__sql_ast *ast;
     rill__sql_expr *e = first_item("SELECT a - b - c", &ast);
@@ -739,11 +822,12 @@ TEST(sql_parse_literals)
     rill__sql_ast *ast;
     rill__sql_query *q = select_of(parse(
         "SELECT 42, 4.2, .5, 1.5E-3, 'it''s', U&'\\00e9t\\00e9', X'0aFF', TRUE, FALSE, UNKNOWN, "
-        "NULL, DATE '2020-01-01', TIME '10:00:00', TIMESTAMP '2020-01-01 10:00:00.123'", &ast));
+        "NULL, DATE '2020-01-01', TIME '10:00:00', TIMESTAMP '2020-01-01 10:00:00.123'",
+        &ast));
     static const rill__sql_lit_kind kinds[] = {
-        RILL_SQL_L_INTEGER, RILL_SQL_L_DECIMAL, RILL_SQL_L_DECIMAL, RILL_SQL_L_APPROX,
-        RILL_SQL_L_STRING,  RILL_SQL_L_STRING,  RILL_SQL_L_BINARY,  RILL_SQL_L_TRUE,
-        RILL_SQL_L_FALSE,   RILL_SQL_L_UNKNOWN, RILL_SQL_L_NULL,    RILL_SQL_L_DATE,
+        RILL_SQL_L_INTEGER, RILL_SQL_L_DECIMAL,  RILL_SQL_L_DECIMAL, RILL_SQL_L_APPROX,
+        RILL_SQL_L_STRING,  RILL_SQL_L_STRING,   RILL_SQL_L_BINARY,  RILL_SQL_L_TRUE,
+        RILL_SQL_L_FALSE,   RILL_SQL_L_UNKNOWN,  RILL_SQL_L_NULL,    RILL_SQL_L_DATE,
         RILL_SQL_L_TIME,    RILL_SQL_L_TIMESTAMP};
     CHECK_EQ(q->u.select.n_items, 14);
     for (size_t i = 0; i < 14; i++) {
@@ -762,13 +846,17 @@ TEST(sql_parse_literals)
     CHECK(!memcmp(e->u.lit.text, "a\0b", 3));
     rill__sql_ast_free(ast);
     CHECK_EXPR("U&'a\\0000\\\\'", "U&'a\\0000\\\\'");
+    /* adjacent literals are one */
+    CHECK_EXPR("'ab'\n  'c''d' -- a comment\n 'e'", "'abc''de'");
+    CHECK_PRINT("CREATE TABLE t (a INT) WITH ('path' = '/data/'\n'in')",
+                "CREATE TABLE t (a INT) WITH ('path' = '/data/in')");
 
     /* intervals */
     e = first_item("SELECT INTERVAL '1:30' MINUTE TO SECOND", &ast);
     CHECK_EQ(e->kind, RILL_SQL_E_INTERVAL);
     CHECK_STR(e->u.interval.text, "1:30");
-    CHECK(e->u.interval.q.start == RILL_SQL_UNIT_MINUTE && e->u.interval.q.end ==
-          RILL_SQL_UNIT_SECOND);
+    CHECK(e->u.interval.q.start == RILL_SQL_UNIT_MINUTE &&
+          e->u.interval.q.end == RILL_SQL_UNIT_SECOND);
     CHECK(e->u.interval.q.frac == 6 && !e->u.interval.q.frac_given);
     CHECK_EQ(e->u.interval.sign, 1);
     rill__sql_ast_free(ast);
@@ -827,11 +915,11 @@ TEST(sql_parse_calls)
     CHECK(e->kind == RILL_SQL_E_CALL && e->u.call.form == RILL_SQL_C_NILADIC);
     rill__sql_ast_free(ast);
     e = first_item("SELECT SUM(a) OVER (PARTITION BY b ORDER BY ts RANGE BETWEEN INTERVAL '1' "
-                   "HOUR PRECEDING AND CURRENT ROW)", &ast);
+                   "HOUR PRECEDING AND CURRENT ROW)",
+                   &ast);
     rill__sql_window *w = e->u.call.window;
     CHECK(e->u.call.over && w->n_partition == 1 && w->n_order == 1 && w->frame == 2);
-    CHECK(w->between && w->lo.kind == RILL_SQL_B_PRECEDING && w->hi.kind ==
-          RILL_SQL_B_CURRENT_ROW);
+    CHECK(w->between && w->lo.kind == RILL_SQL_B_PRECEDING && w->hi.kind == RILL_SQL_B_CURRENT_ROW);
     CHECK_EQ(w->lo.offset->kind, RILL_SQL_E_INTERVAL);
     rill__sql_ast_free(ast);
     e = first_item("SELECT MIN(a) OVER w FROM t WINDOW w AS (ORDER BY ts ROWS 2 PRECEDING)", &ast);
@@ -888,7 +976,7 @@ TEST(sql_parse_constructors_and_access)
     rill__sql_ast_free(ast);
     CHECK_EXPR("array[1, 2], map['a', 1], row(1), (1, 'x')",
                "ARRAY[1, 2], MAP['a', 1], ROW(1), (1, 'x')");
-    CHECK_EXPR("(a).b, f(x).y", "(a).b, f(x).y");
+    CHECK_EXPR("(a).b, f(x).y, (4).p, ('s').q", "(a).b, f(x).y, (4).p, ('s').q");
 }
 
 /* ---- types --------------------------------------------------------------------------------- */
@@ -922,11 +1010,13 @@ TEST(sql_parse_types)
         {"NUMERIC(38, 18)", "DECIMAL(38, 18)", RILL_SQL_T_DECIMAL, 38, 18, true},
         {"CHAR", "CHAR", RILL_SQL_T_CHAR, 1, 0, false},
         {"CHAR(3)", "CHAR(3)", RILL_SQL_T_CHAR, 3, 0, true},
-        {"VARCHAR", "VARCHAR", RILL_SQL_T_VARCHAR, 1, 0, false},
+        {"VARCHAR", "VARCHAR", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
+        {"CHARACTER VARYING", "VARCHAR", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
         {"VARCHAR(100)", "VARCHAR(100)", RILL_SQL_T_VARCHAR, 100, 0, true},
         {"STRING", "STRING", RILL_SQL_T_VARCHAR, 2147483647, 0, false},
         {"BINARY(4)", "BINARY(4)", RILL_SQL_T_BINARY, 4, 0, true},
-        {"VARBINARY", "VARBINARY", RILL_SQL_T_VARBINARY, 1, 0, false},
+        {"VARBINARY", "VARBINARY", RILL_SQL_T_VARBINARY, 2147483647, 0, false},
+        {"BINARY", "BINARY", RILL_SQL_T_BINARY, 1, 0, false},
         {"BYTES", "BYTES", RILL_SQL_T_VARBINARY, 2147483647, 0, false},
         {"DATE", "DATE", RILL_SQL_T_DATE, 0, 0, false},
         {"TIME", "TIME", RILL_SQL_T_TIME, 0, 0, false},
@@ -937,16 +1027,15 @@ TEST(sql_parse_types)
          RILL_SQL_T_TIMESTAMP_LTZ, 9, 0, true},
         {"TIMESTAMP_LTZ", "TIMESTAMP_LTZ", RILL_SQL_T_TIMESTAMP_LTZ, 6, 0, false},
         {"TIMESTAMP_LTZ(3)", "TIMESTAMP_LTZ(3)", RILL_SQL_T_TIMESTAMP_LTZ, 3, 0, true},
-        {"INTERVAL DAY(2) TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_SQL_T_INTERVAL, 0,
-         0, false},
+        {"INTERVAL DAY(2) TO SECOND(3)", "INTERVAL DAY(2) TO SECOND(3)", RILL_SQL_T_INTERVAL, 0, 0,
+         false},
         {"ARRAY<INT NOT NULL>", "ARRAY<INT NOT NULL>", RILL_SQL_T_ARRAY, 0, 0, false},
         {"INT ARRAY", "ARRAY<INT>", RILL_SQL_T_ARRAY, 0, 0, false},
         {"MULTISET<STRING>", "MULTISET<STRING>", RILL_SQL_T_MULTISET, 0, 0, false},
         {"MAP<STRING, ARRAY<BIGINT>>", "MAP<STRING, ARRAY<BIGINT>>", RILL_SQL_T_MAP, 0, 0, false},
         {"ROW<a INT NOT NULL, `b c` STRING COMMENT 'x'>",
          "ROW<a INT NOT NULL, `b c` STRING COMMENT 'x'>", RILL_SQL_T_ROW, 0, 0, false},
-        {"ROW(a INT, b ROW<c DOUBLE>)", "ROW(a INT, b ROW<c DOUBLE>)", RILL_SQL_T_ROW, 0, 0,
-         false},
+        {"ROW(a INT, b ROW<c DOUBLE>)", "ROW(a INT, b ROW<c DOUBLE>)", RILL_SQL_T_ROW, 0, 0, false},
         {"BIGINT NOT NULL", "BIGINT NOT NULL", RILL_SQL_T_BIGINT, 0, 0, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -1002,6 +1091,10 @@ TEST(sql_parse_identifiers)
     CHECK_EQ(q->pos.line, 3);
     CHECK_EQ(q->u.select.items[1].expr->pos.line, 4);
     CHECK_EQ(q->u.select.items[1].expr->pos.col, 3);
+    /* offsets are into ast->text, so the planner's errors point with rill__sql_error */
+    CHECK_EQ(ast->text[q->u.select.items[1].expr->pos.off], 'y');
+    rill__sql_error(&err, ast->text, q->u.select.items[1].expr->pos, "Column 'y' not found");
+    CHECK_STR(err.msg, "Column 'y' not found at line 4, column 3:\n  y FROM t\n  ^");
     rill__sql_ast_free(ast);
     rill__sql_ast *bad = NULL;
     CHECK_EQ(rill__sql_parse("SET 'a' = 'b';\nSELECT x,", 15, 9, &bad, &err), RILL_EPARSE);
@@ -1028,8 +1121,20 @@ TEST(sql_parse_errors)
                 "Incorrect syntax near the keyword 'select' at line 1, column 17:\n"
                 "CREATE TABLE t (select INT)\n                ^\nWas expecting a name (a "
                 "reserved keyword is a name only back-quoted)");
-    CHECK_ERROR("SELECT 1 1", "Encountered \"1\" at line 1, column 10:\nSELECT 1 1\n"
-                              "         ^\nWas expecting the end of the statement");
+    CHECK_ERROR("SELECT 1 1",
+                "Encountered \"1\" at line 1, column 10:\nSELECT 1 1\n         ^\nWas expecting "
+                "one of: \"FROM\", \"WHERE\", \"GROUP BY\", \"HAVING\", \"WINDOW\", "
+                "\"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", \"INTERSECT\", "
+                "\"EXCEPT\", the end of the statement");
+    /* a misspelt clause, with the clauses that could come there */
+    CHECK_ERROR("SELECT a FROM t GROUP BY a HAVNG x > 1",
+                "Encountered \"HAVNG\" at line 1, column 28:\nSELECT a FROM t GROUP BY a HAVNG x "
+                "> 1\n                           ^\nWas expecting one of: \"HAVING\", "
+                "\"WINDOW\", \"ORDER BY\", \"LIMIT\", \"OFFSET\", \"FETCH\", \"UNION\", "
+                "\"INTERSECT\", \"EXCEPT\", the end of the statement");
+    CHECK_ERROR("CREATE VIEW v AS SELECT 1 ORDER BY 1 x",
+                "Encountered \"x\" at line 1, column 38:\nCREATE VIEW v AS SELECT 1 ORDER BY 1 x\n"
+                "                                     ^\nWas expecting the end of the statement");
     CHECK_ERROR("SELECT a FROM t GROUP a",
                 "Encountered \"a\" at line 1, column 23:\nSELECT a FROM t GROUP a\n"
                 "                      ^\nWas expecting \"BY\"");
@@ -1066,6 +1171,9 @@ TEST(sql_parse_errors)
                 "Encountered \"<EOF>\" at line 1, column 52:\nEXECUTE STATEMENT SET BEGIN INSERT "
                 "INTO a SELECT 1;\n                                                   ^\n"
                 "Was expecting one of: \"INSERT\", \"END\"");
+    CHECK_ERROR("SELECT 2 * * FROM t",
+                "Encountered \"*\" at line 1, column 12:\nSELECT 2 * * FROM t\n           ^\n"
+                "Was expecting an expression");
     CHECK_ERROR("SELECT 1;;", "Encountered \";\" at line 1, column 9:\nSELECT 1;;\n        ^\n"
                               "Was expecting the end of the statement");
     /* over two lines: the caret under the place on its own line */
@@ -1148,12 +1256,27 @@ TEST(sql_parse_errors_types_and_ddl)
                 "Encountered \")\" at line 1, column 23:\nCREATE TABLE t (a INT,)\n"
                 "                      ^\nWas expecting an identifier");
     CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)",
-                "MATCH_RECOGNIZE is not supported yet at line 1, column 17:\n"
-                "SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)\n                ^");
-    CHECK_ERROR("SELECT * FROM t /*+ OPTIONS('a' 'b') */",
-                "Encountered \"'b'\" at line 1, column 33:\n"
-                "SELECT * FROM t /*+ OPTIONS('a' 'b') */\n                                ^\n"
-                "Was expecting \")\"");
+                "Encountered \")\" at line 1, column 48:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (PARTITION BY a)\n"
+                "                                               ^\nWas expecting \"PATTERN\"");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{3,1}) DEFINE A AS TRUE)",
+                "a quantifier's upper bound 1 is below its lower bound 3 at line 1, column 56:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{3,1}) DEFINE A AS "
+                "TRUE)\n                                                       ^");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{}) DEFINE A AS TRUE)",
+                "Encountered \"}\" at line 1, column 57:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A{}) DEFINE A AS TRUE)\n"
+                "                                                        ^\n"
+                "Was expecting an integer");
+    CHECK_ERROR("SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A))",
+                "Encountered \")\" at line 1, column 57:\n"
+                "SELECT * FROM t MATCH_RECOGNIZE (ORDER BY ts PATTERN (A))\n"
+                "                                                        ^\n"
+                "Was expecting \"DEFINE\"");
+    CHECK_ERROR("SELECT * FROM t /*+ OPTIONS('a' = ) */",
+                "Encountered \")\" at line 1, column 35:\n"
+                "SELECT * FROM t /*+ OPTIONS('a' = ) */\n                                  ^\n"
+                "Was expecting a string literal");
     CHECK_ERROR("SELECT MAP['a']", "MAP[...] takes keys and values in pairs (it has 1 items) "
                                    "at line 1, column 8:\nSELECT MAP['a']\n       ^");
     CHECK_ERROR("WITH RECURSIVE x AS (SELECT 1) SELECT 1",
@@ -1165,8 +1288,8 @@ TEST(sql_parse_depth_limit)
 {
     /* deep nesting is refused with a message, not a stack overflow */
     static const char *const opens[] = {"(", "- ", "NOT ", "f(", "(SELECT ", "ROW<a "};
-    static const char *const heads[] = {"SELECT ", "SELECT ", "SELECT ", "SELECT ", "SELECT ",
-                                        "SELECT CAST(x AS "};
+    static const char *const heads[] = {"SELECT ", "SELECT ", "SELECT ",
+                                        "SELECT ", "SELECT ", "SELECT CAST(x AS "};
     for (size_t k = 0; k < sizeof opens / sizeof *opens; k++) {
         rill__buf b = {0};
         rill__buf_printf(&b, "%s", heads[k]);
