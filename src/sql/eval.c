@@ -1360,6 +1360,8 @@ int rill__sql_prog_run(rill__sql_prog *p, rill_batch *in, rill_batch *out, rill_
         }
         if (out->has_ts)
             out->ts[at] = in->has_ts ? in->ts[r] : 0;
+        if (RILL_UNLIKELY(in->has_kinds)) /* a changelog's rows keep their kinds */
+            rill__batch_set_kind(out, at, rill__batch_kind(in, r));
     }
     return 0;
 }

@@ -183,6 +183,29 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
                          r->window.kind == RILL_WINDOW_TUMBLING ? "window" : "slide");
         break;
     }
+    case REL_GROUP_AGG: {
+        static const char *const aggs[] = {"COUNT(*)", "COUNT", "SUM", "MIN", "MAX", "AVG"};
+        rill__buf_printf(b, "GroupAggregate(groupBy=[");
+        for (int i = 0; i < r->n_keys; i++)
+            rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
+        rill__buf_printf(b, "], select=[");
+        for (int i = 0; i < r->n_keys; i++)
+            rill__buf_printf(b, "%s, ", r->input->cols[r->keys[i]].name);
+        for (int i = 0; i < r->n_aggs; i++) {
+            const rel_agg *g = &r->aggs[i];
+            if (g->kind == AGG_COUNT_STAR)
+                rill__buf_printf(b, "%sCOUNT(*)", i ? ", " : "");
+            else
+                rill__buf_printf(b, "%s%s(%s)", i ? ", " : "", aggs[g->kind],
+                                 r->input->cols[g->arg].name);
+        }
+        rill__buf_printf(b,
+                         "], parallelism=[%d], keyed by [%s], state=[one row of "
+                         "accumulators per group, kept for the job's life], changelog=[+I, -U, "
+                         "+U]",
+                         par, r->n_keys ? "the group" : "(one group)");
+        break;
+    }
     case REL_WINDOW_TVF:
         rill__buf_printf(b, "WindowTableFunction(...)");
         break;

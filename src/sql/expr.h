@@ -91,7 +91,7 @@ void rill__sql_prog_free(rill__sql_prog *p);
 
 /* Appends to out, whose fields are the projections' types, one row per row of in for which
  * the filter is TRUE (not FALSE, not NULL), with the projections' values; each row keeps its
- * event time and kind. out must have room for in's rows. 0, or an error of a row (a division
+ * event time and its kind (+I, -U, +U, -D). out must have room for in's rows. 0, or an error of a row (a division
  * by zero, a cast that cannot be made) naming the expression's position: RILL_EINVAL, err. */
 int rill__sql_prog_run(rill__sql_prog *p, rill_batch *in, rill_batch *out, rill__err *err);
 

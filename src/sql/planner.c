@@ -341,10 +341,10 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
         rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : NULL;
         if (!in)
             return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
-        if (in->kind != REL_WINDOW_TVF)
+        if (in->updates)
             return ERR(pc, q->u.select.has_group_by ? q->u.select.group[0]->pos : q->pos,
-                       "GROUP BY is supported over a window TVF (TUMBLE, HOP) so far; an "
-                       "unbounded GROUP BY (updates) is not supported yet");
+                       "An aggregation over an updating input (retractions) is not supported "
+                       "yet");
         return rill__sql_plan_window_agg(pc, q, in);
     }
     if (q->u.select.n_windows)
@@ -357,6 +357,7 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
     const rill__sql_ident *alias = q->u.select.from->alias;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
+    c->updates = in->updates;
     if (q->u.select.where) {
         rill__sql_rex *w = rill__sql_bind(pc, in, q->u.select.where);
         if (!w)
@@ -549,6 +550,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return source_of(pc, r);
     case REL_WINDOW_AGG:
         return rill__sql_build_window_agg(pc, r);
+    case REL_GROUP_AGG:
+        return rill__sql_build_group_agg(pc, r);
     case REL_WINDOW_TVF:
         rill__err_set(pc->err, RILL_EINVAL,
                       "a window TVF is supported under a GROUP BY "

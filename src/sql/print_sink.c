@@ -308,7 +308,7 @@ static int psink_write(rill__sink *sink, rill_batch *b)
     for (uint32_t r = 0; r < b->n_rows; r++) {
         rill_row row = rill__batch_row(b, r);
         rill__buf_append(&s->buf, s->prefix, strlen(s->prefix));
-        rill__buf_append(&s->buf, kinds[0], 2);
+        rill__buf_append(&s->buf, kinds[rill__batch_kind(b, r)], 2);
         rill__buf_putc(&s->buf, '[');
         for (int i = 0; i < s->cfg->n; i++) {
             if (i)

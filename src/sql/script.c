@@ -273,6 +273,12 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     if (!conn)
         conn = rill__sql_table_option(t, "connector.type");
     rill_stream *out = NULL;
+    if (r->updates && strcmp(conn->value, "print") && strcmp(conn->value, "blackhole"))
+        return ERR(pc->text, pc->err, pos,
+                   "Table sink 'default_catalog.default_database.%s' doesn't support consuming "
+                   "update changes which is produced by node GroupAggregate (the %s connector "
+                   "is append-only; upsert sinks are not supported yet)",
+                   t->name, conn->value);
     if (!strcmp(conn->value, "print")) {
         const sql_option *id = rill__sql_table_option(t, "print-identifier");
         out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);
@@ -383,6 +389,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     c->cols = cols;
     c->outs = outs;
     c->named = true;
+    c->updates = q->updates;
     rill_stream *in = rill__sql_build(&pc, c);
     if (!in)
         return err->code ? err->code : RILL_EINVAL;

@@ -64,8 +64,9 @@ typedef struct rill__sql_session {
     size_t n_views, cap_views;
     sql_function **functions;
     size_t n_functions, cap_functions;
-    int n_sinks; /* INSERTs and SELECTs planned into the env */
-    FILE *out;   /* where SHOW, DESCRIBE and the like print (stdout) */
+    int n_sinks;      /* INSERTs and SELECTs planned into the env */
+    int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
+    FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
@@ -89,6 +90,8 @@ typedef enum rel_kind {
                        window_time added (only under a window aggregation so far) */
     REL_WINDOW_AGG, /* GROUP BY keys, window_start, window_end of a window TVF: the keys, the
                        window's start and end, then one column per aggregate */
+    REL_GROUP_AGG,  /* GROUP BY keys of an append-only input: the keys, then one column per
+                       aggregate, as a changelog (+I, then -U/+U as a group changes) */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -116,6 +119,7 @@ typedef struct rel_col {
 typedef struct rel rel;
 struct rel {
     rel_kind kind;
+    bool updates; /* its rows are a changelog with updates (-U/+U), not only inserts */
     int n_cols;
     rel_col *cols;
     rel *input;
@@ -164,6 +168,8 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf);
 rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r);
+/* A GROUP BY's aggregation over an append-only input (group_agg.c). */
+rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r);
 /* The milliseconds of an INTERVAL literal of one unit (DAY, HOUR, MINUTE, SECOND with a
  * fraction), or -1 with err set (the place named). */
 int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e);

@@ -155,9 +155,13 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
 /* ---- the aggregation ----------------------------------------------------------------------------
  */
 
+/* A grouped query: over a window TVF (tvf's kind REL_WINDOW_TVF: GROUP BY keys, window_start,
+ * window_end) or over any input (a GROUP BY whose rows update: REL_GROUP_AGG). */
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
-    int ws = tvf->input->n_cols, we = ws + 1;
+    bool windowed = tvf->kind == REL_WINDOW_TVF;
+    const rel *src = windowed ? tvf->input : tvf; /* what the aggregates read */
+    int ws = windowed ? tvf->input->n_cols : -1, we = windowed ? ws + 1 : -1;
     bool has_start = false, has_end = false;
     int n_keys = 0;
     int *keys = rill__arena_alloc(pc->a, (q->u.select.n_group + 1) * sizeof *keys);
@@ -179,36 +183,39 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             has_start = true;
         else if (c == we)
             has_end = true;
-        else if (c == ws + 2)
+        else if (windowed && c == ws + 2)
             return ERR(pc, g->pos, "GROUP BY window_time is not supported yet");
         else
             keys[n_keys++] = c;
     }
-    if (!has_start || !has_end)
+    if (windowed && (!has_start || !has_end))
         return ERR(pc, q->pos,
                    "A window aggregation must GROUP BY window_start and window_end "
                    "(Flink's window TVF aggregation)");
     /* the aggregation's columns: the keys, window_start, window_end, the aggregates */
     rel *agg = rill__arena_alloc(pc->a, sizeof *agg);
     memset(agg, 0, sizeof *agg);
-    agg->kind = REL_WINDOW_AGG;
-    agg->input = tvf->input;
+    agg->kind = windowed ? REL_WINDOW_AGG : REL_GROUP_AGG;
+    agg->input = (rel *)src;
     agg->time_col = tvf->time_col;
     agg->window = tvf->window;
+    int n_extra = windowed ? 2 : 0; /* window_start, window_end after the keys */
     agg->n_keys = n_keys;
     agg->keys = keys;
-    agg_ctx actx = {.input = tvf, .first_col = n_keys + 2};
+    agg_ctx actx = {.input = tvf, .first_col = n_keys + n_extra};
     /* a view of the aggregation's columns to bind the select list against */
-    int cap = n_keys + 2 + 64;
-    rel view = {.kind = REL_WINDOW_AGG, .n_cols = cap};
+    int cap = n_keys + n_extra + 64;
+    rel view = {.kind = agg->kind, .n_cols = cap};
     view.cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *view.cols);
     for (int i = 0; i < n_keys; i++)
         view.cols[i] = tvf->cols[keys[i]];
-    view.cols[n_keys] = tvf->cols[ws];
-    view.cols[n_keys + 1] = tvf->cols[we];
-    for (int i = n_keys + 2; i < cap; i++)
+    if (windowed) {
+        view.cols[n_keys] = tvf->cols[ws];
+        view.cols[n_keys + 1] = tvf->cols[we];
+    }
+    for (int i = n_keys + n_extra; i < cap; i++)
         view.cols[i] = (rel_col){"$agg", NULL}; /* no name resolves to these */
-    view.n_cols = n_keys + 2;
+    view.n_cols = n_keys + n_extra;
     pc->agg = &actx;
     rel *c = rill__arena_alloc(pc->a, sizeof *c);
     memset(c, 0, sizeof *c);
@@ -219,19 +226,19 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     c->outs = rill__arena_alloc(pc->a, (size_t)(n_items + 1) * sizeof *c->outs);
     rel *out = c;
     if (q->u.select.where) {
-        /* WHERE goes below the aggregation: over the TVF's input */
+        /* WHERE goes below the aggregation: over its input */
         pc->agg = NULL;
-        rill__sql_rex *w = rill__sql_bind(pc, tvf->input, q->u.select.where);
+        rill__sql_rex *w = rill__sql_bind(pc, src, q->u.select.where);
         if (!w) {
             out = NULL;
         } else {
             rel *f = rill__arena_alloc(pc->a, sizeof *f);
             memset(f, 0, sizeof *f);
             f->kind = REL_CALC;
-            f->input = tvf->input;
+            f->input = (rel *)src;
             f->filter = w;
-            f->n_cols = tvf->input->n_cols;
-            f->cols = tvf->input->cols;
+            f->n_cols = src->n_cols;
+            f->cols = src->cols;
             f->outs = rill__arena_alloc(pc->a, (size_t)(f->n_cols + 1) * sizeof *f->outs);
             for (int i = 0; i < f->n_cols; i++)
                 f->outs[i] = rill__sql_x_input(pc->a, i, f->cols[i].type);
@@ -276,9 +283,9 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     c->n_cols = n_items;
     agg->n_aggs = actx.n_aggs;
     agg->aggs = actx.aggs;
-    agg->n_cols = n_keys + 2 + actx.n_aggs;
+    agg->n_cols = n_keys + n_extra + actx.n_aggs;
     agg->cols = rill__arena_alloc(pc->a, (size_t)agg->n_cols * sizeof *agg->cols);
-    memcpy(agg->cols, view.cols, (size_t)(n_keys + 2) * sizeof *agg->cols);
+    memcpy(agg->cols, view.cols, (size_t)(n_keys + n_extra) * sizeof *agg->cols);
     static const char *const names[] = {"COUNT(*)", "COUNT", "SUM", "MIN", "MAX", "AVG"};
     for (int i = 0; i < actx.n_aggs; i++) { /* named as Flink's plans show them */
         const rel_agg *g = &actx.aggs[i];
@@ -287,8 +294,10 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             snprintf(name, 300, "COUNT(*)");
         else
             snprintf(name, 300, "%s(%s)", names[g->kind], tvf->cols[g->arg].name);
-        agg->cols[n_keys + 2 + i] = (rel_col){name, actx.aggs[i].type};
+        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type};
     }
+    if (!windowed) /* a GROUP BY's rows update: a changelog from here on */
+        agg->updates = c->updates = true;
     return c;
 }
 
