@@ -344,20 +344,25 @@ FROM datagen WHERE event_type = 2;
 
 
 def test_nexmark_q0_q2(tmp):
-    """Nexmark's DDL (nested ROWs, a computed dateTime, a view) with q0 (every bid, into files)
-    and q2 (bids of every 123rd auction, printed) in one script: q2's rows are the ones picked
-    here from q0's, and the bids are 46 of every 50 events."""
+    """Nexmark's DDL (nested ROWs, a computed dateTime, a view) with q0 (every bid, into files),
+    q1 (0.908 * price as DECIMAL(23, 3)) and q2 (bids of every 123rd auction, printed) in one
+    script: q1's and q2's rows are the ones computed here from q0's, and the bids are 46 of
+    every 50 events."""
+    from decimal import Decimal
     events = 60000
-    out = os.path.join(tmp, "q0")
+    out, out1 = os.path.join(tmp, "q0"), os.path.join(tmp, "q1")
     script = os.path.join(tmp, "nexmark.sql")
     with open(script, "w", encoding="utf-8") as f:
         f.write(NEXMARK_DDL % {"events": events} + """
 CREATE TABLE nexmark_q0 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR)
   WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
 CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT) WITH ('connector' = 'print');
+CREATE TABLE nexmark_q1 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3))
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
 INSERT INTO nexmark_q0 SELECT auction, bidder, price, channel FROM bid;
 INSERT INTO nexmark_q2 SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0;
-""" % out)
+INSERT INTO nexmark_q1 SELECT auction, bidder, 0.908 * price as price FROM bid;
+""" % (out, out1))
     for par in (1, 2):
         r = run(["run", "-p", str(par), script])
         expect_rc(r, 0)
@@ -368,7 +373,12 @@ INSERT INTO nexmark_q2 SELECT auction, price FROM bid WHERE MOD(auction, 123) = 
         got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
         expect(want and got == want, "p=%d: q2's rows" % par, "%d rows" % len(want),
                "%d rows" % len(got), r)
+        # q1: 0.908 * price, DECIMAL(23, 3)
+        want1 = sorted("%s,%s,%s" % (b[0], b[1], Decimal("0.908") * int(b[2])) for b in bids)
+        got1 = committed_rows(out1, header=False)
+        expect(got1 == want1, "p=%d: q1's rows" % par, want1[:2], got1[:2], r)
         shutil.rmtree(out)
+        shutil.rmtree(out1)
 
 
 # ---- window TVF aggregation -------------------------------------------------------------------
