@@ -392,11 +392,19 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
         pc->agg = saved;
         if (!x)
             return NULL;
-        if (x->op != RILL_SQLX_INPUT)
-            return ERR(pc, c->args[0]->pos,
-                       "Aggregates over expressions are not supported yet "
-                       "(aggregate a column)");
-        ag.arg = x->input;
+        if (x->op == RILL_SQLX_INPUT) {
+            ag.arg = x->input;
+        } else { /* an expression: a column the calc before the aggregation computes */
+            if (g->n_exprs == g->cap_exprs) {
+                g->cap_exprs = g->cap_exprs ? 2 * g->cap_exprs : 8;
+                rill__sql_rex **v = rill__arena_alloc(pc->a, (size_t)g->cap_exprs * sizeof *v);
+                if (g->n_exprs)
+                    memcpy(v, g->exprs, (size_t)g->n_exprs * sizeof *v);
+                g->exprs = v;
+            }
+            ag.arg = g->expr_base + g->n_exprs;
+            g->exprs[g->n_exprs++] = x;
+        }
         const rill__sql_ltype *t = x->type;
         if ((k == 1 || k == 4) && !rill__sql_is_numeric(t))
             return ERR(pc, c->args[0]->pos, "Cannot apply '%s' to arguments of type '%s(<%s>)'",
@@ -495,9 +503,32 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
                c->name.parts[c->name.n_parts - 1].text);
 }
 
+/* Over a grouped input: the column of a GROUP BY expression written as e, or NULL. */
+static rill__sql_rex *group_expr(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
+{
+    agg_ctx *g = pc->agg;
+    if (!g || !g->n_group_exprs || e->kind == RILL_SQL_E_IDENT || e->kind == RILL_SQL_E_LITERAL)
+        return NULL;
+    rill__buf b = {0};
+    rill__sql_print_expr(&b, e);
+    rill__buf_putc(&b, '\0');
+    rill__sql_rex *x = NULL;
+    for (int i = 0; i < g->n_group_exprs && !x; i++)
+        if (!strcmp(g->group_texts[i], (const char *)b.data)) {
+            int c = g->group_cols[i];
+            x = rill__sql_x_input(pc->a, c, in->cols[c].type);
+            x->pos = e->pos;
+        }
+    rill__buf_free(&b);
+    return x;
+}
+
 static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     rill__arena *a = pc->a;
+    rill__sql_rex *gx = group_expr(pc, in, e);
+    if (gx)
+        return gx;
     switch (e->kind) {
     case RILL_SQL_E_LITERAL:
         return literal(pc, e);

@@ -151,6 +151,16 @@ typedef struct agg_ctx {
     int first_col;    /* the aggregation's column of the first aggregate */
     int n_aggs, cap_aggs;
     rel_agg *aggs;
+    /* arguments that are expressions: computed by a calc before the aggregation, as columns
+     * after the input's (an aggregate's arg is input->n_cols + i) */
+    int n_exprs, cap_exprs;
+    rill__sql_rex **exprs;
+    int expr_base; /* the first such column: the columns of the aggregation's input */
+    /* GROUP BY expressions (not plain columns): their text as printed, and the column of the
+     * aggregation that holds each (an expression of the select list written the same is it) */
+    int n_group_exprs;
+    const char **group_texts;
+    int *group_cols;
 } agg_ctx;
 
 /* A query planning context: the arena everything lives in, and the text positions point into. */

@@ -155,6 +155,17 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
 /* ---- the aggregation ----------------------------------------------------------------------------
  */
 
+/* Whether every column x reads is below n. */
+static bool rex_within(const rill__sql_rex *x, int n)
+{
+    if (x->op == RILL_SQLX_INPUT)
+        return x->input < n;
+    for (int i = 0; i < x->n_args; i++)
+        if (!rex_within(x->args[i], n))
+            return false;
+    return true;
+}
+
 /* A grouped query: over a window TVF (tvf's kind REL_WINDOW_TVF: GROUP BY keys, window_start,
  * window_end) or over any input (a GROUP BY whose rows update: REL_GROUP_AGG). */
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
@@ -165,12 +176,33 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     bool has_start = false, has_end = false;
     int n_keys = 0;
     int *keys = rill__arena_alloc(pc->a, (q->u.select.n_group + 1) * sizeof *keys);
-    for (size_t i = 0; i < q->u.select.n_group; i++) {
+    size_t n_group = q->u.select.n_group;
+    /* GROUP BY expressions: computed before the aggregation (as its arguments are) */
+    rill__sql_rex **gexprs = rill__arena_alloc(pc->a, (n_group + 1) * sizeof *gexprs);
+    const char **gtexts = rill__arena_alloc(pc->a, (n_group + 1) * sizeof *gtexts);
+    int *gcols = rill__arena_alloc(pc->a, (n_group + 1) * sizeof *gcols);
+    int n_gexprs = 0;
+    for (size_t i = 0; i < n_group; i++) {
         const rill__sql_group *g = q->u.select.group[i];
-        if (g->kind != RILL_SQL_G_EXPR || g->expr->kind != RILL_SQL_E_IDENT)
-            return ERR(pc, g->pos,
-                       "GROUP BY columns only so far (no expressions, GROUPING "
-                       "SETS, ROLLUP or CUBE)");
+        if (g->kind != RILL_SQL_G_EXPR || g->expr->kind == RILL_SQL_E_ROW)
+            return ERR(pc, g->pos, "GROUPING SETS, ROLLUP and CUBE are not supported yet");
+        if (g->expr->kind != RILL_SQL_E_IDENT) {
+            agg_ctx *saved = pc->agg;
+            pc->agg = NULL;
+            rill__sql_rex *x = rill__sql_bind(pc, src, g->expr);
+            pc->agg = saved;
+            if (!x)
+                return NULL;
+            rill__buf b = {0};
+            rill__sql_print_expr(&b, g->expr);
+            rill__buf_putc(&b, '\0');
+            gtexts[n_gexprs] = rill__arena_strdup(pc->a, (const char *)b.data);
+            rill__buf_free(&b);
+            gcols[n_gexprs] = n_keys; /* its column among the aggregation's keys */
+            gexprs[n_gexprs++] = x;
+            keys[n_keys++] = src->n_cols + n_gexprs - 1; /* a column of the calc before */
+            continue;
+        }
         const rill__sql_name *n = &g->expr->u.name;
         const char *name = n->parts[n->n_parts - 1].text;
         int c = -1;
@@ -202,13 +234,27 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     int n_extra = windowed ? 2 : 0; /* window_start, window_end after the keys */
     agg->n_keys = n_keys;
     agg->keys = keys;
-    agg_ctx actx = {.input = tvf, .first_col = n_keys + n_extra};
+    agg_ctx actx = {.input = tvf,
+                    .first_col = n_keys + n_extra,
+                    .expr_base = src->n_cols,
+                    .n_group_exprs = n_gexprs,
+                    .group_texts = gtexts,
+                    .group_cols = gcols,
+                    .n_exprs = n_gexprs,
+                    .cap_exprs = (int)n_group + 1,
+                    .exprs = gexprs};
     /* a view of the aggregation's columns to bind the select list against */
     int cap = n_keys + n_extra + 64;
     rel view = {.kind = agg->kind, .n_cols = cap};
     view.cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *view.cols);
-    for (int i = 0; i < n_keys; i++)
-        view.cols[i] = tvf->cols[keys[i]];
+    for (int i = 0, e = 0; i < n_keys; i++) {
+        if (keys[i] >= src->n_cols) { /* a GROUP BY expression */
+            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type};
+            e++;
+        } else {
+            view.cols[i] = tvf->cols[keys[i]];
+        }
+    }
     if (windowed) {
         view.cols[n_keys] = tvf->cols[ws];
         view.cols[n_keys + 1] = tvf->cols[we];
@@ -278,6 +324,38 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             c->filter = h;
     }
     pc->agg = NULL;
+    if (out && actx.n_exprs > 0) {
+        /* the aggregates' expression arguments: a calc before the aggregation appends them to
+         * its input's columns (rows and event time pass through) */
+        const rel *base = agg->input;
+        rel *e = rill__arena_alloc(pc->a, sizeof *e);
+        memset(e, 0, sizeof *e);
+        e->kind = REL_CALC;
+        e->input = (rel *)base;
+        e->n_cols = base->n_cols + actx.n_exprs;
+        e->cols = rill__arena_alloc(pc->a, (size_t)e->n_cols * sizeof *e->cols);
+        e->outs = rill__arena_alloc(pc->a, (size_t)e->n_cols * sizeof *e->outs);
+        memcpy(e->cols, base->cols, (size_t)base->n_cols * sizeof *e->cols);
+        for (int i = 0; i < base->n_cols; i++)
+            e->outs[i] = rill__sql_x_input(pc->a, i, base->cols[i].type);
+        for (int i = 0; i < actx.n_exprs; i++) {
+            if (!rex_within(actx.exprs[i], base->n_cols)) {
+                out = ERR(pc, actx.exprs[i]->pos,
+                          "An aggregate of window_start, window_end or "
+                          "window_time is not supported yet");
+                break;
+            }
+            const char *name = i < n_gexprs ? gtexts[i] : NULL;
+            if (!name) {
+                char *nm = rill__arena_alloc(pc->a, 16);
+                snprintf(nm, 16, "$e%d", i);
+                name = nm;
+            }
+            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type};
+            e->outs[base->n_cols + i] = actx.exprs[i];
+        }
+        agg->input = e;
+    }
     if (!out)
         return NULL;
     c->n_cols = n_items;
@@ -293,7 +371,8 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         if (g->kind == AGG_COUNT_STAR)
             snprintf(name, 300, "COUNT(*)");
         else
-            snprintf(name, 300, "%s(%s)", names[g->kind], tvf->cols[g->arg].name);
+            snprintf(name, 300, "%s(%s)", names[g->kind],
+                     g->arg < src->n_cols ? tvf->cols[g->arg].name : "$e");
         agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type};
     }
     if (!windowed) /* a GROUP BY's rows update: a changelog from here on */

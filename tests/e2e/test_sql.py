@@ -4,6 +4,7 @@ connector, into filesystem, print and blackhole tables), checked against rows co
 with Flink's (Java's) semantics: integers wrap at their width, division truncates, NULLs
 propagate, WHERE keeps TRUE only; and errors that name the place.
 """
+import math
 import os
 import random
 import re
@@ -264,6 +265,26 @@ def test_group_by_changelog(tmp):
         expect(table == want, "p=%d: the groups' final rows" % par, want, table, r)
         n_updates = sum(1 for x in r.out.splitlines() if "+U[" in x)
         expect(n_updates > 100, "p=%d: updates were emitted" % par, "> 100", n_updates, r)
+    # GROUP BY an expression, aggregates of expressions (Java's MOD keeps the dividend's sign)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT MOD(v, 3) + 10, COUNT(*), SUM(v * 2), MAX(CHAR_LENGTH(k) + v) "
+                "FROM t WHERE v IS NOT NULL GROUP BY MOD(v, 3);\n")
+    want = {}
+    for m in (-2, -1, 0, 1, 2):
+        vs = [v for _, v, _ in rows if v is not None and int(math.fmod(v, 3)) == m]
+        if vs:
+            want[str(m + 10)] = "%d, %d, %d" % (len(vs), 2 * sum(vs), 1 + max(vs))
+    r = run(["run", "-p", "2", script])
+    expect_rc(r, 0)
+    table = {}
+    for line in r.out.splitlines():
+        m = re.match(r"^(?:\d+> )?([+-][IU])\[([^,]*), (.*)\]$", line)
+        expect(m is not None, "a changelog row", "+I[k, ...]", line, r)
+        if m.group(1) == "-U":
+            del table[m.group(2)]
+        else:
+            table[m.group(2)] = m.group(3)
+    expect(table == want, "GROUP BY MOD(v, 3): the groups' final rows", want, table, r)
     with open(script, "w", encoding="utf-8") as f:
         f.write(ddl + "CREATE TABLE o (k STRING, n BIGINT) WITH ('connector' = 'filesystem', "
                 "'path' = '%s', 'format' = 'csv');\nINSERT INTO o SELECT k, COUNT(*) FROM t "
