@@ -153,7 +153,10 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
         rill__buf_printf(b, "WindowAggregate(groupBy=[");
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
-        if (r->window.kind == RILL_WINDOW_TUMBLING)
+        if (r->window.kind == RILL_WINDOW_SESSION)
+            rill__buf_printf(b, "], window=[SESSION(time_col=[%s], gap=[%lld ms]",
+                             r->input->cols[r->time_col].name, (long long)r->window.gap_ms);
+        else if (r->window.kind == RILL_WINDOW_TUMBLING)
             rill__buf_printf(b, "], window=[TUMBLE(time_col=[%s], size=[%lld ms]",
                              r->input->cols[r->time_col].name, (long long)r->window.size_ms);
         else

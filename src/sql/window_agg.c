@@ -87,17 +87,23 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
     const rill__sql_call *c = &call->u.call;
     const char *fn = c->name.parts[c->name.n_parts - 1].text;
     bool tumble = !strcasecmp(fn, "TUMBLE"), hop = !strcasecmp(fn, "HOP");
-    if (!tumble && !hop)
-        return ERR(pc, call->pos, "The window TVF %s is not supported yet (TUMBLE, HOP)", fn);
+    bool session = !strcasecmp(fn, "SESSION");
+    if (!tumble && !hop && !session)
+        return ERR(pc, call->pos, "The window TVF %s is not supported yet (TUMBLE, HOP, SESSION)",
+                   fn);
     const rill__sql_expr *data = tvf_arg(c, 0, "DATA"), *timecol = tvf_arg(c, 1, "TIMECOL");
-    const rill__sql_expr *size = tvf_arg(c, tumble ? 2 : 3, "SIZE");
+    const rill__sql_expr *size =
+        session ? tvf_arg(c, 2, "GAP") : tvf_arg(c, tumble ? 2 : 3, "SIZE");
     const rill__sql_expr *slide = hop ? tvf_arg(c, 2, "SLIDE") : NULL;
-    const rill__sql_expr *offset = tvf_arg(c, tumble ? 3 : 4, "OFFSET");
+    const rill__sql_expr *offset = session ? NULL : tvf_arg(c, tumble ? 3 : 4, "OFFSET");
     if (!data || data->kind != RILL_SQL_E_TABLE_ARG || !timecol || !size || (hop && !slide))
-        return ERR(pc, call->pos, "%s takes (TABLE t, DESCRIPTOR(time column), %s%s)", fn,
-                   hop ? "slide, " : "", "size [, offset]");
-    if (data->u.table_arg.n_partition)
-        return ERR(pc, data->pos, "PARTITION BY in a window TVF is not supported yet");
+        return ERR(pc, call->pos, "%s takes (TABLE t%s, DESCRIPTOR(time column), %s)", fn,
+                   session ? " [PARTITION BY k]" : "",
+                   session ? "gap"
+                   : hop   ? "slide, size [, offset]"
+                           : "size [, offset]");
+    if (data->u.table_arg.n_partition && !session)
+        return ERR(pc, data->pos, "PARTITION BY is for SESSION windows");
     /* the input: the table or view named */
     rill__sql_from tf = {.kind = RILL_SQL_F_TABLE, .pos = data->pos};
     tf.u.table.name = data->u.table_arg.table;
@@ -126,17 +132,34 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
     if (sz < 0 || sl < 0 || off < 0)
         return NULL;
     if (sz == 0 || (hop && sl == 0))
-        return ERR(pc, size->pos, "A window's size and slide must be positive");
+        return ERR(pc, size->pos, "A window's size, slide and gap must be positive");
     rel *r = rill__arena_alloc(pc->a, sizeof *r);
     memset(r, 0, sizeof *r);
     r->kind = REL_WINDOW_TVF;
     r->input = in;
     r->time_col = tc;
-    r->window = (rill_window_spec){.kind = tumble ? RILL_WINDOW_TUMBLING : RILL_WINDOW_SLIDING,
+    r->window = (rill_window_spec){.kind = session  ? RILL_WINDOW_SESSION
+                                           : tumble ? RILL_WINDOW_TUMBLING
+                                                    : RILL_WINDOW_SLIDING,
                                    .domain = RILL_EVENT_TIME,
-                                   .size_ms = sz,
+                                   .size_ms = session ? 0 : sz,
+                                   .gap_ms = session ? sz : 0,
                                    .slide_ms = hop ? sl : 0,
                                    .offset_ms = off};
+    /* SESSION's PARTITION BY columns: the GROUP BY must have them (sessions are per key) */
+    r->n_keys = (int)data->u.table_arg.n_partition;
+    r->keys = rill__arena_alloc(pc->a, (size_t)(r->n_keys + 1) * sizeof *r->keys);
+    for (int i = 0; i < r->n_keys; i++) {
+        const rill__sql_expr *pe = data->u.table_arg.partition[i];
+        int pcol = -1;
+        if (pe->kind == RILL_SQL_E_IDENT)
+            for (int k = 0; k < in->n_cols && pcol < 0; k++)
+                if (!strcmp(in->cols[k].name, pe->u.name.parts[pe->u.name.n_parts - 1].text))
+                    pcol = k;
+        if (pcol < 0)
+            return ERR(pc, pe->pos, "PARTITION BY takes columns of the window's input");
+        r->keys[i] = pcol;
+    }
     /* the input's columns, then window_start, window_end, window_time */
     r->n_cols = in->n_cols + 3;
     r->cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *r->cols);
@@ -219,6 +242,20 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             return ERR(pc, g->pos, "GROUP BY window_time is not supported yet");
         else
             keys[n_keys++] = c;
+    }
+    if (windowed && tvf->window.kind == RILL_WINDOW_SESSION) {
+        /* sessions are per key: Flink's partition columns, which the keys must be */
+        bool same = n_gexprs == 0 && n_keys == tvf->n_keys;
+        for (int i = 0; same && i < n_keys; i++) {
+            bool found = false;
+            for (int k = 0; k < tvf->n_keys; k++)
+                found |= keys[i] == tvf->keys[k];
+            same = found;
+        }
+        if (!same)
+            return ERR(pc, q->pos,
+                       "A SESSION window's GROUP BY must be its PARTITION BY "
+                       "columns with window_start and window_end");
     }
     if (windowed && (!has_start || !has_end))
         return ERR(pc, q->pos,

@@ -537,7 +537,8 @@ SELECT price, 0.908 * price, d * 3, d / 7, CAST(d AS INT), d + 0.005 FROM src;
 def test_sql_equals_c_examples(tmp):
     """The window examples written in SQL give the C examples' rows on the same out-of-order
     inputs with late rows, at parallelism 1 and 3: errors per server per tumbling window
-    (log_errors: WHERE level = 'ERROR') and clicks per page per hopping window (clicks). The
+    (log_errors: WHERE level = 'ERROR'), clicks per page per hopping window (clicks) and clicks
+    per user session (sessions: SESSION ... PARTITION BY user_id). The
     C jobs' watermark is max - delay - 1, so the SQL's WATERMARK is ts - (delay + 1 ms)."""
     import test_windows as tw
     cases = [
@@ -545,6 +546,8 @@ def test_sql_equals_c_examples(tmp):
         ("log_errors", tw.gen_logs(72, 2000, 0, 3000, p_late=0.05, t0=-20000), 0, 3000, 3000),
         ("clicks", tw.clicks_rows(73, 3000, 1000, 10000, 2500, -40000), 1000, 10000, 2500),
         ("clicks", tw.clicks_rows(74, 2000, 3000, 6000, 3000, 1700000000000), 3000, 6000, 3000),
+        ("sessions", tw.sessions_rows(75, 3000, 1000, 3000, -60000), 1000, 3000, 0),
+        ("sessions", tw.sessions_rows(76, 2000, 0, 500, 1700000000000), 0, 500, 0),
     ]
     for k, (job, rows, delay, size, slide) in enumerate(cases):
         with_header = os.path.join(tmp, "in-%d.csv" % k)
@@ -565,6 +568,18 @@ def test_sql_equals_c_examples(tmp):
                    "SELECT server, window_start, window_end, COUNT(*) AS errors FROM TABLE("
                    "TUMBLE(TABLE logs, DESCRIPTOR(ts), INTERVAL '%s' SECOND)) WHERE level = "
                    "'ERROR' GROUP BY server, window_start, window_end;\n"
+                   % ("%.3f" % ((delay + 1) / 1000), plain, "%.3f" % (size / 1000)))
+        elif job == "sessions":
+            r = tw.run_job(job, ["--input", with_header, "--output", out, "--max-delay-ms",
+                                 delay, "--gap-ms", size], 1)
+            c_rows = tw.parse_csv(tw.output_file(out, r), tw.SESSIONS_HEADER, job,
+                                  (str, int, int, int))
+            sql = ("CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING, "
+                   "WATERMARK FOR ts AS ts - INTERVAL '%s' SECOND) WITH ('connector' = "
+                   "'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                   "SELECT user_id, window_start, window_end, COUNT(*) AS clicks FROM TABLE("
+                   "SESSION(TABLE clicks PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '%s' "
+                   "SECOND)) GROUP BY user_id, window_start, window_end;\n"
                    % ("%.3f" % ((delay + 1) / 1000), plain, "%.3f" % (size / 1000)))
         else:
             r = tw.run_job(job, ["--input", with_header, "--output", out, "--max-delay-ms",
