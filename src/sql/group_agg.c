@@ -68,6 +68,37 @@ static rill__i128 dec_of(const rill_row *row, int col, const rill__sql_ltype *t)
 }
 
 /* Adds row's value of aggregate g to a. */
+/* Takes a row out of a (a -U or -D of an updating input): COUNT, SUM and AVG only (the
+ * planner refuses MIN and MAX over an updating input). */
+static void retract(const gagg *ga, int k, acc *a, const rill_row *row)
+{
+    const rel_agg *g = &ga->aggs[k];
+    if (g->kind == AGG_COUNT_STAR) {
+        a->n--;
+        return;
+    }
+    int col = ga->arg_col[k];
+    if (rill_row_is_null(row, col))
+        return;
+    const rill__sql_ltype *t = ga->arg_types[k];
+    a->n--;
+    if (g->kind == AGG_COUNT)
+        return;
+    acc_kind ak = kind_of(t);
+    if (ak == A_INT) {
+        a->i = (int64_t)((uint64_t)a->i - (uint64_t)(int64_t)row->v[col]);
+    } else if (ak == A_DBL) {
+        a->d -= as_double(t, row->v[col]);
+    } else if (a->n >= 0) {
+        rill__i128 o;
+        if (rill__dec_sub(rill__dec_load16(a->dec), t->scale, dec_of(row, col, t), t->scale, 38,
+                          t->scale, &o) == 0)
+            rill__dec_store16(o, a->dec);
+        else
+            a->n = INT64_MIN;
+    }
+}
+
 static void accumulate(const gagg *ga, int k, acc *a, const rill_row *row)
 {
     const rel_agg *g = &ga->aggs[k];
@@ -249,23 +280,40 @@ static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
     rval old[MAX_AGGS], now[MAX_AGGS];
     for (int k = 0; rows > 0 && k < ga->n_aggs; k++)
         old[k] = result(ga, k, &accs[k]);
-    for (int k = 0; k < ga->n_aggs; k++)
-        accumulate(ga, k, &accs[k], in);
-    rows++;
+    rill_rowkind kind = rill_row_kind(in);
+    int64_t before = rows;
+    if (kind == RILL_ROW_UPDATE_BEFORE || kind == RILL_ROW_DELETE) {
+        /* a retraction (from an updating input): its row leaves the group */
+        if (rows <= 0) /* a group this operator does not have: nothing to take back */
+            goto out;
+        for (int k = 0; k < ga->n_aggs; k++)
+            retract(ga, k, &accs[k], in);
+        rows--;
+        if (rows == 0) { /* the group is gone: -D of its last result (Flink's) */
+            rc = rill_value_clear(ctx, ga->state);
+            if (rc >= 0)
+                rc = emit(ctx, ga, in, old, RILL_ROW_DELETE);
+            goto out;
+        }
+    } else {
+        for (int k = 0; k < ga->n_aggs; k++)
+            accumulate(ga, k, &accs[k], in);
+        rows++;
+    }
     memcpy(st, &rows, 8);
     if ((rc = rill_value_set(ctx, ga->state, st)) < 0)
         goto out;
-    bool changed = rows == 1;
+    bool existed = before > 0, changed = !existed;
     for (int k = 0; k < ga->n_aggs; k++) {
         now[k] = result(ga, k, &accs[k]);
-        changed |= rows > 1 && !same(&old[k], &now[k]);
+        changed |= existed && !same(&old[k], &now[k]);
     }
     rc = 0;
     if (!changed) /* the result is as it was: nothing (Flink's default, without state TTL) */
         goto out;
-    if (rows > 1 && (rc = emit(ctx, ga, in, old, RILL_ROW_UPDATE_BEFORE)) < 0)
+    if (existed && (rc = emit(ctx, ga, in, old, RILL_ROW_UPDATE_BEFORE)) < 0)
         goto out;
-    rc = emit(ctx, ga, in, now, rows > 1 ? RILL_ROW_UPDATE_AFTER : RILL_ROW_INSERT);
+    rc = emit(ctx, ga, in, now, existed ? RILL_ROW_UPDATE_AFTER : RILL_ROW_INSERT);
 out:
     return rc < 0 ? rc : 0;
 }

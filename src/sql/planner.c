@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sql_int.h"
 
@@ -333,19 +334,79 @@ static const char *item_name(plan_ctx *pc, const rill__sql_item *it, int i)
     return s;
 }
 
+/* Whether e calls an aggregate function (outside an OVER window). */
+static bool has_aggregate(const rill__sql_expr *e)
+{
+    if (!e)
+        return false;
+    switch (e->kind) {
+    case RILL_SQL_E_CALL: {
+        const rill__sql_call *c = &e->u.call;
+        static const char *const aggs[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
+                                           "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
+        for (int k = 0; !c->over && c->name.n_parts == 1 && aggs[k]; k++)
+            if (!strcasecmp(c->name.parts[0].text, aggs[k]))
+                return true;
+        for (size_t i = 0; i < c->n_args; i++)
+            if (has_aggregate(c->args[i]))
+                return true;
+        return false;
+    }
+    case RILL_SQL_E_UNARY:
+        return has_aggregate(e->u.unary.arg);
+    case RILL_SQL_E_BINARY:
+        return has_aggregate(e->u.binary.left) || has_aggregate(e->u.binary.right);
+    case RILL_SQL_E_IS:
+        return has_aggregate(e->u.is.arg);
+    case RILL_SQL_E_CAST:
+        return has_aggregate(e->u.cast.arg);
+    case RILL_SQL_E_BETWEEN:
+        return has_aggregate(e->u.between.arg) || has_aggregate(e->u.between.lo) ||
+               has_aggregate(e->u.between.hi);
+    case RILL_SQL_E_LIKE:
+        return has_aggregate(e->u.like.arg);
+    case RILL_SQL_E_IN:
+        if (has_aggregate(e->u.in.arg))
+            return true;
+        for (size_t i = 0; i < e->u.in.n_list; i++)
+            if (has_aggregate(e->u.in.list[i]))
+                return true;
+        return false;
+    case RILL_SQL_E_CASE:
+        if (has_aggregate(e->u.kase.operand) || has_aggregate(e->u.kase.else_))
+            return true;
+        for (size_t i = 0; i < e->u.kase.n_whens; i++)
+            if (has_aggregate(e->u.kase.whens[i].when) || has_aggregate(e->u.kase.whens[i].then))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
 static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->u.select.quantifier == 1)
         return ERR(pc, q->pos, "SELECT DISTINCT is not supported yet");
-    if (q->u.select.has_group_by || q->u.select.having) {
+    bool aggregates = false; /* SELECT COUNT(*) FROM t: one group */
+    for (size_t i = 0; i < q->u.select.n_items && !aggregates; i++)
+        aggregates = has_aggregate(q->u.select.items[i].expr);
+    if (q->u.select.has_group_by || q->u.select.having || aggregates) {
         rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : NULL;
         if (!in)
             return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
-        if (in->updates)
-            return ERR(pc, q->u.select.has_group_by ? q->u.select.group[0]->pos : q->pos,
-                       "An aggregation over an updating input (retractions) is not supported "
-                       "yet");
-        return rill__sql_plan_window_agg(pc, q, in);
+        if (in->updates && in->kind == REL_WINDOW_TVF)
+            return ERR(pc, q->pos, "A window TVF over an updating input is not supported");
+        rel *r = rill__sql_plan_window_agg(pc, q, in);
+        if (r && in->updates) { /* retractions come in: COUNT, SUM and AVG take them back */
+            const rel *agg = r->input;
+            for (int i = 0; i < agg->n_aggs; i++)
+                if (agg->aggs[i].kind == AGG_MIN || agg->aggs[i].kind == AGG_MAX)
+                    return ERR(pc, q->pos,
+                               "MIN and MAX over an updating input (retractions) "
+                               "are not supported yet");
+        }
+        return r;
     }
     if (q->u.select.n_windows)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");

@@ -285,6 +285,48 @@ def test_group_by_changelog(tmp):
         else:
             table[m.group(2)] = m.group(3)
     expect(table == want, "GROUP BY MOD(v, 3): the groups' final rows", want, table, r)
+    # retractions into a second aggregation: AVG of MAX, and COUNT of COUNT (groups that empty
+    # are deleted: -D)
+    maxes = {}
+    for k, v, _ in rows:
+        if v is not None:
+            maxes[k] = max(maxes.get(k, v), v)
+    counts = {}
+    for k, _, _ in rows:
+        counts[k] = counts.get(k, 0) + 1
+    tot = sum(maxes.values())
+    queries = [
+        ("SELECT AVG(m), COUNT(*), SUM(m) FROM (SELECT k, MAX(v) AS m FROM t GROUP BY k);",
+         {"%d" % ((abs(tot) // len(maxes)) * (1 if tot >= 0 else -1)):
+          "%d, %d" % (len(maxes), tot)}),
+        ("SELECT cnt, COUNT(*) FROM (SELECT k, COUNT(*) AS cnt FROM t GROUP BY k) "
+         "GROUP BY cnt;",
+         {str(c): str(sum(1 for x in counts.values() if x == c)) for c in set(counts.values())}),
+    ]
+    for query, want in queries:
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(ddl + query + "\n")
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            table, n = {}, 0
+            for line in r.out.splitlines():
+                m = re.match(r"^(?:\d+> )?([+-][IUD])\[([^,]*), (.*)\]$", line)
+                expect(m is not None, "a changelog row", "+I[k, ...]", line, r)
+                kind, k, rest = m.groups()
+                if kind in ("-U", "-D"):
+                    expect(table.get(k) == rest, "%s retracts the current row" % kind,
+                           table.get(k), rest, r)
+                    del table[k]
+                else:
+                    table[k] = rest
+                n += 1
+            if len(want) == 1:  # a global aggregate: its one row, keyed by its first value
+                expect(list(table.values()) and
+                       {list(table)[0]: list(table.values())[0]} == want,
+                       "p=%d %s" % (par, query), want, table, r)
+            else:
+                expect(table == want, "p=%d %s" % (par, query), want, table, r)
     with open(script, "w", encoding="utf-8") as f:
         f.write(ddl + "CREATE TABLE o (k STRING, n BIGINT) WITH ('connector' = 'filesystem', "
                 "'path' = '%s', 'format' = 'csv');\nINSERT INTO o SELECT k, COUNT(*) FROM t "
