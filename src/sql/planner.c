@@ -384,10 +384,31 @@ static bool has_aggregate(const rill__sql_expr *e)
     }
 }
 
+static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q);
+
+/* SELECT DISTINCT: the rows of the SELECT grouped by all their columns (Flink plans it as a
+ * GroupAggregate without aggregates: a row's first occurrence is +I, later ones nothing). */
 static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
 {
-    if (q->u.select.quantifier == 1)
-        return ERR(pc, q->pos, "SELECT DISTINCT is not supported yet");
+    rel *in = plan_select_all(pc, q);
+    if (!in || q->u.select.quantifier != 1)
+        return in;
+    if (in->kind == REL_CALC && in->input &&
+        (in->input->kind == REL_WINDOW_AGG || in->input->kind == REL_GROUP_AGG))
+        return ERR(pc, q->pos, "SELECT DISTINCT with aggregates is not supported yet");
+    rel *agg = rel_new(pc, REL_GROUP_AGG, in->n_cols);
+    memcpy(agg->cols, in->cols, (size_t)in->n_cols * sizeof *agg->cols);
+    agg->input = in;
+    agg->n_keys = in->n_cols;
+    agg->keys = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 1) * sizeof *agg->keys);
+    for (int i = 0; i < in->n_cols; i++)
+        agg->keys[i] = i;
+    agg->updates = true;
+    return agg;
+}
+
+static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
+{
     bool aggregates = false; /* SELECT COUNT(*) FROM t: one group */
     for (size_t i = 0; i < q->u.select.n_items && !aggregates; i++)
         aggregates = has_aggregate(q->u.select.items[i].expr);

@@ -285,6 +285,15 @@ def test_group_by_changelog(tmp):
         else:
             table[m.group(2)] = m.group(3)
     expect(table == want, "GROUP BY MOD(v, 3): the groups' final rows", want, table, r)
+    # SELECT DISTINCT: each distinct row once, as +I
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT DISTINCT k, MOD(v, 3) FROM t WHERE v IS NOT NULL;\n")
+    r = run(["run", "-p", "3", script])
+    expect_rc(r, 0)
+    got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+    want_d = sorted("+I[%s, %d]" % kv for kv in {(k, int(math.fmod(v, 3)))
+                                                  for k, v, _ in rows if v is not None})
+    expect(got == want_d, "SELECT DISTINCT's rows", want_d, got, r)
     # retractions into a second aggregation: AVG of MAX, and COUNT of COUNT (groups that empty
     # are deleted: -D)
     maxes = {}
