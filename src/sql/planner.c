@@ -292,6 +292,26 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
             return ERR(pc, f->pos, "Table hints are not supported yet");
         const rill__sql_name *n = &f->u.table.name;
         const char *name = n->parts[n->n_parts - 1].text;
+        for (int i = pc->n_ctes - 1; n->n_parts == 1 && i >= 0; i--)
+            if (!strcmp(pc->ctes[i]->name.text, name)) { /* a WITH query in scope */
+                const rill__sql_cte *cte = pc->ctes[i];
+                int saved = pc->n_ctes;
+                pc->n_ctes = i; /* it sees the ones before it only */
+                rel *r = rill__sql_plan_query(pc, cte->query);
+                pc->n_ctes = saved;
+                if (r && cte->n_cols) {
+                    if ((int)cte->n_cols != r->n_cols)
+                        return ERR(pc, f->pos,
+                                   "WITH query '%s' names %zu columns, its query "
+                                   "has %d",
+                                   name, cte->n_cols, r->n_cols);
+                    rel_col *cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *cols);
+                    for (int k = 0; k < r->n_cols; k++)
+                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type};
+                    r->cols = cols;
+                }
+                return r;
+            }
         if (n->n_parts == 1 ||
             (n->n_parts == 3 && !strcmp(n->parts[0].text, "default_catalog") &&
              !strcmp(n->parts[1].text, "default_database")) ||
@@ -493,10 +513,30 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     return c;
 }
 
+static rel *plan_body(plan_ctx *pc, const rill__sql_query *q);
+
+/* WITH name [(cols)] AS (query), ...: each named query is in scope for the ones after it and
+ * for the body (as a view that only this query sees). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
 {
-    if (q->n_with)
-        return ERR(pc, q->pos, "WITH is not supported yet");
+    int saved = pc->n_ctes;
+    for (size_t i = 0; i < q->n_with; i++) {
+        if (pc->n_ctes == pc->cap_ctes) {
+            pc->cap_ctes = pc->cap_ctes ? 2 * pc->cap_ctes : 8;
+            const rill__sql_cte **v = rill__arena_alloc(pc->a, (size_t)pc->cap_ctes * sizeof *v);
+            if (pc->n_ctes)
+                memcpy(v, pc->ctes, (size_t)pc->n_ctes * sizeof *v);
+            pc->ctes = v;
+        }
+        pc->ctes[pc->n_ctes++] = &q->with[i];
+    }
+    rel *r = plan_body(pc, q);
+    pc->n_ctes = saved;
+    return r;
+}
+
+static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
+{
     if (q->n_order)
         return ERR(pc, q->order[0].expr->pos, "ORDER BY is not supported yet");
     if (q->limit || q->offset)

@@ -170,6 +170,9 @@ typedef struct plan_ctx {
     const char *text;
     rill__err *err;
     agg_ctx *agg; /* binding over an aggregation: its aggregates (else NULL) */
+    /* the WITH queries in scope, innermost last (names hide tables and views) */
+    const rill__sql_cte **ctes;
+    int n_ctes, cap_ctes;
 } plan_ctx;
 
 /* The window TVF of FROM TABLE(TUMBLE(...)) etc.; the window aggregation of a grouped query

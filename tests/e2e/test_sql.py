@@ -168,6 +168,27 @@ INSERT INTO p SELECT a FROM src WHERE a IS NOT NULL;
            ["mine:N> +I[1]", "mine:N> +I[7]"], r.out, r)
 
 
+def test_with_queries(tmp):
+    """WITH: named queries in scope for the ones after them and the body, with column lists,
+    hiding a table of the same name."""
+    inp = os.path.join(tmp, "in.csv")
+    write_rows(inp, [(1, 10, "a"), (2, 3, "b"), (None, 7, "c"), (4, 1, "d")])
+    script = os.path.join(tmp, "w.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (a BIGINT, b INT, s STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE big (x INT) WITH ('connector' = 'blackhole');
+WITH big AS (SELECT a, b * 10 AS w, s FROM src WHERE b > 2),
+     named (aa, ww) AS (SELECT a, w + 1 FROM big)
+SELECT aa, ww FROM named WHERE aa IS NOT NULL;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+    got = sorted(r.out.splitlines())
+    expect(got == ["+I[1, 101]", "+I[2, 31]"], "WITH's rows", ["+I[1, 101]", "+I[2, 31]"], got, r)
+
+
 def test_show_and_describe(tmp):
     script = os.path.join(tmp, "d.sql")
     with open(script, "w", encoding="utf-8") as f:
@@ -794,4 +815,4 @@ if __name__ == "__main__":
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
-          test_explain, test_group_by_changelog])
+          test_explain, test_group_by_changelog, test_with_queries])
