@@ -363,23 +363,10 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
         }
         ga->arg_col[i] = k++;
     }
-    rill_stream *s = rill__sql_build(pc, (rel *)in);
-    if (!s)
-        return NULL;
-    rill_schema *pre = rill__sql_schema_of(pc, k, pcols);
-    if (!pre)
-        return NULL;
-    s = rill__sql_calc(s, pre, NULL, k, pouts, pc->text, pc->err);
-    rill_schema_free(pre);
-    if (!s)
-        return NULL;
     /* the keyed aggregation: its state, one value per group */
-    rill__buf keys = {0};
-    for (int i = 0; i < n_key_cols; i++)
-        rill__buf_printf(&keys, "%sc%d", i ? "," : "", i);
-    rill__buf_putc(&keys, '\0');
-    rill_keyed_stream *ks = rill_stream_key_by(s, (const char *)keys.data);
-    rill__buf_free(&keys);
+    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, k, pcols, pouts, n_key_cols);
+    if (!ks)
+        return NULL;
     ga->state_size = 8 + (size_t)r->n_aggs * sizeof(acc);
     char name[64]; /* by its place in the script: the same in every run of it */
     snprintf(name, sizeof name, "sql-group-agg-%d", pc->s->n_group_aggs++);

@@ -181,6 +181,10 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf);
 rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r);
+/* The rows of in through a calc of outs (n columns: cols), keyed by the first n_keys of them:
+ * what an aggregation reads. NULL with err set. */
+rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
+                                         rill__sql_rex *const *outs, int n_keys);
 /* A GROUP BY's aggregation over an append-only input (group_agg.c). */
 rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r);
 /* The milliseconds of an INTERVAL literal of one unit (DAY, HOUR, MINUTE, SECOND with a

@@ -515,24 +515,11 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         k++;
     }
     (void)first_arg;
-    rill_stream *s = rill__sql_build(pc, (rel *)in);
-    if (!s)
-        return NULL;
-    rill_schema *pre = rill__sql_schema_of(pc, k, pcols);
-    if (!pre)
-        return NULL;
-    s = rill__sql_calc(s, pre, NULL, k, pouts, pc->text, pc->err);
-    rill_schema_free(pre);
-    if (!s)
-        return NULL;
     /* key_by the keys, then the window aggregate: keys, window_start, window_end, specs */
-    rill__buf keys = {0};
     int n_key_cols = RILL_MAX(r->n_keys, 1);
-    for (int i = 0; i < n_key_cols; i++)
-        rill__buf_printf(&keys, "%sc%d", i ? "," : "", i);
-    rill__buf_putc(&keys, '\0');
-    rill_keyed_stream *ks = rill_stream_key_by(s, (const char *)keys.data);
-    rill__buf_free(&keys);
+    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, k, pcols, pouts, n_key_cols);
+    if (!ks)
+        return NULL;
     for (int i = 0; i < n_specs; i++) { /* output names: distinct */
         char *as = rill__arena_alloc(a, 16);
         snprintf(as, 16, "a%d", i);
@@ -598,4 +585,26 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
     rill_stream *res = rill__sql_calc(w, out, NULL, n_out, outs, pc->text, pc->err);
     rill_schema_free(out);
     return res;
+}
+
+rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
+                                         rill__sql_rex *const *outs, int n_keys)
+{
+    rill_stream *s = rill__sql_build(pc, (rel *)in);
+    if (!s)
+        return NULL;
+    rill_schema *pre = rill__sql_schema_of(pc, n, cols);
+    if (!pre)
+        return NULL;
+    s = rill__sql_calc(s, pre, NULL, n, outs, pc->text, pc->err);
+    rill_schema_free(pre);
+    if (!s)
+        return NULL;
+    rill__buf keys = {0};
+    for (int i = 0; i < n_keys; i++)
+        rill__buf_printf(&keys, "%sc%d", i ? "," : "", i);
+    rill__buf_putc(&keys, '\0');
+    rill_keyed_stream *ks = rill_stream_key_by(s, (const char *)keys.data);
+    rill__buf_free(&keys);
+    return ks;
 }
