@@ -189,6 +189,20 @@ SELECT aa, ww FROM named WHERE aa IS NOT NULL;
     expect(got == ["+I[1, 101]", "+I[2, 31]"], "WITH's rows", ["+I[1, 101]", "+I[2, 31]"], got, r)
 
 
+def test_example_script(tmp):
+    """examples/sql/clicks.sql, run from the repository's root as the README says, prints the
+    README's windows (its late 12:00:40 click not counted)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = run(["run", "examples/sql/clicks.sql"], cwd=root)
+    expect_rc(r, 0)
+    want = sorted(["+I[/home, 2024-05-01T12:00, 2024-05-01T12:01, 3]",
+                   "+I[/cart, 2024-05-01T12:00, 2024-05-01T12:01, 2]",
+                   "+I[/home, 2024-05-01T12:01, 2024-05-01T12:02, 1]",
+                   "+I[/cart, 2024-05-01T12:01, 2024-05-01T12:02, 1]",
+                   "+I[/home, 2024-05-01T12:02, 2024-05-01T12:03, 1]"])
+    expect(sorted(r.out.splitlines()) == want, "the example's windows", want, r.out, r)
+
+
 def test_show_and_describe(tmp):
     script = os.path.join(tmp, "d.sql")
     with open(script, "w", encoding="utf-8") as f:
@@ -815,4 +829,4 @@ if __name__ == "__main__":
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
-          test_explain, test_group_by_changelog, test_with_queries])
+          test_explain, test_group_by_changelog, test_with_queries, test_example_script])
