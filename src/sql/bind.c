@@ -540,8 +540,19 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
                        "Column '%s' is a ROW: selecting a whole ROW is not "
                        "supported yet (select its fields)",
                        last->text);
-        if (c < 0)
+        if (c < 0) {
+            /* over an aggregation: a column of its input that is not grouped (Calcite's) */
+            if (pc->agg && resolve(pc->agg->input, &e->u.name) >= 0) {
+                rill__buf b = {0};
+                rill__sql_print_expr(&b, e);
+                rill__buf_putc(&b, '\0');
+                rill__sql_error(pc->err, pc->text, e->pos, "Expression '%s' is not being grouped",
+                                (const char *)b.data);
+                rill__buf_free(&b);
+                return NULL;
+            }
             return ERR(pc, e->pos, "Column '%s' not found in any table", last->text);
+        }
         rill__sql_rex *x = rill__sql_x_input(a, c, in->cols[c].type);
         x->pos = e->pos;
         return x;

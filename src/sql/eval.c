@@ -692,19 +692,42 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
         return cast_timestamp(p, s, a, act);
     if (fk == K_DEC || tk == K_DEC)
         return cast_decimal(p, s, a);
-    if (fk == K_BYTES && tk == K_BYTES) { /* CHAR/VARCHAR: cut to the length (Flink) */
-        s->scratch = a->scratch;
+    if (fk == K_BYTES && tk == K_BYTES) {
+        /* to (VAR)CHAR(n): cut to n characters, CHAR padded with spaces to n; to
+         * (VAR)BINARY(n): cut to n bytes, BINARY padded with zero bytes (Flink's casts) */
+        bool chars = rill__sql_is_character(to);
+        bool fixed = to->root == RILL_SQLT_CHAR || to->root == RILL_SQLT_BINARY;
+        size_t want = (size_t)to->precision;
+        s->scratch = fixed || a->scratch;
         for (uint32_t r = 0; r < n; r++) {
             size_t len;
             const char *b = bytes_of(p, a, a->v[r], &len);
-            size_t keep = 0, chars = 0;
-            while (keep < len && chars < (size_t)to->precision) {
+            size_t keep = 0, count = 0;
+            while (keep < len && count < want) {
                 unsigned char c = (unsigned char)b[keep];
-                keep += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-                chars++;
+                keep += !chars || c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+                count++;
             }
             keep = RILL_MIN(keep, len);
-            s->v[r] = (a->v[r] & ~UINT64_C(0xffffffff)) | keep;
+            if (bit(s->nul, r)) {
+                s->v[r] = 0;
+                continue;
+            }
+            if (!fixed || count >= want) { /* cut only: the same bytes, fewer of them */
+                s->v[r] = !fixed || a->scratch ? (a->v[r] & ~UINT64_C(0xffffffff)) | keep
+                                               : put_scratch(p, b, keep);
+                continue;
+            }
+            /* pad: the kept bytes, then (want - count) spaces or zero bytes */
+            size_t pad = want - count, off = p->scratch.len;
+            size_t at = (size_t)(a->v[r] >> 32); /* b's offset when it is in the scratch */
+            rill__buf_reserve(&p->scratch, keep + pad);
+            if (keep)
+                memmove(p->scratch.data + off, a->scratch ? (const char *)p->scratch.data + at : b,
+                        keep);
+            memset(p->scratch.data + off + keep, chars ? ' ' : 0, pad);
+            p->scratch.len += keep + pad;
+            s->v[r] = (uint64_t)off << 32 | (uint64_t)(keep + pad);
         }
         return 0;
     }
@@ -1173,7 +1196,26 @@ static int like_op(rill__sql_prog *p, step *s, const uint64_t *act)
                             (int)el, esc);
             continue;
         }
+        for (size_t i = 0; e && i < pl; i += char_len(pt + i, pl - i)) {
+            /* the escape makes only %, _ or itself literal; anything else is an error (Flink's
+             * "Invalid escape sequence") */
+            if (char_len(pt + i, pl - i) != el || memcmp(pt + i, esc, el))
+                continue;
+            size_t nx = i + el;
+            bool ok = nx < pl && (pt[nx] == '%' || pt[nx] == '_' ||
+                                  (char_len(pt + nx, pl - nx) == el && !memcmp(pt + nx, esc, el)));
+            if (!ok) {
+                if (bit(act, r))
+                    return xerr(p->err, p->text, s->x,
+                                "Invalid escape sequence '%.*s' at %zu "
+                                "in the LIKE pattern '%.*s'",
+                                (int)RILL_MIN(pl - i, 2 * el), pt + i, i, (int)pl, pt);
+                goto next;
+            }
+            i = nx; /* the escaped character is passed over */
+        }
         s->v[r] = like(str, sl, pt, pl, esc, el);
+    next:;
     }
     return 0;
 }

@@ -61,11 +61,16 @@ static void java_number(rill__buf *out, double d, bool is_float)
         return;
     }
     char e[40];
-    for (int p = 0; p < 17; p++) { /* shortest round-trip in %.*e */
+    int p = 0;
+    for (; p < 17; p++) { /* shortest round-trip in %.*e */
         snprintf(e, sizeof e, "%.*e", p, d);
         if (is_float ? (double)strtof(e, NULL) == d : strtod(e, NULL) == d)
             break;
     }
+    /* one digit is enough: Java prints the closest decimal of two digits (which reads back as
+     * well): 4.9E-324 for Double.MIN_VALUE, 1.0E-5 for 1e-5 */
+    if (p == 0)
+        snprintf(e, sizeof e, "%.1e", d);
     /* e: [-]D[.DDD]e[+-]XX */
     char digits[24];
     size_t nd = 0;

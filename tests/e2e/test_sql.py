@@ -146,13 +146,15 @@ def test_select_prints_as_flink(tmp):
         f.write("""
 CREATE TABLE src (a BIGINT, b INT, s STRING)
   WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
-SELECT a, b * 2 AS b2, s, a IS NULL, 2.5E0 * b, 1e7 * 1 FROM src;
+SELECT a, b * 2 AS b2, s, a IS NULL, 2.5E0 * b, 1e7 * 1, 4.9E-324,
+  CAST(s AS CHAR(3)) || '|' FROM src;
 """ % inp)
     r = run(["run", "-p", "1", script])
     expect_rc(r, 0)
     lines = sorted(r.out.splitlines())
-    want = sorted(["+I[1, 20, a, false, 25.0, 1.0E7]", "+I[null, 6, null, true, 7.5, 1.0E7]",
-                   "+I[7, null, b, false, null, 1.0E7]"])
+    want = sorted(["+I[1, 20, a, false, 25.0, 1.0E7, 4.9E-324, a  |]",
+                   "+I[null, 6, null, true, 7.5, 1.0E7, 4.9E-324, null]",
+                   "+I[7, null, b, false, null, 1.0E7, 4.9E-324, b  |]"])
     expect(lines == want, "the printed rows", want, lines, r)
     with open(script, "w", encoding="utf-8") as f:
         f.write("""
@@ -405,6 +407,8 @@ def test_errors_name_the_place(tmp):
         ("CREATE TABLE o (a STRING) WITH ('connector' = 'blackhole');\n"
          "INSERT INTO o SELECT a FROM src;\n", "Incompatible types for sink column 'a'"),
         ("SELECT a / b FROM src;\n", "division by zero"),
+        ("SELECT a, COUNT(*) FROM src;\n", "Expression 'a' is not being grouped"),
+        ("SELECT s LIKE 'a!b' ESCAPE '!' FROM src;\n", "Invalid escape sequence '!b'"),
     ]
     for text, needle in cases:
         r = script_error(tmp, ddl + text)
