@@ -11,8 +11,8 @@
 
 /* Longest first: a prefix must not win over the whole operator. */
 static const char *const OPS[] = {"<>", "<=", ">=", "!=", "||", "=>", "::", "(", ")", "[", "]",
-                                  "{", "}", ",", ";", ".", "=", "<", ">", "+", "-", "*", "/",
-                                  "%", "?", ":", "|", "^", "&", "~", NULL};
+                                  "{",  "}",  ",",  ";",  ".",  "=",  "<",  ">", "+", "-", "*",
+                                  "/",  "%",  "?",  ":",  "|",  "^",  "&",  "~", NULL};
 
 void rill__sql_lexer_init(rill__sql_lexer *lx, const char *text, size_t len)
 {
@@ -27,14 +27,22 @@ static int peek(const rill__sql_lexer *lx, size_t ahead)
     return i < lx->len ? (unsigned char)lx->text[i] : -1;
 }
 
+/* The columns a byte of UTF-8 text moves: Calcite counts UTF-16 code units, so a character
+ * is 1 (its lead byte) and a supplementary one 2; continuation bytes move none. */
+static int col_width(unsigned char c)
+{
+    return (c & 0xc0) == 0x80 ? 0 : c >= 0xf0 ? 2 : 1;
+}
+
 static void advance(rill__sql_lexer *lx, size_t n)
 {
     for (size_t i = 0; i < n && lx->at.off < lx->len; i++) {
-        if (lx->text[lx->at.off++] == '\n') {
+        unsigned char c = (unsigned char)lx->text[lx->at.off++];
+        if (c == '\n') {
             lx->at.line++;
             lx->at.col = 1;
         } else {
-            lx->at.col++;
+            lx->at.col += col_width(c);
         }
     }
 }
@@ -61,17 +69,25 @@ int rill__sql_error(rill__err *err, const char *text, rill__sql_pos pos, const c
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    /* the line pos is on, cut to 60 bytes either side of the column */
-    size_t bol = pos.off - (size_t)(pos.col - 1), eol = pos.off;
+    /* the line pos is on, cut to 60 bytes either side of the column (at character bounds) */
+    size_t bol = pos.off, eol = pos.off;
+    while (bol > 0 && text[bol - 1] != '\n')
+        bol--;
     while (text[eol] && text[eol] != '\n' && text[eol] != '\r')
         eol++;
     size_t from = pos.off - bol > 60 ? pos.off - 60 : bol;
     size_t to = eol - pos.off > 60 ? pos.off + 60 : eol;
+    while (from < pos.off && ((unsigned char)text[from] & 0xc0) == 0x80)
+        from++;
+    while (to > pos.off && ((unsigned char)text[to] & 0xc0) == 0x80)
+        to--;
     char line[160], caret[80];
     int n = snprintf(line, sizeof line, "%s%.*s%s", from > bol ? "..." : "", (int)(to - from),
                      text + from, to < eol ? "..." : "");
     (void)n;
-    size_t sp = (from > bol ? 3 : 0) + (pos.off - from);
+    size_t sp = from > bol ? 3 : 0; /* the caret under the character: one space a character */
+    for (size_t i = from; i < pos.off; i++)
+        sp += ((unsigned char)text[i] & 0xc0) != 0x80;
     if (sp > sizeof caret - 2)
         sp = sizeof caret - 2;
     memset(caret, ' ', sp);
@@ -155,12 +171,14 @@ static int number(rill__sql_lexer *lx, rill__sql_tok *kind, rill__err *err)
             while (is_digit(peek(lx, 0)))
                 advance(lx, 1);
         } else {
-            return rill__sql_error(err, lx->text, start, "a number with an exponent needs its "
+            return rill__sql_error(err, lx->text, start,
+                                   "a number with an exponent needs its "
                                    "digits");
         }
     }
     if (is_alpha(peek(lx, 0)) || is_digit(peek(lx, 0)))
-        return rill__sql_error(err, lx->text, start, "a number runs into a name (a space is "
+        return rill__sql_error(err, lx->text, start,
+                               "a number runs into a name (a space is "
                                "missing?)");
     return 0;
 }
@@ -195,10 +213,12 @@ int rill__sql_next(rill__sql_lexer *lx, rill__sql_token *tok, rill__err *err)
         size_t digits = lx->at.off - start.off - 3;
         for (size_t i = 0; i < digits; i++)
             if (!is_hex((unsigned char)lx->text[start.off + 2 + i]))
-                return rill__sql_error(err, lx->text, start, "a binary string holds hex digits "
+                return rill__sql_error(err, lx->text, start,
+                                       "a binary string holds hex digits "
                                        "only");
         if (digits % 2)
-            return rill__sql_error(err, lx->text, start, "a binary string needs an even number "
+            return rill__sql_error(err, lx->text, start,
+                                   "a binary string needs an even number "
                                    "of hex digits");
         tok->kind = RILL_SQL_BINARY;
     } else if ((c == 'u' || c == 'U') && c1 == '&' && peek(lx, 2) == '\'') {
@@ -233,12 +253,14 @@ int rill__sql_next(rill__sql_lexer *lx, rill__sql_token *tok, rill__err *err)
         }
         if (tok->kind != RILL_SQL_OP) {
             if (c == '"')
-                return rill__sql_error(err, lx->text, start, "double quotes are not used in "
+                return rill__sql_error(err, lx->text, start,
+                                       "double quotes are not used in "
                                        "Flink SQL: 'text' for a string, `name` for an "
                                        "identifier");
             return rill__sql_error(err, lx->text, start, "unexpected character %s%c%s",
-                                   c >= 0x20 && c < 0x7f ? "'" : "0x", c >= 0x20 && c < 0x7f
-                                   ? (char)c : '?', c >= 0x20 && c < 0x7f ? "'" : "");
+                                   c >= 0x20 && c < 0x7f ? "'" : "0x",
+                                   c >= 0x20 && c < 0x7f ? (char)c : '?',
+                                   c >= 0x20 && c < 0x7f ? "'" : "");
         }
     }
     tok->len = lx->at.off - start.off;
@@ -324,8 +346,10 @@ int rill__sql_unquote(const rill__sql_token *tok, rill__buf *out, rill__err *err
             if (!ok || !put_utf8(out, cp)) {
                 rill__sql_pos at = tok->pos;
                 at.off += (size_t)(p - tok->text);
-                at.col += (int)(p - tok->text);
-                return rill__sql_error(err, tok->text - tok->pos.off, at, "a Unicode escape is "
+                for (const char *b = tok->text; b < p; b++)
+                    at.col += col_width((unsigned char)*b);
+                return rill__sql_error(err, tok->text - tok->pos.off, at,
+                                       "a Unicode escape is "
                                        "\\XXXX or \\+XXXXXX (hex digits of a code point), or \\\\");
             }
             p = h + digits;

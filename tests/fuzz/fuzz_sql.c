@@ -81,11 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while ((rc = rill__sql_next(&lx, &t, &err)) == 0 && t.kind != RILL_SQL_END) {
             FUZZ_REQUIRE(t.pos.off >= last && t.pos.off + t.len <= len);
             int line = 1, col = 1;
-            for (size_t i = 0; i < t.pos.off; i++) {
-                if (text[start + i] == '\n')
+            for (size_t i = 0; i < t.pos.off; i++) { /* columns: UTF-16 units, as Calcite */
+                unsigned char c = (unsigned char)text[start + i];
+                if (c == '\n')
                     line++, col = 1;
-                else
-                    col++;
+                else if ((c & 0xc0) != 0x80)
+                    col += c >= 0xf0 ? 2 : 1;
             }
             FUZZ_REQUIRE(line == t.pos.line && col == t.pos.col);
             last = t.pos.off + t.len;

@@ -28,7 +28,8 @@ TEST(sql_lexer_tokens)
     int rc;
     char *s = tokens("SELECT `my col`, 'it''s', X'0aFF', 42, 4.5, .5, 5., 1e3, 2.5E-3\n"
                      "FROM t$1 -- a comment\n WHERE a<>b AND c<=d OR e||f /* block */ "
-                     "/*+ OPTIONS('k'='v') */ u&'\\0041'", &err, &rc);
+                     "/*+ OPTIONS('k'='v') */ u&'\\0041'",
+                     &err, &rc);
     CHECK_RC(rc);
     CHECK_STR(s, "W:SELECT Q:`my col` O:, S:'it''s' O:, B:X'0aFF' O:, I:42 O:, D:4.5 O:, D:.5 "
                  "O:, D:5. O:, A:1e3 O:, A:2.5E-3 W:FROM W:t$1 W:WHERE W:a O:<> W:b W:AND W:c "
@@ -65,6 +66,9 @@ TEST(sql_lexer_errors_point_at_the_place)
         {"SELECT 1e+", "a number with an exponent needs its digits"},
         {"X'0g'", "a binary string holds hex digits only"},
         {"X'abc'", "an even number of hex digits"},
+        /* columns count characters as Calcite does (UTF-16 code units: an emoji is 2); the
+         * caret goes under the character, one space per character before it */
+        {"SELECT 'é😀' \"a", "at line 1, column 14:\nSELECT 'é😀' \"a\n            ^"},
         {"SELECT ``", "an identifier cannot be empty"},
         {"SELECT #", "unexpected character '#' at line 1, column 8"},
     };
@@ -95,9 +99,13 @@ TEST(sql_lexer_unquote)
     static const struct {
         const char *text, *value;
     } cases[] = {
-        {"'it''s'", "it's"},      {"``", ""},           {"`a``b`", "a`b"},
-        {"''", ""},               {"U&'\\0041\\00e9'", "A\xc3\xa9"},
-        {"u&'\\+01F600x'", "\xf0\x9f\x98\x80x"},      {"U&'a\\\\b'", "a\\b"},
+        {"'it''s'", "it's"},
+        {"``", ""},
+        {"`a``b`", "a`b"},
+        {"''", ""},
+        {"U&'\\0041\\00e9'", "A\xc3\xa9"},
+        {"u&'\\+01F600x'", "\xf0\x9f\x98\x80x"},
+        {"U&'a\\\\b'", "a\\b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rill__sql_lexer lx;
@@ -147,7 +155,8 @@ TEST(sql_split_scripts)
     char *s = statements("-- a script\nSET 'x' = 'a;b';\n\n;CREATE TABLE t (a INT) /* ; */ "
                          "WITH ('k' = 'v');\nEXECUTE STATEMENT SET BEGIN\n INSERT INTO a "
                          "SELECT 1;\n INSERT INTO b SELECT 2;\nEND;\nSELECT `;` FROM t\n"
-                         "-- the end\n", &rc, &err);
+                         "-- the end\n",
+                         &rc, &err);
     CHECK_RC(rc);
     CHECK_STR(s, "[SET 'x' = 'a;b'][CREATE TABLE t (a INT) /* ; */ WITH ('k' = 'v')]"
                  "[EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;\n INSERT INTO b SELECT "
