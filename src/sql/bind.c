@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/dec128.h"
+#include "functions.h"
 #include "sql_int.h"
 
 #define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
@@ -444,9 +445,6 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     const rill__sql_call *c = &e->u.call;
     if (c->over)
         return ERR(pc, e->pos, "OVER windows are not supported yet");
-    if (c->form != RILL_SQL_C_PLAIN)
-        return ERR(pc, e->pos, "The function %s is not supported yet",
-                   c->name.parts[c->name.n_parts - 1].text);
     static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
                                              "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
     for (int k = 0; aggregates[k]; k++)
@@ -497,10 +495,41 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
             return args[0];
         return concat(pc, n, args, e->pos);
     }
-    return ERR(pc, c->name.pos,
-               "No match found for function signature %s(...) (rill does not "
-               "have this function yet)",
-               c->name.parts[c->name.n_parts - 1].text);
+    const char *fname = c->name.parts[c->name.n_parts - 1].text;
+    const rill__sql_fn *fn = c->name.n_parts == 1 ? rill__sql_fn_find(fname) : NULL;
+    if (!fn)
+        return ERR(pc, c->name.pos,
+                   "No match found for function signature %s(...) (rill does not "
+                   "have this function yet)",
+                   fname);
+    if (n < fn->min_args || (fn->max_args >= 0 && n > fn->max_args))
+        return ERR(pc, e->pos, "Invalid number of arguments to function '%s'", fn->name);
+    rill__sql_fn_call *call = rill__arena_alloc(pc->a, sizeof *call);
+    *call = (rill__sql_fn_call){.name = fn->name,
+                                .n_args = n,
+                                .args = args,
+                                .form = c->form,
+                                .unit = c->unit,
+                                .trim = c->trim,
+                                .zone = "UTC"};
+    for (size_t i = 0; i < pc->s->n_opts; i++)
+        if (!strcmp(pc->s->opts[i].key, "table.local-time-zone"))
+            call->zone = rill__arena_strdup(pc->a, pc->s->opts[i].value);
+    const rill__sql_ltype **cast = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *cast);
+    memset(cast, 0, (size_t)(n + 1) * sizeof *cast);
+    char msg[256] = "";
+    const rill__sql_ltype *t = fn->infer(pc->a, call, cast, msg, sizeof msg);
+    if (!t)
+        return ERR(pc, e->pos, "%s", msg[0] ? msg : "The arguments do not fit the function");
+    for (int i = 0; i < n; i++)
+        if (cast[i] && !rill__sql_type_equal(cast[i], args[i]->type, false))
+            args[i] = rill__sql_cast_to(pc, args[i], cast[i]);
+    rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_FUNC, t, n, args);
+    call->args = x->args;
+    x->fn = fn;
+    x->call = call;
+    x->pos = e->pos;
+    return x;
 }
 
 /* Over a grouped input: the column of a GROUP BY expression written as e, or NULL. */
@@ -704,17 +733,17 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
         return x;
     }
     case RILL_SQL_E_CAST: {
-        if (e->u.cast.try_cast)
-            return ERR(pc, e->pos, "TRY_CAST is not supported yet");
         rill__sql_rex *x = bind(pc, in, e->u.cast.arg);
         if (!x)
             return NULL;
         const rill__sql_ltype *t = rill__sql_ltype_of(a, e->u.cast.type);
-        t = rill__sql_type_with_null(a, t, x->type->nullable || !e->u.cast.type->not_null);
+        bool try_cast = e->u.cast.try_cast;
+        t = rill__sql_type_with_null(a, t, try_cast || x->type->nullable || !e->u.cast.type->not_null);
         if (!rill__sql_cast_explicit(x->type, t))
             return ERR(pc, e->pos, "Cast function cannot convert value of type %s to type %s",
                        tstr(pc, x->type), tstr(pc, t));
         rill__sql_rex *c = call1(pc, RILL_SQLX_CAST, t, x, e->pos);
+        c->try_cast = try_cast;
         return c;
     }
     case RILL_SQL_E_CASE:

@@ -15,6 +15,7 @@
 
 #include "base/dec128.h"
 #include "expr.h"
+#include "functions.h"
 
 /* ---- makers --------------------------------------------------------------------------------- */
 
@@ -78,6 +79,8 @@ typedef struct step {
     uint64_t *v;
     uint64_t *nul; /* bit set: NULL */
     bool scratch;  /* string slots point into the scratch bytes (else the input batch's) */
+    rill__sql_fn_ctx *fc; /* FUNC: the call's context */
+    rill__sql_val *vals;  /* FUNC: one row's arguments */
 } step;
 
 struct rill__sql_prog {
@@ -129,6 +132,7 @@ static const char *const OP_NAMES[] = {
     "||",
     "CHAR_LENGTH",
     "LIKE",
+    "function",
 };
 
 static int xerr(rill__err *err, const char *text, const rill__sql_rex *x, const char *fmt, ...)
@@ -198,6 +202,8 @@ static bool castable(const rill__sql_ltype *from, const rill__sql_ltype *to)
         return true;
     if (rill__sql_is_character(from) && rill__sql_is_character(to))
         return true;
+    if (rill__sql_is_character(from) || rill__sql_is_character(to))
+        return rill__sql_cast_string_ok(from, to);
     bool fnum = f == K_FLOAT || f == K_DOUBLE || rill__sql_is_integer(from) || f == K_BOOL;
     bool tnum = t == K_FLOAT || t == K_DOUBLE || rill__sql_is_integer(to) || t == K_BOOL;
     if (f == K_DEC || t == K_DEC) /* decimals: with every number (not BOOLEAN yet) */
@@ -336,6 +342,10 @@ static int check(const rill__sql_rex *x, const char *text, rill__err *err)
             return 0;
         }
         break;
+    case RILL_SQLX_FUNC: /* the function's infer chose the types; the casts make them so */
+        if (x->fn && x->fn->row)
+            return 0;
+        break;
     }
 bad:;
     rill__arena tmp;
@@ -371,6 +381,18 @@ static int add_steps(rill__sql_prog *p, const rill__sql_rex *x, int depth, int *
     }
     p->steps[p->n_steps] = (step){.x = x, .args = args};
     *at = p->n_steps++;
+    bool str_cast = x->op == RILL_SQLX_CAST &&
+                    (kind_of(x->type) == K_BYTES) != (kind_of(x->args[0]->type) == K_BYTES);
+    if (x->op == RILL_SQLX_FUNC || str_cast) {
+        step *s = &p->steps[*at];
+        s->fc = rill__xcalloc(1, sizeof *s->fc);
+        s->fc->x = x;
+        s->fc->text = p->text;
+        s->fc->err = err;
+        s->vals = rill__xcalloc((size_t)RILL_MAX(x->n_args, 1), sizeof *s->vals);
+        if (x->fn && x->fn->open && (rc = x->fn->open(s->fc)) != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -379,6 +401,14 @@ void rill__sql_prog_free(rill__sql_prog *p)
     if (!p)
         return;
     for (int i = 0; i < p->n_steps; i++) {
+        step *s = &p->steps[i];
+        if (s->fc) {
+            if (s->x->fn && s->x->fn->close)
+                s->x->fn->close(s->fc);
+            rill__buf_free(&s->fc->tmp);
+            free(s->fc);
+        }
+        free(s->vals);
         free(p->steps[i].args);
         free(p->steps[i].v);
         free(p->steps[i].nul);
@@ -678,6 +708,8 @@ static int cast_decimal(rill__sql_prog *p, step *s, const step *a)
     return 0;
 }
 
+static int cast_string(rill__sql_prog *p, step *s, const step *a, const uint64_t *act);
+
 static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
 {
     const rill__sql_ltype *from = a->x->type, *to = s->x->type;
@@ -688,6 +720,8 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
         memset(s->v, 0, n * sizeof *s->v);
         return 0;
     }
+    if (s->fc)
+        return cast_string(p, s, a, act);
     if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
         return cast_timestamp(p, s, a, act);
     if (fk == K_DEC || tk == K_DEC)
@@ -1222,6 +1256,130 @@ static int like_op(rill__sql_prog *p, step *s, const uint64_t *act)
 
 /* ---- the run ------------------------------------------------------------------------------- */
 
+static void store(rill__sql_prog *p, step *s, uint32_t r, const rill__sql_val *res);
+
+/* A function call over the active rows: arguments gathered per row, the kernel called, its
+ * result stored (strings copied into the scratch). */
+static int func(rill__sql_prog *p, step *s, const uint64_t *act)
+{
+    const rill__sql_rex *x = s->x;
+    const rill__sql_fn *fn = x->fn;
+    rill__sql_fn_ctx *c = s->fc;
+    c->err = p->err;
+    bool strict = fn->flags & RILL_SQLF_STRICT;
+    bool out_bytes = kind_of(x->type) == K_BYTES;
+    bool out_dec = kind_of(x->type) == K_DEC;
+    memset(s->nul, 0xff, p->words * sizeof *s->nul);
+    s->scratch = out_bytes || (out_dec && x->type->precision > 18);
+    for (uint32_t r = 0; r < p->n; r++) {
+        s->v[r] = 0;
+        if (!bit(act, r))
+            continue;
+        bool any_null = false;
+        for (int i = 0; i < x->n_args; i++) {
+            const step *a = &p->steps[s->args[i]];
+            rill__sql_val *v = &s->vals[i];
+            v->null = bit(a->nul, r);
+            any_null |= v->null;
+            v->v = v->null ? 0 : a->v[r];
+            v->b = NULL;
+            v->len = 0;
+            v->dec = 0;
+            if (v->null)
+                continue;
+            slot_kind k = kind_of(a->x->type);
+            if (k == K_BYTES)
+                v->b = bytes_of(p, a, a->v[r], &v->len);
+            else if (k == K_DEC)
+                v->dec = dec_get(p, a, r);
+        }
+        if (strict && any_null)
+            continue;
+        rill__sql_val o = {0};
+        c->tmp.len = 0;
+        int rc = fn->row(c, s->vals, &o);
+        if (rc)
+            return rc;
+        store(p, s, r, &o);
+    }
+    return 0;
+}
+
+/* Row r of s set to a kernel's result (strings copied into the scratch). */
+static void store(rill__sql_prog *p, step *s, uint32_t r, const rill__sql_val *res)
+{
+    rill__sql_val o = *res;
+    bool out_bytes = kind_of(s->x->type) == K_BYTES;
+    bool out_dec = kind_of(s->x->type) == K_DEC;
+    s->v[r] = 0;
+    if (o.null)
+        return;
+    {
+        set_bit(s->nul, r, false);
+        if (out_dec) {
+            dec_put(p, s, r, o.dec);
+        } else if (out_bytes) {
+            if (!o.len)
+                return;
+            const char *sd = (const char *)p->scratch.data;
+            if (sd && o.b >= sd && o.b < sd + p->scratch.len) { /* a slice of the scratch */
+                size_t at = (size_t)(o.b - sd);
+                rill__buf_reserve(&p->scratch, o.len);
+                size_t off = p->scratch.len;
+                memmove(p->scratch.data + off, p->scratch.data + at, o.len);
+                p->scratch.len += o.len;
+                s->v[r] = (uint64_t)off << 32 | (uint64_t)o.len;
+            } else {
+                s->v[r] = put_scratch(p, o.b, o.len);
+            }
+        } else {
+            s->v[r] = o.v;
+        }
+    }
+}
+
+/* CAST between a character string and another type: the kernel of fn_string.c per active
+ * row; TRY_CAST turns a failure into NULL. */
+static int cast_string(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
+{
+    rill__sql_fn_ctx *c = s->fc;
+    c->err = p->err;
+    const rill__sql_ltype *from = a->x->type, *to = s->x->type;
+    memset(s->nul, 0xff, p->words * sizeof *s->nul);
+    s->scratch = kind_of(to) == K_BYTES || (kind_of(to) == K_DEC && to->precision > 18);
+    for (uint32_t r = 0; r < p->n; r++) {
+        s->v[r] = 0;
+        if (!bit(act, r) || bit(a->nul, r))
+            continue;
+        rill__sql_val in = {.v = a->v[r]}, o = {0};
+        if (kind_of(from) == K_BYTES)
+            in.b = bytes_of(p, a, a->v[r], &in.len);
+        else if (kind_of(from) == K_DEC)
+            in.dec = dec_get(p, a, r);
+        c->tmp.len = 0;
+        int rc = rill__sql_cast_string_row(c, from, to, &in, &o);
+        if (rc && s->x->try_cast) {
+            p->err->code = 0;
+            p->err->msg[0] = '\0';
+            continue;
+        }
+        if (rc)
+            return rc;
+        store(p, s, r, &o);
+    }
+    return 0;
+}
+
+int rill__sql_fn_fail(rill__sql_fn_ctx *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return xerr(c->err, c->text, c->x, "%s", msg);
+}
+
 static void load_input(rill__sql_prog *p, step *s)
 {
     rill_batch *in = p->in;
@@ -1345,6 +1503,8 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
         return 0;
     case RILL_SQLX_LIKE:
         return like_op(p, s, act);
+    case RILL_SQLX_FUNC:
+        return func(p, s, act);
     default:
         return xerr(p->err, p->text, x, "operator %d cannot be run", (int)x->op);
     }

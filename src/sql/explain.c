@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "functions.h"
 #include "sql_int.h"
 
 static void put_cols(rill__buf *b, const rel *r)
@@ -95,7 +96,9 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
         [RILL_SQLX_CHAR_LENGTH] = "CHAR_LENGTH",
         [RILL_SQLX_LIKE] = "LIKE",
     };
-    const char *name = x->op < sizeof fn / sizeof *fn && fn[x->op] ? fn[x->op] : "?";
+    const char *name = x->op == RILL_SQLX_FUNC ? x->call->name
+                       : x->op < sizeof fn / sizeof *fn && fn[x->op] ? fn[x->op]
+                                                                      : "?";
     rill__buf_printf(b, "%s(", name);
     put_args(b, in, x, ", ");
     rill__buf_putc(b, ')');

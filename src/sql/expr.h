@@ -52,7 +52,11 @@ typedef enum rill__sql_rexop {
     RILL_SQLX_CONCAT,   /* || of character strings */
     RILL_SQLX_CHAR_LENGTH,
     RILL_SQLX_LIKE, /* args: string, pattern[, escape]: % and _ over characters (UTF-8) */
+    RILL_SQLX_FUNC, /* fn (functions.h) over args, as call says */
 } rill__sql_rexop;
+
+struct rill__sql_fn;
+struct rill__sql_fn_call;
 
 typedef struct rill__sql_rex rill__sql_rex;
 struct rill__sql_rex {
@@ -65,6 +69,9 @@ struct rill__sql_rex {
     uint64_t lit; /* LITERAL: the slot value (strings: its length only) */
     bool lit_null;
     const char *lit_bytes; /* LITERAL of a string type: its bytes (lit's length of them) */
+    bool try_cast;                        /* CAST: TRY_CAST (a failure is NULL) */
+    const struct rill__sql_fn *fn;        /* FUNC */
+    const struct rill__sql_fn_call *call; /* FUNC: the call as bound (unit, zone...) */
 };
 
 /* Makers (nodes in arena a). */
