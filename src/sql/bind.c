@@ -365,6 +365,23 @@ static bool name_is(const rill__sql_call *c, const char *want)
     return c->name.n_parts == 1 && !strcasecmp(c->name.parts[0].text, want);
 }
 
+/* The column of the aggregation's input that holds x: an input column itself, or a column
+ * the calc before the aggregation computes. */
+static int agg_input_col(plan_ctx *pc, agg_ctx *g, rill__sql_rex *x)
+{
+    if (x->op == RILL_SQLX_INPUT)
+        return x->input;
+    if (g->n_exprs == g->cap_exprs) {
+        g->cap_exprs = g->cap_exprs ? 2 * g->cap_exprs : 8;
+        rill__sql_rex **v = rill__arena_alloc(pc->a, (size_t)g->cap_exprs * sizeof *v);
+        if (g->n_exprs)
+            memcpy(v, g->exprs, (size_t)g->n_exprs * sizeof *v);
+        g->exprs = v;
+    }
+    g->exprs[g->n_exprs] = x;
+    return g->expr_base + g->n_exprs++;
+}
+
 /* An aggregate call (k: COUNT, SUM, MIN, MAX, AVG) in a select list over an aggregation: a
  * column of the aggregation (the same call twice is one column). */
 static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
@@ -377,40 +394,54 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
                    "Aggregate function %s is not allowed here (only in the select "
                    "list or HAVING of a grouped query)",
                    names[k]);
-    if (c->quantifier == 1)
-        return ERR(pc, e->pos, "%s(DISTINCT ...) is not supported yet", names[k]);
-    if (c->filter)
-        return ERR(pc, e->pos, "FILTER (WHERE ...) on aggregates is not supported yet");
     bool star =
         k == 0 && (c->n_args == 0 || (c->n_args == 1 && c->args[0]->kind == RILL_SQL_E_STAR));
     if (!star && c->n_args != 1)
         return ERR(pc, e->pos, "Invalid number of arguments to function '%s'", names[k]);
-    rel_agg ag = {.kind = star ? AGG_COUNT_STAR : (rel_agg_kind)(k + 1), .arg = -1};
+    if (star && c->quantifier == 1)
+        return ERR(pc, e->pos, "COUNT(DISTINCT *) is not valid SQL");
+    rel_agg ag = {.kind = star ? AGG_COUNT_STAR : (rel_agg_kind)(k + 1),
+                  .arg = -1,
+                  .distinct = c->quantifier == 1 && k != 2 && k != 3}; /* MIN, MAX: the same */
+    rill__sql_rex *filter = NULL;
+    if (c->filter) {
+        agg_ctx *saved = pc->agg;
+        pc->agg = NULL; /* no aggregate inside a filter */
+        filter = bind(pc, g->input, c->filter);
+        pc->agg = saved;
+        if (!filter)
+            return NULL;
+        if (!is_bool(filter->type))
+            return ERR(pc, c->filter->pos, "FILTER expression must be of type BOOLEAN, not %s",
+                       tstr(pc, filter->type));
+        if (star) { /* COUNT(*) FILTER (WHERE f) is COUNT(CASE WHEN f THEN 0 END) */
+            star = false;
+            ag.kind = AGG_COUNT;
+        }
+    }
     if (!star) {
         agg_ctx *saved = pc->agg;
         pc->agg = NULL; /* no aggregate inside an aggregate */
-        rill__sql_rex *x = bind(pc, g->input, c->args[0]);
+        rill__sql_rex *x =
+            c->n_args == 1 && c->args[0]->kind != RILL_SQL_E_STAR
+                ? bind(pc, g->input, c->args[0])
+                : rill__sql_x_literal(pc->a, ty(pc, RILL_SQLT_BIGINT, false), 0);
         pc->agg = saved;
         if (!x)
             return NULL;
-        if (x->op == RILL_SQLX_INPUT) {
-            ag.arg = x->input;
-        } else { /* an expression: a column the calc before the aggregation computes */
-            if (g->n_exprs == g->cap_exprs) {
-                g->cap_exprs = g->cap_exprs ? 2 * g->cap_exprs : 8;
-                rill__sql_rex **v = rill__arena_alloc(pc->a, (size_t)g->cap_exprs * sizeof *v);
-                if (g->n_exprs)
-                    memcpy(v, g->exprs, (size_t)g->n_exprs * sizeof *v);
-                g->exprs = v;
-            }
-            ag.arg = g->expr_base + g->n_exprs;
-            g->exprs[g->n_exprs++] = x;
+        if (filter) { /* AGG(x) FILTER (WHERE f): AGG(CASE WHEN f THEN x END), NULLs skipped */
+            rill__sql_rex *cw[] = {filter, x};
+            x = rill__sql_x_call(pc->a, RILL_SQLX_CASE,
+                                 rill__sql_type_with_null(pc->a, x->type, true), 2, cw);
+            x->pos = c->filter->pos;
         }
+        ag.arg = agg_input_col(pc, g, x);
         const rill__sql_ltype *t = x->type;
         if ((k == 1 || k == 4) && !rill__sql_is_numeric(t))
             return ERR(pc, c->args[0]->pos, "Cannot apply '%s' to arguments of type '%s(<%s>)'",
                        names[k], names[k], tstr(pc, t));
-        if ((k == 2 || k == 3) && !rill__sql_is_numeric(t) && !rill__sql_is_timestamp(t))
+        if ((k == 2 || k == 3) && !rill__sql_is_numeric(t) && !rill__sql_is_datetime(t) &&
+            !rill__sql_is_character(t) && t->root != RILL_SQLT_BOOLEAN)
             return ERR(pc, c->args[0]->pos, "%s of %s is not supported yet", names[k], tstr(pc, t));
         ag.type = k == 0   ? ty(pc, RILL_SQLT_BIGINT, false)
                   : k == 1 ? rill__sql_type_with_null(pc->a, rill__sql_sum_type(pc->a, t), true)
@@ -422,7 +453,8 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
     }
     int at = -1;
     for (int i = 0; i < g->n_aggs && at < 0; i++)
-        if (g->aggs[i].kind == ag.kind && g->aggs[i].arg == ag.arg)
+        if (g->aggs[i].kind == ag.kind && g->aggs[i].arg == ag.arg &&
+            g->aggs[i].distinct == ag.distinct)
             at = i;
     if (at < 0) {
         if (g->n_aggs == g->cap_aggs) {

@@ -35,7 +35,181 @@ typedef struct gagg {
     rill_state_desc *state;            /* int64 rows, then one acc per aggregate */
     size_t state_size;
     const rill__sql_ltype **key_types;
+    /* values kept per group (one map state): [k][tag][value] -> int64 count for DISTINCT
+     * ('d') and for a MIN/MAX that takes retractions ('v'); [k]['m'] -> the MIN/MAX of one
+     * kept as a value (strings, or over an updating input) */
+    rill_state_desc *vals;
+    bool *in_map;     /* per aggregate: a MIN/MAX kept in vals */
+    bool retractable; /* the input is a changelog with retractions */
 } gagg;
+
+static double as_double(const rill__sql_ltype *t, uint64_t v);
+
+/* An aggregate's result: NULL, or a slot value (a DECIMAL past 18 digits: dec; a string or
+ * bytes: bytes, malloc'd). */
+typedef struct rval {
+    bool null;
+    uint64_t slot;
+    rill__i128 dec;
+    int scale;
+    unsigned char *bytes;
+    size_t len;
+} rval;
+
+static bool bytes_type(const rill__sql_ltype *t)
+{
+    return rill__sql_is_character(t) || rill__sql_is_binary(t);
+}
+
+/* [k][tag][row's value of col] into b (the value as its bytes, or its 8- or 16-byte slot). */
+static size_t val_key(const gagg *ga, int k, char tag, const rill_row *row, int col,
+                      rill__buf *b)
+{
+    const rill__sql_ltype *t = ga->arg_types[k];
+    b->len = 0;
+    rill__buf_putc(b, (char)k);
+    rill__buf_putc(b, tag);
+    if (bytes_type(t)) {
+        size_t len;
+        const void *p = rill_row_bytes(row, col, &len);
+        rill__buf_append(b, p, len);
+    } else if (t->root == RILL_SQLT_DECIMAL && t->precision > 18) {
+        unsigned char d[16];
+        rill_decimal pd = rill_row_decimal(row, col);
+        rill__dec_store16(rill__dec_from_pub(&pd), d);
+        rill__buf_append(b, d, 16);
+    } else {
+        rill__buf_append(b, &row->v[col], 8);
+    }
+    return b->len;
+}
+
+/* Compares two encoded values (without their [k][tag]) of type t: <0, 0, >0. */
+static int val_cmp(const rill__sql_ltype *t, const unsigned char *x, size_t xn,
+                   const unsigned char *y, size_t yn)
+{
+    if (bytes_type(t)) { /* strings by their UTF-8 bytes: code point order */
+        int c = memcmp(x, y, RILL_MIN(xn, yn));
+        return c ? c : (xn > yn) - (xn < yn);
+    }
+    if (t->root == RILL_SQLT_DECIMAL && t->precision > 18) {
+        rill__i128 a = rill__dec_load16(x), b = rill__dec_load16(y);
+        return (a > b) - (a < b);
+    }
+    uint64_t u, v;
+    memcpy(&u, x, 8);
+    memcpy(&v, y, 8);
+    if (rill__sql_is_approx(t)) {
+        double a = as_double(t, u), b = as_double(t, v);
+        return (a > b) - (a < b);
+    }
+    int64_t a = (int64_t)u, b = (int64_t)v;
+    return (a > b) - (a < b);
+}
+
+static int map_count(rill_ctx *ctx, const gagg *ga, const rill__buf *key, int64_t *n)
+{
+    const void *p;
+    size_t len;
+    int rc = rill_map_get(ctx, ga->vals, key->data, key->len, &p, &len);
+    if (rc < 0)
+        return rc;
+    *n = 0;
+    if (rc == 1 && len == 8)
+        memcpy(n, p, 8);
+    return 0;
+}
+
+/* Adds (d = 1) or takes out (d = -1) a value's count: the count after it in *now (a value
+ * that is not there is not taken out: *now is -1 then). */
+static int map_add(rill_ctx *ctx, const gagg *ga, const rill__buf *key, int d, int64_t *now)
+{
+    int rc = map_count(ctx, ga, key, now);
+    if (rc < 0)
+        return rc;
+    if (d < 0 && *now == 0) {
+        *now = -1;
+        return 0;
+    }
+    *now += d;
+    if (*now <= 0) {
+        *now = 0;
+        rc = rill_map_remove(ctx, ga->vals, key->data, key->len);
+        return rc < 0 ? rc : 0;
+    }
+    return rill_map_put(ctx, ga->vals, key->data, key->len, now, 8);
+}
+
+/* The best (MIN or MAX) value of aggregate k's 'v' entries, found by a scan. */
+typedef struct scan {
+    const gagg *ga;
+    int k;
+    bool min;
+    rill__buf best;
+    bool found;
+} scan;
+
+static int scan_visit(void *arg, const void *ukey, size_t ukey_len, const void *val, size_t len)
+{
+    scan *sc = arg;
+    const unsigned char *u = ukey;
+    (void)val;
+    (void)len;
+    if (ukey_len < 2 || u[0] != (unsigned char)sc->k || u[1] != 'v')
+        return 0;
+    int c = sc->found ? val_cmp(sc->ga->arg_types[sc->k], u + 2, ukey_len - 2,
+                                (const unsigned char *)sc->best.data, sc->best.len)
+                      : 0;
+    if (!sc->found || (sc->min ? c < 0 : c > 0)) {
+        sc->best.len = 0;
+        rill__buf_append(&sc->best, u + 2, ukey_len - 2);
+        sc->found = true;
+    }
+    return 0;
+}
+
+/* A MIN/MAX kept in the map: row's value of col comes in (d = 1) or goes out (d = -1). */
+static int minmax_map(rill_ctx *ctx, const gagg *ga, int k, const rill_row *row, int col, int d)
+{
+    bool min = ga->aggs[k].kind == AGG_MIN;
+    const rill__sql_ltype *t = ga->arg_types[k];
+    rill__buf key = {0}, cur = {0};
+    int rc = 0;
+    unsigned char mk[2] = {(unsigned char)k, 'm'};
+    const void *p;
+    size_t len;
+    int64_t now = 0;
+    val_key(ga, k, 'v', row, col, &key);
+    if (ga->retractable && (rc = map_add(ctx, ga, &key, d, &now)) < 0)
+        goto out;
+    if (now < 0) /* a value this group does not have */
+        goto out;
+    if ((rc = rill_map_get(ctx, ga->vals, mk, 2, &p, &len)) < 0)
+        goto out;
+    bool have = rc == 1;
+    if (have)
+        rill__buf_append(&cur, p, len);
+    rc = 0;
+    const unsigned char *v = (const unsigned char *)key.data + 2;
+    size_t vn = key.len - 2;
+    if (d > 0) {
+        int c = have ? val_cmp(t, v, vn, (const unsigned char *)cur.data, cur.len) : 0;
+        if (!have || (min ? c < 0 : c > 0))
+            rc = rill_map_put(ctx, ga->vals, mk, 2, v, vn);
+    } else if (now == 0 && have && val_cmp(t, v, vn, (const unsigned char *)cur.data, cur.len) == 0) {
+        /* the current one left: the best of the values still there */
+        scan sc = {.ga = ga, .k = k, .min = min};
+        if ((rc = rill_map_iterate(ctx, ga->vals, scan_visit, &sc)) >= 0)
+            rc = sc.found ? rill_map_put(ctx, ga->vals, mk, 2, sc.best.data, sc.best.len)
+                          : rill_map_remove(ctx, ga->vals, mk, 2);
+        rill__buf_free(&sc.best);
+        rc = rc < 0 ? rc : 0;
+    }
+out:
+    rill__buf_free(&key);
+    rill__buf_free(&cur);
+    return rc;
+}
 
 static acc_kind kind_of(const rill__sql_ltype *t)
 {
@@ -70,20 +244,33 @@ static rill__i128 dec_of(const rill_row *row, int col, const rill__sql_ltype *t)
 /* Adds row's value of aggregate g to a. */
 /* Takes a row out of a (a -U or -D of an updating input): COUNT, SUM and AVG only (the
  * planner refuses MIN and MAX over an updating input). */
-static void retract(const gagg *ga, int k, acc *a, const rill_row *row)
+static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row *row)
 {
     const rel_agg *g = &ga->aggs[k];
     if (g->kind == AGG_COUNT_STAR) {
         a->n--;
-        return;
+        return 0;
     }
     int col = ga->arg_col[k];
     if (rill_row_is_null(row, col))
-        return;
+        return 0;
     const rill__sql_ltype *t = ga->arg_types[k];
+    if (ga->in_map[k]) {
+        a->n--;
+        return minmax_map(ctx, ga, k, row, col, -1);
+    }
+    if (g->distinct) { /* the value leaves the aggregate when its last row does */
+        rill__buf key = {0};
+        int64_t now;
+        val_key(ga, k, 'd', row, col, &key);
+        int rc = map_add(ctx, ga, &key, -1, &now);
+        rill__buf_free(&key);
+        if (rc < 0 || now != 0)
+            return rc < 0 ? rc : 0;
+    }
     a->n--;
     if (g->kind == AGG_COUNT)
-        return;
+        return 0;
     acc_kind ak = kind_of(t);
     if (ak == A_INT) {
         a->i = (int64_t)((uint64_t)a->i - (uint64_t)(int64_t)row->v[col]);
@@ -97,24 +284,38 @@ static void retract(const gagg *ga, int k, acc *a, const rill_row *row)
         else
             a->n = INT64_MIN;
     }
+    return 0;
 }
 
-static void accumulate(const gagg *ga, int k, acc *a, const rill_row *row)
+static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row *row)
 {
     const rel_agg *g = &ga->aggs[k];
     if (g->kind == AGG_COUNT_STAR) {
         a->n++;
-        return;
+        return 0;
     }
     int col = ga->arg_col[k];
     if (rill_row_is_null(row, col))
-        return;
+        return 0;
     const rill__sql_ltype *t = ga->arg_types[k];
+    if (ga->in_map[k]) {
+        a->n++;
+        return minmax_map(ctx, ga, k, row, col, 1);
+    }
+    if (g->distinct) { /* a value counts when its first row comes */
+        rill__buf key = {0};
+        int64_t now;
+        val_key(ga, k, 'd', row, col, &key);
+        int rc = map_add(ctx, ga, &key, 1, &now);
+        rill__buf_free(&key);
+        if (rc < 0 || now != 1)
+            return rc < 0 ? rc : 0;
+    }
     acc_kind ak = kind_of(t);
     bool first = a->n == 0;
     a->n++;
     if (g->kind == AGG_COUNT)
-        return;
+        return 0;
     bool sum = g->kind == AGG_SUM || g->kind == AGG_AVG, min = g->kind == AGG_MIN;
     if (ak == A_INT) {
         int64_t v = (int64_t)row->v[col];
@@ -142,17 +343,11 @@ static void accumulate(const gagg *ga, int k, acc *a, const rill_row *row)
             rill__dec_store16(v, a->dec);
         }
     }
+    return 0;
 }
 
-/* An aggregate's result: NULL, or a slot value (a DECIMAL past 18 digits: dec). */
-typedef struct rval {
-    bool null;
-    uint64_t slot;
-    rill__i128 dec;
-    int scale;
-} rval;
 
-static rval result(const gagg *ga, int k, const acc *a)
+static rval result(rill_ctx *ctx, const gagg *ga, int k, const acc *a)
 {
     const rel_agg *g = &ga->aggs[k];
     const rill__sql_ltype *rt = g->type, *t = ga->arg_types[k];
@@ -163,6 +358,28 @@ static rval result(const gagg *ga, int k, const acc *a)
     }
     if (a->n <= 0) { /* no values (or a decimal sum past 38 digits): NULL */
         r.null = true;
+        return r;
+    }
+    if (ga->in_map[k]) { /* the MIN/MAX kept as [k]['m'] */
+        unsigned char mk[2] = {(unsigned char)k, 'm'};
+        const void *p;
+        size_t len;
+        if (rill_map_get(ctx, ga->vals, mk, 2, &p, &len) != 1) {
+            r.null = true;
+            return r;
+        }
+        if (bytes_type(t)) {
+            r.bytes = rill__xmalloc(len + 1);
+            memcpy(r.bytes, p, len);
+            r.len = len;
+        } else if (t->root == RILL_SQLT_DECIMAL && t->precision > 18) {
+            r.dec = rill__dec_load16(p);
+            r.scale = t->scale;
+        } else {
+            memcpy(&r.slot, p, 8);
+            r.dec = (rill__i128)(int64_t)r.slot;
+            r.scale = t->root == RILL_SQLT_DECIMAL ? t->scale : 0;
+        }
         return r;
     }
     acc_kind ak = kind_of(t);
@@ -217,7 +434,9 @@ static rval result(const gagg *ga, int k, const acc *a)
 
 static bool same(const rval *x, const rval *y)
 {
-    return x->null == y->null && (x->null || (x->slot == y->slot && x->dec == y->dec));
+    return x->null == y->null &&
+           (x->null || (x->slot == y->slot && x->dec == y->dec && x->len == y->len &&
+                        (!x->len || !memcmp(x->bytes, y->bytes, x->len))));
 }
 
 /* Emits a row of kind: the keys of in, then the results. */
@@ -252,6 +471,12 @@ static int emit(rill_ctx *ctx, const gagg *ga, const rill_row *in, const rval *r
         const rill__sql_ltype *rt = ga->aggs[k].type;
         if (res[k].null) {
             rill_row_set_null(&out, f);
+        } else if (bytes_type(rt)) {
+            uint64_t slot;
+            if ((rc = rill__batch_put_bytes(out.batch, res[k].bytes, res[k].len, &slot)) != 0)
+                return rc;
+            out.v[f] = slot;
+            out.nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
         } else if (rt->root == RILL_SQLT_DECIMAL && rt->precision > 18) {
             rill_decimal d = rill__dec_to_pub(res[k].dec, res[k].scale);
             if (rill_row_set_decimal(&out, f, &d) != 0)
@@ -264,11 +489,21 @@ static int emit(rill_ctx *ctx, const gagg *ga, const rill_row *in, const rval *r
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
 
+static void free_results(const gagg *ga, rval *res, int n)
+{
+    for (int k = 0; k < n && k < ga->n_aggs; k++) {
+        free(res[k].bytes);
+        res[k].bytes = NULL;
+    }
+}
+
 static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
 {
     const gagg *ga = rill_ctx_user(ctx);
     unsigned char stack[8 + MAX_AGGS * sizeof(acc)];
     unsigned char *st = stack; /* state_size <= sizeof stack: MAX_AGGS checked when planned */
+    rval old[MAX_AGGS], now[MAX_AGGS];
+    int n_old = 0, n_now = 0;
     int rc = rill_value_get(ctx, ga->state, st);
     if (rc < 0)
         goto out;
@@ -277,36 +512,42 @@ static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
     int64_t rows;
     memcpy(&rows, st, 8);
     acc *accs = (acc *)(st + 8);
-    rval old[MAX_AGGS], now[MAX_AGGS];
-    for (int k = 0; rows > 0 && k < ga->n_aggs; k++)
-        old[k] = result(ga, k, &accs[k]);
+    for (; rows > 0 && n_old < ga->n_aggs; n_old++)
+        old[n_old] = result(ctx, ga, n_old, &accs[n_old]);
     rill_rowkind kind = rill_row_kind(in);
     int64_t before = rows;
+    rc = 0;
     if (kind == RILL_ROW_UPDATE_BEFORE || kind == RILL_ROW_DELETE) {
         /* a retraction (from an updating input): its row leaves the group */
         if (rows <= 0) /* a group this operator does not have: nothing to take back */
             goto out;
-        for (int k = 0; k < ga->n_aggs; k++)
-            retract(ga, k, &accs[k], in);
+        for (int k = 0; k < ga->n_aggs && rc >= 0; k++)
+            rc = retract(ctx, ga, k, &accs[k], in);
+        if (rc < 0)
+            goto out;
         rows--;
         if (rows == 0) { /* the group is gone: -D of its last result (Flink's) */
             rc = rill_value_clear(ctx, ga->state);
+            if (rc >= 0 && ga->vals)
+                rc = rill_map_clear(ctx, ga->vals);
             if (rc >= 0)
                 rc = emit(ctx, ga, in, old, RILL_ROW_DELETE);
             goto out;
         }
     } else {
-        for (int k = 0; k < ga->n_aggs; k++)
-            accumulate(ga, k, &accs[k], in);
+        for (int k = 0; k < ga->n_aggs && rc >= 0; k++)
+            rc = accumulate(ctx, ga, k, &accs[k], in);
+        if (rc < 0)
+            goto out;
         rows++;
     }
     memcpy(st, &rows, 8);
     if ((rc = rill_value_set(ctx, ga->state, st)) < 0)
         goto out;
     bool existed = before > 0, changed = !existed;
-    for (int k = 0; k < ga->n_aggs; k++) {
-        now[k] = result(ga, k, &accs[k]);
-        changed |= existed && !same(&old[k], &now[k]);
+    for (; n_now < ga->n_aggs; n_now++) {
+        now[n_now] = result(ctx, ga, n_now, &accs[n_now]);
+        changed |= existed && !same(&old[n_now], &now[n_now]);
     }
     rc = 0;
     if (!changed) /* the result is as it was: nothing (Flink's default, without state TTL) */
@@ -315,6 +556,8 @@ static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
         goto out;
     rc = emit(ctx, ga, in, now, existed ? RILL_ROW_UPDATE_AFTER : RILL_ROW_INSERT);
 out:
+    free_results(ga, old, n_old);
+    free_results(ga, now, n_now);
     return rc < 0 ? rc : 0;
 }
 
@@ -371,6 +614,20 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     char name[64]; /* by its place in the script: the same in every run of it */
     snprintf(name, sizeof name, "sql-group-agg-%d", pc->s->n_group_aggs++);
     ga->state = rill_value_state(pc->s->env, name, ga->state_size);
+    ga->retractable = in->updates;
+    ga->in_map = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *ga->in_map);
+    bool need_map = false;
+    for (int i = 0; i < r->n_aggs; i++) {
+        const rel_agg *g = &r->aggs[i];
+        bool minmax = g->kind == AGG_MIN || g->kind == AGG_MAX;
+        ga->in_map[i] = minmax && (ga->retractable || bytes_type(ga->arg_types[i]));
+        need_map |= ga->in_map[i] || g->distinct;
+    }
+    if (need_map) {
+        char vname[80];
+        snprintf(vname, sizeof vname, "%s-values", name);
+        ga->vals = rill_map_state(pc->s->env, vname);
+    }
     /* the output: the keys (a constant one too), then the results */
     int n_out = n_key_cols + r->n_aggs;
     rel_col *ocols = rill__arena_alloc(a, (size_t)n_out * sizeof *ocols);

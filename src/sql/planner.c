@@ -438,16 +438,7 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
         if (in->updates && in->kind == REL_WINDOW_TVF)
             return ERR(pc, q->pos, "A window TVF over an updating input is not supported");
-        rel *r = rill__sql_plan_window_agg(pc, q, in);
-        if (r && in->updates) { /* retractions come in: COUNT, SUM and AVG take them back */
-            const rel *agg = r->input;
-            for (int i = 0; i < agg->n_aggs; i++)
-                if (agg->aggs[i].kind == AGG_MIN || agg->aggs[i].kind == AGG_MAX)
-                    return ERR(pc, q->pos,
-                               "MIN and MAX over an updating input (retractions) "
-                               "are not supported yet");
-        }
-        return r;
+        return rill__sql_plan_window_agg(pc, q, in);
     }
     if (q->u.select.n_windows)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");

@@ -107,6 +107,8 @@ typedef struct rel_agg {
     rel_agg_kind kind;
     int arg; /* the input column (-1 for COUNT(*)) */
     const rill__sql_ltype *type;
+    bool distinct; /* AGG(DISTINCT x): over the distinct values of x (FILTER (WHERE f) is made
+                    * AGG(CASE WHEN f THEN x END) by the binder) */
 } rel_agg;
 
 /* One output column of a relation: its name (for * and for names outside) and type; a ROW

@@ -319,6 +319,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             memset(f, 0, sizeof *f);
             f->kind = REL_CALC;
             f->input = (rel *)src;
+            f->updates = src->updates;
             f->filter = w;
             f->n_cols = src->n_cols;
             f->cols = src->cols;
@@ -369,6 +370,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         memset(e, 0, sizeof *e);
         e->kind = REL_CALC;
         e->input = (rel *)base;
+        e->updates = base->updates;
         e->n_cols = base->n_cols + actx.n_exprs;
         e->cols = rill__arena_alloc(pc->a, (size_t)e->n_cols * sizeof *e->cols);
         e->outs = rill__arena_alloc(pc->a, (size_t)e->n_cols * sizeof *e->outs);
@@ -457,6 +459,15 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             g->arg >= 0 ? rill__sql_x_input(a, g->arg, in->cols[g->arg].type) : NULL;
         const rill__sql_ltype *at = arg ? arg->type : NULL;
         count_of[i] = -1;
+        if (g->distinct)
+            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
+                                      "DISTINCT aggregates in a window aggregation are not "
+                                      "supported yet (they are in GROUP BY)");
+        if (at && !rill__sql_is_numeric(at) && !rill__sql_is_timestamp(at) &&
+            g->kind != AGG_COUNT)
+            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
+                                      "MIN and MAX of strings in a window aggregation are not "
+                                      "supported yet (they are in GROUP BY)");
         if (g->kind == AGG_COUNT_STAR) {
             pcols[k] = (rel_col){"$one", bigint};
             pouts[k] = rill__sql_x_literal(a, rill__sql_type_of(a, RILL_SQLT_BIGINT, false), 0);

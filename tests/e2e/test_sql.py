@@ -382,6 +382,101 @@ def test_group_by_changelog(tmp):
     expect_in("doesn't support consuming update changes", r.err, "an append-only sink", r)
 
 
+def replay(r, what, key_cols=1):
+    """The final table of a printed changelog, checking that each -U/-D retracts the current
+    row of its key (the first key_cols values)."""
+    table = {}
+    for line in r.out.splitlines():
+        line = re.sub(r"^\d+> ", "", line)
+        m = re.match(r"^([+-][IUD])\[(.*)\]$", line)
+        expect(m is not None, "%s: a changelog row" % what, "+I[...]", line, r)
+        vals = m.group(2).split(", ")
+        k, rest = ", ".join(vals[:key_cols]), ", ".join(vals[key_cols:])
+        if m.group(1) in ("-U", "-D"):
+            expect(table.get(k) == rest, "%s: %s retracts the current row of %s" % (
+                what, m.group(1), k), table.get(k), rest, r)
+            del table[k]
+        else:
+            expect(k not in table, "%s: %s on a group with a row" % (what, m.group(1)),
+                   "no current row", table.get(k), r)
+            table[k] = rest
+    return table
+
+
+def jtrunc_div(a, b):
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def test_group_by_distinct_filter_min_max(tmp):
+    """DISTINCT aggregates, FILTER (WHERE ...), MIN and MAX of strings, and MIN and MAX over an
+    updating input (each group keeps its values: a retracted minimum gives way to the next),
+    replayed from the printed changelog and compared with the aggregates computed here, at
+    parallelism 1 and 3."""
+    rng = seeded_rng("sql-distinct")
+    words = ["apple", "ab", "b", "ba", "zeta", "\u00e9t\u00e9", "a", "\u4e2d"]
+    rows = []
+    for _ in range(1500):
+        k = "k%d" % rng.randrange(25)
+        v = None if rng.random() < 0.1 else rng.randrange(-20, 20)
+        w = None if rng.random() < 0.1 else rng.choice(words)
+        rows.append((k, v, w))
+    inp = os.path.join(tmp, "d.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for k, v, w in rows:
+            f.write("%s,%s,%s\n" % (k, "" if v is None else v, "" if w is None else w))
+    ddl = ("CREATE TABLE t (k STRING, v BIGINT, s STRING) WITH ('connector' = "
+           "'filesystem', 'path' = '%s', 'format' = 'csv');\n" % inp)
+    script = os.path.join(tmp, "d.sql")
+
+    def fmt(x):
+        return "null" if x is None else str(x)
+
+    def agg(vals, f):
+        vals = [x for x in vals if x is not None]
+        return f(vals) if vals else None
+
+    want = {}
+    for k in {r[0] for r in rows}:
+        g = [r for r in rows if r[0] == k]
+        dv = {v for _, v, _ in g if v is not None}
+        want[k] = ", ".join(fmt(x) for x in [
+            len(dv), agg(dv, sum), agg(dv, lambda x: jtrunc_div(sum(x), len(x))),
+            sum(1 for _, v, _ in g if v is not None and v > 0),
+            agg([v for _, v, w in g if w is not None and w.startswith("a")], sum),
+            agg([w for _, _, w in g], min), agg([w for _, _, w in g], max),
+            len({w for _, v, w in g if w is not None and v is not None and v < 0})])
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT k, COUNT(DISTINCT v), SUM(DISTINCT v), AVG(DISTINCT v), "
+                "COUNT(*) FILTER (WHERE v > 0), SUM(v) FILTER (WHERE s LIKE 'a%'), MIN(s), "
+                "MAX(s), COUNT(DISTINCT s) FILTER (WHERE v < 0) FROM t GROUP BY k;\n")
+    for par in (1, 3):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        table = replay(r, "p=%d distinct/filter" % par)
+        expect(table == want, "p=%d: DISTINCT, FILTER, MIN/MAX of strings" % par, want, table, r)
+    # MIN and MAX over an updating input: groups move between buckets as their counts grow
+    counts, firsts = {}, {}
+    for k, v, w in rows:
+        counts[k] = counts.get(k, 0) + 1
+    want = {}
+    for b in range(4):
+        ks = [k for k, c in counts.items() if c % 4 == b]
+        if ks:
+            cs = [counts[k] for k in ks]
+            want[str(b)] = "%s, %s, %d, %d" % (min(ks), max(ks), min(cs), max(cs))
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT MOD(c, 4), MIN(k), MAX(k), MIN(c), MAX(c) FROM (SELECT k, "
+                "COUNT(*) AS c FROM t GROUP BY k) GROUP BY MOD(c, 4);\n")
+    for par in (1, 3):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        table = replay(r, "p=%d MIN/MAX over updates" % par)
+        expect(table == want, "p=%d: MIN/MAX over an updating input" % par, want, table, r)
+        expect(r.out.count("-U[") + r.out.count("-D[") > 100, "p=%d: retractions" % par,
+               "> 100", r.out.count("-U["), r)
+
+
 def script_error(tmp, text, name="bad.sql"):
     path = os.path.join(tmp, name)
     with open(path, "w", encoding="utf-8") as f:
@@ -833,4 +928,5 @@ if __name__ == "__main__":
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
-          test_explain, test_group_by_changelog, test_with_queries, test_example_script])
+          test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
+          test_with_queries, test_example_script])
