@@ -107,6 +107,8 @@ typedef struct rill__kafka_cfg {
     char *txn_prefix;
     kafka_partitioner partitioner;
     bool ts_from_event_time; /* sink: the message timestamp is the row's event time */
+    bool upsert; /* sink.changelog-mode = upsert: rows by key: +I/+U the row, -D a tombstone
+                  * (a NULL value), -U nothing (Flink's upsert-kafka) */
     int64_t timeout_ms;      /* metadata, offset lookups, flushes: how long before an error */
 } rill__kafka_cfg;
 

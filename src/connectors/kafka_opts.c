@@ -333,6 +333,12 @@ static int parse_one(rill__kafka_cfg *c, const char *who, bool sink, const char 
             return 0;
         }
 
+        if (!strcmp(k, "sink.changelog-mode")) {
+            if (strcmp(v, "insert-only") && strcmp(v, "upsert"))
+                return bad(err, who, k, "'%s' is not insert-only or upsert", v);
+            c->upsert = v[0] == 'u';
+            return 0;
+        }
         if (!strcmp(k, "sink.timestamp")) {
             if (strcmp(v, "event-time") && strcmp(v, "now"))
                 return bad(err, who, k, "'%s' is not event-time or now", v);
@@ -502,6 +508,12 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
     if (c->except_key && c->n_key == 0)
         return rill__err_set(err, RILL_ECONFIG, "%s: value.fields-include 'EXCEPT_KEY' needs "
                              "key.fields", who);
+    if (c->upsert && c->n_key == 0)
+        return rill__err_set(err, RILL_ECONFIG, "%s: sink.changelog-mode 'upsert' needs "
+                             "key.fields (the primary key)", who);
+    if (c->upsert && c->partitioner != KPART_DEFAULT)
+        return rill__err_set(err, RILL_ECONFIG, "%s: sink.changelog-mode 'upsert' partitions by "
+                             "the key; sink.partitioner must be 'default'", who);
     /* the value's fields: the physical ones, less the key's with EXCEPT_KEY */
     free(c->value_idx);
     c->value_idx = rill__xcalloc((size_t)(n ? n : 1), sizeof *c->value_idx);

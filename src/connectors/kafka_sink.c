@@ -20,8 +20,14 @@
  * earlier process of that subtask left open (fencing). Readers see a checkpoint's rows once it
  * has completed and its transaction is committed (isolation.level=read_committed).
  *
+ * Upsert (sink.changelog-mode = upsert, Flink's upsert-kafka): the key is the primary key's
+ * fields; +I and +U rows are written as they are, a -D as a tombstone (the key with a NULL
+ * value), a -U not at all; the partitioner is the key's hash, so a key's messages stay in order
+ * in one partition.
+ *
  * Epoch (a checkpoint's messages), in the state and in memory: per message i32 partition
- * (-1: the partitioner's), i64 timestamp, u8 has key, bytes key, bytes value. State
+ * (-1: the partitioner's), i64 timestamp, u8 flags (1: has a key, 2: a NULL value), bytes key,
+ * bytes value. State
  * (little-endian): u32 magic "RKX1", u32 version, bytes transactional id, u64 last epoch
  * number, u32 n, n times: u64 epoch number, u64 checkpoint, u32 messages, bytes messages.
  */
@@ -242,9 +248,9 @@ static void write_ahead(ksink *s, int32_t part, const char *v, size_t vlen, cons
     rill__enc_init(&e, &s->cur);
     rill__enc_u32(&e, (uint32_t)part);
     rill__enc_i64(&e, ts);
-    rill__enc_u8(&e, k != NULL);
+    rill__enc_u8(&e, (uint8_t)((k != NULL) | (v == NULL) << 1));
     rill__enc_bytes(&e, "key", k ? k : "", k ? klen : 0, SIZE_MAX);
-    rill__enc_bytes(&e, "value", v, vlen, SIZE_MAX);
+    rill__enc_bytes(&e, "value", v ? v : "", v ? vlen : 0, SIZE_MAX);
     s->n_cur++;
 }
 
@@ -302,8 +308,14 @@ static int ksink_write(rill__sink *sink, rill_batch *b)
     for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
         rill_row r = rill__batch_row(b, i);
         rill__buf *l = &s->line;
+        rill_rowkind kind = b->has_kinds ? rill__batch_kind(b, i) : RILL_ROW_INSERT;
+        if (c->upsert && kind == RILL_ROW_UPDATE_BEFORE)
+            continue; /* upsert: the +U after it replaces the key's value */
+        bool tombstone = c->upsert && kind == RILL_ROW_DELETE;
         l->len = 0;
-        rc = encode(s, s->value_schema, s->value_row, c->format, &r, c->value_idx, c->n_value, l);
+        if (!tombstone)
+            rc = encode(s, s->value_schema, s->value_row, c->format, &r, c->value_idx,
+                        c->n_value, l);
         size_t vlen = l->len, klen = 0;
         const char *key = NULL;
         if (rc == 0 && c->n_key > 0) { /* the key's text, after the value in the same buffer */
@@ -318,10 +330,11 @@ static int ksink_write(rill__sink *sink, rill_batch *b)
             break;
         int64_t ts = c->ts_from_event_time && b->has_ts && b->ts[i] >= 0 ? b->ts[i] : 0;
         int32_t part = next_partition(s);
+        const char *val = tombstone ? NULL : l->data ? l->data : "";
         if (s->eo)
-            write_ahead(s, part, l->data, vlen, key, klen, ts);
+            write_ahead(s, part, val, vlen, key, klen, ts);
         else
-            rc = produce_on(s, s->rk, part, l->data, vlen, key, klen, ts);
+            rc = produce_on(s, s->rk, part, val, vlen, key, klen, ts);
     }
     rd_kafka_poll(s->rk, 0); /* delivery reports */
     return rc;
@@ -454,7 +467,8 @@ static int run_txn(ksink *s, rd_kafka_t *p, const char *tid, const epoch *e)
     for (uint32_t i = 0; !err && rc == 0 && i < e->n; i++) {
         int32_t part = (int32_t)rill__dec_u32(&d, "partition");
         int64_t ts = rill__dec_i64(&d, "timestamp");
-        bool has_key = rill__dec_u8(&d, "has key") != 0;
+        unsigned flags = rill__dec_u8(&d, "has key");
+        bool has_key = flags & 1u, null_value = flags & 2u;
         const uint8_t *k, *v;
         size_t kl, vl;
         rill__dec_bytes(&d, "key", SIZE_MAX, &k, &kl);
@@ -463,8 +477,8 @@ static int run_txn(ksink *s, rd_kafka_t *p, const char *tid, const epoch *e)
             rc = fail(s, RILL_ECORRUPT, "epoch %llu of %s: message %u is malformed",
                       (unsigned long long)e->seq, tid, i);
         else
-            rc = produce_on(s, p, part, (const char *)v, vl, has_key ? (const char *)k : NULL,
-                            kl, ts);
+            rc = produce_on(s, p, part, null_value ? NULL : (const char *)v, vl,
+                            has_key ? (const char *)k : NULL, kl, ts);
     }
     if (!err && rc == 0) { /* the marker, atomically with the rows */
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);

@@ -1,6 +1,7 @@
 /*
  * functions.c - the registry of scalar functions: each family's table searched by name.
  */
+#include <stdio.h>
 #include <strings.h>
 
 #include "functions.h"
@@ -30,3 +31,32 @@ const rill__sql_ltype *rill__sql_fn_type(rill__arena *a, rill__sql_root root, in
 {
     return rill__sql_type_make(a, root, precision, scale, nullable);
 }
+
+/* ---- internal functions (not callable by name) ---------------------------------------------- */
+
+/* $NOT_NULL(x, 'column'): x, or the job fails naming the column when x is NULL (a NOT NULL sink
+ * column with table.exec.sink.not-null-enforcer = ERROR, Flink's default). */
+static const rill__sql_ltype *not_null_infer(rill__arena *a, const rill__sql_fn_call *call,
+                                             const rill__sql_ltype **cast, char *msg, size_t cap)
+{
+    (void)cast;
+    (void)msg;
+    (void)cap;
+    return rill__sql_type_with_null(a, call->args[0]->type, false);
+}
+
+static int not_null_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
+{
+    if (args[0].null)
+        return rill__sql_fn_fail(c,
+                                 "Column '%.*s' is NOT NULL, however, a null value is being "
+                                 "written into it. You can set job configuration "
+                                 "'table.exec.sink.not-null-enforcer'='DROP' to suppress this "
+                                 "exception and drop such records silently.",
+                                 (int)args[1].len, args[1].b);
+    *out = args[0];
+    return 0;
+}
+
+const rill__sql_fn rill__sql_fn_not_null = {"$NOT_NULL", 2, 2, 0, not_null_infer, not_null_row,
+                                            NULL, NULL};

@@ -110,6 +110,9 @@ typedef struct rill__sql_fn {
 /* The built-in function named name (any case), or NULL. */
 const rill__sql_fn *rill__sql_fn_find(const char *name);
 
+/* $NOT_NULL(x, 'column'): x, or an error naming the column (a NOT NULL sink column). */
+extern const rill__sql_fn rill__sql_fn_not_null;
+
 /* Each family's table, ended by an entry with a NULL name. */
 extern const rill__sql_fn rill__sql_fn_string[];
 extern const rill__sql_fn rill__sql_fn_time[];

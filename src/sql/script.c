@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "functions.h"
 #include "sql_int.h"
 
 #define ERR(s_text, err, pos, ...) rill__sql_error((err), (s_text), (pos), __VA_ARGS__)
@@ -266,6 +268,60 @@ static int describe(rill__sql_session *s, const rill__sql_stmt *st, const char *
 
 /* ---- DML ------------------------------------------------------------------------------------ */
 
+/* A changelog's row passed on as it is (with its kind): after a partitioning by key. */
+static int pass_row(rill_ctx *ctx, const rill_row *in)
+{
+    rill_row out;
+    int rc = rill_emit(ctx, &out);
+    if (rc < 0 || (rc = rill_row_copy(&out, in)) < 0)
+        return rc;
+    rill_rowkind kind = rill_row_kind(in);
+    return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
+}
+
+/* An upsert-kafka table's sink: the Kafka sink in upsert mode, keyed by the primary key (every
+ * change of a key goes to one subtask, in order, so the key's last message is its last value). */
+static rill_stream *upsert_kafka(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in,
+                                 rill__sql_pos pos)
+{
+    if (!t->n_pk) {
+        ERR(pc->text, pc->err, pos,
+            "'upsert-kafka' tables require to define a PRIMARY KEY constraint (table '%s')",
+            t->name);
+        return NULL;
+    }
+    if (!rill__sql_table_option(t, "key.format") || !rill__sql_table_option(t, "value.format")) {
+        ERR(pc->text, pc->err, pos, "table '%s': upsert-kafka needs 'key.format' and "
+            "'value.format'", t->name);
+        return NULL;
+    }
+    if (rill__sql_table_option(t, "key.fields")) {
+        ERR(pc->text, pc->err, pos, "table '%s': upsert-kafka takes its key from the PRIMARY "
+            "KEY, not 'key.fields'", t->name);
+        return NULL;
+    }
+    rill__buf keys = {0};
+    for (size_t i = 0; i < t->n_pk; i++)
+        rill__buf_printf(&keys, "%s%s", i ? ";" : "", t->cols[t->pk[i]].name);
+    rill__buf_putc(&keys, '\0');
+    char *key_fields = rill__arena_strdup(pc->a, (const char *)keys.data);
+    for (size_t i = 0; i < keys.len; i++)
+        if (keys.data[i] == ';')
+            keys.data[i] = ',';
+    size_t n;
+    const char **opts = rill__sql_connector_options(pc->a, t, 2, &n);
+    opts[n++] = "key.fields";
+    opts[n++] = key_fields;
+    opts[n++] = "sink.changelog-mode";
+    opts[n++] = "upsert";
+    opts[n] = NULL;
+    rill_keyed_stream *ks = rill_stream_key_by(in, (const char *)keys.data);
+    rill__buf_free(&keys);
+    rill_stream *by_key = ks ? rill_keyed_process(ks, in->schema, pass_row, NULL) : NULL;
+    (void)r;
+    return by_key ? rill_sink_kafka(by_key, opts) : NULL;
+}
+
 /* The rows of r into table t (its 'connector'). */
 static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__sql_pos pos)
 {
@@ -273,11 +329,12 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     if (!conn)
         conn = rill__sql_table_option(t, "connector.type");
     rill_stream *out = NULL;
-    if (r->updates && strcmp(conn->value, "print") && strcmp(conn->value, "blackhole"))
+    if (r->updates && strcmp(conn->value, "print") && strcmp(conn->value, "blackhole") &&
+        strcmp(conn->value, "upsert-kafka"))
         return ERR(pc->text, pc->err, pos,
                    "Table sink 'default_catalog.default_database.%s' doesn't support consuming "
                    "update changes which is produced by node GroupAggregate (the %s connector "
-                   "is append-only; upsert sinks are not supported yet)",
+                   "is append-only; an upsert-kafka table with a PRIMARY KEY takes updates)",
                    t->name, conn->value);
     if (!strcmp(conn->value, "print")) {
         const sql_option *id = rill__sql_table_option(t, "print-identifier");
@@ -287,6 +344,10 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     } else if (!strcmp(conn->value, "kafka")) {
         const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
         out = rill_sink_kafka(in, opts);
+    } else if (!strcmp(conn->value, "upsert-kafka")) {
+        out = upsert_kafka(pc, t, r, in, pos);
+        if (!out && pc->err->code)
+            return pc->err->code;
     } else if (!strcmp(conn->value, "filesystem")) {
         const sql_option *path = rill__sql_table_option(t, "path");
         if (!path)
@@ -363,10 +424,18 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
                  "'default_catalog.default_database.%s' do not match.\nCause: Different number "
                  "of columns.\n\nQuery schema: [%s]\nSink schema:  [%s]",
                  t->name, (const char *)qs.data, (const char *)ss.data);
+    const char *enforcer = "ERROR"; /* NULLs into NOT NULL columns: Flink's default */
+    for (size_t i = 0; i < s->n_opts; i++)
+        if (!strcmp(s->opts[i].key, "table.exec.sink.not-null-enforcer"))
+            enforcer = s->opts[i].value;
+    if (strcasecmp(enforcer, "ERROR") && strcasecmp(enforcer, "DROP"))
+        return rill__err_set(err, RILL_ECONFIG,
+                             "table.exec.sink.not-null-enforcer: '%s' is not ERROR or DROP",
+                             enforcer);
+    rill__sql_rex *drop = NULL; /* DROP: rows with a NULL in a NOT NULL column */
     for (int i = 0; rc == 0 && i < n; i++) {
         const rill__sql_ltype *from = q->cols[i].type, *to = cols[i].type;
-        if (!rill__sql_cast_implicit(rill__sql_type_with_null(a, from, false), to) ||
-            (from->nullable && !to->nullable))
+        if (!rill__sql_cast_implicit(rill__sql_type_with_null(a, from, false), to))
             rc = ERR(text, err, st->pos,
                      "Column types of query result and sink for "
                      "'default_catalog.default_database.%s' do not match.\nCause: Incompatible "
@@ -376,6 +445,28 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
         else
             outs[i] = rill__sql_cast_to(&pc, rill__sql_x_input(a, i, from),
                                         rill__sql_type_with_null(a, to, from->nullable));
+        if (rc == 0 && from->nullable && !to->nullable) { /* checked at run time, as Flink */
+            if (!strcasecmp(enforcer, "DROP")) {
+                rill__sql_rex *nn = rill__sql_x_call(
+                    a, RILL_SQLX_IS_NOT_NULL, rill__sql_type_of(a, RILL_SQLT_BOOLEAN, false), 1,
+                    &outs[i]);
+                rill__sql_rex *both[] = {drop, nn};
+                drop = drop ? rill__sql_x_call(a, RILL_SQLX_AND, nn->type, 2, both) : nn;
+            } else {
+                const rill__sql_ltype *vt = rill__sql_type_make(a, RILL_SQLT_VARCHAR,
+                                                                RILL_SQL_MAX_LENGTH, 0, false);
+                rill__sql_rex *args[] = {outs[i], rill__sql_x_string(a, vt, cols[i].name,
+                                                                     strlen(cols[i].name))};
+                rill__sql_rex *x = rill__sql_x_call(
+                    a, RILL_SQLX_FUNC, rill__sql_type_with_null(a, outs[i]->type, false), 2, args);
+                rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
+                *call = (rill__sql_fn_call){.name = "$NOT_NULL", .n_args = 2, .args = x->args};
+                x->fn = &rill__sql_fn_not_null;
+                x->call = call;
+                x->pos = st->pos;
+                outs[i] = x;
+            }
+        }
     }
     rill__buf_free(&qs);
     rill__buf_free(&ss);
@@ -388,6 +479,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     c->n_cols = n;
     c->cols = cols;
     c->outs = outs;
+    c->filter = drop;
     c->named = true;
     c->updates = q->updates;
     rill_stream *in = rill__sql_build(&pc, c);

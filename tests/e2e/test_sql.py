@@ -923,10 +923,124 @@ INSERT INTO counts %s;
            "%d rows" % len(want), "%d rows, e.g. %s" % (len(got), got[:3]), r)
 
 
+def test_upsert_kafka(tmp):
+    """An updating query into an upsert-kafka table: messages keyed by the primary key, +I/+U
+    as values, -D as tombstones, -U not written. Read back with kcat, the last message of each
+    key (NULL: deleted) is the query's final table, computed here; at parallelism 1 and 3,
+    at-least-once and exactly-once. An append-only kafka table and an upsert-kafka table
+    without a primary key are refused."""
+    from rill_e2e import MockKafka
+    rng = seeded_rng("sql-upsert")
+    rows = [("k%d" % rng.randrange(40), rng.randrange(-50, 50)) for _ in range(1200)]
+    inp = os.path.join(tmp, "u.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % r for r in rows))
+    counts, sums = {}, {}
+    for k, v in rows:
+        counts[k] = counts.get(k, 0) + 1
+        sums[k] = sums.get(k, 0) + v
+    by_count = {}
+    for k, c in counts.items():
+        by_count[c] = by_count.get(c, 0) + 1
+    cases = [
+        ("SELECT k, COUNT(*), SUM(v) FROM t GROUP BY k",
+         "k STRING, n BIGINT, total BIGINT, PRIMARY KEY (k) NOT ENFORCED",
+         {k: "%s,%d,%d" % (k, counts[k], sums[k]) for k in counts}),
+        # groups of the outer aggregation empty as counts grow: tombstones
+        ("SELECT c, COUNT(*) FROM (SELECT k, COUNT(*) AS c FROM t GROUP BY k) GROUP BY c",
+         "c BIGINT, keys BIGINT, PRIMARY KEY (c) NOT ENFORCED",
+         {str(c): "%d,%d" % (c, n) for c, n in by_count.items()}),
+    ]
+    m = MockKafka(["u0:2", "u1:2", "u2:2", "u3:2", "u4:2", "u5:2", "u6:2", "u7:2"])
+    try:
+        topic = 0
+        for query, cols, want in cases:
+            for par, guarantee in ((1, "at-least-once"), (3, "exactly-once")):
+                name = "u%d" % topic
+                topic += 1
+                script = os.path.join(tmp, "%s.sql" % name)
+                with open(script, "w", encoding="utf-8") as f:
+                    f.write("""
+SET 'execution.checkpointing.interval' = '200 ms';
+SET 'state.checkpoints.dir' = '%s';
+CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '%s',
+  'format' = 'csv');
+CREATE TABLE o (%s) WITH ('connector' = 'upsert-kafka', 'topic' = '%s',
+  'properties.bootstrap.servers' = '%s', 'key.format' = 'csv', 'value.format' = 'csv',
+  'sink.delivery-guarantee' = '%s', 'sink.transactional-id-prefix' = 'tx-%s');
+INSERT INTO o %s;
+""" % (os.path.join(tmp, "cp-" + name), inp, cols, name, m.bootstrap, guarantee, name,
+       query))
+                r = run(["run", "-p", str(par), script])
+                expect_rc(r, 0)
+                msgs = m.consume(name, fmt="%p\t%k\t%S\t%s\n")
+                table, tombstones = {}, 0
+                for line in msgs:
+                    part, key, size, value = line.split("\t", 3)
+                    if size == "-1":
+                        table.pop(key, None)
+                        tombstones += 1
+                    else:
+                        table[key] = value
+                what = "%s at p=%d %s" % (query, par, guarantee)
+                expect(table == want, what, want, table, r)
+                expect(len(msgs) > len(want), "%s: updates were written" % what,
+                       "> %d messages" % len(want), len(msgs), r)
+                if "GROUP BY c" in query:
+                    expect(tombstones > 0, "%s: tombstones" % what, "> 0", tombstones, r)
+        bad = [
+            ("CREATE TABLE o (k STRING, n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'x', "
+             "'properties.bootstrap.servers' = '%s', 'format' = 'csv');" % m.bootstrap,
+             "doesn't support consuming update changes"),
+            ("CREATE TABLE o (k STRING, n BIGINT) WITH ('connector' = 'upsert-kafka', "
+             "'topic' = 'x', 'properties.bootstrap.servers' = '%s', 'key.format' = 'csv', "
+             "'value.format' = 'csv');" % m.bootstrap,
+             "require to define a PRIMARY KEY"),
+        ]
+        for ddl, message in bad:
+            script = os.path.join(tmp, "bad.sql")
+            with open(script, "w", encoding="utf-8") as f:
+                f.write("CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'filesystem', "
+                        "'path' = '%s', 'format' = 'csv');\n%s\nINSERT INTO o SELECT k, "
+                        "COUNT(*) FROM t GROUP BY k;\n" % (inp, ddl))
+            r = run(["run", script])
+            expect_rc(r, 1)
+            expect_in(message, r.err, "the refusal", r)
+    finally:
+        m.stop()
+
+def test_not_null_sink_columns(tmp):
+    """A nullable column into a NOT NULL sink column is checked per row, as Flink's
+    table.exec.sink.not-null-enforcer: ERROR (the default) fails the job naming the column,
+    DROP leaves the row out."""
+    inp = os.path.join(tmp, "n.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("a,1\n,2\nb,3\n")
+    for enforcer in (None, "DROP"):
+        out = os.path.join(tmp, "out-%s" % enforcer)
+        script = os.path.join(tmp, "n.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("%sCREATE TABLE t (k STRING, v INT) WITH ('connector' = 'filesystem', "
+                    "'path' = '%s', 'format' = 'csv');\nCREATE TABLE o (k STRING NOT NULL, "
+                    "v INT) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = "
+                    "'csv');\nINSERT INTO o SELECT k, v FROM t;\n" % (
+                        "SET 'table.exec.sink.not-null-enforcer' = '%s';\n" % enforcer
+                        if enforcer else "", inp, out))
+        r = run(["run", script])
+        if enforcer is None:
+            expect_rc(r, 1)
+            expect_in("Column 'k' is NOT NULL, however, a null value is being written into "
+                      "it", r.err, "the column named", r)
+        else:
+            expect_rc(r, 0)
+            got = committed_rows(out, header=False)
+            expect(got == ["a,1", "b,3"], "DROP: the row with a NULL left out",
+                   ["a,1", "b,3"], got, r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
-          test_with_queries, test_example_script])
+          test_upsert_kafka, test_not_null_sink_columns, test_with_queries, test_example_script])
