@@ -742,6 +742,9 @@ typedef enum rill_window_kind {
     RILL_WINDOW_SLIDING = 2,  /* size, slide, offset */
     RILL_WINDOW_SESSION = 3,  /* gap: windows of one key merge when they touch or overlap */
     RILL_WINDOW_GLOBAL = 4,   /* one window per key; fires only by trigger (count, early) */
+    RILL_WINDOW_CUMULATE = 5, /* size (the largest), slide (the step; size a multiple of it),
+                               * offset: windows [s, s + slide), [s, s + 2 * slide), ...,
+                               * [s, s + size) for each s = offset + k * size (Flink's) */
 } rill_window_kind;
 
 typedef enum rill_trigger_kind {

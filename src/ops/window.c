@@ -1,6 +1,7 @@
 /*
- * window.c - ops layer: the window operator. Tumbling and sliding windows are built from shared
- * slices (gcd of size and slide), so each row is aggregated once; session windows merge per key;
+ * window.c - ops layer: the window operator. Tumbling, sliding and cumulating windows are built
+ * from shared slices (gcd of size and slide; a cumulate window's step), so each row is
+ * aggregated once; session windows merge per key;
  * the global window fires by count. Triggers: the default (time passes the window end), count,
  * early firings by processing time; allowed lateness re-fires; later rows go to a side output.
  */
@@ -98,18 +99,57 @@ static inline int64_t sat_add(int64_t a, int64_t b)
     return __builtin_add_overflow(a, b, &r) ? (b > 0 ? RILL_TS_MAX : RILL_TS_MIN) : r;
 }
 
-/* The start of the last window containing t (SEMANTICS.md). */
+/* The start of the last window containing t (SEMANTICS.md); a cumulate window's: the start of
+ * every window containing t. */
 static inline int64_t last_start(const win_op *w, int64_t t)
 {
+    if (w->kind == RILL_WINDOW_CUMULATE)
+        return t - floor_mod(t, w->offset, w->size);
     return t - floor_mod(t, w->offset, w->slide);
 }
 
 /* The end of the first window containing the slice that starts at ss. */
 static int64_t first_end(const win_op *w, int64_t ss)
 {
+    if (w->kind == RILL_WINDOW_CUMULATE) /* the slice is one step: it ends the first one */
+        return ss + w->slide;
     int64_t ls = last_start(w, ss);
     int64_t d = ls - (ss - w->size); /* > 0 */
     return ls - ((d - 1) / w->slide) * w->slide + w->size;
+}
+
+/* The start of the window that ends at end. */
+static inline int64_t window_start(const win_op *w, int64_t end)
+{
+    return w->kind == RILL_WINDOW_CUMULATE ? last_start(w, end - 1) : end - w->size;
+}
+
+/* The windows containing time t, one after another: first_window sets the first one's end,
+ * next_window the next one's; false when there is none left. */
+static bool first_window(const win_op *w, int64_t t, int64_t *end)
+{
+    int64_t ls = last_start(w, t);
+    if (w->kind == RILL_WINDOW_CUMULATE)
+        *end = ls + ((t - ls) / w->slide + 1) * w->slide;
+    else
+        *end = sat_add(ls, w->size);
+    return true;
+}
+
+static bool next_window(const win_op *w, int64_t t, int64_t *end)
+{
+    if (w->kind == RILL_WINDOW_CUMULATE) {
+        int64_t e = *end + w->slide;
+        if (e < *end || e > last_start(w, t) + w->size)
+            return false;
+        *end = e;
+        return true;
+    }
+    int64_t st = *end - w->size - w->slide;
+    if (st > *end - w->size || st <= t - w->size) /* overflow guard; the last one passed */
+        return false;
+    *end = st + w->size;
+    return true;
 }
 
 /* ---- state access under a namespace ---------------------------------------------------------- */
@@ -679,7 +719,7 @@ static int fire_sliced(win_op *w, int64_t end)
         return rc;
     size_t n;
     int64_t *v = slices(w, &n);
-    int64_t start = end - w->size;
+    int64_t start = window_start(w, end);
     acc_create(w, w->acc);
     w->rows_buf.len = 0;
     bool any = false;
@@ -825,14 +865,11 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
     /* windows of this row that already fired (late but allowed): fire again now. Only a row at
      * or below the current time can be in one (every window of t ends after t). */
     int64_t ls = last_start(w, t);
-    for (int64_t st = ls; t <= now && st > t - w->size; st -= w->slide) {
-        int64_t end = st + w->size;
+    int64_t end;
+    for (bool more = t <= now && first_window(w, t, &end); more; more = next_window(w, t, &end))
         if (end - 1 <= now && sat_add(end - 1, w->lateness) > now)
             if ((rc = fire_sliced(w, end)) < 0)
                 return rc;
-        if (st - w->slide > st) /* overflow guard */
-            break;
-    }
     if (fresh) {
         int64_t fe = first_end(w, ss);
         while (fe - 1 <= now) /* windows already due fired above: the first one still to come */
@@ -843,9 +880,8 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
             int64_t every = w->cfg->spec.early_every_ms;
             int64_t pnow = rill__clock_now(&w->base.clock);
             int64_t at = pnow - floor_mod(pnow, 0, every) + every;
-            for (int64_t st = ls; st > t - w->size; st -= w->slide)
-                if ((rc = timer_add(w, NS_EARLY, st + w->size, true, at,
-                                    RILL_PROCESSING_TIME)) < 0)
+            for (bool more = first_window(w, t, &end); more; more = next_window(w, t, &end))
+                if ((rc = timer_add(w, NS_EARLY, end, true, at, RILL_PROCESSING_TIME)) < 0)
                     return rc;
         }
         if (w->lateness > 0 && w->domain == RILL_EVENT_TIME) {
@@ -1292,7 +1328,8 @@ rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec 
     w->kind = s->kind;
     w->domain = s->domain;
     w->size = s->size_ms;
-    w->slide = s->kind == RILL_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
+    w->slide = s->kind == RILL_WINDOW_SLIDING || s->kind == RILL_WINDOW_CUMULATE ? s->slide_ms
+                                                                                 : s->size_ms;
     w->offset = s->offset_ms;
     w->gap = s->gap_ms;
     w->lateness = s->domain == RILL_EVENT_TIME ? s->allowed_lateness_ms : 0;

@@ -39,6 +39,13 @@ static int check_spec(rill_env *env, const rill_window_spec *w, const rill_schem
                                    "sliding window: size and slide must be > 0 ms, got %lld and "
                                    "%lld", (long long)w->size_ms, (long long)w->slide_ms);
         break;
+    case RILL_WINDOW_CUMULATE:
+        if (w->size_ms <= 0 || w->slide_ms <= 0 || w->size_ms % w->slide_ms)
+            return rill__err_first(e, RILL_EINVAL,
+                                   "cumulate window: size and step must be > 0 ms and the size "
+                                   "a multiple of the step, got %lld and %lld",
+                                   (long long)w->size_ms, (long long)w->slide_ms);
+        break;
     case RILL_WINDOW_SESSION:
         if (w->gap_ms <= 0)
             return rill__err_first(e, RILL_EINVAL, "session window: gap must be > 0 ms, got %lld",
@@ -84,7 +91,8 @@ static rill_stream *window_node(rill_keyed_stream *in, rill__window_cfg *cfg,
     n->keyed = true;
     n->key = in->key;
     cfg->late_tag = cfg->spec.late ? cfg->spec.late->id : -1;
-    if (cfg->spec.kind == RILL_WINDOW_TUMBLING || cfg->spec.kind == RILL_WINDOW_SLIDING) {
+    if (cfg->spec.kind == RILL_WINDOW_TUMBLING || cfg->spec.kind == RILL_WINDOW_SLIDING ||
+        cfg->spec.kind == RILL_WINDOW_CUMULATE) {
         int64_t slide = cfg->spec.kind == RILL_WINDOW_SLIDING ? cfg->spec.slide_ms
                                                                : cfg->spec.size_ms;
         cfg->spec.offset_ms %= slide; /* offsets are taken modulo the slide */

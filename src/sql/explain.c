@@ -162,6 +162,11 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
         else if (r->window.kind == RILL_WINDOW_TUMBLING)
             rill__buf_printf(b, "], window=[TUMBLE(time_col=[%s], size=[%lld ms]",
                              r->input->cols[r->time_col].name, (long long)r->window.size_ms);
+        else if (r->window.kind == RILL_WINDOW_CUMULATE)
+            rill__buf_printf(b, "], window=[CUMULATE(time_col=[%s], max_size=[%lld ms], "
+                             "step=[%lld ms]",
+                             r->input->cols[r->time_col].name, (long long)r->window.size_ms,
+                             (long long)r->window.slide_ms);
         else
             rill__buf_printf(b, "], window=[HOP(time_col=[%s], size=[%lld ms], slide=[%lld ms]",
                              r->input->cols[r->time_col].name, (long long)r->window.size_ms,

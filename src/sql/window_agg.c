@@ -87,21 +87,24 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
     const rill__sql_call *c = &call->u.call;
     const char *fn = c->name.parts[c->name.n_parts - 1].text;
     bool tumble = !strcasecmp(fn, "TUMBLE"), hop = !strcasecmp(fn, "HOP");
-    bool session = !strcasecmp(fn, "SESSION");
-    if (!tumble && !hop && !session)
-        return ERR(pc, call->pos, "The window TVF %s is not supported yet (TUMBLE, HOP, SESSION)",
-                   fn);
+    bool session = !strcasecmp(fn, "SESSION"), cumulate = !strcasecmp(fn, "CUMULATE");
+    if (!tumble && !hop && !session && !cumulate)
+        return ERR(pc, call->pos,
+                   "The window TVF %s is not supported yet (TUMBLE, HOP, CUMULATE, SESSION)", fn);
+    bool stepped = hop || cumulate; /* a slide (HOP) or step (CUMULATE) before the size */
     const rill__sql_expr *data = tvf_arg(c, 0, "DATA"), *timecol = tvf_arg(c, 1, "TIMECOL");
     const rill__sql_expr *size =
         session ? tvf_arg(c, 2, "GAP") : tvf_arg(c, tumble ? 2 : 3, "SIZE");
-    const rill__sql_expr *slide = hop ? tvf_arg(c, 2, "SLIDE") : NULL;
+    const rill__sql_expr *slide =
+        hop ? tvf_arg(c, 2, "SLIDE") : cumulate ? tvf_arg(c, 2, "STEP") : NULL;
     const rill__sql_expr *offset = session ? NULL : tvf_arg(c, tumble ? 3 : 4, "OFFSET");
-    if (!data || data->kind != RILL_SQL_E_TABLE_ARG || !timecol || !size || (hop && !slide))
+    if (!data || data->kind != RILL_SQL_E_TABLE_ARG || !timecol || !size || (stepped && !slide))
         return ERR(pc, call->pos, "%s takes (TABLE t%s, DESCRIPTOR(time column), %s)", fn,
                    session ? " [PARTITION BY k]" : "",
-                   session ? "gap"
-                   : hop   ? "slide, size [, offset]"
-                           : "size [, offset]");
+                   session    ? "gap"
+                   : hop      ? "slide, size [, offset]"
+                   : cumulate ? "step, size [, offset]"
+                              : "size [, offset]");
     if (data->u.table_arg.n_partition && !session)
         return ERR(pc, data->pos, "PARTITION BY is for SESSION windows");
     /* the input: the table or view named */
@@ -131,20 +134,26 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
     int64_t off = offset ? rill__sql_interval_ms(pc, offset) : 0;
     if (sz < 0 || sl < 0 || off < 0)
         return NULL;
-    if (sz == 0 || (hop && sl == 0))
-        return ERR(pc, size->pos, "A window's size, slide and gap must be positive");
+    if (sz == 0 || (stepped && sl == 0))
+        return ERR(pc, size->pos, "A window's size, slide, step and gap must be positive");
+    if (cumulate && sz % sl)
+        return ERR(pc, size->pos,
+                   "CUMULATE table function requires size must be an integral multiple of step, "
+                   "but got size %lld ms and step %lld ms",
+                   (long long)sz, (long long)sl);
     rel *r = rill__arena_alloc(pc->a, sizeof *r);
     memset(r, 0, sizeof *r);
     r->kind = REL_WINDOW_TVF;
     r->input = in;
     r->time_col = tc;
-    r->window = (rill_window_spec){.kind = session  ? RILL_WINDOW_SESSION
-                                           : tumble ? RILL_WINDOW_TUMBLING
-                                                    : RILL_WINDOW_SLIDING,
+    r->window = (rill_window_spec){.kind = session    ? RILL_WINDOW_SESSION
+                                           : tumble   ? RILL_WINDOW_TUMBLING
+                                           : cumulate ? RILL_WINDOW_CUMULATE
+                                                      : RILL_WINDOW_SLIDING,
                                    .domain = RILL_EVENT_TIME,
                                    .size_ms = session ? 0 : sz,
                                    .gap_ms = session ? sz : 0,
-                                   .slide_ms = hop ? sl : 0,
+                                   .slide_ms = stepped ? sl : 0,
                                    .offset_ms = off};
     /* SESSION's PARTITION BY columns: the GROUP BY must have them (sessions are per key) */
     r->n_keys = (int)data->u.table_arg.n_partition;

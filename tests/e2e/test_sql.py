@@ -603,13 +603,14 @@ def fmt_ts(ms):
     return sql, java
 
 
-def window_oracle(rows, delay, size, slide, keep_row, having=None):
+def window_oracle(rows, delay, size, slide, keep_row, having=None, cumulate=False):
     """Flink's window TVF aggregation replayed in file order: the watermark before a row is
     max(ts before it) - delay; a row counts in each window [s, s + size) holding it whose
     end - 1 is above that watermark; every window fires once (at the end of input at the
     latest). Per (page, window): COUNT(*), SUM(uid), MIN(uid), MAX(ts), AVG(uid) (Java's
     long division); rows keep_row rejects never reach the windows (WHERE) but do move the
-    watermark, which the table's scan makes before the WHERE."""
+    watermark, which the table's scan makes before the WHERE. cumulate: CUMULATE's windows
+    [s, s + k * slide) for s a multiple of size, k = 1..size/slide."""
     wm = None
     acc = {}
     for ts, uid, page in rows:
@@ -617,30 +618,32 @@ def window_oracle(rows, delay, size, slide, keep_row, having=None):
             # filtered after the scan: its timestamp still moves the table's watermark
             wm = ts - delay if wm is None else max(wm, ts - delay)
             continue
-        last = ts - ts % slide
-        start = last
-        while start > ts - size:
-            end = start + size
+        if cumulate:
+            base = ts - ts % size
+            windows = [(base, base + k * slide) for k in range(1, size // slide + 1)
+                       if base + k * slide > ts]
+        else:
+            windows = [(st, st + size) for st in range(ts - ts % slide, ts - size, -slide)]
+        for start, end in windows:
             if wm is None or end - 1 > wm:
-                a = acc.setdefault((page, start), [0, 0, None, None, 0])
+                a = acc.setdefault((page, start, end), [0, 0, None, None, 0])
                 a[0] += 1
                 a[1] += uid
                 a[2] = uid if a[2] is None else min(a[2], uid)
                 a[3] = ts if a[3] is None else max(a[3], ts)
-            start -= slide
         wm = ts - delay if wm is None else max(wm, ts - delay)
     out = []
-    for (page, start), (n, total, lo, hi, _) in acc.items():
+    for (page, start, end), (n, total, lo, hi, _) in acc.items():
         if having and not having(n):
             continue
         avg = abs(total) // n * (1 if total >= 0 else -1)
         out.append("+I[%s, %s, %s, %d, %d, %d, %s, %d]" % (
-            page, fmt_ts(start)[1], fmt_ts(start + size)[1], n, total, lo, fmt_ts(hi)[1], avg))
+            page, fmt_ts(start)[1], fmt_ts(end)[1], n, total, lo, fmt_ts(hi)[1], avg))
     return sorted(out)
 
 
 def test_window_tvf_against_oracle(tmp):
-    """TUMBLE and HOP with COUNT, SUM, MIN, MAX, AVG per page on random clicks out of order
+    """TUMBLE, HOP and CUMULATE with COUNT, SUM, MIN, MAX, AVG per page on random clicks out of order
     with late rows (a WATERMARK of 2 s), WHERE below and HAVING above the windows, at
     parallelism 1 and 3: the rows equal the oracle's."""
     rng = seeded_rng("sql-windows")
@@ -667,6 +670,8 @@ CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING,
         ("HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)",
          "WHERE user_id >= 0", "HAVING COUNT(*) > 3",
          window_oracle(rows, 2000, 6000, 2000, lambda ts, u, p: u >= 0, lambda n: n > 3)),
+        ("CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '8' SECOND)",
+         "", "", window_oracle(rows, 2000, 8000, 2000, None, cumulate=True)),
     ]
     for tvf, where, having, want in cases:
         expect(len(want) > 20, "the oracle has windows", "> 20", len(want))
@@ -810,10 +815,18 @@ CREATE VIEW b AS SELECT MOD(bid.auction, 10) AS k, bid.price AS price, `dateTime
   FROM datagen WHERE event_type = 2;
 CREATE TABLE out_t (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT, hi BIGINT)
   WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+CREATE TABLE out_c (k BIGINT, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, lo BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-cumulate', 'format' = 'csv');
+EXECUTE STATEMENT SET BEGIN
 INSERT INTO out_t
 SELECT k, window_start, COUNT(*), SUM(price), MAX(price)
 FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND))
 GROUP BY k, window_start, window_end;
+INSERT INTO out_c
+SELECT k, window_start, window_end, COUNT(*), MIN(price)
+FROM TABLE(CUMULATE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND, INTERVAL '0.4' SECOND))
+GROUP BY k, window_start, window_end;
+END;
 """
 
 
@@ -833,7 +846,10 @@ def test_kill_and_resume(tmp):
     r = run(["run", "-p", "2", script])
     expect_rc(r, 0)
     want = committed_rows(ref_out, header=False)
+    want_c = committed_rows(ref_out + "-cumulate", header=False)
     expect(len(want) > 100, "the reference run's windows", "> 100", len(want), r)
+    expect(len(want_c) > len(want), "the reference run's cumulating windows",
+           "> %d" % len(want), len(want_c), r)
     out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
     script = os.path.join(tmp, "chaos.sql")
     with open(script, "w", encoding="utf-8") as f:
@@ -856,12 +872,14 @@ def test_kill_and_resume(tmp):
     r = run(["run", "-p", str(rng.randint(1, 3)), "--checkpoint-dir", ck,
              "--checkpoint-interval", "100", "--resume", script])
     expect_rc(r, 0)
-    got = committed_rows(out, header=False)
     expect(kills >= 3, "most runs were killed", ">= 3 kills", kills)
-    if got != want:
-        expect(False, "the committed windows after %d kills equal the uninterrupted run's"
-               % kills, "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
-               "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+    for what, path, w in (("TUMBLE", out, want), ("CUMULATE", out + "-cumulate", want_c)):
+        got = committed_rows(path, header=False)
+        if got != w:
+            expect(False, "the committed %s windows after %d kills equal the uninterrupted "
+                   "run's" % (what, kills),
+                   "%d rows, e.g. %s" % (len(w), sorted(set(w) - set(got))[:3]),
+                   "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(w))[:3]), r)
 
 
 def test_kafka_tables(tmp):

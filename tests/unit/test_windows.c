@@ -481,43 +481,72 @@ static void run_chain(const wparams *p, const ev *evs, int n, char **main_out, c
 
 /* The reference: one window at a time, by SEMANTICS.md, with the watermark after every row. */
 typedef struct ref_win {
-    int64_t k, start, count, sum;
+    int64_t k, start, end, count, sum;
     bool fired;
 } ref_win;
 
 static void ref_emit(strs *out, int64_t size, const ref_win *w)
 {
+    (void)size;
     strs_add(out, "%lld,%lld,%lld,%lld,%lld", (long long)w->k, (long long)w->start,
-             (long long)(w->start + size), (long long)w->count, (long long)w->sum);
+             (long long)w->end, (long long)w->count, (long long)w->sum);
+}
+
+/* The windows [start, end) holding t, by SEMANTICS.md (tumbling, sliding) and Flink's CUMULATE
+ * ([b, b + k * slide) for b = offset + j * size); their number. */
+static int windows_of(const wparams *p, int64_t t, int64_t *starts, int64_t *ends)
+{
+    int n = 0;
+    if (p->kind == RILL_WINDOW_CUMULATE) {
+        int64_t b = t - floor_mod64(t - p->offset, p->size);
+        for (int64_t e = b + p->slide; e <= b + p->size; e += p->slide)
+            if (e > t) {
+                starts[n] = b;
+                ends[n++] = e;
+            }
+        return n;
+    }
+    int64_t size = p->size, slide = p->kind == RILL_WINDOW_SLIDING ? p->slide : p->size;
+    int64_t last = t - floor_mod64(t - p->offset, slide);
+    for (int64_t st = last; st > t - size; st -= slide) {
+        starts[n] = st;
+        ends[n++] = st + size;
+    }
+    return n;
 }
 
 static void reference_sliced(const wparams *p, const ev *evs, int n, strs *out, strs *late)
 {
-    int64_t size = p->size, slide = p->kind == RILL_WINDOW_SLIDING ? p->slide : p->size;
+    int64_t size = p->size, slide = p->kind == RILL_WINDOW_TUMBLING ? p->size : p->slide;
     ref_win *ws = calloc((size_t)n * (size_t)(size / slide + 2) + 1, sizeof *ws);
     int nw = 0;
     int64_t wm = RILL_TS_MIN, max_ts = RILL_TS_MIN;
+    int64_t starts[64], ends[64];
     for (int i = 0; i < n; i++) {
         const ev *e = &evs[i];
-        int64_t last = e->t - floor_mod64(e->t - p->offset, slide);
+        int nwin = windows_of(p, e->t, starts, ends);
+        int64_t last_end = RILL_TS_MIN;
+        for (int j = 0; j < nwin; j++)
+            last_end = ends[j] > last_end ? ends[j] : last_end;
         /* late when the last (latest) window it belongs to is past the allowed lateness */
-        if (last + size - 1 + p->lateness <= wm) {
+        if (last_end - 1 + p->lateness <= wm) {
             strs_add(late, "%lld,%lld,%lld", (long long)e->k, (long long)e->t, (long long)e->v);
         } else {
-            for (int64_t st = last; st > e->t - size; st -= slide) {
-                if (st + size - 1 + p->lateness <= wm)
+            for (int j = 0; j < nwin; j++) {
+                int64_t st = starts[j], end = ends[j];
+                if (end - 1 + p->lateness <= wm)
                     continue; /* that window's state is gone */
                 ref_win *w = NULL;
-                for (int j = 0; j < nw && !w; j++)
-                    if (ws[j].k == e->k && ws[j].start == st)
-                        w = &ws[j];
+                for (int x = 0; x < nw && !w; x++)
+                    if (ws[x].k == e->k && ws[x].start == st && ws[x].end == end)
+                        w = &ws[x];
                 if (!w) {
                     w = &ws[nw++];
-                    *w = (ref_win){.k = e->k, .start = st};
+                    *w = (ref_win){.k = e->k, .start = st, .end = end};
                 }
                 w->count++;
                 w->sum += e->v;
-                if (st + size - 1 <= wm) { /* fired already: fire again */
+                if (end - 1 <= wm) { /* fired already: fire again */
                     ref_emit(out, size, w);
                     w->fired = true;
                 }
@@ -529,7 +558,7 @@ static void reference_sliced(const wparams *p, const ev *evs, int n, strs *out, 
         if (nwm > wm) {
             wm = nwm;
             for (int j = 0; j < nw; j++) {
-                if (!ws[j].fired && ws[j].start + size - 1 <= wm) {
+                if (!ws[j].fired && ws[j].end - 1 <= wm) {
                     ref_emit(out, size, &ws[j]);
                     ws[j].fired = true;
                 }
@@ -537,7 +566,7 @@ static void reference_sliced(const wparams *p, const ev *evs, int n, strs *out, 
         }
     }
     for (int j = 0; j < nw; j++)
-        if (!ws[j].fired && ws[j].start + size - 1 + p->lateness > wm)
+        if (!ws[j].fired && ws[j].end - 1 + p->lateness > wm)
             ref_emit(out, size, &ws[j]);
     free(ws);
 }
@@ -569,13 +598,20 @@ TEST(window_sliced_random_streams_match_reference)
 {
     ev evs[256];
     int total_late = 0, total_out = 0;
-    for (int iter = 0; iter < 150; iter++) {
+    for (int iter = 0; iter < 200; iter++) {
         wparams p = {0};
-        p.kind = rnd() % 3 == 0 ? RILL_WINDOW_TUMBLING : RILL_WINDOW_SLIDING;
+        int kind = (int)(rnd() % 4);
+        p.kind = kind == 0   ? RILL_WINDOW_TUMBLING
+                 : kind == 3 ? RILL_WINDOW_CUMULATE
+                             : RILL_WINDOW_SLIDING;
         p.size = rnd_in(1, 20);
         p.slide = p.kind == RILL_WINDOW_SLIDING ? rnd_in(1, p.size) : 0;
+        if (p.kind == RILL_WINDOW_CUMULATE) { /* a step, and a size a multiple of it */
+            p.slide = rnd_in(1, 6);
+            p.size = p.slide * rnd_in(1, 5);
+        }
         p.offset = rnd_in(-30, 30);
-        if (p.kind == RILL_WINDOW_TUMBLING)
+        if (p.kind == RILL_WINDOW_TUMBLING || p.kind == RILL_WINDOW_CUMULATE)
             p.offset = floor_mod64(p.offset, p.size); /* as the graph does */
         else
             p.offset = floor_mod64(p.offset, p.slide);
