@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/dec128.h"
 #include "functions.h"
@@ -484,6 +485,42 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
             return k < 5 ? aggregate(pc, e, k)
                          : ERR(pc, e->pos, "The aggregate function %s is not supported yet",
                                aggregates[k]);
+    if (c->name.n_parts == 1) { /* a group window's TUMBLE_START(ts, size), HOP_END... */
+        const char *nm = c->name.parts[0].text, *us = strchr(nm, '_');
+        static const char *const kinds[] = {"TUMBLE", "HOP", "SESSION"};
+        for (int k = 0; us && k < 3; k++) {
+            size_t kl = strlen(kinds[k]);
+            if ((size_t)(us - nm) != kl || strncasecmp(nm, kinds[k], kl))
+                continue;
+            const char *aux = us + 1;
+            if (strcasecmp(aux, "START") && strcasecmp(aux, "END") &&
+                strcasecmp(aux, "ROWTIME") && strcasecmp(aux, "PROCTIME"))
+                break;
+            const rill__sql_expr *w = pc->agg ? pc->agg->legacy : NULL;
+            rill__buf mine = {0}, theirs = {0};
+            if (w) { /* the same arguments as the GROUP BY's window */
+                rill__sql_expr me = *e;
+                me.u.call.name = w->u.call.name;
+                rill__sql_print_expr(&mine, &me);
+                rill__sql_print_expr(&theirs, w);
+            }
+            bool same = w && !strncasecmp(w->u.call.name.parts[0].text, kinds[k], kl + 1) &&
+                        strlen(w->u.call.name.parts[0].text) == kl && mine.len == theirs.len &&
+                        !memcmp(mine.data, theirs.data, mine.len);
+            rill__buf_free(&mine);
+            rill__buf_free(&theirs);
+            if (!same)
+                return ERR(pc, e->pos,
+                           "%s must be called with the arguments of a %s group window in the "
+                           "GROUP BY",
+                           nm, kinds[k]);
+            if (strcasecmp(aux, "START") && strcasecmp(aux, "END"))
+                return ERR(pc, e->pos, "%s is not supported yet (_START and _END are)", nm);
+            int col = pc->agg->first_col - 2 + (strcasecmp(aux, "END") == 0);
+            return rill__sql_x_input(pc->a, col,
+                                     rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false));
+        }
+    }
     int n = (int)c->n_args;
     rill__sql_rex **args = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *args);
     for (int i = 0; i < n; i++)

@@ -163,6 +163,9 @@ typedef struct agg_ctx {
     int n_group_exprs;
     const char **group_texts;
     int *group_cols;
+    /* a legacy group window (GROUP BY TUMBLE(ts, size)...): the call, whose auxiliary
+     * functions (TUMBLE_START, TUMBLE_END...) are the view's window_start and window_end */
+    const rill__sql_expr *legacy;
 } agg_ctx;
 
 /* A query planning context: the arena everything lives in, and the text positions point into. */

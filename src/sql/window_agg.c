@@ -78,6 +78,10 @@ static const rill__sql_expr *tvf_arg(const rill__sql_call *c, int pos, const cha
     return NULL;
 }
 
+static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const char *fn,
+                       const rill__sql_expr *size, const rill__sql_expr *slide,
+                       const rill__sql_expr *offset);
+
 rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *))
 {
@@ -117,7 +121,35 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
         strcasecmp(timecol->u.call.name.parts[0].text, "DESCRIPTOR") ||
         timecol->u.call.n_args != 1 || timecol->u.call.args[0]->kind != RILL_SQL_E_IDENT)
         return ERR(pc, timecol->pos, "Expected DESCRIPTOR(time column)");
-    const rill__sql_name *tn = &timecol->u.call.args[0]->u.name;
+    rel *r = window_rel(pc, in, &timecol->u.call.args[0]->u.name, fn, size, slide, offset);
+    if (!r)
+        return NULL;
+    /* SESSION's PARTITION BY columns: the GROUP BY must have them (sessions are per key) */
+    r->n_keys = (int)data->u.table_arg.n_partition;
+    r->keys = rill__arena_alloc(pc->a, (size_t)(r->n_keys + 1) * sizeof *r->keys);
+    for (int i = 0; i < r->n_keys; i++) {
+        const rill__sql_expr *pe = data->u.table_arg.partition[i];
+        int pcol = -1;
+        if (pe->kind == RILL_SQL_E_IDENT)
+            for (int k = 0; k < in->n_cols && pcol < 0; k++)
+                if (!strcmp(in->cols[k].name, pe->u.name.parts[pe->u.name.n_parts - 1].text))
+                    pcol = k;
+        if (pcol < 0)
+            return ERR(pc, pe->pos, "PARTITION BY takes columns of the window's input");
+        r->keys[i] = pcol;
+    }
+    return r;
+}
+
+/* The window TVF fn (TUMBLE, HOP, CUMULATE, SESSION) over in's time attribute tn: in's columns,
+ * then window_start, window_end, window_time. */
+static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const char *fn,
+                       const rill__sql_expr *size, const rill__sql_expr *slide,
+                       const rill__sql_expr *offset)
+{
+    bool tumble = !strcasecmp(fn, "TUMBLE"), hop = !strcasecmp(fn, "HOP");
+    bool session = !strcasecmp(fn, "SESSION"), cumulate = !strcasecmp(fn, "CUMULATE");
+    bool stepped = hop || cumulate;
     int tc = -1;
     for (int i = 0; i < in->n_cols && tc < 0; i++)
         if (!strcmp(in->cols[i].name, tn->parts[tn->n_parts - 1].text))
@@ -155,20 +187,6 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
                                    .gap_ms = session ? sz : 0,
                                    .slide_ms = stepped ? sl : 0,
                                    .offset_ms = off};
-    /* SESSION's PARTITION BY columns: the GROUP BY must have them (sessions are per key) */
-    r->n_keys = (int)data->u.table_arg.n_partition;
-    r->keys = rill__arena_alloc(pc->a, (size_t)(r->n_keys + 1) * sizeof *r->keys);
-    for (int i = 0; i < r->n_keys; i++) {
-        const rill__sql_expr *pe = data->u.table_arg.partition[i];
-        int pcol = -1;
-        if (pe->kind == RILL_SQL_E_IDENT)
-            for (int k = 0; k < in->n_cols && pcol < 0; k++)
-                if (!strcmp(in->cols[k].name, pe->u.name.parts[pe->u.name.n_parts - 1].text))
-                    pcol = k;
-        if (pcol < 0)
-            return ERR(pc, pe->pos, "PARTITION BY takes columns of the window's input");
-        r->keys[i] = pcol;
-    }
     /* the input's columns, then window_start, window_end, window_time */
     r->n_cols = in->n_cols + 3;
     r->cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *r->cols);
@@ -200,8 +218,45 @@ static bool rex_within(const rill__sql_rex *x, int n)
 
 /* A grouped query: over a window TVF (tvf's kind REL_WINDOW_TVF: GROUP BY keys, window_start,
  * window_end) or over any input (a GROUP BY whose rows update: REL_GROUP_AGG). */
+/* Whether e is a legacy group window: TUMBLE(ts, size), HOP(ts, slide, size) or
+ * SESSION(ts, gap) written in GROUP BY. */
+static bool legacy_window(const rill__sql_expr *e)
+{
+    if (e->kind != RILL_SQL_E_CALL || e->u.call.form != RILL_SQL_C_PLAIN ||
+        e->u.call.name.n_parts != 1)
+        return false;
+    const char *n = e->u.call.name.parts[0].text;
+    return !strcasecmp(n, "TUMBLE") || !strcasecmp(n, "HOP") || !strcasecmp(n, "SESSION");
+}
+
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
+    /* a legacy group window: the window TVF it stands for, over the input */
+    const rill__sql_expr *legacy = NULL;
+    for (size_t i = 0; i < q->u.select.n_group; i++) {
+        const rill__sql_group *g = q->u.select.group[i];
+        if (g->kind != RILL_SQL_G_EXPR || !legacy_window(g->expr))
+            continue;
+        if (legacy)
+            return ERR(pc, g->pos, "A GROUP BY takes one group window");
+        if (tvf->kind == REL_WINDOW_TVF)
+            return ERR(pc, g->pos, "A group window over a window TVF");
+        legacy = g->expr;
+        const rill__sql_call *c = &legacy->u.call;
+        const char *fn = c->name.parts[0].text;
+        bool hop = !strcasecmp(fn, "HOP");
+        if (c->n_args != (hop ? 3u : 2u) || c->args[0]->kind != RILL_SQL_E_IDENT)
+            return ERR(pc, legacy->pos, "%s takes (time attribute, %s)", fn,
+                       hop                          ? "slide, size"
+                       : !strcasecmp(fn, "SESSION") ? "gap"
+                                                    : "size");
+        if (tvf->updates)
+            return ERR(pc, legacy->pos, "A group window over an updating input is not supported");
+        tvf = window_rel(pc, tvf, &c->args[0]->u.name, fn, c->args[hop ? 2 : 1],
+                         hop ? c->args[1] : NULL, NULL);
+        if (!tvf)
+            return NULL;
+    }
     bool windowed = tvf->kind == REL_WINDOW_TVF;
     const rel *src = windowed ? tvf->input : tvf; /* what the aggregates read */
     int ws = windowed ? tvf->input->n_cols : -1, we = windowed ? ws + 1 : -1;
@@ -218,6 +273,10 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         const rill__sql_group *g = q->u.select.group[i];
         if (g->kind != RILL_SQL_G_EXPR || g->expr->kind == RILL_SQL_E_ROW)
             return ERR(pc, g->pos, "GROUPING SETS, ROLLUP and CUBE are not supported yet");
+        if (g->expr == legacy) { /* the group window: window_start and window_end */
+            has_start = has_end = true;
+            continue;
+        }
         if (g->expr->kind != RILL_SQL_E_IDENT) {
             agg_ctx *saved = pc->agg;
             pc->agg = NULL;
@@ -251,6 +310,13 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             return ERR(pc, g->pos, "GROUP BY window_time is not supported yet");
         else
             keys[n_keys++] = c;
+    }
+    if (legacy && tvf->window.kind == RILL_WINDOW_SESSION) { /* sessions per group key */
+        if (n_gexprs)
+            return ERR(pc, q->pos, "A SESSION group window's other GROUP BY items must be "
+                       "columns");
+        tvf->n_keys = n_keys;
+        tvf->keys = keys;
     }
     if (windowed && tvf->window.kind == RILL_WINDOW_SESSION) {
         /* sessions are per key: Flink's partition columns, which the keys must be */
@@ -288,7 +354,8 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
                     .group_cols = gcols,
                     .n_exprs = n_gexprs,
                     .cap_exprs = (int)n_group + 1,
-                    .exprs = gexprs};
+                    .exprs = gexprs,
+                    .legacy = legacy};
     /* a view of the aggregation's columns to bind the select list against */
     int cap = n_keys + n_extra + 64;
     rel view = {.kind = agg->kind, .n_cols = cap};

@@ -504,6 +504,12 @@ def test_errors_name_the_place(tmp):
         ("SELECT a / b FROM src;\n", "division by zero"),
         ("SELECT a, COUNT(*) FROM src;\n", "Expression 'a' is not being grouped"),
         ("SELECT s LIKE 'a!b' ESCAPE '!' FROM src;\n", "Invalid escape sequence '!b'"),
+        ("CREATE TABLE w (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = "
+         "'filesystem', 'path' = '%s', 'format' = 'csv');\nSELECT TUMBLE_START(ts, INTERVAL "
+         "'1' SECOND) FROM w GROUP BY TUMBLE(ts, INTERVAL '2' SECOND);\n" % inp,
+         "TUMBLE_START must be called with the arguments of a TUMBLE group window"),
+        ("SELECT COUNT(*) FROM src GROUP BY TUMBLE(a, INTERVAL '1' SECOND);\n",
+         "requires the timecol is a time attribute"),
     ]
     for text, needle in cases:
         r = script_error(tmp, ddl + text)
@@ -643,7 +649,8 @@ def window_oracle(rows, delay, size, slide, keep_row, having=None, cumulate=Fals
 
 
 def test_window_tvf_against_oracle(tmp):
-    """TUMBLE, HOP and CUMULATE with COUNT, SUM, MIN, MAX, AVG per page on random clicks out of order
+    """TUMBLE, HOP and CUMULATE (and the legacy GROUP BY TUMBLE/HOP) with COUNT, SUM, MIN,
+    MAX, AVG per page on random clicks out of order
     with late rows (a WATERMARK of 2 s), WHERE below and HAVING above the windows, at
     parallelism 1 and 3: the rows equal the oracle's."""
     rng = seeded_rng("sql-windows")
@@ -673,12 +680,26 @@ CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING,
         ("CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '8' SECOND)",
          "", "", window_oracle(rows, 2000, 8000, 2000, None, cumulate=True)),
     ]
-    for tvf, where, having, want in cases:
+    # legacy group windows: GROUP BY TUMBLE(...) with TUMBLE_START/_END, the same windows
+    legacy = [
+        ("TUMBLE", "INTERVAL '5' SECOND", "", "", cases[0][3]),
+        ("HOP", "INTERVAL '2' SECOND, INTERVAL '6' SECOND", "WHERE user_id >= 0",
+         "HAVING COUNT(*) > 3", cases[1][3]),
+    ]
+    for fn, args, where, having, want in legacy:
+        lcols = cols.replace("window_start", "%s_START(ts, %s)" % (fn, args)).replace(
+            "window_end", "%s_end(ts, %s)" % (fn.lower(), args))
+        cases.append(("legacy " + fn, where, having, want,
+                      "SELECT %s FROM clicks %s GROUP BY page, %s(ts, %s) %s;\n" % (
+                          lcols, where, fn, args, having)))
+    for case in cases:
+        tvf, where, having, want = case[:4]
         expect(len(want) > 20, "the oracle has windows", "> 20", len(want))
         script = os.path.join(tmp, "w.sql")
         with open(script, "w", encoding="utf-8") as f:
-            f.write(ddl + "SELECT %s FROM TABLE(%s) %s GROUP BY page, window_start, window_end "
-                    "%s;\n" % (cols, tvf, where, having))
+            f.write(ddl + (case[4] if len(case) > 4 else
+                           "SELECT %s FROM TABLE(%s) %s GROUP BY page, window_start, "
+                           "window_end %s;\n" % (cols, tvf, where, having)))
         for par in (1, 3):
             r = run(["run", "-p", str(par), script])
             expect_rc(r, 0)
