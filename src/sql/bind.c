@@ -565,7 +565,13 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
         return concat(pc, n, args, e->pos);
     }
     const char *fname = c->name.parts[c->name.n_parts - 1].text;
-    const rill__sql_fn *fn = c->name.n_parts == 1 ? rill__sql_fn_find(fname) : NULL;
+    /* Flink's order: temporary system functions, built-ins, then the catalog's */
+    const rill__sql_fn *fn =
+        c->name.n_parts == 1 ? rill__sql_find_function(pc->s, fname, true) : NULL;
+    if (!fn && c->name.n_parts == 1)
+        fn = rill__sql_fn_find(fname);
+    if (!fn)
+        fn = rill__sql_find_function(pc->s, fname, false);
     if (!fn)
         return ERR(pc, c->name.pos,
                    "No match found for function signature %s(...) (rill does not "
@@ -574,7 +580,8 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     if (n < fn->min_args || (fn->max_args >= 0 && n > fn->max_args))
         return ERR(pc, e->pos, "Invalid number of arguments to function '%s'", fn->name);
     rill__sql_fn_call *call = rill__arena_alloc(pc->a, sizeof *call);
-    *call = (rill__sql_fn_call){.name = fn->name,
+    *call = (rill__sql_fn_call){.fn = fn,
+                                .name = fn->name,
                                 .n_args = n,
                                 .args = args,
                                 .form = c->form,

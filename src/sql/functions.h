@@ -74,7 +74,8 @@ int rill__sql_fn_fail(rill__sql_fn_ctx *c, const char *fmt, ...) RILL_PRINTF(2, 
 
 /* What the binder knows of a call when it asks for the result type. */
 typedef struct rill__sql_fn_call {
-    const char *name; /* upper case */
+    const struct rill__sql_fn *fn; /* the function called */
+    const char *name;              /* upper case */
     int n_args;
     rill__sql_rex *const *args; /* bound arguments: their types; constant ones are LITERAL */
     rill__sql_call_form form;   /* how it was written (ast.h): EXTRACT(unit FROM x)... */

@@ -542,8 +542,11 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
         *kept = rc == 0;
         return rc;
     }
-    case RILL_SQL_S_CREATE_FUNCTION:
-        return ERR(text, err, st->pos, "CREATE FUNCTION is not supported yet");
+    case RILL_SQL_S_CREATE_FUNCTION: {
+        int rc = rill__sql_catalog_create_function(s, ast, err);
+        *kept = rc == 0;
+        return rc;
+    }
     case RILL_SQL_S_DROP:
         return rill__sql_catalog_drop(s, st, text, err);
     case RILL_SQL_S_SHOW:

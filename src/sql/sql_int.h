@@ -48,9 +48,14 @@ typedef struct sql_view {
     bool temporary;
 } sql_view;
 
+/* A function of CREATE FUNCTION: a C function from a shared library (udf.c). */
 typedef struct sql_function {
     const char *name;
     rill__sql_ast *ast;
+    bool system;      /* TEMPORARY SYSTEM: before the built-ins */
+    void *lib;        /* the library's handle (dlopen) */
+    struct rill__sql_fn *fn; /* what the binder and evaluator use (its user: the rill_udf) */
+    rill__arena arena;       /* fn, its types */
 } sql_function;
 
 /* A session: the SET options, the catalog, and the job's env while statements build it. */
@@ -78,6 +83,14 @@ int rill__sql_catalog_create_view(rill__sql_session *s, rill__sql_ast *ast, rill
 int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
                            rill__err *err);
 void rill__sql_catalog_free(rill__sql_session *s);
+/* CREATE FUNCTION (ast taken over on success) and DROP FUNCTION; a function by its name (any
+ * case), system ones or the others. */
+int rill__sql_catalog_create_function(rill__sql_session *s, rill__sql_ast *ast, rill__err *err);
+int rill__sql_catalog_drop_function(rill__sql_session *s, const rill__sql_stmt *st,
+                                    const char *text, rill__err *err);
+void rill__sql_function_free(sql_function *f);
+const struct rill__sql_fn *rill__sql_find_function(rill__sql_session *s, const char *name,
+                                                   bool system);
 /* The logical type of a type as written. */
 const rill__sql_ltype *rill__sql_ltype_of(rill__arena *a, const rill__sql_type *t);
 

@@ -13,7 +13,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Started, committed_rows, completed_checkpoints, expect,  # noqa: E402
+from rill_e2e import (RILL_EXAMPLES, Started, committed_rows,  # noqa: E402
+                      completed_checkpoints, expect,
                       expect_in, expect_rc, main, run, seeded_rng)
 
 WORDS = ["a", "ab", "ba", "xa", "a%b", "b_c", "\u00e9a", "zz"]
@@ -1076,10 +1077,104 @@ def test_not_null_sink_columns(tmp):
             expect(got == ["a,1", "b,3"], "DROP: the row with a NULL left out",
                    ["a,1", "b,3"], got, r)
 
+def test_c_functions(tmp):
+    """CREATE FUNCTION with C functions: by symbol (LANGUAGE C USING JAR) and by the Java class
+    a Flink script names (found through 'pipeline.jars'), each value kind in and out, per-task
+    state, NULLs, at parallelism 1 and 3, against values computed here; Nexmark's count_char;
+    and the errors: a library or symbol that is not there, an unusable function, a wrong call,
+    a function that fails at run time (named with the place)."""
+    jobs = os.environ.get("RILL_TEST_JOBS")
+    lib = os.path.join(jobs, "sql_udfs.so")
+    nexmark_lib = os.path.join(RILL_EXAMPLES, "nexmark_udf.so")
+    rng = seeded_rng("sql-udfs")
+    rows = []
+    for _ in range(500):
+        s = None if rng.random() < 0.1 else "".join(rng.choice("abcz") for _ in range(
+            rng.randrange(0, 6)))
+        n = None if rng.random() < 0.1 else rng.randrange(-2, 4)
+        d = rng.randrange(-1000, 1000) / 8
+        rows.append((s, n, d, 1714564800000 + rng.randrange(0, 10**6)))
+    inp = os.path.join(tmp, "u.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for s, n, d, ts in rows:
+            f.write("%s,%s,%s,%s\n" % ("" if s is None else s, "" if n is None else n, d,
+                                       fmt_ts(ts)[0]))
+    ddl = ("SET 'pipeline.jars' = 'file://%s;%s';\n"
+           "CREATE FUNCTION rep AS 'rep' LANGUAGE C USING JAR '%s';\n"
+           "CREATE TEMPORARY FUNCTION later AS 'later' LANGUAGE C USING JAR '%s';\n"
+           "CREATE FUNCTION scale AS 'org.example.Scale';\n"
+           "CREATE FUNCTION count_char AS 'com.github.nexmark.flink.udf.CountChar';\n"
+           "CREATE TABLE t (s STRING, n INT, d DOUBLE, ts TIMESTAMP(3)) WITH ('connector' = "
+           "'filesystem', 'path' = '%s', 'format' = 'csv');\n" % (
+               nexmark_lib, lib, lib, lib, inp))
+    script = os.path.join(tmp, "u.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT s, n, rep(s, n), scale(d, n), later(ts, n), count_char(s, 'z') "
+                "FROM t;\n")
+
+    def jdouble(x):
+        import struct
+        return repr(struct.unpack("d", struct.pack("d", x))[0])
+
+    want = []
+    for s, n, d, ts in rows:
+        # a CSV empty field reads as NULL for a STRING column too
+        sv = None if s in (None, "") else s
+        rep = None if sv is None or n is None or n < 0 else sv * n
+        sc = None if n is None else d * n
+        later = None if n is None else fmt_ts(ts + n)[1]
+        want.append("+I[%s, %s, %s, %s, %s, %d]" % (
+            "null" if sv is None else sv, "null" if n is None else n,
+            "null" if rep is None else rep, "null" if sc is None else "%s" % sc,
+            "null" if later is None else later, 0 if sv is None else sv.count("z")))
+    for par in (1, 3):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+        # doubles print as Java prints them: compare them as numbers
+        def norm(line):
+            parts = line[3:-1].split(", ")
+            if parts[3] != "null":
+                parts[3] = repr(float(parts[3]))
+            return ", ".join(parts)
+        g = sorted(norm(x) for x in got)
+        w = sorted(norm(x) for x in want)
+        expect(g == w, "p=%d: the C functions' values" % par, w[:5], g[:5], r)
+    bad = [
+        ("CREATE FUNCTION f AS 'nope' LANGUAGE C USING JAR '%s';\n" % lib,
+         "No C function 'nope'"),
+        ("CREATE FUNCTION f AS 'rep' LANGUAGE C USING JAR '/no/such/lib.so';\n",
+         "cannot open '/no/such/lib.so'"),
+        ("CREATE FUNCTION f AS 'org.example.Missing';\n", "Function class 'org.example.Missing' "
+         "not found"),
+        ("CREATE FUNCTION f AS 'old_abi' LANGUAGE C USING JAR '%s';\n" % lib,
+         "abi is not RILL_UDF_ABI"),
+        ("CREATE FUNCTION f AS 'decimal_result' LANGUAGE C USING JAR '%s';\n" % lib,
+         "result type is not one"),
+        ("CREATE FUNCTION f AS 'x' LANGUAGE PYTHON;\n", "Python functions are not supported"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nSELECT f(1, 2) FROM t;\n"
+         % lib, "Invalid number of arguments to function 'F'"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nSELECT f(n + 13) FROM t "
+         "WHERE n = 0;\n" % lib, "Function 'fails' failed: 13 is unlucky at line"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nDROP FUNCTION f;\n"
+         "SELECT f(n) FROM t;\n" % lib, "No match found for function signature f"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nCREATE FUNCTION f AS "
+         "'fails' LANGUAGE C USING JAR '%s';\n" % (lib, lib), "already exists"),
+    ]
+    for text, needle in bad:
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("CREATE TABLE t (s STRING, n INT, d DOUBLE, ts TIMESTAMP(3)) WITH "
+                    "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n%s" % (
+                        inp, text))
+        r = run(["run", script])
+        expect_rc(r, 1)
+        expect_in(needle, r.err, "the error for %r" % text.strip(), r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
-          test_upsert_kafka, test_not_null_sink_columns, test_with_queries, test_example_script])
+          test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
+          test_with_queries, test_example_script])
