@@ -516,9 +516,10 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
                            nm, kinds[k]);
             if (strcasecmp(aux, "START") && strcasecmp(aux, "END"))
                 return ERR(pc, e->pos, "%s is not supported yet (_START and _END are)", nm);
-            int col = pc->agg->first_col - 2 + (strcasecmp(aux, "END") == 0);
-            return rill__sql_x_input(pc->a, col,
-                                     rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false));
+            int end = strcasecmp(aux, "END") == 0;
+            const rel *tvf = pc->agg->input; /* its window_start, window_end */
+            return rill__sql_x_input(pc->a, pc->agg->first_col - 2 + end,
+                                     tvf->cols[tvf->input->n_cols + end].type);
         }
     }
     int n = (int)c->n_args;

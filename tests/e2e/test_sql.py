@@ -1170,6 +1170,52 @@ def test_c_functions(tmp):
         expect_rc(r, 1)
         expect_in(needle, r.err, "the error for %r" % text.strip(), r)
 
+def test_processing_time_windows(tmp):
+    """PROCTIME() in a view makes a processing-time attribute (Nexmark q12's shape): a TUMBLE
+    over it counts every row once in windows of the clock (aligned, 2 s long, TIMESTAMP_LTZ),
+    each key's counts summing to its rows, at parallelism 1 and 3."""
+    import time
+    rng = seeded_rng("sql-proctime")
+    rows = [(rng.choice(["a", "b", "c", "d"]), rng.randrange(100)) for _ in range(3000)]
+    inp = os.path.join(tmp, "p.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % r for r in rows))
+    script = os.path.join(tmp, "p.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE t (k STRING, v INT) WITH ('connector' = 'filesystem', 'path' = "
+                "'%s', 'format' = 'csv');\nCREATE VIEW B AS SELECT *, PROCTIME() AS p_time "
+                "FROM t;\nSELECT k, COUNT(*), SUM(v), window_start, window_end FROM TABLE("
+                "TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '2' SECOND)) GROUP BY k, "
+                "window_start, window_end;\n" % inp)
+    want_n, want_sum = {}, {}
+    for k, v in rows:
+        want_n[k] = want_n.get(k, 0) + 1
+        want_sum[k] = want_sum.get(k, 0) + v
+    for par in (1, 3):
+        before = time.time()
+        r = run(["run", "-p", str(par), script])
+        after = time.time()
+        expect_rc(r, 0)
+        got_n, got_sum = {}, {}
+        for line in r.out.splitlines():
+            m = re.match(r"^(?:\d+> )?\+I\[(\w), (\d+), (\d+), (\S+)Z, (\S+)Z\]$", line)
+            expect(m is not None, "p=%d: a window row" % par, "+I[k, n, sum, start, end]",
+                   line, r)
+            k, n, total, ws, we = m.groups()
+            import datetime
+            start = datetime.datetime.fromisoformat(ws).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            end = datetime.datetime.fromisoformat(we).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            expect(end - start == 2 and start % 2 == 0, "p=%d: an aligned 2 s window" % par,
+                   "2 s", (ws, we), r)
+            expect(before - 2 <= start <= after, "p=%d: a window of the run's clock" % par,
+                   (before, after), start, r)
+            got_n[k] = got_n.get(k, 0) + int(n)
+            got_sum[k] = got_sum.get(k, 0) + int(total)
+        expect(got_n == want_n and got_sum == want_sum,
+               "p=%d: every row counted once" % par, (want_n, want_sum), (got_n, got_sum), r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1177,4 +1223,5 @@ if __name__ == "__main__":
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
+          test_processing_time_windows,
           test_with_queries, test_example_script])
