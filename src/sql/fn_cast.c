@@ -54,7 +54,7 @@ static int cast_fail(rill__sql_fn_ctx *c, const rill__sql_val *in, const rill__s
                      const char *why)
 {
     char name[48];
-    return rill__sql_fn_fail(c, "Cannot cast '%.*s'%s to %s: %s", (int)RILL_MIN(in->len, 100),
+    return rill__sql_fn_fail(c, "Cannot cast '%.*s%s' to %s: %s", (int)RILL_MIN(in->len, 100),
                              in->b ? in->b : "", in->len > 100 ? "..." : "",
                              target_name(to, name, sizeof name), why);
 }
