@@ -34,9 +34,9 @@ bool rill__sql_cast_string_ok(const rill__sql_ltype *from, const rill__sql_ltype
 static const char *target_name(const rill__sql_ltype *t, char *buf, size_t cap)
 {
     static const char *const NAMES[] = {
-        [RILL_SQLT_BOOLEAN] = "BOOLEAN", [RILL_SQLT_TINYINT] = "TINYINT",
+        [RILL_SQLT_BOOLEAN] = "BOOLEAN",   [RILL_SQLT_TINYINT] = "TINYINT",
         [RILL_SQLT_SMALLINT] = "SMALLINT", [RILL_SQLT_INT] = "INT",
-        [RILL_SQLT_BIGINT] = "BIGINT",   [RILL_SQLT_FLOAT] = "FLOAT",
+        [RILL_SQLT_BIGINT] = "BIGINT",     [RILL_SQLT_FLOAT] = "FLOAT",
         [RILL_SQLT_DOUBLE] = "DOUBLE",
     };
     if (t->root == RILL_SQLT_DECIMAL)
@@ -44,7 +44,7 @@ static const char *target_name(const rill__sql_ltype *t, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s",
                  (size_t)t->root < sizeof NAMES / sizeof *NAMES && NAMES[t->root] ? NAMES[t->root]
-                                                                                : "?");
+                                                                                  : "?");
     return buf;
 }
 
@@ -140,11 +140,11 @@ static bool parse_java_double(const char *s, size_t n, bool is_float, double *ou
     if (n > 0 && (s[0] == '-' || s[0] == '+'))
         i++;
     if (n - i == 3 && !memcmp(s + i, "NaN", 3)) {
-        *out = NAN;
+        *out = (double)NAN;
         return true;
     }
     if (n - i == 8 && !memcmp(s + i, "Infinity", 8)) {
-        *out = neg ? -INFINITY : INFINITY;
+        *out = neg ? -(double)INFINITY : (double)INFINITY;
         return true;
     }
     size_t end;

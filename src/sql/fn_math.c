@@ -243,11 +243,14 @@ static int round_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_v
     case RILL_SQLT_DOUBLE:
     case RILL_SQLT_FLOAT: {
         bool is_float = t->root == RILL_SQLT_FLOAT;
-        double d = is_float ? (double)rill__sql_val_float(&args[0]) : rill__sql_val_double(&args[0]);
+        double d =
+            is_float ? (double)rill__sql_val_float(&args[0]) : rill__sql_val_double(&args[0]);
         if (!isfinite(d)) /* BigDecimal.valueOf of NaN or an infinity throws */
             return rill__sql_fn_fail(c, "%s of %s: the value is not a finite number (%s)",
                                      c->x->call->name, is_float ? "a FLOAT" : "a DOUBLE",
-                                     d != d ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+                                     d != d  ? "NaN"
+                                     : d > 0 ? "Infinity"
+                                             : "-Infinity");
         double r = round_double(d, n, down, is_float);
         if (is_float)
             rill__sql_val_set_float(out, (float)r);
@@ -442,7 +445,7 @@ static int sign_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_va
     return 0;
 }
 
-/* ---- RAND and RAND_INTEGER: java.util.Random -------------------------------------------------- */
+/* ---- RAND and RAND_INTEGER: java.util.Random ----------------------------------------------- */
 
 /*
  * Java's linear congruential generator: a seeded RAND gives the same numbers as
@@ -742,7 +745,9 @@ static int nullif_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define STRICT RILL_SQLF_STRICT
+/* clang-format off */
 #define DBL(name, n, m) {name, n, m, STRICT, double_infer, double_row, NULL, NULL}
+/* clang-format on */
 
 const rill__sql_fn rill__sql_fn_math[] = {
     {"ABS", 1, 1, STRICT, abs_infer, abs_row, NULL, NULL},

@@ -18,13 +18,13 @@ static const rill__sql_ltype *T(rill__sql_root root, int p, int s)
     return rill__sql_type_make(&A, root, p, s, true);
 }
 
-#define TINY     T(RILL_SQLT_TINYINT, 0, 0)
-#define INT_     T(RILL_SQLT_INT, 0, 0)
-#define BIGINT   T(RILL_SQLT_BIGINT, 0, 0)
-#define DOUBLE   T(RILL_SQLT_DOUBLE, 0, 0)
-#define FLOAT    T(RILL_SQLT_FLOAT, 0, 0)
-#define BOOL     T(RILL_SQLT_BOOLEAN, 0, 0)
-#define STR      T(RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH, 0)
+#define TINY      T(RILL_SQLT_TINYINT, 0, 0)
+#define INT_      T(RILL_SQLT_INT, 0, 0)
+#define BIGINT    T(RILL_SQLT_BIGINT, 0, 0)
+#define DOUBLE    T(RILL_SQLT_DOUBLE, 0, 0)
+#define FLOAT     T(RILL_SQLT_FLOAT, 0, 0)
+#define BOOL      T(RILL_SQLT_BOOLEAN, 0, 0)
+#define STR       T(RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH, 0)
 #define DEC(p, s) T(RILL_SQLT_DECIMAL, p, s)
 
 /* Values of each kind. */
@@ -101,8 +101,8 @@ static res call_form(const char *name, rill__sql_call_form form, int n, const ar
         xs[i] = args[i].constant ? rill__sql_x_literal(&A, args[i].t, args[i].v.v)
                                  : rill__sql_x_input(&A, i, args[i].t);
     rill__sql_fn_call *call = rill__arena_alloc(&A, sizeof *call);
-    *call = (rill__sql_fn_call){.name = fn->name, .n_args = n, .args = xs, .form = form,
-                                .zone = "UTC"};
+    *call =
+        (rill__sql_fn_call){.name = fn->name, .n_args = n, .args = xs, .form = form, .zone = "UTC"};
     const rill__sql_ltype **cast = rill__arena_alloc(&A, (size_t)(n + 1) * sizeof *cast);
     memset(cast, 0, (size_t)(n + 1) * sizeof *cast);
     r.type = fn->infer(&A, call, cast, r.msg, sizeof r.msg);
@@ -200,8 +200,8 @@ static void type_is(int line, const res *r, rill__sql_root root, int p, int s)
 {
     if (!r->type)
         rill_test_fail(__FILE__, line, "infer refused: %s", r->msg);
-    if (r->type->root != root || (root == RILL_SQLT_DECIMAL &&
-                                  (r->type->precision != p || r->type->scale != s)))
+    if (r->type->root != root ||
+        (root == RILL_SQLT_DECIMAL && (r->type->precision != p || r->type->scale != s)))
         rill_test_fail(__FILE__, line, "type %s, want root %d (%d, %d)",
                        rill__sql_type_str(&A, r->type), (int)root, p, s);
 }
@@ -211,8 +211,7 @@ static void dbl_is(int line, res r, double want)
     if (!r.type || r.rc || r.out.null)
         rill_test_fail(__FILE__, line, "no value (%s%s)", r.msg, r.err.msg);
     double got = rill__sql_val_double(&r.out);
-    bool same = (got != got && want != want) ||
-                (got == want && signbit(got) == signbit(want));
+    bool same = (got != got && want != want) || (got == want && signbit(got) == signbit(want));
     if (!same)
         rill_test_fail(__FILE__, line, "got %.17g, want %.17g", got, want);
 }
@@ -264,21 +263,20 @@ static void fails(int line, res r, const char *msg)
 {
     const char *got = r.type ? r.err.msg : r.msg;
     if ((r.type && !r.rc) || !strstr(got, msg))
-        rill_test_fail(__FILE__, line, "want a failure with '%s', got rc %d: '%s'", msg, r.rc,
-                       got);
+        rill_test_fail(__FILE__, line, "want a failure with '%s', got rc %d: '%s'", msg, r.rc, got);
 }
 
-#define DBL_IS(r, w)  dbl_is(__LINE__, r, w)
-#define FLT_IS(r, w)  flt_is(__LINE__, r, w)
-#define INT_IS(r, w)  int_is(__LINE__, r, w)
-#define DEC_IS(r, w)  dec_is(__LINE__, r, w)
-#define STR_IS(r, w)  str_is(__LINE__, r, w)
-#define NULL_IS(r)    null_is(__LINE__, r)
-#define FAILS(r, m)   fails(__LINE__, r, m)
-#define TYPE_IS(r, root, p, s)                                                                 \
-    do {                                                                                       \
-        res t_ = (r);                                                                          \
-        type_is(__LINE__, &t_, root, p, s);                                                    \
+#define DBL_IS(r, w) dbl_is(__LINE__, r, w)
+#define FLT_IS(r, w) flt_is(__LINE__, r, w)
+#define INT_IS(r, w) int_is(__LINE__, r, w)
+#define DEC_IS(r, w) dec_is(__LINE__, r, w)
+#define STR_IS(r, w) str_is(__LINE__, r, w)
+#define NULL_IS(r)   null_is(__LINE__, r)
+#define FAILS(r, m)  fails(__LINE__, r, m)
+#define TYPE_IS(r, root, p, s)                                                                     \
+    do {                                                                                           \
+        res t_ = (r);                                                                              \
+        type_is(__LINE__, &t_, root, p, s);                                                        \
     } while (0)
 
 /* ---- rounding -------------------------------------------------------------------------------- */
@@ -308,8 +306,8 @@ TEST(sql_fn_round_is_bigdecimal_half_up)
     FLT_IS(call("ROUND", 2, A_(FLOAT, Fv(2.25f)), A_(INT_, I(1))), 2.3f);
     FLT_IS(call("ROUND", 2, A_(FLOAT, Fv(2.5f)), A_(INT_, I(0))), 3.0f);
     /* NaN and the infinities have no BigDecimal: the row fails */
-    FAILS(call("ROUND", 1, A_(DOUBLE, Dv(NAN))), "not a finite number (NaN)");
-    FAILS(call("TRUNCATE", 1, A_(DOUBLE, Dv(-INFINITY))), "-Infinity");
+    FAILS(call("ROUND", 1, A_(DOUBLE, Dv((double)NAN))), "not a finite number (NaN)");
+    FAILS(call("TRUNCATE", 1, A_(DOUBLE, Dv(-(double)INFINITY))), "-Infinity");
     /* integers: only a negative n changes them; the result narrowed as Java narrows */
     INT_IS(call("ROUND", 2, A_(INT_, I(15)), A_(INT_, I(-1))), 20);
     INT_IS(call("ROUND", 2, A_(INT_, I(-15)), A_(INT_, I(-1))), -20);
@@ -377,17 +375,17 @@ TEST(sql_fn_floor_ceil_sign_and_math)
     r = call("POWER", 2, A_(INT_, I(2)), A_(INT_, I(10)));
     TYPE_IS(r, RILL_SQLT_DOUBLE, 0, 0);
     DBL_IS(call("POWER", 2, A_(DOUBLE, Dv(2)), A_(DOUBLE, Dv(10))), 1024.0);
-    DBL_IS(call("POWER", 2, A_(DOUBLE, Dv(-8)), A_(DOUBLE, Dv(1.0 / 3))), NAN);
-    DBL_IS(call("SQRT", 1, A_(DOUBLE, Dv(-1))), NAN);
-    DBL_IS(call("LN", 1, A_(DOUBLE, Dv(0))), -INFINITY);
+    DBL_IS(call("POWER", 2, A_(DOUBLE, Dv(-8)), A_(DOUBLE, Dv(1.0 / 3))), (double)NAN);
+    DBL_IS(call("SQRT", 1, A_(DOUBLE, Dv(-1))), (double)NAN);
+    DBL_IS(call("LN", 1, A_(DOUBLE, Dv(0))), -(double)INFINITY);
     DBL_IS(call("LOG2", 1, A_(DOUBLE, Dv(8))), log(8.0) / log(2.0));
     DBL_IS(call("LOG", 2, A_(DOUBLE, Dv(2)), A_(DOUBLE, Dv(1024))), log(1024.0) / log(2.0));
     DBL_IS(call("LOG", 1, A_(DOUBLE, Dv(M_E))), 1.0);
     DBL_IS(call("LOG10", 1, A_(DOUBLE, Dv(1000))), 3.0);
-    DBL_IS(call("EXP", 1, A_(DOUBLE, Dv(1000))), INFINITY);
-    DBL_IS(call("COT", 1, A_(DOUBLE, Dv(0))), INFINITY);
+    DBL_IS(call("EXP", 1, A_(DOUBLE, Dv(1000))), (double)INFINITY);
+    DBL_IS(call("COT", 1, A_(DOUBLE, Dv(0))), (double)INFINITY);
     DBL_IS(call("ATAN2", 2, A_(DOUBLE, Dv(1)), A_(DOUBLE, Dv(-1))), atan2(1, -1));
-    DBL_IS(call("ASIN", 1, A_(DOUBLE, Dv(2))), NAN);
+    DBL_IS(call("ASIN", 1, A_(DOUBLE, Dv(2))), (double)NAN);
     DBL_IS(call("DEGREES", 1, A_(DOUBLE, Dv(M_PI))), 180.0);
     DBL_IS(call("RADIANS", 1, A_(DOUBLE, Dv(180))), M_PI);
     DBL_IS(call("TANH", 1, A_(DOUBLE, Dv(1000))), 1.0);
@@ -482,7 +480,8 @@ TEST(sql_fn_bin_hex_greatest_if_nullif)
     INT_IS(call("NULLIF", 2, A_(INT_, I(3)), A_(INT_, I(4))), 3);
     INT_IS(call("NULLIF", 2, A_(INT_, I(3)), A_(INT_, NUL)), 3);
     NULL_IS(call("NULLIF", 2, A_(INT_, NUL), A_(INT_, I(3))));
-    DBL_IS(call("NULLIF", 2, A_(DOUBLE, Dv(NAN)), A_(DOUBLE, Dv(NAN))), NAN);
+    DBL_IS(call("NULLIF", 2, A_(DOUBLE, Dv((double)NAN)), A_(DOUBLE, Dv((double)NAN))),
+           (double)NAN);
     NULL_IS(call("NULLIF", 2, A_(STR, S("ab")), A_(STR, S("ab"))));
     rill__arena_close(&A);
 }
@@ -515,8 +514,8 @@ static cres cast(const rill__sql_ltype *from, const rill__sql_ltype *to, rill__s
 static void text_is(int line, cres r, const char *want)
 {
     if (r.rc || strcmp(r.text, want))
-        rill_test_fail(__FILE__, line, "got '%s' (rc %d: %s), want '%s'", r.text, r.rc,
-                       r.err.msg, want);
+        rill_test_fail(__FILE__, line, "got '%s' (rc %d: %s), want '%s'", r.text, r.rc, r.err.msg,
+                       want);
 }
 
 static void cast_fails(int line, cres r, const char *msg)
@@ -537,8 +536,8 @@ static void cdbl_is(int line, cres r, double want)
 {
     double got = rill__sql_val_double(&r.out);
     if (r.rc || !((got == want && signbit(got) == signbit(want)) || (got != got && want != want)))
-        rill_test_fail(__FILE__, line, "got %.17g (rc %d: %s), want %.17g", got, r.rc,
-                       r.err.msg, want);
+        rill_test_fail(__FILE__, line, "got %.17g (rc %d: %s), want %.17g", got, r.rc, r.err.msg,
+                       want);
 }
 
 #define TEXT_IS(r, w)    text_is(__LINE__, r, w)
@@ -571,8 +570,8 @@ TEST(sql_cast_numbers_to_strings_as_java)
     };
     for (size_t k = 0; k < sizeof DOUBLES / sizeof *DOUBLES; k++)
         TEXT_IS(cast(DOUBLE, STR, Dv(DOUBLES[k].d)), DOUBLES[k].text);
-    TEXT_IS(cast(DOUBLE, STR, Dv(NAN)), "NaN");
-    TEXT_IS(cast(DOUBLE, STR, Dv(-INFINITY)), "-Infinity");
+    TEXT_IS(cast(DOUBLE, STR, Dv((double)NAN)), "NaN");
+    TEXT_IS(cast(DOUBLE, STR, Dv(-(double)INFINITY)), "-Infinity");
     TEXT_IS(cast(FLOAT, STR, Fv(0.1f)), "0.1");
     TEXT_IS(cast(FLOAT, STR, Fv(-123.456f)), "-123.456");
     TEXT_IS(cast(FLOAT, STR, Fv(1e10f)), "1.0E10");
@@ -633,13 +632,13 @@ TEST(sql_cast_strings_to_numbers_as_flink_parses)
     CDBL_IS(cast(STR, DOUBLE, S(" -1.5E-3 ")), -1.5e-3);
     CDBL_IS(cast(STR, DOUBLE, S(".5")), 0.5);
     CDBL_IS(cast(STR, DOUBLE, S("5.")), 5.0);
-    CDBL_IS(cast(STR, DOUBLE, S("NaN")), NAN);
-    CDBL_IS(cast(STR, DOUBLE, S("-Infinity")), -INFINITY);
-    CDBL_IS(cast(STR, DOUBLE, S("+Infinity")), INFINITY);
+    CDBL_IS(cast(STR, DOUBLE, S("NaN")), (double)NAN);
+    CDBL_IS(cast(STR, DOUBLE, S("-Infinity")), -(double)INFINITY);
+    CDBL_IS(cast(STR, DOUBLE, S("+Infinity")), (double)INFINITY);
     CDBL_IS(cast(STR, DOUBLE, S("0x1.8p1")), 3.0);
     CDBL_IS(cast(STR, DOUBLE, S("1.5f")), 1.5);
     CDBL_IS(cast(STR, DOUBLE, S("2D")), 2.0);
-    CDBL_IS(cast(STR, DOUBLE, S("1e400")), INFINITY);
+    CDBL_IS(cast(STR, DOUBLE, S("1e400")), (double)INFINITY);
     CDBL_IS(cast(STR, DOUBLE, S("-1e-400")), -0.0);
     CDBL_IS(cast(STR, DOUBLE, S("0.30000000000000004")), 0.1 + 0.2);
     CAST_FAILS(cast(STR, DOUBLE, S("abc")), "Cannot cast 'abc' to DOUBLE");
