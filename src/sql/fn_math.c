@@ -3,11 +3,13 @@
  * generated code calls java.lang.Math, BigDecimal and java.util.Random): rounding, logarithms
  * and trigonometry, signs, random numbers, BIN and HEX, GREATEST/LEAST, IF and NULLIF.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wctype.h>
 
 #include "functions.h"
 #include "sql_int.h"
@@ -742,6 +744,95 @@ static int nullif_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_
     return 0;
 }
 
+/* ---- IS_ALPHA, IS_DECIMAL, IS_DIGIT ---------------------------------------------------------- */
+
+/*
+ * Flink's SqlFunctionUtils.isAlpha/isDecimal/isDigit of a string or a number, BOOLEAN NOT NULL
+ * (FALSE for NULL): a string is alphabetic when it is not empty and every character is a letter
+ * (Character.isLetter: Unicode's letters, classified here by the C library's C.UTF-8 locale);
+ * all digits when it is not empty and every character is 0..9; decimal when Java parses it as a
+ * number (Double.parseDouble: trimmed, exponents, NaN, Infinity). Of numbers: IS_DECIMAL is
+ * TRUE, IS_DIGIT TRUE for integers, IS_ALPHA FALSE.
+ */
+static const rill__sql_ltype *is_infer(rill__arena *a, const rill__sql_fn_call *call,
+                                       const rill__sql_ltype **cast, char *msg, size_t cap)
+{
+    (void)cast;
+    const rill__sql_ltype *t = call->args[0]->type;
+    if (!rill__sql_is_character(t) && !numeric_or_null(t)) {
+        snprintf(msg, cap, "%s takes a character string or a number", call->name);
+        return NULL;
+    }
+    return rill__sql_fn_type(a, RILL_SQLT_BOOLEAN, 0, 0, false);
+}
+
+static int is_open(rill__sql_fn_ctx *c)
+{
+    if (c->x->call->name[3] == 'A') /* IS_ALPHA: Unicode's letters */
+        c->state = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    return 0;
+}
+
+static void is_close(rill__sql_fn_ctx *c)
+{
+    if (c->state)
+        freelocale((locale_t)c->state);
+    c->state = NULL;
+}
+
+/* The code point at s[*i] (UTF-8), *i moved past it; -1 for a byte that starts none. */
+static long utf8_next(const char *s, size_t n, size_t *i)
+{
+    unsigned char b = (unsigned char)s[(*i)++];
+    int more = b < 0x80 ? 0 : b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
+    if (more < 0)
+        return -1;
+    long cp = more ? b & (0x3f >> more) : b;
+    for (int k = 0; k < more; k++, (*i)++) {
+        if (*i >= n || ((unsigned char)s[*i] & 0xc0) != 0x80)
+            return -1;
+        cp = cp << 6 | ((unsigned char)s[*i] & 0x3f);
+    }
+    return cp;
+}
+
+static int is_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
+{
+    char kind = c->x->call->name[3]; /* A(LPHA), D(ECIMAL), D(IGIT) */
+    bool decimal = !strcmp(c->x->call->name, "IS_DECIMAL");
+    const rill__sql_ltype *t = c->x->args[0]->type;
+    out->v = 0;
+    if (args[0].null || t->root == RILL_SQLT_NULL)
+        return 0;
+    if (!rill__sql_is_character(t)) {
+        out->v = decimal || (kind == 'D' && rill__sql_is_integer(t));
+        return 0;
+    }
+    if (args[0].len == 0)
+        return 0;
+    if (decimal) { /* what CAST(s AS DOUBLE) takes: Java's parse */
+        static const rill__sql_ltype DBL_T = {.root = RILL_SQLT_DOUBLE, .nullable = true};
+        rill__err e = {0};
+        rill__sql_fn_ctx tmp = {.x = c->x, .err = &e};
+        rill__sql_val d = {0};
+        out->v = rill__sql_cast_string_row(&tmp, t, &DBL_T, &args[0], &d) == 0;
+        rill__buf_free(&tmp.tmp);
+        return 0;
+    }
+    for (size_t i = 0; i < args[0].len;) {
+        long cp = utf8_next(args[0].b, args[0].len, &i);
+        bool ok =
+            kind == 'A'
+                ? cp >= 0 && (cp < 0x80 ? ((cp | 32) >= 'a' && (cp | 32) <= 'z')
+                                        : c->state && iswalpha_l((wint_t)cp, (locale_t)c->state))
+                : cp >= '0' && cp <= '9';
+        if (!ok)
+            return 0;
+    }
+    out->v = 1;
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define STRICT RILL_SQLF_STRICT
@@ -787,5 +878,8 @@ const rill__sql_fn rill__sql_fn_math[] = {
     {"LEAST", 1, -1, STRICT, greatest_infer, greatest_row, NULL, NULL},
     {"IF", 3, 3, 0, if_infer, if_row, NULL, NULL},
     {"NULLIF", 2, 2, 0, nullif_infer, nullif_row, NULL, NULL},
+    {"IS_ALPHA", 1, 1, 0, is_infer, is_row, is_open, is_close},
+    {"IS_DECIMAL", 1, 1, 0, is_infer, is_row, is_open, is_close},
+    {"IS_DIGIT", 1, 1, 0, is_infer, is_row, is_open, is_close},
     {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

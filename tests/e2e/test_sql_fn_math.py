@@ -237,7 +237,8 @@ STRINGS = ["12", " 12 ", "-7", "+5", "1.9", "-1.9", ".", "+", "-", "1.", ".5", "
            "2147483648", "-2147483648", "-2147483649", "9223372036854775807",
            "9223372036854775808", "-9223372036854775808", "yes", "N", "TRUE", "f", "0", "1",
            "99999999.994", "99999999.995", "-0.005", "0.005", "12345678901234567890", "1_000",
-           "\t3\t", "0.1", "3.4028236e38", "1e400", "-1e-400", "2.5", "-2.5", "00012"]
+           "\t3\t", "0.1", "\u00e9a", "\u65e5\u672c", "a b", "x1", "3.4028236e38", "1e400",
+           "-1e-400", "2.5", "-2.5", "00012"]
 DOUBLES = [2.675, -2.675, 0.5, -0.5, 1.5, -2.5, 0.125, 1e-5, -1e-5, 1e7, 123456789.987, 1e20,
            -1e-320, 5e-324, 0.0, 1.0, -1.0, 0.1, 1e300, 999.9999, 1.005, 0.045]
 INTS = [0, 1, -1, 5, -5, 15, -15, 25, 2147483647, -2147483648, 2147483645, 100, -100]
@@ -276,7 +277,7 @@ def csv_text(v):
     return str(v)
 
 
-# ---- the query and its oracle ---------------------------------------------------------------------
+# ---- the query and its oracle ----------------------------------------------------------------
 
 EXPRS = [
     # ROUND / TRUNCATE / FLOOR / CEIL
@@ -336,6 +337,11 @@ EXPRS = [
     ("IF(d > 0, 'pos', 'neg')", lambda r: ("ANY", "pos" if r.d is not None and r.d > 0 else
                                             "neg")),
     ("NULLIF(i, 0)", lambda r: ("ANY", None if r.i is None or r.i == 0 else r.i)),
+    ("IS_ALPHA(s)", lambda r: r.s is not None and r.s != "" and r.s.isalpha()),
+    ("IS_DIGIT(s)", lambda r: r.s is not None and r.s != "" and all(c in "0123456789"
+                                                                    for c in r.s)),
+    ("IS_DECIMAL(s)", lambda r: r.s is not None and parse_double(r.s) is not None),
+    ("IS_DIGIT(i)", lambda r: r.i is not None),
     # CAST to strings
     ("CAST(d AS STRING)", lambda r: java_text(r.d)),
     ("CAST(f AS STRING)", lambda r: java_text(r.f, True)),
@@ -401,7 +407,8 @@ def oracle_line(t, exprs):
     cols = []
     for sql, fn in exprs:
         names = re.findall(r"\b([ibdfms])\b", re.sub(r"'[^']*'", "", sql))
-        if any(getattr(r, n) is None for n in names) and not sql.startswith(("IF(", "NULLIF(")):
+        if any(getattr(r, n) is None for n in names) and not sql.startswith(
+                ("IF(", "NULLIF(", "IS_")):
             cols.append("null")
             continue
         try:

@@ -486,6 +486,38 @@ TEST(sql_fn_bin_hex_greatest_if_nullif)
     rill__arena_close(&A);
 }
 
+TEST(sql_fn_is_alpha_decimal_digit)
+{
+    rill__arena_init(&A, 65536);
+    res r = call("IS_ALPHA", 1, A_(STR, S("abc")));
+    TYPE_IS(r, RILL_SQLT_BOOLEAN, 0, 0);
+    CHECK(!r.type->nullable);
+    INT_IS(r, 1);
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S("Zé日本"))), 1);
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S("a1"))), 0);
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S("a b"))), 0);
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S("a\xe2\x82\xac"))), 0); /* the euro sign */
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S("a\xff"))), 0);         /* not UTF-8 */
+    INT_IS(call("IS_ALPHA", 1, A_(STR, S(""))), 0);
+    INT_IS(call("IS_ALPHA", 1, A_(STR, NUL)), 0); /* FALSE, not NULL */
+    INT_IS(call("IS_ALPHA", 1, A_(INT_, I(1))), 0);
+    INT_IS(call("IS_DIGIT", 1, A_(STR, S("0123456789"))), 1);
+    INT_IS(call("IS_DIGIT", 1, A_(STR, S("12.3"))), 0);
+    INT_IS(call("IS_DIGIT", 1, A_(STR, S("-1"))), 0);
+    INT_IS(call("IS_DIGIT", 1, A_(STR, S(""))), 0);
+    INT_IS(call("IS_DIGIT", 1, A_(BIGINT, I(-5))), 1);
+    INT_IS(call("IS_DIGIT", 1, A_(DOUBLE, Dv(1))), 0);
+    INT_IS(call("IS_DECIMAL", 1, A_(STR, S("1.5e3"))), 1);
+    INT_IS(call("IS_DECIMAL", 1, A_(STR, S(" -12 "))), 1);
+    INT_IS(call("IS_DECIMAL", 1, A_(STR, S("NaN"))), 1);
+    INT_IS(call("IS_DECIMAL", 1, A_(STR, S("1.2.3"))), 0);
+    INT_IS(call("IS_DECIMAL", 1, A_(STR, S(" "))), 0);
+    INT_IS(call("IS_DECIMAL", 1, A_(DEC(5, 2), Mv(1))), 1);
+    INT_IS(call("IS_DECIMAL", 1, A_(INT_, NUL)), 0);
+    FAILS(call("IS_DIGIT", 1, A_(BOOL, I(1))), "takes a character string or a number");
+    rill__arena_close(&A);
+}
+
 /* ---- CAST ------------------------------------------------------------------------------------ */
 
 typedef struct cres {
