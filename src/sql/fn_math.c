@@ -536,8 +536,10 @@ static int rand_open(rill__sql_fn_ctx *c)
         static uint64_t uniq = UINT64_C(8682522807148012);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uniq *= UINT64_C(1181783497276652981);
-        jr_seed(r, (int64_t)(uniq ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+        /* tasks open programs on their own threads */
+        uint64_t u = __atomic_add_fetch(&uniq, UINT64_C(0x9E3779B97F4A7C15), __ATOMIC_RELAXED);
+        u *= UINT64_C(1181783497276652981);
+        jr_seed(r, (int64_t)(u ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
                              (uint64_t)(uintptr_t)r));
     }
     c->state = r;
