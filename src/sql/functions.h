@@ -130,6 +130,26 @@ int rill__sql_cast_time_text(rill__sql_fn_ctx *c, const rill__sql_ltype *from,
                              const rill__sql_ltype *to, const rill__sql_val *in,
                              rill__sql_val *out);
 
+/* fn_time.c: CEIL/FLOOR(x TO unit) of a DATE, TIME, TIMESTAMP or TIMESTAMP_LTZ, for fn_math.c's
+ * CEIL and FLOOR to call when call->form is RILL_SQL_C_CEIL_TO (call->name "CEIL" or "FLOOR"
+ * tells which): the infer and the row kernel of a strict function. */
+const rill__sql_ltype *rill__sql_fn_time_ceil_floor_infer(rill__arena *a,
+                                                          const rill__sql_fn_call *call,
+                                                          const rill__sql_ltype **cast, char *msg,
+                                                          size_t cap);
+int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
+                                     rill__sql_val *out);
+
+/* fn_time.c: literals for the binder. DATE 'yyyy-MM-dd' or TIME 'HH:mm:ss[.f]' (root DATE or
+ * TIME), and INTERVAL [-]'text' qualifier (months for YEAR/MONTH, else milliseconds): the slot
+ * value and the literal's type (NOT NULL), or NULL with msg set. */
+const rill__sql_ltype *rill__sql_fn_time_literal(rill__arena *a, rill__sql_root root,
+                                                 const char *text, uint64_t *value, char *msg,
+                                                 size_t cap);
+const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *text, int sign,
+                                                  const rill__sql_interval_q *q, uint64_t *value,
+                                                  char *msg, size_t cap);
+
 /* Helpers for infer: the nullability of a strict call (any argument nullable), and a type
  * made in a. */
 bool rill__sql_fn_any_nullable(const rill__sql_fn_call *call);
