@@ -1702,3 +1702,57 @@ bad:
              names[from], from == to ? "" : " TO ", from == to ? "" : names[to]);
     return NULL;
 }
+
+/* ---- datetime arithmetic ------------------------------------------------------------------- */
+
+bool rill__sql_fn_time_arith_ok(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                                const rill__sql_ltype *y)
+{
+    if (rill__sql_is_interval(t))
+        return x->root == t->root && y->root == t->root;
+    if (!rill__sql_is_datetime(t))
+        return false;
+    const rill__sql_ltype *dt = rill__sql_is_datetime(x) ? x : y, *iv = dt == x ? y : x;
+    if (!rill__sql_is_datetime(dt) || !rill__sql_is_interval(iv) || (minus && dt != x))
+        return false;
+    if (dt->root == t->root)
+        return !(t->root == RILL_SQLT_TIME && iv->root == RILL_SQLT_INTERVAL_YM);
+    return dt->root == RILL_SQLT_DATE && t->root == RILL_SQLT_TIMESTAMP &&
+           iv->root == RILL_SQLT_INTERVAL_DT;
+}
+
+bool rill__sql_fn_time_arith(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                             uint64_t vx, const rill__sql_ltype *y, uint64_t vy, uint64_t *out)
+{
+    bool first = rill__sql_is_datetime(x);
+    const rill__sql_ltype *dt = first ? x : y, *iv = first ? y : x;
+    int64_t d = (int64_t)(first ? vx : vy), n = (int64_t)(first ? vy : vx);
+    if (minus)
+        n = (int64_t)((uint64_t)0 - (uint64_t)n);
+    if (dt->root == RILL_SQLT_DATE && t->root == RILL_SQLT_DATE) {
+        *out = (uint64_t)(iv->root == RILL_SQLT_INTERVAL_YM ? add_months(d, n)
+                                                            : d + n / 86400000);
+        return true;
+    }
+    if (dt->root == RILL_SQLT_TIME) { /* around the clock */
+        *out = (uint64_t)floor_mod(floor_mod(d, 86400000) + floor_mod(n, 86400000), 86400000);
+        return true;
+    }
+    /* timestamps (an LTZ's instant in UTC: months count in UTC's calendar) */
+    const rill__tz *z = utc_zone();
+    int64_t secs, ns;
+    local_of(dt, (uint64_t)d, z, &secs, &ns);
+    if (iv->root == RILL_SQLT_INTERVAL_YM) {
+        int64_t days = floor_div(secs, DAYS);
+        secs = add_months(days, n) * DAYS + (secs - days * DAYS);
+    } else {
+        rill__i128 total = (rill__i128)secs * NS + ns + (rill__i128)n * 1000000;
+        rill__i128 lim = (rill__i128)(INT64_MAX / 2000) * NS;
+        if (total > lim || total < -lim)
+            return false;
+        secs = (int64_t)(total / NS), ns = (int64_t)(total % NS);
+        if (ns < 0)
+            ns += NS, secs--;
+    }
+    return value_of(t, secs, ns, z, out);
+}

@@ -150,6 +150,15 @@ const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *te
                                                   const rill__sql_interval_q *q, uint64_t *value,
                                                   char *msg, size_t cap);
 
+/* fn_time.c: datetime +/- interval (interval + datetime), the evaluator's arithmetic for them:
+ * whether eval.c can compute x op y into t, and one row of it (false: out of t's range). A
+ * DATE plus a day-time interval is a DATE (whole days) or, when t says so, a TIMESTAMP; months
+ * are added with the day cut to the month's length; a TIME goes around the clock. */
+bool rill__sql_fn_time_arith_ok(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                                const rill__sql_ltype *y);
+bool rill__sql_fn_time_arith(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                             uint64_t vx, const rill__sql_ltype *y, uint64_t vy, uint64_t *out);
+
 /* Helpers for infer: the nullability of a strict call (any argument nullable), and a type
  * made in a. */
 bool rill__sql_fn_any_nullable(const rill__sql_fn_call *call);
