@@ -1011,8 +1011,8 @@ static int64_t extract_local(rill__sql_unit u, int64_t secs, int64_t ns)
         return (weekday(d.days) + 6) % 7 + 1;
     case RILL_SQL_UNIT_DOY:
         return d.days - days_from_civil(d.y, 1, 1) + 1;
-    case RILL_SQL_UNIT_EPOCH:
-        return secs;
+    case RILL_SQL_UNIT_EPOCH: /* Flink's: milliseconds / 1000, truncated */
+        return secs < 0 && ns > 0 ? secs + 1 : secs;
     case RILL_SQL_UNIT_DECADE:
         return d.y / 10;
     case RILL_SQL_UNIT_CENTURY:
