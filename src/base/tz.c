@@ -247,8 +247,8 @@ static bool tzif_block(rill__tz *z, const unsigned char *p, size_t n, bool wide,
     if (timecnt > 100000 || typecnt == 0 || typecnt > 256 || charcnt > 100000 || leap > 100000 ||
         isut > 256 || isstd > 256)
         return false;
-    size_t need = 44 + timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) +
-                  isstd + isut;
+    size_t need =
+        44 + timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) + isstd + isut;
     if (need > n)
         return false;
     const unsigned char *tt = p + 44, *idx = tt + timecnt * tsz, *types = idx + timecnt;

@@ -354,9 +354,9 @@ static bool parse_date_text(const char *s, size_t n, int64_t *days)
 
 /* ---- patterns (Java's SimpleDateFormat / DateTimeFormatter letters) ------------------------ */
 
-static const char *const MONTHS[] = {"January", "February", "March",     "April",
-                                     "May",     "June",     "July",      "August",
-                                     "September", "October", "November", "December"};
+static const char *const MONTHS[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
 static const char *const WEEKDAYS[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                        "Thursday", "Friday", "Saturday"};
 
@@ -441,10 +441,9 @@ static void put_offset(rill__buf *b, int32_t off, bool colon, bool z_for_zero, i
 /* Formats a local date-time with a pattern into b. sdf: SimpleDateFormat's letters (S counts
  * milliseconds, u is the day of the week), else DateTimeFormatter's (S is the fraction, u the
  * year). has_off: an offset is known (Z, X print it). NULL, or the message of a bad pattern. */
-static const char *format_pattern(rill__buf *b, const char *pat, size_t n, const dtm *t,
-                                  bool sdf, bool has_off, int32_t off)
+static const char *format_pattern(rill__buf *b, const char *pat, size_t n, const dtm *t, bool sdf,
+                                  bool has_off, int32_t off, char msg[64])
 {
-    static char msg[64];
     const char *p = pat, *e = pat + n;
     pitem it;
     while (next_item(&p, e, &it)) {
@@ -532,7 +531,7 @@ static const char *format_pattern(rill__buf *b, const char *pat, size_t n, const
                 put_offset(b, off, c >= 3, it.letter == 'X', c);
             break;
         default:
-            snprintf(msg, sizeof msg, "Unknown pattern letter: %c", it.letter);
+            snprintf(msg, 64, "Unknown pattern letter: %c", it.letter);
             return msg;
         }
     }
@@ -717,8 +716,7 @@ bool rill__sql_cast_time_text_ok(const rill__sql_ltype *from, const rill__sql_lt
 }
 
 int rill__sql_cast_time_text(rill__sql_fn_ctx *c, const rill__sql_ltype *from,
-                             const rill__sql_ltype *to, const rill__sql_val *in,
-                             rill__sql_val *out)
+                             const rill__sql_ltype *to, const rill__sql_val *in, rill__sql_val *out)
 {
     const rill__tz *z = utc_zone();
     if (!rill__sql_is_character(from)) { /* to text: Flink's yyyy-MM-dd HH:mm:ss[.f{p}] */
@@ -752,7 +750,8 @@ int rill__sql_cast_time_text(rill__sql_fn_ctx *c, const rill__sql_ltype *from,
         break;
     }
     if (!ok || !value_of(to, secs, ns, z, &out->v)) {
-        static const char *const names[] = {[RILL_SQLT_DATE] = "DATE", [RILL_SQLT_TIME] = "TIME",
+        static const char *const names[] = {[RILL_SQLT_DATE] = "DATE",
+                                            [RILL_SQLT_TIME] = "TIME",
                                             [RILL_SQLT_TIMESTAMP] = "TIMESTAMP",
                                             [RILL_SQLT_TIMESTAMP_LTZ] = "TIMESTAMP_LTZ"};
         return rill__sql_fn_fail(c, "Cannot cast '%.*s' to %s", (int)RILL_MIN(in->len, 64), in->b,
@@ -832,8 +831,7 @@ static int set_text(rill__sql_fn_ctx *c, rill__sql_val *out)
 /* ---- DATE_FORMAT ----------------------------------------------------------------------------- */
 
 static const rill__sql_ltype *date_format_infer(rill__arena *a, const rill__sql_fn_call *call,
-                                                const rill__sql_ltype **cast, char *msg,
-                                                size_t cap)
+                                                const rill__sql_ltype **cast, char *msg, size_t cap)
 {
     (void)cast;
     const rill__sql_ltype *t = call->args[0]->type;
@@ -855,6 +853,7 @@ static int date_format_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill_
     const rill__sql_ltype *t = c->x->args[0]->type;
     int64_t secs, ns;
     const char *bad;
+    char bad_msg[64];
     dtm d;
     if (rill__sql_is_character(t)) {
         /* Flink: the string read as yyyy-MM-dd HH:mm:ss, formatted by SimpleDateFormat */
@@ -869,11 +868,11 @@ static int date_format_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill_
         if (ho)
             secs -= off;
         split(secs, ns, &d);
-        bad = format_pattern(&c->tmp, args[1].b, args[1].len, &d, true, true, 0);
+        bad = format_pattern(&c->tmp, args[1].b, args[1].len, &d, true, true, 0, bad_msg);
     } else {
         local_of(t, args[0].v, zone_of(c), &secs, &ns);
         split(secs, ns, &d);
-        bad = format_pattern(&c->tmp, args[1].b, args[1].len, &d, false, false, 0);
+        bad = format_pattern(&c->tmp, args[1].b, args[1].len, &d, false, false, 0, bad_msg);
     }
     if (bad)
         return rill__sql_fn_fail(c, "DATE_FORMAT with the format '%.*s': %s",
@@ -910,11 +909,11 @@ static rill__sql_unit part_unit(const rill__sql_fn_call *call)
     static const struct {
         const char *name;
         rill__sql_unit unit;
-    } names[] = {{"YEAR", RILL_SQL_UNIT_YEAR},      {"QUARTER", RILL_SQL_UNIT_QUARTER},
-                 {"MONTH", RILL_SQL_UNIT_MONTH},    {"WEEK", RILL_SQL_UNIT_WEEK},
-                 {"DAYOFYEAR", RILL_SQL_UNIT_DOY},  {"DAYOFMONTH", RILL_SQL_UNIT_DAY},
-                 {"DAYOFWEEK", RILL_SQL_UNIT_DOW},  {"HOUR", RILL_SQL_UNIT_HOUR},
-                 {"MINUTE", RILL_SQL_UNIT_MINUTE},  {"SECOND", RILL_SQL_UNIT_SECOND}};
+    } names[] = {{"YEAR", RILL_SQL_UNIT_YEAR},     {"QUARTER", RILL_SQL_UNIT_QUARTER},
+                 {"MONTH", RILL_SQL_UNIT_MONTH},   {"WEEK", RILL_SQL_UNIT_WEEK},
+                 {"DAYOFYEAR", RILL_SQL_UNIT_DOY}, {"DAYOFMONTH", RILL_SQL_UNIT_DAY},
+                 {"DAYOFWEEK", RILL_SQL_UNIT_DOW}, {"HOUR", RILL_SQL_UNIT_HOUR},
+                 {"MINUTE", RILL_SQL_UNIT_MINUTE}, {"SECOND", RILL_SQL_UNIT_SECOND}};
     if (call->form == RILL_SQL_C_EXTRACT)
         return call->unit;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -1067,8 +1066,7 @@ static const rill__sql_ltype *to_timestamp_infer(rill__arena *a, const rill__sql
     if (!texts_ok(call, msg, cap, "a string and an optional format string"))
         return NULL;
     bool date = !strcmp(call->name, "TO_DATE");
-    return rill__sql_fn_type(a, date ? RILL_SQLT_DATE : RILL_SQLT_TIMESTAMP, date ? 0 : 3, 0,
-                             true);
+    return rill__sql_fn_type(a, date ? RILL_SQLT_DATE : RILL_SQLT_TIMESTAMP, date ? 0 : 3, 0, true);
 }
 
 /* A local date-time from a string: Flink's default form, or a DateTimeFormatter pattern (then
@@ -1079,8 +1077,7 @@ static bool parse_local(const rill__sql_val *args, int n, int64_t *secs, int64_t
         return parse_ts_text(args[0].b, args[0].len, secs, ns);
     bool ho;
     int32_t off;
-    if (parse_pattern(args[0].b, args[0].len, args[1].b, args[1].len, false, secs, ns, &ho,
-                      &off))
+    if (parse_pattern(args[0].b, args[0].len, args[1].b, args[1].len, false, secs, ns, &ho, &off))
         return true;
     const char *p = args[0].b, *e = p + args[0].len;
     trim(&p, &e);
@@ -1176,9 +1173,11 @@ static int from_unixtime_row(rill__sql_fn_ctx *c, const rill__sql_val *args, ril
     dtm d;
     split(s + off, 0, &d);
     static const char def[] = "yyyy-MM-dd HH:mm:ss";
-    const char *bad = c->x->n_args > 1
-                          ? format_pattern(&c->tmp, args[1].b, args[1].len, &d, true, true, off)
-                          : format_pattern(&c->tmp, def, sizeof def - 1, &d, true, true, off);
+    char bad_msg[64];
+    const char *bad =
+        c->x->n_args > 1
+            ? format_pattern(&c->tmp, args[1].b, args[1].len, &d, true, true, off, bad_msg)
+            : format_pattern(&c->tmp, def, sizeof def - 1, &d, true, true, off, bad_msg);
     if (bad)
         return rill__sql_fn_fail(c, "FROM_UNIXTIME: %s", bad);
     return set_text(c, out);
@@ -1190,8 +1189,9 @@ static const rill__sql_ltype *to_ltz_infer(rill__arena *a, const rill__sql_fn_ca
     (void)cast;
     const rill__sql_ltype *t = call->args[0]->type;
     if (!rill__sql_is_numeric(t) && !is_null_type(t)) {
-        snprintf(msg, cap, "TO_TIMESTAMP_LTZ takes a number of seconds or milliseconds and its "
-                           "precision (0 or 3)");
+        snprintf(msg, cap,
+                 "TO_TIMESTAMP_LTZ takes a number of seconds or milliseconds and its "
+                 "precision (0 or 3)");
         return NULL;
     }
     if (call->n_args > 1) {
@@ -1253,8 +1253,9 @@ static const rill__sql_ltype *now_infer(rill__arena *a, const rill__sql_fn_call 
     (void)cast;
     bool niladic = strcmp(call->name, "NOW") && strcmp(call->name, "CURRENT_ROW_TIMESTAMP");
     if (niladic != (call->form == RILL_SQL_C_NILADIC)) {
-        snprintf(msg, cap, niladic ? "%s is written without parentheses"
-                                   : "%s is written with parentheses: %s()",
+        snprintf(msg, cap,
+                 niladic ? "%s is written without parentheses"
+                         : "%s is written with parentheses: %s()",
                  call->name, call->name);
         return NULL;
     }
@@ -1446,13 +1447,12 @@ const rill__sql_ltype *rill__sql_fn_time_ceil_floor_infer(rill__arena *a,
     bool ok = rill__sql_is_datetime(t) &&
               (u == RILL_SQL_UNIT_DECADE || u == RILL_SQL_UNIT_CENTURY ||
                u == RILL_SQL_UNIT_MILLENNIUM || u == RILL_SQL_UNIT_YEAR ||
-               u == RILL_SQL_UNIT_QUARTER || u == RILL_SQL_UNIT_MONTH ||
-               (unit_ns(u) >= 1000000));
+               u == RILL_SQL_UNIT_QUARTER || u == RILL_SQL_UNIT_MONTH || (unit_ns(u) >= 1000000));
     if (ok && t->root == RILL_SQLT_TIME && (unit_ns(u) == 0 || unit_ns(u) >= DAYS * NS))
         ok = false;
     if (!ok) {
-        snprintf(msg, cap, "Cannot apply '%s' to arguments of type '%s(<%s> TO <%s>)'",
-                 call->name, call->name, rill__sql_type_str(a, t), rill__sql_unit_name(u));
+        snprintf(msg, cap, "Cannot apply '%s' to arguments of type '%s(<%s> TO <%s>)'", call->name,
+                 call->name, rill__sql_type_str(a, t), rill__sql_unit_name(u));
         return NULL;
     }
     if (t->root == RILL_SQLT_TIMESTAMP_LTZ && !zone_ok(call, msg, cap))
@@ -1469,7 +1469,7 @@ int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *a
     const rill__tz *z = zone_of(c);
     int64_t secs, ns;
     local_of(t, args[0].v, z, &secs, &ns);
-    int64_t days = floor_div(secs, DAYS), sod = secs - days * DAYS;
+    int64_t days = floor_div(secs, DAYS);
     int64_t lo_s, lo_ns = 0, hi_s, hi_ns = 0; /* the unit's start at or before x, the next */
     if (unit_ns(u) && u != RILL_SQL_UNIT_WEEK) {
         rill__i128 v = (rill__i128)secs * NS + ns, un = unit_ns(u);
@@ -1517,7 +1517,6 @@ int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *a
         lo_s = lo * DAYS, hi_s = hi * DAYS;
     }
     bool on = lo_s == secs && lo_ns == ns;
-    (void)sod;
     if (ceil && !on)
         secs = hi_s, ns = hi_ns;
     else
@@ -1530,12 +1529,12 @@ int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *a
 /* ---- CONVERT_TZ ------------------------------------------------------------------------------ */
 
 static const rill__sql_ltype *convert_tz_infer(rill__arena *a, const rill__sql_fn_call *call,
-                                               const rill__sql_ltype **cast, char *msg,
-                                               size_t cap)
+                                               const rill__sql_ltype **cast, char *msg, size_t cap)
 {
     (void)cast;
-    if (!texts_ok(call, msg, cap, "three strings: a date-time, the zone it is in, and the zone "
-                                  "to show it in") ||
+    if (!texts_ok(call, msg, cap,
+                  "three strings: a date-time, the zone it is in, and the zone "
+                  "to show it in") ||
         !zone_arg_ok(call, 1, msg, cap) || !zone_arg_ok(call, 2, msg, cap))
         return NULL;
     return string_type(a, rill__sql_fn_any_nullable(call));
@@ -1559,8 +1558,9 @@ static int convert_tz_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__
     }
     int64_t inst = ho ? secs - off : rill__tz_from_local(from, secs);
     dtm d;
+    char bad_msg[64];
     split(inst + rill__tz_offset(to, inst), 0, &d);
-    format_pattern(&c->tmp, def, sizeof def - 1, &d, true, false, 0);
+    format_pattern(&c->tmp, def, sizeof def - 1, &d, true, false, 0, bad_msg);
     return set_text(c, out);
 }
 
@@ -1695,8 +1695,8 @@ const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *te
     if (total > INT64_MAX)
         goto bad;
     *value = (uint64_t)(sign < 0 ? -(int64_t)total : (int64_t)total);
-    return rill__sql_type_interval(a, from, to, q->precision,
-                                   to == RILL_SQLU_SECOND ? q->frac : 0, false);
+    return rill__sql_type_interval(a, from, to, q->precision, to == RILL_SQLU_SECOND ? q->frac : 0,
+                                   false);
 bad:
     snprintf(msg, cap, "Illegal interval literal format '%s' for INTERVAL %s%s%s", text,
              names[from], from == to ? "" : " TO ", from == to ? "" : names[to]);
@@ -1730,8 +1730,7 @@ bool rill__sql_fn_time_arith(bool minus, const rill__sql_ltype *t, const rill__s
     if (minus)
         n = (int64_t)((uint64_t)0 - (uint64_t)n);
     if (dt->root == RILL_SQLT_DATE && t->root == RILL_SQLT_DATE) {
-        *out = (uint64_t)(iv->root == RILL_SQLT_INTERVAL_YM ? add_months(d, n)
-                                                            : d + n / 86400000);
+        *out = (uint64_t)(iv->root == RILL_SQLT_INTERVAL_YM ? add_months(d, n) : d + n / 86400000);
         return true;
     }
     if (dt->root == RILL_SQLT_TIME) { /* around the clock */

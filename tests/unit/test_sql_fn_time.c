@@ -36,8 +36,12 @@ static const rill__sql_ltype *ty(rill__sql_root root, int p)
 /* 2024-05-01T12:00:00Z and such as seconds */
 static int64_t utc_secs(int y, int mo, int d, int h, int mi, int s)
 {
-    struct tm t = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                   .tm_hour = h, .tm_min = mi, .tm_sec = s};
+    struct tm t = {.tm_year = y - 1900,
+                   .tm_mon = mo - 1,
+                   .tm_mday = d,
+                   .tm_hour = h,
+                   .tm_min = mi,
+                   .tm_sec = s};
     return (int64_t)timegm(&t);
 }
 
@@ -50,9 +54,9 @@ TEST(sql_tz_zones_by_name)
     static const struct {
         const char *name;
         int32_t off;
-    } fixed[] = {{"Z", 0},           {"+08:00", 28800},    {"-05:30", -19800}, {"GMT+8", 28800},
-                 {"UTC-05:30", -19800}, {"+0930", 34200},   {"GMT", 0},         {"UT+01", 3600},
-                 {"+18:00", 64800}};
+    } fixed[] = {{"Z", 0},         {"+08:00", 28800},     {"-05:30", -19800},
+                 {"GMT+8", 28800}, {"UTC-05:30", -19800}, {"+0930", 34200},
+                 {"GMT", 0},       {"UT+01", 3600},       {"+18:00", 64800}};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
         const rill__tz *z = rill__tz_get(fixed[i].name);
         if (!z)
@@ -60,9 +64,9 @@ TEST(sql_tz_zones_by_name)
         CHECK_EQ(rill__tz_offset(z, 0), fixed[i].off);
         CHECK_EQ(rill__tz_offset(z, 4000000000LL), fixed[i].off);
     }
-    static const char *const bad[] = {"Mars/Olympus", "+19:00", "GMT+8:0", "../etc/passwd",
-                                      "Asia/../../etc/passwd", "/etc/localtime", "", "+8:00",
-                                      "UTC+", "asia/shanghai"};
+    static const char *const bad[] = {
+        "Mars/Olympus",   "+19:00", "GMT+8:0", "../etc/passwd", "Asia/../../etc/passwd",
+        "/etc/localtime", "",       "+8:00",   "UTC+",          "asia/shanghai"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (rill__tz_get(bad[i]))
             rill_test_fail(__FILE__, __LINE__, "zone '%s' should be unknown", bad[i]);
@@ -148,8 +152,8 @@ static bool bind_call(kcall *k, const char *name, rill__sql_call_form form, rill
 {
     const rill__sql_fn *fn = rill__sql_fn_find(name);
     rill__sql_fn_call *call = rill__arena_alloc(&A, sizeof *call);
-    *call = (rill__sql_fn_call){.name = name, .n_args = n, .args = args, .form = form,
-                                .unit = unit, .zone = zone};
+    *call = (rill__sql_fn_call){
+        .name = name, .n_args = n, .args = args, .form = form, .unit = unit, .zone = zone};
     const rill__sql_ltype *cast[4] = {0};
     const rill__sql_ltype *t;
     msg[0] = '\0';
@@ -236,9 +240,10 @@ TEST(sql_fn_time_extract_and_format_against_gmtime)
     rill__arena_init(&A, 1 << 16);
     const rill__sql_ltype *ts = ty(RILL_SQLT_TIMESTAMP, 3);
     static const rill__sql_unit units[] = {
-        RILL_SQL_UNIT_YEAR, RILL_SQL_UNIT_MONTH,  RILL_SQL_UNIT_DAY,         RILL_SQL_UNIT_HOUR,
-        RILL_SQL_UNIT_MINUTE, RILL_SQL_UNIT_SECOND, RILL_SQL_UNIT_MILLISECOND, RILL_SQL_UNIT_DOW,
-        RILL_SQL_UNIT_DOY, RILL_SQL_UNIT_QUARTER, RILL_SQL_UNIT_WEEK,        RILL_SQL_UNIT_ISODOW};
+        RILL_SQL_UNIT_YEAR,        RILL_SQL_UNIT_MONTH,  RILL_SQL_UNIT_DAY,
+        RILL_SQL_UNIT_HOUR,        RILL_SQL_UNIT_MINUTE, RILL_SQL_UNIT_SECOND,
+        RILL_SQL_UNIT_MILLISECOND, RILL_SQL_UNIT_DOW,    RILL_SQL_UNIT_DOY,
+        RILL_SQL_UNIT_QUARTER,     RILL_SQL_UNIT_WEEK,   RILL_SQL_UNIT_ISODOW};
     kcall ex[12];
     for (int u = 0; u < 12; u++)
         ex[u] = K("EXTRACT", RILL_SQL_C_EXTRACT, units[u], "UTC", 1, ts);
@@ -252,9 +257,9 @@ TEST(sql_fn_time_extract_and_format_against_gmtime)
         int64_t frac = ((ms % 1000) + 1000) % 1000;
         char iso[16];
         strftime(iso, sizeof iso, "%V %u", &tm);
-        int64_t want[12] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                            tm.tm_min,          tm.tm_sec,     frac,       tm.tm_wday + 1,
-                            tm.tm_yday + 1,     tm.tm_mon / 3 + 1, atoi(iso), atoi(iso + 3)};
+        int64_t want[12] = {tm.tm_year + 1900, tm.tm_mon + 1,     tm.tm_mday, tm.tm_hour,
+                            tm.tm_min,         tm.tm_sec,         frac,       tm.tm_wday + 1,
+                            tm.tm_yday + 1,    tm.tm_mon / 3 + 1, atoi(iso),  atoi(iso + 3)};
         rill__sql_val in = V(ms), out;
         for (int u = 0; u < 12; u++) {
             CHECK_RC(krun(&ex[u], &in, &out));
@@ -329,9 +334,9 @@ TEST(sql_fn_time_ceil_floor_to_units)
                 }
                 int64_t want = c && ms != lo ? hi : lo;
                 if ((int64_t)out.v != want)
-                    rill_test_fail(__FILE__, __LINE__, "%s(%lld TO %s): got %lld, want %lld",
-                                   name, (long long)ms, rill__sql_unit_name(us[u]),
-                                   (long long)out.v, (long long)want);
+                    rill_test_fail(__FILE__, __LINE__, "%s(%lld TO %s): got %lld, want %lld", name,
+                                   (long long)ms, rill__sql_unit_name(us[u]), (long long)out.v,
+                                   (long long)want);
             }
         }
     }
@@ -419,8 +424,8 @@ TEST(sql_fn_time_add_diff_and_zones)
     CHECK_CONTAINS(msg, "'0' for second or '3' for millisecond");
     /* an unknown session zone is refused when planned */
     rill__sql_rex *none[1];
-    CHECK(!bind_call(&tl0, "CURRENT_TIMESTAMP", RILL_SQL_C_NILADIC, 0, "Mars/Olympus", 0, none,
-                     msg));
+    CHECK(
+        !bind_call(&tl0, "CURRENT_TIMESTAMP", RILL_SQL_C_NILADIC, 0, "Mars/Olympus", 0, none, msg));
     CHECK_CONTAINS(msg, "Invalid time zone 'Mars/Olympus'");
     rill__buf_free(&fu.c.tmp);
     rill__buf_free(&cv.c.tmp);
@@ -481,8 +486,8 @@ TEST(sql_fn_time_casts_and_literals)
     CHECK_EQ((int64_t)v, utc_secs(2024, 2, 29, 0, 0, 0) / 86400);
     CHECK(!rill__sql_fn_time_literal(&A, RILL_SQLT_DATE, "2024-02-30", &v, msg, sizeof msg));
     CHECK_CONTAINS(msg, "Illegal DATE literal '2024-02-30'");
-    const rill__sql_ltype *tt = rill__sql_fn_time_literal(&A, RILL_SQLT_TIME, "01:02:03.45", &v,
-                                                          msg, sizeof msg);
+    const rill__sql_ltype *tt =
+        rill__sql_fn_time_literal(&A, RILL_SQLT_TIME, "01:02:03.45", &v, msg, sizeof msg);
     CHECK(tt && tt->precision == 2);
     CHECK_EQ((int64_t)v, 3723450);
     static const struct {
@@ -503,8 +508,8 @@ TEST(sql_fn_time_casts_and_literals)
         {"1:2", RILL_SQL_UNIT_DAY, RILL_SQL_UNIT_NONE, 1, INT64_MIN},
     };
     for (size_t i = 0; i < sizeof iv / sizeof *iv; i++) {
-        rill__sql_interval_q q = {.start = iv[i].start, .end = iv[i].end, .precision = 2,
-                                  .frac = 6};
+        rill__sql_interval_q q = {
+            .start = iv[i].start, .end = iv[i].end, .precision = 2, .frac = 6};
         const rill__sql_ltype *t =
             rill__sql_fn_time_interval(&A, iv[i].text, iv[i].sign, &q, &v, msg, sizeof msg);
         if (iv[i].want == INT64_MIN) {
@@ -534,10 +539,10 @@ TEST(sql_fn_time_arithmetic_in_a_program)
         rill_row_set_ts(&row, 0, ms[r]);
     }
     const rill__sql_ltype *ts = rill__sql_type_make(&A, RILL_SQLT_TIMESTAMP, 3, 0, true);
-    const rill__sql_ltype *ym = rill__sql_type_interval(&A, RILL_SQLU_YEAR, RILL_SQLU_MONTH, 2, 0,
-                                                        false);
-    const rill__sql_ltype *dtv = rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2,
-                                                         3, false);
+    const rill__sql_ltype *ym =
+        rill__sql_type_interval(&A, RILL_SQLU_YEAR, RILL_SQLU_MONTH, 2, 0, false);
+    const rill__sql_ltype *dtv =
+        rill__sql_type_interval(&A, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3, false);
     rill__sql_rex *in = rill__sql_x_input(&A, 0, ts);
     rill__sql_rex *outs[3] = {
         rill__sql_x_call(&A, RILL_SQLX_PLUS, ts, 2,
@@ -575,8 +580,8 @@ TEST(sql_fn_time_arithmetic_in_a_program)
         want[1] = ms[r] - 90061001;
         for (int k = 0; k < 3; k++)
             if (rill_row_i64(&row, k) != want[k])
-                rill_test_fail(__FILE__, __LINE__, "column %d of %lld ms: got %lld, want %lld",
-                               k, (long long)ms[r], (long long)rill_row_i64(&row, k),
+                rill_test_fail(__FILE__, __LINE__, "column %d of %lld ms: got %lld, want %lld", k,
+                               (long long)ms[r], (long long)rill_row_i64(&row, k),
                                (long long)want[k]);
     }
     rill__sql_prog_free(p);
