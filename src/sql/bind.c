@@ -200,6 +200,18 @@ static rill__sql_rex *literal(plan_ctx *pc, const rill__sql_expr *e)
         x = rill__sql_x_literal(a, tt, (uint64_t)(digits > 3 ? ns : ms));
         break;
     }
+    case RILL_SQL_L_DATE:
+    case RILL_SQL_L_TIME: {
+        uint64_t v;
+        char msg[256];
+        const rill__sql_ltype *dt = rill__sql_fn_time_literal(
+            a, e->u.lit.kind == RILL_SQL_L_DATE ? RILL_SQLT_DATE : RILL_SQLT_TIME, t, &v, msg,
+            sizeof msg);
+        if (!dt)
+            return ERR(pc, e->pos, "%s", msg);
+        x = rill__sql_x_literal(a, dt, v);
+        break;
+    }
     default:
         return ERR(pc, e->pos, "This literal is not supported yet");
     }
@@ -638,6 +650,17 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
     switch (e->kind) {
     case RILL_SQL_E_LITERAL:
         return literal(pc, e);
+    case RILL_SQL_E_INTERVAL: {
+        uint64_t v;
+        char msg[256];
+        const rill__sql_ltype *it = rill__sql_fn_time_interval(
+            a, e->u.interval.text, e->u.interval.sign, &e->u.interval.q, &v, msg, sizeof msg);
+        if (!it)
+            return ERR(pc, e->pos, "%s", msg);
+        rill__sql_rex *x = rill__sql_x_literal(a, it, v);
+        x->pos = e->pos;
+        return x;
+    }
     case RILL_SQL_E_IDENT: {
         int c = resolve(in, &e->u.name);
         const rill__sql_ident *last = &e->u.name.parts[e->u.name.n_parts - 1];

@@ -256,11 +256,8 @@ static int check(const rill__sql_rex *x, const char *text, rill__err *err)
             rill__sql_is_exact(a[1]->type))
             return 0; /* decimals (or integers) at their own scales into DECIMAL(p, s) */
         if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) && k == K_INT &&
-            same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
-            a[1]->type->root == RILL_SQLT_INTERVAL_DT &&
-            (t->root == RILL_SQLT_TIMESTAMP || t->root == RILL_SQLT_TIMESTAMP_LTZ) &&
-            t->precision <= 3)
-            return 0; /* a timestamp (ms) plus or minus a day-time interval (ms) */
+            rill__sql_fn_time_arith_ok(x->op == RILL_SQLX_MINUS, t, a[0]->type, a[1]->type))
+            return 0; /* datetime +/- interval (fn_time.c), interval +/- interval */
         break;
     case RILL_SQLX_EQ:
     case RILL_SQLX_NE:
@@ -879,9 +876,15 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
         }
         return 0;
     }
-    if (rill__sql_is_interval(b->x->type)) { /* timestamp (ms) +/- day-time interval (ms) */
-        for (uint32_t r = 0; r < n; r++)
-            o[r] = op == RILL_SQLX_PLUS ? x[r] + y[r] : x[r] - y[r];
+    if (rill__sql_is_datetime(s->x->type)) { /* datetime +/- interval (fn_time.c) */
+        for (uint32_t r = 0; r < n; r++) {
+            o[r] = 0;
+            if (!bit(s->nul, r) &&
+                !rill__sql_fn_time_arith(op == RILL_SQLX_MINUS, s->x->type, a->x->type, x[r],
+                                         b->x->type, y[r], &o[r]) &&
+                bit(act, r))
+                return xerr(p->err, p->text, s->x, "the result is out of the type's range");
+        }
         return 0;
     }
     switch (op) {

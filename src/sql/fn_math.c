@@ -290,12 +290,8 @@ static int round_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_v
 static const rill__sql_ltype *floor_infer(rill__arena *a, const rill__sql_fn_call *call,
                                           const rill__sql_ltype **cast, char *msg, size_t cap)
 {
-    if (call->form == RILL_SQL_C_CEIL_TO) {
-        /* HAND-OVER (merge): return rill__sql_fn_time_ceil_floor_infer(a, call, cast, msg,
-         * cap) once fn_time.c has it */
-        snprintf(msg, cap, "FLOOR/CEIL(x TO unit) is not supported yet");
-        return NULL;
-    }
+    if (call->form == RILL_SQL_C_CEIL_TO) /* a date-time's: fn_time.c */
+        return rill__sql_fn_time_ceil_floor_infer(a, call, cast, msg, cap);
     if (!all_numeric(call, msg, cap))
         return NULL;
     const rill__sql_ltype *t = call->args[0]->type;
@@ -308,8 +304,8 @@ static const rill__sql_ltype *floor_infer(rill__arena *a, const rill__sql_fn_cal
 
 static int floor_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
 {
-    if (c->x->call->form == RILL_SQL_C_CEIL_TO) /* HAND-OVER (merge): fn_time.c's row */
-        return rill__sql_fn_fail(c, "FLOOR/CEIL(x TO unit) is not supported yet");
+    if (c->x->call->form == RILL_SQL_C_CEIL_TO)
+        return rill__sql_fn_time_ceil_floor_row(c, args, out);
     bool ceil_ = c->x->call->name[0] == 'C';
     const rill__sql_ltype *t = c->x->args[0]->type;
     switch (t->root) {
