@@ -362,9 +362,9 @@ TEST(sql_fn_floor_ceil_sign_and_math)
     DEC_IS(call("CEIL", 1, A_(DEC(5, 2), Mv(-50))), "0");
     DEC_IS(call("FLOOR", 1, A_(DEC(38, 2), Mv(-(rill__i128)rill__dec_pow10(37)))),
            "-100000000000000000000000000000000000"); /* p > 18: 128-bit */
-    /* FLOOR/CEIL(x TO unit) is the date/time functions' */
+    /* FLOOR/CEIL(x TO unit) is the date/time functions' (without a unit: refused there) */
     arg ts = A_(T(RILL_SQLT_TIMESTAMP, 3, 0), I(0));
-    FAILS(call_form("FLOOR", RILL_SQL_C_CEIL_TO, 1, &ts), "FLOOR/CEIL(x TO unit)");
+    FAILS(call_form("FLOOR", RILL_SQL_C_CEIL_TO, 1, &ts), "Cannot apply 'FLOOR'");
     /* SIGN keeps the type */
     DBL_IS(call("SIGN", 1, A_(DOUBLE, Dv(-0.0))), -0.0);
     DBL_IS(call("SIGN", 1, A_(DOUBLE, Dv(-3))), -1.0);
