@@ -24,13 +24,32 @@ static const char *tstr(plan_ctx *pc, const rill__sql_ltype *t)
     return rill__sql_type_str(pc->a, t);
 }
 
+/* The session's table.local-time-zone ('UTC' unless SET). */
+const char *rill__sql_session_zone(const rill__sql_session *s)
+{
+    for (size_t i = 0; i < s->n_opts; i++)
+        if (!strcmp(s->opts[i].key, "table.local-time-zone"))
+            return s->opts[i].value;
+    return "UTC";
+}
+
+/* A CAST node of x to t (the session's zone when TIMESTAMP_LTZ is on either side). */
+static rill__sql_rex *cast_node(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t)
+{
+    rill__sql_rex *c = rill__sql_x_call(pc->a, RILL_SQLX_CAST, t, 1, &x);
+    c->pos = x->pos;
+    if (t->root == RILL_SQLT_TIMESTAMP_LTZ || x->type->root == RILL_SQLT_TIMESTAMP_LTZ) {
+        const char *z = rill__sql_session_zone(pc->s);
+        c->zone = strcmp(z, "UTC") ? rill__arena_strdup(pc->a, z) : NULL;
+    }
+    return c;
+}
+
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t)
 {
     if (rill__sql_type_equal(x->type, t, false))
         return x;
-    rill__sql_rex *c = rill__sql_x_call(pc->a, RILL_SQLX_CAST, t, 1, &x);
-    c->pos = x->pos;
-    return c;
+    return cast_node(pc, x, t);
 }
 
 /* ---- names ----------------------------------------------------------------------------------- */
@@ -600,10 +619,8 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
                                 .form = c->form,
                                 .unit = c->unit,
                                 .trim = c->trim,
-                                .zone = "UTC"};
-    for (size_t i = 0; i < pc->s->n_opts; i++)
-        if (!strcmp(pc->s->opts[i].key, "table.local-time-zone"))
-            call->zone = rill__arena_strdup(pc->a, pc->s->opts[i].value);
+                                .zone = rill__arena_strdup(pc->a,
+                                                           rill__sql_session_zone(pc->s))};
     const rill__sql_ltype **cast = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *cast);
     memset(cast, 0, (size_t)(n + 1) * sizeof *cast);
     char msg[256] = "";
@@ -842,7 +859,8 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
         if (!rill__sql_cast_explicit(x->type, t))
             return ERR(pc, e->pos, "Cast function cannot convert value of type %s to type %s",
                        tstr(pc, x->type), tstr(pc, t));
-        rill__sql_rex *c = call1(pc, RILL_SQLX_CAST, t, x, e->pos);
+        rill__sql_rex *c = cast_node(pc, x, t);
+        c->pos = e->pos;
         c->try_cast = try_cast;
         return c;
     }

@@ -718,7 +718,10 @@ bool rill__sql_cast_time_text_ok(const rill__sql_ltype *from, const rill__sql_lt
 int rill__sql_cast_time_text(rill__sql_fn_ctx *c, const rill__sql_ltype *from,
                              const rill__sql_ltype *to, const rill__sql_val *in, rill__sql_val *out)
 {
-    const rill__tz *z = utc_zone();
+    /* TIMESTAMP_LTZ's text is its local date-time in the session's zone (the CAST's) */
+    const rill__tz *z = c->x->zone ? rill__tz_get(c->x->zone) : NULL;
+    if (!z)
+        z = utc_zone();
     if (!rill__sql_is_character(from)) { /* to text: Flink's yyyy-MM-dd HH:mm:ss[.f{p}] */
         int64_t secs, ns;
         local_of(from, in->v, z, &secs, &ns);

@@ -217,6 +217,7 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r);
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
 /* x cast to type t (x itself when it has that type already). */
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t);
+const char *rill__sql_session_zone(const rill__sql_session *s);
 /* The flat schema of ltype columns, or NULL with err naming the first type with no slot kind. */
 rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols);
 /* The same with the columns' names as the fields' (they must be unique). */

@@ -1216,6 +1216,68 @@ def test_processing_time_windows(tmp):
         expect(got_n == want_n and got_sum == want_sum,
                "p=%d: every row counted once" % par, (want_n, want_sum), (got_n, got_sum), r)
 
+def test_datetime_casts(tmp):
+    """CAST between TIMESTAMP, TIMESTAMP_LTZ, DATE and TIME, through the session's
+    table.local-time-zone, against Python's zoneinfo: a TIMESTAMP's date and time of day, its
+    instant in the zone (Instant's text), and back; a DATE's midnight as TIMESTAMP and as an
+    instant; at parallelism 1 and 3."""
+    import datetime
+    from zoneinfo import ZoneInfo
+    rng = seeded_rng("sql-dtcasts")
+    rows = [rng.randrange(-2 * 10**12, 4 * 10**12) for _ in range(300)]
+    rows += [1710054000000 + rng.randrange(-4 * 3600000, 4 * 3600000) for _ in range(50)]
+    inp = os.path.join(tmp, "d.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s\n" % fmt_ts(ms)[0] for ms in rows))
+
+    def instant(ms):
+        t = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+        out = t.strftime("%Y-%m-%dT%H:%M:%S")
+        return out + (".%03d" % (ms % 1000) if ms % 1000 else "") + "Z"
+
+    for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
+        z = ZoneInfo(zone)
+        want = []
+        for ms in rows:
+            local = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+            day = (ms - ms % 86400000) // 86400000
+            tod = ms % 86400000 // 1000
+            # the local date-time in the zone (Java: a gap moves later, an overlap the earlier)
+            aware = local.replace(tzinfo=z, fold=0)
+            if aware.astimezone(datetime.timezone.utc).astimezone(z).replace(
+                    tzinfo=None) != local:  # in a gap: later by the gap (the offset before)
+                inst_ms = int((local - datetime.datetime(1970, 1, 1)).total_seconds() * 1000) \
+                    - int(local.replace(tzinfo=z, fold=1).utcoffset().total_seconds() * 1000)
+            else:
+                inst_ms = ms - int(aware.utcoffset().total_seconds() * 1000)
+            back = inst_ms + int(datetime.datetime.fromtimestamp(
+                inst_ms / 1000, tz=datetime.timezone.utc).astimezone(z).utcoffset()
+                .total_seconds() * 1000)
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            mid_inst = datetime.datetime.combine(midnight.date(), datetime.time(),
+                                                 tzinfo=z).astimezone(datetime.timezone.utc)
+            mid_ms = int((mid_inst - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc))
+                         .total_seconds() * 1000)
+            hm = "%02d:%02d" % (tod // 3600, tod // 60 % 60)  # LocalTime.toString
+            want.append("+I[%s, %s, %s, %s, %s, %s]" % (
+                (datetime.date(1970, 1, 1) + datetime.timedelta(days=day)).isoformat(),
+                hm + (":%02d" % (tod % 60) if tod % 60 else ""), instant(inst_ms), fmt_ts(back)[1],
+                fmt_ts(day * 86400000)[1], instant(mid_ms)))
+        script = os.path.join(tmp, "d.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("SET 'table.local-time-zone' = '%s';\nCREATE TABLE t (ts TIMESTAMP(3)) WITH "
+                    "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                    "SELECT CAST(ts AS DATE), CAST(ts AS TIME), CAST(ts AS TIMESTAMP_LTZ(3)), "
+                    "CAST(CAST(ts AS TIMESTAMP_LTZ(3)) AS TIMESTAMP(3)), "
+                    "CAST(CAST(ts AS DATE) AS TIMESTAMP(3)), "
+                    "CAST(CAST(ts AS DATE) AS TIMESTAMP_LTZ(3)) FROM t;\n" % (zone, inp))
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            expect(got == sorted(want), "%s p=%d: the casts" % (zone, par),
+                   sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1223,5 +1285,5 @@ if __name__ == "__main__":
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
-          test_processing_time_windows,
+          test_processing_time_windows, test_datetime_casts,
           test_with_queries, test_example_script])
