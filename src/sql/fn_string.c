@@ -23,12 +23,12 @@
 
 /* ---- UTF-8 ---------------------------------------------------------------------------------- */
 
-/* The bytes of the character whose first byte is at s[i], by its first byte alone (Flink's
- * rule: a stray continuation byte is a character of its own), cut at the end. */
+/* The bytes of the character whose first byte is at s[i], by its first byte alone (as Flink
+ * counts: a byte that cannot start a sequence is a character of its own), cut at the end. */
 static size_t clen(const char *s, size_t n, size_t i)
 {
     unsigned char b = (unsigned char)s[i];
-    size_t k = b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    size_t k = b < 0xC2 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 1;
     return k < n - i ? k : n - i;
 }
 
@@ -254,7 +254,8 @@ static int case_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_va
         }
         int32_t cp = decode(s, n, i, &k);
         if (cp < 0 || !utf8_loc) {
-            rill__buf_append(&c->tmp, s + i, k);
+            k = 1; /* bytes that are no character: kept, one at a time */
+            rill__buf_putc(&c->tmp, s[i]);
         } else if (up && cp == 0xDF) {
             rill__buf_append(&c->tmp, "SS", 2);
         } else if (!up && cp == 0x130) {
@@ -353,9 +354,8 @@ static int right_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_v
 static int locate_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
 {
     int64_t from = c->x->n_args > 2 ? ival(&args[2]) : 1;
-    out->v = (uint64_t)(int64_t)(int32_t)(index_of(args[1].b, args[1].len, args[0].b,
-                                                   args[0].len, from - 1) +
-                                          1);
+    int64_t at = index_of(args[1].b, args[1].len, args[0].b, args[0].len, from > 0 ? from - 1 : 0);
+    out->v = (uint64_t)(int64_t)(int32_t)(at + 1);
     return 0;
 }
 
@@ -432,6 +432,16 @@ static int overlay_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql
     return 0;
 }
 
+/* A result longer than this many bytes fails the row rather than take the memory (a batch's
+ * strings are addressed with 32 bits; Java's would end at 2^31 - 1 units). */
+#define MAX_RESULT ((int64_t)1 << 28)
+
+static int too_long(rill__sql_fn_ctx *c, int64_t bytes)
+{
+    return rill__sql_fn_fail(c, "%s: a result of %lld bytes is too long (the most is %lld)",
+                             c->x->fn->name, (long long)bytes, (long long)MAX_RESULT);
+}
+
 /* ---- trimming, padding, building ------------------------------------------------------------ */
 
 static bool in_set(const char *set, size_t sn, const char *ch, size_t k)
@@ -478,6 +488,8 @@ static int replace_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql
 {
     const char *s = args[0].b, *old = args[1].b, *rep = args[2].b;
     size_t n = args[0].len, on = args[1].len, rn = args[2].len;
+    if ((int64_t)((n + 1) * rn / (on ? on : 1)) > MAX_RESULT)
+        return too_long(c, (int64_t)((n + 1) * rn / (on ? on : 1)));
     if (!on) { /* Java: the replacement before every character and at the end */
         for (size_t i = 0, k; i < n; i += k) {
             k = clen(s, n, i);
@@ -524,16 +536,6 @@ static int concat_ws_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__s
     return 0;
 }
 
-/* Results longer than this fail the row rather than take the memory (Java's strings end at
- * 2^31 - 1 units). */
-#define MAX_RESULT ((int64_t)RILL_SQL_MAX_LENGTH)
-
-static int too_long(rill__sql_fn_ctx *c, int64_t chars)
-{
-    return rill__sql_fn_fail(c, "%s: a result of %lld characters is too long", c->x->fn->name,
-                             (long long)chars);
-}
-
 /* LPAD/RPAD(s, len, pad): s cut or padded with pad repeated to len characters; a negative
  * len or an empty pad NULL. */
 static int pad_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
@@ -546,9 +548,9 @@ static int pad_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val
         out->null = true;
         return 0;
     }
-    if (len > MAX_RESULT)
-        return too_long(c, len);
     int64_t nc = nchars(s, n), pc = nchars(p, pn);
+    if (len > nc && (len - nc) / pc * (int64_t)pn > MAX_RESULT)
+        return too_long(c, (len - nc) / pc * (int64_t)pn);
     int64_t fill = len > nc ? len - nc : 0;
     if (!left)
         rill__buf_append(&c->tmp, s, boff(s, n, len));
@@ -1040,6 +1042,8 @@ static int regexp_replace_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
             ms = copied;
         rill__buf_append(&c->tmp, s + copied, ms - copied);
         rill__buf_append(&c->tmp, args[2].b, args[2].len);
+        if ((int64_t)c->tmp.len > MAX_RESULT)
+            return too_long(c, (int64_t)c->tmp.len);
         copied = me > copied ? me : copied;
         from = me;
         if (ov[0] == ov[1]) {
