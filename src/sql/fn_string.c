@@ -415,8 +415,8 @@ static int overlay_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql
     const char *s = args[0].b;
     size_t n = args[0].len;
     int64_t nc = nchars(s, n), start = ival(&args[2]);
-    int64_t len = c->x->n_args > 3 ? (int64_t)(int32_t)ival(&args[3])
-                                   : nchars(args[1].b, args[1].len);
+    int64_t len =
+        c->x->n_args > 3 ? (int64_t)(int32_t)ival(&args[3]) : nchars(args[1].b, args[1].len);
     if (start <= 0 || start > nc) {
         set_str(out, s, n);
         return 0;
@@ -922,8 +922,8 @@ static void rx_compile(rx_entry *e, const char *pat, size_t len)
     pcre2_set_newline(cc, PCRE2_NEWLINE_ANY);
     int err;
     PCRE2_SIZE at;
-    e->code = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &at,
-                            cc);
+    e->code =
+        pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &at, cc);
     pcre2_compile_context_free(cc);
     if (e->code) {
         pcre2_jit_compile(e->code, PCRE2_JIT_COMPLETE); /* when it cannot, matching interprets */
@@ -965,7 +965,7 @@ static rx_entry *rx_get(rill__sql_fn_ctx *c, const rill__sql_val *pat)
         return &st->fix;
     for (int i = 0; i < RX_CACHE; i++) {
         rx_entry *e = &st->cache[i];
-        if (e->pat && e->len == pat->len && !memcmp(e->pat, pat->b, pat->len))
+        if (e->pat && e->len == pat->len && (!pat->len || !memcmp(e->pat, pat->b, pat->len)))
             return e;
     }
     rx_entry *e = &st->cache[st->next];
@@ -994,8 +994,7 @@ static int regexp_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_
 /* REGEXP_EXTRACT(s, pattern[, group]): the group (default 0, the whole match) of the first
  * match; NULL when nothing matches, the group does not exist or took no part, or the pattern
  * is bad. */
-static int regexp_extract_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
-                              rill__sql_val *out)
+static int regexp_extract_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
 {
     rx_entry *e = rx_get(c, &args[1]);
     int64_t g = c->x->n_args > 2 ? (int64_t)(int32_t)ival(&args[2]) : 0;
@@ -1016,8 +1015,7 @@ static int regexp_extract_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
 /* REGEXP_REPLACE(s, pattern, replacement): every match replaced by the replacement taken
  * literally (Flink quotes it: $ and \ are characters); after an empty match the search goes
  * on one character further, as Java's Matcher.find. NULL for a bad pattern. */
-static int regexp_replace_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
-                              rill__sql_val *out)
+static int regexp_replace_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
 {
     rx_entry *e = rx_get(c, &args[1]);
     const char *s = args[0].b;
@@ -1203,8 +1201,10 @@ static int parse_url_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__s
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define STRICT RILL_SQLF_STRICT
+/* clang-format off */
 #define F(name, lo, hi, flags, row) {name, lo, hi, flags, str_infer, row, NULL, NULL}
 #define RX(name, lo, hi, row)       {name, lo, hi, STRICT, str_infer, row, rx_open, rx_close}
+/* clang-format on */
 
 const rill__sql_fn rill__sql_fn_string[] = {
     F("UPPER", 1, 1, STRICT, case_row),

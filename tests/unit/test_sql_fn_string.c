@@ -96,7 +96,7 @@ static void run_rows(rill__sql_rex *x, int n_rows, const char *const *cols, char
             CHECK_RC(rill_row_set_str(&row, 0, cols[r], strlen(cols[r])));
     }
     rill__sql_root root = x->type->root;
-    rill_type ot = root == RILL_SQLT_INT ? RILL_T_INT64
+    rill_type ot = root == RILL_SQLT_INT       ? RILL_T_INT64
                    : root == RILL_SQLT_BOOLEAN ? RILL_T_BOOL
                                                : RILL_T_STRING;
     rill_schema *os = rill_schema_new();
@@ -158,17 +158,17 @@ static void check_cases(const ccase *ks, size_t n, const char *file, int line)
             rill_test_fail(file, line, "%s: refused: %s", k->name, msg);
         char *got;
         run_rows(x, 1, &k->col, &got);
-        bool ok = !strncmp(k->want, "ERR:", 4) ? !strncmp(got, "ERR:", 4) &&
-                                                     strstr(got, k->want + 4) != NULL
-                                               : !strcmp(got, k->want);
+        bool ok = !strncmp(k->want, "ERR:", 4)
+                      ? !strncmp(got, "ERR:", 4) && strstr(got, k->want + 4) != NULL
+                      : !strcmp(got, k->want);
         if (!ok)
-            rill_test_fail(file, line, "case %zu: %s(%s%s%s%s%s%s%s) with $='%s': got \"%s\", "
+            rill_test_fail(file, line,
+                           "case %zu: %s(%s%s%s%s%s%s%s) with $='%s': got \"%s\", "
                            "want \"%s\"",
                            i, k->name, k->args[0] ? k->args[0] : "", k->args[1] ? ", " : "",
                            k->args[1] ? k->args[1] : "", k->args[2] ? ", " : "",
                            k->args[2] ? k->args[2] : "", k->args[3] ? ", " : "",
-                           k->args[3] ? k->args[3] : "", k->col ? k->col : "NULL", got,
-                           k->want);
+                           k->args[3] ? k->args[3] : "", k->col ? k->col : "NULL", got, k->want);
         free(got);
     }
 }
@@ -180,18 +180,20 @@ TEST(sql_fn_string_substring_left_right_positions)
     rill__arena_init(&A, 65536);
     static const ccase ks[] = {
         {"SUBSTRING", {"'hello", "#2", "#3"}, "ell", NULL},
-        {"SUBSTRING", {"'hello", "#0", "#2"}, "he", NULL},  /* 0 is 1 */
-        {"SUBSTRING", {"'hello", "#-3"}, "llo", NULL},      /* from the end */
+        {"SUBSTRING", {"'hello", "#0", "#2"}, "he", NULL}, /* 0 is 1 */
+        {"SUBSTRING", {"'hello", "#-3"}, "llo", NULL},     /* from the end */
         {"SUBSTRING", {"'hello", "#-3", "#2"}, "ll", NULL},
-        {"SUBSTRING", {"'hello", "#-9", "#2"}, "", NULL},   /* before the start: empty */
-        {"SUBSTRING", {"'hello", "#6"}, "", NULL},          /* past the end */
+        {"SUBSTRING", {"'hello", "#-9", "#2"}, "", NULL}, /* before the start: empty */
+        {"SUBSTRING", {"'hello", "#6"}, "", NULL},        /* past the end */
         {"SUBSTRING", {"'hello", "#5", "#100"}, "o", NULL},
         {"SUBSTRING", {"'hello", "#2", "#-1"}, "NULL", NULL}, /* a negative length */
         {"SUBSTRING", {"'hello", "#2", "#0"}, "", NULL},
         {"SUBSTRING", {"'", "#2", "#-1"}, "NULL", NULL},
         {"SUBSTRING", {"'", "#1"}, "", NULL},
         {"SUBSTR", {"'h\xC3\xA9llo \xE6\x97\xA5\xE6\x9C\xAC", "#2", "#4"}, "\xC3\xA9llo", NULL},
-        {"SUBSTR", {"'h\xC3\xA9llo \xE6\x97\xA5\xE6\x9C\xAC", "#-2"}, "\xE6\x97\xA5\xE6\x9C\xAC",
+        {"SUBSTR",
+         {"'h\xC3\xA9llo \xE6\x97\xA5\xE6\x9C\xAC", "#-2"},
+         "\xE6\x97\xA5\xE6\x9C\xAC",
          NULL},
         {"SUBSTR", {"NULL", "#1"}, "NULL", NULL},
         {"SUBSTR", {"'abc", "#NULL"}, "NULL", NULL},
@@ -246,7 +248,12 @@ TEST(sql_fn_string_trim_pad_replace_and_building)
         {"TRIM/T", {"'xxabxx", "'x"}, "xxab", NULL},
         {"TRIM/B", {"'xyabyx", "'yx"}, "ab", NULL},
         {"TRIM/B", {"'xxxx", "'x"}, "", NULL},
-        {"TRIM/B", {"'\xC3\xA9" "a\xC3\xA9", "'\xC3\xA9"}, "a", NULL},
+        {"TRIM/B",
+         {"'\xC3\xA9"
+          "a\xC3\xA9",
+          "'\xC3\xA9"},
+         "a",
+         NULL},
         {"TRIM/B", {"'ab", "'"}, "ab", NULL},
         {"TRIM/B", {"'ab", "NULL"}, "NULL", NULL},
         {"LTRIM", {"'  a b "}, "a b ", NULL},
@@ -309,16 +316,29 @@ TEST(sql_fn_string_case_is_unicode_aware)
     rill__arena_init(&A, 65536);
     static const ccase ks[] = {
         {"UPPER", {"'abc XYZ 09"}, "ABC XYZ 09", NULL},
-        {"UPPER", {"'\xC3\xA9t\xC3\xA9 \xC3\xB1 \xC5\x93"}, "\xC3\x89T\xC3\x89 \xC3\x91 \xC5\x92",
-         NULL},                                                     /* é ñ œ */
+        {"UPPER",
+         {"'\xC3\xA9t\xC3\xA9 \xC3\xB1 \xC5\x93"},
+         "\xC3\x89T\xC3\x89 \xC3\x91 \xC5\x92",
+         NULL},                                                                     /* é ñ œ */
         {"UPPER", {"'\xCE\xB1\xCE\xB2\xCE\xB3"}, "\xCE\x91\xCE\x92\xCE\x93", NULL}, /* αβγ */
         {"UPPER", {"'\xD0\xB6\xD1\x83\xD0\xBA"}, "\xD0\x96\xD0\xA3\xD0\x9A", NULL}, /* жук */
-        {"UPPER", {"'stra\xC3\x9F" "e"}, "STRASSE", NULL},                        /* ß: SS */
+        {"UPPER",
+         {"'stra\xC3\x9F"
+          "e"},
+         "STRASSE",
+         NULL}, /* ß: SS */
         {"UPPER", {"'\xE6\x97\xA5\xF0\x9F\x98\x80"}, "\xE6\x97\xA5\xF0\x9F\x98\x80", NULL},
-        {"UPPER", {"'a\xFF" "b"}, "A\xFF" "B", NULL}, /* a byte that is no character: kept */
+        {"UPPER",
+         {"'a\xFF"
+          "b"},
+         "A\xFF"
+         "B",
+         NULL}, /* a byte that is no character: kept */
         {"LOWER", {"'\xC3\x89T\xC3\x89"}, "\xC3\xA9t\xC3\xA9", NULL},
         {"LOWER", {"'\xD0\x96\xD0\xA3\xD0\x9A"}, "\xD0\xB6\xD1\x83\xD0\xBA", NULL},
-        {"LOWER", {"'\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3"}, "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82",
+        {"LOWER",
+         {"'\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3"},
+         "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82",
          NULL}, /* ΟΔΟΣ: a final sigma */
         {"LOWER", {"'\xCE\xA3\xCE\x91"}, "\xCF\x83\xCE\xB1", NULL},
         {"LOWER", {"'\xC4\xB0"}, "i\xCC\x87", NULL}, /* İ */
@@ -365,7 +385,7 @@ TEST(sql_fn_string_regular_expressions)
 
     /* patterns from a column, more of them than the cache holds, each row its own */
     static const char *const pats[] = {"a", "b+", "^c", "(", "d$", "[0-9]", "x|y", "\\w",
-                                       "e",  "f",  "g",  "(", "a", "b+",   "^c",  ""};
+                                       "e", "f",  "g",  "(", "a",  "b+",    "^c",  ""};
     int n = (int)(sizeof pats / sizeof *pats);
     const char *const args[] = {"'abbd", "$"};
     char msg[256];
@@ -393,16 +413,24 @@ TEST(sql_fn_string_digests_base64_hex_uuid)
     static const ccase ks[] = {
         {"MD5", {"'"}, "d41d8cd98f00b204e9800998ecf8427e", NULL},
         {"MD5", {"'abc"}, "900150983cd24fb0d6963f7d28e17f72", NULL},
-        {"MD5", {"'The quick brown fox jumps over the lazy dog"},
-         "9e107d9d372bb6826bd81d3542a419d6", NULL},
-        {"MD5", {"'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"},
-         "8215ef0796a20bcaaae116d3876c664a", NULL},
+        {"MD5",
+         {"'The quick brown fox jumps over the lazy dog"},
+         "9e107d9d372bb6826bd81d3542a419d6",
+         NULL},
+        {"MD5",
+         {"'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"},
+         "8215ef0796a20bcaaae116d3876c664a",
+         NULL},
         {"MD5", {"'\xC3\xA9\xE6\x97\xA5\xE6\x9C\xAC"}, "0e46a0c6283c93a2871fe3300ae1afb8", NULL},
         {"SHA1", {"'"}, "da39a3ee5e6b4b0d3255bfef95601890afd80709", NULL},
         {"SHA1", {"'abc"}, "a9993e364706816aba3e25717850c26c9cd0d89d", NULL},
-        {"SHA1", {"'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"},
-         "84983e441c3bd26ebaae4aa1f95129e5e54670f1", NULL},
-        {"SHA256", {"'abc"}, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        {"SHA1",
+         {"'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"},
+         "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
+         NULL},
+        {"SHA256",
+         {"'abc"},
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
          NULL},
         {"SHA256", {"NULL"}, "NULL", NULL},
         {"TO_BASE64", {"'"}, "", NULL},
@@ -477,7 +505,7 @@ TEST(sql_fn_string_parse_url)
         {"PARSE_URL", {URL, "'QUERY", "'y"}, "%20", NULL},
         {"PARSE_URL", {URL, "'QUERY", "'z"}, "NULL", NULL},
         {"PARSE_URL", {URL, "'HOST", "'x"}, "NULL", NULL}, /* a key only with QUERY */
-        {"PARSE_URL", {URL, "'host"}, "NULL", NULL},        /* part names are exact */
+        {"PARSE_URL", {URL, "'host"}, "NULL", NULL},       /* part names are exact */
         {"PARSE_URL", {"'HTTPS://h", "'PROTOCOL"}, "https", NULL},
         {"PARSE_URL", {"'https://h", "'PATH"}, "", NULL},
         {"PARSE_URL", {"'https://h", "'QUERY"}, "NULL", NULL},
