@@ -227,11 +227,13 @@ static void utf8_init(void)
     utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-static bool is_letter(const char *s, size_t n, size_t i)
+/* Whether the character at s[i] is a cased letter (has an upper or lower case). */
+static bool is_cased(const char *s, size_t n, size_t i)
 {
     size_t k;
     int32_t cp = decode(s, n, i, &k);
-    return cp >= 0 && utf8_loc && iswalpha_l((wint_t)cp, utf8_loc);
+    return cp >= 0 && utf8_loc &&
+           (iswupper_l((wint_t)cp, utf8_loc) || iswlower_l((wint_t)cp, utf8_loc));
 }
 
 /* UPPER/LOWER: Java's toUpperCase/toLowerCase for what glibc's C.UTF-8 maps one to one, with
@@ -260,9 +262,12 @@ static int case_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_va
             rill__buf_append(&c->tmp, "SS", 2);
         } else if (!up && cp == 0x130) {
             rill__buf_append(&c->tmp, "i\xCC\x87", 3);
-        } else if (!up && cp == 0x3A3) { /* final sigma: after a letter, not before one */
-            bool after = i > 0 && is_letter(s, n, i - 1 - (i >= 2 && (s[i - 1] & 0xC0) == 0x80));
-            bool before = i + k < n && is_letter(s, n, i + k);
+        } else if (!up && cp == 0x3A3) { /* final sigma: after a cased letter, not before one */
+            size_t p = i; /* the start of the character before */
+            while (p > 0 && i - p < 4 && ((s[--p] & 0xC0) == 0x80))
+                ;
+            bool after = i > 0 && is_cased(s, n, p);
+            bool before = i + k < n && is_cased(s, n, i + k);
             put_cp(&c->tmp, after && !before ? 0x3C2 : 0x3C3);
         } else {
             put_cp(&c->tmp, (uint32_t)(up ? towupper_l((wint_t)cp, utf8_loc)

@@ -17,7 +17,8 @@ from rill_e2e import expect, expect_in, expect_rc, main, run, seeded_rng  # noqa
 WORDS = ["", "a", "hello", "Hello World", "  pad  ", "xxabxx", "abcabc", "a,b,,c", "foo123bar45",
          "\u00e9t\u00e9", "stra\u00dfe", "\u039f\u0394\u039f\u03a3", "\u0436\u0443\u043a",
          "\u65e5\u672c\u8a9e", "emoji \U0001F600!", "one two\tthree", "aaa", "b_c d-e",
-         "x", "ABC def", "l", "o", ",", "ab", "1st-time", "\u00c4bc"]
+         "x", "ABC def", "l", "o", ",", "ab", "1st-time", "\u00c4bc", "\u00c9\u03a3 x",
+         "\u65e5\u03a3"]
 PATTERNS = ["a", "b+", "^h", "(", "o$", "[0-9]", "x|y", "\\w+\\s", "", "[a-c]{2}"]
 INTS = [0, 1, 2, 3, -1, -2, -7, 5, 12, 100, 2147483647, -2147483648]
 CHRS = [65, 97, 233, 321, -1, 1000, 122, 48]

@@ -341,6 +341,8 @@ TEST(sql_fn_string_case_is_unicode_aware)
          "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82",
          NULL}, /* ΟΔΟΣ: a final sigma */
         {"LOWER", {"'\xCE\xA3\xCE\x91"}, "\xCF\x83\xCE\xB1", NULL},
+        {"LOWER", {"'\xE6\x97\xA5\xCE\xA3"}, "\xE6\x97\xA5\xCF\x83", NULL}, /* after 日: σ */
+        {"LOWER", {"'\xC3\x89\xCE\xA3 x"}, "\xC3\xA9\xCF\x82 x", NULL},     /* after É: ς */
         {"LOWER", {"'\xC4\xB0"}, "i\xCC\x87", NULL}, /* İ */
         {"LOWER", {"NULL"}, "NULL", NULL},
     };
