@@ -137,18 +137,20 @@ def split_index(s, sep, i):
     return parts[i] if i < len(parts) else None
 
 
+# Java's \w, \d, \s are ASCII (re.ASCII); the patterns tested avoid syntax where re and
+# java.util.regex differ otherwise.
 def regexp(s, p):
     if p == "":
         return False
     try:
-        return re.search(p, s) is not None
+        return re.search(p, s, re.ASCII) is not None
     except re.error:
         return False
 
 
 def regexp_extract(s, p, g=0):
     try:
-        m = re.search(p, s)
+        m = re.search(p, s, re.ASCII)
     except re.error:
         return None
     if m is None or g < 0 or g > (m.re.groups):
@@ -158,7 +160,7 @@ def regexp_extract(s, p, g=0):
 
 def regexp_replace(s, p, r):
     try:
-        return re.sub(p, lambda m: r, s)
+        return re.sub(p, lambda m: r, s, flags=re.ASCII)
     except re.error:
         return None
 
