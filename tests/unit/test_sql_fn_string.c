@@ -343,7 +343,7 @@ TEST(sql_fn_string_case_is_unicode_aware)
         {"LOWER", {"'\xCE\xA3\xCE\x91"}, "\xCF\x83\xCE\xB1", NULL},
         {"LOWER", {"'\xE6\x97\xA5\xCE\xA3"}, "\xE6\x97\xA5\xCF\x83", NULL}, /* after 日: σ */
         {"LOWER", {"'\xC3\x89\xCE\xA3 x"}, "\xC3\xA9\xCF\x82 x", NULL},     /* after É: ς */
-        {"LOWER", {"'\xC4\xB0"}, "i\xCC\x87", NULL}, /* İ */
+        {"LOWER", {"'\xC4\xB0"}, "i\xCC\x87", NULL},                        /* İ */
         {"LOWER", {"NULL"}, "NULL", NULL},
     };
     CHECK_CASES(ks);
@@ -456,20 +456,30 @@ TEST(sql_fn_string_digests_base64_hex_uuid)
     };
     CHECK_CASES(ks);
 
-    /* MD5 and SHA-1 over lengths around their 64-byte blocks, against SHA-256-free identities:
-     * the digest of a string changes with every length and is stable */
-    char *a = malloc(200);
-    memset(a, 'a', 200);
-    static const char *const md5_1000 = "cabe45dcc9ae5b66ba86600cca6b8ba8";
-    char lit[1002];
-    lit[0] = '\'';
-    for (int i = 0; i < 1000; i++)
-        lit[1 + i] = 'a';
-    lit[1001] = '\0';
-    const ccase big[] = {{"MD5", {lit}, md5_1000, NULL},
-                         {"SHA1", {lit}, "291e9a6c66994949b57ba5e650361e98fc36b1ba", NULL}};
-    check_cases(big, 2, __FILE__, __LINE__);
-    free(a);
+    /* strings of a's around the 64-byte blocks and the 56-byte room for the length */
+    static const struct {
+        int n;
+        const char *md5, *sha1;
+    } runs[] = {
+        {55, "ef1772b6dff9a122358552954ad0df65", "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
+        {56, "3b0c8ac703f828b04c6c197006d17218", "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
+        {57, "652b906d60af96844ebd21b674f35e93", "f08f24908d682555111be7ff6f004e78283d989a"},
+        {63, "b06521f39153d618550606be297466d5", "03f09f5b158a7a8cdad920bddc29b81c18a551f5"},
+        {64, "014842d480b571495a4a0363793f7367", "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
+        {65, "c743a45e0d2e6a95cb859adae0248435", "11655326c708d70319be2610e8a57d9a5b959d3b"},
+        {119, "8a7bd0732ed6a28ce75f6dabc90e1613", "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"},
+        {120, "5f61c0ccad4cac44c75ff505e1f1e537", "f34c1488385346a55709ba056ddd08280dd4c6d6"},
+        {1000, "cabe45dcc9ae5b66ba86600cca6b8ba8", "291e9a6c66994949b57ba5e650361e98fc36b1ba"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        char lit[1002];
+        lit[0] = '\'';
+        memset(lit + 1, 'a', (size_t)runs[i].n);
+        lit[1 + runs[i].n] = '\0';
+        const ccase big[] = {{"MD5", {lit}, runs[i].md5, NULL},
+                             {"SHA1", {lit}, runs[i].sha1, NULL}};
+        check_cases(big, 2, __FILE__, __LINE__);
+    }
 
     /* UUID: 36 characters of version 4, a new one each row */
     char msg[256];
