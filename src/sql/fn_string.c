@@ -1082,12 +1082,13 @@ static bool url_parse(const char *s, size_t n, url_parts *u)
         i++;
     if (i == n || s[i] != ':' || i == 0)
         return false; /* no protocol */
-    static const char *const known[] = {"http", "https", "ftp", "file", "jar", "mailto", NULL};
+    /* the protocols Java parses as a hierarchy (jar and mailto have parsers of their own) */
+    static const char *const known[] = {"http", "https", "ftp", "file", NULL};
     bool ok = false;
     for (int k = 0; known[k] && !ok; k++)
         ok = strlen(known[k]) == i && !strncasecmp(s, known[k], i);
     if (!ok)
-        return false; /* unknown protocol */
+        return false; /* a protocol not handled */
     u->proto = s, u->proto_n = i;
     size_t start = i + 1, limit = n;
     const char *hash = memchr(s + start, '#', n - start);
