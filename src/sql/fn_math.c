@@ -1,7 +1,7 @@
 /*
  * fn_math.c - numeric and conditional scalar functions, with Java's semantics (Flink's
  * generated code calls java.lang.Math, BigDecimal and java.util.Random): rounding, logarithms
- * and trigonometry, signs, random numbers, BIN and HEX, GREATEST/LEAST, IF and NULLIF.
+ * and trigonometry, signs, random numbers, BIN, GREATEST/LEAST, IF and NULLIF.
  */
 #include <locale.h>
 #include <math.h>
@@ -567,50 +567,32 @@ static int rand_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_va
     return 0;
 }
 
-/* ---- BIN and HEX ---------------------------------------------------------------------------- */
+/* ---- BIN ------------------------------------------------------------------------------------ */
 
-/* BIN(integer): Long.toBinaryString; HEX(integer): Long.toHexString in upper case (a negative
- * number as its 64-bit two's complement); HEX(string): its UTF-8 bytes in upper-case hex. */
+/* BIN(integer): Long.toBinaryString (a negative number as its 64-bit two's complement). HEX is
+ * the string functions' (fn_string.c). */
 static const rill__sql_ltype *bin_infer(rill__arena *a, const rill__sql_fn_call *call,
                                         const rill__sql_ltype **cast, char *msg, size_t cap)
 {
     const rill__sql_ltype *t = call->args[0]->type;
-    bool hex = call->name[0] == 'H';
-    if (!(hex && rill__sql_is_character(t))) {
-        if (!rill__sql_is_integer(t) && t->root != RILL_SQLT_NULL) {
-            snprintf(msg, cap, "%s takes an integer%s", call->name,
-                     hex ? " or a character string" : "");
-            return NULL;
-        }
-        cast[0] = rill__sql_fn_type(a, RILL_SQLT_BIGINT, 0, 0, t->nullable);
+    if (!rill__sql_is_integer(t) && t->root != RILL_SQLT_NULL) {
+        snprintf(msg, cap, "%s takes an integer", call->name);
+        return NULL;
     }
+    cast[0] = rill__sql_fn_type(a, RILL_SQLT_BIGINT, 0, 0, t->nullable);
     return rill__sql_fn_type(a, RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH, 0, t->nullable);
 }
 
 static int bin_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
 {
-    static const char HEX[] = "0123456789ABCDEF";
-    bool hex = c->x->call->name[0] == 'H';
-    if (rill__sql_is_character(c->x->args[0]->type)) {
-        rill__buf_reserve(&c->tmp, 2 * args[0].len + 1);
-        char *o = (char *)c->tmp.data;
-        for (size_t i = 0; i < args[0].len; i++) {
-            unsigned char b = (unsigned char)args[0].b[i];
-            o[2 * i] = HEX[b >> 4];
-            o[2 * i + 1] = HEX[b & 15];
-        }
-        out->b = o;
-        out->len = 2 * args[0].len;
-        return 0;
-    }
     rill__buf_reserve(&c->tmp, 65);
     char *o = (char *)c->tmp.data;
     uint64_t v = args[0].v;
-    int bits = hex ? 4 : 1, n = 0;
+    int n = 0;
     char rev[64];
     do {
-        rev[n++] = HEX[v & ((1u << bits) - 1)];
-        v >>= bits;
+        rev[n++] = (char)('0' + (v & 1));
+        v >>= 1;
     } while (v);
     for (int i = 0; i < n; i++)
         o[i] = rev[n - 1 - i];
@@ -871,7 +853,6 @@ const rill__sql_fn rill__sql_fn_math[] = {
     {"RAND", 0, 1, RILL_SQLF_VOLATILE, rand_infer, rand_row, rand_open, rand_close},
     {"RAND_INTEGER", 1, 2, RILL_SQLF_VOLATILE, rand_infer, rand_row, rand_open, rand_close},
     {"BIN", 1, 1, STRICT, bin_infer, bin_row, NULL, NULL},
-    {"HEX", 1, 1, STRICT, bin_infer, bin_row, NULL, NULL},
     {"GREATEST", 1, -1, STRICT, greatest_infer, greatest_row, NULL, NULL},
     {"LEAST", 1, -1, STRICT, greatest_infer, greatest_row, NULL, NULL},
     {"IF", 3, 3, 0, if_infer, if_row, NULL, NULL},
