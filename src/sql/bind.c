@@ -630,6 +630,12 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     for (int i = 0; i < n; i++)
         if (cast[i] && !rill__sql_type_equal(cast[i], args[i]->type, false))
             args[i] = rill__sql_cast_to(pc, args[i], cast[i]);
+    if (!strcmp(fn->name, "IF") && n == 3) { /* IF(c, a, b) is CASE WHEN c THEN a ELSE b END:
+                                                * only the branch taken is computed */
+        rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_CASE, t, n, args);
+        x->pos = e->pos;
+        return x;
+    }
     rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_FUNC, t, n, args);
     call->args = x->args;
     x->fn = fn;
