@@ -66,11 +66,13 @@ static rill_type_info slot_of(const rill__sql_ltype *t)
     case RILL_SQLT_TIMESTAMP_LTZ:
         i = (rill_type_info){RILL_T_TIMESTAMP_LTZ, t->precision, 0, 0, false};
         break;
-    case RILL_SQLT_INTERVAL_YM:
-        i.type = RILL_T_INTERVAL_YM;
+    case RILL_SQLT_INTERVAL_YM: /* the leading precision (1..6) */
+        i = (rill_type_info){RILL_T_INTERVAL_YM, RILL_MAX(1, RILL_MIN(t->precision, 6)), 0, 0,
+                             false};
         break;
-    case RILL_SQLT_INTERVAL_DT:
-        i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MIN(t->scale, 9), 0, 0, false};
+    case RILL_SQLT_INTERVAL_DT: /* the leading and the fraction precisions */
+        i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MAX(1, RILL_MIN(t->precision, 6)),
+                             RILL_MAX(0, RILL_MIN(t->scale, 9)), 0, false};
         break;
     default:
         break;

@@ -204,6 +204,58 @@ void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant
         rill__buf_putc(out, 'Z');
 }
 
+/* java.time.Duration.toString of ms: PT[nH][nM][s[.fff]S], "PT0S" for zero; a negative
+ * fraction as Java writes it (-1.5 s is "PT-1.5S"). */
+static void put_duration(rill__buf *out, int64_t ms)
+{
+    if (ms == 0) {
+        rill__buf_append(out, "PT0S", 4);
+        return;
+    }
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000); /* floor */
+    int64_t nanos = (ms - secs * 1000) * 1000000;
+    int64_t eff = secs < 0 && nanos > 0 ? secs + 1 : secs;
+    int64_t h = eff / 3600, m = eff % 3600 / 60, sec = eff % 60;
+    size_t start = out->len;
+    rill__buf_append(out, "PT", 2);
+    if (h)
+        rill__buf_printf(out, "%lldH", (long long)h);
+    if (m)
+        rill__buf_printf(out, "%lldM", (long long)m);
+    if (sec == 0 && nanos == 0 && out->len - start > 2)
+        return;
+    if (secs < 0 && nanos > 0 && sec == 0)
+        rill__buf_append(out, "-0", 2);
+    else
+        rill__buf_printf(out, "%lld", (long long)sec);
+    if (nanos > 0) {
+        char f[16];
+        int64_t frac = secs < 0 ? 1000000000 - nanos : nanos;
+        int n = snprintf(f, sizeof f, "%09lld", (long long)frac);
+        while (n > 0 && f[n - 1] == '0')
+            n--;
+        rill__buf_printf(out, ".%.*s", n, f);
+    }
+    rill__buf_putc(out, 'S');
+}
+
+/* java.time.Period.toString of the period Flink makes of months (res 0: YEAR, Period.ofYears;
+ * 1: YEAR TO MONTH, Period.of(y, m, 0); 2: MONTH, Period.ofMonths): P[nY][nM], "P0D" for
+ * zero. */
+static void put_period(rill__buf *out, int64_t months, int res)
+{
+    int64_t y = res == 2 ? 0 : months / 12, m = res == 1 ? months % 12 : res == 2 ? months : 0;
+    if (!y && !m) {
+        rill__buf_append(out, "P0D", 3);
+        return;
+    }
+    rill__buf_putc(out, 'P');
+    if (y)
+        rill__buf_printf(out, "%lldY", (long long)y);
+    if (m)
+        rill__buf_printf(out, "%lldM", (long long)m);
+}
+
 /* ---- the sink -------------------------------------------------------------------------------- */
 
 static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row *row)
@@ -266,6 +318,12 @@ static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row 
     case RILL_SQLT_TIMESTAMP_LTZ: /* java.time.Instant: always with seconds, then 'Z' */
         rill__sql_java_datetime(out, (int64_t)v, c->precisions[i] > 3,
                                 c->roots[i] == RILL_SQLT_TIMESTAMP_LTZ);
+        break;
+    case RILL_SQLT_INTERVAL_DT: /* java.time.Duration */
+        put_duration(out, (int64_t)v);
+        break;
+    case RILL_SQLT_INTERVAL_YM: /* java.time.Period */
+        put_period(out, (int64_t)v, c->scales[i]);
         break;
     default:
         rill__buf_printf(out, "%lld", (long long)(int64_t)v);
@@ -386,6 +444,10 @@ rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
         c->roots[i] = cols[i].type->root;
         c->precisions[i] = cols[i].type->precision;
         c->scales[i] = cols[i].type->scale;
+        if (c->roots[i] == RILL_SQLT_INTERVAL_YM) /* the resolution, for Period */
+            c->scales[i] = cols[i].type->from == RILL_SQLU_MONTH ? 2
+                           : cols[i].type->to == RILL_SQLU_MONTH ? 1
+                                                                 : 0;
     }
     return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
 }

@@ -169,6 +169,19 @@ INSERT INTO p SELECT a FROM src WHERE a IS NOT NULL;
     got = sorted(re.sub(r"^mine:\d> ", "mine:N> ", x) for x in r.out.splitlines())
     expect(got == ["mine:N> +I[1]", "mine:N> +I[7]"], "identifier and subtask prefix",
            ["mine:N> +I[1]", "mine:N> +I[7]"], r.out, r)
+    # intervals print as java.time.Duration and Period (Flink's external types)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (a BIGINT, b INT, s STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+SELECT INTERVAL '1' DAY, INTERVAL '2' YEAR, INTERVAL '1 02:03:04.5' DAY TO SECOND,
+  INTERVAL '-1.5' SECOND, INTERVAL '14' MONTH, INTERVAL '1-2' YEAR TO MONTH,
+  INTERVAL '0' SECOND, INTERVAL '-0.25' SECOND, INTERVAL '61' MINUTE FROM src WHERE a = 1;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+    want = "+I[PT24H, P2Y, PT26H3M4.5S, PT-1.5S, P14M, P1Y2M, PT0S, PT-0.25S, PT1H1M]"
+    expect(r.out.strip() == want, "intervals as Duration and Period", want, r.out, r)
 
 
 def test_with_queries(tmp):
