@@ -444,8 +444,10 @@ static int plan_compile(const dg_cfg *c, const rill_schema *schema, dg_plan *p, 
         if (!strcmp(key, "connector"))
             continue;
         if (!strcmp(key, "rows-per-second")) {
-            if (!(rc = parse_num(&pc, key, v, &p->rate)) && !(p->rate > 0))
+            int64_t rate;
+            if (!(rc = parse_int(&pc, key, v, &rate)) && rate <= 0)
                 rc = bad_value(&pc, key, v, "a number of rows above 0");
+            p->rate = (double)rate;
         } else if (!strcmp(key, "number-of-rows")) {
             if (!(rc = parse_int(&pc, key, v, &n_rows)) && n_rows < 0)
                 rc = bad_value(&pc, key, v, "a number of rows (0 or more)");
@@ -725,12 +727,13 @@ static uint64_t due_rows(dg_source *x, int64_t *wait_ns)
         x->t0 = now;
         x->sent = 0;
     }
-    /* row j (from 0) since t0 is due at t0 + j / rate */
-    double elapsed = (double)(now - x->t0) * 1e-9;
+    /* row j (from 0) since t0 is due at t0 + j / rate; a poll takes the rows due within the
+     * next millisecond, so a high rate fills batches and a low one waits in steps of >= 1 ms */
+    double elapsed = (double)(now - x->t0) * 1e-9 + 1e-3;
     uint64_t due = (uint64_t)(elapsed * x->rate) + 1;
     if (due > x->sent)
         return due - x->sent;
-    double at = (double)x->sent / x->rate;
+    double at = (double)x->sent / x->rate - 1e-3;
     int64_t wait = (int64_t)ceil(at * 1e9) - (now - x->t0);
     *wait_ns = RILL_MIN(RILL_MAX(wait, (int64_t)100000), (int64_t)1000000000);
     return 0;
