@@ -501,7 +501,8 @@ static int dg_validate(const void *cfg, const rill_schema *schema, rill__err *er
 
 typedef struct dg_split {
     uint32_t s;
-    uint64_t k; /* rows emitted: the next is s + k * n_splits */
+    uint64_t k;    /* rows emitted: the next is s + k * n_splits */
+    uint64_t rows; /* all it has (split_rows) */
 } dg_split;
 
 typedef struct dg_source {
@@ -514,6 +515,7 @@ typedef struct dg_source {
     uint32_t n_splits;
     dg_split *own;
     int n_own;
+    int next;      /* the owned split that emits next, -1 when all have ended */
     char *scratch; /* one random string */
     /* pacing */
     double rate;   /* rows/s of this subtask */
@@ -528,6 +530,8 @@ static uint64_t split_rows(const dg_source *x, uint64_t s)
     return t > s ? (t - 1 - s) / x->n_splits + 1 : 0;
 }
 
+static int scan_next(const dg_source *x);
+
 /* Owns the splits s = subtask mod par of n splits, all at their beginning. */
 static void take_splits(dg_source *x, uint32_t n)
 {
@@ -536,7 +540,8 @@ static void take_splits(dg_source *x, uint32_t n)
     x->n_own = 0;
     x->own = rill__xcalloc(n / (uint32_t)x->par + 1, sizeof *x->own);
     for (uint32_t s = (uint32_t)x->subtask; s < n; s += (uint32_t)x->par)
-        x->own[x->n_own++] = (dg_split){s, 0};
+        x->own[x->n_own++] = (dg_split){s, 0, split_rows(x, s)};
+    x->next = scan_next(x);
 }
 
 static int dg_create(const void *cfg, const rill_schema *schema, const rill__conn_init *init,
@@ -707,15 +712,27 @@ static int fill_sequence(dg_source *x, const dg_field *f, rill_batch *b, rill_ro
 
 /* The owned split with the next row in row order (fewest emitted, then lowest split), or -1
  * when all have ended. */
-static int next_split(const dg_source *x)
+static int scan_next(const dg_source *x)
 {
     int best = -1;
     for (int i = 0; i < x->n_own; i++) {
         const dg_split *sp = &x->own[i];
-        if (sp->k < split_rows(x, sp->s) && (best < 0 || sp->k < x->own[best].k))
+        if (sp->k < sp->rows && (best < 0 || sp->k < x->own[best].k))
             best = i;
     }
     return best;
+}
+
+/* The next split after own[i] emitted a row. own[] is sorted by split and own[i] was next: no
+ * live split had emitted fewer rows, the ones before i had emitted more, so the first live
+ * split after i that had emitted as many is next; only at the end of a round is a scan due. */
+static int next_after(const dg_source *x, int i)
+{
+    uint64_t k = x->own[i].k - 1;
+    for (int j = i + 1; j < x->n_own; j++)
+        if (x->own[j].k == k && k < x->own[j].rows)
+            return j;
+    return scan_next(x);
 }
 
 /* Rows this subtask may emit now by its share of rows-per-second; 0 with *wait_ns set when
@@ -746,7 +763,7 @@ static int dg_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
     if (wait_ns_out)
         *wait_ns_out = 0;
     b->split = 0; /* one split per subtask, as event time sees it: rows in row order */
-    if (next_split(x) < 0)
+    if (x->next < 0)
         return RILL_DONE;
     uint64_t want = due_rows(x, &wait);
     if (want == 0) {
@@ -756,10 +773,9 @@ static int dg_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
     }
     int64_t now = rill__now_ms();
     while (want > 0 && b->n_rows < b->cap_rows && b->n_bytes < BATCH_BYTES) {
-        int si = next_split(x);
-        if (si < 0)
+        if (x->next < 0)
             break;
-        dg_split *sp = &x->own[si];
+        dg_split *sp = &x->own[x->next];
         uint64_t n = sp->s + sp->k * x->n_splits;
         rill_row r = rill__batch_append(b);
         for (int i = 0; i < x->plan.n; i++) {
@@ -773,10 +789,11 @@ static int dg_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
             }
         }
         sp->k++;
+        x->next = next_after(x, x->next);
         x->sent++;
         want--;
     }
-    return next_split(x) < 0 ? RILL_DONE : 0;
+    return x->next < 0 ? RILL_DONE : 0;
 }
 
 static int64_t dg_skipped(rill__source *s)
@@ -901,6 +918,7 @@ static int dg_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
     }
     if (n_splits == 0) { /* every old subtask had ended */
         x->n_own = 0;
+        x->next = -1;
         return 0;
     }
     uint64_t *k = rill__xmalloc(n_splits * sizeof *k);
@@ -910,6 +928,7 @@ static int dg_seek_rescaled(rill__source *s, const rill__source_pos *pos, int n)
         take_splits(x, (uint32_t)n_splits);
         for (int i = 0; i < x->n_own; i++)
             x->own[i].k = k[x->own[i].s];
+        x->next = scan_next(x);
         x->t0 = 0; /* pacing restarts here */
     }
     free(k);
