@@ -20,13 +20,13 @@
 /* Splits at the first start: the first multiple of the parallelism at or above this, so that
  * at that parallelism subtask i emits the rows n = i mod parallelism (as Flink splits its
  * sequences), and a restore at a higher parallelism has splits to spread. */
-#define MIN_SPLITS 64
-#define MAX_SPLITS 65536
-#define MAX_LENGTH (16 << 20)     /* longest random string or byte string */
-#define BATCH_BYTES (8 << 20)     /* a poll stops adding rows past this many bytes */
-#define DEFAULT_RATE 10000.0      /* rows-per-second */
+#define MIN_SPLITS     64
+#define MAX_SPLITS     65536
+#define MAX_LENGTH     (16 << 20) /* longest random string or byte string */
+#define BATCH_BYTES    (8 << 20)  /* a poll stops adding rows past this many bytes */
+#define DEFAULT_RATE   10000.0    /* rows-per-second */
 #define DEFAULT_LENGTH 100
-#define DAY_MS INT64_C(86400000)
+#define DAY_MS         INT64_C(86400000)
 
 /* ---- config: the options as given, compiled against the schema when used ----------------- */
 
@@ -73,12 +73,12 @@ typedef struct dg_field {
     int idx;
     rill__field t;
     bool sequence;
-    int64_t lo, hi;        /* random integers (also intervals); a sequence's start and end */
-    rill__i128 dlo, dhi;   /* random DECIMAL: unscaled bounds */
-    double flo, fhi;       /* random FLOAT / DOUBLE */
-    int64_t max_past;      /* random timestamps: ms */
+    int64_t lo, hi;      /* random integers (also intervals); a sequence's start and end */
+    rill__i128 dlo, dhi; /* random DECIMAL: unscaled bounds */
+    double flo, fhi;     /* random FLOAT / DOUBLE */
+    int64_t max_past;    /* random timestamps: ms */
     double null_rate;
-    int64_t length;        /* random STRING / BYTES */
+    int64_t length; /* random STRING / BYTES */
     bool var_len;
     uint64_t seed;
     /* the options given, for the checks that need all of them */
@@ -100,8 +100,8 @@ static void plan_free(dg_plan *p)
 }
 
 /* The option suffixes of fields.<name>.<suffix>. */
-static const char *const field_opts[] = {"kind",   "min",       "max",    "max-past", "length",
-                                         "start",  "end",       "null-rate", "var-len", NULL};
+static const char *const field_opts[] = {"kind",  "min", "max",       "max-past", "length",
+                                         "start", "end", "null-rate", "var-len",  NULL};
 
 static bool is_int_type(rill_type t)
 {
@@ -139,8 +139,8 @@ static bool applies(const dg_field *f, const char *opt)
 static bool sequence_fits(rill_type t)
 {
     return t == RILL_T_INT8 || t == RILL_T_INT16 || t == RILL_T_INT32 || t == RILL_T_INT64 ||
-           t == RILL_T_FLOAT || t == RILL_T_DOUBLE || t == RILL_T_DECIMAL ||
-           t == RILL_T_STRING || t == RILL_T_BYTES;
+           t == RILL_T_FLOAT || t == RILL_T_DOUBLE || t == RILL_T_DECIMAL || t == RILL_T_STRING ||
+           t == RILL_T_BYTES;
 }
 
 /* The text v without leading and trailing blanks, into buf. */
@@ -166,8 +166,8 @@ typedef struct parse_ctx {
 
 static int bad_value(parse_ctx *pc, const char *key, const char *v, const char *what)
 {
-    return rill__err_set(pc->err, RILL_ECONFIG, "%s: option '%s': '%s' is not %s", pc->c->who,
-                         key, v, what);
+    return rill__err_set(pc->err, RILL_ECONFIG, "%s: option '%s': '%s' is not %s", pc->c->who, key,
+                         v, what);
 }
 
 static int parse_int(parse_ctx *pc, const char *key, const char *v, int64_t *out)
@@ -194,17 +194,24 @@ static int parse_num(parse_ctx *pc, const char *key, const char *v, double *out)
 static void int_range(rill_type t, int64_t *lo, int64_t *hi)
 {
     switch (t) {
-    case RILL_T_INT8: *lo = INT8_MIN, *hi = INT8_MAX; break;
-    case RILL_T_INT16: *lo = INT16_MIN, *hi = INT16_MAX; break;
+    case RILL_T_INT8:
+        *lo = INT8_MIN, *hi = INT8_MAX;
+        break;
+    case RILL_T_INT16:
+        *lo = INT16_MIN, *hi = INT16_MAX;
+        break;
     case RILL_T_INT32:
-    case RILL_T_INTERVAL_YM: *lo = INT32_MIN, *hi = INT32_MAX; break;
-    default: *lo = INT64_MIN, *hi = INT64_MAX; break;
+    case RILL_T_INTERVAL_YM:
+        *lo = INT32_MIN, *hi = INT32_MAX;
+        break;
+    default:
+        *lo = INT64_MIN, *hi = INT64_MAX;
+        break;
     }
 }
 
 /* Reads option key = v (suffix opt) into field f. */
-static int set_option(parse_ctx *pc, dg_field *f, const char *key, const char *opt,
-                      const char *v)
+static int set_option(parse_ctx *pc, dg_field *f, const char *key, const char *opt, const char *v)
 {
     if (!strcmp(opt, "null-rate")) {
         if (parse_num(pc, key, v, &f->null_rate))
@@ -212,9 +219,8 @@ static int set_option(parse_ctx *pc, dg_field *f, const char *key, const char *o
         if (f->null_rate < 0 || f->null_rate > 1)
             return bad_value(pc, key, v, "a rate between 0 and 1");
         if (f->null_rate > 0 && !f->t.nullable)
-            return rill__err_set(pc->err, RILL_ECONFIG,
-                                 "%s: option '%s': column '%s' is NOT NULL", pc->c->who, key,
-                                 f->t.name);
+            return rill__err_set(pc->err, RILL_ECONFIG, "%s: option '%s': column '%s' is NOT NULL",
+                                 pc->c->who, key, f->t.name);
         return 0;
     }
     if (!strcmp(opt, "max-past")) {
@@ -337,18 +343,16 @@ static int random_bounds(parse_ctx *pc, dg_field *f)
             char buf[128];
             size_t n;
             trimmed(o[i], buf, sizeof buf, &n);
-            if (strlen(o[i]) >= sizeof buf ||
-                rill__dec_parse(buf, n, 38, f->t.scale, d[i]) != 0)
+            if (strlen(o[i]) >= sizeof buf || rill__dec_parse(buf, n, 38, f->t.scale, d[i]) != 0)
                 return bad_value(pc, k[i], o[i], "a decimal number (of at most 38 digits)");
             *d[i] = *d[i] > top ? top : *d[i] < -top ? -top : *d[i]; /* as Flink: cut */
         }
         bad = f->dlo > f->dhi;
     }
     if (bad)
-        return rill__err_set(pc->err, RILL_ECONFIG,
-                             "%s: column '%s': min (%s) is greater than max (%s)", pc->c->who,
-                             f->t.name, f->o_min ? f->o_min : "default",
-                             f->o_max ? f->o_max : "default");
+        return rill__err_set(
+            pc->err, RILL_ECONFIG, "%s: column '%s': min (%s) is greater than max (%s)", pc->c->who,
+            f->t.name, f->o_min ? f->o_min : "default", f->o_max ? f->o_max : "default");
     return 0;
 }
 
@@ -372,9 +376,8 @@ static int sequence_bounds(parse_ctx *pc, dg_field *f)
                              "sequence (integers, FLOAT, DOUBLE, DECIMAL, strings and bytes can)",
                              pc->c->who, f->t.name, f->t.name, type_str(&f->t, ty, sizeof ty));
     if (!f->o_start || !f->o_end)
-        return rill__err_set(pc->err, RILL_ECONFIG,
-                             "%s: column '%s' is a sequence: it needs '%s'", pc->c->who,
-                             f->t.name, f->o_start ? ke : ks);
+        return rill__err_set(pc->err, RILL_ECONFIG, "%s: column '%s' is a sequence: it needs '%s'",
+                             pc->c->who, f->t.name, f->o_start ? ke : ks);
     if (parse_int(pc, ks, f->o_start, &f->lo) || parse_int(pc, ke, f->o_end, &f->hi))
         return RILL_ECONFIG;
     if (f->lo > f->hi)
@@ -457,8 +460,8 @@ static int plan_compile(const dg_cfg *c, const rill_schema *schema, dg_plan *p, 
                 p->seed = (uint64_t)s;
         } else if (!strcmp(key, "waveform-function-enabled") || !strcmp(key, "period") ||
                    !strcmp(key, "floating-gap")) {
-            rc = rill__err_set(err, RILL_ECONFIG, "%s: option '%s' is not supported yet",
-                               c->who, key);
+            rc = rill__err_set(err, RILL_ECONFIG, "%s: option '%s' is not supported yet", c->who,
+                               key);
         } else if (strncmp(key, "fields.", 7) || !(f = field_of(p, key, &opt))) {
             rc = unsupported(&pc, key);
         } else if (!applies(f, opt)) {
@@ -673,9 +676,8 @@ static int fill_random(dg_source *x, const dg_field *f, rill_batch *b, rill_row 
         return 0;
     }
     default: /* integers, intervals */
-        rill_row_set_i64(r, i,
-                         (int64_t)((uint64_t)f->lo +
-                                   below(h, (uint64_t)f->hi - (uint64_t)f->lo + 1)));
+        rill_row_set_i64(
+            r, i, (int64_t)((uint64_t)f->lo + below(h, (uint64_t)f->hi - (uint64_t)f->lo + 1)));
         return 0;
     }
 }
@@ -780,8 +782,7 @@ static int dg_poll(rill__source *s, rill_batch *b, int64_t *wait_ns_out)
         rill_row r = rill__batch_append(b);
         for (int i = 0; i < x->plan.n; i++) {
             const dg_field *f = &x->plan.f[i];
-            int rc = f->sequence ? fill_sequence(x, f, b, &r, n)
-                                 : fill_random(x, f, b, &r, n, now);
+            int rc = f->sequence ? fill_sequence(x, f, b, &r, n) : fill_random(x, f, b, &r, n, now);
             if (rc) {
                 rill__batch_pop(b);
                 return rill__err_set(x->err, rc, "datagen source '%s': row %llu, column '%s': %s",
@@ -804,8 +805,8 @@ static int64_t dg_skipped(rill__source *s)
 
 /* Position: u64 version, u64 number of splits, u64 n; then n x (u64 split, u64 rows emitted). */
 #define POS_VERSION 1
-#define POS_HEAD 24
-#define POS_SPLIT 16
+#define POS_HEAD    24
+#define POS_SPLIT   16
 
 static int dg_position(rill__source *s, rill__buf *out)
 {

@@ -196,20 +196,52 @@ TEST(datagen_random_values_within_options)
         "a TINYINT, b INT, c BIGINT, e FLOAT, f DOUBLE, g DECIMAL(5, 2), h DECIMAL(30, 3), "
         "s STRING, v VARCHAR(12), ch CHAR(7), by BYTES, bin BINARY(5), ts TIMESTAMP(3), "
         "lt TIMESTAMP_LTZ(0), t6 TIMESTAMP(6), dt DATE, tm TIME(3), bo BOOLEAN, iv INTERVAL DAY");
-    void *cfg = cfg_ok(
-        (const char *[]){"rows-per-second", FAST, "number-of-rows", "4000",
-                         "fields.b.min", "-7", "fields.b.max", "9",
-                         "fields.c.min", "1000000000000", "fields.c.max", "1000000000003",
-                         "fields.e.min", "-0.5", "fields.e.max", "0.25",
-                         "fields.f.min", "-1e300", "fields.f.max", "1e300",
-                         "fields.g.min", "-1.5", "fields.g.max", "2.25",
-                         "fields.h.min", "-99999999999999999999.5",
-                         "fields.h.max", "-99999999999999999999.25",
-                         "fields.s.length", "33", "fields.s.null-rate", "0.25",
-                         "fields.v.var-len", "true", "fields.by.length", "3",
-                         "fields.ts.max-past", "10 min", "fields.t6.null-rate", "1",
-                         "fields.iv.min", "-5", "fields.iv.max", "5", NULL},
-        schema);
+    void *cfg = cfg_ok((const char *[]){"rows-per-second",
+                                        FAST,
+                                        "number-of-rows",
+                                        "4000",
+                                        "fields.b.min",
+                                        "-7",
+                                        "fields.b.max",
+                                        "9",
+                                        "fields.c.min",
+                                        "1000000000000",
+                                        "fields.c.max",
+                                        "1000000000003",
+                                        "fields.e.min",
+                                        "-0.5",
+                                        "fields.e.max",
+                                        "0.25",
+                                        "fields.f.min",
+                                        "-1e300",
+                                        "fields.f.max",
+                                        "1e300",
+                                        "fields.g.min",
+                                        "-1.5",
+                                        "fields.g.max",
+                                        "2.25",
+                                        "fields.h.min",
+                                        "-99999999999999999999.5",
+                                        "fields.h.max",
+                                        "-99999999999999999999.25",
+                                        "fields.s.length",
+                                        "33",
+                                        "fields.s.null-rate",
+                                        "0.25",
+                                        "fields.v.var-len",
+                                        "true",
+                                        "fields.by.length",
+                                        "3",
+                                        "fields.ts.max-past",
+                                        "10 min",
+                                        "fields.t6.null-rate",
+                                        "1",
+                                        "fields.iv.min",
+                                        "-5",
+                                        "fields.iv.max",
+                                        "5",
+                                        NULL},
+                       schema);
     rill__err err;
     rill__conn_init init = conn_init(&err, 0, 1);
     rill__source *src;
@@ -336,9 +368,9 @@ TEST(datagen_random_rows_do_not_depend_on_parallelism)
     rill_schema *schema = schema_of("x BIGINT, id BIGINT");
     int64_t *ref = NULL;
     for (int seed = 0; seed < 2; seed++) {
-        void *cfg = cfg_ok((const char *[]){"rows-per-second", FAST, "fields.id.kind",
-                                            "sequence", "fields.id.start", "0", "fields.id.end",
-                                            "499", "seed", seed ? "7" : "0", NULL},
+        void *cfg = cfg_ok((const char *[]){"rows-per-second", FAST, "fields.id.kind", "sequence",
+                                            "fields.id.start", "0", "fields.id.end", "499", "seed",
+                                            seed ? "7" : "0", NULL},
                            schema);
         for (int par = 1; par <= 3; par++) {
             int64_t by_id[500];
@@ -422,8 +454,7 @@ TEST(datagen_every_rescale_chain_emits_each_value_once)
 {
     rill_schema *schema = schema_of("id BIGINT");
     void *cfg = cfg_ok((const char *[]){"rows-per-second", FAST, "fields.id.kind", "sequence",
-                                        "fields.id.start", "1000", "fields.id.end", "1299",
-                                        NULL},
+                                        "fields.id.start", "1000", "fields.id.end", "1299", NULL},
                        schema);
     uint64_t rnd = 12345;
     for (int chain = 0; chain < 128; chain++) {
@@ -451,10 +482,9 @@ TEST(datagen_every_rescale_chain_emits_each_value_once)
         for (size_t i = 0; ok && i < n_seen; i++)
             ok = seen[i] == 1000 + (int64_t)i;
         if (!ok)
-            rill_test_fail(__FILE__, __LINE__,
-                           "chain %d -> %d -> %d%s: %zu rows, not 1000..1299 each once", pars[0],
-                           pars[1], pars[2], hand_finished ? " (finished handed over)" : "",
-                           n_seen);
+            rill_test_fail(
+                __FILE__, __LINE__, "chain %d -> %d -> %d%s: %zu rows, not 1000..1299 each once",
+                pars[0], pars[1], pars[2], hand_finished ? " (finished handed over)" : "", n_seen);
         for (int i = 0; i < n_pos; i++)
             rill__buf_free(&pos[i]);
         free(seen);
@@ -542,8 +572,8 @@ TEST(datagen_rows_per_second_paces_all_subtasks_together)
 {
     rill_schema *schema = schema_of("x INT");
     /* 400 rows/s over 2 subtasks: 200 each; 40 rows of one take ~0.2 s */
-    void *cfg = cfg_ok((const char *[]){"rows-per-second", "400", "number-of-rows", "80", NULL},
-                       schema);
+    void *cfg =
+        cfg_ok((const char *[]){"rows-per-second", "400", "number-of-rows", "80", NULL}, schema);
     rill__err err;
     rill__conn_init init = conn_init(&err, 1, 2);
     rill__source *src;
@@ -612,26 +642,33 @@ TEST(datagen_bad_options_are_refused_by_name)
                   "it needs 'fields.s.start'");
     check_refused(s, (const char *[]){"fields.i.kind", "sequence", "fields.i.start", "4", NULL},
                   "it needs 'fields.i.end'");
-    check_refused(s, (const char *[]){"fields.i.kind", "sequence", "fields.i.start", "4",
-                                      "fields.i.end", "3", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.i.kind", "sequence", "fields.i.start", "4",
+                                   "fields.i.end", "3", NULL},
                   "start (4) is greater than its end (3)");
-    check_refused(s, (const char *[]){"fields.b.kind", "sequence", "fields.b.start", "0",
-                                      "fields.b.end", "1", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.b.kind", "sequence", "fields.b.start", "0",
+                                   "fields.b.end", "1", NULL},
                   "'fields.b.kind': column 'b' is BOOLEAN, which cannot be a sequence");
-    check_refused(s, (const char *[]){"fields.ts.kind", "sequence", "fields.ts.start", "0",
-                                      "fields.ts.end", "1", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.ts.kind", "sequence", "fields.ts.start", "0",
+                                   "fields.ts.end", "1", NULL},
                   "cannot be a sequence");
-    check_refused(s, (const char *[]){"fields.dt.kind", "sequence", "fields.dt.start", "0",
-                                      "fields.dt.end", "1", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.dt.kind", "sequence", "fields.dt.start", "0",
+                                   "fields.dt.end", "1", NULL},
                   "cannot be a sequence");
-    check_refused(s, (const char *[]){"fields.v.kind", "sequence", "fields.v.start", "0",
-                                      "fields.v.end", "10000", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.v.kind", "sequence", "fields.v.start", "0",
+                                   "fields.v.end", "10000", NULL},
                   "the sequence 0 to 10000 does not fit its type VARCHAR(4)");
-    check_refused(s, (const char *[]){"fields.d.kind", "sequence", "fields.d.start", "0",
-                                      "fields.d.end", "1000", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.d.kind", "sequence", "fields.d.start", "0",
+                                   "fields.d.end", "1000", NULL},
                   "does not fit its type DECIMAL(4, 1)");
-    check_refused(s, (const char *[]){"fields.i.kind", "sequence", "fields.i.start", "0",
-                                      "fields.i.end", "3", "fields.i.min", "1", NULL},
+    check_refused(s,
+                  (const char *[]){"fields.i.kind", "sequence", "fields.i.start", "0",
+                                   "fields.i.end", "3", "fields.i.min", "1", NULL},
                   "option 'fields.i.min' does not apply to column 'i' (INT, sequence)");
     check_refused(s, (const char *[]){"fields.i.kind", "linear", NULL},
                   "'fields.i.kind': 'linear' is not 'random' or 'sequence'");
@@ -672,9 +709,10 @@ TEST(datagen_c_api_runs_a_job)
     rill_env *env = rill_env_new();
     CHECK_RC(rill_env_set(env, "parallelism", "2"));
     rill_schema *schema = schema_of("id BIGINT, name STRING");
-    rill_stream *s = rill_source_datagen(
-        env, schema, (const char *[]){"fields.id.kind", "sequence", "fields.id.start", "1",
-                                      "fields.id.end", "50", "fields.name.length", "4", NULL});
+    rill_stream *s = rill_source_datagen(env, schema,
+                                         (const char *[]){"fields.id.kind", "sequence",
+                                                          "fields.id.start", "1", "fields.id.end",
+                                                          "50", "fields.name.length", "4", NULL});
     char *path = rill__xasprintf("%s/out.csv", rill_test_tmpdir());
     rill_stream_parallelism(rill_sink_file(s, path, NULL), 1);
     if (rill_env_execute(env) != 0)
