@@ -444,7 +444,7 @@ static int plan_compile(const dg_cfg *c, const rill_schema *schema, dg_plan *p, 
     for (size_t i = 0; i < c->n && !rc; i++) {
         const char *key = c->opts[2 * i], *v = c->opts[2 * i + 1], *opt;
         dg_field *f;
-        if (!strcmp(key, "connector"))
+        if (!strcmp(key, "connector") || !strcmp(key, "connector.type"))
             continue;
         if (!strcmp(key, "rows-per-second")) {
             int64_t rate;

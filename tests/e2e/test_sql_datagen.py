@@ -63,6 +63,7 @@ def test_sequences_each_value_once(tmp):
     committed rows hold each value once, the second sequence in step with the first (the same
     row index), and names of 5 hex characters."""
     lo, hi = -7, 19992
+    first = None
     for par in (1, 2, 3):
         out = os.path.join(tmp, "out-%d" % par)
         script = write(tmp, "seq%d.sql" % par, SEQ_SQL % {"par": par, "lo": lo, "hi": hi,
@@ -76,6 +77,11 @@ def test_sequences_each_value_once(tmp):
                any(ch not in "0123456789abcdef" for ch in c[2])]
         expect(not bad, "p=%d: small = -1000000 + (id - start), 5 hex characters" % par, "[]",
                bad[:5], r)
+        rows.sort(key=lambda c: int(c[0]))
+        first = first or rows
+        diff = [(a, b) for a, b in zip(first, rows) if a != b][:3]
+        expect(not diff, "p=%d: the same rows as at p=1 (random names included)" % par,
+               "no difference", diff, r)
 
 
 AGG_SQL = """
