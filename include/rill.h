@@ -914,6 +914,20 @@ RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const ri
 RILL_API rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
                                         const char *const *options);
 
+/*
+ * Generates rows as Flink's 'datagen' connector does (docs/sql.md, "The datagen connector").
+ * options: NULL-terminated key, value pairs with Flink's names: "rows-per-second" (all
+ * subtasks together; default 10000), "number-of-rows" (bounded; default unbounded), and per
+ * field "fields.<field>.kind" (random, the default, or sequence), ".min", ".max", ".max-past",
+ * ".length", ".var-len", ".null-rate" (random) and ".start", ".end" (sequence: each value once,
+ * the stream ends when a sequence is exhausted); rill's own "seed" changes the random values.
+ * Row n of the stream is a pure function of n and the options (timestamps, dates and times
+ * excepted: they follow the wall clock). Sequences are checkpointed and restore exactly at any
+ * parallelism. A bad or unknown option fails here, naming it.
+ */
+RILL_API rill_stream *rill_source_datagen(rill_env *env, const rill_schema *schema,
+                                          const char *const *options);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Sinks                                                                                       */
 /* ------------------------------------------------------------------------------------------ */

@@ -491,4 +491,8 @@ rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int t
 rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
                                   const char *const *options);
 
+/* rill_source_datagen with the SQL table's name in its messages (NULL: "datagen source"). */
+rill_stream *rill__source_datagen(rill_env *env, const rill_schema *schema,
+                                  const char *const *options, const char *table);
+
 #endif /* RILL_RUNTIME_H */

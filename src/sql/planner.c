@@ -634,10 +634,20 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
         s = rill__source_nexmark(pc->s->env, named, opts);
         rill_schema_free(named);
+    } else if (!strcmp(conn->value, "datagen")) {
+        /* fields named as the columns (the leaves' paths): the options name them */
+        rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
+        if (!named) {
+            rill_schema_free(schema);
+            return NULL;
+        }
+        const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
+        s = rill__source_datagen(pc->s->env, named, opts, t->name);
+        rill_schema_free(named);
     } else {
         rill__err_set(pc->err, RILL_ECONFIG,
                       "table '%s': connector '%s' cannot be read (yet): filesystem, kafka, "
-                      "nexmark",
+                      "nexmark, datagen",
                       t->name, conn->value);
     }
     rill_schema_free(schema);
