@@ -553,7 +553,8 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
     const char **opts = rill__arena_alloc(a, (2 * (t->n_options + extra) + 1) * sizeof *opts);
     size_t k = 0;
     for (size_t i = 0; i < t->n_options; i++)
-        if (strcmp(t->options[i].key, "connector")) {
+        if (strcmp(t->options[i].key, "connector") &&
+            strcmp(t->options[i].key, "connector.type")) { /* the legacy key too */
             opts[k++] = t->options[i].key;
             opts[k++] = t->options[i].value;
         }
