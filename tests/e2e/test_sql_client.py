@@ -347,6 +347,10 @@ def test_pty_line_editing_history_and_ctrl_c(tmp):
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(t.fd)
+    shown = t.buf.decode("utf-8", "replace")
+    for mark in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                 "runtime error:"):
+        expect(mark not in shown, "no sanitizer report", "none", shown[-3000:])
     expect(rc == 0, "the client's exit status", 0, rc)
     with open(hist, encoding="utf-8", errors="replace") as f:
         h = f.read()
