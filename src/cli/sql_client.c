@@ -109,6 +109,7 @@ static rill_env *make_env(void *arg, const char *name)
     }
     for (int k = 0; k < c->ra.n_opts; k++)
         rill_env_set(env, c->ra.opts[k].key, c->ra.opts[k].value);
+    env->ckpt_dir_shared = true; /* the session's jobs, each in DIR/<its name>/ */
     return env;
 }
 

@@ -6,6 +6,7 @@ checkpointing off and on; -f FILE runs each INSERT as a job of its own; an error
 session usable; Ctrl-C cancels an unbounded SELECT and the client goes on.
 """
 import collections
+import glob
 import os
 import pty
 import re
@@ -16,8 +17,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (RILL_BIN, Failure, committed_rows, expect, expect_in,  # noqa: E402
-                      expect_rc, main, run, seeded_rng)
+from rill_e2e import (RILL_BIN, Failure, Started, committed_rows,  # noqa: E402
+                      completed_checkpoints, expect, expect_in, expect_rc, main, run,
+                      seeded_rng)
 
 KEYS = ["a", "b", "c", "d", "\u00e9t\u00e9", "x y"]
 
@@ -358,6 +360,95 @@ def test_pty_line_editing_history_and_ctrl_c(tmp):
            "SHOW TABLES", h)
 
 
+KILL_SQL = """
+CREATE TABLE datagen (
+    event_type INT,
+    person ROW<id BIGINT, `dateTime` TIMESTAMP(3)>,
+    auction ROW<id BIGINT, `dateTime` TIMESTAMP(3)>,
+    bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3)>,
+    `dateTime` AS CASE WHEN event_type = 0 THEN person.`dateTime`
+                       WHEN event_type = 1 THEN auction.`dateTime` ELSE bid.`dateTime` END,
+    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '1' SECOND
+) WITH ('connector' = 'nexmark', 'first-event.rate' = '20000', 'events.num' = '%(events)d',
+        'events.base-time' = '1700000000000', 'max-emit-speed' = 'false');
+CREATE VIEW b AS SELECT MOD(bid.auction, 10) AS k, bid.price AS price, `dateTime`
+  FROM datagen WHERE event_type = 2;
+CREATE TABLE out_t (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-t', 'format' = 'csv');
+CREATE TABLE out_c (k BIGINT, ws TIMESTAMP(3), we TIMESTAMP(3), lo BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-c', 'format' = 'csv');
+INSERT INTO out_t
+SELECT k, window_start, COUNT(*), SUM(price)
+FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND))
+GROUP BY k, window_start, window_end;
+INSERT INTO out_c
+SELECT k, window_start, window_end, MIN(price)
+FROM TABLE(CUMULATE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND,
+                    INTERVAL '0.4' SECOND))
+GROUP BY k, window_start, window_end;
+"""
+
+
+def test_kill_and_resume_per_job(tmp):
+    """`rill sql -f` with two INSERTs (two jobs, each checkpointing under its own name in the
+    one --checkpoint-dir) killed with SIGKILL at random moments and run again with --resume
+    (at random parallelisms once both jobs' splits are fixed): the job that was running
+    resumes from its checkpoint, a finished one from its final one, one not started yet
+    starts (the other's checkpoints in the directory are no reason to refuse), and the
+    committed rows of both tables equal an uninterrupted run's."""
+    rng = seeded_rng("sql_client_kill")
+    events = 40000
+    ref = os.path.join(tmp, "ref")
+    script = os.path.join(tmp, "ref.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(KILL_SQL % {"events": events, "out": ref})
+    r = run(["sql", "-p", "2", "-f", script], timeout=60)
+    expect_rc(r, 0)
+    want_t, want_c = (committed_rows(ref + x, header=False) for x in ("-t", "-c"))
+    expect(len(want_t) > 100 and len(want_c) > len(want_t), "the reference run's windows",
+           "> 100", (len(want_t), len(want_c)), r)
+    out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
+    script = os.path.join(tmp, "chaos.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(KILL_SQL % {"events": events, "out": out})
+    job2 = os.path.join(ck, "insert-into_default_catalog.default_database.out_c", "chk-*",
+                        "_metadata")
+
+    def parallelism():
+        """A job's splits are fixed by the parallelism of its first run (nexmark.md): 2, as
+        the reference's, until the second job has a checkpoint; any after that."""
+        return rng.randint(1, 3) if glob.glob(job2) else 2
+
+    kills = 0
+    for k in range(5):
+        par = parallelism()
+        p = Started(tmp, "run%d" % k, ["sql", "-p", str(par), "--checkpoint-dir", ck,
+                                       "--checkpoint-interval", "100", "--resume", "-f", script])
+        if k == 0:  # the first kill after a checkpoint: the splits are the first run's
+            deadline = time.monotonic() + 60
+            while not completed_checkpoints(ck) and p.p.poll() is None:
+                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
+                time.sleep(0.01)
+        else:
+            time.sleep(rng.uniform(0.05, 1.5))
+        r = p.kill9()
+        kills += r.rc == -9
+        print("    run %d: p%d, rc %d, %.2f s" % (k, par, r.rc, r.secs), flush=True)
+        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
+    r = run(["sql", "-p", str(parallelism()), "--checkpoint-dir", ck,
+             "--checkpoint-interval", "100", "--resume", "-f", script], timeout=60)
+    expect_rc(r, 0)
+    expect(kills >= 2, "most runs were killed", ">= 2 kills", kills)
+    for what, got, w in (("TUMBLE", committed_rows(out + "-t", header=False), want_t),
+                         ("CUMULATE", committed_rows(out + "-c", header=False), want_c)):
+        if got != w:
+            expect(False, "the committed %s windows after %d kills equal the uninterrupted "
+                   "run's" % (what, kills),
+                   "%d rows, e.g. %s" % (len(w), sorted(set(w) - set(got))[:3]),
+                   "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(w))[:3]), r)
+
+
 if __name__ == "__main__":
     main([test_pipe_select_group_by_set_and_errors, test_refused_result_modes_and_bad_flags,
-          test_file_runs_each_insert_as_a_job, test_pty_line_editing_history_and_ctrl_c])
+          test_file_runs_each_insert_as_a_job, test_pty_line_editing_history_and_ctrl_c,
+          test_kill_and_resume_per_job])
