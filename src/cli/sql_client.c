@@ -66,7 +66,7 @@ static const char help_text[] =
     "\n"
     "Hint: Make sure that a statement ends with ';' for finalizing (multi-line) statements.\n";
 
-#define PROMPT "rill SQL> "
+#define PROMPT      "rill SQL> "
 #define PROMPT_MORE "> "
 
 /* Set by SIGINT: a job running is canceled; at the prompt the line being typed is dropped. */
@@ -171,7 +171,7 @@ static void rows_begin(void *arg, int n_cols, const char *const *names, const in
     c->n_cols = n_cols + 1;
     c->n_rows = 0;
     c->widths = rill__xcalloc((size_t)c->n_cols, sizeof *c->widths);
-    c->widths[0] = 2; /* "op" */
+    c->widths[0] = 2;                /* "op" */
     for (int i = 0; i < n_cols; i++) /* room for the name and for <NULL> (Flink's) */
         c->widths[i + 1] = RILL_MAX(RILL_MAX(widths[i], 6), text_width(names[i]));
     rill__buf b = {0};
