@@ -163,6 +163,23 @@ static void put_cell(rill__buf *b, const char *v, int w)
     rill__buf_putc(b, ' ');
 }
 
+/* Writes the rows' lines past a Ctrl-C: the signal may land on the sink's thread while it
+ * writes (the handler is installed without SA_RESTART, for the prompt's sake). */
+static void write_all(FILE *out, const void *data, size_t len)
+{
+    fflush(out);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fileno(out), p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the reader is gone: the rows have nowhere to go */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
 static void rows_begin(void *arg, int n_cols, const char *const *names, const int *widths)
 {
     sql_cli *c = arg;
@@ -187,10 +204,9 @@ static void rows_begin(void *arg, int n_cols, const char *const *names, const in
     for (int i = 0; i < n_cols; i++)
         put_cell(&c->line, names[i], c->widths[i + 1]);
     rill__buf_append(&c->line, "|\n", 2);
-    fputs(c->border, c->out);
-    fwrite(c->line.data, 1, c->line.len, c->out);
-    fputs(c->border, c->out);
-    fflush(c->out);
+    write_all(c->out, c->border, strlen(c->border));
+    write_all(c->out, c->line.data, c->line.len);
+    write_all(c->out, c->border, strlen(c->border));
 }
 
 static void rows_row(void *arg, const char *kind, int n_cols, const char *const *values)
@@ -201,8 +217,7 @@ static void rows_row(void *arg, const char *kind, int n_cols, const char *const 
     for (int i = 0; i < n_cols && i + 1 < c->n_cols; i++)
         put_cell(&c->line, values[i] ? values[i] : "<NULL>", c->widths[i + 1]);
     rill__buf_append(&c->line, "|\n", 2);
-    fwrite(c->line.data, 1, c->line.len, c->out);
-    fflush(c->out);
+    write_all(c->out, c->line.data, c->line.len);
     c->n_rows++;
 }
 
