@@ -1,6 +1,7 @@
 /* main.c - cli layer: the rill command. `rill run JOB.so` loads a job object and runs it on
  * the embedded mini-cluster (with -m, submits it to a JobManager process: client.c); list,
- * savepoint, stop, cancel and checkpoints (client.c) talk to a running one. */
+ * savepoint, stop, cancel and checkpoints (client.c) talk to a running one; `rill sql` is the
+ * SQL client (sql_client.c). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +25,9 @@ static const char usage_main[] =
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
     "  run -m HOST:PORT JOB.so [options] [-- job args]\n"
     "                                 submit it to a `rill jobmanager` instead\n"
+    "  sql [-i INIT.sql] [-f FILE.sql] [options]\n"
+    "                                 an interactive SQL client (docs/sql.md): each INSERT and\n"
+    "                                 SELECT a job on the embedded mini-cluster\n"
     "  jobmanager [options]           run a cluster's JobManager (docs/cluster.md)\n"
     "  taskmanager --jobmanager HOST:PORT [options]\n"
     "                                 run a TaskManager that joins it\n"
@@ -381,6 +385,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sql"))
+        return rill__cli_sql(argc - 2, argv + 2);
     if (!strcmp(cmd, "jobmanager"))
         return rill__cli_jobmanager(argc - 2, argv + 2);
     if (!strcmp(cmd, "taskmanager"))

@@ -502,5 +502,8 @@ typedef struct rill__minicluster_cfg {
 int rill__minicluster_execute(rill_env *env, void *arg); /* arg: rill__minicluster_cfg * */
 /* Async-signal-safe: asks every job running in a mini-cluster of this process to cancel. */
 void rill__minicluster_request_cancel(void);
+/* Takes a request back, so that the next job runs (`rill sql` runs one job after another in
+ * one process: a Ctrl-C cancels the one running then). */
+void rill__minicluster_clear_cancel(void);
 
 #endif /* RILL_CLUSTER_H */

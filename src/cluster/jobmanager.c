@@ -564,14 +564,15 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
  * never completed one; but when the directory holds checkpoints this job cannot use (every
  * _metadata unreadable, or only other jobs' checkpoints: a renamed job, a mistyped --name), it
  * would silently repeat output the sinks may have committed. Refused then, unless the user
- * said --allow-fresh-start. */
+ * said --allow-fresh-start. (Other jobs' checkpoints do not count in a directory shared by
+ * design: the jobs of a `rill sql` session, each under its own name.) */
 static int check_fresh_start(rill__coordinator *c, rill_env *env, rill__err *err)
 {
     rill__ckpt_store *store = rill__coord_store(c);
     char *unreadable = NULL, *others = NULL;
     size_t n_unreadable = 0, n_others = 0;
     int rc = rill__ckpt_unreadable(store, &unreadable, &n_unreadable, err);
-    if (rc == 0)
+    if (rc == 0 && !env->ckpt_dir_shared)
         rc = rill__ckpt_other_jobs(env->ckpt_dir, env->name, &others, &n_others, err);
     if (rc == 0 && (n_unreadable || n_others)) {
         char found[RILL_ERRMSG_MAX];

@@ -3,9 +3,12 @@
  * then its values as Java prints them: null, true, 42, 1.0E10, 2024-05-01T12:00:05.123), after
  * "<identifier>:<subtask>> " as Flink's PrintSinkOutputWriter writes it, on stdout. One batch
  * is written with one locked write so that parallel subtasks do not interleave within it.
+ * The rows sink (`rill sql`'s SELECT) formats the values the same way and hands each row to a
+ * callback instead.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@ typedef struct psink_cfg {
     rill__sql_root *roots; /* each column's type, and its precision */
     int *precisions;
     int *scales;
+    rill__sql_rows_cb rows; /* rows.row: the rows sink */
+    pthread_mutex_t mu;     /* the rows sink: one callback at a time */
 } psink_cfg;
 
 typedef struct psink {
@@ -363,10 +368,40 @@ static int psink_create(const void *cfg, const rill_schema *schema, const rill__
     return 0;
 }
 
+static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+
+/* The rows sink: each row's values formatted one after the other into buf (NUL-terminated),
+ * then handed to the callback. */
+static int rows_write(psink *s, rill_batch *b)
+{
+    const psink_cfg *c = s->cfg;
+    size_t *at = rill__xcalloc((size_t)c->n + 1, sizeof *at);
+    const char **vals = rill__xcalloc((size_t)c->n + 1, sizeof *vals);
+    for (uint32_t r = 0; r < b->n_rows; r++) {
+        rill_row row = rill__batch_row(b, r);
+        s->buf.len = 0;
+        for (int i = 0; i < c->n; i++) {
+            at[i] = s->buf.len;
+            if (!rill_row_is_null(&row, i))
+                put_value(&s->buf, c, i, &row);
+            rill__buf_putc(&s->buf, '\0');
+        }
+        for (int i = 0; i < c->n; i++)
+            vals[i] = rill_row_is_null(&row, i) ? NULL : (const char *)s->buf.data + at[i];
+        pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+        c->rows.row(c->rows.arg, kinds[rill__batch_kind(b, r)], c->n, vals);
+        pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+    }
+    free(at);
+    free(vals);
+    return 0;
+}
+
 static int psink_write(rill__sink *sink, rill_batch *b)
 {
     psink *s = (psink *)sink;
-    static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+    if (s->cfg->rows.row)
+        return rows_write(s, b);
     s->buf.len = 0;
     for (uint32_t r = 0; r < b->n_rows; r++) {
         rill_row row = rill__batch_row(b, r);
@@ -418,6 +453,8 @@ static void psink_cfg_free(void *cfg)
     free(c->roots);
     free(c->precisions);
     free(c->scales);
+    if (c->rows.row)
+        pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -431,11 +468,57 @@ const rill__sink_ops rill__sql_print_sink_ops = {
     .cfg_free = psink_cfg_free,
 };
 
+static psink_cfg *cfg_new(int n, const rel_col *cols);
+
 rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
                                   const char *identifier)
 {
-    psink_cfg *c = rill__xcalloc(1, sizeof *c);
+    psink_cfg *c = cfg_new(n, cols);
     c->identifier = identifier ? rill__xstrdup(identifier) : NULL;
+    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+}
+
+rill_stream *rill__sql_rows_sink(rill_stream *in, int n, const rel_col *cols,
+                                 const rill__sql_rows_cb *rows)
+{
+    psink_cfg *c = cfg_new(n, cols);
+    c->rows = *rows;
+    pthread_mutex_init(&c->mu, NULL);
+    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+}
+
+int rill__sql_display_width(const rill__sql_ltype *t)
+{
+    int p = t->precision;
+    switch (t->root) {
+    case RILL_SQLT_TINYINT:
+        return 4; /* digits and a sign */
+    case RILL_SQLT_SMALLINT:
+        return 6;
+    case RILL_SQLT_INT:
+        return 11;
+    case RILL_SQLT_BIGINT:
+        return 20;
+    case RILL_SQLT_DECIMAL:
+        return p + 2; /* a sign and the point */
+    case RILL_SQLT_BOOLEAN:
+        return 5;
+    case RILL_SQLT_DATE:
+        return 10;
+    case RILL_SQLT_TIME:
+        return p == 0 ? 8 : p + 9;
+    case RILL_SQLT_TIMESTAMP:
+    case RILL_SQLT_TIMESTAMP_LTZ: /* yyyy-MM-ddTHH:mm:ss, the fraction, and LTZ's 'Z' */
+        return 19 + (p == 0 ? 0 : p <= 3 ? 4 : p <= 6 ? 7 : 10) +
+               (t->root == RILL_SQLT_TIMESTAMP_LTZ);
+    default:
+        return RILL_SQL_MAX_COLUMN_WIDTH;
+    }
+}
+
+static psink_cfg *cfg_new(int n, const rel_col *cols)
+{
+    psink_cfg *c = rill__xcalloc(1, sizeof *c);
     c->n = n;
     c->roots = rill__xcalloc((size_t)n + 1, sizeof *c->roots);
     c->precisions = rill__xcalloc((size_t)n + 1, sizeof *c->precisions);
@@ -449,5 +532,5 @@ rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
                            : cols[i].type->to == RILL_SQLU_MONTH ? 1
                                                                  : 0;
     }
-    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+    return c;
 }

@@ -72,6 +72,12 @@ typedef struct rill__sql_session {
     int n_sinks;      /* INSERTs and SELECTs planned into the env */
     int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
     FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
+    /* a session of rill__sql_session_new (statements run as they come, a job each); else one
+     * job of the whole script (rill__sql_run_script) */
+    bool per_statement;
+    rill__sql_env_fn make_env;
+    void *env_arg;
+    rill__sql_rows_cb rows; /* rows.row: where SELECTs' rows go (else the print connector) */
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
@@ -240,6 +246,13 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
 rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
                                   const char *identifier);
 extern const rill__sink_ops rill__sql_print_sink_ops;
+/* The same formatting, each row handed to rows->row (copied) instead of printed. */
+rill_stream *rill__sql_rows_sink(rill_stream *in, int n, const rel_col *cols,
+                                 const rill__sql_rows_cb *rows);
+/* Flink's tableau width of a column of type t (sql-client.display.max-column-width, 30, for
+ * the types of no fixed width). */
+#define RILL_SQL_MAX_COLUMN_WIDTH 30
+int rill__sql_display_width(const rill__sql_ltype *t);
 /* Java's Double.toString, and LocalDateTime.toString / Instant.toString (of ms, or ns with
  * nanos), appended. */
 void rill__sql_java_double(rill__buf *out, double d);
