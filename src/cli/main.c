@@ -130,7 +130,28 @@ static char *job_name_of(const char *path)
     size_t n = strlen(base);
     if (n > 3 && !strcmp(base + n - 3, ".so"))
         n -= 3;
+    else if (n > 4 && !strcmp(base + n - 4, ".sql"))
+        n -= 4;
     return rill__xstrndup(base, n);
+}
+
+/* A SQL script as a job object on a cluster (`rill run -m FILE.sql`): the JobManager's driver
+ * and every TaskManager plan the same script into the same graph (rill__cluster_script_job). */
+static int sql_script_job(rill_env *env, int argc, char **argv)
+{
+    if (argc < 1)
+        return RILL_EINVAL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = rill__read_file(argv[0], (size_t)64 << 20, &text, &len);
+    if (rc)
+        return rill__err_set(&env->err, rc, "cannot read the SQL script: %s", rill_strerror(rc));
+    rill__err err = {0};
+    rc = rill__sql_run_script(env, text, len, NULL, &err);
+    free(text);
+    if (rc && err.msg[0])
+        rill__err_set(&env->err, rc, "%s", err.msg);
+    return rc;
 }
 
 /* `rill run -m`: the options parsed, the job object goes to the JobManager. */
@@ -190,9 +211,6 @@ static int run_sql_script(const char *path, const rill__run_args *ra, rill__mini
     }
     rill_env *env = rill_env_new();
     char *name = job_name_of(path);
-    size_t nl = strlen(name);
-    if (nl > 4 && !strcmp(name + nl - 4, ".sql"))
-        name[nl - 4] = '\0';
     rill_env_set(env, "name", name);
     free(name);
     env->executor_arg = mc;
@@ -370,6 +388,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    rill__cluster_script_job = sql_script_job; /* SQL scripts as jobs on a cluster */
     if (argc < 2) {
         fputs(usage_main, stderr);
         return 2;

@@ -667,6 +667,23 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
         bool found = false;
         for (size_t n = 0; n < env->n_nodes && !found; n++)
             found = !strcmp(env->nodes[n]->uid, uid);
+        /* a SQL operator's uid ends in '#' and a digest of its definition: the same operator
+         * changed so that its state no longer fits */
+        const char *hash = strrchr(uid, '#');
+        const char *changed = NULL;
+        for (size_t n = 0; n < env->n_nodes && !found && hash && !changed; n++) {
+            const char *u = env->nodes[n]->uid, *h = strrchr(u, '#');
+            if (h && h - u == hash - uid && !strncmp(u, uid, (size_t)(hash - uid)))
+                changed = u;
+        }
+        if (!found && changed && !env->allow_non_restored)
+            return rill__err_set(err, RILL_ECONFIG,
+                                 "the state of operator '%.*s' in the checkpoint or savepoint "
+                                 "does not fit the query any more: its keys, aggregates, "
+                                 "window or connector changed (%s in the savepoint, %s now), so "
+                                 "it cannot be restored (pass --allow-non-restored-state to "
+                                 "start that operator empty and keep the others' state)",
+                                 (int)(hash - uid), uid, hash, strrchr(changed, '#'));
         if (!found && !env->allow_non_restored)
             return rill__err_set(err, RILL_ECONFIG,
                                  "the checkpoint or savepoint has state for operator '%s', which "

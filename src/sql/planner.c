@@ -652,6 +652,11 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
                       t->name, conn->value);
     }
     rill_schema_free(schema);
+    if (s) { /* its uid: what its position (offsets, splits) belongs to */
+        char what[160];
+        snprintf(what, sizeof what, "source:%s", t->name);
+        s = rill__sql_uid(pc, s, what, rill__sql_table_identity(pc->a, t));
+    }
     return s;
 }
 
@@ -698,4 +703,48 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
     }
     }
     return NULL;
+}
+
+/* ---- operator uids ---------------------------------------------------------------------------- */
+
+rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc)
+{
+    if (!s)
+        return NULL;
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const char *p = desc; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    char uid[256];
+    snprintf(uid, sizeof uid, "%s/%s-%d#%08x", pc->uid_prefix ? pc->uid_prefix : "sql", what,
+             pc->n_uids++, (unsigned)(h ^ h >> 32));
+    return rill_stream_uid(s, uid);
+}
+
+const char *rill__sql_table_identity(rill__arena *a, const sql_table *t)
+{
+    static const char *const keys[] = {"connector",
+                                       "connector.type",
+                                       "path",
+                                       "connector.path",
+                                       "topic",
+                                       "topic-pattern",
+                                       "properties.bootstrap.servers",
+                                       "sink.delivery-guarantee",
+                                       NULL};
+    const sql_option *conn = rill__sql_table_option(t, "connector");
+    bool generator = conn && (!strcmp(conn->value, "nexmark") || !strcmp(conn->value, "datagen"));
+    rill__buf b = {0};
+    for (size_t i = 0; i < t->n_options; i++) {
+        /* a generator's options make its stream, but its pace is no part of it */
+        bool take = generator && strcmp(t->options[i].key, "rows-per-second") &&
+                    strcmp(t->options[i].key, "max-emit-speed");
+        for (int k = 0; keys[k] && !take; k++)
+            take = !strcmp(keys[k], t->options[i].key);
+        if (take)
+            rill__buf_printf(&b, "%s=%s;", t->options[i].key, t->options[i].value);
+    }
+    rill__buf_putc(&b, '\0');
+    const char *out = rill__arena_strdup(a, (const char *)b.data);
+    rill__buf_free(&b);
+    return out;
 }

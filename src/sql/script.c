@@ -418,7 +418,34 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
                    "filesystem, kafka, print, blackhole",
                    t->name, conn->value);
     }
-    return out ? 0 : RILL_ENOMEM;
+    if (!out)
+        return RILL_ENOMEM;
+    /* its uid: what its state (pending files, Kafka epochs) belongs to */
+    char what[160];
+    snprintf(what, sizeof what, "sink:%s", t->name);
+    rill__sql_uid(pc, out, what, rill__sql_table_identity(pc->a, t));
+    return 0;
+}
+
+/* The uid prefix of a statement's operators: base, or base-2, base-3... when an earlier
+ * statement of the job has it (two INSERTs into one table). In the arena. */
+static const char *uid_prefix(rill__sql_session *s, rill__arena *a, const char *base)
+{
+    char cand[160];
+    for (int k = 1;; k++) {
+        if (k == 1)
+            snprintf(cand, sizeof cand, "%s", base);
+        else
+            snprintf(cand, sizeof cand, "%s-%d", base, k);
+        size_t n = strlen(cand);
+        bool used = false;
+        for (size_t i = 0; i < s->env->n_nodes && !used; i++) {
+            const char *u = s->env->nodes[i]->uid;
+            used = u && !strncmp(u, cand, n) && u[n] == '/';
+        }
+        if (!used)
+            return rill__arena_strdup(a, cand);
+    }
 }
 
 /* INSERT INTO t [(cols)] query. */
@@ -430,6 +457,9 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     sql_table *t = rill__sql_find_table(s, tn->parts[tn->n_parts - 1].text);
     if (!t)
         return ERR(text, err, tn->pos, "Object '%s' not found", tn->parts[tn->n_parts - 1].text);
+    char base[140];
+    snprintf(base, sizeof base, "insert-%s", t->name);
+    pc.uid_prefix = uid_prefix(s, a, base);
     if (st->u.insert.overwrite || st->u.insert.n_partition || st->u.insert.n_cols ||
         st->u.insert.n_hints)
         return ERR(text, err, st->pos,
@@ -536,6 +566,7 @@ static int select_print(rill__sql_session *s, const rill__sql_stmt *st, const ch
                         rill__arena *a, rill__err *err)
 {
     plan_ctx pc = {.s = s, .a = a, .text = text, .err = err};
+    pc.uid_prefix = uid_prefix(s, a, "select");
     rel *q = rill__sql_plan_query(&pc, st->u.query);
     rill_stream *in = q ? rill__sql_build(&pc, q) : NULL;
     if (!in)

@@ -197,7 +197,21 @@ typedef struct plan_ctx {
     /* the WITH queries in scope, innermost last (names hide tables and views) */
     const rill__sql_cte **ctes;
     int n_ctes, cap_ctes;
+    /* stable operator uids: "<prefix>/<what>-<k>#<digest of what its state depends on>" */
+    const char *uid_prefix; /* the statement's: "insert-<table>", "select-<n>" */
+    int n_uids;
 } plan_ctx;
+
+/* Gives the operator that made s a uid derived from the plan: the statement's prefix, what it
+ * is and its place among the statement's stateful operators, and a digest of desc (what its
+ * state's meaning depends on: keys, aggregates and their types, window, connector). A query
+ * changed so that an operator's state no longer fits changes the digest: the restore then
+ * refuses the savepoint naming the operator (jobmanager.c); an unchanged operator keeps its
+ * uid and its state. s is returned. */
+rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
+/* What a table's source or sink state belongs to: its connector and the options naming where
+ * the data is (path, topic, servers, delivery guarantee; a generator's every option). */
+const char *rill__sql_table_identity(rill__arena *a, const sql_table *t);
 
 /* The window TVF of FROM TABLE(TUMBLE(...)) etc.; the window aggregation of a grouped query
  * over one; its streams (window.c). NULL with err set. */

@@ -619,6 +619,23 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
     rill_stream *w = rill_window_aggregate(ks, &r->window, specs, n_specs);
     if (!w)
         return NULL;
+    { /* its uid: the window, the keys' and the accumulated columns' types, the aggregates */
+        rill__buf d = {0};
+        const rill_window_spec *ws = &r->window;
+        rill__buf_printf(&d, "v1 window %d %d %lld %lld %lld %lld keys=%d", (int)ws->kind,
+                         (int)ws->domain, (long long)ws->size_ms, (long long)ws->slide_ms,
+                         (long long)ws->offset_ms, (long long)ws->gap_ms, n_key_cols);
+        for (int i = 0; i < k; i++) {
+            rill__buf_putc(&d, ' ');
+            rill__sql_type_describe(pcols[i].type, &d);
+        }
+        for (int i = 0; i < n_specs; i++)
+            rill__buf_printf(&d, "; %d %s", (int)specs[i].kind,
+                             specs[i].field ? specs[i].field : "*");
+        rill__buf_putc(&d, '\0');
+        w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
+        rill__buf_free(&d);
+    }
     /* the calc after: each aggregate as Flink types and computes it */
     int n_out = r->n_cols;
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n_out * sizeof *outs);
