@@ -581,6 +581,7 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     ga->n_aggs = r->n_aggs;
     ga->aggs = r->aggs;
     ga->arg_types = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_types);
+    memset(ga->arg_types, 0, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_types); /* COUNT(*) */
     ga->arg_col = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_col);
     ga->key_types = rill__arena_alloc(a, (size_t)n_key_cols * sizeof *ga->key_types);
     int k = 0;
