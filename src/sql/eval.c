@@ -1653,3 +1653,71 @@ int rill__sql_prog_run(rill__sql_prog *p, rill_batch *in, rill_batch *out, rill_
     }
     return 0;
 }
+
+/* ---- constant folding ---------------------------------------------------------------------- */
+
+rill__sql_rex *rill__sql_fold(rill__arena *a, rill__sql_rex *x, const char *text)
+{
+    if (!x || x->op == RILL_SQLX_INPUT || x->op == RILL_SQLX_LITERAL || x->n_args == 0)
+        return x;
+    bool all = true;
+    for (int i = 0; i < x->n_args; i++) {
+        x->args[i] = rill__sql_fold(a, x->args[i], text);
+        all &= x->args[i]->op == RILL_SQLX_LITERAL;
+    }
+    if (!all && (x->op == RILL_SQLX_AND || x->op == RILL_SQLX_OR)) {
+        /* TRUE AND y is y, FALSE AND y FALSE (y NULL too); FALSE OR y is y, TRUE OR y TRUE */
+        bool is_and = x->op == RILL_SQLX_AND;
+        int kept = 0;
+        for (int i = 0; i < x->n_args; i++) {
+            const rill__sql_rex *c = x->args[i];
+            bool lit = c->op == RILL_SQLX_LITERAL && !c->lit_null;
+            if (lit && (c->lit != 0) != is_and) /* decides the whole */
+                return x->args[i];
+            if (!lit || (c->lit != 0) != is_and)
+                x->args[kept++] = x->args[i];
+        }
+        x->n_args = kept;
+        if (kept == 1)
+            return x->args[0];
+        return x;
+    }
+    if (!all || (x->op == RILL_SQLX_FUNC && (x->fn->flags & RILL_SQLF_VOLATILE)))
+        return x;
+    slot_kind k = kind_of(x->type);
+    bool chars = k == K_BYTES && rill__sql_is_character(x->type);
+    if (!(k == K_BOOL || k == K_INT || k == K_FLOAT || k == K_DOUBLE || chars ||
+          (k == K_DEC && x->type->precision <= 18)))
+        return x;
+    rill_type_info info = rill__sql_slot_of(x->type);
+    if (!info.type)
+        return x;
+    /* one row of an input with no columns, through a program of x */
+    rill_schema *in_s = rill_schema_new(), *out_s = rill_schema_new();
+    rill_schema_add_typed(out_s, "v", info, true);
+    rill_batch *in = rill__batch_new(in_s, 1), *out = rill__batch_new(out_s, 1);
+    rill__batch_append(in);
+    rill__sql_prog *p = NULL;
+    rill__err err = {0};
+    rill__sql_rex *res = x;
+    if (rill__sql_prog_new(NULL, 1, &x, text, &p, &err) == 0 &&
+        rill__sql_prog_run(p, in, out, &err) == 0 && out->n_rows == 1) {
+        rill_row row = rill__batch_row(out, 0);
+        if (rill_row_is_null(&row, 0)) {
+            res = rill__sql_x_null(a, x->type);
+        } else if (chars) {
+            size_t len;
+            const void *b = rill_row_bytes(&row, 0, &len);
+            res = rill__sql_x_string(a, x->type, (const char *)b, len);
+        } else {
+            res = rill__sql_x_literal(a, x->type, row.v[0]);
+        }
+        res->pos = x->pos;
+    }
+    rill__sql_prog_free(p);
+    rill__batch_unref(in);
+    rill__batch_unref(out);
+    rill_schema_free(in_s);
+    rill_schema_free(out_s);
+    return res;
+}

@@ -84,6 +84,13 @@ rill__sql_rex *rill__sql_x_null(rill__arena *a, const rill__sql_ltype *type);
 rill__sql_rex *rill__sql_x_call(rill__arena *a, rill__sql_rexop op, const rill__sql_ltype *type,
                                 int n_args, rill__sql_rex *const *args);
 
+/* x with every subexpression whose operands are all literals (and that is not volatile: RAND,
+ * NOW...) computed now and made a literal; one that fails (a division by zero) is left to fail
+ * when rows come, as Flink's constant reduction leaves it. Nodes are changed in place. */
+rill__sql_rex *rill__sql_fold(rill__arena *a, rill__sql_rex *x, const char *text);
+/* The slot kind and parameters of a logical type (planner.c). */
+rill_type_info rill__sql_slot_of(const rill__sql_ltype *t);
+
 /* ---- programs ----------------------------------------------------------------------------- */
 
 /* A filter (or none) and projections over input batches of one schema, compiled once and run

@@ -16,7 +16,7 @@
 
 /* The slot kind and parameters of a logical type (DESIGN.md §2); type 0 when it has none
  * (ROW, ARRAY, MAP, MULTISET: a ROW is flattened before it gets here). */
-static rill_type_info slot_of(const rill__sql_ltype *t)
+rill_type_info rill__sql_slot_of(const rill__sql_ltype *t)
 {
     rill_type_info i = {0};
     switch (t->root) {
@@ -98,7 +98,7 @@ static rill_schema *schema_of(plan_ctx *pc, int n, const rel_col *cols, bool nam
 {
     rill_schema *s = rill_schema_new();
     for (int i = 0; i < n; i++) {
-        rill_type_info t = slot_of(cols[i].type);
+        rill_type_info t = rill__sql_slot_of(cols[i].type);
         if (!t.type) {
             rill_schema_free(s);
             rill__err_set(pc->err, RILL_EINVAL, "column '%s': the type %s is not supported yet",
@@ -510,6 +510,24 @@ static rel *plan_body(plan_ctx *pc, const rill__sql_query *q);
 
 /* WITH name [(cols)] AS (query), ...: each named query is in scope for the ones after it and
  * for the body (as a view that only this query sees). */
+/* Constant folding (a rule of the logical plan): every expression of r and its inputs whose
+ * operands are all constants is computed once, here, and becomes a literal; a filter that is
+ * always TRUE goes. */
+static void fold_rel(plan_ctx *pc, rel *r)
+{
+    for (; r; r = r->input) {
+        if (r->kind != REL_CALC)
+            continue;
+        for (int i = 0; r->outs && i < r->n_cols; i++)
+            r->outs[i] = rill__sql_fold(pc->a, r->outs[i], pc->text);
+        if (r->filter) {
+            r->filter = rill__sql_fold(pc->a, r->filter, pc->text);
+            if (r->filter->op == RILL_SQLX_LITERAL && !r->filter->lit_null && r->filter->lit)
+                r->filter = NULL;
+        }
+    }
+}
+
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
 {
     int saved = pc->n_ctes;
@@ -525,6 +543,8 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
     }
     rel *r = plan_body(pc, q);
     pc->n_ctes = saved;
+    if (r && saved == 0) /* the whole query planned: its rewrites */
+        fold_rel(pc, r);
     return r;
 }
 

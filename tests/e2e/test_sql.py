@@ -259,7 +259,7 @@ WHERE user_id > 0 GROUP BY page, window_start, window_end;
                    "slide=[10000 ms])]",
                    "keyed by [page]", "parallelism=[3]",
                    "WatermarkAssigner(rowtime=[ts], watermark=[ts - 5000 ms]",
-                   "where=[(user_id > CAST(0 AS BIGINT NOT NULL))]",
+                   "where=[(user_id > 0)]",
                    "TableSourceScan(table=[[default_catalog, default_database, clicks]]"):
         expect_in(needle, r.out, "EXPLAIN's plan", r)
 

@@ -574,3 +574,62 @@ TEST(sql_calc_in_a_job_at_several_parallelisms)
     free(want_path);
     rill__arena_close(&A);
 }
+
+/* Constant folding: literal subtrees become literals with the evaluator's values; what reads a
+ * column, what is volatile (RAND) and what fails (a division by zero) stays; TRUE AND y is y,
+ * FALSE AND y FALSE, FALSE OR y y, TRUE OR y TRUE. */
+TEST(sql_fold_constants)
+{
+    rill__arena_init(&A, 65536);
+    const rill__sql_ltype *nn_big = rill__sql_type_make(&A, RILL_SQLT_BIGINT, 0, 0, false);
+    const rill__sql_ltype *nn_bool = rill__sql_type_make(&A, RILL_SQLT_BOOLEAN, 0, 0, false);
+    /* (1 + 2) * 3 - 20: -11, Java's wrap at BIGINT's width for INT64_MAX + 1 */
+    rill__sql_rex *x = call(RILL_SQLX_MINUS, nn_big, 2,
+                            call(RILL_SQLX_TIMES, nn_big, 2,
+                                 call(RILL_SQLX_PLUS, nn_big, 2, lit(nn_big, 1), lit(nn_big, 2)),
+                                 lit(nn_big, 3)),
+                            lit(nn_big, 20));
+    rill__sql_rex *f = rill__sql_fold(&A, x, NULL);
+    CHECK_EQ(f->op, RILL_SQLX_LITERAL);
+    CHECK_EQ((int64_t)f->lit, -11);
+    f = rill__sql_fold(&A, call(RILL_SQLX_PLUS, nn_big, 2, lit(nn_big, INT64_MAX), lit(nn_big, 1)),
+                       NULL);
+    CHECK_EQ(f->op, RILL_SQLX_LITERAL);
+    CHECK_EQ((int64_t)f->lit, INT64_MIN);
+    /* a column's expression: only its constant part folds */
+    f = rill__sql_fold(&A, call(RILL_SQLX_PLUS, BIGINT, 2, in(0, BIGINT),
+                                call(RILL_SQLX_PLUS, nn_big, 2, lit(nn_big, 4), lit(nn_big, 5))),
+                       NULL);
+    CHECK_EQ(f->op, RILL_SQLX_PLUS);
+    CHECK_EQ(f->args[1]->op, RILL_SQLX_LITERAL);
+    CHECK_EQ((int64_t)f->args[1]->lit, 9);
+    /* 1 / 0 is left to fail when rows come */
+    f = rill__sql_fold(&A, call(RILL_SQLX_DIVIDE, nn_big, 2, lit(nn_big, 1), lit(nn_big, 0)),
+                       NULL);
+    CHECK_EQ(f->op, RILL_SQLX_DIVIDE);
+    /* strings: 'ab' || 'c' */
+    f = rill__sql_fold(&A, call(RILL_SQLX_CONCAT, STR, 2, slit("ab"), slit("c")), NULL);
+    CHECK_EQ(f->op, RILL_SQLX_LITERAL);
+    CHECK_EQ(f->lit, 3);
+    CHECK(!memcmp(f->lit_bytes, "abc", 3));
+    /* NULL + 1 is a NULL literal */
+    f = rill__sql_fold(&A, call(RILL_SQLX_PLUS, BIGINT, 2, rill__sql_x_null(&A, BIGINT),
+                                lit(nn_big, 1)),
+                       NULL);
+    CHECK(f->op == RILL_SQLX_LITERAL && f->lit_null);
+    /* logic with a column */
+    rill__sql_rex *y = call(RILL_SQLX_GT, BOOL, 2, in(0, BIGINT), lit(nn_big, 1));
+    f = rill__sql_fold(&A, call(RILL_SQLX_AND, BOOL, 2, lit(nn_bool, 1), y), NULL);
+    CHECK(f == y);
+    f = rill__sql_fold(&A, call(RILL_SQLX_AND, BOOL, 2, y, lit(nn_bool, 0)), NULL);
+    CHECK(f->op == RILL_SQLX_LITERAL && !f->lit_null && f->lit == 0);
+    f = rill__sql_fold(&A, call(RILL_SQLX_OR, BOOL, 2, lit(nn_bool, 0), y), NULL);
+    CHECK(f == y);
+    f = rill__sql_fold(&A, call(RILL_SQLX_OR, BOOL, 3, y, lit(nn_bool, 1), y), NULL);
+    CHECK(f->op == RILL_SQLX_LITERAL && f->lit == 1);
+    /* NULL AND y: not decided (y FALSE gives FALSE): kept */
+    f = rill__sql_fold(&A, call(RILL_SQLX_AND, BOOL, 2, rill__sql_x_null(&A, BOOL), y), NULL);
+    CHECK_EQ(f->op, RILL_SQLX_AND);
+    CHECK_EQ(f->n_args, 2);
+    rill__arena_close(&A);
+}
