@@ -275,8 +275,8 @@ static bool parse_format(const char *fmt, const char *s, dt_fields *f)
         q += n;
         int64_t v;
         int min = n == 1 ? 1 : n, max = n == 1 ? 2 : n;
-        if ((c == 'y' || c == 'u') && n >= 4)
-            max = 9;
+        if ((c == 'y' || c == 'u') && n >= 4 && !isalpha((unsigned char)*q))
+            max = 9; /* a wider year, unless another number follows at once ("yyyyMMdd") */
         if (c == 'S')
             min = max = n;
         if (!digits(&p, min, max, &v))
