@@ -896,6 +896,7 @@ static void make_file_schema(eo_sink *s)
     for (int k = 0; k < o->n_keys; k++)
         s->key_field[k] = rill_schema_index(s->schema, o->keys[k]);
     s->file_schema = rill_schema_new();
+    s->file_schema->sql_text = s->schema->sql_text; /* values in the table's text, as before */
     s->file_field = rill__xcalloc((size_t)n, sizeof *s->file_field);
     int m = 0;
     for (int i = 0; i < n; i++) {
@@ -977,6 +978,7 @@ static void partition_of(eo_sink *s, const rill_row *r)
             } else {
                 /* a one-field CSV row: the value's text (no quoting for these types) */
                 rill_schema *one = rill_schema_new();
+                one->sql_text = s->schema->sql_text;
                 rill_schema_add_typed(one, "v", rill_schema_field_info(s->schema, f), true);
                 uint64_t nulls = 0;
                 rill_row r1 = {.v = &r->v[f], .nulls = &nulls, .batch = r->batch};

@@ -107,12 +107,19 @@ def csv_line(r):
     return buf.getvalue()
 
 
+def flink_ts(ts):
+    """TIMESTAMP(3) as Flink's CSV format writes it: trailing zeros of the fraction dropped."""
+    d = datetime.datetime.fromtimestamp(ts / 1000, datetime.timezone.utc)
+    frac = ("%03d" % (ts % 1000)).rstrip("0")
+    return d.strftime("%Y-%m-%d %H:%M:%S") + ("." + frac if frac else "")
+
+
 def expected(rows):
-    """{(dt, hm): sorted rows as the sink writes them (no keys, dateTime in ms)}"""
+    """{(dt, hm): sorted rows as the sink writes them (no keys, dateTime in Flink's text)}"""
     want = {}
     for r in rows:
-        want.setdefault((r[5], r[6]), []).append([str(r[0]), str(r[1]), str(r[2]), str(r[3]),
-                                                  r[4]])
+        want.setdefault((r[5], r[6]), []).append([str(r[0]), str(r[1]), str(r[2]),
+                                                  flink_ts(r[3]), r[4]])
     return {k: sorted(v) for k, v in want.items()}
 
 
