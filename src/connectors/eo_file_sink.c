@@ -129,6 +129,7 @@ typedef struct eo_sink {
     rill_schema *schema;      /* referenced */
     rill_schema *file_schema; /* the schema without the partition keys (or schema, referenced) */
     int *key_field;           /* partition key -> field of schema */
+    rill_schema **key_schema; /* partition key -> a one-field schema to write a non-string */
     int *file_field;          /* file_schema's field -> field of schema */
     uint64_t *row_v, *row_nulls; /* a projected row */
     rill__err *err;
@@ -873,6 +874,9 @@ static void eo_destroy(rill__sink *sink)
     free(s->broken_path);
     rill__buf_free(&s->rel);
     rill__buf_free(&s->val);
+    for (int k = 0; s->key_schema && k < s->cfg->fs.n_keys; k++)
+        rill_schema_free(s->key_schema[k]);
+    free(s->key_schema);
     free(s->key_field);
     free(s->file_field);
     free(s->row_v);
@@ -893,8 +897,15 @@ static void make_file_schema(eo_sink *s)
         return;
     }
     s->key_field = rill__xcalloc((size_t)o->n_keys, sizeof *s->key_field);
-    for (int k = 0; k < o->n_keys; k++)
-        s->key_field[k] = rill_schema_index(s->schema, o->keys[k]);
+    s->key_schema = rill__xcalloc((size_t)o->n_keys, sizeof *s->key_schema);
+    for (int k = 0; k < o->n_keys; k++) {
+        int f = s->key_field[k] = rill_schema_index(s->schema, o->keys[k]);
+        if (rill_schema_field_type(s->schema, f) == RILL_T_STRING)
+            continue;
+        s->key_schema[k] = rill_schema_new();
+        s->key_schema[k]->sql_text = s->schema->sql_text;
+        rill_schema_add_typed(s->key_schema[k], "v", rill_schema_field_info(s->schema, f), true);
+    }
     s->file_schema = rill_schema_new();
     s->file_schema->sql_text = s->schema->sql_text; /* values in the table's text, as before */
     s->file_field = rill__xcalloc((size_t)n, sizeof *s->file_field);
@@ -977,14 +988,10 @@ static void partition_of(eo_sink *s, const rill_row *r)
                 v = rill_row_str(r, f, &n);
             } else {
                 /* a one-field CSV row: the value's text (no quoting for these types) */
-                rill_schema *one = rill_schema_new();
-                one->sql_text = s->schema->sql_text;
-                rill_schema_add_typed(one, "v", rill_schema_field_info(s->schema, f), true);
                 uint64_t nulls = 0;
                 rill_row r1 = {.v = &r->v[f], .nulls = &nulls, .batch = r->batch};
                 s->val.len = 0;
-                rill__encode_csv_row(one, &r1, ',', &s->val);
-                rill_schema_free(one);
+                rill__encode_csv_row(s->key_schema[k], &r1, ',', &s->val);
                 v = (const char *)s->val.data;
                 n = s->val.len > 0 ? s->val.len - 1 : 0;
             }

@@ -543,3 +543,51 @@ TEST(fs_sink_restores_a_version_2_state)
     free(dir);
     rill_schema_free(schema);
 }
+
+/* Partition keys of other types: their values' text, as the table's CSV writes them. */
+TEST(fs_sink_non_string_keys)
+{
+    rill_schema *schema = NULL;
+    CHECK_RC(rill_schema_parse("id INT64 NOT NULL, d DATE, n INT, b BOOLEAN", &schema));
+    schema->sql_text = true;
+    char *dir = rill__xasprintf("%s/fs-types", rill_test_tmpdir());
+    static const char *const keys[] = {"d", "n", "b"};
+    const char *kv[] = {"path", dir, "format", "csv", NULL};
+    rill__err err = {0};
+    void *cfg = rill__fs_sink_cfg(kv, keys, 3, &err);
+    CHECK(cfg != NULL);
+    rill__sink *s = fs_open(cfg, schema, 0, 1, &err);
+    rill_batch *b = rill__batch_new(schema, 2);
+    rill_row r = rill__batch_append(b);
+    rill_row_set_i64(&r, 0, 7);
+    rill_row_set_i32(&r, 1, 19844); /* 2024-05-01 */
+    rill_row_set_i32(&r, 2, -3);
+    rill_row_set_bool(&r, 3, true);
+    r = rill__batch_append(b);
+    rill_row_set_i64(&r, 0, 8);
+    rill_row_set_null(&r, 1);
+    rill_row_set_i32(&r, 2, 0);
+    rill_row_set_bool(&r, 3, false);
+    CHECK_RC(OPS->write(s, b));
+    rill__batch_unref(b);
+    CHECK_RC(OPS->finish(s));
+    CHECK_ROWS(dir, "d=2024-05-01/n=-3/b=true", "7");
+    CHECK_ROWS(dir, "d=__DEFAULT_PARTITION__/n=0/b=false", "8");
+    OPS->destroy(s);
+    OPS->cfg_free(cfg);
+    free(dir);
+    rill_schema_free(schema);
+    /* a key of a type rill does not partition by, and a key that is no column */
+    CHECK_RC(rill_schema_parse("id INT64 NOT NULL, x DOUBLE", &schema));
+    static const char *const kx[] = {"x"}, *const ky[] = {"y"};
+    const char *kv2[] = {"path", "/tmp/none", "format", "csv", NULL};
+    cfg = rill__fs_sink_cfg(kv2, kx, 1, &err);
+    CHECK_EQ(OPS->validate(cfg, schema, &err), RILL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "'x'");
+    OPS->cfg_free(cfg);
+    cfg = rill__fs_sink_cfg(kv2, ky, 1, &err);
+    CHECK_EQ(OPS->validate(cfg, schema, &err), RILL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "'y' is not a column");
+    OPS->cfg_free(cfg);
+    rill_schema_free(schema);
+}
