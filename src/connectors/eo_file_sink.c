@@ -1057,11 +1057,12 @@ static int eo_write(rill__sink *sink, rill_batch *b)
         else
             rill__encode_csv_row(s->file_schema, &fr, f->delim, &bk->buf);
         bk->cur_rows++;
-        if (bk->buf.len >= EO_BUF || (o->roll_size && bk->cur_bytes + bk->buf.len >= o->roll_size)) {
+        bool full = o->roll_size && bk->cur_bytes + bk->buf.len >= o->roll_size;
+        if (bk->buf.len >= EO_BUF || full) {
             int rc = flush_buf(s, bk);
             if (rc)
                 return rc;
-            if (o->roll_size && bk->cur_bytes >= o->roll_size && (rc = seal(s, bk, EO_NEXT)) != 0)
+            if (full && (rc = seal(s, bk, EO_NEXT)) != 0)
                 return rc;
         }
     }

@@ -24,11 +24,11 @@ typedef struct rill__fs_opts {
     bool success_file;         /* policy success-file: partitions are committed */
     rill__fs_trigger trigger;
     int64_t delay_ms;
-    char *success_name;  /* "_SUCCESS" */
-    char *default_name;  /* a NULL or empty value's directory name */
-    char *time_pattern;  /* NULL: the first partition value */
-    char *time_format;   /* Java DateTimeFormatter pattern; NULL: Flink's lenient default */
-    bool shuffle;        /* sink.shuffle-by-partition.enable (read by the SQL layer) */
+    char *success_name; /* "_SUCCESS" */
+    char *default_name; /* a NULL or empty value's directory name */
+    char *time_pattern; /* NULL: the first partition value */
+    char *time_format;  /* Java DateTimeFormatter pattern; NULL: Flink's lenient default */
+    bool shuffle;       /* sink.shuffle-by-partition.enable (read by the SQL layer) */
 } rill__fs_opts;
 
 /*

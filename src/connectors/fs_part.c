@@ -380,9 +380,8 @@ int rill__fs_partition_time(const rill__fs_opts *o, const char *rel, int64_t *ms
                            "'partition.time-extractor.timestamp-formatter')",
                            rel, t, o->time_format ? o->time_format : "yyyy-MM-dd [HH:mm:ss]");
     else
-        *ms_out = days_from_civil(f.year, f.month, f.day) * 86400000 +
-                  (int64_t)f.hour * 3600000 + (int64_t)f.minute * 60000 +
-                  (int64_t)f.second * 1000 + f.milli;
+        *ms_out = days_from_civil(f.year, f.month, f.day) * 86400000 + (int64_t)f.hour * 3600000 +
+                  (int64_t)f.minute * 60000 + (int64_t)f.second * 1000 + f.milli;
     rill__buf_free(&text);
     return rc;
 }
@@ -572,8 +571,7 @@ int rill__fs_parse_options(const char *const *options, const char *const *keys, 
                    "(PARTITIONED BY)");
     }
     if (rc == 0 && o->time_pattern)
-        for (const char *c = strchr(o->time_pattern, '$'); c && rc == 0;
-             c = strchr(c + 1, '$')) {
+        for (const char *c = strchr(o->time_pattern, '$'); c && rc == 0; c = strchr(c + 1, '$')) {
             bool known = false;
             for (int i = 0; i < n_keys && !known; i++)
                 known = !strncmp(c + 1, keys[i], strlen(keys[i]));

@@ -74,9 +74,9 @@ TEST(fs_durations_and_sizes)
     static const struct {
         const char *s;
         int64_t ms;
-    } d[] = {{"1 min", 60000}, {"1min", 60000}, {"30s", 30000}, {"100 ms", 100}, {"250", 250},
-             {"2 h", 7200000},  {"1 d", 86400000}, {"5 MINUTES", 300000}, {"3000000 ns", 3},
-             {"0", 0}};
+    } d[] = {{"1 min", 60000},  {"1min", 60000},  {"30s", 30000},    {"100 ms", 100},
+             {"250", 250},      {"2 h", 7200000}, {"1 d", 86400000}, {"5 MINUTES", 300000},
+             {"3000000 ns", 3}, {"0", 0}};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         CHECK_RC(rill__fs_parse_duration(d[i].s, &ms));
         CHECK_EQ(ms, d[i].ms);
@@ -199,18 +199,30 @@ TEST(fs_options_refused_by_name)
     const char *nopath[] = {"format", "csv", NULL};
     CHECK_EQ(parse(nopath, 2, &err), RILL_ECONFIG);
     CHECK_CONTAINS(err.msg, "'path'");
-    const char *unpart[] = {"path", "/x", "format", "csv", "sink.partition-commit.policy.kind",
-                            "success-file", NULL};
+    const char *unpart[] = {
+        "path", "/x", "format", "csv", "sink.partition-commit.policy.kind", "success-file", NULL};
     CHECK_EQ(parse(unpart, 0, &err), RILL_ECONFIG);
     CHECK_CONTAINS(err.msg, "PARTITIONED BY");
     /* q10's options are all taken */
-    const char *q10[] = {"connector", "filesystem", "path", "file:///some/dir/", "format", "csv",
-                         "sink.partition-commit.trigger", "partition-time",
-                         "sink.partition-commit.delay", "1 min",
-                         "sink.partition-commit.policy.kind", "success-file",
-                         "partition.time-extractor.timestamp-pattern", "$dt $hm:00",
-                         "sink.rolling-policy.rollover-interval", "1min",
-                         "sink.rolling-policy.check-interval", "1min", NULL};
+    const char *q10[] = {"connector",
+                         "filesystem",
+                         "path",
+                         "file:///some/dir/",
+                         "format",
+                         "csv",
+                         "sink.partition-commit.trigger",
+                         "partition-time",
+                         "sink.partition-commit.delay",
+                         "1 min",
+                         "sink.partition-commit.policy.kind",
+                         "success-file",
+                         "partition.time-extractor.timestamp-pattern",
+                         "$dt $hm:00",
+                         "sink.rolling-policy.rollover-interval",
+                         "1min",
+                         "sink.rolling-policy.check-interval",
+                         "1min",
+                         NULL};
     static const char *const keys[] = {"dt", "hm"};
     char *dir = NULL;
     rill__fmt fmt;
@@ -589,5 +601,51 @@ TEST(fs_sink_non_string_keys)
     CHECK_EQ(OPS->validate(cfg, schema, &err), RILL_ECONFIG);
     CHECK_CONTAINS(err.msg, "'y' is not a column");
     OPS->cfg_free(cfg);
+    rill_schema_free(schema);
+}
+
+/* The rollover interval rolls a file by its age (checked when rows come); JSON files too. */
+TEST(fs_sink_rolls_by_time_json)
+{
+    rill_schema *schema = NULL;
+    CHECK_RC(rill_schema_parse(FS_SPEC, &schema));
+    char *dir = rill__xasprintf("%s/fs-roll-time", rill_test_tmpdir());
+    static const char *const keys[] = {"dt", "hm"};
+    const char *kv[] = {"path",
+                        dir,
+                        "format",
+                        "json",
+                        "sink.rolling-policy.rollover-interval",
+                        "5 ms",
+                        "sink.rolling-policy.check-interval",
+                        "1 ms",
+                        NULL};
+    rill__err err = {0};
+    void *cfg = rill__fs_sink_cfg(kv, keys, 2, &err);
+    CHECK(cfg != NULL);
+    rill__sink *s = fs_open(cfg, schema, 0, 1, &err);
+    put(s, schema, 1, "2024-05-01", "12:00");
+    usleep(20000);
+    put(s, schema, 2, "2024-05-01", "12:00"); /* the file is 20 ms old: it rolls after this row */
+    put(s, schema, 3, "2024-05-01", "12:00");
+    rill__buf st = {0};
+    CHECK_RC(OPS->pre_commit(s, 1, &st));
+    CHECK_RC(OPS->commit(s, 1));
+    char *a = NULL, *b = NULL;
+    size_t len;
+    char *pa = rill__xasprintf("%s/%s/part-0-0", dir, P1200);
+    char *pb = rill__xasprintf("%s/%s/part-0-1", dir, P1200);
+    CHECK_RC(rill__read_file(pa, 1 << 20, &a, &len));
+    CHECK_RC(rill__read_file(pb, 1 << 20, &b, &len));
+    CHECK_STR(a, "{\"id\":1,\"v\":\"v1\"}\n{\"id\":2,\"v\":\"v2\"}\n");
+    CHECK_STR(b, "{\"id\":3,\"v\":\"v3\"}\n");
+    free(a);
+    free(b);
+    free(pa);
+    free(pb);
+    OPS->destroy(s);
+    rill__buf_free(&st);
+    OPS->cfg_free(cfg);
+    free(dir);
     rill_schema_free(schema);
 }
