@@ -914,6 +914,20 @@ RILL_API rill_stream *rill_source_file(rill_env *env, const char *path, const ri
 RILL_API rill_stream *rill_source_kafka(rill_env *env, const rill_schema *schema,
                                         const char *const *options);
 
+/*
+ * Generates rows as Flink's 'datagen' connector does (docs/sql.md, "The datagen connector").
+ * options: NULL-terminated key, value pairs with Flink's names: "rows-per-second" (all
+ * subtasks together; default 10000), "number-of-rows" (bounded; default unbounded), and per
+ * field "fields.<field>.kind" (random, the default, or sequence), ".min", ".max", ".max-past",
+ * ".length", ".var-len", ".null-rate" (random) and ".start", ".end" (sequence: each value once,
+ * the stream ends when a sequence is exhausted); rill's own "seed" changes the random values.
+ * Row n of the stream is a pure function of n and the options (timestamps, dates and times
+ * excepted: they follow the wall clock). Sequences are checkpointed and restore exactly at any
+ * parallelism. A bad or unknown option fails here, naming it.
+ */
+RILL_API rill_stream *rill_source_datagen(rill_env *env, const rill_schema *schema,
+                                          const char *const *options);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Sinks                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
@@ -982,6 +996,58 @@ RILL_API rill_stream *rill_sink_at(rill_stream *in, const char *location,
                                    const rill_io_opts *opts);
 /* Discards rows, counting them (rill_env_metric "records_in"). */
 RILL_API rill_stream *rill_sink_blackhole(rill_stream *in);
+
+/* ------------------------------------------------------------------------------------------ */
+/* SQL functions in C                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * A scalar SQL function written in C, in a shared library: CREATE FUNCTION f AS 'symbol'
+ * LANGUAGE C USING JAR 'lib.so' finds the rill_udf named `symbol` in lib.so. A library can also
+ * list its functions in `const rill_udf *const rill_udfs[]` (NULL-ended): then CREATE FUNCTION
+ * f AS 'com.example.SomeClass' (a Java class name, as a Flink script has it) finds the one whose
+ * java_class is that name in a library of 'pipeline.jars' (SET 'pipeline.jars' =
+ * 'file:///path/lib.so;...'), so such scripts run unchanged.
+ *
+ * Values by the SQL type: BOOLEAN (0/1), TINYINT..BIGINT, DATE (days since 1970-01-01), TIME
+ * (ms of the day), TIMESTAMP(3) and TIMESTAMP_LTZ(3) (ms since the epoch) in i; FLOAT and
+ * DOUBLE in d; CHAR, VARCHAR/STRING (UTF-8) and BINARY/BYTES in s and len. Arguments are cast
+ * to arg_types first (as Flink casts a call's arguments to its eval's parameters).
+ */
+#define RILL_UDF_ABI 1
+
+typedef struct rill_udf_value {
+    bool is_null;
+    int64_t i;
+    double d;
+    const char *s; /* not NUL-terminated */
+    size_t len;
+} rill_udf_value;
+
+enum {
+    RILL_UDF_NULL_ON_NULL = 1u << 0, /* a NULL argument gives NULL, eval not called */
+    RILL_UDF_VOLATILE = 1u << 1,     /* a new value each call (never folded) */
+};
+
+typedef struct rill_udf {
+    int abi;                      /* RILL_UDF_ABI */
+    const char *name;             /* for messages */
+    const char *java_class;       /* NULL, or the Java class it stands in for */
+    const char *result_type;      /* a SQL type: "BIGINT", "STRING", "DOUBLE", "TIMESTAMP(3)" */
+    int n_args;                   /* the arguments: exactly this many */
+    const char *const *arg_types; /* their SQL types */
+    unsigned flags;               /* RILL_UDF_* */
+    /* Optional: once per task that uses the function (its state, may be NULL), and when the
+     * task ends. */
+    void *(*open)(const struct rill_udf *f);
+    void (*close)(void *state);
+    /* One row: out->is_null false and zeros on entry. out->s may point into the arguments or
+     * into memory of the function's own that stays valid until its next call on this state.
+     * 0, or nonzero with msg set (a sentence): the job fails naming the function and the
+     * place in the script. */
+    int (*eval)(void *state, const rill_udf_value *args, rill_udf_value *out, char *msg,
+                size_t msg_cap);
+} rill_udf;
 
 #ifdef __cplusplus
 }

@@ -140,9 +140,16 @@ typedef struct rill__run_args {
     rill__run_opt opts[RILL_RUN_FLAGS_MAX]; /* each key once: a flag given twice, the last */
     int n_opts;
     int first_arg; /* the job's arguments are argv[first_arg..argc) */
+    const char *sql_file, *sql_init; /* rill sql: -f FILE, -i FILE */
 } rill__run_args;
 /* Parses `rill run`'s arguments (argv after "run") without acting on them: 0 (out->help: the
  * usage was asked for), or 2 with the usage error printed. */
 int rill__cli_run_parse(int argc, char **argv, rill__run_args *out);
+/* `rill sql`'s arguments: rill run's flags (every job of the session gets them), -f FILE and
+ * -i FILE, no job object; -m and -d refused. 0 or 2 as rill__cli_run_parse. */
+int rill__cli_sql_parse(int argc, char **argv, rill__run_args *out);
+
+/* `rill sql` (sql_client.c): its exit status. */
+int rill__cli_sql(int argc, char **argv);
 
 #endif /* RILL_CLI_CLIENT_H */

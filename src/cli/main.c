@@ -1,6 +1,7 @@
 /* main.c - cli layer: the rill command. `rill run JOB.so` loads a job object and runs it on
  * the embedded mini-cluster (with -m, submits it to a JobManager process: client.c); list,
- * savepoint, stop, cancel and checkpoints (client.c) talk to a running one. */
+ * savepoint, stop, cancel and checkpoints (client.c) talk to a running one; `rill sql` is the
+ * SQL client (sql_client.c). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +25,9 @@ static const char usage_main[] =
     "  run JOB.so [options] [-- job args]   run a job on the embedded mini-cluster\n"
     "  run -m HOST:PORT JOB.so [options] [-- job args]\n"
     "                                 submit it to a `rill jobmanager` instead\n"
+    "  sql [-i INIT.sql] [-f FILE.sql] [options]\n"
+    "                                 an interactive SQL client (docs/sql.md): each INSERT and\n"
+    "                                 SELECT a job on the embedded mini-cluster\n"
     "  jobmanager [options]           run a cluster's JobManager (docs/cluster.md)\n"
     "  taskmanager --jobmanager HOST:PORT [options]\n"
     "                                 run a TaskManager that joins it\n"
@@ -126,7 +130,28 @@ static char *job_name_of(const char *path)
     size_t n = strlen(base);
     if (n > 3 && !strcmp(base + n - 3, ".so"))
         n -= 3;
+    else if (n > 4 && !strcmp(base + n - 4, ".sql"))
+        n -= 4;
     return rill__xstrndup(base, n);
+}
+
+/* A SQL script as a job object on a cluster (`rill run -m FILE.sql`): the JobManager's driver
+ * and every TaskManager plan the same script into the same graph (rill__cluster_script_job). */
+static int sql_script_job(rill_env *env, int argc, char **argv)
+{
+    if (argc < 1)
+        return RILL_EINVAL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = rill__read_file(argv[0], (size_t)64 << 20, &text, &len);
+    if (rc)
+        return rill__err_set(&env->err, rc, "cannot read the SQL script: %s", rill_strerror(rc));
+    rill__err err = {0};
+    rc = rill__sql_run_script(env, text, len, NULL, &err);
+    free(text);
+    if (rc && err.msg[0])
+        rill__err_set(&env->err, rc, "%s", err.msg);
+    return rc;
 }
 
 /* `rill run -m`: the options parsed, the job object goes to the JobManager. */
@@ -186,9 +211,6 @@ static int run_sql_script(const char *path, const rill__run_args *ra, rill__mini
     }
     rill_env *env = rill_env_new();
     char *name = job_name_of(path);
-    size_t nl = strlen(name);
-    if (nl > 4 && !strcmp(name + nl - 4, ".sql"))
-        name[nl - 4] = '\0';
     rill_env_set(env, "name", name);
     free(name);
     env->executor_arg = mc;
@@ -366,6 +388,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    rill__cluster_script_job = sql_script_job; /* SQL scripts as jobs on a cluster */
     if (argc < 2) {
         fputs(usage_main, stderr);
         return 2;
@@ -381,6 +404,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sql"))
+        return rill__cli_sql(argc - 2, argv + 2);
     if (!strcmp(cmd, "jobmanager"))
         return rill__cli_jobmanager(argc - 2, argv + 2);
     if (!strcmp(cmd, "taskmanager"))

@@ -7,13 +7,15 @@
 #include "base/base.h"
 #include "cli/client.h"
 
+static const char *usage_cmd = "run"; /* the command whose --help the usage errors name */
+
 RILL_PRINTF(1, 2) static int fail_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "rill: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see `rill run --help`)\n");
+    fprintf(stderr, "\n(see `rill %s --help`)\n", usage_cmd);
     va_end(ap);
     return 2;
 }
@@ -67,13 +69,45 @@ static const struct run_flag *run_flag_of(const char *a)
     return NULL;
 }
 
+static int parse(int argc, char **argv, rill__run_args *out, bool sql);
+
 int rill__cli_run_parse(int argc, char **argv, rill__run_args *out)
+{
+    usage_cmd = "run";
+    return parse(argc, argv, out, false);
+}
+
+int rill__cli_sql_parse(int argc, char **argv, rill__run_args *out)
+{
+    usage_cmd = "sql";
+    int status = parse(argc, argv, out, true);
+    if (status || out->help)
+        return status;
+    if (out->jobmanager || out->detached)
+        return fail_usage("%s", "rill sql runs its jobs on the embedded mini-cluster: -m and -d "
+                                "are not supported (yet)");
+    return 0;
+}
+
+static int parse(int argc, char **argv, rill__run_args *out, bool sql)
 {
     memset(out, 0, sizeof *out);
     int i = 0;
     for (; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--")) {
+        if (sql && (!strcmp(a, "-f") || !strcmp(a, "--file") || !strcmp(a, "-i") ||
+                    !strcmp(a, "--init"))) {
+            if (i + 1 >= argc)
+                return fail_usage("option %s needs a value", a);
+            if (a[1] == 'f' || a[2] == 'f')
+                out->sql_file = argv[++i];
+            else
+                out->sql_init = argv[++i];
+            continue;
+        }
+        if (sql && a[0] != '-')
+            return fail_usage("unexpected argument '%s' (a script goes after -f)", a);
+        if (!strcmp(a, "--") && !sql) {
             i++;
             break;
         }
@@ -133,6 +167,8 @@ int rill__cli_run_parse(int argc, char **argv, rill__run_args *out)
         out->job_path = a;
     }
     out->first_arg = i;
+    if (sql)
+        return 0;
     if (!out->job_path)
         return fail_usage("%s", "run: no job object given");
     if (out->detached && !out->jobmanager)

@@ -502,5 +502,19 @@ typedef struct rill__minicluster_cfg {
 int rill__minicluster_execute(rill_env *env, void *arg); /* arg: rill__minicluster_cfg * */
 /* Async-signal-safe: asks every job running in a mini-cluster of this process to cancel. */
 void rill__minicluster_request_cancel(void);
+/* Takes a request back, so that the next job runs (`rill sql` runs one job after another in
+ * one process: a Ctrl-C cancels the one running then). */
+void rill__minicluster_clear_cancel(void);
+
+/* ---- job objects -------------------------------------------------------------------------- */
+
+/* How a job object that is not a shared object runs (a SQL script, `rill run -m FILE.sql`):
+ * set by the command (cli layer, above sql) at start; NULL when the process runs none. Called
+ * as a rill_job with argv[0] the object's path. */
+extern rill_job_fn rill__cluster_script_job;
+
+/* The entry of the job object at path: a shared object's rill_job (*so: its handle), or, for a
+ * script (anything not ELF), rill__cluster_script_job (*so NULL). 0, or RILL_ECONFIG with why. */
+int rill__job_entry(const char *path, rill_job_fn *job, void **so, char *why, size_t cap);
 
 #endif /* RILL_CLUSTER_H */

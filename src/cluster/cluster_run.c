@@ -5,10 +5,49 @@
  * TaskManagers' slots, or waiting for them) and followed until it ends. The TaskManagers build
  * the same graph from the same object, options and arguments (rill__job_spec). */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
+
+rill_job_fn rill__cluster_script_job;
+
+int rill__job_entry(const char *path, rill_job_fn *job, void **so, char *why, size_t cap)
+{
+    *job = NULL;
+    *so = NULL;
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
+    if (f)
+        fclose(f);
+    if (!f) {
+        snprintf(why, cap, "cannot open job object %s", path);
+        return RILL_ECONFIG;
+    }
+    if (got < 4 || memcmp(magic, "\x7f" "ELF", 4)) { /* a script */
+        if (!rill__cluster_script_job) {
+            snprintf(why, cap, "job object %s is not a shared object, and this process runs "
+                     "no scripts", path);
+            return RILL_ECONFIG;
+        }
+        *job = rill__cluster_script_job;
+        return 0;
+    }
+    *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!*so) {
+        const char *e = dlerror();
+        snprintf(why, cap, "cannot load the job object %s: %s", path, e ? e : "?");
+        return RILL_ECONFIG;
+    }
+    if (!(*(void **)job = dlsym(*so, RILL_JOB_SYMBOL))) {
+        snprintf(why, cap, "the job object %s does not export " RILL_JOB_SYMBOL
+                 " (int rill_job(rill_env *env, int argc, char **argv))", path);
+        return RILL_ECONFIG;
+    }
+    return 0;
+}
 
 typedef struct driver driver;
 
@@ -100,14 +139,11 @@ static void *driver_main(void *arg)
     driver *d = arg;
     rill__err err = {0};
     int rc = 0;
-    void *so = dlopen(d->spec.jar_path, RTLD_NOW | RTLD_LOCAL);
+    void *so = NULL;
     rill_job_fn job = NULL;
-    if (!so)
-        rc = rill__err_set(&err, RILL_ECONFIG, "cannot load the job object: %s", dlerror());
-    else if (!(*(void **)&job = dlsym(so, RILL_JOB_SYMBOL)))
-        rc = rill__err_set(&err, RILL_ECONFIG,
-                           "the job object does not export " RILL_JOB_SYMBOL
-                           " (int rill_job(rill_env *env, int argc, char **argv))");
+    char why[RILL_ERRMSG_MAX];
+    if (rill__job_entry(d->spec.jar_path, &job, &so, why, sizeof why) != 0)
+        rc = rill__err_set(&err, RILL_ECONFIG, "%s", why);
     rill_env *env = NULL;
     if (rc == 0) {
         env = rill_env_new();

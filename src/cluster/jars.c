@@ -59,6 +59,15 @@ static bool is_elf_shared_object(const uint8_t *p, size_t n)
     return type == 3; /* ET_DYN */
 }
 
+/* A script (`rill run -m FILE.sql`): text, no NUL bytes, and not ELF (so it is never loaded as
+ * code: rill__job_entry runs an object that is not ELF as a script). */
+static bool is_script(const uint8_t *p, size_t n)
+{
+    if (n >= 4 && !memcmp(p, "\x7f" "ELF", 4))
+        return false;
+    return memchr(p, 0, n) == NULL;
+}
+
 static jar_entry *find(rill__jar_store *s, const char *id, size_t *index_out)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -206,9 +215,10 @@ int rill__jar_store_put(rill__jar_store *s, const void *p, size_t n, char *id_ou
     if (n == 0 || n > RILL_JAR_SIZE_MAX)
         return rill__err_set(err, RILL_ELIMIT, "a job object must be 1..%u bytes, not %zu",
                              RILL_JAR_SIZE_MAX, n);
-    if (!is_elf_shared_object(p, n))
+    if (!is_elf_shared_object(p, n) && !is_script(p, n))
         return rill__err_set(err, RILL_EINVAL,
-                             "not an ELF shared object (build the job with -shared -fPIC)");
+                             "not an ELF shared object (build the job with -shared -fPIC) "
+                             "nor a SQL script (text without NUL bytes)");
     static const char hex[] = "0123456789abcdef";
     uint8_t rnd[ID_HEX / 2];
     int rc = rill__random_bytes(rnd, sizeof rnd);

@@ -564,14 +564,15 @@ static bool may_restart(jm_job *j, int64_t *delay_ms)
  * never completed one; but when the directory holds checkpoints this job cannot use (every
  * _metadata unreadable, or only other jobs' checkpoints: a renamed job, a mistyped --name), it
  * would silently repeat output the sinks may have committed. Refused then, unless the user
- * said --allow-fresh-start. */
+ * said --allow-fresh-start. (Other jobs' checkpoints do not count in a directory shared by
+ * design: the jobs of a `rill sql` session, each under its own name.) */
 static int check_fresh_start(rill__coordinator *c, rill_env *env, rill__err *err)
 {
     rill__ckpt_store *store = rill__coord_store(c);
     char *unreadable = NULL, *others = NULL;
     size_t n_unreadable = 0, n_others = 0;
     int rc = rill__ckpt_unreadable(store, &unreadable, &n_unreadable, err);
-    if (rc == 0)
+    if (rc == 0 && !env->ckpt_dir_shared)
         rc = rill__ckpt_other_jobs(env->ckpt_dir, env->name, &others, &n_others, err);
     if (rc == 0 && (n_unreadable || n_others)) {
         char found[RILL_ERRMSG_MAX];
@@ -666,6 +667,23 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
         bool found = false;
         for (size_t n = 0; n < env->n_nodes && !found; n++)
             found = !strcmp(env->nodes[n]->uid, uid);
+        /* a SQL operator's uid ends in '#' and a digest of its definition: the same operator
+         * changed so that its state no longer fits */
+        const char *hash = strrchr(uid, '#');
+        const char *changed = NULL;
+        for (size_t n = 0; n < env->n_nodes && !found && hash && !changed; n++) {
+            const char *u = env->nodes[n]->uid, *h = strrchr(u, '#');
+            if (h && h - u == hash - uid && !strncmp(u, uid, (size_t)(hash - uid)))
+                changed = u;
+        }
+        if (!found && changed && !env->allow_non_restored)
+            return rill__err_set(err, RILL_ECONFIG,
+                                 "the state of operator '%.*s' in the checkpoint or savepoint "
+                                 "does not fit the query any more: its keys, aggregates, "
+                                 "window or connector changed (%s in the savepoint, %s now), so "
+                                 "it cannot be restored (pass --allow-non-restored-state to "
+                                 "start that operator empty and keep the others' state)",
+                                 (int)(hash - uid), uid, hash, strrchr(changed, '#'));
         if (!found && !env->allow_non_restored)
             return rill__err_set(err, RILL_ECONFIG,
                                  "the checkpoint or savepoint has state for operator '%s', which "

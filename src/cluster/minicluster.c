@@ -14,6 +14,11 @@ void rill__minicluster_request_cancel(void)
     atomic_store(&cancel_requested, true);
 }
 
+void rill__minicluster_clear_cancel(void)
+{
+    atomic_store(&cancel_requested, false);
+}
+
 int rill__minicluster_execute(rill_env *env, void *arg)
 {
     const rill__minicluster_cfg *cfg = arg;

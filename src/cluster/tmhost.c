@@ -465,17 +465,10 @@ static void *job_main(void *arg)
     host_job *j = arg;
     rill__tm_host *h = j->h;
     char *path = rill__xasprintf("%s/%s", h->jar_dir, j->d.jar_id);
-    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *so = NULL;
     rill_job_fn job = NULL;
-    int rc = 0;
     char why[RILL_ERRMSG_MAX];
-    if (!so) {
-        snprintf(why, sizeof why, "cannot load job object %s: %s", path, dlerror());
-        rc = RILL_ECONFIG;
-    } else if (!(*(void **)&job = dlsym(so, RILL_JOB_SYMBOL))) {
-        snprintf(why, sizeof why, "job object %s does not export " RILL_JOB_SYMBOL, path);
-        rc = RILL_ECONFIG;
-    }
+    int rc = rill__job_entry(path, &job, &so, why, sizeof why);
     rill_env *env = NULL;
     if (rc == 0) {
         env = rill_env_new();

@@ -138,6 +138,12 @@ void *rill__kafka_source_cfg(const char *const *options, rill__err *err);
 void *rill__kafka_sink_cfg(const char *const *options, rill__err *err);
 /* The file source's config: path (file, glob or directory) and format options. */
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
+/* Flink's datagen source (docs/sql.md): options are NULL-terminated key, value pairs with
+ * Flink's names ("rows-per-second", "number-of-rows", "fields.<field>.kind", ...); they are
+ * checked against the schema (its field names are the option's <field>) by validate. table
+ * names the SQL table in messages (NULL: "datagen source"). */
+extern const rill__source_ops rill__datagen_source_ops;
+void *rill__datagen_source_cfg(const char *const *options, const char *table);
 /* File sink config (path); print sink config (stdout, or the given FILE for tests). */
 void *rill__file_sink_cfg(const char *path, const rill_file_opts *opts);
 void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);

@@ -721,6 +721,21 @@ rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
     return s;
 }
 
+rill_stream *rill__source_datagen(rill_env *env, const rill_schema *schema,
+                                  const char *const *options, const char *table)
+{
+    if (!env)
+        return NULL;
+    return source_node(env, schema, &rill__datagen_source_ops,
+                       rill__datagen_source_cfg(options, table));
+}
+
+rill_stream *rill_source_datagen(rill_env *env, const rill_schema *schema,
+                                 const char *const *options)
+{
+    return rill__source_datagen(env, schema, options, NULL);
+}
+
 static rill_stream *sink_node(rill_stream *in, const rill__sink_ops *ops, void *cfg)
 {
     if (!in) {

@@ -255,6 +255,15 @@ bool rill__restore_has(const rill__restore *rs, const char *uid)
     return false;
 }
 
+/* Whether operator uid left state: bytes, or a finished source (which must not start over). */
+static bool has_state(const rill__restore *rs, const char *uid)
+{
+    for (size_t b = 0; b < rs->n_blobs; b++)
+        if (!strcmp(rs->blobs[b].uid, uid) && (rs->blobs[b].len > 0 || rs->blobs[b].finished))
+            return true;
+    return false;
+}
+
 const char *rill__restore_uid(const rill__restore *rs, size_t i)
 {
     size_t seen = 0;
@@ -262,7 +271,7 @@ const char *rill__restore_uid(const rill__restore *rs, size_t i)
         bool first = true;
         for (size_t a = 0; a < b && first; a++)
             first = strcmp(rs->blobs[a].uid, rs->blobs[b].uid) != 0;
-        if (first && seen++ == i)
+        if (first && has_state(rs, rs->blobs[b].uid) && seen++ == i)
             return rs->blobs[b].uid;
     }
     return NULL;

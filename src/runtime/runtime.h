@@ -107,6 +107,9 @@ struct rill_env {
     /* resume: when nothing can be restored (other jobs' checkpoints only, or every _metadata
      * unreadable), start from the beginning rather than refuse */
     bool allow_fresh_start;
+    /* ckpt_dir holds other jobs' checkpoints by design (the jobs of one `rill sql` session):
+     * a resume that finds none of its own starts from the beginning without counting theirs */
+    bool ckpt_dir_shared;
     char *from_savepoint;    /* start from this savepoint directory */
     bool allow_non_restored; /* state of operators the job lacks may be dropped */
     /* keyed state: the backend ("heap", "rocksdb"), where a disk-based one keeps its working
@@ -496,5 +499,9 @@ rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
  * option fails the env with the message naming it). */
 rill_stream *rill__sink_filesystem(rill_stream *in, const char *const *options,
                                    const char *const *keys, int n_keys);
+
+/* rill_source_datagen with the SQL table's name in its messages (NULL: "datagen source"). */
+rill_stream *rill__source_datagen(rill_env *env, const rill_schema *schema,
+                                  const char *const *options, const char *table);
 
 #endif /* RILL_RUNTIME_H */

@@ -24,13 +24,32 @@ static const char *tstr(plan_ctx *pc, const rill__sql_ltype *t)
     return rill__sql_type_str(pc->a, t);
 }
 
+/* The session's table.local-time-zone ('UTC' unless SET). */
+const char *rill__sql_session_zone(const rill__sql_session *s)
+{
+    for (size_t i = 0; i < s->n_opts; i++)
+        if (!strcmp(s->opts[i].key, "table.local-time-zone"))
+            return s->opts[i].value;
+    return "UTC";
+}
+
+/* A CAST node of x to t (the session's zone when TIMESTAMP_LTZ is on either side). */
+static rill__sql_rex *cast_node(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t)
+{
+    rill__sql_rex *c = rill__sql_x_call(pc->a, RILL_SQLX_CAST, t, 1, &x);
+    c->pos = x->pos;
+    if (t->root == RILL_SQLT_TIMESTAMP_LTZ || x->type->root == RILL_SQLT_TIMESTAMP_LTZ) {
+        const char *z = rill__sql_session_zone(pc->s);
+        c->zone = strcmp(z, "UTC") ? rill__arena_strdup(pc->a, z) : NULL;
+    }
+    return c;
+}
+
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t)
 {
     if (rill__sql_type_equal(x->type, t, false))
         return x;
-    rill__sql_rex *c = rill__sql_x_call(pc->a, RILL_SQLX_CAST, t, 1, &x);
-    c->pos = x->pos;
-    return c;
+    return cast_node(pc, x, t);
 }
 
 /* ---- names ----------------------------------------------------------------------------------- */
@@ -198,6 +217,18 @@ static rill__sql_rex *literal(plan_ctx *pc, const rill__sql_expr *e)
         const rill__sql_ltype *tt =
             rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, RILL_MAX(digits, 0), 0, false);
         x = rill__sql_x_literal(a, tt, (uint64_t)(digits > 3 ? ns : ms));
+        break;
+    }
+    case RILL_SQL_L_DATE:
+    case RILL_SQL_L_TIME: {
+        uint64_t v;
+        char msg[256];
+        const rill__sql_ltype *dt = rill__sql_fn_time_literal(
+            a, e->u.lit.kind == RILL_SQL_L_DATE ? RILL_SQLT_DATE : RILL_SQLT_TIME, t, &v, msg,
+            sizeof msg);
+        if (!dt)
+            return ERR(pc, e->pos, "%s", msg);
+        x = rill__sql_x_literal(a, dt, v);
         break;
     }
     default:
@@ -516,9 +547,10 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
                            nm, kinds[k]);
             if (strcasecmp(aux, "START") && strcasecmp(aux, "END"))
                 return ERR(pc, e->pos, "%s is not supported yet (_START and _END are)", nm);
-            int col = pc->agg->first_col - 2 + (strcasecmp(aux, "END") == 0);
-            return rill__sql_x_input(pc->a, col,
-                                     rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false));
+            int end = strcasecmp(aux, "END") == 0;
+            const rel *tvf = pc->agg->input; /* its window_start, window_end */
+            return rill__sql_x_input(pc->a, pc->agg->first_col - 2 + end,
+                                     tvf->cols[tvf->input->n_cols + end].type);
         }
     }
     int n = (int)c->n_args;
@@ -565,7 +597,13 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
         return concat(pc, n, args, e->pos);
     }
     const char *fname = c->name.parts[c->name.n_parts - 1].text;
-    const rill__sql_fn *fn = c->name.n_parts == 1 ? rill__sql_fn_find(fname) : NULL;
+    /* Flink's order: temporary system functions, built-ins, then the catalog's */
+    const rill__sql_fn *fn =
+        c->name.n_parts == 1 ? rill__sql_find_function(pc->s, fname, true) : NULL;
+    if (!fn && c->name.n_parts == 1)
+        fn = rill__sql_fn_find(fname);
+    if (!fn)
+        fn = rill__sql_find_function(pc->s, fname, false);
     if (!fn)
         return ERR(pc, c->name.pos,
                    "No match found for function signature %s(...) (rill does not "
@@ -574,16 +612,15 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     if (n < fn->min_args || (fn->max_args >= 0 && n > fn->max_args))
         return ERR(pc, e->pos, "Invalid number of arguments to function '%s'", fn->name);
     rill__sql_fn_call *call = rill__arena_alloc(pc->a, sizeof *call);
-    *call = (rill__sql_fn_call){.name = fn->name,
+    *call = (rill__sql_fn_call){.fn = fn,
+                                .name = fn->name,
                                 .n_args = n,
                                 .args = args,
                                 .form = c->form,
                                 .unit = c->unit,
                                 .trim = c->trim,
-                                .zone = "UTC"};
-    for (size_t i = 0; i < pc->s->n_opts; i++)
-        if (!strcmp(pc->s->opts[i].key, "table.local-time-zone"))
-            call->zone = rill__arena_strdup(pc->a, pc->s->opts[i].value);
+                                .zone = rill__arena_strdup(pc->a,
+                                                           rill__sql_session_zone(pc->s))};
     const rill__sql_ltype **cast = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *cast);
     memset(cast, 0, (size_t)(n + 1) * sizeof *cast);
     char msg[256] = "";
@@ -593,6 +630,12 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
     for (int i = 0; i < n; i++)
         if (cast[i] && !rill__sql_type_equal(cast[i], args[i]->type, false))
             args[i] = rill__sql_cast_to(pc, args[i], cast[i]);
+    if (!strcmp(fn->name, "IF") && n == 3) { /* IF(c, a, b) is CASE WHEN c THEN a ELSE b END:
+                                                * only the branch taken is computed */
+        rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_CASE, t, n, args);
+        x->pos = e->pos;
+        return x;
+    }
     rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_FUNC, t, n, args);
     call->args = x->args;
     x->fn = fn;
@@ -630,6 +673,17 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
     switch (e->kind) {
     case RILL_SQL_E_LITERAL:
         return literal(pc, e);
+    case RILL_SQL_E_INTERVAL: {
+        uint64_t v;
+        char msg[256];
+        const rill__sql_ltype *it = rill__sql_fn_time_interval(
+            a, e->u.interval.text, e->u.interval.sign, &e->u.interval.q, &v, msg, sizeof msg);
+        if (!it)
+            return ERR(pc, e->pos, "%s", msg);
+        rill__sql_rex *x = rill__sql_x_literal(a, it, v);
+        x->pos = e->pos;
+        return x;
+    }
     case RILL_SQL_E_IDENT: {
         int c = resolve(in, &e->u.name);
         const rill__sql_ident *last = &e->u.name.parts[e->u.name.n_parts - 1];
@@ -811,7 +865,8 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
         if (!rill__sql_cast_explicit(x->type, t))
             return ERR(pc, e->pos, "Cast function cannot convert value of type %s to type %s",
                        tstr(pc, x->type), tstr(pc, t));
-        rill__sql_rex *c = call1(pc, RILL_SQLX_CAST, t, x, e->pos);
+        rill__sql_rex *c = cast_node(pc, x, t);
+        c->pos = e->pos;
         c->try_cast = try_cast;
         return c;
     }

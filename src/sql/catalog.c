@@ -273,7 +273,7 @@ int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const
         return RILL_EPARSE;
     bool is_view = st->u.drop.object == RILL_SQL_OBJ_VIEW;
     if (st->u.drop.object == RILL_SQL_OBJ_FUNCTION)
-        return rill__sql_error(err, text, st->pos, "DROP FUNCTION is not supported yet");
+        return rill__sql_catalog_drop_function(s, st, text, err);
     for (size_t i = 0; !is_view && i < s->n_tables; i++)
         if (!strcmp(s->tables[i]->name, name)) {
             table_free(s->tables[i]);
@@ -307,10 +307,8 @@ void rill__sql_catalog_free(rill__sql_session *s)
         free(s->views[i]);
     }
     free(s->views);
-    for (size_t i = 0; i < s->n_functions; i++) {
-        rill__sql_ast_free(s->functions[i]->ast);
-        free(s->functions[i]);
-    }
+    for (size_t i = 0; i < s->n_functions; i++)
+        rill__sql_function_free(s->functions[i]);
     free(s->functions);
     s->tables = NULL, s->views = NULL, s->functions = NULL;
     s->n_tables = s->n_views = s->n_functions = 0;

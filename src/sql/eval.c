@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/dec128.h"
+#include "base/tz.h"
 #include "expr.h"
 #include "functions.h"
 
@@ -200,6 +201,11 @@ static bool castable(const rill__sql_ltype *from, const rill__sql_ltype *to)
         return true;
     if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
         return true;
+    if ((rill__sql_is_timestamp(from) &&
+         (to->root == RILL_SQLT_DATE || to->root == RILL_SQLT_TIME)) ||
+        (rill__sql_is_timestamp(to) &&
+         (from->root == RILL_SQLT_DATE || from->root == RILL_SQLT_TIME)))
+        return true;
     if (rill__sql_is_character(from) && rill__sql_is_character(to))
         return true;
     if (rill__sql_is_character(from) || rill__sql_is_character(to))
@@ -256,11 +262,8 @@ static int check(const rill__sql_rex *x, const char *text, rill__err *err)
             rill__sql_is_exact(a[1]->type))
             return 0; /* decimals (or integers) at their own scales into DECIMAL(p, s) */
         if (x->n_args == 2 && (x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) && k == K_INT &&
-            same_root(a[0]->type, t) && rill__sql_is_interval(a[1]->type) &&
-            a[1]->type->root == RILL_SQLT_INTERVAL_DT &&
-            (t->root == RILL_SQLT_TIMESTAMP || t->root == RILL_SQLT_TIMESTAMP_LTZ) &&
-            t->precision <= 3)
-            return 0; /* a timestamp (ms) plus or minus a day-time interval (ms) */
+            rill__sql_fn_time_arith_ok(x->op == RILL_SQLX_MINUS, t, a[0]->type, a[1]->type))
+            return 0; /* datetime +/- interval (fn_time.c), interval +/- interval */
         break;
     case RILL_SQLX_EQ:
     case RILL_SQLX_NE:
@@ -629,9 +632,82 @@ static int64_t floor_div(int64_t x, int64_t d)
  * smaller precision truncates the fraction (Flink's fraction is never negative, so earlier
  * in time before 1970); a millisecond value outside what nanoseconds reach (1677..2262) is
  * an error, not a wrong value. */
+/* A value of a timestamp type as ms (precision <= 3) or ns, in the other unit. */
+static int64_t ts_units(int64_t v, int from_p, int to_p, bool *overflow)
+{
+    *overflow = false;
+    if ((from_p <= 3) == (to_p <= 3))
+        return v;
+    if (from_p > 3)
+        return floor_div(v, 1000000);
+    if (v > INT64_MAX / 1000000 || v < INT64_MIN / 1000000) {
+        *overflow = true;
+        return 0;
+    }
+    return v * 1000000;
+}
+
+/* A TIMESTAMP's local date-time as the TIMESTAMP_LTZ instant in zone z (to_ltz), or back;
+ * unit: 1000 (ms values) or 1000000000 (ns). */
+static int64_t shift_zone(const rill__tz *z, int64_t v, int64_t unit, bool to_ltz)
+{
+    int64_t sec = floor_div(v, unit), frac = v - sec * unit;
+    int64_t out = to_ltz ? rill__tz_from_local(z, sec) : sec + rill__tz_offset(z, sec);
+    return out * unit + frac;
+}
+
+/* CAST between DATE or TIME and a timestamp: a DATE is its midnight, a TIME that time of
+ * 1970-01-01; a timestamp's date (floored) or time of day. Through the session's zone for
+ * TIMESTAMP_LTZ. */
+static int cast_datetime(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
+{
+    const rill__sql_ltype *from = a->x->type, *to = s->x->type;
+    const rill__tz *z = s->x->zone ? rill__tz_get(s->x->zone) : NULL;
+    bool ltz = from->root == RILL_SQLT_TIMESTAMP_LTZ || to->root == RILL_SQLT_TIMESTAMP_LTZ;
+    for (uint32_t r = 0; r < p->n; r++) {
+        if (bit(s->nul, r)) {
+            s->v[r] = 0;
+            continue;
+        }
+        int64_t v = (int64_t)a->v[r], o;
+        if (rill__sql_is_timestamp(from)) { /* to DATE or TIME */
+            int64_t unit = from->precision > 3 ? 1000000000 : 1000;
+            if (ltz && z)
+                v = shift_zone(z, v, unit, false);
+            int64_t day = 86400 * unit;
+            o = to->root == RILL_SQLT_DATE ? floor_div(v, day)
+                                           : (v - floor_div(v, day) * day) / (unit / 1000);
+            if (to->root == RILL_SQLT_TIME) { /* cut to TIME(p)'s digits */
+                int64_t keep = pow10_(3 - RILL_MIN(to->precision, 3));
+                o = o / keep * keep;
+            }
+        } else { /* DATE or TIME to a timestamp */
+            int64_t ms = from->root == RILL_SQLT_DATE ? v * 86400000 : v;
+            bool over;
+            o = ts_units(ms, 3, to->precision, &over);
+            if (over || (from->root == RILL_SQLT_DATE && (v > INT64_MAX / 86400000 ||
+                                                          v < INT64_MIN / 86400000))) {
+                s->v[r] = 0;
+                if (bit(act, r))
+                    return xerr(p->err, p->text, s->x, "the date is outside TIMESTAMP(%d)'s range",
+                                to->precision);
+                continue;
+            }
+            if (ltz && z)
+                o = shift_zone(z, o, to->precision > 3 ? 1000000000 : 1000, true);
+        }
+        s->v[r] = (uint64_t)o;
+    }
+    return 0;
+}
+
 static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
 {
     int fp = a->x->type->precision, tp = s->x->type->precision;
+    const rill__tz *z = s->x->zone && a->x->type->root != s->x->type->root
+                            ? rill__tz_get(s->x->zone)
+                            : NULL;
+    bool to_ltz = s->x->type->root == RILL_SQLT_TIMESTAMP_LTZ;
     for (uint32_t r = 0; r < p->n; r++) {
         int64_t v = (int64_t)a->v[r], o;
         if (bit(s->nul, r)) {
@@ -659,6 +735,8 @@ static int cast_timestamp(rill__sql_prog *p, step *s, const step *a, const uint6
             }
             o = v * 1000000;
         }
+        if (z) /* TIMESTAMP <-> TIMESTAMP_LTZ in the session's zone */
+            o = shift_zone(z, o, tp > 3 ? 1000000000 : 1000, to_ltz);
         s->v[r] = (uint64_t)o;
     }
     return 0;
@@ -724,6 +802,8 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
         return cast_string(p, s, a, act);
     if (rill__sql_is_timestamp(from) && rill__sql_is_timestamp(to))
         return cast_timestamp(p, s, a, act);
+    if (rill__sql_is_timestamp(from) || rill__sql_is_timestamp(to))
+        return cast_datetime(p, s, a, act);
     if (fk == K_DEC || tk == K_DEC)
         return cast_decimal(p, s, a);
     if (fk == K_BYTES && tk == K_BYTES) {
@@ -879,9 +959,15 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
         }
         return 0;
     }
-    if (rill__sql_is_interval(b->x->type)) { /* timestamp (ms) +/- day-time interval (ms) */
-        for (uint32_t r = 0; r < n; r++)
-            o[r] = op == RILL_SQLX_PLUS ? x[r] + y[r] : x[r] - y[r];
+    if (rill__sql_is_datetime(s->x->type)) { /* datetime +/- interval (fn_time.c) */
+        for (uint32_t r = 0; r < n; r++) {
+            o[r] = 0;
+            if (!bit(s->nul, r) &&
+                !rill__sql_fn_time_arith(op == RILL_SQLX_MINUS, s->x->type, a->x->type, x[r],
+                                         b->x->type, y[r], &o[r]) &&
+                bit(act, r))
+                return xerr(p->err, p->text, s->x, "the result is out of the type's range");
+        }
         return 0;
     }
     switch (op) {

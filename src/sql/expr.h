@@ -70,6 +70,7 @@ struct rill__sql_rex {
     bool lit_null;
     const char *lit_bytes; /* LITERAL of a string type: its bytes (lit's length of them) */
     bool try_cast;                        /* CAST: TRY_CAST (a failure is NULL) */
+    const char *zone; /* CAST to or from TIMESTAMP_LTZ: the session's time zone (NULL: UTC) */
     const struct rill__sql_fn *fn;        /* FUNC */
     const struct rill__sql_fn_call *call; /* FUNC: the call as bound (unit, zone...) */
 };

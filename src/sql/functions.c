@@ -6,7 +6,33 @@
 
 #include "functions.h"
 
-static const rill__sql_fn *const FAMILIES[] = {rill__sql_fn_string, rill__sql_fn_time,
+/* PROCTIME(): the processing time attribute, TIMESTAMP_LTZ(3) NOT NULL *PROCTIME*; as a value,
+ * the wall clock when the row is computed. */
+static const rill__sql_ltype *proctime_infer(rill__arena *a, const rill__sql_fn_call *call,
+                                             const rill__sql_ltype **cast, char *msg, size_t cap)
+{
+    (void)call;
+    (void)cast;
+    (void)msg;
+    (void)cap;
+    return rill__sql_type_with_attr(
+        a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP_LTZ, 3, 0, false), RILL_SQLA_PROCTIME);
+}
+
+static int proctime_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
+{
+    (void)c;
+    (void)args;
+    out->v = (uint64_t)rill__now_ms();
+    return 0;
+}
+
+static const rill__sql_fn CORE[] = {
+    {"PROCTIME", 0, 0, RILL_SQLF_VOLATILE, proctime_infer, proctime_row, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+static const rill__sql_fn *const FAMILIES[] = {CORE, rill__sql_fn_string, rill__sql_fn_time,
                                                rill__sql_fn_math};
 
 const rill__sql_fn *rill__sql_fn_find(const char *name)

@@ -74,7 +74,8 @@ int rill__sql_fn_fail(rill__sql_fn_ctx *c, const char *fmt, ...) RILL_PRINTF(2, 
 
 /* What the binder knows of a call when it asks for the result type. */
 typedef struct rill__sql_fn_call {
-    const char *name; /* upper case */
+    const struct rill__sql_fn *fn; /* the function called */
+    const char *name;              /* upper case */
     int n_args;
     rill__sql_rex *const *args; /* bound arguments: their types; constant ones are LITERAL */
     rill__sql_call_form form;   /* how it was written (ast.h): EXTRACT(unit FROM x)... */
@@ -132,6 +133,35 @@ bool rill__sql_cast_time_text_ok(const rill__sql_ltype *from, const rill__sql_lt
 int rill__sql_cast_time_text(rill__sql_fn_ctx *c, const rill__sql_ltype *from,
                              const rill__sql_ltype *to, const rill__sql_val *in,
                              rill__sql_val *out);
+
+/* fn_time.c: CEIL/FLOOR(x TO unit) of a DATE, TIME, TIMESTAMP or TIMESTAMP_LTZ, for fn_math.c's
+ * CEIL and FLOOR to call when call->form is RILL_SQL_C_CEIL_TO (call->name "CEIL" or "FLOOR"
+ * tells which): the infer and the row kernel of a strict function. */
+const rill__sql_ltype *rill__sql_fn_time_ceil_floor_infer(rill__arena *a,
+                                                          const rill__sql_fn_call *call,
+                                                          const rill__sql_ltype **cast, char *msg,
+                                                          size_t cap);
+int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *args,
+                                     rill__sql_val *out);
+
+/* fn_time.c: literals for the binder. DATE 'yyyy-MM-dd' or TIME 'HH:mm:ss[.f]' (root DATE or
+ * TIME), and INTERVAL [-]'text' qualifier (months for YEAR/MONTH, else milliseconds): the slot
+ * value and the literal's type (NOT NULL), or NULL with msg set. */
+const rill__sql_ltype *rill__sql_fn_time_literal(rill__arena *a, rill__sql_root root,
+                                                 const char *text, uint64_t *value, char *msg,
+                                                 size_t cap);
+const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *text, int sign,
+                                                  const rill__sql_interval_q *q, uint64_t *value,
+                                                  char *msg, size_t cap);
+
+/* fn_time.c: datetime +/- interval (interval + datetime), the evaluator's arithmetic for them:
+ * whether eval.c can compute x op y into t, and one row of it (false: out of t's range). A
+ * DATE plus a day-time interval is a DATE (whole days) or, when t says so, a TIMESTAMP; months
+ * are added with the day cut to the month's length; a TIME goes around the clock. */
+bool rill__sql_fn_time_arith_ok(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                                const rill__sql_ltype *y);
+bool rill__sql_fn_time_arith(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
+                             uint64_t vx, const rill__sql_ltype *y, uint64_t vy, uint64_t *out);
 
 /* Helpers for infer: the nullability of a strict call (any argument nullable), and a type
  * made in a. */

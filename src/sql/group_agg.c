@@ -641,6 +641,24 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     rill_schema_free(out);
     if (!g)
         return NULL;
+    /* its uid: the keys, each aggregate and its argument's type, retractions or not */
+    rill__buf d = {0};
+    rill__buf_printf(&d, "v1 keys=%d retract=%d", ga->n_keys, (int)ga->retractable);
+    for (int i = 0; i < n_key_cols; i++) {
+        rill__buf_putc(&d, ' ');
+        rill__sql_type_describe(ga->key_types[i], &d);
+    }
+    for (int i = 0; i < r->n_aggs; i++) {
+        rill__buf_printf(&d, "; agg %d distinct=%d arg=", (int)r->aggs[i].kind,
+                         (int)r->aggs[i].distinct);
+        if (ga->arg_types[i])
+            rill__sql_type_describe(ga->arg_types[i], &d);
+        rill__buf_printf(&d, " -> ");
+        rill__sql_type_describe(r->aggs[i].type, &d);
+    }
+    rill__buf_putc(&d, '\0');
+    g = rill__sql_uid(pc, g, "GroupAggregate", (const char *)d.data);
+    rill__buf_free(&d);
     /* the aggregation's columns: the keys (without a constant one), then the results */
     if (r->n_keys > 0)
         return g;

@@ -363,6 +363,14 @@ int rill__sql_unquote(const rill__sql_token *tok, rill__buf *out, rill__err *err
 int rill__sql_split(const char *text, size_t text_len, size_t *off, size_t *start, size_t *len,
                     rill__err *err)
 {
+    bool ended;
+    return rill__sql_split_ended(text, text_len, off, start, len, &ended, err);
+}
+
+int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t *start,
+                          size_t *len, bool *ended, rill__err *err)
+{
+    *ended = false;
     static const char *const set_words[] = {"EXECUTE", "STATEMENT", "SET", "BEGIN"};
     rill__sql_lexer lx;
     rill__sql_lexer_init(&lx, text, text_len);
@@ -388,6 +396,7 @@ int rill__sql_split(const char *text, size_t text_len, size_t *off, size_t *star
         if (rill__sql_is_op(&t, ";") && seen != 4) {
             *off = t.pos.off + 1;
             *len = idx ? last_end - *start : 0;
+            *ended = true;
             if (idx == 0) { /* an empty statement (";;"): go on to the next */
                 *start = *off;
                 idx = -1;
@@ -399,5 +408,6 @@ int rill__sql_split(const char *text, size_t text_len, size_t *off, size_t *star
     }
     *off = text_len;
     *len = idx ? last_end - *start : 0;
+    *ended = false;
     return 0;
 }

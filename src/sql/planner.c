@@ -66,11 +66,13 @@ static rill_type_info slot_of(const rill__sql_ltype *t)
     case RILL_SQLT_TIMESTAMP_LTZ:
         i = (rill_type_info){RILL_T_TIMESTAMP_LTZ, t->precision, 0, 0, false};
         break;
-    case RILL_SQLT_INTERVAL_YM:
-        i.type = RILL_T_INTERVAL_YM;
+    case RILL_SQLT_INTERVAL_YM: /* the leading precision (1..6) */
+        i = (rill_type_info){RILL_T_INTERVAL_YM, RILL_MAX(1, RILL_MIN(t->precision, 6)), 0, 0,
+                             false};
         break;
-    case RILL_SQLT_INTERVAL_DT:
-        i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MIN(t->scale, 9), 0, 0, false};
+    case RILL_SQLT_INTERVAL_DT: /* the leading and the fraction precisions */
+        i = (rill_type_info){RILL_T_INTERVAL_DT, RILL_MAX(1, RILL_MIN(t->precision, 6)),
+                             RILL_MAX(0, RILL_MIN(t->scale, 9)), 0, false};
         break;
     default:
         break;
@@ -551,7 +553,8 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
     const char **opts = rill__arena_alloc(a, (2 * (t->n_options + extra) + 1) * sizeof *opts);
     size_t k = 0;
     for (size_t i = 0; i < t->n_options; i++)
-        if (strcmp(t->options[i].key, "connector")) {
+        if (strcmp(t->options[i].key, "connector") &&
+            strcmp(t->options[i].key, "connector.type")) { /* the legacy key too */
             opts[k++] = t->options[i].key;
             opts[k++] = t->options[i].value;
         }
@@ -632,13 +635,28 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
         s = rill__source_nexmark(pc->s->env, named, opts);
         rill_schema_free(named);
+    } else if (!strcmp(conn->value, "datagen")) {
+        /* fields named as the columns (the leaves' paths): the options name them */
+        rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
+        if (!named) {
+            rill_schema_free(schema);
+            return NULL;
+        }
+        const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
+        s = rill__source_datagen(pc->s->env, named, opts, t->name);
+        rill_schema_free(named);
     } else {
         rill__err_set(pc->err, RILL_ECONFIG,
                       "table '%s': connector '%s' cannot be read (yet): filesystem, kafka, "
-                      "nexmark",
+                      "nexmark, datagen",
                       t->name, conn->value);
     }
     rill_schema_free(schema);
+    if (s) { /* its uid: what its position (offsets, splits) belongs to */
+        char what[160];
+        snprintf(what, sizeof what, "source:%s", t->name);
+        s = rill__sql_uid(pc, s, what, rill__sql_table_identity(pc->a, t));
+    }
     return s;
 }
 
@@ -685,4 +703,48 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
     }
     }
     return NULL;
+}
+
+/* ---- operator uids ---------------------------------------------------------------------------- */
+
+rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc)
+{
+    if (!s)
+        return NULL;
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const char *p = desc; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    char uid[256];
+    snprintf(uid, sizeof uid, "%s/%s-%d#%08x", pc->uid_prefix ? pc->uid_prefix : "sql", what,
+             pc->n_uids++, (unsigned)(h ^ h >> 32));
+    return rill_stream_uid(s, uid);
+}
+
+const char *rill__sql_table_identity(rill__arena *a, const sql_table *t)
+{
+    static const char *const keys[] = {"connector",
+                                       "connector.type",
+                                       "path",
+                                       "connector.path",
+                                       "topic",
+                                       "topic-pattern",
+                                       "properties.bootstrap.servers",
+                                       "sink.delivery-guarantee",
+                                       NULL};
+    const sql_option *conn = rill__sql_table_option(t, "connector");
+    bool generator = conn && (!strcmp(conn->value, "nexmark") || !strcmp(conn->value, "datagen"));
+    rill__buf b = {0};
+    for (size_t i = 0; i < t->n_options; i++) {
+        /* a generator's options make its stream, but its pace is no part of it */
+        bool take = generator && strcmp(t->options[i].key, "rows-per-second") &&
+                    strcmp(t->options[i].key, "max-emit-speed");
+        for (int k = 0; keys[k] && !take; k++)
+            take = !strcmp(keys[k], t->options[i].key);
+        if (take)
+            rill__buf_printf(&b, "%s=%s;", t->options[i].key, t->options[i].value);
+    }
+    rill__buf_putc(&b, '\0');
+    const char *out = rill__arena_strdup(a, (const char *)b.data);
+    rill__buf_free(&b);
+    return out;
 }

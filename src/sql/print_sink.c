@@ -3,9 +3,12 @@
  * then its values as Java prints them: null, true, 42, 1.0E10, 2024-05-01T12:00:05.123), after
  * "<identifier>:<subtask>> " as Flink's PrintSinkOutputWriter writes it, on stdout. One batch
  * is written with one locked write so that parallel subtasks do not interleave within it.
+ * The rows sink (`rill sql`'s SELECT) formats the values the same way and hands each row to a
+ * callback instead.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@ typedef struct psink_cfg {
     rill__sql_root *roots; /* each column's type, and its precision */
     int *precisions;
     int *scales;
+    rill__sql_rows_cb rows; /* rows.row: the rows sink */
+    pthread_mutex_t mu;     /* the rows sink: one callback at a time */
 } psink_cfg;
 
 typedef struct psink {
@@ -204,6 +209,58 @@ void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant
         rill__buf_putc(out, 'Z');
 }
 
+/* java.time.Duration.toString of ms: PT[nH][nM][s[.fff]S], "PT0S" for zero; a negative
+ * fraction as Java writes it (-1.5 s is "PT-1.5S"). */
+static void put_duration(rill__buf *out, int64_t ms)
+{
+    if (ms == 0) {
+        rill__buf_append(out, "PT0S", 4);
+        return;
+    }
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000); /* floor */
+    int64_t nanos = (ms - secs * 1000) * 1000000;
+    int64_t eff = secs < 0 && nanos > 0 ? secs + 1 : secs;
+    int64_t h = eff / 3600, m = eff % 3600 / 60, sec = eff % 60;
+    size_t start = out->len;
+    rill__buf_append(out, "PT", 2);
+    if (h)
+        rill__buf_printf(out, "%lldH", (long long)h);
+    if (m)
+        rill__buf_printf(out, "%lldM", (long long)m);
+    if (sec == 0 && nanos == 0 && out->len - start > 2)
+        return;
+    if (secs < 0 && nanos > 0 && sec == 0)
+        rill__buf_append(out, "-0", 2);
+    else
+        rill__buf_printf(out, "%lld", (long long)sec);
+    if (nanos > 0) {
+        char f[16];
+        int64_t frac = secs < 0 ? 1000000000 - nanos : nanos;
+        int n = snprintf(f, sizeof f, "%09lld", (long long)frac);
+        while (n > 0 && f[n - 1] == '0')
+            n--;
+        rill__buf_printf(out, ".%.*s", n, f);
+    }
+    rill__buf_putc(out, 'S');
+}
+
+/* java.time.Period.toString of the period Flink makes of months (res 0: YEAR, Period.ofYears;
+ * 1: YEAR TO MONTH, Period.of(y, m, 0); 2: MONTH, Period.ofMonths): P[nY][nM], "P0D" for
+ * zero. */
+static void put_period(rill__buf *out, int64_t months, int res)
+{
+    int64_t y = res == 2 ? 0 : months / 12, m = res == 1 ? months % 12 : res == 2 ? months : 0;
+    if (!y && !m) {
+        rill__buf_append(out, "P0D", 3);
+        return;
+    }
+    rill__buf_putc(out, 'P');
+    if (y)
+        rill__buf_printf(out, "%lldY", (long long)y);
+    if (m)
+        rill__buf_printf(out, "%lldM", (long long)m);
+}
+
 /* ---- the sink -------------------------------------------------------------------------------- */
 
 static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row *row)
@@ -267,6 +324,12 @@ static void put_value(rill__buf *out, const psink_cfg *c, int i, const rill_row 
         rill__sql_java_datetime(out, (int64_t)v, c->precisions[i] > 3,
                                 c->roots[i] == RILL_SQLT_TIMESTAMP_LTZ);
         break;
+    case RILL_SQLT_INTERVAL_DT: /* java.time.Duration */
+        put_duration(out, (int64_t)v);
+        break;
+    case RILL_SQLT_INTERVAL_YM: /* java.time.Period */
+        put_period(out, (int64_t)v, c->scales[i]);
+        break;
     default:
         rill__buf_printf(out, "%lld", (long long)(int64_t)v);
         break;
@@ -305,10 +368,40 @@ static int psink_create(const void *cfg, const rill_schema *schema, const rill__
     return 0;
 }
 
+static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+
+/* The rows sink: each row's values formatted one after the other into buf (NUL-terminated),
+ * then handed to the callback. */
+static int rows_write(psink *s, rill_batch *b)
+{
+    const psink_cfg *c = s->cfg;
+    size_t *at = rill__xcalloc((size_t)c->n + 1, sizeof *at);
+    const char **vals = rill__xcalloc((size_t)c->n + 1, sizeof *vals);
+    for (uint32_t r = 0; r < b->n_rows; r++) {
+        rill_row row = rill__batch_row(b, r);
+        s->buf.len = 0;
+        for (int i = 0; i < c->n; i++) {
+            at[i] = s->buf.len;
+            if (!rill_row_is_null(&row, i))
+                put_value(&s->buf, c, i, &row);
+            rill__buf_putc(&s->buf, '\0');
+        }
+        for (int i = 0; i < c->n; i++)
+            vals[i] = rill_row_is_null(&row, i) ? NULL : (const char *)s->buf.data + at[i];
+        pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+        c->rows.row(c->rows.arg, kinds[rill__batch_kind(b, r)], c->n, vals);
+        pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+    }
+    free(at);
+    free(vals);
+    return 0;
+}
+
 static int psink_write(rill__sink *sink, rill_batch *b)
 {
     psink *s = (psink *)sink;
-    static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+    if (s->cfg->rows.row)
+        return rows_write(s, b);
     s->buf.len = 0;
     for (uint32_t r = 0; r < b->n_rows; r++) {
         rill_row row = rill__batch_row(b, r);
@@ -360,6 +453,8 @@ static void psink_cfg_free(void *cfg)
     free(c->roots);
     free(c->precisions);
     free(c->scales);
+    if (c->rows.row)
+        pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -373,11 +468,57 @@ const rill__sink_ops rill__sql_print_sink_ops = {
     .cfg_free = psink_cfg_free,
 };
 
+static psink_cfg *cfg_new(int n, const rel_col *cols);
+
 rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
                                   const char *identifier)
 {
-    psink_cfg *c = rill__xcalloc(1, sizeof *c);
+    psink_cfg *c = cfg_new(n, cols);
     c->identifier = identifier ? rill__xstrdup(identifier) : NULL;
+    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+}
+
+rill_stream *rill__sql_rows_sink(rill_stream *in, int n, const rel_col *cols,
+                                 const rill__sql_rows_cb *rows)
+{
+    psink_cfg *c = cfg_new(n, cols);
+    c->rows = *rows;
+    pthread_mutex_init(&c->mu, NULL);
+    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+}
+
+int rill__sql_display_width(const rill__sql_ltype *t)
+{
+    int p = t->precision;
+    switch (t->root) {
+    case RILL_SQLT_TINYINT:
+        return 4; /* digits and a sign */
+    case RILL_SQLT_SMALLINT:
+        return 6;
+    case RILL_SQLT_INT:
+        return 11;
+    case RILL_SQLT_BIGINT:
+        return 20;
+    case RILL_SQLT_DECIMAL:
+        return p + 2; /* a sign and the point */
+    case RILL_SQLT_BOOLEAN:
+        return 5;
+    case RILL_SQLT_DATE:
+        return 10;
+    case RILL_SQLT_TIME:
+        return p == 0 ? 8 : p + 9;
+    case RILL_SQLT_TIMESTAMP:
+    case RILL_SQLT_TIMESTAMP_LTZ: /* yyyy-MM-ddTHH:mm:ss, the fraction, and LTZ's 'Z' */
+        return 19 + (p == 0 ? 0 : p <= 3 ? 4 : p <= 6 ? 7 : 10) +
+               (t->root == RILL_SQLT_TIMESTAMP_LTZ);
+    default:
+        return RILL_SQL_MAX_COLUMN_WIDTH;
+    }
+}
+
+static psink_cfg *cfg_new(int n, const rel_col *cols)
+{
+    psink_cfg *c = rill__xcalloc(1, sizeof *c);
     c->n = n;
     c->roots = rill__xcalloc((size_t)n + 1, sizeof *c->roots);
     c->precisions = rill__xcalloc((size_t)n + 1, sizeof *c->precisions);
@@ -386,6 +527,10 @@ rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
         c->roots[i] = cols[i].type->root;
         c->precisions[i] = cols[i].type->precision;
         c->scales[i] = cols[i].type->scale;
+        if (c->roots[i] == RILL_SQLT_INTERVAL_YM) /* the resolution, for Period */
+            c->scales[i] = cols[i].type->from == RILL_SQLU_MONTH ? 2
+                           : cols[i].type->to == RILL_SQLU_MONTH ? 1
+                                                                 : 0;
     }
-    return rill__graph_sink(in, &rill__sql_print_sink_ops, c);
+    return c;
 }

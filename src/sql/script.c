@@ -1,9 +1,11 @@
 /*
- * script.c - sql layer: a script of Flink SQL statements run as one job. SET, RESET and the
- * catalog statements take effect in order; every INSERT (and every bare SELECT, printed to
- * stdout as Flink's print connector prints rows) is planned into the job, which runs when the
- * script has been read (Flink's sql-client -f submits one job per INSERT; their results are
- * the same). EXECUTE STATEMENT SET groups INSERTs as in Flink.
+ * script.c - sql layer: statements of Flink SQL run in a session (the SET options and the
+ * catalog). `rill run FILE.sql` runs a whole script as one job: SET and the catalog statements
+ * take effect in order, every INSERT (and every bare SELECT, printed to stdout as Flink's print
+ * connector prints rows) is planned into the job, which runs when the script has been read.
+ * `rill sql` runs statements as they come (rill__sql_session_exec): each INSERT, statement set
+ * and SELECT as a job of its own on a fresh env with the SET options replayed, as Flink's SQL
+ * client does. EXECUTE STATEMENT SET groups INSERTs as in Flink.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,45 @@ static void set_option(rill__sql_session *s, const char *key, const char *value)
         }
     rill__grow((void **)&s->opts, &s->cap_opts, s->n_opts + 1, sizeof *s->opts);
     s->opts[s->n_opts++] = (sql_option){rill__xstrdup(key), rill__xstrdup(value)};
+}
+
+/* RESET key (NULL: every key); a key not set is no error (Flink's). */
+static void reset_option(rill__sql_session *s, const char *key)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_opts; i++) {
+        if (!key || !strcmp(s->opts[i].key, key)) {
+            free((char *)s->opts[i].key);
+            free((char *)s->opts[i].value);
+        } else {
+            s->opts[k++] = s->opts[i];
+        }
+    }
+    s->n_opts = k;
+}
+
+/* The client's own options: tableau is the only result mode (rows print as they come). */
+static int client_option(const char *key, const char *value, rill__err *err)
+{
+    if (strcmp(key, "sql-client.execution.result-mode") && strcmp(key, "execution.result-mode"))
+        return 0;
+    if (!strcasecmp(value, "tableau"))
+        return 0;
+    if (!strcasecmp(value, "table") || !strcasecmp(value, "changelog"))
+        return rill__err_set(err, RILL_ECONFIG,
+                             "SET '%s' = '%s': rill's SQL client has only the 'tableau' result "
+                             "mode (a streaming result's rows printed as they come, with their "
+                             "change kind in the 'op' column)",
+                             key, value);
+    return rill__err_set(err, RILL_ECONFIG,
+                         "SET '%s' = '%s': the result mode is 'tableau' (the only one rill's SQL "
+                         "client has; Flink's are table, changelog and tableau)",
+                         key, value);
+}
+
+static int cmp_opt(const void *a, const void *b)
+{
+    return strcmp(((const sql_option *)a)->key, ((const sql_option *)b)->key);
 }
 
 /* ---- tableau output ---------------------------------------------------------------------------
@@ -399,7 +440,34 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
                    "filesystem, kafka, print, blackhole",
                    t->name, conn->value);
     }
-    return out ? 0 : RILL_ENOMEM;
+    if (!out)
+        return RILL_ENOMEM;
+    /* its uid: what its state (pending files, Kafka epochs) belongs to */
+    char what[160];
+    snprintf(what, sizeof what, "sink:%s", t->name);
+    rill__sql_uid(pc, out, what, rill__sql_table_identity(pc->a, t));
+    return 0;
+}
+
+/* The uid prefix of a statement's operators: base, or base-2, base-3... when an earlier
+ * statement of the job has it (two INSERTs into one table). In the arena. */
+static const char *uid_prefix(rill__sql_session *s, rill__arena *a, const char *base)
+{
+    char cand[160];
+    for (int k = 1;; k++) {
+        if (k == 1)
+            snprintf(cand, sizeof cand, "%s", base);
+        else
+            snprintf(cand, sizeof cand, "%s-%d", base, k);
+        size_t n = strlen(cand);
+        bool used = false;
+        for (size_t i = 0; i < s->env->n_nodes && !used; i++) {
+            const char *u = s->env->nodes[i]->uid;
+            used = u && !strncmp(u, cand, n) && u[n] == '/';
+        }
+        if (!used)
+            return rill__arena_strdup(a, cand);
+    }
 }
 
 /* INSERT INTO t [(cols)] query. */
@@ -411,6 +479,9 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     sql_table *t = rill__sql_find_table(s, tn->parts[tn->n_parts - 1].text);
     if (!t)
         return ERR(text, err, tn->pos, "Object '%s' not found", tn->parts[tn->n_parts - 1].text);
+    char base[140];
+    snprintf(base, sizeof base, "insert-%s", t->name);
+    pc.uid_prefix = uid_prefix(s, a, base);
     if (st->u.insert.overwrite || st->u.insert.n_partition || st->u.insert.n_cols ||
         st->u.insert.n_hints)
         return ERR(text, err, st->pos,
@@ -517,12 +588,28 @@ static int select_print(rill__sql_session *s, const rill__sql_stmt *st, const ch
                         rill__arena *a, rill__err *err)
 {
     plan_ctx pc = {.s = s, .a = a, .text = text, .err = err};
+    pc.uid_prefix = uid_prefix(s, a, "select");
     rel *q = rill__sql_plan_query(&pc, st->u.query);
     rill_stream *in = q ? rill__sql_build(&pc, q) : NULL;
     if (!in)
         return err->code ? err->code : RILL_EINVAL;
-    if (!rill__sql_print_sink(in, q->n_cols, q->cols, NULL))
+    if (s->rows.row) { /* `rill sql`: the rows to the client, the header first */
+        const char **names = rill__xcalloc((size_t)q->n_cols + 1, sizeof *names);
+        int *widths = rill__xcalloc((size_t)q->n_cols + 1, sizeof *widths);
+        for (int i = 0; i < q->n_cols; i++) {
+            names[i] = q->cols[i].name;
+            widths[i] = rill__sql_display_width(q->cols[i].type);
+        }
+        rill_stream *out = rill__sql_rows_sink(in, q->n_cols, q->cols, &s->rows);
+        if (out && s->rows.begin)
+            s->rows.begin(s->rows.arg, q->n_cols, names, widths);
+        free(names);
+        free(widths);
+        if (!out)
+            return RILL_ENOMEM;
+    } else if (!rill__sql_print_sink(in, q->n_cols, q->cols, NULL)) {
         return RILL_ENOMEM;
+    }
     s->n_sinks++;
     return 0;
 }
@@ -538,22 +625,35 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
     *kept = false;
     switch (st->kind) {
     case RILL_SQL_S_SET:
-        if (!st->u.set.key) {
+        if (!st->u.set.key) { /* the options set, by key (as Flink lists them) */
             static const char *const head[] = {"key", "value"};
+            sql_option *sorted = rill__xcalloc(s->n_opts + 1, sizeof *sorted);
+            if (s->n_opts)
+                memcpy(sorted, s->opts, s->n_opts * sizeof *sorted);
+            qsort(sorted, s->n_opts, sizeof *sorted, cmp_opt);
             const char **cells = rill__xcalloc(2 * s->n_opts + 1, sizeof *cells);
             for (size_t i = 0; i < s->n_opts; i++)
-                cells[2 * i] = s->opts[i].key, cells[2 * i + 1] = s->opts[i].value;
+                cells[2 * i] = sorted[i].key, cells[2 * i + 1] = sorted[i].value;
             tableau(s->out, 2, head, (int)s->n_opts, cells);
             free(cells);
+            free(sorted);
             return 0;
         } else {
-            int rc = apply_option(s, st->u.set.key, st->u.set.value, err);
+            int rc = client_option(st->u.set.key, st->u.set.value, err);
+            if (rc == 0)
+                rc = apply_option(s, st->u.set.key, st->u.set.value, err);
             if (rc == 0)
                 set_option(s, st->u.set.key, st->u.set.value);
             return rc;
         }
     case RILL_SQL_S_RESET:
-        return ERR(text, err, st->pos, "RESET is not supported in scripts yet");
+        /* one job (rill run): the options already set on its env cannot be taken back */
+        if (!s->per_statement)
+            return ERR(text, err, st->pos,
+                       "RESET is not supported by `rill run`, which runs the script as one "
+                       "job (`rill sql -f FILE` runs it statement by statement)");
+        reset_option(s, st->u.set.key);
+        return 0;
     case RILL_SQL_S_CREATE_TABLE: {
         int rc = rill__sql_catalog_create_table(s, ast, err);
         *kept = rc == 0;
@@ -564,8 +664,11 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
         *kept = rc == 0;
         return rc;
     }
-    case RILL_SQL_S_CREATE_FUNCTION:
-        return ERR(text, err, st->pos, "CREATE FUNCTION is not supported yet");
+    case RILL_SQL_S_CREATE_FUNCTION: {
+        int rc = rill__sql_catalog_create_function(s, ast, err);
+        *kept = rc == 0;
+        return rc;
+    }
     case RILL_SQL_S_DROP:
         return rill__sql_catalog_drop(s, st, text, err);
     case RILL_SQL_S_SHOW:
@@ -648,5 +751,116 @@ int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char
     free(s.opts);
     rill__sql_catalog_free(&s);
     rill__arena_close(&plan_arena);
+    return rc;
+}
+
+/* ---- a session: statements run as they come --------------------------------------------------- */
+
+rill__sql_session *rill__sql_session_new(FILE *out, rill__sql_env_fn make_env, void *env_arg,
+                                         const rill__sql_rows_cb *rows)
+{
+    rill__sql_session *s = rill__xcalloc(1, sizeof *s);
+    s->out = out;
+    s->per_statement = true;
+    s->make_env = make_env;
+    s->env_arg = env_arg;
+    if (rows)
+        s->rows = *rows;
+    return s;
+}
+
+void rill__sql_session_free(rill__sql_session *s)
+{
+    if (!s)
+        return;
+    reset_option(s, NULL);
+    free(s->opts);
+    rill__sql_catalog_free(s);
+    free(s);
+}
+
+/* The name of the job a statement runs as: Flink's ("insert-into_<table>", "collect"). */
+static char *job_name(const rill__sql_stmt *st)
+{
+    if (st->kind == RILL_SQL_S_EXECUTE)
+        st = st->u.inner;
+    if (st->kind == RILL_SQL_S_STATEMENT_SET && st->u.statement_set.n_inserts > 0)
+        st = st->u.statement_set.inserts[0];
+    if (st->kind == RILL_SQL_S_INSERT) {
+        const rill__sql_name *tn = &st->u.insert.target;
+        return rill__xasprintf("insert-into_default_catalog.default_database.%s",
+                               tn->parts[tn->n_parts - 1].text);
+    }
+    return rill__xstrdup("collect");
+}
+
+static rill__sql_done done_of(const rill__sql_stmt *st)
+{
+    switch (st->kind) {
+    case RILL_SQL_S_QUERY:
+        return RILL_SQL_DONE_QUERY;
+    case RILL_SQL_S_INSERT:
+    case RILL_SQL_S_STATEMENT_SET:
+        return RILL_SQL_DONE_INSERT;
+    case RILL_SQL_S_EXECUTE:
+        return st->u.inner->kind == RILL_SQL_S_QUERY ? RILL_SQL_DONE_QUERY : RILL_SQL_DONE_INSERT;
+    case RILL_SQL_S_SET:
+        return st->u.set.key ? RILL_SQL_DONE_OK : RILL_SQL_DONE_PRINTED;
+    case RILL_SQL_S_SHOW:
+    case RILL_SQL_S_DESCRIBE:
+    case RILL_SQL_S_EXPLAIN:
+        return RILL_SQL_DONE_PRINTED;
+    case RILL_SQL_S_HELP:
+        return RILL_SQL_DONE_HELP;
+    case RILL_SQL_S_CLEAR:
+        return RILL_SQL_DONE_CLEAR;
+    case RILL_SQL_S_QUIT:
+        return RILL_SQL_DONE_QUIT;
+    default:
+        return RILL_SQL_DONE_OK;
+    }
+}
+
+int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start, size_t len,
+                           rill__sql_done *done, rill__err *err)
+{
+    *done = RILL_SQL_DONE_OK;
+    rill__sql_ast *ast = NULL;
+    int rc = rill__sql_parse(text, start, len, &ast, err);
+    if (rc)
+        return rc;
+    const rill__sql_stmt *st = ast->stmt;
+    *done = done_of(st);
+    if (*done >= RILL_SQL_DONE_HELP) { /* the client's own */
+        rill__sql_ast_free(ast);
+        return 0;
+    }
+    /* every statement gets the env a job would run on: the options as they are now are what
+     * EXPLAIN shows and what SET checks a value against */
+    char *name = job_name(st);
+    s->env = s->make_env(s->env_arg, name);
+    free(name);
+    s->n_sinks = 0;
+    s->n_group_aggs = 0;
+    for (size_t i = 0; i < s->n_opts && rc == 0; i++)
+        rc = apply_option(s, s->opts[i].key, s->opts[i].value, err);
+    rill__arena plan_arena;
+    rill__arena_init(&plan_arena, 65536);
+    bool kept = false;
+    if (rc == 0)
+        rc = run_stmt(s, ast, &plan_arena, &kept, err);
+    if (rc == 0 && s->n_sinks > 0)
+        rc = rill_env_execute(s->env);
+    else if (rc == 0 && s->env->err.code)
+        rc = s->env->err.code;
+    if (rc && !err->msg[0] && s->env->err.code)
+        rill__err_set(err, rc, "%s", rill_errmsg(s->env));
+    else if (rc && !err->msg[0])
+        rill__err_set(err, rc, "%s", rill_strerror(rc));
+    rill_env_free(s->env);
+    s->env = NULL;
+    rill__arena_close(&plan_arena);
+    if (!kept)
+        rill__sql_ast_free(ast);
     return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef RILL_SQL_H
 #define RILL_SQL_H
 
+#include <stdio.h>
+
 #include "base/base.h"
 
 /* ---- tokens ------------------------------------------------------------------------------ */
@@ -77,6 +79,11 @@ int rill__sql_error(rill__err *err, const char *text, rill__sql_pos pos, const c
 int rill__sql_split(const char *text, size_t text_len, size_t *off, size_t *start, size_t *len,
                     rill__err *err);
 
+/* The same, and *ended: whether a ';' ended the statement (false when it runs to the end of the
+ * text, which a client reading lines takes as "more lines to come"). */
+int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t *start,
+                          size_t *len, bool *ended, rill__err *err);
+
 /* ---- running ------------------------------------------------------------------------------ */
 
 typedef struct rill_env rill_env;
@@ -86,5 +93,51 @@ typedef struct rill_env rill_env;
  * 0, or an error with err saying what and where (line, column and a caret under the place). */
 int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char *path,
                          rill__err *err);
+
+/* ---- a session: statements run as they come (`rill sql`) ------------------------------------ */
+
+/* A session keeps the SET options and the catalog across statements and runs each statement as
+ * it comes: SET, RESET, CREATE, DROP, SHOW, DESCRIBE, EXPLAIN and USE at once; each INSERT (and
+ * EXECUTE STATEMENT SET) and each SELECT as a job of its own, on a fresh env made by the
+ * session's env maker with the SET options replayed onto it, run to its end (or until
+ * rill__minicluster_request_cancel). One thread uses a session. */
+typedef struct rill__sql_session rill__sql_session;
+
+/* Makes the env of one job: the caller's own options set (`rill sql`'s flags), named name
+ * unless those options name it. Never NULL. The session sets the SET options on it after. */
+typedef rill_env *(*rill__sql_env_fn)(void *arg, const char *name);
+
+/* Where a SELECT's rows go. begin: before its job runs, the columns' names and their display
+ * widths (Flink's tableau widths by type: 11 for an INT, 30 for a STRING...). row: one row,
+ * kind "+I", "-U", "+U" or "-D", the values formatted as the print connector formats them and
+ * NULL for a SQL NULL (borrowed for the call); called from the job's sink subtasks, one call
+ * at a time. */
+typedef struct rill__sql_rows_cb {
+    void (*begin)(void *arg, int n_cols, const char *const *names, const int *widths);
+    void (*row)(void *arg, const char *kind, int n_cols, const char *const *values);
+    void *arg;
+} rill__sql_rows_cb;
+
+/* What a statement was, for the client's message after it. */
+typedef enum rill__sql_done {
+    RILL_SQL_DONE_OK,      /* it changed the session: SET k = v, RESET, CREATE, DROP, USE */
+    RILL_SQL_DONE_PRINTED, /* it printed its answer to out: SET alone, SHOW, DESCRIBE, EXPLAIN */
+    RILL_SQL_DONE_INSERT,  /* an INSERT or statement set: its job ran to its end */
+    RILL_SQL_DONE_QUERY,   /* a SELECT: its job ran, its rows went to the rows callback */
+    RILL_SQL_DONE_HELP,
+    RILL_SQL_DONE_CLEAR,
+    RILL_SQL_DONE_QUIT, /* QUIT or EXIT */
+} rill__sql_done;
+
+/* A new session printing to out; make_env(env_arg, name) makes each job's env; rows (copied)
+ * receives SELECTs' rows. Never NULL. */
+rill__sql_session *rill__sql_session_new(FILE *out, rill__sql_env_fn make_env, void *env_arg,
+                                         const rill__sql_rows_cb *rows);
+void rill__sql_session_free(rill__sql_session *s); /* NULL-safe */
+/* Runs the one statement at text[start .. start + len) (as rill__sql_split gives it: lines and
+ * columns in errors count from text's start). 0 with *done, or an error with err saying what
+ * and where; RILL_ECANCELED when its job was canceled. The session goes on either way. */
+int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start, size_t len,
+                           rill__sql_done *done, rill__err *err);
 
 #endif /* RILL_SQL_H */

@@ -48,9 +48,14 @@ typedef struct sql_view {
     bool temporary;
 } sql_view;
 
+/* A function of CREATE FUNCTION: a C function from a shared library (udf.c). */
 typedef struct sql_function {
     const char *name;
     rill__sql_ast *ast;
+    bool system;      /* TEMPORARY SYSTEM: before the built-ins */
+    void *lib;        /* the library's handle (dlopen) */
+    struct rill__sql_fn *fn; /* what the binder and evaluator use (its user: the rill_udf) */
+    rill__arena arena;       /* fn, its types */
 } sql_function;
 
 /* A session: the SET options, the catalog, and the job's env while statements build it. */
@@ -67,6 +72,12 @@ typedef struct rill__sql_session {
     int n_sinks;      /* INSERTs and SELECTs planned into the env */
     int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
     FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
+    /* a session of rill__sql_session_new (statements run as they come, a job each); else one
+     * job of the whole script (rill__sql_run_script) */
+    bool per_statement;
+    rill__sql_env_fn make_env;
+    void *env_arg;
+    rill__sql_rows_cb rows; /* rows.row: where SELECTs' rows go (else the print connector) */
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
@@ -78,6 +89,14 @@ int rill__sql_catalog_create_view(rill__sql_session *s, rill__sql_ast *ast, rill
 int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
                            rill__err *err);
 void rill__sql_catalog_free(rill__sql_session *s);
+/* CREATE FUNCTION (ast taken over on success) and DROP FUNCTION; a function by its name (any
+ * case), system ones or the others. */
+int rill__sql_catalog_create_function(rill__sql_session *s, rill__sql_ast *ast, rill__err *err);
+int rill__sql_catalog_drop_function(rill__sql_session *s, const rill__sql_stmt *st,
+                                    const char *text, rill__err *err);
+void rill__sql_function_free(sql_function *f);
+const struct rill__sql_fn *rill__sql_find_function(rill__sql_session *s, const char *name,
+                                                   bool system);
 /* The logical type of a type as written. */
 const rill__sql_ltype *rill__sql_ltype_of(rill__arena *a, const rill__sql_type *t);
 
@@ -178,7 +197,21 @@ typedef struct plan_ctx {
     /* the WITH queries in scope, innermost last (names hide tables and views) */
     const rill__sql_cte **ctes;
     int n_ctes, cap_ctes;
+    /* stable operator uids: "<prefix>/<what>-<k>#<digest of what its state depends on>" */
+    const char *uid_prefix; /* the statement's: "insert-<table>", "select-<n>" */
+    int n_uids;
 } plan_ctx;
+
+/* Gives the operator that made s a uid derived from the plan: the statement's prefix, what it
+ * is and its place among the statement's stateful operators, and a digest of desc (what its
+ * state's meaning depends on: keys, aggregates and their types, window, connector). A query
+ * changed so that an operator's state no longer fits changes the digest: the restore then
+ * refuses the savepoint naming the operator (jobmanager.c); an unchanged operator keeps its
+ * uid and its state. s is returned. */
+rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
+/* What a table's source or sink state belongs to: its connector and the options naming where
+ * the data is (path, topic, servers, delivery guarantee; a generator's every option). */
+const char *rill__sql_table_identity(rill__arena *a, const sql_table *t);
 
 /* The window TVF of FROM TABLE(TUMBLE(...)) etc.; the window aggregation of a grouped query
  * over one; its streams (window.c). NULL with err set. */
@@ -204,6 +237,7 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r);
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
 /* x cast to type t (x itself when it has that type already). */
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t);
+const char *rill__sql_session_zone(const rill__sql_session *s);
 /* The flat schema of ltype columns, or NULL with err naming the first type with no slot kind. */
 rill_schema *rill__sql_schema_of(plan_ctx *pc, int n, const rel_col *cols);
 /* The same with the columns' names as the fields' (they must be unique). */
@@ -226,6 +260,13 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
 rill_stream *rill__sql_print_sink(rill_stream *in, int n, const rel_col *cols,
                                   const char *identifier);
 extern const rill__sink_ops rill__sql_print_sink_ops;
+/* The same formatting, each row handed to rows->row (copied) instead of printed. */
+rill_stream *rill__sql_rows_sink(rill_stream *in, int n, const rel_col *cols,
+                                 const rill__sql_rows_cb *rows);
+/* Flink's tableau width of a column of type t (sql-client.display.max-column-width, 30, for
+ * the types of no fixed width). */
+#define RILL_SQL_MAX_COLUMN_WIDTH 30
+int rill__sql_display_width(const rill__sql_ltype *t);
 /* Java's Double.toString, and LocalDateTime.toString / Instant.toString (of ms, or ns with
  * nanos), appended. */
 void rill__sql_java_double(rill__buf *out, double d);

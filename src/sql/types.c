@@ -642,10 +642,10 @@ const rill__sql_ltype *rill__sql_arith_type(rill__arena *a, rill__sql_arith op,
             return rill__sql_type_with_null(a, rill__sql_type_with_attr(a, dt, RILL_SQLA_NONE),
                                             nullable);
         }
-        if (rill__sql_is_interval(x) && x->root == y->root) {
-            const rill__sql_ltype *pair[] = {x, y};
-            return rill__sql_common_type(a, pair, 2);
-        }
+        if (rill__sql_is_interval(x) && x->root == y->root) /* the units of both */
+            return rill__sql_type_interval(a, RILL_MIN(x->from, y->from), RILL_MAX(x->to, y->to),
+                                           RILL_MAX(x->precision, y->precision),
+                                           RILL_MAX(x->scale, y->scale), nullable);
     }
     /* interval * or / a number */
     if ((op == RILL_SQL_TIMES || op == RILL_SQL_DIVIDE) && rill__sql_is_interval(x) &&

@@ -157,7 +157,8 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     if (tc < 0)
         return ERR(pc, tn->pos, "Column '%s' not found in the window TVF's input",
                    tn->parts[tn->n_parts - 1].text);
-    if (in->cols[tc].type->attr != RILL_SQLA_ROWTIME)
+    bool proctime = in->cols[tc].type->attr == RILL_SQLA_PROCTIME;
+    if (in->cols[tc].type->attr != RILL_SQLA_ROWTIME && !proctime)
         return ERR(pc, tn->pos,
                    "The window function requires the timecol is a time attribute "
                    "type, but is %s",
@@ -182,7 +183,7 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
                                            : tumble   ? RILL_WINDOW_TUMBLING
                                            : cumulate ? RILL_WINDOW_CUMULATE
                                                       : RILL_WINDOW_SLIDING,
-                                   .domain = RILL_EVENT_TIME,
+                                   .domain = proctime ? RILL_PROCESSING_TIME : RILL_EVENT_TIME,
                                    .size_ms = session ? 0 : sz,
                                    .gap_ms = session ? sz : 0,
                                    .slide_ms = stepped ? sl : 0,
@@ -191,13 +192,16 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     r->n_cols = in->n_cols + 3;
     r->cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *r->cols);
     memcpy(r->cols, in->cols, (size_t)in->n_cols * sizeof *r->cols);
-    const rill__sql_ltype *ts = rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false);
+    /* Flink's: TIMESTAMP(3) over event time, TIMESTAMP_LTZ(3) over processing time */
+    const rill__sql_ltype *ts = rill__sql_type_make(
+        pc->a, proctime ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
     r->cols[in->n_cols] = (rel_col){"window_start", ts};
     r->cols[in->n_cols + 1] = (rel_col){"window_end", ts};
-    r->cols[in->n_cols + 2] =
-        (rel_col){"window_time", rill__sql_type_with_attr(pc->a, ts, RILL_SQLA_ROWTIME)};
+    r->cols[in->n_cols + 2] = (rel_col){
+        "window_time",
+        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME)};
     for (int i = 0; i < in->n_cols; i++) /* the input's time attribute is a plain value now */
-        if (r->cols[i].type->attr == RILL_SQLA_ROWTIME)
+        if (r->cols[i].type->attr != RILL_SQLA_NONE)
             r->cols[i].type = rill__sql_type_with_attr(pc->a, r->cols[i].type, RILL_SQLA_NONE);
     return r;
 }
@@ -615,6 +619,23 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
     rill_stream *w = rill_window_aggregate(ks, &r->window, specs, n_specs);
     if (!w)
         return NULL;
+    { /* its uid: the window, the keys' and the accumulated columns' types, the aggregates */
+        rill__buf d = {0};
+        const rill_window_spec *ws = &r->window;
+        rill__buf_printf(&d, "v1 window %d %d %lld %lld %lld %lld keys=%d", (int)ws->kind,
+                         (int)ws->domain, (long long)ws->size_ms, (long long)ws->slide_ms,
+                         (long long)ws->offset_ms, (long long)ws->gap_ms, n_key_cols);
+        for (int i = 0; i < k; i++) {
+            rill__buf_putc(&d, ' ');
+            rill__sql_type_describe(pcols[i].type, &d);
+        }
+        for (int i = 0; i < n_specs; i++)
+            rill__buf_printf(&d, "; %d %s", (int)specs[i].kind,
+                             specs[i].field ? specs[i].field : "*");
+        rill__buf_putc(&d, '\0');
+        w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
+        rill__buf_free(&d);
+    }
     /* the calc after: each aggregate as Flink types and computes it */
     int n_out = r->n_cols;
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n_out * sizeof *outs);
@@ -622,7 +643,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
     int wk = n_key_cols; /* the window operator's columns: keys, start, end, specs */
     for (int i = 0; i < r->n_keys; i++)
         outs[o++] = rill__sql_x_input(a, i, r->cols[i].type);
-    const rill__sql_ltype *ts = rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false);
+    const rill__sql_ltype *ts = r->cols[r->n_keys].type; /* window_start's (and _end's) */
     outs[o++] = rill__sql_x_input(a, wk, ts);
     outs[o++] = rill__sql_x_input(a, wk + 1, ts);
     int first_spec = wk + 2;

@@ -102,7 +102,7 @@ def test_upload_list_run_delete(tmp):
 def test_refusals(tmp):
     def body(c):
         jm = c.jobmanager(["--upload-dir", os.path.join(tmp, "up")])
-        status, doc = upload(jm.rest, b"garbage, not a shared object")
+        status, doc = upload(jm.rest, b"garbage\x00, not a shared object nor a script")
         expect(status == 400, "garbage is 400", 400, "%d %s" % (status, doc))
         expect_in("not an ELF shared object", doc["errors"][0], "the message")
         status, doc = rest(jm.rest, "POST", "/jars/upload", read_so(),

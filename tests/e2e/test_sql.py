@@ -13,7 +13,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Started, committed_rows, completed_checkpoints, expect,  # noqa: E402
+from rill_e2e import (RILL_EXAMPLES, Started, committed_rows,  # noqa: E402
+                      completed_checkpoints, expect,
                       expect_in, expect_rc, main, run, seeded_rng)
 
 WORDS = ["a", "ab", "ba", "xa", "a%b", "b_c", "\u00e9a", "zz"]
@@ -168,6 +169,19 @@ INSERT INTO p SELECT a FROM src WHERE a IS NOT NULL;
     got = sorted(re.sub(r"^mine:\d> ", "mine:N> ", x) for x in r.out.splitlines())
     expect(got == ["mine:N> +I[1]", "mine:N> +I[7]"], "identifier and subtask prefix",
            ["mine:N> +I[1]", "mine:N> +I[7]"], r.out, r)
+    # intervals print as java.time.Duration and Period (Flink's external types)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""
+CREATE TABLE src (a BIGINT, b INT, s STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+SELECT INTERVAL '1' DAY, INTERVAL '2' YEAR, INTERVAL '1 02:03:04.5' DAY TO SECOND,
+  INTERVAL '-1.5' SECOND, INTERVAL '14' MONTH, INTERVAL '1-2' YEAR TO MONTH,
+  INTERVAL '0' SECOND, INTERVAL '-0.25' SECOND, INTERVAL '61' MINUTE FROM src WHERE a = 1;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+    want = "+I[PT24H, P2Y, PT26H3M4.5S, PT-1.5S, P14M, P1Y2M, PT0S, PT-0.25S, PT1H1M]"
+    expect(r.out.strip() == want, "intervals as Duration and Period", want, r.out, r)
 
 
 def test_with_queries(tmp):
@@ -1076,10 +1090,213 @@ def test_not_null_sink_columns(tmp):
             expect(got == ["a,1", "b,3"], "DROP: the row with a NULL left out",
                    ["a,1", "b,3"], got, r)
 
+def test_c_functions(tmp):
+    """CREATE FUNCTION with C functions: by symbol (LANGUAGE C USING JAR) and by the Java class
+    a Flink script names (found through 'pipeline.jars'), each value kind in and out, per-task
+    state, NULLs, at parallelism 1 and 3, against values computed here; Nexmark's count_char;
+    and the errors: a library or symbol that is not there, an unusable function, a wrong call,
+    a function that fails at run time (named with the place)."""
+    jobs = os.environ.get("RILL_TEST_JOBS")
+    lib = os.path.join(jobs, "sql_udfs.so")
+    nexmark_lib = os.path.join(RILL_EXAMPLES, "nexmark_udf.so")
+    rng = seeded_rng("sql-udfs")
+    rows = []
+    for _ in range(500):
+        s = None if rng.random() < 0.1 else "".join(rng.choice("abcz") for _ in range(
+            rng.randrange(0, 6)))
+        n = None if rng.random() < 0.1 else rng.randrange(-2, 4)
+        d = rng.randrange(-1000, 1000) / 8
+        rows.append((s, n, d, 1714564800000 + rng.randrange(0, 10**6)))
+    inp = os.path.join(tmp, "u.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for s, n, d, ts in rows:
+            f.write("%s,%s,%s,%s\n" % ("" if s is None else s, "" if n is None else n, d,
+                                       fmt_ts(ts)[0]))
+    ddl = ("SET 'pipeline.jars' = 'file://%s;%s';\n"
+           "CREATE FUNCTION rep AS 'rep' LANGUAGE C USING JAR '%s';\n"
+           "CREATE TEMPORARY FUNCTION later AS 'later' LANGUAGE C USING JAR '%s';\n"
+           "CREATE FUNCTION scale AS 'org.example.Scale';\n"
+           "CREATE FUNCTION count_char AS 'com.github.nexmark.flink.udf.CountChar';\n"
+           "CREATE TABLE t (s STRING, n INT, d DOUBLE, ts TIMESTAMP(3)) WITH ('connector' = "
+           "'filesystem', 'path' = '%s', 'format' = 'csv');\n" % (
+               nexmark_lib, lib, lib, lib, inp))
+    script = os.path.join(tmp, "u.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT s, n, rep(s, n), scale(d, n), later(ts, n), count_char(s, 'z') "
+                "FROM t;\n")
+
+    def jdouble(x):
+        import struct
+        return repr(struct.unpack("d", struct.pack("d", x))[0])
+
+    want = []
+    for s, n, d, ts in rows:
+        # a CSV empty field reads as NULL for a STRING column too
+        sv = None if s in (None, "") else s
+        rep = None if sv is None or n is None or n < 0 else sv * n
+        sc = None if n is None else d * n
+        later = None if n is None else fmt_ts(ts + n)[1]
+        want.append("+I[%s, %s, %s, %s, %s, %d]" % (
+            "null" if sv is None else sv, "null" if n is None else n,
+            "null" if rep is None else rep, "null" if sc is None else "%s" % sc,
+            "null" if later is None else later, 0 if sv is None else sv.count("z")))
+    for par in (1, 3):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+        # doubles print as Java prints them: compare them as numbers
+        def norm(line):
+            parts = line[3:-1].split(", ")
+            if parts[3] != "null":
+                parts[3] = repr(float(parts[3]))
+            return ", ".join(parts)
+        g = sorted(norm(x) for x in got)
+        w = sorted(norm(x) for x in want)
+        expect(g == w, "p=%d: the C functions' values" % par, w[:5], g[:5], r)
+    bad = [
+        ("CREATE FUNCTION f AS 'nope' LANGUAGE C USING JAR '%s';\n" % lib,
+         "No C function 'nope'"),
+        ("CREATE FUNCTION f AS 'rep' LANGUAGE C USING JAR '/no/such/lib.so';\n",
+         "cannot open '/no/such/lib.so'"),
+        ("CREATE FUNCTION f AS 'org.example.Missing';\n", "Function class 'org.example.Missing' "
+         "not found"),
+        ("CREATE FUNCTION f AS 'old_abi' LANGUAGE C USING JAR '%s';\n" % lib,
+         "abi is not RILL_UDF_ABI"),
+        ("CREATE FUNCTION f AS 'decimal_result' LANGUAGE C USING JAR '%s';\n" % lib,
+         "result type is not one"),
+        ("CREATE FUNCTION f AS 'x' LANGUAGE PYTHON;\n", "Python functions are not supported"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nSELECT f(1, 2) FROM t;\n"
+         % lib, "Invalid number of arguments to function 'F'"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nSELECT f(n + 13) FROM t "
+         "WHERE n = 0;\n" % lib, "Function 'fails' failed: 13 is unlucky at line"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nDROP FUNCTION f;\n"
+         "SELECT f(n) FROM t;\n" % lib, "No match found for function signature f"),
+        ("CREATE FUNCTION f AS 'fails' LANGUAGE C USING JAR '%s';\nCREATE FUNCTION f AS "
+         "'fails' LANGUAGE C USING JAR '%s';\n" % (lib, lib), "already exists"),
+    ]
+    for text, needle in bad:
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("CREATE TABLE t (s STRING, n INT, d DOUBLE, ts TIMESTAMP(3)) WITH "
+                    "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n%s" % (
+                        inp, text))
+        r = run(["run", script])
+        expect_rc(r, 1)
+        expect_in(needle, r.err, "the error for %r" % text.strip(), r)
+
+def test_processing_time_windows(tmp):
+    """PROCTIME() in a view makes a processing-time attribute (Nexmark q12's shape): a TUMBLE
+    over it counts every row once in windows of the clock (aligned, 2 s long, TIMESTAMP_LTZ),
+    each key's counts summing to its rows, at parallelism 1 and 3."""
+    import time
+    rng = seeded_rng("sql-proctime")
+    rows = [(rng.choice(["a", "b", "c", "d"]), rng.randrange(100)) for _ in range(3000)]
+    inp = os.path.join(tmp, "p.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % r for r in rows))
+    script = os.path.join(tmp, "p.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE t (k STRING, v INT) WITH ('connector' = 'filesystem', 'path' = "
+                "'%s', 'format' = 'csv');\nCREATE VIEW B AS SELECT *, PROCTIME() AS p_time "
+                "FROM t;\nSELECT k, COUNT(*), SUM(v), window_start, window_end FROM TABLE("
+                "TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '2' SECOND)) GROUP BY k, "
+                "window_start, window_end;\n" % inp)
+    want_n, want_sum = {}, {}
+    for k, v in rows:
+        want_n[k] = want_n.get(k, 0) + 1
+        want_sum[k] = want_sum.get(k, 0) + v
+    for par in (1, 3):
+        before = time.time()
+        r = run(["run", "-p", str(par), script])
+        after = time.time()
+        expect_rc(r, 0)
+        got_n, got_sum = {}, {}
+        for line in r.out.splitlines():
+            m = re.match(r"^(?:\d+> )?\+I\[(\w), (\d+), (\d+), (\S+)Z, (\S+)Z\]$", line)
+            expect(m is not None, "p=%d: a window row" % par, "+I[k, n, sum, start, end]",
+                   line, r)
+            k, n, total, ws, we = m.groups()
+            import datetime
+            start = datetime.datetime.fromisoformat(ws).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            end = datetime.datetime.fromisoformat(we).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            expect(end - start == 2 and start % 2 == 0, "p=%d: an aligned 2 s window" % par,
+                   "2 s", (ws, we), r)
+            expect(before - 2 <= start <= after, "p=%d: a window of the run's clock" % par,
+                   (before, after), start, r)
+            got_n[k] = got_n.get(k, 0) + int(n)
+            got_sum[k] = got_sum.get(k, 0) + int(total)
+        expect(got_n == want_n and got_sum == want_sum,
+               "p=%d: every row counted once" % par, (want_n, want_sum), (got_n, got_sum), r)
+
+def test_datetime_casts(tmp):
+    """CAST between TIMESTAMP, TIMESTAMP_LTZ, DATE and TIME, through the session's
+    table.local-time-zone, against Python's zoneinfo: a TIMESTAMP's date and time of day, its
+    instant in the zone (Instant's text), and back; a DATE's midnight as TIMESTAMP and as an
+    instant; at parallelism 1 and 3."""
+    import datetime
+    from zoneinfo import ZoneInfo
+    rng = seeded_rng("sql-dtcasts")
+    rows = [rng.randrange(-2 * 10**12, 4 * 10**12) for _ in range(300)]
+    rows += [1710054000000 + rng.randrange(-4 * 3600000, 4 * 3600000) for _ in range(50)]
+    inp = os.path.join(tmp, "d.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s\n" % fmt_ts(ms)[0] for ms in rows))
+
+    def instant(ms):
+        t = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+        out = t.strftime("%Y-%m-%dT%H:%M:%S")
+        return out + (".%03d" % (ms % 1000) if ms % 1000 else "") + "Z"
+
+    for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
+        z = ZoneInfo(zone)
+        want = []
+        for ms in rows:
+            local = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+            day = (ms - ms % 86400000) // 86400000
+            tod = ms % 86400000 // 1000
+            # the local date-time in the zone (Java: a gap moves later, an overlap the earlier)
+            aware = local.replace(tzinfo=z, fold=0)
+            if aware.astimezone(datetime.timezone.utc).astimezone(z).replace(
+                    tzinfo=None) != local:  # in a gap: later by the gap (the offset before)
+                inst_ms = int((local - datetime.datetime(1970, 1, 1)).total_seconds() * 1000) \
+                    - int(local.replace(tzinfo=z, fold=1).utcoffset().total_seconds() * 1000)
+            else:
+                inst_ms = ms - int(aware.utcoffset().total_seconds() * 1000)
+            back = inst_ms + int(datetime.datetime.fromtimestamp(
+                inst_ms / 1000, tz=datetime.timezone.utc).astimezone(z).utcoffset()
+                .total_seconds() * 1000)
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            mid_inst = datetime.datetime.combine(midnight.date(), datetime.time(),
+                                                 tzinfo=z).astimezone(datetime.timezone.utc)
+            mid_ms = int((mid_inst - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc))
+                         .total_seconds() * 1000)
+            hm = "%02d:%02d" % (tod // 3600, tod // 60 % 60)  # LocalTime.toString
+            want.append("+I[%s, %s, %s, %s, %s, %s]" % (
+                (datetime.date(1970, 1, 1) + datetime.timedelta(days=day)).isoformat(),
+                hm + (":%02d" % (tod % 60) if tod % 60 else ""), instant(inst_ms), fmt_ts(back)[1],
+                fmt_ts(day * 86400000)[1], instant(mid_ms)))
+        script = os.path.join(tmp, "d.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("SET 'table.local-time-zone' = '%s';\nCREATE TABLE t (ts TIMESTAMP(3)) WITH "
+                    "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                    "SELECT CAST(ts AS DATE), CAST(ts AS TIME), CAST(ts AS TIMESTAMP_LTZ(3)), "
+                    "CAST(CAST(ts AS TIMESTAMP_LTZ(3)) AS TIMESTAMP(3)), "
+                    "CAST(CAST(ts AS DATE) AS TIMESTAMP(3)), "
+                    "CAST(CAST(ts AS DATE) AS TIMESTAMP_LTZ(3)) FROM t;\n" % (zone, inp))
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            expect(got == sorted(want), "%s p=%d: the casts" % (zone, par),
+                   sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
-          test_upsert_kafka, test_not_null_sink_columns, test_with_queries, test_example_script])
+          test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
+          test_processing_time_windows, test_datetime_casts,
+          test_with_queries, test_example_script])

@@ -658,7 +658,8 @@ TEST(rest_jars_upload_list_run_delete)
     free(body);
 
     /* refused uploads */
-    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", "garbage", 7, NULL, &body),
+    CHECK_EQ(upload(s.port, "/jars/upload", "application/octet-stream", "garb\0ge", 7, NULL,
+                    &body),
              400);
     CHECK_CONTAINS(body, "not an ELF shared object");
     free(body);

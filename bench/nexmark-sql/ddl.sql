@@ -1,0 +1,26 @@
+-- The Nexmark event stream as one table (rill's own copy, written from the published definition
+-- of Nexmark's Flink DDL): each row is a person, an auction or a bid (event_type 0, 1, 2), its
+-- fields in the matching ROW; the event time is the event's own, 4 s of out-of-orderness.
+-- bench/nexmark fills in ${TPS}, ${EVENTS_NUM} and the ${..._PROPORTION}s.
+CREATE TABLE datagen (
+    event_type INT,
+    person ROW<id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR,
+               city VARCHAR, state VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR>,
+    auction ROW<id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT,
+                reserve BIGINT, `dateTime` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT,
+                category BIGINT, extra VARCHAR>,
+    bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+            `dateTime` TIMESTAMP(3), extra VARCHAR>,
+    `dateTime` AS CASE event_type WHEN 0 THEN person.`dateTime`
+                                  WHEN 1 THEN auction.`dateTime`
+                                  ELSE bid.`dateTime` END,
+    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
+) WITH (
+    'connector' = 'nexmark',
+    'first-event.rate' = '${TPS}',
+    'next-event.rate' = '${TPS}',
+    'events.num' = '${EVENTS_NUM}',
+    'person.proportion' = '${PERSON_PROPORTION}',
+    'auction.proportion' = '${AUCTION_PROPORTION}',
+    'bid.proportion' = '${BID_PROPORTION}'
+);

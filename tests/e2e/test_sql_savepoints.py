@@ -1,0 +1,124 @@
+"""SQL jobs and their state across runs: a window aggregation stopped with a savepoint at one
+parallelism and restored at another gives exactly the windows an uninterrupted computation
+gives (computed here); operator uids come from the plan, so the same query, and a query changed
+where no state lives (a filter before the aggregation), restore; a query whose aggregation
+changed so that its state no longer fits is refused naming the operator, unless
+--allow-non-restored-state."""
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rill_e2e import (Started, committed_rows, completed_checkpoints, expect,  # noqa: E402
+                      expect_in, expect_rc, main, run, savepoint_path)
+
+ROWS = 30000
+
+SCRIPT = """
+SET 'pipeline.name' = 'sqlsp';
+CREATE TABLE src (
+    id BIGINT,
+    ts AS CAST(TO_TIMESTAMP_LTZ(id * 10, 3) AS TIMESTAMP(3)),
+    WATERMARK FOR ts AS ts
+) WITH ('connector' = 'datagen', 'rows-per-second' = '%(rate)d',
+        'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '%(rows)d');
+CREATE TABLE out_t (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+INSERT INTO out_t
+SELECT MOD(id, 5) AS k, window_start, COUNT(*), %(agg)s(id)
+FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+%(where)s
+GROUP BY MOD(id, 5), window_start, window_end;
+"""
+
+
+def oracle(agg, keep=lambda i: True):
+    """Per key and 1 s window (100 ids each, ts = id * 10 ms): COUNT(*) and SUM or MAX(id)."""
+    win = {}
+    for i in range(1, ROWS + 1):
+        if not keep(i):
+            continue
+        key = (i % 5, i * 10 // 1000)
+        n, v = win.get(key, (0, None))
+        win[key] = (n + 1, i if v is None else (v + i if agg == "SUM" else max(v, i)))
+    out = []
+    import datetime
+    for (k, w), (n, v) in win.items():
+        t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=w)
+        out.append("%d,%s,%d,%d" % (k, t.strftime("%Y-%m-%d %H:%M:%S"), n, v))
+    return sorted(out)
+
+
+def write(path, **kw):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(SCRIPT % kw)
+
+
+def savepoint_of(tmp, rate=8000):
+    """Runs the SUM query at p2 until a checkpoint, stops it with a savepoint: its path."""
+    ck = os.path.join(tmp, "ck")
+    script = os.path.join(tmp, "first.sql")
+    write(script, rate=rate, rows=ROWS, out=os.path.join(tmp, "out"), agg="SUM", where="")
+    s = Started(tmp, "first", ["run", "-p", "2", "--checkpoint-dir", ck,
+                               "--checkpoint-interval", "100", "--rest-port", "0", script])
+    port = s.rest_port()
+    deadline = time.monotonic() + 60
+    while not completed_checkpoints(ck):
+        expect(time.monotonic() < deadline and s.p.poll() is None, "a checkpoint", "one",
+               "none")
+        time.sleep(0.02)
+    r = run(["stop", "sqlsp", "--savepoint", os.path.join(tmp, "sp"), "-m",
+             "127.0.0.1:%d" % port])
+    expect_rc(r, 0)
+    sp = savepoint_path(r, "stop with a savepoint")
+    first = s.wait()
+    expect_rc(first, 0)
+    return sp
+
+
+def test_savepoint_restores_at_another_parallelism(tmp):
+    sp = savepoint_of(tmp)
+    script = os.path.join(tmp, "second.sql")
+    write(script, rate=1000000, rows=ROWS, out=os.path.join(tmp, "out"), agg="SUM", where="")
+    r = run(["run", "-p", "3", "--from-savepoint", sp, script])
+    expect_rc(r, 0)
+    got = committed_rows(os.path.join(tmp, "out"), header=False)
+    want = oracle("SUM")
+    expect(got == want, "the windows after a savepoint at p2 restored at p3",
+           "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
+           "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+
+
+def test_changed_query_keeps_or_refuses_state(tmp):
+    sp = savepoint_of(tmp)
+    # a filter before the aggregation: its state still fits (the same uids)
+    out = os.path.join(tmp, "out")
+    script = os.path.join(tmp, "filtered.sql")
+    write(script, rate=1000000, rows=ROWS, out=out, agg="SUM", where="WHERE id > 0")
+    r = run(["run", "-p", "1", "--from-savepoint", sp, script])
+    expect_rc(r, 0)
+    got = committed_rows(out, header=False)
+    expect(got == oracle("SUM"), "a filter before the aggregation keeps its state",
+           len(oracle("SUM")), len(got), r)
+    # another sink directory: the sink's pending files belong to the old one: refused
+    script = os.path.join(tmp, "moved.sql")
+    write(script, rate=1000000, rows=ROWS, out=os.path.join(tmp, "elsewhere"), agg="SUM",
+          where="")
+    r = run(["run", "-p", "1", "--from-savepoint", sp, script])
+    expect_rc(r, 1)
+    expect_in("the state of operator 'insert-out_t/sink:out_t-2'", r.err, "the refusal", r)
+    # MAX instead of SUM: the aggregation's state means something else: refused, named
+    script = os.path.join(tmp, "changed.sql")
+    write(script, rate=1000000, rows=ROWS, out=os.path.join(tmp, "out3"), agg="MAX", where="")
+    r = run(["run", "-p", "2", "--from-savepoint", sp, script])
+    expect_rc(r, 1)
+    expect_in("the state of operator 'insert-out_t/WindowAggregate-1' in the checkpoint or "
+              "savepoint does not fit the query any more", r.err, "the refusal", r)
+    r = run(["run", "-p", "2", "--from-savepoint", sp, "--allow-non-restored-state", script])
+    expect_rc(r, 0)
+
+
+if __name__ == "__main__":
+    main([test_savepoint_restores_at_another_parallelism,
+          test_changed_query_keeps_or_refuses_state])
