@@ -41,6 +41,7 @@ typedef struct gagg {
     rill_state_desc *vals;
     bool *in_map;     /* per aggregate: a MIN/MAX kept in vals */
     bool retractable; /* the input is a changelog with retractions */
+    bool ttl;         /* table.exec.state.ttl: groups expire; updates emitted even unchanged */
 } gagg;
 
 static double as_double(const rill__sql_ltype *t, uint64_t v);
@@ -550,7 +551,8 @@ static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
         changed |= existed && !same(&old[n_now], &now[n_now]);
     }
     rc = 0;
-    if (!changed) /* the result is as it was: nothing (Flink's default, without state TTL) */
+    if (!changed && !ga->ttl) /* the result is as it was: nothing (Flink's, without TTL; with
+                                 * it the update goes on, refreshing what is downstream) */
         goto out;
     if (existed && (rc = emit(ctx, ga, in, old, RILL_ROW_UPDATE_BEFORE)) < 0)
         goto out;
@@ -581,6 +583,7 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     ga->n_aggs = r->n_aggs;
     ga->aggs = r->aggs;
     ga->arg_types = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_types);
+    memset(ga->arg_types, 0, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_types); /* COUNT(*) */
     ga->arg_col = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *ga->arg_col);
     ga->key_types = rill__arena_alloc(a, (size_t)n_key_cols * sizeof *ga->key_types);
     int k = 0;
@@ -628,6 +631,26 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
         snprintf(vname, sizeof vname, "%s-values", name);
         ga->vals = rill_map_state(pc->s->env, vname);
     }
+    /* state TTL (Flink's table.exec.state.ttl): a group not updated for that long is gone; a
+     * later row starts it again (+I) */
+    int64_t ttl = 0;
+    for (size_t i = 0; i < pc->s->n_opts; i++)
+        if (!strcmp(pc->s->opts[i].key, "table.exec.state.ttl") &&
+            rill__parse_duration(pc->s->opts[i].value, &ttl) != 0) {
+            rill__err_set(pc->err, RILL_ECONFIG,
+                          "SET 'table.exec.state.ttl': '%s' is not a duration (1 h, 30 min, "
+                          "0 for none)",
+                          pc->s->opts[i].value);
+            return NULL;
+        }
+    if (ttl > 0) {
+        ga->ttl = true;
+        if (!ga->state || rill_state_ttl(ga->state, ttl, RILL_TTL_ON_CREATE_AND_WRITE) != 0 ||
+            (ga->vals && rill_state_ttl(ga->vals, ttl, RILL_TTL_ON_CREATE_AND_WRITE) != 0)) {
+            rill__err_set(pc->err, RILL_ECONFIG, "state TTL of a GROUP BY could not be set");
+            return NULL;
+        }
+    }
     /* the output: the keys (a constant one too), then the results */
     int n_out = n_key_cols + r->n_aggs;
     rel_col *ocols = rill__arena_alloc(a, (size_t)n_out * sizeof *ocols);
@@ -643,7 +666,8 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
         return NULL;
     /* its uid: the keys, each aggregate and its argument's type, retractions or not */
     rill__buf d = {0};
-    rill__buf_printf(&d, "v1 keys=%d retract=%d", ga->n_keys, (int)ga->retractable);
+    rill__buf_printf(&d, "v1 keys=%d retract=%d ttl=%d", ga->n_keys, (int)ga->retractable,
+                     (int)ga->ttl); /* a TTL'd value is stored with its time */
     for (int i = 0; i < n_key_cols; i++) {
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(ga->key_types[i], &d);

@@ -1291,6 +1291,54 @@ def test_datetime_casts(tmp):
             expect(got == sorted(want), "%s p=%d: the casts" % (zone, par),
                    sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
 
+def test_group_by_state_ttl(tmp):
+    """table.exec.state.ttl on an unbounded GROUP BY over an unbounded Kafka table: a group
+    updated within the TTL goes on counting (-U/+U); one idle for longer than the TTL is gone,
+    and its next row starts it again with +I (Flink's); without the TTL it goes on."""
+    import time
+    from rill_e2e import MockKafka
+
+    def stdout_rows(p):
+        with open(p.out_path, encoding="utf-8") as f:
+            return [re.sub(r"^\d+> ", "", x) for x in f.read().splitlines()]
+
+    def wait_for(p, line, what):
+        deadline = time.monotonic() + 60
+        while line not in stdout_rows(p):
+            if p.p.poll() is not None or time.monotonic() > deadline:
+                r = p.kill9()
+                expect(False, what, line, stdout_rows(p), r)
+            time.sleep(0.02)
+
+    for ttl in ("1 s", None):
+        m = MockKafka(["in:1"])
+        try:
+            script = os.path.join(tmp, "ttl.sql")
+            with open(script, "w", encoding="utf-8") as f:
+                f.write("%sCREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka', "
+                        "'topic' = 'in', 'properties.bootstrap.servers' = '%s', "
+                        "'scan.startup.mode' = 'earliest-offset', 'format' = 'csv');\n"
+                        "SELECT k, COUNT(*), SUM(v) FROM t GROUP BY k;\n" % (
+                            "SET 'table.exec.state.ttl' = '%s';\n" % ttl if ttl else "",
+                            m.bootstrap))
+            p = Started(tmp, "ttl-%s" % bool(ttl), ["run", script])
+            m.produce("in", ["a,1", "a,2", "a,3"])
+            wait_for(p, "+U[a, 3, 6]", "the group counts within the TTL")
+            time.sleep(3.0)  # idle for three times the TTL
+            m.produce("in", ["a,10", "a,20"])
+            if ttl:
+                wait_for(p, "+U[a, 2, 30]", "the expired group starts again")
+                rows = stdout_rows(p)
+                after = rows[rows.index("+U[a, 3, 6]") + 1:]
+                expect(after[:3] == ["+I[a, 1, 10]", "-U[a, 1, 10]", "+U[a, 2, 30]"],
+                       "after the TTL: +I, then updates of the new group",
+                       ["+I[a, 1, 10]", "-U[a, 1, 10]", "+U[a, 2, 30]"], after, p.kill9())
+            else:
+                wait_for(p, "+U[a, 5, 36]", "without a TTL the group goes on")
+            p.kill9()
+        finally:
+            m.stop()
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1298,5 +1346,5 @@ if __name__ == "__main__":
           test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
-          test_processing_time_windows, test_datetime_casts,
+          test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
           test_with_queries, test_example_script])
