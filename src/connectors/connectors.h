@@ -106,6 +106,8 @@ typedef struct rill__sink_ops {
     int (*pre_commit)(rill__sink *s, uint64_t id, rill__buf *state);
     int (*commit)(rill__sink *s, uint64_t id);
     int (*restore)(rill__sink *s, int old_subtask, int old_par, const void *state, size_t len);
+    /* Optional: the input's watermark advanced to wm (in order with the rows and barriers). */
+    int (*watermark)(rill__sink *s, int64_t wm);
     void (*destroy)(rill__sink *s);
     void (*cfg_free)(void *cfg);
 } rill__sink_ops;
@@ -151,5 +153,14 @@ void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);
  * new subtask i takes over old subtask j when j mod (new parallelism) == i. */
 extern const rill__sink_ops rill__exactly_once_file_sink_ops;
 void *rill__exactly_once_file_sink_cfg(const char *dir, const rill_file_opts *opts);
+/* The same sink as the SQL filesystem connector (docs/sql.md): options are NULL-terminated key,
+ * value pairs with Flink's names ('path' a directory or file:// URI, 'format', the rolling
+ * policy and partition commit options); keys the partition keys (PARTITIONED BY), whose values
+ * name each row's directory "k1=v1/k2=v2" below the path. NULL with RILL_ECONFIG and a message
+ * naming the option in err. */
+void *rill__fs_sink_cfg(const char *const *options, const char *const *keys, int n_keys,
+                        rill__err *err);
+/* 'sink.shuffle-by-partition.enable' of such a config. */
+bool rill__fs_sink_cfg_shuffle(const void *cfg);
 
 #endif /* RILL_CONNECTORS_H */

@@ -83,6 +83,20 @@ static int sink_complete(rill__operator *op, uint64_t id)
     return rc < 0 ? rc : 0;
 }
 
+static int sink_watermark(rill__operator *op, int64_t wm)
+{
+    sink_op *s = (sink_op *)op;
+    if (s->sink->ops->watermark) {
+        int rc = s->sink->ops->watermark(s->sink, wm);
+        if (rc < 0 && op->task_err->code == 0)
+            return rill__operator_fail(op, rc, "%s sink: watermark failed: %s",
+                                       s->sink->ops->kind, rill_strerror(rc));
+        if (rc < 0)
+            return rc;
+    }
+    return rill__operator_watermark(op, wm);
+}
+
 static void sink_destroy(rill__operator *op)
 {
     sink_op *s = (sink_op *)op;
@@ -98,6 +112,7 @@ static const rill__operator_ops sink_ops = {
     .snapshot = sink_snapshot,
     .restore = sink_restore,
     .checkpoint_complete = sink_complete,
+    .watermark = sink_watermark,
     .end_input = sink_end,
     .stop = sink_stop,
     .close = rill__operator_close,

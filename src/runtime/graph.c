@@ -784,6 +784,20 @@ rill_stream *rill_sink_file_exactly_once(rill_stream *in, const char *dir,
                      rill__exactly_once_file_sink_cfg(dir, opts));
 }
 
+rill_stream *rill__sink_filesystem(rill_stream *in, const char *const *options,
+                                   const char *const *keys, int n_keys)
+{
+    if (!in)
+        return NULL;
+    rill__err e = {0};
+    void *cfg = rill__fs_sink_cfg(options, keys, n_keys, &e);
+    if (!cfg) {
+        rill__err_first(&in->env->err, e.code, "%s", e.msg);
+        return error_stream(in->env);
+    }
+    return sink_node(in, &rill__exactly_once_file_sink_ops, cfg);
+}
+
 rill_stream *rill_sink_kafka(rill_stream *in, const char *const *options)
 {
     if (!in)

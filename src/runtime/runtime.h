@@ -494,6 +494,12 @@ rill__channel *rill__job_run_channel(rill__job_run *r, int edge, int from, int t
 rill_stream *rill__source_nexmark(rill_env *env, const rill_schema *schema,
                                   const char *const *options);
 
+/* The filesystem sink (the SQL layer's connector 'filesystem'): the exactly-once file sink with
+ * partitions, rolling and partition commit; options and keys as for rill__fs_sink_cfg (a bad
+ * option fails the env with the message naming it). */
+rill_stream *rill__sink_filesystem(rill_stream *in, const char *const *options,
+                                   const char *const *keys, int n_keys);
+
 /* rill_source_datagen with the SQL table's name in its messages (NULL: "datagen source"). */
 rill_stream *rill__source_datagen(rill_env *env, const rill_schema *schema,
                                   const char *const *options, const char *table);

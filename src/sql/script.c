@@ -363,6 +363,47 @@ static rill_stream *upsert_kafka(plan_ctx *pc, sql_table *t, rel *r, rill_stream
     return by_key ? rill_sink_kafka(by_key, opts) : NULL;
 }
 
+/*
+ * A filesystem table's sink: the exactly-once file sink with the table's PARTITIONED BY keys and
+ * its options (checked here, so that a bad one is named with the table). With partition keys and
+ * the partition-time trigger (or 'sink.shuffle-by-partition.enable'), rows are first partitioned
+ * by their keys: every sink subtask then sees the watermark of the whole input, as Flink's one
+ * partition committer does, and a partition's rows go to one subtask.
+ */
+static rill_stream *filesystem_sink(plan_ctx *pc, sql_table *t, rill_stream *in)
+{
+    const rill__sql_create_table *ct = &t->ast->stmt->u.create_table;
+    int n_keys = (int)ct->n_partitioned;
+    const char **keys = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *keys);
+    for (int i = 0; i < n_keys; i++)
+        keys[i] = ct->partitioned[i].text;
+    const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
+    rill__err e = {0};
+    void *cfg = rill__fs_sink_cfg(opts, keys, n_keys, &e);
+    if (!cfg) {
+        rill__err_set(pc->err, e.code, "table '%s': %s", t->name, e.msg);
+        return NULL;
+    }
+    int rc = rill__exactly_once_file_sink_ops.validate(cfg, in->schema, &e);
+    bool shuffle = rill__fs_sink_cfg_shuffle(cfg);
+    rill__exactly_once_file_sink_ops.cfg_free(cfg);
+    if (rc) {
+        rill__err_set(pc->err, rc, "table '%s': %s", t->name, e.msg);
+        return NULL;
+    }
+    const sql_option *trig = rill__sql_table_option(t, "sink.partition-commit.trigger");
+    if (n_keys > 0 && (shuffle || (trig && !strcmp(trig->value, "partition-time")))) {
+        rill__buf list = {0};
+        for (int i = 0; i < n_keys; i++)
+            rill__buf_printf(&list, "%s%s", i ? "," : "", keys[i]);
+        rill__buf_putc(&list, '\0');
+        rill_keyed_stream *ks = rill_stream_key_by(in, (const char *)list.data);
+        rill__buf_free(&list);
+        in = ks ? rill_keyed_process(ks, in->schema, pass_row, NULL) : NULL;
+    }
+    return in ? rill__sink_filesystem(in, opts, keys, n_keys) : NULL;
+}
+
 /* The rows of r into table t (its 'connector'). */
 static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__sql_pos pos)
 {
@@ -390,28 +431,9 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
         if (!out && pc->err->code)
             return pc->err->code;
     } else if (!strcmp(conn->value, "filesystem")) {
-        const sql_option *path = rill__sql_table_option(t, "path");
-        if (!path)
-            path = rill__sql_table_option(t, "connector.path");
-        const sql_option *fmt = rill__sql_table_option(t, "format");
-        if (!fmt)
-            fmt = rill__sql_table_option(t, "format.type");
-        if (!path || !fmt)
-            return rill__err_set(pc->err, RILL_ECONFIG,
-                                 "table '%s': the filesystem connector "
-                                 "needs 'path' and 'format'",
-                                 t->name);
-        rill_file_opts fo = {.no_header = true};
-        if (!strcmp(fmt->value, "json"))
-            fo.format = RILL_FMT_JSON;
-        else if (!strcmp(fmt->value, "csv"))
-            fo.format = RILL_FMT_CSV;
-        else
-            return rill__err_set(pc->err, RILL_ECONFIG,
-                                 "table '%s': format '%s' is not "
-                                 "supported (csv, json)",
-                                 t->name, fmt->value);
-        out = rill_sink_file_exactly_once(in, path->value, &fo);
+        out = filesystem_sink(pc, t, in);
+        if (!out && pc->err->code)
+            return pc->err->code;
     } else {
         return ERR(pc->text, pc->err, pos,
                    "Table '%s': connector '%s' cannot be written (yet): "

@@ -403,8 +403,15 @@ def savepoint_pending_seqs(sp, uid):
     expect(file, "%s: a data file of the task of '%s'" % (sp, uid), "a file", file)
     state = operator_states(sp, file)[uid]
     expect(state[:4] == b"EOFS", "%s: the sink's state" % sp, b"EOFS", state[:4])
-    n = struct.unpack_from("<I", state, 12)[0]
-    return [struct.unpack_from("<QQ", state, 24 + 16 * i)[1] for i in range(n)]
+    version, n = struct.unpack_from("<I", state, 4)[0], struct.unpack_from("<I", state, 12)[0]
+    if version < 3:  # fixed entries {checkpoint, seq}
+        return [struct.unpack_from("<QQ", state, 24 + 16 * i)[1] for i in range(n)]
+    seqs, at = [], 24  # version 3: {checkpoint, seq, u32 length, the file's partition}
+    for _ in range(n):
+        _ckpt, seq, length = struct.unpack_from("<QQI", state, at)
+        seqs.append(seq)
+        at += 20 + length
+    return seqs
 
 
 def test_stop_with_drain_commits_every_window(tmp):

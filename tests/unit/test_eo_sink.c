@@ -236,8 +236,10 @@ TEST(eo_sink_commit_makes_files_visible)
     CHECK_STR(hidden, "id,name\n1,n1\n2,n2\n3,n3\n");
     free(hidden);
     /* the state: header, one entry (checkpoint 1, seq 0), no adopted index, CRC */
-    CHECK_EQ(st.len, 24 + 16 + 4 + 4);
-    CHECK(!memcmp(st.data, "EOFS\x02\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\0\0\0\0", 24));
+    /* version 3: the entry with its partition "", no adopted index, the watermark, no
+     * partition waiting for its commit */
+    CHECK_EQ(st.len, 24 + 20 + 4 + 12 + 4);
+    CHECK(!memcmp(st.data, "EOFS\x03\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\0\0\0\0", 24));
     CHECK(!memcmp(st.data + 24, "\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16));
     CHECK_RC(OPS->commit(s, 1));
     CHECK_LISTING(dir, "part-0-0");
@@ -247,7 +249,7 @@ TEST(eo_sink_commit_makes_files_visible)
     /* no row since: no new file; the state lists nothing pending */
     st.len = 0;
     CHECK_RC(OPS->pre_commit(s, 2, &st));
-    CHECK_EQ(st.len, 32); /* no pending file, no adopted index */
+    CHECK_EQ(st.len, 44); /* no pending file, no adopted index, the watermark, no partition */
     CHECK_LISTING(dir, "part-0-0");
     CHECK_RC(OPS->commit(s, 2));
     CHECK_RC(OPS->finish(s));
@@ -641,8 +643,8 @@ TEST(eo_sink_rescale_down_commits_every_old_subtask_once)
     CHECK_LISTING(dir, "part-0-0 part-0-2 part-1-0 part-1-2 part-2-0 part-3-0");
     CHECK_VISIBLE(dir, -1, "0-599,1000-1499,2000-2499,3000-3499,10000-10009");
     /* new 1 keeps index 3 (no live subtask writes it) with the numbers it has used */
-    CHECK_EQ(s1.len, 24 + 16 + 4 + 16 + 4);
-    CHECK_EQ(s0.len, 24 + 16 + 4 + 16 + 4); /* and new 0 index 2 */
+    CHECK_EQ(s1.len, 24 + 20 + 4 + 16 + 12 + 4);
+    CHECK_EQ(s0.len, 24 + 20 + 4 + 16 + 12 + 4); /* and new 0 index 2 */
     OPS->destroy(n0);
     OPS->destroy(n1);
     /* the same restore again (a failure right after it): idempotent */
@@ -692,7 +694,7 @@ TEST(eo_sink_rescale_up_and_back_never_reuses_a_name)
                        "part-3-0");
     for (int i = 0; i < 4; i++) {
         CHECK_RC(OPS->pre_commit(n[i], 3, &st4b[i]));
-        CHECK_EQ(st4b[i].len, 24 + 16 + 4 + 4); /* every index is live again: none adopted */
+        CHECK_EQ(st4b[i].len, 24 + 20 + 4 + 12 + 4); /* every index is live again: none adopted */
         CHECK_RC(OPS->commit(n[i], 3));
         OPS->destroy(n[i]);
     }
@@ -740,8 +742,8 @@ TEST(eo_sink_rescale_removes_leftovers_of_indices_no_checkpoint_knows)
     CHECK_LISTING(dir, ".part-2-4.inprogress part-0-0 part-1-0 part-5-7"); /* above 3 */
     rill__buf s2 = {0};
     CHECK_RC(OPS->pre_commit(n[2], 2, &s2));
-    CHECK_EQ(s2.len, 24 + 16 + 4 + 16 + 4); /* index 5, up to number 7, is kept */
-    CHECK(!memcmp(s2.data + 24 + 16 + 4, "\x05\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0", 16));
+    CHECK_EQ(s2.len, 24 + 20 + 4 + 16 + 12 + 4); /* index 5, up to number 7, is kept */
+    CHECK(!memcmp(s2.data + 24 + 20 + 4, "\x05\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0", 16));
     for (int i = 0; i < 3; i++)
         OPS->destroy(n[i]);
     rill__buf_free(&s2);
