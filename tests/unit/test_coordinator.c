@@ -412,16 +412,25 @@ static int take_pending(void *arg, int subtask, int parallelism, bool finished, 
     memcpy(&sub, p + 8, 4);
     memcpy(&n, p + 12, 4);
     CHECK_EQ(sub, subtask);
-    uint32_t m; /* adopted subtask indices (none: no rescaling here) */
-    CHECK(len >= 24 + (size_t)n * 16 + 8);
-    memcpy(&m, p + 24 + (size_t)n * 16, 4);
-    CHECK_EQ(m, 0);
-    CHECK_EQ(len, 24 + (size_t)n * 16 + 4 + 4);
+    /* version 3: entries { u64 checkpoint, u64 seq, u32 partition length (0 here), bytes } */
+    uint32_t version;
+    memcpy(&version, p + 4, 4);
+    CHECK_EQ(version, 3);
+    CHECK(len >= 24 + (size_t)n * 20 + 4 + 8 + 4 + 4);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t seq;
-        memcpy(&seq, p + 24 + i * 16 + 8, 8);
+        uint32_t plen;
+        memcpy(&seq, p + 24 + i * 20 + 8, 8);
+        memcpy(&plen, p + 24 + i * 20 + 16, 4);
+        CHECK_EQ(plen, 0); /* an unpartitioned sink */
         rill__buf_printf(&sp->names, "part-%u-%llu\n", sub, (unsigned long long)seq);
     }
+    uint32_t m, k; /* adopted subtask indices (none: no rescaling here); partitions waiting */
+    memcpy(&m, p + 24 + (size_t)n * 20, 4);
+    CHECK_EQ(m, 0);
+    memcpy(&k, p + 24 + (size_t)n * 20 + 4 + 8, 4);
+    CHECK_EQ(k, 0);
+    CHECK_EQ(len, 24 + (size_t)n * 20 + 4 + 8 + 4 + 4);
     return 0;
 }
 
