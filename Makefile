@@ -50,6 +50,7 @@ bench: build
 	@./bench/cluster
 	@./bench/checkpoints
 	@./bench/kafka
+	@./bench/nexmark
 
 CHAOS_KILLS ?= 35
 CHAOS_ENV = RILL_BIN=build/rill RILL_EXAMPLES=build/examples RILL_BUILD=build \
