@@ -220,6 +220,19 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
     case REL_WINDOW_TVF:
         rill__buf_printf(b, "WindowTableFunction(...)");
         break;
+    case REL_VALUES: /* Flink's: Values(tuples=[[{ 1, _UTF-16LE'a' }, ...]]) */
+        rill__buf_printf(b, "Values(tuples=[[");
+        for (int i = 0; i < r->n_rows; i++) {
+            rill__buf_printf(b, "%s{ ", i ? ", " : "");
+            for (int c = 0; c < r->n_cols; c++) {
+                if (c)
+                    rill__buf_printf(b, ", ");
+                put_rex(b, NULL, r->rows[i * r->n_cols + c]);
+            }
+            rill__buf_printf(b, " }");
+        }
+        rill__buf_printf(b, "]], parallelism=[%d]", par);
+        break;
     }
     rill__buf_printf(b, ")\n");
     if (r->input)

@@ -327,10 +327,26 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
         }
         return ERR(pc, f->pos, "Object '%s' not found", name);
     }
-    case RILL_SQL_F_QUERY:
+    case RILL_SQL_F_QUERY: {
         if (f->lateral)
             return ERR(pc, f->pos, "LATERAL is not supported yet");
-        return rill__sql_plan_query(pc, f->u.query);
+        rel *q = rill__sql_plan_query(pc, f->u.query);
+        if (!q || !f->n_cols)
+            return q;
+        /* AS t (c1, c2): the columns renamed */
+        if ((int)f->n_cols != q->n_cols)
+            return ERR(pc, f->pos, "List of column aliases must have same degree as table; the "
+                       "table has %d columns, the list %zu", q->n_cols, f->n_cols);
+        rel *c = rel_new(pc, REL_CALC, q->n_cols);
+        c->input = q;
+        c->updates = q->updates;
+        c->outs = rill__arena_alloc(pc->a, (size_t)q->n_cols * sizeof *c->outs);
+        for (int i = 0; i < q->n_cols; i++) {
+            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type};
+            c->outs[i] = rill__sql_x_input(pc->a, i, q->cols[i].type);
+        }
+        return c;
+    }
     case RILL_SQL_F_JOIN:
         return ERR(pc, f->pos, "Joins are not supported yet");
     case RILL_SQL_F_FUNCTION:
@@ -548,6 +564,64 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
     return r;
 }
 
+/* VALUES (a, b), (c, d): a bounded relation of constant rows. Each column has the common type
+ * of its values (nullable when one is NULL); every value must be constant (folded). */
+static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
+{
+    size_t n_rows = q->u.values.n_rows;
+    if (n_rows == 0)
+        return ERR(pc, q->pos, "VALUES needs a row");
+    const rill__sql_expr *first = q->u.values.rows[0];
+    int n_cols = first->kind == RILL_SQL_E_ROW ? (int)first->u.list.n_items : 1;
+    rel none = {.kind = REL_CALC};
+    rill__sql_rex **v = rill__arena_alloc(pc->a, n_rows * (size_t)n_cols * sizeof *v);
+    for (size_t r = 0; r < n_rows; r++) {
+        const rill__sql_expr *e = q->u.values.rows[r];
+        int n = e->kind == RILL_SQL_E_ROW ? (int)e->u.list.n_items : 1;
+        if (n != n_cols)
+            return ERR(pc, e->pos, "Values passed to VALUES operator must have compatible types "
+                       "(row %zu has %d values, the first %d)", r + 1, n, n_cols);
+        for (int c = 0; c < n_cols; c++) {
+            const rill__sql_expr *x = e->kind == RILL_SQL_E_ROW ? e->u.list.items[c] : e;
+            rill__sql_rex *b = rill__sql_bind(pc, &none, x);
+            if (!b)
+                return NULL;
+            v[r * (size_t)n_cols + (size_t)c] = b;
+        }
+    }
+    rel *out = rel_new(pc, REL_VALUES, n_cols);
+    out->n_rows = (int)n_rows;
+    out->rows = v;
+    const rill__sql_ltype **ts = rill__arena_alloc(pc->a, n_rows * sizeof *ts);
+    for (int c = 0; c < n_cols; c++) {
+        bool nullable = false;
+        for (size_t r = 0; r < n_rows; r++) {
+            ts[r] = v[r * (size_t)n_cols + (size_t)c]->type;
+            nullable |= ts[r]->nullable || ts[r]->root == RILL_SQLT_NULL;
+        }
+        const rill__sql_ltype *t = rill__sql_common_type(pc->a, ts, (int)n_rows);
+        if (!t)
+            return ERR(pc, q->u.values.rows[0]->pos,
+                       "Values passed to VALUES operator must have compatible types (column %d)",
+                       c + 1);
+        t = rill__sql_type_with_null(pc->a, t, nullable);
+        if (t->root == RILL_SQLT_DECIMAL && t->precision > 18)
+            return ERR(pc, q->pos, "VALUES of DECIMAL(%d, %d) are not supported yet (up to 18 "
+                       "digits)", t->precision, t->scale);
+        char *name = rill__arena_alloc(pc->a, 24);
+        snprintf(name, 24, "EXPR$%d", c);
+        out->cols[c] = (rel_col){name, t};
+        for (size_t r = 0; r < n_rows; r++) {
+            rill__sql_rex **x = &v[r * (size_t)n_cols + (size_t)c];
+            *x = rill__sql_fold(pc->a, rill__sql_cast_to(pc, *x, t), pc->text);
+            if ((*x)->op != RILL_SQLX_LITERAL)
+                return ERR(pc, (*x)->pos, "VALUES takes constant values (this one is not, or "
+                           "fails: a division by zero)");
+        }
+    }
+    return out;
+}
+
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->n_order)
@@ -561,7 +635,7 @@ static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
     case RILL_SQL_Q_SETOP:
         return ERR(pc, q->pos, "UNION, INTERSECT and EXCEPT are not supported yet");
     default:
-        return ERR(pc, q->pos, "VALUES is not supported yet");
+        return plan_values(pc, q);
     }
 }
 
@@ -682,6 +756,46 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
 
 static rill_stream *build_rel(plan_ctx *pc, rel *r);
 
+/* VALUES: a generator of its rows (row n is the n-th), bounded, checkpointed as one. */
+typedef struct values_cfg {
+    const rel *r;
+} values_cfg;
+
+static int values_row(rill_ctx *ctx, uint64_t n, rill_row *row)
+{
+    const values_cfg *vc = rill_ctx_user(ctx);
+    const rel *r = vc->r;
+    for (int c = 0; c < r->n_cols; c++) {
+        const rill__sql_rex *x = r->rows[n * (uint64_t)r->n_cols + (uint64_t)c];
+        if (x->lit_null) {
+            rill_row_set_null(row, c);
+        } else if (x->lit_bytes) {
+            int rc = rill_row_set_bytes(row, c, x->lit_bytes, (size_t)x->lit);
+            if (rc)
+                return rc;
+        } else {
+            row->v[c] = x->lit;
+            row->nulls[c >> 6] &= ~(UINT64_C(1) << (c & 63));
+        }
+    }
+    return 0;
+}
+
+static rill_stream *values_source(plan_ctx *pc, rel *r)
+{
+    rill_schema *schema = rill__sql_schema_of(pc, r->n_cols, r->cols);
+    if (!schema)
+        return NULL;
+    values_cfg *vc = rill__arena_alloc(pc->a, sizeof *vc);
+    vc->r = r;
+    rill_gen_opts o = {.events = r->n_rows, .fn = values_row, .user = vc};
+    rill_stream *s = rill_source_generator(pc->s->env, schema, &o);
+    rill_schema_free(schema);
+    char desc[64];
+    snprintf(desc, sizeof desc, "values rows=%d cols=%d", r->n_rows, r->n_cols);
+    return rill__sql_uid(pc, s, "Values", desc);
+}
+
 rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
 {
     rill_stream *s = build_rel(pc, r);
@@ -703,6 +817,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return rill__sql_build_window_agg(pc, r);
     case REL_GROUP_AGG:
         return rill__sql_build_group_agg(pc, r);
+    case REL_VALUES:
+        return values_source(pc, r);
     case REL_WINDOW_TVF:
         rill__err_set(pc->err, RILL_EINVAL,
                       "a window TVF is supported under a GROUP BY "

@@ -111,6 +111,7 @@ typedef enum rel_kind {
                        window's start and end, then one column per aggregate */
     REL_GROUP_AGG,  /* GROUP BY keys of an append-only input: the keys, then one column per
                        aggregate, as a changelog (+I, then -U/+U as a group changes) */
+    REL_VALUES,     /* VALUES (...), (...): n_rows rows of literals (rows[i * n_cols + c]) */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -158,6 +159,9 @@ struct rel {
     /* WINDOW_TVF and WINDOW_AGG: the time column (of the input), the window */
     int time_col;
     rill_window_spec window;
+    /* VALUES */
+    int n_rows;
+    rill__sql_rex **rows;
     /* WINDOW_AGG: the key columns of the input, the aggregates */
     int n_keys;
     int *keys;

@@ -1339,6 +1339,45 @@ def test_group_by_state_ttl(tmp):
         finally:
             m.stop()
 
+def test_values(tmp):
+    """VALUES as a table (FROM (VALUES ...) AS t(cols), a bare VALUES, INSERT INTO t VALUES):
+    constant rows with their columns' common types, at parallelism 1 and 3, through a filter
+    and a GROUP BY; and its errors."""
+    rng = seeded_rng("sql-values")
+    rows = [(rng.randrange(-100, 100), rng.choice(["a", "b", "c"])) for _ in range(60)]
+    values = ", ".join("(%d, '%s')" % r for r in rows)
+    out = os.path.join(tmp, "out")
+    script = os.path.join(tmp, "v.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE o (x INT, s STRING) WITH ('connector' = 'filesystem', 'path' = "
+                "'%s', 'format' = 'csv');\nINSERT INTO o SELECT x * 2, s FROM (VALUES %s) AS "
+                "t(x, s) WHERE x > 0;\nSELECT s, COUNT(*), SUM(x) FROM (VALUES %s) AS t(x, s) "
+                "GROUP BY s;\n" % (out, values, values))
+    want = sorted("%d,%s" % (2 * x, s) for x, s in rows if x > 0)
+    groups = {}
+    for x, s in rows:
+        n, t = groups.get(s, (0, 0))
+        groups[s] = (n + 1, t + x)
+    for par in (1, 3):
+        shutil.rmtree(out, ignore_errors=True)
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = committed_rows(out, header=False)
+        expect(got == want, "p=%d: INSERT ... SELECT FROM VALUES" % par, want, got, r)
+        table = replay(r, "p=%d: GROUP BY over VALUES" % par)
+        w = {s: "%d, %d" % nt for s, nt in groups.items()}
+        expect(table == w, "p=%d: GROUP BY over VALUES" % par, w, table, r)
+    for text, needle in [
+            ("SELECT * FROM (VALUES (1, 2), (3)) AS t(a, b);", "row 2 has 1 values"),
+            ("SELECT * FROM (VALUES (1), ('x')) AS t(a);", "must have compatible types"),
+            ("SELECT * FROM (VALUES (1, 2)) AS t(a);", "List of column aliases must have same "
+             "degree as table")]:
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        r = run(["run", script])
+        expect_rc(r, 1)
+        expect_in(needle, r.err, "the error for %r" % text, r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1347,4 +1386,5 @@ if __name__ == "__main__":
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
+          test_values,
           test_with_queries, test_example_script])
