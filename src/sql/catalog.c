@@ -299,6 +299,9 @@ int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const
 
 void rill__sql_catalog_free(rill__sql_session *s)
 {
+    free(s->scans); /* the shared sources' list (their streams are the env's) */
+    s->scans = NULL;
+    s->n_scans = s->cap_scans = 0;
     for (size_t i = 0; i < s->n_tables; i++)
         table_free(s->tables[i]);
     free(s->tables);

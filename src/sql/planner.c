@@ -659,7 +659,28 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
 }
 
 /* A table's source, by its 'connector' option. */
+static rill_stream *build_source(plan_ctx *pc, rel *r);
+
+/* A table's source: built once per job, shared by every statement that reads the table. */
 static rill_stream *source_of(plan_ctx *pc, rel *r)
+{
+    rill__sql_session *s = pc->s;
+    if (s->scan_env != s->env) { /* the one job of `rill run` */
+        s->n_scans = 0;
+        s->scan_env = s->env;
+    }
+    for (size_t i = 0; i < s->n_scans; i++)
+        if (s->scans[i].table == r->table)
+            return s->scans[i].stream;
+    rill_stream *st = build_source(pc, r);
+    if (st) {
+        rill__grow((void **)&s->scans, &s->cap_scans, s->n_scans + 1, sizeof *s->scans);
+        s->scans[s->n_scans++] = (struct sql_scan){r->table, st};
+    }
+    return st;
+}
+
+static rill_stream *build_source(plan_ctx *pc, rel *r)
 {
     const sql_table *t = r->table;
     const sql_option *conn = rill__sql_table_option(t, "connector");
@@ -746,10 +767,12 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
                       t->name, conn->value);
     }
     rill_schema_free(schema);
-    if (s) { /* its uid: what its position (offsets, splits) belongs to */
-        char what[160];
-        snprintf(what, sizeof what, "source:%s", t->name);
-        s = rill__sql_uid(pc, s, what, rill__sql_table_identity(pc->a, t));
+    if (s) { /* its uid: what its position (offsets, splits) belongs to; no statement's, as
+              * every statement of the job shares it */
+        char uid[200];
+        snprintf(uid, sizeof uid, "source:%s#%08x", t->name,
+                 rill__sql_digest(rill__sql_table_identity(pc->a, t)));
+        s = rill_stream_uid(s, uid);
     }
     return s;
 }
@@ -843,16 +866,21 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
 
 /* ---- operator uids ---------------------------------------------------------------------------- */
 
+unsigned rill__sql_digest(const char *desc)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const char *p = desc; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return (unsigned)(h ^ h >> 32);
+}
+
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc)
 {
     if (!s)
         return NULL;
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (const char *p = desc; p && *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
     char uid[256];
     snprintf(uid, sizeof uid, "%s/%s-%d#%08x", pc->uid_prefix ? pc->uid_prefix : "sql", what,
-             pc->n_uids++, (unsigned)(h ^ h >> 32));
+             pc->n_uids++, rill__sql_digest(desc));
     return rill_stream_uid(s, uid);
 }
 

@@ -839,6 +839,8 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
      * EXPLAIN shows and what SET checks a value against */
     char *name = job_name(st);
     s->env = s->make_env(s->env_arg, name);
+    s->n_scans = 0; /* a new job: no source is built into it yet */
+    s->scan_env = s->env;
     free(name);
     s->n_sinks = 0;
     s->n_group_aggs = 0;
@@ -859,6 +861,8 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
         rill__err_set(err, rc, "%s", rill_strerror(rc));
     rill_env_free(s->env);
     s->env = NULL;
+    s->n_scans = 0;
+    s->scan_env = NULL;
     rill__arena_close(&plan_arena);
     if (!kept)
         rill__sql_ast_free(ast);

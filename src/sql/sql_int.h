@@ -71,6 +71,14 @@ typedef struct rill__sql_session {
     size_t n_functions, cap_functions;
     int n_sinks;      /* INSERTs and SELECTs planned into the env */
     int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
+    /* sources built into scan_env: a table read by several statements is read once (a
+     * shared sub-plan), its stream fanned out */
+    rill_env *scan_env;
+    struct sql_scan {
+        const struct sql_table *table;
+        rill_stream *stream;
+    } *scans;
+    size_t n_scans, cap_scans;
     FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
     /* a session of rill__sql_session_new (statements run as they come, a job each); else one
      * job of the whole script (rill__sql_run_script) */
@@ -213,6 +221,8 @@ typedef struct plan_ctx {
  * refuses the savepoint naming the operator (jobmanager.c); an unchanged operator keeps its
  * uid and its state. s is returned. */
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
+/* The 32-bit digest of desc uids carry. */
+unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where
  * the data is (path, topic, servers, delivery guarantee; a generator's every option). */
 const char *rill__sql_table_identity(rill__arena *a, const sql_table *t);

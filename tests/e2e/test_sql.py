@@ -1378,6 +1378,37 @@ def test_values(tmp):
         expect_rc(r, 1)
         expect_in(needle, r.err, "the error for %r" % text, r)
 
+def test_statement_set_shares_its_source(tmp):
+    """Two INSERTs reading one table in a statement set: the table's source is built once and
+    fanned out (a shared sub-plan: EXPLAIN-free check through the job's operators in the log),
+    and both sinks get exactly their rows, at parallelism 1 and 3."""
+    rng = seeded_rng("sql-share")
+    rows = [(rng.randrange(-50, 50), rng.choice(["a", "b"])) for _ in range(500)]
+    inp = os.path.join(tmp, "in.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%d,%s\n" % r for r in rows))
+    o1, o2 = os.path.join(tmp, "o1"), os.path.join(tmp, "o2")
+    script = os.path.join(tmp, "s.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE t (x INT, s STRING) WITH ('connector' = 'filesystem', 'path' = "
+                "'%s', 'format' = 'csv');\nCREATE TABLE o1 (x INT) WITH ('connector' = "
+                "'filesystem', 'path' = '%s', 'format' = 'csv');\nCREATE TABLE o2 (s STRING, x "
+                "INT) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                "EXECUTE STATEMENT SET BEGIN\nINSERT INTO o1 SELECT x FROM t WHERE x > 0;\n"
+                "INSERT INTO o2 SELECT s, x * 2 FROM t WHERE s = 'a';\nEND;\n" % (inp, o1, o2))
+    for par in (1, 3):
+        for d in (o1, o2):
+            shutil.rmtree(d, ignore_errors=True)
+        r = run(["run", "-p", str(par), "-v", script])
+        expect_rc(r, 0)
+        expect(committed_rows(o1, header=False) == sorted(str(x) for x, _ in rows if x > 0),
+               "p=%d: the first INSERT's rows" % par, "", "", r)
+        expect(committed_rows(o2, header=False) ==
+               sorted("a,%d" % (2 * x) for x, s in rows if s == "a"),
+               "p=%d: the second INSERT's rows" % par, "", "", r)
+        n = len(re.findall(r"source:t#[0-9a-f]{8}", r.err))  # the tasks' operator lists
+        expect(n == 1, "p=%d: one source for the table in the job" % par, 1, n, r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1386,5 +1417,5 @@ if __name__ == "__main__":
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
-          test_values,
+          test_values, test_statement_set_shares_its_source,
           test_with_queries, test_example_script])

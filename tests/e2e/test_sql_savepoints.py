@@ -107,13 +107,13 @@ def test_changed_query_keeps_or_refuses_state(tmp):
           where="")
     r = run(["run", "-p", "1", "--from-savepoint", sp, script])
     expect_rc(r, 1)
-    expect_in("the state of operator 'insert-out_t/sink:out_t-2'", r.err, "the refusal", r)
+    expect_in("the state of operator 'insert-out_t/sink:out_t-1'", r.err, "the refusal", r)
     # MAX instead of SUM: the aggregation's state means something else: refused, named
     script = os.path.join(tmp, "changed.sql")
     write(script, rate=1000000, rows=ROWS, out=os.path.join(tmp, "out3"), agg="MAX", where="")
     r = run(["run", "-p", "2", "--from-savepoint", sp, script])
     expect_rc(r, 1)
-    expect_in("the state of operator 'insert-out_t/WindowAggregate-1' in the checkpoint or "
+    expect_in("the state of operator 'insert-out_t/WindowAggregate-0' in the checkpoint or "
               "savepoint does not fit the query any more", r.err, "the refusal", r)
     r = run(["run", "-p", "2", "--from-savepoint", sp, "--allow-non-restored-state", script])
     expect_rc(r, 0)
