@@ -630,7 +630,8 @@ RILL_API int rill_reducing_get(rill_ctx *ctx, const rill_state_desc *desc, void 
 
 /* An aggregate function over rows (Flink's AggregateFunction): an accumulator of acc_size bytes
  * made by create, updated by add, combined by merge (sessions, sliding slices), read by result
- * (which fills a row of the output schema). add and result may fail with a negative code. */
+ * (which fills a row of the output schema). add and result may fail with a negative code; in a
+ * window aggregation they reach user through rill_ctx_user. */
 typedef struct rill_aggregate {
     size_t acc_size;
     void (*create)(void *acc, void *user);
@@ -732,6 +733,8 @@ RILL_API rill_stream *rill_stream_on_timer(rill_stream *s, rill_timer_fn fn);
 RILL_API int rill_ctx_key_i64(const rill_ctx *ctx, int i, int64_t *out);
 RILL_API int rill_ctx_key_f64(const rill_ctx *ctx, int i, double *out);
 RILL_API int rill_ctx_key_str(const rill_ctx *ctx, int i, const char **ptr_out, size_t *len_out);
+/* Whether key field i of the current key is NULL (the getters above give 0 or "" for one). */
+RILL_API bool rill_ctx_key_is_null(const rill_ctx *ctx, int i);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Windows                                                                                    */

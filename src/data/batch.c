@@ -93,6 +93,37 @@ rill_batch *rill__batch_new(const rill_schema *schema, uint32_t cap_rows)
     return batch_alloc(schema, cap_rows);
 }
 
+rill_batch *rill__batch_clone(const rill_batch *b)
+{
+    rill_batch *c = batch_alloc(b->schema, b->cap_rows);
+    c->n_rows = b->n_rows;
+    memcpy(c->rows, b->rows, (size_t)b->n_rows * b->row_words * sizeof(uint64_t));
+    if (b->n_bytes) {
+        c->bytes = rill__xmalloc(b->n_bytes);
+        memcpy(c->bytes, b->bytes, b->n_bytes);
+        c->n_bytes = c->cap_bytes = b->n_bytes;
+    }
+    if (b->has_hashes) {
+        rill__batch_need_hashes(c);
+        memcpy(c->hashes, b->hashes, (size_t)b->n_rows * sizeof *c->hashes);
+        c->has_hashes = true;
+    }
+    if (b->has_ts) {
+        rill__batch_need_ts(c);
+        memcpy(c->ts, b->ts, (size_t)b->n_rows * sizeof *c->ts);
+        c->has_ts = true;
+    }
+    if (b->has_kinds) {
+        c->kinds = rill__xmalloc(c->cap_rows);
+        memcpy(c->kinds, b->kinds, b->n_rows);
+        c->has_kinds = true;
+    }
+    c->split = b->split;
+    c->split_done = b->split_done;
+    c->split_new = b->split_new;
+    return c;
+}
+
 void rill__batch_clear(rill_batch *b)
 {
     b->n_rows = 0;

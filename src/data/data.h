@@ -147,6 +147,9 @@ int rill__batch_put_bytes(rill_batch *b, const void *p, size_t n, uint64_t *slot
 /* Allocates hashes / timestamps arrays (not initialised) if not there yet. */
 void rill__batch_need_hashes(rill_batch *b);
 void rill__batch_need_ts(rill_batch *b);
+/* A copy of b (rows, strings, hashes, timestamps, kinds, split marks) with one reference, of
+ * no pool: for a consumer that gets b beside others (fan-out) and may change it. */
+rill_batch *rill__batch_clone(const rill_batch *b);
 /* Allocates the kinds array if not there yet and turns it on, every row so far an insert. */
 void rill__batch_need_kinds(rill_batch *b);
 /* Index of row r in its batch, or -1 when r is not one of its batch's rows (a scratch view). */

@@ -200,6 +200,14 @@ int rill_ctx_key_str(const rill_ctx *ctx, int i, const char **ptr_out, size_t *l
     return 0;
 }
 
+bool rill_ctx_key_is_null(const rill_ctx *ctx, int i)
+{
+    const unsigned char *p;
+    size_t n;
+    bool null = false;
+    return key_field(ctx, i, &p, &n, &null) == 0 && null;
+}
+
 int rill__keyed_write_key(rill__keyed *k, rill_row *out, int first)
 {
     rill_ctx *ctx = &k->op->ctx;

@@ -67,18 +67,18 @@ typedef struct fanout_output {
     rill__output **outs;
 } fanout_output;
 
+/* Each consumer but the last gets a copy of the batch: a consumer may change the rows of a
+ * batch it holds the only reference to (event time cuts a batch at a watermark, a partitioner
+ * writes hashes), and consumers of one output must not see each other's changes. */
 static int fanout_batch(rill__output *o, rill_batch *b)
 {
     fanout_output *f = (fanout_output *)o;
-    for (int i = 0; i < f->n - 1; i++)
-        rill__batch_ref(b);
     int rc = 0;
-    for (int i = 0; i < f->n; i++) {
-        if (rc == 0)
-            rc = f->outs[i]->ops->batch(f->outs[i], b);
-        else
-            rill__batch_unref(b);
-    }
+    for (int i = 0; i < f->n - 1 && rc == 0; i++)
+        rc = f->outs[i]->ops->batch(f->outs[i], rill__batch_clone(b));
+    if (rc == 0)
+        return f->outs[f->n - 1]->ops->batch(f->outs[f->n - 1], b);
+    rill__batch_unref(b);
     return rc;
 }
 

@@ -236,7 +236,10 @@ rill_stream *rill_window_aggregate_fn(rill_keyed_stream *in, const rill_window_s
     cfg->spec = *w;
     cfg->mode = RILL_WMODE_AGG;
     cfg->agg = *agg;
-    return window_node(in, cfg, out_schema);
+    rill_stream *s = window_node(in, cfg, out_schema);
+    if (s->node) /* add and result reach the aggregate's user through rill_ctx_user */
+        s->node->user = agg->user;
+    return s;
 }
 
 rill_stream *rill_window_process(rill_keyed_stream *in, const rill_window_spec *w,

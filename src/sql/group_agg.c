@@ -288,6 +288,9 @@ static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row 
     return 0;
 }
 
+static void acc_value(rel_agg_kind kind, const rill__sql_ltype *t, acc *a, const rill_row *row,
+                      int col);
+
 static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row *row)
 {
     const rel_agg *g = &ga->aggs[k];
@@ -312,12 +315,20 @@ static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_r
         if (rc < 0 || now != 1)
             return rc < 0 ? rc : 0;
     }
+    acc_value(g->kind, t, a, row, col);
+    return 0;
+}
+
+/* A non-NULL value (row's col) into a plain accumulator of aggregate kind over type t. */
+static void acc_value(rel_agg_kind kind, const rill__sql_ltype *t, acc *a, const rill_row *row,
+                      int col)
+{
     acc_kind ak = kind_of(t);
     bool first = a->n == 0;
     a->n++;
-    if (g->kind == AGG_COUNT)
-        return 0;
-    bool sum = g->kind == AGG_SUM || g->kind == AGG_AVG, min = g->kind == AGG_MIN;
+    if (kind == AGG_COUNT)
+        return;
+    bool sum = kind == AGG_SUM || kind == AGG_AVG, min = kind == AGG_MIN;
     if (ak == A_INT) {
         int64_t v = (int64_t)row->v[col];
         if (sum)
@@ -344,9 +355,50 @@ static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_r
             rill__dec_store16(v, a->dec);
         }
     }
-    return 0;
 }
 
+/* Accumulator b into a (a window's slices, sessions): counts add, sums add (a decimal sum past
+ * 38 digits stays NULL), the smaller or larger of MIN and MAX. */
+static void acc_merge(rel_agg_kind kind, const rill__sql_ltype *t, acc *a, const acc *b)
+{
+    if (kind == AGG_COUNT_STAR || kind == AGG_COUNT || b->n == 0) {
+        a->n += b->n;
+        return;
+    }
+    if (a->n == 0 || a->n == INT64_MIN || b->n == INT64_MIN) {
+        if (a->n == 0 || b->n == INT64_MIN)
+            *a = *b;
+        return;
+    }
+    bool sum = kind == AGG_SUM || kind == AGG_AVG, min = kind == AGG_MIN;
+    acc_kind ak = kind_of(t);
+    if (ak == A_INT) {
+        if (sum)
+            a->i = (int64_t)((uint64_t)a->i + (uint64_t)b->i);
+        else if (min ? b->i < a->i : b->i > a->i)
+            a->i = b->i;
+    } else if (ak == A_DBL) {
+        if (sum)
+            a->d += b->d;
+        else if (min ? b->d < a->d : b->d > a->d)
+            a->d = b->d;
+    } else {
+        rill__i128 x = rill__dec_load16(a->dec), y = rill__dec_load16(b->dec), o;
+        if (sum) {
+            if (rill__dec_add(x, t->scale, y, t->scale, 38, t->scale, &o) != 0) {
+                a->n = INT64_MIN;
+                return;
+            }
+            rill__dec_store16(o, a->dec);
+        } else if (min ? rill__dec_cmp(y, 0, x, 0) < 0 : rill__dec_cmp(y, 0, x, 0) > 0) {
+            rill__dec_store16(y, a->dec);
+        }
+    }
+    a->n += b->n;
+}
+
+static rval result_of(rel_agg_kind kind, const rill__sql_ltype *rt, const rill__sql_ltype *t,
+                      const acc *a);
 
 static rval result(rill_ctx *ctx, const gagg *ga, int k, const acc *a)
 {
@@ -383,9 +435,25 @@ static rval result(rill_ctx *ctx, const gagg *ga, int k, const acc *a)
         }
         return r;
     }
+    return result_of(g->kind, rt, t, a);
+}
+
+/* A plain accumulator's result: NULL without values, else the aggregate in the result type. */
+static rval result_of(rel_agg_kind kind, const rill__sql_ltype *rt, const rill__sql_ltype *t,
+                      const acc *a)
+{
+    rval r = {0};
+    if (kind == AGG_COUNT_STAR || kind == AGG_COUNT) {
+        r.slot = (uint64_t)a->n;
+        return r;
+    }
+    if (a->n <= 0) {
+        r.null = true;
+        return r;
+    }
     acc_kind ak = kind_of(t);
     if (ak == A_INT) {
-        int64_t v = g->kind == AGG_AVG ? a->i / a->n : a->i;
+        int64_t v = kind == AGG_AVG ? a->i / a->n : a->i;
         /* narrowed as Java narrows a long to the result's width */
         switch (rt->root) {
         case RILL_SQLT_TINYINT:
@@ -404,7 +472,7 @@ static rval result(rill_ctx *ctx, const gagg *ga, int k, const acc *a)
         return r;
     }
     if (ak == A_DBL) {
-        double v = g->kind == AGG_AVG ? a->d / (double)a->n : a->d;
+        double v = kind == AGG_AVG ? a->d / (double)a->n : a->d;
         if (rt->root == RILL_SQLT_FLOAT) {
             float fv = (float)v;
             uint32_t u;
@@ -416,7 +484,7 @@ static rval result(rill_ctx *ctx, const gagg *ga, int k, const acc *a)
         return r;
     }
     rill__i128 v = rill__dec_load16(a->dec);
-    if (g->kind == AGG_AVG) {
+    if (kind == AGG_AVG) {
         rill__i128 q;
         if (rill__dec_div(v, t->scale, a->n, 0, rt->precision, rt->scale, &q) != 0) {
             r.null = true;
@@ -438,6 +506,29 @@ static bool same(const rval *x, const rval *y)
     return x->null == y->null &&
            (x->null || (x->slot == y->slot && x->dec == y->dec && x->len == y->len &&
                         (!x->len || !memcmp(x->bytes, y->bytes, x->len))));
+}
+
+/* Field f of out set to an aggregate's result of type rt. */
+static int put_result(rill_row *out, int f, const rill__sql_ltype *rt, const rval *res)
+{
+    if (res->null) {
+        rill_row_set_null(out, f);
+    } else if (bytes_type(rt)) {
+        uint64_t slot;
+        int rc = rill__batch_put_bytes(out->batch, res->bytes, res->len, &slot);
+        if (rc != 0)
+            return rc;
+        out->v[f] = slot;
+        out->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
+    } else if (rt->root == RILL_SQLT_DECIMAL && rt->precision > 18) {
+        rill_decimal d = rill__dec_to_pub(res->dec, res->scale);
+        if (rill_row_set_decimal(out, f, &d) != 0)
+            rill_row_set_null(out, f);
+    } else {
+        out->v[f] = res->slot;
+        out->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
+    }
+    return 0;
 }
 
 /* Emits a row of kind: the keys of in, then the results. */
@@ -467,26 +558,9 @@ static int emit(rill_ctx *ctx, const gagg *ga, const rill_row *in, const rval *r
             out.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
         }
     }
-    for (int k = 0; k < ga->n_aggs; k++) {
-        int f = ga->n_keys + k;
-        const rill__sql_ltype *rt = ga->aggs[k].type;
-        if (res[k].null) {
-            rill_row_set_null(&out, f);
-        } else if (bytes_type(rt)) {
-            uint64_t slot;
-            if ((rc = rill__batch_put_bytes(out.batch, res[k].bytes, res[k].len, &slot)) != 0)
-                return rc;
-            out.v[f] = slot;
-            out.nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
-        } else if (rt->root == RILL_SQLT_DECIMAL && rt->precision > 18) {
-            rill_decimal d = rill__dec_to_pub(res[k].dec, res[k].scale);
-            if (rill_row_set_decimal(&out, f, &d) != 0)
-                rill_row_set_null(&out, f);
-        } else {
-            out.v[f] = res[k].slot;
-            out.nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
-        }
-    }
+    for (int k = 0; k < ga->n_aggs; k++)
+        if ((rc = put_result(&out, ga->n_keys + k, ga->aggs[k].type, &res[k])) != 0)
+            return rc;
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
 
@@ -695,4 +769,138 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     g = rill__sql_calc(g, drop, NULL, r->n_cols, outs, pc->text, pc->err);
     rill_schema_free(drop);
     return g;
+}
+
+/* ---- window aggregations of what the built-in aggregates cannot take ------------------------- */
+
+/* A window aggregation whose aggregates need SQL's accumulators (DECIMAL sums with 38 digits
+ * and NULL past them, decimal MIN/MAX/AVG): the same accumulators as GROUP BY's, in the window
+ * operator's slices (merged for sliding and cumulating windows and sessions). The input: the
+ * keys, then each aggregate's argument. */
+typedef struct wagg {
+    int n_keys, n_aggs;
+    const rel_agg *aggs;
+    const rill__sql_ltype **key_types, **arg_types;
+    const rill__sql_ltype *window_type; /* window_start's and window_end's */
+} wagg;
+
+static void wagg_create(void *accv, void *user)
+{
+    const wagg *w = user;
+    memset(accv, 0, (size_t)w->n_aggs * sizeof(acc));
+}
+
+static int wagg_add(rill_ctx *ctx, void *accv, const rill_row *in)
+{
+    const wagg *w = rill_ctx_user(ctx);
+    acc *a = accv;
+    for (int k = 0; k < w->n_aggs; k++) {
+        int col = w->n_keys + k;
+        if (w->aggs[k].kind == AGG_COUNT_STAR)
+            a[k].n++;
+        else if (!rill_row_is_null(in, col))
+            acc_value(w->aggs[k].kind, w->arg_types[k], &a[k], in, col);
+    }
+    return 0;
+}
+
+static void wagg_merge(void *accv, const void *otherv, void *user)
+{
+    const wagg *w = user;
+    acc *a = accv;
+    const acc *b = otherv;
+    for (int k = 0; k < w->n_aggs; k++)
+        acc_merge(w->aggs[k].kind, w->arg_types[k], &a[k], &b[k]);
+}
+
+static int wagg_result(rill_ctx *ctx, const void *accv, rill_row *out)
+{
+    const wagg *w = rill_ctx_user(ctx);
+    const acc *a = accv;
+    int rc = 0;
+    for (int i = 0; i < w->n_keys && rc == 0; i++) { /* the window's key */
+        const rill__sql_ltype *t = w->key_types[i];
+        if (rill_ctx_key_is_null(ctx, i)) {
+            rill_row_set_null(out, i);
+        } else if (rill__sql_is_character(t) || rill__sql_is_binary(t) ||
+                   (t->root == RILL_SQLT_DECIMAL && t->precision > 18)) {
+            const char *p;
+            size_t len;
+            if ((rc = rill_ctx_key_str(ctx, i, &p, &len)) == 0)
+                rc = rill_row_set_bytes(out, i, p, len);
+        } else if (rill__sql_is_approx(t)) {
+            double d;
+            if ((rc = rill_ctx_key_f64(ctx, i, &d)) == 0) {
+                if (t->root == RILL_SQLT_FLOAT) {
+                    float f = (float)d;
+                    uint32_t u;
+                    memcpy(&u, &f, sizeof u);
+                    out->v[i] = u;
+                } else {
+                    memcpy(&out->v[i], &d, sizeof d);
+                }
+                out->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+            }
+        } else {
+            int64_t v;
+            if ((rc = rill_ctx_key_i64(ctx, i, &v)) == 0) {
+                out->v[i] = (uint64_t)v;
+                out->nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+            }
+        }
+    }
+    rill_window win;
+    if (rc == 0 && (rc = rill_ctx_window(ctx, &win)) == 0) {
+        int f = w->n_keys;
+        out->v[f] = (uint64_t)win.start;
+        out->v[f + 1] = (uint64_t)win.end;
+        out->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
+        out->nulls[(f + 1) >> 6] &= ~(UINT64_C(1) << ((f + 1) & 63));
+    }
+    for (int k = 0; k < w->n_aggs && rc == 0; k++) {
+        rval r = result_of(w->aggs[k].kind, w->aggs[k].type, w->arg_types[k], &a[k]);
+        rc = put_result(out, w->n_keys + 2 + k, w->aggs[k].type, &r);
+    }
+    return rc < 0 ? rc : (rc ? -rc : 0);
+}
+
+rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *ks, int n_keys,
+                                      const rill__sql_ltype **key_types,
+                                      const rill__sql_ltype **arg_types)
+{
+    rill__arena *a = pc->a;
+    wagg *w = rill__arena_alloc(a, sizeof *w);
+    *w = (wagg){.n_keys = n_keys,
+                .n_aggs = r->n_aggs,
+                .aggs = r->aggs,
+                .key_types = key_types,
+                .arg_types = arg_types};
+    rill_aggregate *agg = rill__arena_alloc(a, sizeof *agg);
+    *agg = (rill_aggregate){.acc_size = (size_t)RILL_MAX(r->n_aggs, 1) * sizeof(acc),
+                            .create = wagg_create,
+                            .add = wagg_add,
+                            .merge = wagg_merge,
+                            .result = wagg_result,
+                            .user = w};
+    /* the output: the keys, window_start, window_end, the aggregates: the rel's columns */
+    int n_out = n_keys + 2 + r->n_aggs;
+    rel_col *cols = rill__arena_alloc(a, (size_t)n_out * sizeof *cols);
+    for (int i = 0; i < n_keys; i++) {
+        char *nm = rill__arena_alloc(a, 16);
+        snprintf(nm, 16, "k%d", i);
+        cols[i] = (rel_col){nm, key_types[i]};
+    }
+    cols[n_keys] = (rel_col){"window_start", r->cols[r->n_keys].type};
+    cols[n_keys + 1] = (rel_col){"window_end", r->cols[r->n_keys + 1].type};
+    for (int k = 0; k < r->n_aggs; k++) {
+        char *nm = rill__arena_alloc(a, 16);
+        snprintf(nm, 16, "a%d", k);
+        cols[n_keys + 2 + k] = (rel_col){nm, r->aggs[k].type};
+    }
+    rill_schema *out = rill__sql_schema_of(pc, n_out, cols);
+    if (!out)
+        return NULL;
+    rill_stream *s = rill_window_aggregate_fn(ks, &r->window, out, agg);
+    rill_schema_free(out);
+    return s;
 }

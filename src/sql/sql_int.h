@@ -239,6 +239,12 @@ rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, con
                                          rill__sql_rex *const *outs, int n_keys);
 /* A GROUP BY's aggregation over an append-only input (group_agg.c). */
 rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r);
+/* A window aggregation of r with SQL's accumulators (group_agg.c): over ks (keyed by its first
+ * n_keys columns, then each aggregate's argument), its rows the keys, window_start, window_end
+ * and the aggregates in their types. */
+rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *ks, int n_keys,
+                                      const rill__sql_ltype **key_types,
+                                      const rill__sql_ltype **arg_types);
 /* The milliseconds of an INTERVAL literal of one unit (DAY, HOUR, MINUTE, SECOND with a
  * fraction), or -1 with err set (the place named). */
 int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e);

@@ -508,10 +508,97 @@ static char *field_name(plan_ctx *pc, int i)
     return s;
 }
 
+/* A window aggregation with SQL's own accumulators (aggregates of DECIMAL: exact, 38 digits,
+ * NULL past them), in the window operator's slices. */
+static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
+{
+    rill__arena *a = pc->a;
+    const rel *in = r->input;
+    int n_key_cols = RILL_MAX(r->n_keys, 1), n = n_key_cols + r->n_aggs;
+    rel_col *pcols = rill__arena_alloc(a, (size_t)n * sizeof *pcols);
+    rill__sql_rex **pouts = rill__arena_alloc(a, (size_t)n * sizeof *pouts);
+    const rill__sql_ltype **key_types = rill__arena_alloc(a, (size_t)n_key_cols * sizeof(void *));
+    const rill__sql_ltype **arg_types =
+        rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof(void *));
+    int k = 0;
+    for (int i = 0; i < r->n_keys; i++, k++) {
+        pcols[k] = in->cols[r->keys[i]];
+        pouts[k] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
+    }
+    if (r->n_keys == 0) { /* one group per window */
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
+    }
+    for (int i = 0; i < n_key_cols; i++) {
+        key_types[i] = pcols[i].type;
+        if (key_types[i]->root == RILL_SQLT_DECIMAL || key_types[i]->root == RILL_SQLT_FLOAT)
+            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
+                                      "A window aggregation of DECIMAL values keyed by a DECIMAL "
+                                      "or FLOAT column is not supported yet");
+    }
+    for (int i = 0; i < r->n_aggs; i++, k++) {
+        const rel_agg *g = &r->aggs[i];
+        if (g->distinct)
+            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
+                                      "DISTINCT aggregates in a window aggregation are not "
+                                      "supported yet (they are in GROUP BY)");
+        if (g->arg >= 0 && g->kind != AGG_COUNT && !rill__sql_is_numeric(in->cols[g->arg].type) &&
+            !rill__sql_is_timestamp(in->cols[g->arg].type))
+            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
+                                      "MIN and MAX of strings in a window aggregation are not "
+                                      "supported yet (they are in GROUP BY)");
+        if (g->arg >= 0) {
+            pcols[k] = in->cols[g->arg];
+            pouts[k] = rill__sql_x_input(a, g->arg, in->cols[g->arg].type);
+            arg_types[i] = in->cols[g->arg].type;
+        } else { /* COUNT(*) reads nothing */
+            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+            pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
+            arg_types[i] = NULL;
+        }
+    }
+    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, k, pcols, pouts, n_key_cols);
+    if (!ks)
+        return NULL;
+    rill_stream *w = rill__sql_window_agg_sql(pc, r, ks, n_key_cols, key_types, arg_types);
+    if (!w)
+        return NULL;
+    rill__buf d = {0}; /* its uid: the window, the keys, the aggregates and their arguments */
+    const rill_window_spec *ws = &r->window;
+    rill__buf_printf(&d, "v1 sql window %d %d %lld %lld %lld %lld", (int)ws->kind,
+                     (int)ws->domain, (long long)ws->size_ms, (long long)ws->slide_ms,
+                     (long long)ws->offset_ms, (long long)ws->gap_ms);
+    for (int i = 0; i < k; i++) {
+        rill__buf_putc(&d, ' ');
+        rill__sql_type_describe(pcols[i].type, &d);
+    }
+    for (int i = 0; i < r->n_aggs; i++)
+        rill__buf_printf(&d, "; %d", (int)r->aggs[i].kind);
+    rill__buf_putc(&d, '\0');
+    w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
+    rill__buf_free(&d);
+    if (!w || r->n_keys > 0)
+        return w;
+    /* without keys: the constant one dropped */
+    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *outs);
+    for (int i = 0; i < r->n_cols; i++)
+        outs[i] = rill__sql_x_input(a, i + 1, r->cols[i].type);
+    rill_schema *drop = rill__sql_schema_of(pc, r->n_cols, r->cols);
+    if (!drop)
+        return NULL;
+    w = rill__sql_calc(w, drop, NULL, r->n_cols, outs, pc->text, pc->err);
+    rill_schema_free(drop);
+    return w;
+}
+
 rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
 {
     rill__arena *a = pc->a;
     const rel *in = r->input;
+    for (int i = 0; i < r->n_aggs; i++) /* a DECIMAL argument: SQL's accumulators */
+        if (r->aggs[i].arg >= 0 && in->cols[r->aggs[i].arg].type->root == RILL_SQLT_DECIMAL &&
+            !r->aggs[i].distinct)
+            return window_agg_sql(pc, r);
     /* the calc before: the keys (or a constant one), then per aggregate what it accumulates:
      * its argument as BIGINT or DOUBLE (MIN/MAX keep TIMESTAMP), COUNT(x) as 1 or 0 */
     int n_pre = RILL_MAX(r->n_keys, 1) + r->n_aggs;
@@ -567,10 +654,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             bool approx = rill__sql_is_approx(at);
             bool keep = (g->kind == AGG_MIN || g->kind == AGG_MAX) && rill__sql_is_timestamp(at);
             const rill__sql_ltype *pt = keep ? at : approx ? dbl : bigint;
-            if (at->root == RILL_SQLT_DECIMAL)
-                return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                          "Aggregates over DECIMAL "
-                                          "are not supported yet");
+
             pouts[k] = rill__sql_cast_to(pc, arg, rill__sql_type_with_null(a, pt, true));
             pcols[k] = (rel_col){"$arg", pouts[k]->type};
             rill_agg_kind ak = g->kind == AGG_MIN   ? RILL_AGG_MIN
