@@ -1409,6 +1409,61 @@ def test_statement_set_shares_its_source(tmp):
         n = len(re.findall(r"source:t#[0-9a-f]{8}", r.err))  # the tasks' operator lists
         expect(n == 1, "p=%d: one source for the table in the job" % par, 1, n, r)
 
+def test_window_decimal_aggregates(tmp):
+    """Window aggregations of DECIMAL (exact: SUM to 38 digits, AVG with Flink's scale, MIN,
+    MAX, COUNT) over out-of-order rows with late rows, TUMBLE and HOP, against Python's Decimal,
+    at parallelism 1 and 3; keys with NULLs."""
+    from decimal import Decimal, ROUND_HALF_UP
+    rng = seeded_rng("sql-window-dec")
+    t0, t, rows = 1714564800000, 1714564800000, []
+    for _ in range(3000):
+        t += rng.randrange(0, 30)
+        ts = t - (rng.randrange(0, 4000) if rng.random() < 0.1 else rng.randrange(0, 500))
+        amt = None if rng.random() < 0.05 else Decimal(rng.randrange(-10**13, 10**13)) / 100
+        k = None if rng.random() < 0.05 else rng.choice(["a", "b", "c"])
+        rows.append((ts, k, amt))
+    inp = os.path.join(tmp, "d.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        for ts, k, amt in rows:
+            f.write("%s,%s,%s\n" % (fmt_ts(ts)[0], "" if k is None else k,
+                                     "" if amt is None else amt))
+    ddl = ("CREATE TABLE t (ts TIMESTAMP(3), k STRING, amt DECIMAL(13, 2), WATERMARK FOR ts AS "
+           "ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = '%s', "
+           "'format' = 'csv');\n" % inp)
+    for tvf, size, slide in (("TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)", 2000, 2000),
+                             ("HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' "
+                              "SECOND)", 3000, 1000)):
+        acc, wm = {}, None
+        for ts, k, amt in rows:
+            for st in range(ts - ts % slide, ts - size, -slide):
+                if wm is None or st + size - 1 > wm:
+                    acc.setdefault((k, st), []).append(amt)
+            wm = ts - 1000 if wm is None else max(wm, ts - 1000)
+        want = []
+        for (k, st), vals in acc.items():
+            vs = [v for v in vals if v is not None]
+            if vs:
+                avg = (sum(vs) / len(vs)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+                q = Decimal("0.01")
+                agg = "%s, %s, %s, %s" % (sum(vs).quantize(q), avg, min(vs).quantize(q),
+                                          max(vs).quantize(q))
+            else:
+                agg = "null, null, null, null"
+            want.append("+I[%s, %s, %s, %d, %d]" % ("null" if k is None else k, fmt_ts(st)[1],
+                                                  agg, len(vs), len(vals)))
+        want.sort()
+        script = os.path.join(tmp, "d.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(ddl + "SELECT k, window_start, SUM(amt), AVG(amt), MIN(amt), MAX(amt), "
+                    "COUNT(amt), COUNT(*) FROM TABLE(%s) GROUP BY k, window_start, window_end;\n"
+                    % tvf)
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            expect(got == want, "p=%d %s: DECIMAL window aggregates" % (par, tvf.split("(")[0]),
+                   sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1417,5 +1472,5 @@ if __name__ == "__main__":
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
-          test_values, test_statement_set_shares_its_source,
+          test_values, test_statement_set_shares_its_source, test_window_decimal_aggregates,
           test_with_queries, test_example_script])
