@@ -144,6 +144,10 @@ uint32_t rill__crc32c_sw(uint32_t crc, const void *p, size_t n);
 /* ---- time --------------------------------------------------------------------------------- */
 
 int64_t rill__now_ms(void);  /* wall clock, ms since the epoch */
+/* The proleptic Gregorian calendar: days since 1970-01-01 of a date (m 1..12, d 1..31), and
+ * the date of such a day number. */
+int64_t rill__days_from_civil(int64_t y, int m, int d);
+void rill__civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 /* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines. */
 void rill__cond_init_monotonic(pthread_cond_t *cv);
 /* Waits on cv (made by rill__cond_init_monotonic, mu held) for at most ms milliseconds. */

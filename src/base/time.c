@@ -45,3 +45,24 @@ void rill__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
     ts.tv_nsec = (long)(ns % 1000000000);
     pthread_cond_timedwait(cv, mu, &ts);
 }
+
+int64_t rill__days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void rill__civil_from_days(int64_t days, int64_t *y_out, int *m_out, int *d_out)
+{
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    *y_out = y + (m <= 2), *m_out = (int)m, *d_out = (int)d;
+}

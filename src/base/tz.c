@@ -41,16 +41,6 @@ static pthread_mutex_t zones_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- calendar ------------------------------------------------------------------------------ */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int64_t year_of_days(int64_t days)
 {
     int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
@@ -198,13 +188,13 @@ static bool posix_rule(rill__tz *z, const char *s)
 /* The local seconds (since 1970-01-01T00:00 local) at which a rule date falls in year y. */
 static int64_t rule_local(const rule_date *r, int64_t y)
 {
-    int64_t jan1 = days_from_civil(y, 1, 1), day;
+    int64_t jan1 = rill__days_from_civil(y, 1, 1), day;
     if (r->kind == 'J')
         day = jan1 + r->n - 1 + (is_leap(y) && r->n >= 60);
     else if (r->kind == 'N')
         day = jan1 + r->n;
     else {
-        int64_t first = days_from_civil(y, r->m, 1);
+        int64_t first = rill__days_from_civil(y, r->m, 1);
         int dow = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday (4) */
         int d = 1 + (r->d - dow + 7) % 7 + (r->w - 1) * 7;
         while (d > month_days(y, r->m))

@@ -161,16 +161,6 @@ void rill__fs_unescape(const char *s, size_t n, rill__buf *out)
 
 /* ---- partition time ------------------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int month_days(int64_t y, int m)
 {
     static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -380,7 +370,7 @@ int rill__fs_partition_time(const rill__fs_opts *o, const char *rel, int64_t *ms
                            "'partition.time-extractor.timestamp-formatter')",
                            rel, t, o->time_format ? o->time_format : "yyyy-MM-dd [HH:mm:ss]");
     else
-        *ms_out = days_from_civil(f.year, f.month, f.day) * 86400000 + (int64_t)f.hour * 3600000 +
+        *ms_out = rill__days_from_civil(f.year, f.month, f.day) * 86400000 + (int64_t)f.hour * 3600000 +
                   (int64_t)f.minute * 60000 + (int64_t)f.second * 1000 + f.milli;
     rill__buf_free(&text);
     return rc;

@@ -18,29 +18,6 @@
 
 
 /* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int days_in_month(int y, int m)
 {
     static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -63,7 +40,7 @@ static bool parse_date(const char *s, size_t n, int64_t *days)
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return false;
-    *days = days_from_civil(y, mo, d);
+    *days = rill__days_from_civil(y, mo, d);
     return true;
 }
 
@@ -373,7 +350,7 @@ static void put_date(rill__buf *out, int64_t days)
 {
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    rill__civil_from_days(days, &y, &m, &d);
     rill__buf_printf(out, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 

@@ -83,17 +83,6 @@ static int resolve(const rel *in, const rill__sql_name *n)
 /* ---- literals ----------------------------------------------------------------------------------
  */
 
-/* Days from 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* 'yyyy-MM-dd HH:mm:ss[.fffffffff]' (the time part optional): ms or ns since the epoch, and
  * the fraction's digits. */
 static bool parse_timestamp(const char *s, int64_t *ms, int64_t *ns, int *digits)
@@ -122,7 +111,7 @@ static bool parse_timestamp(const char *s, int64_t *ms, int64_t *ns, int *digits
     int64_t f = 0;
     for (int k = 0; k < 9; k++)
         f = f * 10 + (k < *digits ? frac[k] - '0' : 0);
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    int64_t secs = rill__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     *ms = secs * 1000 + f / 1000000;
     *ns = secs * 1000000000 + f;
     return true;

@@ -31,27 +31,6 @@ static int64_t floor_mod(int64_t a, int64_t b)
     return a - floor_div(a, b) * b;
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil(int64_t days, int64_t *y_out, int *m_out, int *d_out)
-{
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    *y_out = y + (m <= 2), *m_out = (int)m, *d_out = (int)d;
-}
-
 static bool is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -74,13 +53,13 @@ static int iso_week(int64_t days, int64_t *year_out)
 {
     int64_t y;
     int m, d;
-    civil(days, &y, &m, &d);
+    rill__civil_from_days(days, &y, &m, &d);
     int isodow = (weekday(days) + 6) % 7; /* 0 Monday */
     int64_t thursday = days - isodow + 3; /* the week's Thursday decides its year */
     int64_t ty;
-    civil(thursday, &ty, &m, &d);
+    rill__civil_from_days(thursday, &ty, &m, &d);
     *year_out = ty;
-    return (int)((thursday - days_from_civil(ty, 1, 1)) / 7 + 1);
+    return (int)((thursday - rill__days_from_civil(ty, 1, 1)) / 7 + 1);
 }
 
 /* A date plus m months, the day cut to the month's length (Flink's addMonths). */
@@ -88,13 +67,13 @@ static int64_t add_months(int64_t days, int64_t months)
 {
     int64_t y;
     int m, d;
-    civil(days, &y, &m, &d);
+    rill__civil_from_days(days, &y, &m, &d);
     int64_t t = y * 12 + (m - 1) + months;
     y = floor_div(t, 12);
     m = (int)floor_mod(t, 12) + 1;
     if (d > month_days(y, m))
         d = month_days(y, m);
-    return days_from_civil(y, m, d);
+    return rill__days_from_civil(y, m, d);
 }
 
 /* Whole months from (d1, t1) to (d0, t0) (days and time of day), as Calcite counts them: the
@@ -125,7 +104,7 @@ static void split(int64_t secs, int64_t ns, dtm *t)
 {
     t->days = floor_div(secs, DAYS);
     int64_t sod = secs - t->days * DAYS;
-    civil(t->days, &t->y, &t->mo, &t->d);
+    rill__civil_from_days(t->days, &t->y, &t->mo, &t->d);
     t->h = (int)(sod / 3600);
     t->mi = (int)(sod / 60 % 60);
     t->s = (int)(sod % 60);
@@ -212,7 +191,7 @@ static void put_date(rill__buf *b, int64_t days)
 {
     int64_t y;
     int m, d;
-    civil(days, &y, &m, &d);
+    rill__civil_from_days(days, &y, &m, &d);
     rill__buf_printf(b, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 
@@ -268,7 +247,7 @@ static bool parse_ymd(const char **p, const char *e, int64_t *days)
     if (!digits(p, e, 1, 4, &y) || *p >= e || *(*p)++ != '-' || !digits(p, e, 1, 2, &m) ||
         *p >= e || *(*p)++ != '-' || !digits(p, e, 1, 2, &d) || !valid_ymd(y, m, d))
         return false;
-    *days = days_from_civil(y, (int)m, (int)d);
+    *days = rill__days_from_civil(y, (int)m, (int)d);
     return true;
 }
 
@@ -348,7 +327,7 @@ static bool parse_date_text(const char *s, size_t n, int64_t *days)
     }
     if (!valid_ymd(v[0], v[1], v[2]))
         return false;
-    *days = days_from_civil(v[0], (int)v[1], (int)v[2]);
+    *days = rill__days_from_civil(v[0], (int)v[1], (int)v[2]);
     return true;
 }
 
@@ -480,7 +459,7 @@ static const char *format_pattern(rill__buf *b, const char *pat, size_t n, const
             put_num(b, t->d, c);
             break;
         case 'D':
-            put_num(b, t->days - days_from_civil(t->y, 1, 1) + 1, c);
+            put_num(b, t->days - rill__days_from_civil(t->y, 1, 1) + 1, c);
             break;
         case 'H':
             put_num(b, t->h, c);
@@ -695,12 +674,12 @@ static bool parse_pattern(const char *s, size_t n, const char *pat, size_t pn, b
         h += 12;
     if (sdf) { /* lenient: out-of-range fields roll over */
         int64_t t = y * 12 + (mo - 1);
-        int64_t days = days_from_civil(floor_div(t, 12), (int)floor_mod(t, 12) + 1, 1) + d - 1;
+        int64_t days = rill__days_from_civil(floor_div(t, 12), (int)floor_mod(t, 12) + 1, 1) + d - 1;
         *secs = days * DAYS + h * 3600 + mi * 60 + sec;
     } else {
         if (!valid_ymd(y, mo, d) || h > 23 || mi > 59 || sec > 59)
             return false;
-        *secs = days_from_civil(y, (int)mo, (int)d) * DAYS + h * 3600 + mi * 60 + sec;
+        *secs = rill__days_from_civil(y, (int)mo, (int)d) * DAYS + h * 3600 + mi * 60 + sec;
     }
     *ns = frac;
     return true;
@@ -1012,7 +991,7 @@ static int64_t extract_local(rill__sql_unit u, int64_t secs, int64_t ns)
     case RILL_SQL_UNIT_ISODOW:
         return (weekday(d.days) + 6) % 7 + 1;
     case RILL_SQL_UNIT_DOY:
-        return d.days - days_from_civil(d.y, 1, 1) + 1;
+        return d.days - rill__days_from_civil(d.y, 1, 1) + 1;
     case RILL_SQL_UNIT_EPOCH: /* Flink's: milliseconds / 1000, truncated */
         return secs < 0 && ns > 0 ? secs + 1 : secs;
     case RILL_SQL_UNIT_DECADE:
@@ -1489,32 +1468,32 @@ int rill__sql_fn_time_ceil_floor_row(rill__sql_fn_ctx *c, const rill__sql_val *a
     } else {
         int64_t y;
         int m, d;
-        civil(days, &y, &m, &d);
+        rill__civil_from_days(days, &y, &m, &d);
         int64_t lo, hi;
         switch (u) {
         case RILL_SQL_UNIT_WEEK: /* weeks start on Sunday */
             lo = days - weekday(days), hi = lo + 7;
             break;
         case RILL_SQL_UNIT_MONTH:
-            lo = days_from_civil(y, m, 1), hi = add_months(lo, 1);
+            lo = rill__days_from_civil(y, m, 1), hi = add_months(lo, 1);
             break;
         case RILL_SQL_UNIT_QUARTER:
-            lo = days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), hi = add_months(lo, 3);
+            lo = rill__days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), hi = add_months(lo, 3);
             break;
         case RILL_SQL_UNIT_YEAR:
-            lo = days_from_civil(y, 1, 1), hi = days_from_civil(y + 1, 1, 1);
+            lo = rill__days_from_civil(y, 1, 1), hi = rill__days_from_civil(y + 1, 1, 1);
             break;
         case RILL_SQL_UNIT_DECADE:
-            lo = days_from_civil(floor_div(y, 10) * 10, 1, 1);
-            hi = days_from_civil(floor_div(y, 10) * 10 + 10, 1, 1);
+            lo = rill__days_from_civil(floor_div(y, 10) * 10, 1, 1);
+            hi = rill__days_from_civil(floor_div(y, 10) * 10 + 10, 1, 1);
             break;
         case RILL_SQL_UNIT_CENTURY: /* 2001-01-01 starts the 21st */
-            lo = days_from_civil(floor_div(y - 1, 100) * 100 + 1, 1, 1);
-            hi = days_from_civil(floor_div(y - 1, 100) * 100 + 101, 1, 1);
+            lo = rill__days_from_civil(floor_div(y - 1, 100) * 100 + 1, 1, 1);
+            hi = rill__days_from_civil(floor_div(y - 1, 100) * 100 + 101, 1, 1);
             break;
         default: /* MILLENNIUM */
-            lo = days_from_civil(floor_div(y - 1, 1000) * 1000 + 1, 1, 1);
-            hi = days_from_civil(floor_div(y - 1, 1000) * 1000 + 1001, 1, 1);
+            lo = rill__days_from_civil(floor_div(y - 1, 1000) * 1000 + 1, 1, 1);
+            hi = rill__days_from_civil(floor_div(y - 1, 1000) * 1000 + 1001, 1, 1);
             break;
         }
         lo_s = lo * DAYS, hi_s = hi * DAYS;

@@ -118,23 +118,12 @@ static void java_number(rill__buf *out, double d, bool is_float)
     rill__buf_printf(out, "E%d", exp10);
 }
 
-/* The proleptic Gregorian date of a day number (days since 1970-01-01). */
-static void civil(int64_t days, int64_t *y_out, int64_t *m_out, int64_t *d_out)
-{
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    *y_out = y + (m <= 2), *m_out = m, *d_out = d;
-}
-
 /* LocalDate.toString: yyyy-MM-dd. */
 static void put_date(rill__buf *out, int64_t days)
 {
-    int64_t y, m, d;
-    civil(days, &y, &m, &d);
+    int64_t y;
+    int m, d;
+    rill__civil_from_days(days, &y, &m, &d);
     rill__buf_printf(out, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
 }
 
@@ -192,8 +181,9 @@ void rill__sql_java_datetime(rill__buf *out, int64_t v, bool nanos, bool instant
     int64_t days = secs / 86400, sod = secs % 86400;
     if (sod < 0)
         sod += 86400, days--;
-    int64_t y, m, d;
-    civil(days, &y, &m, &d);
+    int64_t y;
+    int m, d;
+    rill__civil_from_days(days, &y, &m, &d);
     rill__buf_printf(out, "%04lld-%02lld-%02lldT%02lld:%02lld", (long long)y, (long long)m,
                      (long long)d, (long long)(sod / 3600), (long long)(sod / 60 % 60));
     if (sod % 60 || ns || instant) {
