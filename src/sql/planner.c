@@ -267,7 +267,7 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
 
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
 
-static rel *plan_view(plan_ctx *pc, sql_view *v)
+rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v)
 {
     const char *text = pc->text;
     pc->text = v->ast->text;
@@ -323,7 +323,7 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
                 return plan_table(pc, t, f->pos);
             sql_view *v = rill__sql_find_view(pc->s, name);
             if (v)
-                return plan_view(pc, v);
+                return rill__sql_plan_view(pc, v);
         }
         return ERR(pc, f->pos, "Object '%s' not found", name);
     }

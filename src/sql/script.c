@@ -238,11 +238,45 @@ static int show(rill__sql_session *s, const rill__sql_stmt *st, const char *text
     return 0;
 }
 
+/* DESCRIBE of a view: the columns of its query (name, type, null; no key, extras or
+ * watermark), as Flink prints them. */
+static int describe_view(rill__sql_session *s, sql_view *v, rill__err *err)
+{
+    rill__arena a;
+    rill__arena_init(&a, 16384);
+    plan_ctx pc = {.s = s, .a = &a, .text = v->ast->text, .err = err};
+    rel *r = rill__sql_plan_view(&pc, v);
+    if (!r) {
+        rill__arena_close(&a);
+        return err->code ? err->code : RILL_EINVAL;
+    }
+    static const char *const head[] = {"name", "type", "null", "key", "extras", "watermark"};
+    const char **cells = rill__xcalloc((size_t)r->n_cols * 6 + 1, sizeof *cells);
+    for (int i = 0; i < r->n_cols; i++) {
+        const char **row = cells + i * 6;
+        rill__buf b = {0};
+        rill__sql_type_describe(rill__sql_type_with_null(&a, r->cols[i].type, true), &b);
+        rill__buf_putc(&b, '\0');
+        row[0] = r->cols[i].name;
+        row[1] = rill__arena_strdup(&a, (const char *)b.data);
+        rill__buf_free(&b);
+        row[2] = r->cols[i].type->nullable ? "TRUE" : "FALSE";
+        row[3] = row[4] = row[5] = "";
+    }
+    tableau(s->out, 6, head, r->n_cols, cells);
+    free(cells);
+    rill__arena_close(&a);
+    return 0;
+}
+
 static int describe(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
                     rill__err *err)
 {
     const rill__sql_name *nm = &st->u.describe.name;
     sql_table *t = rill__sql_find_table(s, nm->parts[nm->n_parts - 1].text);
+    sql_view *v = t ? NULL : rill__sql_find_view(s, nm->parts[nm->n_parts - 1].text);
+    if (v)
+        return describe_view(s, v, err);
     if (!t)
         return ERR(text, err, nm->pos,
                    "Tables or views with the identifier "

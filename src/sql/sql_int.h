@@ -221,6 +221,8 @@ typedef struct plan_ctx {
  * refuses the savepoint naming the operator (jobmanager.c); an unchanged operator keeps its
  * uid and its state. s is returned. */
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
+/* The relation of a view's query (its columns for DESCRIBE). */
+rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
 /* The 32-bit digest of desc uids carry. */
 unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where

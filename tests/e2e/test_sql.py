@@ -229,11 +229,14 @@ CREATE TABLE orders (id BIGINT NOT NULL, amount DOUBLE, ts TIMESTAMP(3),
 CREATE VIEW big AS SELECT id FROM orders WHERE amount > 100;
 SHOW TABLES;
 DESCRIBE orders;
+DESCRIBE big;
 """)
     r = run(["run", script])
     expect_rc(r, 0)
     for needle in ("|        big |", "|     orders |", "2 rows in set",
-                   "| TIMESTAMP(3) *ROWTIME* |", "PRI(id)", "INTERVAL '5' SECOND"):
+                   "| TIMESTAMP(3) *ROWTIME* |", "PRI(id)", "INTERVAL '5' SECOND",
+                   "|   id | BIGINT | FALSE |     |        |           |\n"
+                   "+------+--------+-------+-----+--------+-----------+\n1 row in set"):
         expect_in(needle, r.out, "SHOW TABLES / DESCRIBE output", r)
 
 
