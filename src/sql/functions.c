@@ -86,3 +86,29 @@ static int not_null_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sq
 
 const rill__sql_fn rill__sql_fn_not_null = {"$NOT_NULL", 2, 2, 0, not_null_infer, not_null_row,
                                             NULL, NULL};
+
+/* $WINDOW_START(ts, size, offset): the start of the tumbling window of ts (SEMANTICS.md: ts -
+ * ((ts - offset) mod size), the mod never negative), in ts's unit (ms, or ns past precision 3;
+ * size and offset are ms). */
+static const rill__sql_ltype *window_start_infer(rill__arena *a, const rill__sql_fn_call *call,
+                                                 const rill__sql_ltype **cast, char *msg,
+                                                 size_t cap)
+{
+    (void)cast;
+    (void)msg;
+    (void)cap;
+    return rill__sql_type_with_attr(a, call->args[0]->type, RILL_SQLA_NONE);
+}
+
+static int window_start_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val *out)
+{
+    int64_t unit = c->x->args[0]->type->precision > 3 ? 1000000 : 1;
+    int64_t t = (int64_t)args[0].v, size = (int64_t)args[1].v * unit;
+    int64_t off = (int64_t)args[2].v * unit;
+    int64_t m = (t - off) % size;
+    out->v = (uint64_t)(t - (m < 0 ? m + size : m));
+    return 0;
+}
+
+const rill__sql_fn rill__sql_fn_window_start = {
+    "$WINDOW_START", 3, 3, RILL_SQLF_STRICT, window_start_infer, window_start_row, NULL, NULL};

@@ -114,6 +114,10 @@ const rill__sql_fn *rill__sql_fn_find(const char *name);
 /* $NOT_NULL(x, 'column'): x, or an error naming the column (a NOT NULL sink column). */
 extern const rill__sql_fn rill__sql_fn_not_null;
 
+/* $WINDOW_START(ts, size_ms, offset_ms): the start of ts's tumbling window (a window TVF without
+ * an aggregation). */
+extern const rill__sql_fn rill__sql_fn_window_start;
+
 /* Each family's table, ended by an entry with a NULL name. */
 extern const rill__sql_fn rill__sql_fn_string[];
 extern const rill__sql_fn rill__sql_fn_time[];

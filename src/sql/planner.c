@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "functions.h"
 #include "sql_int.h"
 
 #define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
@@ -779,6 +780,57 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
 
 static rill_stream *build_rel(plan_ctx *pc, rel *r);
 
+/* A TUMBLE window TVF without an aggregation: each row with window_start, window_end and
+ * window_time (window_end - 1 ms) added (Flink's); HOP, CUMULATE and SESSION, which give a row
+ * once per window it is in, only under an aggregation so far. */
+static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
+{
+    if (r->window.kind != RILL_WINDOW_TUMBLING || r->window.domain != RILL_EVENT_TIME) {
+        rill__err_set(pc->err, RILL_EINVAL,
+                      "a HOP, CUMULATE or SESSION window TVF, or one over processing time, is "
+                      "supported under a GROUP BY window_start, window_end so far (TUMBLE over "
+                      "event time also without)");
+        return NULL;
+    }
+    rill_stream *in = rill__sql_build(pc, r->input);
+    if (!in)
+        return NULL;
+    rill__arena *a = pc->a;
+    int n_in = r->input->n_cols;
+    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *outs);
+    for (int i = 0; i < n_in; i++)
+        outs[i] = rill__sql_x_input(a, i, r->input->cols[i].type);
+    const rill__sql_ltype *ts_t = r->input->cols[r->time_col].type;
+    const rill__sql_ltype *big = rill__sql_type_of(a, RILL_SQLT_BIGINT, false);
+    const rill__sql_ltype *ws_t = r->cols[n_in].type;
+    rill__sql_rex *args[] = {rill__sql_x_input(a, r->time_col, ts_t),
+                             rill__sql_x_literal(a, big, (uint64_t)r->window.size_ms),
+                             rill__sql_x_literal(a, big, (uint64_t)r->window.offset_ms)};
+    rill__sql_rex *start = rill__sql_x_call(a, RILL_SQLX_FUNC, ts_t, 3, args);
+    rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
+    *call = (rill__sql_fn_call){.fn = &rill__sql_fn_window_start, .name = "$WINDOW_START",
+                                .n_args = 3, .args = start->args};
+    start->fn = &rill__sql_fn_window_start;
+    start->call = call;
+    start = rill__sql_cast_to(pc, start, ws_t); /* to TIMESTAMP(3), as window_start is */
+    /* window_end = start + size, window_time = end - 1 ms: interval arithmetic */
+    const rill__sql_ltype *ivl = rill__sql_type_interval(a, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3,
+                                                         false);
+    rill__sql_rex *plus[] = {start, rill__sql_x_literal(a, ivl, (uint64_t)r->window.size_ms)};
+    rill__sql_rex *end = rill__sql_x_call(a, RILL_SQLX_PLUS, ws_t, 2, plus);
+    rill__sql_rex *minus[] = {end, rill__sql_x_literal(a, ivl, 1)};
+    rill__sql_rex *wtime = rill__sql_x_call(a, RILL_SQLX_MINUS, ws_t, 2, minus);
+    outs[n_in] = start;
+    outs[n_in + 1] = end;
+    outs[n_in + 2] = wtime;
+    rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
+    if (!out)
+        return NULL;
+    rill_stream *s = rill__sql_calc(in, out, NULL, r->n_cols, outs, pc->text, pc->err);
+    rill_schema_free(out);
+    return s;
+}
+
 /* VALUES: a generator of its rows (row n is the n-th), bounded, checkpointed as one. */
 typedef struct values_cfg {
     const rel *r;
@@ -843,10 +895,7 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
     case REL_VALUES:
         return values_source(pc, r);
     case REL_WINDOW_TVF:
-        rill__err_set(pc->err, RILL_EINVAL,
-                      "a window TVF is supported under a GROUP BY "
-                      "window_start, window_end so far");
-        return NULL;
+        return window_tvf_rows(pc, r);
     case REL_CALC: {
         rill_stream *in = rill__sql_build(pc, r->input);
         if (!in)

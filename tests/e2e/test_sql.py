@@ -1467,6 +1467,42 @@ def test_window_decimal_aggregates(tmp):
             expect(got == want, "p=%d %s: DECIMAL window aggregates" % (par, tvf.split("(")[0]),
                    sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
 
+def test_tumble_tvf_rows(tmp):
+    """A TUMBLE window TVF without an aggregation: every row (late ones too, as Flink's
+    WindowTableFunctionOperator emits them) with window_start, window_end and window_time,
+    with an offset and timestamps before 1970, at parallelism 1 and 3; HOP without an
+    aggregation is refused with a message."""
+    rng = seeded_rng("sql-tvf-rows")
+    rows = [rng.randrange(-10**7, 10**7) for _ in range(400)]
+    inp = os.path.join(tmp, "r.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % (fmt_ts(ms)[0], i) for i, ms in enumerate(rows)))
+    ddl = ("CREATE TABLE t (ts TIMESTAMP(3), i INT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)"
+           " WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n" % inp)
+    size, off = 7000, 2000
+    want = []
+    for i, ms in enumerate(rows):
+        st = ms - (ms - off) % size
+        want.append("+I[%d, %s, %s, %s]" % (i, fmt_ts(st)[1], fmt_ts(st + size)[1],
+                                            fmt_ts(st + size - 1)[1]))
+    want.sort()
+    script = os.path.join(tmp, "r.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT i, window_start, window_end, window_time FROM TABLE(TUMBLE(TABLE t, "
+                "DESCRIPTOR(ts), INTERVAL '7' SECOND, INTERVAL '2' SECOND));\n")
+    for par in (1, 3):
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+        expect(got == want, "p=%d: TUMBLE's rows" % par, want[:3],
+               sorted(set(got) - set(want))[:3], r)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, "
+                "INTERVAL '2' SECOND));\n")
+    r = run(["run", script])
+    expect_rc(r, 1)
+    expect_in("supported under a GROUP BY window_start, window_end so far", r.err, "HOP", r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1476,4 +1512,5 @@ if __name__ == "__main__":
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
           test_values, test_statement_set_shares_its_source, test_window_decimal_aggregates,
+          test_tumble_tvf_rows,
           test_with_queries, test_example_script])
