@@ -783,14 +783,80 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r);
 /* A TUMBLE window TVF without an aggregation: each row with window_start, window_end and
  * window_time (window_end - 1 ms) added (Flink's); HOP, CUMULATE and SESSION, which give a row
  * once per window it is in, only under an aggregation so far. */
+/* HOP and CUMULATE without an aggregation: each row once per window it is in. */
+typedef struct tvf_rows {
+    int n_in, time_col;
+    bool ns; /* the time column's values are ns (precision past 3) */
+    rill_window_spec w;
+} tvf_rows;
+
+static int64_t floor_mod_ms(int64_t a, int64_t m)
+{
+    int64_t r = a % m;
+    return r < 0 ? r + m : r;
+}
+
+static int tvf_emit(rill_ctx *ctx, const tvf_rows *tr, const rill_row *in, int64_t start,
+                    int64_t end)
+{
+    rill_row out;
+    int rc = rill_emit(ctx, &out);
+    if (rc < 0 || (rc = rill_row_copy(&out, in)) < 0)
+        return rc;
+    rill_row_set_ts(&out, tr->n_in, start);
+    rill_row_set_ts(&out, tr->n_in + 1, end);
+    rill_row_set_ts(&out, tr->n_in + 2, end - 1);
+    return 0;
+}
+
+static int tvf_rows_fn(rill_ctx *ctx, const rill_row *in)
+{
+    const tvf_rows *tr = rill_ctx_user(ctx);
+    if (rill_row_is_null(in, tr->time_col))
+        return 0; /* no time, no window (Flink's) */
+    int64_t t = (int64_t)in->v[tr->time_col];
+    if (tr->ns)
+        t = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
+    const rill_window_spec *w = &tr->w;
+    int rc = 0;
+    if (w->kind == RILL_WINDOW_CUMULATE) { /* [b, b + k * step) for the ends past t */
+        int64_t b = t - floor_mod_ms(t - w->offset_ms, w->size_ms);
+        for (int64_t e = b + (t - b) / w->slide_ms * w->slide_ms + w->slide_ms;
+             e <= b + w->size_ms && rc == 0; e += w->slide_ms)
+            rc = tvf_emit(ctx, tr, in, b, e);
+        return rc;
+    }
+    /* HOP: the windows [st, st + size) with st from the last start down past t - size */
+    int64_t last = t - floor_mod_ms(t - w->offset_ms, w->slide_ms);
+    for (int64_t st = last; st > t - w->size_ms && rc == 0; st -= w->slide_ms)
+        rc = tvf_emit(ctx, tr, in, st, st + w->size_ms);
+    return rc;
+}
+
 static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
 {
-    if (r->window.kind != RILL_WINDOW_TUMBLING || r->window.domain != RILL_EVENT_TIME) {
+    if (r->window.kind == RILL_WINDOW_SESSION || r->window.domain != RILL_EVENT_TIME) {
         rill__err_set(pc->err, RILL_EINVAL,
-                      "a HOP, CUMULATE or SESSION window TVF, or one over processing time, is "
-                      "supported under a GROUP BY window_start, window_end so far (TUMBLE over "
+                      "a SESSION window TVF, or one over processing time, is supported under a "
+                      "GROUP BY window_start, window_end so far (TUMBLE, HOP and CUMULATE over "
                       "event time also without)");
         return NULL;
+    }
+    if (r->window.kind != RILL_WINDOW_TUMBLING) { /* a row per window: a flat map */
+        rill_stream *in = rill__sql_build(pc, r->input);
+        if (!in)
+            return NULL;
+        tvf_rows *tr = rill__arena_alloc(pc->a, sizeof *tr);
+        *tr = (tvf_rows){.n_in = r->input->n_cols,
+                         .time_col = r->time_col,
+                         .ns = r->input->cols[r->time_col].type->precision > 3,
+                         .w = r->window};
+        rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
+        if (!out)
+            return NULL;
+        rill_stream *s = rill_stream_flat_map(in, out, tvf_rows_fn, tr);
+        rill_schema_free(out);
+        return s;
     }
     rill_stream *in = rill__sql_build(pc, r->input);
     if (!in)

@@ -1468,10 +1468,10 @@ def test_window_decimal_aggregates(tmp):
                    sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
 
 def test_tumble_tvf_rows(tmp):
-    """A TUMBLE window TVF without an aggregation: every row (late ones too, as Flink's
+    """Window TVFs without an aggregation: TUMBLE gives every row (late ones too, as Flink's
     WindowTableFunctionOperator emits them) with window_start, window_end and window_time,
-    with an offset and timestamps before 1970, at parallelism 1 and 3; HOP without an
-    aggregation is refused with a message."""
+    with an offset and timestamps before 1970; HOP and CUMULATE give a row per window it is
+    in; at parallelism 1 and 3; SESSION without an aggregation is refused with a message."""
     rng = seeded_rng("sql-tvf-rows")
     rows = [rng.randrange(-10**7, 10**7) for _ in range(400)]
     inp = os.path.join(tmp, "r.csv")
@@ -1496,12 +1496,32 @@ def test_tumble_tvf_rows(tmp):
         got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
         expect(got == want, "p=%d: TUMBLE's rows" % par, want[:3],
                sorted(set(got) - set(want))[:3], r)
+    # HOP and CUMULATE: a row per window it is in
+    cases = [
+        ("HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)",
+         lambda ms: [(st, st + 6000) for st in range(ms - ms % 2000, ms - 6000, -2000)]),
+        ("CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)",
+         lambda ms: [(ms - ms % 6000, ms - ms % 6000 + k * 2000) for k in (1, 2, 3)
+                     if ms - ms % 6000 + k * 2000 > ms]),
+    ]
+    for tvf, windows in cases:
+        want = sorted("+I[%d, %s, %s, %s]" % (i, fmt_ts(st)[1], fmt_ts(en)[1], fmt_ts(en - 1)[1])
+                      for i, ms in enumerate(rows) for st, en in windows(ms))
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(ddl + "SELECT i, window_start, window_end, window_time FROM TABLE(%s);\n"
+                    % tvf)
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines())
+            expect(got == want, "p=%d %s: a row per window" % (par, tvf.split("(")[0]),
+                   want[:3], sorted(set(got) - set(want))[:3], r)
     with open(script, "w", encoding="utf-8") as f:
-        f.write(ddl + "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, "
-                "INTERVAL '2' SECOND));\n")
+        f.write(ddl + "SELECT * FROM TABLE(SESSION(TABLE t, DESCRIPTOR(ts), INTERVAL '1' "
+                "SECOND));\n")
     r = run(["run", script])
     expect_rc(r, 1)
-    expect_in("supported under a GROUP BY window_start, window_end so far", r.err, "HOP", r)
+    expect_in("supported under a GROUP BY window_start, window_end so far", r.err, "SESSION", r)
 
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
