@@ -1467,7 +1467,7 @@ def test_window_decimal_aggregates(tmp):
             expect(got == want, "p=%d %s: DECIMAL window aggregates" % (par, tvf.split("(")[0]),
                    sorted(set(want) - set(got))[:3], sorted(set(got) - set(want))[:3], r)
 
-def test_tumble_tvf_rows(tmp):
+def test_window_tvf_rows(tmp):
     """Window TVFs without an aggregation: TUMBLE gives every row (late ones too, as Flink's
     WindowTableFunctionOperator emits them) with window_start, window_end and window_time,
     with an offset and timestamps before 1970; HOP and CUMULATE give a row per window it is
@@ -1532,5 +1532,5 @@ if __name__ == "__main__":
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
           test_values, test_statement_set_shares_its_source, test_window_decimal_aggregates,
-          test_tumble_tvf_rows,
+          test_window_tvf_rows,
           test_with_queries, test_example_script])
