@@ -220,6 +220,16 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
     case REL_WINDOW_TVF:
         rill__buf_printf(b, "WindowTableFunction(...)");
         break;
+    case REL_LIMIT:
+        rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);
+        if (r->limit >= 0)
+            rill__buf_printf(b, "%lld", (long long)r->limit);
+        else
+            rill__buf_printf(b, "unlimited");
+        rill__buf_printf(b, "], parallelism=[%d], state=[the count of rows seen, under one "
+                            "key: one subtask takes every row]",
+                         par);
+        break;
     case REL_VALUES: /* Flink's: Values(tuples=[[{ 1, _UTF-16LE'a' }, ...]]) */
         rill__buf_printf(b, "Values(tuples=[[");
         for (int i = 0; i < r->n_rows; i++) {

@@ -623,21 +623,54 @@ static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
     return out;
 }
 
+/* A constant non-negative integer of LIMIT or OFFSET; -1 (err set) when e is none. */
+static int64_t row_count(plan_ctx *pc, const rill__sql_expr *e, const char *what)
+{
+    rel none = {.kind = REL_CALC};
+    rill__sql_rex *x = rill__sql_bind(pc, &none, e);
+    if (!x)
+        return -1;
+    x = rill__sql_fold(pc->a, x, pc->text);
+    if (x->op != RILL_SQLX_LITERAL || x->lit_null || !rill__sql_is_integer(x->type) ||
+        (int64_t)x->lit < 0) {
+        rill__sql_error(pc->err, pc->text, e->pos, "%s takes a constant integer of 0 or more",
+                        what);
+        return -1;
+    }
+    return (int64_t)x->lit;
+}
+
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->n_order)
         return ERR(pc, q->order[0].expr->pos, "ORDER BY is not supported yet");
-    if (q->limit || q->offset)
-        return ERR(pc, (q->limit ? q->limit : q->offset)->pos,
-                   "LIMIT and OFFSET are not supported yet");
+    rel *r;
     switch (q->kind) {
     case RILL_SQL_Q_SELECT:
-        return plan_select(pc, q);
+        r = plan_select(pc, q);
+        break;
     case RILL_SQL_Q_SETOP:
         return ERR(pc, q->pos, "UNION, INTERSECT and EXCEPT are not supported yet");
     default:
-        return plan_values(pc, q);
+        r = plan_values(pc, q);
+        break;
     }
+    if (!r || (!q->limit && !q->offset))
+        return r;
+    /* LIMIT n [OFFSET m]: the first rows as they come (Flink's streaming Limit) */
+    const rill__sql_expr *at = q->limit ? q->limit : q->offset;
+    if (r->updates)
+        return ERR(pc, at->pos, "LIMIT over an updating input is not supported yet");
+    int64_t limit = q->limit ? row_count(pc, q->limit, "LIMIT") : -1;
+    int64_t offset = q->offset ? row_count(pc, q->offset, "OFFSET") : 0;
+    if ((q->limit && limit < 0) || offset < 0)
+        return NULL;
+    rel *l = rel_new(pc, REL_LIMIT, r->n_cols);
+    memcpy(l->cols, r->cols, (size_t)r->n_cols * sizeof *l->cols);
+    l->input = r;
+    l->limit = limit;
+    l->offset = offset;
+    return l;
 }
 
 /* ---- streams -------------------------------------------------------------------------------- */
@@ -779,6 +812,75 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
 }
 
 static rill_stream *build_rel(plan_ctx *pc, rel *r);
+
+/* LIMIT: one counter (keyed state under one constant key, so one subtask sees every row, in
+ * arrival order) of the rows seen; rows past the offset and within the limit go on. */
+typedef struct limit_cfg {
+    rill_state_desc *count;
+    int64_t limit, offset;
+} limit_cfg;
+
+static int limit_fn(rill_ctx *ctx, const rill_row *in)
+{
+    const limit_cfg *lc = rill_ctx_user(ctx);
+    int64_t n = 0;
+    int rc = rill_value_get(ctx, lc->count, &n);
+    if (rc < 0)
+        return rc;
+    if (lc->limit >= 0 && n >= lc->offset + lc->limit)
+        return 0; /* all the rows it takes have come */
+    n++;
+    if ((rc = rill_value_set(ctx, lc->count, &n)) < 0)
+        return rc;
+    if (n <= lc->offset)
+        return 0;
+    rill_row out;
+    if ((rc = rill_emit(ctx, &out)) < 0)
+        return rc;
+    return rill_row_copy(&out, in);
+}
+
+static rill_stream *limit_stream(plan_ctx *pc, rel *r)
+{
+    rill__arena *a = pc->a;
+    const rel *in = r->input;
+    int n = in->n_cols + 1;
+    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
+    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
+    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+    outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
+    for (int i = 0; i < in->n_cols; i++) {
+        cols[i + 1] = in->cols[i];
+        outs[i + 1] = rill__sql_x_input(a, i, in->cols[i].type);
+    }
+    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, 1);
+    if (!ks)
+        return NULL;
+    limit_cfg *lc = rill__arena_alloc(a, sizeof *lc);
+    char name[64];
+    snprintf(name, sizeof name, "sql-limit-%d", pc->s->n_group_aggs++);
+    *lc = (limit_cfg){rill_value_state(pc->s->env, name, 8), r->limit, r->offset};
+    rill_schema *schema = rill__sql_schema_of(pc, n, cols);
+    if (!schema)
+        return NULL;
+    rill_stream *s = rill_keyed_process(ks, schema, limit_fn, lc);
+    rill_schema_free(schema);
+    char desc[80];
+    snprintf(desc, sizeof desc, "v1 limit=%lld offset=%lld", (long long)r->limit,
+             (long long)r->offset);
+    s = rill__sql_uid(pc, s, "Limit", desc);
+    if (!s)
+        return NULL;
+    rill__sql_rex **drop = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *drop);
+    for (int i = 0; i < r->n_cols; i++)
+        drop[i] = rill__sql_x_input(a, i + 1, r->cols[i].type);
+    rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
+    if (!out)
+        return NULL;
+    s = rill__sql_calc(s, out, NULL, r->n_cols, drop, pc->text, pc->err);
+    rill_schema_free(out);
+    return s;
+}
 
 /* A TUMBLE window TVF without an aggregation: each row with window_start, window_end and
  * window_time (window_end - 1 ms) added (Flink's); HOP, CUMULATE and SESSION, which give a row
@@ -960,6 +1062,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return rill__sql_build_group_agg(pc, r);
     case REL_VALUES:
         return values_source(pc, r);
+    case REL_LIMIT:
+        return limit_stream(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
     case REL_CALC: {

@@ -120,6 +120,8 @@ typedef enum rel_kind {
     REL_GROUP_AGG,  /* GROUP BY keys of an append-only input: the keys, then one column per
                        aggregate, as a changelog (+I, then -U/+U as a group changes) */
     REL_VALUES,     /* VALUES (...), (...): n_rows rows of literals (rows[i * n_cols + c]) */
+    REL_LIMIT,      /* LIMIT / OFFSET of an append-only input: its rows after the first
+                       `offset`, at most `limit` of them (-1: no limit), in arrival order */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -167,6 +169,8 @@ struct rel {
     /* WINDOW_TVF and WINDOW_AGG: the time column (of the input), the window */
     int time_col;
     rill_window_spec window;
+    /* LIMIT */
+    int64_t limit, offset;
     /* VALUES */
     int n_rows;
     rill__sql_rex **rows;

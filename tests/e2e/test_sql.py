@@ -1523,6 +1523,36 @@ def test_window_tvf_rows(tmp):
     expect_rc(r, 1)
     expect_in("supported under a GROUP BY window_start, window_end so far", r.err, "SESSION", r)
 
+def test_limit_offset(tmp):
+    """LIMIT n [OFFSET m] (Flink's streaming Limit): the rows after the first m, at most n, in
+    the order they come: over one file read at parallelism 1 (one reader, the file's order)
+    whatever the rest of the job's parallelism, at -p 1 and 3 (the limit's one counter sees
+    every row); a negative LIMIT is refused."""
+    rows = list(range(100, 160))
+    inp = os.path.join(tmp, "l.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%d\n" % v for v in rows))
+    script = os.path.join(tmp, "l.sql")
+    for limit, offset, want in ((7, None, rows[:7]), (5, 10, rows[10:15]), (None, 55, rows[55:]),
+                                (0, None, []), (100, 50, rows[50:])):
+        clause = ("LIMIT %d" % limit if limit is not None else "") + \
+                 (" OFFSET %d" % offset if offset is not None else "")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("CREATE TABLE t (v INT) WITH ('connector' = 'filesystem', 'path' = '%s', "
+                    "'format' = 'csv');\nSELECT v + 0 FROM t %s;\n" % (inp, clause))
+        for par in (1, 3):
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = [re.sub(r"^\d+> ", "", x) for x in r.out.splitlines()]
+            w = ["+I[%d]" % v for v in want]
+            expect(got == w, "p=%d %s" % (par, clause), w, got, r)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE t (v INT) WITH ('connector' = 'filesystem', 'path' = '%s', "
+                "'format' = 'csv');\nSELECT v FROM t LIMIT -1;\n" % inp)
+    r = run(["run", script])
+    expect_rc(r, 1)
+    expect_in("LIMIT takes a constant integer", r.err, "the refusal", r)
+
 if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
@@ -1532,5 +1562,5 @@ if __name__ == "__main__":
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
           test_values, test_statement_set_shares_its_source, test_window_decimal_aggregates,
-          test_window_tvf_rows,
+          test_window_tvf_rows, test_limit_offset,
           test_with_queries, test_example_script])
