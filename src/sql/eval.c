@@ -517,21 +517,6 @@ static inline uint64_t of_float(float f)
     return u;
 }
 
-/* An integer wrapped to the width of root (Java's two's-complement overflow). */
-static inline uint64_t wrap(rill__sql_root root, uint64_t v)
-{
-    switch (root) {
-    case RILL_SQLT_TINYINT:
-        return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
-    case RILL_SQLT_SMALLINT:
-        return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
-    case RILL_SQLT_INT:
-        return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
-    default:
-        return v;
-    }
-}
-
 static const char *bytes_of(const rill__sql_prog *p, const step *s, uint64_t slot, size_t *len)
 {
     *len = (size_t)(slot & 0xffffffffu);
@@ -780,7 +765,7 @@ static int cast_decimal(rill__sql_prog *p, step *s, const step *a)
             s->v[r] = tk == K_DOUBLE ? of_double(d) : of_float((float)d);
         } else { /* an integer: the integer part, wrapped as Java narrows a long */
             rill__i128 q = v / (rill__i128)rill__dec_pow10(from->scale);
-            s->v[r] = wrap(to->root, (uint64_t)q);
+            s->v[r] = rill__sql_wrap(to->root, (uint64_t)q);
         }
     }
     return 0;
@@ -858,7 +843,7 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
             else if (to->root == RILL_SQLT_BIGINT)
                 o = (uint64_t)d2l(d);
             else
-                o = wrap(to->root, (uint64_t)d2i(d));
+                o = rill__sql_wrap(to->root, (uint64_t)d2i(d));
         } else { /* an integer or a boolean */
             int64_t i = (int64_t)v;
             if (tk == K_DOUBLE)
@@ -868,7 +853,7 @@ static int cast(rill__sql_prog *p, step *s, const step *a, const uint64_t *act)
             else if (tk == K_BOOL)
                 o = i != 0;
             else
-                o = wrap(to->root, v);
+                o = rill__sql_wrap(to->root, v);
         }
         s->v[r] = o;
     }
@@ -973,15 +958,15 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
     switch (op) {
     case RILL_SQLX_PLUS:
         for (uint32_t r = 0; r < n; r++)
-            o[r] = wrap(root, x[r] + y[r]);
+            o[r] = rill__sql_wrap(root, x[r] + y[r]);
         return 0;
     case RILL_SQLX_MINUS:
         for (uint32_t r = 0; r < n; r++)
-            o[r] = wrap(root, x[r] - y[r]);
+            o[r] = rill__sql_wrap(root, x[r] - y[r]);
         return 0;
     case RILL_SQLX_TIMES:
         for (uint32_t r = 0; r < n; r++)
-            o[r] = wrap(root, x[r] * y[r]);
+            o[r] = rill__sql_wrap(root, x[r] * y[r]);
         return 0;
     default:
         break;
@@ -1002,9 +987,9 @@ static int arith(rill__sql_prog *p, step *s, const step *a, const step *b, const
             continue;
         }
         if (v == -1) /* INT64_MIN / -1 overflows in C; Java wraps it to itself */
-            o[r] = op == RILL_SQLX_DIVIDE ? wrap(root, (uint64_t)0 - (uint64_t)u) : 0;
+            o[r] = op == RILL_SQLX_DIVIDE ? rill__sql_wrap(root, (uint64_t)0 - (uint64_t)u) : 0;
         else
-            o[r] = wrap(root, (uint64_t)(op == RILL_SQLX_DIVIDE ? u / v : u % v));
+            o[r] = rill__sql_wrap(root, (uint64_t)(op == RILL_SQLX_DIVIDE ? u / v : u % v));
     }
     return 0;
 }
@@ -1534,7 +1519,7 @@ static int eval(rill__sql_prog *p, int si, const uint64_t *act)
         for (uint32_t r = 0; r < n; r++)
             s->v[r] = k == K_DOUBLE  ? of_double(-as_double(a->v[r]))
                       : k == K_FLOAT ? of_float(-as_float(a->v[r]))
-                                     : wrap(x->type->root, (uint64_t)0 - a->v[r]);
+                                     : rill__sql_wrap(x->type->root, (uint64_t)0 - a->v[r]);
         return 0;
     }
     case RILL_SQLX_PLUS:

@@ -57,21 +57,6 @@ static const rill__sql_ltype *strict_type(rill__arena *a, const rill__sql_fn_cal
     return rill__sql_type_with_null(a, t, rill__sql_fn_any_nullable(call));
 }
 
-/* An integer wrapped to the width of root (Java's narrowing of a long). */
-static uint64_t wrap(rill__sql_root root, uint64_t v)
-{
-    switch (root) {
-    case RILL_SQLT_TINYINT:
-        return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
-    case RILL_SQLT_SMALLINT:
-        return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
-    case RILL_SQLT_INT:
-        return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
-    default:
-        return v;
-    }
-}
-
 /* ---- ABS ------------------------------------------------------------------------------------ */
 
 /* ABS(numeric): the argument's type; an integer's minimum stays itself (Java's Math.abs). */
@@ -99,7 +84,7 @@ static int abs_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_val
         out->dec = args[0].dec < 0 ? -args[0].dec : args[0].dec;
     else {
         int64_t v = (int64_t)args[0].v;
-        out->v = wrap(t->root, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+        out->v = rill__sql_wrap(t->root, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
     }
     return 0;
 }
@@ -278,7 +263,7 @@ static int round_row(rill__sql_fn_ctx *c, const rill__sql_val *args, rill__sql_v
             out->v = args[0].v;
             return 0;
         }
-        out->v = wrap(rt->root, (uint64_t)(int64_t)dec_round((int64_t)args[0].v, 0, n, down));
+        out->v = rill__sql_wrap(rt->root, (uint64_t)(int64_t)dec_round((int64_t)args[0].v, 0, n, down));
         return 0;
     }
 }

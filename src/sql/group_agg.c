@@ -454,21 +454,7 @@ static rval result_of(rel_agg_kind kind, const rill__sql_ltype *rt, const rill__
     acc_kind ak = kind_of(t);
     if (ak == A_INT) {
         int64_t v = kind == AGG_AVG ? a->i / a->n : a->i;
-        /* narrowed as Java narrows a long to the result's width */
-        switch (rt->root) {
-        case RILL_SQLT_TINYINT:
-            v = (int8_t)(uint8_t)v;
-            break;
-        case RILL_SQLT_SMALLINT:
-            v = (int16_t)(uint16_t)v;
-            break;
-        case RILL_SQLT_INT:
-            v = (int32_t)(uint32_t)v;
-            break;
-        default:
-            break;
-        }
-        r.slot = (uint64_t)v;
+        r.slot = rill__sql_wrap(rt->root, (uint64_t)v); /* narrowed as Java narrows a long */
         return r;
     }
     if (ak == A_DBL) {

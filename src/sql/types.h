@@ -111,6 +111,21 @@ const rill__sql_ltype *rill__sql_type_with_attr(rill__arena *a, const rill__sql_
 
 /* ---- what types are -------------------------------------------------------------------------- */
 
+/* An integer wrapped to the width of root, TINYINT..BIGINT (Java's narrowing of a long). */
+static inline uint64_t rill__sql_wrap(rill__sql_root root, uint64_t v)
+{
+    switch (root) {
+    case RILL_SQLT_TINYINT:
+        return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
+    case RILL_SQLT_SMALLINT:
+        return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
+    case RILL_SQLT_INT:
+        return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+    default:
+        return v;
+    }
+}
+
 bool rill__sql_is_exact(const rill__sql_ltype *t);     /* TINYINT..BIGINT, DECIMAL */
 bool rill__sql_is_integer(const rill__sql_ltype *t);   /* TINYINT..BIGINT */
 bool rill__sql_is_approx(const rill__sql_ltype *t);    /* FLOAT, DOUBLE */
