@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "functions.h"
 #include "sql_int.h"
 
 /* ---- types as written ------------------------------------------------------------------------ */
 
-static rill__sql_tunit unit_of(rill__sql_unit u)
+rill__sql_tunit rill__sql_tunit_of(rill__sql_unit u)
 {
     switch (u) {
     case RILL_SQL_UNIT_YEAR:
@@ -53,8 +54,8 @@ const rill__sql_ltype *rill__sql_ltype_of(rill__arena *a, const rill__sql_type *
     switch (t->kind) {
     case RILL_SQL_T_INTERVAL: {
         const rill__sql_interval_q *q = &t->interval;
-        rill__sql_tunit from = unit_of(q->start);
-        rill__sql_tunit to = q->end == RILL_SQL_UNIT_NONE ? from : unit_of(q->end);
+        rill__sql_tunit from = rill__sql_tunit_of(q->start);
+        rill__sql_tunit to = q->end == RILL_SQL_UNIT_NONE ? from : rill__sql_tunit_of(q->end);
         return rill__sql_type_interval(a, from, to, q->precision, q->frac, nullable);
     }
     case RILL_SQL_T_ROW: {

@@ -1604,24 +1604,6 @@ const rill__sql_ltype *rill__sql_fn_time_literal(rill__arena *a, rill__sql_root 
     return NULL;
 }
 
-static rill__sql_tunit tunit(rill__sql_unit u)
-{
-    switch (u) {
-    case RILL_SQL_UNIT_YEAR:
-        return RILL_SQLU_YEAR;
-    case RILL_SQL_UNIT_MONTH:
-        return RILL_SQLU_MONTH;
-    case RILL_SQL_UNIT_DAY:
-        return RILL_SQLU_DAY;
-    case RILL_SQL_UNIT_HOUR:
-        return RILL_SQLU_HOUR;
-    case RILL_SQL_UNIT_MINUTE:
-        return RILL_SQLU_MINUTE;
-    default:
-        return RILL_SQLU_SECOND;
-    }
-}
-
 const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *text, int sign,
                                                   const rill__sql_interval_q *q, uint64_t *value,
                                                   char *msg, size_t cap)
@@ -1629,7 +1611,8 @@ const rill__sql_ltype *rill__sql_fn_time_interval(rill__arena *a, const char *te
     static const char *const names[] = {"", "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"};
     static const int64_t ms[] = {0, 12, 1, 86400000, 3600000, 60000, 1000};
     static const int64_t limit[] = {0, 0, 12, 0, 24, 60, 60};
-    rill__sql_tunit from = tunit(q->start), to = q->end ? tunit(q->end) : from;
+    rill__sql_tunit from = rill__sql_tunit_of(q->start);
+    rill__sql_tunit to = q->end ? rill__sql_tunit_of(q->end) : from;
     const char *p = text, *e = text + strlen(text);
     trim(&p, &e);
     if (p < e && (*p == '-' || *p == '+'))

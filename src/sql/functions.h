@@ -167,6 +167,9 @@ bool rill__sql_fn_time_arith_ok(bool minus, const rill__sql_ltype *t, const rill
 bool rill__sql_fn_time_arith(bool minus, const rill__sql_ltype *t, const rill__sql_ltype *x,
                              uint64_t vx, const rill__sql_ltype *y, uint64_t vy, uint64_t *out);
 
+/* The unit of an interval qualifier as written (catalog.c). */
+rill__sql_tunit rill__sql_tunit_of(rill__sql_unit u);
+
 /* Helpers for infer: the nullability of a strict call (any argument nullable), and a type
  * made in a. */
 bool rill__sql_fn_any_nullable(const rill__sql_fn_call *call);
