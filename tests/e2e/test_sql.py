@@ -855,6 +855,8 @@ CREATE TABLE out_t (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT, hi BIGINT
   WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
 CREATE TABLE out_c (k BIGINT, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, lo BIGINT)
   WITH ('connector' = 'filesystem', 'path' = '%(out)s-cumulate', 'format' = 'csv');
+CREATE TABLE out_d (k BIGINT, ws TIMESTAMP(3), total DECIMAL(38, 2), mean DECIMAL(38, 6))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-decimal', 'format' = 'csv');
 EXECUTE STATEMENT SET BEGIN
 INSERT INTO out_t
 SELECT k, window_start, COUNT(*), SUM(price), MAX(price)
@@ -863,6 +865,10 @@ GROUP BY k, window_start, window_end;
 INSERT INTO out_c
 SELECT k, window_start, window_end, COUNT(*), MIN(price)
 FROM TABLE(CUMULATE(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND, INTERVAL '0.4' SECOND))
+GROUP BY k, window_start, window_end;
+INSERT INTO out_d
+SELECT k, window_start, SUM(CAST(price AS DECIMAL(20, 2)) / 100), AVG(CAST(price AS DECIMAL(20, 2)))
+FROM TABLE(HOP(TABLE b, DESCRIPTOR(`dateTime`), INTERVAL '0.1' SECOND, INTERVAL '0.3' SECOND))
 GROUP BY k, window_start, window_end;
 END;
 """
@@ -885,6 +891,7 @@ def test_kill_and_resume(tmp):
     expect_rc(r, 0)
     want = committed_rows(ref_out, header=False)
     want_c = committed_rows(ref_out + "-cumulate", header=False)
+    want_d = committed_rows(ref_out + "-decimal", header=False)
     expect(len(want) > 100, "the reference run's windows", "> 100", len(want), r)
     expect(len(want_c) > len(want), "the reference run's cumulating windows",
            "> %d" % len(want), len(want_c), r)
@@ -911,7 +918,10 @@ def test_kill_and_resume(tmp):
              "--checkpoint-interval", "100", "--resume", script])
     expect_rc(r, 0)
     expect(kills >= 3, "most runs were killed", ">= 3 kills", kills)
-    for what, path, w in (("TUMBLE", out, want), ("CUMULATE", out + "-cumulate", want_c)):
+    expect(len(want_d) > len(want), "the reference run's DECIMAL windows",
+           "> %d" % len(want), len(want_d), r)
+    for what, path, w in (("TUMBLE", out, want), ("CUMULATE", out + "-cumulate", want_c),
+                          ("HOP of DECIMAL", out + "-decimal", want_d)):
         got = committed_rows(path, header=False)
         if got != w:
             expect(False, "the committed %s windows after %d kills equal the uninterrupted "
