@@ -21,5 +21,5 @@ static int slow_eval(void *state, const rill_udf_value *args, rill_udf_value *ou
     return 0;
 }
 static const char *const slow_args[] = {"BIGINT", "BIGINT"};
-RILL_API const rill_udf slow = {RILL_UDF_ABI, "slow", NULL, "BIGINT", 2, slow_args,
-                                RILL_UDF_NULL_ON_NULL, NULL, NULL, slow_eval};
+RILL_API const rill_udf slow = {RILL_UDF_ABI,          "slow", NULL, "BIGINT", 2, slow_args,
+                                RILL_UDF_NULL_ON_NULL, NULL,   NULL, slow_eval};
