@@ -693,6 +693,9 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         k++;
     }
     (void)first_arg;
+    if (n_specs == 0) /* GROUP BY window_start, window_end, k alone (the distinct groups of each
+                       * window): the window operator needs an aggregate, a count nobody reads */
+        specs[n_specs++] = (rill_agg_spec){.kind = RILL_AGG_COUNT};
     /* key_by the keys, then the window aggregate: keys, window_start, window_end, specs */
     int n_key_cols = RILL_MAX(r->n_keys, 1);
     rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, k, pcols, pouts, n_key_cols);
