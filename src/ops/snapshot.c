@@ -12,6 +12,7 @@
 #define SNAP_END_MAGIC UINT32_C(0x454b4c52) /* "RLKE" */
 #define OPST_MAGIC     UINT32_C(0x534f4c52) /* "RLOS" */
 #define NATIVE_MAGIC   UINT32_C(0x4e4b4c52) /* "RLKN" */
+#define KWM_MAGIC      UINT32_C(0x574b4c52) /* "RLKW": a keyed blob's watermark prefix */
 #define NATIVE_VERSION 1
 #define NATIVE_MIN     32 /* magic, version, three empty byte strings (u32, u64, u64), crc */
 #define SNAP_VERSION   1
@@ -861,9 +862,27 @@ static int native_open(native *n, const void *data, size_t len, rill__err *err)
     return 0;
 }
 
+void rill__ksnap_put_watermark(rill__buf *out, int64_t wm)
+{
+    rill__buf_put_u32(out, KWM_MAGIC);
+    rill__buf_put_u64(out, (uint64_t)wm);
+}
+
+bool rill__ksnap_take_watermark(const void **data, size_t *len, int64_t *wm)
+{
+    if (!*data || *len < 12 || rill__le_get32(*data) != KWM_MAGIC)
+        return false;
+    *wm = (int64_t)rill__le_get64((const uint8_t *)*data + 4);
+    *data = (const uint8_t *)*data + 12;
+    *len -= 12;
+    return true;
+}
+
 int rill__ksnap_check_files(const void *data, size_t len, const char *dir, const char *uid,
                             rill__err *err)
 {
+    int64_t wm;
+    rill__ksnap_take_watermark(&data, &len, &wm); /* a window's blob: its keyed part */
     if (!is_native(data, len))
         return 0;
     native n;

@@ -174,4 +174,19 @@ int rill__opstate_iterate(const void *data, size_t len,
                                     size_t val_len),
                           void *arg, rill__err *err);
 
+/*
+ * A keyed operator's blob may begin with the event-time watermark the operator had at the
+ * barrier (the window operator: a row of a window that fired before the checkpoint stays late
+ * after a restore, also at another parallelism, where the sources' per-split state cannot follow
+ * the splits), little-endian:
+ *
+ *   u32 magic "RLKW" (52 4C 4B 57)   i64 watermark
+ *
+ * then the keyed snapshot as above. rill__ksnap_put_watermark appends the prefix to out;
+ * rill__ksnap_take_watermark reads one off the front of a blob (*data and *len then point past
+ * it) and returns true, or false when the blob has none (blobs of older builds).
+ */
+void rill__ksnap_put_watermark(rill__buf *out, int64_t wm);
+bool rill__ksnap_take_watermark(const void **data, size_t *len, int64_t *wm);
+
 #endif /* RILL_SNAPSHOT_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "keyed_int.h"
+#include "snapshot.h"
 
 __extension__ typedef __int128 i128;
 
@@ -32,6 +33,7 @@ typedef struct session {
 typedef struct win_op {
     rill__operator base;
     rill__keyed keyed;
+    bool rs_wm_seen; /* restore: the least watermark of the old subtasks read so far */
     const rill__window_cfg *cfg;
     rill_window_kind kind;
     rill_time_domain domain;
@@ -1341,14 +1343,37 @@ static int win_snapshot(rill__operator *op, uint64_t id, rill__buf *out,
     if (rc < 0)
         return rill__operator_fail(op, rc, "snapshot: writing cached state back: %s",
                                    rill_strerror(rc));
+    /* event time: the watermark at the barrier, before the keyed state. The end of event
+     * time (the input ended, or a drained savepoint) is not kept: a run restored from a drained
+     * savepoint goes on from where its rows' watermark will be, as the event-time operator's */
+    if (w->domain == RILL_EVENT_TIME)
+        rill__ksnap_put_watermark(out, op->watermark == RILL_TS_MAX ? RILL_TS_MIN
+                                                                    : op->watermark);
     return rill__keyed_snap(&w->keyed, keyed_out);
 }
 
+/*
+ * The windows a subtask fired before the checkpoint are gone from its state, so it must not
+ * take rows of them after the restore: the watermark it had is sent first (as the event-time
+ * operator's own), and rows at or below it stay late. At another parallelism the sources'
+ * per-split state does not follow the splits (event_time.c) and their watermarks restart
+ * lower; without this a row late before the failure would start a fired window again and emit
+ * it a second time. An aligned barrier comes after the same watermarks on every channel, so
+ * every old subtask had the same watermark: the least is taken (at least-once, barriers are
+ * not aligned and the least is the safe one).
+ */
 static int win_restore(rill__operator *op, int old_subtask, int old_par, const void *data,
                        size_t len)
 {
+    win_op *w = (win_op *)op;
     (void)old_subtask, (void)old_par;
-    return rill__keyed_load(&((win_op *)op)->keyed, data, len);
+    int64_t wm;
+    if (rill__ksnap_take_watermark(&data, &len, &wm)) {
+        if (!w->rs_wm_seen || wm < op->restored_watermark)
+            op->restored_watermark = wm;
+        w->rs_wm_seen = true;
+    }
+    return rill__keyed_load(&w->keyed, data, len);
 }
 
 static void win_close(rill__operator *op)

@@ -616,13 +616,34 @@ static int send_wave(rill__task *t)
 {
     /* After a restore, the watermark sent before the checkpoint is the first message: without
      * it the operators downstream would start from RILL_TS_MIN and count rows that were late
-     * before the failure (results would differ from an uninterrupted run). */
+     * before the failure (results would differ from an uninterrupted run). Every operator of
+     * the chain that has one sends it: a source shared by several statements feeds an
+     * event-time operator per statement, each with its own. Those whose restored watermark
+     * came back through their input already (equal) send it again, harmlessly; the rest of the
+     * chain learns that the task is active. */
+    for (int i = 0; i < t->v->n_nodes; i++) {
+        rill__operator *op = t->ops[i];
+        if (op->restored_watermark != RILL_TS_MIN && op->restored_watermark >= op->watermark) {
+            int rc = rill__operator_send_watermark(op, op->restored_watermark);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return rill__operator_idle(t->ops[0], false);
+}
+
+/* Before a task takes any row after a restore, its operators judge lateness against the
+ * watermark they had at the checkpoint: a row can come before that watermark has come back
+ * through the input (an upstream task whose own watermark restarted lower, at another
+ * parallelism), and it would find a window that fired before the failure gone and open it
+ * again. The watermark is sent on in send_wave. */
+static void restore_floor(rill__task *t)
+{
     for (int i = 0; i < t->v->n_nodes; i++) {
         rill__operator *op = t->ops[i];
         if (op->restored_watermark > op->watermark)
-            return rill__operator_send_watermark(op, op->restored_watermark);
+            op->watermark = op->restored_watermark;
     }
-    return rill__operator_idle(t->ops[0], false);
 }
 
 /*
@@ -826,6 +847,7 @@ static int gate_finish(rill__task *t)
 /* Takes the first message of every input (see send_wave), then sends this task's own. */
 static int gate_wave(rill__task *t)
 {
+    restore_floor(t);
     bool *seen = rill__xcalloc((size_t)t->n_in + 1, sizeof *seen);
     int n_seen = 0, rc = 0;
     while (n_seen < t->n_in && rc == 0) {
