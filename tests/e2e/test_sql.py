@@ -1252,6 +1252,12 @@ def test_datetime_casts(tmp):
     rng = seeded_rng("sql-dtcasts")
     rows = [rng.randrange(-2 * 10**12, 4 * 10**12) for _ in range(300)]
     rows += [1710054000000 + rng.randrange(-4 * 3600000, 4 * 3600000) for _ in range(50)]
+    # wall times in gaps and overlaps of the zones below (New York 2024 and 1974, Shanghai's
+    # 1986 summer time): the random ones reach them only now and then
+    for wall in ("2024-03-10 02:30:00.500", "2024-11-03 01:30:00.250", "1974-01-06 02:29:07.842",
+                 "1986-05-04 02:15:00.000", "1986-09-14 01:45:00.000"):
+        t = datetime.datetime.strptime(wall, "%Y-%m-%d %H:%M:%S.%f")
+        rows.append((t - datetime.datetime(1970, 1, 1)) // datetime.timedelta(milliseconds=1))
     inp = os.path.join(tmp, "d.csv")
     with open(inp, "w", encoding="utf-8") as f:
         f.write("".join("%s\n" % fmt_ts(ms)[0] for ms in rows))
@@ -1268,14 +1274,12 @@ def test_datetime_casts(tmp):
             local = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
             day = (ms - ms % 86400000) // 86400000
             tod = ms % 86400000 // 1000
-            # the local date-time in the zone (Java: a gap moves later, an overlap the earlier)
+            # the local date-time in the zone. Java: a time in a gap moves later by the gap's
+            # length, that is it is read with the offset before the transition; in an overlap
+            # the earlier instant, also the offset before. Python's fold=0 reads both with the
+            # offset before (PEP 495), so one rule covers all three cases
             aware = local.replace(tzinfo=z, fold=0)
-            if aware.astimezone(datetime.timezone.utc).astimezone(z).replace(
-                    tzinfo=None) != local:  # in a gap: later by the gap (the offset before)
-                inst_ms = int((local - datetime.datetime(1970, 1, 1)).total_seconds() * 1000) \
-                    - int(local.replace(tzinfo=z, fold=1).utcoffset().total_seconds() * 1000)
-            else:
-                inst_ms = ms - int(aware.utcoffset().total_seconds() * 1000)
+            inst_ms = ms - int(aware.utcoffset().total_seconds() * 1000)
             back = inst_ms + int(datetime.datetime.fromtimestamp(
                 inst_ms / 1000, tz=datetime.timezone.utc).astimezone(z).utcoffset()
                 .total_seconds() * 1000)
