@@ -70,35 +70,43 @@ def last_checkpoint(ck):
 
 def kill_and_resume(tmp, rng, tag, script, backend, first_par, max_kills=4):
     """Runs script with --resume into checkpoint directory tmp/ck-TAG in slow motion, killed
-    with SIGKILL once a checkpoint completed (and a random number of slices later) and resumed
-    at a random parallelism, until it ends by itself; returns (the last Result, the number of
-    kills)."""
+    with SIGKILL once a checkpoint completed (and a random number of slices later; a resumed
+    run now and then a few slices after its start, whether or not it completed one) and resumed
+    at a random parallelism, until it ends by itself (at most max_kills kills); returns (the
+    last Result, the number of kills)."""
     ck = os.path.join(tmp, "ck-" + tag)
     kills = 0
     k = 0
+    incremental = rng.random() < 0.5  # rocksdb: the same for every run of the chain
     while True:
         par = first_par if k == 0 else rng.randint(1, 3)
         args = ["run", "--state-backend", backend, "-p", str(par), "--batch-size",
                 str(rng.choice((1, 2, 5))), "--checkpoint-dir", ck, "--checkpoint-interval",
                 "100", "--resume", script]
+        if backend == "rocksdb" and incremental:
+            args.insert(1, "--incremental-checkpoints")
         p = Started(tmp, "%s-%d" % (tag, k), args)
         k += 1
         if kills >= max_kills:
             r = p.wait()
             expect_rc(r, 0)
-            print("  %s: %d kills" % (tag, kills), flush=True)
+            print("  %s%s: %d kills" % (
+                tag, " (incremental)" if incremental and backend == "rocksdb" else "", kills),
+                  flush=True)
             return r, kills
         before, more = last_checkpoint(ck), rng.randrange(0, 4)
+        early = k > 1 and rng.random() < 0.3  # now and then mid-restore, before a checkpoint
         ticks = []
 
         def due():
-            if last_checkpoint(ck) > before:
+            if early or last_checkpoint(ck) > before:
                 ticks.append(1)
             return len(ticks) > more
         slow_motion(p, due)
         r = p.kill9()
         if r.rc == 0:
-            print("  %s: %d kills, then %d runs to the end" % (tag, kills, k - kills),
+            print("  %s%s: %d kills, then it ended by itself" % (
+                tag, " (incremental)" if incremental and backend == "rocksdb" else "", kills),
                   flush=True)
             return r, kills
         expect(r.rc == -9, "%s run %d ended by the kill or by itself" % (tag, k), "0 or -9",
@@ -107,8 +115,8 @@ def kill_and_resume(tmp, rng, tag, script, backend, first_par, max_kills=4):
 
 
 def savepoint_and_restore(tmp, rng, tag, script, name, backend):
-    """Runs script at parallelism 2 in slow motion, stops it with a savepoint after a
-    checkpoint completed, and runs it to its end from the savepoint at parallelism 1 or 3
+    """Runs script at parallelism 2 in slow motion, stops it with a savepoint after one to four
+    checkpoints completed, and runs it to its end from the savepoint at parallelism 1 or 3
     with this backend or the other (a savepoint's format is the same for both). Returns the
     last Result."""
     ck = os.path.join(tmp, "ck-" + tag)
@@ -117,8 +125,9 @@ def savepoint_and_restore(tmp, rng, tag, script, name, backend):
                                       "--checkpoint-interval", "100", "--rest-port", "0",
                                       script])
     port = s.rest_port()
-    expect(slow_motion(s, lambda: last_checkpoint(ck) > 0), "%s: the job still runs after its "
-           "first checkpoint" % tag, "running", "ended", s.result())
+    at = rng.randint(1, 4)
+    expect(slow_motion(s, lambda: last_checkpoint(ck) >= at), "%s: the job still runs after "
+           "checkpoint %d" % (tag, at), "running", "ended", s.result())
     stop = subprocess.Popen(rill_cmd(["stop", name, "--savepoint", os.path.join(tmp, "sp-" + tag),
                                       "-m", "127.0.0.1:%d" % port]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -246,7 +255,7 @@ def test_group_by_upsert_kafka_kill_and_resume(tmp):
     resumed, with heap and rocksdb state: each topic, compacted by key, equals Python's final
     table and the uninterrupted run's."""
     rng = seeded_rng("sql-recovery-group")
-    rows = group_rows(rng, 12000)
+    rows = group_rows(rng, 6000)
     inp = os.path.join(tmp, "g.csv")
     write(inp, "".join("%s,%d,%s,%s\n" % (k, k2, nul(v), nul(s)) for k, k2, v, s in rows))
     want = group_oracle(rows)
@@ -277,7 +286,7 @@ def test_group_by_savepoint_rescaled(tmp):
     """The GROUP BY job stopped with a savepoint at parallelism 2 and restored at 1 or 3 (heap
     and rocksdb): each topic, compacted by key, equals Python's final table."""
     rng = seeded_rng("sql-recovery-group-sp")
-    rows = group_rows(rng, 30000)
+    rows = group_rows(rng, 15000)
     inp = os.path.join(tmp, "g.csv")
     write(inp, "".join("%s,%d,%s,%s\n" % (k, k2, nul(v), nul(s)) for k, k2, v, s in rows))
     want = group_oracle(rows)
