@@ -415,8 +415,15 @@ def test_window_tvf_rows_kill_and_resume(tmp):
         t += rng.randrange(0, 20)
         late = rng.random() < 0.05
         rows.append((i, t - (rng.randrange(1000, 8000) if late else rng.randrange(0, 900))))
-    inp = os.path.join(tmp, "w.csv")
-    write(inp, "".join("%s,%d\n" % (fmt_ts(ms)[0], i) for i, ms in rows))
+    # three files: three splits, each with its own watermark, spread over the readers (a
+    # restore at another parallelism starts from the lowest of the old readers' watermarks)
+    inp = os.path.join(tmp, "w")
+    os.mkdir(inp)
+    files = [[] for _ in range(3)]
+    for i, ms in rows:
+        files[rng.randrange(3)].append("%s,%d\n" % (fmt_ts(ms)[0], i))
+    for n, lines in enumerate(files):
+        write(os.path.join(inp, "part-%d.csv" % n), "".join(lines))
     windows = {
         "tumble": lambda ms: [(ms - (ms - 1000) % 3000, ms - (ms - 1000) % 3000 + 3000)],
         "hop": lambda ms: [(st, st + 6000) for st in range(ms - ms % 2000, ms - 6000, -2000)],
