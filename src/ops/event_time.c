@@ -321,6 +321,12 @@ static int et_restore(rill__operator *op, int old_subtask, int old_par, const vo
         if (wm < *min)
             *min = wm;
         op->restored_watermark = e->rs_min != RILL_TS_MAX ? e->rs_min : e->rs_min_idle;
+        /* The merger starts where the operator does (the watermark the task sends first),
+         * which may go down as more old subtasks' states come in. Left at a higher one, a
+         * late row at or below it would be cut off for a watermark that never goes out (the
+         * merger has it already), again and again: the task would spin forever. */
+        e->merger.current = op->restored_watermark;
+        return 0;
     } else {
         return 0; /* another subtask's, at this parallelism: that subtask restores it */
     }
