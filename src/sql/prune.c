@@ -270,48 +270,82 @@ static void follow(plan_ctx *pc, rel *r, rel *scan, int n_old, const rel_col *ol
     }
 }
 
-static int apply(plan_ctx *pc, rel *r, const bool *out_used)
+/* Whether r keeps reading its input right when the input's columns are renumbered (follow
+ * rewrites its references); others get a calc between that restores the input's layout. */
+static bool follows(const rel *r)
 {
-    /* a calc's columns nobody reads become NULL literals: the columns they read may be gone */
+    return r->kind == REL_CALC || r->kind == REL_WINDOW_AGG || r->kind == REL_GROUP_AGG;
+}
+
+/* Narrows what r reads to the columns out_used of r (NULL: all) asks for, r's inputs first.
+ * When narrow is set and r is a calc, its columns nobody reads go too: *map_out then tells
+ * each old column's new place (-1: gone) for r's reader to follow. 0, or -1 with err set. */
+static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **map_out)
+{
+    *map_out = NULL;
+    /* a calc's columns nobody reads are NULL first: the columns they read may go */
     if (r->kind == REL_CALC && out_used)
         for (int i = 0; i < r->n_cols; i++)
             if (!out_used[i] && !(r->has_et && i == r->et_col) &&
                 r->outs[i]->op != RILL_SQLX_LITERAL)
                 r->outs[i] = rill__sql_x_null(pc->a, r->cols[i].type);
     rel *in = r->input;
-    if (!in)
-        return 0;
-    bool *in_used = rill__xcalloc((size_t)in->n_cols + 1, sizeof *in_used);
-    input_needs(r, out_used, in_used);
     int rc = 0;
-    if (in->kind == REL_SCAN && !in->leaves) {
-        const struct sql_need *nd = need_of(pc->s, in->table, in->n_cols, false);
-        if (nd && nd->n == in->n_cols) {
-            for (int i = 0; i < in->n_cols && rc == 0; i++)
+    if (in) {
+        bool *in_used = rill__xcalloc((size_t)in->n_cols + 1, sizeof *in_used);
+        input_needs(r, out_used, in_used);
+        int n_old = in->n_cols;
+        const rel_col *old = in->cols;
+        int *map = NULL;
+        if (in->kind == REL_SCAN && !in->leaves) {
+            const struct sql_need *nd = need_of(pc->s, in->table, in->n_cols, false);
+            for (int i = 0; nd && nd->n == in->n_cols && i < in->n_cols && rc == 0; i++)
                 if ((in_used[i] || (in->has_et && i == in->et_col)) && !nd->used[i])
                     rc = rill__err_set(pc->err, RILL_EINVAL,
                                        "table '%s': column '%s' is read but was not found "
                                        "used when the job's sources were planned",
                                        in->table->name, in->cols[i].name);
-            if (rc == 0) {
-                int n_old = in->n_cols;
-                const rel_col *old = in->cols;
-                int *map = narrow_scan(pc, in, nd);
-                follow(pc, r, in, n_old, old, map);
-            }
+            if (rc == 0 && nd && nd->n == in->n_cols)
+                map = narrow_scan(pc, in, nd);
+        } else if (in->kind != REL_SCAN) {
+            rc = apply(pc, in, in_used, follows(r), &map);
         }
-    } else if (in->kind != REL_SCAN) {
-        rc = apply(pc, in, in_used);
+        if (rc == 0 && map)
+            follow(pc, r, in, n_old, old, map);
+        free(in_used);
     }
-    free(in_used);
-    return rc;
+    if (rc || !narrow || r->kind != REL_CALC || !out_used)
+        return rc;
+    /* the calc's own columns: the read ones only */
+    int *map = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *map);
+    rel_col *cols = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *cols);
+    rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *outs);
+    int n = 0;
+    for (int i = 0; i < r->n_cols; i++) {
+        map[i] = -1;
+        if (out_used[i] || (r->has_et && i == r->et_col)) {
+            cols[n] = r->cols[i];
+            outs[n] = r->outs[i];
+            map[i] = n++;
+        }
+    }
+    if (n == r->n_cols)
+        return 0;
+    if (r->has_et)
+        r->et_col = map[r->et_col];
+    r->n_cols = n;
+    r->cols = cols;
+    r->outs = outs;
+    *map_out = map;
+    return 0;
 }
 
 int rill__sql_prune_apply(plan_ctx *pc, rel *root)
 {
     if (pc->s->needs_failed || !rill__sql_pushdown_enabled(pc->s))
         return 0;
-    return apply(pc, root, NULL) ? -1 : 0;
+    int *map;
+    return apply(pc, root, NULL, false, &map) ? -1 : 0;
 }
 
 int rill__sql_push_down(plan_ctx *pc, rel *root)
