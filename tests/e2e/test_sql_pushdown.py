@@ -93,14 +93,15 @@ def test_filesystem_csv_and_json(tmp):
                                                       r["ts_ms"]) for r in rows))
     write(files["json"], "".join(json.dumps(r) + "\n" for r in rows))
     configs = [(True, 1, False), (True, 3, True), (True, 2, True), (False, 1, True),
-               (False, 3, False)]
+               (False, 3, False), ("client", 2, False)]
     for fmt in ("csv", "json"):
         for k, (pushdown, par, ckpt) in enumerate(configs):
+            client = pushdown == "client"  # `rill sql -f`: a job per statement
             out = os.path.join(tmp, "%s-%d" % (fmt, k))
             script = os.path.join(tmp, "%s-%d.sql" % (fmt, k))
             write(script, ("" if pushdown else OFF) +
                   FS_SQL % {"inp": files[fmt], "fmt": fmt, "out": out})
-            args = ["run", "-p", str(par)]
+            args = ["sql", "-f"] if client else ["run", "-p", str(par)]
             if ckpt:
                 args += ["--checkpoint-dir", os.path.join(tmp, "ck-%s-%d" % (fmt, k)),
                          "--checkpoint-interval", "20"]
@@ -108,6 +109,8 @@ def test_filesystem_csv_and_json(tmp):
             expect_rc(r, 0)
             what = "%s, push-down %s, p%d, checkpoints %s" % (
                 fmt, "on" if pushdown else "off", par, "on" if ckpt else "off")
+            if client:
+                what = "%s through `rill sql -f`" % fmt
             got_p = committed_rows(out + "-p", header=False)
             expect(got_p == want_p, "%s: the projected rows" % what, len(want_p),
                    "%d rows, e.g. %s" % (len(got_p), sorted(set(got_p) ^ set(want_p))[:3]), r)
