@@ -139,6 +139,24 @@ def test_csv_skips_unread_columns(tmp):
     expect_in("in.csv:2:5: expected DOUBLE", r.err, "the error names file, line, column", r)
 
 
+def test_datagen_options_of_unread_columns_checked(tmp):
+    """A bad option of a datagen column no query reads is still an error naming it, and the
+    sequence column bounds the rows whether read or not."""
+    script = os.path.join(tmp, "d.sql")
+    ddl = ("CREATE TABLE src (id BIGINT, a INT, s STRING) WITH ('connector' = 'datagen', "
+           "'fields.s.length' = '%s', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', "
+           "'fields.id.end' = '37');\n")
+    write(script, ddl % "-4" + "SELECT a FROM src;\n")
+    r = run(["run", script])
+    expect(r.rc != 0, "a bad option of an unread column", "an error", r.rc, r)
+    expect_in("option 'fields.s.length': '-4'", r.err, "the error names the option", r)
+    write(script, ddl % "4" + "SELECT a FROM src;\n")
+    r = run(["run", "-p", "2", script])
+    expect_rc(r, 0)
+    expect(len([l for l in r.out.splitlines() if "+I[" in l]) == 37,
+           "rows of the sequence, unread", 37, r.out.count("+I["), r)
+
+
 # ---- EXPLAIN -------------------------------------------------------------------------------
 
 def test_explain_shows_pruned_fields(tmp):
@@ -423,5 +441,6 @@ CREATE TABLE ov (k STRING, v BIGINT) WITH ('connector' = 'filesystem',
 
 if __name__ == "__main__":
     main([test_filesystem_csv_and_json, test_csv_skips_unread_columns,
+          test_datagen_options_of_unread_columns_checked,
           test_explain_shows_pruned_fields, test_nexmark_equal_with_and_without,
           test_kill_and_resume, test_savepoint_into_other_columns, test_kafka_metadata_columns])
