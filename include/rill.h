@@ -545,6 +545,12 @@ RILL_API rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schem
 /* The rows a function emitted to tag (a stream with the tag's schema). */
 RILL_API rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag);
 
+/* The rows of streams[0..n) as one stream, in no particular order between the inputs (Flink's
+ * DataStream#union). The inputs must have the same field types in the same order; names are the
+ * first input's, and a field is nullable when it is in any input. The union's watermark is the
+ * least of its inputs'. A stream given twice is read twice. */
+RILL_API rill_stream *rill_stream_union(rill_stream *const *streams, int n);
+
 /* Sets the stable uid of the operator that produced s (default: kind and a number, e.g.
  * "map-2"). Uids must be unique in a job; they name operators in errors, metrics and, later,
  * savepoints. Returns s. */

@@ -124,6 +124,14 @@ rill_batch *rill__batch_clone(const rill_batch *b)
     return c;
 }
 
+void rill__batch_set_schema(rill_batch *b, const rill_schema *schema)
+{
+    RILL_ASSERT(schema->n_fields == (int)b->n_fields);
+    rill_schema *old = b->schema;
+    b->schema = rill__schema_ref(schema);
+    rill_schema_free(old);
+}
+
 void rill__batch_clear(rill_batch *b)
 {
     b->n_rows = 0;
@@ -146,6 +154,8 @@ void rill__batch_unref(rill_batch *b)
         return;
     }
     rill__batch_clear(b);
+    if (RILL_UNLIKELY(b->schema != p->schema)) /* renamed on its way (a union): the pool's again */
+        rill__batch_set_schema(b, p->schema);
     /* a batch whose string area grew huge is not kept: pools stay small */
     bool keep = b->cap_bytes <= (size_t)64 << 20;
     pthread_mutex_lock(&p->mu);

@@ -114,6 +114,9 @@ static inline bool rill__batch_full(const rill_batch *b)
 {
     return b->n_rows >= b->cap_rows;
 }
+/* b's rows read by schema from now on: one of the same layout (rill__schema_compatible), for
+ * a holder of the only reference (a union names rows of all its inputs by its own schema). */
+void rill__batch_set_schema(rill_batch *b, const rill_schema *schema);
 /* Empties b for reuse (rows, bytes, hashes, timestamps). */
 void rill__batch_clear(rill_batch *b);
 /* View of row i. */

@@ -1,4 +1,4 @@
-/* basic.c - ops layer: the stateless per-row operators map, filter and flat_map. */
+/* basic.c - ops layer: the stateless per-row operators map, filter and flat_map, and union. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,4 +229,52 @@ rill__operator *rill__op_flat_map(const rill__op_init *init, rill_flat_map_fn fn
     fn_op *f = fn_op_new(&flat_map_ops, init);
     f->fn.flat_map = fn;
     return &f->base;
+}
+
+/* ---- union ---------------------------------------------------------------------------------- */
+
+/* Batches of every input go on as they come. A row is read by the schema its batch carries
+ * (JSON and CSV sinks take names and text formats from it), so each batch is renamed to the
+ * union's own; and source split marks, which name a split of one input, are dropped: split
+ * ids of different inputs would meet in an event-time operator after the union. */
+static int union_process(rill__operator *op, rill_batch *b)
+{
+    bool marked = b->split >= 0 || b->split_new || b->split_done;
+    if (b->schema != op->out_schema || marked) {
+        if (marked && b->n_rows == 0) { /* a split's mark and nothing else */
+            rill__batch_unref(b);
+            return 0;
+        }
+        if (!rill__batch_exclusive(b)) {
+            rill_batch *own = rill__batch_clone(b);
+            rill__batch_unref(b);
+            b = own;
+        }
+        rill__batch_set_schema(b, op->out_schema);
+        b->split = -1;
+        b->split_new = b->split_done = false;
+    }
+    return rill__operator_forward(op, b);
+}
+
+static void union_destroy(rill__operator *op)
+{
+    rill__operator_fini(op);
+    free(op);
+}
+
+static const rill__operator_ops union_ops = {
+    .kind = "union",
+    .open = rill__operator_open_hook,
+    .process = union_process,
+    .end_input = rill__operator_end_outputs,
+    .close = rill__operator_close,
+    .destroy = union_destroy,
+};
+
+rill__operator *rill__op_union(const rill__op_init *init)
+{
+    rill__operator *op = rill__xcalloc(1, sizeof *op);
+    rill__operator_init(op, &union_ops, init);
+    return op;
 }

@@ -236,6 +236,8 @@ void rill__operator_publish_counters(rill__operator *op);
 rill__operator *rill__op_map(const rill__op_init *init, rill_map_fn fn);
 rill__operator *rill__op_filter(const rill__op_init *init, rill_filter_fn fn);
 rill__operator *rill__op_flat_map(const rill__op_init *init, rill_flat_map_fn fn);
+/* The rows of several inputs (the task's channels of every input edge) as one stream. */
+rill__operator *rill__op_union(const rill__op_init *init);
 /* A keyed process function over rows partitioned by key (hashes set by the partitioner). */
 rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__key_spec *key,
                                        const rill__state_backend_ops *backend,

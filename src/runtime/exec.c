@@ -41,7 +41,7 @@ int rill__exec_build(rill_env *env, rill__exec_graph **out)
             continue;
         }
         rill__vertex *up = vertex_of[n->input->id];
-        if (!n->keyed && up->parallelism == p) {
+        if (!n->keyed && !n->n_more && up->parallelism == p) {
             vertex_of[n->id] = up; /* chained */
             vertex_add(up, n);
             continue;
@@ -49,19 +49,24 @@ int rill__exec_build(rill_env *env, rill__exec_graph **out)
         rill__vertex *v = vertex_new(g, p);
         vertex_add(v, n);
         vertex_of[n->id] = v;
-        rill__exec_edge *e = rill__xcalloc(1, sizeof *e);
-        e->id = g->n_edges;
-        e->src = n->input;
-        e->src_tag = n->input_tag;
-        e->src_v = up;
-        e->dst_v = v;
-        e->partition = n->keyed ? RILL_PART_HASH : RILL_PART_REBALANCE;
-        g->edges = rill__xrealloc(g->edges, (size_t)(g->n_edges + 1) * sizeof *g->edges);
-        g->edges[g->n_edges++] = e;
-        up->out_edges = rill__xrealloc(up->out_edges, (size_t)(up->n_out + 1) * sizeof(e));
-        up->out_edges[up->n_out++] = e;
-        v->in_edges = rill__xrealloc(v->in_edges, (size_t)(v->n_in + 1) * sizeof(e));
-        v->in_edges[v->n_in++] = e;
+        for (int k = 0; k <= n->n_more; k++) { /* a union has one edge per input */
+            rill__node *src = k ? n->more[k - 1] : n->input;
+            rill__exec_edge *e = rill__xcalloc(1, sizeof *e);
+            e->id = g->n_edges;
+            e->src = src;
+            e->src_tag = k ? n->more_tags[k - 1] : n->input_tag;
+            e->src_v = vertex_of[src->id];
+            e->dst_v = v;
+            e->dst_input = k;
+            e->partition = n->keyed ? RILL_PART_HASH : RILL_PART_REBALANCE;
+            g->edges = rill__xrealloc(g->edges, (size_t)(g->n_edges + 1) * sizeof *g->edges);
+            g->edges[g->n_edges++] = e;
+            rill__vertex *sv = e->src_v;
+            sv->out_edges = rill__xrealloc(sv->out_edges, (size_t)(sv->n_out + 1) * sizeof(e));
+            sv->out_edges[sv->n_out++] = e;
+            v->in_edges = rill__xrealloc(v->in_edges, (size_t)(v->n_in + 1) * sizeof(e));
+            v->in_edges[v->n_in++] = e;
+        }
     }
     free(vertex_of);
     for (int i = 0; i < g->n_vertices; i++) {

@@ -53,6 +53,8 @@ void rill_env_free(rill_env *env)
         if (n->op_cfg && n->op_factory->cfg_free)
             n->op_factory->cfg_free(n->op_cfg);
         rill_schema_free(n->out_schema);
+        free(n->more);
+        free(n->more_tags);
         free(n->uid);
         free(n);
     }
@@ -377,8 +379,9 @@ int rill__node_parallelism(const rill_env *env, const rill__node *n)
 static const char *kind_name(rill__node_kind k)
 {
     static const char *names[] = {"?",       "source", "map",        "filter", "flat_map",
-                                  "process", "sink",   "event_time", "window", "operator"};
-    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_OPERATOR ? names[k] : "?";
+                                  "process", "sink",   "event_time", "window", "operator",
+                                  "union"};
+    return k >= RILL_NODE_SOURCE && k <= RILL_NODE_UNION ? names[k] : "?";
 }
 
 /* A stream that only carries the env's error along. */
@@ -597,6 +600,66 @@ rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag)
         return error_stream(s->env);
     }
     return stream_of(s->env, s->node, tag->id, tag->schema);
+}
+
+rill_stream *rill_stream_union(rill_stream *const *streams, int n)
+{
+    if (!streams || n < 1 || !streams[0])
+        return NULL;
+    rill_env *env = streams[0]->env;
+    for (int i = 0; i < n; i++) {
+        if (!streams[i] || streams[i]->env != env) {
+            rill__err_first(&env->err, RILL_EINVAL, "union: stream %d of %d is %s", i + 1, n,
+                            streams[i] ? "of another env" : "NULL");
+            return error_stream(env);
+        }
+        if (!usable(streams[i], "union"))
+            return error_stream(env);
+    }
+    /* every input's rows must be laid out alike: the operators after the union read a row of
+     * any input by the first one's schema */
+    const rill_schema *first = streams[0]->schema;
+    bool widen = false; /* a field nullable in some input is nullable in the union */
+    for (int i = 1; i < n; i++) {
+        const rill_schema *si = streams[i]->schema;
+        if (!rill__schema_compatible(first, si)) {
+            rill__buf a = {0}, b = {0};
+            rill__schema_describe(first, &a);
+            rill__schema_describe(si, &b);
+            rill__err_first(&env->err, RILL_EGRAPH,
+                            "union: input %d ('%s') has the fields (%s), input 1 ('%s') has "
+                            "(%s): a union takes inputs of the same field types",
+                            i + 1, streams[i]->node->uid, rill__buf_cstr(&b),
+                            streams[0]->node->uid, rill__buf_cstr(&a));
+            rill__buf_free(&a);
+            rill__buf_free(&b);
+            return error_stream(env);
+        }
+        for (int f = 0; f < first->n_fields; f++)
+            widen |= si->fields[f].nullable && !first->fields[f].nullable;
+    }
+    rill_schema *own_schema = NULL;
+    if (widen) {
+        own_schema = rill_schema_new();
+        for (int f = 0; f < first->n_fields; f++) {
+            bool nullable = false;
+            for (int i = 0; i < n; i++)
+                nullable |= streams[i]->schema->fields[f].nullable;
+            rill_schema_add_typed(own_schema, first->fields[f].name,
+                                  rill__field_info(&first->fields[f]), nullable);
+        }
+        own_schema->sql_text = first->sql_text;
+    }
+    rill__node *u = node_new(env, RILL_NODE_UNION, streams[0], own_schema ? own_schema : first);
+    rill_schema_free(own_schema); /* the node holds its reference */
+    u->n_more = n - 1;
+    u->more = rill__xcalloc((size_t)n, sizeof *u->more);
+    u->more_tags = rill__xcalloc((size_t)n, sizeof *u->more_tags);
+    for (int i = 1; i < n; i++) {
+        u->more[i - 1] = streams[i]->node;
+        u->more_tags[i - 1] = streams[i]->tag;
+    }
+    return stream_of(env, u, -1, u->out_schema);
 }
 
 rill_stream *rill_stream_uid(rill_stream *s, const char *uid)

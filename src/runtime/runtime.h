@@ -24,6 +24,7 @@ typedef enum rill__node_kind {
     RILL_NODE_EVENT_TIME,
     RILL_NODE_WINDOW,
     RILL_NODE_OPERATOR, /* an operator a higher layer implements (rill__op_factory) */
+    RILL_NODE_UNION,    /* the rows of several inputs (input, then more[]) as one stream */
 } rill__node_kind;
 
 /* An operator that a layer above the runtime implements (the SQL layer's calc, aggregates and
@@ -54,6 +55,11 @@ struct rill__node {
     rill_schema *out_schema; /* NULL for sinks */
     rill__node *input;       /* NULL for sources */
     int input_tag;           /* -1: the input's main output; else a side output tag id */
+    /* UNION: the inputs after the first, and their tags (owned). A node with more than one
+     * input heads its own vertex, with one channel edge per input. */
+    rill__node **more;
+    int *more_tags;
+    int n_more;
     bool keyed;              /* input is partitioned by key */
     rill__key_spec key;
     rill__node_fn fn;
@@ -187,12 +193,14 @@ typedef enum rill__partition {
 
 typedef struct rill__vertex rill__vertex;
 
-/* A non-chained connection: from node src (output tag) in vertex src_v to the head of dst_v. */
+/* A non-chained connection: from node src (output tag) in vertex src_v to the head of dst_v,
+ * as its input dst_input (0: the head's input, k: its more[k - 1]). */
 typedef struct rill__exec_edge {
     int id;
     rill__node *src;
     int src_tag;
     rill__vertex *src_v, *dst_v;
+    int dst_input;
     rill__partition partition;
 } rill__exec_edge;
 

@@ -331,6 +331,8 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
                                    env->bad_policy == RILL_BAD_SKIP);
     case RILL_NODE_WINDOW:
         return rill__op_window(&init, &n->key, backend, n->window);
+    case RILL_NODE_UNION:
+        return rill__op_union(&init);
     case RILL_NODE_OPERATOR:
         return n->op_factory->create(&init, n->keyed ? &n->key : NULL, n->keyed ? backend : NULL,
                                      n->op_cfg);

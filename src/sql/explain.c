@@ -104,24 +104,22 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     rill__buf_putc(b, ')');
 }
 
-static void indent(rill__buf *b, int depth)
+/* A node's line starts with lead (its parent's prefix and "+- ", or ":- " for a child with
+ * siblings after it, as Flink draws trees); its children's lines with pre. */
+static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, const char *pre,
+                    int par)
 {
-    for (int i = 0; i < depth; i++)
-        rill__buf_printf(b, i + 1 == depth ? "+- " : "   ");
-}
-
-static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par)
-{
+    char *own_lead = NULL, *own_pre = NULL;
     if (r->has_et) { /* the watermark the table's rows get, above them */
-        indent(b, depth);
         rill__buf_printf(b,
-                         "WatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], "
+                         "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], "
                          "parallelism=[%d], chained)\n",
-                         r->cols[r->et_col].name, r->cols[r->et_col].name, (long long)r->et_delay,
-                         par);
-        depth++;
+                         lead, r->cols[r->et_col].name, r->cols[r->et_col].name,
+                         (long long)r->et_delay, par);
+        lead = own_lead = rill__xasprintf("%s+- ", pre);
+        pre = own_pre = rill__xasprintf("%s   ", pre);
     }
-    indent(b, depth);
+    rill__buf_printf(b, "%s", lead);
     switch (r->kind) {
     case REL_SCAN: {
         const sql_option *c = rill__sql_table_option(r->table, "connector");
@@ -234,6 +232,13 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
                             "key: one subtask takes every row]",
                          par);
         break;
+    case REL_UNION: /* Flink's: Union(all=[true], union=[a, b]) */
+        rill__buf_printf(b, "Union(all=[true], union=[");
+        put_cols(b, r);
+        rill__buf_printf(b, "], parallelism=[%d], inputs=[%d], watermark=[the least of the "
+                            "inputs']",
+                         par, r->n_inputs);
+        break;
     case REL_VALUES: /* Flink's: Values(tuples=[[{ 1, _UTF-16LE'a' }, ...]]) */
         rill__buf_printf(b, "Values(tuples=[[");
         for (int i = 0; i < r->n_rows; i++) {
@@ -249,8 +254,21 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, int depth, int par
         break;
     }
     rill__buf_printf(b, ")\n");
+    char *child_lead = rill__xasprintf("%s+- ", pre), *child_pre = rill__xasprintf("%s   ", pre);
     if (r->input)
-        put_rel(pc, b, r->input, depth + 1, par);
+        put_rel(pc, b, r->input, child_lead, child_pre, par);
+    for (int i = 0; i < r->n_inputs; i++) {
+        bool last = i + 1 == r->n_inputs;
+        char *l = rill__xasprintf("%s%s", pre, last ? "+- " : ":- ");
+        char *p = rill__xasprintf("%s%s", pre, last ? "   " : ":  ");
+        put_rel(pc, b, r->inputs[i], l, p, par);
+        free(l);
+        free(p);
+    }
+    free(child_lead);
+    free(child_pre);
+    free(own_lead);
+    free(own_pre);
 }
 
 int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
@@ -276,9 +294,9 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
                          n->parts[n->n_parts - 1].text);
         put_cols(&b, r);
         rill__buf_printf(&b, "], parallelism=[%d])\n", par);
-        put_rel(pc, &b, r, 1, par);
+        put_rel(pc, &b, r, "+- ", "   ", par);
     } else {
-        put_rel(pc, &b, r, 0, par);
+        put_rel(pc, &b, r, "", "", par);
     }
     fwrite(b.data, 1, b.len, out);
     fflush(out);

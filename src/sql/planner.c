@@ -545,6 +545,8 @@ static rel *plan_body(plan_ctx *pc, const rill__sql_query *q);
 static void fold_rel(plan_ctx *pc, rel *r)
 {
     for (; r; r = r->input) {
+        for (int i = 0; i < r->n_inputs; i++)
+            fold_rel(pc, r->inputs[i]);
         if (r->kind != REL_CALC)
             continue;
         for (int i = 0; r->outs && i < r->n_cols; i++)
@@ -652,6 +654,117 @@ static int64_t row_count(plan_ctx *pc, const rill__sql_expr *e, const char *what
     return (int64_t)x->lit;
 }
 
+/* The branches of a chain of UNION ALLs (a UNION ALL b UNION ALL c parses as (a ∪ b) ∪ c),
+ * left to right, into v; a branch that is another kind of set operation stays one branch. */
+static void union_branches(plan_ctx *pc, const rill__sql_query *q, const rill__sql_query ***v,
+                           int *n, int *cap)
+{
+    bool chain = q->kind == RILL_SQL_Q_SETOP && q->u.setop.op == RILL_SQL_SET_UNION &&
+                 q->u.setop.all && !q->n_with && !q->n_order && !q->limit && !q->offset;
+    if (chain) {
+        union_branches(pc, q->u.setop.left, v, n, cap);
+        union_branches(pc, q->u.setop.right, v, n, cap);
+        return;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        const rill__sql_query **nv = rill__arena_alloc(pc->a, (size_t)*cap * sizeof *nv);
+        if (*n)
+            memcpy(nv, *v, (size_t)*n * sizeof *nv);
+        *v = nv;
+    }
+    (*v)[(*n)++] = q;
+}
+
+/*
+ * a UNION ALL b ...: one relation of every branch's rows. Column i has the common type of the
+ * branches' column i (Flink's least restrictive type), with a branch's values cast to it where
+ * they differ; names are the first branch's. A column that is the same kind of time attribute
+ * in every branch stays one (the union's watermark is the least of its inputs'), so a window
+ * over a union works as over a table. UNION (distinct) is UNION ALL grouped by every column.
+ */
+static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
+{
+    if (q->u.setop.op != RILL_SQL_SET_UNION)
+        return ERR(pc, q->pos, "%s is not supported yet",
+                   q->u.setop.op == RILL_SQL_SET_INTERSECT ? "INTERSECT" : "EXCEPT");
+    const rill__sql_query **bq = NULL;
+    int n = 0, cap = 0;
+    if (q->u.setop.all) {
+        union_branches(pc, q, &bq, &n, &cap);
+    } else { /* its two sides; DISTINCT over them below */
+        union_branches(pc, q->u.setop.left, &bq, &n, &cap);
+        union_branches(pc, q->u.setop.right, &bq, &n, &cap);
+    }
+    rel **in = rill__arena_alloc(pc->a, (size_t)n * sizeof *in);
+    for (int i = 0; i < n; i++)
+        if (!(in[i] = rill__sql_plan_query(pc, bq[i])))
+            return NULL;
+    const char *what = q->u.setop.all ? "UNION ALL" : "UNION";
+    int n_cols = in[0]->n_cols;
+    for (int i = 1; i < n; i++)
+        if (in[i]->n_cols != n_cols)
+            return ERR(pc, bq[i]->pos, "Column count mismatch in %s: the first branch has %d "
+                       "columns, branch %d has %d", what, n_cols, i + 1, in[i]->n_cols);
+    rel *u = rel_new(pc, REL_UNION, n_cols);
+    u->inputs = in;
+    u->n_inputs = n;
+    const rill__sql_ltype **ts = rill__arena_alloc(pc->a, (size_t)n * sizeof *ts);
+    for (int c = 0; c < n_cols; c++) {
+        rill__sql_time_attr attr = in[0]->cols[c].type->attr;
+        for (int i = 0; i < n; i++) {
+            ts[i] = in[i]->cols[c].type;
+            if (ts[i]->attr != attr)
+                attr = RILL_SQLA_NONE;
+        }
+        const rill__sql_ltype *t = rill__sql_common_type(pc->a, ts, n);
+        if (!t) {
+            rill__buf d = {0};
+            for (int i = 0; i < n; i++)
+                rill__buf_printf(&d, "%s%s", i ? ", " : "", rill__sql_type_str(pc->a, ts[i]));
+            rill__buf_putc(&d, '\0');
+            rel *none = ERR(pc, q->pos, "Type mismatch in column %d of %s: %s have no common "
+                            "type", c + 1, what, (const char *)d.data);
+            rill__buf_free(&d);
+            return none;
+        }
+        if (attr != RILL_SQLA_NONE)
+            t = rill__sql_type_with_attr(pc->a, t, attr);
+        u->cols[c] = (rel_col){in[0]->cols[c].name, t};
+    }
+    for (int i = 0; i < n; i++) { /* a branch whose types differ: cast by a calc above it */
+        u->updates |= in[i]->updates;
+        bool same = true;
+        for (int c = 0; c < n_cols && same; c++)
+            same = rill__sql_type_equal(in[i]->cols[c].type, u->cols[c].type, true);
+        if (same)
+            continue;
+        rel *cast = rel_new(pc, REL_CALC, n_cols);
+        cast->input = in[i];
+        cast->updates = in[i]->updates;
+        cast->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *cast->outs);
+        for (int c = 0; c < n_cols; c++) {
+            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type};
+            cast->outs[c] = rill__sql_cast_to(
+                pc, rill__sql_x_input(pc->a, c, in[i]->cols[c].type), u->cols[c].type);
+            if (!cast->outs[c])
+                return NULL;
+        }
+        in[i] = cast;
+    }
+    if (q->u.setop.all)
+        return u;
+    rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols); /* as SELECT DISTINCT */
+    memcpy(agg->cols, u->cols, (size_t)n_cols * sizeof *agg->cols);
+    agg->input = u;
+    agg->n_keys = n_cols;
+    agg->keys = rill__arena_alloc(pc->a, (size_t)(n_cols + 1) * sizeof *agg->keys);
+    for (int i = 0; i < n_cols; i++)
+        agg->keys[i] = i;
+    agg->updates = true;
+    return agg;
+}
+
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->n_order)
@@ -662,7 +775,8 @@ static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
         r = plan_select(pc, q);
         break;
     case RILL_SQL_Q_SETOP:
-        return ERR(pc, q->pos, "UNION, INTERSECT and EXCEPT are not supported yet");
+        r = plan_setop(pc, q);
+        break;
     default:
         r = plan_values(pc, q);
         break;
@@ -1133,6 +1247,13 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return limit_stream(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
+    case REL_UNION: {
+        rill_stream **in = rill__arena_alloc(pc->a, (size_t)r->n_inputs * sizeof *in);
+        for (int i = 0; i < r->n_inputs; i++)
+            if (!(in[i] = rill__sql_build(pc, r->inputs[i])))
+                return NULL;
+        return rill_stream_union(in, r->n_inputs);
+    }
     case REL_CALC: {
         rill_stream *in = rill__sql_build(pc, r->input);
         if (!in)

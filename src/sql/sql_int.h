@@ -131,6 +131,7 @@ typedef enum rel_kind {
     REL_VALUES,     /* VALUES (...), (...): n_rows rows of literals (rows[i * n_cols + c]) */
     REL_LIMIT,      /* LIMIT / OFFSET of an append-only input: its rows after the first
                        `offset`, at most `limit` of them (-1: no limit), in arrival order */
+    REL_UNION,      /* UNION ALL: the rows of inputs[0..n_inputs), of the same column types */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -163,7 +164,10 @@ struct rel {
     bool updates; /* its rows are a changelog with updates (-U/+U), not only inserts */
     int n_cols;
     rel_col *cols;
-    rel *input;
+    rel *input; /* NULL for a SCAN, VALUES, UNION */
+    /* UNION: its inputs (every other kind has one, or none) */
+    rel **inputs;
+    int n_inputs;
     /* SCAN, or the CALC of a table's computed columns: event time from column et_col, with
      * watermarks et_delay ms behind the largest timestamp (the table's WATERMARK) */
     bool has_et;

@@ -2,7 +2,8 @@
 processes on loopback, `rill run -m HOST FILE.sql`): the JobManager's driver and each
 TaskManager plan the same script into the same graph; a window aggregation over out-of-order
 rows with late rows and an updating GROUP BY into an upsert-free print sink give the
-mini-cluster's rows, with tasks on both TaskManagers; a bad script fails with its message."""
+mini-cluster's rows, with tasks on both TaskManagers; a UNION ALL across both TaskManagers
+gives every row of its branches; a bad script fails with its message."""
 import os
 import re
 import sys
@@ -22,6 +23,18 @@ def fmt(ms):
     import datetime
     t = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
     return t.strftime("%Y-%m-%d %H:%M:%S") + ".%03d" % (ms % 1000)
+
+
+UNION_SQL = """
+CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE pages (page STRING, v BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+INSERT INTO pages
+SELECT page, user_id FROM clicks WHERE user_id >= 0
+UNION ALL
+SELECT page, user_id * 2 FROM clicks WHERE page = '/a';
+"""
 
 
 def test_sql_on_cluster_equals_minicluster(tmp):
@@ -73,6 +86,22 @@ GROUP BY page, window_start, window_end;
         expect(len(mini) > 100 and cl == mini, "the cluster's windows equal the mini-cluster's",
                "%d rows" % len(mini), "%d rows, e.g. %s" % (len(cl), sorted(
                    set(cl) ^ set(mini))[:4]))
+        # a UNION ALL of two branches of one table across both TaskManagers: every row of each
+        u_out = os.path.join(tmp, "out-union")
+        u_sql = os.path.join(tmp, "q-union.sql")
+        with open(u_sql, "w", encoding="utf-8") as f:
+            f.write(UNION_SQL % (inp, u_out))
+        r = run(["run", "-m", addr, "-p", "4", u_sql])
+        expect_rc(r, 0)
+        jid = JOB_LINE.search(r.out).group(1)
+        expect_both_ran([a, b], jid, job_doc(jm, jid)["tasks"])
+        want = sorted(["%s,%s" % (ln.split(",")[2], ln.split(",")[1]) for ln in lines
+                       if int(ln.split(",")[1]) >= 0] +
+                      ["%s,%d" % (ln.split(",")[2], 2 * int(ln.split(",")[1])) for ln in lines
+                       if ln.split(",")[2] == "/a"])
+        got = sorted(committed_rows(u_out, header=False))
+        expect(got == want, "the union's rows on the cluster", "%d rows" % len(want),
+               "%d rows, e.g. %s" % (len(got), sorted(set(got) ^ set(want))[:4]))
         # a script that does not plan: the job fails with the script's message
         bad = os.path.join(tmp, "bad.sql")
         with open(bad, "w", encoding="utf-8") as f:
