@@ -148,6 +148,11 @@ static void collect(plan_ctx *pc, const rel *r, const bool *out_used)
         always_read(r->table, nd->used, nd->n);
         return;
     }
+    if (r->kind == REL_UNION) { /* each branch's columns are the union's */
+        for (int i = 0; i < r->n_inputs; i++)
+            collect(pc, r->inputs[i], out_used);
+        return;
+    }
     if (!r->input)
         return;
     bool *in_used = rill__xcalloc((size_t)r->input->n_cols + 1, sizeof *in_used);
@@ -228,6 +233,24 @@ static int *remap_ints(plan_ctx *pc, const int *v, int n, const int *map)
     return out;
 }
 
+/* A calc over in (just narrowed by map) that gives back its old columns (the gone ones NULL,
+ * read by nobody). */
+static rel *widen(plan_ctx *pc, rel *in, int n_old, const rel_col *old, const int *map)
+{
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = in;
+    c->updates = in->updates;
+    c->n_cols = n_old;
+    c->cols = (rel_col *)old;
+    c->outs = rill__arena_alloc(pc->a, (size_t)(n_old + 1) * sizeof *c->outs);
+    for (int i = 0; i < n_old; i++)
+        c->outs[i] = map[i] >= 0 ? rill__sql_x_input(pc->a, map[i], old[i].type)
+                                 : rill__sql_x_null(pc->a, old[i].type);
+    return c;
+}
+
 /* r reads scan (its input), just narrowed by map: r's references follow. A relation that
  * passes its input's columns on (a window TVF, a kind this does not know) gets a calc between
  * that puts the columns back in their places (the gone ones NULL, never read). */
@@ -253,20 +276,9 @@ static void follow(plan_ctx *pc, rel *r, rel *scan, int n_old, const rel_col *ol
             r->time_col = map[r->time_col];
         return;
     }
-    default: {
-        rel *c = rill__arena_alloc(pc->a, sizeof *c);
-        memset(c, 0, sizeof *c);
-        c->kind = REL_CALC;
-        c->input = scan;
-        c->n_cols = n_old;
-        c->cols = (rel_col *)old;
-        c->outs = rill__arena_alloc(pc->a, (size_t)(n_old + 1) * sizeof *c->outs);
-        for (int i = 0; i < n_old; i++)
-            c->outs[i] = map[i] >= 0 ? rill__sql_x_input(pc->a, map[i], old[i].type)
-                                     : rill__sql_x_null(pc->a, old[i].type);
-        r->input = c;
+    default:
+        r->input = widen(pc, scan, n_old, old, map);
         return;
-    }
     }
 }
 
@@ -275,6 +287,42 @@ static void follow(plan_ctx *pc, rel *r, rel *scan, int n_old, const rel_col *ol
 static bool follows(const rel *r)
 {
     return r->kind == REL_CALC || r->kind == REL_WINDOW_AGG || r->kind == REL_GROUP_AGG;
+}
+
+static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **map_out);
+
+/* Narrows *slot, an input of r that r reads the columns in_used (NULL: all) of: a scan to its
+ * table's union, another relation by apply. r follows the new columns when it can, else a calc
+ * between gives r the old ones. */
+static int apply_input(plan_ctx *pc, rel *r, rel **slot, const bool *in_used)
+{
+    rel *in = *slot;
+    int n_old = in->n_cols, rc = 0;
+    const rel_col *old = in->cols;
+    int *map = NULL;
+    bool can_follow = follows(r) && slot == &r->input;
+    if (in->kind == REL_SCAN && !in->leaves) {
+        const struct sql_need *nd = need_of(pc->s, in->table, in->n_cols, false);
+        if (!nd || nd->n != in->n_cols)
+            return 0;
+        for (int i = 0; i < in->n_cols && rc == 0; i++)
+            if ((!in_used || in_used[i] || (in->has_et && i == in->et_col)) && !nd->used[i])
+                rc = rill__err_set(pc->err, RILL_EINVAL,
+                                   "table '%s': column '%s' is read but was not found used "
+                                   "when the job's sources were planned",
+                                   in->table->name, in->cols[i].name);
+        if (rc == 0)
+            map = narrow_scan(pc, in, nd);
+    } else if (in->kind != REL_SCAN) {
+        rc = apply(pc, in, in_used, can_follow, &map);
+    }
+    if (rc == 0 && map) {
+        if (can_follow)
+            follow(pc, r, in, n_old, old, map);
+        else
+            *slot = widen(pc, in, n_old, old, map);
+    }
+    return rc;
 }
 
 /* Narrows what r reads to the columns out_used of r (NULL: all) asks for, r's inputs first.
@@ -289,29 +337,14 @@ static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **
             if (!out_used[i] && !(r->has_et && i == r->et_col) &&
                 r->outs[i]->op != RILL_SQLX_LITERAL)
                 r->outs[i] = rill__sql_x_null(pc->a, r->cols[i].type);
-    rel *in = r->input;
     int rc = 0;
-    if (in) {
-        bool *in_used = rill__xcalloc((size_t)in->n_cols + 1, sizeof *in_used);
+    if (r->kind == REL_UNION) /* a branch keeps its columns: the union's are its */
+        for (int i = 0; i < r->n_inputs && rc == 0; i++)
+            rc = apply_input(pc, r, &r->inputs[i], out_used);
+    else if (r->input) {
+        bool *in_used = rill__xcalloc((size_t)r->input->n_cols + 1, sizeof *in_used);
         input_needs(r, out_used, in_used);
-        int n_old = in->n_cols;
-        const rel_col *old = in->cols;
-        int *map = NULL;
-        if (in->kind == REL_SCAN && !in->leaves) {
-            const struct sql_need *nd = need_of(pc->s, in->table, in->n_cols, false);
-            for (int i = 0; nd && nd->n == in->n_cols && i < in->n_cols && rc == 0; i++)
-                if ((in_used[i] || (in->has_et && i == in->et_col)) && !nd->used[i])
-                    rc = rill__err_set(pc->err, RILL_EINVAL,
-                                       "table '%s': column '%s' is read but was not found "
-                                       "used when the job's sources were planned",
-                                       in->table->name, in->cols[i].name);
-            if (rc == 0 && nd && nd->n == in->n_cols)
-                map = narrow_scan(pc, in, nd);
-        } else if (in->kind != REL_SCAN) {
-            rc = apply(pc, in, in_used, follows(r), &map);
-        }
-        if (rc == 0 && map)
-            follow(pc, r, in, n_old, old, map);
+        rc = apply_input(pc, r, &r->input, in_used);
         free(in_used);
     }
     if (rc || !narrow || r->kind != REL_CALC || !out_used)

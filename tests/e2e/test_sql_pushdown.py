@@ -120,6 +120,50 @@ def test_filesystem_csv_and_json(tmp):
                    "%d, e.g. %s" % (len(got_w), sorted(set(got_w) - set(want_w))[:3]), r)
 
 
+UNION_SQL = """
+CREATE TABLE t (a BIGINT, b STRING, c DOUBLE, d BIGINT, e STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%(inp)s', 'format' = 'csv');
+CREATE TABLE o1 (x BIGINT, y STRING) WITH ('connector' = 'filesystem', 'path' = '%(out)s-1',
+  'format' = 'csv');
+CREATE TABLE o2 (e STRING) WITH ('connector' = 'filesystem', 'path' = '%(out)s-2',
+  'format' = 'csv');
+EXECUTE STATEMENT SET BEGIN
+INSERT INTO o1 SELECT a, b FROM t WHERE a %% 2 = 0 UNION ALL SELECT d, b FROM t WHERE d > 500;
+INSERT INTO o2 SELECT e FROM t WHERE a %% 5 = 1;
+END;
+"""
+
+
+def test_union_branches_of_one_table(tmp):
+    """A UNION ALL whose branches read other columns of one table, and an INSERT reading a
+    third: one source producing what all read; the rows are the computed ones."""
+    rng = seeded_rng("pushdown-union")
+    rows = [(i, rng.choice("pqr"), rng.random(), rng.randrange(0, 1000), "e%d" % rng.randrange(9))
+            for i in range(5000)]
+    inp = os.path.join(tmp, "in.csv")
+    write(inp, "".join("%d,%s,%r,%d,%s\n" % r for r in rows))
+    want1 = sorted(["%d,%s" % (a, b) for a, b, _, _, _ in rows if a % 2 == 0] +
+                   ["%d,%s" % (d, b) for _, b, _, d, _ in rows if d > 500])
+    want2 = sorted(e for a, _, _, _, e in rows if a % 5 == 1)
+    for pushdown, par in ((True, 1), (True, 3), (False, 2)):
+        out = os.path.join(tmp, "o-%s-%d" % (pushdown, par))
+        script = os.path.join(tmp, "u.sql")
+        write(script, ("" if pushdown else OFF) + UNION_SQL % {"inp": inp, "out": out})
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        what = "push-down %s, p%d" % (pushdown, par)
+        got1 = committed_rows(out + "-1", header=False)
+        expect(got1 == want1, "%s: the union's rows" % what, len(want1), len(got1), r)
+        got2 = committed_rows(out + "-2", header=False)
+        expect(got2 == want2, "%s: the other INSERT's rows" % what, len(want2), len(got2), r)
+    write(script, UNION_SQL.split("EXECUTE")[0] % {"inp": inp, "out": out} +
+          "EXPLAIN SELECT a, b FROM t UNION ALL SELECT d, b FROM t;\n")
+    r = run(["run", script])
+    expect_rc(r, 0)
+    expect(r.out.count("project=[a, b, d]]], fields=[a, b, d]") == 2,
+           "both branches' scans read the statement's union of columns", 2, r.out, r)
+
+
 def test_csv_skips_unread_columns(tmp):
     """A value that does not parse in a column no query reads is not converted, so it is no
     error (Flink's CSV format with a projection); read, it is one, named."""
@@ -440,7 +484,8 @@ CREATE TABLE ov (k STRING, v BIGINT) WITH ('connector' = 'filesystem',
 
 
 if __name__ == "__main__":
-    main([test_filesystem_csv_and_json, test_csv_skips_unread_columns,
+    main([test_filesystem_csv_and_json, test_union_branches_of_one_table,
+          test_csv_skips_unread_columns,
           test_datagen_options_of_unread_columns_checked,
           test_explain_shows_pruned_fields, test_nexmark_equal_with_and_without,
           test_kill_and_resume, test_savepoint_into_other_columns, test_kafka_metadata_columns])
