@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "functions.h"
 #include "sql_int.h"
@@ -20,12 +21,19 @@ struct sql_need {
     bool *used;
 };
 
-bool rill__sql_pushdown_enabled(const rill__sql_session *s)
+#define PUSHDOWN_KEY "table.optimizer.source.projection-pushdown-enabled"
+
+static const char *pushdown_value(const rill__sql_session *s)
 {
     for (size_t i = 0; i < s->n_opts; i++)
-        if (!strcmp(s->opts[i].key, "table.optimizer.source.projection-pushdown-enabled"))
-            return strcmp(s->opts[i].value, "false") != 0;
-    return true;
+        if (!strcmp(s->opts[i].key, PUSHDOWN_KEY))
+            return s->opts[i].value;
+    return "true";
+}
+
+bool rill__sql_pushdown_enabled(const rill__sql_session *s)
+{
+    return strcasecmp(pushdown_value(s), "false") != 0;
 }
 
 void rill__sql_needs_reset(rill__sql_session *s)
@@ -142,9 +150,12 @@ static void always_read(const sql_table *t, bool *used, int n)
 static void collect(plan_ctx *pc, const rel *r, const bool *out_used)
 {
     if (r->kind == REL_SCAN) {
+        /* a statement with push-down off reads every column (the table's source, shared
+         * with statements that have it on, produces them all) */
+        bool all = !out_used || !rill__sql_pushdown_enabled(pc->s);
         struct sql_need *nd = need_of(pc->s, r->table, r->n_cols, true);
         for (int i = 0; i < r->n_cols && i < nd->n; i++)
-            nd->used[i] |= !out_used || out_used[i] || (r->has_et && i == r->et_col);
+            nd->used[i] |= all || out_used[i] || (r->has_et && i == r->et_col);
         always_read(r->table, nd->used, nd->n);
         return;
     }
@@ -331,6 +342,8 @@ static int apply_input(plan_ctx *pc, rel *r, rel **slot, const bool *in_used)
 static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **map_out)
 {
     *map_out = NULL;
+    if (!rill__sql_pushdown_enabled(pc->s)) /* the scans (to all columns) only, as before */
+        out_used = NULL, narrow = false;
     /* a calc's columns nobody reads are NULL first: the columns they read may go */
     if (r->kind == REL_CALC && out_used)
         for (int i = 0; i < r->n_cols; i++)
@@ -375,7 +388,13 @@ static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **
 
 int rill__sql_prune_apply(plan_ctx *pc, rel *root)
 {
-    if (pc->s->needs_failed || !rill__sql_pushdown_enabled(pc->s))
+    const char *v = pushdown_value(pc->s);
+    if (strcasecmp(v, "true") && strcasecmp(v, "false")) {
+        rill__err_set(pc->err, RILL_ECONFIG, "SET '%s': '%s' is not true or false", PUSHDOWN_KEY,
+                      v);
+        return -1;
+    }
+    if (pc->s->needs_failed)
         return 0;
     int *map;
     return apply(pc, root, NULL, false, &map) ? -1 : 0;

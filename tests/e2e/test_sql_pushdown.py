@@ -181,6 +181,16 @@ def test_csv_skips_unread_columns(tmp):
     r = run(["run", script])
     expect(r.rc != 0, "reading the bad column fails", "an error", r.rc, r)
     expect_in("in.csv:2:5: expected DOUBLE", r.err, "the error names file, line, column", r)
+    # a statement with push-down off shares the source: it reads every column (one error)
+    write(script, base + "SELECT id FROM t;\n" + OFF + "SELECT k FROM t;\n")
+    r = run(["run", script])
+    expect(r.rc != 0, "a statement with push-down off reads the bad column", "an error", r.rc,
+           r)
+    expect_in("in.csv:2:5: expected DOUBLE", r.err, "the error with push-down off", r)
+    write(script, base + OFF.replace("false", "maybe") + "SELECT id FROM t;\n")
+    r = run(["run", script])
+    expect(r.rc != 0, "a bad push-down option", "an error", r.rc, r)
+    expect_in("'maybe' is not true or false", r.err, "the bad option named", r)
 
 
 def test_datagen_options_of_unread_columns_checked(tmp):
