@@ -185,8 +185,15 @@ static int et_process(rill__operator *op, rill_batch *b)
             rill__batch_unref(b);
         }
         int64_t wm;
-        if (rill__wm_merger_update(&e->merger, in, rill__wm_gen_current(g), &wm) &&
-            (rc = rill__operator_watermark(op, wm)) < 0) {
+        bool advanced = rill__wm_merger_update(&e->merger, in, rill__wm_gen_current(g), &wm);
+        /* after a restore the merger is where it was but nothing went out yet: the watermark
+         * the cut was made for goes out all the same (else the same row is cut forever) */
+        int64_t due = combined_with(e, in, rill__wm_gen_current(g));
+        if (!advanced && due > op->watermark) {
+            wm = due;
+            advanced = true;
+        }
+        if (advanced && (rc = rill__operator_watermark(op, wm)) < 0) {
             rill__batch_unref(tail);
             return rc;
         }

@@ -302,12 +302,33 @@ typedef struct rill__window_cfg {
     rill_window_fn fn;  /* PROCESS, AGG_PROCESS */
     void *user;
     rill_schema *agg_schema; /* AGG_PROCESS: the aggregate's row */
+    /* AGG: the aggregate keeps a map of values per slice or session beside its accumulator
+     * (SQL's DISTINCT sets, MIN/MAX of strings: state of no fixed size), through
+     * rill__window_vals_*. When sessions merge, an entry of the folded session whose user key
+     * the other session has too replaces the other's value if vals_prefer says so. */
+    bool vals;
+    bool (*vals_prefer)(void *user, const void *ukey, size_t ukey_len, const void *from,
+                        size_t from_len, const void *into, size_t into_len);
 } rill__window_cfg;
 
 /* Fills the part of a built-in aggregate output row after the key fields. */
 rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec *key,
                                 const rill__state_backend_ops *backend,
                                 const rill__window_cfg *cfg);
+
+/* The values of a window aggregate with cfg->vals, for its add and result only (RILL_ESTATE
+ * elsewhere). In add: get and put an entry of the slice or session the row goes to (a got
+ * value is valid until the next state call). In result: iterate the entries of every slice
+ * (or the session) of the window being emitted, one namespace after another, so a user key
+ * comes once per slice that has it; fn must not call state. Entries go with their window. */
+int rill__window_vals_get(rill_ctx *ctx, const void *ukey, size_t ukey_len, const void **val_out,
+                          size_t *len_out);
+int rill__window_vals_put(rill_ctx *ctx, const void *ukey, size_t ukey_len, const void *val,
+                          size_t len);
+int rill__window_vals_iterate(rill_ctx *ctx,
+                              int (*fn)(void *arg, const void *ukey, size_t ukey_len,
+                                        const void *val, size_t len),
+                              void *arg);
 
 void rill__operator_free(rill__operator *op); /* NULL-safe: destroy */
 

@@ -37,8 +37,15 @@ typedef struct win_op {
     rill_time_domain domain;
     int64_t size, slide, offset, gap, lateness, q; /* q: slice size */
     size_t acc_size;                                 /* 8-byte row count, then the aggregate */
-    rill_state_desc d_acc, d_rows, d_meta;
-    rill__state_table *t_acc, *t_rows, *t_meta;
+    rill_state_desc d_acc, d_rows, d_meta, d_vals;
+    rill__state_table *t_acc, *t_rows, *t_meta, *t_vals; /* t_vals: cfg->vals only */
+    /* rill__window_vals_*: the namespace a row is added to (valid while adding), and the
+     * namespaces of the window being emitted (valid while emitting) */
+    int64_t add_ns;
+    bool adding, emitting;
+    int64_t *emit_ns;
+    size_t n_emit_ns, cap_emit_ns;
+    rill__buf vals_buf; /* a folded session's entries */
     unsigned char *acc, *acc2; /* scratch accumulators */
     rill__buf rows_buf, meta_buf, enc;
     rill_batch *scratch;     /* decoded rows for window functions */
@@ -170,6 +177,8 @@ static int register_tables(win_op *w)
         rc = be->ops->table(be, &w->d_rows, &w->t_rows);
     if (rc == 0)
         rc = be->ops->table(be, &w->d_meta, &w->t_meta);
+    if (rc == 0 && w->cfg->vals)
+        rc = be->ops->table(be, &w->d_vals, &w->t_vals);
     return rc;
 }
 
@@ -278,6 +287,8 @@ static int ns_clear(win_op *w, int64_t ns)
     int rc = ops->value_del(w->t_acc, &k);
     if (rc == 0 && (w->cfg->mode == RILL_WMODE_PROCESS))
         rc = ops->value_del(w->t_rows, &k);
+    if (rc == 0 && w->t_vals)
+        rc = ops->map_clear(w->t_vals, &k);
     return rc;
 }
 
@@ -316,7 +327,8 @@ static void acc_create(win_op *w, unsigned char *acc)
     }
 }
 
-static int acc_add(win_op *w, unsigned char *acc, const rill_row *row)
+/* Adds row to acc, the accumulator of namespace ns. */
+static int acc_add(win_op *w, unsigned char *acc, const rill_row *row, int64_t ns)
 {
     int64_t count;
     memcpy(&count, acc, 8);
@@ -372,7 +384,10 @@ static int acc_add(win_op *w, unsigned char *acc, const rill_row *row)
     }
     if (c->agg.add) {
         const rill__user_site *in_user = rill__user_enter(&w->base.site);
+        w->add_ns = ns;
+        w->adding = true;
         int rc = c->agg.add(&w->base.ctx, acc + 8, row);
+        w->adding = false;
         rill__user_leave(in_user);
         if (rc < 0)
             return rill__operator_user_failed(&w->base, rc, "aggregate add");
@@ -590,7 +605,9 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
         if ((rc = rill_emit(&op->ctx, &out)) < 0)
             break;
         in_user = rill__user_enter(&op->site);
+        w->emitting = true;
         rc = c->agg.result(&op->ctx, acc + 8, &out);
+        w->emitting = false;
         rill__user_leave(in_user);
         if (rc < 0)
             rc = rill__operator_user_failed(op, rc, "aggregate result");
@@ -637,6 +654,15 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
     op->ctx.can_emit = false;
     op->ctx.window = NULL;
     return rc < 0 ? rc : 0;
+}
+
+/* Makes ns the first (reset) or next namespace of the window to emit. */
+static void emit_ns_add(win_op *w, int64_t ns, bool reset)
+{
+    if (reset)
+        w->n_emit_ns = 0;
+    rill__grow((void **)&w->emit_ns, &w->cap_emit_ns, w->n_emit_ns + 1, sizeof *w->emit_ns);
+    w->emit_ns[w->n_emit_ns++] = ns;
 }
 
 /* Appends ns's rows to w->rows_buf (window functions). */
@@ -722,6 +748,7 @@ static int fire_sliced(win_op *w, int64_t end)
     int64_t start = window_start(w, end);
     acc_create(w, w->acc);
     w->rows_buf.len = 0;
+    w->n_emit_ns = 0;
     bool any = false;
     /* copy: loading accumulators may not move meta_buf, but keep it simple and safe */
     for (size_t i = 0; i < n; i++) {
@@ -733,6 +760,7 @@ static int fire_sliced(win_op *w, int64_t end)
             acc_merge(w, w->acc, w->acc2);
             if ((rc = gather_rows(w, v[i])) < 0)
                 return rc;
+            emit_ns_add(w, v[i], false);
             any = true;
         }
     }
@@ -824,7 +852,7 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
     cache_entry *ce = w->cache ? cache_slot(w, ss) : NULL;
     if (ce && cache_is(w, ce, ss)) { /* the hot path: add in place */
         fresh = false;
-        if ((rc = acc_add(w, cache_acc(ce), row)) < 0)
+        if ((rc = acc_add(w, cache_acc(ce), row, ss)) < 0)
             return rc;
         ce->dirty = true;
     } else {
@@ -833,7 +861,7 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
         fresh = rc == 0;
         if (fresh)
             acc_create(w, w->acc);
-        if ((rc = acc_add(w, w->acc, row)) < 0)
+        if ((rc = acc_add(w, w->acc, row, ss)) < 0)
             return rc;
         if ((rc = acc_store(w, ss, w->acc)) < 0)
             return rc;
@@ -850,6 +878,7 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
         if (count >= w->cfg->spec.count) { /* fire and purge (tumbling: slice == window) */
             int64_t start = last_start(w, t);
             w->rows_buf.len = 0;
+            emit_ns_add(w, ss, true);
             if ((rc = gather_rows(w, ss)) < 0 || (rc = emit_window(w, start, start + w->size,
                                                                      w->acc)) < 0)
                 return rc;
@@ -897,12 +926,54 @@ static int sliced_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
 
 /* ---- sessions -------------------------------------------------------------------------------- */
 
+static int vals_gather(void *arg, const void *ukey, size_t ukey_len, const void *val, size_t len)
+{
+    rill__buf *b = arg; /* [ukey length][ukey][value length][value] */
+    uint32_t n = (uint32_t)ukey_len, m = (uint32_t)len;
+    rill__buf_append(b, &n, 4);
+    rill__buf_append(b, ukey, ukey_len);
+    rill__buf_append(b, &m, 4);
+    rill__buf_append(b, val, len);
+    return 0;
+}
+
+/* Folds the values of session from into session into (from's are cleared with its state). The
+ * entries are copied out first: putting while iterating the same table is not allowed. */
+static int vals_fold(win_op *w, int64_t into, int64_t from)
+{
+    const rill__state_backend_ops *ops = w->base.ctx.backend->ops;
+    rill__state_key kf = nskey(w, &from, 8), ki = nskey(w, &into, 8);
+    w->vals_buf.len = 0;
+    int rc = ops->map_iterate(w->t_vals, &kf, vals_gather, &w->vals_buf);
+    for (size_t off = 0; rc >= 0 && off < w->vals_buf.len;) {
+        uint32_t n, m;
+        memcpy(&n, w->vals_buf.data + off, 4);
+        const char *uk = w->vals_buf.data + off + 4;
+        memcpy(&m, uk + n, 4);
+        const char *v = uk + n + 4;
+        off += 8 + (size_t)n + m;
+        const void *cur;
+        size_t cur_len;
+        rc = ops->map_get(w->t_vals, &ki, uk, n, &cur, &cur_len);
+        if (rc == 1 && w->cfg->vals_prefer) {
+            const rill__user_site *in_user = rill__user_enter(&w->base.site);
+            bool take = w->cfg->vals_prefer(w->cfg->agg.user, uk, n, v, m, cur, cur_len);
+            rill__user_leave(in_user);
+            rc = take ? 0 : 1;
+        }
+        if (rc == 0)
+            rc = ops->map_put(w->t_vals, &ki, uk, n, v, m);
+    }
+    return rc < 0 ? rc : 0;
+}
+
 static int fire_session(win_op *w, const session *s)
 {
     int rc = acc_load(w, s->id, w->acc);
     if (rc <= 0)
         return rc;
     w->rows_buf.len = 0;
+    emit_ns_add(w, s->id, true);
     if ((rc = gather_rows(w, s->id)) < 0)
         return rc;
     return emit_window(w, s->start, s->end, w->acc);
@@ -948,6 +1019,8 @@ static int session_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
             acc_merge(w, w->acc, w->acc2);
             if ((rc = acc_store(w, cur.id, w->acc)) < 0)
                 return rc;
+            if (w->t_vals && (rc = vals_fold(w, cur.id, s.id)) < 0)
+                return rc;
             if (w->cfg->mode == RILL_WMODE_PROCESS) {
                 w->rows_buf.len = 0;
                 if ((rc = gather_rows(w, s.id)) < 0)
@@ -989,7 +1062,7 @@ static int session_row(win_op *w, const rill_row *row, int64_t t, int64_t now)
     }
     if ((rc = meta_store(w)) < 0)
         return rc;
-    if ((rc = acc_add(w, w->acc, row)) < 0 || (rc = acc_store(w, cur.id, w->acc)) < 0)
+    if ((rc = acc_add(w, w->acc, row, cur.id)) < 0 || (rc = acc_store(w, cur.id, w->acc)) < 0)
         return rc;
     if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, cur.id, row)) < 0)
         return rc;
@@ -1058,7 +1131,7 @@ static int global_row(win_op *w, const rill_row *row)
     bool fresh = rc == 0;
     if (fresh)
         acc_create(w, w->acc);
-    if ((rc = acc_add(w, w->acc, row)) < 0 || (rc = acc_store(w, 0, w->acc)) < 0)
+    if ((rc = acc_add(w, w->acc, row, 0)) < 0 || (rc = acc_store(w, 0, w->acc)) < 0)
         return rc;
     if (w->cfg->mode == RILL_WMODE_PROCESS && (rc = rows_add(w, 0, row)) < 0)
         return rc;
@@ -1066,6 +1139,7 @@ static int global_row(win_op *w, const rill_row *row)
     memcpy(&count, w->acc, 8);
     if (w->cfg->spec.trigger == RILL_TRIGGER_COUNT && count >= w->cfg->spec.count) {
         w->rows_buf.len = 0;
+        emit_ns_add(w, 0, true);
         if ((rc = gather_rows(w, 0)) < 0 ||
             (rc = emit_window(w, RILL_TS_MIN, RILL_TS_MAX, w->acc)) < 0)
             return rc;
@@ -1086,6 +1160,7 @@ static int global_timer(win_op *w, rill__timer *t)
     if (rc <= 0)
         return rc;
     w->rows_buf.len = 0;
+    emit_ns_add(w, 0, true);
     if ((rc = gather_rows(w, 0)) < 0 || (rc = emit_window(w, RILL_TS_MIN, RILL_TS_MAX, w->acc)) < 0)
         return rc;
     if (w->ending)
@@ -1294,6 +1369,8 @@ static void win_destroy(rill__operator *op)
     free(w->acc2);
     free(w->cache);
     free(w->order);
+    free(w->emit_ns);
+    rill__buf_free(&w->vals_buf);
     rill__buf_free(&w->rows_buf);
     rill__buf_free(&w->meta_buf);
     rill__buf_free(&w->enc);
@@ -1346,6 +1423,7 @@ rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec 
                                  .value_size = w->acc_size};
     w->d_rows = (rill_state_desc){.id = 1, .name = "window-rows", .kind = RILL_STATE_LIST};
     w->d_meta = (rill_state_desc){.id = 2, .name = "window-meta", .kind = RILL_STATE_VALUE};
+    w->d_vals = (rill_state_desc){.id = 3, .name = "window-values", .kind = RILL_STATE_MAP};
     if (key->fast_u64) {
         w->cache_stride = (sizeof(cache_entry) + w->acc_size + 15) & ~(size_t)15;
         w->cache = rill__xcalloc(CACHE_SLOTS, w->cache_stride);
@@ -1363,5 +1441,55 @@ int rill_ctx_window(const rill_ctx *ctx, rill_window *w_out)
     if (!ctx || !ctx->window)
         return RILL_ESTATE;
     *w_out = *ctx->window;
+    return 0;
+}
+
+/* ---- values of an aggregate beside its accumulator --------------------------------------------- */
+
+/* The window operator of ctx while its aggregate adds (adding) or emits, else NULL. */
+static win_op *vals_op(rill_ctx *ctx, bool adding)
+{
+    if (!ctx || !ctx->op || ctx->op->ops != &win_ops)
+        return NULL;
+    win_op *w = (win_op *)ctx->op;
+    if (!w->t_vals || (adding ? !w->adding : !w->emitting))
+        return NULL;
+    return w;
+}
+
+int rill__window_vals_get(rill_ctx *ctx, const void *ukey, size_t ukey_len, const void **val_out,
+                          size_t *len_out)
+{
+    win_op *w = vals_op(ctx, true);
+    if (!w)
+        return RILL_ESTATE;
+    rill__state_key k = nskey(w, &w->add_ns, 8);
+    return w->base.ctx.backend->ops->map_get(w->t_vals, &k, ukey, ukey_len, val_out, len_out);
+}
+
+int rill__window_vals_put(rill_ctx *ctx, const void *ukey, size_t ukey_len, const void *val,
+                          size_t len)
+{
+    win_op *w = vals_op(ctx, true);
+    if (!w)
+        return RILL_ESTATE;
+    rill__state_key k = nskey(w, &w->add_ns, 8);
+    return w->base.ctx.backend->ops->map_put(w->t_vals, &k, ukey, ukey_len, val, len);
+}
+
+int rill__window_vals_iterate(rill_ctx *ctx,
+                              int (*fn)(void *arg, const void *ukey, size_t ukey_len,
+                                        const void *val, size_t len),
+                              void *arg)
+{
+    win_op *w = vals_op(ctx, false);
+    if (!w)
+        return RILL_ESTATE;
+    for (size_t i = 0; i < w->n_emit_ns; i++) {
+        rill__state_key k = nskey(w, &w->emit_ns[i], 8);
+        int rc = w->base.ctx.backend->ops->map_iterate(w->t_vals, &k, fn, arg);
+        if (rc)
+            return rc;
+    }
     return 0;
 }

@@ -175,6 +175,13 @@ rill_stream *rill__graph_keyed_operator(rill_keyed_stream *in, const rill_schema
 bool rill__graph_usable(rill_stream *in, const char *what);
 /* Frees a window node's configuration. NULL-safe. */
 void rill__window_cfg_free(struct rill__window_cfg *cfg);
+/* Gives the window aggregate s (of rill_window_aggregate_fn) a map of values per slice or
+ * session (rill__window_vals_*; prefer: see rill__window_cfg). 0, or RILL_EINVAL when s is not
+ * such a stream. */
+int rill__window_keep_values(rill_stream *s,
+                             bool (*prefer)(void *user, const void *ukey, size_t ukey_len,
+                                            const void *from, size_t from_len, const void *into,
+                                            size_t into_len));
 
 /* A fresh env with defaults and no executor. */
 rill_env *rill__env_new(void);

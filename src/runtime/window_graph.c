@@ -242,6 +242,18 @@ rill_stream *rill_window_aggregate_fn(rill_keyed_stream *in, const rill_window_s
     return s;
 }
 
+int rill__window_keep_values(rill_stream *s,
+                             bool (*prefer)(void *user, const void *ukey, size_t ukey_len,
+                                            const void *from, size_t from_len, const void *into,
+                                            size_t into_len))
+{
+    if (!s || !s->node || !s->node->window || s->node->window->mode != RILL_WMODE_AGG)
+        return RILL_EINVAL;
+    s->node->window->vals = true;
+    s->node->window->vals_prefer = prefer;
+    return 0;
+}
+
 rill_stream *rill_window_process(rill_keyed_stream *in, const rill_window_spec *w,
                                  const rill_schema *out_schema, rill_window_fn fn, void *user)
 {

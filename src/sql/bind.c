@@ -423,7 +423,8 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
         return ERR(pc, e->pos, "COUNT(DISTINCT *) is not valid SQL");
     rel_agg ag = {.kind = star ? AGG_COUNT_STAR : (rel_agg_kind)(k + 1),
                   .arg = -1,
-                  .distinct = c->quantifier == 1 && k != 2 && k != 3}; /* MIN, MAX: the same */
+                  .distinct = c->quantifier == 1 && k != 2 && k != 3, /* MIN, MAX: the same */
+                  .pos = e->pos};
     rill__sql_rex *filter = NULL;
     if (c->filter) {
         agg_ctx *saved = pc->agg;

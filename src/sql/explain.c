@@ -179,20 +179,23 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%s, ", r->input->cols[r->keys[i]].name);
         rill__buf_printf(b, "window_start, window_end");
+        bool distinct = false;
         for (int i = 0; i < r->n_aggs; i++) {
             const rel_agg *g = &r->aggs[i];
+            distinct |= g->distinct;
             if (g->kind == AGG_COUNT_STAR)
                 rill__buf_printf(b, ", COUNT(*)");
             else
-                rill__buf_printf(b, ", %s(%s)", aggs[g->kind], r->input->cols[g->arg].name);
+                rill__buf_printf(b, ", %s(%s%s)", aggs[g->kind], g->distinct ? "DISTINCT " : "",
+                                 r->input->cols[g->arg].name);
         }
         rill__buf_printf(b, "], parallelism=[%d], keyed by [", par);
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
         rill__buf_printf(b,
-                         "%s], state=[one accumulator per key and %s slice, dropped when "
+                         "%s], state=[one accumulator %sper key and %s slice, dropped when "
                          "the watermark passes the window], late rows=[dropped and counted]",
-                         r->n_keys ? "" : "(one group)",
+                         r->n_keys ? "" : "(one group)", distinct ? "and the distinct values " : "",
                          r->window.kind == RILL_WINDOW_TUMBLING ? "window" : "slide");
         break;
     }
@@ -209,8 +212,8 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             if (g->kind == AGG_COUNT_STAR)
                 rill__buf_printf(b, "%sCOUNT(*)", i ? ", " : "");
             else
-                rill__buf_printf(b, "%s%s(%s)", i ? ", " : "", aggs[g->kind],
-                                 r->input->cols[g->arg].name);
+                rill__buf_printf(b, "%s%s(%s%s)", i ? ", " : "", aggs[g->kind],
+                                 g->distinct ? "DISTINCT " : "", r->input->cols[g->arg].name);
         }
         rill__buf_printf(b,
                          "], parallelism=[%d], keyed by [%s], state=[one row of "

@@ -62,11 +62,20 @@ static bool bytes_type(const rill__sql_ltype *t)
     return rill__sql_is_character(t) || rill__sql_is_binary(t);
 }
 
+static size_t val_key_t(const rill__sql_ltype *t, int k, char tag, const rill_row *row, int col,
+                        rill__buf *b);
+
 /* [k][tag][row's value of col] into b (the value as its bytes, or its 8- or 16-byte slot). */
 static size_t val_key(const gagg *ga, int k, char tag, const rill_row *row, int col,
                       rill__buf *b)
 {
-    const rill__sql_ltype *t = ga->arg_types[k];
+    return val_key_t(ga->arg_types[k], k, tag, row, col, b);
+}
+
+/* val_key of a value of type t. */
+static size_t val_key_t(const rill__sql_ltype *t, int k, char tag, const rill_row *row, int col,
+                        rill__buf *b)
+{
     b->len = 0;
     rill__buf_putc(b, (char)k);
     rill__buf_putc(b, tag);
@@ -550,6 +559,14 @@ static int emit(rill_ctx *ctx, const gagg *ga, const rill_row *in, const rval *r
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
 
+static void free_results_n(rval *res, int n)
+{
+    for (int k = 0; k < n; k++) {
+        free(res[k].bytes);
+        res[k].bytes = NULL;
+    }
+}
+
 static void free_results(const gagg *ga, rval *res, int n)
 {
     for (int k = 0; k < n && k < ga->n_aggs; k++) {
@@ -760,15 +777,61 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
 /* ---- window aggregations of what the built-in aggregates cannot take ------------------------- */
 
 /* A window aggregation whose aggregates need SQL's accumulators (DECIMAL sums with 38 digits
- * and NULL past them, decimal MIN/MAX/AVG): the same accumulators as GROUP BY's, in the window
- * operator's slices (merged for sliding and cumulating windows and sessions). The input: the
- * keys, then each aggregate's argument. */
+ * and NULL past them, decimal MIN/MAX/AVG, DISTINCT, MIN/MAX of strings, dates, booleans): the
+ * same accumulators as GROUP BY's, in the window operator's slices (merged for sliding and
+ * cumulating windows and sessions). The input: the keys, then each aggregate's argument.
+ * A DISTINCT aggregate's values and a string MIN/MAX are kept beside the accumulator, in the
+ * window operator's values of the slice or session (dropped with it): [k]['d'][value] for each
+ * distinct value, [k]['m'] -> the smallest or largest string. A window's distinct values are
+ * the union of its slices' (Flink keeps a distinct map per slice and merges them too). */
 typedef struct wagg {
     int n_keys, n_aggs;
     const rel_agg *aggs;
     const rill__sql_ltype **key_types, **arg_types;
     const rill__sql_ltype *window_type; /* window_start's and window_end's */
+    bool *in_vals;                      /* per aggregate: kept in the window's values */
+    bool any_vals;
 } wagg;
+
+/* A MIN/MAX kept in the values: whether the value from (a session folded into another) is
+ * better than into's. DISTINCT entries are equal either way. */
+static bool wagg_prefer(void *user, const void *ukey, size_t ukey_len, const void *from,
+                        size_t from_len, const void *into, size_t into_len)
+{
+    const wagg *w = user;
+    const unsigned char *u = ukey;
+    if (ukey_len != 2 || u[1] != 'm' || u[0] >= w->n_aggs)
+        return false;
+    int c = val_cmp(w->arg_types[u[0]], from, from_len, into, into_len);
+    return w->aggs[u[0]].kind == AGG_MIN ? c < 0 : c > 0;
+}
+
+/* Row's value of aggregate k (not NULL) into the values of its slice or session. */
+static int wagg_vals_add(rill_ctx *ctx, const wagg *w, int k, acc *a, const rill_row *in,
+                         int col)
+{
+    bool minmax = w->aggs[k].kind == AGG_MIN || w->aggs[k].kind == AGG_MAX;
+    rill__buf key = {0};
+    const void *p;
+    size_t len;
+    val_key_t(w->arg_types[k], k, minmax ? 'm' : 'd', in, col, &key);
+    int rc;
+    if (minmax) { /* [k]['m'] -> the best value so far */
+        const unsigned char *v = (const unsigned char *)key.data + 2;
+        size_t vn = key.len - 2;
+        rc = rill__window_vals_get(ctx, key.data, 2, &p, &len);
+        if (rc == 0 || (rc == 1 && (w->aggs[k].kind == AGG_MIN
+                                        ? val_cmp(w->arg_types[k], v, vn, p, len) < 0
+                                        : val_cmp(w->arg_types[k], v, vn, p, len) > 0)))
+            rc = rill__window_vals_put(ctx, key.data, 2, v, vn);
+    } else if ((rc = rill__window_vals_get(ctx, key.data, key.len, &p, &len)) == 0) {
+        rc = rill__window_vals_put(ctx, key.data, key.len, "", 0);
+    }
+    if (rc >= 0)
+        a->n++; /* the slice has values */
+    rill__buf_free(&key);
+    return rc < 0 ? rc : 0;
+}
 
 static void wagg_create(void *accv, void *user)
 {
@@ -782,12 +845,151 @@ static int wagg_add(rill_ctx *ctx, void *accv, const rill_row *in)
     acc *a = accv;
     for (int k = 0; k < w->n_aggs; k++) {
         int col = w->n_keys + k;
-        if (w->aggs[k].kind == AGG_COUNT_STAR)
+        if (w->aggs[k].kind == AGG_COUNT_STAR) {
             a[k].n++;
-        else if (!rill_row_is_null(in, col))
+        } else if (rill_row_is_null(in, col)) {
+            continue;
+        } else if (w->in_vals[k]) {
+            int rc = wagg_vals_add(ctx, w, k, &a[k], in, col);
+            if (rc < 0)
+                return rc;
+        } else {
             acc_value(w->aggs[k].kind, w->arg_types[k], &a[k], in, col);
+        }
     }
     return 0;
+}
+
+/* The values of a window being emitted, read from its slices: each distinct value once (a set
+ * of the encoded values seen, open addressing), the best MIN/MAX string. */
+typedef struct wvals {
+    const wagg *w;
+    acc *accs;         /* per aggregate: over its distinct values */
+    rill__buf *best;   /* per aggregate: a MIN/MAX's value */
+    bool *have;        /* per aggregate: best is set */
+    rill__buf seen;    /* [k][tag][value] entries, each after its 4-byte length */
+    uint64_t *slots;   /* 0 empty, else 1 + the entry's offset in seen */
+    uint64_t *hashes;
+    size_t mask, n;
+} wvals;
+
+/* Whether ukey was seen before (then 1), else remembers it (0). */
+static int wvals_seen(wvals *s, const void *ukey, size_t n)
+{
+    if ((s->n + 1) * 2 > s->mask + 1) { /* grow: at most half full */
+        size_t cap = (s->mask + 1) * 2;
+        uint64_t *slots = rill__xcalloc(cap, sizeof *slots), *hashes = rill__xcalloc(cap, 8);
+        for (size_t i = 0; s->slots && i <= s->mask; i++)
+            if (s->slots[i]) {
+                size_t j = s->hashes[i] & (cap - 1);
+                while (slots[j])
+                    j = (j + 1) & (cap - 1);
+                slots[j] = s->slots[i];
+                hashes[j] = s->hashes[i];
+            }
+        free(s->slots);
+        free(s->hashes);
+        s->slots = slots;
+        s->hashes = hashes;
+        s->mask = cap - 1;
+    }
+    uint64_t h = rill__hash_bytes(ukey, n, 0);
+    size_t j = h & s->mask;
+    for (; s->slots[j]; j = (j + 1) & s->mask) {
+        if (s->hashes[j] != h)
+            continue;
+        uint32_t len;
+        memcpy(&len, s->seen.data + s->slots[j] - 1, 4);
+        if (len == n && !memcmp(s->seen.data + s->slots[j] - 1 + 4, ukey, n))
+            return 1;
+    }
+    s->slots[j] = 1 + s->seen.len;
+    s->hashes[j] = h;
+    uint32_t len = (uint32_t)n;
+    rill__buf_append(&s->seen, &len, 4);
+    rill__buf_append(&s->seen, ukey, n);
+    s->n++;
+    return 0;
+}
+
+/* A distinct value (its encoding) into a: COUNT counts it, SUM and AVG add it. */
+static void acc_encoded(rel_agg_kind kind, const rill__sql_ltype *t, acc *a,
+                        const unsigned char *v, size_t n)
+{
+    a->n++;
+    if (kind != AGG_SUM && kind != AGG_AVG)
+        return;
+    acc_kind ak = kind_of(t);
+    uint64_t slot = 0;
+    if (n == 8)
+        memcpy(&slot, v, 8);
+    if (ak == A_INT) {
+        a->i = (int64_t)((uint64_t)a->i + slot); /* Java's long wraps */
+    } else if (ak == A_DBL) {
+        a->d += as_double(t, slot);
+    } else if (a->n > 0) { /* a decimal: past 38 digits NULL (n = INT64_MIN) */
+        rill__i128 x = n == 16 ? rill__dec_load16(v) : (rill__i128)(int64_t)slot, o;
+        if (rill__dec_add(rill__dec_load16(a->dec), t->scale, x, t->scale, 38, t->scale, &o) == 0)
+            rill__dec_store16(o, a->dec);
+        else
+            a->n = INT64_MIN;
+    }
+}
+
+static int wvals_visit(void *arg, const void *ukey, size_t ukey_len, const void *val, size_t len)
+{
+    wvals *s = arg;
+    const unsigned char *u = ukey;
+    if (ukey_len < 2 || u[0] >= s->w->n_aggs || !s->w->in_vals[u[0]])
+        return 0;
+    int k = u[0];
+    const rill__sql_ltype *t = s->w->arg_types[k];
+    if (u[1] == 'm') {
+        int c = s->have[k] ? val_cmp(t, val, len, (const unsigned char *)s->best[k].data,
+                                     s->best[k].len)
+                           : 0;
+        if (!s->have[k] || (s->w->aggs[k].kind == AGG_MIN ? c < 0 : c > 0)) {
+            s->best[k].len = 0;
+            rill__buf_append(&s->best[k], val, len);
+            s->have[k] = true;
+        }
+    } else if (u[1] == 'd' && !wvals_seen(s, ukey, ukey_len)) {
+        acc_encoded(s->w->aggs[k].kind, t, &s->accs[k], u + 2, ukey_len - 2);
+    }
+    return 0;
+}
+
+/* The results of the aggregates kept in the window's values into res (the others are left). */
+static int wvals_results(rill_ctx *ctx, const wagg *w, rval *res)
+{
+    wvals s = {.w = w};
+    s.accs = rill__xcalloc((size_t)w->n_aggs, sizeof *s.accs);
+    s.best = rill__xcalloc((size_t)w->n_aggs, sizeof *s.best);
+    s.have = rill__xcalloc((size_t)w->n_aggs, sizeof *s.have);
+    int rc = rill__window_vals_iterate(ctx, wvals_visit, &s);
+    for (int k = 0; k < w->n_aggs; k++) {
+        if (!w->in_vals[k])
+            continue;
+        const rel_agg *g = &w->aggs[k];
+        if (g->kind == AGG_MIN || g->kind == AGG_MAX) {
+            res[k] = (rval){.null = !s.have[k]};
+            if (s.have[k]) {
+                res[k].bytes = rill__xmalloc(s.best[k].len + 1);
+                memcpy(res[k].bytes, s.best[k].data, s.best[k].len);
+                res[k].len = s.best[k].len;
+            }
+        } else {
+            res[k] = result_of(g->kind, g->type, w->arg_types[k], &s.accs[k]);
+        }
+        rill__buf_free(&s.best[k]);
+    }
+    free(s.accs);
+    free(s.best);
+    free(s.have);
+    free(s.slots);
+    free(s.hashes);
+    rill__buf_free(&s.seen);
+    return rc < 0 ? rc : 0;
 }
 
 static void wagg_merge(void *accv, const void *otherv, void *user)
@@ -843,10 +1045,16 @@ static int wagg_result(rill_ctx *ctx, const void *accv, rill_row *out)
         out->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
         out->nulls[(f + 1) >> 6] &= ~(UINT64_C(1) << ((f + 1) & 63));
     }
+    rval vres[MAX_AGGS] = {{0}};
+    if (rc == 0 && w->any_vals)
+        rc = wvals_results(ctx, w, vres);
     for (int k = 0; k < w->n_aggs && rc == 0; k++) {
-        rval r = result_of(w->aggs[k].kind, w->aggs[k].type, w->arg_types[k], &a[k]);
+        rval r = w->in_vals[k]
+                     ? vres[k]
+                     : result_of(w->aggs[k].kind, w->aggs[k].type, w->arg_types[k], &a[k]);
         rc = put_result(out, w->n_keys + 2 + k, w->aggs[k].type, &r);
     }
+    free_results_n(vres, w->n_aggs);
     return rc < 0 ? rc : (rc ? -rc : 0);
 }
 
@@ -855,12 +1063,23 @@ rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *k
                                       const rill__sql_ltype **arg_types)
 {
     rill__arena *a = pc->a;
+    if (r->n_aggs > MAX_AGGS) {
+        rill__err_set(pc->err, RILL_ELIMIT, "a window aggregation of more than %d aggregates",
+                      MAX_AGGS);
+        return NULL;
+    }
     wagg *w = rill__arena_alloc(a, sizeof *w);
     *w = (wagg){.n_keys = n_keys,
                 .n_aggs = r->n_aggs,
                 .aggs = r->aggs,
                 .key_types = key_types,
                 .arg_types = arg_types};
+    w->in_vals = rill__arena_alloc(a, (size_t)(r->n_aggs + 1) * sizeof *w->in_vals);
+    for (int k = 0; k < r->n_aggs; k++) {
+        bool minmax = r->aggs[k].kind == AGG_MIN || r->aggs[k].kind == AGG_MAX;
+        w->in_vals[k] = arg_types[k] && (minmax ? bytes_type(arg_types[k]) : r->aggs[k].distinct);
+        w->any_vals |= w->in_vals[k];
+    }
     rill_aggregate *agg = rill__arena_alloc(a, sizeof *agg);
     *agg = (rill_aggregate){.acc_size = (size_t)RILL_MAX(r->n_aggs, 1) * sizeof(acc),
                             .create = wagg_create,
@@ -888,5 +1107,7 @@ rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *k
         return NULL;
     rill_stream *s = rill_window_aggregate_fn(ks, &r->window, out, agg);
     rill_schema_free(out);
+    if (s && w->any_vals && rill__window_keep_values(s, wagg_prefer) != 0)
+        return NULL;
     return s;
 }

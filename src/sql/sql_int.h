@@ -149,6 +149,7 @@ typedef struct rel_agg {
     const rill__sql_ltype *type;
     bool distinct; /* AGG(DISTINCT x): over the distinct values of x (FILTER (WHERE f) is made
                     * AGG(CASE WHEN f THEN x END) by the binder) */
+    rill__sql_pos pos; /* the call's, for errors */
 } rel_agg;
 
 /* One output column of a relation: its name (for * and for names outside) and type; a ROW

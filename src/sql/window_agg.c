@@ -490,7 +490,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         if (g->kind == AGG_COUNT_STAR)
             snprintf(name, 300, "COUNT(*)");
         else
-            snprintf(name, 300, "%s(%s)", names[g->kind],
+            snprintf(name, 300, "%s(%s%s)", names[g->kind], g->distinct ? "DISTINCT " : "",
                      g->arg < src->n_cols ? tvf->cols[g->arg].name : "$e");
         agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type};
     }
@@ -508,8 +508,21 @@ static char *field_name(plan_ctx *pc, int i)
     return s;
 }
 
+/* Whether aggregate g needs SQL's own accumulators rather than the window operator's built-in
+ * ones (which hold a BIGINT, DOUBLE or TIMESTAMP value of fixed size): an argument of DECIMAL,
+ * a DISTINCT one, a MIN/MAX of strings (or dates, times, booleans). */
+static bool needs_sql_acc(const rel_agg *g, const rel *in)
+{
+    if (g->arg < 0)
+        return false;
+    const rill__sql_ltype *t = in->cols[g->arg].type;
+    if (g->distinct || t->root == RILL_SQLT_DECIMAL)
+        return true;
+    return g->kind != AGG_COUNT && !rill__sql_is_numeric(t) && !rill__sql_is_timestamp(t);
+}
+
 /* A window aggregation with SQL's own accumulators (aggregates of DECIMAL: exact, 38 digits,
- * NULL past them), in the window operator's slices. */
+ * NULL past them; DISTINCT; MIN/MAX of strings), in the window operator's slices. */
 static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
 {
     rill__arena *a = pc->a;
@@ -531,22 +544,22 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
     }
     for (int i = 0; i < n_key_cols; i++) {
         key_types[i] = pcols[i].type;
-        if (key_types[i]->root == RILL_SQLT_DECIMAL || key_types[i]->root == RILL_SQLT_FLOAT)
-            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                      "A window aggregation of DECIMAL values keyed by a DECIMAL "
-                                      "or FLOAT column is not supported yet");
+        if (key_types[i]->root == RILL_SQLT_DECIMAL || key_types[i]->root == RILL_SQLT_FLOAT) {
+            const rel_agg *g = r->aggs; /* the aggregate that needs SQL's accumulators */
+            for (int j = 0; j < r->n_aggs; j++)
+                if (needs_sql_acc(&r->aggs[j], in)) {
+                    g = &r->aggs[j];
+                    break;
+                }
+            return (rill_stream *)ERR(pc, g->pos,
+                                      "This aggregate (DISTINCT, of DECIMAL values, or MIN/MAX "
+                                      "of a string, date, time or boolean) in a window "
+                                      "aggregation keyed by a DECIMAL or FLOAT column is not "
+                                      "supported yet");
+        }
     }
     for (int i = 0; i < r->n_aggs; i++, k++) {
         const rel_agg *g = &r->aggs[i];
-        if (g->distinct)
-            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                      "DISTINCT aggregates in a window aggregation are not "
-                                      "supported yet (they are in GROUP BY)");
-        if (g->arg >= 0 && g->kind != AGG_COUNT && !rill__sql_is_numeric(in->cols[g->arg].type) &&
-            !rill__sql_is_timestamp(in->cols[g->arg].type))
-            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                      "MIN and MAX of strings in a window aggregation are not "
-                                      "supported yet (they are in GROUP BY)");
         if (g->arg >= 0) {
             pcols[k] = in->cols[g->arg];
             pouts[k] = rill__sql_x_input(a, g->arg, in->cols[g->arg].type);
@@ -573,7 +586,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
         rill__sql_type_describe(pcols[i].type, &d);
     }
     for (int i = 0; i < r->n_aggs; i++)
-        rill__buf_printf(&d, "; %d", (int)r->aggs[i].kind);
+        rill__buf_printf(&d, "; %d%s", (int)r->aggs[i].kind, r->aggs[i].distinct ? " distinct" : "");
     rill__buf_putc(&d, '\0');
     w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
     rill__buf_free(&d);
@@ -595,9 +608,8 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
 {
     rill__arena *a = pc->a;
     const rel *in = r->input;
-    for (int i = 0; i < r->n_aggs; i++) /* a DECIMAL argument: SQL's accumulators */
-        if (r->aggs[i].arg >= 0 && in->cols[r->aggs[i].arg].type->root == RILL_SQLT_DECIMAL &&
-            !r->aggs[i].distinct)
+    for (int i = 0; i < r->n_aggs; i++)
+        if (needs_sql_acc(&r->aggs[i], in))
             return window_agg_sql(pc, r);
     /* the calc before: the keys (or a constant one), then per aggregate what it accumulates:
      * its argument as BIGINT or DOUBLE (MIN/MAX keep TIMESTAMP), COUNT(x) as 1 or 0 */
@@ -626,15 +638,6 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             g->arg >= 0 ? rill__sql_x_input(a, g->arg, in->cols[g->arg].type) : NULL;
         const rill__sql_ltype *at = arg ? arg->type : NULL;
         count_of[i] = -1;
-        if (g->distinct)
-            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                      "DISTINCT aggregates in a window aggregation are not "
-                                      "supported yet (they are in GROUP BY)");
-        if (at && !rill__sql_is_numeric(at) && !rill__sql_is_timestamp(at) &&
-            g->kind != AGG_COUNT)
-            return (rill_stream *)ERR(pc, (rill__sql_pos){0},
-                                      "MIN and MAX of strings in a window aggregation are not "
-                                      "supported yet (they are in GROUP BY)");
         if (g->kind == AGG_COUNT_STAR) {
             pcols[k] = (rel_col){"$one", bigint};
             pouts[k] = rill__sql_x_literal(a, rill__sql_type_of(a, RILL_SQLT_BIGINT, false), 0);
@@ -690,6 +693,9 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         k++;
     }
     (void)first_arg;
+    if (n_specs == 0) /* GROUP BY window_start, window_end, k alone (the distinct groups of each
+                       * window): the window operator needs an aggregate, a count nobody reads */
+        specs[n_specs++] = (rill_agg_spec){.kind = RILL_AGG_COUNT};
     /* key_by the keys, then the window aggregate: keys, window_start, window_end, specs */
     int n_key_cols = RILL_MAX(r->n_keys, 1);
     rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, k, pcols, pouts, n_key_cols);

@@ -297,6 +297,52 @@ def test_kill_and_resume(tmp):
                "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(exp))[:3]), r)
 
 
+GROUPS_SQL = """
+SET 'parallelism.default' = '%(par)d';
+CREATE TABLE a (k STRING, v BIGINT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE b (name VARCHAR(8), amount INT, t TIMESTAMP(3),
+  WATERMARK FOR t AS t - INTERVAL '0.5' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+CREATE TABLE out_g (k STRING, ws TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+INSERT INTO out_g
+WITH u AS (SELECT k, ts FROM a UNION ALL SELECT name, t FROM b)
+SELECT k, window_start FROM TABLE(TUMBLE(TABLE u, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+GROUP BY k, window_start, window_end;
+"""
+
+
+def test_window_groups_without_aggregates(tmp):
+    """GROUP BY window_start, window_end, k with no aggregate (each window's distinct keys),
+    over a union of two tables in time order (nothing late): the groups computed here."""
+    rng = seeded_rng("sql-union-groups")
+    paths, want = [], set()
+    for i in range(2):
+        t, lines = T0, []
+        for _ in range(800):
+            t += rng.randint(0, 40)
+            k = rng.choice(KEYS[:2] if i == 0 else KEYS[1:])
+            lines.append("%s,%d,%s" % (k, rng.randint(1, 9), ts_text(t)))
+            want.add((k, t - t % SIZE))
+        paths.append(os.path.join(tmp, "g%d.csv" % i))
+        with open(paths[-1], "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    for par in (1, 3):
+        out = os.path.join(tmp, "groups-%d" % par)
+        script = os.path.join(tmp, "groups-%d.sql" % par)
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(GROUPS_SQL % {"par": par, "a": paths[0], "b": paths[1], "out": out})
+        r = run(["run", script])
+        expect_rc(r, 0)
+        got = [tuple(line.split(",")) for line in committed_rows(out, header=False)]
+        got = sorted((k, ts_ms(ws)) for k, ws in got)
+        expect(got == sorted(want), "p=%d: each window's keys once" % par,
+               "%d groups" % len(want), "%d, e.g. %s" % (len(got), sorted(
+                   set(got) ^ want)[:3]), r)
+
+
 def test_errors(tmp):
     script = os.path.join(tmp, "bad.sql")
     ddl = ("CREATE TABLE a (k STRING, v INT) WITH ('connector' = 'datagen', "
@@ -320,4 +366,4 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_window_over_union_with_late_rows, test_group_by_over_unions,
-          test_kill_and_resume, test_errors])
+          test_window_groups_without_aggregates, test_kill_and_resume, test_errors])
