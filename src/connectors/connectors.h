@@ -138,6 +138,9 @@ void *rill__kafka_source_cfg(const char *const *options, rill__err *err);
 void *rill__kafka_sink_cfg(const char *const *options, rill__err *err);
 /* The file source's config: path (file, glob or directory) and format options. */
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
+/* A projection of a CSV file source without a header (cfg: its node's): the lines have
+ * n_columns columns, field i is column leaves[i]; the others are not converted. */
+void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves);
 /* Flink's datagen source (docs/sql.md): options are NULL-terminated key, value pairs with
  * Flink's names ("rows-per-second", "number-of-rows", "fields.<field>.kind", ...); they are
  * checked against the schema (its field names are the option's <field>) by validate. table

@@ -155,7 +155,19 @@ void rill__bad_fini(rill__bad_records *br)
 typedef struct fsrc_cfg {
     char *path;
     rill__fmt fmt;
+    int n_columns; /* CSV without a header, projected: the lines' columns (0: the fields) */
+    int *leaves;   /* the column of each field */
 } fsrc_cfg;
+
+void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves)
+{
+    fsrc_cfg *c = cfg;
+    free(c->leaves);
+    c->n_columns = n_columns;
+    c->leaves = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *c->leaves);
+    if (n_fields)
+        memcpy(c->leaves, leaves, (size_t)n_fields * sizeof *leaves);
+}
 
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts)
 {
@@ -171,6 +183,7 @@ static void fsrc_cfg_free(void *cfg)
     if (!c)
         return;
     free(c->path);
+    free(c->leaves);
     free(c);
 }
 
@@ -346,6 +359,8 @@ static int open_split(fsrc *s)
     s->offset = 0;
     s->need_header = s->cfg->fmt.format == RILL_FMT_CSV && !s->cfg->fmt.no_header;
     rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
+    if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV)
+        rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
     s->dec_open = true;
     return 0;
 }

@@ -676,7 +676,7 @@ int64_t rill__nexmark_split_events(const rill__nexmark_gen *g, int s)
 /* ---- the events ------------------------------------------------------------------------------ */
 
 static void person_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
-                      rill__nexmark_event *ev)
+                      rill__nexmark_event *ev, bool extra)
 {
     char *at = buf;
     ev->person.id = last_base0_person_id(g, ev->event_id) + FIRST_PERSON_ID;
@@ -710,11 +710,12 @@ static void person_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf,
     int32_t cur =
         8 + (int32_t)(ev->person.name.len + ev->person.email_address.len +
                       ev->person.credit_card.len + ev->person.city.len + ev->person.state.len);
-    ev->person.extra = put_extra(r, cur, g->cfg.person_avg_size, &at);
+    ev->person.extra = extra ? put_extra(r, cur, g->cfg.person_avg_size, &at)
+                             : (rill__nexmark_str){at, 0};
 }
 
 static void auction_at(const rill__nexmark_gen *g, rill__jrandom *r, int64_t k, char *buf,
-                       rill__nexmark_event *ev)
+                       rill__nexmark_event *ev, bool extra)
 {
     const rill__nexmark_cfg *c = &g->cfg;
     char *at = buf;
@@ -743,10 +744,12 @@ static void auction_at(const rill__nexmark_gen *g, rill__jrandom *r, int64_t k, 
     at += ev->auction.description.len;
     ev->auction.reserve = ev->auction.initial_bid + next_price(r);
     int32_t cur = 8 + (int32_t)(ev->auction.item_name.len + ev->auction.description.len) + 40;
-    ev->auction.extra = put_extra(r, cur, c->auction_avg_size, &at);
+    ev->auction.extra = extra ? put_extra(r, cur, c->auction_avg_size, &at)
+                              : (rill__nexmark_str){at, 0};
 }
 
-static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf, rill__nexmark_event *ev)
+static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf, rill__nexmark_event *ev,
+                   bool extra)
 {
     const rill__nexmark_cfg *c = &g->cfg;
     char *at = buf;
@@ -787,11 +790,18 @@ static void bid_at(const rill__nexmark_gen *g, rill__jrandom *r, char *buf, rill
     ev->bid.url = (rill__nexmark_str){channels.bytes + channels.off[ch], channels.len[ch]};
     /* the reference adds the first person id twice to a bidder */
     ev->bid.bidder = bidder + FIRST_PERSON_ID;
-    ev->bid.extra = put_extra(r, 8 + 8 + 8 + 8, c->bid_avg_size, &at);
+    ev->bid.extra = extra ? put_extra(r, 8 + 8 + 8 + 8, c->bid_avg_size, &at)
+                          : (rill__nexmark_str){at, 0};
 }
 
 void rill__nexmark_event_at(const rill__nexmark_gen *g, int s, int64_t k, char *buf,
                             rill__nexmark_event *ev)
+{
+    rill__nexmark_event_some(g, s, k, buf, ev, RILL_NEXMARK_WANT_ALL);
+}
+
+void rill__nexmark_event_some(const rill__nexmark_gen *g, int s, int64_t k, char *buf,
+                              rill__nexmark_event *ev, unsigned want)
 {
     /* the reference's split generator: event numbers from 1, ids from the split's first */
     int64_t number = adjusted_number(g, 1 + k);
@@ -800,16 +810,22 @@ void rill__nexmark_event_at(const rill__nexmark_gen *g, int s, int64_t k, char *
     int64_t rem = ev->event_id % g->total_proportion;
     rill__jrandom r;
     rill__jrandom_seed(&r, ev->event_id);
-    if (rem < g->cfg.person_proportion) {
+    if (rem < g->cfg.person_proportion)
         ev->kind = RILL_NEXMARK_PERSON;
-        person_at(g, &r, buf, ev);
-    } else if (rem < g->cfg.person_proportion + g->cfg.auction_proportion) {
+    else if (rem < g->cfg.person_proportion + g->cfg.auction_proportion)
         ev->kind = RILL_NEXMARK_AUCTION;
-        auction_at(g, &r, k, buf, ev);
-    } else {
+    else
         ev->kind = RILL_NEXMARK_BID;
-        bid_at(g, &r, buf, ev);
-    }
+    if (!(want & (1u << ev->kind)))
+        return;
+    /* the extra is the last thing drawn: a reader without it stops before (at's end) */
+    bool extra = (want & (1u << (ev->kind + 4))) != 0;
+    if (ev->kind == RILL_NEXMARK_PERSON)
+        person_at(g, &r, buf, ev, extra);
+    else if (ev->kind == RILL_NEXMARK_AUCTION)
+        auction_at(g, &r, k, buf, ev, extra);
+    else
+        bid_at(g, &r, buf, ev, extra);
 }
 
 /* ---- columns --------------------------------------------------------------------------------- */

@@ -116,6 +116,15 @@ int64_t rill__nexmark_split_events(const rill__nexmark_gen *g, int s);
  * or point into static tables; valid while buf lives. Thread-safe for distinct bufs. */
 void rill__nexmark_event_at(const rill__nexmark_gen *g, int s, int64_t k, char *buf,
                             rill__nexmark_event *ev);
+/* The same for a reader of some columns only (a SQL scan with a projection): want has bit
+ * 1 << kind when a field of that kind other than its dateTime is read, and 1 << (kind + 4)
+ * when its extra is. The kind and date_time are always set; the fields of a kind not wanted
+ * are not (and its strings not written); an unwanted extra, drawn last, is left empty. Every
+ * field that is set equals rill__nexmark_event_at's: each event's random numbers are its own
+ * (seeded by its id), so the others' stay the same too. */
+#define RILL_NEXMARK_WANT_ALL 0x77u
+void rill__nexmark_event_some(const rill__nexmark_gen *g, int s, int64_t k, char *buf,
+                              rill__nexmark_event *ev, unsigned want);
 /* The timestamp of event number n (1-based, the reference's numbering) of any split. */
 int64_t rill__nexmark_timestamp(const rill__nexmark_gen *g, int64_t n);
 

@@ -84,6 +84,17 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
         d->col_field[i] = i;
 }
 
+void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves)
+{
+    free(d->col_field);
+    d->n_cols = n_cols;
+    d->col_field = rill__xmalloc((size_t)(n_cols ? n_cols : 1) * sizeof *d->col_field);
+    for (int i = 0; i < n_cols; i++)
+        d->col_field[i] = -1;
+    for (int i = 0; i < d->schema->n_fields; i++)
+        d->col_field[leaves[i]] = i;
+}
+
 void rill__decoder_close(rill__decoder *d)
 {
     if (!d)

@@ -266,6 +266,9 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
 /* CSV: reads the header line and maps its columns; RILL_EPARSE with err when a NOT NULL
  * field has no column or a column is named twice. */
 int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err);
+/* CSV without a header: the lines have n_cols columns, column leaves[i] is field i and the
+ * others are skipped unconverted (a projection). leaves: n_fields increasing indices. */
+void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves);
 /* Decodes one line (without its line terminator) into a new row of b (which must not be
  * full). 0; or RILL_EPARSE with err filled and no row added; or RILL_ELIMIT (err filled) when
  * the batch's string area is full. */

@@ -236,6 +236,7 @@ int rill__sql_catalog_create_table(rill__sql_session *s, rill__sql_ast *ast, ril
         return rc;
     }
     t->ast = ast;
+    t->seq = s->n_created++;
     rill__grow((void **)&s->tables, &s->cap_tables, s->n_tables + 1, sizeof *s->tables);
     s->tables[s->n_tables++] = t;
     return 0;
@@ -303,6 +304,10 @@ void rill__sql_catalog_free(rill__sql_session *s)
     free(s->scans); /* the shared sources' list (their streams are the env's) */
     s->scans = NULL;
     s->n_scans = s->cap_scans = 0;
+    rill__sql_needs_reset(s);
+    free(s->needs);
+    s->needs = NULL;
+    s->cap_needs = 0;
     for (size_t i = 0; i < s->n_tables; i++)
         table_free(s->tables[i]);
     free(s->tables);

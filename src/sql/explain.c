@@ -123,10 +123,14 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     switch (r->kind) {
     case REL_SCAN: {
         const sql_option *c = rill__sql_table_option(r->table, "connector");
-        rill__buf_printf(b,
-                         "TableSourceScan(table=[[default_catalog, default_database, %s]], "
-                         "fields=[",
+        rill__buf_printf(b, "TableSourceScan(table=[[default_catalog, default_database, %s",
                          r->table->name);
+        if (r->leaves && r->n_cols < r->n_leaves) { /* Flink's digest of a pushed projection */
+            rill__buf_printf(b, ", project=[");
+            put_cols(b, r);
+            rill__buf_printf(b, "]");
+        }
+        rill__buf_printf(b, "]], fields=[");
         put_cols(b, r);
         rill__buf_printf(b, "], connector=[%s], parallelism=[%d]", c ? c->value : "?", par);
         break;
@@ -280,6 +284,8 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
         return rill__sql_error(pc->err, pc->text, inner->pos,
                                "EXPLAIN takes a query or an INSERT so far");
     rel *r = rill__sql_plan_query(pc, q);
+    if (r && rill__sql_push_down(pc, r))
+        r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;
     int par = pc->s->env->parallelism > 0 ? pc->s->env->parallelism : 1;

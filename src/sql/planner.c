@@ -268,6 +268,18 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
 
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
 
+void rill__sql_full_scan(plan_ctx *pc, rel *scan)
+{
+    rel_col *cols = NULL;
+    int n = 0, cap = 0;
+    const sql_table *t = scan->table;
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL || t->cols[i].kind == RILL_SQL_COL_METADATA)
+            add_leaves(pc, &cols, &n, &cap, t->cols[i].name, t->cols[i].type);
+    scan->cols = cols;
+    scan->n_cols = n;
+}
+
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v)
 {
     const char *text = pc->text;
@@ -818,14 +830,61 @@ static rill_stream *source_of(plan_ctx *pc, rel *r)
         s->scan_env = s->env;
     }
     for (size_t i = 0; i < s->n_scans; i++)
-        if (s->scans[i].table == r->table)
+        if (s->scans[i].table == r->table) {
+            /* every scan of the table was narrowed to one union of leaves (prune.c) */
+            const rill_schema *sc = s->scans[i].stream ? s->scans[i].stream->schema : NULL;
+            if (sc && sc->n_fields != r->n_cols) {
+                rill__err_set(pc->err, RILL_EINVAL,
+                              "table '%s': its shared source produces %d columns, a reader "
+                              "expects %d (projection push-down missed a relation)",
+                              r->table->name, sc->n_fields, r->n_cols);
+                return NULL;
+            }
             return s->scans[i].stream;
+        }
     rill_stream *st = build_source(pc, r);
     if (st) {
         rill__grow((void **)&s->scans, &s->cap_scans, s->n_scans + 1, sizeof *s->scans);
         s->scans[s->n_scans++] = (struct sql_scan){r->table, st};
     }
     return st;
+}
+
+/* A datagen table's options for the columns its scan reads: those of pruned columns checked
+ * against the whole table (a bad one is an error whether read or not), then left out. */
+static const char **datagen_options(plan_ctx *pc, const rel *r, const rill_schema *named)
+{
+    const char **opts = rill__sql_connector_options(pc->a, r->table, 0, NULL);
+    if (!r->leaves)
+        return opts;
+    rel *full = rill__arena_alloc(pc->a, sizeof *full);
+    *full = *r;
+    full->leaves = NULL;
+    rill__sql_full_scan(pc, full);
+    rill_schema *all = rill__sql_named_schema_of(pc, full->n_cols, full->cols);
+    if (!all)
+        return NULL;
+    void *cfg = rill__datagen_source_cfg(opts, r->table->name);
+    int rc = rill__datagen_source_ops.validate(cfg, all, pc->err);
+    rill__datagen_source_ops.cfg_free(cfg);
+    rill_schema_free(all);
+    if (rc)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; opts[i]; i += 2) {
+        const char *f = strncmp(opts[i], "fields.", 7) ? NULL : opts[i] + 7;
+        const char *dot = f ? strrchr(f, '.') : NULL;
+        if (dot) { /* fields.<column>.<option>: the column's name may hold dots */
+            char *name = rill__arena_strdup(pc->a, f);
+            name[dot - f] = '\0';
+            if (rill_schema_index(named, name) < 0)
+                continue;
+        }
+        opts[k++] = opts[i];
+        opts[k++] = opts[i + 1];
+    }
+    opts[k] = NULL;
+    return opts;
 }
 
 static rill_stream *build_source(plan_ctx *pc, rel *r)
@@ -869,7 +928,14 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
                           t->name, fmt->value);
             return NULL;
         }
+        if (fo.format == RILL_FMT_JSON) { /* keys name the fields: the columns' names */
+            rill_schema_free(schema);
+            if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
+                return NULL;
+        }
         s = rill_source_file(pc->s->env, path->value, schema, &fo);
+        if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
+            rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
     } else if (!strcmp(conn->value, "kafka")) {
         /* fields named as the columns (key.fields names them); metadata columns by their key */
         rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
@@ -880,7 +946,8 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
         size_t k;
         const char **opts = rill__sql_connector_options(pc->a, t, t->n_cols, &k);
         for (size_t i = 0; i < t->n_cols; i++)
-            if (t->cols[i].kind == RILL_SQL_COL_METADATA) {
+            if (t->cols[i].kind == RILL_SQL_COL_METADATA &&
+                rill_schema_index(named, t->cols[i].name) >= 0) { /* not pruned */
                 char *key = rill__arena_alloc(pc->a, strlen(t->cols[i].name) + 10);
                 sprintf(key, "metadata.%s", t->cols[i].name);
                 opts[k++] = key;
@@ -905,8 +972,8 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
             rill_schema_free(schema);
             return NULL;
         }
-        const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
-        s = rill__source_datagen(pc->s->env, named, opts, t->name);
+        const char **opts = datagen_options(pc, r, named);
+        s = opts ? rill__source_datagen(pc->s->env, named, opts, t->name) : NULL;
         rill_schema_free(named);
     } else {
         rill__err_set(pc->err, RILL_ECONFIG,

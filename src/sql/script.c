@@ -495,7 +495,7 @@ static const char *uid_prefix(rill__sql_session *s, rill__arena *a, const char *
             snprintf(cand, sizeof cand, "%s-%d", base, k);
         size_t n = strlen(cand);
         bool used = false;
-        for (size_t i = 0; i < s->env->n_nodes && !used; i++) {
+        for (size_t i = 0; s->env && i < s->env->n_nodes && !used; i++) {
             const char *u = s->env->nodes[i]->uid;
             used = u && !strncmp(u, cand, n) && u[n] == '/';
         }
@@ -609,6 +609,12 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     c->filter = drop;
     c->named = true;
     c->updates = q->updates;
+    if (s->dry) { /* the job's sources are not built yet: what this reads of them */
+        rill__sql_prune_collect(&pc, c);
+        return 0;
+    }
+    if (rill__sql_prune_apply(&pc, c))
+        return err->code ? err->code : RILL_EINVAL;
     rill_stream *in = rill__sql_build(&pc, c);
     if (!in)
         return err->code ? err->code : RILL_EINVAL;
@@ -624,6 +630,12 @@ static int select_print(rill__sql_session *s, const rill__sql_stmt *st, const ch
     plan_ctx pc = {.s = s, .a = a, .text = text, .err = err};
     pc.uid_prefix = uid_prefix(s, a, "select");
     rel *q = rill__sql_plan_query(&pc, st->u.query);
+    if (q && s->dry) {
+        rill__sql_prune_collect(&pc, q);
+        return 0;
+    }
+    if (q && rill__sql_prune_apply(&pc, q))
+        return err->code ? err->code : RILL_EINVAL;
     rill_stream *in = q ? rill__sql_build(&pc, q) : NULL;
     if (!in)
         return err->code ? err->code : RILL_EINVAL;
@@ -657,6 +669,25 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
     const rill__sql_stmt *st = ast->stmt;
     const char *text = ast->text;
     *kept = false;
+    if (s->dry) { /* planning only: the catalog, the options the planner reads, the queries */
+        switch (st->kind) {
+        case RILL_SQL_S_SET:
+            if (st->u.set.key)
+                set_option(s, st->u.set.key, st->u.set.value);
+            return 0;
+        case RILL_SQL_S_CREATE_TABLE:
+        case RILL_SQL_S_CREATE_VIEW:
+        case RILL_SQL_S_CREATE_FUNCTION:
+        case RILL_SQL_S_DROP:
+        case RILL_SQL_S_INSERT:
+        case RILL_SQL_S_QUERY:
+        case RILL_SQL_S_STATEMENT_SET:
+        case RILL_SQL_S_EXECUTE:
+            break;
+        default:
+            return 0;
+        }
+    }
     switch (st->kind) {
     case RILL_SQL_S_SET:
         if (!st->u.set.key) { /* the options set, by key (as Flink lists them) */
@@ -746,6 +777,43 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
     }
 }
 
+/* The dry run of a script (one job): its statements planned, not built, into a session of
+ * their own, so that s knows which columns of each table the job reads before the first
+ * source is built. A script the dry run cannot plan to its end prunes nothing (the real run
+ * then reports the error where it is). */
+static void dry_run(rill__sql_session *s, const char *text, size_t len)
+{
+    rill__sql_session d = {.out = stdout, .dry = true};
+    rill__arena arena;
+    rill__arena_init(&arena, 65536);
+    rill__err err = {0};
+    size_t off = 0;
+    int rc = 0;
+    while (rc == 0) {
+        size_t start, n;
+        if ((rc = rill__sql_split(text, len, &off, &start, &n, &err)) != 0 || n == 0)
+            break;
+        rill__sql_ast *ast = NULL;
+        if ((rc = rill__sql_parse(text, start, n, &ast, &err)) != 0)
+            break;
+        bool kept = false;
+        rc = run_stmt(&d, ast, &arena, &kept, &err);
+        if (!kept)
+            rill__sql_ast_free(ast);
+    }
+    /* the needs move to s, by table name and creation order */
+    s->needs = d.needs, s->n_needs = d.n_needs, s->cap_needs = d.cap_needs;
+    s->needs_failed = rc != 0;
+    d.needs = NULL, d.n_needs = d.cap_needs = 0;
+    for (size_t i = 0; i < d.n_opts; i++) {
+        free((char *)d.opts[i].key);
+        free((char *)d.opts[i].value);
+    }
+    free(d.opts);
+    rill__sql_catalog_free(&d);
+    rill__arena_close(&arena);
+}
+
 int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char *path,
                          rill__err *err)
 {
@@ -754,6 +822,7 @@ int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char
     rill__arena_init(&plan_arena, 65536);
     size_t off = 0;
     int rc = 0;
+    dry_run(&s, text, len);
     while (rc == 0) {
         size_t start, n;
         if ((rc = rill__sql_split(text, len, &off, &start, &n, err)) != 0 || n == 0)
@@ -883,6 +952,17 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
     rill__arena plan_arena;
     rill__arena_init(&plan_arena, 65536);
     bool kept = false;
+    rill__sql_needs_reset(s);
+    if (rc == 0 && (*done == RILL_SQL_DONE_QUERY || *done == RILL_SQL_DONE_INSERT)) {
+        /* the statement's plan first, for the columns its sources produce (a statement set
+         * reads a table shared by its INSERTs) */
+        rill__err dry_err = {0};
+        int n_created = s->n_created;
+        s->dry = true;
+        s->needs_failed = run_stmt(s, ast, &plan_arena, &kept, &dry_err) != 0;
+        s->dry = false;
+        s->n_created = n_created;
+    }
     if (rc == 0)
         rc = run_stmt(s, ast, &plan_arena, &kept, err);
     if (rc == 0 && s->n_sinks > 0)
@@ -895,6 +975,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
         rill__err_set(err, rc, "%s", rill_strerror(rc));
     rill_env_free(s->env);
     s->env = NULL;
+    rill__sql_needs_reset(s);
     s->n_scans = 0;
     s->scan_env = NULL;
     rill__arena_close(&plan_arena);

@@ -40,6 +40,8 @@ typedef struct sql_table {
     size_t n_options;
     sql_option *options;
     bool temporary;
+    int seq; /* the session's count of tables created before it: what a job's projection
+              * push-down (prune.c) knows it by across the dry run and the real one */
 } sql_table;
 
 typedef struct sql_view {
@@ -79,6 +81,13 @@ typedef struct rill__sql_session {
         rill_stream *stream;
     } *scans;
     size_t n_scans, cap_scans;
+    /* projection push-down (prune.c): the leaves of each table the job's statements use, found
+     * by a dry run of them before any source is built (a shared source produces their union) */
+    struct sql_need *needs;
+    size_t n_needs, cap_needs;
+    bool dry;          /* planning only, to fill needs: nothing is built or printed */
+    bool needs_failed; /* the dry run stopped early: no source is pruned */
+    int n_created;     /* tables created so far (sql_table.seq) */
     FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
     /* a session of rill__sql_session_new (statements run as they come, a job each); else one
      * job of the whole script (rill__sql_run_script) */
@@ -167,6 +176,8 @@ struct rel {
     int64_t et_delay;
     /* SCAN */
     sql_table *table;
+    int *leaves; /* after projection push-down: the table leaf each column is (NULL: the i-th) */
+    int n_leaves; /* the table's leaves (the scan before push-down) */
     /* CALC */
     rill__sql_rex *filter;
     rill__sql_rex **outs;
@@ -259,6 +270,21 @@ rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *k
 /* The milliseconds of an INTERVAL literal of one unit (DAY, HOUR, MINUTE, SECOND with a
  * fraction), or -1 with err set (the place named). */
 int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e);
+
+/* Projection push-down (prune.c). collect records in the session which leaves of each table
+ * root reads (through every rel kind it knows; the others need all their input's columns);
+ * apply narrows every scan under root to the union the session recorded for its table and
+ * rewrites what reads the scan to match (err set and -1 when a scan needs a leaf the union
+ * lacks). needs_reset forgets them (a new job); push_down does both for one query alone
+ * (EXPLAIN). */
+void rill__sql_prune_collect(plan_ctx *pc, rel *root);
+int rill__sql_prune_apply(plan_ctx *pc, rel *root);
+void rill__sql_needs_reset(rill__sql_session *s);
+int rill__sql_push_down(plan_ctx *pc, rel *root);
+/* The columns of a table's scan before push-down: every physical and metadata leaf. */
+void rill__sql_full_scan(plan_ctx *pc, rel *scan);
+/* Whether SET 'table.optimizer.source.projection-pushdown-enabled' leaves it on (default). */
+bool rill__sql_pushdown_enabled(const rill__sql_session *s);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
