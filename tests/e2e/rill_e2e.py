@@ -433,6 +433,32 @@ def start_rest_job(args, timeout=30):
 
 # ---- Kafka: librdkafka's mock cluster in a process of its own, kcat as the independent client
 
+def kill_and_resume(tmp, rng, args, ck, runs=4, pause=(0.1, 0.8), first_pause=(0, 0),
+                    first_par=None, pars=(1, 3)):
+    """`rill run -p P ARGS` (ARGS with --checkpoint-dir ck and --resume), P random in pars (the
+    first run's first_par when given), started `runs` times and killed with SIGKILL: the first
+    time once a checkpoint of ck has completed and then first_pause s more, the others after
+    pause s; then once more to its end. Returns (kills, that last run's Result)."""
+    kills = 0
+    for k in range(runs):
+        par = first_par if k == 0 and first_par else rng.randint(*pars)
+        p = Started(tmp, "run%d" % k, ["run", "-p", str(par)] + args)
+        if k == 0:
+            deadline = time.monotonic() + 60
+            while not completed_checkpoints(ck) and p.p.poll() is None:
+                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
+                time.sleep(0.01)
+            time.sleep(rng.uniform(*first_pause))
+        else:
+            time.sleep(rng.uniform(*pause))
+        r = p.kill9()
+        kills += r.rc == -9
+        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
+    r = run(["run", "-p", str(rng.randint(*pars))] + args)
+    expect_rc(r, 0)
+    return kills, r
+
+
 def csv_lines(rows):
     """Rows as CSV lines without header (quoted where needed), one message value each."""
     out = []

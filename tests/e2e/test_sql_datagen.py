@@ -12,8 +12,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Started, committed_rows, completed_checkpoints, expect,  # noqa: E402
-                      expect_in, expect_rc, main, run, seeded_rng)
+from rill_e2e import (committed_rows, expect, expect_in, expect_rc,  # noqa: E402
+                      kill_and_resume, main, run, seeded_rng)
 
 
 def write(tmp, name, text):
@@ -271,25 +271,9 @@ def test_kill_and_resume_at_other_parallelisms(tmp):
     each_once([int(s.split(",")[0]) for s in want], 0, last, "the uninterrupted run", r)
     out, ck = os.path.join(tmp, "out"), os.path.join(tmp, "ck")
     script = write(tmp, "chaos.sql", KILL_SQL % {"last": last, "out": out})
-    kills = 0
-    for k in range(4):
-        par = rng.randint(1, 3)
-        p = Started(tmp, "run%d" % k, ["run", "-p", str(par), "--checkpoint-dir", ck,
-                                       "--checkpoint-interval", "100", "--resume", script])
-        if k == 0:
-            deadline = time.monotonic() + 60
-            while not completed_checkpoints(ck) and p.p.poll() is None:
-                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0, 0.3))
-        else:
-            time.sleep(rng.uniform(0.2, 0.8))
-        r = p.kill9()
-        kills += r.rc == -9
-        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
-    r = run(["run", "-p", str(rng.randint(1, 3)), "--checkpoint-dir", ck,
-             "--checkpoint-interval", "100", "--resume", script])
-    expect_rc(r, 0)
+    kills, r = kill_and_resume(tmp, rng, ["--checkpoint-dir", ck, "--checkpoint-interval",
+                                          "100", "--resume", script], ck, pause=(0.2, 0.8),
+                               first_pause=(0, 0.3))
     expect(kills >= 3, "most runs were killed", ">= 3 kills", kills)
     got = committed_rows(out, header=False)
     each_once([int(s.split(",")[0]) for s in got], 0, last, "after %d kills" % kills, r)

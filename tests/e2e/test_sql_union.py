@@ -17,13 +17,12 @@ import datetime
 import os
 import re
 import sys
-import time
 from collections import defaultdict
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Started, committed_rows, completed_checkpoints,  # noqa: E402
-                      expect, expect_in, expect_rc, main, run, seeded_rng)
+from rill_e2e import (committed_rows, expect, expect_in, expect_rc,  # noqa: E402
+                      kill_and_resume, main, run, seeded_rng)
 
 EPOCH = datetime.datetime(1970, 1, 1)
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC, in ms
@@ -266,24 +265,8 @@ def test_kill_and_resume(tmp):
     script = os.path.join(tmp, "kill.sql")
     with open(script, "w", encoding="utf-8") as f:
         f.write(KILL_SQL % {"na": na, "nb": nb, "out": out})
-    kills = 0
-    for k in range(4):
-        par = rng.randint(1, 3)
-        p = Started(tmp, "run%d" % k, ["run", "-p", str(par), "--checkpoint-dir", ck,
-                                       "--checkpoint-interval", "100", "--resume", script])
-        if k == 0:  # the first kill after a checkpoint
-            deadline = time.monotonic() + 60
-            while not completed_checkpoints(ck) and p.p.poll() is None:
-                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
-                time.sleep(0.01)
-        else:
-            time.sleep(rng.uniform(0.1, 0.8))
-        r = p.kill9()
-        kills += r.rc == -9
-        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
-    r = run(["run", "-p", str(rng.randint(1, 3)), "--checkpoint-dir", ck,
-             "--checkpoint-interval", "100", "--resume", script])
-    expect_rc(r, 0)
+    kills, r = kill_and_resume(tmp, rng, ["--checkpoint-dir", ck, "--checkpoint-interval",
+                                          "100", "--resume", script], ck)
     expect(kills >= 2, "most runs were killed", ">= 2 kills", kills)
     got = []
     for line in committed_rows(out, header=False):

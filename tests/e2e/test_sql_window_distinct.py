@@ -6,11 +6,10 @@ the heap and the rocksdb state backend, and through kill -9 and --resume at othe
 parallelisms."""
 import datetime
 import os
-import time
 from decimal import Decimal
 
-from rill_e2e import (Failure, Started, committed_rows, completed_checkpoints, expect,
-                      expect_in, expect_rc, job_so, main, run, seeded_rng)
+from rill_e2e import (committed_rows, expect, expect_in, expect_rc, job_so,
+                      kill_and_resume, main, run, seeded_rng)
 
 T0 = 1714564800000  # 2024-05-01 00:00:00 UTC
 DELAY = 2000  # WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
@@ -306,28 +305,10 @@ def test_kill_and_resume(tmp):
     with open(path, "w", encoding="utf-8") as f:
         f.write(script(inp, out, slow_every=2))
     backend = os.environ.get("RILL_E2E_BACKEND") or rng.choice(["heap", "rocksdb"])
-    kills = 0
-    for k in range(3):
-        p = Started(tmp, "run%d" % k, ["run", "-p", str(rng.randint(1, 3)),
-                                       "--state-backend", backend,
-                                       "--checkpoint-dir", ck, "--checkpoint-interval", "50",
-                                       "--resume", path])
-        if k == 0:
-            deadline = time.monotonic() + 60
-            while not completed_checkpoints(ck) and p.p.poll() is None:
-                expect(time.monotonic() < deadline, "a checkpoint within 60 s", "one", "none")
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0, 0.3))
-        else:
-            time.sleep(rng.uniform(0.1, 0.6))
-        r = p.kill9()
-        kills += r.rc == -9
-        expect(r.rc in (0, -9), "run %d ended by the kill or by itself" % k, "0 or -9", r.rc, r)
+    kills, r = kill_and_resume(tmp, rng, ["--state-backend", backend, "--checkpoint-dir", ck,
+                                          "--checkpoint-interval", "50", "--resume", path], ck,
+                               runs=3, pause=(0.1, 0.6), first_pause=(0, 0.3))
     expect(kills >= 1, "the first run was killed part way", ">= 1 kill", kills)
-    r = run(["run", "-p", str(rng.randint(1, 3)), "--state-backend", backend,
-             "--checkpoint-dir", ck,
-             "--checkpoint-interval", "50", "--resume", path])
-    expect_rc(r, 0)
     check_out(rows, out, "after %d kills (%s)" % (kills, backend), r)
 
 
