@@ -677,6 +677,82 @@ static void union_branches(plan_ctx *pc, const rill__sql_query *q, const rill__s
 }
 
 /*
+ * a INTERSECT b, a EXCEPT b (distinct): the union of both sides, each row tagged with its side
+ * (a column that is 1 on its side and NULL on the other), grouped by every column with a count
+ * of each side's rows; a group is in the result while both counts are above 0 (INTERSECT), or
+ * the left's is and the right's is 0 (EXCEPT). The result is a changelog: a row of a EXCEPT b
+ * is taken back when b gets it, one of a INTERSECT b comes when the second side gets it.
+ */
+static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u)
+{
+    rill__arena *a = pc->a;
+    int n_cols = u->n_cols;
+    const rill__sql_ltype *tag_t = rill__sql_type_of(a, RILL_SQLT_BIGINT, true);
+    const rill__sql_ltype *count_t = rill__sql_type_of(a, RILL_SQLT_BIGINT, false);
+    rel_col *cols = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *cols);
+    for (int c = 0; c < n_cols; c++) /* grouped: a time attribute is a plain value */
+        cols[c] = (rel_col){u->cols[c].name,
+                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE)};
+    cols[n_cols] = (rel_col){"$left", tag_t};
+    cols[n_cols + 1] = (rel_col){"$right", tag_t};
+    for (int i = 0; i < 2; i++) {
+        rel *in = u->inputs[i];
+        rel *tag = rel_new(pc, REL_CALC, n_cols + 2);
+        tag->input = in;
+        tag->updates = in->updates;
+        tag->outs = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *tag->outs);
+        for (int c = 0; c < n_cols; c++) {
+            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type};
+            tag->outs[c] = rill__sql_x_input(a, c, in->cols[c].type);
+        }
+        tag->cols[n_cols] = cols[n_cols];
+        tag->cols[n_cols + 1] = cols[n_cols + 1];
+        tag->outs[n_cols + i] = rill__sql_x_literal(a, tag_t, 1);
+        tag->outs[n_cols + 1 - i] = rill__sql_x_null(a, tag_t);
+        u->inputs[i] = tag;
+    }
+    rel_col *ucols = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *ucols);
+    memcpy(ucols, u->cols, (size_t)n_cols * sizeof *ucols);
+    ucols[n_cols] = cols[n_cols];
+    ucols[n_cols + 1] = cols[n_cols + 1];
+    u->cols = ucols;
+    u->n_cols = n_cols + 2;
+    rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols + 2);
+    memcpy(agg->cols, cols, (size_t)n_cols * sizeof *cols);
+    agg->cols[n_cols] = (rel_col){"$n_left", count_t};
+    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t};
+    agg->input = u;
+    agg->n_keys = n_cols;
+    agg->keys = rill__arena_alloc(a, (size_t)(n_cols + 1) * sizeof *agg->keys);
+    for (int c = 0; c < n_cols; c++)
+        agg->keys[c] = c;
+    agg->n_aggs = 2;
+    agg->aggs = rill__arena_alloc(a, 2 * sizeof *agg->aggs);
+    for (int i = 0; i < 2; i++)
+        agg->aggs[i] = (rel_agg){.kind = AGG_COUNT, .arg = n_cols + i, .type = count_t,
+                                 .pos = q->pos};
+    agg->updates = true;
+    /* the groups the operation keeps, as their columns */
+    const rill__sql_ltype *bool_t = rill__sql_type_of(a, RILL_SQLT_BOOLEAN, false);
+    rill__sql_rex *zero = rill__sql_x_literal(a, count_t, 0);
+    rill__sql_rex *l_args[] = {rill__sql_x_input(a, n_cols, count_t), zero};
+    rill__sql_rex *r_args[] = {rill__sql_x_input(a, n_cols + 1, count_t), zero};
+    rill__sql_rex *both[] = {
+        rill__sql_x_call(a, RILL_SQLX_GT, bool_t, 2, l_args),
+        rill__sql_x_call(a, q->u.setop.op == RILL_SQL_SET_INTERSECT ? RILL_SQLX_GT : RILL_SQLX_EQ,
+                         bool_t, 2, r_args)};
+    rel *out = rel_new(pc, REL_CALC, n_cols);
+    memcpy(out->cols, cols, (size_t)n_cols * sizeof *cols);
+    out->input = agg;
+    out->updates = true;
+    out->filter = rill__sql_x_call(a, RILL_SQLX_AND, bool_t, 2, both);
+    out->outs = rill__arena_alloc(a, (size_t)n_cols * sizeof *out->outs);
+    for (int c = 0; c < n_cols; c++)
+        out->outs[c] = rill__sql_x_input(a, c, cols[c].type);
+    return out;
+}
+
+/*
  * a UNION ALL b ...: one relation of every branch's rows. Column i has the common type of the
  * branches' column i (Flink's least restrictive type), with a branch's values cast to it where
  * they differ; names are the first branch's. A column that is the same kind of time attribute
@@ -685,14 +761,16 @@ static void union_branches(plan_ctx *pc, const rill__sql_query *q, const rill__s
  */
 static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
 {
-    if (q->u.setop.op != RILL_SQL_SET_UNION)
-        return ERR(pc, q->pos, "%s is not supported yet",
-                   q->u.setop.op == RILL_SQL_SET_INTERSECT ? "INTERSECT" : "EXCEPT");
+    rill__sql_setop_kind op = q->u.setop.op;
+    if (op != RILL_SQL_SET_UNION && q->u.setop.all)
+        return ERR(pc, q->pos, "%s ALL is not supported yet (%s is)",
+                   op == RILL_SQL_SET_INTERSECT ? "INTERSECT" : "EXCEPT",
+                   op == RILL_SQL_SET_INTERSECT ? "INTERSECT" : "EXCEPT");
     const rill__sql_query **bq = NULL;
     int n = 0, cap = 0;
-    if (q->u.setop.all) {
+    if (op == RILL_SQL_SET_UNION && q->u.setop.all) {
         union_branches(pc, q, &bq, &n, &cap);
-    } else { /* its two sides; DISTINCT over them below */
+    } else { /* its two sides; grouped over them below */
         union_branches(pc, q->u.setop.left, &bq, &n, &cap);
         union_branches(pc, q->u.setop.right, &bq, &n, &cap);
     }
@@ -700,7 +778,10 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
     for (int i = 0; i < n; i++)
         if (!(in[i] = rill__sql_plan_query(pc, bq[i])))
             return NULL;
-    const char *what = q->u.setop.all ? "UNION ALL" : "UNION";
+    const char *what = op == RILL_SQL_SET_INTERSECT ? "INTERSECT"
+                       : op == RILL_SQL_SET_EXCEPT  ? "EXCEPT"
+                       : q->u.setop.all             ? "UNION ALL"
+                                                    : "UNION";
     int n_cols = in[0]->n_cols;
     for (int i = 1; i < n; i++)
         if (in[i]->n_cols != n_cols)
@@ -752,17 +833,20 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         }
         in[i] = cast;
     }
-    if (q->u.setop.all)
+    if (op == RILL_SQL_SET_UNION && q->u.setop.all)
         return u;
-    rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols); /* as SELECT DISTINCT */
-    memcpy(agg->cols, u->cols, (size_t)n_cols * sizeof *agg->cols);
-    agg->input = u;
-    agg->n_keys = n_cols;
-    agg->keys = rill__arena_alloc(pc->a, (size_t)(n_cols + 1) * sizeof *agg->keys);
-    for (int i = 0; i < n_cols; i++)
-        agg->keys[i] = i;
-    agg->updates = true;
-    return agg;
+    if (op == RILL_SQL_SET_UNION) {
+        rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols); /* as SELECT DISTINCT */
+        memcpy(agg->cols, u->cols, (size_t)n_cols * sizeof *agg->cols);
+        agg->input = u;
+        agg->n_keys = n_cols;
+        agg->keys = rill__arena_alloc(pc->a, (size_t)(n_cols + 1) * sizeof *agg->keys);
+        for (int i = 0; i < n_cols; i++)
+            agg->keys[i] = i;
+        agg->updates = true;
+        return agg;
+    }
+    return plan_intersect_except(pc, q, u);
 }
 
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q)
