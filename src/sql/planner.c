@@ -444,9 +444,6 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
     rel *in = plan_select_all(pc, q);
     if (!in || q->u.select.quantifier != 1)
         return in;
-    if (in->kind == REL_CALC && in->input &&
-        (in->input->kind == REL_WINDOW_AGG || in->input->kind == REL_GROUP_AGG))
-        return ERR(pc, q->pos, "SELECT DISTINCT with aggregates is not supported yet");
     rel *agg = rel_new(pc, REL_GROUP_AGG, in->n_cols);
     memcpy(agg->cols, in->cols, (size_t)in->n_cols * sizeof *agg->cols);
     agg->input = in;

@@ -378,6 +378,37 @@ def test_intersect_and_except(tmp):
                    "%d rows, e.g. %s" % (len(got), sorted(set(got) ^ set(w))[:4]), r)
 
 
+DISTINCT_AGG_SQL = """
+SET 'parallelism.default' = '%(par)d';
+CREATE TABLE x (k STRING, v INT)
+  WITH ('connector' = 'filesystem', 'path' = '%(x)s', 'format' = 'csv');
+SELECT DISTINCT 'd', COUNT(*), MAX(v) FROM x GROUP BY k;
+"""
+
+
+def test_select_distinct_with_aggregates(tmp):
+    """SELECT DISTINCT over an updating GROUP BY: a distinct row comes with its first group and
+    goes (-D) when its last group changes to another result; the rows left are the distinct
+    results of the final groups, at parallelism 1 and 3."""
+    rng = seeded_rng("sql-distinct-agg")
+    rows = [(rng.choice("abcdefghij"), rng.randint(0, 3)) for _ in range(rng.randint(40, 80))]
+    path = os.path.join(tmp, "x.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % r for r in rows))
+    groups = defaultdict(list)
+    for k, v in rows:
+        groups[k].append(v)
+    want = sorted("d, %d, %d" % r for r in set((len(g), max(g)) for g in groups.values()))
+    for par in (1, 3):
+        script = os.path.join(tmp, "d%d.sql" % par)
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(DISTINCT_AGG_SQL % {"par": par, "x": path})
+        r = run(["run", script])
+        expect_rc(r, 0)
+        got = final_rows(r.out.splitlines(), "d")
+        expect(got == want, "p=%d: the distinct results" % par, want, got, r)
+
+
 def test_errors(tmp):
     script = os.path.join(tmp, "bad.sql")
     ddl = ("CREATE TABLE a (k STRING, v INT) WITH ('connector' = 'datagen', "
@@ -403,5 +434,5 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_window_over_union_with_late_rows, test_group_by_over_unions,
-          test_window_groups_without_aggregates, test_intersect_and_except, test_kill_and_resume,
-          test_errors])
+          test_window_groups_without_aggregates, test_intersect_and_except,
+          test_select_distinct_with_aggregates, test_kill_and_resume, test_errors])
