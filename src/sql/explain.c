@@ -104,10 +104,39 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     rill__buf_putc(b, ')');
 }
 
+/* The row kinds a relation's changelog may hold, as Flink's EXPLAIN CHANGELOG_MODE names them:
+ * I (insert), UB and UA (update before, after), D (delete). Aggregations without windows
+ * update; one over an updating input can delete a group it empties; the rest pass on what
+ * comes in (a union: what any input holds). */
+enum { MODE_I = 1, MODE_U = 2, MODE_D = 4 };
+static int changelog_mode(const rel *r)
+{
+    int m = 0;
+    switch (r->kind) {
+    case REL_CALC:
+        return changelog_mode(r->input);
+    case REL_UNION:
+        for (int i = 0; i < r->n_inputs; i++)
+            m |= changelog_mode(r->inputs[i]);
+        return m;
+    case REL_GROUP_AGG:
+        m = changelog_mode(r->input);
+        return MODE_I | MODE_U | (m & (MODE_U | MODE_D) ? MODE_D : 0);
+    default:
+        return MODE_I;
+    }
+}
+
+static void put_mode(rill__buf *b, const rel *r)
+{
+    int m = changelog_mode(r);
+    rill__buf_printf(b, ", changelogMode=[I%s%s]", m & MODE_U ? ",UB,UA" : "", m & MODE_D ? ",D" : "");
+}
+
 /* A node's line starts with lead (its parent's prefix and "+- ", or ":- " for a child with
  * siblings after it, as Flink draws trees); its children's lines with pre. */
 static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, const char *pre,
-                    int par)
+                    int par, bool modes)
 {
     char *own_lead = NULL, *own_pre = NULL;
     if (r->has_et) { /* the watermark the table's rows get, above them */
@@ -218,8 +247,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b,
                          "], parallelism=[%d], keyed by [%s], state=[one row of "
                          "accumulators per group, kept for the job's life], changelog=[+I, -U, "
-                         "+U]",
-                         par, r->n_keys ? "the group" : "(one group)");
+                         "+U%s]",
+                         par, r->n_keys ? "the group" : "(one group)",
+                         changelog_mode(r) & MODE_D ? ", -D" : "");
         break;
     }
     case REL_WINDOW_TVF:
@@ -256,15 +286,17 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b, "]], parallelism=[%d]", par);
         break;
     }
+    if (modes)
+        put_mode(b, r);
     rill__buf_printf(b, ")\n");
     char *child_lead = rill__xasprintf("%s+- ", pre), *child_pre = rill__xasprintf("%s   ", pre);
     if (r->input)
-        put_rel(pc, b, r->input, child_lead, child_pre, par);
+        put_rel(pc, b, r->input, child_lead, child_pre, par, modes);
     for (int i = 0; i < r->n_inputs; i++) {
         bool last = i + 1 == r->n_inputs;
         char *l = rill__xasprintf("%s%s", pre, last ? "+- " : ":- ");
         char *p = rill__xasprintf("%s%s", pre, last ? "   " : ":  ");
-        put_rel(pc, b, r->inputs[i], l, p, par);
+        put_rel(pc, b, r->inputs[i], l, p, par, modes);
         free(l);
         free(p);
     }
@@ -289,6 +321,7 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;
     int par = pc->s->env->parallelism > 0 ? pc->s->env->parallelism : 1;
+    bool modes = (st->u.explain.details & RILL_SQL_EXPLAIN_CHANGELOG_MODE) != 0;
     rill__buf b = {0};
     rill__buf_printf(&b, "== Optimized Physical Plan ==\n");
     if (inner->kind == RILL_SQL_S_INSERT) {
@@ -296,10 +329,13 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
         rill__buf_printf(&b, "Sink(table=[default_catalog.default_database.%s], fields=[",
                          n->parts[n->n_parts - 1].text);
         put_cols(&b, r);
-        rill__buf_printf(&b, "], parallelism=[%d])\n", par);
-        put_rel(pc, &b, r, "+- ", "   ", par);
+        rill__buf_printf(&b, "], parallelism=[%d]", par);
+        if (modes)
+            put_mode(&b, r);
+        rill__buf_printf(&b, ")\n");
+        put_rel(pc, &b, r, "+- ", "   ", par, modes);
     } else {
-        put_rel(pc, &b, r, "", "", par);
+        put_rel(pc, &b, r, "", "", par, modes);
     }
     fwrite(b.data, 1, b.len, out);
     fflush(out);

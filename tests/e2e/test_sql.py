@@ -253,9 +253,20 @@ CREATE TABLE out_t (page STRING, n BIGINT) WITH ('connector' = 'blackhole');
 EXPLAIN INSERT INTO out_t SELECT page, COUNT(*) AS n
 FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
 WHERE user_id > 0 GROUP BY page, window_start, window_end;
+EXPLAIN CHANGELOG_MODE SELECT n, COUNT(*) FROM (
+  SELECT page, COUNT(*) AS n FROM clicks GROUP BY page) GROUP BY n;
 """)
     r = run(["run", "-p", "3", script])
     expect_rc(r, 0)
+    # CHANGELOG_MODE: the row kinds of each node; an aggregation over an updating input
+    # deletes the groups it empties
+    for needle in ("GroupAggregate(groupBy=[n]", "changelog=[+I, -U, +U, -D], "
+                   "changelogMode=[I,UB,UA,D])", "changelog=[+I, -U, +U], "
+                   "changelogMode=[I,UB,UA])", "connector=[filesystem], parallelism=[3], "
+                   "changelogMode=[I])"):
+        expect_in(needle, r.out, "EXPLAIN CHANGELOG_MODE's plan", r)
+    expect("changelogMode" not in r.out.split("== Optimized Physical Plan ==")[1],
+           "plain EXPLAIN has no changelogMode", "none", r.out)
     for needle in ("== Optimized Physical Plan ==",
                    "Sink(table=[default_catalog.default_database.out_t]",
                    "WindowAggregate(groupBy=[page], window=[HOP(time_col=[ts], size=[60000 ms], "
