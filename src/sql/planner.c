@@ -654,13 +654,13 @@ static int64_t row_count(plan_ctx *pc, const rill__sql_expr *e, const char *what
 /* The branches of a chain of UNION ALLs (a UNION ALL b UNION ALL c parses as (a ∪ b) ∪ c),
  * left to right, into v; a branch that is another kind of set operation stays one branch. */
 static void union_branches(plan_ctx *pc, const rill__sql_query *q, const rill__sql_query ***v,
-                           int *n, int *cap)
+                           int *n, int *cap, bool flatten)
 {
-    bool chain = q->kind == RILL_SQL_Q_SETOP && q->u.setop.op == RILL_SQL_SET_UNION &&
+    bool chain = flatten && q->kind == RILL_SQL_Q_SETOP && q->u.setop.op == RILL_SQL_SET_UNION &&
                  q->u.setop.all && !q->n_with && !q->n_order && !q->limit && !q->offset;
     if (chain) {
-        union_branches(pc, q->u.setop.left, v, n, cap);
-        union_branches(pc, q->u.setop.right, v, n, cap);
+        union_branches(pc, q->u.setop.left, v, n, cap, true);
+        union_branches(pc, q->u.setop.right, v, n, cap, true);
         return;
     }
     if (*n == *cap) {
@@ -765,12 +765,11 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
                    op == RILL_SQL_SET_INTERSECT ? "INTERSECT" : "EXCEPT");
     const rill__sql_query **bq = NULL;
     int n = 0, cap = 0;
-    if (op == RILL_SQL_SET_UNION && q->u.setop.all) {
-        union_branches(pc, q, &bq, &n, &cap);
-    } else { /* its two sides; grouped over them below */
-        union_branches(pc, q->u.setop.left, &bq, &n, &cap);
-        union_branches(pc, q->u.setop.right, &bq, &n, &cap);
-    }
+    /* its two sides; for a union each is flattened when it is a plain UNION ALL chain (q's own
+     * LIMIT, ORDER BY or WITH apply to the whole, in plan_body and plan_query); INTERSECT and
+     * EXCEPT take exactly two */
+    union_branches(pc, q->u.setop.left, &bq, &n, &cap, op == RILL_SQL_SET_UNION);
+    union_branches(pc, q->u.setop.right, &bq, &n, &cap, op == RILL_SQL_SET_UNION);
     rel **in = rill__arena_alloc(pc->a, (size_t)n * sizeof *in);
     for (int i = 0; i < n; i++)
         if (!(in[i] = rill__sql_plan_query(pc, bq[i])))
