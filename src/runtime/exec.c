@@ -58,7 +58,12 @@ int rill__exec_build(rill_env *env, rill__exec_graph **out)
             e->src_v = vertex_of[src->id];
             e->dst_v = v;
             e->dst_input = k;
-            e->partition = n->keyed ? RILL_PART_HASH : RILL_PART_REBALANCE;
+            /* a union's input of its parallelism goes subtask to subtask: the changes of one
+             * key (an updating input) stay in one channel, in their order, as in Flink, where
+             * a union adds no exchange */
+            e->partition = n->keyed                                        ? RILL_PART_HASH
+                           : n->n_more && e->src_v->parallelism == p ? RILL_PART_FORWARD
+                                                                          : RILL_PART_REBALANCE;
             g->edges = rill__xrealloc(g->edges, (size_t)(g->n_edges + 1) * sizeof *g->edges);
             g->edges[g->n_edges++] = e;
             rill__vertex *sv = e->src_v;

@@ -180,6 +180,8 @@ static int writer_batch(rill__output *o, rill_batch *b)
     edge_writer *w = (edge_writer *)o;
     if (w->edge->partition == RILL_PART_HASH)
         return writer_hash(w, b);
+    if (w->edge->partition == RILL_PART_FORWARD) /* to the same subtask; control to every one */
+        return push_batch(w, w->task->subtask, b);
     int t = w->next;
     w->next = (w->next + 1) % w->n;
     return push_batch(w, t, b);

@@ -8,7 +8,8 @@ results computed here:
   has been read (as in Flink). Each such row carries its own power of two as its value, so the
   sum of a window says exactly which of them it counted, and the count must agree;
 - GROUP BY over a union whose branches need casts (INT and BIGINT, DECIMALs of two scales,
-  NULLs), UNION (distinct), and a union of two updating inputs under a SUM;
+  NULLs), UNION (distinct), and unions of two updating inputs under a SUM and, per key, a SUM
+  and a MAX (each key's changes must stay in order through the union);
 - kill -9 and --resume of a window aggregation over a union of two paced sources at random
   parallelisms: the committed windows equal those computed here;
 - errors that name the place.
@@ -162,6 +163,10 @@ SELECT 's', SUM(c) FROM (
   SELECT k, COUNT(*) AS c FROM a GROUP BY k
   UNION ALL
   SELECT k, COUNT(*) AS c FROM b GROUP BY k);
+SELECT 't', k, SUM(c), MAX(c) FROM (
+  SELECT k, COUNT(*) AS c FROM a GROUP BY k
+  UNION ALL
+  SELECT k, COUNT(*) AS c FROM b WHERE v > 10 GROUP BY k) GROUP BY k;
 """
 
 
@@ -208,14 +213,26 @@ def test_group_by_over_unions(tmp):
     want_d = sorted("d, %s, %s" % (k, "null" if v is None else v)
                     for k, v in set((k, v) for k, v, _ in ta) | set((k, v) for k, v, _ in tb))
     want_s = ["s, %d" % (len(ta) + len(tb))]
+    # per key, over the changes of two updating branches: each key's -U and +U must meet the
+    # outer aggregation in their order (they did not when the union spread batches round robin)
+    ca, cb = defaultdict(int), defaultdict(int)
+    for k, _, _ in ta:
+        ca[k] += 1
+    for k, v, _ in tb:
+        if v is not None and v > 10:
+            cb[k] += 1
+    want_t = sorted("t, %s, %d, %d" % (k, ca.get(k, 0) + cb.get(k, 0),
+                                      max(x for x in (ca.get(k), cb.get(k)) if x is not None))
+                    for k in set(ca) | set(cb))
     for par in (1, 3):
         script = os.path.join(tmp, "g%d.sql" % par)
         with open(script, "w", encoding="utf-8") as f:
             f.write(GROUP_SQL % {"par": par, "a": pa, "b": pb})
-        r = run(["run", script])
+        # small batches: many of them, so one key's changes cross the union in several
+        r = run(["run", "--batch-size", "7", script])
         expect_rc(r, 0)
         lines = r.out.splitlines()
-        for tag, want in (("g", want_g), ("d", want_d), ("s", want_s)):
+        for tag, want in (("g", want_g), ("d", want_d), ("s", want_s), ("t", want_t)):
             got = final_rows(lines, tag)
             if got != want:
                 expect(False, "p=%d: the final rows of query '%s'" % (par, tag),
