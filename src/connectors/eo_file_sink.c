@@ -248,14 +248,21 @@ static char *rel_dir(const eo_sink *s, const char *rel)
     return rill__xasprintf("%s/%s", s->cfg->dir, rel);
 }
 
+/* The part files' name prefix: "part", or the sink's own (sink.part-prefix). */
+static const char *prefix_of(const eo_sink *s)
+{
+    return s->cfg->fs.part_prefix ? s->cfg->fs.part_prefix : "part";
+}
+
 static char *part_path(const eo_sink *s, const char *rel, uint64_t subtask, uint64_t seq,
                        bool in_progress)
 {
     const char *sep = rel[0] ? "/" : "";
     if (in_progress)
-        return rill__xasprintf("%s/%s%s.part-%llu-%llu.inprogress", s->cfg->dir, rel, sep,
-                               (unsigned long long)subtask, (unsigned long long)seq);
-    return rill__xasprintf("%s/%s%spart-%llu-%llu", s->cfg->dir, rel, sep,
+        return rill__xasprintf("%s/%s%s.%s-%llu-%llu.inprogress", s->cfg->dir, rel, sep,
+                               prefix_of(s), (unsigned long long)subtask,
+                               (unsigned long long)seq);
+    return rill__xasprintf("%s/%s%s%s-%llu-%llu", s->cfg->dir, rel, sep, prefix_of(s),
                            (unsigned long long)subtask, (unsigned long long)seq);
 }
 
@@ -277,15 +284,18 @@ static bool parse_digits(const char **p, uint64_t *out)
     return true;
 }
 
-/* A part file's name: 1 for "part-<subtask>-<seq>", 2 for ".part-<subtask>-<seq>.inprogress",
- * 0 for any other name. */
-static int parse_part_name(const char *name, uint64_t *subtask, uint64_t *seq)
+/* A part file's name: 1 for "<prefix>-<subtask>-<seq>", 2 for
+ * ".<prefix>-<subtask>-<seq>.inprogress", 0 for any other name (another sink's, with another
+ * prefix, included). */
+static int parse_part_name(const eo_sink *s, const char *name, uint64_t *subtask,
+                           uint64_t *seq)
 {
     bool hidden = name[0] == '.';
     const char *p = name + hidden;
-    if (strncmp(p, "part-", 5) != 0)
+    size_t n = strlen(prefix_of(s));
+    if (strncmp(p, prefix_of(s), n) != 0 || p[n] != '-')
         return 0;
-    p += 5;
+    p += n + 1;
     if (!parse_digits(&p, subtask) || *p++ != '-' || !parse_digits(&p, seq))
         return 0;
     if (hidden)
@@ -346,7 +356,7 @@ static int scan_tree(eo_sink *s, const eo_doomed *dm, const char *rel, int depth
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         uint64_t sub, seq;
-        int kind = parse_part_name(de->d_name, &sub, &seq);
+        int kind = parse_part_name(s, de->d_name, &sub, &seq);
         if (kind == 0) {
             if (de->d_name[0] == '.' || de->d_name[0] == '_' || depth >= EO_DEPTH)
                 continue;

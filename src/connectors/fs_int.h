@@ -29,6 +29,7 @@ typedef struct rill__fs_opts {
     char *time_pattern; /* NULL: the first partition value */
     char *time_format;  /* Java DateTimeFormatter pattern; NULL: Flink's lenient default */
     bool shuffle;       /* sink.shuffle-by-partition.enable (read by the SQL layer) */
+    char *part_prefix;  /* sink.part-prefix: files are "<prefix>-<subtask>-<n>"; NULL: "part" */
 } rill__fs_opts;
 
 /*

@@ -402,6 +402,7 @@ void rill__fs_opts_free(rill__fs_opts *o)
     free(o->default_name);
     free(o->time_pattern);
     free(o->time_format);
+    free(o->part_prefix);
     memset(o, 0, sizeof *o);
 }
 
@@ -491,6 +492,17 @@ int rill__fs_parse_options(const char *const *options, const char *const *keys, 
                 }
             free(o->time_format);
             o->time_format = rill__xstrdup(v);
+        } else if (!strcmp(k, "sink.part-prefix")) {
+            /* the part files' names (Flink's OutputFileConfig part prefix): two sinks writing
+             * one directory need their own, or each takes the other's files for its own */
+            bool ok = isalpha((unsigned char)v[0]) && strlen(v) <= 64;
+            for (const char *c = v; *c && ok; c++)
+                ok = isalnum((unsigned char)*c) || *c == '-' || *c == '_';
+            if (!ok)
+                FS_BAD("option '%s': '%s' is not a file name prefix (a letter, then letters, "
+                       "digits, '-' or '_', at most 64)", k, v);
+            free(o->part_prefix);
+            o->part_prefix = rill__xstrdup(v);
         } else if (!strcmp(k, "partition.default-name")) {
             if (!*v || strchr(v, '/'))
                 FS_BAD("option '%s': '%s' is not a directory name", k, v);

@@ -301,6 +301,11 @@ int rill__sql_catalog_drop(rill__sql_session *s, const rill__sql_stmt *st, const
 
 void rill__sql_catalog_free(rill__sql_session *s)
 {
+    for (size_t i = 0; i < s->n_fs_sinks; i++)
+        free(s->fs_sinks[i]);
+    free(s->fs_sinks);
+    s->fs_sinks = NULL;
+    s->n_fs_sinks = s->cap_fs_sinks = 0;
     free(s->scans); /* the shared sources' list (their streams are the env's) */
     s->scans = NULL;
     s->n_scans = s->cap_scans = 0;

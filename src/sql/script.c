@@ -411,7 +411,36 @@ static rill_stream *filesystem_sink(plan_ctx *pc, sql_table *t, rill_stream *in)
     const char **keys = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *keys);
     for (int i = 0; i < n_keys; i++)
         keys[i] = ct->partitioned[i].text;
-    const char **opts = rill__sql_connector_options(pc->a, t, 0, NULL);
+    size_t n_opts;
+    const char **opts = rill__sql_connector_options(pc->a, t, 1, &n_opts);
+    /* Another sink of this job writing the same directory (two INSERTs into one table): its
+     * part files get a prefix of their own, as Flink's file names carry a unique part, or each
+     * sink would take the other's files for its own (overwrite them, delete them on restore).
+     * The k-th sink of a directory is "part-s<k>": the same in every run of the script. */
+    const sql_option *path = rill__sql_table_option(t, "path");
+    path = path ? path : rill__sql_table_option(t, "connector.path");
+    rill__sql_session *ss = pc->s;
+    if (ss->fs_sinks_env != ss->env) {
+        for (size_t i = 0; i < ss->n_fs_sinks; i++)
+            free(ss->fs_sinks[i]);
+        ss->n_fs_sinks = 0;
+        ss->fs_sinks_env = ss->env;
+    }
+    if (path && !ss->dry) {
+        int same = 0;
+        for (size_t i = 0; i < ss->n_fs_sinks; i++)
+            same += !strcmp(ss->fs_sinks[i], path->value);
+        rill__grow((void **)&ss->fs_sinks, &ss->cap_fs_sinks, ss->n_fs_sinks + 1,
+                   sizeof *ss->fs_sinks);
+        ss->fs_sinks[ss->n_fs_sinks++] = rill__xstrdup(path->value);
+        if (same > 0 && !rill__sql_table_option(t, "sink.part-prefix")) {
+            char *prefix = rill__arena_alloc(pc->a, 32);
+            snprintf(prefix, 32, "part-s%d", same + 1);
+            opts[n_opts++] = "sink.part-prefix";
+            opts[n_opts++] = prefix;
+            opts[n_opts] = NULL;
+        }
+    }
     rill__err e = {0};
     void *cfg = rill__fs_sink_cfg(opts, keys, n_keys, &e);
     if (!cfg) {

@@ -81,6 +81,11 @@ typedef struct rill__sql_session {
         rill_stream *stream;
     } *scans;
     size_t n_scans, cap_scans;
+    /* the paths of the filesystem sinks built into fs_sinks_env: the second sink writing a
+     * directory gets a part file prefix of its own (script.c) */
+    rill_env *fs_sinks_env;
+    char **fs_sinks;
+    size_t n_fs_sinks, cap_fs_sinks;
     /* projection push-down (prune.c): the leaves of each table the job's statements use, found
      * by a dry run of them before any source is built (a shared source produces their union) */
     struct sql_need *needs;
