@@ -61,7 +61,8 @@ def gen_table(rng, n):
     return rows
 
 
-WINDOW_SQL = """
+# two tables of other names and types, each with its WATERMARK
+TWO_TABLES = """
 SET 'parallelism.default' = '%(par)d';
 CREATE TABLE a (k STRING, v BIGINT, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND
@@ -69,6 +70,9 @@ CREATE TABLE a (k STRING, v BIGINT, ts TIMESTAMP(3),
 CREATE TABLE b (name VARCHAR(8), amount INT, t TIMESTAMP(3),
   WATERMARK FOR t AS t - INTERVAL '0.5' SECOND
 ) WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+"""
+
+WINDOW_SQL = TWO_TABLES + """
 CREATE TABLE out_w (k STRING, ws TIMESTAMP(3), c BIGINT, s BIGINT)
   WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
 CREATE VIEW u AS
@@ -297,14 +301,7 @@ def test_kill_and_resume(tmp):
                "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(exp))[:3]), r)
 
 
-GROUPS_SQL = """
-SET 'parallelism.default' = '%(par)d';
-CREATE TABLE a (k STRING, v BIGINT, ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
-CREATE TABLE b (name VARCHAR(8), amount INT, t TIMESTAMP(3),
-  WATERMARK FOR t AS t - INTERVAL '0.5' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+GROUPS_SQL = TWO_TABLES + """
 CREATE TABLE out_g (k STRING, ws TIMESTAMP(3))
   WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
 INSERT INTO out_g
