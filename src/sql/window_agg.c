@@ -16,8 +16,18 @@
 
 #define ERR(pc, pos, ...) (rill__sql_error((pc)->err, (pc)->text, (pos), __VA_ARGS__), NULL)
 
-int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e)
+/* The interval literal e in ms; with signed_ok also a negative one (INTERVAL '-1' MINUTE,
+ * INTERVAL -'1' MINUTE, - INTERVAL '1' MINUTE), into *neg. -1 with the error set. */
+static int64_t interval_ms(plan_ctx *pc, const rill__sql_expr *e, bool signed_ok, bool *neg)
 {
+    *neg = false;
+    if (signed_ok && e->kind == RILL_SQL_E_UNARY &&
+        (e->u.unary.op == RILL_SQL_OP_NEG || e->u.unary.op == RILL_SQL_OP_POS)) {
+        int64_t v = interval_ms(pc, e->u.unary.arg, true, neg);
+        if (e->u.unary.op == RILL_SQL_OP_NEG)
+            *neg = !*neg;
+        return v;
+    }
     if (e->kind != RILL_SQL_E_INTERVAL) {
         rill__sql_error(pc->err, pc->text, e->pos, "Expected an INTERVAL literal here");
         return -1;
@@ -37,6 +47,12 @@ int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e)
     const char *t = e->u.interval.text;
     int64_t whole = 0, frac = 0, scale = 1;
     const char *c = t;
+    if (signed_ok) {
+        *neg = e->u.interval.sign < 0;
+        if (*c == '-' || *c == '+')
+            *neg ^= *c++ == '-';
+    }
+    const char *digits = c;
     for (; *c >= '0' && *c <= '9' && whole < INT64_MAX / 100; c++)
         whole = whole * 10 + (*c - '0');
     if (*c == '.' && q->start == RILL_SQL_UNIT_SECOND)
@@ -44,7 +60,7 @@ int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e)
             frac = frac * 10 + (*c - '0');
             scale *= 10;
         }
-    if (c == t || *c || e->u.interval.sign < 0) {
+    if (c == digits || *c || (!signed_ok && e->u.interval.sign < 0)) {
         rill__sql_error(pc->err, pc->text, e->pos,
                         "Illegal interval literal '%s' (a positive "
                         "number of the unit, SECOND with at most 3 decimals)",
@@ -57,6 +73,24 @@ int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e)
         return -1;
     }
     return whole * mult + frac * (1000 / scale);
+}
+
+int64_t rill__sql_interval_ms(plan_ctx *pc, const rill__sql_expr *e)
+{
+    bool neg;
+    return interval_ms(pc, e, false, &neg);
+}
+
+/* A window's offset: any interval literal, negative ones too (Flink's; the windows are the
+ * same as for the offset plus a multiple of the size). -1 with the error set, else 0. */
+static int window_offset_ms(plan_ctx *pc, const rill__sql_expr *e, int64_t *out)
+{
+    bool neg;
+    int64_t v = interval_ms(pc, e, true, &neg);
+    if (v < 0)
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
 }
 
 /* ---- the TVF ----------------------------------------------------------------------------------
@@ -164,8 +198,8 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
                    "type, but is %s",
                    rill__sql_type_str(pc->a, in->cols[tc].type));
     int64_t sz = rill__sql_interval_ms(pc, size), sl = slide ? rill__sql_interval_ms(pc, slide) : 0;
-    int64_t off = offset ? rill__sql_interval_ms(pc, offset) : 0;
-    if (sz < 0 || sl < 0 || off < 0)
+    int64_t off = 0;
+    if (sz < 0 || sl < 0 || (offset && window_offset_ms(pc, offset, &off) < 0))
         return NULL;
     if (sz == 0 || (stepped && sl == 0))
         return ERR(pc, size->pos, "A window's size, slide, step and gap must be positive");

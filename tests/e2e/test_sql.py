@@ -278,6 +278,55 @@ EXPLAIN CHANGELOG_MODE SELECT n, COUNT(*) FROM (
         expect_in(needle, r.out, "EXPLAIN's plan", r)
 
 
+def test_negative_window_offsets(tmp):
+    """A window TVF's offset may be negative, as in Flink (INTERVAL '-2' SECOND, INTERVAL -'2'
+    SECOND, - INTERVAL '2' SECOND): the windows of offset -2 s and size 10 s are those of
+    offset 8 s, for aggregations and for the rows of TUMBLE and HOP; a size stays positive."""
+    rng = seeded_rng("sql-offsets")
+    t, lines = 1714564800000, []
+    for _ in range(300):
+        t += rng.randint(0, 300)
+        lines.append("%s,%d,%s" % (rng.choice("abc"), rng.randint(1, 9), fmt_ts(t)[0]))
+    inp = os.path.join(tmp, "in.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    outs = {}
+    for off in ("INTERVAL '8' SECOND", "INTERVAL '-2' SECOND", "- INTERVAL '2' SECOND",
+                "INTERVAL -'2' SECOND"):
+        script = os.path.join(tmp, "o.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("""
+CREATE TABLE a (k STRING, v BIGINT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(in)s', 'format' = 'csv');
+SELECT 't', k, window_start, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts),
+  INTERVAL '10' SECOND, %(off)s)) GROUP BY k, window_start, window_end;
+SELECT 'h', window_start, window_end, COUNT(*) FROM TABLE(HOP(TABLE a, DESCRIPTOR(ts),
+  INTERVAL '5' SECOND, INTERVAL '10' SECOND, %(off)s)) GROUP BY window_start, window_end;
+SELECT 'r', k, v, window_start FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), INTERVAL '10' SECOND,
+  %(off)s));
+""" % {"in": inp, "off": off})
+        r = run(["run", script])
+        expect_rc(r, 0)
+        outs[off] = sorted(r.out.splitlines())
+        starts = set(re.findall(r"T\d\d:\d\d:(\d\d)", "\n".join(
+            ln for ln in r.out.splitlines() if ln[3:5] in ("t,", "r,"))))
+        expect(starts and all(int(x) % 10 == 8 for x in starts),
+               "%s: windows start 8 s after a multiple of 10 s" % off, "..:08, ..:18", starts, r)
+    first = outs["INTERVAL '8' SECOND"]
+    expect(len(first) > 300, "rows", "> 300", len(first))
+    for off, got in outs.items():
+        expect(got == first, "%s: the windows of offset 8 s" % off, len(first), len(got))
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("CREATE TABLE a (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH "
+                "('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                "SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), INTERVAL '-10' "
+                "SECOND)) GROUP BY window_start, window_end;\n" % inp)
+    r = run(["run", script])
+    expect(r.rc != 0, "a negative size is refused", "rc != 0", r.rc, r)
+    expect_in("Illegal interval literal '-10'", r.err, "the message", r)
+
+
 def test_group_by_changelog(tmp):
     """An unbounded GROUP BY prints a changelog (+I, then -U/+U as a group changes, nothing when
     it does not): replayed, it is consistent (each -U retracts the group's current row) and ends
@@ -1582,7 +1631,8 @@ if __name__ == "__main__":
     main([test_insert_select_against_oracle, test_select_prints_as_flink,
           test_show_and_describe, test_errors_name_the_place, test_nexmark_q0_q2,
           test_window_tvf_against_oracle, test_decimals_print_as_flink,
-          test_sql_equals_c_examples, test_kill_and_resume, test_kafka_tables,
+          test_sql_equals_c_examples, test_kill_and_resume, test_negative_window_offsets,
+          test_kafka_tables,
           test_explain, test_group_by_changelog, test_group_by_distinct_filter_min_max,
           test_upsert_kafka, test_not_null_sink_columns, test_c_functions,
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
