@@ -816,6 +816,24 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
             same = rill__sql_type_equal(in[i]->cols[c].type, u->cols[c].type, true);
         if (same)
             continue;
+        if (in[i]->kind == REL_CALC && in[i]->outs) {
+            /* a branch's own projections take the casts (an untyped NULL gets its type there:
+             * a column of type NULL cannot be built) */
+            rel *c = rel_new(pc, REL_CALC, n_cols);
+            *c = *in[i];
+            c->cols = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->cols);
+            c->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->outs);
+            for (int k = 0; k < n_cols; k++) {
+                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type};
+                c->outs[k] = rill__sql_type_equal(in[i]->cols[k].type, u->cols[k].type, true)
+                                 ? in[i]->outs[k]
+                                 : rill__sql_cast_to(pc, in[i]->outs[k], u->cols[k].type);
+                if (!c->outs[k])
+                    return NULL;
+            }
+            in[i] = c;
+            continue;
+        }
         rel *cast = rel_new(pc, REL_CALC, n_cols);
         cast->input = in[i];
         cast->updates = in[i]->updates;
