@@ -156,6 +156,9 @@ void *rill__print_sink_cfg(const rill_file_opts *opts, FILE *out);
  * new subtask i takes over old subtask j when j mod (new parallelism) == i. */
 extern const rill__sink_ops rill__exactly_once_file_sink_ops;
 void *rill__exactly_once_file_sink_cfg(const char *dir, const rill_file_opts *opts);
+/* Do the exactly-once file sinks of configs a and b write the same files (one directory, one
+ * part file prefix)? Two such sinks in one job would take each other's files for their own. */
+bool rill__eo_sink_same_files(const void *a, const void *b);
 /* The same sink as the SQL filesystem connector (docs/sql.md): options are NULL-terminated key,
  * value pairs with Flink's names ('path' a directory or file:// URI, 'format', the rolling
  * policy and partition commit options); keys the partition keys (PARTITIONED BY), whose values

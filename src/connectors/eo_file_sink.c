@@ -177,6 +177,24 @@ void *rill__fs_sink_cfg(const char *const *options, const char *const *keys, int
     return c;
 }
 
+/* dir's length without trailing slashes ("out/" is "out") */
+static size_t dir_len(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n;
+}
+
+bool rill__eo_sink_same_files(const void *a, const void *b)
+{
+    const eo_cfg *x = a, *y = b;
+    const char *px = x->fs.part_prefix ? x->fs.part_prefix : "part";
+    const char *py = y->fs.part_prefix ? y->fs.part_prefix : "part";
+    size_t nx = dir_len(x->dir), ny = dir_len(y->dir);
+    return nx == ny && !strncmp(x->dir, y->dir, nx) && !strcmp(px, py);
+}
+
 bool rill__fs_sink_cfg_shuffle(const void *cfg)
 {
     return ((const eo_cfg *)cfg)->fs.shuffle;

@@ -983,6 +983,21 @@ int rill__env_validate(rill_env *env)
                                      n->uid, kind_name(env->nodes[j]->kind), env->nodes[j]->id,
                                      kind_name(n->kind), n->id);
     }
+    for (size_t i = 0; i < env->n_nodes; i++) { /* two exactly-once file sinks, one set of files */
+        const rill__node *a = env->nodes[i];
+        if (a->sink_ops != &rill__exactly_once_file_sink_ops)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const rill__node *b = env->nodes[j];
+            if (b->sink_ops == &rill__exactly_once_file_sink_ops &&
+                rill__eo_sink_same_files(a->conn_cfg, b->conn_cfg))
+                return rill__err_set(&env->err, RILL_EGRAPH,
+                                     "sinks '%s' and '%s' would write the same part files (one "
+                                     "directory): each would take the other's files for its "
+                                     "own; give them directories of their own",
+                                     b->uid, a->uid);
+        }
+    }
     if (env->n_nodes == 0)
         return rill__err_set(&env->err, RILL_EGRAPH, "the job has no operators");
     if (env->ckpt_interval_ms > 0 && !env->ckpt_dir)

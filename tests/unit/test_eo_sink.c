@@ -1009,3 +1009,43 @@ TEST(eo_sink_fault_write_poisons_the_file)
     rill_schema_free(schema);
 }
 #endif
+
+/* gen: one row per number */
+static int gen_n(rill_ctx *ctx, uint64_t n, rill_row *row)
+{
+    (void)ctx;
+    rill_row_set_i64(row, 0, (int64_t)n);
+    return 0;
+}
+
+/* Two exactly-once file sinks of one job on one directory would name their files alike and
+ * take each other's for their own (rename over them, delete them on a restore): refused when
+ * the job starts, naming both; directories of their own are fine. */
+TEST(eo_sink_two_sinks_on_one_directory_are_refused)
+{
+    const char *tmp = rill_test_tmpdir();
+    for (int same = 1; same >= 0; same--) {
+        rill_env *env = rill_env_new();
+        CHECK_RC(rill_env_set(env, "name", "two-sinks"));
+        rill_schema *s = NULL;
+        CHECK_RC(rill_schema_parse("n INT64 NOT NULL", &s));
+        rill_gen_opts g = {.events = 10, .fn = gen_n};
+        rill_stream *src = rill_source_generator(env, s, &g);
+        char *d1 = rill__xasprintf("%s/two-%d-a", tmp, same);
+        char *d2 = same ? rill__xasprintf("%s/two-%d-a/", tmp, same)
+                        : rill__xasprintf("%s/two-%d-b", tmp, same);
+        rill_sink_file_exactly_once(src, d1, NULL);
+        rill_sink_file_exactly_once(src, d2, NULL);
+        int rc = rill_env_execute(env);
+        if (same) {
+            CHECK(rc == RILL_EGRAPH);
+            CHECK_CONTAINS(rill_errmsg(env), "would write the same part files");
+        } else {
+            CHECK_RC(rc);
+        }
+        free(d1);
+        free(d2);
+        rill_schema_free(s);
+        rill_env_free(env);
+    }
+}
