@@ -108,7 +108,9 @@ typedef struct rill__kafka_cfg {
     kafka_partitioner partitioner;
     bool ts_from_event_time; /* sink: the message timestamp is the row's event time */
     bool upsert; /* sink.changelog-mode = upsert: rows by key: +I/+U the row, -D a tombstone
-                  * (a NULL value), -U nothing (Flink's upsert-kafka) */
+                  * (a NULL value), -U nothing (Flink's upsert-kafka); source
+                  * (scan.changelog-mode = upsert): a value is an upsert of its key's row
+                  * (+I), a tombstone a -D of a row holding only the key's fields */
     int64_t timeout_ms;      /* metadata, offset lookups, flushes: how long before an error */
 } rill__kafka_cfg;
 

@@ -312,6 +312,12 @@ static int parse_one(rill__kafka_cfg *c, const char *who, bool sink, const char 
         }
         if (!strncmp(k, "metadata.", 9) && k[9])
             return parse_meta(c, who, k, v, err);
+        if (!strcmp(k, "scan.changelog-mode")) {
+            if (strcmp(v, "insert-only") && strcmp(v, "upsert"))
+                return bad(err, who, k, "'%s' is not insert-only or upsert", v);
+            c->upsert = v[0] == 'u';
+            return 0;
+        }
     } else {
         if (!strcmp(k, "sink.delivery-guarantee")) {
             if (!pick(v, guarantees, &i))
@@ -509,8 +515,8 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         return rill__err_set(err, RILL_ECONFIG, "%s: value.fields-include 'EXCEPT_KEY' needs "
                              "key.fields", who);
     if (c->upsert && c->n_key == 0)
-        return rill__err_set(err, RILL_ECONFIG, "%s: sink.changelog-mode 'upsert' needs "
-                             "key.fields (the primary key)", who);
+        return rill__err_set(err, RILL_ECONFIG, "%s: %s.changelog-mode 'upsert' needs "
+                             "key.fields (the primary key)", who, sink ? "sink" : "scan");
     if (c->upsert && c->partitioner != KPART_DEFAULT)
         return rill__err_set(err, RILL_ECONFIG, "%s: sink.changelog-mode 'upsert' partitions by "
                              "the key; sink.partitioner must be 'default'", who);

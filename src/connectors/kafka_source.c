@@ -165,7 +165,7 @@ static int ksrc_create(const void *cfg, const rill_schema *schema, const rill__c
     } else {
         s->raw_field = c->value_idx[0];
     }
-    if (c->except_key && c->key_format != KFMT_RAW) { /* the key's fields, decoded apart */
+    if ((c->except_key || c->upsert) && c->key_format != KFMT_RAW) { /* key fields, apart */
         s->key_schema = rill__kafka_sub_schema(schema, c->key_idx, c->n_key);
         rill__decoder_init(&s->kdec, s->key_schema,
                            c->key_format == KFMT_JSON ? RILL_FMT_JSON : RILL_FMT_CSV, c->delim);
@@ -923,19 +923,25 @@ static int take_key(ksrc *s, rill_row *row, const rd_kafka_message_t *m, rill__p
     return put_fields(s, row, c->key_idx, &kr, c->n_key);
 }
 
-/* One message into b (a row, or nothing: a tombstone, or a bad record skipped). */
+/* One message into b (a row, or nothing: a tombstone, or a bad record skipped). Upsert mode:
+ * a tombstone is a -D row of its key's fields (the others NULL), from the message key; one
+ * without a key deletes nothing. */
 static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const ksplit *p)
 {
-    if (!m->payload) /* a tombstone (NULL value): no row, as Flink's formats */
+    bool del = !m->payload && s->cfg->upsert && m->key;
+    if (!m->payload && !del) /* a tombstone (NULL value): no row, as Flink's formats */
         return 0;
-    const char *v = m->payload;
+    const char *v = del ? "" : m->payload;
     size_t len = m->len;
     rill__parse_err pe;
     memset(&pe, 0, sizeof pe);
     pe.field = -1;
     int rc;
     uint32_t at = b->n_rows;
-    if (s->raw_field >= 0) {
+    if (del) {
+        rill__batch_append(b);
+        rc = 0;
+    } else if (s->raw_field >= 0) {
         rill_row row = rill__batch_append(b);
         rc = rill_row_set_str(&row, s->raw_field, v, len);
     } else {
@@ -956,7 +962,7 @@ static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const kspli
         }
     }
     const char *what = NULL; /* a bad key */
-    if (rc == 0 && s->cfg->except_key) {
+    if (rc == 0 && (s->cfg->except_key || del)) {
         rill_row row = rill__batch_row(b, at);
         rc = take_key(s, &row, m, &pe);
         if (rc == RILL_EPARSE) {
@@ -975,6 +981,8 @@ static int take(ksrc *s, rill_batch *b, const rd_kafka_message_t *m, const kspli
         rd_kafka_timestamp_type_t tt;
         int64_t ts = rd_kafka_message_timestamp(m, &tt);
         b->ts[at] = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? RILL_TS_MIN : ts;
+        if (del)
+            rill__batch_set_kind(b, at, RILL_ROW_DELETE);
         return 0;
     }
     if (rc != RILL_EPARSE)

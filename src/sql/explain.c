@@ -122,6 +122,8 @@ static int changelog_mode(const rel *r)
     case REL_GROUP_AGG:
         m = changelog_mode(r->input);
         return MODE_I | MODE_U | (m & (MODE_U | MODE_D) ? MODE_D : 0);
+    case REL_SCAN: /* an upsert-kafka table's, after its ChangelogNormalize */
+        return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
     default:
         return MODE_I;
     }
@@ -147,6 +149,25 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                          (long long)r->et_delay, par);
         lead = own_lead = rill__xasprintf("%s+- ", pre);
         pre = own_pre = rill__xasprintf("%s   ", pre);
+    }
+    char *norm_lead = NULL, *norm_pre = NULL;
+    if (r->kind == REL_SCAN && r->updates) { /* upsert-kafka: its upserts made a changelog */
+        rill__buf keys = {0};
+        for (size_t i = 0; i < r->table->n_pk; i++)
+            rill__buf_printf(&keys, "%s%s", i ? ", " : "", r->table->cols[r->table->pk[i]].name);
+        rill__buf_putc(&keys, '\0');
+        rill__buf_printf(b, "%sChangelogNormalize(key=[%s], parallelism=[%d]", lead,
+                         (const char *)keys.data, par);
+        if (modes)
+            put_mode(b, r);
+        rill__buf_printf(b, ")\n%s+- Exchange(distribution=[hash[%s]]", pre,
+                         (const char *)keys.data);
+        if (modes)
+            rill__buf_printf(b, ", changelogMode=[UA,D]");
+        rill__buf_printf(b, ")\n");
+        rill__buf_free(&keys);
+        lead = norm_lead = rill__xasprintf("%s   +- ", pre);
+        pre = norm_pre = rill__xasprintf("%s      ", pre);
     }
     rill__buf_printf(b, "%s", lead);
     switch (r->kind) {
@@ -286,7 +307,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b, "]], parallelism=[%d]", par);
         break;
     }
-    if (modes)
+    if (modes && r->kind == REL_SCAN && r->updates)
+        rill__buf_printf(b, ", changelogMode=[UA,D]");
+    else if (modes)
         put_mode(b, r);
     rill__buf_printf(b, ")\n");
     char *child_lead = rill__xasprintf("%s+- ", pre), *child_pre = rill__xasprintf("%s   ", pre);
@@ -304,6 +327,8 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     free(child_pre);
     free(own_lead);
     free(own_pre);
+    free(norm_lead);
+    free(norm_pre);
 }
 
 int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)

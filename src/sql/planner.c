@@ -207,6 +207,26 @@ static rel *set_rowtime(plan_ctx *pc, const sql_table *t, rel *r)
     return out;
 }
 
+int rill__sql_upsert_kafka_check(const char *text, rill__err *err, const sql_table *t,
+                                 rill__sql_pos pos)
+{
+    if (!t->n_pk)
+        return rill__sql_error(err, text, pos, "'upsert-kafka' tables require to define a "
+                               "PRIMARY KEY constraint (table '%s')", t->name);
+    if (!rill__sql_table_option(t, "key.format") || !rill__sql_table_option(t, "value.format"))
+        return rill__sql_error(err, text, pos, "table '%s': upsert-kafka needs 'key.format' "
+                               "and 'value.format'", t->name);
+    if (rill__sql_table_option(t, "key.fields"))
+        return rill__sql_error(err, text, pos, "table '%s': upsert-kafka takes its key from "
+                               "the PRIMARY KEY, not 'key.fields'", t->name);
+    for (size_t i = 0; i < t->n_options; i++)
+        if (!strncmp(t->options[i].key, "scan.startup.", 13))
+            return rill__sql_error(err, text, pos, "Unsupported options found for "
+                                   "'upsert-kafka' (table '%s'): %s (it reads its topic from "
+                                   "the earliest offset)", t->name, t->options[i].key);
+    return 0;
+}
+
 /* A table's rows: its physical columns' leaves (what the source reads), then its computed
  * columns (a calc over them). */
 static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
@@ -227,6 +247,12 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
     rel *scan = rel_new(pc, REL_SCAN, n);
     memcpy(scan->cols, cols, (size_t)n * sizeof *cols);
     scan->table = t;
+    const sql_option *conn = rill__sql_table_option(t, "connector");
+    if (conn && !strcmp(conn->value, "upsert-kafka")) { /* a changelog by its primary key */
+        if (rill__sql_upsert_kafka_check(pc->text, pc->err, t, pos))
+            return NULL;
+        scan->updates = true;
+    }
     bool computed = false;
     for (size_t i = 0; i < t->n_cols; i++)
         computed |= t->cols[i].kind == RILL_SQL_COL_COMPUTED;
@@ -985,6 +1011,121 @@ static const char **datagen_options(plan_ctx *pc, const rel *r, const rill_schem
     return opts;
 }
 
+/* The primary key's columns, joined by sep. */
+static const char *pk_list(plan_ctx *pc, const sql_table *t, char sep)
+{
+    rill__buf b = {0};
+    for (size_t i = 0; i < t->n_pk; i++)
+        rill__buf_printf(&b, "%s%s", i ? (sep == ';' ? ";" : ",") : "", t->cols[t->pk[i]].name);
+    rill__buf_putc(&b, '\0');
+    const char *out = rill__arena_strdup(pc->a, (const char *)b.data);
+    rill__buf_free(&b);
+    return out;
+}
+
+/*
+ * ChangelogNormalize (Flink's): an upsert-kafka table's upserts and deletes into a changelog,
+ * keyed by the primary key, the key's last row in keyed state (encoded: null words, slots,
+ * then string bytes, each string's slot its offset << 32 | length). The first row of a key is
+ * +I, a later one -U (the last) then +U; a delete is -D of the last (nothing without one); a
+ * row equal to the last gives nothing.
+ */
+typedef struct normalize_cfg {
+    rill_state_desc *last;
+} normalize_cfg;
+
+static void row_encode(const rill_row *row, rill__buf *e)
+{
+    const rill_batch *b = row->batch;
+    e->len = 0;
+    rill__buf_append(e, row->nulls, b->null_words * 8);
+    rill__buf_append(e, row->v, b->n_fields * 8);
+    uint64_t off = 0;
+    for (uint32_t f = 0; f < b->n_fields; f++) {
+        if (!b->schema->fields[f].in_bytes || rill_row_is_null(row, (int)f))
+            continue;
+        size_t n;
+        const char *str = rill_row_str(row, (int)f, &n);
+        uint64_t slot = off << 32 | (uint64_t)n;
+        memcpy(e->data + (b->null_words + f) * 8, &slot, 8);
+        rill__buf_append(e, str, n);
+        off += n;
+    }
+}
+
+/* Row out (of its batch's schema) from an encoding of row_encode. */
+static int row_decode(rill_row *out, const char *enc)
+{
+    const rill_batch *b = out->batch;
+    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
+    memcpy(out->nulls, enc, b->null_words * 8);
+    memcpy(out->v, enc + b->null_words * 8, b->n_fields * 8);
+    int rc = 0;
+    for (uint32_t f = 0; f < b->n_fields && rc == 0; f++) {
+        if (!b->schema->fields[f].in_bytes || rill_row_is_null(out, (int)f))
+            continue;
+        uint64_t slot = out->v[f];
+        rc = rill_row_set_str(out, (int)f, enc + fixed + (slot >> 32),
+                              (size_t)(slot & 0xffffffffu));
+    }
+    return rc;
+}
+
+static int normalize_fn(rill_ctx *ctx, const rill_row *in)
+{
+    const normalize_cfg *nc = rill_ctx_user(ctx);
+    bool del = rill_row_kind(in) == RILL_ROW_DELETE;
+    const void *prev = NULL;
+    size_t n_prev = 0;
+    int rc = rill_value_get_bytes(ctx, nc->last, &prev, &n_prev);
+    if (rc < 0)
+        return rc;
+    bool had = rc == 1;
+    rill__buf enc = {0};
+    if (!del) {
+        row_encode(in, &enc);
+        if (had && enc.len == n_prev && !memcmp(enc.data, prev, n_prev)) {
+            rill__buf_free(&enc);
+            return 0;
+        }
+    }
+    rill_row out;
+    if (had) { /* decoded before the state changes (prev is borrowed until then) */
+        if ((rc = rill_emit(ctx, &out)) < 0 || (rc = row_decode(&out, prev)) < 0 ||
+            (rc = rill_row_set_kind(&out, del ? RILL_ROW_DELETE : RILL_ROW_UPDATE_BEFORE)) < 0)
+            goto done;
+    }
+    if (del) {
+        rc = had ? rill_value_clear(ctx, nc->last) : 0;
+        goto done;
+    }
+    if ((rc = rill_value_set_bytes(ctx, nc->last, enc.data, enc.len)) < 0 ||
+        (rc = rill_emit(ctx, &out)) < 0 || (rc = rill_row_copy(&out, in)) < 0)
+        goto done;
+    rc = rill_row_set_kind(&out, had ? RILL_ROW_UPDATE_AFTER : RILL_ROW_INSERT);
+done:
+    rill__buf_free(&enc);
+    return rc < 0 ? rc : 0;
+}
+
+static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_stream *s)
+{
+    rill_keyed_stream *ks = rill_stream_key_by(s, pk_list(pc, t, ','));
+    if (!ks)
+        return NULL;
+    normalize_cfg *nc = rill__arena_alloc(pc->a, sizeof *nc);
+    char name[200];
+    snprintf(name, sizeof name, "sql-changelog-normalize-%s", t->name);
+    nc->last = rill_value_state(pc->s->env, name, 0);
+    rill_stream *out = rill_keyed_process(ks, s->schema, normalize_fn, nc);
+    if (!out)
+        return NULL;
+    char uid[200];
+    snprintf(uid, sizeof uid, "normalize:%s#%08x", t->name,
+             rill__sql_digest(rill__sql_table_identity(pc->a, t)));
+    return rill_stream_uid(out, uid);
+}
+
 static rill_stream *build_source(plan_ctx *pc, rel *r)
 {
     const sql_table *t = r->table;
@@ -995,6 +1136,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     if (!schema)
         return NULL;
     rill_stream *s = NULL;
+    bool upsert = !strcmp(conn->value, "upsert-kafka");
     if (!strcmp(conn->value, "filesystem")) {
         const sql_option *path = rill__sql_table_option(t, "path");
         if (!path)
@@ -1034,7 +1176,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
         s = rill_source_file(pc->s->env, path->value, schema, &fo);
         if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
             rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
-    } else if (!strcmp(conn->value, "kafka")) {
+    } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
         /* fields named as the columns (key.fields names them); metadata columns by their key */
         rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
         if (!named) {
@@ -1042,7 +1184,15 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
             return NULL;
         }
         size_t k;
-        const char **opts = rill__sql_connector_options(pc->a, t, t->n_cols, &k);
+        const char **opts = rill__sql_connector_options(pc->a, t, t->n_cols + 3, &k);
+        if (upsert) { /* the key is the primary key's; the whole topic is read (Flink's) */
+            opts[k++] = "key.fields";
+            opts[k++] = pk_list(pc, t, ';');
+            opts[k++] = "scan.changelog-mode";
+            opts[k++] = "upsert";
+            opts[k++] = "scan.startup.mode";
+            opts[k++] = "earliest-offset";
+        }
         for (size_t i = 0; i < t->n_cols; i++)
             if (t->cols[i].kind == RILL_SQL_COL_METADATA &&
                 rill_schema_index(named, t->cols[i].name) >= 0) { /* not pruned */
@@ -1086,6 +1236,8 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
         snprintf(uid, sizeof uid, "source:%s#%08x", t->name,
                  rill__sql_digest(rill__sql_table_identity(pc->a, t)));
         s = rill_stream_uid(s, uid);
+        if (upsert)
+            s = changelog_normalize(pc, t, s);
     }
     return s;
 }

@@ -126,7 +126,7 @@ static int n_leaves(const rill__sql_ltype *t)
 static void always_read(const sql_table *t, bool *used, int n)
 {
     const sql_option *conn = rill__sql_table_option(t, "connector");
-    bool kafka = conn && !strcmp(conn->value, "kafka");
+    bool kafka = conn && (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka"));
     bool datagen = conn && !strcmp(conn->value, "datagen");
     int k = 0;
     for (size_t i = 0; i < t->n_cols && (kafka || datagen); i++) {

@@ -359,22 +359,8 @@ static int pass_row(rill_ctx *ctx, const rill_row *in)
 static rill_stream *upsert_kafka(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in,
                                  rill__sql_pos pos)
 {
-    if (!t->n_pk) {
-        ERR(pc->text, pc->err, pos,
-            "'upsert-kafka' tables require to define a PRIMARY KEY constraint (table '%s')",
-            t->name);
+    if (rill__sql_upsert_kafka_check(pc->text, pc->err, t, pos))
         return NULL;
-    }
-    if (!rill__sql_table_option(t, "key.format") || !rill__sql_table_option(t, "value.format")) {
-        ERR(pc->text, pc->err, pos, "table '%s': upsert-kafka needs 'key.format' and "
-            "'value.format'", t->name);
-        return NULL;
-    }
-    if (rill__sql_table_option(t, "key.fields")) {
-        ERR(pc->text, pc->err, pos, "table '%s': upsert-kafka takes its key from the PRIMARY "
-            "KEY, not 'key.fields'", t->name);
-        return NULL;
-    }
     rill__buf keys = {0};
     for (size_t i = 0; i < t->n_pk; i++)
         rill__buf_printf(&keys, "%s%s", i ? ";" : "", t->cols[t->pk[i]].name);
@@ -467,6 +453,29 @@ static rill_stream *filesystem_sink(plan_ctx *pc, sql_table *t, rill_stream *in)
     return in ? rill__sink_filesystem(in, opts, keys, n_keys) : NULL;
 }
 
+/* The node whose updates r carries, named as Flink's message names it: an aggregation's, or an
+ * upsert-kafka table's ChangelogNormalize (with its key, in buf). */
+static const char *updating_node(const rel *r, char *buf, size_t cap)
+{
+    if (!r)
+        return "GroupAggregate";
+    if (r->kind == REL_GROUP_AGG || r->kind == REL_WINDOW_AGG)
+        return "GroupAggregate";
+    if (r->kind == REL_SCAN && r->updates) {
+        size_t k = (size_t)snprintf(buf, cap, "ChangelogNormalize(key=[");
+        for (size_t i = 0; i < r->table->n_pk && k < cap; i++)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "",
+                                  r->table->cols[r->table->pk[i]].name);
+        if (k < cap)
+            snprintf(buf + k, cap - k, "])");
+        return buf;
+    }
+    for (int i = 0; i < r->n_inputs; i++)
+        if (r->inputs[i]->updates)
+            return updating_node(r->inputs[i], buf, cap);
+    return updating_node(r->input, buf, cap);
+}
+
 /* The rows of r into table t (its 'connector'). */
 static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__sql_pos pos)
 {
@@ -474,13 +483,14 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
     if (!conn)
         conn = rill__sql_table_option(t, "connector.type");
     rill_stream *out = NULL;
+    char node[300];
     if (r->updates && strcmp(conn->value, "print") && strcmp(conn->value, "blackhole") &&
         strcmp(conn->value, "upsert-kafka"))
         return ERR(pc->text, pc->err, pos,
                    "Table sink 'default_catalog.default_database.%s' doesn't support consuming "
-                   "update changes which is produced by node GroupAggregate (the %s connector "
+                   "update changes which is produced by node %s (the %s connector "
                    "is append-only; an upsert-kafka table with a PRIMARY KEY takes updates)",
-                   t->name, conn->value);
+                   t->name, updating_node(r, node, sizeof node), conn->value);
     if (!strcmp(conn->value, "print")) {
         const sql_option *id = rill__sql_table_option(t, "print-identifier");
         out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);

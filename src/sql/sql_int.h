@@ -253,6 +253,10 @@ unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where
  * the data is (path, topic, servers, delivery guarantee; a generator's every option). */
 const char *rill__sql_table_identity(rill__arena *a, const sql_table *t);
+/* An upsert-kafka table's checks (Flink's): a PRIMARY KEY, 'key.format' and 'value.format', no
+ * 'key.fields'. 0, or the error (naming the table, at pos in text) in err. */
+int rill__sql_upsert_kafka_check(const char *text, rill__err *err, const sql_table *t,
+                                 rill__sql_pos pos);
 
 /* The window TVF of FROM TABLE(TUMBLE(...)) etc.; the window aggregation of a grouped query
  * over one; its streams (window.c). NULL with err set. */
