@@ -433,6 +433,28 @@ def start_rest_job(args, timeout=30):
 
 # ---- Kafka: librdkafka's mock cluster in a process of its own, kcat as the independent client
 
+def replay_changelog(r, what, key_cols=1):
+    """The final table of a changelog r printed as Flink's print connector prints it (+I[...],
+    -U, +U, -D; "N> " subtask prefixes allowed), checking that each -U/-D retracts the current
+    row of its key (the first key_cols values) and each +I/+U finds none."""
+    table = {}
+    for line in r.out.splitlines():
+        line = re.sub(r"^\d+> ", "", line)
+        m = re.match(r"^([+-][IUD])\[(.*)\]$", line)
+        expect(m is not None, "%s: a changelog row" % what, "+I[...]", line, r)
+        vals = m.group(2).split(", ")
+        k, rest = ", ".join(vals[:key_cols]), ", ".join(vals[key_cols:])
+        if m.group(1) in ("-U", "-D"):
+            expect(table.get(k) == rest, "%s: %s retracts the current row of %r" % (
+                what, m.group(1), k), table.get(k), rest, r)
+            del table[k]
+        else:
+            expect(k not in table, "%s: %s on a key with a row" % (what, m.group(1)),
+                   "no current row", table.get(k), r)
+            table[k] = rest
+    return table
+
+
 def kill_and_resume(tmp, rng, args, ck, runs=4, pause=(0.1, 0.8), first_pause=(0, 0),
                     first_par=None, pars=(1, 3)):
     """`rill run -p P ARGS` (ARGS with --checkpoint-dir ck and --resume), P random in pars (the

@@ -13,6 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rill_e2e import replay_changelog as replay  # noqa: E402
 from rill_e2e import (RILL_EXAMPLES, Started, committed_rows,  # noqa: E402
                       completed_checkpoints, expect,
                       expect_in, expect_rc, main, run, seeded_rng)
@@ -458,26 +459,6 @@ def test_group_by_changelog(tmp):
     expect_rc(r, 1)
     expect_in("doesn't support consuming update changes", r.err, "an append-only sink", r)
 
-
-def replay(r, what, key_cols=1):
-    """The final table of a printed changelog, checking that each -U/-D retracts the current
-    row of its key (the first key_cols values)."""
-    table = {}
-    for line in r.out.splitlines():
-        line = re.sub(r"^\d+> ", "", line)
-        m = re.match(r"^([+-][IUD])\[(.*)\]$", line)
-        expect(m is not None, "%s: a changelog row" % what, "+I[...]", line, r)
-        vals = m.group(2).split(", ")
-        k, rest = ", ".join(vals[:key_cols]), ", ".join(vals[key_cols:])
-        if m.group(1) in ("-U", "-D"):
-            expect(table.get(k) == rest, "%s: %s retracts the current row of %s" % (
-                what, m.group(1), k), table.get(k), rest, r)
-            del table[k]
-        else:
-            expect(k not in table, "%s: %s on a group with a row" % (what, m.group(1)),
-                   "no current row", table.get(k), r)
-            table[k] = rest
-    return table
 
 
 def jtrunc_div(a, b):

@@ -14,6 +14,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rill_e2e import replay_changelog as replay  # noqa: E402
 from rill_e2e import (Failure, MockKafka, Started, completed_checkpoints,  # noqa: E402
                       expect, expect_in, expect_rc, main, run, savepoint_path, seeded_rng)
 
@@ -67,26 +68,6 @@ def compacted(msgs):
             table[k] = (g, int(val))
     return table
 
-
-def replay(r, what, key_cols):
-    """The final table of a printed changelog, checking that each -U/-D retracts the current
-    row of its key (the first key_cols values) and each +I/+U finds none."""
-    table = {}
-    for line in r.out.splitlines():
-        line = re.sub(r"^\d+> ", "", line)
-        m = re.match(r"^([+-][IUD])\[(.*)\]$", line)
-        expect(m is not None, "%s: a changelog row" % what, "+I[...]", line, r)
-        vals = m.group(2).split(", ")
-        k, rest = ", ".join(vals[:key_cols]), ", ".join(vals[key_cols:])
-        if m.group(1) in ("-U", "-D"):
-            expect(table.get(k) == rest, "%s: %s retracts the current row of %r" % (
-                what, m.group(1), k), table.get(k), rest, r)
-            del table[k]
-        else:
-            expect(k not in table, "%s: %s on a key with a row" % (what, m.group(1)),
-                   "no current row", table.get(k), r)
-            table[k] = rest
-    return table
 
 
 def ddl(m, topic, name="t", pk=", PRIMARY KEY (k) NOT ENFORCED",
