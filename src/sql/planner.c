@@ -1071,6 +1071,21 @@ static int row_decode(rill_row *out, const char *enc)
     return rc;
 }
 
+/* Each subtask's encoding buffer, kept across rows (no allocation per row). */
+static int normalize_open(rill_ctx *ctx)
+{
+    rill_ctx_set_local(ctx, rill__xcalloc(1, sizeof(rill__buf)));
+    return 0;
+}
+
+static void normalize_close(rill_ctx *ctx)
+{
+    rill__buf *b = rill_ctx_local(ctx);
+    if (b)
+        rill__buf_free(b);
+    free(b);
+}
+
 static int normalize_fn(rill_ctx *ctx, const rill_row *in)
 {
     const normalize_cfg *nc = rill_ctx_user(ctx);
@@ -1081,11 +1096,11 @@ static int normalize_fn(rill_ctx *ctx, const rill_row *in)
     if (rc < 0)
         return rc;
     bool had = rc == 1;
-    rill__buf enc = {0};
+    rill__buf *enc = rill_ctx_local(ctx);
+    enc->len = 0;
     if (!del) {
-        row_encode(in, &enc);
-        if (had && enc.len == n_prev && !memcmp(enc.data, prev, n_prev)) {
-            rill__buf_free(&enc);
+        row_encode(in, enc);
+        if (had && enc->len == n_prev && !memcmp(enc->data, prev, n_prev)) {
             return 0;
         }
     }
@@ -1099,12 +1114,11 @@ static int normalize_fn(rill_ctx *ctx, const rill_row *in)
         rc = had ? rill_value_clear(ctx, nc->last) : 0;
         goto done;
     }
-    if ((rc = rill_value_set_bytes(ctx, nc->last, enc.data, enc.len)) < 0 ||
+    if ((rc = rill_value_set_bytes(ctx, nc->last, enc->data, enc->len)) < 0 ||
         (rc = rill_emit(ctx, &out)) < 0 || (rc = rill_row_copy(&out, in)) < 0)
         goto done;
     rc = rill_row_set_kind(&out, had ? RILL_ROW_UPDATE_AFTER : RILL_ROW_INSERT);
 done:
-    rill__buf_free(&enc);
     return rc < 0 ? rc : 0;
 }
 
@@ -1120,6 +1134,7 @@ static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_s
     rill_stream *out = rill_keyed_process(ks, s->schema, normalize_fn, nc);
     if (!out)
         return NULL;
+    out = rill_stream_hooks(out, normalize_open, normalize_close);
     char uid[200];
     snprintf(uid, sizeof uid, "normalize:%s#%08x", t->name,
              rill__sql_digest(rill__sql_table_identity(pc->a, t)));
@@ -1302,13 +1317,18 @@ static rill_stream *limit_stream(plan_ctx *pc, rel *r)
     s = rill__sql_uid(pc, s, "Limit", desc);
     if (!s)
         return NULL;
-    rill__sql_rex **drop = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *drop);
+    return rill__sql_drop_key_col(pc, s, r);
+}
+
+rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r)
+{
+    rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *outs);
     for (int i = 0; i < r->n_cols; i++)
-        drop[i] = rill__sql_x_input(a, i + 1, r->cols[i].type);
+        outs[i] = rill__sql_x_input(pc->a, i + 1, r->cols[i].type);
     rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
     if (!out)
         return NULL;
-    s = rill__sql_calc(s, out, NULL, r->n_cols, drop, pc->text, pc->err);
+    s = rill__sql_calc(s, out, NULL, r->n_cols, outs, pc->text, pc->err);
     rill_schema_free(out);
     return s;
 }

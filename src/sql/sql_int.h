@@ -264,6 +264,9 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf);
 rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r);
+/* s, whose first column is a constant key added to key a one-group operator, as r's columns
+ * (that column dropped by a calc). */
+rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
 /* The rows of in through a calc of outs (n columns: cols), keyed by the first n_keys of them:
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,

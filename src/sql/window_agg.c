@@ -626,16 +626,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
     rill__buf_free(&d);
     if (!w || r->n_keys > 0)
         return w;
-    /* without keys: the constant one dropped */
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *outs);
-    for (int i = 0; i < r->n_cols; i++)
-        outs[i] = rill__sql_x_input(a, i + 1, r->cols[i].type);
-    rill_schema *drop = rill__sql_schema_of(pc, r->n_cols, r->cols);
-    if (!drop)
-        return NULL;
-    w = rill__sql_calc(w, drop, NULL, r->n_cols, outs, pc->text, pc->err);
-    rill_schema_free(drop);
-    return w;
+    return rill__sql_drop_key_col(pc, w, r); /* without keys: the constant one dropped */
 }
 
 rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
