@@ -28,8 +28,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import (MockKafka, Result, Started, committed_rows,  # noqa: E402
-                      completed_checkpoints, expect, expect_rc, main, rill_cmd, run,
-                      savepoint_path, seeded_rng)
+                      completed_checkpoints, expect, expect_rc, job_so, main, rill_cmd,
+                      run, savepoint_path, seeded_rng)
 from test_sql import fmt_ts  # noqa: E402
 
 BACKENDS = ("heap", "rocksdb")
@@ -313,9 +313,13 @@ CREATE TABLE a (i BIGINT, v INT) WITH ('connector' = 'filesystem', 'path' = '%(o
   'format' = 'csv');
 CREATE TABLE b (i BIGINT, v INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s-b',
   'format' = 'csv');
+-- 1 ms of sleep every 20 rows: the job lasts over a second whatever the machine's load, so a
+-- checkpoint (every 100 ms) always completes before it ends and the kill has one to wait for
+CREATE TEMPORARY FUNCTION slow AS 'slow' LANGUAGE C USING JAR '%(slow_so)s';
+CREATE VIEW s AS SELECT * FROM t WHERE slow(i, 20) >= 0;
 EXECUTE STATEMENT SET BEGIN
-INSERT INTO a SELECT i, v FROM t LIMIT %(limit_a)d OFFSET %(offset_a)d;
-INSERT INTO b SELECT i, v FROM t WHERE v > 0 LIMIT %(limit_b)d;
+INSERT INTO a SELECT i, v FROM s LIMIT %(limit_a)d OFFSET %(offset_a)d;
+INSERT INTO b SELECT i, v FROM s WHERE v > 0 LIMIT %(limit_b)d;
 END;
 """
 
@@ -324,7 +328,8 @@ def limit_case(tmp, rng, n):
     rows = [(i, rng.randrange(-100, 100)) for i in range(n)]
     inp = os.path.join(tmp, "l.csv")
     write(inp, "".join("%d,%d\n" % r for r in rows))
-    kw = {"inp": inp, "offset_a": rng.randrange(n // 10, n // 3),
+    kw = {"inp": inp, "slow_so": job_so("sql_slow_udf"),
+          "offset_a": rng.randrange(n // 10, n // 3),
           "limit_a": rng.randrange(n // 4, n // 2), "limit_b": rng.randrange(n // 8, n // 3)}
     want_a = rows[kw["offset_a"]:kw["offset_a"] + kw["limit_a"]]
     want_b = [r for r in rows if r[1] > 0][:kw["limit_b"]]
@@ -379,8 +384,11 @@ def test_limit_savepoint_rescaled(tmp):
 # ---- window TVF rows -------------------------------------------------------------------------
 
 TVF_SQL = """
-CREATE TABLE t (ts TIMESTAMP(3), i BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+CREATE TABLE t_raw (ts TIMESTAMP(3), i BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
   WITH ('connector' = 'filesystem', 'path' = '%(inp)s', 'format' = 'csv');
+-- slowed down as LIMIT_SQL's input, for the same reason
+CREATE TEMPORARY FUNCTION slow AS 'slow' LANGUAGE C USING JAR '%(slow_so)s';
+CREATE VIEW t AS SELECT * FROM t_raw WHERE slow(i, 20) >= 0;
 CREATE TABLE o_t (i BIGINT, ws TIMESTAMP(3), we TIMESTAMP(3)) WITH ('connector' = 'filesystem',
   'path' = '%(out)s-tumble', 'format' = 'csv');
 CREATE TABLE o_h (i BIGINT, ws TIMESTAMP(3), we TIMESTAMP(3)) WITH ('connector' = 'filesystem',
@@ -436,7 +444,8 @@ def test_window_tvf_rows_kill_and_resume(tmp):
 
     def script(tag):
         path = os.path.join(tmp, tag + ".sql")
-        write(path, TVF_SQL % {"inp": inp, "out": os.path.join(tmp, tag)})
+        write(path, TVF_SQL % {"inp": inp, "out": os.path.join(tmp, tag),
+                                "slow_so": job_so("sql_slow_udf")})
         return path
     r = run(["run", "-p", str(rng.randint(1, 3)), script("ref")])
     expect_rc(r, 0)
@@ -458,4 +467,4 @@ def test_window_tvf_rows_kill_and_resume(tmp):
 if __name__ == "__main__":
     main([test_group_by_upsert_kafka_kill_and_resume, test_group_by_savepoint_rescaled,
           test_limit_kill_and_resume, test_limit_savepoint_rescaled,
-          test_window_tvf_rows_kill_and_resume])
+          test_window_tvf_rows_kill_and_resume], need_jobs=True)
