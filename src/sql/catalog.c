@@ -309,6 +309,10 @@ void rill__sql_catalog_free(rill__sql_session *s)
     free(s->scans); /* the shared sources' list (their streams are the env's) */
     s->scans = NULL;
     s->n_scans = s->cap_scans = 0;
+    rill__sql_reuse_reset(s);
+    free(s->subplans);
+    s->subplans = NULL;
+    s->cap_subplans = 0;
     rill__sql_needs_reset(s);
     free(s->needs);
     s->needs = NULL;

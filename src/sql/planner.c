@@ -949,10 +949,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r);
 static rill_stream *source_of(plan_ctx *pc, rel *r)
 {
     rill__sql_session *s = pc->s;
-    if (s->scan_env != s->env) { /* the one job of `rill run` */
-        s->n_scans = 0;
-        s->scan_env = s->env;
-    }
+    rill__sql_job_caches(s);
     for (size_t i = 0; i < s->n_scans; i++)
         if (s->scans[i].table == r->table) {
             /* every scan of the table was narrowed to one union of leaves (prune.c) */
@@ -1492,13 +1489,18 @@ static rill_stream *values_source(plan_ctx *pc, rel *r)
 
 rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
 {
-    rill_stream *s = build_rel(pc, r);
+    char *digest;
+    rill_stream *s = rill__sql_reuse_find(pc, r, &digest);
+    if (s)
+        return s; /* another statement's, the same relation: fanned out to this one too */
+    s = build_rel(pc, r);
     if (s && r->has_et) {
         /* the field by its place: connectors that name fields (Kafka) have the columns' names */
         const char *field = s->schema ? rill_schema_field_name(s->schema, r->et_col) : NULL;
         rill_watermark_opts wo = {.kind = RILL_WM_OFFSET, .max_delay_ms = r->et_delay};
         s = field ? rill_stream_event_time(s, field, &wo) : s;
     }
+    rill__sql_reuse_put(pc->s, digest, s);
     return s;
 }
 

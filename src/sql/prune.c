@@ -48,7 +48,7 @@ void rill__sql_needs_reset(rill__sql_session *s)
 
 static struct sql_need *need_of(rill__sql_session *s, const sql_table *t, int n, bool add)
 {
-    for (size_t i = 0; i < s->n_needs; i++)
+    for (size_t i = 0; i < s->n_needs; i++) /* (seq -1: a relation's, need_of_rel) */
         if (s->needs[i].seq == t->seq && !strcmp(s->needs[i].name, t->name))
             return &s->needs[i];
     if (!add)
@@ -57,6 +57,32 @@ static struct sql_need *need_of(rill__sql_session *s, const sql_table *t, int n,
     struct sql_need *nd = &s->needs[s->n_needs++];
     *nd = (struct sql_need){rill__xstrdup(t->name), t->seq, n,
                             rill__xcalloc((size_t)(n ? n : 1), sizeof *nd->used)};
+    return nd;
+}
+
+/* The columns of a relation (not a scan) the job's statements read, by its digest: a sub-plan
+ * several statements share (reuse.c) is narrowed to what all of them read, so it stays one
+ * relation. NULL when reuse is off (each statement narrows its own copy). The digest names
+ * functions by name: the dry run's catalog has other copies of them. */
+static struct sql_need *need_of_rel(plan_ctx *pc, const rel *r, bool add)
+{
+    rill__sql_session *s = pc->s;
+    if (r->kind == REL_SCAN || !rill__sql_reuse_enabled(s))
+        return NULL;
+    char *d = rill__sql_rel_digest(pc, r, true);
+    for (size_t i = 0; i < s->n_needs; i++)
+        if (s->needs[i].seq == -1 && !strcmp(s->needs[i].name, d)) {
+            free(d);
+            return s->needs[i].n == r->n_cols ? &s->needs[i] : NULL;
+        }
+    if (!add) {
+        free(d);
+        return NULL;
+    }
+    rill__grow((void **)&s->needs, &s->cap_needs, s->n_needs + 1, sizeof *s->needs);
+    struct sql_need *nd = &s->needs[s->n_needs++];
+    *nd = (struct sql_need){d, -1, r->n_cols,
+                            rill__xcalloc((size_t)(r->n_cols ? r->n_cols : 1), sizeof *nd->used)};
     return nd;
 }
 
@@ -149,6 +175,9 @@ static void always_read(const sql_table *t, bool *used, int n)
 
 static void collect(plan_ctx *pc, const rel *r, const bool *out_used)
 {
+    struct sql_need *shared = need_of_rel(pc, r, true);
+    for (int i = 0; shared && i < r->n_cols; i++)
+        shared->used[i] |= !out_used || out_used[i];
     if (r->kind == REL_SCAN) {
         /* a statement with push-down off reads every column (the table's source, shared
          * with statements that have it on, produces them all) */
@@ -344,6 +373,10 @@ static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **
     *map_out = NULL;
     if (!rill__sql_pushdown_enabled(pc->s)) /* the scans (to all columns) only, as before */
         out_used = NULL, narrow = false;
+    /* a relation other statements read too: what they all read, so that all narrow it alike */
+    const struct sql_need *shared = out_used ? need_of_rel(pc, r, false) : NULL;
+    if (shared)
+        out_used = shared->used;
     /* a calc's columns nobody reads are NULL first: the columns they read may go */
     if (r->kind == REL_CALC && out_used)
         for (int i = 0; i < r->n_cols; i++)
@@ -394,6 +427,8 @@ int rill__sql_prune_apply(plan_ctx *pc, rel *root)
                       v);
         return -1;
     }
+    if (rill__sql_reuse_check(pc->s, pc->err)) /* the other rule's option, checked as early */
+        return -1;
     if (pc->s->needs_failed)
         return 0;
     int *map;

@@ -981,8 +981,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
      * EXPLAIN shows and what SET checks a value against */
     char *name = job_name(st);
     s->env = s->make_env(s->env_arg, name);
-    s->n_scans = 0; /* a new job: no source is built into it yet */
-    s->scan_env = s->env;
+    rill__sql_job_caches(s); /* a new job: no source or sub-plan is built into it yet */
     free(name);
     s->n_sinks = 0;
     s->n_group_aggs = 0;
@@ -1016,6 +1015,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
     s->env = NULL;
     rill__sql_needs_reset(s);
     s->n_scans = 0;
+    rill__sql_reuse_reset(s);
     s->scan_env = NULL;
     rill__arena_close(&plan_arena);
     if (!kept)

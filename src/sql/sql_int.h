@@ -81,6 +81,13 @@ typedef struct rill__sql_session {
         rill_stream *stream;
     } *scans;
     size_t n_scans, cap_scans;
+    /* relations built into scan_env, by digest (reuse.c): a sub-plan two statements share is
+     * built once, its stream fanned out */
+    struct sql_subplan {
+        char *digest;
+        rill_stream *stream;
+    } *subplans;
+    size_t n_subplans, cap_subplans;
     /* the paths of the filesystem sinks built into fs_sinks_env: the second sink writing a
      * directory gets a part file prefix of its own (script.c) */
     rill_env *fs_sinks_env;
@@ -297,6 +304,21 @@ int rill__sql_push_down(plan_ctx *pc, rel *root);
 void rill__sql_full_scan(plan_ctx *pc, rel *scan);
 /* Whether SET 'table.optimizer.source.projection-pushdown-enabled' leaves it on (default). */
 bool rill__sql_pushdown_enabled(const rill__sql_session *s);
+
+/* Shared sub-plans (reuse.c). job_caches empties the shared sources and sub-plans when the
+ * session's env is a new job's. reuse_find gives the stream already built into this job for
+ * a relation the same as r, or NULL with *digest set to r's (NULL when reuse is off) for
+ * reuse_put to record r's stream under once it is built (put takes digest). reuse_check:
+ * the option's value is true or false, else RILL_ECONFIG in err. */
+void rill__sql_job_caches(rill__sql_session *s);
+void rill__sql_reuse_reset(rill__sql_session *s);
+rill_stream *rill__sql_reuse_find(plan_ctx *pc, const rel *r, char **digest);
+void rill__sql_reuse_put(rill__sql_session *s, char *digest, rill_stream *st);
+int rill__sql_reuse_check(const rill__sql_session *s, rill__err *err);
+bool rill__sql_reuse_enabled(const rill__sql_session *s);
+/* r's digest (malloc'd): the same for relations built into the same stream. by_name: functions
+ * by their names, not the loaded copies (for the dry run, whose catalog is another). */
+char *rill__sql_rel_digest(plan_ctx *pc, const rel *r, bool by_name);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
