@@ -1022,51 +1022,13 @@ static const char *pk_list(plan_ctx *pc, const sql_table *t, char sep)
 
 /*
  * ChangelogNormalize (Flink's): an upsert-kafka table's upserts and deletes into a changelog,
- * keyed by the primary key, the key's last row in keyed state (encoded: null words, slots,
- * then string bytes, each string's slot its offset << 32 | length). The first row of a key is
- * +I, a later one -U (the last) then +U; a delete is -D of the last (nothing without one); a
- * row equal to the last gives nothing.
+ * keyed by the primary key, the key's last row in keyed state (rill__row_encode). The first
+ * row of a key is +I, a later one -U (the last) then +U; a delete is -D of the last (nothing
+ * without one); a row equal to the last gives nothing.
  */
 typedef struct normalize_cfg {
     rill_state_desc *last;
 } normalize_cfg;
-
-static void row_encode(const rill_row *row, rill__buf *e)
-{
-    const rill_batch *b = row->batch;
-    e->len = 0;
-    rill__buf_append(e, row->nulls, b->null_words * 8);
-    rill__buf_append(e, row->v, b->n_fields * 8);
-    uint64_t off = 0;
-    for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(row, (int)f))
-            continue;
-        size_t n;
-        const char *str = rill_row_str(row, (int)f, &n);
-        uint64_t slot = off << 32 | (uint64_t)n;
-        memcpy(e->data + (b->null_words + f) * 8, &slot, 8);
-        rill__buf_append(e, str, n);
-        off += n;
-    }
-}
-
-/* Row out (of its batch's schema) from an encoding of row_encode. */
-static int row_decode(rill_row *out, const char *enc)
-{
-    const rill_batch *b = out->batch;
-    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
-    memcpy(out->nulls, enc, b->null_words * 8);
-    memcpy(out->v, enc + b->null_words * 8, b->n_fields * 8);
-    int rc = 0;
-    for (uint32_t f = 0; f < b->n_fields && rc == 0; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(out, (int)f))
-            continue;
-        uint64_t slot = out->v[f];
-        rc = rill_row_set_str(out, (int)f, enc + fixed + (slot >> 32),
-                              (size_t)(slot & 0xffffffffu));
-    }
-    return rc;
-}
 
 /* Each subtask's encoding buffer, kept across rows (no allocation per row). */
 static int normalize_open(rill_ctx *ctx)
@@ -1096,14 +1058,14 @@ static int normalize_fn(rill_ctx *ctx, const rill_row *in)
     rill__buf *enc = rill_ctx_local(ctx);
     enc->len = 0;
     if (!del) {
-        row_encode(in, enc);
+        rill__row_encode(in, enc);
         if (had && enc->len == n_prev && !memcmp(enc->data, prev, n_prev)) {
             return 0;
         }
     }
     rill_row out;
     if (had) { /* decoded before the state changes (prev is borrowed until then) */
-        if ((rc = rill_emit(ctx, &out)) < 0 || (rc = row_decode(&out, prev)) < 0 ||
+        if ((rc = rill_emit(ctx, &out)) < 0 || (rc = rill__row_decode(&out, prev)) < 0 ||
             (rc = rill_row_set_kind(&out, del ? RILL_ROW_DELETE : RILL_ROW_UPDATE_BEFORE)) < 0)
             goto done;
     }
