@@ -2,7 +2,7 @@
 
 - INNER, LEFT, RIGHT and FULL OUTER equi-joins with a further condition, duplicates and NULL
   keys, a comma join whose WHERE becomes the join's condition, a join without an equality (one
-  subtask), and joins of an updating input (a GROUP BY below) with retractions in and out, at
+  subtask), a three-way join (a table joined twice under two names), and joins of an updating input (a GROUP BY below) with retractions in and out, at
   parallelism 1 and 3 with checkpoints on and off: the changelog each prints is valid (every
   -U/-D takes back a row that is there) and its final table is the one computed here;
 - a join feeding a GROUP BY (Nexmark q3/q4's shape) into an upsert table;
@@ -98,6 +98,8 @@ CREATE TABLE q6 (aid INT, k INT, c BIGINT, s INT) WITH ('connector' = 'print',
 CREATE TABLE q7 (k INT, c BIGINT, aid INT) WITH ('connector' = 'print',
   'print-identifier' = 'q7');
 CREATE TABLE q8 (aid INT, bid INT) WITH ('connector' = 'print', 'print-identifier' = 'q8');
+CREATE TABLE q9 (aid INT, bid INT, cid INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q9');
 EXECUTE STATEMENT SET BEGIN
 INSERT INTO q1 SELECT A.id, B.id, A.v, B.w FROM A JOIN B ON A.k = B.k AND A.id %% 7 <> B.w %% 7;
 INSERT INTO q2 SELECT A.id, B.id, B.w FROM A LEFT JOIN B ON A.k = B.k AND B.w > 50;
@@ -109,6 +111,8 @@ INSERT INTO q6 SELECT A.id, G.k, G.c, G.s FROM A JOIN
 INSERT INTO q7 SELECT G.k, G.c, A.id FROM
   (SELECT k, COUNT(*) AS c FROM B GROUP BY k) G LEFT JOIN A ON G.k = A.k AND A.id %% 9 = 0;
 INSERT INTO q8 SELECT A.id, B.id FROM A JOIN B ON A.id + 990 < B.id AND B.id < A.id + 1000;
+INSERT INTO q9 SELECT A.id, B.id, C.id FROM A JOIN B ON A.k = B.k JOIN B AS C ON C.k = B.k + 1
+  WHERE C.w > 100;
 END;
 """
 
@@ -173,6 +177,9 @@ def oracle(a, b):
     out["q7"] = q7
     out["q8"] = Counter("%d, %d" % (x[0], y[0]) for x in a for y in b
                         if x[0] + 990 < y[0] < x[0] + 1000)
+    out["q9"] = Counter("%d, %d, %d" % (x[0], y[0], z[0]) for x in a for y in b
+                        if eq(x[1], y[1]) for z in b
+                        if y[1] is not None and eq(z[1], y[1] + 1) and z[2] > 100)
     return out
 
 
