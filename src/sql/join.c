@@ -131,6 +131,70 @@ static void add_conjunct(plan_ctx *pc, rel *j, rill__sql_rex *x)
     j->cond = and_of(pc, j->cond, x);
 }
 
+/* The window column col of r comes from, through calcs that pass it on: the window TVF or
+ * window aggregation that made it, *prop 1 for its window_start, 2 for window_end; NULL when
+ * it is no window's. */
+static const rel *window_of(const rel *r, int col, int *prop)
+{
+    for (;;) {
+        if (r->kind == REL_CALC) {
+            const rill__sql_rex *x = r->outs[col];
+            if (x->op != RILL_SQLX_INPUT)
+                return NULL;
+            col = x->input;
+            r = r->input;
+        } else if (r->kind == REL_WINDOW_TVF || r->kind == REL_WINDOW_AGG) {
+            int first = r->kind == REL_WINDOW_TVF ? r->input->n_cols : r->n_keys;
+            if (col != first && col != first + 1)
+                return NULL;
+            *prop = col - first + 1;
+            return r;
+        } else {
+            return NULL;
+        }
+    }
+}
+
+/* Whether keys i of j are the window_start (prop 1) or window_end (2) of both inputs, of
+ * windows alike (event time, not sessions); *w set to the left's window. */
+static bool window_key(const rel *j, int i, int prop, const rill_window_spec **w)
+{
+    const rill__sql_rex *l = j->lkeys[i], *r = j->rkeys[i];
+    if (l->op != RILL_SQLX_INPUT || r->op != RILL_SQLX_INPUT)
+        return false;
+    int lp = 0, rp = 0;
+    const rel *lw = window_of(j->inputs[0], l->input, &lp);
+    const rel *rw = window_of(j->inputs[1], r->input, &rp);
+    if (!lw || !rw || lp != prop || rp != prop)
+        return false;
+    const rill_window_spec *a = &lw->window, *b = &rw->window;
+    if (a->kind != b->kind || a->kind == RILL_WINDOW_SESSION || a->domain != RILL_EVENT_TIME ||
+        b->domain != RILL_EVENT_TIME || a->size_ms != b->size_ms || a->slide_ms != b->slide_ms ||
+        a->offset_ms != b->offset_ms)
+        return false;
+    *w = a;
+    return true;
+}
+
+/* A join on both inputs' window_start and window_end (Flink's window join): its rows are
+ * joined when the watermark passes the window's end, and their state goes then. */
+static void find_window_join(rel *j)
+{
+    j->we_key = -1;
+    const rill_window_spec *w = NULL;
+    bool start = false;
+    int end = -1;
+    for (int i = 0; i < j->n_jkeys; i++) {
+        start |= window_key(j, i, 1, &w);
+        if (end < 0 && window_key(j, i, 2, &w))
+            end = i;
+    }
+    if (start && end >= 0) {
+        j->we_key = end;
+        j->jwindow = w;
+    }
+}
+
 /* The join's columns: the left's then the right's, time attributes made plain timestamps (a
  * regular join keeps no watermark), the columns of a side the join pads nullable. */
 static void join_cols(plan_ctx *pc, rel *j)
@@ -191,7 +255,10 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
             if (!(v[i]->op == RILL_SQLX_LITERAL && !v[i]->lit_null && v[i]->lit)) /* TRUE */
                 add_conjunct(pc, j, v[i]);
     } /* (the parser asks an INNER or OUTER join for its ON or USING) */
-    j->updates = l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
+    find_window_join(j);
+    /* a window join's output is final: append-only, outer or not */
+    j->updates = j->we_key >= 0 ? false
+                                : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
     join_cols(pc, j);
     return j;
 }
@@ -213,6 +280,9 @@ void rill__sql_join_rules(plan_ctx *pc, rel *r)
     r->filter = NULL;
     for (int i = 0; i < n; i++)
         add_conjunct(pc, r->input, v[i]);
+    find_window_join(r->input);
+    if (r->input->we_key >= 0)
+        r->input->updates = false;
 }
 
 /* ---- the operator ---------------------------------------------------------------------------- */
@@ -226,6 +296,7 @@ typedef struct side_type {
 
 typedef struct join_cfg {
     int kind;
+    int we_key;           /* a window join: the key that is window_end (else -1) */
     int n_keys;           /* leading key columns of each side's rows */
     int n[2];             /* the sides' columns after the keys */
     bool outer[2];        /* the join preserves this side (its rows are padded when unmatched) */
@@ -252,6 +323,10 @@ typedef struct join_local {
     rill__buf enc, cand_bytes;
     cand *cands;
     size_t n_cands, cap_cands;
+    /* a window join firing: the left's rows (the right's are the candidates) */
+    rill__buf own_bytes;
+    cand *own;
+    size_t n_own, cap_own;
 } join_local;
 
 static void side_type_of(rill__arena *a, side_type *st, const rill_schema *s)
@@ -292,7 +367,9 @@ static void join_close(rill_ctx *ctx)
     rill__sql_prog_free(jl->prog);
     rill__buf_free(&jl->enc);
     rill__buf_free(&jl->cand_bytes);
+    rill__buf_free(&jl->own_bytes);
     free(jl->cands);
+    free(jl->own);
     free(jl);
     rill_ctx_set_local(ctx, NULL);
 }
@@ -386,13 +463,20 @@ static int collect_cand(void *arg, const void *ukey, size_t ukey_len, const void
     return 0;
 }
 
-/* The row of candidate c decoded (valid until the next call for this side). */
-static int cand_row(join_local *jl, int side, const cand *c, rill_row *out)
+/* The row of c (its encoding in bytes) decoded (valid until the next call for this side). */
+static int row_at(join_local *jl, int side, const rill__buf *bytes, const cand *c,
+                  rill_row *out)
 {
     rill_batch *b = jl->row[side];
     rill__batch_clear(b);
     *out = rill__batch_append(b);
-    return rill__row_decode(out, jl->cand_bytes.data + c->off);
+    return rill__row_decode(out, bytes->data + c->off);
+}
+
+/* The row of candidate c decoded. */
+static int cand_row(join_local *jl, int side, const cand *c, rill_row *out)
+{
+    return row_at(jl, side, &jl->cand_bytes, c, out);
 }
 
 /* Judges the candidates against x (of side): each one's match is whether the pair meets the
@@ -484,6 +568,81 @@ static int emit_padded(rill_ctx *ctx, const join_cfg *jc, rill_rowkind kind, con
     return rc;
 }
 
+/* The rows of side kept for the current key, as candidates. */
+static int collect_side(rill_ctx *ctx, const join_cfg *jc, join_local *jl, int side)
+{
+    jl->n_cands = 0;
+    jl->cand_bytes.len = 0;
+    return rill_map_iterate(ctx, jc->rows[side], collect_cand, jl);
+}
+
+/* A window join's row: kept until its window ends (the timer at window_end - 1), or dropped
+ * when the window has ended already (late). */
+static int window_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const rill_row *x,
+                      int side)
+{
+    if (rill_row_is_null(x, jc->we_key))
+        return 0;
+    int64_t fire = (int64_t)x->v[jc->we_key] - 1;
+    if (fire <= rill_ctx_watermark(ctx))
+        return 0; /* late: its window was joined and sent */
+    jl->enc.len = 0;
+    rill__row_encode(x, &jl->enc);
+    int rc = store(ctx, jc, side, &jl->enc, 1, 0);
+    return rc < 0 ? rc : rill_timer_event(ctx, fire);
+}
+
+/* A window join's window ends: every pair of its rows that meets the condition, the rows an
+ * outer join keeps that met none padded; then its rows go. */
+static int window_fire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
+{
+    const join_cfg *jc = rill_ctx_user(ctx);
+    join_local *jl = rill_ctx_local(ctx);
+    (void)ts;
+    if (domain != RILL_EVENT_TIME)
+        return 0;
+    int rc = collect_side(ctx, jc, jl, 0);
+    if (rc < 0)
+        return rc;
+    /* the left's rows aside; the right's are the candidates of each */
+    cand *v = jl->own;
+    size_t n = jl->n_own, cap = jl->cap_own;
+    rill__buf bytes = jl->own_bytes;
+    jl->own = jl->cands, jl->n_own = jl->n_cands, jl->cap_own = jl->cap_cands;
+    jl->own_bytes = jl->cand_bytes;
+    jl->cands = v, jl->n_cands = n, jl->cap_cands = cap;
+    jl->cand_bytes = bytes;
+    if ((rc = collect_side(ctx, jc, jl, 1)) < 0)
+        return rc;
+    bool *met = rill__xcalloc(jl->n_cands + 1, sizeof *met);
+    for (size_t i = 0; i < jl->n_own && rc >= 0; i++) {
+        rill_row l, o;
+        if ((rc = row_at(jl, 0, &jl->own_bytes, &jl->own[i], &l)) < 0 ||
+            (rc = judge(ctx, jc, jl, &l, 0)) < 0)
+            break;
+        bool any = false;
+        for (size_t k = 0; k < jl->n_cands && rc >= 0; k++) {
+            if (!jl->cands[k].match)
+                continue;
+            any = met[k] = true;
+            if ((rc = cand_row(jl, 1, &jl->cands[k], &o)) >= 0)
+                rc = emit_pairs(ctx, jc, RILL_ROW_INSERT, &l, 0, &o,
+                                jl->own[i].count * jl->cands[k].count);
+        }
+        if (rc >= 0 && !any && jc->outer[0])
+            rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &l, 0, jl->own[i].count);
+    }
+    for (size_t k = 0; k < jl->n_cands && rc >= 0 && jc->outer[1]; k++) {
+        rill_row o;
+        if (!met[k] && (rc = cand_row(jl, 1, &jl->cands[k], &o)) >= 0)
+            rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &o, 1, jl->cands[k].count);
+    }
+    free(met);
+    if (rc >= 0 && (rc = rill_map_clear(ctx, jc->rows[0])) >= 0)
+        rc = rill_map_clear(ctx, jc->rows[1]);
+    return rc < 0 ? rc : 0;
+}
+
 static int join_row(rill_ctx *ctx, const rill_row *x, int side)
 {
     const join_cfg *jc = rill_ctx_user(ctx);
@@ -498,9 +657,9 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
             return outer ? emit_padded(ctx, jc, acc ? RILL_ROW_INSERT : RILL_ROW_DELETE, x, side,
                                        1)
                          : 0;
-    jl->n_cands = 0;
-    jl->cand_bytes.len = 0;
-    int rc = rill_map_iterate(ctx, jc->rows[other], collect_cand, jl);
+    if (jc->we_key >= 0)
+        return window_row(ctx, jc, jl, x, side);
+    int rc = collect_side(ctx, jc, jl, other);
     if (rc < 0)
         return rc;
     if ((rc = judge(ctx, jc, jl, x, side)) < 0)
@@ -618,6 +777,7 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     join_cfg *jc = rill__arena_alloc(a, sizeof *jc);
     memset(jc, 0, sizeof *jc);
     jc->kind = r->join_kind;
+    jc->we_key = r->we_key;
     jc->n_keys = RILL_MAX(r->n_jkeys, 1);
     jc->cond = r->cond;
     jc->text = pc->text;
@@ -663,9 +823,12 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     if (!j)
         return NULL;
     j = rill_stream_hooks(j, join_open, join_close);
+    if (jc->we_key >= 0)
+        j = rill_stream_on_timer(j, window_fire);
     /* its uid: the kind, the keys' and each side's rows' types */
     rill__buf d = {0};
-    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d", kind_names[jc->kind], r->n_jkeys, ttl > 0);
+    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d", kind_names[jc->kind], r->n_jkeys,
+                     ttl > 0, jc->we_key);
     for (int s = 0; s < 2; s++) {
         rill__buf_printf(&d, "; side %d:", s);
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {

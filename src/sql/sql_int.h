@@ -220,6 +220,10 @@ struct rel {
     int n_jkeys;
     rill__sql_rex **lkeys, **rkeys;
     rill__sql_rex *cond;
+    /* a window join (both inputs windowed alike, joined on window_start and window_end): the
+     * key that is window_end, and the window (else we_key -1) */
+    int we_key;
+    const rill_window_spec *jwindow;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of

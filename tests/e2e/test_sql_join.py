@@ -208,6 +208,165 @@ def test_joins(tmp):
             compare(want[q], replay(r, q, what), what + "'s final rows", r)
 
 
+# ---- window joins ------------------------------------------------------------------------------
+
+T0 = 1714564800000  # 2024-05-01 12:00:00 UTC
+SIZE = 1000  # 1 s tumbling windows
+DELAY = 1000  # WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+
+
+def ts_text(ms):
+    import datetime
+    d = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
+
+
+def timed_table(rng, first_id, n, late):
+    """Rows (id, k, ts) in file order, out of order by less than the watermark's delay; with
+    late, every 25th row far behind. Returns the rows and the ids of those whose window had
+    ended by their own table's watermark when they came (maybe late at the join, whose
+    watermark is the least of both tables')."""
+    rows, maybe, t, top = [], set(), T0, None
+    for i in range(n):
+        t += rng.randint(0, 120)
+        ts = t - rng.randint(0, DELAY - 1)
+        if late and i > 20 and i % 25 == 0:
+            ts = t - DELAY - rng.randint(0, 4000)
+        wm = top - DELAY if top is not None else None
+        if wm is not None and ts - ts % SIZE + SIZE - 1 <= wm:
+            maybe.add(first_id + i)
+        top = ts if top is None else max(top, ts)
+        rows.append((first_id + i, rng.choice("abcde"), ts))
+    return rows, maybe
+
+
+WINDOW_TABLES = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE A (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE B (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+CREATE VIEW WA AS SELECT * FROM TABLE(TUMBLE(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND));
+CREATE VIEW WB AS SELECT * FROM TABLE(TUMBLE(TABLE B, DESCRIPTOR(ts), INTERVAL '1' SECOND));
+CREATE TABLE w (aid INT, bid INT, ws TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+"""
+
+WINDOW_JOIN = {
+    "inner": "INSERT INTO w SELECT L.id, R.id, L.window_start FROM WA L JOIN WB R ON L.k = R.k "
+             "AND L.window_start = R.window_start AND L.window_end = R.window_end "
+             "AND L.id % 3 <> R.id % 3;",
+    "left": "INSERT INTO w SELECT L.id, R.id, L.window_start FROM WA L LEFT JOIN WB R "
+            "ON L.k = R.k AND L.window_start = R.window_start AND L.window_end = R.window_end;",
+    "full": "INSERT INTO w SELECT L.id, R.id, COALESCE(L.window_start, R.window_start) FROM WA L "
+            "FULL JOIN WB R ON L.window_start = R.window_start AND L.window_end = R.window_end "
+            "AND L.k = R.k AND R.id > L.id + 1000;",
+    # two window aggregations joined on their windows (Nexmark q8's shape)
+    "aggs": "INSERT INTO w SELECT CAST(L.n AS INT), CAST(R.n AS INT), L.ws FROM (SELECT k, COUNT(*) AS n, window_start AS "
+            "ws, window_end AS we FROM WA GROUP BY k, window_start, window_end) L JOIN (SELECT k, "
+            "COUNT(*) AS n, window_start AS ws, window_end AS we FROM WB GROUP BY k, "
+            "window_start, window_end) R ON L.k = R.k AND L.ws = R.ws AND L.we = R.we;",
+}
+
+
+def window_pairs(kind, a, b):
+    """The rows of query kind over the rows a and b (those a window drops already left out)."""
+    def win(ts):
+        return ts - ts % SIZE
+    out = Counter()
+    if kind == "aggs":
+        ca, cb = Counter((k, win(t)) for _, k, t in a), Counter((k, win(t)) for _, k, t in b)
+        for (k, w), n in ca.items():
+            if (k, w) in cb:
+                out[(str(n), str(cb[(k, w)]), w)] += 1
+        return out
+    cond = {"inner": lambda x, y: x[0] % 3 != y[0] % 3, "left": lambda x, y: True,
+            "full": lambda x, y: y[0] > x[0] + 1000}[kind]
+    matched = set()
+    for x in a:
+        m = [y for y in b if y[1] == x[1] and win(y[2]) == win(x[2]) and cond(x, y)]
+        for y in m:
+            out[(str(x[0]), str(y[0]), win(x[2]))] += 1
+            matched.add(y[0])
+        if not m and kind in ("left", "full"):
+            out[(str(x[0]), "", win(x[2]))] += 1
+    if kind == "full":
+        for y in b:
+            if y[0] not in matched:
+                out[("", str(y[0]), win(y[2]))] += 1
+    return out
+
+
+def read_pairs(out):
+    got = Counter()
+    for line in committed_rows(out, header=False):
+        aid, bid, ws = line.split(",")
+        got[(aid, bid, ts_ms(ws))] += 1
+    return got
+
+
+def ts_ms(text):
+    import datetime
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
+    d = datetime.datetime.strptime(text, fmt)
+    return (d - datetime.datetime(1970, 1, 1)) // datetime.timedelta(milliseconds=1)
+
+
+def test_window_joins(tmp):
+    """Window joins of two TUMBLE TVFs (inner, left, full) and of two window aggregations, at
+    parallelism 1 and 3: each window's pairs once, when it ends. With late rows (inner, and
+    the aggregations, which drop them in their own table exactly): every pair of rows on time
+    in their own tables is there, and a row that may be late at the join (its table's
+    watermark had passed its window; the join's is the least of both) has all its pairs with
+    rows on time or none."""
+    rng = seeded_rng("sql-window-join")
+    data = {}
+    for late in (False, True):
+        a, ma = timed_table(rng, 0, 500, late)
+        b, mb = timed_table(rng, 5000, 400, late)
+        expect(not late or (len(ma) > 5 and len(mb) > 5), "late rows in the input", "some",
+               (len(ma), len(mb)))
+        pa, pb = os.path.join(tmp, "a%d.csv" % late), os.path.join(tmp, "b%d.csv" % late)
+        write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+        write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
+        data[late] = (a, b, ma | mb, pa, pb)
+    cases = [("inner", True), ("left", False), ("full", False), ("aggs", True)]
+    for n, (kind, late) in enumerate(cases):
+        a, b, maybe, pa, pb = data[late]
+        for par in (1, 3):
+            out = os.path.join(tmp, "w%d-%d" % (n, par))
+            script = os.path.join(tmp, "w%d-%d.sql" % (n, par))
+            write(script, WINDOW_TABLES % {"a": pa, "b": pb, "out": out, "batch": 16} +
+                  WINDOW_JOIN[kind] + "\n")
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = read_pairs(out)
+            what = "%s window join at p%d" % (kind, par)
+            if kind == "aggs":  # the aggregations drop late rows in their own table, exactly
+                on = [x for x in a if x[0] not in maybe], [y for y in b if y[0] not in maybe]
+                compare(window_pairs(kind, *on), got, what, r)
+                continue
+            if not late:
+                compare(window_pairs(kind, a, b), got, what, r)
+                continue
+            on_a = [x for x in a if x[0] not in maybe]
+            on_b = [y for y in b if y[0] not in maybe]
+            certain = window_pairs(kind, on_a, on_b)
+            every = window_pairs(kind, a, b)
+            compare(certain, got & certain, what + ": the pairs of rows on time", r)
+            extra = got - certain
+            expect(not (extra - every), what + ": no pair but the query's", "none",
+                   sorted((extra - every).elements())[:3], r)
+            for row in maybe:
+                key = str(row)
+                mine = Counter({p: c for p, c in every.items()
+                                if key in p[:2] and all(int(q) not in maybe or q == key
+                                                        for q in p[:2] if q)})
+                have = got & mine
+                expect(not have or have == mine, what + ": row %s joined whole or not at all"
+                       % row, "all %d or none" % sum(mine.values()), sum(have.values()), r)
+
+
 # ---- kill -9 and --resume, savepoints -------------------------------------------------------
 
 PACED_SQL = """
@@ -361,5 +520,5 @@ def test_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_joins, test_join_under_group_by, test_kill_and_resume, test_savepoint_rescaled,
-          test_state_ttl, test_errors])
+    main([test_joins, test_join_under_group_by, test_window_joins, test_kill_and_resume,
+          test_savepoint_rescaled, test_state_ttl, test_errors])
