@@ -195,6 +195,94 @@ static void find_window_join(rel *j)
     }
 }
 
+/* x as "column col of side (0 left, 1 right) plus off ms": a rowtime attribute of one input, or
+ * it plus or minus an interval literal. */
+static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col, int64_t *off)
+{
+    int nl = j->inputs[0]->n_cols;
+    *off = 0;
+    if ((x->op == RILL_SQLX_PLUS || x->op == RILL_SQLX_MINUS) && x->n_args == 2 &&
+        x->args[1]->op == RILL_SQLX_LITERAL && !x->args[1]->lit_null &&
+        x->args[1]->type->root == RILL_SQLT_INTERVAL_DT) {
+        int64_t v = (int64_t)x->args[1]->lit;
+        *off = x->op == RILL_SQLX_PLUS ? v : -v;
+        x = x->args[0];
+    }
+    if (x->op != RILL_SQLX_INPUT)
+        return false;
+    *side = x->input < nl ? 0 : 1;
+    *col = *side ? x->input - nl : x->input;
+    const rill__sql_ltype *t = j->inputs[*side]->cols[*col].type;
+    /* event time in ms: TIMESTAMP(p <= 3) (a finer one holds nanoseconds) */
+    return t->attr == RILL_SQLA_ROWTIME && t->root == RILL_SQLT_TIMESTAMP && t->precision <= 3;
+}
+
+/* An interval join (Flink's): both inputs append-only, and conjuncts of the condition bound one
+ * input's rowtime attribute against the other's on both sides (l.t BETWEEN r.t - INTERVAL '1'
+ * MINUTE AND r.t). The bounds stay in the condition; they also say when a row can have no
+ * partner left, and its state goes. */
+static void find_interval_join(rel *j)
+{
+    j->interval = false;
+    if (j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
+        return;
+    rill__sql_rex *v[64];
+    int n = 0;
+    rill__sql_rex *stack[64];
+    int top = 0;
+    stack[top++] = j->cond;
+    while (top && n < 64) { /* the conjuncts */
+        rill__sql_rex *x = stack[--top];
+        if (x->op == RILL_SQLX_AND && top + x->n_args <= 64)
+            for (int i = 0; i < x->n_args; i++)
+                stack[top++] = x->args[i];
+        else
+            v[n++] = x;
+    }
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    int lcol = -1, rcol = -1;
+    for (int i = 0; i < n; i++) {
+        const rill__sql_rex *x = v[i];
+        if ((x->op != RILL_SQLX_LT && x->op != RILL_SQLX_LE && x->op != RILL_SQLX_GT &&
+             x->op != RILL_SQLX_GE) || x->n_args != 2)
+            continue;
+        int sa, ca, sb, cb;
+        int64_t oa, ob;
+        if (!time_term(j, x->args[0], &sa, &ca, &oa) || !time_term(j, x->args[1], &sb, &cb, &ob) ||
+            sa == sb)
+            continue;
+        /* a + oa OP b + ob as left - right OP' c */
+        rill__sql_rexop op = x->op;
+        int64_t c = ob - oa;
+        if (sa == 1) { /* right + oa OP left + ob: left - right OP^-1 oa - ob */
+            c = -c;
+            op = op == RILL_SQLX_LT ? RILL_SQLX_GT
+                 : op == RILL_SQLX_LE ? RILL_SQLX_GE
+                 : op == RILL_SQLX_GT ? RILL_SQLX_LT
+                                      : RILL_SQLX_LE;
+        }
+        int lc = sa ? cb : ca, rc = sa ? ca : cb;
+        if ((lcol >= 0 && lcol != lc) || (rcol >= 0 && rcol != rc))
+            continue;
+        lcol = lc, rcol = rc;
+        if (op == RILL_SQLX_LE && c < hi)
+            hi = c;
+        else if (op == RILL_SQLX_LT && c - 1 < hi)
+            hi = c - 1;
+        else if (op == RILL_SQLX_GE && c > lo)
+            lo = c;
+        else if (op == RILL_SQLX_GT && c + 1 > lo)
+            lo = c + 1;
+    }
+    if (lcol < 0 || lo == INT64_MIN || hi == INT64_MAX)
+        return;
+    j->interval = true;
+    j->lt_col = lcol;
+    j->rt_col = rcol;
+    j->ilo = lo;
+    j->ihi = hi;
+}
+
 /* The join's columns: the left's then the right's, time attributes made plain timestamps (a
  * regular join keeps no watermark), the columns of a side the join pads nullable. */
 static void join_cols(plan_ctx *pc, rel *j)
@@ -256,9 +344,11 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                 add_conjunct(pc, j, v[i]);
     } /* (the parser asks an INNER or OUTER join for its ON or USING) */
     find_window_join(j);
-    /* a window join's output is final: append-only, outer or not */
-    j->updates = j->we_key >= 0 ? false
-                                : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
+    find_interval_join(j);
+    /* a window join's and an interval join's output is final: append-only, outer or not */
+    j->updates = j->we_key >= 0 || j->interval
+                     ? false
+                     : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
     join_cols(pc, j);
     return j;
 }
@@ -281,7 +371,8 @@ void rill__sql_join_rules(plan_ctx *pc, rel *r)
     for (int i = 0; i < n; i++)
         add_conjunct(pc, r->input, v[i]);
     find_window_join(r->input);
-    if (r->input->we_key >= 0)
+    find_interval_join(r->input);
+    if (r->input->we_key >= 0 || r->input->interval)
         r->input->updates = false;
 }
 
@@ -297,6 +388,9 @@ typedef struct side_type {
 typedef struct join_cfg {
     int kind;
     int we_key;           /* a window join: the key that is window_end (else -1) */
+    bool interval;        /* an interval join: lo <= left's time - right's <= hi */
+    int tcol[2];          /* its time field of each side's rows */
+    int64_t lo, hi;
     int n_keys;           /* leading key columns of each side's rows */
     int n[2];             /* the sides' columns after the keys */
     bool outer[2];        /* the join preserves this side (its rows are padded when unmatched) */
@@ -309,8 +403,10 @@ typedef struct join_cfg {
 
 /* A row of the other side with this key: its encoding (in cands), count and associations. */
 typedef struct cand {
-    size_t off, len;
+    size_t key_off, len; /* its map key (an interval join's: the row's time, then the row) */
+    size_t off;          /* its row's encoding */
     int64_t count, assoc;
+    int64_t time; /* an interval join's: the row's time */
     bool match;
 } cand;
 
@@ -321,6 +417,7 @@ typedef struct join_local {
     rill__sql_prog *prog;          /* the condition (NULL: none) */
     rill__err err;
     rill__buf enc, cand_bytes;
+    size_t prefix; /* bytes before a map key's row (an interval join's time) */
     cand *cands;
     size_t n_cands, cap_cands;
     /* a window join firing: the left's rows (the right's are the candidates) */
@@ -381,6 +478,7 @@ static int join_open(rill_ctx *ctx)
     const join_cfg *jc = rill_ctx_user(ctx);
     join_local *jl = rill__xcalloc(1, sizeof *jl);
     rill_ctx_set_local(ctx, jl);
+    jl->prefix = jc->interval ? 8 : 0;
     for (int s = 0; s < 2; s++) {
         jl->schema[s] = schema_from(&jc->in[s]);
         jl->row[s] = rill__batch_new(jl->schema[s], 1);
@@ -453,8 +551,11 @@ static int collect_cand(void *arg, const void *ukey, size_t ukey_len, const void
     rill__grow((void **)&jl->cands, &jl->cap_cands, jl->n_cands + 1, sizeof *jl->cands);
     cand *c = &jl->cands[jl->n_cands++];
     memset(c, 0, sizeof *c);
-    c->off = jl->cand_bytes.len;
+    c->key_off = jl->cand_bytes.len;
+    c->off = c->key_off + jl->prefix;
     c->len = ukey_len;
+    if (jl->prefix && ukey_len >= 8)
+        memcpy(&c->time, ukey, 8);
     rill__buf_append(&jl->cand_bytes, ukey, ukey_len);
     if (len >= 16) {
         memcpy(&c->count, val, 8);
@@ -545,7 +646,7 @@ static int set_assoc(rill_ctx *ctx, const join_cfg *jc, join_local *jl, int side
 {
     int64_t v[2] = {c->count, assoc};
     c->assoc = assoc;
-    return rill_map_put(ctx, jc->rows[side], jl->cand_bytes.data + c->off, c->len, v, 16);
+    return rill_map_put(ctx, jc->rows[side], jl->cand_bytes.data + c->key_off, c->len, v, 16);
 }
 
 /* Emits pair (x, o) n times: x of side, o of the other. */
@@ -643,6 +744,76 @@ static int window_fire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
     return rc < 0 ? rc : 0;
 }
 
+/* An interval join's row: joined with the other side's rows in its time range, kept while a
+ * row of the other side in range may still come (the watermark below its expiry: the left's
+ * time - lo, the right's + hi), else (outer, unmatched) sent padded at once. */
+static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const rill_row *x,
+                        int side)
+{
+    int other = 1 - side;
+    if (rill_row_is_null(x, jc->tcol[side]))
+        return jc->outer[side] ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1) : 0;
+    int64_t t = (int64_t)x->v[jc->tcol[side]];
+    int64_t from = side ? t + jc->lo : t - jc->hi, to = side ? t + jc->hi : t - jc->lo;
+    int rc = collect_side(ctx, jc, jl, other);
+    if (rc < 0 || (rc = judge(ctx, jc, jl, x, side)) < 0)
+        return rc;
+    bool matched = false;
+    for (size_t i = 0; i < jl->n_cands && rc >= 0; i++) {
+        cand *c = &jl->cands[i];
+        if (!c->match || c->time < from || c->time > to)
+            continue;
+        matched = true;
+        rill_row o;
+        if ((rc = cand_row(jl, other, c, &o)) >= 0)
+            rc = emit_pairs(ctx, jc, RILL_ROW_INSERT, x, side, &o, c->count);
+        if (rc >= 0 && jc->outer[other] && !c->assoc)
+            rc = set_assoc(ctx, jc, jl, other, c, 1); /* joined: never padded */
+    }
+    if (rc < 0)
+        return rc;
+    int64_t expire = side ? t + jc->hi : t - jc->lo;
+    if (rill_ctx_watermark(ctx) >= expire) /* no partner can come any more */
+        return jc->outer[side] && !matched ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1)
+                                           : 0;
+    jl->enc.len = 0;
+    rill__buf_append(&jl->enc, &t, 8);
+    rill__row_encode(x, &jl->enc);
+    if ((rc = store(ctx, jc, side, &jl->enc, 1, matched)) < 0)
+        return rc;
+    return rill_timer_event(ctx, expire);
+}
+
+/* An interval join's rows whose partners can no longer come go (outer: sent padded when they
+ * never met one). */
+static int interval_expire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
+{
+    const join_cfg *jc = rill_ctx_user(ctx);
+    join_local *jl = rill_ctx_local(ctx);
+    (void)ts;
+    if (domain != RILL_EVENT_TIME)
+        return 0;
+    int64_t wm = rill_ctx_watermark(ctx);
+    for (int side = 0; side < 2; side++) {
+        int rc = collect_side(ctx, jc, jl, side);
+        for (size_t i = 0; i < jl->n_cands && rc >= 0; i++) {
+            cand *c = &jl->cands[i];
+            int64_t expire = side ? c->time + jc->hi : c->time - jc->lo;
+            if (expire > wm)
+                continue;
+            rill_row o;
+            if (jc->outer[side] && !c->assoc && (rc = cand_row(jl, side, c, &o)) >= 0)
+                rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &o, side, c->count);
+            if (rc >= 0)
+                rc = rill_map_remove(ctx, jc->rows[side], jl->cand_bytes.data + c->key_off,
+                                     c->len);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int join_row(rill_ctx *ctx, const rill_row *x, int side)
 {
     const join_cfg *jc = rill_ctx_user(ctx);
@@ -659,6 +830,8 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
                          : 0;
     if (jc->we_key >= 0)
         return window_row(ctx, jc, jl, x, side);
+    if (jc->interval)
+        return interval_row(ctx, jc, jl, x, side);
     int rc = collect_side(ctx, jc, jl, other);
     if (rc < 0)
         return rc;
@@ -778,6 +951,9 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     memset(jc, 0, sizeof *jc);
     jc->kind = r->join_kind;
     jc->we_key = r->we_key;
+    jc->interval = r->interval;
+    jc->lo = r->ilo;
+    jc->hi = r->ihi;
     jc->n_keys = RILL_MAX(r->n_jkeys, 1);
     jc->cond = r->cond;
     jc->text = pc->text;
@@ -818,6 +994,8 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
             return NULL;
         }
     }
+    jc->tcol[0] = jc->n_keys + r->lt_col;
+    jc->tcol[1] = jc->n_keys + r->rt_col;
     rill_stream *j = rill_keyed_co_process(ks[0], ks[1], out, join_left, join_right, jc);
     rill_schema_free(out);
     if (!j)
@@ -825,10 +1003,12 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     j = rill_stream_hooks(j, join_open, join_close);
     if (jc->we_key >= 0)
         j = rill_stream_on_timer(j, window_fire);
+    else if (jc->interval)
+        j = rill_stream_on_timer(j, interval_expire);
     /* its uid: the kind, the keys' and each side's rows' types */
     rill__buf d = {0};
-    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d", kind_names[jc->kind], r->n_jkeys,
-                     ttl > 0, jc->we_key);
+    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d interval=%d", kind_names[jc->kind],
+                     r->n_jkeys, ttl > 0, jc->we_key, jc->interval);
     for (int s = 0; s < 2; s++) {
         rill__buf_printf(&d, "; side %d:", s);
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {

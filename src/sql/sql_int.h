@@ -224,6 +224,11 @@ struct rel {
      * key that is window_end, and the window (else we_key -1) */
     int we_key;
     const rill_window_spec *jwindow;
+    /* an interval join (both inputs append-only, a rowtime attribute of each bounded against
+     * the other's: ilo <= left's lt_col - right's rt_col <= ihi, in ms) */
+    bool interval;
+    int lt_col, rt_col;
+    int64_t ilo, ihi;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of

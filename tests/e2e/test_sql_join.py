@@ -367,6 +367,110 @@ def test_window_joins(tmp):
                        % row, "all %d or none" % sum(mine.values()), sum(have.values()), r)
 
 
+# ---- interval joins ----------------------------------------------------------------------------
+
+INTERVAL_TABLES = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE A (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE B (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+CREATE TABLE o (aid INT, bid INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s',
+  'format' = 'csv');
+"""
+
+# (query, the pair's condition on (a row, b row), the join kind)
+INTERVAL_JOIN = {
+    "inner": ("INSERT INTO o SELECT A.id, B.id FROM A, B WHERE A.k = B.k AND A.ts BETWEEN "
+              "B.ts - INTERVAL '2' SECOND AND B.ts + INTERVAL '1' SECOND;",
+              lambda x, y: y[2] - 2000 <= x[2] <= y[2] + 1000),
+    "strict": ("INSERT INTO o SELECT A.id, B.id FROM A JOIN B ON A.k = B.k AND A.ts > B.ts AND "
+               "B.ts + INTERVAL '1.5' SECOND > A.ts AND A.id % 2 = 0;",
+               lambda x, y: y[2] < x[2] < y[2] + 1500 and x[0] % 2 == 0),
+    "left": ("INSERT INTO o SELECT A.id, B.id FROM A LEFT JOIN B ON A.k = B.k AND B.ts BETWEEN "
+             "A.ts AND A.ts + INTERVAL '0.8' SECOND;",
+             lambda x, y: x[2] <= y[2] <= x[2] + 800),
+    "full": ("INSERT INTO o SELECT A.id, B.id FROM A FULL JOIN B ON A.k = B.k AND A.ts >= "
+             "B.ts - INTERVAL '0.3' SECOND AND A.ts <= B.ts + INTERVAL '0.3' SECOND;",
+             lambda x, y: y[2] - 300 <= x[2] <= y[2] + 300),
+}
+
+
+def late_rows(rows):
+    """The ids of the rows at or below their table's watermark when they came (maybe late at
+    the join, whose watermark is the least of both tables')."""
+    late, top = set(), None
+    for i, _, t in rows:
+        if top is not None and t <= top - DELAY:
+            late.add(i)
+        top = t if top is None else max(top, t)
+    return late
+
+
+def interval_pairs(kind, a, b):
+    cond = INTERVAL_JOIN[kind][1]
+    out, matched = Counter(), set()
+    for x in a:
+        m = [y for y in b if y[1] == x[1] and cond(x, y)]
+        for y in m:
+            out[(str(x[0]), str(y[0]))] += 1
+            matched.add(y[0])
+        if not m and kind in ("left", "full"):
+            out[(str(x[0]), "")] += 1
+    if kind == "full":
+        for y in b:
+            if y[0] not in matched:
+                out[("", str(y[0]))] += 1
+    return out
+
+
+def test_interval_joins(tmp):
+    """Interval joins (a bound on both sides of A.ts - B.ts, written with BETWEEN, >, < and
+    interval arithmetic; inner, left, full) at parallelism 1 and 3 with checkpoints on and off:
+    EXPLAIN shows an IntervalJoin; the rows are those computed here, exactly without late rows;
+    with late rows (inner), every pair of rows on time in their own tables is there and
+    nothing else but pairs of the query."""
+    rng = seeded_rng("sql-interval-join")
+    data = {}
+    for late in (False, True):
+        a, _ = timed_table(rng, 0, 500, late)
+        b, _ = timed_table(rng, 5000, 400, late)
+        ma, mb = late_rows(a), late_rows(b)
+        pa, pb = os.path.join(tmp, "ia%d.csv" % late), os.path.join(tmp, "ib%d.csv" % late)
+        write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+        write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
+        data[late] = (a, b, ma | mb, pa, pb)
+    cases = [("inner", True), ("strict", True), ("left", False), ("full", False)]
+    for n, (kind, late) in enumerate(cases):
+        a, b, maybe, pa, pb = data[late]
+        for par, ckpt in ((1, False), (3, True)):
+            out = os.path.join(tmp, "i%d-%d" % (n, par))
+            script = os.path.join(tmp, "i%d-%d.sql" % (n, par))
+            tables = INTERVAL_TABLES % {"a": pa, "b": pb, "out": out, "batch": 16}
+            write(script, tables + "EXPLAIN " + INTERVAL_JOIN[kind][0] + "\n")
+            r = run(["run", script])
+            expect_rc(r, 0)
+            expect_in("IntervalJoin(windowBounds=[isRowTime=true", r.out,
+                      "%s: EXPLAIN shows an interval join" % kind, r)
+            write(script, tables + INTERVAL_JOIN[kind][0] + "\n")
+            args = ["run", "-p", str(par)]
+            if ckpt:
+                args += ["--checkpoint-dir", os.path.join(tmp, "ck-i%d" % n),
+                         "--checkpoint-interval", "20"]
+            r = run(args + [script])
+            expect_rc(r, 0)
+            got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
+            what = "%s interval join at p%d" % (kind, par)
+            if not late:
+                compare(interval_pairs(kind, a, b), got, what, r)
+                continue
+            on = ([x for x in a if x[0] not in maybe], [y for y in b if y[0] not in maybe])
+            certain, every = interval_pairs(kind, *on), interval_pairs(kind, a, b)
+            compare(certain, got & certain, what + ": the pairs of rows on time", r)
+            expect(not (got - every), what + ": no pair but the query's", "none",
+                   sorted((got - every).elements())[:3], r)
+
+
 # ---- kill -9 and --resume, savepoints -------------------------------------------------------
 
 PACED_SQL = """
@@ -520,5 +624,6 @@ def test_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_joins, test_join_under_group_by, test_window_joins, test_kill_and_resume,
+    main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
+          test_kill_and_resume,
           test_savepoint_rescaled, test_state_ttl, test_errors])
