@@ -126,7 +126,7 @@ static int changelog_mode(const rel *r)
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
     case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
         m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
-        if (r->we_key >= 0 || r->interval) /* a window or interval join's rows are final */
+        if (r->we_key >= 0 || r->interval || r->temporal) /* their rows are final */
             return MODE_I;
         return r->join_kind == RILL_SQL_J_INNER ? m : m | MODE_D;
     default:
@@ -309,6 +309,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                                 "offset=[%lld ms])], ",
                              wk, (long long)w->size_ms, (long long)w->slide_ms,
                              (long long)w->offset_ms);
+        } else if (r->temporal) { /* Flink's TemporalJoin(joinType=[...], where=[...]) */
+            rill__buf_printf(b, "TemporalJoin(time=[%s AS OF %s], ", r->cols[r->lt_col].name,
+                             r->inputs[1]->cols[r->rt_col].name);
         } else if (r->interval) { /* Flink's IntervalJoin(windowBounds=[...]) */
             rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=true, leftLowerBound=%lld, "
                                 "leftUpperBound=%lld, leftTimeIndex=%d, rightTimeIndex=%d], ",
@@ -338,6 +341,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                          r->we_key >= 0 ? "each side's rows per join key and window, joined "
                                           "and dropped when the watermark passes the window's "
                                           "end; late rows dropped"
+                         : r->temporal ? "the left's rows until the watermark passes their "
+                                         "time; the right's versions per key from the last "
+                                         "one the watermark passed"
                          : r->interval ? "each side's rows per join key while a partner may "
                                          "still come: dropped when the watermark passes their "
                                          "time plus the bound"

@@ -123,8 +123,9 @@ static void add_conjunct(plan_ctx *pc, rel *j, rill__sql_rex *x)
             return;
         }
     }
-    /* a condition on one input that the join does not preserve: that input's filter */
-    if ((s == 1 || s == 2) && !preserves(j->join_kind, s - 1)) {
+    /* a condition on one input that the join does not preserve: that input's filter (not the
+     * versions of a temporal join's table: one filtered out would leave the one before valid) */
+    if ((s == 1 || s == 2) && !preserves(j->join_kind, s - 1) && !(j->temporal && s == 2)) {
         filter_side(pc, j, s - 1, onto_side(pc, j, x, s - 1));
         return;
     }
@@ -181,6 +182,8 @@ static bool window_key(const rel *j, int i, int prop, const rill_window_spec **w
 static void find_window_join(rel *j)
 {
     j->we_key = -1;
+    if (j->temporal)
+        return;
     const rill_window_spec *w = NULL;
     bool start = false;
     int end = -1;
@@ -224,7 +227,7 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
 static void find_interval_join(rel *j)
 {
     j->interval = false;
-    if (j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
+    if (j->temporal || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
         return;
     rill__sql_rex *v[64];
     int n = 0;
@@ -302,6 +305,63 @@ static void join_cols(plan_ctx *pc, rel *j)
     }
 }
 
+/* The table a relation reads (through the calc of its computed columns), or NULL. */
+static const sql_table *table_of(const rel *r)
+{
+    while (r && r->kind == REL_CALC)
+        r = r->input;
+    return r && r->kind == REL_SCAN ? r->table : NULL;
+}
+
+/* A temporal join's checks (Flink's): FOR SYSTEM_TIME AS OF a rowtime attribute of the left,
+ * an append-only left, a versioned right (a primary key and a rowtime attribute) whose key
+ * the ON clause equates, INNER or LEFT. NULL with the error set, else j. */
+static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
+{
+    const rill__sql_from *rf = f->u.join.right;
+    rel *l = j->inputs[0], *r = j->inputs[1];
+    rill__sql_rex *at = rill__sql_bind(pc, l, rf->u.table.system_time);
+    if (!at)
+        return NULL;
+    if (at->op != RILL_SQLX_INPUT || at->type->attr == RILL_SQLA_NONE)
+        return ERR(pc, rf->u.table.system_time->pos,
+                   "FOR SYSTEM_TIME AS OF takes a time attribute of the left input (its rowtime "
+                   "or a PROCTIME() column)");
+    if (at->type->attr == RILL_SQLA_PROCTIME)
+        return ERR(pc, rf->u.table.system_time->pos,
+                   "Processing-time temporal (lookup) joins are not supported yet");
+    if (j->join_kind != RILL_SQL_J_INNER && j->join_kind != RILL_SQL_J_LEFT)
+        return ERR(pc, f->pos, "Temporal join only support INNER JOIN and LEFT JOIN");
+    if (l->updates)
+        return ERR(pc, f->pos, "An event-time temporal join needs an append-only left input");
+    const sql_table *t = table_of(r);
+    int rt = -1;
+    for (int i = 0; i < r->n_cols && rt < 0; i++)
+        if (r->cols[i].type->attr == RILL_SQLA_ROWTIME)
+            rt = i;
+    if (!t || !t->n_pk || rt < 0)
+        return ERR(pc, rf->pos,
+                   "Temporal Table Join requires primary key and row time attribute in versioned "
+                   "table, but no row time attribute or primary key can be found in table '%s'",
+                   t ? t->name : rf->u.table.name.parts[rf->u.table.name.n_parts - 1].text);
+    for (size_t k = 0; k < t->n_pk; k++) { /* the ON clause equates each key column */
+        const char *name = t->cols[t->pk[k]].name;
+        bool found = false;
+        for (int i = 0; i < j->n_jkeys && !found; i++)
+            found = j->rkeys[i]->op == RILL_SQLX_INPUT &&
+                    !strcmp(r->cols[j->rkeys[i]->input].name, name);
+        if (!found)
+            return ERR(pc, f->pos,
+                       "Temporal table's primary key [%s] must be included in the equivalence "
+                       "condition of the temporal join (ON ... = %s.%s)",
+                       name, t->name, name);
+    }
+    j->temporal = true;
+    j->lt_col = at->input;
+    j->rt_col = rt;
+    return j;
+}
+
 rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                          rel *(*plan_from)(plan_ctx *, const rill__sql_from *))
 {
@@ -310,8 +370,16 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                                "condition with ON)");
     if (f->lateral || f->u.join.right->lateral)
         return ERR(pc, f->u.join.right->pos, "LATERAL joins are not supported yet");
+    const rill__sql_from *rf = f->u.join.right;
+    bool temporal = rf->kind == RILL_SQL_F_TABLE && rf->u.table.system_time;
+    rill__sql_from plain; /* the versioned table itself */
+    if (temporal) {
+        plain = *rf;
+        plain.u.table.system_time = NULL;
+        rf = &plain;
+    }
     rel *l = plan_from(pc, f->u.join.left);
-    rel *r = l ? plan_from(pc, f->u.join.right) : NULL;
+    rel *r = l ? plan_from(pc, rf) : NULL;
     if (!r)
         return NULL;
     rel *j = rill__arena_alloc(pc->a, sizeof *j);
@@ -323,6 +391,7 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
     j->inputs = rill__arena_alloc(pc->a, 2 * sizeof *j->inputs);
     j->inputs[0] = l;
     j->inputs[1] = r;
+    j->temporal = temporal; /* (checked once the keys are known) */
     j->n_cols = l->n_cols + r->n_cols;
     j->cols = rill__arena_alloc(pc->a, (size_t)(j->n_cols + 1) * sizeof *j->cols);
     /* ON is bound over the inputs' columns as they are (a pair is two whole rows) */
@@ -343,10 +412,12 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
             if (!(v[i]->op == RILL_SQLX_LITERAL && !v[i]->lit_null && v[i]->lit)) /* TRUE */
                 add_conjunct(pc, j, v[i]);
     } /* (the parser asks an INNER or OUTER join for its ON or USING) */
+    if (temporal && !temporal_join(pc, f, j))
+        return NULL;
     find_window_join(j);
     find_interval_join(j);
-    /* a window join's and an interval join's output is final: append-only, outer or not */
-    j->updates = j->we_key >= 0 || j->interval
+    /* a window, interval or temporal join's output is final: append-only, outer or not */
+    j->updates = j->we_key >= 0 || j->interval || j->temporal
                      ? false
                      : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
     join_cols(pc, j);
@@ -389,6 +460,7 @@ typedef struct join_cfg {
     int kind;
     int we_key;           /* a window join: the key that is window_end (else -1) */
     bool interval;        /* an interval join: lo <= left's time - right's <= hi */
+    bool temporal;        /* an event-time temporal join: the right's versions by time */
     int tcol[2];          /* its time field of each side's rows */
     int64_t lo, hi;
     int n_keys;           /* leading key columns of each side's rows */
@@ -478,7 +550,7 @@ static int join_open(rill_ctx *ctx)
     const join_cfg *jc = rill_ctx_user(ctx);
     join_local *jl = rill__xcalloc(1, sizeof *jl);
     rill_ctx_set_local(ctx, jl);
-    jl->prefix = jc->interval ? 8 : 0;
+    jl->prefix = jc->interval || jc->temporal ? 8 : 0;
     for (int s = 0; s < 2; s++) {
         jl->schema[s] = schema_from(&jc->in[s]);
         jl->row[s] = rill__batch_new(jl->schema[s], 1);
@@ -814,6 +886,138 @@ static int interval_expire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
     return 0;
 }
 
+/* ---- event-time temporal joins ---- */
+
+/* A version of the right side: its time and its row (off, len in the versions' bytes), or a
+ * deletion. */
+typedef struct version {
+    int64_t time;
+    size_t off, len;
+    bool deleted;
+} version;
+
+typedef struct versions {
+    version *v;
+    size_t n, cap;
+    rill__buf bytes;
+} versions;
+
+static int collect_version(void *arg, const void *ukey, size_t ukey_len, const void *val,
+                           size_t len)
+{
+    versions *vs = arg;
+    if (ukey_len != 8 || len < 1)
+        return 0;
+    rill__grow((void **)&vs->v, &vs->cap, vs->n + 1, sizeof *vs->v);
+    version *v = &vs->v[vs->n++];
+    memcpy(&v->time, ukey, 8);
+    v->deleted = ((const char *)val)[0] != 0;
+    v->off = vs->bytes.len;
+    v->len = len - 1;
+    rill__buf_append(&vs->bytes, (const char *)val + 1, len - 1);
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    int64_t x = ((const version *)a)->time, y = ((const version *)b)->time;
+    return (x > y) - (x < y);
+}
+
+/* A temporal join's row: the left's wait for the watermark to pass their time (a timer then);
+ * the right's are versions of their key, from their time on (-U is followed by its +U). */
+static int temporal_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const rill_row *x,
+                        int side)
+{
+    if (rill_row_is_null(x, jc->tcol[side]))
+        return side == 0 && jc->outer[0] ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, 0, 1) : 0;
+    int64_t t = (int64_t)x->v[jc->tcol[side]];
+    rill_rowkind kind = rill_row_kind(x);
+    int rc;
+    if (side == 1) {
+        if (kind == RILL_ROW_UPDATE_BEFORE)
+            return 0;
+        jl->enc.len = 0;
+        rill__buf_putc(&jl->enc, kind == RILL_ROW_DELETE ? 1 : 0);
+        if (kind != RILL_ROW_DELETE)
+            rill__row_encode(x, &jl->enc);
+        rc = rill_map_put(ctx, jc->rows[1], &t, 8, jl->enc.data, jl->enc.len);
+        return rc < 0 ? rc : rill_timer_event(ctx, t); /* its older versions go then */
+    }
+    jl->enc.len = 0;
+    rill__buf_append(&jl->enc, &t, 8);
+    rill__row_encode(x, &jl->enc);
+    if ((rc = store(ctx, jc, 0, &jl->enc, 1, 0)) < 0)
+        return rc;
+    return rill_timer_event(ctx, t);
+}
+
+/* The watermark has passed ts: the left's rows of time ts or before are joined with the
+ * version of their time (the last at or before it), or padded (LEFT) when there is none or it
+ * does not meet the condition; then the versions no left row can need any more go. */
+static int temporal_fire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
+{
+    const join_cfg *jc = rill_ctx_user(ctx);
+    join_local *jl = rill_ctx_local(ctx);
+    if (domain != RILL_EVENT_TIME)
+        return 0;
+    versions vs = {0};
+    int rc = rill_map_iterate(ctx, jc->rows[1], collect_version, &vs);
+    if (rc >= 0 && vs.n > 1)
+        qsort(vs.v, vs.n, sizeof *vs.v, by_time);
+    /* the left's rows aside, each with its candidate: the version of its time */
+    if (rc >= 0)
+        rc = collect_side(ctx, jc, jl, 0);
+    cand *lefts = jl->cands;
+    size_t n_left = jl->n_cands;
+    rill__buf left_bytes = jl->cand_bytes;
+    jl->cands = NULL, jl->n_cands = jl->cap_cands = 0;
+    jl->cand_bytes = (rill__buf){0};
+    for (size_t i = 0; i < n_left && rc >= 0; i++) {
+        cand *lc = &lefts[i];
+        if (lc->time > ts)
+            continue;
+        const version *v = NULL;
+        for (size_t k = 0; k < vs.n && vs.v[k].time <= lc->time; k++)
+            v = &vs.v[k];
+        rill_row l, o;
+        if ((rc = row_at(jl, 0, &left_bytes, lc, &l)) < 0)
+            break;
+        bool met = false;
+        if (v && !v->deleted) { /* the version as the one candidate */
+            jl->n_cands = 0;
+            jl->cand_bytes.len = 0;
+            rill__grow((void **)&jl->cands, &jl->cap_cands, 1, sizeof *jl->cands);
+            jl->cands[0] = (cand){.count = 1};
+            rill__buf_append(&jl->cand_bytes, vs.bytes.data + v->off, v->len);
+            jl->n_cands = 1;
+            if ((rc = judge(ctx, jc, jl, &l, 0)) < 0 ||
+                (rc = cand_row(jl, 1, &jl->cands[0], &o)) < 0)
+                break;
+            met = jl->cands[0].match;
+        }
+        if (met)
+            rc = emit_pairs(ctx, jc, RILL_ROW_INSERT, &l, 0, &o, lc->count);
+        else if (jc->outer[0])
+            rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &l, 0, lc->count);
+        if (rc >= 0)
+            rc = rill_map_remove(ctx, jc->rows[0], left_bytes.data + lc->key_off, lc->len);
+    }
+    /* versions before the last one at or before ts serve no row to come (those come after
+     * ts); that one too when it is a deletion */
+    size_t last = vs.n;
+    for (size_t k = 0; k < vs.n && vs.v[k].time <= ts; k++)
+        last = k;
+    for (size_t k = 0; last < vs.n && k <= last && rc >= 0; k++)
+        if (k < last || vs.v[k].deleted)
+            rc = rill_map_remove(ctx, jc->rows[1], &vs.v[k].time, 8);
+    free(lefts);
+    rill__buf_free(&left_bytes);
+    free(vs.v);
+    rill__buf_free(&vs.bytes);
+    return rc < 0 ? rc : 0;
+}
+
 static int join_row(rill_ctx *ctx, const rill_row *x, int side)
 {
     const join_cfg *jc = rill_ctx_user(ctx);
@@ -832,6 +1036,8 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
         return window_row(ctx, jc, jl, x, side);
     if (jc->interval)
         return interval_row(ctx, jc, jl, x, side);
+    if (jc->temporal)
+        return temporal_row(ctx, jc, jl, x, side);
     int rc = collect_side(ctx, jc, jl, other);
     if (rc < 0)
         return rc;
@@ -952,6 +1158,7 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     jc->kind = r->join_kind;
     jc->we_key = r->we_key;
     jc->interval = r->interval;
+    jc->temporal = r->temporal;
     jc->lo = r->ilo;
     jc->hi = r->ihi;
     jc->n_keys = RILL_MAX(r->n_jkeys, 1);
@@ -1005,10 +1212,13 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
         j = rill_stream_on_timer(j, window_fire);
     else if (jc->interval)
         j = rill_stream_on_timer(j, interval_expire);
+    else if (jc->temporal)
+        j = rill_stream_on_timer(j, temporal_fire);
     /* its uid: the kind, the keys' and each side's rows' types */
     rill__buf d = {0};
-    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d interval=%d", kind_names[jc->kind],
-                     r->n_jkeys, ttl > 0, jc->we_key, jc->interval);
+    rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d interval=%d temporal=%d",
+                     kind_names[jc->kind], r->n_jkeys, ttl > 0, jc->we_key, jc->interval,
+                     jc->temporal);
     for (int s = 0; s < 2; s++) {
         rill__buf_printf(&d, "; side %d:", s);
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {

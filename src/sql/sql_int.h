@@ -229,6 +229,9 @@ struct rel {
     bool interval;
     int lt_col, rt_col;
     int64_t ilo, ihi;
+    /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
+     * right's versions by its rowtime rt_col */
+    bool temporal;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of

@@ -471,6 +471,85 @@ def test_interval_joins(tmp):
                    sorted((got - every).elements())[:3], r)
 
 
+# ---- event-time temporal joins -------------------------------------------------------------------
+
+TEMPORAL_SQL = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE orders (id INT, cur STRING, amount INT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(o)s', 'format' = 'csv');
+CREATE TABLE rates (cur STRING, rate INT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND, PRIMARY KEY (cur) NOT ENFORCED)
+  WITH ('connector' = 'filesystem', 'path' = '%(r)s', 'format' = 'csv');
+CREATE TABLE o (id INT, rate INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s',
+  'format' = 'csv');
+"""
+
+TEMPORAL_JOIN = {
+    "inner": "INSERT INTO o SELECT orders.id, r.rate FROM orders JOIN rates FOR SYSTEM_TIME AS "
+             "OF orders.ts AS r ON orders.cur = r.cur AND orders.amount < r.rate * 3;",
+    "left": "INSERT INTO o SELECT orders.id, r.rate FROM orders LEFT JOIN rates FOR SYSTEM_TIME "
+            "AS OF orders.ts AS r ON r.cur = orders.cur;",
+}
+
+
+def test_temporal_joins(tmp):
+    """Event-time temporal joins of orders with the versions of a rates table (a primary key
+    and a rowtime): each order on time gets the rate of its currency valid at its time (the
+    last version at or before it) when it meets the condition, padded (LEFT) when there is
+    none; an order that may be late gets one of its currency's rates or none. At parallelism 1
+    and 3, checkpoints on and off."""
+    rng = seeded_rng("sql-temporal-join")
+    curs = ["EUR", "USD", "GBP", "JPY", "CHF", "XXX"]
+    rates, t = [], T0
+    for _ in range(150):  # versions in time order but for a jitter under the watermark's delay
+        t += rng.randint(0, 400)
+        rates.append((rng.choice(curs[:5]), rng.randint(1, 100), t - rng.randint(0, 900)))
+    orders, _ = timed_table(rng, 0, 600, True)
+    orders = [(i, rng.choice(curs), rng.randint(1, 300), ts) for i, _, ts in orders]
+    maybe = late_rows([(i, c, ts) for i, c, _, ts in orders])
+    po, pr = os.path.join(tmp, "orders.csv"), os.path.join(tmp, "rates.csv")
+    write(po, "".join("%d,%s,%d,%s\n" % (i, c, a, ts_text(t)) for i, c, a, t in orders))
+    write(pr, "".join("%s,%d,%s\n" % (c, v, ts_text(t)) for c, v, t in rates))
+    versions = {}
+    for c, v, tv in rates:  # the last row of a time wins
+        versions.setdefault(c, {})[tv] = v
+
+    def rate_at(c, tt):
+        times = [tv for tv in versions.get(c, {}) if tv <= tt]
+        return versions[c][max(times)] if times else None
+
+    for kind, q in TEMPORAL_JOIN.items():
+        want = Counter()
+        for i, c, a, tt in orders:
+            if i in maybe:
+                continue
+            v = rate_at(c, tt)
+            if v is not None and (kind == "left" or a < v * 3):
+                want[(str(i), str(v))] += 1
+            elif kind == "left":
+                want[(str(i), "")] += 1
+        for par, ckpt in ((1, False), (3, True)):
+            out = os.path.join(tmp, "t-%s-%d" % (kind, par))
+            script = os.path.join(tmp, "t-%s-%d.sql" % (kind, par))
+            write(script, TEMPORAL_SQL % {"o": po, "r": pr, "out": out, "batch": 16} + q + "\n")
+            args = ["run", "-p", str(par)]
+            if ckpt:
+                args += ["--checkpoint-dir", os.path.join(tmp, "ck-t-%s" % kind),
+                         "--checkpoint-interval", "20"]
+            r = run(args + [script])
+            expect_rc(r, 0)
+            got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
+            what = "%s temporal join at p%d" % (kind, par)
+            late_got = Counter({p: n for p, n in got.items() if int(p[0]) in maybe})
+            compare(want, got - late_got, what + ": the orders on time", r)
+            by_id = {i: c for i, c, _, _ in orders}
+            for (i, v), n in late_got.items():
+                ok = n == 1 and (v == "" or int(v) in versions.get(by_id[int(i)], {}).values())
+                expect(ok, what + ": order %s (maybe late) once with a rate of its currency"
+                       % i, "once", (v, n), r)
+
+
 # ---- kill -9 and --resume, savepoints -------------------------------------------------------
 
 PACED_SQL = """
@@ -625,5 +704,6 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
+          test_temporal_joins,
           test_kill_and_resume,
           test_savepoint_rescaled, test_state_ttl, test_errors])
