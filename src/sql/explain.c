@@ -316,6 +316,14 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=true, leftLowerBound=%lld, "
                                 "leftUpperBound=%lld, leftTimeIndex=%d, rightTimeIndex=%d], ",
                              (long long)r->ilo, (long long)r->ihi, r->lt_col, r->rt_col);
+            if (r->i_we) /* a bound Flink does not use: it plans a regular join */
+                rill__buf_printf(b, "bound=[the %s time is a window aggregation's window_end, "
+                                    "no time attribute in Flink (a regular join there): its rows "
+                                    "come before the watermark passes it, so it bounds the "
+                                    "state as a rowtime does], ",
+                                 r->i_we == 3 ? "left's and the right's"
+                                 : r->i_we == 1 ? "left's"
+                                                : "right's");
         } else {
             rill__buf_printf(b, "Join(");
         }

@@ -217,7 +217,15 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
     *col = *side ? x->input - nl : x->input;
     const rill__sql_ltype *t = j->inputs[*side]->cols[*col].type;
     /* event time in ms: TIMESTAMP(p <= 3) (a finer one holds nanoseconds) */
-    return t->attr == RILL_SQLA_ROWTIME && t->root == RILL_SQLT_TIMESTAMP && t->precision <= 3;
+    if (t->root != RILL_SQLT_TIMESTAMP || t->precision > 3)
+        return false;
+    if (t->attr == RILL_SQLA_ROWTIME)
+        return true;
+    /* the window_end of an event-time window aggregation: no time attribute in Flink, but its
+     * rows come before the watermark that passes it, so it bounds state as one (Nexmark q7) */
+    int prop = 0;
+    const rel *w = window_of(j->inputs[*side], *col, &prop);
+    return w && w->kind == REL_WINDOW_AGG && prop == 2 && w->window.domain == RILL_EVENT_TIME;
 }
 
 /* An interval join (Flink's): both inputs append-only, and conjuncts of the condition bound one
@@ -284,6 +292,8 @@ static void find_interval_join(rel *j)
     j->rt_col = rcol;
     j->ilo = lo;
     j->ihi = hi;
+    j->i_we = (j->inputs[0]->cols[lcol].type->attr != RILL_SQLA_ROWTIME) |
+              (j->inputs[1]->cols[rcol].type->attr != RILL_SQLA_ROWTIME) << 1;
 }
 
 /* The join's columns: the left's then the right's, time attributes made plain timestamps (a

@@ -229,6 +229,7 @@ struct rel {
     bool interval;
     int lt_col, rt_col;
     int64_t ilo, ihi;
+    int i_we; /* bit 0 (left), 1 (right): that time is a window aggregation's window_end */
     /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
      * right's versions by its rowtime rt_col */
     bool temporal;

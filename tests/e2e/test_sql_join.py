@@ -390,6 +390,11 @@ INTERVAL_JOIN = {
     "left": ("INSERT INTO o SELECT A.id, B.id FROM A LEFT JOIN B ON A.k = B.k AND B.ts BETWEEN "
              "A.ts AND A.ts + INTERVAL '0.8' SECOND;",
              lambda x, y: x[2] <= y[2] <= x[2] + 800),
+    # the window_end of a window aggregation as the bound (Nexmark q7's shape)
+    "window_end": ("INSERT INTO o SELECT A.id, CAST(W.n AS INT) FROM A JOIN (SELECT k, "
+                   "COUNT(*) AS n, window_end AS we FROM TABLE(TUMBLE(TABLE B, DESCRIPTOR(ts), "
+                   "INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end) W ON A.k = W.k "
+                   "AND A.ts BETWEEN W.we - INTERVAL '1' SECOND AND W.we;", None),
     "full": ("INSERT INTO o SELECT A.id, B.id FROM A FULL JOIN B ON A.k = B.k AND A.ts >= "
              "B.ts - INTERVAL '0.3' SECOND AND A.ts <= B.ts + INTERVAL '0.3' SECOND;",
              lambda x, y: y[2] - 300 <= x[2] <= y[2] + 300),
@@ -407,7 +412,11 @@ def late_rows(rows):
     return late
 
 
-def interval_pairs(kind, a, b):
+def interval_pairs(kind, a, b, b_window_late=()):
+    if kind == "window_end":  # b's windows (its window-late rows dropped), then the pairs
+        n = Counter((k, t - t % SIZE + SIZE) for i, k, t in b if i not in b_window_late)
+        return Counter((str(x[0]), str(c)) for x in a for (k, we), c in n.items()
+                       if k == x[1] and we - 1000 <= x[2] <= we)
     cond = INTERVAL_JOIN[kind][1]
     out, matched = Counter(), set()
     for x in a:
@@ -434,15 +443,20 @@ def test_interval_joins(tmp):
     data = {}
     for late in (False, True):
         a, _ = timed_table(rng, 0, 500, late)
-        b, _ = timed_table(rng, 5000, 400, late)
+        b, window_late = timed_table(rng, 5000, 400, late)
         ma, mb = late_rows(a), late_rows(b)
+        data["window_late", late] = window_late
         pa, pb = os.path.join(tmp, "ia%d.csv" % late), os.path.join(tmp, "ib%d.csv" % late)
         write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
         write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
         data[late] = (a, b, ma | mb, pa, pb)
-    cases = [("inner", True), ("strict", True), ("left", False), ("full", False)]
+    cases = [("inner", True), ("strict", True), ("left", False), ("full", False),
+             ("window_end", False)]
     for n, (kind, late) in enumerate(cases):
         a, b, maybe, pa, pb = data[late]
+        if kind == "window_end":  # A on time; B's late rows are dropped by its windows
+            a, b, maybe, _, pb = data[True]
+            a, _, _, pa, _ = data[False]
         for par, ckpt in ((1, False), (3, True)):
             out = os.path.join(tmp, "i%d-%d" % (n, par))
             script = os.path.join(tmp, "i%d-%d.sql" % (n, par))
@@ -461,6 +475,9 @@ def test_interval_joins(tmp):
             expect_rc(r, 0)
             got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
             what = "%s interval join at p%d" % (kind, par)
+            if kind == "window_end":
+                compare(interval_pairs(kind, a, b, data["window_late", True]), got, what, r)
+                continue
             if not late:
                 compare(interval_pairs(kind, a, b), got, what, r)
                 continue
