@@ -126,6 +126,8 @@ static int changelog_mode(const rel *r)
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
     case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
         m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
+        if (r->lookup)
+            return changelog_mode(r->inputs[0]);
         if (r->we_key >= 0 || r->interval || r->temporal) /* their rows are final */
             return MODE_I;
         return r->join_kind == RILL_SQL_J_INNER ? m : m | MODE_D;
@@ -309,6 +311,11 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                                 "offset=[%lld ms])], ",
                              wk, (long long)w->size_ms, (long long)w->slide_ms,
                              (long long)w->offset_ms);
+        } else if (r->lookup) { /* Flink's LookupJoin(table=[...], joinType=[...], ...) */
+            rill__buf_printf(b, "LookupJoin(table=[default_catalog.default_database.%s], "
+                                "cache=[the whole table in each subtask, read again after "
+                                "lookup.join.cache.ttl], ",
+                             r->inputs[1]->table->name);
         } else if (r->temporal) { /* Flink's TemporalJoin(joinType=[...], where=[...]) */
             rill__buf_printf(b, "TemporalJoin(time=[%s AS OF %s], ", r->cols[r->lt_col].name,
                              r->inputs[1]->cols[r->rt_col].name);
@@ -344,9 +351,12 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         put_cols(b, r);
         rill__buf_printf(b, "], leftInputSpec=[NoUniqueKey], rightInputSpec=[NoUniqueKey], "
                             "parallelism=[%d], keyed by [%s], state=[%s]",
-                         r->n_jkeys ? par : 1,
-                         r->n_jkeys ? "the join key" : "(one group: no equality in ON)",
-                         r->we_key >= 0 ? "each side's rows per join key and window, joined "
+                         r->n_jkeys || r->lookup ? par : 1,
+                         r->lookup ? "(none: the input's subtasks look the keys up)"
+                         : r->n_jkeys ? "the join key"
+                                      : "(one group: no equality in ON)",
+                         r->lookup ? "none (the table is read again after a restart)"
+                         : r->we_key >= 0 ? "each side's rows per join key and window, joined "
                                           "and dropped when the watermark passes the window's "
                                           "end; late rows dropped"
                          : r->temporal ? "the left's rows until the watermark passes their "
@@ -388,8 +398,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     char *child_lead = rill__xasprintf("%s+- ", pre), *child_pre = rill__xasprintf("%s   ", pre);
     if (r->input)
         put_rel(pc, b, r->input, child_lead, child_pre, par, modes);
-    for (int i = 0; i < r->n_inputs; i++) {
-        bool last = i + 1 == r->n_inputs;
+    int n_in = r->kind == REL_JOIN && r->lookup ? 1 : r->n_inputs; /* (its table: not a stream) */
+    for (int i = 0; i < n_in; i++) {
+        bool last = i + 1 == n_in;
         char *l = rill__xasprintf("%s%s", pre, last ? "+- " : ":- ");
         char *p = rill__xasprintf("%s%s", pre, last ? "   " : ":  ");
         put_rel(pc, b, r->inputs[i], l, p, par, modes);

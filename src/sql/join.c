@@ -182,7 +182,7 @@ static bool window_key(const rel *j, int i, int prop, const rill_window_spec **w
 static void find_window_join(rel *j)
 {
     j->we_key = -1;
-    if (j->temporal)
+    if (j->temporal || j->lookup)
         return;
     const rill_window_spec *w = NULL;
     bool start = false;
@@ -235,7 +235,7 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
 static void find_interval_join(rel *j)
 {
     j->interval = false;
-    if (j->temporal || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
+    if (j->temporal || j->lookup || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
         return;
     rill__sql_rex *v[64];
     int n = 0;
@@ -337,11 +337,26 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
         return ERR(pc, rf->u.table.system_time->pos,
                    "FOR SYSTEM_TIME AS OF takes a time attribute of the left input (its rowtime "
                    "or a PROCTIME() column)");
-    if (at->type->attr == RILL_SQLA_PROCTIME)
-        return ERR(pc, rf->u.table.system_time->pos,
-                   "Processing-time temporal (lookup) joins are not supported yet");
     if (j->join_kind != RILL_SQL_J_INNER && j->join_kind != RILL_SQL_J_LEFT)
         return ERR(pc, f->pos, "Temporal join only support INNER JOIN and LEFT JOIN");
+    if (at->type->attr == RILL_SQLA_PROCTIME) { /* a lookup join */
+        const sql_option *c = r->kind == REL_SCAN
+                                  ? rill__sql_table_option(r->table, "connector")
+                                  : NULL;
+        if (!c && r->kind == REL_SCAN)
+            c = rill__sql_table_option(r->table, "connector.type");
+        if (!c || strcmp(c->value, "filesystem"))
+            return ERR(pc, rf->pos,
+                       "A lookup join (FOR SYSTEM_TIME AS OF a processing time) reads a "
+                       "filesystem table itself so far (not a view, a table with computed "
+                       "columns, or another connector's)");
+        if (!j->n_jkeys)
+            return ERR(pc, f->pos, "A lookup join needs an equality of the two inputs' "
+                                   "columns in its ON clause (the lookup keys)");
+        j->lookup = true;
+        j->temporal = false;
+        return j;
+    }
     if (l->updates)
         return ERR(pc, f->pos, "An event-time temporal join needs an append-only left input");
     const sql_table *t = table_of(r);
@@ -426,8 +441,10 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
         return NULL;
     find_window_join(j);
     find_interval_join(j);
-    /* a window, interval or temporal join's output is final: append-only, outer or not */
-    j->updates = j->we_key >= 0 || j->interval || j->temporal
+    /* a window, interval or temporal join's output is final: append-only, outer or not; a
+     * lookup join's rows are its input's, with their kinds */
+    j->updates = j->lookup ? l->updates
+                 : j->we_key >= 0 || j->interval || j->temporal
                      ? false
                      : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
     join_cols(pc, j);
@@ -579,36 +596,10 @@ static int join_open(rill_ctx *ctx)
     return 0;
 }
 
-static void set_present(rill_row *r, int f)
-{
-    r->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
-}
-
-/* Field sf of src into field df of dst (a NULL stays NULL: dst's fields start NULL). */
-static int copy_field(rill_row *dst, int df, const rill_row *src, int sf)
-{
-    if (rill_row_is_null(src, sf))
-        return 0;
-    if (src->batch->schema->fields[sf].in_bytes) {
-        size_t n;
-        const char *p = rill__batch_str(src->batch, src->v[sf], &n);
-        int rc = rill__batch_put_bytes(dst->batch, p, n, &dst->v[df]);
-        if (rc)
-            return rc;
-    } else {
-        dst->v[df] = src->v[sf];
-    }
-    set_present(dst, df);
-    return 0;
-}
-
 /* A side's columns (after its keys) of row src into dst from field first. */
 static int copy_side(const join_cfg *jc, rill_row *dst, int first, const rill_row *src, int side)
 {
-    int rc = 0;
-    for (int i = 0; i < jc->n[side] && rc == 0; i++)
-        rc = copy_field(dst, first + i, src, jc->n_keys + i);
-    return rc;
+    return rill__row_copy_fields(dst, first, src, jc->n_keys, jc->n[side]);
 }
 
 /* Emits one row of the kind: the left's columns from l, the right's from r (NULL: padded). */

@@ -989,6 +989,50 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
     return opts;
 }
 
+int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
+                         rill_file_opts *fo)
+{
+    const sql_option *path = rill__sql_table_option(t, "path");
+    if (!path)
+        path = rill__sql_table_option(t, "connector.path");
+    const sql_option *fmt = rill__sql_table_option(t, "format");
+    if (!fmt)
+        fmt = rill__sql_table_option(t, "format.type");
+    if (!path || !fmt)
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': the filesystem connector needs 'path' and 'format'",
+                             t->name);
+    *fo = (rill_file_opts){.no_header = true};
+    if (!strcmp(fmt->value, "csv")) {
+        fo->format = RILL_FMT_CSV;
+        const sql_option *d = rill__sql_table_option(t, "csv.field-delimiter");
+        if (d && strlen(d->value) == 1)
+            fo->delimiter = d->value[0];
+    } else if (!strcmp(fmt->value, "json")) {
+        fo->format = RILL_FMT_JSON;
+    } else {
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': format '%s' is not supported (csv, json)", t->name,
+                             fmt->value);
+    }
+    const char *pv = path->value;
+    if (!strncmp(pv, "file://", 7)) { /* a file:// URI: its absolute path (Flink's) */
+        pv += 7;
+        if (*pv != '/')
+            return rill__err_set(pc->err, RILL_ECONFIG,
+                                 "table '%s': 'path' = '%s' is not a file:// URI with an "
+                                 "absolute path (file:///dir)",
+                                 t->name, path->value);
+    } else if (strstr(pv, "://")) {
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': 'path' = '%s': only local paths and file:// URIs are "
+                             "supported",
+                             t->name, pv);
+    }
+    *path_out = pv;
+    return 0;
+}
+
 /* A table's source, by its 'connector' option. */
 static rill_stream *build_source(plan_ctx *pc, rel *r);
 
@@ -1159,34 +1203,10 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     rill_stream *s = NULL;
     bool upsert = !strcmp(conn->value, "upsert-kafka");
     if (!strcmp(conn->value, "filesystem")) {
-        const sql_option *path = rill__sql_table_option(t, "path");
-        if (!path)
-            path = rill__sql_table_option(t, "connector.path");
-        const sql_option *fmt = rill__sql_table_option(t, "format");
-        if (!fmt)
-            fmt = rill__sql_table_option(t, "format.type");
-        if (!path || !fmt) {
+        const char *path;
+        rill_file_opts fo;
+        if (rill__sql_fs_options(pc, t, &path, &fo) != 0) {
             rill_schema_free(schema);
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "table '%s': the filesystem connector needs "
-                          "'path' and 'format'",
-                          t->name);
-            return NULL;
-        }
-        rill_file_opts fo = {.no_header = true};
-        if (!strcmp(fmt->value, "csv")) {
-            fo.format = RILL_FMT_CSV;
-            const sql_option *d = rill__sql_table_option(t, "csv.field-delimiter");
-            if (d && strlen(d->value) == 1)
-                fo.delimiter = d->value[0];
-        } else if (!strcmp(fmt->value, "json")) {
-            fo.format = RILL_FMT_JSON;
-        } else {
-            rill_schema_free(schema);
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "table '%s': format '%s' is not supported "
-                          "(csv, json)",
-                          t->name, fmt->value);
             return NULL;
         }
         if (fo.format == RILL_FMT_JSON) { /* keys name the fields: the columns' names */
@@ -1194,7 +1214,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
             if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
                 return NULL;
         }
-        s = rill_source_file(pc->s->env, path->value, schema, &fo);
+        s = rill_source_file(pc->s->env, path, schema, &fo);
         if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
             rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
@@ -1529,7 +1549,7 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
     case REL_JOIN:
-        return rill__sql_build_join(pc, r);
+        return r->lookup ? rill__sql_build_lookup(pc, r) : rill__sql_build_join(pc, r);
     case REL_UNION: {
         rill_stream **in = rill__arena_alloc(pc->a, (size_t)r->n_inputs * sizeof *in);
         for (int i = 0; i < r->n_inputs; i++)

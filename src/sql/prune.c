@@ -210,7 +210,7 @@ static void collect(plan_ctx *pc, const rel *r, const bool *out_used)
         return;
     }
     if (r->kind == REL_JOIN) {
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < 2 - r->lookup; s++) { /* (a lookup join reads its table itself) */
             bool *in_used = rill__xcalloc((size_t)r->inputs[s]->n_cols + 1, sizeof *in_used);
             join_needs(r, out_used, s, in_used);
             collect(pc, r->inputs[s], in_used);
@@ -412,7 +412,7 @@ static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **
         for (int i = 0; i < r->n_inputs && rc == 0; i++)
             rc = apply_input(pc, r, &r->inputs[i], out_used);
     else if (r->kind == REL_JOIN) /* each side narrowed, then widened back by a calc */
-        for (int s = 0; s < 2 && rc == 0; s++) {
+        for (int s = 0; s < 2 - r->lookup && rc == 0; s++) {
             bool *in_used = rill__xcalloc((size_t)r->inputs[s]->n_cols + 1, sizeof *in_used);
             join_needs(r, out_used, s, in_used);
             rc = apply_input(pc, r, &r->inputs[s], in_used);

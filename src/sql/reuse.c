@@ -158,8 +158,8 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
     case REL_UNION:
         break;
     case REL_JOIN:
-        rill__buf_printf(b, " j%d/%d/%d/%d/%d/%d/%d", r->join_kind, r->n_jkeys, r->we_key,
-                         r->interval, r->temporal, r->lt_col, r->rt_col);
+        rill__buf_printf(b, " j%d/%d/%d/%d/%d/%d/%d/%d", r->join_kind, r->n_jkeys, r->we_key,
+                         r->interval, r->temporal, r->lookup, r->lt_col, r->rt_col);
         for (int i = 0; i < r->n_jkeys; i++) {
             put_rex(b, a, r->lkeys[i], by_name);
             put_rex(b, a, r->rkeys[i], by_name);

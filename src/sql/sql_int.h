@@ -233,6 +233,9 @@ struct rel {
     /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
      * right's versions by its rowtime rt_col */
     bool temporal;
+    /* a lookup join (right FOR SYSTEM_TIME AS OF the left's PROCTIME()): inputs[1] is the
+     * scan of a filesystem table, read whole by the operator, not a stream */
+    bool lookup;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of
@@ -304,6 +307,13 @@ rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
                                          rill__sql_rex *const *outs, int n_keys);
+/* A filesystem table's path and file options (its 'path', 'format' and format options, or
+ * their legacy keys): 0, or RILL_ECONFIG naming the table in pc->err (planner.c). */
+int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
+                         rill_file_opts *fo);
+/* A lookup join (lookup.c): the rows of inputs[0] joined with the filesystem table read by
+ * inputs[1] (its scan), read whole by each subtask. */
+rill_stream *rill__sql_build_lookup(plan_ctx *pc, rel *r);
 /* SET 'table.exec.state.ttl' in ms (0: none), or RILL_ECONFIG in pc->err (group_agg.c). */
 int rill__sql_state_ttl(plan_ctx *pc, int64_t *ttl);
 const char *rill__sql_join_kind_name(int kind);

@@ -567,6 +567,62 @@ def test_temporal_joins(tmp):
                        % i, "once", (v, n), r)
 
 
+# ---- lookup joins ------------------------------------------------------------------------------
+
+LOOKUP_SQL = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE A (id INT, k INT, v STRING, p AS PROCTIME())
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE side (k BIGINT, name STRING, w INT)
+  WITH ('connector' = 'filesystem', 'path' = 'file://%(side)s', 'format' = '%(fmt)s');
+CREATE TABLE o (id INT, name STRING) WITH ('connector' = 'print', 'print-identifier' = 'o');
+"""
+
+LOOKUP_JOIN = {
+    "inner": "INSERT INTO o SELECT A.id, S.name FROM A JOIN side FOR SYSTEM_TIME AS OF A.p AS S "
+             "ON A.k = S.k AND S.w > A.id % 50;",
+    "left": "INSERT INTO o SELECT A.id, S.name FROM A LEFT JOIN side FOR SYSTEM_TIME AS OF A.p "
+            "AS S ON S.k = A.k + 1;",
+}
+
+
+def test_lookup_joins(tmp):
+    """Lookup joins (FOR SYSTEM_TIME AS OF a PROCTIME() column) against a CSV and a JSON
+    filesystem table with duplicate keys and a NULL key, inner with a condition and left, at
+    parallelism 1 and 3: each row of A with its table rows, as computed here."""
+    rng = seeded_rng("sql-lookup-join")
+    a, _ = gen_tables(rng, 300, 0)
+    side = [(None if i == 7 else rng.randrange(45), "n%d" % i, rng.randrange(0, 60))
+            for i in range(80)]
+    pa = os.path.join(tmp, "a.csv")
+    write(pa, "".join("%d,%s,%s\n" % (i, nul(k), v) for i, k, v in a))
+    import json
+    files = {"csv": os.path.join(tmp, "side.csv"), "json": os.path.join(tmp, "side.json")}
+    write(files["csv"], "".join("%s,%s,%d\n" % (nul(k), n, w) for k, n, w in side))
+    write(files["json"], "".join(json.dumps({"k": k, "name": n, "w": w}) + "\n"
+                                 for k, n, w in side))
+    for kind, q in LOOKUP_JOIN.items():
+        want = Counter()
+        for i, k, _ in a:
+            if kind == "inner":
+                m = [n for sk, n, w in side if k is not None and sk == k and w > i % 50]
+            else:
+                m = [n for sk, n, w in side if k is not None and sk == k + 1]
+            for n in m:
+                want["%d, %s" % (i, n)] += 1
+            if not m and kind == "left":
+                want["%d, null" % i] += 1
+        for fmt in ("csv", "json"):
+            for par in (1, 3):
+                script = os.path.join(tmp, "l-%s-%s-%d.sql" % (kind, fmt, par))
+                write(script, LOOKUP_SQL % {"a": pa, "side": files[fmt], "fmt": fmt,
+                                            "batch": 16} + q + "\n")
+                r = run(["run", "-p", str(par), script])
+                expect_rc(r, 0)
+                what = "%s lookup join of a %s table at p%d" % (kind, fmt, par)
+                compare(want, replay(r, "o", what), what, r)
+
+
 # ---- kill -9 and --resume, savepoints -------------------------------------------------------
 
 PACED_SQL = """
@@ -721,6 +777,6 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
-          test_temporal_joins,
+          test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
           test_savepoint_rescaled, test_state_ttl, test_errors])
