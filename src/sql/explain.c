@@ -124,6 +124,8 @@ static int changelog_mode(const rel *r)
         return MODE_I | MODE_U | (m & (MODE_U | MODE_D) ? MODE_D : 0);
     case REL_SCAN: /* an upsert-kafka table's, after its ChangelogNormalize */
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
+    case REL_RANK:
+        return rill__sql_rank_changelog(r);
     default:
         return MODE_I;
     }
@@ -276,6 +278,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     case REL_WINDOW_TVF:
         rill__buf_printf(b, "WindowTableFunction(...)");
         break;
+    case REL_RANK:
+        rill__sql_explain_rank(b, r, par, true);
+        break;
     case REL_LIMIT:
         rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);
         if (r->limit >= 0)
@@ -341,7 +346,7 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
         return rill__sql_error(pc->err, pc->text, inner->pos,
                                "EXPLAIN takes a query or an INSERT so far");
     rel *r = rill__sql_plan_query(pc, q);
-    if (r && rill__sql_push_down(pc, r))
+    if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
         r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;

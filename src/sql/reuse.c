@@ -157,6 +157,9 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
         break;
     case REL_UNION:
         break;
+    case REL_RANK:
+        rill__sql_rank_digest(b, r);
+        break;
     }
     if (r->input)
         put_rel(b, a, r->input, by_name);
