@@ -209,8 +209,11 @@ rill_stream *rill__sql_reuse_find(plan_ctx *pc, const rel *r, char **digest)
         return NULL;
     *digest = rill__sql_rel_digest(pc, r, false);
     for (size_t i = 0; i < s->n_subplans; i++)
-        if (!strcmp(s->subplans[i].digest, *digest))
+        if (!strcmp(s->subplans[i].digest, *digest)) {
+            free(*digest); /* found: nothing to record */
+            *digest = NULL;
             return s->subplans[i].stream;
+        }
     return NULL;
 }
 
