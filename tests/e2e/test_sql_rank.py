@@ -181,6 +181,9 @@ SELECT 'g', id, v, rn FROM (
 WHERE 5 >= rn;
 WITH r AS (SELECT k, id, ROW_NUMBER() OVER (PARTITION BY k ORDER BY w NULLS LAST) AS rn FROM t)
 SELECT 'e', k, id, rn FROM r WHERE rn = 2;
+SELECT 'h', k, COUNT(*), SUM(v) FROM (
+  SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t)
+WHERE rn <= 3 AND v IS NOT NULL GROUP BY k;
 """
 
 
@@ -195,11 +198,14 @@ def test_top_n_append_only(tmp):
     by_k = defaultdict(list)
     for row in rows:
         by_k[row[0]].append(row)
-    want_a, want_b, want_c, want_e = {}, {}, {}, {}
+    want_a, want_b, want_c, want_e, want_h = {}, {}, {}, {}, {}
     for k, g in by_k.items():
         top = ranked([x for x in g if x[2] is not None], lambda x: desc_num(x[2]))
         for n, x in enumerate(top[:3], 1):
             want_a[(k, str(n))] = [k, str(x[1]), str(x[2]), str(n)]
+        top3 = [x[2] for x in ranked(g, lambda x: desc_num(x[2]))[:3] if x[2] is not None]
+        if top3:  # NULLs rank last: a key's top 3 holds one only when it has no 3 values
+            want_h[k] = [k, str(len(top3)), str(sum(top3))]
         top = ranked(g, lambda x: (asc(x[2]), DescStr(x[3])))
         for x in top[:3]:
             if x[1] % 3:
@@ -227,6 +233,8 @@ def test_top_n_append_only(tmp):
         expect_table(want_g, got, what + ": the top 5 of all rows", r)
         got = replay(r, "e", lambda v: v[0], what + " e", ("+I", "-U", "+U"))
         expect_table(want_e, got, what + ": rank 2 (a constant) by w NULLS LAST", r)
+        got = replay(r, "h", lambda v: v[0], what + " h")
+        expect_table(want_h, got, what + ": COUNT and SUM of each key's top 3", r)
     run_all(tmp, "append", APPEND_SQL % {"inp": inp}, check)
 
 
