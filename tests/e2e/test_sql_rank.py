@@ -21,6 +21,7 @@ computed here on random inputs with many ties:
   file sink: the compacted topic and the committed rows equal the result computed here;
 - a savepoint at parallelism 2 restored at 1 or 3 (the same final tables), and the same
   savepoint refused by a query whose Top-N keeps another N, naming the operator;
+- table.exec.state.ttl: a key whose state expired starts again;
 - errors that name the place: RANK(), an unbounded ROW_NUMBER, an expression in OVER, a
   lower bound alone, a condition on the rank that is no bound, an updating Top-N into an
   append-only sink.
@@ -543,6 +544,50 @@ def test_savepoint_rescaled_and_changed_query(tmp):
         m.stop()
 
 
+# ---- state TTL --------------------------------------------------------------------------------
+
+TTL_SQL = """
+%(ttl)s
+CREATE TABLE t (k STRING, id BIGINT) WITH ('connector' = 'filesystem', 'path' = '%(inp)s',
+  'format' = 'csv');
+CREATE TEMPORARY FUNCTION slow AS 'slow' LANGUAGE C USING JAR '%(slow_so)s';
+CREATE VIEW s AS SELECT *, PROCTIME() AS p FROM t WHERE slow(id, 1) >= 0;
+SELECT 'f', k, id FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p) AS rn FROM s) WHERE rn = 1;
+SELECT 't', k, id, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY id DESC) AS rn FROM s) WHERE rn <= 2;
+"""
+
+
+def test_state_ttl(tmp):
+    """table.exec.state.ttl: with a TTL shorter than the time between two rows of a key (a
+    slow function sleeps 1 ms a row, 5 keys take turns), a key's state is gone when its next
+    row comes: the deduplication takes it as the key's first again, the Top-2 as its only row;
+    without, each key has its one first row and its Top-2 moves."""
+    inp = os.path.join(tmp, "t.csv")
+    write(inp, "".join("k%d,%d\n" % (i % 5, i) for i in range(200)))
+    got = {}
+    for ttl in ("", "SET 'table.exec.state.ttl' = '2 ms';"):
+        script = os.path.join(tmp, "ttl.sql")
+        write(script, TTL_SQL % {"ttl": ttl, "inp": inp, "slow_so": os.path.join(
+            os.environ.get("RILL_TEST_JOBS", ""), "sql_slow_udf.so")})
+        r = run(["run", "--batch-size", "1", script])
+        expect_rc(r, 0)
+        got[ttl] = (changelog(r, "f"), changelog(r, "t"))
+    firsts, tops = got[""]
+    expect(sorted(v for _, v in firsts) == [["k%d" % i, str(i)] for i in range(5)],
+           "without a TTL: the first row of each key", "5 rows", firsts)
+    expect(sum(k == "-U" for k, _ in tops) > 100, "without a TTL: the Top-2 moves",
+           "> 100 updates", len(tops))
+    firsts, tops = got["SET 'table.exec.state.ttl' = '2 ms';"]
+    expect(len(firsts) > 20 and all(k == "+I" for k, _ in firsts),
+           "with a TTL of 2 ms: a key's row after its state expired is a first again",
+           "> 20 rows +I", firsts[:30])
+    expect(sum(k == "+I" and v[2] == "1" for k, v in tops) > 20,
+           "with a TTL of 2 ms: a key's row after its state expired ranks first alone",
+           "> 20 +I of rank 1", tops[:30])
+
+
 # ---- errors -----------------------------------------------------------------------------------
 
 def test_errors(tmp):
@@ -588,4 +633,4 @@ def test_errors(tmp):
 if __name__ == "__main__":
     main([test_top_n_append_only, test_top_n_over_updates, test_deduplicate,
           test_nexmark_q18_q19, test_kill_and_resume, test_savepoint_rescaled_and_changed_query,
-          test_errors], need_jobs=True)
+          test_state_ttl, test_errors], need_jobs=True)
