@@ -542,6 +542,15 @@ RILL_API rill_keyed_stream *rill_stream_key_by(rill_stream *in, const char *fiel
 RILL_API rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_schema,
                                          rill_process_fn fn, void *user);
 
+/* Two keyed streams processed together (Flink's KeyedCoProcessFunction): a and b are keyed by
+ * keys of the same field types in the same order (their names may differ); rows of a go to
+ * fn1, rows of b to fn2, and the keyed state and timers of a key are shared by both
+ * (rill_stream_on_timer on the result sets the timer function). The watermark is the least of
+ * the two inputs', and checkpoint barriers are aligned over both. out_schema NULL keeps a's. */
+RILL_API rill_stream *rill_keyed_co_process(rill_keyed_stream *a, rill_keyed_stream *b,
+                                            const rill_schema *out_schema, rill_process_fn fn1,
+                                            rill_process_fn fn2, void *user);
+
 /* The rows a function emitted to tag (a stream with the tag's schema). */
 RILL_API rill_stream *rill_stream_side_output(rill_stream *s, const rill_output_tag *tag);
 

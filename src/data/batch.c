@@ -278,6 +278,49 @@ int rill_row_set_str(rill_row *r, int i, const char *s, size_t len)
     return 0;
 }
 
+void rill__row_encode(const rill_row *row, rill__buf *e)
+{
+    const rill_batch *b = row->batch;
+    size_t base = e->len, slots = base + b->null_words * 8;
+    rill__buf_append(e, row->nulls, b->null_words * 8);
+    rill__buf_append(e, row->v, b->n_fields * 8);
+    uint64_t off = 0;
+    for (uint32_t f = 0; f < b->n_fields; f++) {
+        uint64_t slot;
+        if (rill_row_is_null(row, (int)f)) {
+            slot = 0; /* whatever the slot held: equal rows, equal bytes */
+        } else if (b->schema->fields[f].in_bytes) {
+            size_t n;
+            const char *str = rill_row_str(row, (int)f, &n);
+            slot = off << 32 | (uint64_t)n;
+            rill__buf_append(e, str, n);
+            off += n;
+        } else {
+            continue;
+        }
+        memcpy(e->data + slots + f * 8, &slot, 8);
+    }
+}
+
+int rill__row_decode(rill_row *out, const void *enc)
+{
+    const rill_batch *b = out->batch;
+    const char *p = enc;
+    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
+    memcpy(out->nulls, p, b->null_words * 8);
+    memcpy(out->v, p + b->null_words * 8, b->n_fields * 8);
+    for (uint32_t f = 0; f < b->n_fields; f++) {
+        if (!b->schema->fields[f].in_bytes || rill_row_is_null(out, (int)f))
+            continue;
+        uint64_t slot = out->v[f];
+        int rc = rill_row_set_str(out, (int)f, p + fixed + (slot >> 32),
+                                  (size_t)(slot & 0xffffffffu));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int rill_row_copy(rill_row *dst, const rill_row *src)
 {
     const rill_schema *s = src->batch->schema;

@@ -147,6 +147,13 @@ rill_row rill__batch_append_copy(rill_batch *b, const rill_row *src);
 /* Copies n bytes into b's string area and returns the slot value (offset << 32 | n).
  * RILL_ELIMIT (as the return of the int form) past 4 GiB. */
 int rill__batch_put_bytes(rill_batch *b, const void *p, size_t n, uint64_t *slot_out);
+
+/* A row as bytes, to keep in state and read back into a batch of its schema: the null words,
+ * the slots (a NULL's 0, a string's its offset << 32 | length among the strings), then the
+ * strings' bytes. Equal rows encode to equal bytes (their kinds aside). encode appends to e;
+ * decode fills out (a row of a batch of the same schema) from enc: 0 or RILL_ENOMEM. */
+void rill__row_encode(const rill_row *row, rill__buf *e);
+int rill__row_decode(rill_row *out, const void *enc);
 /* Allocates hashes / timestamps arrays (not initialised) if not there yet. */
 void rill__batch_need_hashes(rill_batch *b);
 void rill__batch_need_ts(rill_batch *b);

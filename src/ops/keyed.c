@@ -10,6 +10,9 @@ typedef struct keyed_op {
     rill__keyed keyed;
     rill_process_fn fn;
     rill_timer_fn on_timer;
+    /* two inputs (co-process): the second's function and key fields */
+    rill_process_fn fn2;
+    rill__key_spec key2;
 } keyed_op;
 
 static int keyed_open(rill__operator *op)
@@ -22,17 +25,22 @@ static int keyed_open(rill__operator *op)
 static int keyed_process(rill__operator *op, rill_batch *b)
 {
     keyed_op *k = (keyed_op *)op;
-    rill__keyed_batch_start(&k->keyed, b);
+    bool second = op->input == 1 && k->fn2;
+    rill_process_fn fn = second ? k->fn2 : k->fn;
+    const rill__key_spec *spec = second ? &k->key2 : &k->keyed.key;
+    if (!second)
+        rill__keyed_batch_start(&k->keyed, b);
     op->ctx.can_emit = true;
     for (uint32_t i = 0; i < b->n_rows; i++) {
         rill_row in = rill__batch_row(b, i);
         op->in_has_ts = b->has_ts;
         if (b->has_ts)
             op->in_ts = b->ts[i];
-        rill__keyed_prefetch(&k->keyed, b, i);
-        rill__keyed_set_row(&k->keyed, b, i, &in);
+        if (!second)
+            rill__keyed_prefetch(&k->keyed, b, i);
+        rill__keyed_set_row_by(&k->keyed, spec, b, i, &in);
         const rill__user_site *in_user = rill__user_enter(&op->site);
-        int rc = k->fn(&op->ctx, &in);
+        int rc = fn(&op->ctx, &in);
         rill__user_leave(in_user);
         if (RILL_UNLIKELY(rc < 0)) {
             op->ctx.can_emit = false;
@@ -138,6 +146,19 @@ rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__ke
     k->fn = fn;
     k->on_timer = on_timer;
     return &k->base;
+}
+
+rill__operator *rill__op_keyed_co_process(const rill__op_init *init, const rill__key_spec *key,
+                                          const rill__key_spec *key2,
+                                          const rill__state_backend_ops *backend,
+                                          rill_process_fn fn, rill_process_fn fn2,
+                                          rill_timer_fn on_timer)
+{
+    rill__operator *op = rill__op_keyed_process(init, key, backend, fn, on_timer);
+    keyed_op *k = (keyed_op *)op;
+    k->fn2 = fn2;
+    k->key2 = *key2;
+    return op;
 }
 
 /* ---- ValueState ----------------------------------------------------------------------------- */

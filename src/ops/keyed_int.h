@@ -26,20 +26,21 @@ void rill__keyed_init(rill__keyed *k, rill__operator *op, const rill__key_spec *
 int rill__keyed_open(rill__keyed *k);
 void rill__keyed_fini(rill__keyed *k);
 
-/* Makes row i of b the current key (hash from the partitioner when the batch has them). */
-static inline void rill__keyed_set_row(rill__keyed *k, rill_batch *b, uint32_t i,
-                                       const rill_row *row)
+/* Makes row i of b the current key, its fields those of spec (k's, or the other input's of a
+ * two-input operator: the same types); the hash from the partitioner when the batch has them. */
+static inline void rill__keyed_set_row_by(rill__keyed *k, const rill__key_spec *spec,
+                                          rill_batch *b, uint32_t i, const rill_row *row)
 {
     rill__state_key *sk = &k->op->ctx.key;
     uint64_t h;
-    if (k->key.fast_u64) {
-        k->key_word = row->v[k->key.idx[0]];
+    if (spec->fast_u64) {
+        k->key_word = row->v[spec->idx[0]];
         sk->key = &k->key_word;
         sk->key_len = sizeof k->key_word;
         h = b->has_hashes ? b->hashes[i] : rill__hash_u64(k->key_word);
     } else {
         k->key_buf.len = 0;
-        sk->key_len = rill__key_encode(&k->key, row, &k->key_buf);
+        sk->key_len = rill__key_encode(spec, row, &k->key_buf);
         sk->key = k->key_buf.data;
         h = b->has_hashes ? b->hashes[i] : rill__hash_bytes(sk->key, sk->key_len, 0);
     }
@@ -47,6 +48,12 @@ static inline void rill__keyed_set_row(rill__keyed *k, rill_batch *b, uint32_t i
     sk->kg = rill__key_group(h, k->op->max_parallelism);
     sk->ns = NULL;
     sk->ns_len = 0;
+}
+
+static inline void rill__keyed_set_row(rill__keyed *k, rill_batch *b, uint32_t i,
+                                       const rill_row *row)
+{
+    rill__keyed_set_row_by(k, &k->key, b, i, row);
 }
 
 /* Makes a timer's key current (copying its bytes: the timer is borrowed). */

@@ -178,6 +178,9 @@ struct rill__operator {
      * snapshot's files are there); NULL when there is none */
     const char *restore_dir;
     int64_t records_in, records_out;
+    /* the head of a task with several inputs: which input the batch being processed came
+     * from (0: the first; set by the task before process) */
+    int input;
     /* the event timestamp of the input row being processed, inherited by emitted rows */
     bool in_has_ts;
     int64_t in_ts;
@@ -239,6 +242,12 @@ rill__operator *rill__op_flat_map(const rill__op_init *init, rill_flat_map_fn fn
 /* The rows of several inputs (the task's channels of every input edge) as one stream. */
 rill__operator *rill__op_union(const rill__op_init *init);
 /* A keyed process function over rows partitioned by key (hashes set by the partitioner). */
+/* Two inputs (the task sets op->input): rows of input 1 go to fn2, keyed by key2 (key's types). */
+rill__operator *rill__op_keyed_co_process(const rill__op_init *init, const rill__key_spec *key,
+                                          const rill__key_spec *key2,
+                                          const rill__state_backend_ops *backend,
+                                          rill_process_fn fn, rill_process_fn fn2,
+                                          rill_timer_fn on_timer);
 rill__operator *rill__op_keyed_process(const rill__op_init *init, const rill__key_spec *key,
                                        const rill__state_backend_ops *backend,
                                        rill_process_fn fn, rill_timer_fn on_timer);

@@ -473,27 +473,13 @@ static void acc_builtin_result(win_op *w, const unsigned char *acc, rill_row *ou
 /* Appends row (null words, slots, then string bytes with slots made relative) to ns's rows. */
 static int rows_add(win_op *w, int64_t ns, const rill_row *row)
 {
-    const rill_batch *b = row->batch;
     rill__buf *e = &w->enc;
     e->len = 0;
     uint32_t hdr = 0;
     rill__buf_append(e, &hdr, 4);
     uint64_t seq = w->row_seq++;
     rill__buf_append(e, &seq, 8);
-    size_t base = e->len;
-    rill__buf_append(e, row->nulls, b->null_words * 8);
-    rill__buf_append(e, row->v, b->n_fields * 8);
-    uint64_t str_off = 0;
-    for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(row, (int)f))
-            continue;
-        size_t n;
-        const char *s = rill_row_str(row, (int)f, &n);
-        uint64_t slot = str_off << 32 | (uint64_t)n;
-        memcpy(e->data + base + (b->null_words + f) * 8, &slot, 8);
-        rill__buf_append(e, s, n);
-        str_off += n;
-    }
+    rill__row_encode(row, e);
     uint32_t total = (uint32_t)(e->len - 4);
     memcpy(e->data, &total, 4);
     rill__state_key k = nskey(w, &ns, sizeof ns);
@@ -527,15 +513,7 @@ int rill_rows_next(rill_rows *r, rill_row *row_out)
     rill_batch *b = r->batch;
     rill__batch_clear(b);
     rill_row row = rill__batch_append(b);
-    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
-    memcpy(row.nulls, rec, fixed);
-    const char *strs = rec + fixed;
-    for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(&row, (int)f))
-            continue;
-        uint64_t slot = row.v[f];
-        rill_row_set_str(&row, (int)f, strs + (slot >> 32), (size_t)(slot & 0xffffffffu));
-    }
+    rill__row_decode(&row, rec);
     *row_out = row;
     return 1;
 }

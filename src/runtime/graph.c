@@ -55,6 +55,7 @@ void rill_env_free(rill_env *env)
         rill_schema_free(n->out_schema);
         free(n->more);
         free(n->more_tags);
+        free(n->more_keys);
         free(n->uid);
         free(n);
     }
@@ -503,6 +504,55 @@ rill_stream *rill_keyed_process(rill_keyed_stream *in, const rill_schema *out_sc
     if (s && s->node) {
         s->node->keyed = true;
         s->node->key = in->key;
+    }
+    return s;
+}
+
+rill_stream *rill_keyed_co_process(rill_keyed_stream *a, rill_keyed_stream *b,
+                                   const rill_schema *out_schema, rill_process_fn fn1,
+                                   rill_process_fn fn2, void *user)
+{
+    if (!a || !b)
+        return NULL;
+    rill_env *env = a->in->env;
+    if (b->in->env != env) {
+        rill__err_first(&env->err, RILL_EINVAL, "co_process: the second input is of another env");
+        return error_stream(env);
+    }
+    if (!usable(b->in, "co_process"))
+        return error_stream(env);
+    if (!fn2) {
+        rill__err_first(&env->err, RILL_EINVAL, "co_process: no function for the second input");
+        return error_stream(env);
+    }
+    /* one key for both: the same bytes and hash for equal values, whichever side they are on */
+    rill__key_spec ka = a->key, kb = b->key;
+    bool same = ka.n == kb.n;
+    for (int i = 0; same && i < ka.n; i++)
+        same = ka.type[i] == kb.type[i] && ka.in_bytes[i] == kb.in_bytes[i];
+    if (!same) {
+        rill__err_first(&env->err, RILL_EGRAPH,
+                        "co_process of '%s' and '%s': their keys have other field types (%d "
+                        "and %d fields): both inputs must be keyed alike",
+                        a->in->node ? a->in->node->uid : "?", b->in->node->uid, ka.n, kb.n);
+        return error_stream(env);
+    }
+    ka.any_nullable = kb.any_nullable = ka.any_nullable || kb.any_nullable;
+    ka.fast_u64 = kb.fast_u64 = ka.n == 1 && !ka.any_nullable && !ka.in_bytes[0];
+    rill_stream *s = fn_node(a->in, RILL_NODE_PROCESS, out_schema,
+                             (rill__node_fn){.process = fn1}, user, "co_process");
+    if (s && s->node) {
+        rill__node *n = s->node;
+        n->keyed = true;
+        n->key = ka;
+        n->fn2 = fn2;
+        n->n_more = 1;
+        n->more = rill__xcalloc(1, sizeof *n->more);
+        n->more_tags = rill__xcalloc(1, sizeof *n->more_tags);
+        n->more_keys = rill__xcalloc(1, sizeof *n->more_keys);
+        n->more[0] = b->in->node;
+        n->more_tags[0] = b->in->tag;
+        n->more_keys[0] = kb;
     }
     return s;
 }

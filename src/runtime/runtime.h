@@ -62,6 +62,9 @@ struct rill__node {
     int n_more;
     bool keyed;              /* input is partitioned by key */
     rill__key_spec key;
+    /* a keyed node with more inputs (co-process): the key of each of more[] (owned), of the
+     * same field types as key */
+    rill__key_spec *more_keys;
     rill__node_fn fn;
     void *user;
     rill_open_fn open;
@@ -70,6 +73,7 @@ struct rill__node {
     const rill__sink_ops *sink_ops;
     void *conn_cfg;
     rill_timer_fn on_timer; /* PROCESS */
+    rill_process_fn fn2;    /* PROCESS with two inputs: more[0]'s rows */
     /* EVENT_TIME */
     int ts_field;
     rill_watermark_opts wm_opts;

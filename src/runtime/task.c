@@ -265,7 +265,8 @@ static rill__output *writer_new(rill__task *t, rill__exec_edge *e)
         w->ch[j] = r->channels[r->edge_base[e->id] + t->subtask * w->n + j];
     w->staging = rill__xcalloc((size_t)w->n, sizeof *w->staging);
     rill__node *dst = e->dst_v->nodes[0];
-    w->key = &dst->key;
+    /* a two-input keyed operator: each input is partitioned by its own key fields */
+    w->key = e->dst_input && dst->more_keys ? &dst->more_keys[e->dst_input - 1] : &dst->key;
     w->max_par = r->g->env->max_parallelism;
     w->kg_sub = rill__xcalloc((size_t)w->max_par, sizeof *w->kg_sub);
     for (int kg = 0; kg < w->max_par; kg++)
@@ -327,6 +328,9 @@ static rill__operator *make_operator(rill__task *t, rill__node *n, rill__sink **
     case RILL_NODE_FLAT_MAP:
         return rill__op_flat_map(&init, n->fn.flat_map);
     case RILL_NODE_PROCESS:
+        if (n->fn2) /* co-process */
+            return rill__op_keyed_co_process(&init, &n->key, &n->more_keys[0], backend,
+                                             n->fn.process, n->fn2, n->on_timer);
         return rill__op_keyed_process(&init, &n->key, backend, n->fn.process, n->on_timer);
     case RILL_NODE_EVENT_TIME:
         return rill__op_event_time(&init, n->ts_field, &n->wm_opts,
@@ -863,6 +867,7 @@ static int gate_wave(rill__task *t)
             n_seen++;
             if (m.kind == RILL_MSG_BATCH) { /* not expected first, but handled all the same */
                 t->ops[0]->records_in += m.batch->n_rows;
+                t->ops[0]->input = t->in_input[c];
                 rc = t->ops[0]->ops->process(t->ops[0], m.batch);
             } else if (m.kind == RILL_MSG_END) {
                 rc = gate_end(t, c, m.value);
@@ -917,6 +922,7 @@ static int run_gate(rill__task *t)
                 got = true;
                 if (m.kind == RILL_MSG_BATCH) {
                     head->records_in += m.batch->n_rows;
+                    head->input = t->in_input[c]; /* a two-input operator's side */
                     int rc = head->ops->process(head, m.batch);
                     if (rc < 0)
                         return rc;
@@ -1026,6 +1032,7 @@ static void task_free(rill__task *t)
         t->source->ops->destroy(t->source);
     rill__batch_pool_free(t->source_pool);
     free(t->in);
+    free(t->in_input);
     free(t->in_ended);
     free(t->barrier_in);
     free(t->writers);
@@ -1034,6 +1041,15 @@ static void task_free(rill__task *t)
     rill__parker_destroy(&t->parker);
     free(t->name);
     free(t);
+}
+
+/* Adds channel c to dst's input gate, as the head's input `input`. */
+static void add_input(rill__task *dst, rill__channel *c, int input)
+{
+    dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
+    dst->in_input = rill__xrealloc(dst->in_input, (size_t)(dst->n_in + 1) * sizeof *dst->in_input);
+    dst->in_input[dst->n_in] = input;
+    dst->in[dst->n_in++] = c;
 }
 
 /*
@@ -1053,8 +1069,7 @@ static int wire_channel(rill__job_run *r, const rill__placement *pl, rill__exec_
         c->consumer = &dst->parker;
         r->channels[slot] = c;
         r->owned[slot] = true;
-        dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
-        dst->in[dst->n_in++] = c;
+        add_input(dst, c, ed->dst_input);
         return 0;
     }
     int peer = src ? ed->dst_v->first_task + j : ed->src_v->first_task + i;
@@ -1088,8 +1103,7 @@ static int wire_channel(rill__job_run *r, const rill__placement *pl, rill__exec_
     c->consumer = &dst->parker; /* the producer is the endpoint's I/O thread (set there) */
     r->channels[slot] = c;
     r->owned[slot] = true;
-    dst->in = rill__xrealloc(dst->in, (size_t)(dst->n_in + 1) * sizeof *dst->in);
-    dst->in[dst->n_in++] = c;
+    add_input(dst, c, ed->dst_input);
     if (rill__remote_add_input(ep, id, c, edge_schema(g, ed), &eerr) < 0)
         return rill__err_set(err, eerr.code, "edge %s -> %s: %s", ed->src->uid,
                              ed->dst_v->nodes[0]->uid, eerr.msg);

@@ -15,6 +15,7 @@ struct rill__task {
     rill__source *source;  /* when the head is a source */
     rill__batch_pool *source_pool;
     rill__channel **in;    /* the input gate */
+    int *in_input;         /* each channel's input of the head (its edge's dst_input) */
     int n_in;
     bool *in_ended;
     int n_ended;

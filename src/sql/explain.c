@@ -126,6 +126,9 @@ static int changelog_mode(const rel *r)
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
     case REL_RANK:
         return rill__sql_rank_changelog(r);
+    case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
+        m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
+        return r->join_kind == RILL_SQL_J_INNER ? m : m | MODE_D;
     default:
         return MODE_I;
     }
@@ -291,6 +294,29 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                             "key: one subtask takes every row]",
                          par);
         break;
+    case REL_JOIN: { /* Flink's: Join(joinType=[InnerJoin], where=[=(a, b)], select=[...]) */
+        rill__buf_printf(b, "Join(joinType=[%s], where=[", rill__sql_join_kind_name(r->join_kind));
+        int n = 0;
+        for (int i = 0; i < r->n_jkeys; i++, n++) {
+            rill__buf_printf(b, "%s=(", n ? " AND " : "");
+            put_rex(b, r->inputs[0], r->lkeys[i]);
+            rill__buf_printf(b, ", ");
+            put_rex(b, r->inputs[1], r->rkeys[i]);
+            rill__buf_printf(b, ")");
+        }
+        if (r->cond) {
+            rill__buf_printf(b, "%s", n++ ? " AND " : "");
+            put_rex(b, r, r->cond);
+        }
+        rill__buf_printf(b, "%s], select=[", n ? "" : "true");
+        put_cols(b, r);
+        rill__buf_printf(b, "], leftInputSpec=[NoUniqueKey], rightInputSpec=[NoUniqueKey], "
+                            "parallelism=[%d], keyed by [%s], state=[each side's rows per join "
+                            "key, kept for the job's life unless table.exec.state.ttl is set]",
+                         r->n_jkeys ? par : 1,
+                         r->n_jkeys ? "the join key" : "(one group: no equality in ON)");
+        break;
+    }
     case REL_UNION: /* Flink's: Union(all=[true], union=[a, b]) */
         rill__buf_printf(b, "Union(all=[true], union=[");
         put_cols(b, r);

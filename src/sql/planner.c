@@ -153,7 +153,7 @@ static void add_leaves(plan_ctx *pc, rel_col **cols, int *n, int *cap, const cha
             memcpy(c, *cols, (size_t)*n * sizeof *c);
         *cols = c;
     }
-    (*cols)[(*n)++] = (rel_col){name, t};
+    (*cols)[(*n)++] = (rel_col){name, t, NULL};
 }
 
 /* The table's WATERMARK on its rows r: the column becomes a rowtime attribute, the rows get
@@ -323,7 +323,27 @@ rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v)
     return r;
 }
 
+static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f);
+
+/* A FROM item's relation, its columns qualified by its alias or table name (t.col). */
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
+{
+    rel *r = plan_from_item(pc, f);
+    const char *qual = f->alias ? f->alias->text : NULL;
+    if (!qual && f->kind == RILL_SQL_F_TABLE)
+        qual = f->u.table.name.parts[f->u.table.name.n_parts - 1].text;
+    if (!r || !qual)
+        return r;
+    rel_col *cols = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *cols);
+    for (int i = 0; i < r->n_cols; i++) {
+        cols[i] = r->cols[i];
+        cols[i].qual = qual;
+    }
+    r->cols = cols;
+    return r;
+}
+
+static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
 {
     switch (f->kind) {
     case RILL_SQL_F_TABLE: {
@@ -348,7 +368,7 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
                                    name, cte->n_cols, r->n_cols);
                     rel_col *cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *cols);
                     for (int k = 0; k < r->n_cols; k++)
-                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type};
+                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type, NULL};
                     r->cols = cols;
                 }
                 return r;
@@ -381,13 +401,13 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
         c->updates = q->updates;
         c->outs = rill__arena_alloc(pc->a, (size_t)q->n_cols * sizeof *c->outs);
         for (int i = 0; i < q->n_cols; i++) {
-            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type};
+            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type, NULL};
             c->outs[i] = rill__sql_x_input(pc->a, i, q->cols[i].type);
         }
         return c;
     }
     case RILL_SQL_F_JOIN:
-        return ERR(pc, f->pos, "Joins are not supported yet");
+        return rill__sql_plan_join(pc, f, plan_from);
     case RILL_SQL_F_FUNCTION:
         return rill__sql_plan_tvf(pc, f, plan_from);
     case RILL_SQL_F_UNNEST:
@@ -481,6 +501,23 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
     return agg;
 }
 
+/* name, or name0, name1... when one of the n columns before has it (Calcite's uniquify: the
+ * two id columns of SELECT * over a join are id and id0). */
+static const char *unique_name(plan_ctx *pc, const rel_col *cols, int n, const char *name)
+{
+    const char *try = name;
+    for (int k = 0;; k++) {
+        bool taken = false;
+        for (int i = 0; i < n && !taken; i++)
+            taken = !strcmp(cols[i].name, try);
+        if (!taken)
+            return try;
+        char *t = rill__arena_alloc(pc->a, strlen(name) + 16);
+        sprintf(t, "%s%d", name, k);
+        try = t;
+    }
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
 {
     bool aggregates = false; /* SELECT COUNT(*) FROM t: one group */
@@ -528,7 +565,12 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
         const rill__sql_item *it = &q->u.select.items[i];
         if (it->expr->kind == RILL_SQL_E_STAR) {
             const rill__sql_name *qual = &it->expr->u.star.qualifier;
-            if (qual->n_parts &&
+            /* t.* over a join: the columns of its FROM item t */
+            const char *qt = qual->n_parts == 1 ? qual->parts[0].text : NULL;
+            bool of_item = false;
+            for (int k = 0; qt && k < in->n_cols && !of_item; k++)
+                of_item = in->cols[k].qual && !strcmp(in->cols[k].qual, qt);
+            if (qual->n_parts && !of_item &&
                 (!alias || qual->n_parts != 1 || strcmp(qual->parts[0].text, alias->text))) {
                 const char *tn = qual->parts[qual->n_parts - 1].text;
                 bool is_table = q->u.select.from->kind == RILL_SQL_F_TABLE && !alias &&
@@ -547,7 +589,10 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
                 c->cols = nc, c->outs = no;
             }
             for (int k = 0; k < n_star; k++) {
+                if (of_item && (!in->cols[k].qual || strcmp(in->cols[k].qual, qt)))
+                    continue;
                 c->cols[n] = in->cols[k];
+                c->cols[n].name = unique_name(pc, c->cols, n, in->cols[k].name);
                 c->outs[n++] = rill__sql_x_input(pc->a, k, in->cols[k].type);
             }
             continue;
@@ -557,7 +602,7 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             return NULL;
         if (n == cap)
             return ERR(pc, it->expr->pos, "too many columns");
-        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type};
+        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type, NULL};
         c->outs[n++] = x;
     }
     c->n_cols = n;
@@ -604,8 +649,10 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
     }
     rel *r = plan_body(pc, q);
     pc->n_ctes = saved;
-    if (r && saved == 0) /* the whole query planned: its rewrites */
+    if (r && saved == 0) { /* the whole query planned: its rewrites */
         fold_rel(pc, r);
+        rill__sql_join_rules(pc, r);
+    }
     return r;
 }
 
@@ -655,7 +702,7 @@ static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
                        "digits)", t->precision, t->scale);
         char *name = rill__arena_alloc(pc->a, 24);
         snprintf(name, 24, "EXPR$%d", c);
-        out->cols[c] = (rel_col){name, t};
+        out->cols[c] = (rel_col){name, t, NULL};
         for (size_t r = 0; r < n_rows; r++) {
             rill__sql_rex **x = &v[r * (size_t)n_cols + (size_t)c];
             *x = rill__sql_fold(pc->a, rill__sql_cast_to(pc, *x, t), pc->text);
@@ -722,9 +769,9 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     rel_col *cols = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *cols);
     for (int c = 0; c < n_cols; c++) /* grouped: a time attribute is a plain value */
         cols[c] = (rel_col){u->cols[c].name,
-                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE)};
-    cols[n_cols] = (rel_col){"$left", tag_t};
-    cols[n_cols + 1] = (rel_col){"$right", tag_t};
+                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE), NULL};
+    cols[n_cols] = (rel_col){"$left", tag_t, NULL};
+    cols[n_cols + 1] = (rel_col){"$right", tag_t, NULL};
     for (int i = 0; i < 2; i++) {
         rel *in = u->inputs[i];
         rel *tag = rel_new(pc, REL_CALC, n_cols + 2);
@@ -732,7 +779,7 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
         tag->updates = in->updates;
         tag->outs = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *tag->outs);
         for (int c = 0; c < n_cols; c++) {
-            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type};
+            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type, NULL};
             tag->outs[c] = rill__sql_x_input(a, c, in->cols[c].type);
         }
         tag->cols[n_cols] = cols[n_cols];
@@ -749,8 +796,8 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     u->n_cols = n_cols + 2;
     rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols + 2);
     memcpy(agg->cols, cols, (size_t)n_cols * sizeof *cols);
-    agg->cols[n_cols] = (rel_col){"$n_left", count_t};
-    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t};
+    agg->cols[n_cols] = (rel_col){"$n_left", count_t, NULL};
+    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t, NULL};
     agg->input = u;
     agg->n_keys = n_cols;
     agg->keys = rill__arena_alloc(a, (size_t)(n_cols + 1) * sizeof *agg->keys);
@@ -840,7 +887,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         }
         if (attr != RILL_SQLA_NONE)
             t = rill__sql_type_with_attr(pc->a, t, attr);
-        u->cols[c] = (rel_col){in[0]->cols[c].name, t};
+        u->cols[c] = (rel_col){in[0]->cols[c].name, t, NULL};
     }
     for (int i = 0; i < n; i++) { /* a branch whose types differ: cast by a calc above it */
         u->updates |= in[i]->updates;
@@ -857,7 +904,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
             c->cols = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->cols);
             c->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->outs);
             for (int k = 0; k < n_cols; k++) {
-                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type};
+                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type, NULL};
                 c->outs[k] = rill__sql_type_equal(in[i]->cols[k].type, u->cols[k].type, true)
                                  ? in[i]->outs[k]
                                  : rill__sql_cast_to(pc, in[i]->outs[k], u->cols[k].type);
@@ -872,7 +919,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         cast->updates = in[i]->updates;
         cast->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *cast->outs);
         for (int c = 0; c < n_cols; c++) {
-            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type};
+            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type, NULL};
             cast->outs[c] = rill__sql_cast_to(
                 pc, rill__sql_x_input(pc->a, c, in[i]->cols[c].type), u->cols[c].type);
             if (!cast->outs[c])
@@ -1029,51 +1076,13 @@ static const char *pk_list(plan_ctx *pc, const sql_table *t, char sep)
 
 /*
  * ChangelogNormalize (Flink's): an upsert-kafka table's upserts and deletes into a changelog,
- * keyed by the primary key, the key's last row in keyed state (encoded: null words, slots,
- * then string bytes, each string's slot its offset << 32 | length). The first row of a key is
- * +I, a later one -U (the last) then +U; a delete is -D of the last (nothing without one); a
- * row equal to the last gives nothing.
+ * keyed by the primary key, the key's last row in keyed state (rill__row_encode). The first
+ * row of a key is +I, a later one -U (the last) then +U; a delete is -D of the last (nothing
+ * without one); a row equal to the last gives nothing.
  */
 typedef struct normalize_cfg {
     rill_state_desc *last;
 } normalize_cfg;
-
-static void row_encode(const rill_row *row, rill__buf *e)
-{
-    const rill_batch *b = row->batch;
-    e->len = 0;
-    rill__buf_append(e, row->nulls, b->null_words * 8);
-    rill__buf_append(e, row->v, b->n_fields * 8);
-    uint64_t off = 0;
-    for (uint32_t f = 0; f < b->n_fields; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(row, (int)f))
-            continue;
-        size_t n;
-        const char *str = rill_row_str(row, (int)f, &n);
-        uint64_t slot = off << 32 | (uint64_t)n;
-        memcpy(e->data + (b->null_words + f) * 8, &slot, 8);
-        rill__buf_append(e, str, n);
-        off += n;
-    }
-}
-
-/* Row out (of its batch's schema) from an encoding of row_encode. */
-static int row_decode(rill_row *out, const char *enc)
-{
-    const rill_batch *b = out->batch;
-    size_t fixed = (size_t)(b->null_words + b->n_fields) * 8;
-    memcpy(out->nulls, enc, b->null_words * 8);
-    memcpy(out->v, enc + b->null_words * 8, b->n_fields * 8);
-    int rc = 0;
-    for (uint32_t f = 0; f < b->n_fields && rc == 0; f++) {
-        if (!b->schema->fields[f].in_bytes || rill_row_is_null(out, (int)f))
-            continue;
-        uint64_t slot = out->v[f];
-        rc = rill_row_set_str(out, (int)f, enc + fixed + (slot >> 32),
-                              (size_t)(slot & 0xffffffffu));
-    }
-    return rc;
-}
 
 /* Each subtask's encoding buffer, kept across rows (no allocation per row). */
 static int normalize_open(rill_ctx *ctx)
@@ -1103,14 +1112,14 @@ static int normalize_fn(rill_ctx *ctx, const rill_row *in)
     rill__buf *enc = rill_ctx_local(ctx);
     enc->len = 0;
     if (!del) {
-        row_encode(in, enc);
+        rill__row_encode(in, enc);
         if (had && enc->len == n_prev && !memcmp(enc->data, prev, n_prev)) {
             return 0;
         }
     }
     rill_row out;
     if (had) { /* decoded before the state changes (prev is borrowed until then) */
-        if ((rc = rill_emit(ctx, &out)) < 0 || (rc = row_decode(&out, prev)) < 0 ||
+        if ((rc = rill_emit(ctx, &out)) < 0 || (rc = rill__row_decode(&out, prev)) < 0 ||
             (rc = rill_row_set_kind(&out, del ? RILL_ROW_DELETE : RILL_ROW_UPDATE_BEFORE)) < 0)
             goto done;
     }
@@ -1297,7 +1306,7 @@ static rill_stream *limit_stream(plan_ctx *pc, rel *r)
     int n = in->n_cols + 1;
     rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
     outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
     for (int i = 0; i < in->n_cols; i++) {
         cols[i + 1] = in->cols[i];
@@ -1528,6 +1537,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return rill__sql_build_rank(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
+    case REL_JOIN:
+        return rill__sql_build_join(pc, r);
     case REL_UNION: {
         rill_stream **in = rill__arena_alloc(pc->a, (size_t)r->n_inputs * sizeof *in);
         for (int i = 0; i < r->n_inputs; i++)

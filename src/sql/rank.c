@@ -139,7 +139,7 @@ rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in)
     r->n_cols = in->n_cols + 1;
     r->cols = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *r->cols);
     memcpy(r->cols, in->cols, (size_t)in->n_cols * sizeof *r->cols);
-    r->cols[in->n_cols] = (rel_col){"w0$o0", rank_type(a)}; /* Flink's name for it */
+    r->cols[in->n_cols] = (rel_col){"w0$o0", rank_type(a), NULL}; /* Flink's name for it */
     return r;
 }
 
@@ -450,7 +450,10 @@ void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state)
         return;
     rill__buf_printf(b, ", parallelism=[%d], keyed by [%s], state=[", par,
                      k->n_part ? "the partition" : "(one partition)");
-    if (append_fast(r))
+    if (append_fast(r) && k->end == 1)
+        rill__buf_printf(b, "the first row per key (an append-only input: a row past it is "
+                            "dropped)]");
+    else if (append_fast(r))
         rill__buf_printf(b, "the first %lld rows per key (an append-only input: a row "
                             "past them is dropped)]",
                          (long long)k->end);
@@ -509,7 +512,10 @@ typedef struct scratch {
 
 /* A row's input columns as bytes: a bit per column (NULL), then each value that is not NULL:
  * its 8-byte slot, or (in the byte area) its 4-byte length and bytes. Equal rows encode
- * equally. */
+ * equally. Not the data layer's row encoding (rill__row_encode): that one is of a whole row of
+ * one schema, and here the key's columns before the input's are left out, the ORDER BY's
+ * columns are read from the bytes as they are (field), and a row is emitted with one column
+ * more (the rank). */
 static void encode(const rank_op *ro, const rill_row *in, rill__buf *b)
 {
     size_t nb = ((size_t)ro->n_in + 7) / 8, at = b->len;
@@ -926,7 +932,7 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
         outs[i] = rill__sql_x_input(a, k->part[i], in->cols[k->part[i]].type);
     }
     if (!k->n_part) { /* one partition: the top of all rows */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
     }
     for (int i = 0; i < in->n_cols; i++) {

@@ -160,6 +160,15 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
     case REL_RANK:
         rill__sql_rank_digest(b, r);
         break;
+    case REL_JOIN:
+        rill__buf_printf(b, " j%d/%d", r->join_kind, r->n_jkeys);
+        for (int i = 0; i < r->n_jkeys; i++) {
+            put_rex(b, a, r->lkeys[i], by_name);
+            put_rex(b, a, r->rkeys[i], by_name);
+        }
+        rill__buf_printf(b, " on ");
+        put_rex(b, a, r->cond, by_name);
+        break;
     }
     if (r->input)
         put_rel(b, a, r->input, by_name);

@@ -73,6 +73,7 @@ typedef struct rill__sql_session {
     size_t n_functions, cap_functions;
     int n_sinks;      /* INSERTs and SELECTs planned into the env */
     int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
+    int n_joins;      /* joins planned (their state's names) */
     /* sources built into scan_env: a table read by several statements is read once (a
      * shared sub-plan), its stream fanned out */
     rill_env *scan_env;
@@ -147,6 +148,9 @@ typedef enum rel_kind {
     REL_RANK,       /* ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) kept to a range of ranks:
                        Top-N or deduplication (rank.c); the input's columns, then the rank
                        when the query reads it */
+    REL_JOIN,       /* a regular join of inputs[0] (left) and inputs[1] (right): the left's
+                       columns, then the right's (time attributes made plain timestamps; the
+                       columns of a side an outer join pads nullable) */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -172,6 +176,8 @@ typedef struct rel_agg {
 typedef struct rel_col {
     const char *name;
     const rill__sql_ltype *type;
+    const char *qual; /* the FROM item it comes from (its alias or table name), for t.col; NULL
+                       * for a column no FROM item names */
 } rel_col;
 
 /* A ranking (REL_RANK): ROW_NUMBER() OVER (PARTITION BY part ORDER BY order), its rows kept
@@ -226,6 +232,13 @@ struct rel {
     rel_agg *aggs;
     /* RANK */
     struct rel_rank *rank;
+    /* JOIN: its kind (RILL_SQL_J_INNER, _LEFT, _RIGHT, _FULL); the equi-join keys, the left's
+     * lkeys[i] (over the left input) equal to the right's rkeys[i] (over the right), of one
+     * type; what else the ON clause asks of a pair (over the join's columns), or NULL */
+    int join_kind;
+    int n_jkeys;
+    rill__sql_rex **lkeys, **rkeys;
+    rill__sql_rex *cond;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of
@@ -297,6 +310,9 @@ rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
                                          rill__sql_rex *const *outs, int n_keys);
+/* SET 'table.exec.state.ttl' in ms (0: none), or RILL_ECONFIG in pc->err (group_agg.c). */
+int rill__sql_state_ttl(plan_ctx *pc, int64_t *ttl);
+const char *rill__sql_join_kind_name(int kind);
 /* A GROUP BY's aggregation over an append-only input (group_agg.c). */
 rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r);
 /* A window aggregation of r with SQL's accumulators (group_agg.c): over ks (keyed by its first
@@ -356,6 +372,15 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
 void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
 void rill__sql_rank_digest(rill__buf *b, const rel *r);
 int rill__sql_rank_changelog(const rel *r);
+/* A copy of x with its input columns renumbered by map (x itself when none changes). */
+rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
+
+/* Regular joins (join.c): the relation of a FROM item `a JOIN b ON c` (its inputs planned by
+ * plan_from), the rule moving a filter over an inner join into it, the stream. */
+rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
+                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
+void rill__sql_join_rules(plan_ctx *pc, rel *r);
+rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);

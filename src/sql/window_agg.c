@@ -229,11 +229,11 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     /* Flink's: TIMESTAMP(3) over event time, TIMESTAMP_LTZ(3) over processing time */
     const rill__sql_ltype *ts = rill__sql_type_make(
         pc->a, proctime ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
-    r->cols[in->n_cols] = (rel_col){"window_start", ts};
-    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts};
+    r->cols[in->n_cols] = (rel_col){"window_start", ts, NULL};
+    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts, NULL};
     r->cols[in->n_cols + 2] = (rel_col){
         "window_time",
-        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME)};
+        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME), NULL};
     for (int i = 0; i < in->n_cols; i++) /* the input's time attribute is a plain value now */
         if (r->cols[i].type->attr != RILL_SQLA_NONE)
             r->cols[i].type = rill__sql_type_with_attr(pc->a, r->cols[i].type, RILL_SQLA_NONE);
@@ -400,7 +400,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     view.cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *view.cols);
     for (int i = 0, e = 0; i < n_keys; i++) {
         if (keys[i] >= src->n_cols) { /* a GROUP BY expression */
-            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type};
+            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type, NULL};
             e++;
         } else {
             view.cols[i] = tvf->cols[keys[i]];
@@ -411,7 +411,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         view.cols[n_keys + 1] = tvf->cols[we];
     }
     for (int i = n_keys + n_extra; i < cap; i++)
-        view.cols[i] = (rel_col){"$agg", NULL}; /* no name resolves to these */
+        view.cols[i] = (rel_col){"$agg", NULL, NULL}; /* no name resolves to these */
     view.n_cols = n_keys + n_extra;
     pc->agg = &actx;
     rel *c = rill__arena_alloc(pc->a, sizeof *c);
@@ -466,7 +466,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             snprintf(s, 24, "EXPR$%d", i);
             name = s;
         }
-        c->cols[i] = (rel_col){name, x->type};
+        c->cols[i] = (rel_col){name, x->type, NULL};
         c->outs[i] = x;
     }
     if (out && q->u.select.having) {
@@ -507,7 +507,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
                 snprintf(nm, 16, "$e%d", i);
                 name = nm;
             }
-            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type};
+            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type, NULL};
             e->outs[base->n_cols + i] = actx.exprs[i];
         }
         agg->input = e;
@@ -529,7 +529,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         else
             snprintf(name, 300, "%s(%s%s)", names[g->kind], g->distinct ? "DISTINCT " : "",
                      g->arg < src->n_cols ? tvf->cols[g->arg].name : "$e");
-        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type};
+        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type, NULL};
     }
     if (!windowed) /* a GROUP BY's rows update: a changelog from here on */
         agg->updates = c->updates = true;
@@ -576,7 +576,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
         pouts[k] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     for (int i = 0; i < n_key_cols; i++) {
@@ -602,7 +602,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
             pouts[k] = rill__sql_x_input(a, g->arg, in->cols[g->arg].type);
             arg_types[i] = in->cols[g->arg].type;
         } else { /* COUNT(*) reads nothing */
-            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
             pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
             arg_types[i] = NULL;
         }
@@ -652,7 +652,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         pouts[k++] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     int first_arg = k;
@@ -667,7 +667,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         const rill__sql_ltype *at = arg ? arg->type : NULL;
         count_of[i] = -1;
         if (g->kind == AGG_COUNT_STAR) {
-            pcols[k] = (rel_col){"$one", bigint};
+            pcols[k] = (rel_col){"$one", bigint, NULL};
             pouts[k] = rill__sql_x_literal(a, rill__sql_type_of(a, RILL_SQLT_BIGINT, false), 0);
             pcols[k].type = pouts[k]->type;
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_COUNT};
@@ -679,7 +679,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             rill__sql_rex *zero = rill__sql_x_literal(a, one->type, 0);
             rill__sql_rex *cw[] = {nn, one, zero};
             pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-            pcols[k] = (rel_col){"$count", one->type};
+            pcols[k] = (rel_col){"$count", one->type, NULL};
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
         } else {
             bool approx = rill__sql_is_approx(at);
@@ -687,7 +687,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             const rill__sql_ltype *pt = keep ? at : approx ? dbl : bigint;
 
             pouts[k] = rill__sql_cast_to(pc, arg, rill__sql_type_with_null(a, pt, true));
-            pcols[k] = (rel_col){"$arg", pouts[k]->type};
+            pcols[k] = (rel_col){"$arg", pouts[k]->type, NULL};
             rill_agg_kind ak = g->kind == AGG_MIN   ? RILL_AGG_MIN
                                : g->kind == AGG_MAX ? RILL_AGG_MAX
                                                     : RILL_AGG_SUM; /* AVG: SUM / COUNT */
@@ -710,7 +710,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
                     (size_t)k * sizeof *pouts);
                 n_pre++;
                 pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-                pcols[k] = (rel_col){"$count", one->type};
+                pcols[k] = (rel_col){"$count", one->type, NULL};
                 specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
                 count_of[i] = n_specs++;
                 k++;
