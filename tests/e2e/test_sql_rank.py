@@ -13,9 +13,10 @@ computed here on random inputs with many ties:
   of the key, +I and +U find none; a Top-N without the rank emits +I and -D only, a
   deduplication keeping the first row by processing time +I only) and its final table must
   equal the one computed here;
-- Nexmark q18 (the last bid of each bidder on each auction, by event time) and q19 (the ten
-  highest bids of each auction) in their shapes over the nexmark connector, against the bids the
-  same job dumps, and their plans;
+- Nexmark q18 (the last bid of each bidder on each auction, by event time), q19 (the ten
+  highest bids of each auction) and q9 (the winning bid of each auction: a Top-1 over a join)
+  in their shapes over the nexmark connector, against the auctions and bids the same job
+  dumps, and their plans;
 - kill -9 and --resume at random parallelisms of a Top-N with its rank into an exactly-once
   upsert-kafka table (keyed by partition and rank) and a deduplication into the exactly-once
   file sink: the compacted topic and the committed rows equal the result computed here;
@@ -404,6 +405,13 @@ SET 'parallelism.default' = '1';
 %(explain)sSELECT 'q19', auction, bidder, price, `dateTime`, rk FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rk FROM bid)
 WHERE rk <= 10;
+%(explain)sSELECT 'auction', id, `dateTime`, expires FROM auction;
+%(explain)sSELECT 'q9', id, price, bid_dateTime FROM (
+  SELECT A.*, B.price, B.`dateTime` AS bid_dateTime,
+    ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.`dateTime` ASC) AS rownum
+  FROM auction A, bid B
+  WHERE A.id = B.auction AND B.`dateTime` BETWEEN A.`dateTime` AND A.expires)
+WHERE rownum <= 1;
 """
 
 
@@ -421,6 +429,9 @@ def test_nexmark_q18_q19(tmp):
     expect_in("Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1,"
               " rankEnd=10], partitionBy=[auction], orderBy=[price DESC], select=[auction, "
               "bidder, price, channel, url, dateTime, extra, w0$o0]", r.out, "q19 is a Top-N", r)
+    expect_in("Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1,"
+              " rankEnd=1], partitionBy=[id], orderBy=[price DESC, dateTime ASC]", r.out,
+              "q9 is a Top-1 over the join", r)
     write(script, NEXMARK_SQL % {"ddl": nexmark_ddl(20000), "explain": ""})
     r = run(["run", script])
     expect_rc(r, 0)
@@ -443,6 +454,17 @@ def test_nexmark_q18_q19(tmp):
            "> 10", max(len(g) for g in by_auction.values()))
     got = replay(r, "q19", lambda v: (v[0], v[4]), "q19", ("+I", "-U", "+U"))
     expect_table(want19, got, "q19: the ten highest bids of each auction", r)
+    # q9: the winning bid of each auction (the highest in its time, the earliest of equal ones)
+    # over a join: the ORDER BY's columns are the same whichever of equal bids wins
+    want9 = {}
+    for _, (i, t0, t1) in changelog(r, "auction"):
+        wins = [(-p, ts) for a, _, p, ts in by_auction.get(int(i), []) if t0 <= ts <= t1]
+        if wins:
+            p, ts = min(wins)
+            want9[i] = [i, str(-p), ts]
+    expect(len(want9) > 100, "auctions with bids in their time", "> 100", len(want9), r)
+    got = replay(r, "q9", lambda v: v[0], "q9", ("+I", "-D"))
+    expect_table(want9, got, "q9: the winning bid of each auction", r)
 
 
 # ---- kill -9 and --resume; savepoints ---------------------------------------------------------
