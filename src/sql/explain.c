@@ -128,6 +128,8 @@ static int changelog_mode(const rel *r)
         return rill__sql_rank_changelog(r);
     case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
         m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
+        if (r->we_key >= 0 || r->interval || r->temporal) /* their rows are final */
+            return MODE_I;
         return r->join_kind == RILL_SQL_J_INNER ? m : m | MODE_D;
     default:
         return MODE_I;
@@ -279,7 +281,15 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         break;
     }
     case REL_WINDOW_TVF:
-        rill__buf_printf(b, "WindowTableFunction(...)");
+        rill__buf_printf(b, "WindowTableFunction(window=[%s(time_col=[%s], size=[%lld ms], "
+                            "slide=[%lld ms])], parallelism=[%d], chained",
+                         r->window.kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                         : r->window.kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                         : r->window.kind == RILL_WINDOW_SESSION  ? "SESSION"
+                                                                  : "HOP",
+                         r->input->cols[r->time_col].name,
+                         (long long)(r->window.size_ms ? r->window.size_ms : r->window.gap_ms),
+                         (long long)r->window.slide_ms, par);
         break;
     case REL_RANK:
         rill__sql_explain_rank(b, r, par, true);
@@ -295,7 +305,26 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                          par);
         break;
     case REL_JOIN: { /* Flink's: Join(joinType=[InnerJoin], where=[=(a, b)], select=[...]) */
-        rill__buf_printf(b, "Join(joinType=[%s], where=[", rill__sql_join_kind_name(r->join_kind));
+        if (r->we_key >= 0) { /* Flink's WindowJoin(leftWindow=[TUMBLE(...)], ...) */
+            const rill_window_spec *w = r->jwindow;
+            const char *wk = w->kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                             : w->kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                                                               : "HOP";
+            rill__buf_printf(b, "WindowJoin(window=[%s(size=[%lld ms], slide=[%lld ms], "
+                                "offset=[%lld ms])], ",
+                             wk, (long long)w->size_ms, (long long)w->slide_ms,
+                             (long long)w->offset_ms);
+        } else if (r->temporal) { /* Flink's TemporalJoin(joinType=[...], where=[...]) */
+            rill__buf_printf(b, "TemporalJoin(time=[%s AS OF %s], ", r->cols[r->lt_col].name,
+                             r->inputs[1]->cols[r->rt_col].name);
+        } else if (r->interval) { /* Flink's IntervalJoin(windowBounds=[...]) */
+            rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=true, leftLowerBound=%lld, "
+                                "leftUpperBound=%lld, leftTimeIndex=%d, rightTimeIndex=%d], ",
+                             (long long)r->ilo, (long long)r->ihi, r->lt_col, r->rt_col);
+        } else {
+            rill__buf_printf(b, "Join(");
+        }
+        rill__buf_printf(b, "joinType=[%s], where=[", rill__sql_join_kind_name(r->join_kind));
         int n = 0;
         for (int i = 0; i < r->n_jkeys; i++, n++) {
             rill__buf_printf(b, "%s=(", n ? " AND " : "");
@@ -311,10 +340,20 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b, "%s], select=[", n ? "" : "true");
         put_cols(b, r);
         rill__buf_printf(b, "], leftInputSpec=[NoUniqueKey], rightInputSpec=[NoUniqueKey], "
-                            "parallelism=[%d], keyed by [%s], state=[each side's rows per join "
-                            "key, kept for the job's life unless table.exec.state.ttl is set]",
+                            "parallelism=[%d], keyed by [%s], state=[%s]",
                          r->n_jkeys ? par : 1,
-                         r->n_jkeys ? "the join key" : "(one group: no equality in ON)");
+                         r->n_jkeys ? "the join key" : "(one group: no equality in ON)",
+                         r->we_key >= 0 ? "each side's rows per join key and window, joined "
+                                          "and dropped when the watermark passes the window's "
+                                          "end; late rows dropped"
+                         : r->temporal ? "the left's rows until the watermark passes their "
+                                         "time; the right's versions per key from the last "
+                                         "one the watermark passed"
+                         : r->interval ? "each side's rows per join key while a partner may "
+                                         "still come: dropped when the watermark passes their "
+                                         "time plus the bound"
+                                        : "each side's rows per join key, kept for the job's "
+                                          "life unless table.exec.state.ttl is set");
         break;
     }
     case REL_UNION: /* Flink's: Union(all=[true], union=[a, b]) */

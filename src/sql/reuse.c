@@ -161,7 +161,8 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
         rill__sql_rank_digest(b, r);
         break;
     case REL_JOIN:
-        rill__buf_printf(b, " j%d/%d", r->join_kind, r->n_jkeys);
+        rill__buf_printf(b, " j%d/%d/%d/%d/%d/%d/%d", r->join_kind, r->n_jkeys, r->we_key,
+                         r->interval, r->temporal, r->lt_col, r->rt_col);
         for (int i = 0; i < r->n_jkeys; i++) {
             put_rex(b, a, r->lkeys[i], by_name);
             put_rex(b, a, r->rkeys[i], by_name);

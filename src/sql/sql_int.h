@@ -239,6 +239,18 @@ struct rel {
     int n_jkeys;
     rill__sql_rex **lkeys, **rkeys;
     rill__sql_rex *cond;
+    /* a window join (both inputs windowed alike, joined on window_start and window_end): the
+     * key that is window_end, and the window (else we_key -1) */
+    int we_key;
+    const rill_window_spec *jwindow;
+    /* an interval join (both inputs append-only, a rowtime attribute of each bounded against
+     * the other's: ilo <= left's lt_col - right's rt_col <= ihi, in ms) */
+    bool interval;
+    int lt_col, rt_col;
+    int64_t ilo, ihi;
+    /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
+     * right's versions by its rowtime rt_col */
+    bool temporal;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of

@@ -267,8 +267,81 @@ static bool legacy_window(const rill__sql_expr *e)
     return !strcasecmp(n, "TUMBLE") || !strcasecmp(n, "HOP") || !strcasecmp(n, "SESSION");
 }
 
+/* Whether x reads only columns below n. */
+static bool reads_below(const rill__sql_rex *x, int n)
+{
+    if (!x)
+        return true;
+    if (x->op == RILL_SQLX_INPUT)
+        return x->input < n;
+    for (int i = 0; i < x->n_args; i++)
+        if (!reads_below(x->args[i], n))
+            return false;
+    return true;
+}
+
+/* A calc over a window TVF (a view `SELECT *, f(x) AS y FROM TABLE(TUMBLE(...))`, or one that
+ * renames window_start): the same rows as that window TVF over a calc of the TVF's input, so
+ * that GROUP BY window_start, window_end over it is a window aggregation, as Flink's window
+ * properties pass through projections. in itself when it is not one (or its filter or an
+ * expression reads a window column). */
+static rel *tvf_through_calc(plan_ctx *pc, rel *in)
+{
+    if (in->kind != REL_CALC || !in->input || in->input->kind != REL_WINDOW_TVF)
+        return in;
+    const rel *t = in->input, *x = t->input;
+    int nx = x->n_cols;
+    if (!reads_below(in->filter, nx))
+        return in;
+    rel_col *cols = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *cols);
+    rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *outs);
+    const char *wnames[3] = {"$window_start", "$window_end", "$window_time"};
+    const char *wquals[3] = {NULL, NULL, NULL};
+    int n = 0, time_col = -1;
+    for (int i = 0; i < in->n_cols; i++) {
+        const rill__sql_rex *o = in->outs[i];
+        if (o->op == RILL_SQLX_INPUT && o->input >= nx) { /* window_start, _end, _time */
+            wnames[o->input - nx] = in->cols[i].name;
+            wquals[o->input - nx] = in->cols[i].qual;
+            continue;
+        }
+        if (!reads_below(o, nx))
+            return in;
+        if (o->op == RILL_SQLX_INPUT && o->input == t->time_col && time_col < 0)
+            time_col = n;
+        cols[n] = in->cols[i];
+        cols[n].type = o->type;
+        outs[n++] = in->outs[i];
+    }
+    if (time_col < 0) { /* the time attribute, read by the windows though not projected */
+        time_col = n;
+        cols[n] = (rel_col){"$rowtime", x->cols[t->time_col].type, NULL};
+        outs[n++] = rill__sql_x_input(pc->a, t->time_col, x->cols[t->time_col].type);
+    }
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = (rel *)x;
+    c->updates = x->updates;
+    c->n_cols = n;
+    c->cols = cols;
+    c->outs = outs;
+    c->filter = in->filter;
+    rel *w = rill__arena_alloc(pc->a, sizeof *w);
+    *w = *t;
+    w->input = c;
+    w->time_col = time_col;
+    w->n_cols = n + 3;
+    w->cols = rill__arena_alloc(pc->a, (size_t)w->n_cols * sizeof *w->cols);
+    memcpy(w->cols, cols, (size_t)n * sizeof *w->cols);
+    for (int k = 0; k < 3; k++)
+        w->cols[n + k] = (rel_col){wnames[k], t->cols[nx + k].type, wquals[k]};
+    return w;
+}
+
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
+    tvf = tvf_through_calc(pc, tvf);
     /* a legacy group window: the window TVF it stands for, over the input */
     const rill__sql_expr *legacy = NULL;
     for (size_t i = 0; i < q->u.select.n_group; i++) {

@@ -208,6 +208,348 @@ def test_joins(tmp):
             compare(want[q], replay(r, q, what), what + "'s final rows", r)
 
 
+# ---- window joins ------------------------------------------------------------------------------
+
+T0 = 1714564800000  # 2024-05-01 12:00:00 UTC
+SIZE = 1000  # 1 s tumbling windows
+DELAY = 1000  # WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+
+
+def ts_text(ms):
+    import datetime
+    d = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
+
+
+def timed_table(rng, first_id, n, late):
+    """Rows (id, k, ts) in file order, out of order by less than the watermark's delay; with
+    late, every 25th row far behind. Returns the rows and the ids of those whose window had
+    ended by their own table's watermark when they came (maybe late at the join, whose
+    watermark is the least of both tables')."""
+    rows, maybe, t, top = [], set(), T0, None
+    for i in range(n):
+        t += rng.randint(0, 120)
+        ts = t - rng.randint(0, DELAY - 1)
+        if late and i > 20 and i % 25 == 0:
+            ts = t - DELAY - rng.randint(0, 4000)
+        wm = top - DELAY if top is not None else None
+        if wm is not None and ts - ts % SIZE + SIZE - 1 <= wm:
+            maybe.add(first_id + i)
+        top = ts if top is None else max(top, ts)
+        rows.append((first_id + i, rng.choice("abcde"), ts))
+    return rows, maybe
+
+
+WINDOW_TABLES = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE A (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE B (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+CREATE VIEW WA AS SELECT * FROM TABLE(TUMBLE(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND));
+CREATE VIEW WB AS SELECT * FROM TABLE(TUMBLE(TABLE B, DESCRIPTOR(ts), INTERVAL '1' SECOND));
+CREATE TABLE w (aid INT, bid INT, ws TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s', 'format' = 'csv');
+"""
+
+WINDOW_JOIN = {
+    "inner": "INSERT INTO w SELECT L.id, R.id, L.window_start FROM WA L JOIN WB R ON L.k = R.k "
+             "AND L.window_start = R.window_start AND L.window_end = R.window_end "
+             "AND L.id % 3 <> R.id % 3;",
+    "left": "INSERT INTO w SELECT L.id, R.id, L.window_start FROM WA L LEFT JOIN WB R "
+            "ON L.k = R.k AND L.window_start = R.window_start AND L.window_end = R.window_end;",
+    "full": "INSERT INTO w SELECT L.id, R.id, COALESCE(L.window_start, R.window_start) FROM WA L "
+            "FULL JOIN WB R ON L.window_start = R.window_start AND L.window_end = R.window_end "
+            "AND L.k = R.k AND R.id > L.id + 1000;",
+    # two window aggregations joined on their windows (Nexmark q8's shape)
+    "aggs": "INSERT INTO w SELECT CAST(L.n AS INT), CAST(R.n AS INT), L.ws FROM (SELECT k, COUNT(*) AS n, window_start AS "
+            "ws, window_end AS we FROM WA GROUP BY k, window_start, window_end) L JOIN (SELECT k, "
+            "COUNT(*) AS n, window_start AS ws, window_end AS we FROM WB GROUP BY k, "
+            "window_start, window_end) R ON L.k = R.k AND L.ws = R.ws AND L.we = R.we;",
+}
+
+
+def window_pairs(kind, a, b):
+    """The rows of query kind over the rows a and b (those a window drops already left out)."""
+    def win(ts):
+        return ts - ts % SIZE
+    out = Counter()
+    if kind == "aggs":
+        ca, cb = Counter((k, win(t)) for _, k, t in a), Counter((k, win(t)) for _, k, t in b)
+        for (k, w), n in ca.items():
+            if (k, w) in cb:
+                out[(str(n), str(cb[(k, w)]), w)] += 1
+        return out
+    cond = {"inner": lambda x, y: x[0] % 3 != y[0] % 3, "left": lambda x, y: True,
+            "full": lambda x, y: y[0] > x[0] + 1000}[kind]
+    matched = set()
+    for x in a:
+        m = [y for y in b if y[1] == x[1] and win(y[2]) == win(x[2]) and cond(x, y)]
+        for y in m:
+            out[(str(x[0]), str(y[0]), win(x[2]))] += 1
+            matched.add(y[0])
+        if not m and kind in ("left", "full"):
+            out[(str(x[0]), "", win(x[2]))] += 1
+    if kind == "full":
+        for y in b:
+            if y[0] not in matched:
+                out[("", str(y[0]), win(y[2]))] += 1
+    return out
+
+
+def read_pairs(out):
+    got = Counter()
+    for line in committed_rows(out, header=False):
+        aid, bid, ws = line.split(",")
+        got[(aid, bid, ts_ms(ws))] += 1
+    return got
+
+
+def ts_ms(text):
+    import datetime
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
+    d = datetime.datetime.strptime(text, fmt)
+    return (d - datetime.datetime(1970, 1, 1)) // datetime.timedelta(milliseconds=1)
+
+
+def test_window_joins(tmp):
+    """Window joins of two TUMBLE TVFs (inner, left, full) and of two window aggregations, at
+    parallelism 1 and 3: each window's pairs once, when it ends. With late rows (inner, and
+    the aggregations, which drop them in their own table exactly): every pair of rows on time
+    in their own tables is there, and a row that may be late at the join (its table's
+    watermark had passed its window; the join's is the least of both) has all its pairs with
+    rows on time or none."""
+    rng = seeded_rng("sql-window-join")
+    data = {}
+    for late in (False, True):
+        a, ma = timed_table(rng, 0, 500, late)
+        b, mb = timed_table(rng, 5000, 400, late)
+        expect(not late or (len(ma) > 5 and len(mb) > 5), "late rows in the input", "some",
+               (len(ma), len(mb)))
+        pa, pb = os.path.join(tmp, "a%d.csv" % late), os.path.join(tmp, "b%d.csv" % late)
+        write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+        write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
+        data[late] = (a, b, ma | mb, pa, pb)
+    cases = [("inner", True), ("left", False), ("full", False), ("aggs", True)]
+    for n, (kind, late) in enumerate(cases):
+        a, b, maybe, pa, pb = data[late]
+        for par in (1, 3):
+            out = os.path.join(tmp, "w%d-%d" % (n, par))
+            script = os.path.join(tmp, "w%d-%d.sql" % (n, par))
+            write(script, WINDOW_TABLES % {"a": pa, "b": pb, "out": out, "batch": 16} +
+                  WINDOW_JOIN[kind] + "\n")
+            r = run(["run", "-p", str(par), script])
+            expect_rc(r, 0)
+            got = read_pairs(out)
+            what = "%s window join at p%d" % (kind, par)
+            if kind == "aggs":  # the aggregations drop late rows in their own table, exactly
+                on = [x for x in a if x[0] not in maybe], [y for y in b if y[0] not in maybe]
+                compare(window_pairs(kind, *on), got, what, r)
+                continue
+            if not late:
+                compare(window_pairs(kind, a, b), got, what, r)
+                continue
+            on_a = [x for x in a if x[0] not in maybe]
+            on_b = [y for y in b if y[0] not in maybe]
+            certain = window_pairs(kind, on_a, on_b)
+            every = window_pairs(kind, a, b)
+            compare(certain, got & certain, what + ": the pairs of rows on time", r)
+            extra = got - certain
+            expect(not (extra - every), what + ": no pair but the query's", "none",
+                   sorted((extra - every).elements())[:3], r)
+            for row in maybe:
+                key = str(row)
+                mine = Counter({p: c for p, c in every.items()
+                                if key in p[:2] and all(int(q) not in maybe or q == key
+                                                        for q in p[:2] if q)})
+                have = got & mine
+                expect(not have or have == mine, what + ": row %s joined whole or not at all"
+                       % row, "all %d or none" % sum(mine.values()), sum(have.values()), r)
+
+
+# ---- interval joins ----------------------------------------------------------------------------
+
+INTERVAL_TABLES = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE A (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE B (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(b)s', 'format' = 'csv');
+CREATE TABLE o (aid INT, bid INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s',
+  'format' = 'csv');
+"""
+
+# (query, the pair's condition on (a row, b row), the join kind)
+INTERVAL_JOIN = {
+    "inner": ("INSERT INTO o SELECT A.id, B.id FROM A, B WHERE A.k = B.k AND A.ts BETWEEN "
+              "B.ts - INTERVAL '2' SECOND AND B.ts + INTERVAL '1' SECOND;",
+              lambda x, y: y[2] - 2000 <= x[2] <= y[2] + 1000),
+    "strict": ("INSERT INTO o SELECT A.id, B.id FROM A JOIN B ON A.k = B.k AND A.ts > B.ts AND "
+               "B.ts + INTERVAL '1.5' SECOND > A.ts AND A.id % 2 = 0;",
+               lambda x, y: y[2] < x[2] < y[2] + 1500 and x[0] % 2 == 0),
+    "left": ("INSERT INTO o SELECT A.id, B.id FROM A LEFT JOIN B ON A.k = B.k AND B.ts BETWEEN "
+             "A.ts AND A.ts + INTERVAL '0.8' SECOND;",
+             lambda x, y: x[2] <= y[2] <= x[2] + 800),
+    "full": ("INSERT INTO o SELECT A.id, B.id FROM A FULL JOIN B ON A.k = B.k AND A.ts >= "
+             "B.ts - INTERVAL '0.3' SECOND AND A.ts <= B.ts + INTERVAL '0.3' SECOND;",
+             lambda x, y: y[2] - 300 <= x[2] <= y[2] + 300),
+}
+
+
+def late_rows(rows):
+    """The ids of the rows at or below their table's watermark when they came (maybe late at
+    the join, whose watermark is the least of both tables')."""
+    late, top = set(), None
+    for i, _, t in rows:
+        if top is not None and t <= top - DELAY:
+            late.add(i)
+        top = t if top is None else max(top, t)
+    return late
+
+
+def interval_pairs(kind, a, b):
+    cond = INTERVAL_JOIN[kind][1]
+    out, matched = Counter(), set()
+    for x in a:
+        m = [y for y in b if y[1] == x[1] and cond(x, y)]
+        for y in m:
+            out[(str(x[0]), str(y[0]))] += 1
+            matched.add(y[0])
+        if not m and kind in ("left", "full"):
+            out[(str(x[0]), "")] += 1
+    if kind == "full":
+        for y in b:
+            if y[0] not in matched:
+                out[("", str(y[0]))] += 1
+    return out
+
+
+def test_interval_joins(tmp):
+    """Interval joins (a bound on both sides of A.ts - B.ts, written with BETWEEN, >, < and
+    interval arithmetic; inner, left, full) at parallelism 1 and 3 with checkpoints on and off:
+    EXPLAIN shows an IntervalJoin; the rows are those computed here, exactly without late rows;
+    with late rows (inner), every pair of rows on time in their own tables is there and
+    nothing else but pairs of the query."""
+    rng = seeded_rng("sql-interval-join")
+    data = {}
+    for late in (False, True):
+        a, _ = timed_table(rng, 0, 500, late)
+        b, _ = timed_table(rng, 5000, 400, late)
+        ma, mb = late_rows(a), late_rows(b)
+        pa, pb = os.path.join(tmp, "ia%d.csv" % late), os.path.join(tmp, "ib%d.csv" % late)
+        write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+        write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
+        data[late] = (a, b, ma | mb, pa, pb)
+    cases = [("inner", True), ("strict", True), ("left", False), ("full", False)]
+    for n, (kind, late) in enumerate(cases):
+        a, b, maybe, pa, pb = data[late]
+        for par, ckpt in ((1, False), (3, True)):
+            out = os.path.join(tmp, "i%d-%d" % (n, par))
+            script = os.path.join(tmp, "i%d-%d.sql" % (n, par))
+            tables = INTERVAL_TABLES % {"a": pa, "b": pb, "out": out, "batch": 16}
+            write(script, tables + "EXPLAIN " + INTERVAL_JOIN[kind][0] + "\n")
+            r = run(["run", script])
+            expect_rc(r, 0)
+            expect_in("IntervalJoin(windowBounds=[isRowTime=true", r.out,
+                      "%s: EXPLAIN shows an interval join" % kind, r)
+            write(script, tables + INTERVAL_JOIN[kind][0] + "\n")
+            args = ["run", "-p", str(par)]
+            if ckpt:
+                args += ["--checkpoint-dir", os.path.join(tmp, "ck-i%d" % n),
+                         "--checkpoint-interval", "20"]
+            r = run(args + [script])
+            expect_rc(r, 0)
+            got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
+            what = "%s interval join at p%d" % (kind, par)
+            if not late:
+                compare(interval_pairs(kind, a, b), got, what, r)
+                continue
+            on = ([x for x in a if x[0] not in maybe], [y for y in b if y[0] not in maybe])
+            certain, every = interval_pairs(kind, *on), interval_pairs(kind, a, b)
+            compare(certain, got & certain, what + ": the pairs of rows on time", r)
+            expect(not (got - every), what + ": no pair but the query's", "none",
+                   sorted((got - every).elements())[:3], r)
+
+
+# ---- event-time temporal joins -------------------------------------------------------------------
+
+TEMPORAL_SQL = """
+SET 'batch-size' = '%(batch)d';
+CREATE TABLE orders (id INT, cur STRING, amount INT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(o)s', 'format' = 'csv');
+CREATE TABLE rates (cur STRING, rate INT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND, PRIMARY KEY (cur) NOT ENFORCED)
+  WITH ('connector' = 'filesystem', 'path' = '%(r)s', 'format' = 'csv');
+CREATE TABLE o (id INT, rate INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s',
+  'format' = 'csv');
+"""
+
+TEMPORAL_JOIN = {
+    "inner": "INSERT INTO o SELECT orders.id, r.rate FROM orders JOIN rates FOR SYSTEM_TIME AS "
+             "OF orders.ts AS r ON orders.cur = r.cur AND orders.amount < r.rate * 3;",
+    "left": "INSERT INTO o SELECT orders.id, r.rate FROM orders LEFT JOIN rates FOR SYSTEM_TIME "
+            "AS OF orders.ts AS r ON r.cur = orders.cur;",
+}
+
+
+def test_temporal_joins(tmp):
+    """Event-time temporal joins of orders with the versions of a rates table (a primary key
+    and a rowtime): each order on time gets the rate of its currency valid at its time (the
+    last version at or before it) when it meets the condition, padded (LEFT) when there is
+    none; an order that may be late gets one of its currency's rates or none. At parallelism 1
+    and 3, checkpoints on and off."""
+    rng = seeded_rng("sql-temporal-join")
+    curs = ["EUR", "USD", "GBP", "JPY", "CHF", "XXX"]
+    rates, t = [], T0
+    for _ in range(150):  # versions in time order but for a jitter under the watermark's delay
+        t += rng.randint(0, 400)
+        rates.append((rng.choice(curs[:5]), rng.randint(1, 100), t - rng.randint(0, 900)))
+    orders, _ = timed_table(rng, 0, 600, True)
+    orders = [(i, rng.choice(curs), rng.randint(1, 300), ts) for i, _, ts in orders]
+    maybe = late_rows([(i, c, ts) for i, c, _, ts in orders])
+    po, pr = os.path.join(tmp, "orders.csv"), os.path.join(tmp, "rates.csv")
+    write(po, "".join("%d,%s,%d,%s\n" % (i, c, a, ts_text(t)) for i, c, a, t in orders))
+    write(pr, "".join("%s,%d,%s\n" % (c, v, ts_text(t)) for c, v, t in rates))
+    versions = {}
+    for c, v, tv in rates:  # the last row of a time wins
+        versions.setdefault(c, {})[tv] = v
+
+    def rate_at(c, tt):
+        times = [tv for tv in versions.get(c, {}) if tv <= tt]
+        return versions[c][max(times)] if times else None
+
+    for kind, q in TEMPORAL_JOIN.items():
+        want = Counter()
+        for i, c, a, tt in orders:
+            if i in maybe:
+                continue
+            v = rate_at(c, tt)
+            if v is not None and (kind == "left" or a < v * 3):
+                want[(str(i), str(v))] += 1
+            elif kind == "left":
+                want[(str(i), "")] += 1
+        for par, ckpt in ((1, False), (3, True)):
+            out = os.path.join(tmp, "t-%s-%d" % (kind, par))
+            script = os.path.join(tmp, "t-%s-%d.sql" % (kind, par))
+            write(script, TEMPORAL_SQL % {"o": po, "r": pr, "out": out, "batch": 16} + q + "\n")
+            args = ["run", "-p", str(par)]
+            if ckpt:
+                args += ["--checkpoint-dir", os.path.join(tmp, "ck-t-%s" % kind),
+                         "--checkpoint-interval", "20"]
+            r = run(args + [script])
+            expect_rc(r, 0)
+            got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
+            what = "%s temporal join at p%d" % (kind, par)
+            late_got = Counter({p: n for p, n in got.items() if int(p[0]) in maybe})
+            compare(want, got - late_got, what + ": the orders on time", r)
+            by_id = {i: c for i, c, _, _ in orders}
+            for (i, v), n in late_got.items():
+                ok = n == 1 and (v == "" or int(v) in versions.get(by_id[int(i)], {}).values())
+                expect(ok, what + ": order %s (maybe late) once with a rate of its currency"
+                       % i, "once", (v, n), r)
+
+
 # ---- kill -9 and --resume, savepoints -------------------------------------------------------
 
 PACED_SQL = """
@@ -361,5 +703,7 @@ def test_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_joins, test_join_under_group_by, test_kill_and_resume, test_savepoint_rescaled,
-          test_state_ttl, test_errors])
+    main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
+          test_temporal_joins,
+          test_kill_and_resume,
+          test_savepoint_rescaled, test_state_ttl, test_errors])
