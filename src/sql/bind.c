@@ -516,8 +516,8 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
 static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     const rill__sql_call *c = &e->u.call;
-    if (c->over)
-        return ERR(pc, e->pos, "OVER windows are not supported yet");
+    if (c->over) /* a ranking's rank (rank.c), or not supported yet */
+        return rill__sql_bind_over(pc, in, e);
     static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
                                              "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
     for (int k = 0; aggregates[k]; k++)

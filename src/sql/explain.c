@@ -124,6 +124,8 @@ static int changelog_mode(const rel *r)
         return MODE_I | MODE_U | (m & (MODE_U | MODE_D) ? MODE_D : 0);
     case REL_SCAN: /* an upsert-kafka table's, after its ChangelogNormalize */
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
+    case REL_RANK:
+        return rill__sql_rank_changelog(r);
     case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
         m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
         if (r->lookup)
@@ -291,6 +293,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                          (long long)(r->window.size_ms ? r->window.size_ms : r->window.gap_ms),
                          (long long)r->window.slide_ms, par);
         break;
+    case REL_RANK:
+        rill__sql_explain_rank(b, r, par, true);
+        break;
     case REL_LIMIT:
         rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);
         if (r->limit >= 0)
@@ -425,7 +430,7 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
         return rill__sql_error(pc->err, pc->text, inner->pos,
                                "EXPLAIN takes a query or an INSERT so far");
     rel *r = rill__sql_plan_query(pc, q);
-    if (r && rill__sql_push_down(pc, r))
+    if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
         r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;

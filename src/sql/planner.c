@@ -538,11 +538,17 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     rel *in = plan_from(pc, q->u.select.from);
     if (!in)
         return NULL;
+    /* ROW_NUMBER() OVER (...): the WHERE, then the ranking, its rank a column after the
+     * input's (not one of *'s) that the OVER call binds to (rank.c) */
+    bool ranked = rill__sql_has_rank(q);
+    if (ranked && !(in = rill__sql_plan_rank(pc, q, in)))
+        return NULL;
+    int n_star = ranked ? in->n_cols - 1 : in->n_cols;
     const rill__sql_ident *alias = q->u.select.from->alias;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
     c->updates = in->updates;
-    if (q->u.select.where) {
+    if (q->u.select.where && !ranked) {
         rill__sql_rex *w = rill__sql_bind(pc, in, q->u.select.where);
         if (!w)
             return NULL;
@@ -574,15 +580,15 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
                 if (!is_table)
                     return ERR(pc, it->expr->pos, "Unknown identifier '%s'", tn);
             }
-            if (n + in->n_cols > cap) {
-                cap = n + in->n_cols + (int)q->u.select.n_items;
+            if (n + n_star > cap) {
+                cap = n + n_star + (int)q->u.select.n_items;
                 rel_col *nc = rill__arena_alloc(pc->a, (size_t)cap * sizeof *nc);
                 rill__sql_rex **no = rill__arena_alloc(pc->a, (size_t)cap * sizeof *no);
                 memcpy(nc, c->cols, (size_t)n * sizeof *nc);
                 memcpy(no, c->outs, (size_t)n * sizeof *no);
                 c->cols = nc, c->outs = no;
             }
-            for (int k = 0; k < in->n_cols; k++) {
+            for (int k = 0; k < n_star; k++) {
                 if (of_item && (!in->cols[k].qual || strcmp(in->cols[k].qual, qt)))
                     continue;
                 c->cols[n] = in->cols[k];
@@ -600,7 +606,8 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
         c->outs[n++] = x;
     }
     c->n_cols = n;
-    return c;
+    /* a filter on the rank of a ranking below: its bounds go to the ranking (Top-N) */
+    return rill__sql_rank_filter(pc, c) ? NULL : c;
 }
 
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q);
@@ -1546,6 +1553,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return values_source(pc, r);
     case REL_LIMIT:
         return limit_stream(pc, r);
+    case REL_RANK:
+        return rill__sql_build_rank(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
     case REL_JOIN:

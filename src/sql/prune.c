@@ -130,6 +130,14 @@ static void input_needs(const rel *r, const bool *out_used, bool *in_used)
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] |= !out_used || out_used[i];
         return;
+    case REL_RANK: /* the input's columns pass through; the partition and order are read */
+        for (int i = 0; i < in->n_cols; i++)
+            in_used[i] |= !out_used || out_used[i];
+        for (int i = 0; i < r->rank->n_part; i++)
+            in_used[r->rank->part[i]] = true;
+        for (int i = 0; i < r->rank->n_order; i++)
+            in_used[r->rank->order[i]] = true;
+        return;
     default:
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] = true;

@@ -461,6 +461,13 @@ static const char *updating_node(const rel *r, char *buf, size_t cap)
         return "GroupAggregate";
     if (r->kind == REL_GROUP_AGG || r->kind == REL_WINDOW_AGG)
         return "GroupAggregate";
+    if (r->kind == REL_RANK) { /* Rank(...) or Deduplicate(...), as Flink names it */
+        rill__buf b = {0};
+        rill__sql_explain_rank(&b, r, 0, false);
+        snprintf(buf, cap, "%s)", rill__buf_cstr(&b));
+        rill__buf_free(&b);
+        return buf;
+    }
     if (r->kind == REL_SCAN && r->updates) {
         size_t k = (size_t)snprintf(buf, cap, "ChangelogNormalize(key=[");
         for (size_t i = 0; i < r->table->n_pk && k < cap; i++)

@@ -145,6 +145,9 @@ typedef enum rel_kind {
     REL_LIMIT,      /* LIMIT / OFFSET of an append-only input: its rows after the first
                        `offset`, at most `limit` of them (-1: no limit), in arrival order */
     REL_UNION,      /* UNION ALL: the rows of inputs[0..n_inputs), of the same column types */
+    REL_RANK,       /* ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) kept to a range of ranks:
+                       Top-N or deduplication (rank.c); the input's columns, then the rank
+                       when the query reads it */
     REL_JOIN,       /* a regular join of inputs[0] (left) and inputs[1] (right): the left's
                        columns, then the right's (time attributes made plain timestamps; the
                        columns of a side an outer join pads nullable) */
@@ -176,6 +179,20 @@ typedef struct rel_col {
     const char *qual; /* the FROM item it comes from (its alias or table name), for t.col; NULL
                        * for a column no FROM item names */
 } rel_col;
+
+/* A ranking (REL_RANK): ROW_NUMBER() OVER (PARTITION BY part ORDER BY order), its rows kept
+ * while their rank is in [start, end] (ranged: the query over it said so). */
+typedef struct rel_rank {
+    int n_part, n_order;
+    int *part, *order; /* columns of the input */
+    bool *desc, *nulls_first;
+    int64_t start, end;
+    bool ranged;
+    bool out_rank;                /* the rank is the last column (else the input's only) */
+    const rill__sql_expr *call;   /* the OVER call, which binds to the rank column */
+    const char *text;             /* the script its position points into */
+    int n_in;                     /* the input's columns */
+} rel_rank;
 
 typedef struct rel rel;
 struct rel {
@@ -213,6 +230,8 @@ struct rel {
     int *keys;
     int n_aggs;
     rel_agg *aggs;
+    /* RANK */
+    struct rel_rank *rank;
     /* JOIN: its kind (RILL_SQL_J_INNER, _LEFT, _RIGHT, _FULL); the equi-join keys, the left's
      * lkeys[i] (over the left input) equal to the right's rkeys[i] (over the right), of one
      * type; what else the ON clause asks of a pair (over the join's columns), or NULL */
@@ -359,6 +378,23 @@ bool rill__sql_reuse_enabled(const rill__sql_session *s);
  * by their names, not the loaded copies (for the dry run, whose catalog is another). */
 char *rill__sql_rel_digest(plan_ctx *pc, const rel *r, bool by_name);
 
+/* Top-N and deduplication (rank.c): ROW_NUMBER() OVER (...) in a select list and a filter on
+ * it in the query over it. has_rank: q's select list ranks. plan_rank: the ranking of q's rows
+ * (its WHERE applied first) over in; its last column is the rank, which binding the OVER call
+ * (bind_over) resolves to. rank_filter: the rank bounds of the filter of calc c (a query over
+ * a ranking) taken into the ranking below it. rank_check: every ranking under root has its
+ * bounds (else err naming the OVER call). build_rank: its stream; explain_rank: its EXPLAIN
+ * text (state: rill's state line after Flink's); rank_digest: what a shared sub-plan tells
+ * it by; rank_changelog: the row kinds it emits (1 I, 2 UB/UA, 4 D: explain.c's bits). */
+bool rill__sql_has_rank(const rill__sql_query *q);
+rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in);
+rill__sql_rex *rill__sql_bind_over(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+int rill__sql_rank_filter(plan_ctx *pc, rel *c);
+int rill__sql_rank_check(plan_ctx *pc, const rel *root);
+rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
+void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
+void rill__sql_rank_digest(rill__buf *b, const rel *r);
+int rill__sql_rank_changelog(const rel *r);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
 

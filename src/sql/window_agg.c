@@ -514,6 +514,9 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             for (int i = 0; i < f->n_cols; i++)
                 f->outs[i] = rill__sql_x_input(pc->a, i, f->cols[i].type);
             agg->input = f;
+            /* a bound on the rank of a ranking below (a Top-N, a deduplication) */
+            if (rill__sql_rank_filter(pc, f))
+                out = NULL;
         }
         pc->agg = &actx;
     }
