@@ -16,7 +16,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import replay_changelog as replay  # noqa: E402
 from rill_e2e import (Failure, MockKafka, Started, completed_checkpoints,  # noqa: E402
-                      expect, expect_in, expect_rc, main, run, savepoint_path, seeded_rng)
+                      expect, expect_in, expect_rc, main, read_text, run, savepoint_path,
+                      seeded_rng)
 
 PARTS = 3
 KEYS = ["k%d" % i for i in range(7)]
@@ -143,11 +144,13 @@ def test_upsert_source_against_compaction(tmp):
 
 
 def stop_with_savepoint(tmp, s, name):
-    """Waits for a checkpoint of Started s, stops its job with a savepoint: (path, Result)."""
+    """Waits for a checkpoint of Started s and for its first printed row (a checkpoint can
+    complete before the source has fetched anything), stops its job with a savepoint: (path,
+    Result)."""
     ck = os.path.join(tmp, "ck")
     port = s.rest_port()
     deadline = time.monotonic() + 60
-    while not completed_checkpoints(ck):
+    while not completed_checkpoints(ck) or not read_text(s.out_path).strip():
         expect(time.monotonic() < deadline and s.p.poll() is None, "a checkpoint", "one",
                "none")
         time.sleep(0.02)
