@@ -42,17 +42,16 @@ static int sides_of(const rill__sql_rex *x, int nl)
     return s;
 }
 
-/* Appends the conjuncts of x (its AND tree flattened) to *v. */
-static void conjuncts(plan_ctx *pc, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap)
+void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap)
 {
     if (x->op == RILL_SQLX_AND) {
         for (int i = 0; i < x->n_args; i++)
-            conjuncts(pc, x->args[i], v, n, cap);
+            rill__sql_conjuncts(a, x->args[i], v, n, cap);
         return;
     }
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 8;
-        rill__sql_rex **nv = rill__arena_alloc(pc->a, (size_t)*cap * sizeof *nv);
+        rill__sql_rex **nv = rill__arena_alloc(a, (size_t)*cap * sizeof *nv);
         if (*n)
             memcpy(nv, *v, (size_t)*n * sizeof *nv);
         *v = nv;
@@ -232,24 +231,14 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
  * input's rowtime attribute against the other's on both sides (l.t BETWEEN r.t - INTERVAL '1'
  * MINUTE AND r.t). The bounds stay in the condition; they also say when a row can have no
  * partner left, and its state goes. */
-static void find_interval_join(rel *j)
+static void find_interval_join(rill__arena *a, rel *j)
 {
     j->interval = false;
     if (j->temporal || j->lookup || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
         return;
-    rill__sql_rex *v[64];
-    int n = 0;
-    rill__sql_rex *stack[64];
-    int top = 0;
-    stack[top++] = j->cond;
-    while (top && n < 64) { /* the conjuncts */
-        rill__sql_rex *x = stack[--top];
-        if (x->op == RILL_SQLX_AND && top + x->n_args <= 64)
-            for (int i = 0; i < x->n_args; i++)
-                stack[top++] = x->args[i];
-        else
-            v[n++] = x;
-    }
+    rill__sql_rex **v = NULL;
+    int n = 0, cap = 0;
+    rill__sql_conjuncts(a, j->cond, &v, &n, &cap);
     int64_t lo = INT64_MIN, hi = INT64_MAX;
     int lcol = -1, rcol = -1;
     for (int i = 0; i < n; i++) {
@@ -432,7 +421,7 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
         on = rill__sql_fold(pc->a, on, pc->text);
         rill__sql_rex **v = NULL;
         int n = 0, cap = 0;
-        conjuncts(pc, on, &v, &n, &cap);
+        rill__sql_conjuncts(pc->a, on, &v, &n, &cap);
         for (int i = 0; i < n; i++)
             if (!(v[i]->op == RILL_SQLX_LITERAL && !v[i]->lit_null && v[i]->lit)) /* TRUE */
                 add_conjunct(pc, j, v[i]);
@@ -440,7 +429,7 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
     if (temporal && !temporal_join(pc, f, j))
         return NULL;
     find_window_join(j);
-    find_interval_join(j);
+    find_interval_join(pc->a, j);
     /* a window, interval or temporal join's output is final: append-only, outer or not; a
      * lookup join's rows are its input's, with their kinds */
     j->updates = j->lookup ? l->updates
@@ -464,12 +453,12 @@ void rill__sql_join_rules(plan_ctx *pc, rel *r)
         return;
     rill__sql_rex **v = NULL;
     int n = 0, cap = 0;
-    conjuncts(pc, r->filter, &v, &n, &cap);
+    rill__sql_conjuncts(pc->a, r->filter, &v, &n, &cap);
     r->filter = NULL;
     for (int i = 0; i < n; i++)
         add_conjunct(pc, r->input, v[i]);
     find_window_join(r->input);
-    find_interval_join(r->input);
+    find_interval_join(pc->a, r->input);
     if (r->input->we_key >= 0 || r->input->interval)
         r->input->updates = false;
 }

@@ -21,10 +21,7 @@
 
 static const char *reuse_value(const rill__sql_session *s)
 {
-    for (size_t i = 0; i < s->n_opts; i++)
-        if (!strcmp(s->opts[i].key, REUSE_KEY))
-            return s->opts[i].value;
-    return "true";
+    return rill__sql_set_value(s, REUSE_KEY, "true");
 }
 
 int rill__sql_reuse_check(const rill__sql_session *s, rill__err *err)

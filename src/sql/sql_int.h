@@ -360,6 +360,8 @@ void rill__sql_needs_reset(rill__sql_session *s);
 int rill__sql_push_down(plan_ctx *pc, rel *root);
 /* The columns of a table's scan before push-down: every physical and metadata leaf. */
 void rill__sql_full_scan(plan_ctx *pc, rel *scan);
+/* The value SET gave key in this session, or dflt. */
+const char *rill__sql_set_value(const rill__sql_session *s, const char *key, const char *dflt);
 /* Whether SET 'table.optimizer.source.projection-pushdown-enabled' leaves it on (default). */
 bool rill__sql_pushdown_enabled(const rill__sql_session *s);
 
@@ -395,6 +397,8 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
 void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
 void rill__sql_rank_digest(rill__buf *b, const rel *r);
 int rill__sql_rank_changelog(const rel *r);
+/* Appends the conjuncts of x (its AND tree flattened) to *v (grown in a; n, cap). */
+void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
 

@@ -267,19 +267,6 @@ static bool legacy_window(const rill__sql_expr *e)
     return !strcasecmp(n, "TUMBLE") || !strcasecmp(n, "HOP") || !strcasecmp(n, "SESSION");
 }
 
-/* Whether x reads only columns below n. */
-static bool reads_below(const rill__sql_rex *x, int n)
-{
-    if (!x)
-        return true;
-    if (x->op == RILL_SQLX_INPUT)
-        return x->input < n;
-    for (int i = 0; i < x->n_args; i++)
-        if (!reads_below(x->args[i], n))
-            return false;
-    return true;
-}
-
 /* A calc over a window TVF (a view `SELECT *, f(x) AS y FROM TABLE(TUMBLE(...))`, or one that
  * renames window_start): the same rows as that window TVF over a calc of the TVF's input, so
  * that GROUP BY window_start, window_end over it is a window aggregation, as Flink's window
@@ -291,7 +278,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
         return in;
     const rel *t = in->input, *x = t->input;
     int nx = x->n_cols;
-    if (!reads_below(in->filter, nx))
+    if (in->filter && !rex_within(in->filter, nx))
         return in;
     rel_col *cols = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *cols);
     rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *outs);
@@ -305,7 +292,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
             wquals[o->input - nx] = in->cols[i].qual;
             continue;
         }
-        if (!reads_below(o, nx))
+        if (!rex_within(o, nx))
             return in;
         if (o->op == RILL_SQLX_INPUT && o->input == t->time_col && time_col < 0)
             time_col = n;

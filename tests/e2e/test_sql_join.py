@@ -20,9 +20,9 @@ from collections import Counter
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Result, Started, committed_rows, completed_checkpoints,  # noqa: E402
-                      expect, expect_in, expect_rc, kill_and_resume, main, rill_cmd, run,
-                      savepoint_path, seeded_rng)
+from rill_e2e import (Started, committed_rows, completed_checkpoints,  # noqa: E402
+                      expect, expect_in, expect_rc, kill_and_resume, main, run, savepoint_path,
+                      seeded_rng, ts_ms, ts_text)
 
 
 def write(path, text):
@@ -215,12 +215,6 @@ SIZE = 1000  # 1 s tumbling windows
 DELAY = 1000  # WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 
 
-def ts_text(ms):
-    import datetime
-    d = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
-    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
-
-
 def timed_table(rng, first_id, n, late):
     """Rows (id, k, ts) in file order, out of order by less than the watermark's delay; with
     late, every 25th row far behind. Returns the rows and the ids of those whose window had
@@ -303,13 +297,6 @@ def read_pairs(out):
         aid, bid, ws = line.split(",")
         got[(aid, bid, ts_ms(ws))] += 1
     return got
-
-
-def ts_ms(text):
-    import datetime
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
-    d = datetime.datetime.strptime(text, fmt)
-    return (d - datetime.datetime(1970, 1, 1)) // datetime.timedelta(milliseconds=1)
 
 
 def test_window_joins(tmp):
