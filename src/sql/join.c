@@ -131,10 +131,10 @@ static void add_conjunct(plan_ctx *pc, rel *j, rill__sql_rex *x)
     j->cond = and_of(pc, j->cond, x);
 }
 
-/* The window column col of r comes from, through calcs that pass it on: the window TVF or
- * window aggregation that made it, *prop 1 for its window_start, 2 for window_end; NULL when
- * it is no window's. */
-static const rel *window_of(const rel *r, int col, int *prop)
+/* The window column col of r comes from, through calcs that pass it on: its window (of the
+ * window TVF or window aggregation that made it), *prop 1 for its window_start, 2 for
+ * window_end, *agg whether a window aggregation's rows carry it; NULL when it is no window's. */
+const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bool *agg)
 {
     for (;;) {
         if (r->kind == REL_CALC) {
@@ -143,12 +143,18 @@ static const rel *window_of(const rel *r, int col, int *prop)
                 return NULL;
             col = x->input;
             r = r->input;
-        } else if (r->kind == REL_WINDOW_TVF || r->kind == REL_WINDOW_AGG) {
+        } else if (r->kind == REL_WINDOW_AGG && r->cas_window && r->cas_start != r->cas_end &&
+                   (col == r->cas_start || col == r->cas_end)) { /* a cascade's: the first's */
+            *prop = col == r->cas_start ? 1 : 2;
+            *agg = true;
+            return r->cas_window;
+        } else if (r->kind == REL_WINDOW_TVF || (r->kind == REL_WINDOW_AGG && !r->cas_window)) {
             int first = r->kind == REL_WINDOW_TVF ? r->input->n_cols : r->n_keys;
             if (col != first && col != first + 1)
                 return NULL;
             *prop = col - first + 1;
-            return r;
+            *agg = r->kind == REL_WINDOW_AGG;
+            return &r->window;
         } else {
             return NULL;
         }
@@ -163,11 +169,11 @@ static bool window_key(const rel *j, int i, int prop, const rill_window_spec **w
     if (l->op != RILL_SQLX_INPUT || r->op != RILL_SQLX_INPUT)
         return false;
     int lp = 0, rp = 0;
-    const rel *lw = window_of(j->inputs[0], l->input, &lp);
-    const rel *rw = window_of(j->inputs[1], r->input, &rp);
-    if (!lw || !rw || lp != prop || rp != prop)
+    bool la, ra;
+    const rill_window_spec *a = rill__sql_window_of(j->inputs[0], l->input, &lp, &la);
+    const rill_window_spec *b = rill__sql_window_of(j->inputs[1], r->input, &rp, &ra);
+    if (!a || !b || lp != prop || rp != prop)
         return false;
-    const rill_window_spec *a = &lw->window, *b = &rw->window;
     if (a->kind != b->kind || a->kind == RILL_WINDOW_SESSION || a->domain != RILL_EVENT_TIME ||
         b->domain != RILL_EVENT_TIME || a->size_ms != b->size_ms || a->slide_ms != b->slide_ms ||
         a->offset_ms != b->offset_ms)
@@ -223,8 +229,9 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
     /* the window_end of an event-time window aggregation: no time attribute in Flink, but its
      * rows come before the watermark that passes it, so it bounds state as one (Nexmark q7) */
     int prop = 0;
-    const rel *w = window_of(j->inputs[*side], *col, &prop);
-    return w && w->kind == REL_WINDOW_AGG && prop == 2 && w->window.domain == RILL_EVENT_TIME;
+    bool agg = false;
+    const rill_window_spec *w = rill__sql_window_of(j->inputs[*side], *col, &prop, &agg);
+    return w && agg && prop == 2 && w->domain == RILL_EVENT_TIME;
 }
 
 /* An interval join (Flink's): both inputs append-only, and conjuncts of the condition bound one

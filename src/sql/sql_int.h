@@ -228,6 +228,10 @@ struct rel {
     /* WINDOW_AGG: the key columns of the input, the aggregates */
     int n_keys;
     int *keys;
+    /* WINDOW_AGG of a window aggregation's rows grouped by its window (a cascade): keys
+     * cas_start and cas_end are that window's start and end, of window cas_window */
+    int cas_start, cas_end;
+    const rill_window_spec *cas_window;
     int n_aggs;
     rel_agg *aggs;
     /* RANK */
@@ -397,6 +401,9 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
 void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
 void rill__sql_rank_digest(rill__buf *b, const rel *r);
 int rill__sql_rank_changelog(const rel *r);
+/* The window column col of r is of (through calcs): its window, *prop 1 (window_start) or 2
+ * (window_end), *agg: carried by a window aggregation's rows; NULL when none (join.c). */
+const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bool *agg);
 /* Appends the conjuncts of x (its AND tree flattened) to *v (grown in a; n, cap). */
 void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */

@@ -326,6 +326,80 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
     return w;
 }
 
+/* The rows of a window aggregation (in) as a window TVF of their own windows, for a window
+ * aggregation of them grouped by that window (Flink's cascading window aggregation, Nexmark
+ * q5): each row's time is its window's end - 1 ms (the time the first aggregation gives its
+ * rows), in a tumbling window of 1 ms of its own, so each window of the first is grouped alone
+ * and fires when the watermark passes its end; its start and end are grouped as keys. */
+static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col)
+{
+    rill__arena *a = pc->a;
+    int n = in->n_cols;
+    const rill__sql_ltype *ts = rill__sql_type_with_attr(
+        a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false), RILL_SQLA_ROWTIME);
+    rel *c = rill__arena_alloc(a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = in;
+    c->n_cols = n + 1;
+    c->cols = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *c->cols);
+    c->outs = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *c->outs);
+    for (int i = 0; i < n; i++) {
+        c->cols[i] = in->cols[i];
+        c->outs[i] = rill__sql_x_input(a, i, in->cols[i].type);
+    }
+    const rill__sql_ltype *ms = rill__sql_type_interval(a, RILL_SQLU_SECOND, RILL_SQLU_SECOND,
+                                                        2, 3, false);
+    rill__sql_rex *args[2] = {rill__sql_x_input(a, end_col, in->cols[end_col].type),
+                              rill__sql_x_literal(a, ms, 1)};
+    c->cols[n] = (rel_col){"$window_time", ts, NULL};
+    c->outs[n] = rill__sql_x_call(a, RILL_SQLX_MINUS, ts, 2, args);
+    rel *w = rill__arena_alloc(a, sizeof *w);
+    memset(w, 0, sizeof *w);
+    w->kind = REL_WINDOW_TVF;
+    w->input = c;
+    w->time_col = n;
+    w->window = (rill_window_spec){.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
+                                   .size_ms = 1};
+    w->n_cols = n + 4;
+    w->cols = rill__arena_alloc(a, (size_t)w->n_cols * sizeof *w->cols);
+    memcpy(w->cols, c->cols, (size_t)(n + 1) * sizeof *w->cols);
+    const rill__sql_ltype *plain = rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false);
+    w->cols[n + 1] = (rel_col){"$cascade_start", plain, NULL};
+    w->cols[n + 2] = (rel_col){"$cascade_end", plain, NULL};
+    w->cols[n + 3] = (rel_col){"$cascade_time", ts, NULL};
+    return w;
+}
+
+/* The columns of GROUP BY items (plain names) of in that are a window aggregation's window
+ * start and end (one window for both), or -1. */
+static const rill_window_spec *cascade_of(const rill__sql_query *q, const rel *in,
+                                          int *start, int *end)
+{
+    const rill_window_spec *cw = NULL;
+    *start = *end = -1;
+    for (size_t i = 0; i < q->u.select.n_group; i++) {
+        const rill__sql_group *g = q->u.select.group[i];
+        if (g->kind != RILL_SQL_G_EXPR || g->expr->kind != RILL_SQL_E_IDENT)
+            continue;
+        const rill__sql_name *nm = &g->expr->u.name;
+        const char *name = nm->parts[nm->n_parts - 1].text;
+        for (int k = 0; k < in->n_cols; k++) {
+            if (strcmp(in->cols[k].name, name))
+                continue;
+            int prop = 0;
+            bool agg = false;
+            const rill_window_spec *w = rill__sql_window_of(in, k, &prop, &agg);
+            if (w && agg && w->domain == RILL_EVENT_TIME && (!cw || cw == w)) {
+                cw = w;
+                *(prop == 1 ? start : end) = k;
+            }
+            break;
+        }
+    }
+    return *start >= 0 && *end >= 0 ? cw : NULL;
+}
+
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
     tvf = tvf_through_calc(pc, tvf);
@@ -355,10 +429,16 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         if (!tvf)
             return NULL;
     }
+    int cas_start = -1, cas_end = -1;
+    const rill_window_spec *cas_w = NULL;
+    if (!legacy && tvf->kind != REL_WINDOW_TVF && !tvf->updates &&
+        (cas_w = cascade_of(q, tvf, &cas_start, &cas_end)))
+        tvf = cascade_tvf(pc, tvf, cas_end);
     bool windowed = tvf->kind == REL_WINDOW_TVF;
     const rel *src = windowed ? tvf->input : tvf; /* what the aggregates read */
     int ws = windowed ? tvf->input->n_cols : -1, we = windowed ? ws + 1 : -1;
-    bool has_start = false, has_end = false;
+    /* a cascade groups by the first window's start and end (keys), its own 1 ms one implied */
+    bool has_start = cas_w != NULL, has_end = cas_w != NULL;
     int n_keys = 0;
     int *keys = rill__arena_alloc(pc->a, (q->u.select.n_group + 1) * sizeof *keys);
     size_t n_group = q->u.select.n_group;
@@ -444,6 +524,14 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     int n_extra = windowed ? 2 : 0; /* window_start, window_end after the keys */
     agg->n_keys = n_keys;
     agg->keys = keys;
+    agg->cas_start = agg->cas_end = -1;
+    for (int i = 0; cas_w && i < n_keys; i++) { /* the first window's start and end keys */
+        if (keys[i] == cas_start)
+            agg->cas_start = i;
+        if (keys[i] == cas_end)
+            agg->cas_end = i;
+    }
+    agg->cas_window = cas_w && agg->cas_start >= 0 && agg->cas_end >= 0 ? cas_w : NULL;
     agg_ctx actx = {.input = tvf,
                     .first_col = n_keys + n_extra,
                     .expr_base = src->n_cols,

@@ -354,6 +354,53 @@ def test_window_joins(tmp):
                        % row, "all %d or none" % sum(mine.values()), sum(have.values()), r)
 
 
+CASCADE_SQL = WINDOW_TABLES.replace("TUMBLE(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND)",
+                                    "HOP(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND, "
+                                    "INTERVAL '3' SECOND)") + """
+CREATE TABLE m (n INT, c INT, ws TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-m', 'format' = 'csv');
+INSERT INTO m SELECT CAST(MAX(n) AS INT), CAST(COUNT(*) AS INT), starttime FROM (
+  SELECT k, COUNT(*) AS n, window_start AS starttime, window_end AS endtime FROM WA
+  GROUP BY k, window_start, window_end) GROUP BY starttime, endtime;
+"""
+
+
+def test_cascading_windows(tmp):
+    """A window aggregation of a window aggregation's rows grouped by its windows (Flink's
+    cascading window aggregation, Nexmark q5's MaxBids): append-only (into a file), each
+    window's largest count per key and its number of keys, with late rows dropped by the
+    first aggregation, at parallelism 1 and 3."""
+    rng = seeded_rng("sql-cascade")
+    a, _ = timed_table(rng, 0, 600, True)
+    pa = os.path.join(tmp, "a.csv")
+    write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+    # HOP 3 s by 1 s: a row counts in each of its windows that had not ended when it came
+    counts = Counter()
+    top = None
+    for i, k, t in a:
+        wm = top - DELAY if top is not None else None
+        for ws in range(t - t % 1000 - 2000, t - t % 1000 + 1, 1000):
+            if wm is None or ws + 3000 - 1 > wm:  # that window had not ended
+                counts[(k, ws)] += 1
+        top = t if top is None else max(top, t)
+    per_window = {}
+    for (k, ws), n in counts.items():
+        mx, c = per_window.get(ws, (0, 0))
+        per_window[ws] = (max(mx, n), c + 1)
+    want = Counter("%d,%d,%d" % (mx, c, ws) for ws, (mx, c) in per_window.items())
+    for par in (1, 3):
+        out = os.path.join(tmp, "c%d" % par)
+        script = os.path.join(tmp, "c%d.sql" % par)
+        write(script, CASCADE_SQL % {"a": pa, "b": pa, "out": out, "batch": 1})
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = Counter()
+        for line in committed_rows(out + "-m", header=False):
+            mx, c, ws = line.split(",")
+            got["%s,%s,%d" % (mx, c, ts_ms(ws))] += 1
+        compare(want, got, "p%d: each window's top count and keys" % par, r)
+
+
 # ---- interval joins ----------------------------------------------------------------------------
 
 INTERVAL_TABLES = """
@@ -763,7 +810,8 @@ def test_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
+    main([test_joins, test_join_under_group_by, test_window_joins, test_cascading_windows,
+          test_interval_joins,
           test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
           test_savepoint_rescaled, test_state_ttl, test_errors])
