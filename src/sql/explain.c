@@ -217,7 +217,16 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b, "WindowAggregate(groupBy=[");
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
-        if (r->window.kind == RILL_WINDOW_SESSION)
+        if (r->cas_window) /* a cascade: the input's own windows */
+            rill__buf_printf(b, "], window=[CASCADE(windows=[the input's %s windows of %lld ms, "
+                                "by %s and %s], fired=[when the watermark passes their end]",
+                             r->cas_window->kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                             : r->cas_window->kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                                                                           : "HOP",
+                             (long long)r->cas_window->size_ms,
+                             r->input->cols[r->keys[r->cas_start]].name,
+                             r->input->cols[r->keys[r->cas_end]].name);
+        else if (r->window.kind == RILL_WINDOW_SESSION)
             rill__buf_printf(b, "], window=[SESSION(time_col=[%s], gap=[%lld ms]",
                              r->input->cols[r->time_col].name, (long long)r->window.gap_ms);
         else if (r->window.kind == RILL_WINDOW_TUMBLING)
