@@ -29,7 +29,7 @@ int rill__minicluster_execute(rill_env *env, void *arg)
      * restart within the job restores, nothing outlives it) */
     char staging[] = "/tmp/rill-staging-XXXXXX";
     bool staged = false;
-    bool ckpt = env->ckpt_interval_ms > 0 && !env->resume;
+    bool ckpt = env->ckpt_interval_ms > 0 && !env->resume && env->ckpt_private;
     if ((env->rest_port >= 0 || ckpt) && !env->ckpt_dir) {
         if (!mkdtemp(staging))
             return rill__err_set(&env->err, -errno,

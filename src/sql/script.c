@@ -869,6 +869,7 @@ int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char
     size_t off = 0;
     int rc = 0;
     dry_run(&s, text, len);
+    env->ckpt_private = true; /* SET an interval alone: Flink's in-memory checkpoint storage */
     while (rc == 0) {
         size_t start, n;
         if ((rc = rill__sql_split(text, len, &off, &start, &n, err)) != 0 || n == 0)
@@ -995,6 +996,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
     s->n_joins = 0;
     for (size_t i = 0; i < s->n_opts && rc == 0; i++)
         rc = apply_option(s, s->opts[i].key, s->opts[i].value, err);
+    s->env->ckpt_private = true; /* SET an interval alone: Flink's in-memory checkpoints */
     rill__arena plan_arena;
     rill__arena_init(&plan_arena, 65536);
     bool kept = false;
