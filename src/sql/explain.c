@@ -331,39 +331,59 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     free(norm_pre);
 }
 
-int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
+/* One INSERT's plan: its sink, the query's tree below it. */
+static int explain_insert(plan_ctx *pc, rill__buf *b, const rill__sql_stmt *ins, int par,
+                          bool modes)
 {
-    const rill__sql_stmt *inner = st->u.explain.inner;
-    const rill__sql_query *q = inner->kind == RILL_SQL_S_QUERY    ? inner->u.query
-                               : inner->kind == RILL_SQL_S_INSERT ? inner->u.insert.query
-                                                                  : NULL;
-    if (!q)
-        return rill__sql_error(pc->err, pc->text, inner->pos,
-                               "EXPLAIN takes a query or an INSERT so far");
-    rel *r = rill__sql_plan_query(pc, q);
+    rel *r = rill__sql_plan_query(pc, ins->u.insert.query);
     if (r && rill__sql_push_down(pc, r))
         r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;
+    const rill__sql_name *n = &ins->u.insert.target;
+    rill__buf_printf(b, "Sink(table=[default_catalog.default_database.%s], fields=[",
+                     n->parts[n->n_parts - 1].text);
+    put_cols(b, r);
+    rill__buf_printf(b, "], parallelism=[%d]", par);
+    if (modes)
+        put_mode(b, r);
+    rill__buf_printf(b, ")\n");
+    put_rel(pc, b, r, "+- ", "   ", par, modes);
+    return 0;
+}
+
+int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
+{
+    const rill__sql_stmt *inner = st->u.explain.inner;
     int par = pc->s->env->parallelism > 0 ? pc->s->env->parallelism : 1;
     bool modes = (st->u.explain.details & RILL_SQL_EXPLAIN_CHANGELOG_MODE) != 0;
     rill__buf b = {0};
     rill__buf_printf(&b, "== Optimized Physical Plan ==\n");
-    if (inner->kind == RILL_SQL_S_INSERT) {
-        const rill__sql_name *n = &inner->u.insert.target;
-        rill__buf_printf(&b, "Sink(table=[default_catalog.default_database.%s], fields=[",
-                         n->parts[n->n_parts - 1].text);
-        put_cols(&b, r);
-        rill__buf_printf(&b, "], parallelism=[%d]", par);
-        if (modes)
-            put_mode(&b, r);
-        rill__buf_printf(&b, ")\n");
-        put_rel(pc, &b, r, "+- ", "   ", par, modes);
+    int rc = 0;
+    if (inner->kind == RILL_SQL_S_STATEMENT_SET) { /* each sink's tree, a blank line between */
+        for (size_t i = 0; i < inner->u.statement_set.n_inserts && rc == 0; i++) {
+            if (i)
+                rill__buf_putc(&b, '\n');
+            rc = explain_insert(pc, &b, inner->u.statement_set.inserts[i], par, modes);
+        }
+    } else if (inner->kind == RILL_SQL_S_INSERT) {
+        rc = explain_insert(pc, &b, inner, par, modes);
+    } else if (inner->kind == RILL_SQL_S_QUERY) {
+        rel *r = rill__sql_plan_query(pc, inner->u.query);
+        if (r && rill__sql_push_down(pc, r))
+            r = NULL;
+        if (r)
+            put_rel(pc, &b, r, "", "", par, modes);
+        else
+            rc = pc->err->code ? pc->err->code : RILL_EINVAL;
     } else {
-        put_rel(pc, &b, r, "", "", par, modes);
+        rc = rill__sql_error(pc->err, pc->text, inner->pos,
+                             "EXPLAIN takes a query, an INSERT or a statement set");
     }
-    fwrite(b.data, 1, b.len, out);
-    fflush(out);
+    if (rc == 0) {
+        fwrite(b.data, 1, b.len, out);
+        fflush(out);
+    }
     rill__buf_free(&b);
-    return 0;
+    return rc;
 }
