@@ -142,11 +142,14 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
 {
     char *own_lead = NULL, *own_pre = NULL;
     if (r->has_et) { /* the watermark the table's rows get, above them */
-        rill__buf_printf(b,
-                         "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], "
-                         "parallelism=[%d], chained)\n",
-                         lead, r->cols[r->et_col].name, r->cols[r->et_col].name,
-                         (long long)r->et_delay, par);
+        rill__buf_printf(b, "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], ", lead,
+                         r->cols[r->et_col].name, r->cols[r->et_col].name,
+                         (long long)r->et_delay);
+        const char *idle = rill__sql_session_option(pc->s, "table.exec.source.idle-timeout");
+        int64_t idle_ms = 0;
+        if (idle && rill__parse_duration(idle, &idle_ms) == 0 && idle_ms > 0)
+            rill__buf_printf(b, "idle-timeout=[%lld ms], ", (long long)idle_ms);
+        rill__buf_printf(b, "parallelism=[%d], chained)\n", par);
         lead = own_lead = rill__xasprintf("%s+- ", pre);
         pre = own_pre = rill__xasprintf("%s   ", pre);
     }

@@ -1460,6 +1460,11 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
         /* the field by its place: connectors that name fields (Kafka) have the columns' names */
         const char *field = s->schema ? rill_schema_field_name(s->schema, r->et_col) : NULL;
         rill_watermark_opts wo = {.kind = RILL_WM_OFFSET, .max_delay_ms = r->et_delay};
+        /* Flink's table.exec.source.idle-timeout (checked when SET): an input without rows
+         * for that long stops holding the watermark back */
+        const char *idle = rill__sql_session_option(pc->s, "table.exec.source.idle-timeout");
+        if (idle && rill__parse_duration(idle, &wo.idle_timeout_ms) != 0)
+            wo.idle_timeout_ms = 0;
         s = field ? rill_stream_event_time(s, field, &wo) : s;
     }
     rill__sql_reuse_put(pc->s, digest, s);

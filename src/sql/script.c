@@ -36,6 +36,7 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
         {"execution.checkpointing.dir", "checkpoint.dir", false},
         {"state.checkpoints.dir", "checkpoint.dir", false},
         {"pipeline.name", "name", false},
+        {"pipeline.max-parallelism", "max-parallelism", false},
         {"state.backend.type", "state.backend", false},
         {"state.backend", "state.backend", false},
         {"state.backend.incremental", "state.backend.incremental", false},
@@ -64,6 +65,9 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
     } else if (rk && !strcmp(rk, "state.backend") && !strcasecmp(value, "hashmap")) {
         value = "heap";
     }
+    /* Flink's parallelism of a table program's operators; -1 (its default): parallelism.default */
+    if (!strcmp(key, "table.exec.resource.default-parallelism") && strtol(value, NULL, 10) > 0)
+        rk = "parallelism";
     if (!rk) {
         /* rill's own keys; anything else is kept (Flink takes any key) */
         static const char *const own[] = {"name",
@@ -94,6 +98,93 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
         return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s': %s", key, value,
                              rill_errmsg(s->env));
     return 0;
+}
+
+/*
+ * Flink's keys that change what a job computes, and what rill does with each: the values it
+ * takes (it honours them, or they change nothing rill computes), the rest refused with why,
+ * so that a script tuned for Flink never runs silently into other results. Every other key is
+ * kept (Flink takes any key). A value of "#duration", "#bool" or "#int" takes any such value,
+ * "#zero" a duration of 0.
+ */
+static const struct flink_key {
+    const char *key, *values, *why;
+} flink_keys[] = {
+    {"execution.runtime-mode", "streaming",
+     "rill runs streaming only: a bounded input gives the streaming changelog (a GROUP BY's "
+     "updates as rows come), not the batch mode's final rows"},
+    /* mini-batches change when updates are emitted, not the results: rill emits each change
+     * as it comes, which a mini-batch of one row gives too */
+    {"table.exec.mini-batch.enabled", "#bool", NULL},
+    {"table.exec.mini-batch.allow-latency", "#duration", NULL},
+    {"table.exec.mini-batch.size", "#int", NULL},
+    {"table.exec.emit.early-fire.enabled", "false",
+     "early firing of windows (partial results before the watermark passes a window's end) "
+     "is not supported yet"},
+    {"table.exec.emit.early-fire.delay", "#duration", NULL},
+    {"table.exec.emit.late-fire.enabled", "false",
+     "late firing of windows (updated results for late rows) is not supported yet"},
+    {"table.exec.emit.late-fire.delay", "#duration", NULL},
+    {"table.exec.emit.allow-lateness", "#zero",
+     "windows with allowed lateness are not supported yet (a late row is dropped)"},
+    {"table.exec.source.idle-timeout", "#duration", NULL}, /* honoured (planner.c) */
+    /* rill's watermark follows every row, Flink's with an interval of 0; a longer interval
+     * makes Flink's results with late rows vary from run to run, rill's are one of them */
+    {"pipeline.auto-watermark-interval", "#duration", NULL},
+    {"table.exec.legacy-cast-behaviour", "disabled",
+     "rill casts as Flink 1.15+ does; the legacy cast behaviour is not there"},
+    {"table.exec.sink.type-length-enforcer", "trim_pad",
+     "rill trims and pads a string or bytes to a sink column's CHAR(n)/VARCHAR(n) length "
+     "(TRIM_PAD) always"},
+    {"table.sql-dialect", "default", "rill parses Flink's default SQL dialect only"},
+    {"table.dynamic-table-options.enabled", "#bool", NULL}, /* honoured (planner.c) */
+    {"table.exec.resource.default-parallelism", "#int", NULL}, /* honoured: apply_option */
+    {"table.optimizer.agg-phase-strategy", "auto|one_phase|two_phase", NULL},
+    {"table.optimizer.distinct-agg.split.enabled", "#bool", NULL},
+};
+
+/* 0 when rill honours key = value or it changes nothing rill computes (or rill does not know
+ * key); an error naming the key otherwise. */
+static int check_flink_key(const char *key, const char *value, rill__err *err)
+{
+    const struct flink_key *k = NULL;
+    for (size_t i = 0; i < sizeof flink_keys / sizeof *flink_keys && !k; i++)
+        if (!strcmp(flink_keys[i].key, key))
+            k = &flink_keys[i];
+    if (!k)
+        return 0;
+    int64_t n;
+    char *end;
+    if (!strcmp(k->values, "#duration")) {
+        if (rill__parse_duration(value, &n) == 0)
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG,
+                             "SET '%s': '%s' is not a duration (10 s, 1 min, 500 ms)", key, value);
+    }
+    if (!strcmp(k->values, "#zero") && rill__parse_duration(value, &n) == 0 && n == 0)
+        return 0;
+    if (!strcmp(k->values, "#bool")) {
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "false"))
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not true or false", key,
+                             value);
+    }
+    if (!strcmp(k->values, "#int")) {
+        n = strtoll(value, &end, 10);
+        if (*value && !*end)
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not an integer", key, value);
+    }
+    size_t len = strlen(value);
+    for (const char *v = k->values; *v;) {
+        size_t vl = strcspn(v, "|");
+        if (vl == len && !strncasecmp(v, value, len))
+            return 0;
+        v += vl + (v[vl] == '|');
+    }
+    return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s' is not supported: %s (rill takes "
+                         "'%s')", key, value, k->why ? k->why : "an unknown value",
+                         strcmp(k->values, "#zero") ? k->values : "0 s");
 }
 
 static void set_option(rill__sql_session *s, const char *key, const char *value)
@@ -744,6 +835,11 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
             return 0;
         } else {
             int rc = client_option(st->u.set.key, st->u.set.value, err);
+            if (rc == 0 && (rc = check_flink_key(st->u.set.key, st->u.set.value, err)) != 0) {
+                char msg[RILL_ERRMSG_MAX];
+                memcpy(msg, err->msg, sizeof msg);
+                return ERR(text, err, st->pos, "%s", msg);
+            }
             if (rc == 0)
                 rc = apply_option(s, st->u.set.key, st->u.set.value, err);
             if (rc == 0)

@@ -110,6 +110,8 @@ typedef struct rill__sql_session {
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
+/* The value of a SET key in the session (NULL: not set). */
+const char *rill__sql_session_option(const rill__sql_session *s, const char *key);
 sql_table *rill__sql_find_table(rill__sql_session *s, const char *name);
 sql_view *rill__sql_find_view(rill__sql_session *s, const char *name);
 /* Adds CREATE TABLE ast (taken over on success). */

@@ -57,5 +57,72 @@ EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO bh SELECT id FROM t; END;
            plans[2], r)
 
 
+def changelog(names):
+    """The changelog of SELECT name, COUNT(*) ... GROUP BY name over names, row by row."""
+    n, out = {}, []
+    for x in names:
+        if x in n:
+            out += ["-U[%s, %d]" % (x, n[x]), "+U[%s, %d]" % (x, n[x] + 1)]
+            n[x] += 1
+        else:
+            n[x] = 1
+            out.append("+I[%s, 1]" % x)
+    return out
+
+
+def test_set_keys_that_change_results(tmp):
+    """SET of a Flink key whose value would change the results is refused naming the key (the
+    batch runtime mode: rill runs streaming only), or honoured; keys that change nothing rill
+    computes are taken."""
+    table = csv_table(tmp, ROWS)
+    query = "SELECT name, COUNT(*) FROM t GROUP BY name;\n"
+    refused = [("execution.runtime-mode", "batch", "rill runs streaming only"),
+               ("execution.runtime-mode", "AUTOMATIC", "rill runs streaming only"),
+               ("table.exec.emit.early-fire.enabled", "true", "early firing of windows"),
+               ("table.exec.emit.late-fire.enabled", "true", "late firing of windows"),
+               ("table.exec.emit.allow-lateness", "1 min", "allowed lateness"),
+               ("table.exec.legacy-cast-behaviour", "ENABLED", "legacy cast behaviour"),
+               ("table.exec.sink.type-length-enforcer", "IGNORE", "TRIM_PAD"),
+               ("table.sql-dialect", "hive", "default SQL dialect"),
+               ("table.exec.source.idle-timeout", "soon", "is not a duration"),
+               ("table.exec.mini-batch.enabled", "yes", "is not true or false"),
+               ("table.dynamic-table-options.enabled", "maybe", "is not true or false")]
+    for key, value, why in refused:
+        path = script(tmp, "SET '%s' = '%s';\n" % (key, value) + table + query)
+        r = run(["run", "-p", "1", path])
+        expect_rc(r, 1)
+        expect_in("SET '%s'" % key, r.err, "the refusal names the key", r)
+        expect_in(why, r.err, "the refusal says why", r)
+        expect_in("line 1, column 1", r.err, "the refusal's place", r)
+        expect(r.out == "", "nothing runs", "", r.out, r)
+    want = changelog([row[1] for row in ROWS])
+    taken = [("execution.runtime-mode", "streaming"), ("execution.runtime-mode", "STREAMING"),
+             ("table.exec.mini-batch.enabled", "true"),
+             ("table.exec.mini-batch.allow-latency", "2 s"),
+             ("table.exec.mini-batch.size", "5000"),
+             ("table.exec.emit.early-fire.enabled", "false"),
+             ("table.exec.emit.allow-lateness", "0 s"),
+             ("pipeline.auto-watermark-interval", "200 ms"),
+             ("table.optimizer.agg-phase-strategy", "TWO_PHASE"),
+             ("table.exec.source.idle-timeout", "5 s")]
+    for key, value in taken:
+        path = script(tmp, "SET '%s' = '%s';\n" % (key, value) + table + query)
+        r = run(["run", "-p", "1", path])
+        expect_rc(r, 0)
+        expect(r.out.splitlines() == want, "SET '%s' = '%s': the changelog" % (key, value),
+               want, r.out.splitlines(), r)
+    # honoured: Flink's parallelism of table programs, and the idle timeout of the watermarks
+    path = script(tmp, """SET 'table.exec.resource.default-parallelism' = '3';
+SET 'table.exec.source.idle-timeout' = '5 s';
+CREATE TABLE e (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+EXPLAIN SELECT ts FROM e;
+""")
+    r = run(["run", path])
+    expect_rc(r, 0)
+    expect_in("parallelism=[3]", r.out, "table.exec.resource.default-parallelism", r)
+    expect_in("idle-timeout=[5000 ms]", r.out, "table.exec.source.idle-timeout", r)
+
+
 if __name__ == "__main__":
-    main([test_explain_statement_set])
+    main([test_explain_statement_set, test_set_keys_that_change_results])
