@@ -481,27 +481,41 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
     return agg;
 }
 
+/* The input of a SELECT without FROM: one row of one column, as Flink plans it
+ * (Values(tuples=[[{ 0 }]], values=[ZERO])); the select list is computed over it. */
+static rel *one_row(plan_ctx *pc, const rill__sql_query *q)
+{
+    for (size_t i = 0; i < q->u.select.n_items; i++)
+        if (q->u.select.items[i].expr->kind == RILL_SQL_E_STAR)
+            return ERR(pc, q->u.select.items[i].expr->pos, "SELECT * requires a FROM clause");
+    rel *v = rel_new(pc, REL_VALUES, 1);
+    const rill__sql_ltype *t = rill__sql_type_of(pc->a, RILL_SQLT_INT, false);
+    v->cols[0] = (rel_col){"ZERO", t};
+    v->n_rows = 1;
+    v->rows = rill__arena_alloc(pc->a, sizeof *v->rows);
+    v->rows[0] = rill__sql_x_literal(pc->a, t, 0);
+    return v;
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
 {
     bool aggregates = false; /* SELECT COUNT(*) FROM t: one group */
     for (size_t i = 0; i < q->u.select.n_items && !aggregates; i++)
         aggregates = has_aggregate(q->u.select.items[i].expr);
     if (q->u.select.has_group_by || q->u.select.having || aggregates) {
-        rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : NULL;
+        rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
         if (!in)
-            return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
+            return NULL;
         if (in->updates && in->kind == REL_WINDOW_TVF)
             return ERR(pc, q->pos, "A window TVF over an updating input is not supported");
         return rill__sql_plan_window_agg(pc, q, in);
     }
     if (q->u.select.n_windows)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");
-    if (!q->u.select.from)
-        return ERR(pc, q->pos, "SELECT without FROM is not supported yet");
-    rel *in = plan_from(pc, q->u.select.from);
+    rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
     if (!in)
         return NULL;
-    const rill__sql_ident *alias = q->u.select.from->alias;
+    const rill__sql_ident *alias = q->u.select.from ? q->u.select.from->alias : NULL;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
     c->updates = in->updates;

@@ -3,6 +3,7 @@ results (honoured, or refused naming the key), SHOW FUNCTIONS, SELECT without FR
 with a column list, table hints (dynamic table options), EXPLAIN of a statement set and
 DESCRIBE of computed columns. Results are checked against values computed here."""
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -124,5 +125,41 @@ EXPLAIN SELECT ts FROM e;
     expect_in("idle-timeout=[5000 ms]", r.out, "table.exec.source.idle-timeout", r)
 
 
+def test_select_without_from(tmp):
+    """SELECT without FROM is one row (Flink's Values of one row, a bounded query), its items
+    computed over it; aggregates over it see that one row; WHERE may drop it."""
+    a, b = 1234567, -89
+    items = [("%d + %d" % (a, b), str(a + b)), ("%d * %d" % (a, b), str(a * b)),
+             ("%d / %d" % (a, b), str(int(a / b))),  # Java truncates towards zero
+             ("MOD(%d, 7)" % a, str(a % 7)), ("'ab' || 'cd'", "abcd"),
+             ("CAST(NULL AS INT)", "null"), ("UPPER('x')", "X"), ("1.5 + 1", "2.5"),
+             ("CHAR_LENGTH('h\u00e9llo')", "5")]
+    path = script(tmp, "SELECT %s;\n" % ", ".join(e for e, _ in items))
+    for p in ("1", "3"):
+        r = run(["run", "-p", p, path])
+        expect_rc(r, 0)
+        want = "+I[%s]" % ", ".join(v for _, v in items)
+        got = [re.sub(r"^\d+> ", "", line) for line in r.out.splitlines()]  # the subtask
+        expect(got == [want], "the one row at p %s" % p, want, r.out, r)
+    cases = [("SELECT 1 + 1;", ["+I[2]"]),
+             ("SELECT COUNT(*) AS c, SUM(5) AS s, MAX('z');", ["+I[1, 5, z]"]),
+             ("SELECT 1 AS x WHERE 1 = 0;", []),
+             ("SELECT 'y' AS x WHERE 2 > 1;", ["+I[y]"]),
+             ("SELECT 1 AS x UNION ALL SELECT 2;", ["+I[1]", "+I[2]"]),
+             ("SELECT * FROM (SELECT 3 AS x) WHERE x > 2;", ["+I[3]"])]
+    for sql, want in cases:
+        r = run(["run", "-p", "1", script(tmp, sql)])
+        expect_rc(r, 0)
+        expect(sorted(r.out.splitlines()) == want, sql, want, r.out, r)
+    r = run(["run", script(tmp, "EXPLAIN SELECT 1 + 1;")])
+    expect_rc(r, 0)
+    expect_in("Calc(select=[2 AS EXPR$0]", r.out, "the folded constant", r)
+    expect_in("+- Values(tuples=[[{ 0 }]]", r.out, "Flink's one-row Values", r)
+    r = run(["run", script(tmp, "SELECT *;")])
+    expect_rc(r, 1)
+    expect_in("SELECT * requires a FROM clause at line 1, column 8", r.err, "the refusal", r)
+
+
 if __name__ == "__main__":
-    main([test_explain_statement_set, test_set_keys_that_change_results])
+    main([test_explain_statement_set, test_set_keys_that_change_results,
+          test_select_without_from])
