@@ -294,6 +294,15 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
 
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
 
+const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c)
+{
+    rel *r = plan_table(pc, t, t->ast->stmt->pos);
+    for (int i = 0; r && i < r->n_cols; i++)
+        if (!strcmp(r->cols[i].name, c->name))
+            return r->cols[i].type;
+    return NULL;
+}
+
 void rill__sql_full_scan(plan_ctx *pc, rel *scan)
 {
     rel_col *cols = NULL;

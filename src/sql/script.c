@@ -383,15 +383,21 @@ static int describe(rill__sql_session *s, const rill__sql_stmt *st, const char *
         row[0] = c->name;
         rill__buf b = {0};
         bool nullable = true;
-        if (c->type) {
-            const rill__sql_ltype *ty = rill__sql_type_with_null(&a, c->type, true);
+        const rill__sql_ltype *type = c->type;
+        if (!type && c->kind == RILL_SQL_COL_COMPUTED) { /* as its expression types it */
+            rill__err e = {0};
+            plan_ctx pc = {.s = s, .a = &a, .text = t->ast->text, .err = &e};
+            type = rill__sql_computed_type(&pc, t, c);
+        }
+        if (type) {
+            const rill__sql_ltype *ty = rill__sql_type_with_null(&a, type, true);
             if ((int)i == t->watermark_col)
                 ty = rill__sql_type_with_attr(&a, ty, RILL_SQLA_ROWTIME);
             rill__sql_type_describe(ty, &b);
-            nullable = c->type->nullable;
+            nullable = type->nullable;
         }
         rill__buf_putc(&b, '\0');
-        row[1] = rill__arena_strdup(&a, c->type ? (const char *)b.data : "");
+        row[1] = rill__arena_strdup(&a, type ? (const char *)b.data : "");
         rill__buf_free(&b);
         row[2] = nullable ? "TRUE" : "FALSE";
         bool pk = false;

@@ -257,6 +257,9 @@ typedef struct plan_ctx {
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
 /* The relation of a view's query (its columns for DESCRIBE). */
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
+/* The type of a table's computed column, as its expression types it (NULL, err set: it does not
+ * bind). */
+const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c);
 /* The 32-bit digest of desc uids carry. */
 unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where

@@ -160,6 +160,39 @@ def test_select_without_from(tmp):
     expect_in("SELECT * requires a FROM clause at line 1, column 8", r.err, "the refusal", r)
 
 
+def tableau_rows(text):
+    """The rows of Flink's tableau form as lists of cells (the header first)."""
+    return [[c.strip() for c in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("|")]
+
+
+def test_describe_computed_columns(tmp):
+    """DESCRIBE shows a computed column's type as its expression types it (Flink's rules:
+    DECIMAL(p1, s1) + DECIMAL(p2, s2) is DECIMAL(max(p1 - s1, p2 - s2) + max(s1, s2) + 1,
+    max(s1, s2)), ROUND(DECIMAL(p, s), n) is DECIMAL(1 + p - s + n, n)), its nullability, the
+    time attribute it is, and AS expr in extras."""
+    p, s_ = 10, 2
+    path = script(tmp, """CREATE TABLE t (id INT NOT NULL, amt DECIMAL(%d, %d), name STRING,
+  a2 AS amt + 1, r AS ROUND(amt, 1), n AS id + 1, u AS UPPER(name), pt AS PROCTIME(),
+  ts AS TO_TIMESTAMP('2024-05-01 12:00:00'), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+DESCRIBE t;
+""" % (p, s_))
+    r = run(["run", path])
+    expect_rc(r, 0)
+    rows = {row[0]: row[1:] for row in tableau_rows(r.out)[1:]}
+    add = "DECIMAL(%d, %d)" % (max(p - s_, 10 - 0) + max(s_, 0) + 1, max(s_, 0))  # INT: (10, 0)
+    want = {"a2": [add, "TRUE", "", "AS (amt + 1)", ""],
+            "r": ["DECIMAL(%d, 1)" % (1 + p - s_ + 1), "TRUE", "", "AS ROUND(amt, 1)", ""],
+            "n": ["INT", "FALSE", "", "AS (id + 1)", ""],
+            "u": ["STRING", "TRUE", "", "AS UPPER(name)", ""],
+            "pt": ["TIMESTAMP_LTZ(3) *PROCTIME*", "FALSE", "", "AS PROCTIME()", ""],
+            "ts": ["TIMESTAMP(3) *ROWTIME*", "TRUE", "", "AS TO_TIMESTAMP('2024-05-01 12:00:00')",
+                   "(ts - INTERVAL '1' SECOND)"]}
+    for col, cells in want.items():
+        expect(rows.get(col) == cells, "DESCRIBE's row of %s" % col, cells, rows.get(col), r)
+
+
 if __name__ == "__main__":
     main([test_explain_statement_set, test_set_keys_that_change_results,
-          test_select_without_from])
+          test_select_without_from, test_describe_computed_columns])
