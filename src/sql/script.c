@@ -276,8 +276,77 @@ static void tableau(FILE *out, int n_cols, const char *const *head, int n_rows,
         fputs("Empty set\n", out);
 }
 
+/* SQL LIKE over names (ASCII): % any characters, _ one; fold: ILIKE, case ignored. */
+static bool like_name(const char *s, const char *p, bool fold)
+{
+    for (; *p; p++, s++) {
+        if (*p == '%') {
+            for (const char *t = s;; t++) {
+                if (like_name(t, p + 1, fold))
+                    return true;
+                if (!*t)
+                    return false;
+            }
+        }
+        if (!*s || (*p != '_' && (fold ? strncasecmp(s, p, 1) : *s != *p)))
+            return false;
+    }
+    return !*s;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SHOW [USER] FUNCTIONS: the user's functions and, without USER, the built-ins, in lower case
+ * as Flink lists them, sorted, each once. */
+static int show_functions(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
+                          rill__err *err)
+{
+    const rill__sql_name *db = &st->u.show.name;
+    if (db->n_parts && (db->n_parts > 2 || strcmp(db->parts[db->n_parts - 1].text,
+                                                  "default_database") ||
+                        (db->n_parts == 2 && strcmp(db->parts[0].text, "default_catalog"))))
+        return ERR(text, err, db->pos, "Database '%s' does not exist (rill has one: "
+                   "'default_catalog.default_database')", db->parts[db->n_parts - 1].text);
+    size_t n_builtin = 0;
+    while (!st->u.show.user && rill__sql_fn_name_at(n_builtin))
+        n_builtin++;
+    char **names = rill__xcalloc(n_builtin + s->n_functions + 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_functions + n_builtin; i++) {
+        /* in lower case: Flink normalizes function names so */
+        char *lower = rill__xstrdup(i < s->n_functions ? s->functions[i]->name
+                                                        : rill__sql_fn_name_at(i - s->n_functions));
+        for (char *c = lower; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        names[n++] = lower;
+    }
+    qsort(names, n, sizeof *names, cmp_name);
+    const char **cells = rill__xcalloc(n + 1, sizeof *cells);
+    int n_rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(names[i], names[i - 1]))
+            continue;
+        if (st->u.show.like &&
+            like_name(names[i], st->u.show.like, st->u.show.ilike) == st->u.show.not_like)
+            continue;
+        cells[n_rows++] = names[i];
+    }
+    static const char *const head = "function name";
+    tableau(s->out, 1, &head, n_rows, cells);
+    free(cells);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return 0;
+}
+
 static int show(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__err *err)
 {
+    if (st->u.show.what == RILL_SQL_SHOW_FUNCTIONS)
+        return show_functions(s, st, text, err);
     const char *head = NULL;
     const char **cells = NULL;
     int n = 0;

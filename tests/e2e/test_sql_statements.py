@@ -193,6 +193,53 @@ DESCRIBE t;
         expect(rows.get(col) == cells, "DESCRIBE's row of %s" % col, cells, rows.get(col), r)
 
 
+def like(name, pattern):
+    """SQL LIKE: % any characters, _ one."""
+    rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, name, re.S) is not None
+
+
+def test_show_functions(tmp):
+    """SHOW FUNCTIONS lists the built-in functions and the user's, in lower case (as Flink
+    normalizes function names), sorted, each once, in Flink's tableau form; SHOW USER FUNCTIONS
+    the user's only; LIKE / NOT LIKE / ILIKE filter them; the script goes on after them."""
+    udf = os.path.join(os.environ["RILL_EXAMPLES"], "nexmark_udf.so")
+    path = script(tmp, """SHOW USER FUNCTIONS;
+CREATE FUNCTION Count_Char AS 'count_char' LANGUAGE C USING JAR '%s';
+SHOW USER FUNCTIONS;
+SHOW FUNCTIONS;
+SHOW FUNCTIONS LIKE 'date%%';
+SHOW FUNCTIONS NOT ILIKE '%%O%%';
+SHOW USER FUNCTIONS LIKE 'count%%';
+SELECT count_char('a,b,c', ',') AS n;
+""" % udf)
+    r = run(["run", path])
+    expect_rc(r, 0)
+    blocks = re.split(r"\+-+\+\n\| +function name \|\n", r.out)
+    expect(len(blocks) == 7, "six tables of 'function name'", 6, len(blocks) - 1, r)
+
+    def names(block):
+        return [row[0] for row in tableau_rows(block)]
+    expect_in("Empty set", blocks[1], "no user function yet", r)
+    expect(names(blocks[2]) == ["count_char"], "SHOW USER FUNCTIONS", ["count_char"],
+           names(blocks[2]), r)
+    everything = names(blocks[3])
+    expect(everything == sorted(set(everything)), "sorted, each once", "sorted",
+           everything[:20], r)
+    for fn in ("abs", "avg", "coalesce", "count", "count_char", "date_format", "hop", "mod",
+               "proctime", "regexp_extract", "split_index", "sum", "to_timestamp", "tumble",
+               "upper"):
+        expect(fn in everything, "SHOW FUNCTIONS has %s" % fn, fn, everything, r)
+    for block, keep in ((blocks[4], lambda n: like(n, "date%")),
+                        (blocks[5], lambda n: not like(n.lower(), "%o%"))):
+        want = [n for n in everything if keep(n)]
+        expect(names(block) == want and want, "a LIKE filter", want, names(block), r)
+    expect(names(blocks[6]) == ["count_char"], "SHOW USER FUNCTIONS LIKE", ["count_char"],
+           names(blocks[6]), r)
+    expect(r.out.splitlines()[-1] == "+I[2]", "the script goes on", "+I[2]",
+           r.out.splitlines()[-1], r)
+
+
 if __name__ == "__main__":
     main([test_explain_statement_set, test_set_keys_that_change_results,
-          test_select_without_from, test_describe_computed_columns])
+          test_select_without_from, test_describe_computed_columns, test_show_functions])
