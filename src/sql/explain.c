@@ -17,19 +17,57 @@ static void put_cols(rill__buf *b, const rel *r)
         rill__buf_printf(b, "%s%s", i ? ", " : "", r->cols[i].name);
 }
 
-static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x);
+static void put_rex_as(rill__buf *b, const rel *in, const rill__sql_rex *x, bool lineage);
 
-static void put_args(rill__buf *b, const rel *in, const rill__sql_rex *x, const char *sep)
+static void put_args(rill__buf *b, const rel *in, const rill__sql_rex *x, const char *sep,
+                     bool lineage)
 {
     for (int i = 0; i < x->n_args; i++) {
         if (i)
             rill__buf_printf(b, "%s", sep);
-        put_rex(b, in, x->args[i]);
+        put_rex_as(b, in, x->args[i], lineage);
     }
 }
 
-/* An expression over the columns of in, as Flink prints one (names, operators, CAST). */
 static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
+{
+    put_rex_as(b, in, x, false);
+}
+
+void rill__sql_put_lineage(rill__buf *b, const rel *r, int col)
+{
+    switch (r->kind) {
+    case REL_CALC:
+        put_rex_as(b, r->input, r->outs[col], true);
+        return;
+    case REL_SCAN:
+        rill__buf_printf(b, "%s.%s", r->table->name, r->cols[col].name);
+        return;
+    case REL_WINDOW_TVF: /* the input's columns, then window_start, window_end, window_time */
+    case REL_LIMIT:
+        if (col < r->input->n_cols) {
+            rill__sql_put_lineage(b, r->input, col);
+            return;
+        }
+        break;
+    case REL_UNION:
+        rill__buf_printf(b, "UNION(");
+        for (int i = 0; i < r->n_inputs; i++) {
+            if (i)
+                rill__buf_printf(b, ", ");
+            rill__sql_put_lineage(b, r->inputs[i], col);
+        }
+        rill__buf_putc(b, ')');
+        return;
+    default:
+        break;
+    }
+    rill__buf_printf(b, "%s", r->cols[col].name);
+}
+
+/* An expression over the columns of in, as Flink prints one (names, operators, CAST); with
+ * lineage, each column as what computes it (rill__sql_put_lineage). */
+static void put_rex_as(rill__buf *b, const rel *in, const rill__sql_rex *x, bool lineage)
 {
     static const char *const infix[] = {
         [RILL_SQLX_PLUS] = " + ",    [RILL_SQLX_MINUS] = " - ", [RILL_SQLX_TIMES] = " * ",
@@ -40,7 +78,9 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     };
     switch (x->op) {
     case RILL_SQLX_INPUT:
-        if (in && x->input < in->n_cols)
+        if (lineage && in && x->input < in->n_cols)
+            rill__sql_put_lineage(b, in, x->input);
+        else if (in && x->input < in->n_cols)
             rill__buf_printf(b, "%s", in->cols[x->input].name);
         else
             rill__buf_printf(b, "$%d", x->input);
@@ -64,8 +104,8 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
             rill__buf_printf(b, "%lld", (long long)(int64_t)x->lit);
         return;
     case RILL_SQLX_CAST:
-        rill__buf_printf(b, "CAST(");
-        put_rex(b, in, x->args[0]);
+        rill__buf_printf(b, "%s(", x->try_cast ? "TRY_CAST" : "CAST");
+        put_rex_as(b, in, x->args[0], lineage);
         rill__buf_printf(b, " AS ");
         rill__sql_type_describe(x->type, b);
         rill__buf_printf(b, ")");
@@ -75,7 +115,7 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     }
     if (x->op < sizeof infix / sizeof *infix && infix[x->op]) {
         rill__buf_putc(b, '(');
-        put_args(b, in, x, infix[x->op]);
+        put_args(b, in, x, infix[x->op], lineage);
         rill__buf_putc(b, ')');
         return;
     }
@@ -100,7 +140,7 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
                        : x->op < sizeof fn / sizeof *fn && fn[x->op] ? fn[x->op]
                                                                       : "?";
     rill__buf_printf(b, "%s(", name);
-    put_args(b, in, x, ", ");
+    put_args(b, in, x, ", ", lineage);
     rill__buf_putc(b, ')');
 }
 

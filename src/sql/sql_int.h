@@ -257,6 +257,11 @@ typedef struct plan_ctx {
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
 /* The relation of a view's query (its columns for DESCRIBE). */
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
+/* What column col of r is computed from, printed as an expression over the tables' columns
+ * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs
+ * and unions; an aggregation's or VALUES' column by its name. What a stateful operator's uid
+ * digests of its keys and arguments (explain.c). */
+void rill__sql_put_lineage(rill__buf *b, const rel *r, int col);
 /* The type of a table's computed column, as its expression types it (NULL, err set: it does not
  * bind). */
 const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c);
