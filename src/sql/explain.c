@@ -223,6 +223,18 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             put_cols(b, r);
             rill__buf_printf(b, "]");
         }
+        const sql_table *base = r->table->hinted ? rill__sql_find_table(pc->s, r->table->name)
+                                                 : NULL;
+        if (base) { /* OPTIONS hints: what they add or change, as Flink's digest shows them */
+            rill__buf_printf(b, ", dynamic options: {");
+            for (size_t i = 0, k = 0; i < r->table->n_options; i++) {
+                const sql_option *o = &r->table->options[i];
+                const sql_option *was = rill__sql_table_option(base, o->key);
+                if (!was || strcmp(was->value, o->value))
+                    rill__buf_printf(b, "%s%s=%s", k++ ? ", " : "", o->key, o->value);
+            }
+            rill__buf_printf(b, "}");
+        }
         rill__buf_printf(b, "]], fields=[");
         put_cols(b, r);
         rill__buf_printf(b, "], connector=[%s], parallelism=[%d]", c ? c->value : "?", par);
@@ -379,6 +391,10 @@ static int explain_insert(plan_ctx *pc, rill__buf *b, const rill__sql_stmt *ins,
                           bool modes)
 {
     rel *r = rill__sql_plan_query(pc, ins->u.insert.query);
+    const rill__sql_name *tn = &ins->u.insert.target;
+    sql_table *t = rill__sql_find_table(pc->s, tn->parts[tn->n_parts - 1].text);
+    if (r && t) /* INSERT INTO t (a, c): the other columns NULL */
+        r = rill__sql_insert_columns(pc, ins, t, r);
     if (r && rill__sql_push_down(pc, r))
         r = NULL;
     if (!r)

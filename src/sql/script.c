@@ -709,6 +709,67 @@ static const char *uid_prefix(rill__sql_session *s, rill__arena *a, const char *
     }
 }
 
+rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q)
+{
+    size_t n_list = st->u.insert.n_cols;
+    const rill__sql_ident *list = st->u.insert.cols;
+    if (!n_list || !q)
+        return q;
+    if ((int)n_list != q->n_cols)
+        return rill__sql_error(pc->err, pc->text, list[0].pos,
+                               "Number of INSERT target columns (%zu) does not equal number of "
+                               "source items (%d)",
+                               n_list, q->n_cols),
+               NULL;
+    int *from = rill__arena_alloc(pc->a, (t->n_cols + 1) * sizeof *from);
+    for (size_t i = 0; i < t->n_cols; i++)
+        from[i] = -1;
+    for (size_t k = 0; k < n_list; k++) {
+        size_t i = 0;
+        while (i < t->n_cols && strcmp(t->cols[i].name, list[k].text))
+            i++;
+        const char *why = i == t->n_cols ? "Unknown target column"
+                          : t->cols[i].kind != RILL_SQL_COL_PHYSICAL
+                              ? "A computed or metadata column cannot be written:"
+                          : from[i] >= 0 ? "Target column assigned more than once:"
+                                         : NULL;
+        if (why) {
+            rill__sql_error(pc->err, pc->text, list[k].pos, "%s '%s'", why, list[k].text);
+            return NULL;
+        }
+        from[i] = (int)k;
+    }
+    int n = 0;
+    for (size_t i = 0; i < t->n_cols; i++)
+        n += t->cols[i].kind == RILL_SQL_COL_PHYSICAL;
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = q;
+    c->updates = q->updates;
+    c->n_cols = n;
+    c->cols = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *c->cols);
+    c->outs = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *c->outs);
+    for (size_t i = 0, k = 0; i < t->n_cols; i++) {
+        const sql_col *col = &t->cols[i];
+        if (col->kind != RILL_SQL_COL_PHYSICAL)
+            continue;
+        if (from[i] >= 0) {
+            c->cols[k] = (rel_col){col->name, q->cols[from[i]].type};
+            c->outs[k++] = rill__sql_x_input(pc->a, from[i], q->cols[from[i]].type);
+        } else if (!col->type->nullable) { /* Calcite's message */
+            rill__sql_error(pc->err, pc->text, list[0].pos,
+                            "Column '%s' has no default value and does not allow NULLs",
+                            col->name);
+            return NULL;
+        } else {
+            c->cols[k] = (rel_col){col->name, col->type};
+            c->outs[k++] = rill__sql_x_null(pc->a, col->type);
+        }
+    }
+    return c;
+}
+
 /* INSERT INTO t [(cols)] query. */
 static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__arena *a,
                   rill__err *err)
@@ -721,12 +782,12 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     char base[140];
     snprintf(base, sizeof base, "insert-%s", t->name);
     pc.uid_prefix = uid_prefix(s, a, base);
-    if (st->u.insert.overwrite || st->u.insert.n_partition || st->u.insert.n_cols ||
-        st->u.insert.n_hints)
-        return ERR(text, err, st->pos,
-                   "INSERT OVERWRITE, PARTITION, column lists and hints "
-                   "are not supported yet");
+    if (st->u.insert.overwrite || st->u.insert.n_partition)
+        return ERR(text, err, st->pos, "INSERT OVERWRITE and PARTITION are not supported yet");
+    if (!(t = rill__sql_hinted_table(&pc, t, st->u.insert.hints, st->u.insert.n_hints)))
+        return err->code ? err->code : RILL_EINVAL; /* OPTIONS('k' = 'v'): for this INSERT */
     rel *q = rill__sql_plan_query(&pc, st->u.insert.query);
+    q = rill__sql_insert_columns(&pc, st, t, q);
     if (!q)
         return err->code ? err->code : RILL_EINVAL;
     /* the sink's physical columns; the query's types cast to them */

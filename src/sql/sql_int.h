@@ -39,6 +39,7 @@ typedef struct sql_table {
     int *pk;
     size_t n_options;
     sql_option *options;
+    bool hinted; /* a statement's copy with its OPTIONS hints (rill__sql_hinted_table) */
     bool temporary;
     int seq; /* the session's count of tables created before it: what a job's projection
               * push-down (prune.c) knows it by across the dry run and the real one */
@@ -257,6 +258,17 @@ typedef struct plan_ctx {
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
 /* The relation of a view's query (its columns for DESCRIBE). */
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
+/* t as a statement sees it through its table hints: OPTIONS('k' = 'v', ...) (Flink's dynamic
+ * table options) add to or override its WITH options. t itself when there are none or they
+ * change nothing, else a copy in pc's arena sharing t's columns and syntax tree; NULL, err set,
+ * for another hint or when table.dynamic-table-options.enabled is false. */
+sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hint *hints,
+                                  size_t n_hints);
+/* INSERT INTO t (a, c) query (script.c): q's columns put into the listed columns, in order, and
+ * NULL into t's other physical columns (Flink's rules: each listed once, a physical column, as
+ * many as q has; a NOT NULL column left out is refused); q itself without a list. NULL, err
+ * set, when the list does not fit. */
+rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q);
 /* What column col of r is computed from, printed as an expression over the tables' columns
  * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs
  * and unions; an aggregation's or VALUES' column by its name. What a stateful operator's uid

@@ -240,6 +240,91 @@ SELECT count_char('a,b,c', ',') AS n;
            r.out.splitlines()[-1], r)
 
 
+def jrow(vals):
+    """A row as the print connector prints it."""
+    return "+I[%s]" % ", ".join("null" if v is None else str(v) for v in vals)
+
+
+def test_insert_column_list(tmp):
+    """INSERT INTO t (a, c) SELECT ...: the query's columns go to the listed ones in order, the
+    sink's other columns are NULL; a NOT NULL column left out, a count that differs, an unknown
+    or repeated column are refused with Calcite's messages and the place."""
+    table = csv_table(tmp, ROWS)
+    out = os.path.join(tmp, "out")
+    path = script(tmp, table + """
+CREATE TABLE p (a INT, b STRING, c STRING) WITH ('connector' = 'print');
+CREATE TABLE f (a INT, b STRING, c DECIMAL(12, 2), d INT)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+INSERT INTO p (c, a) SELECT name, id FROM t;
+INSERT INTO f (d, c) SELECT id * 10, amt FROM t WHERE id > 1;
+""" % out)
+    r = run(["run", "-p", "1", path])
+    expect_rc(r, 0)
+    want = [jrow((i, None, n)) for i, n, _ in ROWS]
+    expect(r.out.splitlines() == want, "the print sink's rows", want, r.out, r)
+    got = committed_rows(out, header=False)
+    want = sorted(",,%s,%d" % ("" if a is None else a, i * 10) for i, _, a in ROWS if i > 1)
+    expect(got == want, "the file sink's rows", want, got, r)
+    sink = "CREATE TABLE q (a INT NOT NULL, b STRING, c STRING) WITH ('connector' = 'print');\n"
+    bad = [("INSERT INTO q (b) SELECT name FROM t;",
+            "Column 'a' has no default value and does not allow NULLs at line 3, column 16"),
+           ("INSERT INTO q (a, b) SELECT id FROM t;",
+            "Number of INSERT target columns (2) does not equal number of source items (1)"),
+           ("INSERT INTO q (a, x) SELECT id, name FROM t;",
+            "Unknown target column 'x' at line 3, column 19"),
+           ("INSERT INTO q (a, a) SELECT id, id FROM t;",
+            "Target column assigned more than once: 'a' at line 3, column 19")]
+    for sql, msg in bad:
+        r = run(["run", script(tmp, table + sink + sql + "\n")])
+        expect_rc(r, 1)
+        expect_in(msg, r.err, sql, r)
+
+
+def test_table_hints(tmp):
+    """OPTIONS hints (Flink's dynamic table options) on a table in FROM and on INSERT INTO add
+    to or override its WITH options for that statement only: a hinted path reads another
+    file, beside a statement that reads the table's own; a print-identifier on the sink."""
+    other = [(100, "zed", "5.00"), (101, "yan", None)]
+    table = csv_table(tmp, ROWS)
+    csv_table(tmp, other, name="other")
+    hinted = "/*+ OPTIONS('path' = '%s') */" % os.path.join(tmp, "other.csv")
+    path = script(tmp, table + """
+CREATE TABLE p (a INT, b STRING) WITH ('connector' = 'print');
+INSERT INTO p /*+ OPTIONS('print-identifier' = 'h') */ SELECT id, name FROM t %s;
+INSERT INTO p SELECT id, name FROM t;
+INSERT INTO p SELECT id, name FROM t %s WHERE id > 100;
+EXPLAIN SELECT id FROM t %s;
+""" % (hinted, hinted, hinted))
+    r = run(["run", "-p", "1", path])
+    expect_rc(r, 0)
+    lines = r.out.splitlines()
+    plan = [x for x in lines if "TableSourceScan" in x]
+    expect(len(plan) == 1 and "dynamic options: {path=%s}" % os.path.join(tmp, "other.csv")
+           in plan[0], "EXPLAIN shows the hint", "dynamic options", plan, r)
+    rows = sorted(x for x in lines if "+I[" in x)
+    want = sorted(["h> " + jrow((i, n)) for i, n, _ in other] +
+                  [jrow((i, n)) for i, n, _ in ROWS] +
+                  [jrow((i, n)) for i, n, _ in other if i > 100])
+    expect(rows == want, "each statement's rows", want, rows, r)
+    view = "CREATE VIEW v AS SELECT * FROM t;\n"
+    bad = [(view + "SELECT * FROM v /*+ OPTIONS('path' = 'x') */;",
+            "View 'v' cannot be enriched with new options"),
+           ("SELECT * FROM t /*+ LOOKUP('table' = 't') */;",
+            "Table hint 'LOOKUP' is not supported yet"),
+           ("SET 'table.dynamic-table-options.enabled' = 'false';\n"
+            "SELECT * FROM t /*+ OPTIONS('path' = 'x') */;",
+            "OPTIONS hint is allowed only when table.dynamic-table-options.enabled is set to "
+            "true"),
+           ("SELECT * FROM t /*+ OPTIONS('format' = 'nope') */;", "nope"),
+           ("SELECT /*+ STATE_TTL('t' = '1d') */ name, COUNT(*) FROM t GROUP BY name;",
+            "Query hints are not supported yet ('STATE_TTL')")]
+    for sql, msg in bad:
+        r = run(["run", script(tmp, table + sql + "\n")])
+        expect_rc(r, 1)
+        expect_in(msg, r.err, sql, r)
+
+
 if __name__ == "__main__":
     main([test_explain_statement_set, test_set_keys_that_change_results,
-          test_select_without_from, test_describe_computed_columns, test_show_functions])
+          test_select_without_from, test_describe_computed_columns, test_show_functions,
+          test_insert_column_list, test_table_hints])
