@@ -323,10 +323,11 @@ sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hi
             size_t k = 0;
             while (k < n && strcmp(opts[k].key, o->key))
                 k++;
+            /* copies: the statement's syntax tree goes before the job's sources do */
             if (k == n)
-                opts[n++].key = o->key;
+                opts[n++].key = rill__arena_strdup(pc->a, o->key);
             changed |= k == t->n_options || strcmp(opts[k].value, o->value);
-            opts[k].value = o->value;
+            opts[k].value = rill__arena_strdup(pc->a, o->value);
         }
     if (!changed)
         return t;
@@ -1566,8 +1567,10 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
 {
     char *digest;
     rill_stream *s = rill__sql_reuse_find(pc, r, &digest);
-    if (s)
+    if (s) {
+        free(digest);
         return s; /* another statement's, the same relation: fanned out to this one too */
+    }
     s = build_rel(pc, r);
     if (s && r->has_et) {
         /* the field by its place: connectors that name fields (Kafka) have the columns' names */
