@@ -183,8 +183,7 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     char *own_lead = NULL, *own_pre = NULL;
     if (r->has_et) { /* the watermark the table's rows get, above them */
         rill__buf_printf(b, "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], ", lead,
-                         r->cols[r->et_col].name, r->cols[r->et_col].name,
-                         (long long)r->et_delay);
+                         r->cols[r->et_col].name, r->cols[r->et_col].name, (long long)r->et_delay);
         const char *idle = rill__sql_session_option(pc->s, "table.exec.source.idle-timeout");
         int64_t idle_ms = 0;
         if (idle && rill__parse_duration(idle, &idle_ms) == 0 && idle_ms > 0)
@@ -223,8 +222,8 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             put_cols(b, r);
             rill__buf_printf(b, "]");
         }
-        const sql_table *base = r->table->hinted ? rill__sql_find_table(pc->s, r->table->name)
-                                                 : NULL;
+        const sql_table *base =
+            r->table->hinted ? rill__sql_find_table(pc->s, r->table->name) : NULL;
         if (base) { /* OPTIONS hints: what they add or change, as Flink's digest shows them */
             rill__buf_printf(b, ", dynamic options: {");
             for (size_t i = 0, k = 0; i < r->table->n_options; i++) {

@@ -382,7 +382,7 @@ int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t
     rill__sql_token t;
     int idx = 0;  /* the token's place in the statement */
     bool set_head = false; /* the statement starts with EXECUTE or EXPLAIN */
-    int seen = 0; /* of STATEMENT SET BEGIN in a row; 3: inside, 4: after END */
+    int seen = 0;          /* of STATEMENT SET BEGIN in a row; 3: inside, 4: after END */
     size_t last_end = *off;
     for (;; idx++) {
         int rc = rill__sql_next(&lx, &t, err);
@@ -395,7 +395,7 @@ int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t
             set_head = rill__sql_is(&t, "EXECUTE") || rill__sql_is(&t, "EXPLAIN");
         } else if (set_head && seen < 3) {
             seen = rill__sql_is(&t, set_words[seen]) ? seen + 1
-                   : rill__sql_is(&t, set_words[0]) ? 1
+                   : rill__sql_is(&t, set_words[0])  ? 1
                                                      : 0;
         } else if (seen == 3 && rill__sql_is(&t, "END")) {
             seen = 4;

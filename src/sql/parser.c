@@ -2583,9 +2583,10 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
             if (!parse_name(p, &s->u.show.name))
                 return NULL;
         } else {
-            return fail_expect(p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"USER FUNCTIONS\", \"CATALOGS\", "
-                                  "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
-                                  "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
+            return fail_expect(
+                p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"USER FUNCTIONS\", \"CATALOGS\", "
+                   "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
+                   "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
         }
         return s;
     }

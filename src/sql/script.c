@@ -137,7 +137,7 @@ static const struct flink_key {
      "rill trims and pads a string or bytes to a sink column's CHAR(n)/VARCHAR(n) length "
      "(TRIM_PAD) always"},
     {"table.sql-dialect", "default", "rill parses Flink's default SQL dialect only"},
-    {"table.dynamic-table-options.enabled", "#bool", NULL}, /* honoured (planner.c) */
+    {"table.dynamic-table-options.enabled", "#bool", NULL},    /* honoured (planner.c) */
     {"table.exec.resource.default-parallelism", "#int", NULL}, /* honoured: apply_option */
     {"table.optimizer.agg-phase-strategy", "auto|one_phase|two_phase", NULL},
     {"table.optimizer.distinct-agg.split.enabled", "#bool", NULL},
@@ -166,8 +166,7 @@ static int check_flink_key(const char *key, const char *value, rill__err *err)
     if (!strcmp(k->values, "#bool")) {
         if (!strcasecmp(value, "true") || !strcasecmp(value, "false"))
             return 0;
-        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not true or false", key,
-                             value);
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not true or false", key, value);
     }
     if (!strcmp(k->values, "#int")) {
         n = strtoll(value, &end, 10);
@@ -182,8 +181,10 @@ static int check_flink_key(const char *key, const char *value, rill__err *err)
             return 0;
         v += vl + (v[vl] == '|');
     }
-    return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s' is not supported: %s (rill takes "
-                         "'%s')", key, value, k->why ? k->why : "an unknown value",
+    return rill__err_set(err, RILL_ECONFIG,
+                         "SET '%s' = '%s' is not supported: %s (rill takes "
+                         "'%s')",
+                         key, value, k->why ? k->why : "an unknown value",
                          strcmp(k->values, "#zero") ? k->values : "0 s");
 }
 
@@ -305,11 +306,13 @@ static int show_functions(rill__sql_session *s, const rill__sql_stmt *st, const 
                           rill__err *err)
 {
     const rill__sql_name *db = &st->u.show.name;
-    if (db->n_parts && (db->n_parts > 2 || strcmp(db->parts[db->n_parts - 1].text,
-                                                  "default_database") ||
-                        (db->n_parts == 2 && strcmp(db->parts[0].text, "default_catalog"))))
-        return ERR(text, err, db->pos, "Database '%s' does not exist (rill has one: "
-                   "'default_catalog.default_database')", db->parts[db->n_parts - 1].text);
+    if (db->n_parts &&
+        (db->n_parts > 2 || strcmp(db->parts[db->n_parts - 1].text, "default_database") ||
+         (db->n_parts == 2 && strcmp(db->parts[0].text, "default_catalog"))))
+        return ERR(text, err, db->pos,
+                   "Database '%s' does not exist (rill has one: "
+                   "'default_catalog.default_database')",
+                   db->parts[db->n_parts - 1].text);
     size_t n_builtin = 0;
     while (!st->u.show.user && rill__sql_fn_name_at(n_builtin))
         n_builtin++;
@@ -318,7 +321,7 @@ static int show_functions(rill__sql_session *s, const rill__sql_stmt *st, const 
     for (size_t i = 0; i < s->n_functions + n_builtin; i++) {
         /* in lower case: Flink normalizes function names so */
         char *lower = rill__xstrdup(i < s->n_functions ? s->functions[i]->name
-                                                        : rill__sql_fn_name_at(i - s->n_functions));
+                                                       : rill__sql_fn_name_at(i - s->n_functions));
         for (char *c = lower; *c; c++)
             *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
         names[n++] = lower;
@@ -759,8 +762,7 @@ rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_
             c->outs[k++] = rill__sql_x_input(pc->a, from[i], q->cols[from[i]].type);
         } else if (!col->type->nullable) { /* Calcite's message */
             rill__sql_error(pc->err, pc->text, list[0].pos,
-                            "Column '%s' has no default value and does not allow NULLs",
-                            col->name);
+                            "Column '%s' has no default value and does not allow NULLs", col->name);
             return NULL;
         } else {
             c->cols[k] = (rel_col){col->name, col->type};
