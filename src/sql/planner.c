@@ -526,6 +526,22 @@ static bool has_aggregate(const rill__sql_expr *e)
     }
 }
 
+/* The input of a SELECT without FROM: one row of one column, as Flink plans it
+ * (Values(tuples=[[{ 0 }]], values=[ZERO])); the select list is computed over it. */
+static rel *one_row(plan_ctx *pc, const rill__sql_query *q)
+{
+    for (size_t i = 0; i < q->u.select.n_items; i++)
+        if (q->u.select.items[i].expr->kind == RILL_SQL_E_STAR)
+            return ERR(pc, q->u.select.items[i].expr->pos, "SELECT * requires a FROM clause");
+    rel *v = rel_new(pc, REL_VALUES, 1);
+    const rill__sql_ltype *t = rill__sql_type_of(pc->a, RILL_SQLT_INT, false);
+    v->cols[0] = (rel_col){"ZERO", t};
+    v->n_rows = 1;
+    v->rows = rill__arena_alloc(pc->a, sizeof *v->rows);
+    v->rows[0] = rill__sql_x_literal(pc->a, t, 0);
+    return v;
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q);
 
 /* SELECT DISTINCT: the rows of the SELECT grouped by all their columns (Flink plans it as a
@@ -544,22 +560,6 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
         agg->keys[i] = i;
     agg->updates = true;
     return agg;
-}
-
-/* The input of a SELECT without FROM: one row of one column, as Flink plans it
- * (Values(tuples=[[{ 0 }]], values=[ZERO])); the select list is computed over it. */
-static rel *one_row(plan_ctx *pc, const rill__sql_query *q)
-{
-    for (size_t i = 0; i < q->u.select.n_items; i++)
-        if (q->u.select.items[i].expr->kind == RILL_SQL_E_STAR)
-            return ERR(pc, q->u.select.items[i].expr->pos, "SELECT * requires a FROM clause");
-    rel *v = rel_new(pc, REL_VALUES, 1);
-    const rill__sql_ltype *t = rill__sql_type_of(pc->a, RILL_SQLT_INT, false);
-    v->cols[0] = (rel_col){"ZERO", t};
-    v->n_rows = 1;
-    v->rows = rill__arena_alloc(pc->a, sizeof *v->rows);
-    v->rows[0] = rill__sql_x_literal(pc->a, t, 0);
-    return v;
 }
 
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
