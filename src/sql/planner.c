@@ -535,7 +535,7 @@ static rel *one_row(plan_ctx *pc, const rill__sql_query *q)
             return ERR(pc, q->u.select.items[i].expr->pos, "SELECT * requires a FROM clause");
     rel *v = rel_new(pc, REL_VALUES, 1);
     const rill__sql_ltype *t = rill__sql_type_of(pc->a, RILL_SQLT_INT, false);
-    v->cols[0] = (rel_col){"ZERO", t};
+    v->cols[0] = (rel_col){.name = "ZERO", .type = t};
     v->n_rows = 1;
     v->rows = rill__arena_alloc(pc->a, sizeof *v->rows);
     v->rows[0] = rill__sql_x_literal(pc->a, t, 0);

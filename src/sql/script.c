@@ -758,14 +758,14 @@ rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_
         if (col->kind != RILL_SQL_COL_PHYSICAL)
             continue;
         if (from[i] >= 0) {
-            c->cols[k] = (rel_col){col->name, q->cols[from[i]].type};
+            c->cols[k] = (rel_col){.name = col->name, .type = q->cols[from[i]].type};
             c->outs[k++] = rill__sql_x_input(pc->a, from[i], q->cols[from[i]].type);
         } else if (!col->type->nullable) { /* Calcite's message */
             rill__sql_error(pc->err, pc->text, list[0].pos,
                             "Column '%s' has no default value and does not allow NULLs", col->name);
             return NULL;
         } else {
-            c->cols[k] = (rel_col){col->name, col->type};
+            c->cols[k] = (rel_col){.name = col->name, .type = col->type};
             c->outs[k++] = rill__sql_x_null(pc->a, col->type);
         }
     }
