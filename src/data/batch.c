@@ -302,6 +302,27 @@ void rill__row_encode(const rill_row *row, rill__buf *e)
     }
 }
 
+int rill__row_copy_fields(rill_row *dst, int dst_first, const rill_row *src, int src_first,
+                          int n)
+{
+    for (int i = 0; i < n; i++) {
+        int sf = src_first + i, df = dst_first + i;
+        if (rill_row_is_null(src, sf))
+            continue;
+        if (src->batch->schema->fields[sf].in_bytes) {
+            size_t len;
+            const char *p = rill__batch_str(src->batch, src->v[sf], &len);
+            int rc = rill__batch_put_bytes(dst->batch, p, len, &dst->v[df]);
+            if (rc)
+                return rc;
+        } else {
+            dst->v[df] = src->v[sf];
+        }
+        dst->nulls[df >> 6] &= ~(UINT64_C(1) << (df & 63));
+    }
+    return 0;
+}
+
 int rill__row_decode(rill_row *out, const void *enc)
 {
     const rill_batch *b = out->batch;

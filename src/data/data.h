@@ -153,6 +153,11 @@ int rill__batch_put_bytes(rill_batch *b, const void *p, size_t n, uint64_t *slot
  * strings' bytes. Equal rows encode to equal bytes (their kinds aside). encode appends to e;
  * decode fills out (a row of a batch of the same schema) from enc: 0 or RILL_ENOMEM. */
 void rill__row_encode(const rill_row *row, rill__buf *e);
+/* Fields src_first.. of src into fields dst_first.. of dst (n of them, of the same slot types;
+ * byte-area values copied into dst's batch). A NULL leaves dst's field as it is (a row just
+ * emitted has every field NULL). 0 or RILL_ELIMIT. */
+int rill__row_copy_fields(rill_row *dst, int dst_first, const rill_row *src, int src_first,
+                          int n);
 int rill__row_decode(rill_row *out, const void *enc);
 /* Allocates hashes / timestamps arrays (not initialised) if not there yet. */
 void rill__batch_need_hashes(rill_batch *b);

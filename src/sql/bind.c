@@ -54,13 +54,23 @@ rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql
 
 /* ---- names ----------------------------------------------------------------------------------- */
 
-/* The column a name denotes in in: "col", "t.col" (any qualifier: one table in scope), or a
- * nested field "col.f.g" (a leaf of a flattened ROW). -1 when none does, -2 when the name is a
- * whole ROW column (its leaves only are there). */
+/* Whether column c can be what a name qualified by qual (NULL: none) denotes: any column
+ * when the name has no qualifier; else a column of that FROM item, or one no FROM item names
+ * (a derived column: any qualifier, as before joins). */
+static bool qual_fits(const rel_col *c, const char *qual)
+{
+    return !qual || !c->qual || !strcmp(c->qual, qual);
+}
+
+/* The column a name denotes in in: "col", "t.col" (t: the FROM item's alias or table name),
+ * or a nested field "col.f.g" (a leaf of a flattened ROW). -1 when none does, -2 when the name
+ * is a whole ROW column (its leaves only are there), -3 when two columns are it (a join's
+ * inputs both have it: Flink's "Column 'x' is ambiguous"). */
 static int resolve(const rel *in, const rill__sql_name *n)
 {
     char path[512];
     for (size_t skip = 0; skip < n->n_parts && skip < 2; skip++) {
+        const char *qual = skip ? n->parts[0].text : NULL;
         size_t len = 0;
         path[0] = '\0';
         for (size_t i = skip; i < n->n_parts; i++) {
@@ -70,11 +80,20 @@ static int resolve(const rel *in, const rill__sql_name *n)
                 return -1;
             len += (size_t)w;
         }
+        int found = -1;
         for (int c = 0; c < in->n_cols; c++)
-            if (!strcmp(in->cols[c].name, path))
-                return c;
+            if (!strcmp(in->cols[c].name, path) && qual_fits(&in->cols[c], qual)) {
+                const char *q0 = found >= 0 ? in->cols[found].qual : NULL;
+                if (q0 && in->cols[c].qual && strcmp(q0, in->cols[c].qual))
+                    return -3; /* two FROM items' */
+                if (found < 0)
+                    found = c;
+            }
+        if (found >= 0)
+            return found;
         for (int c = 0; c < in->n_cols; c++)
-            if (!strncmp(in->cols[c].name, path, len) && in->cols[c].name[len] == '.')
+            if (!strncmp(in->cols[c].name, path, len) && in->cols[c].name[len] == '.' &&
+                qual_fits(&in->cols[c], qual))
                 return -2;
     }
     return -1;
@@ -497,8 +516,8 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
 static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     const rill__sql_call *c = &e->u.call;
-    if (c->over)
-        return ERR(pc, e->pos, "OVER windows are not supported yet");
+    if (c->over) /* a ranking's rank (rank.c), or not supported yet */
+        return rill__sql_bind_over(pc, in, e);
     static const char *const aggregates[] = {"COUNT",       "SUM",        "MIN",     "MAX", "AVG",
                                              "FIRST_VALUE", "LAST_VALUE", "LISTAGG", NULL};
     for (int k = 0; aggregates[k]; k++)
@@ -682,6 +701,8 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
                        "Column '%s' is a ROW: selecting a whole ROW is not "
                        "supported yet (select its fields)",
                        last->text);
+        if (c == -3)
+            return ERR(pc, e->pos, "Column '%s' is ambiguous", last->text);
         if (c < 0) {
             /* over an aggregation: a column of its input that is not grouped (Calcite's) */
             if (pc->agg && resolve(pc->agg->input, &e->u.name) >= 0) {
@@ -693,6 +714,10 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
                 rill__buf_free(&b);
                 return NULL;
             }
+            for (int k = 0; e->u.name.n_parts == 2 && k < in->n_cols; k++)
+                if (in->cols[k].qual && !strcmp(in->cols[k].qual, e->u.name.parts[0].text))
+                    return ERR(pc, e->pos, "Column '%s' not found in table '%s'", last->text,
+                               in->cols[k].qual);
             return ERR(pc, e->pos, "Column '%s' not found in any table", last->text);
         }
         rill__sql_rex *x = rill__sql_x_input(a, c, in->cols[c].type);

@@ -22,8 +22,7 @@ typedef struct calc_op {
     rill__err err;
 } calc_op;
 
-/* A deep copy of x into a. */
-static rill__sql_rex *copy_expr(rill__arena *a, const rill__sql_rex *x)
+rill__sql_rex *rill__sql_rex_copy(rill__arena *a, const rill__sql_rex *x)
 {
     rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
     *c = *x;
@@ -36,7 +35,7 @@ static rill__sql_rex *copy_expr(rill__arena *a, const rill__sql_rex *x)
     c->type = rill__sql_type_copy(a, x->type);
     c->args = rill__arena_alloc(a, (size_t)RILL_MAX(x->n_args, 1) * sizeof *c->args);
     for (int i = 0; i < x->n_args; i++)
-        c->args[i] = copy_expr(a, x->args[i]);
+        c->args[i] = rill__sql_rex_copy(a, x->args[i]);
     return c;
 }
 
@@ -112,11 +111,11 @@ rill_stream *rill__sql_calc(rill_stream *in, const rill_schema *out_schema,
 {
     calc_cfg *c = rill__xcalloc(1, sizeof *c);
     rill__arena_init(&c->arena, 4096);
-    c->filter = filter ? copy_expr(&c->arena, filter) : NULL;
+    c->filter = filter ? rill__sql_rex_copy(&c->arena, filter) : NULL;
     c->n_out = n_out;
     c->outs = rill__arena_alloc(&c->arena, (size_t)RILL_MAX(n_out, 1) * sizeof *c->outs);
     for (int i = 0; i < n_out; i++)
-        c->outs[i] = copy_expr(&c->arena, outs[i]);
+        c->outs[i] = rill__sql_rex_copy(&c->arena, outs[i]);
     c->text = text ? rill__xstrdup(text) : NULL;
     /* compiled once here, so that a plan the evaluator cannot run fails when it is made */
     rill__sql_prog *p = NULL;

@@ -34,6 +34,11 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     put_rex_as(b, in, x, false);
 }
 
+void rill__sql_put_rex_lineage(rill__buf *b, const rel *in, const rill__sql_rex *x)
+{
+    put_rex_as(b, in, x, true);
+}
+
 void rill__sql_put_lineage(rill__buf *b, const rel *r, int col)
 {
     switch (r->kind) {
@@ -45,8 +50,19 @@ void rill__sql_put_lineage(rill__buf *b, const rel *r, int col)
         return;
     case REL_WINDOW_TVF: /* the input's columns, then window_start, window_end, window_time */
     case REL_LIMIT:
+    case REL_RANK: /* the input's columns, then the rank */
         if (col < r->input->n_cols) {
             rill__sql_put_lineage(b, r->input, col);
+            return;
+        }
+        break;
+    case REL_JOIN: /* the left's columns, then the right's */
+        if (col < r->inputs[0]->n_cols) {
+            rill__sql_put_lineage(b, r->inputs[0], col);
+            return;
+        }
+        if (col - r->inputs[0]->n_cols < r->inputs[1]->n_cols) {
+            rill__sql_put_lineage(b, r->inputs[1], col - r->inputs[0]->n_cols);
             return;
         }
         break;
@@ -164,6 +180,15 @@ static int changelog_mode(const rel *r)
         return MODE_I | MODE_U | (m & (MODE_U | MODE_D) ? MODE_D : 0);
     case REL_SCAN: /* an upsert-kafka table's, after its ChangelogNormalize */
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
+    case REL_RANK:
+        return rill__sql_rank_changelog(r);
+    case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
+        m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
+        if (r->lookup)
+            return changelog_mode(r->inputs[0]);
+        if (r->we_key >= 0 || r->interval || r->temporal) /* their rows are final */
+            return MODE_I;
+        return r->join_kind == RILL_SQL_J_INNER ? m : m | MODE_D;
     default:
         return MODE_I;
     }
@@ -328,7 +353,18 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         break;
     }
     case REL_WINDOW_TVF:
-        rill__buf_printf(b, "WindowTableFunction(...)");
+        rill__buf_printf(b, "WindowTableFunction(window=[%s(time_col=[%s], size=[%lld ms], "
+                            "slide=[%lld ms])], parallelism=[%d], chained",
+                         r->window.kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                         : r->window.kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                         : r->window.kind == RILL_WINDOW_SESSION  ? "SESSION"
+                                                                  : "HOP",
+                         r->input->cols[r->time_col].name,
+                         (long long)(r->window.size_ms ? r->window.size_ms : r->window.gap_ms),
+                         (long long)r->window.slide_ms, par);
+        break;
+    case REL_RANK:
+        rill__sql_explain_rank(b, r, par, true);
         break;
     case REL_LIMIT:
         rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);
@@ -340,6 +376,74 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                             "key: one subtask takes every row]",
                          par);
         break;
+    case REL_JOIN: { /* Flink's: Join(joinType=[InnerJoin], where=[=(a, b)], select=[...]) */
+        if (r->we_key >= 0) { /* Flink's WindowJoin(leftWindow=[TUMBLE(...)], ...) */
+            const rill_window_spec *w = r->jwindow;
+            const char *wk = w->kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                             : w->kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                                                               : "HOP";
+            rill__buf_printf(b, "WindowJoin(window=[%s(size=[%lld ms], slide=[%lld ms], "
+                                "offset=[%lld ms])], ",
+                             wk, (long long)w->size_ms, (long long)w->slide_ms,
+                             (long long)w->offset_ms);
+        } else if (r->lookup) { /* Flink's LookupJoin(table=[...], joinType=[...], ...) */
+            rill__buf_printf(b, "LookupJoin(table=[default_catalog.default_database.%s], "
+                                "cache=[the whole table in each subtask, read again after "
+                                "lookup.join.cache.ttl], ",
+                             r->inputs[1]->table->name);
+        } else if (r->temporal) { /* Flink's TemporalJoin(joinType=[...], where=[...]) */
+            rill__buf_printf(b, "TemporalJoin(time=[%s AS OF %s], ", r->cols[r->lt_col].name,
+                             r->inputs[1]->cols[r->rt_col].name);
+        } else if (r->interval) { /* Flink's IntervalJoin(windowBounds=[...]) */
+            rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=true, leftLowerBound=%lld, "
+                                "leftUpperBound=%lld, leftTimeIndex=%d, rightTimeIndex=%d], ",
+                             (long long)r->ilo, (long long)r->ihi, r->lt_col, r->rt_col);
+            if (r->i_we) /* a bound Flink does not use: it plans a regular join */
+                rill__buf_printf(b, "bound=[the %s time is a window aggregation's window_end, "
+                                    "no time attribute in Flink (a regular join there): its rows "
+                                    "come before the watermark passes it, so it bounds the "
+                                    "state as a rowtime does], ",
+                                 r->i_we == 3 ? "left's and the right's"
+                                 : r->i_we == 1 ? "left's"
+                                                : "right's");
+        } else {
+            rill__buf_printf(b, "Join(");
+        }
+        rill__buf_printf(b, "joinType=[%s], where=[", rill__sql_join_kind_name(r->join_kind));
+        int n = 0;
+        for (int i = 0; i < r->n_jkeys; i++, n++) {
+            rill__buf_printf(b, "%s=(", n ? " AND " : "");
+            put_rex(b, r->inputs[0], r->lkeys[i]);
+            rill__buf_printf(b, ", ");
+            put_rex(b, r->inputs[1], r->rkeys[i]);
+            rill__buf_printf(b, ")");
+        }
+        if (r->cond) {
+            rill__buf_printf(b, "%s", n++ ? " AND " : "");
+            put_rex(b, r, r->cond);
+        }
+        rill__buf_printf(b, "%s], select=[", n ? "" : "true");
+        put_cols(b, r);
+        rill__buf_printf(b, "], leftInputSpec=[NoUniqueKey], rightInputSpec=[NoUniqueKey], "
+                            "parallelism=[%d], keyed by [%s], state=[%s]",
+                         r->n_jkeys || r->lookup ? par : 1,
+                         r->lookup ? "(none: the input's subtasks look the keys up)"
+                         : r->n_jkeys ? "the join key"
+                                      : "(one group: no equality in ON)",
+                         r->lookup ? "none (the table is read again after a restart)"
+                         : r->we_key >= 0 ? "each side's rows per join key and window, joined "
+                                          "and dropped when the watermark passes the window's "
+                                          "end; late rows dropped"
+                         : r->temporal ? "the left's rows until the watermark passes their "
+                                         "time; the right's versions per key from the last "
+                                         "one the watermark passed"
+                         : r->interval ? "each side's rows per join key while a partner may "
+                                         "still come: dropped when the watermark passes their "
+                                         "time plus the bound"
+                                        : "each side's rows per join key, kept for the job's "
+                                          "life unless table.exec.state.ttl is set");
+        break;
+    }
     case REL_UNION: /* Flink's: Union(all=[true], union=[a, b]) */
         rill__buf_printf(b, "Union(all=[true], union=[");
         put_cols(b, r);
@@ -369,8 +473,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     char *child_lead = rill__xasprintf("%s+- ", pre), *child_pre = rill__xasprintf("%s   ", pre);
     if (r->input)
         put_rel(pc, b, r->input, child_lead, child_pre, par, modes);
-    for (int i = 0; i < r->n_inputs; i++) {
-        bool last = i + 1 == r->n_inputs;
+    int n_in = r->kind == REL_JOIN && r->lookup ? 1 : r->n_inputs; /* (its table: not a stream) */
+    for (int i = 0; i < n_in; i++) {
+        bool last = i + 1 == n_in;
         char *l = rill__xasprintf("%s%s", pre, last ? "+- " : ":- ");
         char *p = rill__xasprintf("%s%s", pre, last ? "   " : ":  ");
         put_rel(pc, b, r->inputs[i], l, p, par, modes);
@@ -394,7 +499,7 @@ static int explain_insert(plan_ctx *pc, rill__buf *b, const rill__sql_stmt *ins,
     sql_table *t = rill__sql_find_table(pc->s, tn->parts[tn->n_parts - 1].text);
     if (r && t) /* INSERT INTO t (a, c): the other columns NULL */
         r = rill__sql_insert_columns(pc, ins, t, r);
-    if (r && rill__sql_push_down(pc, r))
+    if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
         r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;
@@ -428,7 +533,7 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
         rc = explain_insert(pc, &b, inner, par, modes);
     } else if (inner->kind == RILL_SQL_S_QUERY) {
         rel *r = rill__sql_plan_query(pc, inner->u.query);
-        if (r && rill__sql_push_down(pc, r))
+        if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
             r = NULL;
         if (r)
             put_rel(pc, &b, r, "", "", par, modes);

@@ -75,6 +75,8 @@ struct rill__sql_rex {
     const struct rill__sql_fn_call *call; /* FUNC: the call as bound (unit, zone...) */
 };
 
+/* A deep copy of x into a (calc.c). */
+rill__sql_rex *rill__sql_rex_copy(rill__arena *a, const rill__sql_rex *x);
 /* Makers (nodes in arena a). */
 rill__sql_rex *rill__sql_x_input(rill__arena *a, int input, const rill__sql_ltype *type);
 rill__sql_rex *rill__sql_x_literal(rill__arena *a, const rill__sql_ltype *type, uint64_t slot);

@@ -642,6 +642,19 @@ out:
 
 /* ---- the stream ------------------------------------------------------------------------------ */
 
+int rill__sql_state_ttl(plan_ctx *pc, int64_t *ttl)
+{
+    *ttl = 0;
+    for (size_t i = 0; i < pc->s->n_opts; i++)
+        if (!strcmp(pc->s->opts[i].key, "table.exec.state.ttl") &&
+            rill__parse_duration(pc->s->opts[i].value, ttl) != 0)
+            return rill__err_set(pc->err, RILL_ECONFIG,
+                                 "SET 'table.exec.state.ttl': '%s' is not a duration (1 h, "
+                                 "30 min, 0 for none)",
+                                 pc->s->opts[i].value);
+    return 0;
+}
+
 rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
 {
     rill__arena *a = pc->a;
@@ -670,14 +683,14 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
         ga->key_types[i] = in->cols[r->keys[i]].type;
     }
     if (r->n_keys == 0) { /* one group */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
         ga->key_types[0] = pcols[0].type;
     }
     for (int i = 0; i < r->n_aggs; i++) {
         const rel_agg *g = &r->aggs[i];
         if (g->arg < 0) { /* COUNT(*): a column that is not read */
-            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
             pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
         } else {
             pcols[k] = in->cols[g->arg];
@@ -711,15 +724,8 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     /* state TTL (Flink's table.exec.state.ttl): a group not updated for that long is gone; a
      * later row starts it again (+I) */
     int64_t ttl = 0;
-    for (size_t i = 0; i < pc->s->n_opts; i++)
-        if (!strcmp(pc->s->opts[i].key, "table.exec.state.ttl") &&
-            rill__parse_duration(pc->s->opts[i].value, &ttl) != 0) {
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "SET 'table.exec.state.ttl': '%s' is not a duration (1 h, 30 min, "
-                          "0 for none)",
-                          pc->s->opts[i].value);
-            return NULL;
-        }
+    if (rill__sql_state_ttl(pc, &ttl) != 0)
+        return NULL;
     if (ttl > 0) {
         ga->ttl = true;
         if (!ga->state || rill_state_ttl(ga->state, ttl, RILL_TTL_ON_CREATE_AND_WRITE) != 0 ||
@@ -1101,14 +1107,14 @@ rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *k
     for (int i = 0; i < n_keys; i++) {
         char *nm = rill__arena_alloc(a, 16);
         snprintf(nm, 16, "k%d", i);
-        cols[i] = (rel_col){nm, key_types[i]};
+        cols[i] = (rel_col){nm, key_types[i], NULL};
     }
-    cols[n_keys] = (rel_col){"window_start", r->cols[r->n_keys].type};
-    cols[n_keys + 1] = (rel_col){"window_end", r->cols[r->n_keys + 1].type};
+    cols[n_keys] = (rel_col){"window_start", r->cols[r->n_keys].type, NULL};
+    cols[n_keys + 1] = (rel_col){"window_end", r->cols[r->n_keys + 1].type, NULL};
     for (int k = 0; k < r->n_aggs; k++) {
         char *nm = rill__arena_alloc(a, 16);
         snprintf(nm, 16, "a%d", k);
-        cols[n_keys + 2 + k] = (rel_col){nm, r->aggs[k].type};
+        cols[n_keys + 2 + k] = (rel_col){nm, r->aggs[k].type, NULL};
     }
     rill_schema *out = rill__sql_schema_of(pc, n_out, cols);
     if (!out)

@@ -153,7 +153,7 @@ static void add_leaves(plan_ctx *pc, rel_col **cols, int *n, int *cap, const cha
             memcpy(c, *cols, (size_t)*n * sizeof *c);
         *cols = c;
     }
-    (*cols)[(*n)++] = (rel_col){name, t};
+    (*cols)[(*n)++] = (rel_col){name, t, NULL};
 }
 
 /* The table's WATERMARK on its rows r: the column becomes a rowtime attribute, the rows get
@@ -378,7 +378,27 @@ rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v)
     return r;
 }
 
+static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f);
+
+/* A FROM item's relation, its columns qualified by its alias or table name (t.col). */
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
+{
+    rel *r = plan_from_item(pc, f);
+    const char *qual = f->alias ? f->alias->text : NULL;
+    if (!qual && f->kind == RILL_SQL_F_TABLE)
+        qual = f->u.table.name.parts[f->u.table.name.n_parts - 1].text;
+    if (!r || !qual)
+        return r;
+    rel_col *cols = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *cols);
+    for (int i = 0; i < r->n_cols; i++) {
+        cols[i] = r->cols[i];
+        cols[i].qual = qual;
+    }
+    r->cols = cols;
+    return r;
+}
+
+static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
 {
     switch (f->kind) {
     case RILL_SQL_F_TABLE: {
@@ -406,7 +426,7 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
                                    name, cte->n_cols, r->n_cols);
                     rel_col *cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *cols);
                     for (int k = 0; k < r->n_cols; k++)
-                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type};
+                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type, NULL};
                     r->cols = cols;
                 }
                 return r;
@@ -446,13 +466,13 @@ static rel *plan_from(plan_ctx *pc, const rill__sql_from *f)
         c->updates = q->updates;
         c->outs = rill__arena_alloc(pc->a, (size_t)q->n_cols * sizeof *c->outs);
         for (int i = 0; i < q->n_cols; i++) {
-            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type};
+            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type, NULL};
             c->outs[i] = rill__sql_x_input(pc->a, i, q->cols[i].type);
         }
         return c;
     }
     case RILL_SQL_F_JOIN:
-        return ERR(pc, f->pos, "Joins are not supported yet");
+        return rill__sql_plan_join(pc, f, plan_from);
     case RILL_SQL_F_FUNCTION:
         return rill__sql_plan_tvf(pc, f, plan_from);
     case RILL_SQL_F_UNNEST:
@@ -562,6 +582,23 @@ static rel *plan_select(plan_ctx *pc, const rill__sql_query *q)
     return agg;
 }
 
+/* name, or name0, name1... when one of the n columns before has it (Calcite's uniquify: the
+ * two id columns of SELECT * over a join are id and id0). */
+static const char *unique_name(plan_ctx *pc, const rel_col *cols, int n, const char *name)
+{
+    const char *try = name;
+    for (int k = 0;; k++) {
+        bool taken = false;
+        for (int i = 0; i < n && !taken; i++)
+            taken = !strcmp(cols[i].name, try);
+        if (!taken)
+            return try;
+        char *t = rill__arena_alloc(pc->a, strlen(name) + 16);
+        sprintf(t, "%s%d", name, k);
+        try = t;
+    }
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->u.select.n_hints) /* STATE_TTL changes results; join hints have no joins yet */
@@ -583,11 +620,17 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
     if (!in)
         return NULL;
+    /* ROW_NUMBER() OVER (...): the WHERE, then the ranking, its rank a column after the
+     * input's (not one of *'s) that the OVER call binds to (rank.c) */
+    bool ranked = rill__sql_has_rank(q);
+    if (ranked && !(in = rill__sql_plan_rank(pc, q, in)))
+        return NULL;
+    int n_star = ranked ? in->n_cols - 1 : in->n_cols;
     const rill__sql_ident *alias = q->u.select.from ? q->u.select.from->alias : NULL;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
     c->updates = in->updates;
-    if (q->u.select.where) {
+    if (q->u.select.where && !ranked) {
         rill__sql_rex *w = rill__sql_bind(pc, in, q->u.select.where);
         if (!w)
             return NULL;
@@ -604,7 +647,12 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
         const rill__sql_item *it = &q->u.select.items[i];
         if (it->expr->kind == RILL_SQL_E_STAR) {
             const rill__sql_name *qual = &it->expr->u.star.qualifier;
-            if (qual->n_parts &&
+            /* t.* over a join: the columns of its FROM item t */
+            const char *qt = qual->n_parts == 1 ? qual->parts[0].text : NULL;
+            bool of_item = false;
+            for (int k = 0; qt && k < in->n_cols && !of_item; k++)
+                of_item = in->cols[k].qual && !strcmp(in->cols[k].qual, qt);
+            if (qual->n_parts && !of_item &&
                 (!alias || qual->n_parts != 1 || strcmp(qual->parts[0].text, alias->text))) {
                 const char *tn = qual->parts[qual->n_parts - 1].text;
                 bool is_table = q->u.select.from->kind == RILL_SQL_F_TABLE && !alias &&
@@ -614,16 +662,19 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
                 if (!is_table)
                     return ERR(pc, it->expr->pos, "Unknown identifier '%s'", tn);
             }
-            if (n + in->n_cols > cap) {
-                cap = n + in->n_cols + (int)q->u.select.n_items;
+            if (n + n_star > cap) {
+                cap = n + n_star + (int)q->u.select.n_items;
                 rel_col *nc = rill__arena_alloc(pc->a, (size_t)cap * sizeof *nc);
                 rill__sql_rex **no = rill__arena_alloc(pc->a, (size_t)cap * sizeof *no);
                 memcpy(nc, c->cols, (size_t)n * sizeof *nc);
                 memcpy(no, c->outs, (size_t)n * sizeof *no);
                 c->cols = nc, c->outs = no;
             }
-            for (int k = 0; k < in->n_cols; k++) {
+            for (int k = 0; k < n_star; k++) {
+                if (of_item && (!in->cols[k].qual || strcmp(in->cols[k].qual, qt)))
+                    continue;
                 c->cols[n] = in->cols[k];
+                c->cols[n].name = unique_name(pc, c->cols, n, in->cols[k].name);
                 c->outs[n++] = rill__sql_x_input(pc->a, k, in->cols[k].type);
             }
             continue;
@@ -633,11 +684,12 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             return NULL;
         if (n == cap)
             return ERR(pc, it->expr->pos, "too many columns");
-        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type};
+        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type, NULL};
         c->outs[n++] = x;
     }
     c->n_cols = n;
-    return c;
+    /* a filter on the rank of a ranking below: its bounds go to the ranking (Top-N) */
+    return rill__sql_rank_filter(pc, c) ? NULL : c;
 }
 
 static rel *plan_body(plan_ctx *pc, const rill__sql_query *q);
@@ -679,8 +731,10 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
     }
     rel *r = plan_body(pc, q);
     pc->n_ctes = saved;
-    if (r && saved == 0) /* the whole query planned: its rewrites */
+    if (r && saved == 0) { /* the whole query planned: its rewrites */
         fold_rel(pc, r);
+        rill__sql_join_rules(pc, r);
+    }
     return r;
 }
 
@@ -730,7 +784,7 @@ static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
                        "digits)", t->precision, t->scale);
         char *name = rill__arena_alloc(pc->a, 24);
         snprintf(name, 24, "EXPR$%d", c);
-        out->cols[c] = (rel_col){name, t};
+        out->cols[c] = (rel_col){name, t, NULL};
         for (size_t r = 0; r < n_rows; r++) {
             rill__sql_rex **x = &v[r * (size_t)n_cols + (size_t)c];
             *x = rill__sql_fold(pc->a, rill__sql_cast_to(pc, *x, t), pc->text);
@@ -797,9 +851,9 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     rel_col *cols = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *cols);
     for (int c = 0; c < n_cols; c++) /* grouped: a time attribute is a plain value */
         cols[c] = (rel_col){u->cols[c].name,
-                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE)};
-    cols[n_cols] = (rel_col){"$left", tag_t};
-    cols[n_cols + 1] = (rel_col){"$right", tag_t};
+                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE), NULL};
+    cols[n_cols] = (rel_col){"$left", tag_t, NULL};
+    cols[n_cols + 1] = (rel_col){"$right", tag_t, NULL};
     for (int i = 0; i < 2; i++) {
         rel *in = u->inputs[i];
         rel *tag = rel_new(pc, REL_CALC, n_cols + 2);
@@ -807,7 +861,7 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
         tag->updates = in->updates;
         tag->outs = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *tag->outs);
         for (int c = 0; c < n_cols; c++) {
-            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type};
+            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type, NULL};
             tag->outs[c] = rill__sql_x_input(a, c, in->cols[c].type);
         }
         tag->cols[n_cols] = cols[n_cols];
@@ -824,8 +878,8 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     u->n_cols = n_cols + 2;
     rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols + 2);
     memcpy(agg->cols, cols, (size_t)n_cols * sizeof *cols);
-    agg->cols[n_cols] = (rel_col){"$n_left", count_t};
-    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t};
+    agg->cols[n_cols] = (rel_col){"$n_left", count_t, NULL};
+    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t, NULL};
     agg->input = u;
     agg->n_keys = n_cols;
     agg->keys = rill__arena_alloc(a, (size_t)(n_cols + 1) * sizeof *agg->keys);
@@ -915,7 +969,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         }
         if (attr != RILL_SQLA_NONE)
             t = rill__sql_type_with_attr(pc->a, t, attr);
-        u->cols[c] = (rel_col){in[0]->cols[c].name, t};
+        u->cols[c] = (rel_col){in[0]->cols[c].name, t, NULL};
     }
     for (int i = 0; i < n; i++) { /* a branch whose types differ: cast by a calc above it */
         u->updates |= in[i]->updates;
@@ -932,7 +986,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
             c->cols = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->cols);
             c->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->outs);
             for (int k = 0; k < n_cols; k++) {
-                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type};
+                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type, NULL};
                 c->outs[k] = rill__sql_type_equal(in[i]->cols[k].type, u->cols[k].type, true)
                                  ? in[i]->outs[k]
                                  : rill__sql_cast_to(pc, in[i]->outs[k], u->cols[k].type);
@@ -947,7 +1001,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         cast->updates = in[i]->updates;
         cast->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *cast->outs);
         for (int c = 0; c < n_cols; c++) {
-            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type};
+            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type, NULL};
             cast->outs[c] = rill__sql_cast_to(
                 pc, rill__sql_x_input(pc->a, c, in[i]->cols[c].type), u->cols[c].type);
             if (!cast->outs[c])
@@ -1022,6 +1076,50 @@ const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, siz
     if (n_out)
         *n_out = k;
     return opts;
+}
+
+int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
+                         rill_file_opts *fo)
+{
+    const sql_option *path = rill__sql_table_option(t, "path");
+    if (!path)
+        path = rill__sql_table_option(t, "connector.path");
+    const sql_option *fmt = rill__sql_table_option(t, "format");
+    if (!fmt)
+        fmt = rill__sql_table_option(t, "format.type");
+    if (!path || !fmt)
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': the filesystem connector needs 'path' and 'format'",
+                             t->name);
+    *fo = (rill_file_opts){.no_header = true};
+    if (!strcmp(fmt->value, "csv")) {
+        fo->format = RILL_FMT_CSV;
+        const sql_option *d = rill__sql_table_option(t, "csv.field-delimiter");
+        if (d && strlen(d->value) == 1)
+            fo->delimiter = d->value[0];
+    } else if (!strcmp(fmt->value, "json")) {
+        fo->format = RILL_FMT_JSON;
+    } else {
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': format '%s' is not supported (csv, json)", t->name,
+                             fmt->value);
+    }
+    const char *pv = path->value;
+    if (!strncmp(pv, "file://", 7)) { /* a file:// URI: its absolute path (Flink's) */
+        pv += 7;
+        if (*pv != '/')
+            return rill__err_set(pc->err, RILL_ECONFIG,
+                                 "table '%s': 'path' = '%s' is not a file:// URI with an "
+                                 "absolute path (file:///dir)",
+                                 t->name, path->value);
+    } else if (strstr(pv, "://")) {
+        return rill__err_set(pc->err, RILL_ECONFIG,
+                             "table '%s': 'path' = '%s': only local paths and file:// URIs are "
+                             "supported",
+                             t->name, pv);
+    }
+    *path_out = pv;
+    return 0;
 }
 
 /* A table's source, by its 'connector' option. */
@@ -1226,34 +1324,10 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     rill_stream *s = NULL;
     bool upsert = !strcmp(conn->value, "upsert-kafka");
     if (!strcmp(conn->value, "filesystem")) {
-        const sql_option *path = rill__sql_table_option(t, "path");
-        if (!path)
-            path = rill__sql_table_option(t, "connector.path");
-        const sql_option *fmt = rill__sql_table_option(t, "format");
-        if (!fmt)
-            fmt = rill__sql_table_option(t, "format.type");
-        if (!path || !fmt) {
+        const char *path;
+        rill_file_opts fo;
+        if (rill__sql_fs_options(pc, t, &path, &fo) != 0) {
             rill_schema_free(schema);
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "table '%s': the filesystem connector needs "
-                          "'path' and 'format'",
-                          t->name);
-            return NULL;
-        }
-        rill_file_opts fo = {.no_header = true};
-        if (!strcmp(fmt->value, "csv")) {
-            fo.format = RILL_FMT_CSV;
-            const sql_option *d = rill__sql_table_option(t, "csv.field-delimiter");
-            if (d && strlen(d->value) == 1)
-                fo.delimiter = d->value[0];
-        } else if (!strcmp(fmt->value, "json")) {
-            fo.format = RILL_FMT_JSON;
-        } else {
-            rill_schema_free(schema);
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "table '%s': format '%s' is not supported "
-                          "(csv, json)",
-                          t->name, fmt->value);
             return NULL;
         }
         if (fo.format == RILL_FMT_JSON) { /* keys name the fields: the columns' names */
@@ -1261,7 +1335,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
             if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
                 return NULL;
         }
-        s = rill_source_file(pc->s->env, path->value, schema, &fo);
+        s = rill_source_file(pc->s->env, path, schema, &fo);
         if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
             rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
@@ -1366,7 +1440,7 @@ static rill_stream *limit_stream(plan_ctx *pc, rel *r)
     int n = in->n_cols + 1;
     rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
     outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
     for (int i = 0; i < in->n_cols; i++) {
         cols[i + 1] = in->cols[i];
@@ -1600,8 +1674,12 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return values_source(pc, r);
     case REL_LIMIT:
         return limit_stream(pc, r);
+    case REL_RANK:
+        return rill__sql_build_rank(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
+    case REL_JOIN:
+        return r->lookup ? rill__sql_build_lookup(pc, r) : rill__sql_build_join(pc, r);
     case REL_UNION: {
         rill_stream **in = rill__arena_alloc(pc->a, (size_t)r->n_inputs * sizeof *in);
         for (int i = 0; i < r->n_inputs; i++)

@@ -130,11 +130,35 @@ static void input_needs(const rel *r, const bool *out_used, bool *in_used)
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] |= !out_used || out_used[i];
         return;
+    case REL_RANK: /* the input's columns pass through; the partition and order are read */
+        for (int i = 0; i < in->n_cols; i++)
+            in_used[i] |= !out_used || out_used[i];
+        for (int i = 0; i < r->rank->n_part; i++)
+            in_used[r->rank->part[i]] = true;
+        for (int i = 0; i < r->rank->n_order; i++)
+            in_used[r->rank->order[i]] = true;
+        return;
     default:
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] = true;
         return;
     }
+}
+
+/* The columns of a join's input `side` (in_used, its n_cols) the join needs when its columns
+ * out_used (NULL: all) are needed: those read above, the keys, what the condition reads. */
+static void join_needs(const rel *r, const bool *out_used, int side, bool *in_used)
+{
+    int first = side ? r->inputs[0]->n_cols : 0, n = r->inputs[side]->n_cols;
+    for (int i = 0; i < n; i++)
+        in_used[i] |= !out_used || out_used[first + i];
+    for (int k = 0; k < r->n_jkeys; k++)
+        mark_rex(side ? r->rkeys[k] : r->lkeys[k], in_used);
+    bool *cond = rill__xcalloc((size_t)r->n_cols + 1, sizeof *cond);
+    mark_rex(r->cond, cond);
+    for (int i = 0; i < n; i++)
+        in_used[i] |= cond[first + i];
+    free(cond);
 }
 
 static int n_leaves(const rill__sql_ltype *t)
@@ -193,6 +217,15 @@ static void collect(plan_ctx *pc, const rel *r, const bool *out_used)
             collect(pc, r->inputs[i], out_used);
         return;
     }
+    if (r->kind == REL_JOIN) {
+        for (int s = 0; s < 2 - r->lookup; s++) { /* (a lookup join reads its table itself) */
+            bool *in_used = rill__xcalloc((size_t)r->inputs[s]->n_cols + 1, sizeof *in_used);
+            join_needs(r, out_used, s, in_used);
+            collect(pc, r->inputs[s], in_used);
+            free(in_used);
+        }
+        return;
+    }
     if (!r->input)
         return;
     bool *in_used = rill__xcalloc((size_t)r->input->n_cols + 1, sizeof *in_used);
@@ -206,8 +239,7 @@ void rill__sql_prune_collect(plan_ctx *pc, rel *root)
     collect(pc, root, NULL);
 }
 
-/* A copy of x with its input columns renumbered by map (x itself when none changes). */
-static rill__sql_rex *remap_rex(rill__arena *a, rill__sql_rex *x, const int *map)
+rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map)
 {
     if (!x)
         return NULL;
@@ -224,7 +256,7 @@ static rill__sql_rex *remap_rex(rill__arena *a, rill__sql_rex *x, const int *map
     rill__sql_rex **args = rill__arena_alloc(a, (size_t)x->n_args * sizeof *args);
     bool changed = false;
     for (int i = 0; i < x->n_args; i++) {
-        args[i] = remap_rex(a, x->args[i], map);
+        args[i] = rill__sql_rex_remap(a, x->args[i], map);
         changed |= args[i] != x->args[i];
     }
     if (!changed)
@@ -299,8 +331,8 @@ static void follow(plan_ctx *pc, rel *r, rel *scan, int n_old, const rel_col *ol
     switch (r->kind) {
     case REL_CALC:
         for (int i = 0; i < r->n_cols; i++)
-            r->outs[i] = remap_rex(pc->a, r->outs[i], map);
-        r->filter = remap_rex(pc->a, r->filter, map);
+            r->outs[i] = rill__sql_rex_remap(pc->a, r->outs[i], map);
+        r->filter = rill__sql_rex_remap(pc->a, r->filter, map);
         return;
     case REL_WINDOW_AGG:
     case REL_GROUP_AGG: {
@@ -387,6 +419,13 @@ static int apply(plan_ctx *pc, rel *r, const bool *out_used, bool narrow, int **
     if (r->kind == REL_UNION) /* a branch keeps its columns: the union's are its */
         for (int i = 0; i < r->n_inputs && rc == 0; i++)
             rc = apply_input(pc, r, &r->inputs[i], out_used);
+    else if (r->kind == REL_JOIN) /* each side narrowed, then widened back by a calc */
+        for (int s = 0; s < 2 - r->lookup && rc == 0; s++) {
+            bool *in_used = rill__xcalloc((size_t)r->inputs[s]->n_cols + 1, sizeof *in_used);
+            join_needs(r, out_used, s, in_used);
+            rc = apply_input(pc, r, &r->inputs[s], in_used);
+            free(in_used);
+        }
     else if (r->input) {
         bool *in_used = rill__xcalloc((size_t)r->input->n_cols + 1, sizeof *in_used);
         input_needs(r, out_used, in_used);

@@ -161,6 +161,19 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
         break;
     case REL_UNION:
         break;
+    case REL_RANK:
+        rill__sql_rank_digest(b, r);
+        break;
+    case REL_JOIN:
+        rill__buf_printf(b, " j%d/%d/%d/%d/%d/%d/%d/%d", r->join_kind, r->n_jkeys, r->we_key,
+                         r->interval, r->temporal, r->lookup, r->lt_col, r->rt_col);
+        for (int i = 0; i < r->n_jkeys; i++) {
+            put_rex(b, a, r->lkeys[i], by_name);
+            put_rex(b, a, r->rkeys[i], by_name);
+        }
+        rill__buf_printf(b, " on ");
+        put_rex(b, a, r->cond, by_name);
+        break;
     }
     if (r->input)
         put_rel(b, a, r->input, by_name);
@@ -210,8 +223,11 @@ rill_stream *rill__sql_reuse_find(plan_ctx *pc, const rel *r, char **digest)
         return NULL;
     *digest = rill__sql_rel_digest(pc, r, false);
     for (size_t i = 0; i < s->n_subplans; i++)
-        if (!strcmp(s->subplans[i].digest, *digest))
+        if (!strcmp(s->subplans[i].digest, *digest)) {
+            free(*digest); /* found: nothing to record */
+            *digest = NULL;
             return s->subplans[i].stream;
+        }
     return NULL;
 }
 

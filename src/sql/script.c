@@ -630,6 +630,13 @@ static const char *updating_node(const rel *r, char *buf, size_t cap)
         return "GroupAggregate";
     if (r->kind == REL_GROUP_AGG || r->kind == REL_WINDOW_AGG)
         return "GroupAggregate";
+    if (r->kind == REL_RANK) { /* Rank(...) or Deduplicate(...), as Flink names it */
+        rill__buf b = {0};
+        rill__sql_explain_rank(&b, r, 0, false);
+        snprintf(buf, cap, "%s)", rill__buf_cstr(&b));
+        rill__buf_free(&b);
+        return buf;
+    }
     if (r->kind == REL_SCAN && r->updates) {
         size_t k = (size_t)snprintf(buf, cap, "ChangelogNormalize(key=[");
         for (size_t i = 0; i < r->table->n_pk && k < cap; i++)
@@ -799,7 +806,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     rel_col *cols = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *cols);
     for (size_t i = 0, k = 0; i < t->n_cols; i++)
         if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL)
-            cols[k++] = (rel_col){t->cols[i].name, t->cols[i].type};
+            cols[k++] = (rel_col){t->cols[i].name, t->cols[i].type, NULL};
     rill__buf qs = {0}, ss = {0};
     for (int i = 0; i < q->n_cols; i++) {
         rill__buf_printf(&qs, "%s%s ", i ? ", " : "", q->cols[i].name);
@@ -1219,6 +1226,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
     free(name);
     s->n_sinks = 0;
     s->n_group_aggs = 0;
+    s->n_joins = 0;
     for (size_t i = 0; i < s->n_opts && rc == 0; i++)
         rc = apply_option(s, s->opts[i].key, s->opts[i].value, err);
     rill__arena plan_arena;

@@ -74,6 +74,7 @@ typedef struct rill__sql_session {
     size_t n_functions, cap_functions;
     int n_sinks;      /* INSERTs and SELECTs planned into the env */
     int n_group_aggs; /* GROUP BY aggregations planned (their state's names) */
+    int n_joins;      /* joins planned (their state's names) */
     /* sources built into scan_env: a table read by several statements is read once (a
      * shared sub-plan), its stream fanned out */
     rill_env *scan_env;
@@ -147,6 +148,12 @@ typedef enum rel_kind {
     REL_LIMIT,      /* LIMIT / OFFSET of an append-only input: its rows after the first
                        `offset`, at most `limit` of them (-1: no limit), in arrival order */
     REL_UNION,      /* UNION ALL: the rows of inputs[0..n_inputs), of the same column types */
+    REL_RANK,       /* ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) kept to a range of ranks:
+                       Top-N or deduplication (rank.c); the input's columns, then the rank
+                       when the query reads it */
+    REL_JOIN,       /* a regular join of inputs[0] (left) and inputs[1] (right): the left's
+                       columns, then the right's (time attributes made plain timestamps; the
+                       columns of a side an outer join pads nullable) */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -172,7 +179,23 @@ typedef struct rel_agg {
 typedef struct rel_col {
     const char *name;
     const rill__sql_ltype *type;
+    const char *qual; /* the FROM item it comes from (its alias or table name), for t.col; NULL
+                       * for a column no FROM item names */
 } rel_col;
+
+/* A ranking (REL_RANK): ROW_NUMBER() OVER (PARTITION BY part ORDER BY order), its rows kept
+ * while their rank is in [start, end] (ranged: the query over it said so). */
+typedef struct rel_rank {
+    int n_part, n_order;
+    int *part, *order; /* columns of the input */
+    bool *desc, *nulls_first;
+    int64_t start, end;
+    bool ranged;
+    bool out_rank;                /* the rank is the last column (else the input's only) */
+    const rill__sql_expr *call;   /* the OVER call, which binds to the rank column */
+    const char *text;             /* the script its position points into */
+    int n_in;                     /* the input's columns */
+} rel_rank;
 
 typedef struct rel rel;
 struct rel {
@@ -210,6 +233,31 @@ struct rel {
     int *keys;
     int n_aggs;
     rel_agg *aggs;
+    /* RANK */
+    struct rel_rank *rank;
+    /* JOIN: its kind (RILL_SQL_J_INNER, _LEFT, _RIGHT, _FULL); the equi-join keys, the left's
+     * lkeys[i] (over the left input) equal to the right's rkeys[i] (over the right), of one
+     * type; what else the ON clause asks of a pair (over the join's columns), or NULL */
+    int join_kind;
+    int n_jkeys;
+    rill__sql_rex **lkeys, **rkeys;
+    rill__sql_rex *cond;
+    /* a window join (both inputs windowed alike, joined on window_start and window_end): the
+     * key that is window_end, and the window (else we_key -1) */
+    int we_key;
+    const rill_window_spec *jwindow;
+    /* an interval join (both inputs append-only, a rowtime attribute of each bounded against
+     * the other's: ilo <= left's lt_col - right's rt_col <= ihi, in ms) */
+    bool interval;
+    int lt_col, rt_col;
+    int64_t ilo, ihi;
+    int i_we; /* bit 0 (left), 1 (right): that time is a window aggregation's window_end */
+    /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
+     * right's versions by its rowtime rt_col */
+    bool temporal;
+    /* a lookup join (right FOR SYSTEM_TIME AS OF the left's PROCTIME()): inputs[1] is the
+     * scan of a filesystem table, read whole by the operator, not a stream */
+    bool lookup;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of
@@ -270,10 +318,12 @@ sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hi
  * set, when the list does not fit. */
 rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q);
 /* What column col of r is computed from, printed as an expression over the tables' columns
- * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs
- * and unions; an aggregation's or VALUES' column by its name. What a stateful operator's uid
- * digests of its keys and arguments (explain.c). */
+ * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs,
+ * rankings, joins and unions; an aggregation's or VALUES' column by its name. What a stateful
+ * operator's uid digests of its keys and arguments (explain.c). */
 void rill__sql_put_lineage(rill__buf *b, const rel *r, int col);
+/* The same of an expression over the columns of in. */
+void rill__sql_put_rex_lineage(rill__buf *b, const rel *in, const rill__sql_rex *x);
 /* The type of a table's computed column, as its expression types it (NULL, err set: it does not
  * bind). */
 const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c);
@@ -300,6 +350,16 @@ rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
                                          rill__sql_rex *const *outs, int n_keys);
+/* A filesystem table's path and file options (its 'path', 'format' and format options, or
+ * their legacy keys): 0, or RILL_ECONFIG naming the table in pc->err (planner.c). */
+int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
+                         rill_file_opts *fo);
+/* A lookup join (lookup.c): the rows of inputs[0] joined with the filesystem table read by
+ * inputs[1] (its scan), read whole by each subtask. */
+rill_stream *rill__sql_build_lookup(plan_ctx *pc, rel *r);
+/* SET 'table.exec.state.ttl' in ms (0: none), or RILL_ECONFIG in pc->err (group_agg.c). */
+int rill__sql_state_ttl(plan_ctx *pc, int64_t *ttl);
+const char *rill__sql_join_kind_name(int kind);
 /* A GROUP BY's aggregation over an append-only input (group_agg.c). */
 rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r);
 /* A window aggregation of r with SQL's accumulators (group_agg.c): over ks (keyed by its first
@@ -341,6 +401,33 @@ bool rill__sql_reuse_enabled(const rill__sql_session *s);
 /* r's digest (malloc'd): the same for relations built into the same stream. by_name: functions
  * by their names, not the loaded copies (for the dry run, whose catalog is another). */
 char *rill__sql_rel_digest(plan_ctx *pc, const rel *r, bool by_name);
+
+/* Top-N and deduplication (rank.c): ROW_NUMBER() OVER (...) in a select list and a filter on
+ * it in the query over it. has_rank: q's select list ranks. plan_rank: the ranking of q's rows
+ * (its WHERE applied first) over in; its last column is the rank, which binding the OVER call
+ * (bind_over) resolves to. rank_filter: the rank bounds of the filter of calc c (a query over
+ * a ranking) taken into the ranking below it. rank_check: every ranking under root has its
+ * bounds (else err naming the OVER call). build_rank: its stream; explain_rank: its EXPLAIN
+ * text (state: rill's state line after Flink's); rank_digest: what a shared sub-plan tells
+ * it by; rank_changelog: the row kinds it emits (1 I, 2 UB/UA, 4 D: explain.c's bits). */
+bool rill__sql_has_rank(const rill__sql_query *q);
+rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in);
+rill__sql_rex *rill__sql_bind_over(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+int rill__sql_rank_filter(plan_ctx *pc, rel *c);
+int rill__sql_rank_check(plan_ctx *pc, const rel *root);
+rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
+void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
+void rill__sql_rank_digest(rill__buf *b, const rel *r);
+int rill__sql_rank_changelog(const rel *r);
+/* A copy of x with its input columns renumbered by map (x itself when none changes). */
+rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
+
+/* Regular joins (join.c): the relation of a FROM item `a JOIN b ON c` (its inputs planned by
+ * plan_from), the rule moving a filter over an inner join into it, the stream. */
+rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
+                         rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
+void rill__sql_join_rules(plan_ctx *pc, rel *r);
+rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);

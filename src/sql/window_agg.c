@@ -229,11 +229,11 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     /* Flink's: TIMESTAMP(3) over event time, TIMESTAMP_LTZ(3) over processing time */
     const rill__sql_ltype *ts = rill__sql_type_make(
         pc->a, proctime ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
-    r->cols[in->n_cols] = (rel_col){"window_start", ts};
-    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts};
+    r->cols[in->n_cols] = (rel_col){"window_start", ts, NULL};
+    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts, NULL};
     r->cols[in->n_cols + 2] = (rel_col){
         "window_time",
-        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME)};
+        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME), NULL};
     for (int i = 0; i < in->n_cols; i++) /* the input's time attribute is a plain value now */
         if (r->cols[i].type->attr != RILL_SQLA_NONE)
             r->cols[i].type = rill__sql_type_with_attr(pc->a, r->cols[i].type, RILL_SQLA_NONE);
@@ -267,8 +267,81 @@ static bool legacy_window(const rill__sql_expr *e)
     return !strcasecmp(n, "TUMBLE") || !strcasecmp(n, "HOP") || !strcasecmp(n, "SESSION");
 }
 
+/* Whether x reads only columns below n. */
+static bool reads_below(const rill__sql_rex *x, int n)
+{
+    if (!x)
+        return true;
+    if (x->op == RILL_SQLX_INPUT)
+        return x->input < n;
+    for (int i = 0; i < x->n_args; i++)
+        if (!reads_below(x->args[i], n))
+            return false;
+    return true;
+}
+
+/* A calc over a window TVF (a view `SELECT *, f(x) AS y FROM TABLE(TUMBLE(...))`, or one that
+ * renames window_start): the same rows as that window TVF over a calc of the TVF's input, so
+ * that GROUP BY window_start, window_end over it is a window aggregation, as Flink's window
+ * properties pass through projections. in itself when it is not one (or its filter or an
+ * expression reads a window column). */
+static rel *tvf_through_calc(plan_ctx *pc, rel *in)
+{
+    if (in->kind != REL_CALC || !in->input || in->input->kind != REL_WINDOW_TVF)
+        return in;
+    const rel *t = in->input, *x = t->input;
+    int nx = x->n_cols;
+    if (!reads_below(in->filter, nx))
+        return in;
+    rel_col *cols = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *cols);
+    rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *outs);
+    const char *wnames[3] = {"$window_start", "$window_end", "$window_time"};
+    const char *wquals[3] = {NULL, NULL, NULL};
+    int n = 0, time_col = -1;
+    for (int i = 0; i < in->n_cols; i++) {
+        const rill__sql_rex *o = in->outs[i];
+        if (o->op == RILL_SQLX_INPUT && o->input >= nx) { /* window_start, _end, _time */
+            wnames[o->input - nx] = in->cols[i].name;
+            wquals[o->input - nx] = in->cols[i].qual;
+            continue;
+        }
+        if (!reads_below(o, nx))
+            return in;
+        if (o->op == RILL_SQLX_INPUT && o->input == t->time_col && time_col < 0)
+            time_col = n;
+        cols[n] = in->cols[i];
+        cols[n].type = o->type;
+        outs[n++] = in->outs[i];
+    }
+    if (time_col < 0) { /* the time attribute, read by the windows though not projected */
+        time_col = n;
+        cols[n] = (rel_col){"$rowtime", x->cols[t->time_col].type, NULL};
+        outs[n++] = rill__sql_x_input(pc->a, t->time_col, x->cols[t->time_col].type);
+    }
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = (rel *)x;
+    c->updates = x->updates;
+    c->n_cols = n;
+    c->cols = cols;
+    c->outs = outs;
+    c->filter = in->filter;
+    rel *w = rill__arena_alloc(pc->a, sizeof *w);
+    *w = *t;
+    w->input = c;
+    w->time_col = time_col;
+    w->n_cols = n + 3;
+    w->cols = rill__arena_alloc(pc->a, (size_t)w->n_cols * sizeof *w->cols);
+    memcpy(w->cols, cols, (size_t)n * sizeof *w->cols);
+    for (int k = 0; k < 3; k++)
+        w->cols[n + k] = (rel_col){wnames[k], t->cols[nx + k].type, wquals[k]};
+    return w;
+}
+
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
+    tvf = tvf_through_calc(pc, tvf);
     /* a legacy group window: the window TVF it stands for, over the input */
     const rill__sql_expr *legacy = NULL;
     for (size_t i = 0; i < q->u.select.n_group; i++) {
@@ -400,7 +473,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     view.cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *view.cols);
     for (int i = 0, e = 0; i < n_keys; i++) {
         if (keys[i] >= src->n_cols) { /* a GROUP BY expression */
-            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type};
+            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type, NULL};
             e++;
         } else {
             view.cols[i] = tvf->cols[keys[i]];
@@ -411,7 +484,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         view.cols[n_keys + 1] = tvf->cols[we];
     }
     for (int i = n_keys + n_extra; i < cap; i++)
-        view.cols[i] = (rel_col){"$agg", NULL}; /* no name resolves to these */
+        view.cols[i] = (rel_col){"$agg", NULL, NULL}; /* no name resolves to these */
     view.n_cols = n_keys + n_extra;
     pc->agg = &actx;
     rel *c = rill__arena_alloc(pc->a, sizeof *c);
@@ -441,6 +514,9 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             for (int i = 0; i < f->n_cols; i++)
                 f->outs[i] = rill__sql_x_input(pc->a, i, f->cols[i].type);
             agg->input = f;
+            /* a bound on the rank of a ranking below (a Top-N, a deduplication) */
+            if (rill__sql_rank_filter(pc, f))
+                out = NULL;
         }
         pc->agg = &actx;
     }
@@ -463,7 +539,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             snprintf(s, 24, "EXPR$%d", i);
             name = s;
         }
-        c->cols[i] = (rel_col){name, x->type};
+        c->cols[i] = (rel_col){name, x->type, NULL};
         c->outs[i] = x;
     }
     if (out && q->u.select.having) {
@@ -504,7 +580,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
                 snprintf(nm, 16, "$e%d", i);
                 name = nm;
             }
-            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type};
+            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type, NULL};
             e->outs[base->n_cols + i] = actx.exprs[i];
         }
         agg->input = e;
@@ -526,7 +602,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         else
             snprintf(name, 300, "%s(%s%s)", names[g->kind], g->distinct ? "DISTINCT " : "",
                      g->arg < src->n_cols ? tvf->cols[g->arg].name : "$e");
-        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type};
+        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type, NULL};
     }
     if (!windowed) /* a GROUP BY's rows update: a changelog from here on */
         agg->updates = c->updates = true;
@@ -591,7 +667,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
         pouts[k] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     for (int i = 0; i < n_key_cols; i++) {
@@ -617,7 +693,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
             pouts[k] = rill__sql_x_input(a, g->arg, in->cols[g->arg].type);
             arg_types[i] = in->cols[g->arg].type;
         } else { /* COUNT(*) reads nothing */
-            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
             pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
             arg_types[i] = NULL;
         }
@@ -668,7 +744,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         pouts[k++] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false)};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     int first_arg = k;
@@ -683,7 +759,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         const rill__sql_ltype *at = arg ? arg->type : NULL;
         count_of[i] = -1;
         if (g->kind == AGG_COUNT_STAR) {
-            pcols[k] = (rel_col){"$one", bigint};
+            pcols[k] = (rel_col){"$one", bigint, NULL};
             pouts[k] = rill__sql_x_literal(a, rill__sql_type_of(a, RILL_SQLT_BIGINT, false), 0);
             pcols[k].type = pouts[k]->type;
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_COUNT};
@@ -695,7 +771,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             rill__sql_rex *zero = rill__sql_x_literal(a, one->type, 0);
             rill__sql_rex *cw[] = {nn, one, zero};
             pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-            pcols[k] = (rel_col){"$count", one->type};
+            pcols[k] = (rel_col){"$count", one->type, NULL};
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
         } else {
             bool approx = rill__sql_is_approx(at);
@@ -703,7 +779,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             const rill__sql_ltype *pt = keep ? at : approx ? dbl : bigint;
 
             pouts[k] = rill__sql_cast_to(pc, arg, rill__sql_type_with_null(a, pt, true));
-            pcols[k] = (rel_col){"$arg", pouts[k]->type};
+            pcols[k] = (rel_col){"$arg", pouts[k]->type, NULL};
             rill_agg_kind ak = g->kind == AGG_MIN   ? RILL_AGG_MIN
                                : g->kind == AGG_MAX ? RILL_AGG_MAX
                                                     : RILL_AGG_SUM; /* AVG: SUM / COUNT */
@@ -726,7 +802,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
                     (size_t)k * sizeof *pouts);
                 n_pre++;
                 pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-                pcols[k] = (rel_col){"$count", one->type};
+                pcols[k] = (rel_col){"$count", one->type, NULL};
                 specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
                 count_of[i] = n_specs++;
                 k++;
