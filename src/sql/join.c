@@ -1222,6 +1222,10 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
             rill__buf_putc(&d, ' ');
             rill__sql_type_describe(kcols[s][i].type, &d);
         }
+        for (int i = 0; i < r->n_jkeys; i++) { /* what computes the keys from the tables */
+            rill__buf_printf(&d, " key=");
+            rill__sql_put_rex_lineage(&d, r->inputs[s], (s ? r->rkeys : r->lkeys)[i]);
+        }
     }
     rill__buf_putc(&d, '\0');
     j = rill__sql_uid(pc, j, "Join", (const char *)d.data);

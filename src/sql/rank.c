@@ -983,6 +983,14 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(in->cols[i].type, &d);
     }
+    for (int i = 0; i < k->n_part; i++) { /* what computes the partition and the order */
+        rill__buf_printf(&d, "; part=");
+        rill__sql_put_lineage(&d, in, k->part[i]);
+    }
+    for (int i = 0; i < k->n_order; i++) {
+        rill__buf_printf(&d, "; order=");
+        rill__sql_put_lineage(&d, in, k->order[i]);
+    }
     s = rill__sql_uid(pc, s, ro->dedup ? "Deduplicate" : "Rank", rill__buf_cstr(&d));
     rill__buf_free(&d);
     return s;

@@ -39,6 +39,7 @@ typedef struct sql_table {
     int *pk;
     size_t n_options;
     sql_option *options;
+    bool hinted; /* a statement's copy with its OPTIONS hints (rill__sql_hinted_table) */
     bool temporary;
     int seq; /* the session's count of tables created before it: what a job's projection
               * push-down (prune.c) knows it by across the dry run and the real one */
@@ -111,6 +112,8 @@ typedef struct rill__sql_session {
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
+/* The value of a SET key in the session (NULL: not set). */
+const char *rill__sql_session_option(const rill__sql_session *s, const char *key);
 sql_table *rill__sql_find_table(rill__sql_session *s, const char *name);
 sql_view *rill__sql_find_view(rill__sql_session *s, const char *name);
 /* Adds CREATE TABLE ast (taken over on success). */
@@ -307,6 +310,27 @@ typedef struct plan_ctx {
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
 /* The relation of a view's query (its columns for DESCRIBE). */
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
+/* t as a statement sees it through its table hints: OPTIONS('k' = 'v', ...) (Flink's dynamic
+ * table options) add to or override its WITH options. t itself when there are none or they
+ * change nothing, else a copy in pc's arena sharing t's columns and syntax tree; NULL, err set,
+ * for another hint or when table.dynamic-table-options.enabled is false. */
+sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hint *hints,
+                                  size_t n_hints);
+/* INSERT INTO t (a, c) query (script.c): q's columns put into the listed columns, in order, and
+ * NULL into t's other physical columns (Flink's rules: each listed once, a physical column, as
+ * many as q has; a NOT NULL column left out is refused); q itself without a list. NULL, err
+ * set, when the list does not fit. */
+rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q);
+/* What column col of r is computed from, printed as an expression over the tables' columns
+ * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs,
+ * rankings, joins and unions; an aggregation's or VALUES' column by its name. What a stateful
+ * operator's uid digests of its keys and arguments (explain.c). */
+void rill__sql_put_lineage(rill__buf *b, const rel *r, int col);
+/* The same of an expression over the columns of in. */
+void rill__sql_put_rex_lineage(rill__buf *b, const rel *in, const rill__sql_rex *x);
+/* The type of a table's computed column, as its expression types it (NULL, err set: it does not
+ * bind). */
+const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c);
 /* The 32-bit digest of desc uids carry. */
 unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where

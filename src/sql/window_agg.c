@@ -696,6 +696,24 @@ static char *field_name(plan_ctx *pc, int i)
 /* Whether aggregate g needs SQL's own accumulators rather than the window operator's built-in
  * ones (which hold a BIGINT, DOUBLE or TIMESTAMP value of fixed size): an argument of DECIMAL,
  * a DISTINCT one, a MIN/MAX of strings (or dates, times, booleans). */
+/* For a window aggregation's uid: what computes its time column, keys and aggregates'
+ * arguments from the tables (a filter before it is no part of it). */
+static void lineage(rill__buf *d, const rel *r)
+{
+    rill__buf_printf(d, "; time=");
+    if (r->time_col >= 0)
+        rill__sql_put_lineage(d, r->input, r->time_col);
+    for (int i = 0; i < r->n_keys; i++) {
+        rill__buf_printf(d, "; key=");
+        rill__sql_put_lineage(d, r->input, r->keys[i]);
+    }
+    for (int i = 0; i < r->n_aggs; i++) {
+        rill__buf_printf(d, "; arg=");
+        if (r->aggs[i].arg >= 0)
+            rill__sql_put_lineage(d, r->input, r->aggs[i].arg);
+    }
+}
+
 static bool needs_sql_acc(const rel_agg *g, const rel *in)
 {
     if (g->arg < 0)
@@ -772,6 +790,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
     }
     for (int i = 0; i < r->n_aggs; i++)
         rill__buf_printf(&d, "; %d%s", (int)r->aggs[i].kind, r->aggs[i].distinct ? " distinct" : "");
+    lineage(&d, r);
     rill__buf_putc(&d, '\0');
     w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
     rill__buf_free(&d);
@@ -898,6 +917,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         for (int i = 0; i < n_specs; i++)
             rill__buf_printf(&d, "; %d %s", (int)specs[i].kind,
                              specs[i].field ? specs[i].field : "*");
+        lineage(&d, r);
         rill__buf_putc(&d, '\0');
         w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
         rill__buf_free(&d);
