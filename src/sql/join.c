@@ -319,6 +319,20 @@ static const sql_table *table_of(const rel *r)
     return r && r->kind == REL_SCAN ? r->table : NULL;
 }
 
+/* The name of the table column col of r is (through calcs that pass it on), or NULL when it
+ * is computed. */
+static const char *table_col_of(const rel *r, int col)
+{
+    while (r && r->kind == REL_CALC) {
+        const rill__sql_rex *x = r->outs[col];
+        if (x->op != RILL_SQLX_INPUT)
+            return NULL;
+        col = x->input;
+        r = r->input;
+    }
+    return r && r->kind == REL_SCAN ? r->cols[col].name : NULL;
+}
+
 /* A temporal join's checks (Flink's): FOR SYSTEM_TIME AS OF a rowtime attribute of the left,
  * an append-only left, a versioned right (a primary key and a rowtime attribute) whose key
  * the ON clause equates, INNER or LEFT. NULL with the error set, else j. */
@@ -368,9 +382,12 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
     for (size_t k = 0; k < t->n_pk; k++) { /* the ON clause equates each key column */
         const char *name = t->cols[t->pk[k]].name;
         bool found = false;
-        for (int i = 0; i < j->n_jkeys && !found; i++)
-            found = j->rkeys[i]->op == RILL_SQLX_INPUT &&
-                    !strcmp(r->cols[j->rkeys[i]->input].name, name);
+        for (int i = 0; i < j->n_jkeys && !found; i++) {
+            const char *tc = j->rkeys[i]->op == RILL_SQLX_INPUT
+                                 ? table_col_of(r, j->rkeys[i]->input)
+                                 : NULL;
+            found = tc && !strcmp(tc, name);
+        }
         if (!found)
             return ERR(pc, f->pos,
                        "Temporal table's primary key [%s] must be included in the equivalence "
