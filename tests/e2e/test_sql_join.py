@@ -599,6 +599,24 @@ def test_temporal_joins(tmp):
                 ok = n == 1 and (v == "" or int(v) in versions.get(by_id[int(i)], {}).values())
                 expect(ok, what + ": order %s (maybe late) once with a rate of its currency"
                        % i, "once", (v, n), r)
+    # Flink's refusals, with the place
+    bad = [
+        ("SELECT * FROM orders FULL JOIN rates FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.cur = r.cur;", "only support INNER JOIN and LEFT JOIN"),
+        ("SELECT * FROM orders JOIN rates FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.amount = r.rate;", "primary key [cur] must be included"),
+        ("SELECT * FROM orders JOIN rates FOR SYSTEM_TIME AS OF orders.id AS r "
+         "ON orders.cur = r.cur;", "takes a time attribute of the left input"),
+        ("SELECT * FROM orders JOIN orders FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.cur = r.cur;", "requires primary key and row time attribute"),
+    ]
+    for n, (q, msg) in enumerate(bad):
+        script = os.path.join(tmp, "bad%d.sql" % n)
+        write(script, TEMPORAL_SQL % {"o": po, "r": pr, "out": tmp + "/x", "batch": 8} + q)
+        r = run(["run", script])
+        expect_rc(r, 1)
+        expect_in(msg, r.err, "refusal %d" % n, r)
+        expect_in("line 11", r.err, "refusal %d: its place" % n, r)
 
 
 # ---- lookup joins ------------------------------------------------------------------------------
