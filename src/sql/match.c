@@ -1053,7 +1053,8 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
         ml->win.len >= 8 ? parse_entries(ml->win.data + 8, ml->win.len - 8, &ev, &cap_e, 0) : 0;
     size_t n_old = n;
     size_t np = parse_entries(ml->pend.data, ml->pend.len, &pv, &cap_p, 0);
-    qsort(pv, np, sizeof *pv, cmp_entry);
+    if (np > 1)
+        qsort(pv, np, sizeof *pv, cmp_entry);
     ml->rest.len = 0;
     for (size_t k = 0; k < np; k++) {
         if (pv[k].ts <= wm) {
