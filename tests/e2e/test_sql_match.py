@@ -21,7 +21,7 @@ sys.dont_write_bytecode = True
 sys.setrecursionlimit(20000)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import committed_rows, expect, expect_in, expect_rc, main, run, seeded_rng  # noqa: E402
-from test_sql_recovery import kill_and_resume  # noqa: E402
+from test_sql_recovery import kill_and_resume, savepoint_and_restore  # noqa: E402
 
 EPOCH = datetime.datetime(1970, 1, 1)
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC
@@ -446,9 +446,9 @@ INSERT INTO out_t SELECT * FROM s MATCH_RECOGNIZE (PARTITION BY k ORDER BY ts
 """
 
 
-def test_kill_and_resume(tmp):
-    rng = seeded_rng("sql-match-kill")
-    rows, kept = random_rows(rng, 20, 2500, late=False)
+def recovery_case(tmp, rng, n_rows):
+    """The recovery script over random rows in order (none late), and its rows computed here."""
+    rows, kept = random_rows(rng, 20, n_rows, late=False)
     expect(len(kept) == len(rows), "no late rows", len(rows), len(kept))
     inp = os.path.join(tmp, "t.csv")
     write_rows(inp, rows)
@@ -460,12 +460,41 @@ def test_kill_and_resume(tmp):
     want = sorted("%s,%s,%s,%s" % x for x in expected(kept, m, lambda m, s, e: (
         m.rows[s]["id"], m.rows[e]["id"], min(m.rows[p]["price"] for p in range(s, e + 1)))))
     expect(len(want) >= 50, "the input has matches", ">= 50", len(want))
+    return script, out, want
+
+
+def test_kill_and_resume(tmp):
+    rng = seeded_rng("sql-match-kill")
+    script, out, want = recovery_case(tmp, rng, 2500)
     r, kills = kill_and_resume(tmp, rng, "kill", script, "heap", rng.randint(1, 3), max_kills=3)
     expect(kills >= 1, "the job was killed", ">= 1 kill", kills, r)
     got = committed_rows(out, header=False)
     if got != want:
         expect(False, "after %d kills: each match committed once" % kills, "%d rows" % len(want),
                "%d rows, differing: %s" % (len(got), sorted(set(got) ^ set(want))[:4]), r)
+
+
+def test_savepoint_rescaled_and_changed_pattern(tmp):
+    rng = seeded_rng("sql-match-savepoint")
+    script, out, want = recovery_case(tmp, rng, 4000)
+    r = savepoint_and_restore(tmp, rng, "sp", script, "match-recovery", "heap")
+    got = committed_rows(out, header=False)
+    if got != want:
+        expect(False, "after a savepoint restored at another parallelism: each match once",
+               "%d rows" % len(want), "%d rows, differing: %s" % (
+                   len(got), sorted(set(got) ^ set(want))[:4]), r)
+    # another pattern does not fit the partial matches of this one
+    changed = os.path.join(tmp, "changed.sql")
+    with open(script, encoding="utf-8") as f:
+        write(changed, f.read().replace("PATTERN (A B* C)", "PATTERN (A B+ C)"))
+    sp = os.path.join(tmp, "sp-sp")
+    sp = os.path.join(sp, sorted(os.listdir(sp))[0]) if not os.path.exists(
+        os.path.join(sp, "_metadata")) else sp
+    r = run(["run", "--from-savepoint", sp, changed])
+    expect(r.rc == 1, "a changed pattern refuses the savepoint", "exit status 1", r.rc, r)
+    expect(re.search(r"operator '[^']*/Match-\d+' .*does not fit", r.err) is not None,
+           "the refusal names the Match operator", "operator '.../Match-N' ... does not fit",
+           r.err, r)
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -537,4 +566,5 @@ def test_explain(tmp):
 
 if __name__ == "__main__":
     main([test_hand_written, test_random_out_of_order_and_late, test_kill_and_resume,
-          test_errors, test_explain], need_jobs=True)
+          test_savepoint_rescaled_and_changed_pattern, test_errors, test_explain],
+         need_jobs=True)
