@@ -655,6 +655,31 @@ void rill__sql_match_digest(rill__buf *b, const rel *r)
     }
 }
 
+static void mark(const rill__sql_rex *x, int n_in, bool *in_used)
+{
+    if (!x)
+        return;
+    if (x->op == RILL_SQLX_INPUT && x->input < n_in)
+        in_used[x->input] = true;
+    for (int i = 0; i < x->n_args; i++)
+        mark(x->args[i], n_in, in_used);
+}
+
+void rill__sql_match_needs(const rel *r, bool *in_used)
+{
+    const rel_match *m = r->match;
+    for (int i = 0; i < m->n_part; i++)
+        in_used[m->part[i]] = true;
+    in_used[m->ord] = true;
+    for (int k = 0; k < m->n_nav; k++)
+        if (m->navs[k].col >= 0)
+            in_used[m->navs[k].col] = true;
+    for (int v = 0; v < m->n_vars; v++)
+        mark(m->define[v], m->n_in, in_used);
+    for (int i = 0; i < m->n_meas; i++)
+        mark(m->meas[i], m->n_in, in_used);
+}
+
 /* ---- the operator -------------------------------------------------------------------------- */
 
 typedef struct match_cfg {

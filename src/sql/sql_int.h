@@ -421,6 +421,9 @@ rel *rill__sql_plan_match(plan_ctx *pc, const rill__sql_from *f,
 rill_stream *rill__sql_build_match(plan_ctx *pc, rel *r);
 void rill__sql_explain_match(rill__buf *b, const rel *r, int par);
 void rill__sql_match_digest(rill__buf *b, const rel *r);
+/* Marks in in_used the columns of its input the MATCH_RECOGNIZE r reads (prune.c's push-down;
+ * the others reach it as NULLs). */
+void rill__sql_match_needs(const rel *r, bool *in_used);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);

@@ -562,6 +562,8 @@ def test_explain(tmp):
               "rowsPerMatch=[ONE ROW PER MATCH], after=[SKIP PAST LAST ROW], "
               "pattern=[A B* C], define=[A AS (c = 'a'), B AS (c = 'b'), C AS (c = 'c')]",
               r.out, "EXPLAIN's Match", r)
+    # projection push-down through it: price is read by nothing
+    expect_in("project=[k, id, ts, c]]]", r.out, "the scan reads what the Match reads", r)
 
 
 if __name__ == "__main__":
