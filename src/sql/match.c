@@ -517,8 +517,10 @@ rel *rill__sql_plan_match(plan_ctx *pc, const rill__sql_from *f,
     }
     if (sp->within && (m->within = rill__sql_interval_ms(pc, sp->within)) < 0)
         return NULL;
-    if (compile(pc, m, sp->pattern, true))
+    if (compile(pc, m, sp->pattern, true)) {
+        free(m->prog);
         return NULL;
+    }
     put(m, I_MATCH, 0, 0);
     rel_match *copy_prog = m; /* the program lives in the arena, not on the heap */
     instr *pg = rill__arena_alloc(a, (size_t)m->n_prog * sizeof *pg);
@@ -1069,9 +1071,12 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
         rill__buf_append(&ml->win, p, len);
     /* the window: a start (rows before it kept for PREV), then its rows; the released rows
      * after them in time order (in arrival order at one time) */
-    int64_t start0 = 0;
+    /* its header: the start (low 32 bits), and bit 32 when a timer at the end of input is set */
+    int64_t hdr = 0;
     if (ml->win.len >= 8)
-        memcpy(&start0, ml->win.data, 8);
+        memcpy(&hdr, ml->win.data, 8);
+    int64_t start0 = hdr & 0xffffffff;
+    bool end_timer = hdr >> 32 & 1;
     entry *ev = NULL, *pv = NULL;
     size_t cap_e = 0, cap_p = 0;
     size_t n =
@@ -1154,13 +1159,19 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
     rc = 0;
     if (s < n && m->within && ml->ts[s] + m->within - 1 > wm)
         rc = rill_timer_event(ctx, ml->ts[s] + m->within - 1); /* when it may time out */
-    /* a path waiting for rows ends with the input: the rows it waits for never come */
-    if (rc >= 0 && s < n && wm != RILL_TS_MAX)
+    /* a path waiting for rows ends with the input: the rows it waits for never come (a timer
+     * then tries again); none waiting, the timer goes (one per key would stay till the end) */
+    if (rc >= 0 && s < n && wm != RILL_TS_MAX && !end_timer) {
         rc = rill_timer_event(ctx, RILL_TS_MAX);
+        end_timer = true;
+    } else if (rc >= 0 && s >= n && end_timer) {
+        rc = rill_timer_event_delete(ctx, RILL_TS_MAX);
+        end_timer = false;
+    }
     /* keep the rows from the start on, and lookback rows before it */
     size_t from = s > (size_t)m->lookback ? s - (size_t)m->lookback : 0;
     ml->keep.len = 0;
-    int64_t st = (int64_t)(s - from);
+    int64_t st = (int64_t)(s - from) | (int64_t)end_timer << 32;
     rill__buf_append(&ml->keep, &st, 8);
     for (size_t k = from; k < n; k++)
         put_entry(&ml->keep, ev[k].ts, ev[k].base + ev[k].off, ev[k].len);

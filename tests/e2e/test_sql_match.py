@@ -513,6 +513,8 @@ ERRORS = [
      "ascending on time", (5, 27)),
     ("FIRST(id) AS f", "FIRST(id * 2) AS f", "Only a column or a pattern variable's column",
      (6, 18)),
+    ("PATTERN (A B* C)", "PATTERN (A (B?)* C)", "A repeated group that can match no rows is "
+     "not supported", (7, 14)),
     ("AFTER MATCH SKIP PAST LAST ROW", "AFTER MATCH SKIP TO LAST Z",
      "Unknown pattern variable 'Z' in AFTER MATCH SKIP", (6, 70)),
 ]
