@@ -33,6 +33,9 @@ typedef struct nav {
     const rill__sql_ltype *type;
 } nav;
 
+/* How a secondary ORDER BY column's values compare. */
+enum { CMP_INT, CMP_FLOAT, CMP_DOUBLE, CMP_BYTES };
+
 /* The pattern as a backtracking program: VAR x takes the next row as variable x, SPLIT tries x
  * then y, JMP goes to x, MATCH ends a match. */
 enum { I_VAR, I_SPLIT, I_JMP, I_MATCH };
@@ -44,6 +47,9 @@ struct rel_match {
     const rill__sql_match *spec; /* the AST: for planning, EXPLAIN and digests only */
     int n_part, *part;           /* columns of the input */
     int ord;                     /* the rowtime column of the input */
+    int n_ord2; /* ORDER BY's columns after the rowtime: rows of one time sorted by them */
+    int *ord2, *ord2_cmp;
+    bool *ord2_desc, *ord2_nulls_first;
     int n_vars;
     const char **vars;
     rill__sql_rex **define; /* per variable, over the eval row (NULL: TRUE) */
@@ -489,10 +495,31 @@ rel *rill__sql_plan_match(plan_ctx *pc, const rill__sql_from *f,
     if (sp->order[0].desc)
         return ERR(pc, sp->order[0].expr->pos,
                    "Primary sort order of a streaming table must be ascending on time");
-    if (sp->n_order > 1)
-        return ERR(pc, sp->order[1].expr->pos,
-                   "A secondary ORDER BY in MATCH_RECOGNIZE is not supported yet");
     m->ord = o->input;
+    m->n_ord2 = (int)sp->n_order - 1;
+    m->ord2 = rill__arena_alloc(a, (size_t)(m->n_ord2 + 1) * sizeof *m->ord2);
+    m->ord2_cmp = rill__arena_alloc(a, (size_t)(m->n_ord2 + 1) * sizeof *m->ord2_cmp);
+    m->ord2_desc = rill__arena_alloc(a, (size_t)(m->n_ord2 + 1));
+    m->ord2_nulls_first = rill__arena_alloc(a, (size_t)(m->n_ord2 + 1));
+    for (int i = 0; i < m->n_ord2; i++) {
+        const rill__sql_order *so = &sp->order[i + 1];
+        rill__sql_rex *x = rill__sql_bind(pc, in, so->expr);
+        if (!x)
+            return NULL;
+        const rill__sql_ltype *t = x->type;
+        if (x->op != RILL_SQLX_INPUT || (t->root == RILL_SQLT_DECIMAL && t->precision > 18))
+            return ERR(pc, so->expr->pos,
+                       "ORDER BY in MATCH_RECOGNIZE takes columns (a DECIMAL "
+                       "wider than 18 digits is not supported yet)");
+        m->ord2[i] = x->input;
+        m->ord2_cmp[i] = rill__sql_is_character(t) || rill__sql_is_binary(t) ? CMP_BYTES
+                         : t->root == RILL_SQLT_DOUBLE                       ? CMP_DOUBLE
+                         : t->root == RILL_SQLT_FLOAT                        ? CMP_FLOAT
+                                                                             : CMP_INT;
+        m->ord2_desc[i] = so->desc;
+        /* NULL is the smallest value: first ascending, last descending (Flink's default) */
+        m->ord2_nulls_first[i] = so->nulls ? so->nulls == 1 : !so->desc;
+    }
     m->n_part = (int)sp->n_partition;
     m->part = rill__arena_alloc(a, (size_t)(m->n_part + 1) * sizeof *m->part);
     for (int i = 0; i < m->n_part; i++) {
@@ -612,7 +639,10 @@ void rill__sql_explain_match(rill__buf *b, const rel *r, int par)
     rill__buf_printf(b, "Match(partitionBy=[");
     for (int i = 0; i < m->n_part; i++)
         rill__buf_printf(b, "%s%s", i ? ", " : "", in->cols[m->part[i]].name);
-    rill__buf_printf(b, "], orderBy=[%s ASC], measures=[", in->cols[m->ord].name);
+    rill__buf_printf(b, "], orderBy=[%s ASC", in->cols[m->ord].name);
+    for (int i = 0; i < m->n_ord2; i++)
+        rill__buf_printf(b, ", %s %s", in->cols[m->ord2[i]].name, m->ord2_desc[i] ? "DESC" : "ASC");
+    rill__buf_printf(b, "], measures=[");
     for (int i = 0; i < m->n_meas; i++) {
         rill__buf_printf(b, "%sFINAL(", i ? ", " : "");
         rill__sql_print_expr(b, sp->measures[i].expr);
@@ -643,7 +673,11 @@ void rill__sql_match_digest(rill__buf *b, const rel *r)
     rill__buf_printf(b, " match ");
     for (int i = 0; i < m->n_part; i++)
         rill__buf_printf(b, "%d,", m->part[i]);
-    rill__buf_printf(b, " o%d ", m->ord);
+    rill__buf_printf(b, " o%d", m->ord);
+    for (int i = 0; i < m->n_ord2; i++)
+        rill__buf_printf(b, ",%d%s%s", m->ord2[i], m->ord2_desc[i] ? "d" : "",
+                         m->ord2_nulls_first[i] ? "n" : "");
+    rill__buf_putc(b, ' ');
     put_pattern(b, m->spec->pattern);
     char sk[300];
     rill__buf_printf(b, " %s w%lld", skip_text(m->spec, sk, sizeof sk), (long long)m->within);
@@ -1048,6 +1082,57 @@ static int emit_match(run *r, size_t s, size_t e)
     return rill__row_copy_fields(&o, 0, &src, 0, mc->n_out);
 }
 
+typedef struct sort_ctx {
+    const match_cfg *mc;
+    rill_batch *wb;
+    const entry *ev;
+} sort_ctx;
+
+/* Two released rows (their places in wb) by time, the secondary order, then arrival. */
+static int cmp_released(const void *x, const void *y, void *arg)
+{
+    const sort_ctx *sc = arg;
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    if (sc->ev[i].ts != sc->ev[j].ts)
+        return sc->ev[i].ts < sc->ev[j].ts ? -1 : 1;
+    const rel_match *m = sc->mc->m;
+    rill_row a = rill__batch_row(sc->wb, (uint32_t)i), b = rill__batch_row(sc->wb, (uint32_t)j);
+    for (int k = 0; k < m->n_ord2; k++) {
+        int f = sc->mc->n_key + m->ord2[k];
+        bool an = rill_row_is_null(&a, f), bn = rill_row_is_null(&b, f);
+        if (an || bn) {
+            if (an && bn)
+                continue;
+            return an == m->ord2_nulls_first[k] ? -1 : 1;
+        }
+        int c;
+        if (m->ord2_cmp[k] == CMP_BYTES) {
+            size_t la, lb;
+            const char *pa = rill__batch_str(sc->wb, a.v[f], &la);
+            const char *pb = rill__batch_str(sc->wb, b.v[f], &lb);
+            c = memcmp(pa, pb, RILL_MIN(la, lb));
+            c = c ? (c > 0) - (c < 0) : (la > lb) - (la < lb);
+        } else if (m->ord2_cmp[k] == CMP_DOUBLE) {
+            double da, db;
+            memcpy(&da, &a.v[f], 8);
+            memcpy(&db, &b.v[f], 8);
+            c = (da > db) - (da < db);
+        } else if (m->ord2_cmp[k] == CMP_FLOAT) {
+            uint32_t ua = (uint32_t)a.v[f], ub = (uint32_t)b.v[f];
+            float fa, fb;
+            memcpy(&fa, &ua, 4);
+            memcpy(&fb, &ub, 4);
+            c = (fa > fb) - (fa < fb);
+        } else {
+            int64_t ia = (int64_t)a.v[f], ib = (int64_t)b.v[f];
+            c = (ia > ib) - (ia < ib);
+        }
+        if (c)
+            return m->ord2_desc[k] ? -c : c;
+    }
+    return sc->ev[i].seq < sc->ev[j].seq ? -1 : sc->ev[i].seq > sc->ev[j].seq;
+}
+
 static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
 {
     (void)t;
@@ -1116,6 +1201,28 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
             goto done;
         ml->ts[k] = ev[k].ts;
         ml->assign[k] = -1;
+    }
+    if (m->n_ord2 && n - n_old > 1) { /* rows of one time: by the secondary order */
+        sort_ctx sc = {mc, ml->wb, ev};
+        size_t nn = n - n_old;
+        size_t *idx = rill__xcalloc(nn, sizeof *idx);
+        entry *tmp = rill__xcalloc(nn, sizeof *tmp);
+        for (size_t k = 0; k < nn; k++)
+            idx[k] = n_old + k;
+        qsort_r(idx, nn, sizeof *idx, cmp_released, &sc);
+        for (size_t k = 0; k < nn; k++)
+            tmp[k] = ev[idx[k]];
+        memcpy(ev + n_old, tmp, nn * sizeof *tmp);
+        free(idx);
+        free(tmp);
+        rill__batch_clear(ml->wb);
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            rill_row row = rill__batch_append(ml->wb);
+            rc = rill__row_decode(&row, ev[k].base + ev[k].off);
+            ml->ts[k] = ev[k].ts;
+        }
+        if (rc)
+            goto done;
     }
     run r = {ctx, mc, ml, n, wm};
     size_t s = (size_t)start0;

@@ -148,16 +148,26 @@ FROM t MATCH_RECOGNIZE (
 """
 NAV_PRICES = [10, 9, 8, 12, 11, 7, 6, 9]
 
+# rows of one time, in the order ORDER BY's second column gives them (file order: c, a, b)
+ORD_SQL = """SELECT '%s', k, f, l FROM t MATCH_RECOGNIZE (
+  PARTITION BY k ORDER BY ts, price%s MEASURES FIRST(id) AS f, LAST(id) AS l
+  ONE ROW PER MATCH PATTERN (%s) DEFINE A AS c = 'a', B AS c = 'b', C AS c = 'c')
+WHERE k = 'ord';
+"""
+ORD_ROWS = [("ord", 1, T0 + 700, "c", 3), ("ord", 2, T0 + 700, "a", 1), ("ord", 3, T0 + 700, "b", 2)]
+
 
 def test_hand_written(tmp):
     rows = hand_rows(CASES)
     nav0 = T0 + 500
     rows += [("nav", i + 1, nav0 + 1000 * i, "x", p) for i, p in enumerate(NAV_PRICES)]
+    rows += ORD_ROWS
     rows.sort(key=lambda x: x[2])
     inp = os.path.join(tmp, "t.csv")
     write(inp, "".join("%s,%d,%s,%s,%d\n" % (k, i, ts_text(ts), c, p) for k, i, ts, c, p in rows))
     script = os.path.join(tmp, "q.sql")
-    write(script, TABLE % {"inp": inp} + "".join(case_sql(c) for c in CASES) + NAV_SQL)
+    write(script, TABLE % {"inp": inp} + "".join(case_sql(c) for c in CASES) + NAV_SQL +
+          ORD_SQL % ("asc", "", "A B C") + ORD_SQL % ("desc", " DESC", "C B A"))
     for par in (1, 3):
         r = run(["run", "-p", str(par), script])
         expect_rc(r, 0)
@@ -173,6 +183,10 @@ def test_hand_written(tmp):
                  java_ts(nav0 + 7000))]
         got = sorted(printed(r, "nav"))
         expect(got == want, "p%d navigation and aggregates" % par, want, got, r)
+        for tag, want in (("asc", [("ord", "2", "1")]), ("desc", [("ord", "1", "2")])):
+            got = printed(r, tag)
+            expect(got == want, "p%d rows of one time by ORDER BY ts, price %s" % (par, tag),
+                   want, got, r)
 
 
 # ---- a matcher written here ---------------------------------------------------------------------
