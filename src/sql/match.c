@@ -1002,6 +1002,7 @@ static int test_row(run *r, size_t s, size_t i, int v)
 }
 
 enum { R_FAIL, R_MATCH, R_WAIT };
+#define MAX_STEPS INT64_C(20000000)
 
 /* Tries the pattern at row s: R_MATCH (its end in *end, the rows' variables in assign), R_FAIL,
  * R_WAIT (the preferred path needs a row not released yet), or negative. */
@@ -1012,7 +1013,15 @@ static int search(run *r, size_t s, size_t *end)
     size_t top = 0;
     int pc = 0;
     size_t i = s;
-    for (;;) {
+    /* backtracking over overlapping alternatives can take exponential time: a bound turns a
+     * job that would hang into one that fails saying why */
+    for (int64_t steps = 0;; steps++) {
+        if (steps > MAX_STEPS)
+            return rill_ctx_fail(r->ctx,
+                                 "MATCH_RECOGNIZE: more than %lld steps trying the "
+                                 "pattern at one row (its alternatives and quantifiers "
+                                 "overlap too much)",
+                                 (long long)MAX_STEPS);
         const instr *ins = &m->prog[pc];
         bool fail = false;
         switch (ins->op) {

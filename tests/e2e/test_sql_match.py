@@ -565,6 +565,15 @@ def test_errors(tmp):
     expect(r.rc != 0, "an updating input is refused", "rc != 0", r.rc, r)
     expect_in("Match Recognize doesn't support consuming update changes", r.err,
               "the error of an updating input", r)
+    # alternatives that overlap: each row is A and B, 2^n paths and no C; the job fails
+    # saying why instead of hanging
+    write(inp, "".join("k,%d,%s,a,1\n" % (i, ts_text(T0 + 1000 * i)) for i in range(40)))
+    write(script, base.replace("PATTERN (A B* C)", "PATTERN ((A | B)+ C)").replace(
+        "B AS c = 'b'", "B AS c = 'a'"))
+    r = run(["run", script])
+    expect(r.rc != 0, "an exponential search fails the job", "rc != 0", r.rc, r)
+    expect_in("more than 20000000 steps trying the pattern at one row", r.err,
+              "the error of an exponential search", r)
 
 
 def test_explain(tmp):
