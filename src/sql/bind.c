@@ -676,6 +676,12 @@ static rill__sql_rex *group_expr(plan_ctx *pc, const rel *in, const rill__sql_ex
 static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     rill__arena *a = pc->a;
+    if (pc->bind_hook) {
+        rill__sql_rex *hx = NULL;
+        int hr = pc->bind_hook(pc, in, e, &hx);
+        if (hr)
+            return hr > 0 ? hx : NULL;
+    }
     rill__sql_rex *gx = group_expr(pc, in, e);
     if (gx)
         return gx;

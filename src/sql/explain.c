@@ -375,6 +375,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     case REL_RANK:
         rill__sql_explain_rank(b, r, par, true);
         break;
+    case REL_MATCH:
+        rill__sql_explain_match(b, r, par);
+        break;
     case REL_LIMIT:
         rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);
         if (r->limit >= 0)

@@ -478,7 +478,7 @@ static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
     case RILL_SQL_F_UNNEST:
         return ERR(pc, f->pos, "UNNEST is not supported yet");
     default:
-        return ERR(pc, f->pos, "MATCH_RECOGNIZE is not supported yet");
+        return rill__sql_plan_match(pc, f, plan_from);
     }
 }
 
@@ -1676,6 +1676,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return limit_stream(pc, r);
     case REL_RANK:
         return rill__sql_build_rank(pc, r);
+    case REL_MATCH:
+        return rill__sql_build_match(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
     case REL_JOIN:

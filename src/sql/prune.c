@@ -135,6 +135,9 @@ static void input_needs(const rel *r, const bool *out_used, bool *in_used)
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] |= !out_used || out_used[i];
         return;
+    case REL_MATCH: /* the partition, the order, what DEFINE and MEASURES read (match.c) */
+        rill__sql_match_needs(r, in_used);
+        return;
     case REL_RANK: /* the input's columns pass through; the partition and order are read */
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] |= !out_used || out_used[i];

@@ -154,6 +154,8 @@ typedef enum rel_kind {
     REL_JOIN,       /* a regular join of inputs[0] (left) and inputs[1] (right): the left's
                        columns, then the right's (time attributes made plain timestamps; the
                        columns of a side an outer join pads nullable) */
+    REL_MATCH,      /* MATCH_RECOGNIZE of an append-only input (match.c): the partition's
+                       columns, then the measures; one row per match */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -262,6 +264,8 @@ struct rel {
     /* a lookup join (right FOR SYSTEM_TIME AS OF the left's PROCTIME()): inputs[1] is the
      * scan of a filesystem table, read whole by the operator, not a stream */
     bool lookup;
+    /* MATCH */
+    struct rel_match *match;
 };
 
 /* Aggregates met while binding a select list over a grouped input: each becomes a column of
@@ -299,6 +303,11 @@ typedef struct plan_ctx {
     /* stable operator uids: "<prefix>/<what>-<k>#<digest of what its state depends on>" */
     const char *uid_prefix; /* the statement's: "insert-<table>", "select-<n>" */
     int n_uids;
+    /* while binding MATCH_RECOGNIZE's DEFINE and MEASURES (match.c): tried on every expression
+     * first; 1 with *out set, 0 to bind it as usual, -1 with err set */
+    int (*bind_hook)(struct plan_ctx *pc, const rel *in, const rill__sql_expr *e,
+                     rill__sql_rex **out);
+    void *hook_arg;
 } plan_ctx;
 
 /* Gives the operator that made s a uid derived from the plan: the statement's prefix, what it
@@ -439,6 +448,17 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                          rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
 void rill__sql_join_rules(plan_ctx *pc, rel *r);
 rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r);
+
+/* MATCH_RECOGNIZE (match.c): the relation of a FROM item `t MATCH_RECOGNIZE (...)`, its stream,
+ * its EXPLAIN text (Flink's Match(...)) and what a shared sub-plan tells it by. */
+rel *rill__sql_plan_match(plan_ctx *pc, const rill__sql_from *f,
+                          rel *(*plan_from)(plan_ctx *, const rill__sql_from *));
+rill_stream *rill__sql_build_match(plan_ctx *pc, rel *r);
+void rill__sql_explain_match(rill__buf *b, const rel *r, int par);
+void rill__sql_match_digest(rill__buf *b, const rel *r);
+/* Marks in in_used the columns of its input the MATCH_RECOGNIZE r reads (prune.c's push-down;
+ * the others reach it as NULLs). */
+void rill__sql_match_needs(const rel *r, bool *in_used);
 
 /* The plan of a query (NULL with err set). */
 rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
