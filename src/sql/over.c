@@ -354,35 +354,38 @@ static const char *const kind_names[] = {"COUNT", "COUNT", "SUM", "MIN", "MAX", 
 
 void rill__sql_explain_over(rill__buf *b, const rel *r, int par, bool state)
 {
+    /* Flink's shape: OverAggregate(partitionBy=[k], orderBy=[ts ASC], window#0=[COUNT(v) AS
+     * w0$o0, ... ROWS BETWEEN 2 PRECEDING AND CURRENT ROW], select=[k, v, ts, w0$o0, ...]),
+     * RANGE printed RANG as Calcite prints it, an interval in ms */
     const rel_over *o = r->over;
     const rel *in = r->input;
     rill__buf_printf(b, "OverAggregate(partitionBy=[");
     for (int i = 0; i < o->n_part; i++)
         rill__buf_printf(b, "%s%s", i ? ", " : "", in->cols[o->part[i]].name);
-    rill__buf_printf(b, "], orderBy=[%s%s ASC], window=[%s BETWEEN ",
-                     o->time == OVER_ROWTIME    ? "ROWTIME "
-                     : o->time == OVER_PROCTIME ? "PROCTIME "
-                                                : "",
-                     in->cols[o->order].name, o->rows ? "ROWS" : "RANG");
-    if (o->preceding < 0)
-        rill__buf_printf(b, "UNBOUNDED PRECEDING");
-    else if (o->preceding == 0)
-        rill__buf_printf(b, "CURRENT ROW");
-    else
-        rill__buf_printf(b, "%lld%s PRECEDING", (long long)o->preceding, o->rows ? "" : " ms");
-    rill__buf_printf(b, " AND CURRENT ROW], select=[");
-    for (int i = 0; i < in->n_cols; i++)
-        rill__buf_printf(b, "%s, ", in->cols[i].name);
+    rill__buf_printf(b, "], orderBy=[%s ASC], window#0=[", in->cols[o->order].name);
     for (int i = 0; i < r->n_aggs; i++) {
         const rel_agg *g = &r->aggs[i];
         rill__buf_printf(b, "%s%s(%s) AS %s", i ? ", " : "", kind_names[g->kind],
                          g->arg >= 0 ? in->cols[g->arg].name : "*", r->cols[o->n_in + i].name);
     }
+    rill__buf_printf(b, " %s BETWEEN ", o->rows ? "ROWS" : "RANG");
+    if (o->preceding < 0)
+        rill__buf_printf(b, "UNBOUNDED PRECEDING");
+    else if (o->preceding == 0)
+        rill__buf_printf(b, "CURRENT ROW");
+    else
+        rill__buf_printf(b, "%lld PRECEDING", (long long)o->preceding);
+    rill__buf_printf(b, " AND CURRENT ROW], select=[");
+    for (int i = 0; i < r->n_cols; i++)
+        rill__buf_printf(b, "%s%s", i ? ", " : "", r->cols[i].name);
     rill__buf_printf(b, "])");
     if (!state)
         return;
-    rill__buf_printf(b, ", parallelism=[%d], keyed by [%s], state=[", par,
-                     o->n_part ? "the partition" : "(one partition)");
+    rill__buf_printf(b, ", parallelism=[%d], keyed by [%s], time=[%s], state=[", par,
+                     o->n_part ? "the partition" : "(one partition)",
+                     o->time == OVER_ROWTIME    ? "event time"
+                     : o->time == OVER_PROCTIME ? "processing time"
+                                                : "the order column's value");
     if (o->time == OVER_VALUE)
         rill__buf_printf(b, "every current row per partition (an updating input, beyond Flink: "
                             "a change re-emits each row whose frame it changes)]");

@@ -286,6 +286,16 @@ def test_updating_input_q6(tmp):
         expect(kinds == {"+I", "-U", "+U", "-D"}, "%s: a changelog of every kind" % what,
                "+I -U +U -D", " ".join(sorted(kinds)), r)
     run_all(tmp, "q6", Q6_SQL % paths, check)
+    script = os.path.join(tmp, "q6-explain.sql")
+    write(script, (Q6_SQL % paths).replace("SELECT 'q6'", "EXPLAIN SELECT 'q6'") % {"par": 1})
+    r = run(["run", script])
+    expect_rc(r, 0)
+    expect_in("OverAggregate(partitionBy=[seller], orderBy=[dt ASC], window#0=[AVG(price) AS "
+              "w0$o0, COUNT(*) AS w0$o1 ROWS BETWEEN 3 PRECEDING AND CURRENT ROW], select=[id, "
+              "seller, price, dt, rownum, w0$o0, w0$o1])", r.out,
+              "EXPLAIN: Flink's OverAggregate", r)
+    expect_in("beyond Flink", r.out, "EXPLAIN says it goes beyond Flink", r)
+    expect_in("Rank(strategy=[AppendFastStrategy]", r.out, "EXPLAIN: over a Top-1", r)
 
 
 # ---- kill -9 and --resume --------------------------------------------------------------------
