@@ -94,8 +94,9 @@ static const rill__sql_window *window_of(plan_ctx *pc, const rill__sql_query *q,
     const rill__sql_ident *name = c->over_name;
     if (c->window && c->window->base) {
         if (c->window->n_partition || c->window->n_order || c->window->frame)
-            return ERR(pc, c->window->pos, "A window refining a named window is not supported "
-                                           "yet (OVER w is)");
+            return ERR(pc, c->window->pos,
+                       "A window refining a named window is not supported "
+                       "yet (OVER w is)");
         name = c->window->base;
     }
     if (!name)
@@ -263,11 +264,12 @@ rel *rill__sql_plan_over(plan_ctx *pc, const rill__sql_query *q, rel *in)
         if (bind_window(pc, in, w, &wo))
             return NULL;
         if (i == 0) {
-            *o = (rel_over){wo.n_part, wo.part, wo.order, wo.time, wo.rows, wo.preceding,
-                            n_calls, calls, o->call_agg, in->n_cols};
+            *o = (rel_over){wo.n_part,    wo.part, wo.order, wo.time,     wo.rows,
+                            wo.preceding, n_calls, calls,    o->call_agg, in->n_cols};
         } else if (!same_window(o, &wo)) {
-            return ERR(pc, e->pos, "Over Agg: Unsupported use of OVER windows. All aggregates "
-                                   "must be computed on the same window.");
+            return ERR(pc, e->pos,
+                       "Over Agg: Unsupported use of OVER windows. All aggregates "
+                       "must be computed on the same window.");
         }
         if (e->u.call.quantifier == 1)
             return ERR(pc, e->pos, "DISTINCT aggregates OVER a window are not supported yet");
@@ -285,10 +287,9 @@ rel *rill__sql_plan_over(plan_ctx *pc, const rill__sql_query *q, rel *in)
         o->call_agg[i] = x->input;
         const rel_agg *ag = &g.aggs[x->input];
         if (ag->arg >= 0 && (ag->kind == AGG_MIN || ag->kind == AGG_MAX)) {
-            const rill__sql_ltype *t = ag->arg < in->n_cols ? in->cols[ag->arg].type
-                                                            : g.exprs[ag->arg - in->n_cols]->type;
-            if (rill__sql_is_character(t) || rill__sql_is_binary(t) ||
-                t->root == RILL_SQLT_BOOLEAN)
+            const rill__sql_ltype *t =
+                ag->arg < in->n_cols ? in->cols[ag->arg].type : g.exprs[ag->arg - in->n_cols]->type;
+            if (rill__sql_is_character(t) || rill__sql_is_binary(t) || t->root == RILL_SQLT_BOOLEAN)
                 return ERR(pc, e->pos, "MIN and MAX OVER a window of '%s' are not supported yet",
                            rill__sql_type_str(a, t));
         }
@@ -344,8 +345,9 @@ rill__sql_rex *rill__sql_bind_over_agg(plan_ctx *pc, const rel *in, const rill__
             x->pos = e->pos;
             return x;
         }
-    return ERR(pc, e->pos, "OVER windows of this function are not supported yet (COUNT, SUM, "
-                           "MIN, MAX and AVG are)");
+    return ERR(pc, e->pos,
+               "OVER windows of this function are not supported yet (COUNT, SUM, "
+               "MIN, MAX and AVG are)");
 }
 
 /* ---- EXPLAIN, digests ---------------------------------------------------------------------- */
@@ -433,8 +435,8 @@ typedef struct over_op {
     int n_aggs;
     const rel_agg *aggs;
     const rill__sql_ltype **arg_types; /* per aggregate (NULL for COUNT(*)) */
-    rill_state_desc *state; /* the partition's rows, in time order (entries) */
-    rill_state_desc *accs;  /* UNBOUNDED over a time attribute: the accumulators */
+    rill_state_desc *state;            /* the partition's rows, in time order (entries) */
+    rill_state_desc *accs;             /* UNBOUNDED over a time attribute: the accumulators */
 } over_op;
 
 /* Each subtask's scratch, kept across rows: the key's entries (a copy of its state), where
@@ -574,8 +576,8 @@ static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
                 a->n = INT64_MIN;
             else
                 rill__dec_store16(first ? x : o, a->dec);
-        } else if (first || (min ? rill__dec_cmp(x, 0, cur, 0) < 0
-                                 : rill__dec_cmp(x, 0, cur, 0) > 0)) {
+        } else if (first ||
+                   (min ? rill__dec_cmp(x, 0, cur, 0) < 0 : rill__dec_cmp(x, 0, cur, 0) > 0)) {
             rill__dec_store16(x, a->dec);
         }
     } else if (rill__sql_is_approx(t)) {
@@ -594,8 +596,7 @@ static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
 }
 
 /* The aggregates over the frame of entry j of list l (n entries, in time order) into a. */
-static void frame_accs(const over_op *op, const unsigned char *const *l, size_t n, size_t j,
-                       acc *a)
+static void frame_accs(const over_op *op, const unsigned char *const *l, size_t n, size_t j, acc *a)
 {
     memset(a, 0, (size_t)op->n_aggs * sizeof *a);
     size_t lo = 0, hi = j;
@@ -607,7 +608,7 @@ static void frame_accs(const over_op *op, const unsigned char *const *l, size_t 
         while (hi + 1 < n && ent_t(l[hi + 1]) == t)
             hi++;
         lo = j;
-        int64_t from = op->prec < 0 ? INT64_MIN
+        int64_t from = op->prec < 0               ? INT64_MIN
                        : t < INT64_MIN + op->prec ? INT64_MIN
                                                   : t - op->prec;
         while (lo > 0 && ent_t(l[lo - 1]) >= from)
@@ -717,8 +718,7 @@ static size_t bound(const unsigned char *const *l, size_t n, int64_t t, bool upp
 /* The rows of l0 (n) from the a-th at time t are due (the watermark passed them, or the last
  * came by processing time): each is emitted with the aggregates over its frame, and the
  * entries no later frame holds go. The rows before them were done before. */
-static int process_due(rill_ctx *ctx, const over_op *op, scratch *s, size_t n, int64_t t,
-                       size_t a)
+static int process_due(rill_ctx *ctx, const over_op *op, scratch *s, size_t n, int64_t t, size_t a)
 {
     const unsigned char **l = s->l0;
     size_t b = bound(l, n, t, true);
@@ -862,8 +862,8 @@ static int value_fn(rill_ctx *ctx, const rill_row *in)
     }
     /* the changed row itself */
     frame_accs(op, add ? l1 : l0, add ? n1 : n0, c, s->a0);
-    if ((rc = emit(ctx, op, add ? l1[c] : l0[c], s->a0,
-                   add ? RILL_ROW_INSERT : RILL_ROW_DELETE)) < 0)
+    if ((rc = emit(ctx, op, add ? l1[c] : l0[c], s->a0, add ? RILL_ROW_INSERT : RILL_ROW_DELETE)) <
+        0)
         return rc;
     /* the other rows whose frame may hold it: from its first peer (RANGE) or the row after
      * it (ROWS), to prec rows or ms after it */
@@ -873,8 +873,7 @@ static int value_fn(rill_ctx *ctx, const rill_row *in)
     for (size_t j = from; j < nc && rc >= 0; j++) {
         if (j == c)
             continue;
-        if (op->prec >= 0 && (op->rows ? j - c > (size_t)op->prec
-                                       : ent_t(lc[j]) - t > op->prec))
+        if (op->prec >= 0 && (op->rows ? j - c > (size_t)op->prec : ent_t(lc[j]) - t > op->prec))
             break;
         size_t other = j < c ? j : j - 1; /* its place in the list without the row */
         if (add) {
