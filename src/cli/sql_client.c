@@ -51,7 +51,7 @@ static const char help_text[] =
     "DESCRIBE\t\tDescribes the schema of a table with the given name.\n"
     "DROP TABLE\t\tDeletes a table. Syntax: 'DROP TABLE <name>;'\n"
     "DROP VIEW\t\tDeletes a view. Syntax: 'DROP VIEW <name>;'\n"
-    "EXPLAIN\t\tDescribes the execution plan of a query or INSERT.\n"
+    "EXPLAIN\t\tDescribes the execution plan of a query, an INSERT or a statement set.\n"
     "HELP\t\tPrints the available commands.\n"
     "INSERT INTO\t\tInserts the results of a query into a table: runs it as a job.\n"
     "EXECUTE STATEMENT SET\t\tRuns several INSERTs as one job. Syntax: 'EXECUTE STATEMENT SET "
@@ -62,6 +62,7 @@ static const char help_text[] =
     "SELECT\t\tRuns a query as a job and prints its rows as they come (Ctrl-C cancels it).\n"
     "SET\t\tSets a session option. Syntax: 'SET '<key>'='<value>';'. Use 'SET;' to list "
     "them.\n"
+    "SHOW FUNCTIONS\t\tShows the functions (SHOW USER FUNCTIONS: the user's).\n"
     "SHOW TABLES\t\tShows the tables and views.\n"
     "\n"
     "Hint: Make sure that a statement ends with ';' for finalizing (multi-line) statements.\n";

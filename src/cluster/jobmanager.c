@@ -679,8 +679,9 @@ static int check_restored_uids(rill__exec_graph *g, const rill__restore *rs, ril
         if (!found && changed && !env->allow_non_restored)
             return rill__err_set(err, RILL_ECONFIG,
                                  "the state of operator '%.*s' in the checkpoint or savepoint "
-                                 "does not fit the query any more: its keys, aggregates, "
-                                 "window or connector changed (%s in the savepoint, %s now), so "
+                                 "does not fit the query any more: its keys, aggregates (or "
+                                 "the expressions computing them), window or connector changed "
+                                 "(%s in the savepoint, %s now), so "
                                  "it cannot be restored (pass --allow-non-restored-state to "
                                  "start that operator empty and keep the others' state)",
                                  (int)(hash - uid), uid, hash, strrchr(changed, '#'));

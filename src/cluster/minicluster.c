@@ -23,26 +23,39 @@ int rill__minicluster_execute(rill_env *env, void *arg)
 {
     const rill__minicluster_cfg *cfg = arg;
     const char *bind = cfg && cfg->rest_bind ? cfg->rest_bind : RILL_NET_DEFAULT_BIND;
-    rill__exec_graph *g = NULL;
-    int rc = rill__exec_build(env, &g);
-    if (rc)
-        return rc;
-    rill__exec_log(g);
-    /* savepoints need a place to stage their checkpoint: a private temporary directory when
-     * the job has no checkpoint directory of its own */
+    /* savepoints need a place to stage their checkpoint, and checkpoints a place to go: a
+     * private temporary directory, removed when the job ends, when the job has no checkpoint
+     * directory of its own (as Flink keeps checkpoints in the JobManager's memory then: a
+     * restart within the job restores, nothing outlives it) */
     char staging[] = "/tmp/rill-staging-XXXXXX";
     bool staged = false;
-    if (env->rest_port >= 0 && !env->ckpt_dir) {
-        if (!mkdtemp(staging)) {
-            rill__exec_free(g);
+    bool ckpt = env->ckpt_interval_ms > 0 && !env->resume && env->ckpt_private;
+    if ((env->rest_port >= 0 || ckpt) && !env->ckpt_dir) {
+        if (!mkdtemp(staging))
             return rill__err_set(&env->err, -errno,
-                                 "cannot create a staging directory for "
+                                 "cannot create a staging directory for checkpoints and "
                                  "savepoints in /tmp: %s",
                                  strerror(errno));
-        }
         env->ckpt_dir = rill__xstrdup(staging);
         staged = true;
+        if (ckpt)
+            rill__log(RILL_LOG_INFO,
+                      "job '%s': checkpoints in %s, removed when the job ends (no checkpoint "
+                      "directory given: --checkpoint-dir or SET 'execution.checkpointing.dir' "
+                      "keeps them for --resume)",
+                      env->name, staging);
     }
+    rill__exec_graph *g = NULL;
+    int rc = rill__exec_build(env, &g);
+    if (rc) {
+        if (staged) {
+            rill__remove_tree(staging);
+            free(env->ckpt_dir);
+            env->ckpt_dir = NULL;
+        }
+        return rc;
+    }
+    rill__exec_log(g);
     rill__jobmanager *jm = rill__jm_new();
     rill__rest *rest = NULL;
     if (env->rest_port >= 0) {

@@ -120,6 +120,9 @@ struct rill_env {
     /* ckpt_dir holds other jobs' checkpoints by design (the jobs of one `rill sql` session):
      * a resume that finds none of its own starts from the beginning without counting theirs */
     bool ckpt_dir_shared;
+    /* an interval without a directory checkpoints into a private one, removed when the job
+     * ends (a SQL script's SET, as Flink's in-memory checkpoint storage); else it is an error */
+    bool ckpt_private;
     char *from_savepoint;    /* start from this savepoint directory */
     bool allow_non_restored; /* state of operators the job lacks may be dropped */
     /* keyed state: the backend ("heap", "rocksdb"), where a disk-based one keeps its working

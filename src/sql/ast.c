@@ -1154,10 +1154,19 @@ void rill__sql_print_stmt(rill__buf *out, const rill__sql_stmt *s)
                                            "CATALOGS",         "DATABASES",   "CURRENT CATALOG",
                                            "CURRENT DATABASE", "JOBS",        "MODULES",
                                            "CREATE TABLE ",    "CREATE VIEW "};
-        put(out, "SHOW ");
+        put(out, s->u.show.user ? "SHOW USER " : "SHOW ");
         put(out, what[s->u.show.what]);
         if (s->u.show.what >= RILL_SQL_SHOW_CREATE_TABLE)
             print_name(out, &s->u.show.name);
+        if (s->u.show.what == RILL_SQL_SHOW_FUNCTIONS && s->u.show.name.n_parts) {
+            put(out, " FROM ");
+            print_name(out, &s->u.show.name);
+        }
+        if (s->u.show.like) {
+            put(out, s->u.show.not_like ? " NOT " : " ");
+            put(out, s->u.show.ilike ? "ILIKE " : "LIKE ");
+            print_string(out, s->u.show.like, strlen(s->u.show.like));
+        }
         break;
     }
     case RILL_SQL_S_DESCRIBE:

@@ -713,7 +713,10 @@ struct rill__sql_stmt {
         } drop;
         struct {
             rill__sql_show what;
-            rill__sql_name name; /* SHOW CREATE TABLE|VIEW name */
+            rill__sql_name name; /* SHOW CREATE TABLE|VIEW name; SHOW FUNCTIONS FROM|IN db */
+            bool user;           /* SHOW USER FUNCTIONS */
+            const char *like;    /* SHOW [USER] FUNCTIONS [NOT] LIKE|ILIKE 'pattern', or NULL */
+            bool not_like, ilike;
         } show;
         struct {
             rill__sql_name name;

@@ -129,6 +129,14 @@ const sql_option *rill__sql_table_option(const sql_table *t, const char *key)
     return NULL;
 }
 
+const char *rill__sql_session_option(const rill__sql_session *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_opts; i++)
+        if (!strcmp(s->opts[i].key, key))
+            return s->opts[i].value;
+    return NULL;
+}
+
 static bool taken(rill__sql_session *s, const char *name)
 {
     return rill__sql_find_table(s, name) || rill__sql_find_view(s, name);

@@ -17,19 +17,73 @@ static void put_cols(rill__buf *b, const rel *r)
         rill__buf_printf(b, "%s%s", i ? ", " : "", r->cols[i].name);
 }
 
-static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x);
+static void put_rex_as(rill__buf *b, const rel *in, const rill__sql_rex *x, bool lineage);
 
-static void put_args(rill__buf *b, const rel *in, const rill__sql_rex *x, const char *sep)
+static void put_args(rill__buf *b, const rel *in, const rill__sql_rex *x, const char *sep,
+                     bool lineage)
 {
     for (int i = 0; i < x->n_args; i++) {
         if (i)
             rill__buf_printf(b, "%s", sep);
-        put_rex(b, in, x->args[i]);
+        put_rex_as(b, in, x->args[i], lineage);
     }
 }
 
-/* An expression over the columns of in, as Flink prints one (names, operators, CAST). */
 static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
+{
+    put_rex_as(b, in, x, false);
+}
+
+void rill__sql_put_rex_lineage(rill__buf *b, const rel *in, const rill__sql_rex *x)
+{
+    put_rex_as(b, in, x, true);
+}
+
+void rill__sql_put_lineage(rill__buf *b, const rel *r, int col)
+{
+    switch (r->kind) {
+    case REL_CALC:
+        put_rex_as(b, r->input, r->outs[col], true);
+        return;
+    case REL_SCAN:
+        rill__buf_printf(b, "%s.%s", r->table->name, r->cols[col].name);
+        return;
+    case REL_WINDOW_TVF: /* the input's columns, then window_start, window_end, window_time */
+    case REL_LIMIT:
+    case REL_RANK: /* the input's columns, then the rank */
+        if (col < r->input->n_cols) {
+            rill__sql_put_lineage(b, r->input, col);
+            return;
+        }
+        break;
+    case REL_JOIN: /* the left's columns, then the right's */
+        if (col < r->inputs[0]->n_cols) {
+            rill__sql_put_lineage(b, r->inputs[0], col);
+            return;
+        }
+        if (col - r->inputs[0]->n_cols < r->inputs[1]->n_cols) {
+            rill__sql_put_lineage(b, r->inputs[1], col - r->inputs[0]->n_cols);
+            return;
+        }
+        break;
+    case REL_UNION:
+        rill__buf_printf(b, "UNION(");
+        for (int i = 0; i < r->n_inputs; i++) {
+            if (i)
+                rill__buf_printf(b, ", ");
+            rill__sql_put_lineage(b, r->inputs[i], col);
+        }
+        rill__buf_putc(b, ')');
+        return;
+    default:
+        break;
+    }
+    rill__buf_printf(b, "%s", r->cols[col].name);
+}
+
+/* An expression over the columns of in, as Flink prints one (names, operators, CAST); with
+ * lineage, each column as what computes it (rill__sql_put_lineage). */
+static void put_rex_as(rill__buf *b, const rel *in, const rill__sql_rex *x, bool lineage)
 {
     static const char *const infix[] = {
         [RILL_SQLX_PLUS] = " + ",    [RILL_SQLX_MINUS] = " - ", [RILL_SQLX_TIMES] = " * ",
@@ -40,7 +94,9 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     };
     switch (x->op) {
     case RILL_SQLX_INPUT:
-        if (in && x->input < in->n_cols)
+        if (lineage && in && x->input < in->n_cols)
+            rill__sql_put_lineage(b, in, x->input);
+        else if (in && x->input < in->n_cols)
             rill__buf_printf(b, "%s", in->cols[x->input].name);
         else
             rill__buf_printf(b, "$%d", x->input);
@@ -64,8 +120,8 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
             rill__buf_printf(b, "%lld", (long long)(int64_t)x->lit);
         return;
     case RILL_SQLX_CAST:
-        rill__buf_printf(b, "CAST(");
-        put_rex(b, in, x->args[0]);
+        rill__buf_printf(b, "%s(", x->try_cast ? "TRY_CAST" : "CAST");
+        put_rex_as(b, in, x->args[0], lineage);
         rill__buf_printf(b, " AS ");
         rill__sql_type_describe(x->type, b);
         rill__buf_printf(b, ")");
@@ -75,7 +131,7 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
     }
     if (x->op < sizeof infix / sizeof *infix && infix[x->op]) {
         rill__buf_putc(b, '(');
-        put_args(b, in, x, infix[x->op]);
+        put_args(b, in, x, infix[x->op], lineage);
         rill__buf_putc(b, ')');
         return;
     }
@@ -100,7 +156,7 @@ static void put_rex(rill__buf *b, const rel *in, const rill__sql_rex *x)
                        : x->op < sizeof fn / sizeof *fn && fn[x->op] ? fn[x->op]
                                                                       : "?";
     rill__buf_printf(b, "%s(", name);
-    put_args(b, in, x, ", ");
+    put_args(b, in, x, ", ", lineage);
     rill__buf_putc(b, ')');
 }
 
@@ -153,11 +209,13 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
 {
     char *own_lead = NULL, *own_pre = NULL;
     if (r->has_et) { /* the watermark the table's rows get, above them */
-        rill__buf_printf(b,
-                         "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], "
-                         "parallelism=[%d], chained)\n",
-                         lead, r->cols[r->et_col].name, r->cols[r->et_col].name,
-                         (long long)r->et_delay, par);
+        rill__buf_printf(b, "%sWatermarkAssigner(rowtime=[%s], watermark=[%s - %lld ms], ", lead,
+                         r->cols[r->et_col].name, r->cols[r->et_col].name, (long long)r->et_delay);
+        const char *idle = rill__sql_session_option(pc->s, "table.exec.source.idle-timeout");
+        int64_t idle_ms = 0;
+        if (idle && rill__parse_duration(idle, &idle_ms) == 0 && idle_ms > 0)
+            rill__buf_printf(b, "idle-timeout=[%lld ms], ", (long long)idle_ms);
+        rill__buf_printf(b, "parallelism=[%d], chained)\n", par);
         lead = own_lead = rill__xasprintf("%s+- ", pre);
         pre = own_pre = rill__xasprintf("%s   ", pre);
     }
@@ -191,6 +249,18 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             put_cols(b, r);
             rill__buf_printf(b, "]");
         }
+        const sql_table *base =
+            r->table->hinted ? rill__sql_find_table(pc->s, r->table->name) : NULL;
+        if (base) { /* OPTIONS hints: what they add or change, as Flink's digest shows them */
+            rill__buf_printf(b, ", dynamic options: {");
+            for (size_t i = 0, k = 0; i < r->table->n_options; i++) {
+                const sql_option *o = &r->table->options[i];
+                const sql_option *was = rill__sql_table_option(base, o->key);
+                if (!was || strcmp(was->value, o->value))
+                    rill__buf_printf(b, "%s%s=%s", k++ ? ", " : "", o->key, o->value);
+            }
+            rill__buf_printf(b, "}");
+        }
         rill__buf_printf(b, "]], fields=[");
         put_cols(b, r);
         rill__buf_printf(b, "], connector=[%s], parallelism=[%d]", c ? c->value : "?", par);
@@ -219,7 +289,16 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         rill__buf_printf(b, "WindowAggregate(groupBy=[");
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%s%s", i ? ", " : "", r->input->cols[r->keys[i]].name);
-        if (r->window.kind == RILL_WINDOW_SESSION)
+        if (r->cas_window) /* a cascade: the input's own windows */
+            rill__buf_printf(b, "], window=[CASCADE(windows=[the input's %s windows of %lld ms, "
+                                "by %s and %s], fired=[when the watermark passes their end]",
+                             r->cas_window->kind == RILL_WINDOW_TUMBLING   ? "TUMBLE"
+                             : r->cas_window->kind == RILL_WINDOW_CUMULATE ? "CUMULATE"
+                                                                           : "HOP",
+                             (long long)r->cas_window->size_ms,
+                             r->input->cols[r->keys[r->cas_start]].name,
+                             r->input->cols[r->keys[r->cas_end]].name);
+        else if (r->window.kind == RILL_WINDOW_SESSION)
             rill__buf_printf(b, "], window=[SESSION(time_col=[%s], gap=[%lld ms]",
                              r->input->cols[r->time_col].name, (long long)r->window.gap_ms);
         else if (r->window.kind == RILL_WINDOW_TUMBLING)
@@ -425,39 +504,63 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
     free(norm_pre);
 }
 
-int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
+/* One INSERT's plan: its sink, the query's tree below it. */
+static int explain_insert(plan_ctx *pc, rill__buf *b, const rill__sql_stmt *ins, int par,
+                          bool modes)
 {
-    const rill__sql_stmt *inner = st->u.explain.inner;
-    const rill__sql_query *q = inner->kind == RILL_SQL_S_QUERY    ? inner->u.query
-                               : inner->kind == RILL_SQL_S_INSERT ? inner->u.insert.query
-                                                                  : NULL;
-    if (!q)
-        return rill__sql_error(pc->err, pc->text, inner->pos,
-                               "EXPLAIN takes a query or an INSERT so far");
-    rel *r = rill__sql_plan_query(pc, q);
+    rel *r = rill__sql_plan_query(pc, ins->u.insert.query);
+    const rill__sql_name *tn = &ins->u.insert.target;
+    sql_table *t = rill__sql_find_table(pc->s, tn->parts[tn->n_parts - 1].text);
+    if (r && t) /* INSERT INTO t (a, c): the other columns NULL */
+        r = rill__sql_insert_columns(pc, ins, t, r);
     if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
         r = NULL;
     if (!r)
         return pc->err->code ? pc->err->code : RILL_EINVAL;
+    const rill__sql_name *n = &ins->u.insert.target;
+    rill__buf_printf(b, "Sink(table=[default_catalog.default_database.%s], fields=[",
+                     n->parts[n->n_parts - 1].text);
+    put_cols(b, r);
+    rill__buf_printf(b, "], parallelism=[%d]", par);
+    if (modes)
+        put_mode(b, r);
+    rill__buf_printf(b, ")\n");
+    put_rel(pc, b, r, "+- ", "   ", par, modes);
+    return 0;
+}
+
+int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out)
+{
+    const rill__sql_stmt *inner = st->u.explain.inner;
     int par = pc->s->env->parallelism > 0 ? pc->s->env->parallelism : 1;
     bool modes = (st->u.explain.details & RILL_SQL_EXPLAIN_CHANGELOG_MODE) != 0;
     rill__buf b = {0};
     rill__buf_printf(&b, "== Optimized Physical Plan ==\n");
-    if (inner->kind == RILL_SQL_S_INSERT) {
-        const rill__sql_name *n = &inner->u.insert.target;
-        rill__buf_printf(&b, "Sink(table=[default_catalog.default_database.%s], fields=[",
-                         n->parts[n->n_parts - 1].text);
-        put_cols(&b, r);
-        rill__buf_printf(&b, "], parallelism=[%d]", par);
-        if (modes)
-            put_mode(&b, r);
-        rill__buf_printf(&b, ")\n");
-        put_rel(pc, &b, r, "+- ", "   ", par, modes);
+    int rc = 0;
+    if (inner->kind == RILL_SQL_S_STATEMENT_SET) { /* each sink's tree, a blank line between */
+        for (size_t i = 0; i < inner->u.statement_set.n_inserts && rc == 0; i++) {
+            if (i)
+                rill__buf_putc(&b, '\n');
+            rc = explain_insert(pc, &b, inner->u.statement_set.inserts[i], par, modes);
+        }
+    } else if (inner->kind == RILL_SQL_S_INSERT) {
+        rc = explain_insert(pc, &b, inner, par, modes);
+    } else if (inner->kind == RILL_SQL_S_QUERY) {
+        rel *r = rill__sql_plan_query(pc, inner->u.query);
+        if (r && (rill__sql_rank_check(pc, r) || rill__sql_push_down(pc, r)))
+            r = NULL;
+        if (r)
+            put_rel(pc, &b, r, "", "", par, modes);
+        else
+            rc = pc->err->code ? pc->err->code : RILL_EINVAL;
     } else {
-        put_rel(pc, &b, r, "", "", par, modes);
+        rc = rill__sql_error(pc->err, pc->text, inner->pos,
+                             "EXPLAIN takes a query, an INSERT or a statement set");
     }
-    fwrite(b.data, 1, b.len, out);
-    fflush(out);
+    if (rc == 0) {
+        fwrite(b.data, 1, b.len, out);
+        fflush(out);
+    }
     rill__buf_free(&b);
-    return 0;
+    return rc;
 }

@@ -44,6 +44,27 @@ const rill__sql_fn *rill__sql_fn_find(const char *name)
     return NULL;
 }
 
+const char *rill__sql_fn_name_at(size_t i)
+{
+    /* planned by the binder or the planner, not by the registry */
+    static const char *const planned[] = {"AVG",         "CAST",         "CHARACTER_LENGTH",
+                                          "CHAR_LENGTH", "COALESCE",     "CONCAT",
+                                          "COUNT",       "CUMULATE",     "HOP",
+                                          "HOP_END",     "HOP_START",    "IFNULL",
+                                          "MAX",         "MIN",          "MOD",
+                                          "SESSION",     "SESSION_END",  "SESSION_START",
+                                          "SUM",         "TRY_CAST",     "TUMBLE",
+                                          "TUMBLE_END",  "TUMBLE_START", NULL};
+    for (size_t f = 0; f < sizeof FAMILIES / sizeof *FAMILIES; f++)
+        for (const rill__sql_fn *fn = FAMILIES[f]; fn->name; fn++)
+            if (i-- == 0)
+                return fn->name;
+    for (int k = 0; planned[k]; k++)
+        if (i-- == 0)
+            return planned[k];
+    return NULL;
+}
+
 bool rill__sql_fn_any_nullable(const rill__sql_fn_call *call)
 {
     for (int i = 0; i < call->n_args; i++)

@@ -111,6 +111,11 @@ typedef struct rill__sql_fn {
 /* The built-in function named name (any case), or NULL. */
 const rill__sql_fn *rill__sql_fn_find(const char *name);
 
+/* The i-th name of a built-in function callable by name (the registry's, then those the binder
+ * and planner know: aggregates, window functions, COALESCE...), NULL past the last; names may
+ * repeat. For SHOW FUNCTIONS. */
+const char *rill__sql_fn_name_at(size_t i);
+
 /* $NOT_NULL(x, 'column'): x, or an error naming the column (a NOT NULL sink column). */
 extern const rill__sql_fn rill__sql_fn_not_null;
 

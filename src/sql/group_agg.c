@@ -751,17 +751,25 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
     rill_schema_free(out);
     if (!g)
         return NULL;
-    /* its uid: the keys, each aggregate and its argument's type, retractions or not */
+    /* its uid: the keys, each aggregate and its argument's type, retractions or not; what
+     * computes the keys and the arguments from the tables (a filter before it is no part) */
     rill__buf d = {0};
     rill__buf_printf(&d, "v1 keys=%d retract=%d ttl=%d", ga->n_keys, (int)ga->retractable,
                      (int)ga->ttl); /* a TTL'd value is stored with its time */
     for (int i = 0; i < n_key_cols; i++) {
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(ga->key_types[i], &d);
+        if (i < r->n_keys) {
+            rill__buf_putc(&d, '=');
+            rill__sql_put_lineage(&d, in, r->keys[i]);
+        }
     }
     for (int i = 0; i < r->n_aggs; i++) {
         rill__buf_printf(&d, "; agg %d distinct=%d arg=", (int)r->aggs[i].kind,
                          (int)r->aggs[i].distinct);
+        if (r->aggs[i].arg >= 0)
+            rill__sql_put_lineage(&d, in, r->aggs[i].arg);
+        rill__buf_putc(&d, ' ');
         if (ga->arg_types[i])
             rill__sql_type_describe(ga->arg_types[i], &d);
         rill__buf_printf(&d, " -> ");

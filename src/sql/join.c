@@ -42,17 +42,16 @@ static int sides_of(const rill__sql_rex *x, int nl)
     return s;
 }
 
-/* Appends the conjuncts of x (its AND tree flattened) to *v. */
-static void conjuncts(plan_ctx *pc, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap)
+void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap)
 {
     if (x->op == RILL_SQLX_AND) {
         for (int i = 0; i < x->n_args; i++)
-            conjuncts(pc, x->args[i], v, n, cap);
+            rill__sql_conjuncts(a, x->args[i], v, n, cap);
         return;
     }
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 8;
-        rill__sql_rex **nv = rill__arena_alloc(pc->a, (size_t)*cap * sizeof *nv);
+        rill__sql_rex **nv = rill__arena_alloc(a, (size_t)*cap * sizeof *nv);
         if (*n)
             memcpy(nv, *v, (size_t)*n * sizeof *nv);
         *v = nv;
@@ -132,10 +131,10 @@ static void add_conjunct(plan_ctx *pc, rel *j, rill__sql_rex *x)
     j->cond = and_of(pc, j->cond, x);
 }
 
-/* The window column col of r comes from, through calcs that pass it on: the window TVF or
- * window aggregation that made it, *prop 1 for its window_start, 2 for window_end; NULL when
- * it is no window's. */
-static const rel *window_of(const rel *r, int col, int *prop)
+/* The window column col of r comes from, through calcs that pass it on: its window (of the
+ * window TVF or window aggregation that made it), *prop 1 for its window_start, 2 for
+ * window_end, *agg whether a window aggregation's rows carry it; NULL when it is no window's. */
+const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bool *agg)
 {
     for (;;) {
         if (r->kind == REL_CALC) {
@@ -144,12 +143,18 @@ static const rel *window_of(const rel *r, int col, int *prop)
                 return NULL;
             col = x->input;
             r = r->input;
-        } else if (r->kind == REL_WINDOW_TVF || r->kind == REL_WINDOW_AGG) {
+        } else if (r->kind == REL_WINDOW_AGG && r->cas_window && r->cas_start != r->cas_end &&
+                   (col == r->cas_start || col == r->cas_end)) { /* a cascade's: the first's */
+            *prop = col == r->cas_start ? 1 : 2;
+            *agg = true;
+            return r->cas_window;
+        } else if (r->kind == REL_WINDOW_TVF || (r->kind == REL_WINDOW_AGG && !r->cas_window)) {
             int first = r->kind == REL_WINDOW_TVF ? r->input->n_cols : r->n_keys;
             if (col != first && col != first + 1)
                 return NULL;
             *prop = col - first + 1;
-            return r;
+            *agg = r->kind == REL_WINDOW_AGG;
+            return &r->window;
         } else {
             return NULL;
         }
@@ -164,11 +169,11 @@ static bool window_key(const rel *j, int i, int prop, const rill_window_spec **w
     if (l->op != RILL_SQLX_INPUT || r->op != RILL_SQLX_INPUT)
         return false;
     int lp = 0, rp = 0;
-    const rel *lw = window_of(j->inputs[0], l->input, &lp);
-    const rel *rw = window_of(j->inputs[1], r->input, &rp);
-    if (!lw || !rw || lp != prop || rp != prop)
+    bool la, ra;
+    const rill_window_spec *a = rill__sql_window_of(j->inputs[0], l->input, &lp, &la);
+    const rill_window_spec *b = rill__sql_window_of(j->inputs[1], r->input, &rp, &ra);
+    if (!a || !b || lp != prop || rp != prop)
         return false;
-    const rill_window_spec *a = &lw->window, *b = &rw->window;
     if (a->kind != b->kind || a->kind == RILL_WINDOW_SESSION || a->domain != RILL_EVENT_TIME ||
         b->domain != RILL_EVENT_TIME || a->size_ms != b->size_ms || a->slide_ms != b->slide_ms ||
         a->offset_ms != b->offset_ms)
@@ -224,32 +229,23 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
     /* the window_end of an event-time window aggregation: no time attribute in Flink, but its
      * rows come before the watermark that passes it, so it bounds state as one (Nexmark q7) */
     int prop = 0;
-    const rel *w = window_of(j->inputs[*side], *col, &prop);
-    return w && w->kind == REL_WINDOW_AGG && prop == 2 && w->window.domain == RILL_EVENT_TIME;
+    bool agg = false;
+    const rill_window_spec *w = rill__sql_window_of(j->inputs[*side], *col, &prop, &agg);
+    return w && agg && prop == 2 && w->domain == RILL_EVENT_TIME;
 }
 
 /* An interval join (Flink's): both inputs append-only, and conjuncts of the condition bound one
  * input's rowtime attribute against the other's on both sides (l.t BETWEEN r.t - INTERVAL '1'
  * MINUTE AND r.t). The bounds stay in the condition; they also say when a row can have no
  * partner left, and its state goes. */
-static void find_interval_join(rel *j)
+static void find_interval_join(rill__arena *a, rel *j)
 {
     j->interval = false;
     if (j->temporal || j->lookup || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
         return;
-    rill__sql_rex *v[64];
-    int n = 0;
-    rill__sql_rex *stack[64];
-    int top = 0;
-    stack[top++] = j->cond;
-    while (top && n < 64) { /* the conjuncts */
-        rill__sql_rex *x = stack[--top];
-        if (x->op == RILL_SQLX_AND && top + x->n_args <= 64)
-            for (int i = 0; i < x->n_args; i++)
-                stack[top++] = x->args[i];
-        else
-            v[n++] = x;
-    }
+    rill__sql_rex **v = NULL;
+    int n = 0, cap = 0;
+    rill__sql_conjuncts(a, j->cond, &v, &n, &cap);
     int64_t lo = INT64_MIN, hi = INT64_MAX;
     int lcol = -1, rcol = -1;
     for (int i = 0; i < n; i++) {
@@ -323,6 +319,20 @@ static const sql_table *table_of(const rel *r)
     return r && r->kind == REL_SCAN ? r->table : NULL;
 }
 
+/* The name of the table column col of r is (through calcs that pass it on), or NULL when it
+ * is computed. */
+static const char *table_col_of(const rel *r, int col)
+{
+    while (r && r->kind == REL_CALC) {
+        const rill__sql_rex *x = r->outs[col];
+        if (x->op != RILL_SQLX_INPUT)
+            return NULL;
+        col = x->input;
+        r = r->input;
+    }
+    return r && r->kind == REL_SCAN ? r->cols[col].name : NULL;
+}
+
 /* A temporal join's checks (Flink's): FOR SYSTEM_TIME AS OF a rowtime attribute of the left,
  * an append-only left, a versioned right (a primary key and a rowtime attribute) whose key
  * the ON clause equates, INNER or LEFT. NULL with the error set, else j. */
@@ -372,9 +382,12 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
     for (size_t k = 0; k < t->n_pk; k++) { /* the ON clause equates each key column */
         const char *name = t->cols[t->pk[k]].name;
         bool found = false;
-        for (int i = 0; i < j->n_jkeys && !found; i++)
-            found = j->rkeys[i]->op == RILL_SQLX_INPUT &&
-                    !strcmp(r->cols[j->rkeys[i]->input].name, name);
+        for (int i = 0; i < j->n_jkeys && !found; i++) {
+            const char *tc = j->rkeys[i]->op == RILL_SQLX_INPUT
+                                 ? table_col_of(r, j->rkeys[i]->input)
+                                 : NULL;
+            found = tc && !strcmp(tc, name);
+        }
         if (!found)
             return ERR(pc, f->pos,
                        "Temporal table's primary key [%s] must be included in the equivalence "
@@ -432,7 +445,7 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
         on = rill__sql_fold(pc->a, on, pc->text);
         rill__sql_rex **v = NULL;
         int n = 0, cap = 0;
-        conjuncts(pc, on, &v, &n, &cap);
+        rill__sql_conjuncts(pc->a, on, &v, &n, &cap);
         for (int i = 0; i < n; i++)
             if (!(v[i]->op == RILL_SQLX_LITERAL && !v[i]->lit_null && v[i]->lit)) /* TRUE */
                 add_conjunct(pc, j, v[i]);
@@ -440,7 +453,7 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
     if (temporal && !temporal_join(pc, f, j))
         return NULL;
     find_window_join(j);
-    find_interval_join(j);
+    find_interval_join(pc->a, j);
     /* a window, interval or temporal join's output is final: append-only, outer or not; a
      * lookup join's rows are its input's, with their kinds */
     j->updates = j->lookup ? l->updates
@@ -464,12 +477,12 @@ void rill__sql_join_rules(plan_ctx *pc, rel *r)
         return;
     rill__sql_rex **v = NULL;
     int n = 0, cap = 0;
-    conjuncts(pc, r->filter, &v, &n, &cap);
+    rill__sql_conjuncts(pc->a, r->filter, &v, &n, &cap);
     r->filter = NULL;
     for (int i = 0; i < n; i++)
         add_conjunct(pc, r->input, v[i]);
     find_window_join(r->input);
-    find_interval_join(r->input);
+    find_interval_join(pc->a, r->input);
     if (r->input->we_key >= 0 || r->input->interval)
         r->input->updates = false;
 }
@@ -1225,6 +1238,10 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {
             rill__buf_putc(&d, ' ');
             rill__sql_type_describe(kcols[s][i].type, &d);
+        }
+        for (int i = 0; i < r->n_jkeys; i++) { /* what computes the keys from the tables */
+            rill__buf_printf(&d, " key=");
+            rill__sql_put_rex_lineage(&d, r->inputs[s], (s ? r->rkeys : r->lkeys)[i]);
         }
     }
     rill__buf_putc(&d, '\0');

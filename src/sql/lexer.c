@@ -371,7 +371,9 @@ int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t
                           size_t *len, bool *ended, rill__err *err)
 {
     *ended = false;
-    static const char *const set_words[] = {"EXECUTE", "STATEMENT", "SET", "BEGIN"};
+    /* STATEMENT SET BEGIN ... END after EXECUTE or EXPLAIN [details] (Flink's): its INSERTs'
+     * ';' are inside it */
+    static const char *const set_words[] = {"STATEMENT", "SET", "BEGIN"};
     rill__sql_lexer lx;
     rill__sql_lexer_init(&lx, text, text_len);
     advance(&lx, *off); /* lines and columns counted up to where the last statement ended */
@@ -379,7 +381,8 @@ int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t
     *len = 0;
     rill__sql_token t;
     int idx = 0;  /* the token's place in the statement */
-    int seen = 0; /* of EXECUTE STATEMENT SET BEGIN at its start; 4: inside, 5: after END */
+    bool set_head = false; /* the statement starts with EXECUTE or EXPLAIN */
+    int seen = 0;          /* of STATEMENT SET BEGIN in a row; 3: inside, 4: after END */
     size_t last_end = *off;
     for (;; idx++) {
         int rc = rill__sql_next(&lx, &t, err);
@@ -387,13 +390,17 @@ int rill__sql_split_ended(const char *text, size_t text_len, size_t *off, size_t
             return rc;
         if (t.kind == RILL_SQL_END)
             break;
-        if (idx == 0)
+        if (idx == 0) {
             *start = t.pos.off;
-        if (seen < 4 && seen == idx && rill__sql_is(&t, set_words[seen]))
-            seen++;
-        else if (seen == 4 && rill__sql_is(&t, "END"))
-            seen = 5;
-        if (rill__sql_is_op(&t, ";") && seen != 4) {
+            set_head = rill__sql_is(&t, "EXECUTE") || rill__sql_is(&t, "EXPLAIN");
+        } else if (set_head && seen < 3) {
+            seen = rill__sql_is(&t, set_words[seen]) ? seen + 1
+                   : rill__sql_is(&t, set_words[0])  ? 1
+                                                     : 0;
+        } else if (seen == 3 && rill__sql_is(&t, "END")) {
+            seen = 4;
+        }
+        if (rill__sql_is_op(&t, ";") && seen != 3) {
             *off = t.pos.off + 1;
             *len = idx ? last_end - *start : 0;
             *ended = true;

@@ -2541,6 +2541,22 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
     }
     if (accept_kw(p, "SHOW")) {
         rill__sql_stmt *s = new_stmt(p, RILL_SQL_S_SHOW, pos);
+        /* SHOW [USER] FUNCTIONS [(FROM | IN) [catalog.]db] [[NOT] (LIKE | ILIKE) 'pattern'] */
+        if ((s->u.show.user = accept_kw(p, "USER")) && !expect_kw(p, "FUNCTIONS"))
+            return NULL;
+        if (s->u.show.user || accept_kw(p, "FUNCTIONS")) {
+            s->u.show.what = RILL_SQL_SHOW_FUNCTIONS;
+            if ((accept_kw(p, "FROM") || accept_kw(p, "IN")) && !parse_name(p, &s->u.show.name))
+                return NULL;
+            s->u.show.not_like = accept_kw(p, "NOT");
+            if ((s->u.show.ilike = accept_kw(p, "ILIKE")) || accept_kw(p, "LIKE")) {
+                if (!(s->u.show.like = parse_string(p)))
+                    return NULL;
+            } else if (s->u.show.not_like) {
+                return fail_expect(p, "\"LIKE\", \"ILIKE\"");
+            }
+            return s;
+        }
         for (int k = 0; SHOW_WORDS[k]; k++)
             if (accept_kw(p, SHOW_WORDS[k])) {
                 s->u.show.what = (rill__sql_show)k;
@@ -2567,9 +2583,10 @@ static rill__sql_stmt *parse_stmt(parser *p, bool in_explain)
             if (!parse_name(p, &s->u.show.name))
                 return NULL;
         } else {
-            return fail_expect(p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"CATALOGS\", "
-                                  "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
-                                  "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
+            return fail_expect(
+                p, "\"TABLES\", \"VIEWS\", \"FUNCTIONS\", \"USER FUNCTIONS\", \"CATALOGS\", "
+                   "\"DATABASES\", \"CURRENT CATALOG\", \"CURRENT DATABASE\", "
+                   "\"JOBS\", \"MODULES\", \"CREATE TABLE\", \"CREATE VIEW\"");
         }
         return s;
     }

@@ -294,6 +294,61 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
 
 static rel *plan_from(plan_ctx *pc, const rill__sql_from *f);
 
+sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hint *hints,
+                                  size_t n_hints)
+{
+    if (!n_hints)
+        return t;
+    const char *on = rill__sql_session_option(pc->s, "table.dynamic-table-options.enabled");
+    if (on && !strcasecmp(on, "false"))
+        return ERR(pc, hints[0].pos,
+                   "OPTIONS hint is allowed only when table.dynamic-table-options.enabled is "
+                   "set to true");
+    size_t n = t->n_options, cap = t->n_options;
+    for (size_t h = 0; h < n_hints; h++) {
+        if (strcasecmp(hints[h].name.text, "OPTIONS"))
+            return ERR(pc, hints[h].pos, "Table hint '%s' is not supported yet (OPTIONS is)",
+                       hints[h].name.text);
+        if (hints[h].n_values || !hints[h].n_options)
+            return ERR(pc, hints[h].pos,
+                       "OPTIONS hint takes options: OPTIONS('key' = 'value', ...)");
+        cap += hints[h].n_options;
+    }
+    sql_option *opts = rill__arena_alloc(pc->a, (cap + 1) * sizeof *opts);
+    memcpy(opts, t->options, t->n_options * sizeof *opts);
+    bool changed = false;
+    for (size_t h = 0; h < n_hints; h++)
+        for (size_t i = 0; i < hints[h].n_options; i++) {
+            const rill__sql_option *o = &hints[h].options[i];
+            size_t k = 0;
+            while (k < n && strcmp(opts[k].key, o->key))
+                k++;
+            /* copies: the statement's syntax tree goes before the job's sources do */
+            if (k == n)
+                opts[n++].key = rill__arena_strdup(pc->a, o->key);
+            changed |= k == t->n_options || strcmp(opts[k].value, o->value);
+            opts[k].value = rill__arena_strdup(pc->a, o->value);
+        }
+    if (!changed)
+        return t;
+    sql_table *c = rill__arena_alloc(pc->a, sizeof *c);
+    *c = *t;
+    memset(&c->arena, 0, sizeof c->arena); /* t's: the copy owns nothing */
+    c->options = opts;
+    c->n_options = n;
+    c->hinted = true;
+    return c;
+}
+
+const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c)
+{
+    rel *r = plan_table(pc, t, t->ast->stmt->pos);
+    for (int i = 0; r && i < r->n_cols; i++)
+        if (!strcmp(r->cols[i].name, c->name))
+            return r->cols[i].type;
+    return NULL;
+}
+
 void rill__sql_full_scan(plan_ctx *pc, rel *scan)
 {
     rel_col *cols = NULL;
@@ -349,13 +404,16 @@ static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
     case RILL_SQL_F_TABLE: {
         if (f->u.table.system_time)
             return ERR(pc, f->pos, "FOR SYSTEM_TIME AS OF is not supported yet");
-        if (f->u.table.n_hints)
-            return ERR(pc, f->pos, "Table hints are not supported yet");
         const rill__sql_name *n = &f->u.table.name;
         const char *name = n->parts[n->n_parts - 1].text;
         for (int i = pc->n_ctes - 1; n->n_parts == 1 && i >= 0; i--)
             if (!strcmp(pc->ctes[i]->name.text, name)) { /* a WITH query in scope */
                 const rill__sql_cte *cte = pc->ctes[i];
+                if (f->u.table.n_hints)
+                    return ERR(pc, f->u.table.hints[0].pos,
+                               "WITH query '%s' cannot be enriched with new options. Hints can "
+                               "only be applied to tables.",
+                               name);
                 int saved = pc->n_ctes;
                 pc->n_ctes = i; /* it sees the ones before it only */
                 rel *r = rill__sql_plan_query(pc, cte->query);
@@ -378,9 +436,16 @@ static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
              !strcmp(n->parts[1].text, "default_database")) ||
             (n->n_parts == 2 && !strcmp(n->parts[0].text, "default_database"))) {
             sql_table *t = rill__sql_find_table(pc->s, name);
-            if (t)
-                return plan_table(pc, t, f->pos);
+            if (t) { /* OPTIONS('k' = 'v') hints: its options for this statement */
+                t = rill__sql_hinted_table(pc, t, f->u.table.hints, f->u.table.n_hints);
+                return t ? plan_table(pc, t, f->pos) : NULL;
+            }
             sql_view *v = rill__sql_find_view(pc->s, name);
+            if (v && f->u.table.n_hints) /* Flink's message */
+                return ERR(pc, f->u.table.hints[0].pos,
+                           "View '%s' cannot be enriched with new options. Hints can only be "
+                           "applied to tables.",
+                           name);
             if (v)
                 return rill__sql_plan_view(pc, v);
         }
@@ -481,6 +546,22 @@ static bool has_aggregate(const rill__sql_expr *e)
     }
 }
 
+/* The input of a SELECT without FROM: one row of one column, as Flink plans it
+ * (Values(tuples=[[{ 0 }]], values=[ZERO])); the select list is computed over it. */
+static rel *one_row(plan_ctx *pc, const rill__sql_query *q)
+{
+    for (size_t i = 0; i < q->u.select.n_items; i++)
+        if (q->u.select.items[i].expr->kind == RILL_SQL_E_STAR)
+            return ERR(pc, q->u.select.items[i].expr->pos, "SELECT * requires a FROM clause");
+    rel *v = rel_new(pc, REL_VALUES, 1);
+    const rill__sql_ltype *t = rill__sql_type_of(pc->a, RILL_SQLT_INT, false);
+    v->cols[0] = (rel_col){.name = "ZERO", .type = t};
+    v->n_rows = 1;
+    v->rows = rill__arena_alloc(pc->a, sizeof *v->rows);
+    v->rows[0] = rill__sql_x_literal(pc->a, t, 0);
+    return v;
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q);
 
 /* SELECT DISTINCT: the rows of the SELECT grouped by all their columns (Flink plans it as a
@@ -520,13 +601,16 @@ static const char *unique_name(plan_ctx *pc, const rel_col *cols, int n, const c
 
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
 {
+    if (q->u.select.n_hints) /* STATE_TTL changes results; join hints have no joins yet */
+        return ERR(pc, q->u.select.hints[0].pos, "Query hints are not supported yet ('%s')",
+                   q->u.select.hints[0].name.text);
     bool aggregates = false; /* SELECT COUNT(*) FROM t: one group */
     for (size_t i = 0; i < q->u.select.n_items && !aggregates; i++)
         aggregates = has_aggregate(q->u.select.items[i].expr);
     if (q->u.select.has_group_by || q->u.select.having || aggregates) {
-        rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : NULL;
+        rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
         if (!in)
-            return q->u.select.from ? NULL : ERR(pc, q->pos, "GROUP BY needs a FROM");
+            return NULL;
         if (in->updates && in->kind == REL_WINDOW_TVF)
             return ERR(pc, q->pos, "A window TVF over an updating input is not supported");
         return rill__sql_plan_window_agg(pc, q, in);
@@ -534,9 +618,7 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     bool over = rill__sql_has_over(q); /* AGG(x) OVER (...): over.c (its WINDOW clause too) */
     if (q->u.select.n_windows && !over)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");
-    if (!q->u.select.from)
-        return ERR(pc, q->pos, "SELECT without FROM is not supported yet");
-    rel *in = plan_from(pc, q->u.select.from);
+    rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
     if (!in)
         return NULL;
     /* ROW_NUMBER() OVER (...): the WHERE, then the ranking, its rank a column after the
@@ -551,7 +633,7 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     if (over && !(in = rill__sql_plan_over(pc, q, in)))
         return NULL;
     ranked |= over; /* its WHERE is done below it */
-    const rill__sql_ident *alias = q->u.select.from->alias;
+    const rill__sql_ident *alias = q->u.select.from ? q->u.select.from->alias : NULL;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
     c->updates = in->updates;
@@ -1050,13 +1132,30 @@ int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out
 /* A table's source, by its 'connector' option. */
 static rill_stream *build_source(plan_ctx *pc, rel *r);
 
-/* A table's source: built once per job, shared by every statement that reads the table. */
+/* Whether scans of a and b read one source: the same table with the same options (a table's
+ * copies with OPTIONS hints, rill__sql_hinted_table, are others unless their options agree). */
+static bool same_source(const sql_table *a, const sql_table *b)
+{
+    if (a == b)
+        return true;
+    if (a->seq != b->seq || strcmp(a->name, b->name) || a->n_options != b->n_options)
+        return false;
+    for (size_t i = 0; i < a->n_options; i++) {
+        const sql_option *o = rill__sql_table_option(b, a->options[i].key);
+        if (!o || strcmp(o->value, a->options[i].value))
+            return false;
+    }
+    return true;
+}
+
+/* A table's source: built once per job, shared by every statement that reads the table (with
+ * the same options). */
 static rill_stream *source_of(plan_ctx *pc, rel *r)
 {
     rill__sql_session *s = pc->s;
     rill__sql_job_caches(s);
     for (size_t i = 0; i < s->n_scans; i++)
-        if (s->scans[i].table == r->table) {
+        if (same_source(s->scans[i].table, r->table)) {
             /* every scan of the table was narrowed to one union of leaves (prune.c) */
             const rill_schema *sc = s->scans[i].stream ? s->scans[i].stream->schema : NULL;
             if (sc && sc->n_fields != r->n_cols) {
@@ -1131,6 +1230,21 @@ static const char *pk_list(plan_ctx *pc, const sql_table *t, char sep)
  * row of a key is +I, a later one -U (the last) then +U; a delete is -D of the last (nothing
  * without one); a row equal to the last gives nothing.
  */
+/* The part of a source's uid that tells a hinted copy of a table (its own source, position
+ * and state) from the table and other copies: "+<digest of all its options>", or "". */
+static const char *hinted_tag(const sql_table *t, rill__arena *a)
+{
+    if (!t->hinted)
+        return "";
+    rill__buf b = {0};
+    for (size_t i = 0; i < t->n_options; i++)
+        rill__buf_printf(&b, "%s=%s;", t->options[i].key, t->options[i].value);
+    char *tag = rill__arena_alloc(a, 16);
+    snprintf(tag, 16, "+%08x", rill__sql_digest(rill__buf_cstr(&b)));
+    rill__buf_free(&b);
+    return tag;
+}
+
 typedef struct normalize_cfg {
     rill_state_desc *last;
 } normalize_cfg;
@@ -1200,7 +1314,7 @@ static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_s
         return NULL;
     out = rill_stream_hooks(out, normalize_open, normalize_close);
     char uid[200];
-    snprintf(uid, sizeof uid, "normalize:%s#%08x", t->name,
+    snprintf(uid, sizeof uid, "normalize:%s%s#%08x", t->name, hinted_tag(t, pc->a),
              rill__sql_digest(rill__sql_table_identity(pc->a, t)));
     return rill_stream_uid(out, uid);
 }
@@ -1288,7 +1402,7 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     if (s) { /* its uid: what its position (offsets, splits) belongs to; no statement's, as
               * every statement of the job shares it */
         char uid[200];
-        snprintf(uid, sizeof uid, "source:%s#%08x", t->name,
+        snprintf(uid, sizeof uid, "source:%s%s#%08x", t->name, hinted_tag(t, pc->a),
                  rill__sql_digest(rill__sql_table_identity(pc->a, t)));
         s = rill_stream_uid(s, uid);
         if (upsert)
@@ -1534,13 +1648,20 @@ rill_stream *rill__sql_build(plan_ctx *pc, rel *r)
 {
     char *digest;
     rill_stream *s = rill__sql_reuse_find(pc, r, &digest);
-    if (s)
+    if (s) {
+        free(digest);
         return s; /* another statement's, the same relation: fanned out to this one too */
+    }
     s = build_rel(pc, r);
     if (s && r->has_et) {
         /* the field by its place: connectors that name fields (Kafka) have the columns' names */
         const char *field = s->schema ? rill_schema_field_name(s->schema, r->et_col) : NULL;
         rill_watermark_opts wo = {.kind = RILL_WM_OFFSET, .max_delay_ms = r->et_delay};
+        /* Flink's table.exec.source.idle-timeout (checked when SET): an input without rows
+         * for that long stops holding the watermark back */
+        const char *idle = rill__sql_session_option(pc->s, "table.exec.source.idle-timeout");
+        if (idle && rill__parse_duration(idle, &wo.idle_timeout_ms) != 0)
+            wo.idle_timeout_ms = 0;
         s = field ? rill_stream_event_time(s, field, &wo) : s;
     }
     rill__sql_reuse_put(pc->s, digest, s);

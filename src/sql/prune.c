@@ -23,12 +23,17 @@ struct sql_need {
 
 #define PUSHDOWN_KEY "table.optimizer.source.projection-pushdown-enabled"
 
-static const char *pushdown_value(const rill__sql_session *s)
+const char *rill__sql_set_value(const rill__sql_session *s, const char *key, const char *dflt)
 {
     for (size_t i = 0; i < s->n_opts; i++)
-        if (!strcmp(s->opts[i].key, PUSHDOWN_KEY))
+        if (!strcmp(s->opts[i].key, key))
             return s->opts[i].value;
-    return "true";
+    return dflt;
+}
+
+static const char *pushdown_value(const rill__sql_session *s)
+{
+    return rill__sql_set_value(s, PUSHDOWN_KEY, "true");
 }
 
 bool rill__sql_pushdown_enabled(const rill__sql_session *s)

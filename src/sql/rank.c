@@ -198,22 +198,6 @@ static rill__sql_rex *subst(rill__arena *a, rill__sql_rex *x, int col, rill__sql
     return c;
 }
 
-static void conjuncts(rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap)
-{
-    if (x->op == RILL_SQLX_AND) {
-        for (int i = 0; i < x->n_args; i++)
-            conjuncts(x->args[i], v, n, cap);
-        return;
-    }
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 8;
-        *v = realloc(*v, (size_t)*cap * sizeof **v);
-        if (!*v)
-            abort();
-    }
-    (*v)[(*n)++] = x;
-}
-
 enum { B_LOWER = 1, B_UPPER = 2, B_BOTH = 3 };
 
 /* A bound on the rank that conjunct x sets (Flink's RankUtil: the rank column alone on one side
@@ -310,7 +294,7 @@ int rill__sql_rank_filter(plan_ctx *pc, rel *c)
     rill__sql_rex **v = NULL, **rest;
     int nv = 0, cap = 0, n_rest = 0, kinds[2], n_b = 0, rc = 0;
     int64_t vals[2];
-    conjuncts(c->filter, &v, &nv, &cap);
+    rill__sql_conjuncts(a, c->filter, &v, &nv, &cap);
     rest = rill__arena_alloc(a, (size_t)(nv + 1) * sizeof *rest);
     for (int i = 0; i < nv && rc == 0; i++) {
         int64_t bv;
@@ -331,7 +315,6 @@ int rill__sql_rank_filter(plan_ctx *pc, rel *c)
             vals[n_b++] = bv;
         }
     }
-    free(v);
     if (rc)
         return -1;
     if (n_b == 0) /* no bound: the ranking stays open (refused when built) */
@@ -1001,6 +984,14 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     for (int i = 0; i < in->n_cols; i++) {
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(in->cols[i].type, &d);
+    }
+    for (int i = 0; i < k->n_part; i++) { /* what computes the partition and the order */
+        rill__buf_printf(&d, "; part=");
+        rill__sql_put_lineage(&d, in, k->part[i]);
+    }
+    for (int i = 0; i < k->n_order; i++) {
+        rill__buf_printf(&d, "; order=");
+        rill__sql_put_lineage(&d, in, k->order[i]);
     }
     s = rill__sql_uid(pc, s, ro->dedup ? "Deduplicate" : "Rank", rill__buf_cstr(&d));
     rill__buf_free(&d);

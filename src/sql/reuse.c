@@ -21,10 +21,7 @@
 
 static const char *reuse_value(const rill__sql_session *s)
 {
-    for (size_t i = 0; i < s->n_opts; i++)
-        if (!strcmp(s->opts[i].key, REUSE_KEY))
-            return s->opts[i].value;
-    return "true";
+    return rill__sql_set_value(s, REUSE_KEY, "true");
 }
 
 int rill__sql_reuse_check(const rill__sql_session *s, rill__err *err)
@@ -120,6 +117,10 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
         /* the table itself: one of that name created later is another (its seq) */
         rill__buf_printf(b, " t%d", r->table->seq);
         put_str(b, r->table->name);
+        for (size_t i = 0; r->table->hinted && i < r->table->n_options; i++) {
+            put_str(b, r->table->options[i].key); /* a statement's OPTIONS hints */
+            put_str(b, r->table->options[i].value);
+        }
         rill__buf_printf(b, " l%d/", r->n_leaves);
         for (int i = 0; r->leaves && i < r->n_cols; i++)
             rill__buf_printf(b, "%d,", r->leaves[i]);

@@ -36,6 +36,7 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
         {"execution.checkpointing.dir", "checkpoint.dir", false},
         {"state.checkpoints.dir", "checkpoint.dir", false},
         {"pipeline.name", "name", false},
+        {"pipeline.max-parallelism", "max-parallelism", false},
         {"state.backend.type", "state.backend", false},
         {"state.backend", "state.backend", false},
         {"state.backend.incremental", "state.backend.incremental", false},
@@ -64,6 +65,9 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
     } else if (rk && !strcmp(rk, "state.backend") && !strcasecmp(value, "hashmap")) {
         value = "heap";
     }
+    /* Flink's parallelism of a table program's operators; -1 (its default): parallelism.default */
+    if (!strcmp(key, "table.exec.resource.default-parallelism") && strtol(value, NULL, 10) > 0)
+        rk = "parallelism";
     if (!rk) {
         /* rill's own keys; anything else is kept (Flink takes any key) */
         static const char *const own[] = {"name",
@@ -94,6 +98,94 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
         return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s': %s", key, value,
                              rill_errmsg(s->env));
     return 0;
+}
+
+/*
+ * Flink's keys that change what a job computes, and what rill does with each: the values it
+ * takes (it honours them, or they change nothing rill computes), the rest refused with why,
+ * so that a script tuned for Flink never runs silently into other results. Every other key is
+ * kept (Flink takes any key). A value of "#duration", "#bool" or "#int" takes any such value,
+ * "#zero" a duration of 0.
+ */
+static const struct flink_key {
+    const char *key, *values, *why;
+} flink_keys[] = {
+    {"execution.runtime-mode", "streaming",
+     "rill runs streaming only: a bounded input gives the streaming changelog (a GROUP BY's "
+     "updates as rows come), not the batch mode's final rows"},
+    /* mini-batches change when updates are emitted, not the results: rill emits each change
+     * as it comes, which a mini-batch of one row gives too */
+    {"table.exec.mini-batch.enabled", "#bool", NULL},
+    {"table.exec.mini-batch.allow-latency", "#duration", NULL},
+    {"table.exec.mini-batch.size", "#int", NULL},
+    {"table.exec.emit.early-fire.enabled", "false",
+     "early firing of windows (partial results before the watermark passes a window's end) "
+     "is not supported yet"},
+    {"table.exec.emit.early-fire.delay", "#duration", NULL},
+    {"table.exec.emit.late-fire.enabled", "false",
+     "late firing of windows (updated results for late rows) is not supported yet"},
+    {"table.exec.emit.late-fire.delay", "#duration", NULL},
+    {"table.exec.emit.allow-lateness", "#zero",
+     "windows with allowed lateness are not supported yet (a late row is dropped)"},
+    {"table.exec.source.idle-timeout", "#duration", NULL}, /* honoured (planner.c) */
+    /* rill's watermark follows every row, Flink's with an interval of 0; a longer interval
+     * makes Flink's results with late rows vary from run to run, rill's are one of them */
+    {"pipeline.auto-watermark-interval", "#duration", NULL},
+    {"table.exec.legacy-cast-behaviour", "disabled",
+     "rill casts as Flink 1.15+ does; the legacy cast behaviour is not there"},
+    {"table.exec.sink.type-length-enforcer", "trim_pad",
+     "rill trims and pads a string or bytes to a sink column's CHAR(n)/VARCHAR(n) length "
+     "(TRIM_PAD) always"},
+    {"table.sql-dialect", "default", "rill parses Flink's default SQL dialect only"},
+    {"table.dynamic-table-options.enabled", "#bool", NULL},    /* honoured (planner.c) */
+    {"table.exec.resource.default-parallelism", "#int", NULL}, /* honoured: apply_option */
+    {"table.optimizer.agg-phase-strategy", "auto|one_phase|two_phase", NULL},
+    {"table.optimizer.distinct-agg.split.enabled", "#bool", NULL},
+};
+
+/* 0 when rill honours key = value or it changes nothing rill computes (or rill does not know
+ * key); an error naming the key otherwise. */
+static int check_flink_key(const char *key, const char *value, rill__err *err)
+{
+    const struct flink_key *k = NULL;
+    for (size_t i = 0; i < sizeof flink_keys / sizeof *flink_keys && !k; i++)
+        if (!strcmp(flink_keys[i].key, key))
+            k = &flink_keys[i];
+    if (!k)
+        return 0;
+    int64_t n;
+    char *end;
+    if (!strcmp(k->values, "#duration")) {
+        if (rill__parse_duration(value, &n) == 0)
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG,
+                             "SET '%s': '%s' is not a duration (10 s, 1 min, 500 ms)", key, value);
+    }
+    if (!strcmp(k->values, "#zero") && rill__parse_duration(value, &n) == 0 && n == 0)
+        return 0;
+    if (!strcmp(k->values, "#bool")) {
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "false"))
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not true or false", key, value);
+    }
+    if (!strcmp(k->values, "#int")) {
+        n = strtoll(value, &end, 10);
+        if (*value && !*end)
+            return 0;
+        return rill__err_set(err, RILL_ECONFIG, "SET '%s': '%s' is not an integer", key, value);
+    }
+    size_t len = strlen(value);
+    for (const char *v = k->values; *v;) {
+        size_t vl = strcspn(v, "|");
+        if (vl == len && !strncasecmp(v, value, len))
+            return 0;
+        v += vl + (v[vl] == '|');
+    }
+    return rill__err_set(err, RILL_ECONFIG,
+                         "SET '%s' = '%s' is not supported: %s (rill takes "
+                         "'%s')",
+                         key, value, k->why ? k->why : "an unknown value",
+                         strcmp(k->values, "#zero") ? k->values : "0 s");
 }
 
 static void set_option(rill__sql_session *s, const char *key, const char *value)
@@ -185,8 +277,79 @@ static void tableau(FILE *out, int n_cols, const char *const *head, int n_rows,
         fputs("Empty set\n", out);
 }
 
+/* SQL LIKE over names (ASCII): % any characters, _ one; fold: ILIKE, case ignored. */
+static bool like_name(const char *s, const char *p, bool fold)
+{
+    for (; *p; p++, s++) {
+        if (*p == '%') {
+            for (const char *t = s;; t++) {
+                if (like_name(t, p + 1, fold))
+                    return true;
+                if (!*t)
+                    return false;
+            }
+        }
+        if (!*s || (*p != '_' && (fold ? strncasecmp(s, p, 1) : *s != *p)))
+            return false;
+    }
+    return !*s;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SHOW [USER] FUNCTIONS: the user's functions and, without USER, the built-ins, in lower case
+ * as Flink lists them, sorted, each once. */
+static int show_functions(rill__sql_session *s, const rill__sql_stmt *st, const char *text,
+                          rill__err *err)
+{
+    const rill__sql_name *db = &st->u.show.name;
+    if (db->n_parts &&
+        (db->n_parts > 2 || strcmp(db->parts[db->n_parts - 1].text, "default_database") ||
+         (db->n_parts == 2 && strcmp(db->parts[0].text, "default_catalog"))))
+        return ERR(text, err, db->pos,
+                   "Database '%s' does not exist (rill has one: "
+                   "'default_catalog.default_database')",
+                   db->parts[db->n_parts - 1].text);
+    size_t n_builtin = 0;
+    while (!st->u.show.user && rill__sql_fn_name_at(n_builtin))
+        n_builtin++;
+    char **names = rill__xcalloc(n_builtin + s->n_functions + 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_functions + n_builtin; i++) {
+        /* in lower case: Flink normalizes function names so */
+        char *lower = rill__xstrdup(i < s->n_functions ? s->functions[i]->name
+                                                       : rill__sql_fn_name_at(i - s->n_functions));
+        for (char *c = lower; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        names[n++] = lower;
+    }
+    qsort(names, n, sizeof *names, cmp_name);
+    const char **cells = rill__xcalloc(n + 1, sizeof *cells);
+    int n_rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(names[i], names[i - 1]))
+            continue;
+        if (st->u.show.like &&
+            like_name(names[i], st->u.show.like, st->u.show.ilike) == st->u.show.not_like)
+            continue;
+        cells[n_rows++] = names[i];
+    }
+    static const char *const head = "function name";
+    tableau(s->out, 1, &head, n_rows, cells);
+    free(cells);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return 0;
+}
+
 static int show(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__err *err)
 {
+    if (st->u.show.what == RILL_SQL_SHOW_FUNCTIONS)
+        return show_functions(s, st, text, err);
     const char *head = NULL;
     const char **cells = NULL;
     int n = 0;
@@ -292,15 +455,21 @@ static int describe(rill__sql_session *s, const rill__sql_stmt *st, const char *
         row[0] = c->name;
         rill__buf b = {0};
         bool nullable = true;
-        if (c->type) {
-            const rill__sql_ltype *ty = rill__sql_type_with_null(&a, c->type, true);
+        const rill__sql_ltype *type = c->type;
+        if (!type && c->kind == RILL_SQL_COL_COMPUTED) { /* as its expression types it */
+            rill__err e = {0};
+            plan_ctx pc = {.s = s, .a = &a, .text = t->ast->text, .err = &e};
+            type = rill__sql_computed_type(&pc, t, c);
+        }
+        if (type) {
+            const rill__sql_ltype *ty = rill__sql_type_with_null(&a, type, true);
             if ((int)i == t->watermark_col)
                 ty = rill__sql_type_with_attr(&a, ty, RILL_SQLA_ROWTIME);
             rill__sql_type_describe(ty, &b);
-            nullable = c->type->nullable;
+            nullable = type->nullable;
         }
         rill__buf_putc(&b, '\0');
-        row[1] = rill__arena_strdup(&a, c->type ? (const char *)b.data : "");
+        row[1] = rill__arena_strdup(&a, type ? (const char *)b.data : "");
         rill__buf_free(&b);
         row[2] = nullable ? "TRUE" : "FALSE";
         bool pk = false;
@@ -550,6 +719,66 @@ static const char *uid_prefix(rill__sql_session *s, rill__arena *a, const char *
     }
 }
 
+rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q)
+{
+    size_t n_list = st->u.insert.n_cols;
+    const rill__sql_ident *list = st->u.insert.cols;
+    if (!n_list || !q)
+        return q;
+    if ((int)n_list != q->n_cols)
+        return rill__sql_error(pc->err, pc->text, list[0].pos,
+                               "Number of INSERT target columns (%zu) does not equal number of "
+                               "source items (%d)",
+                               n_list, q->n_cols),
+               NULL;
+    int *from = rill__arena_alloc(pc->a, (t->n_cols + 1) * sizeof *from);
+    for (size_t i = 0; i < t->n_cols; i++)
+        from[i] = -1;
+    for (size_t k = 0; k < n_list; k++) {
+        size_t i = 0;
+        while (i < t->n_cols && strcmp(t->cols[i].name, list[k].text))
+            i++;
+        const char *why = i == t->n_cols ? "Unknown target column"
+                          : t->cols[i].kind != RILL_SQL_COL_PHYSICAL
+                              ? "A computed or metadata column cannot be written:"
+                          : from[i] >= 0 ? "Target column assigned more than once:"
+                                         : NULL;
+        if (why) {
+            rill__sql_error(pc->err, pc->text, list[k].pos, "%s '%s'", why, list[k].text);
+            return NULL;
+        }
+        from[i] = (int)k;
+    }
+    int n = 0;
+    for (size_t i = 0; i < t->n_cols; i++)
+        n += t->cols[i].kind == RILL_SQL_COL_PHYSICAL;
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = q;
+    c->updates = q->updates;
+    c->n_cols = n;
+    c->cols = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *c->cols);
+    c->outs = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *c->outs);
+    for (size_t i = 0, k = 0; i < t->n_cols; i++) {
+        const sql_col *col = &t->cols[i];
+        if (col->kind != RILL_SQL_COL_PHYSICAL)
+            continue;
+        if (from[i] >= 0) {
+            c->cols[k] = (rel_col){.name = col->name, .type = q->cols[from[i]].type};
+            c->outs[k++] = rill__sql_x_input(pc->a, from[i], q->cols[from[i]].type);
+        } else if (!col->type->nullable) { /* Calcite's message */
+            rill__sql_error(pc->err, pc->text, list[0].pos,
+                            "Column '%s' has no default value and does not allow NULLs", col->name);
+            return NULL;
+        } else {
+            c->cols[k] = (rel_col){.name = col->name, .type = col->type};
+            c->outs[k++] = rill__sql_x_null(pc->a, col->type);
+        }
+    }
+    return c;
+}
+
 /* INSERT INTO t [(cols)] query. */
 static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *text, rill__arena *a,
                   rill__err *err)
@@ -562,12 +791,12 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     char base[140];
     snprintf(base, sizeof base, "insert-%s", t->name);
     pc.uid_prefix = uid_prefix(s, a, base);
-    if (st->u.insert.overwrite || st->u.insert.n_partition || st->u.insert.n_cols ||
-        st->u.insert.n_hints)
-        return ERR(text, err, st->pos,
-                   "INSERT OVERWRITE, PARTITION, column lists and hints "
-                   "are not supported yet");
+    if (st->u.insert.overwrite || st->u.insert.n_partition)
+        return ERR(text, err, st->pos, "INSERT OVERWRITE and PARTITION are not supported yet");
+    if (!(t = rill__sql_hinted_table(&pc, t, st->u.insert.hints, st->u.insert.n_hints)))
+        return err->code ? err->code : RILL_EINVAL; /* OPTIONS('k' = 'v'): for this INSERT */
     rel *q = rill__sql_plan_query(&pc, st->u.insert.query);
+    q = rill__sql_insert_columns(&pc, st, t, q);
     if (!q)
         return err->code ? err->code : RILL_EINVAL;
     /* the sink's physical columns; the query's types cast to them */
@@ -751,6 +980,11 @@ static int run_stmt(rill__sql_session *s, rill__sql_ast *ast, rill__arena *plan_
             return 0;
         } else {
             int rc = client_option(st->u.set.key, st->u.set.value, err);
+            if (rc == 0 && (rc = check_flink_key(st->u.set.key, st->u.set.value, err)) != 0) {
+                char msg[RILL_ERRMSG_MAX];
+                memcpy(msg, err->msg, sizeof msg);
+                return ERR(text, err, st->pos, "%s", msg);
+            }
             if (rc == 0)
                 rc = apply_option(s, st->u.set.key, st->u.set.value, err);
             if (rc == 0)
@@ -869,6 +1103,7 @@ int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char
     size_t off = 0;
     int rc = 0;
     dry_run(&s, text, len);
+    env->ckpt_private = true; /* SET an interval alone: Flink's in-memory checkpoint storage */
     while (rc == 0) {
         size_t start, n;
         if ((rc = rill__sql_split(text, len, &off, &start, &n, err)) != 0 || n == 0)
@@ -995,6 +1230,7 @@ int rill__sql_session_exec(rill__sql_session *s, const char *text, size_t start,
     s->n_joins = 0;
     for (size_t i = 0; i < s->n_opts && rc == 0; i++)
         rc = apply_option(s, s->opts[i].key, s->opts[i].value, err);
+    s->env->ckpt_private = true; /* SET an interval alone: Flink's in-memory checkpoints */
     rill__arena plan_arena;
     rill__arena_init(&plan_arena, 65536);
     bool kept = false;

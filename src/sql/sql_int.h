@@ -39,6 +39,7 @@ typedef struct sql_table {
     int *pk;
     size_t n_options;
     sql_option *options;
+    bool hinted; /* a statement's copy with its OPTIONS hints (rill__sql_hinted_table) */
     bool temporary;
     int seq; /* the session's count of tables created before it: what a job's projection
               * push-down (prune.c) knows it by across the dry run and the real one */
@@ -111,6 +112,8 @@ typedef struct rill__sql_session {
 } rill__sql_session;
 
 const sql_option *rill__sql_table_option(const sql_table *t, const char *key);
+/* The value of a SET key in the session (NULL: not set). */
+const char *rill__sql_session_option(const rill__sql_session *s, const char *key);
 sql_table *rill__sql_find_table(rill__sql_session *s, const char *name);
 sql_view *rill__sql_find_view(rill__sql_session *s, const char *name);
 /* Adds CREATE TABLE ast (taken over on success). */
@@ -252,6 +255,10 @@ struct rel {
     /* WINDOW_AGG: the key columns of the input, the aggregates */
     int n_keys;
     int *keys;
+    /* WINDOW_AGG of a window aggregation's rows grouped by its window (a cascade): keys
+     * cas_start and cas_end are that window's start and end, of window cas_window */
+    int cas_start, cas_end;
+    const rill_window_spec *cas_window;
     int n_aggs;
     rel_agg *aggs;
     /* RANK */
@@ -329,6 +336,27 @@ typedef struct plan_ctx {
 rill_stream *rill__sql_uid(plan_ctx *pc, rill_stream *s, const char *what, const char *desc);
 /* The relation of a view's query (its columns for DESCRIBE). */
 rel *rill__sql_plan_view(plan_ctx *pc, sql_view *v);
+/* t as a statement sees it through its table hints: OPTIONS('k' = 'v', ...) (Flink's dynamic
+ * table options) add to or override its WITH options. t itself when there are none or they
+ * change nothing, else a copy in pc's arena sharing t's columns and syntax tree; NULL, err set,
+ * for another hint or when table.dynamic-table-options.enabled is false. */
+sql_table *rill__sql_hinted_table(plan_ctx *pc, sql_table *t, const rill__sql_hint *hints,
+                                  size_t n_hints);
+/* INSERT INTO t (a, c) query (script.c): q's columns put into the listed columns, in order, and
+ * NULL into t's other physical columns (Flink's rules: each listed once, a physical column, as
+ * many as q has; a NOT NULL column left out is refused); q itself without a list. NULL, err
+ * set, when the list does not fit. */
+rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_table *t, rel *q);
+/* What column col of r is computed from, printed as an expression over the tables' columns
+ * ("t.a", "MOD(t.id, 3)"): through calcs (their filters are no part of it), window TVFs, LIMITs,
+ * rankings, joins and unions; an aggregation's or VALUES' column by its name. What a stateful
+ * operator's uid digests of its keys and arguments (explain.c). */
+void rill__sql_put_lineage(rill__buf *b, const rel *r, int col);
+/* The same of an expression over the columns of in. */
+void rill__sql_put_rex_lineage(rill__buf *b, const rel *in, const rill__sql_rex *x);
+/* The type of a table's computed column, as its expression types it (NULL, err set: it does not
+ * bind). */
+const rill__sql_ltype *rill__sql_computed_type(plan_ctx *pc, sql_table *t, const sql_col *c);
 /* The 32-bit digest of desc uids carry. */
 unsigned rill__sql_digest(const char *desc);
 /* What a table's source or sink state belongs to: its connector and the options naming where
@@ -386,6 +414,8 @@ void rill__sql_needs_reset(rill__sql_session *s);
 int rill__sql_push_down(plan_ctx *pc, rel *root);
 /* The columns of a table's scan before push-down: every physical and metadata leaf. */
 void rill__sql_full_scan(plan_ctx *pc, rel *scan);
+/* The value SET gave key in this session, or dflt. */
+const char *rill__sql_set_value(const rill__sql_session *s, const char *key, const char *dflt);
 /* Whether SET 'table.optimizer.source.projection-pushdown-enabled' leaves it on (default). */
 bool rill__sql_pushdown_enabled(const rill__sql_session *s);
 
@@ -421,6 +451,11 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r);
 void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state);
 void rill__sql_rank_digest(rill__buf *b, const rel *r);
 int rill__sql_rank_changelog(const rel *r);
+/* The window column col of r is of (through calcs): its window, *prop 1 (window_start) or 2
+ * (window_end), *agg: carried by a window aggregation's rows; NULL when none (join.c). */
+const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bool *agg);
+/* Appends the conjuncts of x (its AND tree flattened) to *v (grown in a; n, cap). */
+void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
 

@@ -267,19 +267,6 @@ static bool legacy_window(const rill__sql_expr *e)
     return !strcasecmp(n, "TUMBLE") || !strcasecmp(n, "HOP") || !strcasecmp(n, "SESSION");
 }
 
-/* Whether x reads only columns below n. */
-static bool reads_below(const rill__sql_rex *x, int n)
-{
-    if (!x)
-        return true;
-    if (x->op == RILL_SQLX_INPUT)
-        return x->input < n;
-    for (int i = 0; i < x->n_args; i++)
-        if (!reads_below(x->args[i], n))
-            return false;
-    return true;
-}
-
 /* A calc over a window TVF (a view `SELECT *, f(x) AS y FROM TABLE(TUMBLE(...))`, or one that
  * renames window_start): the same rows as that window TVF over a calc of the TVF's input, so
  * that GROUP BY window_start, window_end over it is a window aggregation, as Flink's window
@@ -291,7 +278,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
         return in;
     const rel *t = in->input, *x = t->input;
     int nx = x->n_cols;
-    if (!reads_below(in->filter, nx))
+    if (in->filter && !rex_within(in->filter, nx))
         return in;
     rel_col *cols = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *cols);
     rill__sql_rex **outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 2) * sizeof *outs);
@@ -305,7 +292,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
             wquals[o->input - nx] = in->cols[i].qual;
             continue;
         }
-        if (!reads_below(o, nx))
+        if (!rex_within(o, nx))
             return in;
         if (o->op == RILL_SQLX_INPUT && o->input == t->time_col && time_col < 0)
             time_col = n;
@@ -339,6 +326,80 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
     return w;
 }
 
+/* The rows of a window aggregation (in) as a window TVF of their own windows, for a window
+ * aggregation of them grouped by that window (Flink's cascading window aggregation, Nexmark
+ * q5): each row's time is its window's end - 1 ms (the time the first aggregation gives its
+ * rows), in a tumbling window of 1 ms of its own, so each window of the first is grouped alone
+ * and fires when the watermark passes its end; its start and end are grouped as keys. */
+static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col)
+{
+    rill__arena *a = pc->a;
+    int n = in->n_cols;
+    const rill__sql_ltype *ts = rill__sql_type_with_attr(
+        a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false), RILL_SQLA_ROWTIME);
+    rel *c = rill__arena_alloc(a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = in;
+    c->n_cols = n + 1;
+    c->cols = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *c->cols);
+    c->outs = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *c->outs);
+    for (int i = 0; i < n; i++) {
+        c->cols[i] = in->cols[i];
+        c->outs[i] = rill__sql_x_input(a, i, in->cols[i].type);
+    }
+    const rill__sql_ltype *ms = rill__sql_type_interval(a, RILL_SQLU_SECOND, RILL_SQLU_SECOND,
+                                                        2, 3, false);
+    rill__sql_rex *args[2] = {rill__sql_x_input(a, end_col, in->cols[end_col].type),
+                              rill__sql_x_literal(a, ms, 1)};
+    c->cols[n] = (rel_col){"$window_time", ts, NULL};
+    c->outs[n] = rill__sql_x_call(a, RILL_SQLX_MINUS, ts, 2, args);
+    rel *w = rill__arena_alloc(a, sizeof *w);
+    memset(w, 0, sizeof *w);
+    w->kind = REL_WINDOW_TVF;
+    w->input = c;
+    w->time_col = n;
+    w->window = (rill_window_spec){.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
+                                   .size_ms = 1};
+    w->n_cols = n + 4;
+    w->cols = rill__arena_alloc(a, (size_t)w->n_cols * sizeof *w->cols);
+    memcpy(w->cols, c->cols, (size_t)(n + 1) * sizeof *w->cols);
+    const rill__sql_ltype *plain = rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false);
+    w->cols[n + 1] = (rel_col){"$cascade_start", plain, NULL};
+    w->cols[n + 2] = (rel_col){"$cascade_end", plain, NULL};
+    w->cols[n + 3] = (rel_col){"$cascade_time", ts, NULL};
+    return w;
+}
+
+/* The columns of GROUP BY items (plain names) of in that are a window aggregation's window
+ * start and end (one window for both), or -1. */
+static const rill_window_spec *cascade_of(const rill__sql_query *q, const rel *in,
+                                          int *start, int *end)
+{
+    const rill_window_spec *cw = NULL;
+    *start = *end = -1;
+    for (size_t i = 0; i < q->u.select.n_group; i++) {
+        const rill__sql_group *g = q->u.select.group[i];
+        if (g->kind != RILL_SQL_G_EXPR || g->expr->kind != RILL_SQL_E_IDENT)
+            continue;
+        const rill__sql_name *nm = &g->expr->u.name;
+        const char *name = nm->parts[nm->n_parts - 1].text;
+        for (int k = 0; k < in->n_cols; k++) {
+            if (strcmp(in->cols[k].name, name))
+                continue;
+            int prop = 0;
+            bool agg = false;
+            const rill_window_spec *w = rill__sql_window_of(in, k, &prop, &agg);
+            if (w && agg && w->domain == RILL_EVENT_TIME && (!cw || cw == w)) {
+                cw = w;
+                *(prop == 1 ? start : end) = k;
+            }
+            break;
+        }
+    }
+    return *start >= 0 && *end >= 0 ? cw : NULL;
+}
+
 rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
 {
     tvf = tvf_through_calc(pc, tvf);
@@ -368,10 +429,16 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         if (!tvf)
             return NULL;
     }
+    int cas_start = -1, cas_end = -1;
+    const rill_window_spec *cas_w = NULL;
+    if (!legacy && tvf->kind != REL_WINDOW_TVF && !tvf->updates &&
+        (cas_w = cascade_of(q, tvf, &cas_start, &cas_end)))
+        tvf = cascade_tvf(pc, tvf, cas_end);
     bool windowed = tvf->kind == REL_WINDOW_TVF;
     const rel *src = windowed ? tvf->input : tvf; /* what the aggregates read */
     int ws = windowed ? tvf->input->n_cols : -1, we = windowed ? ws + 1 : -1;
-    bool has_start = false, has_end = false;
+    /* a cascade groups by the first window's start and end (keys), its own 1 ms one implied */
+    bool has_start = cas_w != NULL, has_end = cas_w != NULL;
     int n_keys = 0;
     int *keys = rill__arena_alloc(pc->a, (q->u.select.n_group + 1) * sizeof *keys);
     size_t n_group = q->u.select.n_group;
@@ -457,6 +524,14 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     int n_extra = windowed ? 2 : 0; /* window_start, window_end after the keys */
     agg->n_keys = n_keys;
     agg->keys = keys;
+    agg->cas_start = agg->cas_end = -1;
+    for (int i = 0; cas_w && i < n_keys; i++) { /* the first window's start and end keys */
+        if (keys[i] == cas_start)
+            agg->cas_start = i;
+        if (keys[i] == cas_end)
+            agg->cas_end = i;
+    }
+    agg->cas_window = cas_w && agg->cas_start >= 0 && agg->cas_end >= 0 ? cas_w : NULL;
     agg_ctx actx = {.input = tvf,
                     .first_col = n_keys + n_extra,
                     .expr_base = src->n_cols,
@@ -621,6 +696,24 @@ static char *field_name(plan_ctx *pc, int i)
 /* Whether aggregate g needs SQL's own accumulators rather than the window operator's built-in
  * ones (which hold a BIGINT, DOUBLE or TIMESTAMP value of fixed size): an argument of DECIMAL,
  * a DISTINCT one, a MIN/MAX of strings (or dates, times, booleans). */
+/* For a window aggregation's uid: what computes its time column, keys and aggregates'
+ * arguments from the tables (a filter before it is no part of it). */
+static void lineage(rill__buf *d, const rel *r)
+{
+    rill__buf_printf(d, "; time=");
+    if (r->time_col >= 0)
+        rill__sql_put_lineage(d, r->input, r->time_col);
+    for (int i = 0; i < r->n_keys; i++) {
+        rill__buf_printf(d, "; key=");
+        rill__sql_put_lineage(d, r->input, r->keys[i]);
+    }
+    for (int i = 0; i < r->n_aggs; i++) {
+        rill__buf_printf(d, "; arg=");
+        if (r->aggs[i].arg >= 0)
+            rill__sql_put_lineage(d, r->input, r->aggs[i].arg);
+    }
+}
+
 static bool needs_sql_acc(const rel_agg *g, const rel *in)
 {
     if (g->arg < 0)
@@ -697,6 +790,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
     }
     for (int i = 0; i < r->n_aggs; i++)
         rill__buf_printf(&d, "; %d%s", (int)r->aggs[i].kind, r->aggs[i].distinct ? " distinct" : "");
+    lineage(&d, r);
     rill__buf_putc(&d, '\0');
     w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
     rill__buf_free(&d);
@@ -823,6 +917,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         for (int i = 0; i < n_specs; i++)
             rill__buf_printf(&d, "; %d %s", (int)specs[i].kind,
                              specs[i].field ? specs[i].field : "*");
+        lineage(&d, r);
         rill__buf_putc(&d, '\0');
         w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
         rill__buf_free(&d);

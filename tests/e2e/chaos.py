@@ -16,6 +16,10 @@ The jobs:
   stay late through every kill and restore.
 - files: ids from several CSV files, passed through, to the exactly-once file sink: each id
   committed exactly once (file split positions rescaled).
+- sql_joins: a SQL script (one job) of a regular join and an interval join of two paced
+  generators, and a window join of their window aggregations, each into an exactly-once file
+  sink: every pair and window the joins make, computed here, committed once (join state, and
+  the generators' positions, rescaled).
 - kafka: the windows job reading a Kafka topic of one partition (late rows as in windows),
   then the files job reading ids from a topic of four partitions, both on librdkafka's mock
   cluster: the oracle's windows and every id, each committed once (Kafka offsets rescaled).
@@ -189,6 +193,78 @@ def files(tmp, rng, kills, verbose=False, n_files=5, rows_per_ms=10):
     return log
 
 
+SQL_JOINS = """
+CREATE TABLE a (id BIGINT,
+  ts AS TIMESTAMPADD(MILLISECOND, CAST(id * 7 AS INT), TIMESTAMP '2024-05-01 00:00:00.000'),
+  WATERMARK FOR ts AS ts - INTERVAL '0.05' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '%(rate)d',
+  'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '%(na)d');
+CREATE TABLE b (n BIGINT,
+  ts AS TIMESTAMPADD(MILLISECOND, CAST(n * 11 AS INT), TIMESTAMP '2024-05-01 00:00:00.000'),
+  WATERMARK FOR ts AS ts - INTERVAL '0.05' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '%(rate)d',
+  'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '%(nb)d');
+CREATE TABLE reg (aid BIGINT, bn BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-reg', 'format' = 'csv');
+CREATE TABLE itv (aid BIGINT, bn BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-itv', 'format' = 'csv');
+CREATE TABLE win (k BIGINT, ca BIGINT, cb BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-win', 'format' = 'csv');
+EXECUTE STATEMENT SET BEGIN
+INSERT INTO reg SELECT a.id, b.n FROM a JOIN b ON a.id %% 211 = b.n %% 211;
+INSERT INTO itv SELECT a.id, b.n FROM a, b WHERE a.id %% 5 = b.n %% 5
+  AND a.ts BETWEEN b.ts - INTERVAL '0.02' SECOND AND b.ts + INTERVAL '0.01' SECOND;
+INSERT INTO win SELECT x.k, x.c, y.c FROM
+  (SELECT id %% 3 AS k, COUNT(*) AS c, window_start AS ws, window_end AS we
+   FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+   GROUP BY id %% 3, window_start, window_end) x
+  JOIN
+  (SELECT n %% 3 AS k, COUNT(*) AS c, window_start AS ws, window_end AS we
+   FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+   GROUP BY n %% 3, window_start, window_end) y
+  ON x.k = y.k AND x.ws = y.ws AND x.we = y.we;
+END;
+"""
+
+
+def sql_joins(tmp, rng, kills, verbose=False):
+    """A regular, an interval and a window join in SQL (two paced generators in time order):
+    every pair and window committed once, as computed here."""
+    log = Log("sql_joins", verbose)
+    na, nb = 7000 * scale(kills), 4500 * scale(kills)
+    by_key = {}
+    for n in range(1, nb + 1):
+        by_key.setdefault(n % 211, []).append(n)
+    reg = sorted("%d,%d" % (i, n) for i in range(1, na + 1) for n in by_key.get(i % 211, []))
+    itv = []
+    for i in range(1, na + 1):  # b.n * 11 - 20 <= i * 7 <= b.n * 11 + 10
+        for n in range(max(1, (i * 7 - 10 + 10) // 11), min(nb, (i * 7 + 20) // 11) + 1):
+            if n % 5 == i % 5 and n * 11 - 20 <= i * 7 <= n * 11 + 10:
+                itv.append("%d,%d" % (i, n))
+    itv.sort()
+    ca, cb = {}, {}
+    for i in range(1, na + 1):
+        ca[(i % 3, i * 7 // 1000)] = ca.get((i % 3, i * 7 // 1000), 0) + 1
+    for n in range(1, nb + 1):
+        cb[(n % 3, n * 11 // 1000)] = cb.get((n % 3, n * 11 // 1000), 0) + 1
+    win = sorted("%d,%d,%d" % (k, c, cb[(k, w)]) for (k, w), c in ca.items() if (k, w) in cb)
+    ck, out = os.path.join(tmp, "ck-sql"), os.path.join(tmp, "sqlj")
+    script = os.path.join(tmp, "joins.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(SQL_JOINS % {"na": na, "nb": nb, "out": out, "rate": 1500})
+
+    def args_for(par):
+        return common(ck, 100) + ["-p", str(par), script]
+    r = chaos(tmp, rng, log, args_for, kills, 0.05, 1.2)
+    for name, want in (("reg", reg), ("itv", itv), ("win", win)):
+        got = rill_e2e.committed_rows(out + "-" + name, header=False)
+        if got != want:
+            expect(False, "sql_joins %s after %d kills: every row once" % (name, log.kills),
+                   "%d rows, e.g. %s" % (len(want), sorted(set(want) - set(got))[:3]),
+                   "%d rows, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
+    return log
+
+
 def kafka(tmp, rng, kills, verbose=False):
     """windows and files over Kafka (librdkafka's mock cluster), killed kills times each."""
     log = Log("kafka", verbose)
@@ -233,7 +309,8 @@ def kafka(tmp, rng, kills, verbose=False):
     return log
 
 
-SCENARIOS = {"selfcheck": selfcheck, "windows": windows, "files": files, "kafka": kafka}
+SCENARIOS = {"selfcheck": selfcheck, "windows": windows, "files": files, "kafka": kafka,
+             "sql_joins": sql_joins}
 
 
 def main():

@@ -6,6 +6,7 @@ and the script exits non-zero when any test failed.
 """
 import collections
 import csv
+import datetime
 import glob
 import io
 import os
@@ -479,6 +480,41 @@ def kill_and_resume(tmp, rng, args, ck, runs=4, pause=(0.1, 0.8), first_pause=(0
     r = run(["run", "-p", str(rng.randint(*pars))] + args)
     expect_rc(r, 0)
     return kills, r
+
+
+EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def ts_text(ms):
+    """'2024-05-01 12:00:05.123': a TIMESTAMP(3) as SQL writes it, ms since the epoch (UTC)."""
+    d = EPOCH + datetime.timedelta(milliseconds=ms)
+    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
+
+
+def ts_ms(text):
+    """Milliseconds since the epoch of '2024-05-01 12:00:05[.123]' or of Java's
+    LocalDateTime.toString ('2024-05-01T12:00:05.123', '2024-05-01T12:00')."""
+    text = text.replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            d = datetime.datetime.strptime(text, fmt)
+            return (d - EPOCH) // datetime.timedelta(milliseconds=1)
+        except ValueError:
+            pass
+    raise ValueError("not a timestamp: %r" % text)
+
+
+def load_bench():
+    """bench/nexmark as a module (its QUERIES, FLINK_KPS_PER_CORE, script_of)."""
+    import importlib.machinery
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(root, "bench", "nexmark")
+    loader = importlib.machinery.SourceFileLoader("nexmark_bench", path)
+    spec = importlib.util.spec_from_loader("nexmark_bench", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def csv_lines(rows):

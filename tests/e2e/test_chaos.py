@@ -14,7 +14,7 @@ import rill_e2e  # noqa: E402
 from rill_e2e import expect, expect_rc, main, run  # noqa: E402
 from rill_e2e import Started  # noqa: E402
 
-KILLS = 9  # per job: 27 in all
+KILLS = 9  # per job: 36 in all
 
 
 def test_late_rows_stay_late_after_restore(tmp):
@@ -64,6 +64,11 @@ def test_chaos_files(tmp):
     print("  " + log.summary())
 
 
+def test_chaos_sql_joins(tmp):
+    log = chaos.sql_joins(tmp, rill_e2e.seeded_rng("sql_joins"), KILLS, verbose=True)
+    print("  " + log.summary())
+
+
 if __name__ == "__main__":
     main([test_late_rows_stay_late_after_restore, test_chaos_selfcheck, test_chaos_windows,
-          test_chaos_files], need_jobs=True)
+          test_chaos_files, test_chaos_sql_joins], need_jobs=True)

@@ -127,8 +127,29 @@ def test_job_name_and_verbose(tmp):
     expect_in("fraud: events=1000 ", r.out, "summary line", r)
 
 
+def test_checkpoints_without_a_directory(tmp):
+    """A checkpoint interval without a directory (a Flink script's SET): checkpoints go to a
+    private directory removed when the job ends, and the job runs to its end."""
+    script = os.path.join(tmp, "ck.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("SET 'execution.checkpointing.interval' = '20 ms';\n"
+                "CREATE TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = "
+                "'3000', 'rows-per-second' = '20000', 'fields.id.kind' = 'sequence', "
+                "'fields.id.start' = '1', 'fields.id.end' = '3000');\n"
+                "SELECT COUNT(*) FROM s;\n")
+    r = run(["run", "-v", script])
+    expect_rc(r, 0)
+    m = re.search(r"checkpoints in (\S+), removed when the job ends", r.err)
+    expect(m is not None, "the private checkpoint directory is logged", "a line", r.err, r)
+    expect(not os.path.exists(m.group(1)), "the private directory is gone", "gone",
+           m.group(1), r)
+    expect_in("completed", r.err, "a checkpoint completed", r)
+    expect(r.out.strip().splitlines()[-1] in ("+U[3000]", "+I[3000]"), "the count",
+           "+U[3000]", r.out.strip().splitlines()[-1:], r)
+
+
 if __name__ == "__main__":
-    main([test_help, test_run_help, test_version, test_no_args, test_unknown_command,
+    main([test_checkpoints_without_a_directory, test_help, test_run_help, test_version, test_no_args, test_unknown_command,
           test_run_without_job, test_missing_job_file, test_not_a_shared_object,
           test_no_rill_job_symbol, test_bad_flags, test_job_argument_errors,
           test_job_name_and_verbose], need_jobs=True)

@@ -3,7 +3,6 @@ q20, q23) give the rows computed here from the same events: each query runs in o
 of the persons, auctions and bids it reads (so both see the same stream), its blackhole sink
 made a print table, at parallelism 1 and 3; its final rows (a changelog replayed) equal those
 computed from the dump."""
-import datetime
 import glob
 import json
 import os
@@ -13,10 +12,9 @@ from collections import Counter, defaultdict
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import RILL_BUILD, expect, expect_rc, main, run  # noqa: E402
+from rill_e2e import (RILL_BUILD, expect, expect_rc, load_bench, main, run,  # noqa: E402
+                      ts_ms)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EPOCH = datetime.datetime(1970, 1, 1)
 EVENTS = 20000
 RATE = 200
 
@@ -34,30 +32,6 @@ INSERT INTO d_bid SELECT auction, bidder, price, CAST(`dateTime` AS STRING) FROM
 """
 
 
-def load_bench():
-    import importlib.machinery
-    import importlib.util
-    path = os.path.join(ROOT, "bench", "nexmark")
-    loader = importlib.machinery.SourceFileLoader("nexmark_bench", path)
-    spec = importlib.util.spec_from_loader("nexmark_bench", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-def ms_of(text):
-    """Milliseconds since the epoch of '2024-05-01 12:00:05.123' or Java's
-    LocalDateTime.toString ('2024-05-01T12:00:05.123', '2024-05-01T12:00')."""
-    text = text.replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
-        try:
-            d = datetime.datetime.strptime(text, fmt)
-            return (d - EPOCH) // datetime.timedelta(milliseconds=1)
-        except ValueError:
-            pass
-    raise ValueError("not a timestamp: %r" % text)
-
-
 def read_dump(d):
     def rows(name):
         out = []
@@ -69,9 +43,9 @@ def read_dump(d):
         return out
     persons, auctions, bids = rows("person"), rows("auction"), rows("bid")
     for r in persons + auctions + bids:
-        r["t"] = ms_of(r["dt"])
+        r["t"] = ts_ms(r["dt"])
     for a in auctions:
-        a["x"] = ms_of(a["expires"])
+        a["x"] = ts_ms(a["expires"])
     return persons, auctions, bids
 
 
@@ -190,7 +164,7 @@ CHECKS = {
     "q4": (q4, lambda f: ", ".join(f)),
     "q5": (q5, lambda f: ", ".join(f)),
     "q7": (q7, lambda f: "%s, %s, %s" % (f[0], f[1], f[2])),
-    "q8": (q8, lambda f: "%s, %s, %d" % (f[0], f[1], ms_of(f[2]))),
+    "q8": (q8, lambda f: "%s, %s, %d" % (f[0], f[1], ts_ms(f[2]))),
     "q13": (q13, lambda f: "%s, %s, %s, %s" % (f[0], f[1], f[2], f[4])),
     "q20": (q20, lambda f: "%s, %s, %s, %s" % (f[0], f[1], f[2], f[13])),
     "q23": (q23, lambda f: "%s, %s, %s" % (f[0], f[1], f[18])),

@@ -8,21 +8,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import RILL_BUILD, expect, expect_rc, main, run  # noqa: E402
+from rill_e2e import RILL_BUILD, expect, expect_rc, load_bench, main, run  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-
-
-def load_bench():
-    import importlib.machinery
-    import importlib.util
-    path = os.path.join(ROOT, "bench", "nexmark")
-    loader = importlib.machinery.SourceFileLoader("nexmark_bench", path)
-    spec = importlib.util.spec_from_loader("nexmark_bench", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def test_every_query_runs(tmp):

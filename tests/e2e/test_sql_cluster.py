@@ -37,6 +37,19 @@ SELECT page, user_id * 2 FROM clicks WHERE page = '/a';
 """
 
 
+JOIN_SQL = """
+CREATE TABLE clicks (ts TIMESTAMP(3), user_id BIGINT, page STRING,
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE pairs (a BIGINT, b BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+INSERT INTO pairs
+SELECT x.user_id, y.user_id FROM clicks x, clicks y
+WHERE x.page = y.page AND x.user_id %% 97 = y.user_id %% 89 AND x.page <> '/d'
+  AND x.user_id < 200;
+"""
+
+
 def test_sql_on_cluster_equals_minicluster(tmp):
     rng = seeded_rng("sql-cluster")
     t, lines = 1714564800000, []
@@ -102,6 +115,25 @@ GROUP BY page, window_start, window_end;
         got = sorted(committed_rows(u_out, header=False))
         expect(got == want, "the union's rows on the cluster", "%d rows" % len(want),
                "%d rows, e.g. %s" % (len(got), sorted(set(got) ^ set(want))[:4]))
+        # a regular join (a keyed operator with two inputs, each hash-partitioned by its own
+        # key) across both TaskManagers: the mini-cluster's pairs (no time bound: late rows
+        # would make an interval join's pairs depend on how the watermarks interleave)
+        j_sql = {}
+        for where in ("cluster", "mini"):
+            j_sql[where] = os.path.join(tmp, "q-join-%s.sql" % where)
+            with open(j_sql[where], "w", encoding="utf-8") as f:
+                f.write(JOIN_SQL % (inp, os.path.join(tmp, "out-join-" + where)))
+        r = run(["run", "-m", addr, "-p", "4", j_sql["cluster"]])
+        expect_rc(r, 0)
+        jid = JOB_LINE.search(r.out).group(1)
+        expect_both_ran([a, b], jid, job_doc(jm, jid)["tasks"])
+        m = run(["run", "-p", "3", j_sql["mini"]])
+        expect_rc(m, 0)
+        cl = sorted(committed_rows(os.path.join(tmp, "out-join-cluster"), header=False))
+        mini = sorted(committed_rows(os.path.join(tmp, "out-join-mini"), header=False))
+        expect(len(mini) > 100 and cl == mini, "the cluster's join equals the mini-cluster's",
+               "%d rows" % len(mini), "%d rows, e.g. %s" % (len(cl), sorted(
+                   set(cl) ^ set(mini))[:4]))
         # a script that does not plan: the job fails with the script's message
         bad = os.path.join(tmp, "bad.sql")
         with open(bad, "w", encoding="utf-8") as f:

@@ -20,9 +20,9 @@ from collections import Counter
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import (Result, Started, committed_rows, completed_checkpoints,  # noqa: E402
-                      expect, expect_in, expect_rc, kill_and_resume, main, rill_cmd, run,
-                      savepoint_path, seeded_rng)
+from rill_e2e import (Started, committed_rows, completed_checkpoints,  # noqa: E402
+                      expect, expect_in, expect_rc, kill_and_resume, main, run, savepoint_path,
+                      seeded_rng, ts_ms, ts_text)
 
 
 def write(path, text):
@@ -215,12 +215,6 @@ SIZE = 1000  # 1 s tumbling windows
 DELAY = 1000  # WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 
 
-def ts_text(ms):
-    import datetime
-    d = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
-    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
-
-
 def timed_table(rng, first_id, n, late):
     """Rows (id, k, ts) in file order, out of order by less than the watermark's delay; with
     late, every 25th row far behind. Returns the rows and the ids of those whose window had
@@ -305,13 +299,6 @@ def read_pairs(out):
     return got
 
 
-def ts_ms(text):
-    import datetime
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
-    d = datetime.datetime.strptime(text, fmt)
-    return (d - datetime.datetime(1970, 1, 1)) // datetime.timedelta(milliseconds=1)
-
-
 def test_window_joins(tmp):
     """Window joins of two TUMBLE TVFs (inner, left, full) and of two window aggregations, at
     parallelism 1 and 3: each window's pairs once, when it ends. With late rows (inner, and
@@ -365,6 +352,53 @@ def test_window_joins(tmp):
                 have = got & mine
                 expect(not have or have == mine, what + ": row %s joined whole or not at all"
                        % row, "all %d or none" % sum(mine.values()), sum(have.values()), r)
+
+
+CASCADE_SQL = WINDOW_TABLES.replace("TUMBLE(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND)",
+                                    "HOP(TABLE A, DESCRIPTOR(ts), INTERVAL '1' SECOND, "
+                                    "INTERVAL '3' SECOND)") + """
+CREATE TABLE m (n INT, c INT, ws TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%(out)s-m', 'format' = 'csv');
+INSERT INTO m SELECT CAST(MAX(n) AS INT), CAST(COUNT(*) AS INT), starttime FROM (
+  SELECT k, COUNT(*) AS n, window_start AS starttime, window_end AS endtime FROM WA
+  GROUP BY k, window_start, window_end) GROUP BY starttime, endtime;
+"""
+
+
+def test_cascading_windows(tmp):
+    """A window aggregation of a window aggregation's rows grouped by its windows (Flink's
+    cascading window aggregation, Nexmark q5's MaxBids): append-only (into a file), each
+    window's largest count per key and its number of keys, with late rows dropped by the
+    first aggregation, at parallelism 1 and 3."""
+    rng = seeded_rng("sql-cascade")
+    a, _ = timed_table(rng, 0, 600, True)
+    pa = os.path.join(tmp, "a.csv")
+    write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+    # HOP 3 s by 1 s: a row counts in each of its windows that had not ended when it came
+    counts = Counter()
+    top = None
+    for i, k, t in a:
+        wm = top - DELAY if top is not None else None
+        for ws in range(t - t % 1000 - 2000, t - t % 1000 + 1, 1000):
+            if wm is None or ws + 3000 - 1 > wm:  # that window had not ended
+                counts[(k, ws)] += 1
+        top = t if top is None else max(top, t)
+    per_window = {}
+    for (k, ws), n in counts.items():
+        mx, c = per_window.get(ws, (0, 0))
+        per_window[ws] = (max(mx, n), c + 1)
+    want = Counter("%d,%d,%d" % (mx, c, ws) for ws, (mx, c) in per_window.items())
+    for par in (1, 3):
+        out = os.path.join(tmp, "c%d" % par)
+        script = os.path.join(tmp, "c%d.sql" % par)
+        write(script, CASCADE_SQL % {"a": pa, "b": pa, "out": out, "batch": 1})
+        r = run(["run", "-p", str(par), script])
+        expect_rc(r, 0)
+        got = Counter()
+        for line in committed_rows(out + "-m", header=False):
+            mx, c, ws = line.split(",")
+            got["%s,%s,%d" % (mx, c, ts_ms(ws))] += 1
+        compare(want, got, "p%d: each window's top count and keys" % par, r)
 
 
 # ---- interval joins ----------------------------------------------------------------------------
@@ -565,6 +599,24 @@ def test_temporal_joins(tmp):
                 ok = n == 1 and (v == "" or int(v) in versions.get(by_id[int(i)], {}).values())
                 expect(ok, what + ": order %s (maybe late) once with a rate of its currency"
                        % i, "once", (v, n), r)
+    # Flink's refusals, with the place
+    bad = [
+        ("SELECT * FROM orders FULL JOIN rates FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.cur = r.cur;", "only support INNER JOIN and LEFT JOIN"),
+        ("SELECT * FROM orders JOIN rates FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.amount = r.rate;", "primary key [cur] must be included"),
+        ("SELECT * FROM orders JOIN rates FOR SYSTEM_TIME AS OF orders.id AS r "
+         "ON orders.cur = r.cur;", "takes a time attribute of the left input"),
+        ("SELECT * FROM orders JOIN orders FOR SYSTEM_TIME AS OF orders.ts AS r "
+         "ON orders.cur = r.cur;", "requires primary key and row time attribute"),
+    ]
+    for n, (q, msg) in enumerate(bad):
+        script = os.path.join(tmp, "bad%d.sql" % n)
+        write(script, TEMPORAL_SQL % {"o": po, "r": pr, "out": tmp + "/x", "batch": 8} + q)
+        r = run(["run", script])
+        expect_rc(r, 1)
+        expect_in(msg, r.err, "refusal %d" % n, r)
+        expect_in("line 11", r.err, "refusal %d: its place" % n, r)
 
 
 # ---- lookup joins ------------------------------------------------------------------------------
@@ -776,7 +828,8 @@ def test_errors(tmp):
 
 
 if __name__ == "__main__":
-    main([test_joins, test_join_under_group_by, test_window_joins, test_interval_joins,
+    main([test_joins, test_join_under_group_by, test_window_joins, test_cascading_windows,
+          test_interval_joins,
           test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
           test_savepoint_rescaled, test_state_ttl, test_errors])

@@ -30,14 +30,13 @@ computed here on random inputs with many ties:
 import datetime
 import os
 import re
-import subprocess
 import sys
 from collections import defaultdict
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import (MockKafka, committed_rows, expect, expect_in,  # noqa: E402
-                      expect_rc, main, run, seeded_rng)
+                      expect_rc, main, run, seeded_rng, ts_text)
 from test_sql_recovery import (compacted, compare_tables, kill_and_resume,  # noqa: E402
                                savepoint_and_restore)
 
@@ -45,11 +44,6 @@ EPOCH = datetime.datetime(1970, 1, 1)
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC
 WORDS = ["a", "ab", "b", "ba", "zeta", "\u00e9t\u00e9", "\u4e2d", "Zz"]
 RUNS = ((1, False), (3, True), (3, False), (1, True))  # (parallelism, checkpoints)
-
-
-def ts_text(ms):
-    d = EPOCH + datetime.timedelta(milliseconds=ms)
-    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
 
 
 def java_ts(ms):

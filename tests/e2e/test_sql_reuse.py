@@ -11,7 +11,6 @@ INSERTs of one job read is computed once, its rows fanned out to each reader.
   random parallelisms: every window once in each, as computed here;
 - the option's bad value is an error naming it.
 """
-import datetime
 import os
 import re
 import sys
@@ -20,10 +19,9 @@ from collections import defaultdict
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import (committed_rows, expect, expect_in, expect_rc,  # noqa: E402
-                      kill_and_resume, main, replay_changelog, run, seeded_rng)
+                      kill_and_resume, main, replay_changelog, run, seeded_rng, ts_ms, ts_text)
 
 OFF = "SET 'table.optimizer.reuse-sub-plan-enabled' = 'false';\n"
-EPOCH = datetime.datetime(1970, 1, 1)
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC, in ms
 KEYS = ["a", "b", "c", "d", "e"]
 
@@ -31,17 +29,6 @@ KEYS = ["a", "b", "c", "d", "e"]
 def write(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def ts_text(ms):
-    d = EPOCH + datetime.timedelta(milliseconds=ms)
-    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
-
-
-def ts_ms(text):
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
-    d = datetime.datetime.strptime(text, fmt)
-    return (d - EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def window_rows(d):

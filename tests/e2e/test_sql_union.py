@@ -14,7 +14,6 @@ results computed here:
   parallelisms: the committed windows equal those computed here;
 - errors that name the place.
 """
-import datetime
 import os
 import re
 import sys
@@ -23,24 +22,12 @@ from collections import defaultdict
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import (committed_rows, expect, expect_in, expect_rc,  # noqa: E402
-                      kill_and_resume, main, run, seeded_rng)
+                      kill_and_resume, main, run, seeded_rng, ts_ms, ts_text)
 
-EPOCH = datetime.datetime(1970, 1, 1)
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC, in ms
 DELAY = 500  # the tables' WATERMARK: ts - 0.5 s
 SIZE = 1000  # tumbling windows of 1 s
 KEYS = ["a", "b", "c", "d"]
-
-
-def ts_text(ms):
-    d = EPOCH + datetime.timedelta(milliseconds=ms)
-    return d.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (ms % 1000)
-
-
-def ts_ms(text):
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
-    d = datetime.datetime.strptime(text, fmt)
-    return (d - EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def gen_table(rng, n):

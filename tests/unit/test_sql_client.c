@@ -78,6 +78,11 @@ TEST(sql_input_strings_comments_and_statement_sets)
     CHECK_STR(next(&in, s, sizeof s),
               "EXECUTE STATEMENT SET BEGIN\nINSERT INTO a SELECT 1;\nINSERT INTO b SELECT 2;\nEND");
     rill__sql_input_drop(&in);
+    add(&in, "EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1;");
+    CHECK_STR(next(&in, s, sizeof s), ""); /* inside it: more lines */
+    add(&in, "END;");
+    CHECK_STR(next(&in, s, sizeof s), "EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1;\nEND");
+    rill__sql_input_drop(&in);
     /* only comments and space: nothing waits */
     add(&in, "-- just a comment");
     add(&in, "   ");

@@ -162,6 +162,16 @@ TEST(sql_split_scripts)
                  "[EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;\n INSERT INTO b SELECT "
                  "2;\nEND][SELECT `;` FROM t]");
     free(s);
+    /* EXPLAIN [details] STATEMENT SET BEGIN ... END is one statement too */
+    s = statements("EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; "
+                   "END;EXPLAIN CHANGELOG_MODE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;"
+                   "EXPLAIN SELECT 1;SELECT 2",
+                   &rc, &err);
+    CHECK_RC(rc);
+    CHECK_STR(s, "[EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; "
+                 "END][EXPLAIN CHANGELOG_MODE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END]"
+                 "[EXPLAIN SELECT 1][SELECT 2]");
+    free(s);
     s = statements("  -- nothing\n ; ", &rc, &err);
     CHECK_RC(rc);
     CHECK_STR(s, "");

@@ -107,6 +107,16 @@ TEST(sql_parse_client_statements)
         CHECK_EQ(s->u.show.what, shows[i].what);
         rill__sql_ast_free(ast);
     }
+    s = parse("show user functions", &ast);
+    CHECK(s->u.show.what == RILL_SQL_SHOW_FUNCTIONS && s->u.show.user && !s->u.show.like);
+    rill__sql_ast_free(ast);
+    s = parse("SHOW FUNCTIONS IN default_catalog.default_database NOT ILIKE 'a%'", &ast);
+    CHECK(s->u.show.what == RILL_SQL_SHOW_FUNCTIONS && !s->u.show.user);
+    CHECK(s->u.show.not_like && s->u.show.ilike && s->u.show.name.n_parts == 2);
+    CHECK_STR(s->u.show.like, "a%");
+    rill__sql_ast_free(ast);
+    CHECK_PRINT("show user functions like 'x_%'", "SHOW USER FUNCTIONS LIKE 'x_%'");
+    CHECK_PRINT("SHOW FUNCTIONS FROM db NOT LIKE 'x'", "SHOW FUNCTIONS FROM db NOT LIKE 'x'");
     s = parse("SHOW CREATE TABLE cat.db.Orders", &ast);
     CHECK_EQ(s->u.show.what, RILL_SQL_SHOW_CREATE_TABLE);
     CHECK_EQ(s->u.show.name.n_parts, 3);
