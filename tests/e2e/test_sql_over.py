@@ -220,15 +220,19 @@ CREATE TABLE auction (id BIGINT, seller BIGINT, dt TIMESTAMP(3), expires TIMESTA
   WITH ('connector' = 'filesystem', 'path' = '%(auctions)s', 'format' = 'csv');
 CREATE TABLE bid (auction BIGINT, price BIGINT, dt TIMESTAMP(3))
   WITH ('connector' = 'filesystem', 'path' = '%(bids)s', 'format' = 'csv');
-SELECT 'q6', Q.id, Q.seller, Q.price, Q.dt,
-  AVG(Q.price) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW),
-  COUNT(*) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)
-FROM (
+CREATE VIEW winners AS
   SELECT * FROM (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY id, seller ORDER BY price DESC) AS rownum
     FROM (SELECT A.id, A.seller, B.price, B.dt FROM auction AS A, bid AS B
           WHERE A.id = B.auction AND B.dt BETWEEN A.dt AND A.expires))
-  WHERE rownum <= 1) AS Q;
+  WHERE rownum <= 1;
+SELECT 'q6', Q.id, Q.seller, Q.price, Q.dt,
+  AVG(Q.price) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW),
+  COUNT(*) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)
+FROM winners AS Q;
+SELECT 'q6r', id, seller, SUM(price) OVER w, COUNT(*) OVER w FROM winners
+WINDOW w AS (PARTITION BY seller ORDER BY dt
+  RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW);
 """
 
 
@@ -259,17 +263,23 @@ def test_updating_input_q6(tmp):
             win[a] = (seller, p, ts)
     by_seller = defaultdict(list)
     for a, (s, p, ts) in sorted(win.items(), key=lambda x: x[1][2]):
-        by_seller[s].append((a, p))
-    want = {}
+        by_seller[s].append((a, p, ts))
+    want, want_r = {}, {}
     for s, g in by_seller.items():
-        for i, (a, p) in enumerate(g):
+        for i, (a, p, ts) in enumerate(g):
             fr = [x[1] for x in g[max(0, i - 3):i + 1]]
-            want[a] = [str(s), str(p), fmt_ts(win[a][2])[1], str(java_div(sum(fr), len(fr))),
+            want[a] = [str(s), str(p), fmt_ts(ts)[1], str(java_div(sum(fr), len(fr))),
                        str(len(fr))]
+            fr = [x[1] for x in g if ts - 10000 <= x[2] <= ts]
+            want_r[a] = [str(s), str(sum(fr)), str(len(fr))]
 
     def check(r, what):
+        check_replay(r, what, "q6", want)
+        check_replay(r, what + " RANGE", "q6r", want_r)
+
+    def check_replay(r, what, tag, want):
         table, kinds = {}, set()
-        for kind, vals in changelog(r, "q6"):
+        for kind, vals in changelog(r, tag):
             kinds.add(kind)
             a = int(vals[0])
             if kind in ("-U", "-D"):
