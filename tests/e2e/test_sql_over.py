@@ -14,7 +14,8 @@ ORDER BY t ROWS|RANGE BETWEEN .. PRECEDING AND CURRENT ROW)), against results co
 - an updating input, Nexmark q6's shape (the average of the last rows per seller over a Top-1
   per auction), which Flink refuses: the changelog replayed by auction must retract only rows
   it emitted and end with each auction's winning bid and the average over its frame among the
-  seller's winning bids ordered by time;
+  seller's winning bids ordered by time (and, with a RANGE frame of 10 s, the sum and count of
+  the seller's winning bids in the 10 s before);
 - kill -9 and --resume at random parallelisms of an event-time OVER aggregation into the
   exactly-once file sink: each row once, with the aggregates computed here;
 - errors with the place: FOLLOWING, ORDER BY a column that is no time attribute, two windows,
