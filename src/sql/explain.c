@@ -182,6 +182,8 @@ static int changelog_mode(const rel *r)
         return r->updates ? MODE_I | MODE_U | MODE_D : MODE_I;
     case REL_RANK:
         return rill__sql_rank_changelog(r);
+    case REL_OVER:
+        return rill__sql_over_changelog(r);
     case REL_JOIN: /* an inner join passes kinds on; padding is sent and taken back */
         m = changelog_mode(r->inputs[0]) | changelog_mode(r->inputs[1]);
         if (r->lookup)
@@ -377,6 +379,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
         break;
     case REL_MATCH:
         rill__sql_explain_match(b, r, par);
+        break;
+    case REL_OVER:
+        rill__sql_explain_over(b, r, par, true);
         break;
     case REL_LIMIT:
         rill__buf_printf(b, "Limit(offset=[%lld], fetch=[", (long long)r->offset);

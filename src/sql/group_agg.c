@@ -18,12 +18,7 @@
 
 /* The state of one aggregate: its non-NULL values' count and their sum, smallest or largest
  * (int64, double or an unscaled decimal by the argument's type). */
-typedef struct acc {
-    int64_t n;
-    int64_t i;
-    double d;
-    unsigned char dec[16];
-} acc;
+typedef rill__sql_acc acc;
 
 typedef enum acc_kind { A_INT, A_DBL, A_DEC } acc_kind;
 
@@ -524,6 +519,15 @@ static int put_result(rill_row *out, int f, const rill__sql_ltype *rt, const rva
         out->nulls[f >> 6] &= ~(UINT64_C(1) << (f & 63));
     }
     return 0;
+}
+
+int rill__sql_acc_put(rel_agg_kind kind, const rill__sql_ltype *rt, const rill__sql_ltype *t,
+                      const rill__sql_acc *a, rill_row *out, int f)
+{
+    rval r = result_of(kind, rt, t, a);
+    int rc = put_result(out, f, rt, &r);
+    free(r.bytes);
+    return rc;
 }
 
 /* Emits a row of kind: the keys of in, then the results. */

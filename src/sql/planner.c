@@ -615,7 +615,8 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             return ERR(pc, q->pos, "A window TVF over an updating input is not supported");
         return rill__sql_plan_window_agg(pc, q, in);
     }
-    if (q->u.select.n_windows)
+    bool over = rill__sql_has_over(q); /* AGG(x) OVER (...): over.c (its WINDOW clause too) */
+    if (q->u.select.n_windows && !over)
         return ERR(pc, q->pos, "WINDOW clauses are not supported yet");
     rel *in = q->u.select.from ? plan_from(pc, q->u.select.from) : one_row(pc, q);
     if (!in)
@@ -623,9 +624,15 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     /* ROW_NUMBER() OVER (...): the WHERE, then the ranking, its rank a column after the
      * input's (not one of *'s) that the OVER call binds to (rank.c) */
     bool ranked = rill__sql_has_rank(q);
+    if (ranked && over)
+        return ERR(pc, q->pos, "A ranking and an OVER aggregation in one select list are not "
+                               "supported yet");
+    int n_star = in->n_cols; /* the aggregates of an OVER aggregation are not *'s either */
     if (ranked && !(in = rill__sql_plan_rank(pc, q, in)))
         return NULL;
-    int n_star = ranked ? in->n_cols - 1 : in->n_cols;
+    if (over && !(in = rill__sql_plan_over(pc, q, in)))
+        return NULL;
+    ranked |= over; /* its WHERE is done below it */
     const rill__sql_ident *alias = q->u.select.from ? q->u.select.from->alias : NULL;
     rel *c = rel_new(pc, REL_CALC, 0);
     c->input = in;
@@ -1678,6 +1685,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
         return rill__sql_build_rank(pc, r);
     case REL_MATCH:
         return rill__sql_build_match(pc, r);
+    case REL_OVER:
+        return rill__sql_build_over(pc, r);
     case REL_WINDOW_TVF:
         return window_tvf_rows(pc, r);
     case REL_JOIN:

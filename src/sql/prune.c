@@ -138,6 +138,16 @@ static void input_needs(const rel *r, const bool *out_used, bool *in_used)
     case REL_MATCH: /* the partition, the order, what DEFINE and MEASURES read (match.c) */
         rill__sql_match_needs(r, in_used);
         return;
+    case REL_OVER: /* the same, and the aggregates' arguments */
+        for (int i = 0; i < in->n_cols; i++)
+            in_used[i] |= !out_used || out_used[i];
+        for (int i = 0; i < r->over->n_part; i++)
+            in_used[r->over->part[i]] = true;
+        in_used[r->over->order] = true;
+        for (int i = 0; i < r->n_aggs; i++)
+            if (r->aggs[i].arg >= 0)
+                in_used[r->aggs[i].arg] = true;
+        return;
     case REL_RANK: /* the input's columns pass through; the partition and order are read */
         for (int i = 0; i < in->n_cols; i++)
             in_used[i] |= !out_used || out_used[i];

@@ -145,6 +145,8 @@ rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in)
 
 rill__sql_rex *rill__sql_bind_over(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
+    if (in && in->kind == REL_OVER) /* an OVER aggregation's aggregate (over.c) */
+        return rill__sql_bind_over_agg(pc, in, e);
     if (in && in->kind == REL_RANK && in->rank->call == e) {
         rill__sql_rex *x = rill__sql_x_input(pc->a, in->rank->n_in, rank_type(pc->a));
         x->pos = e->pos;

@@ -164,6 +164,9 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
     case REL_MATCH:
         rill__sql_match_digest(b, r);
         break;
+    case REL_OVER:
+        rill__sql_over_digest(b, r);
+        break;
     case REL_JOIN:
         rill__buf_printf(b, " j%d/%d/%d/%d/%d/%d/%d/%d", r->join_kind, r->n_jkeys, r->we_key,
                          r->interval, r->temporal, r->lookup, r->lt_col, r->rt_col);

@@ -156,6 +156,8 @@ typedef enum rel_kind {
                        columns of a side an outer join pads nullable) */
     REL_MATCH,      /* MATCH_RECOGNIZE of an append-only input (match.c): the partition's
                        columns, then the measures; one row per match */
+    REL_OVER,       /* AGG(x) OVER (PARTITION BY .. ORDER BY t ROWS|RANGE .. PRECEDING) (over.c):
+                       the input's columns, then one column per aggregate (aggs) */
 } rel_kind;
 
 typedef enum rel_agg_kind {
@@ -199,6 +201,28 @@ typedef struct rel_rank {
     int n_in;                     /* the input's columns */
 } rel_rank;
 
+/* An OVER aggregation (REL_OVER): its aggregates (rel.aggs) over each row's frame, the rows
+ * of its partition ordered by the time column `order` from `preceding` rows (ROWS) or ms
+ * (RANGE) before the row (-1: UNBOUNDED) to the row. */
+typedef enum rel_over_time {
+    OVER_ROWTIME,  /* an event-time attribute: rows wait for the watermark, in time order */
+    OVER_PROCTIME, /* a processing-time attribute: rows as they come */
+    OVER_VALUE,    /* an updating input, ordered by the column's value (beyond Flink) */
+} rel_over_time;
+
+typedef struct rel_over {
+    int n_part;
+    int *part; /* columns of the input */
+    int order;
+    rel_over_time time;
+    bool rows; /* ROWS (else RANGE) */
+    int64_t preceding;
+    int n_calls;
+    const rill__sql_expr **calls; /* the OVER calls, each binding to its aggregate's column */
+    int *call_agg;
+    int n_in; /* the input's columns */
+} rel_over;
+
 typedef struct rel rel;
 struct rel {
     rel_kind kind;
@@ -241,6 +265,8 @@ struct rel {
     rel_agg *aggs;
     /* RANK */
     struct rel_rank *rank;
+    /* OVER */
+    struct rel_over *over;
     /* JOIN: its kind (RILL_SQL_J_INNER, _LEFT, _RIGHT, _FULL); the equi-join keys, the left's
      * lkeys[i] (over the left input) equal to the right's rkeys[i] (over the right), of one
      * type; what else the ON clause asks of a pair (over the join's columns), or NULL */
@@ -441,6 +467,28 @@ const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bo
 void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
+
+/* OVER aggregations (over.c). has_over: q's select list has an aggregate OVER a window.
+ * plan_over: the aggregation of q's rows (its WHERE applied first) over in, its aggregates as
+ * columns after the input's that the OVER calls bind to (bind_over_agg). The others as for a
+ * ranking. */
+bool rill__sql_has_over(const rill__sql_query *q);
+rel *rill__sql_plan_over(plan_ctx *pc, const rill__sql_query *q, rel *in);
+rill__sql_rex *rill__sql_bind_over_agg(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+rill_stream *rill__sql_build_over(plan_ctx *pc, rel *r);
+void rill__sql_explain_over(rill__buf *b, const rel *r, int par, bool state);
+void rill__sql_over_digest(rill__buf *b, const rel *r);
+int rill__sql_over_changelog(const rel *r);
+/* An accumulator of COUNT, SUM, MIN, MAX, AVG over values of type t (group_agg.c's): its
+ * result of type rt into field f of out. 0 or negative. */
+typedef struct rill__sql_acc {
+    int64_t n;
+    int64_t i;
+    double d;
+    unsigned char dec[16];
+} rill__sql_acc;
+int rill__sql_acc_put(rel_agg_kind kind, const rill__sql_ltype *rt, const rill__sql_ltype *t,
+                      const rill__sql_acc *a, rill_row *out, int f);
 
 /* Regular joins (join.c): the relation of a FROM item `a JOIN b ON c` (its inputs planned by
  * plan_from), the rule moving a filter over an inner join into it, the stream. */
