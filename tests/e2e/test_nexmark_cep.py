@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 sys.dont_write_bytecode = True
 sys.setrecursionlimit(20000)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rill_e2e import expect, expect_rc, main, run  # noqa: E402
-from test_nexmark_joins import ROOT, fields, load_bench, ms_of, replay  # noqa: E402
+from rill_e2e import expect, expect_rc, load_bench, main, run, ts_ms  # noqa: E402
+from test_nexmark_joins import fields, replay  # noqa: E402
 from test_sql_match import Matcher, jdiv, seq, var  # noqa: E402
 
 EVENTS = 10000
@@ -34,7 +34,7 @@ def read_bids(d):
         with open(f, encoding="utf-8") as fh:
             out += [json.loads(line) for line in fh if line.strip()]
     for b in out:
-        b["ts"] = ms_of(b["dt"])
+        b["ts"] = ts_ms(b["dt"])
     return out
 
 
@@ -92,13 +92,13 @@ def oracle(q, bids):
 def project(q, f):
     """A printed row as the oracle's tuple (timestamps as ms)."""
     n_ts = {"q0": 3, "q1": 2, "q2": 2, "q3": 1}[q]
-    vals = [int(f[0]), int(f[1])] + [ms_of(x) for x in f[2:2 + n_ts]]
+    vals = [int(f[0]), int(f[1])] + [ts_ms(x) for x in f[2:2 + n_ts]]
     return tuple(vals + [int(x) for x in f[2 + n_ts:]])
 
 
 def test_cep_queries(tmp):
     bench = load_bench()
-    sql = os.path.join(ROOT, "bench", "nexmark-sql")
+    sql = bench.SQL
     for par in (1, 3):
         for q in QUERIES:
             out = os.path.join(tmp, "%s-p%d" % (q, par))
