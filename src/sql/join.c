@@ -84,19 +84,7 @@ static rill__sql_rex *onto_side(plan_ctx *pc, const rel *j, rill__sql_rex *x, in
 /* Input `side` of j filtered by x (over that input's columns) first. */
 static void filter_side(plan_ctx *pc, rel *j, int side, rill__sql_rex *x)
 {
-    rel *in = j->inputs[side];
-    rel *c = rill__arena_alloc(pc->a, sizeof *c);
-    memset(c, 0, sizeof *c);
-    c->kind = REL_CALC;
-    c->input = in;
-    c->updates = in->updates;
-    c->n_cols = in->n_cols;
-    c->cols = in->cols;
-    c->outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 1) * sizeof *c->outs);
-    for (int i = 0; i < in->n_cols; i++)
-        c->outs[i] = rill__sql_x_input(pc->a, i, in->cols[i].type);
-    c->filter = x;
-    j->inputs[side] = c;
+    j->inputs[side] = rill__sql_filtered(pc, j->inputs[side], x);
 }
 
 /* Adds conjunct x (over j's columns) to join j: a key, a side's filter or the condition. */

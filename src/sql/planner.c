@@ -745,6 +745,31 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q)
     return r;
 }
 
+rel *rill__sql_filtered(plan_ctx *pc, rel *in, rill__sql_rex *x)
+{
+    rel *f = rel_new(pc, REL_CALC, 0);
+    f->input = in;
+    f->updates = in->updates;
+    f->filter = x;
+    f->n_cols = in->n_cols;
+    f->cols = in->cols;
+    f->outs = rill__arena_alloc(pc->a, (size_t)(in->n_cols + 1) * sizeof *f->outs);
+    for (int i = 0; i < in->n_cols; i++)
+        f->outs[i] = rill__sql_x_input(pc->a, i, in->cols[i].type);
+    return f;
+}
+
+rel *rill__sql_where(plan_ctx *pc, rel *in, const rill__sql_expr *where)
+{
+    rill__sql_rex *x = rill__sql_bind(pc, in, where);
+    if (!x)
+        return NULL;
+    if (x->type->root != RILL_SQLT_BOOLEAN && x->type->root != RILL_SQLT_NULL)
+        return ERR(pc, where->pos, "WHERE clause must be a condition, not '%s'",
+                   rill__sql_type_str(pc->a, x->type));
+    return rill__sql_filtered(pc, in, x);
+}
+
 /* VALUES (a, b), (c, d): a bounded relation of constant rows. Each column has the common type
  * of its values (nullable when one is NULL); every value must be constant (folded). */
 static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)

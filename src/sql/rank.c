@@ -87,26 +87,8 @@ rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in)
     if (!w->n_order)
         return ERR(pc, w->pos, "ROW_NUMBER() OVER (...) needs an ORDER BY (Top-N and "
                    "deduplication rank each partition's rows by it)");
-    if (q->u.select.where) { /* the query's WHERE comes before the ranking */
-        rill__sql_rex *x = rill__sql_bind(pc, in, q->u.select.where);
-        if (!x)
-            return NULL;
-        if (x->type->root != RILL_SQLT_BOOLEAN && x->type->root != RILL_SQLT_NULL)
-            return ERR(pc, q->u.select.where->pos, "WHERE clause must be a condition, not '%s'",
-                       rill__sql_type_str(a, x->type));
-        rel *f = rill__arena_alloc(a, sizeof *f);
-        memset(f, 0, sizeof *f);
-        f->kind = REL_CALC;
-        f->input = in;
-        f->updates = in->updates;
-        f->filter = x;
-        f->n_cols = in->n_cols;
-        f->cols = in->cols;
-        f->outs = rill__arena_alloc(a, (size_t)(in->n_cols + 1) * sizeof *f->outs);
-        for (int i = 0; i < in->n_cols; i++)
-            f->outs[i] = rill__sql_x_input(a, i, in->cols[i].type);
-        in = f;
-    }
+    if (q->u.select.where && !(in = rill__sql_where(pc, in, q->u.select.where)))
+        return NULL; /* the query's WHERE comes before the ranking */
     rel_rank *k = rill__arena_alloc(a, sizeof *k);
     memset(k, 0, sizeof *k);
     k->n_in = in->n_cols;

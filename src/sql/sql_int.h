@@ -463,6 +463,11 @@ int rill__sql_rank_changelog(const rel *r);
 /* The window column col of r is of (through calcs): its window, *prop 1 (window_start) or 2
  * (window_end), *agg: carried by a window aggregation's rows; NULL when none (join.c). */
 const rill_window_spec *rill__sql_window_of(const rel *r, int col, int *prop, bool *agg);
+/* in's rows where x (over in's columns) is TRUE: a calc passing every column (planner.c).
+ * where: the same for a WHERE clause, bound over in and checked to be a condition (NULL with
+ * the error set when it is not). */
+rel *rill__sql_filtered(plan_ctx *pc, rel *in, rill__sql_rex *x);
+rel *rill__sql_where(plan_ctx *pc, rel *in, const rill__sql_expr *where);
 /* Appends the conjuncts of x (its AND tree flattened) to *v (grown in a; n, cap). */
 void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */

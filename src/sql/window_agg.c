@@ -577,17 +577,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         if (!w) {
             out = NULL;
         } else {
-            rel *f = rill__arena_alloc(pc->a, sizeof *f);
-            memset(f, 0, sizeof *f);
-            f->kind = REL_CALC;
-            f->input = (rel *)src;
-            f->updates = src->updates;
-            f->filter = w;
-            f->n_cols = src->n_cols;
-            f->cols = src->cols;
-            f->outs = rill__arena_alloc(pc->a, (size_t)(f->n_cols + 1) * sizeof *f->outs);
-            for (int i = 0; i < f->n_cols; i++)
-                f->outs[i] = rill__sql_x_input(pc->a, i, f->cols[i].type);
+            rel *f = rill__sql_filtered(pc, (rel *)src, w);
             agg->input = f;
             /* a bound on the rank of a ranking below (a Top-N, a deduplication) */
             if (rill__sql_rank_filter(pc, f))
