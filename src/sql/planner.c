@@ -227,6 +227,63 @@ int rill__sql_upsert_kafka_check(const char *text, rill__err *err, const sql_tab
     return 0;
 }
 
+/*
+ * A kafka table's metadata column i against the type of its key: Flink's (topic STRING,
+ * partition INT, headers MAP<STRING, BYTES>, leader-epoch INT, offset BIGINT, timestamp
+ * TIMESTAMP_LTZ(3), timestamp-type STRING) or another the source can fill (partition and
+ * leader-epoch BIGINT, timestamp TIMESTAMP(3) or BIGINT, headers STRING: a JSON object; rill's
+ * own keys 'key' and 'header.<name>' STRING). 0, or an error at the column's type in the DDL.
+ */
+static int kafka_metadata_check(plan_ctx *pc, const sql_table *t, size_t i)
+{
+    const sql_col *c = &t->cols[i];
+    const rill__sql_column *dc = &t->ast->stmt->u.create_table.columns[i];
+    const rill__sql_ltype *ty = c->type;
+    rill__sql_root r = ty->root;
+    const char *k = c->metadata_key, *flink = NULL;
+    bool ok = false, str = r == RILL_SQLT_VARCHAR || r == RILL_SQLT_CHAR;
+    bool ts3 = (r == RILL_SQLT_TIMESTAMP || r == RILL_SQLT_TIMESTAMP_LTZ) && ty->precision == 3;
+    if (!strcmp(k, "topic") || !strcmp(k, "timestamp-type"))
+        ok = str, flink = "STRING NOT NULL";
+    else if (!strcmp(k, "partition") || !strcmp(k, "leader-epoch"))
+        ok = r == RILL_SQLT_INT || r == RILL_SQLT_BIGINT,
+        flink = k[0] == 'p' ? "INT NOT NULL" : "INT";
+    else if (!strcmp(k, "offset"))
+        ok = r == RILL_SQLT_BIGINT, flink = "BIGINT NOT NULL";
+    else if (!strcmp(k, "timestamp"))
+        ok = ts3 || r == RILL_SQLT_BIGINT, flink = "TIMESTAMP_LTZ(3) NOT NULL";
+    else if (!strcmp(k, "headers"))
+        ok = str, flink = "MAP<STRING, BYTES> NOT NULL";
+    else if (!strcmp(k, "key") || (!strncmp(k, "header.", 7) && k[7]))
+        ok = str, flink = "STRING";
+    const char *text = pc->text;
+    pc->text = t->ast->text;
+    int rc = 0;
+    if (!flink)
+        rc = rill__sql_error(pc->err, pc->text, dc->name.pos,
+                             "Invalid metadata key '%s' in column '%s' of table '%s'. The kafka "
+                             "connector has the keys: topic, partition, headers, leader-epoch, "
+                             "offset, timestamp, timestamp-type (and rill's key, header.<name>)",
+                             k, c->name, t->name);
+    else if (!ok && r == RILL_SQLT_MAP && !strcmp(k, "headers"))
+        rc = rill__sql_error(pc->err, pc->text, dc->type->pos,
+                             "Metadata column '%s' of table '%s': MAP types are not supported "
+                             "yet; declare 'headers' as STRING to read them as a JSON object",
+                             c->name, t->name);
+    else if (!ok)
+        rc = rill__sql_error(pc->err, pc->text, dc->type->pos,
+                             "Invalid data type for metadata column '%s' of table '%s'. The "
+                             "column cannot be declared as '%s': the metadata key '%s' is %s%s",
+                             c->name, t->name, rill__sql_type_str(pc->a, ty), k, flink,
+                             !strcmp(k, "timestamp")        ? " (rill also takes TIMESTAMP(3) "
+                                                              "and BIGINT)"
+                             : !strcmp(k, "headers")        ? " (rill takes STRING: a JSON object)"
+                             : k[0] == 'p' || k[0] == 'l'   ? " (rill also takes BIGINT)"
+                                                            : "");
+    pc->text = text;
+    return rc;
+}
+
 /* A table's rows: its physical columns' leaves (what the source reads), then its computed
  * columns (a calc over them). */
 static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
@@ -241,6 +298,8 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
                        "Table '%s': metadata columns are supported for the kafka connector "
                        "only so far",
                        t->name);
+        if (c->kind == RILL_SQL_COL_METADATA && kafka_metadata_check(pc, t, i))
+            return NULL;
         if (c->kind == RILL_SQL_COL_PHYSICAL || c->kind == RILL_SQL_COL_METADATA)
             add_leaves(pc, &cols, &n, &cap, c->name, c->type);
     }
