@@ -141,6 +141,9 @@ void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
 /* A projection of a CSV file source without a header (cfg: its node's): the lines have
  * n_columns columns, field i is column leaves[i]; the others are not converted. */
 void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves);
+/* The file source's format options (Flink's csv.* and json.*: copied), and whether a record
+ * that does not parse is skipped (csv/json.ignore-parse-errors: counted, not an error). */
+void rill__file_source_format(void *cfg, const rill__decode_opts *opts, bool skip_bad);
 /* Flink's datagen source (docs/sql.md): options are NULL-terminated key, value pairs with
  * Flink's names ("rows-per-second", "number-of-rows", "fields.<field>.kind", ...); they are
  * checked against the schema (its field names are the option's <field>) by validate. table

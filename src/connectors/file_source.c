@@ -157,7 +157,18 @@ typedef struct fsrc_cfg {
     rill__fmt fmt;
     int n_columns; /* CSV without a header, projected: the lines' columns (0: the fields) */
     int *leaves;   /* the column of each field */
+    rill__decode_opts dopts; /* null_literal owned */
+    bool skip_bad;           /* ignore-parse-errors: a bad record is skipped */
 } fsrc_cfg;
+
+void rill__file_source_format(void *cfg, const rill__decode_opts *opts, bool skip_bad)
+{
+    fsrc_cfg *c = cfg;
+    free((char *)c->dopts.null_literal);
+    c->dopts = *opts;
+    c->dopts.null_literal = opts->null_literal ? rill__xstrdup(opts->null_literal) : NULL;
+    c->skip_bad = skip_bad;
+}
 
 void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves)
 {
@@ -184,6 +195,7 @@ static void fsrc_cfg_free(void *cfg)
         return;
     free(c->path);
     free(c->leaves);
+    free((char *)c->dopts.null_literal);
     free(c);
 }
 
@@ -359,6 +371,7 @@ static int open_split(fsrc *s)
     s->offset = 0;
     s->need_header = s->cfg->fmt.format == RILL_FMT_CSV && !s->cfg->fmt.no_header;
     rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
+    rill__decoder_set_opts(&s->dec, &s->cfg->dopts);
     if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV)
         rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
     s->dec_open = true;
@@ -371,15 +384,17 @@ static int open_split(fsrc *s)
 static void scan_quotes(fsrc *s, size_t from, size_t to)
 {
     const char *p = s->buf + from, *e = s->buf + to;
-    if (!s->quote_odd && !memchr(p, '"', (size_t)(e - p)))
+    if (!s->quote_odd && !memchr(p, s->cfg->dopts.quote ? s->cfg->dopts.quote : '"',
+                                 (size_t)(e - p)))
         return; /* the common case: no quote, no state to run */
     char delim = s->cfg->fmt.delim ? s->cfg->fmt.delim : ',';
+    char quote = s->cfg->dopts.quote ? s->cfg->dopts.quote : '"';
     bool in_q = s->quote_odd, field_start = !in_q && from == s->pos;
     for (; p < e; p++) {
         char c = *p;
         if (in_q) {
-            if (c == '"') {
-                if (p + 1 < e && p[1] == '"')
+            if (c == quote) {
+                if (p + 1 < e && p[1] == quote)
                     p++;
                 else
                     in_q = false;
@@ -387,7 +402,7 @@ static void scan_quotes(fsrc *s, size_t from, size_t to)
         } else if (c == delim) {
             field_start = true;
             continue;
-        } else if (c == '"' && field_start) {
+        } else if (c == quote && field_start) {
             in_q = true;
         }
         field_start = false;
@@ -473,8 +488,8 @@ static int next_line(fsrc *s, const char **line, size_t *len)
 
 static bool blank(const fsrc *s, const char *line, size_t len)
 {
-    if (s->cfg->fmt.format != RILL_FMT_JSON)
-        return len == 0;
+    if (s->cfg->fmt.format != RILL_FMT_JSON) /* csv.allow-comments: a '#' line is none too */
+        return len == 0 || (s->cfg->dopts.allow_comments && line[0] == '#');
     for (size_t i = 0; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t')
             return false;
@@ -502,7 +517,7 @@ static int handle_line(fsrc *s, const char *line, size_t len, rill_batch *b)
     if (rc != RILL_EPARSE)
         return rill__err_set(s->err, rc, "%s:%ld: %s", s->file, s->line_no, rill_strerror(rc));
     long col = pe.column > 0 ? pe.column : 1;
-    if (s->bad.policy == RILL_BAD_FAIL)
+    if (s->bad.policy == RILL_BAD_FAIL && !s->cfg->skip_bad)
         return rill__err_set(s->err, RILL_EPARSE, "%s:%ld:%ld: %s", s->file, s->line_no, col,
                              pe.what);
     char at[RILL_ERRMSG_MAX];

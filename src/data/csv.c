@@ -72,6 +72,7 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
     d->schema = schema;
     d->format = format ? format : RILL_FMT_CSV;
     d->delim = delim ? delim : ',';
+    d->opts.quote = '"';
     /* a quote or line break as the delimiter cannot be told apart: the caller checks options */
     RILL_ASSERT(d->delim != '"' && d->delim != '\n' && d->delim != '\r');
     if (d->format == RILL_FMT_JSON) {
@@ -93,6 +94,14 @@ void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves)
         d->col_field[i] = -1;
     for (int i = 0; i < d->schema->n_fields; i++)
         d->col_field[leaves[i]] = i;
+}
+
+void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts)
+{
+    d->opts = *opts;
+    if (!d->opts.quote)
+        d->opts.quote = '"';
+    RILL_ASSERT(d->delim != d->opts.quote);
 }
 
 void rill__decoder_close(rill__decoder *d)
@@ -138,8 +147,8 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
                      size_t *n, bool *quoted, bool *more, rill__parse_err *err)
 {
     size_t p = *pos;
-    char delim = d->delim;
-    if (p < len && line[p] == '"') {
+    char delim = d->delim, quote = d->opts.quote;
+    if (p < len && line[p] == quote) {
         size_t start = p + 1, q = start, n_esc = 0;
         for (;;) {
             if (q >= len)
@@ -148,8 +157,8 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
                                         "column %ld, got end of line",
                                         (long)p + 1);
             char c = line[q];
-            if (c == '"') {
-                if (q + 1 < len && line[q + 1] == '"') {
+            if (c == quote) {
+                if (q + 1 < len && line[q + 1] == quote) {
                     n_esc++;
                     q += 2;
                     continue;
@@ -175,7 +184,7 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
             rill__buf_reserve(sb, q - start);
             for (size_t i = start; i < q; i++) {
                 sb->data[sb->len++] = line[i];
-                if (line[i] == '"')
+                if (line[i] == quote)
                     i++;
             }
             *s = sb->data;
@@ -231,6 +240,9 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
                    long column, rill__parse_err *err)
 {
     const rill__field *fd = &d->schema->fields[f];
+    const char *nl = d->opts.null_literal;
+    if (RILL_UNLIKELY(nl != NULL) && strlen(nl) == n && !memcmp(nl, s, n))
+        goto empty;
     if (fd->type == RILL_T_STRING) {
         if (n == 0 && !quoted)
             goto empty;
@@ -336,6 +348,15 @@ static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *
         }
         if (f >= 0 && RILL_UNLIKELY(rc = csv_set(d, row, f, s, n, quoted, (long)start + 1, err)))
             return rc;
+    }
+    if (RILL_UNLIKELY(col < d->n_cols) && d->opts.short_rows_null) {
+        for (; col < d->n_cols; col++) { /* the missing columns are NULL (Flink's, when it
+                                          * ignores parse errors) */
+            int f = d->col_field[col];
+            if (f >= 0 && !d->schema->fields[f].nullable)
+                return csv_bad_value(&d->schema->fields[f], f, NULL, 0, (long)len + 1, 0, err);
+        }
+        return 0;
     }
     if (RILL_UNLIKELY(col < d->n_cols))
         return rill__codec_fail(err, (long)len + 1, d->col_field[col],

@@ -263,10 +263,20 @@ typedef struct rill__parse_err {
  * "2024-05-01 12:00:00", UTC unless an offset is given); empty CSV fields and JSON null are
  * NULL (an error for NOT NULL fields).
  */
+/* Options of Flink's csv and json formats the decoder applies (all zero: rill's defaults). */
+typedef struct rill__decode_opts {
+    char quote;               /* CSV: the quote character ('"' when 0) */
+    bool allow_comments;      /* CSV: a line that starts with '#' is no row */
+    const char *null_literal; /* CSV: a field of this text is NULL (borrowed; NULL: none) */
+    bool short_rows_null;     /* CSV: a line with too few columns gives NULL for the rest */
+    bool fail_on_missing;     /* JSON: a key the object lacks is an error (else NULL) */
+} rill__decode_opts;
+
 typedef struct rill__decoder {
     const rill_schema *schema;
     rill_format format;
     char delim;
+    rill__decode_opts opts;
     int n_cols;      /* CSV: columns in the header (or fields, without one) */
     int *col_field;  /* CSV: column -> field index, -1 to ignore */
     rill__buf scratch;
@@ -286,6 +296,8 @@ void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves);
  * the batch's string area is full. */
 int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
                       rill__parse_err *err);
+/* Sets the format options (before the first line); opts is copied, its strings borrowed. */
+void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts);
 void rill__decoder_close(rill__decoder *d);
 
 /* Encoders append text with a trailing '\n'. Doubles print in the shortest form that reads

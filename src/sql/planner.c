@@ -1392,16 +1392,21 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     if (!strcmp(conn->value, "filesystem")) {
         const char *path;
         rill_file_opts fo;
-        if (rill__sql_fs_options(pc, t, &path, &fo) != 0) {
+        rill__decode_opts dopts;
+        bool skip_bad;
+        if (rill__sql_fs_options(pc, t, &path, &fo) != 0 ||
+            rill__sql_check_table_options(pc, t, "filesystem") ||
+            rill__sql_fs_source_format(pc, t, &fo, &dopts, &skip_bad)) {
             rill_schema_free(schema);
             return NULL;
         }
-        if (fo.format == RILL_FMT_JSON) { /* keys name the fields: the columns' names */
-            rill_schema_free(schema);
-            if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
-                return NULL;
-        }
+        /* the fields named as the columns: JSON's keys name them, and errors name them */
+        rill_schema_free(schema);
+        if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
+            return NULL;
         s = rill_source_file(pc->s->env, path, schema, &fo);
+        if (s && s->node)
+            rill__file_source_format(s->node->conn_cfg, &dopts, skip_bad);
         if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
             rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {

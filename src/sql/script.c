@@ -667,6 +667,8 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
                    "update changes which is produced by node %s (the %s connector "
                    "is append-only; an upsert-kafka table with a PRIMARY KEY takes updates)",
                    t->name, updating_node(r, node, sizeof node), conn->value);
+    if (rill__sql_check_table_options(pc, t, conn->value))
+        return pc->err->code;
     if (!strcmp(conn->value, "print")) {
         const sql_option *id = rill__sql_table_option(t, "print-identifier");
         out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);
