@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/tz.h"
 #include "functions.h"
 #include "sql_int.h"
 
@@ -1559,7 +1560,10 @@ typedef struct tvf_rows {
     int n_in, time_col;
     bool ns; /* the time column's values are ns (precision past 3) */
     rill_window_spec w;
+    const rill__tz *zone; /* a TIMESTAMP_LTZ's windows: of this zone's local time (or NULL) */
 } tvf_rows;
+
+
 
 static int64_t floor_mod_ms(int64_t a, int64_t m)
 {
@@ -1576,7 +1580,7 @@ static int tvf_emit(rill_ctx *ctx, const tvf_rows *tr, const rill_row *in, int64
         return rc;
     rill_row_set_ts(&out, tr->n_in, start);
     rill_row_set_ts(&out, tr->n_in + 1, end);
-    rill_row_set_ts(&out, tr->n_in + 2, end - 1);
+    rill_row_set_ts(&out, tr->n_in + 2, rill__tz_instant_ms(tr->zone, end - 1));
     return 0;
 }
 
@@ -1588,6 +1592,7 @@ static int tvf_rows_fn(rill_ctx *ctx, const rill_row *in)
     int64_t t = (int64_t)in->v[tr->time_col];
     if (tr->ns)
         t = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
+    t = rill__tz_local_ms(tr->zone, t);
     const rill_window_spec *w = &tr->w;
     int rc = 0;
     if (w->kind == RILL_WINDOW_CUMULATE) { /* [b, b + k * step) for the ends past t */
@@ -1621,7 +1626,8 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
         *tr = (tvf_rows){.n_in = r->input->n_cols,
                          .time_col = r->time_col,
                          .ns = r->input->cols[r->time_col].type->precision > 3,
-                         .w = r->window};
+                         .w = r->window,
+                         .zone = rill__tz_get(r->window.time_zone)};
         rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
         if (!out)
             return NULL;
@@ -1640,7 +1646,14 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
     const rill__sql_ltype *ts_t = r->input->cols[r->time_col].type;
     const rill__sql_ltype *big = rill__sql_type_of(a, RILL_SQLT_BIGINT, false);
     const rill__sql_ltype *ws_t = r->cols[n_in].type;
-    rill__sql_rex *args[] = {rill__sql_x_input(a, r->time_col, ts_t),
+    rill__sql_rex *tcol = rill__sql_x_input(a, r->time_col, ts_t);
+    if (ts_t->root == RILL_SQLT_TIMESTAMP_LTZ) { /* windows of the session zone's local time */
+        ts_t = rill__sql_type_with_null(
+            a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, ts_t->precision, 0, false),
+            ts_t->nullable);
+        tcol = rill__sql_cast_to(pc, tcol, ts_t);
+    }
+    rill__sql_rex *args[] = {tcol,
                              rill__sql_x_literal(a, big, (uint64_t)r->window.size_ms),
                              rill__sql_x_literal(a, big, (uint64_t)r->window.offset_ms)};
     rill__sql_rex *start = rill__sql_x_call(a, RILL_SQLX_FUNC, ts_t, 3, args);
@@ -1657,6 +1670,7 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
     rill__sql_rex *end = rill__sql_x_call(a, RILL_SQLX_PLUS, ws_t, 2, plus);
     rill__sql_rex *minus[] = {end, rill__sql_x_literal(a, ivl, 1)};
     rill__sql_rex *wtime = rill__sql_x_call(a, RILL_SQLX_MINUS, ws_t, 2, minus);
+    wtime = rill__sql_cast_to(pc, wtime, r->cols[n_in + 2].type); /* its instant, for LTZ */
     outs[n_in] = start;
     outs[n_in + 1] = end;
     outs[n_in + 2] = wtime;
