@@ -910,8 +910,9 @@ typedef struct rill_file_opts {
 } rill_file_opts;
 
 /*
- * Reads every row of one file, of the files a glob matches, or of the regular files in a
- * directory (sorted by name; one split each, spread over the subtasks). A CSV header names
+ * Reads every row of one file, of the files a glob matches, or of the regular files under a
+ * directory, recursively, names that start with '.' or '_' skipped, as Flink's file source
+ * (sorted by path; one split each, spread over the subtasks). A CSV header names
  * the columns: they are matched to the schema by name, extra columns are ignored, and a
  * missing NOT NULL field is an error. Malformed records follow the env's "bad-records" policy;
  * the error names the file, line, column and what was expected. Bounded: the stream ends after

@@ -93,7 +93,8 @@ void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves)
     for (int i = 0; i < n_cols; i++)
         d->col_field[i] = -1;
     for (int i = 0; i < d->schema->n_fields; i++)
-        d->col_field[leaves[i]] = i;
+        if (leaves[i] >= 0)
+            d->col_field[leaves[i]] = i;
 }
 
 void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts)
@@ -302,6 +303,18 @@ empty:
     if (RILL_LIKELY(fd->nullable))
         return 0; /* the row starts all NULL */
     return csv_bad_value(fd, f, NULL, 0, column, 0, err);
+}
+
+int rill__decode_field_text(rill__decoder *d, rill_batch *b, int f, const char *s, size_t n,
+                            rill__parse_err *err)
+{
+    RILL_ASSERT(b->n_rows > 0);
+    rill_row row = rill__batch_row(b, b->n_rows - 1);
+    const char *nl = d->opts.null_literal;
+    d->opts.null_literal = NULL; /* the text is no field of the line */
+    int rc = csv_set(d, &row, f, s, n, false, 1, err);
+    d->opts.null_literal = nl;
+    return rc;
 }
 
 /* Counts the columns from *pos on, for the "too many columns" message. */

@@ -270,6 +270,9 @@ typedef struct rill__decode_opts {
     const char *null_literal; /* CSV: a field of this text is NULL (borrowed; NULL: none) */
     bool short_rows_null;     /* CSV: a line with too few columns gives NULL for the rest */
     bool fail_on_missing;     /* JSON: a key the object lacks is an error (else NULL) */
+    const bool *given;        /* per field (or NULL): filled by the caller, not read from the
+                               * line (a partition column): JSON takes its key for an unknown
+                               * one and never misses it (borrowed) */
 } rill__decode_opts;
 
 typedef struct rill__decoder {
@@ -289,13 +292,19 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
  * field has no column or a column is named twice. */
 int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err);
 /* CSV without a header: the lines have n_cols columns, column leaves[i] is field i and the
- * others are skipped unconverted (a projection). leaves: n_fields increasing indices. */
+ * others are skipped unconverted (a projection). leaves: n_fields increasing indices, or -1
+ * for a field no column holds (filled by the caller). */
 void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves);
 /* Decodes one line (without its line terminator) into a new row of b (which must not be
  * full). 0; or RILL_EPARSE with err filled and no row added; or RILL_ELIMIT (err filled) when
  * the batch's string area is full. */
 int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
                       rill__parse_err *err);
+/* Sets field f of the row b holds last from text s (n bytes) as a CSV field of its type is
+ * read (an empty text is NULL): a value that is no line's, such as a partition's. 0 or
+ * RILL_EPARSE / RILL_ELIMIT with err filled. */
+int rill__decode_field_text(rill__decoder *d, rill_batch *b, int f, const char *s, size_t n,
+                            rill__parse_err *err);
 /* Sets the format options (before the first line); opts is copied, its strings borrowed. */
 void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts);
 void rill__decoder_close(rill__decoder *d);

@@ -828,6 +828,8 @@ static int parse_members(jp *j, json_impl *im, rill_row *row, int depth)
         j->p++;
         skip_ws(j);
         int f = lookup(im, k, kn), pf = -1;
+        if (f >= 0 && d->opts.given && d->opts.given[f])
+            f = -1; /* a partition column's: not in the line (Flink's format has no such key) */
         if (f < 0 && im->n_prefixes && (pf = prefix_of(im, k, kn)) >= 0) {
             im->prefix_seen[pf] = im->gen;
             if (j->p < j->e && *j->p == '{' && depth < JSON_MAX_DEPTH) {
@@ -896,7 +898,7 @@ int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *
         return fail_at(&j, j.p, -1, "end of line after the JSON object");
     if (RILL_UNLIKELY(d->opts.fail_on_missing)) {
         for (int f = 0; f < im->schema->n_fields; f++)
-            if (im->seen[f] != im->gen) {
+            if (im->seen[f] != im->gen && !(d->opts.given && d->opts.given[f])) {
                 size_t n;
                 const char *name = missing_name(im, f, &n);
                 return rill__codec_fail(err, col_of(&j, close), f,
@@ -905,7 +907,7 @@ int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *
     }
     for (int i = 0; i < im->n_required; i++) {
         int f = im->required[i];
-        if (RILL_UNLIKELY(im->seen[f] != im->gen))
+        if (RILL_UNLIKELY(im->seen[f] != im->gen) && !(d->opts.given && d->opts.given[f]))
             return rill__codec_fail(err, col_of(&j, close), f,
                                     "expected key \"%s\" for NOT NULL field '%s', found none",
                                     d->schema->fields[f].name, d->schema->fields[f].name);

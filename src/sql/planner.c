@@ -1379,6 +1379,55 @@ static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_s
     return rill_stream_uid(out, uid);
 }
 
+/*
+ * A partitioned filesystem table read (Flink's FileSystemTableSource): its files are under
+ * key=value directories and hold the other columns; the partition columns take the values of
+ * the path. For CSV, the lines' columns are the table's leaves without the partition keys.
+ */
+static void fs_source_partitions(plan_ctx *pc, const rel *r, void *cfg, bool csv)
+{
+    const sql_table *t = r->table;
+    const rill__sql_create_table *ct = &t->ast->stmt->u.create_table;
+    int n_keys = (int)ct->n_partitioned;
+    const char **keys = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *keys);
+    int *fields = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *fields);
+    for (int i = 0; i < n_keys; i++) {
+        keys[i] = ct->partitioned[i].text;
+        fields[i] = -1;
+        for (int c = 0; c < r->n_cols; c++)
+            if (!strcmp(r->cols[c].name, keys[i]))
+                fields[i] = c;
+    }
+    const sql_option *dn = rill__sql_table_option(t, "partition.default-name");
+    rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields, dn ? dn->value : NULL);
+    if (!csv)
+        return;
+    /* the table's leaves (all, or those a projection kept: r->leaves), and which are keys */
+    int n_all = r->leaves ? r->n_leaves : r->n_cols;
+    bool *is_key = rill__arena_alloc(pc->a, (size_t)n_all + 1);
+    memset(is_key, 0, (size_t)n_all + 1);
+    int n_key_leaves = 0;
+    rel_col *all = NULL;
+    int n = 0, cap = 0;
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL || t->cols[i].kind == RILL_SQL_COL_METADATA)
+            add_leaves(pc, &all, &n, &cap, t->cols[i].name, t->cols[i].type);
+    for (int l = 0; l < n && l < n_all; l++)
+        for (int i = 0; i < n_keys; i++)
+            if (!strcmp(all[l].name, keys[i])) {
+                is_key[l] = true;
+                n_key_leaves++;
+            }
+    int *leaves = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *leaves);
+    for (int f = 0; f < r->n_cols; f++) {
+        int l = r->leaves ? r->leaves[f] : f, col = 0;
+        for (int k = 0; k < l; k++)
+            col += !is_key[k];
+        leaves[f] = is_key[l] ? -1 : col;
+    }
+    rill__file_source_columns(cfg, n_all - n_key_leaves, r->n_cols, leaves);
+}
+
 static rill_stream *build_source(plan_ctx *pc, rel *r)
 {
     const sql_table *t = r->table;
@@ -1408,7 +1457,9 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
         s = rill_source_file(pc->s->env, path, schema, &fo);
         if (s && s->node)
             rill__file_source_format(s->node->conn_cfg, &dopts, skip_bad);
-        if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
+        if (s && s->node && t->ast->stmt->u.create_table.n_partitioned)
+            fs_source_partitions(pc, r, s->node->conn_cfg, fo.format == RILL_FMT_CSV);
+        else if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned */
             rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
         /* fields named as the columns (key.fields names them); metadata columns by their key */
