@@ -158,6 +158,8 @@ typedef struct fsrc_cfg {
     rill__fmt fmt;
     int n_columns; /* CSV without a header, projected: the lines' columns (0: the fields) */
     int *leaves;   /* the column of each field */
+    int *elems;    /* or NULL; with ROW columns: each field's element (-1: a plain column) */
+    int *n_elems;  /* each column's elements (0: a plain column) */
     rill__decode_opts dopts; /* null_literal and given owned */
     bool skip_bad;           /* ignore-parse-errors: a bad record is skipped */
     /* PARTITIONED BY: the files are under key1=v1/key2=v2/ directories, and field part_field[i]
@@ -193,9 +195,11 @@ void rill__file_source_format(void *cfg, const rill__decode_opts *opts, bool ski
 {
     fsrc_cfg *c = cfg;
     free((char *)c->dopts.null_literal);
+    free((char *)c->dopts.array_delim);
     const bool *given = c->dopts.given; /* the partitions' */
     c->dopts = *opts;
     c->dopts.null_literal = opts->null_literal ? rill__xstrdup(opts->null_literal) : NULL;
+    c->dopts.array_delim = opts->array_delim ? rill__xstrdup(opts->array_delim) : NULL;
     c->dopts.given = given;
     c->skip_bad = skip_bad;
 }
@@ -208,6 +212,21 @@ void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int
     c->leaves = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *c->leaves);
     if (n_fields)
         memcpy(c->leaves, leaves, (size_t)n_fields * sizeof *leaves);
+}
+
+void rill__file_source_layout(void *cfg, int n_columns, int n_fields, const int *col,
+                              const int *elem, const int *n_elem)
+{
+    fsrc_cfg *c = cfg;
+    rill__file_source_columns(cfg, n_columns, n_fields, col);
+    free(c->elems);
+    free(c->n_elems);
+    c->elems = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *c->elems);
+    c->n_elems = rill__xmalloc((size_t)(n_columns ? n_columns : 1) * sizeof *c->n_elems);
+    if (n_fields)
+        memcpy(c->elems, elem, (size_t)n_fields * sizeof *elem);
+    if (n_columns)
+        memcpy(c->n_elems, n_elem, (size_t)n_columns * sizeof *n_elem);
 }
 
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts)
@@ -225,7 +244,10 @@ static void fsrc_cfg_free(void *cfg)
         return;
     free(c->path);
     free(c->leaves);
+    free(c->elems);
+    free(c->n_elems);
     free((char *)c->dopts.null_literal);
+    free((char *)c->dopts.array_delim);
     free((bool *)c->dopts.given);
     for (int i = 0; i < c->n_part; i++)
         free(c->part_key[i]);
@@ -527,8 +549,13 @@ static int open_split(fsrc *s)
         split_partitions(s, file);
     rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
     rill__decoder_set_opts(&s->dec, &s->cfg->dopts);
-    if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV)
-        rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
+    if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV) {
+        if (s->cfg->elems)
+            rill__decoder_layout(&s->dec, s->cfg->n_columns, s->cfg->leaves, s->cfg->elems,
+                                 s->cfg->n_elems);
+        else
+            rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
+    }
     s->dec_open = true;
     return 0;
 }

@@ -105,12 +105,49 @@ void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts)
     RILL_ASSERT(d->delim != d->opts.quote);
 }
 
+void rill__decoder_layout(rill__decoder *d, int n_cols, const int *col, const int *elem,
+                          const int *n_elem)
+{
+    int n_fields = d->schema->n_fields;
+    free(d->col_field);
+    free(d->col_nelem);
+    free(d->col_elem0);
+    free(d->elem_field);
+    d->n_cols = n_cols;
+    size_t nc = (size_t)(n_cols ? n_cols : 1);
+    d->col_field = rill__xmalloc(nc * sizeof *d->col_field);
+    d->col_nelem = rill__xcalloc(nc, sizeof *d->col_nelem);
+    d->col_elem0 = rill__xcalloc(nc, sizeof *d->col_elem0);
+    int total = 0;
+    for (int c = 0; c < n_cols; c++) {
+        d->col_field[c] = -1;
+        d->col_nelem[c] = n_elem[c];
+        d->col_elem0[c] = total;
+        total += n_elem[c];
+    }
+    d->elem_field = rill__xmalloc((size_t)(total ? total : 1) * sizeof *d->elem_field);
+    for (int k = 0; k < total; k++)
+        d->elem_field[k] = -1;
+    for (int f = 0; f < n_fields; f++) {
+        if (col[f] < 0)
+            continue;
+        if (elem[f] >= 0)
+            d->elem_field[d->col_elem0[col[f]] + elem[f]] = f;
+        else
+            d->col_field[col[f]] = f;
+    }
+}
+
 void rill__decoder_close(rill__decoder *d)
 {
     if (!d)
         return;
     free(d->col_field);
     d->col_field = NULL;
+    free(d->col_nelem);
+    free(d->col_elem0);
+    free(d->elem_field);
+    d->col_nelem = d->col_elem0 = d->elem_field = NULL;
     rill__buf_free(&d->scratch);
     if (d->impl)
         rill__json_impl_free(d->impl);
@@ -334,6 +371,38 @@ static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t
     return 0;
 }
 
+/* The values of ROW column c (its text s, n bytes at column `column`) into their fields. */
+static int csv_row_column(rill__decoder *d, rill_row *row, int c, const char *s, size_t n,
+                          long column, rill__parse_err *err)
+{
+    int k = d->col_nelem[c];
+    const int *fields = d->elem_field + d->col_elem0[c];
+    if (n == 0)
+        return 0; /* a NULL row: its fields stay NULL */
+    const char *sep = d->opts.array_delim ? d->opts.array_delim : ";";
+    size_t sl = strlen(sep);
+    const char *p = s, *e = s + n;
+    int j = 0;
+    for (; j < k && p <= e; j++) {
+        const char *q = sl ? memmem(p, (size_t)(e - p), sep, sl) : NULL;
+        const char *end = q ? q : e;
+        int rc;
+        if (fields[j] >= 0 &&
+            (rc = csv_set(d, row, fields[j], p, (size_t)(end - p), false,
+                          column + (long)(p - s), err)))
+            return rc;
+        if (!q) {
+            j++;
+            break;
+        }
+        p = q + sl;
+    }
+    if (j < k && !d->opts.short_rows_null) /* Flink's validateArity */
+        return rill__codec_fail(err, column, fields[j],
+                                "Row length mismatch. %d fields expected but was %d.", k, j);
+    return 0;
+}
+
 static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *row,
                       rill__parse_err *err)
 {
@@ -358,6 +427,11 @@ static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *
             if (err)
                 err->field = f;
             return rc;
+        }
+        if (RILL_UNLIKELY(d->col_nelem != NULL) && d->col_nelem[col - 1] > 0) {
+            if ((rc = csv_row_column(d, row, col - 1, s, n, (long)start + 1, err)))
+                return rc;
+            continue;
         }
         if (f >= 0 && RILL_UNLIKELY(rc = csv_set(d, row, f, s, n, quoted, (long)start + 1, err)))
             return rc;

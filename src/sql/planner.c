@@ -1380,11 +1380,14 @@ static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_s
 }
 
 /*
- * A partitioned filesystem table read (Flink's FileSystemTableSource): its files are under
- * key=value directories and hold the other columns; the partition columns take the values of
- * the path. For CSV, the lines' columns are the table's leaves without the partition keys.
+ * A filesystem table read as Flink's FileSystemTableSource reads one. PARTITIONED BY: its files
+ * are under key=value directories and hold the other columns; the partition columns take the
+ * values of the path. CSV lines: the table's physical columns but the partition keys, a ROW
+ * column (of fields of simple types, as Flink's csv format takes it) one column of its fields'
+ * values; field f of the scan (a leaf of the table, r->leaves[f] when projected) is column
+ * col[f] and, in a ROW column, element elem[f]. 0, or -1 with the error set.
  */
-static void fs_source_partitions(plan_ctx *pc, const rel *r, void *cfg, bool csv)
+static int fs_source_layout(plan_ctx *pc, const rel *r, void *cfg, bool csv)
 {
     const sql_table *t = r->table;
     const rill__sql_create_table *ct = &t->ast->stmt->u.create_table;
@@ -1398,34 +1401,71 @@ static void fs_source_partitions(plan_ctx *pc, const rel *r, void *cfg, bool csv
             if (!strcmp(r->cols[c].name, keys[i]))
                 fields[i] = c;
     }
-    const sql_option *dn = rill__sql_table_option(t, "partition.default-name");
-    rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields, dn ? dn->value : NULL);
-    if (!csv)
-        return;
-    /* the table's leaves (all, or those a projection kept: r->leaves), and which are keys */
-    int n_all = r->leaves ? r->n_leaves : r->n_cols;
-    bool *is_key = rill__arena_alloc(pc->a, (size_t)n_all + 1);
-    memset(is_key, 0, (size_t)n_all + 1);
-    int n_key_leaves = 0;
-    rel_col *all = NULL;
-    int n = 0, cap = 0;
-    for (size_t i = 0; i < t->n_cols; i++)
-        if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL || t->cols[i].kind == RILL_SQL_COL_METADATA)
-            add_leaves(pc, &all, &n, &cap, t->cols[i].name, t->cols[i].type);
-    for (int l = 0; l < n && l < n_all; l++)
-        for (int i = 0; i < n_keys; i++)
-            if (!strcmp(all[l].name, keys[i])) {
-                is_key[l] = true;
-                n_key_leaves++;
-            }
-    int *leaves = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *leaves);
-    for (int f = 0; f < r->n_cols; f++) {
-        int l = r->leaves ? r->leaves[f] : f, col = 0;
-        for (int k = 0; k < l; k++)
-            col += !is_key[k];
-        leaves[f] = is_key[l] ? -1 : col;
+    if (n_keys) {
+        const sql_option *dn = rill__sql_table_option(t, "partition.default-name");
+        rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields,
+                                     dn ? dn->value : NULL);
     }
-    rill__file_source_columns(cfg, n_all - n_key_leaves, r->n_cols, leaves);
+    if (!csv)
+        return 0;
+    /* each leaf of the table: its column and element in the lines */
+    size_t cap = 16;
+    int *lcol = rill__arena_alloc(pc->a, cap * sizeof *lcol);
+    int *lelem = rill__arena_alloc(pc->a, cap * sizeof *lelem);
+    int *n_elem = rill__arena_alloc(pc->a, (t->n_cols + 1) * sizeof *n_elem);
+    int n_leaves = 0, n_columns = 0;
+    bool any_row = false;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        const sql_col *c = &t->cols[i];
+        if (c->kind != RILL_SQL_COL_PHYSICAL && c->kind != RILL_SQL_COL_METADATA)
+            continue;
+        bool key = false;
+        for (int k = 0; k < n_keys; k++)
+            key |= !strcmp(keys[k], c->name);
+        int m = c->type->root == RILL_SQLT_ROW ? c->type->n_fields : 1;
+        for (int j = 0; c->type->root == RILL_SQLT_ROW && j < m; j++)
+            if (rill__sql_is_constructed(c->type->fields[j].type)) {
+                rill__err_set(pc->err, RILL_EINVAL,
+                              "table '%s': Only simple types are supported in the second level "
+                              "nesting of fields '%s' but was: %s (the csv format)",
+                              t->name, c->type->fields[j].name,
+                              rill__sql_type_str(pc->a, c->type->fields[j].type));
+                return -1;
+            }
+        if ((size_t)(n_leaves + m) >= cap) {
+            size_t nc = 2 * cap + (size_t)m;
+            int *a1 = rill__arena_alloc(pc->a, nc * sizeof *a1);
+            int *a2 = rill__arena_alloc(pc->a, nc * sizeof *a2);
+            memcpy(a1, lcol, (size_t)n_leaves * sizeof *a1);
+            memcpy(a2, lelem, (size_t)n_leaves * sizeof *a2);
+            lcol = a1;
+            lelem = a2;
+            cap = nc;
+        }
+        for (int j = 0; j < m; j++) {
+            lcol[n_leaves + j] = key ? -1 : n_columns;
+            lelem[n_leaves + j] = c->type->root == RILL_SQLT_ROW ? j : -1;
+        }
+        n_leaves += m;
+        if (key)
+            continue;
+        any_row |= c->type->root == RILL_SQLT_ROW;
+        n_elem[n_columns++] = c->type->root == RILL_SQLT_ROW ? m : 0;
+    }
+    if (!any_row && !n_keys && !r->leaves)
+        return 0; /* the lines' columns are the fields */
+    int *col = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *col);
+    int *elem = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *elem);
+    for (int f = 0; f < r->n_cols; f++) {
+        int l = r->leaves ? r->leaves[f] : f;
+        col[f] = l < n_leaves ? lcol[l] : -1;
+        elem[f] = l < n_leaves ? lelem[l] : -1;
+    }
+    if (any_row)
+        rill__file_source_layout(cfg, n_columns, r->n_cols, col, elem, n_elem);
+    else
+        rill__file_source_columns(cfg, n_columns, r->n_cols, col);
+    return 0;
 }
 
 static rill_stream *build_source(plan_ctx *pc, rel *r)
@@ -1455,12 +1495,13 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
         if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
             return NULL;
         s = rill_source_file(pc->s->env, path, schema, &fo);
-        if (s && s->node)
+        if (s && s->node) {
             rill__file_source_format(s->node->conn_cfg, &dopts, skip_bad);
-        if (s && s->node && t->ast->stmt->u.create_table.n_partitioned)
-            fs_source_partitions(pc, r, s->node->conn_cfg, fo.format == RILL_FMT_CSV);
-        else if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned */
-            rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
+            if (fs_source_layout(pc, r, s->node->conn_cfg, fo.format == RILL_FMT_CSV)) {
+                rill_schema_free(schema);
+                return NULL;
+            }
+        }
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
         /* fields named as the columns (key.fields names them); metadata columns by their key */
         rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);

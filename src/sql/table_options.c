@@ -133,7 +133,7 @@ int rill__sql_fs_source_format(plan_ctx *pc, const sql_table *t, rill_file_opts 
 {
     static const char *const not_yet[] = {
         "source.monitor-interval", "csv.disable-quote-character", "csv.escape-character",
-        "csv.array-element-delimiter", "json.timestamp-format.standard",
+        "json.timestamp-format.standard",
         "json.decode.json-parser.enabled", NULL};
     memset(dopts, 0, sizeof *dopts);
     *skip_bad = false;
@@ -162,6 +162,13 @@ int rill__sql_fs_source_format(plan_ctx *pc, const sql_table *t, rill_file_opts 
         dopts->quote = quote;
         const sql_option *nl = rill__sql_table_option(t, "csv.null-literal");
         dopts->null_literal = nl ? nl->value : NULL;
+        const sql_option *ad = rill__sql_table_option(t, "csv.array-element-delimiter");
+        if (ad && !*ad->value) {
+            rill__err_set(pc->err, RILL_ECONFIG,
+                          "table '%s': option 'csv.array-element-delimiter' is empty", t->name);
+            return -1;
+        }
+        dopts->array_delim = ad ? ad->value : NULL;
         /* Flink's CSV reader, ignoring parse errors, gives the columns a short line lacks
          * NULL (it checks the arity only when errors are not ignored) */
         dopts->short_rows_null = *skip_bad;
