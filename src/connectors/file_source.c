@@ -302,6 +302,9 @@ static bool partition_dir(const fsrc_cfg *c, int depth, const char *name)
  */
 static int walk(const fsrc_cfg *c, const char *dir, int depth, file_list *out, rill__err *err)
 {
+    if (depth > 64) /* symbolic links that loop */
+        return rill__err_set(err, RILL_ELIMIT, "file source: '%s' is nested more than 64 "
+                             "directories deep (a symbolic link loop?)", dir);
     DIR *d = opendir(dir);
     if (!d)
         return rill__err_set(err, -errno, "file source: cannot open directory '%s': %s", dir,

@@ -536,7 +536,7 @@ static int value_text(jp *j, int f, const char **s_out, size_t *n_out, char *kin
         }
         double d;
         if (rill__parse_f64(start, n, &d) == RILL_ERANGE)
-            d = start[0] == '-' ? -INFINITY : INFINITY;
+            d = start[0] == '-' ? -HUGE_VAL : HUGE_VAL;
         sb->len = 0;
         rill__java_number(sb, d, false);
         *s_out = sb->data;
@@ -639,11 +639,11 @@ static int parse_float_field(jp *j, rill_row *row, int f, const char *start, boo
     double d;
     size_t k = n && (s[0] == '-' || s[0] == '+');
     if (n - k == 3 && !memcmp(s + k, "NaN", 3))
-        d = NAN;
+        d = nan("");
     else if (n - k == 8 && !memcmp(s + k, "Infinity", 8))
-        d = s[0] == '-' ? -INFINITY : INFINITY;
+        d = s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
     else if ((rc = rill__parse_f64(s, n, &d)) == RILL_ERANGE)
-        d = s[0] == '-' ? -INFINITY : INFINITY; /* Java's: out of range is infinite */
+        d = s[0] == '-' ? -HUGE_VAL : HUGE_VAL; /* Java's: out of range is infinite */
     else if (rc)
         return mismatch(j, f, start, rc);
     if (is_float)
