@@ -514,7 +514,9 @@ int rill__fs_parse_options(const char *const *options, const char *const *keys, 
             o->shuffle = !strcasecmp(v, "true");
         } else if (!strcmp(k, "csv.ignore-parse-errors") || !strcmp(k, "csv.allow-comments") ||
                    !strcmp(k, "json.ignore-parse-errors") ||
-                   !strcmp(k, "json.fail-on-missing-field")) {
+                   !strcmp(k, "json.fail-on-missing-field") ||
+                   !strcmp(k, "source.monitor-interval") ||
+                   !strcmp(k, "lookup.join.cache.ttl")) {
             continue; /* options of reading: nothing to the sink, as in Flink */
         } else if (!strncmp(k, "csv.", 4) || !strncmp(k, "json.", 5) ||
                    !strncmp(k, "source.", 7) || !strcmp(k, "sink.parallelism") ||

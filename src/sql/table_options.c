@@ -28,7 +28,7 @@ static const char *const fs_keys[] = {
     "sink.partition-commit.success-file.name", "partition.time-extractor.kind",
     "partition.time-extractor.class", "partition.time-extractor.timestamp-pattern",
     "partition.time-extractor.timestamp-formatter", "auto-compaction", "compaction.file-size",
-    "sink.parallelism", "sink.part-prefix", "source.monitor-interval",
+    "sink.parallelism", "sink.part-prefix", "source.monitor-interval", "lookup.join.cache.ttl",
     "csv.field-delimiter", "csv.quote-character", "csv.disable-quote-character",
     "csv.allow-comments", "csv.ignore-parse-errors", "csv.array-element-delimiter",
     "csv.escape-character", "csv.null-literal", "csv.write-bigdecimal-in-scientific-notation",

@@ -650,6 +650,53 @@ def test_proctime_windows_in_session_zone(tmp):
     expect(n == 1000, "every row counted once", 1000, n, r)
 
 
+def test_ltz_cascade_and_window_join(tmp):
+    """A cascading window aggregation and a window join over windows of the session zone's
+    local time: their rows are those of the local windows (a 6-hour window from local
+    midnight), every row in them. Rows every 10 minutes from 2024-05-01T02:00Z; the expected
+    counts and sums per 6-hour local window are computed here. (Their firing at the instant of
+    the local end shows in latency, not in the rows of a bounded input: this checks the rows.)"""
+    z = zone("America/New_York")
+    t0, rows = 1714528800000, []
+    for i in range(200):
+        rows.append((t0 + i * 600000, "ab"[i % 2], i))
+    inp = os.path.join(tmp, "z.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%d,%s,%d\n" % r for r in rows))
+    script = os.path.join(tmp, "c.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""SET 'table.local-time-zone' = 'America/New_York';
+CREATE TABLE e (ms BIGINT, k STRING, v INT, ts AS TO_TIMESTAMP_LTZ(ms, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE VIEW w AS SELECT k, window_start, window_end, COUNT(*) AS n
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR)) GROUP BY k, window_start, window_end;
+CREATE VIEW w2 AS SELECT k, window_start, window_end, SUM(v) AS s
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR)) GROUP BY k, window_start, window_end;
+SELECT 'C', window_start, window_end, SUM(n) FROM w GROUP BY window_start, window_end;
+SELECT 'J', w.k, w.window_start, w.n, w2.s FROM w JOIN w2 ON w.k = w2.k
+  AND w.window_start = w2.window_start AND w.window_end = w2.window_end;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+    six = 6 * HOUR_MS
+    per, per_k = {}, {}
+    for ms, k, v in rows:
+        x = to_local_ms(ms, z)
+        s = x - x % six
+        per[s] = per.get(s, 0) + 1
+        c = per_k.setdefault((k, s), [0, 0])
+        c[0] += 1
+        c[1] += v
+    want = sorted(["+I[C, %s, %s, %d]" % (ldt_text(s), ldt_text(s + six), n)
+                   for s, n in per.items()] +
+                  ["+I[J, %s, %s, %d, %d]" % (k, ldt_text(s), n, t)
+                   for (k, s), (n, t) in per_k.items()])
+    got = sorted(line for line in r.out.splitlines() if line)
+    expect(got == want, "the cascade's and the window join's rows", want, got, r)
+
+
 if __name__ == "__main__":
     main([test_functions_against_python, test_literals_and_niladic, test_errors_name_the_place,
-          test_ltz_windows_in_session_zone, test_proctime_windows_in_session_zone])
+          test_ltz_windows_in_session_zone, test_proctime_windows_in_session_zone,
+          test_ltz_cascade_and_window_join])
