@@ -780,6 +780,13 @@ typedef struct rill_window_spec {
     int64_t early_every_ms;      /* > 0: also fire early every interval of processing time */
     const rill_output_tag *late; /* rows later than the allowed lateness go here (tag with the
                                     input's schema), as they came in; counted in any case */
+    const char *time_zone;       /* NULL: windows of UTC. A zone name ("America/New_York",
+                                  * "+08:00"): windows of its local time, as Flink SQL's over a
+                                  * TIMESTAMP_LTZ (a 1-day window from local midnight, 23 or 25
+                                  * hours long on DST days); window start and end are local
+                                  * times (ms as if UTC), a window fires when the time passes its
+                                  * local end, emitted rows get the instant of end - 1. Not with
+                                  * early firings. Copied. */
 } rill_window_spec;
 
 /* Built-in incremental aggregates over one field (COUNT counts rows; field may be NULL). NULL
@@ -903,8 +910,9 @@ typedef struct rill_file_opts {
 } rill_file_opts;
 
 /*
- * Reads every row of one file, of the files a glob matches, or of the regular files in a
- * directory (sorted by name; one split each, spread over the subtasks). A CSV header names
+ * Reads every row of one file, of the files a glob matches, or of the regular files under a
+ * directory, recursively, names that start with '.' or '_' skipped, as Flink's file source
+ * (sorted by path; one split each, spread over the subtasks). A CSV header names
  * the columns: they are matched to the schema by name, extra columns are ignored, and a
  * missing NOT NULL field is an error. Malformed records follow the env's "bad-records" policy;
  * the error names the file, line, column and what was expected. Bounded: the stream ends after

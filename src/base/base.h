@@ -260,6 +260,9 @@ static inline bool rill__fault(rill__fault_point point)
  * RILL_ERANGE for integers out of range. */
 int rill__parse_i64(const char *s, size_t n, int64_t *out);
 int rill__parse_f64(const char *s, size_t n, double *out);
+/* Java's Double.toString (is_float: Float.toString of the float d): the shortest digits that
+ * read back, plain for 1e-3 <= |d| < 1e7 (a digit after the point), else d.dddE[-]n. */
+void rill__java_number(rill__buf *out, double d, bool is_float);
 int rill__parse_bool(const char *s, size_t n, bool *out);
 /* A size in bytes: digits, optionally followed by k, m or g (powers of 1024; also kb, mb, gb,
  * any case). 0, or RILL_EPARSE (also for overflow). */

@@ -157,3 +157,72 @@ int rill__parse_duration(const char *s, int64_t *ms)
         }
     return RILL_EPARSE;
 }
+
+void rill__java_number(rill__buf *out, double d, bool is_float)
+{
+    if (d != d) {
+        rill__buf_append(out, "NaN", 3);
+        return;
+    }
+    if (isinf(d)) {
+        const char *s = d > 0 ? "Infinity" : "-Infinity";
+        rill__buf_append(out, s, strlen(s));
+        return;
+    }
+    if (d == 0) {
+        const char *s = signbit(d) ? "-0.0" : "0.0";
+        rill__buf_append(out, s, strlen(s));
+        return;
+    }
+    char e[40];
+    int p = 0;
+    for (; p < 17; p++) { /* shortest round-trip in %.*e */
+        snprintf(e, sizeof e, "%.*e", p, d);
+        if (is_float ? (double)strtof(e, NULL) == d : strtod(e, NULL) == d)
+            break;
+    }
+    /* one digit is enough: Java prints the closest decimal of two digits (which reads back as
+     * well): 4.9E-324 for Double.MIN_VALUE, 1.0E-5 for 1e-5 */
+    if (p == 0)
+        snprintf(e, sizeof e, "%.1e", d);
+    /* e: [-]D[.DDD]e[+-]XX */
+    char digits[24];
+    size_t nd = 0;
+    const char *c = e;
+    bool neg = *c == '-';
+    if (neg)
+        c++;
+    for (; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9')
+            digits[nd++] = *c;
+    int exp10 = atoi(c + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (neg)
+        rill__buf_putc(out, '-');
+    double a = fabs(d);
+    if (a >= 1e-3 && a < 1e7) {
+        if (exp10 >= 0) {
+            for (int i = 0; i <= exp10; i++)
+                rill__buf_putc(out, (size_t)i < nd ? digits[i] : '0');
+            rill__buf_putc(out, '.');
+            if ((size_t)exp10 + 1 >= nd)
+                rill__buf_putc(out, '0');
+            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+                rill__buf_putc(out, digits[i]);
+        } else {
+            rill__buf_append(out, "0.", 2);
+            for (int i = 0; i < -exp10 - 1; i++)
+                rill__buf_putc(out, '0');
+            rill__buf_append(out, digits, nd);
+        }
+        return;
+    }
+    rill__buf_putc(out, digits[0]);
+    rill__buf_putc(out, '.');
+    if (nd == 1)
+        rill__buf_putc(out, '0');
+    else
+        rill__buf_append(out, digits + 1, nd - 1);
+    rill__buf_printf(out, "E%d", exp10);
+}

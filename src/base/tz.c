@@ -446,3 +446,41 @@ int64_t rill__tz_from_local(const rill__tz *z, int64_t local)
         return local - after;
     return local - before; /* a gap: later by its length */
 }
+
+/* ---- windows of local time ------------------------------------------------------------------ */
+
+#define HOUR_MS INT64_C(3600000)
+
+static int64_t floor_div_ms(int64_t a)
+{
+    return a / 1000 - (a % 1000 < 0);
+}
+
+int64_t rill__tz_local_ms(const rill__tz *z, int64_t ms)
+{
+    if (!z || ms == INT64_MIN || ms == INT64_MAX)
+        return ms;
+    int64_t off = (int64_t)rill__tz_offset(z, floor_div_ms(ms)) * 1000, r;
+    return __builtin_add_overflow(ms, off, &r) ? (off > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+int64_t rill__tz_instant_ms(const rill__tz *z, int64_t x)
+{
+    if (!z || x == INT64_MIN || x == INT64_MAX)
+        return x;
+    int64_t secs = floor_div_ms(x);
+    return rill__tz_from_local(z, secs) * 1000 + (x - secs * 1000);
+}
+
+int64_t rill__tz_timer_ms(const rill__tz *z, int64_t x)
+{
+    if (!z || x == INT64_MIN || x == INT64_MAX)
+        return x;
+    int64_t t1 = rill__tz_instant_ms(z, x);
+    int64_t t2 = x > INT64_MAX - HOUR_MS ? t1 + HOUR_MS : rill__tz_instant_ms(z, x + HOUR_MS);
+    if (t1 == t2) /* x is in a gap: the gap's hour */
+        return t1 - (t1 % HOUR_MS + HOUR_MS) % HOUR_MS;
+    if (t2 - t1 > HOUR_MS) /* x is in an overlap: its second occurrence */
+        return t1 + HOUR_MS;
+    return t1;
+}

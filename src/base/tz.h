@@ -25,4 +25,17 @@ int32_t rill__tz_offset(const rill__tz *z, int64_t utc);
  * time is moved later by the gap's length; in an overlap the earlier offset is taken. */
 int64_t rill__tz_from_local(const rill__tz *z, int64_t local);
 
+/*
+ * Windows of local time (Flink's TimeWindowUtil), in ms; z NULL is UTC (each is the identity),
+ * and INT64_MIN / INT64_MAX pass through. A local time is the wall-clock time in z counted in
+ * ms since 1970-01-01T00:00 as if it were UTC.
+ */
+/* toUtcTimestampMills: the local time of instant ms. */
+int64_t rill__tz_local_ms(const rill__tz *z, int64_t ms);
+/* toEpochMills: the instant of local time x (rill__tz_from_local). */
+int64_t rill__tz_instant_ms(const rill__tz *z, int64_t x);
+/* toEpochMillsForTimer: the instant a timer for local time x fires at: a time in a DST gap at
+ * the gap's hour, one in an overlap at its second occurrence (non-decreasing in x). */
+int64_t rill__tz_timer_ms(const rill__tz *z, int64_t x);
+
 #endif /* RILL_TZ_H */

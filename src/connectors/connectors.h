@@ -141,6 +141,21 @@ void *rill__file_source_cfg(const char *path, const rill_file_opts *opts);
 /* A projection of a CSV file source without a header (cfg: its node's): the lines have
  * n_columns columns, field i is column leaves[i]; the others are not converted. */
 void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves);
+/* The CSV layout of a file source without a header whose lines have ROW columns (Flink's csv
+ * format: a ROW's values in one column, separated by the array element delimiter): field i is
+ * column col[i] (-1: none, as a partition column), element elem[i] of it when >= 0; column c
+ * has n_elem[c] elements (0: a plain column). Copied. */
+void rill__file_source_layout(void *cfg, int n_columns, int n_fields, const int *col,
+                              const int *elem, const int *n_elem);
+/* The file source's format options (Flink's csv.* and json.*: copied), and whether a record
+ * that does not parse is skipped (csv/json.ignore-parse-errors: counted, not an error). */
+void rill__file_source_format(void *cfg, const rill__decode_opts *opts, bool skip_bad);
+/* A partitioned directory (PARTITIONED BY): the files are read under key=value directories,
+ * one level per key, and field fields[i] (-1: none; of n_fields) takes key i's value from the
+ * path (unescaped, typed as a CSV field of its type; default_name is NULL), the lines holding
+ * the other fields. */
+void rill__file_source_partitions(void *cfg, int n_fields, int n_keys, const char *const *keys,
+                                  const int *fields, const char *default_name);
 /* Flink's datagen source (docs/sql.md): options are NULL-terminated key, value pairs with
  * Flink's names ("rows-per-second", "number-of-rows", "fields.<field>.kind", ...); they are
  * checked against the schema (its field names are the option's <field>) by validate. table

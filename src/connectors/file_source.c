@@ -2,6 +2,7 @@
  * file_source.c - connectors layer: the file source (CSV or JSON lines) over one file, a glob or
  * a directory, one split per file; malformed records fail the job or go to a dead-letter file.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -157,7 +158,51 @@ typedef struct fsrc_cfg {
     rill__fmt fmt;
     int n_columns; /* CSV without a header, projected: the lines' columns (0: the fields) */
     int *leaves;   /* the column of each field */
+    int *elems;    /* or NULL; with ROW columns: each field's element (-1: a plain column) */
+    int *n_elems;  /* each column's elements (0: a plain column) */
+    rill__decode_opts dopts; /* null_literal and given owned */
+    bool skip_bad;           /* ignore-parse-errors: a bad record is skipped */
+    /* PARTITIONED BY: the files are under key1=v1/key2=v2/ directories, and field part_field[i]
+     * (or -1: not read) takes the value of key i from the path */
+    int n_part;
+    char **part_key;
+    int *part_field;
+    char *default_name; /* the value that is NULL */
 } fsrc_cfg;
+
+void rill__file_source_partitions(void *cfg, int n_fields, int n_keys, const char *const *keys,
+                                  const int *fields, const char *default_name)
+{
+    fsrc_cfg *c = cfg;
+    bool *given = rill__xcalloc((size_t)n_fields + 1, sizeof *given);
+    for (int i = 0; i < n_keys; i++)
+        if (fields[i] >= 0 && fields[i] < n_fields)
+            given[fields[i]] = true;
+    free((bool *)c->dopts.given);
+    c->dopts.given = given;
+    c->n_part = n_keys;
+    c->part_key = rill__xcalloc((size_t)n_keys + 1, sizeof *c->part_key);
+    c->part_field = rill__xcalloc((size_t)n_keys + 1, sizeof *c->part_field);
+    for (int i = 0; i < n_keys; i++) {
+        c->part_key[i] = rill__xstrdup(keys[i]);
+        c->part_field[i] = fields[i];
+    }
+    free(c->default_name);
+    c->default_name = rill__xstrdup(default_name ? default_name : "__DEFAULT_PARTITION__");
+}
+
+void rill__file_source_format(void *cfg, const rill__decode_opts *opts, bool skip_bad)
+{
+    fsrc_cfg *c = cfg;
+    free((char *)c->dopts.null_literal);
+    free((char *)c->dopts.array_delim);
+    const bool *given = c->dopts.given; /* the partitions' */
+    c->dopts = *opts;
+    c->dopts.null_literal = opts->null_literal ? rill__xstrdup(opts->null_literal) : NULL;
+    c->dopts.array_delim = opts->array_delim ? rill__xstrdup(opts->array_delim) : NULL;
+    c->dopts.given = given;
+    c->skip_bad = skip_bad;
+}
 
 void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int *leaves)
 {
@@ -167,6 +212,21 @@ void rill__file_source_columns(void *cfg, int n_columns, int n_fields, const int
     c->leaves = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *c->leaves);
     if (n_fields)
         memcpy(c->leaves, leaves, (size_t)n_fields * sizeof *leaves);
+}
+
+void rill__file_source_layout(void *cfg, int n_columns, int n_fields, const int *col,
+                              const int *elem, const int *n_elem)
+{
+    fsrc_cfg *c = cfg;
+    rill__file_source_columns(cfg, n_columns, n_fields, col);
+    free(c->elems);
+    free(c->n_elems);
+    c->elems = rill__xmalloc((size_t)(n_fields ? n_fields : 1) * sizeof *c->elems);
+    c->n_elems = rill__xmalloc((size_t)(n_columns ? n_columns : 1) * sizeof *c->n_elems);
+    if (n_fields)
+        memcpy(c->elems, elem, (size_t)n_fields * sizeof *elem);
+    if (n_columns)
+        memcpy(c->n_elems, n_elem, (size_t)n_columns * sizeof *n_elem);
 }
 
 void *rill__file_source_cfg(const char *path, const rill_file_opts *opts)
@@ -184,6 +244,16 @@ static void fsrc_cfg_free(void *cfg)
         return;
     free(c->path);
     free(c->leaves);
+    free(c->elems);
+    free(c->n_elems);
+    free((char *)c->dopts.null_literal);
+    free((char *)c->dopts.array_delim);
+    free((bool *)c->dopts.given);
+    for (int i = 0; i < c->n_part; i++)
+        free(c->part_key[i]);
+    free(c->part_key);
+    free(c->part_field);
+    free(c->default_name);
     free(c);
 }
 
@@ -205,10 +275,74 @@ static bool is_regular(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The splits of path, sorted: the file itself, the regular non-hidden files of a directory,
- * or the regular files a glob matches. 0, or an error naming the path in err. */
-static int list_files(const char *path, char ***files_out, int *n_out, rill__err *err)
+typedef struct file_list {
+    char **v;
+    size_t n, cap;
+} file_list;
+
+/* Hidden, as Flink's DefaultFileFilter and partition listing take it: a name that starts with
+ * '.' or '_' (in-progress part files, _SUCCESS). */
+static bool hidden(const char *name)
 {
+    return name[0] == '.' || name[0] == '_';
+}
+
+/* Whether the directory name is "key=..." for partition key number depth. */
+static bool partition_dir(const fsrc_cfg *c, int depth, const char *name)
+{
+    size_t n = strlen(c->part_key[depth]);
+    return !strncmp(name, c->part_key[depth], n) && name[n] == '=';
+}
+
+/*
+ * The regular files under dir, recursively (Flink's FileSystemTableSource reads directories
+ * so, skipping hidden names), into out. With partition keys, the directories at depth < n_part
+ * must be key=value ones of the key at that depth (others are skipped, as Flink lists only
+ * partitions), and files above the partitions' depth are not read.
+ */
+static int walk(const fsrc_cfg *c, const char *dir, int depth, file_list *out, rill__err *err)
+{
+    if (depth > 64) /* symbolic links that loop */
+        return rill__err_set(err, RILL_ELIMIT, "file source: '%s' is nested more than 64 "
+                             "directories deep (a symbolic link loop?)", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return rill__err_set(err, -errno, "file source: cannot open directory '%s': %s", dir,
+                             strerror(errno));
+    size_t dlen = strlen(dir);
+    bool slash = dlen > 0 && dir[dlen - 1] == '/';
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (hidden(de->d_name))
+            continue;
+        char *full = rill__xasprintf("%s%s%s", dir, slash ? "" : "/", de->d_name);
+        struct stat st;
+        if (stat(full, &st) != 0) {
+            free(full);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (depth >= c->n_part || partition_dir(c, depth, de->d_name))
+                rc = walk(c, full, depth + 1, out, err);
+            free(full);
+        } else if (S_ISREG(st.st_mode) && depth >= c->n_part) {
+            rill__grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
+            out->v[out->n++] = full;
+        } else {
+            free(full);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The splits of c's path, sorted: the file itself, the regular non-hidden files under a
+ * directory (recursively; with partition keys, those in partition directories), or the regular
+ * files a glob matches. 0, or an error naming the path in err. */
+static int list_files(const fsrc_cfg *c, char ***files_out, int *n_out, rill__err *err)
+{
+    const char *path = c->path;
     *files_out = NULL;
     *n_out = 0;
     char **files = NULL;
@@ -224,29 +358,16 @@ static int list_files(const char *path, char ***files_out, int *n_out, rill__err
             *n_out = 1;
             return 0;
         }
-        DIR *d = opendir(path);
-        if (!d)
-            return rill__err_set(err, -errno, "file source: cannot open directory '%s': %s",
-                                 path, strerror(errno));
-        struct dirent *de;
-        size_t plen = strlen(path);
-        bool slash = plen > 0 && path[plen - 1] == '/';
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            char *full = rill__xasprintf("%s%s%s", path, slash ? "" : "/", de->d_name);
-            if (!is_regular(full)) {
-                free(full);
-                continue;
-            }
-            rill__grow((void **)&files, &cap, n + 1, sizeof *files);
-            files[n++] = full;
+        file_list fl = {0};
+        int rc = walk(c, path, 0, &fl, err);
+        if (rc) {
+            free_list(fl.v, (int)fl.n);
+            return rc;
         }
-        closedir(d);
-        if (n > 1)
-            qsort(files, n, sizeof *files, cmp_str);
-        *files_out = files;
-        *n_out = (int)n;
+        if (fl.n > 1)
+            qsort(fl.v, fl.n, sizeof *fl.v, cmp_str);
+        *files_out = fl.v;
+        *n_out = (int)fl.n;
         return 0;
     }
     int e = errno;
@@ -289,7 +410,7 @@ static int fsrc_validate(const void *cfg, const rill_schema *schema, rill__err *
         return rc;
     char **files;
     int n;
-    rc = list_files(c->path, &files, &n, err);
+    rc = list_files(c, &files, &n, err);
     if (rc)
         return rc;
     free_list(files, n);
@@ -328,7 +449,76 @@ typedef struct fsrc {
     bool need_header;
     bool dec_open;
     rill__decoder dec;
+    rill__buf pvals; /* the open split's partition values, unescaped, each NUL-terminated */
+    size_t *pval_off; /* by partition key: its value's offset in pvals; (size_t)-1: NULL */
 } fsrc;
+
+/* Flink's unescapePathName: %XX (two hex digits) is that byte. */
+static void unescape_into(rill__buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        char hex[3] = {0};
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            hex[0] = s[i + 1];
+            hex[1] = s[i + 2];
+            v = (unsigned)strtoul(hex, NULL, 16);
+            rill__buf_putc(b, (char)v);
+            i += 2;
+        } else {
+            rill__buf_putc(b, s[i]);
+        }
+    }
+}
+
+/* The partition values of file (under the source's path): key=value directories, in order. */
+static void split_partitions(fsrc *s, const char *file)
+{
+    const fsrc_cfg *c = s->cfg;
+    s->pvals.len = 0;
+    size_t plen = strlen(c->path);
+    const char *p = file + (strncmp(file, c->path, plen) ? 0 : plen);
+    for (int i = 0; i < c->n_part; i++) {
+        while (*p == '/')
+            p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        s->pval_off[i] = (size_t)-1;
+        if (eq) {
+            size_t off = s->pvals.len;
+            unescape_into(&s->pvals, eq + 1, n - (size_t)(eq + 1 - p));
+            rill__buf_putc(&s->pvals, '\0');
+            if (strcmp((const char *)s->pvals.data + off, c->default_name))
+                s->pval_off[i] = off;
+        }
+        p += n;
+    }
+}
+
+/* Fills the partition columns of the row the decoder just added, from the split's path. */
+static int fill_partitions(fsrc *s, rill_batch *b)
+{
+    const fsrc_cfg *c = s->cfg;
+    for (int i = 0; i < c->n_part; i++) {
+        int f = c->part_field[i];
+        if (f < 0)
+            continue;
+        const char *v = s->pval_off[i] == (size_t)-1 ? NULL
+                                                      : (const char *)s->pvals.data + s->pval_off[i];
+        rill__parse_err pe;
+        memset(&pe, 0, sizeof pe);
+        int rc = v ? rill__decode_field_text(&s->dec, b, f, v, strlen(v), &pe)
+                   : rill__decode_field_text(&s->dec, b, f, "", 0, &pe);
+        if (rc) {
+            rill__batch_pop(b);
+            return rill__err_set(s->err, rc, "%s: partition %s=%s: %s", s->file, c->part_key[i],
+                                 v ? v : c->default_name, pe.what);
+        }
+    }
+    return 0;
+}
 
 static void close_split(fsrc *s)
 {
@@ -358,9 +548,17 @@ static int open_split(fsrc *s)
     s->csv_quotes = s->cfg->fmt.format == RILL_FMT_CSV;
     s->offset = 0;
     s->need_header = s->cfg->fmt.format == RILL_FMT_CSV && !s->cfg->fmt.no_header;
+    if (s->cfg->n_part)
+        split_partitions(s, file);
     rill__decoder_init(&s->dec, s->schema, s->cfg->fmt.format, s->cfg->fmt.delim);
-    if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV)
-        rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
+    rill__decoder_set_opts(&s->dec, &s->cfg->dopts);
+    if (s->cfg->leaves && !s->need_header && s->cfg->fmt.format == RILL_FMT_CSV) {
+        if (s->cfg->elems)
+            rill__decoder_layout(&s->dec, s->cfg->n_columns, s->cfg->leaves, s->cfg->elems,
+                                 s->cfg->n_elems);
+        else
+            rill__decoder_columns(&s->dec, s->cfg->n_columns, s->cfg->leaves);
+    }
     s->dec_open = true;
     return 0;
 }
@@ -371,15 +569,17 @@ static int open_split(fsrc *s)
 static void scan_quotes(fsrc *s, size_t from, size_t to)
 {
     const char *p = s->buf + from, *e = s->buf + to;
-    if (!s->quote_odd && !memchr(p, '"', (size_t)(e - p)))
+    if (!s->quote_odd && !memchr(p, s->cfg->dopts.quote ? s->cfg->dopts.quote : '"',
+                                 (size_t)(e - p)))
         return; /* the common case: no quote, no state to run */
     char delim = s->cfg->fmt.delim ? s->cfg->fmt.delim : ',';
+    char quote = s->cfg->dopts.quote ? s->cfg->dopts.quote : '"';
     bool in_q = s->quote_odd, field_start = !in_q && from == s->pos;
     for (; p < e; p++) {
         char c = *p;
         if (in_q) {
-            if (c == '"') {
-                if (p + 1 < e && p[1] == '"')
+            if (c == quote) {
+                if (p + 1 < e && p[1] == quote)
                     p++;
                 else
                     in_q = false;
@@ -387,7 +587,7 @@ static void scan_quotes(fsrc *s, size_t from, size_t to)
         } else if (c == delim) {
             field_start = true;
             continue;
-        } else if (c == '"' && field_start) {
+        } else if (c == quote && field_start) {
             in_q = true;
         }
         field_start = false;
@@ -473,8 +673,8 @@ static int next_line(fsrc *s, const char **line, size_t *len)
 
 static bool blank(const fsrc *s, const char *line, size_t len)
 {
-    if (s->cfg->fmt.format != RILL_FMT_JSON)
-        return len == 0;
+    if (s->cfg->fmt.format != RILL_FMT_JSON) /* csv.allow-comments: a '#' line is none too */
+        return len == 0 || (s->cfg->dopts.allow_comments && line[0] == '#');
     for (size_t i = 0; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t')
             return false;
@@ -498,11 +698,11 @@ static int handle_line(fsrc *s, const char *line, size_t len, rill_batch *b)
     }
     int rc = rill__decode_line(&s->dec, line, len, b, &pe);
     if (RILL_LIKELY(rc == 0))
-        return 0;
+        return s->cfg->n_part ? fill_partitions(s, b) : 0;
     if (rc != RILL_EPARSE)
         return rill__err_set(s->err, rc, "%s:%ld: %s", s->file, s->line_no, rill_strerror(rc));
     long col = pe.column > 0 ? pe.column : 1;
-    if (s->bad.policy == RILL_BAD_FAIL)
+    if (s->bad.policy == RILL_BAD_FAIL && !s->cfg->skip_bad)
         return rill__err_set(s->err, RILL_EPARSE, "%s:%ld:%ld: %s", s->file, s->line_no, col,
                              pe.what);
     char at[RILL_ERRMSG_MAX];
@@ -525,7 +725,7 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
         return rc;
     char **files;
     int n;
-    rc = list_files(c->path, &files, &n, init->err);
+    rc = list_files(c, &files, &n, init->err);
     if (rc)
         return rc;
     fsrc *s = rill__xcalloc(1, sizeof *s);
@@ -550,6 +750,7 @@ static int fsrc_create(const void *cfg, const rill_schema *schema, const rill__c
     free(files);
     s->cap = READ_CHUNK;
     s->buf = rill__xmalloc(s->cap);
+    s->pval_off = rill__xcalloc((size_t)c->n_part + 1, sizeof *s->pval_off);
     *out = &s->base;
     return 0;
 }
@@ -835,7 +1036,7 @@ static int fsrc_seek_rescaled(rill__source *src, const rill__source_pos *pos, in
      * every split they had is read */
     char **all;
     int n_all;
-    int rc = list_files(s->cfg->path, &all, &n_all, s->err);
+    int rc = list_files(s->cfg, &all, &n_all, s->err);
     if (rc)
         return rc;
     split_states st = {0};
@@ -873,6 +1074,8 @@ static void fsrc_destroy(rill__source *src)
     free(s->start_line);
     free(s->buf);
     free(s->uid);
+    rill__buf_free(&s->pvals);
+    free(s->pval_off);
     rill_schema_free(s->schema);
     free(s);
 }

@@ -512,9 +512,23 @@ int rill__fs_parse_options(const char *const *options, const char *const *keys, 
             if (strcasecmp(v, "true") && strcasecmp(v, "false"))
                 FS_BAD("option '%s': '%s' is not a boolean", k, v);
             o->shuffle = !strcasecmp(v, "true");
+        } else if (!strcmp(k, "csv.ignore-parse-errors") || !strcmp(k, "csv.allow-comments") ||
+                   !strcmp(k, "json.ignore-parse-errors") ||
+                   !strcmp(k, "json.fail-on-missing-field") ||
+                   !strcmp(k, "source.monitor-interval") ||
+                   !strcmp(k, "lookup.join.cache.ttl")) {
+            continue; /* options of reading: nothing to the sink, as in Flink */
+        } else if (!strncmp(k, "csv.", 4) || !strncmp(k, "json.", 5) ||
+                   !strncmp(k, "source.", 7) || !strcmp(k, "sink.parallelism") ||
+                   !strcmp(k, "auto-compaction") || !strcmp(k, "compaction.file-size") ||
+                   !strcmp(k, "sink.partition-commit.policy.class") ||
+                   !strcmp(k, "partition.time-extractor.class")) {
+            FS_BAD("option '%s' is not supported by the filesystem sink yet (docs/sql.md lists "
+                   "its options)",
+                   k);
         } else {
-            FS_BAD("option '%s' is not supported (docs/sql.md lists the filesystem sink's "
-                   "options)",
+            FS_BAD("Unsupported options found for 'filesystem': %s (docs/sql.md lists the "
+                   "filesystem sink's options)",
                    k);
         }
     }

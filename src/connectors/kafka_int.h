@@ -54,6 +54,7 @@ typedef enum kafka_meta {
     KMETA_KEY,
     KMETA_HEADERS,    /* every header, as a JSON object of strings (a name twice: its last) */
     KMETA_HEADER,     /* one header's value, by name */
+    KMETA_LEADER_EPOCH, /* NULL: this librdkafka does not report a message's leader epoch */
 } kafka_meta;
 
 typedef struct kafka_meta_col {

@@ -175,6 +175,8 @@ static int parse_meta(rill__kafka_cfg *c, const char *who, const char *key, cons
     kafka_meta_col m = {.column = rill__xstrdup(key + 9), .field = -1, .what = KMETA_HEADER};
     if (!strncmp(v, "header.", 7) && v[7]) {
         m.header = rill__xstrdup(v + 7);
+    } else if (!strcmp(v, "leader-epoch")) {
+        m.what = KMETA_LEADER_EPOCH;
     } else {
         int i = 0;
         while (i < (int)(sizeof names / sizeof *names) && strcmp(names[i], v))
@@ -182,7 +184,7 @@ static int parse_meta(rill__kafka_cfg *c, const char *who, const char *key, cons
         if (i == (int)(sizeof names / sizeof *names)) {
             free(m.column);
             return bad(err, who, key, "unknown metadata '%s' (topic, partition, offset, "
-                       "timestamp, timestamp-type, key, headers, header.NAME)", v);
+                       "timestamp, timestamp-type, leader-epoch, key, headers, header.NAME)", v);
         }
         m.what = (kafka_meta)i;
     }
@@ -466,6 +468,9 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
         rill_type t = rill_schema_field_type(schema, f), want;
         switch (c->meta[i].what) {
         case KMETA_PARTITION:
+        case KMETA_LEADER_EPOCH: /* Flink's INT, or BIGINT */
+            want = t == RILL_T_INT32 ? RILL_T_INT32 : RILL_T_INT64;
+            break;
         case KMETA_OFFSET: want = RILL_T_INT64; break;
         case KMETA_TIMESTAMP: want = t == RILL_T_INT64 ? RILL_T_INT64 : RILL_T_TIMESTAMP; break;
         default: want = RILL_T_STRING; break;
@@ -483,7 +488,10 @@ int rill__kafka_cfg_bind(rill__kafka_cfg *c, const rill_schema *schema, bool sin
             return rill__err_set(err, RILL_ECONFIG, "%s: metadata column '%s' must be %s, not %s",
                                  who, name,
                                  want == RILL_T_TIMESTAMP ? "TIMESTAMP(3) or TIMESTAMP_LTZ(3)"
-                                                          : rill_type_name(want),
+                                 : c->meta[i].what == KMETA_PARTITION ||
+                                         c->meta[i].what == KMETA_LEADER_EPOCH
+                                     ? "INT32 or INT64"
+                                     : rill_type_name(want),
                                  tn);
         }
         c->meta[i].field = f;

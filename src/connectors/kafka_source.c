@@ -814,6 +814,7 @@ static int fill_meta(ksrc *s, rill_row *row, const rd_kafka_message_t *m, const 
         case KMETA_TOPIC: rc = rill_row_set_str(row, mc->field, p->topic, strlen(p->topic)); break;
         case KMETA_PARTITION: rill_row_set_i64(row, mc->field, p->partition); break;
         case KMETA_OFFSET: rill_row_set_i64(row, mc->field, m->offset); break;
+        case KMETA_LEADER_EPOCH: rill_row_set_null(row, mc->field); break;
         case KMETA_TIMESTAMP:
             ts = rd_kafka_message_timestamp(m, &tt);
             if (tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)

@@ -72,6 +72,7 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
     d->schema = schema;
     d->format = format ? format : RILL_FMT_CSV;
     d->delim = delim ? delim : ',';
+    d->opts.quote = '"';
     /* a quote or line break as the delimiter cannot be told apart: the caller checks options */
     RILL_ASSERT(d->delim != '"' && d->delim != '\n' && d->delim != '\r');
     if (d->format == RILL_FMT_JSON) {
@@ -92,7 +93,49 @@ void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves)
     for (int i = 0; i < n_cols; i++)
         d->col_field[i] = -1;
     for (int i = 0; i < d->schema->n_fields; i++)
-        d->col_field[leaves[i]] = i;
+        if (leaves[i] >= 0)
+            d->col_field[leaves[i]] = i;
+}
+
+void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts)
+{
+    d->opts = *opts;
+    if (!d->opts.quote)
+        d->opts.quote = '"';
+    RILL_ASSERT(d->delim != d->opts.quote);
+}
+
+void rill__decoder_layout(rill__decoder *d, int n_cols, const int *col, const int *elem,
+                          const int *n_elem)
+{
+    int n_fields = d->schema->n_fields;
+    free(d->col_field);
+    free(d->col_nelem);
+    free(d->col_elem0);
+    free(d->elem_field);
+    d->n_cols = n_cols;
+    size_t nc = (size_t)(n_cols ? n_cols : 1);
+    d->col_field = rill__xmalloc(nc * sizeof *d->col_field);
+    d->col_nelem = rill__xcalloc(nc, sizeof *d->col_nelem);
+    d->col_elem0 = rill__xcalloc(nc, sizeof *d->col_elem0);
+    int total = 0;
+    for (int c = 0; c < n_cols; c++) {
+        d->col_field[c] = -1;
+        d->col_nelem[c] = n_elem[c];
+        d->col_elem0[c] = total;
+        total += n_elem[c];
+    }
+    d->elem_field = rill__xmalloc((size_t)(total ? total : 1) * sizeof *d->elem_field);
+    for (int k = 0; k < total; k++)
+        d->elem_field[k] = -1;
+    for (int f = 0; f < n_fields; f++) {
+        if (col[f] < 0)
+            continue;
+        if (elem[f] >= 0)
+            d->elem_field[d->col_elem0[col[f]] + elem[f]] = f;
+        else
+            d->col_field[col[f]] = f;
+    }
 }
 
 void rill__decoder_close(rill__decoder *d)
@@ -101,6 +144,10 @@ void rill__decoder_close(rill__decoder *d)
         return;
     free(d->col_field);
     d->col_field = NULL;
+    free(d->col_nelem);
+    free(d->col_elem0);
+    free(d->elem_field);
+    d->col_nelem = d->col_elem0 = d->elem_field = NULL;
     rill__buf_free(&d->scratch);
     if (d->impl)
         rill__json_impl_free(d->impl);
@@ -138,8 +185,8 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
                      size_t *n, bool *quoted, bool *more, rill__parse_err *err)
 {
     size_t p = *pos;
-    char delim = d->delim;
-    if (p < len && line[p] == '"') {
+    char delim = d->delim, quote = d->opts.quote;
+    if (p < len && line[p] == quote) {
         size_t start = p + 1, q = start, n_esc = 0;
         for (;;) {
             if (q >= len)
@@ -148,8 +195,8 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
                                         "column %ld, got end of line",
                                         (long)p + 1);
             char c = line[q];
-            if (c == '"') {
-                if (q + 1 < len && line[q + 1] == '"') {
+            if (c == quote) {
+                if (q + 1 < len && line[q + 1] == quote) {
                     n_esc++;
                     q += 2;
                     continue;
@@ -175,7 +222,7 @@ static int csv_field(rill__decoder *d, const char *line, size_t len, size_t *pos
             rill__buf_reserve(sb, q - start);
             for (size_t i = start; i < q; i++) {
                 sb->data[sb->len++] = line[i];
-                if (line[i] == '"')
+                if (line[i] == quote)
                     i++;
             }
             *s = sb->data;
@@ -231,6 +278,9 @@ static int csv_set(rill__decoder *d, rill_row *row, int f, const char *s, size_t
                    long column, rill__parse_err *err)
 {
     const rill__field *fd = &d->schema->fields[f];
+    const char *nl = d->opts.null_literal;
+    if (RILL_UNLIKELY(nl != NULL) && strlen(nl) == n && !memcmp(nl, s, n))
+        goto empty;
     if (fd->type == RILL_T_STRING) {
         if (n == 0 && !quoted)
             goto empty;
@@ -292,6 +342,18 @@ empty:
     return csv_bad_value(fd, f, NULL, 0, column, 0, err);
 }
 
+int rill__decode_field_text(rill__decoder *d, rill_batch *b, int f, const char *s, size_t n,
+                            rill__parse_err *err)
+{
+    RILL_ASSERT(b->n_rows > 0);
+    rill_row row = rill__batch_row(b, b->n_rows - 1);
+    const char *nl = d->opts.null_literal;
+    d->opts.null_literal = NULL; /* the text is no field of the line */
+    int rc = csv_set(d, &row, f, s, n, false, 1, err);
+    d->opts.null_literal = nl;
+    return rc;
+}
+
 /* Counts the columns from *pos on, for the "too many columns" message. */
 static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t pos, int *count,
                           rill__parse_err *err)
@@ -306,6 +368,38 @@ static int csv_count_rest(rill__decoder *d, const char *line, size_t len, size_t
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/* The values of ROW column c (its text s, n bytes at column `column`) into their fields. */
+static int csv_row_column(rill__decoder *d, rill_row *row, int c, const char *s, size_t n,
+                          long column, rill__parse_err *err)
+{
+    int k = d->col_nelem[c];
+    const int *fields = d->elem_field + d->col_elem0[c];
+    if (n == 0)
+        return 0; /* a NULL row: its fields stay NULL */
+    const char *sep = d->opts.array_delim ? d->opts.array_delim : ";";
+    size_t sl = strlen(sep);
+    const char *p = s, *e = s + n;
+    int j = 0;
+    for (; j < k && p <= e; j++) {
+        const char *q = sl ? memmem(p, (size_t)(e - p), sep, sl) : NULL;
+        const char *end = q ? q : e;
+        int rc;
+        if (fields[j] >= 0 &&
+            (rc = csv_set(d, row, fields[j], p, (size_t)(end - p), false,
+                          column + (long)(p - s), err)))
+            return rc;
+        if (!q) {
+            j++;
+            break;
+        }
+        p = q + sl;
+    }
+    if (j < k && !d->opts.short_rows_null) /* Flink's validateArity */
+        return rill__codec_fail(err, column, fields[j],
+                                "Row length mismatch. %d fields expected but was %d.", k, j);
     return 0;
 }
 
@@ -334,8 +428,22 @@ static int csv_decode(rill__decoder *d, const char *line, size_t len, rill_row *
                 err->field = f;
             return rc;
         }
+        if (RILL_UNLIKELY(d->col_nelem != NULL) && d->col_nelem[col - 1] > 0) {
+            if ((rc = csv_row_column(d, row, col - 1, s, n, (long)start + 1, err)))
+                return rc;
+            continue;
+        }
         if (f >= 0 && RILL_UNLIKELY(rc = csv_set(d, row, f, s, n, quoted, (long)start + 1, err)))
             return rc;
+    }
+    if (RILL_UNLIKELY(col < d->n_cols) && d->opts.short_rows_null) {
+        for (; col < d->n_cols; col++) { /* the missing columns are NULL (Flink's, when it
+                                          * ignores parse errors) */
+            int f = d->col_field[col];
+            if (f >= 0 && !d->schema->fields[f].nullable)
+                return csv_bad_value(&d->schema->fields[f], f, NULL, 0, (long)len + 1, 0, err);
+        }
+        return 0;
     }
     if (RILL_UNLIKELY(col < d->n_cols))
         return rill__codec_fail(err, (long)len + 1, d->col_field[col],

@@ -263,12 +263,30 @@ typedef struct rill__parse_err {
  * "2024-05-01 12:00:00", UTC unless an offset is given); empty CSV fields and JSON null are
  * NULL (an error for NOT NULL fields).
  */
+/* Options of Flink's csv and json formats the decoder applies (all zero: rill's defaults). */
+typedef struct rill__decode_opts {
+    char quote;               /* CSV: the quote character ('"' when 0) */
+    bool allow_comments;      /* CSV: a line that starts with '#' is no row */
+    const char *null_literal; /* CSV: a field of this text is NULL (borrowed; NULL: none) */
+    bool short_rows_null;     /* CSV: a line with too few columns gives NULL for the rest */
+    bool fail_on_missing;     /* JSON: a key the object lacks is an error (else NULL) */
+    const char *array_delim;  /* CSV: between the values of a ROW column (";" when NULL) */
+    const bool *given;        /* per field (or NULL): filled by the caller, not read from the
+                               * line (a partition column): JSON takes its key for an unknown
+                               * one and never misses it (borrowed) */
+} rill__decode_opts;
+
 typedef struct rill__decoder {
     const rill_schema *schema;
     rill_format format;
     char delim;
+    rill__decode_opts opts;
     int n_cols;      /* CSV: columns in the header (or fields, without one) */
     int *col_field;  /* CSV: column -> field index, -1 to ignore */
+    /* CSV: a ROW column (Flink's csv format: its fields' values in one column, separated by
+     * the array element delimiter): col_nelem[c] > 0 elements, element j is field
+     * elem_field[col_elem0[c] + j] (-1 to ignore); NULL when there is none */
+    int *col_nelem, *col_elem0, *elem_field;
     rill__buf scratch;
     void *impl;      /* codec-private */
 } rill__decoder;
@@ -279,13 +297,27 @@ void rill__decoder_init(rill__decoder *d, const rill_schema *schema, rill_format
  * field has no column or a column is named twice. */
 int rill__decoder_header(rill__decoder *d, const char *line, size_t len, rill__parse_err *err);
 /* CSV without a header: the lines have n_cols columns, column leaves[i] is field i and the
- * others are skipped unconverted (a projection). leaves: n_fields increasing indices. */
+ * others are skipped unconverted (a projection). leaves: n_fields increasing indices, or -1
+ * for a field no column holds (filled by the caller). */
 void rill__decoder_columns(rill__decoder *d, int n_cols, const int *leaves);
+/* CSV without a header, with ROW columns: the lines have n_cols columns; field i is column
+ * col[i] (-1: none), and when elem[i] >= 0 its element elem[i] of a ROW column (of
+ * n_elem[col] elements). A ROW column with fewer elements is a bad record (or, with
+ * short_rows_null, NULL in the missing ones); an empty one is NULL in all. */
+void rill__decoder_layout(rill__decoder *d, int n_cols, const int *col, const int *elem,
+                          const int *n_elem);
 /* Decodes one line (without its line terminator) into a new row of b (which must not be
  * full). 0; or RILL_EPARSE with err filled and no row added; or RILL_ELIMIT (err filled) when
  * the batch's string area is full. */
 int rill__decode_line(rill__decoder *d, const char *line, size_t len, rill_batch *b,
                       rill__parse_err *err);
+/* Sets field f of the row b holds last from text s (n bytes) as a CSV field of its type is
+ * read (an empty text is NULL): a value that is no line's, such as a partition's. 0 or
+ * RILL_EPARSE / RILL_ELIMIT with err filled. */
+int rill__decode_field_text(rill__decoder *d, rill_batch *b, int f, const char *s, size_t n,
+                            rill__parse_err *err);
+/* Sets the format options (before the first line); opts is copied, its strings borrowed. */
+void rill__decoder_set_opts(rill__decoder *d, const rill__decode_opts *opts);
 void rill__decoder_close(rill__decoder *d);
 
 /* Encoders append text with a trailing '\n'. Doubles print in the shortest form that reads

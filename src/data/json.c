@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec_int.h"
 
@@ -20,6 +21,12 @@ typedef struct json_impl {
     uint32_t gen;
     int *required; /* NOT NULL fields */
     int n_required;
+    /* the paths of nested ROW columns ("r", "r.y" of the leaf "r.y.z"): a key that names one
+     * holds an object whose keys are the next level's; sorted */
+    char **prefixes;
+    int n_prefixes;
+    uint32_t *prefix_seen; /* per prefix: the gen of the record that had its key */
+    rill__buf path; /* the path of the object being read, "r.y." */
 } json_impl;
 
 /* The parse position within one line. */
@@ -53,7 +60,20 @@ void *rill__json_impl_new(const rill_schema *schema)
         j->table[h] = i + 1;
         if (!schema->fields[i].nullable)
             j->required[j->n_required++] = i;
+        for (const char *dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+            char *p = rill__xstrndup(name, (size_t)(dot - name));
+            bool have = false;
+            for (int k = 0; k < j->n_prefixes && !have; k++)
+                have = !strcmp(j->prefixes[k], p);
+            if (have) {
+                free(p);
+                continue;
+            }
+            j->prefixes = rill__xrealloc(j->prefixes, (size_t)(j->n_prefixes + 1) * sizeof(char *));
+            j->prefixes[j->n_prefixes++] = p;
+        }
     }
+    j->prefix_seen = rill__xcalloc((size_t)j->n_prefixes + 1, sizeof *j->prefix_seen);
     return j;
 }
 
@@ -66,7 +86,38 @@ void rill__json_impl_free(void *impl)
     free(j->name_len);
     free(j->seen);
     free(j->required);
+    for (int k = 0; k < j->n_prefixes; k++)
+        free(j->prefixes[k]);
+    free(j->prefixes);
+    free(j->prefix_seen);
+    rill__buf_free(&j->path);
     free(j);
+}
+
+/* The index of the nested ROW column whose path is k (n bytes), or -1. */
+static int prefix_of(const json_impl *j, const char *k, size_t n)
+{
+    for (int i = 0; i < j->n_prefixes; i++)
+        if (strlen(j->prefixes[i]) == n && !memcmp(j->prefixes[i], k, n))
+            return i;
+    return -1;
+}
+
+/* The field Flink names when leaf f is missing: the outermost ROW on its path whose key the
+ * record lacks, or the leaf; its last name (Flink names a field within its row). */
+static const char *missing_name(const json_impl *j, int f, size_t *len)
+{
+    const char *name = j->schema->fields[f].name, *from = name;
+    for (const char *dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+        int p = prefix_of(j, name, (size_t)(dot - name));
+        if (p >= 0 && j->prefix_seen[p] != j->gen) {
+            *len = (size_t)(dot - from);
+            return from;
+        }
+        from = dot + 1;
+    }
+    *len = strlen(from);
+    return from;
 }
 
 static int lookup(const json_impl *j, const char *k, size_t n)
@@ -453,6 +504,155 @@ static int parse_sql_field(jp *j, rill_row *row, int f, const char *start, bool 
     return 0;
 }
 
+/*
+ * Flink's json format reads a value of another JSON kind than its column's through Jackson's
+ * asText (JsonToRowDataConverters): a number into a STRING column is its text, a string into a
+ * number column is parsed, and so on. value_text gives that text for the value at j->p and
+ * moves past it: a string's characters, an integer's digits, another number as Java's
+ * Double.toString, true/false, an object or array as its JSON text without white space. *kind
+ * says which it was: 's', 'i', 'd', 'b', 'c'. The text is in the line or d->scratch.
+ */
+static int value_text(jp *j, int f, const char **s_out, size_t *n_out, char *kind)
+{
+    const char *start = j->p;
+    char c = *start;
+    int rc;
+    rill__buf *sb = &j->d->scratch;
+    if (c == '"') {
+        *kind = 's';
+        return parse_string(j, f, s_out, n_out);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        bool is_int;
+        if ((rc = scan_number(j, f, &is_int)))
+            return rc;
+        size_t n = (size_t)(j->p - start);
+        *kind = is_int ? 'i' : 'd';
+        if (is_int) {
+            bool zero = n == 2 && start[0] == '-' && start[1] == '0'; /* Jackson's -0 is 0 */
+            *s_out = zero ? start + 1 : start;
+            *n_out = zero ? 1 : n;
+            return 0;
+        }
+        double d;
+        if (rill__parse_f64(start, n, &d) == RILL_ERANGE)
+            d = start[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+        sb->len = 0;
+        rill__java_number(sb, d, false);
+        *s_out = sb->data;
+        *n_out = sb->len;
+        return 0;
+    }
+    if (literal(j, "true", 4) || literal(j, "false", 5)) {
+        *kind = 'b';
+        *s_out = start;
+        *n_out = (size_t)(j->p - start);
+        return 0;
+    }
+    if ((rc = skip_value(j, 0))) {
+        if (j->err)
+            j->err->field = f;
+        return rc;
+    }
+    *kind = 'c'; /* an object or array: its text, white space outside strings taken out */
+    sb->len = 0;
+    bool in_str = false;
+    for (const char *p = start; p < j->p; p++) {
+        if (in_str && *p == '\\') {
+            rill__buf_append(sb, p, 2);
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            in_str = !in_str;
+        else if (!in_str && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            continue;
+        rill__buf_putc(sb, *p);
+    }
+    *s_out = sb->data;
+    *n_out = sb->len;
+    return 0;
+}
+
+/* Java's String.trim: characters up to U+0020 off both ends. */
+static void java_trim(const char **s, size_t *n)
+{
+    while (*n > 0 && (unsigned char)(*s)[0] <= ' ')
+        (*s)++, (*n)--;
+    while (*n > 0 && (unsigned char)(*s)[*n - 1] <= ' ')
+        (*n)--;
+}
+
+/* An integer field of range [lo, hi] as Flink reads one: a JSON integer, a number with a
+ * fraction when the column is INT or BIGINT (Jackson's canConvertToInt/Long, then asInt/Long:
+ * truncated toward zero, when within the range), or text that Integer/Long.parseInt reads
+ * (after trimming). TINYINT and SMALLINT parse the value's text, so 4.0 is an error there. */
+static int parse_int_field(jp *j, rill_row *row, int f, const char *start, int64_t lo, int64_t hi,
+                           bool fraction_ok)
+{
+    const char *s;
+    size_t n;
+    char kind;
+    int rc = value_text(j, f, &s, &n, &kind);
+    if (rc)
+        return rc;
+    int64_t v;
+    if (kind == 'd' && fraction_ok) {
+        double d;
+        rc = rill__parse_f64(start, (size_t)(j->p - start), &d);
+        /* Java's (int)/(long) of a double in range: toward zero; 2^63 is Long.MAX_VALUE */
+        if (rc || !(d >= (double)lo && d <= (double)hi + (hi == INT64_MAX ? 1.0 : 0.0)))
+            return mismatch(j, f, start, rc ? rc : RILL_ERANGE);
+        v = d >= 9223372036854775807.0 ? INT64_MAX : (int64_t)d;
+    } else {
+        if (kind == 's')
+            java_trim(&s, &n);
+        if (kind == 'c' || kind == 'b' || kind == 'd')
+            return mismatch(j, f, start, 0);
+        rc = rill__parse_i64(s, n, &v);
+        if (rc == 0 && (v < lo || v > hi))
+            rc = RILL_ERANGE;
+        if (rc)
+            return mismatch(j, f, start, rc);
+    }
+    rill_row_set_i64(row, f, v);
+    return 0;
+}
+
+/* A DOUBLE or FLOAT: a number, or text that Double.parseDouble reads (after trimming). */
+static int parse_float_field(jp *j, rill_row *row, int f, const char *start, bool is_float)
+{
+    const char *s;
+    size_t n;
+    char kind;
+    int rc = value_text(j, f, &s, &n, &kind);
+    if (rc)
+        return rc;
+    if (kind == 'i' || kind == 'd') {
+        s = start;
+        n = (size_t)(j->p - start);
+    } else if (kind == 's') {
+        java_trim(&s, &n);
+    } else {
+        return mismatch(j, f, start, 0);
+    }
+    double d;
+    size_t k = n && (s[0] == '-' || s[0] == '+');
+    if (n - k == 3 && !memcmp(s + k, "NaN", 3))
+        d = nan("");
+    else if (n - k == 8 && !memcmp(s + k, "Infinity", 8))
+        d = s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+    else if ((rc = rill__parse_f64(s, n, &d)) == RILL_ERANGE)
+        d = s[0] == '-' ? -HUGE_VAL : HUGE_VAL; /* Java's: out of range is infinite */
+    else if (rc)
+        return mismatch(j, f, start, rc);
+    if (is_float)
+        rill_row_set_f32(row, f, (float)d);
+    else
+        rill_row_set_f64(row, f, d);
+    return 0;
+}
+
 /* Reads the value at j->p into field f of row. */
 static int parse_field(jp *j, rill_row *row, int f)
 {
@@ -475,18 +675,31 @@ static int parse_field(jp *j, rill_row *row, int f)
     }
     bool is_number = c == '-' || (c >= '0' && c <= '9');
     switch (fd->type) {
-    case RILL_T_BOOL:
-        if (literal(j, "true", 4))
+    case RILL_T_BOOL: {
+        if (literal(j, "true", 4)) {
             rill_row_set_bool(row, f, true);
-        else if (literal(j, "false", 5))
+            return 0;
+        }
+        if (literal(j, "false", 5)) {
             rill_row_set_bool(row, f, false);
-        else
-            return mismatch(j, f, start, 0);
+            return 0;
+        }
+        /* Flink's: Boolean.parseBoolean of the value's text, so anything but "true" is false */
+        const char *s;
+        size_t n;
+        char kind;
+        if ((rc = value_text(j, f, &s, &n, &kind)))
+            return rc;
+        if (kind == 's')
+            java_trim(&s, &n);
+        rill_row_set_bool(row, f, kind != 'c' && n == 4 && !strncasecmp(s, "true", 4));
         return 0;
+    }
     case RILL_T_INT64:
+        return parse_int_field(j, row, f, start, INT64_MIN, INT64_MAX, true);
     case RILL_T_TIMESTAMP: {
         int64_t v;
-        if (RILL_UNLIKELY(fd->type == RILL_T_TIMESTAMP && fd->precision != 3))
+        if (RILL_UNLIKELY(fd->precision != 3))
             return parse_sql_field(j, row, f, start, is_number);
         if (is_number) {
             bool is_int;
@@ -495,7 +708,7 @@ static int parse_field(jp *j, rill_row *row, int f)
             if (!is_int)
                 return mismatch(j, f, start, 0);
             rc = rill__parse_i64(start, (size_t)(j->p - start), &v);
-        } else if (c == '"' && fd->type == RILL_T_TIMESTAMP) {
+        } else if (c == '"') {
             const char *s;
             size_t n;
             if ((rc = parse_string(j, f, &s, &n)))
@@ -509,24 +722,34 @@ static int parse_field(jp *j, rill_row *row, int f)
         rill_row_set_i64(row, f, v);
         return 0;
     }
-    case RILL_T_DOUBLE: {
-        double v;
-        bool is_int;
-        if (!is_number)
-            return mismatch(j, f, start, 0);
-        if ((rc = scan_number(j, f, &is_int)))
-            return rc;
-        if (RILL_UNLIKELY(rc = rill__parse_f64(start, (size_t)(j->p - start), &v)))
-            return mismatch(j, f, start, rc);
-        rill_row_set_f64(row, f, v);
-        return 0;
-    }
+    case RILL_T_DOUBLE:
+        if (is_number) { /* the common case */
+            double v;
+            bool is_int;
+            if ((rc = scan_number(j, f, &is_int)))
+                return rc;
+            if (RILL_UNLIKELY(rc = rill__parse_f64(start, (size_t)(j->p - start), &v))) {
+                j->p = start;
+                return parse_float_field(j, row, f, start, false);
+            }
+            rill_row_set_f64(row, f, v);
+            return 0;
+        }
+        return parse_float_field(j, row, f, start, false);
+    case RILL_T_FLOAT:
+        return parse_float_field(j, row, f, start, true);
+    case RILL_T_INT8:
+        return parse_int_field(j, row, f, start, INT8_MIN, INT8_MAX, false);
+    case RILL_T_INT16:
+        return parse_int_field(j, row, f, start, INT16_MIN, INT16_MAX, false);
+    case RILL_T_INT32:
+    case RILL_T_INTERVAL_YM:
+        return parse_int_field(j, row, f, start, INT32_MIN, INT32_MAX, true);
     case RILL_T_STRING: {
         const char *s;
         size_t n;
-        if (c != '"')
-            return mismatch(j, f, start, 0);
-        if ((rc = parse_string(j, f, &s, &n)))
+        char kind;
+        if ((rc = c == '"' ? parse_string(j, f, &s, &n) : value_text(j, f, &s, &n, &kind)))
             return rc;
         if (RILL_UNLIKELY(rill_row_set_str(row, f, s, n) != 0)) {
             rill__codec_fail(j->err, col_of(j, start), f,
@@ -535,8 +758,120 @@ static int parse_field(jp *j, rill_row *row, int f)
         }
         return 0;
     }
+    case RILL_T_DECIMAL: {
+        /* new BigDecimal(text), then DecimalData.fromBigDecimal: NULL when it does not fit */
+        const char *s;
+        size_t n;
+        char kind;
+        if ((rc = value_text(j, f, &s, &n, &kind)))
+            return rc;
+        if (kind == 'd') { /* the number as written (Jackson reads floats as BigDecimal then) */
+            s = start;
+            n = (size_t)(j->p - start);
+        } else if (kind != 's' && kind != 'i') {
+            return mismatch(j, f, start, 0);
+        }
+        rill__i128 x;
+        rc = rill__dec_parse(s, n, fd->precision, fd->scale, &x);
+        if (rc == RILL_ERANGE)
+            return 0; /* NULL */
+        if (rc)
+            return mismatch(j, f, start, rc);
+        return rill__row_set_dec(row, f, x);
+    }
     default:
         return parse_sql_field(j, row, f, start, is_number);
+    }
+}
+
+/* Marks every leaf under the ROW path p (n bytes, without the trailing dot) as given: a null
+ * nested object leaves them NULL. */
+static void mark_nested(json_impl *im, const char *p, size_t n)
+{
+    for (int f = 0; f < im->schema->n_fields; f++) {
+        const char *name = im->schema->fields[f].name;
+        if (im->name_len[f] > n && !memcmp(name, p, n) && name[n] == '.')
+            im->seen[f] = im->gen;
+    }
+}
+
+/* The members of the object at j->p (at its '{'), whose keys are the fields under im->path
+ * (empty at the top level); a key that names a nested ROW column holds an object read the same
+ * way. Leaves j->p after the '}'. */
+static int parse_members(jp *j, json_impl *im, rill_row *row, int depth)
+{
+    rill__decoder *d = j->d;
+    size_t base = im->path.len;
+    int rc;
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->e && *j->p == '}') {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        if (j->p >= j->e || *j->p != '"')
+            return fail_at(j, j->p, -1, "a key string");
+        const char *key_start = j->p, *k;
+        size_t kn;
+        if ((rc = parse_string(j, -1, &k, &kn)))
+            return rc;
+        if (base) { /* a nested object: the key's full path */
+            im->path.len = base;
+            rill__buf_append(&im->path, k, kn);
+            k = im->path.data;
+            kn = im->path.len;
+        }
+        skip_ws(j);
+        if (j->p >= j->e || *j->p != ':')
+            return fail_at(j, j->p, -1, "':' after the key");
+        j->p++;
+        skip_ws(j);
+        int f = lookup(im, k, kn), pf = -1;
+        if (f >= 0 && d->opts.given && d->opts.given[f])
+            f = -1; /* a partition column's: not in the line (Flink's format has no such key) */
+        if (f < 0 && im->n_prefixes && (pf = prefix_of(im, k, kn)) >= 0) {
+            im->prefix_seen[pf] = im->gen;
+            if (j->p < j->e && *j->p == '{' && depth < JSON_MAX_DEPTH) {
+                if (!base) {
+                    im->path.len = 0;
+                    rill__buf_append(&im->path, k, kn);
+                }
+                rill__buf_putc(&im->path, '.');
+                rc = parse_members(j, im, row, depth + 1);
+            } else if (literal(j, "null", 4)) {
+                mark_nested(im, k, kn);
+                rc = 0;
+            } else {
+                char buf[16];
+                rc = rill__codec_fail(j->err, col_of(j, j->p), -1,
+                                      "expected a JSON object for the ROW column '%.*s', got %s",
+                                      (int)kn, k, got_char(j, j->p, buf, sizeof buf));
+            }
+        } else if (f < 0) {
+            rc = skip_value(j, 0);
+        } else if (RILL_UNLIKELY(im->seen[f] == im->gen)) {
+            return rill__codec_fail(j->err, col_of(j, key_start), f,
+                                    "expected each key once, got \"%s\" twice",
+                                    d->schema->fields[f].name);
+        } else {
+            im->seen[f] = im->gen;
+            rc = parse_field(j, row, f);
+        }
+        im->path.len = base;
+        if (rc)
+            return rc;
+        skip_ws(j);
+        if (j->p < j->e && *j->p == ',') {
+            j->p++;
+            skip_ws(j);
+            continue;
+        }
+        if (j->p < j->e && *j->p == '}') {
+            j->p++;
+            return 0;
+        }
+        return fail_at(j, j->p, -1, "',' or '}' after a value");
     }
 }
 
@@ -554,56 +889,25 @@ int rill__json_decode(rill__decoder *d, const char *line, size_t len, rill_row *
     skip_ws(&j);
     if (j.p >= j.e || *j.p != '{')
         return fail_at(&j, j.p, -1, "'{' to start a JSON object");
-    j.p++;
-    skip_ws(&j);
-    if (j.p < j.e && *j.p == '}') {
-        j.p++;
-    } else {
-        for (;;) {
-            if (j.p >= j.e || *j.p != '"')
-                return fail_at(&j, j.p, -1, "a key string");
-            const char *key_start = j.p, *k;
-            size_t kn;
-            if ((rc = parse_string(&j, -1, &k, &kn)))
-                return rc;
-            skip_ws(&j);
-            if (j.p >= j.e || *j.p != ':')
-                return fail_at(&j, j.p, -1, "':' after the key");
-            j.p++;
-            skip_ws(&j);
-            int f = lookup(im, k, kn);
-            if (f < 0) {
-                rc = skip_value(&j, 0);
-            } else if (RILL_UNLIKELY(im->seen[f] == im->gen)) {
-                return rill__codec_fail(err, col_of(&j, key_start), f,
-                                        "expected each key once, got \"%s\" twice",
-                                        d->schema->fields[f].name);
-            } else {
-                im->seen[f] = im->gen;
-                rc = parse_field(&j, row, f);
-            }
-            if (rc)
-                return rc;
-            skip_ws(&j);
-            if (j.p < j.e && *j.p == ',') {
-                j.p++;
-                skip_ws(&j);
-                continue;
-            }
-            if (j.p < j.e && *j.p == '}') {
-                j.p++;
-                break;
-            }
-            return fail_at(&j, j.p, -1, "',' or '}' after a value");
-        }
-    }
+    im->path.len = 0;
+    if ((rc = parse_members(&j, im, row, 0)))
+        return rc;
     const char *close = j.p - 1;
     skip_ws(&j);
     if (RILL_UNLIKELY(j.p < j.e))
         return fail_at(&j, j.p, -1, "end of line after the JSON object");
+    if (RILL_UNLIKELY(d->opts.fail_on_missing)) {
+        for (int f = 0; f < im->schema->n_fields; f++)
+            if (im->seen[f] != im->gen && !(d->opts.given && d->opts.given[f])) {
+                size_t n;
+                const char *name = missing_name(im, f, &n);
+                return rill__codec_fail(err, col_of(&j, close), f,
+                                        "Could not find field with name '%.*s'.", (int)n, name);
+            }
+    }
     for (int i = 0; i < im->n_required; i++) {
         int f = im->required[i];
-        if (RILL_UNLIKELY(im->seen[f] != im->gen))
+        if (RILL_UNLIKELY(im->seen[f] != im->gen) && !(d->opts.given && d->opts.given[f]))
             return rill__codec_fail(err, col_of(&j, close), f,
                                     "expected key \"%s\" for NOT NULL field '%s', found none",
                                     d->schema->fields[f].name, d->schema->fields[f].name);

@@ -302,7 +302,8 @@ typedef struct rill__window_agg {
 
 /* Everything a window operator is built from; checked and owned by the graph. */
 typedef struct rill__window_cfg {
-    rill_window_spec spec;
+    rill_window_spec spec; /* its time_zone: NULL (resolved into zone) */
+    const struct rill__tz *zone; /* windows of this zone's local time (spec.time_zone), or NULL */
     int late_tag; /* side output tag id for late rows, -1: none */
     rill__window_mode mode;
     rill__window_agg *aggs; /* BUILTIN (and AGG_PROCESS with built-ins) */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tz.h"
 #include "keyed_int.h"
 #include "snapshot.h"
 
@@ -37,6 +38,7 @@ typedef struct win_op {
     const rill__window_cfg *cfg;
     rill_window_kind kind;
     rill_time_domain domain;
+    const rill__tz *zone; /* windows of this zone's local time; NULL: of UTC */
     int64_t size, slide, offset, gap, lateness, q; /* q: slice size */
     size_t acc_size;                                 /* 8-byte row count, then the aggregate */
     rill_state_desc d_acc, d_rows, d_meta, d_vals;
@@ -106,6 +108,53 @@ static inline int64_t sat_add(int64_t a, int64_t b)
 {
     int64_t r;
     return __builtin_add_overflow(a, b, &r) ? (b > 0 ? RILL_TS_MAX : RILL_TS_MIN) : r;
+}
+
+/*
+ * Windows of local time (Flink SQL's windows over a TIMESTAMP_LTZ time attribute in a session
+ * zone, its TimeWindowUtil). With a zone, the operator works in local time: a row's time is its
+ * wall-clock time in the zone counted as if it were UTC (toUtcTimestampMills), windows and
+ * their timers are ranges of that time, so a 1-day window starts at local midnight and spans
+ * 23 or 25 hours on DST days. The watermark (or clock) `now` becomes the latest local time x
+ * with timer_epoch(x) <= now, so that a window [s, e) fires when now >= timer_epoch(e - 1), as
+ * Flink's timers do; a row emitted for a window gets the instant of e - 1 (toEpochMills).
+ */
+#define HOUR_MS INT64_C(3600000)
+
+static int64_t to_local(const win_op *w, int64_t t)
+{
+    return rill__tz_local_ms(w->zone, t);
+}
+
+static int64_t from_local(const win_op *w, int64_t x)
+{
+    return rill__tz_instant_ms(w->zone, x);
+}
+
+static int64_t timer_epoch(const win_op *w, int64_t x)
+{
+    return rill__tz_timer_ms(w->zone, x);
+}
+
+/* The latest local time whose timers are due at now (an instant): the largest x with
+ * timer_epoch(x) <= now. Its own local time unless now is in the first pass of an overlap
+ * (then the time before the overlap: its windows wait for the second pass). */
+static int64_t local_now(const win_op *w, int64_t now)
+{
+    if (!w->zone || now == RILL_TS_MIN || now == RILL_TS_MAX)
+        return now;
+    int64_t x = to_local(w, now);
+    if (timer_epoch(w, x) <= now)
+        return x;
+    int64_t lo = x - 4 * HOUR_MS, hi = x; /* timer_epoch(lo) <= now < timer_epoch(hi) */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (timer_epoch(w, mid) <= now)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* The start of the last window containing t (SEMANTICS.md); a cumulate window's: the start of
@@ -566,7 +615,7 @@ static int emit_window(win_op *w, int64_t start, int64_t end, const unsigned cha
     rill_window win = {start, end};
     op->ctx.window = &win;
     op->in_has_ts = true;
-    op->in_ts = end == RILL_TS_MAX ? RILL_TS_MAX : end - 1;
+    op->in_ts = end == RILL_TS_MAX ? RILL_TS_MAX : from_local(w, end - 1);
     op->ctx.can_emit = true;
     int rc = 0;
     rill_row out;
@@ -669,8 +718,8 @@ static int timer_add(win_op *w, char tag, int64_t id, bool with_id, int64_t ts,
     memcpy(ns + 1, &id, 8);
     rill__state_key k = nskey(w, ns, with_id ? 9 : 1);
     int rc = rill__timers_register(w->base.ctx.timers, d, &k, ts);
-    if (rc == 0 && d == RILL_PROCESSING_TIME && ts < w->base.next_tick_ms)
-        w->base.next_tick_ms = ts;
+    if (rc == 0 && d == RILL_PROCESSING_TIME && timer_epoch(w, ts) < w->base.next_tick_ms)
+        w->base.next_tick_ms = timer_epoch(w, ts);
     return rc;
 }
 
@@ -683,10 +732,12 @@ static int timer_del(win_op *w, char tag, int64_t id, int64_t ts, rill_time_doma
     return rill__timers_delete(w->base.ctx.timers, d, &k, ts);
 }
 
-/* The time the window operator runs on: the watermark, or the clock. */
+/* The time the window operator runs on: the watermark, or the clock (in local time with a
+ * zone). */
 static int64_t current_time(win_op *w)
 {
-    return w->domain == RILL_EVENT_TIME ? w->base.watermark : rill__clock_now(&w->base.clock);
+    return local_now(w, w->domain == RILL_EVENT_TIME ? w->base.watermark
+                                                     : rill__clock_now(&w->base.clock));
 }
 
 /* ---- tumbling and sliding: slices ------------------------------------------------------------ */
@@ -1213,28 +1264,30 @@ static int win_process(rill__operator *op, rill_batch *b)
     win_op *w = (win_op *)op;
     int rc = 0;
     int64_t pnow = w->domain == RILL_PROCESSING_TIME ? rill__clock_now(&op->clock) : 0;
-    int64_t now = w->domain == RILL_PROCESSING_TIME ? pnow : op->watermark; /* per batch */
+    /* per batch, in the windows' (local) time */
+    int64_t now = local_now(w, w->domain == RILL_PROCESSING_TIME ? pnow : op->watermark);
     for (uint32_t i = 0; i < b->n_rows && rc == 0; i++) {
         rill_row in = rill__batch_row(b, i);
-        int64_t t;
+        int64_t t, t_in;
         if (w->domain == RILL_PROCESSING_TIME) {
-            t = pnow;
+            t_in = pnow;
         } else if (b->has_ts && b->ts[i] != RILL_TS_MIN) {
-            t = b->ts[i];
+            t_in = b->ts[i];
         } else {
             rc = rill__operator_fail(op, RILL_EINVAL,
                                      "rows have no event time: add rill_stream_event_time "
                                      "before an event-time window");
             break;
         }
+        t = to_local(w, t_in);
         op->in_has_ts = b->has_ts;
-        op->in_ts = t;
+        op->in_ts = t_in;
         rill__keyed_set_row(&w->keyed, b, i, &in);
         switch (w->kind) {
         case RILL_WINDOW_SESSION: {
             /* late: the window the row opens is past the allowed lateness */
             if (w->domain == RILL_EVENT_TIME &&
-                sat_add(sat_add(t, w->gap) - 1, w->lateness) <= op->watermark) {
+                sat_add(sat_add(t, w->gap) - 1, w->lateness) <= now) {
                 rc = late_row(w, &in);
                 break;
             }
@@ -1247,7 +1300,7 @@ static int win_process(rill__operator *op, rill_batch *b)
         default: {
             int64_t last_end = last_start(w, t) + w->size;
             if (w->domain == RILL_EVENT_TIME &&
-                sat_add(last_end - 1, w->lateness) <= op->watermark) {
+                sat_add(last_end - 1, w->lateness) <= now) {
                 rc = late_row(w, &in);
                 break;
             }
@@ -1268,17 +1321,17 @@ static int win_watermark(rill__operator *op, int64_t wm)
     if (wm <= op->watermark)
         return 0;
     op->watermark = wm;
-    int rc = w->domain == RILL_EVENT_TIME ? fire_due(w, RILL_EVENT_TIME, wm) : 0;
+    int rc = w->domain == RILL_EVENT_TIME ? fire_due(w, RILL_EVENT_TIME, local_now(w, wm)) : 0;
     return rc ? rc : rill__operator_send_watermark(op, wm);
 }
 
 static int win_tick(rill__operator *op, int64_t now_ms)
 {
     win_op *w = (win_op *)op;
-    int rc = fire_due(w, RILL_PROCESSING_TIME, now_ms);
+    int rc = fire_due(w, RILL_PROCESSING_TIME, local_now(w, now_ms));
     if (rc == 0)
         rc = rill__operator_flush(op);
-    op->next_tick_ms = rill__timers_next(op->ctx.timers, RILL_PROCESSING_TIME);
+    op->next_tick_ms = timer_epoch(w, rill__timers_next(op->ctx.timers, RILL_PROCESSING_TIME));
     return rc;
 }
 
@@ -1407,6 +1460,7 @@ rill__operator *rill__op_window(const rill__op_init *init, const rill__key_spec 
     const rill_window_spec *s = &cfg->spec;
     w->kind = s->kind;
     w->domain = s->domain;
+    w->zone = cfg->zone;
     w->size = s->size_ms;
     w->slide = s->kind == RILL_WINDOW_SLIDING || s->kind == RILL_WINDOW_CUMULATE ? s->slide_ms
                                                                                  : s->size_ms;

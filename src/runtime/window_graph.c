@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tz.h"
 #include "runtime.h"
 
 void rill__window_cfg_free(rill__window_cfg *cfg)
@@ -75,6 +76,11 @@ static int check_spec(rill_env *env, const rill_window_spec *w, const rill_schem
     } else if (w->trigger != RILL_TRIGGER_DEFAULT) {
         return rill__err_first(e, RILL_EINVAL, "window: unknown trigger %d", (int)w->trigger);
     }
+    if (w->time_zone && !rill__tz_get(w->time_zone))
+        return rill__err_first(e, RILL_EINVAL, "window: unknown time zone '%s'", w->time_zone);
+    if (w->time_zone && w->early_every_ms > 0)
+        return rill__err_first(e, RILL_EINVAL,
+                               "window: early firings are not supported with a time zone");
     if (w->late && !rill__schema_compatible(w->late->schema, in))
         return rill__err_first(e, RILL_ETYPE,
                                "window: the late-data tag '%s' must have the input's schema",
@@ -91,6 +97,8 @@ static rill_stream *window_node(rill_keyed_stream *in, rill__window_cfg *cfg,
     n->keyed = true;
     n->key = in->key;
     cfg->late_tag = cfg->spec.late ? cfg->spec.late->id : -1;
+    cfg->zone = cfg->spec.time_zone ? rill__tz_get(cfg->spec.time_zone) : NULL; /* checked */
+    cfg->spec.time_zone = NULL; /* the caller's string: not kept */
     if (cfg->spec.kind == RILL_WINDOW_TUMBLING || cfg->spec.kind == RILL_WINDOW_SLIDING ||
         cfg->spec.kind == RILL_WINDOW_CUMULATE) {
         int64_t slide = cfg->spec.kind == RILL_WINDOW_SLIDING ? cfg->spec.slide_ms

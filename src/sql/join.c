@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tz.h"
 #include "functions.h"
 #include "sql_int.h"
 
@@ -219,7 +220,8 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
     int prop = 0;
     bool agg = false;
     const rill_window_spec *w = rill__sql_window_of(j->inputs[*side], *col, &prop, &agg);
-    return w && agg && prop == 2 && w->domain == RILL_EVENT_TIME;
+    return w && agg && prop == 2 && w->domain == RILL_EVENT_TIME &&
+           !w->time_zone; /* a local time is no instant */
 }
 
 /* An interval join (Flink's): both inputs append-only, and conjuncts of the condition bound one
@@ -487,6 +489,7 @@ typedef struct side_type {
 typedef struct join_cfg {
     int kind;
     int we_key;           /* a window join: the key that is window_end (else -1) */
+    const rill__tz *zone; /* its windows' zone: window_end is local time (else NULL) */
     bool interval;        /* an interval join: lo <= left's time - right's <= hi */
     bool temporal;        /* an event-time temporal join: the right's versions by time */
     int tcol[2];          /* its time field of each side's rows */
@@ -758,7 +761,7 @@ static int window_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const r
 {
     if (rill_row_is_null(x, jc->we_key))
         return 0;
-    int64_t fire = (int64_t)x->v[jc->we_key] - 1;
+    int64_t fire = rill__tz_timer_ms(jc->zone, (int64_t)x->v[jc->we_key] - 1);
     if (fire <= rill_ctx_watermark(ctx))
         return 0; /* late: its window was joined and sent */
     jl->enc.len = 0;
@@ -1159,6 +1162,7 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     memset(jc, 0, sizeof *jc);
     jc->kind = r->join_kind;
     jc->we_key = r->we_key;
+    jc->zone = r->we_key >= 0 && r->jwindow ? rill__tz_get(r->jwindow->time_zone) : NULL;
     jc->interval = r->interval;
     jc->temporal = r->temporal;
     jc->lo = r->ilo;

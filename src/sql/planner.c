@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/tz.h"
 #include "functions.h"
 #include "sql_int.h"
 
@@ -227,6 +228,63 @@ int rill__sql_upsert_kafka_check(const char *text, rill__err *err, const sql_tab
     return 0;
 }
 
+/*
+ * A kafka table's metadata column i against the type of its key: Flink's (topic STRING,
+ * partition INT, headers MAP<STRING, BYTES>, leader-epoch INT, offset BIGINT, timestamp
+ * TIMESTAMP_LTZ(3), timestamp-type STRING) or another the source can fill (partition and
+ * leader-epoch BIGINT, timestamp TIMESTAMP(3) or BIGINT, headers STRING: a JSON object; rill's
+ * own keys 'key' and 'header.<name>' STRING). 0, or an error at the column's type in the DDL.
+ */
+static int kafka_metadata_check(plan_ctx *pc, const sql_table *t, size_t i)
+{
+    const sql_col *c = &t->cols[i];
+    const rill__sql_column *dc = &t->ast->stmt->u.create_table.columns[i];
+    const rill__sql_ltype *ty = c->type;
+    rill__sql_root r = ty->root;
+    const char *k = c->metadata_key, *flink = NULL;
+    bool ok = false, str = r == RILL_SQLT_VARCHAR || r == RILL_SQLT_CHAR;
+    bool ts3 = (r == RILL_SQLT_TIMESTAMP || r == RILL_SQLT_TIMESTAMP_LTZ) && ty->precision == 3;
+    if (!strcmp(k, "topic") || !strcmp(k, "timestamp-type"))
+        ok = str, flink = "STRING NOT NULL";
+    else if (!strcmp(k, "partition") || !strcmp(k, "leader-epoch"))
+        ok = r == RILL_SQLT_INT || r == RILL_SQLT_BIGINT,
+        flink = k[0] == 'p' ? "INT NOT NULL" : "INT";
+    else if (!strcmp(k, "offset"))
+        ok = r == RILL_SQLT_BIGINT, flink = "BIGINT NOT NULL";
+    else if (!strcmp(k, "timestamp"))
+        ok = ts3 || r == RILL_SQLT_BIGINT, flink = "TIMESTAMP_LTZ(3) NOT NULL";
+    else if (!strcmp(k, "headers"))
+        ok = str, flink = "MAP<STRING, BYTES> NOT NULL";
+    else if (!strcmp(k, "key") || (!strncmp(k, "header.", 7) && k[7]))
+        ok = str, flink = "STRING";
+    const char *text = pc->text;
+    pc->text = t->ast->text;
+    int rc = 0;
+    if (!flink)
+        rc = rill__sql_error(pc->err, pc->text, dc->name.pos,
+                             "Invalid metadata key '%s' in column '%s' of table '%s'. The kafka "
+                             "connector has the keys: topic, partition, headers, leader-epoch, "
+                             "offset, timestamp, timestamp-type (and rill's key, header.<name>)",
+                             k, c->name, t->name);
+    else if (!ok && r == RILL_SQLT_MAP && !strcmp(k, "headers"))
+        rc = rill__sql_error(pc->err, pc->text, dc->type->pos,
+                             "Metadata column '%s' of table '%s': MAP types are not supported "
+                             "yet; declare 'headers' as STRING to read them as a JSON object",
+                             c->name, t->name);
+    else if (!ok)
+        rc = rill__sql_error(pc->err, pc->text, dc->type->pos,
+                             "Invalid data type for metadata column '%s' of table '%s'. The "
+                             "column cannot be declared as '%s': the metadata key '%s' is %s%s",
+                             c->name, t->name, rill__sql_type_str(pc->a, ty), k, flink,
+                             !strcmp(k, "timestamp")        ? " (rill also takes TIMESTAMP(3) "
+                                                              "and BIGINT)"
+                             : !strcmp(k, "headers")        ? " (rill takes STRING: a JSON object)"
+                             : k[0] == 'p' || k[0] == 'l'   ? " (rill also takes BIGINT)"
+                                                            : "");
+    pc->text = text;
+    return rc;
+}
+
 /* A table's rows: its physical columns' leaves (what the source reads), then its computed
  * columns (a calc over them). */
 static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
@@ -241,6 +299,8 @@ static rel *plan_table(plan_ctx *pc, sql_table *t, rill__sql_pos pos)
                        "Table '%s': metadata columns are supported for the kafka connector "
                        "only so far",
                        t->name);
+        if (c->kind == RILL_SQL_COL_METADATA && kafka_metadata_check(pc, t, i))
+            return NULL;
         if (c->kind == RILL_SQL_COL_PHYSICAL || c->kind == RILL_SQL_COL_METADATA)
             add_leaves(pc, &cols, &n, &cap, c->name, c->type);
     }
@@ -1344,6 +1404,95 @@ static rill_stream *changelog_normalize(plan_ctx *pc, const sql_table *t, rill_s
     return rill_stream_uid(out, uid);
 }
 
+/*
+ * A filesystem table read as Flink's FileSystemTableSource reads one. PARTITIONED BY: its files
+ * are under key=value directories and hold the other columns; the partition columns take the
+ * values of the path. CSV lines: the table's physical columns but the partition keys, a ROW
+ * column (of fields of simple types, as Flink's csv format takes it) one column of its fields'
+ * values; field f of the scan (a leaf of the table, r->leaves[f] when projected) is column
+ * col[f] and, in a ROW column, element elem[f]. 0, or -1 with the error set.
+ */
+static int fs_source_layout(plan_ctx *pc, const rel *r, void *cfg, bool csv)
+{
+    const sql_table *t = r->table;
+    const rill__sql_create_table *ct = &t->ast->stmt->u.create_table;
+    int n_keys = (int)ct->n_partitioned;
+    const char **keys = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *keys);
+    int *fields = rill__arena_alloc(pc->a, (size_t)(n_keys + 1) * sizeof *fields);
+    for (int i = 0; i < n_keys; i++) {
+        keys[i] = ct->partitioned[i].text;
+        fields[i] = -1;
+        for (int c = 0; c < r->n_cols; c++)
+            if (!strcmp(r->cols[c].name, keys[i]))
+                fields[i] = c;
+    }
+    if (n_keys) {
+        const sql_option *dn = rill__sql_table_option(t, "partition.default-name");
+        rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields,
+                                     dn ? dn->value : NULL);
+    }
+    if (!csv)
+        return 0;
+    /* each leaf of the table: its column and element in the lines */
+    size_t cap = 16;
+    int *lcol = rill__arena_alloc(pc->a, cap * sizeof *lcol);
+    int *lelem = rill__arena_alloc(pc->a, cap * sizeof *lelem);
+    int *n_elem = rill__arena_alloc(pc->a, (t->n_cols + 1) * sizeof *n_elem);
+    int n_leaves = 0, n_columns = 0;
+    bool any_row = false;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        const sql_col *c = &t->cols[i];
+        if (c->kind != RILL_SQL_COL_PHYSICAL && c->kind != RILL_SQL_COL_METADATA)
+            continue;
+        bool key = false;
+        for (int k = 0; k < n_keys; k++)
+            key |= !strcmp(keys[k], c->name);
+        int m = c->type->root == RILL_SQLT_ROW ? c->type->n_fields : 1;
+        for (int j = 0; c->type->root == RILL_SQLT_ROW && j < m; j++)
+            if (rill__sql_is_constructed(c->type->fields[j].type)) {
+                rill__err_set(pc->err, RILL_EINVAL,
+                              "table '%s': Only simple types are supported in the second level "
+                              "nesting of fields '%s' but was: %s (the csv format)",
+                              t->name, c->type->fields[j].name,
+                              rill__sql_type_str(pc->a, c->type->fields[j].type));
+                return -1;
+            }
+        if ((size_t)(n_leaves + m) >= cap) {
+            size_t nc = 2 * cap + (size_t)m;
+            int *a1 = rill__arena_alloc(pc->a, nc * sizeof *a1);
+            int *a2 = rill__arena_alloc(pc->a, nc * sizeof *a2);
+            memcpy(a1, lcol, (size_t)n_leaves * sizeof *a1);
+            memcpy(a2, lelem, (size_t)n_leaves * sizeof *a2);
+            lcol = a1;
+            lelem = a2;
+            cap = nc;
+        }
+        for (int j = 0; j < m; j++) {
+            lcol[n_leaves + j] = key ? -1 : n_columns;
+            lelem[n_leaves + j] = c->type->root == RILL_SQLT_ROW ? j : -1;
+        }
+        n_leaves += m;
+        if (key)
+            continue;
+        any_row |= c->type->root == RILL_SQLT_ROW;
+        n_elem[n_columns++] = c->type->root == RILL_SQLT_ROW ? m : 0;
+    }
+    if (!any_row && !n_keys && !r->leaves)
+        return 0; /* the lines' columns are the fields */
+    int *col = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *col);
+    int *elem = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *elem);
+    for (int f = 0; f < r->n_cols; f++) {
+        int l = r->leaves ? r->leaves[f] : f;
+        col[f] = l < n_leaves ? lcol[l] : -1;
+        elem[f] = l < n_leaves ? lelem[l] : -1;
+    }
+    if (any_row)
+        rill__file_source_layout(cfg, n_columns, r->n_cols, col, elem, n_elem);
+    else
+        rill__file_source_columns(cfg, n_columns, r->n_cols, col);
+    return 0;
+}
+
 static rill_stream *build_source(plan_ctx *pc, rel *r)
 {
     const sql_table *t = r->table;
@@ -1358,18 +1507,26 @@ static rill_stream *build_source(plan_ctx *pc, rel *r)
     if (!strcmp(conn->value, "filesystem")) {
         const char *path;
         rill_file_opts fo;
-        if (rill__sql_fs_options(pc, t, &path, &fo) != 0) {
+        rill__decode_opts dopts;
+        bool skip_bad;
+        if (rill__sql_fs_options(pc, t, &path, &fo) != 0 ||
+            rill__sql_check_table_options(pc, t, "filesystem") ||
+            rill__sql_fs_source_format(pc, t, &fo, &dopts, &skip_bad)) {
             rill_schema_free(schema);
             return NULL;
         }
-        if (fo.format == RILL_FMT_JSON) { /* keys name the fields: the columns' names */
-            rill_schema_free(schema);
-            if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
-                return NULL;
-        }
+        /* the fields named as the columns: JSON's keys name them, and errors name them */
+        rill_schema_free(schema);
+        if (!(schema = rill__sql_named_schema_of(pc, r->n_cols, r->cols)))
+            return NULL;
         s = rill_source_file(pc->s->env, path, schema, &fo);
-        if (r->leaves && fo.format == RILL_FMT_CSV && s && s->node) /* pruned: by position */
-            rill__file_source_columns(s->node->conn_cfg, r->n_leaves, r->n_cols, r->leaves);
+        if (s && s->node) {
+            rill__file_source_format(s->node->conn_cfg, &dopts, skip_bad);
+            if (fs_source_layout(pc, r, s->node->conn_cfg, fo.format == RILL_FMT_CSV)) {
+                rill_schema_free(schema);
+                return NULL;
+            }
+        }
     } else if (!strcmp(conn->value, "kafka") || !strcmp(conn->value, "upsert-kafka")) {
         /* fields named as the columns (key.fields names them); metadata columns by their key */
         rill_schema *named = rill__sql_named_schema_of(pc, r->n_cols, r->cols);
@@ -1520,7 +1677,10 @@ typedef struct tvf_rows {
     int n_in, time_col;
     bool ns; /* the time column's values are ns (precision past 3) */
     rill_window_spec w;
+    const rill__tz *zone; /* a TIMESTAMP_LTZ's windows: of this zone's local time (or NULL) */
 } tvf_rows;
+
+
 
 static int64_t floor_mod_ms(int64_t a, int64_t m)
 {
@@ -1537,7 +1697,7 @@ static int tvf_emit(rill_ctx *ctx, const tvf_rows *tr, const rill_row *in, int64
         return rc;
     rill_row_set_ts(&out, tr->n_in, start);
     rill_row_set_ts(&out, tr->n_in + 1, end);
-    rill_row_set_ts(&out, tr->n_in + 2, end - 1);
+    rill_row_set_ts(&out, tr->n_in + 2, rill__tz_instant_ms(tr->zone, end - 1));
     return 0;
 }
 
@@ -1549,6 +1709,7 @@ static int tvf_rows_fn(rill_ctx *ctx, const rill_row *in)
     int64_t t = (int64_t)in->v[tr->time_col];
     if (tr->ns)
         t = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
+    t = rill__tz_local_ms(tr->zone, t);
     const rill_window_spec *w = &tr->w;
     int rc = 0;
     if (w->kind == RILL_WINDOW_CUMULATE) { /* [b, b + k * step) for the ends past t */
@@ -1582,7 +1743,8 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
         *tr = (tvf_rows){.n_in = r->input->n_cols,
                          .time_col = r->time_col,
                          .ns = r->input->cols[r->time_col].type->precision > 3,
-                         .w = r->window};
+                         .w = r->window,
+                         .zone = rill__tz_get(r->window.time_zone)};
         rill_schema *out = rill__sql_schema_of(pc, r->n_cols, r->cols);
         if (!out)
             return NULL;
@@ -1601,7 +1763,14 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
     const rill__sql_ltype *ts_t = r->input->cols[r->time_col].type;
     const rill__sql_ltype *big = rill__sql_type_of(a, RILL_SQLT_BIGINT, false);
     const rill__sql_ltype *ws_t = r->cols[n_in].type;
-    rill__sql_rex *args[] = {rill__sql_x_input(a, r->time_col, ts_t),
+    rill__sql_rex *tcol = rill__sql_x_input(a, r->time_col, ts_t);
+    if (ts_t->root == RILL_SQLT_TIMESTAMP_LTZ) { /* windows of the session zone's local time */
+        ts_t = rill__sql_type_with_null(
+            a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, ts_t->precision, 0, false),
+            ts_t->nullable);
+        tcol = rill__sql_cast_to(pc, tcol, ts_t);
+    }
+    rill__sql_rex *args[] = {tcol,
                              rill__sql_x_literal(a, big, (uint64_t)r->window.size_ms),
                              rill__sql_x_literal(a, big, (uint64_t)r->window.offset_ms)};
     rill__sql_rex *start = rill__sql_x_call(a, RILL_SQLX_FUNC, ts_t, 3, args);
@@ -1618,6 +1787,7 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
     rill__sql_rex *end = rill__sql_x_call(a, RILL_SQLX_PLUS, ws_t, 2, plus);
     rill__sql_rex *minus[] = {end, rill__sql_x_literal(a, ivl, 1)};
     rill__sql_rex *wtime = rill__sql_x_call(a, RILL_SQLX_MINUS, ws_t, 2, minus);
+    wtime = rill__sql_cast_to(pc, wtime, r->cols[n_in + 2].type); /* its instant, for LTZ */
     outs[n_in] = start;
     outs[n_in + 1] = end;
     outs[n_in + 2] = wtime;

@@ -139,6 +139,8 @@ static void put_rel(rill__buf *b, rill__arena *a, const rel *r, bool by_name)
                          (int)w->domain, (long long)w->size_ms, (long long)w->slide_ms,
                          (long long)w->offset_ms, (long long)w->gap_ms,
                          (long long)w->allowed_lateness_ms, r->time_col);
+        if (w->time_zone)
+            rill__buf_printf(b, " tz%s", w->time_zone);
         for (int i = 0; i < r->n_keys; i++)
             rill__buf_printf(b, "%d,", r->keys[i]);
         for (int i = 0; i < r->n_aggs; i++) {

@@ -667,6 +667,8 @@ static int sink_into(plan_ctx *pc, sql_table *t, rel *r, rill_stream *in, rill__
                    "update changes which is produced by node %s (the %s connector "
                    "is append-only; an upsert-kafka table with a PRIMARY KEY takes updates)",
                    t->name, updating_node(r, node, sizeof node), conn->value);
+    if (rill__sql_check_table_options(pc, t, conn->value))
+        return pc->err->code;
     if (!strcmp(conn->value, "print")) {
         const sql_option *id = rill__sql_table_option(t, "print-identifier");
         out = rill__sql_print_sink(in, r->n_cols, r->cols, id ? id->value : NULL);
@@ -820,7 +822,13 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     rill__buf_putc(&ss, '\0');
     int rc = 0;
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *outs);
-    if (q->n_cols != n)
+    for (int i = 0; i < n && rc == 0; i++)
+        if (rill__sql_is_constructed(cols[i].type))
+            rc = ERR(text, err, st->pos,
+                     "Table '%s': writing its column '%s' of type %s is not supported yet "
+                     "(rill writes columns of simple types only)",
+                     t->name, cols[i].name, rill__sql_type_str(a, cols[i].type));
+    if (rc == 0 && q->n_cols != n)
         rc = ERR(text, err, st->pos,
                  "Column types of query result and sink for "
                  "'default_catalog.default_database.%s' do not match.\nCause: Different number "

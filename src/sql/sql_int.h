@@ -533,6 +533,14 @@ int rill__sql_explain(plan_ctx *pc, const rill__sql_stmt *st, FILE *out);
 
 /* A table's options but 'connector' as NULL-terminated key, value pairs (the connectors'
  * form), with room for extra more pairs; the pairs' count (times 2) in *n_out. */
+/* Refuses the options of a filesystem, print or blackhole table that its connector does not
+ * have, listing them as Flink does (table_options.c); other connectors check their own. 0 or
+ * RILL_ECONFIG with err set. */
+int rill__sql_check_table_options(plan_ctx *pc, const sql_table *t, const char *conn);
+/* The filesystem source's csv.* / json.* options into fo (its format already set), dopts (its
+ * strings borrowed from t) and skip_bad (ignore-parse-errors). 0, or -1 with err set. */
+int rill__sql_fs_source_format(plan_ctx *pc, const sql_table *t, rill_file_opts *fo,
+                               rill__decode_opts *dopts, bool *skip_bad);
 const char **rill__sql_connector_options(rill__arena *a, const sql_table *t, size_t extra,
                                          size_t *n_out);
 

@@ -226,14 +226,22 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     r->n_cols = in->n_cols + 3;
     r->cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *r->cols);
     memcpy(r->cols, in->cols, (size_t)in->n_cols * sizeof *r->cols);
-    /* Flink's: TIMESTAMP(3) over event time, TIMESTAMP_LTZ(3) over processing time */
-    const rill__sql_ltype *ts = rill__sql_type_make(
-        pc->a, proctime ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
+    /* Flink's (TimeWindowUtil): over a TIMESTAMP_LTZ time attribute (processing time is one)
+     * the windows are of the session zone's local time; window_start and window_end are
+     * TIMESTAMP(3) in it, window_time has the time attribute's type */
+    bool ltz = in->cols[tc].type->root == RILL_SQLT_TIMESTAMP_LTZ;
+    const char *zone = rill__sql_session_zone(pc->s);
+    if (ltz && strcmp(zone, "UTC"))
+        r->window.time_zone = rill__arena_strdup(pc->a, zone);
+    const rill__sql_ltype *ts = rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false);
+    const rill__sql_ltype *wt = rill__sql_type_make(
+        pc->a, ltz ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
     r->cols[in->n_cols] = (rel_col){"window_start", ts, NULL};
     r->cols[in->n_cols + 1] = (rel_col){"window_end", ts, NULL};
     r->cols[in->n_cols + 2] = (rel_col){
         "window_time",
-        rill__sql_type_with_attr(pc->a, ts, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME), NULL};
+        rill__sql_type_with_attr(pc->a, wt, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME),
+        NULL};
     for (int i = 0; i < in->n_cols; i++) /* the input's time attribute is a plain value now */
         if (r->cols[i].type->attr != RILL_SQLA_NONE)
             r->cols[i].type = rill__sql_type_with_attr(pc->a, r->cols[i].type, RILL_SQLA_NONE);
@@ -331,12 +339,16 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
  * q5): each row's time is its window's end - 1 ms (the time the first aggregation gives its
  * rows), in a tumbling window of 1 ms of its own, so each window of the first is grouped alone
  * and fires when the watermark passes its end; its start and end are grouped as keys. */
-static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col)
+static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col, const rill_window_spec *first)
 {
     rill__arena *a = pc->a;
     int n = in->n_cols;
+    /* windows of local time (a zone): their rows' time is the instant of end - 1 ms */
     const rill__sql_ltype *ts = rill__sql_type_with_attr(
-        a, rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false), RILL_SQLA_ROWTIME);
+        a,
+        rill__sql_type_make(a, first->time_zone ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP,
+                            3, 0, false),
+        RILL_SQLA_ROWTIME);
     rel *c = rill__arena_alloc(a, sizeof *c);
     memset(c, 0, sizeof *c);
     c->kind = REL_CALC;
@@ -353,7 +365,10 @@ static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col)
     rill__sql_rex *args[2] = {rill__sql_x_input(a, end_col, in->cols[end_col].type),
                               rill__sql_x_literal(a, ms, 1)};
     c->cols[n] = (rel_col){"$window_time", ts, NULL};
-    c->outs[n] = rill__sql_x_call(a, RILL_SQLX_MINUS, ts, 2, args);
+    c->outs[n] = rill__sql_x_call(
+        a, RILL_SQLX_MINUS, first->time_zone ? in->cols[end_col].type : ts, 2, args);
+    if (first->time_zone)
+        c->outs[n] = rill__sql_cast_to(pc, c->outs[n], ts);
     rel *w = rill__arena_alloc(a, sizeof *w);
     memset(w, 0, sizeof *w);
     w->kind = REL_WINDOW_TVF;
@@ -433,7 +448,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     const rill_window_spec *cas_w = NULL;
     if (!legacy && tvf->kind != REL_WINDOW_TVF && !tvf->updates &&
         (cas_w = cascade_of(q, tvf, &cas_start, &cas_end)))
-        tvf = cascade_tvf(pc, tvf, cas_end);
+        tvf = cascade_tvf(pc, tvf, cas_end, cas_w);
     bool windowed = tvf->kind == REL_WINDOW_TVF;
     const rel *src = windowed ? tvf->input : tvf; /* what the aggregates read */
     int ws = windowed ? tvf->input->n_cols : -1, we = windowed ? ws + 1 : -1;
@@ -900,6 +915,8 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         rill__buf_printf(&d, "v1 window %d %d %lld %lld %lld %lld keys=%d", (int)ws->kind,
                          (int)ws->domain, (long long)ws->size_ms, (long long)ws->slide_ms,
                          (long long)ws->offset_ms, (long long)ws->gap_ms, n_key_cols);
+        if (ws->time_zone) /* windows of local time: other windows' state */
+            rill__buf_printf(&d, " tz=%s", ws->time_zone);
         for (int i = 0; i < k; i++) {
             rill__buf_putc(&d, ' ');
             rill__sql_type_describe(pcols[i].type, &d);

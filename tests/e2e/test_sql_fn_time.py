@@ -397,5 +397,306 @@ def test_errors_name_the_place(tmp):
            r.out.strip(), r)
 
 
+# ---- windows over a TIMESTAMP_LTZ rowtime, in the session zone ---------------------------------
+
+HOUR_MS = 3600000
+
+
+def to_local_ms(ms, z):
+    """Flink's toUtcTimestampMills: the wall-clock time of instant ms in z, as ms since 1970
+    counted as if it were UTC."""
+    return total_ms(local_of_instant(ms, z).replace(tzinfo=None))
+
+
+def instant_ms(x, z):
+    """Flink's toEpochMills (LocalDateTime.atZone): the instant of local time x; Python's fold=0
+    takes the earlier offset in an overlap and, in a gap, the offset before it, which is Java's
+    'later by the length of the gap'."""
+    secs, frac = divmod(x, 1000)
+    a = (EPOCH + dt.timedelta(seconds=secs)).replace(tzinfo=z, fold=0)
+    d = a.astimezone(UTC) - dt.datetime(1970, 1, 1, tzinfo=UTC)
+    return (d.days * 86400 + d.seconds) * 1000 + frac
+
+
+def timer_ms(x, z):
+    """Flink's toEpochMillsForTimer: when the window ending at local x + 1 fires (a time in a
+    gap at the gap's hour, one in an overlap at its second occurrence)."""
+    t1, t2 = instant_ms(x, z), instant_ms(x + HOUR_MS, z)
+    if t1 == t2:
+        return t1 - t1 % HOUR_MS
+    if t2 - t1 > HOUR_MS:
+        return t1 + HOUR_MS
+    return t1
+
+
+def ldt_text(x):
+    """LocalDateTime.toString of local ms x."""
+    t = EPOCH + dt.timedelta(milliseconds=x)
+    s = "%04d-%02d-%02dT%02d:%02d" % (t.year, t.month, t.day, t.hour, t.minute)
+    if t.second or t.microsecond:
+        s += ":%02d" % t.second
+    if t.microsecond:
+        s += ".%03d" % (t.microsecond // 1000)
+    return s
+
+
+def instant_text(ms):
+    """Instant.toString."""
+    t = EPOCH + dt.timedelta(milliseconds=ms)
+    s = "%04d-%02d-%02dT%02d:%02d:%02d" % (t.year, t.month, t.day, t.hour, t.minute, t.second)
+    return s + (".%03d" % (t.microsecond // 1000) if t.microsecond else "") + "Z"
+
+
+def local_windows(kind, x, a, b):
+    """The windows [s, e) of local time x: TUMBLE size a; HOP slide a, size b; CUMULATE step a,
+    size b (SEMANTICS.md, offset 0)."""
+    if kind == "T":
+        s = x - x % a
+        return [(s, s + a)]
+    if kind == "H":
+        out, st = [], x - x % a
+        while st > x - b:
+            out.append((st, st + b))
+            st -= a
+        return out
+    base = x - x % b
+    e = base + (x - base) // a * a + a
+    out = []
+    while e <= base + b:
+        out.append((base, e))
+        e += a
+    return out
+
+
+def ltz_rows(rng):
+    """Rows around New York's two DST changes of 2024 (and the hour that happens twice), mostly
+    in order, some hours late."""
+    rows, i = [], 0
+    for start in (1710000000000, 1730530000000):  # 2024-03-09 16:00Z, 2024-11-02 06:46Z
+        t = start
+        for _ in range(700):
+            t += rng.randrange(0, 240000)
+            ts = t - rng.randrange(0, 3 * HOUR_MS) if rng.random() < 0.1 else t
+            rows.append((i, ts, rng.choice("abc"), rng.randrange(100)))
+            i += 1
+    return rows
+
+
+def expected_aggs(rows, z, kind, a, b, tag):
+    """Window aggregation rows as Flink gives them when a watermark (ts - 1 s) follows every
+    row: a row counts in each of its windows that has not fired when it comes (a window [s, e)
+    fires once the watermark reaches timer_ms(e - 1))."""
+    acc, wm = {}, None
+    for _, ts, k, v in rows:
+        for s, e in local_windows(kind, to_local_ms(ts, z), a, b):
+            if wm is None or timer_ms(e - 1, z) > wm:
+                c = acc.setdefault((k, s, e), [0, 0])
+                c[0] += 1
+                c[1] += v
+        wm = ts - 1000 if wm is None else max(wm, ts - 1000)
+    return sorted("+I[%s, %s, %s, %s, %d, %d]" % (tag, k, ldt_text(s), ldt_text(e), c, t)
+                  for (k, s, e), (c, t) in acc.items())
+
+
+def expected_sessions(rows, z, gap, tag):
+    """SESSION windows of local time per key: a row opens [x, x + gap) (dropped when that
+    window has fired), sessions that overlap or touch merge; a session fires (and is gone) once
+    the watermark reaches timer_ms(end - 1)."""
+    open_, out, wm = {}, [], None
+    for _, ts, k, v in rows:
+        if wm is not None:
+            for key in list(open_):
+                keep = []
+                for s in open_[key]:
+                    if timer_ms(s[1] - 1, z) <= wm:
+                        out.append((key, s))
+                    else:
+                        keep.append(s)
+                open_[key] = keep
+        x = to_local_ms(ts, z)
+        if wm is None or timer_ms(x + gap - 1, z) > wm:
+            cur = [x, x + gap, 1, v]
+            rest = []
+            for s in open_.get(k, []):
+                if s[0] <= cur[1] and s[1] >= cur[0]:
+                    cur = [min(s[0], cur[0]), max(s[1], cur[1]), s[2] + cur[2], s[3] + cur[3]]
+                else:
+                    rest.append(s)
+            open_[k] = rest + [cur]
+        wm = ts - 1000 if wm is None else max(wm, ts - 1000)
+    out += [(k, s) for k, ss in open_.items() for s in ss]
+    return sorted("+I[%s, %s, %s, %s, %d, %d]" % (tag, k, ldt_text(s[0]), ldt_text(s[1]), s[2],
+                                                  s[3]) for k, s in out)
+
+
+def expected_tvf_rows(rows, z, kind, a, b, tag):
+    return sorted("+I[%s, %d, %s, %s, %s]" % (tag, i, ldt_text(s), ldt_text(e),
+                                              instant_text(instant_ms(e - 1, z)))
+                  for i, ts, _, _ in rows for s, e in local_windows(kind, to_local_ms(ts, z), a, b))
+
+
+LTZ_SQL = """SET 'table.local-time-zone' = '%(zone)s';
+SET 'parallelism.default' = '%(par)d';
+CREATE TABLE e (id BIGINT, ms BIGINT, k STRING, v INT, ts AS TO_TIMESTAMP_LTZ(ms, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '%(inp)s', 'format' = 'csv');
+SELECT 'td', k, window_start, window_end, COUNT(*), SUM(v)
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '1' DAY)) GROUP BY k, window_start, window_end;
+SELECT 'th', k, window_start, window_end, COUNT(*), SUM(v)
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '1' HOUR)) GROUP BY k, window_start, window_end;
+SELECT 'hp', k, window_start, window_end, COUNT(*), SUM(v)
+  FROM TABLE(HOP(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR, INTERVAL '1' DAY))
+  GROUP BY k, window_start, window_end;
+SELECT 'cu', k, window_start, window_end, COUNT(*), SUM(v)
+  FROM TABLE(CUMULATE(TABLE e, DESCRIPTOR(ts), INTERVAL '8' HOUR, INTERVAL '1' DAY))
+  GROUP BY k, window_start, window_end;
+SELECT 'se', k, window_start, window_end, COUNT(*), SUM(v)
+  FROM TABLE(SESSION(TABLE e PARTITION BY k, DESCRIPTOR(ts), INTERVAL '30' MINUTE))
+  GROUP BY k, window_start, window_end;
+SELECT 'lg', k, TUMBLE_START(ts, INTERVAL '1' DAY), TUMBLE_END(ts, INTERVAL '1' DAY), COUNT(*),
+  SUM(v) FROM e GROUP BY k, TUMBLE(ts, INTERVAL '1' DAY);
+SELECT 'nt', id, window_start, window_end, window_time
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '1' DAY));
+SELECT 'nh', id, window_start, window_end, window_time
+  FROM TABLE(HOP(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR, INTERVAL '1' DAY));
+SELECT 'nc', id, window_start, window_end, window_time
+  FROM TABLE(CUMULATE(TABLE e, DESCRIPTOR(ts), INTERVAL '8' HOUR, INTERVAL '1' DAY));
+"""
+
+
+def test_ltz_windows_in_session_zone(tmp):
+    """Window TVFs (TUMBLE, HOP, CUMULATE, SESSION; aggregated and not) and a legacy group
+    window over a TIMESTAMP_LTZ rowtime with table.local-time-zone set: as Flink, the windows
+    are of the zone's local time (a day from local midnight: 23 hours on 2024-03-10 in New
+    York, 25 on 2024-11-03), window_start/window_end are TIMESTAMP(3) in local time,
+    window_time the TIMESTAMP_LTZ instant of window_end - 1 ms, and a window fires when the
+    watermark passes Flink's timer for its end (the second occurrence of a repeated hour), which
+    decides the late rows dropped. Every row is computed here with zoneinfo, for a DST zone
+    and a fixed offset, at parallelism 1 and 3."""
+    rng = seeded_rng("sql-ltz-windows")
+    rows = ltz_rows(rng)
+    inp = os.path.join(tmp, "e.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%d,%d,%s,%d\n" % r for r in rows))
+    day, h6, h8 = 24 * HOUR_MS, 6 * HOUR_MS, 8 * HOUR_MS
+    for zname, par in (("America/New_York", 1), ("America/New_York", 3), ("+05:30", 2)):
+        z = zone(zname)
+        want = {
+            "td": expected_aggs(rows, z, "T", day, 0, "td"),
+            "th": expected_aggs(rows, z, "T", HOUR_MS, 0, "th"),
+            "hp": expected_aggs(rows, z, "H", h6, day, "hp"),
+            "cu": expected_aggs(rows, z, "C", h8, day, "cu"),
+            "se": expected_sessions(rows, z, 30 * 60000, "se"),
+            "lg": expected_aggs(rows, z, "T", day, 0, "lg"),
+            "nt": expected_tvf_rows(rows, z, "T", day, 0, "nt"),
+            "nh": expected_tvf_rows(rows, z, "H", h6, day, "nh"),
+            "nc": expected_tvf_rows(rows, z, "C", h8, day, "nc"),
+        }
+        script = os.path.join(tmp, "w.sql")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(LTZ_SQL % {"zone": zname, "par": par, "inp": inp})
+        r = run(["run", script])
+        expect_rc(r, 0)
+        got = {}
+        for line in r.out.splitlines():
+            line = re.sub(r"^\d+> ", "", line)
+            got.setdefault(line[3:5], []).append(line)
+        if zname == "America/New_York":  # the days of 23 and 25 hours are there
+            for d in ("+I[td, a, 2024-03-10T00:00, 2024-03-11T00:00",
+                      "+I[td, a, 2024-11-03T00:00, 2024-11-04T00:00"):
+                expect(any(x.startswith(d) for x in want["td"]), "a DST day in the input", d,
+                       want["td"][:5])
+        for tag, w in want.items():
+            g = sorted(got.get(tag, []))
+            if g != w:
+                expect(False, "zone %s p=%d: the %s rows" % (zname, par, tag),
+                       "%d rows, e.g. %s" % (len(w), sorted(set(w) - set(g))[:3]),
+                       "%d rows, e.g. %s" % (len(g), sorted(set(g) - set(w))[:3]), r)
+
+
+def test_proctime_windows_in_session_zone(tmp):
+    """A window over processing time (PROCTIME() is a TIMESTAMP_LTZ) is of the session zone's
+    local time, as Flink's: with '+05:30', 1-hour windows start at a local hour (xx:30 UTC),
+    window_start/window_end are TIMESTAMP(3) of local time, and they hold the run's clock."""
+    import time
+    inp = os.path.join(tmp, "p.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%s,%d\n" % ("ab"[i % 2], i) for i in range(1000)))
+    script = os.path.join(tmp, "p.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("SET 'table.local-time-zone' = '+05:30';\n"
+                "CREATE TABLE t (k STRING, v INT, p AS PROCTIME()) WITH ('connector' = "
+                "'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                "SELECT k, COUNT(*), window_start, window_end FROM TABLE(TUMBLE(TABLE t, "
+                "DESCRIPTOR(p), INTERVAL '1' HOUR)) GROUP BY k, window_start, window_end;\n"
+                % inp)
+    z = zone("+05:30")
+    before = to_local_ms(int(time.time() * 1000), z)
+    r = run(["run", script])
+    after = to_local_ms(int(time.time() * 1000), z)
+    expect_rc(r, 0)
+    n = 0
+    for line in r.out.splitlines():
+        m = re.fullmatch(r"(?:\d+> )?\+I\[(\w), (\d+), ([\dT:-]+), ([\dT:-]+)\]", line)
+        expect(m is not None, "a window row of local time (TIMESTAMP(3), no zone)",
+               "+I[k, n, yyyy-MM-ddTHH:00, yyyy-MM-ddTHH:00]", line, r)
+        ws = total_ms(dt.datetime.fromisoformat(m.group(3)))
+        we = total_ms(dt.datetime.fromisoformat(m.group(4)))
+        expect(we - ws == HOUR_MS and ws % HOUR_MS == 0, "a local hour", "xx:00 to xx+1:00",
+               line, r)
+        expect(before - before % HOUR_MS <= ws <= after, "a window of the run's local clock",
+               (ldt_text(before), ldt_text(after)), line, r)
+        n += int(m.group(2))
+    expect(n == 1000, "every row counted once", 1000, n, r)
+
+
+def test_ltz_cascade_and_window_join(tmp):
+    """A cascading window aggregation and a window join over windows of the session zone's
+    local time: their rows are those of the local windows (a 6-hour window from local
+    midnight), every row in them. Rows every 10 minutes from 2024-05-01T02:00Z; the expected
+    counts and sums per 6-hour local window are computed here. (Their firing at the instant of
+    the local end shows in latency, not in the rows of a bounded input: this checks the rows.)"""
+    z = zone("America/New_York")
+    t0, rows = 1714528800000, []
+    for i in range(200):
+        rows.append((t0 + i * 600000, "ab"[i % 2], i))
+    inp = os.path.join(tmp, "z.csv")
+    with open(inp, "w", encoding="utf-8") as f:
+        f.write("".join("%d,%s,%d\n" % r for r in rows))
+    script = os.path.join(tmp, "c.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("""SET 'table.local-time-zone' = 'America/New_York';
+CREATE TABLE e (ms BIGINT, k STRING, v INT, ts AS TO_TIMESTAMP_LTZ(ms, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE VIEW w AS SELECT k, window_start, window_end, COUNT(*) AS n
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR)) GROUP BY k, window_start, window_end;
+CREATE VIEW w2 AS SELECT k, window_start, window_end, SUM(v) AS s
+  FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '6' HOUR)) GROUP BY k, window_start, window_end;
+SELECT 'C', window_start, window_end, SUM(n) FROM w GROUP BY window_start, window_end;
+SELECT 'J', w.k, w.window_start, w.n, w2.s FROM w JOIN w2 ON w.k = w2.k
+  AND w.window_start = w2.window_start AND w.window_end = w2.window_end;
+""" % inp)
+    r = run(["run", script])
+    expect_rc(r, 0)
+    six = 6 * HOUR_MS
+    per, per_k = {}, {}
+    for ms, k, v in rows:
+        x = to_local_ms(ms, z)
+        s = x - x % six
+        per[s] = per.get(s, 0) + 1
+        c = per_k.setdefault((k, s), [0, 0])
+        c[0] += 1
+        c[1] += v
+    want = sorted(["+I[C, %s, %s, %d]" % (ldt_text(s), ldt_text(s + six), n)
+                   for s, n in per.items()] +
+                  ["+I[J, %s, %s, %d, %d]" % (k, ldt_text(s), n, t)
+                   for (k, s), (n, t) in per_k.items()])
+    got = sorted(line for line in r.out.splitlines() if line)
+    expect(got == want, "the cascade's and the window join's rows", want, got, r)
+
+
 if __name__ == "__main__":
-    main([test_functions_against_python, test_literals_and_niladic, test_errors_name_the_place])
+    main([test_functions_against_python, test_literals_and_niladic, test_errors_name_the_place,
+          test_ltz_windows_in_session_zone, test_proctime_windows_in_session_zone,
+          test_ltz_cascade_and_window_join])

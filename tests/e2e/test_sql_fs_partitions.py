@@ -8,6 +8,7 @@ import csv
 import datetime
 import os
 import random
+import re
 import sys
 import time
 
@@ -434,7 +435,101 @@ def test_two_inserts_into_one_table(tmp):
                        len(got), len(set(want) - set(got)), len(got) - len(set(got))), r)
 
 
+def test_partitioned_source(tmp):
+    """A filesystem table with PARTITIONED BY read back as Flink's FileSystemTableSource reads
+    it: the files under the key=value directories (recursively, names starting with '.' or '_'
+    skipped, files outside the partitions' depth not read), the partition columns filled from
+    the path, unescaped and typed as the column (__DEFAULT_PARTITION__ or
+    'partition.default-name' is NULL), also when a projection reads only some columns, in CSV
+    and JSON; a non-partitioned table reads nested directories too. Rows written out by hand
+    below, and the rows of a partitioned sink read back."""
+    root = os.path.join(tmp, "in")
+
+    def put(rel, text):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    put("dt=2024-05-01/h=7/part-0-0", "1,a\n2,b\n")
+    put("dt=2024-05-01/h=7/sub/more", "3,c\n")                   # nested: read
+    put("dt=2024-05-02/h=12/part-0-0", "4,d\n")
+    put("dt=2024-05-02/h=__DEFAULT_PARTITION__/part-0-0", "5,e\n")  # h NULL
+    put("dt=x%3Ay/h=1/p", "6,f\n")                                 # dt 'x:y'
+    put("dt=2024-05-02/h=12/_SUCCESS", "")                        # hidden
+    put("dt=2024-05-02/h=12/.part-0-1.inprogress", "9,z\n")       # hidden
+    put("_tmp/h=1/p", "9,z\n")                                     # hidden directory
+    put("other=1/h=1/p", "9,z\n")                                  # no partition of dt
+    put("dt=2024-05-03/stray", "9,z\n")                            # above the partitions
+    ddl = ("CREATE TABLE pin (id INT, s STRING, dt STRING, h INT) PARTITIONED BY (dt, h) "
+           "WITH ('connector'='filesystem','path'='%s','format'='csv'%%s);\n" % root)
+    want = ["+I[1, a, 2024-05-01, 7]", "+I[2, b, 2024-05-01, 7]", "+I[3, c, 2024-05-01, 7]",
+            "+I[4, d, 2024-05-02, 12]", "+I[5, e, 2024-05-02, null]", "+I[6, f, x:y, 1]"]
+    script = os.path.join(tmp, "p.sql")
+
+    def run_script(sql, par=1):
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(sql)
+        return run(["run", "-p", str(par), script])
+
+    for par in (1, 2):
+        r = run_script(ddl % "" + "SELECT * FROM pin;\n", par)
+        expect_rc(r, 0)
+        got = sorted(re.sub(r"^\d+> ", "", x) for x in r.out.splitlines() if x)
+        expect(got == want, "p=%d: the partitioned table's rows" % par, want, got, r)
+    r = run_script(ddl % "" + "SELECT h, s FROM pin WHERE id > 3;\n")
+    expect_rc(r, 0)
+    want_p = ["+I[12, d]", "+I[1, f]", "+I[null, e]"]
+    expect(sorted(r.out.split("\n")[:-1]) == sorted(want_p), "a projection", want_p, r.out, r)
+    # another default name; then __DEFAULT_PARTITION__ is a value, no INT: it fails, named
+    other = os.path.join(tmp, "other")
+    for rel, text in (("dt=a/h=none/p", "7,g\n"), ("dt=a/h=__DEFAULT_PARTITION__/p", "8,h\n")):
+        os.makedirs(os.path.dirname(os.path.join(other, rel)), exist_ok=True)
+        with open(os.path.join(other, rel), "w", encoding="utf-8") as f:
+            f.write(text)
+    ddl_o = ddl.replace(root, other) % ",'partition.default-name'='none'"
+    r = run_script(ddl_o + "SELECT id, h FROM pin;\n")
+    expect_rc(r, 1)
+    expect_in("partition h=__DEFAULT_PARTITION__: expected INT for field 'h'", r.err,
+              "a bad partition value is named", r)
+    os.remove(os.path.join(other, "dt=a/h=__DEFAULT_PARTITION__/p"))
+    r = run_script(ddl_o + "SELECT id, h FROM pin;\n")
+    expect_rc(r, 0)
+    expect(r.out.strip() == "+I[7, null]", "partition.default-name is NULL", "+I[7, null]",
+           r.out, r)
+    # JSON: the lines hold the other columns; a key named as a partition column is not read
+    jroot = os.path.join(tmp, "json")
+    os.makedirs(os.path.join(jroot, "dt=2024-05-01"))
+    with open(os.path.join(jroot, "dt=2024-05-01", "p.json"), "w", encoding="utf-8") as f:
+        f.write('{"id":1,"s":"a","dt":"nope"}\n{"s":"b","id":2}\n')
+    r = run_script("CREATE TABLE pj (id INT, dt DATE, s STRING) PARTITIONED BY (dt) WITH ("
+                   "'connector'='filesystem','path'='%s','format'='json',"
+                   "'json.fail-on-missing-field'='true');\nSELECT * FROM pj;\n" % jroot)
+    expect_rc(r, 0)
+    want_j = ["+I[1, 2024-05-01, a]", "+I[2, 2024-05-01, b]"]
+    expect(r.out.split("\n")[:-1] == want_j, "a partitioned JSON table", want_j, r.out, r)
+    # a table that is not partitioned reads every file under its directory, nested too
+    r = run_script("CREATE TABLE flat (id INT, s STRING) WITH ('connector'='filesystem',"
+                   "'path'='%s','format'='csv');\nSELECT id FROM flat;\n" % root)
+    expect_rc(r, 0)
+    ids = sorted(int(x[3:-1]) for x in r.out.split("\n")[:-1])
+    want_ids = [1, 2, 3, 4, 5, 6, 9, 9]  # other=1/h=1/p and dt=2024-05-03/stray too
+    expect(ids == want_ids, "the nested files of a plain directory", want_ids, ids, r)
+    # what a partitioned sink writes reads back as it was
+    out = os.path.join(tmp, "out")
+    r = run_script(ddl % "" + "CREATE TABLE dst (id INT, s STRING, dt STRING, h INT) "
+                   "PARTITIONED BY (dt, h) WITH ('connector'='filesystem','path'='%s',"
+                   "'format'='csv');\nINSERT INTO dst SELECT * FROM pin;\n" % out)
+    expect_rc(r, 0)
+    r = run_script(ddl.replace(root, out) % "" + "SELECT * FROM pin;\n")
+    expect_rc(r, 0)
+    got = sorted(r.out.split("\n")[:-1])
+    expect(got == want, "the sink's partitions read back", want, got, r)
+    expect(os.path.isdir(os.path.join(out, "dt=x%3Ay")) and
+           os.path.isdir(os.path.join(out, "dt=2024-05-02", "h=__DEFAULT_PARTITION__")),
+           "the sink's directories", "dt=x%3Ay and h=__DEFAULT_PARTITION__", os.listdir(out))
+
+
 if __name__ == "__main__":
     main([test_bounded_partitions, test_escaped_partition_values,
           test_kafka_commit_before_the_end_kill_and_resume, test_bad_options_are_named,
-          test_two_inserts_into_one_table])
+          test_two_inserts_into_one_table, test_partitioned_source])

@@ -462,15 +462,17 @@ TEST(conn_file_directory_split_over_two_subtasks)
     char *dir = path_in_tmp("in");
     make_dir(dir);
     char *p;
-    /* CRLF lines, a blank line, a last line without '\n', a hidden file and a subdirectory */
+    /* CRLF lines, a blank line, a last line without '\n', a hidden file and a hidden
+     * subdirectory (names starting with '.' or '_'; other subdirectories are read) */
     write_text(p = rill__xasprintf("%s/a.csv", dir), "id,name\r\n1,one\r\n2,two\r\n"), free(p);
     write_text(p = rill__xasprintf("%s/b.csv", dir), "id,name\n3,three\n\n4,\"f,our\"\n5,five"),
         free(p);
     write_text(p = rill__xasprintf("%s/c.csv", dir), "id,name\n"), free(p);
     write_text(p = rill__xasprintf("%s/d.csv", dir), "\xef\xbb\xbfid,name\n6,six\n"), free(p);
     write_text(p = rill__xasprintf("%s/.hidden.csv", dir), "id,name\n100,no\n"), free(p);
-    make_dir(p = rill__xasprintf("%s/sub", dir)), free(p);
-    write_text(p = rill__xasprintf("%s/sub/e.csv", dir), "id,name\n200,no\n"), free(p);
+    write_text(p = rill__xasprintf("%s/_SUCCESS", dir), "id,name\n300,no\n"), free(p);
+    make_dir(p = rill__xasprintf("%s/_sub", dir)), free(p);
+    write_text(p = rill__xasprintf("%s/_sub/e.csv", dir), "id,name\n200,no\n"), free(p);
 
     rill_schema *schema = schema_of("id INT64 NOT NULL, name STRING");
     void *cfg = rill__file_source_cfg(dir, NULL);
