@@ -7,8 +7,11 @@
  * client goes on. Line editing and history with libedit when stdin is a terminal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
+#include <poll.h>
 #include <signal.h>
+#include <wchar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +73,78 @@ static const char help_text[] =
 #define PROMPT      "rill SQL> "
 #define PROMPT_MORE "> "
 
-/* Set by SIGINT: a job running is canceled; at the prompt the line being typed is dropped. */
+/* Set by SIGINT: a job running is canceled; at the prompt the line being typed is dropped.
+ * The handler also writes a byte to a pipe the prompt polls beside the terminal: a flag alone
+ * loses a Ctrl-C that comes after libedit drew the prompt but before it blocked in read(), or
+ * one that the kernel gave to another thread. */
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t job_running;
+static int sigint_pipe[2] = {-1, -1};
 
 static void on_sigint(int sig)
 {
     (void)sig;
+    int saved = errno;
     interrupted = 1;
     if (job_running)
         rill__minicluster_request_cancel();
+    if (sigint_pipe[1] >= 0) {
+        char b = 1;
+        ssize_t w = write(sigint_pipe[1], &b, 1); /* full: a Ctrl-C is already waiting */
+        (void)w;
+    }
+    errno = saved;
+}
+
+/* Empties the pipe: a Ctrl-C before the prompt is up does not drop the next line. */
+static void sigint_drain(void)
+{
+    char b[64];
+    while (sigint_pipe[0] >= 0 && read(sigint_pipe[0], b, sizeof b) > 0)
+        ;
+}
+
+/* libedit's read function: one character from the terminal, or -1 (EINTR) once Ctrl-C is
+ * pressed. Bytes are decoded as libedit decodes them (the locale's multibyte form; an invalid
+ * byte is dropped). */
+static int read_key(EditLine *el, wchar_t *wc)
+{
+    (void)el;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    for (;;) {
+        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                              {.fd = sigint_pipe[0], .events = POLLIN}};
+        int r = poll(p, sigint_pipe[0] >= 0 ? 2 : 1, -1);
+        if (interrupted || (r > 0 && (p[1].revents & POLLIN))) {
+            interrupted = 1;
+            errno = EINTR;
+            return -1;
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r <= 0)
+            continue;
+        char byte;
+        ssize_t n = read(STDIN_FILENO, &byte, 1);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -1;
+        }
+        size_t k = mbrtowc(wc, &byte, 1, &st);
+        if (k == (size_t)-2)
+            continue; /* more bytes of one character */
+        if (k == (size_t)-1) {
+            memset(&st, 0, sizeof st);
+            continue;
+        }
+        if (k == 0)
+            *wc = 0;
+        return 1;
+    }
 }
 
 typedef struct sql_cli {
@@ -355,6 +420,15 @@ static int interact(sql_cli *c, rill__sql_session *s)
         el_set(el, EL_EDITOR, "emacs");
         el_set(el, EL_PROMPT, prompt_fn);
         el_set(el, EL_HIST, history, hist);
+        if (pipe(sigint_pipe) == 0) {
+            for (int i = 0; i < 2; i++) {
+                fcntl(sigint_pipe[i], F_SETFL, fcntl(sigint_pipe[i], F_GETFL) | O_NONBLOCK);
+                fcntl(sigint_pipe[i], F_SETFD, FD_CLOEXEC);
+            }
+        } else {
+            sigint_pipe[0] = sigint_pipe[1] = -1; /* the flag alone, as before */
+        }
+        el_set(el, EL_GETCFN, read_key);
         fputs("Welcome to rill's SQL client! Enter 'HELP;' to list all available commands. "
               "'QUIT;' to exit.\n\n",
               c->out);
@@ -369,6 +443,7 @@ static int interact(sql_cli *c, rill__sql_session *s)
         ssize_t n;
         interrupted = 0;
         if (tty) {
+            sigint_drain();
             int count = 0;
             line = el_gets(el, &count);
             n = count;
@@ -411,6 +486,12 @@ static int interact(sql_cli *c, rill__sql_session *s)
         el_end(el);
     if (hist)
         history_end(hist);
+    for (int i = 0; i < 2; i++) {
+        int fd = sigint_pipe[i];
+        sigint_pipe[i] = -1;
+        if (fd >= 0)
+            close(fd);
+    }
     free(hpath);
     return 0;
 }
