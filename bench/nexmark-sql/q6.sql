@@ -5,6 +5,8 @@
 -- updating input (a higher bid replaces the winner), and Flink's OVER aggregation does not take
 -- updates, so Flink cannot run this query; rill keeps each seller's current winners ordered by
 -- time and re-emits every average a new winner changes (docs/sql.md, OVER aggregations).
+-- Nexmark's own q6.sql runs too (with two warnings: its WHERE names the rownum of its own
+-- select list, and its sink's seller is a VARCHAR); this copy is written in standard SQL.
 CREATE TABLE nexmark_q6 (seller BIGINT, avg_price BIGINT)
 WITH ('connector' = 'blackhole');
 

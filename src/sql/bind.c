@@ -80,17 +80,35 @@ static int resolve(const rel *in, const rill__sql_name *n)
                 return -1;
             len += (size_t)w;
         }
-        int found = -1;
-        for (int c = 0; c < in->n_cols; c++)
-            if (!strcmp(in->cols[c].name, path) && qual_fits(&in->cols[c], qual)) {
-                const char *q0 = found >= 0 ? in->cols[found].qual : NULL;
-                if (q0 && in->cols[c].qual && strcmp(q0, in->cols[c].qual))
-                    return -3; /* two FROM items' */
-                if (found < 0)
-                    found = c;
+        /* t.col: a column of FROM item t; else (leniently: Nexmark's q6 names the columns of
+         * an unnamed subquery A.id by the alias inside it) the one column of that name no FROM
+         * item names. col: the column of that name, ambiguous when two FROM items have it
+         * (an unnamed subquery's counts as one). */
+        int found = -1, loose = -1, n_loose = 0;
+        for (int c = 0; c < in->n_cols; c++) {
+            const rel_col *col = &in->cols[c];
+            if (strcmp(col->name, path))
+                continue;
+            if (qual && !col->qual) {
+                n_loose++;
+                if (loose < 0)
+                    loose = c;
+                continue;
             }
+            if (!qual_fits(col, qual))
+                continue;
+            const char *q0 = found >= 0 ? in->cols[found].qual : NULL;
+            if (found >= 0 && (q0 || col->qual) && (!q0 || !col->qual || strcmp(q0, col->qual)))
+                return -3; /* two FROM items' */
+            if (found < 0)
+                found = c;
+        }
         if (found >= 0)
             return found;
+        if (n_loose > 1)
+            return -3;
+        if (loose >= 0)
+            return loose;
         for (int c = 0; c < in->n_cols; c++)
             if (!strncmp(in->cols[c].name, path, len) && in->cols[c].name[len] == '.' &&
                 qual_fits(&in->cols[c], qual))
@@ -905,4 +923,9 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     return bind(pc, in, e);
+}
+
+bool rill__sql_names_column(const rel *in, const rill__sql_name *n)
+{
+    return resolve(in, n) != -1;
 }

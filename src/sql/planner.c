@@ -4,6 +4,8 @@
  * columns and watermark. Aggregations, windows, joins, set operations, ORDER BY and LIMIT are
  * refused with a message naming them and the place (issue 14 goes on).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -659,6 +661,166 @@ static const char *unique_name(plan_ctx *pc, const rel_col *cols, int n, const c
     }
 }
 
+void rill__sql_warn(plan_ctx *pc, rill__sql_pos pos, const char *fmt, ...)
+{
+    if (pc->s->dry)
+        return;
+    char what[RILL_ERRMSG_MAX / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    rill__err e = {0};
+    rill__sql_error(&e, pc->text, pos, "%s", what);
+    fprintf(stderr, "rill: warning: %s\n", e.msg);
+}
+
+/* The item of q's select list that a WHERE's bare name n means when n is no column of in but
+ * the alias of a window function (OVER) of that select list, else NULL. */
+static const rill__sql_item *window_alias(const rill__sql_query *q, const rel *in,
+                                          const rill__sql_expr *n)
+{
+    if (n->kind != RILL_SQL_E_IDENT || n->u.name.n_parts != 1 ||
+        rill__sql_names_column(in, &n->u.name))
+        return NULL;
+    for (size_t i = 0; i < q->u.select.n_items; i++) {
+        const rill__sql_item *it = &q->u.select.items[i];
+        if (it->alias && !strcmp(it->alias->text, n->u.name.parts[0].text) &&
+            it->expr->kind == RILL_SQL_E_CALL && it->expr->u.call.over)
+            return it;
+    }
+    return NULL;
+}
+
+/* Whether e names a window function's alias (window_alias) anywhere. */
+static bool names_window_alias(const rill__sql_query *q, const rel *in, const rill__sql_expr *e)
+{
+    if (!e)
+        return false;
+    switch (e->kind) {
+    case RILL_SQL_E_IDENT:
+        return window_alias(q, in, e) != NULL;
+    case RILL_SQL_E_CALL:
+        for (size_t i = 0; i < e->u.call.n_args; i++)
+            if (names_window_alias(q, in, e->u.call.args[i]))
+                return true;
+        return false;
+    case RILL_SQL_E_UNARY:
+        return names_window_alias(q, in, e->u.unary.arg);
+    case RILL_SQL_E_BINARY:
+        return names_window_alias(q, in, e->u.binary.left) ||
+               names_window_alias(q, in, e->u.binary.right);
+    case RILL_SQL_E_IS:
+        return names_window_alias(q, in, e->u.is.arg);
+    case RILL_SQL_E_CAST:
+        return names_window_alias(q, in, e->u.cast.arg);
+    case RILL_SQL_E_BETWEEN:
+        return names_window_alias(q, in, e->u.between.arg) ||
+               names_window_alias(q, in, e->u.between.lo) ||
+               names_window_alias(q, in, e->u.between.hi);
+    case RILL_SQL_E_LIKE:
+        return names_window_alias(q, in, e->u.like.arg) ||
+               names_window_alias(q, in, e->u.like.pattern);
+    case RILL_SQL_E_IN:
+        if (names_window_alias(q, in, e->u.in.arg))
+            return true;
+        for (size_t i = 0; i < e->u.in.n_list; i++)
+            if (names_window_alias(q, in, e->u.in.list[i]))
+                return true;
+        return false;
+    case RILL_SQL_E_CASE:
+        if (names_window_alias(q, in, e->u.kase.operand) ||
+            names_window_alias(q, in, e->u.kase.else_))
+            return true;
+        for (size_t i = 0; i < e->u.kase.n_whens; i++)
+            if (names_window_alias(q, in, e->u.kase.whens[i].when) ||
+                names_window_alias(q, in, e->u.kase.whens[i].then))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* The conjuncts of a WHERE (its ANDs taken apart), appended to v. */
+static void where_conjuncts(plan_ctx *pc, const rill__sql_expr *e, const rill__sql_expr ***v,
+                            int *n, int *cap)
+{
+    if (e->kind == RILL_SQL_E_BINARY && e->u.binary.op == RILL_SQL_OP_AND) {
+        where_conjuncts(pc, e->u.binary.left, v, n, cap);
+        where_conjuncts(pc, e->u.binary.right, v, n, cap);
+        return;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        const rill__sql_expr **nv = rill__arena_alloc(pc->a, (size_t)*cap * sizeof *nv);
+        if (*n)
+            memcpy(nv, *v, (size_t)*n * sizeof *nv);
+        *v = nv;
+    }
+    (*v)[(*n)++] = e;
+}
+
+/* a AND b (either NULL: the other). */
+static const rill__sql_expr *and_of(plan_ctx *pc, const rill__sql_expr *a,
+                                    const rill__sql_expr *b)
+{
+    if (!a || !b)
+        return a ? a : b;
+    rill__sql_expr *x = rill__arena_alloc(pc->a, sizeof *x);
+    memset(x, 0, sizeof *x);
+    x->kind = RILL_SQL_E_BINARY;
+    x->pos = a->pos;
+    x->u.binary.op = RILL_SQL_OP_AND;
+    x->u.binary.left = (rill__sql_expr *)a;
+    x->u.binary.right = (rill__sql_expr *)b;
+    return x;
+}
+
+/* WHERE rownum <= 1 in the SELECT whose select list defines rownum as ROW_NUMBER() OVER (...)
+ * (Nexmark's q6.sql is written so). Standard SQL, and Flink, refuse it: a WHERE sees the
+ * FROM's columns only. rill takes the evident meaning, with a warning: the conjuncts naming a
+ * window function's alias filter the SELECT's result (as if it were a subquery's), the others
+ * stay where a WHERE is. *post gets the first kind (NULL: none); *pre the rest. */
+static void split_window_where(plan_ctx *pc, const rill__sql_query *q, const rel *in,
+                               const rill__sql_expr **pre, const rill__sql_expr **post)
+{
+    const rill__sql_expr **v = NULL;
+    int n = 0, cap = 0;
+    *pre = q->u.select.where;
+    *post = NULL;
+    where_conjuncts(pc, q->u.select.where, &v, &n, &cap);
+    const rill__sql_expr *keep = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!names_window_alias(q, in, v[i])) {
+            keep = and_of(pc, keep, v[i]);
+            continue;
+        }
+        *post = and_of(pc, *post, v[i]);
+    }
+    if (!*post)
+        return;
+    *pre = keep;
+    rill__sql_warn(pc, (*post)->pos,
+                   "this WHERE names a window function of its own select list, which Flink "
+                   "refuses (a WHERE sees the FROM's columns only): rill applies the condition "
+                   "to the SELECT's result, as a query over it would");
+}
+
+/* While binding a post condition of split_window_where: a window function's alias is bound as
+ * the window function (the column of the ranking or the OVER aggregation under it). */
+static int window_alias_hook(plan_ctx *pc, const rel *in, const rill__sql_expr *e,
+                             rill__sql_rex **out)
+{
+    const rill__sql_item *it = window_alias(pc->hook_arg, in, e);
+    if (!it)
+        return 0;
+    pc->bind_hook = NULL;
+    *out = rill__sql_bind(pc, in, it->expr);
+    pc->bind_hook = window_alias_hook;
+    return *out ? 1 : -1;
+}
+
 static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
 {
     if (q->u.select.n_hints) /* STATE_TTL changes results; join hints have no joins yet */
@@ -684,6 +846,17 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
     /* ROW_NUMBER() OVER (...): the WHERE, then the ranking, its rank a column after the
      * input's (not one of *'s) that the OVER call binds to (rank.c) */
     bool ranked = rill__sql_has_rank(q);
+    const rill__sql_expr *post = NULL; /* WHERE rownum <= 1 beside the rownum it names */
+    rill__sql_query qq;
+    if ((ranked || over) && q->u.select.where) {
+        const rill__sql_expr *pre;
+        split_window_where(pc, q, in, &pre, &post);
+        if (post) {
+            qq = *q;
+            qq.u.select.where = (rill__sql_expr *)pre;
+            q = &qq;
+        }
+    }
     if (ranked && over)
         return ERR(pc, q->pos, "A ranking and an OVER aggregation in one select list are not "
                                "supported yet");
@@ -755,6 +928,22 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
         c->outs[n++] = x;
     }
     c->n_cols = n;
+    if (post) { /* bound over the ranking or OVER aggregation, as the select list is */
+        int (*hook)(plan_ctx *, const rel *, const rill__sql_expr *, rill__sql_rex **) =
+            pc->bind_hook;
+        void *arg = pc->hook_arg;
+        pc->bind_hook = window_alias_hook;
+        pc->hook_arg = (void *)q;
+        rill__sql_rex *w = rill__sql_bind(pc, in, post);
+        pc->bind_hook = hook;
+        pc->hook_arg = arg;
+        if (!w)
+            return NULL;
+        if (w->type->root != RILL_SQLT_BOOLEAN && w->type->root != RILL_SQLT_NULL)
+            return ERR(pc, post->pos, "WHERE clause must be a condition, not '%s'",
+                       rill__sql_type_str(pc->a, w->type));
+        c->filter = w;
+    }
     /* a filter on the rank of a ranking below: its bounds go to the ranking (Top-N) */
     return rill__sql_rank_filter(pc, c) ? NULL : c;
 }

@@ -519,6 +519,12 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
 rill_stream *rill__sql_build(plan_ctx *pc, rel *r);
 /* Binds an expression over the columns of in (NULL with err set). */
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+/* Whether n names a column of in (a whole ROW, or ambiguously, counts). */
+bool rill__sql_names_column(const rel *in, const rill__sql_name *n);
+/* Prints "rill: warning: <what> at line L, column C:" and the line to stderr, unless this is
+ * the dry run of push-down (which plans every statement once more). */
+void rill__sql_warn(plan_ctx *pc, rill__sql_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* x cast to type t (x itself when it has that type already). */
 rill__sql_rex *rill__sql_cast_to(plan_ctx *pc, rill__sql_rex *x, const rill__sql_ltype *t);
 const char *rill__sql_session_zone(const rill__sql_session *s);

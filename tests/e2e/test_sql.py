@@ -557,7 +557,12 @@ def test_errors_name_the_place(tmp):
         ("SELECT a + s FROM src;\n", "Cannot apply '+' to arguments of type 'BIGINT' and"),
         ("SELECT a FROM src ORDER BY a;\n", "ORDER BY is not supported yet"),
         ("SELECT a, COUNT(*) FROM src GROUP BY ROLLUP(a);\n", "not supported yet"),
+        ("CREATE TABLE o (a BIGINT) WITH ('connector' = 'blackhole');\n"
+         "INSERT INTO o SELECT s FROM src;\n", "Incompatible types for sink column 'a'"),
         ("CREATE TABLE o (a STRING) WITH ('connector' = 'blackhole');\n"
+         "INSERT INTO o SELECT CAST(a AS DOUBLE) FROM src;\n",
+         "Incompatible types for sink column 'a'"),
+        ("CREATE TABLE o (a VARCHAR(19)) WITH ('connector' = 'blackhole');\n"
          "INSERT INTO o SELECT a FROM src;\n", "Incompatible types for sink column 'a'"),
         ("SELECT a / b FROM src;\n", "division by zero"),
         ("SELECT a, COUNT(*) FROM src;\n", "Expression 'a' is not being grouped"),
@@ -575,6 +580,49 @@ def test_errors_name_the_place(tmp):
         expect_in("bad.sql", r.err, "the error names the script", r)
         if "line" in needle or "not found" in needle or "Cannot" in needle:
             expect("^" in r.err, "a caret under the place", "^", r.err, r)
+    # beyond Flink, with a warning: an exact number into a string column, as CAST writes it
+    out = os.path.join(tmp, "o.csv")
+    path = os.path.join(tmp, "num.sql")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(ddl + "CREATE TABLE o (a STRING, b VARCHAR(5)) WITH ('connector' = "
+                "'filesystem', 'path' = '%s', 'format' = 'csv');\n"
+                "INSERT INTO o SELECT a * 1000, b = 0 FROM src;\n" % out)
+    r = run(["run", path])
+    expect_rc(r, 0)
+    expect_in("warning: sink column 'a' is STRING and the query gives BIGINT", r.err,
+              "the warning", r)
+    expect_in("line 3, column 1", r.err, "the warning names the place", r)
+    rows = "".join(open(os.path.join(out, f), encoding="utf-8").read()
+                   for f in sorted(os.listdir(out)) if not f.startswith("."))
+    expect(rows == "1000,TRUE\n", "the row written", "1000,TRUE", rows, r)
+
+
+def test_names_over_unnamed_subqueries(tmp):
+    """t.col over a FROM with an unnamed subquery: t's column, wherever the subquery stands (a
+    column of an unnamed subquery once answered for any qualifier, so t.id gave the subquery's
+    id when it came first); A.id for a column of an unnamed subquery whose inside called it
+    A.id (Nexmark's q6 writes it so) when no FROM item has it; a bare name two FROM items have
+    is ambiguous."""
+    u, t = os.path.join(tmp, "u.csv"), os.path.join(tmp, "t.csv")
+    write_rows(u, [(1, 10, "u")])
+    write_rows(t, [(7, 70, "t")])
+    ddl = "".join("CREATE TABLE %s (id BIGINT, b INT, s STRING) WITH ('connector' = "
+                  "'filesystem', 'path' = '%s', 'format' = 'csv');\n" % (n, p)
+                  for n, p in (("u", u), ("t", t)))
+    path = os.path.join(tmp, "names.sql")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(ddl + "SELECT 'a', t.id, t.s FROM (SELECT id, s FROM u), t;\n"
+                "SELECT 'b', t.id, t.s FROM t, (SELECT id, s FROM u);\n"
+                "SELECT 'c', A.id, B.b FROM (SELECT A.id, B.b FROM u AS A, t AS B);\n")
+    r = run(["run", path])
+    expect_rc(r, 0)
+    got = sorted(l for l in r.out.splitlines() if l.startswith("+I"))
+    want = ["+I[a, 7, t]", "+I[b, 7, t]", "+I[c, 1, 70]"]
+    expect(got == want, "the rows", want, got, r)
+    r = script_error(tmp, ddl + "SELECT id FROM (SELECT id FROM u), t;\n")
+    expect_in("Column 'id' is ambiguous", r.err, "a name two FROM items have", r)
+    r = script_error(tmp, ddl + "SELECT X.b FROM (SELECT id, b FROM u), (SELECT b FROM t);\n")
+    expect_in("Column 'b' is ambiguous", r.err, "a qualifier no FROM item has, two columns", r)
 
 
 NEXMARK_DDL = """
@@ -1620,4 +1668,4 @@ if __name__ == "__main__":
           test_processing_time_windows, test_datetime_casts, test_group_by_state_ttl,
           test_values, test_statement_set_shares_its_source, test_window_decimal_aggregates,
           test_window_tvf_rows, test_limit_offset,
-          test_with_queries, test_example_script])
+          test_with_queries, test_example_script, test_names_over_unnamed_subqueries])

@@ -234,6 +234,20 @@ FROM winners AS Q;
 SELECT 'q6r', id, seller, SUM(price) OVER w, COUNT(*) OVER w FROM winners
 WINDOW w AS (PARTITION BY seller ORDER BY dt
   RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW);
+-- as Nexmark's q6.sql writes it: the WHERE names the rownum of its own select list, A. and B.
+-- name columns of an unnamed subquery, and the BIGINT seller goes into a VARCHAR column
+CREATE TABLE q6w (tag STRING, id BIGINT, seller VARCHAR, price BIGINT, dt TIMESTAMP(3),
+  avg_price BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO q6w
+SELECT 'q6w', Q.id, Q.seller, Q.price, Q.dt,
+  AVG(Q.price) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW),
+  COUNT(*) OVER (PARTITION BY Q.seller ORDER BY Q.dt ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY A.id, A.seller ORDER BY B.price DESC) AS rownum
+    FROM (SELECT A.id, A.seller, B.price, B.dt FROM auction AS A, bid AS B
+          WHERE A.id = B.auction and B.dt between A.dt and A.expires)
+    WHERE rownum <= 1
+) AS Q;
 """
 
 
@@ -277,6 +291,11 @@ def test_updating_input_q6(tmp):
     def check(r, what):
         check_replay(r, what, "q6", want)
         check_replay(r, what + " RANGE", "q6r", want_r)
+        check_replay(r, what + " as Nexmark writes it", "q6w", want)
+        for warned in ("this WHERE names a window function of its own select list",
+                       "sink column 'seller' is STRING and the query gives BIGINT"):
+            expect(r.err.count(warned) == 1, "%s: a warning, once: %s" % (what, warned),
+                   1, r.err.count(warned), r)
 
     def check_replay(r, what, tag, want):
         table, kinds = {}, set()
