@@ -31,7 +31,7 @@ from rill_e2e import (committed_rows, expect, expect_in, expect_rc, job_so,  # n
                       main, run, seeded_rng)
 from test_sql import fmt_ts  # noqa: E402
 from test_sql_rank import changelog, run_all, write  # noqa: E402
-from test_sql_recovery import kill_and_resume  # noqa: E402
+from test_sql_recovery import kill_and_resume, savepoint_and_restore  # noqa: E402
 
 T0 = 1714564800000  # 2024-05-01 12:00:00 UTC
 DELAY = 1000        # the tables' watermark: ts - INTERVAL '1' SECOND
@@ -372,6 +372,36 @@ def test_kill_and_resume(tmp):
                "%d rows" % len(want), "%d rows, e.g. %s" % (len(got), diff[:3]), r)
 
 
+def test_savepoint_rescaled(tmp):
+    """The OVER aggregation's state (each partition's rows and accumulators) in a savepoint
+    taken at parallelism 2, restored at 1 or 3 on either backend: each row once, with the
+    aggregates computed here."""
+    rng = seeded_rng("sql-over-savepoint")
+    rows = [x for x in gen_rows(rng, 3000, True)]
+    rows = [x for x in rows if x[0] in on_time(rows)]
+    inp = os.path.join(tmp, "t.csv")
+    write_rows(inp, rows)
+    by_k = defaultdict(list)
+    for x in sorted(rows, key=lambda x: x[3]):
+        by_k[x[1]].append(x)
+    want = []
+    for g in by_k.values():
+        for i, fr in frames(g, rows_n=3).items():
+            a = aggs(fr)
+            want.append("%d,%s,%s,%s" % (i, a[0], "" if a[2] == "null" else a[2],
+                                         "" if a[5] == "null" else a[5]))
+    path = os.path.join(tmp, "sp.sql")
+    write(path, "SET 'pipeline.name' = 'over-savepoint';\n" + KILL_SQL % {
+        "inp": inp, "out": os.path.join(tmp, "out"), "slow_so": job_so("sql_slow_udf")})
+    r = savepoint_and_restore(tmp, rng, "sp", path, "over-savepoint",
+                              rng.choice(("heap", "rocksdb")))
+    got = committed_rows(os.path.join(tmp, "out"), header=False)
+    if sorted(got) != sorted(want):
+        diff = sorted(set(got) ^ set(want))
+        expect(False, "after a savepoint restored at another parallelism: each row once",
+               "%d rows" % len(want), "%d rows, e.g. %s" % (len(got), diff[:3]), r)
+
+
 def test_errors(tmp):
     inp = os.path.join(tmp, "t.csv")
     write(inp, "1,a,2,2024-05-01 12:00:00.000\n")
@@ -401,4 +431,4 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_event_time, test_processing_time, test_updating_input_q6, test_errors,
-          test_kill_and_resume], need_jobs=True)
+          test_kill_and_resume, test_savepoint_rescaled], need_jobs=True)
