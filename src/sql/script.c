@@ -785,22 +785,10 @@ rel *rill__sql_insert_columns(plan_ctx *pc, const rill__sql_stmt *st, const sql_
  * BOOLEAN; else 0 (t goes into no VARCHAR without a written cast). */
 static int text_width(const rill__sql_ltype *t)
 {
-    switch (t->root) {
-    case RILL_SQLT_BOOLEAN:
-        return 5; /* FALSE */
-    case RILL_SQLT_TINYINT:
-        return 4; /* -128 */
-    case RILL_SQLT_SMALLINT:
-        return 6;
-    case RILL_SQLT_INT:
-        return 11;
-    case RILL_SQLT_BIGINT:
-        return 20;
-    case RILL_SQLT_DECIMAL:
-        return t->precision + 3; /* a sign, a point, a 0 before it */
-    default:
+    if (!rill__sql_is_exact(t) && t->root != RILL_SQLT_BOOLEAN)
         return 0;
-    }
+    /* the tableau's width, and for a DECIMAL the 0 before the point of -0.123 */
+    return rill__sql_display_width(t) + (t->root == RILL_SQLT_DECIMAL);
 }
 
 /* INSERT INTO t [(cols)] query. */

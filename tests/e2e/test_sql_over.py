@@ -343,10 +343,10 @@ FROM t WINDOW w AS (PARTITION BY k ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURR
 """
 
 
-def test_kill_and_resume(tmp):
-    rng = seeded_rng("sql-over-kill")
+def recovery_case(tmp, rng, name):
+    """KILL_SQL's script over 3000 random on-time rows (no late rows: what a restored run drops
+    can not differ from the first run) at tmp/name.sql, and the rows its sink must hold."""
     rows = [x for x in gen_rows(rng, 3000, True)]
-    # no late rows: what a restored run drops can not differ from the first run
     rows = [x for x in rows if x[0] in on_time(rows)]
     inp = os.path.join(tmp, "t.csv")
     write_rows(inp, rows)
@@ -359,9 +359,15 @@ def test_kill_and_resume(tmp):
             a = aggs(fr)
             want.append("%d,%s,%s,%s" % (i, a[0], "" if a[2] == "null" else a[2],
                                          "" if a[5] == "null" else a[5]))
-    path = os.path.join(tmp, "kill.sql")
-    write(path, KILL_SQL % {"inp": inp, "out": os.path.join(tmp, "out"),
-                            "slow_so": job_so("sql_slow_udf")})
+    path = os.path.join(tmp, name + ".sql")
+    write(path, "SET 'pipeline.name' = 'over-recovery';\n" + KILL_SQL % {
+        "inp": inp, "out": os.path.join(tmp, "out"), "slow_so": job_so("sql_slow_udf")})
+    return path, want
+
+
+def test_kill_and_resume(tmp):
+    rng = seeded_rng("sql-over-kill")
+    path, want = recovery_case(tmp, rng, "kill")
     backend = os.environ.get("RILL_E2E_BACKEND", rng.choice(("heap", "rocksdb")))
     r, kills = kill_and_resume(tmp, rng, "kill", path, backend, rng.randint(1, 3), max_kills=3)
     expect(kills >= 1, "the job was killed", ">= 1 kill", kills, r)
@@ -377,23 +383,8 @@ def test_savepoint_rescaled(tmp):
     taken at parallelism 2, restored at 1 or 3 on either backend: each row once, with the
     aggregates computed here."""
     rng = seeded_rng("sql-over-savepoint")
-    rows = [x for x in gen_rows(rng, 3000, True)]
-    rows = [x for x in rows if x[0] in on_time(rows)]
-    inp = os.path.join(tmp, "t.csv")
-    write_rows(inp, rows)
-    by_k = defaultdict(list)
-    for x in sorted(rows, key=lambda x: x[3]):
-        by_k[x[1]].append(x)
-    want = []
-    for g in by_k.values():
-        for i, fr in frames(g, rows_n=3).items():
-            a = aggs(fr)
-            want.append("%d,%s,%s,%s" % (i, a[0], "" if a[2] == "null" else a[2],
-                                         "" if a[5] == "null" else a[5]))
-    path = os.path.join(tmp, "sp.sql")
-    write(path, "SET 'pipeline.name' = 'over-savepoint';\n" + KILL_SQL % {
-        "inp": inp, "out": os.path.join(tmp, "out"), "slow_so": job_so("sql_slow_udf")})
-    r = savepoint_and_restore(tmp, rng, "sp", path, "over-savepoint",
+    path, want = recovery_case(tmp, rng, "sp")
+    r = savepoint_and_restore(tmp, rng, "sp", path, "over-recovery",
                               rng.choice(("heap", "rocksdb")))
     got = committed_rows(os.path.join(tmp, "out"), header=False)
     if sorted(got) != sorted(want):
