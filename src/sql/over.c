@@ -519,19 +519,6 @@ static fval field(const over_op *op, const unsigned char *e, int i)
     }
 }
 
-static double as_double(const rill__sql_ltype *t, uint64_t v)
-{
-    if (t->root == RILL_SQLT_FLOAT) {
-        uint32_t u = (uint32_t)v;
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return (double)f;
-    }
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
-}
-
 /* Adds an entry's value of aggregate k to a (group_agg.c's accumulators: a SUM of integers
  * wraps as Java's long, a DECIMAL sum past 38 digits is NULL, kept as n = INT64_MIN). */
 static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
@@ -563,7 +550,7 @@ static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
             rill__dec_store16(x, a->dec);
         }
     } else if (rill__sql_is_approx(t)) {
-        double d = as_double(t, v.slot);
+        double d = rill__sql_approx_double(t, v.slot);
         if (sum)
             a->d += d;
         else if (first || (min ? d < a->d : d > a->d))
