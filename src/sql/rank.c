@@ -455,9 +455,8 @@ int rill__sql_rank_changelog(const rel *r)
 enum { CMP_INT, CMP_FLOAT, CMP_DOUBLE, CMP_BYTES, CMP_DEC16 };
 
 typedef struct rank_op {
-    int n_key; /* the key columns before the input's in the operator's rows */
-    int n_in;
-    bool *in_bytes; /* per input column: its value lives in the byte area */
+    int n_key;            /* the key columns before the input's in the operator's rows */
+    rill__sql_packing pk; /* the input's columns, as its state keeps them */
     int n_order;
     const int *order;
     const bool *desc, *nulls_first;
@@ -477,89 +476,7 @@ typedef struct scratch {
     size_t n, cap;
 } scratch;
 
-/* A row's input columns as bytes: a bit per column (NULL), then each value that is not NULL:
- * its 8-byte slot, or (in the byte area) its 4-byte length and bytes. Equal rows encode
- * equally. Not the data layer's row encoding (rill__row_encode): that one is of a whole row of
- * one schema, and here the key's columns before the input's are left out, the ORDER BY's
- * columns are read from the bytes as they are (field), and a row is emitted with one column
- * more (the rank). */
-static void encode(const rank_op *ro, const rill_row *in, rill__buf *b)
-{
-    size_t nb = ((size_t)ro->n_in + 7) / 8, at = b->len;
-    rill__buf_reserve(b, nb);
-    memset(b->data + at, 0, nb);
-    b->len += nb;
-    for (int i = 0; i < ro->n_in; i++) {
-        int f = ro->n_key + i;
-        if (rill_row_is_null(in, f)) {
-            b->data[at + (size_t)i / 8] |= (char)(1 << (i % 8));
-        } else if (ro->in_bytes[i]) {
-            size_t n;
-            const void *p = rill_row_bytes(in, f, &n);
-            uint32_t len = (uint32_t)n;
-            rill__buf_append(b, &len, 4);
-            rill__buf_append(b, p, n);
-        } else {
-            rill__buf_append(b, &in->v[f], 8);
-        }
-    }
-}
-
-/* The length of an encoded row. */
-static size_t enc_len(const rank_op *ro, const unsigned char *e)
-{
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    for (int i = 0; i < ro->n_in; i++) {
-        if (e[i / 8] >> (i % 8) & 1)
-            continue;
-        if (ro->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-    return off;
-}
-
-typedef struct fval {
-    bool null;
-    uint64_t slot;
-    const unsigned char *p;
-    uint32_t n;
-} fval;
-
-/* Input column i of an encoded row. */
-static fval field(const rank_op *ro, const unsigned char *e, int i)
-{
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    fval v = {0};
-    for (int j = 0;; j++) {
-        bool null = e[j / 8] >> (j % 8) & 1;
-        if (j == i) {
-            v.null = null;
-            if (null)
-                return v;
-            if (ro->in_bytes[j]) {
-                memcpy(&v.n, e + off, 4);
-                v.p = e + off + 4;
-            } else {
-                memcpy(&v.slot, e + off, 8);
-            }
-            return v;
-        }
-        if (null)
-            continue;
-        if (ro->in_bytes[j]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-}
+typedef rill__sql_packed_val fval;
 
 static int cmp_values(int how, const fval *x, const fval *y)
 {
@@ -592,11 +509,12 @@ static int cmp_values(int how, const fval *x, const fval *y)
     }
 }
 
-/* Two encoded rows by the ORDER BY: <0 when x ranks before y. */
+/* Two packed rows by the ORDER BY: <0 when x ranks before y. */
 static int cmp_rows(const rank_op *ro, const unsigned char *x, const unsigned char *y)
 {
     for (int k = 0; k < ro->n_order; k++) {
-        fval a = field(ro, x, ro->order[k]), b = field(ro, y, ro->order[k]);
+        fval a = rill__sql_packed_field(&ro->pk, x, ro->order[k]);
+        fval b = rill__sql_packed_field(&ro->pk, y, ro->order[k]);
         if (a.null || b.null) {
             if (a.null && b.null)
                 continue;
@@ -609,7 +527,7 @@ static int cmp_rows(const rank_op *ro, const unsigned char *x, const unsigned ch
     return 0;
 }
 
-/* Emits an encoded row as kind; with the rank as its last column when the query reads it. */
+/* Emits a packed row as kind; with the rank as its last column when the query reads it. */
 static int emit(rill_ctx *ctx, const rank_op *ro, const unsigned char *e, rill_rowkind kind,
                 int64_t rank)
 {
@@ -617,26 +535,10 @@ static int emit(rill_ctx *ctx, const rank_op *ro, const unsigned char *e, rill_r
     int rc = rill_emit(ctx, &out);
     if (rc < 0)
         return rc;
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    for (int i = 0; i < ro->n_in; i++) {
-        if (e[i / 8] >> (i % 8) & 1) {
-            rill_row_set_null(&out, i);
-            continue;
-        }
-        if (ro->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            if ((rc = rill__batch_put_bytes(out.batch, e + off + 4, n, &out.v[i])) != 0)
-                return rc;
-            off += 4 + n;
-        } else {
-            memcpy(&out.v[i], e + off, 8);
-            off += 8;
-        }
-        out.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-    }
+    if ((rc = rill__sql_unpack(&ro->pk, e, &out)) != 0)
+        return rc;
     if (ro->out_rank)
-        rill_row_set_i64(&out, ro->n_in, rank);
+        rill_row_set_i64(&out, ro->pk.n, rank);
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
 
@@ -651,15 +553,8 @@ static int load(rill_ctx *ctx, const rank_op *ro, scratch *s)
     if (rc <= 0)
         return rc;
     rill__buf_append(&s->blob, p, len);
-    const unsigned char *b = (const unsigned char *)s->blob.data;
-    for (size_t off = 0; off < len;) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? 2 * s->cap : 16;
-            s->at = rill__xrealloc(s->at, s->cap * sizeof *s->at);
-        }
-        s->at[s->n++] = off;
-        off += enc_len(ro, b + off);
-    }
+    s->n = rill__sql_packed_index(&ro->pk, 0, (const unsigned char *)s->blob.data, len, &s->at,
+                                  &s->cap);
     return 0;
 }
 
@@ -783,7 +678,7 @@ static int rank_fn(rill_ctx *ctx, const rill_row *in)
     if (!add && !ro->retract)
         return 0; /* planned over an append-only input: no retraction comes */
     s->in.len = 0;
-    encode(ro, in, &s->in);
+    rill__sql_pack(&ro->pk, in, ro->n_key, &s->in);
     int rc = load(ctx, ro, s);
     if (rc < 0)
         return rc;
@@ -803,7 +698,7 @@ static int dedup_fn(rill_ctx *ctx, const rill_row *in)
     if (rill_row_kind(in) != RILL_ROW_INSERT)
         return 0; /* planned over an append-only input */
     s->in.len = 0;
-    encode(ro, in, &s->in);
+    rill__sql_pack(&ro->pk, in, ro->n_key, &s->in);
     const void *p;
     size_t len;
     int rc = rill_value_get_bytes(ctx, ro->state, &p, &len);
@@ -822,8 +717,8 @@ static int dedup_fn(rill_ctx *ctx, const rill_row *in)
         rill__buf_append(&s->blob, p, len);
     const unsigned char *prev = (const unsigned char *)s->blob.data;
     if (had && ro->dedup != DD_LAST_PROC) {
-        fval t0 = field(ro, prev, ro->order[0]);
-        fval t1 = field(ro, (const unsigned char *)s->in.data, ro->order[0]);
+        fval t0 = rill__sql_packed_field(&ro->pk, prev, ro->order[0]);
+        fval t1 = rill__sql_packed_field(&ro->pk, (const unsigned char *)s->in.data, ro->order[0]);
         int64_t a = t0.null ? INT64_MIN : (int64_t)t0.slot, b = t1.null ? INT64_MIN
                                                                        : (int64_t)t1.slot;
         if (ro->dedup == DD_LAST_ROW ? b < a : b >= a)
@@ -915,13 +810,7 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     rank_op *ro = rill__arena_alloc(a, sizeof *ro);
     memset(ro, 0, sizeof *ro);
     ro->n_key = n_key;
-    ro->n_in = in->n_cols;
-    ro->in_bytes = rill__arena_alloc(a, (size_t)in->n_cols + 1);
-    for (int i = 0; i < in->n_cols; i++) {
-        const rill__sql_ltype *t = in->cols[i].type;
-        ro->in_bytes[i] = rill__sql_is_character(t) || rill__sql_is_binary(t) ||
-                          (t->root == RILL_SQLT_DECIMAL && t->precision > 18);
-    }
+    rill__sql_packing_init(a, &ro->pk, in->n_cols, in->cols);
     ro->n_order = k->n_order;
     ro->order = k->order;
     ro->desc = k->desc;

@@ -443,6 +443,37 @@ bool rill__sql_reuse_enabled(const rill__sql_session *s);
  * by their names, not the loaded copies (for the dry run, whose catalog is another). */
 char *rill__sql_rel_digest(plan_ctx *pc, const rel *r, bool by_name);
 
+/* Packed rows (packed.c): a Top-N's and an OVER aggregation's rows in keyed state. A row's n
+ * columns: a bit per column (NULL), then each value that is not NULL: its 8-byte slot, or (a
+ * value in the byte area) its 4-byte length and bytes. Equal rows pack equally (what a
+ * retraction is found by). Savepoints hold this layout: it must not change. Not the data
+ * layer's rill__row_encode, which keeps every slot of a whole row of one schema: here the keys
+ * before the columns are left out, a column is read from the bytes as they are (packed_field),
+ * and a row is unpacked into a row of another schema (with more columns after). init: the
+ * packing of columns cols (in a). pack appends fields first.. of row; unpack fills fields 0..
+ * of out (byte-area values copied into its batch: 0, or the batch's error). index: the
+ * offsets in *at (grown, *cap) of the packed rows in b (len bytes), each after prefix bytes of
+ * the caller's; their count. */
+typedef struct rill__sql_packing {
+    int n;          /* columns */
+    bool *in_bytes; /* per column: its value lives in the byte area */
+} rill__sql_packing;
+/* A column of a packed row: NULL, a slot, or n bytes at p (borrowed from the packed row). */
+typedef struct rill__sql_packed_val {
+    bool null;
+    uint64_t slot;
+    const unsigned char *p;
+    uint32_t n;
+} rill__sql_packed_val;
+void rill__sql_packing_init(rill__arena *a, rill__sql_packing *pk, int n, const rel_col *cols);
+void rill__sql_pack(const rill__sql_packing *pk, const rill_row *row, int first, rill__buf *b);
+size_t rill__sql_packed_len(const rill__sql_packing *pk, const unsigned char *e);
+rill__sql_packed_val rill__sql_packed_field(const rill__sql_packing *pk, const unsigned char *e,
+                                            int i);
+int rill__sql_unpack(const rill__sql_packing *pk, const unsigned char *e, rill_row *out);
+size_t rill__sql_packed_index(const rill__sql_packing *pk, size_t prefix, const unsigned char *b,
+                              size_t len, size_t **at, size_t *cap);
+
 /* Top-N and deduplication (rank.c): ROW_NUMBER() OVER (...) in a select list and a filter on
  * it in the query over it. has_rank: q's select list ranks. plan_rank: the ranking of q's rows
  * (its WHERE applied first) over in; its last column is the rank, which binding the OVER call
