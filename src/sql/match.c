@@ -1326,21 +1326,8 @@ rill_stream *rill__sql_build_match(plan_ctx *pc, rel *r)
     const rel_match *m = r->match;
     const rel *in = r->input;
     int n_key = RILL_MAX(m->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < m->n_part; i++) {
-        cols[i] = in->cols[m->part[i]];
-        outs[i] = rill__sql_x_input(a, m->part[i], in->cols[m->part[i]].type);
-    }
-    if (!m->n_part) { /* one partition: every row */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, m->n_part, m->part, NULL, &cols);
     if (!ks)
         return NULL;
     match_cfg *mc = rill__arena_alloc(a, sizeof *mc);

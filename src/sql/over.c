@@ -803,22 +803,9 @@ rill_stream *rill__sql_build_over(plan_ctx *pc, rel *r)
     const rel_over *o = r->over;
     const rel *in = r->input;
     /* what the operator reads: the partition's columns (or a constant key), then the input's */
-    int n_key = RILL_MAX(o->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < o->n_part; i++) {
-        cols[i] = in->cols[o->part[i]];
-        outs[i] = rill__sql_x_input(a, o->part[i], in->cols[o->part[i]].type);
-    }
-    if (!o->n_part) { /* one partition */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    int n_key = RILL_MAX(o->n_part, 1);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, o->n_part, o->part, NULL, &cols);
     if (!ks)
         return NULL;
     over_op *op = rill__arena_alloc(a, sizeof *op);

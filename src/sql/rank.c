@@ -785,26 +785,13 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     rill__arena *a = pc->a;
     const rel_rank *k = r->rank;
     const rel *in = r->input;
-    /* what the operator reads: the partition's columns (or a constant key), then the input's */
-    int n_key = RILL_MAX(k->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < k->n_part; i++) {
-        cols[i] = in->cols[k->part[i]];
-        outs[i] = rill__sql_x_input(a, k->part[i], in->cols[k->part[i]].type);
-    }
-    if (!k->n_part) { /* one partition: the top of all rows */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
     int64_t ttl = state_ttl(pc);
     if (ttl < 0)
         return NULL;
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    /* what the operator reads: the partition's columns (no partition: the top of all rows) */
+    int n_key = RILL_MAX(k->n_part, 1);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, k->n_part, k->part, NULL, &cols);
     if (!ks)
         return NULL;
     rank_op *ro = rill__arena_alloc(a, sizeof *ro);

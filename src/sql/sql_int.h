@@ -389,6 +389,14 @@ rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
                                          rill__sql_rex *const *outs, int n_keys);
+/* What a partitioned operator (a Top-N, an OVER aggregation, a MATCH_RECOGNIZE, a join's side)
+ * reads: the rows of in keyed by n_part keys, then in's columns; one constant BIGINT key when
+ * n_part is 0 (every row to one subtask). Key i is in's column part[i] (keys NULL), or the
+ * expression keys[i] over in (part NULL). *cols_out: the columns, RILL_MAX(n_part, 1) keys then
+ * in's. NULL with err set. */
+rill_keyed_stream *rill__sql_partitioned_input(plan_ctx *pc, const rel *in, int n_part,
+                                               const int *part, rill__sql_rex *const *keys,
+                                               const rel_col **cols_out);
 /* A filesystem table's path and file options (its 'path', 'format' and format options, or
  * their legacy keys): 0, or RILL_ECONFIG naming the table in pc->err (planner.c). */
 int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
