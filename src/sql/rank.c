@@ -751,22 +751,6 @@ static void rank_close(rill_ctx *ctx)
     free(s);
 }
 
-/* table.exec.state.ttl in ms (0: none), or -1 with err set. */
-static int64_t state_ttl(plan_ctx *pc)
-{
-    int64_t ttl = 0;
-    for (size_t i = 0; i < pc->s->n_opts; i++)
-        if (!strcmp(pc->s->opts[i].key, "table.exec.state.ttl") &&
-            rill__parse_duration(pc->s->opts[i].value, &ttl) != 0) {
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "SET 'table.exec.state.ttl': '%s' is not a duration (1 h, 30 min, 0 "
-                          "for none)",
-                          pc->s->opts[i].value);
-            return -1;
-        }
-    return ttl;
-}
-
 static int cmp_of(const rill__sql_ltype *t)
 {
     if (rill__sql_is_character(t) || rill__sql_is_binary(t))
@@ -785,8 +769,8 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     rill__arena *a = pc->a;
     const rel_rank *k = r->rank;
     const rel *in = r->input;
-    int64_t ttl = state_ttl(pc);
-    if (ttl < 0)
+    int64_t ttl;
+    if (rill__sql_state_ttl(pc, &ttl) != 0)
         return NULL;
     /* what the operator reads: the partition's columns (no partition: the top of all rows) */
     int n_key = RILL_MAX(k->n_part, 1);
