@@ -153,31 +153,22 @@ static bool reads(const rill__sql_rex *x, const bool *dep)
     return false;
 }
 
+typedef struct subst_arg {
+    int col;
+    rill__sql_rex *lit;
+} subst_arg;
+
+static rill__sql_rex *to_lit(rill__arena *a, rill__sql_rex *x, const void *arg)
+{
+    (void)a;
+    const subst_arg *s = arg;
+    return x->input == s->col ? s->lit : x;
+}
+
 /* x with column col of its input replaced by lit (x itself when it does not read it). */
 static rill__sql_rex *subst(rill__arena *a, rill__sql_rex *x, int col, rill__sql_rex *lit)
 {
-    if (!x)
-        return NULL;
-    if (x->op == RILL_SQLX_INPUT)
-        return x->input == col ? lit : x;
-    if (!x->n_args)
-        return x;
-    rill__sql_rex **args = rill__arena_alloc(a, (size_t)x->n_args * sizeof *args);
-    bool changed = false;
-    for (int i = 0; i < x->n_args; i++)
-        changed |= (args[i] = subst(a, x->args[i], col, lit)) != x->args[i];
-    if (!changed)
-        return x;
-    rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
-    *c = *x;
-    c->args = args;
-    if (x->call && x->call->args == (rill__sql_rex *const *)x->args) {
-        rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
-        *call = *x->call;
-        call->args = args;
-        c->call = call;
-    }
-    return c;
+    return rill__sql_rex_map_inputs(a, x, to_lit, &(subst_arg){col, lit});
 }
 
 enum { B_LOWER = 1, B_UPPER = 2, B_BOTH = 3 };

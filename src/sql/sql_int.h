@@ -511,6 +511,12 @@ rel *rill__sql_where(plan_ctx *pc, rel *in, const rill__sql_expr *where);
 void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
+/* A copy of x with each input column (a RILL_SQLX_INPUT node) as leaf(a, it, arg) makes it: x
+ * itself, and the nodes above no changed leaf, where nothing changes (prune.c). */
+rill__sql_rex *rill__sql_rex_map_inputs(rill__arena *a, rill__sql_rex *x,
+                                        rill__sql_rex *(*leaf)(rill__arena *, rill__sql_rex *,
+                                                               const void *),
+                                        const void *arg);
 
 /* OVER aggregations (over.c). has_over: q's select list has an aggregate OVER a window.
  * plan_over: the aggregation of q's rows (its WHERE applied first) over in, its aggregates as
