@@ -231,7 +231,18 @@ static rill__i128 dec_of(const rill_row *row, int col, const rill__sql_ltype *t)
     return rill__dec_from_pub(&d);
 }
 
-/* Adds row's value of aggregate g to a. */
+/* Counts a row's value of DISTINCT aggregate k in (d 1) or out (d -1): 1 when the value enters
+ * the aggregate with it (its first row) or leaves (its last), else 0; or negative. */
+static int distinct_step(rill_ctx *ctx, const gagg *ga, int k, const rill_row *row, int col, int d)
+{
+    rill__buf key = {0};
+    int64_t now;
+    val_key(ga, k, 'd', row, col, &key);
+    int rc = map_add(ctx, ga, &key, d, &now);
+    rill__buf_free(&key);
+    return rc < 0 ? rc : now == (d > 0);
+}
+
 /* Takes a row out of a (a -U or -D of an updating input): COUNT, SUM and AVG only (the
  * planner refuses MIN and MAX over an updating input). */
 static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row *row)
@@ -249,15 +260,9 @@ static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row 
         a->n--;
         return minmax_map(ctx, ga, k, row, col, -1);
     }
-    if (g->distinct) { /* the value leaves the aggregate when its last row does */
-        rill__buf key = {0};
-        int64_t now;
-        val_key(ga, k, 'd', row, col, &key);
-        int rc = map_add(ctx, ga, &key, -1, &now);
-        rill__buf_free(&key);
-        if (rc < 0 || now != 0)
-            return rc < 0 ? rc : 0;
-    }
+    int rc;
+    if (g->distinct && (rc = distinct_step(ctx, ga, k, row, col, -1)) != 1)
+        return rc; /* the value leaves the aggregate when its last row does */
     a->n--;
     if (g->kind == AGG_COUNT)
         return 0;
@@ -295,15 +300,9 @@ static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_r
         a->n++;
         return minmax_map(ctx, ga, k, row, col, 1);
     }
-    if (g->distinct) { /* a value counts when its first row comes */
-        rill__buf key = {0};
-        int64_t now;
-        val_key(ga, k, 'd', row, col, &key);
-        int rc = map_add(ctx, ga, &key, 1, &now);
-        rill__buf_free(&key);
-        if (rc < 0 || now != 1)
-            return rc < 0 ? rc : 0;
-    }
+    int rc;
+    if (g->distinct && (rc = distinct_step(ctx, ga, k, row, col, 1)) != 1)
+        return rc; /* a value counts when its first row comes */
     acc_value(g->kind, t, a, row, col);
     return 0;
 }
