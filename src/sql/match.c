@@ -820,6 +820,21 @@ static void put_entry(rill__buf *b, int64_t ts, const void *enc, uint32_t len)
     rill__buf_append(b, enc, len);
 }
 
+/* The key's value of st copied into b (emptied first; left empty when there is none). 0 or
+ * negative. */
+static int get_copy(rill_ctx *ctx, rill_state_desc *st, rill__buf *b)
+{
+    const void *p;
+    size_t len;
+    int rc = rill_value_get_bytes(ctx, st, &p, &len);
+    if (rc < 0)
+        return rc;
+    b->len = 0;
+    if (rc == 1)
+        rill__buf_append(b, p, len);
+    return 0;
+}
+
 static int match_fn(rill_ctx *ctx, const rill_row *in)
 {
     const match_cfg *mc = rill_ctx_user(ctx);
@@ -832,14 +847,9 @@ static int match_fn(rill_ctx *ctx, const rill_row *in)
     int64_t ts = (int64_t)in->v[ord];
     if (ts <= rill_ctx_watermark(ctx))
         return 0; /* late: the rows before it were matched already */
-    const void *p;
-    size_t len;
-    int rc = rill_value_get_bytes(ctx, mc->pend, &p, &len);
+    int rc = get_copy(ctx, mc->pend, &ml->pend);
     if (rc < 0)
         return rc;
-    ml->pend.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->pend, p, len);
     ml->keep.len = 0;
     rill__row_encode(in, &ml->keep);
     put_entry(&ml->pend, ts, ml->keep.data, (uint32_t)ml->keep.len);
@@ -1150,19 +1160,9 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
     const rel_match *m = mc->m;
     match_local *ml = rill_ctx_local(ctx);
     int64_t wm = rill_ctx_watermark(ctx);
-    const void *p;
-    size_t len;
-    int rc = rill_value_get_bytes(ctx, mc->pend, &p, &len);
-    if (rc < 0)
+    int rc = get_copy(ctx, mc->pend, &ml->pend);
+    if (rc < 0 || (rc = get_copy(ctx, mc->win, &ml->win)) < 0)
         return rc;
-    ml->pend.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->pend, p, len);
-    if ((rc = rill_value_get_bytes(ctx, mc->win, &p, &len)) < 0)
-        return rc;
-    ml->win.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->win, p, len);
     /* the window: a start (rows before it kept for PREV), then its rows; the released rows
      * after them in time order (in arrival order at one time) */
     /* its header: the start (low 32 bits), and bit 32 when a timer at the end of input is set */
