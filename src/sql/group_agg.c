@@ -39,8 +39,6 @@ typedef struct gagg {
     bool ttl;         /* table.exec.state.ttl: groups expire; updates emitted even unchanged */
 } gagg;
 
-static double as_double(const rill__sql_ltype *t, uint64_t v);
-
 /* An aggregate's result: NULL, or a slot value (a DECIMAL past 18 digits: dec; a string or
  * bytes: bytes, malloc'd). */
 typedef struct rval {
@@ -105,7 +103,7 @@ static int val_cmp(const rill__sql_ltype *t, const unsigned char *x, size_t xn,
     memcpy(&u, x, 8);
     memcpy(&v, y, 8);
     if (rill__sql_is_approx(t)) {
-        double a = as_double(t, u), b = as_double(t, v);
+        double a = rill__sql_approx_double(t, u), b = rill__sql_approx_double(t, v);
         return (a > b) - (a < b);
     }
     int64_t a = (int64_t)u, b = (int64_t)v;
@@ -225,19 +223,6 @@ static acc_kind kind_of(const rill__sql_ltype *t)
     return rill__sql_is_approx(t) ? A_DBL : A_INT;
 }
 
-static double as_double(const rill__sql_ltype *t, uint64_t v)
-{
-    if (t->root == RILL_SQLT_FLOAT) {
-        uint32_t u = (uint32_t)v;
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return (double)f;
-    }
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
-}
-
 static rill__i128 dec_of(const rill_row *row, int col, const rill__sql_ltype *t)
 {
     if (t->precision <= 18)
@@ -246,7 +231,18 @@ static rill__i128 dec_of(const rill_row *row, int col, const rill__sql_ltype *t)
     return rill__dec_from_pub(&d);
 }
 
-/* Adds row's value of aggregate g to a. */
+/* Counts a row's value of DISTINCT aggregate k in (d 1) or out (d -1): 1 when the value enters
+ * the aggregate with it (its first row) or leaves (its last), else 0; or negative. */
+static int distinct_step(rill_ctx *ctx, const gagg *ga, int k, const rill_row *row, int col, int d)
+{
+    rill__buf key = {0};
+    int64_t now;
+    val_key(ga, k, 'd', row, col, &key);
+    int rc = map_add(ctx, ga, &key, d, &now);
+    rill__buf_free(&key);
+    return rc < 0 ? rc : now == (d > 0);
+}
+
 /* Takes a row out of a (a -U or -D of an updating input): COUNT, SUM and AVG only (the
  * planner refuses MIN and MAX over an updating input). */
 static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row *row)
@@ -264,15 +260,9 @@ static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row 
         a->n--;
         return minmax_map(ctx, ga, k, row, col, -1);
     }
-    if (g->distinct) { /* the value leaves the aggregate when its last row does */
-        rill__buf key = {0};
-        int64_t now;
-        val_key(ga, k, 'd', row, col, &key);
-        int rc = map_add(ctx, ga, &key, -1, &now);
-        rill__buf_free(&key);
-        if (rc < 0 || now != 0)
-            return rc < 0 ? rc : 0;
-    }
+    int rc;
+    if (g->distinct && (rc = distinct_step(ctx, ga, k, row, col, -1)) != 1)
+        return rc; /* the value leaves the aggregate when its last row does */
     a->n--;
     if (g->kind == AGG_COUNT)
         return 0;
@@ -280,7 +270,7 @@ static int retract(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_row 
     if (ak == A_INT) {
         a->i = (int64_t)((uint64_t)a->i - (uint64_t)(int64_t)row->v[col]);
     } else if (ak == A_DBL) {
-        a->d -= as_double(t, row->v[col]);
+        a->d -= rill__sql_approx_double(t, row->v[col]);
     } else if (a->n >= 0) {
         rill__i128 o;
         if (rill__dec_sub(rill__dec_load16(a->dec), t->scale, dec_of(row, col, t), t->scale, 38,
@@ -310,15 +300,9 @@ static int accumulate(rill_ctx *ctx, const gagg *ga, int k, acc *a, const rill_r
         a->n++;
         return minmax_map(ctx, ga, k, row, col, 1);
     }
-    if (g->distinct) { /* a value counts when its first row comes */
-        rill__buf key = {0};
-        int64_t now;
-        val_key(ga, k, 'd', row, col, &key);
-        int rc = map_add(ctx, ga, &key, 1, &now);
-        rill__buf_free(&key);
-        if (rc < 0 || now != 1)
-            return rc < 0 ? rc : 0;
-    }
+    int rc;
+    if (g->distinct && (rc = distinct_step(ctx, ga, k, row, col, 1)) != 1)
+        return rc; /* a value counts when its first row comes */
     acc_value(g->kind, t, a, row, col);
     return 0;
 }
@@ -340,7 +324,7 @@ static void acc_value(rel_agg_kind kind, const rill__sql_ltype *t, acc *a, const
         else if (first || (min ? v < a->i : v > a->i))
             a->i = v;
     } else if (ak == A_DBL) {
-        double v = as_double(t, row->v[col]);
+        double v = rill__sql_approx_double(t, row->v[col]);
         if (sum)
             a->d += v;
         else if (first || (min ? v < a->d : v > a->d))
@@ -944,7 +928,7 @@ static void acc_encoded(rel_agg_kind kind, const rill__sql_ltype *t, acc *a,
     if (ak == A_INT) {
         a->i = (int64_t)((uint64_t)a->i + slot); /* Java's long wraps */
     } else if (ak == A_DBL) {
-        a->d += as_double(t, slot);
+        a->d += rill__sql_approx_double(t, slot);
     } else if (a->n > 0) { /* a decimal: past 38 digits NULL (n = INT64_MIN) */
         rill__i128 x = n == 16 ? rill__dec_load16(v) : (rill__i128)(int64_t)slot, o;
         if (rill__dec_add(rill__dec_load16(a->dec), t->scale, x, t->scale, 38, t->scale, &o) == 0)
@@ -1028,8 +1012,7 @@ static int wagg_result(rill_ctx *ctx, const void *accv, rill_row *out)
         const rill__sql_ltype *t = w->key_types[i];
         if (rill_ctx_key_is_null(ctx, i)) {
             rill_row_set_null(out, i);
-        } else if (rill__sql_is_character(t) || rill__sql_is_binary(t) ||
-                   (t->root == RILL_SQLT_DECIMAL && t->precision > 18)) {
+        } else if (rill__sql_in_bytes(t)) {
             const char *p;
             size_t len;
             if ((rc = rill_ctx_key_str(ctx, i, &p, &len)) == 0)

@@ -1126,33 +1126,17 @@ static const char *const kind_names[] = {"InnerJoin", "LeftOuterJoin", "RightOut
 static rill_keyed_stream *side_input(plan_ctx *pc, rel *r, int side, join_cfg *jc,
                                      const rel_col **key_cols)
 {
-    rill__arena *a = pc->a;
     const rel *in = r->inputs[side];
-    rill__sql_rex **keys = side ? r->rkeys : r->lkeys;
-    int nk = RILL_MAX(r->n_jkeys, 1), n = nk + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int k = 0; k < nk; k++) {
-        if (r->n_jkeys) {
-            /* both sides' keys of one type: the nullability of the two may differ */
-            cols[k] = (rel_col){"$key", keys[k]->type, NULL};
-            outs[k] = keys[k];
-        } else { /* no key: every row to one subtask */
-            cols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-            outs[k] = rill__sql_x_literal(a, cols[k].type, 0);
-        }
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[nk + i] = in->cols[i];
-        outs[nk + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    *key_cols = cols;
-    rill_schema *s = rill__sql_schema_of(pc, n, cols);
+    rill_keyed_stream *ks =
+        rill__sql_partitioned_input(pc, in, r->n_jkeys, NULL, side ? r->rkeys : r->lkeys, key_cols);
+    if (!ks)
+        return NULL;
+    rill_schema *s = rill__sql_schema_of(pc, jc->n_keys + in->n_cols, *key_cols);
     if (!s)
         return NULL;
-    side_type_of(a, &jc->in[side], s);
+    side_type_of(pc->a, &jc->in[side], s);
     rill_schema_free(s);
-    return rill__sql_keyed_input(pc, in, n, cols, outs, nk);
+    return ks;
 }
 
 rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)

@@ -820,6 +820,21 @@ static void put_entry(rill__buf *b, int64_t ts, const void *enc, uint32_t len)
     rill__buf_append(b, enc, len);
 }
 
+/* The key's value of st copied into b (emptied first; left empty when there is none). 0 or
+ * negative. */
+static int get_copy(rill_ctx *ctx, rill_state_desc *st, rill__buf *b)
+{
+    const void *p;
+    size_t len;
+    int rc = rill_value_get_bytes(ctx, st, &p, &len);
+    if (rc < 0)
+        return rc;
+    b->len = 0;
+    if (rc == 1)
+        rill__buf_append(b, p, len);
+    return 0;
+}
+
 static int match_fn(rill_ctx *ctx, const rill_row *in)
 {
     const match_cfg *mc = rill_ctx_user(ctx);
@@ -832,14 +847,9 @@ static int match_fn(rill_ctx *ctx, const rill_row *in)
     int64_t ts = (int64_t)in->v[ord];
     if (ts <= rill_ctx_watermark(ctx))
         return 0; /* late: the rows before it were matched already */
-    const void *p;
-    size_t len;
-    int rc = rill_value_get_bytes(ctx, mc->pend, &p, &len);
+    int rc = get_copy(ctx, mc->pend, &ml->pend);
     if (rc < 0)
         return rc;
-    ml->pend.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->pend, p, len);
     ml->keep.len = 0;
     rill__row_encode(in, &ml->keep);
     put_entry(&ml->pend, ts, ml->keep.data, (uint32_t)ml->keep.len);
@@ -1150,19 +1160,9 @@ static int match_timer(rill_ctx *ctx, int64_t t, rill_time_domain domain)
     const rel_match *m = mc->m;
     match_local *ml = rill_ctx_local(ctx);
     int64_t wm = rill_ctx_watermark(ctx);
-    const void *p;
-    size_t len;
-    int rc = rill_value_get_bytes(ctx, mc->pend, &p, &len);
-    if (rc < 0)
+    int rc = get_copy(ctx, mc->pend, &ml->pend);
+    if (rc < 0 || (rc = get_copy(ctx, mc->win, &ml->win)) < 0)
         return rc;
-    ml->pend.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->pend, p, len);
-    if ((rc = rill_value_get_bytes(ctx, mc->win, &p, &len)) < 0)
-        return rc;
-    ml->win.len = 0;
-    if (rc == 1)
-        rill__buf_append(&ml->win, p, len);
     /* the window: a start (rows before it kept for PREV), then its rows; the released rows
      * after them in time order (in arrival order at one time) */
     /* its header: the start (low 32 bits), and bit 32 when a timer at the end of input is set */
@@ -1326,21 +1326,8 @@ rill_stream *rill__sql_build_match(plan_ctx *pc, rel *r)
     const rel_match *m = r->match;
     const rel *in = r->input;
     int n_key = RILL_MAX(m->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < m->n_part; i++) {
-        cols[i] = in->cols[m->part[i]];
-        outs[i] = rill__sql_x_input(a, m->part[i], in->cols[m->part[i]].type);
-    }
-    if (!m->n_part) { /* one partition: every row */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, m->n_part, m->part, NULL, &cols);
     if (!ks)
         return NULL;
     match_cfg *mc = rill__arena_alloc(a, sizeof *mc);

@@ -407,10 +407,9 @@ int rill__sql_over_changelog(const rel *r)
 typedef rill__sql_acc acc;
 
 typedef struct over_op {
-    int n_key; /* the key columns before the input's in the operator's rows */
-    int n_in;
-    bool *in_bytes; /* per input column: its value lives in the byte area */
-    int tcol;       /* the ORDER BY column of the input */
+    int n_key;            /* the key columns before the input's in the operator's rows */
+    rill__sql_packing pk; /* the input's columns, as its state keeps them (after the time) */
+    int tcol;             /* the ORDER BY column of the input */
     rel_over_time time;
     bool rows;
     int64_t prec; /* -1: UNBOUNDED */
@@ -433,31 +432,11 @@ typedef struct scratch {
     acc *a0, *a1;
 } scratch;
 
-/* An entry: its time (8 bytes), then the row's input columns: a bit per column (NULL), then
- * each value that is not NULL: its 8-byte slot, or (in the byte area) its 4-byte length and
- * bytes. Equal rows encode equally (what a retraction is found by). The layout is rank.c's
- * after the time. */
+/* An entry: its time (8 bytes), then the row's input columns packed (rill__sql_pack). */
 static void encode(const over_op *op, int64_t t, const rill_row *in, rill__buf *b)
 {
     rill__buf_append(b, &t, 8);
-    size_t nb = ((size_t)op->n_in + 7) / 8, at = b->len;
-    rill__buf_reserve(b, nb);
-    memset(b->data + at, 0, nb);
-    b->len += nb;
-    for (int i = 0; i < op->n_in; i++) {
-        int f = op->n_key + i;
-        if (rill_row_is_null(in, f)) {
-            b->data[at + (size_t)i / 8] |= (char)(1 << (i % 8));
-        } else if (op->in_bytes[i]) {
-            size_t n;
-            const void *p = rill_row_bytes(in, f, &n);
-            uint32_t len = (uint32_t)n;
-            rill__buf_append(b, &len, 4);
-            rill__buf_append(b, p, n);
-        } else {
-            rill__buf_append(b, &in->v[f], 8);
-        }
-    }
+    rill__sql_pack(&op->pk, in, op->n_key, b);
 }
 
 static int64_t ent_t(const unsigned char *e)
@@ -469,67 +448,7 @@ static int64_t ent_t(const unsigned char *e)
 
 static size_t ent_len(const over_op *op, const unsigned char *e)
 {
-    const unsigned char *r = e + 8;
-    size_t off = ((size_t)op->n_in + 7) / 8;
-    for (int i = 0; i < op->n_in; i++) {
-        if (r[i / 8] >> (i % 8) & 1)
-            continue;
-        if (op->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, r + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-    return 8 + off;
-}
-
-typedef struct fval {
-    bool null;
-    uint64_t slot;
-    const unsigned char *p;
-} fval;
-
-/* Input column i of an entry. */
-static fval field(const over_op *op, const unsigned char *e, int i)
-{
-    const unsigned char *r = e + 8;
-    size_t off = ((size_t)op->n_in + 7) / 8;
-    fval v = {0};
-    for (int j = 0;; j++) {
-        bool null = r[j / 8] >> (j % 8) & 1;
-        if (j == i) {
-            v.null = null;
-            if (!null && op->in_bytes[j])
-                v.p = r + off + 4;
-            else if (!null)
-                memcpy(&v.slot, r + off, 8);
-            return v;
-        }
-        if (null)
-            continue;
-        if (op->in_bytes[j]) {
-            uint32_t n;
-            memcpy(&n, r + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-}
-
-static double as_double(const rill__sql_ltype *t, uint64_t v)
-{
-    if (t->root == RILL_SQLT_FLOAT) {
-        uint32_t u = (uint32_t)v;
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return (double)f;
-    }
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
+    return 8 + rill__sql_packed_len(&op->pk, e + 8);
 }
 
 /* Adds an entry's value of aggregate k to a (group_agg.c's accumulators: a SUM of integers
@@ -541,7 +460,7 @@ static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
         a->n++;
         return;
     }
-    fval v = field(op, e, g->arg);
+    rill__sql_packed_val v = rill__sql_packed_field(&op->pk, e + 8, g->arg);
     if (v.null || a->n == INT64_MIN)
         return;
     bool first = a->n == 0;
@@ -563,7 +482,7 @@ static void acc_add(const over_op *op, int k, acc *a, const unsigned char *e)
             rill__dec_store16(x, a->dec);
         }
     } else if (rill__sql_is_approx(t)) {
-        double d = as_double(t, v.slot);
+        double d = rill__sql_approx_double(t, v.slot);
         if (sum)
             a->d += d;
         else if (first || (min ? d < a->d : d > a->d))
@@ -609,28 +528,11 @@ static int emit(rill_ctx *ctx, const over_op *op, const unsigned char *e, const 
     int rc = rill_emit(ctx, &out);
     if (rc < 0)
         return rc;
-    const unsigned char *r = e + 8;
-    size_t off = ((size_t)op->n_in + 7) / 8;
-    for (int i = 0; i < op->n_in; i++) {
-        if (r[i / 8] >> (i % 8) & 1) {
-            rill_row_set_null(&out, i);
-            continue;
-        }
-        if (op->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, r + off, 4);
-            if ((rc = rill__batch_put_bytes(out.batch, r + off + 4, n, &out.v[i])) != 0)
-                return rc;
-            off += 4 + n;
-        } else {
-            memcpy(&out.v[i], r + off, 8);
-            off += 8;
-        }
-        out.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-    }
+    if ((rc = rill__sql_unpack(&op->pk, e + 8, &out)) != 0)
+        return rc;
     for (int k = 0; k < op->n_aggs; k++)
         if ((rc = rill__sql_acc_put(op->aggs[k].kind, op->aggs[k].type, op->arg_types[k], &a[k],
-                                    &out, op->n_in + k)) != 0)
+                                    &out, op->pk.n + k)) != 0)
             return rc;
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
@@ -657,14 +559,7 @@ static int load(rill_ctx *ctx, const over_op *op, scratch *s)
     if (rc > 0)
         rill__buf_append(&s->blob, p, len);
     const unsigned char *b = (const unsigned char *)s->blob.data;
-    for (size_t off = 0; off < s->blob.len;) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? 2 * s->cap : 16;
-            s->at = rill__xrealloc(s->at, s->cap * sizeof *s->at);
-        }
-        s->at[s->n++] = off;
-        off += ent_len(op, b + off);
-    }
+    s->n = rill__sql_packed_index(&op->pk, 8, b, s->blob.len, &s->at, &s->cap);
     lists_reserve(s, s->n + 1);
     for (size_t i = 0; i < s->n; i++)
         s->l0[i] = b + s->at[i];
@@ -908,34 +803,15 @@ rill_stream *rill__sql_build_over(plan_ctx *pc, rel *r)
     const rel_over *o = r->over;
     const rel *in = r->input;
     /* what the operator reads: the partition's columns (or a constant key), then the input's */
-    int n_key = RILL_MAX(o->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < o->n_part; i++) {
-        cols[i] = in->cols[o->part[i]];
-        outs[i] = rill__sql_x_input(a, o->part[i], in->cols[o->part[i]].type);
-    }
-    if (!o->n_part) { /* one partition */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    int n_key = RILL_MAX(o->n_part, 1);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, o->n_part, o->part, NULL, &cols);
     if (!ks)
         return NULL;
     over_op *op = rill__arena_alloc(a, sizeof *op);
     memset(op, 0, sizeof *op);
     op->n_key = n_key;
-    op->n_in = in->n_cols;
-    op->in_bytes = rill__arena_alloc(a, (size_t)in->n_cols + 1);
-    for (int i = 0; i < in->n_cols; i++) {
-        const rill__sql_ltype *t = in->cols[i].type;
-        op->in_bytes[i] = rill__sql_is_character(t) || rill__sql_is_binary(t) ||
-                          (t->root == RILL_SQLT_DECIMAL && t->precision > 18);
-    }
+    rill__sql_packing_init(a, &op->pk, in->n_cols, in->cols);
     op->tcol = o->order;
     op->time = o->time;
     op->rows = o->rows;

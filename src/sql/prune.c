@@ -257,24 +257,21 @@ void rill__sql_prune_collect(plan_ctx *pc, rel *root)
     collect(pc, root, NULL);
 }
 
-rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map)
+rill__sql_rex *rill__sql_rex_map_inputs(rill__arena *a, rill__sql_rex *x,
+                                        rill__sql_rex *(*leaf)(rill__arena *, rill__sql_rex *,
+                                                               const void *),
+                                        const void *arg)
 {
     if (!x)
         return NULL;
-    if (x->op == RILL_SQLX_INPUT) {
-        if (map[x->input] == x->input)
-            return x;
-        rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
-        *c = *x;
-        c->input = map[x->input];
-        return c;
-    }
+    if (x->op == RILL_SQLX_INPUT)
+        return leaf(a, x, arg);
     if (x->n_args == 0)
         return x;
     rill__sql_rex **args = rill__arena_alloc(a, (size_t)x->n_args * sizeof *args);
     bool changed = false;
     for (int i = 0; i < x->n_args; i++) {
-        args[i] = rill__sql_rex_remap(a, x->args[i], map);
+        args[i] = rill__sql_rex_map_inputs(a, x->args[i], leaf, arg);
         changed |= args[i] != x->args[i];
     }
     if (!changed)
@@ -290,6 +287,22 @@ rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *
         c->call = call;
     }
     return c;
+}
+
+static rill__sql_rex *renumber(rill__arena *a, rill__sql_rex *x, const void *map_arg)
+{
+    const int *map = map_arg;
+    if (map[x->input] == x->input)
+        return x;
+    rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
+    *c = *x;
+    c->input = map[x->input];
+    return c;
+}
+
+rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map)
+{
+    return rill__sql_rex_map_inputs(a, x, renumber, map);
 }
 
 /* Narrows scan to the leaves nd marks; map[i]: the new column of old column i (-1: gone). */

@@ -153,31 +153,22 @@ static bool reads(const rill__sql_rex *x, const bool *dep)
     return false;
 }
 
+typedef struct subst_arg {
+    int col;
+    rill__sql_rex *lit;
+} subst_arg;
+
+static rill__sql_rex *to_lit(rill__arena *a, rill__sql_rex *x, const void *arg)
+{
+    (void)a;
+    const subst_arg *s = arg;
+    return x->input == s->col ? s->lit : x;
+}
+
 /* x with column col of its input replaced by lit (x itself when it does not read it). */
 static rill__sql_rex *subst(rill__arena *a, rill__sql_rex *x, int col, rill__sql_rex *lit)
 {
-    if (!x)
-        return NULL;
-    if (x->op == RILL_SQLX_INPUT)
-        return x->input == col ? lit : x;
-    if (!x->n_args)
-        return x;
-    rill__sql_rex **args = rill__arena_alloc(a, (size_t)x->n_args * sizeof *args);
-    bool changed = false;
-    for (int i = 0; i < x->n_args; i++)
-        changed |= (args[i] = subst(a, x->args[i], col, lit)) != x->args[i];
-    if (!changed)
-        return x;
-    rill__sql_rex *c = rill__arena_alloc(a, sizeof *c);
-    *c = *x;
-    c->args = args;
-    if (x->call && x->call->args == (rill__sql_rex *const *)x->args) {
-        rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
-        *call = *x->call;
-        call->args = args;
-        c->call = call;
-    }
-    return c;
+    return rill__sql_rex_map_inputs(a, x, to_lit, &(subst_arg){col, lit});
 }
 
 enum { B_LOWER = 1, B_UPPER = 2, B_BOTH = 3 };
@@ -455,9 +446,8 @@ int rill__sql_rank_changelog(const rel *r)
 enum { CMP_INT, CMP_FLOAT, CMP_DOUBLE, CMP_BYTES, CMP_DEC16 };
 
 typedef struct rank_op {
-    int n_key; /* the key columns before the input's in the operator's rows */
-    int n_in;
-    bool *in_bytes; /* per input column: its value lives in the byte area */
+    int n_key;            /* the key columns before the input's in the operator's rows */
+    rill__sql_packing pk; /* the input's columns, as its state keeps them */
     int n_order;
     const int *order;
     const bool *desc, *nulls_first;
@@ -477,89 +467,7 @@ typedef struct scratch {
     size_t n, cap;
 } scratch;
 
-/* A row's input columns as bytes: a bit per column (NULL), then each value that is not NULL:
- * its 8-byte slot, or (in the byte area) its 4-byte length and bytes. Equal rows encode
- * equally. Not the data layer's row encoding (rill__row_encode): that one is of a whole row of
- * one schema, and here the key's columns before the input's are left out, the ORDER BY's
- * columns are read from the bytes as they are (field), and a row is emitted with one column
- * more (the rank). */
-static void encode(const rank_op *ro, const rill_row *in, rill__buf *b)
-{
-    size_t nb = ((size_t)ro->n_in + 7) / 8, at = b->len;
-    rill__buf_reserve(b, nb);
-    memset(b->data + at, 0, nb);
-    b->len += nb;
-    for (int i = 0; i < ro->n_in; i++) {
-        int f = ro->n_key + i;
-        if (rill_row_is_null(in, f)) {
-            b->data[at + (size_t)i / 8] |= (char)(1 << (i % 8));
-        } else if (ro->in_bytes[i]) {
-            size_t n;
-            const void *p = rill_row_bytes(in, f, &n);
-            uint32_t len = (uint32_t)n;
-            rill__buf_append(b, &len, 4);
-            rill__buf_append(b, p, n);
-        } else {
-            rill__buf_append(b, &in->v[f], 8);
-        }
-    }
-}
-
-/* The length of an encoded row. */
-static size_t enc_len(const rank_op *ro, const unsigned char *e)
-{
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    for (int i = 0; i < ro->n_in; i++) {
-        if (e[i / 8] >> (i % 8) & 1)
-            continue;
-        if (ro->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-    return off;
-}
-
-typedef struct fval {
-    bool null;
-    uint64_t slot;
-    const unsigned char *p;
-    uint32_t n;
-} fval;
-
-/* Input column i of an encoded row. */
-static fval field(const rank_op *ro, const unsigned char *e, int i)
-{
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    fval v = {0};
-    for (int j = 0;; j++) {
-        bool null = e[j / 8] >> (j % 8) & 1;
-        if (j == i) {
-            v.null = null;
-            if (null)
-                return v;
-            if (ro->in_bytes[j]) {
-                memcpy(&v.n, e + off, 4);
-                v.p = e + off + 4;
-            } else {
-                memcpy(&v.slot, e + off, 8);
-            }
-            return v;
-        }
-        if (null)
-            continue;
-        if (ro->in_bytes[j]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            off += 4 + n;
-        } else {
-            off += 8;
-        }
-    }
-}
+typedef rill__sql_packed_val fval;
 
 static int cmp_values(int how, const fval *x, const fval *y)
 {
@@ -592,11 +500,12 @@ static int cmp_values(int how, const fval *x, const fval *y)
     }
 }
 
-/* Two encoded rows by the ORDER BY: <0 when x ranks before y. */
+/* Two packed rows by the ORDER BY: <0 when x ranks before y. */
 static int cmp_rows(const rank_op *ro, const unsigned char *x, const unsigned char *y)
 {
     for (int k = 0; k < ro->n_order; k++) {
-        fval a = field(ro, x, ro->order[k]), b = field(ro, y, ro->order[k]);
+        fval a = rill__sql_packed_field(&ro->pk, x, ro->order[k]);
+        fval b = rill__sql_packed_field(&ro->pk, y, ro->order[k]);
         if (a.null || b.null) {
             if (a.null && b.null)
                 continue;
@@ -609,7 +518,7 @@ static int cmp_rows(const rank_op *ro, const unsigned char *x, const unsigned ch
     return 0;
 }
 
-/* Emits an encoded row as kind; with the rank as its last column when the query reads it. */
+/* Emits a packed row as kind; with the rank as its last column when the query reads it. */
 static int emit(rill_ctx *ctx, const rank_op *ro, const unsigned char *e, rill_rowkind kind,
                 int64_t rank)
 {
@@ -617,26 +526,10 @@ static int emit(rill_ctx *ctx, const rank_op *ro, const unsigned char *e, rill_r
     int rc = rill_emit(ctx, &out);
     if (rc < 0)
         return rc;
-    size_t off = ((size_t)ro->n_in + 7) / 8;
-    for (int i = 0; i < ro->n_in; i++) {
-        if (e[i / 8] >> (i % 8) & 1) {
-            rill_row_set_null(&out, i);
-            continue;
-        }
-        if (ro->in_bytes[i]) {
-            uint32_t n;
-            memcpy(&n, e + off, 4);
-            if ((rc = rill__batch_put_bytes(out.batch, e + off + 4, n, &out.v[i])) != 0)
-                return rc;
-            off += 4 + n;
-        } else {
-            memcpy(&out.v[i], e + off, 8);
-            off += 8;
-        }
-        out.nulls[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-    }
+    if ((rc = rill__sql_unpack(&ro->pk, e, &out)) != 0)
+        return rc;
     if (ro->out_rank)
-        rill_row_set_i64(&out, ro->n_in, rank);
+        rill_row_set_i64(&out, ro->pk.n, rank);
     return kind == RILL_ROW_INSERT ? 0 : rill_row_set_kind(&out, kind);
 }
 
@@ -651,15 +544,8 @@ static int load(rill_ctx *ctx, const rank_op *ro, scratch *s)
     if (rc <= 0)
         return rc;
     rill__buf_append(&s->blob, p, len);
-    const unsigned char *b = (const unsigned char *)s->blob.data;
-    for (size_t off = 0; off < len;) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? 2 * s->cap : 16;
-            s->at = rill__xrealloc(s->at, s->cap * sizeof *s->at);
-        }
-        s->at[s->n++] = off;
-        off += enc_len(ro, b + off);
-    }
+    s->n = rill__sql_packed_index(&ro->pk, 0, (const unsigned char *)s->blob.data, len, &s->at,
+                                  &s->cap);
     return 0;
 }
 
@@ -783,7 +669,7 @@ static int rank_fn(rill_ctx *ctx, const rill_row *in)
     if (!add && !ro->retract)
         return 0; /* planned over an append-only input: no retraction comes */
     s->in.len = 0;
-    encode(ro, in, &s->in);
+    rill__sql_pack(&ro->pk, in, ro->n_key, &s->in);
     int rc = load(ctx, ro, s);
     if (rc < 0)
         return rc;
@@ -803,7 +689,7 @@ static int dedup_fn(rill_ctx *ctx, const rill_row *in)
     if (rill_row_kind(in) != RILL_ROW_INSERT)
         return 0; /* planned over an append-only input */
     s->in.len = 0;
-    encode(ro, in, &s->in);
+    rill__sql_pack(&ro->pk, in, ro->n_key, &s->in);
     const void *p;
     size_t len;
     int rc = rill_value_get_bytes(ctx, ro->state, &p, &len);
@@ -822,8 +708,8 @@ static int dedup_fn(rill_ctx *ctx, const rill_row *in)
         rill__buf_append(&s->blob, p, len);
     const unsigned char *prev = (const unsigned char *)s->blob.data;
     if (had && ro->dedup != DD_LAST_PROC) {
-        fval t0 = field(ro, prev, ro->order[0]);
-        fval t1 = field(ro, (const unsigned char *)s->in.data, ro->order[0]);
+        fval t0 = rill__sql_packed_field(&ro->pk, prev, ro->order[0]);
+        fval t1 = rill__sql_packed_field(&ro->pk, (const unsigned char *)s->in.data, ro->order[0]);
         int64_t a = t0.null ? INT64_MIN : (int64_t)t0.slot, b = t1.null ? INT64_MIN
                                                                        : (int64_t)t1.slot;
         if (ro->dedup == DD_LAST_ROW ? b < a : b >= a)
@@ -856,22 +742,6 @@ static void rank_close(rill_ctx *ctx)
     free(s);
 }
 
-/* table.exec.state.ttl in ms (0: none), or -1 with err set. */
-static int64_t state_ttl(plan_ctx *pc)
-{
-    int64_t ttl = 0;
-    for (size_t i = 0; i < pc->s->n_opts; i++)
-        if (!strcmp(pc->s->opts[i].key, "table.exec.state.ttl") &&
-            rill__parse_duration(pc->s->opts[i].value, &ttl) != 0) {
-            rill__err_set(pc->err, RILL_ECONFIG,
-                          "SET 'table.exec.state.ttl': '%s' is not a duration (1 h, 30 min, 0 "
-                          "for none)",
-                          pc->s->opts[i].value);
-            return -1;
-        }
-    return ttl;
-}
-
 static int cmp_of(const rill__sql_ltype *t)
 {
     if (rill__sql_is_character(t) || rill__sql_is_binary(t))
@@ -890,38 +760,19 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     rill__arena *a = pc->a;
     const rel_rank *k = r->rank;
     const rel *in = r->input;
-    /* what the operator reads: the partition's columns (or a constant key), then the input's */
-    int n_key = RILL_MAX(k->n_part, 1), n = n_key + in->n_cols;
-    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
-    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    for (int i = 0; i < k->n_part; i++) {
-        cols[i] = in->cols[k->part[i]];
-        outs[i] = rill__sql_x_input(a, k->part[i], in->cols[k->part[i]].type);
-    }
-    if (!k->n_part) { /* one partition: the top of all rows */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
-        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
-    }
-    for (int i = 0; i < in->n_cols; i++) {
-        cols[n_key + i] = in->cols[i];
-        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
-    }
-    int64_t ttl = state_ttl(pc);
-    if (ttl < 0)
+    int64_t ttl;
+    if (rill__sql_state_ttl(pc, &ttl) != 0)
         return NULL;
-    rill_keyed_stream *ks = rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+    /* what the operator reads: the partition's columns (no partition: the top of all rows) */
+    int n_key = RILL_MAX(k->n_part, 1);
+    const rel_col *cols;
+    rill_keyed_stream *ks = rill__sql_partitioned_input(pc, in, k->n_part, k->part, NULL, &cols);
     if (!ks)
         return NULL;
     rank_op *ro = rill__arena_alloc(a, sizeof *ro);
     memset(ro, 0, sizeof *ro);
     ro->n_key = n_key;
-    ro->n_in = in->n_cols;
-    ro->in_bytes = rill__arena_alloc(a, (size_t)in->n_cols + 1);
-    for (int i = 0; i < in->n_cols; i++) {
-        const rill__sql_ltype *t = in->cols[i].type;
-        ro->in_bytes[i] = rill__sql_is_character(t) || rill__sql_is_binary(t) ||
-                          (t->root == RILL_SQLT_DECIMAL && t->precision > 18);
-    }
+    rill__sql_packing_init(a, &ro->pk, in->n_cols, in->cols);
     ro->n_order = k->n_order;
     ro->order = k->order;
     ro->desc = k->desc;

@@ -389,6 +389,14 @@ rill_stream *rill__sql_drop_key_col(plan_ctx *pc, rill_stream *s, const rel *r);
  * what an aggregation reads. NULL with err set. */
 rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, const rel_col *cols,
                                          rill__sql_rex *const *outs, int n_keys);
+/* What a partitioned operator (a Top-N, an OVER aggregation, a MATCH_RECOGNIZE, a join's side)
+ * reads: the rows of in keyed by n_part keys, then in's columns; one constant BIGINT key when
+ * n_part is 0 (every row to one subtask). Key i is in's column part[i] (keys NULL), or the
+ * expression keys[i] over in (part NULL). *cols_out: the columns, RILL_MAX(n_part, 1) keys then
+ * in's. NULL with err set. */
+rill_keyed_stream *rill__sql_partitioned_input(plan_ctx *pc, const rel *in, int n_part,
+                                               const int *part, rill__sql_rex *const *keys,
+                                               const rel_col **cols_out);
 /* A filesystem table's path and file options (its 'path', 'format' and format options, or
  * their legacy keys): 0, or RILL_ECONFIG naming the table in pc->err (planner.c). */
 int rill__sql_fs_options(plan_ctx *pc, const sql_table *t, const char **path_out,
@@ -443,6 +451,37 @@ bool rill__sql_reuse_enabled(const rill__sql_session *s);
  * by their names, not the loaded copies (for the dry run, whose catalog is another). */
 char *rill__sql_rel_digest(plan_ctx *pc, const rel *r, bool by_name);
 
+/* Packed rows (packed.c): a Top-N's and an OVER aggregation's rows in keyed state. A row's n
+ * columns: a bit per column (NULL), then each value that is not NULL: its 8-byte slot, or (a
+ * value in the byte area) its 4-byte length and bytes. Equal rows pack equally (what a
+ * retraction is found by). Savepoints hold this layout: it must not change. Not the data
+ * layer's rill__row_encode, which keeps every slot of a whole row of one schema: here the keys
+ * before the columns are left out, a column is read from the bytes as they are (packed_field),
+ * and a row is unpacked into a row of another schema (with more columns after). init: the
+ * packing of columns cols (in a). pack appends fields first.. of row; unpack fills fields 0..
+ * of out (byte-area values copied into its batch: 0, or the batch's error). index: the
+ * offsets in *at (grown, *cap) of the packed rows in b (len bytes), each after prefix bytes of
+ * the caller's; their count. */
+typedef struct rill__sql_packing {
+    int n;          /* columns */
+    bool *in_bytes; /* per column: its value lives in the byte area */
+} rill__sql_packing;
+/* A column of a packed row: NULL, a slot, or n bytes at p (borrowed from the packed row). */
+typedef struct rill__sql_packed_val {
+    bool null;
+    uint64_t slot;
+    const unsigned char *p;
+    uint32_t n;
+} rill__sql_packed_val;
+void rill__sql_packing_init(rill__arena *a, rill__sql_packing *pk, int n, const rel_col *cols);
+void rill__sql_pack(const rill__sql_packing *pk, const rill_row *row, int first, rill__buf *b);
+size_t rill__sql_packed_len(const rill__sql_packing *pk, const unsigned char *e);
+rill__sql_packed_val rill__sql_packed_field(const rill__sql_packing *pk, const unsigned char *e,
+                                            int i);
+int rill__sql_unpack(const rill__sql_packing *pk, const unsigned char *e, rill_row *out);
+size_t rill__sql_packed_index(const rill__sql_packing *pk, size_t prefix, const unsigned char *b,
+                              size_t len, size_t **at, size_t *cap);
+
 /* Top-N and deduplication (rank.c): ROW_NUMBER() OVER (...) in a select list and a filter on
  * it in the query over it. has_rank: q's select list ranks. plan_rank: the ranking of q's rows
  * (its WHERE applied first) over in; its last column is the rank, which binding the OVER call
@@ -472,6 +511,12 @@ rel *rill__sql_where(plan_ctx *pc, rel *in, const rill__sql_expr *where);
 void rill__sql_conjuncts(rill__arena *a, rill__sql_rex *x, rill__sql_rex ***v, int *n, int *cap);
 /* A copy of x with its input columns renumbered by map (x itself when none changes). */
 rill__sql_rex *rill__sql_rex_remap(rill__arena *a, rill__sql_rex *x, const int *map);
+/* A copy of x with each input column (a RILL_SQLX_INPUT node) as leaf(a, it, arg) makes it: x
+ * itself, and the nodes above no changed leaf, where nothing changes (prune.c). */
+rill__sql_rex *rill__sql_rex_map_inputs(rill__arena *a, rill__sql_rex *x,
+                                        rill__sql_rex *(*leaf)(rill__arena *, rill__sql_rex *,
+                                                               const void *),
+                                        const void *arg);
 
 /* OVER aggregations (over.c). has_over: q's select list has an aggregate OVER a window.
  * plan_over: the aggregation of q's rows (its WHERE applied first) over in, its aggregates as

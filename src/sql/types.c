@@ -158,6 +158,12 @@ bool rill__sql_is_numeric(const rill__sql_ltype *t)
     return rill__sql_is_exact(t) || rill__sql_is_approx(t);
 }
 
+bool rill__sql_in_bytes(const rill__sql_ltype *t)
+{
+    return rill__sql_is_character(t) || rill__sql_is_binary(t) ||
+           (t->root == RILL_SQLT_DECIMAL && t->precision > 18);
+}
+
 bool rill__sql_is_character(const rill__sql_ltype *t)
 {
     return t->root == RILL_SQLT_CHAR || t->root == RILL_SQLT_VARCHAR;

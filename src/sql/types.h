@@ -10,6 +10,8 @@
 #ifndef RILL_SQL_TYPES_H
 #define RILL_SQL_TYPES_H
 
+#include <string.h>
+
 #include "base/base.h"
 
 typedef enum rill__sql_root {
@@ -136,6 +138,23 @@ bool rill__sql_is_timestamp(const rill__sql_ltype *t); /* TIMESTAMP, TIMESTAMP_L
 bool rill__sql_is_datetime(const rill__sql_ltype *t);  /* DATE, TIME, timestamps */
 bool rill__sql_is_interval(const rill__sql_ltype *t);
 bool rill__sql_is_constructed(const rill__sql_ltype *t); /* ROW, ARRAY, MAP, MULTISET */
+/* Its values live in a row's byte area (a string, bytes, a DECIMAL past 18 digits), not in the
+ * slot. */
+bool rill__sql_in_bytes(const rill__sql_ltype *t);
+
+/* The value of a slot of approximate type t (FLOAT or DOUBLE) as a double. */
+static inline double rill__sql_approx_double(const rill__sql_ltype *t, uint64_t v)
+{
+    if (t->root == RILL_SQLT_FLOAT) {
+        uint32_t u = (uint32_t)v;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return (double)f;
+    }
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
 
 /* The same type (parameters, fields and their names, nullability unless ignore_null; time
  * attributes are not part of a type's identity). */

@@ -1009,3 +1009,32 @@ rill_keyed_stream *rill__sql_keyed_input(plan_ctx *pc, const rel *in, int n, con
     rill__buf_free(&keys);
     return ks;
 }
+
+rill_keyed_stream *rill__sql_partitioned_input(plan_ctx *pc, const rel *in, int n_part,
+                                               const int *part, rill__sql_rex *const *keys,
+                                               const rel_col **cols_out)
+{
+    rill__arena *a = pc->a;
+    int n_key = RILL_MAX(n_part, 1), n = n_key + in->n_cols;
+    rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
+    rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
+    for (int i = 0; i < n_part; i++) {
+        if (part) {
+            cols[i] = in->cols[part[i]];
+            outs[i] = rill__sql_x_input(a, part[i], in->cols[part[i]].type);
+        } else { /* a join's keys: both sides' of one type, their nullability may differ */
+            cols[i] = (rel_col){"$key", keys[i]->type, NULL};
+            outs[i] = keys[i];
+        }
+    }
+    if (!n_part) { /* one partition: every row to one subtask */
+        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+        outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
+    }
+    for (int i = 0; i < in->n_cols; i++) {
+        cols[n_key + i] = in->cols[i];
+        outs[n_key + i] = rill__sql_x_input(a, i, in->cols[i].type);
+    }
+    *cols_out = cols;
+    return rill__sql_keyed_input(pc, in, n, cols, outs, n_key);
+}
