@@ -494,6 +494,9 @@ typedef struct join_cfg {
     bool temporal;        /* an event-time temporal join: the right's versions by time */
     int tcol[2];          /* its time field of each side's rows */
     int64_t lo, hi;
+    /* an interval join's expiry timers fall on multiples of this (an eighth of hi - lo, as
+     * Flink's minCleanUpInterval): one scan of a key's rows per step, not per row time */
+    int64_t cleanup;
     int n_keys;           /* leading key columns of each side's rows */
     int n[2];             /* the sides' columns after the keys */
     bool outer[2];        /* the join preserves this side (its rows are padded when unmatched) */
@@ -858,7 +861,11 @@ static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const
     rill__row_encode(x, &jl->enc);
     if ((rc = store(ctx, jc, side, &jl->enc, 1, matched)) < 0)
         return rc;
-    return rill_timer_event(ctx, expire);
+    /* the timer at the next cleanup step: the row may stay a little longer (the range check
+     * above keeps it from joining outside its range; interval_expire drops it then) */
+    int64_t m = ((expire % jc->cleanup) + jc->cleanup) % jc->cleanup;
+    return rill_timer_event(ctx, m && expire < INT64_MAX - jc->cleanup ? expire + (jc->cleanup - m)
+                                                                       : expire);
 }
 
 /* An interval join's rows whose partners can no longer come go (outer: sent padded when they
@@ -1151,6 +1158,7 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     jc->temporal = r->temporal;
     jc->lo = r->ilo;
     jc->hi = r->ihi;
+    jc->cleanup = r->interval && r->ihi - r->ilo >= 16 ? (r->ihi - r->ilo) / 8 : 1;
     jc->n_keys = RILL_MAX(r->n_jkeys, 1);
     jc->cond = r->cond;
     jc->text = pc->text;
