@@ -8,7 +8,8 @@
 - a join feeding a GROUP BY (Nexmark q3/q4's shape) into an upsert table;
 - kill -9 and --resume at random parallelisms of an inner join of two paced sources into an
   exactly-once file sink: every pair once;
-- a savepoint at parallelism 2 restored at 1 or 3: every pair once;
+- a savepoint at parallelism 2 restored at 1 or 3: every pair once; the same for a FULL interval
+  join and a FULL window join (their rows by time and open windows);
 - state TTL: a row whose partner comes after the TTL finds nothing;
 - errors that name the place.
 """
@@ -23,6 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rill_e2e import (Started, committed_rows, completed_checkpoints,  # noqa: E402
                       expect, expect_in, expect_rc, kill_and_resume, main, run, savepoint_path,
                       seeded_rng, ts_ms, ts_text)
+from rill_e2e import job_so  # noqa: E402
+from test_sql_recovery import savepoint_and_restore  # noqa: E402
 
 
 def write(path, text):
@@ -748,6 +751,39 @@ def test_savepoint_rescaled(tmp):
                    "%d, e.g. %s" % (len(got), sorted(set(got) - set(want))[:3]), r)
 
 
+def test_time_joins_savepoint_rescaled(tmp):
+    """The state of a FULL interval join (rows by time, whether each met a partner) and of a
+    FULL window join (each open window's rows) in a savepoint taken at parallelism 2, restored
+    at 1 or 3 on either backend: the rows computed here, each once."""
+    rng = seeded_rng("sql-time-join-savepoint")
+    a, _ = timed_table(rng, 0, 700, False)
+    b, _ = timed_table(rng, 5000, 600, False)
+    pa, pb = os.path.join(tmp, "a.csv"), os.path.join(tmp, "b.csv")
+    write(pa, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in a))
+    write(pb, "".join("%d,%s,%s\n" % (i, k, ts_text(t)) for i, k, t in b))
+    oi, ow = os.path.join(tmp, "oi"), os.path.join(tmp, "ow")
+    script = os.path.join(tmp, "sp.sql")
+    # A and B read slowly (1 ms every 4 rows), so checkpoints complete while the job runs
+    tables = (WINDOW_TABLES % {"a": pa, "b": pb, "out": ow, "batch": 1}).replace(
+        "CREATE TABLE A (", "CREATE TABLE A_raw (").replace("CREATE TABLE B (",
+                                                            "CREATE TABLE B_raw (")
+    tables = tables.replace("CREATE VIEW WA", "CREATE TEMPORARY FUNCTION slow AS 'slow' LANGUAGE "
+                            "C USING JAR '%s';\nCREATE VIEW A AS SELECT * FROM A_raw WHERE "
+                            "slow(id, 4) >= 0;\nCREATE VIEW B AS SELECT * FROM B_raw WHERE "
+                            "slow(id, 4) >= 0;\nCREATE VIEW WA" % job_so("sql_slow_udf"), 1)
+    write(script, "SET 'pipeline.name' = 'time-joins';\n" + tables +
+          "CREATE TABLE o (aid INT, bid INT) WITH ('connector' = 'filesystem', 'path' = '%s', "
+          "'format' = 'csv');\n" % oi +
+          "EXECUTE STATEMENT SET BEGIN\n" + INTERVAL_JOIN["full"][0] + "\n" +
+          WINDOW_JOIN["full"] + "\nEND;\n")
+    r = savepoint_and_restore(tmp, rng, "sp", script, "time-joins",
+                              rng.choice(("heap", "rocksdb")))
+    got = Counter(tuple(line.split(",")) for line in committed_rows(oi, header=False))
+    compare(interval_pairs("full", a, b), got, "the FULL interval join after a savepoint", r)
+    compare(window_pairs("full", a, b), read_pairs(ow), "the FULL window join after a savepoint",
+            r)
+
+
 # ---- a join under a GROUP BY into an upsert table (Nexmark q3/q4's shape) -----------------------
 
 AGG_SQL = TABLES + """
@@ -832,4 +868,5 @@ if __name__ == "__main__":
           test_interval_joins,
           test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
-          test_savepoint_rescaled, test_state_ttl, test_errors])
+          test_savepoint_rescaled, test_time_joins_savepoint_rescaled, test_state_ttl,
+          test_errors])
