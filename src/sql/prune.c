@@ -164,7 +164,8 @@ static void input_needs(const rel *r, const bool *out_used, bool *in_used)
 }
 
 /* The columns of a join's input `side` (in_used, its n_cols) the join needs when its columns
- * out_used (NULL: all) are needed: those read above, the keys, what the condition reads. */
+ * out_used (NULL: all) are needed: those read above, the keys, what the condition reads, a
+ * temporal join's times. */
 static void join_needs(const rel *r, const bool *out_used, int side, bool *in_used)
 {
     int first = side ? r->inputs[0]->n_cols : 0, n = r->inputs[side]->n_cols;
@@ -172,6 +173,10 @@ static void join_needs(const rel *r, const bool *out_used, int side, bool *in_us
         in_used[i] |= !out_used || out_used[first + i];
     for (int k = 0; k < r->n_jkeys; k++)
         mark_rex(side ? r->rkeys[k] : r->lkeys[k], in_used);
+    /* the times a temporal join reads besides its condition: the left's AS OF time, the
+     * right's version time (an interval join's are in its condition) */
+    if (r->temporal)
+        in_used[side ? r->rt_col : r->lt_col] = true;
     bool *cond = rill__xcalloc((size_t)r->n_cols + 1, sizeof *cond);
     mark_rex(r->cond, cond);
     for (int i = 0; i < n; i++)

@@ -9,7 +9,8 @@
 - kill -9 and --resume at random parallelisms of an inner join of two paced sources into an
   exactly-once file sink: every pair once;
 - a savepoint at parallelism 2 restored at 1 or 3: every pair once; the same for a FULL interval
-  join and a FULL window join (their rows by time and open windows);
+  join and a FULL window join (their rows by time and open windows) and a LEFT temporal join
+  (its waiting orders and versions);
 - state TTL: a row whose partner comes after the TTL finds nothing;
 - errors that name the place.
 """
@@ -622,6 +623,42 @@ def test_temporal_joins(tmp):
         expect_in("line 11", r.err, "refusal %d: its place" % n, r)
 
 
+def test_temporal_join_savepoint_rescaled(tmp):
+    """A LEFT event-time temporal join's state (the orders waiting for the watermark, each
+    currency's versions) in a savepoint taken at parallelism 2, restored at 1 or 3 on either
+    backend: each order once, with the rate valid at its time or padded."""
+    rng = seeded_rng("sql-temporal-savepoint")
+    curs = ["EUR", "USD", "GBP", "XXX"]
+    rates, t = [], T0
+    for _ in range(200):
+        t += rng.randint(0, 300)
+        rates.append((rng.choice(curs[:3]), rng.randint(1, 100), t - rng.randint(0, 900)))
+    orders, _ = timed_table(rng, 0, 900, False)
+    orders = [(i, rng.choice(curs), rng.randint(1, 300), ts) for i, _, ts in orders]
+    po, pr = os.path.join(tmp, "orders.csv"), os.path.join(tmp, "rates.csv")
+    write(po, "".join("%d,%s,%d,%s\n" % (i, c, a, ts_text(t)) for i, c, a, t in orders))
+    write(pr, "".join("%s,%d,%s\n" % (c, v, ts_text(t)) for c, v, t in rates))
+    versions = {}
+    for c, v, tv in rates:
+        versions.setdefault(c, {})[tv] = v
+    want = Counter()
+    for i, c, a, tt in orders:
+        times = [tv for tv in versions.get(c, {}) if tv <= tt]
+        want[(str(i), str(versions[c][max(times)]) if times else "")] += 1
+    out = os.path.join(tmp, "out")
+    script = os.path.join(tmp, "sp.sql")
+    tables = (TEMPORAL_SQL % {"o": po, "r": pr, "out": out, "batch": 1}).replace(
+        "CREATE TABLE orders (", "CREATE TABLE orders_raw (")
+    write(script, "SET 'pipeline.name' = 'temporal';\n" + tables +
+          "CREATE TEMPORARY FUNCTION slow AS 'slow' LANGUAGE C USING JAR '%s';\n"
+          "CREATE VIEW orders AS SELECT * FROM orders_raw WHERE slow(id, 3) >= 0;\n"
+          % job_so("sql_slow_udf") + TEMPORAL_JOIN["left"] + "\n")
+    r = savepoint_and_restore(tmp, rng, "sp", script, "temporal",
+                              rng.choice(("heap", "rocksdb")))
+    got = Counter(tuple(line.split(",")) for line in committed_rows(out, header=False))
+    compare(want, got, "the LEFT temporal join after a savepoint", r)
+
+
 # ---- lookup joins ------------------------------------------------------------------------------
 
 LOOKUP_SQL = """
@@ -868,5 +905,6 @@ if __name__ == "__main__":
           test_interval_joins,
           test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
-          test_savepoint_rescaled, test_time_joins_savepoint_rescaled, test_state_ttl,
+          test_savepoint_rescaled, test_time_joins_savepoint_rescaled,
+          test_temporal_join_savepoint_rescaled, test_state_ttl,
           test_errors])

@@ -345,6 +345,52 @@ def kill_oracle(n):
                         for (k, w), (c, s) in win.items())
 
 
+TEMPORAL_VIEW_SQL = """
+CREATE TABLE orders_raw (id INT, cur STRING, amount INT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '%(o)s', 'format' = 'csv');
+CREATE VIEW orders AS SELECT * FROM orders_raw WHERE amount > 0;
+CREATE TABLE rates (cur STRING, rate INT, note STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND, PRIMARY KEY (cur) NOT ENFORCED)
+  WITH ('connector' = 'filesystem', 'path' = '%(r)s', 'format' = 'csv');
+CREATE TABLE o (id INT, rate INT) WITH ('connector' = 'filesystem', 'path' = '%(out)s',
+  'format' = 'csv');
+INSERT INTO o SELECT orders.id, r.rate FROM orders LEFT JOIN rates FOR SYSTEM_TIME AS OF
+  orders.ts AS r ON r.cur = orders.cur;
+"""
+
+
+def test_temporal_join_times_are_read(tmp):
+    """A temporal join reads the left's AS OF time and the right's version time though the
+    select list does not: over a view, push-down once made the left's time NULL, so every
+    order was padded (exit 0). Against push-down off and the rates computed here."""
+    rng = seeded_rng("pushdown-temporal")
+    rates, orders, t = [], [], T0
+    for i in range(300):
+        t += rng.randint(0, 200)
+        if i % 3 == 0:
+            rates.append((rng.choice("ABC"), rng.randint(1, 99), t))
+        orders.append((i, rng.choice("ABCD"), rng.randint(1, 9), t + 1))
+    po, pr = os.path.join(tmp, "o.csv"), os.path.join(tmp, "r.csv")
+    write(po, "".join("%d,%s,%d,%s\n" % (i, c, a, sql_ts(x) + ".%03d" % (x % 1000))
+                      for i, c, a, x in orders))
+    write(pr, "".join("%s,%d,note,%s\n" % (c, v, sql_ts(x) + ".%03d" % (x % 1000))
+                      for c, v, x in rates))
+    want = []
+    for i, c, _, x in orders:
+        vs = [v for rc, v, rt in rates if rc == c and rt <= x]
+        want.append("%d,%s" % (i, vs[-1] if vs else ""))
+    for pre in ("", OFF):
+        out = os.path.join(tmp, "out%d" % len(pre))
+        path = os.path.join(tmp, "t%d.sql" % len(pre))
+        write(path, pre + TEMPORAL_VIEW_SQL % {"o": po, "r": pr, "out": out})
+        r = run(["run", path])
+        expect_rc(r, 0)
+        got = sorted(committed_rows(out, header=False))
+        expect(got == sorted(want), "the orders with their rates (push-down %s)" %
+               ("off" if pre else "on"), sorted(want)[:3], got[:3], r)
+
+
 def test_kill_and_resume(tmp):
     """The datagen table's pruned scan (a, b and junk unread) killed with SIGKILL at random
     moments and resumed at random parallelisms: the committed rows are the computed ones."""
@@ -498,4 +544,5 @@ if __name__ == "__main__":
           test_csv_skips_unread_columns,
           test_datagen_options_of_unread_columns_checked,
           test_explain_shows_pruned_fields, test_nexmark_equal_with_and_without,
-          test_kill_and_resume, test_savepoint_into_other_columns, test_kafka_metadata_columns])
+          test_kill_and_resume, test_savepoint_into_other_columns, test_kafka_metadata_columns,
+          test_temporal_join_times_are_read])
