@@ -412,9 +412,10 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
             rill__buf_printf(b, "TemporalJoin(time=[%s AS OF %s], ", r->cols[r->lt_col].name,
                              r->inputs[1]->cols[r->rt_col].name);
         } else if (r->interval) { /* Flink's IntervalJoin(windowBounds=[...]) */
-            rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=true, leftLowerBound=%lld, "
+            rill__buf_printf(b, "IntervalJoin(windowBounds=[isRowTime=%s, leftLowerBound=%lld, "
                                 "leftUpperBound=%lld, leftTimeIndex=%d, rightTimeIndex=%d], ",
-                             (long long)r->ilo, (long long)r->ihi, r->lt_col, r->rt_col);
+                             r->i_proc ? "false" : "true", (long long)r->ilo, (long long)r->ihi,
+                             r->lt_col, r->rt_col);
             if (r->i_we) /* a bound Flink does not use: it plans a regular join */
                 rill__buf_printf(b, "bound=[the %s time is a window aggregation's window_end, "
                                     "no time attribute in Flink (a regular join there): its rows "
@@ -454,6 +455,9 @@ static void put_rel(plan_ctx *pc, rill__buf *b, const rel *r, const char *lead, 
                          : r->temporal ? "the left's rows until the watermark passes their "
                                          "time; the right's versions per key from the last "
                                          "one the watermark passed"
+                         : r->interval && r->i_proc
+                             ? "each side's rows per join key while a partner may still come: "
+                               "dropped when the clock passes their arrival plus the bound"
                          : r->interval ? "each side's rows per join key while a partner may "
                                          "still come: dropped when the watermark passes their "
                                          "time plus the bound"

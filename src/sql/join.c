@@ -193,8 +193,9 @@ static void find_window_join(rel *j)
 }
 
 /* x as "column col of side (0 left, 1 right) plus off ms": a rowtime attribute of one input, or
- * it plus or minus an interval literal. */
-static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col, int64_t *off)
+ * it plus or minus an interval literal; *proc: a PROCTIME() attribute instead. */
+static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col, int64_t *off,
+                      bool *proc)
 {
     int nl = j->inputs[0]->n_cols;
     *off = 0;
@@ -210,6 +211,9 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
     *side = x->input < nl ? 0 : 1;
     *col = *side ? x->input - nl : x->input;
     const rill__sql_ltype *t = j->inputs[*side]->cols[*col].type;
+    *proc = t->attr == RILL_SQLA_PROCTIME;
+    if (*proc)
+        return true;
     /* event time in ms: TIMESTAMP(p <= 3) (a finer one holds nanoseconds) */
     if (t->root != RILL_SQLT_TIMESTAMP || t->precision > 3)
         return false;
@@ -237,7 +241,7 @@ static void find_interval_join(rill__arena *a, rel *j)
     int n = 0, cap = 0;
     rill__sql_conjuncts(a, j->cond, &v, &n, &cap);
     int64_t lo = INT64_MIN, hi = INT64_MAX;
-    int lcol = -1, rcol = -1;
+    int lcol = -1, rcol = -1, domain = -1; /* 0 event time, 1 processing time */
     for (int i = 0; i < n; i++) {
         const rill__sql_rex *x = v[i];
         if ((x->op != RILL_SQLX_LT && x->op != RILL_SQLX_LE && x->op != RILL_SQLX_GT &&
@@ -245,8 +249,10 @@ static void find_interval_join(rill__arena *a, rel *j)
             continue;
         int sa, ca, sb, cb;
         int64_t oa, ob;
-        if (!time_term(j, x->args[0], &sa, &ca, &oa) || !time_term(j, x->args[1], &sb, &cb, &ob) ||
-            sa == sb)
+        bool pa, pb;
+        if (!time_term(j, x->args[0], &sa, &ca, &oa, &pa) ||
+            !time_term(j, x->args[1], &sb, &cb, &ob, &pb) || sa == sb || pa != pb ||
+            (domain >= 0 && domain != pa))
             continue;
         /* a + oa OP b + ob as left - right OP' c */
         rill__sql_rexop op = x->op;
@@ -262,6 +268,7 @@ static void find_interval_join(rill__arena *a, rel *j)
         if ((lcol >= 0 && lcol != lc) || (rcol >= 0 && rcol != rc))
             continue;
         lcol = lc, rcol = rc;
+        domain = pa;
         if (op == RILL_SQLX_LE && c < hi)
             hi = c;
         else if (op == RILL_SQLX_LT && c - 1 < hi)
@@ -278,8 +285,10 @@ static void find_interval_join(rill__arena *a, rel *j)
     j->rt_col = rcol;
     j->ilo = lo;
     j->ihi = hi;
-    j->i_we = (j->inputs[0]->cols[lcol].type->attr != RILL_SQLA_ROWTIME) |
-              (j->inputs[1]->cols[rcol].type->attr != RILL_SQLA_ROWTIME) << 1;
+    j->i_proc = domain == 1;
+    j->i_we = j->i_proc ? 0
+                        : (j->inputs[0]->cols[lcol].type->attr != RILL_SQLA_ROWTIME) |
+                              (j->inputs[1]->cols[rcol].type->attr != RILL_SQLA_ROWTIME) << 1;
 }
 
 /* The join's columns: the left's then the right's, time attributes made plain timestamps (a
@@ -491,6 +500,7 @@ typedef struct join_cfg {
     int we_key;           /* a window join: the key that is window_end (else -1) */
     const rill__tz *zone; /* its windows' zone: window_end is local time (else NULL) */
     bool interval;        /* an interval join: lo <= left's time - right's <= hi */
+    bool proc;            /* its times are the rows' arrival times (processing time) */
     bool temporal;        /* an event-time temporal join: the right's versions by time */
     int tcol[2];          /* its time field of each side's rows */
     int64_t lo, hi;
@@ -831,9 +841,12 @@ static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const
                         int side)
 {
     int other = 1 - side;
-    if (rill_row_is_null(x, jc->tcol[side]))
+    if (!jc->proc && rill_row_is_null(x, jc->tcol[side]))
         return jc->outer[side] ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1) : 0;
-    int64_t t = (int64_t)x->v[jc->tcol[side]];
+    /* processing time: the row's arrival, as Flink's ProcTimeIntervalJoin takes it (the rows
+     * to come arrive at this time or later: a row is dead once the clock is past its expiry,
+     * as an event-time row is once the watermark reaches it) */
+    int64_t t = jc->proc ? rill_ctx_now(ctx) : (int64_t)x->v[jc->tcol[side]];
     int64_t from = side ? t + jc->lo : t - jc->hi, to = side ? t + jc->hi : t - jc->lo;
     int rc = collect_side(ctx, jc, jl, other);
     if (rc < 0 || (rc = judge(ctx, jc, jl, x, side)) < 0)
@@ -853,7 +866,9 @@ static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const
     if (rc < 0)
         return rc;
     int64_t expire = side ? t + jc->hi : t - jc->lo;
-    if (rill_ctx_watermark(ctx) >= expire) /* no partner can come any more */
+    if (jc->proc && expire < INT64_MAX)
+        expire++;
+    if ((jc->proc ? t : rill_ctx_watermark(ctx)) >= expire) /* no partner can come any more */
         return jc->outer[side] && !matched ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1)
                                            : 0;
     jl->enc.len = 0;
@@ -864,8 +879,8 @@ static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const
     /* the timer at the next cleanup step: the row may stay a little longer (the range check
      * above keeps it from joining outside its range; interval_expire drops it then) */
     int64_t m = ((expire % jc->cleanup) + jc->cleanup) % jc->cleanup;
-    return rill_timer_event(ctx, m && expire < INT64_MAX - jc->cleanup ? expire + (jc->cleanup - m)
-                                                                       : expire);
+    int64_t at = m && expire < INT64_MAX - jc->cleanup ? expire + (jc->cleanup - m) : expire;
+    return jc->proc ? rill_timer_processing(ctx, at) : rill_timer_event(ctx, at);
 }
 
 /* An interval join's rows whose partners can no longer come go (outer: sent padded when they
@@ -875,14 +890,17 @@ static int interval_expire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
     const join_cfg *jc = rill_ctx_user(ctx);
     join_local *jl = rill_ctx_local(ctx);
     (void)ts;
-    if (domain != RILL_EVENT_TIME)
+    if (domain != (jc->proc ? RILL_PROCESSING_TIME : RILL_EVENT_TIME))
         return 0;
-    int64_t wm = rill_ctx_watermark(ctx);
+    /* gone: the rows whose expiry the watermark (processing time: the clock) has reached */
+    int64_t wm = jc->proc ? rill_ctx_now(ctx) : rill_ctx_watermark(ctx);
     for (int side = 0; side < 2; side++) {
         int rc = collect_side(ctx, jc, jl, side);
         for (size_t i = 0; i < jl->n_cands && rc >= 0; i++) {
             cand *c = &jl->cands[i];
             int64_t expire = side ? c->time + jc->hi : c->time - jc->lo;
+            if (jc->proc && expire < INT64_MAX)
+                expire++;
             if (expire > wm)
                 continue;
             rill_row o;
@@ -1155,6 +1173,7 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     jc->we_key = r->we_key;
     jc->zone = r->we_key >= 0 && r->jwindow ? rill__tz_get(r->jwindow->time_zone) : NULL;
     jc->interval = r->interval;
+    jc->proc = r->interval && r->i_proc;
     jc->temporal = r->temporal;
     jc->lo = r->ilo;
     jc->hi = r->ihi;
@@ -1215,8 +1234,8 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     /* its uid: the kind, the keys' and each side's rows' types */
     rill__buf d = {0};
     rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d interval=%d temporal=%d",
-                     kind_names[jc->kind], r->n_jkeys, ttl > 0, jc->we_key, jc->interval,
-                     jc->temporal);
+                     kind_names[jc->kind], r->n_jkeys, ttl > 0, jc->we_key,
+                     jc->interval + jc->proc, jc->temporal);
     for (int s = 0; s < 2; s++) {
         rill__buf_printf(&d, "; side %d:", s);
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {

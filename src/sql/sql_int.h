@@ -284,6 +284,8 @@ struct rel {
     int lt_col, rt_col;
     int64_t ilo, ihi;
     int i_we; /* bit 0 (left), 1 (right): that time is a window aggregation's window_end */
+    bool i_proc; /* both times are PROCTIME() attributes: the bounds hold between the rows'
+                  * arrival times at the join (Flink's processing-time interval join) */
     /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
      * right's versions by its rowtime rt_col */
     bool temporal;

@@ -526,6 +526,48 @@ def test_interval_joins(tmp):
                    sorted((got - every).elements())[:3], r)
 
 
+PROC_INTERVAL_SQL = """
+CREATE TABLE A (id INT, k INT, p AS PROCTIME())
+  WITH ('connector' = 'filesystem', 'path' = '%(a)s', 'format' = 'csv');
+CREATE TABLE B (n BIGINT, p AS PROCTIME()) WITH ('connector' = 'datagen',
+  'rows-per-second' = '1', 'number-of-rows' = '11',
+  'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '11');
+%(explain)sSELECT A.id, B.n FROM A LEFT JOIN B ON A.k = B.n %% 5
+  AND A.p BETWEEN B.p - INTERVAL '2' SECOND AND B.p + INTERVAL '2' SECOND;
+"""
+
+
+def test_processing_time_interval_join(tmp):
+    """A processing-time interval join (both times PROCTIME()): the bounds hold between the
+    rows' arrival times, and a row goes when the clock passes its arrival plus the bound. A's
+    rows come at once; B's row n (key n % 5) at about n - 1 s. A's row 1 meets B's row 1 (about
+    0 s apart), never rows 6 or 11 (5 and 10 s); A's row 7 has no key in B and is sent padded
+    when it expires, while the job still runs. Margins of 2 s and more against a loaded
+    machine; rows 2 to 5 (1 to 4 s) are not judged."""
+    pa = os.path.join(tmp, "a.csv")
+    write(pa, "1,1\n7,7\n")
+    script = os.path.join(tmp, "p.sql")
+    write(script, PROC_INTERVAL_SQL % {"a": pa, "explain": "EXPLAIN "})
+    r = run(["run", script])
+    expect_rc(r, 0)
+    expect_in("IntervalJoin(windowBounds=[isRowTime=false, leftLowerBound=-2000, "
+              "leftUpperBound=2000", r.out, "EXPLAIN: a processing-time interval join", r)
+    expect_in("dropped when the clock passes their arrival plus the bound", r.out,
+              "EXPLAIN: its state", r)
+    write(script, PROC_INTERVAL_SQL % {"a": pa, "explain": ""})
+    r = run(["run", script])
+    expect_rc(r, 0)
+    rows = Counter(line for line in r.out.splitlines() if line.startswith("+I["))
+    expect(rows["+I[1, 1]"] == 1, "A's row 1 with B's row 1 (0 s apart)", 1, rows, r)
+    expect(rows["+I[7, null]"] == 1, "A's row 7 padded when it expired", 1, rows, r)
+    for n in (6, 11):
+        expect(not rows["+I[1, %d]" % n], "A's row 1 not with B's row %d (%d s later)" % (
+            n, n - 1), 0, rows, r)
+    expect(not rows["+I[1, null]"], "A's row 1 matched: never padded", 0, rows, r)
+    expect(sum(rows.values()) == len(r.out.strip().splitlines()), "only +I rows",
+           "+I only", r.out, r)
+
+
 # ---- event-time temporal joins -------------------------------------------------------------------
 
 TEMPORAL_SQL = """
@@ -902,7 +944,7 @@ def test_errors(tmp):
 
 if __name__ == "__main__":
     main([test_joins, test_join_under_group_by, test_window_joins, test_cascading_windows,
-          test_interval_joins,
+          test_interval_joins, test_processing_time_interval_join,
           test_temporal_joins, test_lookup_joins,
           test_kill_and_resume,
           test_savepoint_rescaled, test_time_joins_savepoint_rescaled,
