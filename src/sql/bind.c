@@ -87,7 +87,7 @@ static int resolve(const rel *in, const rill__sql_name *n)
         int found = -1, loose = -1, n_loose = 0;
         for (int c = 0; c < in->n_cols; c++) {
             const rel_col *col = &in->cols[c];
-            if (strcmp(col->name, path))
+            if (strcmp(col->name, path) || (col->hidden && !qual))
                 continue;
             if (qual && !col->qual) {
                 n_loose++;
@@ -481,10 +481,9 @@ static rill__sql_rex *aggregate(plan_ctx *pc, const rill__sql_expr *e, int k)
     if (!star) {
         agg_ctx *saved = pc->agg;
         pc->agg = NULL; /* no aggregate inside an aggregate */
-        rill__sql_rex *x =
-            c->n_args == 1 && c->args[0]->kind != RILL_SQL_E_STAR
-                ? bind(pc, g->input, c->args[0])
-                : rill__sql_x_literal(pc->a, ty(pc, RILL_SQLT_BIGINT, false), 0);
+        rill__sql_rex *x = c->n_args == 1 && c->args[0]->kind != RILL_SQL_E_STAR
+                               ? bind(pc, g->input, c->args[0])
+                               : rill__sql_x_literal(pc->a, ty(pc, RILL_SQLT_BIGINT, false), 0);
         pc->agg = saved;
         if (!x)
             return NULL;
@@ -551,8 +550,8 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
             if ((size_t)(us - nm) != kl || strncasecmp(nm, kinds[k], kl))
                 continue;
             const char *aux = us + 1;
-            if (strcasecmp(aux, "START") && strcasecmp(aux, "END") &&
-                strcasecmp(aux, "ROWTIME") && strcasecmp(aux, "PROCTIME"))
+            if (strcasecmp(aux, "START") && strcasecmp(aux, "END") && strcasecmp(aux, "ROWTIME") &&
+                strcasecmp(aux, "PROCTIME"))
                 break;
             const rill__sql_expr *w = pc->agg ? pc->agg->legacy : NULL;
             rill__buf mine = {0}, theirs = {0};
@@ -646,8 +645,7 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
                                 .form = c->form,
                                 .unit = c->unit,
                                 .trim = c->trim,
-                                .zone = rill__arena_strdup(pc->a,
-                                                           rill__sql_session_zone(pc->s))};
+                                .zone = rill__arena_strdup(pc->a, rill__sql_session_zone(pc->s))};
     const rill__sql_ltype **cast = rill__arena_alloc(pc->a, (size_t)(n + 1) * sizeof *cast);
     memset(cast, 0, (size_t)(n + 1) * sizeof *cast);
     char msg[256] = "";
@@ -658,7 +656,7 @@ static rill__sql_rex *function(plan_ctx *pc, const rel *in, const rill__sql_expr
         if (cast[i] && !rill__sql_type_equal(cast[i], args[i]->type, false))
             args[i] = rill__sql_cast_to(pc, args[i], cast[i]);
     if (!strcmp(fn->name, "IF") && n == 3) { /* IF(c, a, b) is CASE WHEN c THEN a ELSE b END:
-                                                * only the branch taken is computed */
+                                              * only the branch taken is computed */
         rill__sql_rex *x = rill__sql_x_call(pc->a, RILL_SQLX_CASE, t, n, args);
         x->pos = e->pos;
         return x;
@@ -900,7 +898,8 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
             return NULL;
         const rill__sql_ltype *t = rill__sql_ltype_of(a, e->u.cast.type);
         bool try_cast = e->u.cast.try_cast;
-        t = rill__sql_type_with_null(a, t, try_cast || x->type->nullable || !e->u.cast.type->not_null);
+        t = rill__sql_type_with_null(a, t,
+                                     try_cast || x->type->nullable || !e->u.cast.type->not_null);
         if (!rill__sql_cast_explicit(x->type, t))
             return ERR(pc, e->pos, "Cast function cannot convert value of type %s to type %s",
                        tstr(pc, x->type), tstr(pc, t));
@@ -923,6 +922,11 @@ static rill__sql_rex *bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e)
 {
     return bind(pc, in, e);
+}
+
+rill__sql_rex *rill__sql_equals(plan_ctx *pc, rill__sql_rex *l, rill__sql_rex *r, rill__sql_pos pos)
+{
+    return compare(pc, RILL_SQLX_EQ, l, r, pos, "=");
 }
 
 bool rill__sql_names_column(const rel *in, const rill__sql_name *n)

@@ -59,8 +59,7 @@ static size_t val_key_t(const rill__sql_ltype *t, int k, char tag, const rill_ro
                         rill__buf *b);
 
 /* [k][tag][row's value of col] into b (the value as its bytes, or its 8- or 16-byte slot). */
-static size_t val_key(const gagg *ga, int k, char tag, const rill_row *row, int col,
-                      rill__buf *b)
+static size_t val_key(const gagg *ga, int k, char tag, const rill_row *row, int col, rill__buf *b)
 {
     return val_key_t(ga->arg_types[k], k, tag, row, col, b);
 }
@@ -199,7 +198,8 @@ static int minmax_map(rill_ctx *ctx, const gagg *ga, int k, const rill_row *row,
         int c = have ? val_cmp(t, v, vn, (const unsigned char *)cur.data, cur.len) : 0;
         if (!have || (min ? c < 0 : c > 0))
             rc = rill_map_put(ctx, ga->vals, mk, 2, v, vn);
-    } else if (now == 0 && have && val_cmp(t, v, vn, (const unsigned char *)cur.data, cur.len) == 0) {
+    } else if (now == 0 && have &&
+               val_cmp(t, v, vn, (const unsigned char *)cur.data, cur.len) == 0) {
         /* the current one left: the best of the values still there */
         scan sc = {.ga = ga, .k = k, .min = min};
         if ((rc = rill_map_iterate(ctx, ga->vals, scan_visit, &sc)) >= 0)
@@ -617,7 +617,7 @@ static int group_agg_fn(rill_ctx *ctx, const rill_row *in)
     }
     rc = 0;
     if (!changed && !ga->ttl) /* the result is as it was: nothing (Flink's, without TTL; with
-                                 * it the update goes on, refreshing what is downstream) */
+                               * it the update goes on, refreshing what is downstream) */
         goto out;
     if (existed && (rc = emit(ctx, ga, in, old, RILL_ROW_UPDATE_BEFORE)) < 0)
         goto out;
@@ -671,14 +671,15 @@ rill_stream *rill__sql_build_group_agg(plan_ctx *pc, rel *r)
         ga->key_types[i] = in->cols[r->keys[i]].type;
     }
     if (r->n_keys == 0) { /* one group */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
         ga->key_types[0] = pcols[0].type;
     }
     for (int i = 0; i < r->n_aggs; i++) {
         const rel_agg *g = &r->aggs[i];
         if (g->arg < 0) { /* COUNT(*): a column that is not read */
-            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+            pcols[k] =
+                (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
             pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
         } else {
             pcols[k] = in->cols[g->arg];
@@ -809,8 +810,7 @@ static bool wagg_prefer(void *user, const void *ukey, size_t ukey_len, const voi
 }
 
 /* Row's value of aggregate k (not NULL) into the values of its slice or session. */
-static int wagg_vals_add(rill_ctx *ctx, const wagg *w, int k, acc *a, const rill_row *in,
-                         int col)
+static int wagg_vals_add(rill_ctx *ctx, const wagg *w, int k, acc *a, const rill_row *in, int col)
 {
     bool minmax = w->aggs[k].kind == AGG_MIN || w->aggs[k].kind == AGG_MAX;
     rill__buf key = {0};
@@ -822,9 +822,9 @@ static int wagg_vals_add(rill_ctx *ctx, const wagg *w, int k, acc *a, const rill
         const unsigned char *v = (const unsigned char *)key.data + 2;
         size_t vn = key.len - 2;
         rc = rill__window_vals_get(ctx, key.data, 2, &p, &len);
-        if (rc == 0 || (rc == 1 && (w->aggs[k].kind == AGG_MIN
-                                        ? val_cmp(w->arg_types[k], v, vn, p, len) < 0
-                                        : val_cmp(w->arg_types[k], v, vn, p, len) > 0)))
+        if (rc == 0 ||
+            (rc == 1 && (w->aggs[k].kind == AGG_MIN ? val_cmp(w->arg_types[k], v, vn, p, len) < 0
+                                                    : val_cmp(w->arg_types[k], v, vn, p, len) > 0)))
             rc = rill__window_vals_put(ctx, key.data, 2, v, vn);
     } else if ((rc = rill__window_vals_get(ctx, key.data, key.len, &p, &len)) == 0) {
         rc = rill__window_vals_put(ctx, key.data, key.len, "", 0);
@@ -866,11 +866,11 @@ static int wagg_add(rill_ctx *ctx, void *accv, const rill_row *in)
  * of the encoded values seen, open addressing), the best MIN/MAX string. */
 typedef struct wvals {
     const wagg *w;
-    acc *accs;         /* per aggregate: over its distinct values */
-    rill__buf *best;   /* per aggregate: a MIN/MAX's value */
-    bool *have;        /* per aggregate: best is set */
-    rill__buf seen;    /* [k][tag][value] entries, each after its 4-byte length */
-    uint64_t *slots;   /* 0 empty, else 1 + the entry's offset in seen */
+    acc *accs;       /* per aggregate: over its distinct values */
+    rill__buf *best; /* per aggregate: a MIN/MAX's value */
+    bool *have;      /* per aggregate: best is set */
+    rill__buf seen;  /* [k][tag][value] entries, each after its 4-byte length */
+    uint64_t *slots; /* 0 empty, else 1 + the entry's offset in seen */
     uint64_t *hashes;
     size_t mask, n;
 } wvals;
@@ -915,8 +915,8 @@ static int wvals_seen(wvals *s, const void *ukey, size_t n)
 }
 
 /* A distinct value (its encoding) into a: COUNT counts it, SUM and AVG add it. */
-static void acc_encoded(rel_agg_kind kind, const rill__sql_ltype *t, acc *a,
-                        const unsigned char *v, size_t n)
+static void acc_encoded(rel_agg_kind kind, const rill__sql_ltype *t, acc *a, const unsigned char *v,
+                        size_t n)
 {
     a->n++;
     if (kind != AGG_SUM && kind != AGG_AVG)
@@ -947,9 +947,9 @@ static int wvals_visit(void *arg, const void *ukey, size_t ukey_len, const void 
     int k = u[0];
     const rill__sql_ltype *t = s->w->arg_types[k];
     if (u[1] == 'm') {
-        int c = s->have[k] ? val_cmp(t, val, len, (const unsigned char *)s->best[k].data,
-                                     s->best[k].len)
-                           : 0;
+        int c = s->have[k]
+                    ? val_cmp(t, val, len, (const unsigned char *)s->best[k].data, s->best[k].len)
+                    : 0;
         if (!s->have[k] || (s->w->aggs[k].kind == AGG_MIN ? c < 0 : c > 0)) {
             s->best[k].len = 0;
             rill__buf_append(&s->best[k], val, len);
@@ -1094,14 +1094,14 @@ rill_stream *rill__sql_window_agg_sql(plan_ctx *pc, rel *r, rill_keyed_stream *k
     for (int i = 0; i < n_keys; i++) {
         char *nm = rill__arena_alloc(a, 16);
         snprintf(nm, 16, "k%d", i);
-        cols[i] = (rel_col){nm, key_types[i], NULL};
+        cols[i] = (rel_col){nm, key_types[i], NULL, false};
     }
-    cols[n_keys] = (rel_col){"window_start", r->cols[r->n_keys].type, NULL};
-    cols[n_keys + 1] = (rel_col){"window_end", r->cols[r->n_keys + 1].type, NULL};
+    cols[n_keys] = (rel_col){"window_start", r->cols[r->n_keys].type, NULL, false};
+    cols[n_keys + 1] = (rel_col){"window_end", r->cols[r->n_keys + 1].type, NULL, false};
     for (int k = 0; k < r->n_aggs; k++) {
         char *nm = rill__arena_alloc(a, 16);
         snprintf(nm, 16, "a%d", k);
-        cols[n_keys + 2 + k] = (rel_col){nm, r->aggs[k].type, NULL};
+        cols[n_keys + 2 + k] = (rel_col){nm, r->aggs[k].type, NULL, false};
     }
     rill_schema *out = rill__sql_schema_of(pc, n_out, cols);
     if (!out)

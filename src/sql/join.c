@@ -65,10 +65,10 @@ static rill__sql_rex *and_of(plan_ctx *pc, rill__sql_rex *a, rill__sql_rex *b)
     if (!a)
         return b;
     rill__sql_rex *args[2] = {a, b};
-    return rill__sql_x_call(pc->a, RILL_SQLX_AND,
-                            rill__sql_type_of(pc->a, RILL_SQLT_BOOLEAN,
-                                              a->type->nullable || b->type->nullable),
-                            2, args);
+    return rill__sql_x_call(
+        pc->a, RILL_SQLX_AND,
+        rill__sql_type_of(pc->a, RILL_SQLT_BOOLEAN, a->type->nullable || b->type->nullable), 2,
+        args);
 }
 
 /* x, over the join's columns, made over one input's: side 0 the left (the same columns), 1
@@ -235,7 +235,8 @@ static bool time_term(const rel *j, const rill__sql_rex *x, int *side, int *col,
 static void find_interval_join(rill__arena *a, rel *j)
 {
     j->interval = false;
-    if (j->temporal || j->lookup || j->we_key >= 0 || !j->cond || j->inputs[0]->updates || j->inputs[1]->updates)
+    if (j->temporal || j->lookup || j->we_key >= 0 || !j->cond || j->inputs[0]->updates ||
+        j->inputs[1]->updates)
         return;
     rill__sql_rex **v = NULL;
     int n = 0, cap = 0;
@@ -245,7 +246,8 @@ static void find_interval_join(rill__arena *a, rel *j)
     for (int i = 0; i < n; i++) {
         const rill__sql_rex *x = v[i];
         if ((x->op != RILL_SQLX_LT && x->op != RILL_SQLX_LE && x->op != RILL_SQLX_GT &&
-             x->op != RILL_SQLX_GE) || x->n_args != 2)
+             x->op != RILL_SQLX_GE) ||
+            x->n_args != 2)
             continue;
         int sa, ca, sb, cb;
         int64_t oa, ob;
@@ -259,7 +261,7 @@ static void find_interval_join(rill__arena *a, rel *j)
         int64_t c = ob - oa;
         if (sa == 1) { /* right + oa OP left + ob: left - right OP^-1 oa - ob */
             c = -c;
-            op = op == RILL_SQLX_LT ? RILL_SQLX_GT
+            op = op == RILL_SQLX_LT   ? RILL_SQLX_GT
                  : op == RILL_SQLX_LE ? RILL_SQLX_GE
                  : op == RILL_SQLX_GT ? RILL_SQLX_LT
                                       : RILL_SQLX_LE;
@@ -349,9 +351,8 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
     if (j->join_kind != RILL_SQL_J_INNER && j->join_kind != RILL_SQL_J_LEFT)
         return ERR(pc, f->pos, "Temporal join only support INNER JOIN and LEFT JOIN");
     if (at->type->attr == RILL_SQLA_PROCTIME) { /* a lookup join */
-        const sql_option *c = r->kind == REL_SCAN
-                                  ? rill__sql_table_option(r->table, "connector")
-                                  : NULL;
+        const sql_option *c =
+            r->kind == REL_SCAN ? rill__sql_table_option(r->table, "connector") : NULL;
         if (!c && r->kind == REL_SCAN)
             c = rill__sql_table_option(r->table, "connector.type");
         if (!c || strcmp(c->value, "filesystem"))
@@ -360,8 +361,9 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
                        "filesystem table itself so far (not a view, a table with computed "
                        "columns, or another connector's)");
         if (!j->n_jkeys)
-            return ERR(pc, f->pos, "A lookup join needs an equality of the two inputs' "
-                                   "columns in its ON clause (the lookup keys)");
+            return ERR(pc, f->pos,
+                       "A lookup join needs an equality of the two inputs' "
+                       "columns in its ON clause (the lookup keys)");
         j->lookup = true;
         j->temporal = false;
         return j;
@@ -382,9 +384,8 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
         const char *name = t->cols[t->pk[k]].name;
         bool found = false;
         for (int i = 0; i < j->n_jkeys && !found; i++) {
-            const char *tc = j->rkeys[i]->op == RILL_SQLX_INPUT
-                                 ? table_col_of(r, j->rkeys[i]->input)
-                                 : NULL;
+            const char *tc =
+                j->rkeys[i]->op == RILL_SQLX_INPUT ? table_col_of(r, j->rkeys[i]->input) : NULL;
             found = tc && !strcmp(tc, name);
         }
         if (!found)
@@ -399,12 +400,120 @@ static rel *temporal_join(plan_ctx *pc, const rill__sql_from *f, rel *j)
     return j;
 }
 
+/* The one column of in named name that a bare name reaches, or -1 with err set. */
+static int using_col(plan_ctx *pc, const rel *in, const rill__sql_ident *name, const char *side)
+{
+    int found = -1;
+    for (int i = 0; i < in->n_cols; i++) {
+        if (in->cols[i].hidden || strcmp(in->cols[i].name, name->text))
+            continue;
+        if (found >= 0) {
+            rill__sql_error(pc->err, pc->text, name->pos,
+                            "Column '%s' is ambiguous in the %s "
+                            "input of the join",
+                            name->text, side);
+            return -1;
+        }
+        found = i;
+    }
+    if (found < 0)
+        rill__sql_error(pc->err, pc->text, name->pos,
+                        "Column '%s' not found in the %s input of "
+                        "the join",
+                        name->text, side);
+    return found;
+}
+
+/* JOIN ... USING (c, ...) and NATURAL JOIN (USING the columns both inputs name alike, none: a
+ * cross join), as Calcite takes them: l.c = r.c for each c, a conjunct of the condition; *lc
+ * gets each c's place in the left input, *n their number. 0, or -1 with err set. */
+static int using_conjuncts(plan_ctx *pc, const rill__sql_from *f, rel *j, int **lc, int *n)
+{
+    const rel *l = j->inputs[0], *r = j->inputs[1];
+    size_t cap = f->u.join.natural ? (size_t)l->n_cols : f->u.join.n_using;
+    rill__sql_ident *names = rill__arena_alloc(pc->a, (cap + 1) * sizeof *names);
+    size_t k = 0;
+    if (f->u.join.natural) {
+        for (int i = 0; i < l->n_cols; i++) {
+            bool in_right = false, seen = false;
+            for (int m = 0; m < r->n_cols && !in_right; m++)
+                in_right = !r->cols[m].hidden && !strcmp(r->cols[m].name, l->cols[i].name);
+            for (size_t m = 0; m < k && !seen; m++)
+                seen = !strcmp(names[m].text, l->cols[i].name);
+            if (in_right && !seen && !l->cols[i].hidden)
+                names[k++] = (rill__sql_ident){.text = l->cols[i].name, .pos = f->pos};
+        }
+    } else {
+        for (size_t i = 0; i < f->u.join.n_using; i++) {
+            for (size_t m = 0; m < k; m++)
+                if (!strcmp(names[m].text, f->u.join.using_[i].text))
+                    return rill__sql_error(pc->err, pc->text, f->u.join.using_[i].pos,
+                                           "Column '%s' is named twice in USING",
+                                           f->u.join.using_[i].text);
+            names[k++] = f->u.join.using_[i];
+        }
+    }
+    *lc = rill__arena_alloc(pc->a, (k + 1) * 2 * sizeof **lc);
+    for (size_t i = 0; i < k; i++) {
+        int a = using_col(pc, l, &names[i], "left"),
+            b = a < 0 ? -1 : using_col(pc, r, &names[i], "right");
+        if (b < 0)
+            return -1;
+        rill__sql_rex *eq = rill__sql_equals(
+            pc, rill__sql_x_input(pc->a, a, l->cols[a].type),
+            rill__sql_x_input(pc->a, l->n_cols + b, r->cols[b].type), names[i].pos);
+        if (!eq)
+            return -1;
+        add_conjunct(pc, j, eq);
+        (*lc)[2 * i] = a;
+        (*lc)[2 * i + 1] = l->n_cols + b;
+    }
+    *n = (int)k;
+    return 0;
+}
+
+/* The columns of a USING join (Calcite's): each USING column once, first (the left's value; the
+ * right's in a RIGHT join; the first not NULL of both in a FULL one), then both inputs' columns
+ * with the USING ones hidden (t.c still names them). A projection over the join. */
+static rel *using_cols(plan_ctx *pc, rel *j, const int *lc, int n)
+{
+    rel *c = rill__arena_alloc(pc->a, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = REL_CALC;
+    c->input = j;
+    c->updates = j->updates;
+    c->n_cols = n + j->n_cols;
+    c->cols = rill__arena_alloc(pc->a, (size_t)(c->n_cols + 1) * sizeof *c->cols);
+    c->outs = rill__arena_alloc(pc->a, (size_t)(c->n_cols + 1) * sizeof *c->outs);
+    for (int i = 0; i < n; i++) {
+        int a = lc[2 * i], b = lc[2 * i + 1];
+        rill__sql_rex *x;
+        if (j->join_kind == RILL_SQL_J_FULL) {
+            const rill__sql_ltype *ts[] = {j->cols[a].type, j->cols[b].type};
+            const rill__sql_ltype *t = rill__sql_common_type(pc->a, ts, 2);
+            rill__sql_rex **args = rill__arena_alloc(pc->a, 2 * sizeof *args);
+            args[0] = rill__sql_cast_to(pc, rill__sql_x_input(pc->a, a, j->cols[a].type), t);
+            args[1] = rill__sql_cast_to(pc, rill__sql_x_input(pc->a, b, j->cols[b].type), t);
+            x = rill__sql_x_call(pc->a, RILL_SQLX_COALESCE, t, 2, args);
+        } else {
+            int from = j->join_kind == RILL_SQL_J_RIGHT ? b : a;
+            x = rill__sql_x_input(pc->a, from, j->cols[from].type);
+        }
+        c->cols[i] = (rel_col){j->cols[a].name, x->type, NULL, false};
+        c->outs[i] = x;
+    }
+    for (int i = 0; i < j->n_cols; i++) {
+        c->cols[n + i] = j->cols[i];
+        c->outs[n + i] = rill__sql_x_input(pc->a, i, j->cols[i].type);
+        for (int k = 0; k < n; k++)
+            c->cols[n + i].hidden |= lc[2 * k] == i || lc[2 * k + 1] == i;
+    }
+    return c;
+}
+
 rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                          rel *(*plan_from)(plan_ctx *, const rill__sql_from *))
 {
-    if (f->u.join.natural || f->u.join.n_using)
-        return ERR(pc, f->pos, "NATURAL JOIN and JOIN ... USING are not supported yet (write the "
-                               "condition with ON)");
     if (f->lateral || f->u.join.right->lateral)
         return ERR(pc, f->u.join.right->pos, "LATERAL joins are not supported yet");
     const rill__sql_from *rf = f->u.join.right;
@@ -449,6 +558,9 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
             if (!(v[i]->op == RILL_SQLX_LITERAL && !v[i]->lit_null && v[i]->lit)) /* TRUE */
                 add_conjunct(pc, j, v[i]);
     } /* (the parser asks an INNER or OUTER join for its ON or USING) */
+    int n_using = 0, *using_ = NULL; /* USING, NATURAL: each column's place in the left */
+    if ((f->u.join.natural || f->u.join.n_using) && using_conjuncts(pc, f, j, &using_, &n_using))
+        return NULL;
     if (temporal && !temporal_join(pc, f, j))
         return NULL;
     find_window_join(j);
@@ -460,7 +572,15 @@ rel *rill__sql_plan_join(plan_ctx *pc, const rill__sql_from *f,
                      ? false
                      : l->updates || r->updates || j->join_kind != RILL_SQL_J_INNER;
     join_cols(pc, j);
-    return j;
+    return n_using ? using_cols(pc, j, using_, n_using) : j;
+}
+
+/* An input of projection p (arg) as the expression p computes it from p's input. */
+static rill__sql_rex *through(rill__arena *a, rill__sql_rex *x, const void *arg)
+{
+    (void)a;
+    const rel *p = arg;
+    return p->outs[x->input];
 }
 
 /* A calc's filter right over an inner join goes into the join (Flink's FilterJoinRule). */
@@ -471,19 +591,30 @@ void rill__sql_join_rules(plan_ctx *pc, rel *r)
     for (int i = 0; i < r->n_inputs; i++)
         rill__sql_join_rules(pc, r->inputs[i]);
     rill__sql_join_rules(pc, r->input);
-    if (r->kind != REL_CALC || !r->filter || !r->input || r->input->kind != REL_JOIN ||
-        r->input->join_kind != RILL_SQL_J_INNER)
+    /* (through a USING join's projection, whose columns over an inner join are the join's) */
+    rel *p = r->input && r->input->kind == REL_CALC && !r->input->filter && r->input->outs &&
+                     r->input->input && r->input->input->kind == REL_JOIN
+                 ? r->input
+                 : NULL;
+    for (int i = 0; p && i < p->n_cols; i++)
+        if (p->outs[i]->op != RILL_SQLX_INPUT)
+            p = NULL;
+    rel *j = p ? p->input : r->input;
+    if (r->kind != REL_CALC || !r->filter || !j || j->kind != REL_JOIN ||
+        j->join_kind != RILL_SQL_J_INNER)
         return;
     rill__sql_rex **v = NULL;
     int n = 0, cap = 0;
     rill__sql_conjuncts(pc->a, r->filter, &v, &n, &cap);
     r->filter = NULL;
     for (int i = 0; i < n; i++)
-        add_conjunct(pc, r->input, v[i]);
-    find_window_join(r->input);
-    find_interval_join(pc->a, r->input);
-    if (r->input->we_key >= 0 || r->input->interval)
-        r->input->updates = false;
+        add_conjunct(pc, j, p ? rill__sql_rex_map_inputs(pc->a, v[i], through, p) : v[i]);
+    find_window_join(j);
+    find_interval_join(pc->a, j);
+    if (j->we_key >= 0 || j->interval)
+        j->updates = false;
+    if (p)
+        r->input->updates = j->updates;
 }
 
 /* ---- the operator ---------------------------------------------------------------------------- */
@@ -507,13 +638,13 @@ typedef struct join_cfg {
     /* an interval join's expiry timers fall on multiples of this (an eighth of hi - lo, as
      * Flink's minCleanUpInterval): one scan of a key's rows per step, not per row time */
     int64_t cleanup;
-    int n_keys;           /* leading key columns of each side's rows */
-    int n[2];             /* the sides' columns after the keys */
-    bool outer[2];        /* the join preserves this side (its rows are padded when unmatched) */
+    int n_keys;    /* leading key columns of each side's rows */
+    int n[2];      /* the sides' columns after the keys */
+    bool outer[2]; /* the join preserves this side (its rows are padded when unmatched) */
     rill_state_desc *rows[2];
     const rill__sql_rex *cond; /* over a pair: the left's columns, then the right's */
-    side_type in[2];      /* each side's rows (keys and columns) */
-    side_type pair;       /* a pair as the condition reads it */
+    side_type in[2];           /* each side's rows (keys and columns) */
+    side_type pair;            /* a pair as the condition reads it */
     const char *text;
 } join_cfg;
 
@@ -528,9 +659,9 @@ typedef struct cand {
 
 typedef struct join_local {
     rill_schema *schema[2], *pair_schema, *verdict_schema;
-    rill_batch *row[2];            /* a stored row decoded */
-    rill_batch *pairs, *verdicts;  /* candidate pairs, the condition's value for each */
-    rill__sql_prog *prog;          /* the condition (NULL: none) */
+    rill_batch *row[2];           /* a stored row decoded */
+    rill_batch *pairs, *verdicts; /* candidate pairs, the condition's value for each */
+    rill__sql_prog *prog;         /* the condition (NULL: none) */
     rill__err err;
     rill__buf enc, cand_bytes;
     size_t prefix; /* bytes before a map key's row (an interval join's time) */
@@ -634,8 +765,7 @@ static int emit(rill_ctx *ctx, const join_cfg *jc, rill_rowkind kind, const rill
     return rill_row_set_kind(&out, kind);
 }
 
-static int collect_cand(void *arg, const void *ukey, size_t ukey_len, const void *val,
-                        size_t len)
+static int collect_cand(void *arg, const void *ukey, size_t ukey_len, const void *val, size_t len)
 {
     join_local *jl = arg;
     rill__grow((void **)&jl->cands, &jl->cap_cands, jl->n_cands + 1, sizeof *jl->cands);
@@ -655,8 +785,7 @@ static int collect_cand(void *arg, const void *ukey, size_t ukey_len, const void
 }
 
 /* The row of c (its encoding in bytes) decoded (valid until the next call for this side). */
-static int row_at(join_local *jl, int side, const rill__buf *bytes, const cand *c,
-                  rill_row *out)
+static int row_at(join_local *jl, int side, const rill__buf *bytes, const cand *c, rill_row *out)
 {
     rill_batch *b = jl->row[side];
     rill__batch_clear(b);
@@ -869,8 +998,7 @@ static int interval_row(rill_ctx *ctx, const join_cfg *jc, join_local *jl, const
     if (jc->proc && expire < INT64_MAX)
         expire++;
     if ((jc->proc ? t : rill_ctx_watermark(ctx)) >= expire) /* no partner can come any more */
-        return jc->outer[side] && !matched ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1)
-                                           : 0;
+        return jc->outer[side] && !matched ? emit_padded(ctx, jc, RILL_ROW_INSERT, x, side, 1) : 0;
     jl->enc.len = 0;
     rill__buf_append(&jl->enc, &t, 8);
     rill__row_encode(x, &jl->enc);
@@ -907,8 +1035,7 @@ static int interval_expire(rill_ctx *ctx, int64_t ts, rill_time_domain domain)
             if (jc->outer[side] && !c->assoc && (rc = cand_row(jl, side, c, &o)) >= 0)
                 rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &o, side, c->count);
             if (rc >= 0)
-                rc = rill_map_remove(ctx, jc->rows[side], jl->cand_bytes.data + c->key_off,
-                                     c->len);
+                rc = rill_map_remove(ctx, jc->rows[side], jl->cand_bytes.data + c->key_off, c->len);
         }
         if (rc < 0)
             return rc;
@@ -1059,8 +1186,7 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
     /* a NULL key equals nothing: the row is never joined, and never kept */
     for (int k = 0; k < jc->n_keys; k++)
         if (rill_row_is_null(x, k))
-            return outer ? emit_padded(ctx, jc, acc ? RILL_ROW_INSERT : RILL_ROW_DELETE, x, side,
-                                       1)
+            return outer ? emit_padded(ctx, jc, acc ? RILL_ROW_INSERT : RILL_ROW_DELETE, x, side, 1)
                          : 0;
     if (jc->we_key >= 0)
         return window_row(ctx, jc, jl, x, side);
@@ -1094,8 +1220,8 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
             if ((rc = cand_row(jl, other, c, &o)) < 0)
                 return rc;
             if (other_outer) { /* its padded row goes: it is joined now */
-                if (c->assoc == 0 && (rc = emit_padded(ctx, jc, RILL_ROW_DELETE, &o, other,
-                                                       c->count)) < 0)
+                if (c->assoc == 0 &&
+                    (rc = emit_padded(ctx, jc, RILL_ROW_DELETE, &o, other, c->count)) < 0)
                     return rc;
                 if ((rc = set_assoc(ctx, jc, jl, other, c, c->assoc + 1)) < 0)
                     return rc;
@@ -1120,8 +1246,8 @@ static int join_row(rill_ctx *ctx, const rill_row *x, int side)
             (rc = emit_pairs(ctx, jc, out, x, side, &o, c->count)) < 0)
             return rc;
         if (other_outer) { /* its last partner gone: padded again */
-            if (c->assoc == 1 && (rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &o, other,
-                                                   c->count)) < 0)
+            if (c->assoc == 1 &&
+                (rc = emit_padded(ctx, jc, RILL_ROW_INSERT, &o, other, c->count)) < 0)
                 return rc;
             if ((rc = set_assoc(ctx, jc, jl, other, c, c->assoc - 1)) < 0)
                 return rc;
@@ -1142,7 +1268,8 @@ static int join_right(rill_ctx *ctx, const rill_row *x)
     return rc < 0 ? rc : 0;
 }
 
-/* ---- the stream ------------------------------------------------------------------------------- */
+/* ---- the stream -------------------------------------------------------------------------------
+ */
 
 static const char *const kind_names[] = {"InnerJoin", "LeftOuterJoin", "RightOuterJoin",
                                          "FullOuterJoin"};
@@ -1234,8 +1361,8 @@ rill_stream *rill__sql_build_join(plan_ctx *pc, rel *r)
     /* its uid: the kind, the keys' and each side's rows' types */
     rill__buf d = {0};
     rill__buf_printf(&d, "v1 %s keys=%d ttl=%d window=%d interval=%d temporal=%d",
-                     kind_names[jc->kind], r->n_jkeys, ttl > 0, jc->we_key,
-                     jc->interval + jc->proc, jc->temporal);
+                     kind_names[jc->kind], r->n_jkeys, ttl > 0, jc->we_key, jc->interval + jc->proc,
+                     jc->temporal);
     for (int s = 0; s < 2; s++) {
         rill__buf_printf(&d, "; side %d:", s);
         for (int i = 0; i < jc->n_keys + jc->n[s]; i++) {

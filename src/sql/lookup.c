@@ -70,8 +70,11 @@ static int load(lookup_op *lo)
     rill__operator *op = &lo->base;
     lo->n_entries = 0;
     lo->bytes.len = 0;
-    rill__conn_init ci = {.uid = op->uid, .subtask = 0, .parallelism = 1,
-                          .batch_size = op->batch_size, .err = op->task_err};
+    rill__conn_init ci = {.uid = op->uid,
+                          .subtask = 0,
+                          .parallelism = 1,
+                          .batch_size = op->batch_size,
+                          .err = op->task_err};
     rill__source *src = NULL;
     int rc = c->src_ops->create(c->src_cfg, c->table_schema, &ci, &src);
     if (rc < 0)
@@ -335,7 +338,7 @@ rill_stream *rill__sql_build_lookup(plan_ctx *pc, rel *r)
         const rill__sql_ltype *kt = r->lkeys[i]->type;
         if (r->rkeys[i]->type->nullable)
             kt = rill__sql_type_with_null(pc->a, kt, true);
-        kcols[i] = (rel_col){"$key", kt, NULL};
+        kcols[i] = (rel_col){"$key", kt, NULL, false};
     }
     c->cond = r->cond ? rill__sql_rex_copy(&c->arena, r->cond) : NULL;
     rel_col *pair = rill__arena_alloc(pc->a, (size_t)(r->n_cols + 1) * sizeof *pair);

@@ -568,11 +568,11 @@ rel *rill__sql_plan_match(plan_ctx *pc, const rill__sql_from *f,
     for (int i = 0; i < m->n_part; i++)
         r->cols[i] = (rel_col){
             in->cols[m->part[i]].name,
-            plain(a, in->cols[m->part[i]].type, in->cols[m->part[i]].type->nullable), qual};
+            plain(a, in->cols[m->part[i]].type, in->cols[m->part[i]].type->nullable), qual, false};
     for (int i = 0; i < m->n_meas; i++)
         r->cols[m->n_part + i] =
             (rel_col){sp->measures[i].alias.text,
-                      plain(a, m->meas[i]->type, m->meas[i]->type->nullable), qual};
+                      plain(a, m->meas[i]->type, m->meas[i]->type->nullable), qual, false};
     r->match = m;
     return r;
 }
@@ -1342,7 +1342,7 @@ rill_stream *rill__sql_build_match(plan_ctx *pc, rel *r)
     for (int i = 0; i < m->n_in; i++)
         ev[i] = in->cols[i];
     for (int k = 0; k < m->n_nav; k++)
-        ev[m->n_in + k] = (rel_col){"$nav", m->navs[k].type, NULL};
+        ev[m->n_in + k] = (rel_col){"$nav", m->navs[k].type, NULL, false};
     types_of(a, mc->n_ev, ev, &mc->ev_t, &mc->ev_null);
     mc->n_out = r->n_cols;
     types_of(a, r->n_cols, r->cols, &mc->out_t, &mc->out_null);

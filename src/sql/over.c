@@ -292,7 +292,7 @@ rel *rill__sql_plan_over(plan_ctx *pc, const rill__sql_query *q, rel *in)
         for (int i = 0; i < g.n_exprs; i++) {
             char *nm = rill__arena_alloc(a, 24);
             snprintf(nm, 24, "$over_arg%d", i);
-            c->cols[in->n_cols + i] = (rel_col){nm, g.exprs[i]->type, NULL};
+            c->cols[in->n_cols + i] = (rel_col){nm, g.exprs[i]->type, NULL, false};
             c->outs[in->n_cols + i] = g.exprs[i];
         }
         in = c;
@@ -312,7 +312,7 @@ rel *rill__sql_plan_over(plan_ctx *pc, const rill__sql_query *q, rel *in)
     for (int i = 0; i < g.n_aggs; i++) { /* Flink's names: w0$o0, w0$o1... */
         char *nm = rill__arena_alloc(a, 24);
         snprintf(nm, 24, "w0$o%d", i);
-        r->cols[in->n_cols + i] = (rel_col){nm, g.aggs[i].type, NULL};
+        r->cols[in->n_cols + i] = (rel_col){nm, g.aggs[i].type, NULL, false};
     }
     return r;
 }

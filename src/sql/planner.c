@@ -156,7 +156,7 @@ static void add_leaves(plan_ctx *pc, rel_col **cols, int *n, int *cap, const cha
             memcpy(c, *cols, (size_t)*n * sizeof *c);
         *cols = c;
     }
-    (*cols)[(*n)++] = (rel_col){name, t, NULL};
+    (*cols)[(*n)++] = (rel_col){name, t, NULL, false};
 }
 
 /* The table's WATERMARK on its rows r: the column becomes a rowtime attribute, the rows get
@@ -214,19 +214,27 @@ int rill__sql_upsert_kafka_check(const char *text, rill__err *err, const sql_tab
                                  rill__sql_pos pos)
 {
     if (!t->n_pk)
-        return rill__sql_error(err, text, pos, "'upsert-kafka' tables require to define a "
-                               "PRIMARY KEY constraint (table '%s')", t->name);
+        return rill__sql_error(err, text, pos,
+                               "'upsert-kafka' tables require to define a "
+                               "PRIMARY KEY constraint (table '%s')",
+                               t->name);
     if (!rill__sql_table_option(t, "key.format") || !rill__sql_table_option(t, "value.format"))
-        return rill__sql_error(err, text, pos, "table '%s': upsert-kafka needs 'key.format' "
-                               "and 'value.format'", t->name);
+        return rill__sql_error(err, text, pos,
+                               "table '%s': upsert-kafka needs 'key.format' "
+                               "and 'value.format'",
+                               t->name);
     if (rill__sql_table_option(t, "key.fields"))
-        return rill__sql_error(err, text, pos, "table '%s': upsert-kafka takes its key from "
-                               "the PRIMARY KEY, not 'key.fields'", t->name);
+        return rill__sql_error(err, text, pos,
+                               "table '%s': upsert-kafka takes its key from "
+                               "the PRIMARY KEY, not 'key.fields'",
+                               t->name);
     for (size_t i = 0; i < t->n_options; i++)
         if (!strncmp(t->options[i].key, "scan.startup.", 13))
-            return rill__sql_error(err, text, pos, "Unsupported options found for "
+            return rill__sql_error(err, text, pos,
+                                   "Unsupported options found for "
                                    "'upsert-kafka' (table '%s'): %s (it reads its topic from "
-                                   "the earliest offset)", t->name, t->options[i].key);
+                                   "the earliest offset)",
+                                   t->name, t->options[i].key);
     return 0;
 }
 
@@ -278,11 +286,11 @@ static int kafka_metadata_check(plan_ctx *pc, const sql_table *t, size_t i)
                              "Invalid data type for metadata column '%s' of table '%s'. The "
                              "column cannot be declared as '%s': the metadata key '%s' is %s%s",
                              c->name, t->name, rill__sql_type_str(pc->a, ty), k, flink,
-                             !strcmp(k, "timestamp")        ? " (rill also takes TIMESTAMP(3) "
-                                                              "and BIGINT)"
-                             : !strcmp(k, "headers")        ? " (rill takes STRING: a JSON object)"
-                             : k[0] == 'p' || k[0] == 'l'   ? " (rill also takes BIGINT)"
-                                                            : "");
+                             !strcmp(k, "timestamp")      ? " (rill also takes TIMESTAMP(3) "
+                                                            "and BIGINT)"
+                             : !strcmp(k, "headers")      ? " (rill takes STRING: a JSON object)"
+                             : k[0] == 'p' || k[0] == 'l' ? " (rill also takes BIGINT)"
+                                                          : "");
     pc->text = text;
     return rc;
 }
@@ -488,7 +496,7 @@ static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
                                    name, cte->n_cols, r->n_cols);
                     rel_col *cols = rill__arena_alloc(pc->a, (size_t)r->n_cols * sizeof *cols);
                     for (int k = 0; k < r->n_cols; k++)
-                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type, NULL};
+                        cols[k] = (rel_col){cte->cols[k].text, r->cols[k].type, NULL, false};
                     r->cols = cols;
                 }
                 return r;
@@ -521,14 +529,16 @@ static rel *plan_from_item(plan_ctx *pc, const rill__sql_from *f)
             return q;
         /* AS t (c1, c2): the columns renamed */
         if ((int)f->n_cols != q->n_cols)
-            return ERR(pc, f->pos, "List of column aliases must have same degree as table; the "
-                       "table has %d columns, the list %zu", q->n_cols, f->n_cols);
+            return ERR(pc, f->pos,
+                       "List of column aliases must have same degree as table; the "
+                       "table has %d columns, the list %zu",
+                       q->n_cols, f->n_cols);
         rel *c = rel_new(pc, REL_CALC, q->n_cols);
         c->input = q;
         c->updates = q->updates;
         c->outs = rill__arena_alloc(pc->a, (size_t)q->n_cols * sizeof *c->outs);
         for (int i = 0; i < q->n_cols; i++) {
-            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type, NULL};
+            c->cols[i] = (rel_col){f->cols[i].text, q->cols[i].type, NULL, false};
             c->outs[i] = rill__sql_x_input(pc->a, i, q->cols[i].type);
         }
         return c;
@@ -762,8 +772,7 @@ static void where_conjuncts(plan_ctx *pc, const rill__sql_expr *e, const rill__s
 }
 
 /* a AND b (either NULL: the other). */
-static const rill__sql_expr *and_of(plan_ctx *pc, const rill__sql_expr *a,
-                                    const rill__sql_expr *b)
+static const rill__sql_expr *and_of(plan_ctx *pc, const rill__sql_expr *a, const rill__sql_expr *b)
 {
     if (!a || !b)
         return a ? a : b;
@@ -858,8 +867,9 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
         }
     }
     if (ranked && over)
-        return ERR(pc, q->pos, "A ranking and an OVER aggregation in one select list are not "
-                               "supported yet");
+        return ERR(pc, q->pos,
+                   "A ranking and an OVER aggregation in one select list are not "
+                   "supported yet");
     int n_star = in->n_cols; /* the aggregates of an OVER aggregation are not *'s either */
     if (ranked && !(in = rill__sql_plan_rank(pc, q, in)))
         return NULL;
@@ -913,6 +923,8 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             for (int k = 0; k < n_star; k++) {
                 if (of_item && (!in->cols[k].qual || strcmp(in->cols[k].qual, qt)))
                     continue;
+                if (!of_item && in->cols[k].hidden) /* a USING join's: once, merged */
+                    continue;
                 c->cols[n] = in->cols[k];
                 c->cols[n].name = unique_name(pc, c->cols, n, in->cols[k].name);
                 c->outs[n++] = rill__sql_x_input(pc->a, k, in->cols[k].type);
@@ -924,7 +936,7 @@ static rel *plan_select_all(plan_ctx *pc, const rill__sql_query *q)
             return NULL;
         if (n == cap)
             return ERR(pc, it->expr->pos, "too many columns");
-        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type, NULL};
+        c->cols[n] = (rel_col){item_name(pc, it, (int)i), x->type, NULL, false};
         c->outs[n++] = x;
     }
     c->n_cols = n;
@@ -1034,8 +1046,10 @@ static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
         const rill__sql_expr *e = q->u.values.rows[r];
         int n = e->kind == RILL_SQL_E_ROW ? (int)e->u.list.n_items : 1;
         if (n != n_cols)
-            return ERR(pc, e->pos, "Values passed to VALUES operator must have compatible types "
-                       "(row %zu has %d values, the first %d)", r + 1, n, n_cols);
+            return ERR(pc, e->pos,
+                       "Values passed to VALUES operator must have compatible types "
+                       "(row %zu has %d values, the first %d)",
+                       r + 1, n, n_cols);
         for (int c = 0; c < n_cols; c++) {
             const rill__sql_expr *x = e->kind == RILL_SQL_E_ROW ? e->u.list.items[c] : e;
             rill__sql_rex *b = rill__sql_bind(pc, &none, x);
@@ -1061,16 +1075,19 @@ static rel *plan_values(plan_ctx *pc, const rill__sql_query *q)
                        c + 1);
         t = rill__sql_type_with_null(pc->a, t, nullable);
         if (t->root == RILL_SQLT_DECIMAL && t->precision > 18)
-            return ERR(pc, q->pos, "VALUES of DECIMAL(%d, %d) are not supported yet (up to 18 "
-                       "digits)", t->precision, t->scale);
+            return ERR(pc, q->pos,
+                       "VALUES of DECIMAL(%d, %d) are not supported yet (up to 18 "
+                       "digits)",
+                       t->precision, t->scale);
         char *name = rill__arena_alloc(pc->a, 24);
         snprintf(name, 24, "EXPR$%d", c);
-        out->cols[c] = (rel_col){name, t, NULL};
+        out->cols[c] = (rel_col){name, t, NULL, false};
         for (size_t r = 0; r < n_rows; r++) {
             rill__sql_rex **x = &v[r * (size_t)n_cols + (size_t)c];
             *x = rill__sql_fold(pc->a, rill__sql_cast_to(pc, *x, t), pc->text);
             if ((*x)->op != RILL_SQLX_LITERAL)
-                return ERR(pc, (*x)->pos, "VALUES takes constant values (this one is not, or "
+                return ERR(pc, (*x)->pos,
+                           "VALUES takes constant values (this one is not, or "
                            "fails: a division by zero)");
         }
     }
@@ -1131,10 +1148,11 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     const rill__sql_ltype *count_t = rill__sql_type_of(a, RILL_SQLT_BIGINT, false);
     rel_col *cols = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *cols);
     for (int c = 0; c < n_cols; c++) /* grouped: a time attribute is a plain value */
-        cols[c] = (rel_col){u->cols[c].name,
-                            rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE), NULL};
-    cols[n_cols] = (rel_col){"$left", tag_t, NULL};
-    cols[n_cols + 1] = (rel_col){"$right", tag_t, NULL};
+        cols[c] =
+            (rel_col){u->cols[c].name, rill__sql_type_with_attr(a, u->cols[c].type, RILL_SQLA_NONE),
+                      NULL, false};
+    cols[n_cols] = (rel_col){"$left", tag_t, NULL, false};
+    cols[n_cols + 1] = (rel_col){"$right", tag_t, NULL, false};
     for (int i = 0; i < 2; i++) {
         rel *in = u->inputs[i];
         rel *tag = rel_new(pc, REL_CALC, n_cols + 2);
@@ -1142,7 +1160,7 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
         tag->updates = in->updates;
         tag->outs = rill__arena_alloc(a, (size_t)(n_cols + 2) * sizeof *tag->outs);
         for (int c = 0; c < n_cols; c++) {
-            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type, NULL};
+            tag->cols[c] = (rel_col){in->cols[c].name, u->cols[c].type, NULL, false};
             tag->outs[c] = rill__sql_x_input(a, c, in->cols[c].type);
         }
         tag->cols[n_cols] = cols[n_cols];
@@ -1159,8 +1177,8 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     u->n_cols = n_cols + 2;
     rel *agg = rel_new(pc, REL_GROUP_AGG, n_cols + 2);
     memcpy(agg->cols, cols, (size_t)n_cols * sizeof *cols);
-    agg->cols[n_cols] = (rel_col){"$n_left", count_t, NULL};
-    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t, NULL};
+    agg->cols[n_cols] = (rel_col){"$n_left", count_t, NULL, false};
+    agg->cols[n_cols + 1] = (rel_col){"$n_right", count_t, NULL, false};
     agg->input = u;
     agg->n_keys = n_cols;
     agg->keys = rill__arena_alloc(a, (size_t)(n_cols + 1) * sizeof *agg->keys);
@@ -1169,8 +1187,8 @@ static rel *plan_intersect_except(plan_ctx *pc, const rill__sql_query *q, rel *u
     agg->n_aggs = 2;
     agg->aggs = rill__arena_alloc(a, 2 * sizeof *agg->aggs);
     for (int i = 0; i < 2; i++)
-        agg->aggs[i] = (rel_agg){.kind = AGG_COUNT, .arg = n_cols + i, .type = count_t,
-                                 .pos = q->pos};
+        agg->aggs[i] =
+            (rel_agg){.kind = AGG_COUNT, .arg = n_cols + i, .type = count_t, .pos = q->pos};
     agg->updates = true;
     /* the groups the operation keeps, as their columns */
     const rill__sql_ltype *bool_t = rill__sql_type_of(a, RILL_SQLT_BOOLEAN, false);
@@ -1224,8 +1242,10 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
     int n_cols = in[0]->n_cols;
     for (int i = 1; i < n; i++)
         if (in[i]->n_cols != n_cols)
-            return ERR(pc, bq[i]->pos, "Column count mismatch in %s: the first branch has %d "
-                       "columns, branch %d has %d", what, n_cols, i + 1, in[i]->n_cols);
+            return ERR(pc, bq[i]->pos,
+                       "Column count mismatch in %s: the first branch has %d "
+                       "columns, branch %d has %d",
+                       what, n_cols, i + 1, in[i]->n_cols);
     rel *u = rel_new(pc, REL_UNION, n_cols);
     u->inputs = in;
     u->n_inputs = n;
@@ -1243,14 +1263,16 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
             for (int i = 0; i < n; i++)
                 rill__buf_printf(&d, "%s%s", i ? ", " : "", rill__sql_type_str(pc->a, ts[i]));
             rill__buf_putc(&d, '\0');
-            rel *none = ERR(pc, q->pos, "Type mismatch in column %d of %s: %s have no common "
-                            "type", c + 1, what, (const char *)d.data);
+            rel *none = ERR(pc, q->pos,
+                            "Type mismatch in column %d of %s: %s have no common "
+                            "type",
+                            c + 1, what, (const char *)d.data);
             rill__buf_free(&d);
             return none;
         }
         if (attr != RILL_SQLA_NONE)
             t = rill__sql_type_with_attr(pc->a, t, attr);
-        u->cols[c] = (rel_col){in[0]->cols[c].name, t, NULL};
+        u->cols[c] = (rel_col){in[0]->cols[c].name, t, NULL, false};
     }
     for (int i = 0; i < n; i++) { /* a branch whose types differ: cast by a calc above it */
         u->updates |= in[i]->updates;
@@ -1267,7 +1289,7 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
             c->cols = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->cols);
             c->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *c->outs);
             for (int k = 0; k < n_cols; k++) {
-                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type, NULL};
+                c->cols[k] = (rel_col){in[i]->cols[k].name, u->cols[k].type, NULL, false};
                 c->outs[k] = rill__sql_type_equal(in[i]->cols[k].type, u->cols[k].type, true)
                                  ? in[i]->outs[k]
                                  : rill__sql_cast_to(pc, in[i]->outs[k], u->cols[k].type);
@@ -1282,9 +1304,9 @@ static rel *plan_setop(plan_ctx *pc, const rill__sql_query *q)
         cast->updates = in[i]->updates;
         cast->outs = rill__arena_alloc(pc->a, (size_t)n_cols * sizeof *cast->outs);
         for (int c = 0; c < n_cols; c++) {
-            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type, NULL};
-            cast->outs[c] = rill__sql_cast_to(
-                pc, rill__sql_x_input(pc->a, c, in[i]->cols[c].type), u->cols[c].type);
+            cast->cols[c] = (rel_col){in[i]->cols[c].name, u->cols[c].type, NULL, false};
+            cast->outs[c] = rill__sql_cast_to(pc, rill__sql_x_input(pc->a, c, in[i]->cols[c].type),
+                                              u->cols[c].type);
             if (!cast->outs[c])
                 return NULL;
         }
@@ -1617,8 +1639,7 @@ static int fs_source_layout(plan_ctx *pc, const rel *r, void *cfg, bool csv)
     }
     if (n_keys) {
         const sql_option *dn = rill__sql_table_option(t, "partition.default-name");
-        rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields,
-                                     dn ? dn->value : NULL);
+        rill__file_source_partitions(cfg, r->n_cols, n_keys, keys, fields, dn ? dn->value : NULL);
     }
     if (!csv)
         return 0;
@@ -1818,7 +1839,7 @@ static rill_stream *limit_stream(plan_ctx *pc, rel *r)
     int n = in->n_cols + 1;
     rel_col *cols = rill__arena_alloc(a, (size_t)n * sizeof *cols);
     rill__sql_rex **outs = rill__arena_alloc(a, (size_t)n * sizeof *outs);
-    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+    cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
     outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
     for (int i = 0; i < in->n_cols; i++) {
         cols[i + 1] = in->cols[i];
@@ -1868,8 +1889,6 @@ typedef struct tvf_rows {
     rill_window_spec w;
     const rill__tz *zone; /* a TIMESTAMP_LTZ's windows: of this zone's local time (or NULL) */
 } tvf_rows;
-
-
 
 static int64_t floor_mod_ms(int64_t a, int64_t m)
 {
@@ -1959,19 +1978,20 @@ static rill_stream *window_tvf_rows(plan_ctx *pc, rel *r)
             ts_t->nullable);
         tcol = rill__sql_cast_to(pc, tcol, ts_t);
     }
-    rill__sql_rex *args[] = {tcol,
-                             rill__sql_x_literal(a, big, (uint64_t)r->window.size_ms),
+    rill__sql_rex *args[] = {tcol, rill__sql_x_literal(a, big, (uint64_t)r->window.size_ms),
                              rill__sql_x_literal(a, big, (uint64_t)r->window.offset_ms)};
     rill__sql_rex *start = rill__sql_x_call(a, RILL_SQLX_FUNC, ts_t, 3, args);
     rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
-    *call = (rill__sql_fn_call){.fn = &rill__sql_fn_window_start, .name = "$WINDOW_START",
-                                .n_args = 3, .args = start->args};
+    *call = (rill__sql_fn_call){.fn = &rill__sql_fn_window_start,
+                                .name = "$WINDOW_START",
+                                .n_args = 3,
+                                .args = start->args};
     start->fn = &rill__sql_fn_window_start;
     start->call = call;
     start = rill__sql_cast_to(pc, start, ws_t); /* to TIMESTAMP(3), as window_start is */
     /* window_end = start + size, window_time = end - 1 ms: interval arithmetic */
-    const rill__sql_ltype *ivl = rill__sql_type_interval(a, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3,
-                                                         false);
+    const rill__sql_ltype *ivl =
+        rill__sql_type_interval(a, RILL_SQLU_DAY, RILL_SQLU_SECOND, 2, 3, false);
     rill__sql_rex *plus[] = {start, rill__sql_x_literal(a, ivl, (uint64_t)r->window.size_ms)};
     rill__sql_rex *end = rill__sql_x_call(a, RILL_SQLX_PLUS, ws_t, 2, plus);
     rill__sql_rex *minus[] = {end, rill__sql_x_literal(a, ivl, 1)};
@@ -2099,7 +2119,8 @@ static rill_stream *build_rel(plan_ctx *pc, rel *r)
     return NULL;
 }
 
-/* ---- operator uids ---------------------------------------------------------------------------- */
+/* ---- operator uids ----------------------------------------------------------------------------
+ */
 
 unsigned rill__sql_digest(const char *desc)
 {

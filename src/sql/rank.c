@@ -85,7 +85,8 @@ rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in)
     if (w->frame)
         return ERR(pc, w->pos, "ROW_NUMBER() takes no window frame (ROWS or RANGE)");
     if (!w->n_order)
-        return ERR(pc, w->pos, "ROW_NUMBER() OVER (...) needs an ORDER BY (Top-N and "
+        return ERR(pc, w->pos,
+                   "ROW_NUMBER() OVER (...) needs an ORDER BY (Top-N and "
                    "deduplication rank each partition's rows by it)");
     if (q->u.select.where && !(in = rill__sql_where(pc, in, q->u.select.where)))
         return NULL; /* the query's WHERE comes before the ranking */
@@ -121,7 +122,7 @@ rel *rill__sql_plan_rank(plan_ctx *pc, const rill__sql_query *q, rel *in)
     r->n_cols = in->n_cols + 1;
     r->cols = rill__arena_alloc(a, (size_t)r->n_cols * sizeof *r->cols);
     memcpy(r->cols, in->cols, (size_t)in->n_cols * sizeof *r->cols);
-    r->cols[in->n_cols] = (rel_col){"w0$o0", rank_type(a), NULL}; /* Flink's name for it */
+    r->cols[in->n_cols] = (rel_col){"w0$o0", rank_type(a), NULL, false}; /* Flink's name for it */
     return r;
 }
 
@@ -135,8 +136,10 @@ rill__sql_rex *rill__sql_bind_over(plan_ctx *pc, const rel *in, const rill__sql_
         return x;
     }
     if (rank_fn_of(e) >= 0)
-        return ERR(pc, e->pos, "%s() OVER (...) is supported as a select item of its own (Top-N "
-                   "and deduplication) so far", e->u.call.name.parts[0].text);
+        return ERR(pc, e->pos,
+                   "%s() OVER (...) is supported as a select item of its own (Top-N "
+                   "and deduplication) so far",
+                   e->u.call.name.parts[0].text);
     return ERR(pc, e->pos, "OVER windows are not supported yet");
 }
 
@@ -181,7 +184,8 @@ static int bound_of(plan_ctx *pc, rill__sql_rex *x, const bool *is_rank, const b
 {
     rill__sql_rexop op = x->op;
     if ((op != RILL_SQLX_LT && op != RILL_SQLX_LE && op != RILL_SQLX_GT && op != RILL_SQLX_GE &&
-         op != RILL_SQLX_EQ) || x->n_args != 2)
+         op != RILL_SQLX_EQ) ||
+        x->n_args != 2)
         return 0;
     rill__sql_rex *l = x->args[0], *r = x->args[1], *other;
     bool left;
@@ -203,8 +207,8 @@ static int bound_of(plan_ctx *pc, rill__sql_rex *x, const bool *is_rank, const b
         *v = c;
         return B_BOTH;
     }
-    bool less = op == RILL_SQLX_LT || op == RILL_SQLX_LE, strict = op == RILL_SQLX_LT ||
-                                                                    op == RILL_SQLX_GT;
+    bool less = op == RILL_SQLX_LT || op == RILL_SQLX_LE,
+         strict = op == RILL_SQLX_LT || op == RILL_SQLX_GT;
     bool upper = less == left; /* rank < c, c > rank */
     *v = strict ? (upper ? c - 1 : c + 1) : c;
     return upper ? B_UPPER : B_LOWER;
@@ -254,8 +258,8 @@ int rill__sql_rank_filter(plan_ctx *pc, rel *c)
     dep[k->n_in] = is_rank[k->n_in] = true;
     for (int i = n - 1; i >= 0; i--) {
         const rel *x = chain[i];
-        bool *d = rill__arena_alloc(a, (size_t)x->n_cols + 1), *e = rill__arena_alloc(
-                                                                   a, (size_t)x->n_cols + 1);
+        bool *d = rill__arena_alloc(a, (size_t)x->n_cols + 1),
+             *e = rill__arena_alloc(a, (size_t)x->n_cols + 1);
         for (int j = 0; j < x->n_cols; j++) {
             d[j] = reads(x->outs[j], dep);
             e[j] = x->outs[j]->op == RILL_SQLX_INPUT && is_rank[x->outs[j]->input];
@@ -386,10 +390,11 @@ void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state)
                                                 "its time)");
         return;
     }
-    rill__buf_printf(b, "Rank(strategy=[%s], rankType=[ROW_NUMBER], rankRange=[rankStart=%lld, "
-                        "rankEnd=%lld], partitionBy=[",
-                     append_fast(r) ? "AppendFastStrategy" : "RetractStrategy",
-                     (long long)k->start, (long long)k->end);
+    rill__buf_printf(b,
+                     "Rank(strategy=[%s], rankType=[ROW_NUMBER], rankRange=[rankStart=%lld, "
+                     "rankEnd=%lld], partitionBy=[",
+                     append_fast(r) ? "AppendFastStrategy" : "RetractStrategy", (long long)k->start,
+                     (long long)k->end);
     put_names(b, in, k->part, k->n_part);
     rill__buf_printf(b, "], orderBy=[");
     for (int i = 0; i < k->n_order; i++) {
@@ -412,8 +417,9 @@ void rill__sql_explain_rank(rill__buf *b, const rel *r, int par, bool state)
         rill__buf_printf(b, "the first row per key (an append-only input: a row past it is "
                             "dropped)]");
     else if (append_fast(r))
-        rill__buf_printf(b, "the first %lld rows per key (an append-only input: a row "
-                            "past them is dropped)]",
+        rill__buf_printf(b,
+                         "the first %lld rows per key (an append-only input: a row "
+                         "past them is dropped)]",
                          (long long)k->end);
     else
         rill__buf_printf(b, "every row per key (an updating input: a row that leaves the top "
@@ -710,8 +716,8 @@ static int dedup_fn(rill_ctx *ctx, const rill_row *in)
     if (had && ro->dedup != DD_LAST_PROC) {
         fval t0 = rill__sql_packed_field(&ro->pk, prev, ro->order[0]);
         fval t1 = rill__sql_packed_field(&ro->pk, (const unsigned char *)s->in.data, ro->order[0]);
-        int64_t a = t0.null ? INT64_MIN : (int64_t)t0.slot, b = t1.null ? INT64_MIN
-                                                                       : (int64_t)t1.slot;
+        int64_t a = t0.null ? INT64_MIN : (int64_t)t0.slot,
+                b = t1.null ? INT64_MIN : (int64_t)t1.slot;
         if (ro->dedup == DD_LAST_ROW ? b < a : b >= a)
             return 0; /* the kept row stays */
     }
@@ -803,8 +809,8 @@ rill_stream *rill__sql_build_rank(plan_ctx *pc, rel *r)
     /* its uid: what the rows in its state are and how they are kept and ranked */
     rill__buf d = {0};
     rill__buf_printf(&d, "v1 dedup=%d retract=%d range=%lld..%lld rank=%d ttl=%d keys", ro->dedup,
-                     (int)ro->retract, (long long)ro->start, (long long)ro->end,
-                     (int)ro->out_rank, ttl > 0);
+                     (int)ro->retract, (long long)ro->start, (long long)ro->end, (int)ro->out_rank,
+                     ttl > 0);
     for (int i = 0; i < n_key; i++) {
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(cols[i].type, &d);

@@ -818,7 +818,7 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
     rel_col *cols = rill__arena_alloc(a, (size_t)(n + 1) * sizeof *cols);
     for (size_t i = 0, k = 0; i < t->n_cols; i++)
         if (t->cols[i].kind == RILL_SQL_COL_PHYSICAL)
-            cols[k++] = (rel_col){t->cols[i].name, t->cols[i].type, NULL};
+            cols[k++] = (rel_col){t->cols[i].name, t->cols[i].type, NULL, false};
     rill__buf qs = {0}, ss = {0};
     for (int i = 0; i < q->n_cols; i++) {
         rill__buf_printf(&qs, "%s%s ", i ? ", " : "", q->cols[i].name);
@@ -879,16 +879,16 @@ static int insert(rill__sql_session *s, const rill__sql_stmt *st, const char *te
                                         rill__sql_type_with_null(a, to, from->nullable));
         if (rc == 0 && from->nullable && !to->nullable) { /* checked at run time, as Flink */
             if (!strcasecmp(enforcer, "DROP")) {
-                rill__sql_rex *nn = rill__sql_x_call(
-                    a, RILL_SQLX_IS_NOT_NULL, rill__sql_type_of(a, RILL_SQLT_BOOLEAN, false), 1,
-                    &outs[i]);
+                rill__sql_rex *nn =
+                    rill__sql_x_call(a, RILL_SQLX_IS_NOT_NULL,
+                                     rill__sql_type_of(a, RILL_SQLT_BOOLEAN, false), 1, &outs[i]);
                 rill__sql_rex *both[] = {drop, nn};
                 drop = drop ? rill__sql_x_call(a, RILL_SQLX_AND, nn->type, 2, both) : nn;
             } else {
-                const rill__sql_ltype *vt = rill__sql_type_make(a, RILL_SQLT_VARCHAR,
-                                                                RILL_SQL_MAX_LENGTH, 0, false);
-                rill__sql_rex *args[] = {outs[i], rill__sql_x_string(a, vt, cols[i].name,
-                                                                     strlen(cols[i].name))};
+                const rill__sql_ltype *vt =
+                    rill__sql_type_make(a, RILL_SQLT_VARCHAR, RILL_SQL_MAX_LENGTH, 0, false);
+                rill__sql_rex *args[] = {
+                    outs[i], rill__sql_x_string(a, vt, cols[i].name, strlen(cols[i].name))};
                 rill__sql_rex *x = rill__sql_x_call(
                     a, RILL_SQLX_FUNC, rill__sql_type_with_null(a, outs[i]->type, false), 2, args);
                 rill__sql_fn_call *call = rill__arena_alloc(a, sizeof *call);
@@ -1168,7 +1168,8 @@ int rill__sql_run_script(rill_env *env, const char *text, size_t len, const char
     return rc;
 }
 
-/* ---- a session: statements run as they come --------------------------------------------------- */
+/* ---- a session: statements run as they come ---------------------------------------------------
+ */
 
 rill__sql_session *rill__sql_session_new(FILE *out, rill__sql_env_fn make_env, void *env_arg,
                                          const rill__sql_rows_cb *rows)

@@ -55,8 +55,8 @@ typedef struct sql_view {
 typedef struct sql_function {
     const char *name;
     rill__sql_ast *ast;
-    bool system;      /* TEMPORARY SYSTEM: before the built-ins */
-    void *lib;        /* the library's handle (dlopen) */
+    bool system;             /* TEMPORARY SYSTEM: before the built-ins */
+    void *lib;               /* the library's handle (dlopen) */
     struct rill__sql_fn *fn; /* what the binder and evaluator use (its user: the rill_udf) */
     rill__arena arena;       /* fn, its types */
 } sql_function;
@@ -81,14 +81,14 @@ typedef struct rill__sql_session {
     struct sql_scan {
         const struct sql_table *table;
         rill_stream *stream;
-    } *scans;
+    } * scans;
     size_t n_scans, cap_scans;
     /* relations built into scan_env, by digest (reuse.c): a sub-plan two statements share is
      * built once, its stream fanned out */
     struct sql_subplan {
         char *digest;
         rill_stream *stream;
-    } *subplans;
+    } * subplans;
     size_t n_subplans, cap_subplans;
     /* the paths of the filesystem sinks built into fs_sinks_env: the second sink writing a
      * directory gets a part file prefix of its own (script.c) */
@@ -102,7 +102,7 @@ typedef struct rill__sql_session {
     bool dry;          /* planning only, to fill needs: nothing is built or printed */
     bool needs_failed; /* the dry run stopped early: no source is pruned */
     int n_created;     /* tables created so far (sql_table.seq) */
-    FILE *out;        /* where SHOW, DESCRIBE and the like print (stdout) */
+    FILE *out;         /* where SHOW, DESCRIBE and the like print (stdout) */
     /* a session of rill__sql_session_new (statements run as they come, a job each); else one
      * job of the whole script (rill__sql_run_script) */
     bool per_statement;
@@ -173,8 +173,8 @@ typedef struct rel_agg {
     rel_agg_kind kind;
     int arg; /* the input column (-1 for COUNT(*)) */
     const rill__sql_ltype *type;
-    bool distinct; /* AGG(DISTINCT x): over the distinct values of x (FILTER (WHERE f) is made
-                    * AGG(CASE WHEN f THEN x END) by the binder) */
+    bool distinct;     /* AGG(DISTINCT x): over the distinct values of x (FILTER (WHERE f) is made
+                        * AGG(CASE WHEN f THEN x END) by the binder) */
     rill__sql_pos pos; /* the call's, for errors */
 } rel_agg;
 
@@ -185,6 +185,8 @@ typedef struct rel_col {
     const rill__sql_ltype *type;
     const char *qual; /* the FROM item it comes from (its alias or table name), for t.col; NULL
                        * for a column no FROM item names */
+    bool hidden;      /* a side's column of a JOIN ... USING: named t.col only (the one merged
+                       * column answers col and *) */
 } rel_col;
 
 /* A ranking (REL_RANK): ROW_NUMBER() OVER (PARTITION BY part ORDER BY order), its rows kept
@@ -195,10 +197,10 @@ typedef struct rel_rank {
     bool *desc, *nulls_first;
     int64_t start, end;
     bool ranged;
-    bool out_rank;                /* the rank is the last column (else the input's only) */
-    const rill__sql_expr *call;   /* the OVER call, which binds to the rank column */
-    const char *text;             /* the script its position points into */
-    int n_in;                     /* the input's columns */
+    bool out_rank;              /* the rank is the last column (else the input's only) */
+    const rill__sql_expr *call; /* the OVER call, which binds to the rank column */
+    const char *text;           /* the script its position points into */
+    int n_in;                   /* the input's columns */
 } rel_rank;
 
 /* An OVER aggregation (REL_OVER): its aggregates (rel.aggs) over each row's frame, the rows
@@ -240,7 +242,7 @@ struct rel {
     int64_t et_delay;
     /* SCAN */
     sql_table *table;
-    int *leaves; /* after projection push-down: the table leaf each column is (NULL: the i-th) */
+    int *leaves;  /* after projection push-down: the table leaf each column is (NULL: the i-th) */
     int n_leaves; /* the table's leaves (the scan before push-down) */
     /* CALC */
     rill__sql_rex *filter;
@@ -283,7 +285,7 @@ struct rel {
     bool interval;
     int lt_col, rt_col;
     int64_t ilo, ihi;
-    int i_we; /* bit 0 (left), 1 (right): that time is a window aggregation's window_end */
+    int i_we;    /* bit 0 (left), 1 (right): that time is a window aggregation's window_end */
     bool i_proc; /* both times are PROCTIME() attributes: the bounds hold between the rows'
                   * arrival times at the join (Flink's processing-time interval join) */
     /* an event-time temporal join (right FOR SYSTEM_TIME AS OF the left's rowtime lt_col): the
@@ -566,6 +568,9 @@ rel *rill__sql_plan_query(plan_ctx *pc, const rill__sql_query *q);
 rill_stream *rill__sql_build(plan_ctx *pc, rel *r);
 /* Binds an expression over the columns of in (NULL with err set). */
 rill__sql_rex *rill__sql_bind(plan_ctx *pc, const rel *in, const rill__sql_expr *e);
+/* l = r, both cast to their common type (NULL with err set when they have none). */
+rill__sql_rex *rill__sql_equals(plan_ctx *pc, rill__sql_rex *l, rill__sql_rex *r,
+                                rill__sql_pos pos);
 /* Whether n names a column of in (a whole ROW, or ambiguously, counts). */
 bool rill__sql_names_column(const rel *in, const rill__sql_name *n);
 /* Prints "rill: warning: <what> at line L, column C:" and the line to stderr, unless this is

@@ -133,8 +133,9 @@ rel *rill__sql_plan_tvf(plan_ctx *pc, const rill__sql_from *f,
     const rill__sql_expr *data = tvf_arg(c, 0, "DATA"), *timecol = tvf_arg(c, 1, "TIMECOL");
     const rill__sql_expr *size =
         session ? tvf_arg(c, 2, "GAP") : tvf_arg(c, tumble ? 2 : 3, "SIZE");
-    const rill__sql_expr *slide =
-        hop ? tvf_arg(c, 2, "SLIDE") : cumulate ? tvf_arg(c, 2, "STEP") : NULL;
+    const rill__sql_expr *slide = hop        ? tvf_arg(c, 2, "SLIDE")
+                                  : cumulate ? tvf_arg(c, 2, "STEP")
+                                             : NULL;
     const rill__sql_expr *offset = session ? NULL : tvf_arg(c, tumble ? 3 : 4, "OFFSET");
     if (!data || data->kind != RILL_SQL_E_TABLE_ARG || !timecol || !size || (stepped && !slide))
         return ERR(pc, call->pos, "%s takes (TABLE t%s, DESCRIPTOR(time column), %s)", fn,
@@ -236,12 +237,12 @@ static rel *window_rel(plan_ctx *pc, rel *in, const rill__sql_name *tn, const ch
     const rill__sql_ltype *ts = rill__sql_type_make(pc->a, RILL_SQLT_TIMESTAMP, 3, 0, false);
     const rill__sql_ltype *wt = rill__sql_type_make(
         pc->a, ltz ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3, 0, false);
-    r->cols[in->n_cols] = (rel_col){"window_start", ts, NULL};
-    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts, NULL};
+    r->cols[in->n_cols] = (rel_col){"window_start", ts, NULL, false};
+    r->cols[in->n_cols + 1] = (rel_col){"window_end", ts, NULL, false};
     r->cols[in->n_cols + 2] = (rel_col){
         "window_time",
         rill__sql_type_with_attr(pc->a, wt, proctime ? RILL_SQLA_PROCTIME : RILL_SQLA_ROWTIME),
-        NULL};
+        NULL, false};
     for (int i = 0; i < in->n_cols; i++) /* the input's time attribute is a plain value now */
         if (r->cols[i].type->attr != RILL_SQLA_NONE)
             r->cols[i].type = rill__sql_type_with_attr(pc->a, r->cols[i].type, RILL_SQLA_NONE);
@@ -310,7 +311,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
     }
     if (time_col < 0) { /* the time attribute, read by the windows though not projected */
         time_col = n;
-        cols[n] = (rel_col){"$rowtime", x->cols[t->time_col].type, NULL};
+        cols[n] = (rel_col){"$rowtime", x->cols[t->time_col].type, NULL, false};
         outs[n++] = rill__sql_x_input(pc->a, t->time_col, x->cols[t->time_col].type);
     }
     rel *c = rill__arena_alloc(pc->a, sizeof *c);
@@ -330,7 +331,7 @@ static rel *tvf_through_calc(plan_ctx *pc, rel *in)
     w->cols = rill__arena_alloc(pc->a, (size_t)w->n_cols * sizeof *w->cols);
     memcpy(w->cols, cols, (size_t)n * sizeof *w->cols);
     for (int k = 0; k < 3; k++)
-        w->cols[n + k] = (rel_col){wnames[k], t->cols[nx + k].type, wquals[k]};
+        w->cols[n + k] = (rel_col){wnames[k], t->cols[nx + k].type, wquals[k], false};
     return w;
 }
 
@@ -346,8 +347,8 @@ static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col, const rill_window_sp
     /* windows of local time (a zone): their rows' time is the instant of end - 1 ms */
     const rill__sql_ltype *ts = rill__sql_type_with_attr(
         a,
-        rill__sql_type_make(a, first->time_zone ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP,
-                            3, 0, false),
+        rill__sql_type_make(a, first->time_zone ? RILL_SQLT_TIMESTAMP_LTZ : RILL_SQLT_TIMESTAMP, 3,
+                            0, false),
         RILL_SQLA_ROWTIME);
     rel *c = rill__arena_alloc(a, sizeof *c);
     memset(c, 0, sizeof *c);
@@ -360,13 +361,13 @@ static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col, const rill_window_sp
         c->cols[i] = in->cols[i];
         c->outs[i] = rill__sql_x_input(a, i, in->cols[i].type);
     }
-    const rill__sql_ltype *ms = rill__sql_type_interval(a, RILL_SQLU_SECOND, RILL_SQLU_SECOND,
-                                                        2, 3, false);
+    const rill__sql_ltype *ms =
+        rill__sql_type_interval(a, RILL_SQLU_SECOND, RILL_SQLU_SECOND, 2, 3, false);
     rill__sql_rex *args[2] = {rill__sql_x_input(a, end_col, in->cols[end_col].type),
                               rill__sql_x_literal(a, ms, 1)};
-    c->cols[n] = (rel_col){"$window_time", ts, NULL};
-    c->outs[n] = rill__sql_x_call(
-        a, RILL_SQLX_MINUS, first->time_zone ? in->cols[end_col].type : ts, 2, args);
+    c->cols[n] = (rel_col){"$window_time", ts, NULL, false};
+    c->outs[n] = rill__sql_x_call(a, RILL_SQLX_MINUS,
+                                  first->time_zone ? in->cols[end_col].type : ts, 2, args);
     if (first->time_zone)
         c->outs[n] = rill__sql_cast_to(pc, c->outs[n], ts);
     rel *w = rill__arena_alloc(a, sizeof *w);
@@ -374,22 +375,22 @@ static rel *cascade_tvf(plan_ctx *pc, rel *in, int end_col, const rill_window_sp
     w->kind = REL_WINDOW_TVF;
     w->input = c;
     w->time_col = n;
-    w->window = (rill_window_spec){.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME,
-                                   .size_ms = 1};
+    w->window =
+        (rill_window_spec){.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 1};
     w->n_cols = n + 4;
     w->cols = rill__arena_alloc(a, (size_t)w->n_cols * sizeof *w->cols);
     memcpy(w->cols, c->cols, (size_t)(n + 1) * sizeof *w->cols);
     const rill__sql_ltype *plain = rill__sql_type_make(a, RILL_SQLT_TIMESTAMP, 3, 0, false);
-    w->cols[n + 1] = (rel_col){"$cascade_start", plain, NULL};
-    w->cols[n + 2] = (rel_col){"$cascade_end", plain, NULL};
-    w->cols[n + 3] = (rel_col){"$cascade_time", ts, NULL};
+    w->cols[n + 1] = (rel_col){"$cascade_start", plain, NULL, false};
+    w->cols[n + 2] = (rel_col){"$cascade_end", plain, NULL, false};
+    w->cols[n + 3] = (rel_col){"$cascade_time", ts, NULL, false};
     return w;
 }
 
 /* The columns of GROUP BY items (plain names) of in that are a window aggregation's window
  * start and end (one window for both), or -1. */
-static const rill_window_spec *cascade_of(const rill__sql_query *q, const rel *in,
-                                          int *start, int *end)
+static const rill_window_spec *cascade_of(const rill__sql_query *q, const rel *in, int *start,
+                                          int *end)
 {
     const rill_window_spec *cw = NULL;
     *start = *end = -1;
@@ -506,7 +507,8 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     }
     if (legacy && tvf->window.kind == RILL_WINDOW_SESSION) { /* sessions per group key */
         if (n_gexprs)
-            return ERR(pc, q->pos, "A SESSION group window's other GROUP BY items must be "
+            return ERR(pc, q->pos,
+                       "A SESSION group window's other GROUP BY items must be "
                        "columns");
         tvf->n_keys = n_keys;
         tvf->keys = keys;
@@ -563,7 +565,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
     view.cols = rill__arena_alloc(pc->a, (size_t)cap * sizeof *view.cols);
     for (int i = 0, e = 0; i < n_keys; i++) {
         if (keys[i] >= src->n_cols) { /* a GROUP BY expression */
-            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type, NULL};
+            view.cols[i] = (rel_col){gtexts[e], gexprs[e]->type, NULL, false};
             e++;
         } else {
             view.cols[i] = tvf->cols[keys[i]];
@@ -574,7 +576,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         view.cols[n_keys + 1] = tvf->cols[we];
     }
     for (int i = n_keys + n_extra; i < cap; i++)
-        view.cols[i] = (rel_col){"$agg", NULL, NULL}; /* no name resolves to these */
+        view.cols[i] = (rel_col){"$agg", NULL, NULL, false}; /* no name resolves to these */
     view.n_cols = n_keys + n_extra;
     pc->agg = &actx;
     rel *c = rill__arena_alloc(pc->a, sizeof *c);
@@ -619,7 +621,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
             snprintf(s, 24, "EXPR$%d", i);
             name = s;
         }
-        c->cols[i] = (rel_col){name, x->type, NULL};
+        c->cols[i] = (rel_col){name, x->type, NULL, false};
         c->outs[i] = x;
     }
     if (out && q->u.select.having) {
@@ -660,7 +662,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
                 snprintf(nm, 16, "$e%d", i);
                 name = nm;
             }
-            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type, NULL};
+            e->cols[base->n_cols + i] = (rel_col){name, actx.exprs[i]->type, NULL, false};
             e->outs[base->n_cols + i] = actx.exprs[i];
         }
         agg->input = e;
@@ -682,7 +684,7 @@ rel *rill__sql_plan_window_agg(plan_ctx *pc, const rill__sql_query *q, rel *tvf)
         else
             snprintf(name, 300, "%s(%s%s)", names[g->kind], g->distinct ? "DISTINCT " : "",
                      g->arg < src->n_cols ? tvf->cols[g->arg].name : "$e");
-        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type, NULL};
+        agg->cols[n_keys + n_extra + i] = (rel_col){name, actx.aggs[i].type, NULL, false};
     }
     if (!windowed) /* a GROUP BY's rows update: a changelog from here on */
         agg->updates = c->updates = true;
@@ -747,7 +749,7 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
         pouts[k] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     for (int i = 0; i < n_key_cols; i++) {
@@ -773,7 +775,8 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
             pouts[k] = rill__sql_x_input(a, g->arg, in->cols[g->arg].type);
             arg_types[i] = in->cols[g->arg].type;
         } else { /* COUNT(*) reads nothing */
-            pcols[k] = (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+            pcols[k] =
+                (rel_col){"$none", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
             pouts[k] = rill__sql_x_literal(a, pcols[k].type, 0);
             arg_types[i] = NULL;
         }
@@ -786,15 +789,16 @@ static rill_stream *window_agg_sql(plan_ctx *pc, rel *r)
         return NULL;
     rill__buf d = {0}; /* its uid: the window, the keys, the aggregates and their arguments */
     const rill_window_spec *ws = &r->window;
-    rill__buf_printf(&d, "v1 sql window %d %d %lld %lld %lld %lld", (int)ws->kind,
-                     (int)ws->domain, (long long)ws->size_ms, (long long)ws->slide_ms,
-                     (long long)ws->offset_ms, (long long)ws->gap_ms);
+    rill__buf_printf(&d, "v1 sql window %d %d %lld %lld %lld %lld", (int)ws->kind, (int)ws->domain,
+                     (long long)ws->size_ms, (long long)ws->slide_ms, (long long)ws->offset_ms,
+                     (long long)ws->gap_ms);
     for (int i = 0; i < k; i++) {
         rill__buf_putc(&d, ' ');
         rill__sql_type_describe(pcols[i].type, &d);
     }
     for (int i = 0; i < r->n_aggs; i++)
-        rill__buf_printf(&d, "; %d%s", (int)r->aggs[i].kind, r->aggs[i].distinct ? " distinct" : "");
+        rill__buf_printf(&d, "; %d%s", (int)r->aggs[i].kind,
+                         r->aggs[i].distinct ? " distinct" : "");
     lineage(&d, r);
     rill__buf_putc(&d, '\0');
     w = rill__sql_uid(pc, w, "WindowAggregate", (const char *)d.data);
@@ -824,7 +828,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         pouts[k++] = rill__sql_x_input(a, r->keys[i], in->cols[r->keys[i]].type);
     }
     if (r->n_keys == 0) { /* one group per window */
-        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+        pcols[k] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
         pouts[k++] = rill__sql_x_literal(a, pcols[0].type, 0);
     }
     int first_arg = k;
@@ -839,7 +843,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
         const rill__sql_ltype *at = arg ? arg->type : NULL;
         count_of[i] = -1;
         if (g->kind == AGG_COUNT_STAR) {
-            pcols[k] = (rel_col){"$one", bigint, NULL};
+            pcols[k] = (rel_col){"$one", bigint, NULL, false};
             pouts[k] = rill__sql_x_literal(a, rill__sql_type_of(a, RILL_SQLT_BIGINT, false), 0);
             pcols[k].type = pouts[k]->type;
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_COUNT};
@@ -851,7 +855,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             rill__sql_rex *zero = rill__sql_x_literal(a, one->type, 0);
             rill__sql_rex *cw[] = {nn, one, zero};
             pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-            pcols[k] = (rel_col){"$count", one->type, NULL};
+            pcols[k] = (rel_col){"$count", one->type, NULL, false};
             specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
         } else {
             bool approx = rill__sql_is_approx(at);
@@ -859,7 +863,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
             const rill__sql_ltype *pt = keep ? at : approx ? dbl : bigint;
 
             pouts[k] = rill__sql_cast_to(pc, arg, rill__sql_type_with_null(a, pt, true));
-            pcols[k] = (rel_col){"$arg", pouts[k]->type, NULL};
+            pcols[k] = (rel_col){"$arg", pouts[k]->type, NULL, false};
             rill_agg_kind ak = g->kind == AGG_MIN   ? RILL_AGG_MIN
                                : g->kind == AGG_MAX ? RILL_AGG_MAX
                                                     : RILL_AGG_SUM; /* AVG: SUM / COUNT */
@@ -882,7 +886,7 @@ rill_stream *rill__sql_build_window_agg(plan_ctx *pc, rel *r)
                     (size_t)k * sizeof *pouts);
                 n_pre++;
                 pouts[k] = rill__sql_x_call(a, RILL_SQLX_CASE, one->type, 3, cw);
-                pcols[k] = (rel_col){"$count", one->type, NULL};
+                pcols[k] = (rel_col){"$count", one->type, NULL, false};
                 specs[n_specs] = (rill_agg_spec){.kind = RILL_AGG_SUM, .field = field_name(pc, k)};
                 count_of[i] = n_specs++;
                 k++;
@@ -1023,12 +1027,12 @@ rill_keyed_stream *rill__sql_partitioned_input(plan_ctx *pc, const rel *in, int 
             cols[i] = in->cols[part[i]];
             outs[i] = rill__sql_x_input(a, part[i], in->cols[part[i]].type);
         } else { /* a join's keys: both sides' of one type, their nullability may differ */
-            cols[i] = (rel_col){"$key", keys[i]->type, NULL};
+            cols[i] = (rel_col){"$key", keys[i]->type, NULL, false};
             outs[i] = keys[i];
         }
     }
     if (!n_part) { /* one partition: every row to one subtask */
-        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL};
+        cols[0] = (rel_col){"$key", rill__sql_type_of(a, RILL_SQLT_BIGINT, false), NULL, false};
         outs[0] = rill__sql_x_literal(a, cols[0].type, 0);
     }
     for (int i = 0; i < in->n_cols; i++) {

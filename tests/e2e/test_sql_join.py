@@ -1,8 +1,10 @@
 """Regular joins in SQL (`rill run SCRIPT.sql`) checked against joins computed here:
 
 - INNER, LEFT, RIGHT and FULL OUTER equi-joins with a further condition, duplicates and NULL
-  keys, a comma join whose WHERE becomes the join's condition, a join without an equality (one
-  subtask), a three-way join (a table joined twice under two names), and joins of an updating input (a GROUP BY below) with retractions in and out, at
+  keys, the same with USING (k) and NATURAL JOIN (k once: the left's, the right's, either), a
+  comma join whose WHERE becomes the join's condition, a join without an equality (one
+  subtask), a three-way join (a table joined twice under two names), and joins of an updating
+  input (a GROUP BY below) with retractions in and out, at
   parallelism 1 and 3 with checkpoints on and off: the changelog each prints is valid (every
   -U/-D takes back a row that is there) and its final table is the one computed here;
 - a join feeding a GROUP BY (Nexmark q3/q4's shape) into an upsert table;
@@ -104,6 +106,16 @@ CREATE TABLE q7 (k INT, c BIGINT, aid INT) WITH ('connector' = 'print',
 CREATE TABLE q8 (aid INT, bid INT) WITH ('connector' = 'print', 'print-identifier' = 'q8');
 CREATE TABLE q9 (aid INT, bid INT, cid INT) WITH ('connector' = 'print',
   'print-identifier' = 'q9');
+CREATE TABLE q10 (k INT, aid INT, bid INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q10');
+CREATE TABLE q11 (k INT, aid INT, bid INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q11');
+CREATE TABLE q12 (k INT, aid INT, bid INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q12');
+CREATE TABLE q13 (k INT, aid INT, v STRING, bid INT, w INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q13');
+CREATE TABLE q14 (k INT, aid INT, bid INT) WITH ('connector' = 'print',
+  'print-identifier' = 'q14');
 EXECUTE STATEMENT SET BEGIN
 INSERT INTO q1 SELECT A.id, B.id, A.v, B.w FROM A JOIN B ON A.k = B.k AND A.id %% 7 <> B.w %% 7;
 INSERT INTO q2 SELECT A.id, B.id, B.w FROM A LEFT JOIN B ON A.k = B.k AND B.w > 50;
@@ -117,6 +129,12 @@ INSERT INTO q7 SELECT G.k, G.c, A.id FROM
 INSERT INTO q8 SELECT A.id, B.id FROM A JOIN B ON A.id + 990 < B.id AND B.id < A.id + 1000;
 INSERT INTO q9 SELECT A.id, B.id, C.id FROM A JOIN B ON A.k = B.k JOIN B AS C ON C.k = B.k + 1
   WHERE C.w > 100;
+INSERT INTO q10 SELECT k, A.id, B.id FROM A JOIN B USING (k) WHERE w > 100;
+INSERT INTO q11 SELECT k, A.id, B.id FROM A LEFT JOIN B USING (k);
+INSERT INTO q12 SELECT k, A.id, B.id FROM A RIGHT JOIN B USING (k);
+INSERT INTO q13 SELECT * FROM A FULL JOIN B USING (k);
+INSERT INTO q14 SELECT * FROM (SELECT id AS aid, k FROM A) NATURAL JOIN
+  (SELECT k, id AS bid FROM B);
 END;
 """
 
@@ -184,6 +202,28 @@ def oracle(a, b):
     out["q9"] = Counter("%d, %d, %d" % (x[0], y[0], z[0]) for x in a for y in b
                         if eq(x[1], y[1]) for z in b
                         if y[1] is not None and eq(z[1], y[1] + 1) and z[2] > 100)
+    # USING (k) and NATURAL: k once (the left's, the right's in a RIGHT join, either in FULL)
+    out["q10"] = Counter("%d, %d, %d" % (x[1], x[0], y[0]) for x in a for y in b
+                         if eq(x[1], y[1]) and y[2] > 100)
+    q11, q12, q13 = Counter(), Counter(), Counter()
+    for x in a:
+        m = [y for y in b if eq(x[1], y[1])]
+        for y in m:
+            q11["%d, %d, %d" % (x[1], x[0], y[0])] += 1
+            q13["%d, %d, %s, %d, %d" % (x[1], x[0], x[2], y[0], y[2])] += 1
+        if not m:
+            q11["%s, %d, null" % (show(x[1]), x[0])] += 1
+            q13["%s, %d, %s, null, null" % (show(x[1]), x[0], x[2])] += 1
+    for y in b:
+        m = [x for x in a if eq(x[1], y[1])]
+        for x in m:
+            q12["%d, %d, %d" % (y[1], x[0], y[0])] += 1
+        if not m:
+            q12["%s, null, %d" % (show(y[1]), y[0])] += 1
+            q13["%s, null, null, %d, %d" % (show(y[1]), y[0], y[2])] += 1
+    out["q11"], out["q12"], out["q13"] = q11, q12, q13
+    out["q14"] = Counter("%d, %d, %d" % (x[1], x[0], y[0]) for x in a for y in b
+                         if eq(x[1], y[1]))
     return out
 
 
@@ -929,7 +969,10 @@ def test_errors(tmp):
     cases = [
         ("SELECT k FROM A JOIN B ON A.k = B.k;", "Column 'k' is ambiguous", "line 7, column 8"),
         ("SELECT A.id FROM A JOIN B ON A.k = B.nope;", "Column 'nope' not found in table 'B'", "line 7, column 36"),
-        ("SELECT A.id FROM A JOIN B USING (k);", "USING are not supported yet", "line 7"),
+        ("SELECT A.id FROM A JOIN B USING (nope);", "Column 'nope' not found in the left "
+         "input of the join", "line 7, column 34"),
+        ("SELECT A.id FROM A JOIN (SELECT id FROM B) USING (k);", "Column 'k' not found in "
+         "the right input of the join", "line 7, column 51"),
         ("SELECT A.id FROM A JOIN B ON A.v;", "ON clause must be a condition", "line 7"),
         ("SELECT A.id FROM A JOIN B;", 'Was expecting one of: "ON", "USING"', "line 7, column 26"),
     ]
