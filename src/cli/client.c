@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -700,34 +701,62 @@ int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_
 
     const char *addr = DEFAULT_JM, *pos[2] = {NULL, NULL};
     int n_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    enum { SECRET_FILE = 256 };
+    bool stop = which == RILL_REMOTE_STOP;
+    static const struct option all[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"jobmanager", required_argument, NULL, 'm'},
+        {"secret-file", required_argument, NULL, SECRET_FILE},
+        {"savepoint", required_argument, NULL, 's'}, /* stop only */
+        {"drain", no_argument, NULL, 'd'},
+        {0},
+    };
+    struct option longs[RILL_ARRAY_LEN(all)];
+    memcpy(longs, all, sizeof all);
+    if (!stop)
+        longs[3] = (struct option){0};
+    char **av = rill__cli_getopt_begin(argc, argv);
+    int c, status = 0;
+    while (status == 0 && (c = getopt_long(argc + 1, av, stop ? "-:hm:s:d" : "-:hm:", longs,
+                                           NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage_remote, stdout);
+            free(av);
             return 0;
-        }
-        if (!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) {
-            if (++i >= argc)
-                return usage_error("option %s needs HOST:PORT", a);
-            addr = argv[i];
-        } else if (!strcmp(a, "--secret-file")) {
-            if (++i >= argc)
-                return usage_error("option %s needs a file", a);
-            out->secret_file = argv[i];
-        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
-            if (++i >= argc)
-                return usage_error("option %s needs a directory", a);
-            out->dir = argv[i];
-        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-d") || !strcmp(a, "--drain"))) {
+        case 'm':
+            addr = optarg;
+            break;
+        case SECRET_FILE:
+            out->secret_file = optarg;
+            break;
+        case 's':
+            out->dir = optarg;
+            break;
+        case 'd':
             out->drain = true;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("%s: unknown option '%s'", cmd, a);
-        } else if (n_pos < 2) {
-            pos[n_pos++] = a;
-        } else {
-            return usage_error("%s: unexpected argument '%s'", cmd, a);
+            break;
+        case 1:
+            if (n_pos < 2)
+                pos[n_pos++] = optarg;
+            else
+                status = usage_error("%s: unexpected argument '%s'", cmd, optarg);
+            break;
+        default: { /* '?', ':' */
+            char msg[256];
+            rill__cli_getopt_problem(av, c, msg, sizeof msg);
+            status = usage_error("%s: %s", cmd, msg);
+        }
         }
     }
+    for (int i = rill__cli_getopt_index(); status == 0 && i < argc; i++) /* after "--" */
+        if (n_pos < 2)
+            pos[n_pos++] = argv[i];
+        else
+            status = usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+    free(av);
+    if (status)
+        return status;
     int max_pos = which == RILL_REMOTE_LIST ? 0 : which == RILL_REMOTE_SAVEPOINT ? 2 : 1;
     if (n_pos > max_pos)
         return usage_error("%s: unexpected argument '%s'", cmd, pos[max_pos]);

@@ -119,6 +119,21 @@ typedef struct rill__tm_args {
 int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out);
 int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out);
 
+/* ---- getopt_long for every command (getopts.c) ---- */
+
+/* Starts a getopt_long scan of a command's arguments (argv after its name): returns a copy of
+ * argv with a program name in front (free it; it has argc + 1 elements) to hand to
+ * getopt_long(argc + 1, copy, ...). The scan is reset and getopt prints nothing. Every option
+ * string starts with "-:" (each non-option comes back in order as 1 with optarg; a missing value
+ * is ':'), so the copy is never permuted and index i of the copy is argv[i - 1]. */
+char **rill__cli_getopt_begin(int argc, char **argv);
+/* After getopt_long returned -1: the index in argv (not the copy) of the first argument left,
+ * the one after "--" when one ended the options. */
+int rill__cli_getopt_index(void);
+/* The message for what getopt_long refused just now (c: '?' or ':'), as "unknown option
+ * '--x'", "option --x needs a value" or "option --x takes no value". */
+void rill__cli_getopt_problem(char **av, int c, char *buf, size_t size);
+
 /* ---- `rill run`'s arguments (run_args.c) ---- */
 
 #define RILL_RUN_FLAGS_MAX 48

@@ -1,7 +1,10 @@
-/* run_args.c - cli layer: the arguments of `rill run`, parsed without acting on them (main.c
- * acts; the fuzz target tests/fuzz/fuzz_cli.c feeds them anything). */
+/* run_args.c - cli layer: the arguments of `rill run` and `rill sql`, parsed by getopt_long
+ * without acting on them (main.c acts; the fuzz target tests/fuzz/fuzz_cli.c feeds them
+ * anything). */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -71,6 +74,26 @@ static const struct run_flag *run_flag_of(const char *a)
 
 static int parse(int argc, char **argv, rill__run_args *out, bool sql);
 
+/* Records flag f = v: "parallelism" apart (set first, and fixed), the others by key, each key
+ * once (given twice, the last value counts). */
+static void set_flag(rill__run_args *out, const struct run_flag *f, const char *v)
+{
+    if (f->local_only)
+        out->local_flag = f->flag;
+    if (!strcmp(f->key, "parallelism")) {
+        out->parallelism = v;
+        return;
+    }
+    int k = 0;
+    while (k < out->n_opts && strcmp(out->opts[k].key, f->key) != 0)
+        k++;
+    if (k == out->n_opts)
+        out->n_opts++;
+    out->opts[k].key = f->key;
+    out->opts[k].flag = f->flag;
+    out->opts[k].value = v;
+}
+
 int rill__cli_run_parse(int argc, char **argv, rill__run_args *out)
 {
     usage_cmd = "run";
@@ -92,80 +115,89 @@ int rill__cli_sql_parse(int argc, char **argv, rill__run_args *out)
 static int parse(int argc, char **argv, rill__run_args *out, bool sql)
 {
     memset(out, 0, sizeof *out);
-    int i = 0;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (sql && (!strcmp(a, "-f") || !strcmp(a, "--file") || !strcmp(a, "-i") ||
-                    !strcmp(a, "--init"))) {
-            if (i + 1 >= argc)
-                return fail_usage("option %s needs a value", a);
-            if (a[1] == 'f' || a[2] == 'f')
-                out->sql_file = argv[++i];
+    /* getopt_long's values: short letters for the flags with one, TABLE + k for run_flags[k] */
+    enum { REST_BIND = 256, SECRET_FILE, TABLE = 512 };
+    struct option longs[N_RUN_FLAGS + 10];
+    int n = 0;
+    longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    longs[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+    longs[n++] = (struct option){"detached", no_argument, NULL, 'd'};
+    longs[n++] = (struct option){"jobmanager", required_argument, NULL, 'm'};
+    longs[n++] = (struct option){"rest-bind", required_argument, NULL, REST_BIND};
+    longs[n++] = (struct option){"secret-file", required_argument, NULL, SECRET_FILE};
+    if (sql) {
+        longs[n++] = (struct option){"file", required_argument, NULL, 'f'};
+        longs[n++] = (struct option){"init", required_argument, NULL, 'i'};
+    }
+    for (int k = 0; k < N_RUN_FLAGS; k++)
+        longs[n++] = (struct option){run_flags[k].flag + 2,
+                                     run_flags[k].no_value ? no_argument : required_argument, NULL,
+                                     TABLE + k};
+    longs[n] = (struct option){0};
+    char **av = rill__cli_getopt_begin(argc, argv);
+    int c, status = 0;
+    while (status == 0 &&
+           (c = getopt_long(argc + 1, av, sql ? "-:hvdm:p:f:i:" : "-:hvdm:p:", longs, NULL)) != -1) {
+        const struct run_flag *f = NULL;
+        switch (c) {
+        case 1: /* a non-option: the job object (rill run), nothing (rill sql) */
+            if (sql)
+                status = fail_usage("unexpected argument '%s' (a script goes after -f)", optarg);
+            else if (out->job_path)
+                status = fail_usage("unexpected argument '%s' (job arguments go after `--`)",
+                                    optarg);
             else
-                out->sql_init = argv[++i];
-            continue;
-        }
-        if (sql && a[0] != '-')
-            return fail_usage("unexpected argument '%s' (a script goes after -f)", a);
-        if (!strcmp(a, "--") && !sql) {
-            i++;
+                out->job_path = optarg;
+            break;
+        case 'h':
+            out->help = true;
+            free(av);
+            return 0;
+        case 'v':
+            out->verbose = true;
+            break;
+        case 'd':
+            out->detached = true;
+            break;
+        case 'm':
+            out->jobmanager = optarg;
+            break;
+        case 'f':
+            out->sql_file = optarg;
+            break;
+        case 'i':
+            out->sql_init = optarg;
+            break;
+        case REST_BIND:
+            out->rest_bind = optarg;
+            out->local_flag = "--rest-bind";
+            break;
+        case SECRET_FILE:
+            out->secret_file = optarg;
+            break;
+        case '?':
+        case ':': {
+            char msg[256];
+            rill__cli_getopt_problem(av, c, msg, sizeof msg);
+            status = fail_usage("%s", msg);
             break;
         }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            out->help = true;
-            return 0;
+        case 'p':
+            f = run_flag_of("--parallelism");
+            /* fall through */
+        default:
+            if (!f && c >= TABLE && c < TABLE + N_RUN_FLAGS)
+                f = &run_flags[c - TABLE];
+            RILL_ASSERT(f != NULL);
+            set_flag(out, f, f->no_value ? "true" : optarg);
         }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            out->verbose = true;
-            continue;
-        }
-        if (!strcmp(a, "-d") || !strcmp(a, "--detached")) {
-            out->detached = true;
-            continue;
-        }
-        if (!strcmp(a, "--rest-bind") || !strcmp(a, "--secret-file") || !strcmp(a, "-m") ||
-            !strcmp(a, "--jobmanager")) {
-            if (i + 1 >= argc)
-                return fail_usage("option %s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--rest-bind"))
-                out->rest_bind = v, out->local_flag = a;
-            else if (!strcmp(a, "--secret-file"))
-                out->secret_file = v;
-            else
-                out->jobmanager = v;
-            continue;
-        }
-        const struct run_flag *f = run_flag_of(a);
-        if (f) {
-            const char *v = "true";
-            if (!f->no_value) {
-                if (i + 1 >= argc)
-                    return fail_usage("option %s needs a value", a);
-                v = argv[++i];
-            }
-            if (f->local_only)
-                out->local_flag = a;
-            if (!strcmp(f->key, "parallelism")) {
-                out->parallelism = v;
-            } else {
-                int k = 0;
-                while (k < out->n_opts && strcmp(out->opts[k].key, f->key) != 0)
-                    k++;
-                if (k == out->n_opts)
-                    out->n_opts++;
-                out->opts[k].key = f->key; /* given twice: the last value counts */
-                out->opts[k].flag = a;
-                out->opts[k].value = v;
-            }
-            continue;
-        }
-        if (a[0] == '-')
-            return fail_usage("unknown option '%s'", a);
-        if (out->job_path)
-            return fail_usage("unexpected argument '%s' (job arguments go after `--`)", a);
-        out->job_path = a;
     }
+    int i = rill__cli_getopt_index();
+    free(av);
+    if (status)
+        return status;
+    if (sql && i < argc)
+        return fail_usage("unexpected argument '%s' (a script goes after -f)", argv[i]);
     out->first_arg = i;
     if (sql)
         return 0;

@@ -281,3 +281,124 @@ TEST(cli_remote_answers)
     c.which = RILL_REMOTE_LIST;
     CHECK_EQ(rill__cli_remote_answer(&c, &r), 1); /* no job list */
 }
+
+/* Every command's options by getopt_long: `--flag VALUE`, `--flag=VALUE`, short options with
+ * their value apart or attached, options after the job object, `--` ending them. */
+TEST(cli_run_args_getopt_forms)
+{
+    rill__run_args a;
+    char *eq[] = {"job.so", "--parallelism=2", "--batch-size=512", "--resume", "--", "-x", "y"};
+    CHECK_EQ(rill__cli_run_parse(7, eq, &a), 0);
+    CHECK_STR(a.job_path, "job.so");
+    CHECK_STR(a.parallelism, "2");
+    CHECK_EQ(a.n_opts, 2);
+    CHECK_STR(a.opts[0].key, "batch-size");
+    CHECK_STR(a.opts[0].value, "512");
+    CHECK_STR(a.opts[0].flag, "--batch-size");
+    CHECK_STR(a.opts[1].key, "resume");
+    CHECK_STR(a.opts[1].value, "true");
+    CHECK_EQ(a.first_arg, 5); /* the job's arguments: "-x", "y" */
+    char *apart[] = {"--parallelism", "3", "-vp4", "job.so", "--checkpoint-dir", "/ck"};
+    CHECK_EQ(rill__cli_run_parse(6, apart, &a), 0);
+    CHECK_STR(a.parallelism, "4"); /* the last one counts */
+    CHECK(a.verbose);
+    CHECK_STR(a.job_path, "job.so");
+    CHECK_STR(a.opts[0].key, "checkpoint.dir");
+    CHECK_EQ(a.first_arg, 6);
+    char *neg[] = {"job.so", "-p", "-3"}; /* a value may start with '-' */
+    CHECK_EQ(rill__cli_run_parse(3, neg, &a), 0);
+    CHECK_STR(a.parallelism, "-3");
+    char *remote[] = {"-m=h:1", "-d", "job.so", "--name=n"};
+    CHECK_EQ(rill__cli_run_parse(4, remote, &a), 0);
+    CHECK_STR(a.jobmanager, "=h:1"); /* a short option's value is what follows the letter */
+    char *remote2[] = {"--jobmanager=h:1", "-d", "job.so", "--name=n"};
+    CHECK_EQ(rill__cli_run_parse(4, remote2, &a), 0);
+    CHECK_STR(a.jobmanager, "h:1");
+    CHECK(a.detached);
+    CHECK_STR(a.opts[0].value, "n");
+    /* rill sql: -f and -i, apart or attached */
+    char *sql[] = {"-ffile.sql", "--init=i.sql", "--parallelism=2"};
+    CHECK_EQ(rill__cli_sql_parse(3, sql, &a), 0);
+    CHECK_STR(a.sql_file, "file.sql");
+    CHECK_STR(a.sql_init, "i.sql");
+    CHECK_STR(a.parallelism, "2");
+}
+
+TEST(cli_getopt_usage_errors_name_the_option)
+{
+    static const struct {
+        const char *args[4];
+        const char *says;
+    } cases[] = {
+        {{"job.so", "--bogus", NULL}, "unknown option '--bogus'"},
+        {{"job.so", "--bogus=3", NULL}, "unknown option '--bogus=3'"},
+        {{"job.so", "-x", NULL}, "unknown option '-x'"},
+        {{"job.so", "-vx", NULL}, "unknown option '-x'"},
+        {{"job.so", "--parallelism", NULL}, "option --parallelism needs a value"},
+        {{"job.so", "-p", NULL}, "option -p needs a value"},
+        {{"job.so", "--resume=1", NULL}, "option --resume takes no value"},
+        {{"job.so", "--checkpoint", "x", NULL}, "unknown option '--checkpoint'"}, /* ambiguous */
+        {{"job.so", "extra.so", NULL}, "unexpected argument 'extra.so'"},
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(cases); i++) {
+        int n = 0;
+        while (cases[i].args[n])
+            n++;
+        char *argv[4];
+        memcpy(argv, cases[i].args, sizeof argv);
+        fflush(stderr);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/err", rill_test_tmpdir());
+        FILE *saved = stderr, *f = fopen(path, "w+");
+        CHECK(f != NULL);
+        stderr = f;
+        rill__run_args a;
+        int status = rill__cli_run_parse(n, argv, &a);
+        stderr = saved;
+        char text[1024] = "";
+        rewind(f);
+        size_t got = fread(text, 1, sizeof text - 1, f);
+        text[got] = '\0';
+        fclose(f);
+        if (status != 2)
+            rill_test_fail(__FILE__, __LINE__, "case %zu: status %d", i, status);
+        CHECK_CONTAINS(text, cases[i].says);
+        CHECK_CONTAINS(text, "(see `rill run --help`)");
+    }
+}
+
+TEST(cli_cluster_and_remote_args_getopt_forms)
+{
+    rill__jm_args j;
+    char *jm[] = {"--port=0", "--rest-port", "9", "--cluster-id=c1", "--heartbeat-timeout=5000"};
+    CHECK_EQ(rill__cli_jobmanager_parse(5, jm, &j), 0);
+    CHECK_EQ(j.port, 0);
+    CHECK_EQ(j.rest_port, 9);
+    CHECK_STR(j.common.cluster_id, "c1");
+    CHECK_EQ(j.common.hb_timeout, 5000);
+    char *stray[] = {"--port=0", "--", "x"};
+    CHECK_EQ(rill__cli_jobmanager_parse(3, stray, &j), 2);
+    rill__tm_args t;
+    char *tm[] = {"--jobmanager=127.0.0.1:6123", "--slots=2"};
+    CHECK_EQ(rill__cli_taskmanager_parse(2, tm, &t), 0);
+    CHECK_EQ(t.slots, 2);
+    CHECK_EQ(t.jm_port, 6123);
+    rill__remote_cmd c;
+    char *stop[] = {"job-1", "--savepoint=/sp", "-d", "--jobmanager=h:9"};
+    CHECK_EQ(rill__cli_remote_parse("stop", 4, stop, &c), 0);
+    CHECK(c.go_on);
+    CHECK_STR(c.job, "job-1");
+    CHECK_STR(c.dir, "/sp");
+    CHECK(c.drain);
+    CHECK_EQ(c.port, 9);
+    char *sp[] = {"-mh:8", "job", "dir"};
+    CHECK_EQ(rill__cli_remote_parse("savepoint", 3, sp, &c), 0);
+    CHECK_STR(c.dir, "dir");
+    CHECK_EQ(c.port, 8);
+    char *no_drain[] = {"job", "--drain"}; /* stop's options only on stop */
+    CHECK_EQ(rill__cli_remote_parse("savepoint", 2, no_drain, &c), 2);
+    CHECK(!c.go_on);
+    char *dash[] = {"--", "-job-"}; /* a job named with a leading '-' after "--" */
+    CHECK_EQ(rill__cli_remote_parse("cancel", 2, dash, &c), 0);
+    CHECK_STR(c.job, "-job-");
+}
