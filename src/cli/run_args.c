@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "cli/client.h"
+#include "runtime/runtime.h"
 
 static const char *usage_cmd = "run"; /* the command whose --help the usage errors name */
 
@@ -23,62 +24,21 @@ RILL_PRINTF(1, 2) static int fail_usage(const char *fmt, ...)
     return 2;
 }
 
-/* rill run's flags that set a job option, as its key: the one mapping, used to set the env
- * locally and to send the options with `-m` (POST /jars/<id>/run). */
-static const struct run_flag {
-    const char *flag, *alias, *key;
-    bool no_value;   /* a switch: the value is "true" */
-    bool local_only; /* means nothing on a cluster: refused with -m */
-} run_flags[] = {
-    {"--parallelism", "-p", "parallelism", false, false},
-    {"--max-parallelism", NULL, "max-parallelism", false, false},
-    {"--batch-size", NULL, "batch-size", false, false},
-    {"--name", NULL, "name", false, false},
-    {"--bad-records", NULL, "bad-records", false, false},
-    {"--dead-letter-file", NULL, "dead-letter-file", false, false},
-    {"--checkpoint-dir", NULL, "checkpoint.dir", false, false},
-    {"--checkpoint-interval", NULL, "checkpoint.interval", false, false},
-    {"--checkpoint-mode", NULL, "checkpoint.mode", false, false},
-    {"--checkpoint-timeout", NULL, "checkpoint.timeout", false, false},
-    {"--checkpoint-min-pause", NULL, "checkpoint.min-pause", false, false},
-    {"--checkpoint-max-concurrent", NULL, "checkpoint.max-concurrent", false, false},
-    {"--checkpoint-tolerable-failures", NULL, "checkpoint.tolerable-failures", false, false},
-    {"--checkpoints-retained", NULL, "checkpoint.retain", false, false},
-    {"--restart-strategy", NULL, "restart-strategy", false, false},
-    {"--from-savepoint", NULL, "from-savepoint", false, false},
-    {"--rest-port", NULL, "rest-port", false, true},
-    {"--restart-attempts", NULL, "restart.attempts", false, false},
-    {"--restart-delay", NULL, "restart.delay", false, false},
-    {"--restart-max-delay", NULL, "restart.max-delay", false, false},
-    {"--restart-max-failures", NULL, "restart.failure-rate.max-failures", false, false},
-    {"--restart-failure-interval", NULL, "restart.failure-rate.interval", false, false},
-    {"--resume", NULL, "resume", true, false},
-    {"--allow-fresh-start", NULL, "allow-fresh-start", true, false},
-    {"--allow-non-restored-state", NULL, "allow-non-restored-state", true, false},
-    {"--state-backend", NULL, "state.backend", false, false},
-    {"--state-dir", NULL, "state.dir", false, false},
-    {"--state-memory", NULL, "state.memory", false, false},
-    {"--incremental-checkpoints", NULL, "state.backend.incremental", true, false},
-    {"--state-timers", NULL, "state.backend.rocksdb.timer-service.factory", false, false},
-};
-#define N_RUN_FLAGS ((int)RILL_ARRAY_LEN(run_flags))
-_Static_assert(RILL_ARRAY_LEN(run_flags) <= RILL_RUN_FLAGS_MAX, "rill__run_args.opts is too small");
-
-static const struct run_flag *run_flag_of(const char *a)
+/* rill run's flags that set a job option come from the option table (runtime/options.c): the
+ * one mapping, used to set the env locally and to send the options with `-m` (POST
+ * /jars/<id>/run). A SWITCH or BOOL option's flag takes no value: it sets "true". */
+static bool no_value(const rill__option *o)
 {
-    for (int k = 0; k < N_RUN_FLAGS; k++)
-        if (!strcmp(a, run_flags[k].flag) || (run_flags[k].alias && !strcmp(a, run_flags[k].alias)))
-            return &run_flags[k];
-    return NULL;
+    return o->type == RILL__OPT_SWITCH || o->type == RILL__OPT_BOOL;
 }
 
 static int parse(int argc, char **argv, rill__run_args *out, bool sql);
 
 /* Records flag f = v: "parallelism" apart (set first, and fixed), the others by key, each key
  * once (given twice, the last value counts). */
-static void set_flag(rill__run_args *out, const struct run_flag *f, const char *v)
+static void set_flag(rill__run_args *out, const rill__option *f, const char *v)
 {
-    if (f->local_only)
+    if (f->flags & RILL__OPT_LOCAL)
         out->local_flag = f->flag;
     if (!strcmp(f->key, "parallelism")) {
         out->parallelism = v;
@@ -115,9 +75,9 @@ int rill__cli_sql_parse(int argc, char **argv, rill__run_args *out)
 static int parse(int argc, char **argv, rill__run_args *out, bool sql)
 {
     memset(out, 0, sizeof *out);
-    /* getopt_long's values: short letters for the flags with one, TABLE + k for run_flags[k] */
+    /* getopt_long's values: short letters for the flags with one, TABLE + k for rill__options[k] */
     enum { REST_BIND = 256, SECRET_FILE, TABLE = 512 };
-    struct option longs[N_RUN_FLAGS + 10];
+    struct option longs[RILL_RUN_FLAGS_MAX + 10];
     int n = 0;
     longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
     longs[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
@@ -129,16 +89,20 @@ static int parse(int argc, char **argv, rill__run_args *out, bool sql)
         longs[n++] = (struct option){"file", required_argument, NULL, 'f'};
         longs[n++] = (struct option){"init", required_argument, NULL, 'i'};
     }
-    for (int k = 0; k < N_RUN_FLAGS; k++)
-        longs[n++] = (struct option){run_flags[k].flag + 2,
-                                     run_flags[k].no_value ? no_argument : required_argument, NULL,
-                                     TABLE + k};
+    for (size_t k = 0; k < rill__n_options; k++) {
+        const rill__option *o = &rill__options[k];
+        if (!o->flag)
+            continue;
+        RILL_ASSERT(n < RILL_RUN_FLAGS_MAX + 8 && !strncmp(o->flag, "--", 2));
+        longs[n++] = (struct option){o->flag + 2, no_value(o) ? no_argument : required_argument,
+                                     NULL, TABLE + (int)k};
+    }
     longs[n] = (struct option){0};
     char **av = rill__cli_getopt_begin(argc, argv);
     int c, status = 0;
     while (status == 0 &&
            (c = getopt_long(argc + 1, av, sql ? "-:hvdm:p:f:i:" : "-:hvdm:p:", longs, NULL)) != -1) {
-        const struct run_flag *f = NULL;
+        const rill__option *f = NULL;
         switch (c) {
         case 1: /* a non-option: the job object (rill run), nothing (rill sql) */
             if (sql)
@@ -183,13 +147,13 @@ static int parse(int argc, char **argv, rill__run_args *out, bool sql)
             break;
         }
         case 'p':
-            f = run_flag_of("--parallelism");
+            f = rill__option_find("parallelism");
             /* fall through */
         default:
-            if (!f && c >= TABLE && c < TABLE + N_RUN_FLAGS)
-                f = &run_flags[c - TABLE];
+            if (!f && c >= TABLE && c < TABLE + (int)rill__n_options)
+                f = &rill__options[c - TABLE];
             RILL_ASSERT(f != NULL);
-            set_flag(out, f, f->no_value ? "true" : optarg);
+            set_flag(out, f, no_value(f) ? "true" : optarg);
         }
     }
     int i = rill__cli_getopt_index();
