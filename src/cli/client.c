@@ -122,8 +122,8 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
     if (!c)
         rill__panic(__FILE__, __LINE__, "cannot start a libcurl handle");
     bool v6 = strchr(host, ':') != NULL;
-    char *url = rill__xasprintf("http://%s%s%s:%d%s", v6 ? "[" : "", host, v6 ? "]" : "", port,
-                                path);
+    char *url =
+        rill__xasprintf("http://%s%s%s:%d%s", v6 ? "[" : "", host, v6 ? "]" : "", port, path);
     char *line = NULL, errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     http_sink sink = {0};
@@ -135,7 +135,8 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
         ok = ok && add_header(&headers, line);
         free(line);
     }
-    line = body ? rill__xasprintf("Content-Type: %s", content_type) : rill__xstrdup("Content-Type:");
+    line =
+        body ? rill__xasprintf("Content-Type: %s", content_type) : rill__xstrdup("Content-Type:");
     ok = ok && add_header(&headers, line);
     free(line);
     if (!ok)
@@ -717,8 +718,8 @@ int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_
         longs[3] = (struct option){0};
     char **av = rill__cli_getopt_begin(argc, argv);
     int c, status = 0;
-    while (status == 0 && (c = getopt_long(argc + 1, av, stop ? "-:hm:s:d" : "-:hm:", longs,
-                                           NULL)) != -1) {
+    while (status == 0 &&
+           (c = getopt_long(argc + 1, av, stop ? "-:hm:s:d" : "-:hm:", longs, NULL)) != -1) {
         switch (c) {
         case 'h':
             fputs(usage_remote, stdout);
@@ -948,13 +949,15 @@ static char *run_body_json(const rill__remote_run *rr)
     jset(doc, "options", opts);
     for (size_t i = 0; i < rr->n_args; i++) {
         if (!(v = jstr_or_null(rr->args[i]))) {
-            fprintf(stderr, "rill: job argument %zu is not UTF-8 text (the REST API carries "
-                            "JSON)\n", i + 1);
+            fprintf(stderr,
+                    "rill: job argument %zu is not UTF-8 text (the REST API carries "
+                    "JSON)\n",
+                    i + 1);
             goto bad;
         }
         json_array_append_new(args, v);
     }
-    for (size_t i = 0; i < rr->n_opts; i++) { /* a later value replaces an earlier one */
+    for (size_t i = 0; i < rr->n_opts; i++) {         /* a later value replaces an earlier one */
         if (!(v = jstr_or_null(rr->opt_values[i]))) { /* the keys are rill run's, ASCII */
             fprintf(stderr, "rill: option %s's value is not UTF-8 text\n", rr->opt_keys[i]);
             goto bad;

@@ -1,6 +1,6 @@
 /* cluster_args.c - cli layer: the arguments of `rill jobmanager` and `rill taskmanager`, parsed
- * by getopt_long and checked without acting on them (cluster_cmd.c starts the servers; the fuzz target
- * tests/fuzz/fuzz_cluster_args.c feeds them anything). */
+ * by getopt_long and checked without acting on them (cluster_cmd.c starts the servers; the fuzz
+ * target tests/fuzz/fuzz_cluster_args.c feeds them anything). */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,12 +138,13 @@ static int next_opt(const char *cmd, const char *usage, rill__cluster_args *o,
         o->cluster_id = optarg;
         return OPT_NEXT;
     case COMMON + 3:
-        return int_opt(cmd, "--heartbeat-interval", optarg, 1, 3600000, &o->hb_interval)
-                   ? 2
-                   : OPT_NEXT;
+        if (int_opt(cmd, "--heartbeat-interval", optarg, 1, 3600000, &o->hb_interval))
+            return 2;
+        return OPT_NEXT;
     case COMMON + 4:
-        return int_opt(cmd, "--heartbeat-timeout", optarg, 2, 3600000, &o->hb_timeout) ? 2
-                                                                                         : OPT_NEXT;
+        if (int_opt(cmd, "--heartbeat-timeout", optarg, 2, 3600000, &o->hb_timeout))
+            return 2;
+        return OPT_NEXT;
     default:
         *v = optarg;
         return OPT_OWN + (c - OWN);
@@ -152,9 +153,8 @@ static int next_opt(const char *cmd, const char *usage, rill__cluster_args *o,
 
 /* The loop over a command's options: calls own_fn for each own option (its index in own and
  * value; 0 or 2). 0, OPT_HELP or 2. */
-static int scan(const char *cmd, const char *usage, rill__cluster_args *o,
-                const char *const *own, int argc, char **argv,
-                int (*own_fn)(void *arg, int k, const char *v), void *arg)
+static int scan(const char *cmd, const char *usage, rill__cluster_args *o, const char *const *own,
+                int argc, char **argv, int (*own_fn)(void *arg, int k, const char *v), void *arg)
 {
     char **av = rill__cli_getopt_begin(argc, argv);
     int status;

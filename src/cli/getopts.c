@@ -29,8 +29,8 @@ void rill__cli_getopt_problem(char **av, int c, char *buf, size_t size)
 {
     /* a long option has moved optind past its element; a short one is named by optopt */
     const char *elem = optind >= 1 ? av[optind - 1] : NULL;
-    bool is_long = elem && !strncmp(elem, "--", 2) && (optopt == 0 || optopt > 255 ||
-                                                       strlen(elem) > 2);
+    bool is_long =
+        elem && !strncmp(elem, "--", 2) && (optopt == 0 || optopt > 255 || strlen(elem) > 2);
     if (!is_long && optopt > 0 && optopt < 256) {
         if (c == ':')
             snprintf(buf, size, "option -%c needs a value", optopt);

@@ -100,16 +100,16 @@ static int parse(int argc, char **argv, rill__run_args *out, bool sql)
     longs[n] = (struct option){0};
     char **av = rill__cli_getopt_begin(argc, argv);
     int c, status = 0;
-    while (status == 0 &&
-           (c = getopt_long(argc + 1, av, sql ? "-:hvdm:p:f:i:" : "-:hvdm:p:", longs, NULL)) != -1) {
+    while (status == 0 && (c = getopt_long(argc + 1, av, sql ? "-:hvdm:p:f:i:" : "-:hvdm:p:", longs,
+                                           NULL)) != -1) {
         const rill__option *f = NULL;
         switch (c) {
         case 1: /* a non-option: the job object (rill run), nothing (rill sql) */
             if (sql)
                 status = fail_usage("unexpected argument '%s' (a script goes after -f)", optarg);
             else if (out->job_path)
-                status = fail_usage("unexpected argument '%s' (job arguments go after `--`)",
-                                    optarg);
+                status =
+                    fail_usage("unexpected argument '%s' (job arguments go after `--`)", optarg);
             else
                 out->job_path = optarg;
             break;

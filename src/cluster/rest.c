@@ -132,7 +132,7 @@ static json_t *load_object(const char *body, size_t len, char *msg, size_t msg_s
     json_t *doc = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
     if (!doc) {
         size_t ws = 0;
-        while (ws < len && strchr(" \t\r\n", body[ws]) && body[ws])
+        while (ws < len && body[ws] && strchr(" \t\r\n", body[ws]))
             ws++;
         if (ws == len)
             snprintf(msg, msg_size, "the request body must be a JSON object");
@@ -292,8 +292,7 @@ static int run_opts_of(const json_t *v, rill__rest_run_body *rb, char *msg, size
         char *text = opt_value_text(ov);
         if (!text) {
             snprintf(msg, msg_size,
-                     "option '%s': the value must be a string, a number, true or false",
-                     shown_key);
+                     "option '%s': the value must be a string, a number, true or false", shown_key);
             return -1;
         }
         if (strlen(text) > RILL_OPT_VALUE_MAX) {
@@ -443,9 +442,9 @@ static enum MHD_Result send_error(rest_conn *conn, unsigned status, const char *
 /* 401 (RFC 6750): no token, or not the right one. The JSON says which, never the token. */
 static enum MHD_Result send_unauthorized(rest_conn *conn, bool had_token)
 {
-    json_t *doc =
-        errors_json(had_token ? "invalid bearer token for this JobManager's secret"
-                              : "this JobManager needs a bearer token (rill ... --secret-file FILE)");
+    json_t *doc = errors_json(
+        had_token ? "invalid bearer token for this JobManager's secret"
+                  : "this JobManager needs a bearer token (rill ... --secret-file FILE)");
     return send_json_hdr(conn, MHD_HTTP_UNAUTHORIZED, doc, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                          had_token ? "Bearer realm=\"rill\", error=\"invalid_token\""
                                    : "Bearer realm=\"rill\"");

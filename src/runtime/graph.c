@@ -2,7 +2,6 @@
  * nodes, state descriptors, counters, side output tags). Errors are sticky in the env. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "runtime.h"
 #include "connectors/nexmark_gen.h"

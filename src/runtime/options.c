@@ -135,8 +135,8 @@ static int choice_of(const rill__option *o, const char *value)
     int k = 0;
     for (const char *c = o->choices; *c; k++) {
         size_t len = strcspn(c, "|");
-        if (len == n && ((o->flags & RILL__OPT_NOCASE) ? !strncasecmp(c, value, n)
-                                                      : !strncmp(c, value, n)))
+        if (len == n &&
+            ((o->flags & RILL__OPT_NOCASE) ? !strncasecmp(c, value, n) : !strncmp(c, value, n)))
             return k;
         c += len + (c[len] == '|');
     }
@@ -153,8 +153,8 @@ static void choices_text(const rill__option *o, char *buf, size_t size)
     for (size_t k = 0; k < n; k++) {
         size_t len = strcspn(c, "|");
         const char *sep = k == 0 ? "" : k + 1 == n ? " or " : ", ";
-        int w = snprintf(buf + used, size - used, n == 2 ? "%s\"%.*s\"" : "%s%.*s", sep,
-                         (int)len, c);
+        int w =
+            snprintf(buf + used, size - used, n == 2 ? "%s\"%.*s\"" : "%s%.*s", sep, (int)len, c);
         if (w < 0 || (size_t)w >= size - used)
             return;
         used += (size_t)w;

@@ -139,8 +139,8 @@ static int exchange(const char *reply, const char *method, const char *body, ril
     canned c;
     canned_start(&c, reply, strlen(reply));
     why[0] = '\0';
-    int rc = rill__http_request("127.0.0.1", c.port, method, "/jobs/a%2Fb", body, "Bearer t",
-                                2000, 5000, r, why, why_size, malformed);
+    int rc = rill__http_request("127.0.0.1", c.port, method, "/jobs/a%2Fb", body, "Bearer t", 2000,
+                                5000, r, why, why_size, malformed);
     canned_stop(&c);
     if (request)
         snprintf(request, request_size, "%s", c.request);
@@ -248,8 +248,9 @@ TEST(cli_http_client_against_the_rest_api)
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.body, "{\"jobs\":[]}");
     free(r.body);
-    CHECK_EQ(rill__http_request("127.0.0.1", port, "POST", "/jobs/x/savepoints", "{\"a\":1,\"a\":2}",
-                                NULL, 2000, 5000, &r, why, sizeof why, &malformed),
+    CHECK_EQ(rill__http_request("127.0.0.1", port, "POST", "/jobs/x/savepoints",
+                                "{\"a\":1,\"a\":2}", NULL, 2000, 5000, &r, why, sizeof why,
+                                &malformed),
              0);
     CHECK_EQ(r.status, 400);
     CHECK_CONTAINS(r.body, "{\"errors\":[\"malformed JSON: duplicate object key");

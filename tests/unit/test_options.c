@@ -8,9 +8,9 @@
 #include "runtime/runtime.h"
 #include "test.h"
 
-#define DOCS         RILL_TEST_DATA "/../../docs/options.md"
-#define TABLE_BEGIN  "<!-- the table below is generated from src/runtime/options.c -->\n"
-#define TABLE_END    "<!-- end of the generated table -->\n"
+#define DOCS        RILL_TEST_DATA "/../../docs/options.md"
+#define TABLE_BEGIN "<!-- the table below is generated from src/runtime/options.c -->\n"
+#define TABLE_END   "<!-- end of the generated table -->\n"
 
 static const char *type_name(const rill__option *o)
 {
@@ -50,8 +50,8 @@ static void docs_table(rill__buf *b)
             for (const char *c = o->choices; *c;) {
                 size_t n = strcspn(c, "|");
                 size_t used = strlen(values);
-                snprintf(values + used, sizeof values - used, "%s`%.*s`", used ? ", " : "",
-                         (int)n, c);
+                snprintf(values + used, sizeof values - used, "%s`%.*s`", used ? ", " : "", (int)n,
+                         c);
                 c += n + (c[n] == '|');
             }
         else if (o->type == RILL__OPT_BOOL || o->type == RILL__OPT_SWITCH)
@@ -93,8 +93,8 @@ TEST(options_docs_list_every_option)
         rill__buf out = {0};
         rill__buf_append(&out, text, (size_t)(begin - text));
         rill__buf_append(&out, want.data, want.len);
-        rill__buf_append(&out, end + strlen(TABLE_END), len - (size_t)(end - text) -
-                                                            strlen(TABLE_END));
+        rill__buf_append(&out, end + strlen(TABLE_END),
+                         len - (size_t)(end - text) - strlen(TABLE_END));
         FILE *f = fopen(DOCS, "w");
         CHECK(f != NULL);
         CHECK_EQ(fwrite(out.data, 1, out.len, f), out.len);
@@ -138,9 +138,9 @@ TEST(options_table_drives_env_and_flags)
         char *argv_eq[] = {"job.so", eq};
         rill__run_args a;
         CHECK_EQ(rill__cli_run_parse(switch_ ? 2 : 3, argv, &a), 0);
-        const char *got = !strcmp(o->key, "parallelism") ? a.parallelism
+        const char *got = !strcmp(o->key, "parallelism")                    ? a.parallelism
                           : a.n_opts == 1 && !strcmp(a.opts[0].key, o->key) ? a.opts[0].value
-                                                                             : NULL;
+                                                                            : NULL;
         CHECK_STR(got, switch_ ? "true" : "v1");
         if (!switch_) {
             CHECK_EQ(rill__cli_run_parse(2, argv_eq, &a), 0);
