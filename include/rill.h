@@ -392,22 +392,18 @@ RILL_API rill_env *rill_env_new(void);
 RILL_API void rill_env_free(rill_env *env);
 
 /*
- * Sets a job option by name. Known keys:
- *   "name"              job name (default: the job object's file name, or "job")
- *   "parallelism"       default operator parallelism, 1..32768 (default 1); keyed operators
- *                       must not exceed max-parallelism (checked by rill_env_execute)
- *   "max-parallelism"   number of key groups, 1..32768 (default 128)
- *   "batch-size"        rows per batch, 1..65536 (default 1024)
- *   "channel-capacity"  batches buffered per local channel, 2..65536, power of two (16)
- *   "bad-records"       "fail" (default) or "skip": what a source does with a malformed record
- *   "dead-letter-file"  with "skip": where skipped records are appended with their position
+ * Sets a job option by name: "name", "parallelism" (1..32768, default 1; keyed operators must
+ * not exceed max-parallelism), "max-parallelism" (key groups, default 128), "batch-size",
+ * "checkpoint.interval", "state.backend" and the others in docs/options.md, which lists every
+ * key with its type, default, range and `rill run` flag (generated from the one option table).
  * Returns 0, or RILL_ECONFIG for an unknown key or bad value (message: rill_errmsg; the error
  * is also kept, so rill_env_execute fails with it). Options
  * given to `rill run` (--parallelism) are set before rill_job runs and win over the job's
  * own calls only for "parallelism" when given on the command line.
  */
 RILL_API int rill_env_set(rill_env *env, const char *key, const char *value);
-/* Current value of an option as text (borrowed until the next rill_env_set), or NULL. */
+/* Current value of an option as text (borrowed until the next rill_env_set), or NULL for an
+ * unknown key or an unset one (a path not given, "restart-strategy" left to its default). */
 RILL_API const char *rill_env_get(const rill_env *env, const char *key);
 
 /*

@@ -1,17 +1,18 @@
 /*
  * client.c - cli layer: `rill list|savepoint|stop|cancel|checkpoints`, which ask a running
- * JobManager through its REST API, over a minimal HTTP/1.1 client (one request per connection)
- * and a small JSON reader for the answers.
+ * JobManager through its REST API, and `rill run -m`, which submits a job to it: HTTP by
+ * libcurl (one request per connection), JSON read and written by jansson.
  */
+#include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
+#include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,208 +27,42 @@
 #define SAVEPOINT_MS 660000 /* the server gives a savepoint 600 s */
 #define MAX_RESPONSE (16 * 1024 * 1024)
 
-/* ---- HTTP client ------------------------------------------------------------------------ */
+/* ---- HTTP client (libcurl) -------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        rill__panic(__FILE__, __LINE__, "cannot initialise libcurl");
 }
 
-/* Waits for events on fd until deadline: 0 ready, -1 with errno (ETIMEDOUT). */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* The answer's body as it arrives, up to MAX_RESPONSE bytes. */
+typedef struct http_sink {
+    rill__buf body;
+    bool too_large;
+} http_sink;
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-    for (;;) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)RILL_MIN(left, 1000000));
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -1;
+    http_sink *s = arg;
+    size_t len = size * n;
+    if (s->body.len + len > MAX_RESPONSE) {
+        s->too_large = true;
+        return 0; /* curl stops: CURLE_WRITE_ERROR */
     }
+    rill__buf_append(&s->body, data, len);
+    return len;
 }
 
-/* A connected socket to host:port, or -1 with errno (or *gai_rc for a name that does not
- * resolve). */
-static int dial(const char *host, int port, int connect_ms, int *gai_rc)
+/* Adds one header line to *list; false when curl cannot (out of memory). */
+static bool add_header(struct curl_slist **list, const char *line)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
-    char serv[16];
-    snprintf(serv, sizeof serv, "%d", port);
-    *gai_rc = getaddrinfo(host, serv, &hints, &res);
-    if (*gai_rc)
-        return -1;
-    int fd = -1, saved = ECONNREFUSED;
-    int64_t deadline = mono_ms() + connect_ms;
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (rc != 0 && errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 0) {
-            int e = 0;
-            socklen_t len = sizeof e;
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
-            rc = e ? -1 : 0;
-            errno = e;
-        }
-        if (rc == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        errno = saved;
-    return fd;
-}
-
-/* A hexadecimal digit's value, or -1. */
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Decodes a chunked body in place: each chunk a hexadecimal size, extensions after ';' (ignored),
- * CRLF, the data and CRLF; size 0 ends it (trailers ignored). Its new length, or -1 when
- * malformed. */
-static long dechunk(char *p, size_t n)
-{
-    size_t in = 0, out = 0;
-    for (;;) {
-        size_t size = 0, digits = 0;
-        for (int d; in < n && (d = hex_digit(p[in])) >= 0; in++) {
-            if (++digits > 15) /* beyond any size we could hold */
-                return -1;
-            size = size << 4 | (size_t)d;
-        }
-        char *eol = in < n ? memchr(p + in, '\n', n - in) : NULL;
-        if (digits == 0 || !eol || (p[in] != ';' && p + in + 1 != eol) ||
-            (p[in] != ';' && p[in] != '\r'))
-            return -1;
-        in = (size_t)(eol - p) + 1;
-        if (size == 0)
-            return (long)out;
-        if (size > n - in || n - in - size < 2 || p[in + size] != '\r' || p[in + size + 1] != '\n')
-            return -1;
-        memmove(p + out, p + in, size);
-        out += size;
-        in += size + 2;
-    }
-}
-
-/* Case-insensitive: does header line h (ending at end) have name `name`? Its value, or NULL. */
-static const char *header_value(const char *h, const char *end, const char *name)
-{
-    size_t n = strlen(name);
-    if ((size_t)(end - h) <= n || strncasecmp(h, name, n) != 0 || h[n] != ':')
-        return NULL;
-    h += n + 1;
-    while (h < end && (*h == ' ' || *h == '\t'))
-        h++;
-    return h;
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* The three digits of "HTTP/1.x SSS reason" (the reason may be empty), or -1. */
-static int status_code(const char *p, const char *line_end)
-{
-    if (line_end - p < 12 || strncmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) || p[8] != ' ')
-        return -1;
-    int status = 0;
-    for (int i = 9; i < 12; i++) {
-        if (!is_digit(p[i]))
-            return -1;
-        status = status * 10 + (p[i] - '0');
-    }
-    return p + 12 == line_end || p[12] == ' ' ? status : -1;
-}
-
-/* A Content-Length value (v up to eol): its digits, then nothing but spaces; -1 otherwise. */
-static long content_length_of(const char *v, const char *eol)
-{
-    long n = 0;
-    const char *d = v;
-    for (; d < eol && is_digit(*d); d++) {
-        if (n > (LONG_MAX - 9) / 10)
-            return -1;
-        n = n * 10 + (*d - '0');
-    }
-    while (d < eol && (*d == ' ' || *d == '\t'))
-        d++;
-    return d == v || d != eol ? -1 : n;
-}
-
-int rill__http_parse_response(char *data, size_t len, rill__http_resp *out, char *why,
-                              size_t why_size)
-{
-    memset(out, 0, sizeof *out);
-    const char *p = data, *end = p + len;
-    const char *hdr_end = strstr(p, "\r\n\r\n");
-    if (!hdr_end) {
-        snprintf(why, why_size, "malformed HTTP response: no end of its headers");
-        return -1;
-    }
-    const char *line_end = strstr(p, "\r\n");
-    int status = status_code(p, line_end);
-    if (status < 100 || status > 599) {
-        snprintf(why, why_size, "malformed HTTP status line '%.*s'",
-                 (int)RILL_MIN(line_end - p, 40), p);
-        return -1;
-    }
-    long content_length = -1;
-    bool chunked = false;
-    for (const char *h = line_end + 2; h < hdr_end;) {
-        const char *eol = strstr(h, "\r\n");
-        const char *v;
-        if ((v = header_value(h, eol, "Content-Length"))) {
-            long n = content_length_of(v, eol);
-            if (n < 0 || (content_length >= 0 && n != content_length)) {
-                snprintf(why, why_size, "malformed Content-Length '%.*s'",
-                         (int)RILL_MIN(eol - v, 40), v);
-                return -1;
-            }
-            content_length = n;
-        } else if ((v = header_value(h, eol, "Transfer-Encoding"))) {
-            chunked = !strncasecmp(v, "chunked", 7);
-        }
-        h = eol + 2;
-    }
-    size_t body_off = (size_t)(hdr_end + 4 - p), body_len = (size_t)(end - (hdr_end + 4));
-    if (chunked) {
-        long n = dechunk(data + body_off, body_len);
-        if (n < 0) {
-            snprintf(why, why_size, "malformed chunked response");
-            return -1;
-        }
-        body_len = (size_t)n;
-    } else if (content_length >= 0) {
-        if ((size_t)content_length > body_len) {
-            snprintf(why, why_size, "the response was cut short");
-            return -1;
-        }
-        body_len = (size_t)content_length;
-    }
-    out->status = status;
-    out->body = rill__xstrndup(data + body_off, body_len);
-    out->body_len = body_len;
-    return 0;
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return false;
+    *list = l;
+    return true;
 }
 
 int rill__http_request(const char *host, int port, const char *method, const char *path,
@@ -239,6 +74,37 @@ int rill__http_request(const char *host, int port, const char *method, const cha
                                    why_size, malformed);
 }
 
+/* What goes into the request line and headers: no CR/LF (no injected header), no space in the
+ * host, path and method. NULL when fine, else which part is not. */
+static const char *request_problem(const char *host, const char *path, const char *method,
+                                   const char *content_type, const void *body, const char *auth)
+{
+    const char *const parts[] = {host, path, method};
+    static const char *const names[] = {
+        "refusing to send a host with a space or control character",
+        "refusing to send a path with a space or control character",
+        "refusing to send a method with a space or control character",
+    };
+    for (size_t i = 0; i < RILL_ARRAY_LEN(parts); i++)
+        if (!rill__http_header_value_ok(parts[i]) || strpbrk(parts[i], " \t"))
+            return names[i];
+    if (method[0] == '\0')
+        return names[2];
+    if (auth && !rill__http_header_value_ok(auth))
+        return "refusing to send an Authorization value with a control character";
+    if (body && (!content_type || !rill__http_header_value_ok(content_type)))
+        return "refusing to send a Content-Type with a control character";
+    return NULL;
+}
+
+/* curl's errors that mean the server answered, but not with HTTP we can read. */
+static bool curl_malformed(CURLcode rc)
+{
+    return rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_BAD_CONTENT_ENCODING ||
+           rc == CURLE_PARTIAL_FILE || rc == CURLE_HTTP2 || rc == CURLE_RECV_ERROR ||
+           rc == CURLE_GOT_NOTHING;
+}
+
 int rill__http_request_body(const char *host, int port, const char *method, const char *path,
                             const char *content_type, const void *body, size_t req_body_len,
                             const char *auth, int connect_ms, int total_ms, rill__http_resp *out,
@@ -246,329 +112,141 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
 {
     memset(out, 0, sizeof *out);
     *malformed = 0;
-    /* what goes into the request line and headers: no CR/LF (no injected header), no space */
-    const char *const parts[] = {host, path, method};
-    for (size_t i = 0; i < RILL_ARRAY_LEN(parts); i++)
-        if (!rill__http_header_value_ok(parts[i]) || strpbrk(parts[i], " \t")) {
-            snprintf(why, why_size, "refusing to send a %s with a space or control character",
-                     i == 0   ? "host"
-                     : i == 1 ? "path"
-                              : "method");
-            return -1;
-        }
-    if (auth && !rill__http_header_value_ok(auth)) {
-        snprintf(why, why_size, "refusing to send an Authorization value with a control character");
+    const char *problem = request_problem(host, path, method, content_type, body, auth);
+    if (problem) {
+        snprintf(why, why_size, "%s", problem);
         return -1;
     }
-    if (body && (!content_type || !rill__http_header_value_ok(content_type))) {
-        snprintf(why, why_size, "refusing to send a Content-Type with a control character");
-        return -1;
-    }
-    int gai_rc = 0;
-    int fd = dial(host, port, connect_ms, &gai_rc);
-    if (fd < 0) {
-        snprintf(why, why_size, "%s", gai_rc ? gai_strerror(gai_rc) : strerror(errno));
-        return -1;
-    }
-    int64_t deadline = mono_ms() + total_ms;
-    rill__buf req = {0}, resp = {0};
-    int rc = -1;
+    pthread_once(&curl_once, curl_init);
+    CURL *c = curl_easy_init();
+    if (!c)
+        rill__panic(__FILE__, __LINE__, "cannot start a libcurl handle");
     bool v6 = strchr(host, ':') != NULL;
-    rill__buf_printf(&req,
-                     "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: rill/%s\r\n"
-                     "Accept: application/json\r\nConnection: close\r\n",
-                     method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, RILL_VERSION_STRING);
-    if (auth)
-        rill__buf_printf(&req, "Authorization: %s\r\n", auth);
-    if (body)
-        rill__buf_printf(&req, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type,
-                         req_body_len);
-    else if (strcmp(method, "GET") != 0)
-        rill__buf_printf(&req, "Content-Length: 0\r\n");
-    rill__buf_append(&req, "\r\n", 2);
-    if (body)
-        rill__buf_append(&req, body, req_body_len);
-
-    for (size_t off = 0; off < req.len;) {
-        if (wait_fd(fd, POLLOUT, deadline) != 0)
-            goto io_error;
-        ssize_t w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
-        if (w < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (w < 0)
-            goto io_error;
-        off += (size_t)w;
+    char *url =
+        rill__xasprintf("http://%s%s%s:%d%s", v6 ? "[" : "", host, v6 ? "]" : "", port, path);
+    char *line = NULL, errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *headers = NULL;
+    http_sink sink = {0};
+    int rc = -1;
+    bool ok = add_header(&headers, "Accept: application/json") &&
+              add_header(&headers, "Expect:"); /* no 100-continue round trip */
+    if (auth) {
+        line = rill__xasprintf("Authorization: %s", auth);
+        ok = ok && add_header(&headers, line);
+        free(line);
     }
-    for (;;) {
-        if (wait_fd(fd, POLLIN, deadline) != 0)
-            goto io_error;
-        rill__buf_reserve(&resp, 16384);
-        ssize_t r = recv(fd, resp.data + resp.len, resp.cap - resp.len, 0);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r < 0)
-            goto io_error;
-        if (r == 0)
-            break;
-        resp.len += (size_t)r;
-        if (resp.len > MAX_RESPONSE) {
+    line =
+        body ? rill__xasprintf("Content-Type: %s", content_type) : rill__xstrdup("Content-Type:");
+    ok = ok && add_header(&headers, line);
+    free(line);
+    if (!ok)
+        rill__panic(__FILE__, __LINE__, "out of memory");
+    char agent[64];
+    snprintf(agent, sizeof agent, "rill/%s", RILL_VERSION_STRING);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http"); /* a JobManager speaks plain HTTP */
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");          /* straight to it, whatever the env says */
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);        /* the path as escaped by path_segment */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)connect_ms + total_ms);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, agent);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    if (body || strcmp(method, "GET") != 0) { /* a body, or Content-Length: 0 */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? req_body_len : 0));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    if (strcmp(method, "POST") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+
+    CURLcode crc = curl_easy_perform(c);
+    if (crc != CURLE_OK) {
+        if (sink.too_large)
             snprintf(why, why_size, "response larger than %d bytes", MAX_RESPONSE);
-            *malformed = 1;
-            goto out;
-        }
+        else
+            snprintf(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(crc));
+        *malformed = sink.too_large || curl_malformed(crc);
+        goto out;
     }
-
-    rill__buf_cstr(&resp);
-    if (rill__http_parse_response(resp.data, resp.len, out, why, why_size) != 0) {
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 100 || status > 599) {
+        snprintf(why, why_size, "malformed HTTP status %ld", status);
         *malformed = 1;
         goto out;
     }
+    out->status = (int)status;
+    out->body_len = sink.body.len;
+    out->body = sink.body.len ? rill__xstrndup(sink.body.data, sink.body.len) : rill__xstrdup("");
     rc = 0;
-    goto out;
-io_error:
-    snprintf(why, why_size, "%s", strerror(errno));
 out:
-    close(fd);
-    rill__buf_free(&req);
-    rill__buf_free(&resp);
+    rill__buf_free(&sink.body);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    free(url);
     return rc;
 }
 
 /* ---- JSON reader (the answers of the REST API) ------------------------------------------ */
 
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
-
-typedef struct jv {
-    jtype type;
-    char *s;          /* J_STR: the text; J_NUM: the number as written; J_BOOL: "true"/"false" */
-    struct jv *items; /* J_ARR, J_OBJ */
-    char **keys;      /* J_OBJ */
-    size_t n;
-} jv;
-
-static void jv_free(jv *v)
+/* A scalar member as text ("-" when missing or not a scalar; a string as it is, a number in
+ * its digits, true, false, null). Borrowed from o, or from one of 8 buffers used in turn (the
+ * command is one thread; a table row copies its cells at once). */
+static const char *jv_text(const json_t *o, const char *key)
 {
-    for (size_t i = 0; i < v->n; i++) {
-        jv_free(&v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->s);
-    memset(v, 0, sizeof *v);
-}
-
-typedef struct jp {
-    const char *p;
-    int depth;
-} jp;
-
-static void jp_ws(jp *in)
-{
-    while (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r')
-        in->p++;
-}
-
-static int jp_hex4(const char *p, unsigned *cp)
-{
-    *cp = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = hex_digit(p[i]);
-        if (d < 0)
-            return -1;
-        *cp = *cp << 4 | (unsigned)d;
-    }
-    return 0;
-}
-
-static char *jp_str(jp *in)
-{
-    if (*in->p != '"')
-        return NULL;
-    in->p++;
-    rill__buf b = {0};
-    for (;;) {
-        unsigned char c = (unsigned char)*in->p++;
-        if (c == '"')
-            break;
-        if (c == 0)
-            goto bad;
-        if (c != '\\') {
-            rill__buf_putc(&b, (char)c);
-            continue;
-        }
-        char e = *in->p++;
-        unsigned cp;
-        switch (e) {
-        case 'n':
-            rill__buf_putc(&b, '\n');
-            break;
-        case 't':
-            rill__buf_putc(&b, '\t');
-            break;
-        case 'r':
-            rill__buf_putc(&b, '\r');
-            break;
-        case 'b':
-            rill__buf_putc(&b, '\b');
-            break;
-        case 'f':
-            rill__buf_putc(&b, '\f');
-            break;
-        case '"':
-        case '\\':
-        case '/':
-            rill__buf_putc(&b, e);
-            break;
-        case 'u':
-            if (jp_hex4(in->p, &cp) != 0)
-                goto bad;
-            in->p += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff && in->p[0] == '\\' && in->p[1] == 'u') {
-                unsigned lo;
-                if (jp_hex4(in->p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    in->p += 6;
-                }
-            }
-            if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
-                cp = '?'; /* shown, not kept: a terminal gets no NUL or lone surrogate */
-            if (cp < 0x80) {
-                rill__buf_putc(&b, (char)cp);
-            } else if (cp < 0x800) {
-                rill__buf_putc(&b, (char)(0xc0 | cp >> 6));
-                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
-            } else if (cp < 0x10000) {
-                rill__buf_putc(&b, (char)(0xe0 | cp >> 12));
-                rill__buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3f)));
-                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
-            } else {
-                rill__buf_putc(&b, (char)(0xf0 | cp >> 18));
-                rill__buf_putc(&b, (char)(0x80 | (cp >> 12 & 0x3f)));
-                rill__buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3f)));
-                rill__buf_putc(&b, (char)(0x80 | (cp & 0x3f)));
-            }
-            break;
-        default:
-            goto bad;
-        }
-    }
-    rill__buf_cstr(&b);
-    if (!b.data)
-        return rill__xstrdup("");
-    return b.data;
-bad:
-    rill__buf_free(&b);
-    return NULL;
-}
-
-static int jp_value(jp *in, jv *v)
-{
-    memset(v, 0, sizeof *v);
-    jp_ws(in);
-    char c = *in->p;
-    if (c == '"') {
-        v->type = J_STR;
-        return (v->s = jp_str(in)) ? 0 : -1;
-    }
-    if (c == '{' || c == '[') {
-        if (++in->depth > 32)
-            return -1;
-        bool obj = c == '{';
-        v->type = obj ? J_OBJ : J_ARR;
-        in->p++;
-        jp_ws(in);
-        if (*in->p == (obj ? '}' : ']')) {
-            in->p++;
-            in->depth--;
-            return 0;
-        }
-        size_t cap = 0;
-        for (;;) {
-            rill__grow((void **)&v->items, &cap, v->n + 1, sizeof *v->items);
-            if (obj) {
-                v->keys = rill__xrealloc(v->keys, cap * sizeof *v->keys);
-                jp_ws(in);
-                char *k = jp_str(in);
-                if (!k)
-                    return -1;
-                jp_ws(in);
-                if (*in->p++ != ':') {
-                    free(k);
-                    return -1;
-                }
-                v->keys[v->n] = k;
-            }
-            if (jp_value(in, &v->items[v->n]) != 0) {
-                v->n++; /* freed with the rest */
-                return -1;
-            }
-            v->n++;
-            jp_ws(in);
-            if (*in->p == ',') {
-                in->p++;
-                continue;
-            }
-            if (*in->p++ != (obj ? '}' : ']'))
-                return -1;
-            in->depth--;
-            return 0;
-        }
-    }
-    const char *start = in->p;
-    if (!strncmp(in->p, "true", 4) || !strncmp(in->p, "null", 4))
-        in->p += 4;
-    else if (!strncmp(in->p, "false", 5))
-        in->p += 5;
+    static char ring[8][32];
+    static unsigned next;
+    const json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        return json_string_value(v);
+    char *buf = ring[next++ % 8];
+    if (json_is_integer(v))
+        snprintf(buf, sizeof ring[0], "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof ring[0], "%g", json_real_value(v));
+    else if (json_is_boolean(v) || json_is_null(v))
+        return json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null";
     else
-        while (*in->p == '-' || *in->p == '+' || *in->p == '.' || *in->p == 'e' || *in->p == 'E' ||
-               (*in->p >= '0' && *in->p <= '9'))
-            in->p++;
-    if (in->p == start)
-        return -1;
-    v->type = *start == 'n' ? J_NULL : (*start == 't' || *start == 'f') ? J_BOOL : J_NUM;
-    v->s = rill__xstrndup(start, (size_t)(in->p - start));
+        return "-";
+    return buf;
+}
+
+/* An integer member (0 when missing or not a number). */
+static int64_t jv_int(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (json_is_real(v) && fabs(json_real_value(v)) < 9e18)
+        return (int64_t)json_real_value(v);
     return 0;
 }
 
-/* Parses text as one JSON value. 0 or -1 (*v then empty). */
-static int jv_parse(const char *text, jv *v)
+/* s as a JSON string, or NULL when it is not UTF-8 (JSON carries nothing else). */
+static json_t *jstr_or_null(const char *s)
 {
-    jp in = {text, 0};
-    if (jp_value(&in, v) != 0) {
-        jv_free(v);
-        return -1;
-    }
-    jp_ws(&in);
-    if (*in.p) {
-        jv_free(v);
-        return -1;
-    }
-    return 0;
+    return json_string(s);
 }
 
-static const jv *jv_get(const jv *o, const char *key)
+/* Sets o[key] = v (stolen). */
+static void jset(json_t *o, const char *key, json_t *v)
 {
-    if (!o || o->type != J_OBJ)
-        return NULL;
-    for (size_t i = 0; i < o->n; i++)
-        if (!strcmp(o->keys[i], key))
-            return &o->items[i];
-    return NULL;
+    if (!v || json_object_set_new(o, key, v) != 0)
+        rill__panic(__FILE__, __LINE__, "out of memory");
 }
 
-/* A scalar member as text ("-" when missing or not a scalar). Borrowed from o. */
-static const char *jv_text(const jv *o, const char *key)
+/* doc as compact JSON text (malloc'd); doc's reference is taken. */
+static char *jdump(json_t *doc)
 {
-    const jv *v = jv_get(o, key);
-    return v && v->s ? v->s : "-";
-}
-
-static int64_t jv_int(const jv *o, const char *key)
-{
-    const jv *v = jv_get(o, key);
-    return v && v->type == J_NUM ? strtoll(v->s, NULL, 10) : 0;
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        rill__panic(__FILE__, __LINE__, "out of memory");
+    return text;
 }
 
 /* ---- the commands ----------------------------------------------------------------------- */
@@ -687,21 +365,6 @@ static char *path_segment(const char *s)
     return b.data;
 }
 
-/* s as a JSON string literal. */
-static void json_quote(rill__buf *b, const char *s)
-{
-    rill__buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            rill__buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            rill__buf_printf(b, "\\u%04x", *p);
-        else
-            rill__buf_putc(b, (char)*p);
-    }
-    rill__buf_putc(b, '"');
-}
-
 /* Terminal-safe copy of server text: control characters become '?'. */
 static void print_safe(FILE *f, const char *s)
 {
@@ -731,38 +394,41 @@ static int request(const remote *r, const char *method, const char *path, const 
 
 /* The JSON of an answer: 0 with *doc holding the parsed object of a 2xx status, or 1 with one
  * line saying why printed (unless quiet); addr is the JobManager's, for the message. */
-static int answer(const char *addr, const rill__http_resp *resp, bool quiet, jv *doc)
+static int answer(const char *addr, const rill__http_resp *resp, bool quiet, json_t **doc)
 {
-    memset(doc, 0, sizeof *doc);
-    int parsed = jv_parse(resp->body, doc);
+    json_error_t e;
+    *doc = json_loadb(resp->body ? resp->body : "", resp->body_len, JSON_DECODE_ANY, &e);
+    int parsed = *doc ? 0 : -1;
     int rc = 0;
-    if (quiet && (resp->status < 200 || resp->status > 299 || parsed != 0 || doc->type != J_OBJ)) {
+    if (quiet && (resp->status < 200 || resp->status > 299 || !json_is_object(*doc))) {
         rc = 1;
     } else if (resp->status < 200 || resp->status > 299) {
-        const jv *errs = parsed == 0 ? jv_get(doc, "errors") : NULL;
-        if (errs && errs->type == J_ARR && errs->n > 0 && errs->items[0].type == J_STR) {
+        const json_t *first = json_array_get(json_object_get(*doc, "errors"), 0);
+        if (json_is_string(first)) {
             fputs("rill: ", stderr);
-            print_safe(stderr, errs->items[0].s);
+            print_safe(stderr, json_string_value(first));
             fputc('\n', stderr);
         } else {
             fprintf(stderr, "rill: the JobManager at %s answered HTTP %d\n", addr, resp->status);
         }
         rc = 1;
-    } else if (parsed != 0 || doc->type != J_OBJ) {
+    } else if (parsed != 0 || !json_is_object(*doc)) {
         fprintf(stderr, "rill: the JobManager at %s answered with malformed JSON\n", addr);
         rc = 1;
     }
-    if (rc)
-        jv_free(doc);
+    if (rc) {
+        json_decref(*doc);
+        *doc = NULL;
+    }
     return rc;
 }
 
 /* request() and answer(): 0 with *doc, or 1 with the reason printed (unless quiet). */
 static int call_body(const remote *r, const char *method, const char *path, const char *ctype,
-                     const void *body, size_t body_len, int total_ms, bool quiet, jv *doc)
+                     const void *body, size_t body_len, int total_ms, bool quiet, json_t **doc)
 {
     rill__http_resp resp;
-    memset(doc, 0, sizeof *doc);
+    *doc = NULL;
     if (request(r, method, path, ctype, body, body_len, total_ms, quiet, &resp))
         return 1;
     int rc = answer(r->addr, &resp, quiet, doc);
@@ -771,7 +437,7 @@ static int call_body(const remote *r, const char *method, const char *path, cons
 }
 
 static int call(const remote *r, const char *method, const char *path, const char *body,
-                int total_ms, jv *doc)
+                int total_ms, json_t **doc)
 {
     return call_body(r, method, path, "application/json", body, body ? strlen(body) : 0, total_ms,
                      false, doc);
@@ -815,31 +481,31 @@ static void table_print(table *t)
 /* `rill list`: the answer to GET /jobs as a table. */
 static int show_list(const char *addr, const rill__http_resp *resp)
 {
-    jv doc;
+    json_t *doc;
     if (answer(addr, resp, false, &doc))
         return 1;
-    const jv *jobs = jv_get(&doc, "jobs");
-    if (!jobs || jobs->type != J_ARR) {
+    const json_t *jobs = json_object_get(doc, "jobs");
+    if (!json_is_array(jobs)) {
         fprintf(stderr, "rill: the JobManager at %s answered without a job list\n", addr);
-        jv_free(&doc);
+        json_decref(doc);
         return 1;
     }
-    if (jobs->n == 0) {
+    if (json_array_size(jobs) == 0) {
         printf("no jobs\n");
-        jv_free(&doc);
+        json_decref(doc);
         return 0;
     }
     table t = {.n_cols = 5};
     table_add(&t, (const char *const[]){"ID", "NAME", "STATE", "RESTARTS", "LAST CHECKPOINT"});
-    for (size_t i = 0; i < jobs->n; i++) {
-        const jv *j = &jobs->items[i];
+    for (size_t i = 0; i < json_array_size(jobs); i++) {
+        const json_t *j = json_array_get(jobs, i);
         const char *last = jv_text(j, "last-checkpoint");
         table_add(&t,
                   (const char *const[]){jv_text(j, "id"), jv_text(j, "name"), jv_text(j, "state"),
                                         jv_text(j, "restarts"), !strcmp(last, "0") ? "-" : last});
     }
     table_print(&t);
-    jv_free(&doc);
+    json_decref(doc);
     return 0;
 }
 
@@ -858,13 +524,13 @@ static void human_bytes(char *buf, size_t size, int64_t n)
 /* `rill checkpoints`: the answer to GET /jobs/<job>/checkpoints as tables. */
 static int show_checkpoints(const char *addr, const rill__http_resp *resp)
 {
-    jv doc;
+    json_t *doc;
     if (answer(addr, resp, false, &doc))
         return 1;
-    const jv *cks = jv_get(&doc, "checkpoints");
-    if (!cks || cks->type != J_ARR || cks->n == 0) {
+    const json_t *cks = json_object_get(doc, "checkpoints");
+    if (!json_is_array(cks) || json_array_size(cks) == 0) {
         printf("no checkpoints yet\n");
-        jv_free(&doc);
+        json_decref(doc);
         return 0;
     }
     /* SIZE: what the checkpoint wrote; FULL SIZE: all it needs (incremental checkpoints share
@@ -872,8 +538,8 @@ static int show_checkpoints(const char *addr, const rill__http_resp *resp)
     table t = {.n_cols = 8};
     table_add(&t, (const char *const[]){"ID", "STATUS", "TRIGGERED (UTC)", "DURATION", "ALIGNMENT",
                                         "SIZE", "FULL SIZE", "REASON"});
-    for (size_t i = 0; i < cks->n; i++) {
-        const jv *c = &cks->items[i];
+    for (size_t i = 0; i < json_array_size(cks); i++) {
+        const json_t *c = json_array_get(cks, i);
         char when[32] = "-", dur[32], align[32], size[32], full[32];
         time_t secs = (time_t)(jv_int(c, "trigger-timestamp") / 1000);
         struct tm tm;
@@ -889,13 +555,13 @@ static int show_checkpoints(const char *addr, const rill__http_resp *resp)
     }
     table_print(&t);
     /* the keyed state per operator as of the newest completed checkpoint */
-    const jv *st = jv_get(&doc, "state");
-    if (st && st->type == J_ARR && st->n > 0) {
+    const json_t *st = json_object_get(doc, "state");
+    if (json_array_size(st) > 0) {
         printf("\nkeyed state at the newest completed checkpoint:\n");
         table s = {.n_cols = 5};
         table_add(&s, (const char *const[]){"OPERATOR", "SUBTASKS", "KEYS", "MEMORY", "DISK"});
-        for (size_t i = 0; i < st->n; i++) {
-            const jv *o = &st->items[i];
+        for (size_t i = 0; i < json_array_size(st); i++) {
+            const json_t *o = json_array_get(st, i);
             char keys[32], mem[32], disk[32];
             snprintf(keys, sizeof keys, "%lld", (long long)jv_int(o, "keys"));
             human_bytes(mem, sizeof mem, jv_int(o, "memory-bytes"));
@@ -905,7 +571,7 @@ static int show_checkpoints(const char *addr, const rill__http_resp *resp)
         }
         table_print(&s);
     }
-    jv_free(&doc);
+    json_decref(doc);
     return 0;
 }
 
@@ -945,49 +611,53 @@ static char *absolute(const char *dir)
     return out;
 }
 
-/* The body of POST /jobs/<job>/savepoints (stop: /stop), malloc'd. */
+/* The body of POST /jobs/<job>/savepoints (stop: /stop), malloc'd; NULL when the directory's
+ * name is not UTF-8 (said on stderr). */
 static char *savepoint_body(const char *dir, bool stop, bool drain)
 {
     char *abs = absolute(dir);
-    rill__buf body = {0};
-    rill__buf_printf(&body, "{\"%s\":", stop ? "targetDirectory" : "target-directory");
-    json_quote(&body, abs);
-    if (drain)
-        rill__buf_printf(&body, ",\"drain\":true");
-    rill__buf_putc(&body, '}');
+    json_t *path = jstr_or_null(abs);
     free(abs);
-    rill__buf_cstr(&body);
-    return body.data;
+    if (!path) {
+        fprintf(stderr, "rill: the savepoint directory's name is not UTF-8 text (the REST API "
+                        "carries JSON)\n");
+        return NULL;
+    }
+    json_t *doc = json_object();
+    jset(doc, stop ? "targetDirectory" : "target-directory", path);
+    if (drain)
+        jset(doc, "drain", json_true());
+    return jdump(doc);
 }
 
 /* `rill savepoint` and `rill stop`: where the answer says the savepoint went. */
 static int show_savepoint(const char *addr, const char *job, bool stop, const rill__http_resp *resp)
 {
-    jv doc;
+    json_t *doc;
     if (answer(addr, resp, false, &doc))
         return 1;
     printf("savepoint written: ");
-    print_safe(stdout, jv_text(&doc, "location"));
+    print_safe(stdout, jv_text(doc, "location"));
     putchar('\n');
     if (stop) {
         printf("job '");
         print_safe(stdout, job);
         printf("' stopped\n");
     }
-    jv_free(&doc);
+    json_decref(doc);
     return 0;
 }
 
 /* `rill cancel`: the answer to PATCH /jobs/<job>?mode=cancel. */
 static int show_cancel(const char *addr, const char *job, const rill__http_resp *resp)
 {
-    jv doc;
+    json_t *doc;
     if (answer(addr, resp, false, &doc))
         return 1;
     printf("cancel requested for job '");
     print_safe(stdout, job);
     printf("'\n");
-    jv_free(&doc);
+    json_decref(doc);
     return 0;
 }
 
@@ -1032,34 +702,62 @@ int rill__cli_remote_parse(const char *cmd, int argc, char **argv, rill__remote_
 
     const char *addr = DEFAULT_JM, *pos[2] = {NULL, NULL};
     int n_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    enum { SECRET_FILE = 256 };
+    bool stop = which == RILL_REMOTE_STOP;
+    static const struct option all[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"jobmanager", required_argument, NULL, 'm'},
+        {"secret-file", required_argument, NULL, SECRET_FILE},
+        {"savepoint", required_argument, NULL, 's'}, /* stop only */
+        {"drain", no_argument, NULL, 'd'},
+        {0},
+    };
+    struct option longs[RILL_ARRAY_LEN(all)];
+    memcpy(longs, all, sizeof all);
+    if (!stop)
+        longs[3] = (struct option){0};
+    char **av = rill__cli_getopt_begin(argc, argv);
+    int c, status = 0;
+    while (status == 0 &&
+           (c = getopt_long(argc + 1, av, stop ? "-:hm:s:d" : "-:hm:", longs, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage_remote, stdout);
+            free(av);
             return 0;
-        }
-        if (!strcmp(a, "-m") || !strcmp(a, "--jobmanager")) {
-            if (++i >= argc)
-                return usage_error("option %s needs HOST:PORT", a);
-            addr = argv[i];
-        } else if (!strcmp(a, "--secret-file")) {
-            if (++i >= argc)
-                return usage_error("option %s needs a file", a);
-            out->secret_file = argv[i];
-        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-s") || !strcmp(a, "--savepoint"))) {
-            if (++i >= argc)
-                return usage_error("option %s needs a directory", a);
-            out->dir = argv[i];
-        } else if (which == RILL_REMOTE_STOP && (!strcmp(a, "-d") || !strcmp(a, "--drain"))) {
+        case 'm':
+            addr = optarg;
+            break;
+        case SECRET_FILE:
+            out->secret_file = optarg;
+            break;
+        case 's':
+            out->dir = optarg;
+            break;
+        case 'd':
             out->drain = true;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("%s: unknown option '%s'", cmd, a);
-        } else if (n_pos < 2) {
-            pos[n_pos++] = a;
-        } else {
-            return usage_error("%s: unexpected argument '%s'", cmd, a);
+            break;
+        case 1:
+            if (n_pos < 2)
+                pos[n_pos++] = optarg;
+            else
+                status = usage_error("%s: unexpected argument '%s'", cmd, optarg);
+            break;
+        default: { /* '?', ':' */
+            char msg[256];
+            rill__cli_getopt_problem(av, c, msg, sizeof msg);
+            status = usage_error("%s: %s", cmd, msg);
+        }
         }
     }
+    for (int i = rill__cli_getopt_index(); status == 0 && i < argc; i++) /* after "--" */
+        if (n_pos < 2)
+            pos[n_pos++] = argv[i];
+        else
+            status = usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+    free(av);
+    if (status)
+        return status;
     int max_pos = which == RILL_REMOTE_LIST ? 0 : which == RILL_REMOTE_SAVEPOINT ? 2 : 1;
     if (n_pos > max_pos)
         return usage_error("%s: unexpected argument '%s'", cmd, pos[max_pos]);
@@ -1105,6 +803,11 @@ int rill__cli_remote(const char *cmd, int argc, char **argv)
         method = "POST";
         path = rill__xasprintf("/jobs/%s/%s", seg, stop ? "stop" : "savepoints");
         body = savepoint_body(c.dir, stop, c.drain);
+        if (!body) {
+            free(path);
+            free(seg);
+            return 2;
+        }
         total_ms = SAVEPOINT_MS;
         break;
     }
@@ -1194,7 +897,7 @@ static int follow_job(const remote *r, const rill__remote_run *rr, const char *j
             status = detach_notice(rr, job_id);
             break;
         }
-        jv doc;
+        json_t *doc;
         if (call_body(r, "GET", path, NULL, NULL, 0, REQUEST_MS, true, &doc) != 0) {
             if (run_interrupted)
                 continue;
@@ -1210,7 +913,7 @@ static int follow_job(const remote *r, const rill__remote_run *rr, const char *j
             continue;
         }
         fails = 0;
-        const char *state = jv_text(&doc, "state");
+        const char *state = jv_text(doc, "state");
         if (strcmp(state, last) != 0) {
             snprintf(last, sizeof last, "%s", state);
             fprintf(stderr, "rill: job %s: ", job_id);
@@ -1220,15 +923,15 @@ static int follow_job(const remote *r, const rill__remote_run *rr, const char *j
         if (!strcmp(state, "FINISHED")) {
             status = 0;
         } else if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED")) {
-            const jv *e = jv_get(&doc, "error");
-            if (e && e->type == J_STR && *e->s) {
+            const json_t *e = json_object_get(doc, "error");
+            if (json_is_string(e) && *json_string_value(e)) {
                 fprintf(stderr, "rill: job %s failed: ", job_id);
-                print_safe(stderr, e->s);
+                print_safe(stderr, json_string_value(e));
                 fputc('\n', stderr);
             }
             status = 1;
         }
-        jv_free(&doc);
+        json_decref(doc);
         if (status < 0)
             nap(POLL_MS);
     }
@@ -1236,40 +939,43 @@ static int follow_job(const remote *r, const rill__remote_run *rr, const char *j
     return status;
 }
 
-/* The body of POST /jars/<id>/run. An option given twice counts once, as its last value (as
- * `rill run` applies them in order locally). */
+/* The body of POST /jars/<id>/run, malloc'd; NULL when a string in it is not UTF-8 (said on
+ * stderr). An option given twice counts once, as its last value (as `rill run` applies them in
+ * order locally). */
 static char *run_body_json(const rill__remote_run *rr)
 {
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"programArgsList\":[", 20);
+    json_t *doc = json_object(), *args = json_array(), *opts = json_object(), *v;
+    jset(doc, "programArgsList", args);
+    jset(doc, "options", opts);
     for (size_t i = 0; i < rr->n_args; i++) {
-        if (i)
-            rill__buf_putc(&b, ',');
-        json_quote(&b, rr->args[i]);
+        if (!(v = jstr_or_null(rr->args[i]))) {
+            fprintf(stderr,
+                    "rill: job argument %zu is not UTF-8 text (the REST API carries "
+                    "JSON)\n",
+                    i + 1);
+            goto bad;
+        }
+        json_array_append_new(args, v);
     }
-    rill__buf_append(&b, "],\"options\":{", 13);
-    bool first = true;
-    for (size_t i = 0; i < rr->n_opts; i++) {
-        bool later = false;
-        for (size_t k = i + 1; k < rr->n_opts && !later; k++)
-            later = !strcmp(rr->opt_keys[i], rr->opt_keys[k]);
-        if (later)
-            continue;
-        if (!first)
-            rill__buf_putc(&b, ',');
-        first = false;
-        json_quote(&b, rr->opt_keys[i]);
-        rill__buf_putc(&b, ':');
-        json_quote(&b, rr->opt_values[i]);
+    for (size_t i = 0; i < rr->n_opts; i++) {         /* a later value replaces an earlier one */
+        if (!(v = jstr_or_null(rr->opt_values[i]))) { /* the keys are rill run's, ASCII */
+            fprintf(stderr, "rill: option %s's value is not UTF-8 text\n", rr->opt_keys[i]);
+            goto bad;
+        }
+        json_object_del(opts, rr->opt_keys[i]); /* keeps the order of the last one */
+        jset(opts, rr->opt_keys[i], v);
     }
-    rill__buf_putc(&b, '}');
     if (rr->name) {
-        rill__buf_append(&b, ",\"name\":", 8);
-        json_quote(&b, rr->name);
+        if (!(v = jstr_or_null(rr->name))) {
+            fprintf(stderr, "rill: the job's name is not UTF-8 text\n");
+            goto bad;
+        }
+        jset(doc, "name", v);
     }
-    rill__buf_putc(&b, '}');
-    rill__buf_cstr(&b);
-    return b.data;
+    return jdump(doc);
+bad:
+    json_decref(doc);
+    return NULL;
 }
 
 int rill__cli_run_remote(const rill__remote_run *rr)
@@ -1292,46 +998,46 @@ int rill__cli_run_remote(const rill__remote_run *rr)
             fprintf(stderr, "rill: cannot read job '%s': %s\n", rr->job_path, rill_strerror(rc));
         return 1;
     }
-    jv doc;
+    json_t *doc;
     rc = call_body(&r, "POST", "/jars/upload", "application/octet-stream", data, len, UPLOAD_MS,
                    false, &doc);
     free(data);
     if (rc)
         return 1;
     char jar_id[RILL_JAR_ID_MAX + 1];
-    const char *fn = jv_text(&doc, "filename");
+    const char *fn = jv_text(doc, "filename");
     /* the id goes into the next request's path: only the form the JobManager generates */
     size_t fn_len = strspn(fn, "0123456789abcdef.so");
     if (fn_len == 0 || fn_len != strlen(fn) || fn_len > RILL_JAR_ID_MAX) {
         fprintf(stderr, "rill: the JobManager at %s answered the upload without a usable id\n",
                 r.addr);
-        jv_free(&doc);
+        json_decref(doc);
         return 1;
     }
     snprintf(jar_id, sizeof jar_id, "%s", fn);
-    jv_free(&doc);
+    json_decref(doc);
 
     char *path = rill__xasprintf("/jars/%s/run", jar_id);
     char *body = run_body_json(rr);
-    rc = call(&r, "POST", path, body, REQUEST_MS, &doc);
+    rc = body ? call(&r, "POST", path, body, REQUEST_MS, &doc) : 1;
     free(body);
     free(path);
     if (rc) { /* nothing runs it: do not leave it stored */
         path = rill__xasprintf("/jars/%s", jar_id);
         if (call_body(&r, "DELETE", path, NULL, NULL, 0, REQUEST_MS, true, &doc) == 0)
-            jv_free(&doc);
+            json_decref(doc);
         free(path);
         return 1;
     }
     char job_id[32];
-    const char *jid = jv_text(&doc, "jobid");
+    const char *jid = jv_text(doc, "jobid");
     if (strspn(jid, "0123456789") != strlen(jid) || !*jid || strlen(jid) >= sizeof job_id) {
         fprintf(stderr, "rill: the JobManager at %s answered the run without a job id\n", r.addr);
-        jv_free(&doc);
+        json_decref(doc);
         return 1;
     }
     snprintf(job_id, sizeof job_id, "%s", jid);
-    jv_free(&doc);
+    json_decref(doc);
     printf("rill-job id=%s\n", job_id);
     fflush(stdout);
     if (rr->detached)

@@ -1,6 +1,6 @@
 /*
  * client.h - cli layer: the commands that talk to a running JobManager over its REST API
- * (list, savepoint, stop, cancel, checkpoints) and the small HTTP/1.1 client under them.
+ * (list, savepoint, stop, cancel, checkpoints) and the HTTP client under them (libcurl).
  */
 #ifndef RILL_CLI_CLIENT_H
 #define RILL_CLI_CLIENT_H
@@ -16,12 +16,14 @@ typedef struct rill__http_resp {
 } rill__http_resp;
 
 /*
- * Sends one request (Connection: close; body, when not NULL, as application/json with its
- * Content-Length; auth, when not NULL, as the Authorization header's value) to host:port and
- * reads the whole answer. Gives up connecting after connect_ms and waiting for the answer after
- * total_ms. 0 and *out (free its body), or -1 with the reason in why (e.g. "Connection
- * refused"); `malformed` is set when the server answered something that is not HTTP. A host,
- * path or auth value with a control character (CR, LF, ...) or a space is refused unsent.
+ * Sends one request with libcurl (plain HTTP, no proxy, no redirect followed; body, when not
+ * NULL, as application/json with its Content-Length; auth, when not NULL, as the Authorization
+ * header's value) to host:port and reads the whole answer, up to 16 MiB. Gives up connecting
+ * after connect_ms and waiting for the answer total_ms later. 0 and *out (free its body), or -1
+ * with the reason in why (curl's, e.g. "Failed to connect to ... Couldn't connect to server");
+ * `malformed` is set when the server answered something that is not HTTP, or too much. A host,
+ * path, method or auth value with a control character (CR, LF, ...) or a space is refused
+ * unsent.
  */
 int rill__http_request(const char *host, int port, const char *method, const char *path,
                        const char *body, const char *auth, int connect_ms, int total_ms,
@@ -32,12 +34,6 @@ int rill__http_request_body(const char *host, int port, const char *method, cons
                             const char *content_type, const void *body, size_t body_len,
                             const char *auth, int connect_ms, int total_ms, rill__http_resp *out,
                             char *why, size_t why_size, int *malformed);
-
-/* Parses the bytes of one whole HTTP/1.x response (len bytes at data, data[len] a NUL; a chunked
- * body is decoded in place): 0 and *out (free its body), or -1 with what was wrong in why. What
- * rill__http_request does with what it read; for the fuzz target, without a socket. */
-int rill__http_parse_response(char *data, size_t len, rill__http_resp *out, char *why,
-                              size_t why_size);
 
 /* `rill run -m HOST:PORT JOB.so`: what cmd_run (main.c) parsed, every string borrowed. */
 typedef struct rill__remote_run {
@@ -122,6 +118,21 @@ typedef struct rill__tm_args {
  * (out->help: the usage was printed), or 2 with the usage error printed. */
 int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out);
 int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out);
+
+/* ---- getopt_long for every command (getopts.c) ---- */
+
+/* Starts a getopt_long scan of a command's arguments (argv after its name): returns a copy of
+ * argv with a program name in front (free it; it has argc + 1 elements) to hand to
+ * getopt_long(argc + 1, copy, ...). The scan is reset and getopt prints nothing. Every option
+ * string starts with "-:" (each non-option comes back in order as 1 with optarg; a missing value
+ * is ':'), so the copy is never permuted and index i of the copy is argv[i - 1]. */
+char **rill__cli_getopt_begin(int argc, char **argv);
+/* After getopt_long returned -1: the index in argv (not the copy) of the first argument left,
+ * the one after "--" when one ended the options. */
+int rill__cli_getopt_index(void);
+/* The message for what getopt_long refused just now (c: '?' or ':'), as "unknown option
+ * '--x'", "option --x needs a value" or "option --x takes no value". */
+void rill__cli_getopt_problem(char **av, int c, char *buf, size_t size);
 
 /* ---- `rill run`'s arguments (run_args.c) ---- */
 

@@ -1,8 +1,10 @@
 /* cluster_args.c - cli layer: the arguments of `rill jobmanager` and `rill taskmanager`, parsed
- * and checked without acting on them (cluster_cmd.c starts the servers; the fuzz target
- * tests/fuzz/fuzz_cluster_args.c feeds them anything). */
+ * by getopt_long and checked without acting on them (cluster_cmd.c starts the servers; the fuzz
+ * target tests/fuzz/fuzz_cluster_args.c feeds them anything). */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -83,55 +85,97 @@ static int int_opt(const char *cmd, const char *flag, const char *v, int lo, int
     return 0;
 }
 
-/* 1 when a[i] was a common option (i advanced past its value), 0 when not, 2 on an error. */
-static int common_opt(const char *cmd, rill__cluster_args *o, int argc, char **argv, int *i)
-{
-    const char *a = argv[*i];
-    bool known = !strcmp(a, "--bind") || !strcmp(a, "--secret-file") ||
-                 !strcmp(a, "--cluster-id") || !strcmp(a, "--heartbeat-interval") ||
-                 !strcmp(a, "--heartbeat-timeout");
-    if (!known)
-        return 0;
-    if (*i + 1 >= argc)
-        return usage_error(cmd, "option %s needs a value", a);
-    const char *v = argv[++*i];
-    if (!strcmp(a, "--bind"))
-        o->bind = v;
-    else if (!strcmp(a, "--secret-file"))
-        o->secret_file = v;
-    else if (!strcmp(a, "--cluster-id"))
-        o->cluster_id = v;
-    else if (!strcmp(a, "--heartbeat-interval"))
-        return int_opt(cmd, a, v, 1, 3600000, &o->hb_interval) ? 2 : 1;
-    else
-        return int_opt(cmd, a, v, 2, 3600000, &o->hb_timeout) ? 2 : 1;
-    return 1;
-}
+/* The options both commands take, as getopt_long's (values from COMMON up), and the own ones
+ * (values from OWN up, in the order of the command's list). */
+enum { COMMON = 256, OWN = 512 };
+static const struct option common_longs[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"bind", required_argument, NULL, COMMON},
+    {"secret-file", required_argument, NULL, COMMON + 1},
+    {"cluster-id", required_argument, NULL, COMMON + 2},
+    {"heartbeat-interval", required_argument, NULL, COMMON + 3},
+    {"heartbeat-timeout", required_argument, NULL, COMMON + 4},
+};
 
-/* One step of a command's option loop at argv[*i]: --help (printed: OPT_HELP), a common option
- * (OPT_NEXT), one of own (a NULL-ended list: OPT_OWN, with its value in *v), or 2 (an error,
- * printed). */
-enum { OPT_NEXT = 0, OPT_OWN = 1, OPT_HELP = 3 };
+/* One step of a command's option loop: --help (printed: OPT_HELP), a common option (OPT_NEXT),
+ * one of own (OPT_OWN + its index in own, with its value in *v), the end (OPT_END: argv[*end..]
+ * is left over), or 2 (an error, printed). own is a NULL-ended list of long names, each taking
+ * a value. */
+enum { OPT_NEXT = 0, OPT_END = 1, OPT_HELP = 3, OPT_OWN = 16 };
 static int next_opt(const char *cmd, const char *usage, rill__cluster_args *o,
-                    const char *const *own, int argc, char **argv, int *i, const char **v)
+                    const char *const *own, int argc, char **av, const char **v, int *end)
 {
-    const char *a = argv[*i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    struct option longs[RILL_ARRAY_LEN(common_longs) + 8];
+    size_t n = 0;
+    for (; n < RILL_ARRAY_LEN(common_longs); n++)
+        longs[n] = common_longs[n];
+    for (int k = 0; own[k]; k++)
+        longs[n++] = (struct option){own[k], required_argument, NULL, OWN + k};
+    longs[n] = (struct option){0};
+    int c = getopt_long(argc + 1, av, "-:h", longs, NULL);
+    switch (c) {
+    case -1:
+        *end = rill__cli_getopt_index();
+        return OPT_END;
+    case 'h':
         fputs(usage, stdout);
         return OPT_HELP;
+    case 1:
+        return usage_error(cmd, "unknown option or argument '%s'", optarg);
+    case '?':
+    case ':': {
+        char msg[256];
+        rill__cli_getopt_problem(av, c, msg, sizeof msg);
+        return usage_error(cmd, "%s", msg);
     }
-    int c = common_opt(cmd, o, argc, argv, i);
-    if (c)
-        return c == 2 ? 2 : OPT_NEXT;
-    bool known = false;
-    for (const char *const *f = own; *f && !known; f++)
-        known = !strcmp(a, *f);
-    if (!known)
-        return usage_error(cmd, "unknown option or argument '%s'", a);
-    if (*i + 1 >= argc)
-        return usage_error(cmd, "option %s needs a value", a);
-    *v = argv[++*i];
-    return OPT_OWN;
+    case COMMON:
+        o->bind = optarg;
+        return OPT_NEXT;
+    case COMMON + 1:
+        o->secret_file = optarg;
+        return OPT_NEXT;
+    case COMMON + 2:
+        o->cluster_id = optarg;
+        return OPT_NEXT;
+    case COMMON + 3:
+        if (int_opt(cmd, "--heartbeat-interval", optarg, 1, 3600000, &o->hb_interval))
+            return 2;
+        return OPT_NEXT;
+    case COMMON + 4:
+        if (int_opt(cmd, "--heartbeat-timeout", optarg, 2, 3600000, &o->hb_timeout))
+            return 2;
+        return OPT_NEXT;
+    default:
+        *v = optarg;
+        return OPT_OWN + (c - OWN);
+    }
+}
+
+/* The loop over a command's options: calls own_fn for each own option (its index in own and
+ * value; 0 or 2). 0, OPT_HELP or 2. */
+static int scan(const char *cmd, const char *usage, rill__cluster_args *o, const char *const *own,
+                int argc, char **argv, int (*own_fn)(void *arg, int k, const char *v), void *arg)
+{
+    char **av = rill__cli_getopt_begin(argc, argv);
+    int status;
+    for (;;) {
+        const char *v = NULL;
+        int end = argc;
+        int c = next_opt(cmd, usage, o, own, argc, av, &v, &end);
+        if (c == OPT_NEXT)
+            continue;
+        if (c >= OPT_OWN) {
+            if ((status = own_fn(arg, c - OPT_OWN, v)) != 0)
+                break;
+            continue;
+        }
+        if (c == OPT_END && end < argc) /* after "--" */
+            c = usage_error(cmd, "unknown option or argument '%s'", argv[end]);
+        status = c == OPT_END ? 0 : c;
+        break;
+    }
+    free(av);
+    return status;
 }
 
 /* Checks the common options together once all are in: 0 or 2 (printed). */
@@ -153,6 +197,29 @@ static void common_defaults(rill__cluster_args *o)
     *o = (rill__cluster_args){.cluster_id = "rill", .hb_interval = 1000, .hb_timeout = 10000};
 }
 
+static const char *const jm_own[] = {"port",           "rest-port",  "rest-bind",
+                                     "checkpoint-dir", "upload-dir", NULL};
+
+static int jm_own_fn(void *arg, int k, const char *v)
+{
+    rill__jm_args *out = arg;
+    switch (k) {
+    case 0:
+        return int_opt("jobmanager", "--port", v, 0, 65535, &out->port);
+    case 1:
+        return int_opt("jobmanager", "--rest-port", v, 0, 65535, &out->rest_port);
+    case 2:
+        out->rest_bind = v;
+        break;
+    case 3:
+        out->ckpt_dir = v;
+        break;
+    default:
+        out->upload_dir = v;
+    }
+    return 0;
+}
+
 int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out)
 {
     const char *cmd = "jobmanager";
@@ -161,29 +228,33 @@ int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out)
     out->rest_bind = RILL_NET_DEFAULT_BIND;
     out->port = 6123;
     out->rest_port = 8081;
-    static const char *const own[] = {"--port",           "--rest-port",  "--rest-bind",
-                                      "--checkpoint-dir", "--upload-dir", NULL};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int c = next_opt(cmd, usage_jobmanager, &out->common, own, argc, argv, &i, &v);
-        if (c != OPT_OWN) {
-            if (c == OPT_NEXT)
-                continue;
-            out->help = c == OPT_HELP;
-            return c == OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--port") && int_opt(cmd, a, v, 0, 65535, &out->port))
-            return 2;
-        if (!strcmp(a, "--rest-port") && int_opt(cmd, a, v, 0, 65535, &out->rest_port))
-            return 2;
-        if (!strcmp(a, "--rest-bind"))
-            out->rest_bind = v;
-        if (!strcmp(a, "--checkpoint-dir"))
-            out->ckpt_dir = v;
-        if (!strcmp(a, "--upload-dir"))
-            out->upload_dir = v;
+    int status = scan(cmd, usage_jobmanager, &out->common, jm_own, argc, argv, jm_own_fn, out);
+    if (status == OPT_HELP) {
+        out->help = true;
+        return 0;
     }
+    if (status)
+        return status;
     return common_check(cmd, &out->common);
+}
+
+static const char *const tm_own[] = {"jobmanager", "slots", "data-port", "work-dir", NULL};
+
+static int tm_own_fn(void *arg, int k, const char *v)
+{
+    rill__tm_args *out = arg;
+    switch (k) {
+    case 0:
+        out->jm_addr = v;
+        break;
+    case 1:
+        return int_opt("taskmanager", "--slots", v, 1, RILL_TM_SLOTS_MAX, &out->slots);
+    case 2:
+        return int_opt("taskmanager", "--data-port", v, 0, 65535, &out->data_port);
+    default:
+        out->work_dir = v;
+    }
+    return 0;
 }
 
 int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out)
@@ -192,25 +263,13 @@ int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out)
     memset(out, 0, sizeof *out);
     common_defaults(&out->common);
     out->slots = 1;
-    static const char *const own[] = {"--jobmanager", "--slots", "--data-port", "--work-dir", NULL};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int c = next_opt(cmd, usage_taskmanager, &out->common, own, argc, argv, &i, &v);
-        if (c != OPT_OWN) {
-            if (c == OPT_NEXT)
-                continue;
-            out->help = c == OPT_HELP;
-            return c == OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--jobmanager"))
-            out->jm_addr = v;
-        if (!strcmp(a, "--work-dir"))
-            out->work_dir = v;
-        if (!strcmp(a, "--slots") && int_opt(cmd, a, v, 1, RILL_TM_SLOTS_MAX, &out->slots))
-            return 2;
-        if (!strcmp(a, "--data-port") && int_opt(cmd, a, v, 0, 65535, &out->data_port))
-            return 2;
+    int status = scan(cmd, usage_taskmanager, &out->common, tm_own, argc, argv, tm_own_fn, out);
+    if (status == OPT_HELP) {
+        out->help = true;
+        return 0;
     }
+    if (status)
+        return status;
     if (!out->jm_addr)
         return usage_error(cmd, "--jobmanager HOST:PORT is required");
     if (rill__net_parse_hostport(out->jm_addr, out->jm_host, sizeof out->jm_host, &out->jm_port) !=

@@ -42,7 +42,8 @@ static const char usage_main[] =
     "  cancel JOB                     cancel the job at once, without a savepoint\n"
     "  checkpoints JOB                the job's recent checkpoints\n"
     "\n"
-    "options:\n"
+    "options (every command's take a value as `--flag VALUE` or `--flag=VALUE`, `-p 2` or\n"
+    "`-p2`; a long flag may be shortened while it stays unique; `--` ends them):\n"
     "  -h, --help      show this help (`rill run --help`, `rill list --help` for more)\n"
     "  -V, --version   show the version\n";
 

@@ -385,6 +385,34 @@ int rill__rest_exchange(rill__rest *r, const void *request, size_t len, int time
 void rill__rest_handle(rill__jobmanager *jm, const char *method, const char *path, const char *mode,
                        const void *body, size_t len, unsigned *status_out, rill__buf *out);
 
+/* The bodies the REST API reads (parsed by jansson), for the handlers, the tests and the fuzz
+ * targets. Each parse is 0 with *out filled (free the run body with rill__rest_run_body_free),
+ * or -1 with why in msg and *out empty. */
+typedef struct rill__rest_savepoint_body {
+    char *dir;   /* "target-directory" or "targetDirectory" (malloc'd; NULL: none or null) */
+    bool cancel; /* "cancel-job": true */
+    bool drain;  /* "drain": true */
+} rill__rest_savepoint_body;
+/* POST /jobs/<id>/savepoints and /stop: one object of strings, booleans and nulls. */
+int rill__rest_parse_savepoint_body(const char *body, size_t len, rill__rest_savepoint_body *out,
+                                    char *msg, size_t msg_size);
+/* POST /jars/<id>/run (empty: no options, no arguments):
+ *   {"programArgsList": ["a", ...], "options": {"key": "value" | number | bool, ...},
+ *    "name": "job name" | null}
+ * every field optional, any other refused; counts and lengths within RILL_DEPLOY_ARGS_MAX,
+ * RILL_DEPLOY_OPTS_MAX, RILL_ARG_MAX, RILL_OPT_KEY_MAX, RILL_OPT_VALUE_MAX, RILL_JOB_NAME_MAX.
+ * A number option is its shortest text (1.5e3 is "1500"). */
+typedef struct rill__rest_run_body {
+    char *name; /* NULL: the job's default */
+    char **keys, **values;
+    size_t n_opts;
+    char **args;
+    size_t n_args;
+} rill__rest_run_body;
+int rill__rest_parse_run_body(const char *body, size_t len, rill__rest_run_body *out, char *msg,
+                              size_t msg_size);
+void rill__rest_run_body_free(rill__rest_run_body *rb);
+
 /* ---- TaskManager ---------------------------------------------------------------------------- */
 
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm);

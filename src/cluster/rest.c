@@ -5,12 +5,16 @@
  * run; a jar id from a path is only ever looked up through the jar store). Paths are routed by
  * exact segments (percent-decoded once, by unescape() below; never again), nothing in a URL names a
  * file, every header value written is checked for CR/LF, and every response is application/json.
- * With a secret, every request needs its bearer token.
+ * With a secret, every request needs its bearer token. Bodies are read up to a size limit per
+ * route, then parsed by jansson (a key given twice, or a \u0000 in a string, is malformed), and
+ * every answer is built as a jansson document, so no JSON is written or read by hand here.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -55,362 +59,135 @@ typedef struct rest_req {
     bool upload;  /* counted in rill__rest.uploads until the request completes */
 } rest_req;
 
-/* ---- JSON out --------------------------------------------------------------------------- */
+/* ---- JSON (jansson) ---------------------------------------------------------------------- */
 
-/* Appends s as a JSON string literal: quotes, backslash and control characters escaped; bytes
- * >= 0x80 pass through (the caller's text is UTF-8 or opaque). */
-static void json_str(rill__buf *b, const char *s)
+/* s as a JSON string. jansson takes UTF-8 only, and a job's name, a path or a message is
+ * whatever bytes it was given: when s is not UTF-8, each byte of 0x80 and above is shown as '?',
+ * so the answer stays JSON. */
+static json_t *jstr(const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    rill__buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        switch (c) {
-        case '"':
-            rill__buf_append(b, "\\\"", 2);
-            break;
-        case '\\':
-            rill__buf_append(b, "\\\\", 2);
-            break;
-        case '\n':
-            rill__buf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            rill__buf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            rill__buf_append(b, "\\t", 2);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                rill__buf_append(b, e, 6);
-            } else {
-                rill__buf_putc(b, (char)c);
-            }
-        }
-    }
-    rill__buf_putc(b, '"');
+    json_t *v = json_string(s ? s : "");
+    if (v)
+        return v;
+    char *copy = rill__xstrdup(s);
+    for (unsigned char *p = (unsigned char *)copy; *p; p++)
+        if (*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    if (!v)
+        rill__panic(__FILE__, __LINE__, "REST API: out of memory");
+    return v;
 }
 
-static void json_job(rill__buf *b, const rill__job_info *j)
+static json_t *jint(int64_t v)
 {
-    rill__buf_printf(b, "{\"id\":\"%" PRIu64 "\",\"name\":", j->id);
-    json_str(b, j->name);
-    rill__buf_printf(b,
-                     ",\"state\":\"%s\",\"restarts\":%d,\"tasks\":%d,"
-                     "\"last-checkpoint\":%" PRIu64 "}",
-                     rill__job_state_name(j->state), j->restarts, j->n_tasks, j->last_checkpoint);
+    return json_integer((json_int_t)v);
+}
+
+/* Sets o[key] = v (stolen). */
+static void jset(json_t *o, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(o, key, v) != 0)
+        rill__panic(__FILE__, __LINE__, "REST API: out of memory");
+}
+
+static json_t *job_json(const rill__job_info *j)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, j->id);
+    json_t *o = json_object();
+    jset(o, "id", json_string(id));
+    jset(o, "name", jstr(j->name));
+    jset(o, "state", json_string(rill__job_state_name(j->state)));
+    jset(o, "restarts", jint(j->restarts));
+    jset(o, "tasks", jint(j->n_tasks));
+    jset(o, "last-checkpoint", jint((int64_t)j->last_checkpoint));
     /* Flink's times: wall clock ms; duration so far while it runs */
-    b->len--;
     int64_t end = j->end_ms >= 0 ? j->end_ms : rill__now_ms();
-    rill__buf_printf(b, ",\"start-time\":%" PRId64 ",\"end-time\":%" PRId64
-                        ",\"duration\":%" PRId64 "}",
-                     j->start_ms, j->end_ms, end - j->start_ms);
-    if (j->status[0]) { /* what it waits for */
-        b->len--;
-        rill__buf_printf(b, "%s", ",\"status\":");
-        json_str(b, j->status);
-        rill__buf_putc(b, '}');
-    }
-    if (j->error[0] && j->state != RILL_JOB_FINISHED) {
-        b->len--;
-        rill__buf_printf(b, "%s", ",\"error\":");
-        json_str(b, j->error);
-        rill__buf_putc(b, '}');
-    }
+    jset(o, "start-time", jint(j->start_ms));
+    jset(o, "end-time", jint(j->end_ms));
+    jset(o, "duration", jint(end - j->start_ms));
+    if (j->status[0]) /* what it waits for */
+        jset(o, "status", jstr(j->status));
+    if (j->error[0] && j->state != RILL_JOB_FINISHED)
+        jset(o, "error", jstr(j->error));
+    return o;
 }
 
-/* ---- JSON in: one level object of string, true, false and null values -------------------- */
+/* ---- JSON in: the request bodies -------------------------------------------------------- */
 
-typedef struct json_in {
-    const char *p, *end;
-} json_in;
+#define BODY_FAIL(...)                                                                             \
+    do {                                                                                           \
+        snprintf(msg, msg_size, __VA_ARGS__);                                                      \
+        goto out;                                                                                  \
+    } while (0)
 
-static void skip_ws(json_in *in)
+/* body as one JSON object, or NULL with why in msg. A key given twice is malformed (which of
+ * the two would count is nobody's guess); so is a string with \u0000 (jansson's default: the C
+ * string would be cut short) or a lone surrogate. */
+static json_t *load_object(const char *body, size_t len, char *msg, size_t msg_size)
 {
-    while (in->p < in->end && (*in->p == ' ' || *in->p == '\t' || *in->p == '\n' || *in->p == '\r'))
-        in->p++;
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
+    json_error_t e;
+    json_t *doc = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (!doc) {
+        size_t ws = 0;
+        while (ws < len && body[ws] && strchr(" \t\r\n", body[ws]))
+            ws++;
+        if (ws == len)
+            snprintf(msg, msg_size, "the request body must be a JSON object");
         else
-            return -1;
+            snprintf(msg, msg_size, "malformed JSON: %s", e.text);
+        return NULL;
     }
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(rill__buf *b, unsigned cp)
-{
-    if (cp < 0x80) {
-        rill__buf_putc(b, (char)cp);
-    } else if (cp < 0x800) {
-        rill__buf_putc(b, (char)(0xc0 | (cp >> 6)));
-        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        rill__buf_putc(b, (char)(0xe0 | (cp >> 12)));
-        rill__buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-    } else {
-        rill__buf_putc(b, (char)(0xf0 | (cp >> 18)));
-        rill__buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-        rill__buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        rill__buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-    }
-}
-
-/* A string literal at in->p into out (NUL-terminated; a \u0000 or a raw control character is
- * refused, so the C string is the whole value). 0 or -1. */
-static int parse_str(json_in *in, rill__buf *out)
-{
-    if (in->p >= in->end || *in->p != '"')
-        return -1;
-    in->p++;
-    while (in->p < in->end) {
-        unsigned char c = (unsigned char)*in->p++;
-        if (c == '"') {
-            rill__buf_cstr(out);
-            return 0;
-        }
-        if (c < 0x20)
-            return -1;
-        if (c != '\\') {
-            rill__buf_putc(out, (char)c);
-            continue;
-        }
-        if (in->p >= in->end)
-            return -1;
-        char e = *in->p++;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            rill__buf_putc(out, e);
-            break;
-        case 'b':
-            rill__buf_putc(out, '\b');
-            break;
-        case 'f':
-            rill__buf_putc(out, '\f');
-            break;
-        case 'n':
-            rill__buf_putc(out, '\n');
-            break;
-        case 'r':
-            rill__buf_putc(out, '\r');
-            break;
-        case 't':
-            rill__buf_putc(out, '\t');
-            break;
-        case 'u': {
-            unsigned cp, lo;
-            if (in->end - in->p < 4 || hex4(in->p, &cp) != 0)
-                return -1;
-            in->p += 4;
-            if (cp >= 0xdc00 && cp <= 0xdfff)
-                return -1;
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (in->end - in->p < 6 || in->p[0] != '\\' || in->p[1] != 'u' ||
-                    hex4(in->p + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
-                    return -1;
-                in->p += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            }
-            if (cp == 0)
-                return -1;
-            put_utf8(out, cp);
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    return -1;
-}
-
-static bool take_word(json_in *in, const char *w)
-{
-    size_t n = strlen(w);
-    if ((size_t)(in->end - in->p) < n || memcmp(in->p, w, n) != 0)
-        return false;
-    in->p += n;
-    return true;
-}
-
-/*
- * Parses body as one JSON object whose values are strings, true, false or null. The string
- * value of the first of keys present goes to *dir_out (malloc'd; NULL when absent) and the
- * booleans "cancel-job" and "drain" to *cancel_out and *drain_out. 0, or -1 with why in msg.
- */
-static int parse_body(const char *body, size_t len, const char *const *keys, char **dir_out,
-                      bool *cancel_out, bool *drain_out, char *msg, size_t msg_size)
-{
-    json_in in = {body, body + len};
-    rill__buf key = {0}, val = {0};
-    char *dir = NULL;
-    int rc = -1;
-    *dir_out = NULL;
-    *cancel_out = false;
-    *drain_out = false;
-    skip_ws(&in);
-    if (in.p >= in.end || *in.p++ != '{') {
+    if (!json_is_object(doc)) {
+        json_decref(doc);
         snprintf(msg, msg_size, "the request body must be a JSON object");
-        goto out;
+        return NULL;
     }
-    skip_ws(&in);
-    if (in.p < in.end && *in.p == '}') {
-        in.p++;
-    } else {
-        for (;;) {
-            key.len = val.len = 0;
-            skip_ws(&in);
-            if (parse_str(&in, &key) != 0) {
-                snprintf(msg, msg_size, "malformed JSON: expected a string key");
-                goto out;
-            }
-            skip_ws(&in);
-            if (in.p >= in.end || *in.p++ != ':') {
-                snprintf(msg, msg_size, "malformed JSON: expected ':'");
-                goto out;
-            }
-            skip_ws(&in);
-            int kind; /* 0 string, 1 true, 2 false, 3 null */
-            if (in.p < in.end && *in.p == '"') {
-                if (parse_str(&in, &val) != 0) {
-                    snprintf(msg, msg_size, "malformed JSON: bad string value");
-                    goto out;
-                }
-                kind = 0;
-            } else if (take_word(&in, "true")) {
-                kind = 1;
-            } else if (take_word(&in, "false")) {
-                kind = 2;
-            } else if (take_word(&in, "null")) {
-                kind = 3;
-            } else {
-                snprintf(msg, msg_size,
-                         "malformed JSON: values must be strings, true, false or null");
-                goto out;
-            }
-            const char *k = rill__buf_cstr(&key);
-            bool is_dir = false;
-            for (int i = 0; keys[i]; i++)
-                is_dir |= !strcmp(k, keys[i]);
-            if (is_dir && kind == 0) {
-                if (dir) {
-                    snprintf(msg, msg_size, "the target directory is given twice");
-                    goto out;
-                }
-                dir = rill__xstrdup(rill__buf_cstr(&val));
-            } else if (is_dir && kind != 3) {
-                snprintf(msg, msg_size, "the target directory must be a string");
-                goto out;
-            } else if (!strcmp(k, "cancel-job") && (kind == 1 || kind == 2)) {
-                *cancel_out = kind == 1;
-            } else if (!strcmp(k, "drain") && (kind == 1 || kind == 2)) {
-                *drain_out = kind == 1;
-            } else if (!strcmp(k, "drain") && kind == 0) {
-                snprintf(msg, msg_size, "\"drain\" must be true or false");
-                goto out;
-            }
-            skip_ws(&in);
-            if (in.p < in.end && *in.p == ',') {
-                in.p++;
-                continue;
-            }
-            if (in.p < in.end && *in.p == '}') {
-                in.p++;
-                break;
-            }
-            snprintf(msg, msg_size, "malformed JSON: expected ',' or '}'");
-            goto out;
+    return doc;
+}
+
+int rill__rest_parse_savepoint_body(const char *body, size_t len, rill__rest_savepoint_body *out,
+                                    char *msg, size_t msg_size)
+{
+    memset(out, 0, sizeof *out);
+    json_t *doc = load_object(body, len, msg, msg_size);
+    if (!doc)
+        return -1;
+    char *dir = NULL;
+    bool cancel = false, drain = false;
+    int rc = -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        if (!json_is_string(v) && !json_is_boolean(v) && !json_is_null(v))
+            BODY_FAIL("malformed JSON: values must be strings, true, false or null");
+        bool is_dir = !strcmp(k, "target-directory") || !strcmp(k, "targetDirectory");
+        if (is_dir && json_is_string(v)) {
+            if (dir)
+                BODY_FAIL("the target directory is given twice");
+            dir = rill__xstrdup(json_string_value(v));
+        } else if (is_dir && !json_is_null(v)) {
+            BODY_FAIL("the target directory must be a string");
+        } else if (!strcmp(k, "cancel-job") && json_is_boolean(v)) {
+            cancel = json_is_true(v);
+        } else if (!strcmp(k, "drain") && json_is_boolean(v)) {
+            drain = json_is_true(v);
+        } else if (!strcmp(k, "drain") && json_is_string(v)) {
+            BODY_FAIL("\"drain\" must be true or false");
         }
     }
-    skip_ws(&in);
-    if (in.p != in.end) {
-        snprintf(msg, msg_size, "malformed JSON: text after the object");
-        goto out;
-    }
-    *dir_out = dir;
+    out->dir = dir;
+    out->cancel = cancel;
+    out->drain = drain;
     dir = NULL;
     rc = 0;
 out:
     free(dir);
-    rill__buf_free(&key);
-    rill__buf_free(&val);
+    json_decref(doc);
     return rc;
-}
-
-/* ---- JSON in: the body of POST /jars/<id>/run ------------------------------------------- */
-
-/* A JSON number at in->p (RFC 8259 grammar), taken as written. */
-static bool take_number(json_in *in)
-{
-    const char *p = in->p, *e = in->end;
-    if (p < e && *p == '-')
-        p++;
-    if (p < e && *p == '0')
-        p++;
-    else if (p < e && *p >= '1' && *p <= '9')
-        while (p < e && isdigit((unsigned char)*p))
-            p++;
-    else
-        return false;
-    if (p < e && *p == '.') {
-        if (++p >= e || !isdigit((unsigned char)*p))
-            return false;
-        while (p < e && isdigit((unsigned char)*p))
-            p++;
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        if (++p < e && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= e || !isdigit((unsigned char)*p))
-            return false;
-        while (p < e && isdigit((unsigned char)*p))
-            p++;
-    }
-    in->p = p;
-    return true;
-}
-
-/* An option's value: a string, or a number or boolean literal as its text. 0, or -1 (not one
- * of those). */
-static int parse_opt_value(json_in *in, rill__buf *out)
-{
-    out->len = 0;
-    if (in->p < in->end && *in->p == '"')
-        return parse_str(in, out);
-    const char *start = in->p;
-    if (take_word(in, "true") || take_word(in, "false") || take_number(in)) {
-        rill__buf_append(out, start, (size_t)(in->p - start));
-        rill__buf_cstr(out);
-        return 0;
-    }
-    return -1;
-}
-
-/* Expects c after white space. */
-static bool take_char(json_in *in, char c)
-{
-    skip_ws(in);
-    if (in->p < in->end && *in->p == c) {
-        in->p++;
-        return true;
-    }
-    return false;
 }
 
 /* Option keys are rill run's: letters, digits, '.', '-', '_'. */
@@ -425,15 +202,26 @@ static bool opt_key_ok(const char *k)
     return true;
 }
 
-typedef struct run_body {
-    char *name; /* NULL: the job's default */
-    char **keys, **values;
-    size_t n_opts;
-    char **args;
-    size_t n_args;
-} run_body;
+/* An option's value as text: a string as it is, true and false, a number in its shortest
+ * form (an integer's digits; a whole real such as 1.5e3 as 1500). NULL for anything else. */
+static char *opt_value_text(const json_t *v)
+{
+    if (json_is_string(v))
+        return rill__xstrdup(json_string_value(v));
+    if (json_is_boolean(v))
+        return rill__xstrdup(json_is_true(v) ? "true" : "false");
+    if (json_is_integer(v))
+        return rill__xasprintf("%lld", (long long)json_integer_value(v));
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (fabs(d) < 1e15 && d == (double)(long long)d)
+            return rill__xasprintf("%lld", (long long)d);
+        return rill__xasprintf("%.17g", d);
+    }
+    return NULL;
+}
 
-static void run_body_free(run_body *rb)
+void rill__rest_run_body_free(rill__rest_run_body *rb)
 {
     for (size_t i = 0; i < rb->n_opts; i++) {
         free(rb->keys[i]);
@@ -448,152 +236,123 @@ static void run_body_free(run_body *rb)
     memset(rb, 0, sizeof *rb);
 }
 
-#define RUN_FAIL(...)                                                                              \
-    do {                                                                                           \
-        snprintf(msg, msg_size, __VA_ARGS__);                                                      \
-        goto out;                                                                                  \
-    } while (0)
-
-/*
- * Parses the body of POST /jars/<id>/run (empty: no options, no arguments):
- *   {"programArgsList": ["a", ...], "options": {"key": "value" | number | bool, ...},
- *    "name": "job name"}
- * Every field may be left out ("name" may be null); any other field is refused, so a typo is
- * not silently ignored. Counts and lengths within cluster.h's RILL_DEPLOY_* / RILL_OPT_* /
- * RILL_ARG_MAX. 0, or -1 with why in msg (rb then empty).
- */
-static int parse_run_body(const char *body, size_t len, run_body *rb, char *msg, size_t msg_size)
+static int run_args_of(const json_t *v, rill__rest_run_body *rb, char *msg, size_t msg_size)
 {
-    json_in in = {body, body + len};
-    rill__buf key = {0}, val = {0};
-    int rc = -1;
+    if (!json_is_array(v)) {
+        snprintf(msg, msg_size, "\"programArgsList\" must be an array of strings");
+        return -1;
+    }
+    size_t n = json_array_size(v);
+    if (n > RILL_DEPLOY_ARGS_MAX) {
+        snprintf(msg, msg_size, "more than %d job arguments", RILL_DEPLOY_ARGS_MAX);
+        return -1;
+    }
+    rb->args = rill__xcalloc(n ? n : 1, sizeof *rb->args);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *a = json_array_get(v, i);
+        if (!json_is_string(a)) {
+            snprintf(msg, msg_size, "\"programArgsList\" must be an array of strings");
+            return -1;
+        }
+        if (json_string_length(a) > RILL_ARG_MAX) {
+            snprintf(msg, msg_size, "job argument %zu is longer than %d bytes", i + 1,
+                     RILL_ARG_MAX);
+            return -1;
+        }
+        rb->args[rb->n_args++] = rill__xstrdup(json_string_value(a));
+    }
+    return 0;
+}
+
+static int run_opts_of(const json_t *v, rill__rest_run_body *rb, char *msg, size_t msg_size)
+{
+    if (!json_is_object(v)) {
+        snprintf(msg, msg_size, "\"options\" must be an object of option names to values");
+        return -1;
+    }
+    size_t n = json_object_size(v);
+    if (n > RILL_DEPLOY_OPTS_MAX) {
+        snprintf(msg, msg_size, "more than %d options", RILL_DEPLOY_OPTS_MAX);
+        return -1;
+    }
+    rb->keys = rill__xcalloc(n ? n : 1, sizeof *rb->keys);
+    rb->values = rill__xcalloc(n ? n : 1, sizeof *rb->values);
+    const char *k;
+    json_t *ov;
+    json_object_foreach((json_t *)v, k, ov)
+    {
+        char shown_key[RILL_OPT_KEY_MAX + 8];
+        snprintf(shown_key, sizeof shown_key, "%s", k);
+        if (!opt_key_ok(k)) {
+            snprintf(msg, msg_size,
+                     "option name '%s' is not 1..%d letters, digits, '.', '-' or '_'", shown_key,
+                     RILL_OPT_KEY_MAX);
+            return -1;
+        }
+        char *text = opt_value_text(ov);
+        if (!text) {
+            snprintf(msg, msg_size,
+                     "option '%s': the value must be a string, a number, true or false", shown_key);
+            return -1;
+        }
+        if (strlen(text) > RILL_OPT_VALUE_MAX) {
+            free(text);
+            snprintf(msg, msg_size, "option '%s': the value is longer than %d bytes", shown_key,
+                     RILL_OPT_VALUE_MAX);
+            return -1;
+        }
+        rb->keys[rb->n_opts] = rill__xstrdup(k);
+        rb->values[rb->n_opts++] = text;
+    }
+    return 0;
+}
+
+int rill__rest_parse_run_body(const char *body, size_t len, rill__rest_run_body *rb, char *msg,
+                              size_t msg_size)
+{
     memset(rb, 0, sizeof *rb);
-    skip_ws(&in);
-    if (in.p == in.end)
-        return 0;
-    bool seen_args = false, seen_opts = false, seen_name = false;
-    if (!take_char(&in, '{'))
-        RUN_FAIL("the request body must be a JSON object");
-    if (!take_char(&in, '}')) {
-        for (;;) {
-            key.len = 0;
-            skip_ws(&in);
-            if (parse_str(&in, &key) != 0)
-                RUN_FAIL("malformed JSON: expected a string key");
-            if (!take_char(&in, ':'))
-                RUN_FAIL("malformed JSON: expected ':'");
-            skip_ws(&in);
-            const char *k = rill__buf_cstr(&key);
-            if (!strcmp(k, "programArgsList")) {
-                if (seen_args)
-                    RUN_FAIL("\"programArgsList\" is given twice");
-                seen_args = true;
-                if (!take_char(&in, '['))
-                    RUN_FAIL("\"programArgsList\" must be an array of strings");
-                size_t cap = 0;
-                if (!take_char(&in, ']')) {
-                    for (;;) {
-                        skip_ws(&in);
-                        val.len = 0;
-                        if (in.p >= in.end || *in.p != '"' || parse_str(&in, &val) != 0)
-                            RUN_FAIL("\"programArgsList\" must be an array of strings");
-                        if (rb->n_args == RILL_DEPLOY_ARGS_MAX)
-                            RUN_FAIL("more than %d job arguments", RILL_DEPLOY_ARGS_MAX);
-                        if (val.len > RILL_ARG_MAX)
-                            RUN_FAIL("job argument %zu is longer than %d bytes", rb->n_args + 1,
-                                     RILL_ARG_MAX);
-                        rill__grow((void **)&rb->args, &cap, rb->n_args + 1, sizeof *rb->args);
-                        rb->args[rb->n_args++] = rill__xstrdup(rill__buf_cstr(&val));
-                        if (take_char(&in, ','))
-                            continue;
-                        if (take_char(&in, ']'))
-                            break;
-                        RUN_FAIL("malformed JSON: expected ',' or ']'");
-                    }
-                }
-            } else if (!strcmp(k, "options")) {
-                if (seen_opts)
-                    RUN_FAIL("\"options\" is given twice");
-                seen_opts = true;
-                if (!take_char(&in, '{'))
-                    RUN_FAIL("\"options\" must be an object of option names to values");
-                size_t cap_k = 0, cap_v = 0;
-                if (!take_char(&in, '}')) {
-                    for (;;) {
-                        skip_ws(&in);
-                        key.len = 0;
-                        if (parse_str(&in, &key) != 0)
-                            RUN_FAIL("malformed JSON: expected an option name");
-                        const char *ok = rill__buf_cstr(&key);
-                        char shown_key[RILL_OPT_KEY_MAX + 8];
-                        snprintf(shown_key, sizeof shown_key, "%s", ok);
-                        if (!opt_key_ok(ok))
-                            RUN_FAIL("option name '%s' is not 1..%d letters, digits, '.', '-' "
-                                     "or '_'",
-                                     shown_key, RILL_OPT_KEY_MAX);
-                        for (size_t i = 0; i < rb->n_opts; i++)
-                            if (!strcmp(rb->keys[i], ok))
-                                RUN_FAIL("option '%s' is given twice", shown_key);
-                        if (rb->n_opts == RILL_DEPLOY_OPTS_MAX)
-                            RUN_FAIL("more than %d options", RILL_DEPLOY_OPTS_MAX);
-                        if (!take_char(&in, ':'))
-                            RUN_FAIL("malformed JSON: expected ':'");
-                        skip_ws(&in);
-                        if (parse_opt_value(&in, &val) != 0)
-                            RUN_FAIL("option '%s': the value must be a string, a number, true or "
-                                     "false",
-                                     shown_key);
-                        if (val.len > RILL_OPT_VALUE_MAX)
-                            RUN_FAIL("option '%s': the value is longer than %d bytes", shown_key,
-                                     RILL_OPT_VALUE_MAX);
-                        rill__grow((void **)&rb->keys, &cap_k, rb->n_opts + 1, sizeof *rb->keys);
-                        rill__grow((void **)&rb->values, &cap_v, rb->n_opts + 1,
-                                   sizeof *rb->values);
-                        rb->keys[rb->n_opts] = rill__xstrdup(ok);
-                        rb->values[rb->n_opts++] = rill__xstrdup(rill__buf_cstr(&val));
-                        if (take_char(&in, ','))
-                            continue;
-                        if (take_char(&in, '}'))
-                            break;
-                        RUN_FAIL("malformed JSON: expected ',' or '}'");
-                    }
-                }
-            } else if (!strcmp(k, "name")) {
-                if (seen_name)
-                    RUN_FAIL("\"name\" is given twice");
-                seen_name = true;
-                val.len = 0;
-                if (!take_word(&in, "null")) {
-                    if (in.p >= in.end || *in.p != '"' || parse_str(&in, &val) != 0)
-                        RUN_FAIL("\"name\" must be a string");
-                    if (val.len == 0 || val.len > RILL_JOB_NAME_MAX)
-                        RUN_FAIL("\"name\" must be 1..%d bytes", RILL_JOB_NAME_MAX);
-                    rb->name = rill__xstrdup(rill__buf_cstr(&val));
-                }
-            } else {
-                char shown_key[64];
-                snprintf(shown_key, sizeof shown_key, "%s", k);
-                RUN_FAIL("unknown field \"%s\" (known: programArgsList, options, name)", shown_key);
-            }
-            if (take_char(&in, ','))
+    size_t ws = 0;
+    while (ws < len && body[ws] && strchr(" \t\r\n", body[ws]))
+        ws++;
+    if (ws == len)
+        return 0; /* no body: no options, no arguments */
+    json_t *doc = load_object(body, len, msg, msg_size);
+    if (!doc)
+        return -1;
+    int rc = -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        if (!strcmp(k, "programArgsList")) {
+            if (run_args_of(v, rb, msg, msg_size) != 0)
+                goto out;
+        } else if (!strcmp(k, "options")) {
+            if (run_opts_of(v, rb, msg, msg_size) != 0)
+                goto out;
+        } else if (!strcmp(k, "name")) {
+            if (json_is_null(v))
                 continue;
-            if (take_char(&in, '}'))
-                break;
-            RUN_FAIL("malformed JSON: expected ',' or '}'");
+            if (!json_is_string(v))
+                BODY_FAIL("\"name\" must be a string");
+            size_t n = json_string_length(v);
+            if (n == 0 || n > RILL_JOB_NAME_MAX)
+                BODY_FAIL("\"name\" must be 1..%d bytes", RILL_JOB_NAME_MAX);
+            rb->name = rill__xstrdup(json_string_value(v));
+        } else {
+            char shown_key[64];
+            snprintf(shown_key, sizeof shown_key, "%s", k);
+            BODY_FAIL("unknown field \"%s\" (known: programArgsList, options, name)", shown_key);
         }
     }
-    skip_ws(&in);
-    if (in.p != in.end)
-        RUN_FAIL("malformed JSON: text after the object");
     rc = 0;
 out:
     if (rc)
-        run_body_free(rb);
-    rill__buf_free(&key);
-    rill__buf_free(&val);
+        rill__rest_run_body_free(rb);
+    json_decref(doc);
     return rc;
 }
-#undef RUN_FAIL
+#undef BODY_FAIL
 
 /* ---- responses -------------------------------------------------------------------------- */
 
@@ -619,20 +378,26 @@ static bool add_header(struct MHD_Response *resp, const char *name, const char *
     return MHD_add_response_header(resp, name, value) == MHD_YES;
 }
 
-/* Sends body (consumed) with status and, when name is not NULL, one more header (Allow,
- * WWW-Authenticate). A header that cannot be written fails the connection, never the check. */
-static enum MHD_Result send_json_hdr(rest_conn *conn, unsigned status, rill__buf *body,
+/* Sends doc (its reference taken) as compact JSON with status and, when name is not NULL, one
+ * more header (Allow, WWW-Authenticate). A header that cannot be written fails the connection,
+ * never the check. */
+static enum MHD_Result send_json_hdr(rest_conn *conn, unsigned status, json_t *doc,
                                      const char *name, const char *value)
 {
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        rill__panic(__FILE__, __LINE__, "REST API: out of memory");
+    size_t len = strlen(text);
     if (!conn->mhd) {
         conn->status = status;
-        rill__buf_append(conn->body, body->data, body->len);
-        rill__buf_free(body);
+        rill__buf_append(conn->body, text, len);
+        free(text);
         return MHD_YES;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
-    rill__buf_free(body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(text);
     if (!resp)
         return MHD_NO;
     if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") ||
@@ -647,10 +412,19 @@ static enum MHD_Result send_json_hdr(rest_conn *conn, unsigned status, rill__buf
 }
 
 /* allow, when not NULL, is the Allow header's value. */
-static enum MHD_Result send_json(rest_conn *conn, unsigned status, rill__buf *body,
-                                 const char *allow)
+static enum MHD_Result send_json(rest_conn *conn, unsigned status, json_t *doc, const char *allow)
 {
-    return send_json_hdr(conn, status, body, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
+    return send_json_hdr(conn, status, doc, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
+}
+
+/* {"errors":[msg]}, Flink's error shape. */
+static json_t *errors_json(const char *msg)
+{
+    json_t *errs = json_array(), *doc = json_object();
+    if (!errs || json_array_append_new(errs, jstr(msg)) != 0)
+        rill__panic(__FILE__, __LINE__, "REST API: out of memory");
+    jset(doc, "errors", errs);
+    return doc;
 }
 
 RILL_PRINTF(4, 5)
@@ -662,22 +436,16 @@ static enum MHD_Result send_error(rest_conn *conn, unsigned status, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"errors\":[", 11);
-    json_str(&b, msg);
-    rill__buf_append(&b, "]}", 2);
-    return send_json(conn, status, &b, allow);
+    return send_json(conn, status, errors_json(msg), allow);
 }
 
 /* 401 (RFC 6750): no token, or not the right one. The JSON says which, never the token. */
 static enum MHD_Result send_unauthorized(rest_conn *conn, bool had_token)
 {
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"errors\":[", 11);
-    json_str(&b, had_token ? "invalid bearer token for this JobManager's secret"
-                           : "this JobManager needs a bearer token (rill ... --secret-file FILE)");
-    rill__buf_append(&b, "]}", 2);
-    return send_json_hdr(conn, MHD_HTTP_UNAUTHORIZED, &b, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+    json_t *doc = errors_json(
+        had_token ? "invalid bearer token for this JobManager's secret"
+                  : "this JobManager needs a bearer token (rill ... --secret-file FILE)");
+    return send_json_hdr(conn, MHD_HTTP_UNAUTHORIZED, doc, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                          had_token ? "Bearer realm=\"rill\", error=\"invalid_token\""
                                    : "Bearer realm=\"rill\"");
 }
@@ -720,7 +488,7 @@ static unsigned status_of(int rc)
     }
 }
 
-/* A job's id or name as it appears in a message: escaped by json_str later, and cut short so a
+/* A job's id or name as it appears in a message: escaped as JSON later, and cut short so a
  * long path cannot crowd out the message. */
 static const char *shown(const char *id, char *buf, size_t size)
 {
@@ -740,15 +508,14 @@ static enum MHD_Result get_overview(rill__rest *r, rest_conn *conn)
         if ((unsigned)jobs[i].state <= RILL_JOB_RESTARTING)
             counts[jobs[i].state]++;
     free(jobs);
-    rill__buf b = {0};
-    rill__buf_printf(&b,
-                     "{\"jobs-running\":%d,\"jobs-finished\":%d,\"jobs-failed\":%d,"
-                     "\"jobs-canceled\":%d,\"rill-version\":\"%s\"}",
-                     counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING] +
-                         counts[RILL_JOB_RESTARTING],
-                     counts[RILL_JOB_FINISHED],
-                     counts[RILL_JOB_FAILED], counts[RILL_JOB_CANCELED], RILL_VERSION_STRING);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "jobs-running",
+         jint(counts[RILL_JOB_CREATED] + counts[RILL_JOB_RUNNING] + counts[RILL_JOB_RESTARTING]));
+    jset(doc, "jobs-finished", jint(counts[RILL_JOB_FINISHED]));
+    jset(doc, "jobs-failed", jint(counts[RILL_JOB_FAILED]));
+    jset(doc, "jobs-canceled", jint(counts[RILL_JOB_CANCELED]));
+    jset(doc, "rill-version", json_string(RILL_VERSION_STRING));
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 /* Flink's GET /taskmanagers, with the fields that apply: "id", "dataPort" (-1: none, the
@@ -759,26 +526,28 @@ static enum MHD_Result get_taskmanagers(rill__rest *r, rest_conn *conn)
     rill__tm_info *tms;
     size_t n;
     rill__jm_taskmanagers(r->jm, &tms, &n);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"taskmanagers\":[", 17);
+    json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            rill__buf_putc(&b, ',');
+        json_t *o = json_object();
         if (!tms[i].remote) {
-            rill__buf_printf(&b, "{\"id\":\"taskmanager-%d\"", tms[i].index);
-        } else { /* the id's characters need no escaping (rill__tm_id_ok) */
-            rill__buf_printf(&b, "{\"id\":\"%s\",\"address\":", tms[i].id);
-            json_str(&b, tms[i].address);
+            char id[32];
+            snprintf(id, sizeof id, "taskmanager-%d", tms[i].index);
+            jset(o, "id", json_string(id));
+        } else {
+            jset(o, "id", jstr(tms[i].id));
+            jset(o, "address", jstr(tms[i].address));
         }
-        rill__buf_printf(&b, ",\"dataPort\":%d,\"slotsNumber\":%d,\"freeSlots\":%d",
-                         tms[i].data_port, tms[i].slots, tms[i].free_slots);
+        jset(o, "dataPort", jint(tms[i].data_port));
+        jset(o, "slotsNumber", jint(tms[i].slots));
+        jset(o, "freeSlots", jint(tms[i].free_slots));
         if (tms[i].remote)
-            rill__buf_printf(&b, ",\"timeSinceLastHeartbeat\":%" PRId64, tms[i].since_heartbeat_ms);
-        rill__buf_putc(&b, '}');
+            jset(o, "timeSinceLastHeartbeat", jint(tms[i].since_heartbeat_ms));
+        json_array_append_new(arr, o);
     }
-    rill__buf_append(&b, "]}", 2);
     free(tms);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "taskmanagers", arr);
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 static enum MHD_Result get_jobs(rill__rest *r, rest_conn *conn)
@@ -786,16 +555,13 @@ static enum MHD_Result get_jobs(rill__rest *r, rest_conn *conn)
     rill__job_info *jobs;
     size_t n;
     rill__jm_jobs(r->jm, &jobs, &n);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"jobs\":[", 9);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            rill__buf_putc(&b, ',');
-        json_job(&b, &jobs[i]);
-    }
-    rill__buf_append(&b, "]}", 2);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, job_json(&jobs[i]));
     free(jobs);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "jobs", arr);
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 static enum MHD_Result get_job(rill__rest *r, rest_conn *conn, uint64_t job_id, const char *id)
@@ -805,10 +571,9 @@ static enum MHD_Result get_job(rill__rest *r, rest_conn *conn, uint64_t job_id, 
     rill__jm_jobs(r->jm, &jobs, &n);
     for (size_t i = 0; i < n; i++)
         if (jobs[i].id == job_id) {
-            rill__buf b = {0};
-            json_job(&b, &jobs[i]);
+            json_t *doc = job_json(&jobs[i]);
             free(jobs);
-            return send_json(conn, MHD_HTTP_OK, &b, NULL);
+            return send_json(conn, MHD_HTTP_OK, doc, NULL);
         }
     free(jobs);
     char s[256];
@@ -826,48 +591,44 @@ static enum MHD_Result get_checkpoints(rill__rest *r, rest_conn *conn, uint64_t 
     if (rc)
         return send_error(conn, status_of(rc), NULL, "%s",
                           err.msg[0] ? err.msg : rill_strerror(rc));
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"checkpoints\":[", 16);
+    json_t *cks = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            rill__buf_putc(&b, ',');
         char status[sizeof st[i].status + 1], reason[sizeof st[i].reason + 1];
         snprintf(status, sizeof status, "%.*s", (int)sizeof st[i].status, st[i].status);
         snprintf(reason, sizeof reason, "%.*s", (int)sizeof st[i].reason, st[i].reason);
-        rill__buf_printf(
-            &b,
-            "{\"id\":%" PRIu64 ",\"trigger-timestamp\":%" PRId64 ",\"duration-ms\":%" PRId64
-            ",\"alignment-ms\":%" PRId64 ",\"size-bytes\":%" PRIu64
-            ",\"full-size-bytes\":%" PRIu64 ",\"status\":",
-            st[i].id, st[i].trigger_ms, st[i].duration_ms, st[i].alignment_ms, st[i].bytes,
-            st[i].full_bytes);
-        json_str(&b, status);
-        rill__buf_append(&b, ",\"reason\":", 10);
-        json_str(&b, reason);
-        rill__buf_printf(&b,
-                         ",\"state-keys\":%" PRId64 ",\"state-memory-bytes\":%" PRId64
-                         ",\"state-disk-bytes\":%" PRId64 "}",
-                         st[i].state.keys, st[i].state.memory_bytes, st[i].state.disk_bytes);
+        json_t *o = json_object();
+        jset(o, "id", jint((int64_t)st[i].id));
+        jset(o, "trigger-timestamp", jint(st[i].trigger_ms));
+        jset(o, "duration-ms", jint(st[i].duration_ms));
+        jset(o, "alignment-ms", jint(st[i].alignment_ms));
+        jset(o, "size-bytes", jint((int64_t)st[i].bytes));
+        jset(o, "full-size-bytes", jint((int64_t)st[i].full_bytes));
+        jset(o, "status", jstr(status));
+        jset(o, "reason", jstr(reason));
+        jset(o, "state-keys", jint(st[i].state.keys));
+        jset(o, "state-memory-bytes", jint(st[i].state.memory_bytes));
+        jset(o, "state-disk-bytes", jint(st[i].state.disk_bytes));
+        json_array_append_new(cks, o);
     }
     free(st);
     /* the keyed state per operator, as of the newest completed checkpoint */
-    rill__buf_append(&b, "],\"state\":[", 11);
+    json_t *state = json_array();
     for (size_t i = 0; i < n_ops; i++) {
-        if (i)
-            rill__buf_putc(&b, ',');
         char uid[sizeof ops[i].uid + 1];
         snprintf(uid, sizeof uid, "%.*s", (int)sizeof ops[i].uid, ops[i].uid);
-        rill__buf_append(&b, "{\"operator\":", 12);
-        json_str(&b, uid);
-        rill__buf_printf(&b,
-                         ",\"subtasks\":%d,\"keys\":%" PRId64 ",\"memory-bytes\":%" PRId64
-                         ",\"disk-bytes\":%" PRId64 "}",
-                         ops[i].subtasks, ops[i].usage.keys, ops[i].usage.memory_bytes,
-                         ops[i].usage.disk_bytes);
+        json_t *o = json_object();
+        jset(o, "operator", jstr(uid));
+        jset(o, "subtasks", jint(ops[i].subtasks));
+        jset(o, "keys", jint(ops[i].usage.keys));
+        jset(o, "memory-bytes", jint(ops[i].usage.memory_bytes));
+        jset(o, "disk-bytes", jint(ops[i].usage.disk_bytes));
+        json_array_append_new(state, o);
     }
     free(ops);
-    rill__buf_append(&b, "]}", 2);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "checkpoints", cks);
+    jset(doc, "state", state);
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 /* POST .../savepoints and .../stop: the body was checked already; blocks until written. */
@@ -881,20 +642,17 @@ static enum MHD_Result post_savepoint(rill__rest *r, rest_conn *conn, uint64_t j
     if (rc)
         return send_error(conn, status_of(rc), NULL, "%s",
                           err.msg[0] ? err.msg : rill_strerror(rc));
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"status\":\"COMPLETED\",\"location\":", 33);
-    json_str(&b, location ? location : "");
-    rill__buf_putc(&b, '}');
+    json_t *doc = json_object();
+    jset(doc, "status", json_string("COMPLETED"));
+    jset(doc, "location", jstr(location ? location : ""));
     free(location);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 static enum MHD_Result cancel_job(rill__rest *r, rest_conn *conn, uint64_t job_id)
 {
     rill__jm_cancel(r->jm, job_id);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{}", 2);
-    return send_json(conn, MHD_HTTP_ACCEPTED, &b, NULL);
+    return send_json(conn, MHD_HTTP_ACCEPTED, json_object(), NULL);
 }
 
 /* ---- routing ---------------------------------------------------------------------------- */
@@ -974,14 +732,18 @@ static enum MHD_Result get_jars(rill__jar_store *jars, rest_conn *conn)
     int rc = rill__jar_store_list(jars, &v, &n, &err);
     if (rc)
         return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err.msg);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{\"files\":[", 10);
-    for (size_t i = 0; i < n; i++)
-        rill__buf_printf(&b, "%s{\"id\":\"%s\",\"size\":%" PRIu64 ",\"uploaded\":%" PRId64 "}",
-                         i ? "," : "", v[i].id, v[i].size, v[i].uploaded_ms);
-    rill__buf_append(&b, "]}", 2);
+    json_t *files = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        jset(o, "id", jstr(v[i].id));
+        jset(o, "size", jint((int64_t)v[i].size));
+        jset(o, "uploaded", jint(v[i].uploaded_ms));
+        json_array_append_new(files, o);
+    }
     free(v);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "files", files);
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 /* POST /jars/upload: the body is the shared object itself (not multipart, unlike Flink). */
@@ -1005,9 +767,10 @@ static enum MHD_Result post_upload(rill__jar_store *jars, rest_conn *conn, rest_
         return send_error(conn, status, NULL, "%s", err.msg);
     }
     rill__log(RILL_LOG_INFO, "REST API: job object %s uploaded", id);
-    rill__buf b = {0};
-    rill__buf_printf(&b, "{\"filename\":\"%s\",\"status\":\"success\"}", id);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    json_t *doc = json_object();
+    jset(doc, "filename", jstr(id));
+    jset(doc, "status", json_string("success"));
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 static enum MHD_Result no_such_jar(rest_conn *conn, const char *id)
@@ -1026,9 +789,7 @@ static enum MHD_Result delete_jar(rill__jar_store *jars, rest_conn *conn, const 
     if (rc)
         return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err.msg);
     rill__log(RILL_LOG_INFO, "REST API: job object %s deleted", id);
-    rill__buf b = {0};
-    rill__buf_append(&b, "{}", 2);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    return send_json(conn, MHD_HTTP_OK, json_object(), NULL);
 }
 
 /* An error of a run request as an HTTP status: what the request or the job got wrong is 400. */
@@ -1059,15 +820,15 @@ static unsigned run_status_of(int rc)
 static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, rest_conn *conn,
                                 const char *id, rest_req *req)
 {
-    run_body rb;
+    rill__rest_run_body rb;
     char msg[256];
-    if (parse_run_body(req->body.data ? req->body.data : "", req->body.len, &rb, msg, sizeof msg) !=
-        0)
+    if (rill__rest_parse_run_body(req->body.data ? req->body.data : "", req->body.len, &rb, msg,
+                                  sizeof msg) != 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
     char *path = NULL;
     rill__err err = {0};
     if (rill__jar_store_get(jars, id, &path, NULL, NULL, &err) != 0) {
-        run_body_free(&rb);
+        rill__rest_run_body_free(&rb);
         return no_such_jar(conn, id);
     }
     free(path);
@@ -1082,13 +843,15 @@ static enum MHD_Result post_run(rill__rest *r, rill__jar_store *jars, rest_conn 
     };
     uint64_t job_id = 0;
     int rc = rill__jm_run(r->jm, &rq, &job_id, &err);
-    run_body_free(&rb);
+    rill__rest_run_body_free(&rb);
     if (rc)
         return send_error(conn, run_status_of(rc), NULL, "%s",
                           err.msg[0] ? err.msg : rill_strerror(rc));
-    rill__buf b = {0};
-    rill__buf_printf(&b, "{\"jobid\":\"%" PRIu64 "\"}", job_id);
-    return send_json(conn, MHD_HTTP_OK, &b, NULL);
+    char jid[24];
+    snprintf(jid, sizeof jid, "%" PRIu64, job_id);
+    json_t *doc = json_object();
+    jset(doc, "jobid", json_string(jid));
+    return send_json(conn, MHD_HTTP_OK, doc, NULL);
 }
 
 /* /jars, /jars/upload, /jars/<id>, /jars/<id>/run: the method is checked against the route
@@ -1181,12 +944,13 @@ static enum MHD_Result route(rill__rest *r, rest_conn *conn, const char *method,
     char *dir = NULL;
     rill__stop_mode stop = RILL_STOP_NONE;
     if (verb && (!strcmp(verb, "savepoints") || !strcmp(verb, "stop"))) {
-        static const char *const keys[] = {"target-directory", "targetDirectory", NULL};
-        char msg[128];
-        bool cancel, drain;
-        if (parse_body(req->body.data ? req->body.data : "", req->body.len, keys, &dir, &cancel,
-                       &drain, msg, sizeof msg) != 0)
+        char msg[256];
+        rill__rest_savepoint_body sb;
+        if (rill__rest_parse_savepoint_body(req->body.data ? req->body.data : "", req->body.len,
+                                            &sb, msg, sizeof msg) != 0)
             return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
+        bool cancel = sb.cancel, drain = sb.drain;
+        dir = sb.dir;
         if (!dir || !*dir) {
             free(dir);
             return send_error(conn, MHD_HTTP_BAD_REQUEST, NULL,

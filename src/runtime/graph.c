@@ -2,7 +2,6 @@
  * nodes, state descriptors, counters, side output tags). Errors are sticky in the env. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "runtime.h"
 #include "connectors/nexmark_gen.h"
@@ -95,249 +94,26 @@ const char *rill_errmsg(const rill_env *env)
     return env ? env->err.msg : "no env";
 }
 
-/* ---- options -------------------------------------------------------------------------------- */
-
-static int parse_int_opt(rill_env *env, const char *key, const char *value, long lo, long hi,
-                         long *out)
-{
-    int64_t v;
-    if (!value || rill__parse_i64(value, strlen(value), &v) != 0 || v < lo || v > hi)
-        return rill__err_first(&env->err, RILL_ECONFIG,
-                               "option %s: expected an integer from %ld to %ld, got \"%s\"", key,
-                               lo, hi, value ? value : "(null)");
-    *out = (long)v;
-    return 0;
-}
+/* ---- options (the table: options.c) -------------------------------------------------------- */
 
 int rill_env_set(rill_env *env, const char *key, const char *value)
 {
     if (!env || !key)
         return RILL_EINVAL;
-    long v;
-    int rc;
-    if (!strcmp(key, "name")) {
-        if (!value || !*value)
-            return rill__err_first(&env->err, RILL_ECONFIG, "option name: must not be empty");
-        free(env->name);
-        env->name = rill__xstrdup(value);
-    } else if (!strcmp(key, "parallelism")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 32768, &v)))
-            return rc;
-        if (!env->parallelism_fixed)
-            env->parallelism = (int)v;
-    } else if (!strcmp(key, "max-parallelism")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 32768, &v)))
-            return rc;
-        env->max_parallelism = (int)v;
-    } else if (!strcmp(key, "batch-size")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 65536, &v)))
-            return rc;
-        env->batch_size = (uint32_t)v;
-    } else if (!strcmp(key, "channel-capacity")) {
-        if ((rc = parse_int_opt(env, key, value, 2, 65536, &v)))
-            return rc;
-        if (v & (v - 1))
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option channel-capacity: %ld is not a power of two", v);
-        env->channel_capacity = (uint32_t)v;
-    } else if (!strcmp(key, "bad-records")) {
-        if (value && !strcmp(value, "fail"))
-            env->bad_policy = RILL_BAD_FAIL;
-        else if (value && !strcmp(value, "skip"))
-            env->bad_policy = RILL_BAD_SKIP;
-        else
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option bad-records: expected \"fail\" or \"skip\", got \"%s\"",
-                                   value ? value : "(null)");
-    } else if (!strcmp(key, "dead-letter-file")) {
-        free(env->dead_letter_path);
-        env->dead_letter_path = value && *value ? rill__xstrdup(value) : NULL;
-    } else if (!strcmp(key, "checkpoint.dir")) {
-        free(env->ckpt_dir);
-        env->ckpt_dir = value && *value ? rill__xstrdup(value) : NULL;
-    } else if (!strcmp(key, "checkpoint.interval")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
-            return rc;
-        env->ckpt_interval_ms = v;
-    } else if (!strcmp(key, "checkpoint.timeout")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 86400000L, &v)))
-            return rc;
-        env->ckpt_timeout_ms = v;
-    } else if (!strcmp(key, "checkpoint.min-pause")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
-            return rc;
-        env->ckpt_min_pause_ms = v;
-    } else if (!strcmp(key, "checkpoint.max-concurrent")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 64, &v)))
-            return rc;
-        env->ckpt_max_concurrent = (int)v;
-    } else if (!strcmp(key, "checkpoint.tolerable-failures")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 1000000, &v)))
-            return rc;
-        env->ckpt_tolerable_failures = (int)v;
-    } else if (!strcmp(key, "checkpoint.retain")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 1000, &v)))
-            return rc;
-        env->ckpt_retain = (int)v;
-    } else if (!strcmp(key, "from-savepoint")) {
-        free(env->from_savepoint);
-        env->from_savepoint = value && *value ? rill__xstrdup(value) : NULL;
-    } else if (!strcmp(key, "allow-fresh-start")) {
-        env->allow_fresh_start = value && (!strcmp(value, "true") || !strcmp(value, "1"));
-    } else if (!strcmp(key, "allow-non-restored-state")) {
-        env->allow_non_restored = value && (!strcmp(value, "true") || !strcmp(value, "1"));
-    } else if (!strcmp(key, "rest-port")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 65535, &v)))
-            return rc;
-        env->rest_port = (int)v;
-    } else if (!strcmp(key, "resume")) {
-        env->resume = value && (!strcmp(value, "true") || !strcmp(value, "1"));
-    } else if (!strcmp(key, "restart-strategy")) {
-        static const char *kinds[] = {"none", "fixed-delay", "exponential-delay", "failure-rate"};
-        int k = 0;
-        for (int i = 0; i < 4; i++)
-            if (value && !strcmp(value, kinds[i]))
-                k = i + 1;
-        if (!k)
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option restart-strategy: expected none, fixed-delay, "
-                                   "exponential-delay or failure-rate, got \"%s\"",
-                                   value ? value : "(null)");
-        env->restart_kind = k;
-    } else if (!strcmp(key, "restart.attempts")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 1000000000L, &v)))
-            return rc;
-        env->restart_attempts = v;
-    } else if (!strcmp(key, "restart.delay")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
-            return rc;
-        env->restart_delay_ms = v;
-    } else if (!strcmp(key, "restart.max-delay")) {
-        if ((rc = parse_int_opt(env, key, value, 0, 86400000L, &v)))
-            return rc;
-        env->restart_max_delay_ms = v;
-    } else if (!strcmp(key, "restart.failure-rate.max-failures")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 1000000000L, &v)))
-            return rc;
-        env->restart_rate_failures = v;
-    } else if (!strcmp(key, "restart.failure-rate.interval")) {
-        if ((rc = parse_int_opt(env, key, value, 1, 86400000L, &v)))
-            return rc;
-        env->restart_rate_interval_ms = v;
-    } else if (!strcmp(key, "state.backend")) {
-        if (!value || !rill__state_backend_find(value))
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option state.backend: expected \"heap\" or \"rocksdb\", got "
-                                   "\"%s\"", value ? value : "(null)");
-        free(env->state_backend);
-        env->state_backend = rill__xstrdup(value);
-    } else if (!strcmp(key, "state.dir")) {
-        free(env->state_dir);
-        env->state_dir = value && *value ? rill__xstrdup(value) : NULL;
-    } else if (!strcmp(key, "state.memory")) {
-        int64_t bytes;
-        if (!value || rill__parse_bytes(value, &bytes) != 0 || bytes < ((int64_t)1 << 20))
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option state.memory: expected a size of at least 1m (bytes, "
-                                   "or with k, m, g), got \"%s\"", value ? value : "(null)");
-        env->state_memory = bytes;
-    } else if (!strcmp(key, "state.backend.incremental")) {
-        if (value && (!strcmp(value, "true") || !strcmp(value, "1")))
-            env->state_incremental = true;
-        else if (value && (!strcmp(value, "false") || !strcmp(value, "0")))
-            env->state_incremental = false;
-        else
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option state.backend.incremental: expected \"true\" or "
-                                   "\"false\", got \"%s\"", value ? value : "(null)");
-    } else if (!strcmp(key, "state.backend.rocksdb.timer-service.factory")) {
-        if (value && !strcasecmp(value, "rocksdb"))
-            env->state_heap_timers = false;
-        else if (value && !strcasecmp(value, "heap"))
-            env->state_heap_timers = true;
-        else
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option state.backend.rocksdb.timer-service.factory: expected "
-                                   "\"rocksdb\" or \"heap\", got \"%s\"",
-                                   value ? value : "(null)");
-    } else if (!strcmp(key, "checkpoint.mode")) {
-        if (value && !strcmp(value, "exactly-once"))
-            env->ckpt_at_least_once = false;
-        else if (value && !strcmp(value, "at-least-once"))
-            env->ckpt_at_least_once = true;
-        else
-            return rill__err_first(&env->err, RILL_ECONFIG,
-                                   "option checkpoint.mode: expected \"exactly-once\" or "
-                                   "\"at-least-once\", got \"%s\"", value ? value : "(null)");
-    } else {
-        return rill__err_first(&env->err, RILL_ECONFIG,
-                               "unknown option \"%s\" (known: name, parallelism, max-parallelism, "
-                               "batch-size, channel-capacity, bad-records, dead-letter-file, "
-                               "checkpoint.dir, checkpoint.interval, checkpoint.mode, "
-                               "checkpoint.timeout, checkpoint.min-pause, "
-                               "checkpoint.max-concurrent, checkpoint.tolerable-failures, "
-                               "checkpoint.retain, restart-strategy, restart.attempts, "
-                               "restart.delay, restart.max-delay, "
-                               "restart.failure-rate.max-failures, "
-                               "restart.failure-rate.interval, state.backend, "
-                               "state.backend.incremental, "
-                               "state.backend.rocksdb.timer-service.factory, state.dir, "
-                               "state.memory)",
-                               key);
+    const rill__option *o = rill__option_find(key);
+    if (!o) {
+        char keys[2048];
+        rill__option_keys(keys, sizeof keys);
+        return rill__err_first(&env->err, RILL_ECONFIG, "unknown option \"%s\" (known: %s)", key,
+                               keys);
     }
-    return 0;
+    return rill__option_set(env, o, value);
 }
 
 const char *rill_env_get(const rill_env *cenv, const char *key)
 {
-    rill_env *env = (rill_env *)cenv;
-    if (!env || !key)
-        return NULL;
-    if (!strcmp(key, "name"))
-        return env->name;
-    if (!strcmp(key, "bad-records"))
-        return env->bad_policy == RILL_BAD_SKIP ? "skip" : "fail";
-    if (!strcmp(key, "dead-letter-file"))
-        return env->dead_letter_path;
-    if (!strcmp(key, "checkpoint.dir"))
-        return env->ckpt_dir;
-    if (!strcmp(key, "checkpoint.mode"))
-        return env->ckpt_at_least_once ? "at-least-once" : "exactly-once";
-    if (!strcmp(key, "state.backend"))
-        return env->state_backend;
-    if (!strcmp(key, "state.dir"))
-        return env->state_dir;
-    if (!strcmp(key, "state.backend.incremental"))
-        return env->state_incremental ? "true" : "false";
-    if (!strcmp(key, "state.backend.rocksdb.timer-service.factory"))
-        return env->state_heap_timers ? "heap" : "rocksdb";
-    long v;
-    if (!strcmp(key, "parallelism"))
-        v = env->parallelism;
-    else if (!strcmp(key, "max-parallelism"))
-        v = env->max_parallelism;
-    else if (!strcmp(key, "batch-size"))
-        v = env->batch_size;
-    else if (!strcmp(key, "channel-capacity"))
-        v = env->channel_capacity;
-    else if (!strcmp(key, "checkpoint.interval"))
-        v = (long)env->ckpt_interval_ms;
-    else if (!strcmp(key, "checkpoint.timeout"))
-        v = (long)env->ckpt_timeout_ms;
-    else if (!strcmp(key, "checkpoint.min-pause"))
-        v = (long)env->ckpt_min_pause_ms;
-    else if (!strcmp(key, "checkpoint.max-concurrent"))
-        v = env->ckpt_max_concurrent;
-    else if (!strcmp(key, "checkpoint.tolerable-failures"))
-        v = env->ckpt_tolerable_failures;
-    else if (!strcmp(key, "checkpoint.retain"))
-        v = env->ckpt_retain;
-    else if (!strcmp(key, "state.memory"))
-        v = (long)env->state_memory;
-    else
-        return NULL;
-    snprintf(env->get_buf, sizeof env->get_buf, "%ld", v);
-    return env->get_buf;
+    const rill__option *o = rill__option_find(key);
+    return cenv && o ? rill__option_get((rill_env *)cenv, o) : NULL;
 }
 
 int rill_env_metric(const rill_env *env, const char *uid, const char *metric, int64_t *value_out)

@@ -98,6 +98,51 @@ struct rill_keyed_stream {
     rill__key_spec key;
 };
 
+/* ---- the job's options: one table (options.c) for rill_env_set/get, rill run's flags, SQL's
+ * SET keys and docs/options.md ---- */
+typedef enum {
+    RILL__OPT_INT,    /* an integer in [lo, hi] */
+    RILL__OPT_SIZE,   /* bytes, or with k, m, g; at least lo */
+    RILL__OPT_STRING, /* text */
+    RILL__OPT_PATH,   /* a path; "" unsets it */
+    RILL__OPT_BOOL,   /* "true"/"1" or "false"/"0", anything else refused */
+    RILL__OPT_SWITCH, /* a flag's switch: "true"/"1" sets it, anything else clears it */
+    RILL__OPT_CHOICE, /* one of choices ("a|b"), stored as its index + lo (or as text) */
+} rill__opt_type;
+enum {
+    RILL__OPT_SQL = 1,       /* SQL's SET takes the key itself (Flink's keys: flink) */
+    RILL__OPT_NONEMPTY = 2,  /* a STRING that must not be empty */
+    RILL__OPT_POW2 = 4,      /* an INT that must be a power of two */
+    RILL__OPT_NOCASE = 8,    /* a CHOICE matched without case */
+    RILL__OPT_AS_TEXT = 16,  /* a CHOICE stored as its text (a char * field) */
+    RILL__OPT_LOCAL = 32,    /* means nothing on a cluster: `rill run -m` refuses its flag */
+};
+typedef struct rill__option {
+    const char *key; /* rill_env_set's */
+    rill__opt_type type;
+    const char *def; /* the default, as the docs say it */
+    int64_t lo, hi;  /* INT: the range; SIZE: the least; CHOICE: the first choice's value */
+    const char *choices;
+    size_t offset, size;    /* the rill_env field that holds it */
+    const char *flag;       /* rill run's flag (NULL: none); a SWITCH or BOOL takes no value */
+    const char *flink;      /* Flink's keys SET maps onto it ("a|b"; NULL: none) */
+    bool flink_duration;    /* their value is a duration ("10 s"), converted to ms */
+    unsigned flags;         /* RILL__OPT_* */
+    const char *doc;        /* one line for the docs */
+} rill__option;
+extern const rill__option rill__options[];
+extern const size_t rill__n_options;
+/* The option of a key, of one of Flink's keys, or NULL. */
+const rill__option *rill__option_find(const char *key);
+const rill__option *rill__option_of_flink(const char *flink_key);
+/* Checks value against o and stores it in env: 0, or RILL_ECONFIG with the message kept in env
+ * (rill_errmsg). */
+int rill__option_set(rill_env *env, const rill__option *o, const char *value);
+/* o's value as text, borrowed until the next call (NULL: not set). */
+const char *rill__option_get(rill_env *env, const rill__option *o);
+/* "name, parallelism, ...": every key, for a message. */
+void rill__option_keys(char *buf, size_t size);
+
 /* How the job is run: set by whoever made the env (the mini-cluster, a TaskManager). */
 typedef int (*rill__executor_fn)(rill_env *env, void *arg);
 

@@ -19,34 +19,13 @@
 
 /* ---- SET ------------------------------------------------------------------------------------- */
 
-/* Flink's option keys that are rill's under another name or form; the value converted. */
+/* Flink's option keys that are rill's under another name or form (the option table's flink
+ * keys, runtime/options.c), the value converted; rill's own keys that SET takes. */
 static int apply_option(rill__sql_session *s, const char *key, const char *value, rill__err *err)
 {
-    static const struct {
-        const char *flink, *rill;
-        bool duration;
-    } keys[] = {
-        {"parallelism.default", "parallelism", false},
-        {"execution.checkpointing.interval", "checkpoint.interval", true},
-        {"execution.checkpointing.timeout", "checkpoint.timeout", true},
-        {"execution.checkpointing.min-pause", "checkpoint.min-pause", true},
-        {"execution.checkpointing.max-concurrent-checkpoints", "checkpoint.max-concurrent", false},
-        {"execution.checkpointing.tolerable-failed-checkpoints", "checkpoint.tolerable-failures",
-         false},
-        {"execution.checkpointing.dir", "checkpoint.dir", false},
-        {"state.checkpoints.dir", "checkpoint.dir", false},
-        {"pipeline.name", "name", false},
-        {"pipeline.max-parallelism", "max-parallelism", false},
-        {"state.backend.type", "state.backend", false},
-        {"state.backend", "state.backend", false},
-        {"state.backend.incremental", "state.backend.incremental", false},
-        {"execution.checkpointing.mode", "checkpoint.mode", false},
-    };
-    const char *rk = NULL;
-    bool duration = false;
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (!strcmp(keys[i].flink, key))
-            rk = keys[i].rill, duration = keys[i].duration;
+    const rill__option *o = rill__option_of_flink(key);
+    const char *rk = o ? o->key : NULL;
+    bool duration = o && o->flink_duration;
     char buf[64];
     if (rk && duration) {
         int64_t ms;
@@ -68,32 +47,8 @@ static int apply_option(rill__sql_session *s, const char *key, const char *value
     /* Flink's parallelism of a table program's operators; -1 (its default): parallelism.default */
     if (!strcmp(key, "table.exec.resource.default-parallelism") && strtol(value, NULL, 10) > 0)
         rk = "parallelism";
-    if (!rk) {
-        /* rill's own keys; anything else is kept (Flink takes any key) */
-        static const char *const own[] = {"name",
-                                          "parallelism",
-                                          "max-parallelism",
-                                          "batch-size",
-                                          "channel-capacity",
-                                          "bad-records",
-                                          "dead-letter-file",
-                                          "checkpoint.dir",
-                                          "checkpoint.interval",
-                                          "checkpoint.mode",
-                                          "checkpoint.timeout",
-                                          "checkpoint.min-pause",
-                                          "checkpoint.max-concurrent",
-                                          "checkpoint.tolerable-failures",
-                                          "checkpoint.retain",
-                                          "state.backend",
-                                          "state.dir",
-                                          "state.memory",
-                                          "state.backend.incremental",
-                                          NULL};
-        for (int i = 0; own[i] && !rk; i++)
-            if (!strcmp(own[i], key))
-                rk = key;
-    }
+    if (!rk && (o = rill__option_find(key)) != NULL && (o->flags & RILL__OPT_SQL))
+        rk = key; /* rill's own keys; anything else is kept (Flink takes any key) */
     if (rk && rill_env_set(s->env, rk, value) != 0)
         return rill__err_set(err, RILL_ECONFIG, "SET '%s' = '%s': %s", key, value,
                              rill_errmsg(s->env));

@@ -30,6 +30,20 @@ def test_run_help(tmp):
         expect_in("--parallelism", r.out, "rill run %s mentions --parallelism" % flag, r)
 
 
+def test_run_help_has_every_flag(tmp):
+    """Every `rill run` flag of the option table (docs/options.md is generated from it, and a
+    unit test keeps the two equal) is in `rill run --help`."""
+    docs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                        "options.md")
+    with open(docs, encoding="utf-8") as f:
+        flags = re.findall(r"\| `(--[a-z-]+)` \|", f.read())
+    expect(len(flags) > 20, "docs/options.md lists the flags", "> 20", len(flags))
+    r = run(["run", "--help"])
+    expect_rc(r, 0)
+    missing = [fl for fl in flags if fl not in r.out]
+    expect(not missing, "rill run --help names every flag", "[]", missing, r)
+
+
 def test_version(tmp):
     for flag in ("--version", "-V"):
         r = run([flag])
@@ -110,6 +124,30 @@ def test_bad_flags(tmp):
            "parallelism", r.err, r)
 
 
+def test_flag_forms(tmp):
+    """Every command's options by getopt_long: `--flag=VALUE` as well as `--flag VALUE`, short
+    options with their value attached, and a bad flag named in one clear line."""
+    so = fraud_so()
+    for flags in (["--parallelism=2", "--batch-size=256", "--name=eq-job"],
+                  ["--parallelism", "2", "--batch-size", "256", "--name", "eq-job"],
+                  ["-p2", "--name=eq-job"]):
+        r = run(["run", so] + flags + ["--", "--events", "2000"])
+        expect_rc(r, 0)
+        expect_in("fraud: events=2000 ", r.out, "%s: the job ran" % " ".join(flags), r)
+    for args, says in ((["run", so, "--parallelism=0"], "--parallelism"),
+                       (["run", so, "--bogus=1"], "unknown option '--bogus=1'"),
+                       (["run", so, "--resume=yes"], "option --resume takes no value"),
+                       (["run", so, "--batch-size="], "batch-size"),
+                       (["jobmanager", "--rest-port=abc"], "--rest-port must be an integer"),
+                       (["list", "--jobmanager"], "option --jobmanager needs a value"),
+                       (["stop", "j", "--drain=1"], "option --drain takes no value")):
+        r = run(args)
+        expect_rc(r, 2)
+        lines = nonempty_lines(r.err)
+        expect(len(lines) >= 1 and lines[0].startswith("rill") and says in lines[0],
+               "%s: one clear first line" % " ".join(args), says, lines, r)
+
+
 def test_job_argument_errors(tmp):
     so = fraud_so()
     for args, word in ((["--threshold", "abc"], "abc"), (["--events", "12q"], "12q"),
@@ -149,7 +187,8 @@ def test_checkpoints_without_a_directory(tmp):
 
 
 if __name__ == "__main__":
-    main([test_checkpoints_without_a_directory, test_help, test_run_help, test_version, test_no_args, test_unknown_command,
+    main([test_checkpoints_without_a_directory, test_help, test_run_help,
+          test_run_help_has_every_flag, test_version, test_no_args, test_unknown_command,
           test_run_without_job, test_missing_job_file, test_not_a_shared_object,
-          test_no_rill_job_symbol, test_bad_flags, test_job_argument_errors,
+          test_no_rill_job_symbol, test_bad_flags, test_flag_forms, test_job_argument_errors,
           test_job_name_and_verbose], need_jobs=True)

@@ -148,27 +148,3 @@ TEST(fuzz_found_damaged_native_snapshot_names_the_damage_when_read)
     free(dir);
 }
 
-/* ---- the rill command's HTTP client ---------------------------------------------------------- */
-
-/* A status line's digits were read with sscanf("%3d"): "HTTP/1.1 2002X" was taken as 200, and
- * "HTTP/1.1 \r\n\r\n200" took its status from the body, since %d skips spaces and newlines. The
- * status is now exactly three digits after "HTTP/1.x ", and the error quotes the line. The input
- * is tests/fuzz/corpus/client/found-status-four-digits. */
-TEST(fuzz_found_http_status_line_of_four_digits)
-{
-    static const char *const responses[] = {
-        ("HTTP/1.1 2002X\r\nContent-Type: application/json\r\nConnection: close\r\n"
-         "Content-Length: 2\r\n\r\n{}"),
-        "HTTP/1.1 \r\n\r\n200",
-        "HTTP/1.1  200 OK\r\n\r\n{}",
-        "HTTP/1.1 +20 OK\r\n\r\n{}",
-    };
-    for (size_t i = 0; i < RILL_ARRAY_LEN(responses); i++) {
-        char *copy = rill__xstrdup(responses[i]);
-        rill__http_resp r;
-        char why[256] = "";
-        CHECK_EQ(rill__http_parse_response(copy, strlen(copy), &r, why, sizeof why), -1);
-        CHECK_CONTAINS(why, "malformed HTTP status line 'HTTP/1.1 ");
-        free(copy);
-    }
-}

@@ -730,7 +730,7 @@ TEST(rest_jars_run_request)
     CHECK_STR(body, "{\"jobid\":\"42\"}");
     free(body);
     snprintf(want, sizeof want,
-             "%s|my job|parallelism=4,checkpoint.dir=/x,resume=true,checkpoint.interval=-1.5e3,|"
+             "%s|my job|parallelism=4,checkpoint.dir=/x,resume=true,checkpoint.interval=-1500,|"
              "a,b c,\xc3\xa9,",
              id);
     CHECK_STR(fr.last, want);
