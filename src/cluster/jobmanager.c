@@ -721,6 +721,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     rill__restore *rs = NULL;
     for (;;) {
         j->attempts++;
+        rill__metric_set(&j->g->env->jmetrics.restarts, j->attempts);
         rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
                   j->g->env->name, why, j->attempts, (long long)delay_ms);
         int64_t until = rill__mono_ns() + delay_ms * 1000000;
