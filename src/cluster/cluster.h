@@ -385,6 +385,28 @@ int rill__rest_exchange(rill__rest *r, const void *request, size_t len, int time
 void rill__rest_handle(rill__jobmanager *jm, const char *method, const char *path, const char *mode,
                        const void *body, size_t len, unsigned *status_out, rill__buf *out);
 
+/* ---- Prometheus (prometheus.c) -------------------------------------------------------------- */
+
+#define RILL_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Appends the metrics of this process in Prometheus's text format: with a JobManager (may be
+ * NULL) its jobs, checkpoints and TaskManagers (rill_jobmanager_*), then every task registered in
+ * this process (rill_taskmanager_job_task_[operator_]*, labels job, task, operator, subtask) and
+ * the process's memory and CPU (rill_taskmanager_Status_*). */
+void rill__prom_write(rill__jobmanager *jm, rill__buf *out);
+void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *out);
+void rill__prom_write_tasks(rill__buf *out);
+/* One family's HELP and TYPE (gauge) lines, and one sample: labels are name, value pairs ended
+ * by NULL (NULL: none); values are escaped as the format requires. */
+void rill__prom_family(rill__buf *out, const char *name, const char *help);
+void rill__prom_sample(rill__buf *out, const char *name, const char *const *labels, double v);
+/* A TaskManager's own listener: GET /metrics (rill__prom_write without a JobManager) on
+ * bind_addr:port (NULL: 127.0.0.1; 0: a free one; loopback only, as it has no secret). */
+typedef struct rill__prom_server rill__prom_server;
+int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server **out,
+                            rill__err *err);
+int rill__prom_server_port(const rill__prom_server *s);
+void rill__prom_server_stop(rill__prom_server *s); /* NULL-safe */
+
 /* ---- TaskManager ---------------------------------------------------------------------------- */
 
 rill__taskmanager *rill__tm_new(int slots, const rill__jm_gateway *jm);
