@@ -54,6 +54,8 @@ static const char usage_taskmanager[] =
     "      --slots N               task slots offered (default 1)\n"
     "      --bind ADDR             the data port's address (default 127.0.0.1)\n"
     "      --data-port P           the data port (default 0: a free one)\n"
+    "      --metrics-port P        serve GET /metrics (Prometheus) on 127.0.0.1:P (0: a free\n"
+    "                              one, added to the ready line as metrics=ADDR:PORT)\n"
     "      --work-dir DIR          where job objects it runs are kept (default\n"
     "                              $TMPDIR/rill-taskmanager-<id>, removed at exit)\n"
     "      --secret-file FILE      the shared secret (as the JobManager's)\n"
@@ -192,7 +194,9 @@ int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out)
     memset(out, 0, sizeof *out);
     common_defaults(&out->common);
     out->slots = 1;
-    static const char *const own[] = {"--jobmanager", "--slots", "--data-port", "--work-dir", NULL};
+    out->metrics_port = -1;
+    static const char *const own[] = {"--jobmanager", "--slots",        "--data-port",
+                                      "--work-dir",   "--metrics-port", NULL};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int c = next_opt(cmd, usage_taskmanager, &out->common, own, argc, argv, &i, &v);
@@ -209,6 +213,8 @@ int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out)
         if (!strcmp(a, "--slots") && int_opt(cmd, a, v, 1, RILL_TM_SLOTS_MAX, &out->slots))
             return 2;
         if (!strcmp(a, "--data-port") && int_opt(cmd, a, v, 0, 65535, &out->data_port))
+            return 2;
+        if (!strcmp(a, "--metrics-port") && int_opt(cmd, a, v, 0, 65535, &out->metrics_port))
             return 2;
     }
     if (!out->jm_addr)

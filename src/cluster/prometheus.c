@@ -63,7 +63,85 @@ void rill__prom_sample(rill__buf *b, const char *name, const char *const *labels
     sample(b, name, labels, v);
 }
 
-/* ---- the task and operator metrics of this process's registry ----------------------------- */
+/* ---- sets of samples: what a TaskManager reports, merged at the JobManager ------------------ */
+
+#define SET_LABELS_MAX 16    /* label pairs of one sample */
+#define SET_STR_MAX    1024  /* bytes of a name, help text or label value */
+
+typedef struct psample {
+    char **kv; /* 2n strings and a NULL */
+    int n;
+    double v;
+} psample;
+
+typedef struct pfam {
+    char *name, *help;
+    psample *s;
+    size_t n, cap;
+} pfam;
+
+struct rill__prom_set {
+    pfam *f;
+    size_t n, cap;
+};
+
+rill__prom_set *rill__prom_set_new(void)
+{
+    return rill__xcalloc(1, sizeof(rill__prom_set));
+}
+
+void rill__prom_set_free(rill__prom_set *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++) {
+        pfam *f = &set->f[i];
+        for (size_t k = 0; k < f->n; k++) {
+            for (int j = 0; j < 2 * f->s[k].n; j++)
+                free(f->s[k].kv[j]);
+            free(f->s[k].kv);
+        }
+        free(f->s);
+        free(f->name);
+        free(f->help);
+    }
+    free(set->f);
+    free(set);
+}
+
+static pfam *set_family(rill__prom_set *set, const char *name, const char *help)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (!strcmp(set->f[i].name, name))
+            return &set->f[i];
+    rill__grow((void **)&set->f, &set->cap, set->n + 1, sizeof *set->f);
+    pfam *f = &set->f[set->n++];
+    memset(f, 0, sizeof *f);
+    f->name = rill__xstrdup(name);
+    f->help = rill__xstrdup(help);
+    return f;
+}
+
+/* labels: name, value pairs ended by NULL. */
+static void set_add(pfam *f, const char *const *labels, double v)
+{
+    int n = 0;
+    while (labels && labels[2 * n])
+        n++;
+    rill__grow((void **)&f->s, &f->cap, f->n + 1, sizeof *f->s);
+    psample *p = &f->s[f->n++];
+    p->n = n;
+    p->v = v;
+    p->kv = rill__xcalloc((size_t)(2 * n + 1), sizeof *p->kv);
+    for (int j = 0; j < 2 * n; j++)
+        p->kv[j] = rill__xstrdup(labels[j]);
+}
+
+void rill__prom_set_add(rill__prom_set *set, const char *name, const char *help,
+                        const char *const *labels, double v)
+{
+    set_add(set_family(set, name, help), labels, v);
+}
 
 typedef enum which {
     W_REC_IN, W_REC_OUT, W_RATE_IN, W_RATE_OUT, W_WM_IN, W_WM_OUT, W_LATE, /* by operator */
@@ -101,65 +179,201 @@ static const struct {
     {W_OUT_USAGE, "rill_taskmanager_job_task_buffers_outPoolUsage",
      "Fill of the task's fullest output channel, 0 to 1."},
 };
+#define N_FAMS (sizeof fams / sizeof *fams)
 
-typedef struct fam_visit {
-    rill__buf *b;
-    const char *name;
-    which w;
-} fam_visit;
+typedef struct collect {
+    rill__prom_set *set;
+    size_t f[N_FAMS]; /* indexes: the families' array grows */
+    const char *tm_id;
+} collect;
 
 static void visit(void *arg, rill__task_metrics *m)
 {
-    fam_visit *f = arg;
+    collect *c = arg;
     char sub[16];
     snprintf(sub, sizeof sub, "%d", m->subtask);
-    if (f->w >= W_BYTES_IN) {
-        const char *labels[] = {"job", m->job, "task", m->task, "subtask", sub, NULL};
-        double v = 0;
-        switch (f->w) {
-        case W_BYTES_IN: v = (double)rill__metric_get(&m->bytes_in); break;
-        case W_BYTES_OUT: v = (double)rill__metric_get(&m->bytes_out); break;
-        case W_BUSY: v = m->busy_ms_s; break;
-        case W_IDLE: v = m->idle_ms_s; break;
-        case W_BP: v = m->bp_ms_s; break;
-        case W_IN_USAGE: v = atomic_load_explicit(&m->in_usage, memory_order_relaxed) / 1000.0; break;
-        case W_OUT_USAGE: v = atomic_load_explicit(&m->out_usage, memory_order_relaxed) / 1000.0; break;
-        default: break;
+    for (size_t k = 0; k < N_FAMS; k++) {
+        which w = fams[k].w;
+        if (w >= W_BYTES_IN) {
+            const char *labels[] = {"job", m->job, "task", m->task, "subtask", sub,
+                                    c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
+            double v = 0;
+            switch (w) {
+            case W_BYTES_IN: v = (double)rill__metric_get(&m->bytes_in); break;
+            case W_BYTES_OUT: v = (double)rill__metric_get(&m->bytes_out); break;
+            case W_BUSY: v = m->busy_ms_s; break;
+            case W_IDLE: v = m->idle_ms_s; break;
+            case W_BP: v = m->bp_ms_s; break;
+            case W_IN_USAGE:
+                v = atomic_load_explicit(&m->in_usage, memory_order_relaxed) / 1000.0;
+                break;
+            case W_OUT_USAGE:
+                v = atomic_load_explicit(&m->out_usage, memory_order_relaxed) / 1000.0;
+                break;
+            default: break;
+            }
+            set_add(&c->set->f[c->f[k]], labels, v);
+            continue;
         }
-        sample(f->b, f->name, labels, v);
-        return;
-    }
-    for (int i = 0; i < m->n_ops; i++) {
-        rill__op_metrics *o = &m->ops[i];
-        const char *labels[] = {"job", m->job, "task", m->task, "operator", o->uid,
-                                "subtask", sub, NULL};
-        double v = 0;
-        switch (f->w) {
-        case W_REC_IN: v = (double)rill__metric_get(&o->records_in); break;
-        case W_REC_OUT: v = (double)rill__metric_get(&o->records_out); break;
-        case W_RATE_IN: v = o->rate_in; break;
-        case W_RATE_OUT: v = o->rate_out; break;
-        case W_WM_IN: v = (double)rill__metric_get(&o->wm_in); break;
-        case W_WM_OUT: v = (double)rill__metric_get(&o->wm_out); break;
-        case W_LATE: v = (double)rill__metric_get(&o->late_dropped); break;
-        default: break;
+        for (int i = 0; i < m->n_ops; i++) {
+            rill__op_metrics *o = &m->ops[i];
+            const char *labels[] = {"job",     m->job, "task", m->task, "operator", o->uid,
+                                    "subtask", sub,    c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
+            double v = 0;
+            switch (w) {
+            case W_REC_IN: v = (double)rill__metric_get(&o->records_in); break;
+            case W_REC_OUT: v = (double)rill__metric_get(&o->records_out); break;
+            case W_RATE_IN: v = o->rate_in; break;
+            case W_RATE_OUT: v = o->rate_out; break;
+            case W_WM_IN: v = (double)rill__metric_get(&o->wm_in); break;
+            case W_WM_OUT: v = (double)rill__metric_get(&o->wm_out); break;
+            case W_LATE: v = (double)rill__metric_get(&o->late_dropped); break;
+            default: break;
+            }
+            set_add(&c->set->f[c->f[k]], labels, v);
         }
-        sample(f->b, f->name, labels, v);
     }
+}
+
+void rill__prom_set_collect(rill__prom_set *set, const char *scope, const char *tm_id)
+{
+    collect c = {.set = set, .tm_id = tm_id};
+    for (size_t k = 0; k < N_FAMS; k++)
+        c.f[k] = (size_t)(set_family(set, fams[k].name, fams[k].help) - set->f);
+    rill__metrics_foreach(visit, &c);
+    const char *labels[] = {tm_id ? "tm_id" : NULL, tm_id, NULL};
+    char name[128];
+    snprintf(name, sizeof name, "rill_%s_Status_Process_Memory_RSS", scope);
+    rill__prom_set_add(set, name, "Resident set size of the process, bytes.", labels,
+                       (double)rill__metrics_rss_bytes());
+    snprintf(name, sizeof name, "rill_%s_Status_Process_CPU_Time", scope);
+    rill__prom_set_add(set, name, "CPU time of the process (user and system), ms.", labels,
+                       (double)rill__metrics_cpu_ms());
+}
+
+void rill__prom_write_sets(rill__buf *b, rill__prom_set *const *sets, int n_sets)
+{
+    for (int i = 0; i < n_sets; i++) {
+        if (!sets[i])
+            continue;
+        for (size_t k = 0; k < sets[i]->n; k++) {
+            const pfam *f = &sets[i]->f[k];
+            bool seen = false; /* written with an earlier set's family of that name */
+            for (int j = 0; j < i && !seen; j++)
+                for (size_t q = 0; sets[j] && q < sets[j]->n && !seen; q++)
+                    seen = !strcmp(sets[j]->f[q].name, f->name);
+            if (seen)
+                continue;
+            family(b, f->name, f->help);
+            for (int j = i; j < n_sets; j++) {
+                for (size_t q = 0; sets[j] && q < sets[j]->n; q++) {
+                    const pfam *g = &sets[j]->f[q];
+                    if (strcmp(g->name, f->name) != 0)
+                        continue;
+                    for (size_t r = 0; r < g->n; r++)
+                        sample(b, g->name, (const char *const *)g->s[r].kv, g->s[r].v);
+                }
+            }
+        }
+    }
+}
+
+/* The wire form (docs/protocol.md's codec): u32 families; each: str name, str help, u32
+ * samples; each: u8 label pairs, the pairs' strings, u64 the value's IEEE-754 bits. */
+int rill__prom_set_encode(const rill__prom_set *set, size_t max_bytes, rill__buf *out)
+{
+    rill__enc e;
+    rill__enc_init(&e, out);
+    rill__enc_u32(&e, (uint32_t)set->n);
+    for (size_t i = 0; i < set->n; i++) {
+        const pfam *f = &set->f[i];
+        rill__enc_str(&e, "name", f->name, SET_STR_MAX);
+        rill__enc_str(&e, "help", f->help, SET_STR_MAX);
+        size_t at = out->len;
+        rill__enc_u32(&e, (uint32_t)f->n);
+        size_t n = 0;
+        for (; n < f->n && out->len < max_bytes; n++) {
+            const psample *p = &f->s[n];
+            rill__enc_u8(&e, (uint8_t)p->n);
+            for (int j = 0; j < 2 * p->n; j++)
+                rill__enc_str(&e, "label", p->kv[j], SET_STR_MAX);
+            uint64_t bits;
+            memcpy(&bits, &p->v, sizeof bits);
+            rill__enc_u64(&e, bits);
+        }
+        if (n < f->n) /* over the frame's room: the rest is left out, the count says so */
+            rill__le_put32(out->data + at, (uint32_t)n);
+    }
+    return rill__enc_finish(&e, "METRICS");
+}
+
+static bool name_ok(const char *s, bool colon)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || (colon && *s == ':')))
+            return false;
+    return true;
+}
+
+int rill__prom_set_decode(const void *p, size_t len, rill__prom_set **out, rill__err *err)
+{
+    *out = NULL;
+    rill__dec d;
+    rill__dec_init(&d, p, len);
+    rill__prom_set *set = rill__prom_set_new();
+    char name[SET_STR_MAX + 1], help[SET_STR_MAX + 1];
+    uint32_t n_fams = rill__dec_u32(&d, "families");
+    for (uint32_t i = 0; i < n_fams && !d.rc; i++) {
+        size_t at = d.off;
+        rill__dec_str(&d, "name", name, sizeof name);
+        rill__dec_str(&d, "help", help, sizeof help);
+        /* a TaskManager's families only: none may clash with the JobManager's own */
+        if (!d.rc && (!name_ok(name, true) || strncmp(name, "rill_taskmanager_", 17) != 0))
+            rill__dec_fail_at(&d, "name", at);
+        for (char *c = help; *c; c++) /* one line of help, no escapes needed */
+            if ((unsigned char)*c < 0x20 || *c == '\\')
+                *c = ' ';
+        pfam *f = d.rc ? NULL : set_family(set, name, help);
+        uint32_t n = rill__dec_u32(&d, "samples");
+        for (uint32_t k = 0; k < n && !d.rc; k++) {
+            uint8_t n_labels = rill__dec_u8(&d, "labels");
+            if (n_labels > SET_LABELS_MAX)
+                rill__dec_fail_at(&d, "labels", d.off);
+            char kv[2 * SET_LABELS_MAX][SET_STR_MAX + 1];
+            const char *labels[2 * SET_LABELS_MAX + 1] = {0};
+            for (int j = 0; j < 2 * n_labels && !d.rc; j++) {
+                at = d.off;
+                rill__dec_str(&d, "label", kv[j], sizeof kv[j]);
+                if (!d.rc && j % 2 == 0 && !name_ok(kv[j], false))
+                    rill__dec_fail_at(&d, "label", at);
+                labels[j] = kv[j];
+            }
+            uint64_t bits = rill__dec_u64(&d, "value");
+            if (!d.rc) {
+                double v;
+                memcpy(&v, &bits, sizeof v);
+                set_add(f, labels, v);
+            }
+        }
+    }
+    int rc = rill__dec_finish(&d, "METRICS", err);
+    if (rc) {
+        rill__prom_set_free(set);
+        return rc;
+    }
+    *out = set;
+    return 0;
 }
 
 void rill__prom_write_tasks(rill__buf *b)
 {
-    for (size_t i = 0; i < sizeof fams / sizeof *fams; i++) {
-        family(b, fams[i].name, fams[i].help);
-        fam_visit f = {.b = b, .name = fams[i].name, .w = fams[i].w};
-        rill__metrics_foreach(visit, &f);
-    }
-    family(b, "rill_taskmanager_Status_Process_Memory_RSS", "Resident set size, bytes.");
-    sample(b, "rill_taskmanager_Status_Process_Memory_RSS", NULL,
-           (double)rill__metrics_rss_bytes());
-    family(b, "rill_taskmanager_Status_Process_CPU_Time", "CPU time (user and system), ms.");
-    sample(b, "rill_taskmanager_Status_Process_CPU_Time", NULL, (double)rill__metrics_cpu_ms());
+    rill__prom_set *set = rill__prom_set_new();
+    rill__prom_set_collect(set, "taskmanager", NULL);
+    rill__prom_write_sets(b, &set, 1);
+    rill__prom_set_free(set);
 }
 
 /* ---- the JobManager's: jobs, checkpoints, TaskManagers ------------------------------------- */
@@ -261,9 +475,16 @@ void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *b)
 
 void rill__prom_write(rill__jobmanager *jm, rill__buf *b)
 {
-    if (jm)
-        rill__prom_write_jobs(jm, b);
-    rill__prom_write_tasks(b);
+    if (!jm) {
+        rill__prom_write_tasks(b);
+        return;
+    }
+    rill__prom_write_jobs(jm, b);
+    /* this process's tasks (the mini-cluster's), then every remote TaskManager's last report */
+    rill__prom_set *local = rill__prom_set_new();
+    rill__prom_set_collect(local, "jobmanager", NULL);
+    rill__jm_write_tm_metrics(jm, local, b);
+    rill__prom_set_free(local);
 }
 
 /* ---- a TaskManager's listener --------------------------------------------------------------- */

@@ -63,8 +63,8 @@ rill__task_metrics *rill__metrics_task_new(const char *job, const char *task, in
 
 static void fold_max(atomic_llong *c, int64_t v)
 {
-    int64_t cur = atomic_load(c);
-    while (v > cur && !atomic_compare_exchange_weak(c, &cur, v))
+    long long cur = atomic_load(c);
+    while (v > cur && !atomic_compare_exchange_weak(c, &cur, (long long)v))
         ;
 }
 

@@ -1097,6 +1097,7 @@ static void *task_main(void *arg)
         rc = t->ops[0]->ops->end_input(t->ops[0]);
     else if (rc == 0)
         rc = t->source ? run_source(t) : run_gate(t);
+    publish(t); /* what the input's end did, visible while the operators close */
     for (int i = t->v->n_nodes - 1; i >= t->v->n_nodes - opened; i--)
         t->ops[i]->ops->close(t->ops[i]);
     if (rc == 0)
