@@ -156,7 +156,8 @@ out:
 
 typedef struct tm_ready {
     const char *bind;
-    int metrics_port; /* -1: none */
+    int metrics_port;            /* -1: none */
+    rill__prom_server *metrics; /* NULL: none */
 } tm_ready;
 
 static void on_tm_ready(void *arg, const char *tm_id, int data_port)
@@ -164,8 +165,10 @@ static void on_tm_ready(void *arg, const char *tm_id, int data_port)
     const tm_ready *t = arg;
     char b[RILL_HOST_MAX + 3];
     printf("rill-taskmanager id=%s data=%s:%d", tm_id, bracket(t->bind, b, sizeof b), data_port);
-    if (t->metrics_port >= 0)
+    if (t->metrics) {
+        rill__prom_server_set_tm_id(t->metrics, tm_id);
         printf(" metrics=%s:%d", RILL_NET_DEFAULT_BIND, t->metrics_port);
+    }
     printf("\n");
     fflush(stdout);
 }
@@ -216,6 +219,7 @@ int rill__cli_taskmanager(int argc, char **argv)
             goto out;
         }
         ready.metrics_port = rill__prom_server_port(metrics);
+        ready.metrics = metrics;
     }
     if (rill__tm_agent_run(&cfg, &stop_requested, on_tm_ready, &ready, &err) != 0) {
         fprintf(stderr, "rill taskmanager: %s\n", err.msg);

@@ -426,6 +426,8 @@ typedef struct rill__prom_server rill__prom_server;
 int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server **out,
                             rill__err *err);
 int rill__prom_server_port(const rill__prom_server *s);
+/* The TaskManager's id, a label of every sample from now on (once the agent has chosen it). */
+void rill__prom_server_set_tm_id(rill__prom_server *s, const char *tm_id);
 void rill__prom_server_stop(rill__prom_server *s); /* NULL-safe */
 
 /* ---- TaskManager ---------------------------------------------------------------------------- */

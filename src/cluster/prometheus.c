@@ -195,7 +195,7 @@ static void visit(void *arg, rill__task_metrics *m)
     for (size_t k = 0; k < N_FAMS; k++) {
         which w = fams[k].w;
         if (w >= W_BYTES_IN) {
-            const char *labels[] = {"job", m->job, "task", m->task, "subtask", sub,
+            const char *labels[] = {"job_name", m->job, "task_name", m->task, "subtask_index", sub,
                                     c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
             double v = 0;
             switch (w) {
@@ -217,8 +217,8 @@ static void visit(void *arg, rill__task_metrics *m)
         }
         for (int i = 0; i < m->n_ops; i++) {
             rill__op_metrics *o = &m->ops[i];
-            const char *labels[] = {"job",     m->job, "task", m->task, "operator", o->uid,
-                                    "subtask", sub,    c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
+            const char *labels[] = {"job_name", m->job, "task_name", m->task, "operator_name", o->uid,
+                                    "subtask_index", sub, c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
             double v = 0;
             switch (w) {
             case W_REC_IN: v = (double)rill__metric_get(&o->records_in); break;
@@ -436,7 +436,7 @@ void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *b)
             job_row *r = &rows[i];
             char id[32];
             snprintf(id, sizeof id, "%llu", (unsigned long long)r->info.id);
-            const char *labels[] = {"job", r->info.name, "job_id", id, NULL};
+            const char *labels[] = {"job_name", r->info.name, "job_id", id, NULL};
             int64_t v = 0;
             switch (f) {
             case 0: v = r->info.end_ms < 0 ? now - r->info.start_ms : 0; break;
@@ -492,14 +492,23 @@ void rill__prom_write(rill__jobmanager *jm, rill__buf *b)
 struct rill__prom_server {
     struct MHD_Daemon *d;
     int port;
+    pthread_mutex_t mu;
+    char tm_id[RILL_TM_ID_MAX + 1]; /* "" until known */
 };
+
+void rill__prom_server_set_tm_id(rill__prom_server *s, const char *tm_id)
+{
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->tm_id, sizeof s->tm_id, "%s", tm_id);
+    pthread_mutex_unlock(&s->mu);
+}
 
 static enum MHD_Result prom_request(void *cls, struct MHD_Connection *c, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
                                     void **con_cls)
 {
-    (void)cls;
+    rill__prom_server *s = cls;
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
@@ -521,7 +530,14 @@ static enum MHD_Result prom_request(void *cls, struct MHD_Connection *c, const c
         type = "text/plain; charset=utf-8";
         rill__buf_printf(&body, "method not allowed: GET /metrics\n");
     } else {
-        rill__prom_write(NULL, &body);
+        char tm_id[RILL_TM_ID_MAX + 1];
+        pthread_mutex_lock(&s->mu);
+        snprintf(tm_id, sizeof tm_id, "%s", s->tm_id);
+        pthread_mutex_unlock(&s->mu);
+        rill__prom_set *set = rill__prom_set_new();
+        rill__prom_set_collect(set, "taskmanager", *tm_id ? tm_id : NULL);
+        rill__prom_write_sets(&body, &set, 1);
+        rill__prom_set_free(set);
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_COPY);
@@ -566,15 +582,19 @@ int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server *
     int rc = rill__net_check_bind("metrics listener", bind_addr, false, err);
     if (rc)
         return rc;
+    rill__prom_server *s = rill__xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, prom_request, NULL,
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, prom_request, s,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                          MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_CONNECTION_TIMEOUT, 10U,
                          MHD_OPTION_END);
-    if (!d)
+    if (!d) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
         return rill__err_set(err, RILL_EIO, "metrics listener: cannot listen on %s:%d (in use?)",
                              bind_addr, port);
-    rill__prom_server *s = rill__xcalloc(1, sizeof *s);
+    }
     s->d = d;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
@@ -592,5 +612,6 @@ void rill__prom_server_stop(rill__prom_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
