@@ -47,7 +47,8 @@ static void sample(rill__buf *b, const char *name, const char *const *labels, do
         rill__buf_printf(b, " NaN\n");
     else if (isinf(v))
         rill__buf_printf(b, " %s\n", v > 0 ? "+Inf" : "-Inf");
-    else if (v == (double)(int64_t)v && fabs(v) < 9e15)
+    else if (fabs(v) < 9e15 && v == (double)(int64_t)v) /* range first: the cast of a larger
+                                                          * double is undefined */
         rill__buf_printf(b, " %lld\n", (long long)v);
     else
         rill__buf_printf(b, " %.17g\n", v);
