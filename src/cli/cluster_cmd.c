@@ -156,7 +156,7 @@ out:
 
 typedef struct tm_ready {
     const char *bind;
-    int metrics_port;            /* -1: none */
+    int metrics_port;           /* -1: none */
     rill__prom_server *metrics; /* NULL: none */
 } tm_ready;
 

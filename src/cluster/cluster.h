@@ -397,7 +397,7 @@ void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *out);
 void rill__prom_write_tasks(rill__buf *out);
 /* A set of samples by family (what a TaskManager reports to its JobManager). */
 typedef struct rill__prom_set rill__prom_set;
-rill__prom_set *rill__prom_set_new(void); /* never NULL */
+rill__prom_set *rill__prom_set_new(void);      /* never NULL */
 void rill__prom_set_free(rill__prom_set *set); /* NULL-safe */
 /* Adds one sample (labels: name, value pairs ended by NULL, or NULL) to family name. */
 void rill__prom_set_add(rill__prom_set *set, const char *name, const char *help,

@@ -48,7 +48,7 @@ static void sample(rill__buf *b, const char *name, const char *const *labels, do
     else if (isinf(v))
         rill__buf_printf(b, " %s\n", v > 0 ? "+Inf" : "-Inf");
     else if (fabs(v) < 9e15 && v == (double)(int64_t)v) /* range first: the cast of a larger
-                                                          * double is undefined */
+                                                         * double is undefined */
         rill__buf_printf(b, " %lld\n", (long long)v);
     else
         rill__buf_printf(b, " %.17g\n", v);
@@ -66,8 +66,8 @@ void rill__prom_sample(rill__buf *b, const char *name, const char *const *labels
 
 /* ---- sets of samples: what a TaskManager reports, merged at the JobManager ------------------ */
 
-#define SET_LABELS_MAX 16    /* label pairs of one sample */
-#define SET_STR_MAX    1024  /* bytes of a name, help text or label value */
+#define SET_LABELS_MAX 16   /* label pairs of one sample */
+#define SET_STR_MAX    1024 /* bytes of a name, help text or label value */
 
 typedef struct psample {
     char **kv; /* 2n strings and a NULL */
@@ -145,8 +145,20 @@ void rill__prom_set_add(rill__prom_set *set, const char *name, const char *help,
 }
 
 typedef enum which {
-    W_REC_IN, W_REC_OUT, W_RATE_IN, W_RATE_OUT, W_WM_IN, W_WM_OUT, W_LATE, /* by operator */
-    W_BYTES_IN, W_BYTES_OUT, W_BUSY, W_IDLE, W_BP, W_IN_USAGE, W_OUT_USAGE, /* by task */
+    W_REC_IN,
+    W_REC_OUT,
+    W_RATE_IN,
+    W_RATE_OUT,
+    W_WM_IN,
+    W_WM_OUT,
+    W_LATE, /* by operator */
+    W_BYTES_IN,
+    W_BYTES_OUT,
+    W_BUSY,
+    W_IDLE,
+    W_BP,
+    W_IN_USAGE,
+    W_OUT_USAGE, /* by task */
 } which;
 
 static const struct {
@@ -154,7 +166,8 @@ static const struct {
     const char *name, *help;
 } fams[] = {
     {W_REC_IN, "rill_taskmanager_job_task_operator_numRecordsIn", "Records the operator received."},
-    {W_REC_OUT, "rill_taskmanager_job_task_operator_numRecordsOut", "Records the operator emitted."},
+    {W_REC_OUT, "rill_taskmanager_job_task_operator_numRecordsOut",
+     "Records the operator emitted."},
     {W_RATE_IN, "rill_taskmanager_job_task_operator_numRecordsInPerSecond",
      "Records received per second (over a second or more)."},
     {W_RATE_OUT, "rill_taskmanager_job_task_operator_numRecordsOutPerSecond",
@@ -165,10 +178,12 @@ static const struct {
      "The last watermark the operator emitted, ms since the epoch."},
     {W_LATE, "rill_taskmanager_job_task_operator_numLateRecordsDropped",
      "Records dropped as late (no side output took them)."},
-    {W_BYTES_IN, "rill_taskmanager_job_task_numBytesIn", "Bytes of the batches the task took "
-                                                         "from its input channels."},
-    {W_BYTES_OUT, "rill_taskmanager_job_task_numBytesOut", "Bytes of the batches the task put "
-                                                           "into its output channels."},
+    {W_BYTES_IN, "rill_taskmanager_job_task_numBytesIn",
+     "Bytes of the batches the task took "
+     "from its input channels."},
+    {W_BYTES_OUT, "rill_taskmanager_job_task_numBytesOut",
+     "Bytes of the batches the task put "
+     "into its output channels."},
     {W_BUSY, "rill_taskmanager_job_task_busyTimeMsPerSecond",
      "Ms per second the task was neither idle nor back-pressured."},
     {W_IDLE, "rill_taskmanager_job_task_idleTimeMsPerSecond",
@@ -196,40 +211,82 @@ static void visit(void *arg, rill__task_metrics *m)
     for (size_t k = 0; k < N_FAMS; k++) {
         which w = fams[k].w;
         if (w >= W_BYTES_IN) {
-            const char *labels[] = {"job_name", m->job, "task_name", m->task, "subtask_index", sub,
-                                    c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
+            const char *labels[] = {"job_name",
+                                    m->job,
+                                    "task_name",
+                                    m->task,
+                                    "subtask_index",
+                                    sub,
+                                    c->tm_id ? "tm_id" : NULL,
+                                    c->tm_id,
+                                    NULL};
             double v = 0;
             switch (w) {
-            case W_BYTES_IN: v = (double)rill__metric_get(&m->bytes_in); break;
-            case W_BYTES_OUT: v = (double)rill__metric_get(&m->bytes_out); break;
-            case W_BUSY: v = m->busy_ms_s; break;
-            case W_IDLE: v = m->idle_ms_s; break;
-            case W_BP: v = m->bp_ms_s; break;
+            case W_BYTES_IN:
+                v = (double)rill__metric_get(&m->bytes_in);
+                break;
+            case W_BYTES_OUT:
+                v = (double)rill__metric_get(&m->bytes_out);
+                break;
+            case W_BUSY:
+                v = m->busy_ms_s;
+                break;
+            case W_IDLE:
+                v = m->idle_ms_s;
+                break;
+            case W_BP:
+                v = m->bp_ms_s;
+                break;
             case W_IN_USAGE:
                 v = atomic_load_explicit(&m->in_usage, memory_order_relaxed) / 1000.0;
                 break;
             case W_OUT_USAGE:
                 v = atomic_load_explicit(&m->out_usage, memory_order_relaxed) / 1000.0;
                 break;
-            default: break;
+            default:
+                break;
             }
             set_add(&c->set->f[c->f[k]], labels, v);
             continue;
         }
         for (int i = 0; i < m->n_ops; i++) {
             rill__op_metrics *o = &m->ops[i];
-            const char *labels[] = {"job_name", m->job, "task_name", m->task, "operator_name", o->uid,
-                                    "subtask_index", sub, c->tm_id ? "tm_id" : NULL, c->tm_id, NULL};
+            const char *labels[] = {"job_name",
+                                    m->job,
+                                    "task_name",
+                                    m->task,
+                                    "operator_name",
+                                    o->uid,
+                                    "subtask_index",
+                                    sub,
+                                    c->tm_id ? "tm_id" : NULL,
+                                    c->tm_id,
+                                    NULL};
             double v = 0;
             switch (w) {
-            case W_REC_IN: v = (double)rill__metric_get(&o->records_in); break;
-            case W_REC_OUT: v = (double)rill__metric_get(&o->records_out); break;
-            case W_RATE_IN: v = o->rate_in; break;
-            case W_RATE_OUT: v = o->rate_out; break;
-            case W_WM_IN: v = (double)rill__metric_get(&o->wm_in); break;
-            case W_WM_OUT: v = (double)rill__metric_get(&o->wm_out); break;
-            case W_LATE: v = (double)rill__metric_get(&o->late_dropped); break;
-            default: break;
+            case W_REC_IN:
+                v = (double)rill__metric_get(&o->records_in);
+                break;
+            case W_REC_OUT:
+                v = (double)rill__metric_get(&o->records_out);
+                break;
+            case W_RATE_IN:
+                v = o->rate_in;
+                break;
+            case W_RATE_OUT:
+                v = o->rate_out;
+                break;
+            case W_WM_IN:
+                v = (double)rill__metric_get(&o->wm_in);
+                break;
+            case W_WM_OUT:
+                v = (double)rill__metric_get(&o->wm_out);
+                break;
+            case W_LATE:
+                v = (double)rill__metric_get(&o->late_dropped);
+                break;
+            default:
+                break;
             }
             set_add(&c->set->f[c->f[k]], labels, v);
         }
@@ -440,14 +497,30 @@ void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *b)
             const char *labels[] = {"job_name", r->info.name, "job_id", id, NULL};
             int64_t v = 0;
             switch (f) {
-            case 0: v = r->info.end_ms < 0 ? now - r->info.start_ms : 0; break;
-            case 1: v = r->info.restarts; break;
-            case 2: v = r->completed; break;
-            case 3: v = r->failed; break;
-            case 4: v = r->last_duration; break;
-            case 5: v = r->last_size; break;
-            case 6: v = r->state_size; break;
-            default: v = r->state_memory; break;
+            case 0:
+                v = r->info.end_ms < 0 ? now - r->info.start_ms : 0;
+                break;
+            case 1:
+                v = r->info.restarts;
+                break;
+            case 2:
+                v = r->completed;
+                break;
+            case 3:
+                v = r->failed;
+                break;
+            case 4:
+                v = r->last_duration;
+                break;
+            case 5:
+                v = r->last_size;
+                break;
+            case 6:
+                v = r->state_size;
+                break;
+            default:
+                v = r->state_memory;
+                break;
             }
             sample(b, jf[f].name, labels, (double)v);
         }
@@ -586,10 +659,9 @@ int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server *
     rill__prom_server *s = rill__xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, prom_request, s,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-                         MHD_OPTION_END);
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, prom_request, s, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16U,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
     if (!d) {
         pthread_mutex_destroy(&s->mu);
         free(s);

@@ -343,8 +343,21 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
 /* ---- rill_env_metric: the registry's live blocks of this env plus its finished totals ------ */
 
 typedef enum env_metric {
-    M_RECORDS_IN, M_RECORDS_OUT, M_RECORDS_SKIPPED, M_RATE_IN, M_RATE_OUT, M_BYTES_IN,
-    M_BYTES_OUT, M_WM_IN, M_WM_OUT, M_BUSY, M_IDLE, M_BP, M_IN_USAGE, M_OUT_USAGE, M_LATE,
+    M_RECORDS_IN,
+    M_RECORDS_OUT,
+    M_RECORDS_SKIPPED,
+    M_RATE_IN,
+    M_RATE_OUT,
+    M_BYTES_IN,
+    M_BYTES_OUT,
+    M_WM_IN,
+    M_WM_OUT,
+    M_BUSY,
+    M_IDLE,
+    M_BP,
+    M_IN_USAGE,
+    M_OUT_USAGE,
+    M_LATE,
 } env_metric;
 
 static const struct {
@@ -374,10 +387,10 @@ typedef struct env_read {
     const rill_env *env;
     const char *uid;
     env_metric m;
-    int n;        /* live subtasks of uid seen */
-    int64_t sum;  /* counters */
-    int64_t min;  /* watermarks: the operator's is its slowest subtask's (Flink's) */
-    double fsum;  /* rates: summed; time per second and usage: averaged / maxed below */
+    int n;       /* live subtasks of uid seen */
+    int64_t sum; /* counters */
+    int64_t min; /* watermarks: the operator's is its slowest subtask's (Flink's) */
+    double fsum; /* rates: summed; time per second and usage: averaged / maxed below */
     int64_t max;
 } env_read;
 
@@ -393,27 +406,50 @@ static void env_visit(void *arg, rill__task_metrics *tm)
         int64_t wm = RILL_TS_MIN;
         r->n++;
         switch (r->m) {
-        case M_RECORDS_IN: r->sum += rill__metric_get(&o->records_in); break;
-        case M_RECORDS_OUT: r->sum += rill__metric_get(&o->records_out); break;
-        case M_LATE: r->sum += rill__metric_get(&o->late_dropped); break;
-        case M_BYTES_IN: r->sum += rill__metric_get(&tm->bytes_in); break;
-        case M_BYTES_OUT: r->sum += rill__metric_get(&tm->bytes_out); break;
-        case M_RATE_IN: r->fsum += o->rate_in; break;
-        case M_RATE_OUT: r->fsum += o->rate_out; break;
-        case M_BUSY: r->fsum += tm->busy_ms_s; break;
-        case M_IDLE: r->fsum += tm->idle_ms_s; break;
-        case M_BP: r->fsum += tm->bp_ms_s; break;
-        case M_IN_USAGE: case M_OUT_USAGE: {
+        case M_RECORDS_IN:
+            r->sum += rill__metric_get(&o->records_in);
+            break;
+        case M_RECORDS_OUT:
+            r->sum += rill__metric_get(&o->records_out);
+            break;
+        case M_LATE:
+            r->sum += rill__metric_get(&o->late_dropped);
+            break;
+        case M_BYTES_IN:
+            r->sum += rill__metric_get(&tm->bytes_in);
+            break;
+        case M_BYTES_OUT:
+            r->sum += rill__metric_get(&tm->bytes_out);
+            break;
+        case M_RATE_IN:
+            r->fsum += o->rate_in;
+            break;
+        case M_RATE_OUT:
+            r->fsum += o->rate_out;
+            break;
+        case M_BUSY:
+            r->fsum += tm->busy_ms_s;
+            break;
+        case M_IDLE:
+            r->fsum += tm->idle_ms_s;
+            break;
+        case M_BP:
+            r->fsum += tm->bp_ms_s;
+            break;
+        case M_IN_USAGE:
+        case M_OUT_USAGE: {
             int u = atomic_load_explicit(r->m == M_IN_USAGE ? &tm->in_usage : &tm->out_usage,
                                          memory_order_relaxed);
             r->max = u > r->max ? u : r->max;
             break;
         }
-        case M_WM_IN: case M_WM_OUT:
+        case M_WM_IN:
+        case M_WM_OUT:
             wm = rill__metric_get(r->m == M_WM_IN ? &o->wm_in : &o->wm_out);
             r->min = wm < r->min ? wm : r->min;
             break;
-        default: break;
+        default:
+            break;
         }
     }
 }
@@ -469,16 +505,31 @@ int rill_env_metric(const rill_env *env, const char *uid, const char *metric, in
     rill__metrics_foreach(env_visit, &r); /* the finished totals change under the same lock */
     int64_t life = atomic_load(&n->fin.life_ns);
     switch (r.m) {
-    case M_RECORDS_IN: *value_out = r.sum + atomic_load(&n->records_in); break;
-    case M_RECORDS_OUT: *value_out = r.sum + atomic_load(&n->records_out); break;
-    case M_LATE: *value_out = r.sum + atomic_load(&n->fin.late_dropped); break;
-    case M_BYTES_IN: *value_out = r.sum + atomic_load(&n->fin.bytes_in); break;
-    case M_BYTES_OUT: *value_out = r.sum + atomic_load(&n->fin.bytes_out); break;
-    case M_WM_IN: case M_WM_OUT:
+    case M_RECORDS_IN:
+        *value_out = r.sum + atomic_load(&n->records_in);
+        break;
+    case M_RECORDS_OUT:
+        *value_out = r.sum + atomic_load(&n->records_out);
+        break;
+    case M_LATE:
+        *value_out = r.sum + atomic_load(&n->fin.late_dropped);
+        break;
+    case M_BYTES_IN:
+        *value_out = r.sum + atomic_load(&n->fin.bytes_in);
+        break;
+    case M_BYTES_OUT:
+        *value_out = r.sum + atomic_load(&n->fin.bytes_out);
+        break;
+    case M_WM_IN:
+    case M_WM_OUT:
         *value_out = r.n ? r.min : atomic_load(r.m == M_WM_IN ? &n->fin.wm_in : &n->fin.wm_out);
         break;
-    case M_IN_USAGE: case M_OUT_USAGE: *value_out = r.max / 10; break; /* percent */
-    case M_RATE_IN: case M_RATE_OUT:
+    case M_IN_USAGE:
+    case M_OUT_USAGE:
+        *value_out = r.max / 10;
+        break; /* percent */
+    case M_RATE_IN:
+    case M_RATE_OUT:
         if (r.n) /* live: over the last second or more; after the run: over the whole run */
             *value_out = (int64_t)(r.fsum + 0.5);
         else
@@ -487,7 +538,9 @@ int rill_env_metric(const rill_env *env, const char *uid, const char *metric, in
                                    1000 / env->elapsed_ms
                              : 0;
         break;
-    case M_BUSY: case M_IDLE: case M_BP:
+    case M_BUSY:
+    case M_IDLE:
+    case M_BP:
         if (r.n) { /* the mean over the live subtasks */
             *value_out = (int64_t)(r.fsum / r.n + 0.5);
         } else if (life > 0) { /* the finished tasks' share of their lifetime */
@@ -498,7 +551,8 @@ int rill_env_metric(const rill_env *env, const char *uid, const char *metric, in
             *value_out = 0;
         }
         break;
-    default: return RILL_ENOENT;
+    default:
+        return RILL_ENOENT;
     }
     return 0;
 }

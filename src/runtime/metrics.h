@@ -27,16 +27,16 @@ typedef struct rill__op_metrics {
 
 /* One task (a subtask of a vertex): its chain and its input/output. */
 typedef struct rill__task_metrics {
-    char *job, *task; /* the job's name, the task's name ("Source: gen -> map") */
+    char *job, *task;           /* the job's name, the task's name ("Source: gen -> map") */
     const struct rill_env *env; /* the env whose graph the task runs (borrowed) */
     int subtask, parallelism;
     int n_ops;
     rill__op_metrics *ops;
     /* written by the task thread */
-    atomic_llong bytes_in, bytes_out; /* batch bytes taken from / put into channels */
+    atomic_llong bytes_in, bytes_out;       /* batch bytes taken from / put into channels */
     atomic_llong idle_ns, backpressured_ns; /* parked for input / for room in an output */
-    atomic_int in_usage, out_usage;          /* per mille of the fullest channel, last seen */
-    int64_t start_ns;                        /* registration (monotonic) */
+    atomic_int in_usage, out_usage;         /* per mille of the fullest channel, last seen */
+    int64_t start_ns;                       /* registration (monotonic) */
     /* the reader's meters (under the registry lock) */
     int64_t seen_ns, seen_idle, seen_bp;
     double idle_ms_s, bp_ms_s, busy_ms_s;

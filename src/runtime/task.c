@@ -1389,7 +1389,7 @@ void rill__job_run_join(rill__job_run *r)
         pthread_join(t->thread, NULL);
         t->started = false;
         if (t->metrics) { /* the last counts, then into the nodes' totals as it goes */
-            publish(t); /* records_out as close counted it (rill__operator_publish_counters) */
+            publish(t);   /* records_out as close counted it (rill__operator_publish_counters) */
             for (int i = 0; i < t->v->n_nodes; i++)
                 rill__metric_set(&t->metrics->ops[i].records_out, t->ops[i]->records_out);
             rill__metrics_task_free(t->metrics, true);

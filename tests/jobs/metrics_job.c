@@ -72,9 +72,12 @@ int rill_job(rill_env *env, int argc, char **argv)
     if (rc)
         return rc;
     static const char *const report[][2] = {
-        {"gen", "numRecordsOut"},       {"stamp", "numRecordsIn"},
-        {"window", "numRecordsIn"},     {"window", "numRecordsOut"},
-        {"sink", "numRecordsIn"},       {"window", "currentInputWatermark"},
+        {"gen", "numRecordsOut"},
+        {"stamp", "numRecordsIn"},
+        {"window", "numRecordsIn"},
+        {"window", "numRecordsOut"},
+        {"sink", "numRecordsIn"},
+        {"window", "currentInputWatermark"},
         {"window", "numLateRecordsDropped"},
     };
     printf("metrics");

@@ -58,7 +58,7 @@ TEST(metrics_registry_folds_into_nodes_once)
     CHECK(rill__metrics_cpu_ms() >= 0);
 }
 
-#define EVENTS 100000
+#define EVENTS   100000
 #define PROBE_AT 60000
 
 typedef struct probe {
@@ -111,8 +111,8 @@ TEST(metrics_env_metric_during_and_after_a_run)
     m = rill_stream_event_time(m, "ts", &wm);
     rill_window_spec w = {.kind = RILL_WINDOW_TUMBLING, .domain = RILL_EVENT_TIME, .size_ms = 100};
     rill_agg_spec aggs[] = {{RILL_AGG_COUNT, NULL, "n"}};
-    rill_stream *win = rill_stream_uid(rill_window_aggregate(rill_stream_key_by(m, "k"), &w, aggs, 1),
-                                       "window");
+    rill_stream *win =
+        rill_stream_uid(rill_window_aggregate(rill_stream_key_by(m, "k"), &w, aggs, 1), "window");
     rill_stream_uid(rill_sink_blackhole(win), "sink");
     rill_schema_free(s);
     int rc = rill_env_execute(env);
