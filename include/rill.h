@@ -422,9 +422,35 @@ RILL_API const char *rill_errmsg(const rill_env *env);
 RILL_API int rill_env_execute(rill_env *env);
 
 /*
- * After rill_env_execute: a figure of operator `uid`, summed over its subtasks. Metrics:
- * "records_in", "records_out" (rows received and emitted) and "records_skipped" (malformed
- * records a source skipped under the "skip" policy). RILL_ENOENT for an unknown uid or metric.
+ * A metric of operator `uid` (Flink's names), during rill_env_execute (from another thread, or
+ * from a user function of the job) or after it. Counts are summed over the operator's subtasks
+ * and restarts; during the run they lag the rows by up to a batch (each task publishes its
+ * counters once per batch, which keeps the per-row path free of shared writes).
+ *   "numRecordsIn", "numRecordsOut"   rows received and emitted (also "records_in",
+ *                                      "records_out")
+ *   "records_skipped"                  malformed records a source skipped ("skip" policy)
+ *   "numRecordsInPerSecond", "numRecordsOutPerSecond"
+ *                                      during: over the last second or more, summed over the
+ *                                      subtasks; after: averaged over the whole run
+ *   "numBytesIn", "numBytesOut"        bytes of the batches its task took from / put into
+ *                                      channels (its task's figure: every operator of a chain
+ *                                      reports its task's)
+ *   "currentInputWatermark", "currentOutputWatermark"
+ *                                      ms since the epoch; INT64_MIN before the first; during:
+ *                                      the slowest subtask's; after: the highest reached
+ *   "busyTimeMsPerSecond", "idleTimeMsPerSecond", "backPressuredTimeMsPerSecond"
+ *                                      its task's time per second waiting for nothing, for
+ *                                      input, for room downstream; mean over subtasks; after
+ *                                      the run: shares of the tasks' lifetime
+ *   "inPoolUsage", "outPoolUsage"      percent fill of the fullest input / output channel of
+ *                                      its task (during the run; 0 after)
+ *   "numLateRecordsDropped"            rows a window dropped as late (no late side output)
+ * With uid NULL, a figure of the job: "uptime" (ms; after the run, its duration),
+ * "numRestarts", "numberOfCompletedCheckpoints", "numberOfFailedCheckpoints",
+ * "lastCheckpointDuration" (ms), "lastCheckpointSize" (bytes written), "stateSize" (bytes of
+ * the last completed checkpoint in full). RILL_ENOENT for an unknown uid or metric. Thread-safe.
+ * Metrics are collected unless the environment variable RILL_METRICS is "off" (then only the
+ * counts of finished tasks are there, after the run).
  */
 RILL_API int rill_env_metric(const rill_env *env, const char *uid, const char *metric,
                              int64_t *value_out);

@@ -112,6 +112,7 @@ typedef struct rill__tm_args {
     const char *work_dir; /* NULL: not given */
     int slots;            /* 1..RILL_TM_SLOTS_MAX */
     int data_port;        /* 0..65535 */
+    int metrics_port;     /* 0..65535, -1: no metrics listener */
     bool help;
 } rill__tm_args;
 /* Parse and check a command's arguments (argv after its name) without acting on them: 0

@@ -56,6 +56,8 @@ static const char usage_taskmanager[] =
     "      --slots N               task slots offered (default 1)\n"
     "      --bind ADDR             the data port's address (default 127.0.0.1)\n"
     "      --data-port P           the data port (default 0: a free one)\n"
+    "      --metrics-port P        serve GET /metrics (Prometheus) on 127.0.0.1:P (0: a free\n"
+    "                              one, added to the ready line as metrics=ADDR:PORT)\n"
     "      --work-dir DIR          where job objects it runs are kept (default\n"
     "                              $TMPDIR/rill-taskmanager-<id>, removed at exit)\n"
     "      --secret-file FILE      the shared secret (as the JobManager's)\n"
@@ -238,7 +240,8 @@ int rill__cli_jobmanager_parse(int argc, char **argv, rill__jm_args *out)
     return common_check(cmd, &out->common);
 }
 
-static const char *const tm_own[] = {"jobmanager", "slots", "data-port", "work-dir", NULL};
+static const char *const tm_own[] = {"jobmanager", "slots",        "data-port",
+                                     "work-dir",   "metrics-port", NULL};
 
 static int tm_own_fn(void *arg, int k, const char *v)
 {
@@ -251,6 +254,8 @@ static int tm_own_fn(void *arg, int k, const char *v)
         return int_opt("taskmanager", "--slots", v, 1, RILL_TM_SLOTS_MAX, &out->slots);
     case 2:
         return int_opt("taskmanager", "--data-port", v, 0, 65535, &out->data_port);
+    case 4:
+        return int_opt("taskmanager", "--metrics-port", v, 0, 65535, &out->metrics_port);
     default:
         out->work_dir = v;
     }
@@ -263,6 +268,7 @@ int rill__cli_taskmanager_parse(int argc, char **argv, rill__tm_args *out)
     memset(out, 0, sizeof *out);
     common_defaults(&out->common);
     out->slots = 1;
+    out->metrics_port = -1;
     int status = scan(cmd, usage_taskmanager, &out->common, tm_own, argc, argv, tm_own_fn, out);
     if (status == OPT_HELP) {
         out->help = true;

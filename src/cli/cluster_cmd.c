@@ -156,13 +156,20 @@ out:
 
 typedef struct tm_ready {
     const char *bind;
+    int metrics_port;           /* -1: none */
+    rill__prom_server *metrics; /* NULL: none */
 } tm_ready;
 
 static void on_tm_ready(void *arg, const char *tm_id, int data_port)
 {
     const tm_ready *t = arg;
     char b[RILL_HOST_MAX + 3];
-    printf("rill-taskmanager id=%s data=%s:%d\n", tm_id, bracket(t->bind, b, sizeof b), data_port);
+    printf("rill-taskmanager id=%s data=%s:%d", tm_id, bracket(t->bind, b, sizeof b), data_port);
+    if (t->metrics) {
+        rill__prom_server_set_tm_id(t->metrics, tm_id);
+        printf(" metrics=%s:%d", RILL_NET_DEFAULT_BIND, t->metrics_port);
+    }
+    printf("\n");
     fflush(stdout);
 }
 
@@ -203,13 +210,24 @@ int rill__cli_taskmanager(int argc, char **argv)
         .max_backoff_ms = RILL_MIN(5000, o.hb_timeout),
         .work_dir = a.work_dir,
     };
-    tm_ready ready = {.bind = bind};
+    tm_ready ready = {.bind = bind, .metrics_port = -1};
+    rill__prom_server *metrics = NULL;
+    if (a.metrics_port >= 0) {
+        if (rill__prom_server_start(NULL, a.metrics_port, &metrics, &err) != 0) {
+            fprintf(stderr, "rill taskmanager: %s\n", err.msg);
+            status = 1;
+            goto out;
+        }
+        ready.metrics_port = rill__prom_server_port(metrics);
+        ready.metrics = metrics;
+    }
     if (rill__tm_agent_run(&cfg, &stop_requested, on_tm_ready, &ready, &err) != 0) {
         fprintf(stderr, "rill taskmanager: %s\n", err.msg);
         status = 1;
     } else {
         rill__log(RILL_LOG_INFO, "taskmanager stopped");
     }
+    rill__prom_server_stop(metrics);
 out:
     rill__secret_free(secret, secret_len);
     return status;

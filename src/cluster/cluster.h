@@ -412,6 +412,50 @@ typedef struct rill__rest_run_body {
 int rill__rest_parse_run_body(const char *body, size_t len, rill__rest_run_body *out, char *msg,
                               size_t msg_size);
 void rill__rest_run_body_free(rill__rest_run_body *rb);
+/* ---- Prometheus (prometheus.c) -------------------------------------------------------------- */
+
+#define RILL_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Appends the metrics of this process in Prometheus's text format: with a JobManager (may be
+ * NULL) its jobs, checkpoints and TaskManagers (rill_jobmanager_*), then every task registered in
+ * this process (rill_taskmanager_job_task_[operator_]*, labels job, task, operator, subtask) and
+ * the process's memory and CPU (rill_taskmanager_Status_*). */
+void rill__prom_write(rill__jobmanager *jm, rill__buf *out);
+void rill__prom_write_jobs(rill__jobmanager *jm, rill__buf *out);
+void rill__prom_write_tasks(rill__buf *out);
+/* A set of samples by family (what a TaskManager reports to its JobManager). */
+typedef struct rill__prom_set rill__prom_set;
+rill__prom_set *rill__prom_set_new(void);      /* never NULL */
+void rill__prom_set_free(rill__prom_set *set); /* NULL-safe */
+/* Adds one sample (labels: name, value pairs ended by NULL, or NULL) to family name. */
+void rill__prom_set_add(rill__prom_set *set, const char *name, const char *help,
+                        const char *const *labels, double v);
+/* Adds this process's tasks and its memory and CPU (rill_<scope>_Status_Process_*); tm_id, when
+ * not NULL, is a label of every sample. */
+void rill__prom_set_collect(rill__prom_set *set, const char *scope, const char *tm_id);
+/* Writes sets (NULL entries skipped) as one exposition: a family's samples from every set under
+ * one HELP and TYPE. */
+void rill__prom_write_sets(rill__buf *out, rill__prom_set *const *sets, int n_sets);
+/* The METRICS frame's payload: samples past max_bytes are left out (the counts say so). 0 or
+ * the codec's error. Decoding checks names and limits: 0, or RILL_EPROTO/RILL_ELIMIT in err. */
+int rill__prom_set_encode(const rill__prom_set *set, size_t max_bytes, rill__buf *out);
+int rill__prom_set_decode(const void *p, size_t len, rill__prom_set **out, rill__err *err);
+/* A remote TaskManager's report (set taken; dropped when the registration is gone), and every
+ * report merged after local (may be NULL) into out, under the JobManager's lock. */
+void rill__jm_remote_tm_metrics(rill__jobmanager *jm, uint64_t handle, rill__prom_set *set);
+void rill__jm_write_tm_metrics(rill__jobmanager *jm, rill__prom_set *local, rill__buf *out);
+/* One family's HELP and TYPE (gauge) lines, and one sample: labels are name, value pairs ended
+ * by NULL (NULL: none); values are escaped as the format requires. */
+void rill__prom_family(rill__buf *out, const char *name, const char *help);
+void rill__prom_sample(rill__buf *out, const char *name, const char *const *labels, double v);
+/* A TaskManager's own listener: GET /metrics (rill__prom_write without a JobManager) on
+ * bind_addr:port (NULL: 127.0.0.1; 0: a free one; loopback only, as it has no secret). */
+typedef struct rill__prom_server rill__prom_server;
+int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server **out,
+                            rill__err *err);
+int rill__prom_server_port(const rill__prom_server *s);
+/* The TaskManager's id, a label of every sample from now on (once the agent has chosen it). */
+void rill__prom_server_set_tm_id(rill__prom_server *s, const char *tm_id);
+void rill__prom_server_stop(rill__prom_server *s); /* NULL-safe */
 
 /* ---- TaskManager ---------------------------------------------------------------------------- */
 

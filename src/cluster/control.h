@@ -67,6 +67,8 @@ enum {
     RILL_FT_RELEASED = 0x0113,   /* TaskManager -> JobManager: the attempt is freed */
     RILL_FT_JOB_FAILED = 0x0114, /* TaskManager -> JobManager: the attempt failed here, not in
                                   * one task (deployment, a data connection) */
+    RILL_FT_METRICS = 0x0115,    /* TaskManager -> JobManager: its metrics, with each heartbeat
+                                  * (a rill__prom_set, prometheus.c) */
 };
 
 #define RILL_JAR_ID_MAX      64        /* bytes of a stored job object's name: [0-9a-f]{32}.so */

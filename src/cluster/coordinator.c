@@ -125,6 +125,16 @@ static void record(rill__coordinator *c, const pending_ckpt *p, int64_t now, con
     }
     snprintf(st->status, sizeof st->status, "%s", status);
     snprintf(st->reason, sizeof st->reason, "%s", reason ? reason : "");
+    /* the job's metrics (Flink's checkpointing metrics) */
+    rill__job_metrics *jm = &c->env->jmetrics;
+    if (!strcmp(status, "COMPLETED")) {
+        rill__metric_add(&jm->ckpt_completed, 1);
+        rill__metric_set(&jm->ckpt_last_duration_ms, st->duration_ms);
+        rill__metric_set(&jm->ckpt_last_size, (int64_t)st->bytes);
+        rill__metric_set(&jm->state_size, (int64_t)st->full_bytes);
+    } else {
+        rill__metric_add(&jm->ckpt_failed, 1);
+    }
 }
 
 /* The keyed state per operator of completed checkpoint p: a vertex's tasks run its one keyed

@@ -76,7 +76,7 @@ struct rill__jm_server {
 static const uint16_t types_unregistered[] = {RILL_FT_REGISTER_TM, RILL_FT_DISCONNECT};
 static const uint16_t types_registered[] = {
     RILL_FT_HEARTBEAT, RILL_FT_DISCONNECT, RILL_FT_TASK_STATE, RILL_FT_ACK,
-    RILL_FT_END_OF_DATA, RILL_FT_RELEASED, RILL_FT_JOB_FAILED};
+    RILL_FT_END_OF_DATA, RILL_FT_RELEASED, RILL_FT_JOB_FAILED, RILL_FT_METRICS};
 
 static int send_msg(remote_tm *c, uint16_t type, const rill__buf *b, rill__err *err)
 {
@@ -318,7 +318,11 @@ static int on_report(remote_tm *c, const rill__frame *f)
     rill__jm_gateway jg = rill__jm_gateway_local(c->srv->jm);
     rill__err err = {0};
     int rc;
-    if (f->type == RILL_FT_TASK_STATE || f->type == RILL_FT_JOB_FAILED) {
+    if (f->type == RILL_FT_METRICS) {
+        rill__prom_set *set = NULL;
+        if ((rc = rill__prom_set_decode(f->payload, f->len, &set, &err)) == 0)
+            rill__jm_remote_tm_metrics(c->srv->jm, c->handle, set);
+    } else if (f->type == RILL_FT_TASK_STATE || f->type == RILL_FT_JOB_FAILED) {
         rill__msg_task_state m;
         if ((rc = rill__msg_task_state_dec(f->type, f->payload, f->len, &m, &err)) == 0) {
             rill__text_sanitize(m.msg);

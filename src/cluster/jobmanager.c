@@ -19,6 +19,7 @@ typedef struct jm_tm {
     bool alive;                 /* false once removed: kept while an attempt still holds it */
     rill__msg_register_tm reg;  /* remote */
     int64_t last_heartbeat_ns;  /* remote; monotonic */
+    rill__prom_set *metrics;    /* remote: its last report, NULL: none yet */
     int used;                   /* slots held by attempts not yet released */
     int refs;                   /* attempts holding it */
 } jm_tm;
@@ -85,6 +86,7 @@ rill__jobmanager *rill__jm_new(void)
 
 static void tm_free(jm_tm *t)
 {
+    rill__prom_set_free(t->metrics);
     if (t->gw.drop)
         t->gw.drop(t->gw.tm);
     free(t);
@@ -721,6 +723,7 @@ static int restart(rill__jobmanager *jm, jm_job *j, int64_t delay_ms,
     rill__restore *rs = NULL;
     for (;;) {
         j->attempts++;
+        rill__metric_set(&j->g->env->jmetrics.restarts, j->attempts);
         rill__log(RILL_LOG_WARN, "job '%s' failed: %s; restarting (attempt %d) in %lld ms",
                   j->g->env->name, why, j->attempts, (long long)delay_ms);
         int64_t until = rill__mono_ns() + delay_ms * 1000000;
@@ -1055,6 +1058,33 @@ void rill__jm_remote_tm_seen(rill__jobmanager *jm, uint64_t handle)
     if (t)
         t->last_heartbeat_ns = rill__mono_ns();
     pthread_mutex_unlock(&jm->mu);
+}
+
+void rill__jm_remote_tm_metrics(rill__jobmanager *jm, uint64_t handle, rill__prom_set *set)
+{
+    pthread_mutex_lock(&jm->mu);
+    jm_tm *t = find_tm(jm, handle);
+    if (t) {
+        rill__prom_set_free(t->metrics);
+        t->metrics = set;
+        set = NULL;
+    }
+    pthread_mutex_unlock(&jm->mu);
+    rill__prom_set_free(set);
+}
+
+void rill__jm_write_tm_metrics(rill__jobmanager *jm, rill__prom_set *local, rill__buf *out)
+{
+    pthread_mutex_lock(&jm->mu);
+    rill__prom_set **sets = rill__xcalloc((size_t)jm->n_tms + 1, sizeof *sets);
+    int n = 0;
+    sets[n++] = local;
+    for (int i = 0; i < jm->n_tms; i++)
+        if (jm->tms[i]->alive && jm->tms[i]->metrics)
+            sets[n++] = jm->tms[i]->metrics;
+    rill__prom_write_sets(out, sets, n);
+    pthread_mutex_unlock(&jm->mu);
+    free(sets);
 }
 
 void rill__jm_remote_tm_remove(rill__jobmanager *jm, uint64_t handle, const char *why)

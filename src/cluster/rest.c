@@ -894,6 +894,30 @@ static enum MHD_Result route_jars(rill__rest *r, rest_conn *conn, const char *me
     return MHD_NO;
 }
 
+static enum MHD_Result send_metrics(rill__rest *r, rest_conn *conn)
+{
+    rill__buf body = {0};
+    rill__prom_write(r->jm, &body);
+    if (!conn->mhd) {
+        conn->status = MHD_HTTP_OK;
+        rill__buf_append(conn->body, body.data, body.len);
+        rill__buf_free(&body);
+        return MHD_YES;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_COPY);
+    rill__buf_free(&body);
+    if (!resp)
+        return MHD_NO;
+    if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, RILL_PROM_CONTENT_TYPE)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    enum MHD_Result rc = MHD_queue_response(conn->mhd, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 static enum MHD_Result route(rill__rest *r, rest_conn *conn, const char *method, const char *url,
                              rest_req *req)
 {
@@ -901,6 +925,10 @@ static enum MHD_Result route(rill__rest *r, rest_conn *conn, const char *method,
     bool post = is(method, MHD_HTTP_METHOD_POST);
     char path[2048], s[256];
     char *seg[MAX_SEGS];
+    if (!strcmp(url, "/metrics")) /* Prometheus's scrape: text, not JSON (prometheus.c) */
+        return get ? send_metrics(r, conn)
+                   : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
+                                "method %s is not allowed on /metrics", method);
     int n = split_path(url, path, sizeof path, seg);
     if (n == 1 && !strcmp(seg[0], "overview"))
         return get ? get_overview(r, conn)

@@ -43,6 +43,23 @@ static int send_msg(agent *a, int fd, uint16_t type, const rill__buf *b, int tim
     return rc;
 }
 
+/* The TaskManager's metrics, for the JobManager's /metrics (every heartbeat: Prometheus scrapes
+ * the JobManager no fresher than that). */
+static int send_metrics(agent *a, int fd, int timeout_ms, rill__err *err)
+{
+    rill__prom_set *set = rill__prom_set_new();
+    rill__prom_set_collect(set, "taskmanager", a->tm_id);
+    rill__buf b = {0};
+    int rc = rill__prom_set_encode(set, RILL_FRAME_CONTROL_MAX - 4096, &b);
+    rill__prom_set_free(set);
+    if (rc == 0)
+        rc = send_msg(a, fd, RILL_FT_METRICS, &b, timeout_ms, err);
+    else
+        rill__err_set(err, rc, "METRICS: %s", rill_strerror(rc));
+    rill__buf_free(&b);
+    return rc;
+}
+
 /* The host's way to the JobManager: dropped while there is no registered session (the
  * JobManager fails over what it does not hear about). */
 static void host_send(void *arg, uint16_t type, const rill__buf *b)
@@ -288,6 +305,10 @@ static int session(agent *a)
                 goto out;
             }
             next_hb = now + (int64_t)cfg->heartbeat_interval_ms * ms;
+            /* best effort: a connection that failed shows on the next read, with the
+             * JobManager's DISCONNECT if it sent one */
+            if (send_metrics(a, fd, cfg->heartbeat_timeout_ms, &err) != 0)
+                rill__log(RILL_LOG_DEBUG, "JobManager: cannot send the metrics: %s", err.msg);
         }
         int64_t until = RILL_MIN(deadline, a->registered ? next_hb : deadline);
         int wait = (int)RILL_MIN((until - now) / ms + 1, 200); /* stays responsive to the stop */

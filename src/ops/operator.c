@@ -295,6 +295,7 @@ void rill__operator_init(rill__operator *op, const rill__operator_ops *ops,
     op->state_incremental = init->state_incremental;
     op->state_heap_timers = init->state_heap_timers;
     op->watermark = RILL_TS_MIN;
+    op->in_watermark = RILL_TS_MIN;
     op->restored_watermark = RILL_TS_MIN;
     op->next_tick_ms = RILL_TS_MAX;
     if (op->out_schema)

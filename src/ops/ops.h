@@ -178,6 +178,11 @@ struct rill__operator {
      * snapshot's files are there); NULL when there is none */
     const char *restore_dir;
     int64_t records_in, records_out;
+    /* rows dropped as late (no side output took them), Flink's numLateRecordsDropped */
+    int64_t late_dropped;
+    /* event time: the last watermark delivered to this operator (RILL_TS_MIN before the first);
+     * watermark below is the last it sent on */
+    int64_t in_watermark;
     /* the head of a task with several inputs: which input the batch being processed came
      * from (0: the first; set by the task before process) */
     int input;
@@ -231,6 +236,7 @@ int rill__operator_barrier(rill__operator *op, uint64_t id);
 /* Delivers a watermark to op (its own callback or the default). */
 static inline int rill__operator_deliver_watermark(rill__operator *op, int64_t wm)
 {
+    op->in_watermark = wm;
     return op->ops->watermark ? op->ops->watermark(op, wm) : rill__operator_watermark(op, wm);
 }
 /* Adds the user counters gathered by this instance to their totals. */

@@ -1248,8 +1248,10 @@ static int late_row(win_op *w, const rill_row *row)
     rill__operator *op = &w->base;
     w->late_rows++;
     int tag = w->cfg->late_tag;
-    if (tag < 0)
+    if (tag < 0) {
+        op->late_dropped++;
         return 0;
+    }
     rill_row out;
     op->ctx.can_emit = true;
     int rc = rill_emit_side(&op->ctx, w->cfg->spec.late, &out);

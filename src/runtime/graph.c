@@ -116,25 +116,221 @@ const char *rill_env_get(const rill_env *cenv, const char *key)
     return cenv && o ? rill__option_get((rill_env *)cenv, o) : NULL;
 }
 
+/* ---- rill_env_metric: the registry's live blocks of this env plus its finished totals ------ */
+
+typedef enum env_metric {
+    M_RECORDS_IN,
+    M_RECORDS_OUT,
+    M_RECORDS_SKIPPED,
+    M_RATE_IN,
+    M_RATE_OUT,
+    M_BYTES_IN,
+    M_BYTES_OUT,
+    M_WM_IN,
+    M_WM_OUT,
+    M_BUSY,
+    M_IDLE,
+    M_BP,
+    M_IN_USAGE,
+    M_OUT_USAGE,
+    M_LATE,
+} env_metric;
+
+static const struct {
+    const char *name;
+    env_metric m;
+} op_metric_names[] = {
+    {"records_in", M_RECORDS_IN},
+    {"numRecordsIn", M_RECORDS_IN},
+    {"records_out", M_RECORDS_OUT},
+    {"numRecordsOut", M_RECORDS_OUT},
+    {"records_skipped", M_RECORDS_SKIPPED},
+    {"numRecordsInPerSecond", M_RATE_IN},
+    {"numRecordsOutPerSecond", M_RATE_OUT},
+    {"numBytesIn", M_BYTES_IN},
+    {"numBytesOut", M_BYTES_OUT},
+    {"currentInputWatermark", M_WM_IN},
+    {"currentOutputWatermark", M_WM_OUT},
+    {"busyTimeMsPerSecond", M_BUSY},
+    {"idleTimeMsPerSecond", M_IDLE},
+    {"backPressuredTimeMsPerSecond", M_BP},
+    {"inPoolUsage", M_IN_USAGE},
+    {"outPoolUsage", M_OUT_USAGE},
+    {"numLateRecordsDropped", M_LATE},
+};
+
+typedef struct env_read {
+    const rill_env *env;
+    const char *uid;
+    env_metric m;
+    int n;       /* live subtasks of uid seen */
+    int64_t sum; /* counters */
+    int64_t min; /* watermarks: the operator's is its slowest subtask's (Flink's) */
+    double fsum; /* rates: summed; time per second and usage: averaged / maxed below */
+    int64_t max;
+} env_read;
+
+static void env_visit(void *arg, rill__task_metrics *tm)
+{
+    env_read *r = arg;
+    if (tm->env != r->env)
+        return;
+    for (int i = 0; i < tm->n_ops; i++) {
+        rill__op_metrics *o = &tm->ops[i];
+        if (strcmp(o->uid, r->uid) != 0)
+            continue;
+        int64_t wm = RILL_TS_MIN;
+        r->n++;
+        switch (r->m) {
+        case M_RECORDS_IN:
+            r->sum += rill__metric_get(&o->records_in);
+            break;
+        case M_RECORDS_OUT:
+            r->sum += rill__metric_get(&o->records_out);
+            break;
+        case M_LATE:
+            r->sum += rill__metric_get(&o->late_dropped);
+            break;
+        case M_BYTES_IN:
+            r->sum += rill__metric_get(&tm->bytes_in);
+            break;
+        case M_BYTES_OUT:
+            r->sum += rill__metric_get(&tm->bytes_out);
+            break;
+        case M_RATE_IN:
+            r->fsum += o->rate_in;
+            break;
+        case M_RATE_OUT:
+            r->fsum += o->rate_out;
+            break;
+        case M_BUSY:
+            r->fsum += tm->busy_ms_s;
+            break;
+        case M_IDLE:
+            r->fsum += tm->idle_ms_s;
+            break;
+        case M_BP:
+            r->fsum += tm->bp_ms_s;
+            break;
+        case M_IN_USAGE:
+        case M_OUT_USAGE: {
+            int u = atomic_load_explicit(r->m == M_IN_USAGE ? &tm->in_usage : &tm->out_usage,
+                                         memory_order_relaxed);
+            r->max = u > r->max ? u : r->max;
+            break;
+        }
+        case M_WM_IN:
+        case M_WM_OUT:
+            wm = rill__metric_get(r->m == M_WM_IN ? &o->wm_in : &o->wm_out);
+            r->min = wm < r->min ? wm : r->min;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static int job_metric(const rill_env *env, const char *metric, int64_t *value_out)
+{
+    const rill__job_metrics *j = &env->jmetrics;
+    int64_t start = rill__metric_get(&j->start_ms), end = rill__metric_get(&j->end_ms);
+    if (!strcmp(metric, "uptime"))
+        *value_out = start ? (end ? end : rill__now_ms()) - start : 0;
+    else if (!strcmp(metric, "numRestarts"))
+        *value_out = rill__metric_get(&j->restarts);
+    else if (!strcmp(metric, "numberOfCompletedCheckpoints"))
+        *value_out = rill__metric_get(&j->ckpt_completed);
+    else if (!strcmp(metric, "numberOfFailedCheckpoints"))
+        *value_out = rill__metric_get(&j->ckpt_failed);
+    else if (!strcmp(metric, "numberOfInProgressCheckpoints"))
+        *value_out = rill__metric_get(&j->ckpt_in_progress);
+    else if (!strcmp(metric, "lastCheckpointDuration"))
+        *value_out = rill__metric_get(&j->ckpt_last_duration_ms);
+    else if (!strcmp(metric, "lastCheckpointSize"))
+        *value_out = rill__metric_get(&j->ckpt_last_size);
+    else if (!strcmp(metric, "stateSize"))
+        *value_out = rill__metric_get(&j->state_size);
+    else
+        return RILL_ENOENT;
+    return 0;
+}
+
 int rill_env_metric(const rill_env *env, const char *uid, const char *metric, int64_t *value_out)
 {
-    if (!env || !uid || !metric || !value_out)
+    if (!env || !metric || !value_out)
         return RILL_EINVAL;
-    for (size_t i = 0; i < env->n_nodes; i++) {
-        rill__node *n = env->nodes[i];
-        if (strcmp(n->uid, uid) != 0)
-            continue;
-        if (!strcmp(metric, "records_in"))
-            *value_out = atomic_load(&n->records_in);
-        else if (!strcmp(metric, "records_out"))
-            *value_out = atomic_load(&n->records_out);
-        else if (!strcmp(metric, "records_skipped"))
-            *value_out = atomic_load(&n->records_skipped);
-        else
-            return RILL_ENOENT;
+    if (!uid)
+        return job_metric(env, metric, value_out);
+    rill__node *n = NULL;
+    for (size_t i = 0; i < env->n_nodes && !n; i++)
+        if (!strcmp(env->nodes[i]->uid, uid))
+            n = env->nodes[i];
+    if (!n)
+        return RILL_ENOENT;
+    int k = -1;
+    for (size_t i = 0; i < sizeof op_metric_names / sizeof *op_metric_names && k < 0; i++)
+        if (!strcmp(op_metric_names[i].name, metric))
+            k = (int)i;
+    if (k < 0)
+        return RILL_ENOENT;
+    env_read r = {.env = env, .uid = uid, .m = op_metric_names[k].m, .min = RILL_TS_MAX};
+    if (r.m == M_RECORDS_SKIPPED) {
+        *value_out = atomic_load(&n->records_skipped);
         return 0;
     }
-    return RILL_ENOENT;
+    rill__metrics_foreach(env_visit, &r); /* the finished totals change under the same lock */
+    int64_t life = atomic_load(&n->fin.life_ns);
+    switch (r.m) {
+    case M_RECORDS_IN:
+        *value_out = r.sum + atomic_load(&n->records_in);
+        break;
+    case M_RECORDS_OUT:
+        *value_out = r.sum + atomic_load(&n->records_out);
+        break;
+    case M_LATE:
+        *value_out = r.sum + atomic_load(&n->fin.late_dropped);
+        break;
+    case M_BYTES_IN:
+        *value_out = r.sum + atomic_load(&n->fin.bytes_in);
+        break;
+    case M_BYTES_OUT:
+        *value_out = r.sum + atomic_load(&n->fin.bytes_out);
+        break;
+    case M_WM_IN:
+    case M_WM_OUT:
+        *value_out = r.n ? r.min : atomic_load(r.m == M_WM_IN ? &n->fin.wm_in : &n->fin.wm_out);
+        break;
+    case M_IN_USAGE:
+    case M_OUT_USAGE:
+        *value_out = r.max / 10;
+        break; /* percent */
+    case M_RATE_IN:
+    case M_RATE_OUT:
+        if (r.n) /* live: over the last second or more; after the run: over the whole run */
+            *value_out = (int64_t)(r.fsum + 0.5);
+        else
+            *value_out = env->elapsed_ms > 0
+                             ? atomic_load(r.m == M_RATE_IN ? &n->records_in : &n->records_out) *
+                                   1000 / env->elapsed_ms
+                             : 0;
+        break;
+    case M_BUSY:
+    case M_IDLE:
+    case M_BP:
+        if (r.n) { /* the mean over the live subtasks */
+            *value_out = (int64_t)(r.fsum / r.n + 0.5);
+        } else if (life > 0) { /* the finished tasks' share of their lifetime */
+            int64_t idle = atomic_load(&n->fin.idle_ns), bp = atomic_load(&n->fin.bp_ns);
+            int64_t part = r.m == M_IDLE ? idle : r.m == M_BP ? bp : life - idle - bp;
+            *value_out = part < 0 ? 0 : (int64_t)((double)part * 1000 / (double)life + 0.5);
+        } else {
+            *value_out = 0;
+        }
+        break;
+    default:
+        return RILL_ENOENT;
+    }
+    return 0;
 }
 
 int64_t rill_env_elapsed_ms(const rill_env *env)
@@ -188,6 +384,8 @@ static rill__node *node_new(rill_env *env, rill__node_kind kind, const rill_stre
     n->kind = kind;
     n->uid = rill__xasprintf("%s-%d", kind_name(kind), n->id);
     n->input_tag = -1;
+    atomic_init(&n->fin.wm_in, RILL_TS_MIN);
+    atomic_init(&n->fin.wm_out, RILL_TS_MIN);
     if (in) {
         n->input = in->node;
         n->input_tag = in->tag;
@@ -854,8 +1052,11 @@ int rill_env_execute(rill_env *env)
     if (!env->executor)
         return rill__err_set(&env->err, RILL_ECONFIG, "rill_env_execute: no executor");
     int64_t t0 = rill__mono_ns();
+    rill__metric_set(&env->jmetrics.end_ms, 0);
+    rill__metric_set(&env->jmetrics.start_ms, rill__now_ms());
     int rc = env->executor(env, env->executor_arg);
     env->elapsed_ms = (rill__mono_ns() - t0) / 1000000;
+    rill__metric_set(&env->jmetrics.end_ms, rill__now_ms());
     if (rc && !env->err.code)
         rill__err_set(&env->err, rc, "job failed: %s", rill_strerror(rc));
     return rc;

@@ -11,6 +11,7 @@
 
 #include "connectors/connectors.h"
 #include "state/checkpoint.h"
+#include "metrics.h"
 
 /* ---- job graph ------------------------------------------------------------------------------ */
 
@@ -84,6 +85,12 @@ struct rill__node {
     struct rill__window_cfg *window;
     /* what the finished job counted */
     atomic_llong records_in, records_out, records_skipped;
+    /* the rest of its finished tasks' metrics (metrics.c folds them in): by operator, and of
+     * the tasks it ran in; the watermarks are the highest a subtask reached */
+    struct {
+        atomic_llong late_dropped, wm_in, wm_out;
+        atomic_llong bytes_in, bytes_out, idle_ns, bp_ns, life_ns;
+    } fin;
 };
 
 struct rill_stream {
@@ -202,6 +209,7 @@ struct rill_env {
     rill__err err; /* the first error, building or running */
     bool executed;
     int64_t elapsed_ms;
+    rill__job_metrics jmetrics; /* the running job's, set by whoever runs it */
     rill__executor_fn executor;
     void *executor_arg;
     /* set by a JobManager process's runner: what TaskManager processes need to build this

@@ -86,6 +86,74 @@ typedef struct edge_writer {
     rill__buf scratch;
 } edge_writer;
 
+/* ---- metrics: counted by the task thread, published into its block ------------------------ */
+
+/* What a batch carries: its rows' slots and their bytes (what a remote channel would send). */
+static inline int64_t batch_bytes(const rill_batch *b)
+{
+    return (int64_t)b->n_rows * b->row_words * 8 + (int64_t)b->n_bytes;
+}
+
+/* Parks, adding the time parked to *acc (idle or back-pressured) when metrics are on. */
+static void park_timed(rill__task *t, int64_t ns, int64_t *acc)
+{
+    if (!t->metrics) {
+        rill__parker_park(&t->parker, ns);
+        return;
+    }
+    int64_t t0 = rill__mono_ns();
+    rill__parker_park(&t->parker, ns);
+    *acc += rill__mono_ns() - t0;
+}
+
+static int channel_permille(rill__channel *c)
+{
+    size_t used = atomic_load_explicit(&c->tail, memory_order_relaxed) -
+                  atomic_load_explicit(&c->head, memory_order_relaxed);
+    return (int)(used * 1000 / (c->mask + 1));
+}
+
+/* Copies the task's counts into its block (relaxed stores; a reporter reads them). Called per
+ * batch or so, never per row; the channels' fill is looked at every 16th time. */
+static void publish(rill__task *t)
+{
+    rill__task_metrics *m = t->metrics;
+    if (!m)
+        return;
+    for (int i = 0; i < t->v->n_nodes; i++) {
+        rill__operator *op = t->ops[i];
+        rill__op_metrics *o = &m->ops[i];
+        int64_t out = op->main.n_rows;
+        for (int s = 0; s < op->n_side; s++)
+            out += op->side[s].n_rows;
+        rill__metric_set(&o->records_in, op->records_in);
+        rill__metric_set(&o->records_out, out);
+        rill__metric_set(&o->late_dropped, op->late_dropped);
+        rill__metric_set(&o->wm_in, op->in_watermark);
+        rill__metric_set(&o->wm_out, op->watermark);
+    }
+    rill__metric_set(&m->bytes_in, t->bytes_in);
+    rill__metric_set(&m->bytes_out, t->bytes_out);
+    rill__metric_set(&m->idle_ns, t->idle_ns);
+    rill__metric_set(&m->backpressured_ns, t->bp_ns);
+    if ((t->n_published++ & 15) == 0) {
+        int in = 0, out = 0;
+        for (int c = 0; c < t->n_in; c++) {
+            int u = channel_permille(t->in[c]);
+            in = u > in ? u : in;
+        }
+        for (int k = 0; k < t->n_writers; k++) {
+            edge_writer *w = (edge_writer *)t->writers[k];
+            for (int c = 0; c < w->n; c++) {
+                int u = channel_permille(w->ch[c]);
+                out = u > out ? u : out;
+            }
+        }
+        atomic_store_explicit(&m->in_usage, in, memory_order_relaxed);
+        atomic_store_explicit(&m->out_usage, out, memory_order_relaxed);
+    }
+}
+
 /* Blocks while the channel is full: back-pressure. RILL_ECANCELED when the task is canceled. */
 static int channel_push(rill__task *t, rill__channel *c, const rill__msg *m)
 {
@@ -99,7 +167,7 @@ static int channel_push(rill__task *t, rill__channel *c, const rill__msg *m)
             rill__parker_cancel(&t->parker);
             return RILL_ECANCELED;
         }
-        rill__parker_park(&t->parker, IDLE_PARK_NS);
+        park_timed(t, IDLE_PARK_NS, &t->bp_ns);
     }
     return 0;
 }
@@ -107,6 +175,8 @@ static int channel_push(rill__task *t, rill__channel *c, const rill__msg *m)
 static int push_batch(edge_writer *w, int target, rill_batch *b)
 {
     rill__msg m = {.kind = RILL_MSG_BATCH, .batch = b};
+    if (w->task->metrics) /* before the push: the receiver may release the batch at once */
+        w->task->bytes_out += batch_bytes(b);
     int rc = channel_push(w->task, w->ch[target], &m);
     if (rc)
         rill__batch_unref(b);
@@ -446,6 +516,22 @@ static int task_build(rill__task *t)
 
 /* ---- running a task ------------------------------------------------------------------------- */
 
+static void task_metrics_register(rill__task *t)
+{
+    const char **uids = rill__xcalloc((size_t)t->v->n_nodes, sizeof *uids);
+    for (int i = 0; i < t->v->n_nodes; i++)
+        uids[i] = t->v->nodes[i]->uid;
+    /* Flink's task name: the chain's operators joined by " -> " */
+    rill__buf name = {0};
+    for (int i = 0; i < t->v->n_nodes; i++)
+        rill__buf_printf(&name, "%s%s", i ? " -> " : "", uids[i]);
+    rill_env *env = t->run->g->env;
+    t->metrics = rill__metrics_task_new(env->name, rill__buf_cstr(&name), t->subtask,
+                                        t->v->parallelism, t->v->n_nodes, uids, t->v->nodes, env);
+    rill__buf_free(&name);
+    free(uids);
+}
+
 static void report(rill__task *t, rill__task_state s, int rc)
 {
     t->state = s;
@@ -498,7 +584,7 @@ static int task_stop(rill__task *t, uint64_t id)
         if (canceled(t) || atomic_load(&t->run->completed) > t->notified)
             rill__parker_cancel(&t->parker);
         else
-            rill__parker_park(&t->parker, IDLE_PARK_NS);
+            park_timed(t, IDLE_PARK_NS, &t->idle_ns);
     }
     for (int i = 0; i < t->v->n_nodes; i++) { /* head first: a flush feeds the next one */
         rill__operator *op = t->ops[i];
@@ -689,7 +775,7 @@ static int await_stop(rill__task *t, uint64_t want, uint64_t *req_out)
             atomic_load(&r->completed) != done || atomic_load(&t->stop_req) != req)
             rill__parker_cancel(&t->parker);
         else
-            rill__parker_park(&t->parker, tick_ns);
+            park_timed(t, tick_ns, &t->idle_ns);
     }
 }
 
@@ -803,6 +889,7 @@ static int run_source(rill__task *t)
             int prc = head->ops->process(head, b);
             if (prc < 0)
                 return prc;
+            publish(t);
         } else {
             rill__batch_unref(b);
         }
@@ -816,12 +903,13 @@ static int run_source(rill__task *t)
             int64_t ns = wait_ns > 0 && wait_ns < IDLE_PARK_NS ? wait_ns : IDLE_PARK_NS;
             if (tick_ns < ns)
                 ns = tick_ns;
+            publish(t);
             rill__parker_prepare(&t->parker);
             if (canceled(t)) {
                 rill__parker_cancel(&t->parker);
                 return RILL_ECANCELED;
             }
-            rill__parker_park(&t->parker, ns);
+            park_timed(t, ns, &t->idle_ns);
         }
     }
 }
@@ -867,6 +955,8 @@ static int gate_wave(rill__task *t)
             n_seen++;
             if (m.kind == RILL_MSG_BATCH) { /* not expected first, but handled all the same */
                 t->ops[0]->records_in += m.batch->n_rows;
+                if (t->metrics)
+                    t->bytes_in += batch_bytes(m.batch);
                 t->ops[0]->input = t->in_input[c];
                 rc = t->ops[0]->ops->process(t->ops[0], m.batch);
             } else if (m.kind == RILL_MSG_END) {
@@ -888,7 +978,7 @@ static int gate_wave(rill__task *t)
             if (any || canceled(t))
                 rill__parker_cancel(&t->parker);
             else
-                rill__parker_park(&t->parker, IDLE_PARK_NS);
+                park_timed(t, IDLE_PARK_NS, &t->idle_ns);
         }
     }
     free(seen);
@@ -922,6 +1012,8 @@ static int run_gate(rill__task *t)
                 got = true;
                 if (m.kind == RILL_MSG_BATCH) {
                     head->records_in += m.batch->n_rows;
+                    if (t->metrics)
+                        t->bytes_in += batch_bytes(m.batch);
                     head->input = t->in_input[c]; /* a two-input operator's side */
                     int rc = head->ops->process(head, m.batch);
                     if (rc < 0)
@@ -960,8 +1052,10 @@ static int run_gate(rill__task *t)
         }
         if (got) {
             idle_spins = 0;
+            publish(t);
         } else {
             idle_spins = 0;
+            publish(t);
             rill__parker_prepare(&t->parker);
             bool any = false;
             for (int c = 0; c < t->n_in && !any; c++) {
@@ -974,7 +1068,7 @@ static int run_gate(rill__task *t)
             if (any || canceled(t) || tick_ns == 0)
                 rill__parker_cancel(&t->parker);
             else
-                rill__parker_park(&t->parker, tick_ns);
+                park_timed(t, tick_ns, &t->idle_ns);
         }
     }
 }
@@ -1003,6 +1097,7 @@ static void *task_main(void *arg)
         rc = t->ops[0]->ops->end_input(t->ops[0]);
     else if (rc == 0)
         rc = t->source ? run_source(t) : run_gate(t);
+    publish(t); /* what the input's end did, visible while the operators close */
     for (int i = t->v->n_nodes - 1; i >= t->v->n_nodes - opened; i--)
         t->ops[i]->ops->close(t->ops[i]);
     if (rc == 0)
@@ -1024,6 +1119,7 @@ static void task_free(rill__task *t)
 {
     if (!t)
         return;
+    rill__metrics_task_free(t->metrics, false); /* never started: nothing counted */
     if (t->ops)
         for (int i = 0; i < t->v->n_nodes; i++)
             rill__operator_free(t->ops[i]);
@@ -1190,6 +1286,8 @@ int rill__job_run_new(rill__exec_graph *g, const int *tasks, int n,
             rill__job_run_free(r);
             return rc;
         }
+        if (rill__metrics_enabled())
+            task_metrics_register(t);
     }
     *out = r;
     return 0;
@@ -1290,11 +1388,19 @@ void rill__job_run_join(rill__job_run *r)
             continue;
         pthread_join(t->thread, NULL);
         t->started = false;
-        for (int i = 0; i < t->v->n_nodes; i++) {
-            rill__operator *op = t->ops[i];
-            rill__node *n = t->v->nodes[i];
-            atomic_fetch_add(&n->records_in, op->records_in);
-            atomic_fetch_add(&n->records_out, op->records_out);
+        if (t->metrics) { /* the last counts, then into the nodes' totals as it goes */
+            publish(t);   /* records_out as close counted it (rill__operator_publish_counters) */
+            for (int i = 0; i < t->v->n_nodes; i++)
+                rill__metric_set(&t->metrics->ops[i].records_out, t->ops[i]->records_out);
+            rill__metrics_task_free(t->metrics, true);
+            t->metrics = NULL;
+        } else {
+            for (int i = 0; i < t->v->n_nodes; i++) {
+                rill__operator *op = t->ops[i];
+                rill__node *n = t->v->nodes[i];
+                atomic_fetch_add(&n->records_in, op->records_in);
+                atomic_fetch_add(&n->records_out, op->records_out);
+            }
         }
         if (t->source && t->source->ops->skipped)
             atomic_fetch_add(&t->v->nodes[0]->records_skipped,

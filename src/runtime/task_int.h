@@ -41,6 +41,10 @@ struct rill__task {
     atomic_bool cancel;
     rill__task_state state;
     rill__err err;
+    /* metrics (NULL when collection is off): this thread's counts, published into the block */
+    rill__task_metrics *metrics;
+    int64_t bytes_in, bytes_out, idle_ns, bp_ns;
+    unsigned n_published;
 };
 
 struct rill__job_run {

@@ -16,6 +16,7 @@ static const uint16_t types[] = {
     RILL_FT_ABORT_STOP,  RILL_FT_COMPLETE,   RILL_FT_TASK_STATE, RILL_FT_ACK,
     RILL_FT_END_OF_DATA, RILL_FT_RELEASED,   RILL_FT_JOB_FAILED, RILL_FT_DATA_OPEN,
     RILL_FT_HEARTBEAT, /* the connection's own, also on a control connection */
+    RILL_FT_METRICS,   /* last: the corpus's first bytes keep their types */
 };
 
 /* Decodes p as a kind message; what decodes must re-encode (into b) to the same bytes. */
@@ -89,6 +90,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case RILL_FT_HEARTBEAT:
         fuzz_message(type, p, n);
         break;
+    case RILL_FT_METRICS: { /* decodes to names and labels the exposition can carry */
+        rill__prom_set *set = NULL;
+        if (rill__prom_set_decode(p, n, &set, &err) == 0) {
+            rill__prom_write_sets(&b, &set, 1);
+            fuzz_require(memchr(b.data ? b.data : "", '\0', b.len) == NULL);
+            rill__buf_free(&b);
+            fuzz_require(rill__prom_set_encode(set, RILL_FRAME_CONTROL_MAX, &b) == 0);
+            rill__prom_set_free(set);
+        }
+        break;
+    }
     default: { /* the job messages */
         rill__msg_job m;
         if (rill__msg_job_dec(type, p, n, &m, &err) == 0) {
@@ -112,8 +124,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         rill__buf_putc(&b, (char)i);
         rill__msg_job job = {.job_id = 7, .attempt = 1, .ckpt_id = 3, .stop = 0, .task = 2};
         rill__msg_heartbeat hb = {.seq = 1, .sent_ms = 1000};
-        int rc = types[i] == RILL_FT_HEARTBEAT ? rill__msg_heartbeat_enc(&b, &hb)
+        int rc;
+        if (types[i] == RILL_FT_METRICS) {
+            rill__prom_set *set = rill__prom_set_new();
+            const char *labels[] = {"job_name", "j", "operator_name", "op \"1\"", NULL};
+            rill__prom_set_add(set, "rill_taskmanager_job_task_operator_numRecordsIn", "Rows.",
+                               labels, 42);
+            rill__prom_set_add(set, "rill_taskmanager_Status_Process_CPU_Time", "Ms.", NULL, 7.5);
+            rc = rill__prom_set_encode(set, RILL_FRAME_CONTROL_MAX, &b);
+            rill__prom_set_free(set);
+        } else {
+            rc = types[i] == RILL_FT_HEARTBEAT ? rill__msg_heartbeat_enc(&b, &hb)
                                                : rill__msg_job_enc(&b, types[i], &job);
+        }
         char name[32];
         snprintf(name, sizeof name, "type-%04x", types[i]);
         if (rc == 0 && b.len > 1)
