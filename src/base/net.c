@@ -294,6 +294,32 @@ bool rill__net_addr_is_loopback(const char *addr)
     return all;
 }
 
+int rill__net_listen_addr(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
+                          bool *v6, rill__err *err)
+{
+    if (!addr || !*addr)
+        addr = RILL_NET_DEFAULT_BIND;
+    if (port < 0 || port > 65535)
+        return rill__err_set(err, RILL_EINVAL, "%s port %d out of range (0-65535)", what, port);
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    *v6 = false;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+    } else {
+        return rill__err_set(err, RILL_EINVAL,
+                             "%s bind address '%s' is not a numeric IPv4 or IPv6 address", what,
+                             addr);
+    }
+    return 0;
+}
+
 int rill__net_check_bind(const char *what, const char *addr, bool have_secret, rill__err *err)
 {
     if (have_secret || rill__net_addr_is_loopback(addr))

@@ -48,6 +48,11 @@ int rill__net_parse_hostport(const char *s, char *host, size_t host_cap, int *po
  * not resolve are not loopback. */
 bool rill__net_addr_is_loopback(const char *addr);
 bool rill__net_sockaddr_is_loopback(const struct sockaddr *sa);
+/* The socket address of a listener on numeric address addr (NULL or "": the default bind) and
+ * port (0-65535) into *ss, *v6 set for IPv6. 0, or RILL_EINVAL with a message naming what
+ * ("REST", "metrics") and the bad port or address. */
+int rill__net_listen_addr(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
+                          bool *v6, rill__err *err);
 /* The rule of issue 5: a listener that binds beyond loopback needs a shared secret. 0, or
  * RILL_ECONFIG with a message naming what (e.g. "data port") and the address. */
 int rill__net_check_bind(const char *what, const char *addr, bool have_secret, rill__err *err);

@@ -632,28 +632,17 @@ int rill__prom_server_start(const char *bind_addr, int port, rill__prom_server *
     *out = NULL;
     if (!bind_addr || !*bind_addr)
         bind_addr = RILL_NET_DEFAULT_BIND;
-    if (port < 0 || port > 65535)
-        return rill__err_set(err, RILL_EINVAL, "metrics port %d out of range (0-65535)", port);
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
+    bool v6;
+    int rc = rill__net_listen_addr("metrics", bind_addr, port, &ss, &v6, err);
+    if (rc)
+        return rc;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
+    if (v6)
         flags |= MHD_USE_IPv6;
-    } else {
-        return rill__err_set(err, RILL_EINVAL,
-                             "metrics bind address '%s' is not a numeric IPv4 or IPv6 address",
-                             bind_addr);
-    }
     /* the metrics name jobs and operators: the same rule as the REST API's (no secret here,
      * so loopback only) */
-    int rc = rill__net_check_bind("metrics listener", bind_addr, false, err);
+    rc = rill__net_check_bind("metrics listener", bind_addr, false, err);
     if (rc)
         return rc;
     rill__prom_server *s = rill__xcalloc(1, sizeof *s);

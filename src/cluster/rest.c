@@ -1246,26 +1246,15 @@ int rill__rest_start(rill__jobmanager *jm, const char *bind_addr, int port, cons
     *out = NULL;
     if (!bind_addr || !*bind_addr)
         bind_addr = RILL_NET_DEFAULT_BIND;
-    if (port < 0 || port > 65535)
-        return rill__err_set(err, RILL_EINVAL, "REST port %d out of range (0-65535)", port);
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
+    bool v6;
+    int rc = rill__net_listen_addr("REST", bind_addr, port, &ss, &v6, err);
+    if (rc)
+        return rc;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
+    if (v6)
         flags |= MHD_USE_IPv6;
-    } else {
-        return rill__err_set(err, RILL_EINVAL,
-                             "REST bind address '%s' is not a numeric IPv4 or IPv6 address",
-                             bind_addr);
-    }
-    int rc = rill__net_check_bind("REST API", bind_addr, secret != NULL, err);
+    rc = rill__net_check_bind("REST API", bind_addr, secret != NULL, err);
     if (rc)
         return rc;
     rill__rest *r = rest_new(jm, secret, secret_len, flags, port, (struct sockaddr *)&ss);
